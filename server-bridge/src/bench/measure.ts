@@ -1,0 +1,221 @@
+/**
+ * Measuring tools for the benchmark: child processes with wall time and peak memory, a ping
+ * poller for downtime, medians, directory sizes and the machine description.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { lstat, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Result of one child process. */
+export interface ProcResult {
+  code: number | null;
+  wallMs: number;
+  /** Peak resident set size of the process itself, in bytes: the highest VmHWM seen while polling /proc every 50 ms. */
+  peakRssBytes?: number;
+  /** GNU time's %M, when available: the largest RSS of the process or any of its children (pg_dump, zstd, ...). */
+  peakTreeRssBytes?: number;
+  stdout: string;
+  stderr: string;
+}
+
+const GNU_TIME = '/usr/bin/time';
+
+/** How peak memory is measured on this machine. */
+export function memoryMethod(): string {
+  return existsSync(GNU_TIME)
+    ? 'VmHWM of the mm-backup node process, polled every 50 ms (the JSON also has GNU time\'s %M, the largest of it and its children)'
+    : 'VmHWM of the mm-backup node process, polled every 50 ms';
+}
+
+/**
+ * Runs argv as a child process. With `measureMemory`, wraps it in GNU time (or polls VmHWM of the
+ * child when GNU time is missing). `env` is merged into process.env.
+ */
+export async function runProc(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; cwd?: string } = {}): Promise<ProcResult> {
+  const [cmd0, ...args0] = argv;
+  if (!cmd0) throw new Error('empty command');
+  let cmd = cmd0;
+  let args = args0;
+  let timeFile: string | undefined;
+  let tmp: string | undefined;
+  const useTime = opts.measureMemory && existsSync(GNU_TIME);
+  if (useTime) {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'mmbench-time-'));
+    timeFile = path.join(tmp, 'time.txt');
+    cmd = GNU_TIME;
+    args = ['-f', '%M', '-o', timeFile, cmd0, ...args0];
+  }
+  const started = performance.now();
+  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  // VmHWM of the measured process itself (the child, or GNU time's child), polled every 50 ms.
+  let hwm = 0;
+  let poll: NodeJS.Timeout | undefined;
+  if (opts.measureMemory && child.pid !== undefined) {
+    const outer = child.pid;
+    let pid: number | undefined = useTime ? undefined : outer;
+    const read = () => {
+      try {
+        if (pid === undefined) {
+          const kids = readFileSync(`/proc/${outer}/task/${outer}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+          if (kids[0]) pid = Number(kids[0]);
+          else return;
+        }
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+      } catch { /* not there yet, or gone */ }
+    };
+    read();
+    poll = setInterval(read, 50);
+  }
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c));
+  });
+  const wallMs = performance.now() - started;
+  if (poll) clearInterval(poll);
+  const peakRssBytes: number | undefined = opts.measureMemory && hwm > 0 ? hwm : undefined;
+  let peakTreeRssBytes: number | undefined;
+  if (timeFile) {
+    const text = await readFile(timeFile, 'utf8').catch(() => '');
+    const kb = Number(text.trim().split('\n').filter((l) => /^\d+$/.test(l.trim())).at(-1));
+    if (Number.isFinite(kb) && kb > 0) peakTreeRssBytes = kb * 1024;
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+  return { code, wallMs, peakRssBytes: peakRssBytes ?? peakTreeRssBytes, peakTreeRssBytes, stdout, stderr };
+}
+
+/** Runs argv and throws with its stderr when it fails. */
+export async function mustRun(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ProcResult> {
+  const r = await runProc(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
+  return r;
+}
+
+/**
+ * Polls `<url>/api/v4/system/ping?get_server_status=true` every 50 ms. Downtime is from the first
+ * failed probe (its start) to the start of the first OK probe after it.
+ */
+export class PingWatcher {
+  private running = false;
+  private loop?: Promise<void>;
+  private firstFail?: number;
+  private okAfterFail?: number;
+  probes = 0;
+  failures = 0;
+
+  constructor(private readonly url: string) {}
+
+  static async isUp(url: string, timeoutMs = 1000): Promise<boolean> {
+    try {
+      const res = await fetch(`${url}/api/v4/system/ping?get_server_status=true`, { signal: AbortSignal.timeout(timeoutMs) });
+      const body = (await res.json().catch(() => ({}))) as { status?: string };
+      return res.ok && body.status === 'OK';
+    } catch {
+      return false;
+    }
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const t = performance.now();
+        const ok = await PingWatcher.isUp(this.url, 1000);
+        this.probes++;
+        if (!ok) {
+          this.failures++;
+          if (this.firstFail === undefined) this.firstFail = t;
+        } else if (this.firstFail !== undefined && this.okAfterFail === undefined) {
+          this.okAfterFail = t;
+        }
+        const wait = 50 - (performance.now() - t);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+  }
+
+  /** Stops polling, waiting (up to 30 s) for the server to answer again if it was down. Returns the downtime in ms. */
+  async stop(): Promise<number> {
+    const deadline = performance.now() + 30_000;
+    while (this.firstFail !== undefined && this.okAfterFail === undefined && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.running = false;
+    await this.loop;
+    if (this.firstFail === undefined) return 0;
+    if (this.okAfterFail === undefined) throw new Error('Mattermost did not answer ping again');
+    return this.okAfterFail - this.firstFail;
+  }
+}
+
+/** Median of a non-empty list (mean of the middle two for even lengths). */
+export function median(xs: readonly number[]): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Apparent size (sum of file sizes) and file count of a tree. */
+export async function treeSize(dir: string): Promise<{ bytes: number; files: number; diskBytes: number }> {
+  let bytes = 0;
+  let files = 0;
+  let diskBytes = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else {
+        const st = await lstat(p);
+        bytes += st.size;
+        diskBytes += st.blocks * 512;
+        files++;
+      }
+    }
+  };
+  await walk(dir);
+  return { bytes, files, diskBytes };
+}
+
+/** The machine the figures were taken on. */
+export async function describeMachine(dir: string): Promise<Record<string, unknown>> {
+  const cpus = os.cpus();
+  let disk: Record<string, unknown> = {};
+  try {
+    const st = await statfs(dir);
+    disk = { path: dir, totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize };
+  } catch { /* unknown */ }
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    const best = mounts.filter((m) => m[1] && (dir === m[1] || dir.startsWith(m[1].endsWith('/') ? m[1] : `${m[1]}/`)))
+      .sort((a, b) => (b[1]?.length ?? 0) - (a[1]?.length ?? 0))[0];
+    if (best) {
+      disk.device = best[0];
+      disk.filesystem = best[2];
+      const dev = path.basename(best[0] ?? '').replace(/\d+$/, '');
+      const rot = `/sys/block/${dev}/queue/rotational`;
+      if (existsSync(rot)) disk.rotational = readFileSync(rot, 'utf8').trim() === '1';
+    }
+  } catch { /* unknown */ }
+  return {
+    hostname: os.hostname(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    disk,
+  };
+}
+
+/** 1, 5 and 15 minute load averages. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100);
+}

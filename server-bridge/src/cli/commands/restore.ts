@@ -1,0 +1,78 @@
+/** `mm-backup restore <id|latest>`: in place, or onto a new install dir and database. */
+import { createInterface } from 'node:readline/promises';
+import { readSecretFile } from '../../config/load';
+import { UsageError } from '../../core/errors';
+import { redact } from '../../core/redact';
+import { parseDsn } from '../../database/dsn';
+import type { Discovery } from '../../discovery/discover';
+import { discoverOrFromSnapshot } from '../../discovery/from_snapshot';
+import { describeRestore, planRestore, selectRecords, type RestoreOptions } from '../../jobs/plans/restore_plan';
+import { runCliJob, withLock } from '../run_with_lock';
+import { parseComponentList } from './backup';
+import { throwIfFailed, type GlobalOptions } from './shared';
+import { openSource } from './from_source';
+
+export interface RestoreFlags {
+  components?: string;
+  installDir?: string;
+  databaseUrl?: string;
+  databaseUrlFile?: string;
+  yes?: boolean;
+  force?: boolean;
+  safetySnapshot?: boolean;
+  /** s3://BUCKET/PREFIX: restore from a bucket (a new host needs no config file). */
+  from?: string;
+  /** Restore from this host's off-site copy (the config's offsite block). */
+  offsite?: boolean;
+}
+
+export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
+  const components = parseComponentList(flags.components, '--components');
+  if (flags.installDir && !flags.installDir.startsWith('/')) throw new UsageError('--install-dir must be an absolute path');
+  if (flags.from && !flags.installDir && !(globals.config ?? process.env.MM_BACKUP_CONFIG)) {
+    throw new UsageError('--from without a config file needs --install-dir (where to rebuild Mattermost) and --database-url-file');
+  }
+  const { ec, out, json } = await openSource(globals, flags, flags.installDir);
+  // The URL may also come from a file or the environment, so the password stays out of `ps`.
+  const url = flags.databaseUrl ?? (flags.databaseUrlFile ? await readSecretFile(flags.databaseUrlFile, '--database-url-file') : process.env.MM_BACKUP_DATABASE_URL);
+  if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) out.info('warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL');
+  await withLock(ec, 'restore', out, async (lock) => {
+    const m = await ec.repo.loadSnapshot(id);
+    let d: Discovery | undefined;
+    try {
+      d = await discoverOrFromSnapshot(ec.cfg, m, ec.repo, (s) => out.info(redact(s)));
+    } catch (err) {
+      if (!flags.installDir || !url) throw err;
+      out.info(`the configured install could not be read (${redact((err as Error).message)}); restoring onto a new install only`);
+    }
+    const driver = m.components.find((c) => c.database)?.database?.driver;
+    const databaseEngine = url ? ec.engineFor(parseDsn(url, driver ?? d?.database.driver)) : undefined;
+    const opts: RestoreOptions = {
+      components, installDir: flags.installDir, databaseEngine, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force,
+    };
+    const records = selectRecords(m, components);
+    const lines = describeRestore(records, opts, d);
+    if (!flags.yes) {
+      if (json || !process.stdin.isTTY) throw new UsageError('restore overwrites data: pass --yes to confirm when not running interactively');
+      out.info(`Restoring snapshot ${m.id} (${m.startedAt}) will overwrite:\n  ${lines.join('\n  ')}`);
+      out.info(opts.safetySnapshot ? 'A safety snapshot of the current state is taken first.' : 'NO safety snapshot will be taken (--no-safety-snapshot).');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(`Type the snapshot id (${m.id}) to continue: `);
+      rl.close();
+      if (answer.trim() !== m.id) throw new UsageError('restore not confirmed; nothing was changed');
+    }
+    const plan = planRestore(ec, m, d, lock, opts);
+    const result = await runCliJob(plan.job, lock, out);
+    for (const w of plan.outcome.warnings) out.info(`warning: ${w}`);
+    if (result.error) {
+      const o = plan.outcome;
+      if (o.rolledBack) result.error.message += `. The components touched so far were put back from safety snapshot ${o.safetySnapshotId}.`;
+      else if (o.safetySnapshotId) result.error.message += `. Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}`;
+    }
+    throwIfFailed(result);
+    out.summary(
+      { ok: true, snapshot: m.id, restored: plan.outcome.restored, safety_snapshot: plan.outcome.safetySnapshotId ?? null, overwritten: lines },
+      `Restored ${plan.outcome.restored.join(', ')} from snapshot ${m.id}.${plan.outcome.safetySnapshotId ? ` Safety snapshot: ${plan.outcome.safetySnapshotId}.` : ''}`,
+    );
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * The `mm-backup` entry point: parses arguments, runs one command, and is the only place that
+ * turns errors into exit codes and messages (secrets redacted).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { asBridgeError } from '../core/errors';
+import { redact } from '../core/redact';
+import { EXIT, exitCodeFor } from './exit_codes';
+import { backupCommand } from './commands/backup';
+import { discoverCommand } from './commands/discover';
+import { listCommand, showCommand } from './commands/list_show';
+import { pruneCommand } from './commands/prune';
+import { restoreCommand } from './commands/restore';
+import { verifyCommand } from './commands/verify';
+import { serveCommand } from './commands/serve';
+import { connectCommand } from './commands/connect';
+import { replicateCommand } from './commands/replicate';
+import { keygenCommand } from './commands/keygen';
+import type { GlobalOptions } from './commands/shared';
+
+const VERSION = '0.1.0';
+
+function buildProgram(): Command {
+  const program = new Command('mm-backup')
+    .description('Back up, verify and restore a self-hosted Mattermost server.')
+    .version(VERSION)
+    .option('-c, --config <file>', 'the mm-backup config file (or MM_BACKUP_CONFIG)')
+    .option('--json', 'print NDJSON progress events and a final summary object')
+    .option('--debug', 'print stack traces of internal errors')
+    .showHelpAfterError()
+    .exitOverride();
+  const g = (): GlobalOptions => program.opts<GlobalOptions>();
+  program.command('discover').description('show what will be backed up, where it lives and how big it is')
+    .action(() => discoverCommand(g()));
+  program.command('backup').description('take a snapshot (offline by default: stops Mattermost while copying)')
+    .addOption(new Option('--mode <mode>', 'offline or online').choices(['offline', 'online']))
+    .option('--exclude <list>', 'components to leave out, comma-separated')
+    .action((flags) => backupCommand(g(), flags));
+  program.command('list').description('list snapshots')
+    .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
+    .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .action((flags) => listCommand(g(), flags));
+  program.command('show').argument('<id>', 'snapshot id or "latest"').description('show a snapshot')
+    .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
+    .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .action((id: string, flags) => showCommand(g(), id, flags));
+  program.command('verify').argument('<id>', 'snapshot id or "latest"').description('re-hash the snapshot and check its database dump')
+    .option('--deep', 'also restore the dump into a throwaway database and compare row counts')
+    .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
+    .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .action((id: string, flags) => verifyCommand(g(), id, flags));
+  program.command('restore').argument('<id>', 'snapshot id or "latest"').description('restore a snapshot in place or onto a new install')
+    .option('--components <list>', 'only these components, comma-separated')
+    .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
+    .option('--database-url <url>', 'restore the database into this one (prefer --database-url-file)')
+    .option('--database-url-file <file>', 'read the target database URL from a 0600 file')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'restore even if the schema is newer or the target is not empty')
+    .option('--no-safety-snapshot', 'do not snapshot the current state first')
+    .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
+    .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .action((id: string, flags) => restoreCommand(g(), id, flags));
+  program.command('prune').description('apply the retention policy and remove unused objects')
+    .option('--dry-run', 'show what would be removed')
+    .action((flags) => pruneCommand(g(), flags));
+  program.command('serve').description('run the sidecar service: HTTP API, schedule, status posts, /backup')
+    .action(() => serveCommand(g()));
+  program.command('connect').description('set up the bot, the status channel and the /backup command in Mattermost')
+    .option('--admin-token-file <file>', 'a system admin\'s access token (0600 file), used once and not stored')
+    .option('--bot-token-file <file>', 'an existing bot token (0600 file)')
+    .option('--teams <list>', 'register /backup only in these teams (names, comma-separated)')
+    .action((flags) => connectCommand(g(), flags));
+  program.command('replicate').description('copy new snapshots off-site, then apply the off-site retention')
+    .action(() => replicateCommand(g()));
+  program.command('keygen').description('create an age key pair for off-site encryption (shown once)')
+    .option('--output <file>', 'write the identity to this new 0600 file instead of printing it')
+    .action((flags) => keygenCommand(g(), flags));
+  return program;
+}
+
+/** Runs the CLI and resolves with the exit code (never calls process.exit). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    const e = asBridgeError(err);
+    const opts = program.opts<GlobalOptions & { debug?: boolean }>();
+    const code = exitCodeFor(e.code);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ type: 'summary', ok: false, error: { code: e.code, message: redact(e.message), hint: e.hint ? redact(e.hint) : undefined }, exit_code: code })}\n`);
+    }
+    process.stderr.write(`error: ${redact(e.message)}\n`);
+    if (e.hint) process.stderr.write(`hint: ${redact(e.hint)}\n`);
+    if (e.code === 'INTERNAL' || opts.debug) process.stderr.write(`${redact(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);
+    return code;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Two renderings of the same job events: human text with progress bars on a terminal, or NDJSON
+ * (one event per line, then a summary object) with --json, for scripts and the sidecar.
+ */
+import cliProgress from 'cli-progress';
+import type { EmitFn, JobEvent } from '../jobs/events';
+
+export interface Output {
+  emit: EmitFn;
+  /** Prints the final summary (an object with --json, text otherwise). */
+  summary(obj: Record<string, unknown>, text: string): void;
+  info(text: string): void;
+  close(): void;
+}
+
+export function createOutput(json: boolean, stream: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): Output {
+  if (json) {
+    return {
+      emit: (e) => out.write(`${JSON.stringify(e)}\n`),
+      summary: (obj) => out.write(`${JSON.stringify({ type: 'summary', ...obj })}\n`),
+      info: (text) => out.write(`${JSON.stringify({ type: 'log', level: 'info', message: text })}\n`),
+      close: () => undefined,
+    };
+  }
+  const tty = !!stream.isTTY;
+  let bar: cliProgress.SingleBar | undefined;
+  let barStep = '';
+  const stopBar = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const line = (s: string) => stream.write(`${s}\n`);
+  const handle = (e: JobEvent) => {
+    switch (e.type) {
+      case 'step.started':
+        stopBar();
+        line(`→ ${e.title}`);
+        break;
+      case 'step.progress':
+        if (!tty || e.total === undefined || e.total === 0) break;
+        if (!bar || barStep !== e.step) {
+          stopBar();
+          barStep = e.step;
+          bar = new cliProgress.SingleBar({ stream, format: '  [{bar}] {percentage}% {value}/{total} {unit}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+          bar.start(e.unit === 'bytes' ? mb(e.total) : e.total, 0, { unit: e.unit === 'bytes' ? 'MB' : e.unit });
+        }
+        bar.update(Math.min(e.unit === 'bytes' ? mb(e.done) : e.done, e.unit === 'bytes' ? mb(e.total) : e.total));
+        break;
+      case 'step.finished':
+        stopBar();
+        line(`  ✓ ${e.summary ?? 'done'} (${(e.durationMs / 1000).toFixed(1)} s)`);
+        break;
+      case 'step.skipped':
+        line(`  – skipped: ${e.reason}`);
+        break;
+      case 'step.failed':
+        stopBar();
+        line(`  ✗ ${e.error}`);
+        break;
+      case 'undo.started':
+        line(`↩ undoing ${e.step}`);
+        break;
+      case 'undo.failed':
+        line(`  ✗ undo of ${e.step} failed: ${e.error}`);
+        break;
+      case 'log':
+        if (e.level !== 'info') line(`  ${e.level}: ${e.message}`);
+        break;
+      case 'job.finished':
+        stopBar();
+        break;
+      default:
+        break;
+    }
+  };
+  return {
+    emit: handle,
+    summary: (_obj, text) => { stopBar(); out.write(`${text}\n`); },
+    info: (text) => line(text),
+    close: stopBar,
+  };
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10;
+}

@@ -1,0 +1,128 @@
+/**
+ * The sidecar's own config file (JSON). Everything about the Mattermost server itself is
+ * discovered from its install; this file only says where things are and how to stop/start it.
+ */
+import { z } from 'zod';
+import { offsiteSchema } from './offsite_schema';
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const argv = z.array(z.string().min(1, 'must not be an empty string')).min(1, 'must be a non-empty argument array such as ["systemctl","stop","mattermost"]');
+
+export const COMPONENT_IDS = [
+  'database', 'config_store', 'config', 'env_file', 'app', 'data', 'plugins', 'client_plugins', 'logs', 'bleve', 'tls', 'extra',
+] as const;
+export type ComponentId = (typeof COMPONENT_IDS)[number];
+
+const serviceSchema = z.strictObject({
+  /** systemd and docker-compose expand into stop/start argv arrays; none never stops anything. */
+  preset: z.enum(['systemd', 'docker-compose', 'none', 'custom']).default('custom'),
+  unit: z.string().regex(/^[A-Za-z0-9@._-]+$/, 'must be a systemd unit name').default('mattermost'),
+  composeFile: z.string().optional(),
+  composeService: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a compose service name').default('mattermost'),
+  stop: argv.optional(),
+  start: argv.optional(),
+  /** How long to wait for the server to stop answering after `stop` returns. */
+  stopTimeoutSeconds: z.number().int().positive().max(3600).default(120),
+  /** How long to wait for ping to say OK after `start` (Mattermost may run migrations). */
+  healthTimeoutSeconds: z.number().int().positive().max(7200).default(600),
+});
+
+const retentionSchema = z.strictObject({
+  keepLast: z.number().int().min(1, 'must be at least 1: the newest snapshot is always kept').default(7),
+  keepDaily: z.number().int().min(0).default(7),
+  keepWeekly: z.number().int().min(0).default(4),
+  keepMonthly: z.number().int().min(0).default(6),
+});
+
+export const configSchema = z.strictObject({
+  mattermost: z.strictObject({
+    installDir: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8065' }).default('http://127.0.0.1:8065'),
+    /** Overrides where Mattermost's config is read from; default <installDir>/config/config.json or MM_CONFIG. */
+    configPath: z.string().optional(),
+    /** The service's environment file (systemd EnvironmentFile, docker .env) holding MM_* overrides. */
+    envFile: z.string().optional(),
+    /** The bot's access token (secret; prefer botTokenFile, a 0600 file). Written by `mm-backup connect`. */
+    botToken: z.string().min(26).optional(),
+    botTokenFile: z.string().optional(),
+    /** Where status posts go: `team-name/channel-name` (URL names, not display names). */
+    statusChannel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}\/[a-z0-9][a-z0-9_-]{0,63}$/, 'must be team-name/channel-name (URL names, lower-case)').optional(),
+  }),
+  listen: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8066),
+    /** The URL Mattermost (slash commands) and browsers use to reach the sidecar, e.g. https://chat.example.com/mm-backup. */
+    publicUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    /** Origins allowed to call the API from a browser (the Mattermost site URL when the page calls the sidecar directly). */
+    allowedOrigins: z.array(z.url({ protocol: /^https?$/, error: 'must be an origin such as https://chat.example.com' })).default([]),
+  }).prefault({}),
+  schedule: z.strictObject({
+    /** Cron expression for backups (5 or 6 fields); absent = no scheduled backups. */
+    backup: z.string().optional(),
+    /** Cron expression for a deep verification (restore drill) of the latest snapshot. */
+    verify: z.string().optional(),
+    timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+    /** Apply retention (prune) after each successful scheduled backup. */
+    pruneAfterBackup: z.boolean().default(true),
+  }).prefault({}),
+  notify: z.strictObject({
+    /** Successful jobs: a post each, one daily summary, or nothing. Failures are always posted. */
+    successes: z.enum(['each', 'daily', 'none']).default('each'),
+    /** Local time (HH:MM, schedule.timezone) of the daily summary. */
+    dailySummaryAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM').default('09:00'),
+  }).prefault({}),
+  service: serviceSchema,
+  repository: z.strictObject({
+    path: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path'),
+    /** Free space to leave untouched on the repository's disk; a backup that would eat into it refuses. */
+    reserveBytes: z.number().int().min(0).default(0),
+  }),
+  backup: z.strictObject({
+    mode: z.enum(['offline', 'online']).default('offline'),
+    exclude: z.array(z.enum(COMPONENT_IDS)).default([]),
+    /** Absolute paths backed up as the `extra` component and restored to the same place. */
+    extraPaths: z.array(z.string().refine((p) => p.startsWith('/'), 'must be an absolute path')).default([]),
+    /** Paths (relative to the install dir) the `app` component leaves out, besides other components' dirs. */
+    appExclude: z.array(z.string()).default([]),
+    /** zstd level for the database dump; 1 is fastest with a good ratio on Mattermost data. */
+    dumpCompressionLevel: z.number().int().min(1).max(19).default(1),
+  }).prefault({}),
+  database: z.strictObject({
+    /** A DSN with rights to create databases, used only by `verify --deep`; secret. */
+    adminUrl: z.string().optional(),
+    adminUrlFile: z.string().optional(),
+    /** Directory holding pg_dump/pg_restore/psql; default: the newest /usr/lib/postgresql/N/bin, else PATH. */
+    pgBinDir: z.string().optional(),
+  }).prefault({}),
+  retention: retentionSchema.prefault({}),
+  /** Off-site copies or a repository in S3 (config/offsite_schema.ts). */
+  offsite: offsiteSchema(retentionSchema).optional(),
+}).superRefine((cfg, ctx) => {
+  if (cfg.mattermost.botToken && cfg.mattermost.botTokenFile) {
+    ctx.addIssue({ code: 'custom', path: ['mattermost', 'botToken'], message: 'set botToken or botTokenFile, not both' });
+  }
+  const s = cfg.service;
+  if (s.preset === 'custom' && (!s.stop || !s.start)) {
+    ctx.addIssue({ code: 'custom', path: ['service'], message: 'needs "stop" and "start" argument arrays, or "preset": "systemd" | "docker-compose" | "none"' });
+  }
+  if (s.preset === 'docker-compose' && !s.composeFile) {
+    ctx.addIssue({ code: 'custom', path: ['service', 'composeFile'], message: 'is required with preset docker-compose' });
+  }
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The validated config with service commands resolved to argv arrays. */
+export interface Config extends ParsedConfig {
+  configFile: string;
+  serviceCommands: { stop: string[] | null; start: string[] | null };
+}

@@ -1,0 +1,115 @@
+/**
+ * Every error the engine raises is a BridgeError with a stable `code`. Boundaries (CLI exit code,
+ * HTTP status, chat message) translate by code once; nothing in between rewraps a BridgeError.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'PRECONDITION_FAILED'
+  | 'LOCK_HELD'
+  | 'DISK_SPACE'
+  | 'VERSION_MISMATCH'
+  | 'VERIFICATION_FAILED'
+  | 'NOT_FOUND'
+  | 'STORAGE_FAILED'
+  | 'PROCESS_FAILED'
+  | 'MATTERMOST_UNAVAILABLE'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export interface ErrorOptions {
+  cause?: unknown;
+  /** What the admin should do next; shown under the message. */
+  hint?: string;
+  details?: Record<string, unknown>;
+}
+
+export class BridgeError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+}
+
+export class UsageError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) { super('USAGE', message, opts); }
+}
+
+/** A config file that does not parse or does not match the schema; `issues` name key and problem. */
+export class ConfigError extends BridgeError {
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = [], opts?: ErrorOptions) {
+    super('CONFIG_INVALID', issues.length ? `${message}\n  - ${issues.join('\n  - ')}` : message, opts);
+    this.issues = issues;
+  }
+}
+
+/** Something about the environment forbids the job from starting (disk, versions, a held lock). */
+export class PreconditionError extends BridgeError {
+  constructor(code: 'PRECONDITION_FAILED' | 'LOCK_HELD' | 'DISK_SPACE' | 'VERSION_MISMATCH', message: string, opts?: ErrorOptions) {
+    super(code, message, opts);
+  }
+}
+
+export interface VerifyIssue {
+  component: string;
+  path?: string;
+  object?: string;
+  problem: string;
+}
+
+/** A snapshot failed verification; `issues` lists every problem found, not just the first. */
+export class VerificationError extends BridgeError {
+  readonly issues: VerifyIssue[];
+  constructor(message: string, issues: VerifyIssue[], opts?: ErrorOptions) {
+    super('VERIFICATION_FAILED', message, opts);
+    this.issues = issues;
+  }
+}
+
+export class NotFoundError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) { super('NOT_FOUND', message, opts); }
+}
+
+export class StorageError extends BridgeError {
+  /** True when retrying cannot help (no space, permission denied, bad key). */
+  readonly permanent: boolean;
+  constructor(message: string, opts: ErrorOptions & { permanent?: boolean } = {}) {
+    super('STORAGE_FAILED', message, opts);
+    this.permanent = opts.permanent ?? false;
+  }
+}
+
+export class ProcessError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) { super('PROCESS_FAILED', message, opts); }
+}
+
+export class MattermostError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) { super('MATTERMOST_UNAVAILABLE', message, opts); }
+}
+
+export class CancelledError extends BridgeError {
+  constructor(message = 'cancelled', opts?: ErrorOptions) { super('CANCELLED', message, opts); }
+}
+
+/** Wraps anything that is not a BridgeError so boundaries only deal with one type. */
+export function asBridgeError(err: unknown): BridgeError {
+  if (err instanceof BridgeError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new CancelledError('cancelled', { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new BridgeError('INTERNAL', message, { cause: err });
+}
+
+/** Throws CancelledError when the signal is aborted; call between units of work. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) {
+    const reason = signal.reason;
+    throw reason instanceof BridgeError ? reason : new CancelledError(reason instanceof Error ? reason.message : 'cancelled');
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * One database server behind Mattermost. Dumps are streamed uncompressed to the caller
+ * (who compresses, hashes and stores); restores replace the target's contents.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { DbTarget } from './dsn';
+
+export interface DumpResult {
+  /** Rows per table, taken in the same snapshot as the dump. */
+  rowCounts: Record<string, number>;
+  format: 'pg_custom' | 'mysql_sql';
+  tool: string;
+}
+
+export interface DumpScan {
+  rowCounts: Record<string, number>;
+  /** Problems that make the dump unusable (truncated, unreadable). */
+  problems: string[];
+}
+
+export interface DatabaseEngine {
+  readonly target: DbTarget;
+  serverVersion(): Promise<string>;
+  /** Version string of the dump tool that will be used. */
+  toolVersion(): Promise<string>;
+  sizeBytes(): Promise<number>;
+  /** Highest db_migrations version, or undefined when the table does not exist. */
+  schemaVersion(): Promise<number | undefined>;
+  rowCounts(): Promise<Record<string, number>>;
+  /** Streams a consistent dump of the whole database (or `tables`) into `out`. */
+  dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<DumpResult>;
+  /** Replaces the database's contents (or just `tables`) with the dump read from `input`. */
+  restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<void>;
+  /** Reads the whole dump and counts rows per table without a database. */
+  scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan>;
+  /** The same server with another database name. */
+  withDatabase(name: string): DatabaseEngine;
+  createDatabase(name: string): Promise<void>;
+  dropDatabase(name: string): Promise<void>;
+  databaseExists(): Promise<boolean>;
+}

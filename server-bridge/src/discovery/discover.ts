@@ -1,0 +1,148 @@
+/**
+ * Automates the official "before starting a backup" checklist: where everything lives, which
+ * database, which file store, and which component will be backed up or skipped and why.
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../core/errors';
+import type { ComponentId, Config } from '../config/schema';
+import { parseDsn, sameServer, type DbTarget } from '../database/dsn';
+import { parseEnvFile, readEnvFile } from './env_file';
+import { loadMattermostConfig, setting, type ConfigSource, type MmConfig } from './mm_config';
+
+export interface ComponentPlan {
+  id: ComponentId;
+  title: string;
+  kind: 'tree' | 'database';
+  status: 'included' | 'skipped';
+  reason?: string;
+  /** Tree components: absolute root, optional include list, paths left to other components. */
+  root?: string;
+  include?: string[];
+  exclude: string[];
+  db?: DbTarget;
+  tables?: string[];
+}
+
+export interface Discovery {
+  installDir: string;
+  configSource: ConfigSource;
+  overridden: string[];
+  envFile?: string;
+  mmConfig: MmConfig;
+  database: DbTarget;
+  fileDriver: string;
+  components: ComponentPlan[];
+}
+
+const CONFIG_STORE_TABLES = ['configurations', 'configurationfiles', 'db_config_migrations'];
+
+export interface DiscoverOptions {
+  exclude?: ComponentId[];
+  /** Use these contents instead of reading the files (a restore when the live ones are broken). */
+  configText?: string;
+  envText?: string;
+}
+
+export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise<Discovery> {
+  const installDir = path.resolve(cfg.mattermost.installDir);
+  if (!existsSync(installDir)) throw new ConfigError(`mattermost.installDir ${installDir} does not exist`);
+  const envFile = cfg.mattermost.envFile;
+  let env: Record<string, string> = {};
+  if (envFile && opts.envText !== undefined) {
+    env = parseEnvFile(opts.envText);
+  } else if (envFile) {
+    try {
+      env = await readEnvFile(envFile);
+    } catch (err) {
+      throw new ConfigError(`mattermost.envFile: cannot read ${envFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], { cause: err });
+    }
+  }
+  const { config: mm, source, overridden } = await loadMattermostConfig(installDir, env, cfg.mattermost.configPath, opts.configText);
+  const resolve = (p: string) => (path.isAbsolute(p) ? path.normalize(p) : path.resolve(installDir, p));
+
+  const driver = setting(mm, 'SqlSettings', 'DriverName') ?? 'postgres';
+  if (driver !== 'postgres' && driver !== 'mysql') throw new ConfigError(`SqlSettings.DriverName "${driver}" is not supported (postgres, or mysql for v10 and older)`);
+  const dsn = setting(mm, 'SqlSettings', 'DataSource');
+  if (!dsn) throw new ConfigError('SqlSettings.DataSource is empty in the Mattermost config and no MM_SQLSETTINGS_DATASOURCE override was found', [], { hint: 'set mattermost.envFile to the service environment file that holds it' });
+  const database = parseDsn(dsn, driver);
+
+  const configDir = source.kind === 'file' && source.file ? path.dirname(source.file) : path.join(installDir, 'config');
+  const fileDriver = setting(mm, 'FileSettings', 'DriverName') ?? 'local';
+  const dataDir = resolve(setting(mm, 'FileSettings', 'Directory') ?? './data/');
+  const logFile = setting(mm, 'LogSettings', 'FileLocation');
+  const logsDir = logFile ? (logFile.endsWith('.log') ? path.dirname(resolve(logFile)) : resolve(logFile)) : path.join(installDir, 'logs');
+  const bleve = setting(mm, 'BleveSettings', 'IndexDir');
+
+  const plans: ComponentPlan[] = [];
+  const tree = (id: ComponentId, title: string, root: string | undefined, whyMissing: string, include?: string[]): void => {
+    if (!root) return void plans.push({ id, title, kind: 'tree', status: 'skipped', reason: whyMissing, exclude: [] });
+    if (!existsSync(root) && !include) return void plans.push({ id, title, kind: 'tree', status: 'skipped', reason: `${root} does not exist`, exclude: [] });
+    plans.push({ id, title, kind: 'tree', status: 'included', root, include, exclude: [] });
+  };
+
+  plans.push({ id: 'database', title: `Database (${driver})`, kind: 'database', status: 'included', db: database, exclude: [] });
+  if (source.kind === 'database' && source.db) {
+    const same = sameServer(source.db, database) && source.db.database === database.database;
+    plans.push(same
+      ? { id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'skipped', reason: 'the config tables live in the main database and are in its dump', exclude: [] }
+      : { id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'included', db: source.db, tables: CONFIG_STORE_TABLES, exclude: [] });
+  } else {
+    plans.push({ id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'skipped', reason: 'the config is a file (config.json)', exclude: [] });
+  }
+  tree('config', 'Config directory (config.json, SAML/LDAP certificates)', configDir, '');
+  if (envFile) {
+    if (isInside(envFile, configDir)) plans.push({ id: 'env_file', title: 'Service environment file', kind: 'tree', status: 'skipped', reason: `${envFile} is inside the config directory`, exclude: [] });
+    else tree('env_file', 'Service environment file', path.dirname(envFile), '', [path.basename(envFile)]);
+  } else {
+    plans.push({ id: 'env_file', title: 'Service environment file', kind: 'tree', status: 'skipped', reason: 'mattermost.envFile is not set', exclude: [] });
+  }
+  tree('app', 'Application (bin, client, fonts, i18n, templates, prepackaged_plugins)', installDir, '');
+  if (fileDriver === 'local') tree('data', 'File store (attachments)', dataDir, '');
+  else plans.push({ id: 'data', title: 'File store (attachments)', kind: 'tree', status: 'skipped', reason: `files are stored in ${fileDriver === 'amazons3' ? 'S3' : fileDriver} (FileSettings.DriverName); they stay where they are`, exclude: [] });
+  tree('plugins', 'Server plugins', resolve(setting(mm, 'PluginSettings', 'Directory') ?? './plugins'), '');
+  tree('client_plugins', 'Webapp plugins', resolve(setting(mm, 'PluginSettings', 'ClientDirectory') ?? './client/plugins'), '');
+  tree('logs', 'Logs', logsDir, '');
+  tree('bleve', 'Bleve search index', bleve ? resolve(bleve) : undefined, 'BleveSettings.IndexDir is not set (Bleve was removed in v11)');
+  const certs = certificateFiles(mm, configDir, resolve).filter((f) => !isInside(f, configDir));
+  tree('tls', 'TLS and SAML/LDAP files outside config/', certs.length ? '/' : undefined, 'no certificate or key file outside the config directory', certs.map((f) => f.slice(1)));
+  const extra = cfg.backup.extraPaths.map((p) => path.resolve(p));
+  tree('extra', 'Extra paths from the config', extra.length ? '/' : undefined, 'backup.extraPaths is empty', extra.map((p) => p.slice(1)));
+
+  const excluded = new Set([...cfg.backup.exclude, ...(opts.exclude ?? [])]);
+  for (const p of plans) {
+    if (p.status === 'included' && excluded.has(p.id)) Object.assign(p, { status: 'skipped', reason: 'excluded by configuration or --exclude' });
+  }
+  nestExclusions(plans, installDir, cfg.backup.appExclude);
+  return { installDir, configSource: source, overridden, envFile, mmConfig: mm, database, fileDriver, components: plans };
+}
+
+/** A directory that holds another component's root leaves that subtree to the other component. */
+function nestExclusions(plans: ComponentPlan[], installDir: string, appExclude: string[]): void {
+  const roots = plans.filter((p) => p.kind === 'tree' && p.root && !p.include);
+  for (const outer of roots) {
+    for (const inner of roots) {
+      if (inner !== outer && isInside(inner.root as string, outer.root as string) && inner.root !== outer.root) {
+        outer.exclude.push(path.relative(outer.root as string, inner.root as string).split(path.sep).join('/'));
+      }
+    }
+  }
+  const app = plans.find((p) => p.id === 'app');
+  if (app) app.exclude.push(...appExclude.map((p) => path.relative(installDir, path.resolve(installDir, p)).split(path.sep).join('/')));
+  for (const p of plans) p.exclude = [...new Set(p.exclude)].sort();
+}
+
+function certificateFiles(mm: MmConfig, configDir: string, resolve: (p: string) => string): string[] {
+  const files: string[] = [];
+  const add = (v: string | undefined, relativeTo: string) => { if (v) files.push(path.isAbsolute(v) ? v : path.resolve(relativeTo, v)); };
+  add(setting(mm, 'ServiceSettings', 'TLSCertFile'), path.dirname(resolve('x')));
+  add(setting(mm, 'ServiceSettings', 'TLSKeyFile'), path.dirname(resolve('x')));
+  for (const f of ['IdpCertificateFile', 'PublicCertificateFile', 'PrivateKeyFile']) add(setting(mm, 'SamlSettings', f), configDir);
+  for (const f of ['PublicCertificateFile', 'PrivateKeyFile']) add(setting(mm, 'LdapSettings', f), configDir);
+  return [...new Set(files)].filter((f) => existsSync(f) && statSync(f).isFile()).sort();
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

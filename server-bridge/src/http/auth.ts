@@ -1,0 +1,100 @@
+/**
+ * Who may call the API: a Mattermost system admin, proven by forwarding the caller's own session
+ * (MMAUTHTOKEN cookie, which wins as in Mattermost, or Authorization: Bearer) to /users/me.
+ * Cookie-authenticated state changes must carry X-CSRF-Token equal to the MMCSRF cookie.
+ * Validated sessions are cached: briefly while Mattermost answers (so revocations bite soon),
+ * longer while it is unreachable (so the page keeps working during a backup or restore).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { parse as parseCookies } from 'cookie';
+import { MattermostError } from '../core/errors';
+import { MattermostApiError, MattermostClient, isSystemAdmin, type MmUser } from '../mattermost/client';
+import { HttpError } from './errors';
+
+export interface AuthOptions {
+  mattermostUrl: string;
+  /** How long a validated session is trusted without asking Mattermost again. */
+  freshMs?: number;
+  /** How long a validated session stays usable while Mattermost cannot be reached. */
+  outageMs?: number;
+}
+
+export interface Caller {
+  user: MmUser;
+  via: 'cookie' | 'bearer';
+}
+
+interface Cached {
+  user: MmUser;
+  validatedAt: number;
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export class SessionAuth {
+  private readonly cache = new Map<string, Cached>();
+  private readonly freshMs: number;
+  private readonly outageMs: number;
+
+  constructor(private readonly opts: AuthOptions) {
+    this.freshMs = opts.freshMs ?? 30_000;
+    this.outageMs = opts.outageMs ?? 30 * 60_000;
+  }
+
+  async authenticate(req: FastifyRequest): Promise<Caller> {
+    const cookies = parseCookies(req.headers.cookie ?? '') as Record<string, string | undefined>;
+    const cookieToken = cookies.MMAUTHTOKEN;
+    const header = req.headers.authorization ?? '';
+    const bearer = /^bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!cookieToken && !bearer) {
+      throw new HttpError(401, 'api.context.session_expired.app_error', 'no Mattermost session: sign in to Mattermost, or send Authorization: Bearer <token>');
+    }
+    const via = cookieToken ? 'cookie' : 'bearer';
+    if (via === 'cookie' && !SAFE.has(req.method)) {
+      const sent = String(req.headers['x-csrf-token'] ?? '');
+      const expected = cookies.MMCSRF ?? '';
+      if (!sent || !expected || !constantTimeEqual(sent, expected)) {
+        throw new HttpError(401, 'api.context.session_expired.app_error', 'missing or wrong X-CSRF-Token: it must equal the MMCSRF cookie');
+      }
+    }
+    const token = (cookieToken ?? bearer) as string;
+    const key = createHash('sha256').update(token).digest('hex');
+    const user = await this.validate(key, via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token });
+    if (user.is_bot) throw new HttpError(403, 'api.context.permissions.app_error', 'bot accounts cannot use the backup API');
+    if (!isSystemAdmin(user)) throw new HttpError(403, 'api.context.permissions.app_error', `@${user.username} is not a system admin; backups are managed by system admins only`);
+    return { user, via };
+  }
+
+  /** Drops sessions too old to be used even during an outage; keeps the cache bounded. */
+  private evict(): void {
+    const now = Date.now();
+    for (const [k, v] of this.cache) if (now - v.validatedAt > this.outageMs) this.cache.delete(k);
+    while (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  private async validate(key: string, auth: { cookie: string } | { bearer: string }): Promise<MmUser> {
+    const cached = this.cache.get(key);
+    const age = cached ? Date.now() - cached.validatedAt : Infinity;
+    if (cached && age < this.freshMs) return cached.user;
+    try {
+      const user = await new MattermostClient(this.opts.mattermostUrl, auth, 5000).getMe();
+      if (this.cache.size > 1000) this.evict();
+      this.cache.set(key, { user, validatedAt: Date.now() });
+      return user;
+    } catch (err) {
+      if (err instanceof MattermostApiError && (err.status === 401 || err.status === 403)) {
+        this.cache.delete(key);
+        throw new HttpError(401, 'api.context.session_expired.app_error', 'the Mattermost session is invalid or expired: sign in again');
+      }
+      if ((err instanceof MattermostError || err instanceof MattermostApiError) && cached && age < this.outageMs) return cached.user;
+      throw new HttpError(503, 'mm_backup.mattermost_unavailable', 'Mattermost cannot be reached to check this session, and it was not checked recently');
+    }
+  }
+}
+
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}

@@ -1,0 +1,43 @@
+/** Everything a job needs, opened once per command from the validated config. */
+import type { Config } from '../config/schema';
+import { lazyOffsite, openRepositoryStorage, type RepositoryStorage } from '../offsite/repository_storage';
+import type { OffsiteRepo } from '../offsite/open_offsite';
+import { Repository } from '../repository/repository';
+import { CommandServiceControl, type ServiceControl } from '../mattermost/service_control';
+import { parseDsn } from '../database/dsn';
+import type { DatabaseEngine } from '../database/engine';
+import { openEngine } from '../database/open_engine';
+
+export interface EngineContext {
+  cfg: Config;
+  /** The repository's storage: the local directory, or the bucket with offsite.mode "direct". */
+  storage: RepositoryStorage;
+  repo: Repository;
+  /** The off-site copy (offsite.mode "replicate"), opened on first call; undefined when not configured. */
+  offsite?: (create?: boolean) => Promise<OffsiteRepo>;
+  service: ServiceControl;
+  /** Where the job lock lives (the local repository directory). */
+  lockDir: string;
+  engineFor(target: Parameters<typeof openEngine>[0]): DatabaseEngine;
+  /** Engine with rights to create throwaway databases, for verify --deep. */
+  adminEngine(fallback: DatabaseEngine): DatabaseEngine;
+}
+
+/** `createOffsite: false` refuses to initialise a bucket repository that does not exist (reading with --from). */
+export async function openContext(cfg: Config, opts: { createOffsite?: boolean } = {}): Promise<EngineContext> {
+  const { storage } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
+  const repo = await Repository.open(storage);
+  const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
+    stopMs: cfg.service.stopTimeoutSeconds * 1000,
+    healthMs: cfg.service.healthTimeoutSeconds * 1000,
+  });
+  const engineFor = (t: Parameters<typeof openEngine>[0]) => openEngine(t, cfg.database.pgBinDir);
+  return {
+    cfg, storage, repo, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg),
+    adminEngine: (fallback) => {
+      if (!cfg.database.adminUrl) return fallback;
+      const admin = parseDsn(cfg.database.adminUrl, fallback.target.driver);
+      return engineFor({ ...admin, database: admin.database || fallback.target.database });
+    },
+  };
+}

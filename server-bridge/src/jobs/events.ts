@@ -1,0 +1,16 @@
+/** Events a running job emits; renderers (terminal, NDJSON, later HTTP/SSE and channel posts) consume them. */
+export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate';
+
+export type JobEvent =
+  | { type: 'job.started'; jobId: string; kind: JobKind; at: string; steps: Array<{ id: string; title: string }> }
+  | { type: 'step.started'; jobId: string; step: string; title: string; at: string }
+  | { type: 'step.progress'; jobId: string; step: string; done: number; total?: number; unit: 'bytes' | 'files' | 'objects'; detail?: string }
+  | { type: 'step.finished'; jobId: string; step: string; durationMs: number; summary?: string }
+  | { type: 'step.skipped'; jobId: string; step: string; reason: string }
+  | { type: 'step.failed'; jobId: string; step: string; error: string; code: string }
+  | { type: 'undo.started'; jobId: string; step: string }
+  | { type: 'undo.failed'; jobId: string; step: string; error: string }
+  | { type: 'log'; jobId: string; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'job.finished'; jobId: string; status: 'succeeded' | 'failed' | 'cancelled'; durationMs: number; error?: string; code?: string; hint?: string };
+
+export type EmitFn = (event: JobEvent) => void;

@@ -1,0 +1,119 @@
+/**
+ * backup: preflight (disk, versions), stop Mattermost (offline), dump, copy, start and wait
+ * healthy, then commit the manifest. Mattermost is started again on every failure path.
+ */
+import { newJobId, newSnapshotId } from '../../core/ids';
+import { PreconditionError } from '../../core/errors';
+import type { ComponentId } from '../../config/schema';
+import { buildComponents } from '../../components/build_components';
+import type { BackupComponent } from '../../components/component';
+import type { Discovery } from '../../discovery/discover';
+import type { Manifest } from '../../manifest/manifest';
+import { serverVersion } from '../../mattermost/health';
+import type { EngineContext } from '../context';
+import type { JobLock } from '../lock';
+import type { Job, Step } from '../runner';
+import { buildManifest, componentSteps, fmt, type SnapshotDraft } from './take_snapshot';
+import { ensureStartedStep } from './service_steps';
+
+export interface BackupOptions {
+  mode: 'offline' | 'online';
+  trigger: Manifest['trigger'];
+  exclude?: ComponentId[];
+}
+
+export interface BackupPlan {
+  job: Job;
+  /** Filled in once the manifest is committed. */
+  result: { manifest?: Manifest };
+}
+
+/** Minimum headroom kept on the repository disk besides the estimate, for the manifest and temp files. */
+const MARGIN = 64 * 1024 * 1024;
+
+export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts: BackupOptions): BackupPlan {
+  const result: BackupPlan['result'] = {};
+  const components: BackupComponent[] = buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel);
+  const draft: SnapshotDraft = { id: newSnapshotId(), startedAt: new Date(), mode: opts.mode, trigger: opts.trigger, records: [] };
+  let stoppedAt = 0;
+  let downtimeMs = 0;
+
+  const preflight: Step = {
+    id: 'preflight',
+    title: 'Check disk space, versions and the previous snapshot',
+    run: async (ctx) => {
+      if (opts.mode === 'offline' && !ec.service.canStop) {
+        throw new PreconditionError('PRECONDITION_FAILED', 'an offline backup must stop Mattermost, but no service stop/start commands are configured (preset "none")', {
+          hint: 'configure service (systemd, docker-compose or custom commands), or run with --mode online',
+        });
+      }
+      const cleaned = await ec.storage.cleanStaging();
+      if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
+      draft.parent = await ec.repo.newestSnapshot((m) => m.installDir === d.installDir);
+      const db = components.find((c) => c.plan.id === 'database');
+      const engine = db ? ec.engineFor(d.database) : undefined;
+      draft.schemaVersion = await engine?.schemaVersion();
+      draft.mattermostVersion = (await serverVersion(ec.cfg.mattermost.url)) ?? draft.parent?.mattermost.version;
+      let needed = MARGIN;
+      for (const c of components) {
+        const previous = draft.parent?.components.find((p) => p.id === c.plan.id);
+        needed += (await c.estimate(previous)).changedBytes;
+      }
+      // A bucket has no free-space figure (space() is undefined): only local disks are checked.
+      const space = await ec.storage.space();
+      const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
+      if (space && usable < needed) {
+        throw new PreconditionError('DISK_SPACE', `not enough space in the repository: this backup needs up to ${fmt(needed)}, ${fmt(Math.max(0, usable))} is usable (${fmt(space.free)} free, ${fmt(ec.cfg.repository.reserveBytes)} reserved)`, {
+          hint: 'free space on that disk, run mm-backup prune, or move repository.path',
+          details: { neededBytes: needed, freeBytes: space.free, reserveBytes: ec.cfg.repository.reserveBytes },
+        });
+      }
+      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}`;
+    },
+  };
+
+  const stop: Step = {
+    id: 'stop',
+    title: 'Stop Mattermost',
+    skip: () => (opts.mode === 'online' ? 'online backup: Mattermost keeps running' : undefined),
+    run: async (ctx) => {
+      // Recorded before the command runs: if this process dies mid-stop, the next run restarts it.
+      await lock.update({ mattermostStopped: true });
+      stoppedAt = Date.now();
+      await ec.service.stop(ctx.signal);
+    },
+  };
+
+  const start: Step = {
+    id: 'start',
+    title: 'Start Mattermost and wait until healthy',
+    skip: () => (opts.mode === 'online' ? 'online backup' : undefined),
+    run: async (ctx) => {
+      await ec.service.start(ctx.signal);
+      downtimeMs = Date.now() - stoppedAt;
+      await lock.update({ mattermostStopped: false });
+      return `downtime ${(downtimeMs / 1000).toFixed(1)} s`;
+    },
+  };
+
+  const commit: Step = {
+    id: 'commit',
+    title: 'Write the snapshot manifest',
+    run: async () => {
+      const manifest = buildManifest(draft, d, downtimeMs);
+      await ec.repo.writeSnapshot(manifest);
+      result.manifest = manifest;
+      return `snapshot ${manifest.id}: ${fmt(manifest.stats.bytes)}, ${fmt(manifest.stats.newBytes)} new`;
+    },
+  };
+
+  return {
+    job: {
+      id: newJobId(),
+      kind: 'backup',
+      steps: [preflight, stop, ...componentSteps(components, draft, ec.repo), start, commit],
+      finally: [ensureStartedStep(ec, lock)],
+    },
+    result,
+  };
+}

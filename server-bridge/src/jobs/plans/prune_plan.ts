@@ -1,0 +1,73 @@
+/**
+ * prune: apply retention, delete the manifests of dropped snapshots first, then sweep objects no
+ * remaining manifest references. An interruption can only leave unreferenced objects behind,
+ * never a kept snapshot without its data.
+ */
+import { newJobId } from '../../core/ids';
+import { referencedObjects } from '../../manifest/manifest';
+import { readVerifications } from '../../repository/verifications';
+import type { EngineContext } from '../context';
+import { planRetention, type PrunePlan } from '../retention';
+import type { Job } from '../runner';
+import { fmt } from './take_snapshot';
+
+export interface PruneOutcome {
+  plan?: PrunePlan;
+  objectsRemoved: number;
+  bytesFreed: number;
+  dryRun: boolean;
+}
+
+export function planPrune(ec: EngineContext, opts: { dryRun: boolean }): { job: Job; outcome: PruneOutcome } {
+  const outcome: PruneOutcome = { objectsRemoved: 0, bytesFreed: 0, dryRun: opts.dryRun };
+  const job: Job = {
+    id: newJobId(),
+    kind: 'prune',
+    steps: [
+      {
+        id: 'snapshots',
+        title: 'Apply the retention policy',
+        run: async () => {
+          const { manifests } = await ec.repo.listSnapshotSummaries();
+          const verified = await readVerifications(ec.storage);
+          outcome.plan = planRetention(
+            manifests.map((m) => ({ id: m.id, time: new Date(m.startedAt), verified: verified.get(m.id)?.ok === true })),
+            ec.cfg.retention,
+          );
+          if (!opts.dryRun) {
+            for (const id of outcome.plan.remove) {
+              await ec.repo.deleteSnapshot(id);
+              await ec.storage.delete(`verifications/${id}.json`);
+            }
+          }
+          return `${outcome.plan.keep.length} kept, ${outcome.plan.remove.length} ${opts.dryRun ? 'would be removed' : 'removed'}`;
+        },
+      },
+      {
+        id: 'objects',
+        title: 'Remove objects no kept snapshot uses',
+        run: async (ctx) => {
+          // Mark from what is on disk now (after the deletes), not from the plan, so a manifest
+          // written by anyone else is never swept from under it.
+          const { manifests, broken } = await ec.repo.listSnapshots();
+          if (broken.length) {
+            throw new Error(`refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`);
+          }
+          const removed = new Set(opts.dryRun ? outcome.plan?.remove ?? [] : []);
+          const live = new Set<string>();
+          for (const m of manifests) if (!removed.has(m.id)) for (const o of referencedObjects(m)) live.add(o);
+          for await (const o of ec.repo.listObjects()) {
+            if (live.has(o.sha256)) continue;
+            outcome.objectsRemoved++;
+            outcome.bytesFreed += o.size;
+            if (!opts.dryRun) await ec.repo.deleteObject(o.sha256);
+            ctx.progress(outcome.objectsRemoved, undefined, 'objects');
+          }
+          return `${outcome.objectsRemoved} objects, ${fmt(outcome.bytesFreed)} ${opts.dryRun ? 'would be freed' : 'freed'}`;
+        },
+      },
+    ],
+    finally: [],
+  };
+  return { job, outcome };
+}

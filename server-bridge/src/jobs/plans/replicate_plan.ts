@@ -1,0 +1,154 @@
+/**
+ * replicate: copy local snapshots off-site. Retention of the off-site side is planned first, so
+ * a snapshot that would be dropped at once is never uploaded; then for each snapshot to copy,
+ * the objects missing off-site are uploaded (deduplicated by name, exactly as locally) and the
+ * manifest last, so an interrupted replicate never leaves a listed off-site snapshot without its
+ * data, and the next run resumes where it stopped. Finally dropped off-site snapshots are
+ * deleted (manifests first) and objects no remaining off-site snapshot uses are swept.
+ */
+import path from 'node:path';
+import { stat } from 'node:fs/promises';
+import { StorageError } from '../../core/errors';
+import { newJobId } from '../../core/ids';
+import { TaskPool } from '../../core/pool';
+import { referencedObjects, type Manifest } from '../../manifest/manifest';
+import { Repository } from '../../repository/repository';
+import { readVerifications } from '../../repository/verifications';
+import { LocalStorage } from '../../storage/local_storage';
+import { KeyMismatchError } from '../../storage/encrypted_storage';
+import type { OffsiteRepo } from '../../offsite/open_offsite';
+import { snapshotIds, snapshotTime } from '../../offsite/offsite_state';
+import type { EngineContext } from '../context';
+import { planRetention, type PrunePlan } from '../retention';
+import type { Job, Step } from '../runner';
+import { fmt } from './take_snapshot';
+
+export interface ReplicateOutcome {
+  location?: string;
+  copied: string[];
+  objectsUploaded: number;
+  bytesUploaded: number;
+  retention?: PrunePlan;
+  removed: string[];
+  objectsRemoved: number;
+  /** Why unused off-site objects were left in place, when they were. */
+  sweepSkipped?: string;
+}
+
+export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteRepo>): { job: Job; outcome: ReplicateOutcome } {
+  const outcome: ReplicateOutcome = { copied: [], objectsUploaded: 0, bytesUploaded: 0, removed: [], objectsRemoved: 0 };
+  if (!(ec.storage instanceof LocalStorage)) throw new StorageError('replicate copies a local repository off-site; with offsite.mode "direct" backups already go there', { permanent: true });
+  const local = ec.storage;
+  const policy = ec.cfg.offsite?.retention ?? ec.cfg.retention;
+  let off: OffsiteRepo;
+  let localManifests = new Map<string, Manifest>();
+  let toCopy: Manifest[] = [];
+
+  const open: Step = {
+    id: 'offsite-open',
+    title: 'Open the off-site repository',
+    run: async (ctx) => {
+      off = await openOff();
+      outcome.location = off.location;
+      const cleaned = await off.storage.cleanStaging();
+      if (cleaned) ctx.log('warn', `aborted ${cleaned} incomplete uploads left by an interrupted job`);
+      return `${off.location}${off.encrypted ? ' (encrypted)' : ''}`;
+    },
+  };
+
+  const plan: Step = {
+    id: 'offsite-plan',
+    title: 'Decide what to copy and what off-site retention drops',
+    run: async () => {
+      const { manifests } = await ec.repo.listSnapshots();
+      // Safety snapshots only protect a restore on this host; they are not worth a remote copy.
+      localManifests = new Map(manifests.filter((m) => m.trigger !== 'safety').map((m) => [m.id, m]));
+      const remote = await snapshotIds(off.storage);
+      const verified = await readVerifications(local);
+      const all = new Set([...remote, ...localManifests.keys()]);
+      outcome.retention = planRetention([...all].map((id) => ({ id, time: snapshotTime(id), verified: verified.get(id)?.ok === true })), policy);
+      const keep = new Set(outcome.retention.keep.map((k) => k.id));
+      toCopy = [...localManifests.values()].filter((m) => keep.has(m.id) && !remote.has(m.id));
+      outcome.removed = outcome.retention.remove.filter((id) => remote.has(id));
+      return `${toCopy.length} to copy, ${remote.size} already off-site, ${outcome.removed.length} to drop off-site`;
+    },
+  };
+
+  const copy: Step = {
+    id: 'offsite-copy',
+    title: 'Copy new snapshots off-site',
+    skip: () => (toCopy.length ? undefined : 'every kept snapshot is already off-site'),
+    run: async (ctx) => {
+      const present = new Set<string>();
+      for await (const o of off.repo.listObjects()) present.add(o.sha256);
+      const jobs: Array<{ sha: string; size: number }> = [];
+      for (const m of toCopy) {
+        for (const sha of referencedObjects(m)) {
+          if (present.has(sha)) continue;
+          present.add(sha);
+          const size = (await stat(objectFile(local, sha))).size;
+          jobs.push({ sha, size });
+        }
+      }
+      const total = jobs.reduce((n, j) => n + j.size, 0);
+      const pool = new TaskPool(4);
+      for (const j of jobs) {
+        await pool.add(async () => {
+          await off.storage.putFile(Repository.objectKey(j.sha), objectFile(local, j.sha), { signal: ctx.signal });
+          outcome.objectsUploaded++;
+          outcome.bytesUploaded += j.size;
+          ctx.progress(outcome.bytesUploaded, total, 'bytes');
+        });
+      }
+      await pool.drain();
+      await off.storage.flush();
+      // Manifests last, oldest first: from this moment each snapshot exists off-site.
+      for (const m of [...toCopy].sort((a, b) => a.id.localeCompare(b.id))) {
+        const chunks: Buffer[] = [];
+        for await (const c of await local.get(Repository.snapshotKey(m.id))) chunks.push(c as Buffer);
+        await off.storage.put(Repository.snapshotKey(m.id), Buffer.concat(chunks), { signal: ctx.signal });
+        outcome.copied.push(m.id);
+      }
+      return `${outcome.copied.length} snapshots, ${outcome.objectsUploaded} objects uploaded (${fmt(outcome.bytesUploaded)})`;
+    },
+  };
+
+  const retention: Step = {
+    id: 'offsite-retention',
+    title: 'Apply the off-site retention policy',
+    run: async (ctx) => {
+      for (const id of outcome.removed) {
+        await off.repo.deleteSnapshot(id);
+        await off.storage.delete(`verifications/${id}.json`);
+      }
+      // Mark from what is off-site now; manifests of snapshots still here locally need no decryption.
+      const live = new Set<string>();
+      for (const id of await snapshotIds(off.storage)) {
+        let m = localManifests.get(id);
+        if (!m) {
+          try {
+            m = await off.repo.loadSnapshot(id);
+          } catch (err) {
+            if (!(err instanceof KeyMismatchError)) throw err;
+            outcome.sweepSkipped = `snapshot ${id} exists only off-site and this host has no key to read it; unused objects are left until a run with the identity`;
+            ctx.log('warn', outcome.sweepSkipped);
+            return `${outcome.removed.length} snapshots dropped; objects not swept`;
+          }
+        }
+        for (const o of referencedObjects(m)) live.add(o);
+      }
+      for await (const o of off.repo.listObjects()) {
+        if (live.has(o.sha256)) continue;
+        await off.repo.deleteObject(o.sha256);
+        outcome.objectsRemoved++;
+      }
+      return `${outcome.removed.length} snapshots dropped, ${outcome.objectsRemoved} unused objects removed`;
+    },
+  };
+
+  return { job: { id: newJobId(), kind: 'replicate', steps: [open, plan, copy, retention], finally: [] }, outcome };
+}
+
+function objectFile(local: LocalStorage, sha: string): string {
+  return path.join(local.root, ...Repository.objectKey(sha).split('/'));
+}

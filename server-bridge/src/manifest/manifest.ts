@@ -1,0 +1,102 @@
+/**
+ * The snapshot manifest: the only description of a snapshot, written last and atomically to
+ * snapshots/<id>.json. A snapshot whose manifest is missing or does not parse does not exist.
+ * Raise FORMAT_VERSION on any incompatible change; readers refuse versions they do not know.
+ */
+import { z } from 'zod';
+
+export const FORMAT_VERSION = 1;
+export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export const entrySchema = z.strictObject({
+  /** Relative to the component root, '/'-separated; '' is the root itself. */
+  path: z.string().refine((p) => !p.split('/').includes('..') && !p.startsWith('/'), 'must be a relative path without ..'),
+  type: z.enum(['file', 'dir', 'symlink']),
+  mode: z.number().int().min(0).max(0o7777),
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0),
+  /** Nanoseconds since the epoch, as a decimal string (full precision). */
+  mtime: z.string().regex(/^\d+$/),
+  size: z.number().int().min(0).optional(),
+  sha256: z.string().regex(SHA256).optional(),
+  target: z.string().optional(),
+  ino: z.number().int().min(0).optional(),
+});
+export type Entry = z.infer<typeof entrySchema>;
+
+export const databaseInfoSchema = z.strictObject({
+  driver: z.enum(['postgres', 'mysql']),
+  /** Server and database, never credentials. */
+  target: z.string(),
+  serverVersion: z.string(),
+  tool: z.string(),
+  format: z.enum(['pg_custom', 'mysql_sql']),
+  compression: z.enum(['zstd', 'none']),
+  /** Only these tables were dumped (the config store); absent means the whole database. */
+  tables: z.array(z.string()).optional(),
+  rowCounts: z.record(z.string(), z.number().int().min(0)),
+  object: z.string().regex(SHA256),
+  size: z.number().int().min(0),
+});
+export type DatabaseInfo = z.infer<typeof databaseInfoSchema>;
+
+export const componentSchema = z.strictObject({
+  id: z.string().regex(/^[a-z_]+$/),
+  title: z.string(),
+  status: z.enum(['included', 'skipped']),
+  reason: z.string().optional(),
+  /** Absolute root at backup time, and relative to the install dir when inside it. */
+  root: z.string().optional(),
+  rootInInstall: z.string().optional(),
+  /** Paths under root that belong to other components or were excluded; restore leaves them alone. */
+  exclude: z.array(z.string()).default([]),
+  entries: z.array(entrySchema).default([]),
+  database: databaseInfoSchema.optional(),
+  files: z.number().int().min(0).default(0),
+  bytes: z.number().int().min(0).default(0),
+  newBytes: z.number().int().min(0).default(0),
+  /** Files whose content was read; the rest were unchanged since the parent snapshot. */
+  filesRead: z.number().int().min(0).default(0),
+  durationMs: z.number().min(0).default(0),
+});
+export type ComponentRecord = z.infer<typeof componentSchema>;
+
+export const manifestSchema = z.strictObject({
+  format: z.literal('mm-backup-snapshot'),
+  formatVersion: z.literal(FORMAT_VERSION),
+  id: z.string().regex(SNAPSHOT_ID),
+  parent: z.string().regex(SNAPSHOT_ID).optional(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  mode: z.enum(['offline', 'online']),
+  trigger: z.enum(['cli', 'schedule', 'console', 'slash', 'safety', 'api']),
+  host: z.string(),
+  installDir: z.string(),
+  mattermost: z.strictObject({
+    version: z.string().optional(),
+    schemaVersion: z.number().int().optional(),
+    configSource: z.enum(['file', 'database']),
+    fileDriver: z.string(),
+  }),
+  components: z.array(componentSchema),
+  stats: z.strictObject({
+    files: z.number().int().min(0),
+    bytes: z.number().int().min(0),
+    newBytes: z.number().int().min(0),
+    filesRead: z.number().int().min(0),
+    durationMs: z.number().min(0),
+    downtimeMs: z.number().min(0),
+  }),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** All objects a manifest references (dedup keys). */
+export function referencedObjects(m: Manifest): Set<string> {
+  const out = new Set<string>();
+  for (const c of m.components) {
+    if (c.database) out.add(c.database.object);
+    for (const e of c.entries) if (e.sha256) out.add(e.sha256);
+  }
+  return out;
+}

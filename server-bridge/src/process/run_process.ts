@@ -1,0 +1,102 @@
+/**
+ * The only place that spawns child processes: argv arrays, no shell, secrets through env only,
+ * one AbortSignal that kills the whole process group, and a bounded stderr tail for errors.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { CancelledError, ProcessError } from '../core/errors';
+import { redact } from '../core/redact';
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Exit codes that count as success besides 0; each use must say why. */
+  okExitCodes?: number[];
+  /** Where stdin comes from: a stream piped in, or 'ignore'. */
+  stdin?: Readable | 'ignore';
+  /** Keep stdout as a stream for the caller (default: collect it, up to 16 MiB). */
+  stdout?: 'pipe' | 'collect' | 'ignore' | Writable;
+  uid?: number;
+  gid?: number;
+}
+
+export interface RunHandle {
+  child: ChildProcess;
+  /** Present when stdout is 'pipe'. */
+  stdout: Readable | null;
+  /** Resolves with collected stdout on success; rejects with ProcessError or CancelledError. */
+  done: Promise<{ stdout: string; code: number }>;
+}
+
+const STDERR_TAIL = 64 * 1024;
+const STDOUT_LIMIT = 16 * 1024 * 1024;
+
+/** Starts `cmd args`; the caller must await `done` (it rejects on non-zero exit). */
+export function startProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): RunHandle {
+  const stdoutMode = opts.stdout ?? 'collect';
+  const child = spawn(cmd, [...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: [
+      opts.stdin === undefined || opts.stdin === 'ignore' ? 'ignore' : 'pipe',
+      stdoutMode === 'ignore' ? 'ignore' : 'pipe',
+      'pipe',
+    ],
+    detached: true, // own process group, so abort kills pipelines the child may start
+    uid: opts.uid,
+    gid: opts.gid,
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL);
+  });
+  let stdout = '';
+  if (stdoutMode === 'collect') {
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (stdout.length < STDOUT_LIMIT) stdout += chunk;
+    });
+  } else if (stdoutMode !== 'pipe' && stdoutMode !== 'ignore') {
+    child.stdout?.pipe(stdoutMode);
+  }
+  if (opts.stdin && opts.stdin !== 'ignore' && child.stdin) {
+    const stdin = child.stdin;
+    stdin.on('error', () => { /* the child closed stdin early; its exit status tells the story */ });
+    opts.stdin.on('error', (err) => stdin.destroy(err));
+    opts.stdin.pipe(stdin);
+  }
+  const kill = () => {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    }
+  };
+  opts.signal?.addEventListener('abort', kill, { once: true });
+  const label = redact([cmd, ...args].join(' '));
+  const done = new Promise<{ stdout: string; code: number }>((resolve, reject) => {
+    child.on('error', (err) => {
+      reject(new ProcessError(`could not run ${cmd}: ${err.message}`, {
+        cause: err,
+        hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `install ${cmd} or put it on PATH` : undefined,
+      }));
+    });
+    child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', kill);
+      if (opts.signal?.aborted) return reject(new CancelledError(`${cmd} was cancelled`));
+      const exit = code ?? -1;
+      if (exit === 0 || opts.okExitCodes?.includes(exit)) return resolve({ stdout, code: exit });
+      const tail = redact(stderr.trim().split('\n').slice(-8).join('\n'));
+      reject(new ProcessError(
+        `${cmd} failed (${sig ? `killed by ${sig}` : `exit code ${exit}`})${tail ? `: ${tail}` : ''}`,
+        { details: { command: label, exitCode: exit, signal: sig } },
+      ));
+    });
+  });
+  return { child, stdout: stdoutMode === 'pipe' ? child.stdout : null, done };
+}
+
+/** Runs a command to completion and returns its stdout. */
+export async function runProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+  return (await startProcess(cmd, args, opts).done).stdout;
+}

@@ -1,0 +1,260 @@
+/**
+ * The backup repository on top of a Storage: content-addressed objects (objects/ab/<sha256>,
+ * each distinct content stored once, never modified) and snapshot manifests
+ * (snapshots/<id>.json, written last). Layout is documented in the README for manual restores.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError, StorageError, UsageError } from '../core/errors';
+import { manifestSchema, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
+import { formatIssues } from '../config/load';
+import type { Storage } from '../storage/storage';
+import { HashingStream } from './hashing';
+import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
+
+/** An encrypted object that fails authentication or opens with no configured key: a finding, not a crash. */
+function isUnreadable(err: unknown): boolean {
+  return err instanceof IntegrityError || err instanceof KeyMismatchError;
+}
+
+const REPO_MARKER = 'repository.json';
+/** Files up to this size are read whole; larger ones are streamed (bounded memory). */
+const SMALL_FILE = 4 * 1024 * 1024;
+
+export interface StoredObject {
+  sha256: string;
+  size: number;
+  /** False when identical content was already in the repository. */
+  isNew: boolean;
+}
+
+export interface SnapshotListing {
+  manifests: Manifest[];
+  /** Manifests that exist but do not parse: reported, never used. */
+  broken: Array<{ id: string; problem: string }>;
+}
+
+export class Repository {
+  private stageDir: string | undefined;
+  /** Manifests never change once written, so their summaries are cached by key. */
+  private readonly summaries = new Map<string, Manifest>();
+  private constructor(readonly storage: Storage) {}
+
+  /** Opens the repository, creating its marker on first use. */
+  static async open(storage: Storage): Promise<Repository> {
+    const repo = new Repository(storage);
+    if (!(await storage.stat(REPO_MARKER))) {
+      const marker = { format: 'mm-backup-repository', version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
+      await storage.put(REPO_MARKER, Buffer.from(`${JSON.stringify(marker, null, 2)}\n`));
+    }
+    return repo;
+  }
+
+  static objectKey(sha256: string): string {
+    return `objects/${sha256.slice(0, 2)}/${sha256}`;
+  }
+
+  static snapshotKey(id: string): string {
+    if (!SNAPSHOT_ID.test(id)) throw new UsageError(`"${id}" is not a snapshot id (expected e.g. 20260101T030000Z-a1b2c3)`);
+    return `snapshots/${id}.json`;
+  }
+
+  private async staging(): Promise<string> {
+    this.stageDir ??= this.storage.stagingDir() ?? (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
+    return this.stageDir;
+  }
+
+  /** Hashes `source` while staging it, then stores it under its SHA-256 unless already present. */
+  async ingest(source: Readable, opts: { signal?: AbortSignal } = {}): Promise<StoredObject> {
+    const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hasher = new HashingStream();
+    try {
+      await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+      const sha256 = hasher.digest();
+      const key = Repository.objectKey(sha256);
+      if (await this.storage.stat(key)) {
+        await rm(tmp, { force: true });
+        return { sha256, size: hasher.bytes, isNew: false };
+      }
+      await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
+      return { sha256, size: hasher.bytes, isNew: true };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new StorageError('the repository disk is full', { cause: err, permanent: true, hint: 'free space on the repository disk or run mm-backup prune' });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a local file by content. Small files (most of a file store: thumbnails, previews)
+   * are read whole and hashed first, so content already in the repository is never written
+   * again and there is no stream pipeline per file; large ones stream.
+   */
+  async ingestFile(file: string, opts: { signal?: AbortSignal; size?: number } = {}): Promise<StoredObject> {
+    if (opts.size === undefined || opts.size > SMALL_FILE) return this.ingest(createReadStream(file), opts);
+    const buf = await readFile(file, { signal: opts.signal });
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    const key = Repository.objectKey(sha256);
+    if (await this.storage.stat(key)) return { sha256, size: buf.length, isNew: false };
+    const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      await writeFile(tmp, buf, { mode: 0o600 });
+      await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return { sha256, size: buf.length, isNew: true };
+  }
+
+  async hasObject(sha256: string): Promise<boolean> {
+    return !!(await this.storage.stat(Repository.objectKey(sha256)));
+  }
+
+  async readObject(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.storage.get(Repository.objectKey(sha256), opts);
+  }
+
+  async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.storage.getFile(Repository.objectKey(sha256), dest, opts);
+  }
+
+  /** Re-hashes an object; returns a problem string or undefined when it matches. */
+  async checkObject(sha256: string, size: number | undefined, opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+    let stream: Readable;
+    try {
+      stream = await this.readObject(sha256, opts);
+    } catch (err) {
+      if (err instanceof NotFoundError) return 'object is missing';
+      if (isUnreadable(err)) return (err as Error).message;
+      throw err;
+    }
+    const hasher = new HashingStream();
+    try {
+      await pipeline(stream, hasher, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
+    } catch (err) {
+      if (isUnreadable(err)) return (err as Error).message;
+      throw err;
+    }
+    const actual = hasher.digest();
+    if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)`;
+    if (size !== undefined && hasher.bytes !== size) return `size ${hasher.bytes} differs from the manifest's ${size}`;
+    return undefined;
+  }
+
+  /** Writes the manifest last and atomically: from this moment the snapshot exists. */
+  async writeSnapshot(m: Manifest): Promise<void> {
+    const parsed = manifestSchema.parse(m);
+    await this.storage.flush();
+    await this.storage.put(Repository.snapshotKey(parsed.id), Buffer.from(JSON.stringify(parsed)));
+  }
+
+  async listSnapshots(): Promise<SnapshotListing> {
+    const manifests: Manifest[] = [];
+    const broken: SnapshotListing['broken'] = [];
+    for await (const obj of this.storage.list('snapshots')) {
+      const m = /^snapshots\/(.+)\.json$/.exec(obj.key);
+      if (!m || !SNAPSHOT_ID.test(m[1] as string)) continue;
+      try {
+        manifests.push(await this.loadManifestKey(obj.key));
+      } catch (err) {
+        broken.push({ id: m[1] as string, problem: (err as Error).message });
+      }
+    }
+    manifests.sort((a, b) => a.id.localeCompare(b.id));
+    return { manifests, broken };
+  }
+
+  /**
+   * The newest snapshot accepted by `match`, loading manifests newest first and stopping at the
+   * first match: a backup needs only its parent, not every manifest in memory.
+   */
+  async newestSnapshot(match: (m: Manifest) => boolean): Promise<Manifest | undefined> {
+    const keys: string[] = [];
+    for await (const obj of this.storage.list('snapshots')) {
+      const id = /^snapshots\/(.+)\.json$/.exec(obj.key)?.[1];
+      if (id && SNAPSHOT_ID.test(id)) keys.push(obj.key);
+    }
+    for (const key of keys.sort().reverse()) {
+      const m = await this.loadManifestKey(key).catch(() => undefined);
+      if (m && match(m)) return m;
+    }
+    return undefined;
+  }
+
+  /**
+   * Every snapshot without its per-file entries (oldest first): what listings, status and metrics
+   * need, without holding every file index in memory or parsing it again on each request.
+   */
+  async listSnapshotSummaries(): Promise<SnapshotListing> {
+    const manifests: Manifest[] = [];
+    const broken: SnapshotListing['broken'] = [];
+    for await (const obj of this.storage.list('snapshots')) {
+      const id = /^snapshots\/(.+)\.json$/.exec(obj.key)?.[1];
+      if (!id || !SNAPSHOT_ID.test(id)) continue;
+      let summary = this.summaries.get(obj.key);
+      if (!summary) {
+        try {
+          const full = await this.loadManifestKey(obj.key);
+          summary = { ...full, components: full.components.map((c) => ({ ...c, entries: [] })) };
+          this.summaries.set(obj.key, summary);
+        } catch (err) {
+          broken.push({ id, problem: (err as Error).message });
+          continue;
+        }
+      }
+      manifests.push(summary);
+    }
+    manifests.sort((a, b) => a.id.localeCompare(b.id));
+    return { manifests, broken };
+  }
+
+  /** Loads `id` or 'latest' (the newest snapshot that is not a safety snapshot, else the newest). */
+  async loadSnapshot(idOrLatest: string): Promise<Manifest> {
+    if (idOrLatest === 'latest') {
+      const last = (await this.newestSnapshot((m) => m.trigger !== 'safety')) ?? (await this.newestSnapshot(() => true));
+      if (!last) throw new NotFoundError('the repository has no snapshots yet', { hint: 'run mm-backup backup first' });
+      return last;
+    }
+    const key = Repository.snapshotKey(idOrLatest);
+    if (!(await this.storage.stat(key))) throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
+    return this.loadManifestKey(key);
+  }
+
+  private async loadManifestKey(key: string): Promise<Manifest> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.storage.get(key)) chunks.push(c as Buffer);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      throw new StorageError(`manifest ${key} is not valid JSON`, { cause: err, permanent: true });
+    }
+    const res = manifestSchema.safeParse(raw);
+    if (!res.success) throw new StorageError(`manifest ${key} is invalid: ${formatIssues(res.error.issues).slice(0, 3).join('; ')}`, { permanent: true });
+    return res.data;
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    this.summaries.delete(Repository.snapshotKey(id));
+    await this.storage.delete(Repository.snapshotKey(id));
+  }
+
+  async *listObjects(): AsyncIterable<{ sha256: string; size: number }> {
+    for await (const o of this.storage.list('objects')) {
+      const sha = o.key.split('/').at(-1) ?? '';
+      if (/^[0-9a-f]{64}$/.test(sha)) yield { sha256: sha, size: o.size };
+    }
+  }
+
+  async deleteObject(sha256: string): Promise<void> {
+    await this.storage.delete(Repository.objectKey(sha256));
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Makes a directory tree equal to a snapshot's entries: content, modes, owners, mtimes, symlinks
+ * and empty directories. In `mirror` mode anything not in the snapshot is removed (except the
+ * excluded subtrees, which belong to other components); in `files` mode only listed paths change.
+ */
+import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { BridgeError, throwIfAborted } from '../core/errors';
+import { TaskPool } from '../core/pool';
+import type { Entry } from '../manifest/manifest';
+import type { Repository } from './repository';
+
+export interface TreeRestoreOptions {
+  entries: Entry[];
+  root: string;
+  exclude: string[];
+  mode: 'mirror' | 'files';
+  repo: Repository;
+  signal?: AbortSignal;
+  onProgress?: (p: { files: number; bytes: number }) => void;
+  concurrency?: number;
+}
+
+export interface TreeRestoreResult {
+  written: number;
+  unchanged: number;
+  removed: number;
+  bytes: number;
+}
+
+const canChown = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+  const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
+  const want = new Map(opts.entries.map((e) => [e.path, e]));
+  checkEntries(want, opts.mode);
+  const excluded = new Set(opts.exclude);
+  const abs = (rel: string) => (rel ? path.join(opts.root, ...rel.split('/')) : opts.root);
+
+  await mkdir(opts.root, { recursive: true });
+  if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, '', want, excluded, opts.signal);
+
+  const dirs = opts.entries.filter((e) => e.type === 'dir');
+  for (const d of dirs) await ensureDir(abs(d.path));
+
+  const pool = new TaskPool(opts.concurrency ?? 16);
+  for (const e of opts.entries) {
+    throwIfAborted(opts.signal);
+    if (e.type === 'file') {
+      await pool.add(async () => {
+        const target = abs(e.path);
+        if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
+        const existing = await lstat(target, { bigint: true }).catch(() => undefined);
+        if (existing && sameFile(existing, e)) {
+          res.unchanged++;
+        } else {
+          if (!e.sha256) throw new BridgeError('VERIFICATION_FAILED', `manifest entry ${e.path} has no checksum`);
+          if (existing) await rm(target, { recursive: true, force: true });
+          await opts.repo.copyObjectTo(e.sha256, target, { signal: opts.signal });
+          res.written++;
+          res.bytes += e.size ?? 0;
+          opts.onProgress?.({ files: res.written, bytes: res.bytes });
+        }
+        await applyMeta(target, e);
+      });
+    } else if (e.type === 'symlink') {
+      const target = abs(e.path);
+      const cur = await lstat(target).catch(() => undefined);
+      if (!(cur?.isSymbolicLink() && (await readlink(target)) === e.target)) {
+        if (cur) await rm(target, { recursive: true, force: true });
+        await symlink(e.target ?? '', target);
+        res.written++;
+      } else {
+        res.unchanged++;
+      }
+      await applyMeta(target, e);
+    }
+  }
+  await pool.drain();
+  // Directory times last, deepest first: creating files inside a directory changes its mtime.
+  for (const d of [...dirs].reverse()) await applyMeta(abs(d.path), d);
+  return res;
+}
+
+/** Refuses manifests whose paths would write through a symlink or outside the root. */
+function checkEntries(want: Map<string, Entry>, mode: 'mirror' | 'files'): void {
+  for (const e of want.values()) {
+    if (e.path.split('/').some((p) => p === '..' || p === '.') || e.path.startsWith('/')) {
+      throw new BridgeError('VERIFICATION_FAILED', `manifest entry "${e.path}" is not a safe relative path`);
+    }
+    if (mode !== 'mirror' || !e.path) continue;
+    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    if (want.get(parent)?.type !== 'dir') {
+      throw new BridgeError('VERIFICATION_FAILED', `manifest entry "${e.path}" has no parent directory entry`);
+    }
+  }
+}
+
+async function removeUnwanted(root: string, rel: string, want: Map<string, Entry>, excluded: Set<string>, signal?: AbortSignal): Promise<number> {
+  let removed = 0;
+  const names = await readdir(rel ? path.join(root, rel) : root).catch(() => [] as string[]);
+  for (const name of names) {
+    throwIfAborted(signal);
+    const childRel = rel ? `${rel}/${name}` : name;
+    if (excluded.has(childRel)) continue;
+    const childAbs = path.join(root, childRel);
+    const st = await lstat(childAbs);
+    const w = want.get(childRel);
+    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+    if (!w || w.type !== type) {
+      // A directory that holds an excluded subtree is emptied around it, never removed whole.
+      if (type === 'dir' && [...excluded].some((x) => x.startsWith(`${childRel}/`))) {
+        removed += await removeUnwanted(root, childRel, want, excluded, signal);
+        continue;
+      }
+      await rm(childAbs, { recursive: true, force: true });
+      removed++;
+    } else if (type === 'dir') {
+      removed += await removeUnwanted(root, childRel, want, excluded, signal);
+    }
+  }
+  return removed;
+}
+
+async function ensureDir(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (st?.isDirectory()) return;
+  if (st) await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
+
+function sameFile(st: import('node:fs').BigIntStats, e: Entry): boolean {
+  if (!st.isFile() || Number(st.size) !== e.size) return false;
+  // utimes() cannot set nanoseconds exactly; a microsecond is the precision we restore.
+  return st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
+}
+
+async function applyMeta(target: string, e: Entry): Promise<void> {
+  // Seconds as a double carry ~0.25 µs of error at today's epoch and libuv truncates to ns:
+  // aiming at the middle of the microsecond makes the restored time land in the right one.
+  const seconds = (Number(BigInt(e.mtime) / 1000n) + 0.5) / 1e6;
+  if (canChown) await lchown(target, e.uid, e.gid);
+  if (e.type === 'symlink') {
+    await lutimes(target, seconds, seconds);
+    return;
+  }
+  await chmod(target, e.mode);
+  await utimes(target, seconds, seconds);
+}

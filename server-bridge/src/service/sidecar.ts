@@ -1,0 +1,286 @@
+/**
+ * The always-on sidecar (`mm-backup serve`): owns the config, the engine, the job manager and
+ * its history, session auth, the status reporter, the scheduler and the HTTP server, and checks
+ * at start-up and after every restore that its bot token and status channel still work.
+ */
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import { asBridgeError } from '../core/errors';
+import { redact } from '../core/redact';
+import { discover } from '../discovery/discover';
+import { SessionAuth } from '../http/auth';
+import { buildServer } from '../http/server';
+import type { SidecarApi, SlashRequest } from '../http/sidecar_api';
+import { openContext, type EngineContext } from '../jobs/context';
+import { describeRestore, selectRecords } from '../jobs/plans/restore_plan';
+import { ping, serverVersion } from '../mattermost/health';
+import { MattermostClient } from '../mattermost/client';
+import { readVerifications } from '../repository/verifications';
+import { handleSlash } from '../slash/handler';
+import { ChannelReporter } from '../status/channel_reporter';
+import { secs, size } from '../status/format_post';
+import { connect, slashUrl } from './connect';
+import { JobHistory } from './job_history';
+import { JobManager } from './job_manager';
+import { renderMetrics } from './metrics';
+import { RestoreConfirmations } from './restore_confirmations';
+import { Scheduler } from './scheduler';
+import { readSettings, writeSettings } from './settings';
+import { StateStore } from './state_store';
+
+export const SIDECAR_VERSION = '0.1.0';
+
+export class Sidecar implements SidecarApi {
+  readonly version = SIDECAR_VERSION;
+  readonly restores = new RestoreConfirmations();
+  readonly auth: SessionAuth;
+  readonly reporter: ChannelReporter;
+  readonly scheduler: Scheduler;
+  readonly jobs: JobManager;
+  problems: string[] = [];
+  /** Slash requests received with a valid token; the command self-check watches it move. */
+  private slashSeen = 0;
+  private server?: FastifyInstance;
+  private channelCache?: { key: string; id: string };
+
+  private constructor(private cfg: Config, private engine: EngineContext, private readonly history: JobHistory, readonly state: StateStore, readonly log: Logger, authFreshMs?: number) {
+    this.auth = new SessionAuth({ mattermostUrl: cfg.mattermost.url, freshMs: authFreshMs });
+    this.jobs = new JobManager(() => this.engine, history);
+    this.reporter = new ChannelReporter({
+      client: () => this.bot(),
+      channelId: () => this.statusChannelId(),
+      successes: () => this.cfg.notify.successes,
+      log: (level, msg) => this.log[level](msg),
+    });
+    this.scheduler = new Scheduler(this.jobs, {
+      notice: (m) => this.reporter.notice(m),
+      log: (l, m) => this.log[l](m),
+      dailySummary: () => this.dailySummary(),
+    });
+    this.jobs.on((rec, e) => {
+      this.reporter.onEvent(rec, e);
+      if (e.type === 'job.finished') {
+        this.log.info({ job: rec.id, kind: rec.kind, status: rec.status, error: rec.error?.message }, 'job finished');
+        if (rec.kind === 'restore') void this.selfCheck();
+        if (rec.kind === 'verify' && rec.status === 'failed') this.log.warn({ job: rec.id }, 'verification failed');
+        if (rec.kind === 'backup' && rec.status === 'succeeded') void this.checkSpace();
+      }
+    });
+  }
+
+  /** Loads the config and prepares everything; call listen() to serve. */
+  static async open(configFile: string, opts: { log?: Logger; authFreshMs?: number } = {}): Promise<Sidecar> {
+    const cfg = await loadConfig(configFile);
+    const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
+    const s = new Sidecar(cfg, await openContext(cfg), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
+    s.scheduler.apply(cfg);
+    s.scheduler.detectMissed(cfg, await s.history.list());
+    return s;
+  }
+
+  async listen(): Promise<string> {
+    this.server = await buildServer(this);
+    const url = await this.server.listen({ host: this.cfg.listen.host, port: this.cfg.listen.port });
+    this.log.info({ url }, 'mm-backup sidecar listening');
+    void this.selfCheck();
+    return url;
+  }
+
+  async close(): Promise<void> {
+    this.scheduler.stop();
+    this.reporter.stop();
+    await this.server?.close();
+  }
+
+  config(): Config { return this.cfg; }
+  ec(): EngineContext { return this.engine; }
+
+  bot(): MattermostClient | undefined {
+    const token = this.cfg.mattermost.botToken ?? this.state.get().bot_token;
+    return token ? new MattermostClient(this.cfg.mattermost.url, { token }) : undefined;
+  }
+
+  private async statusChannelId(): Promise<string | undefined> {
+    const name = this.cfg.mattermost.statusChannel;
+    const bot = this.bot();
+    if (!name || !bot) return undefined;
+    if (this.channelCache?.key === name) return this.channelCache.id;
+    const [team = '', channel = ''] = name.split('/');
+    const ch = await bot.getChannelByName(team, channel);
+    this.channelCache = { key: name, id: ch.id };
+    return ch.id;
+  }
+
+  /** Checks that the bot token and status channel work; says clearly what does not. */
+  async selfCheck(): Promise<string[]> {
+    const problems: string[] = [];
+    const bot = this.bot();
+    if (!bot) problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
+    else {
+      try {
+        await bot.getMe();
+        if (this.cfg.mattermost.statusChannel) {
+          this.channelCache = undefined;
+          await this.statusChannelId().catch((err: Error) => problems.push(`the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${err.message}`));
+        }
+      } catch (err) {
+        const e = asBridgeError(err);
+        if (e.code === 'MATTERMOST_UNAVAILABLE' && !/answered 401/.test(e.message)) problems.push(`Mattermost is not reachable: ${e.message}`);
+        else problems.push('the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again');
+      }
+    }
+    if (Object.keys(this.state.get().commands).length === 0) problems.push('/backup is not registered in any team: run `mm-backup connect` with an admin token');
+    else if (bot && problems.length === 0) {
+      const broken = await this.checkCommand(bot);
+      if (broken) problems.push(broken);
+    }
+    const changed = problems.join('\n') !== this.problems.join('\n');
+    this.problems = problems;
+    for (const p of problems) this.log.warn(p);
+    // Tell the channel when the setup breaks (if the bot still can post); not on every check.
+    if (changed && problems.length && bot && !problems.some((p) => /bot token no longer works|not reachable|not connected/.test(p))) {
+      this.reporter.notice(`⚠️ Backup setup problem:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+    }
+    return problems;
+  }
+
+  /**
+   * Runs `/backup help` as the bot through Mattermost: it reaches this sidecar only if the
+   * command still exists with the token we hold (a restore of an older database can remove it)
+   * and Mattermost may call the sidecar's URL.
+   */
+  private async checkCommand(bot: MattermostClient): Promise<string | undefined> {
+    let channelId: string | undefined;
+    try {
+      channelId = await this.statusChannelId();
+    } catch {
+      return undefined; // reported by the channel check
+    }
+    if (!channelId) return undefined;
+    const before = this.slashSeen;
+    try {
+      await bot.request('POST', '/commands/execute', { channel_id: channelId, command: '/backup help' });
+    } catch (err) {
+      return `/backup does not work in the status channel's team: ${(err as Error).message}. Run \`mm-backup connect\` again`;
+    }
+    return this.slashSeen > before ? undefined : '/backup answered, but not through this sidecar: run `mm-backup connect` again';
+  }
+
+  /** Posts the last 24 hours of successful jobs (notify.successes "daily"). */
+  async dailySummary(): Promise<void> {
+    const since = Date.now() - 86_400_000;
+    const jobs = (await this.history.list(200)).filter((j) => Date.parse(j.created_at) > since);
+    const ok = jobs.filter((j) => j.status === 'succeeded');
+    const failed = jobs.filter((j) => j.status === 'failed').length;
+    const lastBackup = ok.find((j) => j.kind === 'backup');
+    const count = (k: string) => ok.filter((j) => j.kind === k).length;
+    this.reporter.notice([
+      `**Daily backup summary:** ${count('backup')} backups, ${count('verify')} verifications, ${count('prune')} prunes succeeded in the last 24 h${failed ? `; ${failed} failed (posted when they happened)` : ''}.`,
+      lastBackup ? `Latest snapshot \`${String(lastBackup.result?.snapshot_id)}\`: ${size(lastBackup.result?.bytes)} (${size(lastBackup.result?.new_bytes)} new), downtime ${secs(lastBackup.result?.downtime_ms)}.` : '⚠️ No successful backup in the last 24 h.',
+    ].join('\n'));
+  }
+
+  private async checkSpace(): Promise<void> {
+    const space = await this.engine.storage.space();
+    if (!space) return;
+    // What backups may still use: free space minus the configured reserve.
+    const usable = space.free - this.cfg.repository.reserveBytes;
+    if (usable < Math.max(2 * 1024 ** 3, space.total * 0.1)) {
+      this.reporter.notice(`⚠️ The backup repository is running out of space: ${size(Math.max(0, usable))} usable (${size(space.free)} free of ${size(space.total)}, ${size(this.cfg.repository.reserveBytes)} reserved). Run \`/backup prune\` or free space.`);
+    }
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    const mm = await ping(this.cfg.mattermost.url);
+    const { manifests } = await this.engine.repo.listSnapshotSummaries();
+    const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
+    const v = await readVerifications(this.engine.storage);
+    const space = await this.engine.storage.space();
+    const d = await discover(this.cfg).catch(() => undefined);
+    const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
+    const lastJob = (await this.history.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
+    return {
+      mattermost: { url: this.cfg.mattermost.url, reachable: mm.state === 'ok', state: mm.state, detail: mm.detail, version: await serverVersion(this.cfg.mattermost.url), schema_version: schema },
+      sidecar: { version: this.version, connected: !!this.bot(), problems: this.problems },
+      repository: { path: this.cfg.repository.path, location: this.engine.storage.describe().location, snapshots: manifests.length, bytes: manifests.reduce((n, m) => n + m.stats.newBytes, 0), free_bytes: space?.free ?? null, total_bytes: space?.total ?? null },
+      last_backup: last ? { snapshot_id: last.id, finished_at: last.finishedAt, mode: last.mode, trigger: last.trigger, bytes: last.stats.bytes, new_bytes: last.stats.newBytes, duration_ms: last.stats.durationMs, downtime_ms: last.stats.downtimeMs, verification: v.get(last.id)?.ok === undefined ? 'not_verified' : v.get(last.id)?.ok ? 'ok' : 'failed' } : null,
+      last_backup_job: lastJob ? { id: lastJob.id, status: lastJob.status, finished_at: lastJob.finished_at, error: lastJob.error } : null,
+      next_backup: this.scheduler.nextBackup()?.toISOString() ?? null,
+      running_job: this.jobs.current ?? null,
+    };
+  }
+
+  async metrics(): Promise<string> {
+    const { manifests } = await this.engine.repo.listSnapshotSummaries();
+    return renderMetrics(await this.history.list(), manifests.length, manifests.reduce((n, m) => n + m.stats.newBytes, 0), !!this.jobs.current);
+  }
+
+  async describeRestore(snapshotId: string, components?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }> {
+    const m = await this.engine.repo.loadSnapshot(snapshotId);
+    const records = selectRecords(m, components);
+    const d = await discover(this.cfg).catch(() => undefined);
+    const current = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
+    const snap = m.mattermost.schemaVersion;
+    const versionCheck = snap === undefined || current === undefined ? 'schema versions unknown'
+      : snap > current ? `the snapshot's schema (${snap}) is NEWER than the server's (${current}): the restore will be refused unless the application is restored too`
+        : `ok: snapshot schema ${snap}, server schema ${current}${snap < current ? ' (Mattermost migrates forward on start)' : ''}`;
+    return { snapshotId: m.id, overwrites: describeRestore(records, { safetySnapshot: true, force: false }, d), versionCheck };
+  }
+
+  readSettings(): Record<string, unknown> { return readSettings(this.cfg); }
+
+  async writeSettings(patch: Parameters<SidecarApi['writeSettings']>[0]): Promise<Record<string, unknown>> {
+    this.cfg = await writeSettings(this.cfg, patch);
+    this.engine = await openContext(this.cfg);
+    this.scheduler.apply(this.cfg);
+    this.channelCache = undefined;
+    return readSettings(this.cfg);
+  }
+
+  async connect(body: Parameters<SidecarApi['connect']>[0]): Promise<Record<string, unknown>> {
+    const report = await connect(this.cfg, this.state, { adminToken: body.admin_token, botToken: body.bot_token, teams: body.teams, commandTokens: body.command_tokens });
+    this.channelCache = undefined;
+    await this.selfCheck();
+    return { ...report, problems: [...report.problems, ...this.problems.filter((p) => !report.problems.includes(p))] };
+  }
+
+  async connectState(): Promise<Record<string, unknown>> {
+    const st = this.state.get();
+    return {
+      connected: !!this.bot(), bot_user_id: st.bot_user_id ?? null, connected_at: st.connected_at ?? null,
+      status_channel: this.cfg.mattermost.statusChannel ?? null, slash_url: slashUrl(this.cfg),
+      teams: Object.values(st.commands).map((c) => c.team_name), problems: await this.selfCheck(),
+    };
+  }
+
+  async slash(req: SlashRequest): Promise<{ response_type: 'ephemeral' | 'in_channel'; text: string }> {
+    return handleSlash(req, {
+      commandTokens: () => Object.fromEntries(Object.entries(this.state.get().commands).map(([team, c]) => [team, c.token])),
+      onAuthenticated: () => { this.slashSeen++; },
+      bot: () => this.bot(),
+      jobs: this.jobs,
+      restores: this.restores,
+      describeRestore: (id) => this.describeRestore(id),
+      statusText: async () => {
+        const s = await this.status();
+        const last = s.last_backup as Record<string, unknown> | null;
+        const running = s.running_job as { kind: string; current_step?: string } | null;
+        const repo = s.repository as Record<string, number>;
+        return [
+          last ? `Last backup: \`${String(last.snapshot_id)}\` at ${String(last.finished_at)} (${String(last.mode)}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${String(last.verification)})` : 'No backup yet.',
+          `Next backup: ${String(s.next_backup ?? 'not scheduled')}`,
+          running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
+          `Repository: ${repo.snapshots} snapshots${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
+        ].join('\n');
+      },
+      listText: async () => {
+        const { manifests } = await this.engine.repo.listSnapshotSummaries();
+        const v = await readVerifications(this.engine.storage);
+        const rows = [...manifests].reverse().slice(0, 10).map((m) => `| \`${m.id}\` | ${m.mode} | ${m.trigger} | ${size(m.stats.bytes)} | ${v.get(m.id)?.ok === undefined ? '–' : v.get(m.id)?.ok ? '✅' : '❌'} |`);
+        return rows.length ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n') : 'No snapshots yet. `/backup now` takes one.';
+      },
+    }).catch((err: unknown) => ({ response_type: 'ephemeral' as const, text: `Something went wrong: ${redact((err as Error).message)}` }));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Answers Mattermost's slash-command request (FACTS §d) within its 3-second budget: checks the
+ * command token in constant time, looks the user up with the bot token and requires a system
+ * admin, starts long work as a job (results arrive as channel posts) and replies ephemerally.
+ */
+import { asBridgeError } from '../core/errors';
+import { redact } from '../core/redact';
+import { constantTimeEqual } from '../http/auth';
+import type { SlashRequest } from '../http/sidecar_api';
+import { MattermostClient, isSystemAdmin } from '../mattermost/client';
+import type { JobManager } from '../service/job_manager';
+import type { RestoreConfirmations } from '../service/restore_confirmations';
+import { HELP, parseSlash } from './parse';
+
+export interface SlashDeps {
+  /** Command token per team id, as registered by connect. */
+  commandTokens(): Record<string, string>;
+  /** Called for every request that carries a valid command token. */
+  onAuthenticated?(): void;
+  bot(): MattermostClient | undefined;
+  jobs: JobManager;
+  restores: RestoreConfirmations;
+  statusText(): Promise<string>;
+  listText(): Promise<string>;
+  describeRestore(snapshotId: string): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
+}
+
+type Reply = { response_type: 'ephemeral' | 'in_channel'; text: string };
+const say = (text: string): Reply => ({ response_type: 'ephemeral', text });
+
+export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<Reply> {
+  const sent = req.form.token ?? /^Token\s+(\S+)$/.exec(req.authorization ?? '')?.[1] ?? '';
+  const header = /^Token\s+(\S+)$/.exec(req.authorization ?? '')?.[1];
+  // Tokens are per team: a token is only good for the team it was registered in.
+  const expected = deps.commandTokens()[req.form.team_id ?? ''] ?? '';
+  const ok = !!sent && !!expected && constantTimeEqual(expected, sent) && (header === undefined || constantTimeEqual(header, sent));
+  if (!ok) return say('This /backup command is not registered with the backup sidecar (unknown command token). An admin can run `mm-backup connect` to register it again.');
+  deps.onAuthenticated?.();
+  const bot = deps.bot();
+  if (!bot) return say('The backup sidecar has no bot token yet: run `mm-backup connect`.');
+  let user;
+  try {
+    user = await bot.getUser(req.form.user_id ?? '');
+  } catch {
+    return say('The backup sidecar could not look you up in Mattermost; try again in a moment.');
+  }
+  if (!isSystemAdmin(user)) return say('Only system admins can manage backups.');
+  const c = parseSlash(req.form.text ?? '');
+  try {
+    switch (c.cmd) {
+      case 'help':
+        return say(c.problem ? `${c.problem}\n\n${HELP}` : HELP);
+      case 'status':
+        return say(await deps.statusText());
+      case 'list':
+        return say(await deps.listText());
+      case 'now': {
+        const rec = await deps.jobs.start({ kind: 'backup', trigger: 'slash', requestedBy: user.username, mode: c.mode });
+        return say(`Backup started (job \`${rec.id}\`${c.mode ? `, ${c.mode}` : ''}). Progress is posted in the status channel.`);
+      }
+      case 'verify': {
+        const rec = await deps.jobs.start({ kind: 'verify', trigger: 'slash', requestedBy: user.username, snapshotId: c.snapshot, deep: c.deep });
+        return say(`Verification of \`${c.snapshot}\` started (job \`${rec.id}\`${c.deep ? ', with a restore drill' : ''}).`);
+      }
+      case 'prune': {
+        const rec = await deps.jobs.start({ kind: 'prune', trigger: 'slash', requestedBy: user.username });
+        return say(`Pruning started (job \`${rec.id}\`).`);
+      }
+      case 'restore': {
+        if (!c.confirm) {
+          const d = await deps.describeRestore(c.snapshot);
+          const p = deps.restores.create({ snapshotId: d.snapshotId, userId: user.id, overwrites: d.overwrites });
+          const code = p.token.slice(0, 8);
+          return say([
+            `**Restoring \`${d.snapshotId}\` will overwrite:**`,
+            ...d.overwrites.map((o) => `- ${o}`),
+            `Version check: ${d.versionCheck}`,
+            'Mattermost is stopped during the restore; a safety snapshot of the current state is taken first.',
+            `To go ahead within 5 minutes, run: \`/backup restore ${d.snapshotId} confirm ${code}\``,
+          ].join('\n'));
+        }
+        const p = deps.restores.byCode(c.confirm, user.id);
+        if (!p || p.snapshotId !== c.snapshot) return say('That confirmation code is unknown, expired or for another snapshot. Run `/backup restore <id>` again.');
+        deps.restores.consume(p.token, user.id);
+        const rec = await deps.jobs.start({ kind: 'restore', trigger: 'slash', requestedBy: user.username, snapshotId: p.snapshotId });
+        return say(`Restore of \`${p.snapshotId}\` started (job \`${rec.id}\`). Mattermost will be unavailable for a while; the outcome is posted in the status channel.`);
+      }
+    }
+  } catch (err) {
+    const e = asBridgeError(err);
+    return say(`Could not do that: ${redact(e.message)}${e.hint ? `\n${redact(e.hint)}` : ''}`);
+  }
+}

@@ -1,0 +1,52 @@
+/** Short, phone-readable status messages. */
+import type { JobRecord } from '../service/job_record';
+
+const KIND: Record<string, string> = { backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' };
+
+export { formatBytes as size, formatDuration as secs } from '../core/units';
+import { formatBytes as size, formatDuration as secs } from '../core/units';
+
+function title(r: JobRecord): string {
+  const mode = r.options.mode ? ` (${String(r.options.mode)})` : '';
+  const who = r.requested_by ? ` by @${r.requested_by}` : r.trigger === 'schedule' ? ' (scheduled)' : '';
+  return `**${KIND[r.kind] ?? r.kind}${mode}**${who}`;
+}
+
+/** The root post's text for the job's current state. */
+export function rootMessage(r: JobRecord): string {
+  const elapsed = r.started_at ? secs(Date.now() - Date.parse(r.started_at)) : '0 s';
+  if (r.status === 'queued' || r.status === 'running') {
+    const step = r.steps.find((s) => s.id === r.current_step);
+    const p = r.progress;
+    const pct = p?.total ? ` ${Math.min(100, Math.floor((p.done / p.total) * 100))}%` : '';
+    return `${title(r)}: ⏳ ${step?.title ?? 'starting'}${pct} · ${elapsed}`;
+  }
+  if (r.status === 'succeeded') return `${title(r)}: ✅ done in ${secs(r.duration_ms)}\n${resultLine(r)}`;
+  const failed = r.steps.find((s) => s.status === 'failed');
+  return `${title(r)}: ${r.status === 'cancelled' ? '⏹ cancelled' : '❌ failed'}${failed ? ` at *${failed.title}*` : ''} after ${secs(r.duration_ms)}`;
+}
+
+export function resultLine(r: JobRecord): string {
+  const x = r.result ?? {};
+  switch (r.kind) {
+    case 'backup':
+      return `Snapshot \`${String(x.snapshot_id)}\` · ${size(x.bytes)} (${size(x.new_bytes)} new) · downtime ${secs(x.downtime_ms)} · not verified yet`;
+    case 'verify':
+      return `Snapshot \`${String(x.snapshot_id)}\`: ${String(x.objects)} objects intact${x.deep ? ', restore drill passed' : ''}`;
+    case 'restore':
+      return `Restored ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${String(x.safety_snapshot_id)}\`` : ''}`;
+    case 'replicate':
+      return `${(x.copied as string[] | undefined)?.length ?? 0} snapshots copied to ${String(x.location)} (${size(x.bytes_uploaded)} uploaded)`;
+    case 'prune':
+      return `${String(x.kept)} snapshots kept, ${(x.removed as string[] | undefined)?.length ?? 0} removed, ${size(x.bytes_freed)} freed`;
+  }
+}
+
+/** The thread reply for a failure: the step, the error, what to do. */
+export function failureReply(r: JobRecord): string {
+  const e = r.error;
+  const lines = [`**Error:** ${e?.message ?? 'unknown error'}`];
+  if (e?.hint) lines.push(`**What to do:** ${e.hint}`);
+  if (r.kind === 'backup' || r.kind === 'restore') lines.push('Mattermost was started again if it had been stopped.');
+  return lines.join('\n');
+}

@@ -1,0 +1,187 @@
+/**
+ * Client-side encryption in the standard age format around any Storage: put encrypts, get
+ * decrypts, keys are unchanged (objects stay named by the SHA-256 of their plaintext, so dedup
+ * works exactly as unencrypted). Every stored file is a complete age file, decryptable by hand
+ * with `age -d -i key.txt`. Encryption and decryption stream in age's 64 KiB chunks, so memory
+ * stays bounded whatever the object size. `repository.json` and `keys/*` are stored as they are:
+ * the marker must be readable to say that the rest is encrypted, and the key files are age files
+ * of their own.
+ */
+import { rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StorageError } from '../core/errors';
+import { loadAge, type AgeModule } from './age';
+import type { ObjectInfo, Storage } from './storage';
+
+/** The content cannot be authenticated: damaged or tampered with. */
+export class IntegrityError extends StorageError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { ...opts, permanent: true, hint: 'the object was changed after it was written: restore from another snapshot and check who can write to the bucket' });
+  }
+}
+
+/** None of the configured identities can open the object (it was encrypted to other keys). */
+export class KeyMismatchError extends StorageError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { ...opts, permanent: true, hint: 'configure the age identity (or passphrase) these snapshots were encrypted with: offsite.encryption, MM_BACKUP_AGE_IDENTITY_FILE or MM_BACKUP_PASSPHRASE_FILE' });
+  }
+}
+
+export interface AgeKeys {
+  /** Public keys (age1…) every new object is encrypted to. */
+  recipients: string[];
+  /** Secret keys (AGE-SECRET-KEY-1…) tried when reading; may be empty (write-only host). */
+  identities: string[];
+}
+
+const PLAINTEXT = /^(repository\.json|keys\/.+)$/;
+
+export class EncryptedStorage implements Storage {
+  private age: AgeModule | undefined;
+  /** Header + nonce bytes our own encryption adds, to report plaintext sizes without reading. */
+  private overhead: number | undefined;
+
+  constructor(readonly inner: Storage, private readonly keys: AgeKeys) {}
+
+  static isPlaintextKey(key: string): boolean {
+    return PLAINTEXT.test(key);
+  }
+
+  get canDecrypt(): boolean {
+    return this.keys.identities.length > 0;
+  }
+
+  describe() {
+    const d = this.inner.describe();
+    return { kind: d.kind, location: `${d.location} (age-encrypted)` };
+  }
+
+  stagingDir() {
+    return this.inner.stagingDir();
+  }
+
+  space() {
+    return this.inner.space();
+  }
+
+  flush() {
+    return this.inner.flush();
+  }
+
+  private async lib(): Promise<AgeModule> {
+    this.age ??= await loadAge();
+    return this.age;
+  }
+
+  private async encrypter() {
+    const age = await this.lib();
+    if (!this.keys.recipients.length) throw new StorageError('cannot encrypt: no age recipient is configured', { permanent: true });
+    const e = new age.Encrypter();
+    for (const r of this.keys.recipients) e.addRecipient(r);
+    if (this.overhead === undefined) this.overhead = (await e.encrypt(new Uint8Array(0))).length - 16;
+    return e;
+  }
+
+  private async encryptStream(body: Readable | Buffer): Promise<Readable> {
+    const e = await this.encrypter();
+    const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    const web = await e.encrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
+    return Readable.fromWeb(web as never);
+  }
+
+  async put(key: string, body: Readable | Buffer, opts?: { signal?: AbortSignal }): Promise<void> {
+    if (PLAINTEXT.test(key)) return this.inner.put(key, body, opts);
+    if (Buffer.isBuffer(body)) {
+      const e = await this.encrypter();
+      return this.inner.put(key, Buffer.from(await e.encrypt(body)), opts);
+    }
+    await this.inner.put(key, await this.encryptStream(body), opts);
+  }
+
+  async putFile(key: string, file: string, opts: { signal?: AbortSignal; move?: boolean; deferSync?: boolean } = {}): Promise<void> {
+    if (PLAINTEXT.test(key)) return this.inner.putFile(key, file, opts);
+    await this.inner.put(key, await this.encryptStream(createReadStream(file)), { signal: opts.signal });
+    if (opts.move) await rm(file, { force: true });
+  }
+
+  async get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
+    const source = await this.inner.get(key, opts);
+    if (PLAINTEXT.test(key)) return source;
+    const age = await this.lib();
+    const d = new age.Decrypter();
+    for (const i of this.keys.identities) d.addIdentity(i);
+    let sourceError: unknown;
+    source.once('error', (e) => { sourceError = e; });
+    let plain: ReadableStream<Uint8Array>;
+    try {
+      if (!this.keys.identities.length) throw new KeyMismatchError(`cannot decrypt ${key}: no age identity or passphrase is configured on this host`);
+      plain = await d.decrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
+    } catch (err) {
+      source.destroy();
+      throw translate(err, key, sourceError);
+    }
+    async function* chunks() {
+      try {
+        for await (const c of plain as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+      } catch (err) {
+        throw translate(err, key, sourceError);
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  async getFile(key: string, dest: string, opts?: { signal?: AbortSignal }): Promise<void> {
+    if (PLAINTEXT.test(key)) return this.inner.getFile(key, dest, opts);
+    const tmp = `${dest}.mmb-dec-${process.pid}`;
+    try {
+      await pipeline(await this.get(key, opts), createWriteStream(tmp, { mode: 0o600 }), { signal: opts?.signal });
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Plaintext size, derived from the stored size (exact for objects encrypted to the current recipients). */
+  private plainSize(key: string, stored: number): number {
+    if (PLAINTEXT.test(key) || this.overhead === undefined) return stored;
+    const payload = stored - this.overhead;
+    if (payload < 16) return stored;
+    const chunk = 64 * 1024 + 16;
+    const full = Math.floor(payload / chunk);
+    const last = payload % chunk;
+    return payload - full * 16 - (last > 0 ? 16 : 0);
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const info = await this.inner.stat(key);
+    if (!info) return undefined;
+    if (this.keys.recipients.length) await this.encrypter();
+    return { key, size: this.plainSize(key, info.size) };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    if (this.keys.recipients.length) await this.encrypter();
+    for await (const o of this.inner.list(prefix)) yield { key: o.key, size: this.plainSize(o.key, o.size) };
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+
+  async cleanStaging(): Promise<number> {
+    return (await this.inner.cleanStaging?.()) ?? 0;
+  }
+}
+
+/** age reports everything as plain Errors; name the two cases an admin must tell apart. */
+function translate(err: unknown, key: string, sourceError: unknown): Error {
+  if (err instanceof StorageError) return err;
+  if (sourceError) return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${String(sourceError)}`);
+  const msg = (err as Error)?.message ?? String(err);
+  if ((err as Error)?.name === 'AbortError') return err as Error;
+  if (/no identity matched/.test(msg)) return new KeyMismatchError(`cannot decrypt ${key}: it was encrypted to other keys than the configured age identity`, { cause: err });
+  return new IntegrityError(`${key} failed authentication (age: ${msg}): it is damaged or was tampered with`, { cause: err });
+}

@@ -1,0 +1,275 @@
+/**
+ * An S3-compatible bucket (AWS, MinIO, Ceph RGW, Backblaze B2, Wasabi) under a key prefix.
+ * Atomicity comes from S3 itself: a PutObject or a multipart upload becomes visible only once
+ * complete, so an interrupted put leaves no object (at most invisible parts, aborted here or by a
+ * bucket lifecycle rule). Credentials never appear in describe(), errors or logs.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, readFile, rename, rm, stat as fsStat } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  ListObjectsV2Command, S3Client, type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NotFoundError, StorageError } from '../core/errors';
+import { assertKey, type ObjectInfo, type Storage } from './storage';
+
+/** Where the bucket is and how to reach it; credentials are resolved by the caller or the AWS chain. */
+export interface S3Location {
+  bucket: string;
+  /** Key prefix inside the bucket, without leading or trailing slash ('' for the bucket root). */
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** Part size: memory is bounded by QUEUE_SIZE × PART_SIZE (64 MiB); S3's 10,000-part limit then allows objects up to 160 GB. */
+const PART_SIZE = 16 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+
+export class S3Storage implements Storage {
+  readonly client: S3Client;
+  private readonly root: string;
+
+  /** `staging`: a local directory where the repository stages files before upload (the state dir's tmp/). */
+  constructor(readonly loc: S3Location, private readonly staging?: string) {
+    const cfg: S3ClientConfig = {
+      region: loc.region,
+      forcePathStyle: loc.forcePathStyle,
+      // S3-compatible servers (and older MinIO/Ceph) reject the SDK's newer default checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // Quick transient faults are retried by the SDK per request (multipart parts are buffers,
+      // so they can be resent); longer outages by RetryingStorage around whole operations.
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+    };
+    if (loc.endpoint) cfg.endpoint = loc.endpoint;
+    if (loc.credentials) cfg.credentials = loc.credentials;
+    // The SDK warns on every run that its 2027 releases will need Node 22; this package pins
+    // an SDK that supports Node 20, and the warning would pollute every command's stderr.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    this.client = new S3Client(cfg);
+    this.root = loc.prefix.replace(/^\/+|\/+$/g, '');
+  }
+
+  describe() {
+    const where = `s3://${this.loc.bucket}${this.root ? `/${this.root}` : ''}`;
+    return { kind: 's3', location: this.loc.endpoint ? `${where} at ${this.loc.endpoint}` : where };
+  }
+
+  stagingDir(): string | undefined {
+    return this.staging;
+  }
+
+  private key(key: string): string {
+    assertKey(key);
+    return this.root ? `${this.root}/${key}` : key;
+  }
+
+  async put(key: string, body: Readable | Buffer, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const Key = this.key(key);
+    await this.upload(Key, body, opts.signal, key);
+  }
+
+  async putFile(key: string, file: string, opts: { signal?: AbortSignal; move?: boolean; deferSync?: boolean } = {}): Promise<void> {
+    const Key = this.key(key);
+    let size: number;
+    try {
+      size = (await fsStat(file)).size;
+    } catch (err) {
+      throw new StorageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, permanent: true });
+    }
+    // Small files go up as one buffer (a single PUT the SDK can resend); large ones streamed in parts.
+    const body = size <= PART_SIZE ? await readFile(file) : createReadStream(file);
+    await this.upload(Key, body, opts.signal, key, size);
+    if (opts.move) await rm(file, { force: true });
+  }
+
+  private async upload(Key: string, body: Readable | Buffer, signal: AbortSignal | undefined, key: string, size?: number): Promise<void> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let sourceError: unknown;
+    if (!Buffer.isBuffer(body)) body.once('error', (e) => { sourceError = e; });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.loc.bucket, Key, Body: body, ...(size !== undefined ? { ContentLength: size } : {}) },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      abortController: ac,
+    });
+    try {
+      if (signal?.aborted) throw abortError(signal);
+      await upload.done();
+    } catch (err) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      if (signal?.aborted) throw abortError(signal);
+      // A broken source is the caller's error, not the bucket's: never retried.
+      if (sourceError) throw new StorageError(`cannot upload ${key}: its source failed: ${(sourceError as Error).message}`, { cause: sourceError, permanent: true });
+      throw mapError(err, `cannot upload ${key}`);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const Key = this.key(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }), { abortSignal: opts.signal });
+      const body = res.Body;
+      if (!body) throw new StorageError(`cannot read ${key}: empty response`);
+      return body instanceof Readable ? body : Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+    } catch (err) {
+      throw mapError(err, `cannot read ${key}`);
+    }
+  }
+
+  async getFile(key: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+    try {
+      await pipeline(await this.get(key, opts), createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
+      throw mapError(err, `cannot copy ${key} to ${dest}`);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.key(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.loc.bucket, Key }));
+      return { key, size: Number(res.ContentLength ?? 0) };
+    } catch (err) {
+      const mapped = mapError(err, `cannot stat ${key}`);
+      if (mapped instanceof NotFoundError) return undefined;
+      throw mapped;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = prefix.replace(/\/+$/, '');
+    if (base) assertKey(base);
+    const full = [this.root, base].filter(Boolean).join('/');
+    const Prefix = full ? `${full}/` : '';
+    const strip = this.root ? this.root.length + 1 : 0;
+    let ContinuationToken: string | undefined;
+    do {
+      let res;
+      try {
+        res = await this.client.send(new ListObjectsV2Command({ Bucket: this.loc.bucket, Prefix, ContinuationToken }));
+      } catch (err) {
+        throw mapError(err, `cannot list ${base || '/'}`);
+      }
+      // S3 lists in UTF-8 binary order, which is lexical for our ASCII keys.
+      for (const o of res.Contents ?? []) {
+        const key = (o.Key ?? '').slice(strip);
+        try { assertKey(key); } catch { continue; } // foreign keys (e.g. "dir/" markers) are not ours
+        yield { key, size: Number(o.Size ?? 0) };
+      }
+      ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.key(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.loc.bucket, Key }));
+    } catch (err) {
+      const mapped = mapError(err, `cannot delete ${key}`);
+      if (!(mapped instanceof NotFoundError)) throw mapped;
+    }
+  }
+
+  async flush(): Promise<void> {
+    // A completed PUT or multipart upload is already durable in S3.
+  }
+
+  async space(): Promise<undefined> {
+    return undefined;
+  }
+
+  /**
+   * Aborts multipart uploads left under the prefix by an interrupted job (their parts are
+   * invisible but billed). Call only while holding the job lock. Servers that cannot list
+   * uploads are skipped: a bucket lifecycle rule (AbortIncompleteMultipartUpload) covers them.
+   */
+  async cleanStaging(): Promise<number> {
+    let n = 0;
+    if (this.staging) {
+      const names = await readdir(this.staging).catch(() => [] as string[]);
+      await Promise.all(names.map((f) => rm(path.join(this.staging as string, f), { force: true, recursive: true })));
+      n += names.length;
+    }
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.loc.bucket, Prefix: this.root ? `${this.root}/` : undefined, KeyMarker, UploadIdMarker }));
+        for (const u of res.Uploads ?? []) {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.loc.bucket, Key: u.Key, UploadId: u.UploadId }));
+          n++;
+        }
+        KeyMarker = res.IsTruncated ? res.NextKeyMarker : undefined;
+        UploadIdMarker = res.IsTruncated ? res.NextUploadIdMarker : undefined;
+      } while (KeyMarker);
+    } catch (err) {
+      if (errorName(err) === 'NotImplemented' || httpStatus(err) === 501) return n;
+      throw mapError(err, 'cannot clean up incomplete uploads');
+    }
+    return n;
+  }
+}
+
+function errorName(err: unknown): string {
+  return (err as { name?: string; Code?: string }).Code ?? (err as { name?: string }).name ?? '';
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  if (reason instanceof Error) return reason;
+  return Object.assign(new Error('aborted'), { name: 'AbortError' });
+}
+
+const PERMANENT_NAMES = new Set([
+  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'InvalidBucketName', 'AllAccessDisabled',
+  'AccountProblem', 'InvalidArgument', 'InvalidRequest', 'MethodNotAllowed', 'NotImplemented', 'EntityTooLarge', 'InvalidObjectState',
+]);
+
+/**
+ * Translates SDK and network errors: 404s become NotFoundError (and nothing else does), access
+ * and configuration problems are permanent, 5xx, throttling and network faults are transient.
+ */
+export function mapError(err: unknown, message: string): Error {
+  if (err instanceof StorageError || err instanceof NotFoundError) return err;
+  if (err instanceof TypeError && /invalid storage key/.test(err.message)) return new StorageError(`${message}: ${err.message}`, { cause: err, permanent: true });
+  const name = errorName(err);
+  const status = httpStatus(err);
+  if (name === 'AbortError' && !status) return err as Error;
+  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
+    return new NotFoundError(`${message}: not found`, { cause: err });
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  const detail = code ?? name ?? 'error';
+  const text = (err as Error).message && (err as Error).message !== name ? `${detail}: ${(err as Error).message}` : detail;
+  const permanent = PERMANENT_NAMES.has(name) || status === 400 || status === 401 || status === 403 || status === 405;
+  return new StorageError(`${message}: ${text}`, {
+    cause: err,
+    permanent,
+    hint: permanent
+      ? 'check the bucket name, the endpoint and the credentials (offsite.s3 in the config, or the AWS_* environment)'
+      : 'the S3 server did not answer or failed; it is retried with backoff, check the endpoint and the network',
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * The shared test kit: throwaway PostgreSQL / MariaDB servers, Mattermost-shaped sandboxes and a
+ * Mattermost stand-in server. Only tests and benchmarks import this.
+ */
+export * from './temp_dir';
+export * from './db_server';
+export * from './postgres_server';
+export * from './mariadb_server';
+export * from './sandbox';
+export { SANDBOX_PLUGINS } from './sandbox_files';
+export { tableName, TABLES, type TableDef } from './sandbox_schema';
+export { newId, isValidId } from './ids';
+export { openSqlConn, withSqlConn, type SqlConn, type SqlTarget, type SqlDriver } from './sql_conn';
+export {
+  standinCommands, standinUrl, standinMainPath, ensureStandinBuilt, runStandinCommand, readStandinState, standinPid,
+  standinStateFiles, type StandinCommandOptions, type StandinStateFile,
+} from './standin/control';
+export { runStandin, type RunStandinOptions, type RunningStandin } from './standin/server';
+export { loadStandinSettings, parseDataSource, parseEnvFile, type StandinSettings } from './standin/mm_config';
+export { pidAlive, lookupSystemUser, isRoot, type SystemUser } from './proc_util';

@@ -1,0 +1,159 @@
+/**
+ * Every failure path leaves Mattermost running, lists no partial snapshot, and says what happened.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseDsn } from '../../src/database/dsn';
+import { query } from '../../src/database/sql_client';
+import { tableDigests } from '../support/db_rows';
+import { startCli } from '../support/cli';
+import { isUp, setupE2E, type E2E } from '../support/e2e_env';
+
+let env: E2E;
+beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
+afterAll(async () => { await env?.cleanup(); });
+
+async function snapshotIds(): Promise<string[]> {
+  return (await env.cli('list')).summary?.snapshots.map((s: { id: string }) => s.id) ?? [];
+}
+
+test('a failing database dump: Mattermost is started again, no snapshot, a clear error', async () => {
+  const before = await snapshotIds();
+  // A table the Mattermost database user may not read makes pg_dump fail after the stop.
+  await env.db.query(env.sb.dbName, 'CREATE TABLE locked_by_admin (x int); REVOKE ALL ON locked_by_admin FROM PUBLIC');
+  try {
+    const r = await env.cli('backup');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/permission denied/);
+    expect(r.events.some((e) => e.type === 'step.finished' && e.step === 'ensure-started')).toBe(true);
+    expect(await isUp(env.url)).toBe(true);
+    expect(await snapshotIds()).toEqual(before);
+    expect(r.stderr).not.toContain(env.sb.dbPassword);
+  } finally {
+    await env.db.query(env.sb.dbName, 'DROP TABLE locked_by_admin');
+  }
+});
+
+test('a repository that cannot be written: Mattermost is started again, no snapshot, a hint', async () => {
+  const before = await snapshotIds();
+  const objects = path.join(env.repo, 'objects');
+  await mkdir(objects, { recursive: true });
+  await rename(objects, `${objects}.aside`);
+  await writeFile(objects, 'a file where the objects directory should be');
+  try {
+    const r = await env.cli('backup');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot (stat|store) objects\/[0-9a-f]{2}\/[0-9a-f]{64}: ENOTDIR/);
+    expect(r.stderr).toMatch(/hint: check that the repository directory/);
+    expect(await isUp(env.url)).toBe(true);
+  } finally {
+    await rm(objects);
+    await rename(`${objects}.aside`, objects);
+  }
+  expect(await snapshotIds()).toEqual(before);
+});
+
+test('SIGTERM in the middle of the file copy: cancelled, Mattermost started again, no snapshot', async () => {
+  const bulk = path.join(env.sb.installDir, 'data', 'bulk');
+  await mkdir(bulk, { recursive: true });
+  for (let i = 0; i < 150; i++) await writeFile(path.join(bulk, `photo-${i}.jpg`), randomBytes(1024 * 1024));
+  const before = await snapshotIds();
+  const run = startCli(['--config', env.cfgFile, '--json', 'backup']);
+  let sent = false;
+  run.onEvent((e) => {
+    if (!sent && e.type === 'step.started' && e.step === 'data') {
+      sent = true;
+      run.child.kill('SIGTERM');
+    }
+  });
+  const r = await run.done;
+  expect(sent).toBe(true);
+  expect(r.code).toBe(130);
+  expect(r.stderr).toMatch(/cancelled by SIGTERM/);
+  expect(r.events.some((e) => e.type === 'step.finished' && e.step === 'ensure-started')).toBe(true);
+  expect(await isUp(env.url)).toBe(true);
+  expect(await snapshotIds()).toEqual(before);
+  await rm(bulk, { recursive: true });
+});
+
+test('killed outright after stopping Mattermost: the next run sees the lock and starts it again', async () => {
+  const run = startCli(['--config', env.cfgFile, '--json', 'backup']);
+  let killed = false;
+  run.onEvent((e) => {
+    if (!killed && e.type === 'step.finished' && e.step === 'stop') {
+      killed = true;
+      run.child.kill('SIGKILL');
+    }
+  });
+  await run.done;
+  expect(killed).toBe(true);
+  expect(await isUp(env.url)).toBe(false);
+  const next = await env.cli('backup', '--mode', 'online');
+  expect(next.code).toBe(0);
+  const logs = next.events.filter((e) => e.type === 'log').map((e) => e.message).join('\n');
+  expect(logs).toMatch(/stale lock/);
+  expect(logs).toMatch(/had stopped Mattermost: starting Mattermost again/);
+  expect(await isUp(env.url)).toBe(true);
+});
+
+test('two jobs never overlap: a second job while one runs is refused with exit code 3', async () => {
+  const bulk = path.join(env.sb.installDir, 'data', 'bulk2');
+  await mkdir(bulk, { recursive: true });
+  for (let i = 0; i < 100; i++) await writeFile(path.join(bulk, `p-${i}.jpg`), randomBytes(1024 * 1024));
+  const first = startCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'online']);
+  await new Promise<void>((resolve) => first.onEvent((e) => { if (e.type === 'step.started' && e.step === 'data') resolve(); }));
+  // Freeze the first job while it holds the lock, so the check does not race its speed.
+  first.child.kill('SIGSTOP');
+  try {
+    const second = await env.cli('verify', 'latest');
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(/another mm-backup job is running: backup/);
+  } finally {
+    first.child.kill('SIGCONT');
+  }
+  expect((await first.done).code).toBe(0);
+  await rm(bulk, { recursive: true });
+});
+
+test('not enough space in the repository: refused with the figures before Mattermost is stopped', async () => {
+  await env.writeConfig({ repository: { path: env.repo, reserveBytes: 1e15 } });
+  try {
+    let sawDown = false;
+    const poll = setInterval(() => { void isUp(env.url).then((up) => { if (!up) sawDown = true; }); }, 100);
+    const r = await env.cli('backup');
+    clearInterval(poll);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not enough space in the repository: this backup needs up to .* is usable \(.* free, .* reserved\)/);
+    expect(r.summary?.error.code).toBe('DISK_SPACE');
+    expect(sawDown).toBe(false);
+  } finally {
+    await env.writeConfig();
+  }
+});
+
+// An immutable file (chattr +i) cannot be replaced even by root: a real mid-restore failure.
+const chattr = spawnSync('chattr', ['--help']).error === undefined;
+(chattr ? test : test.skip)('a restore that fails part-way puts the safety snapshot back and says so', async () => {
+  const b = await env.cli('backup', '--mode', 'online');
+  expect(b.code).toBe(0);
+  const target = parseDsn(env.sb.dbUrl);
+  await query(target, "UPDATE posts SET message = 'edited after the backup'");
+  const rowsBefore = await tableDigests(env.sb.dbUrl);
+  const victim = path.join(env.sb.installDir, 'data', 'immutable.bin');
+  await writeFile(victim, 'added after the backup, and immutable');
+  expect(spawnSync('chattr', ['+i', victim]).status).toBe(0);
+  try {
+    const r = await env.cli('restore', b.summary?.snapshot.id, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/were put back from safety snapshot \d{8}T/);
+    expect(r.events.some((e) => e.type === 'undo.started' && e.step === 'restore-database')).toBe(true);
+    // The database had already been restored; the rollback made it what it was before the restore.
+    expect(await tableDigests(env.sb.dbUrl)).toEqual(rowsBefore);
+    expect(await isUp(env.url)).toBe(true);
+  } finally {
+    spawnSync('chattr', ['-i', victim]);
+    await rm(victim, { force: true });
+  }
+});

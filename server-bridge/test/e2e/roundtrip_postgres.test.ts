@@ -1,0 +1,3 @@
+import { roundtripSuite } from './roundtrip_suite';
+
+describe('PostgreSQL round trip', () => roundtripSuite('postgres'));

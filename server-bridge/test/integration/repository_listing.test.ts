@@ -1,0 +1,37 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalStorage } from '../../src/storage/local_storage';
+import { Repository } from '../../src/repository/repository';
+import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
+
+function manifest(id: string, trigger: Manifest['trigger'], files: number): Manifest {
+  const entries = Array.from({ length: files }, (_, i) => ({ path: `f${i}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '1', size: 1, sha256: 'a'.repeat(64) }));
+  return {
+    format: 'mm-backup-snapshot', formatVersion: FORMAT_VERSION, id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online', trigger, host: 'h', installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: [{ id: 'data', title: 'Data', status: 'included', exclude: [], entries, files, bytes: files, newBytes: files, filesRead: files, durationMs: 1 }],
+    stats: { files, bytes: files, newBytes: files, filesRead: files, durationMs: 1, downtimeMs: 0 },
+  };
+}
+
+test('summaries drop the file index, follow deletions, and "latest" skips safety snapshots', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'listing-'));
+  try {
+    const repo = await Repository.open(await LocalStorage.open(dir));
+    await repo.writeSnapshot(manifest('20260101T000000Z-aaaaaa', 'cli', 3));
+    await repo.writeSnapshot(manifest('20260102T000000Z-bbbbbb', 'safety', 2));
+    const first = await repo.listSnapshotSummaries();
+    expect(first.manifests.map((m) => m.id)).toEqual(['20260101T000000Z-aaaaaa', '20260102T000000Z-bbbbbb']);
+    expect(first.manifests[0]?.components[0]?.entries).toEqual([]);
+    expect(first.manifests[0]?.components[0]?.files).toBe(3);
+    expect((await repo.loadSnapshot('latest')).id).toBe('20260101T000000Z-aaaaaa');
+    expect((await repo.loadSnapshot('latest')).components[0]?.entries).toHaveLength(3); // the full manifest
+    await repo.deleteSnapshot('20260101T000000Z-aaaaaa');
+    expect((await repo.listSnapshotSummaries()).manifests.map((m) => m.id)).toEqual(['20260102T000000Z-bbbbbb']);
+    expect((await repo.loadSnapshot('latest')).id).toBe('20260102T000000Z-bbbbbb');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,117 @@
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile, appendFile, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalStorage } from '../../src/storage/local_storage';
+import { Repository } from '../../src/repository/repository';
+import { backupTree } from '../../src/repository/tree_backup';
+import { restoreTree } from '../../src/repository/tree_restore';
+import { describeTree } from '../support/tree_snapshot';
+import { caught } from '../support/caught';
+
+let work: string;
+let repo: Repository;
+beforeEach(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'tree-'));
+  repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
+});
+afterEach(() => rm(work, { recursive: true, force: true }));
+
+async function makeTree(root: string): Promise<void> {
+  await mkdir(path.join(root, 'data/2026/teams/a b'), { recursive: true });
+  await writeFile(path.join(root, 'data/2026/teams/a b/Résumé 2026.pdf'), randomBytes(5000));
+  await writeFile(path.join(root, 'data/2026/teams/a b/日本語.txt'), 'こんにちは');
+  await writeFile(path.join(root, 'data/dup1'), 'same content');
+  await writeFile(path.join(root, 'data/dup2'), 'same content');
+  await mkdir(path.join(root, 'empty/nested-empty'), { recursive: true });
+  await writeFile(path.join(root, 'secret.key'), 'k');
+  await chmod(path.join(root, 'secret.key'), 0o600);
+  await writeFile(path.join(root, 'group.txt'), 'g');
+  await chmod(path.join(root, 'group.txt'), 0o640);
+  await mkdir(path.join(root, 'bin'));
+  await writeFile(path.join(root, 'bin/mattermost'), '#!/bin/sh\n');
+  await chmod(path.join(root, 'bin/mattermost'), 0o755);
+  await symlink('mattermost', path.join(root, 'bin/link'));
+  await symlink('/nonexistent/target', path.join(root, 'dangling'));
+  if (process.getuid?.() === 0) await chown(path.join(root, 'group.txt'), 1234, 5678);
+  await mkdir(path.join(root, 'other-component'));
+  await writeFile(path.join(root, 'other-component/keep.me'), 'not mine');
+}
+
+test('a tree round-trips exactly: content, modes, owners, mtimes, symlinks, empty dirs, odd names', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  const before = await describeTree(root, ['other-component']);
+  const b = await backupTree({ root, exclude: ['other-component'], repo });
+  expect(b.files).toBe(7);
+  expect(b.entries.find((e) => e.path === 'other-component')).toBeUndefined();
+  // Same content is stored once.
+  expect(b.entries.find((e) => e.path === 'data/dup1')?.sha256).toBe(b.entries.find((e) => e.path === 'data/dup2')?.sha256);
+
+  // Damage the tree in every way, including the excluded subtree (which restore must leave alone).
+  await rm(path.join(root, 'data/2026'), { recursive: true });
+  await appendFile(path.join(root, 'data/dup1'), 'changed');
+  await writeFile(path.join(root, 'new-file'), 'added after the backup');
+  await rm(path.join(root, 'empty'), { recursive: true });
+  await chmod(path.join(root, 'secret.key'), 0o666);
+  await rm(path.join(root, 'bin/link'));
+  await writeFile(path.join(root, 'bin/link'), 'now a file');
+  await writeFile(path.join(root, 'other-component/added'), 'other');
+
+  const r = await restoreTree({ entries: b.entries, root, exclude: ['other-component'], mode: 'mirror', repo });
+  expect(r.removed).toBeGreaterThanOrEqual(2);
+  expect(await describeTree(root, ['other-component'])).toEqual(before);
+  expect((await describeTree(path.join(root, 'other-component')))).toHaveProperty('added');
+});
+
+test('restoring into a new empty directory reproduces the tree', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  const b = await backupTree({ root, exclude: [], repo });
+  const dest = path.join(work, 'new-host', 'install');
+  await restoreTree({ entries: b.entries, root: dest, exclude: [], mode: 'mirror', repo });
+  const strip = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, k === '.' ? v.replace(/ mtime=\d+/, '') : v]));
+  expect(strip(await describeTree(dest))).toEqual(strip(await describeTree(root)));
+});
+
+test('a second backup of an unchanged tree reads no file contents; a changed file is read again', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  const first = await backupTree({ root, exclude: [], repo });
+  expect(first.filesRead).toBe(first.files);
+  const prev = new Map(first.entries.map((e) => [e.path, e]));
+  const second = await backupTree({ root, exclude: [], repo, previous: prev });
+  expect(second.filesRead).toBe(0);
+  expect(second.newBytes).toBe(0);
+  expect(second.entries).toEqual(first.entries);
+  await writeFile(path.join(root, 'group.txt'), 'changed content');
+  const third = await backupTree({ root, exclude: [], repo, previous: new Map(second.entries.map((e) => [e.path, e])) });
+  expect(third.filesRead).toBe(1);
+  expect(third.newBytes).toBe('changed content'.length);
+});
+
+test('same size and mtime but another inode is read again (a file replaced by a copy)', async () => {
+  const root = path.join(work, 'install');
+  await mkdir(root);
+  await writeFile(path.join(root, 'f'), 'aaaa');
+  const first = await backupTree({ root, exclude: [], repo });
+  const e = first.entries.find((x) => x.path === 'f');
+  await rm(path.join(root, 'f'));
+  await writeFile(path.join(root, 'g'), 'ignored');
+  await writeFile(path.join(root, 'f'), 'bbbb');
+  const secs = Number(BigInt(e?.mtime ?? '0') / 1000n) / 1e6;
+  await utimes(path.join(root, 'f'), secs, secs);
+  const second = await backupTree({ root, exclude: [], repo, previous: new Map(first.entries.map((x) => [x.path, x])) });
+  expect(second.entries.find((x) => x.path === 'f')?.sha256).not.toBe(e?.sha256);
+});
+
+test('restore refuses entries that would write through a path outside the tree', async () => {
+  const root = path.join(work, 'install');
+  const bad = [
+    { path: '', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, mtime: '0' },
+    { path: 'link', type: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, mtime: '0', target: '/etc' },
+    { path: 'link/passwd', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '0', size: 1, sha256: 'a'.repeat(64) },
+  ];
+  const err = await caught(restoreTree({ entries: bad, root, exclude: [], mode: 'mirror', repo }));
+  expect(err.message).toMatch(/has no parent directory entry/);
+});

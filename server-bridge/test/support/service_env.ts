@@ -1,0 +1,120 @@
+/**
+ * A running sidecar against real parts: PostgreSQL and a sandbox install for the engine, the
+ * Mattermost REST stand-in (spec-checked) whose port really closes when the sidecar's
+ * `service.stop` command runs, and the sidecar itself on a real port.
+ */
+import http from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pino from 'pino';
+import { freePort, generateSandbox, makeTempDir, removeTempDir, startPostgres, type Sandbox } from '../../src/testkit';
+import { createMattermostRest, type MattermostRest } from '../../src/testkit/mm_rest';
+import { Sidecar } from '../../src/service/sidecar';
+
+export interface ServiceEnv {
+  rest: MattermostRest;
+  sb: Sandbox;
+  sidecar: Sidecar;
+  sidecarUrl: string;
+  mmUrl: string;
+  cfgFile: string;
+  root: string;
+  admin: { id: string; token: string; csrf: string };
+  alice: { id: string; token: string; csrf: string };
+  team: { id: string; name: string };
+  channel: { id: string; name: string };
+  /** Calls the sidecar's API as `who` (bearer, or cookie with optional CSRF header). */
+  api(method: string, route: string, opts?: { body?: unknown; as?: { token: string; csrf?: string }; cookie?: boolean; csrf?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  restart(opts?: { authFreshMs?: number }): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function setupService(opts: { authFreshMs?: number; config?: Record<string, unknown> } = {}): Promise<ServiceEnv> {
+  const pg = await startPostgres();
+  const root = await makeTempDir('svc-');
+  const mmPort = await freePort();
+  const sb = await generateSandbox({ root, db: pg, port: mmPort });
+  const rest = createMattermostRest({ version: '11.2.0', config: { ServiceSettings: { EnableBotAccountCreation: true, AllowedUntrustedInternalConnections: '127.0.0.1/32' } } });
+  const main = await rest.listen(mmPort);
+  const control = http.createServer((req, res) => {
+    void rest.setDown(req.url === '/stop').then(() => res.end('ok'), (err: Error) => { res.statusCode = 500; res.end(err.message); });
+  });
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
+  const controlUrl = `http://127.0.0.1:${(control.address() as { port: number }).port}`;
+  const script = path.resolve(__dirname, 'standin_control.cjs');
+
+  const adminUser = rest.state.addUser({ username: 'sysadmin', roles: 'system_user system_admin' });
+  const aliceUser = rest.state.addUser({ username: 'alice' });
+  const team = rest.state.addTeam({ name: 'ops', display_name: 'Ops' });
+  const channel = rest.state.addChannel(team.id, { name: 'backups', display_name: 'Backups', type: 'O' });
+  for (const u of [adminUser, aliceUser]) {
+    rest.state.addMember(team.id, u.id);
+    rest.state.addMember(channel.id, u.id);
+  }
+  const adminLogin = rest.state.login('sysadmin');
+  const aliceLogin = rest.state.login('alice');
+
+  const sidecarPort = await freePort();
+  const cfgFile = path.join(root, 'mm-backup.json');
+  await writeFile(cfgFile, JSON.stringify({
+    mattermost: { installDir: sb.installDir, url: main.url, envFile: sb.envFilePath, statusChannel: 'ops/backups' },
+    service: { stop: [process.execPath, script, 'stop', controlUrl], start: [process.execPath, script, 'start', controlUrl], stopTimeoutSeconds: 20, healthTimeoutSeconds: 30 },
+    repository: { path: path.join(root, 'repo') },
+    database: { adminUrl: pg.adminUrl(sb.dbName) },
+    listen: { host: '127.0.0.1', port: sidecarPort, publicUrl: `http://127.0.0.1:${sidecarPort}`, allowedOrigins: [main.url] },
+    ...opts.config,
+  }), { mode: 0o600 });
+  const log = pino({ level: 'silent' });
+  let sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: opts.authFreshMs });
+  const sidecarUrl = await sidecar.listen();
+
+  const env: ServiceEnv = {
+    rest, sb, sidecar, sidecarUrl, mmUrl: main.url, cfgFile, root,
+    admin: { id: adminUser.id, token: adminLogin.token, csrf: adminLogin.csrf },
+    alice: { id: aliceUser.id, token: aliceLogin.token, csrf: aliceLogin.csrf },
+    team: { id: team.id, name: team.name },
+    channel: { id: channel.id, name: channel.name },
+    async api(method, route, o = {}) {
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      const who = o.as === undefined ? env.admin : o.as;
+      if (who && o.cookie) {
+        headers.Cookie = `MMAUTHTOKEN=${who.token}; MMCSRF=${who.csrf ?? ''}`;
+        if (o.csrf !== null) headers['X-CSRF-Token'] = o.csrf ?? who.csrf ?? '';
+      } else if (who) {
+        headers.Authorization = `Bearer ${who.token}`;
+      }
+      if (o.body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await fetch(`${env.sidecarUrl}${route}`, { method, headers, body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body) });
+      const text = await res.text();
+      let body: unknown = text;
+      try { body = JSON.parse(text); } catch { /* text */ }
+      return { status: res.status, body, headers: res.headers };
+    },
+    async restart(o = {}) {
+      await env.sidecar.close();
+      sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: o.authFreshMs ?? opts.authFreshMs });
+      env.sidecar = sidecar;
+      env.sidecarUrl = await sidecar.listen();
+    },
+    async cleanup() {
+      await env.sidecar.jobs.idle();
+      await env.sidecar.close();
+      await main.close();
+      await new Promise<void>((r) => control.close(() => r()));
+      await pg.destroy();
+      await removeTempDir(root);
+    },
+  };
+  return env;
+}
+
+/** Polls until `fn` returns a truthy value. */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as T;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,46 @@
+import { runProcess, startProcess } from '../../src/process/run_process';
+import { PassThrough } from 'node:stream';
+import { caught } from '../support/caught';
+
+test('collects stdout of a real child', async () => {
+  expect(await runProcess(process.execPath, ['-e', 'process.stdout.write("hi")'])).toBe('hi');
+});
+
+test('a non-zero exit rejects with PROCESS_FAILED, the exit code and the stderr tail', async () => {
+  const err = await caught(runProcess('sh', ['-c', 'echo boom >&2; exit 3']));
+  expect(err.code).toBe('PROCESS_FAILED');
+  expect(err.message).toContain('sh failed (exit code 3): boom');
+});
+
+test('tolerated exit codes are explicit', async () => {
+  await expect(runProcess('sh', ['-c', 'exit 1'], { okExitCodes: [1] })).resolves.toBe('');
+});
+
+test('a missing program is a clear error with a hint', async () => {
+  await expect(runProcess('definitely-not-installed-xyz', [])).rejects.toMatchObject({ code: 'PROCESS_FAILED', hint: expect.stringContaining('install') });
+});
+
+test('abort kills the child and its whole process group', async () => {
+  const ac = new AbortController();
+  const h = startProcess('sh', ['-c', 'sleep 30 & sleep 30; wait'], { signal: ac.signal });
+  setTimeout(() => ac.abort(), 100);
+  const t0 = Date.now();
+  await expect(h.done).rejects.toMatchObject({ code: 'CANCELLED' });
+  expect(Date.now() - t0).toBeLessThan(5000);
+});
+
+test('stdin is streamed in and stdout streamed out', async () => {
+  const input = new PassThrough();
+  const h = startProcess('cat', [], { stdin: input, stdout: 'pipe' });
+  input.end('streamed');
+  const chunks: Buffer[] = [];
+  for await (const c of h.stdout!) chunks.push(c as Buffer);
+  await h.done;
+  expect(Buffer.concat(chunks).toString()).toBe('streamed');
+});
+
+test('secrets in error messages are redacted', async () => {
+  const err = await caught(runProcess('sh', ['-c', 'echo "could not connect to postgres://mmuser:hunter2secret@db:5432/mm" >&2; exit 2']));
+  expect(err.message).toContain('could not connect to postgres://mmuser:***@db:5432/mm');
+  expect(err.message).not.toContain('hunter2secret');
+});

@@ -1,0 +1,81 @@
+import { runJob, type Job, type Step } from '../../src/jobs/runner';
+import type { JobEvent } from '../../src/jobs/events';
+import { BridgeError } from '../../src/core/errors';
+
+function recorder() {
+  const events: JobEvent[] = [];
+  const order: string[] = [];
+  return { events, order, emit: (e: JobEvent) => events.push(e) };
+}
+
+const step = (id: string, order: string[], opts: { fail?: boolean; undo?: boolean; wait?: number } = {}): Step => ({
+  id,
+  title: id,
+  run: async (ctx) => {
+    order.push(`run:${id}`);
+    if (opts.wait) await new Promise((r, j) => { const t = setTimeout(r, opts.wait); ctx.signal.addEventListener('abort', () => { clearTimeout(t); j(new Error('aborted')); }); });
+    if (opts.fail) throw new BridgeError('PROCESS_FAILED', `${id} broke`);
+  },
+  undo: opts.undo === false ? undefined : async () => { order.push(`undo:${id}`); },
+});
+
+test('steps run in order, finally runs, events come in the documented order', async () => {
+  const r = recorder();
+  const job: Job = { id: 'j', kind: 'backup', steps: [step('a', r.order), step('b', r.order)], finally: [step('fin', r.order)] };
+  const res = await runJob(job, new AbortController().signal, r.emit);
+  expect(res.status).toBe('succeeded');
+  expect(r.order).toEqual(['run:a', 'run:b', 'run:fin']);
+  expect(r.events.map((e) => `${e.type}${'step' in e ? `:${e.step}` : ''}`)).toEqual([
+    'job.started', 'step.started:a', 'step.finished:a', 'step.started:b', 'step.finished:b', 'step.started:fin', 'step.finished:fin', 'job.finished',
+  ]);
+});
+
+test('a failure undoes the failed step and completed steps in reverse, then runs finally', async () => {
+  const r = recorder();
+  const job: Job = { id: 'j', kind: 'restore', steps: [step('a', r.order), step('b', r.order), step('c', r.order, { fail: true }), step('d', r.order)], finally: [step('fin', r.order)] };
+  const res = await runJob(job, new AbortController().signal, r.emit);
+  expect(res.status).toBe('failed');
+  expect(res.failedStep).toBe('c');
+  expect(res.error?.code).toBe('PROCESS_FAILED');
+  expect(r.order).toEqual(['run:a', 'run:b', 'run:c', 'undo:c', 'undo:b', 'undo:a', 'run:fin']);
+  const last = r.events.at(-1);
+  expect(last).toMatchObject({ type: 'job.finished', status: 'failed', code: 'PROCESS_FAILED' });
+});
+
+test('an abort mid-step cancels the job, undoes, and still runs finally', async () => {
+  const r = recorder();
+  const ac = new AbortController();
+  const job: Job = { id: 'j', kind: 'backup', steps: [step('a', r.order), step('slow', r.order, { wait: 5000 }), step('never', r.order)], finally: [step('fin', r.order)] };
+  setTimeout(() => ac.abort(), 50);
+  const res = await runJob(job, ac.signal, r.emit);
+  expect(res.status).toBe('cancelled');
+  expect(r.order).toEqual(['run:a', 'run:slow', 'undo:slow', 'undo:a', 'run:fin']);
+});
+
+test('a failing finally step fails an otherwise successful job; a failing undo is reported, not thrown', async () => {
+  const r = recorder();
+  const failingUndo: Step = { id: 'x', title: 'x', run: async () => { throw new Error('x broke'); }, undo: async () => { throw new Error('undo broke'); } };
+  const res1 = await runJob({ id: 'j', kind: 'backup', steps: [failingUndo], finally: [] }, new AbortController().signal, r.emit);
+  expect(res1.status).toBe('failed');
+  expect(r.events.some((e) => e.type === 'undo.failed' && e.error === 'undo broke')).toBe(true);
+  const res2 = await runJob({ id: 'k', kind: 'backup', steps: [step('a', r.order)], finally: [step('fin', r.order, { fail: true })] }, new AbortController().signal, r.emit);
+  expect(res2.status).toBe('failed');
+  expect(res2.failedStep).toBe('fin');
+});
+
+test('skipped steps are reported with their reason and not run', async () => {
+  const r = recorder();
+  const s: Step = { ...step('s', r.order), skip: () => 'not today' };
+  await runJob({ id: 'j', kind: 'backup', steps: [s], finally: [] }, new AbortController().signal, r.emit);
+  expect(r.order).toEqual([]);
+  expect(r.events).toContainEqual({ type: 'step.skipped', jobId: 'j', step: 's', reason: 'not today' });
+});
+
+test('progress events are throttled per step, and the final one always comes through', async () => {
+  const r = recorder();
+  const s: Step = { id: 'p', title: 'p', run: async (ctx) => { for (let i = 1; i <= 1000; i++) ctx.progress(i, 1000, 'files'); } };
+  await runJob({ id: 'j', kind: 'backup', steps: [s], finally: [] }, new AbortController().signal, r.emit);
+  const progress = r.events.filter((e) => e.type === 'step.progress');
+  expect(progress.length).toBeLessThanOrEqual(3);
+  expect(progress.at(-1)).toMatchObject({ done: 1000, total: 1000 });
+});

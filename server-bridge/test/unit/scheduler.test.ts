@@ -1,0 +1,29 @@
+import { Scheduler } from '../../src/service/scheduler';
+import { parseConfig } from '../../src/config/load';
+import type { JobRecord } from '../../src/service/job_record';
+import type { JobManager } from '../../src/service/job_manager';
+import { caught } from '../support/caught';
+
+const base = { mattermost: { installDir: '/opt/mattermost' }, service: { preset: 'none' }, repository: { path: '/tmp/x' } };
+
+function rec(created: string): JobRecord {
+  return { id: 'a'.repeat(26), kind: 'backup', trigger: 'schedule', options: {}, status: 'succeeded', created_at: created, steps: [], log_tail: [] };
+}
+
+test('a scheduled backup missed while the sidecar was down is reported once, with its time', () => {
+  const notices: string[] = [];
+  const s = new Scheduler({} as JobManager, { notice: (m) => notices.push(m), log: () => undefined });
+  const cfg = parseConfig({ ...base, schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' } }, 'x');
+  const missed = s.detectMissed(cfg, [rec('2026-01-01T02:00:00.000Z')], new Date('2026-01-03T12:00:00Z'));
+  expect(missed?.toISOString()).toBe('2026-01-02T02:00:00.000Z'); // 03:00 Berlin = 02:00 UTC in winter
+  expect(notices).toHaveLength(1);
+  expect(notices[0]).toMatch(/missed at 2026-01-02T02:00:00.000Z/);
+  expect(s.detectMissed(cfg, [rec('2026-01-03T02:00:00.000Z')], new Date('2026-01-03T12:00:00Z'))).toBeUndefined();
+});
+
+test('invalid cron expressions and time zones are config errors naming the key', async () => {
+  const bad = caught(Promise.resolve().then(() => parseConfig({ ...base, schedule: { backup: 'every day at 3' } }, 'x')));
+  expect((await bad).message).toMatch(/schedule\.backup/);
+  const tz = caught(Promise.resolve().then(() => parseConfig({ ...base, schedule: { backup: '0 3 * * *', timezone: 'Mars/Olympus' } }, 'x')));
+  expect((await tz).message).toMatch(/schedule\.timezone: must be an IANA time zone/);
+});

@@ -1,0 +1,28 @@
+import { parseSlash } from '../../src/slash/parse';
+
+test.each([
+  ['', { cmd: 'help' }],
+  ['help', { cmd: 'help' }],
+  ['now', { cmd: 'now', mode: undefined }],
+  ['now --online', { cmd: 'now', mode: 'online' }],
+  ['  NOW   --offline ', { cmd: 'now', mode: 'offline' }],
+  ['status', { cmd: 'status' }],
+  ['list', { cmd: 'list' }],
+  ['prune', { cmd: 'prune' }],
+  ['verify latest', { cmd: 'verify', snapshot: 'latest', deep: false }],
+  ['verify 20260101T030000Z-a1b2c3 --deep', { cmd: 'verify', snapshot: '20260101T030000Z-a1b2c3', deep: true }],
+  ['restore 20260101T030000Z-a1b2c3', { cmd: 'restore', snapshot: '20260101T030000Z-a1b2c3' }],
+  ['restore 20260101T030000Z-a1b2c3 confirm 0123abcd', { cmd: 'restore', snapshot: '20260101T030000Z-a1b2c3', confirm: '0123abcd' }],
+])('%j parses', (text, expected) => {
+  expect(parseSlash(text)).toEqual(expected);
+});
+
+test.each([
+  'frobnicate', 'now --sideways', 'now --online extra', 'status now', 'verify', 'verify ../../etc/passwd', 'verify latest --shallow',
+  'restore', 'restore latest', 'restore ../x', 'restore 20260101T030000Z-a1b2c3 confirm', 'restore 20260101T030000Z-a1b2c3 confirm XYZ',
+  'restore 20260101T030000Z-a1b2c3 please 0123abcd', 'verify latest --deep more',
+])('%j is help with a reason', (text) => {
+  const r = parseSlash(text);
+  expect(r.cmd).toBe('help');
+  expect((r as { problem?: string }).problem).toBeTruthy();
+});

@@ -1,0 +1,117 @@
+/**
+ * The built plugin in a real headless Chromium, against a real sidecar (PostgreSQL, a sandbox
+ * install, the Mattermost REST stand-in whose port closes while Mattermost is "stopped"): the
+ * admin opens the System Console page, backs up, watches the job succeed, finds the snapshot
+ * in the table and restores it through the guarded modal. Screenshots of each state go to
+ * test-artifacts/screenshots/; with UPDATE_DOCS_SCREENSHOTS=1 the main ones also go to docs/screenshots/
+ * (committed, shown in the README), so an ordinary test run never changes tracked files.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { setupService, type ServiceEnv } from '../support/service_env';
+import { buildAssets, startHarness, type Harness } from './harness_server';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
+const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PLUGIN_ID = (require(path.join(ROOT, 'plugin.json')) as { id: string }).id;
+
+/** Shots worth showing in the README. */
+const DOCS = new Set(['01-dashboard-idle', '02-backup-running', '03-backup-succeeded', '04-restore-modal', '05-restore-succeeded']);
+
+// Skipped on a developer machine without Chromium; in CI (CI=true, where build/dev.sh installs it)
+// a missing browser fails the run instead of passing silently.
+const run = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+
+run('System Console plugin in Chromium', () => {
+  let env: ServiceEnv;
+  let harness: Harness;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+
+  beforeAll(async () => {
+    env = await setupService();
+    const assets = buildAssets(mkdtempSync(path.join(os.tmpdir(), 'mm-backup-harness-')));
+    harness = await startHarness(env, assets, PLUGIN_ID);
+    profile = mkdtempSync(path.join(os.tmpdir(), 'mm-backup-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(DOCS_SHOTS, { recursive: true });
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await harness?.close();
+    await env?.cleanup();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  }, 120_000);
+
+  async function shot(name: string): Promise<void> {
+    const file = path.join(SHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    if (DOCS.has(name) && process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(file, path.join(DOCS_SHOTS, `${name}.png`));
+  }
+
+  it('backs up, lists the snapshot and restores it', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${harness.url}/admin_console/plugins/plugin_${PLUGIN_ID}`);
+    await page.getByTestId('snapshots-empty').waitFor({ timeout: 30_000 });
+    await page.getByTestId('settings-form').waitFor();
+    await shot('01-dashboard-idle');
+
+    // Connect from the page: the admin's session creates the bot and its token in Mattermost.
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.getByTestId('connect-report').waitFor({ timeout: 30_000 });
+    await page.getByText(/Connected: the sidecar posts as its bot in ops\/backups/).waitFor({ timeout: 30_000 });
+    expect(env.rest.state.userByName('mm-backup')?.is_bot).toBe(true);
+
+    await page.getByRole('combobox', { name: 'Backup mode', exact: true }).selectOption('offline');
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    const job = page.getByTestId('job-progress');
+    await job.waitFor();
+    await page.locator('[data-testid="job-progress"] [data-step-status="running"]').first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    await shot('02-backup-running');
+    await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    const table = page.getByTestId('snapshot-table');
+    await table.waitFor({ timeout: 30_000 });
+    const row = table.locator('tbody tr').first();
+    const snapshotId = (await row.getAttribute('data-snapshot-id')) ?? '';
+    expect(snapshotId).toMatch(/\S/);
+    expect(await job.textContent()).toContain(`snapshot ${snapshotId}`);
+    await shot('03-backup-succeeded');
+
+    await row.getByRole('button', { name: 'Restore' }).click();
+    const modal = page.getByTestId('restore-modal');
+    await modal.getByTestId('restore-overwrites').waitFor({ timeout: 30_000 });
+    const confirm = modal.getByRole('button', { name: 'Restore' });
+    expect(await confirm.isDisabled()).toBe(true);
+    await modal.getByLabel(/Type the snapshot id/).fill(snapshotId.slice(0, -1));
+    expect(await confirm.isDisabled()).toBe(true);
+    await modal.getByLabel(/Type the snapshot id/).fill(snapshotId);
+    expect(await confirm.isEnabled()).toBe(true);
+    await shot('04-restore-modal');
+    await confirm.click();
+    await modal.waitFor({ state: 'detached' });
+
+    await page.locator('[data-testid="job-progress"]', { hasText: 'Restore' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="job-progress"][data-status="succeeded"]', { hasText: 'Restore' }).waitFor({ timeout: 180_000 });
+    expect(await job.textContent()).toContain(`restored ${snapshotId}`);
+    await shot('05-restore-succeeded');
+
+    const jobs = await env.api('GET', '/v1/jobs');
+    const kinds = (jobs.body.jobs as Array<{ kind: string; status: string; trigger: string }>).map((j) => `${j.kind}:${j.status}:${j.trigger}`);
+    expect(kinds).toEqual(expect.arrayContaining(['backup:succeeded:console', 'restore:succeeded:console']));
+    expect(errors).toEqual([]);
+  }, 420_000);
+});

@@ -1,0 +1,63 @@
+// The one error type of the webapp's HTTP clients (sidecar and Mattermost REST). Both
+// servers answer errors as {id, message, status_code}, so one parser serves both.
+
+import type {ErrorBody} from './dto';
+
+/**
+ * A failed request. `status` is the HTTP status, or 0 when there was no HTTP answer at all
+ * (network error, CORS refusal, server down). `id` is the server's error id
+ * (e.g. `api.context.session_expired.app_error`), or a local one for non-JSON answers.
+ */
+export class BridgeClientError extends Error {
+    readonly status: number;
+    readonly id: string;
+    readonly hint?: string;
+
+    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown}) {
+        super(message, {cause: options?.cause});
+        this.name = 'BridgeClientError';
+        this.status = status;
+        this.id = id;
+        this.hint = options?.hint;
+    }
+
+    /** No HTTP answer: the server is down, unreachable, or the browser refused (CORS). */
+    get isNetwork(): boolean {
+        return this.status === 0;
+    }
+}
+
+/** Sends a JSON request with the browser's session; resolves with the parsed body or throws BridgeClientError. */
+export async function requestJson<T>(url: string, init: {method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal}): Promise<T> {
+    const headers = {...init.headers};
+    if (init.body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+    }
+    let response: Response;
+    try {
+        response = await fetch(url, {
+            method: init.method,
+            headers,
+            credentials: 'include',
+            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+            signal: init.signal,
+        });
+    } catch (err) {
+        throw new BridgeClientError(0, 'network', err instanceof Error ? err.message : String(err), {cause: err});
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+        body = text ? JSON.parse(text) : undefined;
+    } catch {
+        body = undefined;
+    }
+    if (!response.ok) {
+        const e = (typeof body === 'object' && body !== null ? body : {}) as ErrorBody;
+        throw new BridgeClientError(response.status, e.id ?? 'http', e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(), {hint: e.hint});
+    }
+    if (body === undefined && text) {
+        throw new BridgeClientError(response.status, 'not_json', `the answer was not JSON (content-type ${response.headers.get('content-type') ?? 'none'})`);
+    }
+    return body as T;
+}

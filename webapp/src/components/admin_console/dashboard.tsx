@@ -1,0 +1,119 @@
+// The dashboard's body, inside a ClientsProvider: loads status, snapshots and settings,
+// follows the running job, and wires the sections' actions to the sidecar.
+
+import React, {useCallback, useEffect, useState} from 'react';
+import {FormattedMessage, useIntl} from 'react-intl';
+import {useDispatch, useSelector} from 'react-redux';
+
+import type {BackupMode, SnapshotDto} from 'src/client/dto';
+import {isActive} from 'src/job_progress_math';
+import {loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
+import {pluginState} from 'src/state/selectors';
+
+import {useClients} from '../clients_context';
+import TextModal from '../common/text_modal';
+import ConnectPanel from '../connect/connect_panel';
+import RestoreModal from '../restore/restore_modal';
+import SettingsPanel from '../settings/settings_panel';
+import {useJobWatcher} from '../use_job_watcher';
+
+import BackupNow from './backup_now';
+import ConnectionBanner from './connection_banner';
+import JobProgress from './job_progress';
+import SnapshotTable from './snapshot_table';
+import type {SnapshotAction} from './snapshot_table';
+import StatusSummary from './status_summary';
+
+function Section({title, children, testId}: {title: React.ReactNode; children: React.ReactNode; testId?: string}) {
+    return (
+        <section className='mattermost-backup-section' data-testid={testId} style={{marginBottom: 24}}>
+            <h5 className='mattermost-backup-section__title' style={{fontWeight: 600, borderBottom: '1px solid rgba(var(--center-channel-color-rgb, 63,67,80), 0.16)', paddingBottom: 6}}>{title}</h5>
+            {children}
+        </section>
+    );
+}
+
+export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
+    const {formatMessage} = useIntl();
+    const {bridge} = useClients();
+    const dispatch = useDispatch();
+    const st = useSelector(pluginState);
+    const [attempt, setAttempt] = useState(0);
+    const [actionError, setActionError] = useState<string | null>(null);
+    const [text, setText] = useState<{title: string; text: string} | null>(null);
+    useJobWatcher();
+
+    useEffect(() => {
+        dispatch(receivedSidecarUrl(sidecarUrl));
+        void loadOverview(dispatch, bridge).then(async (r) => {
+            if (r.data) {
+                const s = await run(dispatch, bridge, () => bridge.getSettings());
+                if (s.data) {
+                    dispatch(receivedSettings(s.data));
+                }
+            }
+        });
+    }, [bridge, sidecarUrl, attempt, dispatch]);
+
+    const busy = isActive(st.job);
+    const describe = (e: {message: string; hint?: string}) => `${e.message}${e.hint ? ` ${e.hint}` : ''}`;
+
+    const start = useCallback(async (body: Parameters<typeof bridge.startJob>[0]) => {
+        setActionError(null);
+        const r = await startJob(dispatch, bridge, body);
+        if (r.error) {
+            setActionError(describe(r.error));
+        }
+    }, [bridge, dispatch]);
+
+    const onAction = async (action: SnapshotAction, s: SnapshotDto) => {
+        if (action === 'verify' || action === 'deep_verify') {
+            await start({kind: 'verify', snapshot_id: s.id, deep: action === 'deep_verify'});
+        } else if (action === 'restore') {
+            dispatch(openRestoreModal({snapshotId: s.id, source: 'console'}));
+        } else if (action === 'manifest') {
+            const r = await run(dispatch, bridge, () => bridge.getManifest(s.id));
+            setText({title: formatMessage({id: 'mattermost-backup.manifest.title', defaultMessage: 'Manifest of {id}'}, {id: s.id}), text: r.data ? JSON.stringify(r.data, null, 2) : describe(r.error)});
+        } else {
+            const r = await run(dispatch, bridge, () => bridge.listJobs(20, s.id));
+            const job = r.data?.jobs.find((j) => j.result?.snapshot_id === s.id && j.kind === 'backup');
+            const lines = job ? job.log_tail.map((l) => `${l.at} ${l.level.padEnd(5)} ${l.message}`).join('\n') : '';
+            setText({title: formatMessage({id: 'mattermost-backup.log.title', defaultMessage: 'Log of the backup that made {id}'}, {id: s.id}), text: lines || formatMessage({id: 'mattermost-backup.log.none', defaultMessage: 'No log kept for this snapshot (the job history keeps recent jobs only).'})});
+        }
+    };
+
+    const showBody = st.status && (st.connection.kind === 'ok' || st.connection.kind === 'restarting');
+    return (
+        <div className='mattermost-backup-dashboard' data-connection={st.connection.kind}>
+            <ConnectionBanner connection={st.connection} sidecarUrl={sidecarUrl} onRetry={() => setAttempt((n) => n + 1)}/>
+            {showBody && st.status && (
+                <>
+                    <Section title={<FormattedMessage id='mattermost-backup.section.status' defaultMessage='Status'/>} testId='section-status'>
+                        <StatusSummary status={st.status}/>
+                    </Section>
+                    {st.job && (
+                        <Section title={<FormattedMessage id='mattermost-backup.section.job' defaultMessage='Current job'/>} testId='section-job'>
+                            <JobProgress job={st.job} onCancel={() => void run(dispatch, bridge, () => bridge.cancelJob(st.job!.id))}/>
+                        </Section>
+                    )}
+                    <Section title={<FormattedMessage id='mattermost-backup.section.snapshots' defaultMessage='Snapshots'/>} testId='section-snapshots'>
+                        <BackupNow defaultMode={(st.settings?.backup.mode ?? 'offline') as BackupMode} busy={busy} error={actionError} onStart={(mode) => void start({kind: 'backup', mode})}/>
+                        {st.snapshots && <SnapshotTable list={st.snapshots} busy={busy} onAction={(a, s) => void onAction(a, s)}/>}
+                    </Section>
+                    {st.settings && (
+                        <Section title={<FormattedMessage id='mattermost-backup.section.settings' defaultMessage='Schedule and retention'/>} testId='section-settings'>
+                            <SettingsPanel settings={st.settings}/>
+                        </Section>
+                    )}
+                    <Section title={<FormattedMessage id='mattermost-backup.section.connect' defaultMessage='Connection to Mattermost'/>} testId='section-connect'>
+                        <ConnectPanel/>
+                    </Section>
+                </>
+            )}
+            {st.restoreModal?.source === 'console' && (
+                <RestoreModal snapshotId={st.restoreModal.snapshotId} onClose={() => dispatch(openRestoreModal(null))}/>
+            )}
+            {text && <TextModal title={text.title} text={text.text} onClose={() => setText(null)}/>}
+        </div>
+    );
+}

@@ -1,0 +1,185 @@
+// Drives the whole dashboard against a real local HTTP server (tests/support/fake_bridge)
+// with a real Redux store and user events; only the server's answers are scripted.
+
+import {cleanup, screen, waitFor, within} from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import React from 'react';
+
+import {adminConfigWith} from '../../../tests/support/admin_config';
+import {job, snapshot, startFakeBridge} from '../../../tests/support/fake_bridge';
+import type {FakeBridge} from '../../../tests/support/fake_bridge';
+import {unusedUrl} from '../../../tests/support/fake_sidecar';
+import {renderWithStore} from '../../../tests/support/render_dashboard';
+import {setTiming} from 'src/timing';
+
+import DashboardSetting from './dashboard_setting';
+
+describe('DashboardSetting', () => {
+    let bridge: FakeBridge;
+
+    beforeAll(() => setTiming({jobPollMs: 40, retryBaseMs: 40, retryMaxMs: 200}));
+    beforeEach(async () => {
+        bridge = await startFakeBridge();
+        document.cookie = 'MMCSRF=csrf-token-1';
+    });
+    afterEach(async () => {
+        // Unmount first, so no poll is in flight when the server goes away.
+        cleanup();
+        await new Promise((r) => setTimeout(r, 100));
+        await bridge.close();
+    });
+
+    const renderDashboard = (url = bridge.url) => renderWithStore(
+        <DashboardSetting
+            config={adminConfigWith({sidecarurl: url})}
+            siteUrl={bridge.url}
+        />,
+    );
+
+    it('idle with no snapshots: status, empty table, settings and connect', async () => {
+        renderDashboard();
+        expect(screen.getByText(/Checking the backup sidecar at/)).toBeInTheDocument();
+        expect(await screen.findByTestId('snapshots-empty')).toHaveTextContent('No snapshots yet');
+        expect(screen.getByTestId('last-backup')).toHaveTextContent('No backup yet');
+        expect(screen.getByTestId('repository')).toHaveTextContent('0 snapshots, 0 B used, 80 GiB free');
+        expect(screen.getByTestId('next-backup')).toHaveTextContent('Nov 21, 2026');
+        expect(await screen.findByTestId('mm-backup-backup-cron-help')).toHaveTextContent('every day at 03:00 UTC');
+        expect(await screen.findByText(/Connected: the sidecar posts as its bot in ops\/backups/)).toBeInTheDocument();
+        expect(screen.queryByTestId('connect-cli')).toBeNull(); // shown only when /backup cannot be registered from the page
+    });
+
+    it('many snapshots: one row each with size, new data, verification and off-site state', async () => {
+        bridge.state.snapshots = Array.from({length: 30}, (_, i) => snapshot(`20261120-0300-${String(i).padStart(4, '0')}`, {
+            verification: {state: i % 3 === 0 ? 'deep_ok' : i % 3 === 1 ? 'ok' : 'failed'}, offsite: i % 2 ? 'present' : 'absent',
+        }));
+        bridge.state.status.last_backup = {snapshot_id: 'x', finished_at: '2026-11-20T03:00:00Z', mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2, duration_ms: 95_000, downtime_ms: 61_000, verification: 'ok'};
+        renderDashboard();
+        const table = await screen.findByTestId('snapshot-table');
+        expect(within(table).getAllByRole('row')).toHaveLength(31);
+        const first = table.querySelector('[data-snapshot-id="20261120-0300-0000"]') as HTMLElement;
+        expect(first).toHaveTextContent('5.0 GiB');
+        expect(first).toHaveTextContent('12 MiB');
+        expect(first).toHaveTextContent('restore drill ok');
+        expect(first).toHaveTextContent('absent');
+        expect(screen.getByTestId('last-backup')).toHaveTextContent('offline, 5.0 GiB (12 MiB new), took 1m 35s, Mattermost down for 1m 1s');
+    });
+
+    it('not connected: says what to check when nothing listens at the URL', async () => {
+        const url = await unusedUrl();
+        const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+        renderDashboard(url);
+        const alert = await screen.findByRole('alert');
+        consoleError.mockRestore();
+        expect(alert).toHaveTextContent(`Cannot reach the backup sidecar at ${url}.`);
+        expect(alert).toHaveTextContent('the sidecar is not running, or the URL, host or port is wrong');
+        expect(alert).toHaveTextContent(`Opening ${url}/healthz in this browser should show "status":"ok"`);
+        expect(alert).toHaveTextContent('check that the reverse proxy forwards it to http://127.0.0.1:8066');
+    });
+
+    it('recognises Mattermost answering in place of the sidecar (no proxy rule)', async () => {
+        const html = {status: 200, body: '<!doctype html><title>Mattermost</title>', contentType: 'text/html'};
+        bridge.fail.set('GET /v1/status', html);
+        bridge.fail.set('GET /healthz', html);
+        renderDashboard();
+        expect(await screen.findByRole('alert')).toHaveTextContent('The reverse proxy probably does not forward this path to the sidecar');
+    });
+
+    it('reports a proxy error and loads after the admin fixes it and checks again', async () => {
+        bridge.fail.set('GET /v1/status', {status: 502, body: {message: 'Bad Gateway'}});
+        bridge.fail.set('GET /healthz', {status: 502, body: {message: 'Bad Gateway'}});
+        renderDashboard();
+        const alert = await screen.findByRole('alert');
+        expect(alert).toHaveTextContent('The URL answered with an HTTP error');
+        expect(alert).toHaveTextContent('Details: HTTP 502');
+        bridge.fail.clear();
+        await userEvent.click(screen.getByRole('button', {name: 'Check again'}));
+        expect(await screen.findByTestId('snapshots-empty')).toBeInTheDocument();
+        expect(screen.queryByText(/Cannot reach/)).not.toBeInTheDocument();
+    });
+
+    it('unauthorized: the sidecar refused the session', async () => {
+        bridge.fail.set('GET /v1/status', {status: 401, body: {id: 'api.context.session_expired.app_error', message: 'the Mattermost session is invalid or expired: sign in again', status_code: 401}});
+        renderDashboard();
+        const alert = await screen.findByRole('alert');
+        expect(alert).toHaveTextContent('The backup sidecar refused your Mattermost session: the Mattermost session is invalid or expired');
+        expect(alert).toHaveTextContent('listen.allowedOrigins');
+    });
+
+    it('forbidden: the user is not a system admin', async () => {
+        bridge.fail.set('GET /v1/status', {status: 403, body: {id: 'api.context.permissions.app_error', message: '@alice is not a system admin', status_code: 403}});
+        renderDashboard();
+        expect(await screen.findByRole('alert')).toHaveTextContent('Only system admins can manage backups. The sidecar says: @alice is not a system admin');
+    });
+
+    it('running: Back up now posts the mode with the CSRF header, shows progress, survives Mattermost restarting, then succeeds', async () => {
+        const id = 'b'.repeat(26);
+        bridge.state.onStartJob = () => job(id);
+        bridge.state.jobs.set(id, job(id));
+        renderDashboard();
+        await screen.findByTestId('snapshots-empty');
+        await userEvent.selectOptions(screen.getByRole('combobox', {name: 'Backup mode'}), 'online');
+        await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
+
+        const post = await waitFor(() => bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ?? Promise.reject(new Error('no POST yet')));
+        expect(post?.body).toEqual({kind: 'backup', mode: 'online'});
+        expect(post?.headers['x-csrf-token']).toBe('csrf-token-1');
+        expect(post?.headers['x-requested-with']).toBe('XMLHttpRequest');
+
+        const progress = await screen.findByTestId('job-progress');
+        expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '63');
+        expect(screen.getByTestId('job-timing')).toHaveTextContent(/Dump the database \(50 of 100 MiB\) · 63% · elapsed 3\ds · about 1\ds left/);
+        expect(progress.querySelectorAll('[data-step-status="succeeded"]')).toHaveLength(2);
+
+        // Mattermost goes down and the proxy drops requests: the page says so and retries.
+        // jsdom also logs the dropped connections on the console; expected here.
+        const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+        bridge.fail.set(`GET /v1/jobs/${id}`, 'drop');
+        expect(await screen.findByText(/Mattermost is restarting…/)).toBeInTheDocument();
+        consoleError.mockRestore();
+
+        bridge.fail.clear();
+        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        bridge.state.jobs.set(id, job(id, {status: 'succeeded', finished_at: new Date().toISOString(), current_step: undefined, progress: undefined, result: {snapshot_id: '20261120-0300-aaaa'}, steps: job(id).steps.map((s) => ({...s, status: 'succeeded'}))}));
+        await waitFor(() => expect(screen.getByTestId('job-progress')).toHaveAttribute('data-status', 'succeeded'));
+        expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
+        expect(screen.getByTestId('job-progress')).toHaveTextContent('Backup succeeded — snapshot 20261120-0300-aaaa');
+        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120-0300-aaaa');
+    });
+
+    it('failed: a failed job shows the error and its hint, and the last failure shows in the status', async () => {
+        const id = 'c'.repeat(26);
+        const failed = job(id, {status: 'failed', finished_at: new Date().toISOString(), error: {code: 'DISK_SPACE', message: 'not enough space in the repository', hint: 'free space or run prune'}});
+        bridge.state.status.running_job = job(id);
+        bridge.state.jobs.set(id, failed);
+        bridge.state.status.last_backup_job = null;
+        renderDashboard();
+        await screen.findByTestId('job-progress');
+        bridge.state.status.running_job = null;
+        bridge.state.status.last_backup_job = {id, status: 'failed', error: failed.error};
+        await waitFor(() => expect(screen.getByTestId('job-progress')).toHaveAttribute('data-status', 'failed'));
+        const alerts = await screen.findAllByRole('alert');
+        expect(alerts.map((a) => a.textContent).join(' ')).toContain('not enough space in the repository');
+        expect(alerts.map((a) => a.textContent).join(' ')).toContain('free space or run prune');
+        await waitFor(() => expect(screen.getByText(/The last backup failed: not enough space/)).toBeInTheDocument());
+    });
+
+    it('verify and deep verify start verify jobs for the row', async () => {
+        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        renderDashboard();
+        await screen.findByTestId('snapshot-table');
+        await userEvent.click(screen.getByRole('button', {name: 'Deep verify'}));
+        await waitFor(() => expect(bridge.requests.filter((r) => r.path === '/v1/jobs' && r.method === 'POST').map((r) => r.body)).toEqual([{kind: 'verify', snapshot_id: '20261120-0300-aaaa', deep: true}]));
+    });
+
+    it('shows a snapshot manifest and the log of the job that made it', async () => {
+        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        bridge.state.jobs.set('d'.repeat(26), job('d'.repeat(26), {status: 'succeeded', result: {snapshot_id: '20261120-0300-aaaa'}, log_tail: [{at: 'T', level: 'info', message: 'database dumped'}]}));
+        renderDashboard();
+        await screen.findByTestId('snapshot-table');
+        await userEvent.click(screen.getByRole('button', {name: 'Manifest'}));
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('"formatVersion": 1');
+        await userEvent.click(screen.getByRole('button', {name: 'Close'}));
+        await userEvent.click(screen.getByRole('button', {name: 'Log'}));
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('database dumped');
+    });
+});

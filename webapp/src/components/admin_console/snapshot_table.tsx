@@ -1,0 +1,110 @@
+// The snapshot list (GET /v1/snapshots), newest first, with per-snapshot actions:
+// verify, deep verify, restore, manifest and the log of the last job about it.
+
+import React from 'react';
+import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-intl';
+
+import type {SnapshotDto, SnapshotListDto} from 'src/client/dto';
+import {formatBytes} from 'src/format';
+
+export type SnapshotAction = 'verify' | 'deep_verify' | 'restore' | 'manifest' | 'log';
+
+type Props = {
+    list: SnapshotListDto;
+    busy: boolean;
+    onAction: (action: SnapshotAction, snapshot: SnapshotDto) => void;
+};
+
+const VERIFICATION: Record<SnapshotDto['verification']['state'], string> = {
+    not_verified: 'not verified',
+    ok: '✓ checksums ok',
+    deep_ok: '✓ restore drill ok',
+    failed: '✗ failed',
+};
+
+function Action({label, onClick, disabled, danger}: {label: string; onClick: () => void; disabled?: boolean; danger?: boolean}) {
+    return (
+        <button
+            type='button'
+            className={`btn btn-sm ${danger ? 'btn-danger' : 'btn-tertiary'}`}
+            disabled={disabled}
+            onClick={onClick}
+            style={{marginRight: 4}}
+        >
+            {label}
+        </button>
+    );
+}
+
+export default function SnapshotTable({list, busy, onAction}: Props) {
+    const {formatMessage} = useIntl();
+    const t = (id: string, defaultMessage: string) => formatMessage({id: `mattermost-backup.snapshots.action.${id}`, defaultMessage});
+    if (!list.snapshots.length) {
+        return (
+            <p data-testid='snapshots-empty'>
+                <FormattedMessage id='mattermost-backup.snapshots.empty' defaultMessage='No snapshots yet. "Back up now" takes the first one.'/>
+            </p>
+        );
+    }
+    const showOffsite = list.snapshots.some((s) => s.offsite !== null);
+    return (
+        <>
+            {list.offsite_warning && <div className='alert alert-warning'>{list.offsite_warning}</div>}
+            {list.broken.length > 0 && (
+                <div className='alert alert-warning'>
+                    <FormattedMessage
+                        id='mattermost-backup.snapshots.broken'
+                        defaultMessage='Unreadable snapshots: {list}'
+                        values={{list: list.broken.map((b) => `${b.id} (${b.problem})`).join(', ')}}
+                    />
+                </div>
+            )}
+            <table
+                className='table mattermost-backup-snapshots'
+                data-testid='snapshot-table'
+            >
+                <thead>
+                    <tr>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.date' defaultMessage='Date'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.id' defaultMessage='Snapshot'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.trigger' defaultMessage='Trigger'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.mode' defaultMessage='Mode'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.size' defaultMessage='Size'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.new' defaultMessage='New data'/></th>
+                        <th><FormattedMessage id='mattermost-backup.snapshots.verified' defaultMessage='Verification'/></th>
+                        {showOffsite && <th><FormattedMessage id='mattermost-backup.snapshots.offsite' defaultMessage='Off-site'/></th>}
+                        <th/>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list.snapshots.map((s) => (
+                        <tr
+                            key={s.id}
+                            data-snapshot-id={s.id}
+                        >
+                            <td>
+                                <FormattedDate value={new Date(s.finished_at)} year='numeric' month='short' day='2-digit'/>
+                                {' '}
+                                <FormattedTime value={new Date(s.finished_at)}/>
+                            </td>
+                            <td><code>{s.id}</code></td>
+                            <td>{s.trigger}</td>
+                            <td>{s.mode}</td>
+                            <td>{formatBytes(s.bytes)}</td>
+                            <td>{formatBytes(s.new_bytes)}</td>
+                            <td>{VERIFICATION[s.verification.state]}</td>
+                            {showOffsite && <td>{s.offsite ?? '–'}</td>}
+                            <td style={{whiteSpace: 'nowrap'}}>
+                                <Action label={t('verify', 'Verify')} disabled={busy} onClick={() => onAction('verify', s)}/>
+                                <Action label={t('deep_verify', 'Deep verify')} disabled={busy} onClick={() => onAction('deep_verify', s)}/>
+                                <Action label={t('manifest', 'Manifest')} onClick={() => onAction('manifest', s)}/>
+                                <Action label={t('log', 'Log')} onClick={() => onAction('log', s)}/>
+                                <Action label={t('restore', 'Restore')} danger={true} disabled={busy} onClick={() => onAction('restore', s)}/>
+                            </td>
+                        </tr>
+                    ))}
+                </tbody>
+            </table>
+        </>
+    );
+}

@@ -1,0 +1,108 @@
+// The overview of GET /v1/status: last backup, next scheduled one, repository usage,
+// and setup problems the sidecar reports.
+
+import React from 'react';
+import {FormattedDate, FormattedMessage, FormattedTime} from 'react-intl';
+
+import type {StatusDto} from 'src/client/dto';
+import {formatBytes, formatDuration} from 'src/format';
+
+function When({iso}: {iso: string}) {
+    const d = new Date(iso);
+    return (
+        <>
+            <FormattedDate
+                value={d}
+                year='numeric'
+                month='short'
+                day='2-digit'
+            />
+            {' '}
+            <FormattedTime value={d}/>
+        </>
+    );
+}
+
+function Row({label, children, testId}: {label: React.ReactNode; children: React.ReactNode; testId?: string}) {
+    return (
+        <tr data-testid={testId}>
+            <th scope='row'>{label}</th>
+            <td>{children}</td>
+        </tr>
+    );
+}
+
+export default function StatusSummary({status}: {status: StatusDto}) {
+    const last = status.last_backup;
+    const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;
+    const repo = status.repository;
+    return (
+        <div className='mattermost-backup-status'>
+            {status.sidecar.problems.length > 0 && (
+                <div
+                    className='alert alert-warning'
+                    data-testid='setup-problems'
+                >
+                    <ul>{status.sidecar.problems.map((p) => <li key={p}>{p}</li>)}</ul>
+                </div>
+            )}
+            {failedJob && (
+                <div
+                    className='alert alert-danger'
+                    role='alert'
+                >
+                    <FormattedMessage
+                        id='mattermost-backup.status.last_failed'
+                        defaultMessage='The last backup failed: {message}'
+                        values={{message: failedJob.error?.message ?? ''}}
+                    />
+                    {failedJob.error?.hint && <div>{failedJob.error.hint}</div>}
+                </div>
+            )}
+            <table className='table mattermost-backup-status__table'>
+                <tbody>
+                    <Row
+                        testId='last-backup'
+                        label={<FormattedMessage id='mattermost-backup.status.last' defaultMessage='Last backup'/>}
+                    >
+                        {last ? (
+                            <FormattedMessage
+                                id='mattermost-backup.status.last_value'
+                                defaultMessage='{when}: {mode}, {size} ({newData} new), took {duration}, Mattermost down for {downtime}'
+                                values={{when: <When iso={last.finished_at}/>, mode: last.mode, size: formatBytes(last.bytes), newData: formatBytes(last.new_bytes), duration: formatDuration(last.duration_ms), downtime: formatDuration(last.downtime_ms)}}
+                            />
+                        ) : (
+                            <FormattedMessage id='mattermost-backup.status.none' defaultMessage='No backup yet'/>
+                        )}
+                    </Row>
+                    <Row
+                        testId='next-backup'
+                        label={<FormattedMessage id='mattermost-backup.status.next' defaultMessage='Next scheduled'/>}
+                    >
+                        {status.next_backup ? <When iso={status.next_backup}/> : <FormattedMessage id='mattermost-backup.status.unscheduled' defaultMessage='Not scheduled'/>}
+                    </Row>
+                    <Row
+                        testId='repository'
+                        label={<FormattedMessage id='mattermost-backup.status.repository' defaultMessage='Repository'/>}
+                    >
+                        <FormattedMessage
+                            id='mattermost-backup.status.repository_value'
+                            defaultMessage='{location}: {count} snapshots, {used} used, {free} free'
+                            values={{location: <code>{repo.location}</code>, count: repo.snapshots, used: formatBytes(repo.bytes), free: repo.free_bytes === null ? '?' : formatBytes(repo.free_bytes)}}
+                        />
+                    </Row>
+                    <Row
+                        testId='mattermost'
+                        label={<FormattedMessage id='mattermost-backup.status.mattermost' defaultMessage='Mattermost'/>}
+                    >
+                        <FormattedMessage
+                            id='mattermost-backup.status.mattermost_value'
+                            defaultMessage='{state}, version {version}, schema {schema}; sidecar {sidecar}'
+                            values={{state: status.mattermost.reachable ? 'reachable' : `not reachable (${status.mattermost.state})`, version: status.mattermost.version ?? '?', schema: status.mattermost.schema_version ?? '?', sidecar: status.sidecar.version}}
+                        />
+                    </Row>
+                </tbody>
+            </table>
+        </div>
+    );
+}

@@ -1,0 +1,96 @@
+// The settings form: readable schedule preview, validation before saving, the sidecar's
+// 400 messages mapped to fields, and the status channel from the real teams/channels.
+
+import {cleanup, screen, waitFor} from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import React from 'react';
+
+import {adminConfigWith} from '../../../tests/support/admin_config';
+import {startFakeBridge} from '../../../tests/support/fake_bridge';
+import type {FakeBridge} from '../../../tests/support/fake_bridge';
+import {renderWithStore} from '../../../tests/support/render_dashboard';
+import DashboardSetting from '../admin_console/dashboard_setting';
+
+describe('SettingsPanel', () => {
+    let bridge: FakeBridge;
+
+    beforeEach(async () => {
+        bridge = await startFakeBridge();
+    });
+    afterEach(async () => {
+        // Unmount first, so no poll is in flight when the server goes away.
+        cleanup();
+        await new Promise((r) => setTimeout(r, 100));
+        await bridge.close();
+    });
+
+    async function renderForm() {
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>);
+        await screen.findByTestId('settings-form');
+        await screen.findByRole('option', {name: 'Ops › Backups'});
+    }
+    const save = () => userEvent.click(screen.getByRole('button', {name: 'Save backup settings'}));
+    const puts = () => bridge.requests.filter((r) => r.method === 'PUT' && r.path === '/v1/settings');
+
+    it('previews the schedule in words and updates it while typing', async () => {
+        await renderForm();
+        expect(screen.getByTestId('mm-backup-verify-cron-help')).toHaveTextContent('every week on Sunday at 05:00 UTC');
+        const cron = screen.getByLabelText('Backup schedule (cron)');
+        await userEvent.clear(cron);
+        await userEvent.type(cron, '30 2 * * 1-5');
+        const tz = screen.getByLabelText('Time zone');
+        await userEvent.clear(tz);
+        await userEvent.type(tz, 'Europe/Berlin');
+        expect(screen.getByTestId('mm-backup-backup-cron-help')).toHaveTextContent('every week on weekdays at 02:30 Europe/Berlin');
+        await userEvent.clear(cron);
+        await userEvent.type(cron, '*/5 1,2 * * *');
+        expect(screen.getByTestId('mm-backup-backup-cron-help')).toHaveTextContent('*/5 1,2 * * *');
+    });
+
+    it('shows errors next to the fields and sends nothing while the form is invalid', async () => {
+        await renderForm();
+        const cron = screen.getByLabelText('Backup schedule (cron)');
+        await userEvent.clear(cron);
+        await userEvent.type(cron, 'daily');
+        const keepLast = screen.getByLabelText('Last');
+        await userEvent.clear(keepLast);
+        await userEvent.type(keepLast, '0');
+        const tz = screen.getByLabelText('Time zone');
+        await userEvent.clear(tz);
+        await userEvent.type(tz, 'Mars/Olympus');
+        await userEvent.click(screen.getByRole('checkbox', {name: 'database'}));
+        await save();
+        expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('Enter a cron expression with 5 fields');
+        expect(document.getElementById('mm-backup-keep-last-error')).toHaveTextContent('Enter a number from 1 to 1000.');
+        expect(document.getElementById('mm-backup-timezone-error')).toHaveTextContent('Enter an IANA time zone');
+        expect(document.getElementById('mm-backup-exclude-error')).toHaveTextContent('The database cannot be excluded');
+        expect(cron).toHaveAttribute('aria-invalid', 'true');
+        expect(puts()).toHaveLength(0);
+    });
+
+    it('saves a valid form as the sidecar expects, with the status channel picked from the list', async () => {
+        await renderForm();
+        await userEvent.selectOptions(screen.getByLabelText('Status channel'), 'ops/town-square');
+        await userEvent.click(screen.getByRole('checkbox', {name: 'logs'}));
+        const verify = screen.getByLabelText(/Restore drill schedule/);
+        await userEvent.clear(verify);
+        await save();
+        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect(puts()[0]?.body).toEqual({
+            schedule: {backup: '0 3 * * *', verify: null, timezone: 'UTC', prune_after_backup: true},
+            retention: {keep_last: 7, keep_daily: 7, keep_weekly: 4, keep_monthly: 6},
+            backup: {mode: 'offline', exclude: ['logs']},
+            notify: {successes: 'each', daily_summary_at: '09:00'},
+            status_channel: 'ops/town-square',
+        });
+    });
+
+    it("maps the sidecar's 400 messages to the fields they name", async () => {
+        bridge.fail.set('PUT /v1/settings', {status: 400, body: {id: 'api.context.invalid_param.app_error', message: 'body.schedule.backup: invalid cron expression: hour 25 out of range; body.notify.daily_summary_at: must be HH:MM; something else broke', status_code: 400}});
+        await renderForm();
+        await save();
+        await waitFor(() => expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('invalid cron expression: hour 25 out of range'));
+        expect(document.getElementById('mm-backup-daily-at-error')).toHaveTextContent('must be HH:MM');
+        expect(screen.getByText('something else broke')).toBeInTheDocument();
+    });
+});

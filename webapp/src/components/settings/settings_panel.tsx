@@ -1,0 +1,148 @@
+// The sidecar's settings (GET/PUT /v1/settings) as a form: schedule with a readable
+// preview, retention, excluded components, default mode, notifications and the status
+// channel. It validates before saving and shows errors next to their fields, including
+// the sidecar's own 400 messages, which name the key.
+
+import React, {useEffect, useState} from 'react';
+import {FormattedMessage, useIntl} from 'react-intl';
+import {useDispatch} from 'react-redux';
+
+import {COMPONENT_IDS} from 'src/client/dto';
+import type {ComponentId, SettingsDto} from 'src/client/dto';
+import {describeCron, looksLikeCron} from 'src/cron_preview';
+import {receivedSettings, run} from 'src/state/actions';
+
+import {useClients} from '../clients_context';
+
+import ChannelPicker from './channel_picker';
+import {fieldErrorsFromServer, formFromSettings, patchFromForm, validateSettings} from './settings_form_model';
+import type {FieldErrors, SettingsForm} from './settings_form_model';
+
+function Field({id, label, error, help, children}: {id: string; label: string; error?: string; help?: React.ReactNode; children: React.ReactNode}) {
+    return (
+        <div className={`form-group${error ? ' has-error' : ''}`} style={{marginBottom: 12}}>
+            <label className='control-label' htmlFor={id} style={{display: 'block'}}>{label}</label>
+            {children}
+            {help && <div className='help-text' data-testid={`${id}-help`}>{help}</div>}
+            {error && <div className='error-text help-text' id={`${id}-error`} role='alert' style={{color: 'var(--error-text, #d24b4e)'}}>{error}</div>}
+        </div>
+    );
+}
+
+export default function SettingsPanel({settings}: {settings: SettingsDto}) {
+    const {formatMessage} = useIntl();
+    const {bridge} = useClients();
+    const dispatch = useDispatch();
+    const t = (id: string, defaultMessage: string) => formatMessage({id: `mattermost-backup.settings.${id}`, defaultMessage});
+    const [form, setForm] = useState<SettingsForm>(() => formFromSettings(settings));
+    const [errors, setErrors] = useState<FieldErrors>({});
+    const [general, setGeneral] = useState<string[]>([]);
+    const [saved, setSaved] = useState(false);
+    const [saving, setSaving] = useState(false);
+    useEffect(() => setForm(formFromSettings(settings)), [settings]);
+
+    const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
+        setForm((f) => ({...f, [k]: v}));
+        setSaved(false);
+    };
+    const text = (k: keyof SettingsForm, id: string) => ({
+        id, className: 'form-control', value: form[k] as string, 'aria-invalid': !!errors[k],
+        onChange: (e: React.ChangeEvent<HTMLInputElement>) => set(k, e.target.value as never),
+    });
+    const preview = (expr: string) => (expr.trim() === '' ? t('no_schedule', 'Not scheduled') : looksLikeCron(expr) ? describeCron(expr, form.timezone || 'UTC') : '');
+
+    const save = async () => {
+        const found = validateSettings(form);
+        setErrors(found);
+        setGeneral([]);
+        if (Object.keys(found).length) {
+            return;
+        }
+        setSaving(true);
+        const r = await run(dispatch, bridge, () => bridge.putSettings(patchFromForm(form)));
+        setSaving(false);
+        if (r.error) {
+            const mapped = r.error.status === 400 ? fieldErrorsFromServer(r.error.message) : {errors: {}, rest: [r.error.message]};
+            setErrors(mapped.errors);
+            setGeneral(mapped.rest);
+            return;
+        }
+        dispatch(receivedSettings(r.data));
+        setSaved(true);
+    };
+
+    const toggleExclude = (c: ComponentId) => set('exclude', form.exclude.includes(c) ? form.exclude.filter((x) => x !== c) : [...form.exclude, c]);
+
+    return (
+        // A div, not a form: the System Console already wraps custom settings in its own
+        // <form>, and Enter in these inputs must save these settings, not the Console's.
+        <div
+            className='mattermost-backup-settings'
+            role='form'
+            aria-label={t('title', 'Backup settings')}
+            data-testid='settings-form'
+            onKeyDown={(e) => {
+                if (e.key === 'Enter' && (e.target as HTMLElement).tagName === 'INPUT') {
+                    e.preventDefault();
+                    void save();
+                }
+            }}
+        >
+            {general.length > 0 && <div className='alert alert-danger' role='alert'>{general.join('; ')}</div>}
+            <Field id='mm-backup-backup-cron' label={t('backup_cron', 'Backup schedule (cron)')} error={errors.backupCron} help={preview(form.backupCron)}>
+                <input {...text('backupCron', 'mm-backup-backup-cron')} placeholder='0 3 * * *'/>
+            </Field>
+            <Field id='mm-backup-verify-cron' label={t('verify_cron', 'Restore drill schedule (cron, deep verification of the latest snapshot)')} error={errors.verifyCron} help={preview(form.verifyCron)}>
+                <input {...text('verifyCron', 'mm-backup-verify-cron')} placeholder='0 5 * * 0'/>
+            </Field>
+            <Field id='mm-backup-timezone' label={t('timezone', 'Time zone')} error={errors.timezone}>
+                <input {...text('timezone', 'mm-backup-timezone')} placeholder='UTC'/>
+            </Field>
+            <div className='checkbox'>
+                <label>
+                    <input type='checkbox' checked={form.pruneAfterBackup} onChange={(e) => set('pruneAfterBackup', e.target.checked)}/>
+                    {' '}{t('prune', 'Apply retention after each backup')}
+                </label>
+            </div>
+            <fieldset style={{display: 'flex', flexWrap: 'wrap', gap: 12, border: 0, padding: 0, margin: 0, minWidth: 0}}>
+                <legend style={{fontSize: 14, fontWeight: 600, width: '100%', border: 0, marginBottom: 4}}>{t('retention', 'Keep')}</legend>
+                <Field id='mm-backup-keep-last' label={t('keep_last', 'Last')} error={errors.keepLast}><input {...text('keepLast', 'mm-backup-keep-last')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-daily' label={t('keep_daily', 'Daily')} error={errors.keepDaily}><input {...text('keepDaily', 'mm-backup-keep-daily')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-weekly' label={t('keep_weekly', 'Weekly')} error={errors.keepWeekly}><input {...text('keepWeekly', 'mm-backup-keep-weekly')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-monthly' label={t('keep_monthly', 'Monthly')} error={errors.keepMonthly}><input {...text('keepMonthly', 'mm-backup-keep-monthly')} inputMode='numeric'/></Field>
+            </fieldset>
+            <Field id='mm-backup-mode' label={t('mode', 'Default backup mode')} error={errors.mode}>
+                <select id='mm-backup-mode' className='form-control' value={form.mode} onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}>
+                    <option value='offline'>{t('mode_offline', 'Offline (stops Mattermost, consistent)')}</option>
+                    <option value='online'>{t('mode_online', 'Online (Mattermost keeps running)')}</option>
+                </select>
+            </Field>
+            <Field id='mm-backup-exclude' label={t('exclude', 'Components to exclude')} error={errors.exclude}>
+                <div id='mm-backup-exclude' style={{display: 'flex', flexWrap: 'wrap', gap: '4px 16px'}}>
+                    {COMPONENT_IDS.map((c) => (
+                        <label key={c} style={{fontWeight: 400}}>
+                            <input type='checkbox' checked={form.exclude.includes(c)} onChange={() => toggleExclude(c)}/>{` ${c}`}
+                        </label>
+                    ))}
+                </div>
+            </Field>
+            <Field id='mm-backup-successes' label={t('successes', 'Post successful jobs')} error={errors.successes}>
+                <select id='mm-backup-successes' className='form-control' value={form.successes} onChange={(e) => set('successes', e.target.value as SettingsForm['successes'])}>
+                    <option value='each'>{t('each', 'Each job')}</option>
+                    <option value='daily'>{t('daily', 'Once a day, as a summary')}</option>
+                    <option value='none'>{t('none', 'Never (failures are always posted)')}</option>
+                </select>
+            </Field>
+            <Field id='mm-backup-daily-at' label={t('daily_at', 'Daily summary at (HH:MM)')} error={errors.dailySummaryAt}>
+                <input {...text('dailySummaryAt', 'mm-backup-daily-at')}/>
+            </Field>
+            <Field id='mm-backup-status-channel' label={t('status_channel', 'Status channel')} error={errors.statusChannel}>
+                <ChannelPicker value={form.statusChannel} invalid={!!errors.statusChannel} onChange={(v) => set('statusChannel', v)}/>
+            </Field>
+            <button type='button' className='btn btn-primary' disabled={saving} onClick={save}>
+                <FormattedMessage id='mattermost-backup.settings.save' defaultMessage='Save backup settings'/>
+            </button>
+            {saved && <span role='status' style={{marginLeft: 12}}><FormattedMessage id='mattermost-backup.settings.saved' defaultMessage='Saved'/></span>}
+        </div>
+    );
+}

@@ -1,0 +1,72 @@
+// /backup from a channel: the hook's runtime against the fake sidecar over real HTTP, and the
+// root component that shows the restore modal and local answers.
+
+import {act, cleanup, screen} from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import React from 'react';
+
+import {MattermostClient} from 'src/client/mattermost_client';
+import SlashRoot from 'src/components/slash_root';
+import {makeSlashCommandHook} from 'src/slash_command';
+import {slashDeps} from 'src/slash_runtime';
+import {receivedSidecarUrl} from 'src/state/actions';
+
+import {snapshot, startFakeBridge} from '../tests/support/fake_bridge';
+import type {FakeBridge} from '../tests/support/fake_bridge';
+import {makeStore, renderWithStore} from '../tests/support/render_dashboard';
+
+const ARGS = {channel_id: 'ch1', team_id: 'team1', root_id: ''};
+
+describe('/backup runtime', () => {
+    let bridge: FakeBridge;
+
+    beforeEach(async () => {
+        bridge = await startFakeBridge({snapshots: [snapshot('20261120-0300-aaaa')]});
+    });
+    afterEach(async () => {
+        cleanup();
+        await new Promise((r) => setTimeout(r, 100));
+        await bridge.close();
+    });
+
+    function setup() {
+        const store = makeStore();
+        store.dispatch(receivedSidecarUrl(bridge.url));
+        const raw = makeSlashCommandHook(slashDeps(store, () => undefined, new MattermostClient(bridge.url)));
+        renderWithStore(<SlashRoot/>, store);
+
+        // The hook dispatches to the store the rendered root component reads.
+        return async (message: string, args: typeof ARGS) => {
+            let result: unknown;
+            await act(async () => {
+                result = await raw(message, args);
+            });
+            return result;
+        };
+    }
+
+    it('/backup restore <id> opens the guarded restore modal in the channel view', async () => {
+        const hook = setup();
+        await expect(hook('/backup restore 20261120-0300-aaaa', ARGS)).resolves.toEqual({});
+        expect(await screen.findByTestId('restore-overwrites')).toHaveTextContent('database mattermost');
+        await userEvent.click(screen.getByRole('button', {name: 'Cancel'}));
+        expect(screen.queryByTestId('restore-modal')).not.toBeInTheDocument();
+    });
+
+    it('answers /backup list itself when the team has no server-side /backup command', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'echo'}]});
+        const hook = setup();
+        await expect(hook('/backup list', ARGS)).resolves.toEqual({});
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120-0300-aaaa offline schedule 5.0 GiB not_verified');
+        expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe('/api/v4/commands?team_id=team1&custom_only=true');
+    });
+
+    it('passes /backup through when the server has the command, or when it cannot tell', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'backup'}]});
+        const hook = setup();
+        await expect(hook('/backup status', ARGS)).resolves.toEqual({message: '/backup status', args: ARGS});
+        bridge.fail.set('GET /api/v4/commands', {status: 403, body: {id: 'api.context.permissions.app_error', message: 'no'}});
+        await expect(hook('/backup status', {...ARGS, team_id: 'team2'})).resolves.toEqual({message: '/backup status', args: {...ARGS, team_id: 'team2'}});
+        expect(bridge.requests.some((r) => r.path === '/v1/status')).toBe(false);
+    });
+});

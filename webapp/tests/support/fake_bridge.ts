@@ -1,0 +1,248 @@
+// A real HTTP server playing the sidecar's /v1 API and the few Mattermost /api/v4 routes
+// the page calls, on a free loopback port. Tests set its answers through `state`, make
+// routes fail through `fail`, and read what the page sent from `requests`. It answers CORS
+// with credentials like the sidecar does for listen.allowedOrigins, so the page's requests
+// cross origins in jsdom exactly as a full Sidecar URL would in a browser.
+
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
+
+import type {ConnectState, JobRecord, SettingsDto, SnapshotDto, StatusDto} from 'src/client/dto';
+
+export type Recorded = {method: string; path: string; body: unknown; headers: http.IncomingHttpHeaders};
+export type Canned = {status: number; body: unknown; contentType?: string} | 'drop';
+
+export type BridgeState = {
+    status: StatusDto;
+    snapshots: SnapshotDto[];
+    jobs: Map<string, JobRecord>;
+    settings: SettingsDto;
+    connect: ConnectState;
+    teams: Array<{id: string; name: string; display_name: string}>;
+    channels: Record<string, Array<{id: string; name: string; display_name: string; type: string; team_id: string}>>;
+
+    /** Mattermost side of Connect: whether bot creation is allowed, the bot once created, tokens issued. */
+    mm: {botCreation: boolean; bot: {id: string; username: string} | null; tokens: string[]; configPatches: unknown[]; members: string[]; commands: Array<{id: string; team_id: string; trigger: string; url: string; method: string; token: string}>; commandsEnabled: boolean; untrusted: string};
+
+    /** Called for POST /v1/jobs; returns the job to answer with (202). */
+    onStartJob: (body: Record<string, unknown>) => JobRecord;
+};
+
+export type FakeBridge = {
+    url: string;
+    state: BridgeState;
+
+    /** `METHOD /path` → answer, used instead of the normal route while present. */
+    fail: Map<string, Canned>;
+    requests: Recorded[];
+    close(): Promise<void>;
+};
+
+export const NOW = '2026-11-20T03:00:00.000Z';
+
+export function snapshot(id: string, over: Partial<SnapshotDto> = {}): SnapshotDto {
+    return {
+        id, started_at: NOW, finished_at: NOW, mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2,
+        files: 1200, files_read: 30, duration_ms: 95_000, downtime_ms: 61_000, mattermost_version: '11.2.0', schema_version: 146,
+        components: [{id: 'database', status: 'ok', files: 1, bytes: 1024}], verification: {state: 'not_verified'}, offsite: null, ...over,
+    };
+}
+
+export function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
+    return {
+        id, kind: 'backup', trigger: 'console', options: {}, status: 'running', created_at: NOW, started_at: new Date(Date.now() - 30_000).toISOString(),
+        steps: [
+            {id: 'preflight', title: 'Check prerequisites', status: 'succeeded', duration_ms: 800},
+            {id: 'stop', title: 'Stop Mattermost', status: 'succeeded', duration_ms: 2000},
+            {id: 'database', title: 'Dump the database', status: 'running'},
+            {id: 'start', title: 'Start Mattermost', status: 'pending'},
+        ],
+        current_step: 'database', progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MiB'},
+        log_tail: [{at: NOW, level: 'info', message: 'dumping'}], ...over,
+    };
+}
+
+export function defaultState(): BridgeState {
+    return {
+        status: {
+            mattermost: {url: 'http://127.0.0.1:8065', reachable: true, state: 'ok', version: '11.2.0', schema_version: 146},
+            sidecar: {version: '0.1.0', connected: true, problems: []},
+            repository: {path: '/var/backups/mm', location: '/var/backups/mm', snapshots: 0, bytes: 0, free_bytes: 80 * 1024 ** 3, total_bytes: 100 * 1024 ** 3},
+            last_backup: null, last_backup_job: null, next_backup: '2026-11-21T03:00:00.000Z', running_job: null,
+        },
+        snapshots: [],
+        jobs: new Map(),
+        settings: {
+            schedule: {backup: '0 3 * * *', verify: '0 5 * * 0', timezone: 'UTC', prune_after_backup: true},
+            retention: {keep_last: 7, keep_daily: 7, keep_weekly: 4, keep_monthly: 6},
+            backup: {mode: 'offline', exclude: []},
+            notify: {successes: 'each', daily_summary_at: '09:00'},
+            status_channel: 'ops/backups',
+        },
+        connect: {connected: true, bot_user_id: 'bot1', connected_at: NOW, status_channel: 'ops/backups', slash_url: 'http://sidecar.test/v1/slash', teams: ['ops'], problems: []},
+        teams: [{id: 'team1', name: 'ops', display_name: 'Ops'}],
+        channels: {team1: [{id: 'ch1', name: 'backups', display_name: 'Backups', type: 'O', team_id: 'team1'}, {id: 'ch2', name: 'town-square', display_name: 'Town Square', type: 'O', team_id: 'team1'}]},
+        mm: {botCreation: true, bot: null, tokens: [], configPatches: [], members: [], commands: [], commandsEnabled: true, untrusted: ''},
+        onStartJob: (body) => job('j'.repeat(26), {kind: body.kind as JobRecord['kind'], status: 'queued', steps: [], current_step: undefined, progress: undefined}),
+    };
+}
+
+function route(s: BridgeState, method: string, path: string, body: Record<string, unknown>): Canned {
+    if (method === 'GET' && path.startsWith('/api/v4/commands?')) {
+        const team = new URLSearchParams(path.split('?')[1]).get('team_id');
+        return {status: 200, body: s.mm.commands.filter((c) => c.team_id === team)};
+    }
+    const ok = (b: unknown) => ({status: 200, body: b});
+    const key = `${method} ${path.split('?')[0]}`;
+    let m: RegExpExecArray | null;
+    if (key === 'GET /healthz') {
+        return ok({status: 'ok', version: '0.1.0'});
+    }
+    if (key === 'GET /v1/status') {
+        return ok({...s.status, repository: {...s.status.repository, snapshots: s.snapshots.length}});
+    }
+    if (key === 'GET /v1/snapshots') {
+        return ok({snapshots: s.snapshots, broken: [], offsite_warning: null});
+    }
+    if ((m = /^GET \/v1\/snapshots\/([^/]+)\/manifest$/.exec(key))) {
+        return ok({formatVersion: 1, id: decodeURIComponent(m[1] ?? '')});
+    }
+    if (key === 'GET /v1/jobs') {
+        return ok({jobs: [...s.jobs.values()]});
+    }
+    if ((m = /^GET \/v1\/jobs\/(\w+)$/.exec(key))) {
+        const j = s.jobs.get(m[1] ?? '');
+        return j ? ok(j) : {status: 404, body: {id: 'mm_backup.not_found', message: 'no such job', status_code: 404}};
+    }
+    if (key === 'POST /v1/jobs') {
+        const j = s.onStartJob(body);
+        s.jobs.set(j.id, j);
+        return {status: 202, body: j};
+    }
+    if (key === 'POST /v1/restore/prepare') {
+        return ok({confirmation_token: 'a'.repeat(32), expires_at: NOW, snapshot_id: body.snapshot_id, overwrites: ['database mattermost (all tables)', 'files in /opt/mattermost/data'], version_check: 'ok: snapshot schema 146, server schema 146', safety_snapshot: true});
+    }
+    if (key === 'GET /v1/settings') {
+        return ok(s.settings);
+    }
+    if (key === 'PUT /v1/settings') {
+        s.settings = {...s.settings, ...(body as Partial<SettingsDto>)};
+        return ok(s.settings);
+    }
+    if (key === 'GET /v1/connect') {
+        return ok(s.connect);
+    }
+    if (key === 'POST /v1/connect') {
+        s.connect = {...s.connect, connected: true};
+        return ok({bot_user_id: 'bot1', bot_username: 'mm-backup', commands: [], problems: []});
+    }
+    if (key === 'GET /api/v4/users/me/teams') {
+        return ok(s.teams);
+    }
+    if ((m = /^GET \/api\/v4\/users\/me\/teams\/(\w+)\/channels$/.exec(key))) {
+        return ok(s.channels[m[1] ?? ''] ?? []);
+    }
+    return mattermostRoute(s, key, body) ?? {status: 404, body: {id: 'api.context.404.app_error', message: `no route ${key}`, status_code: 404}};
+}
+
+/** The Mattermost routes Connect uses, with Mattermost's error ids. */
+function mattermostRoute(s: BridgeState, key: string, body: Record<string, unknown>): Canned | undefined {
+    const mm = s.mm;
+    let m: RegExpExecArray | null;
+    if ((m = /^GET \/api\/v4\/users\/username\/([\w-]+)$/.exec(key))) {
+        return mm.bot && mm.bot.username === m[1] ? {status: 200, body: {...mm.bot, is_bot: true}} : {status: 404, body: {id: 'app.user.missing_account.const', message: 'not found', status_code: 404}};
+    }
+    if (key === 'POST /api/v4/bots') {
+        if (!mm.botCreation) {
+            return {status: 403, body: {id: 'api.bot.create_disabled', message: 'Bot creation has been disabled.', status_code: 403}};
+        }
+        mm.bot = {id: 'botuser'.padEnd(26, '0'), username: String(body.username)};
+        return {status: 201, body: {user_id: mm.bot.id, username: mm.bot.username}};
+    }
+    if ((m = /^POST \/api\/v4\/users\/(\w+)\/tokens$/.exec(key))) {
+        const token = `t${mm.tokens.length}`.padEnd(26, 'x');
+        mm.tokens.push(token);
+        return {status: 200, body: {id: 'tokenid', token, user_id: m[1]}};
+    }
+    if (key === 'GET /api/v4/teams') {
+        return {status: 200, body: s.teams};
+    }
+    if (key === 'POST /api/v4/commands') {
+        if (!mm.commandsEnabled) {
+            return {status: 501, body: {id: 'api.command.disabled.app_error', message: 'Commands have been disabled by the system admin.', status_code: 501}};
+        }
+        const cmd = {id: `cmd${mm.commands.length}`.padEnd(26, '0'), team_id: String(body.team_id), trigger: String(body.trigger), url: String(body.url), method: String(body.method), token: `ctok${mm.commands.length}`.padEnd(26, '0')};
+        mm.commands.push(cmd);
+        return {status: 201, body: cmd};
+    }
+    if ((m = /^PUT \/api\/v4\/commands\/(\w+)$/.exec(key))) {
+        const cmd = mm.commands.find((c) => c.id === m![1]);
+        return cmd ? {status: 200, body: Object.assign(cmd, {url: String(body.url)})} : {status: 404, body: {id: 'store.sql_command.save.get.app_error', message: 'no command', status_code: 404}};
+    }
+    if (key === 'GET /api/v4/config') {
+        return {status: 200, body: {ServiceSettings: {EnableBotAccountCreation: mm.botCreation, EnableCommands: mm.commandsEnabled, AllowedUntrustedInternalConnections: mm.untrusted}}};
+    }
+    if (key === 'PUT /api/v4/config/patch') {
+        mm.configPatches.push(body);
+        const svc = (body.ServiceSettings ?? {}) as Record<string, unknown>;
+        if (svc.EnableBotAccountCreation) mm.botCreation = true;
+        if (svc.EnableCommands) mm.commandsEnabled = true;
+        if (typeof svc.AllowedUntrustedInternalConnections === 'string') mm.untrusted = svc.AllowedUntrustedInternalConnections;
+        return {status: 200, body: {}};
+    }
+    if ((m = /^GET \/api\/v4\/teams\/name\/([\w-]+)$/.exec(key))) {
+        const team = s.teams.find((t) => t.name === m![1]);
+        return team ? {status: 200, body: team} : {status: 404, body: {id: 'app.team.get_by_name.missing.app_error', message: 'no team', status_code: 404}};
+    }
+    if ((m = /^GET \/api\/v4\/teams\/name\/([\w-]+)\/channels\/name\/([\w-]+)$/.exec(key))) {
+        const team = s.teams.find((t) => t.name === m![1]);
+        const channel = team && s.channels[team.id]?.find((c) => c.name === m![2]);
+        return channel ? {status: 200, body: channel} : {status: 404, body: {id: 'app.channel.get_by_name.missing.app_error', message: 'no channel', status_code: 404}};
+    }
+    if ((m = /^POST \/api\/v4\/(teams|channels)\/(\w+)\/members$/.exec(key))) {
+        mm.members.push(`${m[1]}:${m[2]}:${String(body.user_id)}`);
+        return {status: 201, body: {}};
+    }
+    return undefined;
+}
+
+export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<FakeBridge> {
+    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], close: async () => undefined};
+    const server = http.createServer((req, res) => {
+        const origin = req.headers.origin;
+        const cors: Record<string, string> = origin ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'} : {};
+        if (req.method === 'OPTIONS') {
+            res.writeHead(204, {...cors, 'Access-Control-Allow-Headers': 'Accept, Content-Type, X-CSRF-Token, X-Requested-With', 'Access-Control-Allow-Methods': 'GET, POST, PUT'});
+            res.end();
+            return;
+        }
+        let raw = '';
+        req.on('data', (c: Buffer) => {
+            raw += c.toString();
+        });
+        req.on('end', () => {
+            let body: Record<string, unknown> = {};
+            try {
+                body = raw ? JSON.parse(raw) : {};
+            } catch { /* not JSON */ }
+            const path = req.url ?? '/';
+            fake.requests.push({method: req.method ?? '', path, body, headers: req.headers});
+            const key = `${req.method} ${path.split('?')[0]}`;
+            const answer = fake.fail.get(key) ?? route(fake.state, req.method ?? '', path, body);
+            if (answer === 'drop') {
+                req.socket.destroy();
+                return;
+            }
+            const contentType = answer.contentType ?? 'application/json';
+            res.writeHead(answer.status, {...cors, 'Content-Type': contentType});
+            res.end(contentType === 'application/json' ? JSON.stringify(answer.body) : String(answer.body));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    fake.close = () => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+    });
+    return fake;
+}
