@@ -18,6 +18,11 @@ export interface DumpScan {
   problems: string[];
 }
 
+export interface RestoreReport {
+  /** Tables visible to the loading session right after the load, when the engine can tell. */
+  tablesAfterLoad?: string[];
+}
+
 export interface DatabaseEngine {
   readonly target: DbTarget;
   serverVersion(): Promise<string>;
@@ -29,8 +34,11 @@ export interface DatabaseEngine {
   rowCounts(): Promise<Record<string, number>>;
   /** Streams a consistent dump of the whole database (or `tables`) into `out`. */
   dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<DumpResult>;
-  /** Replaces the database's contents (or just `tables`) with the dump read from `input`. */
-  restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<void>;
+  /**
+   * Replaces the database's contents (or just `tables`) with the dump read from `input`; rejects
+   * unless the whole dump was applied. Reports the tables the loading session saw at its end.
+   */
+  restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<RestoreReport>;
   /** Reads the whole dump and counts rows per table without a database. */
   scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan>;
   /** The same server with another database name. */

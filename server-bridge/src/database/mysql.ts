@@ -2,11 +2,11 @@
  * MySQL/MariaDB engine (Mattermost v10 and older): mysqldump --single-transaction gives one
  * consistent snapshot without locking; row counts come from the dump itself as it streams past.
  */
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { runProcess, startProcess } from '../process/run_process';
-import type { DatabaseEngine, DumpResult, DumpScan } from './engine';
+import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import type { DbTarget } from './dsn';
 import { MysqlInsertCounter } from './dump_scanner';
 import { mysqlTool, writeOptionFile } from './mysql_tools';
@@ -74,15 +74,23 @@ export class MysqlEngine implements DatabaseEngine {
     }
   }
 
-  async restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<void> {
+  async restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<RestoreReport> {
     // MySQL DDL commits implicitly, so a restore cannot be one transaction; the caller's safety
     // snapshot is what makes a failed restore reversible.
     const drop = opts.tables ?? (await this.tables());
     if (drop.length) {
       const script = ['SET FOREIGN_KEY_CHECKS=0;', ...drop.map((t) => `DROP TABLE IF EXISTS ${quoteIdent(t)};`)].join('\n');
-      await this.runSql(script, opts.signal);
+      await this.runClient(Readable.from([script]), opts.signal);
     }
-    await this.runClient(input, opts.signal);
+    // The client exits 0 at end of input whatever that input was, so the dump is followed by a
+    // marker query: its answer proves the client executed every statement up to the end.
+    const out = await this.runClient(Readable.from(withTrailer(input, END_QUERY)), opts.signal, true);
+    const line = out.split('\n').reverse().find((l) => l.startsWith(`${END_MARKER}\t`));
+    if (line === undefined) {
+      throw new BridgeError('PROCESS_FAILED', `the ${mysqlTool('client')} client stopped before the end of the dump; the database is only partly restored`);
+    }
+    const listed = line.split('\t')[1] ?? '';
+    return { tablesAfterLoad: listed && listed !== 'NULL' ? listed.split(',') : [] };
   }
 
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {
@@ -110,22 +118,24 @@ export class MysqlEngine implements DatabaseEngine {
     return rows.map((r) => String(r.t));
   }
 
-  private async runSql(sql: string, signal?: AbortSignal): Promise<void> {
-    const input = new PassThrough();
-    input.end(sql);
-    await this.runClient(input, signal);
-  }
-
-  private async runClient(input: Readable, signal?: AbortSignal): Promise<void> {
+  private async runClient(input: Readable, signal?: AbortSignal, collect = false): Promise<string> {
     const opt = await writeOptionFile(this.target);
     try {
-      await startProcess(mysqlTool('client'), [`--defaults-extra-file=${opt.path}`, '--default-character-set=utf8mb4', '--binary-mode', this.target.database], {
-        signal, stdin: input, stdout: 'ignore',
-      }).done;
+      const args = [`--defaults-extra-file=${opt.path}`, '--default-character-set=utf8mb4', '--binary-mode', '--batch', '--skip-column-names', this.target.database];
+      const r = await startProcess(mysqlTool('client'), args, { signal, stdin: input, stdout: collect ? 'collect' : 'ignore' }).done;
+      return r.stdout;
     } finally {
       await opt.dispose();
     }
   }
+}
+
+const END_MARKER = 'mm-backup:end-of-dump';
+const END_QUERY = `\nSET SESSION group_concat_max_len = 1048576;\nSELECT '${END_MARKER}', (SELECT GROUP_CONCAT(table_name ORDER BY table_name SEPARATOR ',') FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE');\n`;
+
+async function* withTrailer(input: Readable, trailer: string): AsyncGenerator<Buffer> {
+  for await (const chunk of input) yield chunk as Buffer;
+  yield Buffer.from(trailer);
 }
 
 export function quoteIdent(name: string): string {

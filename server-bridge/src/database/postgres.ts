@@ -8,7 +8,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { startProcess, runProcess } from '../process/run_process';
-import type { DatabaseEngine, DumpResult, DumpScan } from './engine';
+import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import { describeTarget, type DbTarget } from './dsn';
 import { PgCopyCounter } from './dump_scanner';
 import { findPgBinDir, pgEnv, pgTool } from './pg_tools';
@@ -78,7 +78,7 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
-  async restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<void> {
+  async restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<RestoreReport> {
     const env = pgEnv(this.target);
     const restore = startProcess(pgTool(this.binDir, 'pg_restore'), ['--no-owner', '--no-privileges', '--file=-'], {
       env, signal: opts.signal, stdin: input, stdout: 'pipe',
@@ -98,6 +98,7 @@ export class PostgresEngine implements DatabaseEngine {
       (err: unknown) => { script.end(); throw err; },
     );
     await Promise.all([fed, psql.done]);
+    return {};
   }
 
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {

@@ -1,0 +1,61 @@
+/**
+ * The engines' restore contract against real servers: a complete dump is applied whole, and a dump
+ * whose stream breaks part-way is refused loudly, never reported as restored.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { openEngine } from '../../src/database/open_engine';
+import { parseDsn } from '../../src/database/dsn';
+import type { DatabaseEngine } from '../../src/database/engine';
+import { startMariadb, startPostgres } from '../../src/testkit';
+import { caught } from '../support/caught';
+
+type Server = Awaited<ReturnType<typeof startMariadb>> | Awaited<ReturnType<typeof startPostgres>>;
+
+describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
+  let server: Server;
+  let engine: DatabaseEngine;
+
+  beforeAll(async () => {
+    server = driver === 'mysql' ? await startMariadb({ name: 'restore' }) : await startPostgres({ name: 'restore' });
+    await server.createDatabase('src');
+    engine = openEngine(parseDsn(server.adminUrl('src'), driver));
+    await server.exec('src', 'CREATE TABLE Alpha (id int primary key, v varchar(20)); CREATE TABLE Beta (id int primary key)');
+    await server.exec('src', "INSERT INTO Alpha VALUES (1, 'one'), (2, 'two'), (3, 'three'); INSERT INTO Beta VALUES (7)");
+  }, 180_000);
+  afterAll(async () => { await server?.destroy(); });
+
+  async function dumpBytes(): Promise<Buffer> {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await engine.dump(out, {});
+    return Buffer.concat(chunks);
+  }
+
+  test('a whole dump replaces the target contents and the engine reports the tables it sees', async () => {
+    const dump = await dumpBytes();
+    await server.createDatabase('whole');
+    const target = engine.withDatabase('whole');
+    await server.exec('whole', 'CREATE TABLE leftover (x int)');
+    const report = await target.restore(Readable.from([dump]), {});
+    const counts = await target.rowCounts();
+    const norm = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(norm(counts)).toEqual({ alpha: 3, beta: 1 });
+    if (driver === 'mysql') expect(report.tablesAfterLoad).toEqual(['Alpha', 'Beta']);
+  });
+
+  test('a dump stream that breaks part-way is refused, not reported as restored', async () => {
+    const dump = await dumpBytes();
+    await server.createDatabase('broken');
+    const target = engine.withDatabase('broken');
+    // Cut where the stream fails, after the first table: a client reading to EOF would stop cleanly there.
+    const cut = driver === 'mysql' ? dump.indexOf(Buffer.from('Table structure for table `Beta`')) : Math.floor(dump.length / 2);
+    expect(cut).toBeGreaterThan(0);
+    const input = new Readable({ read() { /* pushed below */ } });
+    input.push(dump.subarray(0, cut));
+    setTimeout(() => input.destroy(new Error('disk read failed')), 50);
+    const err = await caught(target.restore(input, {}));
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.message).toMatch(driver === 'mysql' ? /stopped before the end of the dump/ : /pg_restore|psql/);
+  });
+});
