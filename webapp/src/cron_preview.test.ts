@@ -1,4 +1,10 @@
+import {createIntl} from 'react-intl';
+
 import {describeCron, looksLikeCron} from './cron_preview';
+import {getTranslations, intlFor} from './i18n';
+
+// The English messages, as Mattermost's IntlProvider has them after registerTranslations.
+const {formatMessage} = intlFor('en');
 
 describe('describeCron', () => {
     it.each([
@@ -12,13 +18,22 @@ describe('describeCron', () => {
         ['10 * * * *', 'UTC', 'every hour at minute 10'],
         ['0 */6 * * *', 'UTC', 'every 6 hours at minute 0 (UTC)'],
     ])('%s → %s', (expr, tz, text) => {
-        expect(describeCron(expr, tz)).toBe(text);
+        expect(describeCron(expr, tz, formatMessage)).toBe(text);
     });
 
     it('falls back to the raw expression for anything else', () => {
         for (const expr of ['*/5 1,2 * * *', '0 3 1 1 *', '0 3 * * MON', '0 3 1 * 1', '0 25 * * *', 'nonsense']) {
-            expect(describeCron(expr)).toBe(expr);
+            expect(describeCron(expr, 'UTC', formatMessage)).toBe(expr);
         }
+    });
+
+    it('words the description with the formatMessage it is given (the user\'s language)', () => {
+        const de = createIntl({locale: 'de', messages: {
+            ...getTranslations('en'),
+            'mattermost-backup.cron.weekly': 'jede Woche am {days} um {time} {tz}',
+            'mattermost-backup.cron.weekday': '{day, select, 1 {Montag} 3 {Mittwoch} other {?}}',
+        }});
+        expect(describeCron('0 5 * * 1,3', 'UTC', de.formatMessage)).toBe('jede Woche am Montag, Mittwoch um 05:00 UTC');
     });
 
     it('recognises the shape of a 5-field expression', () => {

@@ -1,6 +1,9 @@
 // Asks the mm-backup sidecar whether it is up (GET <sidecar>/healthz) and classifies
 // failures, so the System Console can tell the admin what to check.
 
+import {inEnglish} from 'src/i18n';
+import type {Text} from 'src/i18n';
+
 /** The sidecar's /healthz answer. */
 export type SidecarHealth = {
     status: string;
@@ -17,10 +20,13 @@ export type SidecarHealth = {
  */
 export type SidecarFailureKind = 'network' | 'http' | 'not_sidecar' | 'timeout';
 
-/** Thrown by fetchSidecarHealth; `detail` is a short technical description for the admin. */
+/**
+ * Thrown by fetchSidecarHealth; `detail` is a short technical description for the admin:
+ * the browser's or the server's words, or a message of ours (translatable).
+ */
 export class SidecarUnreachableError extends Error {
-    constructor(readonly kind: SidecarFailureKind, readonly detail: string, options?: {cause?: unknown}) {
-        super(`sidecar unreachable (${kind}): ${detail}`, options);
+    constructor(readonly kind: SidecarFailureKind, readonly detail: Text, options?: {cause?: unknown}) {
+        super(`sidecar unreachable (${kind}): ${inEnglish(detail)}`, options);
         this.name = 'SidecarUnreachableError';
     }
 }
@@ -59,7 +65,11 @@ export async function fetchSidecarHealth(
         }
         const body: unknown = await response.json().catch(() => null);
         if (!isHealth(body)) {
-            throw new SidecarUnreachableError('not_sidecar', `the answer was not the sidecar's JSON (content-type ${response.headers.get('content-type') ?? 'none'})`);
+            throw new SidecarUnreachableError('not_sidecar', {
+                id: 'mattermost-backup.error.not_sidecar_json',
+                defaultMessage: 'the answer was not the sidecar\'s JSON (content-type {contentType})',
+                values: {contentType: response.headers.get('content-type') ?? 'none'},
+            });
         }
         return body;
     } finally {

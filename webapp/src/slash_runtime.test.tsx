@@ -5,11 +5,17 @@ import {act, cleanup, screen} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
+import {combineReducers, createStore} from 'redux';
+import type {Store} from 'redux';
+
 import {MattermostClient} from 'src/client/mattermost_client';
 import SlashRoot from 'src/components/slash_root';
+import type {FormatMessage} from 'src/i18n';
 import {makeSlashCommandHook} from 'src/slash_command';
 import {slashDeps} from 'src/slash_runtime';
 import {receivedSidecarUrl} from 'src/state/actions';
+import reducer from 'src/state/reducer';
+import {pluginState, STATE_KEY} from 'src/state/selectors';
 
 import {snapshot, startFakeBridge} from '../tests/support/fake_bridge';
 import type {FakeBridge} from '../tests/support/fake_bridge';
@@ -29,10 +35,9 @@ describe('/backup runtime', () => {
         await bridge.close();
     });
 
-    function setup() {
-        const store = makeStore();
+    function setup(store: Store = makeStore(), formatMessage?: FormatMessage) {
         store.dispatch(receivedSidecarUrl(bridge.url));
-        const raw = makeSlashCommandHook(slashDeps(store, () => undefined, new MattermostClient(bridge.url)));
+        const raw = makeSlashCommandHook(slashDeps(store, () => undefined, new MattermostClient(bridge.url), formatMessage));
         renderWithStore(<SlashRoot/>, store);
 
         // The hook dispatches to the store the rendered root component reads.
@@ -57,8 +62,43 @@ describe('/backup runtime', () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'echo'}]});
         const hook = setup();
         await expect(hook('/backup list', ARGS)).resolves.toEqual({});
-        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120-0300-aaaa offline schedule 5.0 GiB not_verified');
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120-0300-aaaa offline schedule 5.0 GiB not verified');
         expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe('/api/v4/commands?team_id=team1&custom_only=true');
+    });
+
+    it('answers /backup status in the user\'s locale from the store (English while there is no other translation)', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
+
+        // The webapp's state: the current user's profile holds the locale.
+        const store = createStore(combineReducers({
+            [STATE_KEY]: reducer,
+            entities: () => ({users: {currentUserId: 'u1', profiles: {u1: {locale: 'de'}}}}),
+        }));
+        const hook = setup(store);
+        await expect(hook('/backup status', ARGS)).resolves.toEqual({});
+        expect(pluginState(store.getState()).slashAnswer?.text.split('\n')).toEqual([
+            'No backup yet.',
+            'Next backup: 2026-11-21T03:00:00.000Z',
+            'No job running.',
+            'Repository: 1 snapshot, 80 GiB free',
+        ]);
+    });
+
+    it('words the answers with the formatMessage it is given', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
+        bridge.state.snapshots = [];
+        const seen: string[] = [];
+        const hook = setup(makeStore(), (d, values) => {
+            seen.push(String(d.id));
+            return `<${String(d.id).replace('mattermost-backup.', '')}${values ? ` ${JSON.stringify(values)}` : ''}>`;
+        });
+        await expect(hook('/backup list', ARGS)).resolves.toEqual({});
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('<slash.no_snapshots>');
+        await act(async () => {
+            bridge.fail.set('GET /v1/snapshots', {status: 500, body: {id: 'x', message: 'disk on fire', hint: 'call someone'}});
+        });
+        await hook('/backup list', ARGS);
+        expect(seen).toContain('mattermost-backup.slash.sidecar_failed');
     });
 
     it('passes /backup through when the server has the command, or when it cannot tell', async () => {

@@ -1,5 +1,8 @@
 // Connects the /backup hook to the store and the sidecar: opening the restore modal, and
-// answering status/list/now in the browser when the server has no /backup command.
+// answering status/list/now in the browser when the server has no /backup command. The
+// answers are made outside React, so they are worded with an IntlShape built for the
+// user's locale (from the store) and this plugin's messages, the ones registerTranslations
+// gives Mattermost.
 
 import {siteSubpath} from 'src/site_url';
 import type {Store} from 'redux';
@@ -7,9 +10,12 @@ import type {Store} from 'redux';
 import {BridgeClient} from 'src/client/bridge_client';
 import {MattermostClient} from 'src/client/mattermost_client';
 import {formatBytes, formatDuration} from 'src/format';
+import {intlFor, localeFromState} from 'src/i18n';
+import type {FormatMessage} from 'src/i18n';
+import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {sidecarUrlFromConfig} from 'src/plugin_settings';
 import type {BackupCommand, SlashCommandDeps} from 'src/slash_command';
-import {openRestoreModal, receivedSidecarUrl, receivedSlashAnswer, toFailure} from 'src/state/actions';
+import {failureMessage, openRestoreModal, receivedSidecarUrl, receivedSlashAnswer, toFailure} from 'src/state/actions';
 import {pluginState} from 'src/state/selectors';
 import type {AdminConfig} from 'src/types/mattermost-webapp';
 
@@ -25,33 +31,73 @@ export async function resolveSidecarUrl(store: Store, mm: MattermostClient): Pro
     return url;
 }
 
-async function answerText(bridge: BridgeClient, command: BackupCommand): Promise<string | null> {
+const MESSAGES = {
+    lastBackup: {
+        id: 'mattermost-backup.slash.last_backup',
+        defaultMessage: 'Last backup: {id} at {when} ({mode}, {size}, downtime {downtime}, {verification})',
+    },
+    noBackup: {id: 'mattermost-backup.slash.no_backup', defaultMessage: 'No backup yet.'},
+    nextBackup: {id: 'mattermost-backup.slash.next_backup', defaultMessage: 'Next backup: {when}'},
+    notScheduled: {id: 'mattermost-backup.slash.not_scheduled', defaultMessage: 'Next backup: not scheduled'},
+    running: {id: 'mattermost-backup.slash.running', defaultMessage: 'Running: {kind} ({step})'},
+    runningStarting: {id: 'mattermost-backup.slash.running_starting', defaultMessage: 'Running: {kind} (starting)'},
+    noJob: {id: 'mattermost-backup.slash.no_job', defaultMessage: 'No job running.'},
+    repository: {id: 'mattermost-backup.slash.repository', defaultMessage: 'Repository: {count, plural, one {# snapshot} other {# snapshots}}, {free} free'},
+    noSnapshots: {id: 'mattermost-backup.slash.no_snapshots', defaultMessage: 'No snapshots yet.'},
+    backupStarted: {
+        id: 'mattermost-backup.slash.backup_started',
+        defaultMessage: 'Backup started (job {id}). Follow it in System Console > Plugins > Backup & Disaster Recovery.',
+    },
+    sidecarFailed: {id: 'mattermost-backup.slash.sidecar_failed', defaultMessage: 'The backup sidecar did not answer: {message}'},
+};
+
+async function answerText(bridge: BridgeClient, command: BackupCommand, t: FormatMessage): Promise<string | null> {
     switch (command.subcommand) {
     case 'status': {
         const s = await bridge.getStatus();
         const last = s.last_backup;
+        const job = s.running_job;
         return [
-            last ? `Last backup: ${last.snapshot_id} at ${last.finished_at} (${last.mode}, ${formatBytes(last.bytes)}, downtime ${formatDuration(last.downtime_ms)}, ${last.verification})` : 'No backup yet.',
-            `Next backup: ${s.next_backup ?? 'not scheduled'}`,
-            s.running_job ? `Running: ${s.running_job.kind} (${s.running_job.current_step ?? 'starting'})` : 'No job running.',
-            `Repository: ${s.repository.snapshots} snapshots, ${s.repository.free_bytes === null ? '?' : formatBytes(s.repository.free_bytes)} free`,
+            last ? t(MESSAGES.lastBackup, {
+                id: last.snapshot_id,
+                when: last.finished_at,
+                mode: t(ENUM_MESSAGES.mode, {mode: last.mode}),
+                size: formatBytes(last.bytes),
+                downtime: formatDuration(last.downtime_ms),
+                verification: t(ENUM_MESSAGES.verification, {state: last.verification}),
+            }) : t(MESSAGES.noBackup),
+            s.next_backup ? t(MESSAGES.nextBackup, {when: s.next_backup}) : t(MESSAGES.notScheduled),
+            job ? t(job.current_step ? MESSAGES.running : MESSAGES.runningStarting, {kind: t(ENUM_MESSAGES.jobKind, {kind: job.kind}), step: job.current_step}) : t(MESSAGES.noJob),
+            t(MESSAGES.repository, {count: s.repository.snapshots, free: s.repository.free_bytes === null ? '?' : formatBytes(s.repository.free_bytes)}),
         ].join('\n');
     }
     case 'list': {
         const l = await bridge.getSnapshots();
-        return l.snapshots.length ? l.snapshots.slice(0, 10).map((x) => `${x.id}  ${x.mode}  ${x.trigger}  ${formatBytes(x.bytes)}  ${x.verification.state}`).join('\n') : 'No snapshots yet.';
+        const line = (x: (typeof l.snapshots)[number]) => [
+            x.id,
+            t(ENUM_MESSAGES.mode, {mode: x.mode}),
+            t(ENUM_MESSAGES.trigger, {trigger: x.trigger}),
+            formatBytes(x.bytes),
+            t(ENUM_MESSAGES.verification, {state: x.verification.state}),
+        ].join('  ');
+        return l.snapshots.length ? l.snapshots.slice(0, 10).map(line).join('\n') : t(MESSAGES.noSnapshots);
     }
     case 'now': {
         const mode = command.args.includes('--online') ? 'online' : command.args.includes('--offline') ? 'offline' : undefined;
         const job = await bridge.startJob({kind: 'backup', mode});
-        return `Backup started (job ${job.id}). Follow it in System Console > Plugins > Backup & Disaster Recovery.`;
+        return t(MESSAGES.backupStarted, {id: job.id});
     }
     default:
         return null;
     }
 }
 
-export function slashDeps(store: Store, navigate: (path: string) => void, client?: MattermostClient): SlashCommandDeps {
+/**
+ * `formatMessage` words the answers; by default one for the user's current locale (read
+ * from the store on every command, as the user may switch language) with this plugin's
+ * messages.
+ */
+export function slashDeps(store: Store, navigate: (path: string) => void, client?: MattermostClient, formatMessage?: FormatMessage): SlashCommandDeps {
     // Built per call: the SiteURL (and so the subpath) is in the store once the webapp has loaded its config.
     const mmClient = () => client ?? new MattermostClient(siteSubpath(store.getState()));
     const registered = new Map<string, boolean | undefined>();
@@ -67,13 +113,14 @@ export function slashDeps(store: Store, navigate: (path: string) => void, client
             return registered.get(teamId);
         },
         answerLocally: async (command) => {
+            const t = formatMessage ?? intlFor(localeFromState(store.getState())).formatMessage;
             const bridge = new BridgeClient(await resolveSidecarUrl(store, mmClient()));
             let text: string | null;
             try {
-                text = await answerText(bridge, command);
+                text = await answerText(bridge, command, t);
             } catch (err) {
                 const f = toFailure(err);
-                text = `The backup sidecar did not answer: ${f.message}${f.hint ? ` ${f.hint}` : ''}`;
+                text = `${t(MESSAGES.sidecarFailed, {message: failureMessage(t, f)})}${f.hint ? ` ${f.hint}` : ''}`;
             }
             if (text === null) {
                 return false;

@@ -22,6 +22,7 @@ import {makeStore, renderWithStore} from './support/render_dashboard';
 const WEBAPP_DIR = path.resolve(__dirname, '..');
 const BUNDLE = path.join(WEBAPP_DIR, 'dist', 'main.js');
 const PLUGIN_JSON = path.join(WEBAPP_DIR, '..', 'plugin.json');
+const EN_JSON = path.join(WEBAPP_DIR, 'src', 'i18n', 'en.json');
 
 /** Newest modification time among the inputs of the build (manifest.ts is regenerated on every run, so plugin.json stands for it). */
 function newestInputMtime(): number {
@@ -50,6 +51,13 @@ function ensureBuilt() {
 }
 
 type Call = {method: string; args: unknown[]};
+
+/** The arguments of the one call of `method`. */
+function argsOf(calls: Call[], method: string): unknown[] {
+    const found = calls.filter((c) => c.method === method);
+    expect(found).toHaveLength(1);
+    return found[0]!.args;
+}
 
 /** A registry that records every method called on it, whatever its name. */
 function recordingRegistry(calls: Call[]) {
@@ -101,17 +109,25 @@ describe('built bundle dist/main.js', () => {
 
         const calls: Call[] = [];
         registered[0]!.plugin.initialize(recordingRegistry(calls), {getState: () => ({}), dispatch: () => undefined});
-        expect(calls.map((c) => c.method)).toEqual(['registerReducer', 'registerAdminConsoleCustomSetting', 'registerRootComponent', 'registerSlashCommandWillBePostedHook']);
+        expect(calls.map((c) => c.method)).toEqual(['registerTranslations', 'registerReducer', 'registerAdminConsoleCustomSetting', 'registerRootComponent', 'registerSlashCommandWillBePostedHook']);
 
-        const reducer = calls[0]!.args[0] as (state: unknown, action: {type: string}) => unknown;
+        // Mattermost calls this with the user's locale (and again when it changes) and merges the result into its messages.
+        const [getTranslations] = argsOf(calls, 'registerTranslations') as [(locale: string) => Record<string, string>];
+        const english = JSON.parse(fs.readFileSync(EN_JSON, 'utf8')) as Record<string, string>;
+        expect(Object.keys(english).length).toBeGreaterThan(100);
+        expect(getTranslations('en')).toEqual(english);
+        expect(getTranslations('en')['mattermost-backup.now.button']).toBe('Back up now');
+        expect(getTranslations('de')).toEqual(english); // no German file yet: English
+
+        const reducer = argsOf(calls, 'registerReducer')[0] as (state: unknown, action: {type: string}) => unknown;
         expect(reducer(undefined, {type: 'INIT'})).toMatchObject({connection: {kind: 'checking'}, snapshots: null});
 
-        const [key, component, options] = calls[1]!.args;
+        const [key, component, options] = argsOf(calls, 'registerAdminConsoleCustomSetting');
         expect(key).toBe('Dashboard');
         expect(typeof component).toBe('function');
         expect(options).toEqual({showTitle: false});
 
-        const hook = calls[3]!.args[0] as (message: string, args: object) => Promise<unknown>;
+        const hook = argsOf(calls, 'registerSlashCommandWillBePostedHook')[0] as (message: string, args: object) => Promise<unknown>;
         const args = {channel_id: 'c', team_id: 't'};
         await expect(hook('/backup settings', args)).resolves.toEqual({});
         expect(visited).toEqual([`/admin_console/plugins/plugin_${manifestId}`]);
@@ -123,7 +139,7 @@ describe('built bundle dist/main.js', () => {
         const calls: Call[] = [];
         const store = makeStore();
         registered[0]!.plugin.initialize(recordingRegistry(calls), store);
-        const Dashboard = calls[1]!.args[1] as React.ComponentType<{config: unknown; siteUrl: string}>;
+        const Dashboard = argsOf(calls, 'registerAdminConsoleCustomSetting')[1] as React.ComponentType<{config: unknown; siteUrl: string}>;
 
         const bridge = await startFakeBridge();
         try {

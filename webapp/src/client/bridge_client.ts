@@ -25,7 +25,7 @@ export class BridgeClient {
     async getStatus(signal?: AbortSignal) {
         const status = await this.request<StatusDto>('GET', '/v1/status', undefined, signal);
         if (typeof status !== 'object' || status === null || !('repository' in status) || !('sidecar' in status)) {
-            throw new BridgeClientError(200, 'not_json', 'the answer to /v1/status was not the sidecar\'s');
+            throw BridgeClientError.local(200, 'not_json', {id: 'mattermost-backup.error.not_status', defaultMessage: 'the answer to /v1/status was not the sidecar\'s'});
         }
         return status;
     }

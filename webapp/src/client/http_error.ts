@@ -1,6 +1,9 @@
 // The one error type of the webapp's HTTP clients (sidecar and Mattermost REST). Both
 // servers answer errors as {id, message, status_code}, so one parser serves both.
 
+import {inEnglish} from 'src/i18n';
+import type {LocalMessage} from 'src/i18n';
+
 import type {ErrorBody} from './dto';
 
 /**
@@ -13,12 +16,21 @@ export class BridgeClientError extends Error {
     readonly id: string;
     readonly hint?: string;
 
-    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown}) {
+    /** Set when the message was made here, not by a server: the same text, translatable. */
+    readonly local?: LocalMessage;
+
+    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown; local?: LocalMessage}) {
         super(message, {cause: options?.cause});
         this.name = 'BridgeClientError';
         this.status = status;
         this.id = id;
         this.hint = options?.hint;
+        this.local = options?.local;
+    }
+
+    /** An error whose message is made here rather than by a server. */
+    static local(status: number, id: string, local: LocalMessage): BridgeClientError {
+        return new BridgeClientError(status, id, inEnglish(local), {local});
     }
 
     /** No HTTP answer: the server is down, unreachable, or the browser refused (CORS). */
@@ -57,7 +69,11 @@ export async function requestJson<T>(url: string, init: {method: string; headers
         throw new BridgeClientError(response.status, e.id ?? 'http', e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(), {hint: e.hint});
     }
     if (body === undefined && text) {
-        throw new BridgeClientError(response.status, 'not_json', `the answer was not JSON (content-type ${response.headers.get('content-type') ?? 'none'})`);
+        throw BridgeClientError.local(response.status, 'not_json', {
+            id: 'mattermost-backup.error.not_json',
+            defaultMessage: 'the answer was not JSON (content-type {contentType})',
+            values: {contentType: response.headers.get('content-type') ?? 'none'},
+        });
     }
     return body as T;
 }

@@ -4,6 +4,7 @@
 
 import {siteSubpath} from 'src/site_url';
 import React, {useMemo} from 'react';
+import {useIntl} from 'react-intl';
 import {useDispatch, useSelector} from 'react-redux';
 
 import {BridgeClient} from 'src/client/bridge_client';
@@ -16,6 +17,7 @@ import TextModal from './common/text_modal';
 import RestoreModal from './restore/restore_modal';
 
 export default function SlashRoot() {
+    const {formatMessage} = useIntl();
     const dispatch = useDispatch();
     const {restoreModal, slashAnswer, sidecarUrl} = useSelector(pluginState);
     const subpath = useSelector(siteSubpath);
@@ -29,7 +31,13 @@ export default function SlashRoot() {
                 <RestoreModal
                     snapshotId={restoreModal.snapshotId}
                     onClose={() => dispatch(openRestoreModal(null))}
-                    onStarted={(job) => dispatch(receivedSlashAnswer({title: 'Restore started', text: `Restore job ${job.id} is running. Mattermost restarts during it; follow it in System Console > Plugins > Backup & Disaster Recovery.`}))}
+                    onStarted={(job) => dispatch(receivedSlashAnswer({
+                        title: formatMessage({id: 'mattermost-backup.slash.restore_started.title', defaultMessage: 'Restore started'}),
+                        text: formatMessage({
+                            id: 'mattermost-backup.slash.restore_started.text',
+                            defaultMessage: 'Restore job {id} is running. Mattermost restarts during it; follow it in System Console > Plugins > Backup & Disaster Recovery.',
+                        }, {id: job.id}),
+                    }))}
                 />
             )}
             {slashAnswer && (

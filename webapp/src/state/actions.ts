@@ -5,6 +5,8 @@
 import {BridgeClientError} from 'src/client/bridge_client';
 import type {BridgeClient} from 'src/client/bridge_client';
 import type {ConnectState, JobRecord, SettingsDto, SnapshotListDto, StatusDto} from 'src/client/dto';
+import {isLocalMessage} from 'src/i18n';
+import type {FormatMessage} from 'src/i18n';
 import {fetchSidecarHealth, SidecarUnreachableError} from 'src/sidecar_health';
 
 import {actionType} from './reducer';
@@ -28,10 +30,17 @@ export const openRestoreModal = (m: RestoreModalState) => make('RECEIVED_RESTORE
 export const receivedSlashAnswer = (a: {title: string; text: string} | null) => make('RECEIVED_SLASH_ANSWER', a);
 
 export function toFailure(err: unknown): ApiFailure {
+    const local = (err as {local?: unknown} | null)?.local;
+    const localPart = isLocalMessage(local) ? {local} : {};
     if (err instanceof BridgeClientError) {
-        return {status: err.status, id: err.id, message: err.message, hint: err.hint};
+        return {status: err.status, id: err.id, message: err.message, hint: err.hint, ...localPart};
     }
-    return {status: 0, id: 'unknown', message: err instanceof Error ? err.message : String(err)};
+    return {status: 0, id: 'unknown', message: err instanceof Error ? err.message : String(err), ...localPart};
+}
+
+/** A failure's message in the user's language (servers' messages stay as they came). */
+export function failureMessage(formatMessage: FormatMessage, f: ApiFailure): string {
+    return f.local ? formatMessage(f.local, f.local.values) : f.message;
 }
 
 /** True for failures that mean "Mattermost (or the proxy in front of it) is down right now". */
@@ -61,7 +70,7 @@ export async function connectionFor(f: ApiFailure, client: BridgeClient, jobRunn
         return {kind: 'unreachable', failure: e.kind, detail: e.detail};
     }
     if (f.id === 'not_json') {
-        return {kind: 'unreachable', failure: 'not_sidecar', detail: f.message};
+        return {kind: 'unreachable', failure: 'not_sidecar', detail: f.local ?? f.message};
     }
     return {kind: 'unreachable', failure: 'http', detail: `HTTP ${f.status}: ${f.message}`};
 }

@@ -3,10 +3,14 @@
 // ApiFailure objects, not Error instances) so the store stays serialisable.
 
 import type {ConnectState, JobRecord, SettingsDto, SnapshotListDto, StatusDto} from 'src/client/dto';
+import type {LocalMessage, Text} from 'src/i18n';
 import type {SidecarFailureKind} from 'src/sidecar_health';
 
-/** A failed request as kept in the store. */
-export type ApiFailure = {status: number; id: string; message: string; hint?: string};
+/**
+ * A failed request as kept in the store. `message` is the server's text, or the English
+ * rendering of `local` when the webapp made the message itself (show `local` then).
+ */
+export type ApiFailure = {status: number; id: string; message: string; hint?: string; local?: LocalMessage};
 
 /**
  * How the page can talk to the sidecar:
@@ -20,7 +24,7 @@ export type ApiFailure = {status: number; id: string; message: string; hint?: st
 export type Connection =
     | {kind: 'checking'}
     | {kind: 'ok'}
-    | {kind: 'unreachable'; failure: SidecarFailureKind; detail: string}
+    | {kind: 'unreachable'; failure: SidecarFailureKind; detail: Text}
     | {kind: 'unauthorized'; message: string}
     | {kind: 'forbidden'; message: string}
     | {kind: 'restarting'; retryInMs: number; message: string};

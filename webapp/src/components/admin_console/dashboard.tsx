@@ -7,7 +7,8 @@ import {useDispatch, useSelector} from 'react-redux';
 
 import type {BackupMode, SnapshotDto} from 'src/client/dto';
 import {isActive} from 'src/job_progress_math';
-import {loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
+import {failureMessage, loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
+import type {ApiFailure} from 'src/state/types';
 import {pluginState} from 'src/state/selectors';
 
 import {useClients} from '../clients_context';
@@ -56,7 +57,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     }, [bridge, sidecarUrl, attempt, dispatch]);
 
     const busy = isActive(st.job);
-    const describe = (e: {message: string; hint?: string}) => `${e.message}${e.hint ? ` ${e.hint}` : ''}`;
+    const describe = useCallback((e: ApiFailure) => `${failureMessage(formatMessage, e)}${e.hint ? ` ${e.hint}` : ''}`, [formatMessage]);
 
     const start = useCallback(async (body: Parameters<typeof bridge.startJob>[0]) => {
         setActionError(null);
@@ -64,7 +65,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
         if (r.error) {
             setActionError(describe(r.error));
         }
-    }, [bridge, dispatch]);
+    }, [bridge, dispatch, describe]);
 
     const onAction = async (action: SnapshotAction, s: SnapshotDto) => {
         if (action === 'verify' || action === 'deep_verify') {

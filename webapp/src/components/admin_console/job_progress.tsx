@@ -2,13 +2,29 @@
 // estimated remaining time, and the step list with each step's state.
 
 import React, {useEffect, useState} from 'react';
-import {FormattedMessage} from 'react-intl';
+import {FormattedMessage, useIntl} from 'react-intl';
 
 import type {JobRecord, StepRecord} from 'src/client/dto';
 import {formatDuration} from 'src/format';
+import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';
 
 const STEP_ICON: Record<StepRecord['status'], string> = {pending: '○', running: '◐', succeeded: '✓', failed: '✗', skipped: '–'};
+
+/** The step's state as a symbol, named for screen readers and in the tooltip. */
+function StepIcon({status}: {status: StepRecord['status']}) {
+    const {formatMessage} = useIntl();
+    const name = formatMessage(ENUM_MESSAGES.stepStatus, {status});
+    return (
+        <span
+            role='img'
+            aria-label={name}
+            title={name}
+        >
+            {STEP_ICON[status] ?? '?'}
+        </span>
+    );
+}
 
 /** Re-renders every second while `on`, so elapsed time moves between polls. */
 function useNow(on: boolean): number {
@@ -23,15 +39,26 @@ function useNow(on: boolean): number {
     return on ? Date.now() : now;
 }
 
-function resultText(job: JobRecord): string {
-    const r = job.result ?? {};
-    if (typeof r.snapshot_id === 'string') {
-        return job.kind === 'restore' ? `restored ${r.snapshot_id}` : `snapshot ${r.snapshot_id}`;
+/** What a succeeded job produced or used: " — snapshot X" / " — restored X", or null. */
+function JobResult({job}: {job: JobRecord}) {
+    const snapshot = job.result?.snapshot_id;
+    if (job.status !== 'succeeded' || typeof snapshot !== 'string') {
+        return null;
     }
-    return '';
+    return (
+        <span>
+            {' — '}
+            <FormattedMessage
+                id='mattermost-backup.job.result'
+                defaultMessage='{kind, select, restore {restored {snapshot}} other {snapshot {snapshot}}}'
+                values={{kind: job.kind, snapshot}}
+            />
+        </span>
+    );
 }
 
 export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?: () => void}) {
+    const {formatMessage} = useIntl();
     const active = isActive(job);
     const now = useNow(active);
     const pct = Math.round(jobFraction(job) * 100);
@@ -47,10 +74,10 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
             <h5>
                 <FormattedMessage
                     id='mattermost-backup.job.title'
-                    defaultMessage='{kind} {status}'
-                    values={{kind: job.kind.charAt(0).toUpperCase() + job.kind.slice(1), status: job.status}}
+                    defaultMessage='{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}'
+                    values={{kind: job.kind, status: job.status}}
                 />
-                {job.status === 'succeeded' && resultText(job) && <span>{` — ${resultText(job)}`}</span>}
+                <JobResult job={job}/>
             </h5>
             <div
                 className='progress'
@@ -62,7 +89,7 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
                     aria-valuenow={pct}
                     aria-valuemin={0}
                     aria-valuemax={100}
-                    aria-label='Job progress'
+                    aria-label={formatMessage({id: 'mattermost-backup.job.progress_label', defaultMessage: 'Job progress'})}
                     style={{width: `${pct}%`, height: '100%', background: job.status === 'failed' ? 'var(--error-text, #d24b4e)' : 'var(--button-bg, #1c58d9)', borderRadius: 4, transition: 'width .3s'}}
                 />
             </div>
@@ -74,11 +101,19 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
                         values={{step: current.title, detail: job.progress?.detail ? ` (${job.progress.detail})` : ''}}
                     />
                 )}
-                <FormattedMessage
-                    id='mattermost-backup.job.timing'
-                    defaultMessage='{pct}% · elapsed {elapsed}{remaining}'
-                    values={{pct, elapsed: formatDuration(elapsedMs(job, now)), remaining: remaining === null ? '' : ` · about ${formatDuration(remaining)} left`}}
-                />
+                {remaining === null ? (
+                    <FormattedMessage
+                        id='mattermost-backup.job.timing'
+                        defaultMessage='{pct}% · elapsed {elapsed}'
+                        values={{pct, elapsed: formatDuration(elapsedMs(job, now))}}
+                    />
+                ) : (
+                    <FormattedMessage
+                        id='mattermost-backup.job.timing_remaining'
+                        defaultMessage='{pct}% · elapsed {elapsed} · about {remaining} left'
+                        values={{pct, elapsed: formatDuration(elapsedMs(job, now)), remaining: formatDuration(remaining)}}
+                    />
+                )}
             </p>
             {job.error && (
                 <div
@@ -99,7 +134,8 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
                         data-step-status={s.status}
                         style={{opacity: s.status === 'pending' ? 0.56 : 1, fontWeight: s.status === 'running' ? 600 : 400}}
                     >
-                        {`${STEP_ICON[s.status]} ${s.title}`}
+                        <StepIcon status={s.status}/>
+                        {` ${s.title}`}
                         {s.duration_ms !== undefined && ` (${formatDuration(s.duration_ms)})`}
                         {s.summary && ` — ${s.summary}`}
                         {s.error && ` — ${s.error}`}

@@ -4,6 +4,7 @@
 import React from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 
+import {formatText} from 'src/i18n';
 import type {SidecarFailureKind, SidecarUnreachableError} from 'src/sidecar_health';
 
 type Props = {
@@ -30,7 +31,9 @@ function useCauseText(kind: SidecarFailureKind): string {
 }
 
 export default function SidecarUnreachable({sidecarUrl, error, onRetry}: Props) {
+    const {formatMessage} = useIntl();
     const cause = useCauseText(error.kind);
+    // Wraps literal values (URLs, paths, JSON), which stay as they are in every language.
     const code = (text: string) => <code>{text}</code>;
     return (
         <div
@@ -73,7 +76,7 @@ export default function SidecarUnreachable({sidecarUrl, error, onRetry}: Props) 
                 <FormattedMessage
                     id='mattermost-backup.unreachable.detail'
                     defaultMessage='Details: {detail}'
-                    values={{detail: error.detail}}
+                    values={{detail: formatText(formatMessage, error.detail)}}
                 />
             </p>
             <button

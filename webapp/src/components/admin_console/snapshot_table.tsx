@@ -6,6 +6,7 @@ import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-int
 
 import type {SnapshotDto, SnapshotListDto} from 'src/client/dto';
 import {formatBytes} from 'src/format';
+import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
 export type SnapshotAction = 'verify' | 'deep_verify' | 'restore' | 'manifest' | 'log';
 
@@ -15,11 +16,12 @@ type Props = {
     onAction: (action: SnapshotAction, snapshot: SnapshotDto) => void;
 };
 
-const VERIFICATION: Record<SnapshotDto['verification']['state'], string> = {
-    not_verified: 'not verified',
-    ok: '✓ checksums ok',
-    deep_ok: '✓ restore drill ok',
-    failed: '✗ failed',
+const ACTIONS = {
+    verify: {id: 'mattermost-backup.snapshots.action.verify', defaultMessage: 'Verify'},
+    deepVerify: {id: 'mattermost-backup.snapshots.action.deep_verify', defaultMessage: 'Deep verify'},
+    manifest: {id: 'mattermost-backup.snapshots.action.manifest', defaultMessage: 'Manifest'},
+    log: {id: 'mattermost-backup.snapshots.action.log', defaultMessage: 'Log'},
+    restore: {id: 'mattermost-backup.snapshots.action.restore', defaultMessage: 'Restore'},
 };
 
 function Action({label, onClick, disabled, danger}: {label: string; onClick: () => void; disabled?: boolean; danger?: boolean}) {
@@ -38,7 +40,6 @@ function Action({label, onClick, disabled, danger}: {label: string; onClick: () 
 
 export default function SnapshotTable({list, busy, onAction}: Props) {
     const {formatMessage} = useIntl();
-    const t = (id: string, defaultMessage: string) => formatMessage({id: `mattermost-backup.snapshots.action.${id}`, defaultMessage});
     if (!list.snapshots.length) {
         return (
             <p data-testid='snapshots-empty'>
@@ -88,18 +89,18 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                                 <FormattedTime value={new Date(s.finished_at)}/>
                             </td>
                             <td><code>{s.id}</code></td>
-                            <td>{s.trigger}</td>
-                            <td>{s.mode}</td>
+                            <td>{formatMessage(ENUM_MESSAGES.trigger, {trigger: s.trigger})}</td>
+                            <td>{formatMessage(ENUM_MESSAGES.mode, {mode: s.mode})}</td>
                             <td>{formatBytes(s.bytes)}</td>
                             <td>{formatBytes(s.new_bytes)}</td>
-                            <td>{VERIFICATION[s.verification.state]}</td>
-                            {showOffsite && <td>{s.offsite ?? '–'}</td>}
+                            <td>{formatMessage(ENUM_MESSAGES.verification, {state: s.verification.state})}</td>
+                            {showOffsite && <td>{s.offsite === null ? '–' : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}</td>}
                             <td style={{whiteSpace: 'nowrap'}}>
-                                <Action label={t('verify', 'Verify')} disabled={busy} onClick={() => onAction('verify', s)}/>
-                                <Action label={t('deep_verify', 'Deep verify')} disabled={busy} onClick={() => onAction('deep_verify', s)}/>
-                                <Action label={t('manifest', 'Manifest')} onClick={() => onAction('manifest', s)}/>
-                                <Action label={t('log', 'Log')} onClick={() => onAction('log', s)}/>
-                                <Action label={t('restore', 'Restore')} danger={true} disabled={busy} onClick={() => onAction('restore', s)}/>
+                                <Action label={formatMessage(ACTIONS.verify)} disabled={busy} onClick={() => onAction('verify', s)}/>
+                                <Action label={formatMessage(ACTIONS.deepVerify)} disabled={busy} onClick={() => onAction('deep_verify', s)}/>
+                                <Action label={formatMessage(ACTIONS.manifest)} onClick={() => onAction('manifest', s)}/>
+                                <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)}/>
+                                <Action label={formatMessage(ACTIONS.restore)} danger={true} disabled={busy} onClick={() => onAction('restore', s)}/>
                             </td>
                         </tr>
                     ))}

@@ -2,10 +2,11 @@
 // and setup problems the sidecar reports.
 
 import React from 'react';
-import {FormattedDate, FormattedMessage, FormattedTime} from 'react-intl';
+import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-intl';
 
 import type {StatusDto} from 'src/client/dto';
 import {formatBytes, formatDuration} from 'src/format';
+import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
 function When({iso}: {iso: string}) {
     const d = new Date(iso);
@@ -33,6 +34,7 @@ function Row({label, children, testId}: {label: React.ReactNode; children: React
 }
 
 export default function StatusSummary({status}: {status: StatusDto}) {
+    const {formatMessage} = useIntl();
     const last = status.last_backup;
     const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;
     const repo = status.repository;
@@ -69,7 +71,7 @@ export default function StatusSummary({status}: {status: StatusDto}) {
                             <FormattedMessage
                                 id='mattermost-backup.status.last_value'
                                 defaultMessage='{when}: {mode}, {size} ({newData} new), took {duration}, Mattermost down for {downtime}'
-                                values={{when: <When iso={last.finished_at}/>, mode: last.mode, size: formatBytes(last.bytes), newData: formatBytes(last.new_bytes), duration: formatDuration(last.duration_ms), downtime: formatDuration(last.downtime_ms)}}
+                                values={{when: <When iso={last.finished_at}/>, mode: formatMessage(ENUM_MESSAGES.mode, {mode: last.mode}), size: formatBytes(last.bytes), newData: formatBytes(last.new_bytes), duration: formatDuration(last.duration_ms), downtime: formatDuration(last.downtime_ms)}}
                             />
                         ) : (
                             <FormattedMessage id='mattermost-backup.status.none' defaultMessage='No backup yet'/>
@@ -87,7 +89,7 @@ export default function StatusSummary({status}: {status: StatusDto}) {
                     >
                         <FormattedMessage
                             id='mattermost-backup.status.repository_value'
-                            defaultMessage='{location}: {count} snapshots, {used} used, {free} free'
+                            defaultMessage='{location}: {count, plural, one {# snapshot} other {# snapshots}}, {used} used, {free} free'
                             values={{location: <code>{repo.location}</code>, count: repo.snapshots, used: formatBytes(repo.bytes), free: repo.free_bytes === null ? '?' : formatBytes(repo.free_bytes)}}
                         />
                     </Row>
@@ -98,7 +100,7 @@ export default function StatusSummary({status}: {status: StatusDto}) {
                         <FormattedMessage
                             id='mattermost-backup.status.mattermost_value'
                             defaultMessage='{state}, version {version}, schema {schema}; sidecar {sidecar}'
-                            values={{state: status.mattermost.reachable ? 'reachable' : `not reachable (${status.mattermost.state})`, version: status.mattermost.version ?? '?', schema: status.mattermost.schema_version ?? '?', sidecar: status.sidecar.version}}
+                            values={{state: formatMessage({id: 'mattermost-backup.status.mattermost_state', defaultMessage: '{reachable, select, true {reachable} other {not reachable ({state, select, unhealthy {unhealthy} down {down} other {{state}}})}}'}, {reachable: status.mattermost.reachable, state: status.mattermost.state}), version: status.mattermost.version ?? '?', schema: status.mattermost.schema_version ?? '?', sidecar: status.sidecar.version}}
                         />
                     </Row>
                 </tbody>

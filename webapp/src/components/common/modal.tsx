@@ -3,6 +3,7 @@
 // the host's react-bootstrap, whose Mattermost fork has no stability promise for plugins.
 
 import React, {useEffect} from 'react';
+import {useIntl} from 'react-intl';
 
 type Props = {
     title: React.ReactNode;
@@ -13,6 +14,7 @@ type Props = {
 };
 
 export default function Modal({title, onClose, children, footer, testId}: Props) {
+    const {formatMessage} = useIntl();
     useEffect(() => {
         const onKey = (e: KeyboardEvent) => {
             if (e.key === 'Escape') {
@@ -47,7 +49,7 @@ export default function Modal({title, onClose, children, footer, testId}: Props)
                         <button
                             type='button'
                             className='close'
-                            aria-label='Close'
+                            aria-label={formatMessage({id: 'mattermost-backup.modal.close', defaultMessage: 'Close'})}
                             onClick={onClose}
                             style={{border: 0, background: 'none', fontSize: 24, cursor: 'pointer'}}
                         >

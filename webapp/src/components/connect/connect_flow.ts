@@ -8,25 +8,40 @@ import type {BridgeClient} from 'src/client/bridge_client';
 import type {CommandToken, ConnectReport} from 'src/client/dto';
 import {BridgeClientError} from 'src/client/http_error';
 import type {MattermostClient} from 'src/client/mattermost_client';
+import {LocalizedError} from 'src/i18n';
+import type {LocalMessage, Text} from 'src/i18n';
 
+// The bot's, its token's and the command's names and descriptions below are stored in
+// Mattermost and shown to every user whatever their language: data, not translatable UI text.
 export const BOT = {username: 'mm-backup', display_name: 'Backup', description: 'Backup & Disaster Recovery status and /backup'};
 
 /** A Mattermost setting that blocks Connect; the page offers to switch it on. */
 export type BlockingSetting = 'EnableBotAccountCreation' | 'EnableUserAccessTokens' | 'EnableCommands' | 'AllowedUntrustedInternalConnections';
 
-export class ConnectBlockedError extends Error {
+/** `local` is what to tell the admin (the panel renders it); `message` is its English text. */
+export class ConnectBlockedError extends LocalizedError {
     /** `value`: what to set (for a list setting, the current list plus what is missing). */
-    constructor(readonly setting: BlockingSetting, message: string, readonly value: boolean | string = true) {
-        super(message);
+    constructor(readonly setting: BlockingSetting, local: LocalMessage, readonly value: boolean | string = true) {
+        super(local);
         this.name = 'ConnectBlockedError';
     }
 }
+
+/**
+ * What Connect reports: the sidecar's report (its problems are its own strings), plus the
+ * problems found here as translatable messages; each of those is about registering /backup.
+ */
+export type ConnectResult = Omit<ConnectReport, 'problems'> & {problems: Text[]};
 
 async function botUserId(mm: MattermostClient): Promise<string> {
     try {
         const existing = await mm.getUserByUsername(BOT.username);
         if (!existing.is_bot) {
-            throw new Error(`a regular user named @${BOT.username} exists; rename or remove it first`);
+            throw new LocalizedError({
+                id: 'mattermost-backup.connect.error.user_exists',
+                defaultMessage: 'a regular user named @{username} exists; rename or remove it first',
+                values: {username: BOT.username},
+            });
         }
         return existing.id;
     } catch (err) {
@@ -38,7 +53,7 @@ async function botUserId(mm: MattermostClient): Promise<string> {
         return (await mm.createBot(BOT)).user_id;
     } catch (err) {
         if (err instanceof BridgeClientError && err.id === 'api.bot.create_disabled') {
-            throw new ConnectBlockedError('EnableBotAccountCreation', 'Mattermost does not allow creating bot accounts.');
+            throw new ConnectBlockedError('EnableBotAccountCreation', {id: 'mattermost-backup.connect.blocked.bots', defaultMessage: 'Mattermost does not allow creating bot accounts.'});
         }
         throw err;
     }
@@ -66,7 +81,7 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
     const config = await mm.getConfig().catch(() => undefined);
     const svc = (config?.ServiceSettings ?? {}) as Record<string, unknown>;
     if (svc.EnableCommands === false) {
-        throw new ConnectBlockedError('EnableCommands', 'Custom slash commands are disabled, so /backup cannot be registered.');
+        throw new ConnectBlockedError('EnableCommands', {id: 'mattermost-backup.connect.blocked.commands', defaultMessage: 'Custom slash commands are disabled, so /backup cannot be registered.'});
     }
     if (!slashUrl) {
         return;
@@ -77,13 +92,17 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
     if (isInternal(host) && !allowed.includes(host) && !allowed.includes(entry)) {
         throw new ConnectBlockedError(
             'AllowedUntrustedInternalConnections',
-            `Mattermost refuses to send /backup to ${new URL(slashUrl).origin} until "${entry}" is an allowed untrusted internal connection.`,
+            {
+                id: 'mattermost-backup.connect.blocked.untrusted',
+                defaultMessage: 'Mattermost refuses to send /backup to {origin} until "{entry}" is an allowed untrusted internal connection.',
+                values: {origin: new URL(slashUrl).origin, entry},
+            },
             [...allowed, entry].join(' '),
         );
     }
 }
 
-export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeClient, statusChannel: string | null): Promise<ConnectReport> {
+export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeClient, statusChannel: string | null): Promise<ConnectResult> {
     const slashUrl = (await bridge.getConnect()).slash_url;
     await checkSettings(mm, slashUrl);
     const botId = await botUserId(mm);
@@ -93,7 +112,7 @@ export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeCli
         token = (await mm.createToken(botId, 'mm-backup sidecar (System Console)')).token;
     } catch (err) {
         if (err instanceof BridgeClientError && err.status === 501) {
-            throw new ConnectBlockedError('EnableUserAccessTokens', 'Mattermost does not allow personal access tokens, which the bot needs.');
+            throw new ConnectBlockedError('EnableUserAccessTokens', {id: 'mattermost-backup.connect.blocked.tokens', defaultMessage: 'Mattermost does not allow personal access tokens, which the bot needs.'});
         }
         throw err;
     }
@@ -103,12 +122,12 @@ export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeCli
 }
 
 /** Creates /backup in every team, or updates the one that is there; failures are reported per team. */
-async function registerBackupCommand(mm: MattermostClient, url: string | undefined): Promise<{tokens: CommandToken[]; problems: string[]}> {
+async function registerBackupCommand(mm: MattermostClient, url: string | undefined): Promise<{tokens: CommandToken[]; problems: LocalMessage[]}> {
     if (!url) {
-        return {tokens: [], problems: ['the sidecar did not say where Mattermost should send /backup']};
+        return {tokens: [], problems: [{id: 'mattermost-backup.connect.problem.no_slash_url', defaultMessage: 'the sidecar did not say where Mattermost should send /backup'}]};
     }
     const tokens: CommandToken[] = [];
-    const problems: string[] = [];
+    const problems: LocalMessage[] = [];
     const spec = {
         trigger: 'backup', url, method: 'P', auto_complete: true,
         auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
@@ -120,7 +139,11 @@ async function registerBackupCommand(mm: MattermostClient, url: string | undefin
             const cmd = found ? await mm.updateCommand({...found, ...spec, team_id: team.id}) : await mm.createCommand({...spec, team_id: team.id});
             tokens.push({team_id: team.id, team_name: team.name, command_id: cmd.id, token: cmd.token || found?.token || ''});
         } catch (err) {
-            problems.push(`/backup could not be registered in team ${team.name}: ${(err as Error).message}`);
+            problems.push({
+                id: 'mattermost-backup.connect.problem.register_failed',
+                defaultMessage: '/backup could not be registered in team {team}: {error}',
+                values: {team: team.name, error: (err as Error).message},
+            });
         }
     }
     return {tokens: tokens.filter((t) => t.token), problems};

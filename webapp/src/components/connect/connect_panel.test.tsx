@@ -80,6 +80,20 @@ describe('ConnectPanel', () => {
         expect(origCommands).toEqual([]);
     });
 
+    it('shows why Connect is blocked in the user\'s language', async () => {
+        bridge.state.mm.commandsEnabled = false;
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>, undefined, {locale: 'de', messages: {
+            'mattermost-backup.connect.connect': 'Verbinden',
+            'mattermost-backup.connect.blocked.commands': 'Eigene Slash-Befehle sind ausgeschaltet.',
+            'mattermost-backup.connect.path.commands': 'Systemkonsole > Integrationen > Eigene Slash-Befehle',
+        }});
+        await userEvent.click(await screen.findByRole('button', {name: 'Verbinden'}));
+        const alert = await screen.findByRole('alert');
+        expect(alert).toHaveTextContent('Eigene Slash-Befehle sind ausgeschaltet.');
+        expect(alert).toHaveTextContent('Systemkonsole > Integrationen > Eigene Slash-Befehle');
+        expect(alert).not.toHaveTextContent('Custom slash commands are disabled');
+    });
+
     it('explains disabled bot creation and enables it on request', async () => {
         bridge.state.mm.botCreation = false;
         await renderPanel();

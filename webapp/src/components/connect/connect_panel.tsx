@@ -3,35 +3,52 @@
 // a team's /backup cannot be registered from here.
 
 import React, {useEffect, useState} from 'react';
-import {FormattedMessage} from 'react-intl';
+import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch, useSelector} from 'react-redux';
 
-import type {ConnectReport} from 'src/client/dto';
-import {loadOverview, receivedConnectState, run, toFailure} from 'src/state/actions';
+import {formatText} from 'src/i18n';
+import {failureMessage, loadOverview, receivedConnectState, run, toFailure} from 'src/state/actions';
 import {pluginState} from 'src/state/selectors';
 
 import {useClients} from '../clients_context';
 
-import {connectFromBrowser, ConnectBlockedError, enableSetting} from './connect_flow';
-import type {BlockingSetting} from './connect_flow';
+import {BOT, connectFromBrowser, ConnectBlockedError, enableSetting} from './connect_flow';
+import type {BlockingSetting, ConnectResult} from './connect_flow';
 
-const SETTING_PATH: Record<BlockingSetting, string> = {
-    EnableBotAccountCreation: 'System Console > Integrations > Bot Accounts > Enable Bot Account Creation',
-    EnableUserAccessTokens: 'System Console > Integrations > Integration Management > Enable Personal Access Tokens',
-    EnableCommands: 'System Console > Integrations > Integration Management > Enable Custom Slash Commands',
-    AllowedUntrustedInternalConnections: 'System Console > Environment > Developer > Allow untrusted internal connections to',
+/** Where each setting is in the System Console, in the words of Mattermost's English UI. */
+const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}> = {
+    EnableBotAccountCreation: {
+        id: 'mattermost-backup.connect.path.bots',
+        defaultMessage: 'System Console > Integrations > Bot Accounts > Enable Bot Account Creation',
+    },
+    EnableUserAccessTokens: {
+        id: 'mattermost-backup.connect.path.tokens',
+        defaultMessage: 'System Console > Integrations > Integration Management > Enable Personal Access Tokens',
+    },
+    EnableCommands: {
+        id: 'mattermost-backup.connect.path.commands',
+        defaultMessage: 'System Console > Integrations > Integration Management > Enable Custom Slash Commands',
+    },
+    AllowedUntrustedInternalConnections: {
+        id: 'mattermost-backup.connect.path.untrusted',
+        defaultMessage: 'System Console > Environment > Developer > Allow untrusted internal connections to',
+    },
 };
 
+/** A shell command, the same in every language. */
 export const CLI_COMMAND = 'mm-backup --config /etc/mattermost-backup.json connect --admin-token-file /root/admin-token';
 
 export default function ConnectPanel() {
+    const {formatMessage} = useIntl();
     const {bridge, mattermost} = useClients();
     const dispatch = useDispatch();
     const state = useSelector((s: unknown) => pluginState(s).connect);
     const [busy, setBusy] = useState(false);
     const [blocked, setBlocked] = useState<{setting: BlockingSetting; value: boolean | string} | null>(null);
     const [error, setError] = useState<string | null>(null);
-    const [report, setReport] = useState<ConnectReport | null>(null);
+    const [report, setReport] = useState<ConnectResult | null>(null);
+
+    const teams = state?.teams.length ? state.teams.join(', ') : formatMessage({id: 'mattermost-backup.connect.no_team', defaultMessage: 'no team yet'});
 
     const refresh = async () => {
         const r = await run(dispatch, bridge, () => bridge.getConnect());
@@ -58,7 +75,7 @@ export default function ConnectPanel() {
                 setBlocked({setting: err.setting, value: err.value});
             }
             const f = toFailure(err);
-            setError(`${f.message}${f.hint ? ` ${f.hint}` : ''}`);
+            setError(`${failureMessage(formatMessage, f)}${f.hint ? ` ${f.hint}` : ''}`);
         } finally {
             setBusy(false);
         }
@@ -69,7 +86,7 @@ export default function ConnectPanel() {
         try {
             await enableSetting(mattermost, b.setting, b.value);
         } catch (err) {
-            setError(toFailure(err).message);
+            setError(failureMessage(formatMessage, toFailure(err)));
             setBusy(false);
             return;
         }
@@ -81,13 +98,21 @@ export default function ConnectPanel() {
         <div className='mattermost-backup-connect' data-testid='connect-panel'>
             {state && (
                 <p role='status' className={state.connected ? 'alert alert-success' : 'alert alert-warning'}>
-                    {state.connected ? (
+                    {state.connected && state.status_channel && (
                         <FormattedMessage
                             id='mattermost-backup.connect.connected'
-                            defaultMessage='Connected: the sidecar posts as its bot{channel}. /backup is registered in: {teams}.'
-                            values={{channel: state.status_channel ? ` in ${state.status_channel}` : '', teams: state.teams.length ? state.teams.join(', ') : 'no team yet'}}
+                            defaultMessage='Connected: the sidecar posts as its bot in {channel}. /backup is registered in: {teams}.'
+                            values={{channel: state.status_channel, teams}}
                         />
-                    ) : (
+                    )}
+                    {state.connected && !state.status_channel && (
+                        <FormattedMessage
+                            id='mattermost-backup.connect.connected_no_channel'
+                            defaultMessage='Connected: the sidecar posts as its bot. /backup is registered in: {teams}.'
+                            values={{teams}}
+                        />
+                    )}
+                    {!state.connected && (
                         <FormattedMessage id='mattermost-backup.connect.not_connected' defaultMessage='Not connected: the sidecar has no bot to post status and check /backup users.'/>
                     )}
                 </p>
@@ -109,7 +134,7 @@ export default function ConnectPanel() {
                             <FormattedMessage
                                 id='mattermost-backup.connect.blocked'
                                 defaultMessage='Switch on {path}, or let this page do it:'
-                                values={{path: SETTING_PATH[blocked.setting]}}
+                                values={{path: formatMessage(SETTING_PATH[blocked.setting])}}
                             />
                             {' '}
                             <button type='button' className='btn btn-sm btn-primary' disabled={busy} onClick={() => enableAndRetry(blocked)}>
@@ -124,16 +149,16 @@ export default function ConnectPanel() {
                     <FormattedMessage
                         id='mattermost-backup.connect.done'
                         defaultMessage='The sidecar now uses @{bot}.'
-                        values={{bot: report.bot_username ?? 'mm-backup'}}
+                        values={{bot: report.bot_username ?? BOT.username}}
                     />
                 </p>
             )}
             {report && report.problems.length > 0 && (
                 <ul data-testid='connect-report-problems'>
-                    {report.problems.map((p) => <li key={p}>{p}</li>)}
+                    {report.problems.map((p, i) => <li key={i}>{formatText(formatMessage, p)}</li>)}
                 </ul>
             )}
-            {report && report.problems.some((p) => p.includes('/backup')) && (
+            {report && report.problems.some((p) => typeof p !== 'string' || p.includes('/backup')) && (
                 <>
                     <p style={{marginTop: 12}}>
                         <FormattedMessage

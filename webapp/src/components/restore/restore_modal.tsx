@@ -8,7 +8,8 @@ import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
 import type {JobRecord, RestorePreparation} from 'src/client/dto';
-import {run, startJob} from 'src/state/actions';
+import {failureMessage, run, startJob} from 'src/state/actions';
+import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from '../clients_context';
 import Modal from '../common/modal';
@@ -19,7 +20,7 @@ type Props = {
     onStarted?: (job: JobRecord) => void;
 };
 
-type Prep = {kind: 'loading'} | {kind: 'ready'; prep: RestorePreparation} | {kind: 'failed'; message: string};
+type Prep = {kind: 'loading'} | {kind: 'ready'; prep: RestorePreparation} | {kind: 'failed'; failure: ApiFailure};
 
 function usePreparation(snapshotId: string): Prep {
     const {bridge} = useClients();
@@ -29,7 +30,7 @@ function usePreparation(snapshotId: string): Prep {
         let live = true;
         void run(dispatch, bridge, () => bridge.prepareRestore(snapshotId)).then((r) => {
             if (live) {
-                setPrep(r.data ? {kind: 'ready', prep: r.data} : {kind: 'failed', message: `${r.error.message}${r.error.hint ? ` (${r.error.hint})` : ''}`});
+                setPrep(r.data ? {kind: 'ready', prep: r.data} : {kind: 'failed', failure: r.error});
             }
         });
         return () => {
@@ -60,7 +61,7 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
         const r = await startJob(dispatch, bridge, {kind: 'restore', confirmation_token: ready.confirmation_token});
         setStarting(false);
         if (r.error) {
-            setError(`${r.error.message}${r.error.hint ? ` (${r.error.hint})` : ''}`);
+            setError(`${failureMessage(formatMessage, r.error)}${r.error.hint ? ` (${r.error.hint})` : ''}`);
             return;
         }
         onStarted?.(r.data);
@@ -93,7 +94,7 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
                 <p role='status'><FormattedMessage id='mattermost-backup.restore.loading' defaultMessage='Checking what this restore would change…'/></p>
             )}
             {prep.kind === 'failed' && (
-                <div className='alert alert-danger' role='alert'>{prep.message}</div>
+                <div className='alert alert-danger' role='alert'>{`${failureMessage(formatMessage, prep.failure)}${prep.failure.hint ? ` (${prep.failure.hint})` : ''}`}</div>
             )}
             {ready && (
                 <>

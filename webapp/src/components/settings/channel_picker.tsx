@@ -50,6 +50,7 @@ export default function ChannelPicker({value, onChange, invalid}: Props) {
                 className='form-control'
                 aria-label={label}
                 aria-invalid={invalid}
+                // A format example, not words: it stays literal.
                 placeholder='team-name/channel-name'
                 value={value}
                 onChange={(e) => onChange(e.target.value)}

@@ -1,9 +1,12 @@
 // The settings form's model: the text the inputs hold, validation with one message per
 // field, conversion to the PUT /v1/settings body, and mapping of the sidecar's 400
 // messages (which name the key, e.g. "body.retention.keep_last: ...") back to fields.
+// Messages found here are LocalMessages, which the panel renders in the user's language;
+// the sidecar's messages stay strings (the sidecar writes them in English).
 
 import type {BackupMode, ComponentId, SettingsDto, SettingsPatch} from 'src/client/dto';
 import {looksLikeCron} from 'src/cron_preview';
+import type {LocalMessage, Text} from 'src/i18n';
 
 export type SettingsForm = {
     backupCron: string;
@@ -21,7 +24,7 @@ export type SettingsForm = {
     statusChannel: string;
 };
 
-export type FieldErrors = Partial<Record<keyof SettingsForm, string>>;
+export type FieldErrors = Partial<Record<keyof SettingsForm, Text>>;
 
 export function formFromSettings(s: SettingsDto): SettingsForm {
     return {
@@ -50,13 +53,15 @@ export function isValidTimeZone(tz: string): boolean {
     }
 }
 
-function count(value: string, min: number): string | undefined {
+const MAX_COUNT = 1000;
+
+function count(value: string, min: number): LocalMessage | undefined {
     if (!/^\d+$/.test(value.trim())) {
-        return 'Enter a whole number.';
+        return {id: 'mattermost-backup.settings.error.whole_number', defaultMessage: 'Enter a whole number.'};
     }
     const n = Number(value);
-    if (n < min || n > 1000) {
-        return `Enter a number from ${min} to 1000.`;
+    if (n < min || n > MAX_COUNT) {
+        return {id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min, max: MAX_COUNT}};
     }
     return undefined;
 }
@@ -64,23 +69,29 @@ function count(value: string, min: number): string | undefined {
 /** Checks the form the way the sidecar will; an empty object means it can be saved. */
 export function validateSettings(f: SettingsForm): FieldErrors {
     const errors: FieldErrors = {};
-    const set = (k: keyof SettingsForm, msg: string | undefined) => {
+    const set = (k: keyof SettingsForm, msg: LocalMessage | undefined) => {
         if (msg) {
             errors[k] = msg;
         }
     };
-    const cron = (v: string) => (v.trim() === '' || looksLikeCron(v) ? undefined : 'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.');
+    const cron = (v: string) => (v.trim() === '' || looksLikeCron(v) ? undefined : {
+        id: 'mattermost-backup.settings.error.cron',
+        defaultMessage: 'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.',
+    });
     set('backupCron', cron(f.backupCron));
     set('verifyCron', cron(f.verifyCron));
-    set('timezone', isValidTimeZone(f.timezone.trim()) ? undefined : 'Enter an IANA time zone such as UTC or Europe/Berlin.');
+    set('timezone', isValidTimeZone(f.timezone.trim()) ? undefined : {id: 'mattermost-backup.settings.error.timezone', defaultMessage: 'Enter an IANA time zone such as UTC or Europe/Berlin.'});
     set('keepLast', count(f.keepLast, 1));
     set('keepDaily', count(f.keepDaily, 0));
     set('keepWeekly', count(f.keepWeekly, 0));
     set('keepMonthly', count(f.keepMonthly, 0));
-    set('dailySummaryAt', /^([01]\d|2[0-3]):[0-5]\d$/.test(f.dailySummaryAt) ? undefined : 'Enter a time as HH:MM, e.g. 09:00.');
-    set('statusChannel', f.statusChannel === '' || /^[a-z0-9][a-z0-9_-]{0,63}\/[a-z0-9][a-z0-9_-]{0,63}$/.test(f.statusChannel) ? undefined : 'Pick a channel, or enter team-name/channel-name.');
+    set('dailySummaryAt', /^([01]\d|2[0-3]):[0-5]\d$/.test(f.dailySummaryAt) ? undefined : {id: 'mattermost-backup.settings.error.time', defaultMessage: 'Enter a time as HH:MM, e.g. 09:00.'});
+    set('statusChannel', f.statusChannel === '' || /^[a-z0-9][a-z0-9_-]{0,63}\/[a-z0-9][a-z0-9_-]{0,63}$/.test(f.statusChannel) ? undefined : {
+        id: 'mattermost-backup.settings.error.channel',
+        defaultMessage: 'Pick a channel, or enter team-name/channel-name.',
+    });
     if (f.exclude.includes('database')) {
-        errors.exclude = 'The database cannot be excluded: a backup without it cannot be restored.';
+        errors.exclude = {id: 'mattermost-backup.settings.error.exclude_database', defaultMessage: 'The database cannot be excluded: a backup without it cannot be restored.'};
     }
     return errors;
 }
@@ -116,8 +127,8 @@ const KEYS: Array<[RegExp, keyof SettingsForm]> = [
  * Splits a sidecar 400 message ("a: msg; b: msg") into field errors. Parts that name no
  * known key are returned in `rest`, to show above the form.
  */
-export function fieldErrorsFromServer(message: string): {errors: FieldErrors; rest: string[]} {
-    const errors: FieldErrors = {};
+export function fieldErrorsFromServer(message: string): {errors: Partial<Record<keyof SettingsForm, string>>; rest: string[]} {
+    const errors: Partial<Record<keyof SettingsForm, string>> = {};
     const rest: string[] = [];
     for (const part of message.split(/;\s*/).filter(Boolean)) {
         const hit = KEYS.find(([re]) => re.test(part));

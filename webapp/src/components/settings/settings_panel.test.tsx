@@ -68,6 +68,19 @@ describe('SettingsPanel', () => {
         expect(puts()).toHaveLength(0);
     });
 
+    it('shows validation errors in the user\'s language', async () => {
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>, undefined, {locale: 'de', messages: {
+            'mattermost-backup.settings.error.range': 'Eine Zahl von {min} bis {max} eingeben.',
+        }});
+        await screen.findByTestId('settings-form');
+        const keepDaily = screen.getByLabelText('Daily');
+        await userEvent.clear(keepDaily);
+        await userEvent.type(keepDaily, '5000');
+        await save();
+        expect(document.getElementById('mm-backup-keep-daily-error')).toHaveTextContent('Eine Zahl von 0 bis 1000 eingeben.');
+        expect(puts()).toHaveLength(0);
+    });
+
     it('saves a valid form as the sidecar expects, with the status channel picked from the list', async () => {
         await renderForm();
         await userEvent.selectOptions(screen.getByLabelText('Status channel'), 'ops/town-square');

@@ -10,7 +10,10 @@ import {useDispatch} from 'react-redux';
 import {COMPONENT_IDS} from 'src/client/dto';
 import type {ComponentId, SettingsDto} from 'src/client/dto';
 import {describeCron, looksLikeCron} from 'src/cron_preview';
-import {receivedSettings, run} from 'src/state/actions';
+import {formatText} from 'src/i18n';
+import type {Text} from 'src/i18n';
+import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
+import {failureMessage, receivedSettings, run} from 'src/state/actions';
 
 import {useClients} from '../clients_context';
 
@@ -18,13 +21,38 @@ import ChannelPicker from './channel_picker';
 import {fieldErrorsFromServer, formFromSettings, patchFromForm, validateSettings} from './settings_form_model';
 import type {FieldErrors, SettingsForm} from './settings_form_model';
 
-function Field({id, label, error, help, children}: {id: string; label: string; error?: string; help?: React.ReactNode; children: React.ReactNode}) {
+const M = {
+    noSchedule: {id: 'mattermost-backup.settings.no_schedule', defaultMessage: 'Not scheduled'},
+    title: {id: 'mattermost-backup.settings.title', defaultMessage: 'Backup settings'},
+    backupCron: {id: 'mattermost-backup.settings.backup_cron', defaultMessage: 'Backup schedule (cron)'},
+    verifyCron: {id: 'mattermost-backup.settings.verify_cron', defaultMessage: 'Restore drill schedule (cron, deep verification of the latest snapshot)'},
+    timezone: {id: 'mattermost-backup.settings.timezone', defaultMessage: 'Time zone'},
+    prune: {id: 'mattermost-backup.settings.prune', defaultMessage: 'Apply retention after each backup'},
+    retention: {id: 'mattermost-backup.settings.retention', defaultMessage: 'Keep'},
+    keepLast: {id: 'mattermost-backup.settings.keep_last', defaultMessage: 'Last'},
+    keepDaily: {id: 'mattermost-backup.settings.keep_daily', defaultMessage: 'Daily'},
+    keepWeekly: {id: 'mattermost-backup.settings.keep_weekly', defaultMessage: 'Weekly'},
+    keepMonthly: {id: 'mattermost-backup.settings.keep_monthly', defaultMessage: 'Monthly'},
+    mode: {id: 'mattermost-backup.settings.mode', defaultMessage: 'Default backup mode'},
+    modeOffline: {id: 'mattermost-backup.settings.mode_offline', defaultMessage: 'Offline (stops Mattermost, consistent)'},
+    modeOnline: {id: 'mattermost-backup.settings.mode_online', defaultMessage: 'Online (Mattermost keeps running)'},
+    exclude: {id: 'mattermost-backup.settings.exclude', defaultMessage: 'Components to exclude'},
+    successes: {id: 'mattermost-backup.settings.successes', defaultMessage: 'Post successful jobs'},
+    each: {id: 'mattermost-backup.settings.each', defaultMessage: 'Each job'},
+    daily: {id: 'mattermost-backup.settings.daily', defaultMessage: 'Once a day, as a summary'},
+    none: {id: 'mattermost-backup.settings.none', defaultMessage: 'Never (failures are always posted)'},
+    dailyAt: {id: 'mattermost-backup.settings.daily_at', defaultMessage: 'Daily summary at (HH:MM)'},
+    statusChannel: {id: 'mattermost-backup.settings.status_channel', defaultMessage: 'Status channel'},
+};
+
+function Field({id, label, error, help, children}: {id: string; label: string; error?: Text; help?: React.ReactNode; children: React.ReactNode}) {
+    const {formatMessage} = useIntl();
     return (
         <div className={`form-group${error ? ' has-error' : ''}`} style={{marginBottom: 12}}>
             <label className='control-label' htmlFor={id} style={{display: 'block'}}>{label}</label>
             {children}
             {help && <div className='help-text' data-testid={`${id}-help`}>{help}</div>}
-            {error && <div className='error-text help-text' id={`${id}-error`} role='alert' style={{color: 'var(--error-text, #d24b4e)'}}>{error}</div>}
+            {error && <div className='error-text help-text' id={`${id}-error`} role='alert' style={{color: 'var(--error-text, #d24b4e)'}}>{formatText(formatMessage, error)}</div>}
         </div>
     );
 }
@@ -33,7 +61,6 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
     const {formatMessage} = useIntl();
     const {bridge} = useClients();
     const dispatch = useDispatch();
-    const t = (id: string, defaultMessage: string) => formatMessage({id: `mattermost-backup.settings.${id}`, defaultMessage});
     const [form, setForm] = useState<SettingsForm>(() => formFromSettings(settings));
     const [errors, setErrors] = useState<FieldErrors>({});
     const [general, setGeneral] = useState<string[]>([]);
@@ -49,7 +76,7 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
         id, className: 'form-control', value: form[k] as string, 'aria-invalid': !!errors[k],
         onChange: (e: React.ChangeEvent<HTMLInputElement>) => set(k, e.target.value as never),
     });
-    const preview = (expr: string) => (expr.trim() === '' ? t('no_schedule', 'Not scheduled') : looksLikeCron(expr) ? describeCron(expr, form.timezone || 'UTC') : '');
+    const preview = (expr: string) => (expr.trim() === '' ? formatMessage(M.noSchedule) : looksLikeCron(expr) ? describeCron(expr, form.timezone || 'UTC', formatMessage) : '');
 
     const save = async () => {
         const found = validateSettings(form);
@@ -62,7 +89,7 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
         const r = await run(dispatch, bridge, () => bridge.putSettings(patchFromForm(form)));
         setSaving(false);
         if (r.error) {
-            const mapped = r.error.status === 400 ? fieldErrorsFromServer(r.error.message) : {errors: {}, rest: [r.error.message]};
+            const mapped = r.error.status === 400 ? fieldErrorsFromServer(r.error.message) : {errors: {}, rest: [failureMessage(formatMessage, r.error)]};
             setErrors(mapped.errors);
             setGeneral(mapped.rest);
             return;
@@ -79,7 +106,7 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
         <div
             className='mattermost-backup-settings'
             role='form'
-            aria-label={t('title', 'Backup settings')}
+            aria-label={formatMessage(M.title)}
             data-testid='settings-form'
             onKeyDown={(e) => {
                 if (e.key === 'Enter' && (e.target as HTMLElement).tagName === 'INPUT') {
@@ -89,54 +116,68 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
             }}
         >
             {general.length > 0 && <div className='alert alert-danger' role='alert'>{general.join('; ')}</div>}
-            <Field id='mm-backup-backup-cron' label={t('backup_cron', 'Backup schedule (cron)')} error={errors.backupCron} help={preview(form.backupCron)}>
-                <input {...text('backupCron', 'mm-backup-backup-cron')} placeholder='0 3 * * *'/>
+            <Field id='mm-backup-backup-cron' label={formatMessage(M.backupCron)} error={errors.backupCron} help={preview(form.backupCron)}>
+                <input
+                    {...text('backupCron', 'mm-backup-backup-cron')}
+                    // A format example (a cron expression), not words: it stays literal.
+                    placeholder='0 3 * * *'
+                />
             </Field>
-            <Field id='mm-backup-verify-cron' label={t('verify_cron', 'Restore drill schedule (cron, deep verification of the latest snapshot)')} error={errors.verifyCron} help={preview(form.verifyCron)}>
-                <input {...text('verifyCron', 'mm-backup-verify-cron')} placeholder='0 5 * * 0'/>
+            <Field id='mm-backup-verify-cron' label={formatMessage(M.verifyCron)} error={errors.verifyCron} help={preview(form.verifyCron)}>
+                <input
+                    {...text('verifyCron', 'mm-backup-verify-cron')}
+                    // A format example (a cron expression), not words: it stays literal.
+                    placeholder='0 5 * * 0'
+                />
             </Field>
-            <Field id='mm-backup-timezone' label={t('timezone', 'Time zone')} error={errors.timezone}>
-                <input {...text('timezone', 'mm-backup-timezone')} placeholder='UTC'/>
+            <Field id='mm-backup-timezone' label={formatMessage(M.timezone)} error={errors.timezone}>
+                <input
+                    {...text('timezone', 'mm-backup-timezone')}
+                    // A format example (an IANA time zone name), not words: it stays literal.
+                    placeholder='UTC'
+                />
             </Field>
             <div className='checkbox'>
                 <label>
                     <input type='checkbox' checked={form.pruneAfterBackup} onChange={(e) => set('pruneAfterBackup', e.target.checked)}/>
-                    {' '}{t('prune', 'Apply retention after each backup')}
+                    {' '}{formatMessage(M.prune)}
                 </label>
             </div>
             <fieldset style={{display: 'flex', flexWrap: 'wrap', gap: 12, border: 0, padding: 0, margin: 0, minWidth: 0}}>
-                <legend style={{fontSize: 14, fontWeight: 600, width: '100%', border: 0, marginBottom: 4}}>{t('retention', 'Keep')}</legend>
-                <Field id='mm-backup-keep-last' label={t('keep_last', 'Last')} error={errors.keepLast}><input {...text('keepLast', 'mm-backup-keep-last')} inputMode='numeric'/></Field>
-                <Field id='mm-backup-keep-daily' label={t('keep_daily', 'Daily')} error={errors.keepDaily}><input {...text('keepDaily', 'mm-backup-keep-daily')} inputMode='numeric'/></Field>
-                <Field id='mm-backup-keep-weekly' label={t('keep_weekly', 'Weekly')} error={errors.keepWeekly}><input {...text('keepWeekly', 'mm-backup-keep-weekly')} inputMode='numeric'/></Field>
-                <Field id='mm-backup-keep-monthly' label={t('keep_monthly', 'Monthly')} error={errors.keepMonthly}><input {...text('keepMonthly', 'mm-backup-keep-monthly')} inputMode='numeric'/></Field>
+                <legend style={{fontSize: 14, fontWeight: 600, width: '100%', border: 0, marginBottom: 4}}>{formatMessage(M.retention)}</legend>
+                <Field id='mm-backup-keep-last' label={formatMessage(M.keepLast)} error={errors.keepLast}><input {...text('keepLast', 'mm-backup-keep-last')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-daily' label={formatMessage(M.keepDaily)} error={errors.keepDaily}><input {...text('keepDaily', 'mm-backup-keep-daily')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-weekly' label={formatMessage(M.keepWeekly)} error={errors.keepWeekly}><input {...text('keepWeekly', 'mm-backup-keep-weekly')} inputMode='numeric'/></Field>
+                <Field id='mm-backup-keep-monthly' label={formatMessage(M.keepMonthly)} error={errors.keepMonthly}><input {...text('keepMonthly', 'mm-backup-keep-monthly')} inputMode='numeric'/></Field>
             </fieldset>
-            <Field id='mm-backup-mode' label={t('mode', 'Default backup mode')} error={errors.mode}>
+            <Field id='mm-backup-mode' label={formatMessage(M.mode)} error={errors.mode}>
                 <select id='mm-backup-mode' className='form-control' value={form.mode} onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}>
-                    <option value='offline'>{t('mode_offline', 'Offline (stops Mattermost, consistent)')}</option>
-                    <option value='online'>{t('mode_online', 'Online (Mattermost keeps running)')}</option>
+                    <option value='offline'>{formatMessage(M.modeOffline)}</option>
+                    <option value='online'>{formatMessage(M.modeOnline)}</option>
                 </select>
             </Field>
-            <Field id='mm-backup-exclude' label={t('exclude', 'Components to exclude')} error={errors.exclude}>
+            <Field id='mm-backup-exclude' label={formatMessage(M.exclude)} error={errors.exclude}>
                 <div id='mm-backup-exclude' style={{display: 'flex', flexWrap: 'wrap', gap: '4px 16px'}}>
                     {COMPONENT_IDS.map((c) => (
                         <label key={c} style={{fontWeight: 400}}>
-                            <input type='checkbox' checked={form.exclude.includes(c)} onChange={() => toggleExclude(c)}/>{` ${c}`}
+                            <input type='checkbox' checked={form.exclude.includes(c)} onChange={() => toggleExclude(c)}/>
+                            {' '}
+                            {formatMessage(ENUM_MESSAGES.component, {component: c})}
                         </label>
                     ))}
                 </div>
             </Field>
-            <Field id='mm-backup-successes' label={t('successes', 'Post successful jobs')} error={errors.successes}>
+            <Field id='mm-backup-successes' label={formatMessage(M.successes)} error={errors.successes}>
                 <select id='mm-backup-successes' className='form-control' value={form.successes} onChange={(e) => set('successes', e.target.value as SettingsForm['successes'])}>
-                    <option value='each'>{t('each', 'Each job')}</option>
-                    <option value='daily'>{t('daily', 'Once a day, as a summary')}</option>
-                    <option value='none'>{t('none', 'Never (failures are always posted)')}</option>
+                    <option value='each'>{formatMessage(M.each)}</option>
+                    <option value='daily'>{formatMessage(M.daily)}</option>
+                    <option value='none'>{formatMessage(M.none)}</option>
                 </select>
             </Field>
-            <Field id='mm-backup-daily-at' label={t('daily_at', 'Daily summary at (HH:MM)')} error={errors.dailySummaryAt}>
+            <Field id='mm-backup-daily-at' label={formatMessage(M.dailyAt)} error={errors.dailySummaryAt}>
                 <input {...text('dailySummaryAt', 'mm-backup-daily-at')}/>
             </Field>
-            <Field id='mm-backup-status-channel' label={t('status_channel', 'Status channel')} error={errors.statusChannel}>
+            <Field id='mm-backup-status-channel' label={formatMessage(M.statusChannel)} error={errors.statusChannel}>
                 <ChannelPicker value={form.statusChannel} invalid={!!errors.statusChannel} onChange={(v) => set('statusChannel', v)}/>
             </Field>
             <button type='button' className='btn btn-primary' disabled={saving} onClick={save}>

@@ -69,7 +69,7 @@ export type SlashCommandResult =
 
 export type SlashCommandWillBePostedHook = (message: string, args: SlashCommandArgs) => Promise<SlashCommandResult>;
 
-/** The subset of PluginRegistry this plugin calls. Each method returns a registration id. */
+/** The subset of PluginRegistry this plugin calls. Most methods return a registration id. */
 export interface PluginRegistry {
     registerAdminConsoleCustomSetting(
         key: string,
@@ -80,7 +80,14 @@ export interface PluginRegistry {
     registerSlashCommandWillBePostedHook(hook: SlashCommandWillBePostedHook): string;
     registerReducer(reducer: (state: any, action: {type: string}) => unknown): string; // eslint-disable-line @typescript-eslint/no-explicit-any -- each plugin's reducer has its own state type
     registerRootComponent(component: React.ComponentType): string;
-    registerTranslations(getTranslationsForLocale: (locale: string) => Record<string, string>): string;
+
+    /**
+     * The webapp calls `getTranslationsForLocale(locale)` with the current user's locale at
+     * registration and again on each language change, and merges the result into its
+     * messages (actions/views/root.ts registerPluginTranslationsSource, loadTranslations).
+     * Unlike the other methods it returns nothing.
+     */
+    registerTranslations(getTranslationsForLocale: (locale: string) => Record<string, string>): void;
     unregisterComponent(componentId: string): void;
 }
 

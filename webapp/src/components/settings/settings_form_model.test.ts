@@ -1,0 +1,46 @@
+// The form model's messages are descriptors, rendered later in the user's language; the
+// sidecar's own 400 messages stay strings.
+
+import {formatText, intlFor} from 'src/i18n';
+
+import {fieldErrorsFromServer, formFromSettings, validateSettings} from './settings_form_model';
+import type {SettingsForm} from './settings_form_model';
+
+const valid: SettingsForm = formFromSettings({
+    schedule: {backup: '0 3 * * *', verify: null, timezone: 'UTC', prune_after_backup: true},
+    retention: {keep_last: 7, keep_daily: 7, keep_weekly: 4, keep_monthly: 6},
+    backup: {mode: 'offline', exclude: []},
+    notify: {successes: 'each', daily_summary_at: '09:00'},
+    status_channel: 'ops/backups',
+});
+
+describe('validateSettings', () => {
+    it('accepts a valid form', () => {
+        expect(validateSettings(valid)).toEqual({});
+    });
+
+    it('returns a message descriptor per invalid field, with the values it needs', () => {
+        const errors = validateSettings({...valid, keepLast: '0', keepDaily: 'x', backupCron: 'daily', timezone: 'Mars/Olympus', dailySummaryAt: '9', statusChannel: 'Ops', exclude: ['database']});
+        expect(errors.keepLast).toEqual({id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min: 1, max: 1000}});
+        expect(errors.keepDaily).toMatchObject({id: 'mattermost-backup.settings.error.whole_number'});
+        expect(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, typeof v === 'string' ? v : v?.id]))).toEqual({
+            keepLast: 'mattermost-backup.settings.error.range',
+            keepDaily: 'mattermost-backup.settings.error.whole_number',
+            backupCron: 'mattermost-backup.settings.error.cron',
+            timezone: 'mattermost-backup.settings.error.timezone',
+            dailySummaryAt: 'mattermost-backup.settings.error.time',
+            statusChannel: 'mattermost-backup.settings.error.channel',
+            exclude: 'mattermost-backup.settings.error.exclude_database',
+        });
+        expect(formatText(intlFor('en').formatMessage, errors.keepLast!)).toBe('Enter a number from 1 to 1000.');
+    });
+});
+
+describe('fieldErrorsFromServer', () => {
+    it('keeps the sidecar\'s words, assigned to the fields they name', () => {
+        expect(fieldErrorsFromServer('body.retention.keep_last: must be at least 1; something else')).toEqual({
+            errors: {keepLast: 'must be at least 1'},
+            rest: ['something else'],
+        });
+    });
+});
