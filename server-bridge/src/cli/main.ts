@@ -6,20 +6,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { asBridgeError } from '../core/errors';
 import { redact } from '../core/redact';
 import { EXIT, exitCodeFor } from './exit_codes';
-import { backupCommand } from './commands/backup';
-import { discoverCommand } from './commands/discover';
-import { listCommand, showCommand } from './commands/list_show';
-import { pruneCommand } from './commands/prune';
-import { restoreCommand } from './commands/restore';
-import { verifyCommand } from './commands/verify';
-import { serveCommand } from './commands/serve';
-import { connectCommand } from './commands/connect';
-import { replicateCommand } from './commands/replicate';
-import { keygenCommand } from './commands/keygen';
+import { startMemoryGovernor } from '../core/memory_governor';
 import type { GlobalOptions } from './commands/shared';
 
 const VERSION = '0.1.0';
 
+// Commands are loaded on use: `backup` never pays for the HTTP server, the S3 SDK or the other
+// database's driver (start-up time and resident memory; see README, Performance).
 function buildProgram(): Command {
   const program = new Command('mm-backup')
     .description('Back up, verify and restore a self-hosted Mattermost server.')
@@ -31,24 +24,24 @@ function buildProgram(): Command {
     .exitOverride();
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
   program.command('discover').description('show what will be backed up, where it lives and how big it is')
-    .action(() => discoverCommand(g()));
+    .action(() => (require('./commands/discover') as typeof import('./commands/discover')).discoverCommand(g()));
   program.command('backup').description('take a snapshot (offline by default: stops Mattermost while copying)')
     .addOption(new Option('--mode <mode>', 'offline or online').choices(['offline', 'online']))
     .option('--exclude <list>', 'components to leave out, comma-separated')
-    .action((flags) => backupCommand(g(), flags));
+    .action((flags) => (require('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags));
   program.command('list').description('list snapshots')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
-    .action((flags) => listCommand(g(), flags));
+    .action((flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags));
   program.command('show').argument('<id>', 'snapshot id or "latest"').description('show a snapshot')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
-    .action((id: string, flags) => showCommand(g(), id, flags));
+    .action((id: string, flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags));
   program.command('verify').argument('<id>', 'snapshot id or "latest"').description('re-hash the snapshot and check its database dump')
     .option('--deep', 'also restore the dump into a throwaway database and compare row counts')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
-    .action((id: string, flags) => verifyCommand(g(), id, flags));
+    .action((id: string, flags) => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags));
   program.command('restore').argument('<id>', 'snapshot id or "latest"').description('restore a snapshot in place or onto a new install')
     .option('--components <list>', 'only these components, comma-separated')
     .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
@@ -59,28 +52,29 @@ function buildProgram(): Command {
     .option('--no-safety-snapshot', 'do not snapshot the current state first')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
-    .action((id: string, flags) => restoreCommand(g(), id, flags));
+    .action((id: string, flags) => (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags));
   program.command('prune').description('apply the retention policy and remove unused objects')
     .option('--dry-run', 'show what would be removed')
-    .action((flags) => pruneCommand(g(), flags));
+    .action((flags) => (require('./commands/prune') as typeof import('./commands/prune')).pruneCommand(g(), flags));
   program.command('serve').description('run the sidecar service: HTTP API, schedule, status posts, /backup')
-    .action(() => serveCommand(g()));
+    .action(() => (require('./commands/serve') as typeof import('./commands/serve')).serveCommand(g()));
   program.command('connect').description('set up the bot, the status channel and the /backup command in Mattermost')
     .option('--admin-token-file <file>', 'a system admin\'s access token (0600 file), used once and not stored')
     .option('--bot-token-file <file>', 'an existing bot token (0600 file)')
     .option('--teams <list>', 'register /backup only in these teams (names, comma-separated)')
-    .action((flags) => connectCommand(g(), flags));
+    .action((flags) => (require('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags));
   program.command('replicate').description('copy new snapshots off-site, then apply the off-site retention')
-    .action(() => replicateCommand(g()));
+    .action(() => (require('./commands/replicate') as typeof import('./commands/replicate')).replicateCommand(g()));
   program.command('keygen').description('create an age key pair for off-site encryption (shown once)')
     .option('--output <file>', 'write the identity to this new 0600 file instead of printing it')
-    .action((flags) => keygenCommand(g(), flags));
+    .action((flags) => (require('./commands/keygen') as typeof import('./commands/keygen')).keygenCommand(g(), flags));
   return program;
 }
 
 /** Runs the CLI and resolves with the exit code (never calls process.exit). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const stopGovernor = startMemoryGovernor();
   try {
     await program.parseAsync(argv);
     return EXIT.OK;
@@ -99,5 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e.hint) process.stderr.write(`hint: ${redact(e.hint)}\n`);
     if (e.code === 'INTERNAL' || opts.debug) process.stderr.write(`${redact(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);
     return code;
+  } finally {
+    stopGovernor();
   }
 }

@@ -70,14 +70,7 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Restor
   const source = await ctx.repo.readObject(info.object, { signal: ctx.step.signal });
   const z = decompressor(source, ctx.step.signal);
   const [report] = await Promise.all([engine.restore(z.output, { signal: ctx.step.signal, tables: info.tables }), z.proc.done]);
-  let issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
-  // A fresh connection must see what the loading session saw; if it briefly does not, say so in
-  // the log and look again rather than roll back a restore that is in fact complete.
-  for (let attempt = 1; issues.length && report.tablesAfterLoad && attempt <= 3; attempt++) {
-    ctx.step.log('warn', `row check: ${issues.slice(0, 3).map((i) => i.problem).join('; ')}; the loading session saw ${report.tablesAfterLoad.length} tables; checking again`);
-    await new Promise((r) => setTimeout(r, 1000 * attempt));
-    issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
-  }
+  const issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
   if (issues.length) {
     const seen = report.tablesAfterLoad ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${Object.keys(info.rowCounts).length} tables)` : '';
     throw new BridgeError('VERIFICATION_FAILED', `the restored database does not match the snapshot: ${issues.slice(0, 3).map((i) => i.problem).join('; ')}${seen}`);

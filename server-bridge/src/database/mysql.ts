@@ -134,7 +134,13 @@ const END_MARKER = 'mm-backup:end-of-dump';
 const END_QUERY = `\nSET SESSION group_concat_max_len = 1048576;\nSELECT '${END_MARKER}', (SELECT GROUP_CONCAT(table_name ORDER BY table_name SEPARATOR ',') FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE');\n`;
 
 async function* withTrailer(input: Readable, trailer: string): AsyncGenerator<Buffer> {
-  for await (const chunk of input) yield chunk as Buffer;
+  let bytes = 0;
+  for await (const chunk of input) {
+    bytes += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+  // An empty stream is never a dump; without this the trailer alone would "succeed".
+  if (!bytes) throw new BridgeError('PROCESS_FAILED', 'the database dump stream was empty');
   yield Buffer.from(trailer);
 }
 

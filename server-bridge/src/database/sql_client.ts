@@ -1,6 +1,4 @@
 /** Short-lived SQL connections for metadata queries (versions, counts, config store); never for dumps. */
-import { Client } from 'pg';
-import { createConnection } from 'mysql2/promise';
 import { BridgeError } from '../core/errors';
 import { describeTarget, type DbTarget } from './dsn';
 
@@ -9,7 +7,9 @@ type Row = Record<string, unknown>;
 /** Runs one query and returns all rows; connection errors name the target, never the password. */
 export async function query(db: DbTarget, sql: string, params: unknown[] = []): Promise<Row[]> {
   try {
+    // Each driver is loaded on first use: a PostgreSQL install never loads mysql2 and vice versa.
     if (db.driver === 'postgres') {
+      const { Client } = require('pg') as typeof import('pg');
       const client = new Client({
         host: db.host, port: db.port, user: db.user, password: db.password, database: db.database,
         connectionTimeoutMillis: 10000, ssl: sslFor(db),
@@ -21,6 +21,7 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
         await client.end();
       }
     }
+    const { createConnection } = require('mysql2/promise') as typeof import('mysql2/promise');
     const conn = await createConnection({
       host: db.host, port: db.port, socketPath: db.socket, user: db.user, password: db.password, database: db.database,
       connectTimeout: 10000, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: false,

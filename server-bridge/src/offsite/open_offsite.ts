@@ -13,7 +13,6 @@ import { Repository } from '../repository/repository';
 import { loadAge } from '../storage/age';
 import { EncryptedStorage } from '../storage/encrypted_storage';
 import { RetryingStorage, type RetryPolicy } from '../storage/retrying_storage';
-import { S3Storage } from '../storage/s3_storage';
 import type { Storage } from '../storage/storage';
 
 export type OffsiteConfig = NonNullable<Config['offsite']>;
@@ -48,6 +47,8 @@ export async function openOffsite(
   off: OffsiteConfig,
   opts: { create: boolean; stagingDir?: string; onRetry?: RetryPolicy['onRetry'] },
 ): Promise<OffsiteRepo> {
+  // The AWS SDK is loaded only when an off-site repository is really used.
+  const { S3Storage } = require('../storage/s3_storage') as typeof import('../storage/s3_storage');
   const s3 = new S3Storage({
     bucket: off.s3.bucket, prefix: off.s3.prefix, region: off.s3.region, endpoint: off.s3.endpoint,
     forcePathStyle: off.s3.forcePathStyle, credentials: await credentials(off),

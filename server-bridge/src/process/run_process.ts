@@ -3,7 +3,7 @@
  * one AbortSignal that kills the whole process group, and a bounded stderr tail for errors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CancelledError, ProcessError } from '../core/errors';
 import { redact } from '../core/redact';
 
@@ -61,6 +61,19 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
   } else if (stdoutMode !== 'pipe' && stdoutMode !== 'ignore') {
     child.stdout?.pipe(stdoutMode);
   }
+  // When a child exits, Node resumes every stdio stream nobody has attached a reader to yet, and
+  // whatever it had written is dropped. A caller that reads the output a little later (after a
+  // DROP step, say) would see an empty stream: a fast zstd then "restored" an empty dump. So the
+  // output is taken into a stream of ours at once; it keeps the data until it is read.
+  let piped: PassThrough | null = null;
+  if (stdoutMode === 'pipe' && child.stdout) {
+    piped = new PassThrough({ highWaterMark: 256 * 1024 });
+    const source = child.stdout;
+    source.on('error', (err) => piped?.destroy(err));
+    source.pipe(piped);
+    // A reader that gives up early must still end the child (as closing its pipe would).
+    piped.on('close', () => { if (!source.readableEnded) source.destroy(); });
+  }
   if (opts.stdin && opts.stdin !== 'ignore' && child.stdin) {
     const stdin = child.stdin;
     stdin.on('error', () => { /* the child closed stdin early; its exit status tells the story */ });
@@ -93,7 +106,7 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       ));
     });
   });
-  return { child, stdout: stdoutMode === 'pipe' ? child.stdout : null, done };
+  return { child, stdout: piped, done };
 }
 
 /** Runs a command to completion and returns its stdout. */

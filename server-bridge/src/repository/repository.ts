@@ -8,10 +8,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, StorageError, UsageError } from '../core/errors';
-import { manifestSchema, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
+import { BridgeError, NotFoundError, StorageError, UsageError } from '../core/errors';
+import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
+import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
 import type { Storage } from '../storage/storage';
 import { HashingStream } from './hashing';
@@ -151,9 +152,11 @@ export class Repository {
 
   /** Writes the manifest last and atomically: from this moment the snapshot exists. */
   async writeSnapshot(m: Manifest): Promise<void> {
-    const parsed = manifestSchema.parse(m);
+    const res = parseManifest(m);
+    if (!res.success) throw new BridgeError('INTERNAL', `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
     await this.storage.flush();
-    await this.storage.put(Repository.snapshotKey(parsed.id), Buffer.from(JSON.stringify(parsed)));
+    const text = Readable.from((function* () { for (const s of manifestText(res.data)) yield Buffer.from(s); })());
+    await this.storage.put(Repository.snapshotKey(res.data.id), text);
   }
 
   async listSnapshots(): Promise<SnapshotListing> {
@@ -173,8 +176,8 @@ export class Repository {
   }
 
   /**
-   * The newest snapshot accepted by `match`, loading manifests newest first and stopping at the
-   * first match: a backup needs only its parent, not every manifest in memory.
+   * The newest snapshot accepted by `match`, which sees manifests without their file entries;
+   * only the match is loaded whole: a backup needs its parent's index, not every manifest's.
    */
   async newestSnapshot(match: (m: Manifest) => boolean): Promise<Manifest | undefined> {
     const keys: string[] = [];
@@ -183,8 +186,12 @@ export class Repository {
       if (id && SNAPSHOT_ID.test(id)) keys.push(obj.key);
     }
     for (const key of keys.sort().reverse()) {
-      const m = await this.loadManifestKey(key).catch(() => undefined);
-      if (m && match(m)) return m;
+      let head = this.summaries.get(key);
+      if (!head) {
+        head = await this.loadManifestKey(key, { entries: false }).catch(() => undefined);
+        if (head) this.summaries.set(key, head);
+      }
+      if (head && match(head)) return this.loadManifestKey(key);
     }
     return undefined;
   }
@@ -202,8 +209,7 @@ export class Repository {
       let summary = this.summaries.get(obj.key);
       if (!summary) {
         try {
-          const full = await this.loadManifestKey(obj.key);
-          summary = { ...full, components: full.components.map((c) => ({ ...c, entries: [] })) };
+          summary = await this.loadManifestKey(obj.key, { entries: false });
           this.summaries.set(obj.key, summary);
         } catch (err) {
           broken.push({ id, problem: (err as Error).message });
@@ -228,17 +234,16 @@ export class Repository {
     return this.loadManifestKey(key);
   }
 
-  private async loadManifestKey(key: string): Promise<Manifest> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.storage.get(key)) chunks.push(c as Buffer);
+  private async loadManifestKey(key: string, opts: { entries: boolean } = { entries: true }): Promise<Manifest> {
     let raw: unknown;
     try {
-      raw = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      raw = await readManifestText(await this.storage.get(key), opts);
     } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
       throw new StorageError(`manifest ${key} is not valid JSON`, { cause: err, permanent: true });
     }
-    const res = manifestSchema.safeParse(raw);
-    if (!res.success) throw new StorageError(`manifest ${key} is invalid: ${formatIssues(res.error.issues).slice(0, 3).join('; ')}`, { permanent: true });
+    const res = parseManifest(raw);
+    if (!res.success) throw new StorageError(`manifest ${key} is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`, { permanent: true });
     return res.data;
   }
 

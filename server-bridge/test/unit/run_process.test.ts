@@ -44,3 +44,21 @@ test('secrets in error messages are redacted', async () => {
   expect(err.message).toContain('could not connect to postgres://mmuser:***@db:5432/mm');
   expect(err.message).not.toContain('hunter2secret');
 });
+
+test('output is kept when it is read only after the child has exited', async () => {
+  // Node resumes (and drops) the unread stdout of an exited child; a restore that read the
+  // decompressed dump after its DROP step once got an empty stream from a fast zstd this way.
+  const h = startProcess(process.execPath, ['-e', "process.stdout.write('x'.repeat(50000))"], { stdout: 'pipe' });
+  await h.done;
+  await new Promise((r) => setTimeout(r, 100));
+  let n = 0;
+  for await (const c of h.stdout as NodeJS.ReadableStream) n += (c as Buffer).length;
+  expect(n).toBe(50000);
+});
+
+test('a reader that stops early still lets a chatty child end', async () => {
+  const h = startProcess(process.execPath, ['-e', "const b = Buffer.alloc(65536); (function w() { while (process.stdout.write(b)); process.stdout.once('drain', w); })()"], { stdout: 'pipe' });
+  for await (const _ of h.stdout as NodeJS.ReadableStream) break; // destroys the stream
+  const settled = await Promise.race([h.done.then(() => 'exited', () => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+  expect(settled).toBe('exited');
+});

@@ -1,0 +1,88 @@
+/**
+ * Manifest text, written and read as a stream. The file is ordinary JSON, laid out with one file
+ * entry per line, so a reader can parse a 100k-file index line by line instead of holding the
+ * whole text and its parse tree at once, and a listing can skip the entries without parsing them.
+ * Any other valid JSON layout (older manifests, hand-edited ones) is still read, just not lazily.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import type { ComponentRecord, Manifest } from './manifest';
+
+const ENTRIES_OPEN = '"entries":[';
+const COMPONENT_CLOSE = ']}';
+const BATCH = 1000;
+
+/** The manifest's JSON text in pieces of at most ~BATCH entries. */
+export function* manifestText(m: Manifest): Generator<string> {
+  const { components, ...head } = m;
+  yield `${openObject(JSON.stringify(head))}"components":[\n`;
+  for (let i = 0; i < components.length; i++) {
+    const { entries, ...rest } = components[i] as ComponentRecord;
+    yield `${i ? ',' : ''}${openObject(JSON.stringify(rest))}${ENTRIES_OPEN}\n`;
+    let batch = '';
+    for (let j = 0; j < entries.length; j++) {
+      batch += `${j ? ',' : ''}${JSON.stringify(entries[j])}\n`;
+      if ((j + 1) % BATCH === 0) {
+        yield batch;
+        batch = '';
+      }
+    }
+    yield `${batch}${COMPONENT_CLOSE}\n`;
+  }
+  yield ']}\n';
+}
+
+/** `{"a":1}` → `{"a":1,` (or `{` for an empty object), ready for more keys. */
+function openObject(json: string): string {
+  return json === '{}' ? '{' : `${json.slice(0, -1)},`;
+}
+
+/**
+ * Parses manifest text from `input`. Entry lines are parsed one at a time (or skipped, with
+ * `entries: false`, leaving each component's entries empty); everything else is parsed as JSON.
+ * Throws SyntaxError on invalid JSON.
+ */
+export async function readManifestText(input: Readable, opts: { entries: boolean }): Promise<unknown> {
+  const decoder = new StringDecoder('utf8');
+  const lists: unknown[][] = [];
+  let skeleton = '';
+  let inEntries = false;
+  let pending = '';
+  const onLine = (line: string): void => {
+    if (inEntries) {
+      if (line === COMPONENT_CLOSE) {
+        inEntries = false;
+        skeleton += line;
+        return;
+      }
+      if (opts.entries) (lists[lists.length - 1] as unknown[]).push(JSON.parse(line.startsWith(',') ? line.slice(1) : line));
+      return;
+    }
+    skeleton += line;
+    if (line.endsWith(ENTRIES_OPEN)) {
+      inEntries = true;
+      lists.push([]);
+    }
+  };
+  for await (const chunk of input) {
+    // Only the new text is searched for line ends: a single-line (older) manifest stays linear.
+    const from = pending.length;
+    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let nl = pending.indexOf('\n', from); nl >= 0; nl = pending.indexOf('\n', start)) {
+      onLine(pending.slice(start, nl));
+      start = nl + 1;
+    }
+    if (start) pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending) onLine(pending);
+  if (inEntries) throw new SyntaxError('the manifest ends inside a file list');
+  const raw = JSON.parse(skeleton) as { components?: Array<{ entries?: unknown[] }> };
+  // Entry lists were lifted out in order: the n-th "entries":[ belongs to the n-th component.
+  let n = 0;
+  for (const c of raw.components ?? []) {
+    if (c && Array.isArray(c.entries) && c.entries.length === 0 && n < lists.length) c.entries = lists[n++] as unknown[];
+  }
+  return raw;
+}

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+import { manifestText, readManifestText } from '../../src/manifest/manifest_io';
+import { parseManifest, type Entry, type Manifest } from '../../src/manifest/manifest';
+
+function entry(i: number, extra: Partial<Entry> = {}): Entry {
+  return { path: `d/${i} ü "q"\nnl`, type: 'file', mode: 0o644, uid: 1, gid: 2, mtime: `${1700000000000000000 + i}`, size: i, sha256: 'a'.repeat(64), ino: i, ...extra };
+}
+
+function manifest(counts: number[]): Manifest {
+  return {
+    format: 'mm-backup-snapshot', formatVersion: 1, id: '20260101T030000Z-a1b2c3', startedAt: '2026-01-01T03:00:00.000Z', finishedAt: '2026-01-01T03:01:00.000Z',
+    mode: 'offline', trigger: 'cli', host: 'h', installDir: '/opt/mattermost', mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: counts.map((n, c) => ({
+      id: `comp_${'abcdefgh'[c]}`, title: `C${c}`, status: 'included', exclude: [], entries: Array.from({ length: n }, (_, i) => entry(c * 10000 + i)),
+      files: n, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0,
+    })),
+    stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
+  };
+}
+
+const text = (m: Manifest) => [...manifestText(m)].join('');
+const chunked = (s: string, size: number) => Readable.from(Array.from({ length: Math.ceil(s.length / size) }, (_, i) => Buffer.from(s.slice(i * size, (i + 1) * size))));
+
+test('the written text is plain JSON equal to the manifest, one entry per line', () => {
+  const m = manifest([0, 3, 2500]);
+  const t = text(m);
+  expect(JSON.parse(t)).toEqual(m);
+  expect(t.split('\n').filter((l) => l.replace(/^,/, '').startsWith('{"path"'))).toHaveLength(2503);
+});
+
+test('reading back, in any chunking (split UTF-8 included), gives the same manifest', async () => {
+  const m = manifest([2, 0, 1500]);
+  const t = text(m);
+  for (const size of [1, 7, 4096, t.length]) {
+    expect(await readManifestText(chunked(t, size), { entries: true })).toEqual(m);
+  }
+});
+
+test('entries: false skips the file lists but keeps everything else', async () => {
+  const m = manifest([5, 7]);
+  const raw = (await readManifestText(chunked(text(m), 100), { entries: false })) as Manifest;
+  expect(raw.components.map((c) => c.entries.length)).toEqual([0, 0]);
+  expect(raw.components.map((c) => c.files)).toEqual([5, 7]);
+  expect(raw.id).toBe(m.id);
+});
+
+test('an older single-line manifest and a pretty-printed one are still read', async () => {
+  const m = manifest([3, 1]);
+  expect(await readManifestText(chunked(JSON.stringify(m), 10), { entries: true })).toEqual(m);
+  expect(await readManifestText(chunked(JSON.stringify(m, null, 2), 10), { entries: true })).toEqual(m);
+});
+
+test('a truncated manifest is refused', async () => {
+  const t = text(manifest([10]));
+  await expect(readManifestText(chunked(t.slice(0, Math.floor(t.length / 2)), 50), { entries: true })).rejects.toThrow(SyntaxError);
+  await expect(readManifestText(chunked(t.slice(0, -4), 50), { entries: true })).rejects.toThrow(SyntaxError);
+});
+
+test('parseManifest checks every entry and keeps the input objects (no copy of the index)', () => {
+  const m = manifest([3]);
+  const ok = parseManifest(m);
+  expect(ok.success).toBe(true);
+  if (ok.success) expect(ok.data.components[0]?.entries[1]).toBe(m.components[0]?.entries[1]);
+  const bad = manifest([3]);
+  (bad.components[0]?.entries[2] as unknown as Record<string, unknown>).sha256 = 'nothex';
+  const res = parseManifest(bad);
+  expect(res.success).toBe(false);
+  if (!res.success) expect(res.issues[0]?.path).toEqual(['components', 0, 'entries', 2, 'sha256']);
+  const extra = manifest([1]);
+  (extra.components[0]?.entries[0] as unknown as Record<string, unknown>).evil = 1;
+  expect(parseManifest(extra).success).toBe(false);
+  const traversal = manifest([1]);
+  (traversal.components[0]?.entries[0] as Entry).path = '../etc/passwd';
+  expect(parseManifest(traversal).success).toBe(false);
+});
