@@ -26,6 +26,8 @@ export interface ServiceEnv {
   /** Calls the sidecar's API as `who` (bearer, or cookie with optional CSRF header). */
   api(method: string, route: string, opts?: { body?: unknown; as?: { token: string; csrf?: string }; cookie?: boolean; csrf?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   restart(opts?: { authFreshMs?: number }): Promise<void>;
+  /** From now on a service start waits (Mattermost stays down) until the returned function is called. */
+  holdStart(): () => void;
   cleanup(): Promise<void>;
 }
 
@@ -36,8 +38,10 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
   const sb = await generateSandbox({ root, db: pg, port: mmPort });
   const rest = createMattermostRest({ version: '11.2.0', config: { ServiceSettings: { EnableBotAccountCreation: true, AllowedUntrustedInternalConnections: '127.0.0.1/32' } } });
   const main = await rest.listen(mmPort);
+  // holdStart() keeps Mattermost down after a stop until released (a slow start, seen from outside).
+  let startGate: Promise<void> | undefined;
   const control = http.createServer((req, res) => {
-    void rest.setDown(req.url === '/stop').then(() => res.end('ok'), (err: Error) => { res.statusCode = 500; res.end(err.message); });
+    void (req.url === '/start' && startGate ? startGate : Promise.resolve()).then(() => rest.setDown(req.url === '/stop')).then(() => res.end('ok'), (err: Error) => { res.statusCode = 500; res.end(err.message); });
   });
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
   const controlUrl = `http://127.0.0.1:${(control.address() as { port: number }).port}`;
@@ -89,6 +93,11 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
       let body: unknown = text;
       try { body = JSON.parse(text); } catch { /* text */ }
       return { status: res.status, body, headers: res.headers };
+    },
+    holdStart() {
+      let release: () => void = () => undefined;
+      startGate = new Promise<void>((r) => { release = r; });
+      return () => { startGate = undefined; release(); };
     },
     async restart(o = {}) {
       await env.sidecar.close();

@@ -20,7 +20,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PLUGIN_ID = (require(path.join(ROOT, 'plugin.json')) as { id: string }).id;
 
 /** Shots worth showing in the README. */
-const DOCS = new Set(['01-dashboard-idle', '02-backup-running', '03-backup-succeeded', '04-restore-modal', '05-restore-succeeded']);
+const DOCS = new Set(['01-dashboard-idle', '02-backup-running', '03-backup-succeeded', '04-restore-modal', '05-restore-succeeded', '06-mattermost-restarting']);
 
 // Skipped on a developer machine without Chromium; in CI (CI=true, where build/dev.sh installs it)
 // a missing browser fails the run instead of passing silently.
@@ -114,4 +114,39 @@ run('System Console plugin in Chromium', () => {
     expect(kinds).toEqual(expect.arrayContaining(['backup:succeeded:console', 'restore:succeeded:console']));
     expect(errors).toEqual([]);
   }, 420_000);
+
+  it('opened while an offline backup has Mattermost stopped: "Mattermost is restarting…", then it reconnects by itself', async () => {
+    const before = (await env.api('GET', '/v1/snapshots')).body.snapshots.length as number;
+    // A session the sidecar has never checked: it cannot be checked while Mattermost is down.
+    const fresh = env.rest.state.login('sysadmin');
+    const release = env.holdStart();
+    let released = false;
+    try {
+      const started = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'offline' } });
+      expect(started.status).toBe(202);
+      await eventually(async () => (await fetch(`${env.mmUrl}/api/v4/system/ping`).then((r) => r.ok, () => false)) === false, 60_000);
+      harness.useSession(fresh);
+      await page.goto(`${harness.url}/admin_console/plugins/plugin_${PLUGIN_ID}`);
+      await page.getByText(/Mattermost is restarting…/).waitFor({ timeout: 30_000 });
+      await shot('06-mattermost-restarting');
+      release();
+      released = true;
+      const table = page.getByTestId('snapshot-table');
+      await eventually(async () => (await table.locator('tbody tr').count()) === before + 1, 120_000);
+      expect(await page.getByText(/Mattermost is restarting/).count()).toBe(0);
+      const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as Array<{ id: string; status: string }>;
+      expect(jobs.find((j) => j.id === started.body.id)?.status).toBe('succeeded');
+    } finally {
+      if (!released) release();
+      harness.useSession(env.admin);
+    }
+  }, 300_000);
 });
+
+async function eventually(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

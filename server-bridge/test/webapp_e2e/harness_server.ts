@@ -17,6 +17,8 @@ const WEBAPP = path.join(ROOT, 'webapp');
 
 export interface Harness {
   url: string;
+  /** The Mattermost session cookies the page gets on its next load. */
+  useSession(s: { token: string; csrf?: string }): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,8 @@ export async function startHarness(env: ServiceEnv, assets: { plugin: string; ho
     '/static/harness_page.js': path.join(__dirname, 'harness_page.js'),
   };
   const admin = env.admin;
+  // The session the page gets on its next load (a test may switch to a fresh one).
+  let session: { token: string; csrf?: string } = admin;
   const entities = { users: { currentUserId: admin.id }, teams: { currentTeamId: env.team.id } };
   const page = `<!doctype html><html><head><meta charset="utf-8"><title>System Console - Backup</title>
 <style>
@@ -84,7 +88,7 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
     if (pathname === '/' || pathname === '/admin_console/plugins/plugin_' + pluginId) {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'set-cookie': [`MMAUTHTOKEN=${admin.token}; Path=/; HttpOnly`, `MMUSERID=${admin.id}; Path=/`, `MMCSRF=${admin.csrf}; Path=/`],
+        'set-cookie': [`MMAUTHTOKEN=${session.token}; Path=/; HttpOnly`, `MMUSERID=${admin.id}; Path=/`, `MMCSRF=${session.csrf ?? ''}; Path=/`],
       });
       res.end(page);
     } else if (file) {
@@ -112,6 +116,7 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
     url,
+    useSession: (s: { token: string; csrf?: string }) => { session = s; },
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());

@@ -7,6 +7,7 @@ import {useDispatch, useSelector} from 'react-redux';
 
 import type {BackupMode, SnapshotDto} from 'src/client/dto';
 import {isActive} from 'src/job_progress_math';
+import {backoffMs} from 'src/timing';
 import {failureMessage, loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
 import type {ApiFailure} from 'src/state/types';
 import {pluginState} from 'src/state/selectors';
@@ -40,13 +41,14 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const dispatch = useDispatch();
     const st = useSelector(pluginState);
     const [attempt, setAttempt] = useState(0);
+    const [outageRetries, setOutageRetries] = useState(0);
     const [actionError, setActionError] = useState<string | null>(null);
     const [text, setText] = useState<{title: string; text: string} | null>(null);
     useJobWatcher();
 
     useEffect(() => {
         dispatch(receivedSidecarUrl(sidecarUrl));
-        void loadOverview(dispatch, bridge).then(async (r) => {
+        void loadOverview(dispatch, bridge, {retryInMs: backoffMs(outageRetries)}).then(async (r) => {
             if (r.data) {
                 const s = await run(dispatch, bridge, () => bridge.getSettings());
                 if (s.data) {
@@ -54,7 +56,26 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                 }
             }
         });
+    // outageRetries is read, not a dependency: only a new `attempt` reloads.
     }, [bridge, sidecarUrl, attempt, dispatch]);
+
+    // Opened while Mattermost is stopped (no job known yet to follow): load again after the
+    // delay the banner announces, backing off, until the sidecar can check the session again.
+    const restarting = st.connection.kind === 'restarting' && !isActive(st.job);
+    const retryInMs = st.connection.kind === 'restarting' ? st.connection.retryInMs : 0;
+    useEffect(() => {
+        if (!restarting) {
+            if (st.connection.kind === 'ok') {
+                setOutageRetries(0);
+            }
+            return undefined;
+        }
+        const t = setTimeout(() => {
+            setOutageRetries((n) => n + 1);
+            setAttempt((a) => a + 1);
+        }, retryInMs);
+        return () => clearTimeout(t);
+    }, [restarting, retryInMs, st.connection.kind]);
 
     const busy = isActive(st.job);
     const describe = useCallback((e: ApiFailure) => `${failureMessage(formatMessage, e)}${e.hint ? ` ${e.hint}` : ''}`, [formatMessage]);

@@ -146,6 +146,18 @@ describe('DashboardSetting', () => {
         expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120-0300-aaaa');
     });
 
+    it('opened while Mattermost is stopped: says it is restarting, retries by itself and loads once it is back', async () => {
+        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        bridge.fail.set('GET /v1/status', {status: 503, body: {id: 'mm_backup.mattermost_unavailable', message: 'Mattermost cannot be reached to check this session, and it was not checked recently', status_code: 503}});
+        renderDashboard();
+        expect(await screen.findByText(/Mattermost is restarting…/)).toBeInTheDocument();
+        const tries = () => bridge.requests.filter((r) => r.method === 'GET' && r.path === '/v1/status').length;
+        await waitFor(() => expect(tries()).toBeGreaterThanOrEqual(3));
+        bridge.fail.clear();
+        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120-0300-aaaa');
+        expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
+    });
+
     it('failed: a failed job shows the error and its hint, and the last failure shows in the status', async () => {
         const id = 'c'.repeat(26);
         const failed = job(id, {status: 'failed', finished_at: new Date().toISOString(), error: {code: 'DISK_SPACE', message: 'not enough space in the repository', hint: 'free space or run prune'}});
