@@ -5,7 +5,7 @@
  */
 import { Client } from 'pg';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { startProcess, runProcess } from '../process/run_process';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
@@ -91,9 +91,10 @@ export class PostgresEngine implements DatabaseEngine {
     const psql = startProcess(pgTool(this.binDir, 'psql'), ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--file=-'], {
       env, signal: opts.signal, stdin: script, stdout: 'ignore',
     });
-    // The child's 'close' (which settles `done`) comes after its stdout ended, so every byte
-    // of the script is already in `script` when COMMIT is appended.
-    const fed = restore.done.then(
+    // COMMIT goes after the last byte pg_restore wrote: its exit alone does not say that output
+    // has passed through to `script` yet, the end of its stdout stream does.
+    const drained = finished(restore.stdout as Readable);
+    const fed = Promise.all([restore.done, drained]).then(
       () => { script.end('COMMIT;\n'); },
       (err: unknown) => { script.end(); throw err; },
     );
