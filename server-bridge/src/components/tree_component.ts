@@ -35,7 +35,8 @@ export class TreeComponent implements BackupComponent {
       }
       if (kind === 'dir') {
         const list = await meta.run(() => readdir(abs, { withFileTypes: true })).catch(() => []);
-        await mapLimit(list, 32, (d) => (d.isDirectory() || d.isFile() || d.isSymbolicLink() ? walk(rel ? `${rel}/${d.name}` : d.name, d.isDirectory() ? 'dir' : d.isFile() ? 'file' : undefined) : Promise.resolve()));
+        const wanted = list.filter((d) => d.isDirectory() || d.isFile());
+        await mapLimit(wanted, 32, (d) => walk(rel ? `${rel}/${d.name}` : d.name, d.isDirectory() ? 'dir' : 'file'));
       } else if (kind === 'file') {
         const stat = st ?? (await meta.run(() => lstat(abs)).catch(() => undefined));
         if (!stat?.isFile()) return;

@@ -191,7 +191,11 @@ export class Repository {
         head = await this.loadManifestKey(key, { entries: false }).catch(() => undefined);
         if (head) this.summaries.set(key, head);
       }
-      if (head && match(head)) return this.loadManifestKey(key);
+      if (!head || !match(head)) continue;
+      // A manifest whose file index does not parse is skipped like any unreadable one: a damaged
+      // newest snapshot must not stop the next backup from finding an older parent.
+      const full = await this.loadManifestKey(key).catch(() => undefined);
+      if (full) return full;
     }
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -31,6 +31,24 @@ test('summaries drop the file index, follow deletions, and "latest" skips safety
     await repo.deleteSnapshot('20260101T000000Z-aaaaaa');
     expect((await repo.listSnapshotSummaries()).manifests.map((m) => m.id)).toEqual(['20260102T000000Z-bbbbbb']);
     expect((await repo.loadSnapshot('latest')).id).toBe('20260102T000000Z-bbbbbb');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a newest manifest whose file index is damaged is skipped when looking for the parent', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'listing-'));
+  try {
+    const repo = await Repository.open(await LocalStorage.open(dir));
+    await repo.writeSnapshot(manifest('20260101T000000Z-aaaaaa', 'cli', 3));
+    await repo.writeSnapshot(manifest('20260102T000000Z-bbbbbb', 'cli', 3));
+    const file = path.join(dir, 'snapshots', '20260102T000000Z-bbbbbb.json');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('{"path":"f1"', '{"path":"f1",,'));
+    const parent = await repo.newestSnapshot((m) => m.installDir === '/opt/mattermost');
+    expect(parent?.id).toBe('20260101T000000Z-aaaaaa');
+    expect(parent?.components[0]?.entries).toHaveLength(3);
+    await expect(repo.loadSnapshot('20260102T000000Z-bbbbbb')).rejects.toThrow(/not valid JSON/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
