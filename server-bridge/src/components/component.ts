@@ -23,11 +23,15 @@ export interface BackupContext {
   mode: 'offline' | 'online';
   /** The same component in the parent snapshot, for change detection. */
   previous?: ComponentRecord;
+  /** Called once what the backup will contain is fixed (a database's snapshot pinned) while the copy goes on. */
+  onPinned?: () => void;
 }
 
 export interface BackupComponent {
   readonly plan: ComponentPlan;
   estimate(previous?: ComponentRecord): Promise<Estimate>;
+  /** Optional: copies what estimate() found changed while Mattermost still runs (offline backups), so less is left for the downtime. */
+  precopy?(ctx: BackupContext): Promise<void>;
   backup(ctx: BackupContext): Promise<ComponentRecord>;
 }
 

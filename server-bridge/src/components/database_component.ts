@@ -35,7 +35,7 @@ export class DatabaseComponent implements BackupComponent {
     });
     counter.pipe(z.input);
     const [dump, stored] = await Promise.all([
-      this.engine.dump(counter, { signal: ctx.step.signal, tables: this.plan.tables }),
+      this.engine.dump(counter, { signal: ctx.step.signal, tables: this.plan.tables, onPinned: ctx.onPinned }),
       ctx.repo.ingest(z.output, { signal: ctx.step.signal }),
       z.proc.done,
     ]);

@@ -1,72 +1,54 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
-import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry, ComponentRecord } from '../manifest/manifest';
 import type { ComponentPlan } from '../discovery/discover';
-import { backupTree } from '../repository/tree_backup';
+import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
 import { restoreTree } from '../repository/tree_restore';
 import type { BackupComponent, BackupContext, Estimate, RestoreContext } from './component';
-import { mapLimit, Semaphore } from '../core/pool';
 
 export class TreeComponent implements BackupComponent {
   constructor(readonly plan: ComponentPlan, private readonly installDir: string) {}
 
-  /** The last estimate, reused by backup() for its progress totals instead of walking again. */
-  private estimated?: Estimate;
+  /** The preflight's scan, compared against the parent; pre-copied and then used as the parent of the real pass. */
+  private scanned?: TreeBackupResult;
+  private precopied = { newBytes: 0, filesRead: 0 };
 
   async estimate(previous?: ComponentRecord): Promise<Estimate> {
-    const prev = indexEntries(previous);
-    const est: Estimate = { files: 0, bytes: 0, changedBytes: 0 };
-    const root = this.plan.root as string;
-    const excluded = new Set(this.plan.exclude);
-    const meta = new Semaphore(32);
-    // A cheaper walk than the backup's: directory entries say which names are directories, so
-    // only files are stat'ed, without BigInt; an mtime compared to the millisecond is enough for
-    // an estimate (the backup itself compares nanoseconds).
-    const walk = async (rel: string, known?: 'dir' | 'file'): Promise<void> => {
-      if (excluded.has(rel)) return;
-      const abs = rel ? path.join(root, rel) : root;
-      let kind = known;
-      let st;
-      if (kind !== 'dir') {
-        st = await meta.run(() => lstat(abs)).catch(() => undefined);
-        if (!st) return;
-        kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
-      }
-      if (kind === 'dir') {
-        const list = await meta.run(() => readdir(abs, { withFileTypes: true })).catch(() => []);
-        const wanted = list.filter((d) => d.isDirectory() || d.isFile());
-        await mapLimit(wanted, 32, (d) => walk(rel ? `${rel}/${d.name}` : d.name, d.isDirectory() ? 'dir' : 'file'));
-      } else if (kind === 'file') {
-        const stat = st ?? (await meta.run(() => lstat(abs)).catch(() => undefined));
-        if (!stat?.isFile()) return;
-        est.files++;
-        est.bytes += stat.size;
-        const p = prev.get(rel);
-        const unchanged = p && p.size === stat.size && p.ino === stat.ino && Math.floor(Number(p.mtime) / 1e6) === Math.floor(stat.mtimeMs);
-        if (!unchanged) est.changedBytes += stat.size;
-      }
-    };
-    if (this.plan.include) for (const rel of this.plan.include) await walk(rel);
-    else await walk('');
-    this.estimated = est;
-    return est;
+    // The same walk as the backup's, without reading contents: the changed bytes are exact, and
+    // the result is what the pre-copy fills in and the backup pass compares against.
+    this.scanned = await backupTree({
+      root: this.plan.root as string, include: this.plan.include, exclude: this.plan.exclude,
+      previous: indexEntries(previous), scan: true, tolerateVanished: true,
+    });
+    return { files: this.scanned.files, bytes: this.scanned.bytes, changedBytes: this.scanned.changedBytes };
+  }
+
+  /**
+   * Stores the files the scan found changed while Mattermost still runs, so that the pass made
+   * while it is stopped only has to re-check metadata. A file changed after it was read here
+   * no longer matches its entry and is read again by that pass.
+   */
+  async precopy(ctx: BackupContext): Promise<void> {
+    const scanned = this.scanned;
+    if (!scanned) return;
+    const res = await precopyEntries(scanned, this.plan.root as string, ctx.repo, ctx.step.signal, (bytes) => ctx.step.progress(bytes, scanned.changedBytes, 'bytes'));
+    this.precopied = res;
   }
 
   async backup(ctx: BackupContext): Promise<ComponentRecord> {
     const t0 = Date.now();
-    const est = this.estimated ?? (await this.estimate(ctx.previous));
+    const total = this.scanned?.bytes;
     const res = await backupTree({
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
-      previous: indexEntries(ctx.previous),
+      previous: this.scanned ? indexOf(this.scanned.entries) : indexEntries(ctx.previous),
       repo: ctx.repo,
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',
-      onProgress: (p) => ctx.step.progress(p.bytes, est.bytes, 'bytes', p.currentPath),
+      onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes', p.currentPath),
     });
-    ctx.step.progress(res.bytes, est.bytes, 'bytes');
+    ctx.step.progress(res.bytes, res.bytes, 'bytes');
     for (const w of res.warnings) ctx.step.log('warn', w);
     const root = this.plan.root as string;
     const rel = path.relative(this.installDir, root);
@@ -80,8 +62,8 @@ export class TreeComponent implements BackupComponent {
       entries: res.entries,
       files: res.files,
       bytes: res.bytes,
-      newBytes: res.newBytes,
-      filesRead: res.filesRead,
+      newBytes: res.newBytes + this.precopied.newBytes,
+      filesRead: res.filesRead + this.precopied.filesRead,
       durationMs: Date.now() - t0,
     };
   }
@@ -111,8 +93,12 @@ export function indexEntries(record?: ComponentRecord): Map<string, Entry> {
   if (!record) return new Map();
   let index = indexes.get(record);
   if (!index) {
-    index = new Map(record.entries.map((e) => [e.path, e]));
+    index = indexOf(record.entries);
     indexes.set(record, index);
   }
   return index;
+}
+
+function indexOf(entries: Entry[]): Map<string, Entry> {
+  return new Map(entries.map((e) => [e.path, e]));
 }

@@ -32,8 +32,11 @@ export interface DatabaseEngine {
   /** Highest db_migrations version, or undefined when the table does not exist. */
   schemaVersion(): Promise<number | undefined>;
   rowCounts(): Promise<Record<string, number>>;
-  /** Streams a consistent dump of the whole database (or `tables`) into `out`. */
-  dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<DumpResult>;
+  /**
+   * Streams a consistent dump of the whole database (or `tables`) into `out`. Calls `onPinned`, if
+   * the engine can tell, once later writes can no longer reach the dump and DDL waits for it.
+   */
+  dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void }): Promise<DumpResult>;
   /**
    * Replaces the database's contents (or just `tables`) with the dump read from `input`; rejects
    * unless the whole dump was applied. Reports the tables the loading session saw at its end.

@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
+import { randomBytes } from 'node:crypto';
 import { startProcess, runProcess } from '../process/run_process';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import { describeTarget, type DbTarget } from './dsn';
@@ -54,23 +55,33 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
-  async dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<DumpResult> {
+  async dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void }): Promise<DumpResult> {
     const client = await this.connect();
     try {
       // The exported snapshot pins what pg_dump sees; counting rows inside the same transaction
       // gives counts that match the dump even while Mattermost keeps writing (online mode).
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const all = await listTables(client);
+      const tables = opts.tables ? all.filter((t) => opts.tables?.includes(t)) : all;
       const snap = (await client.query('SELECT pg_export_snapshot() AS s')).rows[0] as { s: string };
       const args = ['--format=custom', '--compress=0', `--snapshot=${snap.s}`, '--no-password'];
       for (const t of opts.tables ?? []) args.push(`--table=public.${quoteIdent(t)}`);
-      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: pgEnv(this.target), signal: opts.signal, stdout: 'pipe' });
-      const all = await listTables(client);
-      const tables = opts.tables ? all.filter((t) => opts.tables?.includes(t)) : all;
-      const [rowCounts] = await Promise.all([
-        countRows(client, tables),
-        pipeline(proc.stdout as Readable, out, { end: true }),
-        proc.done,
-      ]);
+      // A name of its own lets us see which locks are pg_dump's (see waitForDumpLocks).
+      const appName = `mm-backup-dump-${randomBytes(6).toString('hex')}`;
+      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: { ...pgEnv(this.target), PGAPPNAME: appName }, signal: opts.signal, stdout: 'pipe' });
+      const piped = pipeline(proc.stdout as Readable, out, { end: true });
+      piped.catch(() => undefined); // awaited below; a failure while waiting must not go unhandled
+      proc.done.catch(() => undefined);
+      if (opts.onPinned) {
+        // Pinned means: snapshot exported AND pg_dump holding its table locks, so that a schema
+        // change can only wait for the dump. (Taking those locks here first would not do: see
+        // waitForDumpLocks.) A dump that ends or fails before that settles it either way.
+        const ended = new AbortController();
+        proc.done.finally(() => ended.abort()).catch(() => undefined);
+        await Promise.race([this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, ...(opts.signal ? [opts.signal] : [])])), proc.done]);
+        opts.onPinned();
+      }
+      const [rowCounts] = await Promise.all([countRows(client, tables), piped, proc.done]);
       await client.query('COMMIT');
       return { rowCounts, format: 'pg_custom', tool: await this.toolVersion() };
     } finally {
@@ -128,9 +139,43 @@ export class PostgresEngine implements DatabaseEngine {
     await query({ ...this.target, database: this.target.database }, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
   }
 
+  /**
+   * Resolves once pg_dump holds its own lock on every table it dumps (or `stop` is aborted).
+   * Until then Mattermost must not start: a migration that rewrites a table before pg_dump locks
+   * it leaves the dump's older snapshot an empty table. Had we locked the tables ourselves, that
+   * migration's queued ACCESS EXCLUSIVE would queue pg_dump's ACCESS SHARE behind it: deadlock.
+   */
+  private async waitForDumpLocks(client: Client, appName: string, tables: string[], stop: AbortSignal): Promise<void> {
+    // Tables that belong to an extension are not dumped, so pg_dump never locks them.
+    const res = await client.query(
+      `SELECT array_agg(c.oid) AS oids FROM unnest($1::text[]) AS t(name) JOIN pg_class c ON c.oid = t.name::regclass
+       WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+      [tables.map(qualify)],
+    );
+    const oids = ((res.rows[0] as { oids: number[] | null }).oids ?? []);
+    if (!oids.length) return;
+    // Another session: pg_stat_activity is read once per transaction, and ours stays open.
+    const watcher = await this.connect();
+    try {
+      while (!stop.aborted) {
+        const r = await watcher.query(
+          `SELECT count(DISTINCT l.relation)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE a.application_name = $1 AND l.locktype = 'relation' AND l.granted AND l.relation = ANY($2::oid[])`,
+          [appName, oids],
+        );
+        if ((r.rows[0] as { n: number }).n >= oids.length) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await watcher.end().catch(() => undefined);
+    }
+  }
+
   private async connect(): Promise<Client> {
     const t = this.target;
     const client = new Client({ host: t.socket ?? t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionTimeoutMillis: 10000 });
+    // A server that ends an idle session emits 'error' on the client; unhandled, it would end the process.
+    client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (err) {
@@ -141,8 +186,12 @@ export class PostgresEngine implements DatabaseEngine {
 }
 
 async function listTables(client: Client): Promise<string[]> {
+  // pg_catalog, not information_schema: the latter hides tables this user may not read, which
+  // pg_dump would then fail on after the snapshot was pinned instead of while Mattermost is stopped.
   const res = await client.query(
-    "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1, 2",
+    `SELECT n.nspname AS table_schema, c.relname AS table_name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+     ORDER BY 1, 2`,
   );
   return (res.rows as Array<{ table_schema: string; table_name: string }>).map((r) => (r.table_schema === 'public' ? r.table_name : `${r.table_schema}.${r.table_name}`));
 }
@@ -150,11 +199,15 @@ async function listTables(client: Client): Promise<string[]> {
 async function countRows(client: Client, tables: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const t of tables) {
-    const qualified = t.includes('.') ? t.split('.').map(quoteIdent).join('.') : `public.${quoteIdent(t)}`;
-    const res = await client.query(`SELECT count(*)::bigint AS n FROM ${qualified}`);
+    const res = await client.query(`SELECT count(*)::bigint AS n FROM ${qualify(t)}`);
     counts[t] = Number((res.rows[0] as { n: string }).n);
   }
   return counts;
+}
+
+/** A listTables() name as SQL: "schema"."table", public when unqualified. */
+function qualify(t: string): string {
+  return t.includes('.') ? t.split('.').map(quoteIdent).join('.') : `public.${quoteIdent(t)}`;
 }
 
 export function quoteIdent(name: string): string {

@@ -1,7 +1,7 @@
 /**
  * Every failure path leaves Mattermost running, lists no partial snapshot, and says what happened.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -34,6 +34,35 @@ test('a failing database dump: Mattermost is started again, no snapshot, a clear
   } finally {
     await env.db.query(env.sb.dbName, 'DROP TABLE locked_by_admin');
   }
+});
+
+test('an offline backup restarts Mattermost once the dump is pinned; a dump failing after that still leaves no snapshot', async () => {
+  // pg_dump that takes its snapshot and locks like the real one, then breaks off its output.
+  const bin = path.join(env.root, 'broken-pg-bin');
+  await mkdir(bin, { recursive: true });
+  for (const tool of ['psql', 'pg_restore']) await symlink(path.join(env.db.binDir, tool), path.join(bin, tool)).catch(() => undefined);
+  await writeFile(path.join(bin, 'pg_dump'), `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | head -c 4096\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`, { mode: 0o755 });
+  const before = await snapshotIds();
+  await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
+  try {
+    const r = await env.cli('backup', '--mode', 'offline');
+    expect(r.code).toBe(1);
+    const at = (type: string, step: string) => r.events.findIndex((e) => e.type === type && e.step === step);
+    // Mattermost was started before the dump finished, and the failure came after that.
+    expect(at('step.finished', 'database')).toBeGreaterThan(-1);
+    expect(at('step.finished', 'start')).toBeGreaterThan(at('step.finished', 'database'));
+    expect(at('step.failed', 'database-finish')).toBeGreaterThan(at('step.finished', 'start'));
+    expect(r.stderr).toMatch(/pg_dump/);
+    expect(await isUp(env.url)).toBe(true);
+    expect(await snapshotIds()).toEqual(before);
+  } finally {
+    await env.writeConfig();
+  }
+  // With the real pg_dump the same backup succeeds and reports the short downtime.
+  const ok = await env.cli('backup', '--mode', 'offline');
+  expect(ok.code).toBe(0);
+  const order = ok.events.filter((e) => e.type === 'step.finished').map((e) => e.step);
+  expect(order.indexOf('start')).toBeLessThan(order.indexOf('database-finish'));
 });
 
 test('a repository that cannot be written: Mattermost is started again, no snapshot, a hint', async () => {

@@ -4,7 +4,7 @@
  * then commit the manifest. Stopping/starting Mattermost is the caller's business.
  */
 import os from 'node:os';
-import type { Step } from '../runner';
+import type { Step, StepContext } from '../runner';
 import type { BackupComponent } from '../../components/component';
 import type { ComponentRecord, Manifest } from '../../manifest/manifest';
 import { FORMAT_VERSION } from '../../manifest/manifest';
@@ -24,17 +24,83 @@ export interface SnapshotDraft {
 
 /** One step per component, in dependency order (databases first). */
 export function componentSteps(components: BackupComponent[], draft: SnapshotDraft, repo: Repository, prefix = ''): Step[] {
-  const ordered = [...components].sort((a, b) => Number(b.plan.kind === 'database') - Number(a.plan.kind === 'database'));
-  return ordered.map((c) => ({
+  return ordered(components).map((c) => ({
     id: `${prefix}${c.plan.id}`,
     title: `${prefix ? 'Safety snapshot: ' : ''}${c.plan.kind === 'database' ? 'Dump' : 'Copy'} ${c.plan.title}`,
     run: async (ctx) => {
-      const previous = draft.parent?.components.find((p) => p.id === c.plan.id && p.status === 'included');
-      const rec = await c.backup({ repo, step: ctx, mode: draft.mode, previous });
+      const rec = await c.backup({ repo, step: ctx, mode: draft.mode, previous: previousOf(draft, c) });
       draft.records.push(rec);
-      return `${rec.files} files, ${fmt(rec.bytes)} (${fmt(rec.newBytes)} new)`;
+      return summarize(rec);
     },
   }));
+}
+
+/**
+ * The same steps for an offline backup, where a dump whose snapshot is pinned (PostgreSQL's
+ * exported snapshot, with the tables locked against DDL) no longer needs Mattermost stopped:
+ * its step returns once the snapshot is pinned, the dump goes on while the trees are copied
+ * and after Mattermost is started, and `after` holds the steps that wait for it to finish.
+ */
+export function offlineSnapshotSteps(components: BackupComponent[], draft: SnapshotDraft, repo: Repository): { steps: Step[]; after: Step[] } {
+  const after: Step[] = [];
+  const steps = ordered(components).map((c): Step => {
+    if (c.plan.kind !== 'database') return componentSteps([c], draft, repo)[0] as Step;
+    let dump: { record: Promise<ComponentRecord>; abort: AbortController; ctx: { current: StepContext } } | undefined;
+    after.push({
+      id: `${c.plan.id}-finish`,
+      title: `Finish the dump of ${c.plan.title}`,
+      run: async (ctx) => {
+        if (!dump) throw new Error(`the dump of ${c.plan.title} never started`);
+        dump.ctx.current = ctx; // its progress and logs belong to this step from now on
+        const rec = await dump.record;
+        draft.records.push(rec);
+        return summarize(rec);
+      },
+      undo: async () => {
+        dump?.abort.abort();
+        await dump?.record.catch(() => undefined);
+      },
+    });
+    return {
+      id: c.plan.id,
+      title: `Pin a snapshot of ${c.plan.title} and start its dump`,
+      run: async (ctx) => {
+        const abort = new AbortController();
+        ctx.signal.addEventListener('abort', () => abort.abort(ctx.signal.reason), { once: true });
+        const route = { current: ctx };
+        const step: StepContext = {
+          signal: abort.signal,
+          progress: (...a) => route.current.progress(...a),
+          log: (...a) => route.current.log(...a),
+        };
+        let pinned!: () => void;
+        const isPinned = new Promise<void>((r) => { pinned = r; });
+        const record = c.backup({ repo, step, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() });
+        record.catch(() => undefined); // awaited by the finishing step, or dropped by undo
+        dump = { record, abort, ctx: route };
+        await Promise.race([isPinned, record]);
+        return 'snapshot pinned; the dump goes on while Mattermost runs again';
+      },
+      // A later step failed: the dump is stopped and its partial object left for cleanup.
+      undo: async () => {
+        dump?.abort.abort();
+        await dump?.record.catch(() => undefined);
+      },
+    };
+  });
+  return { steps, after };
+}
+
+function ordered(components: BackupComponent[]): BackupComponent[] {
+  return [...components].sort((a, b) => Number(b.plan.kind === 'database') - Number(a.plan.kind === 'database'));
+}
+
+function previousOf(draft: SnapshotDraft, c: BackupComponent): ComponentRecord | undefined {
+  return draft.parent?.components.find((p) => p.id === c.plan.id && p.status === 'included');
+}
+
+function summarize(rec: ComponentRecord): string {
+  return `${rec.files} files, ${fmt(rec.bytes)} (${fmt(rec.newBytes)} new)`;
 }
 
 /** Builds the manifest from the draft; skipped components are recorded with their reason. */

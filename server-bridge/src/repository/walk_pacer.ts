@@ -1,0 +1,44 @@
+/**
+ * Chooses how a tree walk reads metadata: synchronous calls (a warm inode cache answers lstat in
+ * a few µs, less than one trip through libuv's thread pool costs) or parallel async calls (a cold
+ * cache makes each call wait on the disk, and only parallel calls overlap those waits). It times
+ * windows of calls in each mode and keeps the faster, re-trying the other now and then, since a
+ * walk often starts cold and becomes warm, or the other way round.
+ */
+const WINDOW_OPS = 4000;
+/** Below this, synchronous calls are served from memory and nothing is worth trying. */
+const FAST_SYNC_NS_PER_OP = 12_000;
+/** Windows in the chosen mode before the other one is timed again. */
+const RETRY_EVERY = 8;
+
+export class WalkPacer {
+  private mode: 'sync' | 'async' = 'sync';
+  private readonly nsPerOp: { sync?: number; async?: number } = {};
+  private ops = 0;
+  private windowStart = process.hrtime.bigint();
+  private windowsInMode = 0;
+
+  /** Whether the next directory should be read with synchronous calls. */
+  get sync(): boolean {
+    return this.mode === 'sync';
+  }
+
+  /** Records `ops` metadata calls done in the current mode; may switch modes at a window's end. */
+  done(ops: number): void {
+    this.ops += ops;
+    if (this.ops < WINDOW_OPS) return;
+    const now = process.hrtime.bigint();
+    this.nsPerOp[this.mode] = Number(now - this.windowStart) / this.ops;
+    this.ops = 0;
+    this.windowStart = now;
+    this.windowsInMode++;
+    const other = this.mode === 'sync' ? 'async' : 'sync';
+    const mine = this.nsPerOp[this.mode] as number;
+    const theirs = this.nsPerOp[other];
+    if (this.mode === 'sync' && mine < FAST_SYNC_NS_PER_OP) return;
+    if (theirs === undefined || theirs < mine || this.windowsInMode >= RETRY_EVERY) {
+      this.mode = other;
+      this.windowsInMode = 0;
+    }
+  }
+}
