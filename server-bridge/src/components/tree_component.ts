@@ -49,6 +49,7 @@ export class TreeComponent implements BackupComponent {
       onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes', p.currentPath),
     });
     ctx.step.progress(res.bytes, res.bytes, 'bytes');
+    this.scanned = undefined; // its entries live on in `res` where unchanged; the rest is garbage now
     for (const w of res.warnings) ctx.step.log('warn', w);
     const root = this.plan.root as string;
     const rel = path.relative(this.installDir, root);

@@ -31,6 +31,8 @@ export interface TreeBackupOptions {
   scan?: boolean;
   onProgress?: (p: { files: number; bytes: number; currentPath: string }) => void;
   concurrency?: number;
+  /** How metadata is read; adaptive by default (tests pin a mode). */
+  pacer?: WalkPacer;
 }
 
 export interface TreeBackupResult {
@@ -55,7 +57,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && opts.tolerateVanished;
 
   // Synchronous calls run in short bursts between event-loop turns (see WalkPacer for when).
-  const pacer = new WalkPacer();
+  const pacer = opts.pacer ?? new WalkPacer();
   let lastYield = Date.now();
 
   const handle = async (rel: string, abs: string, st: BigIntStats, dirs: Array<[string, string]>): Promise<void> => {

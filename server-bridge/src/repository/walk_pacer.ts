@@ -5,18 +5,28 @@
  * windows of calls in each mode and keeps the faster, re-trying the other now and then, since a
  * walk often starts cold and becomes warm, or the other way round.
  */
-const WINDOW_OPS = 4000;
+export const WINDOW_OPS = 4000;
 /** Below this, synchronous calls are served from memory and nothing is worth trying. */
 const FAST_SYNC_NS_PER_OP = 12_000;
 /** Windows in the chosen mode before the other one is timed again. */
-const RETRY_EVERY = 8;
+export const RETRY_EVERY = 8;
 
 export class WalkPacer {
-  private mode: 'sync' | 'async' = 'sync';
+  private mode: 'sync' | 'async';
   private readonly nsPerOp: { sync?: number; async?: number } = {};
   private ops = 0;
-  private windowStart = process.hrtime.bigint();
+  private windowStart: bigint;
   private windowsInMode = 0;
+
+  /** `fixed` pins one mode (tests, comparisons); `clock` is for tests. */
+  constructor(private readonly opts: { fixed?: 'sync' | 'async'; clock?: () => bigint } = {}) {
+    this.mode = opts.fixed ?? 'sync';
+    this.windowStart = this.now();
+  }
+
+  private now(): bigint {
+    return (this.opts.clock ?? process.hrtime.bigint)();
+  }
 
   /** Whether the next directory should be read with synchronous calls. */
   get sync(): boolean {
@@ -26,8 +36,8 @@ export class WalkPacer {
   /** Records `ops` metadata calls done in the current mode; may switch modes at a window's end. */
   done(ops: number): void {
     this.ops += ops;
-    if (this.ops < WINDOW_OPS) return;
-    const now = process.hrtime.bigint();
+    if (this.ops < WINDOW_OPS || this.opts.fixed) return;
+    const now = this.now();
     this.nsPerOp[this.mode] = Number(now - this.windowStart) / this.ops;
     this.ops = 0;
     this.windowStart = now;

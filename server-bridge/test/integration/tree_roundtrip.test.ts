@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
-import { backupTree } from '../../src/repository/tree_backup';
+import { backupTree, precopyEntries } from '../../src/repository/tree_backup';
+import { WalkPacer } from '../../src/repository/walk_pacer';
 import { restoreTree } from '../../src/repository/tree_restore';
 import { describeTree } from '../support/tree_snapshot';
 import { caught } from '../support/caught';
@@ -114,4 +115,55 @@ test('restore refuses entries that would write through a path outside the tree',
   ];
   const err = await caught(restoreTree({ entries: bad, root, exclude: [], mode: 'mirror', repo }));
   expect(err.message).toMatch(/has no parent directory entry/);
+});
+
+async function countObjects(): Promise<number> {
+  let n = 0;
+  for await (const _ of repo.listObjects()) n++;
+  return n;
+}
+
+test('synchronous and parallel metadata walks record the same entries', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  for (let i = 0; i < 40; i++) {
+    await mkdir(path.join(root, `data/many/${i}`), { recursive: true });
+    await writeFile(path.join(root, `data/many/${i}/f`), String(i));
+  }
+  const walk = (fixed: 'sync' | 'async') => backupTree({ root, exclude: ['other-component'], repo, pacer: new WalkPacer({ fixed }) });
+  const sync = await walk('sync');
+  const parallel = await walk('async');
+  expect(sync.entries.length).toBeGreaterThan(90);
+  expect(parallel.entries).toEqual(sync.entries);
+  expect(parallel.entries.some((e) => e.path.startsWith('other-component'))).toBe(false);
+});
+
+test('a scan stores nothing and lists changed files without a hash; the pre-copy fills them in unless they changed again', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  const first = await backupTree({ root, exclude: [], repo });
+  const objectsBefore = await countObjects();
+  await writeFile(path.join(root, 'data/new-a'), randomBytes(3000));
+  await writeFile(path.join(root, 'data/new-b'), randomBytes(2000));
+
+  const scan = await backupTree({ root, exclude: [], previous: new Map(first.entries.map((e) => [e.path, e])), scan: true });
+  expect(scan.changedBytes).toBe(5000);
+  expect(scan.filesRead).toBe(0);
+  expect(scan.entries.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual(['data/new-a', 'data/new-b']);
+  expect(await countObjects()).toBe(objectsBefore);
+
+  // new-b changes between the scan and the pre-copy: what was read no longer matches the scan.
+  await appendFile(path.join(root, 'data/new-b'), 'more');
+  const pre = await precopyEntries(scan, root, repo);
+  expect(pre.filesRead).toBe(2);
+  const byPath = new Map(scan.entries.map((e) => [e.path, e]));
+  expect(byPath.get('data/new-a')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(byPath.get('data/new-b')?.sha256).toBeUndefined();
+
+  // The pass that follows (Mattermost stopped) reads only new-b, and records its final content.
+  const final = await backupTree({ root, exclude: [], repo, previous: byPath });
+  expect(final.filesRead).toBe(1);
+  const restored = path.join(work, 'restored');
+  await restoreTree({ entries: final.entries, root: restored, exclude: [], mode: 'mirror', repo });
+  expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
 });
