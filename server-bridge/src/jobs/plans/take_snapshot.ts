@@ -46,6 +46,10 @@ export function offlineSnapshotSteps(components: BackupComponent[], draft: Snaps
   const steps = ordered(components).map((c): Step => {
     if (c.plan.kind !== 'database') return componentSteps([c], draft, repo)[0] as Step;
     let dump: { record: Promise<ComponentRecord>; abort: AbortController; ctx: { current: StepContext } } | undefined;
+    const stopDump = async (): Promise<void> => {
+      dump?.abort.abort();
+      await dump?.record.catch(() => undefined);
+    };
     after.push({
       id: `${c.plan.id}-finish`,
       title: `Finish the dump of ${c.plan.title}`,
@@ -56,10 +60,7 @@ export function offlineSnapshotSteps(components: BackupComponent[], draft: Snaps
         draft.records.push(rec);
         return summarize(rec);
       },
-      undo: async () => {
-        dump?.abort.abort();
-        await dump?.record.catch(() => undefined);
-      },
+      undo: () => stopDump(),
     });
     return {
       id: c.plan.id,
@@ -82,10 +83,7 @@ export function offlineSnapshotSteps(components: BackupComponent[], draft: Snaps
         return 'snapshot pinned; the dump goes on while Mattermost runs again';
       },
       // A later step failed: the dump is stopped and its partial object left for cleanup.
-      undo: async () => {
-        dump?.abort.abort();
-        await dump?.record.catch(() => undefined);
-      },
+      undo: () => stopDump(),
     };
   });
   return { steps, after };
