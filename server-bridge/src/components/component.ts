@@ -31,7 +31,7 @@ export interface BackupComponent {
   readonly plan: ComponentPlan;
   estimate(previous?: ComponentRecord): Promise<Estimate>;
   /** Optional: copies what estimate() found changed while Mattermost still runs (offline backups), so less is left for the downtime. */
-  precopy?(ctx: BackupContext): Promise<void>;
+  precopy?(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }>;
   backup(ctx: BackupContext): Promise<ComponentRecord>;
 }
 

@@ -28,11 +28,12 @@ export class TreeComponent implements BackupComponent {
    * while it is stopped only has to re-check metadata. A file changed after it was read here
    * no longer matches its entry and is read again by that pass.
    */
-  async precopy(ctx: BackupContext): Promise<void> {
+  async precopy(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }> {
     const scanned = this.scanned;
-    if (!scanned) return;
+    if (!scanned) return { filesRead: 0, bytesRead: 0 };
     const res = await precopyEntries(scanned, this.plan.root as string, ctx.repo, ctx.step.signal, (bytes) => ctx.step.progress(bytes, scanned.changedBytes, 'bytes'));
     this.precopied = res;
+    return res;
   }
 
   async backup(ctx: BackupContext): Promise<ComponentRecord> {

@@ -194,10 +194,9 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
  */
 export async function precopyEntries(
   scanned: TreeBackupResult, root: string, repo: Repository, signal?: AbortSignal, onBytes?: (bytes: number) => void,
-): Promise<{ newBytes: number; filesRead: number }> {
+): Promise<{ newBytes: number; filesRead: number; bytesRead: number }> {
   const pool = new TaskPool(16);
-  const out = { newBytes: 0, filesRead: 0 };
-  let bytes = 0;
+  const out = { newBytes: 0, filesRead: 0, bytesRead: 0 };
   for (const e of scanned.entries) {
     if (e.type !== 'file' || e.sha256) continue;
     throwIfAborted(signal);
@@ -212,8 +211,8 @@ export async function precopyEntries(
       }
       out.filesRead++;
       if (stored.isNew) out.newBytes += stored.size;
-      bytes += stored.size;
-      onBytes?.(bytes);
+      out.bytesRead += stored.size;
+      onBytes?.(out.bytesRead);
       const after = await lstat(abs, { bigint: true }).catch(() => undefined);
       if (after && stored.size === e.size && sameAs(e, 'file', after) === e) e.sha256 = stored.sha256;
     });

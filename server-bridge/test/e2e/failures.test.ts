@@ -58,11 +58,20 @@ test('an offline backup restarts Mattermost once the dump is pinned; a dump fail
   } finally {
     await env.writeConfig();
   }
-  // With the real pg_dump the same backup succeeds and reports the short downtime.
+  // With the real pg_dump the same backup succeeds, and a new attachment is read by the pre-copy,
+  // before the stop (that the pass made during the stop does not read it again is tested on the
+  // tree itself, in tree_roundtrip.test.ts).
+  await writeFile(path.join(env.sb.dataDir, `precopied-${randomBytes(4).toString('hex')}.bin`), randomBytes(200_000));
   const ok = await env.cli('backup', '--mode', 'offline');
   expect(ok.code).toBe(0);
-  const order = ok.events.filter((e) => e.type === 'step.finished').map((e) => e.step);
+  const finished = ok.events.filter((e) => e.type === 'step.finished');
+  const order = finished.map((e) => e.step);
+  expect(order.indexOf('precopy')).toBeLessThan(order.indexOf('stop'));
   expect(order.indexOf('start')).toBeLessThan(order.indexOf('database-finish'));
+  const precopied = /^(\d+) changed files \(([\d.]+) (KB|MB)\) copied ahead of the stop$/.exec(String(finished.find((e) => e.step === 'precopy')?.summary));
+  expect(precopied).not.toBeNull();
+  expect(Number(precopied?.[1])).toBeGreaterThanOrEqual(1);
+  expect(Number(precopied?.[2]) * (precopied?.[3] === 'MB' ? 1024 : 1)).toBeGreaterThanOrEqual(195);
 });
 
 test('a repository that cannot be written: Mattermost is started again, no snapshot, a hint', async () => {

@@ -6,7 +6,7 @@ import { newJobId, newSnapshotId } from '../../core/ids';
 import { PreconditionError } from '../../core/errors';
 import type { ComponentId } from '../../config/schema';
 import { buildComponents } from '../../components/build_components';
-import type { BackupComponent, Estimate } from '../../components/component';
+import type { BackupComponent } from '../../components/component';
 import type { Discovery } from '../../discovery/discover';
 import type { Manifest } from '../../manifest/manifest';
 import { serverVersion } from '../../mattermost/health';
@@ -35,7 +35,6 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
   const result: BackupPlan['result'] = {};
   const components: BackupComponent[] = buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel);
   const draft: SnapshotDraft = { id: newSnapshotId(), startedAt: new Date(), mode: opts.mode, trigger: opts.trigger, records: [] };
-  const estimates = new Map<BackupComponent, Estimate>();
   let stoppedAt = 0;
   let downtimeMs = 0;
 
@@ -58,9 +57,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       let needed = MARGIN;
       for (const c of components) {
         const previous = draft.parent?.components.find((p) => p.id === c.plan.id);
-        const estimate = await c.estimate(previous);
-        estimates.set(c, estimate);
-        needed += estimate.changedBytes;
+        needed += (await c.estimate(previous)).changedBytes;
       }
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
       const space = await ec.storage.space();
@@ -82,13 +79,14 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
     title: 'Copy changed files while Mattermost still runs',
     skip: () => (opts.mode === 'online' ? 'online backup: files are copied after the dump' : undefined),
     run: async (ctx) => {
+      let files = 0;
       let bytes = 0;
       for (const c of components) {
-        if (!c.precopy) continue;
-        await c.precopy({ repo: ec.repo, step: ctx, mode: opts.mode });
-        bytes += estimates.get(c)?.changedBytes ?? 0;
+        const read = await c.precopy?.({ repo: ec.repo, step: ctx, mode: opts.mode });
+        files += read?.filesRead ?? 0;
+        bytes += read?.bytesRead ?? 0;
       }
-      return `${fmt(bytes)} changed since the parent, copied ahead of the stop`;
+      return `${files} changed files (${fmt(bytes)}) copied ahead of the stop`;
     },
   };
 
