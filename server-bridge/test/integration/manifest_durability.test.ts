@@ -1,0 +1,95 @@
+/**
+ * A snapshot exists from the moment its manifest is committed, so every object it names must be
+ * durable before that. Objects are stored with `deferSync` (one syncfs instead of an fsync each);
+ * they only become durable at the next flush(). The real LocalStorage does the work here; an
+ * observing decorator only records the order of its durable operations, which is what a crash
+ * would expose and what no read-back after a clean run can see.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { LocalStorage } from '../../src/storage/local_storage';
+import type { Storage } from '../../src/storage/storage';
+import { Repository } from '../../src/repository/repository';
+import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
+
+type Op = { op: 'object-pending' | 'object-durable' | 'flush' | 'commit'; key: string };
+
+/** Forwards everything to the real storage; records what became durable, and when. */
+function observed(inner: Storage): { storage: Storage; ops: Op[] } {
+  const ops: Op[] = [];
+  const storage = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const real = Reflect.get(target, prop, receiver);
+      if (typeof real !== 'function') return real;
+      if (prop === 'putFile') {
+        return async (key: string, file: string, opts?: { deferSync?: boolean }) => {
+          await real.call(target, key, file, opts);
+          ops.push({ op: opts?.deferSync ? 'object-pending' : 'object-durable', key });
+        };
+      }
+      if (prop === 'put') {
+        return async (key: string, ...rest: unknown[]) => {
+          // put() is durable when it resolves (fsync + rename + directory fsync).
+          await real.call(target, key, ...rest);
+          ops.push({ op: key.startsWith('snapshots/') ? 'commit' : 'object-durable', key });
+        };
+      }
+      if (prop === 'flush') {
+        return async () => {
+          await real.call(target);
+          ops.push({ op: 'flush', key: '' });
+        };
+      }
+      return real.bind(target);
+    },
+  });
+  return { storage, ops };
+}
+
+function manifestFor(id: string, objects: Array<{ sha256: string; size: number }>): Manifest {
+  const entries = objects.map((o, i) => ({ path: `f${i}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '1', size: o.size, sha256: o.sha256 }));
+  const bytes = objects.reduce((n, o) => n + o.size, 0);
+  return {
+    format: 'mm-backup-snapshot', formatVersion: FORMAT_VERSION, id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online', trigger: 'cli', host: 'h', installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: [{ id: 'data', title: 'Data', status: 'included', exclude: [], entries, files: objects.length, bytes, newBytes: bytes, filesRead: objects.length, durationMs: 1 }],
+    stats: { files: objects.length, bytes, newBytes: bytes, filesRead: objects.length, durationMs: 1, downtimeMs: 0 },
+  };
+}
+
+test('every object a manifest names is durable (flushed) before the manifest is committed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'durability-'));
+  try {
+    const { storage, ops } = observed(await LocalStorage.open(dir));
+    const repo = await Repository.open(storage);
+    const small = path.join(dir, 'small.txt');
+    await writeFile(small, 'a small attachment');
+    const stored = [
+      await repo.ingest(Readable.from([Buffer.alloc(300_000, 7)])),
+      await repo.ingestFile(small, { size: 18 }),
+    ];
+    expect(stored.every((s) => s.isNew)).toBe(true);
+    await repo.writeSnapshot(manifestFor('20260101T000000Z-aaaaaa', stored));
+
+    const commit = ops.findIndex((o) => o.op === 'commit');
+    expect(commit).toBeGreaterThan(0);
+    for (const s of stored) {
+      const key = Repository.objectKey(s.sha256);
+      const written = ops.findIndex((o) => o.key === key);
+      expect(written).toBeGreaterThanOrEqual(0);
+      expect(written).toBeLessThan(commit);
+      if (ops[written]!.op === 'object-pending') {
+        // A deferred write needs a completed flush after it and before the commit.
+        const flushed = ops.slice(written + 1, commit).some((o) => o.op === 'flush');
+        expect({ key, flushedBeforeCommit: flushed }).toEqual({ key, flushedBeforeCommit: true });
+      }
+    }
+    // The snapshot is really there, naming what was stored.
+    expect((await repo.loadSnapshot('latest')).components[0]?.entries.map((e) => e.sha256)).toEqual(stored.map((s) => s.sha256));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
