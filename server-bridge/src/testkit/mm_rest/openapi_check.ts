@@ -19,8 +19,13 @@ type Json = Record<string, any>;
  * next to this file (a test keeps them equal) is only the fallback for a checkout without shared/.
  */
 export function specPath(): string {
+  // A spec named explicitly must be the one checked against: falling back would hide a typo.
+  const named = process.env.MM_REST_OPENAPI_SPEC;
+  if (named) {
+    if (!existsSync(named)) throw new Error(`MM_REST_OPENAPI_SPEC names ${named}, which does not exist`);
+    return named;
+  }
   const candidates = [
-    process.env.MM_REST_OPENAPI_SPEC ?? '',
     join(__dirname, '..', '..', '..', '..', '..', 'shared', 'mattermost', 'openapi-subset.yaml'),
     join(__dirname, 'openapi-subset.yaml'),
     join(__dirname, '..', '..', '..', 'src', 'testkit', 'mm_rest', 'openapi-subset.yaml'),

@@ -7,9 +7,24 @@ const req = (method: string, pathTemplate: string, body?: unknown, query: Record
   checkRequest({ method, pathTemplate, params, query, headers: { 'content-type': 'application/json' }, rawBody: body === undefined ? '' : JSON.stringify(body) });
 
 test('the spec copy is the shared openapi-subset.yaml', () => {
-  const shared = join(__dirname, '../../../../../shared/mattermost/openapi-subset.yaml');
-  if (!existsSync(shared)) return; // shared/ is beside the repo on developer machines and CI
+  // shared/ is beside the repository on developer machines and in CI (MM_SHARED_OPENAPI_SPEC
+  // points elsewhere). A missing file fails: a check that cannot see the spec proves nothing.
+  const shared = process.env.MM_SHARED_OPENAPI_SPEC ?? join(__dirname, '../../../../../shared/mattermost/openapi-subset.yaml');
+  expect({ shared, exists: existsSync(shared) }).toEqual({ shared, exists: true });
+  const copy = join(__dirname, '../../../src/testkit/mm_rest/openapi-subset.yaml');
+  expect(readFileSync(copy, 'utf8')).toBe(readFileSync(shared, 'utf8'));
   expect(readFileSync(specPath(), 'utf8')).toBe(readFileSync(shared, 'utf8'));
+});
+
+test('a spec named explicitly but missing is an error, never a silent fallback', () => {
+  const saved = process.env.MM_REST_OPENAPI_SPEC;
+  process.env.MM_REST_OPENAPI_SPEC = '/nonexistent/openapi-subset.yaml';
+  try {
+    expect(() => specPath()).toThrow('MM_REST_OPENAPI_SPEC names /nonexistent/openapi-subset.yaml, which does not exist');
+  } finally {
+    if (saved === undefined) delete process.env.MM_REST_OPENAPI_SPEC;
+    else process.env.MM_REST_OPENAPI_SPEC = saved;
+  }
 });
 
 test('relaxations are documented and limited to FACTS §i (and §f for format=old)', () => {
