@@ -93,11 +93,21 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     // Cut where the stream fails, after the first table: a client reading to EOF would stop cleanly there.
     const cut = driver === 'mysql' ? dump.indexOf(Buffer.from('Table structure for table `Beta`')) : Math.floor(dump.length / 2);
     expect(cut).toBeGreaterThan(0);
-    const input = new Readable({ read() { /* pushed below */ } });
-    input.push(dump.subarray(0, cut));
-    setTimeout(() => input.destroy(new Error('disk read failed')), 50);
+    // Deterministic break: the first read() hands over the head; the next one comes only once the
+    // consumer has taken every byte of it (highWaterMark 1), and that one fails like a disk would.
+    let reads = 0;
+    let consumedHead = false;
+    const input = new Readable({
+      highWaterMark: 1,
+      read() {
+        if (reads++ === 0) { this.push(dump.subarray(0, cut)); return; }
+        consumedHead = true;
+        this.destroy(new Error('disk read failed'));
+      },
+    });
     const err = await caught(target.restore(input, {}));
     expect(err).toBeInstanceOf(Error);
     expect(err?.message).toMatch(driver === 'mysql' ? /stopped before the end of the dump/ : /pg_restore|psql/);
+    expect(consumedHead).toBe(true);
   });
 });
