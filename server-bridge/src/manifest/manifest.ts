@@ -4,14 +4,20 @@
  * Raise FORMAT_VERSION on any incompatible change; readers refuse versions they do not know.
  */
 import { z } from 'zod';
+import { entryPathProblem, rootInInstallProblem } from './restore_safety';
 
 export const FORMAT_VERSION = 1;
 export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/** Paths come from whoever wrote the manifest: refused here so that no reader ever acts on one. */
+function problem(ctx: z.RefinementCtx, value: string, bad: string | undefined): void {
+  if (bad) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${bad}` });
+}
+
 export const entrySchema = z.strictObject({
   /** Relative to the component root, '/'-separated; '' is the root itself. */
-  path: z.string().refine((p) => !p.split('/').includes('..') && !p.startsWith('/'), 'must be a relative path without ..'),
+  path: z.string().superRefine((p, ctx) => problem(ctx, p, entryPathProblem(p))),
   type: z.enum(['file', 'dir', 'symlink']),
   mode: z.number().int().min(0).max(0o7777),
   uid: z.number().int().min(0),
@@ -48,7 +54,7 @@ export const componentSchema = z.strictObject({
   reason: z.string().optional(),
   /** Absolute root at backup time, and relative to the install dir when inside it. */
   root: z.string().optional(),
-  rootInInstall: z.string().optional(),
+  rootInInstall: z.string().superRefine((p, ctx) => problem(ctx, p, rootInInstallProblem(p))).optional(),
   /** Paths under root that belong to other components or were excluded; restore leaves them alone. */
   exclude: z.array(z.string()).default([]),
   entries: z.array(entrySchema).default([]),

@@ -5,7 +5,8 @@
  */
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { BridgeError, throwIfAborted } from '../core/errors';
+import { BridgeError, PreconditionError, throwIfAborted } from '../core/errors';
+import { checkEntryList } from '../manifest/restore_safety';
 import { TaskPool } from '../core/pool';
 import type { Entry } from '../manifest/manifest';
 import type { Repository } from './repository';
@@ -19,6 +20,8 @@ export interface TreeRestoreOptions {
   signal?: AbortSignal;
   onProgress?: (p: { files: number; bytes: number }) => void;
   concurrency?: number;
+  /** Names the component in a refusal (default: the root). */
+  component?: string;
 }
 
 export interface TreeRestoreResult {
@@ -32,66 +35,77 @@ const canChown = typeof process.getuid === 'function' && process.getuid() === 0;
 
 export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
+  // The checks see the same list that is written below, duplicates and order included.
+  checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
   const want = new Map(opts.entries.map((e) => [e.path, e]));
-  checkEntries(want, opts.mode);
   const excluded = new Set(opts.exclude);
   const abs = (rel: string) => (rel ? path.join(opts.root, ...rel.split('/')) : opts.root);
 
   await mkdir(opts.root, { recursive: true });
   if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, '', want, excluded, opts.signal);
 
-  const dirs = opts.entries.filter((e) => e.type === 'dir');
+  // Parents before children, each made a real directory (a link found there is replaced, never
+  // followed): every file below then lands in a directory this restore checked.
+  const dirs = opts.entries.filter((e) => e.type === 'dir').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const d of dirs) await ensureDir(abs(d.path));
 
   const pool = new TaskPool(opts.concurrency ?? 16);
   for (const e of opts.entries) {
     throwIfAborted(opts.signal);
-    if (e.type === 'file') {
-      await pool.add(async () => {
-        const target = abs(e.path);
-        if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
-        const existing = await lstat(target, { bigint: true }).catch(() => undefined);
-        if (existing && sameFile(existing, e)) {
-          res.unchanged++;
-        } else {
-          if (!e.sha256) throw new BridgeError('VERIFICATION_FAILED', `manifest entry ${e.path} has no checksum`);
-          if (existing) await rm(target, { recursive: true, force: true });
-          await opts.repo.copyObjectTo(e.sha256, target, { signal: opts.signal });
-          res.written++;
-          res.bytes += e.size ?? 0;
-          opts.onProgress?.({ files: res.written, bytes: res.bytes });
-        }
-        await applyMeta(target, e);
-      });
-    } else if (e.type === 'symlink') {
+    if (e.type !== 'file') continue;
+    await pool.add(async () => {
       const target = abs(e.path);
-      const cur = await lstat(target).catch(() => undefined);
-      if (!(cur?.isSymbolicLink() && (await readlink(target)) === e.target)) {
-        if (cur) await rm(target, { recursive: true, force: true });
-        await symlink(e.target ?? '', target);
-        res.written++;
-      } else {
+      if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
+      const existing = await lstat(target, { bigint: true }).catch(() => undefined);
+      if (existing && sameFile(existing, e)) {
         res.unchanged++;
+      } else {
+        // A link in the way is removed, not written through; the copy is renamed into place.
+        if (existing) await rm(target, { recursive: true, force: true });
+        await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+        res.written++;
+        res.bytes += e.size ?? 0;
+        opts.onProgress?.({ files: res.written, bytes: res.bytes });
       }
       await applyMeta(target, e);
-    }
+    });
   }
   await pool.drain();
+  // Symlinks last: no directory or file of this restore is written once a link exists.
+  for (const e of opts.entries) {
+    throwIfAborted(opts.signal);
+    if (e.type !== 'symlink') continue;
+    const target = abs(e.path);
+    const cur = await lstat(target).catch(() => undefined);
+    if (!(cur?.isSymbolicLink() && (await readlink(target)) === e.target)) {
+      if (cur) await rm(target, { recursive: true, force: true });
+      await symlink(e.target as string, target);
+      res.written++;
+    } else {
+      res.unchanged++;
+    }
+    await applyMeta(target, e);
+  }
   // Directory times last, deepest first: creating files inside a directory changes its mtime.
   for (const d of [...dirs].reverse()) await applyMeta(abs(d.path), d);
   return res;
 }
 
-/** Refuses manifests whose paths would write through a symlink or outside the root. */
-function checkEntries(want: Map<string, Entry>, mode: 'mirror' | 'files'): void {
-  for (const e of want.values()) {
-    if (e.path.split('/').some((p) => p === '..' || p === '.') || e.path.startsWith('/')) {
-      throw new BridgeError('VERIFICATION_FAILED', `manifest entry "${e.path}" is not a safe relative path`);
-    }
-    if (mode !== 'mirror' || !e.path) continue;
-    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-    if (want.get(parent)?.type !== 'dir') {
-      throw new BridgeError('VERIFICATION_FAILED', `manifest entry "${e.path}" has no parent directory entry`);
+/**
+ * Refuses a root reached through a symbolic link below `base` (a restore onto a new install dir
+ * writes only inside it, whatever links were placed there before); a missing part is fine: it
+ * is created as a real directory.
+ */
+export async function assertNoLinkBelow(base: string, root: string): Promise<void> {
+  const rel = path.relative(base, root);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new BridgeError('INTERNAL', `${root} is not inside ${base}`);
+  let p = base;
+  for (const seg of rel ? rel.split(path.sep) : []) {
+    p = path.join(p, seg);
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
+    if (st.isSymbolicLink()) {
+      throw new PreconditionError('PRECONDITION_FAILED', `${p} is a symbolic link; a restore into ${base} does not follow links`, { hint: `remove ${p} (or restore into another directory) and run the restore again` });
     }
   }
 }
@@ -125,6 +139,7 @@ async function removeUnwanted(root: string, rel: string, want: Map<string, Entry
 async function ensureDir(dir: string): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
   if (st?.isDirectory()) return;
+  // A link (or file) where the snapshot has a directory is removed itself, never followed.
   if (st) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
 }

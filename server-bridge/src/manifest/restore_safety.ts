@@ -1,0 +1,134 @@
+/**
+ * A snapshot is untrusted input: whoever can write the repository directory or the off-site
+ * bucket can write a manifest. These checks run on the very entry lists that a restore writes,
+ * before anything is stopped or written, and make sure a restore stays inside its target roots
+ * and never writes through a symbolic link (one the snapshot asks for, or one already there).
+ */
+import path from 'node:path';
+import { VerificationError } from '../core/errors';
+import type { Entry } from './manifest';
+
+/**
+ * Directories a restore never makes identical to a snapshot (which would delete what else is
+ * there). Discovery records a Mattermost directory as a whole-tree root, and '/' only for the
+ * single-file components (TLS, extra paths), which name each path they write.
+ */
+const SYSTEM_DIRS = new Set([
+  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt', '/proc',
+  '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/sbin', '/usr/share',
+  '/var', '/var/lib', '/var/log', '/var/opt',
+]);
+
+/** Why `p` is not a plain relative entry path ('' is the root itself), or undefined when it is. */
+export function entryPathProblem(p: string): string | undefined {
+  if (p === '') return undefined;
+  if (p.includes('\0')) return 'contains a NUL byte';
+  if (p.startsWith('/')) return 'is absolute';
+  for (const seg of p.split('/')) {
+    if (seg === '') return 'has an empty segment';
+    // A backslash is an ordinary byte in a POSIX name; a segment that would read as . or .. where
+    // it separates paths is refused all the same, since no backup of a Linux install has one.
+    if (seg.split('\\').some((s) => s === '.' || s === '..')) return 'has a "." or ".." segment';
+  }
+  return undefined;
+}
+
+/** Why a component's `rootInInstall` is not a plain path inside the install ('.' is the install itself). */
+export function rootInInstallProblem(r: string): string | undefined {
+  if (r === '.') return undefined;
+  if (r === '') return 'is empty';
+  return entryPathProblem(r);
+}
+
+/** Why an absolute root may not be restored to (`wholeTree`: the restore removes what the snapshot lacks). */
+export function absoluteRootProblem(root: string, wholeTree: boolean): string | undefined {
+  if (root.includes('\0')) return 'contains a NUL byte';
+  if (!path.posix.isAbsolute(root)) return 'is not an absolute path';
+  if (path.posix.normalize(root) !== root || (root.length > 1 && root.endsWith('/'))) return 'is not a normalised path';
+  if (wholeTree && SYSTEM_DIRS.has(root)) return 'is a system directory, which a restore never replaces whole';
+  return undefined;
+}
+
+/** The error every refusal here raises: exit code 4, naming the component and the path. */
+export function unsafeSnapshot(component: string, where: string, problem: string): VerificationError {
+  return new VerificationError(`the snapshot cannot be restored safely: component ${component}, ${where} ${problem}`, [{ component, path: where, problem }], {
+    hint: 'mm-backup never writes such a manifest: it was altered or written by someone else. Restore another snapshot, run mm-backup verify, and check who can write the repository',
+  });
+}
+
+/**
+ * Checks one component's entry list, exactly as it will be written: safe relative paths, none
+ * twice, nothing inside an excluded subtree (another component's), every listed ancestor a
+ * directory (so nothing is written through a symlink of the same list) and, for a whole tree
+ * (`mirror`), every entry's parent listed as a directory under a root that is one.
+ * Throws the VerificationError of unsafeSnapshot().
+ */
+export function checkEntryList(component: string, entries: readonly Entry[], mode: 'mirror' | 'files', exclude: readonly string[] = []): void {
+  const types = new Map<string, Entry['type']>();
+  for (const e of entries) {
+    const bad = entryPathProblem(e.path);
+    if (bad) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, bad);
+    if (types.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'appears more than once');
+    types.set(e.path, e.type);
+    if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a symbolic link without a valid target');
+    if (e.type === 'file' && !e.sha256) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a file without a checksum');
+  }
+  if (mode === 'mirror' && types.get('') !== 'dir') throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
+  if (mode === 'files' && types.has('')) throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
+  const excluded = new Set(exclude);
+  for (const e of entries) {
+    if (!e.path) continue;
+    if (excluded.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is excluded from this component (another component owns it)');
+    let p = e.path;
+    for (let i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
+      const parent = i < 0 ? '' : p.slice(0, i);
+      const t = types.get(parent);
+      if (p === e.path && mode === 'mirror' && t !== 'dir') throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'has no parent directory entry');
+      if (t !== undefined && t !== 'dir') throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, `lies under the ${t} ${JSON.stringify(parent)}`);
+      if (!parent) break;
+      if (excluded.has(parent)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`);
+      // A whole tree's ancestors were checked when their own entries were (each parent is listed).
+      if (mode === 'mirror') break;
+      p = parent;
+    }
+  }
+}
+
+/** A component as a restore will write it: its id, where it goes, and its entries. */
+export interface RestoreTarget {
+  id: string;
+  root: string;
+  entries: readonly Entry[];
+}
+
+/**
+ * Checks components against each other: no root and no entry of one component may lie under a
+ * symbolic link that another restores (components are written one after the other, so a link
+ * made by the first would carry the second's writes elsewhere), and no path is a link in one
+ * component and something else in another. Throws the VerificationError of unsafeSnapshot().
+ */
+export function checkTargetsTogether(targets: readonly RestoreTarget[]): void {
+  const links = new Map<string, string>();
+  for (const t of targets) {
+    for (const e of t.entries) if (e.type === 'symlink') links.set(path.join(t.root, e.path), t.id);
+  }
+  if (!links.size) return;
+  const underLink = (abs: string): string | undefined => {
+    for (let p = path.dirname(abs); ; p = path.dirname(p)) {
+      if (links.has(p)) return p;
+      if (p === '/' || p === '.') return undefined;
+    }
+  };
+  for (const t of targets) {
+    const rootLink = links.has(t.root) ? t.root : underLink(t.root);
+    if (rootLink) throw unsafeSnapshot(t.id, `the root ${t.root}`, `lies at or under the symbolic link ${rootLink} restored by component ${links.get(rootLink)}`);
+    for (const e of t.entries) {
+      if (!e.path) continue;
+      const abs = path.join(t.root, e.path);
+      const owner = links.get(abs);
+      if (owner !== undefined && e.type !== 'symlink') throw unsafeSnapshot(t.id, `entry ${JSON.stringify(e.path)}`, `is a ${e.type} here and a symbolic link in component ${owner}`);
+      const link = underLink(abs);
+      if (link) throw unsafeSnapshot(t.id, `entry ${JSON.stringify(e.path)}`, `lies under the symbolic link ${link} restored by component ${links.get(link)}`);
+    }
+  }
+}
