@@ -1,13 +1,14 @@
 /** The versioned, admin-only API: status, snapshots, jobs (with SSE), restore, settings, connect. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../core/errors';
 import { readVerifications } from '../repository/verifications';
 import { offsiteStates } from '../offsite/offsite_state';
 import type { JobRecord } from '../service/job_record';
-import type { Caller } from './auth';
 import { snapshotDto } from './dto';
+import type { TrustState } from '../repository/signing';
 import { HttpError } from './errors';
+import { callerOf } from './route_guard';
 import { connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody } from './schemas';
 import type { SidecarApi } from './sidecar_api';
 
@@ -20,28 +21,23 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   return r.data;
 }
 
-const caller = (req: FastifyRequest): Caller => (req as FastifyRequest & { caller: Caller }).caller;
-
+/** Every route here needs a system-admin session: none is marked public (see route_guard.ts). */
 export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/slash') || req.method === 'OPTIONS') return;
-    (req as FastifyRequest & { caller: Caller }).caller = await s.auth.authenticate(req);
-  });
-
   app.get('/v1/status', async () => s.status());
 
   app.get('/v1/snapshots', async () => {
     const { manifests, broken } = await s.ec().repo.listSnapshotSummaries();
-    const v = await readVerifications(s.ec().storage);
+    const v = await readVerifications(s.ec().storage, s.ec().trust);
     const off = await offsiteStates(s.ec(), manifests.map((m) => m.id));
-    const snapshots = manifests.reverse().map((m) => ({ ...snapshotDto(m, v.get(m.id)), offsite: off?.states.get(m.id) ?? null }));
+    const trust = await Promise.all(manifests.reverse().map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
+    const snapshots = manifests.map((m, i) => ({ ...snapshotDto(m, v.get(m.id), (trust[i] as { state: TrustState }).state), offsite: off?.states.get(m.id) ?? null }));
     return { snapshots, broken, offsite_warning: off?.warning ?? null };
   });
 
   app.get('/v1/snapshots/:id', async (req) => {
     const id = parse(snapshotIdParam, (req.params as { id: string }).id, 'id');
     const m = await s.ec().repo.loadSnapshot(id);
-    return snapshotDto(m, (await readVerifications(s.ec().storage)).get(m.id));
+    return snapshotDto(m, (await readVerifications(s.ec().storage, s.ec().trust)).get(m.id), (await s.ec().trust.checkManifest(s.ec().repo, m)).state);
   });
 
   app.get('/v1/snapshots/:id/manifest', async (req) => {
@@ -68,7 +64,7 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
 
   app.post('/v1/jobs', async (req, reply) => {
     const body = parse(startJobBody, req.body, 'body');
-    const who = caller(req).user;
+    const who = callerOf(req).user;
     let rec: JobRecord;
     if (body.kind === 'restore') {
       const p = s.restores.consume(body.confirmation_token, who.id);
@@ -102,7 +98,7 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   app.post('/v1/restore/prepare', async (req) => {
     const body = parse(prepareRestoreBody, req.body, 'body');
     const d = await s.describeRestore(body.snapshot_id, body.components);
-    const p = s.restores.create({ snapshotId: d.snapshotId, components: body.components, userId: caller(req).user.id, overwrites: d.overwrites });
+    const p = s.restores.create({ snapshotId: d.snapshotId, components: body.components, userId: callerOf(req).user.id, overwrites: d.overwrites });
     return {
       confirmation_token: p.token, expires_at: new Date(p.expiresAt).toISOString(), snapshot_id: d.snapshotId,
       overwrites: d.overwrites, version_check: d.versionCheck, safety_snapshot: true,
