@@ -137,7 +137,13 @@ test('settings: read without secrets, write with validation, applied and stored 
   expect(file.schedule).toEqual({ backup: '0 3 * * *', timezone: 'Europe/Berlin' });
   expect((await stat(env.cfgFile)).mode & 0o777).toBe(0o600);
   const status = await env.api('GET', '/v1/status');
-  expect(new Date(status.body.next_backup).getUTCHours()).toBe(2); // 03:00 Berlin in winter... or 01:00 UTC in summer
+  // 03:00 in Berlin is 02:00 UTC in winter and 01:00 UTC in summer: take the offset Berlin has on that date.
+  const next = new Date(status.body.next_backup);
+  const offset = Number(/GMT([+-]\d+)/.exec(new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'shortOffset' }).format(next))?.[1]);
+  expect([1, 2]).toContain(offset);
+  expect(next.getUTCHours()).toBe(3 - offset);
+  expect(next.getUTCMinutes()).toBe(0);
+  expect(next.getTime() - Date.now()).toBeLessThanOrEqual(25 * 3_600_000);
   await env.api('PUT', '/v1/settings', { body: { schedule: { backup: null }, notify: { successes: 'each' } } });
   expect((await env.api('GET', '/v1/status')).body.next_backup).toBeNull();
 });
