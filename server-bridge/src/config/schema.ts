@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { offsiteSchema } from './offsite_schema';
+import { FINGERPRINT } from '../repository/signing';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -103,6 +104,13 @@ export const configSchema = z.strictObject({
     pgBinDir: z.string().optional(),
   }).prefault({}),
   retention: retentionSchema.prefault({}),
+  /** Snapshot signatures (docs/security.md): which keys' snapshots this host trusts. */
+  trust: z.strictObject({
+    /** Fingerprints of signing keys (older keys of this host, the lost host's key on a new host); this host's own key is always trusted. */
+    fingerprints: z.array(z.string().regex(FINGERPRINT, 'must be a key fingerprint such as ed25519:… (printed by mm-backup keygen)')).default([]),
+    /** This host's signing key (secret, 0600, made on first use); default mm-backup-signing.key beside this config file. */
+    signingKeyFile: z.string().refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
+  }).prefault({}),
   /** Off-site copies or a repository in S3 (config/offsite_schema.ts). */
   offsite: offsiteSchema(retentionSchema).optional(),
 }).superRefine((cfg, ctx) => {

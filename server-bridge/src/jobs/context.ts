@@ -7,12 +7,15 @@ import { CommandServiceControl, type ServiceControl } from '../mattermost/servic
 import { parseDsn } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import { openEngine } from '../database/open_engine';
+import { signingKeyFile, TrustPolicy } from '../repository/trust';
 
 export interface EngineContext {
   cfg: Config;
   /** The repository's storage: the local directory, or the bucket with offsite.mode "direct". */
   storage: RepositoryStorage;
   repo: Repository;
+  /** Which snapshot signatures are trusted, and this host's signing key (repository/trust.ts). */
+  trust: TrustPolicy;
   /** The off-site copy (offsite.mode "replicate"), opened on first call; undefined when not configured. */
   offsite?: (create?: boolean) => Promise<OffsiteRepo>;
   service: ServiceControl;
@@ -26,14 +29,18 @@ export interface EngineContext {
 /** `createOffsite: false` refuses to initialise a bucket repository that does not exist (reading with --from). */
 export async function openContext(cfg: Config, opts: { createOffsite?: boolean } = {}): Promise<EngineContext> {
   const { storage } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
-  const repo = await Repository.open(storage);
+  // The fingerprint is shown once, when the key is made: the admin keeps it with the age identity.
+  const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) => process.stderr.write(
+    `created the snapshot signing key ${key.file} (0600). Its fingerprint is ${key.fingerprint}: keep it with the age identity; `
+    + 'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.\n'));
+  const repo = await Repository.open(storage, { signer: () => trust.signer() });
   const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
     stopMs: cfg.service.stopTimeoutSeconds * 1000,
     healthMs: cfg.service.healthTimeoutSeconds * 1000,
   });
   const engineFor = (t: Parameters<typeof openEngine>[0]) => openEngine(t, cfg.database.pgBinDir);
   return {
-    cfg, storage, repo, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg),
+    cfg, storage, repo, trust, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg),
     adminEngine: (fallback) => {
       if (!cfg.database.adminUrl) return fallback;
       const admin = parseDsn(cfg.database.adminUrl, fallback.target.driver);

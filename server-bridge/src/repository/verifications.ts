@@ -1,6 +1,12 @@
-/** Verification results, stored beside the immutable manifests as verifications/<id>.json. */
+/**
+ * Verification results, stored beside the immutable manifests as verifications/<id>.json, each
+ * signed (verifications/<id>.sig) like a manifest: a forged "verified OK" written into the
+ * repository must not make retention keep, or an admin trust, a snapshot nobody checked.
+ */
 import { z } from 'zod';
 import type { Storage } from '../storage/storage';
+import { sha256Hex, type SigningKey } from './signing';
+import { readOptional, type TrustPolicy } from './trust';
 
 const recordSchema = z.object({
   snapshotId: z.string(),
@@ -11,19 +17,39 @@ const recordSchema = z.object({
 });
 export type VerificationRecord = z.infer<typeof recordSchema>;
 
-export async function writeVerification(storage: Storage, rec: VerificationRecord): Promise<void> {
-  await storage.put(`verifications/${rec.snapshotId}.json`, Buffer.from(JSON.stringify(rec)));
+const recordKey = (id: string) => `verifications/${id}.json`;
+const signatureKey = (id: string) => `verifications/${id}.sig`;
+
+/** Writes the record; with `signer` its signature first, so a visible record is already signed. */
+export async function writeVerification(storage: Storage, rec: VerificationRecord, signer?: SigningKey): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify(rec));
+  if (signer) await storage.put(signatureKey(rec.snapshotId), signer.sign('verification', rec.snapshotId, sha256Hex(bytes)));
+  else await storage.delete(signatureKey(rec.snapshotId));
+  await storage.put(recordKey(rec.snapshotId), bytes);
 }
 
-/** The latest verification of each snapshot; unreadable records are ignored (never trusted). */
-export async function readVerifications(storage: Storage): Promise<Map<string, VerificationRecord>> {
+/** Removes a snapshot's record and its signature. */
+export async function deleteVerification(storage: Storage, id: string): Promise<void> {
+  await storage.delete(recordKey(id));
+  await storage.delete(signatureKey(id));
+}
+
+/**
+ * The latest verification of each snapshot that is signed by a key `trust` accepts. Unreadable,
+ * unsigned and untrusted records are ignored: they mean "not verified", never "verified".
+ */
+export async function readVerifications(storage: Storage, trust: TrustPolicy): Promise<Map<string, VerificationRecord>> {
   const out = new Map<string, VerificationRecord>();
   for await (const o of storage.list('verifications')) {
+    const id = /^verifications\/(.+)\.json$/.exec(o.key)?.[1];
+    if (!id) continue;
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of await storage.get(o.key)) chunks.push(c as Buffer);
-      const rec = recordSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      out.set(rec.snapshotId, rec);
+      const bytes = await readOptional(storage, o.key);
+      if (!bytes) continue;
+      const rec = recordSchema.parse(JSON.parse(bytes.toString('utf8')));
+      if (rec.snapshotId !== id) continue;
+      const verdict = await trust.check('verification', id, sha256Hex(bytes), await readOptional(storage, signatureKey(id)));
+      if (verdict.state === 'signed') out.set(id, rec);
     } catch {
       /* a damaged record means "not verified" */
     }

@@ -84,10 +84,13 @@ export async function openOffsiteCopy(globals: GlobalOptions): Promise<CommandEn
   return { ec: await openContext(cfg, { createOffsite: false }), out: createOutput(!!globals.json), json: !!globals.json };
 }
 
-/** Picks the repository a reading command works on: --from URL, --offsite, or the configured one. */
-export async function openSource(globals: GlobalOptions, flags: { from?: string; offsite?: boolean }, installDir?: string): Promise<CommandEnv> {
+/**
+ * Picks the repository a reading command works on: --from URL, --offsite, or the configured one.
+ * `trust` (--trust, repeatable) adds signing-key fingerprints to the configured ones for this run.
+ */
+export async function openSource(globals: GlobalOptions, flags: { from?: string; offsite?: boolean; trust?: string[] }, installDir?: string): Promise<CommandEnv> {
   if (flags.from && flags.offsite) throw new UsageError('--from and --offsite exclude each other');
-  if (flags.from) return openFromSource(globals, flags.from, installDir);
-  if (flags.offsite) return openOffsiteCopy(globals);
-  return openCommand(globals);
+  const env = flags.from ? await openFromSource(globals, flags.from, installDir) : flags.offsite ? await openOffsiteCopy(globals) : await openCommand(globals);
+  env.ec.trust = env.ec.trust.withExtra(flags.trust);
+  return env;
 }

@@ -5,7 +5,7 @@
  */
 import { newJobId } from '../../core/ids';
 import { referencedObjects } from '../../manifest/manifest';
-import { readVerifications } from '../../repository/verifications';
+import { deleteVerification, readVerifications } from '../../repository/verifications';
 import type { EngineContext } from '../context';
 import { planRetention, type PrunePlan } from '../retention';
 import type { Job } from '../runner';
@@ -29,7 +29,7 @@ export function planPrune(ec: EngineContext, opts: { dryRun: boolean }): { job: 
         title: 'Apply the retention policy',
         run: async () => {
           const { manifests } = await ec.repo.listSnapshotSummaries();
-          const verified = await readVerifications(ec.storage);
+          const verified = await readVerifications(ec.storage, ec.trust);
           outcome.plan = planRetention(
             manifests.map((m) => ({ id: m.id, time: new Date(m.startedAt), verified: verified.get(m.id)?.ok === true })),
             ec.cfg.retention,
@@ -37,7 +37,7 @@ export function planPrune(ec: EngineContext, opts: { dryRun: boolean }): { job: 
           if (!opts.dryRun) {
             for (const id of outcome.plan.remove) {
               await ec.repo.deleteSnapshot(id);
-              await ec.storage.delete(`verifications/${id}.json`);
+              await deleteVerification(ec.storage, id);
             }
           }
           return `${outcome.plan.keep.length} kept, ${outcome.plan.remove.length} ${opts.dryRun ? 'would be removed' : 'removed'}`;

@@ -14,6 +14,7 @@ import { TaskPool } from '../../core/pool';
 import { referencedObjects, type Manifest } from '../../manifest/manifest';
 import { Repository } from '../../repository/repository';
 import { readVerifications } from '../../repository/verifications';
+import { readOptional } from '../../repository/trust';
 import { LocalStorage } from '../../storage/local_storage';
 import { KeyMismatchError } from '../../storage/encrypted_storage';
 import type { OffsiteRepo } from '../../offsite/open_offsite';
@@ -64,7 +65,7 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
       // Safety snapshots only protect a restore on this host; they are not worth a remote copy.
       localManifests = new Map(manifests.filter((m) => m.trigger !== 'safety').map((m) => [m.id, m]));
       const remote = await snapshotIds(off.storage);
-      const verified = await readVerifications(local);
+      const verified = await readVerifications(local, ec.trust);
       const all = new Set([...remote, ...localManifests.keys()]);
       outcome.retention = planRetention([...all].map((id) => ({ id, time: snapshotTime(id), verified: verified.get(id)?.ok === true })), policy);
       const keep = new Set(outcome.retention.keep.map((k) => k.id));
@@ -102,14 +103,36 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
       }
       await pool.drain();
       await off.storage.flush();
-      // Manifests last, oldest first: from this moment each snapshot exists off-site.
+      // Manifests last, oldest first: from this moment each snapshot exists off-site. Each
+      // signature goes just before its manifest, so an off-site manifest is never unsigned.
       for (const m of [...toCopy].sort((a, b) => a.id.localeCompare(b.id))) {
+        const sig = await readOptional(local, Repository.signatureKey(m.id));
+        if (sig) await off.storage.put(Repository.signatureKey(m.id), sig, { signal: ctx.signal });
         const chunks: Buffer[] = [];
         for await (const c of await local.get(Repository.snapshotKey(m.id))) chunks.push(c as Buffer);
         await off.storage.put(Repository.snapshotKey(m.id), Buffer.concat(chunks), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
       return `${outcome.copied.length} snapshots, ${outcome.objectsUploaded} objects uploaded (${fmt(outcome.bytesUploaded)})`;
+    },
+  };
+
+  const signatures: Step = {
+    id: 'offsite-signatures',
+    title: 'Copy signatures made after their snapshots were copied (mm-backup sign-snapshots)',
+    run: async (ctx) => {
+      const remote = new Set<string>();
+      for await (const o of off.storage.list('snapshots')) remote.add(o.key);
+      let copied = 0;
+      for (const id of localManifests.keys()) {
+        const key = Repository.signatureKey(id);
+        if (!remote.has(Repository.snapshotKey(id)) || remote.has(key)) continue;
+        const sig = await readOptional(local, key);
+        if (!sig) continue;
+        await off.storage.put(key, sig, { signal: ctx.signal });
+        copied++;
+      }
+      return `${copied} signatures copied`;
     },
   };
 
@@ -146,7 +169,7 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
     },
   };
 
-  return { job: { id: newJobId(), kind: 'replicate', steps: [open, plan, copy, retention], finally: [] }, outcome };
+  return { job: { id: newJobId(), kind: 'replicate', steps: [open, plan, copy, signatures, retention], finally: [] }, outcome };
 }
 
 function objectFile(local: LocalStorage, sha: string): string {

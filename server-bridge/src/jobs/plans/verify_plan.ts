@@ -43,9 +43,20 @@ export async function checkObjects(repo: Repository, m: Manifest, ctx: StepConte
   return { issues, objects: byObject.size };
 }
 
-export function planVerify(ec: EngineContext, m: Manifest, engine: DatabaseEngine | undefined, opts: { deep: boolean }): { job: Job; outcome: VerifyOutcome } {
+/**
+ * `allowUnsigned` checks a snapshot that has no signature yet
+ * (sign-snapshots, before it signs; --allow-unsigned), never one with a bad or untrusted signature.
+ */
+export function planVerify(ec: EngineContext, m: Manifest, engine: DatabaseEngine | undefined, opts: { deep: boolean; allowUnsigned?: boolean }): { job: Job; outcome: VerifyOutcome } {
   const outcome: VerifyOutcome = { issues: [], objects: 0 };
   const steps: Step[] = [{
+    id: 'authenticate',
+    title: 'Check the snapshot\'s signature',
+    run: async () => {
+      const v = await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: opts.allowUnsigned, action: 'verified' });
+      return v.state === 'signed' ? `signed by ${v.fingerprint}` : 'NOT SIGNED (--allow-unsigned)';
+    },
+  }, {
     id: 'checksums',
     title: 'Re-hash every object against the manifest',
     run: async (ctx) => {
@@ -72,7 +83,7 @@ export function planVerify(ec: EngineContext, m: Manifest, engine: DatabaseEngin
     id: 'record',
     title: 'Record the verification result',
     run: async () => {
-      await writeVerification(ec.storage, { snapshotId: m.id, at: new Date().toISOString(), deep: opts.deep, ok: outcome.issues.length === 0, issues: outcome.issues });
+      await writeVerification(ec.storage, { snapshotId: m.id, at: new Date().toISOString(), deep: opts.deep, ok: outcome.issues.length === 0, issues: outcome.issues }, await ec.trust.signer());
       if (outcome.issues.length) {
         const first = outcome.issues.slice(0, 5).map((i) => `${i.component}${i.path ? ` ${i.path}` : ''}: ${i.problem}`).join('; ');
         throw new VerificationError(`snapshot ${m.id} failed verification (${outcome.issues.length} problems): ${first}`, outcome.issues, {
