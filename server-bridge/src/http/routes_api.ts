@@ -6,6 +6,7 @@ import { readVerifications } from '../repository/verifications';
 import { offsiteStates } from '../offsite/offsite_state';
 import type { JobRecord } from '../service/job_record';
 import { snapshotDto } from './dto';
+import type { TrustState } from '../repository/signing';
 import { HttpError } from './errors';
 import { callerOf } from './route_guard';
 import { connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody } from './schemas';
@@ -26,16 +27,17 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
 
   app.get('/v1/snapshots', async () => {
     const { manifests, broken } = await s.ec().repo.listSnapshotSummaries();
-    const v = await readVerifications(s.ec().storage);
+    const v = await readVerifications(s.ec().storage, s.ec().trust);
     const off = await offsiteStates(s.ec(), manifests.map((m) => m.id));
-    const snapshots = manifests.reverse().map((m) => ({ ...snapshotDto(m, v.get(m.id)), offsite: off?.states.get(m.id) ?? null }));
+    const trust = await Promise.all(manifests.reverse().map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
+    const snapshots = manifests.map((m, i) => ({ ...snapshotDto(m, v.get(m.id), (trust[i] as { state: TrustState }).state), offsite: off?.states.get(m.id) ?? null }));
     return { snapshots, broken, offsite_warning: off?.warning ?? null };
   });
 
   app.get('/v1/snapshots/:id', async (req) => {
     const id = parse(snapshotIdParam, (req.params as { id: string }).id, 'id');
     const m = await s.ec().repo.loadSnapshot(id);
-    return snapshotDto(m, (await readVerifications(s.ec().storage)).get(m.id));
+    return snapshotDto(m, (await readVerifications(s.ec().storage, s.ec().trust)).get(m.id), (await s.ec().trust.checkManifest(s.ec().repo, m)).state);
   });
 
   app.get('/v1/snapshots/:id/manifest', async (req) => {
