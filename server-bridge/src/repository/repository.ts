@@ -17,6 +17,8 @@ import { formatIssues } from '../config/load';
 import type { Storage } from '../storage/storage';
 import { HashingStream } from './hashing';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
+import type { SigningKey } from './signing';
+import { readOptional } from './trust';
 
 /** An encrypted object that fails authentication or opens with no configured key: a finding, not a crash. */
 function isUnreadable(err: unknown): boolean {
@@ -44,11 +46,16 @@ export class Repository {
   private stageDir: string | undefined;
   /** Manifests never change once written, so their summaries are cached by key. */
   private readonly summaries = new Map<string, Manifest>();
-  private constructor(readonly storage: Storage) {}
+  /** Which file each loaded manifest came from and the SHA-256 of its exact bytes (what is signed). */
+  private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
+  private constructor(readonly storage: Storage, private readonly signer: () => Promise<SigningKey | undefined>) {}
 
-  /** Opens the repository, creating its marker on first use. */
-  static async open(storage: Storage): Promise<Repository> {
-    const repo = new Repository(storage);
+  /**
+   * Opens the repository, creating its marker on first use. `signer` gives the key that signs
+   * each manifest written here; without one (a host with no config file) manifests are unsigned.
+   */
+  static async open(storage: Storage, opts: { signer?: () => Promise<SigningKey | undefined> } = {}): Promise<Repository> {
+    const repo = new Repository(storage, opts.signer ?? (async () => undefined));
     if (!(await storage.stat(REPO_MARKER))) {
       const marker = { format: 'mm-backup-repository', version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
       await storage.put(REPO_MARKER, Buffer.from(`${JSON.stringify(marker, null, 2)}\n`));
@@ -63,6 +70,34 @@ export class Repository {
   static snapshotKey(id: string): string {
     if (!SNAPSHOT_ID.test(id)) throw new UsageError(`"${id}" is not a snapshot id (expected e.g. 20260101T030000Z-a1b2c3)`);
     return `snapshots/${id}.json`;
+  }
+
+  /** The manifest's signature (repository/signing.ts), beside it so readers that predate signing still work. */
+  static signatureKey(id: string): string {
+    return `snapshots/${Repository.snapshotKey(id).slice('snapshots/'.length, -'.json'.length)}.sig`;
+  }
+
+  /** The file a manifest was loaded from and the SHA-256 of the bytes parsed; undefined for one built in memory. */
+  manifestOrigin(m: Manifest): { keyId: string; sha256: string } | undefined {
+    return this.origins.get(m);
+  }
+
+  /** The signature file of snapshot `id`, or undefined when it has none. */
+  async readSignature(id: string): Promise<Buffer | undefined> {
+    return readOptional(this.storage, Repository.signatureKey(id));
+  }
+
+  /**
+   * Signs a manifest loaded from this repository (one made before signing), for exactly the bytes
+   * that were read and checked: if the file changed since, the signature will not match it.
+   */
+  async signLoaded(m: Manifest): Promise<string> {
+    const origin = this.origins.get(m);
+    const key = await this.signer();
+    if (!origin || origin.keyId !== m.id) throw new BridgeError('INTERNAL', `snapshot ${m.id} was not loaded from the repository`);
+    if (!key) throw new BridgeError('PRECONDITION_FAILED', 'this host has no signing key (no config file)', { hint: 'run this with --config on the host that makes the backups' });
+    await this.storage.put(Repository.signatureKey(m.id), key.sign('manifest', m.id, origin.sha256));
+    return key.fingerprint;
   }
 
   private async staging(): Promise<string> {
@@ -150,11 +185,18 @@ export class Repository {
     return undefined;
   }
 
-  /** Writes the manifest last and atomically: from this moment the snapshot exists. */
+  /** Writes the manifest last and atomically (its signature just before): from this moment the snapshot exists. */
   async writeSnapshot(m: Manifest): Promise<void> {
     const res = parseManifest(m);
     if (!res.success) throw new BridgeError('INTERNAL', `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
     await this.storage.flush();
+    // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
+    const key = await this.signer();
+    if (key) {
+      const hash = createHash('sha256');
+      for (const s of manifestText(res.data)) hash.update(s);
+      await this.storage.put(Repository.signatureKey(res.data.id), key.sign('manifest', res.data.id, hash.digest('hex')));
+    }
     const text = Readable.from((function* () { for (const s of manifestText(res.data)) yield Buffer.from(s); })());
     await this.storage.put(Repository.snapshotKey(res.data.id), text);
   }
@@ -240,20 +282,32 @@ export class Repository {
 
   private async loadManifestKey(key: string, opts: { entries: boolean } = { entries: true }): Promise<Manifest> {
     let raw: unknown;
+    // The whole file is hashed as it is parsed (also when entries are skipped), so a signature is
+    // checked against exactly the bytes behind the manifest in hand, with no second read to race.
+    const hash = createHash('sha256');
+    const source = await this.storage.get(key);
     try {
-      raw = await readManifestText(await this.storage.get(key), opts);
+      raw = await readManifestText(Readable.from((async function* () {
+        for await (const chunk of source) {
+          hash.update(chunk as Buffer);
+          yield chunk as Buffer;
+        }
+      })()), opts);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       throw new StorageError(`manifest ${key} is not valid JSON`, { cause: err, permanent: true });
     }
     const res = parseManifest(raw);
     if (!res.success) throw new StorageError(`manifest ${key} is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`, { permanent: true });
+    this.origins.set(res.data, { keyId: key.slice('snapshots/'.length, -'.json'.length), sha256: hash.digest('hex') });
     return res.data;
   }
 
+  /** Removes the manifest first (the snapshot is gone from then on), then its signature. */
   async deleteSnapshot(id: string): Promise<void> {
     this.summaries.delete(Repository.snapshotKey(id));
     await this.storage.delete(Repository.snapshotKey(id));
+    await this.storage.delete(Repository.signatureKey(id));
   }
 
   async *listObjects(): AsyncIterable<{ sha256: string; size: number }> {
