@@ -30,6 +30,8 @@ export interface RestoreOptions {
   databaseEngine?: DatabaseEngine;
   safetySnapshot: boolean;
   force: boolean;
+  /** Restore a snapshot that has no signature (a repository made before signing); documented override. */
+  allowUnsigned?: boolean;
 }
 
 export interface RestoreOutcome {
@@ -95,6 +97,9 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     id: 'preflight',
     title: 'Verify the snapshot and check the target',
     run: async (ctx) => {
+      // Nothing a snapshot says is believed before its signature is (repository/trust.ts).
+      const trust = await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: opts.allowUnsigned, action: 'restored' });
+      if (trust.state === 'unsigned') outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
       const check = await checkObjects(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
       if (check.issues.length) {
         throw new VerificationError(`snapshot ${m.id} is damaged and will not be restored: ${check.issues.slice(0, 3).map((i) => `${i.component} ${i.path ?? ''}: ${i.problem}`).join('; ')}`, check.issues, {
