@@ -24,6 +24,10 @@ export interface RestoreFlags {
   from?: string;
   /** Restore from this host's off-site copy (the config's offsite block). */
   offsite?: boolean;
+  /** Signing-key fingerprints trusted for this run, besides the config's (docs/security.md). */
+  trust?: string[];
+  /** Restore a snapshot that has no signature (made before signing); never one signed by another key. */
+  allowUnsigned?: boolean;
 }
 
 export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
@@ -38,6 +42,8 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
   if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) out.info('warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL');
   await withLock(ec, 'restore', out, async (lock) => {
     const m = await ec.repo.loadSnapshot(id);
+    // Before anything is read from the snapshot (discovery may use its config): its signature.
+    await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: flags.allowUnsigned, action: 'restored' });
     let d: Discovery | undefined;
     try {
       d = await discoverOrFromSnapshot(ec.cfg, m, ec.repo, (s) => out.info(redact(s)));
@@ -49,6 +55,7 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     const databaseEngine = url ? ec.engineFor(parseDsn(url, driver ?? d?.database.driver)) : undefined;
     const opts: RestoreOptions = {
       components, installDir: flags.installDir, databaseEngine, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force,
+      allowUnsigned: !!flags.allowUnsigned,
     };
     const records = selectRecords(m, components);
     const lines = describeRestore(records, opts, d);
