@@ -196,7 +196,7 @@ export class Sidecar implements SidecarApi {
     const mm = await ping(this.cfg.mattermost.url);
     const { manifests } = await this.engine.repo.listSnapshotSummaries();
     const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
-    const v = await readVerifications(this.engine.storage);
+    const v = await readVerifications(this.engine.storage, this.engine.trust);
     const space = await this.engine.storage.space();
     const d = await discover(this.cfg).catch(() => undefined);
     const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
@@ -277,7 +277,7 @@ export class Sidecar implements SidecarApi {
       },
       listText: async () => {
         const { manifests } = await this.engine.repo.listSnapshotSummaries();
-        const v = await readVerifications(this.engine.storage);
+        const v = await readVerifications(this.engine.storage, this.engine.trust);
         const rows = [...manifests].reverse().slice(0, 10).map((m) => `| \`${m.id}\` | ${m.mode} | ${m.trigger} | ${size(m.stats.bytes)} | ${v.get(m.id)?.ok === undefined ? '–' : v.get(m.id)?.ok ? '✅' : '❌'} |`);
         return rows.length ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n') : 'No snapshots yet. `/backup now` takes one.';
       },
