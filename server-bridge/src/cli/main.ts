@@ -11,6 +11,11 @@ import type { GlobalOptions } from './commands/shared';
 
 const VERSION = '0.1.0';
 
+/** --trust may be given several times (key rotation: the old and the new fingerprint). */
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const TRUST_HELP = 'also trust snapshots signed by this key fingerprint (ed25519:…; repeatable; see docs/security.md)';
+const UNSIGNED_HELP = 'accept a snapshot with no signature (a repository made before signing; see docs/security.md)';
+
 // Commands are loaded on use: `backup` never pays for the HTTP server, the S3 SDK or the other
 // database's driver (start-up time and resident memory; see README, Performance).
 function buildProgram(): Command {
@@ -32,15 +37,19 @@ function buildProgram(): Command {
   program.command('list').description('list snapshots')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .option('--trust <fingerprint>', TRUST_HELP, collect)
     .action((flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags));
   program.command('show').argument('<id>', 'snapshot id or "latest"').description('show a snapshot')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .option('--trust <fingerprint>', TRUST_HELP, collect)
     .action((id: string, flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags));
   program.command('verify').argument('<id>', 'snapshot id or "latest"').description('re-hash the snapshot and check its database dump')
     .option('--deep', 'also restore the dump into a throwaway database and compare row counts')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .option('--trust <fingerprint>', TRUST_HELP, collect)
+    .option('--allow-unsigned', UNSIGNED_HELP)
     .action((id: string, flags) => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags));
   program.command('restore').argument('<id>', 'snapshot id or "latest"').description('restore a snapshot in place or onto a new install')
     .option('--components <list>', 'only these components, comma-separated')
@@ -52,6 +61,8 @@ function buildProgram(): Command {
     .option('--no-safety-snapshot', 'do not snapshot the current state first')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
+    .option('--trust <fingerprint>', TRUST_HELP, collect)
+    .option('--allow-unsigned', UNSIGNED_HELP)
     .action((id: string, flags) => (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags));
   program.command('prune').description('apply the retention policy and remove unused objects')
     .option('--dry-run', 'show what would be removed')
@@ -65,6 +76,9 @@ function buildProgram(): Command {
     .action((flags) => (require('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags));
   program.command('replicate').description('copy new snapshots off-site, then apply the off-site retention')
     .action(() => (require('./commands/replicate') as typeof import('./commands/replicate')).replicateCommand(g()));
+  program.command('sign-snapshots').description('once, for a repository made before signing: verify each unsigned snapshot and sign those that pass')
+    .option('--offsite', "work on this host's off-site copy instead of the local repository")
+    .action((flags) => (require('./commands/sign_snapshots') as typeof import('./commands/sign_snapshots')).signSnapshotsCommand(g(), flags));
   program.command('keygen').description('create an age key pair for off-site encryption (shown once)')
     .option('--output <file>', 'write the identity to this new 0600 file instead of printing it')
     .action((flags) => (require('./commands/keygen') as typeof import('./commands/keygen')).keygenCommand(g(), flags));
