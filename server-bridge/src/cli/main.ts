@@ -54,6 +54,7 @@ function buildProgram(): Command {
   program.command('restore').argument('<id>', 'snapshot id or "latest"').description('restore a snapshot in place or onto a new install')
     .option('--components <list>', 'only these components, comma-separated')
     .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
+    .option('--restore-absolute-roots', 'with --install-dir: also restore components outside the install (file store elsewhere, TLS, extra paths) to their recorded paths')
     .option('--database-url <url>', 'restore the database into this one (prefer --database-url-file)')
     .option('--database-url-file <file>', 'read the target database URL from a 0600 file')
     .option('--yes', 'do not ask for confirmation')

@@ -82,13 +82,18 @@ test.each([
   expect(await readdir(work)).not.toContain('escaped');
 });
 
-test('an entry inside a subtree the component excludes (another component\'s) is refused', async () => {
+test('an entry at or inside a subtree the component excludes (another component\'s) is refused, and that subtree kept', async () => {
   const root = path.join(work, 'target');
-  await mkdir(root);
-  await symlink(victim, path.join(root, 'config')); // e.g. placed there before the restore
-  const err = await caught(restoreTree({ entries: [dir(''), file('config/evil')], root, exclude: ['config'], mode: 'mirror', repo }));
-  expect(err).toMatchObject({ code: 'VERIFICATION_FAILED' });
-  await victimUntouched();
+  await mkdir(path.join(root, 'config'), { recursive: true });
+  await writeFile(path.join(root, 'config/config.json'), '{}');
+  for (const entries of [[dir(''), link('config', victim)], [dir(''), dir('config'), file('config/evil')]]) {
+    const err = await caught(restoreTree({ entries, root, exclude: ['config'], mode: 'mirror', repo }));
+    expect(err).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    expect(err.message).toMatch(/excluded/);
+    expect(await readdir(path.join(root, 'config'))).toEqual(['config.json']);
+    expect((await lstat(path.join(root, 'config'))).isDirectory()).toBe(true);
+    await victimUntouched();
+  }
 });
 
 test('a symlink already in the target where the snapshot has a directory is replaced, never written through', async () => {

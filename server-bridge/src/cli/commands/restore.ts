@@ -15,6 +15,8 @@ import { openSource } from './from_source';
 export interface RestoreFlags {
   components?: string;
   installDir?: string;
+  /** With --install-dir: components outside the install go back to their recorded absolute roots too. */
+  restoreAbsoluteRoots?: boolean;
   databaseUrl?: string;
   databaseUrlFile?: string;
   yes?: boolean;
@@ -33,6 +35,7 @@ export interface RestoreFlags {
 export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
   const components = parseComponentList(flags.components, '--components');
   if (flags.installDir && !flags.installDir.startsWith('/')) throw new UsageError('--install-dir must be an absolute path');
+  if (flags.restoreAbsoluteRoots && !flags.installDir) throw new UsageError('--restore-absolute-roots only applies with --install-dir (an in-place restore writes every root)');
   if (flags.from && !flags.installDir && !(globals.config ?? process.env.MM_BACKUP_CONFIG)) {
     throw new UsageError('--from without a config file needs --install-dir (where to rebuild Mattermost) and --database-url-file');
   }
@@ -54,7 +57,7 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     const driver = m.components.find((c) => c.database)?.database?.driver;
     const databaseEngine = url ? ec.engineFor(parseDsn(url, driver ?? d?.database.driver)) : undefined;
     const opts: RestoreOptions = {
-      components, installDir: flags.installDir, databaseEngine, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force,
+      components, installDir: flags.installDir, absoluteRoots: !!flags.restoreAbsoluteRoots, databaseEngine, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force,
       allowUnsigned: !!flags.allowUnsigned,
     };
     const records = selectRecords(m, components);
@@ -69,6 +72,7 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
       if (answer.trim() !== m.id) throw new UsageError('restore not confirmed; nothing was changed');
     }
     const plan = planRestore(ec, m, d, lock, opts);
+    for (const id of plan.outcome.skipped) out.info(`skipped ${id}: its root is outside the install dir; --restore-absolute-roots restores it too`);
     const result = await runCliJob(plan.job, lock, out);
     for (const w of plan.outcome.warnings) out.info(`warning: ${w}`);
     if (result.error) {
@@ -78,8 +82,8 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     }
     throwIfFailed(result);
     out.summary(
-      { ok: true, snapshot: m.id, restored: plan.outcome.restored, safety_snapshot: plan.outcome.safetySnapshotId ?? null, overwritten: lines },
-      `Restored ${plan.outcome.restored.join(', ')} from snapshot ${m.id}.${plan.outcome.safetySnapshotId ? ` Safety snapshot: ${plan.outcome.safetySnapshotId}.` : ''}`,
+      { ok: true, snapshot: m.id, restored: plan.outcome.restored, skipped: plan.outcome.skipped, safety_snapshot: plan.outcome.safetySnapshotId ?? null, overwritten: lines },
+      `Restored ${plan.outcome.restored.join(', ')} from snapshot ${m.id}.${plan.outcome.skipped.length ? ` Skipped (outside the install dir): ${plan.outcome.skipped.join(', ')}.` : ''}${plan.outcome.safetySnapshotId ? ` Safety snapshot: ${plan.outcome.safetySnapshotId}.` : ''}`,
     );
   });
 }

@@ -5,7 +5,7 @@
  * component touched so far is put back from the safety snapshot.
  */
 import path from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { BridgeError, PreconditionError, VerificationError } from '../../core/errors';
 import { newJobId, newSnapshotId } from '../../core/ids';
 import type { ComponentRecord, Manifest } from '../../manifest/manifest';
@@ -13,6 +13,8 @@ import type { Discovery } from '../../discovery/discover';
 import { buildComponents } from '../../components/build_components';
 import { restoreDatabaseRecord } from '../../components/database_component';
 import { restoreTreeRecord } from '../../components/tree_component';
+import { absoluteRootProblem, checkEntryList, checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../../manifest/restore_safety';
+import { assertNoLinkBelow } from '../../repository/tree_restore';
 import type { DatabaseEngine } from '../../database/engine';
 import type { EngineContext } from '../context';
 import type { JobLock } from '../lock';
@@ -26,6 +28,8 @@ export interface RestoreOptions {
   components?: string[];
   /** Restore onto another install dir (a new server); components inside the install follow it. */
   installDir?: string;
+  /** With installDir: also restore the components whose root lies outside the install (else skipped). */
+  absoluteRoots?: boolean;
   /** Restore the database into this one instead of the discovered one. */
   databaseEngine?: DatabaseEngine;
   safetySnapshot: boolean;
@@ -38,24 +42,61 @@ export interface RestoreOutcome {
   safetySnapshotId?: string;
   rolledBack: boolean;
   restored: string[];
+  /** Components left out because their root is outside the new install dir (no absoluteRoots). */
+  skipped: string[];
   warnings: string[];
 }
 
-/** Lists what a restore will overwrite, for the confirmation prompt and the API. */
-export function describeRestore(records: ComponentRecord[], opts: RestoreOptions, d?: Discovery): string[] {
-  return records.map((r) => {
+/**
+ * Splits the selected records into those restored and those skipped: onto a new install dir
+ * (installDir), a component outside the install (absolute root) is restored only when asked.
+ */
+export function restorableRecords(records: ComponentRecord[], opts: RestoreOptions): { restore: ComponentRecord[]; skipped: ComponentRecord[] } {
+  const outside = (r: ComponentRecord) => !!opts.installDir && !opts.absoluteRoots && !r.database && !r.rootInInstall;
+  return { restore: records.filter((r) => !outside(r)), skipped: records.filter(outside) };
+}
+
+/**
+ * Refuses, before anything is stopped or written, a snapshot whose restore would leave its
+ * target: each component's target root and entry list exactly as restoreTreeRecord writes them,
+ * then the components against each other. Throws the VerificationError of unsafeSnapshot().
+ */
+export function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOptions): void {
+  const trees = records.filter((r) => !r.database).map((r) => {
+    const root = targetRoot(r, opts);
+    // The same choice as restoreTreeRecord: a root entry means the whole tree is mirrored.
+    const mode = r.entries.some((e) => e.path === '') ? 'mirror' : 'files';
+    const bad = absoluteRootProblem(root, mode === 'mirror');
+    if (bad) throw unsafeSnapshot(r.id, `the root ${JSON.stringify(root)}`, bad);
+    checkEntryList(r.id, r.entries, mode, r.exclude);
+    return { id: r.id, root, entries: r.entries };
+  });
+  checkTargetsTogether(trees);
+}
+
+/** Lists what a restore will overwrite (and what it skips), for the confirmation prompt and the API. */
+export function describeRestore(selected: ComponentRecord[], opts: RestoreOptions, d?: Discovery): string[] {
+  const { restore: records, skipped } = restorableRecords(selected, opts);
+  checkRestoreSafety(records, opts);
+  return [...records.map((r) => {
     if (r.database) {
       const target = opts.databaseEngine?.target ?? d?.database;
       return `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database.rowCounts).length} tables)`;
     }
     const root = targetRoot(r, opts);
     if (!r.entries.some((e) => e.path === '')) {
-      // A component of single files (TLS keys, extra paths, the env file): only those are replaced.
-      const files = r.entries.filter((e) => e.type === 'file').map((e) => path.join(root, e.path));
-      return `${r.id}: ${files.length} file${files.length === 1 ? '' : 's'} replaced (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}); nothing else there is touched`;
+      // A component of single files (TLS keys, extra paths, the env file): every path it writes
+      // at the top (a file, or a directory with what is under it) is named, none left to "…".
+      const paths = new Set(r.entries.map((e) => e.path));
+      const tops = r.entries.filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a))).map((e) => path.join(root, e.path));
+      return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
     }
     return `${r.id}: ${root} is made identical to the snapshot (${r.files} files; files not in the snapshot are removed)`;
-  });
+  }), ...skipped.map((r) => `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`)];
+}
+
+function* ancestors(p: string): Generator<string> {
+  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) yield p.slice(0, i);
 }
 
 export function selectRecords(m: Manifest, components?: string[]): ComponentRecord[] {
@@ -68,14 +109,21 @@ export function selectRecords(m: Manifest, components?: string[]): ComponentReco
   return included.filter((c) => components.includes(c.id));
 }
 
+/** Where a tree component is written: its root, or relocated under installDir; refuses a root that could leave it. */
 export function targetRoot(r: ComponentRecord, opts: RestoreOptions): string {
-  if (opts.installDir && r.rootInInstall) return path.resolve(opts.installDir, r.rootInInstall);
-  return r.root as string;
+  if (opts.installDir && r.rootInInstall) {
+    const bad = rootInInstallProblem(r.rootInInstall);
+    if (bad) throw unsafeSnapshot(r.id, `rootInInstall ${JSON.stringify(r.rootInInstall)}`, bad);
+    return path.resolve(opts.installDir, r.rootInInstall);
+  }
+  if (r.root === undefined) throw unsafeSnapshot(r.id, 'the root', 'is missing');
+  return r.root;
 }
 
 export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undefined, lock: JobLock, opts: RestoreOptions): { job: Job; outcome: RestoreOutcome } {
-  const outcome: RestoreOutcome = { rolledBack: false, restored: [], warnings: [] };
-  const records = selectRecords(m, opts.components);
+  const outcome: RestoreOutcome = { rolledBack: false, restored: [], skipped: [], warnings: [] };
+  const { restore: records, skipped } = restorableRecords(selectRecords(m, opts.components), opts);
+  outcome.skipped = skipped.map((r) => r.id);
   const inPlace = !opts.installDir || (d !== undefined && path.resolve(opts.installDir) === d.installDir);
   const dbTarget = (): DatabaseEngine => {
     if (opts.databaseEngine) return opts.databaseEngine;
@@ -90,7 +138,11 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       const engine = r.id === 'config_store' && d ? ec.engineFor(d.components.find((c) => c.id === 'config_store')?.db ?? d.database) : dbTarget();
       return restoreDatabaseRecord(r, { repo: ec.repo, step: ctx, engine });
     }
-    return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root: asUndo ? (r.root as string) : targetRoot(r, opts) });
+    if (asUndo) return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root: r.root as string });
+    const root = targetRoot(r, opts);
+    // Checked when written, after the components before it: nothing may lead out of a new install.
+    if (!inPlace && opts.installDir && r.rootInInstall) await assertNoLinkBelow(path.resolve(opts.installDir), root);
+    return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root });
   };
 
   const preflight: Step = {
@@ -100,6 +152,11 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       // Nothing a snapshot says is believed before its signature is (repository/trust.ts).
       const trust = await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: opts.allowUnsigned, action: 'restored' });
       if (trust.state === 'unsigned') outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
+      // First: a snapshot that would write outside its target is refused before anything else.
+      checkRestoreSafety(records, opts);
+      if (!inPlace && opts.installDir) {
+        for (const r of records.filter((x) => !x.database && x.rootInInstall)) await assertNoLinkBelow(path.resolve(opts.installDir), targetRoot(r, opts));
+      }
       const check = await checkObjects(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
       if (check.issues.length) {
         throw new VerificationError(`snapshot ${m.id} is damaged and will not be restored: ${check.issues.slice(0, 3).map((i) => `${i.component} ${i.path ?? ''}: ${i.problem}`).join('; ')}`, check.issues, {
@@ -205,7 +262,10 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     skip: () => (!opts.databaseEngine || !records.some((r) => r.id === 'config') ? 'the database address is unchanged' : undefined),
     run: async () => {
       const config = records.find((r) => r.id === 'config') as ComponentRecord;
-      return pointConfigAtDatabase(path.join(targetRoot(config, opts), 'config.json'), (opts.databaseEngine as DatabaseEngine).target);
+      const file = path.join(targetRoot(config, opts), 'config.json');
+      // The restored config.json is rewritten in place: a link there would carry the write elsewhere.
+      if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) throw unsafeSnapshot('config', file, 'is a symbolic link; it is not rewritten');
+      return pointConfigAtDatabase(file, (opts.databaseEngine as DatabaseEngine).target);
     },
   };
 
