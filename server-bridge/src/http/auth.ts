@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { parse as parseCookies } from 'cookie';
 import { MattermostError } from '../core/errors';
-import { MattermostApiError, MattermostClient, isSystemAdmin, type MmUser } from '../mattermost/client';
+import { MattermostApiError, MattermostClient, isSystemAdmin, type MmAuth, type MmUser } from '../mattermost/client';
 import { HttpError } from './errors';
 
 export interface AuthOptions {
@@ -23,6 +23,8 @@ export interface AuthOptions {
 export interface Caller {
   user: MmUser;
   via: 'cookie' | 'bearer';
+  /** The caller's own session, to ask Mattermost something as them (never stored or logged). */
+  session: MmAuth;
 }
 
 interface Cached {
@@ -60,10 +62,11 @@ export class SessionAuth {
     }
     const token = (cookieToken ?? bearer) as string;
     const key = createHash('sha256').update(token).digest('hex');
-    const user = await this.validate(key, via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token });
+    const session: MmAuth = via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token };
+    const user = await this.validate(key, session);
     if (user.is_bot) throw new HttpError(403, 'api.context.permissions.app_error', 'bot accounts cannot use the backup API');
     if (!isSystemAdmin(user)) throw new HttpError(403, 'api.context.permissions.app_error', `@${user.username} is not a system admin; backups are managed by system admins only`);
-    return { user, via };
+    return { user, via, session };
   }
 
   /** Drops sessions too old to be used even during an outage; keeps the cache bounded. */
@@ -73,7 +76,7 @@ export class SessionAuth {
     while (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value as string);
   }
 
-  private async validate(key: string, auth: { cookie: string } | { bearer: string }): Promise<MmUser> {
+  private async validate(key: string, auth: MmAuth): Promise<MmUser> {
     const cached = this.cache.get(key);
     const age = cached ? Date.now() - cached.validatedAt : Infinity;
     if (cached && age < this.freshMs) return cached.user;

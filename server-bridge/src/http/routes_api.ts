@@ -108,7 +108,7 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   app.get('/v1/settings', async () => s.readSettings());
   app.put('/v1/settings', async (req) => s.writeSettings(parse(settingsBody, req.body, 'body')));
   app.get('/v1/connect', async () => s.connectState());
-  app.post('/v1/connect', async (req) => s.connect(parse(connectBody, req.body, 'body')));
+  app.post('/v1/connect', async (req) => s.connect(parse(connectBody, req.body, 'body'), callerOf(req).session));
 }
 
 /** Server-Sent Events: the job's record on every change, until it finishes. */

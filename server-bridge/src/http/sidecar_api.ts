@@ -1,6 +1,7 @@
 /** What the HTTP layer needs from the running sidecar; implemented by service/sidecar.ts. */
 import type { Config } from '../config/schema';
 import type { EngineContext } from '../jobs/context';
+import type { MmAuth } from '../mattermost/client';
 import type { JobManager } from '../service/job_manager';
 import type { RestoreConfirmations } from '../service/restore_confirmations';
 import type { SessionAuth } from './auth';
@@ -25,7 +26,8 @@ export interface SidecarApi {
   describeRestore(snapshotId: string, components?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
   readSettings(): Record<string, unknown>;
   writeSettings(patch: z.infer<typeof settingsBody>): Promise<Record<string, unknown>>;
-  connect(body: z.infer<typeof connectBody>): Promise<Record<string, unknown>>;
+  /** Connects the bot and /backup; `session` is the calling admin's, used to prove command tokens. */
+  connect(body: z.infer<typeof connectBody>, session: MmAuth): Promise<Record<string, unknown>>;
   connectState(): Promise<Record<string, unknown>>;
   slash(req: SlashRequest): Promise<{ response_type: 'ephemeral' | 'in_channel'; text: string }>;
 }

@@ -5,9 +5,10 @@
  * the Mattermost settings that would block this and says exactly what to change.
  */
 import { BridgeError } from '../core/errors';
-import { MattermostApiError, MattermostClient, type MmTeam } from '../mattermost/client';
+import { constantTimeEqual } from '../http/auth';
+import { MattermostApiError, MattermostClient, type MmCommand, type MmTeam } from '../mattermost/client';
 import type { Config } from '../config/schema';
-import type { StateStore } from './state_store';
+import type { SidecarState, StateStore } from './state_store';
 import { registerSecret } from '../core/redact';
 
 export interface ConnectReport {
@@ -27,7 +28,18 @@ export function slashUrl(cfg: Config): string {
   return `${(cfg.listen.publicUrl ?? `http://${cfg.listen.host}:${cfg.listen.port}`).replace(/\/$/, '')}/v1/slash`;
 }
 
-export async function connect(cfg: Config, state: StateStore, input: { adminToken?: string; botToken?: string; teams?: string[]; commandTokens?: CommandToken[] }): Promise<ConnectReport> {
+/** What connect works with; tokens are secrets and never appear in the report or errors. */
+export interface ConnectInput {
+  adminToken?: string;
+  botToken?: string;
+  teams?: string[];
+  /** /backup commands the System Console page registered; each is checked with `verifier`. */
+  commandTokens?: CommandToken[];
+  /** The calling admin's own session: it proves each command token is a real /backup command. */
+  verifier?: MattermostClient;
+}
+
+export async function connect(cfg: Config, state: StateStore, input: ConnectInput): Promise<ConnectReport> {
   const report: ConnectReport = { commands: [], problems: [] };
   const base = cfg.mattermost.url;
   const admin = input.adminToken ? new MattermostClient(base, { token: input.adminToken }) : undefined;
@@ -72,6 +84,13 @@ export async function connect(cfg: Config, state: StateStore, input: { adminToke
   const me = await bot.getMe().catch((err: unknown) => {
     throw new BridgeError('PRECONDITION_FAILED', `the bot token does not work: ${(err as Error).message}`);
   });
+  // The sidecar acts and posts as this account and answers /backup for it: a person's token
+  // (an admin's, say) would hand that person's powers to whoever can reach the sidecar's state.
+  if (!me.is_bot) {
+    throw new BridgeError('PRECONDITION_FAILED', `the bot token belongs to @${me.username}, which is not a bot account`, {
+      hint: 'use the token of a bot account (connect with an admin token creates @mm-backup and its token), never a person\'s token',
+    });
+  }
   botId ??= me.id;
   report.bot_user_id = botId;
   report.bot_username = me.username;
@@ -95,36 +114,82 @@ export async function connect(cfg: Config, state: StateStore, input: { adminToke
   }
 
   const commands = { ...state.get().commands };
-  if (admin) {
-    const url = slashUrl(cfg);
-    const teams: MmTeam[] = (await admin.getTeams()).filter((t) => !input.teams?.length || input.teams.includes(t.name));
-    for (const team of teams) {
-      try {
-        const found = (await admin.listCommands(team.id)).find((c) => c.trigger === 'backup');
-        const spec = {
-          team_id: team.id, trigger: 'backup', url, method: 'P', auto_complete: true,
-          auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
-          display_name: 'Backup', description: 'Backup & Disaster Recovery',
-        };
-        const cmd = found ? await admin.updateCommand({ ...found, ...spec }) : await admin.createCommand(spec);
-        commands[team.id] = { command_id: cmd.id, token: cmd.token ?? found?.token ?? '', team_name: team.name };
-        report.commands.push({ team: team.name, status: found ? 'updated' : 'created' });
-      } catch (err) {
-        report.commands.push({ team: team.name, status: 'failed', error: (err as Error).message });
-        if (err instanceof MattermostApiError && err.status === 501) report.problems.push('Custom slash commands are disabled (ServiceSettings.EnableCommands).');
-      }
-    }
-  } else if (input.commandTokens?.length) {
+  if (input.commandTokens?.length) {
+    // Checked before anything is stored: a forged token would let anyone run /backup.
+    await checkCommandTokens(cfg, input.commandTokens, input.verifier, report);
     for (const c of input.commandTokens) {
       registerSecret(c.token);
       commands[c.team_id] = { command_id: c.command_id, token: c.token, team_name: c.team_name };
       report.commands.push({ team: c.team_name, status: 'updated' });
     }
   } else {
-    report.problems.push('/backup was not registered: registering commands needs an admin token (a bot cannot create slash commands)');
+    // An admin token can always register /backup; a bot can when it was given a role that may
+    // manage slash commands. Only Mattermost's refusal leads to the guidance.
+    const refused = await registerCommands(cfg, admin ?? bot, input.teams, commands, report);
+    if (refused) {
+      report.problems.push(`/backup was not registered: Mattermost does not let @${me.username} manage slash commands (${refused}). Run \`mm-backup connect --admin-token-file FILE\` once (or Connect on the System Console page), or give the bot a role that may manage slash commands in its teams.`);
+    }
   }
   await state.update({ bot_user_id: botId, bot_token: botToken, commands, connected_at: new Date().toISOString() });
   return report;
+}
+
+/**
+ * Creates or updates /backup in every team `client` sees (or the listed ones). Returns
+ * Mattermost's message when it refuses the permission, so the caller can explain.
+ */
+async function registerCommands(cfg: Config, client: MattermostClient, only: string[] | undefined, commands: SidecarState['commands'], report: ConnectReport): Promise<string | undefined> {
+  const url = slashUrl(cfg);
+  let teams: MmTeam[];
+  try {
+    teams = (await client.getTeams()).filter((t) => !only?.length || only.includes(t.name));
+  } catch (err) {
+    if (err instanceof MattermostApiError && err.status === 403) return err.message;
+    throw err;
+  }
+  for (const team of teams) {
+    try {
+      const found = (await client.listCommands(team.id)).find((c) => c.trigger === 'backup');
+      const spec = {
+        team_id: team.id, trigger: 'backup', url, method: 'P', auto_complete: true,
+        auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
+        display_name: 'Backup', description: 'Backup & Disaster Recovery',
+      };
+      const cmd = found ? await client.updateCommand({ ...found, ...spec }) : await client.createCommand(spec);
+      commands[team.id] = { command_id: cmd.id, token: cmd.token ?? found?.token ?? '', team_name: team.name };
+      report.commands.push({ team: team.name, status: found ? 'updated' : 'created' });
+    } catch (err) {
+      if (err instanceof MattermostApiError && err.status === 403) return err.message;
+      report.commands.push({ team: team.name, status: 'failed', error: (err as Error).message });
+      if (err instanceof MattermostApiError && err.status === 501) report.problems.push('Custom slash commands are disabled (ServiceSettings.EnableCommands).');
+    }
+  }
+  if (teams.length === 0) report.problems.push('/backup was not registered: no team to register it in is visible to this token');
+  return undefined;
+}
+
+/**
+ * Each given command must be the /backup command Mattermost holds for that team, with that
+ * token, as the calling admin can see it (a bot cannot read commands). Throws on the first
+ * that is not; notes one that calls another address than this sidecar.
+ */
+async function checkCommandTokens(cfg: Config, tokens: CommandToken[], verifier: MattermostClient | undefined, report: ConnectReport): Promise<void> {
+  if (!verifier) throw new BridgeError('USAGE', 'command tokens are accepted only from a signed-in system admin, who can prove them');
+  for (const c of tokens) {
+    let cmd: MmCommand & { delete_at?: number };
+    try {
+      cmd = await verifier.request('GET', `/commands/${encodeURIComponent(c.command_id)}`);
+    } catch (err) {
+      if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400)) cmd = { id: '', team_id: '', trigger: '', url: '', method: '', token: '' };
+      else throw err;
+    }
+    if (cmd.team_id !== c.team_id || cmd.trigger !== 'backup' || cmd.delete_at || !constantTimeEqual(cmd.token ?? '', c.token)) {
+      throw new BridgeError('PRECONDITION_FAILED', `the command given for team ${c.team_name} is not that team's /backup command in Mattermost (unknown id, other team or trigger, or wrong token)`, {
+        hint: 'register /backup again (Connect on the System Console page does it), then connect',
+      });
+    }
+    if (cmd.url !== slashUrl(cfg)) report.problems.push(`/backup in team ${c.team_name} calls ${cmd.url}, not this sidecar (${slashUrl(cfg)}): connect again to update it`);
+  }
 }
 
 function isInternal(host: string): boolean {

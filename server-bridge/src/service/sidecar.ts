@@ -239,8 +239,9 @@ export class Sidecar implements SidecarApi {
     return readSettings(this.cfg);
   }
 
-  async connect(body: Parameters<SidecarApi['connect']>[0]): Promise<Record<string, unknown>> {
-    const report = await connect(this.cfg, this.state, { adminToken: body.admin_token, botToken: body.bot_token, teams: body.teams, commandTokens: body.command_tokens });
+  async connect(body: Parameters<SidecarApi['connect']>[0], session: Parameters<SidecarApi['connect']>[1]): Promise<Record<string, unknown>> {
+    const verifier = new MattermostClient(this.cfg.mattermost.url, session);
+    const report = await connect(this.cfg, this.state, { adminToken: body.admin_token, botToken: body.bot_token, teams: body.teams, commandTokens: body.command_tokens, verifier });
     this.channelCache = undefined;
     await this.selfCheck();
     return { ...report, problems: [...report.problems, ...this.problems.filter((p) => !report.problems.includes(p))] };

@@ -1,6 +1,7 @@
 /**
  * `mm-backup connect`: sets up the bot, its token, the status channel and /backup. Tokens are
- * read from 0600 files or the environment, never from the command line.
+ * read from 0600 files, the environment or the config, never from the command line. A running
+ * `serve` picks up what this writes without a restart (see StateStore).
  */
 import { readSecretFile, loadConfig } from '../../config/load';
 import { UsageError } from '../../core/errors';
@@ -21,8 +22,9 @@ export async function connectCommand(globals: GlobalOptions, flags: ConnectFlags
   if (!file) throw new UsageError('no config file: pass --config FILE (or set MM_BACKUP_CONFIG)');
   const cfg = await loadConfig(file);
   const adminToken = flags.adminTokenFile ? await readSecretFile(flags.adminTokenFile, '--admin-token-file') : process.env.MM_BACKUP_ADMIN_TOKEN;
-  const botToken = flags.botTokenFile ? await readSecretFile(flags.botTokenFile, '--bot-token-file') : process.env.MM_BACKUP_BOT_TOKEN;
-  if (!adminToken && !botToken) throw new UsageError('connect needs --admin-token-file (or MM_BACKUP_ADMIN_TOKEN) to set everything up, or --bot-token-file (MM_BACKUP_BOT_TOKEN)');
+  // A bot token already in the config (mattermost.botToken or botTokenFile, read by loadConfig) is used as given.
+  const botToken = flags.botTokenFile ? await readSecretFile(flags.botTokenFile, '--bot-token-file') : process.env.MM_BACKUP_BOT_TOKEN ?? cfg.mattermost.botToken;
+  if (!adminToken && !botToken) throw new UsageError('connect needs --admin-token-file (or MM_BACKUP_ADMIN_TOKEN) to set everything up, or a bot token: --bot-token-file, MM_BACKUP_BOT_TOKEN, or mattermost.botToken/botTokenFile in the config');
   registerSecret(adminToken);
   registerSecret(botToken);
   const report = await connect(cfg, await StateStore.open(cfg.repository.path), {
