@@ -61,7 +61,8 @@ export async function openFromSource(globals: GlobalOptions, from: string, insta
   const offsite = { ...(base.offsite ?? { replicateAfterBackup: false, retry: { attempts: 6, baseDelayMs: 1000, maxDelayMs: 30_000 } }), mode: 'direct' as const, s3 };
   const cfg: Config = { ...base, offsite };
   // Never create a repository in a bucket we were asked to read from: a typo must fail, not initialise.
-  return { ec: await openContext(cfg, { createOffsite: false }), out: createOutput(!!globals.json), json: !!globals.json };
+  const out = createOutput(!!globals.json);
+  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info }), out, json: !!globals.json };
 }
 
 function minimalConfig(installDir: string | undefined, src: S3Source): Config {
@@ -81,7 +82,8 @@ export async function openOffsiteCopy(globals: GlobalOptions): Promise<CommandEn
   const base = await loadConfig(file);
   if (!base.offsite) throw new UsageError('--offsite: no "offsite" block in the config');
   const cfg: Config = { ...base, offsite: { ...base.offsite, mode: 'direct' } };
-  return { ec: await openContext(cfg, { createOffsite: false }), out: createOutput(!!globals.json), json: !!globals.json };
+  const out = createOutput(!!globals.json);
+  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info }), out, json: !!globals.json };
 }
 
 /**

@@ -20,7 +20,8 @@ export async function openCommand(globals: GlobalOptions): Promise<CommandEnv> {
   const file = globals.config ?? process.env.MM_BACKUP_CONFIG;
   if (!file) throw new UsageError('no config file: pass --config FILE (or set MM_BACKUP_CONFIG)');
   const cfg = await loadConfig(file);
-  return { ec: await openContext(cfg), out: createOutput(!!globals.json), json: !!globals.json };
+  const out = createOutput(!!globals.json);
+  return { ec: await openContext(cfg, { notice: out.info }), out, json: !!globals.json };
 }
 
 /** Throws the job's error so main() maps it to an exit code; the events were already printed. */
