@@ -1,25 +1,26 @@
 /**
  * Runs a job under the repository lock with SIGINT/SIGTERM wired to its AbortSignal. A stale
- * lock whose holder had stopped Mattermost (killed mid-backup) is repaired first: Mattermost
- * is started again and the admin is told.
+ * lock (its holder was killed outright) is repaired first by the same function the sidecar
+ * uses (jobs/recover_stale_lock.ts): a half-done restore rolled back, Mattermost started again,
+ * the killed job marked interrupted and posted.
  */
 import { BridgeError } from '../core/errors';
 import type { EngineContext } from '../jobs/context';
 import { JobLock } from '../jobs/lock';
+import { recoverStaleLock } from '../jobs/recover_stale_lock';
 import { runJob, type Job, type JobResult } from '../jobs/runner';
+import { postNotice } from '../status/post_notice';
 import type { Output } from './render';
 
 export async function withLock<T>(ec: EngineContext, kind: string, out: Output, fn: (lock: JobLock) => Promise<T>): Promise<T> {
   const { lock, stale } = await JobLock.acquire(ec.lockDir, `pending-${process.pid}`, kind);
   try {
     if (stale) {
-      out.info(`found a stale lock from ${stale.info.kind} ${stale.info.jobId} (pid ${stale.info.pid}, started ${stale.info.startedAt}); that process is gone`);
-      if (stale.info.mattermostStopped) {
-        out.info('it had stopped Mattermost: starting Mattermost again');
-        await lock.update({ mattermostStopped: true });
-        await ec.service.start();
-        await lock.update({ mattermostStopped: false });
-        out.info('Mattermost is running and healthy again');
+      const r = await recoverStaleLock(ec, lock, stale, { log: (level, message) => out.emit({ type: 'log', jobId: lock.current.jobId, level, message }) });
+      // Best effort: the status channel hears it as from the sidecar; a CLI run never waits long for it.
+      if (r.mattermostRunning) await postNotice(ec.cfg, r.message).catch(() => false);
+      if (r.error && !r.mattermostRunning) {
+        throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
       }
     }
     return await fn(lock);

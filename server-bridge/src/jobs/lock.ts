@@ -19,6 +19,10 @@ export interface LockInfo {
   startedAt: string;
   /** True between a successful stop of Mattermost and its successful restart. */
   mattermostStopped: boolean;
+  /** A restore's safety snapshot, once written: a successor rolls back from it. */
+  safetySnapshotId?: string;
+  /** Set when a restore starts overwriting: from then on the install may be half-restored. */
+  overwriting?: boolean;
 }
 
 export interface StaleLock {
@@ -114,6 +118,18 @@ export class JobLock {
     const tmp = `${this.file}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify(this.info), { mode: 0o600 });
     await rename(tmp, this.file);
+  }
+
+  /**
+   * Puts a stale holder's record back in place of this lock (releasing it): used when repairing
+   * what the holder left failed, so the next job or sidecar start tries again instead of the
+   * state being lost.
+   */
+  async handBack(stale: LockInfo): Promise<void> {
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    await writeFile(tmp, JSON.stringify(stale), { mode: 0o600 });
+    await rename(tmp, this.file);
+    this.info = { ...this.info, pid: -1 }; // release() must not remove the handed-back record
   }
 
   async release(): Promise<void> {

@@ -2,7 +2,7 @@
  * Job history that survives sidecar restarts: one JSON file per job in <repository>/jobs,
  * written atomically. Small, dependency-free, and readable by hand.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { JobRecord } from './job_record';
@@ -18,6 +18,12 @@ export class JobHistory {
     const dir = path.join(repositoryPath, 'jobs');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return new JobHistory(dir);
+  }
+
+  /** The history for reading only (list, discover, status): undefined when none was ever written, nothing created. */
+  static async openExisting(repositoryPath: string): Promise<JobHistory | undefined> {
+    const dir = path.join(repositoryPath, 'jobs');
+    return (await stat(dir).then((st) => st.isDirectory(), () => false)) ? new JobHistory(dir) : undefined;
   }
 
   /** Writes the record's current state; concurrent calls for one job are serialized, never lost. */

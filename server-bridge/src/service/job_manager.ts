@@ -11,7 +11,8 @@ import { discover } from '../discovery/discover';
 import { discoverOrFromSnapshot } from '../discovery/from_snapshot';
 import type { EngineContext } from '../jobs/context';
 import type { JobEvent, JobKind } from '../jobs/events';
-import { JobLock } from '../jobs/lock';
+import { JobLock, type StaleLock } from '../jobs/lock';
+import { recoverStaleLock, type Recovery } from '../jobs/recover_stale_lock';
 import { planBackup } from '../jobs/plans/backup_plan';
 import { planPrune } from '../jobs/plans/prune_plan';
 import { planRestore } from '../jobs/plans/restore_plan';
@@ -33,6 +34,8 @@ export interface JobRequest {
 }
 
 export type JobListener = (rec: JobRecord, event: JobEvent) => void;
+/** Told when taking the lock for a job first repaired after a killed job (to post and show it). */
+export type RecoveryListener = (r: Recovery) => void;
 
 interface Running {
   rec: JobRecord;
@@ -43,6 +46,7 @@ interface Running {
 export class JobManager {
   private running: Running | undefined;
   private readonly listeners = new Set<JobListener>();
+  private readonly recoveryListeners = new Set<RecoveryListener>();
   private readonly recent = new Map<string, JobRecord>();
 
   constructor(private readonly ec: () => EngineContext, private readonly history: JobHistory) {}
@@ -51,6 +55,11 @@ export class JobManager {
   on(fn: JobListener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  onRecovery(fn: RecoveryListener): () => void {
+    this.recoveryListeners.add(fn);
+    return () => this.recoveryListeners.delete(fn);
   }
 
   get current(): JobRecord | undefined {
@@ -104,7 +113,7 @@ export class JobManager {
       }
       if (e.type !== 'step.progress' && e.type !== 'log') void this.history.save(rec).catch(() => undefined);
     };
-    const done = this.execute(ec, rec, req, lock, stale?.info.mattermostStopped ?? false, abort.signal, emit)
+    const done = this.execute(ec, rec, req, lock, stale, abort.signal, emit)
       .finally(async () => {
         await lock.release().catch(() => undefined);
         await this.history.save(rec).catch(() => undefined);
@@ -116,15 +125,17 @@ export class JobManager {
     return rec;
   }
 
-  private async execute(ec: EngineContext, rec: JobRecord, req: JobRequest, lock: JobLock, restartFirst: boolean, signal: AbortSignal, emit: (e: JobEvent) => void): Promise<void> {
+  private async execute(ec: EngineContext, rec: JobRecord, req: JobRequest, lock: JobLock, stale: StaleLock | undefined, signal: AbortSignal, emit: (e: JobEvent) => void): Promise<void> {
     let job: Job;
     let result: () => Record<string, unknown> | undefined;
     try {
-      if (restartFirst) {
-        emit({ type: 'log', jobId: rec.id, level: 'warn', message: 'a previous job was killed while Mattermost was stopped: starting Mattermost again' });
-        await lock.update({ mattermostStopped: true });
-        await ec.service.start(signal);
-        await lock.update({ mattermostStopped: false });
+      if (stale) {
+        // The same repair as at sidecar start-up and before CLI jobs (jobs/recover_stale_lock.ts).
+        const r = await recoverStaleLock(ec, lock, stale, { log: (level, message) => emit({ type: 'log', jobId: rec.id, level, message }), signal });
+        for (const fn of this.recoveryListeners) {
+          try { fn(r); } catch { /* a listener never breaks a job */ }
+        }
+        if (r.error && !r.mattermostRunning) throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
       }
       ({ job, result } = await this.plan(ec, rec, req, lock));
       job.id = rec.id;

@@ -91,3 +91,24 @@ export function applyEvent(rec: JobRecord, e: JobEvent): void {
       break;
   }
 }
+
+/** The error code of a job whose process was killed (SIGKILL, OOM, power loss) before it ended. */
+export const INTERRUPTED = 'INTERRUPTED';
+
+/**
+ * Ends a record whose process is gone: status "failed" with error code INTERRUPTED (so every
+ * reader that knows "failed" shows it, and /metrics counts it), the running step failed too.
+ */
+export function markInterrupted(rec: JobRecord, message: string, hint?: string): void {
+  const now = new Date().toISOString();
+  const running = rec.steps.find((s) => s.status === 'running');
+  if (running) Object.assign(running, { status: 'failed', finished_at: now, error: 'interrupted: the process was killed' });
+  rec.status = 'failed';
+  rec.finished_at = now;
+  if (rec.started_at) rec.duration_ms = Date.parse(now) - Date.parse(rec.started_at);
+  rec.current_step = undefined;
+  rec.progress = undefined;
+  rec.error = { code: INTERRUPTED, message, hint, step: running?.id };
+  rec.log_tail.push({ at: now, level: 'error', message });
+  if (rec.log_tail.length > LOG_TAIL) rec.log_tail.splice(0, rec.log_tail.length - LOG_TAIL);
+}

@@ -1,5 +1,5 @@
 /** Prometheus text for /metrics: outcomes and sizes only, never paths of secrets or user data. */
-import type { JobRecord } from './job_record';
+import { INTERRUPTED, type JobRecord } from './job_record';
 
 export function renderMetrics(jobs: JobRecord[], snapshots: number, repositoryBytes: number, running: boolean): string {
   const lines: string[] = [];
@@ -18,6 +18,9 @@ export function renderMetrics(jobs: JobRecord[], snapshots: number, repositoryBy
   metric('mm_backup_last_backup_downtime_seconds', 'Mattermost downtime of the last successful backup.', 'gauge', b?.result ? [['', Number(b.result.downtime_ms ?? 0) / 1000]] : []);
   metric('mm_backup_job_failures_total', 'Failed jobs in the kept history, by kind.', 'counter',
     kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.status === 'failed').length]));
+  // Also counted in the failures above; this says which of them were killed outright (see job_record.ts).
+  metric('mm_backup_jobs_interrupted_total', 'Jobs in the kept history whose process was killed before they ended, by kind.', 'counter',
+    kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.error?.code === INTERRUPTED).length]));
   metric('mm_backup_snapshots', 'Snapshots in the repository.', 'gauge', [['', snapshots]]);
   metric('mm_backup_repository_bytes', 'Bytes stored in the repository.', 'gauge', [['', repositoryBytes]]);
   metric('mm_backup_job_running', '1 while a job runs.', 'gauge', [['', running ? 1 : 0]]);

@@ -29,6 +29,9 @@ import { RestoreConfirmations } from './restore_confirmations';
 import { Scheduler } from './scheduler';
 import { readSettings, writeSettings } from './settings';
 import { StateStore } from './state_store';
+import type { Recovery } from '../jobs/recover_stale_lock';
+import { lockView, recentInterruptions } from './recovery_state';
+import { checkLockAtStart } from './startup_check';
 
 export const SIDECAR_VERSION = '0.1.0';
 
@@ -44,6 +47,11 @@ export class Sidecar implements SidecarApi {
   private slashSeen = 0;
   private server?: FastifyInstance;
   private channelCache?: { key: string; id: string };
+  /** The start-up lock check (repairs after a killed job); close() cancels it. */
+  private startup?: Promise<void>;
+  private readonly startupAbort = new AbortController();
+  /** The last repair after a killed job, for GET /v1/status and the page. */
+  lastRecovery?: Recovery & { at: string };
 
   private constructor(private cfg: Config, private engine: EngineContext, private readonly history: JobHistory, readonly state: StateStore, readonly log: Logger, authFreshMs?: number) {
     this.auth = new SessionAuth({ mattermostUrl: cfg.mattermost.url, freshMs: authFreshMs });
@@ -59,6 +67,7 @@ export class Sidecar implements SidecarApi {
       log: (l, m) => this.log[l](m),
       dailySummary: () => this.dailySummary(),
     });
+    this.jobs.onRecovery((r) => this.noteRecovery(r));
     this.jobs.on((rec, e) => {
       this.reporter.onEvent(rec, e);
       if (e.type === 'job.finished') {
@@ -84,11 +93,28 @@ export class Sidecar implements SidecarApi {
     this.server = await buildServer(this);
     const url = await this.server.listen({ host: this.cfg.listen.host, port: this.cfg.listen.port });
     this.log.info({ url }, 'mm-backup sidecar listening');
+    this.startup = checkLockAtStart({
+      ec: this.engine, history: this.history, log: (l, m) => this.log[l](m), onRecovery: (r) => this.noteRecovery(r),
+      notice: (m) => this.reporter.notice(m), signal: this.startupAbort.signal,
+    });
     void this.selfCheck();
     return url;
   }
 
+  /** Waits for the start-up lock check (tests). */
+  async started(): Promise<void> {
+    await this.startup;
+  }
+
+  private noteRecovery(r: Recovery): void {
+    this.lastRecovery = { ...r, at: new Date().toISOString() };
+    this.log[r.level]({ job: r.jobId, action: r.action, safety_snapshot: r.safetySnapshotId }, r.message);
+    this.reporter.notice(r.message);
+  }
+
   async close(): Promise<void> {
+    this.startupAbort.abort();
+    await this.startup?.catch(() => undefined);
     this.scheduler.stop();
     this.reporter.stop();
     await this.server?.close();
@@ -209,6 +235,9 @@ export class Sidecar implements SidecarApi {
       last_backup_job: lastJob ? { id: lastJob.id, status: lastJob.status, finished_at: lastJob.finished_at, error: lastJob.error } : null,
       next_backup: this.scheduler.nextBackup()?.toISOString() ?? null,
       running_job: this.jobs.current ?? null,
+      lock: await lockView(this.engine.lockDir),
+      interrupted_jobs: await recentInterruptions(this.cfg.repository.path, this.history),
+      recovery: this.lastRecovery ? { at: this.lastRecovery.at, job_id: this.lastRecovery.jobId, kind: this.lastRecovery.holder.kind, action: this.lastRecovery.action, safety_snapshot_id: this.lastRecovery.safetySnapshotId ?? null, mattermost_running: this.lastRecovery.mattermostRunning, message: this.lastRecovery.message, error: this.lastRecovery.error ?? null } : null,
     };
   }
 

@@ -3,11 +3,14 @@ import { discover } from '../../discovery/discover';
 import { buildReport } from '../../discovery/report';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
+import { recoveryView } from '../../service/recovery_state';
 
 export async function discoverCommand(globals: GlobalOptions): Promise<void> {
   const { ec, out } = await openCommand(globals);
   const d = await discover(ec.cfg);
   const r = await buildReport(ec.cfg, d, ec.engineFor(d.database));
+  // A killed job's stale lock (Mattermost may be down because of it) and interrupted jobs.
+  const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
   const text = [
     table([
       ['Install directory', `${r.install_dir} (${size(r.install_bytes)})`],
@@ -22,6 +25,7 @@ export async function discoverCommand(globals: GlobalOptions): Promise<void> {
     '',
     table(r.components.map((c) => [c.id, c.status, c.status === 'included' ? size(c.size_bytes) : '', c.status === 'included' ? `${c.location ?? ''}${c.exclude ? ` (minus ${c.exclude.join(', ')})` : ''}` : c.reason ?? '']), ['component', 'status', 'size', 'location / reason']),
     ...(r.warnings.length ? ['', ...r.warnings.map((w) => `warning: ${w}`)] : []),
+    ...(rec.lines.length ? ['', ...rec.lines] : []),
   ].join('\n');
-  out.summary({ ok: true, report: r }, text);
+  out.summary({ ok: true, report: r, lock: rec.lock, interrupted_jobs: rec.interrupted }, text);
 }

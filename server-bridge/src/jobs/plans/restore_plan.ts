@@ -120,6 +120,18 @@ export function targetRoot(r: ComponentRecord, opts: RestoreOptions): string {
   return r.root;
 }
 
+/**
+ * Puts one component of a safety snapshot back where it was taken. The undo of a restore step
+ * and the recovery of a killed restore (jobs/recover_stale_lock.ts) share it.
+ */
+export function putBack(ec: EngineContext, r: ComponentRecord, d: Discovery | undefined, ctx: StepContext, dbTarget: () => DatabaseEngine): Promise<string> {
+  if (r.database) {
+    const engine = r.id === 'config_store' && d ? ec.engineFor(d.components.find((c) => c.id === 'config_store')?.db ?? d.database) : dbTarget();
+    return restoreDatabaseRecord(r, { repo: ec.repo, step: ctx, engine });
+  }
+  return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root: r.root as string });
+}
+
 export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undefined, lock: JobLock, opts: RestoreOptions): { job: Job; outcome: RestoreOutcome } {
   const outcome: RestoreOutcome = { rolledBack: false, restored: [], skipped: [], warnings: [] };
   const { restore: records, skipped } = restorableRecords(selectRecords(m, opts.components), opts);
@@ -134,11 +146,11 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   const recordSteps = new Map<string, ComponentRecord>();
 
   const restoreOne = async (r: ComponentRecord, ctx: StepContext, asUndo = false): Promise<string> => {
+    if (asUndo) return putBack(ec, r, d, ctx, dbTarget);
     if (r.database) {
       const engine = r.id === 'config_store' && d ? ec.engineFor(d.components.find((c) => c.id === 'config_store')?.db ?? d.database) : dbTarget();
       return restoreDatabaseRecord(r, { repo: ec.repo, step: ctx, engine });
     }
-    if (asUndo) return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root: r.root as string });
     const root = targetRoot(r, opts);
     // Checked when written, after the components before it: nothing may lead out of a new install.
     if (!inPlace && opts.installDir && r.rootInInstall) await assertNoLinkBelow(path.resolve(opts.installDir), root);
@@ -227,6 +239,8 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
         safety = buildManifest(safetyDraft, d, 0);
         await ec.repo.writeSnapshot(safety);
         outcome.safetySnapshotId = safety.id;
+        // A successor of a killed restore rolls back from it (jobs/recover_stale_lock.ts).
+        await lock.update({ safetySnapshotId: safety.id });
         return `safety snapshot ${safety.id} (${fmt(safety.stats.newBytes)} new)`;
       },
     });
@@ -239,6 +253,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       id: `restore-${r.id}`,
       title: `Restore ${r.title}`,
       run: async (ctx) => {
+        if (!lock.current.overwriting) await lock.update({ overwriting: true });
         const summary = await restoreOne(r, ctx);
         outcome.restored.push(r.id);
         return summary;
@@ -249,6 +264,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
           ctx.log('error', `cannot undo ${r.id}: no safety snapshot holds it`);
           return;
         }
+        if (!lock.current.overwriting) await lock.update({ overwriting: true });
         await restoreOne(back, ctx, true);
         outcome.rolledBack = true;
         ctx.log('warn', `${r.id} was put back from safety snapshot ${safety.id}`);
@@ -274,6 +290,8 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     title: 'Start Mattermost and wait until healthy',
     skip: () => (!inPlace || !ec.service.canStop ? 'Mattermost is not managed here' : undefined),
     run: async (ctx) => {
+      // Every component is in place: a successor of a kill from here on only starts Mattermost.
+      await lock.update({ overwriting: false });
       await ec.service.start(ctx.signal);
       await lock.update({ mattermostStopped: false });
     },

@@ -1,0 +1,151 @@
+/**
+ * Repairs what a job killed outright (SIGKILL, OOM, power loss) left behind. Whoever takes its
+ * stale lock next runs this ONE function before anything else: the sidecar at start-up, a job
+ * started through the API, or a CLI job. A killed restore that had begun overwriting is rolled
+ * back from its safety snapshot (the same path as the restore's own undo); then Mattermost is
+ * started if the killed job had stopped it, and the killed job is marked interrupted in the
+ * history. The caller says so wherever it reports (log, post, page).
+ */
+import { asBridgeError, BridgeError } from '../core/errors';
+import { newJobId } from '../core/ids';
+import { redact } from '../core/redact';
+import { discover } from '../discovery/discover';
+import { JobHistory } from '../service/job_history';
+import { markInterrupted, type JobRecord } from '../service/job_record';
+import type { EngineContext } from './context';
+import type { JobKind } from './events';
+import type { JobLock, LockInfo, StaleLock } from './lock';
+import { putBack } from './plans/restore_plan';
+import type { StepContext } from './runner';
+
+/**
+ * - `started`: Mattermost had been stopped and was started again (nothing else was needed);
+ * - `rolled_back`: a half-done restore was put back from its safety snapshot, then started;
+ * - `half_restored`: a restore had begun overwriting and no safety snapshot can put it back;
+ * - `nothing`: the killed job had changed nothing that needs repair.
+ */
+export type RecoveryAction = 'nothing' | 'started' | 'rolled_back' | 'half_restored';
+
+export interface Recovery {
+  /** The killed job, as its lock recorded it. */
+  holder: LockInfo;
+  /** The history record now marked interrupted (created for a killed CLI run, which keeps none). */
+  jobId: string;
+  action: RecoveryAction;
+  safetySnapshotId?: string;
+  /** Whether Mattermost is running and healthy after the repair (false: see `error`). */
+  mattermostRunning: boolean;
+  /** What could not be repaired; the admin must act. */
+  error?: { code: string; message: string; hint?: string };
+  /** One paragraph for the log, the post and the history; loud when the install may be damaged. */
+  message: string;
+  level: 'warn' | 'error';
+}
+
+export interface RecoverOptions {
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  signal?: AbortSignal;
+}
+
+const JOB_ID = /^[a-z0-9]{26}$/;
+const KINDS: string[] = ['backup', 'restore', 'verify', 'prune', 'replicate'];
+
+/**
+ * Repairs after `stale`'s holder with `lock` held. Never throws for a failed repair: the result
+ * carries the error, and the stale record is handed back into the lock file (this caller no
+ * longer holds the lock) so the next job or sidecar start tries again.
+ */
+export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: StaleLock, o: RecoverOptions): Promise<Recovery> {
+  const h = stale.info;
+  const what = `${h.kind} ${h.jobId} (pid ${h.pid}, started ${h.startedAt})`;
+  o.log('warn', `found a stale lock from ${what}; that process is gone`);
+  // Carry the state into our lock, so a kill during this repair leaves the same work to the next one.
+  await lock.update({ mattermostStopped: h.mattermostStopped, safetySnapshotId: h.safetySnapshotId, overwriting: h.overwriting });
+  const ctx: StepContext = { signal: o.signal ?? new AbortController().signal, progress: () => undefined, log: (l, m) => o.log(l, m) };
+  let action: RecoveryAction = h.mattermostStopped ? 'started' : 'nothing';
+  const notes: string[] = [];
+  let error: Recovery['error'];
+
+  if (h.overwriting && h.safetySnapshotId) {
+    o.log('warn', `it was a restore killed while overwriting: rolling back from safety snapshot ${h.safetySnapshotId} first`);
+    try {
+      const putBackIds = await rollBack(ec, h.safetySnapshotId, ctx);
+      action = 'rolled_back';
+      notes.push(`The interrupted restore was rolled back from safety snapshot \`${h.safetySnapshotId}\` (${putBackIds.join(', ')}).`);
+    } catch (err) {
+      const e = asBridgeError(err);
+      action = 'half_restored';
+      error = { code: e.code, message: `rolling back from safety snapshot ${h.safetySnapshotId} failed: ${redact(e.message)}`, hint: `restore it by hand: mm-backup restore ${h.safetySnapshotId}` };
+      notes.push(`⚠️ Rolling back from safety snapshot \`${h.safetySnapshotId}\` FAILED (${redact(e.message)}): the install may be HALF-RESTORED. Restore it by hand: \`mm-backup restore ${h.safetySnapshotId}\`.`);
+    }
+  } else if (h.overwriting) {
+    action = 'half_restored';
+    notes.push('⚠️ The restore was killed while overwriting and took NO safety snapshot (--no-safety-snapshot): the install may be HALF-RESTORED. Restore a snapshot again (mm-backup list) before relying on it.');
+  }
+
+  const mustStart = h.mattermostStopped || action === 'rolled_back' || action === 'half_restored';
+  let mattermostRunning = !mustStart;
+  if (mustStart && ec.service.canStop) {
+    o.log('warn', 'starting Mattermost again');
+    try {
+      await lock.update({ mattermostStopped: true, overwriting: false });
+      await ec.service.start(o.signal);
+      mattermostRunning = true;
+      notes.push('Mattermost was started again and is healthy.');
+    } catch (err) {
+      const e = asBridgeError(err);
+      error = error ?? { code: e.code, message: `Mattermost could not be started again: ${redact(e.message)}`, hint: e.hint };
+      notes.push(`⚠️ Mattermost could NOT be started again: ${redact(e.message)}. The next mm-backup job or sidecar start tries again.`);
+      await lock.handBack({ ...h, overwriting: action === 'rolled_back' ? false : h.overwriting });
+    }
+  } else if (mustStart) {
+    notes.push('⚠️ No service commands are configured: start Mattermost yourself.');
+  }
+  if (mattermostRunning) await lock.update({ mattermostStopped: false, safetySnapshotId: undefined, overwriting: undefined });
+
+  const head = `⚠️ ${kindTitle(h.kind)} ${h.jobId} was interrupted: its process (pid ${h.pid}, started ${h.startedAt}) was killed${h.mattermostStopped ? ' while Mattermost was stopped' : ''}.`;
+  const message = [head, ...notes].join(' ');
+  const level = error || action === 'half_restored' ? 'error' : 'warn';
+  o.log(level, message);
+  const jobId = await recordInterruption(ec, h, message, error);
+  return { holder: h, jobId, action, safetySnapshotId: h.safetySnapshotId, mattermostRunning, error, message, level };
+}
+
+/** Puts every component of the safety snapshot back, the database first (as the restore's undo does). */
+async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): Promise<string[]> {
+  const safety = await ec.repo.loadSnapshot(safetyId);
+  if (safety.trigger !== 'safety') throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
+  // Mattermost is stopped, so discovery reads its config and database but not its API.
+  const d = await discover(ec.cfg).catch(() => undefined);
+  const records = safety.components.filter((c) => c.status === 'included').sort((a, b) => Number(!!b.database) - Number(!!a.database));
+  const dbTarget = () => {
+    if (!d) throw new BridgeError('PRECONDITION_FAILED', 'the install cannot be discovered, so its database cannot be put back');
+    return ec.engineFor(d.database);
+  };
+  for (const r of records) {
+    await putBack(ec, r, d, ctx, dbTarget);
+    ctx.log('warn', `${r.id} was put back from safety snapshot ${safetyId}`);
+  }
+  return records.map((r) => r.id);
+}
+
+/** Marks the killed job interrupted in the history; a killed CLI run (no record) gets one. */
+async function recordInterruption(ec: EngineContext, h: LockInfo, message: string, error: Recovery['error']): Promise<string> {
+  const history = await JobHistory.open(ec.cfg.repository.path);
+  const existing = JOB_ID.test(h.jobId) ? (await history.list()).find((r) => r.id === h.jobId) : undefined;
+  // A repair killed in turn (the sidecar's start-up check) is no job of its own; the job it was
+  // repairing stays "running" in the history and is marked by the sidecar's start-up sweep.
+  if (!existing && !KINDS.includes(h.kind)) return h.jobId;
+  const rec: JobRecord = existing ?? {
+    id: JOB_ID.test(h.jobId) ? h.jobId : newJobId(), kind: (h.kind as JobKind), trigger: 'cli', options: {},
+    status: 'running', created_at: h.startedAt, started_at: h.startedAt, steps: [], log_tail: [],
+  };
+  if (rec.status === 'queued' || rec.status === 'running') markInterrupted(rec, message, error?.hint);
+  else rec.log_tail.push({ at: new Date().toISOString(), level: 'warn', message });
+  await history.save(rec);
+  return rec.id;
+}
+
+function kindTitle(kind: string): string {
+  return ({ backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' } as Record<string, string>)[kind] ?? `Job ${kind}`;
+}

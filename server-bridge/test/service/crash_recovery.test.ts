@@ -1,0 +1,227 @@
+/**
+ * A job killed outright (SIGKILL of the whole process group) while Mattermost is stopped: the
+ * next `serve` start (as systemd would restart it) or the next CLI job repairs what it left, with
+ * the same function. Real `serve` and CLI processes, real signals, real PostgreSQL, and the REST
+ * stand-in whose port really closes on `service.stop` (a real child process).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDsn } from '../../src/database/dsn';
+import { query } from '../../src/database/sql_client';
+import { CLI, runCli } from '../support/cli';
+import { tableDigests } from '../support/db_rows';
+import { eventually, setupService, type ServiceEnv } from '../support/service_env';
+import { describeTree } from '../support/tree_snapshot';
+
+let env: ServiceEnv;
+let repo: string;
+beforeAll(async () => {
+  env = await setupService();
+  const r = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
+  expect(r.body.problems).toEqual([]);
+  repo = JSON.parse(await readFile(env.cfgFile, 'utf8')).repository.path;
+  await env.sidecar.close(); // these tests run `serve` as real processes on the configured port
+}, 120_000);
+afterAll(async () => { await env?.restart(); await env?.cleanup(); });
+const serves = new Set<Serve>();
+afterEach(async () => {
+  for (const s of serves) await stopServe(s); // also after a failed assertion: the port is needed again
+  expect(env.rest.violations).toEqual([]);
+});
+
+interface Serve { child: ChildProcess; output(): string; exited: Promise<unknown> }
+
+/** `mm-backup serve` in its own process group (as systemd runs it), answering on its port. */
+async function startServe(): Promise<Serve> {
+  const child = spawn(process.execPath, [CLI, '--config', env.cfgFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise((r) => child.once('exit', r));
+  const s = { child, output: () => out, exited };
+  serves.add(s);
+  await eventually(async () => (await fetch(`${env.sidecarUrl}/healthz`).catch(() => undefined))?.ok, 20_000, 'serve to listen');
+  return s;
+}
+
+async function stopServe(s: Serve): Promise<void> {
+  serves.delete(s);
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+  await s.exited;
+}
+
+/** Starts a job through the API; the sidecar's own start-up lock check may hold the lock for a moment. */
+async function startJob(body: Record<string, unknown>): Promise<string> {
+  const r = await eventually(async () => {
+    const res = await env.api('POST', '/v1/jobs', { body });
+    return res.status === 409 && /startup-check/.test(JSON.stringify(res.body)) ? undefined : res;
+  }, 20_000, 'the start-up check to let go of the lock');
+  expect(r.status).toBe(202);
+  return r.body.id as string;
+}
+
+/**
+ * SIGKILL as systemd's KillMode=control-group does it: the process group and every descendant
+ * (mm-backup starts its children in their own groups, so a group kill alone would miss them).
+ */
+function killAll(pid: number): void {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) for (const [child, ppid] of parents) if (ppid === all[i]) all.push(child);
+  try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const p of all) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+}
+
+const lockFile = () => path.join(repo, 'lock.json');
+const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8').catch(() => 'null'));
+const channelPosts = () => env.rest.state.posts(env.channel.id).map((p) => p.message);
+const cliLogs = (r: { events: Array<Record<string, any>> }) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message)).join('\n');
+
+test('serve killed (SIGKILL of its process group) mid offline backup with Mattermost stopped: the next serve starts Mattermost, marks the job interrupted, counts and posts it', async () => {
+  const first = await startServe();
+  // Mattermost's start is held, so the job is caught with Mattermost stopped, every time.
+  env.holdStart();
+  const jobId = await startJob({ kind: 'backup', mode: 'offline' });
+  await eventually(async () => {
+    const lock = await readJson(lockFile());
+    const rec = await readJson(path.join(repo, 'jobs', `${jobId}.json`));
+    return lock?.mattermostStopped === true && env.rest.down && rec?.current_step === 'start';
+  }, 60_000, 'the backup to stop Mattermost and wait for its start');
+  killAll(first.child.pid as number);
+  await stopServe(first);
+  env.holdStart()(); // later starts go through; the killed process's start request never completes
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(env.rest.down).toBe(true);
+  expect((await readJson(path.join(repo, 'jobs', `${jobId}.json`))).status).toBe('running');
+
+  const t0 = Date.now();
+  const second = await startServe();
+  try {
+    await eventually(() => !env.rest.down, 20_000, 'Mattermost to be started by the new serve');
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const job = await eventually(async () => {
+      const r = await env.api('GET', `/v1/jobs/${jobId}`);
+      return r.status === 200 && r.body.status !== 'running' ? r.body : undefined;
+    }, 20_000, 'the job to be marked');
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('INTERRUPTED');
+    expect(job.error.message).toMatch(/was killed while Mattermost was stopped.*Mattermost was started again/);
+    expect(job.steps.find((s: { id: string }) => s.id === 'start')?.status).toBe('failed');
+    const list = await env.api('GET', '/v1/jobs');
+    expect(list.body.jobs ?? list.body).toEqual(expect.arrayContaining([expect.objectContaining({ id: jobId, status: 'failed' })]));
+    const metrics = await (await fetch(`${env.sidecarUrl}/metrics`)).text();
+    expect(metrics).toMatch(/mm_backup_jobs_interrupted_total\{kind="backup"\} 1/);
+    expect(metrics).toMatch(/mm_backup_job_failures_total\{kind="backup"\} 1/);
+    const status = await env.api('GET', '/v1/status');
+    expect(status.status).toBe(200);
+    expect(status.body.interrupted_jobs).toEqual([expect.objectContaining({ id: jobId, kind: 'backup' })]);
+    expect(status.body.recovery).toMatchObject({ job_id: jobId, action: 'started', mattermost_running: true });
+    expect(status.body.lock.state).toBe('free');
+    const post = await eventually(() => channelPosts().find((m) => m.includes(jobId) && /interrupted/.test(m)), 20_000, 'the post');
+    expect(post).toMatch(/Mattermost was started again/);
+    expect(second.output()).toMatch(/was interrupted/);
+    // The lock is free again: a new job runs.
+    const next = await startJob({ kind: 'backup', mode: 'online' });
+    await eventually(async () => ['succeeded', 'failed'].includes((await env.api('GET', `/v1/jobs/${next}`)).body.status), 60_000, 'the next job');
+    expect((await env.api('GET', `/v1/jobs/${next}`)).body.status).toBe('succeeded');
+  } finally {
+    await stopServe(second);
+  }
+}, 180_000);
+
+/** State an admin cares about: every table's rows and the install's files. */
+async function installState(): Promise<{ rows: Record<string, string>; tree: Record<string, string> }> {
+  return { rows: await tableDigests(env.sb.dbUrl), tree: await describeTree(env.sb.installDir, [], { dirMtimes: false }) };
+}
+
+/** Takes a snapshot, then changes the install so a restore of it really overwrites something. */
+async function snapshotThenChange(): Promise<string> {
+  const b = await runCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'online']);
+  expect(b.code).toBe(0);
+  await query(parseDsn(env.sb.dbUrl), "UPDATE posts SET message = 'edited after the backup'");
+  await writeFile(path.join(env.sb.installDir, 'config', 'added-after-backup.txt'), `changed ${Date.now()}`);
+  return b.summary?.snapshot.id as string;
+}
+
+/** Starts a CLI restore in its own process group and SIGKILLs the group once the database is overwritten. */
+async function killRestoreMidway(id: string, ...flags: string[]): Promise<void> {
+  const child = spawn(process.execPath, [CLI, '--config', env.cfgFile, '--json', 'restore', id, '--yes', ...flags], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise((r) => child.once('exit', r));
+  let killed = false;
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      const e = JSON.parse(l) as Record<string, unknown>;
+      if (!killed && e.type === 'step.finished' && e.step === 'restore-database') {
+        killed = true;
+        killAll(child.pid as number);
+      }
+    }
+  });
+  child.stderr?.resume();
+  await exited;
+  expect(killed).toBe(true);
+  expect(env.rest.down).toBe(true);
+  const lock = await readJson(lockFile());
+  expect(lock).toMatchObject({ kind: 'restore', mattermostStopped: true, overwriting: true });
+}
+
+test('a CLI restore killed after its safety snapshot: the next CLI job rolls back from it, then starts Mattermost; the install is as before the restore', async () => {
+  const id = await snapshotThenChange();
+  const before = await installState();
+  await killRestoreMidway(id);
+  const lock = await readJson(lockFile());
+  expect(lock.safetySnapshotId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+  // The database was already overwritten by the killed restore.
+  expect((await installState()).rows).not.toEqual(before.rows);
+
+  const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
+  expect(next.code).toBe(0);
+  const logs = cliLogs(next);
+  expect(logs).toMatch(new RegExp(`rolling back from safety snapshot ${lock.safetySnapshotId as string}`));
+  expect(logs).toMatch(/rolled back from safety snapshot .*Mattermost was started again and is healthy/);
+  expect(env.rest.down).toBe(false);
+  expect(await installState()).toEqual(before);
+  // Said everywhere: the history (a CLI run gets a record), the list, the channel.
+  const list = await runCli(['--config', env.cfgFile, '--json', 'list']);
+  expect(list.summary?.interrupted_jobs).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'restore', message: expect.stringMatching(/rolled back from safety snapshot/) })]));
+  expect(list.summary?.lock.state).toBe('free');
+  expect(channelPosts().some((m) => /Restore .* was interrupted/.test(m) && m.includes(lock.safetySnapshotId))).toBe(true);
+}, 240_000);
+
+test('a restore with --no-safety-snapshot killed while overwriting: serve starts Mattermost and says loudly it may be half-restored', async () => {
+  const id = await snapshotThenChange();
+  await killRestoreMidway(id, '--no-safety-snapshot');
+  expect((await readJson(lockFile())).safetySnapshotId).toBeUndefined();
+  // `list` and `discover` show the stale lock before anything repairs it.
+  const list = await runCli(['--config', env.cfgFile, '--json', 'list']);
+  expect(list.summary?.lock).toMatchObject({ state: 'stale', kind: 'restore', mattermost_stopped: true, overwriting: true });
+  expect(list.summary?.lock.message).toMatch(/half-restored/);
+  const serve = await startServe();
+  try {
+    await eventually(() => !env.rest.down, 20_000, 'Mattermost to be started by serve');
+    const status = await eventually(async () => {
+      const r = await env.api('GET', '/v1/status');
+      return r.status === 200 && r.body.recovery ? r.body : undefined;
+    }, 20_000, 'the recovery in the status');
+    expect(status.recovery).toMatchObject({ action: 'half_restored', mattermost_running: true, safety_snapshot_id: null });
+    expect(status.recovery.message).toMatch(/HALF-RESTORED/);
+    expect(status.interrupted_jobs[0]).toMatchObject({ kind: 'restore', message: expect.stringMatching(/HALF-RESTORED/) });
+    const post = await eventually(() => channelPosts().find((m) => /HALF-RESTORED/.test(m)), 20_000, 'the post');
+    expect(post).toMatch(/NO safety snapshot/);
+    expect(serve.output()).toMatch(/HALF-RESTORED/);
+  } finally {
+    await stopServe(serve);
+  }
+}, 240_000);
