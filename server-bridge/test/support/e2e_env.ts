@@ -11,6 +11,8 @@ import {
   type Sandbox,
 } from '../../src/testkit';
 import { runCli, type CliResult } from './cli';
+import { assertNoSpecViolations, standinViolations } from './spec_violations';
+import type { Violation } from '../../src/testkit/mm_rest/server';
 
 export interface E2E {
   driver: 'postgres' | 'mysql';
@@ -25,6 +27,9 @@ export interface E2E {
   startStandin(): void;
   stopStandin(): void;
   writeConfig(patch?: Record<string, unknown>): Promise<void>;
+  /** Spec violations the stand-in recorded so far (see spec_violations.ts). */
+  violations(): Violation[];
+  /** Stops everything and removes the temp dir; then fails if the stand-in recorded any violation. */
   cleanup(): Promise<void>;
 }
 
@@ -33,7 +38,8 @@ export async function setupE2E(driver: 'postgres' | 'mysql', opts: { size?: Reco
   const root = await makeTempDir(`e2e-${driver}-`);
   const port = await freePort();
   const sb = await generateSandbox({ root, db, port, size: { users: 20, channels: 8, posts: 300, attachments: 40, attachmentBytes: 400_000, ...opts.size } });
-  const commands = standinCommands(path.join(root, 'standin'), sb.installDir, { port, writer: opts.writer });
+  const standinState = path.join(root, 'standin');
+  const commands = standinCommands(standinState, sb.installDir, { port, writer: opts.writer });
   const url = standinUrl(port);
   const repo = path.join(root, 'repo');
   const cfgFile = path.join(root, 'mm-backup.json');
@@ -60,10 +66,13 @@ export async function setupE2E(driver: 'postgres' | 'mysql', opts: { size?: Reco
     startStandin: () => run(commands.start),
     stopStandin: () => run(commands.stop),
     writeConfig,
+    violations: () => standinViolations(standinState),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));
+      const violations = standinViolations(standinState);
       await db.destroy();
       await removeTempDir(root);
+      assertNoSpecViolations(violations);
     },
   };
 }

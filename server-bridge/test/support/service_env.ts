@@ -9,6 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { freePort, generateSandbox, makeTempDir, removeTempDir, startPostgres, type Sandbox } from '../../src/testkit';
 import { createMattermostRest, type MattermostRest } from '../../src/testkit/mm_rest';
+import { assertNoSpecViolations } from './spec_violations';
 import { Sidecar } from '../../src/service/sidecar';
 
 export interface ServiceEnv {
@@ -28,6 +29,7 @@ export interface ServiceEnv {
   restart(opts?: { authFreshMs?: number }): Promise<void>;
   /** From now on a service start waits (Mattermost stays down) until the returned function is called. */
   holdStart(): () => void;
+  /** Stops everything and removes the temp dir; then fails if the stand-in recorded any spec violation. */
   cleanup(): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
       await new Promise<void>((r) => control.close(() => r()));
       await pg.destroy();
       await removeTempDir(root);
+      // Last, so a failing check never leaves servers behind.
+      assertNoSpecViolations(rest.violations);
     },
   };
   return env;

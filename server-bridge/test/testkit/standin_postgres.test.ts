@@ -1,9 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ensureStandinBuilt, freePort, pidAlive, generateSandbox, makeTempDir, removeTempDir, runStandinCommand, standinCommands, standinPid, standinUrl,
-  startPostgres, type PgServer, type Sandbox,
+  standinStateFiles, startPostgres, type PgServer, type Sandbox,
 } from '../../src/testkit';
+import { assertNoSpecViolations, standinViolations } from '../support/spec_violations';
 
 let pg: PgServer;
 let root: string;
@@ -42,6 +43,16 @@ test('start returns once ping answers; ping looks like Mattermost', async () => 
   expect(res.headers.get('content-type')).toBe('application/json');
   expect((await runStandinCommand(cmds.status)).code).toBe(0);
   expect((await runStandinCommand(cmds.start)).code).toBe(0); // already running: still success
+});
+
+test('a request that breaks the API description is answered 400 and recorded where tests read it', async () => {
+  expect(standinViolations(state())).toEqual([]);
+  const res = await fetch(`${standinUrl(port)}/api/v4/posts`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'no channel_id' }) });
+  expect(res.status).toBe(400);
+  const recorded = standinViolations(state());
+  expect(recorded).toEqual([expect.objectContaining({ method: 'POST', path: '/api/v4/posts', problem: expect.stringContaining('channel_id') })]);
+  expect(() => assertNoSpecViolations(recorded)).toThrow(/recorded 1 API-description violations:\n  POST \/api\/v4\/posts: request: .*channel_id/);
+  rmSync(standinStateFiles(state()).violations); // this one was on purpose
 });
 
 test('get_server_status really checks database and file store', async () => {

@@ -31,6 +31,8 @@ export interface MattermostRestOptions {
   config?: MmConfigInput;
   /** Outgoing slash-command limits; Mattermost's are 3 s to connect and 30 s overall. Lower them in tests only. */
   slashTimeouts?: { connectMs?: number; totalMs?: number };
+  /** Told of each violation as it is recorded (the process-level stand-in appends them to a file tests read). */
+  onViolation?: (v: Violation) => void;
 }
 
 export interface Violation {
@@ -60,6 +62,7 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
   const version = opts.version ?? '11.2.0';
   const store = new MmStore(opts.siteUrl ?? '', opts.config);
   const violations: Violation[] = [];
+  const record = (v: Violation) => { violations.push(v); opts.onViolation?.(v); };
   let down = false;
   let server: Server | undefined;
   let port = 0;
@@ -102,7 +105,7 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
       operation = checked.operation;
       if (checked.problems.length > 0) {
         const problem = `request: ${checked.problems.join('; ')}`;
-        violations.push({ method, path: url.pathname, problem });
+        record({ method, path: url.pathname, problem });
         const e = err(400, 'api.context.invalid_body_param.app_error', { Name: 'request' });
         return appErrorBody(new AppErr(400, e.id, e.message, problem), requestId);
       }
@@ -117,7 +120,7 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     } catch (e) {
       if (e instanceof AppErr) result = appErrorBody(e, requestId);
       else {
-        violations.push({ method, path: url.pathname, problem: `handler crashed: ${(e as Error).stack ?? String(e)}` });
+        record({ method, path: url.pathname, problem: `handler crashed: ${(e as Error).stack ?? String(e)}` });
         result = appErrorBody(err(500, 'api.context.500.app_error'), requestId);
       }
     }
@@ -126,7 +129,7 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
       const problems = checkResponse(operation, result.status, result.contentType ?? 'application/json', body);
       if (problems.length > 0) {
         const problem = `response ${result.status}: ${problems.join('; ')}`;
-        violations.push({ method, path: url.pathname, problem });
+        record({ method, path: url.pathname, problem });
         return appErrorBody(new AppErr(400, 'mm_rest.openapi.response_violation', 'The stand-in produced a response that does not match the API description.', problem), requestId);
       }
     }

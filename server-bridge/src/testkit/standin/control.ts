@@ -21,8 +21,8 @@ export interface StandinCommandOptions {
 }
 
 /** The stand-in's state files inside a state directory. */
-export function standinStateFiles(stateDir: string): { pid: string; state: string; log: string } {
-  return { pid: join(stateDir, 'standin.pid'), state: join(stateDir, 'standin.json'), log: join(stateDir, 'standin.log') };
+export function standinStateFiles(stateDir: string): { pid: string; state: string; log: string; violations: string } {
+  return { pid: join(stateDir, 'standin.pid'), state: join(stateDir, 'standin.json'), log: join(stateDir, 'standin.log'), violations: join(stateDir, 'violations.ndjson') };
 }
 
 /** Contents of standin.json, written by the server once it listens. */

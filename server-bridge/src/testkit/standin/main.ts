@@ -47,7 +47,8 @@ async function cliRun(o: StandinCliOptions): Promise<number> {
   const files = o.state ? standinStateFiles(o.state) : undefined;
   let running;
   try {
-    running = await runStandin({ installDir, port: o.port, version: o.version, writer: o.writer, writerIntervalMs: o.writerIntervalMs, dbWaitMs: o.dbWaitMs });
+    if (o.state) mkdirSync(o.state, { recursive: true });
+    running = await runStandin({ installDir, port: o.port, version: o.version, writer: o.writer, writerIntervalMs: o.writerIntervalMs, dbWaitMs: o.dbWaitMs, violationsFile: files?.violations });
   } catch (err) {
     log(`startup failed: ${(err as Error).message}`);
     return 1;

@@ -2,6 +2,7 @@
  * The stand-in's HTTP server: loads the install's settings, waits for the database like the real
  * server does at boot, serves the routes of http_api.ts, and optionally runs the writer.
  */
+import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errText, sleep } from '../proc_util';
@@ -22,6 +23,8 @@ export interface RunStandinOptions {
   writerIntervalMs?: number;
   /** How long to wait for the database at boot before giving up (default 15 s). */
   dbWaitMs?: number;
+  /** Each spec violation is appended here as a JSON line (the stand-in runs in its own process; tests read this). */
+  violationsFile?: string;
 }
 
 /** A stand-in serving in this process. */
@@ -53,7 +56,12 @@ export async function runStandin(o: RunStandinOptions): Promise<RunningStandin> 
   const state: StandinState = { settings, startedAt: Date.now() };
   // One REST implementation: this process answers ping and client config itself (they check
   // the real database and file store); every other Mattermost route comes from the REST stand-in.
-  const rest = createMattermostRest({ version: settings.version, siteUrl: `http://${settings.listenHost}:${settings.listenPort}` });
+  const violationsFile = o.violationsFile;
+  const rest = createMattermostRest({
+    version: settings.version,
+    siteUrl: `http://${settings.listenHost}:${settings.listenPort}`,
+    onViolation: violationsFile ? (v) => appendFileSync(violationsFile, `${JSON.stringify(v)}\n`) : undefined,
+  });
   const server: Server = createServer((req, res) => {
     const own = matchRoute(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname) !== undefined;
     if (!own) {
