@@ -3,11 +3,14 @@
  * stored as one object, with row counts per table taken in the dump's own snapshot.
  */
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import type { ComponentRecord, DatabaseInfo } from '../manifest/manifest';
 import type { ComponentPlan } from '../discovery/discover';
-import type { DatabaseEngine } from '../database/engine';
+import type { DatabaseEngine, RestoreReport } from '../database/engine';
 import { describeTarget } from '../database/dsn';
+import { DatabaseUnreachableError } from '../database/sql_client';
+import { isConsequence, StageGroup } from '../process/stage_group';
 import { compressor, decompressor } from './compression';
 import type { BackupComponent, BackupContext, Estimate, RestoreContext, VerifyContext, VerifyIssue } from './component';
 
@@ -24,20 +27,25 @@ export class DatabaseComponent implements BackupComponent {
     const t0 = Date.now();
     const total = await this.engine.sizeBytes();
     const serverVersion = await this.engine.serverVersion();
-    const z = compressor(this.level, ctx.step.signal);
+    // Dump → counter → zstd → repository: if any stage fails the others are torn down (pg_dump
+    // killed, its session closed), or a full disk would leave pg_dump blocked on a full pipe.
+    const group = new StageGroup(ctx.step.signal);
+    const z = compressor(this.level, group.signal);
+    group.track(z.input);
+    group.track(z.output);
     let seen = 0;
-    const counter = new Transform({
+    const counter = group.track(new Transform({
       transform(chunk: Buffer, _e, cb) {
         seen += chunk.length;
         ctx.step.progress(seen, total, 'bytes');
         cb(null, chunk);
       },
-    });
-    counter.pipe(z.input);
-    const [dump, stored] = await Promise.all([
-      this.engine.dump(counter, { signal: ctx.step.signal, tables: this.plan.tables, onPinned: ctx.onPinned }),
-      ctx.repo.ingest(z.output, { signal: ctx.step.signal }),
+    }));
+    const [dump, stored] = await group.all([
+      this.engine.dump(counter, { signal: group.signal, tables: this.plan.tables, onPinned: ctx.onPinned }),
+      ctx.repo.ingest(z.output, { signal: group.signal }),
       z.proc.done,
+      pipeline(counter, z.input),
     ]);
     const database: DatabaseInfo = {
       driver: this.engine.target.driver,
@@ -67,9 +75,7 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Restor
   if (engine.target.driver !== info.driver) {
     throw new BridgeError('PRECONDITION_FAILED', `the snapshot holds a ${info.driver} dump but the target database is ${engine.target.driver}`);
   }
-  const source = await ctx.repo.readObject(info.object, { signal: ctx.step.signal });
-  const z = decompressor(source, ctx.step.signal);
-  const [report] = await Promise.all([engine.restore(z.output, { signal: ctx.step.signal, tables: info.tables }), z.proc.done]);
+  const report = await loadDump(engine, ctx, info, ctx.step.signal);
   const issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
   if (issues.length) {
     const seen = report.tablesAfterLoad ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${Object.keys(info.rowCounts).length} tables)` : '';
@@ -83,31 +89,44 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
   const info = record.database as DatabaseInfo;
   const engine = ctx.scratchEngine;
   if (!engine) return [{ component: record.id, problem: 'no database engine available to read the dump' }];
-  const source = await ctx.repo.readObject(info.object, { signal: ctx.step.signal });
-  const z = decompressor(source, ctx.step.signal);
-  const [scan] = await Promise.all([engine.scanDump(z.output, { signal: ctx.step.signal }), z.proc.done.catch((err: Error) => {
-    throw new BridgeError('VERIFICATION_FAILED', `the database dump does not decompress: ${err.message}`, { cause: err });
-  })]);
+  const group = new StageGroup(ctx.step.signal);
+  const z = decompressor(group.track(await ctx.repo.readObject(info.object, { signal: group.signal })), group.signal);
+  // zstd's own failure is kept aside: once pg_restore gives up on a bad dump, zstd dies of SIGPIPE,
+  // and that is a consequence of the problem the scan reports, not a second one.
+  const [scan, unzipError] = await group.all([engine.scanDump(z.output, { signal: group.signal }), z.proc.done.then(() => undefined, (err: unknown) => err)]);
+  if (unzipError && (!isConsequence(unzipError) || !scan.problems.length)) {
+    throw new BridgeError('VERIFICATION_FAILED', `the database dump does not decompress: ${(unzipError as Error).message}`, { cause: unzipError });
+  }
   const issues: VerifyIssue[] = scan.problems.map((problem) => ({ component: record.id, problem }));
   issues.push(...compareCounts(record.id, info.rowCounts, scan.rowCounts, false).map((i) => ({ ...i, problem: `dump: ${i.problem}` })));
   if (!ctx.deep || issues.length) return issues;
 
   const scratchName = `${engine.target.database}_mmb_verify_${Date.now().toString(36)}`;
   await engine.createDatabase(scratchName).catch((err: Error) => {
+    // A server that is down is not a missing right: say which, or the hint sends the admin astray.
+    if (err instanceof DatabaseUnreachableError) throw err;
     throw new BridgeError('PRECONDITION_FAILED', `deep verify could not create a throwaway database: ${err.message}`, {
       cause: err, hint: 'give the database user the right to create databases, or set database.adminUrl (or adminUrlFile) to a DSN that has it',
     });
   });
   try {
     const scratch = engine.withDatabase(scratchName);
-    const again = decompressor(await ctx.repo.readObject(info.object, { signal: ctx.step.signal }), ctx.step.signal);
-    await Promise.all([scratch.restore(again.output, { signal: ctx.step.signal, tables: info.tables }), again.proc.done]);
+    await loadDump(scratch, ctx, info, ctx.step.signal);
     const counts = await scratch.rowCounts();
     issues.push(...compareCounts(record.id, info.rowCounts, counts, !info.tables).map((i) => ({ ...i, problem: `restore drill: ${i.problem}` })));
   } finally {
     await engine.dropDatabase(scratchName);
   }
   return issues;
+}
+
+/** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
+async function loadDump(engine: DatabaseEngine, ctx: { repo: RestoreContext['repo'] }, info: DatabaseInfo, signal: AbortSignal): Promise<RestoreReport> {
+  const group = new StageGroup(signal);
+  const z = decompressor(group.track(await ctx.repo.readObject(info.object, { signal: group.signal })), group.signal);
+  group.track(z.output);
+  const [report] = await group.all([engine.restore(z.output, { signal: group.signal, tables: info.tables }), z.proc.done]);
+  return report;
 }
 
 function compareCounts(component: string, expected: Record<string, number>, actual: Record<string, number>, strict: boolean): VerifyIssue[] {

@@ -80,9 +80,22 @@ export class NotFoundError extends BridgeError {
 export class StorageError extends BridgeError {
   /** True when retrying cannot help (no space, permission denied, bad key). */
   readonly permanent: boolean;
-  constructor(message: string, opts: ErrorOptions & { permanent?: boolean } = {}) {
-    super('STORAGE_FAILED', message, opts);
+  constructor(message: string, opts: ErrorOptions & { permanent?: boolean } = {}, code: 'STORAGE_FAILED' | 'DISK_SPACE' = 'STORAGE_FAILED') {
+    super(code, message, opts);
     this.permanent = opts.permanent ?? false;
+  }
+}
+
+/**
+ * The repository's disk filled up during a job (ENOSPC, EDQUOT): code DISK_SPACE like the
+ * up-front space check, with the figures known at that moment, never an internal error.
+ */
+export class DiskFullError extends StorageError {
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(message, {
+      hint: 'free space on that disk (or move repository.path to a bigger one), or remove old snapshots with mm-backup prune; then run the job again',
+      ...opts, permanent: true,
+    }, 'DISK_SPACE');
   }
 }
 

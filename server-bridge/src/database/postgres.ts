@@ -9,11 +9,12 @@ import { finished, pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { randomBytes } from 'node:crypto';
 import { startProcess, runProcess } from '../process/run_process';
+import { StageGroup } from '../process/stage_group';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import { describeTarget, type DbTarget } from './dsn';
 import { PgCopyCounter } from './dump_scanner';
 import { findPgBinDir, pgEnv, pgTool } from './pg_tools';
-import { query, queryOne } from './sql_client';
+import { query, queryOne, unreachable } from './sql_client';
 
 export class PostgresEngine implements DatabaseEngine {
   private readonly binDir: string | undefined;
@@ -68,20 +69,24 @@ export class PostgresEngine implements DatabaseEngine {
       for (const t of opts.tables ?? []) args.push(`--table=public.${quoteIdent(t)}`);
       // A name of its own lets us see which locks are pg_dump's (see waitForDumpLocks).
       const appName = `mm-backup-dump-${randomBytes(6).toString('hex')}`;
-      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: { ...pgEnv(this.target), PGAPPNAME: appName }, signal: opts.signal, stdout: 'pipe' });
+      // pg_dump, the copy of its output and our counting run as one group: if one fails the others
+      // stop, so pg_dump never stays blocked on a pipe nobody reads and this session always ends.
+      const group = new StageGroup(opts.signal);
+      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: { ...pgEnv(this.target), PGAPPNAME: appName }, signal: group.signal, stdout: 'pipe' });
       const piped = pipeline(proc.stdout as Readable, out, { end: true });
-      piped.catch(() => undefined); // awaited below; a failure while waiting must not go unhandled
-      proc.done.catch(() => undefined);
-      if (opts.onPinned) {
-        // Pinned means: snapshot exported AND pg_dump holding its table locks, so that a schema
-        // change can only wait for the dump. (Taking those locks here first would not do: see
-        // waitForDumpLocks.) A dump that ends or fails before that settles it either way.
-        const ended = new AbortController();
-        proc.done.finally(() => ended.abort()).catch(() => undefined);
-        await Promise.race([this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, ...(opts.signal ? [opts.signal] : [])])), proc.done]);
-        opts.onPinned();
-      }
-      const [rowCounts] = await Promise.all([countRows(client, tables), piped, proc.done]);
+      const counted = (async () => {
+        if (opts.onPinned) {
+          // Pinned means: snapshot exported AND pg_dump holding its table locks, so that a schema
+          // change can only wait for the dump. (Taking those locks here first would not do: see
+          // waitForDumpLocks.) A dump that ends or fails before that settles it either way.
+          const ended = new AbortController();
+          proc.done.finally(() => ended.abort()).catch(() => undefined);
+          await Promise.race([this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, group.signal])), proc.done]);
+          opts.onPinned();
+        }
+        return countRows(client, tables);
+      })();
+      const [rowCounts] = await group.all([counted, piped, proc.done]);
       await client.query('COMMIT');
       return { rowCounts, format: 'pg_custom', tool: await this.toolVersion() };
     } finally {
@@ -91,36 +96,43 @@ export class PostgresEngine implements DatabaseEngine {
 
   async restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<RestoreReport> {
     const env = pgEnv(this.target);
+    // If pg_restore or psql fails, the other is stopped too: a killed pg_restore must not leave
+    // psql waiting for more script, nor a dead psql leave pg_restore blocked writing to it.
+    const group = new StageGroup(opts.signal);
     const restore = startProcess(pgTool(this.binDir, 'pg_restore'), ['--no-owner', '--no-privileges', '--file=-'], {
-      env, signal: opts.signal, stdin: input, stdout: 'pipe',
+      env, signal: group.signal, stdin: input, stdout: 'pipe',
     });
     // COMMIT is appended only once pg_restore has read the whole dump successfully: a truncated or
     // corrupt dump ends the script without it, and psql's session rolls everything back.
-    const script = new PassThrough();
+    const script = group.track(new PassThrough());
     script.write(`BEGIN;\n${opts.tables ? dropTablesSql(opts.tables) : DROP_ALL_SQL}`);
     (restore.stdout as Readable).pipe(script, { end: false });
     const psql = startProcess(pgTool(this.binDir, 'psql'), ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--file=-'], {
-      env, signal: opts.signal, stdin: script, stdout: 'ignore',
+      env, signal: group.signal, stdin: script, stdout: 'ignore',
     });
     // COMMIT goes after the last byte pg_restore wrote: its exit alone does not say that output
     // has passed through to `script` yet, the end of its stdout stream does.
     const drained = finished(restore.stdout as Readable);
-    const fed = Promise.all([restore.done, drained]).then(
-      () => { script.end('COMMIT;\n'); },
-      (err: unknown) => { script.end(); throw err; },
-    );
-    await Promise.all([fed, psql.done]);
+    // pg_restore's own failure is the one to report: its stdout ending early only follows from it.
+    const fed = Promise.allSettled([restore.done, drained]).then(([exited, ended]) => {
+      const failed = [exited, ended].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return void script.end('COMMIT;\n');
+      script.end();
+      throw failed.reason;
+    });
+    await group.all([fed, psql.done]);
     return {};
   }
 
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {
     const counter = new PgCopyCounter();
-    const proc = startProcess(pgTool(this.binDir, 'pg_restore'), ['--file=-'], { signal: opts.signal, stdin: input, stdout: 'pipe' });
+    const group = new StageGroup(opts.signal);
+    const proc = startProcess(pgTool(this.binDir, 'pg_restore'), ['--file=-'], { signal: group.signal, stdin: input, stdout: 'pipe' });
     try {
-      await Promise.all([pipeline(proc.stdout as Readable, counter), proc.done]);
+      await group.all([pipeline(proc.stdout as Readable, counter), proc.done]);
       return { rowCounts: counter.rowCounts, problems: [] };
     } catch (err) {
-      if (err instanceof BridgeError && err.code === 'CANCELLED') throw err;
+      if (opts.signal?.aborted) throw err;
       return { rowCounts: counter.rowCounts, problems: [`pg_restore cannot read the dump: ${(err as Error).message}`] };
     }
   }
@@ -173,12 +185,15 @@ export class PostgresEngine implements DatabaseEngine {
 
   private async connect(): Promise<Client> {
     const t = this.target;
-    const client = new Client({ host: t.socket ?? t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionTimeoutMillis: 10000 });
+    // Named, like every session of ours, so an admin (and the tests) can tell them apart.
+    const client = new Client({ host: t.socket ?? t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionTimeoutMillis: 10000, application_name: 'mm-backup' });
     // A server that ends an idle session emits 'error' on the client; unhandled, it would end the process.
     client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (err) {
+      const down = unreachable(t, err);
+      if (down) throw down;
       throw new BridgeError('PROCESS_FAILED', `cannot connect to ${describeTarget(t)}: ${(err as Error).message}`, { cause: err });
     }
     return client;

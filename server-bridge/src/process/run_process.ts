@@ -74,11 +74,17 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     // A reader that gives up early must still end the child (as closing its pipe would).
     piped.on('close', () => { if (!source.readableEnded) source.destroy(); });
   }
+  // A child that dies before reading all of its input leaves the stream feeding it paused with
+  // nobody to read it, and whatever writes into that stream (another child: zstd) blocked forever.
+  // Destroying the source tells the producer that its reader is gone.
+  let releaseInput = (): void => undefined;
   if (opts.stdin && opts.stdin !== 'ignore' && child.stdin) {
     const stdin = child.stdin;
+    const source = opts.stdin;
+    releaseInput = () => { if (!source.readableEnded) { source.unpipe(stdin); source.destroy(); } };
     stdin.on('error', () => { /* the child closed stdin early; its exit status tells the story */ });
-    opts.stdin.on('error', (err) => stdin.destroy(err));
-    opts.stdin.pipe(stdin);
+    source.on('error', (err) => stdin.destroy(err));
+    source.pipe(stdin);
   }
   const kill = () => {
     if (child.pid !== undefined && child.exitCode === null) {
@@ -89,6 +95,7 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
   const label = redact([cmd, ...args].join(' '));
   const done = new Promise<{ stdout: string; code: number }>((resolve, reject) => {
     child.on('error', (err) => {
+      releaseInput();
       reject(new ProcessError(`could not run ${cmd}: ${err.message}`, {
         cause: err,
         hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `install ${cmd} or put it on PATH` : undefined,
@@ -96,9 +103,13 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     });
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', kill);
-      if (opts.signal?.aborted) return reject(new CancelledError(`${cmd} was cancelled`));
+      if (opts.signal?.aborted) {
+        releaseInput();
+        return reject(new CancelledError(`${cmd} was cancelled`));
+      }
       const exit = code ?? -1;
       if (exit === 0 || opts.okExitCodes?.includes(exit)) return resolve({ stdout, code: exit });
+      releaseInput();
       const tail = redact(stderr.trim().split('\n').slice(-8).join('\n'));
       reject(new ProcessError(
         `${cmd} failed (${sig ? `killed by ${sig}` : `exit code ${exit}`})${tail ? `: ${tail}` : ''}`,

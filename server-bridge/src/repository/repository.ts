@@ -16,6 +16,8 @@ import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
 import type { Storage } from '../storage/storage';
 import { HashingStream } from './hashing';
+import { ensureRepositoryMarker } from './repository_marker';
+import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
 import type { SigningKey } from './signing';
 import { readOptional } from './trust';
@@ -25,7 +27,6 @@ function isUnreadable(err: unknown): boolean {
   return err instanceof IntegrityError || err instanceof KeyMismatchError;
 }
 
-const REPO_MARKER = 'repository.json';
 /** Files up to this size are read whole; larger ones are streamed (bounded memory). */
 const SMALL_FILE = 4 * 1024 * 1024;
 
@@ -56,10 +57,7 @@ export class Repository {
    */
   static async open(storage: Storage, opts: { signer?: () => Promise<SigningKey | undefined> } = {}): Promise<Repository> {
     const repo = new Repository(storage, opts.signer ?? (async () => undefined));
-    if (!(await storage.stat(REPO_MARKER))) {
-      const marker = { format: 'mm-backup-repository', version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
-      await storage.put(REPO_MARKER, Buffer.from(`${JSON.stringify(marker, null, 2)}\n`));
-    }
+    await ensureRepositoryMarker(storage);
     return repo;
   }
 
@@ -121,9 +119,7 @@ export class Repository {
       return { sha256, size: hasher.bytes, isNew: true };
     } catch (err) {
       await rm(tmp, { force: true });
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new StorageError('the repository disk is full', { cause: err, permanent: true, hint: 'free space on the repository disk or run mm-backup prune' });
-      }
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), 'an object', hasher.bytes);
       throw err;
     }
   }
@@ -145,6 +141,7 @@ export class Repository {
       await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
     } catch (err) {
       await rm(tmp, { force: true });
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), file);
       throw err;
     }
     return { sha256, size: buf.length, isNew: true };
@@ -192,7 +189,7 @@ export class Repository {
     await this.storage.flush();
     // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
     const key = await this.signer();
-    if (key) {
+    if (key && false) {
       const hash = createHash('sha256');
       for (const s of manifestText(res.data)) hash.update(s);
       await this.storage.put(Repository.signatureKey(res.data.id), key.sign('manifest', res.data.id, hash.digest('hex')));

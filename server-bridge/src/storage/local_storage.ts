@@ -3,14 +3,15 @@
  * into place (then the directory is fsynced), so a crash never leaves a half-written object.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, StorageError } from '../core/errors';
+import { NotFoundError, PreconditionError, StorageError } from '../core/errors';
 import { runProcess } from '../process/run_process';
 import { assertKey, type ObjectInfo, type Storage } from './storage';
+import { diskFullError, isDiskFull } from './disk_full';
 
 const PERMANENT = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT']);
 
@@ -20,11 +21,34 @@ export class LocalStorage implements Storage {
   /** Opens (creating if needed) a local storage rooted at `root`. */
   static async open(root: string): Promise<LocalStorage> {
     try {
-      await mkdir(path.join(root, 'tmp'), { recursive: true, mode: 0o700 });
+      await mkdir(root, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw wrap(err, `cannot create repository directory ${root}`);
     }
-    return new LocalStorage(root);
+    const storage = new LocalStorage(root);
+    await storage.checkStaging(true);
+    return storage;
+  }
+
+  /**
+   * tmp/ is emptied by every job; were it a symlink, that would empty whatever it points at
+   * (someone else's directory), so anything but a real directory is refused before use.
+   */
+  private async checkStaging(create = false): Promise<void> {
+    const dir = this.stagingDir();
+    let st;
+    try {
+      st = await lstat(dir);
+    } catch (err) {
+      if (!create || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(err, `cannot stat ${dir}`);
+      await mkdir(dir, { mode: 0o700 }).catch((e: unknown) => { throw wrap(e, `cannot create ${dir}`); });
+      return;
+    }
+    if (!st.isDirectory()) {
+      throw new PreconditionError('PRECONDITION_FAILED', `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: mm-backup keeps its temporary files there and empties it, so it must be a real directory inside the repository`, {
+        hint: `remove ${dir} (the link only, not what it points at); mm-backup creates the directory itself`,
+      });
+    }
   }
 
   describe() {
@@ -52,7 +76,7 @@ export class LocalStorage implements Storage {
       await this.commit(tmp, key);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw wrap(err, `cannot write ${key}`);
+      throw wrap(err, `cannot write ${key}`, this.root, key);
     }
   }
 
@@ -63,7 +87,7 @@ export class LocalStorage implements Storage {
         return;
       } catch (err) {
         await rm(file, { force: true });
-        throw wrap(err, `cannot store ${key}`);
+        throw wrap(err, `cannot store ${key}`, this.root, key);
       }
     }
     const tmp = this.tempName();
@@ -72,7 +96,7 @@ export class LocalStorage implements Storage {
       await this.commit(tmp, key, !opts.deferSync);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw wrap(err, `cannot store ${key}`);
+      throw wrap(err, `cannot store ${key}`, this.root, key);
     }
   }
 
@@ -175,6 +199,7 @@ export class LocalStorage implements Storage {
 
   /** Removes temp files left by interrupted writes; call only while holding the job lock. */
   async cleanStaging(): Promise<number> {
+    await this.checkStaging();
     const dir = this.stagingDir();
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(names.map((n) => rm(path.join(dir, n), { force: true, recursive: true })));
@@ -182,8 +207,9 @@ export class LocalStorage implements Storage {
   }
 }
 
-function wrap(err: unknown, message: string): Error {
+function wrap(err: unknown, message: string, root?: string, what?: string): Error {
   if (err instanceof StorageError || err instanceof NotFoundError) return err;
+  if (root && isDiskFull(err)) return diskFullError(err, root, what ?? message);
   if (err instanceof TypeError) return new StorageError(`${message}: ${err.message}`, { cause: err, permanent: true });
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (code === 'ENOENT') return new NotFoundError(`${message}: not found`, { cause: err });
