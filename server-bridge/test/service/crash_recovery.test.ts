@@ -188,11 +188,11 @@ test('a CLI restore killed after its safety snapshot: the next CLI job rolls bac
 
   const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
   expect(next.code).toBe(0);
+  expect(env.rest.down).toBe(false);
+  expect(await installState()).toEqual(before);
   const logs = cliLogs(next);
   expect(logs).toMatch(new RegExp(`rolling back from safety snapshot ${lock.safetySnapshotId as string}`));
   expect(logs).toMatch(/rolled back from safety snapshot .*Mattermost was started again and is healthy/);
-  expect(env.rest.down).toBe(false);
-  expect(await installState()).toEqual(before);
   // Said everywhere: the history (a CLI run gets a record), the list, the channel.
   const list = await runCli(['--config', env.cfgFile, '--json', 'list']);
   expect(list.summary?.interrupted_jobs).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'restore', message: expect.stringMatching(/rolled back from safety snapshot/) })]));
