@@ -65,6 +65,15 @@ export type StatusDto = {
     last_backup_job: {id: string; status: JobStatus; finished_at?: string; error?: JobRecord['error']} | null;
     next_backup: string | null;
     running_job: JobRecord | null;
+
+    /** The job lock: 'stale' when its holder was killed (the next job or sidecar start repairs it). */
+    lock?: {state: 'free' | 'held' | 'stale'; job_id?: string; kind?: string; since?: string; mattermost_stopped?: boolean; safety_snapshot_id?: string; overwriting?: boolean; message: string};
+
+    /** Jobs of the last 7 days whose process was killed (error code INTERRUPTED). */
+    interrupted_jobs?: Array<{id: string; kind: string; trigger: string; created_at: string; finished_at?: string; message: string; hint?: string}>;
+
+    /** The sidecar's last repair after a killed job. */
+    recovery?: {at: string; job_id: string; kind: string; action: 'nothing' | 'started' | 'rolled_back' | 'half_restored'; safety_snapshot_id: string | null; mattermost_running: boolean; message: string; error: {code: string; message: string; hint?: string} | null} | null;
 };
 
 export type SnapshotDto = {

@@ -48,7 +48,35 @@ export default function StatusSummary({status}: {status: StatusDto}) {
                     <ul>{status.sidecar.problems.map((p) => <li key={p}>{p}</li>)}</ul>
                 </div>
             )}
-            {failedJob && (
+            {status.lock?.state === 'stale' && (
+                <div
+                    className='alert alert-danger'
+                    role='alert'
+                    data-testid='stale-lock'
+                >
+                    <FormattedMessage
+                        id='mattermost-backup.status.stale_lock'
+                        defaultMessage='A {kind} job was killed before it finished and left its lock: {message}'
+                        values={{kind: status.lock.kind ?? '?', message: status.lock.message}}
+                    />
+                </div>
+            )}
+            {(status.interrupted_jobs ?? []).map((j) => (
+                <div
+                    key={j.id}
+                    className={`alert ${(/HALF-RESTORED|could NOT|FAILED/).test(j.message) ? 'alert-danger' : 'alert-warning'}`}
+                    role='alert'
+                    data-testid='interrupted-job'
+                >
+                    <FormattedMessage
+                        id='mattermost-backup.status.interrupted'
+                        defaultMessage='Interrupted {kind} job ({when}): {message}'
+                        values={{kind: j.kind, when: <When iso={j.finished_at ?? j.created_at}/>, message: j.message}}
+                    />
+                    {j.hint && <div>{j.hint}</div>}
+                </div>
+            ))}
+            {failedJob && failedJob.error?.code !== 'INTERRUPTED' && (
                 <div
                     className='alert alert-danger'
                     role='alert'
