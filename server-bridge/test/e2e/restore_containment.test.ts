@@ -138,3 +138,21 @@ test('onto a new install dir, components outside it are skipped and named unless
   expect(await readFile(tlsFile)).toEqual(original);
   await rm(target, { recursive: true, force: true });
 }, 120_000);
+
+test('onto a new database, a config.json that the snapshot makes a symlink is not rewritten through the link', async () => {
+  const precious = path.join(victim, 'keep');
+  await writeFile(precious, '{"precious":true}');
+  const id = await plant((m) => {
+    const cfg = comp(m, 'config');
+    const i = cfg.entries.findIndex((e) => e.path === 'config.json');
+    const { mode, uid, gid, mtime } = cfg.entries[i] as ComponentRecord['entries'][number];
+    cfg.entries[i] = { path: 'config.json', type: 'symlink', mode, uid, gid, mtime, target: precious };
+  });
+  const target = path.join(env.root, `new-install-${seq}`);
+  const urlFile = path.join(env.root, `url-${seq}`);
+  await writeFile(urlFile, env.db.adminUrl('mm_contain'), { mode: 0o600 });
+  const r = await env.cli('restore', id, '--yes', '--install-dir', target, '--components', 'config', '--database-url-file', urlFile);
+  expect(r.code).toBe(4);
+  expect(said(r)).toMatch(/config\.json is a symbolic link; it is not rewritten/);
+  expect(await readFile(precious, 'utf8')).toBe('{"precious":true}');
+}, 120_000);
