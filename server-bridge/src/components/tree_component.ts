@@ -81,6 +81,7 @@ export async function restoreTreeRecord(record: ComponentRecord, ctx: RestoreCon
     root,
     exclude: record.exclude,
     mode: isRootTree ? 'mirror' : 'files',
+    component: record.id,
     repo: ctx.repo,
     signal: ctx.step.signal,
     onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes'),

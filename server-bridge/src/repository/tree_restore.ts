@@ -2,6 +2,8 @@
  * Makes a directory tree equal to a snapshot's entries: content, modes, owners, mtimes, symlinks
  * and empty directories. In `mirror` mode anything not in the snapshot is removed (except the
  * excluded subtrees, which belong to other components); in `files` mode only listed paths change.
+ * The entries are untrusted input (manifest/restore_safety.ts): nothing is written outside the
+ * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +35,7 @@ export interface TreeRestoreResult {
 
 const canChown = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** Restores `opts.entries` under `opts.root`; an unsafe list is refused (VerificationError) before anything is touched. */
 export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
   // The checks see the same list that is written below, duplicates and order included.
