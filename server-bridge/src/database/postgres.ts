@@ -148,7 +148,16 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   async dropDatabase(name: string): Promise<void> {
-    await query({ ...this.target, database: this.target.database }, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+    // A session of a just-killed psql may take a moment to end on the server, and DROP refuses
+    // while it lasts ("being accessed by other users"); WITH (FORCE) would need PostgreSQL 13.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return void await query({ ...this.target, database: this.target.database }, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+      } catch (err) {
+        if (attempt >= 50 || !/is being accessed by other users/.test((err as Error).message)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /**

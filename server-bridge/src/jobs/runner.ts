@@ -35,6 +35,8 @@ export interface JobResult {
   status: 'succeeded' | 'failed' | 'cancelled';
   error?: BridgeError;
   failedStep?: string;
+  /** Steps whose undo failed: what the job could NOT put back (its error message names them too). */
+  undoFailed?: Array<{ step: string; title: string; error: string }>;
   durationMs: number;
 }
 
@@ -96,6 +98,7 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     }
   }
 
+  const undoFailed: NonNullable<JobResult['undoFailed']> = [];
   if (error) {
     // Undo and cleanup must run even though the job's own signal is aborted.
     const cleanup = new AbortController().signal;
@@ -106,8 +109,14 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
       try {
         await step.undo(ctxFor(step, cleanup));
       } catch (err) {
-        emit({ type: 'undo.failed', jobId: job.id, step: step.id, error: redact(asBridgeError(err).message) });
+        const message = redact(asBridgeError(err).message);
+        undoFailed.push({ step: step.id, title: step.title, error: message });
+        emit({ type: 'undo.failed', jobId: job.id, step: step.id, error: message });
       }
+    }
+    // The error must not read as if everything was put back: it names what was not.
+    if (undoFailed.length) {
+      error.message += `. Undoing it failed for: ${undoFailed.map((u) => `${u.title} (${u.error})`).join('; ')}`;
     }
   }
 
@@ -136,5 +145,5 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     type: 'job.finished', jobId: job.id, status, durationMs,
     error: error ? redact(error.message) : undefined, code: error?.code, hint: error?.hint ? redact(error.hint) : undefined,
   });
-  return { status, error, failedStep, durationMs };
+  return { status, error, failedStep, undoFailed: undoFailed.length ? undoFailed : undefined, durationMs };
 }

@@ -10,13 +10,14 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, NotFoundError, StorageError, UsageError } from '../core/errors';
+import { BridgeError, NotFoundError, UsageError } from '../core/errors';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
 import type { Storage } from '../storage/storage';
 import { HashingStream } from './hashing';
 import { ensureRepositoryMarker } from './repository_marker';
+import { damagedManifest } from './damaged_manifest';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
 import type { SigningKey } from './signing';
@@ -292,10 +293,10 @@ export class Repository {
       })()), opts);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
-      throw new StorageError(`manifest ${key} is not valid JSON`, { cause: err, permanent: true });
+      throw damagedManifest(key, 'is not valid JSON', err);
     }
     const res = parseManifest(raw);
-    if (!res.success) throw new StorageError(`manifest ${key} is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`, { permanent: true });
+    if (!res.success) throw damagedManifest(key, `is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
     this.origins.set(res.data, { keyId: key.slice('snapshots/'.length, -'.json'.length), sha256: hash.digest('hex') });
     return res.data;
   }

@@ -6,7 +6,7 @@ import { redact } from '../../core/redact';
 import { parseDsn } from '../../database/dsn';
 import type { Discovery } from '../../discovery/discover';
 import { discoverOrFromSnapshot } from '../../discovery/from_snapshot';
-import { describeRestore, planRestore, selectRecords, type RestoreOptions } from '../../jobs/plans/restore_plan';
+import { describeRestore, describeRollback, planRestore, selectRecords, type RestoreOptions } from '../../jobs/plans/restore_plan';
 import { runCliJob, withLock } from '../run_with_lock';
 import { parseComponentList } from './backup';
 import { throwIfFailed, type GlobalOptions } from './shared';
@@ -76,9 +76,7 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     const result = await runCliJob(plan.job, lock, out);
     for (const w of plan.outcome.warnings) out.info(`warning: ${w}`);
     if (result.error) {
-      const o = plan.outcome;
-      if (o.rolledBack) result.error.message += `. The components touched so far were put back from safety snapshot ${o.safetySnapshotId}.`;
-      else if (o.safetySnapshotId) result.error.message += `. Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}`;
+      result.error.message += describeRollback(plan.outcome) ?? '';
     }
     throwIfFailed(result);
     out.summary(

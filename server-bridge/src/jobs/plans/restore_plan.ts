@@ -42,6 +42,9 @@ export interface RestoreOutcome {
   safetySnapshotId?: string;
   rolledBack: boolean;
   restored: string[];
+  /** Components put back from the safety snapshot after a failure, and those that could not be. */
+  putBack: string[];
+  notPutBack: string[];
   /** Components left out because their root is outside the new install dir (no absoluteRoots). */
   skipped: string[];
   warnings: string[];
@@ -72,6 +75,18 @@ export function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOpti
     return { id: r.id, root, entries: r.entries };
   });
   checkTargetsTogether(trees);
+}
+
+/** What a failed restore left behind, appended to its error: never "put back" when a part was not. */
+export function describeRollback(o: RestoreOutcome): string | undefined {
+  const retry = o.safetySnapshotId ? ` Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}` : ' No safety snapshot was taken.';
+  if (o.notPutBack.length) {
+    const done = o.putBack.length ? ` (${o.putBack.join(', ')} were put back)` : '';
+    return `. ${o.notPutBack.join(', ')} could NOT be put back and may be half-restored${done}.${retry}${o.safetySnapshotId ? ` --components ${o.notPutBack.join(',')}` : ''}`;
+  }
+  if (o.rolledBack) return `. ${o.putBack.join(', ')} were put back from safety snapshot ${o.safetySnapshotId}.`;
+  if (o.safetySnapshotId) return `.${retry}`;
+  return undefined;
 }
 
 /** Lists what a restore will overwrite (and what it skips), for the confirmation prompt and the API. */
@@ -133,7 +148,7 @@ export function putBack(ec: EngineContext, r: ComponentRecord, d: Discovery | un
 }
 
 export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undefined, lock: JobLock, opts: RestoreOptions): { job: Job; outcome: RestoreOutcome } {
-  const outcome: RestoreOutcome = { rolledBack: false, restored: [], skipped: [], warnings: [] };
+  const outcome: RestoreOutcome = { rolledBack: false, restored: [], putBack: [], notPutBack: [], skipped: [], warnings: [] };
   const { restore: records, skipped } = restorableRecords(selectRecords(m, opts.components), opts);
   outcome.skipped = skipped.map((r) => r.id);
   const inPlace = !opts.installDir || (d !== undefined && path.resolve(opts.installDir) === d.installDir);
@@ -261,11 +276,17 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       undo: async (ctx) => {
         const back = safety?.components.find((c) => c.id === r.id && c.status === 'included');
         if (!safety || !back) {
-          ctx.log('error', `cannot undo ${r.id}: no safety snapshot holds it`);
-          return;
+          outcome.notPutBack.push(r.id);
+          throw new BridgeError('PRECONDITION_FAILED', `${r.id} cannot be put back: no safety snapshot holds it`);
         }
         if (!lock.current.overwriting) await lock.update({ overwriting: true });
-        await restoreOne(back, ctx, true);
+        try {
+          await restoreOne(back, ctx, true);
+        } catch (err) {
+          outcome.notPutBack.push(r.id);
+          throw err;
+        }
+        outcome.putBack.push(r.id);
         outcome.rolledBack = true;
         ctx.log('warn', `${r.id} was put back from safety snapshot ${safety.id}`);
       },
