@@ -2,8 +2,9 @@
  * Every registered route x every method x spellings of its path that a router might decode or
  * fold into it (%76, %31, %2F, %2E, //, . and .., case, trailing /, ;params, unicode), with no
  * session, sent byte-for-byte over a raw socket to the real sidecar: a protected route never
- * answers 2xx, nothing answers 5xx, the config and connect state stay as they were, no job runs,
- * and the Mattermost stand-in saw only requests its spec allows.
+ * answers 2xx, nothing answers 5xx (but the designed 503 for a session that cannot be checked
+ * while Mattermost is down), the config and connect state stay as they were, no job runs, and
+ * the Mattermost stand-in saw only requests its spec allows.
  */
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
@@ -121,6 +122,25 @@ test('no route answers an unauthenticated or non-canonical request with 2xx (pro
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
+
+  // Mattermost down: only a request that carries a session may get the designed 503 (the
+  // session cannot be checked); without one it is still a plain 4xx.
+  await env.rest.setDown(true);
+  try {
+    for (const [p, pub] of paths) {
+      for (const method of METHODS) {
+        for (const headers of [{}, { Authorization: `Bearer ${'y'.repeat(26)}` }] as Array<Record<string, string>>) {
+          const r = await rawRequest(env.sidecarUrl, method, p, headers);
+          const what = `Mattermost down: ${method} ${p} ${Object.keys(headers).join(',')} → ${r.status}`;
+          const designed = r.status === 503 && headers.Authorization !== undefined && (method === 'HEAD' || r.text.includes('"id":"mm_backup.mattermost_unavailable"')); // HEAD: no body
+          if (r.status >= 500 && !designed) failures.push(`5xx: ${what}`);
+          else if (r.status < 400 && !pub) failures.push(`not refused: ${what}`);
+        }
+      }
+    }
+  } finally {
+    await env.rest.setDown(false);
+  }
 
   expect(cases.length).toBeGreaterThan(2000);
   expect(failures).toEqual([]);
