@@ -113,7 +113,7 @@ test('no route answers an unauthenticated or non-canonical request with 2xx (pro
   let next = 0;
   const worker = async () => {
     while (next < cases.length) {
-      const c = cases[next++];
+      const c = cases[next++] as (typeof cases)[number];
       const r = await rawRequest(env.sidecarUrl, c.method, c.target, c.headers, c.body);
       const what = `${c.method} ${JSON.stringify(c.target)} ${c.headers['Content-Type'] ?? Object.keys(c.headers).join(',')} → ${r.status}`;
       if (r.status >= 500) failures.push(`5xx: ${what}`);
