@@ -47,8 +47,8 @@ describe('makeSlashCommandHook with the runtime hooks', () => {
     it('opens the restore modal for /backup restore <id> and swallows it', async () => {
         const opened: string[] = [];
         const hook = makeSlashCommandHook({navigate: () => undefined, openRestore: (id) => opened.push(id)});
-        await expect(hook('/backup restore 20261120-0300-aaaa', ARGS)).resolves.toEqual({});
-        expect(opened).toEqual(['20261120-0300-aaaa']);
+        await expect(hook('/backup restore 20261120T030000Z-aaaaaa', ARGS)).resolves.toEqual({});
+        expect(opened).toEqual(['20261120T030000Z-aaaaaa']);
         await expect(hook('/backup restore', ARGS)).resolves.toEqual({message: '/backup restore', args: ARGS});
     });
 

@@ -17,17 +17,17 @@ import {receivedSidecarUrl} from 'src/state/actions';
 import reducer from 'src/state/reducer';
 import {pluginState, STATE_KEY} from 'src/state/selectors';
 
-import {snapshot, startFakeBridge} from '../tests/support/fake_bridge';
+import {CHANNEL_ID, TEAM_ID, snapshot, startFakeBridge} from '../tests/support/fake_bridge';
 import type {FakeBridge} from '../tests/support/fake_bridge';
 import {makeStore, renderWithStore} from '../tests/support/render_dashboard';
 
-const ARGS = {channel_id: 'ch1', team_id: 'team1', root_id: ''};
+const ARGS = {channel_id: CHANNEL_ID, team_id: TEAM_ID, root_id: ''};
 
 describe('/backup runtime', () => {
     let bridge: FakeBridge;
 
     beforeEach(async () => {
-        bridge = await startFakeBridge({snapshots: [snapshot('20261120-0300-aaaa')]});
+        bridge = await startFakeBridge({snapshots: [snapshot('20261120T030000Z-aaaaaa')]});
     });
     afterEach(async () => {
         cleanup();
@@ -52,7 +52,7 @@ describe('/backup runtime', () => {
 
     it('/backup restore <id> opens the guarded restore modal in the channel view', async () => {
         const hook = setup();
-        await expect(hook('/backup restore 20261120-0300-aaaa', ARGS)).resolves.toEqual({});
+        await expect(hook('/backup restore 20261120T030000Z-aaaaaa', ARGS)).resolves.toEqual({});
         expect(await screen.findByTestId('restore-overwrites')).toHaveTextContent('database mattermost');
         await userEvent.click(screen.getByRole('button', {name: 'Cancel'}));
         expect(screen.queryByTestId('restore-modal')).not.toBeInTheDocument();
@@ -62,8 +62,8 @@ describe('/backup runtime', () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'echo'}]});
         const hook = setup();
         await expect(hook('/backup list', ARGS)).resolves.toEqual({});
-        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120-0300-aaaa offline schedule 5.0 GiB not verified');
-        expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe('/api/v4/commands?team_id=team1&custom_only=true');
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120T030000Z-aaaaaa offline schedule 5.0 GiB not verified');
+        expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe(`/api/v4/commands?team_id=${TEAM_ID}&custom_only=true`);
     });
 
     it('answers /backup status in the user\'s locale from the store (English while there is no other translation)', async () => {

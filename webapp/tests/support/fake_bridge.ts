@@ -9,6 +9,10 @@ import type {AddressInfo} from 'node:net';
 
 import type {ConnectState, JobRecord, SettingsDto, SnapshotDto, StatusDto} from 'src/client/dto';
 
+// The real sidecar's own request schemas: the fake refuses exactly what the sidecar refuses
+// (snapshot and job ids, bodies), so a page that sends what the real one rejects fails here too.
+import {connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody} from '../../../server-bridge/src/http/schemas';
+
 export type Recorded = {method: string; path: string; body: unknown; headers: http.IncomingHttpHeaders};
 export type Canned = {status: number; body: unknown; contentType?: string} | 'drop';
 
@@ -35,10 +39,18 @@ export type FakeBridge = {
     /** `METHOD /path` → answer, used instead of the normal route while present. */
     fail: Map<string, Canned>;
     requests: Recorded[];
+
+    /** Requests refused with 400 as the real sidecar would (`METHOD /path: problem`). */
+    rejected: string[];
     close(): Promise<void>;
 };
 
 export const NOW = '2026-11-20T03:00:00.000Z';
+
+/** Mattermost ids are 26 lower-case letters and digits; the sidecar refuses anything else. */
+export const TEAM_ID = 'team1'.padEnd(26, '0');
+export const CHANNEL_ID = 'ch1'.padEnd(26, '0');
+const CHANNEL2_ID = 'ch2'.padEnd(26, '0');
 
 export function snapshot(id: string, over: Partial<SnapshotDto> = {}): SnapshotDto {
     return {
@@ -80,8 +92,8 @@ export function defaultState(): BridgeState {
             status_channel: 'ops/backups',
         },
         connect: {connected: true, bot_user_id: 'bot1', connected_at: NOW, status_channel: 'ops/backups', slash_url: 'http://sidecar.test/v1/slash', teams: ['ops'], problems: []},
-        teams: [{id: 'team1', name: 'ops', display_name: 'Ops'}],
-        channels: {team1: [{id: 'ch1', name: 'backups', display_name: 'Backups', type: 'O', team_id: 'team1'}, {id: 'ch2', name: 'town-square', display_name: 'Town Square', type: 'O', team_id: 'team1'}]},
+        teams: [{id: TEAM_ID, name: 'ops', display_name: 'Ops'}],
+        channels: {[TEAM_ID]: [{id: CHANNEL_ID, name: 'backups', display_name: 'Backups', type: 'O', team_id: TEAM_ID}, {id: CHANNEL2_ID, name: 'town-square', display_name: 'Town Square', type: 'O', team_id: TEAM_ID}]},
         mm: {botCreation: true, bot: null, tokens: [], configPatches: [], members: [], commands: [], commandsEnabled: true, untrusted: ''},
         onStartJob: (body) => job('j'.repeat(26), {kind: body.kind as JobRecord['kind'], status: 'queued', steps: [], current_step: undefined, progress: undefined}),
     };
@@ -206,8 +218,46 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
     return undefined;
 }
 
+type Refused = {status: 400; body: {id: string; message: string; detailed_error: string; request_id: string; status_code: 400}; contentType?: string};
+type Schema = {safeParse(value: unknown): {success: boolean; error?: {issues: Array<{path: PropertyKey[]; message: string}>}}};
+
+/** The sidecar's 400 for `value` against `schema` (same id and message shape as routes_api.ts), if any. */
+function invalid(schema: Schema, value: unknown, where: string): Refused | undefined {
+    const r = schema.safeParse(value);
+    if (r.success) {
+        return undefined;
+    }
+    const message = (r.error?.issues ?? []).map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+    return {status: 400, body: {id: 'api.context.invalid_param.app_error', message, detailed_error: '', request_id: '', status_code: 400}};
+}
+
+/** What the real sidecar refuses before doing anything: malformed ids, bodies and JSON. */
+export function refusal(method: string, url: string, raw: string): Refused | undefined {
+    const [path, query = ''] = url.split('?');
+    let body: unknown;
+    try {
+        body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+        return {status: 400, body: {id: 'mm_backup.request.invalid', message: 'Body is not valid JSON', detailed_error: '', request_id: '', status_code: 400}};
+    }
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && (m = /^\/v1\/snapshots\/([^/]+)(?:\/manifest)?$/.exec(path ?? ''))) {
+        return invalid(snapshotIdParam, decodeURIComponent(m[1] ?? ''), 'id');
+    }
+    if ((m = /^\/v1\/jobs\/([^/]+)(?:\/cancel|\/events)?$/.exec(path ?? ''))) {
+        return invalid(jobIdParam, decodeURIComponent(m[1] ?? ''), 'id');
+    }
+    const key = `${method} ${path}`;
+    if (key === 'GET /v1/jobs') {
+        const id = new URLSearchParams(query).get('snapshot_id');
+        return id === null ? undefined : invalid(snapshotIdParam, id, 'snapshot_id');
+    }
+    const bodies: Record<string, Schema> = {'POST /v1/jobs': startJobBody, 'POST /v1/restore/prepare': prepareRestoreBody, 'PUT /v1/settings': settingsBody, 'POST /v1/connect': connectBody};
+    return bodies[key] ? invalid(bodies[key], body, 'body') : undefined;
+}
+
 export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<FakeBridge> {
-    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], close: async () => undefined};
+    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], rejected: [], close: async () => undefined};
     const server = http.createServer((req, res) => {
         const origin = req.headers.origin;
         const cors: Record<string, string> = origin ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'} : {};
@@ -228,7 +278,11 @@ export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<
             const path = req.url ?? '/';
             fake.requests.push({method: req.method ?? '', path, body, headers: req.headers});
             const key = `${req.method} ${path.split('?')[0]}`;
-            const answer = fake.fail.get(key) ?? route(fake.state, req.method ?? '', path, body);
+            const refused = refusal(req.method ?? '', path, raw);
+            if (refused) {
+                fake.rejected.push(`${key}: ${refused.body.message}`);
+            }
+            const answer = fake.fail.get(key) ?? refused ?? route(fake.state, req.method ?? '', path, body);
             if (answer === 'drop') {
                 req.socket.destroy();
                 return;

@@ -49,14 +49,14 @@ describe('DashboardSetting', () => {
     });
 
     it('many snapshots: one row each with size, new data, verification and off-site state', async () => {
-        bridge.state.snapshots = Array.from({length: 30}, (_, i) => snapshot(`20261120-0300-${String(i).padStart(4, '0')}`, {
+        bridge.state.snapshots = Array.from({length: 30}, (_, i) => snapshot(`20261120T0300${String(i).padStart(2, '0')}Z-aaaaaa`, {
             verification: {state: i % 3 === 0 ? 'deep_ok' : i % 3 === 1 ? 'ok' : 'failed'}, offsite: i % 2 ? 'present' : 'absent',
         }));
         bridge.state.status.last_backup = {snapshot_id: 'x', finished_at: '2026-11-20T03:00:00Z', mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2, duration_ms: 95_000, downtime_ms: 61_000, verification: 'ok'};
         renderDashboard();
         const table = await screen.findByTestId('snapshot-table');
         expect(within(table).getAllByRole('row')).toHaveLength(31);
-        const first = table.querySelector('[data-snapshot-id="20261120-0300-0000"]') as HTMLElement;
+        const first = table.querySelector('[data-snapshot-id="20261120T030000Z-aaaaaa"]') as HTMLElement;
         expect(first).toHaveTextContent('5.0 GiB');
         expect(first).toHaveTextContent('12 MiB');
         expect(first).toHaveTextContent('restore drill ok');
@@ -138,23 +138,23 @@ describe('DashboardSetting', () => {
         consoleError.mockRestore();
 
         bridge.fail.clear();
-        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
-        bridge.state.jobs.set(id, job(id, {status: 'succeeded', finished_at: new Date().toISOString(), current_step: undefined, progress: undefined, result: {snapshot_id: '20261120-0300-aaaa'}, steps: job(id).steps.map((s) => ({...s, status: 'succeeded'}))}));
+        bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
+        bridge.state.jobs.set(id, job(id, {status: 'succeeded', finished_at: new Date().toISOString(), current_step: undefined, progress: undefined, result: {snapshot_id: '20261120T030000Z-aaaaaa'}, steps: job(id).steps.map((s) => ({...s, status: 'succeeded'}))}));
         await waitFor(() => expect(screen.getByTestId('job-progress')).toHaveAttribute('data-status', 'succeeded'));
         expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
-        expect(screen.getByTestId('job-progress')).toHaveTextContent('Backup succeeded — snapshot 20261120-0300-aaaa');
-        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120-0300-aaaa');
+        expect(screen.getByTestId('job-progress')).toHaveTextContent('Backup succeeded — snapshot 20261120T030000Z-aaaaaa');
+        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120T030000Z-aaaaaa');
     });
 
     it('opened while Mattermost is stopped: says it is restarting, retries by itself and loads once it is back', async () => {
-        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
         bridge.fail.set('GET /v1/status', {status: 503, body: {id: 'mm_backup.mattermost_unavailable', message: 'Mattermost cannot be reached to check this session, and it was not checked recently', status_code: 503}});
         renderDashboard();
         expect(await screen.findByText(/Mattermost is restarting…/)).toBeInTheDocument();
         const tries = () => bridge.requests.filter((r) => r.method === 'GET' && r.path === '/v1/status').length;
         await waitFor(() => expect(tries()).toBeGreaterThanOrEqual(3));
         bridge.fail.clear();
-        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120-0300-aaaa');
+        expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120T030000Z-aaaaaa');
         expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
     });
 
@@ -176,16 +176,16 @@ describe('DashboardSetting', () => {
     });
 
     it('verify and deep verify start verify jobs for the row', async () => {
-        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
+        bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
         renderDashboard();
         await screen.findByTestId('snapshot-table');
         await userEvent.click(screen.getByRole('button', {name: 'Deep verify'}));
-        await waitFor(() => expect(bridge.requests.filter((r) => r.path === '/v1/jobs' && r.method === 'POST').map((r) => r.body)).toEqual([{kind: 'verify', snapshot_id: '20261120-0300-aaaa', deep: true}]));
+        await waitFor(() => expect(bridge.requests.filter((r) => r.path === '/v1/jobs' && r.method === 'POST').map((r) => r.body)).toEqual([{kind: 'verify', snapshot_id: '20261120T030000Z-aaaaaa', deep: true}]));
     });
 
     it('shows a snapshot manifest and the log of the job that made it', async () => {
-        bridge.state.snapshots = [snapshot('20261120-0300-aaaa')];
-        bridge.state.jobs.set('d'.repeat(26), job('d'.repeat(26), {status: 'succeeded', result: {snapshot_id: '20261120-0300-aaaa'}, log_tail: [{at: 'T', level: 'info', message: 'database dumped'}]}));
+        bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
+        bridge.state.jobs.set('d'.repeat(26), job('d'.repeat(26), {status: 'succeeded', result: {snapshot_id: '20261120T030000Z-aaaaaa'}, log_tail: [{at: 'T', level: 'info', message: 'database dumped'}]}));
         renderDashboard();
         await screen.findByTestId('snapshot-table');
         await userEvent.click(screen.getByRole('button', {name: 'Manifest'}));

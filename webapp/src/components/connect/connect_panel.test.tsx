@@ -6,7 +6,7 @@ import userEvent from '@testing-library/user-event';
 import React from 'react';
 
 import {adminConfigWith} from '../../../tests/support/admin_config';
-import {startFakeBridge} from '../../../tests/support/fake_bridge';
+import {CHANNEL_ID, TEAM_ID, startFakeBridge} from '../../../tests/support/fake_bridge';
 import type {FakeBridge} from '../../../tests/support/fake_bridge';
 import {renderWithStore} from '../../../tests/support/render_dashboard';
 import DashboardSetting from '../admin_console/dashboard_setting';
@@ -34,7 +34,7 @@ describe('ConnectPanel', () => {
         await userEvent.click(screen.getByRole('button', {name: 'Connect'}));
         expect(await screen.findByTestId('connect-report')).toHaveTextContent('The sidecar now uses @mm-backup.');
         expect(bridge.requests.find((r) => r.path === '/api/v4/bots')?.body).toMatchObject({username: 'mm-backup'});
-        expect(bridge.state.mm.members).toEqual(['teams:team1:botuser0000000000000000000', 'channels:ch1:botuser0000000000000000000']);
+        expect(bridge.state.mm.members).toEqual([`teams:${TEAM_ID}:botuser0000000000000000000`, `channels:${CHANNEL_ID}:botuser0000000000000000000`]);
         // /backup is registered in every team with the admin's session, pointing at the sidecar.
         expect(bridge.state.mm.commands.map((c) => `${c.team_id} ${c.trigger} ${c.method} ${c.url}`)).toEqual(bridge.state.teams.map((t) => `${t.id} backup P http://sidecar.test/v1/slash`));
         expect(bridge.requests.find((r) => r.path === '/v1/connect' && r.method === 'POST')?.body).toEqual({

@@ -12,7 +12,7 @@ import DashboardSetting from '../admin_console/dashboard_setting';
 
 describe('RestoreModal', () => {
     let bridge: FakeBridge;
-    const ID = '20261120-0300-aaaa';
+    const ID = '20261120T030000Z-aaaaaa';
 
     beforeEach(async () => {
         bridge = await startFakeBridge({snapshots: [snapshot(ID)]});
