@@ -28,6 +28,8 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
+  program.command('status').description('Mattermost health, the job lock (a stale one is left by a killed job) and interrupted jobs')
+    .action(() => (require('./commands/status') as typeof import('./commands/status')).statusCommand(g()));
   program.command('discover').description('show what will be backed up, where it lives and how big it is')
     .action(() => (require('./commands/discover') as typeof import('./commands/discover')).discoverCommand(g()));
   program.command('backup').description('take a snapshot (offline by default: stops Mattermost while copying)')

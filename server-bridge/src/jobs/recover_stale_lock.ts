@@ -88,15 +88,17 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
   if (mustStart && ec.service.canStop) {
     o.log('warn', 'starting Mattermost again');
     try {
-      await lock.update({ mattermostStopped: true, overwriting: false });
-      await ec.service.start(o.signal);
+      // A rolled-back install needs no second rollback if this start is killed; a half-restored one stays marked.
+      await lock.update({ mattermostStopped: true, overwriting: action === 'rolled_back' ? false : h.overwriting });
+      // Bounded even if the start command itself never returns: the sidecar must keep serving.
+      const bound = AbortSignal.timeout((ec.cfg.service.healthTimeoutSeconds + 120) * 1000);
+      await ec.service.start(o.signal ? AbortSignal.any([o.signal, bound]) : bound);
       mattermostRunning = true;
       notes.push('Mattermost was started again and is healthy.');
     } catch (err) {
       const e = asBridgeError(err);
       error = error ?? { code: e.code, message: `Mattermost could not be started again: ${redact(e.message)}`, hint: e.hint };
       notes.push(`⚠️ Mattermost could NOT be started again: ${redact(e.message)}. The next mm-backup job or sidecar start tries again.`);
-      await lock.handBack({ ...h, overwriting: action === 'rolled_back' ? false : h.overwriting });
     }
   } else if (mustStart) {
     notes.push('⚠️ No service commands are configured: start Mattermost yourself.');
@@ -108,6 +110,8 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
   const level = error || action === 'half_restored' ? 'error' : 'warn';
   o.log(level, message);
   const jobId = await recordInterruption(ec, h, message, error);
+  // Not repaired: the record goes back (naming the history record, so a retry adds to it).
+  if (!mattermostRunning && ec.service.canStop) await lock.handBack({ ...h, jobId, overwriting: action === 'rolled_back' ? false : h.overwriting });
   return { holder: h, jobId, action, safetySnapshotId: h.safetySnapshotId, mattermostRunning, error, message, level };
 }
 

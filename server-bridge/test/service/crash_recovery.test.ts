@@ -208,6 +208,11 @@ test('a restore with --no-safety-snapshot killed while overwriting: serve starts
   const list = await runCli(['--config', env.cfgFile, '--json', 'list']);
   expect(list.summary?.lock).toMatchObject({ state: 'stale', kind: 'restore', mattermost_stopped: true, overwriting: true });
   expect(list.summary?.lock.message).toMatch(/half-restored/);
+  for (const cmd of ['status', 'discover']) {
+    const r = await runCli(['--config', env.cfgFile, '--json', cmd]);
+    expect({ cmd, code: r.code, lock: r.summary?.lock }).toMatchObject({ cmd, code: 0, lock: { state: 'stale', kind: 'restore', overwriting: true } });
+  }
+  expect((await runCli(['--config', env.cfgFile, 'status'])).stdout).toMatch(/STALE LOCK: restore .* the install may be half-restored/);
   const serve = await startServe();
   try {
     await eventually(() => !env.rest.down, 20_000, 'Mattermost to be started by serve');
@@ -225,3 +230,44 @@ test('a restore with --no-safety-snapshot killed while overwriting: serve starts
     await stopServe(serve);
   }
 }, 240_000);
+
+test('Mattermost that will not come back: serve reports it and keeps answering; the lock stays stale so the next job tries again', async () => {
+  const cfg = await readFile(env.cfgFile, 'utf8');
+  const parsed = JSON.parse(cfg);
+  // A start command that "succeeds" while Mattermost stays down.
+  await writeFile(env.cfgFile, JSON.stringify({ ...parsed, service: { ...parsed.service, start: ['/bin/true'], healthTimeoutSeconds: 3 } }), { mode: 0o600 });
+  const stop = spawn(parsed.service.stop[0], parsed.service.stop.slice(1), { stdio: 'ignore' });
+  await new Promise((r) => stop.once('exit', r));
+  expect(env.rest.down).toBe(true);
+  // A real process takes the lock as a backup that stopped Mattermost, and is killed.
+  const holder = spawn(process.execPath, ['-e', `
+    const fs = require('fs'); const os = require('os');
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    fs.writeFileSync(${JSON.stringify(lockFile())}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'pending-1', kind: 'backup', startedAt: new Date().toISOString(), mattermostStopped: true }));
+    console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => holder.stdout?.once('data', r));
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+  const interruptedBefore = (await Promise.all(readdirSync(path.join(repo, 'jobs')).filter((n) => n.endsWith('.json')).map((n) => readJson(path.join(repo, 'jobs', n)))))
+    .filter((r) => r?.kind === 'backup' && r.error?.code === 'INTERRUPTED').length;
+  try {
+    const serve = await startServe();
+    const logged = await eventually(() => /Mattermost could NOT be started again/.exec(serve.output()), 30_000, 'the report');
+    expect(logged).toBeTruthy();
+    // Still serving: public routes answer, /v1 answers the designed 503 (no session can be checked).
+    expect((await fetch(`${env.sidecarUrl}/healthz`)).status).toBe(200);
+    expect((await env.api('GET', '/v1/status')).status).toBe(503);
+    expect(await (await fetch(`${env.sidecarUrl}/metrics`)).text()).toContain(`mm_backup_jobs_interrupted_total{kind="backup"} ${interruptedBefore + 1}`);
+    // The lock is stale again (handed back), so the next job or start repairs it.
+    const status = await runCli(['--config', env.cfgFile, '--json', 'status']);
+    expect(status.summary?.lock).toMatchObject({ state: 'stale', kind: 'backup', mattermost_stopped: true });
+    await stopServe(serve);
+  } finally {
+    await writeFile(env.cfgFile, cfg, { mode: 0o600 });
+  }
+  const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
+  expect(next.code).toBe(0);
+  expect(env.rest.down).toBe(false);
+  expect((await runCli(['--config', env.cfgFile, '--json', 'status'])).summary?.lock.state).toBe('free');
+}, 180_000);

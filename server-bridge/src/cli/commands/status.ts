@@ -1,0 +1,30 @@
+/**
+ * `mm-backup status`: what GET /v1/status says, without the sidecar: Mattermost's health, the
+ * job lock (a stale one means a killed job left work for the next one: Mattermost may be down,
+ * a restore half-done) and the jobs marked interrupted. Reads only; repairs nothing.
+ */
+import { ping } from '../../mattermost/health';
+import { recoveryView } from '../../service/recovery_state';
+import { size, table } from '../format';
+import { openCommand, type GlobalOptions } from './shared';
+
+export async function statusCommand(globals: GlobalOptions): Promise<void> {
+  const { ec, out } = await openCommand(globals);
+  const mm = await ping(ec.cfg.mattermost.url);
+  const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
+  const { manifests } = await ec.repo.listSnapshotSummaries();
+  const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
+  const text = [
+    table([
+      ['Mattermost', `${ec.cfg.mattermost.url}: ${mm.state === 'ok' ? 'healthy' : `${mm.state} (${mm.detail})`}`],
+      ['Job lock', rec.lock.state === 'stale' ? 'STALE (see below)' : rec.lock.message],
+      ['Last backup', last ? `${last.id} (${last.mode}, ${size(last.stats.bytes)})` : 'none'],
+      ['Snapshots', String(manifests.length)],
+    ]),
+    ...(rec.lines.length ? ['', ...rec.lines] : []),
+  ].join('\n');
+  out.summary({
+    ok: true, mattermost: { url: ec.cfg.mattermost.url, state: mm.state, detail: mm.detail },
+    lock: rec.lock, interrupted_jobs: rec.interrupted, snapshots: manifests.length, last_backup: last ? { id: last.id, mode: last.mode, started_at: last.startedAt } : null,
+  }, text);
+}
