@@ -115,9 +115,47 @@ test('pg_restore killed during a restore: rolled back, the CLI exits, no session
     expect(killed).toBe(true);
     expect(hung).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/pg_restore failed \(killed by SIGKILL\)/);
+    expect(r.stderr).toMatch(/pg_restore failed \(killed by SIGKILL\)\. database was put back from safety snapshot/);
     expect(r.events.some((e) => e.type === 'undo.started' && e.step === 'restore-database')).toBe(true);
     expect(await ourSessions()).toEqual([]);
+    expect(await isUp(env.url)).toBe(true);
+  } finally {
+    await env.writeConfig();
+  }
+}, 240_000);
+
+test('pg_restore killed during a deep verify: the CLI exits, no session left, the scratch database dropped', async () => {
+  const b = await cliWithin(120, ['backup', '--mode', 'online']);
+  expect(b.code).toBe(0);
+  const pidFile = path.join(env.root, 'drill.pid');
+  const count = path.join(env.root, 'drill.count');
+  // The first pg_restore reads the dump through (no database); the second is the restore drill.
+  const bin = await shimBin('killable-drill-bin', 'pg_restore',
+    `n=$(($(cat "${count}" 2>/dev/null || echo 0) + 1)); echo $n > "${count}"\n[ $n -eq 2 ] && echo $$ > "${pidFile}"`);
+  await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
+  try {
+    const run = startCli(['--config', env.cfgFile, '--json', 'verify', b.summary?.snapshot.id as string, '--deep']);
+    let killed = false;
+    let stop = false;
+    const killer = (async () => {
+      while (!killed && !stop) {
+        const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+        if (pid && spawnSync('kill', ['-KILL', String(pid)]).status === 0) killed = true;
+        else await new Promise((res) => setTimeout(res, 10));
+      }
+    })();
+    let hung = false;
+    const timer = setTimeout(() => { hung = true; run.child.kill('SIGKILL'); }, 60_000);
+    const r = await run.done;
+    clearTimeout(timer);
+    stop = true;
+    await killer;
+    expect(killed).toBe(true);
+    expect(hung).toBe(false);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pg_restore failed \(killed by SIGKILL\)/);
+    expect(await ourSessions()).toEqual([]);
+    expect(await env.db.query('postgres', "SELECT datname FROM pg_database WHERE datname LIKE '%mmb_verify%'")).toEqual([]);
     expect(await isUp(env.url)).toBe(true);
   } finally {
     await env.writeConfig();

@@ -81,10 +81,10 @@ export function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOpti
 export function describeRollback(o: RestoreOutcome): string | undefined {
   const retry = o.safetySnapshotId ? ` Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}` : ' No safety snapshot was taken.';
   if (o.notPutBack.length) {
-    const done = o.putBack.length ? ` (${o.putBack.join(', ')} were put back)` : '';
+    const done = o.putBack.length ? ` (${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back)` : '';
     return `. ${o.notPutBack.join(', ')} could NOT be put back and may be half-restored${done}.${retry}${o.safetySnapshotId ? ` --components ${o.notPutBack.join(',')}` : ''}`;
   }
-  if (o.rolledBack) return `. ${o.putBack.join(', ')} were put back from safety snapshot ${o.safetySnapshotId}.`;
+  if (o.rolledBack) return `. ${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back from safety snapshot ${o.safetySnapshotId}.`;
   if (o.safetySnapshotId) return `.${retry}`;
   return undefined;
 }
