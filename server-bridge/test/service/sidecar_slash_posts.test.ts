@@ -149,11 +149,12 @@ test('SSE streams a job until it finishes', async () => {
 
 test('a schedule fires, retention runs after it, and the history survives a restart', async () => {
   const before = (await env.api('GET', '/v1/jobs')).body.jobs.length as number;
-  await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '*/2 * * * * *', timezone: 'UTC', prune_after_backup: true }, backup: { mode: 'online' }, retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 } } });
+  // Schedules have exactly 5 fields (minute resolution), so the real scheduler fires within a minute.
+  await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '* * * * *', timezone: 'UTC', prune_after_backup: true }, backup: { mode: 'online' }, retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 } } });
   const prune = await eventually(async () => {
     const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
     return jobs.find((j) => j.kind === 'prune' && j.trigger === 'schedule' && j.status === 'succeeded');
-  }, 60_000, 'a scheduled backup followed by a prune');
+  }, 100_000, 'a scheduled backup followed by a prune');
   await env.api('PUT', '/v1/settings', { body: { schedule: { backup: null } } });
   await env.sidecar.jobs.idle();
   const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
@@ -163,7 +164,7 @@ test('a schedule fires, retention runs after it, and the history survives a rest
   const after = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
   expect(after.length).toBeGreaterThan(before);
   expect(after.map((j) => j.id)).toEqual(jobs.map((j) => j.id));
-});
+}, 180_000);
 
 test('a scheduled run missed while the sidecar was down is reported after a restart', async () => {
   // The history says the last scheduled backup ran two days ago; the schedule is daily.
