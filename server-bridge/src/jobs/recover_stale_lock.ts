@@ -86,7 +86,7 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
   const mustStart = h.mattermostStopped || action === 'rolled_back' || action === 'half_restored';
   let mattermostRunning = !mustStart;
   if (mustStart && ec.service.canStop) {
-    o.log('warn', 'starting Mattermost again');
+    o.log('warn', `${h.mattermostStopped ? 'it had stopped Mattermost' : 'the install was put back'}: starting Mattermost again`);
     try {
       // A rolled-back install needs no second rollback if this start is killed; a half-restored one stays marked.
       await lock.update({ mattermostStopped: true, overwriting: action === 'rolled_back' ? false : h.overwriting });
