@@ -20,6 +20,8 @@ let env: E2E;
 let s3: S3Server;
 let idFile: string;
 let recipient: string;
+/** The server's snapshot signing key, printed by keygen beside the identity: the new host's trust anchor. */
+let fingerprint: string;
 const PREFIX = 'mattermost/prod';
 
 beforeAll(async () => {
@@ -27,9 +29,11 @@ beforeAll(async () => {
   // The identity is made "elsewhere" (outside what the server's config can read)...
   idFile = path.join(env.root, 'dr-host', 'age-identity.txt');
   await mkdir(path.dirname(idFile), { recursive: true });
-  const k = await runCli(['--json', 'keygen', '--output', idFile]);
+  const k = await runCli(['--config', env.cfgFile, '--json', 'keygen', '--output', idFile]);
   expect(k.code).toBe(0);
   recipient = k.summary?.recipient;
+  fingerprint = k.summary?.signing_fingerprint;
+  expect(await readFile(idFile, 'utf8')).toContain(`# snapshot signing key fingerprint: ${fingerprint}`);
   expect(recipient).toMatch(/^age1/);
   // ...and the server's config holds only the public key: it can write off-site, never read.
   await secret('s3-key-id', s3.credentials.accessKeyId);
@@ -101,8 +105,8 @@ test('a backup is copied off-site at once, encrypted; list shows it; a second co
   const m2 = (await env.cli('show', id2)).summary?.manifest;
   const dump = m2.components.find((c: { id: string }) => c.id === 'database').database.object;
   const added = [...(await keys(''))].filter((k) => !before.has(k)).sort();
-  // Dedup: only the new dump (when its bytes changed) and the manifest went up.
-  expect(added).toEqual([`objects/${dump.slice(0, 2)}/${dump}`, `snapshots/${id2}.json`].filter((k) => !before.has(k)).sort());
+  // Dedup: only the new dump (when its bytes changed), the manifest and its signature went up.
+  expect(added).toEqual([`objects/${dump.slice(0, 2)}/${dump}`, `snapshots/${id2}.json`, `snapshots/${id2}.sig`].filter((k) => !before.has(k)).sort());
   expect(second.summary?.offsite.objects_uploaded).toBeLessThanOrEqual(1);
   expect((await env.cli('list')).summary?.snapshots.map((s: { offsite: string }) => s.offsite)).toEqual(['present', 'present']);
 });
@@ -179,10 +183,17 @@ test('disaster drill: install, database, local repository and config gone; resto
     ...withKey(), AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     MM_BACKUP_CONFIG: '', MM_BACKUP_STATE_DIR: path.join(env.root, 'new-host', 'state'),
   };
-  const list = await runCli(['--json', 'list', '--from', from], drEnv);
+  // Nothing in the bucket is trusted until the fingerprint kept with the identity is given.
+  const untrusted = await runCli(['--json', 'list', '--from', from], drEnv);
+  expect(untrusted.code).toBe(0);
+  expect(untrusted.summary?.snapshots.at(-1)).toMatchObject({ id: b.summary?.snapshot.id, trust: 'untrusted', signed_by: fingerprint });
+  const refused = await runCli(['--json', 'restore', 'latest', '--from', from, '--install-dir', newInstall, '--database-url-file', urlFile, '--yes'], drEnv);
+  expect(refused.code).toBe(4);
+  expect(refused.stderr).toMatch(/is untrusted and is not restored: it is signed by key .* which is not trusted here/);
+  const list = await runCli(['--json', 'list', '--from', from, '--trust', fingerprint], drEnv);
   expect(list.code).toBe(0);
-  expect(list.summary?.snapshots.at(-1).id).toBe(b.summary?.snapshot.id);
-  const r = await runCli(['--json', 'restore', 'latest', '--from', from, '--install-dir', newInstall, '--database-url-file', urlFile, '--yes'], drEnv);
+  expect(list.summary?.snapshots.at(-1)).toMatchObject({ id: b.summary?.snapshot.id, trust: 'signed' });
+  const r = await runCli(['--json', 'restore', 'latest', '--from', from, '--trust', fingerprint, '--install-dir', newInstall, '--database-url-file', urlFile, '--yes'], drEnv);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(await tableDigests(newDb)).toEqual(rowsBefore);
@@ -219,7 +230,7 @@ describe('damage is reported clearly', () => {
     const saved = await readAllKey(key);
     await bucket().delete(key);
     try {
-      const v = await runCli(['--json', 'verify', 'latest', '--from', from()], dr());
+      const v = await runCli(['--json', 'verify', 'latest', '--from', from(), '--trust', fingerprint], dr());
       expect(v.code).toBe(4);
       expect(v.stderr).toContain(`data ${entry.path}: object is missing`);
     } finally {
@@ -237,18 +248,18 @@ describe('damage is reported clearly', () => {
     tampered[tampered.length - 20] = (tampered[tampered.length - 20] as number) ^ 0x01; // in the payload, past the header
     await bucket().put(key, tampered);
     try {
-      const v = await runCli(['--json', 'verify', 'latest', '--from', from()], dr());
+      const v = await runCli(['--json', 'verify', 'latest', '--from', from(), '--trust', fingerprint], dr());
       expect(v.code).toBe(4);
       expect(v.stderr).toContain(`data ${entry.path}: ${key} failed authentication`);
       expect(v.stderr).toMatch(/damaged or was tampered with/);
       const target = path.join(env.root, 'tamper-target');
-      const r = await runCli(['--json', 'restore', 'latest', '--from', from(), '--install-dir', target, '--database-url-file', await secret('tamper-db', env.db.adminUrl('mm_tamper')), '--yes'], dr());
+      const r = await runCli(['--json', 'restore', 'latest', '--from', from(), '--trust', fingerprint, '--install-dir', target, '--database-url-file', await secret('tamper-db', env.db.adminUrl('mm_tamper')), '--yes'], dr());
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/is damaged and will not be restored/);
     } finally {
       await bucket().put(key, saved);
     }
-    expect((await runCli(['--json', 'verify', 'latest', '--from', from()], dr())).code).toBe(0);
+    expect((await runCli(['--json', 'verify', 'latest', '--from', from(), '--trust', fingerprint], dr())).code).toBe(0);
   });
 });
 
