@@ -24,21 +24,27 @@ export interface StartupCheckDeps {
 
 /** Never throws: what it cannot do is logged, and the next job tries again. */
 export async function checkLockAtStart(d: StartupCheckDeps): Promise<void> {
-  let acquired: Awaited<ReturnType<typeof JobLock.acquire>>;
+  // Records of this sidecar's own jobs are created after this instant; older unfinished ones lost their process.
+  const startedAt = new Date().toISOString();
   try {
-    acquired = await JobLock.acquire(d.ec.lockDir, `startup-${process.pid}`, 'startup-check');
+    const cur = await JobLock.inspect(d.ec.lockDir);
+    // Only a stale lock is taken: a free one is left free, so an API job right after start is never refused.
+    if (cur && !cur.alive) {
+      const { lock, stale } = await JobLock.acquire(d.ec.lockDir, `startup-${process.pid}`, 'startup-check');
+      try {
+        if (stale) d.onRecovery(await recoverStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal }));
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    }
   } catch (err) {
-    // A live job (a CLI run) holds it: its own process restarts Mattermost if it stopped it.
+    // A job took the lock first (LOCK_HELD): it repairs the stale lock itself, with the same function.
     const e = asBridgeError(err);
-    d.log(e.code === 'LOCK_HELD' ? 'info' : 'warn', `start-up lock check skipped: ${e.message}`);
-    return;
+    d.log(e.code === 'LOCK_HELD' ? 'info' : 'error', `start-up lock check: ${e.message}`);
   }
-  const { lock, stale } = acquired;
   try {
-    if (stale) d.onRecovery(await recoverStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal }));
-    // We hold the lock, so no job runs anywhere: a record still queued or running lost its process.
     for (const rec of await d.history.list()) {
-      if (rec.status !== 'queued' && rec.status !== 'running') continue;
+      if ((rec.status !== 'queued' && rec.status !== 'running') || rec.created_at >= startedAt) continue;
       const msg = `⚠️ ${rec.kind} job ${rec.id} was interrupted: the process running it is gone (the sidecar was killed or restarted).`;
       markInterrupted(rec, msg);
       await d.history.save(rec);
@@ -46,8 +52,6 @@ export async function checkLockAtStart(d: StartupCheckDeps): Promise<void> {
       d.notice(msg);
     }
   } catch (err) {
-    d.log('error', `start-up lock check failed: ${asBridgeError(err).message}`);
-  } finally {
-    await lock.release().catch(() => undefined);
+    d.log('error', `start-up history check: ${asBridgeError(err).message}`);
   }
 }

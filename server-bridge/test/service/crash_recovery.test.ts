@@ -52,12 +52,12 @@ async function stopServe(s: Serve): Promise<void> {
   await s.exited;
 }
 
-/** Starts a job through the API; the sidecar's own start-up lock check may hold the lock for a moment. */
+/** Starts a job through the API (refused with 409 only while a start-up repair holds the lock). */
 async function startJob(body: Record<string, unknown>): Promise<string> {
   const r = await eventually(async () => {
     const res = await env.api('POST', '/v1/jobs', { body });
     return res.status === 409 && /startup-check/.test(JSON.stringify(res.body)) ? undefined : res;
-  }, 20_000, 'the start-up check to let go of the lock');
+  }, 20_000, 'a start-up repair to let go of the lock');
   expect(r.status).toBe(202);
   return r.body.id as string;
 }
