@@ -271,3 +271,22 @@ test('Mattermost that will not come back: serve reports it and keeps answering; 
   expect(env.rest.down).toBe(false);
   expect((await runCli(['--config', env.cfgFile, '--json', 'status'])).summary?.lock.state).toBe('free');
 }, 180_000);
+
+test('a job record left "running" with no lock at all (lock removed by hand) is marked interrupted at the next serve start', async () => {
+  const id = 'd'.repeat(26);
+  const at = new Date(Date.now() - 60_000).toISOString();
+  await writeFile(path.join(repo, 'jobs', `${id}.json`), JSON.stringify({
+    id, kind: 'verify', trigger: 'console', options: {}, status: 'running', created_at: at, started_at: at,
+    steps: [{ id: 'objects', title: 'Re-hash every object', status: 'running' }], current_step: 'objects', log_tail: [],
+  }), { mode: 0o600 });
+  const serve = await startServe();
+  const job = await eventually(async () => {
+    const r = await env.api('GET', `/v1/jobs/${id}`);
+    return r.status === 200 && r.body.status !== 'running' ? r.body : undefined;
+  }, 20_000, 'the orphaned record to be marked');
+  expect(job).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED', step: 'objects' } });
+  expect(job.steps[0].status).toBe('failed');
+  expect(env.rest.down).toBe(false);
+  await eventually(() => channelPosts().find((m) => m.includes(id) && /interrupted/.test(m)), 20_000, 'the post');
+  await stopServe(serve);
+}, 120_000);
