@@ -88,18 +88,24 @@ test('prune keeps the newest snapshot that passed verification, not an older one
 
 // --- secrets on command lines -------------------------------------------------------------
 
-const TOOLS = ['pg_dump', 'pg_restore', 'psql', 'zstd'] as const;
+const PG_TOOLS = ['pg_dump', 'pg_restore', 'psql', 'zstd'];
+const MYSQL_TOOLS = ['mariadb-dump', 'mysqldump', 'mariadb', 'mysql', 'zstd'];
 const SECRET_VARS = ['PGPASSWORD', 'PGPASSFILE', 'MYSQL_PWD'];
 
-/** A directory of shims, one per tool, each writing <log>/<pid>-<tool> and exec-ing the real one. */
-function makeShims(dir: string, logDir: string): void {
+/**
+ * A directory of shims, one per tool found, each writing <log>/<pid>-<tool> (its argv and which
+ * secret-bearing variables it got) and exec-ing the real binary. Returns the tools shimmed.
+ */
+function makeShims(dir: string, logDir: string, tools: string[]): string[] {
   mkdirSync(dir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
   const pgBin = findPgBinDir();
-  for (const tool of TOOLS) {
-    const real = tool === 'zstd'
-      ? spawnSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).stdout.trim()
-      : path.join(pgBin ?? '/usr/bin', tool);
+  const made: string[] = [];
+  for (const tool of tools) {
+    const real = ['pg_dump', 'pg_restore', 'psql'].includes(tool) && pgBin
+      ? path.join(pgBin, tool)
+      : spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' }).stdout.trim();
+    if (!real) continue;
     const envChecks = SECRET_VARS.map((v) => `  [ -n "\${${v}:-}" ] && printf 'env %s\\n' ${v}`).join('\n');
     writeFileSync(path.join(dir, tool), `#!/bin/sh
 {
@@ -111,7 +117,9 @@ ${envChecks}
 exec "${real}" "$@"
 `);
     chmodSync(path.join(dir, tool), 0o755);
+    made.push(tool);
   }
+  return made;
 }
 
 interface ToolRun { tool: string; args: string[]; env: string[]; text: string }
@@ -144,18 +152,14 @@ function sampleCmdlines(): { stop(): string[] } {
   return { stop: () => { clearInterval(timer); sample(); return [...seen]; } };
 }
 
-test('no database password reaches any command line; the tools get it from their environment', async () => {
-  const root = path.join(env.root, 'argv-check');
+/** Backs up, deep-verifies and restores with every tool shimmed and /proc sampled; returns what ran. */
+async function jobsUnderWatch(e: E2E, tools: string[], opts: { pgBinDir: boolean }): Promise<{ runs: ToolRun[]; cmdlines: string[]; shimmed: string[] }> {
+  const root = path.join(e.root, 'argv-check');
   const shims = path.join(root, 'bin');
   const logs = path.join(root, 'log');
-  makeShims(shims, logs);
-  const appPassword = parseDsn(env.sb.dbUrl).password;
-  const adminPassword = parseDsn(env.db.adminUrl(env.sb.dbName)).password;
-  expect(appPassword.length).toBeGreaterThan(3);
-  expect(adminPassword.length).toBeGreaterThan(3);
-  await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: shims } });
-  const cli = (...args: string[]) => runCli(['--config', env.cfgFile, '--json', ...args], { PATH: `${shims}:${process.env.PATH ?? ''}` });
-
+  const shimmed = makeShims(shims, logs, tools);
+  await e.writeConfig({ database: { adminUrl: e.db.adminUrl(e.sb.dbName), ...(opts.pgBinDir ? { pgBinDir: shims } : {}) } });
+  const cli = (...args: string[]) => runCli(['--config', e.cfgFile, '--json', ...args], { PATH: `${shims}:${process.env.PATH ?? ''}` });
   const sampler = sampleCmdlines();
   let cmdlines: string[];
   try {
@@ -168,16 +172,25 @@ test('no database password reaches any command line; the tools get it from their
   } finally {
     cmdlines = sampler.stop();
   }
+  expect(cmdlines.length).toBeGreaterThan(10); // the sampler really ran
+  return { runs: toolRuns(logs), cmdlines, shimmed };
+}
 
-  const runs = toolRuns(logs);
-  // Every kind of child ran through the shims: the check below saw the real command lines.
-  expect(new Set(runs.map((r) => r.tool))).toEqual(new Set(TOOLS));
-  for (const secret of [appPassword, adminPassword]) {
+function expectNoSecretIn(runs: ToolRun[], cmdlines: string[], secrets: string[]): void {
+  for (const secret of secrets) {
+    expect(secret.length).toBeGreaterThan(3);
     // Named with the secret masked: a failure report must not print it either.
     const mask = (t: string) => t.split(secret).join('<password>');
     expect(runs.filter((r) => r.text.includes(secret)).map((r) => mask(`${r.tool} ${r.args.join(' ')}`))).toEqual([]);
     expect(cmdlines.filter((c) => c.includes(secret)).map(mask)).toEqual([]);
   }
+}
+
+test('PostgreSQL: no database password reaches any command line; the tools get it from their environment', async () => {
+  const { runs, cmdlines } = await jobsUnderWatch(env, PG_TOOLS, { pgBinDir: true });
+  // Every kind of child ran through the shims: the check below saw the real command lines.
+  expect(new Set(runs.map((r) => r.tool))).toEqual(new Set(PG_TOOLS));
+  expectNoSecretIn(runs, cmdlines, [parseDsn(env.sb.dbUrl).password, parseDsn(env.db.adminUrl(env.sb.dbName)).password]);
   // The PostgreSQL tools that connect got the password from their environment.
   const connecting = runs.filter((x) => (x.tool === 'pg_dump' || x.tool === 'psql') && !x.args.includes('--version'));
   expect(connecting.length).toBeGreaterThanOrEqual(3); // the dump, the drill's psql, the restore's psql
@@ -185,5 +198,24 @@ test('no database password reaches any command line; the tools get it from their
     expect({ tool: r.tool, args: r.args, secretFrom: r.env.filter((e) => e === 'PGPASSWORD' || e === 'PGPASSFILE') })
       .toEqual({ tool: r.tool, args: r.args, secretFrom: [expect.any(String)] });
   }
-  expect(cmdlines.length).toBeGreaterThan(10); // the sampler really ran
 }, 300_000);
+
+describe('MariaDB', () => {
+  let menv: E2E;
+  beforeAll(async () => { menv = await setupE2E('mysql', { size: { posts: 100, attachments: 10, attachmentBytes: 50_000 } }); }, 240_000);
+  afterAll(async () => { await menv?.cleanup(); });
+
+  test('no database password reaches any command line; the clients read it from a defaults file', async () => {
+    const { runs, cmdlines, shimmed } = await jobsUnderWatch(menv, MYSQL_TOOLS, { pgBinDir: false });
+    const used = new Set(runs.map((r) => r.tool));
+    expect(used.has('zstd')).toBe(true);
+    const dumps = runs.filter((r) => (r.tool === 'mariadb-dump' || r.tool === 'mysqldump') && !r.args.includes('--version'));
+    const clients = runs.filter((r) => (r.tool === 'mariadb' || r.tool === 'mysql') && !r.args.includes('--version'));
+    expect({ shimmed, dumps: dumps.length > 0, clients: clients.length > 0 }).toEqual({ shimmed, dumps: true, clients: true });
+    expectNoSecretIn(runs, cmdlines, [parseDsn(menv.sb.dbUrl, 'mysql').password, parseDsn(menv.db.adminUrl(menv.sb.dbName), 'mysql').password]);
+    for (const r of [...dumps, ...clients]) {
+      expect({ tool: r.tool, secretFrom: r.args.filter((a) => a.startsWith('--defaults-extra-file=') || a.startsWith('--defaults-file=')).length })
+        .toEqual({ tool: r.tool, secretFrom: 1 });
+    }
+  }, 300_000);
+});
