@@ -10,10 +10,10 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /**
- * The DiskFullError for `err`, a failed write of `what` into `dir`: how much of it had been
- * written when known, and the free and total space of that filesystem right now.
+ * The DiskFullError for `err`, a failed write of `what` into `dir` (on `disk`, the repository's by
+ * default): how much of it had been written when known, and that filesystem's free and total space now.
  */
-export function diskFullError(err: unknown, dir: string, what: string, written?: number): DiskFullError {
+export function diskFullError(err: unknown, dir: string, what: string, written?: number, disk = 'the repository disk'): DiskFullError {
   let figures = '';
   try {
     const s = statfsSync(dir);
@@ -21,5 +21,7 @@ export function diskFullError(err: unknown, dir: string, what: string, written?:
   } catch { /* figures are a courtesy; the error stands without them */ }
   const quota = (err as NodeJS.ErrnoException).code === 'EDQUOT' ? ' (disk quota exceeded)' : '';
   const part = written ? ` after ${formatBytes(written)} of it` : '';
-  return new DiskFullError(`the repository disk is full${quota}: writing ${what} failed${part}${figures}`, { cause: err });
+  // Prune and repository.path only help when the repository's own disk is the full one.
+  const hint = disk === 'the repository disk' ? undefined : 'free space on that disk, then run the job again';
+  return new DiskFullError(`${disk} is full${quota}: writing ${what} failed${part}${figures}`, { cause: err, ...(hint ? { hint } : {}) });
 }

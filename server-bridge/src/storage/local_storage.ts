@@ -139,6 +139,7 @@ export class LocalStorage implements Storage {
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
       throw wrap(err, `cannot copy ${key} to ${dest}`);
     }
   }
@@ -217,7 +218,6 @@ function wrap(err: unknown, message: string, root?: string, what?: string): Erro
   return new StorageError(`${message}: ${code || (err as Error).message}`, {
     cause: err,
     permanent: PERMANENT.has(code),
-    hint: code === 'ENOSPC' ? 'the repository disk is full: free space or run mm-backup prune'
-      : 'check that the repository directory exists, is a writable directory tree, and that its disk is healthy',
+    hint: 'check that the repository directory exists, is a writable directory tree, and that its disk is healthy',
   });
 }
