@@ -231,6 +231,19 @@ test('a restore with --no-safety-snapshot killed while overwriting: serve starts
   }
 }, 240_000);
 
+/** A real process takes the lock as a `kind` job (that stopped Mattermost or not) and is SIGKILLed. */
+async function leaveStaleLock(kind: string, mattermostStopped: boolean): Promise<void> {
+  const holder = spawn(process.execPath, ['-e', `
+    const fs = require('fs'); const os = require('os');
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    fs.writeFileSync(${JSON.stringify(lockFile())}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'pending-1', kind: ${JSON.stringify(kind)}, startedAt: new Date().toISOString(), mattermostStopped: ${String(mattermostStopped)} }));
+    console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => holder.stdout?.once('data', r));
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+}
+
 test('Mattermost that will not come back: serve reports it and keeps answering; the lock stays stale so the next job tries again', async () => {
   const cfg = await readFile(env.cfgFile, 'utf8');
   const parsed = JSON.parse(cfg);
@@ -239,16 +252,7 @@ test('Mattermost that will not come back: serve reports it and keeps answering; 
   const stop = spawn(parsed.service.stop[0], parsed.service.stop.slice(1), { stdio: 'ignore' });
   await new Promise((r) => stop.once('exit', r));
   expect(env.rest.down).toBe(true);
-  // A real process takes the lock as a backup that stopped Mattermost, and is killed.
-  const holder = spawn(process.execPath, ['-e', `
-    const fs = require('fs'); const os = require('os');
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    fs.writeFileSync(${JSON.stringify(lockFile())}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'pending-1', kind: 'backup', startedAt: new Date().toISOString(), mattermostStopped: true }));
-    console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((r) => holder.stdout?.once('data', r));
-  holder.kill('SIGKILL');
-  await new Promise((r) => holder.once('exit', r));
+  await leaveStaleLock('backup', true);
   const interruptedBefore = (await Promise.all(readdirSync(path.join(repo, 'jobs')).filter((n) => n.endsWith('.json')).map((n) => readJson(path.join(repo, 'jobs', n)))))
     .filter((r) => r?.kind === 'backup' && r.error?.code === 'INTERRUPTED').length;
   try {
@@ -288,5 +292,21 @@ test('a job record left "running" with no lock at all (lock removed by hand) is 
   expect(job.steps[0].status).toBe('failed');
   expect(env.rest.down).toBe(false);
   await eventually(() => channelPosts().find((m) => m.includes(id) && /interrupted/.test(m)), 20_000, 'the post');
+  await stopServe(serve);
+}, 120_000);
+
+test('a job started through the API on a stale lock repairs first with the same function: the killed job is recorded interrupted', async () => {
+  const serve = await startServe();
+  await leaveStaleLock('prune', false);
+  const id = await startJob({ kind: 'prune', dry_run: true });
+  const job = await eventually(async () => {
+    const r = await env.api('GET', `/v1/jobs/${id}`);
+    return ['succeeded', 'failed'].includes(r.body.status) ? r.body : undefined;
+  }, 60_000, 'the job');
+  expect(job.status).toBe('succeeded');
+  expect(job.log_tail.map((l: { message: string }) => l.message).join('\n')).toMatch(/found a stale lock from prune pending-1 .*that process is gone/);
+  const list = await env.api('GET', '/v1/jobs');
+  const jobs = (list.body.jobs ?? list.body) as Array<{ kind: string; trigger: string; status: string; error?: { code: string } }>;
+  expect(jobs.filter((j) => j.kind === 'prune' && j.trigger === 'cli' && j.error?.code === 'INTERRUPTED')).toHaveLength(1);
   await stopServe(serve);
 }, 120_000);
