@@ -303,6 +303,8 @@ export class Sidecar implements SidecarApi {
           `Next backup: ${String(s.next_backup ?? 'not scheduled')}`,
           running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
           `Repository: ${repo.snapshots} snapshots${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
+          ...((s.lock as { state: string; message: string }).state === 'stale' ? [`⚠️ ${(s.lock as { message: string }).message}`] : []),
+          ...(s.interrupted_jobs as Array<{ message: string }>).slice(0, 3).map((j) => j.message),
         ].join('\n');
       },
       listText: async () => {

@@ -129,6 +129,8 @@ test('serve killed (SIGKILL of its process group) mid offline backup with Matter
     const post = await eventually(() => channelPosts().find((m) => m.includes(jobId) && /interrupted/.test(m)), 20_000, 'the post');
     expect(post).toMatch(/Mattermost was started again/);
     expect(second.output()).toMatch(/was interrupted/);
+    await env.rest.executeSlashCommand({ userId: env.admin.id, channelId: env.channel.id, text: '/backup status' });
+    expect(env.rest.state.ephemeral(env.admin.id).at(-1)?.message).toMatch(new RegExp(`Backup ${jobId} was interrupted`));
     // The lock is free again: a new job runs.
     const next = await startJob({ kind: 'backup', mode: 'online' });
     await eventually(async () => ['succeeded', 'failed'].includes((await env.api('GET', `/v1/jobs/${next}`)).body.status), 60_000, 'the next job');
