@@ -142,7 +142,7 @@ export class Repository {
       await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
     } catch (err) {
       await rm(tmp, { force: true });
-      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), file);
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
       throw err;
     }
     return { sha256, size: buf.length, isNew: true };

@@ -43,6 +43,14 @@ test('an object streamed into a full repository: DISK_SPACE, how far it got, fre
   expect((err as DiskFullError).hint).toMatch(/prune/);
 });
 
+test('a small file (read whole, staged) into a full repository: DISK_SPACE naming the file', async () => {
+  const repo = await Repository.open(await LocalStorage.open(path.join(small, 'repo')));
+  const src = path.join(base, 'attachment.bin');
+  await writeFile(src, randomBytes(3 * 1024 * 1024));
+  const err = await repo.ingestFile(src, { size: 3 * 1024 * 1024 }).catch((e: unknown) => e);
+  expectDiskFull(err, new RegExp(`^the repository disk is full: writing the copy of ${src} failed; `));
+});
+
 test('a manifest-sized write into a full repository: DISK_SPACE naming the key', async () => {
   const storage = await LocalStorage.open(path.join(small, 'repo'));
   const filler = path.join(small, 'filler');
