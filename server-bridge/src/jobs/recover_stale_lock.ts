@@ -119,6 +119,8 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
 async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): Promise<string[]> {
   const safety = await ec.repo.loadSnapshot(safetyId);
   if (safety.trigger !== 'safety') throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
+  // The id comes from a file in the repository directory: a planted one must not restore foreign content.
+  await ec.trust.requireManifest(ec.repo, safety, { action: 'used to roll back' });
   // Mattermost is stopped, so discovery reads its config and database but not its API.
   const d = await discover(ec.cfg).catch(() => undefined);
   const records = safety.components.filter((c) => c.status === 'included').sort((a, b) => Number(!!b.database) - Number(!!a.database));

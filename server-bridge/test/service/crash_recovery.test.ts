@@ -234,12 +234,12 @@ test('a restore with --no-safety-snapshot killed while overwriting: serve starts
 }, 240_000);
 
 /** A real process takes the lock as a `kind` job (that stopped Mattermost or not) and is SIGKILLed. */
-async function leaveStaleLock(kind: string, mattermostStopped: boolean): Promise<void> {
+async function leaveStaleLock(kind: string, mattermostStopped: boolean, extra: Record<string, unknown> = {}): Promise<void> {
   const holder = spawn(process.execPath, ['-e', `
     const fs = require('fs'); const os = require('os');
     const stat = fs.readFileSync('/proc/self/stat', 'utf8');
     const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    fs.writeFileSync(${JSON.stringify(lockFile())}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'pending-1', kind: ${JSON.stringify(kind)}, startedAt: new Date().toISOString(), mattermostStopped: ${String(mattermostStopped)} }));
+    fs.writeFileSync(${JSON.stringify(lockFile())}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'pending-1', kind: ${JSON.stringify(kind)}, startedAt: new Date().toISOString(), mattermostStopped: ${String(mattermostStopped)}, ...${JSON.stringify(extra)} }));
     console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((r) => holder.stdout?.once('data', r));
   holder.kill('SIGKILL');
@@ -312,3 +312,14 @@ test('a job started through the API on a stale lock repairs first with the same 
   expect(jobs.filter((j) => j.kind === 'prune' && j.trigger === 'cli' && j.error?.code === 'INTERRUPTED')).toHaveLength(1);
   await stopServe(serve);
 }, 120_000);
+
+test('a planted lock naming a snapshot that is not a safety snapshot: nothing is "rolled back" to it; Mattermost is started and the report is loud', async () => {
+  const id = await snapshotThenChange(); // an ordinary (signed) backup, and changes after it
+  const before = await installState();
+  await leaveStaleLock('restore', false, { overwriting: true, safetySnapshotId: id });
+  const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
+  expect(next.code).toBe(0);
+  expect(cliLogs(next)).toMatch(new RegExp(`Rolling back from safety snapshot \`${id}\` FAILED \\(snapshot ${id} is not a safety snapshot\\): the install may be HALF-RESTORED`));
+  expect(await installState()).toEqual(before);
+  expect(env.rest.down).toBe(false);
+}, 180_000);
