@@ -72,6 +72,8 @@ export class PostgresEngine implements DatabaseEngine {
       // pg_dump, the copy of its output and our counting run as one group: if one fails the others
       // stop, so pg_dump never stays blocked on a pipe nobody reads and this session always ends.
       const group = new StageGroup(opts.signal);
+      // Counting a big table can take minutes: a torn-down dump ends our session at once instead.
+      group.signal.addEventListener('abort', () => { client.end().catch(() => undefined); }, { once: true });
       const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: { ...pgEnv(this.target), PGAPPNAME: appName }, signal: group.signal, stdout: 'pipe' });
       const piped = pipeline(proc.stdout as Readable, out, { end: true });
       const counted = (async () => {
