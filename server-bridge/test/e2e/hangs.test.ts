@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Client } from 'pg';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
 import { startCli, type CliResult } from '../support/cli';
@@ -161,3 +162,26 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
     await env.writeConfig();
   }
 }, 240_000);
+
+test('pg_dump failing while our row count waits on a lock: the session is ended, the CLI exits at once', async () => {
+  // Another session holds a table; counting its rows waits for it, and pg_dump fails meanwhile.
+  const holder = new Client({ connectionString: env.db.adminUrl(env.sb.dbName) });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE public.posts IN ACCESS EXCLUSIVE MODE');
+  const bin = await shimBin('failing-dump-bin', 'pg_dump', 'echo "pg_dump: error: connection lost (simulated)" >&2; exit 1');
+  await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
+  try {
+    const t0 = Date.now();
+    const r = await cliWithin(60, ['backup', '--mode', 'online']);
+    expect(r.hung).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pg_dump failed \(exit code 1\): pg_dump: error: connection lost \(simulated\)/);
+    expect(await ourSessions()).toEqual([]);
+  } finally {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    await holder.end();
+    await env.writeConfig();
+  }
+}, 120_000);
