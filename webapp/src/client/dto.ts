@@ -95,6 +95,9 @@ export type SnapshotDto = {
 
     /** Off-site copy state; null when no off-site target is configured. */
     offsite: 'present' | 'absent' | 'unknown' | null;
+
+    /** Signed by a trusted key, unsigned (made before signing), or untrusted; the sidecar restores only signed ones. */
+    trust: 'signed' | 'unsigned' | 'untrusted';
 };
 
 /** GET /v1/snapshots */

@@ -19,6 +19,10 @@ export const ENUM_MESSAGES = {
         id: 'mattermost-backup.value.offsite',
         defaultMessage: '{state, select, present {present} absent {absent} unknown {unknown} other {{state}}}',
     },
+    trust: {
+        id: 'mattermost-backup.value.trust',
+        defaultMessage: '{state, select, unsigned {not signed} untrusted {untrusted} other {{state}}}',
+    },
     jobKind: {
         id: 'mattermost-backup.value.job_kind',
         defaultMessage: '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} other {{kind}}}',

@@ -56,7 +56,7 @@ export function snapshot(id: string, over: Partial<SnapshotDto> = {}): SnapshotD
     return {
         id, started_at: NOW, finished_at: NOW, mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2,
         files: 1200, files_read: 30, duration_ms: 95_000, downtime_ms: 61_000, mattermost_version: '11.2.0', schema_version: 146,
-        components: [{id: 'database', status: 'ok', files: 1, bytes: 1024}], verification: {state: 'not_verified'}, offsite: null, ...over,
+        components: [{id: 'database', status: 'ok', files: 1, bytes: 1024}], verification: {state: 'not_verified'}, offsite: null, trust: 'signed', ...over,
     };
 }
 

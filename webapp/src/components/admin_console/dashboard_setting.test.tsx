@@ -64,6 +64,25 @@ describe('DashboardSetting', () => {
         expect(screen.getByTestId('last-backup')).toHaveTextContent('offline, 5.0 GiB (12 MiB new), took 1m 35s, Mattermost down for 1m 1s');
     });
 
+    it('a snapshot not signed by a trusted key is marked and cannot be restored from the page', async () => {
+        bridge.state.snapshots = [
+            snapshot('20261120T030000Z-aaaaaa', {trust: 'signed'}),
+            snapshot('20261120T040000Z-bbbbbb', {trust: 'unsigned'}),
+            snapshot('20261120T050000Z-cccccc', {trust: 'untrusted'}),
+        ];
+        renderDashboard();
+        const table = await screen.findByTestId('snapshot-table');
+        const row = (id: string) => table.querySelector(`[data-snapshot-id="${id}"]`) as HTMLElement;
+        const restoreButton = (id: string) => within(row(id)).getByRole('button', {name: 'Restore'});
+        expect(within(row('20261120T030000Z-aaaaaa')).queryByTestId('snapshot-trust')).toBeNull();
+        expect(restoreButton('20261120T030000Z-aaaaaa')).toBeEnabled();
+        expect(within(row('20261120T040000Z-bbbbbb')).getByTestId('snapshot-trust')).toHaveTextContent('not signed');
+        expect(within(row('20261120T040000Z-bbbbbb')).getByTestId('snapshot-trust').getAttribute('title')).toMatch(/mm-backup sign-snapshots/);
+        expect(restoreButton('20261120T040000Z-bbbbbb')).toBeDisabled();
+        expect(within(row('20261120T050000Z-cccccc')).getByTestId('snapshot-trust')).toHaveTextContent('untrusted');
+        expect(restoreButton('20261120T050000Z-cccccc')).toBeDisabled();
+    });
+
     it('not connected: says what to check when nothing listens at the URL', async () => {
         const url = await unusedUrl();
         const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);

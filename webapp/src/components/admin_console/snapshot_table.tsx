@@ -24,6 +24,11 @@ const ACTIONS = {
     restore: {id: 'mattermost-backup.snapshots.action.restore', defaultMessage: 'Restore'},
 };
 
+const TRUST_HELP = {
+    id: 'mattermost-backup.snapshots.trust_help',
+    defaultMessage: '{state, select, unsigned {Made before snapshots were signed: run mm-backup sign-snapshots on the sidecar host to verify and sign it.} other {Not signed by a trusted key: it may have been written by someone else. Restore refuses it; see docs/security.md.}}',
+};
+
 function Action({label, onClick, disabled, danger}: {label: string; onClick: () => void; disabled?: boolean; danger?: boolean}) {
     return (
         <button
@@ -88,7 +93,19 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                                 {' '}
                                 <FormattedTime value={new Date(s.finished_at)}/>
                             </td>
-                            <td><code>{s.id}</code></td>
+                            <td>
+                                <code>{s.id}</code>
+                                {s.trust !== 'signed' && (
+                                    <span
+                                        className={`label ${s.trust === 'untrusted' ? 'label-danger' : 'label-warning'}`}
+                                        data-testid='snapshot-trust'
+                                        title={formatMessage(TRUST_HELP, {state: s.trust})}
+                                        style={{marginLeft: 6}}
+                                    >
+                                        {formatMessage(ENUM_MESSAGES.trust, {state: s.trust})}
+                                    </span>
+                                )}
+                            </td>
                             <td>{formatMessage(ENUM_MESSAGES.trigger, {trigger: s.trigger})}</td>
                             <td>{formatMessage(ENUM_MESSAGES.mode, {mode: s.mode})}</td>
                             <td>{formatBytes(s.bytes)}</td>
@@ -100,7 +117,7 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                                 <Action label={formatMessage(ACTIONS.deepVerify)} disabled={busy} onClick={() => onAction('deep_verify', s)}/>
                                 <Action label={formatMessage(ACTIONS.manifest)} onClick={() => onAction('manifest', s)}/>
                                 <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)}/>
-                                <Action label={formatMessage(ACTIONS.restore)} danger={true} disabled={busy} onClick={() => onAction('restore', s)}/>
+                                <Action label={formatMessage(ACTIONS.restore)} danger={true} disabled={busy || s.trust !== 'signed'} onClick={() => onAction('restore', s)}/>
                             </td>
                         </tr>
                     ))}
