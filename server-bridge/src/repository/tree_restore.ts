@@ -5,7 +5,7 @@
  * The entries are untrusted input (manifest/restore_safety.ts): nothing is written outside the
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
-import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted } from '../core/errors';
 import { checkEntryList } from '../manifest/restore_safety';
@@ -37,6 +37,28 @@ const canChown = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Restores `opts.entries` under `opts.root`; an unsafe list is refused (VerificationError) before anything is touched. */
 export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+  try {
+    return await restoreTreeUnchecked(opts);
+  } catch (err) {
+    throw targetError(err, opts.root);
+  }
+}
+
+/**
+ * A file-system refusal in the target (an immutable file, a read-only mount, permissions) is the
+ * admin's to fix: it is named with its path and a hint, not reported as an internal error.
+ */
+function targetError(err: unknown, root: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof BridgeError || !(err instanceof Error) || typeof e.code !== 'string' || !e.syscall) return err;
+  // STORAGE_FAILED (exit 1): the job failed part-way; a precondition (exit 3) would claim nothing changed.
+  return new BridgeError('STORAGE_FAILED', `cannot write the restore target ${root}: ${e.message}`, {
+    cause: err,
+    hint: 'check that path: permissions, immutable or append-only attributes (lsattr), a read-only mount',
+  });
+}
+
+async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
   // The checks see the same list that is written below, duplicates and order included.
   checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
@@ -64,7 +86,7 @@ export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestore
         res.unchanged++;
       } else {
         // A link in the way is removed, not written through; the copy is renamed into place.
-        if (existing) await rm(target, { recursive: true, force: true });
+        if (existing) await remove(target, existing.isDirectory());
         await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
         res.written++;
         res.bytes += e.size ?? 0;
@@ -81,7 +103,7 @@ export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestore
     const target = abs(e.path);
     const cur = await lstat(target).catch(() => undefined);
     if (!(cur?.isSymbolicLink() && (await readlink(target)) === e.target)) {
-      if (cur) await rm(target, { recursive: true, force: true });
+      if (cur) await remove(target, cur.isDirectory());
       await symlink(e.target as string, target);
       res.written++;
     } else {
@@ -130,7 +152,7 @@ async function removeUnwanted(root: string, rel: string, want: Map<string, Entry
         removed += await removeUnwanted(root, childRel, want, excluded, signal);
         continue;
       }
-      await rm(childAbs, { recursive: true, force: true });
+      await remove(childAbs, type === 'dir');
       removed++;
     } else if (type === 'dir') {
       removed += await removeUnwanted(root, childRel, want, excluded, signal);
@@ -139,11 +161,22 @@ async function removeUnwanted(root: string, rel: string, want: Map<string, Entry
   return removed;
 }
 
+/**
+ * Removes a path without following a link. Non-directories are unlinked directly: fs.rm turns an
+ * unlink refused with EPERM (an immutable file) into a misleading ENOTDIR from scandir.
+ */
+async function remove(p: string, isDir: boolean): Promise<void> {
+  if (isDir) return rm(p, { recursive: true, force: true });
+  await unlink(p).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
 async function ensureDir(dir: string): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
   if (st?.isDirectory()) return;
   // A link (or file) where the snapshot has a directory is removed itself, never followed.
-  if (st) await rm(dir, { recursive: true, force: true });
+  if (st) await remove(dir, false);
   await mkdir(dir, { recursive: true });
 }
 
@@ -153,15 +186,21 @@ function sameFile(st: import('node:fs').BigIntStats, e: Entry): boolean {
   return st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
 }
 
+/**
+ * Sets owner, mode and mtime, each only where it differs: an unchanged file then costs one lstat,
+ * and one that cannot be changed (immutable) does not fail a restore or its undo that needs no change.
+ */
 async function applyMeta(target: string, e: Entry): Promise<void> {
+  const st = await lstat(target, { bigint: true });
+  if (canChown && (Number(st.uid) !== e.uid || Number(st.gid) !== e.gid)) await lchown(target, e.uid, e.gid);
   // Seconds as a double carry ~0.25 µs of error at today's epoch and libuv truncates to ns:
   // aiming at the middle of the microsecond makes the restored time land in the right one.
   const seconds = (Number(BigInt(e.mtime) / 1000n) + 0.5) / 1e6;
-  if (canChown) await lchown(target, e.uid, e.gid);
+  const sameTime = st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
   if (e.type === 'symlink') {
-    await lutimes(target, seconds, seconds);
+    if (!sameTime) await lutimes(target, seconds, seconds);
     return;
   }
-  await chmod(target, e.mode);
-  await utimes(target, seconds, seconds);
+  if ((Number(st.mode) & 0o7777) !== e.mode) await chmod(target, e.mode);
+  if (!sameTime) await utimes(target, seconds, seconds);
 }
