@@ -46,6 +46,11 @@ async function cliWithin(seconds: number, args: string[]): Promise<CliResult & {
   return { ...r, hung };
 }
 
+/** Shell: counts this tool's runs in `file`, leaving the number in $n. */
+const countRun = (file: string) => `n=$(($(cat "${file}" 2>/dev/null || echo 0) + 1)); echo $n > "${file}"`;
+/** Shell: waits to be killed (its pipes stay open, as a working tool's do); sleep holds none of them. */
+const HOLD = 'while :; do sleep 0.05 </dev/null >/dev/null 2>&1; done';
+
 /** A pgBinDir whose `tool` runs `before` (shell) and then execs the real one. */
 async function shimBin(name: string, tool: string, before: string): Promise<string> {
   const bin = path.join(env.root, name);
@@ -90,8 +95,11 @@ test('pg_restore killed during a restore: rolled back, the CLI exits, no session
   expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
   const id = b.summary?.snapshot.id as string;
   const pidFile = path.join(env.root, 'pg_restore.pid');
-  // The first pg_restore (the restore's own, not the safety snapshot's) records its pid.
-  const bin = await shimBin('killable-bin', 'pg_restore', `echo $$ > "${pidFile}"`);
+  const count = path.join(env.root, 'pg_restore.count');
+  // The first pg_restore (the restore's own; the safety snapshot uses pg_dump) records its pid and
+  // holds until it is killed, so the kill always lands while it runs (never on a finished one);
+  // the undo's pg_restore, the second, runs through.
+  const bin = await shimBin('killable-bin', 'pg_restore', `${countRun(count)}\n[ $n -eq 1 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`);
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
     const run = startCli(['--config', env.cfgFile, '--json', 'restore', id, '--yes']);
@@ -130,9 +138,10 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
   expect(b.code).toBe(0);
   const pidFile = path.join(env.root, 'drill.pid');
   const count = path.join(env.root, 'drill.count');
-  // The first pg_restore reads the dump through (no database); the second is the restore drill.
-  const bin = await shimBin('killable-drill-bin', 'pg_restore',
-    `n=$(($(cat "${count}" 2>/dev/null || echo 0) + 1)); echo $n > "${count}"\n[ $n -eq 2 ] && echo $$ > "${pidFile}"`);
+  // The first pg_restore reads the dump through (no database); the second is the restore drill:
+  // it holds until killed (while psql's session into the scratch database is open), so the kill
+  // never lands on one that already finished.
+  const bin = await shimBin('killable-drill-bin', 'pg_restore', `${countRun(count)}\n[ $n -eq 2 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`);
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
     const run = startCli(['--config', env.cfgFile, '--json', 'verify', b.summary?.snapshot.id as string, '--deep']);
