@@ -123,9 +123,13 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
 /** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
 async function loadDump(engine: DatabaseEngine, ctx: { repo: RestoreContext['repo'] }, info: DatabaseInfo, signal: AbortSignal): Promise<RestoreReport> {
   const group = new StageGroup(signal);
-  const z = decompressor(group.track(await ctx.repo.readObject(info.object, { signal: group.signal })), group.signal);
+  // The dump is too big to check before it is loaded: a dump swapped since preflight checked it
+  // fails the step once read (and the restore is undone from its safety snapshot).
+  const dump = await ctx.repo.readObjectChecked(info.object, { signal: group.signal });
+  const z = decompressor(group.track(dump.stream), group.signal);
   group.track(z.output);
   const [report] = await group.all([engine.restore(z.output, { signal: group.signal, tables: info.tables }), z.proc.done]);
+  dump.check();
   return report;
 }
 

@@ -17,9 +17,7 @@ export async function snapshotFileText(m: Manifest, repo: Repository, abs: strin
     if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
     const entry = c.entries.find((e) => e.path === rel && e.type === 'file' && e.sha256);
     if (!entry?.sha256) continue;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await repo.readObject(entry.sha256)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return (await repo.readObjectBytes(entry.sha256)).toString('utf8');
   }
   return undefined;
 }

@@ -4,13 +4,13 @@
  * (snapshots/<id>.json, written last). Layout is documented in the README for manual restores.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, NotFoundError, UsageError } from '../core/errors';
+import { BridgeError, NotFoundError, UsageError, VerificationError } from '../core/errors';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
@@ -26,6 +26,14 @@ import { readOptional } from './trust';
 /** An encrypted object that fails authentication or opens with no configured key: a finding, not a crash. */
 function isUnreadable(err: unknown): boolean {
   return err instanceof IntegrityError || err instanceof KeyMismatchError;
+}
+
+/** Refuses content read for use that is not the object the manifest names (exit 4). */
+function assertSameObject(sha256: string, actual: string): void {
+  if (actual === sha256) return;
+  throw new VerificationError(`object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): it changed after the snapshot was checked, and is not used`, [
+    { component: 'object', object: sha256, problem: 'content does not match its checksum' },
+  ], { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' });
 }
 
 /** Files up to this size are read whole; larger ones are streamed (bounded memory). */
@@ -156,8 +164,45 @@ export class Repository {
     return this.storage.get(Repository.objectKey(sha256), opts);
   }
 
+  /**
+   * Copies an object to `dest`, checked against its checksum before it is renamed into place: the
+   * object may have been swapped since a preflight checked it (whoever can write the repository
+   * or the bucket), and only the checksum named by the signed manifest vouches for its content.
+   */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.storage.getFile(Repository.objectKey(sha256), dest, opts);
+    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+    try {
+      await this.storage.getFile(Repository.objectKey(sha256), tmp, opts);
+      const hasher = new HashingStream();
+      await pipeline(createReadStream(tmp), hasher, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
+      assertSameObject(sha256, hasher.digest());
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * A stream of an object and a `check()` to call once it was read to its end: it throws when what
+   * flowed differs from the object's checksum (swapped since it was verified). For streams too big
+   * to hold, whose consumer (a database load) must be failed, and undone, after the fact.
+   */
+  async readObjectChecked(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<{ stream: Readable; check: () => void }> {
+    const hasher = new HashingStream();
+    const source = await this.readObject(sha256, opts);
+    const stream = source.pipe(hasher);
+    source.on('error', (err) => hasher.destroy(err));
+    return { stream, check: () => assertSameObject(sha256, hasher.digest()) };
+  }
+
+  /** A small object read whole, checked against its checksum (e.g. a config.json read from a snapshot). */
+  async readObjectBytes(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.readObject(sha256, opts)) chunks.push(c as Buffer);
+    const buf = Buffer.concat(chunks);
+    assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
+    return buf;
   }
 
   /** Re-hashes an object; returns a problem string or undefined when it matches. */

@@ -85,8 +85,9 @@ async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeResto
       if (existing && sameFile(existing, e)) {
         res.unchanged++;
       } else {
-        // A link in the way is removed, not written through; the copy is renamed into place.
-        if (existing) await remove(target, existing.isDirectory());
+        // The copy is renamed into place, which replaces a file or a link (never written through);
+        // a directory in the way must go first. A file stays until a checked copy replaces it.
+        if (existing?.isDirectory()) await remove(target, true);
         await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
         res.written++;
         res.bytes += e.size ?? 0;
