@@ -16,6 +16,7 @@ import type { EngineContext } from './context';
 import type { JobKind } from './events';
 import type { JobLock, LockInfo, StaleLock } from './lock';
 import { putBack } from './plans/restore_plan';
+import type { Manifest } from '../manifest/manifest';
 import type { StepContext } from './runner';
 
 /**
@@ -121,6 +122,7 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
   if (safety.trigger !== 'safety') throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
   // The id comes from a file in the repository directory: a planted one must not restore foreign content.
   await ec.trust.requireManifest(ec.repo, safety, { action: 'used to roll back' });
+  await assertNewestTrusted(ec, safety);
   // Mattermost is stopped, so discovery reads its config and database but not its API.
   const d = await discover(ec.cfg).catch(() => undefined);
   const records = safety.components.filter((c) => c.status === 'included').sort((a, b) => Number(!!b.database) - Number(!!a.database));
@@ -133,6 +135,22 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
     ctx.log('warn', `${r.id} was put back from safety snapshot ${safetyId}`);
   }
   return records.map((r) => r.id);
+}
+
+/**
+ * A genuine safety snapshot is the newest trusted snapshot: the killed restore held the lock from
+ * its commit until now, so nothing was written after it. An older one (each is genuine and
+ * signed) named by a planted lock would roll the whole install back in time. Seconds are compared,
+ * not whole ids, since the safety id is drawn when the restore is planned.
+ */
+async function assertNewestTrusted(ec: EngineContext, safety: Manifest): Promise<void> {
+  const second = (id: string) => id.slice(0, id.indexOf('-'));
+  const { manifests } = await ec.repo.listSnapshotSummaries();
+  for (const m of manifests) {
+    if (second(m.id) <= second(safety.id)) continue;
+    if ((await ec.trust.checkManifest(ec.repo, m)).state !== 'signed') continue;
+    throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safety.id} is not the newest snapshot (${m.id} was taken after it), so it is not the safety snapshot of a restore killed just now`);
+  }
 }
 
 /** Marks the killed job interrupted in the history; a killed CLI run (no record) gets one. */

@@ -323,3 +323,22 @@ test('a planted lock naming a snapshot that is not a safety snapshot: nothing is
   expect(await installState()).toEqual(before);
   expect(env.rest.down).toBe(false);
 }, 180_000);
+
+test('a planted lock naming an older, genuine safety snapshot: the install is not rolled back in time to it', async () => {
+  // A real restore leaves a real (signed) safety snapshot; backups and changes follow it.
+  const id = await snapshotThenChange();
+  const restore = await runCli(['--config', env.cfgFile, '--json', 'restore', id, '--yes']);
+  expect(restore.code).toBe(0);
+  const safetyId = restore.summary?.safety_snapshot as string;
+  expect(safetyId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+  await new Promise((r) => setTimeout(r, 1100)); // the next snapshot's id is a later second
+  await snapshotThenChange();
+  const before = await installState();
+  // Whoever can write the repository directory plants a stale lock of a "killed restore" naming it.
+  await leaveStaleLock('restore', false, { overwriting: true, safetySnapshotId: safetyId });
+  const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
+  expect(next.code).toBe(0);
+  expect(await installState()).toEqual(before);
+  expect(cliLogs(next)).toMatch(new RegExp(`Rolling back from safety snapshot \`${safetyId}\` FAILED \\(.*not the newest snapshot.*\\): the install may be HALF-RESTORED`));
+  expect(env.rest.down).toBe(false);
+}, 240_000);
