@@ -33,6 +33,7 @@ interface Cached {
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const TOKEN68 = /^[A-Za-z0-9._~+/-]{1,512}=*$/;
 
 export class SessionAuth {
   private readonly cache = new Map<string, Cached>();
@@ -61,6 +62,10 @@ export class SessionAuth {
       }
     }
     const token = (cookieToken ?? bearer) as string;
+    // Only what a token can be (RFC 7235 token68; Mattermost's are 26 letters and digits) is
+    // forwarded: a decoded cookie with control or non-Latin-1 characters cannot go into a header
+    // (fetch throws, which read as "Mattermost unreachable", a 503) and a ';' would add cookies.
+    if (!TOKEN68.test(token)) throw new HttpError(401, 'api.context.session_expired.app_error', 'the session token is malformed: sign in to Mattermost again');
     const key = createHash('sha256').update(token).digest('hex');
     const session: MmAuth = via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token };
     const user = await this.validate(key, session);

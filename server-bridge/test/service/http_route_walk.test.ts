@@ -160,3 +160,21 @@ test('form bodies are parsed only for /v1/slash: an admin\'s form POST elsewhere
   expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
   expect(env.sidecar.jobs.current).toBeUndefined();
 });
+
+test('a session token no Mattermost could have issued (control or non-Latin-1 characters once the cookie is decoded) is 401, never a 5xx', async () => {
+  const failures: string[] = [];
+  const tokens = ['%0A', '%0D%0Ax', '%00', '%E2%82%AC', 'a%7Fb', 'a%09b', '%C3%A9'];
+  for (const t of tokens) {
+    for (const [method, target] of [['GET', '/v1/status'], ['HEAD', '/v1/status'], ['GET', '/v1/snapshots']]) {
+      const r = await rawRequest(env.sidecarUrl, method as string, target as string, { Cookie: `MMAUTHTOKEN=${t}` });
+      if (r.status !== 401) failures.push(`${method} ${target} MMAUTHTOKEN=${t} → ${r.status}`);
+    }
+  }
+  // A bearer token has no decoding, but bytes the header parser lets through (obs-text) count too.
+  for (const t of ['\u00e9', 'a\u00ffb']) {
+    const r = await rawRequest(env.sidecarUrl, 'GET', '/v1/status', { Authorization: `Bearer ${t}` });
+    if (r.status !== 401) failures.push(`GET /v1/status Bearer ${JSON.stringify(t)} → ${r.status}`);
+  }
+  expect(failures).toEqual([]);
+  expect(env.rest.violations).toEqual([]);
+});
