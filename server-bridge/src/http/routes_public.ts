@@ -20,8 +20,14 @@ export async function publicRoutes(app: FastifyInstance, s: SidecarApi): Promise
     scope.post('/v1/slash', { config: { public: true } }, async (req) => {
       const form = (typeof req.body === 'object' && req.body ? req.body : {}) as Record<string, unknown>;
       const flat: Record<string, string> = {};
-      for (const [k, v] of Object.entries(form)) flat[k] = Array.isArray(v) ? String(v[0] ?? '') : String(v ?? '');
+      // Only text is taken: String() of a hostile JSON object ({"toString":1}) throws, a 500.
+      for (const [k, v] of Object.entries(form)) flat[k] = textOf(Array.isArray(v) ? v[0] : v);
       return s.slash({ form: flat, authorization: req.headers.authorization });
     });
   });
+}
+
+/** A form field as text: strings as sent, numbers and booleans spelled out, anything else empty. */
+function textOf(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 }

@@ -178,3 +178,13 @@ test('a session token no Mattermost could have issued (control or non-Latin-1 ch
   expect(failures).toEqual([]);
   expect(env.rest.violations).toEqual([]);
 });
+
+test('/v1/slash with a JSON body whose fields are not text (objects that cannot be made strings) answers 200, never a 5xx', async () => {
+  const failures: string[] = [];
+  for (const body of ['{"token":{"toString":1}}', '{"token":{"toString":1,"valueOf":1},"text":"backup"}', '{"text":{"toString":null}}', '{"token":[{"toString":1}]}', '{"user_id":[[]]}']) {
+    const r = await rawRequest(env.sidecarUrl, 'POST', '/v1/slash', { 'Content-Type': 'application/json' }, body);
+    if (r.status !== 200) failures.push(`${body} → ${r.status}`);
+  }
+  expect(failures).toEqual([]);
+  expect(env.sidecar.jobs.current).toBeUndefined();
+});
