@@ -263,8 +263,9 @@ export class Repository {
   /**
    * The newest snapshot accepted by `match`, which sees manifests without their file entries;
    * only the match is loaded whole: a backup needs its parent's index, not every manifest's.
+   * `accept` (e.g. a signature check) judges the whole manifest; a refused one is skipped.
    */
-  async newestSnapshot(match: (m: Manifest) => boolean): Promise<Manifest | undefined> {
+  async newestSnapshot(match: (m: Manifest) => boolean, accept?: (full: Manifest) => Promise<boolean>): Promise<Manifest | undefined> {
     const keys: string[] = [];
     for await (const obj of this.storage.list('snapshots')) {
       const id = /^snapshots\/(.+)\.json$/.exec(obj.key)?.[1];
@@ -280,7 +281,7 @@ export class Repository {
       // A manifest whose file index does not parse is skipped like any unreadable one: a damaged
       // newest snapshot must not stop the next backup from finding an older parent.
       const full = await this.loadManifestKey(key).catch(() => undefined);
-      if (full) return full;
+      if (full && (!accept || (await accept(full)))) return full;
     }
     return undefined;
   }

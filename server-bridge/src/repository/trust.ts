@@ -87,6 +87,15 @@ export class TrustPolicy {
   }
 
   /**
+   * The newest snapshot accepted by `match` that is signed by a trusted key: a backup's parent.
+   * A backup takes the parent's checksums for unchanged files and signs them as its own, so an
+   * unsigned or forged parent (planted in the repository) would be laundered into a trusted one.
+   */
+  async newestTrusted(repo: Repository, match: (m: Manifest) => boolean): Promise<Manifest | undefined> {
+    return repo.newestSnapshot(match, async (full) => (await this.checkManifest(repo, full)).state === 'signed');
+  }
+
+  /**
    * Throws UntrustedSnapshotError unless `m` is signed by a trusted key. `allowUnsigned` (restore's
    * documented override for repositories made before signing) accepts a manifest with no signature
    * file at all, never one with a bad signature or another key's.

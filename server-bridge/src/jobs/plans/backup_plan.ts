@@ -49,7 +49,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       }
       const cleaned = await ec.storage.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
-      draft.parent = await ec.repo.newestSnapshot((m) => m.installDir === d.installDir);
+      draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
       const db = components.find((c) => c.plan.id === 'database');
       const engine = db ? ec.engineFor(d.database) : undefined;
       draft.schemaVersion = await engine?.schemaVersion();

@@ -241,7 +241,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       id: 'safety-prepare',
       title: 'Prepare the safety snapshot',
       run: async () => {
-        safetyDraft.parent = await ec.repo.newestSnapshot((x) => x.installDir === d.installDir);
+        safetyDraft.parent = await ec.trust.newestTrusted(ec.repo, (x) => x.installDir === d.installDir);
         safetyDraft.schemaVersion = await ec.engineFor(d.database).schemaVersion().catch(() => undefined);
         safetyDraft.mattermostVersion = m.mattermost.version;
       },
