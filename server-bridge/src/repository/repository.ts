@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, NotFoundError, UsageError, VerificationError } from '../core/errors';
+import { BridgeError, DiskFullError, NotFoundError, UsageError, VerificationError } from '../core/errors';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
@@ -179,6 +179,8 @@ export class Repository {
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
+      // Named as the file being restored, which is what the admin knows, not its temporary copy.
+      if (err instanceof DiskFullError) throw diskFullError(err.cause ?? err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
       throw err;
     }
   }
