@@ -18,6 +18,7 @@ import type { JobLock, LockInfo, StaleLock } from './lock';
 import { putBack } from './plans/restore_plan';
 import type { Manifest } from '../manifest/manifest';
 import type { StepContext } from './runner';
+import { clearRollbackMarker, readRollbackMarker } from './rollback_marker';
 
 /**
  * - `started`: Mattermost had been stopped and was started again (nothing else was needed);
@@ -123,6 +124,11 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
   // The id comes from a file in the repository directory: a planted one must not restore foreign content.
   await ec.trust.requireManifest(ec.repo, safety, { action: 'used to roll back' });
   await assertNewestTrusted(ec, safety);
+  // The lock is in the repository; only the marker outside it proves a restore of ours took this one.
+  const recorded = await readRollbackMarker(ec.trust.keyFile);
+  if (recorded !== safetyId) {
+    throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not recorded outside the repository as the safety snapshot of a running restore${recorded ? ` (${recorded} is)` : ''}, so the install is not rolled back to it`);
+  }
   // Mattermost is stopped, so discovery reads its config and database but not its API.
   const d = await discover(ec.cfg).catch(() => undefined);
   const records = safety.components.filter((c) => c.status === 'included').sort((a, b) => Number(!!b.database) - Number(!!a.database));
@@ -134,6 +140,7 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
     await putBack(ec, r, d, ctx, dbTarget);
     ctx.log('warn', `${r.id} was put back from safety snapshot ${safetyId}`);
   }
+  await clearRollbackMarker(ec.trust.keyFile);
   return records.map((r) => r.id);
 }
 

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
@@ -340,5 +340,24 @@ test('a planted lock naming an older, genuine safety snapshot: the install is no
   expect(next.code).toBe(0);
   expect(await installState()).toEqual(before);
   expect(cliLogs(next)).toMatch(new RegExp(`Rolling back from safety snapshot \`${safetyId}\` FAILED \\(.*not the newest snapshot.*\\): the install may be HALF-RESTORED`));
+  expect(env.rest.down).toBe(false);
+}, 240_000);
+
+test('the same planted lock after the newer snapshots were hidden (their signatures deleted): still no rollback in time', async () => {
+  const id = await snapshotThenChange();
+  const restore = await runCli(['--config', env.cfgFile, '--json', 'restore', id, '--yes']);
+  expect(restore.code).toBe(0);
+  const safetyId = restore.summary?.safety_snapshot as string;
+  await new Promise((r) => setTimeout(r, 1100));
+  await snapshotThenChange();
+  const before = await installState();
+  // Everything newer than the safety snapshot loses its signature, so it no longer counts as trusted.
+  const snaps = path.join(repo, 'snapshots');
+  for (const f of readdirSync(snaps)) if (f.endsWith('.sig') && f.slice(0, -4) > safetyId) await rm(path.join(snaps, f));
+  await leaveStaleLock('restore', false, { overwriting: true, safetySnapshotId: safetyId });
+  const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
+  expect(next.code).toBe(0);
+  expect(await installState()).toEqual(before);
+  expect(cliLogs(next)).toMatch(new RegExp(`Rolling back from safety snapshot \`${safetyId}\` FAILED \\(.*not recorded outside the repository.*\\): the install may be HALF-RESTORED`));
   expect(env.rest.down).toBe(false);
 }, 240_000);

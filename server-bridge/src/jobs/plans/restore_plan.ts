@@ -23,6 +23,7 @@ import { checkObjects } from './verify_plan';
 import { ensureStartedStep } from './service_steps';
 import { buildManifest, componentSteps, fmt, type SnapshotDraft } from './take_snapshot';
 import { pointConfigAtDatabase } from './point_config';
+import { clearRollbackMarker, writeRollbackMarker } from '../rollback_marker';
 
 export interface RestoreOptions {
   components?: string[];
@@ -254,7 +255,9 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
         safety = buildManifest(safetyDraft, d, 0);
         await ec.repo.writeSnapshot(safety);
         outcome.safetySnapshotId = safety.id;
-        // A successor of a killed restore rolls back from it (jobs/recover_stale_lock.ts).
+        // A successor of a killed restore rolls back from it (jobs/recover_stale_lock.ts), only if
+        // the marker outside the repository names it too (the lock is in the repository).
+        await writeRollbackMarker(ec.trust.keyFile, safety.id);
         await lock.update({ safetySnapshotId: safety.id });
         return `safety snapshot ${safety.id} (${fmt(safety.stats.newBytes)} new)`;
       },
@@ -318,8 +321,16 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     },
   };
 
+  // The restore ended (done, or undone as far as it could be): nothing may roll back to its safety snapshot later.
+  const forgetRollback: Step = {
+    id: 'forget-rollback',
+    title: 'Forget the rollback marker',
+    skip: () => (safety ? undefined : 'no safety snapshot was taken'),
+    run: async () => clearRollbackMarker(ec.trust.keyFile),
+  };
+
   return {
-    job: { id: newJobId(), kind: 'restore', steps: [preflight, stop, ...safetySteps, ...restoreSteps, pointConfig, start], finally: [ensureStartedStep(ec, lock)] },
+    job: { id: newJobId(), kind: 'restore', steps: [preflight, stop, ...safetySteps, ...restoreSteps, pointConfig, start], finally: [ensureStartedStep(ec, lock), forgetRollback] },
     outcome,
   };
 }
