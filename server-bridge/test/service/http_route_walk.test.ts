@@ -24,7 +24,7 @@ function rawRequest(url: string, method: string, target: string, headers: Record
     const sock = net.connect(Number(port), hostname);
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer to ${method} ${target} within 10 s`)); }, 10_000);
-    sock.on('data', (d) => chunks.push(d));
+    sock.on('data', (d: Buffer) => chunks.push(d));
     sock.on('error', (err) => { clearTimeout(timer); reject(err); });
     sock.on('close', () => {
       clearTimeout(timer);
