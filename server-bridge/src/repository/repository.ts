@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, DiskFullError, NotFoundError, UsageError, VerificationError } from '../core/errors';
+import { BridgeError, NotFoundError, UsageError, VerificationError } from '../core/errors';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
@@ -81,7 +81,7 @@ export class Repository {
 
   /** The manifest's signature (repository/signing.ts), beside it so readers that predate signing still work. */
   static signatureKey(id: string): string {
-    return `snapshots/${Repository.snapshotKey(id).slice('snapshots/'.length, -'.json'.length)}.sig`;
+    return `snapshots/${id}.sig`;
   }
 
   /** The file a manifest was loaded from and the SHA-256 of the bytes parsed; undefined for one built in memory. */
@@ -171,16 +171,16 @@ export class Repository {
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+    const hasher = new HashingStream();
     try {
-      await this.storage.getFile(Repository.objectKey(sha256), tmp, opts);
-      const hasher = new HashingStream();
-      await pipeline(createReadStream(tmp), hasher, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
+      // One pass: read, hash and write together (an in-kernel copy could not be hashed on the way).
+      await pipeline(await this.readObject(sha256, opts), hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
       assertSameObject(sha256, hasher.digest());
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
-      if (err instanceof DiskFullError) throw diskFullError(err.cause ?? err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
       throw err;
     }
   }
