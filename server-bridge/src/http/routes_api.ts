@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../core/errors';
 import { readVerifications } from '../repository/verifications';
 import { offsiteStates } from '../offsite/offsite_state';
-import type { JobRecord } from '../service/job_record';
+import type { JobRecord } from '../jobs/job_record';
 import { snapshotDto } from './dto';
 import type { TrustState } from '../repository/signing';
 import { HttpError } from './errors';

@@ -13,14 +13,14 @@ import type { EngineContext } from '../jobs/context';
 import type { JobEvent, JobKind } from '../jobs/events';
 import { JobLock, type StaleLock } from '../jobs/lock';
 import { recoverStaleLock, type Recovery } from '../jobs/recover_stale_lock';
-import { planBackup } from '../jobs/plans/backup_plan';
-import { planPrune } from '../jobs/plans/prune_plan';
-import { planRestore } from '../jobs/plans/restore_plan';
-import { planVerify } from '../jobs/plans/verify_plan';
-import { planReplicate } from '../jobs/plans/replicate_plan';
+import { planBackup } from '../operations/backup_plan';
+import { planPrune } from '../operations/prune_plan';
+import { planRestore } from '../operations/restore_plan';
+import { planVerify } from '../operations/verify_plan';
+import { planReplicate } from '../operations/replicate_plan';
 import { runJob, type Job } from '../jobs/runner';
-import { applyEvent, type JobRecord, type Trigger } from './job_record';
-import type { JobHistory } from './job_history';
+import { applyEvent, type JobRecord, type Trigger } from '../jobs/job_record';
+import type { JobHistory } from '../jobs/job_history';
 
 export interface JobRequest {
   kind: JobKind;

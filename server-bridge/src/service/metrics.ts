@@ -1,5 +1,5 @@
 /** Prometheus text for /metrics: outcomes and sizes only, never paths of secrets or user data. */
-import { INTERRUPTED, type JobRecord } from './job_record';
+import { INTERRUPTED, type JobRecord } from '../jobs/job_record';
 
 export function renderMetrics(jobs: JobRecord[], snapshots: number, repositoryBytes: number, running: boolean): string {
   const lines: string[] = [];

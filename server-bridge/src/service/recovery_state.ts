@@ -4,8 +4,8 @@
  * next job or sidecar start will repair what it left) and the recently interrupted jobs.
  */
 import { JobLock } from '../jobs/lock';
-import { JobHistory } from './job_history';
-import { INTERRUPTED, type JobRecord } from './job_record';
+import { JobHistory } from '../jobs/job_history';
+import { INTERRUPTED, type JobRecord } from '../jobs/job_record';
 
 export interface LockView {
   state: 'free' | 'held' | 'stale';

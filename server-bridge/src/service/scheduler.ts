@@ -8,7 +8,7 @@ import { asBridgeError } from '../core/errors';
 export { checkCron } from '../config/cron';
 import type { Config } from '../config/schema';
 import type { JobManager } from './job_manager';
-import type { JobRecord } from './job_record';
+import type { JobRecord } from '../jobs/job_record';
 
 export interface SchedulerHooks {
   notice(message: string): void;

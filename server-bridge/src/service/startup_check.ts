@@ -8,8 +8,8 @@ import { asBridgeError } from '../core/errors';
 import type { EngineContext } from '../jobs/context';
 import { JobLock } from '../jobs/lock';
 import { recoverStaleLock, type Recovery } from '../jobs/recover_stale_lock';
-import type { JobHistory } from './job_history';
-import { markInterrupted } from './job_record';
+import type { JobHistory } from '../jobs/job_history';
+import { markInterrupted } from '../jobs/job_record';
 
 export interface StartupCheckDeps {
   ec: EngineContext;

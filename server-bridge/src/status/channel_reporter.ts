@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobEvent } from '../jobs/events';
 import { MattermostApiError, type MattermostClient } from '../mattermost/client';
-import type { JobRecord } from '../service/job_record';
+import type { JobRecord } from '../jobs/job_record';
 import { failureReply, rootMessage } from './format_post';
 
 type Op =

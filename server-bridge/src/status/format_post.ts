@@ -1,5 +1,5 @@
 /** Short, phone-readable status messages. */
-import type { JobRecord } from '../service/job_record';
+import type { JobRecord } from '../jobs/job_record';
 
 const KIND: Record<string, string> = { backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' };
 

@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
-import type { JobRecord } from '../../src/service/job_record';
+import type { JobRecord } from '../../src/jobs/job_record';
 
 let env: ServiceEnv;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { JobHistory } from '../../src/service/job_history';
-import type { JobRecord } from '../../src/service/job_record';
+import { JobHistory } from '../../src/jobs/job_history';
+import type { JobRecord } from '../../src/jobs/job_record';
 
 test('many concurrent saves of one job all succeed and the last state wins', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hist-'));

@@ -1,6 +1,6 @@
 import { Scheduler } from '../../src/service/scheduler';
 import { parseConfig } from '../../src/config/load';
-import type { JobRecord } from '../../src/service/job_record';
+import type { JobRecord } from '../../src/jobs/job_record';
 import type { JobManager } from '../../src/service/job_manager';
 import { caught } from '../support/caught';
 

@@ -1,5 +1,5 @@
 // Types of the mm-backup sidecar's HTTP API (snake_case, as the sidecar sends them). They
-// mirror server-bridge/src/http/dto.ts, routes_api.ts and service/job_record.ts; the webapp
+// mirror server-bridge/src/http/dto.ts, routes_api.ts and jobs/job_record.ts; the webapp
 // cannot import from server-bridge (separate package, Node-only code), so keep them in step.
 
 export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate';

@@ -2,7 +2,7 @@
 import { COMPONENT_IDS, type ComponentId } from '../../config/schema';
 import { UsageError } from '../../core/errors';
 import { discover } from '../../discovery/discover';
-import { planBackup } from '../../jobs/plans/backup_plan';
+import { planBackup } from '../../operations/backup_plan';
 import { duration, size } from '../format';
 import { runCliJob, withLock } from '../run_with_lock';
 import { openCommand, throwIfFailed, type GlobalOptions } from './shared';

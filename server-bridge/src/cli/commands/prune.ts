@@ -1,5 +1,5 @@
 /** `mm-backup prune [--dry-run]`. */
-import { planPrune } from '../../jobs/plans/prune_plan';
+import { planPrune } from '../../operations/prune_plan';
 import { size } from '../format';
 import { runCliJob, withLock } from '../run_with_lock';
 import { openCommand, throwIfFailed, type GlobalOptions } from './shared';

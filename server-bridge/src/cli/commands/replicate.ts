@@ -2,7 +2,7 @@
 import { BridgeError, UsageError } from '../../core/errors';
 import type { EngineContext } from '../../jobs/context';
 import type { JobLock } from '../../jobs/lock';
-import { planReplicate, type ReplicateOutcome } from '../../jobs/plans/replicate_plan';
+import { planReplicate, type ReplicateOutcome } from '../../operations/replicate_plan';
 import { size } from '../format';
 import type { Output } from '../render';
 import { runCliJob, withLock } from '../run_with_lock';

@@ -6,7 +6,7 @@ import { redact } from '../../core/redact';
 import { parseDsn } from '../../database/dsn';
 import type { Discovery } from '../../discovery/discover';
 import { discoverOrFromSnapshot } from '../../discovery/from_snapshot';
-import { describeRestore, describeRollback, planRestore, selectRecords, type RestoreOptions } from '../../jobs/plans/restore_plan';
+import { describeRestore, describeRollback, planRestore, selectRecords, type RestoreOptions } from '../../operations/restore_plan';
 import { runCliJob, withLock } from '../run_with_lock';
 import { parseComponentList } from './backup';
 import { throwIfFailed, type GlobalOptions } from './shared';

@@ -5,7 +5,7 @@
  * (that would launder a forgery). Signed snapshots reach the off-site copy with the next replicate.
  */
 import { VerificationError } from '../../core/errors';
-import { planVerify } from '../../jobs/plans/verify_plan';
+import { planVerify } from '../../operations/verify_plan';
 import { runCliJob, withLock } from '../run_with_lock';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';

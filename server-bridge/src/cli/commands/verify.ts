@@ -1,7 +1,7 @@
 /** `mm-backup verify <id|latest> [--deep]`. */
 import { discover } from '../../discovery/discover';
 import { parseDsn } from '../../database/dsn';
-import { planVerify } from '../../jobs/plans/verify_plan';
+import { planVerify } from '../../operations/verify_plan';
 import { runCliJob, withLock } from '../run_with_lock';
 import { throwIfFailed, type GlobalOptions } from './shared';
 import { openSource } from './from_source';

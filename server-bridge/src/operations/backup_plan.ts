@@ -2,17 +2,17 @@
  * backup: preflight (disk, versions), stop Mattermost (offline), dump, copy, start and wait
  * healthy, then commit the manifest. Mattermost is started again on every failure path.
  */
-import { newJobId, newSnapshotId } from '../../core/ids';
-import { PreconditionError } from '../../core/errors';
-import type { ComponentId } from '../../config/schema';
-import { buildComponents } from '../../components/build_components';
-import type { BackupComponent } from '../../components/component';
-import type { Discovery } from '../../discovery/discover';
-import type { Manifest } from '../../manifest/manifest';
-import { serverVersion } from '../../mattermost/health';
-import type { EngineContext } from '../context';
-import type { JobLock } from '../lock';
-import type { Job, Step } from '../runner';
+import { newJobId, newSnapshotId } from '../core/ids';
+import { PreconditionError } from '../core/errors';
+import type { ComponentId } from '../config/schema';
+import { buildComponents } from '../components/build_components';
+import type { BackupComponent } from '../components/component';
+import type { Discovery } from '../discovery/discover';
+import type { Manifest } from '../manifest/manifest';
+import { serverVersion } from '../mattermost/health';
+import type { EngineContext } from '../jobs/context';
+import type { JobLock } from '../jobs/lock';
+import type { Job, Step } from '../jobs/runner';
 import { buildManifest, componentSteps, fmt, offlineSnapshotSteps, type SnapshotDraft } from './take_snapshot';
 import { ensureStartedStep } from './service_steps';
 

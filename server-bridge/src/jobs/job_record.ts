@@ -1,5 +1,5 @@
 /** A job as the API, the history and the status posts see it (snake_case, like Mattermost's JSON). */
-import type { JobEvent, JobKind } from '../jobs/events';
+import type { JobEvent, JobKind } from './events';
 
 export type Trigger = 'cli' | 'schedule' | 'console' | 'slash' | 'api';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -1,7 +1,7 @@
 /** The `finally` step every job that may stop Mattermost ends with. */
-import type { EngineContext } from '../context';
-import type { JobLock } from '../lock';
-import type { Step } from '../runner';
+import type { EngineContext } from '../jobs/context';
+import type { JobLock } from '../jobs/lock';
+import type { Step } from '../jobs/runner';
 
 /** Starts Mattermost again if this job stopped it and has not started it yet. */
 export function ensureStartedStep(ec: EngineContext, lock: JobLock): Step {

@@ -8,20 +8,20 @@
  */
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
-import { StorageError } from '../../core/errors';
-import { newJobId } from '../../core/ids';
-import { TaskPool } from '../../core/pool';
-import { referencedObjects, type Manifest } from '../../manifest/manifest';
-import { Repository } from '../../repository/repository';
-import { readVerifications } from '../../repository/verifications';
-import { readOptional } from '../../repository/trust';
-import { LocalStorage } from '../../storage/local_storage';
-import { KeyMismatchError } from '../../storage/encrypted_storage';
-import type { OffsiteRepo } from '../../offsite/open_offsite';
-import { snapshotIds, snapshotTime } from '../../offsite/offsite_state';
-import type { EngineContext } from '../context';
-import { planRetention, type PrunePlan } from '../retention';
-import type { Job, Step } from '../runner';
+import { StorageError } from '../core/errors';
+import { newJobId } from '../core/ids';
+import { TaskPool } from '../core/pool';
+import { referencedObjects, type Manifest } from '../manifest/manifest';
+import { Repository } from '../repository/repository';
+import { readVerifications } from '../repository/verifications';
+import { readOptional } from '../repository/trust';
+import { LocalStorage } from '../storage/local_storage';
+import { KeyMismatchError } from '../storage/encrypted_storage';
+import type { OffsiteRepo } from '../offsite/open_offsite';
+import { snapshotIds, snapshotTime } from '../offsite/offsite_state';
+import type { EngineContext } from '../jobs/context';
+import { planRetention, type PrunePlan } from '../jobs/retention';
+import type { Job, Step } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 
 export interface ReplicateOutcome {

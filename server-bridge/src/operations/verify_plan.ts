@@ -3,16 +3,16 @@
  * named with its file and component), read each dump through and compare row counts, and with
  * `deep` restore the dump into a throwaway database and count again. The result is recorded.
  */
-import { TaskPool } from '../../core/pool';
-import { VerificationError, type VerifyIssue } from '../../core/errors';
-import { newJobId } from '../../core/ids';
-import type { Manifest } from '../../manifest/manifest';
-import { verifyDatabaseRecord } from '../../components/database_component';
-import type { DatabaseEngine } from '../../database/engine';
-import type { Repository } from '../../repository/repository';
-import type { EngineContext } from '../context';
-import type { Job, Step, StepContext } from '../runner';
-import { writeVerification } from '../../repository/verifications';
+import { TaskPool } from '../core/pool';
+import { VerificationError, type VerifyIssue } from '../core/errors';
+import { newJobId } from '../core/ids';
+import type { Manifest } from '../manifest/manifest';
+import { verifyDatabaseRecord } from '../components/database_component';
+import type { DatabaseEngine } from '../database/engine';
+import type { Repository } from '../repository/repository';
+import type { EngineContext } from '../jobs/context';
+import type { Job, Step, StepContext } from '../jobs/runner';
+import { writeVerification } from '../repository/verifications';
 
 export interface VerifyOutcome {
   issues: VerifyIssue[];

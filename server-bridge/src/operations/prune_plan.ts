@@ -3,12 +3,12 @@
  * remaining manifest references. An interruption can only leave unreferenced objects behind,
  * never a kept snapshot without its data.
  */
-import { newJobId } from '../../core/ids';
-import { referencedObjects } from '../../manifest/manifest';
-import { deleteVerification, readVerifications } from '../../repository/verifications';
-import type { EngineContext } from '../context';
-import { planRetention, type PrunePlan } from '../retention';
-import type { Job } from '../runner';
+import { newJobId } from '../core/ids';
+import { referencedObjects } from '../manifest/manifest';
+import { deleteVerification, readVerifications } from '../repository/verifications';
+import type { EngineContext } from '../jobs/context';
+import { planRetention, type PrunePlan } from '../jobs/retention';
+import type { Job } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 
 export interface PruneOutcome {

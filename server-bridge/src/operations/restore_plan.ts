@@ -6,24 +6,24 @@
  */
 import path from 'node:path';
 import { lstat, readdir } from 'node:fs/promises';
-import { BridgeError, PreconditionError, VerificationError } from '../../core/errors';
-import { newJobId, newSnapshotId } from '../../core/ids';
-import type { ComponentRecord, Manifest } from '../../manifest/manifest';
-import type { Discovery } from '../../discovery/discover';
-import { buildComponents } from '../../components/build_components';
-import { restoreDatabaseRecord } from '../../components/database_component';
-import { restoreTreeRecord } from '../../components/tree_component';
-import { absoluteRootProblem, checkEntryList, checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../../manifest/restore_safety';
-import { assertNoLinkBelow } from '../../repository/tree_restore';
-import type { DatabaseEngine } from '../../database/engine';
-import type { EngineContext } from '../context';
-import type { JobLock } from '../lock';
-import type { Job, Step, StepContext } from '../runner';
+import { BridgeError, PreconditionError, VerificationError } from '../core/errors';
+import { newJobId, newSnapshotId } from '../core/ids';
+import type { ComponentRecord, Manifest } from '../manifest/manifest';
+import type { Discovery } from '../discovery/discover';
+import { buildComponents } from '../components/build_components';
+import { restoreDatabaseRecord } from '../components/database_component';
+import { restoreTreeRecord } from '../components/tree_component';
+import { absoluteRootProblem, checkEntryList, checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../manifest/restore_safety';
+import { assertNoLinkBelow } from '../repository/tree_restore';
+import type { DatabaseEngine } from '../database/engine';
+import type { EngineContext } from '../jobs/context';
+import type { JobLock } from '../jobs/lock';
+import type { Job, Step, StepContext } from '../jobs/runner';
 import { checkObjects } from './verify_plan';
 import { ensureStartedStep } from './service_steps';
 import { buildManifest, componentSteps, fmt, type SnapshotDraft } from './take_snapshot';
 import { pointConfigAtDatabase } from './point_config';
-import { clearRollbackMarker, writeRollbackMarker } from '../rollback_marker';
+import { clearRollbackMarker, writeRollbackMarker } from '../jobs/rollback_marker';
 
 export interface RestoreOptions {
   components?: string[];

@@ -1,6 +1,6 @@
 /** After a restore onto another database, the restored config.json must name that database. */
 import { readFile, writeFile, stat } from 'node:fs/promises';
-import { formatDsn, describeTarget, type DbTarget } from '../../database/dsn';
+import { formatDsn, describeTarget, type DbTarget } from '../database/dsn';
 
 export async function pointConfigAtDatabase(configFile: string, target: DbTarget): Promise<string> {
   let text: string;

@@ -4,12 +4,12 @@
  * then commit the manifest. Stopping/starting Mattermost is the caller's business.
  */
 import os from 'node:os';
-import type { Step, StepContext } from '../runner';
-import type { BackupComponent } from '../../components/component';
-import type { ComponentRecord, Manifest } from '../../manifest/manifest';
-import { FORMAT_VERSION } from '../../manifest/manifest';
-import type { Repository } from '../../repository/repository';
-import type { Discovery } from '../../discovery/discover';
+import type { Step, StepContext } from '../jobs/runner';
+import type { BackupComponent } from '../components/component';
+import type { ComponentRecord, Manifest } from '../manifest/manifest';
+import { FORMAT_VERSION } from '../manifest/manifest';
+import type { Repository } from '../repository/repository';
+import type { Discovery } from '../discovery/discover';
 
 export interface SnapshotDraft {
   id: string;
@@ -130,6 +130,6 @@ export function buildManifest(draft: SnapshotDraft, d: Discovery, downtimeMs: nu
   };
 }
 
-import { formatBytes as fmt } from '../../core/units';
+import { formatBytes as fmt } from '../core/units';
 
 export { fmt };
