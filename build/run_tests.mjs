@@ -59,8 +59,10 @@ function nodeTestSuite(label, dir) {
 }
 
 step('build server-bridge', 'npm', ['run', 'build', '-w', 'server-bridge']);
+step('build test kit and tools', 'npm', ['run', 'build:tools']);
 step('typecheck', 'npm', ['run', 'typecheck']);
 jestSuite('server-bridge (jest)', 'server-bridge');
+jestSuite('test kit (jest)', 'testkit');
 jestSuite('webapp (jest)', 'webapp');
 nodeTestSuite('build scripts (node --test)', 'build/test/');
 

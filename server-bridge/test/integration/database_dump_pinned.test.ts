@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { openEngine } from '../../src/database/open_engine';
 import { parseDsn } from '../../src/database/dsn';
 import type { DatabaseEngine } from '../../src/database/engine';
-import { startPostgres, type PgServer } from '../../src/testkit';
+import { startPostgres, type PgServer } from '@mm-backup/testkit';
 
 let server: PgServer;
 let engine: DatabaseEngine;

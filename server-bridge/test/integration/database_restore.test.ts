@@ -6,7 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { openEngine } from '../../src/database/open_engine';
 import { parseDsn } from '../../src/database/dsn';
 import type { DatabaseEngine } from '../../src/database/engine';
-import { startMariadb, startPostgres } from '../../src/testkit';
+import { startMariadb, startPostgres } from '@mm-backup/testkit';
 import { caught } from '../support/caught';
 import { compressor, decompressor } from '../../src/components/compression';
 

@@ -11,7 +11,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { openEngine } from '../../src/database/open_engine';
 import { parseDsn } from '../../src/database/dsn';
 import type { DatabaseEngine } from '../../src/database/engine';
-import { startPostgres } from '../../src/testkit';
+import { startPostgres } from '@mm-backup/testkit';
 import { compressor } from '../../src/components/compression';
 import { restoreDatabaseRecord } from '../../src/components/database_component';
 import { LocalStorage } from '../../src/storage/local_storage';

@@ -5,7 +5,7 @@
  */
 import { readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeTempDir, removeTempDir } from '../../src/testkit';
+import { makeTempDir, removeTempDir } from '@mm-backup/testkit';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { SigningKey } from '../../src/repository/signing';

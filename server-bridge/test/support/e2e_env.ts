@@ -7,12 +7,11 @@ import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  freePort, generateSandbox, makeTempDir, removeTempDir, standinCommands, standinUrl, startMariadb, startPostgres,
+  assertNoSpecViolations, freePort, generateSandbox, makeTempDir, removeTempDir, standinCommands, standinUrl, standinViolations, startMariadb, startPostgres,
   type Sandbox,
-} from '../../src/testkit';
+} from '@mm-backup/testkit';
+import type { Violation } from '@mm-backup/testkit/mm_rest';
 import { runCli, type CliResult } from './cli';
-import { assertNoSpecViolations, standinViolations } from './spec_violations';
-import type { Violation } from '../../src/testkit/mm_rest/server';
 
 export interface E2E {
   driver: 'postgres' | 'mysql';
@@ -27,7 +26,7 @@ export interface E2E {
   startStandin(): void;
   stopStandin(): void;
   writeConfig(patch?: Record<string, unknown>): Promise<void>;
-  /** Spec violations the stand-in recorded so far (see spec_violations.ts). */
+  /** Spec violations the stand-in recorded so far (see the kit's standin/violations.ts). */
   violations(): Violation[];
   /** Stops everything and removes the temp dir; then fails if the stand-in recorded any violation. */
   cleanup(): Promise<void>;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort, makeTempDir, removeTempDir } from '../../src/testkit';
+import { freePort, makeTempDir, removeTempDir } from '@mm-backup/testkit';
 
 export interface S3Server {
   endpoint: string;

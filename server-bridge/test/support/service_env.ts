@@ -7,9 +7,8 @@ import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { freePort, generateSandbox, makeTempDir, removeTempDir, startPostgres, type Sandbox } from '../../src/testkit';
-import { createMattermostRest, type MattermostRest } from '../../src/testkit/mm_rest';
-import { assertNoSpecViolations } from './spec_violations';
+import { assertNoSpecViolations, freePort, generateSandbox, makeTempDir, removeTempDir, startPostgres, type Sandbox } from '@mm-backup/testkit';
+import { createMattermostRest, type MattermostRest } from '@mm-backup/testkit/mm_rest';
 import { Sidecar } from '../../src/service/sidecar';
 
 export interface ServiceEnv {
