@@ -1,25 +1,45 @@
 #!/usr/bin/env node
 // Packs the mm-backup sidecar (the server-bridge workspace) for installation on the
 // Mattermost host: builds it, then `npm pack` writes dist/<package>-<version>.tgz,
-// installable with `npm install -g <file>`.
+// installable with `npm install -g <file>`. The tarball holds the product only (bin/, the
+// compiled dist/, runtime dependencies); build/test/pack_contents.test.mjs checks the real one.
 //
 // Usage: node build/package_bridge.mjs
 
-import {mkdirSync} from 'node:fs';
+import {mkdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
+import {pathToFileURL} from 'node:url';
 
 import {ROOT_DIR} from './manifest.mjs';
 import {runProcess} from './run_process.mjs';
 
-const outDir = path.join(ROOT_DIR, 'dist');
-try {
-    runProcess('npm', ['run', 'build', '-w', 'server-bridge'], {cwd: ROOT_DIR});
-    mkdirSync(outDir, {recursive: true});
+/** The tarball's name as npm pack writes it: @scope/name becomes scope-name. */
+export function bridgeTarballName(pkg) {
+    return `${pkg.name.replace(/^@/, '').replace('/', '-')}-${pkg.version}.tgz`;
+}
 
-    // npm pack honours the workspace's "files" list and runs its prepack script, so the
-    // tarball holds what an npm install of the published package would.
-    runProcess('npm', ['pack', '-w', 'server-bridge', '--pack-destination', outDir], {cwd: ROOT_DIR});
-} catch (err) {
-    console.error(err.message);
-    process.exitCode = 1;
+/**
+ * Builds server-bridge (unless build is false: an existing build is packed) and packs it into
+ * outDir. npm pack honours the workspace's "files" list, so the tarball holds what an npm install
+ * of the published package would; quiet leaves out npm's listing of the contents. Returns the
+ * tarball's path; throws when a step fails.
+ */
+export function packBridge({rootDir = ROOT_DIR, outDir = path.join(rootDir, 'dist'), build = true, quiet = false} = {}) {
+    if (build) {
+        runProcess('npm', ['run', 'build', '-w', 'server-bridge'], {cwd: rootDir});
+    }
+    mkdirSync(outDir, {recursive: true});
+    runProcess('npm', ['pack', '-w', 'server-bridge', '--pack-destination', outDir, ...(quiet ? ['--silent'] : [])], {cwd: rootDir});
+    const pkg = JSON.parse(readFileSync(path.join(rootDir, 'server-bridge', 'package.json'), 'utf8'));
+    return path.join(outDir, bridgeTarballName(pkg));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+    try {
+        const target = packBridge();
+        console.log(`sidecar package written to ${path.relative(process.cwd(), target) || target}`);
+    } catch (err) {
+        console.error(err.message);
+        process.exitCode = 1;
+    }
 }

@@ -1,25 +1,19 @@
-// The sidecar's npm package (what build/package_bridge.mjs packs for the Mattermost host) holds the
+// The sidecar's npm package (the tarball build/package_bridge.mjs packs for the Mattermost host) holds the
 // product only: runtime code and the dependencies it loads. The test kit, the tools and the tests
 // are workspaces of their own and must never leak into it, and every module the packed code loads
 // must be a Node builtin, a declared runtime dependency or a file that is itself in the package.
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {builtinModules} from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
-import {describe, it} from 'node:test';
+import {after, describe, it} from 'node:test';
 
 import {ROOT_DIR} from '../manifest.mjs';
+import {packBridge} from '../package_bridge.mjs';
 
 const BRIDGE = path.join(ROOT_DIR, 'server-bridge');
-const pkg = JSON.parse(readFileSync(path.join(BRIDGE, 'package.json'), 'utf8'));
-
-/** The files `npm pack` would put in the tarball: the same command build/package_bridge.mjs runs. */
-function packedFiles() {
-    const out = execFileSync('npm', ['pack', '-w', 'server-bridge', '--dry-run', '--json', '--ignore-scripts'], {cwd: ROOT_DIR, encoding: 'utf8'});
-    const [report] = JSON.parse(out);
-    return report.files.map((f) => f.path).sort();
-}
 
 /** Module specifiers a compiled CommonJS file loads: require('x'), require.resolve('x') and import('x'). */
 export function loadedSpecifiers(source) {
@@ -44,10 +38,17 @@ function resolvePacked(fromFile, specifier, files) {
     return [base, `${base}.js`, `${base}.json`, `${base}/index.js`].find((c) => files.has(c));
 }
 
-describe('npm pack of the sidecar (server-bridge)', () => {
+describe('the sidecar package build/package_bridge.mjs writes', () => {
     // run_tests.mjs builds server-bridge before this suite; a missing build is a failure, not a skip.
     assert.ok(existsSync(path.join(BRIDGE, 'dist', 'cli', 'main.js')), 'server-bridge/dist is not built: run `npm run build -w server-bridge`');
-    const list = packedFiles();
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'mm-backup-pack-'));
+    after(() => rmSync(tmp, {recursive: true, force: true}));
+    // The real tarball, unpacked: what `npm install -g` would put on the Mattermost host.
+    const tarball = packBridge({outDir: tmp, build: false, quiet: true});
+    execFileSync('tar', ['-xzf', tarball, '-C', tmp]);
+    const unpacked = path.join(tmp, 'package');
+    const pkg = JSON.parse(readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
+    const list = execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'}).split('\n').filter((e) => e && !e.endsWith('/')).map((e) => e.replace(/^package\//, '')).sort();
     const files = new Set(list);
 
     it('holds only the package description, the launcher and compiled runtime code', () => {
@@ -65,7 +66,7 @@ describe('npm pack of the sidecar (server-bridge)', () => {
         const deps = new Set(Object.keys(pkg.dependencies ?? {}));
         const problems = [];
         for (const file of list.filter((f) => f.endsWith('.js'))) {
-            for (const spec of loadedSpecifiers(readFileSync(path.join(BRIDGE, file), 'utf8'))) {
+            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8'))) {
                 if (spec.startsWith('.')) {
                     if (!resolvePacked(file, spec, files)) problems.push(`${file}: ${spec} is not in the package`);
                 } else if (!isBuiltin(spec) && !deps.has(packageOf(spec))) {
@@ -79,7 +80,7 @@ describe('npm pack of the sidecar (server-bridge)', () => {
     it('every runtime dependency is loaded by the packed code (none is dead weight on the host)', () => {
         const used = new Set();
         for (const file of list.filter((f) => f.endsWith('.js'))) {
-            for (const spec of loadedSpecifiers(readFileSync(path.join(BRIDGE, file), 'utf8'))) used.add(packageOf(spec));
+            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8'))) used.add(packageOf(spec));
         }
         assert.deepEqual(Object.keys(pkg.dependencies ?? {}).filter((d) => !used.has(d)), []);
     });
