@@ -1,5 +1,5 @@
 /**
- * The shared test kit: throwaway PostgreSQL / MariaDB servers, Mattermost-shaped sandboxes and a
+ * The shared test kit: throwaway PostgreSQL / MariaDB / S3 (s3rver) servers, Mattermost-shaped sandboxes and a
  * Mattermost stand-in server. Only tests and the tools (benchmark, sandbox demo) import this; the
  * sidecar never does, so none of it ships (build/test/pack_contents.test.mjs checks the tarball).
  */
@@ -7,6 +7,7 @@ export * from './temp_dir';
 export * from './db_server';
 export * from './postgres_server';
 export * from './mariadb_server';
+export { startS3Server, type S3Server } from './s3_server';
 export * from './sandbox';
 export { SANDBOX_PLUGINS } from './sandbox_files';
 export { tableName, TABLES, type TableDef } from './sandbox_schema';

@@ -14,7 +14,7 @@ import { describeTree } from '../support/tree_snapshot';
 import { tableDigests } from '../support/db_rows';
 import { runCli, startCli } from '../support/cli';
 import { setupE2E, type E2E } from '../support/e2e_env';
-import { startS3Server, type S3Server } from '../support/s3_server';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
 
 let env: E2E;
 let s3: S3Server;

@@ -10,7 +10,7 @@ import { loadAge } from '../../src/storage/age';
 import { S3Storage } from '../../src/storage/s3_storage';
 import { runCli } from '../support/cli';
 import { setupE2E, type E2E } from '../support/e2e_env';
-import { startS3Server, type S3Server } from '../support/s3_server';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
 
 let env: E2E;
 let s3: S3Server;

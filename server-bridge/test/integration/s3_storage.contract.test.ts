@@ -11,7 +11,7 @@ import { EncryptedStorage } from '../../src/storage/encrypted_storage';
 import { RetryingStorage } from '../../src/storage/retrying_storage';
 import { generateKeyPair } from '../../src/storage/age';
 import { storageContract } from '../support/storage_contract';
-import { startS3Server, type S3Server } from '../support/s3_server';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
 
 let server: S3Server;
 beforeAll(async () => { server = await startS3Server(); }, 60_000);

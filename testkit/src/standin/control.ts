@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { kitRoot } from '../kit_root';
 import { pidAlive, runCommand, signalPid, sleep, tailFile, waitPidGone } from '../proc_util';
 
 /** Options that shape the stand-in's start command. */
@@ -34,20 +35,9 @@ export interface StandinStateFile {
   startedAt: string;
 }
 
-function packageRoot(): string {
-  // src/standin or dist/standin: the nearest package.json upwards is the test kit's.
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
-
 /** Absolute path of the compiled stand-in entry (testkit/dist/standin/main.js), whether called from src or dist. */
 export function standinMainPath(): string {
-  return join(packageRoot(), 'dist', 'standin', 'main.js');
+  return join(kitRoot(), 'dist', 'standin', 'main.js');
 }
 
 /** argv arrays for mm-backup's service.start / service.stop (and a status probe) controlling a stand-in. */
@@ -231,7 +221,7 @@ function newestMtime(dir: string): number {
  * outside it can block the build. Safe to call from parallel jest workers.
  */
 export async function ensureStandinBuilt(): Promise<string> {
-  const root = packageRoot();
+  const root = kitRoot();
   const main = standinMainPath();
   const srcDir = join(root, 'src');
   const fresh = () => existsSync(main) && statSync(main).mtimeMs >= newestMtime(srcDir);

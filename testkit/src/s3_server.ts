@@ -4,8 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort, makeTempDir, removeTempDir } from '@mm-backup/testkit';
+import { kitRoot } from './kit_root';
+import { freePort, makeTempDir, removeTempDir } from './temp_dir';
 
+// Plain JavaScript kept in src/ (tsc does not copy it), so one path serves the kit run from src or dist.
+const CHILD = path.join(kitRoot(), 'src', 's3rver_child.js');
+
+/** A running s3rver with one bucket; credentials are s3rver's fixed ones. */
 export interface S3Server {
   endpoint: string;
   bucket: string;
@@ -17,13 +22,14 @@ export interface S3Server {
   destroy(): Promise<void>;
 }
 
+/** Starts s3rver on a free loopback port with `bucket`; destroy() kills it and removes its data. */
 export async function startS3Server(bucket = 'mm-backup-test'): Promise<S3Server> {
   const port = await freePort();
   const root = await makeTempDir('s3rver-');
   const dir = path.join(root, 'data');
   let child: ChildProcess | undefined;
   const start = () => new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [path.join(__dirname, 's3rver_child.js'), String(port), dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [CHILD, String(port), dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let err = '';
     c.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
