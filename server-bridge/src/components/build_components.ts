@@ -1,15 +1,14 @@
-/** Turns the discovered plan into component instances (only the included ones). */
-import type { Discovery } from '../discovery/discover';
-import type { DatabaseEngine } from '../database/engine';
+/** Turns the discovered plan into component instances (only the included ones), each built by its kind. */
 import type { DbTarget } from '../database/dsn';
-import type { BackupComponent } from './component';
-import { DatabaseComponent } from './database_component';
-import { TreeComponent } from './tree_component';
+import type { DatabaseEngine } from '../database/engine';
+import type { BackupComponent, ComponentPlan } from './component';
+import { componentKind } from './registry';
 
-export function buildComponents(d: Discovery, engineFor: (t: DbTarget) => DatabaseEngine, compressionLevel: number, only?: Set<string>): BackupComponent[] {
+/** `d` is a Discovery (only what is read here is named, so components/ does not import discovery/). */
+export function buildComponents(
+  d: { installDir: string; components: readonly ComponentPlan[] }, engineFor: (t: DbTarget) => DatabaseEngine, compressionLevel: number, only?: Set<string>,
+): BackupComponent[] {
   return d.components
     .filter((p) => p.status === 'included' && (!only || only.has(p.id)))
-    .map((p) => (p.kind === 'database'
-      ? new DatabaseComponent(p, engineFor(p.db as DbTarget), compressionLevel)
-      : new TreeComponent(p, d.installDir)));
+    .map((p) => componentKind(p.id).backup(p, { installDir: d.installDir, engineFor, compressionLevel }));
 }

@@ -1,14 +1,54 @@
 /**
  * A component is one data store of a Mattermost server (database, config dir, file store...).
- * It backs itself up into the repository and describes the result as a ComponentRecord in the
- * manifest; restore and verify work from that record alone, so they need no live discovery.
+ * Each kind (components/registry.ts) knows, side by side, where it lives on a server (locate),
+ * how to back it up, restore it, verify it, what a restore of it overwrites, and how to describe
+ * it: GitLab's backup Task. A backup describes its result as a ComponentRecord in the manifest;
+ * restore and verify work from that record alone, so they need no live discovery.
  */
+import type { ComponentId } from '../config/schema';
 import type { ComponentRecord } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
 import type { StepContext } from '../jobs/runner';
-import type { ComponentPlan } from '../discovery/discover';
 import type { VerifyIssue } from '../core/errors';
 import type { DatabaseEngine } from '../database/engine';
+import type { DbTarget } from '../database/dsn';
+
+/** What discovery decided for one component on this server: included (and where) or skipped (and why). */
+export interface ComponentPlan {
+  id: ComponentId;
+  title: string;
+  kind: 'tree' | 'database';
+  status: 'included' | 'skipped';
+  reason?: string;
+  /** Tree components: absolute root, optional include list, paths left to other components. */
+  root?: string;
+  include?: string[];
+  exclude: string[];
+  db?: DbTarget;
+  tables?: string[];
+}
+
+/**
+ * The facts discovery reads from the Mattermost config and the environment, from which each
+ * kind locates itself. Paths are absolute.
+ */
+export interface Site {
+  installDir: string;
+  configDir: string;
+  /** The config lives in a database (MM_CONFIG is a DSN): that database. */
+  configDatabase?: DbTarget;
+  envFile?: string;
+  database: DbTarget;
+  fileDriver: string;
+  dataDir: string;
+  pluginDir: string;
+  clientPluginDir: string;
+  logsDir: string;
+  bleveDir?: string;
+  /** Certificate and key files the config names (TLS, SAML, LDAP) that exist. */
+  certificateFiles: string[];
+  extraPaths: string[];
+}
 
 export interface Estimate {
   files: number;
@@ -27,6 +67,7 @@ export interface BackupContext {
   onPinned?: () => void;
 }
 
+/** One planned component of one backup (it may keep state between estimate, precopy and backup). */
 export interface BackupComponent {
   readonly plan: ComponentPlan;
   estimate(previous?: ComponentRecord): Promise<Estimate>;
@@ -35,12 +76,33 @@ export interface BackupComponent {
   backup(ctx: BackupContext): Promise<ComponentRecord>;
 }
 
+/** What a backup component needs besides its plan. */
+export interface BackupDeps {
+  installDir: string;
+  engineFor: (t: DbTarget) => DatabaseEngine;
+  compressionLevel: number;
+}
+
+/**
+ * Where a restore writes, resolved by the restore operation (relocation onto a new install dir,
+ * --database-url) and asked by each component for its own record.
+ */
+export interface RestoreTargets {
+  /** The root a tree record is written to; throws the unsafe-snapshot error for a root that could leave it. */
+  root(r: ComponentRecord): string;
+  /** The database discovery found for component `id` on this server (none on a new server or when not discovered). */
+  discovered(id: string): DbTarget | undefined;
+  /** The database the main dump goes to, without connecting (for the warning): --database-url, else the discovered one. */
+  mainTarget(): DbTarget | undefined;
+  /** The same as an engine; throws a usage error when there is none. */
+  mainEngine(): DatabaseEngine;
+  engineFor(t: DbTarget): DatabaseEngine;
+}
+
 export interface RestoreContext {
   repo: Repository;
   step: StepContext;
-  /** Where a tree component goes (relocated for --install-dir); databases use `engine`. */
-  root?: string;
-  engine?: DatabaseEngine;
+  targets: RestoreTargets;
 }
 
 export interface VerifyContext {
@@ -49,6 +111,54 @@ export interface VerifyContext {
   deep: boolean;
   /** Engine on a server where a throwaway database can be created (deep verify). */
   scratchEngine?: DatabaseEngine;
+}
+
+/** An object a record references, for the checksum pass of verify and restore. */
+export interface ObjectRef {
+  sha256: string;
+  path: string;
+  size?: number;
+}
+
+/** What the API and the webapp show of a kind (GET /v1/components). */
+export interface ComponentDescription {
+  id: ComponentId;
+  title: string;
+  description: string;
+  /** 'database' (a dump) or 'files' (a file tree). */
+  store: 'database' | 'files';
+  /** Where it lives, in the words of the Mattermost setting that decides it. */
+  location: string;
+}
+
+/** One kind of component: every operation on it, side by side. Contract: all methods work from the record alone. */
+export interface ComponentKind {
+  readonly id: ComponentId;
+  readonly title: string;
+  readonly store: 'database' | 'tree';
+  describe(): ComponentDescription;
+  /** Where it lives on this server (discovery): included with its root or database, or skipped with the reason. */
+  locate(site: Site): ComponentPlan;
+  /** A backup of it as planned. */
+  backup(plan: ComponentPlan, deps: BackupDeps): BackupComponent;
+  /** Does this record have this kind's shape (a manifest is input: a tree record with a dump is refused)? */
+  fits(r: ComponentRecord): boolean;
+  /** The objects the record references (their checksums are checked before any restore and by verify). */
+  objects(r: ComponentRecord): ObjectRef[];
+  /** The root the restore writes under, for the containment checks (undefined for a database). */
+  restoreRoot(r: ComponentRecord, t: RestoreTargets): string | undefined;
+  /** True when the record lies outside the install dir (a restore onto a new install skips it unless asked). */
+  outsideInstall(r: ComponentRecord): boolean;
+  /** Checks, before anything is stopped, that the record can be written where it goes; throws unsafeSnapshot(). */
+  checkRestore(r: ComponentRecord, t: RestoreTargets): void;
+  /** One line for the confirmation prompt: what a restore of this record overwrites. */
+  restoreWarning(r: ComponentRecord, t: RestoreTargets): string;
+  /** Puts the record back; returns a one-line summary. */
+  restore(r: ComponentRecord, ctx: RestoreContext): Promise<string>;
+  /** Title of verify's own step for this record, or undefined when its check is part of the checksum pass. */
+  verifyTitle(r: ComponentRecord, deep: boolean): string | undefined;
+  /** Checks the record beyond its objects' checksums (a dump is read through; a file list is checked as restore would). */
+  verify(r: ComponentRecord, ctx: VerifyContext): Promise<VerifyIssue[]>;
 }
 
 export type { VerifyIssue };

@@ -6,13 +6,21 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import type { ComponentRecord, DatabaseInfo } from '../manifest/manifest';
-import type { ComponentPlan } from '../discovery/discover';
 import type { DatabaseEngine, RestoreReport } from '../database/engine';
 import { describeTarget } from '../database/dsn';
 import { DatabaseUnreachableError } from '../database/sql_client';
 import { isConsequence, StageGroup } from '../process/stage_group';
 import { compressor, decompressor } from './compression';
-import type { BackupComponent, BackupContext, Estimate, RestoreContext, VerifyContext, VerifyIssue } from './component';
+import type { Repository } from '../repository/repository';
+import type { StepContext } from '../jobs/runner';
+import type { BackupComponent, BackupContext, ComponentPlan, Estimate, VerifyContext, VerifyIssue } from './component';
+
+/** A database restore: the engine of the database the dump is loaded into. */
+export interface DatabaseRestoreContext {
+  repo: Repository;
+  step: StepContext;
+  engine: DatabaseEngine;
+}
 
 export class DatabaseComponent implements BackupComponent {
   constructor(readonly plan: ComponentPlan, private readonly engine: DatabaseEngine, private readonly level: number) {}
@@ -69,9 +77,9 @@ export class DatabaseComponent implements BackupComponent {
 }
 
 /** Replaces the target database's contents with the snapshot's dump, then checks row counts. */
-export async function restoreDatabaseRecord(record: ComponentRecord, ctx: RestoreContext): Promise<string> {
+export async function restoreDatabaseRecord(record: ComponentRecord, ctx: DatabaseRestoreContext): Promise<string> {
   const info = record.database as DatabaseInfo;
-  const engine = ctx.engine as DatabaseEngine;
+  const engine = ctx.engine;
   if (engine.target.driver !== info.driver) {
     throw new BridgeError('PRECONDITION_FAILED', `the snapshot holds a ${info.driver} dump but the target database is ${engine.target.driver}`);
   }
@@ -121,7 +129,7 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
 }
 
 /** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
-async function loadDump(engine: DatabaseEngine, ctx: { repo: RestoreContext['repo'] }, info: DatabaseInfo, signal: AbortSignal): Promise<RestoreReport> {
+async function loadDump(engine: DatabaseEngine, ctx: { repo: Repository }, info: DatabaseInfo, signal: AbortSignal): Promise<RestoreReport> {
   const group = new StageGroup(signal);
   // The dump is too big to check before it is loaded: a dump swapped since preflight checked it
   // fails the step once read (and the restore is undone from its safety snapshot).

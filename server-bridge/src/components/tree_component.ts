@@ -1,10 +1,11 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
 import path from 'node:path';
 import type { Entry, ComponentRecord } from '../manifest/manifest';
-import type { ComponentPlan } from '../discovery/discover';
 import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
 import { restoreTree } from '../repository/tree_restore';
-import type { BackupComponent, BackupContext, Estimate, RestoreContext } from './component';
+import type { Repository } from '../repository/repository';
+import type { StepContext } from '../jobs/runner';
+import type { BackupComponent, BackupContext, ComponentPlan, Estimate } from './component';
 
 export class TreeComponent implements BackupComponent {
   constructor(readonly plan: ComponentPlan, private readonly installDir: string) {}
@@ -72,8 +73,8 @@ export class TreeComponent implements BackupComponent {
 }
 
 /** Restores a tree record to `ctx.root` (its original root unless relocated). */
-export async function restoreTreeRecord(record: ComponentRecord, ctx: RestoreContext): Promise<string> {
-  const root = ctx.root ?? (record.root as string);
+export async function restoreTreeRecord(record: ComponentRecord, ctx: { repo: Repository; step: StepContext; root: string }): Promise<string> {
+  const root = ctx.root;
   const total = record.entries.reduce((n, e) => n + (e.size ?? 0), 0);
   const isRootTree = record.entries.some((e) => e.path === '');
   const res = await restoreTree({

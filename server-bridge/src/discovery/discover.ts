@@ -6,23 +6,13 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import type { ComponentId, Config } from '../config/schema';
-import { parseDsn, sameServer, type DbTarget } from '../database/dsn';
+import { parseDsn, type DbTarget } from '../database/dsn';
+import type { ComponentPlan, Site } from '../components/component';
+import { APPLICATION, COMPONENT_KINDS, isInside } from '../components/registry';
 import { parseEnvFile, readEnvFile } from './env_file';
 import { loadMattermostConfig, setting, type ConfigSource, type MmConfig } from './mm_config';
 
-export interface ComponentPlan {
-  id: ComponentId;
-  title: string;
-  kind: 'tree' | 'database';
-  status: 'included' | 'skipped';
-  reason?: string;
-  /** Tree components: absolute root, optional include list, paths left to other components. */
-  root?: string;
-  include?: string[];
-  exclude: string[];
-  db?: DbTarget;
-  tables?: string[];
-}
+export type { ComponentPlan };
 
 export interface Discovery {
   installDir: string;
@@ -34,8 +24,6 @@ export interface Discovery {
   fileDriver: string;
   components: ComponentPlan[];
 }
-
-const CONFIG_STORE_TABLES = ['configurations', 'configurationfiles', 'db_config_migrations'];
 
 export interface DiscoverOptions {
   exclude?: ComponentId[];
@@ -74,40 +62,23 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
   const logsDir = logFile ? (logFile.endsWith('.log') ? path.dirname(resolve(logFile)) : resolve(logFile)) : path.join(installDir, 'logs');
   const bleve = setting(mm, 'BleveSettings', 'IndexDir');
 
-  const plans: ComponentPlan[] = [];
-  const tree = (id: ComponentId, title: string, root: string | undefined, whyMissing: string, include?: string[]): void => {
-    if (!root) return void plans.push({ id, title, kind: 'tree', status: 'skipped', reason: whyMissing, exclude: [] });
-    if (!existsSync(root) && !include) return void plans.push({ id, title, kind: 'tree', status: 'skipped', reason: `${root} does not exist`, exclude: [] });
-    plans.push({ id, title, kind: 'tree', status: 'included', root, include, exclude: [] });
+  const site: Site = {
+    installDir,
+    configDir,
+    configDatabase: source.kind === 'database' ? source.db : undefined,
+    envFile,
+    database,
+    fileDriver,
+    dataDir,
+    pluginDir: resolve(setting(mm, 'PluginSettings', 'Directory') ?? './plugins'),
+    clientPluginDir: resolve(setting(mm, 'PluginSettings', 'ClientDirectory') ?? './client/plugins'),
+    logsDir,
+    bleveDir: bleve ? resolve(bleve) : undefined,
+    certificateFiles: certificateFiles(mm, configDir, resolve),
+    extraPaths: cfg.backup.extraPaths.map((p) => path.resolve(p)),
   };
-
-  plans.push({ id: 'database', title: `Database (${driver})`, kind: 'database', status: 'included', db: database, exclude: [] });
-  if (source.kind === 'database' && source.db) {
-    const same = sameServer(source.db, database) && source.db.database === database.database;
-    plans.push(same
-      ? { id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'skipped', reason: 'the config tables live in the main database and are in its dump', exclude: [] }
-      : { id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'included', db: source.db, tables: CONFIG_STORE_TABLES, exclude: [] });
-  } else {
-    plans.push({ id: 'config_store', title: 'Config store (database)', kind: 'database', status: 'skipped', reason: 'the config is a file (config.json)', exclude: [] });
-  }
-  tree('config', 'Config directory (config.json, SAML/LDAP certificates)', configDir, '');
-  if (envFile) {
-    if (isInside(envFile, configDir)) plans.push({ id: 'env_file', title: 'Service environment file', kind: 'tree', status: 'skipped', reason: `${envFile} is inside the config directory`, exclude: [] });
-    else tree('env_file', 'Service environment file', path.dirname(envFile), '', [path.basename(envFile)]);
-  } else {
-    plans.push({ id: 'env_file', title: 'Service environment file', kind: 'tree', status: 'skipped', reason: 'mattermost.envFile is not set', exclude: [] });
-  }
-  tree('app', 'Application (bin, client, fonts, i18n, templates, prepackaged_plugins)', installDir, '');
-  if (fileDriver === 'local') tree('data', 'File store (attachments)', dataDir, '');
-  else plans.push({ id: 'data', title: 'File store (attachments)', kind: 'tree', status: 'skipped', reason: `files are stored in ${fileDriver === 'amazons3' ? 'S3' : fileDriver} (FileSettings.DriverName); they stay where they are`, exclude: [] });
-  tree('plugins', 'Server plugins', resolve(setting(mm, 'PluginSettings', 'Directory') ?? './plugins'), '');
-  tree('client_plugins', 'Webapp plugins', resolve(setting(mm, 'PluginSettings', 'ClientDirectory') ?? './client/plugins'), '');
-  tree('logs', 'Logs', logsDir, '');
-  tree('bleve', 'Bleve search index', bleve ? resolve(bleve) : undefined, 'BleveSettings.IndexDir is not set (Bleve was removed in v11)');
-  const certs = certificateFiles(mm, configDir, resolve).filter((f) => !isInside(f, configDir));
-  tree('tls', 'TLS and SAML/LDAP files outside config/', certs.length ? '/' : undefined, 'no certificate or key file outside the config directory', certs.map((f) => f.slice(1)));
-  const extra = cfg.backup.extraPaths.map((p) => path.resolve(p));
-  tree('extra', 'Extra paths from the config', extra.length ? '/' : undefined, 'backup.extraPaths is empty', extra.map((p) => p.slice(1)));
+  // Each kind of the registry says where it lives here (or why it is skipped).
+  const plans: ComponentPlan[] = COMPONENT_KINDS.map((k) => k.locate(site));
 
   const excluded = new Set([...cfg.backup.exclude, ...(opts.exclude ?? [])]);
   for (const p of plans) {
@@ -127,7 +98,7 @@ function nestExclusions(plans: ComponentPlan[], installDir: string, appExclude: 
       }
     }
   }
-  const app = plans.find((p) => p.id === 'app');
+  const app = plans.find((p) => p.id === APPLICATION);
   if (app) app.exclude.push(...appExclude.map((p) => path.relative(installDir, path.resolve(installDir, p)).split(path.sep).join('/')));
   for (const p of plans) p.exclude = [...new Set(p.exclude)].sort();
 }
@@ -142,7 +113,4 @@ function certificateFiles(mm: MmConfig, configDir: string, resolve: (p: string) 
   return [...new Set(files)].filter((f) => existsSync(f) && statSync(f).isFile()).sort();
 }
 
-export function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
+export { isInside };

@@ -16,6 +16,7 @@ import type { EngineContext } from './context';
 import type { JobKind } from './events';
 import type { JobLock, LockInfo, StaleLock } from './lock';
 import { putBack } from '../operations/restore_plan';
+import { restoreOrder } from '../components/registry';
 import type { Manifest } from '../manifest/manifest';
 import type { StepContext } from './runner';
 import { clearRollbackMarker, readRollbackMarker } from './rollback_marker';
@@ -131,7 +132,7 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
   }
   // Mattermost is stopped, so discovery reads its config and database but not its API.
   const d = await discover(ec.cfg).catch(() => undefined);
-  const records = safety.components.filter((c) => c.status === 'included').sort((a, b) => Number(!!b.database) - Number(!!a.database));
+  const records = restoreOrder(safety.components.filter((c) => c.status === 'included'));
   const dbTarget = () => {
     if (!d) throw new BridgeError('PRECONDITION_FAILED', 'the install cannot be discovered, so its database cannot be put back');
     return ec.engineFor(d.database);

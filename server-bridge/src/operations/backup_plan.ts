@@ -6,6 +6,7 @@ import { newJobId, newSnapshotId } from '../core/ids';
 import { PreconditionError } from '../core/errors';
 import type { ComponentId } from '../config/schema';
 import { buildComponents } from '../components/build_components';
+import { MAIN_DATABASE } from '../components/registry';
 import type { BackupComponent } from '../components/component';
 import type { Discovery } from '../discovery/discover';
 import type { Manifest } from '../manifest/manifest';
@@ -50,7 +51,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       const cleaned = await ec.storage.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
-      const db = components.find((c) => c.plan.id === 'database');
+      const db = components.find((c) => c.plan.id === MAIN_DATABASE);
       const engine = db ? ec.engineFor(d.database) : undefined;
       draft.schemaVersion = await engine?.schemaVersion();
       draft.mattermostVersion = (await serverVersion(ec.cfg.mattermost.url)) ?? draft.parent?.mattermost.version;

@@ -11,11 +11,12 @@ import { newJobId, newSnapshotId } from '../core/ids';
 import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import type { Discovery } from '../discovery/discover';
 import { buildComponents } from '../components/build_components';
-import { restoreDatabaseRecord } from '../components/database_component';
-import { restoreTreeRecord } from '../components/tree_component';
-import { absoluteRootProblem, checkEntryList, checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../manifest/restore_safety';
+import type { RestoreTargets } from '../components/component';
+import { APPLICATION, CONFIG_DIR, kindOf, MAIN_DATABASE, restoreOrder } from '../components/registry';
+import { checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../manifest/restore_safety';
 import { assertNoLinkBelow } from '../repository/tree_restore';
 import type { DatabaseEngine } from '../database/engine';
+import type { DbTarget } from '../database/dsn';
 import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import type { Job, Step, StepContext } from '../jobs/runner';
@@ -56,26 +57,56 @@ export interface RestoreOutcome {
  * (installDir), a component outside the install (absolute root) is restored only when asked.
  */
 export function restorableRecords(records: ComponentRecord[], opts: RestoreOptions): { restore: ComponentRecord[]; skipped: ComponentRecord[] } {
-  const outside = (r: ComponentRecord) => !!opts.installDir && !opts.absoluteRoots && !r.database && !r.rootInInstall;
+  const outside = (r: ComponentRecord) => !!opts.installDir && !opts.absoluteRoots && kindOf(r).outsideInstall(r);
   return { restore: records.filter((r) => !outside(r)), skipped: records.filter(outside) };
 }
 
 /**
  * Refuses, before anything is stopped or written, a snapshot whose restore would leave its
- * target: each component's target root and entry list exactly as restoreTreeRecord writes them,
- * then the components against each other. Throws the VerificationError of unsafeSnapshot().
+ * target: each component checks its own record as its restore writes it (a tree: its target root
+ * and entry list), then the components are checked against each other. Throws the
+ * VerificationError of unsafeSnapshot() (or of kindOf(), for a record no kind accepts).
  */
 export function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOptions): void {
-  const trees = records.filter((r) => !r.database).map((r) => {
-    const root = targetRoot(r, opts);
-    // The same choice as restoreTreeRecord: a root entry means the whole tree is mirrored.
-    const mode = r.entries.some((e) => e.path === '') ? 'mirror' : 'files';
-    const bad = absoluteRootProblem(root, mode === 'mirror');
-    if (bad) throw unsafeSnapshot(r.id, `the root ${JSON.stringify(root)}`, bad);
-    checkEntryList(r.id, r.entries, mode, r.exclude);
-    return { id: r.id, root, entries: r.entries };
+  const targets = restoreTargets(opts, undefined);
+  const written = records.flatMap((r) => {
+    const kind = kindOf(r);
+    kind.checkRestore(r, targets);
+    const root = kind.restoreRoot(r, targets);
+    return root === undefined ? [] : [{ id: r.id, root, entries: r.entries }];
   });
-  checkTargetsTogether(trees);
+  checkTargetsTogether(written);
+}
+
+/**
+ * Where a restore with these options writes each record (components/component.ts RestoreTargets).
+ * `ec` is needed to restore, not to describe; `mainEngine` may be replaced by the caller.
+ */
+export function restoreTargets(opts: RestoreOptions, d: Discovery | undefined, ec?: EngineContext): RestoreTargets {
+  const engineFor = (t: DbTarget): DatabaseEngine => {
+    if (!ec) throw new BridgeError('INTERNAL', 'no engine context to restore with');
+    return ec.engineFor(t);
+  };
+  return {
+    root: (r) => targetRoot(r, opts),
+    discovered: (id) => d?.components.find((c) => c.id === id)?.db,
+    mainTarget: () => opts.databaseEngine?.target ?? d?.database,
+    mainEngine: () => {
+      if (opts.databaseEngine) return opts.databaseEngine;
+      if (!d) throw new BridgeError('USAGE', 'restoring the database onto a new server needs --database-url');
+      return engineFor(d.database);
+    },
+    engineFor,
+  };
+}
+
+/** The records a restore writes under a root relocated into the new install dir, with that root. */
+function relocated(records: ComponentRecord[], opts: RestoreOptions): Array<{ record: ComponentRecord; root: string }> {
+  const targets = restoreTargets(opts, undefined);
+  return records.flatMap((record) => {
+    const root = record.rootInInstall !== undefined ? kindOf(record).restoreRoot(record, targets) : undefined;
+    return root === undefined ? [] : [{ record, root }];
+  });
 }
 
 /** What a failed restore left behind, appended to its error: never "put back" when a part was not. */
@@ -94,25 +125,8 @@ export function describeRollback(o: RestoreOutcome): string | undefined {
 export function describeRestore(selected: ComponentRecord[], opts: RestoreOptions, d?: Discovery): string[] {
   const { restore: records, skipped } = restorableRecords(selected, opts);
   checkRestoreSafety(records, opts);
-  return [...records.map((r) => {
-    if (r.database) {
-      const target = opts.databaseEngine?.target ?? d?.database;
-      return `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database.rowCounts).length} tables)`;
-    }
-    const root = targetRoot(r, opts);
-    if (!r.entries.some((e) => e.path === '')) {
-      // A component of single files (TLS keys, extra paths, the env file): every path it writes
-      // at the top (a file, or a directory with what is under it) is named, none left to "…".
-      const paths = new Set(r.entries.map((e) => e.path));
-      const tops = r.entries.filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a))).map((e) => path.join(root, e.path));
-      return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
-    }
-    return `${r.id}: ${root} is made identical to the snapshot (${r.files} files; files not in the snapshot are removed)`;
-  }), ...skipped.map((r) => `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`)];
-}
-
-function* ancestors(p: string): Generator<string> {
-  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) yield p.slice(0, i);
+  const targets = restoreTargets(opts, d);
+  return [...records.map((r) => kindOf(r).restoreWarning(r, targets)), ...skipped.map((r) => `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`)];
 }
 
 export function selectRecords(m: Manifest, components?: string[]): ComponentRecord[] {
@@ -141,11 +155,9 @@ export function targetRoot(r: ComponentRecord, opts: RestoreOptions): string {
  * and the recovery of a killed restore (jobs/recover_stale_lock.ts) share it.
  */
 export function putBack(ec: EngineContext, r: ComponentRecord, d: Discovery | undefined, ctx: StepContext, dbTarget: () => DatabaseEngine): Promise<string> {
-  if (r.database) {
-    const engine = r.id === 'config_store' && d ? ec.engineFor(d.components.find((c) => c.id === 'config_store')?.db ?? d.database) : dbTarget();
-    return restoreDatabaseRecord(r, { repo: ec.repo, step: ctx, engine });
-  }
-  return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root: r.root as string });
+  // In place: no relocation, no --database-url; the main database is the caller's.
+  const targets: RestoreTargets = { ...restoreTargets({ safetySnapshot: false, force: false }, d, ec), mainEngine: dbTarget };
+  return kindOf(r).restore(r, { repo: ec.repo, step: ctx, targets });
 }
 
 export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undefined, lock: JobLock, opts: RestoreOptions): { job: Job; outcome: RestoreOutcome } {
@@ -153,24 +165,18 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   const { restore: records, skipped } = restorableRecords(selectRecords(m, opts.components), opts);
   outcome.skipped = skipped.map((r) => r.id);
   const inPlace = !opts.installDir || (d !== undefined && path.resolve(opts.installDir) === d.installDir);
-  const dbTarget = (): DatabaseEngine => {
-    if (opts.databaseEngine) return opts.databaseEngine;
-    if (!d) throw new BridgeError('USAGE', 'restoring the database onto a new server needs --database-url');
-    return ec.engineFor(d.database);
-  };
+  const targets = restoreTargets(opts, d, ec);
+  const dbTarget = (): DatabaseEngine => targets.mainEngine();
   let safety: Manifest | undefined;
   const recordSteps = new Map<string, ComponentRecord>();
 
   const restoreOne = async (r: ComponentRecord, ctx: StepContext, asUndo = false): Promise<string> => {
     if (asUndo) return putBack(ec, r, d, ctx, dbTarget);
-    if (r.database) {
-      const engine = r.id === 'config_store' && d ? ec.engineFor(d.components.find((c) => c.id === 'config_store')?.db ?? d.database) : dbTarget();
-      return restoreDatabaseRecord(r, { repo: ec.repo, step: ctx, engine });
-    }
-    const root = targetRoot(r, opts);
     // Checked when written, after the components before it: nothing may lead out of a new install.
-    if (!inPlace && opts.installDir && r.rootInInstall) await assertNoLinkBelow(path.resolve(opts.installDir), root);
-    return restoreTreeRecord(r, { repo: ec.repo, step: ctx, root });
+    if (!inPlace && opts.installDir) {
+      for (const x of relocated([r], opts)) await assertNoLinkBelow(path.resolve(opts.installDir), x.root);
+    }
+    return kindOf(r).restore(r, { repo: ec.repo, step: ctx, targets });
   };
 
   const preflight: Step = {
@@ -183,7 +189,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       // First: a snapshot that would write outside its target is refused before anything else.
       checkRestoreSafety(records, opts);
       if (!inPlace && opts.installDir) {
-        for (const r of records.filter((x) => !x.database && x.rootInInstall)) await assertNoLinkBelow(path.resolve(opts.installDir), targetRoot(r, opts));
+        for (const x of relocated(records, opts)) await assertNoLinkBelow(path.resolve(opts.installDir), x.root);
       }
       const check = await checkObjects(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
       if (check.issues.length) {
@@ -191,8 +197,8 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
           hint: 'restore an older snapshot (mm-backup list), and run mm-backup verify on the others',
         });
       }
-      const db = records.find((r) => r.id === 'database');
-      const appRestored = records.some((r) => r.id === 'app');
+      const db = records.find((r) => r.id === MAIN_DATABASE);
+      const appRestored = records.some((r) => r.id === APPLICATION);
       if (db && m.mattermost.schemaVersion !== undefined) {
         const current = await dbTarget().databaseExists().then((ok) => (ok ? dbTarget().schemaVersion() : undefined)).catch(() => undefined);
         if (current !== undefined && m.mattermost.schemaVersion > current && !appRestored) {
@@ -202,8 +208,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
         }
       }
       if (!inPlace && !opts.force) {
-        for (const r of records.filter((x) => !x.database && x.rootInInstall === '.')) {
-          const root = targetRoot(r, opts);
+        for (const { root } of relocated(records, opts).filter((x) => x.record.rootInInstall === '.')) {
           const names = await readdir(root).catch(() => [] as string[]);
           if (names.length) throw new PreconditionError('PRECONDITION_FAILED', `the new install dir ${root} is not empty`, { hint: 'use an empty directory, or --force to overwrite it' });
         }
@@ -264,7 +269,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     });
   }
 
-  const ordered = [...records].sort((a, b) => Number(!!b.database) - Number(!!a.database));
+  const ordered = restoreOrder(records);
   const restoreSteps: Step[] = ordered.map((r) => {
     recordSteps.set(r.id, r);
     return {
@@ -299,9 +304,9 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   const pointConfig: Step = {
     id: 'point-config',
     title: 'Point the restored config at the new database',
-    skip: () => (!opts.databaseEngine || !records.some((r) => r.id === 'config') ? 'the database address is unchanged' : undefined),
+    skip: () => (!opts.databaseEngine || !records.some((r) => r.id === CONFIG_DIR) ? 'the database address is unchanged' : undefined),
     run: async () => {
-      const config = records.find((r) => r.id === 'config') as ComponentRecord;
+      const config = records.find((r) => r.id === CONFIG_DIR) as ComponentRecord;
       const file = path.join(targetRoot(config, opts), 'config.json');
       // The restored config.json is rewritten in place: a link there would carry the write elsewhere.
       if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) throw unsafeSnapshot('config', file, 'is a symbolic link; it is not rewritten');

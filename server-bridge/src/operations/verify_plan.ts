@@ -7,7 +7,7 @@ import { TaskPool } from '../core/pool';
 import { VerificationError, type VerifyIssue } from '../core/errors';
 import { newJobId } from '../core/ids';
 import type { Manifest } from '../manifest/manifest';
-import { verifyDatabaseRecord } from '../components/database_component';
+import { kindOf } from '../components/registry';
 import type { DatabaseEngine } from '../database/engine';
 import type { Repository } from '../repository/repository';
 import type { EngineContext } from '../jobs/context';
@@ -23,9 +23,8 @@ export interface VerifyOutcome {
 export async function checkObjects(repo: Repository, m: Manifest, ctx: StepContext, only?: Set<string>): Promise<{ issues: VerifyIssue[]; objects: number }> {
   const byObject = new Map<string, { component: string; path?: string; size?: number }>();
   for (const c of m.components) {
-    if (only && !only.has(c.id)) continue;
-    if (c.database) byObject.set(c.database.object, { component: c.id, path: 'database dump', size: c.database.size });
-    for (const e of c.entries) if (e.sha256 && !byObject.has(e.sha256)) byObject.set(e.sha256, { component: c.id, path: e.path, size: e.size });
+    if ((only && !only.has(c.id)) || c.status !== 'included') continue;
+    for (const o of kindOf(c).objects(c)) if (!byObject.has(o.sha256)) byObject.set(o.sha256, { component: c.id, path: o.path, size: o.size });
   }
   const issues: VerifyIssue[] = [];
   const total = [...byObject.values()].reduce((n, o) => n + (o.size ?? 0), 0);
@@ -49,6 +48,8 @@ export async function checkObjects(repo: Repository, m: Manifest, ctx: StepConte
  */
 export function planVerify(ec: EngineContext, m: Manifest, engine: DatabaseEngine | undefined, opts: { deep: boolean; allowUnsigned?: boolean }): { job: Job; outcome: VerifyOutcome } {
   const outcome: VerifyOutcome = { issues: [], objects: 0 };
+  // Each record is checked by its kind: in a step of its own (a dump read through), or with the checksums.
+  const records = m.components.filter((c) => c.status === 'included').map((c) => ({ c, kind: kindOf(c), title: kindOf(c).verifyTitle(c, opts.deep) }));
   const steps: Step[] = [{
     id: 'authenticate',
     title: 'Check the snapshot\'s signature',
@@ -63,17 +64,23 @@ export function planVerify(ec: EngineContext, m: Manifest, engine: DatabaseEngin
       const r = await checkObjects(ec.repo, m, ctx);
       outcome.issues.push(...r.issues);
       outcome.objects = r.objects;
+      for (const { c, kind } of records.filter((x) => x.title === undefined)) {
+        const found = await kind.verify(c, { repo: ec.repo, step: ctx, deep: opts.deep });
+        outcome.issues.push(...found);
+        r.issues.push(...found);
+      }
       return `${r.objects} objects, ${r.issues.length} problems`;
     },
   }];
-  for (const c of m.components.filter((x) => x.database)) {
+  for (const { c, kind, title } of records) {
+    if (title === undefined) continue;
     steps.push({
       id: `dump-${c.id}`,
-      title: opts.deep ? `Restore drill of the ${c.id} dump in a throwaway database` : `Read the ${c.id} dump and count rows`,
+      title,
       skip: () => (outcome.issues.some((i) => i.component === c.id) ? 'its dump failed the checksum' : undefined),
       run: async (ctx) => {
         const scratch = engine ? ec.adminEngine(engine) : undefined;
-        const issues = await verifyDatabaseRecord(c, { repo: ec.repo, step: ctx, deep: opts.deep, scratchEngine: scratch });
+        const issues = await kind.verify(c, { repo: ec.repo, step: ctx, deep: opts.deep, scratchEngine: scratch });
         outcome.issues.push(...issues);
         return issues.length ? `${issues.length} problems` : `${Object.keys(c.database?.rowCounts ?? {}).length} tables match`;
       },

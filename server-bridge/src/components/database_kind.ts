@@ -1,0 +1,102 @@
+/**
+ * The database kinds: Mattermost's database, and the config store when the config lives in a
+ * database of its own. Backed up as one dump, restored by loading it, verified by reading it
+ * through (and with `deep`, loading it into a throwaway database).
+ */
+import type { ComponentId } from '../config/schema';
+import type { DbTarget } from '../database/dsn';
+import type { DatabaseEngine } from '../database/engine';
+import type { ComponentRecord } from '../manifest/manifest';
+import { DatabaseComponent, restoreDatabaseRecord, verifyDatabaseRecord } from './database_component';
+import type {
+  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyContext, VerifyIssue,
+} from './component';
+
+export interface DatabaseKindSpec {
+  id: ComponentId;
+  title: string;
+  description: string;
+  location: string;
+  /** Included (with its database and tables) or skipped with the reason. */
+  locate: (site: Site) => Pick<ComponentPlan, 'status' | 'reason' | 'db' | 'tables'> & { title?: string };
+  /** The database a restore loads the dump into. */
+  target: (t: RestoreTargets) => { describe: () => DbTarget | undefined; engine: () => DatabaseEngine };
+}
+
+export class DatabaseKind implements ComponentKind {
+  readonly store = 'database';
+  constructor(private readonly spec: DatabaseKindSpec) {}
+
+  get id(): ComponentId { return this.spec.id; }
+  get title(): string { return this.spec.title; }
+
+  describe(): ComponentDescription {
+    return { id: this.spec.id, title: this.spec.title, description: this.spec.description, store: 'database', location: this.spec.location };
+  }
+
+  locate(site: Site): ComponentPlan {
+    const { title, ...found } = this.spec.locate(site);
+    return { id: this.spec.id, title: title ?? this.spec.title, kind: 'database', exclude: [], ...found };
+  }
+
+  backup(plan: ComponentPlan, deps: BackupDeps): BackupComponent {
+    return new DatabaseComponent(plan, deps.engineFor(plan.db as DbTarget), deps.compressionLevel);
+  }
+
+  fits(r: ComponentRecord): boolean {
+    return r.database !== undefined && r.entries.length === 0;
+  }
+
+  objects(r: ComponentRecord): ObjectRef[] {
+    return r.database ? [{ sha256: r.database.object, path: 'database dump', size: r.database.size }] : [];
+  }
+
+  restoreRoot(): undefined {
+    return undefined;
+  }
+
+  outsideInstall(): boolean {
+    return false; // a database has no place in the install dir: it goes where --database-url or discovery says
+  }
+
+  checkRestore(): void {
+    // Nothing is written to the file system; the driver is checked against the target when restored.
+  }
+
+  restoreWarning(r: ComponentRecord, t: RestoreTargets): string {
+    const target = this.spec.target(t).describe();
+    return `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database?.rowCounts ?? {}).length} tables)`;
+  }
+
+  restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {
+    return restoreDatabaseRecord(r, { repo: ctx.repo, step: ctx.step, engine: this.spec.target(ctx.targets).engine() });
+  }
+
+  verifyTitle(r: ComponentRecord, deep: boolean): string {
+    return deep ? `Restore drill of the ${r.id} dump in a throwaway database` : `Read the ${r.id} dump and count rows`;
+  }
+
+  verify(r: ComponentRecord, ctx: VerifyContext): Promise<VerifyIssue[]> {
+    return verifyDatabaseRecord(r, ctx);
+  }
+}
+
+/** Where the main dump goes: --database-url, else the discovered database. */
+export function mainDatabase(t: RestoreTargets): { describe: () => DbTarget | undefined; engine: () => DatabaseEngine } {
+  return { describe: () => t.mainTarget(), engine: () => t.mainEngine() };
+}
+
+/** Where a config-store dump goes: the config database discovered here, else the main one. */
+export function configDatabase(id: string): (t: RestoreTargets) => { describe: () => DbTarget | undefined; engine: () => DatabaseEngine } {
+  return (t) => {
+    const found = () => t.discovered(id) ?? t.discovered('database');
+    return {
+      describe: () => found() ?? t.mainTarget(),
+      engine: () => {
+        const target = found();
+        return target ? t.engineFor(target) : t.mainEngine();
+      },
+    };
+  };
+}
+

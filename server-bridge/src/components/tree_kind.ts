@@ -1,0 +1,130 @@
+/**
+ * The file-tree kinds (config dir, application, file store, plugins, logs, Bleve, TLS, extra
+ * paths...): one class, parameterised by the registry entry that says where the tree lives.
+ * A record whose entries include the root ('') is a whole tree, mirrored on restore (files not
+ * in the snapshot are removed); otherwise it is a list of single files and only those are written.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ComponentId } from '../config/schema';
+import type { ComponentRecord } from '../manifest/manifest';
+import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest/restore_safety';
+import { VerificationError } from '../core/errors';
+import { TreeComponent, restoreTreeRecord } from './tree_component';
+import type {
+  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyContext, VerifyIssue,
+} from './component';
+
+/** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
+export type TreeLocation =
+  | { root: string; include?: string[] }
+  | { skip: string };
+
+export interface TreeKindSpec {
+  id: ComponentId;
+  title: string;
+  description: string;
+  location: string;
+  locate: (site: Site) => TreeLocation;
+}
+
+export class TreeKind implements ComponentKind {
+  readonly store = 'tree';
+  constructor(private readonly spec: TreeKindSpec) {}
+
+  get id(): ComponentId { return this.spec.id; }
+  get title(): string { return this.spec.title; }
+
+  describe(): ComponentDescription {
+    return { id: this.spec.id, title: this.spec.title, description: this.spec.description, store: 'files', location: this.spec.location };
+  }
+
+  locate(site: Site): ComponentPlan {
+    const base = { id: this.spec.id, title: this.spec.title, kind: 'tree' as const, exclude: [] };
+    const where = this.spec.locate(site);
+    if ('skip' in where) return { ...base, status: 'skipped', reason: where.skip };
+    // A list of single files is included even when some are missing (they are reported then).
+    if (!where.include && !existsSync(where.root)) return { ...base, status: 'skipped', reason: `${where.root} does not exist` };
+    return { ...base, status: 'included', root: where.root, include: where.include };
+  }
+
+  backup(plan: ComponentPlan, deps: BackupDeps): BackupComponent {
+    return new TreeComponent(plan, deps.installDir);
+  }
+
+  fits(r: ComponentRecord): boolean {
+    return r.database === undefined;
+  }
+
+  objects(r: ComponentRecord): ObjectRef[] {
+    return r.entries.flatMap((e) => (e.sha256 ? [{ sha256: e.sha256, path: e.path, size: e.size }] : []));
+  }
+
+  restoreRoot(r: ComponentRecord, t: RestoreTargets): string {
+    return t.root(r);
+  }
+
+  outsideInstall(r: ComponentRecord): boolean {
+    return !r.rootInInstall;
+  }
+
+  /** The target root and the entry list exactly as restore() writes them. */
+  checkRestore(r: ComponentRecord, t: RestoreTargets): void {
+    const root = t.root(r);
+    const mode = wholeTree(r) ? 'mirror' : 'files';
+    const bad = absoluteRootProblem(root, mode === 'mirror');
+    if (bad) throw unsafeSnapshot(r.id, `the root ${JSON.stringify(root)}`, bad);
+    checkEntryList(r.id, r.entries, mode, r.exclude);
+  }
+
+  restoreWarning(r: ComponentRecord, t: RestoreTargets): string {
+    const root = t.root(r);
+    if (!wholeTree(r)) {
+      // A component of single files (TLS keys, extra paths, the env file): every path it writes
+      // at the top (a file, or a directory with what is under it) is named, none left to "…".
+      const paths = new Set(r.entries.map((e) => e.path));
+      const tops = r.entries.filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a))).map((e) => path.join(root, e.path));
+      return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
+    }
+    return `${r.id}: ${root} is made identical to the snapshot (${r.files} files; files not in the snapshot are removed)`;
+  }
+
+  restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {
+    return restoreTreeRecord(r, { repo: ctx.repo, step: ctx.step, root: ctx.targets.root(r) });
+  }
+
+  verifyTitle(): undefined {
+    return undefined; // its contents are its objects, re-hashed by the checksum pass, which runs verify() too
+  }
+
+  /** The file list is one a restore would accept (in place): a verified snapshot is one that restores. */
+  async verify(r: ComponentRecord): Promise<VerifyIssue[]> {
+    try {
+      this.checkRestore(r, inPlace);
+      return [];
+    } catch (err) {
+      if (err instanceof VerificationError) return err.issues;
+      throw err;
+    }
+  }
+}
+
+function wholeTree(r: ComponentRecord): boolean {
+  return r.entries.some((e) => e.path === '');
+}
+
+function* ancestors(p: string): Generator<string> {
+  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) yield p.slice(0, i);
+}
+
+/** Verify checks a record where it was taken; only root() is asked of it. */
+const inPlace: RestoreTargets = {
+  root: (r) => {
+    if (r.root === undefined) throw unsafeSnapshot(r.id, 'the root', 'is missing');
+    return r.root;
+  },
+  discovered: () => undefined,
+  mainTarget: () => undefined,
+  mainEngine: () => { throw new Error('a tree has no database'); },
+  engineFor: () => { throw new Error('a tree has no database'); },
+};
