@@ -9,7 +9,8 @@ import { snapshotDto } from './dto';
 import type { TrustState } from '../repository/signing';
 import { HttpError } from './errors';
 import { callerOf } from './route_guard';
-import { connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody } from './schemas';
+import { componentsResponse, connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody } from './schemas';
+import { describeComponents } from '../components/registry';
 import type { SidecarApi } from './sidecar_api';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -24,6 +25,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
 /** Every route here needs a system-admin session: none is marked public (see route_guard.ts). */
 export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   app.get('/v1/status', async () => s.status());
+
+  // The component kinds a snapshot can hold, so the webapp names them from here, not from a copy.
+  app.get('/v1/components', async () => componentsResponse.parse({ components: describeComponents() }));
 
   app.get('/v1/snapshots', async () => {
     const { manifests, broken } = await s.ec().repo.listSnapshotSummaries();

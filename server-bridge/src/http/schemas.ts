@@ -14,6 +14,13 @@ export const startJobBody = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('restore'), confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token') }),
 ]);
 
+/** GET /v1/components: every component kind, in backup order (checked before it is sent). */
+export const componentsResponse = z.strictObject({
+  components: z.array(z.strictObject({
+    id: z.enum(COMPONENT_IDS), title: z.string(), description: z.string(), store: z.enum(['database', 'files']), location: z.string(),
+  })),
+});
+
 export const prepareRestoreBody = z.strictObject({
   snapshot_id: snapshotIdParam,
   components: z.array(z.enum(COMPONENT_IDS)).max(20).optional(),

@@ -1,6 +1,7 @@
 /** The sidecar's HTTP API over real HTTP: who may call it, bad input, connect, settings, metrics. */
 import { readFile, stat } from 'node:fs/promises';
 import { setupService, type ServiceEnv } from '../support/service_env';
+import { COMPONENT_IDS } from '../../src/config/schema';
 
 let env: ServiceEnv;
 beforeAll(async () => { env = await setupService({ authFreshMs: 300 }); }, 120_000);
@@ -14,6 +15,17 @@ test('healthz and metrics need no session and reveal no secrets', async () => {
   expect(m.status).toBe(200);
   expect(m.body).toContain('# TYPE mm_backup_snapshots gauge');
   expect(m.body).not.toContain(env.sb.dbPassword);
+});
+
+test('GET /v1/components names every component kind of the registry, to an admin only', async () => {
+  const r = await env.api('GET', '/v1/components');
+  expect(r.status).toBe(200);
+  const list = (r.body as { components: Array<{ id: string; title: string; description: string; store: string; location: string }> }).components;
+  expect(list.map((c) => c.id)).toEqual([...COMPONENT_IDS]);
+  expect(list.find((c) => c.id === 'data')).toEqual({ id: 'data', title: 'File store (attachments)', description: expect.stringMatching(/\w/), store: 'files', location: 'FileSettings.Directory' });
+  expect(list.find((c) => c.id === 'database')?.store).toBe('database');
+  expect((await env.api('GET', '/v1/components', { as: env.alice })).status).toBe(403);
+  expect((await env.api('GET', '/v1/components', { as: null as never })).status).toBe(401);
 });
 
 describe('auth matrix', () => {
