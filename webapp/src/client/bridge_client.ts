@@ -5,7 +5,7 @@
 
 import {mattermostHeaders} from './csrf';
 import type {
-    ConnectReport, ConnectState, JobRecord, RestorePreparation, SettingsDto, SettingsPatch,
+    ComponentListDto, ConnectReport, ConnectState, JobRecord, RestorePreparation, SettingsDto, SettingsPatch,
     SnapshotListDto, StartJobRequest, StatusDto, CommandToken,
 } from './dto';
 import {BridgeClientError, requestJson} from './http_error';
@@ -28,6 +28,11 @@ export class BridgeClient {
             throw BridgeClientError.local(200, 'not_json', {id: 'mattermost-backup.error.not_status', defaultMessage: 'the answer to /v1/status was not the sidecar\'s'});
         }
         return status;
+    }
+
+    /** GET /v1/components: the component kinds this sidecar backs up, with their names. */
+    getComponents(signal?: AbortSignal) {
+        return this.request<ComponentListDto>('GET', '/v1/components', undefined, signal);
     }
 
     getSnapshots(signal?: AbortSignal) {

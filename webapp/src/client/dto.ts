@@ -7,11 +7,18 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 export type BackupMode = 'offline' | 'online';
 export type VerificationState = 'not_verified' | 'ok' | 'deep_ok' | 'failed';
 
-/** Component ids a backup can exclude (server-bridge config/schema.ts COMPONENT_IDS). */
-export const COMPONENT_IDS = [
-    'database', 'config_store', 'config', 'env_file', 'app', 'data', 'plugins', 'client_plugins', 'logs', 'bleve', 'tls', 'extra',
-] as const;
-export type ComponentId = (typeof COMPONENT_IDS)[number];
+/** A component id; which ones exist is the sidecar's to say (GET /v1/components), not a copy here. */
+export type ComponentId = string;
+
+/** One component kind (GET /v1/components, server-bridge components/registry.ts), in backup order. */
+export type ComponentDto = {
+    id: ComponentId;
+    title: string;
+    description: string;
+    store: 'database' | 'files';
+    location: string;
+};
+export type ComponentListDto = {components: ComponentDto[]};
 
 export type StepRecord = {
     id: string;

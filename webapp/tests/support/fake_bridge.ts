@@ -7,11 +7,11 @@
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 
-import type {ConnectState, JobRecord, SettingsDto, SnapshotDto, StatusDto} from 'src/client/dto';
+import type {ComponentDto, ConnectState, JobRecord, SettingsDto, SnapshotDto, StatusDto} from 'src/client/dto';
 
 // The real sidecar's own request schemas: the fake refuses exactly what the sidecar refuses
 // (snapshot and job ids, bodies), so a page that sends what the real one rejects fails here too.
-import {connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody} from '../../../server-bridge/src/http/schemas';
+import {componentsResponse, connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody} from '../../../server-bridge/src/http/schemas';
 
 export type Recorded = {method: string; path: string; body: unknown; headers: http.IncomingHttpHeaders};
 export type Canned = {status: number; body: unknown; contentType?: string} | 'drop';
@@ -21,6 +21,9 @@ export type BridgeState = {
     snapshots: SnapshotDto[];
     jobs: Map<string, JobRecord>;
     settings: SettingsDto;
+
+    /** GET /v1/components (checked against the sidecar's own response schema before it is sent). */
+    components: ComponentDto[];
     connect: ConnectState;
     teams: Array<{id: string; name: string; display_name: string}>;
     channels: Record<string, Array<{id: string; name: string; display_name: string; type: string; team_id: string}>>;
@@ -91,6 +94,12 @@ export function defaultState(): BridgeState {
             notify: {successes: 'each', daily_summary_at: '09:00'},
             status_channel: 'ops/backups',
         },
+        components: [
+            {id: 'database', title: 'Database (postgres)', description: 'Mattermost\'s database.', store: 'database', location: 'SqlSettings.DataSource'},
+            {id: 'config', title: 'Config directory', description: 'config.json and the certificates beside it.', store: 'files', location: 'the directory of config.json'},
+            {id: 'data', title: 'File store (attachments)', description: 'Uploaded files.', store: 'files', location: 'FileSettings.Directory'},
+            {id: 'logs', title: 'Logs', description: 'Mattermost\'s log files.', store: 'files', location: 'LogSettings.FileLocation'},
+        ],
         connect: {connected: true, bot_user_id: 'bot1', connected_at: NOW, status_channel: 'ops/backups', slash_url: 'http://sidecar.test/v1/slash', teams: ['ops'], problems: []},
         teams: [{id: TEAM_ID, name: 'ops', display_name: 'Ops'}],
         channels: {[TEAM_ID]: [{id: CHANNEL_ID, name: 'backups', display_name: 'Backups', type: 'O', team_id: TEAM_ID}, {id: CHANNEL2_ID, name: 'town-square', display_name: 'Town Square', type: 'O', team_id: TEAM_ID}]},
@@ -133,6 +142,10 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
     }
     if (key === 'POST /v1/restore/prepare') {
         return ok({confirmation_token: 'a'.repeat(32), expires_at: NOW, snapshot_id: body.snapshot_id, overwrites: ['database mattermost (all tables)', 'files in /opt/mattermost/data'], version_check: 'ok: snapshot schema 146, server schema 146', safety_snapshot: true});
+    }
+    if (key === 'GET /v1/components') {
+        // The real sidecar's response schema: a fake answer it would never send fails the test.
+        return ok(componentsResponse.parse({components: s.components}));
     }
     if (key === 'GET /v1/settings') {
         return ok(s.settings);

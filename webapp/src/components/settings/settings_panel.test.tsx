@@ -1,7 +1,7 @@
 // The settings form: readable schedule preview, validation before saving, the sidecar's
 // 400 messages mapped to fields, and the status channel from the real teams/channels.
 
-import {cleanup, screen, waitFor} from '@testing-library/react';
+import {cleanup, screen, waitFor, within} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
@@ -58,7 +58,7 @@ describe('SettingsPanel', () => {
         const tz = screen.getByLabelText('Time zone');
         await userEvent.clear(tz);
         await userEvent.type(tz, 'Mars/Olympus');
-        await userEvent.click(screen.getByRole('checkbox', {name: 'database'}));
+        await userEvent.click(await screen.findByRole('checkbox', {name: 'Database (postgres)'}));
         await save();
         expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('Enter a cron expression with 5 fields');
         expect(document.getElementById('mm-backup-keep-last-error')).toHaveTextContent('Enter a number from 1 to 1000.');
@@ -84,7 +84,7 @@ describe('SettingsPanel', () => {
     it('saves a valid form as the sidecar expects, with the status channel picked from the list', async () => {
         await renderForm();
         await userEvent.selectOptions(screen.getByLabelText('Status channel'), 'ops/town-square');
-        await userEvent.click(screen.getByRole('checkbox', {name: 'logs'}));
+        await userEvent.click(await screen.findByRole('checkbox', {name: 'Logs'}));
         const verify = screen.getByLabelText(/Restore drill schedule/);
         await userEvent.clear(verify);
         await save();
@@ -96,6 +96,34 @@ describe('SettingsPanel', () => {
             notify: {successes: 'each', daily_summary_at: '09:00'},
             status_channel: 'ops/town-square',
         });
+    });
+
+    it('names the components as the sidecar lists them (GET /v1/components), and excludes by their ids', async () => {
+        bridge.state.components = [
+            {id: 'database', title: 'Datenbank', description: 'Die Datenbank.', store: 'database', location: 'SqlSettings.DataSource'},
+            {id: 'data', title: 'Dateiablage (Anhänge)', description: 'Hochgeladene Dateien.', store: 'files', location: 'FileSettings.Directory'},
+            {id: 'bleve', title: 'Suchindex', description: 'Der Bleve-Index.', store: 'files', location: 'BleveSettings.IndexDir'},
+        ];
+        await renderForm();
+        const exclude = document.getElementById('mm-backup-exclude') as HTMLElement;
+        await waitFor(() => expect(within(exclude).getAllByRole('checkbox')).toHaveLength(3));
+        expect(within(exclude).getAllByRole('checkbox').map((c) => c.closest('label')?.textContent?.trim())).toEqual(['Datenbank', 'Dateiablage (Anhänge)', 'Suchindex']);
+        expect(screen.getByRole('checkbox', {name: 'Suchindex'}).closest('label')).toHaveAttribute('title', 'Der Bleve-Index.');
+        await userEvent.click(screen.getByRole('checkbox', {name: 'Dateiablage (Anhänge)'}));
+        await save();
+        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect((puts()[0]?.body as {backup: {exclude: string[]}}).backup.exclude).toEqual(['data']);
+        expect(bridge.requests.filter((r) => r.path === '/v1/components')).toHaveLength(1);
+    });
+
+    it('with a sidecar that does not list its components, says so and still offers the ids already excluded', async () => {
+        bridge.state.settings = {...bridge.state.settings, backup: {mode: 'offline', exclude: ['logs']}};
+        bridge.fail.set('GET /v1/components', {status: 404, body: {id: 'api.context.404.app_error', message: 'no route GET /v1/components', status_code: 404}});
+        await renderForm();
+        expect(await screen.findByText(/The sidecar did not list its components/)).toBeInTheDocument();
+        const exclude = document.getElementById('mm-backup-exclude') as HTMLElement;
+        expect(within(exclude).getAllByRole('checkbox')).toHaveLength(1);
+        expect(screen.getByRole('checkbox', {name: 'logs'})).toBeChecked();
     });
 
     it("maps the sidecar's 400 messages to the fields they name", async () => {

@@ -7,8 +7,7 @@ import React, {useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
-import {COMPONENT_IDS} from 'src/client/dto';
-import type {ComponentId, SettingsDto} from 'src/client/dto';
+import type {ComponentDto, ComponentId, SettingsDto} from 'src/client/dto';
 import {describeCron, looksLikeCron} from 'src/cron_preview';
 import {formatText} from 'src/i18n';
 import type {Text} from 'src/i18n';
@@ -16,6 +15,7 @@ import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {failureMessage, receivedSettings, run} from 'src/state/actions';
 
 import {useClients} from '../clients_context';
+import {useComponents} from '../use_components';
 
 import ChannelPicker from './channel_picker';
 import {fieldErrorsFromServer, formFromSettings, patchFromForm, validateSettings} from './settings_form_model';
@@ -37,6 +37,8 @@ const M = {
     modeOffline: {id: 'mattermost-backup.settings.mode_offline', defaultMessage: 'Offline (stops Mattermost, consistent)'},
     modeOnline: {id: 'mattermost-backup.settings.mode_online', defaultMessage: 'Online (Mattermost keeps running)'},
     exclude: {id: 'mattermost-backup.settings.exclude', defaultMessage: 'Components to exclude'},
+    componentsLoading: {id: 'mattermost-backup.settings.components_loading', defaultMessage: 'Loading the sidecar\'s components…'},
+    componentsFailed: {id: 'mattermost-backup.settings.components_failed', defaultMessage: 'The sidecar did not list its components ({error}); only those already excluded are shown.'},
     successes: {id: 'mattermost-backup.settings.successes', defaultMessage: 'Post successful jobs'},
     each: {id: 'mattermost-backup.settings.each', defaultMessage: 'Each job'},
     daily: {id: 'mattermost-backup.settings.daily', defaultMessage: 'Once a day, as a summary'},
@@ -57,6 +59,15 @@ function Field({id, label, error, help, children}: {id: string; label: string; e
     );
 }
 
+/**
+ * The components offered for exclusion: the sidecar's list, plus any id the settings already
+ * exclude that it does not name (so it can still be unchecked), shown by its id.
+ */
+function excludeChoices(known: ComponentDto[], excluded: ComponentId[]): Array<{id: ComponentId; title?: string; description?: string}> {
+    const ids = new Set(known.map((c) => c.id));
+    return [...known, ...excluded.filter((id) => !ids.has(id)).map((id) => ({id}))];
+}
+
 export default function SettingsPanel({settings}: {settings: SettingsDto}) {
     const {formatMessage} = useIntl();
     const {bridge} = useClients();
@@ -67,6 +78,7 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
     const [saved, setSaved] = useState(false);
     const [saving, setSaving] = useState(false);
     useEffect(() => setForm(formFromSettings(settings)), [settings]);
+    const components = useComponents();
 
     const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
         setForm((f) => ({...f, [k]: v}));
@@ -158,11 +170,13 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
             </Field>
             <Field id='mm-backup-exclude' label={formatMessage(M.exclude)} error={errors.exclude}>
                 <div id='mm-backup-exclude' style={{display: 'flex', flexWrap: 'wrap', gap: '4px 16px'}}>
-                    {COMPONENT_IDS.map((c) => (
-                        <label key={c} style={{fontWeight: 400}}>
-                            <input type='checkbox' checked={form.exclude.includes(c)} onChange={() => toggleExclude(c)}/>
+                    {components.kind === 'loading' && <span role='status'>{formatMessage(M.componentsLoading)}</span>}
+                    {components.kind === 'failed' && <span className='help-text'>{formatMessage(M.componentsFailed, {error: failureMessage(formatMessage, components.failure)})}</span>}
+                    {excludeChoices(components.kind === 'ready' ? components.components : [], form.exclude).map((c) => (
+                        <label key={c.id} style={{fontWeight: 400}} title={c.description}>
+                            <input type='checkbox' checked={form.exclude.includes(c.id)} onChange={() => toggleExclude(c.id)}/>
                             {' '}
-                            {formatMessage(ENUM_MESSAGES.component, {component: c})}
+                            {c.title ?? formatMessage(ENUM_MESSAGES.component, {component: c.id})}
                         </label>
                     ))}
                 </div>
