@@ -95,7 +95,7 @@ describe('discovery', () => {
 function record(over: Partial<ComponentRecord>): ComponentRecord {
   return { id: 'data', title: 't', status: 'included', exclude: [], entries: [], files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, ...over };
 }
-const dump = { driver: 'postgres' as const, target: 'x', tool: 'pg_dump', format: 'pg_custom' as const, compression: 'zstd' as const, rowCounts: { users: 1 }, object: 'a'.repeat(64), size: 10 };
+const dump = { driver: 'postgres' as const, target: 'x', serverVersion: '16.4', tool: 'pg_dump', format: 'pg_custom' as const, compression: 'zstd' as const, rowCounts: { users: 1 }, object: 'a'.repeat(64), size: 10 };
 
 test('a manifest record is dispatched by its id, and refused when no kind has it or it has another kind\'s shape', async () => {
   expect(kindOf(record({ id: 'data' })).id).toBe('data');
