@@ -31,13 +31,13 @@ export interface EngineContext {
  * `notice` is told once if this run makes the signing key (default: stderr), with its fingerprint.
  */
 export async function openContext(cfg: Config, opts: { createOffsite?: boolean; notice?: (text: string) => void } = {}): Promise<EngineContext> {
-  const { storage } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
+  const { storage, stagingDir } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
   // The fingerprint is shown once, when the key is made: the admin keeps it with the age identity.
   const notice = opts.notice ?? ((text: string) => process.stderr.write(`${text}\n`));
   const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) => notice(
     `created the snapshot signing key ${key.file} (0600). Its fingerprint is ${key.fingerprint}: keep it with the age identity; `
     + 'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.'));
-  const repo = await Repository.open(storage, { signer: () => trust.signer() });
+  const repo = await Repository.open(storage, { signer: () => trust.signer(), stagingDir });
   const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
     stopMs: cfg.service.stopTimeoutSeconds * 1000,
     healthMs: cfg.service.healthTimeoutSeconds * 1000,

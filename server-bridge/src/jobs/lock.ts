@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PreconditionError } from '../core/errors';
+import { LOCK_FILE } from '../repository/layout';
 
 export interface LockInfo {
   pid: number;
@@ -54,7 +55,7 @@ export class JobLock {
   private constructor(private readonly file: string, private info: LockInfo) {}
 
   static path(dir: string): string {
-    return path.join(dir, 'lock.json');
+    return path.join(dir, LOCK_FILE);
   }
 
   /** Reads the current lock, if any, with whether its holder is still alive. */

@@ -2,20 +2,10 @@
  * Which snapshots have an off-site copy. Only key names are listed (never decrypted), so this
  * works on a write-only host and costs one listing.
  */
-import { SNAPSHOT_ID } from '../manifest/manifest';
 import type { Storage } from '../storage/storage';
+import { snapshotIds } from '../repository/layout';
 
 export type OffsiteState = 'present' | 'absent' | 'unknown';
-
-/** Ids of the snapshots whose manifest exists in `storage`. */
-export async function snapshotIds(storage: Storage): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for await (const o of storage.list('snapshots')) {
-    const m = /^snapshots\/(.+)\.json$/.exec(o.key);
-    if (m && SNAPSHOT_ID.test(m[1] as string)) ids.add(m[1] as string);
-  }
-  return ids;
-}
 
 /** The time a snapshot was started, from its id (20260101T030000Z-a1b2c3), without reading it. */
 export function snapshotTime(id: string): Date {

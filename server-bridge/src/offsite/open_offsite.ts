@@ -1,15 +1,18 @@
 /**
  * Opens the off-site repository described by the `offsite` config block: S3, age encryption when
- * configured, retries around both. The plaintext marker (repository.json) records whether the
- * repository is encrypted, and a small key-check file proves up front that the configured key
- * opens it, so a wrong or missing key fails with one clear message instead of on every object.
+ * configured, retries around both. The plaintext marker (repository.json, repository/marker.ts)
+ * records whether the repository is encrypted, and a small key-check file proves up front that the
+ * configured key opens it, so a wrong or missing key fails with one clear message instead of on
+ * every object. Keys and file names come from repository/layout.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { readSecretFile } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError, NotFoundError, PreconditionError } from '../core/errors';
 import { registerSecret } from '../core/redact';
 import { Repository } from '../repository/repository';
+import { isPlaintextKey, KEY_CHECK_KEY, MARKER_KEY, SEALED_KEY_KEY } from '../repository/layout';
+import { markerText, newMarker, readMarker, refuseUnmarkedData, type RepositoryMarker } from '../repository/marker';
+import { readOptional } from '../repository/trust';
 import { loadAge } from '../storage/age';
 import { EncryptedStorage } from '../storage/encrypted_storage';
 import { RetryingStorage, type RetryPolicy } from '../storage/retrying_storage';
@@ -27,20 +30,6 @@ export interface OffsiteRepo {
   location: string;
 }
 
-interface Marker {
-  format: string;
-  version: number;
-  id: string;
-  createdAt: string;
-  encryption?: 'age' | 'none';
-  recipients?: string[];
-}
-
-const MARKER = 'repository.json';
-/** The repository's own age identity, encrypted with the passphrase (scrypt). */
-const KEY_FILE = 'keys/repository-key.age';
-/** A known text encrypted to the repository's recipients: decrypting it proves the key. */
-const CHECK_FILE = 'keys/check.age';
 const CHECK_TEXT = 'mm-backup key check\n';
 
 export async function openOffsite(
@@ -52,17 +41,18 @@ export async function openOffsite(
   const s3 = new S3Storage({
     bucket: off.s3.bucket, prefix: off.s3.prefix, region: off.s3.region, endpoint: off.s3.endpoint,
     forcePathStyle: off.s3.forcePathStyle, credentials: await credentials(off),
-  }, opts.stagingDir);
+  });
   const policy: RetryPolicy = { ...off.retry, onRetry: opts.onRetry };
   const raw = new RetryingStorage(s3, policy);
   const location = s3.describe().location;
   const keys = await configuredKeys(off);
-  let marker = await readJson<Marker>(raw, MARKER);
+  let marker = await readMarker(raw);
 
   if (!marker) {
     if (!opts.create) {
       throw new NotFoundError(`there is no mm-backup repository at ${location}`, { hint: 'check the bucket, the prefix and the endpoint (s3://BUCKET/PREFIX)' });
     }
+    await refuseUnmarkedData(raw);
     marker = await initialise(raw, keys);
   }
 
@@ -81,13 +71,13 @@ export async function openOffsite(
   let canDecrypt = true;
   if (encrypted) {
     if (keys.passphrase) await unlockRepositoryKey(raw, keys, location);
-    const enc = new EncryptedStorage(s3, { recipients: unique([...keys.recipients, ...(marker.recipients ?? [])]), identities: keys.identities });
+    const enc = new EncryptedStorage(s3, { recipients: unique([...keys.recipients, ...(marker.recipients ?? [])]), identities: keys.identities }, isPlaintextKey);
     canDecrypt = enc.canDecrypt;
     if (canDecrypt) await checkKey(raw, keys.identities, location);
     storage = enc;
   }
   const stack = new RetryingStorage(storage, policy);
-  return { storage: stack, repo: await Repository.open(stack), encrypted, canDecrypt, location };
+  return { storage: stack, repo: await Repository.open(stack, { stagingDir: opts.stagingDir }), encrypted, canDecrypt, location };
 }
 
 interface Keys {
@@ -121,8 +111,7 @@ async function configuredKeys(off: OffsiteConfig): Promise<Keys> {
 }
 
 /** First use of an empty prefix: key files first, the marker last (it says "initialised"). */
-async function initialise(raw: Storage, keys: Keys): Promise<Marker> {
-  const marker: Marker = { format: 'mm-backup-repository', version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(), encryption: keys.configured ? 'age' : 'none' };
+async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
   if (keys.configured) {
     const age = await loadAge();
     if (keys.passphrase) {
@@ -131,23 +120,23 @@ async function initialise(raw: Storage, keys: Keys): Promise<Marker> {
       const identity = await age.generateX25519Identity();
       const e = new age.Encrypter();
       e.setPassphrase(keys.passphrase);
-      await raw.put(KEY_FILE, Buffer.from(await e.encrypt(`${identity}\n`)));
+      await raw.put(SEALED_KEY_KEY, Buffer.from(await e.encrypt(`${identity}\n`)));
       keys.identities.push(identity);
       keys.recipients.push(await age.identityToRecipient(identity));
     }
     if (!keys.recipients.length) throw new ConfigError('offsite.encryption: needs at least one recipient or identity to encrypt to');
     const e = new age.Encrypter();
     keys.recipients.forEach((r) => e.addRecipient(r));
-    await raw.put(CHECK_FILE, Buffer.from(await e.encrypt(CHECK_TEXT)));
-    marker.recipients = keys.recipients;
+    await raw.put(KEY_CHECK_KEY, Buffer.from(await e.encrypt(CHECK_TEXT)));
   }
-  await raw.put(MARKER, Buffer.from(`${JSON.stringify(marker, null, 2)}\n`));
+  const marker = newMarker(keys.configured ? { recipients: keys.recipients } : undefined);
+  await raw.put(MARKER_KEY, markerText(marker));
   return marker;
 }
 
 async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): Promise<void> {
-  const sealed = await readBytes(raw, KEY_FILE);
-  if (!sealed) throw new PreconditionError('PRECONDITION_FAILED', `the repository at ${location} has no passphrase-protected key (${KEY_FILE})`, { hint: 'it was encrypted with recipient keys: configure the matching identityFile' });
+  const sealed = await readOptional(raw, SEALED_KEY_KEY);
+  if (!sealed) throw new PreconditionError('PRECONDITION_FAILED', `the repository at ${location} has no passphrase-protected key (${SEALED_KEY_KEY})`, { hint: 'it was encrypted with recipient keys: configure the matching identityFile' });
   const age = await loadAge();
   const d = new age.Decrypter();
   d.addPassphrase(keys.passphrase as string);
@@ -164,7 +153,7 @@ async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): 
 
 /** Decrypts the key-check file with the configured identities: a wrong key is reported here, once. */
 async function checkKey(raw: Storage, identities: string[], location: string): Promise<void> {
-  const sealed = await readBytes(raw, CHECK_FILE);
+  const sealed = await readOptional(raw, KEY_CHECK_KEY);
   if (!sealed) return; // created by a version without the check: objects will tell
   const age = await loadAge();
   const d = new age.Decrypter();
@@ -178,7 +167,7 @@ async function checkKey(raw: Storage, identities: string[], location: string): P
       });
     }
   }
-  throw new PreconditionError('PRECONDITION_FAILED', `the key check file ${CHECK_FILE} at ${location} is damaged`, { hint: 'the bucket content was changed; check who can write to it' });
+  throw new PreconditionError('PRECONDITION_FAILED', `the key check file ${KEY_CHECK_KEY} at ${location} is damaged`, { hint: 'the bucket content was changed; check who can write to it' });
 }
 
 async function credentials(off: OffsiteConfig): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined> {
@@ -192,26 +181,6 @@ async function credentials(off: OffsiteConfig): Promise<{ accessKeyId: string; s
   return { accessKeyId, secretAccessKey };
 }
 
-async function readBytes(s: Storage, key: string): Promise<Buffer | undefined> {
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of await s.get(key)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-}
-
-async function readJson<T>(s: Storage, key: string): Promise<T | undefined> {
-  const b = await readBytes(s, key);
-  if (!b) return undefined;
-  try {
-    return JSON.parse(b.toString('utf8')) as T;
-  } catch (err) {
-    throw new PreconditionError('PRECONDITION_FAILED', `${key} in the off-site repository is not valid JSON`, { cause: err });
-  }
-}
 
 function unique(a: string[]): string[] {
   return [...new Set(a)];

@@ -13,15 +13,16 @@ import type { RetryPolicy } from '../storage/retrying_storage';
 import type { Storage } from '../storage/storage';
 import { openOffsite, type OffsiteRepo } from './open_offsite';
 
-/** A Storage that can also remove what interrupted jobs left behind. */
-export type RepositoryStorage = Storage & { cleanStaging(): Promise<number> };
+/** The storage a repository is opened on (Repository owns staging, sync and cleanup on top of it). */
+export type RepositoryStorage = Storage;
 
 /** Retries are rare and worth seeing: one line on stderr each (secrets redacted). */
 export const logRetry: RetryPolicy['onRetry'] = ({ op, attempt, delayMs, error }) => {
   process.stderr.write(`warning: ${redact(op)} failed (${redact(error.message)}); retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1})\n`);
 };
 
-export async function openRepositoryStorage(cfg: Config, opts: { create?: boolean } = {}): Promise<{ storage: RepositoryStorage; direct?: OffsiteRepo }> {
+/** `stagingDir`: where a repository on a bucket stages objects (the local state directory's tmp/). */
+export async function openRepositoryStorage(cfg: Config, opts: { create?: boolean } = {}): Promise<{ storage: RepositoryStorage; direct?: OffsiteRepo; stagingDir?: string }> {
   if (cfg.offsite?.mode !== 'direct') return { storage: await LocalStorage.open(cfg.repository.path) };
   const stagingDir = path.join(cfg.repository.path, 'tmp');
   await mkdir(stagingDir, { recursive: true, mode: 0o700 });
@@ -32,7 +33,7 @@ export async function openRepositoryStorage(cfg: Config, opts: { create?: boolea
       hint: 'set MM_BACKUP_AGE_IDENTITY_FILE (or offsite.encryption.identityFile / passphraseFile) to the identity printed by mm-backup keygen',
     });
   }
-  return { storage: direct.storage, direct };
+  return { storage: direct.storage, direct, stagingDir };
 }
 
 /** The off-site copy in mode "replicate", opened (and created) once per command when first needed. */

@@ -48,7 +48,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
           hint: 'configure service (systemd, docker-compose or custom commands), or run with --mode online',
         });
       }
-      const cleaned = await ec.storage.cleanStaging();
+      const cleaned = await ec.repo.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
       const db = components.find((c) => c.plan.id === MAIN_DATABASE);
@@ -61,7 +61,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         needed += (await c.estimate(previous)).changedBytes;
       }
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
-      const space = await ec.storage.space();
+      const space = await ec.repo.space();
       const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
       if (space && usable < needed) {
         throw new PreconditionError('DISK_SPACE', `not enough space in the repository: this backup needs up to ${fmt(needed)}, ${fmt(Math.max(0, usable))} is usable (${fmt(space.free)} free, ${fmt(ec.cfg.repository.reserveBytes)} reserved)`, {

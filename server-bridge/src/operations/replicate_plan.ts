@@ -12,13 +12,14 @@ import { StorageError } from '../core/errors';
 import { newJobId } from '../core/ids';
 import { TaskPool } from '../core/pool';
 import { referencedObjects, type Manifest } from '../manifest/manifest';
-import { Repository } from '../repository/repository';
-import { readVerifications } from '../repository/verifications';
+import { deleteVerification, readVerifications } from '../repository/verifications';
+import { listSnapshotKeys, objectKey, snapshotIds, snapshotKey, snapshotSignatureKey } from '../repository/layout';
+import { fileBody, readBuffer } from '../storage/storage';
 import { readOptional } from '../repository/trust';
 import { LocalStorage } from '../storage/local_storage';
 import { KeyMismatchError } from '../storage/encrypted_storage';
 import type { OffsiteRepo } from '../offsite/open_offsite';
-import { snapshotIds, snapshotTime } from '../offsite/offsite_state';
+import { snapshotTime } from '../offsite/offsite_state';
 import type { EngineContext } from '../jobs/context';
 import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job, Step } from '../jobs/runner';
@@ -51,7 +52,7 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
     run: async (ctx) => {
       off = await openOff();
       outcome.location = off.location;
-      const cleaned = await off.storage.cleanStaging();
+      const cleaned = await off.repo.cleanStaging();
       if (cleaned) ctx.log('warn', `aborted ${cleaned} incomplete uploads left by an interrupted job`);
       return `${off.location}${off.encrypted ? ' (encrypted)' : ''}`;
     },
@@ -95,22 +96,19 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
       const pool = new TaskPool(4);
       for (const j of jobs) {
         await pool.add(async () => {
-          await off.storage.putFile(Repository.objectKey(j.sha), objectFile(local, j.sha), { signal: ctx.signal });
+          await off.storage.put(objectKey(j.sha), fileBody(objectFile(local, j.sha)), { signal: ctx.signal });
           outcome.objectsUploaded++;
           outcome.bytesUploaded += j.size;
           ctx.progress(outcome.bytesUploaded, total, 'bytes');
         });
       }
       await pool.drain();
-      await off.storage.flush();
       // Manifests last, oldest first: from this moment each snapshot exists off-site. Each
       // signature goes just before its manifest, so an off-site manifest is never unsigned.
       for (const m of [...toCopy].sort((a, b) => a.id.localeCompare(b.id))) {
-        const sig = await readOptional(local, Repository.signatureKey(m.id));
-        if (sig) await off.storage.put(Repository.signatureKey(m.id), sig, { signal: ctx.signal });
-        const chunks: Buffer[] = [];
-        for await (const c of await local.get(Repository.snapshotKey(m.id))) chunks.push(c as Buffer);
-        await off.storage.put(Repository.snapshotKey(m.id), Buffer.concat(chunks), { signal: ctx.signal });
+        const sig = await readOptional(local, snapshotSignatureKey(m.id));
+        if (sig) await off.storage.put(snapshotSignatureKey(m.id), sig, { signal: ctx.signal });
+        await off.storage.put(snapshotKey(m.id), await readBuffer(local, snapshotKey(m.id)), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
       return `${outcome.copied.length} snapshots, ${outcome.objectsUploaded} objects uploaded (${fmt(outcome.bytesUploaded)})`;
@@ -121,12 +119,12 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
     id: 'offsite-signatures',
     title: 'Copy signatures made after their snapshots were copied (mm-backup sign-snapshots)',
     run: async (ctx) => {
-      const remote = new Set<string>();
-      for await (const o of off.storage.list('snapshots')) remote.add(o.key);
+      const remote = await listSnapshotKeys(off.storage);
+      const manifests = new Set(remote.manifests);
       let copied = 0;
       for (const id of localManifests.keys()) {
-        const key = Repository.signatureKey(id);
-        if (!remote.has(Repository.snapshotKey(id)) || remote.has(key)) continue;
+        const key = snapshotSignatureKey(id);
+        if (!manifests.has(id) || remote.signatures.has(id)) continue;
         const sig = await readOptional(local, key);
         if (!sig) continue;
         await off.storage.put(key, sig, { signal: ctx.signal });
@@ -142,7 +140,7 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
     run: async (ctx) => {
       for (const id of outcome.removed) {
         await off.repo.deleteSnapshot(id);
-        await off.storage.delete(`verifications/${id}.json`);
+        await deleteVerification(off.storage, id);
       }
       // Mark from what is off-site now; manifests of snapshots still here locally need no decryption.
       const live = new Set<string>();
@@ -173,5 +171,5 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
 }
 
 function objectFile(local: LocalStorage, sha: string): string {
-  return path.join(local.root, ...Repository.objectKey(sha).split('/'));
+  return path.join(local.root, ...objectKey(sha).split('/'));
 }

@@ -1,22 +1,27 @@
 /**
  * The backup repository on top of a Storage: content-addressed objects (objects/ab/<sha256>,
  * each distinct content stored once, never modified) and snapshot manifests
- * (snapshots/<id>.json, written last). Layout is documented in the README for manual restores.
+ * (snapshots/<id>.json, written last); keys come from ./layout.ts, documented in the README for
+ * manual restores. The repository owns what the storage contract leaves out: where objects are
+ * staged, when the local filesystem is synced (once, before a manifest is committed), and the
+ * free space of a local repository's disk.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, NotFoundError, UsageError, VerificationError } from '../core/errors';
-import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
+import { BridgeError, NotFoundError, VerificationError } from '../core/errors';
+import { parseManifest, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { formatIssues } from '../config/load';
-import type { Storage } from '../storage/storage';
+import { fileBody, readBuffer, streamBody, type Storage } from '../storage/storage';
+import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
-import { ensureRepositoryMarker } from './repository_marker';
+import { ensureRepositoryMarker } from './marker';
+import { listSnapshotKeys, objectKey, objectOfKey, OBJECTS, parseSnapshotKey, snapshotKey, snapshotSignatureKey } from './layout';
 import { damagedManifest } from './damaged_manifest';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
@@ -54,34 +59,58 @@ export interface SnapshotListing {
 
 export class Repository {
   private stageDir: string | undefined;
+  /** The staging directory given at open (offsite.mode "direct": the local state directory), if any. */
+  private readonly givenStaging: string | undefined;
   /** Manifests never change once written, so their summaries are cached by key. */
   private readonly summaries = new Map<string, Manifest>();
   /** Which file each loaded manifest came from and the SHA-256 of its exact bytes (what is signed). */
   private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
-  private constructor(readonly storage: Storage, private readonly signer: () => Promise<SigningKey | undefined>) {}
+  private constructor(readonly storage: Storage, private readonly signer: () => Promise<SigningKey | undefined>, stagingDir?: string) {
+    this.givenStaging = stagingDir;
+  }
 
   /**
    * Opens the repository, creating its marker on first use. `signer` gives the key that signs
    * each manifest written here; without one (a host with no config file) manifests are unsigned.
+   * `stagingDir`: where to stage objects when the storage is not a local directory (which has its own).
    */
-  static async open(storage: Storage, opts: { signer?: () => Promise<SigningKey | undefined> } = {}): Promise<Repository> {
-    const repo = new Repository(storage, opts.signer ?? (async () => undefined));
+  static async open(storage: Storage, opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string } = {}): Promise<Repository> {
+    const repo = new Repository(storage, opts.signer ?? (async () => undefined), opts.stagingDir);
     await ensureRepositoryMarker(storage);
     return repo;
   }
 
-  static objectKey(sha256: string): string {
-    return `objects/${sha256.slice(0, 2)}/${sha256}`;
+  /** Free and total bytes of a local repository's disk; undefined for a bucket (no such figure). */
+  async space(): Promise<{ free: number; total: number } | undefined> {
+    const local = this.storage.describe().local;
+    if (!local) return undefined;
+    const s = await statfs(local.root);
+    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
   }
 
-  static snapshotKey(id: string): string {
-    if (!SNAPSHOT_ID.test(id)) throw new UsageError(`"${id}" is not a snapshot id (expected e.g. 20260101T030000Z-a1b2c3)`);
-    return `snapshots/${id}.json`;
+  /**
+   * Makes every object stored so far durable. Staged objects are renamed into a local repository
+   * without an fsync each (a snapshot of 100k thumbnails would otherwise spend minutes in fsync):
+   * one syncfs of the filesystem covers them all. A bucket's completed puts are durable already.
+   */
+  async sync(): Promise<void> {
+    const local = this.storage.describe().local;
+    if (local) await runProcess('sync', ['-f', local.root]);
   }
 
-  /** The manifest's signature (repository/signing.ts), beside it so readers that predate signing still work. */
-  static signatureKey(id: string): string {
-    return `snapshots/${id}.sig`;
+  /**
+   * Removes what interrupted jobs left: staged files, the storage's temp files and incomplete
+   * uploads. Returns how many; call only while holding the job lock.
+   */
+  async cleanStaging(): Promise<number> {
+    let n = (await this.storage.cleanup?.()) ?? 0;
+    const own = this.givenStaging;
+    if (own && own !== this.storage.describe().local?.tempDir) {
+      const names = await readdir(own).catch(() => [] as string[]);
+      await Promise.all(names.map((f) => rm(path.join(own, f), { force: true, recursive: true })));
+      n += names.length;
+    }
+    return n;
   }
 
   /** The file a manifest was loaded from and the SHA-256 of the bytes parsed; undefined for one built in memory. */
@@ -91,7 +120,7 @@ export class Repository {
 
   /** The signature file of snapshot `id`, or undefined when it has none. */
   async readSignature(id: string): Promise<Buffer | undefined> {
-    return readOptional(this.storage, Repository.signatureKey(id));
+    return readOptional(this.storage, snapshotSignatureKey(id));
   }
 
   /**
@@ -103,12 +132,12 @@ export class Repository {
     const key = await this.signer();
     if (!origin || origin.keyId !== m.id) throw new BridgeError('INTERNAL', `snapshot ${m.id} was not loaded from the repository`);
     if (!key) throw new BridgeError('PRECONDITION_FAILED', 'this host has no signing key (no config file)', { hint: 'run this with --config on the host that makes the backups' });
-    await this.storage.put(Repository.signatureKey(m.id), key.sign('manifest', m.id, origin.sha256));
+    await this.storage.put(snapshotSignatureKey(m.id), key.sign('manifest', m.id, origin.sha256));
     return key.fingerprint;
   }
 
   private async staging(): Promise<string> {
-    this.stageDir ??= this.storage.stagingDir() ?? (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
+    this.stageDir ??= this.storage.describe().local?.tempDir ?? this.givenStaging ?? (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
     return this.stageDir;
   }
 
@@ -119,12 +148,12 @@ export class Repository {
     try {
       await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
       const sha256 = hasher.digest();
-      const key = Repository.objectKey(sha256);
+      const key = objectKey(sha256);
       if (await this.storage.stat(key)) {
         await rm(tmp, { force: true });
         return { sha256, size: hasher.bytes, isNew: false };
       }
-      await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
+      await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
       return { sha256, size: hasher.bytes, isNew: true };
     } catch (err) {
       await rm(tmp, { force: true });
@@ -142,12 +171,12 @@ export class Repository {
     if (opts.size === undefined || opts.size > SMALL_FILE) return this.ingest(createReadStream(file), opts);
     const buf = await readFile(file, { signal: opts.signal });
     const sha256 = createHash('sha256').update(buf).digest('hex');
-    const key = Repository.objectKey(sha256);
+    const key = objectKey(sha256);
     if (await this.storage.stat(key)) return { sha256, size: buf.length, isNew: false };
     const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       await writeFile(tmp, buf, { mode: 0o600 });
-      await this.storage.putFile(key, tmp, { signal: opts.signal, move: true, deferSync: true });
+      await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
     } catch (err) {
       await rm(tmp, { force: true });
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
@@ -157,11 +186,11 @@ export class Repository {
   }
 
   async hasObject(sha256: string): Promise<boolean> {
-    return !!(await this.storage.stat(Repository.objectKey(sha256)));
+    return !!(await this.storage.stat(objectKey(sha256)));
   }
 
   async readObject(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
-    return this.storage.get(Repository.objectKey(sha256), opts);
+    return this.storage.get(objectKey(sha256), opts);
   }
 
   /**
@@ -171,11 +200,15 @@ export class Repository {
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
-    const hasher = new HashingStream();
     try {
-      // One pass: read, hash and write together (an in-kernel copy could not be hashed on the way).
-      await pipeline(await this.readObject(sha256, opts), hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-      assertSameObject(sha256, hasher.digest());
+      // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
+      // way). A read that breaks midway is retried whole (the storage calls this again), so each
+      // call starts the temporary file and the hash over.
+      await this.storage.load(objectKey(sha256), async (source) => {
+        const hasher = new HashingStream();
+        await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+        assertSameObject(sha256, hasher.digest());
+      }, opts);
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -200,27 +233,23 @@ export class Repository {
 
   /** A small object read whole, checked against its checksum (e.g. a config.json read from a snapshot). */
   async readObjectBytes(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.readObject(sha256, opts)) chunks.push(c as Buffer);
-    const buf = Buffer.concat(chunks);
+    const buf = await readBuffer(this.storage, objectKey(sha256), opts);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     return buf;
   }
 
   /** Re-hashes an object; returns a problem string or undefined when it matches. */
   async checkObject(sha256: string, size: number | undefined, opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
-    let stream: Readable;
+    let hasher: HashingStream;
     try {
-      stream = await this.readObject(sha256, opts);
+      // A whole read: retried from the start (a fresh hash) if the connection breaks midway.
+      hasher = await this.storage.load(objectKey(sha256), async (stream) => {
+        const h = new HashingStream();
+        await pipeline(stream, h, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
+        return h;
+      }, opts);
     } catch (err) {
       if (err instanceof NotFoundError) return 'object is missing';
-      if (isUnreadable(err)) return (err as Error).message;
-      throw err;
-    }
-    const hasher = new HashingStream();
-    try {
-      await pipeline(stream, hasher, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
-    } catch (err) {
       if (isUnreadable(err)) return (err as Error).message;
       throw err;
     }
@@ -234,28 +263,27 @@ export class Repository {
   async writeSnapshot(m: Manifest): Promise<void> {
     const res = parseManifest(m);
     if (!res.success) throw new BridgeError('INTERNAL', `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
-    await this.storage.flush();
+    await this.sync();
     // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
     const key = await this.signer();
     if (key) {
       const hash = createHash('sha256');
       for (const s of manifestText(res.data)) hash.update(s);
-      await this.storage.put(Repository.signatureKey(res.data.id), key.sign('manifest', res.data.id, hash.digest('hex')));
+      await this.storage.put(snapshotSignatureKey(res.data.id), key.sign('manifest', res.data.id, hash.digest('hex')));
     }
-    const text = Readable.from((function* () { for (const s of manifestText(res.data)) yield Buffer.from(s); })());
-    await this.storage.put(Repository.snapshotKey(res.data.id), text);
+    // The commit: a body that can be generated again, so a failed upload is retried like any other put.
+    const manifest = res.data;
+    await this.storage.put(snapshotKey(manifest.id), streamBody(() => Readable.from((function* () { for (const s of manifestText(manifest)) yield Buffer.from(s); })())));
   }
 
   async listSnapshots(): Promise<SnapshotListing> {
     const manifests: Manifest[] = [];
     const broken: SnapshotListing['broken'] = [];
-    for await (const obj of this.storage.list('snapshots')) {
-      const m = /^snapshots\/(.+)\.json$/.exec(obj.key);
-      if (!m || !SNAPSHOT_ID.test(m[1] as string)) continue;
+    for (const id of await this.snapshotIds()) {
       try {
-        manifests.push(await this.loadManifestKey(obj.key));
+        manifests.push(await this.loadManifestKey(snapshotKey(id)));
       } catch (err) {
-        broken.push({ id: m[1] as string, problem: (err as Error).message });
+        broken.push({ id, problem: (err as Error).message });
       }
     }
     manifests.sort((a, b) => a.id.localeCompare(b.id));
@@ -268,12 +296,7 @@ export class Repository {
    * `accept` (e.g. a signature check) judges the whole manifest; a refused one is skipped.
    */
   async newestSnapshot(match: (m: Manifest) => boolean, accept?: (full: Manifest) => Promise<boolean>): Promise<Manifest | undefined> {
-    const keys: string[] = [];
-    for await (const obj of this.storage.list('snapshots')) {
-      const id = /^snapshots\/(.+)\.json$/.exec(obj.key)?.[1];
-      if (id && SNAPSHOT_ID.test(id)) keys.push(obj.key);
-    }
-    for (const key of keys.sort().reverse()) {
+    for (const key of (await this.snapshotIds()).map(snapshotKey).reverse()) {
       let head = this.summaries.get(key);
       if (!head) {
         head = await this.loadManifestKey(key, { entries: false }).catch(() => undefined);
@@ -295,14 +318,13 @@ export class Repository {
   async listSnapshotSummaries(): Promise<SnapshotListing> {
     const manifests: Manifest[] = [];
     const broken: SnapshotListing['broken'] = [];
-    for await (const obj of this.storage.list('snapshots')) {
-      const id = /^snapshots\/(.+)\.json$/.exec(obj.key)?.[1];
-      if (!id || !SNAPSHOT_ID.test(id)) continue;
-      let summary = this.summaries.get(obj.key);
+    for (const id of await this.snapshotIds()) {
+      const key = snapshotKey(id);
+      let summary = this.summaries.get(key);
       if (!summary) {
         try {
-          summary = await this.loadManifestKey(obj.key, { entries: false });
-          this.summaries.set(obj.key, summary);
+          summary = await this.loadManifestKey(key, { entries: false });
+          this.summaries.set(key, summary);
         } catch (err) {
           broken.push({ id, problem: (err as Error).message });
           continue;
@@ -314,6 +336,11 @@ export class Repository {
     return { manifests, broken };
   }
 
+  /** Ids of the snapshots that exist (their manifest does), oldest first; nothing is read. */
+  async snapshotIds(): Promise<string[]> {
+    return (await listSnapshotKeys(this.storage)).manifests;
+  }
+
   /** Loads `id` or 'latest' (the newest snapshot that is not a safety snapshot, else the newest). */
   async loadSnapshot(idOrLatest: string): Promise<Manifest> {
     if (idOrLatest === 'latest') {
@@ -321,7 +348,7 @@ export class Repository {
       if (!last) throw new NotFoundError('the repository has no snapshots yet', { hint: 'run mm-backup backup first' });
       return last;
     }
-    const key = Repository.snapshotKey(idOrLatest);
+    const key = snapshotKey(idOrLatest);
     if (!(await this.storage.stat(key))) throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
     return this.loadManifestKey(key);
   }
@@ -330,40 +357,44 @@ export class Repository {
     let raw: unknown;
     // The whole file is hashed as it is parsed (also when entries are skipped), so a signature is
     // checked against exactly the bytes behind the manifest in hand, with no second read to race.
-    const hash = createHash('sha256');
-    const source = await this.storage.get(key);
+    // A read retried after a broken connection starts the hash and the parse over.
+    let hash = createHash('sha256');
     try {
-      raw = await readManifestText(Readable.from((async function* () {
-        for await (const chunk of source) {
-          hash.update(chunk as Buffer);
-          yield chunk as Buffer;
-        }
-      })()), opts);
+      raw = await this.storage.load(key, async (source) => {
+        hash = createHash('sha256');
+        const h = hash;
+        return readManifestText(Readable.from((async function* () {
+          for await (const chunk of source) {
+            h.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        })()), opts);
+      });
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       throw damagedManifest(key, 'is not valid JSON', err);
     }
     const res = parseManifest(raw);
     if (!res.success) throw damagedManifest(key, `is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
-    this.origins.set(res.data, { keyId: key.slice('snapshots/'.length, -'.json'.length), sha256: hash.digest('hex') });
+    this.origins.set(res.data, { keyId: parseSnapshotKey(key)?.id ?? key, sha256: hash.digest('hex') });
     return res.data;
   }
 
   /** Removes the manifest first (the snapshot is gone from then on), then its signature. */
   async deleteSnapshot(id: string): Promise<void> {
-    this.summaries.delete(Repository.snapshotKey(id));
-    await this.storage.delete(Repository.snapshotKey(id));
-    await this.storage.delete(Repository.signatureKey(id));
+    this.summaries.delete(snapshotKey(id));
+    await this.storage.delete(snapshotKey(id));
+    await this.storage.delete(snapshotSignatureKey(id));
   }
 
   async *listObjects(): AsyncIterable<{ sha256: string; size: number }> {
-    for await (const o of this.storage.list('objects')) {
-      const sha = o.key.split('/').at(-1) ?? '';
-      if (/^[0-9a-f]{64}$/.test(sha)) yield { sha256: sha, size: o.size };
+    for await (const o of this.storage.list(OBJECTS)) {
+      const sha = objectOfKey(o.key);
+      if (sha) yield { sha256: sha, size: o.size };
     }
   }
 
   async deleteObject(sha256: string): Promise<void> {
-    await this.storage.delete(Repository.objectKey(sha256));
+    await this.storage.delete(objectKey(sha256));
   }
 }

@@ -5,9 +5,9 @@
  * damage snapshots but cannot make a forged one trusted.
  */
 import path from 'node:path';
-import { UsageError, VerificationError } from '../core/errors';
+import { NotFoundError, UsageError, VerificationError } from '../core/errors';
 import type { Manifest } from '../manifest/manifest';
-import type { Storage } from '../storage/storage';
+import { readBuffer, type Storage } from '../storage/storage';
 import type { Repository } from './repository';
 import { checkSignature, FINGERPRINT, SigningKey, type SignedKind, type TrustVerdict } from './signing';
 
@@ -114,15 +114,12 @@ export class TrustPolicy {
   }
 }
 
-/** Reads a key, or undefined when it does not exist. */
+/** Reads a key whole, or undefined when it does not exist. */
 export async function readOptional(storage: Storage, key: string): Promise<Buffer | undefined> {
-  if (!(await storage.stat(key))) return undefined;
-  const chunks: Buffer[] = [];
   try {
-    for await (const c of await storage.get(key)) chunks.push(c as Buffer);
+    return await readBuffer(storage, key);
   } catch (err) {
-    if ((err as { code?: string }).code === 'NOT_FOUND') return undefined;
+    if (err instanceof NotFoundError) return undefined;
     throw err;
   }
-  return Buffer.concat(chunks);
 }

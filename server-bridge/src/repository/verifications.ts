@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Storage } from '../storage/storage';
 import { sha256Hex, type SigningKey } from './signing';
 import { readOptional, type TrustPolicy } from './trust';
+import { parseVerificationKey, VERIFICATIONS, verificationKey, verificationSignatureKey } from './layout';
 
 const recordSchema = z.object({
   snapshotId: z.string(),
@@ -17,21 +18,19 @@ const recordSchema = z.object({
 });
 export type VerificationRecord = z.infer<typeof recordSchema>;
 
-const recordKey = (id: string) => `verifications/${id}.json`;
-const signatureKey = (id: string) => `verifications/${id}.sig`;
 
 /** Writes the record; with `signer` its signature first, so a visible record is already signed. */
 export async function writeVerification(storage: Storage, rec: VerificationRecord, signer?: SigningKey): Promise<void> {
   const bytes = Buffer.from(JSON.stringify(rec));
-  if (signer) await storage.put(signatureKey(rec.snapshotId), signer.sign('verification', rec.snapshotId, sha256Hex(bytes)));
-  else await storage.delete(signatureKey(rec.snapshotId));
-  await storage.put(recordKey(rec.snapshotId), bytes);
+  if (signer) await storage.put(verificationSignatureKey(rec.snapshotId), signer.sign('verification', rec.snapshotId, sha256Hex(bytes)));
+  else await storage.delete(verificationSignatureKey(rec.snapshotId));
+  await storage.put(verificationKey(rec.snapshotId), bytes);
 }
 
 /** Removes a snapshot's record and its signature. */
 export async function deleteVerification(storage: Storage, id: string): Promise<void> {
-  await storage.delete(recordKey(id));
-  await storage.delete(signatureKey(id));
+  await storage.delete(verificationKey(id));
+  await storage.delete(verificationSignatureKey(id));
 }
 
 /**
@@ -40,15 +39,15 @@ export async function deleteVerification(storage: Storage, id: string): Promise<
  */
 export async function readVerifications(storage: Storage, trust: TrustPolicy): Promise<Map<string, VerificationRecord>> {
   const out = new Map<string, VerificationRecord>();
-  for await (const o of storage.list('verifications')) {
-    const id = /^verifications\/(.+)\.json$/.exec(o.key)?.[1];
+  for await (const o of storage.list(VERIFICATIONS)) {
+    const id = parseVerificationKey(o.key);
     if (!id) continue;
     try {
       const bytes = await readOptional(storage, o.key);
       if (!bytes) continue;
       const rec = recordSchema.parse(JSON.parse(bytes.toString('utf8')));
       if (rec.snapshotId !== id) continue;
-      const verdict = await trust.check('verification', id, sha256Hex(bytes), await readOptional(storage, signatureKey(id)));
+      const verdict = await trust.check('verification', id, sha256Hex(bytes), await readOptional(storage, verificationSignatureKey(id)));
       if (verdict.state === 'signed') out.set(id, rec);
     } catch {
       /* a damaged record means "not verified" */

@@ -209,7 +209,7 @@ export class Sidecar implements SidecarApi {
   }
 
   private async checkSpace(): Promise<void> {
-    const space = await this.engine.storage.space();
+    const space = await this.engine.repo.space();
     if (!space) return;
     // What backups may still use: free space minus the configured reserve.
     const usable = space.free - this.cfg.repository.reserveBytes;
@@ -223,7 +223,7 @@ export class Sidecar implements SidecarApi {
     const { manifests } = await this.engine.repo.listSnapshotSummaries();
     const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
     const v = await readVerifications(this.engine.storage, this.engine.trust);
-    const space = await this.engine.storage.space();
+    const space = await this.engine.repo.space();
     const d = await discover(this.cfg).catch(() => undefined);
     const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
     const lastJob = (await this.history.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');

@@ -3,17 +3,17 @@
  * decrypts, keys are unchanged (objects stay named by the SHA-256 of their plaintext, so dedup
  * works exactly as unencrypted). Every stored file is a complete age file, decryptable by hand
  * with `age -d -i key.txt`. Encryption and decryption stream in age's 64 KiB chunks, so memory
- * stays bounded whatever the object size. `repository.json` and `keys/*` are stored as they are:
- * the marker must be readable to say that the rest is encrypted, and the key files are age files
- * of their own.
+ * stays bounded whatever the object size. The keys the caller names as plaintext are stored as
+ * they are (repository/layout.ts: the marker must be readable to say that the rest is encrypted,
+ * and the key files are age files of their own).
  */
-import { rename, rm } from 'node:fs/promises';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StorageError } from '../core/errors';
 import { loadAge, type AgeModule } from './age';
-import type { ObjectInfo, Storage } from './storage';
+import { openBody } from './body';
+import { ForwardingStorage } from './forwarding_storage';
+import { isFileBody, streamBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
 
 /** The content cannot be authenticated: damaged or tampered with. */
 export class IntegrityError extends StorageError {
@@ -36,38 +36,23 @@ export interface AgeKeys {
   identities: string[];
 }
 
-const PLAINTEXT = /^(repository\.json|keys\/.+)$/;
-
-export class EncryptedStorage implements Storage {
+export class EncryptedStorage extends ForwardingStorage {
   private age: AgeModule | undefined;
   /** Header + nonce bytes our own encryption adds, to report plaintext sizes without reading. */
   private overhead: number | undefined;
 
-  constructor(readonly inner: Storage, private readonly keys: AgeKeys) {}
-
-  static isPlaintextKey(key: string): boolean {
-    return PLAINTEXT.test(key);
+  /** `plaintext` names the keys stored as they are (the repository layout says which). */
+  constructor(inner: Storage, private readonly keys: AgeKeys, private readonly plaintext: (key: string) => boolean = () => false) {
+    super(inner);
   }
 
   get canDecrypt(): boolean {
     return this.keys.identities.length > 0;
   }
 
-  describe() {
+  override describe(): StorageInfo {
     const d = this.inner.describe();
-    return { kind: d.kind, location: `${d.location} (age-encrypted)` };
-  }
-
-  stagingDir() {
-    return this.inner.stagingDir();
-  }
-
-  space() {
-    return this.inner.space();
-  }
-
-  flush() {
-    return this.inner.flush();
+    return { ...d, location: `${d.location} (age-encrypted)` };
   }
 
   private async lib(): Promise<AgeModule> {
@@ -84,31 +69,28 @@ export class EncryptedStorage implements Storage {
     return e;
   }
 
-  private async encryptStream(body: Readable | Buffer): Promise<Readable> {
-    const e = await this.encrypter();
-    const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    const web = await e.encrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
-    return Readable.fromWeb(web as never);
+  /** The body's bytes encrypted, opened afresh on each call (so the encrypted body replays too). */
+  private encryptedStream(body: Body): Readable {
+    const self = this;
+    return Readable.from((async function* () {
+      const e = await self.encrypter();
+      const web = await e.encrypt(Readable.toWeb(openBody(body)) as unknown as ReadableStream<Uint8Array>);
+      for await (const c of web as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    })(), { objectMode: false });
   }
 
-  async put(key: string, body: Readable | Buffer, opts?: { signal?: AbortSignal }): Promise<void> {
-    if (PLAINTEXT.test(key)) return this.inner.put(key, body, opts);
+  override async put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void> {
+    if (this.plaintext(key)) return this.inner.put(key, body, opts);
     if (Buffer.isBuffer(body)) {
       const e = await this.encrypter();
       return this.inner.put(key, Buffer.from(await e.encrypt(body)), opts);
     }
-    await this.inner.put(key, await this.encryptStream(body), opts);
+    await this.encrypter(); // a missing recipient fails here, before anything is sent
+    await this.inner.put(key, streamBody(() => this.encryptedStream(body)), opts);
+    if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
   }
 
-  async putFile(key: string, file: string, opts: { signal?: AbortSignal; move?: boolean; deferSync?: boolean } = {}): Promise<void> {
-    if (PLAINTEXT.test(key)) return this.inner.putFile(key, file, opts);
-    await this.inner.put(key, await this.encryptStream(createReadStream(file)), { signal: opts.signal });
-    if (opts.move) await rm(file, { force: true });
-  }
-
-  async get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
-    const source = await this.inner.get(key, opts);
-    if (PLAINTEXT.test(key)) return source;
+  private async decrypt(key: string, source: Readable): Promise<Readable> {
     const age = await this.lib();
     const d = new age.Decrypter();
     for (const i of this.keys.identities) d.addIdentity(i);
@@ -132,21 +114,19 @@ export class EncryptedStorage implements Storage {
     return Readable.from(chunks(), { objectMode: false });
   }
 
-  async getFile(key: string, dest: string, opts?: { signal?: AbortSignal }): Promise<void> {
-    if (PLAINTEXT.test(key)) return this.inner.getFile(key, dest, opts);
-    const tmp = `${dest}.mmb-dec-${process.pid}`;
-    try {
-      await pipeline(await this.get(key, opts), createWriteStream(tmp, { mode: 0o600 }), { signal: opts?.signal });
-      await rename(tmp, dest);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  override async get(key: string, opts?: ReadOptions): Promise<Readable> {
+    const source = await this.inner.get(key, opts);
+    return this.plaintext(key) ? source : this.decrypt(key, source);
+  }
+
+  override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
+    if (this.plaintext(key)) return this.inner.load(key, consume, opts);
+    return this.inner.load(key, async (source) => consume(await this.decrypt(key, source)), opts);
   }
 
   /** Plaintext size, derived from the stored size (exact for objects encrypted to the current recipients). */
   private plainSize(key: string, stored: number): number {
-    if (PLAINTEXT.test(key) || this.overhead === undefined) return stored;
+    if (this.plaintext(key) || this.overhead === undefined) return stored;
     const payload = stored - this.overhead;
     if (payload < 16) return stored;
     const chunk = 64 * 1024 + 16;
@@ -155,24 +135,16 @@ export class EncryptedStorage implements Storage {
     return payload - full * 16 - (last > 0 ? 16 : 0);
   }
 
-  async stat(key: string): Promise<ObjectInfo | undefined> {
+  override async stat(key: string): Promise<ObjectInfo | undefined> {
     const info = await this.inner.stat(key);
     if (!info) return undefined;
     if (this.keys.recipients.length) await this.encrypter();
     return { key, size: this.plainSize(key, info.size) };
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  override async *list(prefix: string): AsyncIterable<ObjectInfo> {
     if (this.keys.recipients.length) await this.encrypter();
     for await (const o of this.inner.list(prefix)) yield { key: o.key, size: this.plainSize(o.key, o.size) };
-  }
-
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-
-  async cleanStaging(): Promise<number> {
-    return (await this.inner.cleanStaging?.()) ?? 0;
   }
 }
 

@@ -1,17 +1,22 @@
 /**
  * A directory on local disk. Writes go to a temp file in <root>/tmp, are fsynced and renamed
  * into place (then the directory is fsynced), so a crash never leaves a half-written object.
+ * A consumed file body already in tmp/ is renamed as it is (the repository's staged objects,
+ * made durable together by one sync of the filesystem before the manifest is committed).
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, PreconditionError, StorageError } from '../core/errors';
-import { runProcess } from '../process/run_process';
-import { assertKey, type ObjectInfo, type Storage } from './storage';
+import { assertKey, isFileBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
+import { openBody } from './body';
 import { diskFullError, isDiskFull } from './disk_full';
+
+/** The temp directory under the root, on the same filesystem: never a key. */
+export const TEMP_DIR = 'tmp';
 
 const PERMANENT = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT']);
 
@@ -26,7 +31,7 @@ export class LocalStorage implements Storage {
       throw wrap(err, `cannot create repository directory ${root}`);
     }
     const storage = new LocalStorage(root);
-    await storage.checkStaging(true);
+    await storage.checkTempDir(true);
     return storage;
   }
 
@@ -34,8 +39,8 @@ export class LocalStorage implements Storage {
    * tmp/ is emptied by every job; were it a symlink, that would empty whatever it points at
    * (someone else's directory), so anything but a real directory is refused before use.
    */
-  private async checkStaging(create = false): Promise<void> {
-    const dir = this.stagingDir();
+  private async checkTempDir(create = false): Promise<void> {
+    const dir = this.tempDir();
     let st;
     try {
       st = await lstat(dir);
@@ -51,12 +56,13 @@ export class LocalStorage implements Storage {
     }
   }
 
-  describe() {
-    return { kind: 'local', location: this.root };
+  describe(): StorageInfo {
+    return { kind: 'local', location: this.root, local: { root: this.root, tempDir: this.tempDir() } };
   }
 
-  stagingDir(): string {
-    return path.join(this.root, 'tmp');
+  /** Where puts write before their rename (and the repository stages): never listed as keys. */
+  private tempDir(): string {
+    return path.join(this.root, TEMP_DIR);
   }
 
   private file(key: string): string {
@@ -65,55 +71,55 @@ export class LocalStorage implements Storage {
   }
 
   private tempName(): string {
-    return path.join(this.root, 'tmp', `put-${process.pid}-${randomBytes(8).toString('hex')}`);
+    return path.join(this.tempDir(), `put-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
-  async put(key: string, body: Readable | Buffer, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const tmp = this.tempName();
-    try {
-      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-      await this.commit(tmp, key);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw wrap(err, `cannot write ${key}`, this.root, key);
-    }
-  }
-
-  async putFile(key: string, file: string, opts: { signal?: AbortSignal; move?: boolean; deferSync?: boolean } = {}): Promise<void> {
-    if (opts.move && path.dirname(file) === this.stagingDir()) {
+  /**
+   * A consumed file on this filesystem is renamed into place as it is (its durability is the
+   * caller's); any other file is copied in the kernel (copy_file_range, reflinks), other bodies
+   * streamed; those are fsynced before the rename and the directory after it.
+   */
+  async put(key: string, body: Body, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const dest = this.file(key);
+    if (isFileBody(body) && body.consume) {
       try {
-        await this.commit(file, key, !opts.deferSync);
+        await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+        await rename(body.file, dest);
         return;
       } catch (err) {
-        await rm(file, { force: true });
-        throw wrap(err, `cannot store ${key}`, this.root, key);
+        // Another filesystem (EXDEV): copied below, and the file removed once stored.
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw wrap(err, `cannot store ${key}`, this.root, key);
       }
     }
     const tmp = this.tempName();
+    let sourceError: unknown;
     try {
-      await copyFile(file, tmp);
-      await this.commit(tmp, key, !opts.deferSync);
+      if (isFileBody(body)) await copyFile(body.file, tmp);
+      else {
+        const source = openBody(body);
+        source.once('error', (e) => { sourceError = e; });
+        await pipeline(source, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+      }
+      await this.commit(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw wrap(err, `cannot store ${key}`, this.root, key);
+      // A broken source is the caller's error, not the disk's: never retried.
+      if (sourceError && !opts.signal?.aborted) throw new StorageError(`cannot write ${key}: its source failed: ${(sourceError as Error).message}`, { cause: sourceError, permanent: true });
+      throw wrap(err, `cannot write ${key}`, this.root, key);
     }
+    if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
   }
 
-  /** fsync the temp file, rename it over the key, fsync the directory (unless deferred to flush). */
-  private async commit(tmp: string, key: string, durable = true): Promise<void> {
-    const dest = this.file(key);
-    if (durable) {
-      const fh = await open(tmp, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+  /** fsync the temp file, rename it over the key, fsync the directory. */
+  private async commit(tmp: string, dest: string): Promise<void> {
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
     await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
     await rename(tmp, dest);
-    if (!durable) return;
     const dir = await open(path.dirname(dest), 'r');
     try {
       await dir.sync();
@@ -132,15 +138,17 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async getFile(key: string, dest: string): Promise<void> {
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+  async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
+    const source = await this.get(key);
+    let sourceError: unknown;
+    source.once('error', (e) => { sourceError = e; });
     try {
-      await copyFile(this.file(key), tmp);
-      await rename(tmp, dest);
+      return await consume(source);
     } catch (err) {
-      await rm(tmp, { force: true });
-      if (isDiskFull(err)) throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
-      throw wrap(err, `cannot copy ${key} to ${dest}`);
+      source.destroy();
+      if (opts.signal?.aborted) throw err;
+      // A read error of the disk is the storage's (retryable when transient), not the consumer's.
+      throw sourceError ? wrap(sourceError, `cannot read ${key}`) : err;
     }
   }
 
@@ -169,7 +177,7 @@ export class LocalStorage implements Storage {
       throw wrap(err, `cannot list ${rel || '/'}`);
     }
     for (const name of names) {
-      if (!rel && name === 'tmp') continue;
+      if (!rel && name === TEMP_DIR) continue;
       const key = rel ? `${rel}/${name}` : name;
       const st = await stat(this.file(key)).catch(() => undefined);
       if (!st) continue;
@@ -186,22 +194,10 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async flush(): Promise<void> {
-    // One syncfs of the repository's filesystem instead of an fsync per object: a snapshot of
-    // 100k thumbnails would otherwise spend minutes in fsync. Objects are only referenced once
-    // the manifest is written, and that happens after this.
-    await runProcess('sync', ['-f', this.root]);
-  }
-
-  async space(): Promise<{ free: number; total: number }> {
-    const s = await statfs(this.root);
-    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
-  }
-
-  /** Removes temp files left by interrupted writes; call only while holding the job lock. */
-  async cleanStaging(): Promise<number> {
-    await this.checkStaging();
-    const dir = this.stagingDir();
+  /** Empties the temp directory (interrupted puts, the repository's staging); only under the job lock. */
+  async cleanup(): Promise<number> {
+    await this.checkTempDir();
+    const dir = this.tempDir();
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(names.map((n) => rm(path.join(dir, n), { force: true, recursive: true })));
     return names.length;

@@ -1,12 +1,16 @@
 /**
- * Retries transient storage failures with exponential backoff and jitter, around any Storage.
- * Permanent errors (StorageError.permanent, NotFound, bad keys, cancellation) fail at once.
- * Streams cannot be replayed, so put() with a stream body and reads after get() has returned
- * are not retried; putFile, put(Buffer), getFile, stat, list and delete are.
+ * Retries transient storage failures with exponential backoff and jitter, around any Storage
+ * (restic's RetryBackend). Permanent errors (StorageError.permanent, NotFound, bad keys,
+ * cancellation) fail at once. Every put is retried: bodies are replayable (a buffer, a file, or
+ * a stream factory), so each attempt sends the whole body again. load (a whole read) is retried
+ * from the start, its consumer called afresh; get (a stream) is retried until it opens, and a
+ * failure after that reaches the reader, who may have used the bytes already. A listing that
+ * fails midway restarts and skips what was already yielded.
  */
 import type { Readable } from 'node:stream';
 import { BridgeError, StorageError } from '../core/errors';
-import type { ObjectInfo, Storage } from './storage';
+import { ForwardingStorage } from './forwarding_storage';
+import type { Body, ObjectInfo, ReadOptions, Storage } from './storage';
 
 export interface RetryPolicy {
   /** Total tries per operation, the first included. */
@@ -24,23 +28,9 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
-export class RetryingStorage implements Storage {
-  constructor(readonly inner: Storage, private readonly policy: RetryPolicy) {}
-
-  describe() {
-    return this.inner.describe();
-  }
-
-  stagingDir() {
-    return this.inner.stagingDir();
-  }
-
-  space() {
-    return this.inner.space();
-  }
-
-  flush() {
-    return this.retry('flush', () => this.inner.flush());
+export class RetryingStorage extends ForwardingStorage {
+  constructor(inner: Storage, private readonly policy: RetryPolicy) {
+    super(inner);
   }
 
   /** Runs `fn` until it succeeds, fails permanently, the signal aborts or attempts run out. */
@@ -58,33 +48,27 @@ export class RetryingStorage implements Storage {
     }
   }
 
-  put(key: string, body: Readable | Buffer, opts?: { signal?: AbortSignal }): Promise<void> {
-    if (!Buffer.isBuffer(body)) return this.inner.put(key, body, opts);
+  override put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void> {
     return this.retry(`put ${key}`, () => this.inner.put(key, body, opts), opts?.signal);
   }
 
-  putFile(key: string, file: string, opts?: { signal?: AbortSignal; move?: boolean; deferSync?: boolean }): Promise<void> {
-    return this.retry(`put ${key}`, () => this.inner.putFile(key, file, opts), opts?.signal);
-  }
-
-  get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
+  override get(key: string, opts?: ReadOptions): Promise<Readable> {
     return this.retry(`get ${key}`, () => this.inner.get(key, opts), opts?.signal);
   }
 
-  getFile(key: string, dest: string, opts?: { signal?: AbortSignal }): Promise<void> {
-    return this.retry(`get ${key}`, () => this.inner.getFile(key, dest, opts), opts?.signal);
+  override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
+    return this.retry(`get ${key}`, () => this.inner.load(key, consume, opts), opts?.signal);
   }
 
-  stat(key: string): Promise<ObjectInfo | undefined> {
+  override stat(key: string): Promise<ObjectInfo | undefined> {
     return this.retry(`stat ${key}`, () => this.inner.stat(key));
   }
 
-  delete(key: string): Promise<void> {
+  override delete(key: string): Promise<void> {
     return this.retry(`delete ${key}`, () => this.inner.delete(key));
   }
 
-  /** A listing that fails midway restarts and skips what was already yielded (lists are lexical). */
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  override async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let last: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -103,8 +87,8 @@ export class RetryingStorage implements Storage {
     }
   }
 
-  async cleanStaging(): Promise<number> {
-    return this.retry('clean staging', async () => (await this.inner.cleanStaging?.()) ?? 0);
+  override cleanup(): Promise<number> {
+    return this.retry('clean up interrupted writes', async () => (await this.inner.cleanup?.()) ?? 0);
   }
 }
 

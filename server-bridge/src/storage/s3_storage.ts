@@ -4,19 +4,16 @@
  * complete, so an interrupted put leaves no object (at most invisible parts, aborted here or by a
  * bucket lifecycle rule). Credentials never appear in describe(), errors or logs.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, readFile, rename, rm, stat as fsStat } from 'node:fs/promises';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat as fsStat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   ListObjectsV2Command, S3Client, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, StorageError } from '../core/errors';
-import { assertKey, type ObjectInfo, type Storage } from './storage';
+import { assertKey, isFileBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
 
 /** Where the bucket is and how to reach it; credentials are resolved by the caller or the AWS chain. */
 export interface S3Location {
@@ -37,8 +34,7 @@ export class S3Storage implements Storage {
   readonly client: S3Client;
   private readonly root: string;
 
-  /** `staging`: a local directory where the repository stages files before upload (the state dir's tmp/). */
-  constructor(readonly loc: S3Location, private readonly staging?: string) {
+  constructor(readonly loc: S3Location) {
     const cfg: S3ClientConfig = {
       region: loc.region,
       forcePathStyle: loc.forcePathStyle,
@@ -59,13 +55,9 @@ export class S3Storage implements Storage {
     this.root = loc.prefix.replace(/^\/+|\/+$/g, '');
   }
 
-  describe() {
+  describe(): StorageInfo {
     const where = `s3://${this.loc.bucket}${this.root ? `/${this.root}` : ''}`;
     return { kind: 's3', location: this.loc.endpoint ? `${where} at ${this.loc.endpoint}` : where };
-  }
-
-  stagingDir(): string | undefined {
-    return this.staging;
   }
 
   private key(key: string): string {
@@ -73,23 +65,21 @@ export class S3Storage implements Storage {
     return this.root ? `${this.root}/${key}` : key;
   }
 
-  async put(key: string, body: Readable | Buffer, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /** Small files go up as one buffer (a single PUT the SDK can resend); larger bodies are streamed in parts. */
+  async put(key: string, body: Body, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const Key = this.key(key);
-    await this.upload(Key, body, opts.signal, key);
-  }
-
-  async putFile(key: string, file: string, opts: { signal?: AbortSignal; move?: boolean; deferSync?: boolean } = {}): Promise<void> {
-    const Key = this.key(key);
+    if (!isFileBody(body)) {
+      await this.upload(Key, Buffer.isBuffer(body) ? body : body.open(), opts.signal, key);
+      return;
+    }
     let size: number;
     try {
-      size = (await fsStat(file)).size;
+      size = (await fsStat(body.file)).size;
     } catch (err) {
-      throw new StorageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, permanent: true });
+      throw new StorageError(`cannot read ${body.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, permanent: true });
     }
-    // Small files go up as one buffer (a single PUT the SDK can resend); large ones streamed in parts.
-    const body = size <= PART_SIZE ? await readFile(file) : createReadStream(file);
-    await this.upload(Key, body, opts.signal, key, size);
-    if (opts.move) await rm(file, { force: true });
+    await this.upload(Key, size <= PART_SIZE ? await readFile(body.file) : createReadStream(body.file), opts.signal, key, size);
+    if (body.consume) await rm(body.file, { force: true });
   }
 
   private async upload(Key: string, body: Readable | Buffer, signal: AbortSignal | undefined, key: string, size?: number): Promise<void> {
@@ -119,7 +109,7 @@ export class S3Storage implements Storage {
     }
   }
 
-  async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, opts: ReadOptions = {}): Promise<Readable> {
     const Key = this.key(key);
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }), { abortSignal: opts.signal });
@@ -131,15 +121,17 @@ export class S3Storage implements Storage {
     }
   }
 
-  async getFile(key: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+  async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
+    const source = await this.get(key, opts);
+    let sourceError: unknown;
+    source.once('error', (e) => { sourceError = e; });
     try {
-      await pipeline(await this.get(key, opts), createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-      await rename(tmp, dest);
+      return await consume(source);
     } catch (err) {
-      await rm(tmp, { force: true });
-      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
-      throw mapError(err, `cannot copy ${key} to ${dest}`);
+      source.destroy();
+      if (opts.signal?.aborted) throw err;
+      // A connection that breaks midway is the bucket's (transient, so the whole read is retried).
+      throw sourceError ? mapError(sourceError, `cannot read ${key}`) : err;
     }
   }
 
@@ -189,26 +181,13 @@ export class S3Storage implements Storage {
     }
   }
 
-  async flush(): Promise<void> {
-    // A completed PUT or multipart upload is already durable in S3.
-  }
-
-  async space(): Promise<undefined> {
-    return undefined;
-  }
-
   /**
    * Aborts multipart uploads left under the prefix by an interrupted job (their parts are
    * invisible but billed). Call only while holding the job lock. Servers that cannot list
    * uploads are skipped: a bucket lifecycle rule (AbortIncompleteMultipartUpload) covers them.
    */
-  async cleanStaging(): Promise<number> {
+  async cleanup(): Promise<number> {
     let n = 0;
-    if (this.staging) {
-      const names = await readdir(this.staging).catch(() => [] as string[]);
-      await Promise.all(names.map((f) => rm(path.join(this.staging as string, f), { force: true, recursive: true })));
-      n += names.length;
-    }
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;
     try {

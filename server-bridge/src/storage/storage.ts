@@ -1,9 +1,15 @@
 /**
- * Where a repository's bytes live (a local directory now, S3 later). Keys are relative,
- * slash-separated and validated. Contract, shared by every implementation and checked by one
- * contract test suite:
- * - put/putFile are atomic: a key is visible complete or not at all, even if interrupted;
- * - get/stat of a missing key: NotFoundError / undefined; delete of a missing key succeeds;
+ * Where a repository's bytes live: a local directory, an S3 bucket, memory (tests). Modelled on
+ * restic's Backend: a handful of key/value operations and a description, nothing about staging,
+ * sync or free space (the repository owns those). Keys are relative, slash-separated and
+ * validated. Contract, shared by every implementation and checked by one contract test suite
+ * (test/support/storage_contract.ts):
+ * - put is atomic: a key is visible complete or not at all, even if interrupted; it is durable
+ *   when it resolves, except a file body given up with `consume` (see FileBody);
+ * - a body can be replayed (Body), so a decorator may retry any put from the start;
+ * - load hands the object to a consumer and may call it again from the start after a transient
+ *   failure; get opens a stream that nobody replays once it has been read from;
+ * - get/load of a missing key: NotFoundError; stat: undefined; delete of a missing key succeeds;
  * - list yields each key under the prefix exactly once, in lexical order.
  */
 import type { Readable } from 'node:stream';
@@ -13,29 +19,67 @@ export interface ObjectInfo {
   size: number;
 }
 
-export interface Storage {
-  /** "local" or "s3", and a location for humans (never credentials). */
-  describe(): { kind: string; location: string };
-  put(key: string, body: Readable | Buffer, opts?: { signal?: AbortSignal }): Promise<void>;
+/**
+ * A local file. With `consume` the caller gives the file up: a local backend on the same
+ * filesystem renames it into place as it is (no copy, no fsync: its durability is the caller's,
+ * Repository syncs the filesystem before it commits a manifest); any other backend reads it and
+ * removes it after a successful put. After a failed put the file is still there, so it can be retried.
+ */
+export interface FileBody {
+  file: string;
+  consume?: boolean;
+}
+
+/** A stream that can be opened again: each attempt of a put calls `open` for fresh bytes. */
+export interface StreamBody {
+  open: () => Readable;
+}
+
+/** What put stores. Every kind can be replayed; a bare Readable cannot, so it is not a Body. */
+export type Body = Buffer | FileBody | StreamBody;
+
+export const fileBody = (file: string, opts: { consume?: boolean } = {}): FileBody => ({ file, ...opts });
+export const streamBody = (open: () => Readable): StreamBody => ({ open });
+export const isFileBody = (b: Body): b is FileBody => !Buffer.isBuffer(b) && 'file' in b;
+export const isStreamBody = (b: Body): b is StreamBody => !Buffer.isBuffer(b) && 'open' in b;
+
+/** What a storage is, for humans and for the repository's optional local features. */
+export interface StorageInfo {
+  /** "local", "s3", "memory". */
+  kind: string;
+  /** A location for humans (never credentials). */
+  location: string;
   /**
-   * Stores a local file under `key`; with `move` the file may be consumed (renamed). With
-   * `deferSync` the write is atomic but only durable after the next flush().
+   * Set by a backend whose keys are files under a local directory. `tempDir` is on the same
+   * filesystem (a consumed file body staged there is a rename): the repository stages there,
+   * syncs `root`'s filesystem before a commit, and reports its free space.
    */
-  putFile(key: string, file: string, opts?: { signal?: AbortSignal; move?: boolean; deferSync?: boolean }): Promise<void>;
-  /** Makes every completed put durable; called once before a manifest is committed. */
-  flush(): Promise<void>;
-  get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
-  /** Copies the object into a local file (atomically replacing it). */
-  getFile(key: string, dest: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  local?: { root: string; tempDir: string };
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export interface Storage {
+  describe(): StorageInfo;
+  put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** A stream of the object. Not replayed: a failure after the first byte reaches the reader. */
+  get(key: string, opts?: ReadOptions): Promise<Readable>;
+  /**
+   * Reads the whole object through `consume` and resolves with its result. `consume` must start
+   * over each time it is called (it may be called again after a transient failure) and must read
+   * the stream to its end (or fail).
+   */
+  load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
-  /** A local directory on the same filesystem where staged files can be renamed into place. */
-  stagingDir(): string | undefined;
-  /** Removes what interrupted writes left (temp files, incomplete uploads); only under the job lock. */
-  cleanStaging?(): Promise<number>;
-  /** Free and total bytes where the data lands, when knowable. */
-  space(): Promise<{ free: number; total: number } | undefined>;
+  /**
+   * Optional: removes what interrupted puts left (temp files, incomplete multipart uploads) and
+   * says how many; call only while holding the job lock.
+   */
+  cleanup?(): Promise<number>;
 }
 
 const KEY = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -45,4 +89,16 @@ export function assertKey(key: string): void {
   if (!KEY.test(key) || key.split('/').some((p) => p === '.' || p === '..')) {
     throw new TypeError(`invalid storage key ${JSON.stringify(key)}`);
   }
+}
+
+/** Reads a stream whole. */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** An object read whole (retried as a whole by RetryingStorage). */
+export function readBuffer(storage: Storage, key: string, opts?: ReadOptions): Promise<Buffer> {
+  return storage.load(key, readAll, opts);
 }

@@ -63,18 +63,6 @@ test('a manifest-sized write into a full repository: DISK_SPACE naming the key',
   }
 });
 
-test('a restore copying onto a full disk: DISK_SPACE for that disk, without the repository hint', async () => {
-  const repoRoot = path.join(base, 'repo-big');
-  const storage = await LocalStorage.open(repoRoot);
-  await storage.put('objects/ab/big', randomBytes(3 * 1024 * 1024));
-  const target = path.join(small, 'install');
-  await mkdir(target, { recursive: true });
-  const err = await storage.getFile('objects/ab/big', path.join(target, 'file.bin')).catch((e: unknown) => e);
-  expectDiskFull(err, new RegExp(`^the disk restored to \\(${target}\\) is full: writing ${target}/file\\.bin failed; `));
-  expect((err as DiskFullError).hint).not.toMatch(/prune/);
-  await writeFile(path.join(target, 'after.txt'), 'the failed copy left nothing behind');
-});
-
 test('a restore through the repository (object checked before it is put in place) names the file restored, not its temporary copy', async () => {
   const repo = await Repository.open(await LocalStorage.open(path.join(base, 'repo-checked')));
   const stored = await repo.ingest(Readable.from([randomBytes(3 * 1024 * 1024)]));

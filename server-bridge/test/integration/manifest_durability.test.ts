@@ -1,17 +1,19 @@
 /**
  * A snapshot exists from the moment its manifest is committed, so every object it names must be
- * durable before that. Objects are stored with `deferSync` (one syncfs instead of an fsync each);
- * they only become durable at the next flush(). The real LocalStorage does the work here; an
- * observing decorator only records the order of its durable operations, which is what a crash
- * would expose and what no read-back after a clean run can see.
+ * durable before that. Objects are staged by the repository and given up to the storage as
+ * consumed file bodies, renamed in without an fsync each (one syncfs instead); they only become
+ * durable at the repository's next sync(). The real LocalStorage and Repository do the work here;
+ * an observing decorator and a recording wrapper around sync() only record the order of durable
+ * operations, which is what a crash would expose and what no read-back after a clean run can see.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalStorage } from '../../src/storage/local_storage';
-import type { Storage } from '../../src/storage/storage';
+import { isFileBody, type Body, type Storage } from '../../src/storage/storage';
 import { Repository } from '../../src/repository/repository';
+import { objectKey } from '../../src/repository/layout';
 import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
 
 type Op = { op: 'object-pending' | 'object-durable' | 'flush' | 'commit'; key: string };
@@ -23,23 +25,13 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
     get(target, prop, receiver) {
       const real = Reflect.get(target, prop, receiver);
       if (typeof real !== 'function') return real;
-      if (prop === 'putFile') {
-        return async (key: string, file: string, opts?: { deferSync?: boolean }) => {
-          await real.call(target, key, file, opts);
-          ops.push({ op: opts?.deferSync ? 'object-pending' : 'object-durable', key });
-        };
-      }
       if (prop === 'put') {
-        return async (key: string, ...rest: unknown[]) => {
-          // put() is durable when it resolves (fsync + rename + directory fsync).
-          await real.call(target, key, ...rest);
-          ops.push({ op: key.startsWith('snapshots/') ? 'commit' : 'object-durable', key });
-        };
-      }
-      if (prop === 'flush') {
-        return async () => {
-          await real.call(target);
-          ops.push({ op: 'flush', key: '' });
+        return async (key: string, body: Body, ...rest: unknown[]) => {
+          await real.call(target, key, body, ...rest);
+          // A consumed file is renamed in as it is: durable only once the filesystem is synced.
+          // Any other put is durable when it resolves (fsync + rename + directory fsync).
+          if (isFileBody(body) && body.consume) ops.push({ op: 'object-pending', key });
+          else ops.push({ op: key.startsWith('snapshots/') && key.endsWith('.json') ? 'commit' : 'object-durable', key });
         };
       }
       return real.bind(target);
@@ -65,6 +57,11 @@ test('every object a manifest names is durable (flushed) before the manifest is 
   try {
     const { storage, ops } = observed(await LocalStorage.open(dir));
     const repo = await Repository.open(storage);
+    const sync = repo.sync.bind(repo);
+    repo.sync = async () => {
+      await sync();
+      ops.push({ op: 'flush', key: '' });
+    };
     const small = path.join(dir, 'small.txt');
     await writeFile(small, 'a small attachment');
     const stored = [
@@ -77,7 +74,7 @@ test('every object a manifest names is durable (flushed) before the manifest is 
     const commit = ops.findIndex((o) => o.op === 'commit');
     expect(commit).toBeGreaterThan(0);
     for (const s of stored) {
-      const key = Repository.objectKey(s.sha256);
+      const key = objectKey(s.sha256);
       const written = ops.findIndex((o) => o.key === key);
       expect(written).toBeGreaterThanOrEqual(0);
       expect(written).toBeLessThan(commit);

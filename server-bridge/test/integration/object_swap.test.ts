@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
+import { objectKey } from '../../src/repository/layout';
 import { restoreTree } from '../../src/repository/tree_restore';
 import type { Entry } from '../../src/manifest/manifest';
 import { caught } from '../support/caught';
@@ -23,7 +24,7 @@ beforeEach(async () => {
   goodSha = (await repo.ingest(Readable.from([Buffer.from('good config')]))).sha256;
   // The swap: after preflight checked it, the object file is replaced (same size, other bytes).
   expect(await repo.checkObject(goodSha, 11)).toBeUndefined();
-  const file = path.join(work, 'repo', Repository.objectKey(goodSha));
+  const file = path.join(work, 'repo', objectKey(goodSha));
   await rm(file, { force: true });
   await writeFile(file, 'EVIL config');
 });

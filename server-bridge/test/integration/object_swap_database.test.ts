@@ -16,6 +16,7 @@ import { compressor } from '../../src/components/compression';
 import { restoreDatabaseRecord } from '../../src/components/database_component';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
+import { objectKey } from '../../src/repository/layout';
 import type { ComponentRecord } from '../../src/manifest/manifest';
 import { caught } from '../support/caught';
 
@@ -54,7 +55,7 @@ test('a dump swapped after preflight (same tables and row counts) fails the rest
   const stored = await repo.ingest(Readable.from([good.bytes]));
   expect(await repo.checkObject(stored.sha256, stored.size)).toBeUndefined();
   // The swap, after the check: the object file now holds the forged dump.
-  const file = path.join(work, 'repo', Repository.objectKey(stored.sha256));
+  const file = path.join(work, 'repo', objectKey(stored.sha256));
   await rm(file);
   await writeFile(file, evil.bytes);
 

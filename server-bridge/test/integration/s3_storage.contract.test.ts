@@ -2,14 +2,12 @@
  * The same storage contract as the local repository, against a real S3-compatible server on
  * loopback: plain S3, and S3 behind age encryption and the retry decorator (the off-site stack).
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { S3Storage } from '../../src/storage/s3_storage';
 import { EncryptedStorage } from '../../src/storage/encrypted_storage';
 import { RetryingStorage } from '../../src/storage/retrying_storage';
 import { generateKeyPair } from '../../src/storage/age';
+import { isPlaintextKey } from '../../src/repository/layout';
 import { storageContract } from '../support/storage_contract';
 import { startS3Server, type S3Server } from '@mm-backup/testkit';
 
@@ -34,21 +32,15 @@ storageContract('S3Storage at the bucket root', async () => {
 
 storageContract('age-encrypted, retrying S3 (the off-site stack)', async () => {
   const { identity, recipient } = await generateKeyPair();
-  const enc = new EncryptedStorage(s3(`e-${randomBytes(4).toString('hex')}`), { recipients: [recipient], identities: [identity] });
+  const enc = new EncryptedStorage(s3(`e-${randomBytes(4).toString('hex')}`), { recipients: [recipient], identities: [identity] }, isPlaintextKey);
   return { storage: new RetryingStorage(enc, { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 }), cleanup: async () => {} };
 });
 
-test('S3 staging: putFile with move consumes the staged file; cleanStaging removes leftovers', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 's3-stage-'));
-  try {
-    const storage = new S3Storage({ bucket: server.bucket, prefix: 'staging-test', region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: server.credentials }, dir);
-    await writeFile(path.join(dir, 'staged'), 'x');
-    await storage.putFile('objects/aa/staged', path.join(dir, 'staged'), { move: true });
-    expect(await readdir(dir)).toEqual([]);
-    await writeFile(path.join(dir, 'left-over'), 'y');
-    expect(await storage.cleanStaging()).toBe(1);
-    expect(await readdir(dir)).toEqual([]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('cleanup aborts the multipart uploads an interrupted put left, and only under its prefix', async () => {
+  const storage = s3(`mp-${randomBytes(4).toString('hex')}`);
+  const { CreateMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+  const key = `${storage.loc.prefix}/objects/aa/left`;
+  await storage.client.send(new CreateMultipartUploadCommand({ Bucket: server.bucket, Key: key }));
+  expect(await storage.cleanup()).toBe(1);
+  expect(await storage.cleanup()).toBe(0);
 });

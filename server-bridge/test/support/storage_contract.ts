@@ -1,15 +1,16 @@
 /**
- * The one contract every Storage must pass (local now, S3 later): atomic puts, NotFound on
- * missing keys, ordered listing, idempotent delete, streamed large objects, aborts that leave
- * nothing visible, and keys that cannot escape the root.
+ * The one contract every Storage must pass (local, S3, memory, and the decorators: retrying,
+ * encrypted): atomic puts of every body kind (buffer, file, consumed file, stream factory),
+ * whole reads through load, NotFound on missing keys, ordered listing, idempotent delete,
+ * streamed large objects, aborts that leave nothing visible, and keys that cannot escape the root.
  */
 import { Readable } from 'node:stream';
 import { randomBytes, createHash } from 'node:crypto';
-import { writeFile, mkdtemp, readFile } from 'node:fs/promises';
+import { writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { NotFoundError } from '../../src/core/errors';
-import type { Storage } from '../../src/storage/storage';
+import { fileBody, readAll as readWhole, readBuffer, streamBody, type Storage } from '../../src/storage/storage';
 
 async function readAll(r: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -61,7 +62,7 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
     test('a large streamed object round-trips intact', async () => {
       const chunks = Array.from({ length: 40 }, () => randomBytes(256 * 1024));
       const expected = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
-      await storage.put('big', Readable.from(chunks));
+      await storage.put('big', streamBody(() => Readable.from(chunks)));
       const got = createHash('sha256').update(await readAll(await storage.get('big'))).digest('hex');
       expect(got).toBe(expected);
       expect((await storage.stat('big'))?.size).toBe(40 * 256 * 1024);
@@ -74,7 +75,7 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
           this.destroy(new Error('source broke'));
         },
       });
-      await expect(storage.put('half/written', failing)).rejects.toThrow();
+      await expect(storage.put('half/written', streamBody(() => failing))).rejects.toThrow();
       expect(await storage.stat('half/written')).toBeUndefined();
       expect(await keys(storage, 'half')).toEqual([]);
     });
@@ -83,29 +84,43 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
       const ac = new AbortController();
       const slow = new Readable({ read() { setTimeout(() => this.push(randomBytes(1024)), 5); } });
       setTimeout(() => ac.abort(), 30);
-      await expect(storage.put('aborted', slow, { signal: ac.signal })).rejects.toThrow();
+      await expect(storage.put('aborted', streamBody(() => slow), { signal: ac.signal })).rejects.toThrow();
       expect(await storage.stat('aborted')).toBeUndefined();
     });
 
-    test('putFile and getFile copy whole files', async () => {
+    test('a file body is stored whole and the file left in place; a consumed one is gone after the put', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'contract-'));
-      const src = path.join(dir, 'src');
-      await writeFile(src, 'file body');
-      await storage.putFile('files/one', src);
-      await storage.getFile('files/one', path.join(dir, 'dest'));
-      expect(await readFile(path.join(dir, 'dest'), 'utf8')).toBe('file body');
-      expect(await readFile(src, 'utf8')).toBe('file body');
+      try {
+        const src = path.join(dir, 'src');
+        await writeFile(src, 'file body');
+        await storage.put('files/one', fileBody(src));
+        expect((await readBuffer(storage, 'files/one')).toString()).toBe('file body');
+        expect((await stat(src)).size).toBe(9);
+        const staged = path.join(dir, 'staged');
+        await writeFile(staged, 'given up');
+        await storage.put('files/two', fileBody(staged, { consume: true }));
+        expect((await readBuffer(storage, 'files/two')).toString()).toBe('given up');
+        await expect(stat(staged)).rejects.toMatchObject({ code: 'ENOENT' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('load hands the whole object to the consumer and resolves with its result; a missing key is NotFoundError', async () => {
+      await storage.put('l/one', Buffer.from('whole read'));
+      expect(await storage.load('l/one', async (s) => (await readWhole(s)).toString().toUpperCase())).toBe('WHOLE READ');
+      await expect(storage.load('l/none', readWhole)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    test('describe names the kind and a location', () => {
+      const d = storage.describe();
+      expect(d.kind).toMatch(/^(local|s3|memory)$/);
+      expect(d.location.length).toBeGreaterThan(0);
     });
 
     test.each(['../escape', '/abs', 'a/../../b', 'a//b', '', 'a/./b', 'spa ce'])('rejects the unsafe key %j', async (key) => {
       await expect(storage.put(key, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);
       await expect(storage.get(key)).rejects.toThrow(/invalid storage key/);
-    });
-
-    test('flush succeeds and keeps everything readable', async () => {
-      await storage.put('x/y', Buffer.from('durable'));
-      await storage.flush();
-      expect((await readAll(await storage.get('x/y'))).toString()).toBe('durable');
     });
   });
 }
