@@ -13,7 +13,7 @@ import { RetryingStorage } from '../../src/storage/retrying_storage';
 import { Repository } from '../../src/repository/repository';
 import { snapshotKey } from '../../src/repository/layout';
 import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
-import { startS3Server, type S3Server } from '../support/s3_server';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
 import { FlakyStorage } from '../support/flaky_storage';
 
 let server: S3Server;
