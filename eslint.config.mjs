@@ -204,8 +204,6 @@ export default defineConfig(
       'react/prefer-es6-class': 'error',
       'react/self-closing-comp': 'error',
       'react/style-prop-object': 'error',
-      // The bundle runs in the browser, where there is no process.env to read.
-      'no-process-env': 'error',
       // Mattermost's no-dispatch-getstate: dispatch takes the action only; thunks get getState.
       'no-restricted-syntax': [
         'error',
@@ -215,6 +213,13 @@ export default defineConfig(
         },
       ],
     },
+  },
+
+  {
+    // The bundle runs in the browser, where there is no process.env to read (tests run in Node).
+    files: ['webapp/src/**'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx'],
+    rules: { 'no-process-env': 'error' },
   },
 
   // Plain JavaScript (build scripts, jest/babel/webpack configs, the CLI launcher): no tsconfig
