@@ -150,7 +150,6 @@ export default defineConfig(
   // through the logger), and the process ends by returning its exit code, never mid-way.
   {
     files: ['server-bridge/src/**', 'webapp/src/**', 'api/**'],
-    ignores: ['server-bridge/src/testkit/**'],
     rules: { 'no-console': 'error', 'no-process-exit': 'error' },
   },
 
@@ -159,7 +158,7 @@ export default defineConfig(
   // fails the test. Likewise `rows[0]!` (noUncheckedIndexedAccess) fails the test when wrong.
   // Everything else is as strict as in the product.
   {
-    files: ['**/test/**', '**/tests/**', '**/*.test.ts', '**/*.test.tsx', 'testkit/**', 'server-bridge/src/testkit/**'],
+    files: ['**/test/**', '**/tests/**', '**/*.test.ts', '**/*.test.tsx', 'testkit/**'],
     rules: {
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
