@@ -9,7 +9,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { parse as parseCookies } from 'cookie';
 import { MattermostError } from '../core/errors';
-import { MattermostApiError, MattermostClient, isSystemAdmin, type MmAuth, type MmUser } from '../mattermost/client';
+import type { UserProfile } from '@mattermost/types/users';
+import { MattermostApiError, MattermostClient, isSystemAdmin, type MmAuth } from '../mattermost/client';
 import { HttpError } from './errors';
 
 export interface AuthOptions {
@@ -21,14 +22,14 @@ export interface AuthOptions {
 }
 
 export interface Caller {
-  user: MmUser;
+  user: UserProfile;
   via: 'cookie' | 'bearer';
   /** The caller's own session, to ask Mattermost something as them (never stored or logged). */
   session: MmAuth;
 }
 
 interface Cached {
-  user: MmUser;
+  user: UserProfile;
   validatedAt: number;
 }
 
@@ -81,7 +82,7 @@ export class SessionAuth {
     while (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value as string);
   }
 
-  private async validate(key: string, auth: MmAuth): Promise<MmUser> {
+  private async validate(key: string, auth: MmAuth): Promise<UserProfile> {
     const cached = this.cache.get(key);
     const age = cached ? Date.now() - cached.validatedAt : Infinity;
     if (cached && age < this.freshMs) return cached.user;

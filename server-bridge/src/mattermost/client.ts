@@ -1,106 +1,127 @@
 /**
- * The Mattermost REST calls the sidecar makes (FACTS §e, §f). Every call has a timeout; errors
- * carry Mattermost's own error id and HTTP status; an unreachable server is MATTERMOST_UNAVAILABLE.
- * Credentials: the bot token (Bearer) by default, or a caller's session for `getMe`.
+ * The sidecar's Mattermost REST client: Mattermost's own `Client4` (@mattermost/client), with
+ * what a server process needs on top of the browser client it was written for:
+ * - a timeout on every request (Client4 has none; a hung Mattermost must not hang the sidecar);
+ * - errors translated once, here: a Mattermost error answer becomes MattermostApiError with the
+ *   HTTP `status` and Mattermost's error `errorId` as data (callers branch on those, never on
+ *   message text); no answer at all becomes MattermostError (MATTERMOST_UNAVAILABLE);
+ * - a caller's browser session forwarded as a Cookie header (Node's fetch has no cookie jar);
+ * - the few calls Client4 lacks or shapes differently from the API description (see below).
+ * Tokens go only into the Authorization header, never into a URL, so no error can carry them.
  */
+import { Client4, ClientError } from '@mattermost/client';
+import type { Options } from '@mattermost/types/client4';
+import type { Command } from '@mattermost/types/integrations';
+import type { Post } from '@mattermost/types/posts';
+import type { Team } from '@mattermost/types/teams';
+import type { UserProfile } from '@mattermost/types/users';
 import { BridgeError, MattermostError } from '../core/errors';
 import { redact } from '../core/redact';
 
-export interface MmUser {
-  id: string;
-  username: string;
-  roles: string;
-  is_bot?: boolean;
-  delete_at?: number;
-}
-export interface MmTeam { id: string; name: string; display_name: string }
-export interface MmChannel { id: string; team_id: string; name: string; display_name: string; type: string }
-export interface MmPost { id: string; channel_id: string; root_id?: string; message: string; props?: Record<string, unknown>; create_at?: number }
-export interface MmCommand { id: string; team_id: string; trigger: string; url: string; method: string; token: string; auto_complete?: boolean }
-export interface MmBot { user_id: string; username: string; display_name?: string; owner_id?: string; delete_at?: number }
-
-/** A Mattermost answer other than 2xx: `status` and Mattermost's error `id` are kept for decisions. */
+/** A Mattermost error answer: the HTTP `status` and Mattermost's error `errorId` are kept for decisions. */
 export class MattermostApiError extends BridgeError {
-  constructor(readonly status: number, readonly errorId: string, message: string) {
-    super(status === 401 ? 'PRECONDITION_FAILED' : status === 404 ? 'NOT_FOUND' : 'MATTERMOST_UNAVAILABLE', message);
+  constructor(readonly status: number, readonly errorId: string, message: string, opts: { cause?: unknown } = {}) {
+    super(status === 401 ? 'PRECONDITION_FAILED' : status === 404 ? 'NOT_FOUND' : 'MATTERMOST_UNAVAILABLE', message, {
+      ...opts, details: { status, error_id: errorId },
+    });
   }
+}
+
+/**
+ * True when `err` says Mattermost could not be asked (no answer, a timeout, a 5xx or 429): worth
+ * retrying later. False for an answer that will not change by asking again (401, 403, 404…).
+ */
+export function isOutage(err: unknown): boolean {
+  if (err instanceof MattermostApiError) return err.status >= 500 || err.status === 429;
+  return err instanceof MattermostError;
 }
 
 /** How a request authenticates: a token (bot or admin), or a browser session forwarded as-is. */
 export type MmAuth = { token: string } | { cookie: string; csrf?: string } | { bearer: string };
 
-export class MattermostClient {
-  constructor(readonly baseUrl: string, private readonly auth?: MmAuth, private readonly timeoutMs = 10_000) {}
+export class MattermostClient extends Client4 {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string, private readonly auth?: MmAuth, private readonly timeoutMs = 10_000) {
+    super();
+    // Client4 appends /api/v4 to the URL as given, so a server under a sub-path works too.
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.setUrl(this.baseUrl);
+    // `credentials: 'include'` means nothing without a browser's cookie jar; the session is sent explicitly.
+    this.setIncludeCookies(false);
+    if (auth && 'token' in auth) this.setToken(auth.token);
+    if (auth && 'bearer' in auth) this.setToken(auth.bearer);
+    if (auth && 'cookie' in auth) {
+      this.setHeader('Cookie', auth.cookie);
+      if (auth.csrf) this.setCSRF(auth.csrf);
+    }
+    const send = this.doFetch;
+    // Client4 lets fetch's own errors through untouched and throws ClientError for error
+    // answers; both become our typed errors here, once, for every call.
+    this.doFetch = async <T>(url: string, options: Options): Promise<T> => {
+      try {
+        return await send<T>(url, options);
+      } catch (err) {
+        throw this.translate(err, (options.method ?? 'get').toUpperCase(), url);
+      }
+    };
+  }
 
   withAuth(auth: MmAuth): MattermostClient {
     return new MattermostClient(this.baseUrl, auth, this.timeoutMs);
   }
 
-  async request<T>(method: string, path: string, body?: unknown, query?: Record<string, string>): Promise<T> {
-    const url = new URL(`/api/v4${path}`, this.baseUrl);
-    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { 'X-Requested-With': 'XMLHttpRequest', Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const a = this.auth;
-    if (a && 'token' in a) headers.Authorization = `Bearer ${a.token}`;
-    if (a && 'bearer' in a) headers.Authorization = `Bearer ${a.bearer}`;
-    if (a && 'cookie' in a) {
-      headers.Cookie = a.cookie;
-      if (a.csrf) headers['X-CSRF-Token'] = a.csrf;
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      throw new MattermostError(`Mattermost at ${this.baseUrl} is not reachable (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`, { cause: err });
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let id = '';
-      let message = text.slice(0, 200);
-      try {
-        const e = JSON.parse(text) as { id?: string; message?: string };
-        id = e.id ?? '';
-        message = e.message ?? message;
-      } catch { /* not JSON */ }
-      throw new MattermostApiError(res.status, id, redact(`Mattermost answered ${res.status} to ${method} ${path}: ${message}${id ? ` (${id})` : ''}`));
-    }
-    return (text ? JSON.parse(text) : undefined) as T;
+  /** Every request gets a deadline: Client4 passes no signal of its own. */
+  override getOptions(options: Options): ReturnType<Client4['getOptions']> {
+    const o = super.getOptions(options);
+    return { ...o, signal: o.signal ?? AbortSignal.timeout(this.timeoutMs) };
   }
 
-  getMe(): Promise<MmUser> { return this.request('GET', '/users/me'); }
-  getUser(id: string): Promise<MmUser> { return this.request('GET', `/users/${encodeURIComponent(id)}`); }
-  getUserByUsername(name: string): Promise<MmUser> { return this.request('GET', `/users/username/${encodeURIComponent(name)}`); }
-  getTeams(): Promise<MmTeam[]> { return this.request('GET', '/teams', undefined, { per_page: '200' }); }
-  getTeamByName(name: string): Promise<MmTeam> { return this.request('GET', `/teams/name/${encodeURIComponent(name)}`); }
-  getChannelByName(team: string, channel: string): Promise<MmChannel> {
-    return this.request('GET', `/teams/name/${encodeURIComponent(team)}/channels/name/${encodeURIComponent(channel)}`);
+  // Calls Client4 lacks or shapes differently, on Client4's own transport and routes.
+
+  /** POST /posts?set_online=false: a status post must not mark the bot online (Client4's createPost cannot say so). */
+  createPostQuietly(post: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> }): Promise<Post> {
+    return this.doFetch(`${this.getPostsRoute()}?set_online=false`, { method: 'post', body: JSON.stringify(post) });
   }
-  createPost(p: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> }): Promise<MmPost> {
-    return this.request('POST', '/posts', p, { set_online: 'false' });
+
+  /**
+   * GET /teams?per_page=200 (system admins see every team). Client4's getTeams also sends
+   * `for_directory`, which the API description does not have, and pages by 60.
+   */
+  getAllTeams(): Promise<Team[]> {
+    return this.doFetch(`${this.getTeamsRoute()}?per_page=200`, { method: 'get' });
   }
-  patchPost(id: string, p: { message?: string; props?: Record<string, unknown> }): Promise<MmPost> {
-    return this.request('PUT', `/posts/${encodeURIComponent(id)}/patch`, p);
+
+  /** GET /commands/{id}: Client4 has no call for one command. The id is caller input, so it is encoded. */
+  getCommand(commandId: string): Promise<Command & { delete_at: number }> {
+    return this.doFetch(`${this.getCommandsRoute()}/${encodeURIComponent(commandId)}`, { method: 'get' });
   }
-  createBot(b: { username: string; display_name: string; description: string }): Promise<MmBot> { return this.request('POST', '/bots', b); }
-  getBot(userId: string): Promise<MmBot> { return this.request('GET', `/bots/${encodeURIComponent(userId)}`); }
-  createToken(userId: string, description: string): Promise<{ id: string; token: string; user_id: string }> {
-    return this.request('POST', `/users/${encodeURIComponent(userId)}/tokens`, { description });
+
+  private translate(err: unknown, method: string, url: string): BridgeError {
+    if (err instanceof BridgeError) return err;
+    const path = url.startsWith(this.baseUrl) ? url.slice(this.baseUrl.length).split('?')[0] : '';
+    if (err instanceof ClientError && typeof err.status_code === 'number' && err.status_code > 0) {
+      // Mattermost's error body repeats the HTTP status (FACTS §f, error body); Client4 reads it from there.
+      const id = err.server_error_id ?? '';
+      const text = `Mattermost answered ${err.status_code} to ${method} ${path}: ${err.message}${id ? ` (${id})` : ''}`;
+      return new MattermostApiError(err.status_code, id, redact(text), { cause: err });
+    }
+    if (err instanceof ClientError && !err.cause) {
+      // An error answer without Mattermost's error body: a proxy's page while Mattermost is down.
+      return new MattermostError(redact(`Mattermost at ${this.baseUrl} answered ${method} ${path} with an error that is not Mattermost's (a proxy in between?)`), { cause: err });
+    }
+    // No answer: refused, reset, timed out, or a body that broke off.
+    const cause = asError(asError(err)?.cause) ?? asError(err);
+    const why = !cause ? String(err) : cause.name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : cause.message;
+    return new MattermostError(redact(`Mattermost at ${this.baseUrl} is not reachable (${why})`), { cause: err });
   }
-  addTeamMember(teamId: string, userId: string): Promise<unknown> {
-    return this.request('POST', `/teams/${encodeURIComponent(teamId)}/members`, { team_id: teamId, user_id: userId });
-  }
-  addChannelMember(channelId: string, userId: string): Promise<unknown> {
-    return this.request('POST', `/channels/${encodeURIComponent(channelId)}/members`, { user_id: userId });
-  }
-  listCommands(teamId: string): Promise<MmCommand[]> {
-    return this.request('GET', '/commands', undefined, { team_id: teamId, custom_only: 'true' });
-  }
-  createCommand(c: Omit<MmCommand, 'id' | 'token'> & Record<string, unknown>): Promise<MmCommand> { return this.request('POST', '/commands', c); }
-  updateCommand(c: MmCommand & Record<string, unknown>): Promise<MmCommand> { return this.request('PUT', `/commands/${encodeURIComponent(c.id)}`, c); }
-  getConfig(): Promise<Record<string, Record<string, unknown>>> { return this.request('GET', '/config'); }
 }
 
-export function isSystemAdmin(u: MmUser): boolean {
+/** Duck-typed: errors from fetch come from another realm under test runners, so instanceof misses them. */
+function asError(x: unknown): { name: string; message: string; cause?: unknown } | undefined {
+  return typeof x === 'object' && x !== null && typeof (x as Error).message === 'string' ? (x as Error) : undefined;
+}
+
+export function isSystemAdmin(u: Pick<UserProfile, 'roles' | 'delete_at'>): boolean {
   return u.roles.split(' ').includes('system_admin') && !u.delete_at;
 }

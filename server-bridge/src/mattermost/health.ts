@@ -1,9 +1,12 @@
 /**
  * Mattermost's health as the server itself reports it: GET /api/v4/system/ping with
  * get_server_status=true (database and file store checked) and REST semantics (FACTS §h).
+ * The ping is plain fetch, not Client4: it must tell "no answer" (down) from any answer, and
+ * read the status body of an error answer too, which Client4's errors do not keep.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MattermostError, throwIfAborted } from '../core/errors';
+import { MattermostClient } from './client';
 
 export interface PingResult {
   /** 'down' = connection refused or no answer; otherwise the server's status. */
@@ -57,10 +60,8 @@ export async function waitDown(baseUrl: string, timeoutMs: number, signal?: Abor
 /** The server's version from the unauthenticated client config, or undefined when unreachable. */
 export async function serverVersion(baseUrl: string): Promise<string | undefined> {
   try {
-    const res = await fetch(new URL('/api/v4/config/client?format=old', baseUrl), { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as Record<string, unknown>;
-    return typeof body.Version === 'string' ? body.Version : undefined;
+    const config = await new MattermostClient(baseUrl, undefined, 5000).getClientConfig();
+    return typeof config.Version === 'string' ? config.Version : undefined;
   } catch {
     return undefined;
   }

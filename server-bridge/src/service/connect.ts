@@ -6,7 +6,9 @@
  */
 import { BridgeError } from '../core/errors';
 import { constantTimeEqual } from '../http/auth';
-import { MattermostApiError, MattermostClient, type MmCommand, type MmTeam } from '../mattermost/client';
+import type { Command } from '@mattermost/types/integrations';
+import type { Team } from '@mattermost/types/teams';
+import { MattermostApiError, MattermostClient } from '../mattermost/client';
 import type { Config } from '../config/schema';
 import type { SidecarState, StateStore } from './state_store';
 import { registerSecret } from '../core/redact';
@@ -77,7 +79,7 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
         throw err;
       }
     }
-    botToken = (await admin.createToken(botId, 'mm-backup sidecar')).token;
+    botToken = (await admin.createUserAccessToken(botId, 'mm-backup sidecar')).token;
   }
   if (!botToken) throw new BridgeError('USAGE', 'connect needs an admin token (to set everything up) or a bot token');
   const bot = new MattermostClient(base, { token: botToken });
@@ -100,10 +102,10 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
     const lookup = admin ?? bot;
     try {
       const team = await lookup.getTeamByName(teamName);
-      const channel = await lookup.getChannelByName(teamName, channelName);
+      const channel = await lookup.getChannelByNameAndTeamName(teamName, channelName);
       if (admin) {
-        await admin.addTeamMember(team.id, botId);
-        await admin.addChannelMember(channel.id, botId);
+        await admin.addToTeam(team.id, botId);
+        await admin.addToChannel(botId, channel.id);
       }
       report.status_channel = `${teamName}/${channelName}`;
     } catch (err) {
@@ -140,22 +142,23 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
  */
 async function registerCommands(cfg: Config, client: MattermostClient, only: string[] | undefined, commands: SidecarState['commands'], report: ConnectReport): Promise<string | undefined> {
   const url = slashUrl(cfg);
-  let teams: MmTeam[];
+  let teams: Team[];
   try {
-    teams = (await client.getTeams()).filter((t) => !only?.length || only.includes(t.name));
+    teams = (await client.getAllTeams()).filter((t) => !only?.length || only.includes(t.name));
   } catch (err) {
     if (err instanceof MattermostApiError && err.status === 403) return err.message;
     throw err;
   }
   for (const team of teams) {
     try {
-      const found = (await client.listCommands(team.id)).find((c) => c.trigger === 'backup');
+      const found = (await client.getCustomTeamCommands(team.id)).find((c) => c.trigger === 'backup');
       const spec = {
-        team_id: team.id, trigger: 'backup', url, method: 'P', auto_complete: true,
+        team_id: team.id, trigger: 'backup', url, method: 'P' as const, auto_complete: true,
         auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
         display_name: 'Backup', description: 'Backup & Disaster Recovery',
-      };
-      const cmd = found ? await client.updateCommand({ ...found, ...spec }) : await client.createCommand(spec);
+      } satisfies Partial<Command>;
+      // Client4 types a new command as a whole Command; Mattermost fills in id, token, creator and times.
+      const cmd = found ? await client.editCommand({ ...found, ...spec }) : await client.addCommand(spec as Command);
       commands[team.id] = { command_id: cmd.id, token: cmd.token ?? found?.token ?? '', team_name: team.name };
       report.commands.push({ team: team.name, status: found ? 'updated' : 'created' });
     } catch (err) {
@@ -176,11 +179,11 @@ async function registerCommands(cfg: Config, client: MattermostClient, only: str
 async function checkCommandTokens(cfg: Config, tokens: CommandToken[], verifier: MattermostClient | undefined, report: ConnectReport): Promise<void> {
   if (!verifier) throw new BridgeError('USAGE', 'command tokens are accepted only from a signed-in system admin, who can prove them');
   for (const c of tokens) {
-    let cmd: MmCommand & { delete_at?: number };
+    let cmd: Pick<Command, 'team_id' | 'trigger' | 'token' | 'url' | 'delete_at'>;
     try {
-      cmd = await verifier.request('GET', `/commands/${encodeURIComponent(c.command_id)}`);
+      cmd = await verifier.getCommand(c.command_id);
     } catch (err) {
-      if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400)) cmd = { id: '', team_id: '', trigger: '', url: '', method: '', token: '' };
+      if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400)) cmd = { team_id: '', trigger: '', url: '', token: '', delete_at: 0 };
       else throw err;
     }
     if (cmd.team_id !== c.team_id || cmd.trigger !== 'backup' || cmd.delete_at || !constantTimeEqual(cmd.token ?? '', c.token)) {

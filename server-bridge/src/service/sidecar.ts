@@ -16,7 +16,7 @@ import type { SidecarApi, SlashRequest } from '../http/sidecar_api';
 import { openContext, type EngineContext } from '../jobs/context';
 import { describeRestore, selectRecords } from '../operations/restore_plan';
 import { ping, serverVersion } from '../mattermost/health';
-import { MattermostClient } from '../mattermost/client';
+import { MattermostClient, isOutage } from '../mattermost/client';
 import { readVerifications } from '../repository/verifications';
 import { handleSlash } from '../slash/handler';
 import { ChannelReporter } from '../status/channel_reporter';
@@ -134,7 +134,7 @@ export class Sidecar implements SidecarApi {
     if (!name || !bot) return undefined;
     if (this.channelCache?.key === name) return this.channelCache.id;
     const [team = '', channel = ''] = name.split('/');
-    const ch = await bot.getChannelByName(team, channel);
+    const ch = await bot.getChannelByNameAndTeamName(team, channel);
     this.channelCache = { key: name, id: ch.id };
     return ch.id;
   }
@@ -143,6 +143,8 @@ export class Sidecar implements SidecarApi {
   async selfCheck(): Promise<string[]> {
     const problems: string[] = [];
     const bot = this.bot();
+    // Whether the bot can still post: the channel hears about a broken setup only then.
+    let canPost = !!bot;
     if (!bot) problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
     else {
       try {
@@ -152,8 +154,9 @@ export class Sidecar implements SidecarApi {
           await this.statusChannelId().catch((err: Error) => problems.push(`the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${err.message}`));
         }
       } catch (err) {
-        const e = asBridgeError(err);
-        if (e.code === 'MATTERMOST_UNAVAILABLE' && !/answered 401/.test(e.message)) problems.push(`Mattermost is not reachable: ${e.message}`);
+        canPost = false;
+        // Decided on the answer's status (data), never on the message's wording.
+        if (isOutage(err)) problems.push(`Mattermost is not reachable: ${asBridgeError(err).message}`);
         else problems.push('the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again');
       }
     }
@@ -166,7 +169,7 @@ export class Sidecar implements SidecarApi {
     this.problems = problems;
     for (const p of problems) this.log.warn(p);
     // Tell the channel when the setup breaks (if the bot still can post); not on every check.
-    if (changed && problems.length && bot && !problems.some((p) => /bot token no longer works|not reachable|not connected/.test(p))) {
+    if (changed && problems.length && canPost) {
       this.reporter.notice(`⚠️ Backup setup problem:\n${problems.map((p) => `- ${p}`).join('\n')}`);
     }
     return problems;
@@ -187,7 +190,7 @@ export class Sidecar implements SidecarApi {
     if (!channelId) return undefined;
     const before = this.slashSeen;
     try {
-      await bot.request('POST', '/commands/execute', { channel_id: channelId, command: '/backup help' });
+      await bot.executeCommand('/backup help', { channel_id: channelId });
     } catch (err) {
       return `/backup does not work in the status channel's team: ${(err as Error).message}. Run \`mm-backup connect\` again`;
     }

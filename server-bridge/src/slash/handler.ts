@@ -40,7 +40,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
   if (!bot) return say('The backup sidecar has no bot token yet: run `mm-backup connect`.');
   let user;
   try {
-    user = await bot.getUser(req.form.user_id ?? '');
+    // Client4 puts the id into the path as given; it comes from the request, so it is encoded.
+    user = await bot.getUser(encodeURIComponent(req.form.user_id ?? ''));
   } catch {
     return say('The backup sidecar could not look you up in Mattermost; try again in a moment.');
   }

@@ -129,20 +129,20 @@ export class ChannelReporter {
     const channel = client ? await this.o.channelId() : undefined;
     if (!client || !channel) return;
     if (op.kind === 'root') {
-      const post = await client.createPost({ channel_id: channel, message: op.message() });
+      const post = await client.createPostQuietly({ channel_id: channel, message: op.message() });
       this.roots.set(op.jobId, post.id);
       this.delivered.push(post.message);
     } else if (op.kind === 'update') {
       const id = this.roots.get(op.jobId);
       if (!id) return;
-      const post = await client.patchPost(id, { message: op.message() });
+      const post = await client.patchPost({ id, message: op.message() });
       this.delivered.push(post.message);
     } else if (op.kind === 'reply') {
       const root = op.jobId ? this.roots.get(op.jobId) : undefined;
-      const post = await client.createPost({ channel_id: channel, message: op.message, root_id: root });
+      const post = await client.createPostQuietly({ channel_id: channel, message: op.message, root_id: root });
       this.delivered.push(post.message);
     } else {
-      const post = await client.createPost({ channel_id: channel, message: op.message });
+      const post = await client.createPostQuietly({ channel_id: channel, message: op.message });
       this.delivered.push(post.message);
     }
   }

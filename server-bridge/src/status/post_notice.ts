@@ -17,7 +17,7 @@ export async function postNotice(cfg: Config, message: string, timeoutMs = 15_00
   const [team = '', channel = ''] = name.split('/');
   const reporter = new ChannelReporter({
     client: () => client,
-    channelId: async () => (await client.getChannelByName(team, channel)).id,
+    channelId: async () => (await client.getChannelByNameAndTeamName(team, channel)).id,
     successes: () => 'none',
     retryMs: 1000,
     log: () => undefined,

@@ -1,5 +1,6 @@
 /** Self-checks (token, channel, /backup end to end) and the daily-summary notification mode. */
 import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from '@mattermost/types/integrations';
 import { MattermostClient } from '../../src/mattermost/client';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 
@@ -14,7 +15,7 @@ afterEach(() => { expect(env.rest.violations).toEqual([]); });
 test('a /backup command that disappeared (restore of an older database) is detected, reported and posted', async () => {
   const admin = new MattermostClient(env.mmUrl, { token: env.admin.token });
   const cmd = env.rest.state.commands(env.team.id).find((c) => c.trigger === 'backup');
-  await admin.request('DELETE', `/commands/${cmd?.id}`);
+  await admin.deleteCommand(cmd?.id ?? '');
   const state = await env.api('GET', '/v1/connect');
   expect(state.body.problems.join('\n')).toMatch(/\/backup does not work in the status channel's team/);
   await env.sidecar.reporter.flushed();
@@ -53,9 +54,9 @@ test('notify.successes "daily": no post per successful job, failures still poste
 
 test('connect with a bot token and the command tokens the page registered; /backup then works end to end', async () => {
   const admin = new MattermostClient(env.mmUrl, { token: env.admin.token });
-  for (const c of env.rest.state.commands(env.team.id)) await admin.request('DELETE', `/commands/${c.id}`);
+  for (const c of env.rest.state.commands(env.team.id)) await admin.deleteCommand(c.id);
   const state = await env.api('GET', '/v1/connect');
-  const cmd = await admin.createCommand({ team_id: env.team.id, trigger: 'backup', url: state.body.slash_url, method: 'P', auto_complete: true });
+  const cmd = await admin.addCommand({ team_id: env.team.id, trigger: 'backup', url: state.body.slash_url, method: 'P', auto_complete: true } as Command);
   const bot = env.rest.state.userByName('mm-backup');
   const botToken = env.rest.state.createAccessToken(bot?.id as string).token;
   const bad = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token, command_tokens: [{ team_id: env.team.id, team_name: 'ops', command_id: cmd.id, token: cmd.token }] } });
