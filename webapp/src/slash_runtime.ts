@@ -107,7 +107,7 @@ export function slashDeps(store: Store, navigate: (path: string) => void, client
         serverCommandExists: async (teamId) => {
             if (!registered.has(teamId)) {
                 // Listing needs slash-command permissions in the team; without them, do not guess.
-                const found = await mmClient().listCommands(teamId).then((cmds) => cmds.some((c) => c.trigger === 'backup'), () => undefined);
+                const found = await mmClient().getCustomTeamCommands(teamId).then((cmds) => cmds.some((c) => c.trigger === 'backup'), () => undefined);
                 registered.set(teamId, found);
             }
             return registered.get(teamId);

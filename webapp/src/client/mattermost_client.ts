@@ -1,83 +1,68 @@
-// The few Mattermost REST calls the page makes with the admin's own session: teams and
-// channels for the status-channel picker, and the bot setup of Connect. Plain fetch with
-// Client4's headers instead of bundling mattermost-redux's Client4 (a large dependency for
-// six calls). `siteUrl` is '' when Mattermost is served at the root path.
+// The Mattermost REST calls the page makes with the admin's own session (teams and channels
+// for the status-channel picker, the bot and /backup setup of Connect): Mattermost's own
+// Client4 from @mattermost/client, as Playbooks and Calls use it. Mattermost does not hand a
+// configured Client4 to plugins, so the page makes its own with the site URL ('' when
+// Mattermost is served at the root path); in the browser Client4 sends the session cookie
+// and the MMCSRF token by itself. Errors become the webapp's one error type, BridgeClientError.
 
-import {mattermostHeaders} from './csrf';
-import {requestJson} from './http_error';
+import {Client4, ClientError} from '@mattermost/client';
+import type {Channel} from '@mattermost/types/channels';
+import type {Options} from '@mattermost/types/client4';
+import type {Team} from '@mattermost/types/teams';
 
-export type MmTeam = {id: string; name: string; display_name: string};
-export type MmChannel = {id: string; name: string; display_name: string; type: string; team_id: string};
-export type MmUser = {id: string; username: string; is_bot?: boolean};
-export type MmCommand = {id: string; team_id: string; trigger: string; url: string; method: string; token: string};
+import {BridgeClientError} from './http_error';
 
-export class MattermostClient {
-    constructor(readonly siteUrl = '') {}
+export type MmTeam = Pick<Team, 'id' | 'name' | 'display_name'>;
+export type MmChannel = Pick<Channel, 'id' | 'name' | 'display_name' | 'type' | 'team_id'>;
 
-    private call<T>(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown): Promise<T> {
-        return requestJson<T>(`${this.siteUrl}/api/v4${route}`, {method, headers: mattermostHeaders(method), body});
+/** Teams per page when listing every team (Mattermost's maximum). */
+const TEAMS_PER_PAGE = 200;
+
+export class MattermostClient extends Client4 {
+    constructor(readonly siteUrl = '') {
+        super();
+        this.setUrl(siteUrl.replace(/\/+$/, ''));
+        const send = this.doFetch;
+
+        // Translated once here: callers branch on `status` and `id`, as with the sidecar's errors.
+        this.doFetch = async <T>(url: string, options: Options): Promise<T> => {
+            try {
+                return await send<T>(url, options);
+            } catch (err) {
+                throw toBridgeClientError(err);
+            }
+        };
     }
 
-    getMyTeams() {
-        return this.call<MmTeam[]>('GET', '/users/me/teams');
+    /**
+     * Every team (system admins see all of them), page by page. Client4's getTeams reads one
+     * page of 60 and adds parameters (for_directory) the API description does not have.
+     */
+    async getAllTeams(): Promise<Team[]> {
+        const teams: Team[] = [];
+        for (let page = 0; ; page++) {
+            const batch = await this.doFetch<Team[]>(`${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`, {method: 'get'});
+            teams.push(...batch);
+            if (batch.length < TEAMS_PER_PAGE) {
+                return teams;
+            }
+        }
     }
+}
 
-    getMyChannels(teamId: string) {
-        return this.call<MmChannel[]>('GET', `/users/me/teams/${encodeURIComponent(teamId)}/channels`);
+/**
+ * A ClientError carries Mattermost's error body (status_code, id); an answer without one (a
+ * proxy's page) has no status to keep and counts as no answer (status 0), like a network error.
+ */
+function toBridgeClientError(err: unknown): BridgeClientError {
+    if (err instanceof BridgeClientError) {
+        return err;
     }
-
-    getUserByUsername(username: string) {
-        return this.call<MmUser>('GET', `/users/username/${encodeURIComponent(username)}`);
+    if (err instanceof ClientError && err.status_code) {
+        return new BridgeClientError(err.status_code, err.server_error_id ?? 'http', err.message, {cause: err});
     }
-
-    createBot(bot: {username: string; display_name: string; description: string}) {
-        return this.call<{user_id: string; username: string}>('POST', '/bots', bot);
+    if (err instanceof ClientError) {
+        return BridgeClientError.local(0, 'not_mattermost', {id: 'mattermost-backup.error.not_mattermost', defaultMessage: 'the answer was not from Mattermost (a proxy in between?)'});
     }
-
-    createToken(userId: string, description: string) {
-        return this.call<{token: string; id: string}>('POST', `/users/${encodeURIComponent(userId)}/tokens`, {description});
-    }
-
-    patchConfig(patch: Record<string, unknown>) {
-        return this.call<Record<string, unknown>>('PUT', '/config/patch', patch);
-    }
-
-    addTeamMember(teamId: string, userId: string) {
-        return this.call<unknown>('POST', `/teams/${encodeURIComponent(teamId)}/members`, {team_id: teamId, user_id: userId});
-    }
-
-    addChannelMember(channelId: string, userId: string) {
-        return this.call<unknown>('POST', `/channels/${encodeURIComponent(channelId)}/members`, {user_id: userId});
-    }
-
-    /** Custom slash commands of a team; needs manage_slash_commands permissions there. */
-    listCommands(teamId: string) {
-        return this.call<MmCommand[]>('GET', `/commands?${new URLSearchParams({team_id: teamId, custom_only: 'true'})}`);
-    }
-
-    /** Every team (system admins see all of them). */
-    getTeams() {
-        return this.call<MmTeam[]>('GET', '/teams');
-    }
-
-    createCommand(command: Omit<MmCommand, 'id' | 'token'> & Record<string, unknown>) {
-        return this.call<MmCommand>('POST', '/commands', command);
-    }
-
-    updateCommand(command: MmCommand & Record<string, unknown>) {
-        return this.call<MmCommand>('PUT', `/commands/${encodeURIComponent(command.id)}`, command);
-    }
-
-    /** The admin config (System Console read permission); holds this plugin's settings. */
-    getConfig() {
-        return this.call<Record<string, unknown>>('GET', '/config');
-    }
-
-    getTeamByName(name: string) {
-        return this.call<MmTeam>('GET', `/teams/name/${encodeURIComponent(name)}`);
-    }
-
-    getChannelByNames(teamName: string, channelName: string) {
-        return this.call<MmChannel>('GET', `/teams/name/${encodeURIComponent(teamName)}/channels/name/${encodeURIComponent(channelName)}`);
-    }
+    return new BridgeClientError(0, 'network', err instanceof Error ? err.message : String(err), {cause: err});
 }

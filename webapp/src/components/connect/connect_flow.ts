@@ -4,6 +4,10 @@
 // in every team (a bot cannot), and gives only those tokens to the sidecar
 // (POST /v1/connect {bot_token, command_tokens}).
 
+import type {AdminConfig} from '@mattermost/types/config';
+import type {Command} from '@mattermost/types/integrations';
+import type {DeepPartial} from '@mattermost/types/utilities';
+
 import type {BridgeClient} from 'src/client/bridge_client';
 import type {CommandToken, ConnectReport} from 'src/client/dto';
 import {BridgeClientError} from 'src/client/http_error';
@@ -66,9 +70,9 @@ async function joinStatusChannel(mm: MattermostClient, statusChannel: string | n
     }
     const [teamName = '', channelName = ''] = statusChannel.split('/');
     const team = await mm.getTeamByName(teamName);
-    const channel = await mm.getChannelByNames(teamName, channelName);
-    await mm.addTeamMember(team.id, botId);
-    await mm.addChannelMember(channel.id, botId);
+    const channel = await mm.getChannelByNameAndTeamName(teamName, channelName);
+    await mm.addToTeam(team.id, botId);
+    await mm.addToChannel(botId, channel.id);
 }
 
 /** Mattermost refuses to call loopback or private addresses unless they are allowed (FACTS §d). */
@@ -109,7 +113,7 @@ export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeCli
     await joinStatusChannel(mm, statusChannel, botId);
     let token: string;
     try {
-        token = (await mm.createToken(botId, 'mm-backup sidecar (System Console)')).token;
+        token = (await mm.createUserAccessToken(botId, 'mm-backup sidecar (System Console)')).token ?? '';
     } catch (err) {
         if (err instanceof BridgeClientError && err.status === 501) {
             throw new ConnectBlockedError('EnableUserAccessTokens', {id: 'mattermost-backup.connect.blocked.tokens', defaultMessage: 'Mattermost does not allow personal access tokens, which the bot needs.'});
@@ -129,14 +133,15 @@ async function registerBackupCommand(mm: MattermostClient, url: string | undefin
     const tokens: CommandToken[] = [];
     const problems: LocalMessage[] = [];
     const spec = {
-        trigger: 'backup', url, method: 'P', auto_complete: true,
+        trigger: 'backup', url, method: 'P' as const, auto_complete: true,
         auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
         display_name: 'Backup', description: 'Backup & Disaster Recovery',
     };
-    for (const team of await mm.getTeams()) {
+    for (const team of await mm.getAllTeams()) {
         try {
-            const found = (await mm.listCommands(team.id)).find((c) => c.trigger === 'backup');
-            const cmd = found ? await mm.updateCommand({...found, ...spec, team_id: team.id}) : await mm.createCommand({...spec, team_id: team.id});
+            const found = (await mm.getCustomTeamCommands(team.id)).find((c) => c.trigger === 'backup');
+            // Client4 types a new command as a whole Command; Mattermost fills in id, token, creator and times.
+            const cmd = found ? await mm.editCommand({...found, ...spec, team_id: team.id}) : await mm.addCommand({...spec, team_id: team.id} as Command);
             tokens.push({team_id: team.id, team_name: team.name, command_id: cmd.id, token: cmd.token || found?.token || ''});
         } catch (err) {
             problems.push({
@@ -151,5 +156,5 @@ async function registerBackupCommand(mm: MattermostClient, url: string | undefin
 
 /** Changes a blocking setting through the admin's session (PUT /api/v4/config/patch). */
 export function enableSetting(mm: MattermostClient, setting: BlockingSetting, value: boolean | string = true) {
-    return mm.patchConfig({ServiceSettings: {[setting]: value}});
+    return mm.patchConfig({ServiceSettings: {[setting]: value}} as DeepPartial<AdminConfig>);
 }
