@@ -36,6 +36,9 @@ export function isOutage(err: unknown): boolean {
   return err instanceof MattermostError;
 }
 
+/** Teams per page when listing every team (Mattermost's maximum). */
+const TEAMS_PER_PAGE = 200;
+
 /** How a request authenticates: a token (bot or admin), or a browser session forwarded as-is. */
 export type MmAuth = { token: string } | { cookie: string; csrf?: string } | { bearer: string };
 
@@ -85,11 +88,16 @@ export class MattermostClient extends Client4 {
   }
 
   /**
-   * GET /teams?per_page=200 (system admins see every team). Client4's getTeams also sends
-   * `for_directory`, which the API description does not have, and pages by 60.
+   * Every team the caller sees (a system admin: all), page by page. Client4's getTeams reads
+   * one page of 60 and also sends `for_directory`, which the API description does not have.
    */
-  getAllTeams(): Promise<Team[]> {
-    return this.doFetch(`${this.getTeamsRoute()}?per_page=200`, { method: 'get' });
+  async getAllTeams(): Promise<Team[]> {
+    const teams: Team[] = [];
+    for (let page = 0; ; page++) {
+      const batch = await this.doFetch<Team[]>(`${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`, { method: 'get' });
+      teams.push(...batch);
+      if (batch.length < TEAMS_PER_PAGE) return teams;
+    }
   }
 
   /** GET /commands/{id}: Client4 has no call for one command. The id is caller input, so it is encoded. */
