@@ -15,16 +15,21 @@ import type { Command } from '@mattermost/types/integrations';
 import type { Post } from '@mattermost/types/posts';
 import type { Team } from '@mattermost/types/teams';
 import type { UserProfile } from '@mattermost/types/users';
-import { BridgeError, MattermostError } from '../core/errors';
+import { BridgeError, MattermostError, type ErrorCode } from '../core/errors';
 import { redact } from '../core/redact';
 
 /** A Mattermost error answer: the HTTP `status` and Mattermost's error `errorId` are kept for decisions. */
 export class MattermostApiError extends BridgeError {
   constructor(readonly status: number, readonly errorId: string, message: string, opts: { cause?: unknown } = {}) {
-    super(status === 401 ? 'PRECONDITION_FAILED' : status === 404 ? 'NOT_FOUND' : 'MATTERMOST_UNAVAILABLE', message, {
-      ...opts, details: { status, error_id: errorId },
-    });
+    super(codeFor(status), message, { ...opts, details: { status, error_id: errorId } });
   }
+}
+
+/** 401: our token is not (or no longer) accepted; 404: no such thing; anything else: Mattermost cannot do it now. */
+function codeFor(status: number): ErrorCode {
+  if (status === 401) return 'PRECONDITION_FAILED';
+  if (status === 404) return 'NOT_FOUND';
+  return 'MATTERMOST_UNAVAILABLE';
 }
 
 /**
@@ -120,7 +125,8 @@ export class MattermostClient extends Client4 {
     }
     // No answer: refused, reset, timed out, or a body that broke off.
     const cause = asError(asError(err)?.cause) ?? asError(err);
-    const why = !cause ? String(err) : cause.name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : cause.message;
+    let why = cause?.message ?? String(err);
+    if (cause?.name === 'TimeoutError') why = `no answer within ${this.timeoutMs / 1000} s`;
     return new MattermostError(redact(`Mattermost at ${this.baseUrl} is not reachable (${why})`), { cause: err });
   }
 }

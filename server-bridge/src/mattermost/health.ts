@@ -15,18 +15,27 @@ export interface PingResult {
 }
 
 export async function ping(baseUrl: string, timeoutMs = 5000): Promise<PingResult> {
-  const url = new URL('/api/v4/system/ping?get_server_status=true&use_rest_semantics=true', baseUrl);
+  // Appended, as Client4 does, so a Mattermost under a sub-path is asked at its own /api/v4.
+  const url = `${baseUrl.replace(/\/+$/, '')}/api/v4/system/ping?get_server_status=true&use_rest_semantics=true`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { 'X-Requested-With': 'XMLHttpRequest' } });
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.ok && body.status === 'OK') return { state: 'ok', detail: 'OK' };
-    const parts = [`HTTP ${res.status}`, `status ${String(body.status ?? '?')}`];
-    if (body.database_status) parts.push(`database ${String(body.database_status)}`);
-    if (body.filestore_status) parts.push(`file store ${String(body.filestore_status)}`);
+    const parts = [`HTTP ${res.status}`, `status ${text(body.status ?? '?')}`];
+    if (body.database_status) parts.push(`database ${text(body.database_status)}`);
+    if (body.filestore_status) parts.push(`file store ${text(body.filestore_status)}`);
     return { state: 'unhealthy', detail: parts.join(', ') };
   } catch (err) {
-    return { state: 'down', detail: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message };
+    // fetch's "fetch failed" says nothing; its cause (ECONNREFUSED, a timeout…) does.
+    const e = err as Error;
+    const cause = typeof e.cause === 'object' && e.cause !== null && 'message' in e.cause ? String(e.cause.message) : undefined;
+    return { state: 'down', detail: cause ?? e.message };
   }
+}
+
+/** A field of the server's answer as text (it is not ours: it may be anything). */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** Polls until ping says OK; throws MATTERMOST_UNAVAILABLE with the last answer on timeout. */

@@ -55,7 +55,8 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
     const svc = (config?.ServiceSettings ?? {}) as Record<string, unknown>;
     if (svc.EnableCommands === false) report.problems.push('Custom slash commands are off: set System Console > Integrations > Integration Management > Enable Custom Slash Commands to true (ServiceSettings.EnableCommands).');
     const callback = new URL(cfg.listen.publicUrl ?? `http://${cfg.listen.host}:${cfg.listen.port}`);
-    const allowed = String(svc.AllowedUntrustedInternalConnections ?? '').split(/[\s,]+/).filter(Boolean);
+    const untrusted = svc.AllowedUntrustedInternalConnections;
+    const allowed = (typeof untrusted === 'string' ? untrusted : '').split(/[\s,]+/).filter(Boolean);
     if (isInternal(callback.hostname) && !allowed.some((a) => a === callback.hostname || a.startsWith(`${callback.hostname}/`) || (callback.hostname === '127.0.0.1' && a === '127.0.0.0/8'))) {
       report.problems.push(`Mattermost refuses to call ${callback.origin} for /backup until ServiceSettings.AllowedUntrustedInternalConnections lists "${callback.hostname}${/^\d/.test(callback.hostname) ? '/32' : ''}" (System Console > Environment > Developer > Allow untrusted internal connections to).`);
     }
@@ -159,7 +160,8 @@ async function registerCommands(cfg: Config, client: MattermostClient, only: str
       } satisfies Partial<Command>;
       // Client4 types a new command as a whole Command; Mattermost fills in id, token, creator and times.
       const cmd = found ? await client.editCommand({ ...found, ...spec }) : await client.addCommand(spec as Command);
-      commands[team.id] = { command_id: cmd.id, token: cmd.token ?? found?.token ?? '', team_name: team.name };
+      // An answer that carries no token keeps the one we knew.
+      commands[team.id] = { command_id: cmd.id, token: cmd.token || found?.token || '', team_name: team.name };
       report.commands.push({ team: team.name, status: found ? 'updated' : 'created' });
     } catch (err) {
       if (err instanceof MattermostApiError && err.status === 403) return err.message;
@@ -186,7 +188,7 @@ async function checkCommandTokens(cfg: Config, tokens: CommandToken[], verifier:
       if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400)) cmd = { team_id: '', trigger: '', url: '', token: '', delete_at: 0 };
       else throw err;
     }
-    if (cmd.team_id !== c.team_id || cmd.trigger !== 'backup' || cmd.delete_at || !constantTimeEqual(cmd.token ?? '', c.token)) {
+    if (cmd.team_id !== c.team_id || cmd.trigger !== 'backup' || cmd.delete_at || !constantTimeEqual(cmd.token || '', c.token)) {
       throw new BridgeError('PRECONDITION_FAILED', `the command given for team ${c.team_name} is not that team's /backup command in Mattermost (unknown id, other team or trigger, or wrong token)`, {
         hint: 'register /backup again (Connect on the System Console page does it), then connect',
       });

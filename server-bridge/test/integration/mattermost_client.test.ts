@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BridgeError, MattermostError } from '../../src/core/errors';
 import { MattermostApiError, MattermostClient, isOutage } from '../../src/mattermost/client';
+import { ping } from '../../src/mattermost/health';
 
 const TOKEN = 'secrettoken1234567890abcdef';
 let server: Server;
@@ -63,8 +64,8 @@ test('a Mattermost error answer keeps status and error id as data, and never the
   expect(err).toMatchObject({ status: 401, errorId: 'api.context.session_expired.app_error', code: 'PRECONDITION_FAILED', details: { status: 401 } });
   expect(err.message).toBe('Mattermost answered 401 to GET /api/v4/users/u1: Invalid or expired session, please login again. (api.context.session_expired.app_error)');
   expect(isOutage(err)).toBe(false);
-  expect(JSON.stringify({ ...err, cause: { ...(err.cause as object) } })).not.toContain(TOKEN);
-  expect(String((err.cause as Error).message) + String(err.stack)).not.toContain(TOKEN);
+  const cause = err.cause as Error & { url?: string };
+  expect(JSON.stringify(err) + JSON.stringify(cause) + cause.message + String(cause.url) + String(err.stack)).not.toContain(TOKEN);
 });
 
 test('a 404 is NOT_FOUND, a 503 is an outage worth retrying', async () => {
@@ -109,4 +110,12 @@ test('a closed port is MATTERMOST_UNAVAILABLE with the reason', async () => {
   expect(err).toMatchObject({ code: 'MATTERMOST_UNAVAILABLE' });
   expect(err.message).toMatch(/is not reachable \(.*ECONNREFUSED/);
   expect(isOutage(err)).toBe(true);
+});
+
+test('the hand-written ping asks a sub-path install at its own /api/v4 and tells unhealthy from down', async () => {
+  handle = (_req, res) => json(res, 200, { status: 'UNHEALTHY', database_status: 'UNHEALTHY', filestore_status: 'OK' });
+  expect(await ping(`${base}/chat/`, 1000)).toEqual({ state: 'unhealthy', detail: 'HTTP 200, status UNHEALTHY, database UNHEALTHY, file store OK' });
+  expect(seen[0]?.url).toBe('/chat/api/v4/system/ping?get_server_status=true&use_rest_semantics=true');
+  handle = () => undefined;
+  expect((await ping(base, 300)).state).toBe('down');
 });

@@ -4,9 +4,7 @@
 // in every team (a bot cannot), and gives only those tokens to the sidecar
 // (POST /v1/connect {bot_token, command_tokens}).
 
-import type {AdminConfig} from '@mattermost/types/config';
 import type {Command} from '@mattermost/types/integrations';
-import type {DeepPartial} from '@mattermost/types/utilities';
 
 import type {BridgeClient} from 'src/client/bridge_client';
 import type {CommandToken, ConnectReport} from 'src/client/dto';
@@ -91,7 +89,8 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
         return;
     }
     const host = new URL(slashUrl).hostname;
-    const allowed = String(svc.AllowedUntrustedInternalConnections ?? '').split(/[\s,]+/).filter(Boolean);
+    const untrusted = svc.AllowedUntrustedInternalConnections;
+    const allowed = (typeof untrusted === 'string' ? untrusted : '').split(/[\s,]+/).filter(Boolean);
     const entry = (/^\d/).test(host) ? `${host}/32` : host;
     if (isInternal(host) && !allowed.includes(host) && !allowed.includes(entry)) {
         throw new ConnectBlockedError(
@@ -156,5 +155,5 @@ async function registerBackupCommand(mm: MattermostClient, url: string | undefin
 
 /** Changes a blocking setting through the admin's session (PUT /api/v4/config/patch). */
 export function enableSetting(mm: MattermostClient, setting: BlockingSetting, value: boolean | string = true) {
-    return mm.patchConfig({ServiceSettings: {[setting]: value}} as DeepPartial<AdminConfig>);
+    return mm.patchConfig({ServiceSettings: {[setting]: value}});
 }
