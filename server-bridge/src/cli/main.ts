@@ -35,6 +35,8 @@ function buildProgram(): Command {
   program.command('backup').description('take a snapshot (offline by default: stops Mattermost while copying)')
     .addOption(new Option('--mode <mode>', 'offline or online').choices(['offline', 'online']))
     .option('--exclude <list>', 'components to leave out, comma-separated')
+    .option('--no-replicate', 'do not copy the snapshot off-site afterwards (backup.replicateAfter)')
+    .option('--no-prune', 'do not apply the retention policy afterwards (backup.pruneAfter)')
     .action((flags) => (require('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags));
   program.command('list').description('list snapshots')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import { registerSecret } from '../core/redact';
-import { configSchema, type Config } from './schema';
+import { configSchema, type Config, type ParsedConfig } from './schema';
 import { serviceCommands } from './presets';
 import { checkCron } from './cron';
 
@@ -26,7 +26,32 @@ export function parseConfig(raw: unknown, source: string): Config {
   if (cfg.schedule.verify) checkCron(cfg.schedule.verify, cfg.schedule.timezone, 'schedule.verify');
   registerSecret(cfg.database.adminUrl);
   registerSecret(cfg.mattermost.botToken);
-  return { ...cfg, configFile: source, serviceCommands: serviceCommands(cfg.service) };
+  const { backup, notices } = resolveFollowUps(cfg);
+  return { ...cfg, backup, notices, configFile: source, serviceCommands: serviceCommands(cfg.service) };
+}
+
+/**
+ * The backup's follow-ups are settings of the backup (backup.replicateAfter, backup.pruneAfter).
+ * The keys they replace are still read when the new ones are absent, with a notice naming both.
+ */
+function resolveFollowUps(cfg: ParsedConfig): { backup: Config['backup']; notices: string[] } {
+  const notices: string[] = [];
+  const pick = (now: boolean | undefined, old: boolean | undefined, newKey: string, oldKey: string): boolean => {
+    if (old !== undefined) {
+      notices.push(now === undefined
+        ? `${oldKey} is deprecated: it is read as ${newKey} (${String(old)}); rename it in the config file`
+        : `${oldKey} is deprecated and ignored: ${newKey} (${String(now)}) is set; remove ${oldKey} from the config file`);
+    }
+    return now ?? old ?? true;
+  };
+  return {
+    backup: {
+      ...cfg.backup,
+      replicateAfter: pick(cfg.backup.replicateAfter, cfg.offsite?.replicateAfterBackup, 'backup.replicateAfter', 'offsite.replicateAfterBackup'),
+      pruneAfter: pick(cfg.backup.pruneAfter, cfg.schedule.pruneAfterBackup, 'backup.pruneAfter', 'schedule.pruneAfterBackup'),
+    },
+    notices,
+  };
 }
 
 /** Loads the JSON config file; errors name the file, the key and the problem. */

@@ -39,8 +39,8 @@ export function offsiteSchema<R extends z.ZodType>(retention: R) {
     encryption: encryptionSchema.optional(),
     /** Retention of the off-site copies; default: the same as the local one. */
     retention: retention.optional(),
-    /** Copy new snapshots off-site right after each backup (mode replicate). */
-    replicateAfterBackup: z.boolean().default(true),
+    /** Deprecated: read as backup.replicateAfter when that is not set (config/load.ts says so once). */
+    replicateAfterBackup: z.boolean().optional(),
     retry: z.strictObject({
       attempts: z.number().int().min(1).max(20).default(6),
       baseDelayMs: z.number().int().min(1).max(60_000).default(1000),

@@ -71,8 +71,8 @@ export const configSchema = z.strictObject({
     /** Cron expression for a deep verification (restore drill) of the latest snapshot. */
     verify: z.string().optional(),
     timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
-    /** Apply retention (prune) after each successful scheduled backup. */
-    pruneAfterBackup: z.boolean().default(true),
+    /** Deprecated: read as backup.pruneAfter when that is not set (config/load.ts says so once). */
+    pruneAfterBackup: z.boolean().optional(),
   }).prefault({}),
   notify: z.strictObject({
     /** Successful jobs: a post each, one daily summary, or nothing. Failures are always posted. */
@@ -95,6 +95,13 @@ export const configSchema = z.strictObject({
     appExclude: z.array(z.string()).default([]),
     /** zstd level for the database dump; 1 is fastest with a good ratio on Mattermost data. */
     dumpCompressionLevel: z.number().int().min(1).max(19).default(1),
+    /**
+     * Follow-ups of every backup, whoever starts it (CLI, console, /backup, schedule): copy it
+     * off-site (offsite.mode "replicate"), then apply the retention policy. Default true; absent,
+     * the deprecated offsite.replicateAfterBackup / schedule.pruneAfterBackup are read instead.
+     */
+    replicateAfter: z.boolean().optional(),
+    pruneAfter: z.boolean().optional(),
   }).prefault({}),
   database: z.strictObject({
     /** A DSN with rights to create databases, used only by `verify --deep`; secret. */
@@ -133,4 +140,8 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export interface Config extends ParsedConfig {
   configFile: string;
   serviceCommands: { stop: string[] | null; start: string[] | null };
+  /** The backup's follow-ups, resolved from the new keys or the deprecated ones (config/load.ts). */
+  backup: ParsedConfig['backup'] & { replicateAfter: boolean; pruneAfter: boolean };
+  /** Things the admin should change in the file (deprecated keys); each front end shows them once. */
+  notices: string[];
 }

@@ -5,13 +5,17 @@
  * Validated sessions are cached: briefly while Mattermost answers (so revocations bite soon),
  * longer while it is unreachable (so the page keeps working during a backup or restore).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { parse as parseCookies } from 'cookie';
+import { constantTimeEqual } from '../core/constant_time';
 import { MattermostError } from '../core/errors';
 import type { UserProfile } from '@mattermost/types/users';
 import { MattermostApiError, MattermostClient, isSystemAdmin, type MmAuth } from '../mattermost/client';
 import { HttpError } from './errors';
+
+/** Kept here too for callers of the HTTP room (service/connect.ts); it lives in core/constant_time.ts. */
+export { constantTimeEqual };
 
 export interface AuthOptions {
   mattermostUrl: string;
@@ -102,8 +106,3 @@ export class SessionAuth {
   }
 }
 
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
-}

@@ -2,8 +2,8 @@
 import type { Config } from '../config/schema';
 import type { EngineContext } from '../jobs/context';
 import type { MmAuth } from '../mattermost/client';
-import type { JobManager } from '../service/job_manager';
-import type { RestoreConfirmations } from '../service/restore_confirmations';
+import type { OperationJobs } from '../operations';
+import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import type { SessionAuth } from './auth';
 import type { z } from 'zod';
 import type { connectBody, settingsBody } from './schemas';
@@ -17,7 +17,7 @@ export interface SidecarApi {
   readonly version: string;
   config(): Config;
   ec(): EngineContext;
-  readonly jobs: JobManager;
+  readonly jobs: OperationJobs;
   readonly auth: SessionAuth;
   readonly restores: RestoreConfirmations;
   status(): Promise<Record<string, unknown>>;

@@ -28,12 +28,13 @@ export interface EngineContext {
 
 /**
  * `createOffsite: false` refuses to initialise a bucket repository that does not exist (reading with --from).
- * `notice` is told once if this run makes the signing key (default: stderr), with its fingerprint.
+ * `notice` is told once if this run makes the signing key, with its fingerprint: the CLI prints it,
+ * the sidecar logs it (every front end passes one; without, as in tests, it is not said).
  */
 export async function openContext(cfg: Config, opts: { createOffsite?: boolean; notice?: (text: string) => void } = {}): Promise<EngineContext> {
   const { storage, stagingDir } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
   // The fingerprint is shown once, when the key is made: the admin keeps it with the age identity.
-  const notice = opts.notice ?? ((text: string) => process.stderr.write(`${text}\n`));
+  const notice = opts.notice ?? (() => undefined);
   const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) => notice(
     `created the snapshot signing key ${key.file} (0600). Its fingerprint is ${key.fingerprint}: keep it with the age identity; `
     + 'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.'));

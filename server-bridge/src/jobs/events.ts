@@ -1,6 +1,22 @@
 /** Events a running job emits; renderers (terminal, NDJSON, later HTTP/SSE and channel posts) consume them. */
 export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate';
 
+/** A step whose undo failed: what a failed job could NOT put back. */
+export interface UndoFailure {
+  step: string;
+  title: string;
+  error: string;
+}
+
+/** A follow-up (a backup's off-site copy or prune) that failed while the job itself succeeded. */
+export interface JobWarning {
+  followUp: string;
+  step: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
 export type JobEvent =
   | { type: 'job.started'; jobId: string; kind: JobKind; at: string; steps: Array<{ id: string; title: string }> }
   | { type: 'step.started'; jobId: string; step: string; title: string; at: string }
@@ -11,6 +27,9 @@ export type JobEvent =
   | { type: 'undo.started'; jobId: string; step: string }
   | { type: 'undo.failed'; jobId: string; step: string; error: string }
   | { type: 'log'; jobId: string; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'job.finished'; jobId: string; status: 'succeeded' | 'failed' | 'cancelled'; durationMs: number; error?: string; code?: string; hint?: string };
+  | {
+    type: 'job.finished'; jobId: string; status: 'succeeded' | 'failed' | 'cancelled'; durationMs: number; error?: string; code?: string; hint?: string;
+    undoFailed?: UndoFailure[]; warnings?: JobWarning[];
+  };
 
 export type EmitFn = (event: JobEvent) => void;

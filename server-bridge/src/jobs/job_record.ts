@@ -1,5 +1,5 @@
 /** A job as the API, the history and the status posts see it (snake_case, like Mattermost's JSON). */
-import type { JobEvent, JobKind } from './events';
+import type { JobEvent, JobKind, JobWarning, UndoFailure } from './events';
 
 export type Trigger = 'cli' | 'schedule' | 'console' | 'slash' | 'api';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -31,7 +31,9 @@ export interface JobRecord {
   progress?: { step: string; done: number; total?: number; unit: string; detail?: string };
   log_tail: Array<{ at: string; level: string; message: string }>;
   result?: Record<string, unknown>;
-  error?: { code: string; message: string; hint?: string; step?: string };
+  error?: { code: string; message: string; hint?: string; step?: string; undo_failed?: UndoFailure[] };
+  /** Follow-ups that failed although the job succeeded (e.g. the off-site copy after a backup). */
+  warnings?: JobWarning[];
 }
 
 const LOG_TAIL = 50;
@@ -87,7 +89,10 @@ export function applyEvent(rec: JobRecord, e: JobEvent): void {
       rec.duration_ms = e.durationMs;
       rec.current_step = undefined;
       rec.progress = undefined;
-      if (e.error) rec.error = { code: e.code ?? 'INTERNAL', message: e.error, hint: e.hint, step: rec.steps.find((s) => s.status === 'failed')?.id };
+      if (e.error) {
+        rec.error = { code: e.code ?? 'INTERNAL', message: e.error, hint: e.hint, step: rec.steps.find((s) => s.status === 'failed')?.id, ...(e.undoFailed ? { undo_failed: e.undoFailed } : {}) };
+      }
+      if (e.warnings) rec.warnings = e.warnings;
       break;
   }
 }

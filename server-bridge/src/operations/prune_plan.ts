@@ -3,6 +3,7 @@
  * remaining manifest references. An interruption can only leave unreferenced objects behind,
  * never a kept snapshot without its data.
  */
+import { PreconditionError } from '../core/errors';
 import { newJobId } from '../core/ids';
 import { referencedObjects } from '../manifest/manifest';
 import { deleteVerification, readVerifications } from '../repository/verifications';
@@ -18,14 +19,16 @@ export interface PruneOutcome {
   dryRun: boolean;
 }
 
-export function planPrune(ec: EngineContext, opts: { dryRun: boolean }): { job: Job; outcome: PruneOutcome } {
+/** `idPrefix` names the steps when they run as a backup's follow-up ("prune-snapshots"). */
+export function planPrune(ec: EngineContext, opts: { dryRun: boolean; idPrefix?: string }): { job: Job; outcome: PruneOutcome } {
+  const pre = opts.idPrefix ?? '';
   const outcome: PruneOutcome = { objectsRemoved: 0, bytesFreed: 0, dryRun: opts.dryRun };
   const job: Job = {
     id: newJobId(),
     kind: 'prune',
     steps: [
       {
-        id: 'snapshots',
+        id: `${pre}snapshots`,
         title: 'Apply the retention policy',
         run: async () => {
           const { manifests } = await ec.repo.listSnapshotSummaries();
@@ -44,14 +47,16 @@ export function planPrune(ec: EngineContext, opts: { dryRun: boolean }): { job: 
         },
       },
       {
-        id: 'objects',
+        id: `${pre}objects`,
         title: 'Remove objects no kept snapshot uses',
         run: async (ctx) => {
           // Mark from what is on disk now (after the deletes), not from the plan, so a manifest
           // written by anyone else is never swept from under it.
           const { manifests, broken } = await ec.repo.listSnapshots();
           if (broken.length) {
-            throw new Error(`refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`);
+            throw new PreconditionError('PRECONDITION_FAILED', `refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`, {
+              hint: 'inspect or remove the damaged manifests (mm-backup list names them), then prune again', details: { broken: broken.map((b) => b.id) },
+            });
           }
           const removed = new Set(opts.dryRun ? outcome.plan?.remove ?? [] : []);
           const live = new Set<string>();

@@ -152,7 +152,7 @@ export function targetRoot(r: ComponentRecord, opts: RestoreOptions): string {
 
 /**
  * Puts one component of a safety snapshot back where it was taken. The undo of a restore step
- * and the recovery of a killed restore (jobs/recover_stale_lock.ts) share it.
+ * and the recovery of a killed restore (operations/recover_stale_lock.ts) share it.
  */
 export function putBack(ec: EngineContext, r: ComponentRecord, d: Discovery | undefined, ctx: StepContext, dbTarget: () => DatabaseEngine): Promise<string> {
   // In place: no relocation, no --database-url; the main database is the caller's.
@@ -260,7 +260,7 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
         safety = buildManifest(safetyDraft, d, 0);
         await ec.repo.writeSnapshot(safety);
         outcome.safetySnapshotId = safety.id;
-        // A successor of a killed restore rolls back from it (jobs/recover_stale_lock.ts), only if
+        // A successor of a killed restore rolls back from it (operations/recover_stale_lock.ts), only if
         // the marker outside the repository names it too (the lock is in the repository).
         await writeRollbackMarker(ec.trust.keyFile, safety.id);
         await lock.update({ safetySnapshotId: safety.id });

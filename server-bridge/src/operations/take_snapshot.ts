@@ -4,7 +4,7 @@
  * then commit the manifest. Stopping/starting Mattermost is the caller's business.
  */
 import os from 'node:os';
-import type { Step, StepContext } from '../jobs/runner';
+import { backgroundTask, type Step } from '../jobs/runner';
 import type { BackupComponent } from '../components/component';
 import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import { FORMAT_VERSION } from '../manifest/manifest';
@@ -38,52 +38,34 @@ export function componentSteps(components: BackupComponent[], draft: SnapshotDra
 /**
  * The same steps for an offline backup, where a dump whose snapshot is pinned (PostgreSQL's
  * exported snapshot, with the tables locked against DDL) no longer needs Mattermost stopped:
- * its step returns once the snapshot is pinned, the dump goes on while the trees are copied
- * and after Mattermost is started, and `after` holds the steps that wait for it to finish.
+ * its step starts the dump as a background task of the job and returns once the snapshot is
+ * pinned; the dump goes on while the trees are copied and after Mattermost is started, and
+ * `after` holds the steps that await it. A failing job stops the dump (jobs/runner.ts).
  */
 export function offlineSnapshotSteps(components: BackupComponent[], draft: SnapshotDraft, repo: Repository): { steps: Step[]; after: Step[] } {
   const after: Step[] = [];
   const steps = ordered(components).map((c): Step => {
     if (c.plan.kind !== 'database') return componentSteps([c], draft, repo)[0] as Step;
-    let dump: { record: Promise<ComponentRecord>; abort: AbortController; ctx: { current: StepContext } } | undefined;
-    const stopDump = async (): Promise<void> => {
-      dump?.abort.abort();
-      await dump?.record.catch(() => undefined);
-    };
+    const dump = backgroundTask<ComponentRecord>(`dump-${c.plan.id}`);
     after.push({
       id: `${c.plan.id}-finish`,
       title: `Finish the dump of ${c.plan.title}`,
       run: async (ctx) => {
-        if (!dump) throw new Error(`the dump of ${c.plan.title} never started`);
-        dump.ctx.current = ctx; // its progress and logs belong to this step from now on
-        const rec = await dump.record;
+        const rec = await ctx.awaitBackground(dump);
         draft.records.push(rec);
         return summarize(rec);
       },
-      undo: () => stopDump(),
     });
     return {
       id: c.plan.id,
       title: `Pin a snapshot of ${c.plan.title} and start its dump`,
       run: async (ctx) => {
-        const abort = new AbortController();
-        ctx.signal.addEventListener('abort', () => abort.abort(ctx.signal.reason), { once: true });
-        const route = { current: ctx };
-        const step: StepContext = {
-          signal: abort.signal,
-          progress: (...a) => route.current.progress(...a),
-          log: (...a) => route.current.log(...a),
-        };
         let pinned!: () => void;
         const isPinned = new Promise<void>((r) => { pinned = r; });
-        const record = c.backup({ repo, step, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() });
-        record.catch(() => undefined); // awaited by the finishing step, or dropped by undo
-        dump = { record, abort, ctx: route };
+        const record = ctx.startBackground(dump, (bg) => c.backup({ repo, step: bg, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() }));
         await Promise.race([isPinned, record]);
         return 'snapshot pinned; the dump goes on while Mattermost runs again';
       },
-      // A later step failed: the dump is stopped and its partial object left for cleanup.
-      undo: () => stopDump(),
     };
   });
   return { steps, after };

@@ -7,7 +7,7 @@ import { Cron } from 'croner';
 import { asBridgeError } from '../core/errors';
 export { checkCron } from '../config/cron';
 import type { Config } from '../config/schema';
-import type { JobManager } from './job_manager';
+import type { OperationJobs } from '../operations';
 import type { JobRecord } from '../jobs/job_record';
 
 export interface SchedulerHooks {
@@ -20,17 +20,17 @@ export interface SchedulerHooks {
 export class Scheduler {
   private jobs: Cron[] = [];
 
-  constructor(private readonly manager: JobManager, private readonly hooks: SchedulerHooks) {}
+  constructor(private readonly manager: OperationJobs, private readonly hooks: SchedulerHooks) {}
 
   /** (Re)arms the schedules from the config. */
   apply(cfg: Config): void {
     this.stop();
     const { backup, verify, timezone } = cfg.schedule;
     if (backup) {
-      this.jobs.push(new Cron(backup, { timezone, name: 'backup', protect: true }, () => this.fire('backup', cfg)));
+      this.jobs.push(new Cron(backup, { timezone, name: 'backup', protect: true }, () => void this.fire('backup')));
     }
     if (verify) {
-      this.jobs.push(new Cron(verify, { timezone, name: 'verify', protect: true }, () => this.fire('verify', cfg)));
+      this.jobs.push(new Cron(verify, { timezone, name: 'verify', protect: true }, () => void this.fire('verify')));
     }
     if (cfg.notify.successes === 'daily' && this.hooks.dailySummary) {
       const [hh, mm] = cfg.notify.dailySummaryAt.split(':');
@@ -65,24 +65,21 @@ export class Scheduler {
     return undefined;
   }
 
-  private async fire(kind: 'backup' | 'verify', cfg: Config): Promise<void> {
+  /**
+   * Starts the scheduled job (exported for tests: what a cron tick does). A backup's off-site copy
+   * and prune are its own follow-ups (operations/backup.ts), as for every other front end.
+   */
+  async fire(kind: 'backup' | 'verify'): Promise<JobRecord | undefined> {
     try {
       const rec = await this.manager.start(kind === 'backup'
         ? { kind: 'backup', trigger: 'schedule' }
         : { kind: 'verify', trigger: 'schedule', snapshotId: 'latest', deep: true });
       this.hooks.log('info', `scheduled ${kind} started: job ${rec.id}`);
-      if (kind !== 'backup') return;
-      await this.manager.idle();
-      if ((await this.manager.get(rec.id))?.status !== 'succeeded') return;
-      // The off-site copy first (so a prune never races it), then local retention.
-      if (cfg.offsite?.mode === 'replicate' && cfg.offsite.replicateAfterBackup) {
-        await this.manager.start({ kind: 'replicate', trigger: 'schedule' });
-        await this.manager.idle();
-      }
-      if (cfg.schedule.pruneAfterBackup) await this.manager.start({ kind: 'prune', trigger: 'schedule' });
+      return rec;
     } catch (err) {
       const e = asBridgeError(err);
       this.hooks.notice(`⚠️ The scheduled ${kind} did not start: ${e.message}`);
+      return undefined;
     }
   }
 }

@@ -10,7 +10,7 @@ import type { settingsBody } from '../http/schemas';
 
 export function readSettings(cfg: Config): Record<string, unknown> {
   return {
-    schedule: { backup: cfg.schedule.backup ?? null, verify: cfg.schedule.verify ?? null, timezone: cfg.schedule.timezone, prune_after_backup: cfg.schedule.pruneAfterBackup },
+    schedule: { backup: cfg.schedule.backup ?? null, verify: cfg.schedule.verify ?? null, timezone: cfg.schedule.timezone, prune_after_backup: cfg.backup.pruneAfter },
     retention: { keep_last: cfg.retention.keepLast, keep_daily: cfg.retention.keepDaily, keep_weekly: cfg.retention.keepWeekly, keep_monthly: cfg.retention.keepMonthly },
     backup: { mode: cfg.backup.mode, exclude: cfg.backup.exclude },
     notify: { successes: cfg.notify.successes, daily_summary_at: cfg.notify.dailySummaryAt },
@@ -33,7 +33,11 @@ export async function writeSettings(cfg: Config, patch: z.infer<typeof settingsB
     set(s, 'backup', patch.schedule.backup);
     set(s, 'verify', patch.schedule.verify);
     set(s, 'timezone', patch.schedule.timezone);
-    set(s, 'pruneAfterBackup', patch.schedule.prune_after_backup);
+    // A follow-up of every backup now (backup.pruneAfter); the page still sends it with the schedule.
+    if (patch.schedule.prune_after_backup !== undefined) {
+      delete s.pruneAfterBackup;
+      set(section('backup'), 'pruneAfter', patch.schedule.prune_after_backup);
+    }
   }
   if (patch.retention) {
     const r = section('retention');

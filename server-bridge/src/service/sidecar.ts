@@ -25,12 +25,12 @@ import { connect, slashUrl } from './connect';
 import { JobHistory } from '../jobs/job_history';
 import { JobManager } from './job_manager';
 import { renderMetrics } from './metrics';
-import { RestoreConfirmations } from './restore_confirmations';
+import { RestoreConfirmations } from '../operations/restore_confirmations';
 import { Scheduler } from './scheduler';
 import { readSettings, writeSettings } from './settings';
 import { StateStore } from './state_store';
-import type { Recovery } from '../jobs/recover_stale_lock';
-import { lockView, recentInterruptions } from './recovery_state';
+import type { Recovery } from '../operations/recover_stale_lock';
+import { lockView, recentInterruptions } from '../status/recovery_state';
 import { checkLockAtStart } from './startup_check';
 
 export const SIDECAR_VERSION = '0.1.0';
@@ -83,7 +83,8 @@ export class Sidecar implements SidecarApi {
   static async open(configFile: string, opts: { log?: Logger; authFreshMs?: number } = {}): Promise<Sidecar> {
     const cfg = await loadConfig(configFile);
     const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
-    const s = new Sidecar(cfg, await openContext(cfg), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
+    const s = new Sidecar(cfg, await openContext(cfg, { notice: (text) => log.warn(text) }), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
+    for (const n of cfg.notices) log.warn(`config: ${n}`);
     s.scheduler.apply(cfg);
     s.scheduler.detectMissed(cfg, await s.history.list());
     return s;
@@ -232,7 +233,7 @@ export class Sidecar implements SidecarApi {
     const lastJob = (await this.history.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
     return {
       mattermost: { url: this.cfg.mattermost.url, reachable: mm.state === 'ok', state: mm.state, detail: mm.detail, version: await serverVersion(this.cfg.mattermost.url), schema_version: schema },
-      sidecar: { version: this.version, connected: !!this.bot(), problems: this.problems },
+      sidecar: { version: this.version, connected: !!this.bot(), problems: this.problems, config_notices: this.cfg.notices },
       repository: { path: this.cfg.repository.path, location: this.engine.storage.describe().location, snapshots: manifests.length, bytes: manifests.reduce((n, m) => n + m.stats.newBytes, 0), free_bytes: space?.free ?? null, total_bytes: space?.total ?? null },
       last_backup: last ? { snapshot_id: last.id, finished_at: last.finishedAt, mode: last.mode, trigger: last.trigger, bytes: last.stats.bytes, new_bytes: last.stats.newBytes, duration_ms: last.stats.durationMs, downtime_ms: last.stats.downtimeMs, verification: v.get(last.id)?.ok === undefined ? 'not_verified' : v.get(last.id)?.ok ? 'ok' : 'failed' } : null,
       last_backup_job: lastJob ? { id: lastJob.id, status: lastJob.status, finished_at: lastJob.finished_at, error: lastJob.error } : null,
@@ -265,7 +266,8 @@ export class Sidecar implements SidecarApi {
 
   async writeSettings(patch: Parameters<SidecarApi['writeSettings']>[0]): Promise<Record<string, unknown>> {
     this.cfg = await writeSettings(this.cfg, patch);
-    this.engine = await openContext(this.cfg);
+    this.engine = await openContext(this.cfg, { notice: (text) => this.log.warn(text) });
+    for (const n of this.cfg.notices) this.log.warn(`config: ${n}`);
     this.scheduler.apply(this.cfg);
     this.channelCache = undefined;
     return readSettings(this.cfg);

@@ -1,13 +1,13 @@
 /**
  * `serve` checks the job lock at start exactly as every job does: a stale lock (its holder was
- * killed) is repaired by the same function (jobs/recover_stale_lock.ts), and history records of
+ * killed) is repaired by the same function (operations/recover_stale_lock.ts), and history records of
  * jobs whose process is gone (a sidecar killed mid-job) are marked interrupted. It runs after
  * the API listens, so a Mattermost that will not come back never keeps the API from answering.
  */
 import { asBridgeError } from '../core/errors';
 import type { EngineContext } from '../jobs/context';
 import { JobLock } from '../jobs/lock';
-import { recoverStaleLock, type Recovery } from '../jobs/recover_stale_lock';
+import { recoverStaleLock, type Recovery } from '../operations/recover_stale_lock';
 import type { JobHistory } from '../jobs/job_history';
 import { markInterrupted } from '../jobs/job_record';
 

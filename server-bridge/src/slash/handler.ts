@@ -5,12 +5,17 @@
  */
 import { asBridgeError } from '../core/errors';
 import { redact } from '../core/redact';
-import { constantTimeEqual } from '../http/auth';
-import type { SlashRequest } from '../http/sidecar_api';
+import { constantTimeEqual } from '../core/constant_time';
 import { MattermostClient, isSystemAdmin } from '../mattermost/client';
-import type { JobManager } from '../service/job_manager';
-import type { RestoreConfirmations } from '../service/restore_confirmations';
+import type { OperationJobs } from '../operations';
+import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import { HELP, parseSlash } from './parse';
+
+/** Mattermost's slash-command request as the HTTP route received it (the form and its Authorization header). */
+export interface SlashRequest {
+  form: Record<string, string>;
+  authorization?: string;
+}
 
 export interface SlashDeps {
   /** Command token per team id, as registered by connect. */
@@ -18,7 +23,7 @@ export interface SlashDeps {
   /** Called for every request that carries a valid command token. */
   onAuthenticated?(): void;
   bot(): MattermostClient | undefined;
-  jobs: JobManager;
+  jobs: Pick<OperationJobs, 'start'>;
   restores: RestoreConfirmations;
   statusText(): Promise<string>;
   listText(): Promise<string>;

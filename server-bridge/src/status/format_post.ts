@@ -1,6 +1,7 @@
 /** Short, phone-readable status messages. */
 import type { JobRecord } from '../jobs/job_record';
 
+const FOLLOW_UP: Record<string, string> = { replicate: 'The off-site copy', prune: 'The retention policy (prune)' };
 const KIND: Record<string, string> = { backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' };
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
@@ -21,7 +22,10 @@ export function rootMessage(r: JobRecord): string {
     const pct = p?.total ? ` ${Math.min(100, Math.floor((p.done / p.total) * 100))}%` : '';
     return `${title(r)}: ⏳ ${step?.title ?? 'starting'}${pct} · ${elapsed}`;
   }
-  if (r.status === 'succeeded') return `${title(r)}: ✅ done in ${secs(r.duration_ms)}\n${resultLine(r)}`;
+  if (r.status === 'succeeded') {
+    const warn = (r.warnings ?? []).map((w) => `⚠️ ${FOLLOW_UP[w.followUp] ?? w.followUp} failed: ${w.message}${w.hint ? ` (${w.hint})` : ''}`);
+    return [`${title(r)}: ${warn.length ? '⚠️ done with warnings' : '✅ done'} in ${secs(r.duration_ms)}`, resultLine(r), ...warn].join('\n');
+  }
   const failed = r.steps.find((s) => s.status === 'failed');
   return `${title(r)}: ${r.status === 'cancelled' ? '⏹ cancelled' : '❌ failed'}${failed ? ` at *${failed.title}*` : ''} after ${secs(r.duration_ms)}`;
 }
@@ -29,8 +33,15 @@ export function rootMessage(r: JobRecord): string {
 export function resultLine(r: JobRecord): string {
   const x = r.result ?? {};
   switch (r.kind) {
-    case 'backup':
-      return `Snapshot \`${String(x.snapshot_id)}\` · ${size(x.bytes)} (${size(x.new_bytes)} new) · downtime ${secs(x.downtime_ms)} · not verified yet`;
+    case 'backup': {
+      const off = x.offsite as { copied?: string[]; location?: string } | undefined;
+      const pruned = x.prune as { removed?: string[] } | undefined;
+      return [
+        `Snapshot \`${String(x.snapshot_id)}\` · ${size(x.bytes)} (${size(x.new_bytes)} new) · downtime ${secs(x.downtime_ms)} · not verified yet`,
+        ...(off ? [`off-site: ${off.copied?.length ?? 0} snapshots copied to ${String(off.location)}`] : []),
+        ...(pruned ? [`retention: ${pruned.removed?.length ?? 0} old snapshots removed`] : []),
+      ].join(' · ');
+    }
     case 'verify':
       return `Snapshot \`${String(x.snapshot_id)}\`: ${String(x.objects)} objects intact${x.deep ? ', restore drill passed' : ''}`;
     case 'restore':
@@ -46,6 +57,7 @@ export function resultLine(r: JobRecord): string {
 export function failureReply(r: JobRecord): string {
   const e = r.error;
   const lines = [`**Error:** ${e?.message ?? 'unknown error'}`];
+  if (e?.undo_failed?.length) lines.push(`**Not put back:** ${e.undo_failed.map((u) => `${u.title} (${u.error})`).join('; ')}`);
   if (e?.hint) lines.push(`**What to do:** ${e.hint}`);
   if (r.kind === 'backup' || r.kind === 'restore') lines.push('Mattermost was started again if it had been stopped.');
   return lines.join('\n');

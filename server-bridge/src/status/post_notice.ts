@@ -5,12 +5,13 @@
  */
 import type { Config } from '../config/schema';
 import { MattermostClient } from '../mattermost/client';
-import { StateStore } from '../service/state_store';
 import { ChannelReporter } from './channel_reporter';
 
-/** Resolves true once posted; false when not connected, no channel is set, or it timed out. */
-export async function postNotice(cfg: Config, message: string, timeoutMs = 15_000): Promise<boolean> {
-  const token = cfg.mattermost.botToken ?? (await StateStore.open(cfg.repository.path)).get().bot_token;
+/**
+ * Resolves true once posted; false when not connected (no bot `token`), no channel is set, or it
+ * timed out.
+ */
+export async function postNotice(cfg: Config, token: string | undefined, message: string, timeoutMs = 15_000): Promise<boolean> {
   const name = cfg.mattermost.statusChannel;
   if (!token || !name) return false;
   const client = new MattermostClient(cfg.mattermost.url, { token });

@@ -64,3 +64,30 @@ test('loadConfig: unreadable file, bad JSON, and a world-readable file holding a
   await chmod(secretFile, 0o600);
   await expect(loadConfig(secretFile)).resolves.toBeDefined();
 });
+
+describe('the follow-ups of a backup are backup settings; the old keys are still read, with a notice', () => {
+  const off = { s3: { bucket: 'mm-backups' } };
+  test('defaults: both on, no notice', () => {
+    const cfg = parseConfig(base, 'x');
+    expect(cfg.backup).toMatchObject({ replicateAfter: true, pruneAfter: true });
+    expect(cfg.notices).toEqual([]);
+  });
+  test('the new keys', () => {
+    const cfg = parseConfig({ ...base, backup: { replicateAfter: false, pruneAfter: false } }, 'x');
+    expect(cfg.backup).toMatchObject({ replicateAfter: false, pruneAfter: false });
+    expect(cfg.notices).toEqual([]);
+  });
+  test('the deprecated keys alone are read as the new ones, and said once each', () => {
+    const cfg = parseConfig({ ...base, schedule: { pruneAfterBackup: false }, offsite: { ...off, replicateAfterBackup: false } }, 'x');
+    expect(cfg.backup).toMatchObject({ replicateAfter: false, pruneAfter: false });
+    expect(cfg.notices).toEqual([
+      'offsite.replicateAfterBackup is deprecated: it is read as backup.replicateAfter (false); rename it in the config file',
+      'schedule.pruneAfterBackup is deprecated: it is read as backup.pruneAfter (false); rename it in the config file',
+    ]);
+  });
+  test('both set: the new key wins and the old one is named as ignored', () => {
+    const cfg = parseConfig({ ...base, backup: { pruneAfter: true }, schedule: { pruneAfterBackup: false } }, 'x');
+    expect(cfg.backup.pruneAfter).toBe(true);
+    expect(cfg.notices).toEqual(['schedule.pruneAfterBackup is deprecated and ignored: backup.pruneAfter (true) is set; remove schedule.pruneAfterBackup from the config file']);
+  });
+});

@@ -18,11 +18,13 @@ function issues(offsite: unknown): string[] {
 test('a minimal offsite block gets defaults; retention falls back to the local one', () => {
   const cfg = parseConfig({ ...base, offsite: { s3: { bucket: 'mm-backups' } } }, 'x');
   expect(cfg.offsite).toEqual({
-    mode: 'replicate', replicateAfterBackup: true,
+    mode: 'replicate',
     s3: { bucket: 'mm-backups', region: 'us-east-1', prefix: '', forcePathStyle: false },
     retry: { attempts: 6, baseDelayMs: 1000, maxDelayMs: 30000 },
   });
   expect(parseConfig(base, 'x').offsite).toBeUndefined();
+  // Copying off-site after a backup is a setting of the backup now (backup.replicateAfter).
+  expect(cfg.backup.replicateAfter).toBe(true);
 });
 
 test('errors name the key and the problem', () => {

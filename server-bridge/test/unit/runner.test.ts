@@ -1,4 +1,4 @@
-import { runJob, type Job, type Step } from '../../src/jobs/runner';
+import { backgroundTask, runJob, type Job, type Step } from '../../src/jobs/runner';
 import type { JobEvent } from '../../src/jobs/events';
 import { BridgeError } from '../../src/core/errors';
 
@@ -78,4 +78,82 @@ test('progress events are throttled per step, and the final one always comes thr
   const progress = r.events.filter((e) => e.type === 'step.progress');
   expect(progress.length).toBeLessThanOrEqual(3);
   expect(progress.at(-1)).toMatchObject({ done: 1000, total: 1000 });
+});
+
+test('a failing undo is data on the result, not appended to the error message', async () => {
+  const r = recorder();
+  const failingUndo: Step = { id: 'x', title: 'X', run: async () => { throw new BridgeError('PROCESS_FAILED', 'x broke'); }, undo: async () => { throw new Error('undo broke'); } };
+  const res = await runJob({ id: 'j', kind: 'restore', steps: [failingUndo], finally: [] }, new AbortController().signal, r.emit);
+  expect(res.error?.message).toBe('x broke');
+  expect(res.undoFailed).toEqual([{ step: 'x', title: 'X', error: 'undo broke' }]);
+  expect(r.events.at(-1)).toMatchObject({ type: 'job.finished', error: 'x broke', undoFailed: [{ step: 'x', title: 'X', error: 'undo broke' }] });
+});
+
+describe('follow-ups', () => {
+  const followUps = (order: string[], failAt?: string): Job['followUps'] => [
+    { id: 'replicate', title: 'The off-site copy', steps: [step('r1', order, { fail: failAt === 'r1' }), step('r2', order)] },
+    { id: 'prune', title: 'The retention policy', steps: [step('p1', order, { fail: failAt === 'p1' })] },
+  ];
+
+  test('run after the steps, are announced with them, and a failing one is a warning: the job succeeds, nothing is undone', async () => {
+    const r = recorder();
+    const job: Job = { id: 'j', kind: 'backup', steps: [step('a', r.order)], followUps: followUps(r.order, 'r1'), finally: [step('fin', r.order)] };
+    const res = await runJob(job, new AbortController().signal, r.emit);
+    expect(res.status).toBe('succeeded');
+    expect(r.order).toEqual(['run:a', 'run:r1', 'run:p1', 'run:fin']);
+    expect(res.warnings).toEqual([{ followUp: 'replicate', step: 'r1', code: 'PROCESS_FAILED', message: 'r1 broke' }]);
+    expect(r.events[0]).toMatchObject({ type: 'job.started', steps: ['a', 'r1', 'r2', 'p1'].map((id) => ({ id, title: id })) });
+    expect(r.events.find((e) => e.type === 'step.skipped')).toMatchObject({ step: 'r2', reason: 'The off-site copy failed at an earlier step' });
+    expect(r.events.at(-1)).toMatchObject({ type: 'job.finished', status: 'succeeded', warnings: [{ followUp: 'replicate', step: 'r1' }] });
+  });
+
+  test('do not run when the job failed', async () => {
+    const r = recorder();
+    const job: Job = { id: 'j', kind: 'backup', steps: [step('a', r.order, { fail: true })], followUps: followUps(r.order), finally: [] };
+    const res = await runJob(job, new AbortController().signal, r.emit);
+    expect(res.status).toBe('failed');
+    expect(r.order).toEqual(['run:a', 'undo:a']);
+  });
+});
+
+describe('background tasks', () => {
+  const task = backgroundTask<string>('dump');
+
+  test('started by one step, awaited by a later one, which then owns its progress', async () => {
+    const r = recorder();
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    const job: Job = {
+      id: 'j', kind: 'backup', finally: [],
+      steps: [
+        { id: 'start', title: 'start', run: async (ctx) => { void ctx.startBackground(task, async (bg) => { await gate; bg.progress(1, 1, 'bytes'); return 'dumped'; }); } },
+        { id: 'middle', title: 'middle', run: async () => { r.order.push('middle'); } },
+        { id: 'finish', title: 'finish', run: async (ctx) => { setTimeout(release, 10); return ctx.awaitBackground(task); } },
+      ],
+    };
+    const res = await runJob(job, new AbortController().signal, r.emit);
+    expect(res.status).toBe('succeeded');
+    expect(r.events.find((e) => e.type === 'step.progress')).toMatchObject({ step: 'finish', done: 1 });
+    expect(r.events.find((e) => e.type === 'step.finished' && e.step === 'finish')).toMatchObject({ summary: 'dumped' });
+  });
+
+  test('a job failing before the task is awaited stops the task and waits for it before undoing', async () => {
+    const r = recorder();
+    const job: Job = {
+      id: 'j', kind: 'backup', finally: [],
+      steps: [
+        {
+          id: 'start', title: 'start',
+          run: async (ctx) => {
+            void ctx.startBackground(task, (bg) => new Promise<string>((_res, rej) => bg.signal.addEventListener('abort', () => { r.order.push('task stopped'); rej(new Error('aborted')); })));
+          },
+          undo: async () => { r.order.push('undo:start'); },
+        },
+        step('boom', r.order, { fail: true, undo: false }),
+      ],
+    };
+    const res = await runJob(job, new AbortController().signal, r.emit);
+    expect(res.status).toBe('failed');
+    expect(r.order).toEqual(['run:boom', 'task stopped', 'undo:start']);
+  });
 });

@@ -3,7 +3,7 @@ import { discover } from '../../discovery/discover';
 import { buildReport } from '../../discovery/report';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
-import { recoveryView } from '../../service/recovery_state';
+import { recoveryView } from '../../status/recovery_state';
 
 export async function discoverCommand(globals: GlobalOptions): Promise<void> {
   const { ec, out } = await openCommand(globals);

@@ -4,7 +4,7 @@ import { duration, size, table } from '../format';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
 import { offsiteStates } from '../../offsite/offsite_state';
-import { recoveryView } from '../../service/recovery_state';
+import { recoveryView } from '../../status/recovery_state';
 import type { TrustVerdict } from '../../repository/signing';
 
 export async function listCommand(globals: GlobalOptions, flags: { from?: string; offsite?: boolean; trust?: string[] } = {}): Promise<void> {
@@ -37,7 +37,7 @@ export async function listCommand(globals: GlobalOptions, flags: { from?: string
     ...(offsite?.warning ? [`warning: ${offsite.warning}`] : []),
   ].join('\n');
   const keyText = own ? `This host's signing key: ${own.fingerprint}` : 'This host has no signing key yet (it is made by the first backup).';
-  // A killed job's stale lock and the jobs marked interrupted (service/recovery_state.ts).
+  // A killed job's stale lock and the jobs marked interrupted (status/recovery_state.ts).
   const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
   out.summary({ ok: true, snapshots: rows, broken, signing_key: own ? own.fingerprint : null, lock: rec.lock, interrupted_jobs: rec.interrupted }, [text, brokenText, ...rec.lines, keyText].filter(Boolean).join('\n'));
 }

@@ -2,14 +2,10 @@
 import { createInterface } from 'node:readline/promises';
 import { readSecretFile } from '../../config/load';
 import { UsageError } from '../../core/errors';
-import { redact } from '../../core/redact';
-import { parseDsn } from '../../database/dsn';
-import type { Discovery } from '../../discovery/discover';
-import { discoverOrFromSnapshot } from '../../discovery/from_snapshot';
-import { describeRestore, describeRollback, planRestore, selectRecords, type RestoreOptions } from '../../operations/restore_plan';
+import { prepareRestore } from '../../operations';
 import { runCliJob, withLock } from '../run_with_lock';
 import { parseComponentList } from './backup';
-import { throwIfFailed, type GlobalOptions } from './shared';
+import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
 
 export interface RestoreFlags {
@@ -44,44 +40,29 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
   const url = flags.databaseUrl ?? (flags.databaseUrlFile ? await readSecretFile(flags.databaseUrlFile, '--database-url-file') : process.env.MM_BACKUP_DATABASE_URL);
   if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) out.info('warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL');
   await withLock(ec, 'restore', out, async (lock) => {
-    const m = await ec.repo.loadSnapshot(id);
-    // Before anything is read from the snapshot (discovery may use its config): its signature.
-    await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: flags.allowUnsigned, action: 'restored' });
-    let d: Discovery | undefined;
-    try {
-      d = await discoverOrFromSnapshot(ec.cfg, m, ec.repo, (s) => out.info(redact(s)));
-    } catch (err) {
-      if (!flags.installDir || !url) throw err;
-      out.info(`the configured install could not be read (${redact((err as Error).message)}); restoring onto a new install only`);
-    }
-    const driver = m.components.find((c) => c.database)?.database?.driver;
-    const databaseEngine = url ? ec.engineFor(parseDsn(url, driver ?? d?.database.driver)) : undefined;
-    const opts: RestoreOptions = {
-      components, installDir: flags.installDir, absoluteRoots: !!flags.restoreAbsoluteRoots, databaseEngine, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force,
-      allowUnsigned: !!flags.allowUnsigned,
-    };
-    const records = selectRecords(m, components);
-    const lines = describeRestore(records, opts, d);
+    const prepared = await prepareRestore({
+      kind: 'restore', snapshotId: id, components, allowUnsigned: !!flags.allowUnsigned,
+      restore: { installDir: flags.installDir, absoluteRoots: !!flags.restoreAbsoluteRoots, databaseUrl: url, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force },
+    }, { ec, lock, trigger: 'cli', notice: (s) => out.info(s) });
+    const m = prepared.manifest;
     if (!flags.yes) {
       if (json || !process.stdin.isTTY) throw new UsageError('restore overwrites data: pass --yes to confirm when not running interactively');
-      out.info(`Restoring snapshot ${m.id} (${m.startedAt}) will overwrite:\n  ${lines.join('\n  ')}`);
-      out.info(opts.safetySnapshot ? 'A safety snapshot of the current state is taken first.' : 'NO safety snapshot will be taken (--no-safety-snapshot).');
+      out.info(`Restoring snapshot ${m.id} (${m.startedAt}) will overwrite:\n  ${prepared.overwrites.join('\n  ')}`);
+      out.info(prepared.options.safetySnapshot ? 'A safety snapshot of the current state is taken first.' : 'NO safety snapshot will be taken (--no-safety-snapshot).');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       const answer = await rl.question(`Type the snapshot id (${m.id}) to continue: `);
       rl.close();
       if (answer.trim() !== m.id) throw new UsageError('restore not confirmed; nothing was changed');
     }
-    const plan = planRestore(ec, m, d, lock, opts);
-    for (const id of plan.outcome.skipped) out.info(`skipped ${id}: its root is outside the install dir; --restore-absolute-roots restores it too`);
-    const result = await runCliJob(plan.job, lock, out);
-    for (const w of plan.outcome.warnings) out.info(`warning: ${w}`);
-    if (result.error) {
-      result.error.message += describeRollback(plan.outcome) ?? '';
+    const op = prepared.build();
+    const skipped = (op.result()?.skipped ?? []) as string[];
+    for (const c of skipped) out.info(`skipped ${c}: its root is outside the install dir; --restore-absolute-roots restores it too`);
+    try {
+      await runCliJob(op, lock, out);
+    } finally {
+      for (const w of (op.result()?.warnings ?? []) as string[]) out.info(`warning: ${w}`);
     }
-    throwIfFailed(result);
-    out.summary(
-      { ok: true, snapshot: m.id, restored: plan.outcome.restored, skipped: plan.outcome.skipped, safety_snapshot: plan.outcome.safetySnapshotId ?? null, overwritten: lines },
-      `Restored ${plan.outcome.restored.join(', ')} from snapshot ${m.id}.${plan.outcome.skipped.length ? ` Skipped (outside the install dir): ${plan.outcome.skipped.join(', ')}.` : ''}${plan.outcome.safetySnapshotId ? ` Safety snapshot: ${plan.outcome.safetySnapshotId}.` : ''}`,
-    );
+    const s = op.summary();
+    out.summary(s.json, s.text);
   });
 }

@@ -4,12 +4,11 @@
  * only if it passes; a snapshot signed by another key or with a bad signature is never re-signed
  * (that would launder a forgery). Signed snapshots reach the off-site copy with the next replicate.
  */
-import { VerificationError } from '../../core/errors';
-import { planVerify } from '../../operations/verify_plan';
+import { asBridgeError, VerificationError } from '../../core/errors';
+import { verifyLoaded } from '../../operations/verify';
 import { runCliJob, withLock } from '../run_with_lock';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
-import { verifyEngine } from './verify';
 
 export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offsite?: boolean }): Promise<void> {
   const { ec, out } = await openSource(globals, { offsite: flags.offsite });
@@ -33,10 +32,11 @@ export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offs
       // Loaded whole again: what is signed is the digest of exactly the bytes this verification read.
       const m = await ec.repo.loadSnapshot(summary.id);
       out.info(`verifying unsigned snapshot ${m.id} before signing it`);
-      const plan = planVerify(ec, m, await verifyEngine(ec, m), { deep: false, allowUnsigned: true });
-      const result = await runCliJob(plan.job, lock, out);
-      if (result.error) {
-        refused.push({ id: m.id, problem: `failed verification, not signed: ${result.error.message}` });
+      const op = await verifyLoaded(ec, m, { deep: false, allowUnsigned: true });
+      try {
+        await runCliJob(op, lock, out);
+      } catch (err) {
+        refused.push({ id: m.id, problem: `failed verification, not signed: ${asBridgeError(err).message}` });
         continue;
       }
       await ec.repo.signLoaded(m);

@@ -4,7 +4,7 @@
  * a restore half-done) and the jobs marked interrupted. Reads only; repairs nothing.
  */
 import { ping } from '../../mattermost/health';
-import { recoveryView } from '../../service/recovery_state';
+import { recoveryView } from '../../status/recovery_state';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
 

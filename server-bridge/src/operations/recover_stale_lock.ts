@@ -10,16 +10,16 @@ import { asBridgeError, BridgeError } from '../core/errors';
 import { newJobId } from '../core/ids';
 import { redact } from '../core/redact';
 import { discover } from '../discovery/discover';
-import { JobHistory } from './job_history';
-import { markInterrupted, type JobRecord } from './job_record';
-import type { EngineContext } from './context';
-import type { JobKind } from './events';
-import type { JobLock, LockInfo, StaleLock } from './lock';
-import { putBack } from '../operations/restore_plan';
+import { JobHistory } from '../jobs/job_history';
+import { markInterrupted, type JobRecord } from '../jobs/job_record';
+import type { EngineContext } from '../jobs/context';
+import type { JobKind } from '../jobs/events';
+import type { JobLock, LockInfo, StaleLock } from '../jobs/lock';
+import { putBack } from './restore_plan';
 import { restoreOrder } from '../components/registry';
 import type { Manifest } from '../manifest/manifest';
-import type { StepContext } from './runner';
-import { clearRollbackMarker, readRollbackMarker } from './rollback_marker';
+import type { StepContext } from '../jobs/runner';
+import { clearRollbackMarker, readRollbackMarker } from '../jobs/rollback_marker';
 
 /**
  * - `started`: Mattermost had been stopped and was started again (nothing else was needed);

@@ -1,0 +1,41 @@
+/**
+ * The one way every job takes the repository lock, in the foreground (CLI) or the background
+ * (sidecar): a stale lock (its holder was killed outright) is repaired first by
+ * recoverStaleLock: a half-done restore rolled back, Mattermost started again, the killed job
+ * marked interrupted. When Mattermost could not be brought back, the lock is not taken.
+ */
+import { BridgeError } from '../core/errors';
+import type { EngineContext } from '../jobs/context';
+import { JobLock, type StaleLock } from '../jobs/lock';
+import { recoverStaleLock, type Recovery } from './recover_stale_lock';
+
+export interface LockOptions {
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  signal?: AbortSignal;
+  /** Told about a repair before the job goes on (to post and show it). */
+  onRecovery?(r: Recovery): void | Promise<void>;
+}
+
+/** Takes the lock for `jobId` and repairs a stale one; throws LOCK_HELD, or the repair's error when it left Mattermost down. */
+export async function takeJobLock(ec: EngineContext, jobId: string, kind: string, o: LockOptions): Promise<JobLock> {
+  const { lock, stale } = await JobLock.acquire(ec.lockDir, jobId, kind);
+  try {
+    await repairStaleLock(ec, lock, stale, o);
+    return lock;
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The repair half, for a caller that took the lock itself (the sidecar answers LOCK_HELD at once
+ * and repairs in the background). Throws when Mattermost could not be brought back; the caller
+ * releases the lock.
+ */
+export async function repairStaleLock(ec: EngineContext, lock: JobLock, stale: StaleLock | undefined, o: LockOptions): Promise<void> {
+  if (!stale) return;
+  const r = await recoverStaleLock(ec, lock, stale, { log: o.log, signal: o.signal });
+  await o.onRecovery?.(r);
+  if (r.error && !r.mattermostRunning) throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
+}

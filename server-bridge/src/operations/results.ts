@@ -1,0 +1,31 @@
+/** The JSON results of the operations (snake_case, as the API and the CLI summaries show them). */
+import type { Manifest } from '../manifest/manifest';
+import { formatBytes as size, formatDuration as secs } from '../core/units';
+import type { PruneOutcome } from './prune_plan';
+import type { ReplicateOutcome } from './replicate_plan';
+
+export function snapshotResult(m: Manifest): Record<string, unknown> {
+  return { snapshot_id: m.id, mode: m.mode, bytes: m.stats.bytes, new_bytes: m.stats.newBytes, files: m.stats.files, files_read: m.stats.filesRead, duration_ms: m.stats.durationMs, downtime_ms: m.stats.downtimeMs };
+}
+
+export function snapshotText(m: Manifest): string {
+  return `Snapshot ${m.id} (${m.mode}): ${size(m.stats.bytes)}, ${size(m.stats.newBytes)} new, ${m.stats.files} files (${m.stats.filesRead} read), took ${secs(m.stats.durationMs)}, downtime ${secs(m.stats.downtimeMs)}`;
+}
+
+export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {
+  return { location: o.location, copied: o.copied, objects_uploaded: o.objectsUploaded, bytes_uploaded: o.bytesUploaded, removed: o.removed, objects_removed: o.objectsRemoved, sweep_skipped: o.sweepSkipped ?? null };
+}
+
+export function replicateText(o: ReplicateOutcome): string {
+  return `Off-site (${o.location}): ${o.copied.length} snapshots copied, ${o.objectsUploaded} objects uploaded (${size(o.bytesUploaded)}); ${o.removed.length} dropped by retention, ${o.objectsRemoved} unused objects removed.`;
+}
+
+/** `kept` is a count (posts, metrics); `kept_snapshots` lists them. */
+export function pruneResult(o: PruneOutcome): Record<string, unknown> {
+  return { dry_run: o.dryRun, kept: o.plan?.keep.length ?? 0, kept_snapshots: o.plan?.keep ?? [], removed: o.plan?.remove ?? [], objects_removed: o.objectsRemoved, bytes_freed: o.bytesFreed };
+}
+
+export function pruneText(o: PruneOutcome): string {
+  const verb = o.dryRun ? 'would remove' : 'removed';
+  return `${o.plan?.keep.length ?? 0} snapshots kept; ${verb} ${o.plan?.remove.length ?? 0} snapshots and ${o.objectsRemoved} objects (${size(o.bytesFreed)}).`;
+}

@@ -1,0 +1,37 @@
+/** The verify operation: the snapshot, the engine whose tools read its dump, the plan, the result. */
+import { discover } from '../discovery/discover';
+import { parseDsn } from '../database/dsn';
+import type { DatabaseEngine } from '../database/engine';
+import type { EngineContext } from '../jobs/context';
+import type { Manifest } from '../manifest/manifest';
+import { planVerify } from './verify_plan';
+import type { Operation, OperationRequest, OperationRuntime } from './request';
+
+export async function buildVerify(req: OperationRequest, rt: OperationRuntime): Promise<Operation> {
+  return verifyLoaded(rt.ec, await rt.ec.repo.loadSnapshot(req.snapshotId ?? 'latest'), req);
+}
+
+/** Verifies exactly the manifest `m` as loaded (sign-snapshots signs the bytes this reads). */
+export async function verifyLoaded(ec: EngineContext, m: Manifest, req: Pick<OperationRequest, 'deep' | 'allowUnsigned'>): Promise<Operation> {
+  const deep = !!req.deep;
+  const plan = planVerify(ec, m, await verifyEngine(ec, m), { deep, allowUnsigned: !!req.allowUnsigned });
+  const result = () => ({ snapshot_id: m.id, deep, objects: plan.outcome.objects, issues: plan.outcome.issues });
+  return {
+    job: plan.job,
+    result,
+    summary: () => ({
+      json: { ok: true, ...result(), snapshot: m.id },
+      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plan.outcome.objects} objects intact.`,
+    }),
+  };
+}
+
+/** The engine whose tools read a snapshot's dump (and with `deep` restore it). */
+export async function verifyEngine(ec: EngineContext, m: Manifest): Promise<DatabaseEngine | undefined> {
+  // The dump is read with the tools of the server it came from.
+  const d = await discover(ec.cfg).catch(() => undefined);
+  // Without a discoverable install (a new host, --from), the dump is still read with the tools
+  // of its driver; no server is contacted unless deep (then database.adminUrl says where).
+  const driver = m.components.find((c) => c.database)?.database?.driver;
+  return d ? ec.engineFor(d.database) : driver ? ec.engineFor(parseDsn(`${driver}://localhost/mm_backup_verify`, driver)) : undefined;
+}
