@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { offsiteSchema } from './offsite_schema';
-import { FINGERPRINT } from '../repository/signing';
+import { FINGERPRINT } from '../core/fingerprint';
 
 function isTimeZone(tz: string): boolean {
   try {

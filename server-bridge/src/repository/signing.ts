@@ -13,7 +13,7 @@ import { ConfigError } from '../core/errors';
 export type SignedKind = 'manifest' | 'verification';
 
 /** `ed25519:` + base64url(SHA-256(raw 32-byte public key)): what admins compare and configure. */
-export const FINGERPRINT = /^ed25519:[A-Za-z0-9_-]{43}$/;
+export { FINGERPRINT } from '../core/fingerprint';
 
 const signatureSchema = z.object({
   format: z.literal('mm-backup-signature'),
