@@ -47,9 +47,14 @@ export async function setupE2E(driver: 'postgres' | 'mysql', opts: { size?: Reco
     service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 30, healthTimeoutSeconds: 60 },
     repository: { path: repo },
     database: { adminUrl: db.adminUrl(sb.dbName) },
+    // Every backup prunes afterwards by default (backup.pruneAfter); these tests count the
+    // snapshots they make and prune when they mean to, so the automatic prune is off here unless
+    // a test's config turns it on (test/service/same_steps.test.ts tests the follow-ups).
+    backup: { pruneAfter: false },
   };
   const writeConfig = async (patch: Record<string, unknown> = {}) => {
-    await writeFile(cfgFile, JSON.stringify({ ...base, ...patch }, null, 2), { mode: 0o600 });
+    const backup = { ...base.backup, ...(patch.backup as Record<string, unknown> | undefined) };
+    await writeFile(cfgFile, JSON.stringify({ ...base, ...patch, backup }, null, 2), { mode: 0o600 });
     await chmod(cfgFile, 0o600);
   };
   await writeConfig();
