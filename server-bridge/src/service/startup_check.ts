@@ -1,13 +1,14 @@
 /**
  * `serve` checks the job lock at start exactly as every job does: a stale lock (its holder was
- * killed) is repaired by the same function (operations/recover_stale_lock.ts), and history records of
+ * killed) is repaired by the same function as before every job (operations/lock.ts), and history records of
  * jobs whose process is gone (a sidecar killed mid-job) are marked interrupted. It runs after
  * the API listens, so a Mattermost that will not come back never keeps the API from answering.
  */
 import { asBridgeError } from '../core/errors';
 import type { EngineContext } from '../jobs/context';
 import { JobLock } from '../jobs/lock';
-import { recoverStaleLock, type Recovery } from '../operations/recover_stale_lock';
+import { repairStaleLock } from '../operations';
+import type { Recovery } from '../operations/recover_stale_lock';
 import type { JobHistory } from '../jobs/job_history';
 import { markInterrupted } from '../jobs/job_record';
 
@@ -32,7 +33,9 @@ export async function checkLockAtStart(d: StartupCheckDeps): Promise<void> {
     if (cur && !cur.alive) {
       const { lock, stale } = await JobLock.acquire(d.ec.lockDir, `startup-${process.pid}`, 'startup-check');
       try {
-        if (stale) d.onRecovery(await recoverStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal }));
+        // The same repair as before every job (operations/lock.ts); what it could not do is reported
+        // through onRecovery, and the next job or start tries again.
+        await repairStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal, onRecovery: d.onRecovery }).catch(() => undefined);
       } finally {
         await lock.release().catch(() => undefined);
       }
