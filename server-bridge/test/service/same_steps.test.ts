@@ -83,3 +83,34 @@ test('a backup from the CLI, the API, /backup now and the schedule runs the same
   expect(ids.slash).toEqual(ids.cli);
   expect(ids.schedule).toEqual(ids.cli);
 }, 600_000);
+
+test('an off-site copy that fails leaves the backup succeeded, with a warning; the prune still runs', async () => {
+  await s3.stop();
+  try {
+    const api = await env.api('POST', '/v1/jobs', { body: { kind: 'backup' } });
+    const rec = await finished(api.body.id);
+    expect(rec.status).toBe('succeeded');
+    expect(rec.error).toBeUndefined();
+    expect(rec.result?.snapshot_id).toMatch(/^\d{8}T/);
+    // The sidecar opened the bucket before (the first test), so the first request to it fails.
+    expect(rec.warnings).toEqual([expect.objectContaining({ followUp: 'replicate', step: expect.stringMatching(/^offsite-/) })]);
+    const failedAt = rec.steps.findIndex((s) => s.status === 'failed');
+    expect(rec.steps[failedAt]?.id).toBe(rec.warnings?.[0]?.step);
+    expect(rec.steps.slice(failedAt + 1).filter((s) => s.id.startsWith('offsite-')).every((s) => s.status === 'skipped')).toBe(true);
+    expect(rec.steps.find((s) => s.id === 'prune-objects')?.status).toBe('succeeded');
+    // The snapshot is there, and the post says the backup is done, with what went wrong.
+    const snap = await env.api('GET', `/v1/snapshots/${String(rec.result?.snapshot_id)}`);
+    expect(snap.status).toBe(200);
+    expect(await env.sidecar.reporter.flushed()).toBe(true);
+    const root = env.rest.state.posts(env.channel.id).filter((p) => !p.root_id).at(-1);
+    expect(root?.message).toMatch(/⚠️ done with warnings[\s\S]*⚠️ The off-site copy failed: /);
+
+    // The CLI: exit code 0 (the snapshot exists), the warning on stderr.
+    const cli = await runCli(['--config', env.cfgFile, 'backup', '--no-prune']);
+    expect(cli.code).toBe(0);
+    expect(cli.stderr).toMatch(/warning: replicate after the backup failed at offsite-open/);
+    expect(cli.stderr).not.toMatch(/Apply the retention policy/);
+  } finally {
+    await s3.start();
+  }
+}, 600_000);

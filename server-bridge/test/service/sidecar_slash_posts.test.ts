@@ -151,15 +151,17 @@ test('a schedule fires, retention runs after it, and the history survives a rest
   const before = (await env.api('GET', '/v1/jobs')).body.jobs.length as number;
   // Schedules have exactly 5 fields (minute resolution), so the real scheduler fires within a minute.
   await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '* * * * *', timezone: 'UTC', prune_after_backup: true }, backup: { mode: 'online' }, retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 } } });
-  const prune = await eventually(async () => {
+  // Retention is a follow-up of the backup itself (backup.pruneAfter), a step of the same job.
+  const backup = await eventually(async () => {
     const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
-    return jobs.find((j) => j.kind === 'prune' && j.trigger === 'schedule' && j.status === 'succeeded');
+    return jobs.find((j) => j.kind === 'backup' && j.trigger === 'schedule' && j.status === 'succeeded' && j.result?.prune);
   }, 100_000, 'a scheduled backup followed by a prune');
   await env.api('PUT', '/v1/settings', { body: { schedule: { backup: null } } });
   await env.sidecar.jobs.idle();
   const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
   expect(jobs.some((j) => j.kind === 'backup' && j.trigger === 'schedule' && j.status === 'succeeded')).toBe(true);
-  expect(prune.result?.kept).toBeGreaterThanOrEqual(2);
+  expect(backup.steps.slice(-2).map((st) => [st.id, st.status])).toEqual([['prune-snapshots', 'succeeded'], ['prune-objects', 'succeeded']]);
+  expect((backup.result?.prune as { kept: number }).kept).toBeGreaterThanOrEqual(2);
   await env.restart();
   const after = (await env.api('GET', '/v1/jobs')).body.jobs as JobRecord[];
   expect(after.length).toBeGreaterThan(before);
