@@ -2,6 +2,7 @@
 // Checks which way imports point (build/dependency_rules.cjs, docs/architecture.md "Rooms"):
 // no import cycles between files, none between rooms (folders), and no import from a lower room
 // to a higher one. Run by the test command (build/run_tests.mjs); exits non-zero on a violation.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cruise } from 'dependency-cruiser';
@@ -11,7 +12,9 @@ const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 process.chdir(root);
 const rules = require('./dependency_rules.cjs');
 
-const result = await cruise(['server-bridge/src', 'webapp/src'], { validate: true, ruleSet: rules, ...rules.options, outputType: 'json' });
+// Every workspace's sources that exist (the test kit, the tools and the API schema are workspaces too).
+const sources = ['server-bridge/src', 'webapp/src', 'testkit/src', 'tools/src', 'api/src'].filter((d) => existsSync(d));
+const result = await cruise(sources, { validate: true, ruleSet: rules, ...rules.options, outputType: 'json' });
 const report = typeof result.output === 'string' ? JSON.parse(result.output) : result.output;
 const problems = report.summary.violations.map((v) => {
   const cycle = v.cycle?.length ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name ?? c)].join(' → ')})` : '';
@@ -19,7 +22,7 @@ const problems = report.summary.violations.map((v) => {
 });
 
 // Rooms: a cycle between two folders is a cycle of rooms even when no two files form one.
-const roomOf = (file) => /^(server-bridge|webapp)\/src\/([^/]+)\//.exec(file)?.slice(1, 3).join('/');
+const roomOf = (file) => /^(server-bridge|webapp|testkit|tools|api)\/src\/([^/]+)\//.exec(file)?.slice(1, 3).join('/');
 const edges = new Map();
 const why = new Map();
 for (const m of report.modules) {

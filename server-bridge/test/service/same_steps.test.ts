@@ -6,10 +6,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeTempDir, removeTempDir } from '../../src/testkit';
+import { makeTempDir, removeTempDir, startS3Server, type S3Server } from '@mm-backup/testkit';
 import type { JobRecord } from '../../src/jobs/job_record';
 import { runCli } from '../support/cli';
-import { startS3Server, type S3Server } from '../support/s3_server';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 
 let env: ServiceEnv;
