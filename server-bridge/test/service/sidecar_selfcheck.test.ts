@@ -35,6 +35,18 @@ test('a revoked bot token is reported in the API (the bot cannot post it)', asyn
   expect((await env.api('GET', '/v1/connect')).body.problems).toEqual([]);
 });
 
+test('Mattermost down is told apart from a broken token (decided on the answer, not on our wording)', async () => {
+  await env.rest.setDown(true);
+  try {
+    const problems = await env.sidecar.selfCheck();
+    expect(problems.join('\n')).toMatch(/^Mattermost is not reachable: Mattermost at http:\/\/127\.0\.0\.1:\d+ is not reachable \(.+\)$/m);
+    expect(problems.join('\n')).not.toMatch(/no longer works/);
+  } finally {
+    await env.rest.setDown(false);
+  }
+  expect(await env.sidecar.selfCheck()).toEqual([]);
+});
+
 test('notify.successes "daily": no post per successful job, failures still posted, one summary', async () => {
   await env.api('PUT', '/v1/settings', { body: { notify: { successes: 'daily' } } });
   const before = env.rest.state.posts(env.channel.id).length;
