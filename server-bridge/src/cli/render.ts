@@ -10,6 +10,8 @@ export interface Output {
   /** Prints the final summary (an object with --json, text otherwise). */
   summary(obj: Record<string, unknown>, text: string): void;
   info(text: string): void;
+  /** A warning for people, on stderr in both modes (it is no event of the job: a storage retry). */
+  warn(text: string): void;
   close(): void;
 }
 
@@ -19,6 +21,7 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
       emit: (e) => out.write(`${JSON.stringify(e)}\n`),
       summary: (obj) => out.write(`${JSON.stringify({ type: 'summary', ...obj })}\n`),
       info: (text) => out.write(`${JSON.stringify({ type: 'log', level: 'info', message: text })}\n`),
+      warn: (text) => stream.write(`${text}\n`),
       close: () => undefined,
     };
   }
@@ -77,6 +80,7 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
     emit: handle,
     summary: (_obj, text) => { stopBar(); out.write(`${text}\n`); },
     info: (text) => line(text),
+    warn: (text) => { stopBar(); line(text); },
     close: stopBar,
   };
 }

@@ -29,10 +29,11 @@ export interface EngineContext {
 /**
  * `createOffsite: false` refuses to initialise a bucket repository that does not exist (reading with --from).
  * `notice` is told once if this run makes the signing key, with its fingerprint: the CLI prints it,
- * the sidecar logs it (every front end passes one; without, as in tests, it is not said).
+ * the sidecar logs it (every front end passes one; without, as in tests, it is not said). `warn`
+ * is told of storage retries (the CLI's stderr, the sidecar's log).
  */
-export async function openContext(cfg: Config, opts: { createOffsite?: boolean; notice?: (text: string) => void } = {}): Promise<EngineContext> {
-  const { storage, stagingDir } = await openRepositoryStorage(cfg, { create: opts.createOffsite });
+export async function openContext(cfg: Config, opts: { createOffsite?: boolean; notice?: (text: string) => void; warn?: (text: string) => void } = {}): Promise<EngineContext> {
+  const { storage, stagingDir } = await openRepositoryStorage(cfg, { create: opts.createOffsite, warn: opts.warn });
   // The fingerprint is shown once, when the key is made: the admin keeps it with the age identity.
   const notice = opts.notice ?? (() => undefined);
   const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) => notice(
@@ -45,7 +46,7 @@ export async function openContext(cfg: Config, opts: { createOffsite?: boolean; 
   });
   const engineFor = (t: Parameters<typeof openEngine>[0]) => openEngine(t, cfg.database.pgBinDir);
   return {
-    cfg, storage, repo, trust, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg),
+    cfg, storage, repo, trust, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg, opts.warn),
     adminEngine: (fallback) => {
       if (!cfg.database.adminUrl) return fallback;
       const admin = parseDsn(cfg.database.adminUrl, fallback.target.driver);

@@ -83,7 +83,7 @@ export class Sidecar implements SidecarApi {
   static async open(configFile: string, opts: { log?: Logger; authFreshMs?: number } = {}): Promise<Sidecar> {
     const cfg = await loadConfig(configFile);
     const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
-    const s = new Sidecar(cfg, await openContext(cfg, { notice: (text) => log.warn(text) }), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
+    const s = new Sidecar(cfg, await openContext(cfg, { notice: (text) => log.warn(text), warn: (text) => log.warn(text) }), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
     for (const n of cfg.notices) log.warn(`config: ${n}`);
     s.scheduler.apply(cfg);
     s.scheduler.detectMissed(cfg, await s.history.list());
@@ -266,7 +266,7 @@ export class Sidecar implements SidecarApi {
 
   async writeSettings(patch: Parameters<SidecarApi['writeSettings']>[0]): Promise<Record<string, unknown>> {
     this.cfg = await writeSettings(this.cfg, patch);
-    this.engine = await openContext(this.cfg, { notice: (text) => this.log.warn(text) });
+    this.engine = await openContext(this.cfg, { notice: (text) => this.log.warn(text), warn: (text) => this.log.warn(text) });
     for (const n of this.cfg.notices) this.log.warn(`config: ${n}`);
     this.scheduler.apply(this.cfg);
     this.channelCache = undefined;

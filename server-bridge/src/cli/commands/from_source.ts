@@ -62,7 +62,7 @@ export async function openFromSource(globals: GlobalOptions, from: string, insta
   const cfg: Config = { ...base, offsite };
   // Never create a repository in a bucket we were asked to read from: a typo must fail, not initialise.
   const out = createOutput(!!globals.json);
-  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info }), out, json: !!globals.json };
+  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }), out, json: !!globals.json };
 }
 
 function minimalConfig(installDir: string | undefined, src: S3Source): Config {
@@ -83,7 +83,7 @@ export async function openOffsiteCopy(globals: GlobalOptions): Promise<CommandEn
   if (!base.offsite) throw new UsageError('--offsite: no "offsite" block in the config');
   const cfg: Config = { ...base, offsite: { ...base.offsite, mode: 'direct' } };
   const out = createOutput(!!globals.json);
-  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info }), out, json: !!globals.json };
+  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }), out, json: !!globals.json };
 }
 
 /**

@@ -21,5 +21,5 @@ export async function openCommand(globals: GlobalOptions): Promise<CommandEnv> {
   const cfg = await loadConfig(file);
   const out = createOutput(!!globals.json);
   for (const n of cfg.notices) out.info(`config: ${n}`);
-  return { ec: await openContext(cfg, { notice: out.info }), out, json: !!globals.json };
+  return { ec: await openContext(cfg, { notice: out.info, warn: out.warn }), out, json: !!globals.json };
 }
