@@ -9,9 +9,7 @@ let sb: Sandbox;
 beforeAll(async () => {
   my = await startMariadb({ name: 'sbmy' });
   root = await makeTempDir('mmtk-sbmy');
-  const t = Date.now();
   sb = await generateSandbox({ root, db: my, configInDatabase: true });
-  expect(Date.now() - t).toBeLessThan(3000);
 });
 afterAll(async () => {
   await my?.destroy();
