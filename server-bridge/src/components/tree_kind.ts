@@ -12,7 +12,7 @@ import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest
 import { VerificationError } from '../core/errors';
 import { TreeComponent, restoreTreeRecord } from './tree_component';
 import type {
-  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyContext, VerifyIssue,
+  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyIssue,
 } from './component';
 
 /** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
@@ -98,14 +98,16 @@ export class TreeKind implements ComponentKind {
   }
 
   /** The file list is one a restore would accept (in place): a verified snapshot is one that restores. */
-  async verify(r: ComponentRecord): Promise<VerifyIssue[]> {
-    try {
-      this.checkRestore(r, inPlace);
-      return [];
-    } catch (err) {
-      if (err instanceof VerificationError) return err.issues;
-      throw err;
-    }
+  verify(r: ComponentRecord): Promise<VerifyIssue[]> {
+    return Promise.resolve().then(() => {
+      try {
+        this.checkRestore(r, inPlace);
+        return [];
+      } catch (err) {
+        if (err instanceof VerificationError) return err.issues;
+        throw err;
+      }
+    });
   }
 }
 

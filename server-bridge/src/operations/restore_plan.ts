@@ -57,7 +57,7 @@ export interface RestoreOutcome {
  * (installDir), a component outside the install (absolute root) is restored only when asked.
  */
 export function restorableRecords(records: ComponentRecord[], opts: RestoreOptions): { restore: ComponentRecord[]; skipped: ComponentRecord[] } {
-  const outside = (r: ComponentRecord) => !!opts.installDir && !opts.absoluteRoots && kindOf(r).outsideInstall(r);
+  const outside = (r: ComponentRecord) => Boolean(opts.installDir) && !opts.absoluteRoots && kindOf(r).outsideInstall(r);
   return { restore: records.filter((r) => !outside(r)), skipped: records.filter(outside) };
 }
 
@@ -104,7 +104,7 @@ export function restoreTargets(opts: RestoreOptions, d: Discovery | undefined, e
 function relocated(records: ComponentRecord[], opts: RestoreOptions): Array<{ record: ComponentRecord; root: string }> {
   const targets = restoreTargets(opts, undefined);
   return records.flatMap((record) => {
-    const root = record.rootInInstall !== undefined ? kindOf(record).restoreRoot(record, targets) : undefined;
+    const root = record.rootInInstall === undefined ? undefined : kindOf(record).restoreRoot(record, targets);
     return root === undefined ? [] : [{ record, root }];
   });
 }

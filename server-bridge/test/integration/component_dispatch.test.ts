@@ -60,11 +60,14 @@ beforeEach(async () => {
 afterEach(() => rm(work, { recursive: true, force: true }));
 
 async function backup(): Promise<Manifest> {
-  let plan!: ReturnType<typeof planBackup>;
-  const r = await run((lock) => (plan = planBackup(ec, d, lock, { mode: 'online', trigger: 'cli' })).job);
+  let plan: ReturnType<typeof planBackup> | undefined;
+  const r = await run((lock) => {
+    plan = planBackup(ec, d, lock, { mode: 'online', trigger: 'cli' });
+    return plan.job;
+  });
   expect(r.error).toBeUndefined();
   // Read back as a restore reads it: only a manifest read from the repository is trusted.
-  return ec.repo.loadSnapshot((plan.result.manifest as Manifest).id);
+  return ec.repo.loadSnapshot((plan?.result.manifest as Manifest).id);
 }
 
 test('each component is restored by its kind, in place with a safety snapshot and onto a new install dir', async () => {
@@ -84,8 +87,11 @@ test('each component is restored by its kind, in place with a safety snapshot an
     `env_file: 1 path replaced (${envFile}); nothing else there is touched`,
     `data: ${path.join(install, 'data')} is made identical to the snapshot (1 files; files not in the snapshot are removed)`,
   ]);
-  let restore!: ReturnType<typeof planRestore>;
-  const r = await run((lock) => (restore = planRestore(ec, m, d, lock, opts)).job);
+  let restore = { outcome: {} } as ReturnType<typeof planRestore>;
+  const r = await run((lock) => {
+    restore = planRestore(ec, m, d, lock, opts);
+    return restore.job;
+  });
   expect(r.error).toBeUndefined();
   expect(restore.outcome.restored).toEqual(['config', 'env_file', 'data']);
   expect(restore.outcome.safetySnapshotId).toBeDefined();
@@ -95,7 +101,10 @@ test('each component is restored by its kind, in place with a safety snapshot an
   // Onto a new install dir: the components inside the install follow it; the env file outside is skipped.
   const fresh = path.join(work, 'new-server');
   const moved: RestoreOptions = { components: ['config', 'env_file', 'data'], installDir: fresh, safetySnapshot: false, force: false };
-  const r2 = await run((lock) => (restore = planRestore(ec, m, undefined, lock, moved)).job);
+  const r2 = await run((lock) => {
+    restore = planRestore(ec, m, undefined, lock, moved);
+    return restore.job;
+  });
   expect(r2.error).toBeUndefined();
   expect(restore.outcome).toMatchObject({ restored: ['config', 'data'], skipped: ['env_file'] });
   expect(await readFile(path.join(fresh, 'data', 'teams', 'a', 'photo.png'), 'utf8')).toBe('png bytes');
@@ -104,8 +113,8 @@ test('each component is restored by its kind, in place with a safety snapshot an
 
 test('verify checks each record with its kind: a signed snapshot whose file list a restore would refuse fails', async () => {
   const m = await backup();
-  let verify!: ReturnType<typeof planVerify>;
-  const ok = await run(() => (verify = planVerify(ec, m, undefined, { deep: false })).job);
+  let verify = planVerify(ec, m, undefined, { deep: false });
+  const ok = await run(() => verify.job);
   expect(ok.error).toBeUndefined();
   expect(verify.outcome.issues).toEqual([]);
 
@@ -120,7 +129,8 @@ test('verify checks each record with its kind: a signed snapshot whose file list
   data.entries.push({ ...file });
   await ec.repo.writeSnapshot(bad);
   const signed = await ec.repo.loadSnapshot(bad.id);
-  const r = await run(() => (verify = planVerify(ec, signed, undefined, { deep: false })).job);
+  verify = planVerify(ec, signed, undefined, { deep: false });
+  const r = await run(() => verify.job);
   expect(r.error?.code).toBe('VERIFICATION_FAILED');
   expect(verify.outcome.issues).toEqual([{ component: 'data', path: `entry ${JSON.stringify(file.path)}`, problem: 'appears more than once' }]);
 });

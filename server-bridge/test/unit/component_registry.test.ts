@@ -35,7 +35,7 @@ function site(over: Partial<Site> = {}): Site {
     installDir: '/opt/mattermost', configDir: '/opt/mattermost/config', database: db, fileDriver: 'local', dataDir: '/opt/mattermost/data',
     pluginDir: '/opt/mattermost/plugins', clientPluginDir: '/opt/mattermost/client/plugins', logsDir: '/opt/mattermost/logs',
     certificateFiles: [], extraPaths: [], ...over,
-  } as Site;
+  };
 }
 
 test('each kind locates itself from the discovered facts, or says why it is skipped', () => {
