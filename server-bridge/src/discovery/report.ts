@@ -9,6 +9,7 @@ import { describeTarget } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import { serverVersion, ping } from '../mattermost/health';
 import type { Discovery } from './discover';
+import { MAIN_DATABASE } from '../components/registry';
 
 export interface DiscoveryReport {
   install_dir: string;
@@ -45,7 +46,7 @@ export async function buildReport(cfg: Config, d: Discovery, engine: DatabaseEng
       : p.include ? p.include.map((i) => path.join(p.root as string, i)).join(', ') : p.root;
     let size: number | undefined;
     if (p.status === 'included' && p.kind === 'tree') size = await treeSize(p.root as string, p.include, p.exclude);
-    if (p.status === 'included' && p.id === 'database') size = db.size_bytes;
+    if (p.status === 'included' && p.id === MAIN_DATABASE) size = db.size_bytes;
     components.push({ id: p.id, title: p.title, status: p.status, location, size_bytes: size, reason: p.reason, exclude: p.exclude.length ? p.exclude : undefined });
   }
   const installBytes = await treeSize(d.installDir, undefined, []);
