@@ -1,1 +1,10 @@
-export const API_VERSION = 2;
+/** The HTTP API between the mm-backup sidecar and the System Console plugin. */
+export * from './version';
+export * from './common';
+export * from './jobs';
+export * from './status';
+export * from './snapshots';
+export * from './restore';
+export * from './settings';
+export * from './connect';
+export * from './routes';

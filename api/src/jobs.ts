@@ -1,0 +1,75 @@
+/** Jobs: GET /v1/jobs, GET /v1/jobs/{id}, POST /v1/jobs, POST /v1/jobs/{id}/cancel, and the SSE stream. */
+import {z} from 'zod';
+
+import {backupMode, componentId, snapshotRef, timestamp} from './common';
+
+export const jobKind = z.enum(['backup', 'restore', 'verify', 'prune', 'replicate']);
+export type JobKind = z.infer<typeof jobKind>;
+export const jobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof jobStatus>;
+export const trigger = z.enum(['cli', 'schedule', 'console', 'slash', 'api', 'safety']);
+
+export const stepRecord = z.object({
+    id: z.string(),
+    title: z.string(),
+    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
+    started_at: timestamp.optional(),
+    finished_at: timestamp.optional(),
+    duration_ms: z.number().optional(),
+    summary: z.string().optional(),
+    error: z.string().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecord>;
+
+export const jobError = z.object({code: z.string(), message: z.string(), hint: z.string().optional(), step: z.string().optional()});
+
+/** One job, as GET /v1/jobs/{id}, POST /v1/jobs and every SSE event carry it. */
+export const jobRecord = z.object({
+    id: z.string(),
+    kind: jobKind,
+    trigger: z.string(),
+    requested_by: z.string().optional(),
+    /** The request as the job took it (mode, snapshot_id, deep, dry_run, exclude or include). */
+    options: z.record(z.string(), z.unknown()),
+    status: jobStatus,
+    created_at: timestamp,
+    started_at: timestamp.optional(),
+    finished_at: timestamp.optional(),
+    duration_ms: z.number().optional(),
+    steps: z.array(stepRecord),
+    current_step: z.string().optional(),
+    progress: z.object({step: z.string(), done: z.number(), total: z.number().optional(), unit: z.string(), detail: z.string().optional()}).optional(),
+    log_tail: z.array(z.object({at: timestamp, level: z.string(), message: z.string()})),
+    result: z.record(z.string(), z.unknown()).optional(),
+    error: jobError.optional(),
+});
+export type JobRecord = z.infer<typeof jobRecord>;
+
+export const jobList = z.object({jobs: z.array(jobRecord)});
+export type JobList = z.infer<typeof jobList>;
+
+export const listJobsQuery = z.strictObject({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** Only the jobs that made or worked on this snapshot. */
+    snapshot_id: snapshotRef.optional(),
+});
+
+/**
+ * POST /v1/jobs. A backup names what to leave out (`exclude`), a restore is started from a
+ * confirmation token whose preparation named what to put back (`include`).
+ */
+export const startJobRequest = z.discriminatedUnion('kind', [
+    z.strictObject({kind: z.literal('backup'), mode: backupMode.optional(), exclude: z.array(componentId).max(20).optional()}),
+    z.strictObject({kind: z.literal('verify'), snapshot_id: snapshotRef.default('latest'), deep: z.boolean().default(false)}),
+    z.strictObject({kind: z.literal('prune'), dry_run: z.boolean().default(false)}),
+    z.strictObject({kind: z.literal('replicate')}),
+    z.strictObject({kind: z.literal('restore'), confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token')}),
+]);
+/** What a client sends (defaults may be left out). */
+export type StartJobRequest = z.input<typeof startJobRequest>;
+
+/** The SSE event names of GET /v1/jobs/{id}/events; each event's data is a jobRecord. */
+export const JOB_EVENT_NAMES = [
+    'snapshot', 'job.started', 'step.started', 'step.progress', 'step.finished', 'step.skipped', 'step.failed',
+    'undo.started', 'undo.failed', 'log', 'job.finished',
+] as const;

@@ -1,0 +1,76 @@
+/** GET /v1/status and GET /healthz. */
+import {z} from 'zod';
+
+import {backupMode, timestamp} from './common';
+import {jobError, jobRecord, jobStatus} from './jobs';
+
+export const lastBackup = z.object({
+    snapshot_id: z.string(),
+    finished_at: timestamp,
+    mode: backupMode,
+    trigger: z.string(),
+    bytes: z.number(),
+    new_bytes: z.number(),
+    duration_ms: z.number(),
+    downtime_ms: z.number(),
+    verification: z.enum(['not_verified', 'ok', 'failed']),
+});
+export type LastBackup = z.infer<typeof lastBackup>;
+
+/** The job lock: `stale` when its holder was killed (the next job or sidecar start repairs it). */
+export const lockView = z.object({
+    state: z.enum(['free', 'held', 'stale']),
+    job_id: z.string().optional(),
+    kind: z.string().optional(),
+    since: timestamp.optional(),
+    pid: z.number().optional(),
+    host: z.string().optional(),
+    mattermost_stopped: z.boolean().optional(),
+    safety_snapshot_id: z.string().optional(),
+    overwriting: z.boolean().optional(),
+    message: z.string(),
+});
+
+/** A job of the last 7 days whose process was killed (error code INTERRUPTED). */
+export const interruptedJob = z.object({
+    id: z.string(), kind: z.string(), trigger: z.string(), created_at: timestamp, finished_at: timestamp.optional(),
+    message: z.string(), hint: z.string().optional(),
+});
+
+/** The sidecar's last repair after a killed job. */
+export const recovery = z.object({
+    at: timestamp,
+    job_id: z.string(),
+    kind: z.string(),
+    action: z.enum(['nothing', 'started', 'rolled_back', 'half_restored']),
+    safety_snapshot_id: z.string().nullable(),
+    mattermost_running: z.boolean(),
+    message: z.string(),
+    error: jobError.pick({code: true, message: true, hint: true}).nullable(),
+});
+
+export const status = z.object({
+    /** The API version the sidecar speaks (absent: 1, before versioning). */
+    api_version: z.number().int().optional(),
+    mattermost: z.object({
+        url: z.string(), reachable: z.boolean(), state: z.string(), detail: z.string().optional(),
+        version: z.string().nullable().optional(), schema_version: z.number().optional(),
+    }),
+    sidecar: z.object({version: z.string(), connected: z.boolean(), problems: z.array(z.string())}),
+    repository: z.object({
+        path: z.string(), location: z.string(), snapshots: z.number(), bytes: z.number(),
+        free_bytes: z.number().nullable(), total_bytes: z.number().nullable(),
+    }),
+    last_backup: lastBackup.nullable(),
+    last_backup_job: z.object({id: z.string(), status: jobStatus, finished_at: timestamp.optional(), error: jobError.optional()}).nullable(),
+    next_backup: timestamp.nullable(),
+    running_job: jobRecord.nullable(),
+    lock: lockView.optional(),
+    interrupted_jobs: z.array(interruptedJob).optional(),
+    recovery: recovery.nullable().optional(),
+});
+export type Status = z.infer<typeof status>;
+
+/** GET /healthz: no session needed, no secrets. */
+export const health = z.object({status: z.literal('ok'), version: z.string(), api_version: z.number().int().optional()});
+export type Health = z.infer<typeof health>;

@@ -1,0 +1,18 @@
+/**
+ * The API's version. The plugin and the sidecar are installed separately, so either may be
+ * older: every sidecar response carries API_VERSION_HEADER, and GET /v1/status and /healthz
+ * carry `api_version`, so the page can say which side to upgrade instead of failing oddly.
+ * Bump it when a request or response changes in a way an older reader or writer would
+ * misread (a renamed or removed field, a new required request field); added response fields
+ * do not need a bump, since readers ignore fields they do not know.
+ *
+ * History: 1 = before versioning (no header; restore's `components`, backup's `exclude`),
+ * 2 = versioned; restore/prepare takes `include`; settings 400s list `errors: [{path, message}]`.
+ */
+export const API_VERSION = 2;
+
+/** Response header with the sidecar's API_VERSION (lower-case, as fetch's Headers see it). */
+export const API_VERSION_HEADER = 'x-mm-backup-api-version';
+
+/** The version an answer without the header (and without `api_version`) speaks. */
+export const UNVERSIONED_API = 1;
