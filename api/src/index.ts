@@ -7,4 +7,5 @@ export * from './snapshots';
 export * from './restore';
 export * from './settings';
 export * from './connect';
+export * from './components';
 export * from './routes';

@@ -48,7 +48,7 @@ export type JobRecord = z.infer<typeof jobRecord>;
 export const jobList = z.object({jobs: z.array(jobRecord)});
 export type JobList = z.infer<typeof jobList>;
 
-export const listJobsQuery = z.strictObject({
+export const listJobsQuery = z.object({
     limit: z.coerce.number().int().min(1).max(500).default(50),
     /** Only the jobs that made or worked on this snapshot. */
     snapshot_id: snapshotRef.optional(),

@@ -6,6 +6,7 @@
 import {z} from 'zod';
 
 import {jobId, snapshotRef, statusOk} from './common';
+import {componentList} from './components';
 import {connectReport, connectRequest, connectState} from './connect';
 import {jobList, jobRecord, listJobsQuery, startJobRequest} from './jobs';
 import {prepareRestoreRequest, restorePreparation} from './restore';
@@ -31,6 +32,7 @@ const jobParams = z.strictObject({id: jobId});
 export const ROUTES = {
     health: {method: 'GET', path: '/healthz', response: health, public: true},
     status: {method: 'GET', path: '/v1/status', response: status},
+    components: {method: 'GET', path: '/v1/components', response: componentList},
     snapshots: {method: 'GET', path: '/v1/snapshots', response: snapshotList},
     snapshot: {method: 'GET', path: '/v1/snapshots/:id', params: idParams, response: snapshot},
     manifest: {method: 'GET', path: '/v1/snapshots/:id/manifest', params: idParams, response: manifest},

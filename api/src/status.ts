@@ -56,7 +56,11 @@ export const status = z.object({
         url: z.string(), reachable: z.boolean(), state: z.string(), detail: z.string().optional(),
         version: z.string().nullable().optional(), schema_version: z.number().optional(),
     }),
-    sidecar: z.object({version: z.string(), connected: z.boolean(), problems: z.array(z.string())}),
+    sidecar: z.object({
+        version: z.string(), connected: z.boolean(), problems: z.array(z.string()),
+        /** What the config file says that is deprecated or ignored (e.g. an old key still read). */
+        config_notices: z.array(z.string()).optional(),
+    }),
     repository: z.object({
         path: z.string(), location: z.string(), snapshots: z.number(), bytes: z.number(),
         free_bytes: z.number().nullable(), total_bytes: z.number().nullable(),

@@ -1,6 +1,7 @@
-// Child processes in the tests run compiled code: the CLI this package's dist/, the Mattermost
-// stand-in the test kit's (testkit/dist). Rebuild either when any of its sources is newer than its
-// last build. Keeps `npx jest` honest on its own.
+// Child processes in the tests (the CLI, the Mattermost stand-in) run the compiled dist/, so
+// rebuild it when any source is newer than the last build. Keeps `npx jest` honest on its own.
+// The API schema package (@mm-backup/api) comes first: the sidecar's sources and its dist both
+// import its dist, so a newer API build makes the sidecar's build stale too.
 const { execFileSync } = require('node:child_process');
 const { readdirSync, statSync, existsSync } = require('node:fs');
 const path = require('node:path');
@@ -14,12 +15,17 @@ function newest(dir) {
   return t;
 }
 
-function buildIfStale(root, stamp) {
-  if (existsSync(path.join(root, stamp)) && statSync(path.join(root, stamp)).mtimeMs >= newest(path.join(root, 'src'))) return;
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+/** Builds the workspace at `root` (tsconfig `project`) unless `stamp` is newer than its src/ and `after`; true when it built. */
+function buildIfStale(root, stamp, project = 'tsconfig.build.json', after = 0) {
+  const file = path.join(root, stamp);
+  if (existsSync(file) && statSync(file).mtimeMs >= Math.max(newest(path.join(root, 'src')), after)) return false;
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, project)], { stdio: 'inherit' });
+  return true;
 }
 
 module.exports = async () => {
-  buildIfStale(path.resolve(__dirname, '..'), path.join('dist', 'cli', 'main.js'));
+  const api = path.resolve(__dirname, '..', '..', 'api');
+  buildIfStale(api, path.join('dist', 'index.js'), 'tsconfig.json');
+  buildIfStale(path.resolve(__dirname, '..'), path.join('dist', 'cli', 'main.js'), 'tsconfig.build.json', newest(path.join(api, 'dist')));
   buildIfStale(path.dirname(require.resolve('@mm-backup/testkit/package.json')), path.join('dist', 'standin', 'main.js'));
 };

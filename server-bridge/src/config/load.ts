@@ -20,7 +20,11 @@ export function formatIssues(issues: ReadonlyArray<{ path: ReadonlyArray<Propert
 /** Validates an already-parsed object; `source` names it in error messages. */
 export function parseConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(`invalid config ${source}`, formatIssues(result.error.issues));
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues);
+    const fields = result.error.issues.map((i, n) => ({ path: i.path.map(String).join('.'), message: (lines[n] ?? '').replace(/^[^:]*: /, '') }));
+    throw new ConfigError(`invalid config ${source}`, lines, { fields });
+  }
   const cfg = result.data;
   if (cfg.schedule.backup) checkCron(cfg.schedule.backup, cfg.schedule.timezone, 'schedule.backup');
   if (cfg.schedule.verify) checkCron(cfg.schedule.verify, cfg.schedule.timezone, 'schedule.verify');

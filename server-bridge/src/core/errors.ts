@@ -44,9 +44,12 @@ export class UsageError extends BridgeError {
 /** A config file that does not parse or does not match the schema; `issues` name key and problem. */
 export class ConfigError extends BridgeError {
   readonly issues: string[];
-  constructor(message: string, issues: string[] = [], opts?: ErrorOptions) {
+  /** The same problems by key (`retention.keepLast`), for callers that show them next to a field. */
+  readonly fields: Array<{ path: string; message: string }>;
+  constructor(message: string, issues: string[] = [], opts?: ErrorOptions & { fields?: Array<{ path: string; message: string }> }) {
     super('CONFIG_INVALID', issues.length ? `${message}\n  - ${issues.join('\n  - ')}` : message, opts);
     this.issues = issues;
+    this.fields = opts?.fields ?? [];
   }
 }
 

@@ -2,11 +2,12 @@
  * The HTTP boundary: every error becomes Mattermost's error shape
  * `{id, message, detailed_error, request_id, status_code}` with a status chosen once, here.
  */
-import { asBridgeError, type ErrorCode } from '../core/errors';
+import type { ErrorBody, FieldError } from '@mm-backup/api';
+import { asBridgeError, ConfigError, type ErrorCode } from '../core/errors';
 import { redact } from '../core/redact';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly id: string, message: string) {
+  constructor(readonly status: number, readonly id: string, message: string, readonly errors?: FieldError[]) {
     super(message);
   }
 }
@@ -17,17 +18,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   MATTERMOST_UNAVAILABLE: 503,
 };
 
-export interface ErrorBody {
-  id: string;
-  message: string;
-  detailed_error: string;
-  request_id: string;
-  status_code: number;
-  hint?: string;
-}
-
 export function toErrorBody(err: unknown, requestId: string): ErrorBody {
-  if (err instanceof HttpError) return { id: err.id, message: err.message, detailed_error: '', request_id: requestId, status_code: err.status };
+  if (err instanceof HttpError) {
+    return { id: err.id, message: err.message, detailed_error: '', request_id: requestId, status_code: err.status, ...(err.errors ? { errors: err.errors } : {}) };
+  }
   const fastifyErr = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (fastifyErr.statusCode && fastifyErr.statusCode < 500 && !(err as { code?: string }).code?.match(/^[A-Z_]+$/)) {
     return { id: 'mm_backup.request.invalid', message: fastifyErr.message ?? 'bad request', detailed_error: '', request_id: requestId, status_code: fastifyErr.statusCode };
@@ -42,5 +36,7 @@ export function toErrorBody(err: unknown, requestId: string): ErrorBody {
     message: status === 500 && e.code === 'INTERNAL' ? 'internal error; see the sidecar log' : redact(e.message),
     detailed_error: '', request_id: requestId, status_code: status,
     hint: e.hint ? redact(e.hint) : undefined,
+    // A config problem found by path (settings): each one, so the page can show it by its field.
+    ...(e instanceof ConfigError && e.fields.length ? { errors: e.fields.map((f) => ({ path: f.path, message: redact(f.message) })) } : {}),
   };
 }

@@ -1,118 +1,113 @@
-/** The versioned, admin-only API: status, snapshots, jobs (with SSE), restore, settings, connect. */
+/**
+ * The versioned, admin-only API: status, snapshots, jobs (with SSE), restore, settings,
+ * connect. Each handler is registered against its @mm-backup/api schema (typed_route.ts),
+ * which validates the request and the answer.
+ */
+import { ROUTES } from '@mm-backup/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
+import { COMPONENT_IDS, type ComponentId } from '../config/schema';
 import { NotFoundError } from '../core/errors';
 import { readVerifications } from '../repository/verifications';
 import { offsiteStates } from '../offsite/offsite_state';
 import type { JobRecord } from '../jobs/job_record';
 import { snapshotDto } from './dto';
-import type { TrustState } from '../repository/signing';
 import { HttpError } from './errors';
 import { callerOf } from './route_guard';
-import { componentsResponse, connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody } from './schemas';
 import { describeComponents } from '../components/registry';
 import type { SidecarApi } from './sidecar_api';
+import { route } from './typed_route';
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
-    throw new HttpError(400, 'api.context.invalid_param.app_error', msg);
-  }
-  return r.data;
+/** Component ids this sidecar knows; the API schema checks only their spelling. */
+function knownComponents(ids: string[] | undefined, where: string): ComponentId[] | undefined {
+  if (!ids) return undefined;
+  const errors = ids.flatMap((id, i) => ((COMPONENT_IDS as readonly string[]).includes(id) ? [] : [{ path: `${where}.${i}`, message: `unknown component "${id}" (known: ${COMPONENT_IDS.join(', ')})` }]));
+  if (errors.length) throw new HttpError(400, 'api.context.invalid_param.app_error', errors.map((e) => `body.${e.path}: ${e.message}`).join('; '), errors);
+  return ids as ComponentId[];
 }
 
 /** Every route here needs a system-admin session: none is marked public (see route_guard.ts). */
 export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
-  app.get('/v1/status', async () => s.status());
+  route(app, ROUTES.status, s.log, async () => s.status());
 
   // The component kinds a snapshot can hold, so the webapp names them from here, not from a copy.
-  app.get('/v1/components', async () => componentsResponse.parse({ components: describeComponents() }));
+  route(app, ROUTES.components, s.log, async () => ({ components: describeComponents() }));
 
-  app.get('/v1/snapshots', async () => {
+  route(app, ROUTES.snapshots, s.log, async () => {
     const { manifests, broken } = await s.ec().repo.listSnapshotSummaries();
     const v = await readVerifications(s.ec().storage, s.ec().trust);
     const off = await offsiteStates(s.ec(), manifests.map((m) => m.id));
-    const trust = await Promise.all(manifests.reverse().map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
-    const snapshots = manifests.map((m, i) => ({ ...snapshotDto(m, v.get(m.id), (trust[i] as { state: TrustState }).state), offsite: off?.states.get(m.id) ?? null }));
+    const newestFirst = [...manifests].reverse();
+    const trust = await Promise.all(newestFirst.map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
+    const snapshots = newestFirst.map((m, i) => ({ ...snapshotDto(m, v.get(m.id), trust[i]!.state), offsite: off?.states.get(m.id) ?? null }));
     return { snapshots, broken, offsite_warning: off?.warning ?? null };
   });
 
-  app.get('/v1/snapshots/:id', async (req) => {
-    const id = parse(snapshotIdParam, (req.params as { id: string }).id, 'id');
-    const m = await s.ec().repo.loadSnapshot(id);
+  route(app, ROUTES.snapshot, s.log, async ({ params }) => {
+    const m = await s.ec().repo.loadSnapshot(params.id);
     return snapshotDto(m, (await readVerifications(s.ec().storage, s.ec().trust)).get(m.id), (await s.ec().trust.checkManifest(s.ec().repo, m)).state);
   });
 
-  app.get('/v1/snapshots/:id/manifest', async (req) => {
-    const id = parse(snapshotIdParam, (req.params as { id: string }).id, 'id');
-    return s.ec().repo.loadSnapshot(id);
-  });
+  route(app, ROUTES.manifest, s.log, async ({ params }) => ({ ...(await s.ec().repo.loadSnapshot(params.id)) }));
 
-  app.get('/v1/jobs', async (req) => {
-    const q = req.query as { limit?: string; snapshot_id?: string };
-    const limit = parse(z.coerce.number().int().min(1).max(500).default(50), q.limit, 'limit');
-    if (q.snapshot_id === undefined) return { jobs: await s.jobs.list(limit) };
+  route(app, ROUTES.listJobs, s.log, async ({ query }) => {
+    if (query.snapshot_id === undefined) return { jobs: await s.jobs.list(query.limit) };
     // The jobs that made or worked on one snapshot (its backup's log, verifications, restores).
-    const id = parse(snapshotIdParam, q.snapshot_id, 'snapshot_id');
+    const id = query.snapshot_id;
     const all = await s.jobs.list(500);
-    return { jobs: all.filter((j) => j.result?.snapshot_id === id || j.options.snapshot_id === id).slice(0, limit) };
+    return { jobs: all.filter((j) => j.result?.snapshot_id === id || j.options.snapshot_id === id).slice(0, query.limit) };
   });
 
-  app.get('/v1/jobs/:id', async (req) => {
-    const id = parse(jobIdParam, (req.params as { id: string }).id, 'id');
-    const rec = await s.jobs.get(id);
-    if (!rec) throw new NotFoundError(`job ${id} does not exist`);
+  route(app, ROUTES.getJob, s.log, async ({ params }) => {
+    const rec = await s.jobs.get(params.id);
+    if (!rec) throw new NotFoundError(`job ${params.id} does not exist`);
     return rec;
   });
 
-  app.post('/v1/jobs', async (req, reply) => {
-    const body = parse(startJobBody, req.body, 'body');
+  route(app, ROUTES.startJob, s.log, async ({ body, req, reply }) => {
     const who = callerOf(req).user;
+    const base = { trigger: 'console' as const, requestedBy: who.username };
     let rec: JobRecord;
     if (body.kind === 'restore') {
       const p = s.restores.consume(body.confirmation_token, who.id);
-      rec = await s.jobs.start({ kind: 'restore', trigger: 'console', requestedBy: who.username, snapshotId: p.snapshotId, components: p.components as never });
+      rec = await s.jobs.start({ ...base, kind: 'restore', snapshotId: p.snapshotId, components: p.components as ComponentId[] | undefined });
     } else if (body.kind === 'backup') {
-      rec = await s.jobs.start({ kind: 'backup', trigger: 'console', requestedBy: who.username, mode: body.mode, components: body.exclude });
+      rec = await s.jobs.start({ ...base, kind: 'backup', mode: body.mode, components: knownComponents(body.exclude, 'exclude') });
     } else if (body.kind === 'verify') {
-      rec = await s.jobs.start({ kind: 'verify', trigger: 'console', requestedBy: who.username, snapshotId: body.snapshot_id, deep: body.deep });
+      rec = await s.jobs.start({ ...base, kind: 'verify', snapshotId: body.snapshot_id, deep: body.deep });
     } else if (body.kind === 'replicate') {
-      rec = await s.jobs.start({ kind: 'replicate', trigger: 'console', requestedBy: who.username });
+      rec = await s.jobs.start({ ...base, kind: 'replicate' });
     } else {
-      rec = await s.jobs.start({ kind: 'prune', trigger: 'console', requestedBy: who.username, dryRun: body.dry_run });
+      rec = await s.jobs.start({ ...base, kind: 'prune', dryRun: body.dry_run });
     }
     reply.code(202);
     return rec;
   });
 
-  app.post('/v1/jobs/:id/cancel', async (req) => {
-    const id = parse(jobIdParam, (req.params as { id: string }).id, 'id');
-    if (!s.jobs.cancel(id)) throw new HttpError(409, 'mm_backup.job.not_running', `job ${id} is not running`);
-    return { status: 'OK' };
+  route(app, ROUTES.cancelJob, s.log, async ({ params }) => {
+    if (!s.jobs.cancel(params.id)) throw new HttpError(409, 'mm_backup.job.not_running', `job ${params.id} is not running`);
+    return { status: 'OK' as const };
   });
 
-  app.get('/v1/jobs/:id/events', async (req, reply) => {
-    const id = parse(jobIdParam, (req.params as { id: string }).id, 'id');
-    const rec = await s.jobs.get(id);
-    if (!rec) throw new NotFoundError(`job ${id} does not exist`);
-    stream(reply, rec, (fn) => s.jobs.on((r, e) => { if (r.id === id) fn(r, e.type); }));
+  route(app, ROUTES.jobEvents, s.log, async ({ params, reply }) => {
+    const rec = await s.jobs.get(params.id);
+    if (!rec) throw new NotFoundError(`job ${params.id} does not exist`);
+    stream(reply, rec, (fn) => s.jobs.on((r, e) => { if (r.id === params.id) fn(r, e.type); }));
   });
 
-  app.post('/v1/restore/prepare', async (req) => {
-    const body = parse(prepareRestoreBody, req.body, 'body');
-    const d = await s.describeRestore(body.snapshot_id, body.components);
-    const p = s.restores.create({ snapshotId: d.snapshotId, components: body.components, userId: callerOf(req).user.id, overwrites: d.overwrites });
+  route(app, ROUTES.prepareRestore, s.log, async ({ body, req }) => {
+    const include = knownComponents(body.include, 'include');
+    const d = await s.describeRestore(body.snapshot_id, include);
+    const p = s.restores.create({ snapshotId: d.snapshotId, components: include, userId: callerOf(req).user.id, overwrites: d.overwrites });
     return {
       confirmation_token: p.token, expires_at: new Date(p.expiresAt).toISOString(), snapshot_id: d.snapshotId,
       overwrites: d.overwrites, version_check: d.versionCheck, safety_snapshot: true,
     };
   });
 
-  app.get('/v1/settings', async () => s.readSettings());
-  app.put('/v1/settings', async (req) => s.writeSettings(parse(settingsBody, req.body, 'body')));
-  app.get('/v1/connect', async () => s.connectState());
-  app.post('/v1/connect', async (req) => s.connect(parse(connectBody, req.body, 'body'), callerOf(req).session));
+  route(app, ROUTES.getSettings, s.log, async () => s.readSettings());
+  route(app, ROUTES.putSettings, s.log, async ({ body }) => s.writeSettings(body));
+  route(app, ROUTES.getConnect, s.log, async () => s.connectState());
+  route(app, ROUTES.connect, s.log, async ({ body, req }) => s.connect(body, callerOf(req).session));
 }
 
 /** Server-Sent Events: the job's record on every change, until it finishes. */

@@ -1,10 +1,12 @@
 /** Routes without a Mattermost session: health, metrics (no secrets in either) and the slash command. */
+import { API_VERSION, ROUTES } from '@mm-backup/api';
 import type { FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { SidecarApi } from './sidecar_api';
+import { route } from './typed_route';
 
 export async function publicRoutes(app: FastifyInstance, s: SidecarApi): Promise<void> {
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok', version: s.version }));
+  route(app, ROUTES.health, s.log, async () => ({ status: 'ok' as const, version: s.version, api_version: API_VERSION }));
 
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');

@@ -2,6 +2,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { randomBytes } from 'node:crypto';
+import { API_VERSION, API_VERSION_HEADER } from '@mm-backup/api';
 import { toErrorBody } from './errors';
 import { installRouteGuard } from './route_guard';
 import { apiRoutes } from './routes_api';
@@ -21,7 +22,12 @@ export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
     credentials: true,
     allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-Requested-With', 'Authorization'],
     methods: ['GET', 'POST', 'PUT'],
+    // The page reads the API version of cross-origin answers too.
+    exposedHeaders: [API_VERSION_HEADER],
   });
+  // Every answer, errors and 404s included, says which API it speaks: a plugin older or newer
+  // than this sidecar can then say which one to upgrade (added before the guard, so a 401 says it too).
+  app.addHook('onRequest', async (_req, reply) => { void reply.header(API_VERSION_HEADER, String(API_VERSION)); });
   installRouteGuard(app, s.auth);
   app.setErrorHandler((err, req, reply) => {
     const body = toErrorBody(err, req.id);

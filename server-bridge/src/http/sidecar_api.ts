@@ -1,12 +1,12 @@
 /** What the HTTP layer needs from the running sidecar; implemented by service/sidecar.ts. */
+import type { ConnectReport, ConnectRequest, ConnectState, Settings, SettingsPatch, Status } from '@mm-backup/api';
 import type { Config } from '../config/schema';
 import type { EngineContext } from '../jobs/context';
 import type { MmAuth } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import type { SessionAuth } from './auth';
-import type { z } from 'zod';
-import type { connectBody, settingsBody } from './schemas';
+import type { RouteLog } from './typed_route';
 
 export interface SlashRequest {
   form: Record<string, string>;
@@ -15,19 +15,22 @@ export interface SlashRequest {
 
 export interface SidecarApi {
   readonly version: string;
+  /** Where the HTTP layer reports what only the sidecar's operator can fix (an answer its schema refuses). */
+  readonly log: RouteLog;
   config(): Config;
   ec(): EngineContext;
   readonly jobs: OperationJobs;
   readonly auth: SessionAuth;
   readonly restores: RestoreConfirmations;
-  status(): Promise<Record<string, unknown>>;
+  status(): Promise<Status>;
   metrics(): Promise<string>;
-  /** Describes a restore (overwrites, version check) for a confirmation. */
-  describeRestore(snapshotId: string, components?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
-  readSettings(): Record<string, unknown>;
-  writeSettings(patch: z.infer<typeof settingsBody>): Promise<Record<string, unknown>>;
+  /** Describes a restore of `include` (all components when absent) for a confirmation: overwrites, version check. */
+  describeRestore(snapshotId: string, include?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
+  readSettings(): Settings;
+  /** Validates, opens the new engine context, writes the file, applies; on any failure nothing changed. */
+  writeSettings(patch: SettingsPatch): Promise<Settings>;
   /** Connects the bot and /backup; `session` is the calling admin's, used to prove command tokens. */
-  connect(body: z.infer<typeof connectBody>, session: MmAuth): Promise<Record<string, unknown>>;
-  connectState(): Promise<Record<string, unknown>>;
+  connect(body: ConnectRequest, session: MmAuth): Promise<ConnectReport>;
+  connectState(): Promise<ConnectState>;
   slash(req: SlashRequest): Promise<{ response_type: 'ephemeral' | 'in_channel'; text: string }>;
 }

@@ -1,66 +1,99 @@
 /**
- * Settings the API may read and change. Reads never include secrets; writes are validated with
- * the same schema as the file (plus cron checks), then written atomically (0600) and applied.
+ * Settings the API may read and change, mapped to the config file ONCE: every writable
+ * setting of @mm-backup/api's settingsPatch (SETTINGS_FIELDS) lives in the config file under
+ * its own path in camelCase (`retention.keep_last` is `retention.keepLast`), but for those
+ * MOVED elsewhere. Reads never include secrets. A change is validated as a whole config
+ * (the same schema and cron checks as the file), with problems reported by API path.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { z } from 'zod';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { SETTINGS_FIELDS, valueAt, type Settings, type SettingsPatch } from '@mm-backup/api';
 import { parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import type { settingsBody } from '../http/schemas';
+import { ConfigError } from '../core/errors';
 
-export function readSettings(cfg: Config): Record<string, unknown> {
+/** Settings whose config key is not their API path in camelCase. */
+const MOVED: Record<string, string> = {
+  status_channel: 'mattermost.statusChannel',
+  // A follow-up of every backup now, not of the schedule; the API keeps API 1's place for it.
+  'schedule.prune_after_backup': 'backup.pruneAfter',
+};
+
+/** Deprecated config keys a written setting replaces (still read, with a notice, when alone). */
+const REPLACES: Record<string, string> = { 'backup.pruneAfter': 'schedule.pruneAfterBackup' };
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+/** The config file key of an API settings path. */
+export function configKey(apiPath: string): string {
+  return MOVED[apiPath] ?? apiPath.split('.').map(camel).join('.');
+}
+const API_PATH = new Map(SETTINGS_FIELDS.map((p) => [configKey(p), p]));
+
+function setAt(obj: Record<string, unknown>, path: string, v: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  let cur = obj;
+  for (const k of keys) {
+    const next = cur[k];
+    cur = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (cur[k] = {})) as Record<string, unknown>;
+  }
+  if (v === null) delete cur[last];
+  else cur[last] = v;
+}
+
+export function readSettings(cfg: Config): Settings {
+  const out: Record<string, unknown> = {};
+  // An absent optional setting (no schedule, no status channel) reads as null.
+  for (const p of SETTINGS_FIELDS) setAt(out, p, valueAt(cfg, configKey(p)) ?? null);
+  // Checked against the settings schema when it is sent (http/typed_route.ts).
   return {
-    schedule: { backup: cfg.schedule.backup ?? null, verify: cfg.schedule.verify ?? null, timezone: cfg.schedule.timezone, prune_after_backup: cfg.backup.pruneAfter },
-    retention: { keep_last: cfg.retention.keepLast, keep_daily: cfg.retention.keepDaily, keep_weekly: cfg.retention.keepWeekly, keep_monthly: cfg.retention.keepMonthly },
-    backup: { mode: cfg.backup.mode, exclude: cfg.backup.exclude },
-    notify: { successes: cfg.notify.successes, daily_summary_at: cfg.notify.dailySummaryAt },
-    status_channel: cfg.mattermost.statusChannel ?? null,
+    ...(out as Omit<Settings, 'mattermost_url' | 'listen'>),
     mattermost_url: cfg.mattermost.url,
     listen: { public_url: cfg.listen.publicUrl ?? null, allowed_origins: cfg.listen.allowedOrigins },
   };
 }
 
-/** Applies `patch` to the config file and returns the new, validated config. */
-export async function writeSettings(cfg: Config, patch: z.infer<typeof settingsBody>): Promise<Config> {
-  const raw = JSON.parse(await readFile(cfg.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
-  const section = (k: string) => (raw[k] ??= {});
-  const set = (obj: Record<string, unknown>, key: string, v: unknown) => {
-    if (v === null) delete obj[key];
-    else if (v !== undefined) obj[key] = v;
-  };
-  if (patch.schedule) {
-    const s = section('schedule');
-    set(s, 'backup', patch.schedule.backup);
-    set(s, 'verify', patch.schedule.verify);
-    set(s, 'timezone', patch.schedule.timezone);
-    // A follow-up of every backup now (backup.pruneAfter); the page still sends it with the schedule.
-    if (patch.schedule.prune_after_backup !== undefined) {
-      delete s.pruneAfterBackup;
-      set(section('backup'), 'pruneAfter', patch.schedule.prune_after_backup);
-    }
+/** A validated settings change, not yet written or applied. */
+export interface SettingsChange {
+  next: Config;
+  /** The new config file's text. */
+  text: string;
+}
+
+/**
+ * Applies `patch` to the config file's content in memory and validates the result as a
+ * config; a ConfigError names each problem by its API path (`fields`). Writes nothing.
+ */
+export async function prepareSettings(cfg: Config, patch: SettingsPatch): Promise<SettingsChange> {
+  const raw = JSON.parse(await readFile(cfg.configFile, 'utf8')) as Record<string, unknown>;
+  for (const p of SETTINGS_FIELDS) {
+    const v = valueAt(patch, p);
+    if (v === undefined) continue;
+    setAt(raw, configKey(p), v);
+    const old = REPLACES[configKey(p)];
+    if (old) setAt(raw, old, null);
   }
-  if (patch.retention) {
-    const r = section('retention');
-    set(r, 'keepLast', patch.retention.keep_last);
-    set(r, 'keepDaily', patch.retention.keep_daily);
-    set(r, 'keepWeekly', patch.retention.keep_weekly);
-    set(r, 'keepMonthly', patch.retention.keep_monthly);
+  let next: Config;
+  try {
+    next = parseConfig(raw, cfg.configFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const fields = err.fields.map((f) => ({ path: API_PATH.get(f.path) ?? f.path, message: f.message }));
+    throw new ConfigError('the settings are not valid', fields.map((f) => `${f.path}: ${f.message}`), { fields, hint: err.hint, cause: err });
   }
-  if (patch.backup) {
-    const b = section('backup');
-    set(b, 'mode', patch.backup.mode);
-    set(b, 'exclude', patch.backup.exclude);
-  }
-  if (patch.notify) {
-    const n = section('notify');
-    set(n, 'successes', patch.notify.successes);
-    set(n, 'dailySummaryAt', patch.notify.daily_summary_at);
-  }
-  if (patch.status_channel !== undefined) set(section('mattermost'), 'statusChannel', patch.status_channel);
-  const next = parseConfig(raw, cfg.configFile);
-  const tmp = `${cfg.configFile}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, cfg.configFile);
   // Secrets resolved from files at load time are carried over; the file itself never held them.
-  return { ...next, mattermost: { ...next.mattermost, botToken: next.mattermost.botToken ?? cfg.mattermost.botToken }, database: { ...next.database, adminUrl: next.database.adminUrl ?? cfg.database.adminUrl } };
+  next = { ...next, mattermost: { ...next.mattermost, botToken: next.mattermost.botToken ?? cfg.mattermost.botToken }, database: { ...next.database, adminUrl: next.database.adminUrl ?? cfg.database.adminUrl } };
+  return { next, text: `${JSON.stringify(raw, null, 2)}\n` };
+}
+
+/** Replaces the config file with the change's text, atomically (a temp file renamed over it, 0600). */
+export async function commitSettings(change: SettingsChange): Promise<void> {
+  const file = change.next.configFile;
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, change.text, { mode: 0o600 });
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

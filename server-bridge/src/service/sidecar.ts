@@ -4,6 +4,7 @@
  * at start-up and after every restore that its bot token and status channel still work.
  */
 import type { FastifyInstance } from 'fastify';
+import { API_VERSION, type ConnectReport, type ConnectRequest, type ConnectState, type Settings, type SettingsPatch, type Status } from '@mm-backup/api';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
@@ -27,7 +28,7 @@ import { JobManager } from './job_manager';
 import { renderMetrics } from './metrics';
 import { RestoreConfirmations } from '../operations/restore_confirmations';
 import { Scheduler } from './scheduler';
-import { readSettings, writeSettings } from './settings';
+import { commitSettings, prepareSettings, readSettings } from './settings';
 import { StateStore } from './state_store';
 import type { Recovery } from '../operations/recover_stale_lock';
 import { lockView, recentInterruptions } from '../status/recovery_state';
@@ -222,7 +223,7 @@ export class Sidecar implements SidecarApi {
     }
   }
 
-  async status(): Promise<Record<string, unknown>> {
+  async status(): Promise<Status> {
     const mm = await ping(this.cfg.mattermost.url);
     const { manifests } = await this.engine.repo.listSnapshotSummaries();
     const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
@@ -232,6 +233,7 @@ export class Sidecar implements SidecarApi {
     const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
     const lastJob = (await this.history.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
     return {
+      api_version: API_VERSION,
       mattermost: { url: this.cfg.mattermost.url, reachable: mm.state === 'ok', state: mm.state, detail: mm.detail, version: await serverVersion(this.cfg.mattermost.url), schema_version: schema },
       sidecar: { version: this.version, connected: !!this.bot(), problems: this.problems, config_notices: this.cfg.notices },
       repository: { path: this.cfg.repository.path, location: this.engine.storage.describe().location, snapshots: manifests.length, bytes: manifests.reduce((n, m) => n + m.stats.newBytes, 0), free_bytes: space?.free ?? null, total_bytes: space?.total ?? null },
@@ -250,9 +252,9 @@ export class Sidecar implements SidecarApi {
     return renderMetrics(await this.history.list(), manifests.length, manifests.reduce((n, m) => n + m.stats.newBytes, 0), !!this.jobs.current);
   }
 
-  async describeRestore(snapshotId: string, components?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }> {
+  async describeRestore(snapshotId: string, include?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }> {
     const m = await this.engine.repo.loadSnapshot(snapshotId);
-    const records = selectRecords(m, components);
+    const records = selectRecords(m, include);
     const d = await discover(this.cfg).catch(() => undefined);
     const current = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
     const snap = m.mattermost.schemaVersion;
@@ -262,18 +264,26 @@ export class Sidecar implements SidecarApi {
     return { snapshotId: m.id, overwrites: describeRestore(records, { safetySnapshot: true, force: false }, d), versionCheck };
   }
 
-  readSettings(): Record<string, unknown> { return readSettings(this.cfg); }
+  readSettings(): Settings { return readSettings(this.cfg); }
 
-  async writeSettings(patch: Parameters<SidecarApi['writeSettings']>[0]): Promise<Record<string, unknown>> {
-    this.cfg = await writeSettings(this.cfg, patch);
-    this.engine = await openContext(this.cfg, { notice: (text) => this.log.warn(text), warn: (text) => this.log.warn(text) });
+  /**
+   * Validate, open, write, apply: the new config's engine context is opened BEFORE the file is
+   * written, so a change whose storage cannot be opened (or a file that cannot be written)
+   * leaves the file and the running sidecar as they were; only then are both switched.
+   */
+  async writeSettings(patch: SettingsPatch): Promise<Settings> {
+    const change = await prepareSettings(this.cfg, patch);
+    const engine = await openContext(change.next, { notice: (text) => this.log.warn(text), warn: (text) => this.log.warn(text) });
+    await commitSettings(change);
+    this.cfg = change.next;
+    this.engine = engine;
     for (const n of this.cfg.notices) this.log.warn(`config: ${n}`);
     this.scheduler.apply(this.cfg);
     this.channelCache = undefined;
     return readSettings(this.cfg);
   }
 
-  async connect(body: Parameters<SidecarApi['connect']>[0], session: Parameters<SidecarApi['connect']>[1]): Promise<Record<string, unknown>> {
+  async connect(body: ConnectRequest, session: Parameters<SidecarApi['connect']>[1]): Promise<ConnectReport> {
     const verifier = new MattermostClient(this.cfg.mattermost.url, session);
     const report = await connect(this.cfg, this.state, { adminToken: body.admin_token, botToken: body.bot_token, teams: body.teams, commandTokens: body.command_tokens, verifier });
     this.channelCache = undefined;
@@ -281,7 +291,7 @@ export class Sidecar implements SidecarApi {
     return { ...report, problems: [...report.problems, ...this.problems.filter((p) => !report.problems.includes(p))] };
   }
 
-  async connectState(): Promise<Record<string, unknown>> {
+  async connectState(): Promise<ConnectState> {
     const st = this.state.get();
     return {
       connected: !!this.bot(), bot_user_id: st.bot_user_id ?? null, connected_at: st.connected_at ?? null,
@@ -300,16 +310,16 @@ export class Sidecar implements SidecarApi {
       describeRestore: (id) => this.describeRestore(id),
       statusText: async () => {
         const s = await this.status();
-        const last = s.last_backup as Record<string, unknown> | null;
-        const running = s.running_job as { kind: string; current_step?: string } | null;
-        const repo = s.repository as Record<string, number>;
+        const last = s.last_backup;
+        const running = s.running_job;
+        const repo = s.repository;
         return [
-          last ? `Last backup: \`${String(last.snapshot_id)}\` at ${String(last.finished_at)} (${String(last.mode)}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${String(last.verification)})` : 'No backup yet.',
-          `Next backup: ${String(s.next_backup ?? 'not scheduled')}`,
+          last ? `Last backup: \`${last.snapshot_id}\` at ${last.finished_at} (${last.mode}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${last.verification})` : 'No backup yet.',
+          `Next backup: ${s.next_backup ?? 'not scheduled'}`,
           running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
           `Repository: ${repo.snapshots} snapshots${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
-          ...((s.lock as { state: string; message: string }).state === 'stale' ? [`⚠️ ${(s.lock as { message: string }).message}`] : []),
-          ...(s.interrupted_jobs as Array<{ message: string }>).slice(0, 3).map((j) => j.message),
+          ...(s.lock?.state === 'stale' ? [`⚠️ ${s.lock.message}`] : []),
+          ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => j.message),
         ].join('\n');
       },
       listText: async () => {

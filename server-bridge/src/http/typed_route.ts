@@ -1,0 +1,67 @@
+/**
+ * Registers a handler for one route of @mm-backup/api's ROUTES: parameters, query and body
+ * are validated with the route's schemas before the handler runs (a 400 lists every problem
+ * as `errors: [{path, message}]`), and the handler's answer is validated with the route's
+ * response schema before it is sent. An answer the schema refuses is the sidecar's bug: it is
+ * logged with the problems and answered 500, never sent half-right; the answer that is sent
+ * is the schema's output, so a field the schema does not name never leaves the sidecar.
+ */
+import type { RouteSchema } from '@mm-backup/api';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { HttpError } from './errors';
+
+/** Where invalid answers are reported (the sidecar's logger). */
+export interface RouteLog {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+type In<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Out<S> = S extends z.ZodType ? z.input<S> : void;
+
+export interface RouteContext<R extends RouteSchema> {
+  params: In<R['params']>;
+  query: In<R['query']>;
+  body: In<R['body']>;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/** `schema.safeParse(value)`, or a 400 naming each problem (`where` prefixes the paths in the message). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const errors = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: issueText(i) }));
+  const msg = errors.map((e) => `${[where, e.path].filter(Boolean).join('.')}: ${e.message}`).join('; ');
+  throw new HttpError(400, 'api.context.invalid_param.app_error', msg, errors);
+}
+
+function issueText(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+  return i.message;
+}
+
+export function route<R extends RouteSchema>(app: FastifyInstance, def: R, log: RouteLog, handler: (c: RouteContext<R>) => Promise<Out<R['response']>>): void {
+  app.route({
+    method: def.method,
+    url: def.path,
+    config: def.public ? { public: true } : {},
+    handler: async (req, reply) => {
+      const c = {
+        params: (def.params ? parseInput(def.params, req.params, 'params') : undefined) as In<R['params']>,
+        query: (def.query ? parseInput(def.query, req.query, 'query') : undefined) as In<R['query']>,
+        body: (def.body ? parseInput(def.body, req.body, 'body') : undefined) as In<R['body']>,
+        req, reply,
+      };
+      const out = await handler(c);
+      if (def.response === null) return undefined;
+      const r = def.response.safeParse(out);
+      if (!r.success) {
+        log.error({ route: `${def.method} ${def.path}`, problems: r.error.issues.map((i) => `${i.path.map(String).join('.') || '(answer)'}: ${i.message}`) },
+          'the sidecar built an answer that its API schema refuses; answered 500 instead');
+        throw new HttpError(500, 'mm_backup.response.invalid', `the sidecar's answer to ${def.method} ${def.path} does not match its API schema (a sidecar bug); see the sidecar log`);
+      }
+      return r.data;
+    },
+  });
+}
