@@ -31,15 +31,14 @@ export interface RouteContext<R extends RouteSchema> {
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const errors = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: issueText(i) }));
+  // An unknown key is reported at its own path, so a form can show it where it was sent.
+  const errors = r.error.issues.flatMap((i) => (i.code === 'unrecognized_keys'
+    ? i.keys.map((k) => ({ path: [...i.path, k].map(String).join('.'), message: 'Unrecognized key: not a field of this request' }))
+    : [{ path: i.path.map(String).join('.'), message: i.message }]));
   const msg = errors.map((e) => `${[where, e.path].filter(Boolean).join('.')}: ${e.message}`).join('; ');
   throw new HttpError(400, 'api.context.invalid_param.app_error', msg, errors);
 }
 
-function issueText(i: z.core.$ZodIssue): string {
-  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-  return i.message;
-}
 
 export function route<R extends RouteSchema>(app: FastifyInstance, def: R, log: RouteLog, handler: (c: RouteContext<R>) => Promise<Out<R['response']>>): void {
   app.route({

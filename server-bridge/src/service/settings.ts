@@ -28,7 +28,8 @@ export function configKey(apiPath: string): string {
 }
 const API_PATH = new Map(SETTINGS_FIELDS.map((p) => [configKey(p), p]));
 
-function setAt(obj: Record<string, unknown>, path: string, v: unknown): void {
+/** Sets the value at a dotted path, making the objects on the way; `null` deletes it when `nullDeletes`. */
+function setAt(obj: Record<string, unknown>, path: string, v: unknown, nullDeletes = false): void {
   const keys = path.split('.');
   const last = keys.pop() as string;
   let cur = obj;
@@ -36,7 +37,7 @@ function setAt(obj: Record<string, unknown>, path: string, v: unknown): void {
     const next = cur[k];
     cur = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (cur[k] = {})) as Record<string, unknown>;
   }
-  if (v === null) delete cur[last];
+  if (v === null && nullDeletes) delete cur[last];
   else cur[last] = v;
 }
 
@@ -68,9 +69,10 @@ export async function prepareSettings(cfg: Config, patch: SettingsPatch): Promis
   for (const p of SETTINGS_FIELDS) {
     const v = valueAt(patch, p);
     if (v === undefined) continue;
-    setAt(raw, configKey(p), v);
+    // null removes the key: no schedule, no status channel.
+    setAt(raw, configKey(p), v, true);
     const old = REPLACES[configKey(p)];
-    if (old) setAt(raw, old, null);
+    if (old) setAt(raw, old, null, true);
   }
   let next: Config;
   try {

@@ -1,5 +1,7 @@
 /** The sidecar's HTTP API over real HTTP: who may call it, bad input, connect, settings, metrics. */
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { API_VERSION, API_VERSION_HEADER } from '@mm-backup/api';
 import { setupService, type ServiceEnv } from '../support/service_env';
 import { COMPONENT_IDS } from '../../src/config/schema';
 
@@ -187,4 +189,65 @@ test('connect explains the Mattermost settings that block it', async () => {
   } finally {
     env.rest.state.config.ServiceSettings.AllowedUntrustedInternalConnections = '127.0.0.1/32';
   }
+});
+
+test('every answer says which API version the sidecar speaks: header on 200, 401 and 404; api_version in status and /healthz', async () => {
+  const ok = await env.api('GET', '/v1/status');
+  expect(ok.status).toBe(200);
+  expect(ok.headers.get(API_VERSION_HEADER)).toBe(String(API_VERSION));
+  expect(ok.body).toMatchObject({ api_version: API_VERSION, sidecar: { version: expect.any(String) } });
+  const denied = await fetch(`${env.sidecarUrl}/v1/status`);
+  expect(denied.status).toBe(401);
+  expect(denied.headers.get(API_VERSION_HEADER)).toBe(String(API_VERSION));
+  expect((await env.api('GET', '/v1/nothing')).headers.get(API_VERSION_HEADER)).toBe(String(API_VERSION));
+  const health = await fetch(`${env.sidecarUrl}/healthz`);
+  expect(await health.json()).toMatchObject({ status: 'ok', api_version: API_VERSION });
+});
+
+test('settings 400s list each problem by its API path: the request schema, and the config checks after it', async () => {
+  const before = await readFile(env.cfgFile, 'utf8');
+  const shape = await env.api('PUT', '/v1/settings', { body: { retention: { keep_last: 0, keep_daily: 1.5 }, backup: { exclude: ['database'] }, typo: 1 } });
+  expect(shape.status).toBe(400);
+  expect(shape.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['backup.exclude', 'retention.keep_daily', 'retention.keep_last', 'typo']);
+  expect(shape.body.errors.find((e: { path: string }) => e.path === 'retention.keep_last').message).toMatch(/at least 1/);
+  // Five fields, but no minute 61: only the config's cron check (croner) finds it, under the same path.
+  const cron = await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '61 3 * * *' } } });
+  expect(cron.status).toBe(400);
+  expect(cron.body.errors).toEqual([{ path: 'schedule.backup', message: expect.stringMatching(/61|minute|range/i) }]);
+  expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
+});
+
+test('settings save is atomic: when the new settings\' storage cannot be opened, the file and the running sidecar stay as they were', async () => {
+  const before = await readFile(env.cfgFile, 'utf8');
+  const settings = (await env.api('GET', '/v1/settings')).body;
+  const repo = JSON.parse(before).repository.path as string;
+  // A repository with data but no marker is refused when opened (it is not the repository the config means).
+  await rename(path.join(repo, 'repository.json'), path.join(repo, 'repository.json.away'));
+  await mkdir(path.join(repo, 'objects', 'aa'), { recursive: true });
+  await writeFile(path.join(repo, 'objects', 'aa', 'planted'), 'x');
+  try {
+    const r = await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '0 4 * * *' }, retention: { keep_last: 9 } } });
+    expect(r.status).toBe(412);
+    expect(r.body.message).toMatch(/repository marker is missing/);
+    expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
+    expect((await env.api('GET', '/v1/settings')).body).toEqual(settings);
+    expect(env.sidecar.config().retention.keepLast).toBe(settings.retention.keep_last);
+  } finally {
+    await rm(path.join(repo, 'objects', 'aa', 'planted'));
+    await rename(path.join(repo, 'repository.json.away'), path.join(repo, 'repository.json'));
+  }
+  const r = await env.api('PUT', '/v1/settings', { body: { retention: { keep_last: 9 } } });
+  expect(r.status).toBe(200);
+  expect(JSON.parse(await readFile(env.cfgFile, 'utf8')).retention.keepLast).toBe(9);
+  expect(env.sidecar.config().retention.keepLast).toBe(9);
+  await env.api('PUT', '/v1/settings', { body: { retention: { keep_last: settings.retention.keep_last } } });
+});
+
+test('restore/prepare takes include (API 2) and still components (API 1), not both', async () => {
+  const both = await env.api('POST', '/v1/restore/prepare', { body: { snapshot_id: 'latest', include: ['config'], components: ['config'] } });
+  expect(both.status).toBe(400);
+  expect(both.body.errors).toEqual([{ path: 'components', message: expect.stringMatching(/not both/) }]);
+  const unknown = await env.api('POST', '/v1/restore/prepare', { body: { snapshot_id: 'latest', include: ['nonsense'] } });
+  expect(unknown.status).toBe(400);
+  expect(unknown.body.errors).toEqual([{ path: 'include.0', message: expect.stringMatching(/unknown component/) }]);
 });
