@@ -51,4 +51,7 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 /** The answer type of a route. */
-export type ResponseOf<R extends RouteName> = (typeof ROUTES)[R]['response'] extends z.ZodType ? z.infer<(typeof ROUTES)[R]['response']> : never;
+export type ResponseOf<R extends RouteName> = (typeof ROUTES)[R]['response'] extends z.ZodType ? z.output<(typeof ROUTES)[R]['response']> : never;
+
+/** The routes whose answer is one JSON document (all but the SSE stream). */
+export type JsonRouteName = {[K in RouteName]: (typeof ROUTES)[K]['response'] extends null ? never : K}[RouteName];

@@ -1,7 +1,7 @@
 // Progress of a job as one number, and the time it will still take, estimated from the
 // step list and the current step's done/total (the sidecar reports no overall estimate).
 
-import type {JobRecord} from 'src/client/dto';
+import type {JobRecord} from '@mm-backup/api';
 
 /** Overall progress in [0, 1]: finished steps plus the current step's fraction, over all steps. */
 export function jobFraction(job: JobRecord): number {

@@ -27,7 +27,7 @@ export interface RouteContext<R extends RouteSchema> {
   reply: FastifyReply;
 }
 
-/** `schema.safeParse(value)`, or a 400 naming each problem (`where` prefixes the paths in the message). */
+/** `schema.safeParse(value)`, or a 400 naming each problem (`where`, e.g. `body`, prefixes the paths in the message). */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
@@ -47,8 +47,8 @@ export function route<R extends RouteSchema>(app: FastifyInstance, def: R, log: 
     config: def.public ? { public: true } : {},
     handler: async (req, reply) => {
       const c = {
-        params: (def.params ? parseInput(def.params, req.params, 'params') : undefined) as In<R['params']>,
-        query: (def.query ? parseInput(def.query, req.query, 'query') : undefined) as In<R['query']>,
+        params: (def.params ? parseInput(def.params, req.params, '') : undefined) as In<R['params']>,
+        query: (def.query ? parseInput(def.query, req.query, '') : undefined) as In<R['query']>,
         body: (def.body ? parseInput(def.body, req.body, 'body') : undefined) as In<R['body']>,
         req, reply,
       };

@@ -1,82 +1,123 @@
-// The sidecar's HTTP API as typed methods. Every call goes through request<T>(): the
-// browser's Mattermost session travels as the MMAUTHTOKEN cookie (credentials 'include';
-// same origin behind the reverse proxy, or CORS with credentials), and state changes carry
-// X-CSRF-Token = the MMCSRF cookie, which the sidecar checks.
+// The sidecar's HTTP API as typed methods, one per route of @mm-backup/api's ROUTES, in the
+// manner of Playbooks' webapp client.ts (one fetch wrapper, one error type). Every answer
+// is checked at this boundary against the route's response schema: the rest of the page
+// can trust the types, and an answer it cannot read (a sidecar of another API version, or
+// another server) is one clear error instead of a crash deep in a component. Unknown fields
+// are ignored, so a newer sidecar's additions do not break an older page.
+//
+// The browser's Mattermost session travels as the MMAUTHTOKEN cookie (credentials
+// 'include'; same origin behind the reverse proxy, or CORS with credentials), and state
+// changes carry X-CSRF-Token = the MMCSRF cookie, which the sidecar checks.
+
+import {API_VERSION_HEADER, ROUTES, UNVERSIONED_API} from '@mm-backup/api';
+import type {CommandToken, JsonRouteName, PrepareRestoreRequest, ResponseOf, SettingsPatch, StartJobRequest} from '@mm-backup/api';
 
 import {mattermostHeaders} from './csrf';
-import type {
-    ComponentListDto, ConnectReport, ConnectState, JobRecord, RestorePreparation, SettingsDto, SettingsPatch,
-    SnapshotListDto, StartJobRequest, StatusDto, CommandToken,
-} from './dto';
 import {BridgeClientError, requestJson} from './http_error';
 
 export {BridgeClientError};
 
+/** The API version an answer carries (its header), or UNVERSIONED_API for a sidecar from before versioning. */
+export function apiVersionOf(r: Response): number {
+    const v = Number(r.headers.get(API_VERSION_HEADER));
+    return Number.isInteger(v) && v > 0 ? v : UNVERSIONED_API;
+}
+
 export class BridgeClient {
+    /** The API version of the sidecar's last answer; undefined until one arrived. */
+    apiVersion?: number;
+
     /** `baseUrl` is the Sidecar URL setting without a trailing slash, e.g. `/mm-backup`. */
     constructor(readonly baseUrl: string) {}
 
-    /** One request; throws BridgeClientError for HTTP errors and for no answer (status 0). */
-    request<T>(method: 'GET' | 'POST' | 'PUT', route: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-        return requestJson<T>(`${this.baseUrl}${route}`, {method, headers: mattermostHeaders(method), body, signal});
+    /**
+     * One request to route `name` at `path`; resolves with the answer as the schema reads it.
+     * Throws BridgeClientError for HTTP errors, for no answer (status 0), and for an answer the
+     * schema refuses (id `response_invalid`).
+     */
+    async call<R extends JsonRouteName>(name: R, path: string, body?: unknown, signal?: AbortSignal): Promise<ResponseOf<R>> {
+        const def = ROUTES[name];
+        let status = 0;
+        const data = await requestJson<unknown>(`${this.baseUrl}${path}`, {
+            method: def.method, headers: mattermostHeaders(def.method), body, signal,
+            onResponse: (r) => {
+                status = r.status;
+
+                // Only the sidecar's answers count: a proxy's 502 page says nothing about its version.
+                if (r.headers.has(API_VERSION_HEADER) || r.ok) {
+                    this.apiVersion = apiVersionOf(r);
+                }
+            },
+        });
+        if (name === 'status' && !(typeof data === 'object' && data !== null && 'repository' in data && 'sidecar' in data)) {
+            // Something else answered 200 (a proxy's page, another app): not the sidecar at all.
+            throw BridgeClientError.local(status, 'not_json', {id: 'mattermost-backup.error.not_status', defaultMessage: 'the answer to /v1/status was not the sidecar\'s'});
+        }
+        const r = def.response.safeParse(data);
+        if (!r.success) {
+            const issue = r.error.issues[0];
+            throw BridgeClientError.local(status, 'response_invalid', {
+                id: 'mattermost-backup.error.response_invalid',
+                defaultMessage: 'the sidecar\'s answer to {route} is not what this plugin expects ({problem})',
+                values: {route: `${def.method} ${def.path}`, problem: issue ? `${issue.path.join('.') || 'answer'}: ${issue.message}` : 'unreadable'},
+            });
+        }
+        return r.data as ResponseOf<R>;
     }
 
     /** GET /v1/status; an answer without the sidecar's fields (another server answered) throws id `not_json`. */
-    async getStatus(signal?: AbortSignal) {
-        const status = await this.request<StatusDto>('GET', '/v1/status', undefined, signal);
-        if (typeof status !== 'object' || status === null || !('repository' in status) || !('sidecar' in status)) {
-            throw BridgeClientError.local(200, 'not_json', {id: 'mattermost-backup.error.not_status', defaultMessage: 'the answer to /v1/status was not the sidecar\'s'});
-        }
-        return status;
+    getStatus(signal?: AbortSignal) {
+        return this.call('status', '/v1/status', undefined, signal);
     }
 
     /** GET /v1/components: the component kinds this sidecar backs up, with their names. */
     getComponents(signal?: AbortSignal) {
-        return this.request<ComponentListDto>('GET', '/v1/components', undefined, signal);
+        return this.call('components', '/v1/components', undefined, signal);
     }
 
     getSnapshots(signal?: AbortSignal) {
-        return this.request<SnapshotListDto>('GET', '/v1/snapshots', undefined, signal);
+        return this.call('snapshots', '/v1/snapshots', undefined, signal);
     }
 
     getManifest(snapshotId: string) {
-        return this.request<Record<string, unknown>>('GET', `/v1/snapshots/${encodeURIComponent(snapshotId)}/manifest`);
+        return this.call('manifest', `/v1/snapshots/${encodeURIComponent(snapshotId)}/manifest`);
     }
 
     getJob(jobId: string, signal?: AbortSignal) {
-        return this.request<JobRecord>('GET', `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, signal);
+        return this.call('getJob', `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, signal);
     }
 
     listJobs(limit = 50, snapshotId?: string) {
         const q = new URLSearchParams({limit: String(limit), ...(snapshotId ? {snapshot_id: snapshotId} : {})});
-        return this.request<{jobs: JobRecord[]}>('GET', `/v1/jobs?${q}`);
+        return this.call('listJobs', `/v1/jobs?${q}`);
     }
 
     startJob(body: StartJobRequest) {
-        return this.request<JobRecord>('POST', '/v1/jobs', body);
+        return this.call('startJob', '/v1/jobs', body);
     }
 
     cancelJob(jobId: string) {
-        return this.request<{status: string}>('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, {});
+        return this.call('cancelJob', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, {});
     }
 
-    prepareRestore(snapshotId: string) {
-        return this.request<RestorePreparation>('POST', '/v1/restore/prepare', {snapshot_id: snapshotId});
+    prepareRestore(snapshotId: string, include?: string[]) {
+        const body: PrepareRestoreRequest = include ? {snapshot_id: snapshotId, include} : {snapshot_id: snapshotId};
+        return this.call('prepareRestore', '/v1/restore/prepare', body);
     }
 
     getSettings() {
-        return this.request<SettingsDto>('GET', '/v1/settings');
+        return this.call('getSettings', '/v1/settings');
     }
 
     putSettings(patch: SettingsPatch) {
-        return this.request<SettingsDto>('PUT', '/v1/settings', patch);
+        return this.call('putSettings', '/v1/settings', patch);
     }
 
     getConnect() {
-        return this.request<ConnectState>('GET', '/v1/connect');
+        return this.call('getConnect', '/v1/connect');
     }
 
     connect(botToken: string, commandTokens?: CommandToken[]) {
-        return this.request<ConnectReport>('POST', '/v1/connect', commandTokens?.length ? {bot_token: botToken, command_tokens: commandTokens} : {bot_token: botToken});
+        return this.call('connect', '/v1/connect', commandTokens?.length ? {bot_token: botToken, command_tokens: commandTokens} : {bot_token: botToken});
     }
 }

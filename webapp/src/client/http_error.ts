@@ -4,7 +4,7 @@
 import {inEnglish} from 'src/i18n';
 import type {LocalMessage} from 'src/i18n';
 
-import type {ErrorBody} from './dto';
+import type {ErrorBody, FieldError} from '@mm-backup/api';
 
 /**
  * A failed request. `status` is the HTTP status, or 0 when there was no HTTP answer at all
@@ -16,15 +16,19 @@ export class BridgeClientError extends Error {
     readonly id: string;
     readonly hint?: string;
 
+    /** A 400's problems one per request field (`retention.keep_last`), when the server listed them. */
+    readonly fields?: FieldError[];
+
     /** Set when the message was made here, not by a server: the same text, translatable. */
     readonly local?: LocalMessage;
 
-    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown; local?: LocalMessage}) {
+    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown; local?: LocalMessage; fields?: FieldError[]}) {
         super(message, {cause: options?.cause});
         this.name = 'BridgeClientError';
         this.status = status;
         this.id = id;
         this.hint = options?.hint;
+        this.fields = options?.fields;
         this.local = options?.local;
     }
 
@@ -40,7 +44,7 @@ export class BridgeClientError extends Error {
 }
 
 /** Sends a JSON request with the browser's session; resolves with the parsed body or throws BridgeClientError. */
-export async function requestJson<T>(url: string, init: {method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal}): Promise<T> {
+export async function requestJson<T>(url: string, init: {method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal; onResponse?: (r: Response) => void}): Promise<T> {
     const headers = {...init.headers};
     if (init.body !== undefined) {
         headers['Content-Type'] = 'application/json';
@@ -57,6 +61,7 @@ export async function requestJson<T>(url: string, init: {method: string; headers
     } catch (err) {
         throw new BridgeClientError(0, 'network', err instanceof Error ? err.message : String(err), {cause: err});
     }
+    init.onResponse?.(response);
     const text = await response.text();
     let body: unknown;
     try {
@@ -65,8 +70,9 @@ export async function requestJson<T>(url: string, init: {method: string; headers
         body = undefined;
     }
     if (!response.ok) {
-        const e = (typeof body === 'object' && body !== null ? body : {}) as ErrorBody;
-        throw new BridgeClientError(response.status, e.id ?? 'http', e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(), {hint: e.hint});
+        const e = (typeof body === 'object' && body !== null ? body : {}) as Partial<ErrorBody>;
+        const fields = Array.isArray(e.errors) ? e.errors.filter((f) => typeof f?.path === 'string' && typeof f.message === 'string') : undefined;
+        throw new BridgeClientError(response.status, e.id ?? 'http', e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(), {hint: e.hint, fields});
     }
     if (body === undefined && text) {
         throw BridgeClientError.local(response.status, 'not_json', {

@@ -4,13 +4,13 @@
 import {useEffect, useState} from 'react';
 import {useDispatch} from 'react-redux';
 
-import type {ComponentDto} from 'src/client/dto';
+import type {ComponentKind} from '@mm-backup/api';
 import {run} from 'src/state/actions';
 import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from './clients_context';
 
-export type ComponentList = {kind: 'loading'} | {kind: 'ready'; components: ComponentDto[]} | {kind: 'failed'; failure: ApiFailure};
+export type ComponentList = {kind: 'loading'} | {kind: 'ready'; components: ComponentKind[]} | {kind: 'failed'; failure: ApiFailure};
 
 const noList: ApiFailure = {status: 200, id: 'not_json', message: 'the answer to /v1/components has no component list'};
 

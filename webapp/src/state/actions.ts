@@ -4,7 +4,7 @@
 
 import {BridgeClientError} from 'src/client/bridge_client';
 import type {BridgeClient} from 'src/client/bridge_client';
-import type {ConnectState, JobRecord, SettingsDto, SnapshotListDto, StatusDto} from 'src/client/dto';
+import type {ConnectState, JobRecord, Settings, SnapshotList, Status} from '@mm-backup/api';
 import {isLocalMessage} from 'src/i18n';
 import type {FormatMessage} from 'src/i18n';
 import {fetchSidecarHealth, SidecarUnreachableError} from 'src/sidecar_health';
@@ -21,10 +21,10 @@ function make<A extends PluginAction>(type: A['type'], data: A['data']) {
 
 export const receivedSidecarUrl = (url: string) => make('RECEIVED_SIDECAR_URL', url);
 export const receivedConnection = (c: Connection) => make('RECEIVED_CONNECTION', c);
-export const receivedStatus = (s: StatusDto) => make('RECEIVED_STATUS', s);
-export const receivedSnapshots = (s: SnapshotListDto) => make('RECEIVED_SNAPSHOTS', s);
+export const receivedStatus = (s: Status) => make('RECEIVED_STATUS', s);
+export const receivedSnapshots = (s: SnapshotList) => make('RECEIVED_SNAPSHOTS', s);
 export const receivedJob = (j: JobRecord | null) => make('RECEIVED_JOB', j);
-export const receivedSettings = (s: SettingsDto) => make('RECEIVED_SETTINGS', s);
+export const receivedSettings = (s: Settings) => make('RECEIVED_SETTINGS', s);
 export const receivedConnectState = (s: ConnectState) => make('RECEIVED_CONNECT_STATE', s);
 export const openRestoreModal = (m: RestoreModalState) => make('RECEIVED_RESTORE_MODAL', m);
 export const receivedSlashAnswer = (a: {title: string; text: string} | null) => make('RECEIVED_SLASH_ANSWER', a);
@@ -33,7 +33,7 @@ export function toFailure(err: unknown): ApiFailure {
     const local = (err as {local?: unknown} | null)?.local;
     const localPart = isLocalMessage(local) ? {local} : {};
     if (err instanceof BridgeClientError) {
-        return {status: err.status, id: err.id, message: err.message, hint: err.hint, ...localPart};
+        return {status: err.status, id: err.id, message: err.message, hint: err.hint, ...(err.fields ? {fields: err.fields} : {}), ...localPart};
     }
     return {status: 0, id: 'unknown', message: err instanceof Error ? err.message : String(err), ...localPart};
 }
@@ -91,7 +91,7 @@ export async function run<T>(dispatch: Dispatch, client: BridgeClient, fn: () =>
 }
 
 /** Loads status and snapshots (the dashboard's first screen). */
-export async function loadOverview(dispatch: Dispatch, client: BridgeClient, opts: {jobRunning?: boolean; retryInMs?: number} = {}): Promise<Result<StatusDto>> {
+export async function loadOverview(dispatch: Dispatch, client: BridgeClient, opts: {jobRunning?: boolean; retryInMs?: number} = {}): Promise<Result<Status>> {
     const status = await run(dispatch, client, () => client.getStatus(), opts);
     if (status.error) {
         return status;

@@ -2,7 +2,7 @@
 // `plugins-${manifest.id}`. Everything here is plain data (errors are stored as
 // ApiFailure objects, not Error instances) so the store stays serialisable.
 
-import type {ConnectState, JobRecord, SettingsDto, SnapshotListDto, StatusDto} from 'src/client/dto';
+import type {ConnectState, FieldError, JobRecord, Settings, SnapshotList, Status} from '@mm-backup/api';
 import type {LocalMessage, Text} from 'src/i18n';
 import type {SidecarFailureKind} from 'src/sidecar_health';
 
@@ -10,7 +10,7 @@ import type {SidecarFailureKind} from 'src/sidecar_health';
  * A failed request as kept in the store. `message` is the server's text, or the English
  * rendering of `local` when the webapp made the message itself (show `local` then).
  */
-export type ApiFailure = {status: number; id: string; message: string; hint?: string; local?: LocalMessage};
+export type ApiFailure = {status: number; id: string; message: string; hint?: string; local?: LocalMessage; fields?: FieldError[]};
 
 /**
  * How the page can talk to the sidecar:
@@ -35,12 +35,12 @@ export type RestoreModalState = {snapshotId: string; source: 'console' | 'slash'
 export type PluginState = {
     sidecarUrl: string | null;
     connection: Connection;
-    status: StatusDto | null;
-    snapshots: SnapshotListDto | null;
+    status: Status | null;
+    snapshots: SnapshotList | null;
 
     /** The job the page follows: the running one, or the last one started from the page. */
     job: JobRecord | null;
-    settings: SettingsDto | null;
+    settings: Settings | null;
     connect: ConnectState | null;
     restoreModal: RestoreModalState;
 
@@ -61,10 +61,10 @@ export const RECEIVED_SLASH_ANSWER = 'RECEIVED_SLASH_ANSWER';
 export type PluginAction =
     | {type: typeof RECEIVED_SIDECAR_URL; data: string}
     | {type: typeof RECEIVED_CONNECTION; data: Connection}
-    | {type: typeof RECEIVED_STATUS; data: StatusDto}
-    | {type: typeof RECEIVED_SNAPSHOTS; data: SnapshotListDto}
+    | {type: typeof RECEIVED_STATUS; data: Status}
+    | {type: typeof RECEIVED_SNAPSHOTS; data: SnapshotList}
     | {type: typeof RECEIVED_JOB; data: JobRecord | null}
-    | {type: typeof RECEIVED_SETTINGS; data: SettingsDto}
+    | {type: typeof RECEIVED_SETTINGS; data: Settings}
     | {type: typeof RECEIVED_CONNECT_STATE; data: ConnectState}
     | {type: typeof RECEIVED_RESTORE_MODAL; data: RestoreModalState}
     | {type: typeof RECEIVED_SLASH_ANSWER; data: PluginState['slashAnswer']};

@@ -7,29 +7,33 @@
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 
-import type {ComponentDto, ConnectState, JobRecord, SettingsDto, SnapshotDto, StatusDto} from 'src/client/dto';
+import {API_VERSION, API_VERSION_HEADER, ROUTES} from '@mm-backup/api';
+import type {ComponentKind, ConnectState, JobRecord, RouteSchema, Settings, SnapshotListEntry, Status} from '@mm-backup/api';
 
-// The real sidecar's own request schemas: the fake refuses exactly what the sidecar refuses
-// (snapshot and job ids, bodies), so a page that sends what the real one rejects fails here too.
-import {componentsResponse, connectBody, jobIdParam, prepareRestoreBody, settingsBody, snapshotIdParam, startJobBody} from '../../../server-bridge/src/http/schemas';
+// The schemas the real sidecar registers its routes with (@mm-backup/api): the fake refuses
+// exactly what the sidecar refuses (ids, queries, bodies), so a page that sends what the real
+// one rejects fails here too; and its own answers must pass the same response schemas.
 
 export type Recorded = {method: string; path: string; body: unknown; headers: http.IncomingHttpHeaders};
 export type Canned = {status: number; body: unknown; contentType?: string} | 'drop';
 
 export type BridgeState = {
-    status: StatusDto;
-    snapshots: SnapshotDto[];
+    status: Status;
+    snapshots: SnapshotListEntry[];
     jobs: Map<string, JobRecord>;
-    settings: SettingsDto;
+    settings: Settings;
 
-    /** GET /v1/components (checked against the sidecar's own response schema before it is sent). */
-    components: ComponentDto[];
+    /** GET /v1/components (its answer checked against the API's response schema like every other). */
+    components: ComponentKind[];
     connect: ConnectState;
     teams: Array<{id: string; name: string; display_name: string}>;
     channels: Record<string, Array<{id: string; name: string; display_name: string; type: string; team_id: string}>>;
 
     /** Mattermost side of Connect: whether bot creation is allowed, the bot once created, tokens issued. */
     mm: {botCreation: boolean; bot: {id: string; username: string} | null; tokens: string[]; configPatches: unknown[]; members: string[]; commands: Array<{id: string; team_id: string; trigger: string; url: string; method: string; token: string}>; commandsEnabled: boolean; untrusted: string};
+
+    /** The API version the fake speaks: its header and status's api_version; null plays a sidecar from before versioning (neither). */
+    apiVersion: number | null;
 
     /** Called for POST /v1/jobs; returns the job to answer with (202). */
     onStartJob: (body: Record<string, unknown>) => JobRecord;
@@ -45,6 +49,9 @@ export type FakeBridge = {
 
     /** Requests refused with 400 as the real sidecar would (`METHOD /path: problem`). */
     rejected: string[];
+
+    /** Answers of the fake's own routes that its API schema refuses (a broken test fixture). */
+    invalidAnswers: string[];
     close(): Promise<void>;
 };
 
@@ -55,7 +62,7 @@ export const TEAM_ID = 'team1'.padEnd(26, '0');
 export const CHANNEL_ID = 'ch1'.padEnd(26, '0');
 const CHANNEL2_ID = 'ch2'.padEnd(26, '0');
 
-export function snapshot(id: string, over: Partial<SnapshotDto> = {}): SnapshotDto {
+export function snapshot(id: string, over: Partial<SnapshotListEntry> = {}): SnapshotListEntry {
     return {
         id, started_at: NOW, finished_at: NOW, mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2,
         files: 1200, files_read: 30, duration_ms: 95_000, downtime_ms: 61_000, mattermost_version: '11.2.0', schema_version: 146,
@@ -104,6 +111,7 @@ export function defaultState(): BridgeState {
         teams: [{id: TEAM_ID, name: 'ops', display_name: 'Ops'}],
         channels: {[TEAM_ID]: [{id: CHANNEL_ID, name: 'backups', display_name: 'Backups', type: 'O', team_id: TEAM_ID}, {id: CHANNEL2_ID, name: 'town-square', display_name: 'Town Square', type: 'O', team_id: TEAM_ID}]},
         mm: {botCreation: true, bot: null, tokens: [], configPatches: [], members: [], commands: [], commandsEnabled: true, untrusted: ''},
+        apiVersion: API_VERSION,
         onStartJob: (body) => job('j'.repeat(26), {kind: body.kind as JobRecord['kind'], status: 'queued', steps: [], current_step: undefined, progress: undefined}),
     };
 }
@@ -116,11 +124,12 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
     const ok = (b: unknown) => ({status: 200, body: b});
     const key = `${method} ${path.split('?')[0]}`;
     let m: RegExpExecArray | null;
+    const versioned = s.apiVersion === null ? {} : {api_version: s.apiVersion};
     if (key === 'GET /healthz') {
-        return ok({status: 'ok', version: '0.1.0'});
+        return ok({status: 'ok', version: '0.1.0', ...versioned});
     }
     if (key === 'GET /v1/status') {
-        return ok({...s.status, repository: {...s.status.repository, snapshots: s.snapshots.length}});
+        return ok({...s.status, ...versioned, repository: {...s.status.repository, snapshots: s.snapshots.length}});
     }
     if (key === 'GET /v1/snapshots') {
         return ok({snapshots: s.snapshots, broken: [], offsite_warning: null});
@@ -144,14 +153,14 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
         return ok({confirmation_token: 'a'.repeat(32), expires_at: NOW, snapshot_id: body.snapshot_id, overwrites: ['database mattermost (all tables)', 'files in /opt/mattermost/data'], version_check: 'ok: snapshot schema 146, server schema 146', safety_snapshot: true});
     }
     if (key === 'GET /v1/components') {
-        // The real sidecar's response schema: a fake answer it would never send fails the test.
-        return ok(componentsResponse.parse({components: s.components}));
+        // Checked against the API's response schema on the way out, like every answer of the fake.
+        return ok({components: s.components});
     }
     if (key === 'GET /v1/settings') {
         return ok(s.settings);
     }
     if (key === 'PUT /v1/settings') {
-        s.settings = {...s.settings, ...(body as Partial<SettingsDto>)};
+        s.settings = {...s.settings, ...(body as Partial<Settings>)};
         return ok(s.settings);
     }
     if (key === 'GET /v1/connect') {
@@ -231,46 +240,69 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
     return undefined;
 }
 
-type Refused = {status: 400; body: {id: string; message: string; detailed_error: string; request_id: string; status_code: 400}; contentType?: string};
-type Schema = {safeParse(value: unknown): {success: boolean; error?: {issues: Array<{path: PropertyKey[]; message: string}>}}};
+type Refused = {status: 400; body: {id: string; message: string; detailed_error: string; request_id: string; status_code: 400; errors: Array<{path: string; message: string}>}; contentType?: string};
+type Issue = {path: PropertyKey[]; message: string; code?: string; keys?: string[]};
 
-/** The sidecar's 400 for `value` against `schema` (same id and message shape as routes_api.ts), if any. */
-function invalid(schema: Schema, value: unknown, where: string): Refused | undefined {
+/** The sidecar's 400 for `value` against `schema` (same id, message and errors as http/typed_route.ts), if any. */
+function invalid(schema: NonNullable<RouteSchema['body']>, value: unknown, where: string): Refused | undefined {
     const r = schema.safeParse(value);
     if (r.success) {
         return undefined;
     }
-    const message = (r.error?.issues ?? []).map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
-    return {status: 400, body: {id: 'api.context.invalid_param.app_error', message, detailed_error: '', request_id: '', status_code: 400}};
+    const errors = (r.error.issues as Issue[]).flatMap((i) => (i.code === 'unrecognized_keys' && i.keys ?
+        i.keys.map((k) => ({path: [...i.path, k].map(String).join('.'), message: 'Unrecognized key: not a field of this request'})) :
+        [{path: i.path.map(String).join('.'), message: i.message}]));
+    const message = errors.map((e) => `${[where, e.path].filter(Boolean).join('.')}: ${e.message}`).join('; ');
+    return {status: 400, body: {id: 'api.context.invalid_param.app_error', message, detailed_error: '', request_id: '', status_code: 400, errors}};
 }
 
-/** What the real sidecar refuses before doing anything: malformed ids, bodies and JSON. */
+/** The route of ROUTES that `method path` is, with its path parameters. */
+export function matchRoute(method: string, path: string): {def: RouteSchema; params: Record<string, string>} | undefined {
+    for (const def of Object.values(ROUTES) as RouteSchema[]) {
+        const names: string[] = [];
+        const re = new RegExp(`^${def.path.replace(/:(\w+)/g, (_m, n: string) => {
+            names.push(n);
+            return '([^/]+)';
+        })}$`);
+        const m = def.method === method ? re.exec(path) : null;
+        if (m) {
+            return {def, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]))};
+        }
+    }
+    return undefined;
+}
+
+/** What the real sidecar refuses before doing anything: malformed ids, queries, bodies and JSON. */
 export function refusal(method: string, url: string, raw: string): Refused | undefined {
-    const [path, query = ''] = url.split('?');
+    const [path = '', query = ''] = url.split('?');
     let body: unknown;
     try {
         body = raw ? JSON.parse(raw) : undefined;
     } catch {
-        return {status: 400, body: {id: 'mm_backup.request.invalid', message: 'Body is not valid JSON', detailed_error: '', request_id: '', status_code: 400}};
+        return {status: 400, body: {id: 'mm_backup.request.invalid', message: 'Body is not valid JSON', detailed_error: '', request_id: '', status_code: 400, errors: []}};
     }
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && (m = /^\/v1\/snapshots\/([^/]+)(?:\/manifest)?$/.exec(path ?? ''))) {
-        return invalid(snapshotIdParam, decodeURIComponent(m[1] ?? ''), 'id');
+    const hit = matchRoute(method, path);
+    if (!hit) {
+        return undefined;
     }
-    if ((m = /^\/v1\/jobs\/([^/]+)(?:\/cancel|\/events)?$/.exec(path ?? ''))) {
-        return invalid(jobIdParam, decodeURIComponent(m[1] ?? ''), 'id');
+    const {def, params} = hit;
+    return (def.params && invalid(def.params, params, '')) ||
+        (def.query && invalid(def.query, Object.fromEntries(new URLSearchParams(query)), '')) ||
+        (def.body && invalid(def.body, body, 'body')) || undefined;
+}
+
+/** Problems of an answer of the fake's own routes against the route's response schema. */
+function answerProblem(method: string, path: string, answer: Canned): string | undefined {
+    const def = matchRoute(method, path.split('?')[0] ?? '')?.def;
+    if (answer === 'drop' || !def?.response || answer.status >= 300) {
+        return undefined;
     }
-    const key = `${method} ${path}`;
-    if (key === 'GET /v1/jobs') {
-        const id = new URLSearchParams(query).get('snapshot_id');
-        return id === null ? undefined : invalid(snapshotIdParam, id, 'snapshot_id');
-    }
-    const bodies: Record<string, Schema> = {'POST /v1/jobs': startJobBody, 'POST /v1/restore/prepare': prepareRestoreBody, 'PUT /v1/settings': settingsBody, 'POST /v1/connect': connectBody};
-    return bodies[key] ? invalid(bodies[key], body, 'body') : undefined;
+    const r = def.response.safeParse(answer.body);
+    return r.success ? undefined : `${method} ${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
 }
 
 export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<FakeBridge> {
-    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], rejected: [], close: async () => undefined};
+    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], rejected: [], invalidAnswers: [], close: async () => undefined};
     const server = http.createServer((req, res) => {
         const origin = req.headers.origin;
         const cors: Record<string, string> = origin ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'} : {};
@@ -295,13 +327,22 @@ export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<
             if (refused) {
                 fake.rejected.push(`${key}: ${refused.body.message}`);
             }
-            const answer = fake.fail.get(key) ?? refused ?? route(fake.state, req.method ?? '', path, body);
+            const failed = fake.fail.get(key);
+            let answer = failed ?? refused ?? route(fake.state, req.method ?? '', path, body);
             if (answer === 'drop') {
                 req.socket.destroy();
                 return;
             }
+
+            // Canned failures may be anything (that is what they test); the fake's own answers must be the API's.
+            const problem = failed ? undefined : answerProblem(req.method ?? '', path, answer);
+            if (problem) {
+                fake.invalidAnswers.push(problem);
+                answer = {status: 500, body: {id: 'fake_bridge.invalid_answer', message: problem, status_code: 500}};
+            }
             const contentType = answer.contentType ?? 'application/json';
-            res.writeHead(answer.status, {...cors, 'Content-Type': contentType});
+            const version: Record<string, string> = fake.state.apiVersion === null || !(key.startsWith('GET /v1') || key.startsWith('POST /v1') || key.startsWith('PUT /v1') || key === 'GET /healthz') ? {} : {[API_VERSION_HEADER]: String(fake.state.apiVersion)};
+            res.writeHead(answer.status, {...cors, ...version, 'Access-Control-Expose-Headers': API_VERSION_HEADER, 'Content-Type': contentType});
             res.end(contentType === 'application/json' ? JSON.stringify(answer.body) : String(answer.body));
         });
     });

@@ -4,7 +4,7 @@
 import React, {useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 
-import type {BackupMode} from 'src/client/dto';
+import type {BackupMode} from '@mm-backup/api';
 
 type Props = {
     defaultMode: BackupMode;

@@ -5,7 +5,7 @@ import React, {useCallback, useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch, useSelector} from 'react-redux';
 
-import type {BackupMode, SnapshotDto} from 'src/client/dto';
+import type {BackupMode, SnapshotListEntry} from '@mm-backup/api';
 import {isActive} from 'src/job_progress_math';
 import {backoffMs} from 'src/timing';
 import {failureMessage, loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
@@ -88,7 +88,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
         }
     }, [bridge, dispatch, describe]);
 
-    const onAction = async (action: SnapshotAction, s: SnapshotDto) => {
+    const onAction = async (action: SnapshotAction, s: SnapshotListEntry) => {
         if (action === 'verify' || action === 'deep_verify') {
             await start({kind: 'verify', snapshot_id: s.id, deep: action === 'deep_verify'});
         } else if (action === 'restore') {

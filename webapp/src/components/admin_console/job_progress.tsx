@@ -4,7 +4,7 @@
 import React, {useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 
-import type {JobRecord, StepRecord} from 'src/client/dto';
+import type {JobRecord, StepRecord} from '@mm-backup/api';
 import {formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';

@@ -4,16 +4,16 @@
 import React from 'react';
 import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-intl';
 
-import type {SnapshotDto, SnapshotListDto} from 'src/client/dto';
+import type {SnapshotListEntry, SnapshotList} from '@mm-backup/api';
 import {formatBytes} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
 export type SnapshotAction = 'verify' | 'deep_verify' | 'restore' | 'manifest' | 'log';
 
 type Props = {
-    list: SnapshotListDto;
+    list: SnapshotList;
     busy: boolean;
-    onAction: (action: SnapshotAction, snapshot: SnapshotDto) => void;
+    onAction: (action: SnapshotAction, snapshot: SnapshotListEntry) => void;
 };
 
 const ACTIONS = {

@@ -5,13 +5,13 @@
 import {screen} from '@testing-library/react';
 import React from 'react';
 
-import type {StatusDto} from 'src/client/dto';
+import type {Status} from '@mm-backup/api';
 
 import {renderWithStore} from '../../../tests/support/render_dashboard';
 
 import StatusSummary from './status_summary';
 
-const base: StatusDto = {
+const base: Status = {
     mattermost: {url: 'http://127.0.0.1:8065', reachable: true, state: 'ok', version: '11.2.0', schema_version: 300},
     sidecar: {version: '0.1.0', connected: true, problems: []},
     repository: {path: '/var/opt/mattermost-backup', location: '/var/opt/mattermost-backup', snapshots: 1, bytes: 1024, free_bytes: 1024 ** 3, total_bytes: 2 * 1024 ** 3},

@@ -4,7 +4,7 @@
 import React from 'react';
 import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-intl';
 
-import type {StatusDto} from 'src/client/dto';
+import type {Status} from '@mm-backup/api';
 import {formatBytes, formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
@@ -33,7 +33,7 @@ function Row({label, children, testId}: {label: React.ReactNode; children: React
     );
 }
 
-export default function StatusSummary({status}: {status: StatusDto}) {
+export default function StatusSummary({status}: {status: Status}) {
     const {formatMessage} = useIntl();
     const last = status.last_backup;
     const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;

@@ -7,7 +7,7 @@
 import type {Command} from '@mattermost/types/integrations';
 
 import type {BridgeClient} from 'src/client/bridge_client';
-import type {CommandToken, ConnectReport} from 'src/client/dto';
+import type {CommandToken, ConnectReport} from '@mm-backup/api';
 import {BridgeClientError} from 'src/client/http_error';
 import type {MattermostClient} from 'src/client/mattermost_client';
 import {LocalizedError} from 'src/i18n';

@@ -7,7 +7,7 @@ import React, {useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
-import type {JobRecord, RestorePreparation} from 'src/client/dto';
+import type {JobRecord, RestorePreparation} from '@mm-backup/api';
 import {failureMessage, run, startJob} from 'src/state/actions';
 import type {ApiFailure} from 'src/state/types';
 

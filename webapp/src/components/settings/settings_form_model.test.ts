@@ -1,9 +1,11 @@
 // The form model's messages are descriptors, rendered later in the user's language; the
-// sidecar's own 400 messages stay strings.
+// sidecar's own 400 problems stay strings and are placed by path.
 
 import {formatText, intlFor} from 'src/i18n';
 
-import {fieldErrorsFromServer, formFromSettings, validateSettings} from './settings_form_model';
+import {SETTINGS_FIELDS} from '@mm-backup/api';
+
+import {FIELDS, fieldErrorsFromServer, formFromSettings, patchFromForm, validateSettings} from './settings_form_model';
 import type {SettingsForm} from './settings_form_model';
 
 const valid: SettingsForm = formFromSettings({
@@ -37,10 +39,22 @@ describe('validateSettings', () => {
 });
 
 describe('fieldErrorsFromServer', () => {
-    it('keeps the sidecar\'s words, assigned to the fields they name', () => {
-        expect(fieldErrorsFromServer('body.retention.keep_last: must be at least 1; something else')).toEqual({
-            errors: {keepLast: 'must be at least 1'},
-            rest: ['something else'],
+    it('keeps the sidecar\'s words, assigned to the inputs by path; the rest go above the form', () => {
+        expect(fieldErrorsFromServer([
+            {path: 'retention.keep_last', message: 'must be at least 1'},
+            {path: 'backup.exclude.0', message: 'unknown component "x"'},
+            {path: 'typo', message: 'Unrecognized key'},
+        ])).toEqual({
+            errors: {keepLast: 'must be at least 1', exclude: 'unknown component "x"'},
+            rest: ['typo: Unrecognized key'],
         });
+    });
+});
+
+describe('FIELDS', () => {
+    it('maps every writable setting of the API schema to exactly one input, and back', () => {
+        expect(Object.values(FIELDS).map((f) => f.path).sort()).toEqual([...SETTINGS_FIELDS].sort());
+        const settings = {...valid};
+        expect(formFromSettings(patchFromForm(settings) as Parameters<typeof formFromSettings>[0])).toEqual(settings);
     });
 });

@@ -1,11 +1,14 @@
-// The settings form's model: the text the inputs hold, validation with one message per
-// field, conversion to the PUT /v1/settings body, and mapping of the sidecar's 400
-// messages (which name the key, e.g. "body.retention.keep_last: ...") back to fields.
-// Messages found here are LocalMessages, which the panel renders in the user's language;
-// the sidecar's messages stay strings (the sidecar writes them in English).
+// The settings form's model: the text the inputs hold, and ONE table (FIELDS) that ties each
+// input to its setting's path in the API (@mm-backup/api's settingsPatch). The table makes
+// the form from the settings, the PUT /v1/settings body from the form, and puts each
+// problem next to its input by path: those the shared schema finds before anything is sent,
+// and those in the sidecar's 400 (`errors: [{path, message}]`). Messages found here are
+// LocalMessages, which the panel renders in the user's language; the sidecar's messages stay
+// strings (the sidecar writes them in English).
 
-import type {BackupMode, ComponentId, SettingsDto, SettingsPatch} from 'src/client/dto';
-import {looksLikeCron} from 'src/cron_preview';
+import {settingsPatch, valueAt} from '@mm-backup/api';
+import type {BackupMode, ComponentId, FieldError, Settings, SettingsPatch} from '@mm-backup/api';
+
 import type {LocalMessage, Text} from 'src/i18n';
 
 export type SettingsForm = {
@@ -26,116 +29,102 @@ export type SettingsForm = {
 
 export type FieldErrors = Partial<Record<keyof SettingsForm, Text>>;
 
-export function formFromSettings(s: SettingsDto): SettingsForm {
-    return {
-        backupCron: s.schedule.backup ?? '',
-        verifyCron: s.schedule.verify ?? '',
-        timezone: s.schedule.timezone,
-        pruneAfterBackup: s.schedule.prune_after_backup,
-        keepLast: String(s.retention.keep_last),
-        keepDaily: String(s.retention.keep_daily),
-        keepWeekly: String(s.retention.keep_weekly),
-        keepMonthly: String(s.retention.keep_monthly),
-        mode: s.backup.mode,
-        exclude: [...s.backup.exclude],
-        successes: s.notify.successes,
-        dailySummaryAt: s.notify.daily_summary_at,
-        statusChannel: s.status_channel ?? '',
-    };
-}
-
-export function isValidTimeZone(tz: string): boolean {
-    try {
-        new Intl.DateTimeFormat('en', {timeZone: tz});
-        return tz.length > 0;
-    } catch {
-        return false;
-    }
-}
-
 const MAX_COUNT = 1000;
 
-function count(value: string, min: number): LocalMessage | undefined {
-    if (!/^\d+$/.test(value.trim())) {
-        return {id: 'mattermost-backup.settings.error.whole_number', defaultMessage: 'Enter a whole number.'};
-    }
-    const n = Number(value);
-    if (n < min || n > MAX_COUNT) {
-        return {id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min, max: MAX_COUNT}};
-    }
-    return undefined;
+/**
+ * How an input holds its setting: `text` (empty means none: null), `count` (digits, sent as a
+ * number), or `value` (as is). `message` is what the page says when the schema refuses it.
+ */
+type Field = {path: string; kind: 'text' | 'optional' | 'count' | 'value'; message: (f: SettingsForm) => LocalMessage};
+
+const cronMessage = () => ({
+    id: 'mattermost-backup.settings.error.cron',
+    defaultMessage: 'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.',
+});
+
+function countMessage(min: number) {
+    return (value: string): LocalMessage => (/^\d+$/.test(value.trim()) ?
+        {id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min, max: MAX_COUNT}} :
+        {id: 'mattermost-backup.settings.error.whole_number', defaultMessage: 'Enter a whole number.'});
 }
 
-/** Checks the form the way the sidecar will; an empty object means it can be saved. */
-export function validateSettings(f: SettingsForm): FieldErrors {
-    const errors: FieldErrors = {};
-    const set = (k: keyof SettingsForm, msg: LocalMessage | undefined) => {
-        if (msg) {
-            errors[k] = msg;
+/** Every input, the API path of its setting, and how it is held. The one place form and API meet. */
+export const FIELDS: Record<keyof SettingsForm, Field> = {
+    backupCron: {path: 'schedule.backup', kind: 'optional', message: cronMessage},
+    verifyCron: {path: 'schedule.verify', kind: 'optional', message: cronMessage},
+    timezone: {path: 'schedule.timezone', kind: 'text', message: () => ({id: 'mattermost-backup.settings.error.timezone', defaultMessage: 'Enter an IANA time zone such as UTC or Europe/Berlin.'})},
+    pruneAfterBackup: {path: 'schedule.prune_after_backup', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
+    keepLast: {path: 'retention.keep_last', kind: 'count', message: (f) => countMessage(1)(f.keepLast)},
+    keepDaily: {path: 'retention.keep_daily', kind: 'count', message: (f) => countMessage(0)(f.keepDaily)},
+    keepWeekly: {path: 'retention.keep_weekly', kind: 'count', message: (f) => countMessage(0)(f.keepWeekly)},
+    keepMonthly: {path: 'retention.keep_monthly', kind: 'count', message: (f) => countMessage(0)(f.keepMonthly)},
+    mode: {path: 'backup.mode', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
+    exclude: {path: 'backup.exclude', kind: 'value', message: (f) => (f.exclude.includes('database') ?
+        {id: 'mattermost-backup.settings.error.exclude_database', defaultMessage: 'The database cannot be excluded: a backup without it cannot be restored.'} :
+        {id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
+    successes: {path: 'notify.successes', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
+    dailySummaryAt: {path: 'notify.daily_summary_at', kind: 'text', message: () => ({id: 'mattermost-backup.settings.error.time', defaultMessage: 'Enter a time as HH:MM, e.g. 09:00.'})},
+    statusChannel: {path: 'status_channel', kind: 'optional', message: () => ({id: 'mattermost-backup.settings.error.channel', defaultMessage: 'Pick a channel, or enter team-name/channel-name.'})},
+};
+
+const KEYS = Object.keys(FIELDS) as Array<keyof SettingsForm>;
+
+/** The input a problem at API path `path` belongs to (the setting itself or a part of it, `backup.exclude.0`). */
+function fieldAt(path: string): keyof SettingsForm | undefined {
+    return KEYS.find((k) => path === FIELDS[k].path || path.startsWith(`${FIELDS[k].path}.`));
+}
+
+export function formFromSettings(s: Settings): SettingsForm {
+    const form: Record<string, unknown> = {};
+    for (const k of KEYS) {
+        const v = valueAt(s, FIELDS[k].path);
+        const kind = FIELDS[k].kind;
+        form[k] = kind === 'value' ? (Array.isArray(v) ? [...v] : v) : kind === 'count' ? String(v) : (v ?? '');
+    }
+    return form as SettingsForm;
+}
+
+/** The PUT /v1/settings body for the form. Empty schedules and channel become null (none). */
+export function patchFromForm(f: SettingsForm): SettingsPatch {
+    const patch: Record<string, Record<string, unknown> | unknown> = {};
+    for (const k of KEYS) {
+        const {path, kind} = FIELDS[k];
+        const raw = f[k];
+        const text = typeof raw === 'string' ? raw.trim() : '';
+        const v = kind === 'optional' ? text || null : kind === 'text' ? text : kind === 'count' ? (/^\d+$/.test(text) ? Number(text) : NaN) : raw;
+        const [section, key] = path.split('.');
+        if (key === undefined) {
+            patch[section!] = v;
+        } else {
+            patch[section!] = {...(patch[section!] as Record<string, unknown> | undefined), [key]: v};
         }
-    };
-    const cron = (v: string) => (v.trim() === '' || looksLikeCron(v) ? undefined : {
-        id: 'mattermost-backup.settings.error.cron',
-        defaultMessage: 'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.',
-    });
-    set('backupCron', cron(f.backupCron));
-    set('verifyCron', cron(f.verifyCron));
-    set('timezone', isValidTimeZone(f.timezone.trim()) ? undefined : {id: 'mattermost-backup.settings.error.timezone', defaultMessage: 'Enter an IANA time zone such as UTC or Europe/Berlin.'});
-    set('keepLast', count(f.keepLast, 1));
-    set('keepDaily', count(f.keepDaily, 0));
-    set('keepWeekly', count(f.keepWeekly, 0));
-    set('keepMonthly', count(f.keepMonthly, 0));
-    set('dailySummaryAt', /^([01]\d|2[0-3]):[0-5]\d$/.test(f.dailySummaryAt) ? undefined : {id: 'mattermost-backup.settings.error.time', defaultMessage: 'Enter a time as HH:MM, e.g. 09:00.'});
-    set('statusChannel', f.statusChannel === '' || /^[a-z0-9][a-z0-9_-]{0,63}\/[a-z0-9][a-z0-9_-]{0,63}$/.test(f.statusChannel) ? undefined : {
-        id: 'mattermost-backup.settings.error.channel',
-        defaultMessage: 'Pick a channel, or enter team-name/channel-name.',
-    });
-    if (f.exclude.includes('database')) {
-        errors.exclude = {id: 'mattermost-backup.settings.error.exclude_database', defaultMessage: 'The database cannot be excluded: a backup without it cannot be restored.'};
+    }
+    return patch as SettingsPatch;
+}
+
+/** Checks the form with the API's own settings schema; an empty object means it can be saved. */
+export function validateSettings(f: SettingsForm): FieldErrors {
+    const r = settingsPatch.safeParse(patchFromForm(f));
+    const errors: FieldErrors = {};
+    for (const issue of r.success ? [] : r.error.issues) {
+        const k = fieldAt(issue.path.map(String).join('.'));
+        if (k && !errors[k]) {
+            errors[k] = FIELDS[k].message(f);
+        }
     }
     return errors;
 }
 
-/** The PUT /v1/settings body for a valid form. Empty schedules become null (no schedule). */
-export function patchFromForm(f: SettingsForm): SettingsPatch {
-    return {
-        schedule: {backup: f.backupCron.trim() || null, verify: f.verifyCron.trim() || null, timezone: f.timezone.trim(), prune_after_backup: f.pruneAfterBackup},
-        retention: {keep_last: Number(f.keepLast), keep_daily: Number(f.keepDaily), keep_weekly: Number(f.keepWeekly), keep_monthly: Number(f.keepMonthly)},
-        backup: {mode: f.mode, exclude: f.exclude},
-        notify: {successes: f.successes, daily_summary_at: f.dailySummaryAt},
-        status_channel: f.statusChannel || null,
-    };
-}
-
-/** Sidecar keys (API snake_case and config-file camelCase) and the form field each belongs to. */
-const KEYS: Array<[RegExp, keyof SettingsForm]> = [
-    [/schedule\.backup\b/, 'backupCron'],
-    [/schedule\.verify\b/, 'verifyCron'],
-    [/schedule\.timezone\b/, 'timezone'],
-    [/retention\.keep_?last\b/i, 'keepLast'],
-    [/retention\.keep_?daily\b/i, 'keepDaily'],
-    [/retention\.keep_?weekly\b/i, 'keepWeekly'],
-    [/retention\.keep_?monthly\b/i, 'keepMonthly'],
-    [/backup\.exclude\b/, 'exclude'],
-    [/backup\.mode\b/, 'mode'],
-    [/notify\.daily_?summary_?at\b/i, 'dailySummaryAt'],
-    [/notify\.successes\b/, 'successes'],
-    [/status_?channel\b/i, 'statusChannel'],
-];
-
-/**
- * Splits a sidecar 400 message ("a: msg; b: msg") into field errors. Parts that name no
- * known key are returned in `rest`, to show above the form.
- */
-export function fieldErrorsFromServer(message: string): {errors: Partial<Record<keyof SettingsForm, string>>; rest: string[]} {
+/** Puts the sidecar's 400 problems next to their inputs by path; the rest go above the form. */
+export function fieldErrorsFromServer(problems: FieldError[]): {errors: Partial<Record<keyof SettingsForm, string>>; rest: string[]} {
     const errors: Partial<Record<keyof SettingsForm, string>> = {};
     const rest: string[] = [];
-    for (const part of message.split(/;\s*/).filter(Boolean)) {
-        const hit = KEYS.find(([re]) => re.test(part));
-        if (hit) {
-            errors[hit[1]] = part.replace(/^[\w.]+:\s*/, '');
+    for (const p of problems) {
+        const k = fieldAt(p.path);
+        if (k) {
+            errors[k] = errors[k] ? `${errors[k]}; ${p.message}` : p.message;
         } else {
-            rest.push(part);
+            rest.push(p.path ? `${p.path}: ${p.message}` : p.message);
         }
     }
     return {errors, rest};

@@ -126,12 +126,29 @@ describe('SettingsPanel', () => {
         expect(screen.getByRole('checkbox', {name: 'logs'})).toBeChecked();
     });
 
-    it("maps the sidecar's 400 messages to the fields they name", async () => {
-        bridge.fail.set('PUT /v1/settings', {status: 400, body: {id: 'api.context.invalid_param.app_error', message: 'body.schedule.backup: invalid cron expression: hour 25 out of range; body.notify.daily_summary_at: must be HH:MM; something else broke', status_code: 400}});
+    it("puts the sidecar's 400 problems next to the fields they name, by path", async () => {
+        bridge.fail.set('PUT /v1/settings', {status: 400, body: {
+            id: 'api.context.invalid_param.app_error', status_code: 400,
+            // The message text says something else on purpose: the page reads the paths, never the text.
+            message: 'the settings are not valid',
+            errors: [
+                {path: 'schedule.backup', message: 'invalid cron expression: hour 25 out of range'},
+                {path: 'notify.daily_summary_at', message: 'must be HH:MM'},
+                {path: 'offsite.bucket', message: 'something else broke'},
+            ],
+        }});
         await renderForm();
         await save();
         await waitFor(() => expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('invalid cron expression: hour 25 out of range'));
         expect(document.getElementById('mm-backup-daily-at-error')).toHaveTextContent('must be HH:MM');
-        expect(screen.getByText('something else broke')).toBeInTheDocument();
+        expect(screen.getByText('offsite.bucket: something else broke')).toBeInTheDocument();
+        expect(document.getElementById('mm-backup-keep-last-error')).toBeNull();
+    });
+
+    it('shows a 400 without field problems (a sidecar before API 2) whole, above the form', async () => {
+        bridge.fail.set('PUT /v1/settings', {status: 400, body: {id: 'api.context.invalid_param.app_error', message: 'body.schedule.backup: invalid cron expression', status_code: 400}});
+        await renderForm();
+        await save();
+        expect(await screen.findByText('body.schedule.backup: invalid cron expression')).toBeInTheDocument();
     });
 });

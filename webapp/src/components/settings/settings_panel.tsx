@@ -1,13 +1,13 @@
 // The sidecar's settings (GET/PUT /v1/settings) as a form: schedule with a readable
 // preview, retention, excluded components, default mode, notifications and the status
-// channel. It validates before saving and shows errors next to their fields, including
-// the sidecar's own 400 messages, which name the key.
+// channel. It validates with the API's settings schema before saving and shows errors next
+// to their fields, including the sidecar's own 400 problems, which come by path.
 
 import React, {useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
-import type {ComponentDto, ComponentId, SettingsDto} from 'src/client/dto';
+import type {ComponentId, ComponentKind, Settings} from '@mm-backup/api';
 import {describeCron, looksLikeCron} from 'src/cron_preview';
 import {formatText} from 'src/i18n';
 import type {Text} from 'src/i18n';
@@ -63,12 +63,12 @@ function Field({id, label, error, help, children}: {id: string; label: string; e
  * The components offered for exclusion: the sidecar's list, plus any id the settings already
  * exclude that it does not name (so it can still be unchecked), shown by its id.
  */
-function excludeChoices(known: ComponentDto[], excluded: ComponentId[]): Array<{id: ComponentId; title?: string; description?: string}> {
+function excludeChoices(known: ComponentKind[], excluded: ComponentId[]): Array<{id: ComponentId; title?: string; description?: string}> {
     const ids = new Set(known.map((c) => c.id));
     return [...known, ...excluded.filter((id) => !ids.has(id)).map((id) => ({id}))];
 }
 
-export default function SettingsPanel({settings}: {settings: SettingsDto}) {
+export default function SettingsPanel({settings}: {settings: Settings}) {
     const {formatMessage} = useIntl();
     const {bridge} = useClients();
     const dispatch = useDispatch();
@@ -101,7 +101,8 @@ export default function SettingsPanel({settings}: {settings: SettingsDto}) {
         const r = await run(dispatch, bridge, () => bridge.putSettings(patchFromForm(form)));
         setSaving(false);
         if (r.error) {
-            const mapped = r.error.status === 400 ? fieldErrorsFromServer(r.error.message) : {errors: {}, rest: [failureMessage(formatMessage, r.error)]};
+            // A 400 lists its problems by path; one without them (a sidecar before API 2) is shown whole.
+            const mapped = r.error.status === 400 && r.error.fields?.length ? fieldErrorsFromServer(r.error.fields) : {errors: {}, rest: [failureMessage(formatMessage, r.error)]};
             setErrors(mapped.errors);
             setGeneral(mapped.rest);
             return;
