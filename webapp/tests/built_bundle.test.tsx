@@ -38,6 +38,9 @@ function newestInputMtime(): number {
         }
     };
     walk(path.join(WEBAPP_DIR, 'src'));
+
+    // The API schema package is bundled from its build (global_setup.js keeps it current).
+    walk(path.join(WEBAPP_DIR, '..', 'api', 'dist'));
     return Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
 }
 

@@ -28,6 +28,7 @@ export const receivedSettings = (s: Settings) => make('RECEIVED_SETTINGS', s);
 export const receivedConnectState = (s: ConnectState) => make('RECEIVED_CONNECT_STATE', s);
 export const openRestoreModal = (m: RestoreModalState) => make('RECEIVED_RESTORE_MODAL', m);
 export const receivedSlashAnswer = (a: {title: string; text: string} | null) => make('RECEIVED_SLASH_ANSWER', a);
+export const receivedSidecarApi = (v: number) => make('RECEIVED_SIDECAR_API', v);
 
 export function toFailure(err: unknown): ApiFailure {
     const local = (err as {local?: unknown} | null)?.local;
@@ -79,14 +80,28 @@ export async function connectionFor(f: ApiFailure, client: BridgeClient, jobRunn
 export async function run<T>(dispatch: Dispatch, client: BridgeClient, fn: () => Promise<T>, opts: {jobRunning?: boolean; retryInMs?: number} = {}): Promise<Result<T>> {
     try {
         const data = await fn();
+        noteApiVersion(dispatch, client);
         dispatch(receivedConnection({kind: 'ok'}));
         return {data};
     } catch (err) {
+        noteApiVersion(dispatch, client);
         const error = toFailure(err);
-        if (error.status === 0 || error.status === 401 || error.status === 403 || error.status >= 502 || error.id === 'not_json') {
+        if (error.id === 'response_invalid') {
+            dispatch(receivedConnection({kind: 'incompatible', detail: error.local ?? error.message}));
+        } else if (error.status === 0 || error.status === 401 || error.status === 403 || error.status >= 502 || error.id === 'not_json') {
             dispatch(receivedConnection(await connectionFor(error, client, !!opts.jobRunning, opts.retryInMs ?? 0)));
         }
         return {error};
+    }
+}
+
+const reported = new WeakMap<BridgeClient, number>();
+
+/** Tells the store the sidecar's API version when the client saw a new one. */
+function noteApiVersion(dispatch: Dispatch, client: BridgeClient): void {
+    if (client.apiVersion !== undefined && reported.get(client) !== client.apiVersion) {
+        reported.set(client, client.apiVersion);
+        dispatch(receivedSidecarApi(client.apiVersion));
     }
 }
 

@@ -16,6 +16,7 @@ export const INITIAL_STATE: PluginState = {
     connect: null,
     restoreModal: null,
     slashAnswer: null,
+    sidecarApi: null,
 };
 
 /** `RECEIVED_STATUS` → `mattermost-backup/RECEIVED_STATUS`. */
@@ -33,6 +34,7 @@ const FIELD: Record<string, keyof PluginState> = {
     RECEIVED_CONNECT_STATE: 'connect',
     RECEIVED_RESTORE_MODAL: 'restoreModal',
     RECEIVED_SLASH_ANSWER: 'slashAnswer',
+    RECEIVED_SIDECAR_API: 'sidecarApi',
 };
 
 const PREFIX = `${manifest.id}/`;

@@ -19,7 +19,9 @@ export type ApiFailure = {status: number; id: string; message: string; hint?: st
  * - `unreachable`: no usable answer (see `failure` for why; the page lists what to check);
  * - `unauthorized`: the sidecar refused the session (expired, or CSRF header missing);
  * - `forbidden`: the signed-in user is not a system admin;
- * - `restarting`: a request failed while a job stops Mattermost; retried with backoff.
+ * - `restarting`: a request failed while a job stops Mattermost; retried with backoff;
+ * - `incompatible`: the sidecar answered, but not in the shape this page's API schema reads
+ *   (usually a sidecar of another API version: see `sidecarApi`).
  */
 export type Connection =
     | {kind: 'checking'}
@@ -27,7 +29,8 @@ export type Connection =
     | {kind: 'unreachable'; failure: SidecarFailureKind; detail: Text}
     | {kind: 'unauthorized'; message: string}
     | {kind: 'forbidden'; message: string}
-    | {kind: 'restarting'; retryInMs: number; message: string};
+    | {kind: 'restarting'; retryInMs: number; message: string}
+    | {kind: 'incompatible'; detail: Text};
 
 /** Where the restore modal was opened from: the System Console page or `/backup restore`. */
 export type RestoreModalState = {snapshotId: string; source: 'console' | 'slash'} | null;
@@ -46,6 +49,9 @@ export type PluginState = {
 
     /** A /backup answer the page computed itself (no server-side command), shown in a modal. */
     slashAnswer: {title: string; text: string} | null;
+
+    /** The API version the sidecar's answers carry (null until one arrived); compared with this plugin's. */
+    sidecarApi: number | null;
 };
 
 export const RECEIVED_SIDECAR_URL = 'RECEIVED_SIDECAR_URL';
@@ -57,6 +63,7 @@ export const RECEIVED_SETTINGS = 'RECEIVED_SETTINGS';
 export const RECEIVED_CONNECT_STATE = 'RECEIVED_CONNECT_STATE';
 export const RECEIVED_RESTORE_MODAL = 'RECEIVED_RESTORE_MODAL';
 export const RECEIVED_SLASH_ANSWER = 'RECEIVED_SLASH_ANSWER';
+export const RECEIVED_SIDECAR_API = 'RECEIVED_SIDECAR_API';
 
 export type PluginAction =
     | {type: typeof RECEIVED_SIDECAR_URL; data: string}
@@ -67,4 +74,5 @@ export type PluginAction =
     | {type: typeof RECEIVED_SETTINGS; data: Settings}
     | {type: typeof RECEIVED_CONNECT_STATE; data: ConnectState}
     | {type: typeof RECEIVED_RESTORE_MODAL; data: RestoreModalState}
-    | {type: typeof RECEIVED_SLASH_ANSWER; data: PluginState['slashAnswer']};
+    | {type: typeof RECEIVED_SLASH_ANSWER; data: PluginState['slashAnswer']}
+    | {type: typeof RECEIVED_SIDECAR_API; data: number};

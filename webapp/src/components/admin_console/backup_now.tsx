@@ -1,5 +1,6 @@
-// "Back up now" with the choice of offline (Mattermost stopped, consistent, the default)
-// or online (Mattermost keeps running) mode.
+// "Back up now" with the choice of offline (Mattermost stopped, consistent) or online
+// (Mattermost keeps running) mode. The choice shown follows the configured default (which
+// arrives with the settings, after this renders) until the admin picks one here.
 
 import React, {useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
@@ -7,7 +8,9 @@ import {FormattedMessage, useIntl} from 'react-intl';
 import type {BackupMode} from '@mm-backup/api';
 
 type Props = {
-    defaultMode: BackupMode;
+
+    /** The configured default mode; undefined until the settings are loaded (offline is shown then). */
+    defaultMode?: BackupMode;
     busy: boolean;
     error: string | null;
     onStart: (mode: BackupMode) => void;
@@ -15,7 +18,8 @@ type Props = {
 
 export default function BackupNow({defaultMode, busy, error, onStart}: Props) {
     const {formatMessage} = useIntl();
-    const [mode, setMode] = useState<BackupMode>(defaultMode);
+    const [picked, setPicked] = useState<BackupMode | null>(null);
+    const mode = picked ?? defaultMode ?? 'offline';
     return (
         <div
             className='mattermost-backup-now'
@@ -37,7 +41,7 @@ export default function BackupNow({defaultMode, busy, error, onStart}: Props) {
                     style={{display: 'inline-block', width: 'auto'}}
                     aria-label={formatMessage({id: 'mattermost-backup.now.mode_label', defaultMessage: 'Backup mode'})}
                     value={mode}
-                    onChange={(e) => setMode(e.target.value as BackupMode)}
+                    onChange={(e) => setPicked(e.target.value as BackupMode)}
                 >
                     <option value='offline'>{formatMessage({id: 'mattermost-backup.mode.offline', defaultMessage: 'Offline (stops Mattermost, consistent)'})}</option>
                     <option value='online'>{formatMessage({id: 'mattermost-backup.mode.online', defaultMessage: 'Online (Mattermost keeps running)'})}</option>

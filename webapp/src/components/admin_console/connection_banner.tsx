@@ -3,9 +3,11 @@
 // admin, or Mattermost restarting during a job.
 
 import React from 'react';
-import {FormattedMessage} from 'react-intl';
+import {FormattedMessage, useIntl} from 'react-intl';
 
 import {formatDuration} from 'src/format';
+import {formatText} from 'src/i18n';
+import type {Text} from 'src/i18n';
 import {SidecarUnreachableError} from 'src/sidecar_health';
 import type {Connection} from 'src/state/types';
 
@@ -78,9 +80,30 @@ export default function ConnectionBanner({connection, sidecarUrl, onRetry}: Prop
                 />
             </div>
         );
+    case 'incompatible':
+        return (
+            <div
+                role='alert'
+                className='alert alert-danger'
+                data-testid='connection-incompatible'
+            >
+                <FormattedMessage
+                    id='mattermost-backup.connection.incompatible'
+                    defaultMessage='The backup sidecar answered, but this page cannot read the answer: {detail}.'
+                    values={{detail: typeof connection.detail === 'string' ? connection.detail : <LocalText text={connection.detail}/>}}
+                />
+                {' '}
+                <RetryButton onRetry={onRetry}/>
+            </div>
+        );
     default:
         return null;
     }
+}
+
+function LocalText({text}: {text: Text}) {
+    const {formatMessage} = useIntl();
+    return <>{formatText(formatMessage, text)}</>;
 }
 
 function RetryButton({onRetry}: {onRetry: () => void}) {

@@ -5,7 +5,7 @@ import React, {useCallback, useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch, useSelector} from 'react-redux';
 
-import type {BackupMode, SnapshotListEntry} from '@mm-backup/api';
+import type {SnapshotListEntry} from '@mm-backup/api';
 import {isActive} from 'src/job_progress_math';
 import {backoffMs} from 'src/timing';
 import {failureMessage, loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
@@ -19,6 +19,7 @@ import RestoreModal from '../restore/restore_modal';
 import SettingsPanel from '../settings/settings_panel';
 import {useJobWatcher} from '../use_job_watcher';
 
+import ApiSkewBanner from './api_skew_banner';
 import BackupNow from './backup_now';
 import ConnectionBanner from './connection_banner';
 import JobProgress from './job_progress';
@@ -107,6 +108,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const showBody = st.status && (st.connection.kind === 'ok' || st.connection.kind === 'restarting');
     return (
         <div className='mattermost-backup-dashboard' data-connection={st.connection.kind}>
+            <ApiSkewBanner sidecarApi={st.sidecarApi} sidecarVersion={st.status?.sidecar.version}/>
             <ConnectionBanner connection={st.connection} sidecarUrl={sidecarUrl} onRetry={() => setAttempt((n) => n + 1)}/>
             {showBody && st.status && (
                 <>
@@ -119,7 +121,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                         </Section>
                     )}
                     <Section title={<FormattedMessage id='mattermost-backup.section.snapshots' defaultMessage='Snapshots'/>} testId='section-snapshots'>
-                        <BackupNow defaultMode={(st.settings?.backup.mode ?? 'offline') as BackupMode} busy={busy} error={actionError} onStart={(mode) => void start({kind: 'backup', mode})}/>
+                        <BackupNow defaultMode={st.settings?.backup.mode} busy={busy} error={actionError} onStart={(mode) => void start({kind: 'backup', mode})}/>
                         {st.snapshots && <SnapshotTable list={st.snapshots} busy={busy} onAction={(a, s) => void onAction(a, s)}/>}
                     </Section>
                     {st.settings && (

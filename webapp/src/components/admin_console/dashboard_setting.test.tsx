@@ -10,6 +10,7 @@ import {job, snapshot, startFakeBridge} from '../../../tests/support/fake_bridge
 import type {FakeBridge} from '../../../tests/support/fake_bridge';
 import {unusedUrl} from '../../../tests/support/fake_sidecar';
 import {renderWithStore} from '../../../tests/support/render_dashboard';
+import {API_VERSION} from '@mm-backup/api';
 import {setTiming} from 'src/timing';
 
 import DashboardSetting from './dashboard_setting';
@@ -163,6 +164,42 @@ describe('DashboardSetting', () => {
         expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
         expect(screen.getByTestId('job-progress')).toHaveTextContent('Backup succeeded — snapshot 20261120T030000Z-aaaaaa');
         expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120T030000Z-aaaaaa');
+    });
+
+    it('Back up now starts in the configured default mode once the settings arrive, until the admin picks another', async () => {
+        bridge.state.settings.backup.mode = 'online';
+        renderDashboard();
+        await screen.findByTestId('settings-form');
+        expect(screen.getByRole('combobox', {name: 'Backup mode'})).toHaveValue('online');
+        await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
+        const post = await waitFor(() => bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ?? Promise.reject(new Error('no POST yet')));
+        expect(post.body).toEqual({kind: 'backup', mode: 'online'});
+    });
+
+    it('a sidecar older than the plugin (API 1, no version header): the page says to upgrade the sidecar and still works', async () => {
+        bridge.state.apiVersion = null;
+        renderDashboard();
+        expect(await screen.findByTestId('api-skew')).toHaveTextContent(`The backup sidecar (mm-backup 0.1.0) speaks API v1, this plugin v${API_VERSION}: upgrade the sidecar`);
+        expect(await screen.findByTestId('snapshots-empty')).toBeInTheDocument();
+    });
+
+    it('a sidecar newer than the plugin: its new fields are ignored, an answer this page cannot read says so, and the page says to upgrade the plugin', async () => {
+        bridge.state.apiVersion = API_VERSION + 1;
+        // A field this plugin does not know: read past, not a failure.
+        (bridge.state.status as Record<string, unknown>).replication = {lag_seconds: 3};
+        // A field this plugin needs, changed in the newer API: the answer cannot be read.
+        bridge.fail.set('GET /v1/snapshots', {status: 200, body: {snapshots: [{...snapshot('20261120T030000Z-aaaaaa'), bytes: '5 GiB'}], broken: [], offsite_warning: null}});
+        renderDashboard();
+        expect(await screen.findByTestId('api-skew')).toHaveTextContent(`speaks API v${API_VERSION + 1}, this plugin v${API_VERSION}: upgrade this plugin`);
+        expect(await screen.findByTestId('connection-incompatible')).toHaveTextContent('The backup sidecar answered, but this page cannot read the answer: the sidecar\'s answer to GET /v1/snapshots is not what this plugin expects (snapshots.0.bytes:');
+        expect(screen.queryByTestId('snapshot-table')).toBeNull();
+    });
+
+    it('the same API version: no banner', async () => {
+        renderDashboard();
+        await screen.findByTestId('snapshots-empty');
+        expect(screen.queryByTestId('api-skew')).toBeNull();
+        expect(bridge.invalidAnswers).toEqual([]);
     });
 
     it('opened while Mattermost is stopped: says it is restarting, retries by itself and loads once it is back', async () => {
