@@ -25,7 +25,8 @@ if (action === 'copy') {
         throw new Error('api/dist/index.js is missing after the build');
     }
     cpSync(path.join(apiDir, 'package.json'), path.join(target, 'package.json'));
-    cpSync(path.join(apiDir, 'dist'), path.join(target, 'dist'), {recursive: true});
+    // Runtime code only: the declarations are for the workspaces that compile against it.
+    cpSync(path.join(apiDir, 'dist'), path.join(target, 'dist'), {recursive: true, filter: (src) => !src.endsWith('.d.ts')});
 } else if (action !== 'remove') {
     console.error('usage: node build/vendor_api.mjs copy|remove');
     process.exitCode = 2;

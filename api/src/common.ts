@@ -43,11 +43,3 @@ export type ErrorBody = z.infer<typeof errorBody>;
 
 /** `{status: "OK"}`, Mattermost's answer to an action without a result. */
 export const statusOk = z.object({status: z.literal('OK')});
-
-/**
- * The components a sidecar of this API version knows, in backup order. The page lists them
- * (to exclude) until it reads them from the sidecar; the sidecar's config takes these ids.
- */
-export const COMPONENT_IDS = [
-    'database', 'config_store', 'config', 'env_file', 'app', 'data', 'plugins', 'client_plugins', 'logs', 'bleve', 'tls', 'extra',
-] as const;

@@ -51,8 +51,12 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
     const list = execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'}).split('\n').filter((e) => e && !e.endsWith('/')).map((e) => e.replace(/^package\//, '')).sort();
     const files = new Set(list);
 
-    it('holds only the package description, the launcher and compiled runtime code', () => {
-        const stray = list.filter((f) => !(f === 'package.json' || /^(README|LICENSE)(\.md)?$/i.test(f) || /^bin\/[\w-]+\.js$/.test(f) || /^dist\/.+\.js(\.map)?$/.test(f)));
+    // Private workspace packages the sidecar needs at run time travel inside it (bundleDependencies).
+    const bundled = pkg.bundleDependencies ?? [];
+    const inBundled = (f) => bundled.some((b) => f === `node_modules/${b}/package.json` || (f.startsWith(`node_modules/${b}/dist/`) && /\.js$/.test(f)));
+
+    it('holds only the package description, the launcher and compiled runtime code (its own and its bundled packages\')', () => {
+        const stray = list.filter((f) => !(f === 'package.json' || /^(README|LICENSE)(\.md)?$/i.test(f) || /^bin\/[\w-]+\.js$/.test(f) || /^dist\/.+\.js(\.map)?$/.test(f) || inBundled(f)));
         assert.deepEqual(stray, []);
         assert.ok(files.has('dist/cli/main.js') && files.has('bin/mm-backup.js'));
     });
@@ -85,11 +89,12 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
         assert.deepEqual(Object.keys(pkg.dependencies ?? {}).filter((d) => !used.has(d)), []);
     });
 
-    it('has no entry point that is missing from the package, and no dependency on a private workspace', () => {
+    it('has no entry point that is missing from the package, and no dependency on a private workspace it does not carry', () => {
         assert.equal(pkg.main, undefined, 'the sidecar is a command, not a library: it has bin, no main');
         for (const target of Object.values(pkg.bin)) assert.ok(files.has(path.posix.normalize(target)), `bin ${target} is not packed`);
         for (const target of Object.values(pkg.exports ?? {})) assert.ok(files.has(path.posix.normalize(target)), `export ${target} is not packed`);
-        const privates = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@mm-backup/'));
+        // A private workspace is never fetched from a registry: it must be bundled, and packed.
+        const privates = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@mm-backup/') && !(bundled.includes(d) && files.has(`node_modules/${d}/package.json`)));
         assert.deepEqual(privates, []);
     });
 });
