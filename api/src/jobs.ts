@@ -21,7 +21,14 @@ export const stepRecord = z.object({
 });
 export type StepRecord = z.infer<typeof stepRecord>;
 
-export const jobError = z.object({code: z.string(), message: z.string(), hint: z.string().optional(), step: z.string().optional()});
+export const jobError = z.object({
+    code: z.string(), message: z.string(), hint: z.string().optional(), step: z.string().optional(),
+    /** Undo steps that failed too, after the job failed (what may be left behind). */
+    undo_failed: z.array(z.object({step: z.string(), title: z.string(), error: z.string()})).optional(),
+});
+
+/** A follow-up (a backup's off-site copy or prune) that failed while the job itself succeeded. */
+export const jobWarning = z.object({followUp: z.string(), step: z.string(), code: z.string(), message: z.string(), hint: z.string().optional()});
 
 /** One job, as GET /v1/jobs/{id}, POST /v1/jobs and every SSE event carry it. */
 export const jobRecord = z.object({
@@ -42,6 +49,7 @@ export const jobRecord = z.object({
     log_tail: z.array(z.object({at: timestamp, level: z.string(), message: z.string()})),
     result: z.record(z.string(), z.unknown()).optional(),
     error: jobError.optional(),
+    warnings: z.array(jobWarning).optional(),
 });
 export type JobRecord = z.infer<typeof jobRecord>;
 

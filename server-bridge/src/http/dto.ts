@@ -1,5 +1,7 @@
 /** snake_case views of engine objects for the API (the engine stays camelCase inside). */
-import type { Snapshot } from '@mm-backup/api';
+import type { JobRecord as ApiJobRecord, Snapshot, Status } from '@mm-backup/api';
+import type { JobRecord } from '../jobs/job_record';
+import type { InterruptedView, LockView } from '../status/recovery_state';
 import type { Manifest } from '../manifest/manifest';
 import type { VerificationRecord } from '../repository/verifications';
 import type { TrustState } from '../repository/signing';
@@ -15,3 +17,17 @@ export function snapshotDto(m: Manifest, v: VerificationRecord | undefined, trus
     trust,
   };
 }
+
+/** True when every field of the engine's `Server` type is named by the API's `Api` type. */
+type AllSent<Server, Api> = [Exclude<keyof Server, keyof NonNullable<Api>>] extends [never] ? true : never;
+
+/**
+ * Compile-time guard: the engine's records the API sends are named field for field in the API's
+ * schemas. The sidecar sends only the fields its schemas name, so a field added here but not to
+ * @mm-backup/api would be dropped silently; this fails the build instead.
+ */
+export const ENGINE_RECORDS_SENT_IN_FULL: [
+  AllSent<JobRecord, ApiJobRecord>,
+  AllSent<LockView, Status['lock']>,
+  AllSent<InterruptedView, NonNullable<Status['interrupted_jobs']>[number]>,
+] = [true, true, true];
