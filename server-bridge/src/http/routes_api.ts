@@ -69,9 +69,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     let rec: JobRecord;
     if (body.kind === 'restore') {
       const p = s.restores.consume(body.confirmation_token, who.id);
-      rec = await s.jobs.start({ ...base, kind: 'restore', snapshotId: p.snapshotId, components: p.components as ComponentId[] | undefined });
+      rec = await s.jobs.start({ ...base, kind: 'restore', snapshotId: p.snapshotId, include: p.include as ComponentId[] | undefined });
     } else if (body.kind === 'backup') {
-      rec = await s.jobs.start({ ...base, kind: 'backup', mode: body.mode, components: knownComponents(body.exclude, 'exclude') });
+      rec = await s.jobs.start({ ...base, kind: 'backup', mode: body.mode, exclude: knownComponents(body.exclude, 'exclude') });
     } else if (body.kind === 'verify') {
       rec = await s.jobs.start({ ...base, kind: 'verify', snapshotId: body.snapshot_id, deep: body.deep });
     } else if (body.kind === 'replicate') {
@@ -97,7 +97,7 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   route(app, ROUTES.prepareRestore, s.log, async ({ body, req }) => {
     const include = knownComponents(body.include, 'include');
     const d = await s.describeRestore(body.snapshot_id, include);
-    const p = s.restores.create({ snapshotId: d.snapshotId, components: include, userId: callerOf(req).user.id, overwrites: d.overwrites });
+    const p = s.restores.create({ snapshotId: d.snapshotId, include, userId: callerOf(req).user.id, overwrites: d.overwrites });
     return {
       confirmation_token: p.token, expires_at: new Date(p.expiresAt).toISOString(), snapshot_id: d.snapshotId,
       overwrites: d.overwrites, version_check: d.versionCheck, safety_snapshot: true,

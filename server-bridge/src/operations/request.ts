@@ -26,8 +26,10 @@ export interface OperationRequest {
   snapshotId?: string;
   deep?: boolean;
   dryRun?: boolean;
-  /** backup: components to leave out; restore: the components to restore (default all). */
-  components?: ComponentId[];
+  /** backup: the components to leave out. */
+  exclude?: ComponentId[];
+  /** restore: the components to put back (default all of the snapshot's). */
+  include?: ComponentId[];
   /** backup: copy off-site afterwards; default backup.replicateAfter. */
   replicate?: boolean;
   /** backup: apply the retention policy afterwards; default backup.pruneAfter. */

@@ -35,11 +35,11 @@ export async function prepareRestore(req: OperationRequest, rt: OperationRuntime
   }
   const driver = m.components.find((c) => c.database)?.database?.driver;
   const options: RestoreOptions = {
-    components: req.components, installDir: t.installDir, absoluteRoots: !!t.absoluteRoots,
+    components: req.include, installDir: t.installDir, absoluteRoots: !!t.absoluteRoots,
     databaseEngine: t.databaseUrl ? ec.engineFor(parseDsn(t.databaseUrl, driver ?? d?.database.driver)) : undefined,
     safetySnapshot: t.safetySnapshot !== false, force: !!t.force, allowUnsigned: !!req.allowUnsigned,
   };
-  const overwrites = describeRestore(selectRecords(m, req.components), options, d);
+  const overwrites = describeRestore(selectRecords(m, req.include), options, d);
   return {
     manifest: m, discovery: d, options, overwrites,
     build: () => {

@@ -9,7 +9,7 @@ import { BridgeError } from '../core/errors';
 export interface PendingRestore {
   token: string;
   snapshotId: string;
-  components?: string[];
+  include?: string[];
   userId: string;
   expiresAt: number;
   overwrites: string[];

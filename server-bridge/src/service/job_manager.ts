@@ -86,7 +86,7 @@ export class JobManager implements OperationJobs {
     const ec = this.ec();
     const rec: JobRecord = {
       id: newJobId(), kind: req.kind, trigger: req.trigger, requested_by: req.requestedBy,
-      options: stripUndefined({ mode: req.mode, snapshot_id: req.snapshotId, deep: req.deep, dry_run: req.dryRun, components: req.components, replicate: req.replicate, prune: req.prune }),
+      options: stripUndefined({ mode: req.mode, snapshot_id: req.snapshotId, deep: req.deep, dry_run: req.dryRun, exclude: req.exclude, include: req.include, replicate: req.replicate, prune: req.prune }),
       status: 'queued', created_at: new Date().toISOString(), steps: [], log_tail: [],
     };
     // Taken here so a held lock is refused at once; a stale one is repaired in the background.

@@ -26,7 +26,7 @@ export async function backupCommand(globals: GlobalOptions, flags: BackupFlags):
   const exclude = parseComponentList(flags.exclude, '--exclude');
   const { ec, out } = await openCommand(globals);
   await runOperationCommand(ec, out, {
-    kind: 'backup', mode, components: exclude,
+    kind: 'backup', mode, exclude,
     // Only a "no" is passed: otherwise backup.replicateAfter / backup.pruneAfter decide.
     replicate: flags.replicate === false ? false : undefined,
     prune: flags.prune === false ? false : undefined,

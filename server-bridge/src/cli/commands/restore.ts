@@ -41,7 +41,7 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
   if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) out.info('warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL');
   await withLock(ec, 'restore', out, async (lock) => {
     const prepared = await prepareRestore({
-      kind: 'restore', snapshotId: id, components, allowUnsigned: !!flags.allowUnsigned,
+      kind: 'restore', snapshotId: id, include: components, allowUnsigned: !!flags.allowUnsigned,
       restore: { installDir: flags.installDir, absoluteRoots: !!flags.restoreAbsoluteRoots, databaseUrl: url, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force },
     }, { ec, lock, trigger: 'cli', notice: (s) => out.info(s) });
     const m = prepared.manifest;
