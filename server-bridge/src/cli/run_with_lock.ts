@@ -10,7 +10,7 @@ import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import { describeUndoFailed, runJob, type JobResult } from '../jobs/runner';
 import { buildOperation, takeJobLock, type Operation, type OperationRequest } from '../operations';
-import { StateStore } from '../service/state_store';
+import { StateStore } from '../operations/state_store';
 import { postNotice } from '../status/post_notice';
 import type { Output } from './render';
 

@@ -6,8 +6,8 @@
 import { readSecretFile, loadConfig } from '../../config/load';
 import { UsageError } from '../../core/errors';
 import { registerSecret } from '../../core/redact';
-import { connect } from '../../service/connect';
-import { StateStore } from '../../service/state_store';
+import { connect } from '../../operations/connect';
+import { StateStore } from '../../operations/state_store';
 import { createOutput } from '../render';
 import type { GlobalOptions } from './shared';
 

@@ -5,7 +5,7 @@
  * the Mattermost settings that would block this and says exactly what to change.
  */
 import { BridgeError } from '../core/errors';
-import { constantTimeEqual } from '../http/auth';
+import { constantTimeEqual } from '../core/constant_time';
 import type { Command } from '@mattermost/types/integrations';
 import type { Team } from '@mattermost/types/teams';
 import { MattermostApiError, MattermostClient } from '../mattermost/client';
