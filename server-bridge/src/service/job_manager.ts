@@ -56,9 +56,13 @@ export class JobManager implements OperationJobs {
     return this.recent.get(id) ?? (await this.history.list()).find((r) => r.id === id);
   }
 
+  /** The newest records first; a record this process holds wins over its disk copy, which can lag its last event (saves are not awaited). */
   async list(limit = 50): Promise<JobRecord[]> {
-    const stored = await this.history.list(limit);
-    if (this.running && !stored.some((r) => r.id === this.running?.rec.id)) stored.unshift(this.running.rec);
+    const live = new Map(this.recent);
+    const running = this.running?.rec;
+    if (running) live.set(running.id, running);
+    const stored = (await this.history.list(limit)).map((r) => live.get(r.id) ?? r);
+    if (running && !stored.some((r) => r.id === running.id)) stored.unshift(running);
     return stored.slice(0, limit);
   }
 

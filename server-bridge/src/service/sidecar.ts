@@ -202,7 +202,7 @@ export class Sidecar implements SidecarApi {
   /** Posts the last 24 hours of successful jobs (notify.successes "daily"). */
   async dailySummary(): Promise<void> {
     const since = Date.now() - 86_400_000;
-    const jobs = (await this.history.list(200)).filter((j) => Date.parse(j.created_at) > since);
+    const jobs = (await this.jobs.list(200)).filter((j) => Date.parse(j.created_at) > since);
     const ok = jobs.filter((j) => j.status === 'succeeded');
     const failed = jobs.filter((j) => j.status === 'failed').length;
     const lastBackup = ok.find((j) => j.kind === 'backup');
@@ -231,7 +231,7 @@ export class Sidecar implements SidecarApi {
     const space = await this.engine.repo.space();
     const d = await discover(this.cfg).catch(() => undefined);
     const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
-    const lastJob = (await this.history.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
+    const lastJob = (await this.jobs.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
     return {
       api_version: API_VERSION,
       mattermost: { url: this.cfg.mattermost.url, reachable: mm.state === 'ok', state: mm.state, detail: mm.detail, version: await serverVersion(this.cfg.mattermost.url), schema_version: schema },
