@@ -33,11 +33,13 @@ export class DeployUsageError extends DeployError {
 
 // Advice for the Mattermost error ids an admin can fix in the server configuration.
 const ADVICE = {
-    'app.plugin.upload_disabled.app_error': 'Plugin uploads are disabled on this server. Set PluginSettings.EnableUploads to true '
-        + '(config.json, or MM_PLUGINSETTINGS_ENABLEUPLOADS=true in the environment, then restart), and keep '
-        + 'PluginSettings.Enable=true and PluginSettings.RequirePluginSignature=false. Alternatively upload the '
-        + 'bundle by hand in System Console > Plugins > Plugin Management, or with mmctl plugin add.',
-    'app.plugin.disabled.app_error': 'Plugins are disabled on this server. Set PluginSettings.Enable to true and retry.',
+    'app.plugin.upload_disabled.app_error':
+        'Plugin uploads are disabled on this server. Set PluginSettings.EnableUploads to true ' +
+        '(config.json, or MM_PLUGINSETTINGS_ENABLEUPLOADS=true in the environment, then restart), and keep ' +
+        'PluginSettings.Enable=true and PluginSettings.RequirePluginSignature=false. Alternatively upload the ' +
+        'bundle by hand in System Console > Plugins > Plugin Management, or with mmctl plugin add.',
+    'app.plugin.disabled.app_error':
+        'Plugins are disabled on this server. Set PluginSettings.Enable to true and retry.',
 };
 
 function redact(text, token) {
@@ -57,21 +59,29 @@ async function failure(response, step, token) {
     const serverMessage = typeof body.message === 'string' ? body.message : text.slice(0, 200);
     let advice = ADVICE[serverErrorId];
     if (!advice && response.status === 401) {
-        advice = 'The token was rejected. Check MM_ADMIN_TOKEN (a personal access token or session token of a system admin).';
+        advice =
+            'The token was rejected. Check MM_ADMIN_TOKEN (a personal access token or session token of a system admin).';
     } else if (!advice && response.status === 403) {
-        advice = 'The token\'s user may not manage plugins; it needs the sysconsole_write_plugins permission (a system admin has it).';
+        advice =
+            "The token's user may not manage plugins; it needs the sysconsole_write_plugins permission (a system admin has it).";
     } else if (!advice && response.status === 413) {
         advice = 'The bundle is larger than FileSettings.MaxFileSize allows.';
     }
     const summary = `${step} failed: HTTP ${response.status}${serverErrorId ? ` ${serverErrorId}` : ''}${serverMessage ? ` (${serverMessage})` : ''}`;
-    return new DeployError(redact(advice ? `${summary}\n${advice}` : summary, token), {status: response.status, serverErrorId});
+    return new DeployError(redact(advice ? `${summary}\n${advice}` : summary, token), {
+        status: response.status,
+        serverErrorId,
+    });
 }
 
 async function request(fetchImpl, url, init, step, token) {
     try {
         return await fetchImpl(url, init);
     } catch (err) {
-        throw new DeployError(`${step} failed: cannot reach ${url}: ${redact(err.cause?.message ?? err.message, token)}`, {cause: err});
+        throw new DeployError(
+            `${step} failed: cannot reach ${url}: ${redact(err.cause?.message ?? err.message, token)}`,
+            {cause: err},
+        );
     }
 }
 
@@ -89,7 +99,13 @@ export async function deployPlugin({siteUrl, token, bundlePath, fetchImpl = fetc
     form.append('plugin', new Blob([readFileSync(bundlePath)], {type: 'application/gzip'}), path.basename(bundlePath));
     form.append('force', 'true');
     log(`uploading ${path.basename(bundlePath)} to ${base}`);
-    const upload = await request(fetchImpl, `${base}/api/v4/plugins`, {method: 'POST', headers, body: form}, 'upload', token);
+    const upload = await request(
+        fetchImpl,
+        `${base}/api/v4/plugins`,
+        {method: 'POST', headers, body: form},
+        'upload',
+        token,
+    );
 
     // The server answers 201 with the installed manifest; the OpenAPI spec says 200.
     if (upload.status !== 201 && upload.status !== 200) {
@@ -98,7 +114,13 @@ export async function deployPlugin({siteUrl, token, bundlePath, fetchImpl = fetc
     const installed = await upload.json();
 
     log(`enabling ${installed.id}`);
-    const enable = await request(fetchImpl, `${base}/api/v4/plugins/${encodeURIComponent(installed.id)}/enable`, {method: 'POST', headers}, 'enable', token);
+    const enable = await request(
+        fetchImpl,
+        `${base}/api/v4/plugins/${encodeURIComponent(installed.id)}/enable`,
+        {method: 'POST', headers},
+        'enable',
+        token,
+    );
     if (!enable.ok) {
         throw await failure(enable, 'enable', token);
     }
@@ -110,12 +132,16 @@ export function deployOptionsFromEnv(env, argv, rootDir = ROOT_DIR) {
     const siteUrl = env.MM_SERVICESETTINGS_SITEURL;
     const token = env.MM_ADMIN_TOKEN;
     if (!siteUrl || !/^https?:\/\//.test(siteUrl)) {
-        throw new DeployUsageError('Set MM_SERVICESETTINGS_SITEURL to the server\'s site URL, e.g. https://chat.example.com');
+        throw new DeployUsageError(
+            "Set MM_SERVICESETTINGS_SITEURL to the server's site URL, e.g. https://chat.example.com",
+        );
     }
     if (!token) {
-        throw new DeployUsageError('Set MM_ADMIN_TOKEN to a system admin\'s personal access token');
+        throw new DeployUsageError("Set MM_ADMIN_TOKEN to a system admin's personal access token");
     }
-    const bundlePath = argv[0] ? path.resolve(argv[0]) : path.join(rootDir, 'dist', bundleFileName(readManifest(rootDir)));
+    const bundlePath = argv[0]
+        ? path.resolve(argv[0])
+        : path.join(rootDir, 'dist', bundleFileName(readManifest(rootDir)));
     if (!existsSync(bundlePath)) {
         throw new DeployUsageError(`${bundlePath} does not exist; run npm run dist first`);
     }

@@ -43,7 +43,9 @@ export function checkManifest(rootDir = ROOT_DIR, {requireBundle = false} = {}) 
     const errors = validateManifest(manifest, {rootDir, requireBundle});
     const packageVersion = readPackageVersion(rootDir);
     if (manifest.version !== packageVersion) {
-        errors.push(`version: plugin.json has "${manifest.version}" but package.json has "${packageVersion}"; run node build/manifest.mjs sync-version`);
+        errors.push(
+            `version: plugin.json has "${manifest.version}" but package.json has "${packageVersion}"; run node build/manifest.mjs sync-version`,
+        );
     }
     return errors;
 }
@@ -71,40 +73,42 @@ function fail(errors) {
 export function main(argv, rootDir = ROOT_DIR) {
     const [command, ...flags] = argv;
     switch (command) {
-    case 'check': {
-        const errors = checkManifest(rootDir, {requireBundle: flags.includes('--require-bundle')});
-        if (errors.length) {
-            fail(errors);
-        } else {
-            console.log('plugin.json is valid');
-        }
-        return;
-    }
-    case 'apply': {
-        // Refuse to generate code from a manifest the server would reject.
-        const errors = checkManifest(rootDir);
-        if (errors.length) {
-            fail(errors);
+        case 'check': {
+            const errors = checkManifest(rootDir, {requireBundle: flags.includes('--require-bundle')});
+            if (errors.length) {
+                fail(errors);
+            } else {
+                console.log('plugin.json is valid');
+            }
             return;
         }
-        const target = path.join(rootDir, 'webapp', 'src', 'manifest.ts');
-        writeFileSync(target, renderManifestModule(readManifest(rootDir)));
-        return;
-    }
-    case 'sync-version': {
-        const manifest = readManifest(rootDir);
-        manifest.version = readPackageVersion(rootDir);
-        writeFileSync(path.join(rootDir, 'plugin.json'), `${JSON.stringify(manifest, null, 4)}\n`);
-        console.log(`plugin.json version set to ${manifest.version}`);
-        return;
-    }
-    case 'id':
-    case 'version':
-        console.log(readManifest(rootDir)[command]);
-        return;
-    default:
-        console.error('usage: node build/manifest.mjs check [--require-bundle] | apply | sync-version | id | version');
-        process.exitCode = 2;
+        case 'apply': {
+            // Refuse to generate code from a manifest the server would reject.
+            const errors = checkManifest(rootDir);
+            if (errors.length) {
+                fail(errors);
+                return;
+            }
+            const target = path.join(rootDir, 'webapp', 'src', 'manifest.ts');
+            writeFileSync(target, renderManifestModule(readManifest(rootDir)));
+            return;
+        }
+        case 'sync-version': {
+            const manifest = readManifest(rootDir);
+            manifest.version = readPackageVersion(rootDir);
+            writeFileSync(path.join(rootDir, 'plugin.json'), `${JSON.stringify(manifest, null, 4)}\n`);
+            console.log(`plugin.json version set to ${manifest.version}`);
+            return;
+        }
+        case 'id':
+        case 'version':
+            console.log(readManifest(rootDir)[command]);
+            return;
+        default:
+            console.error(
+                'usage: node build/manifest.mjs check [--require-bundle] | apply | sync-version | id | version',
+            );
+            process.exitCode = 2;
     }
 }
 

@@ -7,7 +7,17 @@ import {existsSync} from 'node:fs';
 import path from 'node:path';
 
 /** Setting types the server accepts; anything else makes the manifest invalid. */
-export const SETTING_TYPES = ['bool', 'dropdown', 'generated', 'radio', 'text', 'longtext', 'number', 'username', 'custom'];
+export const SETTING_TYPES = [
+    'bool',
+    'dropdown',
+    'generated',
+    'radio',
+    'text',
+    'longtext',
+    'number',
+    'username',
+    'custom',
+];
 
 /** Types on which the server accepts `placeholder`. */
 export const PLACEHOLDER_TYPES = ['generated', 'text', 'longtext', 'number', 'username', 'custom'];
@@ -18,16 +28,41 @@ export const OPTION_TYPES = ['radio', 'dropdown'];
 // Known keys per object. The server's JSON decoder ignores unknown keys, so a typo such
 // as `min_server_verison` would silently drop the field; we reject them like the
 // starter template's Go tool does.
-const MANIFEST_KEYS = ['id', 'name', 'description', 'homepage_url', 'support_url', 'release_notes_url', 'icon_path',
-    'version', 'min_server_version', 'server', 'webapp', 'settings_schema', 'props', 'required_configuration'];
+const MANIFEST_KEYS = [
+    'id',
+    'name',
+    'description',
+    'homepage_url',
+    'support_url',
+    'release_notes_url',
+    'icon_path',
+    'version',
+    'min_server_version',
+    'server',
+    'webapp',
+    'settings_schema',
+    'props',
+    'required_configuration',
+];
 const SCHEMA_KEYS = ['header', 'footer', 'settings', 'sections'];
 const SECTION_KEYS = ['key', 'title', 'subtitle', 'settings', 'header', 'footer', 'custom', 'fallback'];
-const SETTING_KEYS = ['key', 'display_name', 'type', 'help_text', 'regenerate_help_text', 'placeholder', 'default',
-    'options', 'hosting', 'secret'];
+const SETTING_KEYS = [
+    'key',
+    'display_name',
+    'type',
+    'help_text',
+    'regenerate_help_text',
+    'placeholder',
+    'default',
+    'options',
+    'hosting',
+    'secret',
+];
 
 // Official semver 2.0.0 grammar; the server parses with blang/semver, which is as strict
 // (no leading "v", no leading zeros, all three numbers required).
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const SEMVER =
+    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 const PLUGIN_ID = /^[a-zA-Z0-9-_.]+$/;
 
 /** True when `value` is a strict semver 2.0.0 string. */
@@ -113,7 +148,9 @@ function checkWebapp(manifest, options, errors) {
         return;
     }
     if (options.requireBundle && !existsSync(path.join(options.rootDir ?? '.', bundlePath))) {
-        errors.push(`webapp.bundle_path: "${bundlePath}" does not exist; build the webapp first (npm run build -w webapp)`);
+        errors.push(
+            `webapp.bundle_path: "${bundlePath}" does not exist; build the webapp first (npm run build -w webapp)`,
+        );
     }
 }
 
@@ -129,13 +166,21 @@ function checkSetting(setting, where, errors) {
         errors.push(`${where}.key: required and must not be empty`);
     }
     if (!SETTING_TYPES.includes(setting.type)) {
-        errors.push(`${label}.type: invalid setting type "${setting.type ?? ''}" (allowed: ${SETTING_TYPES.join(', ')})`);
+        errors.push(
+            `${label}.type: invalid setting type "${setting.type ?? ''}" (allowed: ${SETTING_TYPES.join(', ')})`,
+        );
         return;
     }
     if (setting.placeholder !== undefined && setting.placeholder !== '' && !PLACEHOLDER_TYPES.includes(setting.type)) {
-        errors.push(`${label}.placeholder: not allowed for type "${setting.type}" (only ${PLACEHOLDER_TYPES.join(', ')})`);
+        errors.push(
+            `${label}.placeholder: not allowed for type "${setting.type}" (only ${PLACEHOLDER_TYPES.join(', ')})`,
+        );
     }
-    if (setting.regenerate_help_text !== undefined && setting.regenerate_help_text !== '' && setting.type !== 'generated') {
+    if (
+        setting.regenerate_help_text !== undefined &&
+        setting.regenerate_help_text !== '' &&
+        setting.type !== 'generated'
+    ) {
         errors.push(`${label}.regenerate_help_text: only allowed for type "generated"`);
     }
     if (setting.hosting !== undefined && setting.hosting !== '' && !['cloud', 'on-prem'].includes(setting.hosting)) {
@@ -186,7 +231,9 @@ function checkSettingList(settings, where, seenKeys, errors) {
         // only by case would overwrite each other.
         const key = typeof setting?.key === 'string' ? setting.key.toLowerCase() : '';
         if (key && seenKeys.has(key)) {
-            errors.push(`${where}[${i}].key: "${setting.key}" duplicates another key (keys are compared in lower case)`);
+            errors.push(
+                `${where}[${i}].key: "${setting.key}" duplicates another key (keys are compared in lower case)`,
+            );
         }
         seenKeys.add(key);
     });

@@ -24,12 +24,19 @@ export function bridgeTarballName(pkg) {
  * of the published package would; quiet leaves out npm's listing of the contents. Returns the
  * tarball's path; throws when a step fails.
  */
-export function packBridge({rootDir = ROOT_DIR, outDir = path.join(rootDir, 'dist'), build = true, quiet = false} = {}) {
+export function packBridge({
+    rootDir = ROOT_DIR,
+    outDir = path.join(rootDir, 'dist'),
+    build = true,
+    quiet = false,
+} = {}) {
     if (build) {
         runProcess('npm', ['run', 'build', '-w', 'server-bridge'], {cwd: rootDir});
     }
     mkdirSync(outDir, {recursive: true});
-    runProcess('npm', ['pack', '-w', 'server-bridge', '--pack-destination', outDir, ...(quiet ? ['--silent'] : [])], {cwd: rootDir});
+    runProcess('npm', ['pack', '-w', 'server-bridge', '--pack-destination', outDir, ...(quiet ? ['--silent'] : [])], {
+        cwd: rootDir,
+    });
     const pkg = JSON.parse(readFileSync(path.join(rootDir, 'server-bridge', 'package.json'), 'utf8'));
     return path.join(outDir, bridgeTarballName(pkg));
 }

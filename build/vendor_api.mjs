@@ -20,13 +20,20 @@ const target = path.join(ROOT_DIR, 'server-bridge', 'node_modules', '@mm-backup'
 const action = process.argv[2];
 rmSync(path.dirname(target), {recursive: true, force: true});
 if (action === 'copy') {
-    runProcess(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(apiDir, 'tsconfig.json')], {cwd: ROOT_DIR});
+    runProcess(
+        process.execPath,
+        [path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(apiDir, 'tsconfig.json')],
+        {cwd: ROOT_DIR},
+    );
     if (!existsSync(path.join(apiDir, 'dist', 'index.js'))) {
         throw new Error('api/dist/index.js is missing after the build');
     }
     cpSync(path.join(apiDir, 'package.json'), path.join(target, 'package.json'));
     // Runtime code only: the declarations are for the workspaces that compile against it.
-    cpSync(path.join(apiDir, 'dist'), path.join(target, 'dist'), {recursive: true, filter: (src) => !src.endsWith('.d.ts')});
+    cpSync(path.join(apiDir, 'dist'), path.join(target, 'dist'), {
+        recursive: true,
+        filter: (src) => !src.endsWith('.d.ts'),
+    });
 } else if (action !== 'remove') {
     console.error('usage: node build/vendor_api.mjs copy|remove');
     process.exitCode = 2;

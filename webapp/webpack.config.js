@@ -11,16 +11,18 @@ module.exports = (env, argv) => ({
         extensions: ['.js', '.jsx', '.ts', '.tsx'],
     },
     module: {
-        rules: [{
-            test: /\.(js|jsx|ts|tsx)$/,
-            exclude: /node_modules/,
-            use: {
-                loader: 'babel-loader',
+        rules: [
+            {
+                test: /\.(js|jsx|ts|tsx)$/,
+                exclude: /node_modules/,
+                use: {
+                    loader: 'babel-loader',
 
-                // Options live in babel.config.js, which Jest reads too.
-                options: {cacheDirectory: true},
+                    // Options live in babel.config.js, which Jest reads too.
+                    options: {cacheDirectory: true},
+                },
             },
-        }],
+        ],
     },
 
     // The host webapp sets these libraries on window; using its copies keeps one React

@@ -22,13 +22,22 @@ export const stepRecord = z.object({
 export type StepRecord = z.infer<typeof stepRecord>;
 
 export const jobError = z.object({
-    code: z.string(), message: z.string(), hint: z.string().optional(), step: z.string().optional(),
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional(),
+    step: z.string().optional(),
     /** Undo steps that failed too, after the job failed (what may be left behind). */
     undo_failed: z.array(z.object({step: z.string(), title: z.string(), error: z.string()})).optional(),
 });
 
 /** A follow-up (a backup's off-site copy or prune) that failed while the job itself succeeded. */
-export const jobWarning = z.object({followUp: z.string(), step: z.string(), code: z.string(), message: z.string(), hint: z.string().optional()});
+export const jobWarning = z.object({
+    followUp: z.string(),
+    step: z.string(),
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional(),
+});
 
 /** One job, as GET /v1/jobs/{id}, POST /v1/jobs and every SSE event carry it. */
 export const jobRecord = z.object({
@@ -45,7 +54,15 @@ export const jobRecord = z.object({
     duration_ms: z.number().optional(),
     steps: z.array(stepRecord),
     current_step: z.string().optional(),
-    progress: z.object({step: z.string(), done: z.number(), total: z.number().optional(), unit: z.string(), detail: z.string().optional()}).optional(),
+    progress: z
+        .object({
+            step: z.string(),
+            done: z.number(),
+            total: z.number().optional(),
+            unit: z.string(),
+            detail: z.string().optional(),
+        })
+        .optional(),
     log_tail: z.array(z.object({at: timestamp, level: z.string(), message: z.string()})),
     result: z.record(z.string(), z.unknown()).optional(),
     error: jobError.optional(),
@@ -67,17 +84,37 @@ export const listJobsQuery = z.object({
  * confirmation token whose preparation named what to put back (`include`).
  */
 export const startJobRequest = z.discriminatedUnion('kind', [
-    z.strictObject({kind: z.literal('backup'), mode: backupMode.optional(), exclude: z.array(componentId).max(20).optional()}),
-    z.strictObject({kind: z.literal('verify'), snapshot_id: snapshotRef.default('latest'), deep: z.boolean().default(false)}),
+    z.strictObject({
+        kind: z.literal('backup'),
+        mode: backupMode.optional(),
+        exclude: z.array(componentId).max(20).optional(),
+    }),
+    z.strictObject({
+        kind: z.literal('verify'),
+        snapshot_id: snapshotRef.default('latest'),
+        deep: z.boolean().default(false),
+    }),
     z.strictObject({kind: z.literal('prune'), dry_run: z.boolean().default(false)}),
     z.strictObject({kind: z.literal('replicate')}),
-    z.strictObject({kind: z.literal('restore'), confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token')}),
+    z.strictObject({
+        kind: z.literal('restore'),
+        confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token'),
+    }),
 ]);
 /** What a client sends (defaults may be left out). */
 export type StartJobRequest = z.input<typeof startJobRequest>;
 
 /** The SSE event names of GET /v1/jobs/{id}/events; each event's data is a jobRecord. */
 export const JOB_EVENT_NAMES = [
-    'snapshot', 'job.started', 'step.started', 'step.progress', 'step.finished', 'step.skipped', 'step.failed',
-    'undo.started', 'undo.failed', 'log', 'job.finished',
+    'snapshot',
+    'job.started',
+    'step.started',
+    'step.progress',
+    'step.finished',
+    'step.skipped',
+    'step.failed',
+    'undo.started',
+    'undo.failed',
+    'log',
+    'job.finished',
 ] as const;

@@ -7,12 +7,17 @@ import {componentId, snapshotRef, timestamp} from './common';
  * `include` names the components to put back (all of the snapshot's when absent). API 1
  * called it `components`; that spelling is still taken (not with `include`) for one version.
  */
-export const prepareRestoreRequest = z.strictObject({
-    snapshot_id: snapshotRef,
-    include: z.array(componentId).max(20).optional(),
-    /** @deprecated API 1's name of `include`. */
-    components: z.array(componentId).max(20).optional(),
-}).refine((b) => !(b.include && b.components), {message: 'give include (or its old name components), not both', path: ['components']})
+export const prepareRestoreRequest = z
+    .strictObject({
+        snapshot_id: snapshotRef,
+        include: z.array(componentId).max(20).optional(),
+        /** @deprecated API 1's name of `include`. */
+        components: z.array(componentId).max(20).optional(),
+    })
+    .refine((b) => !(b.include && b.components), {
+        message: 'give include (or its old name components), not both',
+        path: ['components'],
+    })
     .transform(({components, include, ...rest}) => ({...rest, include: include ?? components}));
 export type PrepareRestoreRequest = z.input<typeof prepareRestoreRequest>;
 

@@ -42,7 +42,12 @@ export const ROUTES = {
     cancelJob: {method: 'POST', path: '/v1/jobs/:id/cancel', params: jobParams, response: statusOk},
     /** Server-Sent Events; each event's data is a jobRecord. */
     jobEvents: {method: 'GET', path: '/v1/jobs/:id/events', params: jobParams, response: null},
-    prepareRestore: {method: 'POST', path: '/v1/restore/prepare', body: prepareRestoreRequest, response: restorePreparation},
+    prepareRestore: {
+        method: 'POST',
+        path: '/v1/restore/prepare',
+        body: prepareRestoreRequest,
+        response: restorePreparation,
+    },
     getSettings: {method: 'GET', path: '/v1/settings', response: settings},
     putSettings: {method: 'PUT', path: '/v1/settings', body: settingsPatch, response: settings},
     getConnect: {method: 'GET', path: '/v1/connect', response: connectState},
@@ -51,7 +56,9 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 /** The answer type of a route. */
-export type ResponseOf<R extends RouteName> = (typeof ROUTES)[R]['response'] extends z.ZodType ? z.output<(typeof ROUTES)[R]['response']> : never;
+export type ResponseOf<R extends RouteName> = (typeof ROUTES)[R]['response'] extends z.ZodType
+    ? z.output<(typeof ROUTES)[R]['response']>
+    : never;
 
 /** The routes whose answer is one JSON document (all but the SSE stream). */
 export type JsonRouteName = {[K in RouteName]: (typeof ROUTES)[K]['response'] extends null ? never : K}[RouteName];

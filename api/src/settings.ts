@@ -22,41 +22,79 @@ export function isTimeZone(tz: string): boolean {
 }
 
 /** A schedule: a standard 5-field cron expression (the sidecar also checks that it can fire), or null for none. */
-const cron = z.string().max(100).refine((v) => v.trim().split(/\s+/).filter(Boolean).length === 5, 'must be a cron expression with 5 fields (minute hour day month weekday), e.g. "0 3 * * *"');
-const count = (min: number) => z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(1000, 'must be at most 1000');
+const cron = z
+    .string()
+    .max(100)
+    .refine(
+        (v) => v.trim().split(/\s+/).filter(Boolean).length === 5,
+        'must be a cron expression with 5 fields (minute hour day month weekday), e.g. "0 3 * * *"',
+    );
+const count = (min: number) =>
+    z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(1000, 'must be at most 1000');
 
 /** PUT /v1/settings takes any subset; null removes a schedule or the status channel. */
 export const settingsPatch = z.strictObject({
-    schedule: z.strictObject({
-        backup: cron.nullable().optional(),
-        verify: cron.nullable().optional(),
-        timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').optional(),
-        prune_after_backup: z.boolean().optional(),
-    }).optional(),
-    retention: z.strictObject({
-        keep_last: count(1).optional(),
-        keep_daily: count(0).optional(),
-        keep_weekly: count(0).optional(),
-        keep_monthly: count(0).optional(),
-    }).optional(),
-    backup: z.strictObject({
-        mode: backupMode.optional(),
-        exclude: z.array(componentId).max(20)
-            .refine((ids) => !ids.includes('database'), 'cannot hold database: a backup without the database cannot be restored')
-            .optional(),
-    }).optional(),
-    notify: z.strictObject({
-        successes: z.enum(['each', 'daily', 'none']).optional(),
-        daily_summary_at: z.string().regex(HH_MM, 'must be HH:MM').optional(),
-    }).optional(),
-    status_channel: z.string().regex(CHANNEL, 'must be team-name/channel-name (URL names, lower-case)').nullable().optional(),
+    schedule: z
+        .strictObject({
+            backup: cron.nullable().optional(),
+            verify: cron.nullable().optional(),
+            timezone: z
+                .string()
+                .max(64)
+                .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
+                .optional(),
+            prune_after_backup: z.boolean().optional(),
+        })
+        .optional(),
+    retention: z
+        .strictObject({
+            keep_last: count(1).optional(),
+            keep_daily: count(0).optional(),
+            keep_weekly: count(0).optional(),
+            keep_monthly: count(0).optional(),
+        })
+        .optional(),
+    backup: z
+        .strictObject({
+            mode: backupMode.optional(),
+            exclude: z
+                .array(componentId)
+                .max(20)
+                .refine(
+                    (ids) => !ids.includes('database'),
+                    'cannot hold database: a backup without the database cannot be restored',
+                )
+                .optional(),
+        })
+        .optional(),
+    notify: z
+        .strictObject({
+            successes: z.enum(['each', 'daily', 'none']).optional(),
+            daily_summary_at: z.string().regex(HH_MM, 'must be HH:MM').optional(),
+        })
+        .optional(),
+    status_channel: z
+        .string()
+        .regex(CHANNEL, 'must be team-name/channel-name (URL names, lower-case)')
+        .nullable()
+        .optional(),
 });
 export type SettingsPatch = z.input<typeof settingsPatch>;
 
 /** GET /v1/settings, and the answer to PUT: the settings now in force (never a secret). */
 export const settings = z.object({
-    schedule: z.object({backup: z.string().nullable(), verify: z.string().nullable(), timezone: z.string(), prune_after_backup: z.boolean()}),
-    retention: z.object({keep_last: z.number(), keep_daily: z.number(), keep_weekly: z.number(), keep_monthly: z.number()}),
+    schedule: z.object({
+        backup: z.string().nullable(),
+        verify: z.string().nullable(),
+        timezone: z.string(),
+        prune_after_backup: z.boolean(),
+    }),
+    retention: z.object({
+        keep_last: z.number(),
+        keep_daily: z.number(),
+        keep_weekly: z.number(),
+        keep_monthly: z.number(),
+    }),
     backup: z.object({mode: backupMode, exclude: z.array(componentId)}),
     notify: z.object({successes: z.enum(['each', 'daily', 'none']), daily_summary_at: z.string()}),
     status_channel: z.string().nullable(),

@@ -23,7 +23,15 @@ export const snapshot = z.object({
     downtime_ms: z.number(),
     mattermost_version: z.string().optional(),
     schema_version: z.number().optional(),
-    components: z.array(z.object({id: componentId, status: z.string(), reason: z.string().optional(), files: z.number(), bytes: z.number()})),
+    components: z.array(
+        z.object({
+            id: componentId,
+            status: z.string(),
+            reason: z.string().optional(),
+            files: z.number(),
+            bytes: z.number(),
+        }),
+    ),
     verification: z.object({state: verificationState, at: timestamp.optional(), issues: z.number().optional()}),
     /** Signed by a trusted key, unsigned (made before signing), or untrusted; the sidecar restores only signed ones. */
     trust: trustState,

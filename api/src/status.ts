@@ -33,8 +33,13 @@ export const lockView = z.object({
 
 /** A job of the last 7 days whose process was killed (error code INTERRUPTED). */
 export const interruptedJob = z.object({
-    id: z.string(), kind: z.string(), trigger: z.string(), created_at: timestamp, finished_at: timestamp.optional(),
-    message: z.string(), hint: z.string().optional(),
+    id: z.string(),
+    kind: z.string(),
+    trigger: z.string(),
+    created_at: timestamp,
+    finished_at: timestamp.optional(),
+    message: z.string(),
+    hint: z.string().optional(),
 });
 
 /** The sidecar's last repair after a killed job. */
@@ -53,20 +58,32 @@ export const status = z.object({
     /** The API version the sidecar speaks (absent: 1, before versioning). */
     api_version: z.number().int().optional(),
     mattermost: z.object({
-        url: z.string(), reachable: z.boolean(), state: z.string(), detail: z.string().optional(),
-        version: z.string().nullable().optional(), schema_version: z.number().optional(),
+        url: z.string(),
+        reachable: z.boolean(),
+        state: z.string(),
+        detail: z.string().optional(),
+        version: z.string().nullable().optional(),
+        schema_version: z.number().optional(),
     }),
     sidecar: z.object({
-        version: z.string(), connected: z.boolean(), problems: z.array(z.string()),
+        version: z.string(),
+        connected: z.boolean(),
+        problems: z.array(z.string()),
         /** What the config file says that is deprecated or ignored (e.g. an old key still read). */
         config_notices: z.array(z.string()).optional(),
     }),
     repository: z.object({
-        path: z.string(), location: z.string(), snapshots: z.number(), bytes: z.number(),
-        free_bytes: z.number().nullable(), total_bytes: z.number().nullable(),
+        path: z.string(),
+        location: z.string(),
+        snapshots: z.number(),
+        bytes: z.number(),
+        free_bytes: z.number().nullable(),
+        total_bytes: z.number().nullable(),
     }),
     last_backup: lastBackup.nullable(),
-    last_backup_job: z.object({id: z.string(), status: jobStatus, finished_at: timestamp.optional(), error: jobError.optional()}).nullable(),
+    last_backup_job: z
+        .object({id: z.string(), status: jobStatus, finished_at: timestamp.optional(), error: jobError.optional()})
+        .nullable(),
     next_backup: timestamp.nullable(),
     running_job: jobRecord.nullable(),
     lock: lockView.optional(),
@@ -76,5 +93,9 @@ export const status = z.object({
 export type Status = z.infer<typeof status>;
 
 /** GET /healthz: no session needed, no secrets. */
-export const health = z.object({status: z.literal('ok'), version: z.string(), api_version: z.number().int().optional()});
+export const health = z.object({
+    status: z.literal('ok'),
+    version: z.string(),
+    api_version: z.number().int().optional(),
+});
 export type Health = z.infer<typeof health>;

@@ -12,7 +12,10 @@ import {makePluginTree, realManifest, removeTree} from '../test_support/plugin_t
 
 /** The regular files in a tarball, as `tar -tzf` lists them (directories left out). */
 function tarFiles(tarball) {
-    return execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'}).split('\n').filter((e) => e && !e.endsWith('/')).sort();
+    return execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'})
+        .split('\n')
+        .filter((e) => e && !e.endsWith('/'))
+        .sort();
 }
 
 function tarRead(tarball, member) {
@@ -30,7 +33,13 @@ describe('createBundle on a prepared tree', () => {
     }
 
     it('packs plugin.json and the webapp bundle under a directory named after the id', () => {
-        const root = tree({files: {'webapp/dist/main.js': 'window.registerPlugin("x", {});', 'webapp/src/index.tsx': 'source', 'webapp/dist/main.js.map': '{}'}});
+        const root = tree({
+            files: {
+                'webapp/dist/main.js': 'window.registerPlugin("x", {});',
+                'webapp/src/index.tsx': 'source',
+                'webapp/dist/main.js.map': '{}',
+            },
+        });
         const tarball = createBundle({rootDir: root, build: false});
 
         assert.equal(tarball, path.join(root, 'dist', 'mattermost-backup-0.1.0.tar.gz'));
@@ -40,7 +49,9 @@ describe('createBundle on a prepared tree', () => {
     });
 
     it('adds assets/ and public/ when they exist', () => {
-        const root = tree({files: {'webapp/dist/main.js': 'x', 'assets/icon.svg': '<svg/>', 'public/help.html': 'help'}});
+        const root = tree({
+            files: {'webapp/dist/main.js': 'x', 'assets/icon.svg': '<svg/>', 'public/help.html': 'help'},
+        });
         const tarball = createBundle({rootDir: root, outDir: path.join(root, 'out'), build: false});
         assert.deepEqual(tarFiles(tarball), [
             'mattermost-backup/assets/icon.svg',
@@ -58,7 +69,10 @@ describe('createBundle on a prepared tree', () => {
 
     it('refuses to pack when the webapp bundle was not built', () => {
         const root = tree();
-        assert.throws(() => createBundle({rootDir: root, build: false}), /webapp.bundle_path: "webapp\/dist\/main.js" does not exist/);
+        assert.throws(
+            () => createBundle({rootDir: root, build: false}),
+            /webapp.bundle_path: "webapp\/dist\/main.js" does not exist/,
+        );
     });
 });
 
@@ -67,7 +81,11 @@ describe('node build/bundle.mjs on this repository', () => {
     after(() => removeTree(outDir));
 
     it('builds the webapp and writes exactly plugin.json and webapp/dist/main.js', async () => {
-        const {stdout} = await promisify(execFile)(process.execPath, [path.join(ROOT_DIR, 'build', 'bundle.mjs'), '--out-dir', outDir], {cwd: ROOT_DIR});
+        const {stdout} = await promisify(execFile)(
+            process.execPath,
+            [path.join(ROOT_DIR, 'build', 'bundle.mjs'), '--out-dir', outDir],
+            {cwd: ROOT_DIR},
+        );
         const tarball = path.join(outDir, bundleFileName(realManifest()));
         assert.match(stdout, /plugin bundle written to/);
         assert.deepEqual(tarFiles(tarball), ['mattermost-backup/plugin.json', 'mattermost-backup/webapp/dist/main.js']);

@@ -23,7 +23,11 @@ after(() => removeTree(dir));
 async function runCli(siteUrl, env = {}) {
     const childEnv = {PATH: process.env.PATH, MM_SERVICESETTINGS_SITEURL: siteUrl, MM_ADMIN_TOKEN: TOKEN, ...env};
     try {
-        const {stdout, stderr} = await promisify(execFile)(process.execPath, [path.join(ROOT_DIR, 'build', 'deploy.mjs'), bundlePath], {env: childEnv});
+        const {stdout, stderr} = await promisify(execFile)(
+            process.execPath,
+            [path.join(ROOT_DIR, 'build', 'deploy.mjs'), bundlePath],
+            {env: childEnv},
+        );
         return {code: 0, stdout, stderr};
     } catch (err) {
         return {code: err.code, stdout: err.stdout, stderr: err.stderr};
@@ -45,8 +49,15 @@ describe('deployPlugin', () => {
         assert.equal(upload.path, '/api/v4/plugins');
         assert.equal(upload.authorization, `Bearer ${TOKEN}`);
         assert.match(upload.contentType, /^multipart\/form-data; boundary=/);
-        assert.deepEqual(upload.form, {plugin: {name: 'mattermost-backup-0.1.0.tar.gz', size: 49}, force: 'true', fields: ['plugin', 'force']});
-        assert.deepEqual([enable.method, enable.path, enable.authorization], ['POST', '/api/v4/plugins/mattermost-backup/enable', `Bearer ${TOKEN}`]);
+        assert.deepEqual(upload.form, {
+            plugin: {name: 'mattermost-backup-0.1.0.tar.gz', size: 49},
+            force: 'true',
+            fields: ['plugin', 'force'],
+        });
+        assert.deepEqual(
+            [enable.method, enable.path, enable.authorization],
+            ['POST', '/api/v4/plugins/mattermost-backup/enable', `Bearer ${TOKEN}`],
+        );
     });
 
     it('explains 501 upload_disabled (PluginSettings.EnableUploads) and does not try to enable', async () => {

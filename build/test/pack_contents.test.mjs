@@ -18,7 +18,8 @@ const BRIDGE = path.join(ROOT_DIR, 'server-bridge');
 /** Module specifiers a compiled CommonJS file loads: require('x'), require.resolve('x') and import('x'). */
 export function loadedSpecifiers(source) {
     const found = new Set();
-    for (const m of source.matchAll(/\b(?:require(?:\.resolve)?|import)\s*\(\s*(['"`])([^'"`]+)\1\s*[,)]/g)) found.add(m[2]);
+    for (const m of source.matchAll(/\b(?:require(?:\.resolve)?|import)\s*\(\s*(['"`])([^'"`]+)\1\s*[,)]/g))
+        found.add(m[2]);
     return [...found];
 }
 
@@ -40,7 +41,10 @@ function resolvePacked(fromFile, specifier, files) {
 
 describe('the sidecar package build/package_bridge.mjs writes', () => {
     // run_tests.mjs builds server-bridge before this suite; a missing build is a failure, not a skip.
-    assert.ok(existsSync(path.join(BRIDGE, 'dist', 'cli', 'main.js')), 'server-bridge/dist is not built: run `npm run build -w server-bridge`');
+    assert.ok(
+        existsSync(path.join(BRIDGE, 'dist', 'cli', 'main.js')),
+        'server-bridge/dist is not built: run `npm run build -w server-bridge`',
+    );
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'mm-backup-pack-'));
     after(() => rmSync(tmp, {recursive: true, force: true}));
     // The real tarball, unpacked: what `npm install -g` would put on the Mattermost host.
@@ -48,21 +52,42 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
     execFileSync('tar', ['-xzf', tarball, '-C', tmp]);
     const unpacked = path.join(tmp, 'package');
     const pkg = JSON.parse(readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
-    const list = execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'}).split('\n').filter((e) => e && !e.endsWith('/')).map((e) => e.replace(/^package\//, '')).sort();
+    const list = execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'})
+        .split('\n')
+        .filter((e) => e && !e.endsWith('/'))
+        .map((e) => e.replace(/^package\//, ''))
+        .sort();
     const files = new Set(list);
 
     // Private workspace packages the sidecar needs at run time travel inside it (bundleDependencies).
     const bundled = pkg.bundleDependencies ?? [];
-    const inBundled = (f) => bundled.some((b) => f === `node_modules/${b}/package.json` || (f.startsWith(`node_modules/${b}/dist/`) && /\.js$/.test(f)));
+    const inBundled = (f) =>
+        bundled.some(
+            (b) =>
+                f === `node_modules/${b}/package.json` || (f.startsWith(`node_modules/${b}/dist/`) && /\.js$/.test(f)),
+        );
 
-    it('holds only the package description, the launcher and compiled runtime code (its own and its bundled packages\')', () => {
-        const stray = list.filter((f) => !(f === 'package.json' || /^(README|LICENSE)(\.md)?$/i.test(f) || /^bin\/[\w-]+\.js$/.test(f) || /^dist\/.+\.js(\.map)?$/.test(f) || inBundled(f)));
+    it("holds only the package description, the launcher and compiled runtime code (its own and its bundled packages')", () => {
+        const stray = list.filter(
+            (f) =>
+                !(
+                    f === 'package.json' ||
+                    /^(README|LICENSE)(\.md)?$/i.test(f) ||
+                    /^bin\/[\w-]+\.js$/.test(f) ||
+                    /^dist\/.+\.js(\.map)?$/.test(f) ||
+                    inBundled(f)
+                ),
+        );
         assert.deepEqual(stray, []);
         assert.ok(files.has('dist/cli/main.js') && files.has('bin/mm-backup.js'));
     });
 
     it('has no test kit, tools, tests or TypeScript sources', () => {
-        const leaked = list.filter((f) => /(^|\/)(testkit|test|tests|__tests__|bench|sandbox|tools|mm_rest|standin)(\/|$)|\.test\.|\.spec\.|\.ts$/.test(f));
+        const leaked = list.filter((f) =>
+            /(^|\/)(testkit|test|tests|__tests__|bench|sandbox|tools|mm_rest|standin)(\/|$)|\.test\.|\.spec\.|\.ts$/.test(
+                f,
+            ),
+        );
         assert.deepEqual(leaked, []);
     });
 
@@ -84,17 +109,25 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
     it('every runtime dependency is loaded by the packed code (none is dead weight on the host)', () => {
         const used = new Set();
         for (const file of list.filter((f) => f.endsWith('.js'))) {
-            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8'))) used.add(packageOf(spec));
+            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8')))
+                used.add(packageOf(spec));
         }
-        assert.deepEqual(Object.keys(pkg.dependencies ?? {}).filter((d) => !used.has(d)), []);
+        assert.deepEqual(
+            Object.keys(pkg.dependencies ?? {}).filter((d) => !used.has(d)),
+            [],
+        );
     });
 
     it('has no entry point that is missing from the package, and no dependency on a private workspace it does not carry', () => {
         assert.equal(pkg.main, undefined, 'the sidecar is a command, not a library: it has bin, no main');
-        for (const target of Object.values(pkg.bin)) assert.ok(files.has(path.posix.normalize(target)), `bin ${target} is not packed`);
-        for (const target of Object.values(pkg.exports ?? {})) assert.ok(files.has(path.posix.normalize(target)), `export ${target} is not packed`);
+        for (const target of Object.values(pkg.bin))
+            assert.ok(files.has(path.posix.normalize(target)), `bin ${target} is not packed`);
+        for (const target of Object.values(pkg.exports ?? {}))
+            assert.ok(files.has(path.posix.normalize(target)), `export ${target} is not packed`);
         // A private workspace is never fetched from a registry: it must be bundled, and packed.
-        const privates = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@mm-backup/') && !(bundled.includes(d) && files.has(`node_modules/${d}/package.json`)));
+        const privates = Object.keys(pkg.dependencies ?? {}).filter(
+            (d) => d.startsWith('@mm-backup/') && !(bundled.includes(d) && files.has(`node_modules/${d}/package.json`)),
+        );
         assert.deepEqual(privates, []);
     });
 });
@@ -106,6 +139,11 @@ describe('loadedSpecifiers', () => {
     });
 
     it('names the package of scoped and deep specifiers', () => {
-        assert.deepEqual(['@aws-sdk/client-s3', '@aws-sdk/lib-storage/dist/x', 'mysql2/promise', 'pg'].map(packageOf), ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mysql2', 'pg']);
+        assert.deepEqual(['@aws-sdk/client-s3', '@aws-sdk/lib-storage/dist/x', 'mysql2/promise', 'pg'].map(packageOf), [
+            '@aws-sdk/client-s3',
+            '@aws-sdk/lib-storage',
+            'mysql2',
+            'pg',
+        ]);
     });
 });

@@ -33,8 +33,18 @@ function realJest(source) {
     writeFileSync(path.join(dir, 'sample.test.js'), source);
     writeFileSync(path.join(dir, 'jest.config.json'), '{"testEnvironment": "node"}');
     const out = path.join(dir, 'report.json');
-    spawnSync(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--json', `--outputFile=${out}`, '--rootDir', dir],
-        {cwd: dir, encoding: 'utf8', env: childEnv});
+    spawnSync(
+        process.execPath,
+        [
+            path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+            '--ci',
+            '--json',
+            `--outputFile=${out}`,
+            '--rootDir',
+            dir,
+        ],
+        {cwd: dir, encoding: 'utf8', env: childEnv},
+    );
     return JSON.parse(readFileSync(out, 'utf8'));
 }
 
@@ -48,12 +58,17 @@ test('later', {todo: true}, () => {});
 test('passes', () => {});
 `);
         assert.deepEqual(tapCounts(tap, status), {
-            passed: 2, failed: 0, skipped: 3, skippedNames: ['group inner skipped', 'top # with a hash', 'later'],
+            passed: 2,
+            failed: 0,
+            skipped: 3,
+            skippedNames: ['group inner skipped', 'top # with a hash', 'later'],
         });
     });
 
     it('counts a failure, and a crash without a summary as one', () => {
-        const {tap, status} = realTap(`import {test} from 'node:test'; test('fails', () => { throw new Error('no'); });`);
+        const {tap, status} = realTap(
+            `import {test} from 'node:test'; test('fails', () => { throw new Error('no'); });`,
+        );
         assert.equal(tapCounts(tap, status).failed, 1);
         assert.equal(tapCounts('', 1).failed, 1);
         assert.equal(tapCounts('TAP version 13\n', 0).failed, 1);
@@ -62,18 +77,27 @@ test('passes', () => {});
 
 describe('jest --json counting', () => {
     it('counts skipped (test.skip, describe.skip) and todo tests by full name', () => {
-        const r = jestCounts(realJest(`
+        const r = jestCounts(
+            realJest(`
 describe('suite', () => { test.skip('skipped one', () => {}); test('passes', () => {}); });
 describe.skip('off', () => { test('inside', () => {}); });
 test.todo('write me');
 test('fails', () => { expect(1).toBe(2); });
-`));
-        assert.deepEqual({...r, skippedNames: [...r.skippedNames].sort()},
-            {passed: 1, failed: 1, skipped: 3, skippedNames: ['off inside', 'suite skipped one', 'write me']});
+`),
+        );
+        assert.deepEqual(
+            {...r, skippedNames: [...r.skippedNames].sort()},
+            {passed: 1, failed: 1, skipped: 3, skippedNames: ['off inside', 'suite skipped one', 'write me']},
+        );
     });
 
     it('counts a failing afterAll hook and a file that does not load as failures', () => {
-        assert.equal(jestCounts(realJest(`afterAll(() => { throw new Error('stand-in saw violations'); }); test('passes', () => {});`)).failed, 1);
+        assert.equal(
+            jestCounts(
+                realJest(`afterAll(() => { throw new Error('stand-in saw violations'); }); test('passes', () => {});`),
+            ).failed,
+            1,
+        );
         assert.equal(jestCounts(realJest(`require('./missing-module'); test('x', () => {});`)).failed, 1);
     });
 });

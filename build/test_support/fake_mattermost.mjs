@@ -16,23 +16,42 @@ export async function startFakeMattermost({token, manifest, uploadReply} = {}) {
         for await (const chunk of req) {
             chunks.push(chunk);
         }
-        const record = {method: req.method, path: req.url, authorization: req.headers.authorization, contentType: req.headers['content-type']};
+        const record = {
+            method: req.method,
+            path: req.url,
+            authorization: req.headers.authorization,
+            contentType: req.headers['content-type'],
+        };
         requests.push(record);
         const reply = (status, body) => {
             res.writeHead(status, {'Content-Type': 'application/json'});
             res.end(JSON.stringify(body));
         };
         if (req.headers.authorization !== `Bearer ${token}`) {
-            reply(401, {id: 'api.context.session_expired.app_error', message: 'Invalid or expired session, please login again.', status_code: 401});
+            reply(401, {
+                id: 'api.context.session_expired.app_error',
+                message: 'Invalid or expired session, please login again.',
+                status_code: 401,
+            });
             return;
         }
         if (req.method === 'POST' && req.url === '/api/v4/plugins') {
             // Parse the multipart body with the same WHATWG FormData code browsers use.
-            const form = await new Response(Buffer.concat(chunks), {headers: {'content-type': req.headers['content-type'] ?? ''}}).formData();
+            const form = await new Response(Buffer.concat(chunks), {
+                headers: {'content-type': req.headers['content-type'] ?? ''},
+            }).formData();
             const file = form.get('plugin');
-            record.form = {plugin: file && {name: file.name, size: file.size}, force: form.get('force'), fields: [...form.keys()]};
+            record.form = {
+                plugin: file && {name: file.name, size: file.size},
+                force: form.get('force'),
+                fields: [...form.keys()],
+            };
             if (!file) {
-                reply(400, {id: 'api.plugin.upload.file.app_error', message: 'Unable to open file in multipart/form request.', status_code: 400});
+                reply(400, {
+                    id: 'api.plugin.upload.file.app_error',
+                    message: 'Unable to open file in multipart/form request.',
+                    status_code: 400,
+                });
                 return;
             }
             const {status, body} = uploadReply ? uploadReply(record.form) : {status: 201, body: manifest};
@@ -49,15 +68,20 @@ export async function startFakeMattermost({token, manifest, uploadReply} = {}) {
     return {
         url: `http://127.0.0.1:${server.address().port}`,
         requests,
-        close: () => new Promise((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-        }),
+        close: () =>
+            new Promise((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
     };
 }
 
 /** The error the server gives when PluginSettings.EnableUploads is false. */
 export const UPLOAD_DISABLED = {
     status: 501,
-    body: {id: 'app.plugin.upload_disabled.app_error', message: 'Plugins and/or plugin uploads have been disabled.', status_code: 501},
+    body: {
+        id: 'app.plugin.upload_disabled.app_error',
+        message: 'Plugins and/or plugin uploads have been disabled.',
+        status_code: 501,
+    },
 };

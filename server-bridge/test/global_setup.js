@@ -19,13 +19,23 @@ function newest(dir) {
 function buildIfStale(root, stamp, project = 'tsconfig.build.json', after = 0) {
   const file = path.join(root, stamp);
   if (existsSync(file) && statSync(file).mtimeMs >= Math.max(newest(path.join(root, 'src')), after)) return false;
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, project)], { stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, project)], {
+    stdio: 'inherit',
+  });
   return true;
 }
 
 module.exports = async () => {
   const api = path.resolve(__dirname, '..', '..', 'api');
   buildIfStale(api, path.join('dist', 'index.js'), 'tsconfig.json');
-  buildIfStale(path.resolve(__dirname, '..'), path.join('dist', 'cli', 'main.js'), 'tsconfig.build.json', newest(path.join(api, 'dist')));
-  buildIfStale(path.dirname(require.resolve('@mm-backup/testkit/package.json')), path.join('dist', 'standin', 'main.js'));
+  buildIfStale(
+    path.resolve(__dirname, '..'),
+    path.join('dist', 'cli', 'main.js'),
+    'tsconfig.build.json',
+    newest(path.join(api, 'dist')),
+  );
+  buildIfStale(
+    path.dirname(require.resolve('@mm-backup/testkit/package.json')),
+    path.join('dist', 'standin', 'main.js'),
+  );
 };

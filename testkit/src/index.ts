@@ -14,8 +14,16 @@ export { tableName, TABLES, type TableDef } from './sandbox_schema';
 export { newId, isValidId } from './ids';
 export { openSqlConn, withSqlConn, type SqlConn, type SqlTarget, type SqlDriver } from './sql_conn';
 export {
-  standinCommands, standinUrl, standinMainPath, ensureStandinBuilt, runStandinCommand, readStandinState, standinPid,
-  standinStateFiles, type StandinCommandOptions, type StandinStateFile,
+  standinCommands,
+  standinUrl,
+  standinMainPath,
+  ensureStandinBuilt,
+  runStandinCommand,
+  readStandinState,
+  standinPid,
+  standinStateFiles,
+  type StandinCommandOptions,
+  type StandinStateFile,
 } from './standin/control';
 export { assertNoSpecViolations, standinViolations } from './standin/violations';
 export { runStandin, type RunStandinOptions, type RunningStandin } from './standin/server';

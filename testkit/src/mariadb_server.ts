@@ -10,7 +10,16 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertSimpleName, type DbServerBase, type RoleOptions } from './db_server';
 import {
-  chownTree, errText, pidAlive, runChecked, serviceAccount, signalPid, sleepSync, tailFile, waitFor, waitPidGone,
+  chownTree,
+  errText,
+  pidAlive,
+  runChecked,
+  serviceAccount,
+  signalPid,
+  sleepSync,
+  tailFile,
+  waitFor,
+  waitPidGone,
   type SystemUser,
 } from './proc_util';
 import { openSqlConn, quoteIdent, quoteLiteral, withSqlConn, type SqlTarget } from './sql_conn';
@@ -45,8 +54,15 @@ interface MariadbBinaries {
 
 /** Finds mariadbd, mariadb-install-db and the client tools ($MMTK_MARIADB_BINDIR, PATH, /usr/sbin, /usr/bin). */
 export function findMariadbBinaries(): MariadbBinaries {
-  const dirs = [process.env.MMTK_MARIADB_BINDIR, ...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/local/mysql/bin']
-    .filter((d): d is string => !!d);
+  const dirs = [
+    process.env.MMTK_MARIADB_BINDIR,
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/sbin',
+    '/usr/bin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/local/mysql/bin',
+  ].filter((d): d is string => !!d);
   const find = (names: string[]): string | undefined => {
     for (const d of dirs) for (const n of names) if (existsSync(join(d, n))) return join(d, n);
     return undefined;
@@ -55,7 +71,9 @@ export function findMariadbBinaries(): MariadbBinaries {
   const installDb = find(['mariadb-install-db', 'mysql_install_db']);
   const client = find(['mariadb', 'mysql']);
   if (!server || !installDb || !client) {
-    throw new Error(`MariaDB binaries not found (mariadbd: ${server ?? 'missing'}, mariadb-install-db: ${installDb ?? 'missing'}, mariadb: ${client ?? 'missing'}); set MMTK_MARIADB_BINDIR`);
+    throw new Error(
+      `MariaDB binaries not found (mariadbd: ${server ?? 'missing'}, mariadb-install-db: ${installDb ?? 'missing'}, mariadb: ${client ?? 'missing'}); set MMTK_MARIADB_BINDIR`,
+    );
   }
   return { server, installDb, clientBinDir: dirname(client) };
 }
@@ -73,10 +91,18 @@ export async function startMariadb(opts: StartMariadbOptions = {}): Promise<Mari
   await writeFile(logFile, '');
   if (account) await chownTree(baseDir, account.uid, account.gid);
   // normal root auth (not unix_socket), so the kit works the same whether or not it runs as root.
-  await runChecked(bins.installDb, [
-    '--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db',
-    '--skip-name-resolve', `--tmpdir=${tmpDir}`,
-  ], { cwd: baseDir, user: account, timeoutMs: 120_000 });
+  await runChecked(
+    bins.installDb,
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+      `--tmpdir=${tmpDir}`,
+    ],
+    { cwd: baseDir, user: account, timeoutMs: 120_000 },
+  );
 
   const server = new MariadbServerImpl(bins, baseDir, dataDir, tmpDir, logFile, account, opts.settings ?? {});
   try {
@@ -123,23 +149,33 @@ class MariadbServerImpl implements MariadbServer {
         await this.spawnAndWait();
         break;
       } catch (err) {
-        if (attempt < 4 && /Address already in use|Can't start server: Bind/i.test(tailFile(this.logFile, 3000))) continue;
+        if (attempt < 4 && /Address already in use|Can't start server: Bind/i.test(tailFile(this.logFile, 3000)))
+          continue;
         throw err;
       }
     }
     // install-db leaves root without a password (root@localhost, @127.0.0.1, @::1, @<hostname>).
     // Set one on every root account, over the socket, before anything listens for it on TCP.
-    await withSqlConn({ driver: 'mysql', host: '', port: 0, socketPath: this.socketPath, user: 'root', password: '', database: '' }, async (c) => {
-      // root@<hostname> is unusable under --skip-name-resolve (ALTER USER fails on it): remove it.
-      await c.query("DELETE FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')");
-      await c.query("DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')");
-      await c.query('FLUSH PRIVILEGES');
-      const hosts = await c.query<{ host: string }>("SELECT Host AS host FROM mysql.user WHERE User = 'root'");
-      for (const { host } of hosts) {
-        await c.query(`ALTER USER 'root'@${quoteLiteral('mysql', host)} IDENTIFIED BY ${quoteLiteral('mysql', this.superuserPassword)}`);
-      }
-      await c.query('FLUSH PRIVILEGES');
-    });
+    await withSqlConn(
+      { driver: 'mysql', host: '', port: 0, socketPath: this.socketPath, user: 'root', password: '', database: '' },
+      async (c) => {
+        // root@<hostname> is unusable under --skip-name-resolve (ALTER USER fails on it): remove it.
+        await c.query(
+          "DELETE FROM mysql.global_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')",
+        );
+        await c.query(
+          "DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')",
+        );
+        await c.query('FLUSH PRIVILEGES');
+        const hosts = await c.query<{ host: string }>("SELECT Host AS host FROM mysql.user WHERE User = 'root'");
+        for (const { host } of hosts) {
+          await c.query(
+            `ALTER USER 'root'@${quoteLiteral('mysql', host)} IDENTIFIED BY ${quoteLiteral('mysql', this.superuserPassword)}`,
+          );
+        }
+        await c.query('FLUSH PRIVILEGES');
+      },
+    );
     await this.waitForTcpLogin();
   }
 
@@ -189,33 +225,57 @@ class MariadbServerImpl implements MariadbServer {
     this.childExited = false;
     let spawnError: Error | undefined;
     // Only this child's end counts: the previous one's 'exit' can arrive after a restart spawned this one.
-    child.on('error', (e) => { if (this.child === child) { spawnError = e; this.childExited = true; } });
-    child.on('exit', () => { if (this.child === child) this.childExited = true; });
+    child.on('error', (e) => {
+      if (this.child === child) {
+        spawnError = e;
+        this.childExited = true;
+      }
+    });
+    child.on('exit', () => {
+      if (this.child === child) this.childExited = true;
+    });
     child.unref(); // the server must not keep the test process alive
     this.armExitKill();
-    await waitFor(async () => {
-      const c = await openSqlConn({ driver: 'mysql', host: '', port: 0, socketPath: this.socketPath, user: 'root', password: this.passwordSet ? this.superuserPassword : '', database: '', connectTimeoutMs: 2000 });
-      await c.close();
-      return true;
-    }, {
-      timeoutMs: 60_000,
-      abort: () => this.childExited,
-      describe: (e) => `MariaDB (port ${this.port}, datadir ${this.dataDir}) did not come up${this.childExited ? ' (mariadbd exited)' : ''}: ${errText(spawnError ?? e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
-    });
+    await waitFor(
+      async () => {
+        const c = await openSqlConn({
+          driver: 'mysql',
+          host: '',
+          port: 0,
+          socketPath: this.socketPath,
+          user: 'root',
+          password: this.passwordSet ? this.superuserPassword : '',
+          database: '',
+          connectTimeoutMs: 2000,
+        });
+        await c.close();
+        return true;
+      },
+      {
+        timeoutMs: 60_000,
+        abort: () => this.childExited,
+        describe: (e) =>
+          `MariaDB (port ${this.port}, datadir ${this.dataDir}) did not come up${this.childExited ? ' (mariadbd exited)' : ''}: ${errText(spawnError ?? e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
+      },
+    );
   }
 
   private passwordSet = false;
 
   private async waitForTcpLogin(): Promise<void> {
     this.passwordSet = true;
-    await waitFor(async () => {
-      const c = await openSqlConn({ ...this.target(''), connectTimeoutMs: 2000 });
-      await c.close();
-      return true;
-    }, {
-      timeoutMs: 20_000,
-      describe: (e) => `MariaDB on port ${this.port} refuses root over TCP: ${errText(e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
-    });
+    await waitFor(
+      async () => {
+        const c = await openSqlConn({ ...this.target(''), connectTimeoutMs: 2000 });
+        await c.close();
+        return true;
+      },
+      {
+        timeoutMs: 20_000,
+        describe: (e) =>
+          `MariaDB on port ${this.port} refuses root over TCP: ${errText(e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
+      },
+    );
   }
 
   private serverPid(): number | undefined {
@@ -230,12 +290,15 @@ class MariadbServerImpl implements MariadbServer {
 
   private armExitKill(): void {
     if (this.unregisterKill) return;
-    this.unregisterKill = registerExitCleanup(() => {
-      const pid = this.serverPid();
-      if (pid === undefined || !pidAlive(pid)) return;
-      signalPid(pid, 'SIGKILL'); // test data is disposable; do not wait for a clean InnoDB shutdown
-      for (let i = 0; i < 30 && pidAlive(pid); i++) sleepSync(100);
-    }, { kind: 'pidfile', path: this.pidFile, signal: 'SIGKILL', match: 'mariadbd|mysqld' });
+    this.unregisterKill = registerExitCleanup(
+      () => {
+        const pid = this.serverPid();
+        if (pid === undefined || !pidAlive(pid)) return;
+        signalPid(pid, 'SIGKILL'); // test data is disposable; do not wait for a clean InnoDB shutdown
+        for (let i = 0; i < 30 && pidAlive(pid); i++) sleepSync(100);
+      },
+      { kind: 'pidfile', path: this.pidFile, signal: 'SIGKILL', match: 'mariadbd|mysqld' },
+    );
   }
 
   adminUrl(db = ''): string {
@@ -243,7 +306,14 @@ class MariadbServerImpl implements MariadbServer {
   }
 
   private target(db: string): SqlTarget {
-    return { driver: 'mysql', host: this.host, port: this.port, user: 'root', password: this.superuserPassword, database: db };
+    return {
+      driver: 'mysql',
+      host: this.host,
+      port: this.port,
+      user: 'root',
+      password: this.superuserPassword,
+      database: db,
+    };
   }
 
   async query(db: string, sql: string, params?: unknown[]): Promise<any[]> {
@@ -256,23 +326,36 @@ class MariadbServerImpl implements MariadbServer {
 
   async createDatabase(name: string, owner?: string): Promise<void> {
     assertSimpleName('database name', name);
-    await this.query('', `CREATE DATABASE ${quoteIdent('mysql', name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
+    await this.query(
+      '',
+      `CREATE DATABASE ${quoteIdent('mysql', name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`,
+    );
     if (owner) {
       assertSimpleName('owner', owner);
-      await this.query('', `GRANT ALL PRIVILEGES ON ${quoteIdent('mysql', name)}.* TO ${quoteLiteral('mysql', owner)}@'%'`);
+      await this.query(
+        '',
+        `GRANT ALL PRIVILEGES ON ${quoteIdent('mysql', name)}.* TO ${quoteLiteral('mysql', owner)}@'%'`,
+      );
     }
   }
 
   async createRole(name: string, password: string, opts: RoleOptions = {}): Promise<void> {
     assertSimpleName('user name', name);
-    await this.query('', `CREATE USER ${quoteLiteral('mysql', name)}@'%' IDENTIFIED BY ${quoteLiteral('mysql', password)}`);
-    if (opts.superuser) await this.query('', `GRANT ALL PRIVILEGES ON *.* TO ${quoteLiteral('mysql', name)}@'%' WITH GRANT OPTION`);
+    await this.query(
+      '',
+      `CREATE USER ${quoteLiteral('mysql', name)}@'%' IDENTIFIED BY ${quoteLiteral('mysql', password)}`,
+    );
+    if (opts.superuser)
+      await this.query('', `GRANT ALL PRIVILEGES ON *.* TO ${quoteLiteral('mysql', name)}@'%' WITH GRANT OPTION`);
     else if (opts.createdb) await this.query('', `GRANT CREATE ON *.* TO ${quoteLiteral('mysql', name)}@'%'`);
   }
 
   async setPassword(name: string, password: string): Promise<void> {
     assertSimpleName('user name', name);
-    await this.query('', `ALTER USER ${quoteLiteral('mysql', name)}@'%' IDENTIFIED BY ${quoteLiteral('mysql', password)}`);
+    await this.query(
+      '',
+      `ALTER USER ${quoteLiteral('mysql', name)}@'%' IDENTIFIED BY ${quoteLiteral('mysql', password)}`,
+    );
   }
 
   async roleExists(name: string): Promise<boolean> {
@@ -285,7 +368,12 @@ class MariadbServerImpl implements MariadbServer {
   }
 
   clientEnv(): NodeJS.ProcessEnv {
-    return { ...process.env, MYSQL_PWD: this.superuserPassword, MYSQL_HOST: this.host, MYSQL_TCP_PORT: String(this.port) };
+    return {
+      ...process.env,
+      MYSQL_PWD: this.superuserPassword,
+      MYSQL_HOST: this.host,
+      MYSQL_TCP_PORT: String(this.port),
+    };
   }
 
   isRunning(): boolean {

@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertSimpleName, type DbServerBase, type RoleOptions } from './db_server';
 import {
-  chownTree, errText, pidAlive, runChecked, runCommand, serviceAccount, signalPid, sleepSync, tailFile, waitFor,
+  chownTree,
+  errText,
+  pidAlive,
+  runChecked,
+  runCommand,
+  serviceAccount,
+  signalPid,
+  sleepSync,
+  tailFile,
+  waitFor,
   type SystemUser,
 } from './proc_util';
 import { openSqlConn, quoteIdent, quoteLiteral, withSqlConn, type SqlTarget } from './sql_conn';
@@ -43,12 +52,16 @@ export function findPgBinDir(): string {
   const candidates: string[] = [];
   if (process.env.MMTK_PG_BINDIR) candidates.push(process.env.MMTK_PG_BINDIR);
   try {
-    candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    candidates.push(
+      execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
   } catch {
     // pg_config is only in the -dev package; fall back to the Debian/Ubuntu layout
   }
   try {
-    const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin`);
   } catch {
     // not Debian-style
@@ -80,17 +93,41 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   await writeFile(pwFile, `${superuserPassword}\n`, { mode: 0o600 });
   if (account) await chown(pwFile, account.uid, account.gid);
   try {
-    await runChecked(join(binDir, 'initdb'), [
-      '-D', dataDir, '-U', superuser, `--pwfile=${pwFile}`,
-      '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync',
-    ], { cwd: baseDir, user: account, timeoutMs: 120_000 });
+    await runChecked(
+      join(binDir, 'initdb'),
+      [
+        '-D',
+        dataDir,
+        '-U',
+        superuser,
+        `--pwfile=${pwFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--no-locale',
+        '--no-sync',
+      ],
+      { cwd: baseDir, user: account, timeoutMs: 120_000 },
+    );
   } finally {
     await unlink(pwFile).catch(() => undefined);
   }
   // Our settings live in their own file so a port change can rewrite them without parsing postgresql.conf.
   await appendFile(join(dataDir, 'postgresql.conf'), "\ninclude 'mmtk.conf'\n");
 
-  const server = new PgServerImpl(binDir, baseDir, dataDir, socketDir, logFile, superuser, superuserPassword, account, name, opts.settings ?? {});
+  const server = new PgServerImpl(
+    binDir,
+    baseDir,
+    dataDir,
+    socketDir,
+    logFile,
+    superuser,
+    superuserPassword,
+    account,
+    name,
+    opts.settings ?? {},
+  );
   try {
     await server.firstStart();
   } catch (err) {
@@ -131,7 +168,8 @@ class PgServerImpl implements PgServer {
         return;
       } catch (err) {
         const log = tailFile(this.logFile, 3000);
-        if (attempt < 4 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(log)) continue;
+        if (attempt < 4 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(log))
+          continue;
         throw err;
       }
     }
@@ -156,8 +194,12 @@ class PgServerImpl implements PgServer {
       log_min_messages: 'warning',
       logging_collector: 'off',
     };
-    for (const [k, v] of Object.entries(this.settings)) conf[k] = /^[0-9.]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
-    const text = Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+    for (const [k, v] of Object.entries(this.settings))
+      conf[k] = /^[0-9.]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
+    const text =
+      Object.entries(conf)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') + '\n';
     const file = join(this.dataDir, 'mmtk.conf');
     await writeFile(file, text, { mode: 0o600 });
     if (this.account) await chown(file, this.account.uid, this.account.gid);
@@ -168,7 +210,14 @@ class PgServerImpl implements PgServer {
   }
 
   private target(db: string): SqlTarget {
-    return { driver: 'postgres', host: this.host, port: this.port, user: this.superuser, password: this.superuserPassword, database: db };
+    return {
+      driver: 'postgres',
+      host: this.host,
+      port: this.port,
+      user: this.superuser,
+      password: this.superuserPassword,
+      database: db,
+    };
   }
 
   async query(db: string, sql: string, params?: unknown[]): Promise<any[]> {
@@ -184,18 +233,27 @@ class PgServerImpl implements PgServer {
     assertSimpleName('database name', name);
     if (owner) assertSimpleName('owner', owner);
     const ownerSql = owner ? ` OWNER ${quoteIdent('postgres', owner)}` : '';
-    await this.query('postgres', `CREATE DATABASE ${quoteIdent('postgres', name)}${ownerSql} ENCODING 'UTF8' TEMPLATE template0`);
+    await this.query(
+      'postgres',
+      `CREATE DATABASE ${quoteIdent('postgres', name)}${ownerSql} ENCODING 'UTF8' TEMPLATE template0`,
+    );
   }
 
   async createRole(name: string, password: string, opts: RoleOptions = {}): Promise<void> {
     assertSimpleName('role name', name);
     const extra = `${opts.superuser ? ' SUPERUSER' : ''}${opts.createdb ? ' CREATEDB' : ''}`;
-    await this.query('postgres', `CREATE ROLE ${quoteIdent('postgres', name)} LOGIN PASSWORD ${quoteLiteral('postgres', password)}${extra}`);
+    await this.query(
+      'postgres',
+      `CREATE ROLE ${quoteIdent('postgres', name)} LOGIN PASSWORD ${quoteLiteral('postgres', password)}${extra}`,
+    );
   }
 
   async setPassword(name: string, password: string): Promise<void> {
     assertSimpleName('role name', name);
-    await this.query('postgres', `ALTER ROLE ${quoteIdent('postgres', name)} PASSWORD ${quoteLiteral('postgres', password)}`);
+    await this.query(
+      'postgres',
+      `ALTER ROLE ${quoteIdent('postgres', name)} PASSWORD ${quoteLiteral('postgres', password)}`,
+    );
   }
 
   async roleExists(name: string): Promise<boolean> {
@@ -235,41 +293,62 @@ class PgServerImpl implements PgServer {
   async start(): Promise<void> {
     if (this.destroyed) throw new Error('this PostgreSQL server was destroyed');
     if (this.isRunning()) return;
-    const r = await runCommand(join(this.binDir, 'pg_ctl'), ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-s'], {
-      cwd: this.baseDir, user: this.account, timeoutMs: 90_000,
-    });
+    const r = await runCommand(
+      join(this.binDir, 'pg_ctl'),
+      ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-s'],
+      {
+        cwd: this.baseDir,
+        user: this.account,
+        timeoutMs: 90_000,
+      },
+    );
     if (r.code !== 0) {
-      throw new Error(`PostgreSQL (${this.dataDir}, port ${this.port}) failed to start: ${r.stderr.trim() || r.stdout.trim()}\n--- server log tail ---\n${tailFile(this.logFile)}`);
+      throw new Error(
+        `PostgreSQL (${this.dataDir}, port ${this.port}) failed to start: ${r.stderr.trim() || r.stdout.trim()}\n--- server log tail ---\n${tailFile(this.logFile)}`,
+      );
     }
     this.armExitKill();
     // pg_ctl -w only checks the postmaster; make sure a real password login over TCP works too.
-    await waitFor(async () => {
-      const c = await openSqlConn({ ...this.target('postgres'), connectTimeoutMs: 2000 });
-      await c.close();
-      return true;
-    }, {
-      timeoutMs: 30_000,
-      describe: (e) => `PostgreSQL on port ${this.port} started but refuses logins: ${errText(e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
-    });
+    await waitFor(
+      async () => {
+        const c = await openSqlConn({ ...this.target('postgres'), connectTimeoutMs: 2000 });
+        await c.close();
+        return true;
+      },
+      {
+        timeoutMs: 30_000,
+        describe: (e) =>
+          `PostgreSQL on port ${this.port} started but refuses logins: ${errText(e)}\n--- server log tail ---\n${tailFile(this.logFile)}`,
+      },
+    );
   }
 
   /** Kills the postmaster at process exit if a test forgot stop()/destroy(). */
   private armExitKill(): void {
     if (this.unregisterKill) return;
-    this.unregisterKill = registerExitCleanup(() => {
-      const pid = this.postmasterPid();
-      if (pid === undefined || !pidAlive(pid)) return;
-      signalPid(pid, 'SIGQUIT'); // immediate shutdown
-      for (let i = 0; i < 50 && pidAlive(pid); i++) sleepSync(100);
-      if (pidAlive(pid)) signalPid(pid, 'SIGKILL');
-    }, { kind: 'pidfile', path: join(this.dataDir, 'postmaster.pid'), signal: 'SIGQUIT', match: 'postgres' });
+    this.unregisterKill = registerExitCleanup(
+      () => {
+        const pid = this.postmasterPid();
+        if (pid === undefined || !pidAlive(pid)) return;
+        signalPid(pid, 'SIGQUIT'); // immediate shutdown
+        for (let i = 0; i < 50 && pidAlive(pid); i++) sleepSync(100);
+        if (pidAlive(pid)) signalPid(pid, 'SIGKILL');
+      },
+      { kind: 'pidfile', path: join(this.dataDir, 'postmaster.pid'), signal: 'SIGQUIT', match: 'postgres' },
+    );
   }
 
   async stop(): Promise<void> {
     if (!this.isRunning()) return;
-    const r = await runCommand(join(this.binDir, 'pg_ctl'), ['stop', '-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'], {
-      cwd: this.baseDir, user: this.account, timeoutMs: 90_000,
-    });
+    const r = await runCommand(
+      join(this.binDir, 'pg_ctl'),
+      ['stop', '-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'],
+      {
+        cwd: this.baseDir,
+        user: this.account,
+        timeoutMs: 90_000,
+      },
+    );
     if (r.code !== 0 && this.isRunning()) {
       throw new Error(`pg_ctl stop failed for ${this.dataDir}: ${r.stderr.trim()}\n${tailFile(this.logFile)}`);
     }

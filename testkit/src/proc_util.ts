@@ -69,15 +69,21 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], {
       cwd: opts.cwd,
-      env: opts.user ? { ...(opts.env ?? process.env), HOME: opts.user.home, USER: opts.user.name, LOGNAME: opts.user.name } : (opts.env ?? process.env),
+      env: opts.user
+        ? { ...(opts.env ?? process.env), HOME: opts.user.home, USER: opts.user.name, LOGNAME: opts.user.name }
+        : (opts.env ?? process.env),
       uid: opts.user?.uid,
       gid: opts.user?.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout = (stdout + c).slice(-1_000_000); });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr = (stderr + c).slice(-1_000_000); });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout = (stdout + c).slice(-1_000_000);
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr = (stderr + c).slice(-1_000_000);
+    });
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs) {
       timer = setTimeout(() => {
@@ -97,7 +103,11 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
 }
 
 /** Like runCommand, but rejects with stdout/stderr tails when the exit code is not 0. */
-export async function runChecked(cmd: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+export async function runChecked(
+  cmd: string,
+  args: readonly string[],
+  opts: CommandOptions = {},
+): Promise<CommandResult> {
   const r = await runCommand(cmd, args, opts);
   if (r.code !== 0) {
     const out = `${r.stderr.trim()}\n${r.stdout.trim()}`.trim().split('\n').slice(-15).join('\n');

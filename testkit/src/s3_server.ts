@@ -28,14 +28,19 @@ export async function startS3Server(bucket = 'mm-backup-test'): Promise<S3Server
   const root = await makeTempDir('s3rver-');
   const dir = path.join(root, 'data');
   let child: ChildProcess | undefined;
-  const start = () => new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [CHILD, String(port), dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    let err = '';
-    c.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-    c.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    c.once('exit', (code) => reject(new Error(`s3rver exited (${code}): ${err}`)));
-  });
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn(process.execPath, [CHILD, String(port), dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      let err = '';
+      c.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      c.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) resolve();
+      });
+      c.once('exit', (code) => reject(new Error(`s3rver exited (${code}): ${err}`)));
+    });
   const stop = async () => {
     const c = child;
     child = undefined;
@@ -52,6 +57,9 @@ export async function startS3Server(bucket = 'mm-backup-test'): Promise<S3Server
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     start,
     stop,
-    destroy: async () => { await stop(); await removeTempDir(root); },
+    destroy: async () => {
+      await stop();
+      await removeTempDir(root);
+    },
   };
 }

@@ -8,4 +8,7 @@ const [port, directory, bucket] = process.argv.slice(2);
 new S3rver({ port: Number(port), address: '127.0.0.1', directory, silent: true, configureBuckets: [{ name: bucket }] })
   .run()
   .then(() => process.stdout.write('ready\n'))
-  .catch((err) => { process.stderr.write(`${err.stack}\n`); process.exit(1); });
+  .catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });

@@ -93,7 +93,13 @@ export interface Sandbox {
 }
 
 const DEFAULT_SIZE: Required<SandboxSize> = {
-  users: 20, teams: 2, channels: 8, posts: 300, attachments: 30, attachmentBytes: 400_000, largeFileRatio: 0.05,
+  users: 20,
+  teams: 2,
+  channels: 8,
+  posts: 300,
+  attachments: 30,
+  attachmentBytes: 400_000,
+  largeFileRatio: 0.05,
 };
 
 // Remembers generated passwords so a second sandbox for the same role on the same server does not
@@ -135,28 +141,48 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
   known.set(dbUser, dbPassword);
   await db.createDatabase(dbName, dbUser);
 
-  const target: SqlTarget = { driver, host: '127.0.0.1', port: db.port, user: dbUser, password: dbPassword, database: dbName };
-  const mattermostDsn = driver === 'postgres'
-    ? pgDsnForMattermost(dbUser, dbPassword, '127.0.0.1', db.port, dbName)
-    : mysqlDsnForMattermost(dbUser, dbPassword, '127.0.0.1', db.port, dbName);
-  const dbUrl = driver === 'postgres'
-    ? `postgres://${dbUser}:${encodeURIComponent(dbPassword)}@127.0.0.1:${db.port}/${dbName}?sslmode=disable`
-    : `mysql://${dbUser}:${encodeURIComponent(dbPassword)}@127.0.0.1:${db.port}/${dbName}`;
-  const configDsn = opts.configInDatabase ? (driver === 'postgres' ? mattermostDsn : `mysql://${mattermostDsn}`) : undefined;
+  const target: SqlTarget = {
+    driver,
+    host: '127.0.0.1',
+    port: db.port,
+    user: dbUser,
+    password: dbPassword,
+    database: dbName,
+  };
+  const mattermostDsn =
+    driver === 'postgres'
+      ? pgDsnForMattermost(dbUser, dbPassword, '127.0.0.1', db.port, dbName)
+      : mysqlDsnForMattermost(dbUser, dbPassword, '127.0.0.1', db.port, dbName);
+  const dbUrl =
+    driver === 'postgres'
+      ? `postgres://${dbUser}:${encodeURIComponent(dbPassword)}@127.0.0.1:${db.port}/${dbName}?sslmode=disable`
+      : `mysql://${dbUser}:${encodeURIComponent(dbPassword)}@127.0.0.1:${db.port}/${dbName}`;
+  const configDsn = opts.configInDatabase
+    ? driver === 'postgres'
+      ? mattermostDsn
+      : `mysql://${mattermostDsn}`
+    : undefined;
 
   // Posts span the last year, ending an hour ago.
   const now = Date.now();
   const span = 365 * 86_400_000;
   const step = Math.max(1, Math.floor(span / Math.max(1, size.posts)));
   const model = new SandboxModel({
-    seed, users: size.users, teams: size.teams, channels: size.channels, posts: size.posts,
-    t0: now - 3_600_000 - Math.max(1, size.posts) * step, step,
+    seed,
+    users: size.users,
+    teams: size.teams,
+    channels: size.channels,
+    posts: size.posts,
+    t0: now - 3_600_000 - Math.max(1, size.posts) * step,
+    step,
   });
   const migrations = driver === 'postgres' ? 146 : 124;
 
   const started = Date.now();
   // MMTK_TRACE=1 prints phase timings, for tuning big benchmark sandboxes.
-  const trace = (what: string) => { if (process.env.MMTK_TRACE) process.stderr.write(`[sandbox] ${what} after ${Date.now() - started} ms\n`); };
+  const trace = (what: string) => {
+    if (process.env.MMTK_TRACE) process.stderr.write(`[sandbox] ${what} after ${Date.now() - started} ms\n`);
+  };
   const rowsConn = await openSqlConn(target);
   let filesConn: SqlConn | undefined;
   try {
@@ -171,12 +197,19 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const filesJob = (async () => {
       await writeInstallTree({ installDir, version, bleve: major < 11 });
       const extras = await writeFileStoreExtras(dataDir, model);
-      const att = await writeAttachments(fc, dataDir, model, { count: size.attachments, bytes: size.attachmentBytes, largeFileRatio: size.largeFileRatio });
+      const att = await writeAttachments(fc, dataDir, model, {
+        count: size.attachments,
+        bytes: size.attachmentBytes,
+        largeFileRatio: size.largeFileRatio,
+      });
       return { files: extras.files + att.files, bytes: extras.bytes + att.bytes };
     })();
     const [, fileStore] = await Promise.all([
       rowsJob.then(() => trace('rows generated')),
-      filesJob.then((r) => { trace('files written'); return r; }),
+      filesJob.then((r) => {
+        trace('files written');
+        return r;
+      }),
     ]);
     await finishRows(rowsConn);
     trace('threads, counters and file ids done');
@@ -187,7 +220,10 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
     await mkdir(tlsDir, { recursive: true });
     await mkdir(configDir, { recursive: true });
     const [tls, saml, idp, ldap] = await Promise.all([
-      makeCertificate('localhost', tlsDir), makeCertificate('mattermost-sp', tlsDir), makeCertificate('idp.example.com', tlsDir), makeCertificate('ldap.example.com', tlsDir),
+      makeCertificate('localhost', tlsDir),
+      makeCertificate('mattermost-sp', tlsDir),
+      makeCertificate('idp.example.com', tlsDir),
+      makeCertificate('ldap.example.com', tlsDir),
     ]);
     const tlsCertFile = join(tlsDir, 'mattermost.crt');
     const tlsKeyFile = join(tlsDir, 'mattermost.key');
@@ -207,8 +243,15 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
 
     const siteUrl = `http://127.0.0.1:${port}`;
     const cfgInputs = {
-      driver, dataSource: mattermostDsn, siteUrl, listenAddress: `127.0.0.1:${port}`, tlsCertFile, tlsKeyFile,
-      majorVersion: major, installDir, siteName: 'Sandbox',
+      driver,
+      dataSource: mattermostDsn,
+      siteUrl,
+      listenAddress: `127.0.0.1:${port}`,
+      tlsCertFile,
+      tlsKeyFile,
+      majorVersion: major,
+      installDir,
+      siteName: 'Sandbox',
     };
     const configPath = join(configDir, 'config.json');
     await writeFile(configPath, `${JSON.stringify(buildMattermostConfig(cfgInputs), null, 2)}\n`, { mode: 0o600 });
@@ -218,11 +261,30 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
       // The database store: the whole JSON in configurations (one active row), files in configurationfiles.
       const value = JSON.stringify(buildMattermostConfig({ ...cfgInputs, siteName: 'Sandbox (database config)' }));
       await insertRows(rowsConn, 'Configurations', [
-        { Id: seed.padEnd(26, '0').slice(0, 26), Value: value, CreateAt: now - 86_400_000, Active: null, SHA: createHash('sha256').update('old').digest('hex') },
-        { Id: seed.padEnd(26, '1').slice(0, 26), Value: value, CreateAt: now, Active: true, SHA: createHash('sha256').update(value).digest('hex') },
+        {
+          Id: seed.padEnd(26, '0').slice(0, 26),
+          Value: value,
+          CreateAt: now - 86_400_000,
+          Active: null,
+          SHA: createHash('sha256').update('old').digest('hex'),
+        },
+        {
+          Id: seed.padEnd(26, '1').slice(0, 26),
+          Value: value,
+          CreateAt: now,
+          Active: true,
+          SHA: createHash('sha256').update(value).digest('hex'),
+        },
       ]);
-      await insertRows(rowsConn, 'ConfigurationFiles', Object.entries(configFiles).map(([name, [data]]) => ({ Name: name, Data: data, CreateAt: now, UpdateAt: now })));
-      await insertRows(rowsConn, 'db_config_migrations', [{ Version: 1, Name: 'create_configurations' }, { Version: 2, Name: 'create_configuration_files' }]);
+      await insertRows(
+        rowsConn,
+        'ConfigurationFiles',
+        Object.entries(configFiles).map(([name, [data]]) => ({ Name: name, Data: data, CreateAt: now, UpdateAt: now })),
+      );
+      await insertRows(rowsConn, 'db_config_migrations', [
+        { Version: 1, Name: 'create_configurations' },
+        { Version: 2, Name: 'create_configuration_files' },
+      ]);
     }
 
     let envFilePath: string | undefined;
@@ -240,13 +302,35 @@ export async function generateSandbox(opts: SandboxOptions): Promise<Sandbox> {
     if (driver === 'postgres') await rowsConn.exec('ANALYZE');
     const counts: Record<string, number> = {};
     for (const t of sandboxTables(!!opts.configInDatabase)) {
-      const [row] = await rowsConn.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${tableSql(driver, t.name)}`);
+      const [row] = await rowsConn.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM ${tableSql(driver, t.name)}`,
+      );
       counts[tableName(driver, t.name)] = Number(row?.n ?? 0);
     }
 
     return {
-      root, installDir, configPath, envFilePath, dataDir, tlsDir, tlsCertFile, tlsKeyFile, dbUrl, mattermostDsn, configDsn,
-      dbName, dbUser, dbPassword, driver, mattermostVersion: version, port, siteUrl, schemaVersion: migrations, counts, fileStore, seed,
+      root,
+      installDir,
+      configPath,
+      envFilePath,
+      dataDir,
+      tlsDir,
+      tlsCertFile,
+      tlsKeyFile,
+      dbUrl,
+      mattermostDsn,
+      configDsn,
+      dbName,
+      dbUser,
+      dbPassword,
+      driver,
+      mattermostVersion: version,
+      port,
+      siteUrl,
+      schemaVersion: migrations,
+      counts,
+      fileStore,
+      seed,
     };
   } finally {
     await rowsConn.close();

@@ -86,7 +86,13 @@ export function buildMattermostConfig(i: ConfigInputs): Record<string, unknown> 
       AdvancedLoggingJSON: {},
       MaxFieldSize: 2048,
     },
-    NotificationLogSettings: { EnableConsole: true, ConsoleLevel: 'INFO', EnableFile: true, FileLevel: 'INFO', FileLocation: '' },
+    NotificationLogSettings: {
+      EnableConsole: true,
+      ConsoleLevel: 'INFO',
+      EnableFile: true,
+      FileLevel: 'INFO',
+      FileLocation: '',
+    },
     PasswordSettings: { MinimumLength: 8, Lowercase: false, Number: false, Uppercase: false, Symbol: false },
     FileSettings: {
       EnableFileAttachments: true,
@@ -190,12 +196,31 @@ export function buildMattermostConfig(i: ConfigInputs): Record<string, unknown> 
     ExperimentalSettings: { ClientSideCertEnable: false, EnableSharedChannels: false },
     AnalyticsSettings: { MaxUsersForStatistics: 2500 },
     ElasticsearchSettings: { ConnectionURL: 'http://localhost:9200', EnableIndexing: false, EnableSearching: false },
-    DataRetentionSettings: { EnableMessageDeletion: false, EnableFileDeletion: false, MessageRetentionDays: 365, FileRetentionDays: 365 },
-    MessageExportSettings: { EnableExport: false, ExportFormat: 'actiance', DownloadExportResults: false, ExportFromTimestamp: 0, BatchSize: 10_000 },
+    DataRetentionSettings: {
+      EnableMessageDeletion: false,
+      EnableFileDeletion: false,
+      MessageRetentionDays: 365,
+      FileRetentionDays: 365,
+    },
+    MessageExportSettings: {
+      EnableExport: false,
+      ExportFormat: 'actiance',
+      DownloadExportResults: false,
+      ExportFromTimestamp: 0,
+      BatchSize: 10_000,
+    },
     DisplaySettings: { CustomURLSchemes: [], MaxMarkdownNodes: 0 },
     GuestAccountsSettings: { Enable: false },
-    ImageProxySettings: { Enable: false, ImageProxyType: 'local', RemoteImageProxyURL: '', RemoteImageProxyOptions: '' },
-    CloudSettings: { CWSURL: 'https://customers.mattermost.com', CWSAPIURL: 'https://portal.internal.prod.cloud.mattermost.com' },
+    ImageProxySettings: {
+      Enable: false,
+      ImageProxyType: 'local',
+      RemoteImageProxyURL: '',
+      RemoteImageProxyOptions: '',
+    },
+    CloudSettings: {
+      CWSURL: 'https://customers.mattermost.com',
+      CWSAPIURL: 'https://portal.internal.prod.cloud.mattermost.com',
+    },
     FeatureFlags: null,
   };
   if (i.majorVersion < 11) {

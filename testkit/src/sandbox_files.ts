@@ -67,10 +67,27 @@ export async function makeCertificate(cn: string, workDir: string): Promise<PemP
   const keyFile = join(workDir, `.${cn.replace(/[^a-z0-9]/gi, '_')}.key`);
   const crtFile = join(workDir, `.${cn.replace(/[^a-z0-9]/gi, '_')}.crt`);
   try {
-    const r = await runCommand('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyFile, '-out', crtFile, '-days', '3650', '-subj', `/CN=${cn}`,
-    ], { timeoutMs: 20_000 });
+    const r = await runCommand(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        crtFile,
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${cn}`,
+      ],
+      { timeoutMs: 20_000 },
+    );
     if (r.code === 0) {
       const pair = { cert: await readFile(crtFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
       await unlink(crtFile).catch(() => undefined);
@@ -114,17 +131,35 @@ exit 1
 `;
   await put(join(d, 'bin', 'mattermost'), stub('server'), 0o755);
   await put(join(d, 'bin', 'mmctl'), stub('mmctl'), 0o755);
-  await put(join(d, 'config', 'README.md'), '# Configuration\n\nconfig.json is created by the server on first start.\n');
-  await put(join(d, 'NOTICE.txt'), `Mattermost ${o.version}\n\nThis product contains software from third parties:\n${'- some-library (MIT) — © Someone\n'.repeat(200)}`);
-  await put(join(d, 'README.md'), '# Mattermost\n\nThis is a test sandbox laid out like a Mattermost tarball install.\n');
+  await put(
+    join(d, 'config', 'README.md'),
+    '# Configuration\n\nconfig.json is created by the server on first start.\n',
+  );
+  await put(
+    join(d, 'NOTICE.txt'),
+    `Mattermost ${o.version}\n\nThis product contains software from third parties:\n${'- some-library (MIT) — © Someone\n'.repeat(200)}`,
+  );
+  await put(
+    join(d, 'README.md'),
+    '# Mattermost\n\nThis is a test sandbox laid out like a Mattermost tarball install.\n',
+  );
 
   // client/ (the webapp)
   const hash = derivedId('client', o.version, 0).slice(0, 20);
-  await put(join(d, 'client', 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><title>Mattermost</title><script src="/static/root.${hash}.js"></script></head><body><div id="root"></div></body></html>\n`);
-  const js = Array.from({ length: 3000 }, (_, i) => `export function f${i}(a,b){return a*${i}+b; /* ${'ünïcödé'.repeat(i % 3)} */}`).join('\n');
+  await put(
+    join(d, 'client', 'index.html'),
+    `<!doctype html><html><head><meta charset="utf-8"><title>Mattermost</title><script src="/static/root.${hash}.js"></script></head><body><div id="root"></div></body></html>\n`,
+  );
+  const js = Array.from(
+    { length: 3000 },
+    (_, i) => `export function f${i}(a,b){return a*${i}+b; /* ${'ünïcödé'.repeat(i % 3)} */}`,
+  ).join('\n');
   await put(join(d, 'client', `root.${hash}.js`), js);
   await put(join(d, 'client', `main.${hash}.css`), '.app{font-family:"Open Sans",sans-serif}\n'.repeat(500));
-  await put(join(d, 'client', 'manifest.json'), JSON.stringify({ name: 'Mattermost', short_name: 'Mattermost', start_url: '..', display: 'standalone' }));
+  await put(
+    join(d, 'client', 'manifest.json'),
+    JSON.stringify({ name: 'Mattermost', short_name: 'Mattermost', start_url: '..', display: 'standalone' }),
+  );
   await writeRandomFile(join(d, 'client', 'images', 'logo.png'), 12_000, PNG);
   await writeRandomFile(join(d, 'client', 'emoji', '1f600.png'), 3_000, PNG);
   // A relative symlink inside the tree, as web servers and packagers sometimes leave behind.
@@ -132,16 +167,38 @@ exit 1
 
   await writeRandomFile(join(d, 'fonts', 'OpenSans-Regular.woff2'), 40_000, Buffer.from('wOF2'));
   await writeRandomFile(join(d, 'fonts', 'Metropolis-SemiBold.woff2'), 30_000, Buffer.from('wOF2'));
-  await put(join(d, 'i18n', 'en.json'), JSON.stringify({ 'api.context.404.app_error': 'Sorry, we could not find the page.', 'app.post.save.app_error': 'Unable to save the Post.' }, null, 2));
-  await put(join(d, 'i18n', 'de.json'), JSON.stringify({ 'api.context.404.app_error': 'Entschuldigung, die Seite wurde nicht gefunden.' }, null, 2));
-  await put(join(d, 'i18n', 'ja.json'), JSON.stringify({ 'api.context.404.app_error': 'ページが見つかりません。' }, null, 2));
+  await put(
+    join(d, 'i18n', 'en.json'),
+    JSON.stringify(
+      {
+        'api.context.404.app_error': 'Sorry, we could not find the page.',
+        'app.post.save.app_error': 'Unable to save the Post.',
+      },
+      null,
+      2,
+    ),
+  );
+  await put(
+    join(d, 'i18n', 'de.json'),
+    JSON.stringify({ 'api.context.404.app_error': 'Entschuldigung, die Seite wurde nicht gefunden.' }, null, 2),
+  );
+  await put(
+    join(d, 'i18n', 'ja.json'),
+    JSON.stringify({ 'api.context.404.app_error': 'ページが見つかりません。' }, null, 2),
+  );
   for (const t of ['invite_body', 'reset_body', 'welcome_body', 'verify_body']) {
-    await put(join(d, 'templates', `${t}.html`), `{{define "${t}"}}<html><body><p>{{.Props.Title}}</p></body></html>{{end}}\n`);
+    await put(
+      join(d, 'templates', `${t}.html`),
+      `{{define "${t}"}}<html><body><p>{{.Props.Title}}</p></body></html>{{end}}\n`,
+    );
   }
 
   for (const p of SANDBOX_PLUGINS) {
     const manifest = {
-      id: p.id, name: p.name, version: p.version, min_server_version: '9.5.0',
+      id: p.id,
+      name: p.name,
+      version: p.version,
+      min_server_version: '9.5.0',
       server: { executables: { 'linux-amd64': 'server/dist/plugin-linux-amd64' } },
       webapp: { bundle_path: 'webapp/dist/main.js' },
     };
@@ -159,22 +216,38 @@ exit 1
     await put(join(d, 'plugins', p.id, 'plugin.json'), JSON.stringify(manifest, null, 2));
     await put(join(d, 'plugins', p.id, 'server', 'dist', 'plugin-linux-amd64'), binary, 0o755);
     await put(join(d, 'plugins', p.id, 'webapp', 'dist', 'main.js'), `console.log(${JSON.stringify(p.id)});\n`);
-    await put(join(d, 'plugins', p.id, 'assets', 'icon.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>\n');
-    await put(join(d, 'client', 'plugins', p.id, `${p.id}_${hash.slice(0, 8)}_bundle.js`), `console.log(${JSON.stringify(p.id)});\n`);
+    await put(
+      join(d, 'plugins', p.id, 'assets', 'icon.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>\n',
+    );
+    await put(
+      join(d, 'client', 'plugins', p.id, `${p.id}_${hash.slice(0, 8)}_bundle.js`),
+      `console.log(${JSON.stringify(p.id)});\n`,
+    );
   }
 
   const t = Date.now();
-  const logLines = Array.from({ length: 300 }, (_, i) => JSON.stringify({
-    timestamp: new Date(t - (300 - i) * 60_000).toISOString(), level: i % 50 === 0 ? 'warn' : 'info',
-    msg: i % 50 === 0 ? 'Failed to send push notification — retrying' : 'Request handled', caller: 'web/handlers.go:187',
-    path: '/api/v4/users/me', request_id: derivedId('log', 'r', i), status_code: '200',
-  })).join('\n') + '\n';
+  const logLines =
+    Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({
+        timestamp: new Date(t - (300 - i) * 60_000).toISOString(),
+        level: i % 50 === 0 ? 'warn' : 'info',
+        msg: i % 50 === 0 ? 'Failed to send push notification — retrying' : 'Request handled',
+        caller: 'web/handlers.go:187',
+        path: '/api/v4/users/me',
+        request_id: derivedId('log', 'r', i),
+        status_code: '200',
+      }),
+    ).join('\n') + '\n';
   await put(join(d, 'logs', 'mattermost.log'), logLines, 0o640);
   await put(join(d, 'logs', 'notifications.log'), '');
 
   if (o.bleve) {
     for (const idx of ['posts', 'channels', 'users', 'files']) {
-      await put(join(d, 'bleve-indexes', `${idx}.bleve`, 'index_meta.json'), JSON.stringify({ storage: 'scorch', index_type: 'scorch' }));
+      await put(
+        join(d, 'bleve-indexes', `${idx}.bleve`, 'index_meta.json'),
+        JSON.stringify({ storage: 'scorch', index_type: 'scorch' }),
+      );
       await writeRandomFile(join(d, 'bleve-indexes', `${idx}.bleve`, 'store', 'root.bolt'), 32_768);
     }
   }
@@ -192,7 +265,10 @@ export function magicFor(ext: string): Buffer | undefined {
 }
 
 /** Writes the per-user profile pictures (data/users/<id>/profile.png) and uploaded plugin bundles (data/plugins/). */
-export async function writeFileStoreExtras(dataDir: string, m: SandboxModel): Promise<{ files: number; bytes: number }> {
+export async function writeFileStoreExtras(
+  dataDir: string,
+  m: SandboxModel,
+): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
   const profiles = Math.min(m.U, 200);
@@ -257,17 +333,34 @@ function plan(j: number, rng: () => number, largeRatio: number): Planned {
   let kind = KINDS.find((k) => kindRoll < k.upTo) ?? (KINDS[0] as Kind);
   let name: string;
   if (special) {
-    kind = KINDS.find((k) => k.ext === special.ext) ?? { upTo: 1, ext: special.ext, mime: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' };
+    kind = KINDS.find((k) => k.ext === special.ext) ?? {
+      upTo: 1,
+      ext: special.ext,
+      mime: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    };
     name = special.name;
   } else {
     switch (kind.ext) {
-      case 'jpg': name = j % 7 === 0 ? `IMG ${1000 + j}.jpg` : `IMG_${1000 + j}.jpg`; break;
-      case 'png': name = `Screenshot 2026-01-${String(1 + (j % 28)).padStart(2, '0')} at 10.${String(j % 60).padStart(2, '0')}.png`; break;
-      case 'pdf': name = j % 5 === 0 ? `Présentation ${j}.pdf` : `design-spec-${j}.pdf`; break;
-      case 'txt': name = `notes ${j}.txt`; break;
-      case 'md': name = `meeting-notes-${j}.md`; break;
-      case 'zip': name = `logs-${j}.zip`; break;
-      default: name = `demo-${j}.${kind.ext}`;
+      case 'jpg':
+        name = j % 7 === 0 ? `IMG ${1000 + j}.jpg` : `IMG_${1000 + j}.jpg`;
+        break;
+      case 'png':
+        name = `Screenshot 2026-01-${String(1 + (j % 28)).padStart(2, '0')} at 10.${String(j % 60).padStart(2, '0')}.png`;
+        break;
+      case 'pdf':
+        name = j % 5 === 0 ? `Présentation ${j}.pdf` : `design-spec-${j}.pdf`;
+        break;
+      case 'txt':
+        name = `notes ${j}.txt`;
+        break;
+      case 'md':
+        name = `meeting-notes-${j}.md`;
+        break;
+      case 'zip':
+        name = `logs-${j}.zip`;
+        break;
+      default:
+        name = `demo-${j}.${kind.ext}`;
     }
   }
   const large = !kind.text && largeRoll < largeRatio;
@@ -311,7 +404,12 @@ function dayDir(ms: number): string {
  * (<YYYYMMDD>/teams/<team|noteam>/channels/<ch>/users/<user>/<fileid>/<name>, images with
  * _thumb.jpg and _preview.jpg) and inserts one FileInfo row per attachment, in batches.
  */
-export async function writeAttachments(conn: SqlConn, dataDir: string, m: SandboxModel, o: AttachmentOptions): Promise<AttachmentResult> {
+export async function writeAttachments(
+  conn: SqlConn,
+  dataDir: string,
+  m: SandboxModel,
+  o: AttachmentOptions,
+): Promise<AttachmentResult> {
   const count = m.N === 0 ? 0 : Math.min(Math.max(0, Math.floor(o.count)), m.N * 10);
   const result: AttachmentResult = { fileInfoRows: 0, files: 0, bytes: 0 };
   if (count === 0) return result;
@@ -361,11 +459,32 @@ export async function writeAttachments(conn: SqlConn, dataDir: string, m: Sandbo
       result.files += a.kind.image ? 3 : 1;
       result.bytes += size + thumbSize + previewSize;
       rows.push({
-        Id: fileId, CreatorId: userId, PostId: m.postId(postIdx), ChannelId: channelId, CreateAt: createAt, UpdateAt: createAt,
-        DeleteAt: 0, Path: path, ThumbnailPath: thumbPath, PreviewPath: previewPath, Name: a.name, Extension: ext, Size: size,
-        MimeType: a.kind.mime, Width: a.kind.image?.w ?? 0, Height: a.kind.image?.h ?? 0, HasPreviewImage: !!a.kind.image,
-        MiniPreview: a.kind.image ? randomBytes(300) : null, Content: text ? text.subarray(0, 1000).toString('utf8').replace(/\uFFFD/g, '') : '',
-        RemoteId: null, Archived: false,
+        Id: fileId,
+        CreatorId: userId,
+        PostId: m.postId(postIdx),
+        ChannelId: channelId,
+        CreateAt: createAt,
+        UpdateAt: createAt,
+        DeleteAt: 0,
+        Path: path,
+        ThumbnailPath: thumbPath,
+        PreviewPath: previewPath,
+        Name: a.name,
+        Extension: ext,
+        Size: size,
+        MimeType: a.kind.mime,
+        Width: a.kind.image?.w ?? 0,
+        Height: a.kind.image?.h ?? 0,
+        HasPreviewImage: !!a.kind.image,
+        MiniPreview: a.kind.image ? randomBytes(300) : null,
+        Content: text
+          ? text
+              .subarray(0, 1000)
+              .toString('utf8')
+              .replace(/\uFFFD/g, '')
+          : '',
+        RemoteId: null,
+        Archived: false,
       });
     }
     // Files first, then their rows: the same order Mattermost uses, so a row never points at nothing.

@@ -7,8 +7,23 @@
  */
 import { derivedId, newId } from './ids';
 import {
-  CHANNELS, EMOJI, FIRST_NAMES, HEADERS, LAST_NAMES, LOCALES, MEMBER_NOTIFY_PROPS, MESSAGES_A, MESSAGES_B, MIGRATION_NAMES,
-  PASSWORD_HASH, POSITIONS, ROLES, STATUSES, TEAMS, TIMEZONES, USER_NOTIFY_PROPS,
+  CHANNELS,
+  EMOJI,
+  FIRST_NAMES,
+  HEADERS,
+  LAST_NAMES,
+  LOCALES,
+  MEMBER_NOTIFY_PROPS,
+  MESSAGES_A,
+  MESSAGES_B,
+  MIGRATION_NAMES,
+  PASSWORD_HASH,
+  POSITIONS,
+  ROLES,
+  STATUSES,
+  TEAMS,
+  TIMEZONES,
+  USER_NOTIFY_PROPS,
 } from './sandbox_content';
 import { colSql, tableSql } from './sandbox_schema';
 import { quoteLiteral, type SqlConn, type SqlDriver } from './sql_conn';
@@ -54,16 +69,30 @@ export class SandboxModel {
     this.N = Math.max(0, Math.floor(p.posts));
   }
 
-  userId(i: number): string { return derivedId(this.p.seed, 'u', i); }
-  teamId(t: number): string { return derivedId(this.p.seed, 't', t); }
-  channelId(c: number): string { return derivedId(this.p.seed, 'c', c); }
-  postId(i: number): string { return derivedId(this.p.seed, 'p', i); }
-  botUserIndex(b: number): number { return this.U + b; }
+  userId(i: number): string {
+    return derivedId(this.p.seed, 'u', i);
+  }
+  teamId(t: number): string {
+    return derivedId(this.p.seed, 't', t);
+  }
+  channelId(c: number): string {
+    return derivedId(this.p.seed, 'c', c);
+  }
+  postId(i: number): string {
+    return derivedId(this.p.seed, 'p', i);
+  }
+  botUserIndex(b: number): number {
+    return this.U + b;
+  }
 
   /** Channel index of post i. */
-  postChannel(i: number): number { return Math.floor(i / 10) % this.CT; }
+  postChannel(i: number): number {
+    return Math.floor(i / 10) % this.CT;
+  }
   /** Team id of channel c ('' for direct messages). */
-  channelTeamId(c: number): string { return c < this.C ? this.teamId(c % this.T) : ''; }
+  channelTeamId(c: number): string {
+    return c < this.C ? this.teamId(c % this.T) : '';
+  }
   /** User index of post i's author. */
   postAuthor(i: number): number {
     const ch = this.postChannel(i);
@@ -71,39 +100,75 @@ export class SandboxModel {
     return 2 * (ch - this.C) + (i % 2);
   }
   /** CreateAt of post i. */
-  postCreateAt(i: number): number { return this.p.t0 + i * this.p.step; }
+  postCreateAt(i: number): number {
+    return this.p.t0 + i * this.p.step;
+  }
 }
 
 /** SQL expression builders for one dialect; `i` expressions are integers. */
 class Dialect {
   readonly pg: boolean;
-  constructor(readonly driver: SqlDriver, readonly seed: string) {
+  constructor(
+    readonly driver: SqlDriver,
+    readonly seed: string,
+  ) {
     this.pg = driver === 'postgres';
   }
-  t(name: string): string { return tableSql(this.driver, name); }
-  c(name: string): string { return colSql(this.driver, name); }
+  t(name: string): string {
+    return tableSql(this.driver, name);
+  }
+  c(name: string): string {
+    return colSql(this.driver, name);
+  }
   /** FROM item yielding a signed bigint column `alias.i` = 0..n-1. */
   seq(n: number, alias: string): string {
     // MariaDB's seq is BIGINT UNSIGNED: subtraction below zero would be an error, so cast it.
-    return this.pg ? `generate_series(0::bigint, ${n - 1}::bigint) AS ${alias}(i)` : `(SELECT CAST(seq AS SIGNED) AS i FROM seq_0_to_${n - 1}) AS ${alias}`;
+    return this.pg
+      ? `generate_series(0::bigint, ${n - 1}::bigint) AS ${alias}(i)`
+      : `(SELECT CAST(seq AS SIGNED) AS i FROM seq_0_to_${n - 1}) AS ${alias}`;
   }
-  id(kind: string, expr: string): string { return `substr(md5(concat('${this.seed}:${kind}:', ${expr})), 1, 26)`; }
-  lit(s: string): string { return quoteLiteral(this.driver, s); }
+  id(kind: string, expr: string): string {
+    return `substr(md5(concat('${this.seed}:${kind}:', ${expr})), 1, 26)`;
+  }
+  lit(s: string): string {
+    return quoteLiteral(this.driver, s);
+  }
   pick(expr: string, values: readonly string[]): string {
     const lits = values.map((v) => this.lit(v)).join(', ');
-    return this.pg ? `(ARRAY[${lits}]::text[])[1 + ((${expr}) % ${values.length})::int]` : `ELT(1 + ((${expr}) % ${values.length}), ${lits})`;
+    return this.pg
+      ? `(ARRAY[${lits}]::text[])[1 + ((${expr}) % ${values.length})::int]`
+      : `ELT(1 + ((${expr}) % ${values.length}), ${lits})`;
   }
-  div(a: string, b: number): string { return this.pg ? `((${a}) / ${b})` : `((${a}) DIV ${b})`; }
-  json(expr: string): string { return this.pg ? `(${expr})::jsonb` : expr; }
-  enumv(expr: string, type: string): string { return this.pg ? `(${expr})::${type}` : expr; }
-  repeat(s: string, n: number): string { return `repeat(${this.lit(s)}, ${n})`; }
+  div(a: string, b: number): string {
+    return this.pg ? `((${a}) / ${b})` : `((${a}) DIV ${b})`;
+  }
+  json(expr: string): string {
+    return this.pg ? `(${expr})::jsonb` : expr;
+  }
+  enumv(expr: string, type: string): string {
+    return this.pg ? `(${expr})::${type}` : expr;
+  }
+  repeat(s: string, n: number): string {
+    return `repeat(${this.lit(s)}, ${n})`;
+  }
 }
 
 /** Inserts `cols` (PascalCase column → SQL expression) from `from` into `table`. */
-async function insertSelect(conn: SqlConn, d: Dialect, table: string, cols: Record<string, string>, from: string, where = ''): Promise<void> {
-  const names = Object.keys(cols).map((c) => d.c(c)).join(', ');
+async function insertSelect(
+  conn: SqlConn,
+  d: Dialect,
+  table: string,
+  cols: Record<string, string>,
+  from: string,
+  where = '',
+): Promise<void> {
+  const names = Object.keys(cols)
+    .map((c) => d.c(c))
+    .join(', ');
   const exprs = Object.values(cols).join(',\n  ');
-  await conn.exec(`INSERT INTO ${d.t(table)} (${names})\nSELECT\n  ${exprs}\nFROM ${from}${where ? `\nWHERE ${where}` : ''}`);
+  await conn.exec(
+    `INSERT INTO ${d.t(table)} (${names})\nSELECT\n  ${exprs}\nFROM ${from}${where ? `\nWHERE ${where}` : ''}`,
+  );
 }
 
 /** Inserts literal rows (PascalCase keys, same keys in every row) with parameters, 500 rows per statement. */
@@ -131,96 +196,140 @@ export async function generateBulkRows(conn: SqlConn, m: SandboxModel): Promise<
   const lasts = LAST_NAMES.map((l) => l[0]);
 
   // Teams
-  await insertSelect(conn, d, 'Teams', {
-    Id: d.id('t', 'g.i'),
-    CreateAt: `${t0 - 200 * DAY}`,
-    UpdateAt: `${t0 - 100 * DAY}`,
-    DeleteAt: '0',
-    DisplayName: d.pick('g.i', TEAMS.map((t) => t[0])),
-    Name: `concat(${d.pick('g.i', TEAMS.map((t) => t[1]))}, CASE WHEN g.i < ${TEAMS.length} THEN '' ELSE concat('-', g.i) END)`,
-    Description: `CASE WHEN g.i % 2 = 0 THEN 'Where the work happens' ELSE 'Équipe — «support» & co' END`,
-    Email: `'admin@example.com'`,
-    Type: d.enumv(`CASE WHEN g.i % 3 = 2 THEN 'I' ELSE 'O' END`, 'team_type'),
-    CompanyName: `''`,
-    AllowedDomains: `''`,
-    InviteId: d.id('ti', 'g.i'),
-    AllowOpenInvite: `(g.i % 3 <> 2)`,
-    LastTeamIconUpdate: '0',
-    SchemeId: 'NULL',
-    GroupConstrained: 'false',
-    CloudLimitsArchived: 'false',
-    RemoteId: 'NULL',
-  }, d.seq(T, 'g'));
+  await insertSelect(
+    conn,
+    d,
+    'Teams',
+    {
+      Id: d.id('t', 'g.i'),
+      CreateAt: `${t0 - 200 * DAY}`,
+      UpdateAt: `${t0 - 100 * DAY}`,
+      DeleteAt: '0',
+      DisplayName: d.pick(
+        'g.i',
+        TEAMS.map((t) => t[0]),
+      ),
+      Name: `concat(${d.pick(
+        'g.i',
+        TEAMS.map((t) => t[1]),
+      )}, CASE WHEN g.i < ${TEAMS.length} THEN '' ELSE concat('-', g.i) END)`,
+      Description: `CASE WHEN g.i % 2 = 0 THEN 'Where the work happens' ELSE 'Équipe — «support» & co' END`,
+      Email: `'admin@example.com'`,
+      Type: d.enumv(`CASE WHEN g.i % 3 = 2 THEN 'I' ELSE 'O' END`, 'team_type'),
+      CompanyName: `''`,
+      AllowedDomains: `''`,
+      InviteId: d.id('ti', 'g.i'),
+      AllowOpenInvite: `(g.i % 3 <> 2)`,
+      LastTeamIconUpdate: '0',
+      SchemeId: 'NULL',
+      GroupConstrained: 'false',
+      CloudLimitsArchived: 'false',
+      RemoteId: 'NULL',
+    },
+    d.seq(T, 'g'),
+  );
 
   // Users (people; bots are added by insertStaticRows)
   const username = `CASE WHEN g.i = 0 THEN 'sysadmin' ELSE concat(${d.pick('g.i', firsts)}, '.', ${d.pick(d.div('g.i', firsts.length), lasts)}, g.i) END`;
   const userCreate = `(${t0 - 150 * DAY} + (g.i % 60) * ${DAY})`;
-  await insertSelect(conn, d, 'Users', {
-    Id: d.id('u', 'g.i'),
-    CreateAt: userCreate,
-    UpdateAt: `(${userCreate} + 1000)`,
-    DeleteAt: `CASE WHEN g.i > 0 AND g.i % 97 = 96 THEN ${t0} ELSE 0 END`,
-    Username: username,
-    Password: d.lit(PASSWORD_HASH),
-    AuthData: 'NULL',
-    AuthService: `''`,
-    Email: `concat(${username}, '@example.com')`,
-    EmailVerified: 'true',
-    Nickname: `CASE WHEN g.i % 5 = 0 THEN ${d.pick('g.i', ['Nick 🦊', 'Ché', 'the boss', 'ジョン', "D'Artagnan"])} ELSE '' END`,
-    FirstName: d.pick('g.i', FIRST_NAMES.map((f) => f[1])),
-    LastName: d.pick(d.div('g.i', firsts.length), LAST_NAMES.map((l) => l[1])),
-    Position: d.pick('g.i', POSITIONS),
-    Roles: `CASE WHEN g.i = 0 THEN 'system_admin system_user' ELSE 'system_user' END`,
-    AllowMarketing: 'false',
-    Props: d.json(`CASE WHEN g.i % 4 = 1 THEN ${d.lit('{"customStatus":"{\\"emoji\\":\\"coffee\\",\\"text\\":\\"Café ☕\\"}"}')} ELSE '{}' END`),
-    NotifyProps: d.json(d.lit(USER_NOTIFY_PROPS)),
-    LastPasswordUpdate: userCreate,
-    LastPictureUpdate: `CASE WHEN g.i < 200 THEN ${userCreate} ELSE 0 END`,
-    FailedAttempts: '0',
-    Locale: d.pick('g.i', LOCALES),
-    Timezone: d.json(d.pick('g.i', TIMEZONES)),
-    MfaActive: 'false',
-    MfaSecret: `''`,
-    RemoteId: 'NULL',
-    LastLogin: `${t0 + Math.max(0, N - 1) * m.p.step}`,
-    MfaUsedTimestamps: 'NULL',
-  }, d.seq(U, 'g'));
+  await insertSelect(
+    conn,
+    d,
+    'Users',
+    {
+      Id: d.id('u', 'g.i'),
+      CreateAt: userCreate,
+      UpdateAt: `(${userCreate} + 1000)`,
+      DeleteAt: `CASE WHEN g.i > 0 AND g.i % 97 = 96 THEN ${t0} ELSE 0 END`,
+      Username: username,
+      Password: d.lit(PASSWORD_HASH),
+      AuthData: 'NULL',
+      AuthService: `''`,
+      Email: `concat(${username}, '@example.com')`,
+      EmailVerified: 'true',
+      Nickname: `CASE WHEN g.i % 5 = 0 THEN ${d.pick('g.i', ['Nick 🦊', 'Ché', 'the boss', 'ジョン', "D'Artagnan"])} ELSE '' END`,
+      FirstName: d.pick(
+        'g.i',
+        FIRST_NAMES.map((f) => f[1]),
+      ),
+      LastName: d.pick(
+        d.div('g.i', firsts.length),
+        LAST_NAMES.map((l) => l[1]),
+      ),
+      Position: d.pick('g.i', POSITIONS),
+      Roles: `CASE WHEN g.i = 0 THEN 'system_admin system_user' ELSE 'system_user' END`,
+      AllowMarketing: 'false',
+      Props: d.json(
+        `CASE WHEN g.i % 4 = 1 THEN ${d.lit('{"customStatus":"{\\"emoji\\":\\"coffee\\",\\"text\\":\\"Café ☕\\"}"}')} ELSE '{}' END`,
+      ),
+      NotifyProps: d.json(d.lit(USER_NOTIFY_PROPS)),
+      LastPasswordUpdate: userCreate,
+      LastPictureUpdate: `CASE WHEN g.i < 200 THEN ${userCreate} ELSE 0 END`,
+      FailedAttempts: '0',
+      Locale: d.pick('g.i', LOCALES),
+      Timezone: d.json(d.pick('g.i', TIMEZONES)),
+      MfaActive: 'false',
+      MfaSecret: `''`,
+      RemoteId: 'NULL',
+      LastLogin: `${t0 + Math.max(0, N - 1) * m.p.step}`,
+      MfaUsedTimestamps: 'NULL',
+    },
+    d.seq(U, 'g'),
+  );
 
   // Every person is in every team.
-  await insertSelect(conn, d, 'TeamMembers', {
-    TeamId: d.id('t', 't.i'),
-    UserId: d.id('u', 'u.i'),
-    Roles: `CASE WHEN u.i = 0 THEN 'team_user team_admin' ELSE 'team_user' END`,
-    DeleteAt: '0',
-    SchemeUser: 'true',
-    SchemeAdmin: '(u.i = 0)',
-    SchemeGuest: 'false',
-    CreateAt: `${t0 - 100 * DAY}`,
-  }, `${d.seq(U, 'u')} CROSS JOIN ${d.seq(T, 't')}`);
+  await insertSelect(
+    conn,
+    d,
+    'TeamMembers',
+    {
+      TeamId: d.id('t', 't.i'),
+      UserId: d.id('u', 'u.i'),
+      Roles: `CASE WHEN u.i = 0 THEN 'team_user team_admin' ELSE 'team_user' END`,
+      DeleteAt: '0',
+      SchemeUser: 'true',
+      SchemeAdmin: '(u.i = 0)',
+      SchemeGuest: 'false',
+      CreateAt: `${t0 - 100 * DAY}`,
+    },
+    `${d.seq(U, 'u')} CROSS JOIN ${d.seq(T, 't')}`,
+  );
 
   // Team channels
-  const chSlug = `CASE WHEN g.i < ${T} THEN 'town-square' WHEN g.i < ${2 * T} THEN 'off-topic' ELSE concat(${d.pick('g.i', CHANNELS.map((c) => c[1]))}, '-', g.i) END`;
-  await insertSelect(conn, d, 'Channels', {
-    Id: d.id('c', 'g.i'),
-    CreateAt: `${t0 - 90 * DAY}`,
-    UpdateAt: `${t0 - 90 * DAY}`,
-    DeleteAt: `CASE WHEN g.i >= ${2 * T} AND g.i % 23 = 22 THEN ${t0} ELSE 0 END`,
-    TeamId: d.id('t', `g.i % ${T}`),
-    Type: d.enumv(`CASE WHEN g.i >= ${2 * T} AND g.i % 4 = 3 THEN 'P' ELSE 'O' END`, 'channel_type'),
-    DisplayName: `CASE WHEN g.i < ${T} THEN 'Town Square' WHEN g.i < ${2 * T} THEN 'Off-Topic' ELSE concat(${d.pick('g.i', CHANNELS.map((c) => c[0]))}, ' ', g.i) END`,
-    Name: chSlug,
-    Header: d.pick('g.i', HEADERS),
-    Purpose: `CASE WHEN g.i % 3 = 0 THEN 'Discussion about 🍕 and other things' ELSE '' END`,
-    LastPostAt: '0',
-    TotalMsgCount: '0',
-    ExtraUpdateAt: '0',
-    CreatorId: d.id('u', '0'),
-    SchemeId: 'NULL',
-    GroupConstrained: 'false',
-    Shared: 'false',
-    TotalMsgCountRoot: '0',
-    LastRootPostAt: '0',
-  }, d.seq(C, 'g'));
+  const chSlug = `CASE WHEN g.i < ${T} THEN 'town-square' WHEN g.i < ${2 * T} THEN 'off-topic' ELSE concat(${d.pick(
+    'g.i',
+    CHANNELS.map((c) => c[1]),
+  )}, '-', g.i) END`;
+  await insertSelect(
+    conn,
+    d,
+    'Channels',
+    {
+      Id: d.id('c', 'g.i'),
+      CreateAt: `${t0 - 90 * DAY}`,
+      UpdateAt: `${t0 - 90 * DAY}`,
+      DeleteAt: `CASE WHEN g.i >= ${2 * T} AND g.i % 23 = 22 THEN ${t0} ELSE 0 END`,
+      TeamId: d.id('t', `g.i % ${T}`),
+      Type: d.enumv(`CASE WHEN g.i >= ${2 * T} AND g.i % 4 = 3 THEN 'P' ELSE 'O' END`, 'channel_type'),
+      DisplayName: `CASE WHEN g.i < ${T} THEN 'Town Square' WHEN g.i < ${2 * T} THEN 'Off-Topic' ELSE concat(${d.pick(
+        'g.i',
+        CHANNELS.map((c) => c[0]),
+      )}, ' ', g.i) END`,
+      Name: chSlug,
+      Header: d.pick('g.i', HEADERS),
+      Purpose: `CASE WHEN g.i % 3 = 0 THEN 'Discussion about 🍕 and other things' ELSE '' END`,
+      LastPostAt: '0',
+      TotalMsgCount: '0',
+      ExtraUpdateAt: '0',
+      CreatorId: d.id('u', '0'),
+      SchemeId: 'NULL',
+      GroupConstrained: 'false',
+      Shared: 'false',
+      TotalMsgCountRoot: '0',
+      LastRootPostAt: '0',
+    },
+    d.seq(C, 'g'),
+  );
 
   const memberCols = (channel: string, user: string, admin: string): Record<string, string> => ({
     ChannelId: channel,
@@ -238,74 +347,106 @@ export async function generateBulkRows(conn: SqlConn, m: SandboxModel): Promise<
     MsgCountRoot: '0',
     UrgentMentionCount: '0',
   });
-  await insertSelect(conn, d, 'ChannelMembers', memberCols(d.id('c', 'c.i'), d.id('u', `(c.i * ${M} + k.i) % ${U}`), 'k.i = 0'),
-    `${d.seq(C, 'c')} CROSS JOIN ${d.seq(M, 'k')}`);
+  await insertSelect(
+    conn,
+    d,
+    'ChannelMembers',
+    memberCols(d.id('c', 'c.i'), d.id('u', `(c.i * ${M} + k.i) % ${U}`), 'k.i = 0'),
+    `${d.seq(C, 'c')} CROSS JOIN ${d.seq(M, 'k')}`,
+  );
 
   if (D > 0) {
     // Direct-message channels: Mattermost names them "<smaller id>__<larger id>".
     const a = d.id('u', '2 * g.i');
     const b = d.id('u', '2 * g.i + 1');
-    await insertSelect(conn, d, 'Channels', {
-      Id: d.id('c', `${C} + g.i`),
-      CreateAt: `${t0 - 80 * DAY}`,
-      UpdateAt: `${t0 - 80 * DAY}`,
-      DeleteAt: '0',
-      TeamId: `''`,
-      Type: d.enumv(`'D'`, 'channel_type'),
-      DisplayName: `''`,
-      Name: `CASE WHEN ${a} < ${b} THEN concat(${a}, '__', ${b}) ELSE concat(${b}, '__', ${a}) END`,
-      Header: `''`,
-      Purpose: `''`,
-      LastPostAt: '0',
-      TotalMsgCount: '0',
-      ExtraUpdateAt: '0',
-      CreatorId: a,
-      SchemeId: 'NULL',
-      GroupConstrained: 'false',
-      Shared: 'false',
-      TotalMsgCountRoot: '0',
-      LastRootPostAt: '0',
-    }, d.seq(D, 'g'));
-    await insertSelect(conn, d, 'ChannelMembers', memberCols(d.id('c', `${C} + g.i`), d.id('u', '2 * g.i + k.i'), 'false'),
-      `${d.seq(D, 'g')} CROSS JOIN ${d.seq(2, 'k')}`);
+    await insertSelect(
+      conn,
+      d,
+      'Channels',
+      {
+        Id: d.id('c', `${C} + g.i`),
+        CreateAt: `${t0 - 80 * DAY}`,
+        UpdateAt: `${t0 - 80 * DAY}`,
+        DeleteAt: '0',
+        TeamId: `''`,
+        Type: d.enumv(`'D'`, 'channel_type'),
+        DisplayName: `''`,
+        Name: `CASE WHEN ${a} < ${b} THEN concat(${a}, '__', ${b}) ELSE concat(${b}, '__', ${a}) END`,
+        Header: `''`,
+        Purpose: `''`,
+        LastPostAt: '0',
+        TotalMsgCount: '0',
+        ExtraUpdateAt: '0',
+        CreatorId: a,
+        SchemeId: 'NULL',
+        GroupConstrained: 'false',
+        Shared: 'false',
+        TotalMsgCountRoot: '0',
+        LastRootPostAt: '0',
+      },
+      d.seq(D, 'g'),
+    );
+    await insertSelect(
+      conn,
+      d,
+      'ChannelMembers',
+      memberCols(d.id('c', `${C} + g.i`), d.id('u', '2 * g.i + k.i'), 'false'),
+      `${d.seq(D, 'g')} CROSS JOIN ${d.seq(2, 'k')}`,
+    );
   }
 
   if (N > 0) {
     const ch = `(${d.div('g.i', 10)} % ${CT})`;
-    const author = (offset: number) => `CASE WHEN ${ch} < ${C} THEN ${d.id('u', `(${ch} * ${M} + ((g.i * 7 + ${offset}) % ${M})) % ${U}`)} ELSE ${d.id('u', `2 * (${ch} - ${C}) + ((g.i + ${offset}) % 2)`)} END`;
+    const author = (offset: number) =>
+      `CASE WHEN ${ch} < ${C} THEN ${d.id('u', `(${ch} * ${M} + ((g.i * 7 + ${offset}) % ${M})) % ${U}`)} ELSE ${d.id('u', `2 * (${ch} - ${C}) + ((g.i + ${offset}) % 2)`)} END`;
     const createAt = `(${t0} + g.i * ${m.p.step})`;
     const system = 'g.i % 97 = 1';
-    const message = `CASE WHEN ${system} THEN 'A new member joined the channel.'`
-      + ` WHEN g.i % 1000 = 999 THEN ${d.repeat('Lorem ipsum dolor sit amet, consectetur adipiscing elit — ünïcödé 🎉. ', 60)}`
-      + ` ELSE concat(${d.pick('g.i', MESSAGES_A.map((x) => x[0]))}, ' ', ${d.pick(d.div('g.i', MESSAGES_A.length), MESSAGES_B)}) END`;
+    const message =
+      `CASE WHEN ${system} THEN 'A new member joined the channel.'` +
+      ` WHEN g.i % 1000 = 999 THEN ${d.repeat('Lorem ipsum dolor sit amet, consectetur adipiscing elit — ünïcödé 🎉. ', 60)}` +
+      ` ELSE concat(${d.pick(
+        'g.i',
+        MESSAGES_A.map((x) => x[0]),
+      )}, ' ', ${d.pick(d.div('g.i', MESSAGES_A.length), MESSAGES_B)}) END`;
     // PostgreSQL: slices keep each transaction moderate. MariaDB: one statement, because InnoDB's
     // bulk-load path (empty table, unique_checks=0) only applies to the first insert into the table.
     const slice = conn.driver === 'postgres' ? 250_000 : N;
     for (let start = 0; start < N; start += slice) {
       const end = Math.min(N, start + slice);
-      await insertSelect(conn, d, 'Posts', {
-        Id: d.id('p', 'g.i'),
-        CreateAt: createAt,
-        UpdateAt: `CASE WHEN g.i % 17 = 0 THEN ${createAt} + 60000 ELSE ${createAt} END`,
-        EditAt: `CASE WHEN g.i % 17 = 0 THEN ${createAt} + 60000 ELSE 0 END`,
-        DeleteAt: `CASE WHEN g.i % 503 = 250 THEN ${createAt} + 5000 ELSE 0 END`,
-        IsPinned: '(g.i % 211 = 5)',
-        UserId: author(0),
-        ChannelId: d.id('c', ch),
-        RootId: `CASE WHEN g.i % 10 IN (3, 4, 5) THEN ${d.id('p', 'g.i - (g.i % 10)')} ELSE '' END`,
-        OriginalId: `''`,
-        Message: message,
-        Type: `CASE WHEN ${system} THEN 'system_join_channel' ELSE '' END`,
-        Props: d.json(`CASE WHEN ${system} THEN '{"username":"newcomer"}'`
-          + ` WHEN g.i % 13 = 0 THEN '{"disable_group_highlight":true}'`
-          + ` WHEN g.i % 29 = 0 THEN ${d.lit('{"attachments":[{"color":"#2389d7","title":"CI","text":"Build #1234 passed ✅"}]}')}`
-          + ` ELSE '{}' END`),
-        Hashtags: `CASE WHEN ${system} OR g.i % 1000 = 999 THEN '' ELSE ${d.pick('g.i', MESSAGES_A.map((x) => x[1]))} END`,
-        Filenames: `'[]'`,
-        FileIds: `'[]'`,
-        HasReactions: '(g.i % 9 = 0)',
-        RemoteId: 'NULL',
-      }, `(SELECT q.i + ${start} AS i FROM ${d.seq(end - start, 'q')}) AS g`);
+      await insertSelect(
+        conn,
+        d,
+        'Posts',
+        {
+          Id: d.id('p', 'g.i'),
+          CreateAt: createAt,
+          UpdateAt: `CASE WHEN g.i % 17 = 0 THEN ${createAt} + 60000 ELSE ${createAt} END`,
+          EditAt: `CASE WHEN g.i % 17 = 0 THEN ${createAt} + 60000 ELSE 0 END`,
+          DeleteAt: `CASE WHEN g.i % 503 = 250 THEN ${createAt} + 5000 ELSE 0 END`,
+          IsPinned: '(g.i % 211 = 5)',
+          UserId: author(0),
+          ChannelId: d.id('c', ch),
+          RootId: `CASE WHEN g.i % 10 IN (3, 4, 5) THEN ${d.id('p', 'g.i - (g.i % 10)')} ELSE '' END`,
+          OriginalId: `''`,
+          Message: message,
+          Type: `CASE WHEN ${system} THEN 'system_join_channel' ELSE '' END`,
+          Props: d.json(
+            `CASE WHEN ${system} THEN '{"username":"newcomer"}'` +
+              ` WHEN g.i % 13 = 0 THEN '{"disable_group_highlight":true}'` +
+              ` WHEN g.i % 29 = 0 THEN ${d.lit('{"attachments":[{"color":"#2389d7","title":"CI","text":"Build #1234 passed ✅"}]}')}` +
+              ` ELSE '{}' END`,
+          ),
+          Hashtags: `CASE WHEN ${system} OR g.i % 1000 = 999 THEN '' ELSE ${d.pick(
+            'g.i',
+            MESSAGES_A.map((x) => x[1]),
+          )} END`,
+          Filenames: `'[]'`,
+          FileIds: `'[]'`,
+          HasReactions: '(g.i % 9 = 0)',
+          RemoteId: 'NULL',
+        },
+        `(SELECT q.i + ${start} AS i FROM ${d.seq(end - start, 'q')}) AS g`,
+      );
     }
 
     // Reactions on every 9th post (HasReactions above says the same); a second one on every 18th.
@@ -320,43 +461,96 @@ export async function generateBulkRows(conn: SqlConn, m: SandboxModel): Promise<
       RemoteId: 'NULL',
       ChannelId: d.id('c', ch),
     });
-    await insertSelect(conn, d, 'Reactions', reactionCols(d.pick(d.div('g.i', 9), EMOJI), 1), `(SELECT r.i * 9 AS i FROM ${d.seq(r, 'r')}) AS g`);
-    await insertSelect(conn, d, 'Reactions', reactionCols(d.pick(`${d.div('g.i', 9)} + 1`, EMOJI), 0), `(SELECT r.i * 9 AS i FROM ${d.seq(r, 'r')}) AS g`, 'g.i % 18 = 0');
+    await insertSelect(
+      conn,
+      d,
+      'Reactions',
+      reactionCols(d.pick(d.div('g.i', 9), EMOJI), 1),
+      `(SELECT r.i * 9 AS i FROM ${d.seq(r, 'r')}) AS g`,
+    );
+    await insertSelect(
+      conn,
+      d,
+      'Reactions',
+      reactionCols(d.pick(`${d.div('g.i', 9)} + 1`, EMOJI), 0),
+      `(SELECT r.i * 9 AS i FROM ${d.seq(r, 'r')}) AS g`,
+      'g.i % 18 = 0',
+    );
   }
 
-  await insertSelect(conn, d, 'Preferences', {
-    UserId: d.id('u', 'g.i'), Category: `'display_settings'`, Name: `'use_military_time'`, Value: `CASE WHEN g.i % 2 = 0 THEN 'false' ELSE 'true' END`,
-  }, d.seq(U, 'g'));
-  await insertSelect(conn, d, 'Preferences', {
-    UserId: d.id('u', 'g.i'), Category: `'theme'`, Name: `''`,
-    Value: d.pick('g.i', ['{"type":"Denim"}', '{"type":"Onyx","sidebarBg":"#121317"}', '{"type":"Quartz"}']),
-  }, d.seq(U, 'g'));
-  await insertSelect(conn, d, 'Preferences', {
-    UserId: d.id('u', 'g.i'), Category: `'tutorial_step'`, Name: d.id('u', 'g.i'), Value: `'999'`,
-  }, d.seq(U, 'g'));
+  await insertSelect(
+    conn,
+    d,
+    'Preferences',
+    {
+      UserId: d.id('u', 'g.i'),
+      Category: `'display_settings'`,
+      Name: `'use_military_time'`,
+      Value: `CASE WHEN g.i % 2 = 0 THEN 'false' ELSE 'true' END`,
+    },
+    d.seq(U, 'g'),
+  );
+  await insertSelect(
+    conn,
+    d,
+    'Preferences',
+    {
+      UserId: d.id('u', 'g.i'),
+      Category: `'theme'`,
+      Name: `''`,
+      Value: d.pick('g.i', ['{"type":"Denim"}', '{"type":"Onyx","sidebarBg":"#121317"}', '{"type":"Quartz"}']),
+    },
+    d.seq(U, 'g'),
+  );
+  await insertSelect(
+    conn,
+    d,
+    'Preferences',
+    {
+      UserId: d.id('u', 'g.i'),
+      Category: `'tutorial_step'`,
+      Name: d.id('u', 'g.i'),
+      Value: `'999'`,
+    },
+    d.seq(U, 'g'),
+  );
 
-  await insertSelect(conn, d, 'Sessions', {
-    Id: d.id('s', 'g.i'),
-    Token: d.id('st', 'g.i'),
-    CreateAt: `${t0}`,
-    ExpiresAt: `${t0 + 30 * DAY}`,
-    LastActivityAt: `${t0}`,
-    UserId: d.id('u', 'g.i'),
-    DeviceId: `''`,
-    Roles: `CASE WHEN g.i = 0 THEN 'system_admin system_user' ELSE 'system_user' END`,
-    IsOAuth: 'false',
-    ExpiredNotify: 'false',
-    Props: d.json(`'{"browser":"Firefox/128.0","csrf":"x5kq9cp3nbgw7ewrz6s1b7ktpe","isSaml":"false","is_guest":"false","os":"Linux","platform":"Linux"}'`),
-  }, `(SELECT s.i * 3 AS i FROM ${d.seq(Math.ceil(U / 3), 's')}) AS g`);
+  await insertSelect(
+    conn,
+    d,
+    'Sessions',
+    {
+      Id: d.id('s', 'g.i'),
+      Token: d.id('st', 'g.i'),
+      CreateAt: `${t0}`,
+      ExpiresAt: `${t0 + 30 * DAY}`,
+      LastActivityAt: `${t0}`,
+      UserId: d.id('u', 'g.i'),
+      DeviceId: `''`,
+      Roles: `CASE WHEN g.i = 0 THEN 'system_admin system_user' ELSE 'system_user' END`,
+      IsOAuth: 'false',
+      ExpiredNotify: 'false',
+      Props: d.json(
+        `'{"browser":"Firefox/128.0","csrf":"x5kq9cp3nbgw7ewrz6s1b7ktpe","isSaml":"false","is_guest":"false","os":"Linux","platform":"Linux"}'`,
+      ),
+    },
+    `(SELECT s.i * 3 AS i FROM ${d.seq(Math.ceil(U / 3), 's')}) AS g`,
+  );
 
-  await insertSelect(conn, d, 'Status', {
-    UserId: d.id('u', 'g.i'),
-    Status: d.pick('g.i', STATUSES),
-    Manual: '(g.i % 11 = 0)',
-    LastActivityAt: `${t0}`,
-    DNDEndTime: '0',
-    PrevStatus: `''`,
-  }, d.seq(U, 'g'));
+  await insertSelect(
+    conn,
+    d,
+    'Status',
+    {
+      UserId: d.id('u', 'g.i'),
+      Status: d.pick('g.i', STATUSES),
+      Manual: '(g.i % 11 = 0)',
+      LastActivityAt: `${t0}`,
+      DNDEndTime: '0',
+      PrevStatus: `''`,
+    },
+    d.seq(U, 'g'),
+  );
 }
 
 /** Options for insertStaticRows. */
@@ -380,7 +574,10 @@ export async function insertStaticRows(conn: SqlConn, m: SandboxModel, o: Static
     { Name: 'FirstServerRunTimestamp', Value: String(t0 - 200 * DAY) },
     { Name: 'LastSecurityTime', Value: String(t0) },
     { Name: 'PostActionCookieSecret', Value: JSON.stringify({ key: Buffer.from(newId()).toString('base64') }) },
-    { Name: 'AsymmetricSigningKey', Value: JSON.stringify({ ecdsa_key: { curve: 'P-256', x: '1234567890', y: '9876543210', d: '5555555555' } }) },
+    {
+      Name: 'AsymmetricSigningKey',
+      Value: JSON.stringify({ ecdsa_key: { curve: 'P-256', x: '1234567890', y: '9876543210', d: '5555555555' } }),
+    },
     { Name: 'AdvancedPermissionsMigrationComplete', Value: 'true' },
     { Name: 'EmojisPermissionsMigrationComplete', Value: 'true' },
     { Name: 'GuestRolesCreationMigrationComplete', Value: 'true' },
@@ -392,91 +589,292 @@ export async function insertStaticRows(conn: SqlConn, m: SandboxModel, o: Static
     { Name: 'ServerUpgradedTo', Value: o.mattermostVersion },
   ]);
 
-  await insertRows(conn, 'Roles', ROLES.map(([name, displayName, permissions], i) => ({
-    Id: derivedId(m.p.seed, 'role', i), Name: name, DisplayName: displayName, Description: `authentication.roles.${name}.description`,
-    CreateAt: t0 - 200 * DAY, UpdateAt: t0 - 10 * DAY, DeleteAt: 0, Permissions: ` ${permissions}`, SchemeManaged: !name.startsWith('system_') || name === 'system_user' || name === 'system_admin', BuiltIn: true,
-  })));
+  await insertRows(
+    conn,
+    'Roles',
+    ROLES.map(([name, displayName, permissions], i) => ({
+      Id: derivedId(m.p.seed, 'role', i),
+      Name: name,
+      DisplayName: displayName,
+      Description: `authentication.roles.${name}.description`,
+      CreateAt: t0 - 200 * DAY,
+      UpdateAt: t0 - 10 * DAY,
+      DeleteAt: 0,
+      Permissions: ` ${permissions}`,
+      SchemeManaged: !name.startsWith('system_') || name === 'system_user' || name === 'system_admin',
+      BuiltIn: true,
+    })),
+  );
 
-  await insertRows(conn, 'Schemes', [{
-    Id: derivedId(m.p.seed, 'scheme', 0), Name: derivedId(m.p.seed, 'scheme-name', 0), DisplayName: 'Restricted team scheme 🔒',
-    Description: 'Guests cannot post in Town Square', CreateAt: t0 - 50 * DAY, UpdateAt: t0 - 50 * DAY, DeleteAt: 0, Scope: 'team',
-    DefaultTeamAdminRole: 'team_admin', DefaultTeamUserRole: 'team_user', DefaultChannelAdminRole: 'channel_admin',
-    DefaultChannelUserRole: 'channel_user', DefaultTeamGuestRole: 'team_guest', DefaultChannelGuestRole: 'channel_guest',
-    DefaultPlaybookAdminRole: 'playbook_admin', DefaultPlaybookMemberRole: 'playbook_member', DefaultRunAdminRole: 'run_admin',
-    DefaultRunMemberRole: 'run_member',
-  }]);
+  await insertRows(conn, 'Schemes', [
+    {
+      Id: derivedId(m.p.seed, 'scheme', 0),
+      Name: derivedId(m.p.seed, 'scheme-name', 0),
+      DisplayName: 'Restricted team scheme 🔒',
+      Description: 'Guests cannot post in Town Square',
+      CreateAt: t0 - 50 * DAY,
+      UpdateAt: t0 - 50 * DAY,
+      DeleteAt: 0,
+      Scope: 'team',
+      DefaultTeamAdminRole: 'team_admin',
+      DefaultTeamUserRole: 'team_user',
+      DefaultChannelAdminRole: 'channel_admin',
+      DefaultChannelUserRole: 'channel_user',
+      DefaultTeamGuestRole: 'team_guest',
+      DefaultChannelGuestRole: 'channel_guest',
+      DefaultPlaybookAdminRole: 'playbook_admin',
+      DefaultPlaybookMemberRole: 'playbook_member',
+      DefaultRunAdminRole: 'run_admin',
+      DefaultRunMemberRole: 'run_member',
+    },
+  ]);
 
   // Bot accounts are users too.
   const botRows = m.bots.map((name, b) => {
     const i = m.botUserIndex(b);
     return {
-      Id: m.userId(i), CreateAt: t0 - 150 * DAY, UpdateAt: t0 - 150 * DAY, DeleteAt: 0, Username: name, Password: '', AuthData: null,
-      AuthService: '', Email: `${name}@localhost`, EmailVerified: true, Nickname: '', FirstName: name === 'playbooks' ? 'Playbooks' : 'System',
-      LastName: '', Position: '', Roles: 'system_user', AllowMarketing: false, Props: '{}', NotifyProps: USER_NOTIFY_PROPS,
-      LastPasswordUpdate: t0 - 150 * DAY, LastPictureUpdate: 0, FailedAttempts: 0, Locale: 'en', Timezone: TIMEZONES[0],
-      MfaActive: false, MfaSecret: '', RemoteId: null, LastLogin: 0, MfaUsedTimestamps: null,
+      Id: m.userId(i),
+      CreateAt: t0 - 150 * DAY,
+      UpdateAt: t0 - 150 * DAY,
+      DeleteAt: 0,
+      Username: name,
+      Password: '',
+      AuthData: null,
+      AuthService: '',
+      Email: `${name}@localhost`,
+      EmailVerified: true,
+      Nickname: '',
+      FirstName: name === 'playbooks' ? 'Playbooks' : 'System',
+      LastName: '',
+      Position: '',
+      Roles: 'system_user',
+      AllowMarketing: false,
+      Props: '{}',
+      NotifyProps: USER_NOTIFY_PROPS,
+      LastPasswordUpdate: t0 - 150 * DAY,
+      LastPictureUpdate: 0,
+      FailedAttempts: 0,
+      Locale: 'en',
+      Timezone: TIMEZONES[0],
+      MfaActive: false,
+      MfaSecret: '',
+      RemoteId: null,
+      LastLogin: 0,
+      MfaUsedTimestamps: null,
     };
   });
   await insertRows(conn, 'Users', botRows);
-  await insertRows(conn, 'Bots', m.bots.map((name, b) => ({
-    UserId: m.userId(m.botUserIndex(b)), Description: name === 'playbooks' ? 'Playbooks bot. 🤖' : '', OwnerId: name === 'playbooks' ? 'playbooks' : admin,
-    LastIconUpdate: 0, CreateAt: t0 - 150 * DAY, UpdateAt: t0 - 150 * DAY, DeleteAt: 0,
-  })));
-  await insertRows(conn, 'TeamMembers', m.bots.map((_, b) => ({
-    TeamId: team0, UserId: m.userId(m.botUserIndex(b)), Roles: 'team_user', DeleteAt: 0, SchemeUser: true, SchemeAdmin: false, SchemeGuest: false, CreateAt: t0 - 150 * DAY,
-  })));
-  await insertRows(conn, 'UserAccessTokens', [{
-    Id: derivedId(m.p.seed, 'uat', 0), Token: derivedId(m.p.seed, 'uat-token', 0), UserId: m.userId(m.botUserIndex(0)), Description: 'integration token', IsActive: true,
-  }]);
+  await insertRows(
+    conn,
+    'Bots',
+    m.bots.map((name, b) => ({
+      UserId: m.userId(m.botUserIndex(b)),
+      Description: name === 'playbooks' ? 'Playbooks bot. 🤖' : '',
+      OwnerId: name === 'playbooks' ? 'playbooks' : admin,
+      LastIconUpdate: 0,
+      CreateAt: t0 - 150 * DAY,
+      UpdateAt: t0 - 150 * DAY,
+      DeleteAt: 0,
+    })),
+  );
+  await insertRows(
+    conn,
+    'TeamMembers',
+    m.bots.map((_, b) => ({
+      TeamId: team0,
+      UserId: m.userId(m.botUserIndex(b)),
+      Roles: 'team_user',
+      DeleteAt: 0,
+      SchemeUser: true,
+      SchemeAdmin: false,
+      SchemeGuest: false,
+      CreateAt: t0 - 150 * DAY,
+    })),
+  );
+  await insertRows(conn, 'UserAccessTokens', [
+    {
+      Id: derivedId(m.p.seed, 'uat', 0),
+      Token: derivedId(m.p.seed, 'uat-token', 0),
+      UserId: m.userId(m.botUserIndex(0)),
+      Description: 'integration token',
+      IsActive: true,
+    },
+  ]);
 
   const cmdId = derivedId(m.p.seed, 'cmd', 0);
   await insertRows(conn, 'Commands', [
     {
-      Id: cmdId, Token: derivedId(m.p.seed, 'cmd-token', 0), CreateAt: t0 - 20 * DAY, UpdateAt: t0 - 20 * DAY, DeleteAt: 0, CreatorId: admin,
-      TeamId: team0, Trigger: 'weather', Method: 'P', Username: 'weatherbot', IconURL: '', AutoComplete: true,
-      AutoCompleteDesc: 'Shows the weather ☀️', AutoCompleteHint: '[city]', DisplayName: 'Weather', Description: 'Weather for a city',
-      URL: 'http://127.0.0.1:9/weather', PluginId: '',
+      Id: cmdId,
+      Token: derivedId(m.p.seed, 'cmd-token', 0),
+      CreateAt: t0 - 20 * DAY,
+      UpdateAt: t0 - 20 * DAY,
+      DeleteAt: 0,
+      CreatorId: admin,
+      TeamId: team0,
+      Trigger: 'weather',
+      Method: 'P',
+      Username: 'weatherbot',
+      IconURL: '',
+      AutoComplete: true,
+      AutoCompleteDesc: 'Shows the weather ☀️',
+      AutoCompleteHint: '[city]',
+      DisplayName: 'Weather',
+      Description: 'Weather for a city',
+      URL: 'http://127.0.0.1:9/weather',
+      PluginId: '',
     },
     {
-      Id: derivedId(m.p.seed, 'cmd', 1), Token: derivedId(m.p.seed, 'cmd-token', 1), CreateAt: t0 - 19 * DAY, UpdateAt: t0 - 19 * DAY, DeleteAt: t0 - 5 * DAY, CreatorId: admin,
-      TeamId: team0, Trigger: 'oldcmd', Method: 'G', Username: '', IconURL: '', AutoComplete: false,
-      AutoCompleteDesc: '', AutoCompleteHint: '', DisplayName: 'Deleted command', Description: '', URL: 'https://example.com/hook', PluginId: '',
+      Id: derivedId(m.p.seed, 'cmd', 1),
+      Token: derivedId(m.p.seed, 'cmd-token', 1),
+      CreateAt: t0 - 19 * DAY,
+      UpdateAt: t0 - 19 * DAY,
+      DeleteAt: t0 - 5 * DAY,
+      CreatorId: admin,
+      TeamId: team0,
+      Trigger: 'oldcmd',
+      Method: 'G',
+      Username: '',
+      IconURL: '',
+      AutoComplete: false,
+      AutoCompleteDesc: '',
+      AutoCompleteHint: '',
+      DisplayName: 'Deleted command',
+      Description: '',
+      URL: 'https://example.com/hook',
+      PluginId: '',
     },
   ]);
-  await insertRows(conn, 'CommandWebhooks', [{
-    Id: derivedId(m.p.seed, 'cmdhook', 0), CreateAt: t0 - DAY, CommandId: cmdId, UserId: admin, ChannelId: town0, RootId: '', UseCount: 1,
-  }]);
-  await insertRows(conn, 'IncomingWebhooks', [{
-    Id: derivedId(m.p.seed, 'inhook', 0), CreateAt: t0 - 30 * DAY, UpdateAt: t0 - 30 * DAY, DeleteAt: 0, UserId: admin, ChannelId: offTopic0,
-    TeamId: team0, DisplayName: 'Jenkins', Description: 'CI notifications', Username: 'jenkins', IconURL: '', ChannelLocked: false,
-  }]);
-  await insertRows(conn, 'OutgoingWebhooks', [{
-    Id: derivedId(m.p.seed, 'outhook', 0), Token: derivedId(m.p.seed, 'outhook-token', 0), CreateAt: t0 - 30 * DAY, UpdateAt: t0 - 30 * DAY,
-    DeleteAt: 0, CreatorId: admin, ChannelId: town0, TeamId: team0, TriggerWords: 'deploy', TriggerWhen: 0,
-    CallbackURLs: 'http://127.0.0.1:9/outgoing', DisplayName: 'Deployer', Description: '', ContentType: 'application/json', Username: '', IconURL: '',
-  }]);
+  await insertRows(conn, 'CommandWebhooks', [
+    {
+      Id: derivedId(m.p.seed, 'cmdhook', 0),
+      CreateAt: t0 - DAY,
+      CommandId: cmdId,
+      UserId: admin,
+      ChannelId: town0,
+      RootId: '',
+      UseCount: 1,
+    },
+  ]);
+  await insertRows(conn, 'IncomingWebhooks', [
+    {
+      Id: derivedId(m.p.seed, 'inhook', 0),
+      CreateAt: t0 - 30 * DAY,
+      UpdateAt: t0 - 30 * DAY,
+      DeleteAt: 0,
+      UserId: admin,
+      ChannelId: offTopic0,
+      TeamId: team0,
+      DisplayName: 'Jenkins',
+      Description: 'CI notifications',
+      Username: 'jenkins',
+      IconURL: '',
+      ChannelLocked: false,
+    },
+  ]);
+  await insertRows(conn, 'OutgoingWebhooks', [
+    {
+      Id: derivedId(m.p.seed, 'outhook', 0),
+      Token: derivedId(m.p.seed, 'outhook-token', 0),
+      CreateAt: t0 - 30 * DAY,
+      UpdateAt: t0 - 30 * DAY,
+      DeleteAt: 0,
+      CreatorId: admin,
+      ChannelId: town0,
+      TeamId: team0,
+      TriggerWords: 'deploy',
+      TriggerWhen: 0,
+      CallbackURLs: 'http://127.0.0.1:9/outgoing',
+      DisplayName: 'Deployer',
+      Description: '',
+      ContentType: 'application/json',
+      Username: '',
+      IconURL: '',
+    },
+  ]);
 
   await insertRows(conn, 'Jobs', [
-    { Id: derivedId(m.p.seed, 'job', 0), Type: 'migrations', Priority: 0, CreateAt: t0 - 100 * DAY, StartAt: t0 - 100 * DAY, LastActivityAt: t0 - 100 * DAY, Status: 'success', Progress: 100, Data: '{"last_done":"{\\"current_table\\":\\"ChannelMembers\\"}","migration_key":"migration_advanced_permissions_phase_2"}' },
-    { Id: derivedId(m.p.seed, 'job', 1), Type: 'expiry_notify', Priority: 0, CreateAt: t0 - DAY, StartAt: t0 - DAY, LastActivityAt: t0 - DAY, Status: 'success', Progress: 0, Data: null },
-    { Id: derivedId(m.p.seed, 'job', 2), Type: 'export_delete', Priority: 0, CreateAt: t0, StartAt: 0, LastActivityAt: t0, Status: 'pending', Progress: 0, Data: '{}' },
+    {
+      Id: derivedId(m.p.seed, 'job', 0),
+      Type: 'migrations',
+      Priority: 0,
+      CreateAt: t0 - 100 * DAY,
+      StartAt: t0 - 100 * DAY,
+      LastActivityAt: t0 - 100 * DAY,
+      Status: 'success',
+      Progress: 100,
+      Data: '{"last_done":"{\\"current_table\\":\\"ChannelMembers\\"}","migration_key":"migration_advanced_permissions_phase_2"}',
+    },
+    {
+      Id: derivedId(m.p.seed, 'job', 1),
+      Type: 'expiry_notify',
+      Priority: 0,
+      CreateAt: t0 - DAY,
+      StartAt: t0 - DAY,
+      LastActivityAt: t0 - DAY,
+      Status: 'success',
+      Progress: 0,
+      Data: null,
+    },
+    {
+      Id: derivedId(m.p.seed, 'job', 2),
+      Type: 'export_delete',
+      Priority: 0,
+      CreateAt: t0,
+      StartAt: 0,
+      LastActivityAt: t0,
+      Status: 'pending',
+      Progress: 0,
+      Data: '{}',
+    },
   ]);
 
-  await insertRows(conn, 'Drafts', Array.from({ length: Math.min(m.U, 5) }, (_, i) => ({
-    CreateAt: t0, UpdateAt: t0, DeleteAt: 0, UserId: m.userId(i), ChannelId: m.channelId(0), RootId: i % 2 === 0 ? '' : m.postId(0),
-    Message: i % 2 === 0 ? 'Half-written thought… 🤔' : 'Draft reply with "quotes" and \\ backslash', Props: '{}', FileIds: '[]', Priority: null,
-  })));
+  await insertRows(
+    conn,
+    'Drafts',
+    Array.from({ length: Math.min(m.U, 5) }, (_, i) => ({
+      CreateAt: t0,
+      UpdateAt: t0,
+      DeleteAt: 0,
+      UserId: m.userId(i),
+      ChannelId: m.channelId(0),
+      RootId: i % 2 === 0 ? '' : m.postId(0),
+      Message: i % 2 === 0 ? 'Half-written thought… 🤔' : 'Draft reply with "quotes" and \\ backslash',
+      Props: '{}',
+      FileIds: '[]',
+      Priority: null,
+    })),
+  );
 
   await insertRows(conn, 'PluginKeyValueStore', [
-    { PluginId: 'com.mattermost.calls', PKey: 'mmi_botid', PValue: Buffer.from(m.userId(m.botUserIndex(0))), ExpireAt: 0 },
+    {
+      PluginId: 'com.mattermost.calls',
+      PKey: 'mmi_botid',
+      PValue: Buffer.from(m.userId(m.botUserIndex(0))),
+      ExpireAt: 0,
+    },
     { PluginId: 'playbooks', PKey: 'mmi_botid', PValue: Buffer.from(m.userId(m.botUserIndex(1))), ExpireAt: 0 },
-    { PluginId: 'playbooks', PKey: 'binary_blob', PValue: Buffer.from([0, 1, 2, 0xff, 0xfe, 0, 0x27, 0x5c, 0x22]), ExpireAt: 0 },
-    { PluginId: 'com.mattermost.calls', PKey: 'session_cache', PValue: Buffer.from('{"ttl":true}'), ExpireAt: t0 + DAY },
+    {
+      PluginId: 'playbooks',
+      PKey: 'binary_blob',
+      PValue: Buffer.from([0, 1, 2, 0xff, 0xfe, 0, 0x27, 0x5c, 0x22]),
+      ExpireAt: 0,
+    },
+    {
+      PluginId: 'com.mattermost.calls',
+      PKey: 'session_cache',
+      PValue: Buffer.from('{"ttl":true}'),
+      ExpireAt: t0 + DAY,
+    },
   ]);
 
-  await insertRows(conn, 'db_migrations', Array.from({ length: o.migrations }, (_, i) => ({
-    Version: i + 1, Name: MIGRATION_NAMES[i] ?? `schema_change_${String(i + 1).padStart(6, '0')}`,
-  })));
+  await insertRows(
+    conn,
+    'db_migrations',
+    Array.from({ length: o.migrations }, (_, i) => ({
+      Version: i + 1,
+      Name: MIGRATION_NAMES[i] ?? `schema_change_${String(i + 1).padStart(6, '0')}`,
+    })),
+  );
 }
 
 /** After the bulk load and the attachments: Posts.FileIds, Threads, channel/member counters. */

@@ -52,8 +52,12 @@ async function openPg(t: SqlTarget): Promise<SqlConn> {
   });
   let broken = false;
   // Without a listener, a server-side disconnect (pg_ctl stop) would be an uncaught 'error' event.
-  client.on('error', () => { broken = true; });
-  client.on('end', () => { broken = true; });
+  client.on('error', () => {
+    broken = true;
+  });
+  client.on('end', () => {
+    broken = true;
+  });
   try {
     await client.connect();
   } catch (err) {
@@ -68,8 +72,11 @@ async function openPg(t: SqlTarget): Promise<SqlConn> {
   };
   return {
     driver: 'postgres',
-    get broken() { return broken; },
-    query: <T>(sql: string, params?: readonly unknown[]) => native<T>(params && params.length > 0 ? toDollarPlaceholders(sql) : sql, params),
+    get broken() {
+      return broken;
+    },
+    query: <T>(sql: string, params?: readonly unknown[]) =>
+      native<T>(params && params.length > 0 ? toDollarPlaceholders(sql) : sql, params),
     native,
     async exec(script: string): Promise<void> {
       await client.query(script);
@@ -95,8 +102,12 @@ async function openMysql(t: SqlTarget): Promise<SqlConn> {
     dateStrings: true,
   });
   let broken = false;
-  conn.on('error', () => { broken = true; });
-  conn.on('end', () => { broken = true; });
+  conn.on('error', () => {
+    broken = true;
+  });
+  conn.on('end', () => {
+    broken = true;
+  });
   const native = async <T>(sql: string, params?: readonly unknown[]): Promise<T[]> => {
     // Passing no values keeps mysql2 from touching '?' characters inside string literals.
     const [rows] = params && params.length > 0 ? await conn.query(sql, [...params]) : await conn.query(sql);
@@ -111,7 +122,9 @@ async function openMysql(t: SqlTarget): Promise<SqlConn> {
   };
   return {
     driver: 'mysql',
-    get broken() { return broken; },
+    get broken() {
+      return broken;
+    },
     query: native,
     native,
     async exec(script: string): Promise<void> {

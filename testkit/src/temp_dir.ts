@@ -17,7 +17,12 @@ type Cleanup = () => void;
 /** What the reaper does if this process dies without cleaning up: remove a directory, or signal the process in a pid file. */
 export type ReaperItem =
   | { kind: 'dir'; path: string }
-  | { kind: 'pidfile'; path: string; signal: 'SIGQUIT' | 'SIGTERM' | 'SIGKILL'; /** regex the process's /proc cmdline must match (guards against recycled pids) */ match: string };
+  | {
+      kind: 'pidfile';
+      path: string;
+      signal: 'SIGQUIT' | 'SIGTERM' | 'SIGKILL';
+      /** regex the process's /proc cmdline must match (guards against recycled pids) */ match: string;
+    };
 
 interface Registry {
   /** Insertion-ordered; run in reverse so servers stop before their directories are removed. */
@@ -85,7 +90,9 @@ function reaperSend(msg: { op: 'add'; id: number; item: ReaperItem } | { op: 'de
   if (process.env.MMTK_NO_REAPER) return;
   if (!registry.reaper || registry.reaper.exitCode !== null) {
     const child = spawn(process.execPath, ['-e', REAPER_JS], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.on('error', () => { /* no reaper: the in-process exit hooks still run */ });
+    child.on('error', () => {
+      /* no reaper: the in-process exit hooks still run */
+    });
     child.stdin?.on('error', () => undefined);
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.(); // must not keep the event loop (or jest) alive
@@ -143,7 +150,10 @@ const tempDirs = new Map<string, () => void>();
 export async function makeTempDir(prefix: string, opts: { keep?: boolean } = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), sanitizePrefix(prefix)));
   if (!opts.keep) {
-    tempDirs.set(dir, registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }), { kind: 'dir', path: dir }));
+    tempDirs.set(
+      dir,
+      registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }), { kind: 'dir', path: dir }),
+    );
   }
   return dir;
 }
@@ -152,7 +162,10 @@ export async function makeTempDir(prefix: string, opts: { keep?: boolean } = {})
 export function makeTempDirSync(prefix: string, opts: { keep?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), sanitizePrefix(prefix)));
   if (!opts.keep) {
-    tempDirs.set(dir, registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }), { kind: 'dir', path: dir }));
+    tempDirs.set(
+      dir,
+      registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }), { kind: 'dir', path: dir }),
+    );
   }
   return dir;
 }

@@ -17,5 +17,9 @@ module.exports = async () => {
   const root = path.resolve(__dirname, '..');
   const stamp = path.join(root, 'dist', 'standin', 'main.js');
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(path.join(root, 'src'))) return;
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
 };

@@ -12,9 +12,14 @@ describe('startMariadb', () => {
     my = await startMariadb({ name: 'mytest' });
     expect(my.kind).toBe('mysql');
     expect(my.port).not.toBe(3306);
-    const rows = await my.query('', 'SELECT @@port AS port, @@log_bin AS logbin, @@innodb_flush_log_at_trx_commit AS f');
+    const rows = await my.query(
+      '',
+      'SELECT @@port AS port, @@log_bin AS logbin, @@innodb_flush_log_at_trx_commit AS f',
+    );
     expect(rows[0]).toEqual({ port: my.port, logbin: 0, f: 0 });
-    await expect(mysql.createConnection({ host: '127.0.0.1', port: my.port, user: 'root', password: '' })).rejects.toThrow(/Access denied/);
+    await expect(
+      mysql.createConnection({ host: '127.0.0.1', port: my.port, user: 'root', password: '' }),
+    ).rejects.toThrow(/Access denied/);
     expect(my.adminUrl('db1')).toBe(`mysql://root:${my.superuserPassword}@127.0.0.1:${my.port}/db1`);
   });
 
@@ -23,13 +28,22 @@ describe('startMariadb', () => {
     await s.createRole('mmuser', 'pw-1');
     expect(await s.roleExists('mmuser')).toBe(true);
     await s.createDatabase('mattermost', 'mmuser');
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: s.port, user: 'mmuser', password: 'pw-1', database: 'mattermost', charset: 'utf8mb4_general_ci' });
+    const c = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: s.port,
+      user: 'mmuser',
+      password: 'pw-1',
+      database: 'mattermost',
+      charset: 'utf8mb4_general_ci',
+    });
     await c.query('CREATE TABLE Posts (Id varchar(26) primary key, Message text) DEFAULT CHARSET=utf8mb4');
     await c.query('INSERT INTO Posts VALUES (?, ?)', ['a', 'héllo 👋']);
     await c.end();
     expect(await s.query('mattermost', 'SELECT Message FROM Posts')).toEqual([{ Message: 'héllo 👋' }]);
     await s.setPassword('mmuser', 'pw-2');
-    await expect(mysql.createConnection({ host: '127.0.0.1', port: s.port, user: 'mmuser', password: 'pw-1' })).rejects.toThrow(/Access denied/);
+    await expect(
+      mysql.createConnection({ host: '127.0.0.1', port: s.port, user: 'mmuser', password: 'pw-1' }),
+    ).rejects.toThrow(/Access denied/);
     await s.exec('mattermost', 'CREATE TABLE a (x int); INSERT INTO a VALUES (1); INSERT INTO a VALUES (2);');
     expect(await s.query('mattermost', 'SELECT count(*) AS n FROM a')).toEqual([{ n: 2 }]);
   });
@@ -48,7 +62,9 @@ describe('startMariadb', () => {
   });
 
   it('formats the legacy Mattermost DSN', () => {
-    expect(mysqlDsnForMattermost('mmuser', 'pw', '127.0.0.1', 3307, 'mattermost')).toBe('mmuser:pw@tcp(127.0.0.1:3307)/mattermost?charset=utf8mb4,utf8&writeTimeout=30s');
+    expect(mysqlDsnForMattermost('mmuser', 'pw', '127.0.0.1', 3307, 'mattermost')).toBe(
+      'mmuser:pw@tcp(127.0.0.1:3307)/mattermost?charset=utf8mb4,utf8&writeTimeout=30s',
+    );
   });
 
   it('destroy removes the temp dir', async () => {

@@ -16,7 +16,10 @@ describe('startPostgres', () => {
     expect(pg.isRunning()).toBe(true);
     const rows = await pg.query('postgres', 'SELECT current_setting($1) AS v', ['fsync']);
     expect(rows[0].v).toBe('off');
-    const hba = await pg.query('postgres', "SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host' AND database = '{all}'");
+    const hba = await pg.query(
+      'postgres',
+      "SELECT auth_method FROM pg_hba_file_rules WHERE type = 'host' AND database = '{all}'",
+    );
     expect(hba.map((r) => r.auth_method)).toContain('scram-sha-256');
     expect(pg.adminUrl('x')).toBe(`postgres://postgres:${pg.superuserPassword}@127.0.0.1:${pg.port}/x?sslmode=disable`);
   });
@@ -33,12 +36,27 @@ describe('startPostgres', () => {
     await c.query("INSERT INTO t VALUES (1, 'héllo 👋')");
     await c.end();
     expect(await s.query('mattermost', 'SELECT msg FROM t')).toEqual([{ msg: 'héllo 👋' }]);
-    const owner = await s.query('postgres', "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'mattermost'");
+    const owner = await s.query(
+      'postgres',
+      "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'mattermost'",
+    );
     expect(owner[0].o).toBe('mmuser');
-    const bad = new Client({ host: '127.0.0.1', port: s.port, user: 'mmuser', password: 'wrong', database: 'mattermost' });
+    const bad = new Client({
+      host: '127.0.0.1',
+      port: s.port,
+      user: 'mmuser',
+      password: 'wrong',
+      database: 'mattermost',
+    });
     await expect(bad.connect()).rejects.toThrow(/password authentication failed/);
     await s.setPassword('mmuser', 'pw-2');
-    const good = new Client({ host: '127.0.0.1', port: s.port, user: 'mmuser', password: 'pw-2', database: 'mattermost' });
+    const good = new Client({
+      host: '127.0.0.1',
+      port: s.port,
+      user: 'mmuser',
+      password: 'pw-2',
+      database: 'mattermost',
+    });
     await good.connect();
     await good.end();
     await s.dropDatabase('mattermost');

@@ -7,8 +7,12 @@ import { openSqlConn, tableName, type Sandbox, type SqlConn } from '../src';
 export async function connectAsMattermost(sb: Sandbox): Promise<SqlConn> {
   const u = new URL(sb.dbUrl);
   return openSqlConn({
-    driver: sb.driver, host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password), database: u.pathname.slice(1),
+    driver: sb.driver,
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
   });
 }
 
@@ -16,7 +20,8 @@ export async function connectAsMattermost(sb: Sandbox): Promise<SqlConn> {
 export async function expectFileInfoFilesExist(sb: Sandbox, c: SqlConn): Promise<number> {
   const t = tableName(sb.driver, 'FileInfo');
   const rows = await c.query<{ id: string; path: string; thumb: string; preview: string; size: string | number }>(
-    `SELECT Id AS id, Path AS path, ThumbnailPath AS thumb, PreviewPath AS preview, Size AS size FROM ${t}`);
+    `SELECT Id AS id, Path AS path, ThumbnailPath AS thumb, PreviewPath AS preview, Size AS size FROM ${t}`,
+  );
   const missing: string[] = [];
   for (const r of rows) {
     const p = join(sb.dataDir, r.path);
@@ -27,7 +32,11 @@ export async function expectFileInfoFilesExist(sb: Sandbox, c: SqlConn): Promise
     }
     for (const extra of [r.thumb, r.preview]) {
       if (extra) {
-        try { statSync(join(sb.dataDir, extra)); } catch { missing.push(extra); }
+        try {
+          statSync(join(sb.dataDir, extra));
+        } catch {
+          missing.push(extra);
+        }
       }
     }
   }
@@ -38,9 +47,21 @@ export async function expectFileInfoFilesExist(sb: Sandbox, c: SqlConn): Promise
 /** Checks the install tree and config files generateSandbox promises. */
 export function expectInstallTree(sb: Sandbox): void {
   const d = sb.installDir;
-  for (const p of ['bin/mattermost', 'bin/mmctl', 'config/config.json', 'client/index.html', 'i18n/en.json', 'NOTICE.txt', 'README.md',
-    'logs/mattermost.log', 'plugins/playbooks/plugin.json', 'config/saml-idp.crt', 'config/saml-public.crt', 'config/saml-private.key',
-    'data/plugins/playbooks.tar.gz']) {
+  for (const p of [
+    'bin/mattermost',
+    'bin/mmctl',
+    'config/config.json',
+    'client/index.html',
+    'i18n/en.json',
+    'NOTICE.txt',
+    'README.md',
+    'logs/mattermost.log',
+    'plugins/playbooks/plugin.json',
+    'config/saml-idp.crt',
+    'config/saml-public.crt',
+    'config/saml-private.key',
+    'data/plugins/playbooks.tar.gz',
+  ]) {
     expect({ p, ok: statSync(join(d, p), { throwIfNoEntry: false }) !== undefined }).toEqual({ p, ok: true });
   }
   expect(statSync(join(d, 'bin/mattermost')).mode & 0o777).toBe(0o755);
@@ -55,13 +76,31 @@ export function expectInstallTree(sb: Sandbox): void {
   expect(statSync(sb.tlsKeyFile).mode & 0o777).toBe(0o600);
 
   const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8'));
-  expect(cfg.SqlSettings).toMatchObject({ DriverName: sb.driver, DataSource: sb.mattermostDsn, DataSourceReplicas: [] });
-  expect(cfg.ServiceSettings).toMatchObject({ SiteURL: sb.siteUrl, ListenAddress: `127.0.0.1:${sb.port}`, TLSCertFile: sb.tlsCertFile, TLSKeyFile: sb.tlsKeyFile, EnableCommands: true });
+  expect(cfg.SqlSettings).toMatchObject({
+    DriverName: sb.driver,
+    DataSource: sb.mattermostDsn,
+    DataSourceReplicas: [],
+  });
+  expect(cfg.ServiceSettings).toMatchObject({
+    SiteURL: sb.siteUrl,
+    ListenAddress: `127.0.0.1:${sb.port}`,
+    TLSCertFile: sb.tlsCertFile,
+    TLSKeyFile: sb.tlsKeyFile,
+    EnableCommands: true,
+  });
   expect(typeof cfg.ServiceSettings.AllowedUntrustedInternalConnections).toBe('string');
   expect(cfg.FileSettings).toMatchObject({ DriverName: 'local', Directory: './data/' });
-  expect(cfg.PluginSettings).toMatchObject({ Enable: true, Directory: './plugins', ClientDirectory: './client/plugins' });
+  expect(cfg.PluginSettings).toMatchObject({
+    Enable: true,
+    Directory: './plugins',
+    ClientDirectory: './client/plugins',
+  });
   expect(cfg.LogSettings.FileLocation).toBe('');
-  expect(cfg.SamlSettings).toMatchObject({ IdpCertificateFile: 'saml-idp.crt', PublicCertificateFile: 'saml-public.crt', PrivateKeyFile: 'saml-private.key' });
+  expect(cfg.SamlSettings).toMatchObject({
+    IdpCertificateFile: 'saml-idp.crt',
+    PublicCertificateFile: 'saml-public.crt',
+    PrivateKeyFile: 'saml-private.key',
+  });
   const v10 = Number.parseInt(sb.mattermostVersion, 10) < 11;
   expect(cfg.BleveSettings !== undefined).toBe(v10);
   if (v10) expect(statSync(join(d, 'bleve-indexes'), { throwIfNoEntry: false })?.isDirectory()).toBe(true);

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { generateSandbox, isValidId, makeTempDir, removeTempDir, startPostgres, type PgServer, type Sandbox } from '../src';
+import {
+  generateSandbox,
+  isValidId,
+  makeTempDir,
+  removeTempDir,
+  startPostgres,
+  type PgServer,
+  type Sandbox,
+} from '../src';
 import { connectAsMattermost, expectFileInfoFilesExist, expectInstallTree, expectTrickyNames } from './sandbox_checks';
 
 let pg: PgServer;
@@ -16,12 +24,39 @@ afterAll(async () => {
   if (root) await removeTempDir(root);
 });
 
-test('PostgreSQL tables have Mattermost\'s lower-case names, owned by mmuser', async () => {
-  const rows = await pg.query('mattermost', "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+test("PostgreSQL tables have Mattermost's lower-case names, owned by mmuser", async () => {
+  const rows = await pg.query(
+    'mattermost',
+    "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+  );
   const names = rows.map((r) => r.tablename);
-  for (const t of ['users', 'teams', 'channels', 'channelmembers', 'teammembers', 'posts', 'fileinfo', 'reactions', 'systems', 'preferences',
-    'sessions', 'useraccesstokens', 'bots', 'commands', 'commandwebhooks', 'incomingwebhooks', 'outgoingwebhooks', 'roles', 'schemes',
-    'status', 'jobs', 'threads', 'drafts', 'pluginkeyvaluestore', 'db_migrations']) {
+  for (const t of [
+    'users',
+    'teams',
+    'channels',
+    'channelmembers',
+    'teammembers',
+    'posts',
+    'fileinfo',
+    'reactions',
+    'systems',
+    'preferences',
+    'sessions',
+    'useraccesstokens',
+    'bots',
+    'commands',
+    'commandwebhooks',
+    'incomingwebhooks',
+    'outgoingwebhooks',
+    'roles',
+    'schemes',
+    'status',
+    'jobs',
+    'threads',
+    'drafts',
+    'pluginkeyvaluestore',
+    'db_migrations',
+  ]) {
     expect(names).toContain(t);
   }
   expect(names).not.toContain('configurations');
@@ -35,7 +70,15 @@ test('PostgreSQL tables have Mattermost\'s lower-case names, owned by mmuser', a
 test('rows are realistic: ids, epoch-ms times, unicode, json props, threads and file ids line up', async () => {
   const c = await connectAsMattermost(sb);
   try {
-    const posts = await c.query<{ id: string; createat: string; message: string; props: unknown; rootid: string; fileids: string; channelid: string }>('SELECT * FROM posts ORDER BY createat');
+    const posts = await c.query<{
+      id: string;
+      createat: string;
+      message: string;
+      props: unknown;
+      rootid: string;
+      fileids: string;
+      channelid: string;
+    }>('SELECT * FROM posts ORDER BY createat');
     expect(posts.length).toBe(300);
     expect(posts.every((p) => isValidId(p.id))).toBe(true);
     expect(Number(posts[0]!.createat)).toBeGreaterThan(Date.parse('2020-01-01'));
@@ -46,7 +89,9 @@ test('rows are realistic: ids, epoch-ms times, unicode, json props, threads and 
     const ids = new Set(posts.map((p) => p.id));
     expect(posts.filter((p) => p.rootid).every((p) => ids.has(p.rootid))).toBe(true);
     // Every attachment belongs to an existing post whose FileIds lists it.
-    const files = await c.query<{ id: string; postid: string; creatorid: string; channelid: string }>('SELECT id, postid, creatorid, channelid FROM fileinfo');
+    const files = await c.query<{ id: string; postid: string; creatorid: string; channelid: string }>(
+      'SELECT id, postid, creatorid, channelid FROM fileinfo',
+    );
     expect(files.length).toBe(sb.counts.fileinfo);
     const byId = new Map(posts.map((p) => [p.id, p]));
     for (const f of files) {
@@ -56,7 +101,9 @@ test('rows are realistic: ids, epoch-ms times, unicode, json props, threads and 
       expect(p!.channelid).toBe(f.channelid);
     }
     // Channel members exist for every post author in team channels.
-    const orphans = await c.query("SELECT p.id FROM posts p JOIN channels ch ON ch.id = p.channelid LEFT JOIN channelmembers m ON m.channelid = p.channelid AND m.userid = p.userid WHERE m.userid IS NULL");
+    const orphans = await c.query(
+      'SELECT p.id FROM posts p JOIN channels ch ON ch.id = p.channelid LEFT JOIN channelmembers m ON m.channelid = p.channelid AND m.userid = p.userid WHERE m.userid IS NULL',
+    );
     expect(orphans).toEqual([]);
     const dm = await c.query<{ name: string }>("SELECT name FROM channels WHERE type = 'D'");
     expect(dm.length).toBeGreaterThan(0);
@@ -75,7 +122,10 @@ test('every FileInfo row points at files that exist; awkward names are present',
     await c.close();
   }
   const paths = (await pg.query('mattermost', 'SELECT path FROM fileinfo')).map((r) => r.path as string);
-  for (const p of paths) expect(p).toMatch(/^\d{8}\/teams\/([a-z0-9]{26}|noteam)\/channels\/[a-z0-9]{26}\/users\/[a-z0-9]{26}\/[a-z0-9]{26}\/[^/]+$/);
+  for (const p of paths)
+    expect(p).toMatch(
+      /^\d{8}\/teams\/([a-z0-9]{26}|noteam)\/channels\/[a-z0-9]{26}\/users\/[a-z0-9]{26}\/[a-z0-9]{26}\/[^/]+$/,
+    );
 });
 
 test('install tree and config.json have the real layout and keys (v11: no Bleve)', () => {
@@ -87,7 +137,13 @@ test('install tree and config.json have the real layout and keys (v11: no Bleve)
 test('configInDatabase: config store tables, MM_CONFIG in the env file; a second sandbox shares the server', async () => {
   const root2 = await makeTempDir('mmtk-sbpg2');
   try {
-    const sb2 = await generateSandbox({ root: root2, db: pg, dbName: 'mm2', configInDatabase: true, size: { posts: 50, attachments: 5, attachmentBytes: 50_000 } });
+    const sb2 = await generateSandbox({
+      root: root2,
+      db: pg,
+      dbName: 'mm2',
+      configInDatabase: true,
+      size: { posts: 50, attachments: 5, attachmentBytes: 50_000 },
+    });
     expect(sb2.dbPassword).toBe(sb.dbPassword); // same role, same password: the first sandbox still works
     const c1 = await connectAsMattermost(sb);
     await c1.close();

@@ -1,8 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ensureStandinBuilt, generateSandbox, makeTempDir, readStandinState, removeTempDir, runStandinCommand, standinCommands, standinUrl,
-  startMariadb, type MariadbServer, type Sandbox,
+  ensureStandinBuilt,
+  generateSandbox,
+  makeTempDir,
+  readStandinState,
+  removeTempDir,
+  runStandinCommand,
+  standinCommands,
+  standinUrl,
+  startMariadb,
+  type MariadbServer,
+  type Sandbox,
 } from '../src';
 
 let my: MariadbServer;
@@ -42,11 +51,15 @@ test('a v10 MySQL install: config read from the database store, legacy DSN, Pasc
 });
 
 test('writer mode writes FileInfo/Posts rows whose files exist; the file store going away is UNHEALTHY', async () => {
-  const count = async () => Number((await my.query('mattermost', "SELECT COUNT(*) AS n FROM Posts WHERE Message LIKE 'Writer post #%'"))[0].n);
+  const count = async () =>
+    Number((await my.query('mattermost', "SELECT COUNT(*) AS n FROM Posts WHERE Message LIKE 'Writer post #%'"))[0].n);
   const deadline = Date.now() + 10_000;
   while ((await count()) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   expect((await runStandinCommand(cmds.stop)).code).toBe(0);
-  const rows = await my.query('mattermost', "SELECT f.Path AS path FROM FileInfo f JOIN Posts p ON p.Id = f.PostId WHERE p.Message LIKE 'Writer post #%'");
+  const rows = await my.query(
+    'mattermost',
+    "SELECT f.Path AS path FROM FileInfo f JOIN Posts p ON p.Id = f.PostId WHERE p.Message LIKE 'Writer post #%'",
+  );
   expect(rows.length).toBeGreaterThanOrEqual(10);
   for (const r of rows) expect(existsSync(join(sb.dataDir, r.path))).toBe(true);
 
@@ -59,7 +72,11 @@ test('writer mode writes FileInfo/Posts rows whose files exist; the file store g
     expect((await runStandinCommand(noWriter.start)).code).toBe(0);
     const res = await fetch(`${standinUrl(sb.port)}/api/v4/system/ping?get_server_status=true`);
     expect(res.status).toBe(500);
-    expect(await res.json()).toMatchObject({ status: 'UNHEALTHY', database_status: 'OK', filestore_status: 'UNHEALTHY' });
+    expect(await res.json()).toMatchObject({
+      status: 'UNHEALTHY',
+      database_status: 'OK',
+      filestore_status: 'UNHEALTHY',
+    });
   } finally {
     await runStandinCommand(noWriter.stop);
     await rm(sb.dataDir);

@@ -1,8 +1,20 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ensureStandinBuilt, freePort, pidAlive, generateSandbox, makeTempDir, removeTempDir, runStandinCommand, standinCommands, standinPid, standinUrl,
-  standinStateFiles, startPostgres, type PgServer, type Sandbox,
+  ensureStandinBuilt,
+  freePort,
+  pidAlive,
+  generateSandbox,
+  makeTempDir,
+  removeTempDir,
+  runStandinCommand,
+  standinCommands,
+  standinPid,
+  standinUrl,
+  standinStateFiles,
+  startPostgres,
+  type PgServer,
+  type Sandbox,
 } from '../src';
 import { assertNoSpecViolations, standinViolations } from '../src/standin/violations';
 
@@ -37,7 +49,9 @@ test('start returns once ping answers; ping looks like Mattermost', async () => 
   // No polling: start is Type=notify-like, so the server must already answer.
   const res = await ping();
   expect(res.status).toBe(200);
-  expect(await res.text()).toBe('{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"","status":"OK"}');
+  expect(await res.text()).toBe(
+    '{"ActiveSearchBackend":"database","AndroidLatestVersion":"","AndroidMinVersion":"","IosLatestVersion":"","IosMinVersion":"","status":"OK"}',
+  );
   expect(res.headers.get('x-request-id')).toMatch(/^[a-z0-9]{26}$/);
   expect(res.headers.get('x-version-id')).toMatch(/^11\.2\.0\.11\.2\.0\.[0-9a-f]{32}\.false$/);
   expect(res.headers.get('content-type')).toBe('application/json');
@@ -47,11 +61,19 @@ test('start returns once ping answers; ping looks like Mattermost', async () => 
 
 test('a request that breaks the API description is answered 400 and recorded where tests read it', async () => {
   expect(standinViolations(state())).toEqual([]);
-  const res = await fetch(`${standinUrl(port)}/api/v4/posts`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'no channel_id' }) });
+  const res = await fetch(`${standinUrl(port)}/api/v4/posts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: 'no channel_id' }),
+  });
   expect(res.status).toBe(400);
   const recorded = standinViolations(state());
-  expect(recorded).toEqual([expect.objectContaining({ method: 'POST', path: '/api/v4/posts', problem: expect.stringContaining('channel_id') })]);
-  expect(() => assertNoSpecViolations(recorded)).toThrow(/recorded 1 API-description violations:\n  POST \/api\/v4\/posts: request: .*channel_id/);
+  expect(recorded).toEqual([
+    expect.objectContaining({ method: 'POST', path: '/api/v4/posts', problem: expect.stringContaining('channel_id') }),
+  ]);
+  expect(() => assertNoSpecViolations(recorded)).toThrow(
+    /recorded 1 API-description violations:\n  POST \/api\/v4\/posts: request: .*channel_id/,
+  );
   rmSync(standinStateFiles(state()).violations); // this one was on purpose
 });
 
@@ -74,7 +96,13 @@ test('client config and the 404 error body', async () => {
   const nf = await fetch(`${standinUrl(port)}/api/v4/nope`);
   expect(nf.status).toBe(404);
   const body = await nf.json();
-  expect(body).toEqual({ id: 'api.context.404.app_error', message: expect.any(String), detailed_error: '', request_id: nf.headers.get('x-request-id'), status_code: 404 });
+  expect(body).toEqual({
+    id: 'api.context.404.app_error',
+    message: expect.any(String),
+    detailed_error: '',
+    request_id: nf.headers.get('x-request-id'),
+    status_code: 404,
+  });
 });
 
 test('database down: UNHEALTHY with 500, or 200 with use_rest_semantics; healthy again after restart', async () => {
@@ -124,7 +152,8 @@ test('start fails (exit 1, log tail on stderr) when the database is down', async
 test('writer mode: posts with attachments whose files exist; stops cleanly on SIGTERM', async () => {
   const w = standinCommands(state(), sb.installDir, { writer: true, writerIntervalMs: 10 });
   expect((await runStandinCommand(w.start)).code).toBe(0);
-  const count = async () => Number((await pg.query('mattermost', "SELECT count(*) AS n FROM posts WHERE message LIKE 'Writer post #%'"))[0].n);
+  const count = async () =>
+    Number((await pg.query('mattermost', "SELECT count(*) AS n FROM posts WHERE message LIKE 'Writer post #%'"))[0].n);
   const deadline = Date.now() + 10_000;
   while ((await count()) < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   // A database outage only pauses the writer.
@@ -132,15 +161,19 @@ test('writer mode: posts with attachments whose files exist; stops cleanly on SI
   await new Promise((r) => setTimeout(r, 300));
   await pg.start();
   const afterOutage = await count();
-  while ((await count()) < afterOutage + 10 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 100));
+  while ((await count()) < afterOutage + 10 && Date.now() < deadline + 10_000)
+    await new Promise((r) => setTimeout(r, 100));
   expect(await count()).toBeGreaterThanOrEqual(afterOutage + 10);
   expect((await runStandinCommand(w.stop)).code).toBe(0);
   const n = await count();
   expect(n).toBeGreaterThanOrEqual(20);
   await new Promise((r) => setTimeout(r, 200));
   expect(await count()).toBe(n); // really stopped
-  const files = await pg.query('mattermost', `SELECT f.path, f.thumbnailpath, f.previewpath, f.size, p.fileids, f.id
-    FROM fileinfo f JOIN posts p ON p.id = f.postid WHERE p.message LIKE 'Writer post #%'`);
+  const files = await pg.query(
+    'mattermost',
+    `SELECT f.path, f.thumbnailpath, f.previewpath, f.size, p.fileids, f.id
+    FROM fileinfo f JOIN posts p ON p.id = f.postid WHERE p.message LIKE 'Writer post #%'`,
+  );
   expect(files.length).toBe(n);
   for (const f of files) {
     expect(statSync(join(sb.dataDir, f.path)).size).toBe(Number(f.size));

@@ -5,13 +5,18 @@ import { join } from 'node:path';
 import { ensureStandinBuilt, freePort, keepTempDir, makeTempDir, pidAlive, removeTempDir } from '../src';
 
 const distKit = join(__dirname, '../dist/index.js');
-beforeAll(async () => { await ensureStandinBuilt(); });
+beforeAll(async () => {
+  await ensureStandinBuilt();
+});
 
 test('freePort gives a bindable port', async () => {
   const port = await freePort();
   expect(port).toBeGreaterThan(1024);
   const srv = createServer();
-  await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(port, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', resolve);
+  });
   await new Promise((r) => srv.close(r));
 });
 
@@ -27,22 +32,40 @@ test('makeTempDir creates a private dir; removeTempDir removes it; keepTempDir k
 });
 
 test('temp dirs are removed at process exit', () => {
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(distKit)}).makeTempDir('mmtk-exit').then((d) => console.log(d))`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(distKit)}).makeTempDir('mmtk-exit').then((d) => console.log(d))`],
+    { encoding: 'utf8' },
+  );
   expect(r.status).toBe(0);
   const dir = r.stdout.trim();
   expect(dir).toMatch(/mmtk-exit-/);
   expect(existsSync(dir)).toBe(false);
 });
 
-async function orphanServer(kind: 'startPostgres' | 'startMariadb', pidFile: string, env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(distKit)}).${kind}({ name: 'orphan' }).then((s) => {
+async function orphanServer(
+  kind: 'startPostgres' | 'startMariadb',
+  pidFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+) {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require(${JSON.stringify(distKit)}).${kind}({ name: 'orphan' }).then((s) => {
     const pid = require('fs').readFileSync(${pidFile}, 'utf8').split('\\n')[0];
     console.log(JSON.stringify({ pid: Number(pid), dir: s.baseDir }));
     setInterval(() => {}, 1000);
-  })`], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c; if (out.includes('\n')) resolve(out.trim()); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.trim());
+    });
     child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
   });
   const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
@@ -59,7 +82,10 @@ async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
 
 test('a forgotten PostgreSQL server is killed and its dir removed by the in-process hooks on SIGTERM', async () => {
   // Without the reaper, so this really tests the process's own signal/exit hooks.
-  const o = await orphanServer('startPostgres', "s.dataDir + '/postmaster.pid'", { ...process.env, MMTK_NO_REAPER: '1' });
+  const o = await orphanServer('startPostgres', "s.dataDir + '/postmaster.pid'", {
+    ...process.env,
+    MMTK_NO_REAPER: '1',
+  });
   o.child.kill('SIGTERM');
   expect(await o.exited).toBe('SIGTERM');
   expect(pidAlive(o.pid)).toBe(false);

@@ -27,13 +27,18 @@ describe('describeCron', () => {
         }
     });
 
-    it('words the description with the formatMessage it is given (the user\'s language)', () => {
-        const de = createIntl({locale: 'de', messages: {
-            ...getTranslations('en'),
-            'mattermost-backup.cron.weekly': 'jede Woche am {days} um {time} {tz}',
-            'mattermost-backup.cron.weekday': '{day, select, 1 {Montag} 3 {Mittwoch} other {?}}',
-        }});
-        expect(describeCron('0 5 * * 1,3', 'UTC', de.formatMessage)).toBe('jede Woche am Montag, Mittwoch um 05:00 UTC');
+    it("words the description with the formatMessage it is given (the user's language)", () => {
+        const de = createIntl({
+            locale: 'de',
+            messages: {
+                ...getTranslations('en'),
+                'mattermost-backup.cron.weekly': 'jede Woche am {days} um {time} {tz}',
+                'mattermost-backup.cron.weekday': '{day, select, 1 {Montag} 3 {Mittwoch} other {?}}',
+            },
+        });
+        expect(describeCron('0 5 * * 1,3', 'UTC', de.formatMessage)).toBe(
+            'jede Woche am Montag, Mittwoch um 05:00 UTC',
+        );
     });
 
     it('recognises the shape of a 5-field expression', () => {

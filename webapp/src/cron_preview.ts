@@ -7,7 +7,10 @@ import type {FormatMessage} from 'src/i18n';
 
 const MESSAGES = {
     hourly: {id: 'mattermost-backup.cron.hourly', defaultMessage: 'every hour at minute {minute}'},
-    everyHours: {id: 'mattermost-backup.cron.every_hours', defaultMessage: '{hours, plural, one {every hour} other {every # hours}} at minute {minute} ({tz})'},
+    everyHours: {
+        id: 'mattermost-backup.cron.every_hours',
+        defaultMessage: '{hours, plural, one {every hour} other {every # hours}} at minute {minute} ({tz})',
+    },
     daily: {id: 'mattermost-backup.cron.daily', defaultMessage: 'every day at {time} {tz}'},
     weekdays: {id: 'mattermost-backup.cron.weekdays', defaultMessage: 'every week on weekdays at {time} {tz}'},
     weekends: {id: 'mattermost-backup.cron.weekends', defaultMessage: 'every week on weekends at {time} {tz}'},
@@ -15,7 +18,8 @@ const MESSAGES = {
     monthly: {id: 'mattermost-backup.cron.monthly', defaultMessage: 'every month on day {day} at {time} {tz}'},
     weekday: {
         id: 'mattermost-backup.cron.weekday',
-        defaultMessage: '{day, select, 0 {Sunday} 1 {Monday} 2 {Tuesday} 3 {Wednesday} 4 {Thursday} 5 {Friday} 6 {Saturday} other {{day}}}',
+        defaultMessage:
+            '{day, select, 0 {Sunday} 1 {Monday} 2 {Tuesday} 3 {Wednesday} 4 {Thursday} 5 {Friday} 6 {Saturday} other {{day}}}',
     },
 };
 

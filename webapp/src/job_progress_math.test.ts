@@ -14,7 +14,15 @@ describe('job progress', () => {
         const start = Date.parse('2026-01-01T00:00:00Z');
         const j = job('x', {started_at: new Date(start).toISOString()});
         expect(remainingMs(j, start + 50_000)).toBeCloseTo(30_000);
-        expect(remainingMs(job('x', {steps: [{id: 'a', title: 'A', status: 'running'}], progress: {step: 'a', done: 1, total: 100, unit: 'bytes'}}), Date.now())).toBeNull();
+        expect(
+            remainingMs(
+                job('x', {
+                    steps: [{id: 'a', title: 'A', status: 'running'}],
+                    progress: {step: 'a', done: 1, total: 100, unit: 'bytes'},
+                }),
+                Date.now(),
+            ),
+        ).toBeNull();
         expect(remainingMs(job('x', {status: 'succeeded'}), Date.now())).toBeNull();
     });
 });

@@ -12,7 +12,9 @@ export function jobFraction(job: JobRecord): number {
     if (!steps) {
         return 0;
     }
-    const finished = job.steps.filter((s) => s.status === 'succeeded' || s.status === 'skipped' || s.status === 'failed').length;
+    const finished = job.steps.filter(
+        (s) => s.status === 'succeeded' || s.status === 'skipped' || s.status === 'failed',
+    ).length;
     const p = job.progress;
     const current = p && p.total ? Math.min(1, p.done / p.total) : 0;
     const running = job.steps.some((s) => s.status === 'running') ? current : 0;

@@ -11,7 +11,9 @@ describe('plugin settings', () => {
     });
 
     it('reads the lower-cased key the System Console writes', () => {
-        expect(sidecarUrlFromConfig(adminConfigWith({sidecarurl: 'http://backup.example:8066'}))).toBe('http://backup.example:8066');
+        expect(sidecarUrlFromConfig(adminConfigWith({sidecarurl: 'http://backup.example:8066'}))).toBe(
+            'http://backup.example:8066',
+        );
     });
 
     it('reads a key whose case was kept (written through the API or by hand)', () => {
@@ -22,7 +24,7 @@ describe('plugin settings', () => {
         expect(sidecarUrlFromConfig(adminConfigWith({sidecarurl: ' http://host:8066// '}))).toBe('http://host:8066');
     });
 
-    it('ignores other plugins\' settings', () => {
+    it("ignores other plugins' settings", () => {
         const config = {PluginSettings: {Plugins: {'other-plugin': {sidecarurl: 'http://wrong'}}}};
         expect(sidecarUrlFromConfig(config)).toBe('/mm-backup');
     });

@@ -24,7 +24,11 @@ describe('fetchSidecarHealth', () => {
     });
 
     it('rejects JSON that is not the health answer with kind "not_sidecar"', async () => {
-        sidecar = await startFakeSidecar({status: 200, contentType: 'application/json', body: '{"id":"api.context.404.app_error"}'});
+        sidecar = await startFakeSidecar({
+            status: 200,
+            contentType: 'application/json',
+            body: '{"id":"api.context.404.app_error"}',
+        });
         await expect(fetchSidecarHealth(sidecar.url)).rejects.toMatchObject({kind: 'not_sidecar'});
     });
 });

@@ -25,7 +25,11 @@ export type SidecarFailureKind = 'network' | 'http' | 'not_sidecar' | 'timeout';
  * the browser's or the server's words, or a message of ours (translatable).
  */
 export class SidecarUnreachableError extends Error {
-    constructor(readonly kind: SidecarFailureKind, readonly detail: Text, options?: {cause?: unknown}) {
+    constructor(
+        readonly kind: SidecarFailureKind,
+        readonly detail: Text,
+        options?: {cause?: unknown},
+    ) {
         super(`sidecar unreachable (${kind}): ${inEnglish(detail)}`, options);
         this.name = 'SidecarUnreachableError';
     }
@@ -46,7 +50,11 @@ function isHealth(body: unknown): body is SidecarHealth {
  */
 export async function fetchSidecarHealth(
     baseUrl: string,
-    {fetchImpl = fetch, timeoutMs = HEALTH_TIMEOUT_MS, signal}: {fetchImpl?: typeof fetch; timeoutMs?: number; signal?: AbortSignal} = {},
+    {
+        fetchImpl = fetch,
+        timeoutMs = HEALTH_TIMEOUT_MS,
+        signal,
+    }: {fetchImpl?: typeof fetch; timeoutMs?: number; signal?: AbortSignal} = {},
 ): Promise<SidecarHealth> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -55,7 +63,11 @@ export async function fetchSidecarHealth(
     try {
         let response: Response;
         try {
-            response = await fetchImpl(`${baseUrl}/healthz`, {credentials: 'include', signal: controller.signal, headers: {Accept: 'application/json'}});
+            response = await fetchImpl(`${baseUrl}/healthz`, {
+                credentials: 'include',
+                signal: controller.signal,
+                headers: {Accept: 'application/json'},
+            });
         } catch (err) {
             const kind = controller.signal.aborted && !signal?.aborted ? 'timeout' : 'network';
             throw new SidecarUnreachableError(kind, err instanceof Error ? err.message : String(err), {cause: err});
@@ -67,7 +79,7 @@ export async function fetchSidecarHealth(
         if (!isHealth(body)) {
             throw new SidecarUnreachableError('not_sidecar', {
                 id: 'mattermost-backup.error.not_sidecar_json',
-                defaultMessage: 'the answer was not the sidecar\'s JSON (content-type {contentType})',
+                defaultMessage: "the answer was not the sidecar's JSON (content-type {contentType})",
                 values: {contentType: response.headers.get('content-type') ?? 'none'},
             });
         }

@@ -4,7 +4,10 @@ const ARGS = {channel_id: 'channel1', team_id: 'team1', root_id: ''};
 
 describe('parseBackupCommand', () => {
     it('parses the subcommand and its arguments', () => {
-        expect(parseBackupCommand('/backup restore 20250101-abc --force')).toEqual({subcommand: 'restore', args: ['20250101-abc', '--force']});
+        expect(parseBackupCommand('/backup restore 20250101-abc --force')).toEqual({
+            subcommand: 'restore',
+            args: ['20250101-abc', '--force'],
+        });
     });
 
     it('accepts a bare trigger, extra whitespace and any case', () => {

@@ -17,7 +17,6 @@ export const SETTINGS_PATH = `/admin_console/plugins/plugin_${manifest.id}`;
 
 /** A parsed `/backup ...` command. */
 export type BackupCommand = {
-
     /** The first word after the trigger, lower-cased; '' for a bare `/backup`. */
     subcommand: string;
 
@@ -68,7 +67,7 @@ export function makeSlashCommandHook(deps: SlashCommandDeps) {
         }
         if (command && deps.serverCommandExists && deps.answerLocally) {
             const exists = await deps.serverCommandExists(args.team_id).catch(() => undefined);
-            if (exists === false && await deps.answerLocally(command)) {
+            if (exists === false && (await deps.answerLocally(command))) {
                 return {};
             }
         }

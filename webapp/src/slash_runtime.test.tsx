@@ -37,8 +37,10 @@ describe('/backup runtime', () => {
 
     function setup(store: Store = makeStore(), formatMessage?: FormatMessage) {
         store.dispatch(receivedSidecarUrl(bridge.url));
-        const raw = makeSlashCommandHook(slashDeps(store, () => undefined, new MattermostClient(bridge.url), formatMessage));
-        renderWithStore(<SlashRoot/>, store);
+        const raw = makeSlashCommandHook(
+            slashDeps(store, () => undefined, new MattermostClient(bridge.url), formatMessage),
+        );
+        renderWithStore(<SlashRoot />, store);
 
         // The hook dispatches to the store the rendered root component reads.
         return async (message: string, args: typeof ARGS) => {
@@ -62,18 +64,24 @@ describe('/backup runtime', () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'echo'}]});
         const hook = setup();
         await expect(hook('/backup list', ARGS)).resolves.toEqual({});
-        expect(await screen.findByTestId('text-modal')).toHaveTextContent('20261120T030000Z-aaaaaa offline schedule 5.0 GiB not verified');
-        expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe(`/api/v4/commands?team_id=${TEAM_ID}&custom_only=true`);
+        expect(await screen.findByTestId('text-modal')).toHaveTextContent(
+            '20261120T030000Z-aaaaaa offline schedule 5.0 GiB not verified',
+        );
+        expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe(
+            `/api/v4/commands?team_id=${TEAM_ID}&custom_only=true`,
+        );
     });
 
-    it('answers /backup status in the user\'s locale from the store (English while there is no other translation)', async () => {
+    it("answers /backup status in the user's locale from the store (English while there is no other translation)", async () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
 
         // The webapp's state: the current user's profile holds the locale.
-        const store = createStore(combineReducers({
-            [STATE_KEY]: reducer,
-            entities: () => ({users: {currentUserId: 'u1', profiles: {u1: {locale: 'de'}}}}),
-        }));
+        const store = createStore(
+            combineReducers({
+                [STATE_KEY]: reducer,
+                entities: () => ({users: {currentUserId: 'u1', profiles: {u1: {locale: 'de'}}}}),
+            }),
+        );
         const hook = setup(store);
         await expect(hook('/backup status', ARGS)).resolves.toEqual({});
         expect(pluginState(store.getState()).slashAnswer?.text.split('\n')).toEqual([
@@ -95,7 +103,10 @@ describe('/backup runtime', () => {
         await expect(hook('/backup list', ARGS)).resolves.toEqual({});
         expect(await screen.findByTestId('text-modal')).toHaveTextContent('<slash.no_snapshots>');
         await act(async () => {
-            bridge.fail.set('GET /v1/snapshots', {status: 500, body: {id: 'x', message: 'disk on fire', hint: 'call someone'}});
+            bridge.fail.set('GET /v1/snapshots', {
+                status: 500,
+                body: {id: 'x', message: 'disk on fire', hint: 'call someone'},
+            });
         });
         await hook('/backup list', ARGS);
         expect(seen).toContain('mattermost-backup.slash.sidecar_failed');
@@ -105,8 +116,14 @@ describe('/backup runtime', () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: [{trigger: 'backup'}]});
         const hook = setup();
         await expect(hook('/backup status', ARGS)).resolves.toEqual({message: '/backup status', args: ARGS});
-        bridge.fail.set('GET /api/v4/commands', {status: 403, body: {id: 'api.context.permissions.app_error', message: 'no'}});
-        await expect(hook('/backup status', {...ARGS, team_id: 'team2'})).resolves.toEqual({message: '/backup status', args: {...ARGS, team_id: 'team2'}});
+        bridge.fail.set('GET /api/v4/commands', {
+            status: 403,
+            body: {id: 'api.context.permissions.app_error', message: 'no'},
+        });
+        await expect(hook('/backup status', {...ARGS, team_id: 'team2'})).resolves.toEqual({
+            message: '/backup status',
+            args: {...ARGS, team_id: 'team2'},
+        });
         expect(bridge.requests.some((r) => r.path === '/v1/status')).toBe(false);
     });
 });

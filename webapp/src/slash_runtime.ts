@@ -42,53 +42,75 @@ const MESSAGES = {
     running: {id: 'mattermost-backup.slash.running', defaultMessage: 'Running: {kind} ({step})'},
     runningStarting: {id: 'mattermost-backup.slash.running_starting', defaultMessage: 'Running: {kind} (starting)'},
     noJob: {id: 'mattermost-backup.slash.no_job', defaultMessage: 'No job running.'},
-    repository: {id: 'mattermost-backup.slash.repository', defaultMessage: 'Repository: {count, plural, one {# snapshot} other {# snapshots}}, {free} free'},
+    repository: {
+        id: 'mattermost-backup.slash.repository',
+        defaultMessage: 'Repository: {count, plural, one {# snapshot} other {# snapshots}}, {free} free',
+    },
     noSnapshots: {id: 'mattermost-backup.slash.no_snapshots', defaultMessage: 'No snapshots yet.'},
     backupStarted: {
         id: 'mattermost-backup.slash.backup_started',
-        defaultMessage: 'Backup started (job {id}). Follow it in System Console > Plugins > Backup & Disaster Recovery.',
+        defaultMessage:
+            'Backup started (job {id}). Follow it in System Console > Plugins > Backup & Disaster Recovery.',
     },
-    sidecarFailed: {id: 'mattermost-backup.slash.sidecar_failed', defaultMessage: 'The backup sidecar did not answer: {message}'},
+    sidecarFailed: {
+        id: 'mattermost-backup.slash.sidecar_failed',
+        defaultMessage: 'The backup sidecar did not answer: {message}',
+    },
 };
 
 async function answerText(bridge: BridgeClient, command: BackupCommand, t: FormatMessage): Promise<string | null> {
     switch (command.subcommand) {
-    case 'status': {
-        const s = await bridge.getStatus();
-        const last = s.last_backup;
-        const job = s.running_job;
-        return [
-            last ? t(MESSAGES.lastBackup, {
-                id: last.snapshot_id,
-                when: last.finished_at,
-                mode: t(ENUM_MESSAGES.mode, {mode: last.mode}),
-                size: formatBytes(last.bytes),
-                downtime: formatDuration(last.downtime_ms),
-                verification: t(ENUM_MESSAGES.verification, {state: last.verification}),
-            }) : t(MESSAGES.noBackup),
-            s.next_backup ? t(MESSAGES.nextBackup, {when: s.next_backup}) : t(MESSAGES.notScheduled),
-            job ? t(job.current_step ? MESSAGES.running : MESSAGES.runningStarting, {kind: t(ENUM_MESSAGES.jobKind, {kind: job.kind}), step: job.current_step}) : t(MESSAGES.noJob),
-            t(MESSAGES.repository, {count: s.repository.snapshots, free: s.repository.free_bytes === null ? '?' : formatBytes(s.repository.free_bytes)}),
-        ].join('\n');
-    }
-    case 'list': {
-        const l = await bridge.getSnapshots();
-        const line = (x: (typeof l.snapshots)[number]) => [
-            x.id,
-            t(ENUM_MESSAGES.mode, {mode: x.mode}),
-            t(ENUM_MESSAGES.trigger, {trigger: x.trigger}),
-            formatBytes(x.bytes),
-            t(ENUM_MESSAGES.verification, {state: x.verification.state}),
-        ].join('  ');
-        return l.snapshots.length ? l.snapshots.slice(0, 10).map(line).join('\n') : t(MESSAGES.noSnapshots);
-    }
-    case 'now': {
-        const mode = command.args.includes('--online') ? 'online' : command.args.includes('--offline') ? 'offline' : undefined;
-        const job = await bridge.startJob({kind: 'backup', mode});
-        return t(MESSAGES.backupStarted, {id: job.id});
-    }
-    default:
-        return null;
+        case 'status': {
+            const s = await bridge.getStatus();
+            const last = s.last_backup;
+            const job = s.running_job;
+            return [
+                last
+                    ? t(MESSAGES.lastBackup, {
+                          id: last.snapshot_id,
+                          when: last.finished_at,
+                          mode: t(ENUM_MESSAGES.mode, {mode: last.mode}),
+                          size: formatBytes(last.bytes),
+                          downtime: formatDuration(last.downtime_ms),
+                          verification: t(ENUM_MESSAGES.verification, {state: last.verification}),
+                      })
+                    : t(MESSAGES.noBackup),
+                s.next_backup ? t(MESSAGES.nextBackup, {when: s.next_backup}) : t(MESSAGES.notScheduled),
+                job
+                    ? t(job.current_step ? MESSAGES.running : MESSAGES.runningStarting, {
+                          kind: t(ENUM_MESSAGES.jobKind, {kind: job.kind}),
+                          step: job.current_step,
+                      })
+                    : t(MESSAGES.noJob),
+                t(MESSAGES.repository, {
+                    count: s.repository.snapshots,
+                    free: s.repository.free_bytes === null ? '?' : formatBytes(s.repository.free_bytes),
+                }),
+            ].join('\n');
+        }
+        case 'list': {
+            const l = await bridge.getSnapshots();
+            const line = (x: (typeof l.snapshots)[number]) =>
+                [
+                    x.id,
+                    t(ENUM_MESSAGES.mode, {mode: x.mode}),
+                    t(ENUM_MESSAGES.trigger, {trigger: x.trigger}),
+                    formatBytes(x.bytes),
+                    t(ENUM_MESSAGES.verification, {state: x.verification.state}),
+                ].join('  ');
+            return l.snapshots.length ? l.snapshots.slice(0, 10).map(line).join('\n') : t(MESSAGES.noSnapshots);
+        }
+        case 'now': {
+            const mode = command.args.includes('--online')
+                ? 'online'
+                : command.args.includes('--offline')
+                  ? 'offline'
+                  : undefined;
+            const job = await bridge.startJob({kind: 'backup', mode});
+            return t(MESSAGES.backupStarted, {id: job.id});
+        }
+        default:
+            return null;
     }
 }
 
@@ -97,7 +119,12 @@ async function answerText(bridge: BridgeClient, command: BackupCommand, t: Forma
  * from the store on every command, as the user may switch language) with this plugin's
  * messages.
  */
-export function slashDeps(store: Store, navigate: (path: string) => void, client?: MattermostClient, formatMessage?: FormatMessage): SlashCommandDeps {
+export function slashDeps(
+    store: Store,
+    navigate: (path: string) => void,
+    client?: MattermostClient,
+    formatMessage?: FormatMessage,
+): SlashCommandDeps {
     // Built per call: the SiteURL (and so the subpath) is in the store once the webapp has loaded its config.
     const mmClient = () => client ?? new MattermostClient(siteSubpath(store.getState()));
     const registered = new Map<string, boolean | undefined>();
@@ -107,7 +134,12 @@ export function slashDeps(store: Store, navigate: (path: string) => void, client
         serverCommandExists: async (teamId) => {
             if (!registered.has(teamId)) {
                 // Listing needs slash-command permissions in the team; without them, do not guess.
-                const found = await mmClient().getCustomTeamCommands(teamId).then((cmds) => cmds.some((c) => c.trigger === 'backup'), () => undefined);
+                const found = await mmClient()
+                    .getCustomTeamCommands(teamId)
+                    .then(
+                        (cmds) => cmds.some((c) => c.trigger === 'backup'),
+                        () => undefined,
+                    );
                 registered.set(teamId, found);
             }
             return registered.get(teamId);

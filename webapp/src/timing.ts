@@ -1,7 +1,6 @@
 // Poll and retry intervals. Tests shorten them with setTiming(); nothing else changes them.
 
 export const timing = {
-
     /** How often a running job is polled. */
     jobPollMs: 1000,
 

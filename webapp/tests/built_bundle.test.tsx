@@ -64,12 +64,17 @@ function argsOf(calls: Call[], method: string): unknown[] {
 
 /** A registry that records every method called on it, whatever its name. */
 function recordingRegistry(calls: Call[]) {
-    return new Proxy({}, {
-        get: (_target, method) => (...args: unknown[]) => {
-            calls.push({method: String(method), args});
-            return `registration-${calls.length}`;
+    return new Proxy(
+        {},
+        {
+            get:
+                (_target, method) =>
+                (...args: unknown[]) => {
+                    calls.push({method: String(method), args});
+                    return `registration-${calls.length}`;
+                },
         },
-    });
+    );
 }
 
 /** Runs the bundle in a fresh global scope shaped like the Mattermost webapp's window. */
@@ -77,7 +82,6 @@ function loadBundle() {
     const registered: Array<{id: string; plugin: {initialize: (registry: unknown, store: unknown) => void}}> = [];
     const visited: string[] = [];
     const sandbox: Record<string, unknown> = {
-
         // The real React, ReactIntl and ReactRedux instances the test renders with, standing in for
         // the host's: rendering the bundle's component below only works if the bundle
         // uses them rather than copies of its own.
@@ -112,7 +116,13 @@ describe('built bundle dist/main.js', () => {
 
         const calls: Call[] = [];
         registered[0]!.plugin.initialize(recordingRegistry(calls), {getState: () => ({}), dispatch: () => undefined});
-        expect(calls.map((c) => c.method)).toEqual(['registerTranslations', 'registerReducer', 'registerAdminConsoleCustomSetting', 'registerRootComponent', 'registerSlashCommandWillBePostedHook']);
+        expect(calls.map((c) => c.method)).toEqual([
+            'registerTranslations',
+            'registerReducer',
+            'registerAdminConsoleCustomSetting',
+            'registerRootComponent',
+            'registerSlashCommandWillBePostedHook',
+        ]);
 
         // Mattermost calls this with the user's locale (and again when it changes) and merges the result into its messages.
         const [getTranslations] = argsOf(calls, 'registerTranslations') as [(locale: string) => Record<string, string>];
@@ -130,7 +140,10 @@ describe('built bundle dist/main.js', () => {
         expect(typeof component).toBe('function');
         expect(options).toEqual({showTitle: false});
 
-        const hook = argsOf(calls, 'registerSlashCommandWillBePostedHook')[0] as (message: string, args: object) => Promise<unknown>;
+        const hook = argsOf(calls, 'registerSlashCommandWillBePostedHook')[0] as (
+            message: string,
+            args: object,
+        ) => Promise<unknown>;
         const args = {channel_id: 'c', team_id: 't'};
         await expect(hook('/backup settings', args)).resolves.toEqual({});
         expect(visited).toEqual([`/admin_console/plugins/plugin_${manifestId}`]);
@@ -142,11 +155,17 @@ describe('built bundle dist/main.js', () => {
         const calls: Call[] = [];
         const store = makeStore();
         registered[0]!.plugin.initialize(recordingRegistry(calls), store);
-        const Dashboard = argsOf(calls, 'registerAdminConsoleCustomSetting')[1] as React.ComponentType<{config: unknown; siteUrl: string}>;
+        const Dashboard = argsOf(calls, 'registerAdminConsoleCustomSetting')[1] as React.ComponentType<{
+            config: unknown;
+            siteUrl: string;
+        }>;
 
         const bridge = await startFakeBridge();
         try {
-            renderWithStore(<Dashboard config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>, store);
+            renderWithStore(
+                <Dashboard config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />,
+                store,
+            );
             expect(await screen.findByTestId('snapshots-empty')).toBeInTheDocument();
             expect(screen.getByTestId('mattermost')).toHaveTextContent('sidecar 0.1.0');
         } finally {

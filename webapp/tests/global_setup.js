@@ -15,10 +15,14 @@ function newest(dir) {
 }
 
 module.exports = () => {
-    execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'build', 'manifest.mjs'), 'apply'], {stdio: 'inherit'});
+    execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'build', 'manifest.mjs'), 'apply'], {
+        stdio: 'inherit',
+    });
     const api = path.join(__dirname, '..', '..', 'api');
     const stamp = path.join(api, 'dist', 'index.js');
     if (!fs.existsSync(stamp) || fs.statSync(stamp).mtimeMs < newest(path.join(api, 'src'))) {
-        execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(api, 'tsconfig.json')], {stdio: 'inherit'});
+        execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(api, 'tsconfig.json')], {
+            stdio: 'inherit',
+        });
     }
 };

@@ -28,37 +28,63 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
-  program.command('status').description('Mattermost health, the job lock (a stale one is left by a killed job) and interrupted jobs')
+  program
+    .command('status')
+    .description('Mattermost health, the job lock (a stale one is left by a killed job) and interrupted jobs')
     .action(() => (require('./commands/status') as typeof import('./commands/status')).statusCommand(g()));
-  program.command('discover').description('show what will be backed up, where it lives and how big it is')
+  program
+    .command('discover')
+    .description('show what will be backed up, where it lives and how big it is')
     .action(() => (require('./commands/discover') as typeof import('./commands/discover')).discoverCommand(g()));
-  program.command('backup').description('take a snapshot (offline by default: stops Mattermost while copying)')
+  program
+    .command('backup')
+    .description('take a snapshot (offline by default: stops Mattermost while copying)')
     .addOption(new Option('--mode <mode>', 'offline or online').choices(['offline', 'online']))
     .option('--exclude <list>', 'components to leave out, comma-separated')
     .option('--no-replicate', 'do not copy the snapshot off-site afterwards (backup.replicateAfter)')
     .option('--no-prune', 'do not apply the retention policy afterwards (backup.pruneAfter)')
     .action((flags) => (require('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags));
-  program.command('list').description('list snapshots')
+  program
+    .command('list')
+    .description('list snapshots')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
-    .action((flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags));
-  program.command('show').argument('<id>', 'snapshot id or "latest"').description('show a snapshot')
+    .action((flags) =>
+      (require('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags),
+    );
+  program
+    .command('show')
+    .argument('<id>', 'snapshot id or "latest"')
+    .description('show a snapshot')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
-    .action((id: string, flags) => (require('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags));
-  program.command('verify').argument('<id>', 'snapshot id or "latest"').description('re-hash the snapshot and check its database dump')
+    .action((id: string, flags) =>
+      (require('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags),
+    );
+  program
+    .command('verify')
+    .argument('<id>', 'snapshot id or "latest"')
+    .description('re-hash the snapshot and check its database dump')
     .option('--deep', 'also restore the dump into a throwaway database and compare row counts')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
     .option('--allow-unsigned', UNSIGNED_HELP)
-    .action((id: string, flags) => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags));
-  program.command('restore').argument('<id>', 'snapshot id or "latest"').description('restore a snapshot in place or onto a new install')
+    .action((id: string, flags) =>
+      (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags),
+    );
+  program
+    .command('restore')
+    .argument('<id>', 'snapshot id or "latest"')
+    .description('restore a snapshot in place or onto a new install')
     .option('--components <list>', 'only these components, comma-separated')
     .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
-    .option('--restore-absolute-roots', 'with --install-dir: also restore components outside the install (file store elsewhere, TLS, extra paths) to their recorded paths')
+    .option(
+      '--restore-absolute-roots',
+      'with --install-dir: also restore components outside the install (file store elsewhere, TLS, extra paths) to their recorded paths',
+    )
     .option('--database-url <url>', 'restore the database into this one (prefer --database-url-file)')
     .option('--database-url-file <file>', 'read the target database URL from a 0600 file')
     .option('--yes', 'do not ask for confirmation')
@@ -68,23 +94,44 @@ function buildProgram(): Command {
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
     .option('--allow-unsigned', UNSIGNED_HELP)
-    .action((id: string, flags) => (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags));
-  program.command('prune').description('apply the retention policy and remove unused objects')
+    .action((id: string, flags) =>
+      (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags),
+    );
+  program
+    .command('prune')
+    .description('apply the retention policy and remove unused objects')
     .option('--dry-run', 'show what would be removed')
     .action((flags) => (require('./commands/prune') as typeof import('./commands/prune')).pruneCommand(g(), flags));
-  program.command('serve').description('run the sidecar service: HTTP API, schedule, status posts, /backup')
+  program
+    .command('serve')
+    .description('run the sidecar service: HTTP API, schedule, status posts, /backup')
     .action(() => (require('./commands/serve') as typeof import('./commands/serve')).serveCommand(g()));
-  program.command('connect').description('set up the bot, the status channel and the /backup command in Mattermost')
-    .option('--admin-token-file <file>', 'a system admin\'s access token (0600 file), used once and not stored')
+  program
+    .command('connect')
+    .description('set up the bot, the status channel and the /backup command in Mattermost')
+    .option('--admin-token-file <file>', "a system admin's access token (0600 file), used once and not stored")
     .option('--bot-token-file <file>', 'an existing bot token (0600 file)')
     .option('--teams <list>', 'register /backup only in these teams (names, comma-separated)')
-    .action((flags) => (require('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags));
-  program.command('replicate').description('copy new snapshots off-site, then apply the off-site retention')
+    .action((flags) =>
+      (require('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags),
+    );
+  program
+    .command('replicate')
+    .description('copy new snapshots off-site, then apply the off-site retention')
     .action(() => (require('./commands/replicate') as typeof import('./commands/replicate')).replicateCommand(g()));
-  program.command('sign-snapshots').description('once, for a repository made before signing: verify each unsigned snapshot and sign those that pass')
+  program
+    .command('sign-snapshots')
+    .description('once, for a repository made before signing: verify each unsigned snapshot and sign those that pass')
     .option('--offsite', "work on this host's off-site copy instead of the local repository")
-    .action((flags) => (require('./commands/sign_snapshots') as typeof import('./commands/sign_snapshots')).signSnapshotsCommand(g(), flags));
-  program.command('keygen').description('create an age key pair for off-site encryption (shown once)')
+    .action((flags) =>
+      (require('./commands/sign_snapshots') as typeof import('./commands/sign_snapshots')).signSnapshotsCommand(
+        g(),
+        flags,
+      ),
+    );
+  program
+    .command('keygen')
+    .description('create an age key pair for off-site encryption (shown once)')
     .option('--output <file>', 'write the identity to this new 0600 file instead of printing it')
     .action((flags) => (require('./commands/keygen') as typeof import('./commands/keygen')).keygenCommand(g(), flags));
   return program;
@@ -99,18 +146,22 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT.OK;
       return EXIT.USAGE;
     }
     const e = asBridgeError(err);
     const opts = program.opts<GlobalOptions & { debug?: boolean }>();
     const code = exitCodeFor(e.code);
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ type: 'summary', ok: false, error: { code: e.code, message: redact(e.message), hint: e.hint ? redact(e.hint) : undefined }, exit_code: code })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ type: 'summary', ok: false, error: { code: e.code, message: redact(e.message), hint: e.hint ? redact(e.hint) : undefined }, exit_code: code })}\n`,
+      );
     }
     process.stderr.write(`error: ${redact(e.message)}\n`);
     if (e.hint) process.stderr.write(`hint: ${redact(e.hint)}\n`);
-    if (e.code === 'INTERNAL' || opts.debug) process.stderr.write(`${redact(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);
+    if (e.code === 'INTERNAL' || opts.debug)
+      process.stderr.write(`${redact(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);
     return code;
   } finally {
     stopGovernor();

@@ -15,7 +15,11 @@ export interface Output {
   close(): void;
 }
 
-export function createOutput(json: boolean, stream: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): Output {
+export function createOutput(
+  json: boolean,
+  stream: NodeJS.WriteStream = process.stderr,
+  out: NodeJS.WriteStream = process.stdout,
+): Output {
   if (json) {
     return {
       emit: (e) => out.write(`${JSON.stringify(e)}\n`),
@@ -44,7 +48,15 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
         if (!bar || barStep !== e.step) {
           stopBar();
           barStep = e.step;
-          bar = new cliProgress.SingleBar({ stream, format: '  [{bar}] {percentage}% {value}/{total} {unit}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar(
+            {
+              stream,
+              format: '  [{bar}] {percentage}% {value}/{total} {unit}',
+              hideCursor: true,
+              clearOnComplete: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
           bar.start(e.unit === 'bytes' ? mb(e.total) : e.total, 0, { unit: e.unit === 'bytes' ? 'MB' : e.unit });
         }
         bar.update(Math.min(e.unit === 'bytes' ? mb(e.done) : e.done, e.unit === 'bytes' ? mb(e.total) : e.total));
@@ -78,9 +90,15 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
   };
   return {
     emit: handle,
-    summary: (_obj, text) => { stopBar(); out.write(`${text}\n`); },
+    summary: (_obj, text) => {
+      stopBar();
+      out.write(`${text}\n`);
+    },
     info: (text) => line(text),
-    warn: (text) => { stopBar(); line(text); },
+    warn: (text) => {
+      stopBar();
+      line(text);
+    },
     close: stopBar,
   };
 }

@@ -14,14 +14,21 @@ import { StateStore } from '../operations/state_store';
 import { postNotice } from '../status/post_notice';
 import type { Output } from './render';
 
-export async function withLock<T>(ec: EngineContext, kind: string, out: Output, fn: (lock: JobLock) => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  ec: EngineContext,
+  kind: string,
+  out: Output,
+  fn: (lock: JobLock) => Promise<T>,
+): Promise<T> {
   const jobId = `pending-${process.pid}`;
   const lock = await takeJobLock(ec, jobId, kind, {
     log: (level, message) => out.emit({ type: 'log', jobId, level, message }),
     onRecovery: async (r) => {
       // Best effort: the status channel hears it as from the sidecar; a CLI run never waits long for it.
       if (!r.mattermostRunning) return;
-      const token = ec.cfg.mattermost.botToken ?? (await StateStore.open(ec.cfg.repository.path).catch(() => undefined))?.get().bot_token;
+      const token =
+        ec.cfg.mattermost.botToken ??
+        (await StateStore.open(ec.cfg.repository.path).catch(() => undefined))?.get().bot_token;
       await postNotice(ec.cfg, token, r.message).catch(() => false);
     },
   });
@@ -64,10 +71,14 @@ export async function runCliJob(op: Operation, lock: JobLock, out: Output): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  for (const w of result.warnings ?? []) out.info(`warning: ${w.followUp} after the ${job.kind} failed at ${w.step}: ${w.message}${w.hint ? ` (${w.hint})` : ''}`);
+  for (const w of result.warnings ?? [])
+    out.info(
+      `warning: ${w.followUp} after the ${job.kind} failed at ${w.step}: ${w.message}${w.hint ? ` (${w.hint})` : ''}`,
+    );
   const e = result.error;
   if (e) {
-    const said = [e.message, describeUndoFailed(result.undoFailed)].filter(Boolean).join('. ') + (op.failureNote?.() ?? '');
+    const said =
+      [e.message, describeUndoFailed(result.undoFailed)].filter(Boolean).join('. ') + (op.failureNote?.() ?? '');
     throw said === e.message ? e : new BridgeError(e.code, said, { cause: e, hint: e.hint, details: e.details });
   }
   return result;

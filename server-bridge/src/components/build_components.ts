@@ -6,7 +6,10 @@ import { componentKind } from './registry';
 
 /** `d` is a Discovery (only what is read here is named, so components/ does not import discovery/). */
 export function buildComponents(
-  d: { installDir: string; components: readonly ComponentPlan[] }, engineFor: (t: DbTarget) => DatabaseEngine, compressionLevel: number, only?: Set<string>,
+  d: { installDir: string; components: readonly ComponentPlan[] },
+  engineFor: (t: DbTarget) => DatabaseEngine,
+  compressionLevel: number,
+  only?: Set<string>,
 ): BackupComponent[] {
   return d.components
     .filter((p) => p.status === 'included' && (!only || only.has(p.id)))

@@ -3,7 +3,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import { startProcess, type RunHandle } from '../process/run_process';
 
 /** Returns a writable end to feed and the compressed stream to consume. */
-export function compressor(level: number, signal?: AbortSignal): { input: PassThrough; proc: RunHandle; output: Readable } {
+export function compressor(
+  level: number,
+  signal?: AbortSignal,
+): { input: PassThrough; proc: RunHandle; output: Readable } {
   const input = new PassThrough();
   const proc = startProcess('zstd', ['-q', `-${level}`, '-T0', '-c'], { stdin: input, stdout: 'pipe', signal });
   return { input, proc, output: proc.stdout as Readable };

@@ -23,7 +23,11 @@ export interface DatabaseRestoreContext {
 }
 
 export class DatabaseComponent implements BackupComponent {
-  constructor(readonly plan: ComponentPlan, private readonly engine: DatabaseEngine, private readonly level: number) {}
+  constructor(
+    readonly plan: ComponentPlan,
+    private readonly engine: DatabaseEngine,
+    private readonly level: number,
+  ) {}
 
   async estimate(): Promise<Estimate> {
     const bytes = await this.engine.sizeBytes();
@@ -42,13 +46,15 @@ export class DatabaseComponent implements BackupComponent {
     group.track(z.input);
     group.track(z.output);
     let seen = 0;
-    const counter = group.track(new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        seen += chunk.length;
-        ctx.step.progress(seen, total, 'bytes');
-        cb(null, chunk);
-      },
-    }));
+    const counter = group.track(
+      new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          seen += chunk.length;
+          ctx.step.progress(seen, total, 'bytes');
+          cb(null, chunk);
+        },
+      }),
+    );
     const [dump, stored] = await group.all([
       this.engine.dump(counter, { signal: group.signal, tables: this.plan.tables, onPinned: ctx.onPinned }),
       ctx.repo.ingest(z.output, { signal: group.signal }),
@@ -70,8 +76,17 @@ export class DatabaseComponent implements BackupComponent {
     const rows = Object.values(dump.rowCounts).reduce((a, b) => a + b, 0);
     ctx.step.log('info', `dumped ${Object.keys(dump.rowCounts).length} tables, ${rows} rows`);
     return {
-      id: this.plan.id, title: this.plan.title, status: 'included', exclude: [], entries: [], database,
-      files: 1, bytes: stored.size, newBytes: stored.isNew ? stored.size : 0, filesRead: 0, durationMs: Date.now() - t0,
+      id: this.plan.id,
+      title: this.plan.title,
+      status: 'included',
+      exclude: [],
+      entries: [],
+      database,
+      files: 1,
+      bytes: stored.size,
+      newBytes: stored.isNew ? stored.size : 0,
+      filesRead: 0,
+      durationMs: Date.now() - t0,
     };
   }
 }
@@ -81,13 +96,24 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Databa
   const info = record.database as DatabaseInfo;
   const engine = ctx.engine;
   if (engine.target.driver !== info.driver) {
-    throw new BridgeError('PRECONDITION_FAILED', `the snapshot holds a ${info.driver} dump but the target database is ${engine.target.driver}`);
+    throw new BridgeError(
+      'PRECONDITION_FAILED',
+      `the snapshot holds a ${info.driver} dump but the target database is ${engine.target.driver}`,
+    );
   }
   const report = await loadDump(engine, ctx, info, ctx.step.signal);
   const issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
   if (issues.length) {
-    const seen = report.tablesAfterLoad ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${Object.keys(info.rowCounts).length} tables)` : '';
-    throw new BridgeError('VERIFICATION_FAILED', `the restored database does not match the snapshot: ${issues.slice(0, 3).map((i) => i.problem).join('; ')}${seen}`);
+    const seen = report.tablesAfterLoad
+      ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${Object.keys(info.rowCounts).length} tables)`
+      : '';
+    throw new BridgeError(
+      'VERIFICATION_FAILED',
+      `the restored database does not match the snapshot: ${issues
+        .slice(0, 3)
+        .map((i) => i.problem)
+        .join('; ')}${seen}`,
+    );
   }
   return `${Object.keys(info.rowCounts).length} tables restored into ${describeTarget(engine.target)}`;
 }
@@ -101,12 +127,27 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
   const z = decompressor(group.track(await ctx.repo.readObject(info.object, { signal: group.signal })), group.signal);
   // zstd's own failure is kept aside: once pg_restore gives up on a bad dump, zstd dies of SIGPIPE,
   // and that is a consequence of the problem the scan reports, not a second one.
-  const [scan, unzipError] = await group.all([engine.scanDump(z.output, { signal: group.signal }), z.proc.done.then(() => undefined, (err: unknown) => err)]);
+  const [scan, unzipError] = await group.all([
+    engine.scanDump(z.output, { signal: group.signal }),
+    z.proc.done.then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  ]);
   if (unzipError && (!isConsequence(unzipError) || !scan.problems.length)) {
-    throw new BridgeError('VERIFICATION_FAILED', `the database dump does not decompress: ${(unzipError as Error).message}`, { cause: unzipError });
+    throw new BridgeError(
+      'VERIFICATION_FAILED',
+      `the database dump does not decompress: ${(unzipError as Error).message}`,
+      { cause: unzipError },
+    );
   }
   const issues: VerifyIssue[] = scan.problems.map((problem) => ({ component: record.id, problem }));
-  issues.push(...compareCounts(record.id, info.rowCounts, scan.rowCounts, false).map((i) => ({ ...i, problem: `dump: ${i.problem}` })));
+  issues.push(
+    ...compareCounts(record.id, info.rowCounts, scan.rowCounts, false).map((i) => ({
+      ...i,
+      problem: `dump: ${i.problem}`,
+    })),
+  );
   if (!ctx.deep || issues.length) return issues;
 
   const scratchName = `${engine.target.database}_mmb_verify_${Date.now().toString(36)}`;
@@ -114,14 +155,20 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
     // A server that is down is not a missing right: say which, or the hint sends the admin astray.
     if (err instanceof DatabaseUnreachableError) throw err;
     throw new BridgeError('PRECONDITION_FAILED', `deep verify could not create a throwaway database: ${err.message}`, {
-      cause: err, hint: 'give the database user the right to create databases, or set database.adminUrl (or adminUrlFile) to a DSN that has it',
+      cause: err,
+      hint: 'give the database user the right to create databases, or set database.adminUrl (or adminUrlFile) to a DSN that has it',
     });
   });
   try {
     const scratch = engine.withDatabase(scratchName);
     await loadDump(scratch, ctx, info, ctx.step.signal);
     const counts = await scratch.rowCounts();
-    issues.push(...compareCounts(record.id, info.rowCounts, counts, !info.tables).map((i) => ({ ...i, problem: `restore drill: ${i.problem}` })));
+    issues.push(
+      ...compareCounts(record.id, info.rowCounts, counts, !info.tables).map((i) => ({
+        ...i,
+        problem: `restore drill: ${i.problem}`,
+      })),
+    );
   } finally {
     await engine.dropDatabase(scratchName);
   }
@@ -129,19 +176,32 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
 }
 
 /** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
-async function loadDump(engine: DatabaseEngine, ctx: { repo: Repository }, info: DatabaseInfo, signal: AbortSignal): Promise<RestoreReport> {
+async function loadDump(
+  engine: DatabaseEngine,
+  ctx: { repo: Repository },
+  info: DatabaseInfo,
+  signal: AbortSignal,
+): Promise<RestoreReport> {
   const group = new StageGroup(signal);
   // The dump is too big to check before it is loaded: a dump swapped since preflight checked it
   // fails the step once read (and the restore is undone from its safety snapshot).
   const dump = await ctx.repo.readObjectChecked(info.object, { signal: group.signal });
   const z = decompressor(group.track(dump.stream), group.signal);
   group.track(z.output);
-  const [report] = await group.all([engine.restore(z.output, { signal: group.signal, tables: info.tables }), z.proc.done]);
+  const [report] = await group.all([
+    engine.restore(z.output, { signal: group.signal, tables: info.tables }),
+    z.proc.done,
+  ]);
   dump.check();
   return report;
 }
 
-function compareCounts(component: string, expected: Record<string, number>, actual: Record<string, number>, strict: boolean): VerifyIssue[] {
+function compareCounts(
+  component: string,
+  expected: Record<string, number>,
+  actual: Record<string, number>,
+  strict: boolean,
+): VerifyIssue[] {
   const issues: VerifyIssue[] = [];
   for (const [table, n] of Object.entries(expected)) {
     const got = actual[table];

@@ -9,7 +9,17 @@ import type { DatabaseEngine } from '../database/engine';
 import type { ComponentRecord } from '../manifest/manifest';
 import { DatabaseComponent, restoreDatabaseRecord, verifyDatabaseRecord } from './database_component';
 import type {
-  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyContext, VerifyIssue,
+  BackupComponent,
+  BackupDeps,
+  ComponentDescription,
+  ComponentKind,
+  ComponentPlan,
+  ObjectRef,
+  RestoreContext,
+  RestoreTargets,
+  Site,
+  VerifyContext,
+  VerifyIssue,
 } from './component';
 
 export interface DatabaseKindSpec {
@@ -27,11 +37,21 @@ export class DatabaseKind implements ComponentKind {
   readonly store = 'database';
   constructor(private readonly spec: DatabaseKindSpec) {}
 
-  get id(): ComponentId { return this.spec.id; }
-  get title(): string { return this.spec.title; }
+  get id(): ComponentId {
+    return this.spec.id;
+  }
+  get title(): string {
+    return this.spec.title;
+  }
 
   describe(): ComponentDescription {
-    return { id: this.spec.id, title: this.spec.title, description: this.spec.description, store: 'database', location: this.spec.location };
+    return {
+      id: this.spec.id,
+      title: this.spec.title,
+      description: this.spec.description,
+      store: 'database',
+      location: this.spec.location,
+    };
   }
 
   locate(site: Site): ComponentPlan {
@@ -82,12 +102,17 @@ export class DatabaseKind implements ComponentKind {
 }
 
 /** Where the main dump goes: --database-url, else the discovered database. */
-export function mainDatabase(t: RestoreTargets): { describe: () => DbTarget | undefined; engine: () => DatabaseEngine } {
+export function mainDatabase(t: RestoreTargets): {
+  describe: () => DbTarget | undefined;
+  engine: () => DatabaseEngine;
+} {
   return { describe: () => t.mainTarget(), engine: () => t.mainEngine() };
 }
 
 /** Where a config-store dump goes: the config database discovered here, else the main one. */
-export function configDatabase(id: string): (t: RestoreTargets) => { describe: () => DbTarget | undefined; engine: () => DatabaseEngine } {
+export function configDatabase(
+  id: string,
+): (t: RestoreTargets) => { describe: () => DbTarget | undefined; engine: () => DatabaseEngine } {
   return (t) => {
     const found = () => t.discovered(id) ?? t.discovered('database');
     return {
@@ -99,4 +124,3 @@ export function configDatabase(id: string): (t: RestoreTargets) => { describe: (
     };
   };
 }
-

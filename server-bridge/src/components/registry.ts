@@ -26,13 +26,17 @@ export const CONFIG_DIR: ComponentId = 'config';
 /** Every id has exactly one kind (the type says so; a unit test checks each kind answers to its key). */
 const KINDS: { readonly [K in ComponentId]: ComponentKind } = {
   database: new DatabaseKind({
-    id: 'database', title: 'Database', description: 'Mattermost\'s database: users, teams, channels, posts and most settings.',
+    id: 'database',
+    title: 'Database',
+    description: "Mattermost's database: users, teams, channels, posts and most settings.",
     location: 'SqlSettings.DataSource',
     locate: (s) => ({ status: 'included', db: s.database, title: `Database (${s.database.driver})` }),
     target: mainDatabase,
   }),
   config_store: new DatabaseKind({
-    id: 'config_store', title: 'Config store (database)', description: 'The configuration when it lives in a database of its own (MM_CONFIG is a database address).',
+    id: 'config_store',
+    title: 'Config store (database)',
+    description: 'The configuration when it lives in a database of its own (MM_CONFIG is a database address).',
     location: 'MM_CONFIG',
     locate: (s) => {
       if (!s.configDatabase) return { status: 'skipped', reason: 'the config is a file (config.json)' };
@@ -43,34 +47,93 @@ const KINDS: { readonly [K in ComponentId]: ComponentKind } = {
     },
     target: configDatabase('config_store'),
   }),
-  config: tree('config', 'Config directory (config.json, SAML/LDAP certificates)', 'config.json and the certificates beside it.', 'the directory of config.json',
-    (s) => ({ root: s.configDir })),
-  env_file: tree('env_file', 'Service environment file', 'The service\'s environment file (MM_* overrides, often the database password).', 'mattermost.envFile',
+  config: tree(
+    'config',
+    'Config directory (config.json, SAML/LDAP certificates)',
+    'config.json and the certificates beside it.',
+    'the directory of config.json',
+    (s) => ({ root: s.configDir }),
+  ),
+  env_file: tree(
+    'env_file',
+    'Service environment file',
+    "The service's environment file (MM_* overrides, often the database password).",
+    'mattermost.envFile',
     (s) => {
       if (!s.envFile) return { skip: 'mattermost.envFile is not set' };
       if (isInside(s.envFile, s.configDir)) return { skip: `${s.envFile} is inside the config directory` };
       return { root: path.dirname(s.envFile), include: [path.basename(s.envFile)] };
-    }),
-  app: tree('app', 'Application (bin, client, fonts, i18n, templates, prepackaged_plugins)', 'The Mattermost install itself, without the parts listed separately.', 'mattermost.installDir',
-    (s) => ({ root: s.installDir })),
-  data: tree('data', 'File store (attachments)', 'Uploaded files, images and their previews on the local file store.', 'FileSettings.Directory',
-    (s) => (s.fileDriver === 'local' ? { root: s.dataDir }
-      : { skip: `files are stored in ${s.fileDriver === 'amazons3' ? 'S3' : s.fileDriver} (FileSettings.DriverName); they stay where they are` })),
-  plugins: tree('plugins', 'Server plugins', 'Installed server plugins.', 'PluginSettings.Directory', (s) => ({ root: s.pluginDir })),
-  client_plugins: tree('client_plugins', 'Webapp plugins', 'The webapp parts of installed plugins.', 'PluginSettings.ClientDirectory', (s) => ({ root: s.clientPluginDir })),
-  logs: tree('logs', 'Logs', 'Mattermost\'s log files.', 'LogSettings.FileLocation', (s) => ({ root: s.logsDir })),
-  bleve: tree('bleve', 'Bleve search index', 'The Bleve search index (Mattermost v10 and older).', 'BleveSettings.IndexDir',
-    (s) => (s.bleveDir ? { root: s.bleveDir } : { skip: 'BleveSettings.IndexDir is not set (Bleve was removed in v11)' })),
-  tls: tree('tls', 'TLS and SAML/LDAP files outside config/', 'Certificate and key files the config names outside the config directory.', 'ServiceSettings.TLSCertFile, SamlSettings, LdapSettings',
+    },
+  ),
+  app: tree(
+    'app',
+    'Application (bin, client, fonts, i18n, templates, prepackaged_plugins)',
+    'The Mattermost install itself, without the parts listed separately.',
+    'mattermost.installDir',
+    (s) => ({ root: s.installDir }),
+  ),
+  data: tree(
+    'data',
+    'File store (attachments)',
+    'Uploaded files, images and their previews on the local file store.',
+    'FileSettings.Directory',
+    (s) =>
+      s.fileDriver === 'local'
+        ? { root: s.dataDir }
+        : {
+            skip: `files are stored in ${s.fileDriver === 'amazons3' ? 'S3' : s.fileDriver} (FileSettings.DriverName); they stay where they are`,
+          },
+  ),
+  plugins: tree('plugins', 'Server plugins', 'Installed server plugins.', 'PluginSettings.Directory', (s) => ({
+    root: s.pluginDir,
+  })),
+  client_plugins: tree(
+    'client_plugins',
+    'Webapp plugins',
+    'The webapp parts of installed plugins.',
+    'PluginSettings.ClientDirectory',
+    (s) => ({ root: s.clientPluginDir }),
+  ),
+  logs: tree('logs', 'Logs', "Mattermost's log files.", 'LogSettings.FileLocation', (s) => ({ root: s.logsDir })),
+  bleve: tree(
+    'bleve',
+    'Bleve search index',
+    'The Bleve search index (Mattermost v10 and older).',
+    'BleveSettings.IndexDir',
+    (s) =>
+      s.bleveDir ? { root: s.bleveDir } : { skip: 'BleveSettings.IndexDir is not set (Bleve was removed in v11)' },
+  ),
+  tls: tree(
+    'tls',
+    'TLS and SAML/LDAP files outside config/',
+    'Certificate and key files the config names outside the config directory.',
+    'ServiceSettings.TLSCertFile, SamlSettings, LdapSettings',
     (s) => {
       const files = s.certificateFiles.filter((f) => !isInside(f, s.configDir));
-      return files.length ? { root: '/', include: files.map((f) => f.slice(1)) } : { skip: 'no certificate or key file outside the config directory' };
-    }),
-  extra: tree('extra', 'Extra paths from the config', 'Further files and directories listed in backup.extraPaths.', 'backup.extraPaths',
-    (s) => (s.extraPaths.length ? { root: '/', include: s.extraPaths.map((p) => p.slice(1)) } : { skip: 'backup.extraPaths is empty' })),
+      return files.length
+        ? { root: '/', include: files.map((f) => f.slice(1)) }
+        : { skip: 'no certificate or key file outside the config directory' };
+    },
+  ),
+  extra: tree(
+    'extra',
+    'Extra paths from the config',
+    'Further files and directories listed in backup.extraPaths.',
+    'backup.extraPaths',
+    (s) =>
+      s.extraPaths.length
+        ? { root: '/', include: s.extraPaths.map((p) => p.slice(1)) }
+        : { skip: 'backup.extraPaths is empty' },
+  ),
 };
 
-function tree(id: ComponentId, title: string, description: string, location: string, locate: TreeKindSpec['locate']): ComponentKind {
+function tree(
+  id: ComponentId,
+  title: string,
+  description: string,
+  location: string,
+  locate: TreeKindSpec['locate'],
+): ComponentKind {
   return new TreeKind({ id, title, description, location, locate });
 }
 
@@ -89,7 +152,8 @@ export function componentKind(id: ComponentId): ComponentKind {
 export function kindOf(r: ComponentRecord): ComponentKind {
   const kind = (COMPONENT_IDS as readonly string[]).includes(r.id) ? KINDS[r.id as ComponentId] : undefined;
   if (!kind) throw refused(r.id, 'is not a component this version knows (a snapshot of a newer mm-backup?)');
-  if (!kind.fits(r)) throw refused(r.id, `does not have the shape of a ${kind.store === 'database' ? 'database dump' : 'file tree'}`);
+  if (!kind.fits(r))
+    throw refused(r.id, `does not have the shape of a ${kind.store === 'database' ? 'database dump' : 'file tree'}`);
   return kind;
 }
 
@@ -109,7 +173,11 @@ export function isInside(child: string, parent: string): boolean {
 }
 
 function refused(id: string, problem: string): VerificationError {
-  return new VerificationError(`the snapshot cannot be restored: component ${id} ${problem}`, [{ component: id, problem }], {
-    hint: 'restore it with the mm-backup version that took it, or restore the other components with --components',
-  });
+  return new VerificationError(
+    `the snapshot cannot be restored: component ${id} ${problem}`,
+    [{ component: id, problem }],
+    {
+      hint: 'restore it with the mm-backup version that took it, or restore the other components with --components',
+    },
+  );
 }

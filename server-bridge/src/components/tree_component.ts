@@ -8,7 +8,10 @@ import type { StepContext } from '../jobs/runner';
 import type { BackupComponent, BackupContext, ComponentPlan, Estimate } from './component';
 
 export class TreeComponent implements BackupComponent {
-  constructor(readonly plan: ComponentPlan, private readonly installDir: string) {}
+  constructor(
+    readonly plan: ComponentPlan,
+    private readonly installDir: string,
+  ) {}
 
   /** The preflight's scan, compared against the parent; pre-copied and then used as the parent of the real pass. */
   private scanned?: TreeBackupResult;
@@ -18,8 +21,12 @@ export class TreeComponent implements BackupComponent {
     // The same walk as the backup's, without reading contents: the changed bytes are exact, and
     // the result is what the pre-copy fills in and the backup pass compares against.
     this.scanned = await backupTree({
-      root: this.plan.root as string, include: this.plan.include, exclude: this.plan.exclude,
-      previous: indexEntries(previous), scan: true, tolerateVanished: true,
+      root: this.plan.root as string,
+      include: this.plan.include,
+      exclude: this.plan.exclude,
+      previous: indexEntries(previous),
+      scan: true,
+      tolerateVanished: true,
     });
     return { files: this.scanned.files, bytes: this.scanned.bytes, changedBytes: this.scanned.changedBytes };
   }
@@ -32,7 +39,9 @@ export class TreeComponent implements BackupComponent {
   async precopy(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }> {
     const scanned = this.scanned;
     if (!scanned) return { filesRead: 0, bytesRead: 0 };
-    const res = await precopyEntries(scanned, this.plan.root as string, ctx.repo, ctx.step.signal, (bytes) => ctx.step.progress(bytes, scanned.changedBytes, 'bytes'));
+    const res = await precopyEntries(scanned, this.plan.root as string, ctx.repo, ctx.step.signal, (bytes) =>
+      ctx.step.progress(bytes, scanned.changedBytes, 'bytes'),
+    );
     this.precopied = res;
     return res;
   }
@@ -73,7 +82,10 @@ export class TreeComponent implements BackupComponent {
 }
 
 /** Restores a tree record to `ctx.root` (its original root unless relocated). */
-export async function restoreTreeRecord(record: ComponentRecord, ctx: { repo: Repository; step: StepContext; root: string }): Promise<string> {
+export async function restoreTreeRecord(
+  record: ComponentRecord,
+  ctx: { repo: Repository; step: StepContext; root: string },
+): Promise<string> {
   const root = ctx.root;
   const total = record.entries.reduce((n, e) => n + (e.size ?? 0), 0);
   const isRootTree = record.entries.some((e) => e.path === '');

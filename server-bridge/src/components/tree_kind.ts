@@ -12,13 +12,20 @@ import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest
 import { VerificationError } from '../core/errors';
 import { TreeComponent, restoreTreeRecord } from './tree_component';
 import type {
-  BackupComponent, BackupDeps, ComponentDescription, ComponentKind, ComponentPlan, ObjectRef, RestoreContext, RestoreTargets, Site, VerifyIssue,
+  BackupComponent,
+  BackupDeps,
+  ComponentDescription,
+  ComponentKind,
+  ComponentPlan,
+  ObjectRef,
+  RestoreContext,
+  RestoreTargets,
+  Site,
+  VerifyIssue,
 } from './component';
 
 /** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
-export type TreeLocation =
-  | { root: string; include?: string[] }
-  | { skip: string };
+export type TreeLocation = { root: string; include?: string[] } | { skip: string };
 
 export interface TreeKindSpec {
   id: ComponentId;
@@ -32,11 +39,21 @@ export class TreeKind implements ComponentKind {
   readonly store = 'tree';
   constructor(private readonly spec: TreeKindSpec) {}
 
-  get id(): ComponentId { return this.spec.id; }
-  get title(): string { return this.spec.title; }
+  get id(): ComponentId {
+    return this.spec.id;
+  }
+  get title(): string {
+    return this.spec.title;
+  }
 
   describe(): ComponentDescription {
-    return { id: this.spec.id, title: this.spec.title, description: this.spec.description, store: 'files', location: this.spec.location };
+    return {
+      id: this.spec.id,
+      title: this.spec.title,
+      description: this.spec.description,
+      store: 'files',
+      location: this.spec.location,
+    };
   }
 
   locate(site: Site): ComponentPlan {
@@ -44,7 +61,8 @@ export class TreeKind implements ComponentKind {
     const where = this.spec.locate(site);
     if ('skip' in where) return { ...base, status: 'skipped', reason: where.skip };
     // A list of single files is included even when some are missing (they are reported then).
-    if (!where.include && !existsSync(where.root)) return { ...base, status: 'skipped', reason: `${where.root} does not exist` };
+    if (!where.include && !existsSync(where.root))
+      return { ...base, status: 'skipped', reason: `${where.root} does not exist` };
     return { ...base, status: 'included', root: where.root, include: where.include };
   }
 
@@ -83,7 +101,9 @@ export class TreeKind implements ComponentKind {
       // A component of single files (TLS keys, extra paths, the env file): every path it writes
       // at the top (a file, or a directory with what is under it) is named, none left to "…".
       const paths = new Set(r.entries.map((e) => e.path));
-      const tops = r.entries.filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a))).map((e) => path.join(root, e.path));
+      const tops = r.entries
+        .filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a)))
+        .map((e) => path.join(root, e.path));
       return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
     }
     return `${r.id}: ${root} is made identical to the snapshot (${r.files} files; files not in the snapshot are removed)`;
@@ -127,6 +147,10 @@ const inPlace: RestoreTargets = {
   },
   discovered: () => undefined,
   mainTarget: () => undefined,
-  mainEngine: () => { throw new Error('a tree has no database'); },
-  engineFor: () => { throw new Error('a tree has no database'); },
+  mainEngine: () => {
+    throw new Error('a tree has no database');
+  },
+  engineFor: () => {
+    throw new Error('a tree has no database');
+  },
 };

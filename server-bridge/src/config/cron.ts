@@ -10,13 +10,28 @@ export function checkCron(expr: string, timezone: string, key: string): void {
   // minute 3, second 0, not what the admin meant. Only the standard form is accepted.
   const fields = expr.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5) {
-    throw new ConfigError(`invalid config: ${key}: "${expr}" has ${fields.length} field${fields.length === 1 ? '' : 's'}, a schedule has exactly 5`, [], { hint: HINT, fields: [{ path: key, message: `has ${fields.length} field${fields.length === 1 ? '' : 's'}, a schedule has exactly 5` }] });
+    throw new ConfigError(
+      `invalid config: ${key}: "${expr}" has ${fields.length} field${fields.length === 1 ? '' : 's'}, a schedule has exactly 5`,
+      [],
+      {
+        hint: HINT,
+        fields: [
+          {
+            path: key,
+            message: `has ${fields.length} field${fields.length === 1 ? '' : 's'}, a schedule has exactly 5`,
+          },
+        ],
+      },
+    );
   }
   try {
     const c = new Cron(expr, { timezone, paused: true });
     c.nextRun();
     c.stop();
   } catch (err) {
-    throw new ConfigError(`invalid config: ${key}: ${(err as Error).message}`, [], { hint: HINT, fields: [{ path: key, message: (err as Error).message }] });
+    throw new ConfigError(`invalid config: ${key}: ${(err as Error).message}`, [], {
+      hint: HINT,
+      fields: [{ path: key, message: (err as Error).message }],
+    });
   }
 }

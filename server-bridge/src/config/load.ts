@@ -9,10 +9,13 @@ import { serviceCommands } from './presets';
 import { checkCron } from './cron';
 
 /** Formats zod issues as `key.path: problem` lines an admin can act on. */
-export function formatIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }>): string[] {
+export function formatIssues(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }>,
+): string[] {
   return issues.map((i) => {
     const where = i.path.length ? i.path.map(String).join('.') : '(top level)';
-    if (i.code === 'unrecognized_keys' && i.keys) return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (i.code === 'unrecognized_keys' && i.keys)
+      return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     return `${where}: ${i.message}`;
   });
 }
@@ -22,7 +25,10 @@ export function parseConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = formatIssues(result.error.issues);
-    const fields = result.error.issues.map((i, n) => ({ path: i.path.map(String).join('.'), message: (lines[n] ?? '').replace(/^[^:]*: /, '') }));
+    const fields = result.error.issues.map((i, n) => ({
+      path: i.path.map(String).join('.'),
+      message: (lines[n] ?? '').replace(/^[^:]*: /, ''),
+    }));
     throw new ConfigError(`invalid config ${source}`, lines, { fields });
   }
   const cfg = result.data;
@@ -42,17 +48,29 @@ function resolveFollowUps(cfg: ParsedConfig): { backup: Config['backup']; notice
   const notices: string[] = [];
   const pick = (now: boolean | undefined, old: boolean | undefined, newKey: string, oldKey: string): boolean => {
     if (old !== undefined) {
-      notices.push(now === undefined
-        ? `${oldKey} is deprecated: it is read as ${newKey} (${String(old)}); rename it in the config file`
-        : `${oldKey} is deprecated and ignored: ${newKey} (${String(now)}) is set; remove ${oldKey} from the config file`);
+      notices.push(
+        now === undefined
+          ? `${oldKey} is deprecated: it is read as ${newKey} (${String(old)}); rename it in the config file`
+          : `${oldKey} is deprecated and ignored: ${newKey} (${String(now)}) is set; remove ${oldKey} from the config file`,
+      );
     }
     return now ?? old ?? true;
   };
   return {
     backup: {
       ...cfg.backup,
-      replicateAfter: pick(cfg.backup.replicateAfter, cfg.offsite?.replicateAfterBackup, 'backup.replicateAfter', 'offsite.replicateAfterBackup'),
-      pruneAfter: pick(cfg.backup.pruneAfter, cfg.schedule.pruneAfterBackup, 'backup.pruneAfter', 'schedule.pruneAfterBackup'),
+      replicateAfter: pick(
+        cfg.backup.replicateAfter,
+        cfg.offsite?.replicateAfterBackup,
+        'backup.replicateAfter',
+        'offsite.replicateAfterBackup',
+      ),
+      pruneAfter: pick(
+        cfg.backup.pruneAfter,
+        cfg.schedule.pruneAfterBackup,
+        'backup.pruneAfter',
+        'schedule.pruneAfterBackup',
+      ),
     },
     notices,
   };
@@ -65,7 +83,9 @@ export async function loadConfig(file: string): Promise<Config> {
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], { cause: err });
+    throw new ConfigError(`cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], {
+      cause: err,
+    });
   }
   let raw: unknown;
   try {
@@ -76,11 +96,17 @@ export async function loadConfig(file: string): Promise<Config> {
   const cfg = parseConfig(raw, abs);
   if (cfg.database.adminUrl) {
     const st = await stat(abs);
-    if (st.mode & 0o077) throw new ConfigError(`config file ${abs} holds database.adminUrl (a secret) but is readable by others`, [], { hint: `chmod 600 ${abs}, or move the DSN to database.adminUrlFile` });
+    if (st.mode & 0o077)
+      throw new ConfigError(`config file ${abs} holds database.adminUrl (a secret) but is readable by others`, [], {
+        hint: `chmod 600 ${abs}, or move the DSN to database.adminUrlFile`,
+      });
   }
   if (cfg.mattermost.botToken) {
     const st = await stat(abs);
-    if (st.mode & 0o077) throw new ConfigError(`config file ${abs} holds mattermost.botToken (a secret) but is readable by others`, [], { hint: `chmod 600 ${abs}, or move the token to mattermost.botTokenFile` });
+    if (st.mode & 0o077)
+      throw new ConfigError(`config file ${abs} holds mattermost.botToken (a secret) but is readable by others`, [], {
+        hint: `chmod 600 ${abs}, or move the token to mattermost.botTokenFile`,
+      });
   }
   if (cfg.mattermost.botTokenFile && existsSync(cfg.mattermost.botTokenFile)) {
     cfg.mattermost.botToken = await readSecretFile(cfg.mattermost.botTokenFile, 'mattermost.botTokenFile');
@@ -98,10 +124,15 @@ export async function loadConfig(file: string): Promise<Config> {
 export async function readSecretFile(file: string, key: string): Promise<string> {
   try {
     const st = await stat(file);
-    if (st.mode & 0o077) throw new ConfigError(`${key}: ${file} is readable by others; it holds a secret`, [], { hint: `chmod 600 ${file}` });
+    if (st.mode & 0o077)
+      throw new ConfigError(`${key}: ${file} is readable by others; it holds a secret`, [], {
+        hint: `chmod 600 ${file}`,
+      });
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], { cause: err });
+    throw new ConfigError(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], {
+      cause: err,
+    });
   }
 }

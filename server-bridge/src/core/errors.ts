@@ -38,7 +38,9 @@ export class BridgeError extends Error {
 }
 
 export class UsageError extends BridgeError {
-  constructor(message: string, opts?: ErrorOptions) { super('USAGE', message, opts); }
+  constructor(message: string, opts?: ErrorOptions) {
+    super('USAGE', message, opts);
+  }
 }
 
 /** A config file that does not parse or does not match the schema; `issues` name key and problem. */
@@ -46,7 +48,11 @@ export class ConfigError extends BridgeError {
   readonly issues: string[];
   /** The same problems by key (`retention.keepLast`), for callers that show them next to a field. */
   readonly fields: Array<{ path: string; message: string }>;
-  constructor(message: string, issues: string[] = [], opts?: ErrorOptions & { fields?: Array<{ path: string; message: string }> }) {
+  constructor(
+    message: string,
+    issues: string[] = [],
+    opts?: ErrorOptions & { fields?: Array<{ path: string; message: string }> },
+  ) {
     super('CONFIG_INVALID', issues.length ? `${message}\n  - ${issues.join('\n  - ')}` : message, opts);
     this.issues = issues;
     this.fields = opts?.fields ?? [];
@@ -55,7 +61,11 @@ export class ConfigError extends BridgeError {
 
 /** Something about the environment forbids the job from starting (disk, versions, a held lock). */
 export class PreconditionError extends BridgeError {
-  constructor(code: 'PRECONDITION_FAILED' | 'LOCK_HELD' | 'DISK_SPACE' | 'VERSION_MISMATCH', message: string, opts?: ErrorOptions) {
+  constructor(
+    code: 'PRECONDITION_FAILED' | 'LOCK_HELD' | 'DISK_SPACE' | 'VERSION_MISMATCH',
+    message: string,
+    opts?: ErrorOptions,
+  ) {
     super(code, message, opts);
   }
 }
@@ -77,13 +87,19 @@ export class VerificationError extends BridgeError {
 }
 
 export class NotFoundError extends BridgeError {
-  constructor(message: string, opts?: ErrorOptions) { super('NOT_FOUND', message, opts); }
+  constructor(message: string, opts?: ErrorOptions) {
+    super('NOT_FOUND', message, opts);
+  }
 }
 
 export class StorageError extends BridgeError {
   /** True when retrying cannot help (no space, permission denied, bad key). */
   readonly permanent: boolean;
-  constructor(message: string, opts: ErrorOptions & { permanent?: boolean } = {}, code: 'STORAGE_FAILED' | 'DISK_SPACE' = 'STORAGE_FAILED') {
+  constructor(
+    message: string,
+    opts: ErrorOptions & { permanent?: boolean } = {},
+    code: 'STORAGE_FAILED' | 'DISK_SPACE' = 'STORAGE_FAILED',
+  ) {
     super(code, message, opts);
     this.permanent = opts.permanent ?? false;
   }
@@ -95,23 +111,34 @@ export class StorageError extends BridgeError {
  */
 export class DiskFullError extends StorageError {
   constructor(message: string, opts: ErrorOptions = {}) {
-    super(message, {
-      hint: 'free space on that disk (or move repository.path to a bigger one), or remove old snapshots with mm-backup prune; then run the job again',
-      ...opts, permanent: true,
-    }, 'DISK_SPACE');
+    super(
+      message,
+      {
+        hint: 'free space on that disk (or move repository.path to a bigger one), or remove old snapshots with mm-backup prune; then run the job again',
+        ...opts,
+        permanent: true,
+      },
+      'DISK_SPACE',
+    );
   }
 }
 
 export class ProcessError extends BridgeError {
-  constructor(message: string, opts?: ErrorOptions) { super('PROCESS_FAILED', message, opts); }
+  constructor(message: string, opts?: ErrorOptions) {
+    super('PROCESS_FAILED', message, opts);
+  }
 }
 
 export class MattermostError extends BridgeError {
-  constructor(message: string, opts?: ErrorOptions) { super('MATTERMOST_UNAVAILABLE', message, opts); }
+  constructor(message: string, opts?: ErrorOptions) {
+    super('MATTERMOST_UNAVAILABLE', message, opts);
+  }
 }
 
 export class CancelledError extends BridgeError {
-  constructor(message = 'cancelled', opts?: ErrorOptions) { super('CANCELLED', message, opts); }
+  constructor(message = 'cancelled', opts?: ErrorOptions) {
+    super('CANCELLED', message, opts);
+  }
 }
 
 /** Wraps anything that is not a BridgeError so boundaries only deal with one type. */
@@ -126,6 +153,8 @@ export function asBridgeError(err: unknown): BridgeError {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) {
     const reason = signal.reason;
-    throw reason instanceof BridgeError ? reason : new CancelledError(reason instanceof Error ? reason.message : 'cancelled');
+    throw reason instanceof BridgeError
+      ? reason
+      : new CancelledError(reason instanceof Error ? reason.message : 'cancelled');
   }
 }

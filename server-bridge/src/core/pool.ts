@@ -39,7 +39,9 @@ export class TaskPool {
     while (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     const p = task()
-      .catch((err) => { this.failure ??= err; })
+      .catch((err) => {
+        this.failure ??= err;
+      })
       .finally(() => {
         this.running--;
         this.inflight.delete(p);

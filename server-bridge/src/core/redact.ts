@@ -15,10 +15,7 @@ const KEY_VALUE = /((?:password|passwd|pwd|secret|token|access_key|secret_key)["
 
 /** Returns `text` with every known and recognisable secret replaced by `***`. */
 export function redact(text: string): string {
-  let out = text
-    .replace(URL_PASSWORD, '$1***$3')
-    .replace(MYSQL_DSN_PASSWORD, '$1$2***$4')
-    .replace(KEY_VALUE, '$1***');
+  let out = text.replace(URL_PASSWORD, '$1***$3').replace(MYSQL_DSN_PASSWORD, '$1$2***$4').replace(KEY_VALUE, '$1***');
   for (const secret of registered) out = out.split(secret).join('***');
   return out;
 }

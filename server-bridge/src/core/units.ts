@@ -3,7 +3,10 @@ export function formatBytes(bytes: unknown): string {
   let v = Number(bytes ?? 0);
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 

@@ -34,9 +34,12 @@ function parsePostgres(dsn: string): DbTarget {
   } catch {
     throw new ConfigError('the PostgreSQL DataSource is not a URL like postgres://user:pass@host:5432/db');
   }
-  if (!/^postgres(ql)?:$/.test(url.protocol)) throw new ConfigError(`the PostgreSQL DataSource has scheme ${url.protocol}, expected postgres://`);
+  if (!/^postgres(ql)?:$/.test(url.protocol))
+    throw new ConfigError(`the PostgreSQL DataSource has scheme ${url.protocol}, expected postgres://`);
   const params: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => { params[k] = v; });
+  url.searchParams.forEach((v, k) => {
+    params[k] = v;
+  });
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigError('the PostgreSQL DataSource names no database');
   return {
@@ -63,7 +66,8 @@ function parseMysql(dsn: string): DbTarget {
     params[decodeURIComponent(k)] = decodeURIComponent(v);
   }
   if (!database) throw new ConfigError('the MySQL DataSource names no database');
-  if (proto === 'unix') return { driver: 'mysql', host: 'localhost', port: 3306, socket: addr, user, password, database, params };
+  if (proto === 'unix')
+    return { driver: 'mysql', host: 'localhost', port: 3306, socket: addr, user, password, database, params };
   const [host = '127.0.0.1', port = '3306'] = addr.split(':');
   return { driver: 'mysql', host: host || '127.0.0.1', port: Number(port), user, password, database, params };
 }
@@ -72,12 +76,19 @@ function parseMysql(dsn: string): DbTarget {
 function parseMysqlUrl(dsn: string): DbTarget {
   const url = new URL(dsn);
   const params: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => { params[k] = v; });
+  url.searchParams.forEach((v, k) => {
+    params[k] = v;
+  });
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigError('the MySQL URL names no database');
   return {
-    driver: 'mysql', host: url.hostname || '127.0.0.1', port: url.port ? Number(url.port) : 3306,
-    user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database, params,
+    driver: 'mysql',
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 3306,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database,
+    params,
   };
 }
 

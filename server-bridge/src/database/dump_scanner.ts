@@ -17,7 +17,8 @@ export class PgCopyCounter extends Writable {
       const nl = chunk.indexOf(NL, start);
       if (nl === -1) {
         // Keep at most the head of an unfinished line: enough to recognise COPY headers and `\.`.
-        if (this.partial.length < 4096) this.partial += chunk.toString('utf8', start, Math.min(chunk.length, start + 4096));
+        if (this.partial.length < 4096)
+          this.partial += chunk.toString('utf8', start, Math.min(chunk.length, start + 4096));
         break;
       }
       const head = this.partial + chunk.toString('utf8', start, Math.min(nl, start + 4096));
@@ -48,7 +49,13 @@ function unquote(qualified: string): string {
   return parts.length > 1 && parts[0] !== 'public' ? `${parts[0]}.${name}` : name;
 }
 
-const enum S { LineStart, Other, InsertHead, Values, InString }
+const enum S {
+  LineStart,
+  Other,
+  InsertHead,
+  Values,
+  InString,
+}
 
 /**
  * Counts tuples of `INSERT INTO \`t\` VALUES (...),(...);` in mysqldump output, byte by byte,
@@ -74,7 +81,10 @@ export class MysqlInsertCounter extends Writable {
             this.lineHead = '';
           } else if (this.lineHead.length < 24) {
             this.lineHead += String.fromCharCode(c);
-            if (this.lineHead === 'INSERT INTO ') { this.state = S.InsertHead; this.head = ''; }
+            if (this.lineHead === 'INSERT INTO ') {
+              this.state = S.InsertHead;
+              this.head = '';
+            }
           }
           break;
         case S.InsertHead:
@@ -92,12 +102,17 @@ export class MysqlInsertCounter extends Writable {
           break;
         case S.Values:
           if (c === 0x27) this.state = S.InString;
-          else if (c === 0x28) { if (this.depth++ === 0) this.rowCounts[this.table] = (this.rowCounts[this.table] ?? 0) + 1; }
-          else if (c === 0x29) this.depth--;
-          else if (c === 0x3b && this.depth === 0) { this.state = S.Other; this.lineHead = 'x'.repeat(24); }
+          else if (c === 0x28) {
+            if (this.depth++ === 0) this.rowCounts[this.table] = (this.rowCounts[this.table] ?? 0) + 1;
+          } else if (c === 0x29) this.depth--;
+          else if (c === 0x3b && this.depth === 0) {
+            this.state = S.Other;
+            this.lineHead = 'x'.repeat(24);
+          }
           break;
         case S.InString:
-          if (c === 0x5c) i++; // backslash escapes the next byte
+          if (c === 0x5c)
+            i++; // backslash escapes the next byte
           else if (c === 0x27) this.state = S.Values;
           break;
       }

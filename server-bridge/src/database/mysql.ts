@@ -29,12 +29,18 @@ export class MysqlEngine implements DatabaseEngine {
   }
 
   async sizeBytes(): Promise<number> {
-    const row = await queryOne(this.target, 'SELECT COALESCE(SUM(data_length + index_length), 0) AS size FROM information_schema.tables WHERE table_schema = DATABASE()');
+    const row = await queryOne(
+      this.target,
+      'SELECT COALESCE(SUM(data_length + index_length), 0) AS size FROM information_schema.tables WHERE table_schema = DATABASE()',
+    );
     return Number(row?.size ?? 0);
   }
 
   async schemaVersion(): Promise<number | undefined> {
-    const t = await queryOne(this.target, "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'db_migrations'");
+    const t = await queryOne(
+      this.target,
+      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'db_migrations'",
+    );
     if (!t || Number(t.n) === 0) return undefined;
     const row = await queryOne(this.target, 'SELECT MAX(version) AS v FROM db_migrations');
     return row?.v == null ? undefined : Number(row.v);
@@ -54,9 +60,16 @@ export class MysqlEngine implements DatabaseEngine {
     try {
       const args = [
         `--defaults-extra-file=${opt.path}`,
-        '--single-transaction', '--quick', '--routines', '--triggers', '--hex-blob',
-        '--default-character-set=utf8mb4', '--no-tablespaces', '--skip-lock-tables',
-        this.target.database, ...(opts.tables ?? []),
+        '--single-transaction',
+        '--quick',
+        '--routines',
+        '--triggers',
+        '--hex-blob',
+        '--default-character-set=utf8mb4',
+        '--no-tablespaces',
+        '--skip-lock-tables',
+        this.target.database,
+        ...(opts.tables ?? []),
       ];
       const proc = startProcess(mysqlTool('dump'), args, { signal: opts.signal, stdout: 'pipe' });
       const counter = new MysqlInsertCounter();
@@ -64,7 +77,8 @@ export class MysqlEngine implements DatabaseEngine {
       tee.pipe(counter);
       await Promise.all([pipeline(proc.stdout as Readable, tee, out), proc.done]);
       await new Promise<void>((resolve) => (counter.writableFinished ? resolve() : counter.once('finish', resolve)));
-      if (!counter.completed) throw new BridgeError('PROCESS_FAILED', 'mysqldump output ended without its "Dump completed" trailer');
+      if (!counter.completed)
+        throw new BridgeError('PROCESS_FAILED', 'mysqldump output ended without its "Dump completed" trailer');
       const tables = opts.tables ?? (await this.tables());
       const rowCounts: Record<string, number> = {};
       for (const t of tables) rowCounts[t] = counter.rowCounts[t] ?? 0;
@@ -79,15 +93,23 @@ export class MysqlEngine implements DatabaseEngine {
     // snapshot is what makes a failed restore reversible.
     const drop = opts.tables ?? (await this.tables());
     if (drop.length) {
-      const script = ['SET FOREIGN_KEY_CHECKS=0;', ...drop.map((t) => `DROP TABLE IF EXISTS ${quoteIdent(t)};`)].join('\n');
+      const script = ['SET FOREIGN_KEY_CHECKS=0;', ...drop.map((t) => `DROP TABLE IF EXISTS ${quoteIdent(t)};`)].join(
+        '\n',
+      );
       await this.runClient(Readable.from([script]), opts.signal);
     }
     // The client exits 0 at end of input whatever that input was, so the dump is followed by a
     // marker query: its answer proves the client executed every statement up to the end.
     const out = await this.runClient(Readable.from(withTrailer(input, END_QUERY)), opts.signal, true);
-    const line = out.split('\n').reverse().find((l) => l.startsWith(`${END_MARKER}\t`));
+    const line = out
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith(`${END_MARKER}\t`));
     if (line === undefined) {
-      throw new BridgeError('PROCESS_FAILED', `the ${mysqlTool('client')} client stopped before the end of the dump; the database is only partly restored`);
+      throw new BridgeError(
+        'PROCESS_FAILED',
+        `the ${mysqlTool('client')} client stopped before the end of the dump; the database is only partly restored`,
+      );
     }
     const listed = line.split('\t')[1] ?? '';
     return { tablesAfterLoad: listed && listed !== 'NULL' ? listed.split(',') : [] };
@@ -96,12 +118,18 @@ export class MysqlEngine implements DatabaseEngine {
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {
     const counter = new MysqlInsertCounter();
     await pipeline(input, counter, { signal: opts.signal });
-    const problems = counter.completed ? [] : ['the SQL dump is incomplete: it lacks mysqldump\'s "Dump completed" trailer'];
+    const problems = counter.completed
+      ? []
+      : ['the SQL dump is incomplete: it lacks mysqldump\'s "Dump completed" trailer'];
     return { rowCounts: counter.rowCounts, problems };
   }
 
   async databaseExists(): Promise<boolean> {
-    const row = await queryOne({ ...this.target, database: '' }, 'SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?', [this.target.database]);
+    const row = await queryOne(
+      { ...this.target, database: '' },
+      'SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?',
+      [this.target.database],
+    );
     return Number(row?.n ?? 0) > 0;
   }
 
@@ -114,15 +142,29 @@ export class MysqlEngine implements DatabaseEngine {
   }
 
   private async tables(): Promise<string[]> {
-    const rows = await query(this.target, "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name");
+    const rows = await query(
+      this.target,
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
+    );
     return rows.map((r) => String(r.t));
   }
 
   private async runClient(input: Readable, signal?: AbortSignal, collect = false): Promise<string> {
     const opt = await writeOptionFile(this.target);
     try {
-      const args = [`--defaults-extra-file=${opt.path}`, '--default-character-set=utf8mb4', '--binary-mode', '--batch', '--skip-column-names', this.target.database];
-      const r = await startProcess(mysqlTool('client'), args, { signal, stdin: input, stdout: collect ? 'collect' : 'ignore' }).done;
+      const args = [
+        `--defaults-extra-file=${opt.path}`,
+        '--default-character-set=utf8mb4',
+        '--binary-mode',
+        '--batch',
+        '--skip-column-names',
+        this.target.database,
+      ];
+      const r = await startProcess(mysqlTool('client'), args, {
+        signal,
+        stdin: input,
+        stdout: collect ? 'collect' : 'ignore',
+      }).done;
       return r.stdout;
     } finally {
       await opt.dispose();

@@ -8,7 +8,10 @@ export function findPgBinDir(configured?: string): string | undefined {
   if (configured) return configured;
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).map(Number).sort((a, b) => b - a);
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .map(Number)
+    .sort((a, b) => b - a);
   for (const v of versions) {
     const dir = path.join(root, String(v), 'bin');
     if (existsSync(path.join(dir, 'pg_dump'))) return dir;

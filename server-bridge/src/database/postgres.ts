@@ -18,7 +18,10 @@ import { query, queryOne, unreachable } from './sql_client';
 
 export class PostgresEngine implements DatabaseEngine {
   private readonly binDir: string | undefined;
-  constructor(readonly target: DbTarget, binDir?: string) {
+  constructor(
+    readonly target: DbTarget,
+    binDir?: string,
+  ) {
     this.binDir = findPgBinDir(binDir);
   }
 
@@ -56,7 +59,10 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
-  async dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void }): Promise<DumpResult> {
+  async dump(
+    out: Writable,
+    opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void },
+  ): Promise<DumpResult> {
     const client = await this.connect();
     try {
       // The exported snapshot pins what pg_dump sees; counting rows inside the same transaction
@@ -73,8 +79,18 @@ export class PostgresEngine implements DatabaseEngine {
       // stop, so pg_dump never stays blocked on a pipe nobody reads and this session always ends.
       const group = new StageGroup(opts.signal);
       // Counting a big table can take minutes: a torn-down dump ends our session at once instead.
-      group.signal.addEventListener('abort', () => { client.end().catch(() => undefined); }, { once: true });
-      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, { env: { ...pgEnv(this.target), PGAPPNAME: appName }, signal: group.signal, stdout: 'pipe' });
+      group.signal.addEventListener(
+        'abort',
+        () => {
+          client.end().catch(() => undefined);
+        },
+        { once: true },
+      );
+      const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, {
+        env: { ...pgEnv(this.target), PGAPPNAME: appName },
+        signal: group.signal,
+        stdout: 'pipe',
+      });
       const piped = pipeline(proc.stdout as Readable, out, { end: true });
       const counted = (async () => {
         if (opts.onPinned) {
@@ -83,7 +99,10 @@ export class PostgresEngine implements DatabaseEngine {
           // waitForDumpLocks.) A dump that ends or fails before that settles it either way.
           const ended = new AbortController();
           proc.done.finally(() => ended.abort()).catch(() => undefined);
-          await Promise.race([this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, group.signal])), proc.done]);
+          await Promise.race([
+            this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, group.signal])),
+            proc.done,
+          ]);
           opts.onPinned();
         }
         return countRows(client, tables);
@@ -102,16 +121,26 @@ export class PostgresEngine implements DatabaseEngine {
     // psql waiting for more script, nor a dead psql leave pg_restore blocked writing to it.
     const group = new StageGroup(opts.signal);
     const restore = startProcess(pgTool(this.binDir, 'pg_restore'), ['--no-owner', '--no-privileges', '--file=-'], {
-      env, signal: group.signal, stdin: input, stdout: 'pipe',
+      env,
+      signal: group.signal,
+      stdin: input,
+      stdout: 'pipe',
     });
     // COMMIT is appended only once pg_restore has read the whole dump successfully: a truncated or
     // corrupt dump ends the script without it, and psql's session rolls everything back.
     const script = group.track(new PassThrough());
     script.write(`BEGIN;\n${opts.tables ? dropTablesSql(opts.tables) : DROP_ALL_SQL}`);
     (restore.stdout as Readable).pipe(script, { end: false });
-    const psql = startProcess(pgTool(this.binDir, 'psql'), ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--file=-'], {
-      env, signal: group.signal, stdin: script, stdout: 'ignore',
-    });
+    const psql = startProcess(
+      pgTool(this.binDir, 'psql'),
+      ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--file=-'],
+      {
+        env,
+        signal: group.signal,
+        stdin: script,
+        stdout: 'ignore',
+      },
+    );
     // COMMIT goes after the last byte pg_restore wrote: its exit alone does not say that output
     // has passed through to `script` yet, the end of its stdout stream does.
     const drained = finished(restore.stdout as Readable);
@@ -129,7 +158,11 @@ export class PostgresEngine implements DatabaseEngine {
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {
     const counter = new PgCopyCounter();
     const group = new StageGroup(opts.signal);
-    const proc = startProcess(pgTool(this.binDir, 'pg_restore'), ['--file=-'], { signal: group.signal, stdin: input, stdout: 'pipe' });
+    const proc = startProcess(pgTool(this.binDir, 'pg_restore'), ['--file=-'], {
+      signal: group.signal,
+      stdin: input,
+      stdout: 'pipe',
+    });
     try {
       await group.all([pipeline(proc.stdout as Readable, counter), proc.done]);
       return { rowCounts: counter.rowCounts, problems: [] };
@@ -154,7 +187,10 @@ export class PostgresEngine implements DatabaseEngine {
     // while it lasts ("being accessed by other users"); WITH (FORCE) would need PostgreSQL 13.
     for (let attempt = 1; ; attempt++) {
       try {
-        return void await query({ ...this.target, database: this.target.database }, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+        return void (await query(
+          { ...this.target, database: this.target.database },
+          `DROP DATABASE IF EXISTS ${quoteIdent(name)}`,
+        ));
       } catch (err) {
         if (attempt >= 50 || !/is being accessed by other users/.test((err as Error).message)) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -175,7 +211,7 @@ export class PostgresEngine implements DatabaseEngine {
        WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
       [tables.map(qualify)],
     );
-    const oids = ((res.rows[0] as { oids: number[] | null }).oids ?? []);
+    const oids = (res.rows[0] as { oids: number[] | null }).oids ?? [];
     if (!oids.length) return;
     // Another session: pg_stat_activity is read once per transaction, and ours stays open.
     const watcher = await this.connect();
@@ -197,7 +233,15 @@ export class PostgresEngine implements DatabaseEngine {
   private async connect(): Promise<Client> {
     const t = this.target;
     // Named, like every session of ours, so an admin (and the tests) can tell them apart.
-    const client = new Client({ host: t.socket ?? t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionTimeoutMillis: 10000, application_name: 'mm-backup' });
+    const client = new Client({
+      host: t.socket ?? t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      database: t.database,
+      connectionTimeoutMillis: 10000,
+      application_name: 'mm-backup',
+    });
     // A server that ends an idle session emits 'error' on the client; unhandled, it would end the process.
     client.on('error', () => undefined);
     try {
@@ -205,7 +249,9 @@ export class PostgresEngine implements DatabaseEngine {
     } catch (err) {
       const down = unreachable(t, err);
       if (down) throw down;
-      throw new BridgeError('PROCESS_FAILED', `cannot connect to ${describeTarget(t)}: ${(err as Error).message}`, { cause: err });
+      throw new BridgeError('PROCESS_FAILED', `cannot connect to ${describeTarget(t)}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return client;
   }
@@ -219,7 +265,9 @@ async function listTables(client: Client): Promise<string[]> {
      WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
      ORDER BY 1, 2`,
   );
-  return (res.rows as Array<{ table_schema: string; table_name: string }>).map((r) => (r.table_schema === 'public' ? r.table_name : `${r.table_schema}.${r.table_name}`));
+  return (res.rows as Array<{ table_schema: string; table_name: string }>).map((r) =>
+    r.table_schema === 'public' ? r.table_name : `${r.table_schema}.${r.table_name}`,
+  );
 }
 
 async function countRows(client: Client, tables: string[]): Promise<Record<string, number>> {

@@ -11,10 +11,18 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
     if (db.driver === 'postgres') {
       const { Client } = require('pg') as typeof import('pg');
       const client = new Client({
-        host: db.host, port: db.port, user: db.user, password: db.password, database: db.database,
-        connectionTimeoutMillis: 10000, ssl: sslFor(db), application_name: 'mm-backup',
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        password: db.password,
+        database: db.database,
+        connectionTimeoutMillis: 10000,
+        ssl: sslFor(db),
+        application_name: 'mm-backup',
       });
-      await client.connect().catch((err: unknown) => { throw unreachable(db, err) ?? err; });
+      await client.connect().catch((err: unknown) => {
+        throw unreachable(db, err) ?? err;
+      });
       try {
         return (await client.query(sql, params)).rows as Row[];
       } finally {
@@ -23,9 +31,19 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
     }
     const { createConnection } = require('mysql2/promise') as typeof import('mysql2/promise');
     const conn = await createConnection({
-      host: db.host, port: db.port, socketPath: db.socket, user: db.user, password: db.password, database: db.database,
-      connectTimeout: 10000, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: false,
-    }).catch((err: unknown) => { throw unreachable(db, err) ?? err; });
+      host: db.host,
+      port: db.port,
+      socketPath: db.socket,
+      user: db.user,
+      password: db.password,
+      database: db.database,
+      connectTimeout: 10000,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      multipleStatements: false,
+    }).catch((err: unknown) => {
+      throw unreachable(db, err) ?? err;
+    });
     try {
       const [rows] = await conn.query(sql, params);
       return rows as Row[];
@@ -34,30 +52,47 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
     }
   } catch (err) {
     if (err instanceof DatabaseUnreachableError) throw err;
-    throw new BridgeError('PROCESS_FAILED', `database query on ${describeTarget(db)} failed: ${(err as Error).message}`, { cause: err });
+    throw new BridgeError(
+      'PROCESS_FAILED',
+      `database query on ${describeTarget(db)} failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
 /** The database server cannot be reached at all (down, wrong address): nothing about rights or SQL. */
 export class DatabaseUnreachableError extends BridgeError {
   constructor(db: DbTarget, reason: string, cause: unknown) {
-    super('PROCESS_FAILED', `cannot connect to the database server ${db.socket ?? `${db.host}:${db.port}`}: ${reason}`, {
-      cause, hint: 'check that the database server is running and that this host can reach it',
-    });
+    super(
+      'PROCESS_FAILED',
+      `cannot connect to the database server ${db.socket ?? `${db.host}:${db.port}`}: ${reason}`,
+      {
+        cause,
+        hint: 'check that the database server is running and that this host can reach it',
+      },
+    );
   }
 }
 
 const UNREACHABLE: Record<string, string> = {
-  ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable', ETIMEDOUT: 'connection timed out', ECONNRESET: 'connection reset', ENOENT: 'no such socket',
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  ECONNRESET: 'connection reset',
+  ENOENT: 'no such socket',
 };
 
 /** A DatabaseUnreachableError when `err` (from connecting) says the server is not there, else undefined. */
 export function unreachable(db: DbTarget, err: unknown): DatabaseUnreachableError | undefined {
-  const codes = [err, ...((err as { errors?: unknown[] }).errors ?? [])].map((e) => (e as NodeJS.ErrnoException | undefined)?.code ?? '');
+  const codes = [err, ...((err as { errors?: unknown[] }).errors ?? [])].map(
+    (e) => (e as NodeJS.ErrnoException | undefined)?.code ?? '',
+  );
   const code = codes.find((c) => c in UNREACHABLE);
   if (code) return new DatabaseUnreachableError(db, UNREACHABLE[code] as string, err);
-  if (/timeout expired|connection terminated due to connection timeout/i.test((err as Error).message ?? '')) return new DatabaseUnreachableError(db, 'connection timed out', err);
+  if (/timeout expired|connection terminated due to connection timeout/i.test((err as Error).message ?? ''))
+    return new DatabaseUnreachableError(db, 'connection timed out', err);
   return undefined;
 }
 

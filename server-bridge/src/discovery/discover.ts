@@ -43,23 +43,41 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
     try {
       env = await readEnvFile(envFile);
     } catch (err) {
-      throw new ConfigError(`mattermost.envFile: cannot read ${envFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], { cause: err });
+      throw new ConfigError(
+        `mattermost.envFile: cannot read ${envFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        [],
+        { cause: err },
+      );
     }
   }
-  const { config: mm, source, overridden } = await loadMattermostConfig(installDir, env, cfg.mattermost.configPath, opts.configText);
+  const {
+    config: mm,
+    source,
+    overridden,
+  } = await loadMattermostConfig(installDir, env, cfg.mattermost.configPath, opts.configText);
   const resolve = (p: string) => (path.isAbsolute(p) ? path.normalize(p) : path.resolve(installDir, p));
 
   const driver = setting(mm, 'SqlSettings', 'DriverName') ?? 'postgres';
-  if (driver !== 'postgres' && driver !== 'mysql') throw new ConfigError(`SqlSettings.DriverName "${driver}" is not supported (postgres, or mysql for v10 and older)`);
+  if (driver !== 'postgres' && driver !== 'mysql')
+    throw new ConfigError(`SqlSettings.DriverName "${driver}" is not supported (postgres, or mysql for v10 and older)`);
   const dsn = setting(mm, 'SqlSettings', 'DataSource');
-  if (!dsn) throw new ConfigError('SqlSettings.DataSource is empty in the Mattermost config and no MM_SQLSETTINGS_DATASOURCE override was found', [], { hint: 'set mattermost.envFile to the service environment file that holds it' });
+  if (!dsn)
+    throw new ConfigError(
+      'SqlSettings.DataSource is empty in the Mattermost config and no MM_SQLSETTINGS_DATASOURCE override was found',
+      [],
+      { hint: 'set mattermost.envFile to the service environment file that holds it' },
+    );
   const database = parseDsn(dsn, driver);
 
   const configDir = source.kind === 'file' && source.file ? path.dirname(source.file) : path.join(installDir, 'config');
   const fileDriver = setting(mm, 'FileSettings', 'DriverName') ?? 'local';
   const dataDir = resolve(setting(mm, 'FileSettings', 'Directory') ?? './data/');
   const logFile = setting(mm, 'LogSettings', 'FileLocation');
-  const logsDir = logFile ? (logFile.endsWith('.log') ? path.dirname(resolve(logFile)) : resolve(logFile)) : path.join(installDir, 'logs');
+  const logsDir = logFile
+    ? logFile.endsWith('.log')
+      ? path.dirname(resolve(logFile))
+      : resolve(logFile)
+    : path.join(installDir, 'logs');
   const bleve = setting(mm, 'BleveSettings', 'IndexDir');
 
   const site: Site = {
@@ -82,10 +100,20 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
 
   const excluded = new Set([...cfg.backup.exclude, ...(opts.exclude ?? [])]);
   for (const p of plans) {
-    if (p.status === 'included' && excluded.has(p.id)) Object.assign(p, { status: 'skipped', reason: 'excluded by configuration or --exclude' });
+    if (p.status === 'included' && excluded.has(p.id))
+      Object.assign(p, { status: 'skipped', reason: 'excluded by configuration or --exclude' });
   }
   nestExclusions(plans, installDir, cfg.backup.appExclude);
-  return { installDir, configSource: source, overridden, envFile, mmConfig: mm, database, fileDriver, components: plans };
+  return {
+    installDir,
+    configSource: source,
+    overridden,
+    envFile,
+    mmConfig: mm,
+    database,
+    fileDriver,
+    components: plans,
+  };
 }
 
 /** A directory that holds another component's root leaves that subtree to the other component. */
@@ -94,21 +122,32 @@ function nestExclusions(plans: ComponentPlan[], installDir: string, appExclude: 
   for (const outer of roots) {
     for (const inner of roots) {
       if (inner !== outer && isInside(inner.root as string, outer.root as string) && inner.root !== outer.root) {
-        outer.exclude.push(path.relative(outer.root as string, inner.root as string).split(path.sep).join('/'));
+        outer.exclude.push(
+          path
+            .relative(outer.root as string, inner.root as string)
+            .split(path.sep)
+            .join('/'),
+        );
       }
     }
   }
   const app = plans.find((p) => p.id === APPLICATION);
-  if (app) app.exclude.push(...appExclude.map((p) => path.relative(installDir, path.resolve(installDir, p)).split(path.sep).join('/')));
+  if (app)
+    app.exclude.push(
+      ...appExclude.map((p) => path.relative(installDir, path.resolve(installDir, p)).split(path.sep).join('/')),
+    );
   for (const p of plans) p.exclude = [...new Set(p.exclude)].sort();
 }
 
 function certificateFiles(mm: MmConfig, configDir: string, resolve: (p: string) => string): string[] {
   const files: string[] = [];
-  const add = (v: string | undefined, relativeTo: string) => { if (v) files.push(path.isAbsolute(v) ? v : path.resolve(relativeTo, v)); };
+  const add = (v: string | undefined, relativeTo: string) => {
+    if (v) files.push(path.isAbsolute(v) ? v : path.resolve(relativeTo, v));
+  };
   add(setting(mm, 'ServiceSettings', 'TLSCertFile'), path.dirname(resolve('x')));
   add(setting(mm, 'ServiceSettings', 'TLSKeyFile'), path.dirname(resolve('x')));
-  for (const f of ['IdpCertificateFile', 'PublicCertificateFile', 'PrivateKeyFile']) add(setting(mm, 'SamlSettings', f), configDir);
+  for (const f of ['IdpCertificateFile', 'PublicCertificateFile', 'PrivateKeyFile'])
+    add(setting(mm, 'SamlSettings', f), configDir);
   for (const f of ['PublicCertificateFile', 'PrivateKeyFile']) add(setting(mm, 'LdapSettings', f), configDir);
   return [...new Set(files)].filter((f) => existsSync(f) && statSync(f).isFile()).sort();
 }

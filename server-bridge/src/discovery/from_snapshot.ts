@@ -22,7 +22,12 @@ export async function snapshotFileText(m: Manifest, repo: Repository, abs: strin
   return undefined;
 }
 
-export async function discoverOrFromSnapshot(cfg: Config, m: Manifest, repo: Repository, note: (s: string) => void): Promise<Discovery> {
+export async function discoverOrFromSnapshot(
+  cfg: Config,
+  m: Manifest,
+  repo: Repository,
+  note: (s: string) => void,
+): Promise<Discovery> {
   try {
     return await discover(cfg);
   } catch (err) {
@@ -31,7 +36,9 @@ export async function discoverOrFromSnapshot(cfg: Config, m: Manifest, repo: Rep
     const configText = await snapshotFileText(m, repo, cfg.mattermost.configPath ?? configFile);
     const envText = cfg.mattermost.envFile ? await snapshotFileText(m, repo, cfg.mattermost.envFile) : undefined;
     if (configText === undefined) throw err;
-    note(`the live Mattermost config cannot be used (${err.message.split('\n')[0]}); using the one in snapshot ${m.id}`);
+    note(
+      `the live Mattermost config cannot be used (${err.message.split('\n')[0]}); using the one in snapshot ${m.id}`,
+    );
     return discover(cfg, { configText, envText });
   }
 }

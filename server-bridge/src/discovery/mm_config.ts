@@ -26,7 +26,12 @@ export interface LoadedMmConfig {
 }
 
 /** Loads the effective Mattermost config for an install. */
-export async function loadMattermostConfig(installDir: string, env: Record<string, string>, configPath?: string, configText?: string): Promise<LoadedMmConfig> {
+export async function loadMattermostConfig(
+  installDir: string,
+  env: Record<string, string>,
+  configPath?: string,
+  configText?: string,
+): Promise<LoadedMmConfig> {
   const spec = configPath ?? env.MM_CONFIG ?? 'config.json';
   let config: MmConfig;
   let source: ConfigSource;
@@ -34,7 +39,8 @@ export async function loadMattermostConfig(installDir: string, env: Record<strin
     const db = parseDsn(spec);
     source = { kind: 'database', db };
     // configText: the store itself is what broke; the caller supplies a config.json to use instead.
-    config = configText !== undefined ? parseJson(configText, 'the config from the snapshot') : await readDatabaseConfig(db);
+    config =
+      configText !== undefined ? parseJson(configText, 'the config from the snapshot') : await readDatabaseConfig(db);
   } else {
     const file = resolveConfigFile(installDir, spec);
     source = { kind: 'file', file };
@@ -42,9 +48,14 @@ export async function loadMattermostConfig(installDir: string, env: Record<strin
     try {
       text = configText ?? (await readFile(file, 'utf8'));
     } catch (err) {
-      throw new ConfigError(`cannot read Mattermost config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], {
-        cause: err, hint: 'check mattermost.installDir, or set mattermost.configPath',
-      });
+      throw new ConfigError(
+        `cannot read Mattermost config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        [],
+        {
+          cause: err,
+          hint: 'check mattermost.installDir, or set mattermost.configPath',
+        },
+      );
     }
     config = parseJson(text, `Mattermost config ${file}`);
   }
@@ -103,14 +114,35 @@ function coerce(current: unknown, value: string): unknown {
   return value;
 }
 
-const KNOWN_SECTIONS = ['SqlSettings', 'FileSettings', 'PluginSettings', 'LogSettings', 'BleveSettings', 'ServiceSettings', 'SamlSettings', 'LdapSettings'];
+const KNOWN_SECTIONS = [
+  'SqlSettings',
+  'FileSettings',
+  'PluginSettings',
+  'LogSettings',
+  'BleveSettings',
+  'ServiceSettings',
+  'SamlSettings',
+  'LdapSettings',
+];
 const KNOWN_FIELDS: Record<string, string> = Object.fromEntries(
   [
-    'SqlSettings.DriverName', 'SqlSettings.DataSource', 'FileSettings.DriverName', 'FileSettings.Directory',
-    'PluginSettings.Directory', 'PluginSettings.ClientDirectory', 'LogSettings.FileLocation', 'BleveSettings.IndexDir',
-    'ServiceSettings.TLSCertFile', 'ServiceSettings.TLSKeyFile', 'ServiceSettings.SiteURL', 'ServiceSettings.ListenAddress',
-    'SamlSettings.IdpCertificateFile', 'SamlSettings.PublicCertificateFile', 'SamlSettings.PrivateKeyFile',
-    'LdapSettings.PublicCertificateFile', 'LdapSettings.PrivateKeyFile',
+    'SqlSettings.DriverName',
+    'SqlSettings.DataSource',
+    'FileSettings.DriverName',
+    'FileSettings.Directory',
+    'PluginSettings.Directory',
+    'PluginSettings.ClientDirectory',
+    'LogSettings.FileLocation',
+    'BleveSettings.IndexDir',
+    'ServiceSettings.TLSCertFile',
+    'ServiceSettings.TLSKeyFile',
+    'ServiceSettings.SiteURL',
+    'ServiceSettings.ListenAddress',
+    'SamlSettings.IdpCertificateFile',
+    'SamlSettings.PublicCertificateFile',
+    'SamlSettings.PrivateKeyFile',
+    'LdapSettings.PublicCertificateFile',
+    'LdapSettings.PrivateKeyFile',
   ].map((k) => {
     const [s = '', f = ''] = k.split('.');
     return [`${s}.${f.toUpperCase()}`, f];

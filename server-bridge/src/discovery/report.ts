@@ -19,7 +19,15 @@ export interface DiscoveryReport {
   mattermost: { url: string; reachable: string; version?: string; schema_version?: number };
   database: { driver: string; target: string; server_version?: string; size_bytes?: number; error?: string };
   file_store: { driver: string; location?: string; size_bytes?: number };
-  components: Array<{ id: string; title: string; status: string; location?: string; size_bytes?: number; reason?: string; exclude?: string[] }>;
+  components: Array<{
+    id: string;
+    title: string;
+    status: string;
+    location?: string;
+    size_bytes?: number;
+    reason?: string;
+    exclude?: string[];
+  }>;
   repository: { path: string; free_bytes: number; needed_bytes: number; enough: boolean };
   warnings: string[];
 }
@@ -42,28 +50,60 @@ export async function buildReport(cfg: Config, d: Discovery, engine: DatabaseEng
   }
   const components: DiscoveryReport['components'] = [];
   for (const p of d.components) {
-    const location = p.kind === 'database' ? (p.db ? describeTarget(p.db) : undefined)
-      : p.include ? p.include.map((i) => path.join(p.root as string, i)).join(', ') : p.root;
+    const location =
+      p.kind === 'database'
+        ? p.db
+          ? describeTarget(p.db)
+          : undefined
+        : p.include
+          ? p.include.map((i) => path.join(p.root as string, i)).join(', ')
+          : p.root;
     let size: number | undefined;
     if (p.status === 'included' && p.kind === 'tree') size = await treeSize(p.root as string, p.include, p.exclude);
     if (p.status === 'included' && p.id === MAIN_DATABASE) size = db.size_bytes;
-    components.push({ id: p.id, title: p.title, status: p.status, location, size_bytes: size, reason: p.reason, exclude: p.exclude.length ? p.exclude : undefined });
+    components.push({
+      id: p.id,
+      title: p.title,
+      status: p.status,
+      location,
+      size_bytes: size,
+      reason: p.reason,
+      exclude: p.exclude.length ? p.exclude : undefined,
+    });
   }
   const installBytes = await treeSize(d.installDir, undefined, []);
   const data = d.components.find((c) => c.id === 'data');
   const s = await statfs(cfg.repository.path).catch(() => statfs(path.dirname(cfg.repository.path)));
   const free = s.bavail * s.bsize;
   const needed = Math.max(2 * GB, 2 * installBytes);
-  if (free < needed) warnings.push(`the repository disk has ${(free / GB).toFixed(1)} GB free; the official guidance asks for at least ${(needed / GB).toFixed(1)} GB (2 GB, and twice the install size)`);
-  if (d.database.driver === 'mysql') warnings.push('MySQL is supported by Mattermost up to v10.11 ESR only; plan the migration to PostgreSQL before upgrading to v11');
+  if (free < needed)
+    warnings.push(
+      `the repository disk has ${(free / GB).toFixed(1)} GB free; the official guidance asks for at least ${(needed / GB).toFixed(1)} GB (2 GB, and twice the install size)`,
+    );
+  if (d.database.driver === 'mysql')
+    warnings.push(
+      'MySQL is supported by Mattermost up to v10.11 ESR only; plan the migration to PostgreSQL before upgrading to v11',
+    );
   return {
     install_dir: d.installDir,
     install_bytes: installBytes,
-    config_source: d.configSource.kind === 'file' ? `file ${d.configSource.file}` : `database ${d.configSource.db ? describeTarget(d.configSource.db) : ''}`,
+    config_source:
+      d.configSource.kind === 'file'
+        ? `file ${d.configSource.file}`
+        : `database ${d.configSource.db ? describeTarget(d.configSource.db) : ''}`,
     env_overrides: d.overridden,
-    mattermost: { url: cfg.mattermost.url, reachable: health.state === 'ok' ? 'yes' : `${health.state} (${health.detail})`, version, schema_version: schema },
+    mattermost: {
+      url: cfg.mattermost.url,
+      reachable: health.state === 'ok' ? 'yes' : `${health.state} (${health.detail})`,
+      version,
+      schema_version: schema,
+    },
     database: db,
-    file_store: { driver: d.fileDriver, location: data?.root, size_bytes: components.find((c) => c.id === 'data')?.size_bytes },
+    file_store: {
+      driver: d.fileDriver,
+      location: data?.root,
+      size_bytes: components.find((c) => c.id === 'data')?.size_bytes,
+    },
     components,
     repository: { path: cfg.repository.path, free_bytes: free, needed_bytes: needed, enough: free >= needed },
     warnings,

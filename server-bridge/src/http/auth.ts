@@ -56,26 +56,45 @@ export class SessionAuth {
     const header = req.headers.authorization ?? '';
     const bearer = /^bearer\s+(\S+)$/i.exec(header)?.[1];
     if (!cookieToken && !bearer) {
-      throw new HttpError(401, 'api.context.session_expired.app_error', 'no Mattermost session: sign in to Mattermost, or send Authorization: Bearer <token>');
+      throw new HttpError(
+        401,
+        'api.context.session_expired.app_error',
+        'no Mattermost session: sign in to Mattermost, or send Authorization: Bearer <token>',
+      );
     }
     const via = cookieToken ? 'cookie' : 'bearer';
     if (via === 'cookie' && !SAFE.has(req.method)) {
       const sent = String(req.headers['x-csrf-token'] ?? '');
       const expected = cookies.MMCSRF ?? '';
       if (!sent || !expected || !constantTimeEqual(sent, expected)) {
-        throw new HttpError(401, 'api.context.session_expired.app_error', 'missing or wrong X-CSRF-Token: it must equal the MMCSRF cookie');
+        throw new HttpError(
+          401,
+          'api.context.session_expired.app_error',
+          'missing or wrong X-CSRF-Token: it must equal the MMCSRF cookie',
+        );
       }
     }
     const token = (cookieToken ?? bearer) as string;
     // Only what a token can be (RFC 7235 token68; Mattermost's are 26 letters and digits) is
     // forwarded: a decoded cookie with control or non-Latin-1 characters cannot go into a header
     // (fetch throws, which read as "Mattermost unreachable", a 503) and a ';' would add cookies.
-    if (!TOKEN68.test(token)) throw new HttpError(401, 'api.context.session_expired.app_error', 'the session token is malformed: sign in to Mattermost again');
+    if (!TOKEN68.test(token))
+      throw new HttpError(
+        401,
+        'api.context.session_expired.app_error',
+        'the session token is malformed: sign in to Mattermost again',
+      );
     const key = createHash('sha256').update(token).digest('hex');
     const session: MmAuth = via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token };
     const user = await this.validate(key, session);
-    if (user.is_bot) throw new HttpError(403, 'api.context.permissions.app_error', 'bot accounts cannot use the backup API');
-    if (!isSystemAdmin(user)) throw new HttpError(403, 'api.context.permissions.app_error', `@${user.username} is not a system admin; backups are managed by system admins only`);
+    if (user.is_bot)
+      throw new HttpError(403, 'api.context.permissions.app_error', 'bot accounts cannot use the backup API');
+    if (!isSystemAdmin(user))
+      throw new HttpError(
+        403,
+        'api.context.permissions.app_error',
+        `@${user.username} is not a system admin; backups are managed by system admins only`,
+      );
     return { user, via, session };
   }
 
@@ -98,11 +117,19 @@ export class SessionAuth {
     } catch (err) {
       if (err instanceof MattermostApiError && (err.status === 401 || err.status === 403)) {
         this.cache.delete(key);
-        throw new HttpError(401, 'api.context.session_expired.app_error', 'the Mattermost session is invalid or expired: sign in again');
+        throw new HttpError(
+          401,
+          'api.context.session_expired.app_error',
+          'the Mattermost session is invalid or expired: sign in again',
+        );
       }
-      if ((err instanceof MattermostError || err instanceof MattermostApiError) && cached && age < this.outageMs) return cached.user;
-      throw new HttpError(503, 'mm_backup.mattermost_unavailable', 'Mattermost cannot be reached to check this session, and it was not checked recently');
+      if ((err instanceof MattermostError || err instanceof MattermostApiError) && cached && age < this.outageMs)
+        return cached.user;
+      throw new HttpError(
+        503,
+        'mm_backup.mattermost_unavailable',
+        'Mattermost cannot be reached to check this session, and it was not checked recently',
+      );
     }
   }
 }
-

@@ -31,7 +31,11 @@ export function isCanonicalPath(rawUrl: string): boolean {
 }
 
 /** A registered route as the guard sees it. */
-export interface RouteEntry { method: string; url: string; public: boolean }
+export interface RouteEntry {
+  method: string;
+  url: string;
+  public: boolean;
+}
 
 const tables = new WeakMap<FastifyInstance, RouteEntry[]>();
 
@@ -45,11 +49,16 @@ export function installRouteGuard(app: FastifyInstance, auth: SessionAuth): void
   const table: RouteEntry[] = [];
   tables.set(app, table);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) table.push({ method, url: r.url, public: (r.config as { public?: boolean } | undefined)?.public === true });
+    for (const method of [r.method].flat())
+      table.push({ method, url: r.url, public: (r.config as { public?: boolean } | undefined)?.public === true });
   });
   app.addHook('onRequest', async (req) => {
     if (!isCanonicalPath(req.raw.url ?? '')) {
-      throw new HttpError(400, 'mm_backup.request.non_canonical_path', 'the request path is not in canonical form (no percent-encoding, empty, "." or ".." segments, or trailing "/")');
+      throw new HttpError(
+        400,
+        'mm_backup.request.non_canonical_path',
+        'the request path is not in canonical form (no percent-encoding, empty, "." or ".." segments, or trailing "/")',
+      );
     }
     if (isPublic(req)) return;
     req.caller = await auth.authenticate(req);

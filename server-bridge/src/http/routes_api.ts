@@ -20,8 +20,18 @@ import { route } from './typed_route';
 /** Component ids this sidecar knows; the API schema checks only their spelling. */
 function knownComponents(ids: string[] | undefined, where: string): ComponentId[] | undefined {
   if (!ids) return undefined;
-  const errors = ids.flatMap((id, i) => ((COMPONENT_IDS as readonly string[]).includes(id) ? [] : [{ path: `${where}.${i}`, message: `unknown component "${id}" (known: ${COMPONENT_IDS.join(', ')})` }]));
-  if (errors.length) throw new HttpError(400, 'api.context.invalid_param.app_error', errors.map((e) => `body.${e.path}: ${e.message}`).join('; '), errors);
+  const errors = ids.flatMap((id, i) =>
+    (COMPONENT_IDS as readonly string[]).includes(id)
+      ? []
+      : [{ path: `${where}.${i}`, message: `unknown component "${id}" (known: ${COMPONENT_IDS.join(', ')})` }],
+  );
+  if (errors.length)
+    throw new HttpError(
+      400,
+      'api.context.invalid_param.app_error',
+      errors.map((e) => `body.${e.path}: ${e.message}`).join('; '),
+      errors,
+    );
   return ids as ComponentId[];
 }
 
@@ -35,16 +45,26 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   route(app, ROUTES.snapshots, s.log, async () => {
     const { manifests, broken } = await s.ec().repo.listSnapshotSummaries();
     const v = await readVerifications(s.ec().storage, s.ec().trust);
-    const off = await offsiteStates(s.ec(), manifests.map((m) => m.id));
+    const off = await offsiteStates(
+      s.ec(),
+      manifests.map((m) => m.id),
+    );
     const newestFirst = [...manifests].reverse();
     const trust = await Promise.all(newestFirst.map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
-    const snapshots = newestFirst.map((m, i) => ({ ...snapshotDto(m, v.get(m.id), trust[i]!.state), offsite: off?.states.get(m.id) ?? null }));
+    const snapshots = newestFirst.map((m, i) => ({
+      ...snapshotDto(m, v.get(m.id), trust[i]!.state),
+      offsite: off?.states.get(m.id) ?? null,
+    }));
     return { snapshots, broken, offsite_warning: off?.warning ?? null };
   });
 
   route(app, ROUTES.snapshot, s.log, async ({ params }) => {
     const m = await s.ec().repo.loadSnapshot(params.id);
-    return snapshotDto(m, (await readVerifications(s.ec().storage, s.ec().trust)).get(m.id), (await s.ec().trust.checkManifest(s.ec().repo, m)).state);
+    return snapshotDto(
+      m,
+      (await readVerifications(s.ec().storage, s.ec().trust)).get(m.id),
+      (await s.ec().trust.checkManifest(s.ec().repo, m)).state,
+    );
   });
 
   route(app, ROUTES.manifest, s.log, async ({ params }) => ({ ...(await s.ec().repo.loadSnapshot(params.id)) }));
@@ -54,7 +74,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     // The jobs that made or worked on one snapshot (its backup's log, verifications, restores).
     const id = query.snapshot_id;
     const all = await s.jobs.list(500);
-    return { jobs: all.filter((j) => j.result?.snapshot_id === id || j.options.snapshot_id === id).slice(0, query.limit) };
+    return {
+      jobs: all.filter((j) => j.result?.snapshot_id === id || j.options.snapshot_id === id).slice(0, query.limit),
+    };
   });
 
   route(app, ROUTES.getJob, s.log, async ({ params }) => {
@@ -69,9 +91,19 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     let rec: JobRecord;
     if (body.kind === 'restore') {
       const p = s.restores.consume(body.confirmation_token, who.id);
-      rec = await s.jobs.start({ ...base, kind: 'restore', snapshotId: p.snapshotId, include: p.include as ComponentId[] | undefined });
+      rec = await s.jobs.start({
+        ...base,
+        kind: 'restore',
+        snapshotId: p.snapshotId,
+        include: p.include as ComponentId[] | undefined,
+      });
     } else if (body.kind === 'backup') {
-      rec = await s.jobs.start({ ...base, kind: 'backup', mode: body.mode, exclude: knownComponents(body.exclude, 'exclude') });
+      rec = await s.jobs.start({
+        ...base,
+        kind: 'backup',
+        mode: body.mode,
+        exclude: knownComponents(body.exclude, 'exclude'),
+      });
     } else if (body.kind === 'verify') {
       rec = await s.jobs.start({ ...base, kind: 'verify', snapshotId: body.snapshot_id, deep: body.deep });
     } else if (body.kind === 'replicate') {
@@ -84,23 +116,37 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   });
 
   route(app, ROUTES.cancelJob, s.log, async ({ params }) => {
-    if (!s.jobs.cancel(params.id)) throw new HttpError(409, 'mm_backup.job.not_running', `job ${params.id} is not running`);
+    if (!s.jobs.cancel(params.id))
+      throw new HttpError(409, 'mm_backup.job.not_running', `job ${params.id} is not running`);
     return { status: 'OK' as const };
   });
 
   route(app, ROUTES.jobEvents, s.log, async ({ params, reply }) => {
     const rec = await s.jobs.get(params.id);
     if (!rec) throw new NotFoundError(`job ${params.id} does not exist`);
-    stream(reply, rec, (fn) => s.jobs.on((r, e) => { if (r.id === params.id) fn(r, e.type); }));
+    stream(reply, rec, (fn) =>
+      s.jobs.on((r, e) => {
+        if (r.id === params.id) fn(r, e.type);
+      }),
+    );
   });
 
   route(app, ROUTES.prepareRestore, s.log, async ({ body, req }) => {
     const include = knownComponents(body.include, 'include');
     const d = await s.describeRestore(body.snapshot_id, include);
-    const p = s.restores.create({ snapshotId: d.snapshotId, include, userId: callerOf(req).user.id, overwrites: d.overwrites });
+    const p = s.restores.create({
+      snapshotId: d.snapshotId,
+      include,
+      userId: callerOf(req).user.id,
+      overwrites: d.overwrites,
+    });
     return {
-      confirmation_token: p.token, expires_at: new Date(p.expiresAt).toISOString(), snapshot_id: d.snapshotId,
-      overwrites: d.overwrites, version_check: d.versionCheck, safety_snapshot: true,
+      confirmation_token: p.token,
+      expires_at: new Date(p.expiresAt).toISOString(),
+      snapshot_id: d.snapshotId,
+      overwrites: d.overwrites,
+      version_check: d.versionCheck,
+      safety_snapshot: true,
     };
   });
 
@@ -111,8 +157,18 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
 }
 
 /** Server-Sent Events: the job's record on every change, until it finishes. */
-function stream(reply: FastifyReply, rec: JobRecord, subscribe: (fn: (r: JobRecord, type: string) => void) => () => void): void {
-  const headers = { ...reply.getHeaders(), 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+function stream(
+  reply: FastifyReply,
+  rec: JobRecord,
+  subscribe: (fn: (r: JobRecord, type: string) => void) => () => void,
+): void {
+  const headers = {
+    ...reply.getHeaders(),
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  };
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, headers as Record<string, string>);
@@ -128,5 +184,8 @@ function stream(reply: FastifyReply, rec: JobRecord, subscribe: (fn: (r: JobReco
       raw.end();
     }
   });
-  raw.on('close', () => { clearInterval(beat); unsubscribe(); });
+  raw.on('close', () => {
+    clearInterval(beat);
+    unsubscribe();
+  });
 }

@@ -6,7 +6,11 @@ import type { SidecarApi } from './sidecar_api';
 import { route } from './typed_route';
 
 export async function publicRoutes(app: FastifyInstance, s: SidecarApi): Promise<void> {
-  route(app, ROUTES.health, s.log, async () => ({ status: 'ok' as const, version: s.version, api_version: API_VERSION }));
+  route(app, ROUTES.health, s.log, async () => ({
+    status: 'ok' as const,
+    version: s.version,
+    api_version: API_VERSION,
+  }));
 
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');

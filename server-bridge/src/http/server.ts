@@ -11,7 +11,9 @@ import type { SidecarApi } from './sidecar_api';
 
 export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: false, bodyLimit: 64 * 1024, genReqId: () => randomBytes(13).toString('hex').slice(0, 26),
+    logger: false,
+    bodyLimit: 64 * 1024,
+    genReqId: () => randomBytes(13).toString('hex').slice(0, 26),
     // Stated rather than left to defaults: one spelling per route (`;` stays part of the path,
     // fastify's default); the route guard refuses every other spelling before routing.
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
@@ -27,14 +29,24 @@ export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
   });
   // Every answer, errors and 404s included, says which API it speaks: a plugin older or newer
   // than this sidecar can then say which one to upgrade (added before the guard, so a 401 says it too).
-  app.addHook('onRequest', async (_req, reply) => { void reply.header(API_VERSION_HEADER, String(API_VERSION)); });
+  app.addHook('onRequest', async (_req, reply) => {
+    void reply.header(API_VERSION_HEADER, String(API_VERSION));
+  });
   installRouteGuard(app, s.auth);
   app.setErrorHandler((err, req, reply) => {
     const body = toErrorBody(err, req.id);
     void reply.code(body.status_code).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ id: 'api.context.404.app_error', message: `no route ${req.method} ${req.url.split('?')[0]}`, detailed_error: '', request_id: req.id, status_code: 404 });
+    void reply
+      .code(404)
+      .send({
+        id: 'api.context.404.app_error',
+        message: `no route ${req.method} ${req.url.split('?')[0]}`,
+        detailed_error: '',
+        request_id: req.id,
+        status_code: 404,
+      });
   });
   await publicRoutes(app, s);
   apiRoutes(app, s);

@@ -25,7 +25,10 @@ export interface SidecarApi {
   status(): Promise<Status>;
   metrics(): Promise<string>;
   /** Describes a restore of `include` (all components when absent) for a confirmation: overwrites, version check. */
-  describeRestore(snapshotId: string, include?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
+  describeRestore(
+    snapshotId: string,
+    include?: string[],
+  ): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
   readSettings(): Settings;
   /** Validates, opens the new engine context, writes the file, applies; on any failure nothing changed. */
   writeSettings(patch: SettingsPatch): Promise<Settings>;

@@ -32,15 +32,24 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   // An unknown key is reported at its own path, so a form can show it where it was sent.
-  const errors = r.error.issues.flatMap((i) => (i.code === 'unrecognized_keys'
-    ? i.keys.map((k) => ({ path: [...i.path, k].map(String).join('.'), message: 'Unrecognized key: not a field of this request' }))
-    : [{ path: i.path.map(String).join('.'), message: i.message }]));
+  const errors = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({
+          path: [...i.path, k].map(String).join('.'),
+          message: 'Unrecognized key: not a field of this request',
+        }))
+      : [{ path: i.path.map(String).join('.'), message: i.message }],
+  );
   const msg = errors.map((e) => `${[where, e.path].filter(Boolean).join('.')}: ${e.message}`).join('; ');
   throw new HttpError(400, 'api.context.invalid_param.app_error', msg, errors);
 }
 
-
-export function route<R extends RouteSchema>(app: FastifyInstance, def: R, log: RouteLog, handler: (c: RouteContext<R>) => Promise<Out<R['response']>>): void {
+export function route<R extends RouteSchema>(
+  app: FastifyInstance,
+  def: R,
+  log: RouteLog,
+  handler: (c: RouteContext<R>) => Promise<Out<R['response']>>,
+): void {
   app.route({
     method: def.method,
     url: def.path,
@@ -50,15 +59,25 @@ export function route<R extends RouteSchema>(app: FastifyInstance, def: R, log: 
         params: (def.params ? parseInput(def.params, req.params, '') : undefined) as In<R['params']>,
         query: (def.query ? parseInput(def.query, req.query, '') : undefined) as In<R['query']>,
         body: (def.body ? parseInput(def.body, req.body, 'body') : undefined) as In<R['body']>,
-        req, reply,
+        req,
+        reply,
       };
       const out = await handler(c);
       if (def.response === null) return undefined;
       const r = def.response.safeParse(out);
       if (!r.success) {
-        log.error({ route: `${def.method} ${def.path}`, problems: r.error.issues.map((i) => `${i.path.map(String).join('.') || '(answer)'}: ${i.message}`) },
-          'the sidecar built an answer that its API schema refuses; answered 500 instead');
-        throw new HttpError(500, 'mm_backup.response.invalid', `the sidecar's answer to ${def.method} ${def.path} does not match its API schema (a sidecar bug); see the sidecar log`);
+        log.error(
+          {
+            route: `${def.method} ${def.path}`,
+            problems: r.error.issues.map((i) => `${i.path.map(String).join('.') || '(answer)'}: ${i.message}`),
+          },
+          'the sidecar built an answer that its API schema refuses; answered 500 instead',
+        );
+        throw new HttpError(
+          500,
+          'mm_backup.response.invalid',
+          `the sidecar's answer to ${def.method} ${def.path} does not match its API schema (a sidecar bug); see the sidecar log`,
+        );
       }
       return r.data;
     },

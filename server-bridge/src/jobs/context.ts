@@ -32,13 +32,19 @@ export interface EngineContext {
  * the sidecar logs it (every front end passes one; without, as in tests, it is not said). `warn`
  * is told of storage retries (the CLI's stderr, the sidecar's log).
  */
-export async function openContext(cfg: Config, opts: { createOffsite?: boolean; notice?: (text: string) => void; warn?: (text: string) => void } = {}): Promise<EngineContext> {
+export async function openContext(
+  cfg: Config,
+  opts: { createOffsite?: boolean; notice?: (text: string) => void; warn?: (text: string) => void } = {},
+): Promise<EngineContext> {
   const { storage, stagingDir } = await openRepositoryStorage(cfg, { create: opts.createOffsite, warn: opts.warn });
   // The fingerprint is shown once, when the key is made: the admin keeps it with the age identity.
   const notice = opts.notice ?? (() => undefined);
-  const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) => notice(
-    `created the snapshot signing key ${key.file} (0600). Its fingerprint is ${key.fingerprint}: keep it with the age identity; `
-    + 'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.'));
+  const trust = new TrustPolicy(cfg.trust.fingerprints, signingKeyFile(cfg), (key) =>
+    notice(
+      `created the snapshot signing key ${key.file} (0600). Its fingerprint is ${key.fingerprint}: keep it with the age identity; ` +
+        'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.',
+    ),
+  );
   const repo = await Repository.open(storage, { signer: () => trust.signer(), stagingDir });
   const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
     stopMs: cfg.service.stopTimeoutSeconds * 1000,
@@ -46,7 +52,14 @@ export async function openContext(cfg: Config, opts: { createOffsite?: boolean; 
   });
   const engineFor = (t: Parameters<typeof openEngine>[0]) => openEngine(t, cfg.database.pgBinDir);
   return {
-    cfg, storage, repo, trust, service, lockDir: cfg.repository.path, engineFor, offsite: lazyOffsite(cfg, opts.warn),
+    cfg,
+    storage,
+    repo,
+    trust,
+    service,
+    lockDir: cfg.repository.path,
+    engineFor,
+    offsite: lazyOffsite(cfg, opts.warn),
     adminEngine: (fallback) => {
       if (!cfg.database.adminUrl) return fallback;
       const admin = parseDsn(cfg.database.adminUrl, fallback.target.driver);

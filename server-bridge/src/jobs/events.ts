@@ -20,7 +20,15 @@ export interface JobWarning {
 export type JobEvent =
   | { type: 'job.started'; jobId: string; kind: JobKind; at: string; steps: Array<{ id: string; title: string }> }
   | { type: 'step.started'; jobId: string; step: string; title: string; at: string }
-  | { type: 'step.progress'; jobId: string; step: string; done: number; total?: number; unit: 'bytes' | 'files' | 'objects'; detail?: string }
+  | {
+      type: 'step.progress';
+      jobId: string;
+      step: string;
+      done: number;
+      total?: number;
+      unit: 'bytes' | 'files' | 'objects';
+      detail?: string;
+    }
   | { type: 'step.finished'; jobId: string; step: string; durationMs: number; summary?: string }
   | { type: 'step.skipped'; jobId: string; step: string; reason: string }
   | { type: 'step.failed'; jobId: string; step: string; error: string; code: string }
@@ -28,8 +36,15 @@ export type JobEvent =
   | { type: 'undo.failed'; jobId: string; step: string; error: string }
   | { type: 'log'; jobId: string; level: 'info' | 'warn' | 'error'; message: string }
   | {
-    type: 'job.finished'; jobId: string; status: 'succeeded' | 'failed' | 'cancelled'; durationMs: number; error?: string; code?: string; hint?: string;
-    undoFailed?: UndoFailure[]; warnings?: JobWarning[];
-  };
+      type: 'job.finished';
+      jobId: string;
+      status: 'succeeded' | 'failed' | 'cancelled';
+      durationMs: number;
+      error?: string;
+      code?: string;
+      hint?: string;
+      undoFailed?: UndoFailure[];
+      warnings?: JobWarning[];
+    };
 
 export type EmitFn = (event: JobEvent) => void;

@@ -23,20 +23,31 @@ export class JobHistory {
   /** The history for reading only (list, discover, status): undefined when none was ever written, nothing created. */
   static async openExisting(repositoryPath: string): Promise<JobHistory | undefined> {
     const dir = path.join(repositoryPath, 'jobs');
-    return (await stat(dir).then((st) => st.isDirectory(), () => false)) ? new JobHistory(dir) : undefined;
+    return (await stat(dir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    ))
+      ? new JobHistory(dir)
+      : undefined;
   }
 
   /** Writes the record's current state; concurrent calls for one job are serialized, never lost. */
   save(rec: JobRecord): Promise<void> {
     const prev = this.pending.get(rec.id) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(async () => {
-      const file = path.join(this.dir, `${rec.id}.json`);
-      const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-      await writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
-      await rename(tmp, file);
-    });
+    const next = prev
+      .catch(() => undefined)
+      .then(async () => {
+        const file = path.join(this.dir, `${rec.id}.json`);
+        const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+        await writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
+        await rename(tmp, file);
+      });
     this.pending.set(rec.id, next);
-    void next.finally(() => { if (this.pending.get(rec.id) === next) this.pending.delete(rec.id); }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.pending.get(rec.id) === next) this.pending.delete(rec.id);
+      })
+      .catch(() => undefined);
     return next;
   }
 

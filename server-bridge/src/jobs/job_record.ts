@@ -78,7 +78,12 @@ export function applyEvent(rec: JobRecord, e: JobEvent): void {
     case 'log':
     case 'undo.started':
     case 'undo.failed': {
-      const message = e.type === 'log' ? e.message : e.type === 'undo.started' ? `undoing ${e.step}` : `undo of ${e.step} failed: ${e.error}`;
+      const message =
+        e.type === 'log'
+          ? e.message
+          : e.type === 'undo.started'
+            ? `undoing ${e.step}`
+            : `undo of ${e.step} failed: ${e.error}`;
       rec.log_tail.push({ at: now, level: e.type === 'log' ? e.level : 'warn', message });
       if (rec.log_tail.length > LOG_TAIL) rec.log_tail.splice(0, rec.log_tail.length - LOG_TAIL);
       break;
@@ -90,7 +95,13 @@ export function applyEvent(rec: JobRecord, e: JobEvent): void {
       rec.current_step = undefined;
       rec.progress = undefined;
       if (e.error) {
-        rec.error = { code: e.code ?? 'INTERNAL', message: e.error, hint: e.hint, step: rec.steps.find((s) => s.status === 'failed')?.id, ...(e.undoFailed ? { undo_failed: e.undoFailed } : {}) };
+        rec.error = {
+          code: e.code ?? 'INTERNAL',
+          message: e.error,
+          hint: e.hint,
+          step: rec.steps.find((s) => s.status === 'failed')?.id,
+          ...(e.undoFailed ? { undo_failed: e.undoFailed } : {}),
+        };
       }
       if (e.warnings) rec.warnings = e.warnings;
       break;
@@ -107,7 +118,8 @@ export const INTERRUPTED = 'INTERRUPTED';
 export function markInterrupted(rec: JobRecord, message: string, hint?: string): void {
   const now = new Date().toISOString();
   const running = rec.steps.find((s) => s.status === 'running');
-  if (running) Object.assign(running, { status: 'failed', finished_at: now, error: 'interrupted: the process was killed' });
+  if (running)
+    Object.assign(running, { status: 'failed', finished_at: now, error: 'interrupted: the process was killed' });
   rec.status = 'failed';
   rec.finished_at = now;
   if (rec.started_at) rec.duration_ms = Date.parse(now) - Date.parse(rec.started_at);

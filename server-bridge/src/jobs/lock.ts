@@ -52,7 +52,10 @@ function isAlive(info: LockInfo): boolean {
 }
 
 export class JobLock {
-  private constructor(private readonly file: string, private info: LockInfo) {}
+  private constructor(
+    private readonly file: string,
+    private info: LockInfo,
+  ) {}
 
   static path(dir: string): string {
     return path.join(dir, LOCK_FILE);
@@ -75,8 +78,13 @@ export class JobLock {
   static async acquire(dir: string, jobId: string, kind: string): Promise<{ lock: JobLock; stale?: StaleLock }> {
     const file = JobLock.path(dir);
     const info: LockInfo = {
-      pid: process.pid, host: os.hostname(), procStart: procStart(process.pid), jobId, kind,
-      startedAt: new Date().toISOString(), mattermostStopped: false,
+      pid: process.pid,
+      host: os.hostname(),
+      procStart: procStart(process.pid),
+      jobId,
+      kind,
+      startedAt: new Date().toISOString(),
+      mattermostStopped: false,
     };
     let stale: StaleLock | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -91,10 +99,14 @@ export class JobLock {
       const current = await JobLock.inspect(dir);
       if (!current) continue; // released meanwhile
       if (current.alive) {
-        throw new PreconditionError('LOCK_HELD', `another mm-backup job is running: ${current.info.kind} ${current.info.jobId} (pid ${current.info.pid} on ${current.info.host}, since ${current.info.startedAt})`, {
-          hint: 'wait for it to finish; if that process is gone from another host, remove ' + file,
-          details: { holder: current.info },
-        });
+        throw new PreconditionError(
+          'LOCK_HELD',
+          `another mm-backup job is running: ${current.info.kind} ${current.info.jobId} (pid ${current.info.pid} on ${current.info.host}, since ${current.info.startedAt})`,
+          {
+            hint: 'wait for it to finish; if that process is gone from another host, remove ' + file,
+            details: { holder: current.info },
+          },
+        );
       }
       // rename() succeeds for exactly one contender, so two processes cannot both take it over.
       const aside = `${file}.stale-${process.pid}`;
@@ -135,6 +147,7 @@ export class JobLock {
 
   async release(): Promise<void> {
     const cur = await JobLock.inspect(path.dirname(this.file));
-    if (cur && cur.info.pid === this.info.pid && cur.info.jobId === this.info.jobId) await rm(this.file, { force: true });
+    if (cur && cur.info.pid === this.info.pid && cur.info.jobId === this.info.jobId)
+      await rm(this.file, { force: true });
   }
 }

@@ -42,7 +42,9 @@ export function planRetention(snapshots: SnapshotRef[], policy: RetentionPolicy)
   const verified = newestFirst.find((s) => s.verified);
   if (verified) keep(verified.id, 'newest verified');
   return {
-    keep: newestFirst.filter((s) => reasons.has(s.id)).map((s) => ({ id: s.id, reasons: reasons.get(s.id) as string[] })),
+    keep: newestFirst
+      .filter((s) => reasons.has(s.id))
+      .map((s) => ({ id: s.id, reasons: reasons.get(s.id) as string[] })),
     remove: newestFirst.filter((s) => !reasons.has(s.id)).map((s) => s.id),
   };
 }
@@ -56,6 +58,7 @@ function isoWeek(d: Date): string {
   const day = (t.getDay() + 6) % 7; // Monday = 0
   t.setDate(t.getDate() - day + 3); // Thursday of this week decides the year
   const firstThursday = new Date(t.getFullYear(), 0, 4);
-  const week = 1 + Math.round(((t.getTime() - firstThursday.getTime()) / 86400000 - 3 + ((firstThursday.getDay() + 6) % 7)) / 7);
+  const week =
+    1 + Math.round(((t.getTime() - firstThursday.getTime()) / 86400000 - 3 + ((firstThursday.getDay() + 6) % 7)) / 7);
   return `${t.getFullYear()}-W${pad(week)}`;
 }

@@ -89,7 +89,9 @@ export function stepList(job: Job): Array<{ id: string; title: string }> {
 
 /** "Undoing it failed for: …", the sentence every boundary adds to a job's error. */
 export function describeUndoFailed(undoFailed: UndoFailure[] | undefined): string {
-  return undoFailed?.length ? `Undoing it failed for: ${undoFailed.map((u) => `${u.title} (${u.error})`).join('; ')}` : '';
+  return undoFailed?.length
+    ? `Undoing it failed for: ${undoFailed.map((u) => `${u.title} (${u.error})`).join('; ')}`
+    : '';
 }
 
 /** The abort reason when it says who cancelled (e.g. "cancelled by SIGTERM"), else a generic one. */
@@ -124,21 +126,25 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
   // final one), since one event per file floods NDJSON output, SSE clients and status posts.
   const lastProgress = new Map<string, number>();
   const background = new Map<string, Running>();
-  const progressOf = (owner: { step: Step }): StepContext['progress'] => (done, total, unit, detail) => {
-    const id = owner.step.id;
-    const t = Date.now();
-    if (t - (lastProgress.get(id) ?? 0) < 250 && !(total !== undefined && done >= total)) return;
-    lastProgress.set(id, t);
-    emit({ type: 'step.progress', jobId: job.id, step: id, done, total, unit, detail });
-  };
-  const logOf = (): StepContext['log'] => (level, message) => emit({ type: 'log', jobId: job.id, level, message: redact(message) });
+  const progressOf =
+    (owner: { step: Step }): StepContext['progress'] =>
+    (done, total, unit, detail) => {
+      const id = owner.step.id;
+      const t = Date.now();
+      if (t - (lastProgress.get(id) ?? 0) < 250 && !(total !== undefined && done >= total)) return;
+      lastProgress.set(id, t);
+      emit({ type: 'step.progress', jobId: job.id, step: id, done, total, unit, detail });
+    };
+  const logOf = (): StepContext['log'] => (level, message) =>
+    emit({ type: 'log', jobId: job.id, level, message: redact(message) });
   const ctxFor = (step: Step, sig: AbortSignal): JobStepContext => {
     const ctx: JobStepContext = {
       signal: sig,
       progress: progressOf({ step }),
       log: logOf(),
       startBackground: (task, run) => {
-        if (background.has(task.name)) throw new BridgeError('INTERNAL', `background task ${task.name} was started twice`);
+        if (background.has(task.name))
+          throw new BridgeError('INTERNAL', `background task ${task.name} was started twice`);
         const abort = new AbortController();
         setMaxListeners(1000, abort.signal);
         if (sig.aborted) abort.abort(sig.reason);
@@ -146,7 +152,9 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
         const owner = { step };
         const bgCtx: StepContext = { signal: abort.signal, progress: progressOf(owner), log: ctx.log };
         const running: Running = { promise: Promise.resolve(), abort, owner, settled: false };
-        const promise = run(bgCtx).finally(() => { running.settled = true; });
+        const promise = run(bgCtx).finally(() => {
+          running.settled = true;
+        });
         running.promise = promise;
         promise.catch(() => undefined); // awaited by a later step, or stopped by the runner
         background.set(task.name, running);
@@ -178,7 +186,13 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     try {
       const summary = await step.run(ctxFor(step, signal));
       if (signal.aborted) throw cancelled(signal);
-      emit({ type: 'step.finished', jobId: job.id, step: step.id, durationMs: Date.now() - t0, summary: summary ? redact(summary) : undefined });
+      emit({
+        type: 'step.finished',
+        jobId: job.id,
+        step: step.id,
+        durationMs: Date.now() - t0,
+        summary: summary ? redact(summary) : undefined,
+      });
       return undefined;
     } catch (err) {
       const e = signal.aborted ? cancelled(signal, err) : asBridgeError(err);
@@ -215,14 +229,24 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     for (const f of job.followUps ?? []) {
       let failed: JobWarning | undefined;
       for (const step of f.steps) {
-        const reason = failed ? `${f.title} failed at an earlier step` : signal.aborted ? 'the job was cancelled' : step.skip?.();
+        const reason = failed
+          ? `${f.title} failed at an earlier step`
+          : signal.aborted
+            ? 'the job was cancelled'
+            : step.skip?.();
         if (reason) {
           emit({ type: 'step.skipped', jobId: job.id, step: step.id, reason });
           continue;
         }
         const e = await runStep(step);
         if (e) {
-          failed = { followUp: f.id, step: step.id, code: e.code, message: redact(e.message), hint: e.hint ? redact(e.hint) : undefined };
+          failed = {
+            followUp: f.id,
+            step: step.id,
+            code: e.code,
+            message: redact(e.message),
+            hint: e.hint ? redact(e.hint) : undefined,
+          };
           warnings.push(failed);
         }
       }
@@ -257,7 +281,13 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     emit({ type: 'step.started', jobId: job.id, step: step.id, title: step.title, at: now() });
     try {
       const summary = await step.run(ctxFor(step, freshSignal()));
-      emit({ type: 'step.finished', jobId: job.id, step: step.id, durationMs: Date.now() - t0, summary: summary ? redact(summary) : undefined });
+      emit({
+        type: 'step.finished',
+        jobId: job.id,
+        step: step.id,
+        durationMs: Date.now() - t0,
+        summary: summary ? redact(summary) : undefined,
+      });
     } catch (err) {
       const e = asBridgeError(err);
       emit({ type: 'step.failed', jobId: job.id, step: step.id, error: redact(e.message), code: e.code });
@@ -271,9 +301,22 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
   const status = !error ? 'succeeded' : error.code === 'CANCELLED' ? 'cancelled' : 'failed';
   const durationMs = Date.now() - started;
   emit({
-    type: 'job.finished', jobId: job.id, status, durationMs,
-    error: error ? redact(error.message) : undefined, code: error?.code, hint: error?.hint ? redact(error.hint) : undefined,
-    ...(undoFailed.length ? { undoFailed } : {}), ...(warnings.length ? { warnings } : {}),
+    type: 'job.finished',
+    jobId: job.id,
+    status,
+    durationMs,
+    error: error ? redact(error.message) : undefined,
+    code: error?.code,
+    hint: error?.hint ? redact(error.hint) : undefined,
+    ...(undoFailed.length ? { undoFailed } : {}),
+    ...(warnings.length ? { warnings } : {}),
   });
-  return { status, error, failedStep, undoFailed: undoFailed.length ? undoFailed : undefined, warnings: warnings.length ? warnings : undefined, durationMs };
+  return {
+    status,
+    error,
+    failedStep,
+    undoFailed: undoFailed.length ? undoFailed : undefined,
+    warnings: warnings.length ? warnings : undefined,
+    durationMs,
+  };
 }

@@ -54,7 +54,10 @@ export const componentSchema = z.strictObject({
   reason: z.string().optional(),
   /** Absolute root at backup time, and relative to the install dir when inside it. */
   root: z.string().optional(),
-  rootInInstall: z.string().superRefine((p, ctx) => problem(ctx, p, rootInInstallProblem(p))).optional(),
+  rootInInstall: z
+    .string()
+    .superRefine((p, ctx) => problem(ctx, p, rootInInstallProblem(p)))
+    .optional(),
   /** Paths under root that belong to other components or were excluded; restore leaves them alone. */
   exclude: z.array(z.string()).default([]),
   entries: z.array(entrySchema).default([]),
@@ -120,8 +123,15 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
     const res = manifestSchema.safeParse(raw);
     return res.success ? { success: true, data: res.data } : { success: false, issues: res.error.issues as Issue[] };
   }
-  const entryLists = comps.map((c) => (c && typeof c === 'object' && Array.isArray((c as { entries?: unknown }).entries) ? (c as { entries: unknown[] }).entries : undefined));
-  const head = { ...(raw as object), components: comps.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)) };
+  const entryLists = comps.map((c) =>
+    c && typeof c === 'object' && Array.isArray((c as { entries?: unknown }).entries)
+      ? (c as { entries: unknown[] }).entries
+      : undefined,
+  );
+  const head = {
+    ...(raw as object),
+    components: comps.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)),
+  };
   const res = manifestSchema.safeParse(head);
   if (!res.success) return { success: false, issues: res.error.issues as Issue[] };
   const issues: Issue[] = [];
@@ -129,7 +139,10 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
     list?.forEach((e, ei) => {
       if (issues.length >= 10) return;
       const r = entrySchema.safeParse(e);
-      if (!r.success) issues.push(...(r.error.issues as Issue[]).map((x) => ({ ...x, path: ['components', ci, 'entries', ei, ...x.path] })));
+      if (!r.success)
+        issues.push(
+          ...(r.error.issues as Issue[]).map((x) => ({ ...x, path: ['components', ci, 'entries', ei, ...x.path] })),
+        );
     });
     const comp = res.data.components[ci];
     if (list && comp) comp.entries = list as Entry[];

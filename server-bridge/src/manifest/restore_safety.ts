@@ -14,9 +14,36 @@ import type { Entry } from './manifest';
  * single-file components (TLS, extra paths), which name each path they write.
  */
 const SYSTEM_DIRS = new Set([
-  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt', '/proc',
-  '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/sbin', '/usr/share',
-  '/var', '/var/lib', '/var/log', '/var/opt',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/var/opt',
 ]);
 
 /** Why `p` is not a plain relative entry path ('' is the root itself), or undefined when it is. */
@@ -51,9 +78,13 @@ export function absoluteRootProblem(root: string, wholeTree: boolean): string | 
 
 /** The error every refusal here raises: exit code 4, naming the component and the path. */
 export function unsafeSnapshot(component: string, where: string, problem: string): VerificationError {
-  return new VerificationError(`the snapshot cannot be restored safely: component ${component}, ${where} ${problem}`, [{ component, path: where, problem }], {
-    hint: 'mm-backup never writes such a manifest: it was altered or written by someone else. Restore another snapshot, run mm-backup verify, and check who can write the repository',
-  });
+  return new VerificationError(
+    `the snapshot cannot be restored safely: component ${component}, ${where} ${problem}`,
+    [{ component, path: where, problem }],
+    {
+      hint: 'mm-backup never writes such a manifest: it was altered or written by someone else. Restore another snapshot, run mm-backup verify, and check who can write the repository',
+    },
+  );
 }
 
 /**
@@ -63,30 +94,55 @@ export function unsafeSnapshot(component: string, where: string, problem: string
  * (`mirror`), every entry's parent listed as a directory under a root that is one.
  * Throws the VerificationError of unsafeSnapshot().
  */
-export function checkEntryList(component: string, entries: readonly Entry[], mode: 'mirror' | 'files', exclude: readonly string[] = []): void {
+export function checkEntryList(
+  component: string,
+  entries: readonly Entry[],
+  mode: 'mirror' | 'files',
+  exclude: readonly string[] = [],
+): void {
   const types = new Map<string, Entry['type']>();
   for (const e of entries) {
     const bad = entryPathProblem(e.path);
     if (bad) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, bad);
     if (types.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'appears more than once');
     types.set(e.path, e.type);
-    if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a symbolic link without a valid target');
-    if (e.type === 'file' && !e.sha256) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a file without a checksum');
+    if (e.type === 'symlink' && (!e.target || e.target.includes('\0')))
+      throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a symbolic link without a valid target');
+    if (e.type === 'file' && !e.sha256)
+      throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a file without a checksum');
   }
-  if (mode === 'mirror' && types.get('') !== 'dir') throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
-  if (mode === 'files' && types.has('')) throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
+  if (mode === 'mirror' && types.get('') !== 'dir')
+    throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
+  if (mode === 'files' && types.has(''))
+    throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
   const excluded = new Set(exclude);
   for (const e of entries) {
     if (!e.path) continue;
-    if (excluded.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is excluded from this component (another component owns it)');
+    if (excluded.has(e.path))
+      throw unsafeSnapshot(
+        component,
+        `entry ${JSON.stringify(e.path)}`,
+        'is excluded from this component (another component owns it)',
+      );
     let p = e.path;
     for (let i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
       const parent = i < 0 ? '' : p.slice(0, i);
       const t = types.get(parent);
-      if (p === e.path && mode === 'mirror' && t !== 'dir') throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'has no parent directory entry');
-      if (t !== undefined && t !== 'dir') throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, `lies under the ${t} ${JSON.stringify(parent)}`);
+      if (p === e.path && mode === 'mirror' && t !== 'dir')
+        throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'has no parent directory entry');
+      if (t !== undefined && t !== 'dir')
+        throw unsafeSnapshot(
+          component,
+          `entry ${JSON.stringify(e.path)}`,
+          `lies under the ${t} ${JSON.stringify(parent)}`,
+        );
       if (!parent) break;
-      if (excluded.has(parent)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`);
+      if (excluded.has(parent))
+        throw unsafeSnapshot(
+          component,
+          `entry ${JSON.stringify(e.path)}`,
+          `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`,
+        );
       // A whole tree's ancestors were checked when their own entries were (each parent is listed).
       if (mode === 'mirror') break;
       p = parent;
@@ -121,14 +177,29 @@ export function checkTargetsTogether(targets: readonly RestoreTarget[]): void {
   };
   for (const t of targets) {
     const rootLink = links.has(t.root) ? t.root : underLink(t.root);
-    if (rootLink) throw unsafeSnapshot(t.id, `the root ${t.root}`, `lies at or under the symbolic link ${rootLink} restored by component ${links.get(rootLink)}`);
+    if (rootLink)
+      throw unsafeSnapshot(
+        t.id,
+        `the root ${t.root}`,
+        `lies at or under the symbolic link ${rootLink} restored by component ${links.get(rootLink)}`,
+      );
     for (const e of t.entries) {
       if (!e.path) continue;
       const abs = path.join(t.root, e.path);
       const owner = links.get(abs);
-      if (owner !== undefined && e.type !== 'symlink') throw unsafeSnapshot(t.id, `entry ${JSON.stringify(e.path)}`, `is a ${e.type} here and a symbolic link in component ${owner}`);
+      if (owner !== undefined && e.type !== 'symlink')
+        throw unsafeSnapshot(
+          t.id,
+          `entry ${JSON.stringify(e.path)}`,
+          `is a ${e.type} here and a symbolic link in component ${owner}`,
+        );
       const link = underLink(abs);
-      if (link) throw unsafeSnapshot(t.id, `entry ${JSON.stringify(e.path)}`, `lies under the symbolic link ${link} restored by component ${links.get(link)}`);
+      if (link)
+        throw unsafeSnapshot(
+          t.id,
+          `entry ${JSON.stringify(e.path)}`,
+          `lies under the symbolic link ${link} restored by component ${links.get(link)}`,
+        );
     }
   }
 }

@@ -20,7 +20,12 @@ import { redact } from '../core/redact';
 
 /** A Mattermost error answer: the HTTP `status` and Mattermost's error `errorId` are kept for decisions. */
 export class MattermostApiError extends BridgeError {
-  constructor(readonly status: number, readonly errorId: string, message: string, opts: { cause?: unknown } = {}) {
+  constructor(
+    readonly status: number,
+    readonly errorId: string,
+    message: string,
+    opts: { cause?: unknown } = {},
+  ) {
     super(codeFor(status), message, { ...opts, details: { status, error_id: errorId } });
   }
 }
@@ -50,7 +55,11 @@ export type MmAuth = { token: string } | { cookie: string; csrf?: string } | { b
 export class MattermostClient extends Client4 {
   readonly baseUrl: string;
 
-  constructor(baseUrl: string, private readonly auth?: MmAuth, private readonly timeoutMs = 10_000) {
+  constructor(
+    baseUrl: string,
+    private readonly auth?: MmAuth,
+    private readonly timeoutMs = 10_000,
+  ) {
     super();
     // Client4 appends /api/v4 to the URL as given, so a server under a sub-path works too.
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -88,7 +97,12 @@ export class MattermostClient extends Client4 {
   // Calls Client4 lacks or shapes differently, on Client4's own transport and routes.
 
   /** POST /posts?set_online=false: a status post must not mark the bot online (Client4's createPost cannot say so). */
-  createPostQuietly(post: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> }): Promise<Post> {
+  createPostQuietly(post: {
+    channel_id: string;
+    message: string;
+    root_id?: string;
+    props?: Record<string, unknown>;
+  }): Promise<Post> {
     return this.doFetch(`${this.getPostsRoute()}?set_online=false`, { method: 'post', body: JSON.stringify(post) });
   }
 
@@ -99,7 +113,9 @@ export class MattermostClient extends Client4 {
   async getAllTeams(): Promise<Team[]> {
     const teams: Team[] = [];
     for (let page = 0; ; page++) {
-      const batch = await this.doFetch<Team[]>(`${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`, { method: 'get' });
+      const batch = await this.doFetch<Team[]>(`${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`, {
+        method: 'get',
+      });
       teams.push(...batch);
       if (batch.length < TEAMS_PER_PAGE) return teams;
     }
@@ -121,7 +137,12 @@ export class MattermostClient extends Client4 {
     }
     if (err instanceof ClientError && !err.cause) {
       // An error answer without Mattermost's error body: a proxy's page while Mattermost is down.
-      return new MattermostError(redact(`Mattermost at ${this.baseUrl} answered ${method} ${path} with an error that is not Mattermost's (a proxy in between?)`), { cause: err });
+      return new MattermostError(
+        redact(
+          `Mattermost at ${this.baseUrl} answered ${method} ${path} with an error that is not Mattermost's (a proxy in between?)`,
+        ),
+        { cause: err },
+      );
     }
     // No answer: refused, reset, timed out, or a body that broke off.
     const cause = asError(asError(err)?.cause) ?? asError(err);

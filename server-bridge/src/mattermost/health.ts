@@ -18,7 +18,10 @@ export async function ping(baseUrl: string, timeoutMs = 5000): Promise<PingResul
   // Appended, as Client4 does, so a Mattermost under a sub-path is asked at its own /api/v4.
   const url = `${baseUrl.replace(/\/+$/, '')}/api/v4/system/ping?get_server_status=true&use_rest_semantics=true`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { 'X-Requested-With': 'XMLHttpRequest' },
+    });
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.ok && body.status === 'OK') return { state: 'ok', detail: 'OK' };
     const parts = [`HTTP ${res.status}`, `status ${text(body.status ?? '?')}`];
@@ -28,7 +31,8 @@ export async function ping(baseUrl: string, timeoutMs = 5000): Promise<PingResul
   } catch (err) {
     // fetch's "fetch failed" says nothing; its cause (ECONNREFUSED, a timeout…) does.
     const e = err as Error;
-    const cause = typeof e.cause === 'object' && e.cause !== null && 'message' in e.cause ? String(e.cause.message) : undefined;
+    const cause =
+      typeof e.cause === 'object' && e.cause !== null && 'message' in e.cause ? String(e.cause.message) : undefined;
     return { state: 'down', detail: cause ?? e.message };
   }
 }
@@ -48,9 +52,12 @@ export async function waitHealthy(baseUrl: string, timeoutMs: number, signal?: A
     if (last.state === 'ok') return;
     await sleep(500);
   }
-  throw new MattermostError(`Mattermost did not become healthy within ${Math.round(timeoutMs / 1000)} s (last answer: ${last.detail})`, {
-    hint: `check the server's log (journalctl -u mattermost, or logs/mattermost.log) and ${baseUrl}/api/v4/system/ping?get_server_status=true`,
-  });
+  throw new MattermostError(
+    `Mattermost did not become healthy within ${Math.round(timeoutMs / 1000)} s (last answer: ${last.detail})`,
+    {
+      hint: `check the server's log (journalctl -u mattermost, or logs/mattermost.log) and ${baseUrl}/api/v4/system/ping?get_server_status=true`,
+    },
+  );
 }
 
 /** Polls until the server no longer answers ping at all. */
@@ -61,9 +68,12 @@ export async function waitDown(baseUrl: string, timeoutMs: number, signal?: Abor
     if ((await ping(baseUrl, 2000)).state === 'down') return;
     await sleep(300);
   }
-  throw new MattermostError(`Mattermost still answers at ${baseUrl} ${Math.round(timeoutMs / 1000)} s after the stop command`, {
-    hint: 'check that service.stop really stops this server and mattermost.url points at it',
-  });
+  throw new MattermostError(
+    `Mattermost still answers at ${baseUrl} ${Math.round(timeoutMs / 1000)} s after the stop command`,
+    {
+      hint: 'check that service.stop really stops this server and mattermost.url points at it',
+    },
+  );
 }
 
 /** The server's version from the unauthenticated client config, or undefined when unreachable. */

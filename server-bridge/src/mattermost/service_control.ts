@@ -37,7 +37,12 @@ export class CommandServiceControl implements ServiceControl {
 
   private requireCommand(which: 'stop' | 'start'): string[] {
     const c = this.commands[which];
-    if (!c) throw new BridgeError('PRECONDITION_FAILED', `no service.${which} command is configured (service preset "none")`, { hint: 'configure service.stop/start or a preset, or use --mode online' });
+    if (!c)
+      throw new BridgeError(
+        'PRECONDITION_FAILED',
+        `no service.${which} command is configured (service preset "none")`,
+        { hint: 'configure service.stop/start or a preset, or use --mode online' },
+      );
     return c;
   }
 }

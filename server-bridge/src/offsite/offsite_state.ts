@@ -30,6 +30,9 @@ export async function offsiteStates(
     return { states: new Map(ids.map((id) => [id, remote.has(id) ? 'present' : 'absent'])) };
   } catch (err) {
     if ((err as { code?: string }).code === 'NOT_FOUND') return { states: new Map(ids.map((id) => [id, 'absent'])) };
-    return { states: new Map(ids.map((id) => [id, 'unknown'])), warning: `the off-site copy could not be checked: ${(err as Error).message}` };
+    return {
+      states: new Map(ids.map((id) => [id, 'unknown'])),
+      warning: `the off-site copy could not be checked: ${(err as Error).message}`,
+    };
   }
 }

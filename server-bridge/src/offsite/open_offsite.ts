@@ -39,8 +39,12 @@ export async function openOffsite(
   // The AWS SDK is loaded only when an off-site repository is really used.
   const { S3Storage } = require('../storage/s3_storage') as typeof import('../storage/s3_storage');
   const s3 = new S3Storage({
-    bucket: off.s3.bucket, prefix: off.s3.prefix, region: off.s3.region, endpoint: off.s3.endpoint,
-    forcePathStyle: off.s3.forcePathStyle, credentials: await credentials(off),
+    bucket: off.s3.bucket,
+    prefix: off.s3.prefix,
+    region: off.s3.region,
+    endpoint: off.s3.endpoint,
+    forcePathStyle: off.s3.forcePathStyle,
+    credentials: await credentials(off),
   });
   const policy: RetryPolicy = { ...off.retry, onRetry: opts.onRetry };
   const raw = new RetryingStorage(s3, policy);
@@ -50,7 +54,9 @@ export async function openOffsite(
 
   if (!marker) {
     if (!opts.create) {
-      throw new NotFoundError(`there is no mm-backup repository at ${location}`, { hint: 'check the bucket, the prefix and the endpoint (s3://BUCKET/PREFIX)' });
+      throw new NotFoundError(`there is no mm-backup repository at ${location}`, {
+        hint: 'check the bucket, the prefix and the endpoint (s3://BUCKET/PREFIX)',
+      });
     }
     await refuseUnmarkedData(raw);
     marker = await initialise(raw, keys);
@@ -58,26 +64,44 @@ export async function openOffsite(
 
   const encrypted = marker.encryption === 'age';
   if (encrypted && !keys.configured) {
-    throw new PreconditionError('PRECONDITION_FAILED', `the snapshots at ${location} are encrypted (age) and no key is configured`, {
-      hint: 'set offsite.encryption.identityFile or passphraseFile, or MM_BACKUP_AGE_IDENTITY_FILE / MM_BACKUP_PASSPHRASE_FILE',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the snapshots at ${location} are encrypted (age) and no key is configured`,
+      {
+        hint: 'set offsite.encryption.identityFile or passphraseFile, or MM_BACKUP_AGE_IDENTITY_FILE / MM_BACKUP_PASSPHRASE_FILE',
+      },
+    );
   }
   if (!encrypted && keys.configured) {
-    throw new PreconditionError('PRECONDITION_FAILED', `the repository at ${location} is not encrypted, but offsite.encryption is configured`, {
-      hint: 'use a new prefix for an encrypted repository, or remove offsite.encryption',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the repository at ${location} is not encrypted, but offsite.encryption is configured`,
+      {
+        hint: 'use a new prefix for an encrypted repository, or remove offsite.encryption',
+      },
+    );
   }
   let storage: Storage = s3;
   let canDecrypt = true;
   if (encrypted) {
     if (keys.passphrase) await unlockRepositoryKey(raw, keys, location);
-    const enc = new EncryptedStorage(s3, { recipients: unique([...keys.recipients, ...(marker.recipients ?? [])]), identities: keys.identities }, isPlaintextKey);
+    const enc = new EncryptedStorage(
+      s3,
+      { recipients: unique([...keys.recipients, ...(marker.recipients ?? [])]), identities: keys.identities },
+      isPlaintextKey,
+    );
     canDecrypt = enc.canDecrypt;
     if (canDecrypt) await checkKey(raw, keys.identities, location);
     storage = enc;
   }
   const stack = new RetryingStorage(storage, policy);
-  return { storage: stack, repo: await Repository.open(stack, { stagingDir: opts.stagingDir }), encrypted, canDecrypt, location };
+  return {
+    storage: stack,
+    repo: await Repository.open(stack, { stagingDir: opts.stagingDir }),
+    encrypted,
+    canDecrypt,
+    location,
+  };
 }
 
 interface Keys {
@@ -92,18 +116,31 @@ async function configuredKeys(off: OffsiteConfig): Promise<Keys> {
   const e = off.encryption;
   const identityFile = e?.identityFile ?? process.env.MM_BACKUP_AGE_IDENTITY_FILE;
   const passphraseFile = e?.passphraseFile ?? process.env.MM_BACKUP_PASSPHRASE_FILE;
-  const keys: Keys = { configured: !!(e || identityFile || passphraseFile), recipients: [...(e?.recipients ?? [])], identities: [] };
+  const keys: Keys = {
+    configured: !!(e || identityFile || passphraseFile),
+    recipients: [...(e?.recipients ?? [])],
+    identities: [],
+  };
   if (identityFile) {
     const text = await readSecretFile(identityFile, 'offsite.encryption.identityFile');
-    keys.identities = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (!keys.identities.length) throw new ConfigError(`offsite.encryption.identityFile: ${identityFile} holds no age identity (AGE-SECRET-KEY-1…)`);
+    keys.identities = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+    if (!keys.identities.length)
+      throw new ConfigError(
+        `offsite.encryption.identityFile: ${identityFile} holds no age identity (AGE-SECRET-KEY-1…)`,
+      );
     keys.identities.forEach(registerSecret);
     const age = await loadAge();
     for (const i of keys.identities) keys.recipients.push(await age.identityToRecipient(i));
   }
   if (passphraseFile) {
     keys.passphrase = await readSecretFile(passphraseFile, 'offsite.encryption.passphraseFile');
-    if (keys.passphrase.length < 8) throw new ConfigError(`offsite.encryption.passphraseFile: the passphrase in ${passphraseFile} is too short (8 characters at least)`);
+    if (keys.passphrase.length < 8)
+      throw new ConfigError(
+        `offsite.encryption.passphraseFile: the passphrase in ${passphraseFile} is too short (8 characters at least)`,
+      );
     registerSecret(keys.passphrase);
   }
   keys.recipients = unique(keys.recipients);
@@ -124,7 +161,8 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
       keys.identities.push(identity);
       keys.recipients.push(await age.identityToRecipient(identity));
     }
-    if (!keys.recipients.length) throw new ConfigError('offsite.encryption: needs at least one recipient or identity to encrypt to');
+    if (!keys.recipients.length)
+      throw new ConfigError('offsite.encryption: needs at least one recipient or identity to encrypt to');
     const e = new age.Encrypter();
     keys.recipients.forEach((r) => e.addRecipient(r));
     await raw.put(KEY_CHECK_KEY, Buffer.from(await e.encrypt(CHECK_TEXT)));
@@ -136,7 +174,12 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
 
 async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): Promise<void> {
   const sealed = await readOptional(raw, SEALED_KEY_KEY);
-  if (!sealed) throw new PreconditionError('PRECONDITION_FAILED', `the repository at ${location} has no passphrase-protected key (${SEALED_KEY_KEY})`, { hint: 'it was encrypted with recipient keys: configure the matching identityFile' });
+  if (!sealed)
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the repository at ${location} has no passphrase-protected key (${SEALED_KEY_KEY})`,
+      { hint: 'it was encrypted with recipient keys: configure the matching identityFile' },
+    );
   const age = await loadAge();
   const d = new age.Decrypter();
   d.addPassphrase(keys.passphrase as string);
@@ -144,7 +187,11 @@ async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): 
   try {
     identity = (await d.decrypt(sealed, 'text')).trim();
   } catch {
-    throw new PreconditionError('PRECONDITION_FAILED', `the configured passphrase does not unlock the repository at ${location}`, { hint: 'check offsite.encryption.passphraseFile (or MM_BACKUP_PASSPHRASE_FILE)' });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the configured passphrase does not unlock the repository at ${location}`,
+      { hint: 'check offsite.encryption.passphraseFile (or MM_BACKUP_PASSPHRASE_FILE)' },
+    );
   }
   registerSecret(identity);
   keys.identities.push(identity);
@@ -162,12 +209,18 @@ async function checkKey(raw: Storage, identities: string[], location: string): P
     if ((await d.decrypt(sealed, 'text')) === CHECK_TEXT) return;
   } catch (err) {
     if (/no identity matched/.test((err as Error).message)) {
-      throw new PreconditionError('PRECONDITION_FAILED', `the configured age key cannot decrypt the snapshots at ${location}: they were encrypted to other keys`, {
-        hint: 'use the identity printed by mm-backup keygen when this repository was set up (offsite.encryption.identityFile or MM_BACKUP_AGE_IDENTITY_FILE)',
-      });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `the configured age key cannot decrypt the snapshots at ${location}: they were encrypted to other keys`,
+        {
+          hint: 'use the identity printed by mm-backup keygen when this repository was set up (offsite.encryption.identityFile or MM_BACKUP_AGE_IDENTITY_FILE)',
+        },
+      );
     }
   }
-  throw new PreconditionError('PRECONDITION_FAILED', `the key check file ${KEY_CHECK_KEY} at ${location} is damaged`, { hint: 'the bucket content was changed; check who can write to it' });
+  throw new PreconditionError('PRECONDITION_FAILED', `the key check file ${KEY_CHECK_KEY} at ${location} is damaged`, {
+    hint: 'the bucket content was changed; check who can write to it',
+  });
 }
 
 async function credentials(off: OffsiteConfig): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined> {
@@ -181,8 +234,6 @@ async function credentials(off: OffsiteConfig): Promise<{ accessKeyId: string; s
   return { accessKeyId, secretAccessKey };
 }
 
-
 function unique(a: string[]): string[] {
   return [...new Set(a)];
 }
-

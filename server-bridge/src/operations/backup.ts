@@ -20,9 +20,11 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
   const plan = planBackup(ec, d, rt.lock, { mode: req.mode ?? ec.cfg.backup.mode, trigger: rt.trigger });
   const followUps: FollowUp[] = [];
 
-  const replicate = ec.offsite && (req.replicate ?? ec.cfg.backup.replicateAfter) ? planReplicate(ec, ec.offsite) : undefined;
+  const replicate =
+    ec.offsite && (req.replicate ?? ec.cfg.backup.replicateAfter) ? planReplicate(ec, ec.offsite) : undefined;
   if (replicate) followUps.push({ id: 'replicate', title: 'The off-site copy', steps: replicate.job.steps });
-  const prune = (req.prune ?? ec.cfg.backup.pruneAfter) ? planPrune(ec, { dryRun: false, idPrefix: 'prune-' }) : undefined;
+  const prune =
+    (req.prune ?? ec.cfg.backup.pruneAfter) ? planPrune(ec, { dryRun: false, idPrefix: 'prune-' }) : undefined;
   if (prune) followUps.push({ id: 'prune', title: 'The retention policy', steps: prune.job.steps });
   plan.job.followUps = followUps;
 

@@ -35,7 +35,13 @@ const MARGIN = 64 * 1024 * 1024;
 export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts: BackupOptions): BackupPlan {
   const result: BackupPlan['result'] = {};
   const components: BackupComponent[] = buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel);
-  const draft: SnapshotDraft = { id: newSnapshotId(), startedAt: new Date(), mode: opts.mode, trigger: opts.trigger, records: [] };
+  const draft: SnapshotDraft = {
+    id: newSnapshotId(),
+    startedAt: new Date(),
+    mode: opts.mode,
+    trigger: opts.trigger,
+    records: [],
+  };
   let stoppedAt = 0;
   let downtimeMs = 0;
 
@@ -44,9 +50,13 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
     title: 'Check disk space, versions and the previous snapshot',
     run: async (ctx) => {
       if (opts.mode === 'offline' && !ec.service.canStop) {
-        throw new PreconditionError('PRECONDITION_FAILED', 'an offline backup must stop Mattermost, but no service stop/start commands are configured (preset "none")', {
-          hint: 'configure service (systemd, docker-compose or custom commands), or run with --mode online',
-        });
+        throw new PreconditionError(
+          'PRECONDITION_FAILED',
+          'an offline backup must stop Mattermost, but no service stop/start commands are configured (preset "none")',
+          {
+            hint: 'configure service (systemd, docker-compose or custom commands), or run with --mode online',
+          },
+        );
       }
       const cleaned = await ec.repo.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
@@ -64,10 +74,14 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       const space = await ec.repo.space();
       const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
       if (space && usable < needed) {
-        throw new PreconditionError('DISK_SPACE', `not enough space in the repository: this backup needs up to ${fmt(needed)}, ${fmt(Math.max(0, usable))} is usable (${fmt(space.free)} free, ${fmt(ec.cfg.repository.reserveBytes)} reserved)`, {
-          hint: 'free space on that disk, run mm-backup prune, or move repository.path',
-          details: { neededBytes: needed, freeBytes: space.free, reserveBytes: ec.cfg.repository.reserveBytes },
-        });
+        throw new PreconditionError(
+          'DISK_SPACE',
+          `not enough space in the repository: this backup needs up to ${fmt(needed)}, ${fmt(Math.max(0, usable))} is usable (${fmt(space.free)} free, ${fmt(ec.cfg.repository.reserveBytes)} reserved)`,
+          {
+            hint: 'free space on that disk, run mm-backup prune, or move repository.path',
+            details: { neededBytes: needed, freeBytes: space.free, reserveBytes: ec.cfg.repository.reserveBytes },
+          },
+        );
       }
       return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}`;
     },
@@ -126,9 +140,10 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
     },
   };
 
-  const copy = opts.mode === 'offline'
-    ? offlineSnapshotSteps(components, draft, ec.repo)
-    : { steps: componentSteps(components, draft, ec.repo), after: [] };
+  const copy =
+    opts.mode === 'offline'
+      ? offlineSnapshotSteps(components, draft, ec.repo)
+      : { steps: componentSteps(components, draft, ec.repo), after: [] };
   return {
     job: {
       id: newJobId(),

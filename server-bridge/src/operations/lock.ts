@@ -33,9 +33,15 @@ export async function takeJobLock(ec: EngineContext, jobId: string, kind: string
  * and repairs in the background). Throws when Mattermost could not be brought back; the caller
  * releases the lock.
  */
-export async function repairStaleLock(ec: EngineContext, lock: JobLock, stale: StaleLock | undefined, o: LockOptions): Promise<void> {
+export async function repairStaleLock(
+  ec: EngineContext,
+  lock: JobLock,
+  stale: StaleLock | undefined,
+  o: LockOptions,
+): Promise<void> {
   if (!stale) return;
   const r = await recoverStaleLock(ec, lock, stale, { log: o.log, signal: o.signal });
   await o.onRecovery?.(r);
-  if (r.error && !r.mattermostRunning) throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
+  if (r.error && !r.mattermostRunning)
+    throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
 }

@@ -20,7 +20,10 @@ export interface PruneOutcome {
 }
 
 /** `idPrefix` names the steps when they run as a backup's follow-up ("prune-snapshots"). */
-export function planPrune(ec: EngineContext, opts: { dryRun: boolean; idPrefix?: string }): { job: Job; outcome: PruneOutcome } {
+export function planPrune(
+  ec: EngineContext,
+  opts: { dryRun: boolean; idPrefix?: string },
+): { job: Job; outcome: PruneOutcome } {
   const pre = opts.idPrefix ?? '';
   const outcome: PruneOutcome = { objectsRemoved: 0, bytesFreed: 0, dryRun: opts.dryRun };
   const job: Job = {
@@ -34,7 +37,11 @@ export function planPrune(ec: EngineContext, opts: { dryRun: boolean; idPrefix?:
           const { manifests } = await ec.repo.listSnapshotSummaries();
           const verified = await readVerifications(ec.storage, ec.trust);
           outcome.plan = planRetention(
-            manifests.map((m) => ({ id: m.id, time: new Date(m.startedAt), verified: verified.get(m.id)?.ok === true })),
+            manifests.map((m) => ({
+              id: m.id,
+              time: new Date(m.startedAt),
+              verified: verified.get(m.id)?.ok === true,
+            })),
             ec.cfg.retention,
           );
           if (!opts.dryRun) {
@@ -54,11 +61,16 @@ export function planPrune(ec: EngineContext, opts: { dryRun: boolean; idPrefix?:
           // written by anyone else is never swept from under it.
           const { manifests, broken } = await ec.repo.listSnapshots();
           if (broken.length) {
-            throw new PreconditionError('PRECONDITION_FAILED', `refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`, {
-              hint: 'inspect or remove the damaged manifests (mm-backup list names them), then prune again', details: { broken: broken.map((b) => b.id) },
-            });
+            throw new PreconditionError(
+              'PRECONDITION_FAILED',
+              `refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`,
+              {
+                hint: 'inspect or remove the damaged manifests (mm-backup list names them), then prune again',
+                details: { broken: broken.map((b) => b.id) },
+              },
+            );
           }
-          const removed = new Set(opts.dryRun ? outcome.plan?.remove ?? [] : []);
+          const removed = new Set(opts.dryRun ? (outcome.plan?.remove ?? []) : []);
           const live = new Set<string>();
           for (const m of manifests) if (!removed.has(m.id)) for (const o of referencedObjects(m)) live.add(o);
           for await (const o of ec.repo.listObjects()) {

@@ -58,38 +58,67 @@ const KINDS: string[] = ['backup', 'restore', 'verify', 'prune', 'replicate'];
  * carries the error, and the stale record is handed back into the lock file (this caller no
  * longer holds the lock) so the next job or sidecar start tries again.
  */
-export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: StaleLock, o: RecoverOptions): Promise<Recovery> {
+export async function recoverStaleLock(
+  ec: EngineContext,
+  lock: JobLock,
+  stale: StaleLock,
+  o: RecoverOptions,
+): Promise<Recovery> {
   const h = stale.info;
   const what = `${h.kind} ${h.jobId} (pid ${h.pid}, started ${h.startedAt})`;
   o.log('warn', `found a stale lock from ${what}; that process is gone`);
   // Carry the state into our lock, so a kill during this repair leaves the same work to the next one.
-  await lock.update({ mattermostStopped: h.mattermostStopped, safetySnapshotId: h.safetySnapshotId, overwriting: h.overwriting });
-  const ctx: StepContext = { signal: o.signal ?? new AbortController().signal, progress: () => undefined, log: (l, m) => o.log(l, m) };
+  await lock.update({
+    mattermostStopped: h.mattermostStopped,
+    safetySnapshotId: h.safetySnapshotId,
+    overwriting: h.overwriting,
+  });
+  const ctx: StepContext = {
+    signal: o.signal ?? new AbortController().signal,
+    progress: () => undefined,
+    log: (l, m) => o.log(l, m),
+  };
   let action: RecoveryAction = h.mattermostStopped ? 'started' : 'nothing';
   const notes: string[] = [];
   let error: Recovery['error'];
 
   if (h.overwriting && h.safetySnapshotId) {
-    o.log('warn', `it was a restore killed while overwriting: rolling back from safety snapshot ${h.safetySnapshotId} first`);
+    o.log(
+      'warn',
+      `it was a restore killed while overwriting: rolling back from safety snapshot ${h.safetySnapshotId} first`,
+    );
     try {
       const putBackIds = await rollBack(ec, h.safetySnapshotId, ctx);
       action = 'rolled_back';
-      notes.push(`The interrupted restore was rolled back from safety snapshot \`${h.safetySnapshotId}\` (${putBackIds.join(', ')}).`);
+      notes.push(
+        `The interrupted restore was rolled back from safety snapshot \`${h.safetySnapshotId}\` (${putBackIds.join(', ')}).`,
+      );
     } catch (err) {
       const e = asBridgeError(err);
       action = 'half_restored';
-      error = { code: e.code, message: `rolling back from safety snapshot ${h.safetySnapshotId} failed: ${redact(e.message)}`, hint: `restore it by hand: mm-backup restore ${h.safetySnapshotId}` };
-      notes.push(`⚠️ Rolling back from safety snapshot \`${h.safetySnapshotId}\` FAILED (${redact(e.message)}): the install may be HALF-RESTORED. Restore it by hand: \`mm-backup restore ${h.safetySnapshotId}\`.`);
+      error = {
+        code: e.code,
+        message: `rolling back from safety snapshot ${h.safetySnapshotId} failed: ${redact(e.message)}`,
+        hint: `restore it by hand: mm-backup restore ${h.safetySnapshotId}`,
+      };
+      notes.push(
+        `⚠️ Rolling back from safety snapshot \`${h.safetySnapshotId}\` FAILED (${redact(e.message)}): the install may be HALF-RESTORED. Restore it by hand: \`mm-backup restore ${h.safetySnapshotId}\`.`,
+      );
     }
   } else if (h.overwriting) {
     action = 'half_restored';
-    notes.push('⚠️ The restore was killed while overwriting and took NO safety snapshot (--no-safety-snapshot): the install may be HALF-RESTORED. Restore a snapshot again (mm-backup list) before relying on it.');
+    notes.push(
+      '⚠️ The restore was killed while overwriting and took NO safety snapshot (--no-safety-snapshot): the install may be HALF-RESTORED. Restore a snapshot again (mm-backup list) before relying on it.',
+    );
   }
 
   const mustStart = h.mattermostStopped || action === 'rolled_back' || action === 'half_restored';
   let mattermostRunning = !mustStart;
   if (mustStart && ec.service.canStop) {
-    o.log('warn', `${h.mattermostStopped ? 'it had stopped Mattermost' : 'the install was put back'}: starting Mattermost again`);
+    o.log(
+      'warn',
+      `${h.mattermostStopped ? 'it had stopped Mattermost' : 'the install was put back'}: starting Mattermost again`,
+    );
     try {
       // A rolled-back install needs no second rollback if this start is killed; a half-restored one stays marked.
       await lock.update({ mattermostStopped: true, overwriting: action === 'rolled_back' ? false : h.overwriting });
@@ -100,13 +129,20 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
       notes.push('Mattermost was started again and is healthy.');
     } catch (err) {
       const e = asBridgeError(err);
-      error = error ?? { code: e.code, message: `Mattermost could not be started again: ${redact(e.message)}`, hint: e.hint };
-      notes.push(`⚠️ Mattermost could NOT be started again: ${redact(e.message)}. The next mm-backup job or sidecar start tries again.`);
+      error = error ?? {
+        code: e.code,
+        message: `Mattermost could not be started again: ${redact(e.message)}`,
+        hint: e.hint,
+      };
+      notes.push(
+        `⚠️ Mattermost could NOT be started again: ${redact(e.message)}. The next mm-backup job or sidecar start tries again.`,
+      );
     }
   } else if (mustStart) {
     notes.push('⚠️ No service commands are configured: start Mattermost yourself.');
   }
-  if (mattermostRunning) await lock.update({ mattermostStopped: false, safetySnapshotId: undefined, overwriting: undefined });
+  if (mattermostRunning)
+    await lock.update({ mattermostStopped: false, safetySnapshotId: undefined, overwriting: undefined });
 
   const head = `⚠️ ${kindTitle(h.kind)} ${h.jobId} was interrupted: its process (pid ${h.pid}, started ${h.startedAt}) was killed${h.mattermostStopped ? ' while Mattermost was stopped' : ''}.`;
   const message = [head, ...notes].join(' ');
@@ -114,27 +150,36 @@ export async function recoverStaleLock(ec: EngineContext, lock: JobLock, stale: 
   o.log(level, message);
   const jobId = await recordInterruption(ec, h, message, error);
   // Not repaired: the record goes back (naming the history record, so a retry adds to it).
-  if (!mattermostRunning && ec.service.canStop) await lock.handBack({ ...h, jobId, overwriting: action === 'rolled_back' ? false : h.overwriting });
+  if (!mattermostRunning && ec.service.canStop)
+    await lock.handBack({ ...h, jobId, overwriting: action === 'rolled_back' ? false : h.overwriting });
   return { holder: h, jobId, action, safetySnapshotId: h.safetySnapshotId, mattermostRunning, error, message, level };
 }
 
 /** Puts every component of the safety snapshot back, the database first (as the restore's undo does). */
 async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): Promise<string[]> {
   const safety = await ec.repo.loadSnapshot(safetyId);
-  if (safety.trigger !== 'safety') throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
+  if (safety.trigger !== 'safety')
+    throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
   // The id comes from a file in the repository directory: a planted one must not restore foreign content.
   await ec.trust.requireManifest(ec.repo, safety, { action: 'used to roll back' });
   await assertNewestTrusted(ec, safety);
   // The lock is in the repository; only the marker outside it proves a restore of ours took this one.
   const recorded = await readRollbackMarker(ec.trust.keyFile);
   if (recorded !== safetyId) {
-    throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not recorded outside the repository as the safety snapshot of a running restore${recorded ? ` (${recorded} is)` : ''}, so the install is not rolled back to it`);
+    throw new BridgeError(
+      'PRECONDITION_FAILED',
+      `snapshot ${safetyId} is not recorded outside the repository as the safety snapshot of a running restore${recorded ? ` (${recorded} is)` : ''}, so the install is not rolled back to it`,
+    );
   }
   // Mattermost is stopped, so discovery reads its config and database but not its API.
   const d = await discover(ec.cfg).catch(() => undefined);
   const records = restoreOrder(safety.components.filter((c) => c.status === 'included'));
   const dbTarget = () => {
-    if (!d) throw new BridgeError('PRECONDITION_FAILED', 'the install cannot be discovered, so its database cannot be put back');
+    if (!d)
+      throw new BridgeError(
+        'PRECONDITION_FAILED',
+        'the install cannot be discovered, so its database cannot be put back',
+      );
     return ec.engineFor(d.database);
   };
   for (const r of records) {
@@ -157,20 +202,35 @@ async function assertNewestTrusted(ec: EngineContext, safety: Manifest): Promise
   for (const m of manifests) {
     if (second(m.id) <= second(safety.id)) continue;
     if ((await ec.trust.checkManifest(ec.repo, m)).state !== 'signed') continue;
-    throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safety.id} is not the newest snapshot (${m.id} was taken after it), so it is not the safety snapshot of a restore killed just now`);
+    throw new BridgeError(
+      'PRECONDITION_FAILED',
+      `snapshot ${safety.id} is not the newest snapshot (${m.id} was taken after it), so it is not the safety snapshot of a restore killed just now`,
+    );
   }
 }
 
 /** Marks the killed job interrupted in the history; a killed CLI run (no record) gets one. */
-async function recordInterruption(ec: EngineContext, h: LockInfo, message: string, error: Recovery['error']): Promise<string> {
+async function recordInterruption(
+  ec: EngineContext,
+  h: LockInfo,
+  message: string,
+  error: Recovery['error'],
+): Promise<string> {
   const history = await JobHistory.open(ec.cfg.repository.path);
   const existing = JOB_ID.test(h.jobId) ? (await history.list()).find((r) => r.id === h.jobId) : undefined;
   // A repair killed in turn (the sidecar's start-up check) is no job of its own; the job it was
   // repairing stays "running" in the history and is marked by the sidecar's start-up sweep.
   if (!existing && !KINDS.includes(h.kind)) return h.jobId;
   const rec: JobRecord = existing ?? {
-    id: JOB_ID.test(h.jobId) ? h.jobId : newJobId(), kind: (h.kind as JobKind), trigger: 'cli', options: {},
-    status: 'running', created_at: h.startedAt, started_at: h.startedAt, steps: [], log_tail: [],
+    id: JOB_ID.test(h.jobId) ? h.jobId : newJobId(),
+    kind: h.kind as JobKind,
+    trigger: 'cli',
+    options: {},
+    status: 'running',
+    created_at: h.startedAt,
+    started_at: h.startedAt,
+    steps: [],
+    log_tail: [],
   };
   if (rec.status === 'queued' || rec.status === 'running') markInterrupted(rec, message, error?.hint);
   else rec.log_tail.push({ at: new Date().toISOString(), level: 'warn', message });
@@ -179,5 +239,15 @@ async function recordInterruption(ec: EngineContext, h: LockInfo, message: strin
 }
 
 function kindTitle(kind: string): string {
-  return ({ backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' } as Record<string, string>)[kind] ?? `Job ${kind}`;
+  return (
+    (
+      {
+        backup: 'Backup',
+        restore: 'Restore',
+        verify: 'Verification',
+        prune: 'Prune',
+        replicate: 'Off-site copy',
+      } as Record<string, string>
+    )[kind] ?? `Job ${kind}`
+  );
 }

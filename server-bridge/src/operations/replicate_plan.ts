@@ -37,9 +37,22 @@ export interface ReplicateOutcome {
   sweepSkipped?: string;
 }
 
-export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteRepo>): { job: Job; outcome: ReplicateOutcome } {
-  const outcome: ReplicateOutcome = { copied: [], objectsUploaded: 0, bytesUploaded: 0, removed: [], objectsRemoved: 0 };
-  if (!(ec.storage instanceof LocalStorage)) throw new StorageError('replicate copies a local repository off-site; with offsite.mode "direct" backups already go there', { permanent: true });
+export function planReplicate(
+  ec: EngineContext,
+  openOff: () => Promise<OffsiteRepo>,
+): { job: Job; outcome: ReplicateOutcome } {
+  const outcome: ReplicateOutcome = {
+    copied: [],
+    objectsUploaded: 0,
+    bytesUploaded: 0,
+    removed: [],
+    objectsRemoved: 0,
+  };
+  if (!(ec.storage instanceof LocalStorage))
+    throw new StorageError(
+      'replicate copies a local repository off-site; with offsite.mode "direct" backups already go there',
+      { permanent: true },
+    );
   const local = ec.storage;
   const policy = ec.cfg.offsite?.retention ?? ec.cfg.retention;
   let off: OffsiteRepo;
@@ -68,7 +81,10 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
       const remote = await snapshotIds(off.storage);
       const verified = await readVerifications(local, ec.trust);
       const all = new Set([...remote, ...localManifests.keys()]);
-      outcome.retention = planRetention([...all].map((id) => ({ id, time: snapshotTime(id), verified: verified.get(id)?.ok === true })), policy);
+      outcome.retention = planRetention(
+        [...all].map((id) => ({ id, time: snapshotTime(id), verified: verified.get(id)?.ok === true })),
+        policy,
+      );
       const keep = new Set(outcome.retention.keep.map((k) => k.id));
       toCopy = [...localManifests.values()].filter((m) => keep.has(m.id) && !remote.has(m.id));
       outcome.removed = outcome.retention.remove.filter((id) => remote.has(id));
@@ -167,7 +183,10 @@ export function planReplicate(ec: EngineContext, openOff: () => Promise<OffsiteR
     },
   };
 
-  return { job: { id: newJobId(), kind: 'replicate', steps: [open, plan, copy, signatures, retention], finally: [] }, outcome };
+  return {
+    job: { id: newJobId(), kind: 'replicate', steps: [open, plan, copy, signatures, retention], finally: [] },
+    outcome,
+  };
 }
 
 function objectFile(local: LocalStorage, sha: string): string {

@@ -31,23 +31,37 @@ export async function prepareRestore(req: OperationRequest, rt: OperationRuntime
   } catch (err) {
     // Onto a new install and database the configured one is not needed.
     if (!t.installDir || !t.databaseUrl) throw err;
-    rt.notice(`the configured install could not be read (${redact((err as Error).message)}); restoring onto a new install only`);
+    rt.notice(
+      `the configured install could not be read (${redact((err as Error).message)}); restoring onto a new install only`,
+    );
   }
   const driver = m.components.find((c) => c.database)?.database?.driver;
   const options: RestoreOptions = {
-    components: req.include, installDir: t.installDir, absoluteRoots: !!t.absoluteRoots,
+    components: req.include,
+    installDir: t.installDir,
+    absoluteRoots: !!t.absoluteRoots,
     databaseEngine: t.databaseUrl ? ec.engineFor(parseDsn(t.databaseUrl, driver ?? d?.database.driver)) : undefined,
-    safetySnapshot: t.safetySnapshot !== false, force: !!t.force, allowUnsigned: !!req.allowUnsigned,
+    safetySnapshot: t.safetySnapshot !== false,
+    force: !!t.force,
+    allowUnsigned: !!req.allowUnsigned,
   };
   const overwrites = describeRestore(selectRecords(m, req.include), options, d);
   return {
-    manifest: m, discovery: d, options, overwrites,
+    manifest: m,
+    discovery: d,
+    options,
+    overwrites,
     build: () => {
       const plan = planRestore(ec, m, d, rt.lock, options);
       const o = plan.outcome;
       const result = () => ({
-        snapshot_id: m.id, restored: o.restored, skipped: o.skipped, safety_snapshot_id: o.safetySnapshotId ?? null,
-        rolled_back: o.rolledBack, overwritten: overwrites, warnings: o.warnings,
+        snapshot_id: m.id,
+        restored: o.restored,
+        skipped: o.skipped,
+        safety_snapshot_id: o.safetySnapshotId ?? null,
+        rolled_back: o.rolledBack,
+        overwritten: overwrites,
+        warnings: o.warnings,
       });
       return {
         job: plan.job,

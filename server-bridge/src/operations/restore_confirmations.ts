@@ -31,7 +31,11 @@ export class RestoreConfirmations {
     this.sweep();
     const p = this.pending.get(token);
     if (!p || p.userId !== userId) {
-      throw new BridgeError('PRECONDITION_FAILED', 'this restore confirmation is unknown or expired: prepare the restore again', { hint: 'confirmations are valid for 5 minutes, once, for the admin who asked' });
+      throw new BridgeError(
+        'PRECONDITION_FAILED',
+        'this restore confirmation is unknown or expired: prepare the restore again',
+        { hint: 'confirmations are valid for 5 minutes, once, for the admin who asked' },
+      );
     }
     this.pending.delete(token);
     return p;

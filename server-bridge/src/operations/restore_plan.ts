@@ -56,8 +56,12 @@ export interface RestoreOutcome {
  * Splits the selected records into those restored and those skipped: onto a new install dir
  * (installDir), a component outside the install (absolute root) is restored only when asked.
  */
-export function restorableRecords(records: ComponentRecord[], opts: RestoreOptions): { restore: ComponentRecord[]; skipped: ComponentRecord[] } {
-  const outside = (r: ComponentRecord) => Boolean(opts.installDir) && !opts.absoluteRoots && kindOf(r).outsideInstall(r);
+export function restorableRecords(
+  records: ComponentRecord[],
+  opts: RestoreOptions,
+): { restore: ComponentRecord[]; skipped: ComponentRecord[] } {
+  const outside = (r: ComponentRecord) =>
+    Boolean(opts.installDir) && !opts.absoluteRoots && kindOf(r).outsideInstall(r);
   return { restore: records.filter((r) => !outside(r)), skipped: records.filter(outside) };
 }
 
@@ -111,12 +115,17 @@ function relocated(records: ComponentRecord[], opts: RestoreOptions): Array<{ re
 
 /** What a failed restore left behind, appended to its error: never "put back" when a part was not. */
 export function describeRollback(o: RestoreOutcome): string | undefined {
-  const retry = o.safetySnapshotId ? ` Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}` : ' No safety snapshot was taken.';
+  const retry = o.safetySnapshotId
+    ? ` Safety snapshot ${o.safetySnapshotId} holds the state before the restore: mm-backup restore ${o.safetySnapshotId}`
+    : ' No safety snapshot was taken.';
   if (o.notPutBack.length) {
-    const done = o.putBack.length ? ` (${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back)` : '';
+    const done = o.putBack.length
+      ? ` (${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back)`
+      : '';
     return `. ${o.notPutBack.join(', ')} could NOT be put back and may be half-restored${done}.${retry}${o.safetySnapshotId ? ` --components ${o.notPutBack.join(',')}` : ''}`;
   }
-  if (o.rolledBack) return `. ${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back from safety snapshot ${o.safetySnapshotId}.`;
+  if (o.rolledBack)
+    return `. ${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back from safety snapshot ${o.safetySnapshotId}.`;
   if (o.safetySnapshotId) return `.${retry}`;
   return undefined;
 }
@@ -126,16 +135,27 @@ export function describeRestore(selected: ComponentRecord[], opts: RestoreOption
   const { restore: records, skipped } = restorableRecords(selected, opts);
   checkRestoreSafety(records, opts);
   const targets = restoreTargets(opts, d);
-  return [...records.map((r) => kindOf(r).restoreWarning(r, targets)), ...skipped.map((r) => `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`)];
+  return [
+    ...records.map((r) => kindOf(r).restoreWarning(r, targets)),
+    ...skipped.map(
+      (r) =>
+        `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`,
+    ),
+  ];
 }
 
 export function selectRecords(m: Manifest, components?: string[]): ComponentRecord[] {
   const included = m.components.filter((c) => c.status === 'included');
   if (!components?.length) return included;
   const unknown = components.filter((c) => !m.components.some((x) => x.id === c));
-  if (unknown.length) throw new BridgeError('USAGE', `unknown component(s) ${unknown.join(', ')}; this snapshot has ${m.components.map((c) => c.id).join(', ')}`);
+  if (unknown.length)
+    throw new BridgeError(
+      'USAGE',
+      `unknown component(s) ${unknown.join(', ')}; this snapshot has ${m.components.map((c) => c.id).join(', ')}`,
+    );
   const skipped = components.filter((c) => !included.some((x) => x.id === c));
-  if (skipped.length) throw new BridgeError('USAGE', `component(s) ${skipped.join(', ')} were not backed up in snapshot ${m.id}`);
+  if (skipped.length)
+    throw new BridgeError('USAGE', `component(s) ${skipped.join(', ')} were not backed up in snapshot ${m.id}`);
   return included.filter((c) => components.includes(c.id));
 }
 
@@ -154,14 +174,36 @@ export function targetRoot(r: ComponentRecord, opts: RestoreOptions): string {
  * Puts one component of a safety snapshot back where it was taken. The undo of a restore step
  * and the recovery of a killed restore (operations/recover_stale_lock.ts) share it.
  */
-export function putBack(ec: EngineContext, r: ComponentRecord, d: Discovery | undefined, ctx: StepContext, dbTarget: () => DatabaseEngine): Promise<string> {
+export function putBack(
+  ec: EngineContext,
+  r: ComponentRecord,
+  d: Discovery | undefined,
+  ctx: StepContext,
+  dbTarget: () => DatabaseEngine,
+): Promise<string> {
   // In place: no relocation, no --database-url; the main database is the caller's.
-  const targets: RestoreTargets = { ...restoreTargets({ safetySnapshot: false, force: false }, d, ec), mainEngine: dbTarget };
+  const targets: RestoreTargets = {
+    ...restoreTargets({ safetySnapshot: false, force: false }, d, ec),
+    mainEngine: dbTarget,
+  };
   return kindOf(r).restore(r, { repo: ec.repo, step: ctx, targets });
 }
 
-export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undefined, lock: JobLock, opts: RestoreOptions): { job: Job; outcome: RestoreOutcome } {
-  const outcome: RestoreOutcome = { rolledBack: false, restored: [], putBack: [], notPutBack: [], skipped: [], warnings: [] };
+export function planRestore(
+  ec: EngineContext,
+  m: Manifest,
+  d: Discovery | undefined,
+  lock: JobLock,
+  opts: RestoreOptions,
+): { job: Job; outcome: RestoreOutcome } {
+  const outcome: RestoreOutcome = {
+    rolledBack: false,
+    restored: [],
+    putBack: [],
+    notPutBack: [],
+    skipped: [],
+    warnings: [],
+  };
   const { restore: records, skipped } = restorableRecords(selectRecords(m, opts.components), opts);
   outcome.skipped = skipped.map((r) => r.id);
   const inPlace = !opts.installDir || (d !== undefined && path.resolve(opts.installDir) === d.installDir);
@@ -184,8 +226,12 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
     title: 'Verify the snapshot and check the target',
     run: async (ctx) => {
       // Nothing a snapshot says is believed before its signature is (repository/trust.ts).
-      const trust = await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: opts.allowUnsigned, action: 'restored' });
-      if (trust.state === 'unsigned') outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
+      const trust = await ec.trust.requireManifest(ec.repo, m, {
+        allowUnsigned: opts.allowUnsigned,
+        action: 'restored',
+      });
+      if (trust.state === 'unsigned')
+        outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
       // First: a snapshot that would write outside its target is refused before anything else.
       checkRestoreSafety(records, opts);
       if (!inPlace && opts.installDir) {
@@ -193,34 +239,58 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       }
       const check = await checkObjects(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
       if (check.issues.length) {
-        throw new VerificationError(`snapshot ${m.id} is damaged and will not be restored: ${check.issues.slice(0, 3).map((i) => `${i.component} ${i.path ?? ''}: ${i.problem}`).join('; ')}`, check.issues, {
-          hint: 'restore an older snapshot (mm-backup list), and run mm-backup verify on the others',
-        });
+        throw new VerificationError(
+          `snapshot ${m.id} is damaged and will not be restored: ${check.issues
+            .slice(0, 3)
+            .map((i) => `${i.component} ${i.path ?? ''}: ${i.problem}`)
+            .join('; ')}`,
+          check.issues,
+          {
+            hint: 'restore an older snapshot (mm-backup list), and run mm-backup verify on the others',
+          },
+        );
       }
       const db = records.find((r) => r.id === MAIN_DATABASE);
       const appRestored = records.some((r) => r.id === APPLICATION);
       if (db && m.mattermost.schemaVersion !== undefined) {
-        const current = await dbTarget().databaseExists().then((ok) => (ok ? dbTarget().schemaVersion() : undefined)).catch(() => undefined);
+        const current = await dbTarget()
+          .databaseExists()
+          .then((ok) => (ok ? dbTarget().schemaVersion() : undefined))
+          .catch(() => undefined);
         if (current !== undefined && m.mattermost.schemaVersion > current && !appRestored) {
           const msg = `the snapshot's database schema (${m.mattermost.schemaVersion}) is newer than the target server's (${current}); the installed Mattermost cannot run it`;
-          if (!opts.force) throw new PreconditionError('VERSION_MISMATCH', msg, { hint: 'upgrade Mattermost first, restore the app component too, or pass --force' });
+          if (!opts.force)
+            throw new PreconditionError('VERSION_MISMATCH', msg, {
+              hint: 'upgrade Mattermost first, restore the app component too, or pass --force',
+            });
           outcome.warnings.push(`${msg} (--force given)`);
         }
       }
       if (!inPlace && !opts.force) {
         for (const { root } of relocated(records, opts).filter((x) => x.record.rootInInstall === '.')) {
           const names = await readdir(root).catch(() => [] as string[]);
-          if (names.length) throw new PreconditionError('PRECONDITION_FAILED', `the new install dir ${root} is not empty`, { hint: 'use an empty directory, or --force to overwrite it' });
+          if (names.length)
+            throw new PreconditionError('PRECONDITION_FAILED', `the new install dir ${root} is not empty`, {
+              hint: 'use an empty directory, or --force to overwrite it',
+            });
         }
         if (db) {
           const engine = dbTarget();
           if ((await engine.databaseExists()) && Object.keys(await engine.rowCounts()).length) {
-            throw new PreconditionError('PRECONDITION_FAILED', `the target database ${engine.target.database} already has tables`, { hint: 'use an empty database, or --force to replace its contents' });
+            throw new PreconditionError(
+              'PRECONDITION_FAILED',
+              `the target database ${engine.target.database} already has tables`,
+              { hint: 'use an empty database, or --force to replace its contents' },
+            );
           }
         }
       }
       if (db && opts.databaseEngine && !(await opts.databaseEngine.databaseExists())) {
-        await ec.engineFor({ ...opts.databaseEngine.target, database: opts.databaseEngine.target.driver === 'postgres' ? 'postgres' : '' })
+        await ec
+          .engineFor({
+            ...opts.databaseEngine.target,
+            database: opts.databaseEngine.target.driver === 'postgres' ? 'postgres' : '',
+          })
           .createDatabase(opts.databaseEngine.target.database);
         ctx.log('info', `created database ${opts.databaseEngine.target.database}`);
       }
@@ -231,14 +301,25 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   const stop: Step = {
     id: 'stop',
     title: 'Stop Mattermost',
-    skip: () => (!inPlace ? 'restoring onto a new install' : !ec.service.canStop ? 'no service commands configured: make sure Mattermost is stopped' : undefined),
+    skip: () =>
+      !inPlace
+        ? 'restoring onto a new install'
+        : !ec.service.canStop
+          ? 'no service commands configured: make sure Mattermost is stopped'
+          : undefined,
     run: async (ctx) => {
       await lock.update({ mattermostStopped: true });
       await ec.service.stop(ctx.signal);
     },
   };
 
-  const safetyDraft: SnapshotDraft = { id: newSnapshotId(), startedAt: new Date(), mode: 'offline', trigger: 'safety', records: [] };
+  const safetyDraft: SnapshotDraft = {
+    id: newSnapshotId(),
+    startedAt: new Date(),
+    mode: 'offline',
+    trigger: 'safety',
+    records: [],
+  };
   const safetySteps: Step[] = [];
   if (inPlace && opts.safetySnapshot && d) {
     const wanted = new Set(records.map((r) => r.id));
@@ -248,7 +329,10 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
       title: 'Prepare the safety snapshot',
       run: async () => {
         safetyDraft.parent = await ec.trust.newestTrusted(ec.repo, (x) => x.installDir === d.installDir);
-        safetyDraft.schemaVersion = await ec.engineFor(d.database).schemaVersion().catch(() => undefined);
+        safetyDraft.schemaVersion = await ec
+          .engineFor(d.database)
+          .schemaVersion()
+          .catch(() => undefined);
         safetyDraft.mattermostVersion = m.mattermost.version;
       },
     });
@@ -304,12 +388,16 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   const pointConfig: Step = {
     id: 'point-config',
     title: 'Point the restored config at the new database',
-    skip: () => (!opts.databaseEngine || !records.some((r) => r.id === CONFIG_DIR) ? 'the database address is unchanged' : undefined),
+    skip: () =>
+      !opts.databaseEngine || !records.some((r) => r.id === CONFIG_DIR)
+        ? 'the database address is unchanged'
+        : undefined,
     run: async () => {
       const config = records.find((r) => r.id === CONFIG_DIR) as ComponentRecord;
       const file = path.join(targetRoot(config, opts), 'config.json');
       // The restored config.json is rewritten in place: a link there would carry the write elsewhere.
-      if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) throw unsafeSnapshot('config', file, 'is a symbolic link; it is not rewritten');
+      if ((await lstat(file).catch(() => undefined))?.isSymbolicLink())
+        throw unsafeSnapshot('config', file, 'is a symbolic link; it is not rewritten');
       return pointConfigAtDatabase(file, (opts.databaseEngine as DatabaseEngine).target);
     },
   };
@@ -335,7 +423,12 @@ export function planRestore(ec: EngineContext, m: Manifest, d: Discovery | undef
   };
 
   return {
-    job: { id: newJobId(), kind: 'restore', steps: [preflight, stop, ...safetySteps, ...restoreSteps, pointConfig, start], finally: [ensureStartedStep(ec, lock), forgetRollback] },
+    job: {
+      id: newJobId(),
+      kind: 'restore',
+      steps: [preflight, stop, ...safetySteps, ...restoreSteps, pointConfig, start],
+      finally: [ensureStartedStep(ec, lock), forgetRollback],
+    },
     outcome,
   };
 }

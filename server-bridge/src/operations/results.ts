@@ -5,7 +5,16 @@ import type { PruneOutcome } from './prune_plan';
 import type { ReplicateOutcome } from './replicate_plan';
 
 export function snapshotResult(m: Manifest): Record<string, unknown> {
-  return { snapshot_id: m.id, mode: m.mode, bytes: m.stats.bytes, new_bytes: m.stats.newBytes, files: m.stats.files, files_read: m.stats.filesRead, duration_ms: m.stats.durationMs, downtime_ms: m.stats.downtimeMs };
+  return {
+    snapshot_id: m.id,
+    mode: m.mode,
+    bytes: m.stats.bytes,
+    new_bytes: m.stats.newBytes,
+    files: m.stats.files,
+    files_read: m.stats.filesRead,
+    duration_ms: m.stats.durationMs,
+    downtime_ms: m.stats.downtimeMs,
+  };
 }
 
 export function snapshotText(m: Manifest): string {
@@ -13,7 +22,15 @@ export function snapshotText(m: Manifest): string {
 }
 
 export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {
-  return { location: o.location, copied: o.copied, objects_uploaded: o.objectsUploaded, bytes_uploaded: o.bytesUploaded, removed: o.removed, objects_removed: o.objectsRemoved, sweep_skipped: o.sweepSkipped ?? null };
+  return {
+    location: o.location,
+    copied: o.copied,
+    objects_uploaded: o.objectsUploaded,
+    bytes_uploaded: o.bytesUploaded,
+    removed: o.removed,
+    objects_removed: o.objectsRemoved,
+    sweep_skipped: o.sweepSkipped ?? null,
+  };
 }
 
 export function replicateText(o: ReplicateOutcome): string {
@@ -22,7 +39,14 @@ export function replicateText(o: ReplicateOutcome): string {
 
 /** `kept` is a count (posts, metrics); `kept_snapshots` lists them. */
 export function pruneResult(o: PruneOutcome): Record<string, unknown> {
-  return { dry_run: o.dryRun, kept: o.plan?.keep.length ?? 0, kept_snapshots: o.plan?.keep ?? [], removed: o.plan?.remove ?? [], objects_removed: o.objectsRemoved, bytes_freed: o.bytesFreed };
+  return {
+    dry_run: o.dryRun,
+    kept: o.plan?.keep.length ?? 0,
+    kept_snapshots: o.plan?.keep ?? [],
+    removed: o.plan?.remove ?? [],
+    objects_removed: o.objectsRemoved,
+    bytes_freed: o.bytesFreed,
+  };
 }
 
 export function pruneText(o: PruneOutcome): string {

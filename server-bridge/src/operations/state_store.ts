@@ -20,7 +20,11 @@ export interface SidecarState {
 type Stamp = string;
 
 export class StateStore {
-  private constructor(private readonly file: string, private state: SidecarState, private stamp: Stamp | undefined) {}
+  private constructor(
+    private readonly file: string,
+    private state: SidecarState,
+    private stamp: Stamp | undefined,
+  ) {}
 
   /** Opens the state of the repository at `repositoryPath` (empty if there is none yet). */
   static async open(repositoryPath: string): Promise<StateStore> {

@@ -23,7 +23,12 @@ export interface SnapshotDraft {
 }
 
 /** One step per component, in dependency order (databases first). */
-export function componentSteps(components: BackupComponent[], draft: SnapshotDraft, repo: Repository, prefix = ''): Step[] {
+export function componentSteps(
+  components: BackupComponent[],
+  draft: SnapshotDraft,
+  repo: Repository,
+  prefix = '',
+): Step[] {
   return ordered(components).map((c) => ({
     id: `${prefix}${c.plan.id}`,
     title: `${prefix ? 'Safety snapshot: ' : ''}${c.plan.kind === 'database' ? 'Dump' : 'Copy'} ${c.plan.title}`,
@@ -42,7 +47,11 @@ export function componentSteps(components: BackupComponent[], draft: SnapshotDra
  * pinned; the dump goes on while the trees are copied and after Mattermost is started, and
  * `after` holds the steps that await it. A failing job stops the dump (jobs/runner.ts).
  */
-export function offlineSnapshotSteps(components: BackupComponent[], draft: SnapshotDraft, repo: Repository): { steps: Step[]; after: Step[] } {
+export function offlineSnapshotSteps(
+  components: BackupComponent[],
+  draft: SnapshotDraft,
+  repo: Repository,
+): { steps: Step[]; after: Step[] } {
   const after: Step[] = [];
   const steps = ordered(components).map((c): Step => {
     if (c.plan.kind !== 'database') return componentSteps([c], draft, repo)[0] as Step;
@@ -61,8 +70,12 @@ export function offlineSnapshotSteps(components: BackupComponent[], draft: Snaps
       title: `Pin a snapshot of ${c.plan.title} and start its dump`,
       run: async (ctx) => {
         let pinned!: () => void;
-        const isPinned = new Promise<void>((r) => { pinned = r; });
-        const record = ctx.startBackground(dump, (bg) => c.backup({ repo, step: bg, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() }));
+        const isPinned = new Promise<void>((r) => {
+          pinned = r;
+        });
+        const record = ctx.startBackground(dump, (bg) =>
+          c.backup({ repo, step: bg, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() }),
+        );
         await Promise.race([isPinned, record]);
         return 'snapshot pinned; the dump goes on while Mattermost runs again';
       },
@@ -86,9 +99,22 @@ function summarize(rec: ComponentRecord): string {
 /** Builds the manifest from the draft; skipped components are recorded with their reason. */
 export function buildManifest(draft: SnapshotDraft, d: Discovery, downtimeMs: number): Manifest {
   const included = new Map(draft.records.map((r) => [r.id, r]));
-  const components: ComponentRecord[] = d.components.map((p) => included.get(p.id) ?? {
-    id: p.id, title: p.title, status: 'skipped', reason: p.reason ?? 'not selected', exclude: [], entries: [], files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0,
-  });
+  const components: ComponentRecord[] = d.components.map(
+    (p) =>
+      included.get(p.id) ?? {
+        id: p.id,
+        title: p.title,
+        status: 'skipped',
+        reason: p.reason ?? 'not selected',
+        exclude: [],
+        entries: [],
+        files: 0,
+        bytes: 0,
+        newBytes: 0,
+        filesRead: 0,
+        durationMs: 0,
+      },
+  );
   const sum = (k: 'files' | 'bytes' | 'newBytes' | 'filesRead') => draft.records.reduce((n, r) => n + r[k], 0);
   return {
     format: 'mm-backup-snapshot',
@@ -108,7 +134,14 @@ export function buildManifest(draft: SnapshotDraft, d: Discovery, downtimeMs: nu
       fileDriver: d.fileDriver,
     },
     components,
-    stats: { files: sum('files'), bytes: sum('bytes'), newBytes: sum('newBytes'), filesRead: sum('filesRead'), durationMs: Date.now() - draft.startedAt.getTime(), downtimeMs },
+    stats: {
+      files: sum('files'),
+      bytes: sum('bytes'),
+      newBytes: sum('newBytes'),
+      filesRead: sum('filesRead'),
+      durationMs: Date.now() - draft.startedAt.getTime(),
+      downtimeMs,
+    },
   };
 }
 

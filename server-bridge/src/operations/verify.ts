@@ -12,7 +12,11 @@ export async function buildVerify(req: OperationRequest, rt: OperationRuntime): 
 }
 
 /** Verifies exactly the manifest `m` as loaded (sign-snapshots signs the bytes this reads). */
-export async function verifyLoaded(ec: EngineContext, m: Manifest, req: Pick<OperationRequest, 'deep' | 'allowUnsigned'>): Promise<Operation> {
+export async function verifyLoaded(
+  ec: EngineContext,
+  m: Manifest,
+  req: Pick<OperationRequest, 'deep' | 'allowUnsigned'>,
+): Promise<Operation> {
   const deep = !!req.deep;
   const plan = planVerify(ec, m, await verifyEngine(ec, m), { deep, allowUnsigned: !!req.allowUnsigned });
   const result = () => ({ snapshot_id: m.id, deep, objects: plan.outcome.objects, issues: plan.outcome.issues });
@@ -33,5 +37,9 @@ export async function verifyEngine(ec: EngineContext, m: Manifest): Promise<Data
   // Without a discoverable install (a new host, --from), the dump is still read with the tools
   // of its driver; no server is contacted unless deep (then database.adminUrl says where).
   const driver = m.components.find((c) => c.database)?.database?.driver;
-  return d ? ec.engineFor(d.database) : driver ? ec.engineFor(parseDsn(`${driver}://localhost/mm_backup_verify`, driver)) : undefined;
+  return d
+    ? ec.engineFor(d.database)
+    : driver
+      ? ec.engineFor(parseDsn(`${driver}://localhost/mm_backup_verify`, driver))
+      : undefined;
 }

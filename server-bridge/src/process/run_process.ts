@@ -72,7 +72,9 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     source.on('error', (err) => piped?.destroy(err));
     source.pipe(piped);
     // A reader that gives up early must still end the child (as closing its pipe would).
-    piped.on('close', () => { if (!source.readableEnded) source.destroy(); });
+    piped.on('close', () => {
+      if (!source.readableEnded) source.destroy();
+    });
   }
   // A child that dies before reading all of its input leaves the stream feeding it paused with
   // nobody to read it, and whatever writes into that stream (another child: zstd) blocked forever.
@@ -81,14 +83,25 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
   if (opts.stdin && opts.stdin !== 'ignore' && child.stdin) {
     const stdin = child.stdin;
     const source = opts.stdin;
-    releaseInput = () => { if (!source.readableEnded) { source.unpipe(stdin); source.destroy(); } };
-    stdin.on('error', () => { /* the child closed stdin early; its exit status tells the story */ });
+    releaseInput = () => {
+      if (!source.readableEnded) {
+        source.unpipe(stdin);
+        source.destroy();
+      }
+    };
+    stdin.on('error', () => {
+      /* the child closed stdin early; its exit status tells the story */
+    });
     source.on('error', (err) => stdin.destroy(err));
     source.pipe(stdin);
   }
   const kill = () => {
     if (child.pid !== undefined && child.exitCode === null) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
     }
   };
   opts.signal?.addEventListener('abort', kill, { once: true });
@@ -96,10 +109,12 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
   const done = new Promise<{ stdout: string; code: number }>((resolve, reject) => {
     child.on('error', (err) => {
       releaseInput();
-      reject(new ProcessError(`could not run ${cmd}: ${err.message}`, {
-        cause: err,
-        hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `install ${cmd} or put it on PATH` : undefined,
-      }));
+      reject(
+        new ProcessError(`could not run ${cmd}: ${err.message}`, {
+          cause: err,
+          hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? `install ${cmd} or put it on PATH` : undefined,
+        }),
+      );
     });
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', kill);
@@ -111,10 +126,12 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       if (exit === 0 || opts.okExitCodes?.includes(exit)) return resolve({ stdout, code: exit });
       releaseInput();
       const tail = redact(stderr.trim().split('\n').slice(-8).join('\n'));
-      reject(new ProcessError(
-        `${cmd} failed (${sig ? `killed by ${sig}` : `exit code ${exit}`})${tail ? `: ${tail}` : ''}`,
-        { details: { command: label, exitCode: exit, signal: sig } },
-      ));
+      reject(
+        new ProcessError(
+          `${cmd} failed (${sig ? `killed by ${sig}` : `exit code ${exit}`})${tail ? `: ${tail}` : ''}`,
+          { details: { command: label, exitCode: exit, signal: sig } },
+        ),
+      );
     });
   });
   return { child, stdout: piped, done };

@@ -9,7 +9,9 @@ import { BridgeError } from '../core/errors';
 
 /** The abort reason of a teardown: never a cause by itself. */
 class TeardownError extends BridgeError {
-  constructor() { super('CANCELLED', 'pipeline torn down after a failure in another stage'); }
+  constructor() {
+    super('CANCELLED', 'pipeline torn down after a failure in another stage');
+  }
 }
 
 export class StageGroup {
@@ -41,11 +43,15 @@ export class StageGroup {
    */
   async all<T extends readonly unknown[]>(stages: [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
     const errors: unknown[] = [];
-    const settled = await Promise.allSettled(stages.map((p) => p.catch((err: unknown) => {
-      errors.push(err);
-      this.teardown();
-      throw err;
-    })));
+    const settled = await Promise.allSettled(
+      stages.map((p) =>
+        p.catch((err: unknown) => {
+          errors.push(err);
+          this.teardown();
+          throw err;
+        }),
+      ),
+    );
     if (errors.length) throw rootCause(errors, this.parent);
     return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
   }
@@ -55,7 +61,8 @@ export class StageGroup {
 export function rootCause(errors: unknown[], parent?: AbortSignal): unknown {
   // A cancellation asked for from outside (SIGTERM, the API) is the cause; a teardown of an
   // enclosing group (this group's stages are its stage) is a consequence like ours.
-  if (parent?.aborted && !(parent.reason instanceof TeardownError)) return errors.find((e) => e instanceof BridgeError && e.code === 'CANCELLED') ?? errors[0];
+  if (parent?.aborted && !(parent.reason instanceof TeardownError))
+    return errors.find((e) => e instanceof BridgeError && e.code === 'CANCELLED') ?? errors[0];
   return errors.find((e) => !isConsequence(e)) ?? errors[0];
 }
 
@@ -65,9 +72,18 @@ export function isConsequence(err: unknown): boolean {
     if (err.code === 'CANCELLED') return true;
     // A child whose reader went away dies of SIGPIPE, or exits non-zero saying so (zstd: "Write
     // error : … Connection reset by peer", since Node's pipes are socket pairs).
-    if (err.details?.signal === 'SIGPIPE' || (err.code === 'PROCESS_FAILED' && /broken pipe|connection reset by peer/i.test(err.message))) return true;
+    if (
+      err.details?.signal === 'SIGPIPE' ||
+      (err.code === 'PROCESS_FAILED' && /broken pipe|connection reset by peer/i.test(err.message))
+    )
+      return true;
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR'
-    || (err as Error | undefined)?.name === 'AbortError';
+  return (
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ERR_STREAM_DESTROYED' ||
+    code === 'ABORT_ERR' ||
+    (err as Error | undefined)?.name === 'AbortError'
+  );
 }

@@ -14,23 +14,29 @@ import { readBuffer, type Storage } from '../storage/storage';
 import { NotFoundError } from '../core/errors';
 import { MARKER_KEY, OBJECTS, SNAPSHOTS } from './layout';
 
-const markerSchema = z.object({
-  format: z.literal('mm-backup-repository'),
-  version: z.literal(1),
-  id: z.string(),
-  createdAt: z.string(),
-  // Absent in markers of repositories made before the off-site copy's shape was shared: not encrypted.
-  encryption: z.enum(['age', 'none']).default('none'),
-  recipients: z.array(z.string()).optional(),
-}).passthrough();
+const markerSchema = z
+  .object({
+    format: z.literal('mm-backup-repository'),
+    version: z.literal(1),
+    id: z.string(),
+    createdAt: z.string(),
+    // Absent in markers of repositories made before the off-site copy's shape was shared: not encrypted.
+    encryption: z.enum(['age', 'none']).default('none'),
+    recipients: z.array(z.string()).optional(),
+  })
+  .passthrough();
 
 export type RepositoryMarker = z.infer<typeof markerSchema>;
 
 /** A new marker; `recipients` for an age-encrypted repository. */
 export function newMarker(encryption?: { recipients: string[] }): RepositoryMarker {
   return {
-    format: 'mm-backup-repository', version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(),
-    encryption: encryption ? 'age' : 'none', ...(encryption ? { recipients: encryption.recipients } : {}),
+    format: 'mm-backup-repository',
+    version: 1,
+    id: randomBytes(16).toString('hex'),
+    createdAt: new Date().toISOString(),
+    encryption: encryption ? 'age' : 'none',
+    ...(encryption ? { recipients: encryption.recipients } : {}),
   };
 }
 
@@ -51,11 +57,19 @@ export async function readMarker(storage: Storage): Promise<RepositoryMarker | u
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new PreconditionError('PRECONDITION_FAILED', `${MARKER_KEY} at ${storage.describe().location} is not valid JSON`, { cause: err, hint: markerHint(storage) });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${MARKER_KEY} at ${storage.describe().location} is not valid JSON`,
+      { cause: err, hint: markerHint(storage) },
+    );
   }
   const res = markerSchema.safeParse(parsed);
   if (!res.success) {
-    throw new PreconditionError('PRECONDITION_FAILED', `${MARKER_KEY} at ${storage.describe().location} is not an mm-backup repository marker`, { hint: markerHint(storage) });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${MARKER_KEY} at ${storage.describe().location} is not an mm-backup repository marker`,
+      { hint: markerHint(storage) },
+    );
   }
   return res.data;
 }
@@ -65,8 +79,11 @@ export async function refuseUnmarkedData(storage: Storage): Promise<void> {
   for (const prefix of [SNAPSHOTS, OBJECTS]) {
     for await (const obj of storage.list(prefix)) {
       const where = storage.describe().location;
-      throw new PreconditionError('PRECONDITION_FAILED',
-        `${where} holds mm-backup data (${obj.key}) but no ${MARKER_KEY}: the repository marker is missing, so it is not used and not re-created`, { hint: markerHint(storage) });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `${where} holds mm-backup data (${obj.key}) but no ${MARKER_KEY}: the repository marker is missing, so it is not used and not re-created`,
+        { hint: markerHint(storage) },
+      );
     }
   }
 }

@@ -21,7 +21,15 @@ import { fileBody, readBuffer, streamBody, type Storage } from '../storage/stora
 import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
 import { ensureRepositoryMarker } from './marker';
-import { listSnapshotKeys, objectKey, objectOfKey, OBJECTS, parseSnapshotKey, snapshotKey, snapshotSignatureKey } from './layout';
+import {
+  listSnapshotKeys,
+  objectKey,
+  objectOfKey,
+  OBJECTS,
+  parseSnapshotKey,
+  snapshotKey,
+  snapshotSignatureKey,
+} from './layout';
 import { damagedManifest } from './damaged_manifest';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
@@ -36,9 +44,11 @@ function isUnreadable(err: unknown): boolean {
 /** Refuses content read for use that is not the object the manifest names (exit 4). */
 function assertSameObject(sha256: string, actual: string): void {
   if (actual === sha256) return;
-  throw new VerificationError(`object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): it changed after the snapshot was checked, and is not used`, [
-    { component: 'object', object: sha256, problem: 'content does not match its checksum' },
-  ], { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' });
+  throw new VerificationError(
+    `object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): it changed after the snapshot was checked, and is not used`,
+    [{ component: 'object', object: sha256, problem: 'content does not match its checksum' }],
+    { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' },
+  );
 }
 
 /** Files up to this size are read whole; larger ones are streamed (bounded memory). */
@@ -65,7 +75,11 @@ export class Repository {
   private readonly summaries = new Map<string, Manifest>();
   /** Which file each loaded manifest came from and the SHA-256 of its exact bytes (what is signed). */
   private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
-  private constructor(readonly storage: Storage, private readonly signer: () => Promise<SigningKey | undefined>, stagingDir?: string) {
+  private constructor(
+    readonly storage: Storage,
+    private readonly signer: () => Promise<SigningKey | undefined>,
+    stagingDir?: string,
+  ) {
     this.givenStaging = stagingDir;
   }
 
@@ -74,7 +88,10 @@ export class Repository {
    * each manifest written here; without one (a host with no config file) manifests are unsigned.
    * `stagingDir`: where to stage objects when the storage is not a local directory (which has its own).
    */
-  static async open(storage: Storage, opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string } = {}): Promise<Repository> {
+  static async open(
+    storage: Storage,
+    opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string } = {},
+  ): Promise<Repository> {
     const repo = new Repository(storage, opts.signer ?? (async () => undefined), opts.stagingDir);
     await ensureRepositoryMarker(storage);
     return repo;
@@ -130,14 +147,21 @@ export class Repository {
   async signLoaded(m: Manifest): Promise<string> {
     const origin = this.origins.get(m);
     const key = await this.signer();
-    if (!origin || origin.keyId !== m.id) throw new BridgeError('INTERNAL', `snapshot ${m.id} was not loaded from the repository`);
-    if (!key) throw new BridgeError('PRECONDITION_FAILED', 'this host has no signing key (no config file)', { hint: 'run this with --config on the host that makes the backups' });
+    if (!origin || origin.keyId !== m.id)
+      throw new BridgeError('INTERNAL', `snapshot ${m.id} was not loaded from the repository`);
+    if (!key)
+      throw new BridgeError('PRECONDITION_FAILED', 'this host has no signing key (no config file)', {
+        hint: 'run this with --config on the host that makes the backups',
+      });
     await this.storage.put(snapshotSignatureKey(m.id), key.sign('manifest', m.id, origin.sha256));
     return key.fingerprint;
   }
 
   private async staging(): Promise<string> {
-    this.stageDir ??= this.storage.describe().local?.tempDir ?? this.givenStaging ?? (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
+    this.stageDir ??=
+      this.storage.describe().local?.tempDir ??
+      this.givenStaging ??
+      (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
     return this.stageDir;
   }
 
@@ -204,16 +228,21 @@ export class Repository {
       // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
       // way). A read that breaks midway is retried whole (the storage calls this again), so each
       // call starts the temporary file and the hash over.
-      await this.storage.load(objectKey(sha256), async (source) => {
-        const hasher = new HashingStream();
-        await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-        assertSameObject(sha256, hasher.digest());
-      }, opts);
+      await this.storage.load(
+        objectKey(sha256),
+        async (source) => {
+          const hasher = new HashingStream();
+          await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+          assertSameObject(sha256, hasher.digest());
+        },
+        opts,
+      );
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
-      if (isDiskFull(err)) throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+      if (isDiskFull(err))
+        throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
       throw err;
     }
   }
@@ -223,7 +252,10 @@ export class Repository {
    * flowed differs from the object's checksum (swapped since it was verified). For streams too big
    * to hold, whose consumer (a database load) must be failed, and undone, after the fact.
    */
-  async readObjectChecked(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<{ stream: Readable; check: () => void }> {
+  async readObjectChecked(
+    sha256: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ stream: Readable; check: () => void }> {
     const hasher = new HashingStream();
     const source = await this.readObject(sha256, opts);
     const stream = source.pipe(hasher);
@@ -239,15 +271,32 @@ export class Repository {
   }
 
   /** Re-hashes an object; returns a problem string or undefined when it matches. */
-  async checkObject(sha256: string, size: number | undefined, opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  async checkObject(
+    sha256: string,
+    size: number | undefined,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
     let hasher: HashingStream;
     try {
       // A whole read: retried from the start (a fresh hash) if the connection breaks midway.
-      hasher = await this.storage.load(objectKey(sha256), async (stream) => {
-        const h = new HashingStream();
-        await pipeline(stream, h, async function* (src) { for await (const _ of src) { /* drain */ } }, { signal: opts.signal });
-        return h;
-      }, opts);
+      hasher = await this.storage.load(
+        objectKey(sha256),
+        async (stream) => {
+          const h = new HashingStream();
+          await pipeline(
+            stream,
+            h,
+            async function* (src) {
+              for await (const _ of src) {
+                /* drain */
+              }
+            },
+            { signal: opts.signal },
+          );
+          return h;
+        },
+        opts,
+      );
     } catch (err) {
       if (err instanceof NotFoundError) return 'object is missing';
       if (isUnreadable(err)) return (err as Error).message;
@@ -262,7 +311,11 @@ export class Repository {
   /** Writes the manifest last and atomically (its signature just before): from this moment the snapshot exists. */
   async writeSnapshot(m: Manifest): Promise<void> {
     const res = parseManifest(m);
-    if (!res.success) throw new BridgeError('INTERNAL', `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
+    if (!res.success)
+      throw new BridgeError(
+        'INTERNAL',
+        `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`,
+      );
     await this.sync();
     // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
     const key = await this.signer();
@@ -273,7 +326,16 @@ export class Repository {
     }
     // The commit: a body that can be generated again, so a failed upload is retried like any other put.
     const manifest = res.data;
-    await this.storage.put(snapshotKey(manifest.id), streamBody(() => Readable.from((function* () { for (const s of manifestText(manifest)) yield Buffer.from(s); })())));
+    await this.storage.put(
+      snapshotKey(manifest.id),
+      streamBody(() =>
+        Readable.from(
+          (function* () {
+            for (const s of manifestText(manifest)) yield Buffer.from(s);
+          })(),
+        ),
+      ),
+    );
   }
 
   async listSnapshots(): Promise<SnapshotListing> {
@@ -295,7 +357,10 @@ export class Repository {
    * only the match is loaded whole: a backup needs its parent's index, not every manifest's.
    * `accept` (e.g. a signature check) judges the whole manifest; a refused one is skipped.
    */
-  async newestSnapshot(match: (m: Manifest) => boolean, accept?: (full: Manifest) => Promise<boolean>): Promise<Manifest | undefined> {
+  async newestSnapshot(
+    match: (m: Manifest) => boolean,
+    accept?: (full: Manifest) => Promise<boolean>,
+  ): Promise<Manifest | undefined> {
     for (const key of (await this.snapshotIds()).map(snapshotKey).reverse()) {
       let head = this.summaries.get(key);
       if (!head) {
@@ -344,12 +409,14 @@ export class Repository {
   /** Loads `id` or 'latest' (the newest snapshot that is not a safety snapshot, else the newest). */
   async loadSnapshot(idOrLatest: string): Promise<Manifest> {
     if (idOrLatest === 'latest') {
-      const last = (await this.newestSnapshot((m) => m.trigger !== 'safety')) ?? (await this.newestSnapshot(() => true));
+      const last =
+        (await this.newestSnapshot((m) => m.trigger !== 'safety')) ?? (await this.newestSnapshot(() => true));
       if (!last) throw new NotFoundError('the repository has no snapshots yet', { hint: 'run mm-backup backup first' });
       return last;
     }
     const key = snapshotKey(idOrLatest);
-    if (!(await this.storage.stat(key))) throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
+    if (!(await this.storage.stat(key)))
+      throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
     return this.loadManifestKey(key);
   }
 
@@ -363,12 +430,17 @@ export class Repository {
       raw = await this.storage.load(key, async (source) => {
         hash = createHash('sha256');
         const h = hash;
-        return readManifestText(Readable.from((async function* () {
-          for await (const chunk of source) {
-            h.update(chunk as Buffer);
-            yield chunk as Buffer;
-          }
-        })()), opts);
+        return readManifestText(
+          Readable.from(
+            (async function* () {
+              for await (const chunk of source) {
+                h.update(chunk as Buffer);
+                yield chunk as Buffer;
+              }
+            })(),
+          ),
+          opts,
+        );
       });
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;

@@ -5,7 +5,15 @@
  * signature file carries the public key, but trust comes only from a fingerprint list configured
  * outside the repository (see TrustPolicy): whoever can write the repository can also write keys.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify, createPrivateKey, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  createPrivateKey,
+  type KeyObject,
+} from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors';
@@ -44,7 +52,11 @@ export function fingerprintOf(publicKey: KeyObject): string {
 /** This host's signing key. The private half never leaves this object (not logged, not serialised). */
 export class SigningKey {
   readonly fingerprint: string;
-  private constructor(private readonly privateKey: KeyObject, private readonly publicKey: KeyObject, readonly file: string) {
+  private constructor(
+    private readonly privateKey: KeyObject,
+    private readonly publicKey: KeyObject,
+    readonly file: string,
+  ) {
     this.fingerprint = fingerprintOf(publicKey);
   }
 
@@ -62,9 +74,14 @@ export class SigningKey {
     } catch (err) {
       const raced = (err as NodeJS.ErrnoException).code === 'EEXIST' ? await SigningKey.load(file) : undefined;
       if (raced) return { key: raced, created: false };
-      throw new ConfigError(`cannot create the snapshot signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], {
-        cause: err, hint: 'make the directory writable, or set trust.signingKeyFile to a writable path',
-      });
+      throw new ConfigError(
+        `cannot create the snapshot signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        [],
+        {
+          cause: err,
+          hint: 'make the directory writable, or set trust.signingKeyFile to a writable path',
+        },
+      );
     }
     try {
       await fh.writeFile(privateKey.export({ format: 'pem', type: 'pkcs8' }));
@@ -80,28 +97,42 @@ export class SigningKey {
     let pem: string;
     try {
       const st = await stat(file);
-      if (st.mode & 0o077) throw new ConfigError(`the snapshot signing key ${file} is readable by others`, [], { hint: `chmod 600 ${file}` });
+      if (st.mode & 0o077)
+        throw new ConfigError(`the snapshot signing key ${file} is readable by others`, [], {
+          hint: `chmod 600 ${file}`,
+        });
       pem = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`cannot read the snapshot signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [], { cause: err });
+      throw new ConfigError(
+        `cannot read the snapshot signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        [],
+        { cause: err },
+      );
     }
     let privateKey: KeyObject;
     try {
       privateKey = createPrivateKey(pem);
     } catch {
       // The parser's message could quote key material: say only that it is not a key.
-      throw new ConfigError(`the snapshot signing key ${file} is not a valid private key`, [], { cause: new Error('unparsable key') });
+      throw new ConfigError(`the snapshot signing key ${file} is not a valid private key`, [], {
+        cause: new Error('unparsable key'),
+      });
     }
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError(`the snapshot signing key ${file} is not an Ed25519 key`);
+    if (privateKey.asymmetricKeyType !== 'ed25519')
+      throw new ConfigError(`the snapshot signing key ${file} is not an Ed25519 key`);
     return new SigningKey(privateKey, createPublicKey(privateKey), file);
   }
 
   /** The signature file for a record of `kind` whose stored bytes hash to `sha256`. */
   sign(kind: SignedKind, snapshotId: string, sha256: string): Buffer {
     const body: SignatureFile = {
-      format: 'mm-backup-signature', version: 1, kind, snapshotId, sha256,
+      format: 'mm-backup-signature',
+      version: 1,
+      kind,
+      snapshotId,
+      sha256,
       fingerprint: this.fingerprint,
       publicKey: rawPublicKey(this.publicKey).toString('base64'),
       signature: sign(null, message(kind, snapshotId, sha256), this.privateKey).toString('base64'),
@@ -126,7 +157,13 @@ export interface TrustVerdict {
  * Checks a signature file against a record: valid for exactly this kind, id and content, and made
  * by a key whose fingerprint is in `trusted`. `sig` undefined means there is no signature file.
  */
-export function checkSignature(sig: Buffer | undefined, kind: SignedKind, snapshotId: string, sha256: string, trusted: ReadonlySet<string>): TrustVerdict {
+export function checkSignature(
+  sig: Buffer | undefined,
+  kind: SignedKind,
+  snapshotId: string,
+  sha256: string,
+  trusted: ReadonlySet<string>,
+): TrustVerdict {
   if (!sig) return { state: 'unsigned', reason: 'it has no signature' };
   let parsed: SignatureFile;
   try {
@@ -144,9 +181,19 @@ export function checkSignature(sig: Buffer | undefined, kind: SignedKind, snapsh
   }
   const fingerprint = fingerprintOf(key);
   if (!verify(null, message(kind, snapshotId, sha256), key, Buffer.from(parsed.signature, 'base64'))) {
-    return { state: 'untrusted', fingerprint, reason: `its signature does not match its content (changed after signing, or a signature of another ${kind === 'manifest' ? 'snapshot' : 'record'})` };
+    return {
+      state: 'untrusted',
+      fingerprint,
+      reason: `its signature does not match its content (changed after signing, or a signature of another ${kind === 'manifest' ? 'snapshot' : 'record'})`,
+    };
   }
-  if (!trusted.has(fingerprint)) return { state: 'untrusted', fingerprint, keyNotTrusted: true, reason: `it is signed by key ${fingerprint}, which is not trusted here` };
+  if (!trusted.has(fingerprint))
+    return {
+      state: 'untrusted',
+      fingerprint,
+      keyNotTrusted: true,
+      reason: `it is signed by key ${fingerprint}, which is not trusted here`,
+    };
   return { state: 'signed', fingerprint };
 }
 

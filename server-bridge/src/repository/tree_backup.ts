@@ -48,7 +48,15 @@ export interface TreeBackupResult {
 }
 
 export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupResult> {
-  const result: TreeBackupResult = { entries: [], files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, warnings: [] };
+  const result: TreeBackupResult = {
+    entries: [],
+    files: 0,
+    bytes: 0,
+    newBytes: 0,
+    filesRead: 0,
+    changedBytes: 0,
+    warnings: [],
+  };
   const excluded = new Set(opts.exclude.map(normalize));
   const pool = new TaskPool(opts.concurrency ?? 16);
   const meta = new Semaphore(32);
@@ -88,7 +96,13 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
       entry.ino = Number(st.ino);
       result.entries.push(entry);
       result.bytes += entry.size;
-      if (prev?.type === 'file' && prev.sha256 && prev.size === entry.size && prev.mtime === entry.mtime && prev.ino === entry.ino) {
+      if (
+        prev?.type === 'file' &&
+        prev.sha256 &&
+        prev.size === entry.size &&
+        prev.mtime === entry.mtime &&
+        prev.ino === entry.ino
+      ) {
         entry.sha256 = prev.sha256; // only its mode or owner changed: the content is the parent's
         return;
       }
@@ -193,7 +207,11 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
  * then it keeps no hash and the next pass reads it again. Vanished files are left to that pass.
  */
 export async function precopyEntries(
-  scanned: TreeBackupResult, root: string, repo: Repository, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+  scanned: TreeBackupResult,
+  root: string,
+  repo: Repository,
+  signal?: AbortSignal,
+  onBytes?: (bytes: number) => void,
 ): Promise<{ newBytes: number; filesRead: number; bytesRead: number }> {
   const pool = new TaskPool(16);
   const out = { newBytes: 0, filesRead: 0, bytesRead: 0 };
@@ -226,7 +244,9 @@ export async function precopyEntries(
  * (Mattermost's one directory per attachment) still has parallel calls in flight.
  */
 async function walkAll(
-  stack: Array<[string, string]>, width: number, signal: AbortSignal | undefined,
+  stack: Array<[string, string]>,
+  width: number,
+  signal: AbortSignal | undefined,
   walkDir: (rel: string, abs: string) => Promise<Array<[string, string]>>,
 ): Promise<void> {
   let busy = 0;
@@ -269,19 +289,37 @@ async function walkAll(
  */
 function newEntry(rel: string, type: Entry['type'], st: BigIntStats): Entry {
   return {
-    path: rel, type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: st.mtimeNs.toString(),
-    size: undefined, sha256: undefined, target: undefined, ino: undefined,
+    path: rel,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtime: st.mtimeNs.toString(),
+    size: undefined,
+    sha256: undefined,
+    target: undefined,
+    ino: undefined,
   };
 }
 
 /** The parent's entry when nothing recorded about the path changed (content is judged by size, mtime and inode). */
 function sameAs(prev: Entry | undefined, type: Entry['type'], st: BigIntStats): Entry | undefined {
-  if (!prev || prev.type !== type || prev.mode !== Number(st.mode & 0o7777n) || prev.uid !== Number(st.uid) || prev.gid !== Number(st.gid)) return undefined;
+  if (
+    !prev ||
+    prev.type !== type ||
+    prev.mode !== Number(st.mode & 0o7777n) ||
+    prev.uid !== Number(st.uid) ||
+    prev.gid !== Number(st.gid)
+  )
+    return undefined;
   if (prev.mtime !== st.mtimeNs.toString()) return undefined;
   if (type === 'file' && (prev.size !== Number(st.size) || prev.ino !== Number(st.ino))) return undefined;
   return prev;
 }
 
 function normalize(rel: string): string {
-  return rel.split(path.sep).filter((p) => p && p !== '.').join('/');
+  return rel
+    .split(path.sep)
+    .filter((p) => p && p !== '.')
+    .join('/');
 }

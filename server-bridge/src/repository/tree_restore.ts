@@ -71,7 +71,9 @@ async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeResto
 
   // Parents before children, each made a real directory (a link found there is replaced, never
   // followed): every file below then lands in a directory this restore checked.
-  const dirs = opts.entries.filter((e) => e.type === 'dir').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const dirs = opts.entries
+    .filter((e) => e.type === 'dir')
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const d of dirs) await ensureDir(abs(d.path));
 
   const pool = new TaskPool(opts.concurrency ?? 16);
@@ -131,12 +133,22 @@ export async function assertNoLinkBelow(base: string, root: string): Promise<voi
     const st = await lstat(p).catch(() => undefined);
     if (!st) return;
     if (st.isSymbolicLink()) {
-      throw new PreconditionError('PRECONDITION_FAILED', `${p} is a symbolic link; a restore into ${base} does not follow links`, { hint: `remove ${p} (or restore into another directory) and run the restore again` });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `${p} is a symbolic link; a restore into ${base} does not follow links`,
+        { hint: `remove ${p} (or restore into another directory) and run the restore again` },
+      );
     }
   }
 }
 
-async function removeUnwanted(root: string, rel: string, want: Map<string, Entry>, excluded: Set<string>, signal?: AbortSignal): Promise<number> {
+async function removeUnwanted(
+  root: string,
+  rel: string,
+  want: Map<string, Entry>,
+  excluded: Set<string>,
+  signal?: AbortSignal,
+): Promise<number> {
   let removed = 0;
   const names = await readdir(rel ? path.join(root, rel) : root).catch(() => [] as string[]);
   for (const name of names) {

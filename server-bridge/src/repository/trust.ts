@@ -13,7 +13,11 @@ import { checkSignature, FINGERPRINT, SigningKey, type SignedKind, type TrustVer
 
 /** A snapshot that is unsigned, signed by an untrusted key or changed after signing (exit 4). */
 export class UntrustedSnapshotError extends VerificationError {
-  constructor(message: string, readonly verdict: TrustVerdict, hint: string) {
+  constructor(
+    message: string,
+    readonly verdict: TrustVerdict,
+    hint: string,
+  ) {
     super(message, [{ component: 'manifest', problem: verdict.reason ?? verdict.state }], { hint });
   }
 }
@@ -42,7 +46,11 @@ export class TrustPolicy {
   /** The same policy also trusting `extra` (e.g. --trust flags); each must be a fingerprint. */
   withExtra(extra: readonly string[] | undefined): TrustPolicy {
     if (!extra?.length) return this;
-    for (const f of extra) if (!FINGERPRINT.test(f)) throw new UsageError(`--trust: "${f}" is not a key fingerprint (expected ed25519:… as printed by mm-backup keygen)`);
+    for (const f of extra)
+      if (!FINGERPRINT.test(f))
+        throw new UsageError(
+          `--trust: "${f}" is not a key fingerprint (expected ed25519:… as printed by mm-backup keygen)`,
+        );
     const p = new TrustPolicy([...this.configured, ...extra], this.keyFile, this.onCreated);
     p.key = this.key;
     return p;
@@ -82,7 +90,8 @@ export class TrustPolicy {
   async checkManifest(repo: Repository, m: Manifest): Promise<TrustVerdict> {
     const origin = repo.manifestOrigin(m);
     if (!origin) return { state: 'untrusted', reason: 'it was not read from the repository' };
-    if (origin.keyId !== m.id) return { state: 'untrusted', reason: `the file of snapshot ${origin.keyId} holds snapshot ${m.id}` };
+    if (origin.keyId !== m.id)
+      return { state: 'untrusted', reason: `the file of snapshot ${origin.keyId} holds snapshot ${m.id}` };
     return this.check('manifest', origin.keyId, origin.sha256, await repo.readSignature(origin.keyId));
   }
 
@@ -100,17 +109,27 @@ export class TrustPolicy {
    * documented override for repositories made before signing) accepts a manifest with no signature
    * file at all, never one with a bad signature or another key's.
    */
-  async requireManifest(repo: Repository, m: Manifest, opts: { allowUnsigned?: boolean; action: string }): Promise<TrustVerdict> {
+  async requireManifest(
+    repo: Repository,
+    m: Manifest,
+    opts: { allowUnsigned?: boolean; action: string },
+  ): Promise<TrustVerdict> {
     const v = await this.checkManifest(repo, m);
     if (v.state === 'signed' || (v.state === 'unsigned' && opts.allowUnsigned)) return v;
     if (v.state === 'unsigned') {
-      throw new UntrustedSnapshotError(`snapshot ${m.id} is not signed, so it is not ${opts.action}: it may come from a repository made before signing, or its signature was removed`, v,
-        'if this repository predates snapshot signing, run mm-backup sign-snapshots on the host that made it; to use this snapshot anyway pass --allow-unsigned (see docs/security.md)');
+      throw new UntrustedSnapshotError(
+        `snapshot ${m.id} is not signed, so it is not ${opts.action}: it may come from a repository made before signing, or its signature was removed`,
+        v,
+        'if this repository predates snapshot signing, run mm-backup sign-snapshots on the host that made it; to use this snapshot anyway pass --allow-unsigned (see docs/security.md)',
+      );
     }
-    throw new UntrustedSnapshotError(`snapshot ${m.id} is untrusted and is not ${opts.action}: ${v.reason}`, v,
+    throw new UntrustedSnapshotError(
+      `snapshot ${m.id} is untrusted and is not ${opts.action}: ${v.reason}`,
+      v,
       v.keyNotTrusted
         ? `if ${v.fingerprint} is one of your own (older) keys, add it to trust.fingerprints or pass --trust ${v.fingerprint}; otherwise someone else wrote this snapshot`
-        : 'someone or something changed the repository; restore another snapshot (mm-backup list) and see docs/security.md');
+        : 'someone or something changed the repository; restore another snapshot (mm-backup list) and see docs/security.md',
+    );
   }
 }
 

@@ -14,15 +14,25 @@ const recordSchema = z.object({
   at: z.string(),
   deep: z.boolean(),
   ok: z.boolean(),
-  issues: z.array(z.object({ component: z.string(), path: z.string().optional(), object: z.string().optional(), problem: z.string() })),
+  issues: z.array(
+    z.object({
+      component: z.string(),
+      path: z.string().optional(),
+      object: z.string().optional(),
+      problem: z.string(),
+    }),
+  ),
 });
 export type VerificationRecord = z.infer<typeof recordSchema>;
-
 
 /** Writes the record; with `signer` its signature first, so a visible record is already signed. */
 export async function writeVerification(storage: Storage, rec: VerificationRecord, signer?: SigningKey): Promise<void> {
   const bytes = Buffer.from(JSON.stringify(rec));
-  if (signer) await storage.put(verificationSignatureKey(rec.snapshotId), signer.sign('verification', rec.snapshotId, sha256Hex(bytes)));
+  if (signer)
+    await storage.put(
+      verificationSignatureKey(rec.snapshotId),
+      signer.sign('verification', rec.snapshotId, sha256Hex(bytes)),
+    );
   else await storage.delete(verificationSignatureKey(rec.snapshotId));
   await storage.put(verificationKey(rec.snapshotId), bytes);
 }
@@ -37,7 +47,10 @@ export async function deleteVerification(storage: Storage, id: string): Promise<
  * The latest verification of each snapshot that is signed by a key `trust` accepts. Unreadable,
  * unsigned and untrusted records are ignored: they mean "not verified", never "verified".
  */
-export async function readVerifications(storage: Storage, trust: TrustPolicy): Promise<Map<string, VerificationRecord>> {
+export async function readVerifications(
+  storage: Storage,
+  trust: TrustPolicy,
+): Promise<Map<string, VerificationRecord>> {
   const out = new Map<string, VerificationRecord>();
   for await (const o of storage.list(VERIFICATIONS)) {
     const id = parseVerificationKey(o.key);
@@ -47,7 +60,12 @@ export async function readVerifications(storage: Storage, trust: TrustPolicy): P
       if (!bytes) continue;
       const rec = recordSchema.parse(JSON.parse(bytes.toString('utf8')));
       if (rec.snapshotId !== id) continue;
-      const verdict = await trust.check('verification', id, sha256Hex(bytes), await readOptional(storage, verificationSignatureKey(id)));
+      const verdict = await trust.check(
+        'verification',
+        id,
+        sha256Hex(bytes),
+        await readOptional(storage, verificationSignatureKey(id)),
+      );
       if (verdict.state === 'signed') out.set(id, rec);
     } catch {
       /* a damaged record means "not verified" */

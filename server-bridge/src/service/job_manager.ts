@@ -34,7 +34,10 @@ export class JobManager implements OperationJobs {
   private readonly recoveryListeners = new Set<RecoveryListener>();
   private readonly recent = new Map<string, JobRecord>();
 
-  constructor(private readonly ec: () => EngineContext, private readonly history: JobHistory) {}
+  constructor(
+    private readonly ec: () => EngineContext,
+    private readonly history: JobHistory,
+  ) {}
 
   /** Registers a listener for every event of every job; returns an unsubscribe function. */
   on(fn: JobListener): () => void {
@@ -89,9 +92,24 @@ export class JobManager implements OperationJobs {
     if (req.kind === 'restore' && !req.snapshotId) throw new UsageError('a restore needs a snapshot id');
     const ec = this.ec();
     const rec: JobRecord = {
-      id: newJobId(), kind: req.kind, trigger: req.trigger, requested_by: req.requestedBy,
-      options: stripUndefined({ mode: req.mode, snapshot_id: req.snapshotId, deep: req.deep, dry_run: req.dryRun, exclude: req.exclude, include: req.include, replicate: req.replicate, prune: req.prune }),
-      status: 'queued', created_at: new Date().toISOString(), steps: [], log_tail: [],
+      id: newJobId(),
+      kind: req.kind,
+      trigger: req.trigger,
+      requested_by: req.requestedBy,
+      options: stripUndefined({
+        mode: req.mode,
+        snapshot_id: req.snapshotId,
+        deep: req.deep,
+        dry_run: req.dryRun,
+        exclude: req.exclude,
+        include: req.include,
+        replicate: req.replicate,
+        prune: req.prune,
+      }),
+      status: 'queued',
+      created_at: new Date().toISOString(),
+      steps: [],
+      log_tail: [],
     };
     // Taken here so a held lock is refused at once; a stale one is repaired in the background.
     const { lock, stale } = await JobLock.acquire(ec.lockDir, rec.id, req.kind);
@@ -99,31 +117,48 @@ export class JobManager implements OperationJobs {
     const emit = (e: JobEvent) => {
       applyEvent(rec, e);
       for (const fn of this.listeners) {
-        try { fn(rec, e); } catch { /* a listener never breaks a job */ }
+        try {
+          fn(rec, e);
+        } catch {
+          /* a listener never breaks a job */
+        }
       }
       if (e.type !== 'step.progress' && e.type !== 'log') void this.history.save(rec).catch(() => undefined);
     };
-    const done = this.execute(ec, rec, req, lock, stale, abort.signal, emit)
-      .finally(async () => {
-        await lock.release().catch(() => undefined);
-        await this.history.save(rec).catch(() => undefined);
-        this.recent.set(rec.id, rec);
-        this.running = undefined;
-      });
+    const done = this.execute(ec, rec, req, lock, stale, abort.signal, emit).finally(async () => {
+      await lock.release().catch(() => undefined);
+      await this.history.save(rec).catch(() => undefined);
+      this.recent.set(rec.id, rec);
+      this.running = undefined;
+    });
     this.running = { rec, abort, done };
     await this.history.save(rec);
     return rec;
   }
 
-  private async execute(ec: EngineContext, rec: JobRecord, req: JobRequest, lock: JobLock, stale: StaleLock | undefined, signal: AbortSignal, emit: (e: JobEvent) => void): Promise<void> {
-    const log = (level: 'info' | 'warn' | 'error', message: string) => emit({ type: 'log', jobId: rec.id, level, message });
+  private async execute(
+    ec: EngineContext,
+    rec: JobRecord,
+    req: JobRequest,
+    lock: JobLock,
+    stale: StaleLock | undefined,
+    signal: AbortSignal,
+    emit: (e: JobEvent) => void,
+  ): Promise<void> {
+    const log = (level: 'info' | 'warn' | 'error', message: string) =>
+      emit({ type: 'log', jobId: rec.id, level, message });
     let op: Operation;
     try {
       await repairStaleLock(ec, lock, stale, {
-        log, signal,
+        log,
+        signal,
         onRecovery: (r) => {
           for (const fn of this.recoveryListeners) {
-            try { fn(r); } catch { /* a listener never breaks a job */ }
+            try {
+              fn(r);
+            } catch {
+              /* a listener never breaks a job */
+            }
           }
         },
       });
@@ -132,7 +167,15 @@ export class JobManager implements OperationJobs {
     } catch (err) {
       const e = asBridgeError(err);
       emit({ type: 'job.started', jobId: rec.id, kind: rec.kind, at: new Date().toISOString(), steps: [] });
-      emit({ type: 'job.finished', jobId: rec.id, status: e.code === 'CANCELLED' ? 'cancelled' : 'failed', durationMs: 0, error: redact(e.message), code: e.code, hint: e.hint });
+      emit({
+        type: 'job.finished',
+        jobId: rec.id,
+        status: e.code === 'CANCELLED' ? 'cancelled' : 'failed',
+        durationMs: 0,
+        error: redact(e.message),
+        code: e.code,
+        hint: e.hint,
+      });
       return;
     }
     await lock.update({ jobId: rec.id, kind: rec.kind });
@@ -150,9 +193,14 @@ export class JobManager implements OperationJobs {
 }
 
 function lockHeld(rec: JobRecord): BridgeError {
-  return new PreconditionError('LOCK_HELD', `another job is running: ${rec.kind} ${rec.id} (started ${rec.started_at ?? rec.created_at})`, {
-    hint: 'wait for it to finish, or cancel it', details: { job_id: rec.id },
-  });
+  return new PreconditionError(
+    'LOCK_HELD',
+    `another job is running: ${rec.kind} ${rec.id} (started ${rec.started_at ?? rec.created_at})`,
+    {
+      hint: 'wait for it to finish, or cancel it',
+      details: { job_id: rec.id },
+    },
+  );
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -9,18 +9,53 @@ export function renderMetrics(jobs: JobRecord[], snapshots: number, repositoryBy
   };
   const lastOk = (kind: string) => jobs.find((j) => j.kind === kind && j.status === 'succeeded');
   const kinds = ['backup', 'verify', 'restore', 'prune'];
-  metric('mm_backup_last_success_timestamp_seconds', 'End time of the last successful job of each kind.', 'gauge',
-    kinds.flatMap((k) => { const j = lastOk(k); return j?.finished_at ? [[`{kind="${k}"}`, Date.parse(j.finished_at) / 1000] as [string, number]] : []; }));
+  metric(
+    'mm_backup_last_success_timestamp_seconds',
+    'End time of the last successful job of each kind.',
+    'gauge',
+    kinds.flatMap((k) => {
+      const j = lastOk(k);
+      return j?.finished_at ? [[`{kind="${k}"}`, Date.parse(j.finished_at) / 1000] as [string, number]] : [];
+    }),
+  );
   const b = lastOk('backup');
-  metric('mm_backup_last_backup_duration_seconds', 'Duration of the last successful backup.', 'gauge', b ? [['', (b.duration_ms ?? 0) / 1000]] : []);
-  metric('mm_backup_last_backup_size_bytes', 'Size of the last successful backup (all components).', 'gauge', b?.result ? [['', Number(b.result.bytes ?? 0)]] : []);
-  metric('mm_backup_last_backup_new_bytes', 'New data stored by the last successful backup.', 'gauge', b?.result ? [['', Number(b.result.new_bytes ?? 0)]] : []);
-  metric('mm_backup_last_backup_downtime_seconds', 'Mattermost downtime of the last successful backup.', 'gauge', b?.result ? [['', Number(b.result.downtime_ms ?? 0) / 1000]] : []);
-  metric('mm_backup_job_failures_total', 'Failed jobs in the kept history, by kind.', 'counter',
-    kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.status === 'failed').length]));
+  metric(
+    'mm_backup_last_backup_duration_seconds',
+    'Duration of the last successful backup.',
+    'gauge',
+    b ? [['', (b.duration_ms ?? 0) / 1000]] : [],
+  );
+  metric(
+    'mm_backup_last_backup_size_bytes',
+    'Size of the last successful backup (all components).',
+    'gauge',
+    b?.result ? [['', Number(b.result.bytes ?? 0)]] : [],
+  );
+  metric(
+    'mm_backup_last_backup_new_bytes',
+    'New data stored by the last successful backup.',
+    'gauge',
+    b?.result ? [['', Number(b.result.new_bytes ?? 0)]] : [],
+  );
+  metric(
+    'mm_backup_last_backup_downtime_seconds',
+    'Mattermost downtime of the last successful backup.',
+    'gauge',
+    b?.result ? [['', Number(b.result.downtime_ms ?? 0) / 1000]] : [],
+  );
+  metric(
+    'mm_backup_job_failures_total',
+    'Failed jobs in the kept history, by kind.',
+    'counter',
+    kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.status === 'failed').length]),
+  );
   // Also counted in the failures above; this says which of them were killed outright (see job_record.ts).
-  metric('mm_backup_jobs_interrupted_total', 'Jobs in the kept history whose process was killed before they ended, by kind.', 'counter',
-    kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.error?.code === INTERRUPTED).length]));
+  metric(
+    'mm_backup_jobs_interrupted_total',
+    'Jobs in the kept history whose process was killed before they ended, by kind.',
+    'counter',
+    kinds.map((k) => [`{kind="${k}"}`, jobs.filter((j) => j.kind === k && j.error?.code === INTERRUPTED).length]),
+  );
   metric('mm_backup_snapshots', 'Snapshots in the repository.', 'gauge', [['', snapshots]]);
   metric('mm_backup_repository_bytes', 'Bytes stored in the repository.', 'gauge', [['', repositoryBytes]]);
   metric('mm_backup_job_running', '1 while a job runs.', 'gauge', [['', running ? 1 : 0]]);

@@ -20,7 +20,10 @@ export interface SchedulerHooks {
 export class Scheduler {
   private jobs: Cron[] = [];
 
-  constructor(private readonly manager: OperationJobs, private readonly hooks: SchedulerHooks) {}
+  constructor(
+    private readonly manager: OperationJobs,
+    private readonly hooks: SchedulerHooks,
+  ) {}
 
   /** (Re)arms the schedules from the config. */
   apply(cfg: Config): void {
@@ -35,7 +38,13 @@ export class Scheduler {
     if (cfg.notify.successes === 'daily' && this.hooks.dailySummary) {
       const [hh, mm] = cfg.notify.dailySummaryAt.split(':');
       const summary = this.hooks.dailySummary.bind(this.hooks);
-      this.jobs.push(new Cron(`${Number(mm)} ${Number(hh)} * * *`, { timezone, name: 'summary' }, () => void summary().catch(() => undefined)));
+      this.jobs.push(
+        new Cron(
+          `${Number(mm)} ${Number(hh)} * * *`,
+          { timezone, name: 'summary' },
+          () => void summary().catch(() => undefined),
+        ),
+      );
     }
   }
 
@@ -59,7 +68,9 @@ export class Scheduler {
     if (!since) return undefined;
     const expected = new Cron(cfg.schedule.backup, { timezone: cfg.schedule.timezone, paused: true }).nextRun(since);
     if (expected && expected.getTime() < now.getTime() - 60_000) {
-      this.hooks.notice(`⚠️ A scheduled backup was missed at ${expected.toISOString()} (the backup sidecar was not running). The last scheduled backup ran at ${since.toISOString()}.`);
+      this.hooks.notice(
+        `⚠️ A scheduled backup was missed at ${expected.toISOString()} (the backup sidecar was not running). The last scheduled backup ran at ${since.toISOString()}.`,
+      );
       return expected;
     }
     return undefined;
@@ -71,9 +82,11 @@ export class Scheduler {
    */
   async fire(kind: 'backup' | 'verify'): Promise<JobRecord | undefined> {
     try {
-      const rec = await this.manager.start(kind === 'backup'
-        ? { kind: 'backup', trigger: 'schedule' }
-        : { kind: 'verify', trigger: 'schedule', snapshotId: 'latest', deep: true });
+      const rec = await this.manager.start(
+        kind === 'backup'
+          ? { kind: 'backup', trigger: 'schedule' }
+          : { kind: 'verify', trigger: 'schedule', snapshotId: 'latest', deep: true },
+      );
       this.hooks.log('info', `scheduled ${kind} started: job ${rec.id}`);
       return rec;
     } catch (err) {

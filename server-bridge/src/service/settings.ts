@@ -35,7 +35,10 @@ function setAt(obj: Record<string, unknown>, path: string, v: unknown, nullDelet
   let cur = obj;
   for (const k of keys) {
     const next = cur[k];
-    cur = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (cur[k] = {})) as Record<string, unknown>;
+    cur = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (cur[k] = {})) as Record<
+      string,
+      unknown
+    >;
   }
   if (v === null && nullDeletes) delete cur[last];
   else cur[last] = v;
@@ -80,10 +83,18 @@ export async function prepareSettings(cfg: Config, patch: SettingsPatch): Promis
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const fields = err.fields.map((f) => ({ path: API_PATH.get(f.path) ?? f.path, message: f.message }));
-    throw new ConfigError('the settings are not valid', fields.map((f) => `${f.path}: ${f.message}`), { fields, hint: err.hint, cause: err });
+    throw new ConfigError(
+      'the settings are not valid',
+      fields.map((f) => `${f.path}: ${f.message}`),
+      { fields, hint: err.hint, cause: err },
+    );
   }
   // Secrets resolved from files at load time are carried over; the file itself never held them.
-  next = { ...next, mattermost: { ...next.mattermost, botToken: next.mattermost.botToken ?? cfg.mattermost.botToken }, database: { ...next.database, adminUrl: next.database.adminUrl ?? cfg.database.adminUrl } };
+  next = {
+    ...next,
+    mattermost: { ...next.mattermost, botToken: next.mattermost.botToken ?? cfg.mattermost.botToken },
+    database: { ...next.database, adminUrl: next.database.adminUrl ?? cfg.database.adminUrl },
+  };
   return { next, text: `${JSON.stringify(raw, null, 2)}\n` };
 }
 

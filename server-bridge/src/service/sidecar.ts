@@ -4,7 +4,15 @@
  * at start-up and after every restore that its bot token and status channel still work.
  */
 import type { FastifyInstance } from 'fastify';
-import { API_VERSION, type ConnectReport, type ConnectRequest, type ConnectState, type Settings, type SettingsPatch, type Status } from '@mm-backup/api';
+import {
+  API_VERSION,
+  type ConnectReport,
+  type ConnectRequest,
+  type ConnectState,
+  type Settings,
+  type SettingsPatch,
+  type Status,
+} from '@mm-backup/api';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
@@ -54,7 +62,14 @@ export class Sidecar implements SidecarApi {
   /** The last repair after a killed job, for GET /v1/status and the page. */
   lastRecovery?: Recovery & { at: string };
 
-  private constructor(private cfg: Config, private engine: EngineContext, private readonly history: JobHistory, readonly state: StateStore, readonly log: Logger, authFreshMs?: number) {
+  private constructor(
+    private cfg: Config,
+    private engine: EngineContext,
+    private readonly history: JobHistory,
+    readonly state: StateStore,
+    readonly log: Logger,
+    authFreshMs?: number,
+  ) {
     this.auth = new SessionAuth({ mattermostUrl: cfg.mattermost.url, freshMs: authFreshMs });
     this.jobs = new JobManager(() => this.engine, history);
     this.reporter = new ChannelReporter({
@@ -84,7 +99,14 @@ export class Sidecar implements SidecarApi {
   static async open(configFile: string, opts: { log?: Logger; authFreshMs?: number } = {}): Promise<Sidecar> {
     const cfg = await loadConfig(configFile);
     const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
-    const s = new Sidecar(cfg, await openContext(cfg, { notice: (text) => log.warn(text), warn: (text) => log.warn(text) }), await JobHistory.open(cfg.repository.path), await StateStore.open(cfg.repository.path), log, opts.authFreshMs);
+    const s = new Sidecar(
+      cfg,
+      await openContext(cfg, { notice: (text) => log.warn(text), warn: (text) => log.warn(text) }),
+      await JobHistory.open(cfg.repository.path),
+      await StateStore.open(cfg.repository.path),
+      log,
+      opts.authFreshMs,
+    );
     for (const n of cfg.notices) log.warn(`config: ${n}`);
     s.scheduler.apply(cfg);
     s.scheduler.detectMissed(cfg, await s.history.list());
@@ -96,8 +118,12 @@ export class Sidecar implements SidecarApi {
     const url = await this.server.listen({ host: this.cfg.listen.host, port: this.cfg.listen.port });
     this.log.info({ url }, 'mm-backup sidecar listening');
     this.startup = checkLockAtStart({
-      ec: this.engine, history: this.history, log: (l, m) => this.log[l](m), onRecovery: (r) => this.noteRecovery(r),
-      notice: (m) => this.reporter.notice(m), signal: this.startupAbort.signal,
+      ec: this.engine,
+      history: this.history,
+      log: (l, m) => this.log[l](m),
+      onRecovery: (r) => this.noteRecovery(r),
+      notice: (m) => this.reporter.notice(m),
+      signal: this.startupAbort.signal,
     });
     void this.selfCheck();
     return url;
@@ -122,8 +148,12 @@ export class Sidecar implements SidecarApi {
     await this.server?.close();
   }
 
-  config(): Config { return this.cfg; }
-  ec(): EngineContext { return this.engine; }
+  config(): Config {
+    return this.cfg;
+  }
+  ec(): EngineContext {
+    return this.engine;
+  }
 
   bot(): MattermostClient | undefined {
     const token = this.cfg.mattermost.botToken ?? this.state.get().bot_token;
@@ -147,22 +177,29 @@ export class Sidecar implements SidecarApi {
     const bot = this.bot();
     // Whether the bot can still post: the channel hears about a broken setup only then.
     let canPost = !!bot;
-    if (!bot) problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
+    if (!bot)
+      problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
     else {
       try {
         await bot.getMe();
         if (this.cfg.mattermost.statusChannel) {
           this.channelCache = undefined;
-          await this.statusChannelId().catch((err: Error) => problems.push(`the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${err.message}`));
+          await this.statusChannelId().catch((err: Error) =>
+            problems.push(`the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${err.message}`),
+          );
         }
       } catch (err) {
         canPost = false;
         // Decided on the answer's status (data), never on the message's wording.
         if (isOutage(err)) problems.push(`Mattermost is not reachable: ${asBridgeError(err).message}`);
-        else problems.push('the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again');
+        else
+          problems.push(
+            'the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again',
+          );
       }
     }
-    if (Object.keys(this.state.get().commands).length === 0) problems.push('/backup is not registered in any team: run `mm-backup connect` with an admin token');
+    if (Object.keys(this.state.get().commands).length === 0)
+      problems.push('/backup is not registered in any team: run `mm-backup connect` with an admin token');
     else if (bot && problems.length === 0) {
       const broken = await this.checkCommand(bot);
       if (broken) problems.push(broken);
@@ -196,7 +233,9 @@ export class Sidecar implements SidecarApi {
     } catch (err) {
       return `/backup does not work in the status channel's team: ${(err as Error).message}. Run \`mm-backup connect\` again`;
     }
-    return this.slashSeen > before ? undefined : '/backup answered, but not through this sidecar: run `mm-backup connect` again';
+    return this.slashSeen > before
+      ? undefined
+      : '/backup answered, but not through this sidecar: run `mm-backup connect` again';
   }
 
   /** Posts the last 24 hours of successful jobs (notify.successes "daily"). */
@@ -207,10 +246,14 @@ export class Sidecar implements SidecarApi {
     const failed = jobs.filter((j) => j.status === 'failed').length;
     const lastBackup = ok.find((j) => j.kind === 'backup');
     const count = (k: string) => ok.filter((j) => j.kind === k).length;
-    this.reporter.notice([
-      `**Daily backup summary:** ${count('backup')} backups, ${count('verify')} verifications, ${count('prune')} prunes succeeded in the last 24 h${failed ? `; ${failed} failed (posted when they happened)` : ''}.`,
-      lastBackup ? `Latest snapshot \`${String(lastBackup.result?.snapshot_id)}\`: ${size(lastBackup.result?.bytes)} (${size(lastBackup.result?.new_bytes)} new), downtime ${secs(lastBackup.result?.downtime_ms)}.` : '⚠️ No successful backup in the last 24 h.',
-    ].join('\n'));
+    this.reporter.notice(
+      [
+        `**Daily backup summary:** ${count('backup')} backups, ${count('verify')} verifications, ${count('prune')} prunes succeeded in the last 24 h${failed ? `; ${failed} failed (posted when they happened)` : ''}.`,
+        lastBackup
+          ? `Latest snapshot \`${String(lastBackup.result?.snapshot_id)}\`: ${size(lastBackup.result?.bytes)} (${size(lastBackup.result?.new_bytes)} new), downtime ${secs(lastBackup.result?.downtime_ms)}.`
+          : '⚠️ No successful backup in the last 24 h.',
+      ].join('\n'),
+    );
   }
 
   private async checkSpace(): Promise<void> {
@@ -219,7 +262,9 @@ export class Sidecar implements SidecarApi {
     // What backups may still use: free space minus the configured reserve.
     const usable = space.free - this.cfg.repository.reserveBytes;
     if (usable < Math.max(2 * 1024 ** 3, space.total * 0.1)) {
-      this.reporter.notice(`⚠️ The backup repository is running out of space: ${size(Math.max(0, usable))} usable (${size(space.free)} free of ${size(space.total)}, ${size(this.cfg.repository.reserveBytes)} reserved). Run \`/backup prune\` or free space.`);
+      this.reporter.notice(
+        `⚠️ The backup repository is running out of space: ${size(Math.max(0, usable))} usable (${size(space.free)} free of ${size(space.total)}, ${size(this.cfg.repository.reserveBytes)} reserved). Run \`/backup prune\` or free space.`,
+      );
     }
   }
 
@@ -230,41 +275,114 @@ export class Sidecar implements SidecarApi {
     const v = await readVerifications(this.engine.storage, this.engine.trust);
     const space = await this.engine.repo.space();
     const d = await discover(this.cfg).catch(() => undefined);
-    const schema = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
-    const lastJob = (await this.jobs.list(20)).find((j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued');
+    const schema = d
+      ? await this.engine
+          .engineFor(d.database)
+          .schemaVersion()
+          .catch(() => undefined)
+      : undefined;
+    const lastJob = (await this.jobs.list(20)).find(
+      (j) => j.kind === 'backup' && j.status !== 'running' && j.status !== 'queued',
+    );
     return {
       api_version: API_VERSION,
-      mattermost: { url: this.cfg.mattermost.url, reachable: mm.state === 'ok', state: mm.state, detail: mm.detail, version: await serverVersion(this.cfg.mattermost.url), schema_version: schema },
-      sidecar: { version: this.version, connected: !!this.bot(), problems: this.problems, config_notices: this.cfg.notices },
-      repository: { path: this.cfg.repository.path, location: this.engine.storage.describe().location, snapshots: manifests.length, bytes: manifests.reduce((n, m) => n + m.stats.newBytes, 0), free_bytes: space?.free ?? null, total_bytes: space?.total ?? null },
-      last_backup: last ? { snapshot_id: last.id, finished_at: last.finishedAt, mode: last.mode, trigger: last.trigger, bytes: last.stats.bytes, new_bytes: last.stats.newBytes, duration_ms: last.stats.durationMs, downtime_ms: last.stats.downtimeMs, verification: v.get(last.id)?.ok === undefined ? 'not_verified' : v.get(last.id)?.ok ? 'ok' : 'failed' } : null,
-      last_backup_job: lastJob ? { id: lastJob.id, status: lastJob.status, finished_at: lastJob.finished_at, error: lastJob.error } : null,
+      mattermost: {
+        url: this.cfg.mattermost.url,
+        reachable: mm.state === 'ok',
+        state: mm.state,
+        detail: mm.detail,
+        version: await serverVersion(this.cfg.mattermost.url),
+        schema_version: schema,
+      },
+      sidecar: {
+        version: this.version,
+        connected: !!this.bot(),
+        problems: this.problems,
+        config_notices: this.cfg.notices,
+      },
+      repository: {
+        path: this.cfg.repository.path,
+        location: this.engine.storage.describe().location,
+        snapshots: manifests.length,
+        bytes: manifests.reduce((n, m) => n + m.stats.newBytes, 0),
+        free_bytes: space?.free ?? null,
+        total_bytes: space?.total ?? null,
+      },
+      last_backup: last
+        ? {
+            snapshot_id: last.id,
+            finished_at: last.finishedAt,
+            mode: last.mode,
+            trigger: last.trigger,
+            bytes: last.stats.bytes,
+            new_bytes: last.stats.newBytes,
+            duration_ms: last.stats.durationMs,
+            downtime_ms: last.stats.downtimeMs,
+            verification: v.get(last.id)?.ok === undefined ? 'not_verified' : v.get(last.id)?.ok ? 'ok' : 'failed',
+          }
+        : null,
+      last_backup_job: lastJob
+        ? { id: lastJob.id, status: lastJob.status, finished_at: lastJob.finished_at, error: lastJob.error }
+        : null,
       next_backup: this.scheduler.nextBackup()?.toISOString() ?? null,
       running_job: this.jobs.current ?? null,
       lock: await lockView(this.engine.lockDir),
       interrupted_jobs: await recentInterruptions(this.cfg.repository.path, this.history),
-      recovery: this.lastRecovery ? { at: this.lastRecovery.at, job_id: this.lastRecovery.jobId, kind: this.lastRecovery.holder.kind, action: this.lastRecovery.action, safety_snapshot_id: this.lastRecovery.safetySnapshotId ?? null, mattermost_running: this.lastRecovery.mattermostRunning, message: this.lastRecovery.message, error: this.lastRecovery.error ?? null } : null,
+      recovery: this.lastRecovery
+        ? {
+            at: this.lastRecovery.at,
+            job_id: this.lastRecovery.jobId,
+            kind: this.lastRecovery.holder.kind,
+            action: this.lastRecovery.action,
+            safety_snapshot_id: this.lastRecovery.safetySnapshotId ?? null,
+            mattermost_running: this.lastRecovery.mattermostRunning,
+            message: this.lastRecovery.message,
+            error: this.lastRecovery.error ?? null,
+          }
+        : null,
     };
   }
 
   async metrics(): Promise<string> {
     const { manifests } = await this.engine.repo.listSnapshotSummaries();
-    return renderMetrics(await this.history.list(), manifests.length, manifests.reduce((n, m) => n + m.stats.newBytes, 0), !!this.jobs.current);
+    return renderMetrics(
+      await this.history.list(),
+      manifests.length,
+      manifests.reduce((n, m) => n + m.stats.newBytes, 0),
+      !!this.jobs.current,
+    );
   }
 
-  async describeRestore(snapshotId: string, include?: string[]): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }> {
+  async describeRestore(
+    snapshotId: string,
+    include?: string[],
+  ): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }> {
     const m = await this.engine.repo.loadSnapshot(snapshotId);
     const records = selectRecords(m, include);
     const d = await discover(this.cfg).catch(() => undefined);
-    const current = d ? await this.engine.engineFor(d.database).schemaVersion().catch(() => undefined) : undefined;
+    const current = d
+      ? await this.engine
+          .engineFor(d.database)
+          .schemaVersion()
+          .catch(() => undefined)
+      : undefined;
     const snap = m.mattermost.schemaVersion;
-    const versionCheck = snap === undefined || current === undefined ? 'schema versions unknown'
-      : snap > current ? `the snapshot's schema (${snap}) is NEWER than the server's (${current}): the restore will be refused unless the application is restored too`
-        : `ok: snapshot schema ${snap}, server schema ${current}${snap < current ? ' (Mattermost migrates forward on start)' : ''}`;
-    return { snapshotId: m.id, overwrites: describeRestore(records, { safetySnapshot: true, force: false }, d), versionCheck };
+    const versionCheck =
+      snap === undefined || current === undefined
+        ? 'schema versions unknown'
+        : snap > current
+          ? `the snapshot's schema (${snap}) is NEWER than the server's (${current}): the restore will be refused unless the application is restored too`
+          : `ok: snapshot schema ${snap}, server schema ${current}${snap < current ? ' (Mattermost migrates forward on start)' : ''}`;
+    return {
+      snapshotId: m.id,
+      overwrites: describeRestore(records, { safetySnapshot: true, force: false }, d),
+      versionCheck,
+    };
   }
 
-  readSettings(): Settings { return readSettings(this.cfg); }
+  readSettings(): Settings {
+    return readSettings(this.cfg);
+  }
 
   /**
    * Validate, open, write, apply: the new config's engine context is opened BEFORE the file is
@@ -273,7 +391,10 @@ export class Sidecar implements SidecarApi {
    */
   async writeSettings(patch: SettingsPatch): Promise<Settings> {
     const change = await prepareSettings(this.cfg, patch);
-    const engine = await openContext(change.next, { notice: (text) => this.log.warn(text), warn: (text) => this.log.warn(text) });
+    const engine = await openContext(change.next, {
+      notice: (text) => this.log.warn(text),
+      warn: (text) => this.log.warn(text),
+    });
     await commitSettings(change);
     this.cfg = change.next;
     this.engine = engine;
@@ -285,7 +406,13 @@ export class Sidecar implements SidecarApi {
 
   async connect(body: ConnectRequest, session: Parameters<SidecarApi['connect']>[1]): Promise<ConnectReport> {
     const verifier = new MattermostClient(this.cfg.mattermost.url, session);
-    const report = await connect(this.cfg, this.state, { adminToken: body.admin_token, botToken: body.bot_token, teams: body.teams, commandTokens: body.command_tokens, verifier });
+    const report = await connect(this.cfg, this.state, {
+      adminToken: body.admin_token,
+      botToken: body.bot_token,
+      teams: body.teams,
+      commandTokens: body.command_tokens,
+      verifier,
+    });
     this.channelCache = undefined;
     await this.selfCheck();
     return { ...report, problems: [...report.problems, ...this.problems.filter((p) => !report.problems.includes(p))] };
@@ -294,16 +421,23 @@ export class Sidecar implements SidecarApi {
   async connectState(): Promise<ConnectState> {
     const st = this.state.get();
     return {
-      connected: !!this.bot(), bot_user_id: st.bot_user_id ?? null, connected_at: st.connected_at ?? null,
-      status_channel: this.cfg.mattermost.statusChannel ?? null, slash_url: slashUrl(this.cfg),
-      teams: Object.values(st.commands).map((c) => c.team_name), problems: await this.selfCheck(),
+      connected: !!this.bot(),
+      bot_user_id: st.bot_user_id ?? null,
+      connected_at: st.connected_at ?? null,
+      status_channel: this.cfg.mattermost.statusChannel ?? null,
+      slash_url: slashUrl(this.cfg),
+      teams: Object.values(st.commands).map((c) => c.team_name),
+      problems: await this.selfCheck(),
     };
   }
 
   async slash(req: SlashRequest): Promise<{ response_type: 'ephemeral' | 'in_channel'; text: string }> {
     return handleSlash(req, {
-      commandTokens: () => Object.fromEntries(Object.entries(this.state.get().commands).map(([team, c]) => [team, c.token])),
-      onAuthenticated: () => { this.slashSeen++; },
+      commandTokens: () =>
+        Object.fromEntries(Object.entries(this.state.get().commands).map(([team, c]) => [team, c.token])),
+      onAuthenticated: () => {
+        this.slashSeen++;
+      },
       bot: () => this.bot(),
       jobs: this.jobs,
       restores: this.restores,
@@ -314,7 +448,9 @@ export class Sidecar implements SidecarApi {
         const running = s.running_job;
         const repo = s.repository;
         return [
-          last ? `Last backup: \`${last.snapshot_id}\` at ${last.finished_at} (${last.mode}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${last.verification})` : 'No backup yet.',
+          last
+            ? `Last backup: \`${last.snapshot_id}\` at ${last.finished_at} (${last.mode}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${last.verification})`
+            : 'No backup yet.',
           `Next backup: ${s.next_backup ?? 'not scheduled'}`,
           running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
           `Repository: ${repo.snapshots} snapshots${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
@@ -325,9 +461,20 @@ export class Sidecar implements SidecarApi {
       listText: async () => {
         const { manifests } = await this.engine.repo.listSnapshotSummaries();
         const v = await readVerifications(this.engine.storage, this.engine.trust);
-        const rows = [...manifests].reverse().slice(0, 10).map((m) => `| \`${m.id}\` | ${m.mode} | ${m.trigger} | ${size(m.stats.bytes)} | ${v.get(m.id)?.ok === undefined ? '–' : v.get(m.id)?.ok ? '✅' : '❌'} |`);
-        return rows.length ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n') : 'No snapshots yet. `/backup now` takes one.';
+        const rows = [...manifests]
+          .reverse()
+          .slice(0, 10)
+          .map(
+            (m) =>
+              `| \`${m.id}\` | ${m.mode} | ${m.trigger} | ${size(m.stats.bytes)} | ${v.get(m.id)?.ok === undefined ? '–' : v.get(m.id)?.ok ? '✅' : '❌'} |`,
+          );
+        return rows.length
+          ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n')
+          : 'No snapshots yet. `/backup now` takes one.';
       },
-    }).catch((err: unknown) => ({ response_type: 'ephemeral' as const, text: `Something went wrong: ${redact((err as Error).message)}` }));
+    }).catch((err: unknown) => ({
+      response_type: 'ephemeral' as const,
+      text: `Something went wrong: ${redact((err as Error).message)}`,
+    }));
   }
 }

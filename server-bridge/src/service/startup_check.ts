@@ -35,7 +35,9 @@ export async function checkLockAtStart(d: StartupCheckDeps): Promise<void> {
       try {
         // The same repair as before every job (operations/lock.ts); what it could not do is reported
         // through onRecovery, and the next job or start tries again.
-        await repairStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal, onRecovery: d.onRecovery }).catch(() => undefined);
+        await repairStaleLock(d.ec, lock, stale, { log: d.log, signal: d.signal, onRecovery: d.onRecovery }).catch(
+          () => undefined,
+        );
       } finally {
         await lock.release().catch(() => undefined);
       }

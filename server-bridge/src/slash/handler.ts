@@ -38,8 +38,15 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
   const header = /^Token\s+(\S+)$/.exec(req.authorization ?? '')?.[1];
   // Tokens are per team: a token is only good for the team it was registered in.
   const expected = deps.commandTokens()[req.form.team_id ?? ''] ?? '';
-  const ok = !!sent && !!expected && constantTimeEqual(expected, sent) && (header === undefined || constantTimeEqual(header, sent));
-  if (!ok) return say('This /backup command is not registered with the backup sidecar (unknown command token). An admin can run `mm-backup connect` to register it again.');
+  const ok =
+    !!sent &&
+    !!expected &&
+    constantTimeEqual(expected, sent) &&
+    (header === undefined || constantTimeEqual(header, sent));
+  if (!ok)
+    return say(
+      'This /backup command is not registered with the backup sidecar (unknown command token). An admin can run `mm-backup connect` to register it again.',
+    );
   deps.onAuthenticated?.();
   const bot = deps.bot();
   if (!bot) return say('The backup sidecar has no bot token yet: run `mm-backup connect`.');
@@ -61,12 +68,27 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
       case 'list':
         return say(await deps.listText());
       case 'now': {
-        const rec = await deps.jobs.start({ kind: 'backup', trigger: 'slash', requestedBy: user.username, mode: c.mode });
-        return say(`Backup started (job \`${rec.id}\`${c.mode ? `, ${c.mode}` : ''}). Progress is posted in the status channel.`);
+        const rec = await deps.jobs.start({
+          kind: 'backup',
+          trigger: 'slash',
+          requestedBy: user.username,
+          mode: c.mode,
+        });
+        return say(
+          `Backup started (job \`${rec.id}\`${c.mode ? `, ${c.mode}` : ''}). Progress is posted in the status channel.`,
+        );
       }
       case 'verify': {
-        const rec = await deps.jobs.start({ kind: 'verify', trigger: 'slash', requestedBy: user.username, snapshotId: c.snapshot, deep: c.deep });
-        return say(`Verification of \`${c.snapshot}\` started (job \`${rec.id}\`${c.deep ? ', with a restore drill' : ''}).`);
+        const rec = await deps.jobs.start({
+          kind: 'verify',
+          trigger: 'slash',
+          requestedBy: user.username,
+          snapshotId: c.snapshot,
+          deep: c.deep,
+        });
+        return say(
+          `Verification of \`${c.snapshot}\` started (job \`${rec.id}\`${c.deep ? ', with a restore drill' : ''}).`,
+        );
       }
       case 'prune': {
         const rec = await deps.jobs.start({ kind: 'prune', trigger: 'slash', requestedBy: user.username });
@@ -77,19 +99,31 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
           const d = await deps.describeRestore(c.snapshot);
           const p = deps.restores.create({ snapshotId: d.snapshotId, userId: user.id, overwrites: d.overwrites });
           const code = p.token.slice(0, 8);
-          return say([
-            `**Restoring \`${d.snapshotId}\` will overwrite:**`,
-            ...d.overwrites.map((o) => `- ${o}`),
-            `Version check: ${d.versionCheck}`,
-            'Mattermost is stopped during the restore; a safety snapshot of the current state is taken first.',
-            `To go ahead within 5 minutes, run: \`/backup restore ${d.snapshotId} confirm ${code}\``,
-          ].join('\n'));
+          return say(
+            [
+              `**Restoring \`${d.snapshotId}\` will overwrite:**`,
+              ...d.overwrites.map((o) => `- ${o}`),
+              `Version check: ${d.versionCheck}`,
+              'Mattermost is stopped during the restore; a safety snapshot of the current state is taken first.',
+              `To go ahead within 5 minutes, run: \`/backup restore ${d.snapshotId} confirm ${code}\``,
+            ].join('\n'),
+          );
         }
         const p = deps.restores.byCode(c.confirm, user.id);
-        if (!p || p.snapshotId !== c.snapshot) return say('That confirmation code is unknown, expired or for another snapshot. Run `/backup restore <id>` again.');
+        if (!p || p.snapshotId !== c.snapshot)
+          return say(
+            'That confirmation code is unknown, expired or for another snapshot. Run `/backup restore <id>` again.',
+          );
         deps.restores.consume(p.token, user.id);
-        const rec = await deps.jobs.start({ kind: 'restore', trigger: 'slash', requestedBy: user.username, snapshotId: p.snapshotId });
-        return say(`Restore of \`${p.snapshotId}\` started (job \`${rec.id}\`). Mattermost will be unavailable for a while; the outcome is posted in the status channel.`);
+        const rec = await deps.jobs.start({
+          kind: 'restore',
+          trigger: 'slash',
+          requestedBy: user.username,
+          snapshotId: p.snapshotId,
+        });
+        return say(
+          `Restore of \`${p.snapshotId}\` started (job \`${rec.id}\`). Mattermost will be unavailable for a while; the outcome is posted in the status channel.`,
+        );
       }
     }
   } catch (err) {

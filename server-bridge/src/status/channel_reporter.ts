@@ -53,7 +53,14 @@ export class ChannelReporter {
         this.lastEdit.set(rec.id, now);
         this.push({ kind: 'update', jobId: rec.id, message: () => rootMessage(rec) });
         if (e.type === 'step.started' && (e.step === 'stop' || e.step === 'safety-prepare')) {
-          this.push({ kind: 'reply', jobId: rec.id, message: e.step === 'stop' ? 'Mattermost is being stopped; updates resume when it is back.' : 'Taking a safety snapshot of the current state first.' });
+          this.push({
+            kind: 'reply',
+            jobId: rec.id,
+            message:
+              e.step === 'stop'
+                ? 'Mattermost is being stopped; updates resume when it is back.'
+                : 'Taking a safety snapshot of the current state first.',
+          });
         }
         break;
       }

@@ -2,7 +2,13 @@
 import type { JobRecord } from '../jobs/job_record';
 
 const FOLLOW_UP: Record<string, string> = { replicate: 'The off-site copy', prune: 'The retention policy (prune)' };
-const KIND: Record<string, string> = { backup: 'Backup', restore: 'Restore', verify: 'Verification', prune: 'Prune', replicate: 'Off-site copy' };
+const KIND: Record<string, string> = {
+  backup: 'Backup',
+  restore: 'Restore',
+  verify: 'Verification',
+  prune: 'Prune',
+  replicate: 'Off-site copy',
+};
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
 import { formatBytes as size, formatDuration as secs } from '../core/units';
@@ -23,8 +29,14 @@ export function rootMessage(r: JobRecord): string {
     return `${title(r)}: ⏳ ${step?.title ?? 'starting'}${pct} · ${elapsed}`;
   }
   if (r.status === 'succeeded') {
-    const warn = (r.warnings ?? []).map((w) => `⚠️ ${FOLLOW_UP[w.followUp] ?? w.followUp} failed: ${w.message}${w.hint ? ` (${w.hint})` : ''}`);
-    return [`${title(r)}: ${warn.length ? '⚠️ done with warnings' : '✅ done'} in ${secs(r.duration_ms)}`, resultLine(r), ...warn].join('\n');
+    const warn = (r.warnings ?? []).map(
+      (w) => `⚠️ ${FOLLOW_UP[w.followUp] ?? w.followUp} failed: ${w.message}${w.hint ? ` (${w.hint})` : ''}`,
+    );
+    return [
+      `${title(r)}: ${warn.length ? '⚠️ done with warnings' : '✅ done'} in ${secs(r.duration_ms)}`,
+      resultLine(r),
+      ...warn,
+    ].join('\n');
   }
   const failed = r.steps.find((s) => s.status === 'failed');
   return `${title(r)}: ${r.status === 'cancelled' ? '⏹ cancelled' : '❌ failed'}${failed ? ` at *${failed.title}*` : ''} after ${secs(r.duration_ms)}`;
@@ -57,7 +69,8 @@ export function resultLine(r: JobRecord): string {
 export function failureReply(r: JobRecord): string {
   const e = r.error;
   const lines = [`**Error:** ${e?.message ?? 'unknown error'}`];
-  if (e?.undo_failed?.length) lines.push(`**Not put back:** ${e.undo_failed.map((u) => `${u.title} (${u.error})`).join('; ')}`);
+  if (e?.undo_failed?.length)
+    lines.push(`**Not put back:** ${e.undo_failed.map((u) => `${u.title} (${u.error})`).join('; ')}`);
   if (e?.hint) lines.push(`**What to do:** ${e.hint}`);
   if (r.kind === 'backup' || r.kind === 'restore') lines.push('Mattermost was started again if it had been stopped.');
   return lines.join('\n');

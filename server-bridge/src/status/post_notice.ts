@@ -11,7 +11,12 @@ import { ChannelReporter } from './channel_reporter';
  * Resolves true once posted; false when not connected (no bot `token`), no channel is set, or it
  * timed out.
  */
-export async function postNotice(cfg: Config, token: string | undefined, message: string, timeoutMs = 15_000): Promise<boolean> {
+export async function postNotice(
+  cfg: Config,
+  token: string | undefined,
+  message: string,
+  timeoutMs = 15_000,
+): Promise<boolean> {
   const name = cfg.mattermost.statusChannel;
   if (!token || !name) return false;
   const client = new MattermostClient(cfg.mattermost.url, { token });

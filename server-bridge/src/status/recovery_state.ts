@@ -41,29 +41,59 @@ export async function lockView(lockDir: string): Promise<LockView> {
   if (!cur) return { state: 'free', message: 'no job is running' };
   const i = cur.info;
   const base = {
-    job_id: i.jobId, kind: i.kind, pid: i.pid, host: i.host, since: i.startedAt, mattermost_stopped: i.mattermostStopped,
-    ...(i.safetySnapshotId ? { safety_snapshot_id: i.safetySnapshotId } : {}), ...(i.overwriting ? { overwriting: true } : {}),
+    job_id: i.jobId,
+    kind: i.kind,
+    pid: i.pid,
+    host: i.host,
+    since: i.startedAt,
+    mattermost_stopped: i.mattermostStopped,
+    ...(i.safetySnapshotId ? { safety_snapshot_id: i.safetySnapshotId } : {}),
+    ...(i.overwriting ? { overwriting: true } : {}),
   };
-  if (cur.alive) return { state: 'held', ...base, message: `${i.kind} ${i.jobId} is running (pid ${i.pid} on ${i.host}, since ${i.startedAt})` };
+  if (cur.alive)
+    return {
+      state: 'held',
+      ...base,
+      message: `${i.kind} ${i.jobId} is running (pid ${i.pid} on ${i.host}, since ${i.startedAt})`,
+    };
   const left = [
     i.mattermostStopped ? 'Mattermost was stopped by it and may still be down' : '',
-    i.overwriting ? (i.safetySnapshotId ? `a restore was overwriting: it will be rolled back from safety snapshot ${i.safetySnapshotId}` : 'a restore was overwriting with no safety snapshot: the install may be half-restored') : '',
-  ].filter(Boolean).join('; ');
+    i.overwriting
+      ? i.safetySnapshotId
+        ? `a restore was overwriting: it will be rolled back from safety snapshot ${i.safetySnapshotId}`
+        : 'a restore was overwriting with no safety snapshot: the install may be half-restored'
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   return {
-    state: 'stale', ...base,
+    state: 'stale',
+    ...base,
     message: `STALE LOCK: ${i.kind} ${i.jobId} (pid ${i.pid}, started ${i.startedAt}) was killed${left ? `; ${left}` : ''}. The next mm-backup job or sidecar start repairs this.`,
   };
 }
 
 /** Interrupted jobs of the last 7 days, newest first; reads only (no history is created). */
-export async function recentInterruptions(repositoryPath: string, history?: JobHistory, limit = 5): Promise<InterruptedView[]> {
+export async function recentInterruptions(
+  repositoryPath: string,
+  history?: JobHistory,
+  limit = 5,
+): Promise<InterruptedView[]> {
   const h = history ?? (await JobHistory.openExisting(repositoryPath));
   if (!h) return [];
   const since = Date.now() - RECENT_MS;
   return (await h.list(200))
     .filter((r) => isInterrupted(r) && Date.parse(r.finished_at ?? r.created_at) > since)
     .slice(0, limit)
-    .map((r) => ({ id: r.id, kind: r.kind, trigger: r.trigger, created_at: r.created_at, finished_at: r.finished_at, message: r.error?.message ?? '', ...(r.error?.hint ? { hint: r.error.hint } : {}) }));
+    .map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      trigger: r.trigger,
+      created_at: r.created_at,
+      finished_at: r.finished_at,
+      message: r.error?.message ?? '',
+      ...(r.error?.hint ? { hint: r.error.hint } : {}),
+    }));
 }
 
 export function isInterrupted(r: JobRecord): boolean {
@@ -74,12 +104,18 @@ export function isInterrupted(r: JobRecord): boolean {
 export function recoveryLines(lock: LockView, interrupted: InterruptedView[]): string[] {
   return [
     ...(lock.state === 'stale' ? [`warning: ${lock.message}`] : []),
-    ...interrupted.map((j) => `interrupted: ${j.kind} ${j.id} (${j.trigger}, ${j.created_at.replace('T', ' ').slice(0, 19)}): ${j.message}`),
+    ...interrupted.map(
+      (j) =>
+        `interrupted: ${j.kind} ${j.id} (${j.trigger}, ${j.created_at.replace('T', ' ').slice(0, 19)}): ${j.message}`,
+    ),
   ];
 }
 
 /** The lock, the recent interruptions and their text lines, for a CLI command's summary. */
-export async function recoveryView(lockDir: string, repositoryPath: string): Promise<{ lock: LockView; interrupted: InterruptedView[]; lines: string[] }> {
+export async function recoveryView(
+  lockDir: string,
+  repositoryPath: string,
+): Promise<{ lock: LockView; interrupted: InterruptedView[]; lines: string[] }> {
   const lock = await lockView(lockDir);
   const interrupted = await recentInterruptions(repositoryPath);
   return { lock, interrupted, lines: recoveryLines(lock, interrupted) };

@@ -13,19 +13,35 @@ import { StorageError } from '../core/errors';
 import { loadAge, type AgeModule } from './age';
 import { openBody } from './body';
 import { ForwardingStorage } from './forwarding_storage';
-import { isFileBody, streamBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
+import {
+  isFileBody,
+  streamBody,
+  type Body,
+  type ObjectInfo,
+  type ReadOptions,
+  type Storage,
+  type StorageInfo,
+} from './storage';
 
 /** The content cannot be authenticated: damaged or tampered with. */
 export class IntegrityError extends StorageError {
   constructor(message: string, opts: { cause?: unknown } = {}) {
-    super(message, { ...opts, permanent: true, hint: 'the object was changed after it was written: restore from another snapshot and check who can write to the bucket' });
+    super(message, {
+      ...opts,
+      permanent: true,
+      hint: 'the object was changed after it was written: restore from another snapshot and check who can write to the bucket',
+    });
   }
 }
 
 /** None of the configured identities can open the object (it was encrypted to other keys). */
 export class KeyMismatchError extends StorageError {
   constructor(message: string, opts: { cause?: unknown } = {}) {
-    super(message, { ...opts, permanent: true, hint: 'configure the age identity (or passphrase) these snapshots were encrypted with: offsite.encryption, MM_BACKUP_AGE_IDENTITY_FILE or MM_BACKUP_PASSPHRASE_FILE' });
+    super(message, {
+      ...opts,
+      permanent: true,
+      hint: 'configure the age identity (or passphrase) these snapshots were encrypted with: offsite.encryption, MM_BACKUP_AGE_IDENTITY_FILE or MM_BACKUP_PASSPHRASE_FILE',
+    });
   }
 }
 
@@ -42,7 +58,11 @@ export class EncryptedStorage extends ForwardingStorage {
   private overhead: number | undefined;
 
   /** `plaintext` names the keys stored as they are (the repository layout says which). */
-  constructor(inner: Storage, private readonly keys: AgeKeys, private readonly plaintext: (key: string) => boolean = () => false) {
+  constructor(
+    inner: Storage,
+    private readonly keys: AgeKeys,
+    private readonly plaintext: (key: string) => boolean = () => false,
+  ) {
     super(inner);
   }
 
@@ -62,7 +82,8 @@ export class EncryptedStorage extends ForwardingStorage {
 
   private async encrypter() {
     const age = await this.lib();
-    if (!this.keys.recipients.length) throw new StorageError('cannot encrypt: no age recipient is configured', { permanent: true });
+    if (!this.keys.recipients.length)
+      throw new StorageError('cannot encrypt: no age recipient is configured', { permanent: true });
     const e = new age.Encrypter();
     for (const r of this.keys.recipients) e.addRecipient(r);
     if (this.overhead === undefined) this.overhead = (await e.encrypt(new Uint8Array(0))).length - 16;
@@ -72,11 +93,15 @@ export class EncryptedStorage extends ForwardingStorage {
   /** The body's bytes encrypted, opened afresh on each call (so the encrypted body replays too). */
   private encryptedStream(body: Body): Readable {
     const self = this;
-    return Readable.from((async function* () {
-      const e = await self.encrypter();
-      const web = await e.encrypt(Readable.toWeb(openBody(body)) as unknown as ReadableStream<Uint8Array>);
-      for await (const c of web as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-    })(), { objectMode: false });
+    return Readable.from(
+      (async function* () {
+        const e = await self.encrypter();
+        const web = await e.encrypt(Readable.toWeb(openBody(body)) as unknown as ReadableStream<Uint8Array>);
+        for await (const c of web as unknown as AsyncIterable<Uint8Array>)
+          yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+      })(),
+      { objectMode: false },
+    );
   }
 
   override async put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void> {
@@ -86,7 +111,11 @@ export class EncryptedStorage extends ForwardingStorage {
       return this.inner.put(key, Buffer.from(await e.encrypt(body)), opts);
     }
     await this.encrypter(); // a missing recipient fails here, before anything is sent
-    await this.inner.put(key, streamBody(() => this.encryptedStream(body)), opts);
+    await this.inner.put(
+      key,
+      streamBody(() => this.encryptedStream(body)),
+      opts,
+    );
     if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
   }
 
@@ -95,10 +124,13 @@ export class EncryptedStorage extends ForwardingStorage {
     const d = new age.Decrypter();
     for (const i of this.keys.identities) d.addIdentity(i);
     let sourceError: unknown;
-    source.once('error', (e) => { sourceError = e; });
+    source.once('error', (e) => {
+      sourceError = e;
+    });
     let plain: ReadableStream<Uint8Array>;
     try {
-      if (!this.keys.identities.length) throw new KeyMismatchError(`cannot decrypt ${key}: no age identity or passphrase is configured on this host`);
+      if (!this.keys.identities.length)
+        throw new KeyMismatchError(`cannot decrypt ${key}: no age identity or passphrase is configured on this host`);
       plain = await d.decrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
     } catch (err) {
       source.destroy();
@@ -106,7 +138,8 @@ export class EncryptedStorage extends ForwardingStorage {
     }
     async function* chunks() {
       try {
-        for await (const c of plain as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        for await (const c of plain as unknown as AsyncIterable<Uint8Array>)
+          yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
       } catch (err) {
         throw translate(err, key, sourceError);
       }
@@ -151,9 +184,16 @@ export class EncryptedStorage extends ForwardingStorage {
 /** age reports everything as plain Errors; name the two cases an admin must tell apart. */
 function translate(err: unknown, key: string, sourceError: unknown): Error {
   if (err instanceof StorageError) return err;
-  if (sourceError) return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${String(sourceError)}`);
+  if (sourceError)
+    return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${String(sourceError)}`);
   const msg = (err as Error)?.message ?? String(err);
   if ((err as Error)?.name === 'AbortError') return err as Error;
-  if (/no identity matched/.test(msg)) return new KeyMismatchError(`cannot decrypt ${key}: it was encrypted to other keys than the configured age identity`, { cause: err });
-  return new IntegrityError(`${key} failed authentication (age: ${msg}): it is damaged or was tampered with`, { cause: err });
+  if (/no identity matched/.test(msg))
+    return new KeyMismatchError(
+      `cannot decrypt ${key}: it was encrypted to other keys than the configured age identity`,
+      { cause: err },
+    );
+  return new IntegrityError(`${key} failed authentication (age: ${msg}): it is damaged or was tampered with`, {
+    cause: err,
+  });
 }

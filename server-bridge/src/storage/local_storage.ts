@@ -11,7 +11,15 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, PreconditionError, StorageError } from '../core/errors';
-import { assertKey, isFileBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
+import {
+  assertKey,
+  isFileBody,
+  type Body,
+  type ObjectInfo,
+  type ReadOptions,
+  type Storage,
+  type StorageInfo,
+} from './storage';
 import { openBody } from './body';
 import { diskFullError, isDiskFull } from './disk_full';
 
@@ -46,13 +54,19 @@ export class LocalStorage implements Storage {
       st = await lstat(dir);
     } catch (err) {
       if (!create || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(err, `cannot stat ${dir}`);
-      await mkdir(dir, { mode: 0o700 }).catch((e: unknown) => { throw wrap(e, `cannot create ${dir}`); });
+      await mkdir(dir, { mode: 0o700 }).catch((e: unknown) => {
+        throw wrap(e, `cannot create ${dir}`);
+      });
       return;
     }
     if (!st.isDirectory()) {
-      throw new PreconditionError('PRECONDITION_FAILED', `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: mm-backup keeps its temporary files there and empties it, so it must be a real directory inside the repository`, {
-        hint: `remove ${dir} (the link only, not what it points at); mm-backup creates the directory itself`,
-      });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: mm-backup keeps its temporary files there and empties it, so it must be a real directory inside the repository`,
+        {
+          hint: `remove ${dir} (the link only, not what it points at); mm-backup creates the directory itself`,
+        },
+      );
     }
   }
 
@@ -97,14 +111,20 @@ export class LocalStorage implements Storage {
       if (isFileBody(body)) await copyFile(body.file, tmp);
       else {
         const source = openBody(body);
-        source.once('error', (e) => { sourceError = e; });
+        source.once('error', (e) => {
+          sourceError = e;
+        });
         await pipeline(source, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
       }
       await this.commit(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
       // A broken source is the caller's error, not the disk's: never retried.
-      if (sourceError && !opts.signal?.aborted) throw new StorageError(`cannot write ${key}: its source failed: ${(sourceError as Error).message}`, { cause: sourceError, permanent: true });
+      if (sourceError && !opts.signal?.aborted)
+        throw new StorageError(`cannot write ${key}: its source failed: ${(sourceError as Error).message}`, {
+          cause: sourceError,
+          permanent: true,
+        });
       throw wrap(err, `cannot write ${key}`, this.root, key);
     }
     if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
@@ -141,7 +161,9 @@ export class LocalStorage implements Storage {
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
     const source = await this.get(key);
     let sourceError: unknown;
-    source.once('error', (e) => { sourceError = e; });
+    source.once('error', (e) => {
+      sourceError = e;
+    });
     try {
       return await consume(source);
     } catch (err) {

@@ -7,7 +7,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../core/errors';
 import { openBody } from './body';
-import { assertKey, isFileBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
+import {
+  assertKey,
+  isFileBody,
+  type Body,
+  type ObjectInfo,
+  type ReadOptions,
+  type Storage,
+  type StorageInfo,
+} from './storage';
 import { rm } from 'node:fs/promises';
 
 export class MemoryStorage implements Storage {
@@ -22,9 +30,13 @@ export class MemoryStorage implements Storage {
   async put(key: string, body: Body, opts: { signal?: AbortSignal } = {}): Promise<void> {
     assertKey(key);
     const chunks: Buffer[] = [];
-    await pipeline(openBody(body), async (source: AsyncIterable<Buffer>) => {
-      for await (const c of source) chunks.push(c);
-    }, { signal: opts.signal });
+    await pipeline(
+      openBody(body),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const c of source) chunks.push(c);
+      },
+      { signal: opts.signal },
+    );
     this.objects.set(key, Buffer.concat(chunks));
     if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
   }

@@ -29,7 +29,10 @@ export function isTransient(err: unknown): boolean {
 }
 
 export class RetryingStorage extends ForwardingStorage {
-  constructor(inner: Storage, private readonly policy: RetryPolicy) {
+  constructor(
+    inner: Storage,
+    private readonly policy: RetryPolicy,
+  ) {
     super(inner);
   }
 
@@ -95,8 +98,14 @@ export class RetryingStorage extends ForwardingStorage {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

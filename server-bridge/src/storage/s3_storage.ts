@@ -8,12 +8,26 @@ import { createReadStream } from 'node:fs';
 import { readFile, rm, stat as fsStat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
-  ListObjectsV2Command, S3Client, type S3ClientConfig,
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, StorageError } from '../core/errors';
-import { assertKey, isFileBody, type Body, type ObjectInfo, type ReadOptions, type Storage, type StorageInfo } from './storage';
+import {
+  assertKey,
+  isFileBody,
+  type Body,
+  type ObjectInfo,
+  type ReadOptions,
+  type Storage,
+  type StorageInfo,
+} from './storage';
 
 /** Where the bucket is and how to reach it; credentials are resolved by the caller or the AWS chain. */
 export interface S3Location {
@@ -76,18 +90,36 @@ export class S3Storage implements Storage {
     try {
       size = (await fsStat(body.file)).size;
     } catch (err) {
-      throw new StorageError(`cannot read ${body.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, permanent: true });
+      throw new StorageError(`cannot read ${body.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        cause: err,
+        permanent: true,
+      });
     }
-    await this.upload(Key, size <= PART_SIZE ? await readFile(body.file) : createReadStream(body.file), opts.signal, key, size);
+    await this.upload(
+      Key,
+      size <= PART_SIZE ? await readFile(body.file) : createReadStream(body.file),
+      opts.signal,
+      key,
+      size,
+    );
     if (body.consume) await rm(body.file, { force: true });
   }
 
-  private async upload(Key: string, body: Readable | Buffer, signal: AbortSignal | undefined, key: string, size?: number): Promise<void> {
+  private async upload(
+    Key: string,
+    body: Readable | Buffer,
+    signal: AbortSignal | undefined,
+    key: string,
+    size?: number,
+  ): Promise<void> {
     const ac = new AbortController();
     const onAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let sourceError: unknown;
-    if (!Buffer.isBuffer(body)) body.once('error', (e) => { sourceError = e; });
+    if (!Buffer.isBuffer(body))
+      body.once('error', (e) => {
+        sourceError = e;
+      });
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.loc.bucket, Key, Body: body, ...(size !== undefined ? { ContentLength: size } : {}) },
@@ -102,7 +134,11 @@ export class S3Storage implements Storage {
       if (!Buffer.isBuffer(body)) body.destroy();
       if (signal?.aborted) throw abortError(signal);
       // A broken source is the caller's error, not the bucket's: never retried.
-      if (sourceError) throw new StorageError(`cannot upload ${key}: its source failed: ${(sourceError as Error).message}`, { cause: sourceError, permanent: true });
+      if (sourceError)
+        throw new StorageError(`cannot upload ${key}: its source failed: ${(sourceError as Error).message}`, {
+          cause: sourceError,
+          permanent: true,
+        });
       throw mapError(err, `cannot upload ${key}`);
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -112,10 +148,14 @@ export class S3Storage implements Storage {
   async get(key: string, opts: ReadOptions = {}): Promise<Readable> {
     const Key = this.key(key);
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }), { abortSignal: opts.signal });
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }), {
+        abortSignal: opts.signal,
+      });
       const body = res.Body;
       if (!body) throw new StorageError(`cannot read ${key}: empty response`);
-      return body instanceof Readable ? body : Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+      return body instanceof Readable
+        ? body
+        : Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
     } catch (err) {
       throw mapError(err, `cannot read ${key}`);
     }
@@ -124,7 +164,9 @@ export class S3Storage implements Storage {
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
     const source = await this.get(key, opts);
     let sourceError: unknown;
-    source.once('error', (e) => { sourceError = e; });
+    source.once('error', (e) => {
+      sourceError = e;
+    });
     try {
       return await consume(source);
     } catch (err) {
@@ -164,7 +206,11 @@ export class S3Storage implements Storage {
       // S3 lists in UTF-8 binary order, which is lexical for our ASCII keys.
       for (const o of res.Contents ?? []) {
         const key = (o.Key ?? '').slice(strip);
-        try { assertKey(key); } catch { continue; } // foreign keys (e.g. "dir/" markers) are not ours
+        try {
+          assertKey(key);
+        } catch {
+          continue;
+        } // foreign keys (e.g. "dir/" markers) are not ours
         yield { key, size: Number(o.Size ?? 0) };
       }
       ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -192,9 +238,18 @@ export class S3Storage implements Storage {
     let UploadIdMarker: string | undefined;
     try {
       do {
-        const res = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.loc.bucket, Prefix: this.root ? `${this.root}/` : undefined, KeyMarker, UploadIdMarker }));
+        const res = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.loc.bucket,
+            Prefix: this.root ? `${this.root}/` : undefined,
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        );
         for (const u of res.Uploads ?? []) {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.loc.bucket, Key: u.Key, UploadId: u.UploadId }));
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.loc.bucket, Key: u.Key, UploadId: u.UploadId }),
+          );
           n++;
         }
         KeyMarker = res.IsTruncated ? res.NextKeyMarker : undefined;
@@ -223,8 +278,19 @@ function abortError(signal: AbortSignal): Error {
 }
 
 const PERMANENT_NAMES = new Set([
-  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'InvalidBucketName', 'AllAccessDisabled',
-  'AccountProblem', 'InvalidArgument', 'InvalidRequest', 'MethodNotAllowed', 'NotImplemented', 'EntityTooLarge', 'InvalidObjectState',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'NoSuchBucket',
+  'InvalidBucketName',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidArgument',
+  'InvalidRequest',
+  'MethodNotAllowed',
+  'NotImplemented',
+  'EntityTooLarge',
+  'InvalidObjectState',
 ]);
 
 /**
@@ -233,7 +299,8 @@ const PERMANENT_NAMES = new Set([
  */
 export function mapError(err: unknown, message: string): Error {
   if (err instanceof StorageError || err instanceof NotFoundError) return err;
-  if (err instanceof TypeError && /invalid storage key/.test(err.message)) return new StorageError(`${message}: ${err.message}`, { cause: err, permanent: true });
+  if (err instanceof TypeError && /invalid storage key/.test(err.message))
+    return new StorageError(`${message}: ${err.message}`, { cause: err, permanent: true });
   const name = errorName(err);
   const status = httpStatus(err);
   if (name === 'AbortError' && !status) return err as Error;
@@ -242,7 +309,8 @@ export function mapError(err: unknown, message: string): Error {
   }
   const code = (err as NodeJS.ErrnoException).code;
   const detail = code ?? name ?? 'error';
-  const text = (err as Error).message && (err as Error).message !== name ? `${detail}: ${(err as Error).message}` : detail;
+  const text =
+    (err as Error).message && (err as Error).message !== name ? `${detail}: ${(err as Error).message}` : detail;
   const permanent = PERMANENT_NAMES.has(name) || status === 400 || status === 401 || status === 403 || status === 405;
   return new StorageError(`${message}: ${text}`, {
     cause: err,

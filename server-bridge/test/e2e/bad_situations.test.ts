@@ -16,7 +16,9 @@ beforeAll(async () => {
   if (b.code !== 0) throw new Error(`backup failed: ${b.stderr}`);
   snapshot = b.summary?.snapshot.id as string;
 }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 test('verify of a manifest that does not parse: exit 4 (verification failed), naming the manifest', async () => {
   const id = snapshot.replace(/-[0-9a-f]{6}$/, '-dddddd');
@@ -55,14 +57,14 @@ test('repository/tmp that is a symlink: refused, and what it points at is left a
   const tmp = path.join(env.repo, 'tmp');
   const victim = path.join(env.root, 'precious');
   await mkdir(victim, { recursive: true });
-  await writeFile(path.join(victim, 'keep-me.txt'), 'not mm-backup\'s');
+  await writeFile(path.join(victim, 'keep-me.txt'), "not mm-backup's");
   await rm(tmp, { recursive: true, force: true });
   await symlink(victim, tmp);
   try {
     const r = await env.cli('backup', '--mode', 'online');
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/tmp is a symbolic link: mm-backup keeps its temporary files there and empties it/);
-    expect(await readFile(path.join(victim, 'keep-me.txt'), 'utf8')).toBe('not mm-backup\'s');
+    expect(await readFile(path.join(victim, 'keep-me.txt'), 'utf8')).toBe("not mm-backup's");
     expect(await isUp(env.url)).toBe(true);
   } finally {
     await rm(tmp);
@@ -92,13 +94,18 @@ test('an undo that fails: the error names what could NOT be put back and the saf
   // pg_restore works once (the restore itself), then fails (the undo's): two real processes.
   const bin = path.join(env.root, 'undo-fails-bin');
   await mkdir(bin, { recursive: true });
-  for (const t of ['pg_dump', 'psql']) await symlink(path.join(env.db.binDir, t), path.join(bin, t)).catch(() => undefined);
+  for (const t of ['pg_dump', 'psql'])
+    await symlink(path.join(env.db.binDir, t), path.join(bin, t)).catch(() => undefined);
   const count = path.join(bin, 'count');
-  await writeFile(path.join(bin, 'pg_restore'), `#!/bin/sh
+  await writeFile(
+    path.join(bin, 'pg_restore'),
+    `#!/bin/sh
 n=$(($(cat "${count}" 2>/dev/null || echo 0) + 1)); echo $n > "${count}"
 if [ $n -gt 1 ]; then echo "pg_restore: error: simulated failure of the undo" >&2; exit 1; fi
 exec "${env.db.binDir}/pg_restore" "$@"
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   const victim = path.join(env.sb.installDir, 'data', 'immutable.bin');
   await writeFile(victim, 'added after the backup, and immutable');
   expect(spawnSync('chattr', ['+i', victim]).status).toBe(0);
@@ -108,8 +115,12 @@ exec "${env.db.binDir}/pg_restore" "$@"
     expect(r.code).toBe(1);
     expect(r.events.some((e) => e.type === 'undo.failed' && e.step === 'restore-database')).toBe(true);
     // Components whose undo worked are named as put back, the others as NOT put back.
-    expect(r.stderr).toMatch(/\. ([\w, ]*\b)?database\b[\w, ]* could NOT be put back and may be half-restored \([\w, ]+ (was|were) put back\)/);
-    expect(r.stderr).toMatch(/Safety snapshot (\d{8}T\d{6}Z-[0-9a-f]{6}) holds the state before the restore: mm-backup restore \1 --components [\w,]*database/);
+    expect(r.stderr).toMatch(
+      /\. ([\w, ]*\b)?database\b[\w, ]* could NOT be put back and may be half-restored \([\w, ]+ (was|were) put back\)/,
+    );
+    expect(r.stderr).toMatch(
+      /Safety snapshot (\d{8}T\d{6}Z-[0-9a-f]{6}) holds the state before the restore: mm-backup restore \1 --components [\w,]*database/,
+    );
     expect(r.stderr).toMatch(/Undoing it failed for: Restore .*simulated failure of the undo/);
     expect(r.stderr).not.toMatch(/components touched so far were put back/);
     expect(await isUp(env.url)).toBe(true);

@@ -9,9 +9,20 @@ let good: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cli-errors-'));
   await mkdir(path.join(dir, 'mm', 'config'), { recursive: true });
-  await writeFile(path.join(dir, 'mm', 'config', 'config.json'), JSON.stringify({ SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://u:topsecretpw@127.0.0.1:1/mm' } }));
+  await writeFile(
+    path.join(dir, 'mm', 'config', 'config.json'),
+    JSON.stringify({ SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://u:topsecretpw@127.0.0.1:1/mm' } }),
+  );
   good = path.join(dir, 'good.json');
-  await writeFile(good, JSON.stringify({ mattermost: { installDir: path.join(dir, 'mm') }, service: { preset: 'none' }, repository: { path: path.join(dir, 'repo') } }), { mode: 0o600 });
+  await writeFile(
+    good,
+    JSON.stringify({
+      mattermost: { installDir: path.join(dir, 'mm') },
+      service: { preset: 'none' },
+      repository: { path: path.join(dir, 'repo') },
+    }),
+    { mode: 0o600 },
+  );
 });
 
 const cfg = async (name: string, content: string) => {
@@ -34,7 +45,15 @@ test.each([
 });
 
 test('a config with a wrong key names the key and the problem (exit 2)', async () => {
-  const f = await cfg('bad-key.json', JSON.stringify({ mattermost: { installDir: 'relative' }, service: { stop: 'systemctl stop mattermost' }, repository: { path: '/x' }, typo: true }));
+  const f = await cfg(
+    'bad-key.json',
+    JSON.stringify({
+      mattermost: { installDir: 'relative' },
+      service: { stop: 'systemctl stop mattermost' },
+      repository: { path: '/x' },
+      typo: true,
+    }),
+  );
   const r = await runCli(['--config', f, 'list']);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('mattermost.installDir: must be an absolute path');

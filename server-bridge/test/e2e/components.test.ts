@@ -5,8 +5,12 @@ import { setupE2E, type E2E } from '../support/e2e_env';
 
 describe('PostgreSQL install', () => {
   let env: E2E;
-  beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-  afterAll(async () => { await env?.cleanup(); });
+  beforeAll(async () => {
+    env = await setupE2E('postgres');
+  }, 240_000);
+  afterAll(async () => {
+    await env?.cleanup();
+  });
 
   test('extra paths are backed up and restored to the same place; --exclude leaves a component out', async () => {
     const extra = path.join(env.root, 'custom', 'branding');
@@ -19,11 +23,21 @@ describe('PostgreSQL install', () => {
     const byId = Object.fromEntries(m.components.map((c: { id: string }) => [c.id, c]));
     expect(byId.logs).toMatchObject({ status: 'skipped', reason: 'excluded by configuration or --exclude' });
     expect(byId.extra).toMatchObject({ status: 'included', root: '/' });
-    expect(byId.extra.entries.map((e: { path: string; type: string }) => `${e.type} ${e.path}`)).toEqual([`dir ${extra.slice(1)}`, `file ${path.join(extra, 'logo.svg').slice(1)}`]);
+    expect(byId.extra.entries.map((e: { path: string; type: string }) => `${e.type} ${e.path}`)).toEqual([
+      `dir ${extra.slice(1)}`,
+      `file ${path.join(extra, 'logo.svg').slice(1)}`,
+    ]);
     // The app component does not copy what belongs to other components.
     expect(byId.app.exclude).toEqual(expect.arrayContaining(['client/plugins', 'config', 'data', 'logs', 'plugins']));
     await rm(extra, { recursive: true });
-    const r = await env.cli('restore', b.summary?.snapshot.id, '--yes', '--components', 'extra', '--no-safety-snapshot');
+    const r = await env.cli(
+      'restore',
+      b.summary?.snapshot.id,
+      '--yes',
+      '--components',
+      'extra',
+      '--no-safety-snapshot',
+    );
     expect(r.code).toBe(0);
     expect(r.summary?.safety_snapshot).toBeNull();
     expect(await readFile(path.join(extra, 'logo.svg'), 'utf8')).toBe('<svg/>');
@@ -40,7 +54,10 @@ describe('PostgreSQL install', () => {
       const d = await env.cli('discover');
       expect(d.code).toBe(0);
       const data = d.summary?.report.components.find((c: { id: string }) => c.id === 'data');
-      expect(data).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/stored in S3 .* they stay where they are/) });
+      expect(data).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringMatching(/stored in S3 .* they stay where they are/),
+      });
       expect(d.summary?.report.file_store.driver).toBe('amazons3');
     } finally {
       await writeFile(cfgPath, original);
@@ -50,8 +67,12 @@ describe('PostgreSQL install', () => {
 
 describe('MariaDB install (Mattermost v10)', () => {
   let env: E2E;
-  beforeAll(async () => { env = await setupE2E('mysql'); }, 240_000);
-  afterAll(async () => { await env?.cleanup(); });
+  beforeAll(async () => {
+    env = await setupE2E('mysql');
+  }, 240_000);
+  afterAll(async () => {
+    await env?.cleanup();
+  });
 
   test('the Bleve index directory is a component on v10; discover warns about MySQL support', async () => {
     const d = await env.cli('discover');

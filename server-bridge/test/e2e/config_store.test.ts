@@ -11,8 +11,14 @@ beforeAll(async () => {
   await env.db.createDatabase('mmconfig', env.sb.dbUser);
   const main = parseDsn(env.sb.dbUrl);
   const store = { ...main, database: 'mmconfig' };
-  await query(store, 'CREATE TABLE configurations (id varchar(26) PRIMARY KEY, value text NOT NULL, createat bigint, active boolean, sha varchar(64))');
-  await query(store, 'CREATE TABLE configurationfiles (name varchar(64) PRIMARY KEY, data text NOT NULL, createat bigint, updateat bigint)');
+  await query(
+    store,
+    'CREATE TABLE configurations (id varchar(26) PRIMARY KEY, value text NOT NULL, createat bigint, active boolean, sha varchar(64))',
+  );
+  await query(
+    store,
+    'CREATE TABLE configurationfiles (name varchar(64) PRIMARY KEY, data text NOT NULL, createat bigint, updateat bigint)',
+  );
   await query(store, 'CREATE TABLE db_config_migrations (version bigint PRIMARY KEY, name varchar NOT NULL)');
   const json = await readFile(env.sb.configPath, 'utf8');
   await query(store, "INSERT INTO configurations VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaa', $1, 1, true, 'x')", [json]);
@@ -20,7 +26,9 @@ beforeAll(async () => {
   configDb = `postgres://${encodeURIComponent(main.user)}:${encodeURIComponent(main.password)}@${main.host}:${main.port}/mmconfig?sslmode=disable`;
   await appendFile(env.sb.envFilePath as string, `\nMM_CONFIG=${configDb}\n`);
 }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 test('discover reads the config from the database store and plans the config_store component', async () => {
   const r = await env.cli('discover');
@@ -40,6 +48,8 @@ test('the config store is dumped and restored on its own', async () => {
   const r = await env.cli('restore', 'latest', '--yes', '--components', 'config_store');
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  expect((await query(store, 'SELECT value FROM configurations WHERE active'))[0]?.value).toBe(await readFile(env.sb.configPath, 'utf8'));
+  expect((await query(store, 'SELECT value FROM configurations WHERE active'))[0]?.value).toBe(
+    await readFile(env.sb.configPath, 'utf8'),
+  );
   expect((await query(store, 'SELECT count(*)::int AS n FROM configurationfiles'))[0]?.n).toBe(1);
 });

@@ -12,8 +12,12 @@ import { startCli } from '../support/cli';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 async function snapshotIds(): Promise<string[]> {
   return (await env.cli('list')).summary?.snapshots.map((s: { id: string }) => s.id) ?? [];
@@ -40,8 +44,13 @@ test('an offline backup restarts Mattermost once the dump is pinned; a dump fail
   // pg_dump that takes its snapshot and locks like the real one, then breaks off its output.
   const bin = path.join(env.root, 'broken-pg-bin');
   await mkdir(bin, { recursive: true });
-  for (const tool of ['psql', 'pg_restore']) await symlink(path.join(env.db.binDir, tool), path.join(bin, tool)).catch(() => undefined);
-  await writeFile(path.join(bin, 'pg_dump'), `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | head -c 4096\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`, { mode: 0o755 });
+  for (const tool of ['psql', 'pg_restore'])
+    await symlink(path.join(env.db.binDir, tool), path.join(bin, tool)).catch(() => undefined);
+  await writeFile(
+    path.join(bin, 'pg_dump'),
+    `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | head -c 4096\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`,
+    { mode: 0o755 },
+  );
   const before = await snapshotIds();
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
@@ -68,7 +77,9 @@ test('an offline backup restarts Mattermost once the dump is pinned; a dump fail
   const order = finished.map((e) => e.step);
   expect(order.indexOf('precopy')).toBeLessThan(order.indexOf('stop'));
   expect(order.indexOf('start')).toBeLessThan(order.indexOf('database-finish'));
-  const precopied = /^(\d+) changed files \(([\d.]+) (KB|MB)\) copied ahead of the stop$/.exec(String(finished.find((e) => e.step === 'precopy')?.summary));
+  const precopied = /^(\d+) changed files \(([\d.]+) (KB|MB)\) copied ahead of the stop$/.exec(
+    String(finished.find((e) => e.step === 'precopy')?.summary),
+  );
   expect(precopied).not.toBeNull();
   expect(Number(precopied?.[1])).toBeGreaterThanOrEqual(1);
   expect(Number(precopied?.[2]) * (precopied?.[3] === 'MB' ? 1024 : 1)).toBeGreaterThanOrEqual(195);
@@ -130,7 +141,10 @@ test('killed outright after stopping Mattermost: the next run sees the lock and 
   expect(await isUp(env.url)).toBe(false);
   const next = await env.cli('backup', '--mode', 'online');
   expect(next.code).toBe(0);
-  const logs = next.events.filter((e) => e.type === 'log').map((e) => e.message).join('\n');
+  const logs = next.events
+    .filter((e) => e.type === 'log')
+    .map((e) => e.message)
+    .join('\n');
   expect(logs).toMatch(/stale lock/);
   expect(logs).toMatch(/had stopped Mattermost: starting Mattermost again/);
   expect(await isUp(env.url)).toBe(true);
@@ -141,7 +155,11 @@ test('two jobs never overlap: a second job while one runs is refused with exit c
   await mkdir(bulk, { recursive: true });
   for (let i = 0; i < 100; i++) await writeFile(path.join(bulk, `p-${i}.jpg`), randomBytes(1024 * 1024));
   const first = startCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'online']);
-  await new Promise<void>((resolve) => first.onEvent((e) => { if (e.type === 'step.started' && e.step === 'data') resolve(); }));
+  await new Promise<void>((resolve) =>
+    first.onEvent((e) => {
+      if (e.type === 'step.started' && e.step === 'data') resolve();
+    }),
+  );
   // Freeze the first job while it holds the lock, so the check does not race its speed.
   first.child.kill('SIGSTOP');
   try {
@@ -159,11 +177,17 @@ test('not enough space in the repository: refused with the figures before Matter
   await env.writeConfig({ repository: { path: env.repo, reserveBytes: 1e15 } });
   try {
     let sawDown = false;
-    const poll = setInterval(() => { void isUp(env.url).then((up) => { if (!up) sawDown = true; }); }, 100);
+    const poll = setInterval(() => {
+      void isUp(env.url).then((up) => {
+        if (!up) sawDown = true;
+      });
+    }, 100);
     const r = await env.cli('backup');
     clearInterval(poll);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/not enough space in the repository: this backup needs up to .* is usable \(.* free, .* reserved\)/);
+    expect(r.stderr).toMatch(
+      /not enough space in the repository: this backup needs up to .* is usable \(.* free, .* reserved\)/,
+    );
     expect(r.summary?.error.code).toBe('DISK_SPACE');
     expect(sawDown).toBe(false);
   } finally {
@@ -186,7 +210,9 @@ test('a restore that fails part-way puts the safety snapshot back and says so', 
     const r = await env.cli('restore', b.summary?.snapshot.id, '--yes');
     expect(r.code).toBe(1);
     // The cause names the file and the refusal (not ENOTDIR from a recursive rm, not a stack trace).
-    expect(r.stderr).toMatch(/cannot write the restore target .*EPERM: operation not permitted, unlink '[^']*immutable\.bin'/);
+    expect(r.stderr).toMatch(
+      /cannot write the restore target .*EPERM: operation not permitted, unlink '[^']*immutable\.bin'/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     // The undo changes only what differs, so the file store (where the immutable file already is
     // as it was) is put back as well as the database; whatever could not be is named as such.

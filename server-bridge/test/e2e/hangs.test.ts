@@ -17,8 +17,11 @@ let small: string;
 beforeAll(async () => {
   env = await setupE2E('postgres', { size: { attachments: 4, attachmentBytes: 20_000 } });
   // ~6 MB of hex text: about 3 MB once zstd has it, far more than the space the shim leaves.
-  await query(parseDsn(env.sb.dbUrl), `CREATE TABLE bulk_blobs AS SELECT g AS id, string_agg(md5(random()::text), '') AS blob
-    FROM generate_series(1, 3000) g, generate_series(1, 64) h GROUP BY g`);
+  await query(
+    parseDsn(env.sb.dbUrl),
+    `CREATE TABLE bulk_blobs AS SELECT g AS id, string_agg(md5(random()::text), '') AS blob
+    FROM generate_series(1, 3000) g, generate_series(1, 64) h GROUP BY g`,
+  );
   small = path.join(env.root, 'small-disk');
   await mkdir(small, { recursive: true });
   // A real small filesystem; big enough for the free-space check, filled by the pg_dump shim.
@@ -32,14 +35,20 @@ afterAll(async () => {
 
 /** Our sessions on the test server: everything we open is named mm-backup…, pg_dump's too. */
 async function ourSessions(): Promise<Array<{ application_name: string; state: string }>> {
-  return env.db.query('postgres', "SELECT application_name, state FROM pg_stat_activity WHERE application_name LIKE 'mm-backup%'");
+  return env.db.query(
+    'postgres',
+    "SELECT application_name, state FROM pg_stat_activity WHERE application_name LIKE 'mm-backup%'",
+  );
 }
 
 /** Runs the CLI, but never waits more than `seconds`: a hang fails the test instead of the suite. */
 async function cliWithin(seconds: number, args: string[]): Promise<CliResult & { hung: boolean }> {
   const run = startCli(['--config', env.cfgFile, '--json', ...args]);
   let hung = false;
-  const timer = setTimeout(() => { hung = true; run.child.kill('SIGKILL'); }, seconds * 1000);
+  const timer = setTimeout(() => {
+    hung = true;
+    run.child.kill('SIGKILL');
+  }, seconds * 1000);
   const r = await run.done;
   clearTimeout(timer);
   if (hung) env.startStandin(); // a killed job may have left Mattermost stopped
@@ -58,7 +67,9 @@ async function shimBin(name: string, tool: string, before: string): Promise<stri
   for (const t of ['pg_dump', 'pg_restore', 'psql']) {
     if (t !== tool) await symlink(path.join(env.db.binDir, t), path.join(bin, t)).catch(() => undefined);
   }
-  await writeFile(path.join(bin, tool), `#!/bin/sh\n${before}\nexec "${env.db.binDir}/${tool}" "$@"\n`, { mode: 0o755 });
+  await writeFile(path.join(bin, tool), `#!/bin/sh\n${before}\nexec "${env.db.binDir}/${tool}" "$@"\n`, {
+    mode: 0o755,
+  });
   return bin;
 }
 
@@ -66,16 +77,26 @@ test('disk full during the PostgreSQL dump: exits at once, no session left, Matt
   const repo = path.join(small, 'repo');
   const filler = path.join(small, 'filler');
   // Fill the small disk just as the dump starts, leaving 256 KiB: the dump hits ENOSPC part-way.
-  const bin = await shimBin('full-disk-bin', 'pg_dump',
-    `avail=$(($(stat -f -c '%a * %S' "${small}")))\nhead -c $((avail - 262144)) /dev/zero > "${filler}"`);
-  await env.writeConfig({ repository: { path: repo }, backup: { exclude: ['app', 'plugins', 'client_plugins', 'logs', 'data'] }, database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
+  const bin = await shimBin(
+    'full-disk-bin',
+    'pg_dump',
+    `avail=$(($(stat -f -c '%a * %S' "${small}")))\nhead -c $((avail - 262144)) /dev/zero > "${filler}"`,
+  );
+  await env.writeConfig({
+    repository: { path: repo },
+    backup: { exclude: ['app', 'plugins', 'client_plugins', 'logs', 'data'] },
+    database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin },
+  });
   try {
     const t0 = Date.now();
     const r = await cliWithin(60, ['backup', '--mode', 'offline']);
     expect(r.hung).toBe(false);
     expect(Date.now() - t0).toBeLessThan(45_000);
     // Exit code and error code with the output, so a failure says which write missed the mapping.
-    expect({ code: r.code, error: r.summary?.error.code, stderr: r.stderr }).toMatchObject({ code: 3, error: 'DISK_SPACE' });
+    expect({ code: r.code, error: r.summary?.error.code, stderr: r.stderr }).toMatchObject({
+      code: 3,
+      error: 'DISK_SPACE',
+    });
     expect(r.stderr).toMatch(/repository disk is full/);
     expect(r.stderr).toMatch(/\d+(\.\d+)? (B|KB|MB|GB) free of \d+(\.\d+)? (B|KB|MB|GB)/);
     expect(r.stderr).toMatch(/hint: .*(free space|prune)/);
@@ -99,7 +120,11 @@ test('pg_restore killed during a restore: rolled back, the CLI exits, no session
   // The first pg_restore (the restore's own; the safety snapshot uses pg_dump) records its pid and
   // holds until it is killed, so the kill always lands while it runs (never on a finished one);
   // the undo's pg_restore, the second, runs through.
-  const bin = await shimBin('killable-bin', 'pg_restore', `${countRun(count)}\n[ $n -eq 1 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`);
+  const bin = await shimBin(
+    'killable-bin',
+    'pg_restore',
+    `${countRun(count)}\n[ $n -eq 1 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`,
+  );
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
     const run = startCli(['--config', env.cfgFile, '--json', 'restore', id, '--yes']);
@@ -117,7 +142,10 @@ test('pg_restore killed during a restore: rolled back, the CLI exits, no session
       })();
     });
     let hung = false;
-    const timer = setTimeout(() => { hung = true; run.child.kill('SIGKILL'); }, 90_000);
+    const timer = setTimeout(() => {
+      hung = true;
+      run.child.kill('SIGKILL');
+    }, 90_000);
     const r = await run.done;
     clearTimeout(timer);
     if (hung) env.startStandin();
@@ -141,7 +169,11 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
   // The first pg_restore reads the dump through (no database); the second is the restore drill:
   // it holds until killed (while psql's session into the scratch database is open), so the kill
   // never lands on one that already finished.
-  const bin = await shimBin('killable-drill-bin', 'pg_restore', `${countRun(count)}\n[ $n -eq 2 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`);
+  const bin = await shimBin(
+    'killable-drill-bin',
+    'pg_restore',
+    `${countRun(count)}\n[ $n -eq 2 ] && { echo $$ > "${pidFile}"; ${HOLD}; }`,
+  );
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
     const run = startCli(['--config', env.cfgFile, '--json', 'verify', b.summary?.snapshot.id as string, '--deep']);
@@ -155,7 +187,10 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
       }
     })();
     let hung = false;
-    const timer = setTimeout(() => { hung = true; run.child.kill('SIGKILL'); }, 60_000);
+    const timer = setTimeout(() => {
+      hung = true;
+      run.child.kill('SIGKILL');
+    }, 60_000);
     const r = await run.done;
     clearTimeout(timer);
     stop = true;
@@ -165,7 +200,9 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/pg_restore failed \(killed by SIGKILL\)/);
     expect(await ourSessions()).toEqual([]);
-    expect(await env.db.query('postgres', "SELECT datname FROM pg_database WHERE datname LIKE '%mmb_verify%'")).toEqual([]);
+    expect(await env.db.query('postgres', "SELECT datname FROM pg_database WHERE datname LIKE '%mmb_verify%'")).toEqual(
+      [],
+    );
     expect(await isUp(env.url)).toBe(true);
   } finally {
     await env.writeConfig();
@@ -178,7 +215,11 @@ test('pg_dump failing while our row count waits on a lock: the session is ended,
   await holder.connect();
   await holder.query('BEGIN');
   await holder.query('LOCK TABLE public.posts IN ACCESS EXCLUSIVE MODE');
-  const bin = await shimBin('failing-dump-bin', 'pg_dump', 'echo "pg_dump: error: connection lost (simulated)" >&2; exit 1');
+  const bin = await shimBin(
+    'failing-dump-bin',
+    'pg_dump',
+    'echo "pg_dump: error: connection lost (simulated)" >&2; exit 1',
+  );
   await env.writeConfig({ database: { adminUrl: env.db.adminUrl(env.sb.dbName), pgBinDir: bin } });
   try {
     const t0 = Date.now();

@@ -51,8 +51,12 @@ function offsiteConfig(extra: Record<string, unknown> = {}) {
     offsite: {
       mode: 'replicate',
       s3: {
-        endpoint: s3.endpoint, bucket: s3.bucket, prefix: PREFIX, forcePathStyle: true,
-        accessKeyIdFile: path.join(env.root, 's3-key-id'), secretAccessKeyFile: path.join(env.root, 's3-secret'),
+        endpoint: s3.endpoint,
+        bucket: s3.bucket,
+        prefix: PREFIX,
+        forcePathStyle: true,
+        accessKeyIdFile: path.join(env.root, 's3-key-id'),
+        secretAccessKeyFile: path.join(env.root, 's3-secret'),
       },
       encryption: { recipients: [recipient] },
       retry: { attempts: 6, baseDelayMs: 500, maxDelayMs: 4000 },
@@ -69,7 +73,14 @@ async function secret(name: string, value: string): Promise<string> {
 
 /** A raw view of the bucket (ciphertext), to look at and damage what is stored. */
 function bucket(): S3Storage {
-  return new S3Storage({ bucket: s3.bucket, prefix: PREFIX, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  return new S3Storage({
+    bucket: s3.bucket,
+    prefix: PREFIX,
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+  });
 }
 
 async function keys(prefix: string): Promise<Set<string>> {
@@ -106,15 +117,24 @@ test('a backup is copied off-site at once, encrypted; list shows it; a second co
   const dump = m2.components.find((c: { id: string }) => c.id === 'database').database.object;
   const added = [...(await keys(''))].filter((k) => !before.has(k)).sort();
   // Dedup: only the new dump (when its bytes changed), the manifest and its signature went up.
-  expect(added).toEqual([`objects/${dump.slice(0, 2)}/${dump}`, `snapshots/${id2}.json`, `snapshots/${id2}.sig`].filter((k) => !before.has(k)).sort());
+  expect(added).toEqual(
+    [`objects/${dump.slice(0, 2)}/${dump}`, `snapshots/${id2}.json`, `snapshots/${id2}.sig`]
+      .filter((k) => !before.has(k))
+      .sort(),
+  );
   expect(second.summary?.offsite.objects_uploaded).toBeLessThanOrEqual(1);
-  expect((await env.cli('list')).summary?.snapshots.map((s: { offsite: string }) => s.offsite)).toEqual(['present', 'present']);
+  expect((await env.cli('list')).summary?.snapshots.map((s: { offsite: string }) => s.offsite)).toEqual([
+    'present',
+    'present',
+  ]);
 });
 
 test('the server holds no key: it can copy but not read; with the identity, verify --offsite --deep passes', async () => {
   const noKey = await env.cli('verify', 'latest', '--offsite');
   expect(noKey.code).toBe(3);
-  expect(noKey.stderr).toMatch(/are encrypted and this host has only public keys \(recipients\): it can write copies but not read them/);
+  expect(noKey.stderr).toMatch(
+    /are encrypted and this host has only public keys \(recipients\): it can write copies but not read them/,
+  );
   const deep = await runCli(['--config', env.cfgFile, '--json', 'verify', 'latest', '--offsite', '--deep'], withKey());
   expect(deep.stderr).toBe('');
   expect(deep.code).toBe(0);
@@ -137,7 +157,10 @@ test('an upload broken by the S3 server going away ends complete after retries, 
   run.onEvent((e) => {
     if (killed || e.type !== 'step.progress' || e.step !== 'offsite-copy') return;
     killed = true;
-    restarted = s3.stop().then(() => new Promise((r) => setTimeout(r, 1500))).then(() => s3.start());
+    restarted = s3
+      .stop()
+      .then(() => new Promise((r) => setTimeout(r, 1500)))
+      .then(() => s3.start());
   });
   const r = await run.done;
   await restarted;
@@ -180,24 +203,65 @@ test('disaster drill: install, database, local repository and config gone; resto
   const urlFile = await secret('new-db-url', newDb);
   const from = `s3://${s3.bucket}/${PREFIX}?endpoint=${encodeURIComponent(s3.endpoint)}`;
   const drEnv = {
-    ...withKey(), AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    MM_BACKUP_CONFIG: '', MM_BACKUP_STATE_DIR: path.join(env.root, 'new-host', 'state'),
+    ...withKey(),
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    MM_BACKUP_CONFIG: '',
+    MM_BACKUP_STATE_DIR: path.join(env.root, 'new-host', 'state'),
   };
   // Nothing in the bucket is trusted until the fingerprint kept with the identity is given.
   const untrusted = await runCli(['--json', 'list', '--from', from], drEnv);
   expect(untrusted.code).toBe(0);
-  expect(untrusted.summary?.snapshots.at(-1)).toMatchObject({ id: b.summary?.snapshot.id, trust: 'untrusted', signed_by: fingerprint });
-  const refused = await runCli(['--json', 'restore', 'latest', '--from', from, '--install-dir', newInstall, '--database-url-file', urlFile, '--yes'], drEnv);
+  expect(untrusted.summary?.snapshots.at(-1)).toMatchObject({
+    id: b.summary?.snapshot.id,
+    trust: 'untrusted',
+    signed_by: fingerprint,
+  });
+  const refused = await runCli(
+    [
+      '--json',
+      'restore',
+      'latest',
+      '--from',
+      from,
+      '--install-dir',
+      newInstall,
+      '--database-url-file',
+      urlFile,
+      '--yes',
+    ],
+    drEnv,
+  );
   expect(refused.code).toBe(4);
   expect(refused.stderr).toMatch(/is untrusted and is not restored: it is signed by key .* which is not trusted here/);
   const list = await runCli(['--json', 'list', '--from', from, '--trust', fingerprint], drEnv);
   expect(list.code).toBe(0);
   expect(list.summary?.snapshots.at(-1)).toMatchObject({ id: b.summary?.snapshot.id, trust: 'signed' });
-  const r = await runCli(['--json', 'restore', 'latest', '--from', from, '--trust', fingerprint, '--install-dir', newInstall, '--database-url-file', urlFile, '--yes'], drEnv);
+  const r = await runCli(
+    [
+      '--json',
+      'restore',
+      'latest',
+      '--from',
+      from,
+      '--trust',
+      fingerprint,
+      '--install-dir',
+      newInstall,
+      '--database-url-file',
+      urlFile,
+      '--yes',
+    ],
+    drEnv,
+  );
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(await tableDigests(newDb)).toEqual(rowsBefore);
-  const strip = (t: Record<string, string>) => { const c = { ...t }; delete c['config/config.json']; return c; };
+  const strip = (t: Record<string, string>) => {
+    const c = { ...t };
+    delete c['config/config.json'];
+    return c;
+  };
   expect(strip(await describeTree(newInstall, [], { dirMtimes: false }))).toEqual(strip(treeBefore));
   const cfg = JSON.parse(await readFile(path.join(newInstall, 'config', 'config.json'), 'utf8'));
   expect(cfg.SqlSettings.DataSource).toContain('mm_rebuilt');
@@ -206,8 +270,12 @@ test('disaster drill: install, database, local repository and config gone; resto
 describe('damage is reported clearly', () => {
   const from = () => `s3://${s3.bucket}/${PREFIX}?endpoint=${encodeURIComponent(s3.endpoint)}`;
   const dr = (extra: Record<string, string> = {}) => ({
-    ...withKey(), AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    MM_BACKUP_CONFIG: '', MM_BACKUP_STATE_DIR: path.join(env.root, 'state-damage'), ...extra,
+    ...withKey(),
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    MM_BACKUP_CONFIG: '',
+    MM_BACKUP_STATE_DIR: path.join(env.root, 'state-damage'),
+    ...extra,
   });
   const manifest = async () => (await runCli(['--json', 'show', 'latest', '--from', from()], dr())).summary?.manifest;
 
@@ -253,7 +321,23 @@ describe('damage is reported clearly', () => {
       expect(v.stderr).toContain(`data ${entry.path}: ${key} failed authentication`);
       expect(v.stderr).toMatch(/damaged or was tampered with/);
       const target = path.join(env.root, 'tamper-target');
-      const r = await runCli(['--json', 'restore', 'latest', '--from', from(), '--trust', fingerprint, '--install-dir', target, '--database-url-file', await secret('tamper-db', env.db.adminUrl('mm_tamper')), '--yes'], dr());
+      const r = await runCli(
+        [
+          '--json',
+          'restore',
+          'latest',
+          '--from',
+          from(),
+          '--trust',
+          fingerprint,
+          '--install-dir',
+          target,
+          '--database-url-file',
+          await secret('tamper-db', env.db.adminUrl('mm_tamper')),
+          '--yes',
+        ],
+        dr(),
+      );
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/is damaged and will not be restored/);
     } finally {
@@ -288,7 +372,9 @@ test('an off-site copy decrypts by hand with the standard age tool and the ident
   expect(m.status).toBe(0);
   const manifest = JSON.parse(m.stdout.toString());
   expect(snaps[0]).toBe(`snapshots/${manifest.id}.json`);
-  const entry = manifest.components.find((c: { id: string }) => c.id === 'config').entries.find((e: { path: string }) => e.path === 'config.json');
+  const entry = manifest.components
+    .find((c: { id: string }) => c.id === 'config')
+    .entries.find((e: { path: string }) => e.path === 'config.json');
   const obj = age(await fetchTo(`objects/${entry.sha256.slice(0, 2)}/${entry.sha256}`));
   expect(obj.status).toBe(0);
   expect(createHash('sha256').update(obj.stdout).digest('hex')).toBe(entry.sha256);

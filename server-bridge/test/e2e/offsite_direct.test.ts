@@ -40,9 +40,20 @@ function config(passFile: string, retention?: Record<string, number>) {
   };
 }
 
-const creds = () => ({ AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey });
+const creds = () => ({
+  AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+});
 const cli = (...args: string[]) => runCli(['--config', env.cfgFile, '--json', ...args], creds());
-const raw = () => new S3Storage({ bucket: s3.bucket, prefix: 'direct', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+const raw = () =>
+  new S3Storage({
+    bucket: s3.bucket,
+    prefix: 'direct',
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+  });
 
 async function readKey(key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -58,7 +69,10 @@ test('backups go to the bucket; the second one is incremental; verify passes; no
   expect(b2.code).toBe(0);
   expect(b2.summary?.snapshot.files_read).toBe(0);
   const list = await cli('list');
-  expect(list.summary?.snapshots.map((s: { id: string; offsite: string }) => [s.id, s.offsite])).toEqual([[b1.summary?.snapshot.id, 'present'], [b2.summary?.snapshot.id, 'present']]);
+  expect(list.summary?.snapshots.map((s: { id: string; offsite: string }) => [s.id, s.offsite])).toEqual([
+    [b1.summary?.snapshot.id, 'present'],
+    [b2.summary?.snapshot.id, 'present'],
+  ]);
   const v = await cli('verify', 'latest');
   expect(v.stderr).toBe('');
   expect(v.code).toBe(0);
@@ -67,7 +81,9 @@ test('backups go to the bucket; the second one is incremental; verify passes; no
 
 test('a stored object opens by hand: the passphrase opens the repository key, the key opens the object', async () => {
   const m = (await cli('show', 'latest')).summary?.manifest;
-  const cfgEntry = m.components.find((c: { id: string }) => c.id === 'config').entries.find((e: { path: string }) => e.path === 'config.json');
+  const cfgEntry = m.components
+    .find((c: { id: string }) => c.id === 'config')
+    .entries.find((e: { path: string }) => e.path === 'config.json');
   const age = await loadAge();
   const d1 = new age.Decrypter();
   d1.addPassphrase(PASSPHRASE);
@@ -84,7 +100,9 @@ test('a wrong passphrase is refused before anything is read or written', async (
   try {
     const r = await cli('backup');
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/the configured passphrase does not unlock the repository at s3:\/\/mm-backup-test\/direct/);
+    expect(r.stderr).toMatch(
+      /the configured passphrase does not unlock the repository at s3:\/\/mm-backup-test\/direct/,
+    );
     expect(r.stderr).not.toContain('not the passphrase at all');
   } finally {
     await env.writeConfig(config('passphrase'));

@@ -15,17 +15,22 @@ beforeAll(async () => {
   env = await setupE2E('postgres', { size: { posts: 20, attachments: 2, attachmentBytes: 10_000 } });
   await env.writeConfig({ backup: { mode: 'online' } });
 }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 type Entry = { path: string; type: string; sha256?: string; size?: number };
 type Manifest = { id: string; components: Array<{ id: string; status: string; entries: Entry[] }> };
-const manifestOf = async (id: string): Promise<Manifest> => JSON.parse(await readFile(path.join(env.repo, 'snapshots', `${id}.json`), 'utf8'));
+const manifestOf = async (id: string): Promise<Manifest> =>
+  JSON.parse(await readFile(path.join(env.repo, 'snapshots', `${id}.json`), 'utf8'));
 
 test('an unsigned parent planted in the repository lends no checksum to the next (signed) backup', async () => {
   const b1 = await env.cli('backup');
   expect(b1.code).toBe(0);
   const genuine = await manifestOf(b1.summary?.snapshot.id);
-  const comp = genuine.components.find((c) => c.status === 'included' && c.entries.some((e) => e.type === 'file' && e.sha256 && e.size)) as Manifest['components'][number];
+  const comp = genuine.components.find(
+    (c) => c.status === 'included' && c.entries.some((e) => e.type === 'file' && e.sha256 && e.size),
+  ) as Manifest['components'][number];
   const victim = comp.entries.find((e) => e.type === 'file' && e.sha256 && e.size) as Entry;
 
   // The attacker's content, stored as an object (an unencrypted repository; with age recipients
@@ -34,12 +39,20 @@ test('an unsigned parent planted in the repository lends no checksum to the next
   const evilSha = createHash('sha256').update(evil).digest('hex');
   await mkdir(path.join(env.repo, 'objects', evilSha.slice(0, 2)), { recursive: true });
   await writeFile(path.join(env.repo, 'objects', evilSha.slice(0, 2), evilSha), evil);
-  const forgedId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-ffffff`;
+  const forgedId = `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-ffffff`;
   const forged = JSON.parse(JSON.stringify(genuine)) as Manifest;
   forged.id = forgedId;
-  for (const e of (forged.components.find((c) => c.id === comp.id) as Manifest['components'][number]).entries) if (e.path === victim.path) e.sha256 = evilSha;
+  for (const e of (forged.components.find((c) => c.id === comp.id) as Manifest['components'][number]).entries)
+    if (e.path === victim.path) e.sha256 = evilSha;
   await writeFile(path.join(env.repo, 'snapshots', `${forgedId}.json`), JSON.stringify(forged));
-  expect(Object.fromEntries(((await env.cli('list')).summary?.snapshots ?? []).map((s: { id: string; trust: string }) => [s.id, s.trust]))[forgedId]).toBe('unsigned');
+  expect(
+    Object.fromEntries(
+      ((await env.cli('list')).summary?.snapshots ?? []).map((s: { id: string; trust: string }) => [s.id, s.trust]),
+    )[forgedId],
+  ).toBe('unsigned');
 
   const b2 = await env.cli('backup');
   expect(b2.code).toBe(0);

@@ -16,8 +16,12 @@ import { runCli } from '../support/cli';
 import { setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres', { size: { posts: 100, attachments: 10, attachmentBytes: 50_000 } }); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres', { size: { posts: 100, attachments: 10, attachmentBytes: 50_000 } });
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 const objectPath = (sha: string) => path.join(env.repo, 'objects', sha.slice(0, 2), sha);
 const online = { backup: { mode: 'online' } };
@@ -37,7 +41,9 @@ async function verification(id: string): Promise<string> {
 /** Flips one byte of the object holding `file` in snapshot `id`; returns the undo. */
 async function damage(id: string, file: string): Promise<() => Promise<void>> {
   const m = (await env.cli('show', id)).summary?.manifest;
-  const entry = m.components.flatMap((c: { entries: Array<{ path: string; sha256?: string }> }) => c.entries).find((e: { path: string }) => e.path.endsWith(file));
+  const entry = m.components
+    .flatMap((c: { entries: Array<{ path: string; sha256?: string }> }) => c.entries)
+    .find((e: { path: string }) => e.path.endsWith(file));
   const obj = objectPath(entry.sha256);
   const original = await readFile(obj);
   const flipped = Buffer.from(original);
@@ -58,7 +64,12 @@ test('a failed verification is recorded as failed, replacing an earlier pass', a
     expect(await verification(id)).toBe('FAILED');
     const rec = JSON.parse(await readFile(path.join(env.repo, 'verifications', `${id}.json`), 'utf8'));
     expect(rec).toMatchObject({ snapshotId: id, ok: false });
-    expect(rec.issues).toEqual([expect.objectContaining({ path: expect.stringContaining('verify-record.txt'), problem: expect.stringContaining('checksum') })]);
+    expect(rec.issues).toEqual([
+      expect.objectContaining({
+        path: expect.stringContaining('verify-record.txt'),
+        problem: expect.stringContaining('checksum'),
+      }),
+    ]);
   } finally {
     await undo();
   }
@@ -102,12 +113,15 @@ function makeShims(dir: string, logDir: string, tools: string[]): string[] {
   const pgBin = findPgBinDir();
   const made: string[] = [];
   for (const tool of tools) {
-    const real = ['pg_dump', 'pg_restore', 'psql'].includes(tool) && pgBin
-      ? path.join(pgBin, tool)
-      : spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' }).stdout.trim();
+    const real =
+      ['pg_dump', 'pg_restore', 'psql'].includes(tool) && pgBin
+        ? path.join(pgBin, tool)
+        : spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' }).stdout.trim();
     if (!real) continue;
     const envChecks = SECRET_VARS.map((v) => `  [ -n "\${${v}:-}" ] && printf 'env %s\\n' ${v}`).join('\n');
-    writeFileSync(path.join(dir, tool), `#!/bin/sh
+    writeFileSync(
+      path.join(dir, tool),
+      `#!/bin/sh
 {
   printf 'tool %s\\n' ${tool}
   for a in "$@"; do printf 'arg %s\\n' "$a"; done
@@ -115,14 +129,20 @@ ${envChecks}
   true
 } > "${logDir}/$$-${tool}"
 exec "${real}" "$@"
-`);
+`,
+    );
     chmodSync(path.join(dir, tool), 0o755);
     made.push(tool);
   }
   return made;
 }
 
-interface ToolRun { tool: string; args: string[]; env: string[]; text: string }
+interface ToolRun {
+  tool: string;
+  args: string[];
+  env: string[];
+  text: string;
+}
 
 function toolRuns(logDir: string): ToolRun[] {
   return readdirSync(logDir).map((f) => {
@@ -145,21 +165,36 @@ function sampleCmdlines(): { stop(): string[] } {
       if (!/^\d+$/.test(pid)) continue;
       try {
         seen.add(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      } catch { /* the process has exited */ }
+      } catch {
+        /* the process has exited */
+      }
     }
   };
   const timer = setInterval(sample, 5);
-  return { stop: () => { clearInterval(timer); sample(); return [...seen]; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return [...seen];
+    },
+  };
 }
 
 /** Backs up, deep-verifies and restores with every tool shimmed and /proc sampled; returns what ran. */
-async function jobsUnderWatch(e: E2E, tools: string[], opts: { pgBinDir: boolean }): Promise<{ runs: ToolRun[]; cmdlines: string[]; shimmed: string[] }> {
+async function jobsUnderWatch(
+  e: E2E,
+  tools: string[],
+  opts: { pgBinDir: boolean },
+): Promise<{ runs: ToolRun[]; cmdlines: string[]; shimmed: string[] }> {
   const root = path.join(e.root, 'argv-check');
   const shims = path.join(root, 'bin');
   const logs = path.join(root, 'log');
   const shimmed = makeShims(shims, logs, tools);
-  await e.writeConfig({ database: { adminUrl: e.db.adminUrl(e.sb.dbName), ...(opts.pgBinDir ? { pgBinDir: shims } : {}) } });
-  const cli = (...args: string[]) => runCli(['--config', e.cfgFile, '--json', ...args], { PATH: `${shims}:${process.env.PATH ?? ''}` });
+  await e.writeConfig({
+    database: { adminUrl: e.db.adminUrl(e.sb.dbName), ...(opts.pgBinDir ? { pgBinDir: shims } : {}) },
+  });
+  const cli = (...args: string[]) =>
+    runCli(['--config', e.cfgFile, '--json', ...args], { PATH: `${shims}:${process.env.PATH ?? ''}` });
   const sampler = sampleCmdlines();
   let cmdlines: string[];
   try {
@@ -190,32 +225,54 @@ test('PostgreSQL: no database password reaches any command line; the tools get i
   const { runs, cmdlines } = await jobsUnderWatch(env, PG_TOOLS, { pgBinDir: true });
   // Every kind of child ran through the shims: the check below saw the real command lines.
   expect(new Set(runs.map((r) => r.tool))).toEqual(new Set(PG_TOOLS));
-  expectNoSecretIn(runs, cmdlines, [parseDsn(env.sb.dbUrl).password, parseDsn(env.db.adminUrl(env.sb.dbName)).password]);
+  expectNoSecretIn(runs, cmdlines, [
+    parseDsn(env.sb.dbUrl).password,
+    parseDsn(env.db.adminUrl(env.sb.dbName)).password,
+  ]);
   // The PostgreSQL tools that connect got the password from their environment.
   const connecting = runs.filter((x) => (x.tool === 'pg_dump' || x.tool === 'psql') && !x.args.includes('--version'));
   expect(connecting.length).toBeGreaterThanOrEqual(3); // the dump, the drill's psql, the restore's psql
   for (const r of connecting) {
-    expect({ tool: r.tool, args: r.args, secretFrom: r.env.filter((e) => e === 'PGPASSWORD' || e === 'PGPASSFILE') })
-      .toEqual({ tool: r.tool, args: r.args, secretFrom: [expect.any(String)] });
+    expect({
+      tool: r.tool,
+      args: r.args,
+      secretFrom: r.env.filter((e) => e === 'PGPASSWORD' || e === 'PGPASSFILE'),
+    }).toEqual({ tool: r.tool, args: r.args, secretFrom: [expect.any(String)] });
   }
 }, 300_000);
 
 describe('MariaDB', () => {
   let menv: E2E;
-  beforeAll(async () => { menv = await setupE2E('mysql', { size: { posts: 100, attachments: 10, attachmentBytes: 50_000 } }); }, 240_000);
-  afterAll(async () => { await menv?.cleanup(); });
+  beforeAll(async () => {
+    menv = await setupE2E('mysql', { size: { posts: 100, attachments: 10, attachmentBytes: 50_000 } });
+  }, 240_000);
+  afterAll(async () => {
+    await menv?.cleanup();
+  });
 
   test('no database password reaches any command line; the clients read it from a defaults file', async () => {
     const { runs, cmdlines, shimmed } = await jobsUnderWatch(menv, MYSQL_TOOLS, { pgBinDir: false });
     const used = new Set(runs.map((r) => r.tool));
     expect(used.has('zstd')).toBe(true);
-    const dumps = runs.filter((r) => (r.tool === 'mariadb-dump' || r.tool === 'mysqldump') && !r.args.includes('--version'));
+    const dumps = runs.filter(
+      (r) => (r.tool === 'mariadb-dump' || r.tool === 'mysqldump') && !r.args.includes('--version'),
+    );
     const clients = runs.filter((r) => (r.tool === 'mariadb' || r.tool === 'mysql') && !r.args.includes('--version'));
-    expect({ shimmed, dumps: dumps.length > 0, clients: clients.length > 0 }).toEqual({ shimmed, dumps: true, clients: true });
-    expectNoSecretIn(runs, cmdlines, [parseDsn(menv.sb.dbUrl, 'mysql').password, parseDsn(menv.db.adminUrl(menv.sb.dbName), 'mysql').password]);
+    expect({ shimmed, dumps: dumps.length > 0, clients: clients.length > 0 }).toEqual({
+      shimmed,
+      dumps: true,
+      clients: true,
+    });
+    expectNoSecretIn(runs, cmdlines, [
+      parseDsn(menv.sb.dbUrl, 'mysql').password,
+      parseDsn(menv.db.adminUrl(menv.sb.dbName), 'mysql').password,
+    ]);
     for (const r of [...dumps, ...clients]) {
-      expect({ tool: r.tool, secretFrom: r.args.filter((a) => a.startsWith('--defaults-extra-file=') || a.startsWith('--defaults-file=')).length })
-        .toEqual({ tool: r.tool, secretFrom: 1 });
+      expect({
+        tool: r.tool,
+        secretFrom: r.args.filter((a) => a.startsWith('--defaults-extra-file=') || a.startsWith('--defaults-file='))
+          .length,
+      }).toEqual({ tool: r.tool, secretFrom: 1 });
     }
   }, 300_000);
 });

@@ -12,8 +12,12 @@ import { describeTree } from '../support/tree_snapshot';
 import { setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 async function readmeBlock(): Promise<string> {
   const readme = await readFile(path.resolve(__dirname, '../../../README.md'), 'utf8');
@@ -29,7 +33,11 @@ test('the README procedure restores the database and the file store without mm-b
   const id = b.summary?.snapshot.id as string;
   const rows = await tableDigests(env.sb.dbUrl);
   const dataDir = path.join(env.sb.installDir, 'data');
-  const files = Object.fromEntries(Object.entries(await describeTree(dataDir)).filter(([, v]) => v.startsWith('file')).map(([k, v]) => [k, v.split(' ')[1]]));
+  const files = Object.fromEntries(
+    Object.entries(await describeTree(dataDir))
+      .filter(([, v]) => v.startsWith('file'))
+      .map(([k, v]) => [k, v.split(' ')[1]]),
+  );
 
   // Disaster: the attachments and the database are gone; an empty database is made by hand.
   await rm(dataDir, { recursive: true });
@@ -46,6 +54,10 @@ test('the README procedure restores the database and the file store without mm-b
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(await tableDigests(env.db.adminUrl('by_hand'))).toEqual(rows);
-  const restored = Object.fromEntries(Object.entries(await describeTree(dataDir)).filter(([, v]) => v.startsWith('file')).map(([k, v]) => [k, v.split(' ')[1]]));
+  const restored = Object.fromEntries(
+    Object.entries(await describeTree(dataDir))
+      .filter(([, v]) => v.startsWith('file'))
+      .map(([k, v]) => [k, v.split(' ')[1]]),
+  );
   expect(restored).toEqual(files);
 });

@@ -17,12 +17,18 @@ let base: Manifest;
 let victim: string;
 let seq = 0;
 beforeAll(async () => {
-  env = await setupE2E('postgres', { size: { users: 5, channels: 2, posts: 20, attachments: 4, attachmentBytes: 20_000 } });
+  env = await setupE2E('postgres', {
+    size: { users: 5, channels: 2, posts: 20, attachments: 4, attachmentBytes: 20_000 },
+  });
   const b = await env.cli('backup', '--mode', 'online');
   expect(b.code).toBe(0);
-  base = JSON.parse(await readFile(path.join(env.repo, 'snapshots', `${b.summary?.snapshot.id}.json`), 'utf8')) as Manifest;
+  base = JSON.parse(
+    await readFile(path.join(env.repo, 'snapshots', `${b.summary?.snapshot.id}.json`), 'utf8'),
+  ) as Manifest;
 }, 300_000);
-afterAll(async () => { await env?.cleanup(); });
+afterAll(async () => {
+  await env?.cleanup();
+});
 beforeEach(async () => {
   victim = path.join(env.root, `victim-${++seq}`);
   await mkdir(victim);
@@ -49,29 +55,37 @@ async function plant(edit: (m: Manifest) => void): Promise<string> {
   const text = Buffer.from([...manifestText(m)].join(''));
   await writeFile(path.join(env.repo, 'snapshots', `${m.id}.json`), text);
   const key = await SigningKey.load(path.join(path.dirname(env.cfgFile), SIGNING_KEY_NAME)).catch(() => undefined);
-  if (key) await writeFile(path.join(env.repo, 'snapshots', `${m.id}.sig`), key.sign('manifest', m.id, sha256Hex(text)));
+  if (key)
+    await writeFile(path.join(env.repo, 'snapshots', `${m.id}.sig`), key.sign('manifest', m.id, sha256Hex(text)));
   return m.id;
 }
 
 const comp = (m: Manifest, id: string) => m.components.find((c) => c.id === id) as ComponentRecord;
 const said = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
-const noStop = (r: { events: Array<Record<string, any>> }) => expect(r.events.some((e) => e.step === 'stop')).toBe(false);
+const noStop = (r: { events: Array<Record<string, any>> }) =>
+  expect(r.events.some((e) => e.step === 'stop')).toBe(false);
 
 test.each([
   ['a sibling (../victim)', (target: string) => path.relative(target, victim)],
   ['far up (../../../somewhere)', (target: string) => `${'../'.repeat(target.split('/').length)}${victim.slice(1)}`],
-])('a rootInInstall pointing %s is refused before anything is written', async (_what, rootInInstall) => {
-  const target = path.join(env.root, `new-install-${seq}`);
-  await mkdir(target);
-  const rel = rootInInstall(target);
-  expect(path.resolve(target, rel)).toBe(victim);
-  const id = await plant((m) => { comp(m, 'config').rootInInstall = rel; });
-  const r = await env.cli('restore', id, '--yes', '--install-dir', target, '--components', 'config');
-  expect(r.code).not.toBe(0);
-  expect(said(r)).toContain(JSON.stringify(rel));
-  await victimUntouched();
-  expect(await readdir(target)).toEqual([]);
-}, 120_000);
+])(
+  'a rootInInstall pointing %s is refused before anything is written',
+  async (_what, rootInInstall) => {
+    const target = path.join(env.root, `new-install-${seq}`);
+    await mkdir(target);
+    const rel = rootInInstall(target);
+    expect(path.resolve(target, rel)).toBe(victim);
+    const id = await plant((m) => {
+      comp(m, 'config').rootInInstall = rel;
+    });
+    const r = await env.cli('restore', id, '--yes', '--install-dir', target, '--components', 'config');
+    expect(r.code).not.toBe(0);
+    expect(said(r)).toContain(JSON.stringify(rel));
+    await victimUntouched();
+    expect(await readdir(target)).toEqual([]);
+  },
+  120_000,
+);
 
 test('a symlink in the new install dir is not followed: the restore refuses', async () => {
   const target = path.join(env.root, `new-install-${seq}`);
@@ -103,15 +117,25 @@ test('in place: symlink, directory and file of one name in the config component 
   expect(existsSync(path.join(env.sb.installDir, 'config', 'lnk'))).toBe(false);
 }, 120_000);
 
-test('in place: a symlink one component makes where another component\'s root is refused (app → config)', async () => {
+test("in place: a symlink one component makes where another component's root is refused (app → config)", async () => {
   const id = await plant((m) => {
     const app = comp(m, 'app');
-    app.entries.push({ path: 'config', type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: app.entries[0]?.mtime as string, target: victim });
+    app.entries.push({
+      path: 'config',
+      type: 'symlink',
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: app.entries[0]?.mtime as string,
+      target: victim,
+    });
     app.exclude = app.exclude.filter((x) => x !== 'config'); // hide it from the per-component check
   });
   const r = await env.cli('restore', id, '--yes', '--components', 'app,config', '--no-safety-snapshot');
   expect(r.code).toBe(4);
-  expect(said(r)).toMatch(/component config, the root .* lies at or under the symbolic link .*config restored by component app/);
+  expect(said(r)).toMatch(
+    /component config, the root .* lies at or under the symbolic link .*config restored by component app/,
+  );
   noStop(r);
   expect(await isUp(env.url)).toBe(true);
   await victimUntouched();
@@ -132,7 +156,17 @@ test('onto a new install dir, components outside it are skipped and named unless
   expect(await readFile(tlsFile, 'utf8')).toBe('changed after the backup');
   expect(existsSync(path.join(target, 'config', 'config.json'))).toBe(true);
 
-  const all = await env.cli('restore', base.id, '--yes', '--install-dir', target, '--components', 'config,tls', '--restore-absolute-roots', '--force');
+  const all = await env.cli(
+    'restore',
+    base.id,
+    '--yes',
+    '--install-dir',
+    target,
+    '--components',
+    'config,tls',
+    '--restore-absolute-roots',
+    '--force',
+  );
   expect(all.code).toBe(0);
   expect(all.summary).toMatchObject({ restored: ['config', 'tls'], skipped: [] });
   expect(await readFile(tlsFile)).toEqual(original);
@@ -151,7 +185,17 @@ test('onto a new database, a config.json that the snapshot makes a symlink is no
   const target = path.join(env.root, `new-install-${seq}`);
   const urlFile = path.join(env.root, `url-${seq}`);
   await writeFile(urlFile, env.db.adminUrl('mm_contain'), { mode: 0o600 });
-  const r = await env.cli('restore', id, '--yes', '--install-dir', target, '--components', 'config', '--database-url-file', urlFile);
+  const r = await env.cli(
+    'restore',
+    id,
+    '--yes',
+    '--install-dir',
+    target,
+    '--components',
+    'config',
+    '--database-url-file',
+    urlFile,
+  );
   expect(r.code).toBe(4);
   expect(said(r)).toMatch(/config\.json is a symbolic link; it is not rewritten/);
   expect(await readFile(precious, 'utf8')).toBe('{"precious":true}');

@@ -5,13 +5,19 @@ import { tableDigests } from '../support/db_rows';
 import { setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 /** Runs the CLI under `script`, which gives it a real terminal, and types `answer` at the prompt. */
 function onTerminal(args: string[], answer: string): Promise<{ code: number | null; out: string }> {
   // `script -c` takes one command line; every part here is a temp path or a fixed word (no spaces).
-  const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].join(' '), '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let typed = false;
   const onData = (d: Buffer) => {
@@ -44,9 +50,15 @@ test('a wrong answer changes nothing; the snapshot id confirms', async () => {
 });
 
 test('on a terminal, long steps show progress bars', async () => {
-  const child = spawn('script', ['-qec', [process.execPath, CLI, '--config', env.cfgFile, 'verify', 'latest'].join(' '), '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'script',
+    ['-qec', [process.execPath, CLI, '--config', env.cfgFile, 'verify', 'latest'].join(' '), '/dev/null'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code).toBe(0);
   expect(out).toMatch(/\[[█░]+\] \d+% [\d.]+\/[\d.]+ MB/);

@@ -9,8 +9,12 @@ import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
 export function roundtripSuite(driver: 'postgres' | 'mysql'): void {
   let env: E2E;
-  beforeAll(async () => { env = await setupE2E(driver); }, 240_000);
-  afterAll(async () => { await env?.cleanup(); });
+  beforeAll(async () => {
+    env = await setupE2E(driver);
+  }, 240_000);
+  afterAll(async () => {
+    await env?.cleanup();
+  });
 
   const posts = () => (driver === 'postgres' ? 'posts' : 'Posts');
   const users = () => (driver === 'postgres' ? 'users' : 'Users');
@@ -25,7 +29,11 @@ export function roundtripSuite(driver: 'postgres' | 'mysql'): void {
     treeBefore = await tree();
     rowsBefore = await tableDigests(env.sb.dbUrl);
     let sawDown = false;
-    const poll = setInterval(() => { void isUp(env.url).then((up) => { if (!up) sawDown = true; }); }, 100);
+    const poll = setInterval(() => {
+      void isUp(env.url).then((up) => {
+        if (!up) sawDown = true;
+      });
+    }, 100);
     const r = await env.cli('backup');
     clearInterval(poll);
     expect(r.stderr).toBe('');
@@ -41,8 +49,12 @@ export function roundtripSuite(driver: 'postgres' | 'mysql'): void {
     expect(list.summary?.snapshots.map((s: { id: string }) => s.id)).toEqual([snapshotId]);
     const show = await env.cli('show', snapshotId);
     const m = show.summary?.manifest;
-    const ids = m.components.filter((c: { status: string }) => c.status === 'included').map((c: { id: string }) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['database', 'config', 'app', 'data', 'plugins', 'client_plugins', 'logs', 'tls']));
+    const ids = m.components
+      .filter((c: { status: string }) => c.status === 'included')
+      .map((c: { id: string }) => c.id);
+    expect(ids).toEqual(
+      expect.arrayContaining(['database', 'config', 'app', 'data', 'plugins', 'client_plugins', 'logs', 'tls']),
+    );
     expect(m.mattermost.schemaVersion).toBeGreaterThan(100);
     const dbc = m.components.find((c: { id: string }) => c.id === 'database');
     expect(dbc.database.rowCounts[posts()]).toBe(env.sb.counts[posts()]);
@@ -56,13 +68,18 @@ export function roundtripSuite(driver: 'postgres' | 'mysql'): void {
     expect(r.summary?.snapshot.files_read).toBe(0);
     // Only the new dump can be new data (identical dumps dedup to nothing).
     const show = await env.cli('show', r.summary?.snapshot.id);
-    const trees = show.summary?.manifest.components.filter((c: { database?: unknown; status: string }) => !c.database && c.status === 'included');
+    const trees = show.summary?.manifest.components.filter(
+      (c: { database?: unknown; status: string }) => !c.database && c.status === 'included',
+    );
     expect(trees.every((c: { newBytes: number }) => c.newBytes === 0)).toBe(true);
   });
 
   test('restore in place puts back every file and every row after changes and deletions', async () => {
     const target = parseDsn(env.sb.dbUrl);
-    await query(target, `DELETE FROM ${posts()} WHERE id IN (SELECT id FROM (SELECT id FROM ${posts()} ORDER BY id LIMIT 25) x)`);
+    await query(
+      target,
+      `DELETE FROM ${posts()} WHERE id IN (SELECT id FROM (SELECT id FROM ${posts()} ORDER BY id LIMIT 25) x)`,
+    );
     await query(target, `UPDATE ${users()} SET username = CONCAT(username, '_changed')`);
     await query(target, 'CREATE TABLE added_after_backup (x int)');
     const dataFiles = Object.keys(treeBefore).filter((p) => p.startsWith('data/') && treeBefore[p]?.startsWith('file'));
@@ -85,11 +102,23 @@ export function roundtripSuite(driver: 'postgres' | 'mysql'): void {
     const newInstall = path.join(env.root, 'new-host', 'mattermost');
     const newDb = 'mm_new_host';
     const url = env.db.adminUrl(newDb);
-    const r = await env.cli('restore', snapshotId, '--yes', '--install-dir', newInstall, '--database-url-file', await secretFile(env.root, url));
+    const r = await env.cli(
+      'restore',
+      snapshotId,
+      '--yes',
+      '--install-dir',
+      newInstall,
+      '--database-url-file',
+      await secretFile(env.root, url),
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await tableDigests(url)).toEqual(rowsBefore);
-    const strip = (t: Record<string, string>) => { const c = { ...t }; delete c['config/config.json']; return c; };
+    const strip = (t: Record<string, string>) => {
+      const c = { ...t };
+      delete c['config/config.json'];
+      return c;
+    };
     expect(strip(await describeTree(newInstall, ['data/testfile'], { dirMtimes: false }))).toEqual(strip(treeBefore));
     const cfg = JSON.parse(await readFile(path.join(newInstall, 'config', 'config.json'), 'utf8'));
     const pointed = parseDsn(cfg.SqlSettings.DataSource, driver);

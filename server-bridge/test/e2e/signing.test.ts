@@ -19,7 +19,12 @@ let fingerprint: string;
 
 const snap = (id: string, ext = 'json') => path.join(env.repo, 'snapshots', `${id}.${ext}`);
 const trustOf = async (...args: string[]) =>
-  Object.fromEntries(((await env.cli('list', ...args)).summary?.snapshots ?? []).map((s: { id: string; trust: string }) => [s.id, s.trust]));
+  Object.fromEntries(
+    ((await env.cli('list', ...args)).summary?.snapshots ?? []).map((s: { id: string; trust: string }) => [
+      s.id,
+      s.trust,
+    ]),
+  );
 
 /** Runs `fn` with the manifest (and signature) of `id` as they are now put back afterwards. */
 async function restoring(id: string, fn: () => Promise<void>): Promise<void> {
@@ -94,7 +99,10 @@ test('a manifest rewritten and re-signed with another key is refused, naming tha
   await restoring(second, async () => {
     const text = Buffer.from((await readFile(snap(second), 'utf8')).replace(/"host":"([^"]*)"/, '"host":"evil"'));
     await writeFile(snap(second), text);
-    await writeFile(snap(second, 'sig'), attacker.sign('manifest', second, createHash('sha256').update(text).digest('hex')));
+    await writeFile(
+      snap(second, 'sig'),
+      attacker.sign('manifest', second, createHash('sha256').update(text).digest('hex')),
+    );
     expect((await trustOf())[second]).toBe('untrusted');
     await refused(second, new RegExp(`signed by key ${attacker.fingerprint}, which is not trusted`));
   });
@@ -131,13 +139,16 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
     saved.set(n, await readFile(path.join(dir, n)));
     await rm(path.join(dir, n));
   }
-  for (const n of await readdir(path.join(env.repo, 'verifications')).catch(() => [] as string[])) await rm(path.join(env.repo, 'verifications', n));
+  for (const n of await readdir(path.join(env.repo, 'verifications')).catch(() => [] as string[]))
+    await rm(path.join(env.repo, 'verifications', n));
   const ids = Object.keys(await trustOf());
   expect(Object.values(await trustOf()).every((t) => t === 'unsigned')).toBe(true);
 
   // One object only the second snapshot has is damaged: that snapshot must not be signed.
   const m = (await env.cli('show', second)).summary?.manifest;
-  const entry = m.components.find((c: { id: string }) => c.id === 'data').entries.find((e: { path: string }) => e.path === 'only-in-second.bin');
+  const entry = m.components
+    .find((c: { id: string }) => c.id === 'data')
+    .entries.find((e: { path: string }) => e.path === 'only-in-second.bin');
   const obj = path.join(env.repo, 'objects', entry.sha256.slice(0, 2), entry.sha256);
   const good = await readFile(obj);
   await writeFile(obj, Buffer.concat([good.subarray(0, 10), Buffer.from('X'), good.subarray(11)]));
@@ -149,7 +160,8 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
     expect(after[second]).toBe('unsigned');
     expect(after[first]).toBe('signed');
     // Every snapshot holding the damaged object (the safety snapshot taken above holds it too) stays unsigned, the rest are signed.
-    for (const id of ids) expect(after[id]).toBe(s.stderr.includes(`${id}: failed verification`) ? 'unsigned' : 'signed');
+    for (const id of ids)
+      expect(after[id]).toBe(s.stderr.includes(`${id}: failed verification`) ? 'unsigned' : 'signed');
   } finally {
     await writeFile(obj, good);
   }
@@ -158,14 +170,19 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
   expect(again.summary?.signed).toContain(second);
   expect(Object.values(await trustOf()).every((t) => t === 'signed')).toBe(true);
   // The records sign-snapshots wrote count as verifications.
-  expect((await env.cli('list')).summary?.snapshots.find((s: { id: string }) => s.id === first).verification).toBe('ok');
+  expect((await env.cli('list')).summary?.snapshots.find((s: { id: string }) => s.id === first).verification).toBe(
+    'ok',
+  );
   const r = await env.cli('restore', first, '--yes', '--components', 'data');
   expect(r.code).toBe(0);
   // A snapshot signed by another key is never re-signed (that would launder a forgery).
   const attacker = (await SigningKey.loadOrCreate(path.join(env.root, 'attacker.key'))).key;
   await restoring(first, async () => {
     const bytes = await readFile(snap(first));
-    await writeFile(snap(first, 'sig'), attacker.sign('manifest', first, createHash('sha256').update(bytes).digest('hex')));
+    await writeFile(
+      snap(first, 'sig'),
+      attacker.sign('manifest', first, createHash('sha256').update(bytes).digest('hex')),
+    );
     const s = await env.cli('sign-snapshots');
     expect(s.code).toBe(4);
     expect(s.stderr).toMatch(new RegExp(`${first}: not re-signed: it is signed by key ${attacker.fingerprint}`));
@@ -180,7 +197,9 @@ test('key rotation: a new key signs new snapshots; old ones verify while the old
   const b = await env.cli('backup');
   expect(b.code).toBe(0);
   const third = b.summary?.snapshot.id;
-  const newFp = /fingerprint is (ed25519:[A-Za-z0-9_-]{43})/.exec(b.events.find((e) => e.type === 'log' && /created the snapshot signing key/.test(e.message))?.message ?? '')?.[1];
+  const newFp = /fingerprint is (ed25519:[A-Za-z0-9_-]{43})/.exec(
+    b.events.find((e) => e.type === 'log' && /created the snapshot signing key/.test(e.message))?.message ?? '',
+  )?.[1];
   expect(newFp).toBeDefined();
   expect(newFp).not.toBe(fingerprint);
   const pick = (t: Record<string, string>) => [t[first], t[second], t[third]];

@@ -2,8 +2,12 @@
 import { setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 120_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 120_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 test('REST routes answer like Mattermost; ping still checks the real database', async () => {
   const me = await fetch(`${env.url}/api/v4/users/me`);

@@ -11,8 +11,12 @@ import { tableDigests } from '../support/db_rows';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 const objectPath = (sha: string) => path.join(env.repo, 'objects', sha.slice(0, 2), sha);
 
@@ -87,7 +91,10 @@ test('restore refuses a snapshot whose schema is newer than the server, unless -
 });
 
 test('prune keeps what kept snapshots need and the newest verified snapshot', async () => {
-  await env.writeConfig({ retention: { keepLast: 2, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 }, backup: { mode: 'online' } });
+  await env.writeConfig({
+    retention: { keepLast: 2, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+    backup: { mode: 'online' },
+  });
   const uploads = path.join(env.sb.installDir, 'data', 'prune-test');
   await mkdir(uploads, { recursive: true });
   const ids: string[] = [];

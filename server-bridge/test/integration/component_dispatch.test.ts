@@ -42,18 +42,26 @@ beforeEach(async () => {
   await mkdir(path.join(install, 'data', 'teams', 'a'), { recursive: true });
   await mkdir(path.join(install, 'bin'), { recursive: true });
   await mkdir(path.dirname(envFile), { recursive: true });
-  await writeFile(path.join(install, 'config', 'config.json'), JSON.stringify({
-    SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-    FileSettings: { DriverName: 'local', Directory: './data/' },
-  }));
+  await writeFile(
+    path.join(install, 'config', 'config.json'),
+    JSON.stringify({
+      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
+      FileSettings: { DriverName: 'local', Directory: './data/' },
+    }),
+  );
   await writeFile(path.join(install, 'data', 'teams', 'a', 'photo.png'), 'png bytes');
   await writeFile(path.join(install, 'bin', 'mattermost'), '#!/bin/sh\n');
   await writeFile(envFile, 'MM_SERVICESETTINGS_SITEURL=https://chat.example\n');
   // The database is left out: these are the file components, whose kinds need no server.
-  const cfg = parseConfig({
-    mattermost: { installDir: install, url: 'http://127.0.0.1:1', envFile }, service: { preset: 'none' },
-    repository: { path: path.join(work, 'repo') }, backup: { exclude: ['database'] },
-  }, path.join(work, 'mm-backup.json'));
+  const cfg = parseConfig(
+    {
+      mattermost: { installDir: install, url: 'http://127.0.0.1:1', envFile },
+      service: { preset: 'none' },
+      repository: { path: path.join(work, 'repo') },
+      backup: { exclude: ['database'] },
+    },
+    path.join(work, 'mm-backup.json'),
+  );
   ec = await openContext(cfg, { notice: () => undefined });
   d = await discover(cfg);
 });
@@ -72,8 +80,16 @@ async function backup(): Promise<Manifest> {
 
 test('each component is restored by its kind, in place with a safety snapshot and onto a new install dir', async () => {
   const m = await backup();
-  expect(m.components.filter((c) => c.status === 'included').map((c) => c.id)).toEqual(['config', 'env_file', 'app', 'data']);
-  const before = { install: await describeTree(install, [], { dirMtimes: false }), env: await readFile(envFile, 'utf8') };
+  expect(m.components.filter((c) => c.status === 'included').map((c) => c.id)).toEqual([
+    'config',
+    'env_file',
+    'app',
+    'data',
+  ]);
+  const before = {
+    install: await describeTree(install, [], { dirMtimes: false }),
+    env: await readFile(envFile, 'utf8'),
+  };
 
   await writeFile(path.join(install, 'config', 'config.json'), '{"broken": true}');
   await rm(path.join(install, 'data', 'teams'), { recursive: true });
@@ -100,7 +116,12 @@ test('each component is restored by its kind, in place with a safety snapshot an
 
   // Onto a new install dir: the components inside the install follow it; the env file outside is skipped.
   const fresh = path.join(work, 'new-server');
-  const moved: RestoreOptions = { components: ['config', 'env_file', 'data'], installDir: fresh, safetySnapshot: false, force: false };
+  const moved: RestoreOptions = {
+    components: ['config', 'env_file', 'data'],
+    installDir: fresh,
+    safetySnapshot: false,
+    force: false,
+  };
   const r2 = await run((lock) => {
     restore = planRestore(ec, m, undefined, lock, moved);
     return restore.job;
@@ -108,7 +129,9 @@ test('each component is restored by its kind, in place with a safety snapshot an
   expect(r2.error).toBeUndefined();
   expect(restore.outcome).toMatchObject({ restored: ['config', 'data'], skipped: ['env_file'] });
   expect(await readFile(path.join(fresh, 'data', 'teams', 'a', 'photo.png'), 'utf8')).toBe('png bytes');
-  expect(JSON.parse(await readFile(path.join(fresh, 'config', 'config.json'), 'utf8'))).toMatchObject({ FileSettings: { Directory: './data/' } });
+  expect(JSON.parse(await readFile(path.join(fresh, 'config', 'config.json'), 'utf8'))).toMatchObject({
+    FileSettings: { Directory: './data/' },
+  });
 });
 
 test('verify checks each record with its kind: a signed snapshot whose file list a restore would refuse fails', async () => {
@@ -132,5 +155,7 @@ test('verify checks each record with its kind: a signed snapshot whose file list
   verify = planVerify(ec, signed, undefined, { deep: false });
   const r = await run(() => verify.job);
   expect(r.error?.code).toBe('VERIFICATION_FAILED');
-  expect(verify.outcome.issues).toEqual([{ component: 'data', path: `entry ${JSON.stringify(file.path)}`, problem: 'appears more than once' }]);
+  expect(verify.outcome.issues).toEqual([
+    { component: 'data', path: `entry ${JSON.stringify(file.path)}`, problem: 'appears more than once' },
+  ]);
 });

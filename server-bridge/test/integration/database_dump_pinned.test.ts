@@ -17,13 +17,24 @@ beforeAll(async () => {
   await server.createDatabase('src');
   engine = openEngine(parseDsn(server.adminUrl('src'), 'postgres'));
   await server.exec('src', 'CREATE TABLE alpha (id int primary key, v text); CREATE TABLE beta (id int primary key)');
-  await server.exec('src', "INSERT INTO alpha SELECT g, 'row ' || g FROM generate_series(1, 5000) g; INSERT INTO beta VALUES (1), (2)");
+  await server.exec(
+    'src',
+    "INSERT INTO alpha SELECT g, 'row ' || g FROM generate_series(1, 5000) g; INSERT INTO beta VALUES (1), (2)",
+  );
 }, 180_000);
-afterAll(async () => { await server?.destroy(); });
+afterAll(async () => {
+  await server?.destroy();
+});
 
 test('writes and a table-rewriting migration made right after onPinned stay out of the dump', async () => {
   const t = parseDsn(server.adminUrl('src'), 'postgres');
-  const app = new Client({ host: t.socket ?? t.host, port: t.port, user: t.user, password: t.password, database: t.database });
+  const app = new Client({
+    host: t.socket ?? t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password,
+    database: t.database,
+  });
   await app.connect();
   try {
     const out = new PassThrough();
@@ -48,7 +59,8 @@ test('writes and a table-rewriting migration made right after onPinned stay out 
     const target = engine.withDatabase('copy');
     await target.restore(Readable.from([Buffer.concat(chunks)]), {});
     expect(await target.rowCounts()).toEqual({ alpha: 5000, beta: 2 });
-    const columns = "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) AS c FROM information_schema.columns WHERE table_name = 'alpha'";
+    const columns =
+      "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) AS c FROM information_schema.columns WHERE table_name = 'alpha'";
     expect((await server.query('copy', columns))[0].c).toBe('id,v');
     // The live database did get both changes, once the dump had let go of its locks.
     expect((await server.query('src', columns))[0].c).toBe('id,v,extra');
@@ -61,8 +73,18 @@ test('writes and a table-rewriting migration made right after onPinned stay out 
 test('a table the dump cannot read fails before the snapshot is pinned, not after', async () => {
   await server.createRole('app', 'app-password');
   await server.exec('src', 'GRANT SELECT ON alpha, beta TO app; CREATE TABLE secret (x int)');
-  const appEngine = openEngine({ ...parseDsn(server.adminUrl('src'), 'postgres'), user: 'app', password: 'app-password' });
+  const appEngine = openEngine({
+    ...parseDsn(server.adminUrl('src'), 'postgres'),
+    user: 'app',
+    password: 'app-password',
+  });
   let pinned = false;
-  await expect(appEngine.dump(new PassThrough().resume(), { onPinned: () => { pinned = true; } })).rejects.toThrow(/permission denied/);
+  await expect(
+    appEngine.dump(new PassThrough().resume(), {
+      onPinned: () => {
+        pinned = true;
+      },
+    }),
+  ).rejects.toThrow(/permission denied/);
   expect(pinned).toBe(false);
 });

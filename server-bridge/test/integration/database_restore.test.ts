@@ -20,10 +20,18 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     server = driver === 'mysql' ? await startMariadb({ name: 'restore' }) : await startPostgres({ name: 'restore' });
     await server.createDatabase('src');
     engine = openEngine(parseDsn(server.adminUrl('src'), driver));
-    await server.exec('src', 'CREATE TABLE Alpha (id int primary key, v varchar(20)); CREATE TABLE Beta (id int primary key)');
-    await server.exec('src', "INSERT INTO Alpha VALUES (1, 'one'), (2, 'two'), (3, 'three'); INSERT INTO Beta VALUES (7)");
+    await server.exec(
+      'src',
+      'CREATE TABLE Alpha (id int primary key, v varchar(20)); CREATE TABLE Beta (id int primary key)',
+    );
+    await server.exec(
+      'src',
+      "INSERT INTO Alpha VALUES (1, 'one'), (2, 'two'), (3, 'three'); INSERT INTO Beta VALUES (7)",
+    );
   }, 180_000);
-  afterAll(async () => { await server?.destroy(); });
+  afterAll(async () => {
+    await server?.destroy();
+  });
 
   async function dumpBytes(): Promise<Buffer> {
     const out = new PassThrough();
@@ -40,7 +48,8 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     await server.exec('whole', 'CREATE TABLE leftover (x int)');
     const report = await target.restore(Readable.from([dump]), {});
     const counts = await target.rowCounts();
-    const norm = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+    const norm = (o: Record<string, number>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
     expect(norm(counts)).toEqual({ alpha: 3, beta: 1 });
     if (driver === 'mysql') expect(report.tablesAfterLoad).toEqual(['Alpha', 'Beta']);
   });
@@ -60,16 +69,20 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     await new Promise((r) => setTimeout(r, 100));
     await target.restore(d.output, {});
     const counts = await target.rowCounts();
-    expect(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k.toLowerCase(), v]))).toEqual({ alpha: 3, beta: 1 });
+    expect(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k.toLowerCase(), v]))).toEqual({
+      alpha: 3,
+      beta: 1,
+    });
   });
 
   test('a dump of many MB is applied whole, up to its last statement', async () => {
     // psql is slower than pg_restore: the tail of the script is still in flight when
     // pg_restore exits, and COMMIT must come after it, not in the middle of it.
     await server.createDatabase('bigsrc');
-    const gen = driver === 'mysql'
-      ? 'CREATE TABLE Gamma (id int primary key, v varchar(200)); INSERT INTO Gamma SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_150000'
-      : `CREATE TABLE Gamma (id int primary key, v varchar(200)); INSERT INTO Gamma SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 150000) g;
+    const gen =
+      driver === 'mysql'
+        ? 'CREATE TABLE Gamma (id int primary key, v varchar(200)); INSERT INTO Gamma SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_150000'
+        : `CREATE TABLE Gamma (id int primary key, v varchar(200)); INSERT INTO Gamma SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 150000) g;
          CREATE INDEX gamma_v1 ON Gamma (v); CREATE INDEX gamma_v2 ON Gamma (md5(v));
          DO $$ BEGIN FOR i IN 1..800 LOOP EXECUTE format('CREATE TABLE t%s (id int primary key, v text); CREATE INDEX t%s_v ON t%s (v)', i, i, i); END LOOP; END $$`;
     await server.exec('bigsrc', gen);
@@ -82,7 +95,13 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     const target = engine.withDatabase('bigdst');
     await target.restore(Readable.from([Buffer.concat(chunks)]), {});
     const counts = await target.rowCounts();
-    expect(Object.fromEntries(Object.entries(counts).filter(([k]) => !/^t\d+$/.test(k)).map(([k, v]) => [k.toLowerCase(), v]))).toEqual({ gamma: 150000 });
+    expect(
+      Object.fromEntries(
+        Object.entries(counts)
+          .filter(([k]) => !/^t\d+$/.test(k))
+          .map(([k, v]) => [k.toLowerCase(), v]),
+      ),
+    ).toEqual({ gamma: 150000 });
     expect(Object.keys(counts)).toHaveLength(driver === 'mysql' ? 1 : 801);
   });
 
@@ -91,7 +110,8 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     await server.createDatabase('broken');
     const target = engine.withDatabase('broken');
     // Cut where the stream fails, after the first table: a client reading to EOF would stop cleanly there.
-    const cut = driver === 'mysql' ? dump.indexOf(Buffer.from('Table structure for table `Beta`')) : Math.floor(dump.length / 2);
+    const cut =
+      driver === 'mysql' ? dump.indexOf(Buffer.from('Table structure for table `Beta`')) : Math.floor(dump.length / 2);
     expect(cut).toBeGreaterThan(0);
     // Deterministic break: the first read() hands over the head; the next one comes only once the
     // consumer has taken every byte of it (highWaterMark 1), and that one fails like a disk would.
@@ -100,7 +120,10 @@ describe.each(['mysql', 'postgres'] as const)('%s engine restore', (driver) => {
     const input = new Readable({
       highWaterMark: 1,
       read() {
-        if (reads++ === 0) { this.push(dump.subarray(0, cut)); return; }
+        if (reads++ === 0) {
+          this.push(dump.subarray(0, cut));
+          return;
+        }
         consumedHead = true;
         this.destroy(new Error('disk read failed'));
       },

@@ -69,6 +69,9 @@ test('a restore through the repository (object checked before it is put in place
   const target = path.join(small, 'install-checked');
   await mkdir(target, { recursive: true });
   const err = await repo.copyObjectTo(stored.sha256, path.join(target, 'file.bin')).catch((e: unknown) => e);
-  expectDiskFull(err, new RegExp(`^the disk restored to \\(${target}\\) is full: writing ${target}/file\\.bin failed; `));
+  expectDiskFull(
+    err,
+    new RegExp(`^the disk restored to \\(${target}\\) is full: writing ${target}/file\\.bin failed; `),
+  );
   await writeFile(path.join(target, 'after.txt'), 'the failed copy left nothing behind');
 });

@@ -24,14 +24,21 @@ storageContract('MemoryStorage', async () => ({ storage: new MemoryStorage(), cl
 
 storageContract('retrying LocalStorage over a flaky network', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
-  return { storage: new RetryingStorage(new FlakyStorage(await LocalStorage.open(dir)), fast), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    storage: new RetryingStorage(new FlakyStorage(await LocalStorage.open(dir)), fast),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 });
 
 storageContract('retrying MemoryStorage over a flaky network', async () => ({
-  storage: new RetryingStorage(new FlakyStorage(new MemoryStorage()), fast), cleanup: async () => {},
+  storage: new RetryingStorage(new FlakyStorage(new MemoryStorage()), fast),
+  cleanup: async () => {},
 }));
 
 storageContract('age-encrypted MemoryStorage', async () => {
   const { identity, recipient } = await generateKeyPair();
-  return { storage: new EncryptedStorage(new MemoryStorage(), { recipients: [recipient], identities: [identity] }), cleanup: async () => {} };
+  return {
+    storage: new EncryptedStorage(new MemoryStorage(), { recipients: [recipient], identities: [identity] }),
+    cleanup: async () => {},
+  };
 });

@@ -31,7 +31,8 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
           // A consumed file is renamed in as it is: durable only once the filesystem is synced.
           // Any other put is durable when it resolves (fsync + rename + directory fsync).
           if (isFileBody(body) && body.consume) ops.push({ op: 'object-pending', key });
-          else ops.push({ op: key.startsWith('snapshots/') && key.endsWith('.json') ? 'commit' : 'object-durable', key });
+          else
+            ops.push({ op: key.startsWith('snapshots/') && key.endsWith('.json') ? 'commit' : 'object-durable', key });
         };
       }
       return real.bind(target);
@@ -41,13 +42,42 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
 }
 
 function manifestFor(id: string, objects: Array<{ sha256: string; size: number }>): Manifest {
-  const entries = objects.map((o, i) => ({ path: `f${i}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '1', size: o.size, sha256: o.sha256 }));
+  const entries = objects.map((o, i) => ({
+    path: `f${i}`,
+    type: 'file' as const,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: '1',
+    size: o.size,
+    sha256: o.sha256,
+  }));
   const bytes = objects.reduce((n, o) => n + o.size, 0);
   return {
-    format: 'mm-backup-snapshot', formatVersion: FORMAT_VERSION, id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online', trigger: 'cli', host: 'h', installDir: '/opt/mattermost',
+    format: 'mm-backup-snapshot',
+    formatVersion: FORMAT_VERSION,
+    id,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online',
+    trigger: 'cli',
+    host: 'h',
+    installDir: '/opt/mattermost',
     mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [{ id: 'data', title: 'Data', status: 'included', exclude: [], entries, files: objects.length, bytes, newBytes: bytes, filesRead: objects.length, durationMs: 1 }],
+    components: [
+      {
+        id: 'data',
+        title: 'Data',
+        status: 'included',
+        exclude: [],
+        entries,
+        files: objects.length,
+        bytes,
+        newBytes: bytes,
+        filesRead: objects.length,
+        durationMs: 1,
+      },
+    ],
     stats: { files: objects.length, bytes, newBytes: bytes, filesRead: objects.length, durationMs: 1, downtimeMs: 0 },
   };
 }
@@ -85,7 +115,9 @@ test('every object a manifest names is durable (flushed) before the manifest is 
       }
     }
     // The snapshot is really there, naming what was stored.
-    expect((await repo.loadSnapshot('latest')).components[0]?.entries.map((e) => e.sha256)).toEqual(stored.map((s) => s.sha256));
+    expect((await repo.loadSnapshot('latest')).components[0]?.entries.map((e) => e.sha256)).toEqual(
+      stored.map((s) => s.sha256),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

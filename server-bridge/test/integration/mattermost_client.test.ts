@@ -17,7 +17,10 @@ let handle: (req: IncomingMessage, res: ServerResponse) => void;
 const seen: IncomingMessage[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => { seen.push(req); handle(req, res); });
+  server = createServer((req, res) => {
+    seen.push(req);
+    handle(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -25,20 +28,26 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
-beforeEach(() => { seen.length = 0; });
+beforeEach(() => {
+  seen.length = 0;
+});
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
 }
 
 async function caught(p: Promise<unknown>): Promise<BridgeError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(BridgeError);
   return err as BridgeError;
 }
 
 test('a token goes in the Authorization header with X-Requested-With, and a sub-path base URL is kept', async () => {
-  handle = (_req, res) => json(res, 200, { id: 'u1', username: 'mm-backup', roles: 'system_user', is_bot: true, delete_at: 0 });
+  handle = (_req, res) =>
+    json(res, 200, { id: 'u1', username: 'mm-backup', roles: 'system_user', is_bot: true, delete_at: 0 });
   const me = await new MattermostClient(`${base}/chat/`, { token: TOKEN }).getMe();
   expect(me.username).toBe('mm-backup');
   expect(seen[0]?.url).toBe('/chat/api/v4/users/me');
@@ -58,20 +67,36 @@ test('a forwarded browser session goes as its cookie, with the CSRF token on cha
 });
 
 test('a Mattermost error answer keeps status and error id as data, and never the token', async () => {
-  handle = (_req, res) => json(res, 401, { id: 'api.context.session_expired.app_error', message: 'Invalid or expired session, please login again.', status_code: 401, detailed_error: '' });
+  handle = (_req, res) =>
+    json(res, 401, {
+      id: 'api.context.session_expired.app_error',
+      message: 'Invalid or expired session, please login again.',
+      status_code: 401,
+      detailed_error: '',
+    });
   const err = await caught(new MattermostClient(base, { token: TOKEN }).getUser('u1'));
   expect(err).toBeInstanceOf(MattermostApiError);
-  expect(err).toMatchObject({ status: 401, errorId: 'api.context.session_expired.app_error', code: 'PRECONDITION_FAILED', details: { status: 401 } });
-  expect(err.message).toBe('Mattermost answered 401 to GET /api/v4/users/u1: Invalid or expired session, please login again. (api.context.session_expired.app_error)');
+  expect(err).toMatchObject({
+    status: 401,
+    errorId: 'api.context.session_expired.app_error',
+    code: 'PRECONDITION_FAILED',
+    details: { status: 401 },
+  });
+  expect(err.message).toBe(
+    'Mattermost answered 401 to GET /api/v4/users/u1: Invalid or expired session, please login again. (api.context.session_expired.app_error)',
+  );
   expect(isOutage(err)).toBe(false);
   const cause = err.cause as Error & { url?: string };
-  expect(JSON.stringify(err) + JSON.stringify(cause) + cause.message + String(cause.url) + String(err.stack)).not.toContain(TOKEN);
+  expect(
+    JSON.stringify(err) + JSON.stringify(cause) + cause.message + String(cause.url) + String(err.stack),
+  ).not.toContain(TOKEN);
 });
 
 test('a 404 is NOT_FOUND, a 503 is an outage worth retrying', async () => {
-  handle = (req, res) => req.url?.includes('missing')
-    ? json(res, 404, { id: 'store.sql_user.missing', message: 'not found', status_code: 404 })
-    : json(res, 503, { id: '', message: 'Internal Server Error', status_code: 503 });
+  handle = (req, res) =>
+    req.url?.includes('missing')
+      ? json(res, 404, { id: 'store.sql_user.missing', message: 'not found', status_code: 404 })
+      : json(res, 503, { id: '', message: 'Internal Server Error', status_code: 503 });
   const c = new MattermostClient(base, { token: TOKEN });
   expect(await caught(c.getUser('missing'))).toMatchObject({ code: 'NOT_FOUND', status: 404 });
   const busy = await caught(c.getUser('u2'));
@@ -94,7 +119,10 @@ test('a Mattermost that never answers, or stops half-way through the body, fails
   const silent = await caught(c.getMe());
   expect(silent).toBeInstanceOf(MattermostError);
   expect(silent.message).toMatch(/is not reachable \(no answer within 0.3 s\)/);
-  handle = (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.write('{"id":'); };
+  handle = (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write('{"id":');
+  };
   const halfway = await caught(c.getMe());
   expect(halfway).toBeInstanceOf(MattermostError);
   expect(isOutage(halfway)).toBe(true);
@@ -114,7 +142,10 @@ test('a closed port is MATTERMOST_UNAVAILABLE with the reason', async () => {
 
 test('the hand-written ping asks a sub-path install at its own /api/v4 and tells unhealthy from down', async () => {
   handle = (_req, res) => json(res, 200, { status: 'UNHEALTHY', database_status: 'UNHEALTHY', filestore_status: 'OK' });
-  expect(await ping(`${base}/chat/`, 1000)).toEqual({ state: 'unhealthy', detail: 'HTTP 200, status UNHEALTHY, database UNHEALTHY, file store OK' });
+  expect(await ping(`${base}/chat/`, 1000)).toEqual({
+    state: 'unhealthy',
+    detail: 'HTTP 200, status UNHEALTHY, database UNHEALTHY, file store OK',
+  });
   expect(seen[0]?.url).toBe('/chat/api/v4/system/ping?get_server_status=true&use_rest_semantics=true');
   handle = () => undefined;
   expect((await ping(base, 300)).state).toBe('down');

@@ -4,8 +4,12 @@ import { world, type World } from '@mm-backup/testkit/mm_rest';
 import { MattermostApiError, MattermostClient } from '../../src/mattermost/client';
 
 let w: World;
-beforeEach(async () => { w = await world(); });
-afterEach(async () => { await w.close(); });
+beforeEach(async () => {
+  w = await world();
+});
+afterEach(async () => {
+  await w.close();
+});
 
 const noViolations = () => expect(w.rest.violations).toEqual([]);
 
@@ -26,7 +30,14 @@ test('the sidecar client (src/mattermost/client.ts) works against the stand-in w
   expect((await admin.getUserByUsername('mm-backup')).is_bot).toBe(true);
   expect((await admin.getUser(w.user.id)).username).toBe('alice');
   expect((await admin.getConfig()).ServiceSettings).toBeDefined();
-  const cmd = await admin.addCommand({ team_id: team.id, trigger: 'backup', url: 'http://127.0.0.1:9/slash', method: 'P', auto_complete: true, auto_complete_desc: 'Back up now' } as Command);
+  const cmd = await admin.addCommand({
+    team_id: team.id,
+    trigger: 'backup',
+    url: 'http://127.0.0.1:9/slash',
+    method: 'P',
+    auto_complete: true,
+    auto_complete_desc: 'Back up now',
+  } as Command);
   expect(cmd.token).toMatch(/^[a-z0-9]{26}$/);
   expect((await admin.getCustomTeamCommands(team.id)).map((c) => c.trigger)).toEqual(['backup']);
   expect((await admin.getCommand(cmd.id)).trigger).toBe('backup');
@@ -36,8 +47,13 @@ test('the sidecar client (src/mattermost/client.ts) works against the stand-in w
   const patched = await botClient.patchPost({ id: post.id, message: 'Backup finished', props: { job: 1, done: true } });
   expect(patched.props).toEqual({ job: 1, done: true });
   // Bots cannot read their own bot record (no read_bots) nor create commands.
-  await expect(botClient.getBot(bot.user_id)).rejects.toMatchObject({ status: 404, errorId: 'store.sql_bot.get.missing.app_error' });
-  await expect(botClient.addCommand({ team_id: team.id, trigger: 'x', url: 'http://a.b/', method: 'P' } as Command)).rejects.toBeInstanceOf(MattermostApiError);
+  await expect(botClient.getBot(bot.user_id)).rejects.toMatchObject({
+    status: 404,
+    errorId: 'store.sql_bot.get.missing.app_error',
+  });
+  await expect(
+    botClient.addCommand({ team_id: team.id, trigger: 'x', url: 'http://a.b/', method: 'P' } as Command),
+  ).rejects.toBeInstanceOf(MattermostApiError);
   const cookieClient = new MattermostClient(w.url, { cookie: w.user.cookie });
   expect((await cookieClient.getMe()).id).toBe(w.user.id);
   noViolations();

@@ -41,7 +41,9 @@ const entries: Entry[] = [
 test('an object swapped after the preflight check is refused when it is written, and nothing of it lands in the target', async () => {
   const root = path.join(work, 'target');
   const list = entries.map((e) => (e.type === 'file' ? { ...e, sha256: goodSha } : e));
-  const err = await caught(restoreTree({ entries: list, root, exclude: [], mode: 'mirror', repo, component: 'config' }));
+  const err = await caught(
+    restoreTree({ entries: list, root, exclude: [], mode: 'mirror', repo, component: 'config' }),
+  );
   expect(err).toMatchObject({ code: 'VERIFICATION_FAILED' });
   expect(err.message).toMatch(new RegExp(`object ${goodSha.slice(0, 12)}.*does not match its checksum`));
   expect(await readFile(path.join(root, 'config.json'), 'utf8').catch(() => 'absent')).toBe('absent');
@@ -66,7 +68,9 @@ test('a file the restore reads from a snapshot (its config.json) is checked too'
 
 test('a streamed object (a database dump) read to its end fails its check when it was swapped, passes when it was not', async () => {
   const swapped = await repo.readObjectChecked(goodSha);
-  for await (const _ of swapped.stream) { /* a consumer reads it all */ }
+  for await (const _ of swapped.stream) {
+    /* a consumer reads it all */
+  }
   expect(() => swapped.check()).toThrow(/does not match its checksum/);
   const sha = (await repo.ingest(Readable.from([Buffer.from('intact dump')]))).sha256;
   const intact = await repo.readObjectChecked(sha);

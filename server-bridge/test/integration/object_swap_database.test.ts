@@ -31,7 +31,9 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function compressedDump(engine: DatabaseEngine): Promise<{ bytes: Buffer; rowCounts: Record<string, number>; tool: string; format: string }> {
+async function compressedDump(
+  engine: DatabaseEngine,
+): Promise<{ bytes: Buffer; rowCounts: Record<string, number>; tool: string; format: string }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -45,9 +47,15 @@ async function compressedDump(engine: DatabaseEngine): Promise<{ bytes: Buffer; 
 }
 
 test('a dump swapped after preflight (same tables and row counts) fails the restore step', async () => {
-  for (const [db, v] of [['good', 'real'], ['evil', 'forged']] as const) {
+  for (const [db, v] of [
+    ['good', 'real'],
+    ['evil', 'forged'],
+  ] as const) {
     await server.createDatabase(db);
-    await server.exec(db, `CREATE TABLE users (id int primary key, role varchar(20)); INSERT INTO users VALUES (1, '${v}')`);
+    await server.exec(
+      db,
+      `CREATE TABLE users (id int primary key, role varchar(20)); INSERT INTO users VALUES (1, '${v}')`,
+    );
   }
   const repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
   const good = await compressedDump(openEngine(parseDsn(server.adminUrl('good'), 'postgres')));
@@ -60,8 +68,27 @@ test('a dump swapped after preflight (same tables and row counts) fails the rest
   await writeFile(file, evil.bytes);
 
   const record: ComponentRecord = {
-    id: 'database', title: 'Database', status: 'included', exclude: [], entries: [], files: 1, bytes: stored.size, newBytes: 0, filesRead: 0, durationMs: 0,
-    database: { driver: 'postgres', target: 'x', serverVersion: '16', tool: good.tool, format: good.format as 'pg_custom', compression: 'zstd', rowCounts: good.rowCounts, object: stored.sha256, size: stored.size },
+    id: 'database',
+    title: 'Database',
+    status: 'included',
+    exclude: [],
+    entries: [],
+    files: 1,
+    bytes: stored.size,
+    newBytes: 0,
+    filesRead: 0,
+    durationMs: 0,
+    database: {
+      driver: 'postgres',
+      target: 'x',
+      serverVersion: '16',
+      tool: good.tool,
+      format: good.format as 'pg_custom',
+      compression: 'zstd',
+      rowCounts: good.rowCounts,
+      object: stored.sha256,
+      size: stored.size,
+    },
   };
   await server.createDatabase('target');
   const engine = openEngine(parseDsn(server.adminUrl('target'), 'postgres'));

@@ -6,12 +6,41 @@ import { Repository } from '../../src/repository/repository';
 import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
 
 function manifest(id: string, trigger: Manifest['trigger'], files: number): Manifest {
-  const entries = Array.from({ length: files }, (_, i) => ({ path: `f${i}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '1', size: 1, sha256: 'a'.repeat(64) }));
+  const entries = Array.from({ length: files }, (_, i) => ({
+    path: `f${i}`,
+    type: 'file' as const,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: '1',
+    size: 1,
+    sha256: 'a'.repeat(64),
+  }));
   return {
-    format: 'mm-backup-snapshot', formatVersion: FORMAT_VERSION, id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online', trigger, host: 'h', installDir: '/opt/mattermost',
+    format: 'mm-backup-snapshot',
+    formatVersion: FORMAT_VERSION,
+    id,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online',
+    trigger,
+    host: 'h',
+    installDir: '/opt/mattermost',
     mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [{ id: 'data', title: 'Data', status: 'included', exclude: [], entries, files, bytes: files, newBytes: files, filesRead: files, durationMs: 1 }],
+    components: [
+      {
+        id: 'data',
+        title: 'Data',
+        status: 'included',
+        exclude: [],
+        entries,
+        files,
+        bytes: files,
+        newBytes: files,
+        filesRead: files,
+        durationMs: 1,
+      },
+    ],
     stats: { files, bytes: files, newBytes: files, filesRead: files, durationMs: 1, downtimeMs: 0 },
   };
 }

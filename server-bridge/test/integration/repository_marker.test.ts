@@ -15,15 +15,37 @@ import { MARKER_KEY } from '../../src/repository/layout';
 import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'marker-')); });
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'marker-'));
+});
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 function manifest(id: string, sha256: string, size: number): Manifest {
   return {
-    format: 'mm-backup-snapshot', formatVersion: FORMAT_VERSION, id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online', trigger: 'cli', host: 'h', installDir: '/opt/mattermost',
+    format: 'mm-backup-snapshot',
+    formatVersion: FORMAT_VERSION,
+    id,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online',
+    trigger: 'cli',
+    host: 'h',
+    installDir: '/opt/mattermost',
     mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [{ id: 'data', title: 'Data', status: 'included', exclude: [], entries: [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1', size, sha256 }], files: 1, bytes: size, newBytes: size, filesRead: 1, durationMs: 1 }],
+    components: [
+      {
+        id: 'data',
+        title: 'Data',
+        status: 'included',
+        exclude: [],
+        entries: [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1', size, sha256 }],
+        files: 1,
+        bytes: size,
+        newBytes: size,
+        filesRead: 1,
+        durationMs: 1,
+      },
+    ],
     stats: { files: 1, bytes: size, newBytes: size, filesRead: 1, durationMs: 1, downtimeMs: 0 },
   };
 }
@@ -54,6 +76,9 @@ test('a repository with an old-shape marker (before the shapes were unified) ope
 test('a marker that is not ours is refused, not overwritten', async () => {
   const storage = new MemoryStorage();
   await storage.put(MARKER_KEY, Buffer.from('{"format":"something-else"}'));
-  await expect(Repository.open(storage)).rejects.toMatchObject({ code: 'PRECONDITION_FAILED', message: expect.stringMatching(/not an mm-backup repository marker/) });
-  expect((await readMarker(new MemoryStorage()))).toBeUndefined();
+  await expect(Repository.open(storage)).rejects.toMatchObject({
+    code: 'PRECONDITION_FAILED',
+    message: expect.stringMatching(/not an mm-backup repository marker/),
+  });
+  expect(await readMarker(new MemoryStorage())).toBeUndefined();
 });

@@ -15,14 +15,41 @@ import type { Manifest } from '../../src/manifest/manifest';
 import type { Storage } from '../../src/storage/storage';
 
 let dir: string;
-beforeEach(async () => { dir = await makeTempDir('signing-'); });
-afterEach(async () => { await removeTempDir(dir); });
+beforeEach(async () => {
+  dir = await makeTempDir('signing-');
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
 
 function manifest(id: string): Manifest {
   return {
-    format: 'mm-backup-snapshot', formatVersion: 1, id, startedAt: '2026-01-01T03:00:00.000Z', finishedAt: '2026-01-01T03:01:00.000Z',
-    mode: 'offline', trigger: 'cli', host: 'h', installDir: '/opt/mattermost', mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [{ id: 'data', title: 'Files', status: 'included', exclude: [], root: '/opt/mattermost/data', rootInInstall: 'data', entries: [], files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0 }],
+    format: 'mm-backup-snapshot',
+    formatVersion: 1,
+    id,
+    startedAt: '2026-01-01T03:00:00.000Z',
+    finishedAt: '2026-01-01T03:01:00.000Z',
+    mode: 'offline',
+    trigger: 'cli',
+    host: 'h',
+    installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: [
+      {
+        id: 'data',
+        title: 'Files',
+        status: 'included',
+        exclude: [],
+        root: '/opt/mattermost/data',
+        rootInInstall: 'data',
+        entries: [],
+        files: 0,
+        bytes: 0,
+        newBytes: 0,
+        filesRead: 0,
+        durationMs: 0,
+      },
+    ],
     stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
   } as Manifest;
 }
@@ -59,7 +86,9 @@ test('a written manifest is signed by the host key (0600, made once) and trusted
   // Another host's policy, with no key of its own and nothing configured, does not trust it.
   expect((await verdict(new TrustPolicy([], undefined), A)).state).toBe('untrusted');
   // ...until the fingerprint is passed (--trust / trust.fingerprints).
-  expect((await verdict(new TrustPolicy([], undefined).withExtra([own?.fingerprint as string]), A)).state).toBe('signed');
+  expect((await verdict(new TrustPolicy([], undefined).withExtra([own?.fingerprint as string]), A)).state).toBe(
+    'signed',
+  );
 });
 
 test('one changed byte in the manifest makes it untrusted', async () => {
@@ -115,11 +144,18 @@ test('requireManifest refuses unsigned (unless allowed) and untrusted (always), 
   await rm(file('snapshots', `${A}.sig`));
   const reader = await Repository.open(await LocalStorage.open(file()));
   const m = await reader.loadSnapshot(A);
-  await expect(policy.requireManifest(reader, m, { action: 'restored' })).rejects.toMatchObject({ code: 'VERIFICATION_FAILED', message: expect.stringMatching(/is not signed/) });
-  await expect(policy.requireManifest(reader, m, { action: 'restored', allowUnsigned: true })).resolves.toMatchObject({ state: 'unsigned' });
+  await expect(policy.requireManifest(reader, m, { action: 'restored' })).rejects.toMatchObject({
+    code: 'VERIFICATION_FAILED',
+    message: expect.stringMatching(/is not signed/),
+  });
+  await expect(policy.requireManifest(reader, m, { action: 'restored', allowUnsigned: true })).resolves.toMatchObject({
+    state: 'unsigned',
+  });
   await writeFile(file('snapshots', `${A}.sig`), '{"not":"a signature"}');
   const again = await reader.loadSnapshot(A);
-  await expect(policy.requireManifest(reader, again, { action: 'restored', allowUnsigned: true })).rejects.toMatchObject({ code: 'VERIFICATION_FAILED', message: expect.stringMatching(/untrusted/) });
+  await expect(
+    policy.requireManifest(reader, again, { action: 'restored', allowUnsigned: true }),
+  ).rejects.toMatchObject({ code: 'VERIFICATION_FAILED', message: expect.stringMatching(/untrusted/) });
 });
 
 test('rotation: with a new key, old snapshots stay trusted only while the old fingerprint is configured', async () => {
@@ -138,7 +174,7 @@ test('rotation: with a new key, old snapshots stay trusted only while the old fi
 
 test('verification records: only signed, trusted, untampered ones count as verified', async () => {
   const { policy, storage } = await setup();
-  const key = await policy.signer() as SigningKey;
+  const key = (await policy.signer()) as SigningKey;
   const rec = { snapshotId: A, at: '2026-01-01T04:00:00Z', deep: false, ok: true, issues: [] };
   await writeVerification(storage, rec, key);
   expect((await readVerifications(storage, policy)).get(A)?.ok).toBe(true);

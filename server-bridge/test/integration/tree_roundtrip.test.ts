@@ -47,7 +47,9 @@ test('a tree round-trips exactly: content, modes, owners, mtimes, symlinks, empt
   expect(b.files).toBe(7);
   expect(b.entries.find((e) => e.path === 'other-component')).toBeUndefined();
   // Same content is stored once.
-  expect(b.entries.find((e) => e.path === 'data/dup1')?.sha256).toBe(b.entries.find((e) => e.path === 'data/dup2')?.sha256);
+  expect(b.entries.find((e) => e.path === 'data/dup1')?.sha256).toBe(
+    b.entries.find((e) => e.path === 'data/dup2')?.sha256,
+  );
 
   // Damage the tree in every way, including the excluded subtree (which restore must leave alone).
   await rm(path.join(root, 'data/2026'), { recursive: true });
@@ -62,7 +64,7 @@ test('a tree round-trips exactly: content, modes, owners, mtimes, symlinks, empt
   const r = await restoreTree({ entries: b.entries, root, exclude: ['other-component'], mode: 'mirror', repo });
   expect(r.removed).toBeGreaterThanOrEqual(2);
   expect(await describeTree(root, ['other-component'])).toEqual(before);
-  expect((await describeTree(path.join(root, 'other-component')))).toHaveProperty('added');
+  expect(await describeTree(path.join(root, 'other-component'))).toHaveProperty('added');
 });
 
 test('restoring into a new empty directory reproduces the tree', async () => {
@@ -71,7 +73,8 @@ test('restoring into a new empty directory reproduces the tree', async () => {
   const b = await backupTree({ root, exclude: [], repo });
   const dest = path.join(work, 'new-host', 'install');
   await restoreTree({ entries: b.entries, root: dest, exclude: [], mode: 'mirror', repo });
-  const strip = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, k === '.' ? v.replace(/ mtime=\d+/, '') : v]));
+  const strip = (t: Record<string, string>) =>
+    Object.fromEntries(Object.entries(t).map(([k, v]) => [k, k === '.' ? v.replace(/ mtime=\d+/, '') : v]));
   expect(strip(await describeTree(dest))).toEqual(strip(await describeTree(root)));
 });
 
@@ -86,7 +89,12 @@ test('a second backup of an unchanged tree reads no file contents; a changed fil
   expect(second.newBytes).toBe(0);
   expect(second.entries).toEqual(first.entries);
   await writeFile(path.join(root, 'group.txt'), 'changed content');
-  const third = await backupTree({ root, exclude: [], repo, previous: new Map(second.entries.map((e) => [e.path, e])) });
+  const third = await backupTree({
+    root,
+    exclude: [],
+    repo,
+    previous: new Map(second.entries.map((e) => [e.path, e])),
+  });
   expect(third.filesRead).toBe(1);
   expect(third.newBytes).toBe('changed content'.length);
 });
@@ -102,7 +110,12 @@ test('same size and mtime but another inode is read again (a file replaced by a 
   await writeFile(path.join(root, 'f'), 'bbbb');
   const secs = Number(BigInt(e?.mtime ?? '0') / 1000n) / 1e6;
   await utimes(path.join(root, 'f'), secs, secs);
-  const second = await backupTree({ root, exclude: [], repo, previous: new Map(first.entries.map((x) => [x.path, x])) });
+  const second = await backupTree({
+    root,
+    exclude: [],
+    repo,
+    previous: new Map(first.entries.map((x) => [x.path, x])),
+  });
   expect(second.entries.find((x) => x.path === 'f')?.sha256).not.toBe(e?.sha256);
 });
 
@@ -111,7 +124,16 @@ test('restore refuses entries that would write through a path outside the tree',
   const bad = [
     { path: '', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, mtime: '0' },
     { path: 'link', type: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, mtime: '0', target: '/etc' },
-    { path: 'link/passwd', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtime: '0', size: 1, sha256: 'a'.repeat(64) },
+    {
+      path: 'link/passwd',
+      type: 'file' as const,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: '0',
+      size: 1,
+      sha256: 'a'.repeat(64),
+    },
   ];
   const err = await caught(restoreTree({ entries: bad, root, exclude: [], mode: 'mirror', repo }));
   expect(err.message).toMatch(/has no parent directory entry/);
@@ -130,7 +152,8 @@ test('synchronous and parallel metadata walks record the same entries', async ()
     await mkdir(path.join(root, `data/many/${i}`), { recursive: true });
     await writeFile(path.join(root, `data/many/${i}/f`), String(i));
   }
-  const walk = (fixed: 'sync' | 'async') => backupTree({ root, exclude: ['other-component'], repo, pacer: new WalkPacer({ fixed }) });
+  const walk = (fixed: 'sync' | 'async') =>
+    backupTree({ root, exclude: ['other-component'], repo, pacer: new WalkPacer({ fixed }) });
   const sync = await walk('sync');
   const parallel = await walk('async');
   expect(sync.entries.length).toBeGreaterThan(90);
@@ -146,10 +169,18 @@ test('a scan stores nothing and lists changed files without a hash; the pre-copy
   await writeFile(path.join(root, 'data/new-a'), randomBytes(3000));
   await writeFile(path.join(root, 'data/new-b'), randomBytes(2000));
 
-  const scan = await backupTree({ root, exclude: [], previous: new Map(first.entries.map((e) => [e.path, e])), scan: true });
+  const scan = await backupTree({
+    root,
+    exclude: [],
+    previous: new Map(first.entries.map((e) => [e.path, e])),
+    scan: true,
+  });
   expect(scan.changedBytes).toBe(5000);
   expect(scan.filesRead).toBe(0);
-  expect(scan.entries.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual(['data/new-a', 'data/new-b']);
+  expect(scan.entries.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual([
+    'data/new-a',
+    'data/new-b',
+  ]);
   expect(await countObjects()).toBe(objectsBefore);
 
   // new-b changes between the scan and the pre-copy: what was read no longer matches the scan.

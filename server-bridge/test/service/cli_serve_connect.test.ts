@@ -6,9 +6,15 @@ import { CLI, runCli } from '../support/cli';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 
 let env: ServiceEnv;
-beforeAll(async () => { env = await setupService(); }, 120_000);
-afterAll(async () => { await env?.cleanup(); });
-afterEach(() => { expect(env.rest.violations).toEqual([]); });
+beforeAll(async () => {
+  env = await setupService();
+}, 120_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
+afterEach(() => {
+  expect(env.rest.violations).toEqual([]);
+});
 
 /** A copy of the test config with `change` applied, 0600. */
 async function configWith(name: string, change: (cfg: Record<string, any>) => void): Promise<string> {
@@ -30,10 +36,18 @@ test('connect from the CLI while serve runs: the running service answers /backup
   await env.sidecar.close(); // free the configured port for the real process
   const child = spawn(process.execPath, [CLI, '--config', env.cfgFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   try {
-    await eventually(async () => (await fetch(`${env.sidecarUrl}/healthz`).catch(() => undefined))?.ok, 20_000, 'the sidecar to listen');
+    await eventually(
+      async () => (await fetch(`${env.sidecarUrl}/healthz`).catch(() => undefined))?.ok,
+      20_000,
+      'the sidecar to listen',
+    );
     const r = await runCli(['--config', env.cfgFile, 'connect', '--admin-token-file', await adminTokenFile()]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\/backup in team ops: created/);
@@ -49,9 +63,11 @@ test('connect from the CLI while serve runs: the running service answers /backup
   await env.restart();
 });
 
-test('connect before the repository exists (the README\'s order) creates it 0700 and the state file 0600', async () => {
+test("connect before the repository exists (the README's order) creates it 0700 and the state file 0600", async () => {
   const repo = path.join(env.root, 'not-yet', 'repo');
-  const cfgFile = await configWith('fresh-repo.json', (c) => { c.repository.path = repo; });
+  const cfgFile = await configWith('fresh-repo.json', (c) => {
+    c.repository.path = repo;
+  });
   const r = await runCli(['--config', cfgFile, 'connect', '--admin-token-file', await adminTokenFile()]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -64,13 +80,18 @@ test('connect uses the bot token in the config; the bot registers /backup when M
   const tokenFile = path.join(env.root, 'bot-token');
   const botToken = env.rest.state.createAccessToken(bot.user.id).token;
   await writeFile(tokenFile, `${botToken}\n`, { mode: 0o600 });
-  const cfgFile = await configWith('bot-token.json', (c) => { c.mattermost.botTokenFile = tokenFile; c.repository.path = path.join(env.root, 'bot-repo'); });
+  const cfgFile = await configWith('bot-token.json', (c) => {
+    c.mattermost.botTokenFile = tokenFile;
+    c.repository.path = path.join(env.root, 'bot-repo');
+  });
   const noEnv = { MM_BACKUP_ADMIN_TOKEN: '', MM_BACKUP_BOT_TOKEN: '' };
 
   const refused = await runCli(['--config', cfgFile, 'connect'], noEnv);
   expect(refused.stderr).toBe('');
   expect(refused.stdout).toMatch(/Bot: @cfgbot/);
-  expect(refused.stdout).toMatch(/to fix: \/backup was not registered: Mattermost does not let @cfgbot manage slash commands .*mm-backup connect --admin-token-file/);
+  expect(refused.stdout).toMatch(
+    /to fix: \/backup was not registered: Mattermost does not let @cfgbot manage slash commands .*mm-backup connect --admin-token-file/,
+  );
   expect(refused.stdout + refused.stderr).not.toContain(botToken);
 
   // A bot given a role that may manage slash commands registers /backup itself.
@@ -93,7 +114,10 @@ test('connect reads the admin token from a 0600 file, never prints it, and store
   expect(r.stdout).toMatch(/Bot: @mm-backup/);
   expect(r.stdout).toMatch(/\/backup in team ops: (created|updated)/);
   expect(r.stdout + r.stderr).not.toContain(env.admin.token);
-  const state = path.join(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(env.cfgFile, 'utf8'))).repository.path, 'sidecar-state.json');
+  const state = path.join(
+    JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(env.cfgFile, 'utf8'))).repository.path,
+    'sidecar-state.json',
+  );
   expect((await stat(state)).mode & 0o777).toBe(0o600);
   await chmod(tokenFile, 0o644);
   const open = await runCli(['--config', env.cfgFile, 'connect', '--admin-token-file', tokenFile]);
@@ -107,17 +131,25 @@ test('serve answers on its port and stops cleanly on SIGTERM', async () => {
   await env.sidecar.close(); // free the configured port for the real process
   const child = spawn(process.execPath, [CLI, '--config', env.cfgFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   try {
-    const health = await eventually(async () => {
-      try {
-        const res = await fetch(`${env.sidecarUrl}/healthz`);
-        return res.ok ? ((await res.json()) as { status: string }) : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 20_000, 'the sidecar to listen');
+    const health = await eventually(
+      async () => {
+        try {
+          const res = await fetch(`${env.sidecarUrl}/healthz`);
+          return res.ok ? ((await res.json()) as { status: string }) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      'the sidecar to listen',
+    );
     expect(health.status).toBe('ok');
     expect((await fetch(`${env.sidecarUrl}/v1/status`)).status).toBe(401);
   } finally {

@@ -12,8 +12,12 @@ import { caught } from '../support/caught';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-beforeAll(async () => { env = await setupE2E('postgres'); }, 240_000);
-afterAll(async () => { await env?.cleanup(); });
+beforeAll(async () => {
+  env = await setupE2E('postgres');
+}, 240_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
 
 async function manager(): Promise<JobManager> {
   const cfg = await loadConfig(env.cfgFile);
@@ -38,7 +42,11 @@ test('a backup started by the manager runs the real engine, streams events, and 
   // A new manager (a restarted sidecar) sees the same history.
   const again = await manager();
   const listed = await again.list();
-  expect(listed.find((r) => r.id === rec.id)).toMatchObject({ status: 'succeeded', trigger: 'api', requested_by: 'admin' });
+  expect(listed.find((r) => r.id === rec.id)).toMatchObject({
+    status: 'succeeded',
+    trigger: 'api',
+    requested_by: 'admin',
+  });
   const snap = (await env.cli('show', String(done.result?.snapshot_id))).summary?.manifest;
   expect(snap.trigger).toBe('api');
 });
@@ -48,7 +56,11 @@ test('the manager and the CLI share one lock: neither starts while the other run
   await mkdir(bulk, { recursive: true });
   for (let i = 0; i < 80; i++) await writeFile(path.join(bulk, `p-${i}.jpg`), randomBytes(1024 * 1024));
   const cli = startCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'online']);
-  await new Promise<void>((resolve) => cli.onEvent((e) => { if (e.type === 'step.started' && e.step === 'data') resolve(); }));
+  await new Promise<void>((resolve) =>
+    cli.onEvent((e) => {
+      if (e.type === 'step.started' && e.step === 'data') resolve();
+    }),
+  );
   const m = await manager();
   const err = await caught(m.start({ kind: 'verify', trigger: 'api', snapshotId: 'latest' }));
   expect((err as { code?: string }).code).toBe('LOCK_HELD');
@@ -58,7 +70,11 @@ test('the manager and the CLI share one lock: neither starts while the other run
   const fresh = path.join(env.sb.installDir, 'data', 'fresh');
   await mkdir(fresh, { recursive: true });
   for (let i = 0; i < 300; i++) await writeFile(path.join(fresh, `p-${i}.jpg`), randomBytes(1024 * 1024));
-  const copying = new Promise<void>((resolve) => m.on((_r, e) => { if (e.type === 'step.started' && e.step === 'data') resolve(); }));
+  const copying = new Promise<void>((resolve) =>
+    m.on((_r, e) => {
+      if (e.type === 'step.started' && e.step === 'data') resolve();
+    }),
+  );
   const rec = await m.start({ kind: 'backup', trigger: 'api', mode: 'online' });
   const second = await caught(m.start({ kind: 'prune', trigger: 'api' }));
   expect((second as { code?: string }).code).toBe('LOCK_HELD');
@@ -72,7 +88,11 @@ test('the manager and the CLI share one lock: neither starts while the other run
 test('cancel stops the job, runs its finally steps and restarts Mattermost', async () => {
   const m = await manager();
   const rec = await m.start({ kind: 'backup', trigger: 'api', mode: 'offline' });
-  await new Promise<void>((resolve) => m.on((r, e) => { if (r.id === rec.id && e.type === 'step.started' && e.step === 'data') resolve(); }));
+  await new Promise<void>((resolve) =>
+    m.on((r, e) => {
+      if (r.id === rec.id && e.type === 'step.started' && e.step === 'data') resolve();
+    }),
+  );
   expect(m.cancel(rec.id)).toBe(true);
   await m.idle();
   const done = await m.get(rec.id);

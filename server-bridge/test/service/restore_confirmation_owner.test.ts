@@ -5,16 +5,26 @@
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 
 let env: ServiceEnv;
-beforeAll(async () => { env = await setupService(); }, 120_000);
-afterAll(async () => { await env?.cleanup(); });
-afterEach(() => { expect(env.rest.violations).toEqual([]); });
+beforeAll(async () => {
+  env = await setupService();
+}, 120_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
+afterEach(() => {
+  expect(env.rest.violations).toEqual([]);
+});
 
-test('a confirmation prepared by admin A is refused for admin B and stays A\'s', async () => {
+test("a confirmation prepared by admin A is refused for admin B and stays A's", async () => {
   // The service's own start-up check may still hold the lock for a moment (409).
-  const backup = await eventually(async () => {
-    const r = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'online' } });
-    return r.status === 409 ? undefined : r;
-  }, 30_000, 'the start-up check to release the lock');
+  const backup = await eventually(
+    async () => {
+      const r = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'online' } });
+      return r.status === 409 ? undefined : r;
+    },
+    30_000,
+    'the start-up check to release the lock',
+  );
   expect(backup.status).toBe(202);
   await env.sidecar.jobs.idle();
   expect((await env.api('GET', `/v1/jobs/${backup.body.id}`)).body.status).toBe('succeeded');
@@ -33,5 +43,9 @@ test('a confirmation prepared by admin A is refused for admin B and stays A\'s',
   expect(env.sidecar.jobs.current).toBeUndefined();
   expect((await env.api('GET', '/v1/jobs')).body.jobs.length).toBe(jobsBefore);
   // Not used up by B's attempt: still A's.
-  await eventually(() => env.sidecar.restores.byCode(token.slice(0, 8), env.admin.id), 1000, 'the confirmation to still be pending for A');
+  await eventually(
+    () => env.sidecar.restores.byCode(token.slice(0, 8), env.admin.id),
+    1000,
+    'the confirmation to still be pending for A',
+  );
 });

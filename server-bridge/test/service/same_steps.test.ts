@@ -25,7 +25,14 @@ beforeAll(async () => {
       backup: { mode: 'online' },
       offsite: {
         mode: 'replicate',
-        s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'same-steps', forcePathStyle: true, accessKeyIdFile: path.join(secrets, 'key-id'), secretAccessKeyFile: path.join(secrets, 'secret') },
+        s3: {
+          endpoint: s3.endpoint,
+          bucket: s3.bucket,
+          prefix: 'same-steps',
+          forcePathStyle: true,
+          accessKeyIdFile: path.join(secrets, 'key-id'),
+          secretAccessKeyFile: path.join(secrets, 'secret'),
+        },
         retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 },
       },
     },
@@ -39,10 +46,15 @@ afterAll(async () => {
   if (secrets) await removeTempDir(secrets);
 });
 
-const finished = (id: string) => eventually(async () => {
-  const r = await env.api('GET', `/v1/jobs/${id}`);
-  return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? (r.body as JobRecord) : undefined;
-}, 120_000, `job ${id}`);
+const finished = (id: string) =>
+  eventually(
+    async () => {
+      const r = await env.api('GET', `/v1/jobs/${id}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(r.body.status) ? (r.body as JobRecord) : undefined;
+    },
+    120_000,
+    `job ${id}`,
+  );
 
 test('a backup from the CLI, the API, /backup now and the schedule runs the same steps, follow-ups included', async () => {
   const ids: Record<string, string[]> = {};
@@ -68,15 +80,26 @@ test('a backup from the CLI, the API, /backup now and the schedule runs the same
   const fromSchedule = await finished((scheduled as JobRecord).id);
 
   for (const [name, rec] of Object.entries({ api: fromApi, slash: fromSlash, schedule: fromSchedule })) {
-    expect({ name, status: rec.status, error: rec.error, warnings: rec.warnings }).toEqual({ name, status: 'succeeded', error: undefined, warnings: undefined });
+    expect({ name, status: rec.status, error: rec.error, warnings: rec.warnings }).toEqual({
+      name,
+      status: 'succeeded',
+      error: undefined,
+      warnings: undefined,
+    });
     ids[name] = rec.steps.map((s) => s.id);
     // Every follow-up ran: the snapshot is off-site and the retention policy was applied.
-    expect(rec.steps.filter((s) => s.id.startsWith('offsite-') || s.id.startsWith('prune-')).every((s) => s.status === 'succeeded' || s.status === 'skipped')).toBe(true);
+    expect(
+      rec.steps
+        .filter((s) => s.id.startsWith('offsite-') || s.id.startsWith('prune-'))
+        .every((s) => s.status === 'succeeded' || s.status === 'skipped'),
+    ).toBe(true);
     expect((rec.result?.offsite as { copied: string[] }).copied).toContain(rec.result?.snapshot_id);
     expect(rec.result?.prune).toMatchObject({ dry_run: false });
   }
   expect(fromSchedule.trigger).toBe('schedule');
-  expect(ids.cli).toEqual(expect.arrayContaining(['offsite-open', 'offsite-copy', 'offsite-retention', 'prune-snapshots', 'prune-objects']));
+  expect(ids.cli).toEqual(
+    expect.arrayContaining(['offsite-open', 'offsite-copy', 'offsite-retention', 'prune-snapshots', 'prune-objects']),
+  );
   expect(ids.cli?.slice(-2)).toEqual(['prune-snapshots', 'prune-objects']);
   expect(ids.api).toEqual(ids.cli);
   expect(ids.slash).toEqual(ids.cli);
@@ -92,16 +115,26 @@ test('an off-site copy that fails leaves the backup succeeded, with a warning; t
     expect(rec.error).toBeUndefined();
     expect(rec.result?.snapshot_id).toMatch(/^\d{8}T/);
     // The sidecar opened the bucket before (the first test), so the first request to it fails.
-    expect(rec.warnings).toEqual([expect.objectContaining({ followUp: 'replicate', step: expect.stringMatching(/^offsite-/) })]);
+    expect(rec.warnings).toEqual([
+      expect.objectContaining({ followUp: 'replicate', step: expect.stringMatching(/^offsite-/) }),
+    ]);
     const failedAt = rec.steps.findIndex((s) => s.status === 'failed');
     expect(rec.steps[failedAt]?.id).toBe(rec.warnings?.[0]?.step);
-    expect(rec.steps.slice(failedAt + 1).filter((s) => s.id.startsWith('offsite-')).every((s) => s.status === 'skipped')).toBe(true);
+    expect(
+      rec.steps
+        .slice(failedAt + 1)
+        .filter((s) => s.id.startsWith('offsite-'))
+        .every((s) => s.status === 'skipped'),
+    ).toBe(true);
     expect(rec.steps.find((s) => s.id === 'prune-objects')?.status).toBe('succeeded');
     // The snapshot is there, and the post says the backup is done, with what went wrong.
     const snap = await env.api('GET', `/v1/snapshots/${String(rec.result?.snapshot_id)}`);
     expect(snap.status).toBe(200);
     expect(await env.sidecar.reporter.flushed()).toBe(true);
-    const root = env.rest.state.posts(env.channel.id).filter((p) => !p.root_id).at(-1);
+    const root = env.rest.state
+      .posts(env.channel.id)
+      .filter((p) => !p.root_id)
+      .at(-1);
     expect(root?.message).toMatch(/⚠️ done with warnings[\s\S]*⚠️ The off-site copy failed: /);
 
     // The CLI: exit code 0 (the snapshot exists), the warning on stderr.

@@ -6,9 +6,15 @@ import { setupService, type ServiceEnv } from '../support/service_env';
 import { COMPONENT_IDS } from '../../src/config/schema';
 
 let env: ServiceEnv;
-beforeAll(async () => { env = await setupService({ authFreshMs: 300 }); }, 120_000);
-afterAll(async () => { await env?.cleanup(); });
-afterEach(() => { expect(env.rest.violations).toEqual([]); });
+beforeAll(async () => {
+  env = await setupService({ authFreshMs: 300 });
+}, 120_000);
+afterAll(async () => {
+  await env?.cleanup();
+});
+afterEach(() => {
+  expect(env.rest.violations).toEqual([]);
+});
 
 test('healthz and metrics need no session and reveal no secrets', async () => {
   const h = await env.api('GET', '/healthz', { as: null as never });
@@ -22,19 +28,33 @@ test('healthz and metrics need no session and reveal no secrets', async () => {
 test('GET /v1/components names every component kind of the registry, to an admin only', async () => {
   const r = await env.api('GET', '/v1/components');
   expect(r.status).toBe(200);
-  const list = (r.body as { components: Array<{ id: string; title: string; description: string; store: string; location: string }> }).components;
+  const list = (
+    r.body as { components: Array<{ id: string; title: string; description: string; store: string; location: string }> }
+  ).components;
   expect(list.map((c) => c.id)).toEqual([...COMPONENT_IDS]);
-  expect(list.find((c) => c.id === 'data')).toEqual({ id: 'data', title: 'File store (attachments)', description: expect.stringMatching(/\w/), store: 'files', location: 'FileSettings.Directory' });
+  expect(list.find((c) => c.id === 'data')).toEqual({
+    id: 'data',
+    title: 'File store (attachments)',
+    description: expect.stringMatching(/\w/),
+    store: 'files',
+    location: 'FileSettings.Directory',
+  });
   expect(list.find((c) => c.id === 'database')?.store).toBe('database');
   expect((await env.api('GET', '/v1/components', { as: env.alice })).status).toBe(403);
   expect((await env.api('GET', '/v1/components', { as: null as never })).status).toBe(401);
 });
 
 describe('auth matrix', () => {
-  test('no session: 401 in Mattermost\'s error shape', async () => {
+  test("no session: 401 in Mattermost's error shape", async () => {
     const r = await env.api('GET', '/v1/status', { as: null as never });
     expect(r.status).toBe(401);
-    expect(r.body).toEqual({ id: 'api.context.session_expired.app_error', message: expect.stringMatching(/no Mattermost session/), detailed_error: '', request_id: expect.stringMatching(/^[a-z0-9]{26}$/), status_code: 401 });
+    expect(r.body).toEqual({
+      id: 'api.context.session_expired.app_error',
+      message: expect.stringMatching(/no Mattermost session/),
+      detailed_error: '',
+      request_id: expect.stringMatching(/^[a-z0-9]{26}$/),
+      status_code: 401,
+    });
   });
   test('a regular user: 403', async () => {
     const r = await env.api('GET', '/v1/status', { as: env.alice });
@@ -52,10 +72,18 @@ describe('auth matrix', () => {
     expect(r.status).toBe(403);
   });
   test('cookie auth: a state change needs X-CSRF-Token equal to MMCSRF', async () => {
-    const missing = await env.api('POST', '/v1/jobs', { cookie: true, csrf: null, body: { kind: 'prune', dry_run: true } });
+    const missing = await env.api('POST', '/v1/jobs', {
+      cookie: true,
+      csrf: null,
+      body: { kind: 'prune', dry_run: true },
+    });
     expect(missing.status).toBe(401);
     expect(missing.body.message).toMatch(/X-CSRF-Token/);
-    const wrong = await env.api('POST', '/v1/jobs', { cookie: true, csrf: 'x'.repeat(26), body: { kind: 'prune', dry_run: true } });
+    const wrong = await env.api('POST', '/v1/jobs', {
+      cookie: true,
+      csrf: 'x'.repeat(26),
+      body: { kind: 'prune', dry_run: true },
+    });
     expect(wrong.status).toBe(401);
     const right = await env.api('POST', '/v1/jobs', { cookie: true, body: { kind: 'prune', dry_run: true } });
     expect(right.status).toBe(202);
@@ -91,10 +119,16 @@ describe('auth matrix', () => {
     expect((await env.api('GET', '/v1/snapshots', { as: known })).status).toBe(401);
   });
   test('CORS only for the configured origin', async () => {
-    const ok = await fetch(`${env.sidecarUrl}/v1/status`, { method: 'OPTIONS', headers: { Origin: env.mmUrl, 'Access-Control-Request-Method': 'GET' } });
+    const ok = await fetch(`${env.sidecarUrl}/v1/status`, {
+      method: 'OPTIONS',
+      headers: { Origin: env.mmUrl, 'Access-Control-Request-Method': 'GET' },
+    });
     expect(ok.headers.get('access-control-allow-origin')).toBe(env.mmUrl);
     expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
-    const evil = await fetch(`${env.sidecarUrl}/v1/status`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' } });
+    const evil = await fetch(`${env.sidecarUrl}/v1/status`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET' },
+    });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -124,7 +158,12 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
     expect(env.sidecar.jobs.current).toBeUndefined();
   });
-  test.each(['/v1/snapshots/..%2F..%2Fetc%2Fpasswd', '/v1/snapshots/notanid/manifest', '/v1/jobs/..%2Fx', '/v1/jobs/UPPERCASE'])('GET %s → 400', async (route) => {
+  test.each([
+    '/v1/snapshots/..%2F..%2Fetc%2Fpasswd',
+    '/v1/snapshots/notanid/manifest',
+    '/v1/jobs/..%2Fx',
+    '/v1/jobs/UPPERCASE',
+  ])('GET %s → 400', async (route) => {
     const r = await env.api('GET', route);
     expect(r.status).toBe(400);
   });
@@ -144,16 +183,30 @@ test('settings: read without secrets, write with validation, applied and stored 
   const before = await env.api('GET', '/v1/settings');
   expect(before.status).toBe(200);
   expect(JSON.stringify(before.body)).not.toMatch(/adminUrl|password|token/i);
-  const r = await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' }, retention: { keep_last: 3 }, notify: { successes: 'daily' } } });
+  const r = await env.api('PUT', '/v1/settings', {
+    body: {
+      schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' },
+      retention: { keep_last: 3 },
+      notify: { successes: 'daily' },
+    },
+  });
   expect(r.status).toBe(200);
-  expect(r.body).toMatchObject({ schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' }, retention: { keep_last: 3 }, notify: { successes: 'daily' } });
+  expect(r.body).toMatchObject({
+    schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' },
+    retention: { keep_last: 3 },
+    notify: { successes: 'daily' },
+  });
   const file = JSON.parse(await readFile(env.cfgFile, 'utf8'));
   expect(file.schedule).toEqual({ backup: '0 3 * * *', timezone: 'Europe/Berlin' });
   expect((await stat(env.cfgFile)).mode & 0o777).toBe(0o600);
   const status = await env.api('GET', '/v1/status');
   // 03:00 in Berlin is 02:00 UTC in winter and 01:00 UTC in summer: take the offset Berlin has on that date.
   const next = new Date(status.body.next_backup);
-  const offset = Number(/GMT([+-]\d+)/.exec(new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'shortOffset' }).format(next))?.[1]);
+  const offset = Number(
+    /GMT([+-]\d+)/.exec(
+      new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'shortOffset' }).format(next),
+    )?.[1],
+  );
   expect([1, 2]).toContain(offset);
   expect(next.getUTCHours()).toBe(3 - offset);
   expect(next.getUTCMinutes()).toBe(0);
@@ -168,7 +221,10 @@ test('connect with an admin token: bot, token, channel membership, /backup in ev
   expect(r.status).toBe(200);
   expect(r.body.bot_username).toBe('mm-backup');
   expect(r.body.status_channel).toBe('ops/backups');
-  expect(r.body.commands.map((c: { team: string; status: string }) => `${c.team}:${c.status}`).sort()).toEqual(['ops:created', 'second:created']);
+  expect(r.body.commands.map((c: { team: string; status: string }) => `${c.team}:${c.status}`).sort()).toEqual([
+    'ops:created',
+    'second:created',
+  ]);
   expect(r.body.problems).toEqual([]);
   const cmd = env.rest.state.commands(env.team.id).find((c) => c.trigger === 'backup');
   expect(cmd).toMatchObject({ method: 'P', url: `${env.sidecarUrl}/v1/slash`, auto_complete: true });
@@ -206,10 +262,19 @@ test('every answer says which API version the sidecar speaks: header on 200, 401
 
 test('settings 400s list each problem by its API path: the request schema, and the config checks after it', async () => {
   const before = await readFile(env.cfgFile, 'utf8');
-  const shape = await env.api('PUT', '/v1/settings', { body: { retention: { keep_last: 0, keep_daily: 1.5 }, backup: { exclude: ['database'] }, typo: 1 } });
+  const shape = await env.api('PUT', '/v1/settings', {
+    body: { retention: { keep_last: 0, keep_daily: 1.5 }, backup: { exclude: ['database'] }, typo: 1 },
+  });
   expect(shape.status).toBe(400);
-  expect(shape.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['backup.exclude', 'retention.keep_daily', 'retention.keep_last', 'typo']);
-  expect(shape.body.errors.find((e: { path: string }) => e.path === 'retention.keep_last').message).toMatch(/at least 1/);
+  expect(shape.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+    'backup.exclude',
+    'retention.keep_daily',
+    'retention.keep_last',
+    'typo',
+  ]);
+  expect(shape.body.errors.find((e: { path: string }) => e.path === 'retention.keep_last').message).toMatch(
+    /at least 1/,
+  );
   // Five fields, but no minute 61: only the config's cron check (croner) finds it, under the same path.
   const cron = await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '61 3 * * *' } } });
   expect(cron.status).toBe(400);
@@ -217,7 +282,7 @@ test('settings 400s list each problem by its API path: the request schema, and t
   expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
 });
 
-test('settings save is atomic: when the new settings\' storage cannot be opened, the file and the running sidecar stay as they were', async () => {
+test("settings save is atomic: when the new settings' storage cannot be opened, the file and the running sidecar stay as they were", async () => {
   const before = await readFile(env.cfgFile, 'utf8');
   const settings = (await env.api('GET', '/v1/settings')).body;
   const repo = JSON.parse(before).repository.path as string;
@@ -226,7 +291,9 @@ test('settings save is atomic: when the new settings\' storage cannot be opened,
   await mkdir(path.join(repo, 'objects', 'aa'), { recursive: true });
   await writeFile(path.join(repo, 'objects', 'aa', 'planted'), 'x');
   try {
-    const r = await env.api('PUT', '/v1/settings', { body: { schedule: { backup: '0 4 * * *' }, retention: { keep_last: 9 } } });
+    const r = await env.api('PUT', '/v1/settings', {
+      body: { schedule: { backup: '0 4 * * *' }, retention: { keep_last: 9 } },
+    });
     expect(r.status).toBe(412);
     expect(r.body.message).toMatch(/repository marker is missing/);
     expect(await readFile(env.cfgFile, 'utf8')).toBe(before);
@@ -244,10 +311,14 @@ test('settings save is atomic: when the new settings\' storage cannot be opened,
 });
 
 test('restore/prepare takes include (API 2) and still components (API 1), not both', async () => {
-  const both = await env.api('POST', '/v1/restore/prepare', { body: { snapshot_id: 'latest', include: ['config'], components: ['config'] } });
+  const both = await env.api('POST', '/v1/restore/prepare', {
+    body: { snapshot_id: 'latest', include: ['config'], components: ['config'] },
+  });
   expect(both.status).toBe(400);
   expect(both.body.errors).toEqual([{ path: 'components', message: expect.stringMatching(/not both/) }]);
-  const unknown = await env.api('POST', '/v1/restore/prepare', { body: { snapshot_id: 'latest', include: ['nonsense'] } });
+  const unknown = await env.api('POST', '/v1/restore/prepare', {
+    body: { snapshot_id: 'latest', include: ['nonsense'] },
+  });
   expect(unknown.status).toBe(400);
   expect(unknown.body.errors).toEqual([{ path: 'include.0', message: expect.stringMatching(/unknown component/) }]);
 });

@@ -9,8 +9,12 @@ beforeAll(async () => {
   env = await setupService();
   expect((await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } })).body.problems).toEqual([]);
 }, 120_000);
-afterAll(async () => { await env?.cleanup(); });
-afterEach(() => { expect(env.rest.violations).toEqual([]); });
+afterAll(async () => {
+  await env?.cleanup();
+});
+afterEach(() => {
+  expect(env.rest.violations).toEqual([]);
+});
 
 test('a /backup command that disappeared (restore of an older database) is detected, reported and posted', async () => {
   const admin = new MattermostClient(env.mmUrl, { token: env.admin.token });
@@ -19,7 +23,9 @@ test('a /backup command that disappeared (restore of an older database) is detec
   const state = await env.api('GET', '/v1/connect');
   expect(state.body.problems.join('\n')).toMatch(/\/backup does not work in the status channel's team/);
   await env.sidecar.reporter.flushed();
-  expect(env.rest.state.posts(env.channel.id).at(-1)?.message).toMatch(/Backup setup problem:[\s\S]*\/backup does not work/);
+  expect(env.rest.state.posts(env.channel.id).at(-1)?.message).toMatch(
+    /Backup setup problem:[\s\S]*\/backup does not work/,
+  );
   expect((await env.api('GET', '/v1/status')).body.sidecar.problems.length).toBeGreaterThan(0);
   // Connecting again repairs it.
   await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
@@ -39,7 +45,9 @@ test('Mattermost down is told apart from a broken token (decided on the answer, 
   await env.rest.setDown(true);
   try {
     const problems = await env.sidecar.selfCheck();
-    expect(problems.join('\n')).toMatch(/^Mattermost is not reachable: Mattermost at http:\/\/127\.0\.0\.1:\d+ is not reachable \(.+\)$/m);
+    expect(problems.join('\n')).toMatch(
+      /^Mattermost is not reachable: Mattermost at http:\/\/127\.0\.0\.1:\d+ is not reachable \(.+\)$/m,
+    );
     expect(problems.join('\n')).not.toMatch(/no longer works/);
   } finally {
     await env.rest.setDown(false);
@@ -51,16 +59,29 @@ test('notify.successes "daily": no post per successful job, failures still poste
   await env.api('PUT', '/v1/settings', { body: { notify: { successes: 'daily' } } });
   const before = env.rest.state.posts(env.channel.id).length;
   const ok = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'online' } });
-  await eventually(async () => (await env.api('GET', `/v1/jobs/${ok.body.id}`)).body.status === 'succeeded', 60_000, 'backup');
+  await eventually(
+    async () => (await env.api('GET', `/v1/jobs/${ok.body.id}`)).body.status === 'succeeded',
+    60_000,
+    'backup',
+  );
   const bad = await env.api('POST', '/v1/jobs', { body: { kind: 'verify', snapshot_id: '20200101T000000Z-abcdef' } });
-  await eventually(async () => (await env.api('GET', `/v1/jobs/${bad.body.id}`)).body.status === 'failed', 60_000, 'verify');
+  await eventually(
+    async () => (await env.api('GET', `/v1/jobs/${bad.body.id}`)).body.status === 'failed',
+    60_000,
+    'verify',
+  );
   await env.sidecar.reporter.flushed();
-  const added = env.rest.state.posts(env.channel.id).slice(before).map((p) => p.message);
+  const added = env.rest.state
+    .posts(env.channel.id)
+    .slice(before)
+    .map((p) => p.message);
   expect(added.some((m) => /Backup .*✅/.test(m))).toBe(false);
   expect(added.some((m) => /Verification.*❌ failed/.test(m))).toBe(true);
   await env.sidecar.dailySummary();
   await env.sidecar.reporter.flushed();
-  expect(env.rest.state.posts(env.channel.id).at(-1)?.message).toMatch(/\*\*Daily backup summary:\*\* 1 backups, 0 verifications, 0 prunes succeeded in the last 24 h; 1 failed[\s\S]*Latest snapshot `\d{8}T/);
+  expect(env.rest.state.posts(env.channel.id).at(-1)?.message).toMatch(
+    /\*\*Daily backup summary:\*\* 1 backups, 0 verifications, 0 prunes succeeded in the last 24 h; 1 failed[\s\S]*Latest snapshot `\d{8}T/,
+  );
   await env.api('PUT', '/v1/settings', { body: { notify: { successes: 'each' } } });
 });
 
@@ -68,12 +89,28 @@ test('connect with a bot token and the command tokens the page registered; /back
   const admin = new MattermostClient(env.mmUrl, { token: env.admin.token });
   for (const c of env.rest.state.commands(env.team.id)) await admin.deleteCommand(c.id);
   const state = await env.api('GET', '/v1/connect');
-  const cmd = await admin.addCommand({ team_id: env.team.id, trigger: 'backup', url: state.body.slash_url, method: 'P', auto_complete: true } as Command);
+  const cmd = await admin.addCommand({
+    team_id: env.team.id,
+    trigger: 'backup',
+    url: state.body.slash_url,
+    method: 'P',
+    auto_complete: true,
+  } as Command);
   const bot = env.rest.state.userByName('mm-backup');
   const botToken = env.rest.state.createAccessToken(bot?.id as string).token;
-  const bad = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token, command_tokens: [{ team_id: env.team.id, team_name: 'ops', command_id: cmd.id, token: cmd.token }] } });
+  const bad = await env.api('POST', '/v1/connect', {
+    body: {
+      admin_token: env.admin.token,
+      command_tokens: [{ team_id: env.team.id, team_name: 'ops', command_id: cmd.id, token: cmd.token }],
+    },
+  });
   expect(bad.status).toBe(400);
-  const r = await env.api('POST', '/v1/connect', { body: { bot_token: botToken, command_tokens: [{ team_id: env.team.id, team_name: 'ops', command_id: cmd.id, token: cmd.token }] } });
+  const r = await env.api('POST', '/v1/connect', {
+    body: {
+      bot_token: botToken,
+      command_tokens: [{ team_id: env.team.id, team_name: 'ops', command_id: cmd.id, token: cmd.token }],
+    },
+  });
   expect(r.status).toBe(200);
   expect(r.body.commands).toEqual([{ team: 'ops', status: 'updated' }]);
   expect(r.body.problems).toEqual([]);
@@ -93,8 +130,16 @@ test('a repository running out of space is posted after a backup', async () => {
   await env.restart();
   try {
     const r = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'online' } });
-    await eventually(async () => (await env.api('GET', `/v1/jobs/${r.body.id}`)).body.status === 'succeeded', 60_000, 'backup');
-    await eventually(async () => env.rest.state.posts(env.channel.id).some((p) => /running out of space: .* usable/.test(p.message)), 10_000, 'the space notice');
+    await eventually(
+      async () => (await env.api('GET', `/v1/jobs/${r.body.id}`)).body.status === 'succeeded',
+      60_000,
+      'backup',
+    );
+    await eventually(
+      async () => env.rest.state.posts(env.channel.id).some((p) => /running out of space: .* usable/.test(p.message)),
+      10_000,
+      'the space notice',
+    );
   } finally {
     delete cfg.repository.reserveBytes;
     await writeFile(env.cfgFile, JSON.stringify(cfg), { mode: 0o600 });
@@ -106,8 +151,19 @@ test('the scheduled deep verification runs a restore drill of the latest snapsho
   // Schedules have exactly 5 fields (minute resolution), so the real scheduler fires within a minute.
   await env.api('PUT', '/v1/settings', { body: { schedule: { verify: '* * * * *' } } });
   try {
-    const job = await eventually(async () => ((await env.api('GET', '/v1/jobs')).body.jobs as Array<{ kind: string; trigger: string; status: string; options: { deep?: boolean } }>)
-      .find((j) => j.kind === 'verify' && j.trigger === 'schedule' && j.status === 'succeeded'), 100_000, 'a scheduled verification');
+    const job = await eventually(
+      async () =>
+        (
+          (await env.api('GET', '/v1/jobs')).body.jobs as Array<{
+            kind: string;
+            trigger: string;
+            status: string;
+            options: { deep?: boolean };
+          }>
+        ).find((j) => j.kind === 'verify' && j.trigger === 'schedule' && j.status === 'succeeded'),
+      100_000,
+      'a scheduled verification',
+    );
     expect(job.options.deep).toBe(true);
   } finally {
     await env.api('PUT', '/v1/settings', { body: { schedule: { verify: null } } });

@@ -1,5 +1,7 @@
 /** Awaits a promise that must reject and returns the error, so tests assert on real fields. */
-export async function caught(p: Promise<unknown>): Promise<Error & { code?: string; hint?: string; issues?: unknown[]; details?: Record<string, unknown> }> {
+export async function caught(
+  p: Promise<unknown>,
+): Promise<Error & { code?: string; hint?: string; issues?: unknown[]; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {

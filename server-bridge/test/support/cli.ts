@@ -12,8 +12,14 @@ export interface CliResult {
   summary?: Record<string, any>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult>; onEvent(fn: (e: Record<string, any>) => void): void } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<CliResult>; onEvent(fn: (e: Record<string, any>) => void): void } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const listeners: Array<(e: Record<string, any>) => void> = [];
@@ -27,13 +33,26 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: 
       try {
         const e = JSON.parse(l);
         listeners.forEach((fn) => fn(e));
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
     }
   });
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code) => {
-      const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+      const events = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        });
       resolve({ code: code ?? -1, stdout, stderr, events, summary: events.find((e) => e.type === 'summary') });
     });
   });

@@ -7,7 +7,16 @@ import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  assertNoSpecViolations, freePort, generateSandbox, makeTempDir, removeTempDir, standinCommands, standinUrl, standinViolations, startMariadb, startPostgres,
+  assertNoSpecViolations,
+  freePort,
+  generateSandbox,
+  makeTempDir,
+  removeTempDir,
+  standinCommands,
+  standinUrl,
+  standinViolations,
+  startMariadb,
+  startPostgres,
   type Sandbox,
 } from '@mm-backup/testkit';
 import type { Violation } from '@mm-backup/testkit/mm_rest';
@@ -32,11 +41,19 @@ export interface E2E {
   cleanup(): Promise<void>;
 }
 
-export async function setupE2E(driver: 'postgres' | 'mysql', opts: { size?: Record<string, number>; writer?: boolean } = {}): Promise<E2E> {
+export async function setupE2E(
+  driver: 'postgres' | 'mysql',
+  opts: { size?: Record<string, number>; writer?: boolean } = {},
+): Promise<E2E> {
   const db = driver === 'postgres' ? await startPostgres() : await startMariadb();
   const root = await makeTempDir(`e2e-${driver}-`);
   const port = await freePort();
-  const sb = await generateSandbox({ root, db, port, size: { users: 20, channels: 8, posts: 300, attachments: 40, attachmentBytes: 400_000, ...opts.size } });
+  const sb = await generateSandbox({
+    root,
+    db,
+    port,
+    size: { users: 20, channels: 8, posts: 300, attachments: 40, attachmentBytes: 400_000, ...opts.size },
+  });
   const standinState = path.join(root, 'standin');
   const commands = standinCommands(standinState, sb.installDir, { port, writer: opts.writer });
   const url = standinUrl(port);
@@ -65,7 +82,14 @@ export async function setupE2E(driver: 'postgres' | 'mysql', opts: { size?: Reco
   };
   run(commands.start);
   return {
-    driver, db, sb, root, repo, cfgFile, url, commands,
+    driver,
+    db,
+    sb,
+    root,
+    repo,
+    cfgFile,
+    url,
+    commands,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     startStandin: () => run(commands.start),
     stopStandin: () => run(commands.stop),

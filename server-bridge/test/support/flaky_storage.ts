@@ -14,7 +14,11 @@ import type { Body, ObjectInfo, ReadOptions, Storage } from '../../src/storage/s
 export class FlakyStorage extends ForwardingStorage {
   readonly attempts = new Map<string, number>();
 
-  constructor(inner: Storage, private readonly failures = 1, private readonly only: (op: string, key: string) => boolean = () => true) {
+  constructor(
+    inner: Storage,
+    private readonly failures = 1,
+    private readonly only: (op: string, key: string) => boolean = () => true,
+  ) {
     super(inner);
   }
 
@@ -49,17 +53,26 @@ export class FlakyStorage extends ForwardingStorage {
   override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
     if (!this.failing('load', key)) return this.inner.load(key, consume, opts);
     const dropped = this.dropped(`cannot read ${key}`);
-    return this.inner.load(key, async (source) => {
-      // The consumer gets the first half of the object, then the connection breaks.
-      const all: Buffer[] = [];
-      for await (const c of source) all.push(c as Buffer);
-      const whole = Buffer.concat(all);
-      const half = whole.subarray(0, Math.floor(whole.length / 2));
-      return consume(Readable.from((async function* () {
-        if (half.length) yield half;
-        throw dropped;
-      })(), { objectMode: false }));
-    }, opts);
+    return this.inner.load(
+      key,
+      async (source) => {
+        // The consumer gets the first half of the object, then the connection breaks.
+        const all: Buffer[] = [];
+        for await (const c of source) all.push(c as Buffer);
+        const whole = Buffer.concat(all);
+        const half = whole.subarray(0, Math.floor(whole.length / 2));
+        return consume(
+          Readable.from(
+            (async function* () {
+              if (half.length) yield half;
+              throw dropped;
+            })(),
+            { objectMode: false },
+          ),
+        );
+      },
+      opts,
+    );
   }
 
   override async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -7,7 +7,15 @@ import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { assertNoSpecViolations, freePort, generateSandbox, makeTempDir, removeTempDir, startPostgres, type Sandbox } from '@mm-backup/testkit';
+import {
+  assertNoSpecViolations,
+  freePort,
+  generateSandbox,
+  makeTempDir,
+  removeTempDir,
+  startPostgres,
+  type Sandbox,
+} from '@mm-backup/testkit';
 import { createMattermostRest, type MattermostRest } from '@mm-backup/testkit/mm_rest';
 import { Sidecar } from '../../src/service/sidecar';
 
@@ -24,7 +32,17 @@ export interface ServiceEnv {
   team: { id: string; name: string };
   channel: { id: string; name: string };
   /** Calls the sidecar's API as `who` (bearer, or cookie with optional CSRF header). */
-  api(method: string, route: string, opts?: { body?: unknown; as?: { token: string; csrf?: string }; cookie?: boolean; csrf?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    route: string,
+    opts?: {
+      body?: unknown;
+      as?: { token: string; csrf?: string };
+      cookie?: boolean;
+      csrf?: string | null;
+      headers?: Record<string, string>;
+    },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   restart(opts?: { authFreshMs?: number }): Promise<void>;
   /** From now on a service start waits (Mattermost stays down) until the returned function is called. */
   holdStart(): () => void;
@@ -32,17 +50,32 @@ export interface ServiceEnv {
   cleanup(): Promise<void>;
 }
 
-export async function setupService(opts: { authFreshMs?: number; config?: Record<string, unknown> } = {}): Promise<ServiceEnv> {
+export async function setupService(
+  opts: { authFreshMs?: number; config?: Record<string, unknown> } = {},
+): Promise<ServiceEnv> {
   const pg = await startPostgres();
   const root = await makeTempDir('svc-');
   const mmPort = await freePort();
   const sb = await generateSandbox({ root, db: pg, port: mmPort });
-  const rest = createMattermostRest({ version: '11.2.0', config: { ServiceSettings: { EnableBotAccountCreation: true, AllowedUntrustedInternalConnections: '127.0.0.1/32' } } });
+  const rest = createMattermostRest({
+    version: '11.2.0',
+    config: {
+      ServiceSettings: { EnableBotAccountCreation: true, AllowedUntrustedInternalConnections: '127.0.0.1/32' },
+    },
+  });
   const main = await rest.listen(mmPort);
   // holdStart() keeps Mattermost down after a stop until released (a slow start, seen from outside).
   let startGate: Promise<void> | undefined;
   const control = http.createServer((req, res) => {
-    void (req.url === '/start' && startGate ? startGate : Promise.resolve()).then(() => rest.setDown(req.url === '/stop')).then(() => res.end('ok'), (err: Error) => { res.statusCode = 500; res.end(err.message); });
+    void (req.url === '/start' && startGate ? startGate : Promise.resolve())
+      .then(() => rest.setDown(req.url === '/stop'))
+      .then(
+        () => res.end('ok'),
+        (err: Error) => {
+          res.statusCode = 500;
+          res.end(err.message);
+        },
+      );
   });
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
   const controlUrl = `http://127.0.0.1:${(control.address() as { port: number }).port}`;
@@ -61,20 +94,40 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
 
   const sidecarPort = await freePort();
   const cfgFile = path.join(root, 'mm-backup.json');
-  await writeFile(cfgFile, JSON.stringify({
-    mattermost: { installDir: sb.installDir, url: main.url, envFile: sb.envFilePath, statusChannel: 'ops/backups' },
-    service: { stop: [process.execPath, script, 'stop', controlUrl], start: [process.execPath, script, 'start', controlUrl], stopTimeoutSeconds: 20, healthTimeoutSeconds: 30 },
-    repository: { path: path.join(root, 'repo') },
-    database: { adminUrl: pg.adminUrl(sb.dbName) },
-    listen: { host: '127.0.0.1', port: sidecarPort, publicUrl: `http://127.0.0.1:${sidecarPort}`, allowedOrigins: [main.url] },
-    ...opts.config,
-  }), { mode: 0o600 });
+  await writeFile(
+    cfgFile,
+    JSON.stringify({
+      mattermost: { installDir: sb.installDir, url: main.url, envFile: sb.envFilePath, statusChannel: 'ops/backups' },
+      service: {
+        stop: [process.execPath, script, 'stop', controlUrl],
+        start: [process.execPath, script, 'start', controlUrl],
+        stopTimeoutSeconds: 20,
+        healthTimeoutSeconds: 30,
+      },
+      repository: { path: path.join(root, 'repo') },
+      database: { adminUrl: pg.adminUrl(sb.dbName) },
+      listen: {
+        host: '127.0.0.1',
+        port: sidecarPort,
+        publicUrl: `http://127.0.0.1:${sidecarPort}`,
+        allowedOrigins: [main.url],
+      },
+      ...opts.config,
+    }),
+    { mode: 0o600 },
+  );
   const log = pino({ level: 'silent' });
   let sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: opts.authFreshMs });
   const sidecarUrl = await sidecar.listen();
 
   const env: ServiceEnv = {
-    rest, sb, sidecar, sidecarUrl, mmUrl: main.url, cfgFile, root,
+    rest,
+    sb,
+    sidecar,
+    sidecarUrl,
+    mmUrl: main.url,
+    cfgFile,
+    root,
     admin: { id: adminUser.id, token: adminLogin.token, csrf: adminLogin.csrf },
     alice: { id: aliceUser.id, token: aliceLogin.token, csrf: aliceLogin.csrf },
     team: { id: team.id, name: team.name },
@@ -89,16 +142,29 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
         headers.Authorization = `Bearer ${who.token}`;
       }
       if (o.body !== undefined) headers['Content-Type'] = 'application/json';
-      const res = await fetch(`${env.sidecarUrl}${route}`, { method, headers, body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body) });
+      const res = await fetch(`${env.sidecarUrl}${route}`, {
+        method,
+        headers,
+        body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
+      });
       const text = await res.text();
       let body: unknown = text;
-      try { body = JSON.parse(text); } catch { /* text */ }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* text */
+      }
       return { status: res.status, body, headers: res.headers };
     },
     holdStart() {
       let release: () => void = () => undefined;
-      startGate = new Promise<void>((r) => { release = r; });
-      return () => { startGate = undefined; release(); };
+      startGate = new Promise<void>((r) => {
+        release = r;
+      });
+      return () => {
+        startGate = undefined;
+        release();
+      };
     },
     async restart(o = {}) {
       await env.sidecar.close();
@@ -121,7 +187,11 @@ export async function setupService(opts: { authFreshMs?: number; config?: Record
 }
 
 /** Polls until `fn` returns a truthy value. */
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -24,7 +24,10 @@ async function keys(s: Storage, prefix: string): Promise<string[]> {
   return out;
 }
 
-export function storageContract(name: string, make: () => Promise<{ storage: Storage; cleanup(): Promise<void> }>): void {
+export function storageContract(
+  name: string,
+  make: () => Promise<{ storage: Storage; cleanup(): Promise<void> }>,
+): void {
   describe(`Storage contract: ${name}`, () => {
     let storage: Storage;
     let cleanup: () => Promise<void>;
@@ -53,7 +56,8 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
     });
 
     test('list yields every key under a prefix once, in lexical order, and nothing else', async () => {
-      for (const k of ['snapshots/b.json', 'snapshots/a.json', 'objects/aa/1', 'objects/ab/2', 'other']) await storage.put(k, Buffer.from(k));
+      for (const k of ['snapshots/b.json', 'snapshots/a.json', 'objects/aa/1', 'objects/ab/2', 'other'])
+        await storage.put(k, Buffer.from(k));
       expect(await keys(storage, 'snapshots')).toEqual(['snapshots/a.json', 'snapshots/b.json']);
       expect(await keys(storage, 'objects')).toEqual(['objects/aa/1', 'objects/ab/2']);
       expect(await keys(storage, 'missing')).toEqual([]);
@@ -62,8 +66,13 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
     test('a large streamed object round-trips intact', async () => {
       const chunks = Array.from({ length: 40 }, () => randomBytes(256 * 1024));
       const expected = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
-      await storage.put('big', streamBody(() => Readable.from(chunks)));
-      const got = createHash('sha256').update(await readAll(await storage.get('big'))).digest('hex');
+      await storage.put(
+        'big',
+        streamBody(() => Readable.from(chunks)),
+      );
+      const got = createHash('sha256')
+        .update(await readAll(await storage.get('big')))
+        .digest('hex');
       expect(got).toBe(expected);
       expect((await storage.stat('big'))?.size).toBe(40 * 256 * 1024);
     });
@@ -75,16 +84,31 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
           this.destroy(new Error('source broke'));
         },
       });
-      await expect(storage.put('half/written', streamBody(() => failing))).rejects.toThrow();
+      await expect(
+        storage.put(
+          'half/written',
+          streamBody(() => failing),
+        ),
+      ).rejects.toThrow();
       expect(await storage.stat('half/written')).toBeUndefined();
       expect(await keys(storage, 'half')).toEqual([]);
     });
 
     test('an aborted put leaves nothing visible', async () => {
       const ac = new AbortController();
-      const slow = new Readable({ read() { setTimeout(() => this.push(randomBytes(1024)), 5); } });
+      const slow = new Readable({
+        read() {
+          setTimeout(() => this.push(randomBytes(1024)), 5);
+        },
+      });
       setTimeout(() => ac.abort(), 30);
-      await expect(storage.put('aborted', streamBody(() => slow), { signal: ac.signal })).rejects.toThrow();
+      await expect(
+        storage.put(
+          'aborted',
+          streamBody(() => slow),
+          { signal: ac.signal },
+        ),
+      ).rejects.toThrow();
       expect(await storage.stat('aborted')).toBeUndefined();
     });
 
@@ -108,7 +132,9 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
 
     test('load hands the whole object to the consumer and resolves with its result; a missing key is NotFoundError', async () => {
       await storage.put('l/one', Buffer.from('whole read'));
-      expect(await storage.load('l/one', async (s) => (await readWhole(s)).toString().toUpperCase())).toBe('WHOLE READ');
+      expect(await storage.load('l/one', async (s) => (await readWhole(s)).toString().toUpperCase())).toBe(
+        'WHOLE READ',
+      );
       await expect(storage.load('l/none', readWhole)).rejects.toBeInstanceOf(NotFoundError);
     });
 
@@ -118,9 +144,12 @@ export function storageContract(name: string, make: () => Promise<{ storage: Sto
       expect(d.location.length).toBeGreaterThan(0);
     });
 
-    test.each(['../escape', '/abs', 'a/../../b', 'a//b', '', 'a/./b', 'spa ce'])('rejects the unsafe key %j', async (key) => {
-      await expect(storage.put(key, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);
-      await expect(storage.get(key)).rejects.toThrow(/invalid storage key/);
-    });
+    test.each(['../escape', '/abs', 'a/../../b', 'a//b', '', 'a/./b', 'spa ce'])(
+      'rejects the unsafe key %j',
+      async (key) => {
+        await expect(storage.put(key, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);
+        await expect(storage.get(key)).rejects.toThrow(/invalid storage key/);
+      },
+    );
   });
 }

@@ -7,7 +7,11 @@ import path from 'node:path';
  * `skip`: relative paths left out. `dirMtimes: false` ignores directory mtimes, which a running
  * Mattermost changes by itself (its health check writes and removes a file in the file store).
  */
-export async function describeTree(root: string, skip: string[] = [], opts: { dirMtimes?: boolean } = {}): Promise<Record<string, string>> {
+export async function describeTree(
+  root: string,
+  skip: string[] = [],
+  opts: { dirMtimes?: boolean } = {},
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (rel: string): Promise<void> => {
     if (skip.includes(rel)) return;
@@ -20,7 +24,10 @@ export async function describeTree(root: string, skip: string[] = [], opts: { di
     } else if (st.isSymbolicLink()) {
       out[rel] = `symlink -> ${await readlink(abs)}`;
     } else {
-      out[rel] = `file ${createHash('sha256').update(await readFile(abs)).digest('hex').slice(0, 16)} ${meta} mtime=${st.mtimeNs / 1000n}`;
+      out[rel] = `file ${createHash('sha256')
+        .update(await readFile(abs))
+        .digest('hex')
+        .slice(0, 16)} ${meta} mtime=${st.mtimeNs / 1000n}`;
     }
   };
   await walk('');

@@ -25,14 +25,24 @@ test('the documented minimal config is valid and gets defaults', () => {
   const cfg = parseConfig(base, 'x');
   expect(cfg.backup.mode).toBe('offline');
   expect(cfg.retention.keepLast).toBe(7);
-  expect(cfg.serviceCommands).toEqual({ stop: ['systemctl', 'stop', 'mattermost'], start: ['systemctl', 'start', 'mattermost'] });
+  expect(cfg.serviceCommands).toEqual({
+    stop: ['systemctl', 'stop', 'mattermost'],
+    start: ['systemctl', 'start', 'mattermost'],
+  });
 });
 
 test('presets expand to argv arrays', () => {
-  expect(parseConfig({ ...base, service: { preset: 'systemd', unit: 'mm.service' } }, 'x').serviceCommands.stop).toEqual(['systemctl', 'stop', 'mm.service']);
-  expect(parseConfig({ ...base, service: { preset: 'docker-compose', composeFile: '/srv/mm/docker-compose.yml' } }, 'x').serviceCommands.start)
-    .toEqual(['docker', 'compose', '-f', '/srv/mm/docker-compose.yml', 'start', 'mattermost']);
-  expect(parseConfig({ ...base, service: { preset: 'none' } }, 'x').serviceCommands).toEqual({ stop: null, start: null });
+  expect(
+    parseConfig({ ...base, service: { preset: 'systemd', unit: 'mm.service' } }, 'x').serviceCommands.stop,
+  ).toEqual(['systemctl', 'stop', 'mm.service']);
+  expect(
+    parseConfig({ ...base, service: { preset: 'docker-compose', composeFile: '/srv/mm/docker-compose.yml' } }, 'x')
+      .serviceCommands.start,
+  ).toEqual(['docker', 'compose', '-f', '/srv/mm/docker-compose.yml', 'start', 'mattermost']);
+  expect(parseConfig({ ...base, service: { preset: 'none' } }, 'x').serviceCommands).toEqual({
+    stop: null,
+    start: null,
+  });
 });
 
 test.each([
@@ -78,7 +88,10 @@ describe('the follow-ups of a backup are backup settings; the old keys are still
     expect(cfg.notices).toEqual([]);
   });
   test('the deprecated keys alone are read as the new ones, and said once each', () => {
-    const cfg = parseConfig({ ...base, schedule: { pruneAfterBackup: false }, offsite: { ...off, replicateAfterBackup: false } }, 'x');
+    const cfg = parseConfig(
+      { ...base, schedule: { pruneAfterBackup: false }, offsite: { ...off, replicateAfterBackup: false } },
+      'x',
+    );
     expect(cfg.backup).toMatchObject({ replicateAfter: false, pruneAfter: false });
     expect(cfg.notices).toEqual([
       'offsite.replicateAfterBackup is deprecated: it is read as backup.replicateAfter (false); rename it in the config file',
@@ -88,6 +101,8 @@ describe('the follow-ups of a backup are backup settings; the old keys are still
   test('both set: the new key wins and the old one is named as ignored', () => {
     const cfg = parseConfig({ ...base, backup: { pruneAfter: true }, schedule: { pruneAfterBackup: false } }, 'x');
     expect(cfg.backup.pruneAfter).toBe(true);
-    expect(cfg.notices).toEqual(['schedule.pruneAfterBackup is deprecated and ignored: backup.pruneAfter (true) is set; remove schedule.pruneAfterBackup from the config file']);
+    expect(cfg.notices).toEqual([
+      'schedule.pruneAfterBackup is deprecated and ignored: backup.pruneAfter (true) is set; remove schedule.pruneAfterBackup from the config file',
+    ]);
   });
 });

@@ -11,9 +11,12 @@ function problem(expr: string): ConfigError | undefined {
   }
 }
 
-test.each(['0 3 * * *', '*/15 * * * *', '30 2 * * 1-5', '  0 3 * * *  ', '0 4 1 */2 sun'])('"%s" is accepted', (expr) => {
-  expect(problem(expr)).toBeUndefined();
-});
+test.each(['0 3 * * *', '*/15 * * * *', '30 2 * * 1-5', '  0 3 * * *  ', '0 4 1 */2 sun'])(
+  '"%s" is accepted',
+  (expr) => {
+    expect(problem(expr)).toBeUndefined();
+  },
+);
 
 test.each([
   ['0 0 3 * * *', 6], // croner would read this as seconds first: hourly at minute 3, not 03:00

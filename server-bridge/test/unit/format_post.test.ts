@@ -3,13 +3,39 @@ import { failureReply, rootMessage } from '../../src/status/format_post';
 import type { JobRecord } from '../../src/jobs/job_record';
 
 const base: JobRecord = {
-  id: 'a'.repeat(26), kind: 'backup', trigger: 'slash', requested_by: 'admin', options: {}, status: 'succeeded',
-  created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z', duration_ms: 4200, steps: [], log_tail: [],
-  result: { snapshot_id: '20260101T000000Z-abcdef', bytes: 2048, new_bytes: 1024, downtime_ms: 0, prune: { removed: ['x'] } },
+  id: 'a'.repeat(26),
+  kind: 'backup',
+  trigger: 'slash',
+  requested_by: 'admin',
+  options: {},
+  status: 'succeeded',
+  created_at: '2026-01-01T00:00:00.000Z',
+  started_at: '2026-01-01T00:00:00.000Z',
+  duration_ms: 4200,
+  steps: [],
+  log_tail: [],
+  result: {
+    snapshot_id: '20260101T000000Z-abcdef',
+    bytes: 2048,
+    new_bytes: 1024,
+    downtime_ms: 0,
+    prune: { removed: ['x'] },
+  },
 };
 
 test('a backup whose off-site copy failed is done, with the warning and what to do', () => {
-  const text = rootMessage({ ...base, warnings: [{ followUp: 'replicate', step: 'offsite-open', code: 'STORAGE_FAILED', message: 'the bucket is unreachable', hint: 'run mm-backup replicate later' }] });
+  const text = rootMessage({
+    ...base,
+    warnings: [
+      {
+        followUp: 'replicate',
+        step: 'offsite-open',
+        code: 'STORAGE_FAILED',
+        message: 'the bucket is unreachable',
+        hint: 'run mm-backup replicate later',
+      },
+    ],
+  });
   expect(text).toMatch(/^\*\*Backup\*\* by @admin: ⚠️ done with warnings in 4\.2 s\n/);
   expect(text).toContain('Snapshot `20260101T000000Z-abcdef`');
   expect(text).toContain('retention: 1 old snapshots removed');
@@ -18,6 +44,15 @@ test('a backup whose off-site copy failed is done, with the warning and what to 
 });
 
 test('a failed job names what it could not put back', () => {
-  const rec: JobRecord = { ...base, kind: 'restore', status: 'failed', error: { code: 'PROCESS_FAILED', message: 'restore broke', undo_failed: [{ step: 'restore-data', title: 'Restore files', error: 'disk full' }] } };
+  const rec: JobRecord = {
+    ...base,
+    kind: 'restore',
+    status: 'failed',
+    error: {
+      code: 'PROCESS_FAILED',
+      message: 'restore broke',
+      undo_failed: [{ step: 'restore-data', title: 'Restore files', error: 'disk full' }],
+    },
+  };
   expect(failureReply(rec)).toMatch(/\*\*Error:\*\* restore broke\n\*\*Not put back:\*\* Restore files \(disk full\)/);
 });

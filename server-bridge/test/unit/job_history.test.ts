@@ -7,7 +7,16 @@ import type { JobRecord } from '../../src/jobs/job_record';
 test('many concurrent saves of one job all succeed and the last state wins', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hist-'));
   const h = await JobHistory.open(dir);
-  const rec: JobRecord = { id: 'b'.repeat(26), kind: 'backup', trigger: 'api', options: {}, status: 'queued', created_at: new Date().toISOString(), steps: [], log_tail: [] };
+  const rec: JobRecord = {
+    id: 'b'.repeat(26),
+    kind: 'backup',
+    trigger: 'api',
+    options: {},
+    status: 'queued',
+    created_at: new Date().toISOString(),
+    steps: [],
+    log_tail: [],
+  };
   const saves: Promise<void>[] = [];
   for (let i = 0; i < 50; i++) {
     rec.log_tail.push({ at: '', level: 'info', message: String(i) });

@@ -24,12 +24,19 @@ test('a second acquire while the first holds the lock fails with LOCK_HELD namin
 test('a lock left by a dead process is stale: taken over and reported with its state', async () => {
   const dir = await tmp();
   // A real child process takes the lock, records that it stopped Mattermost, and is killed.
-  const child = spawn(process.execPath, ['-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('fs'); const os = require('os');
     const stat = fs.readFileSync('/proc/self/stat', 'utf8');
     const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
     fs.writeFileSync(${JSON.stringify(JobLock.path(dir))}, JSON.stringify({ pid: process.pid, host: os.hostname(), procStart, jobId: 'dead', kind: 'backup', startedAt: new Date().toISOString(), mattermostStopped: true }));
-    console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    console.log('locked'); setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise((r) => child.stdout.once('data', r));
   await expect(JobLock.acquire(dir, 'mine', 'backup')).rejects.toMatchObject({ code: 'LOCK_HELD' });
   child.kill('SIGKILL');
@@ -42,7 +49,18 @@ test('a lock left by a dead process is stale: taken over and reported with its s
 
 test('a reused pid with another start time is stale', async () => {
   const dir = await tmp();
-  await writeFile(JobLock.path(dir), JSON.stringify({ pid: process.pid, host: os.hostname(), procStart: '1', jobId: 'old', kind: 'backup', startedAt: 'x', mattermostStopped: false }));
+  await writeFile(
+    JobLock.path(dir),
+    JSON.stringify({
+      pid: process.pid,
+      host: os.hostname(),
+      procStart: '1',
+      jobId: 'old',
+      kind: 'backup',
+      startedAt: 'x',
+      mattermostStopped: false,
+    }),
+  );
   const { lock, stale } = await JobLock.acquire(dir, 'new', 'backup');
   expect(stale?.info.jobId).toBe('old');
   await lock.release();

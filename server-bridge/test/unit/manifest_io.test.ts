@@ -3,23 +3,53 @@ import { manifestText, readManifestText } from '../../src/manifest/manifest_io';
 import { parseManifest, type Entry, type Manifest } from '../../src/manifest/manifest';
 
 function entry(i: number, extra: Partial<Entry> = {}): Entry {
-  return { path: `d/${i} ü "q"\nnl`, type: 'file', mode: 0o644, uid: 1, gid: 2, mtime: `${1700000000000000000 + i}`, size: i, sha256: 'a'.repeat(64), ino: i, ...extra };
+  return {
+    path: `d/${i} ü "q"\nnl`,
+    type: 'file',
+    mode: 0o644,
+    uid: 1,
+    gid: 2,
+    mtime: `${1700000000000000000 + i}`,
+    size: i,
+    sha256: 'a'.repeat(64),
+    ino: i,
+    ...extra,
+  };
 }
 
 function manifest(counts: number[]): Manifest {
   return {
-    format: 'mm-backup-snapshot', formatVersion: 1, id: '20260101T030000Z-a1b2c3', startedAt: '2026-01-01T03:00:00.000Z', finishedAt: '2026-01-01T03:01:00.000Z',
-    mode: 'offline', trigger: 'cli', host: 'h', installDir: '/opt/mattermost', mattermost: { configSource: 'file', fileDriver: 'local' },
+    format: 'mm-backup-snapshot',
+    formatVersion: 1,
+    id: '20260101T030000Z-a1b2c3',
+    startedAt: '2026-01-01T03:00:00.000Z',
+    finishedAt: '2026-01-01T03:01:00.000Z',
+    mode: 'offline',
+    trigger: 'cli',
+    host: 'h',
+    installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
     components: counts.map((n, c) => ({
-      id: `comp_${'abcdefgh'[c]}`, title: `C${c}`, status: 'included', exclude: [], entries: Array.from({ length: n }, (_, i) => entry(c * 10000 + i)),
-      files: n, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0,
+      id: `comp_${'abcdefgh'[c]}`,
+      title: `C${c}`,
+      status: 'included',
+      exclude: [],
+      entries: Array.from({ length: n }, (_, i) => entry(c * 10000 + i)),
+      files: n,
+      bytes: 0,
+      newBytes: 0,
+      filesRead: 0,
+      durationMs: 0,
     })),
     stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
   };
 }
 
 const text = (m: Manifest) => [...manifestText(m)].join('');
-const chunked = (s: string, size: number) => Readable.from(Array.from({ length: Math.ceil(s.length / size) }, (_, i) => Buffer.from(s.slice(i * size, (i + 1) * size))));
+const chunked = (s: string, size: number) =>
+  Readable.from(
+    Array.from({ length: Math.ceil(s.length / size) }, (_, i) => Buffer.from(s.slice(i * size, (i + 1) * size))),
+  );
 
 test('the written text is plain JSON equal to the manifest, one entry per line', () => {
   const m = manifest([0, 3, 2500]);
@@ -52,7 +82,9 @@ test('an older single-line manifest and a pretty-printed one are still read', as
 
 test('a truncated manifest is refused', async () => {
   const t = text(manifest([10]));
-  await expect(readManifestText(chunked(t.slice(0, Math.floor(t.length / 2)), 50), { entries: true })).rejects.toThrow(SyntaxError);
+  await expect(readManifestText(chunked(t.slice(0, Math.floor(t.length / 2)), 50), { entries: true })).rejects.toThrow(
+    SyntaxError,
+  );
   await expect(readManifestText(chunked(t.slice(0, -4), 50), { entries: true })).rejects.toThrow(SyntaxError);
 });
 

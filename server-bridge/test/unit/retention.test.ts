@@ -9,7 +9,13 @@ test('keep-last keeps the newest N', () => {
 });
 
 test('daily keeps the newest of each of the last N days', () => {
-  const snaps = [at('2026-01-01T01:00:00'), at('2026-01-01T23:00:00'), at('2026-01-02T01:00:00'), at('2026-01-02T05:00:00'), at('2026-01-03T01:00:00')];
+  const snaps = [
+    at('2026-01-01T01:00:00'),
+    at('2026-01-01T23:00:00'),
+    at('2026-01-02T01:00:00'),
+    at('2026-01-02T05:00:00'),
+    at('2026-01-03T01:00:00'),
+  ];
   const p = planRetention(snaps, { keepLast: 1, keepDaily: 2, keepWeekly: 0, keepMonthly: 0 });
   expect(p.keep.map((k) => k.id).sort()).toEqual(['2026-01-02T05:00:00', '2026-01-03T01:00:00']);
 });
@@ -28,12 +34,22 @@ test('the newest verified snapshot is kept even when the policy would drop it', 
 });
 
 test('keepLast below 1 still keeps the newest snapshot', () => {
-  const p = planRetention([at('2026-01-01T00:00:00'), at('2026-01-02T00:00:00')], { keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
+  const p = planRetention([at('2026-01-01T00:00:00'), at('2026-01-02T00:00:00')], {
+    keepLast: 0,
+    keepDaily: 0,
+    keepWeekly: 0,
+    keepMonthly: 0,
+  });
   expect(p.keep.map((k) => k.id)).toEqual(['2026-01-02T00:00:00']);
 });
 
 test('of several verified snapshots, the newest is kept, not an older one', () => {
-  const snaps = [at('2026-01-01T00:00:00', true), at('2026-01-02T00:00:00', true), at('2026-01-03T00:00:00'), at('2026-01-04T00:00:00')];
+  const snaps = [
+    at('2026-01-01T00:00:00', true),
+    at('2026-01-02T00:00:00', true),
+    at('2026-01-03T00:00:00'),
+    at('2026-01-04T00:00:00'),
+  ];
   const p = planRetention(snaps, { keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
   expect(p.keep.map((k) => k.id).sort()).toEqual(['2026-01-02T00:00:00', '2026-01-04T00:00:00']);
   expect(p.remove.sort()).toEqual(['2026-01-01T00:00:00', '2026-01-03T00:00:00']);

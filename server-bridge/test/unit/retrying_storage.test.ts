@@ -19,7 +19,9 @@ import { FlakyStorage } from '../support/flaky_storage';
 
 const policy = { attempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'retry-')); });
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'retry-'));
+});
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 function stack(failures = 2) {
@@ -32,9 +34,24 @@ const content = randomBytes(200_000);
 
 test.each<[string, () => Promise<Body>]>([
   ['a buffer', async () => content],
-  ['a file', async () => { await writeFile(path.join(dir, 'f'), content); return fileBody(path.join(dir, 'f')); }],
-  ['a consumed (staged) file', async () => { await writeFile(path.join(dir, 'f'), content); return fileBody(path.join(dir, 'f'), { consume: true }); }],
-  ['a stream factory', async () => streamBody(() => Readable.from([content.subarray(0, 1000), content.subarray(1000)]))],
+  [
+    'a file',
+    async () => {
+      await writeFile(path.join(dir, 'f'), content);
+      return fileBody(path.join(dir, 'f'));
+    },
+  ],
+  [
+    'a consumed (staged) file',
+    async () => {
+      await writeFile(path.join(dir, 'f'), content);
+      return fileBody(path.join(dir, 'f'), { consume: true });
+    },
+  ],
+  [
+    'a stream factory',
+    async () => streamBody(() => Readable.from([content.subarray(0, 1000), content.subarray(1000)])),
+  ],
 ])('a put of %s is retried after transient failures, and the whole body arrives', async (_kind, body) => {
   const { memory, flaky, storage } = stack(2);
   await storage.put('objects/ab/x', await body());
@@ -57,7 +74,11 @@ test('a restore copy whose read breaks midway starts the file and the hash over 
   const dest = path.join(dir, 'restored.bin');
   await repo.copyObjectTo(stored.sha256, dest);
   expect(flaky.attempts.get(`load ${objectKey(stored.sha256)}`)).toBe(2);
-  expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(stored.sha256);
+  expect(
+    createHash('sha256')
+      .update(await readFile(dest))
+      .digest('hex'),
+  ).toBe(stored.sha256);
 });
 
 test('without retries the same broken read fails: the double really breaks reads', async () => {
@@ -66,7 +87,7 @@ test('without retries the same broken read fails: the double really breaks reads
   await expect(readBuffer(new FlakyStorage(memory, 1), 'k')).rejects.toBeInstanceOf(StorageError);
 });
 
-test('a stream get is retried until it opens; its bytes are then the reader\'s', async () => {
+test("a stream get is retried until it opens; its bytes are then the reader's", async () => {
   const { memory, flaky, storage } = stack(2);
   await memory.put('k', content);
   expect((await readAll(await storage.get('k'))).equals(content)).toBe(true);
@@ -77,8 +98,13 @@ test('permanent errors are not retried: a missing key, a put that cannot be encr
   const { flaky, storage } = stack(0);
   await expect(readBuffer(storage, 'missing')).rejects.toBeInstanceOf(NotFoundError);
   expect(flaky.attempts.get('load missing')).toBe(1);
-  const noRecipient = new FlakyStorage(new EncryptedStorage(new MemoryStorage(), { recipients: [], identities: [] }), 0);
-  await expect(new RetryingStorage(noRecipient, policy).put('objects/ab/y', content)).rejects.toMatchObject({ permanent: true });
+  const noRecipient = new FlakyStorage(
+    new EncryptedStorage(new MemoryStorage(), { recipients: [], identities: [] }),
+    0,
+  );
+  await expect(new RetryingStorage(noRecipient, policy).put('objects/ab/y', content)).rejects.toMatchObject({
+    permanent: true,
+  });
   expect(noRecipient.attempts.get('put objects/ab/y')).toBe(1);
 });
 

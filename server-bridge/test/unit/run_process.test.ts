@@ -17,7 +17,10 @@ test('tolerated exit codes are explicit', async () => {
 });
 
 test('a missing program is a clear error with a hint', async () => {
-  await expect(runProcess('definitely-not-installed-xyz', [])).rejects.toMatchObject({ code: 'PROCESS_FAILED', hint: expect.stringContaining('install') });
+  await expect(runProcess('definitely-not-installed-xyz', [])).rejects.toMatchObject({
+    code: 'PROCESS_FAILED',
+    hint: expect.stringContaining('install'),
+  });
 });
 
 test('abort kills the child and its whole process group', async () => {
@@ -40,7 +43,9 @@ test('stdin is streamed in and stdout streamed out', async () => {
 });
 
 test('secrets in error messages are redacted', async () => {
-  const err = await caught(runProcess('sh', ['-c', 'echo "could not connect to postgres://mmuser:hunter2secret@db:5432/mm" >&2; exit 2']));
+  const err = await caught(
+    runProcess('sh', ['-c', 'echo "could not connect to postgres://mmuser:hunter2secret@db:5432/mm" >&2; exit 2']),
+  );
   expect(err.message).toContain('could not connect to postgres://mmuser:***@db:5432/mm');
   expect(err.message).not.toContain('hunter2secret');
 });
@@ -57,8 +62,21 @@ test('output is kept when it is read only after the child has exited', async () 
 });
 
 test('a reader that stops early still lets a chatty child end', async () => {
-  const h = startProcess(process.execPath, ['-e', "const b = Buffer.alloc(65536); (function w() { while (process.stdout.write(b)); process.stdout.once('drain', w); })()"], { stdout: 'pipe' });
+  const h = startProcess(
+    process.execPath,
+    [
+      '-e',
+      "const b = Buffer.alloc(65536); (function w() { while (process.stdout.write(b)); process.stdout.once('drain', w); })()",
+    ],
+    { stdout: 'pipe' },
+  );
   for await (const _ of h.stdout as NodeJS.ReadableStream) break; // destroys the stream
-  const settled = await Promise.race([h.done.then(() => 'exited', () => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+  const settled = await Promise.race([
+    h.done.then(
+      () => 'exited',
+      () => 'exited',
+    ),
+    new Promise((r) => setTimeout(() => r('still running'), 10_000)),
+  ]);
   expect(settled).toBe('exited');
 });

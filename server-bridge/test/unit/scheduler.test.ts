@@ -4,10 +4,23 @@ import type { JobRecord } from '../../src/jobs/job_record';
 import type { JobManager } from '../../src/service/job_manager';
 import { caught } from '../support/caught';
 
-const base = { mattermost: { installDir: '/opt/mattermost' }, service: { preset: 'none' }, repository: { path: '/tmp/x' } };
+const base = {
+  mattermost: { installDir: '/opt/mattermost' },
+  service: { preset: 'none' },
+  repository: { path: '/tmp/x' },
+};
 
 function rec(created: string): JobRecord {
-  return { id: 'a'.repeat(26), kind: 'backup', trigger: 'schedule', options: {}, status: 'succeeded', created_at: created, steps: [], log_tail: [] };
+  return {
+    id: 'a'.repeat(26),
+    kind: 'backup',
+    trigger: 'schedule',
+    options: {},
+    status: 'succeeded',
+    created_at: created,
+    steps: [],
+    log_tail: [],
+  };
 }
 
 test('a scheduled backup missed while the sidecar was down is reported once, with its time', () => {
@@ -22,8 +35,14 @@ test('a scheduled backup missed while the sidecar was down is reported once, wit
 });
 
 test('invalid cron expressions and time zones are config errors naming the key', async () => {
-  const bad = caught(Promise.resolve().then(() => parseConfig({ ...base, schedule: { backup: 'every day at 3' } }, 'x')));
+  const bad = caught(
+    Promise.resolve().then(() => parseConfig({ ...base, schedule: { backup: 'every day at 3' } }, 'x')),
+  );
   expect((await bad).message).toMatch(/schedule\.backup/);
-  const tz = caught(Promise.resolve().then(() => parseConfig({ ...base, schedule: { backup: '0 3 * * *', timezone: 'Mars/Olympus' } }, 'x')));
+  const tz = caught(
+    Promise.resolve().then(() =>
+      parseConfig({ ...base, schedule: { backup: '0 3 * * *', timezone: 'Mars/Olympus' } }, 'x'),
+    ),
+  );
   expect((await tz).message).toMatch(/schedule\.timezone: must be an IANA time zone/);
 });

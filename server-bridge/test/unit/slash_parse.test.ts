@@ -12,15 +12,29 @@ test.each([
   ['verify latest', { cmd: 'verify', snapshot: 'latest', deep: false }],
   ['verify 20260101T030000Z-a1b2c3 --deep', { cmd: 'verify', snapshot: '20260101T030000Z-a1b2c3', deep: true }],
   ['restore 20260101T030000Z-a1b2c3', { cmd: 'restore', snapshot: '20260101T030000Z-a1b2c3' }],
-  ['restore 20260101T030000Z-a1b2c3 confirm 0123abcd', { cmd: 'restore', snapshot: '20260101T030000Z-a1b2c3', confirm: '0123abcd' }],
+  [
+    'restore 20260101T030000Z-a1b2c3 confirm 0123abcd',
+    { cmd: 'restore', snapshot: '20260101T030000Z-a1b2c3', confirm: '0123abcd' },
+  ],
 ])('%j parses', (text, expected) => {
   expect(parseSlash(text)).toEqual(expected);
 });
 
 test.each([
-  'frobnicate', 'now --sideways', 'now --online extra', 'status now', 'verify', 'verify ../../etc/passwd', 'verify latest --shallow',
-  'restore', 'restore latest', 'restore ../x', 'restore 20260101T030000Z-a1b2c3 confirm', 'restore 20260101T030000Z-a1b2c3 confirm XYZ',
-  'restore 20260101T030000Z-a1b2c3 please 0123abcd', 'verify latest --deep more',
+  'frobnicate',
+  'now --sideways',
+  'now --online extra',
+  'status now',
+  'verify',
+  'verify ../../etc/passwd',
+  'verify latest --shallow',
+  'restore',
+  'restore latest',
+  'restore ../x',
+  'restore 20260101T030000Z-a1b2c3 confirm',
+  'restore 20260101T030000Z-a1b2c3 confirm XYZ',
+  'restore 20260101T030000Z-a1b2c3 please 0123abcd',
+  'verify latest --deep more',
 ])('%j is help with a reason', (text) => {
   const r = parseSlash(text);
   expect(r.cmd).toBe('help');

@@ -12,7 +12,11 @@ import { route } from '../../src/http/typed_route';
 async function call(a: ReturnType<typeof Fastify>, method: string, url: string, payload?: unknown) {
   const base = await a.listen({ host: '127.0.0.1', port: 0 });
   try {
-    const res = await fetch(`${base}${url}`, { method, headers: payload ? { 'content-type': 'application/json' } : {}, body: payload ? JSON.stringify(payload) : undefined });
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: payload ? { 'content-type': 'application/json' } : {},
+      body: payload ? JSON.stringify(payload) : undefined,
+    });
     const body = await res.text();
     return { statusCode: res.status, body, json: () => JSON.parse(body) };
   } finally {
@@ -23,8 +27,15 @@ async function call(a: ReturnType<typeof Fastify>, method: string, url: string, 
 function app() {
   const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
   const a = Fastify();
-  a.setErrorHandler((err, req, reply) => { const b = toErrorBody(err, req.id); void reply.code(b.status_code).send(b); });
-  return { a, logged, log: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) } };
+  a.setErrorHandler((err, req, reply) => {
+    const b = toErrorBody(err, req.id);
+    void reply.code(b.status_code).send(b);
+  });
+  return {
+    a,
+    logged,
+    log: { error: (fields: Record<string, unknown>, message: string) => logged.push({ fields, message }) },
+  };
 }
 
 const settings = {
@@ -38,12 +49,23 @@ const settings = {
 test('an answer its schema refuses is a 500 with a clear log, and is not sent', async () => {
   const { a, logged, log } = app();
   // The handler's type forbids this; a cast stands for a bug the compiler cannot see (data read from disk).
-  route(a, ROUTES.getSettings, log, async () => ({ ...settings, retention: { ...settings.retention, keep_last: 'seven' } }) as unknown as typeof settings);
+  route(
+    a,
+    ROUTES.getSettings,
+    log,
+    async () =>
+      ({ ...settings, retention: { ...settings.retention, keep_last: 'seven' } }) as unknown as typeof settings,
+  );
   const r = await call(a, 'GET', '/v1/settings');
   expect(r.statusCode).toBe(500);
   expect(r.json()).toMatchObject({ id: 'mm_backup.response.invalid', status_code: 500 });
   expect(r.body).not.toContain('seven');
-  expect(logged).toEqual([{ fields: { route: 'GET /v1/settings', problems: [expect.stringMatching(/^retention\.keep_last: /)] }, message: expect.stringMatching(/schema refuses/) }]);
+  expect(logged).toEqual([
+    {
+      fields: { route: 'GET /v1/settings', problems: [expect.stringMatching(/^retention\.keep_last: /)] },
+      message: expect.stringMatching(/schema refuses/),
+    },
+  ]);
 });
 
 test('only the fields the schema names leave the sidecar', async () => {
@@ -58,7 +80,11 @@ test('only the fields the schema names leave the sidecar', async () => {
 test('request problems come back one per field, by path', async () => {
   const { a, log } = app();
   route(a, ROUTES.putSettings, log, async () => settings);
-  const r = await call(a, 'PUT', '/v1/settings', { notify: { daily_summary_at: '9' }, status_channel: 'Town Square', extra: true });
+  const r = await call(a, 'PUT', '/v1/settings', {
+    notify: { daily_summary_at: '9' },
+    status_channel: 'Town Square',
+    extra: true,
+  });
   expect(r.statusCode).toBe(400);
   expect(r.json().errors).toEqual([
     { path: 'notify.daily_summary_at', message: 'must be HH:MM' },

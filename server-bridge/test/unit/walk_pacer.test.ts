@@ -1,7 +1,12 @@
 import { RETRY_EVERY, WalkPacer, WINDOW_OPS } from '../../src/repository/walk_pacer';
 
 /** A pacer on a fake clock: each window of calls takes `nsPerOp` per call in the current mode. */
-function drive(p: WalkPacer, clock: { t: bigint }, nsPerOp: { sync: number; async: number }, windows: number): string[] {
+function drive(
+  p: WalkPacer,
+  clock: { t: bigint },
+  nsPerOp: { sync: number; async: number },
+  windows: number,
+): string[] {
   const modes: string[] = [];
   for (let w = 0; w < windows; w++) {
     const mode = p.sync ? 'sync' : 'async';

@@ -20,7 +20,14 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PLUGIN_ID = (require(path.join(ROOT, 'plugin.json')) as { id: string }).id;
 
 /** Shots worth showing in the README. */
-const DOCS = new Set(['01-dashboard-idle', '02-backup-running', '03-backup-succeeded', '04-restore-modal', '05-restore-succeeded', '06-mattermost-restarting']);
+const DOCS = new Set([
+  '01-dashboard-idle',
+  '02-backup-running',
+  '03-backup-succeeded',
+  '04-restore-modal',
+  '05-restore-succeeded',
+  '06-mattermost-restarting',
+]);
 
 describe('System Console plugin in Chromium', () => {
   let env: ServiceEnv;
@@ -31,7 +38,10 @@ describe('System Console plugin in Chromium', () => {
 
   beforeAll(async () => {
     // Never skipped: a missing browser fails with what to do (build/dev.sh test installs it).
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install the chromium package (build/dev.sh test does) or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install the chromium package (build/dev.sh test does) or set CHROMIUM_PATH`,
+      );
     env = await setupService();
     const assets = buildAssets(mkdtempSync(path.join(os.tmpdir(), 'mm-backup-harness-')));
     harness = await startHarness(env, assets, PLUGIN_ID);
@@ -40,7 +50,15 @@ describe('System Console plugin in Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     mkdirSync(SHOTS, { recursive: true });
@@ -57,7 +75,8 @@ describe('System Console plugin in Chromium', () => {
   async function shot(name: string): Promise<void> {
     const file = path.join(SHOTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
-    if (DOCS.has(name) && process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(file, path.join(DOCS_SHOTS, `${name}.png`));
+    if (DOCS.has(name) && process.env.UPDATE_DOCS_SCREENSHOTS === '1')
+      copyFileSync(file, path.join(DOCS_SHOTS, `${name}.png`));
   }
 
   it('backs up, lists the snapshot and restores it', async () => {
@@ -78,7 +97,11 @@ describe('System Console plugin in Chromium', () => {
     await page.getByRole('button', { name: 'Back up now' }).click();
     const job = page.getByTestId('job-progress');
     await job.waitFor();
-    await page.locator('[data-testid="job-progress"] [data-step-status="running"]').first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    await page
+      .locator('[data-testid="job-progress"] [data-step-status="running"]')
+      .first()
+      .waitFor({ timeout: 30_000 })
+      .catch(() => undefined);
     await shot('02-backup-running');
     await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor({ timeout: 120_000 });
     const table = page.getByTestId('snapshot-table');
@@ -103,12 +126,16 @@ describe('System Console plugin in Chromium', () => {
     await modal.waitFor({ state: 'detached' });
 
     await page.locator('[data-testid="job-progress"]', { hasText: 'Restore' }).waitFor({ timeout: 30_000 });
-    await page.locator('[data-testid="job-progress"][data-status="succeeded"]', { hasText: 'Restore' }).waitFor({ timeout: 180_000 });
+    await page
+      .locator('[data-testid="job-progress"][data-status="succeeded"]', { hasText: 'Restore' })
+      .waitFor({ timeout: 180_000 });
     expect(await job.textContent()).toContain(`restored ${snapshotId}`);
     await shot('05-restore-succeeded');
 
     const jobs = await env.api('GET', '/v1/jobs');
-    const kinds = (jobs.body.jobs as Array<{ kind: string; status: string; trigger: string }>).map((j) => `${j.kind}:${j.status}:${j.trigger}`);
+    const kinds = (jobs.body.jobs as Array<{ kind: string; status: string; trigger: string }>).map(
+      (j) => `${j.kind}:${j.status}:${j.trigger}`,
+    );
     expect(kinds).toEqual(expect.arrayContaining(['backup:succeeded:console', 'restore:succeeded:console']));
     expect(errors).toEqual([]);
   }, 420_000);
@@ -122,7 +149,14 @@ describe('System Console plugin in Chromium', () => {
     try {
       const started = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'offline' } });
       expect(started.status).toBe(202);
-      await eventually(async () => (await fetch(`${env.mmUrl}/api/v4/system/ping`).then((r) => r.ok, () => false)) === false, 60_000);
+      await eventually(
+        async () =>
+          (await fetch(`${env.mmUrl}/api/v4/system/ping`).then(
+            (r) => r.ok,
+            () => false,
+          )) === false,
+        60_000,
+      );
       harness.useSession(fresh);
       await page.goto(`${harness.url}/admin_console/plugins/plugin_${PLUGIN_ID}`);
       await page.getByText(/Mattermost is restarting…/).waitFor({ timeout: 30_000 });

@@ -29,11 +29,18 @@ export function buildAssets(outDir: string): { plugin: string; host: string } {
   execFileSync(process.execPath, [cli, '--mode', 'production'], { cwd: WEBAPP, stdio: 'pipe' });
   mkdirSync(outDir, { recursive: true });
   const config = path.join(outDir, 'host.webpack.cjs');
-  writeFileSync(config, `module.exports = ${JSON.stringify({
-    mode: 'production', entry: path.join(__dirname, 'host_globals.js'), context: outDir,
-    output: { path: outDir, filename: 'host.js' }, resolve: { modules: [MODULES] },
-    externals: { react: 'React', 'react-dom': 'ReactDOM' }, performance: { hints: false },
-  })};\n`);
+  writeFileSync(
+    config,
+    `module.exports = ${JSON.stringify({
+      mode: 'production',
+      entry: path.join(__dirname, 'host_globals.js'),
+      context: outDir,
+      output: { path: outDir, filename: 'host.js' },
+      resolve: { modules: [MODULES] },
+      externals: { react: 'React', 'react-dom': 'ReactDOM' },
+      performance: { hints: false },
+    })};\n`,
+  );
   execFileSync(process.execPath, [cli, '--config', config], { cwd: outDir, stdio: 'pipe' });
   return { plugin: path.join(WEBAPP, 'dist', 'main.js'), host: path.join(outDir, 'host.js') };
 }
@@ -51,7 +58,11 @@ function proxy(req: http.IncomingMessage, res: http.ServerResponse, target: stri
   req.pipe(upstream);
 }
 
-export async function startHarness(env: ServiceEnv, assets: { plugin: string; host: string }, pluginId: string): Promise<Harness> {
+export async function startHarness(
+  env: ServiceEnv,
+  assets: { plugin: string; host: string },
+  pluginId: string,
+): Promise<Harness> {
   const statics: Record<string, string> = {
     '/static/react.js': path.join(MODULES, 'react', 'umd', 'react.production.min.js'),
     '/static/react-dom.js': path.join(MODULES, 'react-dom', 'umd', 'react-dom.production.min.js'),
@@ -88,7 +99,11 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
     if (pathname === '/' || pathname === '/admin_console/plugins/plugin_' + pluginId) {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'set-cookie': [`MMAUTHTOKEN=${session.token}; Path=/; HttpOnly`, `MMUSERID=${admin.id}; Path=/`, `MMCSRF=${session.csrf ?? ''}; Path=/`],
+        'set-cookie': [
+          `MMAUTHTOKEN=${session.token}; Path=/; HttpOnly`,
+          `MMUSERID=${admin.id}; Path=/`,
+          `MMCSRF=${session.csrf ?? ''}; Path=/`,
+        ],
       });
       res.end(page);
     } else if (file) {
@@ -102,7 +117,9 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
       res.end(JSON.stringify(teams));
     } else if (/^\/api\/v4\/users\/me\/teams\/\w+\/channels$/.test(pathname)) {
       const teamId = pathname.split('/')[6];
-      const channels = [...env.rest.state.channels.values()].filter((c) => c.team_id === teamId && env.rest.state.isChannelMember(c.id, admin.id));
+      const channels = [...env.rest.state.channels.values()].filter(
+        (c) => c.team_id === teamId && env.rest.state.isChannelMember(c.id, admin.id),
+      );
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(channels));
     } else if (pathname.startsWith('/api/v4/')) {
@@ -116,10 +133,13 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
     url,
-    useSession: (s: { token: string; csrf?: string }) => { session = s; },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    useSession: (s: { token: string; csrf?: string }) => {
+      session = s;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

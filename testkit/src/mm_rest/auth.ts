@@ -69,8 +69,10 @@ export function authenticate(store: MmStore, req: IncomingMessage, requireSessio
   const user = store.users.get(session.user_id)!;
   if (requireSession && t.via === 'cookie' && req.method !== 'GET' && req.method !== 'HEAD') {
     const header = req.headers['x-csrf-token'];
-    const ok = header === session.csrf
-      || (req.headers['x-requested-with'] === 'XMLHttpRequest' && !store.config.ServiceSettings.ExperimentalStrictCSRFEnforcement);
+    const ok =
+      header === session.csrf ||
+      (req.headers['x-requested-with'] === 'XMLHttpRequest' &&
+        !store.config.ServiceSettings.ExperimentalStrictCSRFEnforcement);
     if (!ok) throw expired(true);
   }
   return { session, user, via: t.via };

@@ -2,7 +2,15 @@
  * Bots and access tokens: POST /bots, GET /bots/{bot_user_id}, POST/GET /users/{user_id}/tokens.
  */
 import { isAdmin, mustCaller } from './auth';
-import { err, invalidBodyParam, invalidUrlParam, isValidId, permissionError, queryBool, type ApiResult } from './http_util';
+import {
+  err,
+  invalidBodyParam,
+  invalidUrlParam,
+  isValidId,
+  permissionError,
+  queryBool,
+  type ApiResult,
+} from './http_util';
 import type { Ctx, Route } from './routes';
 
 /** model.IsValidUsername: 3-22 of a-z 0-9 . - _, starting with a letter. */
@@ -17,7 +25,12 @@ function createBot(ctx: Ctx): ApiResult {
   const username = (b.username ?? '').toLowerCase();
   if (!USERNAME.test(username)) throw err(400, 'model.user.is_valid.username.app_error');
   if (ctx.store.userByName(username)) throw err(400, 'app.user.save.username_exists.app_error');
-  const { bot } = ctx.store.addBot({ username, display_name: b.display_name, description: b.description, ownerId: c.user.id });
+  const { bot } = ctx.store.addBot({
+    username,
+    display_name: b.display_name,
+    description: b.description,
+    ownerId: c.user.id,
+  });
   return { status: 201, body: { ...bot } };
 }
 
@@ -42,9 +55,19 @@ function createToken(ctx: Ctx): ApiResult {
   if (!isValidId(uid)) throw invalidUrlParam('user_id');
   const target = ctx.store.users.get(uid);
   if (!target) throw err(404, 'app.user.missing_account.const');
-  if (!ctx.store.config.ServiceSettings.EnableUserAccessTokens && !target.is_bot) throw err(501, 'app.user_access_token.disabled');
+  if (!ctx.store.config.ServiceSettings.EnableUserAccessTokens && !target.is_bot)
+    throw err(501, 'app.user_access_token.disabled');
   const row = ctx.store.createAccessToken(target.id, b.description);
-  return { status: 201, body: { id: row.id, token: row.token, user_id: row.user_id, description: row.description, is_active: row.is_active } };
+  return {
+    status: 201,
+    body: {
+      id: row.id,
+      token: row.token,
+      user_id: row.user_id,
+      description: row.description,
+      is_active: row.is_active,
+    },
+  };
 }
 
 function listTokens(ctx: Ctx): ApiResult {
@@ -55,7 +78,12 @@ function listTokens(ctx: Ctx): ApiResult {
   const page = Number(ctx.url.searchParams.get('page') ?? 0);
   const perPage = Number(ctx.url.searchParams.get('per_page') ?? 60);
   const rows = [...ctx.store.accessTokens.values()].filter((t) => t.user_id === uid);
-  return { status: 200, body: rows.slice(page * perPage, (page + 1) * perPage).map((t) => ({ id: t.id, user_id: t.user_id, description: t.description, is_active: t.is_active })) };
+  return {
+    status: 200,
+    body: rows
+      .slice(page * perPage, (page + 1) * perPage)
+      .map((t) => ({ id: t.id, user_id: t.user_id, description: t.description, is_active: t.is_active })),
+  };
 }
 
 export const botTokenRoutes: Route[] = [

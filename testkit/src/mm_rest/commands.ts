@@ -3,15 +3,51 @@
  */
 import { newId } from '../ids';
 import { canPost, canManageCommands, isAdmin, mustCaller, type Caller } from './auth';
-import { err, invalidBodyParam, invalidUrlParam, isValidId, permissionError, queryBool, type ApiResult } from './http_util';
+import {
+  err,
+  invalidBodyParam,
+  invalidUrlParam,
+  isValidId,
+  permissionError,
+  queryBool,
+  type ApiResult,
+} from './http_util';
 import type { Ctx, Route } from './routes';
 import { commandResponseJson, executeCommand } from './slash_exec';
 import type { MmCommandRecord } from './types';
 
 /** Built-in triggers (commandProviders): a custom command may not reuse them. */
-export const BUILT_IN_TRIGGERS = ['away', 'code', 'collapse', 'dnd', 'echo', 'expand', 'groupmsg', 'header', 'help', 'invite', 'invite_people',
-  'join', 'kick', 'leave', 'logout', 'me', 'msg', 'mute', 'offline', 'online', 'open', 'purpose', 'remove', 'rename', 'search', 'settings',
-  'shortcuts', 'shrug', 'status'];
+export const BUILT_IN_TRIGGERS = [
+  'away',
+  'code',
+  'collapse',
+  'dnd',
+  'echo',
+  'expand',
+  'groupmsg',
+  'header',
+  'help',
+  'invite',
+  'invite_people',
+  'join',
+  'kick',
+  'leave',
+  'logout',
+  'me',
+  'msg',
+  'mute',
+  'offline',
+  'online',
+  'open',
+  'purpose',
+  'remove',
+  'rename',
+  'search',
+  'settings',
+  'shortcuts',
+  'shrug',
+  'status',
+];
 
 function requireEnabled(ctx: Ctx): void {
   if (!ctx.store.config.ServiceSettings.EnableCommands) throw err(501, 'api.command.disabled.app_error');
@@ -20,9 +56,15 @@ function requireEnabled(ctx: Ctx): void {
 /** model.Command.IsValid, in its order. */
 function validate(c: MmCommandRecord): void {
   if (!isValidId(c.team_id)) throw err(400, 'model.command.is_valid.team_id.app_error');
-  if (c.trigger.length < 1 || c.trigger.length > 128 || c.trigger.startsWith('/') || /\s/.test(c.trigger)) throw err(400, 'model.command.is_valid.trigger.app_error');
+  if (c.trigger.length < 1 || c.trigger.length > 128 || c.trigger.startsWith('/') || /\s/.test(c.trigger))
+    throw err(400, 'model.command.is_valid.trigger.app_error');
   let urlOk = false;
-  try { const u = new URL(c.url); urlOk = (u.protocol === 'http:' || u.protocol === 'https:') && c.url.length <= 1024; } catch { /* invalid */ }
+  try {
+    const u = new URL(c.url);
+    urlOk = (u.protocol === 'http:' || u.protocol === 'https:') && c.url.length <= 1024;
+  } catch {
+    /* invalid */
+  }
   if (!urlOk) throw err(400, 'model.command.is_valid.url.app_error');
   if (c.method !== 'P' && c.method !== 'G') throw err(400, 'model.command.is_valid.method.app_error');
   if (c.display_name.length > 64) throw err(400, 'model.command.is_valid.display_name.app_error');
@@ -32,10 +74,24 @@ function validate(c: MmCommandRecord): void {
 function fromBody(b: Record<string, unknown>, base: Partial<MmCommandRecord>): MmCommandRecord {
   const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
   return {
-    id: '', token: '', create_at: 0, update_at: 0, delete_at: 0, creator_id: '', plugin_id: '',
-    team_id: str('team_id'), trigger: str('trigger').toLowerCase(), method: str('method') as 'P' | 'G', username: str('username'),
-    icon_url: str('icon_url'), auto_complete: b.auto_complete === true, auto_complete_desc: str('auto_complete_desc'),
-    auto_complete_hint: str('auto_complete_hint'), display_name: str('display_name'), description: str('description'), url: str('url'),
+    id: '',
+    token: '',
+    create_at: 0,
+    update_at: 0,
+    delete_at: 0,
+    creator_id: '',
+    plugin_id: '',
+    team_id: str('team_id'),
+    trigger: str('trigger').toLowerCase(),
+    method: str('method') as 'P' | 'G',
+    username: str('username'),
+    icon_url: str('icon_url'),
+    auto_complete: b.auto_complete === true,
+    auto_complete_desc: str('auto_complete_desc'),
+    auto_complete_hint: str('auto_complete_hint'),
+    display_name: str('display_name'),
+    description: str('description'),
+    url: str('url'),
     ...base,
   };
 }
@@ -55,8 +111,13 @@ function listCommands(ctx: Ctx): ApiResult {
     requireEnabled(ctx);
     return { status: 200, body: ctx.store.commands(teamId) };
   }
-  const builtIns = BUILT_IN_TRIGGERS.map((t) => ({ ...fromBody({ trigger: t, auto_complete: true }, {}), method: '' as 'P' }));
-  const custom = ctx.store.config.ServiceSettings.EnableCommands ? ctx.store.commands(teamId).filter((x) => manage || x.auto_complete) : [];
+  const builtIns = BUILT_IN_TRIGGERS.map((t) => ({
+    ...fromBody({ trigger: t, auto_complete: true }, {}),
+    method: '' as 'P',
+  }));
+  const custom = ctx.store.config.ServiceSettings.EnableCommands
+    ? ctx.store.commands(teamId).filter((x) => manage || x.auto_complete)
+    : [];
   return { status: 200, body: [...builtIns, ...custom.map((x) => (manage ? x : { ...x, token: '' }))] };
 }
 
@@ -97,9 +158,19 @@ function updateCommand(ctx: Ctx): ApiResult {
   const b = ctx.body as Record<string, unknown>;
   if (b.id !== ctx.params.command_id) throw invalidBodyParam('id');
   const old = managedCommand(ctx, c, false);
-  if (typeof b.team_id === 'string' && b.team_id !== old.team_id) throw err(400, 'api.command.team_mismatch.app_error', { CommandId: old.id });
+  if (typeof b.team_id === 'string' && b.team_id !== old.team_id)
+    throw err(400, 'api.command.team_mismatch.app_error', { CommandId: old.id });
   requireEnabled(ctx);
-  const next = fromBody(b, { id: old.id, token: old.token, create_at: old.create_at, update_at: ctx.store.now(), delete_at: old.delete_at, creator_id: old.creator_id, team_id: old.team_id, plugin_id: old.plugin_id });
+  const next = fromBody(b, {
+    id: old.id,
+    token: old.token,
+    create_at: old.create_at,
+    update_at: ctx.store.now(),
+    delete_at: old.delete_at,
+    creator_id: old.creator_id,
+    team_id: old.team_id,
+    plugin_id: old.plugin_id,
+  });
   validate(next);
   checkTrigger(ctx, next);
   ctx.store.commandRows.set(next.id, next);
@@ -126,11 +197,18 @@ function regenToken(ctx: Ctx): ApiResult {
 async function execute(ctx: Ctx): Promise<ApiResult> {
   const c = mustCaller(ctx.caller);
   const b = ctx.body as { channel_id: string; command: string; root_id?: string };
-  if (b.command.length <= 1 || !b.command.startsWith('/') || !isValidId(b.channel_id)) throw err(400, 'api.command.execute_command.start.app_error');
+  if (b.command.length <= 1 || !b.command.startsWith('/') || !isValidId(b.channel_id))
+    throw err(400, 'api.command.execute_command.start.app_error');
   const ch = ctx.store.channels.get(b.channel_id);
   // use_slash_commands in the channel: members (and admins).
   if (!ch || !canPost(ctx.store, c.user, ch)) throw permissionError();
-  const r = await executeCommand(ctx.core, { userId: c.user.id, channelId: ch.id, command: b.command, rootId: b.root_id, siteUrl: ctx.core.siteUrlFor(ctx.req) });
+  const r = await executeCommand(ctx.core, {
+    userId: c.user.id,
+    channelId: ch.id,
+    command: b.command,
+    rootId: b.root_id,
+    siteUrl: ctx.core.siteUrlFor(ctx.req),
+  });
   return { status: 200, body: commandResponseJson(r) };
 }
 

@@ -36,7 +36,13 @@ export function defaultConfig(siteUrl: string): MmConfigSubset {
       MaxIdleConns: 20,
       MaxOpenConns: 300,
     },
-    FileSettings: { DriverName: 'local', Directory: './data/', PublicLinkSalt: 's4lts4lts4lts4lts4lts4lts4lts4lt', AmazonS3SecretAccessKey: '', MaxFileSize: 104857600 },
+    FileSettings: {
+      DriverName: 'local',
+      Directory: './data/',
+      PublicLinkSalt: 's4lts4lts4lts4lts4lts4lts4lts4lt',
+      AmazonS3SecretAccessKey: '',
+      MaxFileSize: 104857600,
+    },
     EmailSettings: { SMTPPassword: '', SMTPServer: 'localhost', SMTPPort: '10025' },
     PluginSettings: { Enable: true, EnableUploads: false, Directory: './plugins', ClientDirectory: './client/plugins' },
     LogSettings: { EnableConsole: true, ConsoleLevel: 'INFO', EnableFile: true, FileLocation: '' },
@@ -73,7 +79,8 @@ export function maskedConfig(c: MmConfigSubset): Record<string, Record<string, u
     } else sec[k] = FAKE_SETTING;
   }
   const sql = out.SqlSettings;
-  if (sql && Array.isArray(sql.DataSourceReplicas)) sql.DataSourceReplicas = sql.DataSourceReplicas.map(() => FAKE_SETTING);
+  if (sql && Array.isArray(sql.DataSourceReplicas))
+    sql.DataSourceReplicas = sql.DataSourceReplicas.map(() => FAKE_SETTING);
   return out;
 }
 

@@ -16,15 +16,25 @@ function getClientConfig(ctx: Ctx): ApiResult {
   const format = ctx.url.searchParams.get('format');
   const major = Number.parseInt(ctx.core.version, 10);
   // Before v11 format=old was mandatory; v11 made it optional but still rejects other values.
-  if ((format === null && major < 11) || (format !== null && format !== 'old')) throw err(501, 'api.config.client.old_format.app_error');
-  return { status: 200, raw: goMapJson(clientConfig(ctx.store.config, ctx.core.version, ctx.caller !== undefined)), contentType: 'application/json' };
+  if ((format === null && major < 11) || (format !== null && format !== 'old'))
+    throw err(501, 'api.config.client.old_format.app_error');
+  return {
+    status: 200,
+    raw: goMapJson(clientConfig(ctx.store.config, ctx.core.version, ctx.caller !== undefined)),
+    contentType: 'application/json',
+  };
 }
 
 /** api4/system.go getSystemPing. */
 function ping(ctx: Ctx): ApiResult {
   const full = queryBool(ctx.url, 'get_server_status');
   const s: Record<string, string | boolean> = {
-    status: 'OK', ActiveSearchBackend: 'database', AndroidLatestVersion: '', AndroidMinVersion: '', IosLatestVersion: '', IosMinVersion: '',
+    status: 'OK',
+    ActiveSearchBackend: 'database',
+    AndroidLatestVersion: '',
+    AndroidMinVersion: '',
+    IosLatestVersion: '',
+    IosMinVersion: '',
   };
   const headers: Record<string, string> = {};
   let healthy = true;
@@ -35,7 +45,12 @@ function ping(ctx: Ctx): ApiResult {
     if (ctx.caller && isAdmin(ctx.caller.user)) s.root_status = process.getuid?.() === 0;
   }
   s.status = healthy ? 'OK' : 'UNHEALTHY';
-  if (full) Object.assign(headers, { status: s.status, database_status: String(s.database_status), filestore_status: String(s.filestore_status) });
+  if (full)
+    Object.assign(headers, {
+      status: s.status,
+      database_status: String(s.database_status),
+      filestore_status: String(s.filestore_status),
+    });
   const status = healthy || queryBool(ctx.url, 'use_rest_semantics') ? 200 : 500;
   return { status, raw: goMapJson(s), contentType: 'application/json', headers };
 }

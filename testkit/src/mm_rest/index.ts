@@ -8,6 +8,17 @@ export { RELAXATIONS, UNSPECIFIED_ROUTES, specPath, loadSpec } from './openapi_c
 export { FAKE_SETTING } from './config';
 export { seedBot, world, type Call, type World } from './world';
 export type {
-  CommandResponse, MmAccessTokenRecord, MmBotRecord, MmChannelRecord, MmCommandHook, MmCommandRecord, MmConfigInput, MmConfigSubset,
-  MmPostRecord, MmSession, MmTeamRecord, MmUserRecord, SeenPost,
+  CommandResponse,
+  MmAccessTokenRecord,
+  MmBotRecord,
+  MmChannelRecord,
+  MmCommandHook,
+  MmCommandRecord,
+  MmConfigInput,
+  MmConfigSubset,
+  MmPostRecord,
+  MmSession,
+  MmTeamRecord,
+  MmUserRecord,
+  SeenPost,
 } from './types';

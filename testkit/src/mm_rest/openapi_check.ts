@@ -39,9 +39,17 @@ export function specPath(): string {
 const SNAKE_COMMAND_RESPONSE = {
   type: 'object',
   properties: {
-    response_type: { type: 'string' }, text: { type: 'string' }, username: { type: 'string' }, channel_id: { type: 'string' },
-    icon_url: { type: 'string' }, type: { type: 'string' }, props: { type: 'object', nullable: true }, goto_location: { type: 'string' },
-    trigger_id: { type: 'string' }, skip_slack_parsing: { type: 'boolean' }, attachments: { type: 'array', nullable: true },
+    response_type: { type: 'string' },
+    text: { type: 'string' },
+    username: { type: 'string' },
+    channel_id: { type: 'string' },
+    icon_url: { type: 'string' },
+    type: { type: 'string' },
+    props: { type: 'object', nullable: true },
+    goto_location: { type: 'string' },
+    trigger_id: { type: 'string' },
+    skip_slack_parsing: { type: 'boolean' },
+    attachments: { type: 'array', nullable: true },
     extra_responses: { type: 'array', nullable: true },
   },
 };
@@ -56,13 +64,18 @@ function op(doc: Json, path: string, method: string): Json {
 export const RELAXATIONS: Array<{ why: string; apply(doc: Json): void }> = [
   {
     why: '§i.1 CommandResponse is snake_case on the wire (POST /commands/execute 200)',
-    apply(doc) { doc.components.schemas.CommandResponse = SNAKE_COMMAND_RESPONSE; },
+    apply(doc) {
+      doc.components.schemas.CommandResponse = SNAKE_COMMAND_RESPONSE;
+    },
   },
   {
     why: '§i.2 props is an object in PUT /posts/{post_id} and PUT /posts/{post_id}/patch',
     apply(doc) {
       for (const p of ['/api/v4/posts/{post_id}', '/api/v4/posts/{post_id}/patch']) {
-        op(doc, p, 'put').requestBody.content['application/json'].schema.properties.props = { type: 'object', description: 'A general JSON property bag to attach to the post' };
+        op(doc, p, 'put').requestBody.content['application/json'].schema.properties.props = {
+          type: 'object',
+          description: 'A general JSON property bag to attach to the post',
+        };
       }
     },
   },
@@ -80,13 +93,19 @@ export const RELAXATIONS: Array<{ why: string; apply(doc: Json): void }> = [
       const s = doc.components.schemas.SystemStatusResponse;
       s.properties.ActiveSearchBackend = { type: 'string' };
       s.properties.root_status = { type: 'boolean' };
-      op(doc, '/api/v4/system/ping', 'get').responses['500'] = { description: 'Unhealthy', content: { 'application/json': { schema: { $ref: '#/components/schemas/SystemStatusResponse' } } } };
+      op(doc, '/api/v4/system/ping', 'get').responses['500'] = {
+        description: 'Unhealthy',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/SystemStatusResponse' } } },
+      };
     },
   },
   {
     why: '§i.5 POST /plugins answers 201 with the manifest',
     apply(doc) {
-      op(doc, '/api/v4/plugins', 'post').responses['201'] = { description: 'Installed', content: { 'application/json': { schema: { $ref: '#/components/schemas/PluginManifest' } } } };
+      op(doc, '/api/v4/plugins', 'post').responses['201'] = {
+        description: 'Installed',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/PluginManifest' } } },
+      };
     },
   },
   {
@@ -106,9 +125,17 @@ export const RELAXATIONS: Array<{ why: string; apply(doc: Json): void }> = [
   {
     why: '§i.9 POST /posts takes query "silent" (DEV bundle); §f GET /config/client takes "format" (required before v11)',
     apply(doc) {
-      op(doc, '/api/v4/posts', 'post').parameters.push({ name: 'silent', in: 'query', required: false, schema: { type: 'boolean' } });
+      op(doc, '/api/v4/posts', 'post').parameters.push({
+        name: 'silent',
+        in: 'query',
+        required: false,
+        schema: { type: 'boolean' },
+      });
       const cc = op(doc, '/api/v4/config/client', 'get');
-      cc.parameters = [...(cc.parameters ?? []), { name: 'format', in: 'query', required: false, schema: { type: 'string' } }];
+      cc.parameters = [
+        ...(cc.parameters ?? []),
+        { name: 'format', in: 'query', required: false, schema: { type: 'string' } },
+      ];
     },
   },
 ];
@@ -133,7 +160,12 @@ export function loadSpec(): Spec {
   for (const r of RELAXATIONS) r.apply(doc);
   const make = (coerce: boolean) => {
     // OpenAPI 3.0 schemas: `nullable` is understood by Ajv; int64/binary formats are OpenAPI-only annotations.
-    const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes: coerce ? 'array' : false, formats: { int64: true, int32: true, binary: true } });
+    const ajv = new Ajv({
+      strict: false,
+      allErrors: true,
+      coerceTypes: coerce ? 'array' : false,
+      formats: { int64: true, int32: true, binary: true },
+    });
     addFormats(ajv);
     ajv.addSchema({ $id: 'spec', components: doc.components });
     return ajv;
@@ -150,17 +182,26 @@ function refd(schema: unknown): unknown {
 function compiled(key: string, ajv: Ajv, schema: unknown): ValidateFunction {
   const s = loadSpec();
   let v = s.cache.get(key);
-  if (!v) { v = ajv.compile(refd(schema) as object); s.cache.set(key, v); }
+  if (!v) {
+    v = ajv.compile(refd(schema) as object);
+    s.cache.set(key, v);
+  }
   return v;
 }
 
 /** The spec operation for a route path template (the stand-in's templates are the spec's paths). */
 export function operationFor(method: string, pathTemplate: string): Operation | undefined {
   const o = loadSpec().doc.paths?.[pathTemplate]?.[method.toLowerCase()] as Json | undefined;
-  return o ? { ...o, path: pathTemplate, method: method.toLowerCase() } as Operation : undefined;
+  return o ? ({ ...o, path: pathTemplate, method: method.toLowerCase() } as Operation) : undefined;
 }
 
-export type Operation = Json & { path: string; method: string; operationId?: string; responses?: Json; requestBody?: Json };
+export type Operation = Json & {
+  path: string;
+  method: string;
+  operationId?: string;
+  responses?: Json;
+  requestBody?: Json;
+};
 
 export interface CheckedRequest {
   method: string;
@@ -207,11 +248,19 @@ export function checkRequest(r: CheckedRequest): { problems: string[]; operation
   } else if (types.length === 0) {
     problems.push('request has a body but the operation takes none');
   } else {
-    const ct = String(r.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const ct = String(r.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (!types.includes(ct)) problems.push(`Content-Type is "${ct}", the operation takes ${types.join(', ')}`);
     else if (ct === 'application/json') {
       let body: unknown;
-      try { body = JSON.parse(r.rawBody); } catch { problems.push('request body is not valid JSON'); return { problems, operation: o }; }
+      try {
+        body = JSON.parse(r.rawBody);
+      } catch {
+        problems.push('request body is not valid JSON');
+        return { problems, operation: o };
+      }
       const v = compiled(`${key} body`, s.bodies, rb!.content[ct].schema);
       if (!v(body)) problems.push(...describe(v.errors, 'body'));
     }
@@ -225,7 +274,8 @@ export function checkResponse(o: Operation, status: number, contentType: string,
   const problems: string[] = [];
   const isPing500 = o.operationId === 'GetPing' && status === 500;
   if (status < 400) {
-    if (!declared.includes(String(status))) problems.push(`status ${status} is not documented (documented: ${declared.join(', ')})`);
+    if (!declared.includes(String(status)))
+      problems.push(`status ${status} is not documented (documented: ${declared.join(', ')})`);
   } else if (!isPing500) {
     // The spec's error lists are incomplete (the server answers 404/501 in many places); every error must still be an AppError.
     const v = compiled('AppError', loadSpec().bodies, { $ref: '#/components/schemas/AppError' });
@@ -239,7 +289,10 @@ export function checkResponse(o: Operation, status: number, contentType: string,
   const content = resp?.content as Json | undefined;
   if (!content) return problems;
   const ct = contentType.split(';')[0]!.trim();
-  if (!(ct in content)) { problems.push(`Content-Type ${contentType} is not documented for ${status}`); return problems; }
+  if (!(ct in content)) {
+    problems.push(`Content-Type ${contentType} is not documented for ${status}`);
+    return problems;
+  }
   const v = compiled(`${o.method} ${o.path} ${status}`, loadSpec().bodies, content[ct].schema);
   if (!v(body)) problems.push(...describe(v.errors, 'response'));
   return problems;

@@ -21,20 +21,37 @@ function postView(p: MmPostRecord): MmPostRecord {
 
 function createPost(ctx: Ctx): ApiResult {
   const c = mustCaller(ctx.caller);
-  const b = ctx.body as { channel_id: string; message: string; root_id?: string; file_ids?: string[]; props?: Record<string, unknown>; metadata?: { priority?: unknown } };
+  const b = ctx.body as {
+    channel_id: string;
+    message: string;
+    root_id?: string;
+    file_ids?: string[];
+    props?: Record<string, unknown>;
+    metadata?: { priority?: unknown };
+  };
   if (!isValidId(b.channel_id)) throw invalidBodyParam('channel_id');
   const ch = ctx.store.channels.get(b.channel_id);
-  if (!ch || ch.delete_at !== 0) throw isAdmin(c.user) ? err(404, 'app.channel.get.existing.app_error') : permissionError();
+  if (!ch || ch.delete_at !== 0)
+    throw isAdmin(c.user) ? err(404, 'app.channel.get.existing.app_error') : permissionError();
   if (!canPost(ctx.store, c.user, ch)) throw permissionError();
   checkMessage(b.message);
   const rootId = b.root_id ?? '';
   if (rootId) {
     const root = ctx.store.post(rootId);
-    if (!root || root.channel_id !== ch.id || root.root_id !== '') throw err(400, 'api.post.create_post.root_id.app_error');
+    if (!root || root.channel_id !== ch.id || root.root_id !== '')
+      throw err(400, 'api.post.create_post.root_id.app_error');
   }
   const metadata: Record<string, unknown> = {};
   if (b.metadata?.priority) metadata.priority = b.metadata.priority;
-  const row = ctx.store.insertPost({ user_id: c.user.id, channel_id: ch.id, message: b.message, root_id: rootId, props: b.props ?? {}, file_ids: b.file_ids, metadata });
+  const row = ctx.store.insertPost({
+    user_id: c.user.id,
+    channel_id: ch.id,
+    message: b.message,
+    root_id: rootId,
+    props: b.props ?? {},
+    file_ids: b.file_ids,
+    metadata,
+  });
   return { status: 201, body: postView(row) };
 }
 
@@ -61,22 +78,45 @@ function checkTimeLimit(store: MmStore, p: MmPostRecord, message: string | undef
 
 function patchPost(ctx: Ctx): ApiResult {
   const c = mustCaller(ctx.caller);
-  const b = ctx.body as { message?: string; props?: Record<string, unknown>; file_ids?: string[]; is_pinned?: boolean; has_reactions?: boolean };
+  const b = ctx.body as {
+    message?: string;
+    props?: Record<string, unknown>;
+    file_ids?: string[];
+    is_pinned?: boolean;
+    has_reactions?: boolean;
+  };
   const p = editablePost(ctx, c, b.message);
   if (b.message !== undefined) checkMessage(b.message);
-  ctx.store.editPost(p, { message: b.message, props: b.props, file_ids: b.file_ids, is_pinned: b.is_pinned, has_reactions: b.has_reactions });
+  ctx.store.editPost(p, {
+    message: b.message,
+    props: b.props,
+    file_ids: b.file_ids,
+    is_pinned: b.is_pinned,
+    has_reactions: b.has_reactions,
+  });
   return { status: 200, body: postView(p) };
 }
 
 /** PUT /posts/{id}: omitted fields are blanked, file ids kept. */
 function updatePost(ctx: Ctx): ApiResult {
   const c = mustCaller(ctx.caller);
-  const b = ctx.body as { id: string; message?: string; props?: Record<string, unknown>; is_pinned?: boolean; has_reactions?: boolean };
+  const b = ctx.body as {
+    id: string;
+    message?: string;
+    props?: Record<string, unknown>;
+    is_pinned?: boolean;
+    has_reactions?: boolean;
+  };
   if (b.id !== ctx.params.post_id) throw invalidBodyParam('id');
   const message = b.message ?? '';
   const p = editablePost(ctx, c, message);
   checkMessage(message);
-  ctx.store.editPost(p, { message, props: b.props ?? {}, is_pinned: b.is_pinned ?? false, has_reactions: b.has_reactions ?? false });
+  ctx.store.editPost(p, {
+    message,
+    props: b.props ?? {},
+    is_pinned: b.is_pinned ?? false,
+    has_reactions: b.has_reactions ?? false,
+  });
   return { status: 200, body: postView(p) };
 }
 
@@ -92,11 +132,30 @@ function getPost(ctx: Ctx): ApiResult {
 }
 
 /** Shows `post` to `userId` only (app.SendEphemeralPost); never stored as a channel post. */
-export function sendEphemeral(store: MmStore, userId: string, post: Partial<MmPostRecord> & { channel_id: string; message: string; user_id: string }): MmPostRecord {
+export function sendEphemeral(
+  store: MmStore,
+  userId: string,
+  post: Partial<MmPostRecord> & { channel_id: string; message: string; user_id: string },
+): MmPostRecord {
   const t = store.now();
   const row: MmPostRecord = {
-    id: newId(), create_at: t, update_at: t, edit_at: 0, delete_at: 0, is_pinned: false, root_id: '', original_id: '', props: {},
-    hashtags: '', pending_post_id: '', reply_count: 0, last_reply_at: 0, participants: null, metadata: {}, ...post, type: 'system_ephemeral',
+    id: newId(),
+    create_at: t,
+    update_at: t,
+    edit_at: 0,
+    delete_at: 0,
+    is_pinned: false,
+    root_id: '',
+    original_id: '',
+    props: {},
+    hashtags: '',
+    pending_post_id: '',
+    reply_count: 0,
+    last_reply_at: 0,
+    participants: null,
+    metadata: {},
+    ...post,
+    type: 'system_ephemeral',
   };
   const list = store.ephemeralPosts.get(userId) ?? [];
   list.push(row);
@@ -111,7 +170,11 @@ function createEphemeral(ctx: Ctx): ApiResult {
   if (!isValidId(b.user_id)) throw invalidBodyParam('user_id');
   if (!isValidId(b.post.channel_id)) throw invalidBodyParam('channel_id');
   checkMessage(b.post.message);
-  const row = sendEphemeral(ctx.store, b.user_id, { channel_id: b.post.channel_id, message: b.post.message, user_id: c.user.id });
+  const row = sendEphemeral(ctx.store, b.user_id, {
+    channel_id: b.post.channel_id,
+    message: b.post.message,
+    user_id: c.user.id,
+  });
   return { status: 201, body: postView(row) };
 }
 

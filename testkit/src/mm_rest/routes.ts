@@ -38,7 +38,11 @@ export interface Route {
   handler(ctx: Ctx): ApiResult | Promise<ApiResult>;
 }
 
-interface Compiled { route: Route; re: RegExp; names: string[] }
+interface Compiled {
+  route: Route;
+  re: RegExp;
+  names: string[];
+}
 
 export class Router {
   private readonly compiled: Compiled[];
@@ -46,7 +50,10 @@ export class Router {
   constructor(routes: Route[]) {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
-      const src = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, n: string) => { names.push(n); return '([^/]+)'; });
+      const src = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, n: string) => {
+        names.push(n);
+        return '([^/]+)';
+      });
       return { route, re: new RegExp(`^${src}/?$`), names };
     });
   }
@@ -60,7 +67,9 @@ export class Router {
       const m = c.re.exec(pathname);
       if (!m || c.names.length >= bestVars) continue;
       const params: Record<string, string> = {};
-      c.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1] ?? ''); });
+      c.names.forEach((n, i) => {
+        params[n] = decodeURIComponent(m[i + 1] ?? '');
+      });
       best = { route: c.route, params };
       bestVars = c.names.length;
     }

@@ -49,20 +49,36 @@ export interface MattermostRest {
   readonly state: MmStore;
   readonly violations: Violation[];
   /** Runs "/trigger args" as the user would type it in the channel (what the webapp's POST /commands/execute does). */
-  executeSlashCommand(o: { userId: string; channelId: string; text: string; rootId?: string }): Promise<{ status: number; body: unknown }>;
+  executeSlashCommand(o: {
+    userId: string;
+    channelId: string;
+    text: string;
+    rootId?: string;
+  }): Promise<{ status: number; body: unknown }>;
   /** Down: the standalone listener is closed (callers get ECONNREFUSED); handle() answers 503. Up: reopened on the same port. */
   setDown(down: boolean): Promise<void>;
   readonly down: boolean;
   readonly version: string;
 }
 
-const ROUTER = new Router([...userRoutes, ...teamChannelRoutes, ...postRoutes, ...botTokenRoutes, ...commandRoutes, ...systemRoutes, ...hookRoutes]);
+const ROUTER = new Router([
+  ...userRoutes,
+  ...teamChannelRoutes,
+  ...postRoutes,
+  ...botTokenRoutes,
+  ...commandRoutes,
+  ...systemRoutes,
+  ...hookRoutes,
+]);
 
 export function createMattermostRest(opts: MattermostRestOptions = {}): MattermostRest {
   const version = opts.version ?? '11.2.0';
   const store = new MmStore(opts.siteUrl ?? '', opts.config);
   const violations: Violation[] = [];
-  const record = (v: Violation) => { violations.push(v); opts.onViolation?.(v); };
+  const record = (v: Violation) => {
+    violations.push(v);
+    opts.onViolation?.(v);
+  };
   let down = false;
   let server: Server | undefined;
   let port = 0;
@@ -72,7 +88,8 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     store,
     version,
     siteUrlFor(req) {
-      if (req?.headers.host) return `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host}`;
+      if (req?.headers.host)
+        return `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host}`;
       return opts.siteUrl ?? listenUrl ?? (store.config.ServiceSettings.SiteURL || 'http://localhost:8065');
     },
     slashTimeouts: { connectMs: opts.slashTimeouts?.connectMs ?? 3000, totalMs: opts.slashTimeouts?.totalMs ?? 30_000 },
@@ -89,11 +106,23 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  async function serve(req: IncomingMessage, url: URL, match: NonNullable<ReturnType<Router['match']>>, requestId: string): Promise<ApiResult> {
+  async function serve(
+    req: IncomingMessage,
+    url: URL,
+    match: NonNullable<ReturnType<Router['match']>>,
+    requestId: string,
+  ): Promise<ApiResult> {
     const method = req.method ?? 'GET';
     const specChecked = !UNSPECIFIED_ROUTES.includes(`${method} ${match.route.path}`);
     let rawBody: string;
-    try { rawBody = await readBody(req); } catch (e) { return appErrorBody(e instanceof AppErr ? e : err(400, 'api.context.invalid_body_param.app_error', { Name: 'body' }), requestId); }
+    try {
+      rawBody = await readBody(req);
+    } catch (e) {
+      return appErrorBody(
+        e instanceof AppErr ? e : err(400, 'api.context.invalid_body_param.app_error', { Name: 'body' }),
+        requestId,
+      );
+    }
     let operation;
     if (specChecked) {
       const query: Record<string, string | string[]> = {};
@@ -101,7 +130,14 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
         const all = url.searchParams.getAll(k);
         query[k] = all.length > 1 ? all : all[0]!;
       }
-      const checked = checkRequest({ method, pathTemplate: match.route.path, params: match.params, query, headers: req.headers, rawBody });
+      const checked = checkRequest({
+        method,
+        pathTemplate: match.route.path,
+        params: match.params,
+        query,
+        headers: req.headers,
+        rawBody,
+      });
       operation = checked.operation;
       if (checked.problems.length > 0) {
         const problem = `request: ${checked.problems.join('; ')}`;
@@ -114,7 +150,8 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     try {
       const caller = authenticate(store, req, match.route.session);
       let body: unknown;
-      if (rawBody && String(req.headers['content-type'] ?? '').startsWith('application/json')) body = JSON.parse(rawBody);
+      if (rawBody && String(req.headers['content-type'] ?? '').startsWith('application/json'))
+        body = JSON.parse(rawBody);
       const ctx: Ctx = { core, store, req, url, params: match.params, body, rawBody, requestId, caller };
       result = await match.route.handler(ctx);
     } catch (e) {
@@ -125,12 +162,23 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
       }
     }
     if (operation) {
-      const body = result.raw !== undefined && (result.contentType ?? '').startsWith('application/json') ? JSON.parse(result.raw) : result.body ?? result.raw;
+      const body =
+        result.raw !== undefined && (result.contentType ?? '').startsWith('application/json')
+          ? JSON.parse(result.raw)
+          : (result.body ?? result.raw);
       const problems = checkResponse(operation, result.status, result.contentType ?? 'application/json', body);
       if (problems.length > 0) {
         const problem = `response ${result.status}: ${problems.join('; ')}`;
         record({ method, path: url.pathname, problem });
-        return appErrorBody(new AppErr(400, 'mm_rest.openapi.response_violation', 'The stand-in produced a response that does not match the API description.', problem), requestId);
+        return appErrorBody(
+          new AppErr(
+            400,
+            'mm_rest.openapi.response_violation',
+            'The stand-in produced a response that does not match the API description.',
+            problem,
+          ),
+          requestId,
+        );
       }
     }
     return result;
@@ -138,11 +186,16 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://stand-in.invalid');
-    const match = ROUTER.match(req.method === 'HEAD' ? 'GET' : req.method ?? 'GET', url.pathname);
+    const match = ROUTER.match(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'), url.pathname);
     if (!match) return false;
     const requestId = newId();
     if (down) {
-      write(req, res, { ...appErrorBody(err(503, 'api.context.server_busy.app_error'), requestId), headers: { Connection: 'close' } }, requestId);
+      write(
+        req,
+        res,
+        { ...appErrorBody(err(503, 'api.context.server_busy.app_error'), requestId), headers: { Connection: 'close' } },
+        requestId,
+      );
       return true;
     }
     write(req, res, await serve(req, url, match, requestId), requestId);
@@ -160,7 +213,10 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     });
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(p, '127.0.0.1', () => { s.off('error', reject); resolve(); });
+      s.listen(p, '127.0.0.1', () => {
+        s.off('error', reject);
+        resolve();
+      });
     });
     server = s;
     port = (s.address() as AddressInfo).port;
@@ -171,7 +227,10 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     const s = server;
     server = undefined;
     if (!s) return;
-    await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
   }
 
   return {
@@ -179,11 +238,20 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     state: store,
     violations,
     version,
-    get down() { return down; },
+    get down() {
+      return down;
+    },
     async listen(p = 0) {
       await open(p);
       if (!store.config.ServiceSettings.SiteURL) store.config.ServiceSettings.SiteURL = listenUrl!;
-      return { url: listenUrl!, close: async () => { down = false; await shut(); listenUrl = undefined; } };
+      return {
+        url: listenUrl!,
+        close: async () => {
+          down = false;
+          await shut();
+          listenUrl = undefined;
+        },
+      };
     },
     async setDown(d) {
       if (d === down) return;
@@ -195,7 +263,13 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
       if (down) throw new Error('Mattermost is down: the command cannot be sent');
       const requestId = newId();
       try {
-        const r = await executeCommand(core, { userId: o.userId, channelId: o.channelId, command: o.text, rootId: o.rootId, siteUrl: core.siteUrlFor() });
+        const r = await executeCommand(core, {
+          userId: o.userId,
+          channelId: o.channelId,
+          command: o.text,
+          rootId: o.rootId,
+          siteUrl: core.siteUrlFor(),
+        });
         return { status: 200, body: commandResponseJson(r) };
       } catch (e) {
         if (!(e instanceof AppErr)) throw e;

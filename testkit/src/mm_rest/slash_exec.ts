@@ -25,7 +25,8 @@ export interface CommandArgs {
 export function parseCommandResponse(contentType: string, body: string): CommandResponse {
   if (contentType.split(';')[0]!.trim().toLowerCase() === 'application/json') {
     const parsed = JSON.parse(body) as unknown;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('command response is not a JSON object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('command response is not a JSON object');
     return parsed as CommandResponse;
   }
   return { text: body };
@@ -34,17 +35,37 @@ export function parseCommandResponse(contentType: string, body: string): Command
 /** The JSON the server writes back for a CommandResponse (every field, Go zero values). */
 export function commandResponseJson(r: CommandResponse): Required<CommandResponse> {
   return {
-    response_type: r.response_type ?? '', text: r.text ?? '', username: r.username ?? '', channel_id: r.channel_id ?? '',
-    icon_url: r.icon_url ?? '', type: r.type ?? '', props: r.props ?? {}, goto_location: r.goto_location ?? '',
-    trigger_id: r.trigger_id ?? '', skip_slack_parsing: r.skip_slack_parsing ?? false, attachments: r.attachments ?? [],
+    response_type: r.response_type ?? '',
+    text: r.text ?? '',
+    username: r.username ?? '',
+    channel_id: r.channel_id ?? '',
+    icon_url: r.icon_url ?? '',
+    type: r.type ?? '',
+    props: r.props ?? {},
+    goto_location: r.goto_location ?? '',
+    trigger_id: r.trigger_id ?? '',
+    skip_slack_parsing: r.skip_slack_parsing ?? false,
+    attachments: r.attachments ?? [],
     extra_responses: (r.extra_responses ?? []).map(commandResponseJson),
   };
 }
 
 /** Props keys an integration may not set (they are the server's own markers). */
-const RESERVED_PROPS = ['from_webhook', 'override_username', 'override_icon_url', 'attachments', 'from_bot', 'from_plugin'];
+const RESERVED_PROPS = [
+  'from_webhook',
+  'override_username',
+  'override_icon_url',
+  'attachments',
+  'from_bot',
+  'from_plugin',
+];
 
-function postResponse(core: Core, cmd: MmCommandRecord, args: { userId: string; channelId: string; rootId: string }, r: CommandResponse): void {
+function postResponse(
+  core: Core,
+  cmd: MmCommandRecord,
+  args: { userId: string; channelId: string; rootId: string },
+  r: CommandResponse,
+): void {
   const s = core.store;
   const props: Record<string, unknown> = { ...(r.props ?? {}) };
   for (const k of RESERVED_PROPS) delete props[k];
@@ -55,28 +76,48 @@ function postResponse(core: Core, cmd: MmCommandRecord, args: { userId: string; 
   }
   let override = false;
   const cfg = s.config.ServiceSettings;
-  if (cfg.EnablePostUsernameOverride && (cmd.username || r.username)) { props.override_username = cmd.username || r.username; override = true; }
+  if (cfg.EnablePostUsernameOverride && (cmd.username || r.username)) {
+    props.override_username = cmd.username || r.username;
+    override = true;
+  }
   if (cfg.EnablePostIconOverride) {
     props.override_icon_url = cmd.icon_url || r.icon_url || '';
     if (cmd.icon_url || r.icon_url) override = true;
   }
   if (override) props.from_webhook = 'true';
   const type = r.type ?? '';
-  if (type !== '' && !type.startsWith('custom_')) throw err(400, 'api.context.invalid_param.app_error', { Name: 'post.type' });
+  if (type !== '' && !type.startsWith('custom_'))
+    throw err(400, 'api.context.invalid_param.app_error', { Name: 'post.type' });
   if (r.attachments) props.attachments = r.attachments;
   const message = r.text ?? '';
   if (r.response_type === 'in_channel') {
     s.insertPost({ user_id: args.userId, channel_id: channelId, root_id: args.rootId, message, type, props });
   } else if ((r.response_type ?? '') === '' || r.response_type === 'ephemeral') {
-    if (message !== '' || r.attachments) sendEphemeral(s, args.userId, { user_id: args.userId, channel_id: channelId, root_id: args.rootId, message, props });
+    if (message !== '' || r.attachments)
+      sendEphemeral(s, args.userId, {
+        user_id: args.userId,
+        channel_id: channelId,
+        root_id: args.rootId,
+        message,
+        props,
+      });
   }
 }
 
 /** app.HandleCommandResponse: the main reply and each extra response; any failure → 500 create_post_failed. */
-export function handleCommandResponse(core: Core, cmd: MmCommandRecord, args: { userId: string; channelId: string; rootId: string }, r: CommandResponse): void {
+export function handleCommandResponse(
+  core: Core,
+  cmd: MmCommandRecord,
+  args: { userId: string; channelId: string; rootId: string },
+  r: CommandResponse,
+): void {
   let failed = false;
   for (const one of [r, ...(r.extra_responses ?? [])]) {
-    try { postResponse(core, cmd, args, one); } catch { failed = true; }
+    try {
+      postResponse(core, cmd, args, one);
+    } catch {
+      failed = true;
+    }
   }
   if (failed) throw err(500, 'api.command.execute_command.create_post_failed.app_error', { Trigger: cmd.trigger });
 }
@@ -85,7 +126,8 @@ function mentionFields(core: Core, teamId: string, text: string): Array<[string,
   const out: Array<[string, string]> = [];
   for (const m of text.matchAll(/\B@([A-Za-z0-9][A-Za-z0-9.\-_:]*)/g)) {
     const u = core.store.userByName(m[1]!.replace(/[.\-_:]+$/, ''));
-    if (u && core.store.isTeamMember(teamId, u.id)) out.push(['user_mentions', u.username], ['user_mentions_ids', u.id]);
+    if (u && core.store.isTeamMember(teamId, u.id))
+      out.push(['user_mentions', u.username], ['user_mentions_ids', u.id]);
   }
   for (const m of text.matchAll(/\B~([a-z0-9.\-_]+)/g)) {
     const ch = [...core.store.channels.values()].find((c) => c.team_id === teamId && c.name === m[1] && c.type === 'O');
@@ -112,25 +154,61 @@ export async function executeCommand(core: Core, args: CommandArgs): Promise<Com
   const cmd = s.commands(team.id).find((c) => c.trigger === trigger);
   if (!cmd) throw err(404, 'api.command.execute_command.not_found.app_error', { Trigger: trigger });
   const triggerId = randomBytes(48).toString('base64');
-  const hook = { id: newId(), command_id: cmd.id, user_id: user.id, channel_id: channel.id, root_id: args.rootId ?? '', create_at: Date.now(), use_count: 0 };
+  const hook = {
+    id: newId(),
+    command_id: cmd.id,
+    user_id: user.id,
+    channel_id: channel.id,
+    root_id: args.rootId ?? '',
+    create_at: Date.now(),
+    use_count: 0,
+  };
   s.hooks.set(hook.id, hook);
   const fields: Array<[string, string]> = [
-    ['token', cmd.token], ['team_id', cmd.team_id], ['team_domain', team.name], ['channel_id', channel.id], ['channel_name', channel.name],
-    ['user_id', user.id], ['user_name', user.username], ['command', `/${trigger}`], ['text', message], ['trigger_id', triggerId],
-    ['root_id', args.rootId ?? ''], ...mentionFields(core, team.id, message), ['response_url', `${args.siteUrl}/hooks/commands/${hook.id}`],
+    ['token', cmd.token],
+    ['team_id', cmd.team_id],
+    ['team_domain', team.name],
+    ['channel_id', channel.id],
+    ['channel_name', channel.name],
+    ['user_id', user.id],
+    ['user_name', user.username],
+    ['command', `/${trigger}`],
+    ['text', message],
+    ['trigger_id', triggerId],
+    ['root_id', args.rootId ?? ''],
+    ...mentionFields(core, team.id, message),
+    ['response_url', `${args.siteUrl}/hooks/commands/${hook.id}`],
   ];
-  const limitMs = Math.min(core.slashTimeouts.totalMs, s.config.ServiceSettings.OutgoingIntegrationRequestsTimeout * 1000);
+  const limitMs = Math.min(
+    core.slashTimeouts.totalMs,
+    s.config.ServiceSettings.OutgoingIntegrationRequestsTimeout * 1000,
+  );
   let reply;
   try {
     reply = await sendCommandRequest({
-      url: cmd.url, method: cmd.method, token: cmd.token, form: goFormEncode(fields),
-      allowedUntrusted: s.config.ServiceSettings.AllowedUntrustedInternalConnections, connectMs: core.slashTimeouts.connectMs, totalMs: limitMs,
+      url: cmd.url,
+      method: cmd.method,
+      token: cmd.token,
+      form: goFormEncode(fields),
+      allowedUntrusted: s.config.ServiceSettings.AllowedUntrustedInternalConnections,
+      connectMs: core.slashTimeouts.connectMs,
+      totalMs: limitMs,
     });
   } catch (e) {
-    throw err(500, 'api.command.execute_command.failed.app_error', { Trigger: trigger }, s.config.ServiceSettings.EnableDeveloper ? (e as Error).message : '');
+    throw err(
+      500,
+      'api.command.execute_command.failed.app_error',
+      { Trigger: trigger },
+      s.config.ServiceSettings.EnableDeveloper ? (e as Error).message : '',
+    );
   }
   if (reply.status !== 200) {
-    throw err(500, 'api.command.execute_command.failed_resp.app_error', { Trigger: trigger, Status: reply.statusLine }, s.config.ServiceSettings.EnableDeveloper ? reply.body : '');
+    throw err(
+      500,
+      'api.command.execute_command.failed_resp.app_error',
+      { Trigger: trigger, Status: reply.statusLine },
+      s.config.ServiceSettings.EnableDeveloper ? reply.body : '',
+    );
   }
   let response: CommandResponse;
   try {

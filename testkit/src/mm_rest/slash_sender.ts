@@ -13,8 +13,17 @@ import { gunzipSync } from 'node:zlib';
 
 /** httpservice reservedIPRanges (RFC 6890 and friends). */
 const RESERVED: Array<[string, number, 'ipv4' | 'ipv6']> = [
-  ['0.0.0.0', 8, 'ipv4'], ['10.0.0.0', 8, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['127.0.0.0', 8, 'ipv4'], ['169.254.0.0', 16, 'ipv4'],
-  ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['::', 128, 'ipv6'], ['::1', 128, 'ipv6'], ['fc00::', 7, 'ipv6'], ['fe80::', 10, 'ipv6'],
+  ['0.0.0.0', 8, 'ipv4'],
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['::', 128, 'ipv6'],
+  ['::1', 128, 'ipv6'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
 ];
 
 /** model.MaxIntegrationResponseSize. */
@@ -28,7 +37,9 @@ function isReservedOrOwn(ip: string): boolean {
   const bl = new BlockList();
   for (const [net, prefix, fam] of RESERVED) bl.addSubnet(net, prefix, fam);
   if (bl.check(ip, family(ip))) return true;
-  return Object.values(networkInterfaces()).flat().some((a) => a?.address === ip);
+  return Object.values(networkInterfaces())
+    .flat()
+    .some((a) => a?.address === ip);
 }
 
 function inAllowedCidr(ip: string, allowed: string[]): boolean {
@@ -43,14 +54,19 @@ function inAllowedCidr(ip: string, allowed: string[]): boolean {
 }
 
 /** The address to dial for `host`, or an Error like the untrusted client's dialer returns. */
-export async function guardedAddress(host: string, allowedSetting: string): Promise<{ address: string; family: number }> {
+export async function guardedAddress(
+  host: string,
+  allowedSetting: string,
+): Promise<{ address: string; family: number }> {
   const allowed = allowedSetting.split(/[\s,]+/).filter(Boolean);
   const bare = host.replace(/^\[|\]$/g, '');
   const addrs = isIP(bare) ? [{ address: bare, family: isIP(bare) }] : await lookup(bare, { all: true });
   if (allowed.includes(bare)) return addrs[0]!;
   const ok = addrs.find((a) => !isReservedOrOwn(a.address) || inAllowedCidr(a.address, allowed));
   if (!ok) {
-    throw new Error(`address forbidden, you may need to set AllowedUntrustedInternalConnections to allow an integration access to your internal network (${bare} resolves to ${addrs.map((a) => a.address).join(', ')})`);
+    throw new Error(
+      `address forbidden, you may need to set AllowedUntrustedInternalConnections to allow an integration access to your internal network (${bare} resolves to ${addrs.map((a) => a.address).join(', ')})`,
+    );
   }
   return ok;
 }
@@ -96,18 +112,28 @@ export async function sendCommandRequest(r: CommandHttpRequest): Promise<Command
       headers,
       // Dial exactly the address that passed the guard (no second resolution).
       lookup: (_h, opts, cb) => {
-        if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [target]);
+        if ((opts as { all?: boolean }).all)
+          (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [target]);
         else cb(null, target.address, target.family);
       },
     });
-    const overall = setTimeout(() => req.destroy(new Error(`Client.Timeout exceeded after ${r.totalMs} ms`)), r.totalMs);
+    const overall = setTimeout(
+      () => req.destroy(new Error(`Client.Timeout exceeded after ${r.totalMs} ms`)),
+      r.totalMs,
+    );
     req.on('socket', (sock) => {
       if (!sock.connecting) return;
-      const dial = setTimeout(() => req.destroy(new Error(`dial tcp ${target.address}: i/o timeout after ${r.connectMs} ms`)), r.connectMs);
+      const dial = setTimeout(
+        () => req.destroy(new Error(`dial tcp ${target.address}: i/o timeout after ${r.connectMs} ms`)),
+        r.connectMs,
+      );
       sock.once('connect', () => clearTimeout(dial));
       sock.once('close', () => clearTimeout(dial));
     });
-    req.on('error', (e) => { clearTimeout(overall); reject(e); });
+    req.on('error', (e) => {
+      clearTimeout(overall);
+      reject(e);
+    });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -115,13 +141,21 @@ export async function sendCommandRequest(r: CommandHttpRequest): Promise<Command
         if (size < MAX_INTEGRATION_RESPONSE) chunks.push(c.subarray(0, MAX_INTEGRATION_RESPONSE - size));
         size += c.length;
       });
-      res.on('error', (e) => { clearTimeout(overall); reject(e); });
+      res.on('error', (e) => {
+        clearTimeout(overall);
+        reject(e);
+      });
       res.on('end', () => {
         clearTimeout(overall);
         let buf = Buffer.concat(chunks);
         if (res.headers['content-encoding'] === 'gzip') buf = gunzipSync(buf);
         const status = res.statusCode ?? 0;
-        resolve({ status, statusLine: `${status} ${res.statusMessage ?? ''}`.trim(), contentType: String(res.headers['content-type'] ?? ''), body: buf.toString('utf8') });
+        resolve({
+          status,
+          statusLine: `${status} ${res.statusMessage ?? ''}`.trim(),
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: buf.toString('utf8'),
+        });
       });
     });
     if (r.method === 'P') req.end(r.form);

@@ -5,8 +5,18 @@
 import { newId } from '../ids';
 import { defaultConfig, mergeConfig } from './config';
 import type {
-  MmAccessTokenRecord, MmBotRecord, MmChannelRecord, MmCommandHook, MmCommandRecord, MmConfigInput, MmConfigSubset,
-  MmPostRecord, MmSession, MmTeamRecord, MmUserRecord, SeenPost,
+  MmAccessTokenRecord,
+  MmBotRecord,
+  MmChannelRecord,
+  MmCommandHook,
+  MmCommandRecord,
+  MmConfigInput,
+  MmConfigSubset,
+  MmPostRecord,
+  MmSession,
+  MmTeamRecord,
+  MmUserRecord,
+  SeenPost,
 } from './types';
 
 /** Session length of a web login (SessionLengthWebInDays defaults to 30). */
@@ -50,16 +60,41 @@ export class MmStore {
     return this.lastMillis;
   }
 
-  addUser(o: { username: string; roles?: 'system_user' | 'system_user system_admin'; password?: string; isBot?: boolean }): MmUserRecord {
+  addUser(o: {
+    username: string;
+    roles?: 'system_user' | 'system_user system_admin';
+    password?: string;
+    isBot?: boolean;
+  }): MmUserRecord {
     if (this.userByName(o.username)) throw new Error(`user ${o.username} exists`);
     const t = this.now();
     const u: MmUserRecord = {
-      id: newId(), create_at: t, update_at: t, delete_at: 0, username: o.username.toLowerCase(), auth_service: '',
-      email: o.isBot ? `${o.username}@localhost` : `${o.username}@example.com`, nickname: '', first_name: '', last_name: '', position: '',
-      roles: o.roles ?? 'system_user', locale: 'en', is_bot: Boolean(o.isBot), last_password_update: t,
+      id: newId(),
+      create_at: t,
+      update_at: t,
+      delete_at: 0,
+      username: o.username.toLowerCase(),
+      auth_service: '',
+      email: o.isBot ? `${o.username}@localhost` : `${o.username}@example.com`,
+      nickname: '',
+      first_name: '',
+      last_name: '',
+      position: '',
+      roles: o.roles ?? 'system_user',
+      locale: 'en',
+      is_bot: Boolean(o.isBot),
+      last_password_update: t,
       timezone: { automaticTimezone: '', manualTimezone: '', useAutomaticTimezone: 'true' },
-      notify_props: { channel: 'true', comments: 'never', desktop: 'mention', email: 'true', mention_keys: '', push: 'mention' },
-      props: {}, disable_welcome_email: false,
+      notify_props: {
+        channel: 'true',
+        comments: 'never',
+        desktop: 'mention',
+        email: 'true',
+        mention_keys: '',
+        push: 'mention',
+      },
+      props: {},
+      disable_welcome_email: false,
     };
     this.users.set(u.id, u);
     if (!o.isBot) this.passwords.set(u.id, o.password ?? 'Password1!');
@@ -67,12 +102,21 @@ export class MmStore {
   }
 
   /** A bot account (user row with is_bot plus the bots row), as POST /api/v4/bots creates it. */
-  addBot(o: { username: string; display_name?: string; description?: string; ownerId?: string }): { user: MmUserRecord; bot: MmBotRecord } {
+  addBot(o: { username: string; display_name?: string; description?: string; ownerId?: string }): {
+    user: MmUserRecord;
+    bot: MmBotRecord;
+  } {
     const user = this.addUser({ username: o.username, isBot: true });
     user.bot_description = o.description ?? '';
     const bot: MmBotRecord = {
-      user_id: user.id, username: user.username, display_name: o.display_name ?? '', description: o.description ?? '',
-      owner_id: o.ownerId ?? '', create_at: user.create_at, update_at: user.create_at, delete_at: 0,
+      user_id: user.id,
+      username: user.username,
+      display_name: o.display_name ?? '',
+      description: o.description ?? '',
+      owner_id: o.ownerId ?? '',
+      create_at: user.create_at,
+      update_at: user.create_at,
+      delete_at: 0,
     };
     this.bots.set(user.id, bot);
     return { user, bot };
@@ -95,12 +139,25 @@ export class MmStore {
     const u = this.userByName(username);
     if (!u) throw new Error(`no user ${username}`);
     const s = this.newSession(u.id, 'session');
-    return { token: s.token, csrf: s.csrf, userId: u.id, cookie: `MMAUTHTOKEN=${s.token}; MMUSERID=${u.id}; MMCSRF=${s.csrf}` };
+    return {
+      token: s.token,
+      csrf: s.csrf,
+      userId: u.id,
+      cookie: `MMAUTHTOKEN=${s.token}; MMUSERID=${u.id}; MMCSRF=${s.csrf}`,
+    };
   }
 
   newSession(userId: string, kind: MmSession['kind'], token = newId()): MmSession {
     const t = this.now();
-    const s: MmSession = { id: newId(), token, csrf: newId(), user_id: userId, create_at: t, expires_at: kind === 'session' ? t + SESSION_MS : 0, kind };
+    const s: MmSession = {
+      id: newId(),
+      token,
+      csrf: newId(),
+      user_id: userId,
+      create_at: t,
+      expires_at: kind === 'session' ? t + SESSION_MS : 0,
+      kind,
+    };
     this.sessions.set(token, s);
     return s;
   }
@@ -120,9 +177,22 @@ export class MmStore {
   addTeam(o: { name: string; display_name: string; type?: 'O' | 'I' }): MmTeamRecord {
     const t = this.now();
     const team: MmTeamRecord = {
-      id: newId(), create_at: t, update_at: t, delete_at: 0, display_name: o.display_name, name: o.name, description: '',
-      email: 'admin@example.com', type: o.type ?? 'O', company_name: '', allowed_domains: '', invite_id: newId(),
-      allow_open_invite: (o.type ?? 'O') === 'O', last_team_icon_update: 0, group_constrained: false, cloud_limits_archived: false,
+      id: newId(),
+      create_at: t,
+      update_at: t,
+      delete_at: 0,
+      display_name: o.display_name,
+      name: o.name,
+      description: '',
+      email: 'admin@example.com',
+      type: o.type ?? 'O',
+      company_name: '',
+      allowed_domains: '',
+      invite_id: newId(),
+      allow_open_invite: (o.type ?? 'O') === 'O',
+      last_team_icon_update: 0,
+      group_constrained: false,
+      cloud_limits_archived: false,
     };
     this.teams.set(team.id, team);
     this.teamMembers.set(team.id, new Set());
@@ -133,8 +203,22 @@ export class MmStore {
     if (!this.teams.has(teamId)) throw new Error(`no team ${teamId}`);
     const t = this.now();
     const ch: MmChannelRecord = {
-      id: newId(), create_at: t, update_at: t, delete_at: 0, team_id: teamId, type: o.type, display_name: o.display_name, name: o.name,
-      header: '', purpose: '', last_post_at: t, total_msg_count: 0, extra_update_at: 0, creator_id: '', total_msg_count_root: 0, last_root_post_at: t,
+      id: newId(),
+      create_at: t,
+      update_at: t,
+      delete_at: 0,
+      team_id: teamId,
+      type: o.type,
+      display_name: o.display_name,
+      name: o.name,
+      header: '',
+      purpose: '',
+      last_post_at: t,
+      total_msg_count: 0,
+      extra_update_at: 0,
+      creator_id: '',
+      total_msg_count_root: 0,
+      last_root_post_at: t,
     };
     this.channels.set(ch.id, ch);
     this.channelMembers.set(ch.id, new Set());
@@ -172,7 +256,9 @@ export class MmStore {
       .filter((p) => p.channel_id === channelId && p.delete_at === 0 && p.original_id === '')
       .map((p) => ({
         ...structuredClone(p),
-        history: this.postRows.filter((o) => o.original_id === p.id).map((o) => ({ message: o.message, props: structuredClone(o.props), update_at: o.update_at })),
+        history: this.postRows
+          .filter((o) => o.original_id === p.id)
+          .map((o) => ({ message: o.message, props: structuredClone(o.props), update_at: o.update_at })),
       }));
   }
 
@@ -195,8 +281,23 @@ export class MmStore {
   insertPost(p: Partial<MmPostRecord> & { user_id: string; channel_id: string; message: string }): MmPostRecord {
     const t = this.now();
     const row: MmPostRecord = {
-      id: newId(), create_at: t, update_at: t, edit_at: 0, delete_at: 0, is_pinned: false, root_id: '', original_id: '', type: '',
-      props: {}, hashtags: '', pending_post_id: '', reply_count: 0, last_reply_at: 0, participants: null, metadata: {}, ...p,
+      id: newId(),
+      create_at: t,
+      update_at: t,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      root_id: '',
+      original_id: '',
+      type: '',
+      props: {},
+      hashtags: '',
+      pending_post_id: '',
+      reply_count: 0,
+      last_reply_at: 0,
+      participants: null,
+      metadata: {},
+      ...p,
     };
     if (row.file_ids && row.file_ids.length === 0) delete row.file_ids;
     this.postRows.push(row);
@@ -204,18 +305,33 @@ export class MmStore {
     if (ch) {
       ch.last_post_at = t;
       ch.total_msg_count += 1;
-      if (!row.root_id) { ch.total_msg_count_root += 1; ch.last_root_post_at = t; }
+      if (!row.root_id) {
+        ch.total_msg_count_root += 1;
+        ch.last_root_post_at = t;
+      }
     }
     if (row.root_id) {
       const root = this.post(row.root_id);
-      if (root) { root.reply_count += 1; root.last_reply_at = t; }
+      if (root) {
+        root.reply_count += 1;
+        root.last_reply_at = t;
+      }
       row.reply_count = root?.reply_count ?? 0;
     }
     return row;
   }
 
   /** Replaces a post's editable fields, keeping the old version as an edit-history row (original_id, deleted). */
-  editPost(p: MmPostRecord, change: { message?: string; props?: Record<string, unknown>; is_pinned?: boolean; has_reactions?: boolean; file_ids?: string[] }): MmPostRecord {
+  editPost(
+    p: MmPostRecord,
+    change: {
+      message?: string;
+      props?: Record<string, unknown>;
+      is_pinned?: boolean;
+      has_reactions?: boolean;
+      file_ids?: string[];
+    },
+  ): MmPostRecord {
     const t = this.now();
     if (change.message !== undefined && change.message !== p.message) {
       this.postRows.push({ ...structuredClone(p), id: newId(), original_id: p.id, delete_at: t, update_at: t });

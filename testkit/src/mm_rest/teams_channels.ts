@@ -2,7 +2,15 @@
  * Teams and channels: listing and lookup by name or id, and adding members to both.
  */
 import { canReadChannel, canViewTeam, isAdmin, mustCaller } from './auth';
-import { err, invalidBodyParam, invalidUrlParam, isValidId, permissionError, queryBool, type ApiResult } from './http_util';
+import {
+  err,
+  invalidBodyParam,
+  invalidUrlParam,
+  isValidId,
+  permissionError,
+  queryBool,
+  type ApiResult,
+} from './http_util';
 import type { Ctx, Route } from './routes';
 import type { MmChannelRecord, MmTeamRecord, MmUserRecord } from './types';
 
@@ -16,7 +24,9 @@ function getTeams(ctx: Ctx): ApiResult {
   const page = Number(ctx.url.searchParams.get('page') ?? 0);
   const perPage = Math.min(Number(ctx.url.searchParams.get('per_page') ?? 60), 200);
   // Without manage_system the server lists only open (public) teams.
-  const all = [...ctx.store.teams.values()].filter((t) => t.delete_at === 0 && (isAdmin(c.user) || (t.type === 'O' && t.allow_open_invite)));
+  const all = [...ctx.store.teams.values()].filter(
+    (t) => t.delete_at === 0 && (isAdmin(c.user) || (t.type === 'O' && t.allow_open_invite)),
+  );
   return { status: 200, body: all.slice(page * perPage, (page + 1) * perPage).map((t) => teamView(t, c.user)) };
 }
 
@@ -37,7 +47,9 @@ function getChannelByNames(ctx: Ctx): ApiResult {
   const c = mustCaller(ctx.caller);
   const t = teamByName(ctx, ctx.params.team_name ?? '');
   const includeDeleted = queryBool(ctx.url, 'include_deleted');
-  const ch = [...ctx.store.channels.values()].find((x) => x.team_id === t.id && x.name === ctx.params.channel_name && (includeDeleted || x.delete_at === 0));
+  const ch = [...ctx.store.channels.values()].find(
+    (x) => x.team_id === t.id && x.name === ctx.params.channel_name && (includeDeleted || x.delete_at === 0),
+  );
   if (!ch) throw err(404, 'app.channel.get_by_name.missing.app_error');
   if (!canReadChannel(ctx.store, c.user, ch)) throw permissionError();
   return { status: 200, body: { ...ch } };
@@ -68,13 +80,27 @@ function addTeamMember(ctx: Ctx): ApiResult {
   if (!t) throw err(404, 'app.team.get.find.app_error');
   const self = b.user_id === c.user.id;
   // Joining an open team needs only join_public_teams; adding someone else needs add_user_to_team (team members have it).
-  const allowed = isAdmin(c.user) || (self ? t.type === 'O' && t.allow_open_invite : ctx.store.isTeamMember(t.id, c.user.id));
+  const allowed =
+    isAdmin(c.user) || (self ? t.type === 'O' && t.allow_open_invite : ctx.store.isTeamMember(t.id, c.user.id));
   if (!allowed) throw permissionError();
   if (!ctx.store.users.get(b.user_id)) throw err(404, 'app.user.missing_account.const');
   ctx.store.addMember(t.id, b.user_id);
   return {
     status: 201,
-    body: { team_id: t.id, user_id: b.user_id, roles: 'team_user', delete_at: 0, scheme_guest: false, scheme_user: true, scheme_admin: false, explicit_roles: '', msg_count: 0, mention_count: 0, msg_count_root: 0, mention_count_root: 0 },
+    body: {
+      team_id: t.id,
+      user_id: b.user_id,
+      roles: 'team_user',
+      delete_at: 0,
+      scheme_guest: false,
+      scheme_user: true,
+      scheme_admin: false,
+      explicit_roles: '',
+      msg_count: 0,
+      mention_count: 0,
+      msg_count_root: 0,
+      mention_count_root: 0,
+    },
   };
 }
 
@@ -87,7 +113,9 @@ function addChannelMember(ctx: Ctx): ApiResult {
   for (const uid of ids) {
     const self = uid === c.user.id;
     // join_public_channels for oneself; manage_{public,private}_channel_members (channel members) for others.
-    const allowed = isAdmin(c.user) || (self ? ch.type === 'O' && ctx.store.isTeamMember(ch.team_id, uid) : ctx.store.isChannelMember(ch.id, c.user.id));
+    const allowed =
+      isAdmin(c.user) ||
+      (self ? ch.type === 'O' && ctx.store.isTeamMember(ch.team_id, uid) : ctx.store.isChannelMember(ch.id, c.user.id));
     if (!allowed) throw permissionError();
     if (!ctx.store.users.get(uid)) throw err(404, 'app.user.missing_account.const');
     if (!ctx.store.isTeamMember(ch.team_id, uid)) throw err(404, 'app.team.get_member.missing.app_error');
@@ -97,10 +125,27 @@ function addChannelMember(ctx: Ctx): ApiResult {
   return {
     status: 201,
     body: {
-      channel_id: ch.id, user_id: ids[ids.length - 1], roles: 'channel_user', last_viewed_at: 0, msg_count: 0, mention_count: 0,
-      mention_count_root: 0, urgent_mention_count: 0, msg_count_root: 0, last_update_at: now, scheme_guest: false, scheme_user: true,
-      scheme_admin: false, explicit_roles: '',
-      notify_props: { desktop: 'default', email: 'default', ignore_channel_mentions: 'default', mark_unread: 'all', push: 'default' },
+      channel_id: ch.id,
+      user_id: ids[ids.length - 1],
+      roles: 'channel_user',
+      last_viewed_at: 0,
+      msg_count: 0,
+      mention_count: 0,
+      mention_count_root: 0,
+      urgent_mention_count: 0,
+      msg_count_root: 0,
+      last_update_at: now,
+      scheme_guest: false,
+      scheme_user: true,
+      scheme_admin: false,
+      explicit_roles: '',
+      notify_props: {
+        desktop: 'default',
+        email: 'default',
+        ignore_channel_mentions: 'default',
+        mark_unread: 'all',
+        push: 'default',
+      },
     },
   };
 }
@@ -108,7 +153,12 @@ function addChannelMember(ctx: Ctx): ApiResult {
 export const teamChannelRoutes: Route[] = [
   { method: 'GET', path: '/api/v4/teams', session: true, handler: getTeams },
   { method: 'GET', path: '/api/v4/teams/name/{name}', session: true, handler: getTeamByName },
-  { method: 'GET', path: '/api/v4/teams/name/{team_name}/channels/name/{channel_name}', session: true, handler: getChannelByNames },
+  {
+    method: 'GET',
+    path: '/api/v4/teams/name/{team_name}/channels/name/{channel_name}',
+    session: true,
+    handler: getChannelByNames,
+  },
   { method: 'GET', path: '/api/v4/channels/{channel_id}', session: true, handler: getChannel },
   { method: 'POST', path: '/api/v4/teams/{team_id}/members', session: true, handler: addTeamMember },
   { method: 'POST', path: '/api/v4/channels/{channel_id}/members', session: true, handler: addChannelMember },

@@ -191,8 +191,21 @@ export interface MmConfigSubset {
     WriteTimeout: number;
   };
   TeamSettings: { SiteName: string; MaxUsersPerTeam: number };
-  SqlSettings: { DriverName: string; DataSource: string; DataSourceReplicas: string[]; AtRestEncryptKey: string; MaxIdleConns: number; MaxOpenConns: number };
-  FileSettings: { DriverName: string; Directory: string; PublicLinkSalt: string; AmazonS3SecretAccessKey: string; MaxFileSize: number };
+  SqlSettings: {
+    DriverName: string;
+    DataSource: string;
+    DataSourceReplicas: string[];
+    AtRestEncryptKey: string;
+    MaxIdleConns: number;
+    MaxOpenConns: number;
+  };
+  FileSettings: {
+    DriverName: string;
+    Directory: string;
+    PublicLinkSalt: string;
+    AmazonS3SecretAccessKey: string;
+    MaxFileSize: number;
+  };
   EmailSettings: { SMTPPassword: string; SMTPServer: string; SMTPPort: string };
   PluginSettings: { Enable: boolean; EnableUploads: boolean; Directory: string; ClientDirectory: string };
   LogSettings: { EnableConsole: boolean; ConsoleLevel: string; EnableFile: boolean; FileLocation: string };

@@ -9,7 +9,10 @@ import type { MmUserRecord } from './types';
 /** user.Sanitize / SanitizeProfile: others do not see notify props and password dates. */
 export function userView(u: MmUserRecord, viewer?: MmUserRecord): Record<string, unknown> {
   const out: Record<string, unknown> = { ...structuredClone(u) };
-  if (!u.is_bot) { delete out.is_bot; delete out.bot_description; }
+  if (!u.is_bot) {
+    delete out.is_bot;
+    delete out.bot_description;
+  }
   if (viewer && viewer.id !== u.id && !isAdmin(viewer)) {
     delete out.notify_props;
     delete out.last_password_update;

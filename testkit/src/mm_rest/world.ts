@@ -22,7 +22,11 @@ export interface World {
   townId: string;
   privateId: string;
   close(): Promise<void>;
-  call(method: string, path: string, o?: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<Call>;
+  call(
+    method: string,
+    path: string,
+    o?: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string>; raw?: string },
+  ): Promise<Call>;
 }
 
 /** Starts a stand-in seeded with sysadmin, alice, team "ops", public town-square and private backups. */
@@ -40,7 +44,11 @@ export async function world(opts: MattermostRestOptions = {}): Promise<World> {
   s.addMember(town.id, admin.userId);
   s.addMember(priv.id, admin.userId);
   s.addMember(town.id, user.userId);
-  async function call(method: string, path: string, o: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Call> {
+  async function call(
+    method: string,
+    path: string,
+    o: { token?: string; cookie?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<Call> {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.Authorization = `Bearer ${o.token}`;
     if (o.cookie) headers.Cookie = o.cookie;
@@ -52,11 +60,21 @@ export async function world(opts: MattermostRestOptions = {}): Promise<World> {
     const res = await fetch(new URL(path, url), { method, headers, body });
     const text = await res.text();
     let json: any;
-    try { json = JSON.parse(text); } catch { json = undefined; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     return { status: res.status, headers: res.headers, json, text };
   }
   return {
-    rest, url, close, call, teamId: team.id, townId: town.id, privateId: priv.id,
+    rest,
+    url,
+    close,
+    call,
+    teamId: team.id,
+    townId: town.id,
+    privateId: priv.id,
     admin: { id: admin.userId, token: admin.token, csrf: admin.csrf, cookie: admin.cookie },
     user: { id: user.userId, token: user.token, csrf: user.csrf, cookie: user.cookie },
   };

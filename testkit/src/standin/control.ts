@@ -4,7 +4,17 @@
  * Also the helpers tests use to build mm-backup's service.start / service.stop argv.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { kitRoot } from '../kit_root';
 import { pidAlive, runCommand, signalPid, sleep, tailFile, waitPidGone } from '../proc_util';
@@ -22,7 +32,12 @@ export interface StandinCommandOptions {
 
 /** The stand-in's state files inside a state directory. */
 export function standinStateFiles(stateDir: string): { pid: string; state: string; log: string; violations: string } {
-  return { pid: join(stateDir, 'standin.pid'), state: join(stateDir, 'standin.json'), log: join(stateDir, 'standin.log'), violations: join(stateDir, 'violations.ndjson') };
+  return {
+    pid: join(stateDir, 'standin.pid'),
+    state: join(stateDir, 'standin.json'),
+    log: join(stateDir, 'standin.log'),
+    violations: join(stateDir, 'violations.ndjson'),
+  };
 }
 
 /** Contents of standin.json, written by the server once it listens. */
@@ -41,7 +56,11 @@ export function standinMainPath(): string {
 }
 
 /** argv arrays for mm-backup's service.start / service.stop (and a status probe) controlling a stand-in. */
-export function standinCommands(stateDir: string, installDir: string, opts: StandinCommandOptions = {}): { start: string[]; stop: string[]; status: string[] } {
+export function standinCommands(
+  stateDir: string,
+  installDir: string,
+  opts: StandinCommandOptions = {},
+): { start: string[]; stop: string[]; status: string[] } {
   const main = standinMainPath();
   const state = resolve(stateDir);
   const start = [process.execPath, main, 'start', '--state', state, '--install', resolve(installDir)];
@@ -50,7 +69,11 @@ export function standinCommands(stateDir: string, installDir: string, opts: Stan
   if (opts.writerIntervalMs !== undefined) start.push('--writer-interval-ms', String(opts.writerIntervalMs));
   if (opts.version !== undefined) start.push('--version', opts.version);
   if (opts.dbWaitMs !== undefined) start.push('--db-wait-ms', String(opts.dbWaitMs));
-  return { start, stop: [process.execPath, main, 'stop', '--state', state], status: [process.execPath, main, 'status', '--state', state] };
+  return {
+    start,
+    stop: [process.execPath, main, 'stop', '--state', state],
+    status: [process.execPath, main, 'status', '--state', state],
+  };
 }
 
 /** Base URL of a stand-in listening on `port` (127.0.0.1). */
@@ -59,7 +82,10 @@ export function standinUrl(port: number): string {
 }
 
 /** Runs a command from standinCommands and resolves with its exit code and output. */
-export async function runStandinCommand(argv: readonly string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runStandinCommand(
+  argv: readonly string[],
+  timeoutMs = 90_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error('empty command');
   return runCommand(cmd, args, { timeoutMs });
@@ -127,11 +153,20 @@ export async function cliStart(o: StandinCliOptions): Promise<number> {
   if (o.dbWaitMs !== undefined) args.push('--db-wait-ms', String(o.dbWaitMs));
   const logStart = existsSync(files.log) ? statSync(files.log).size : 0;
   const out = openSync(files.log, 'a');
-  const child = spawn(process.execPath, args, { cwd: resolve(o.install), detached: true, stdio: ['ignore', out, out], env: process.env });
+  const child = spawn(process.execPath, args, {
+    cwd: resolve(o.install),
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: process.env,
+  });
   closeSync(out);
   let exited: string | undefined;
-  child.on('exit', (code, sig) => { exited = sig ? `killed by ${sig}` : `exit code ${code}`; });
-  child.on('error', (e) => { exited = e.message; });
+  child.on('exit', (code, sig) => {
+    exited = sig ? `killed by ${sig}` : `exit code ${code}`;
+  });
+  child.on('error', (e) => {
+    exited = e.message;
+  });
   child.unref();
   if (child.pid === undefined) throw new Error('could not spawn the stand-in');
   writeFileSync(files.pid, `${child.pid}\n`);
@@ -234,7 +269,8 @@ export async function ensureStandinBuilt(): Promise<string> {
       break;
     } catch {
       // another worker is compiling; take over a lock older than 2 minutes (a crashed build)
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
+        rmSync(lock, { recursive: true, force: true });
       if (i > 1200) throw new Error(`timed out waiting for ${lock}`);
       await sleep(100);
     }
@@ -242,7 +278,10 @@ export async function ensureStandinBuilt(): Promise<string> {
   try {
     if (fresh()) return main;
     const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-    const r = await runCommand(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, timeoutMs: 300_000 });
+    const r = await runCommand(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+      cwd: root,
+      timeoutMs: 300_000,
+    });
     if (!existsSync(main)) throw new Error(`compiling the test kit failed:\n${r.stdout}${r.stderr}`);
     if (r.code !== 0) process.stderr.write(`test kit compiled with type errors:\n${r.stdout}\n`);
     return main;

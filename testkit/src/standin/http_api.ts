@@ -63,7 +63,9 @@ function queryBool(url: URL, name: string): boolean {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms); });
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -74,13 +76,18 @@ export async function checkDatabase(s: StandinSettings): Promise<void> {
   const name = colSql(d, 'Name');
   const value = colSql(d, 'Value');
   const key = `health_check_${hostname()}`;
-  const upsert = d === 'postgres'
-    ? `INSERT INTO ${table} (${name}, ${value}) VALUES (?, ?) ON CONFLICT (${name}) DO UPDATE SET ${value} = EXCLUDED.${value}`
-    : `INSERT INTO ${table} (${name}, ${value}) VALUES (?, ?) ON DUPLICATE KEY UPDATE ${value} = VALUES(${value})`;
-  await withTimeout(withSqlConn(s.db, async (c) => {
-    await c.query(upsert, [key, String(Date.now())]);
-    await c.query(`DELETE FROM ${table} WHERE ${name} = ?`, [key]);
-  }), 5000, 'database health check');
+  const upsert =
+    d === 'postgres'
+      ? `INSERT INTO ${table} (${name}, ${value}) VALUES (?, ?) ON CONFLICT (${name}) DO UPDATE SET ${value} = EXCLUDED.${value}`
+      : `INSERT INTO ${table} (${name}, ${value}) VALUES (?, ?) ON DUPLICATE KEY UPDATE ${value} = VALUES(${value})`;
+  await withTimeout(
+    withSqlConn(s.db, async (c) => {
+      await c.query(upsert, [key, String(Date.now())]);
+      await c.query(`DELETE FROM ${table} WHERE ${name} = ?`, [key]);
+    }),
+    5000,
+    'database health check',
+  );
 }
 
 /** Mattermost's local TestFileStoreConnection: write <dir>/testfile, then remove it. */
@@ -105,8 +112,20 @@ async function ping(ctx: ApiContext): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   if (queryBool(ctx.url, 'get_server_status')) {
     const [dbOk, fsOk] = await Promise.all([
-      checkDatabase(ctx.state.settings).then(() => true, (e: unknown) => { log(`database health check failed: ${(e as Error).message}`); return false; }),
-      checkFileStore(ctx.state.settings).then(() => true, (e: unknown) => { log(`file store health check failed: ${(e as Error).message}`); return false; }),
+      checkDatabase(ctx.state.settings).then(
+        () => true,
+        (e: unknown) => {
+          log(`database health check failed: ${(e as Error).message}`);
+          return false;
+        },
+      ),
+      checkFileStore(ctx.state.settings).then(
+        () => true,
+        (e: unknown) => {
+          log(`file store health check failed: ${(e as Error).message}`);
+          return false;
+        },
+      ),
     ]);
     s.database_status = dbOk ? 'OK' : 'UNHEALTHY';
     s.filestore_status = fsOk ? 'OK' : 'UNHEALTHY';
@@ -154,7 +173,12 @@ function getClientConfig(ctx: ApiContext): ApiResponse {
   const major = Number.parseInt(ctx.state.settings.version, 10);
   // Before v11 the handler insisted on format=old; v11 made it optional but still rejects other values.
   if ((format === null && major < 11) || (format !== null && format !== 'old')) {
-    return appError(501, 'api.config.client.old_format.app_error', 'New format for the client configuration is not supported yet. Please specify format=old in the query string.', ctx.requestId);
+    return appError(
+      501,
+      'api.config.client.old_format.app_error',
+      'New format for the client configuration is not supported yet. Please specify format=old in the query string.',
+      ctx.requestId,
+    );
   }
   return { status: 200, raw: goMapJson(clientConfig(ctx.state)), contentType: 'application/json' };
 }
@@ -173,12 +197,20 @@ interface Compiled {
 
 const compiled: Compiled[] = ROUTES.map((route) => {
   const names: string[] = [];
-  const re = new RegExp(`^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, n: string) => { names.push(n); return '([^/]+)'; })}/?$`);
+  const re = new RegExp(
+    `^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, n: string) => {
+      names.push(n);
+      return '([^/]+)';
+    })}/?$`,
+  );
   return { route, re, names };
 });
 
 /** Finds the route for method+path: the match, 'method' when only the method differs, or undefined. */
-export function matchRoute(method: string, pathname: string): { route: Route; params: Record<string, string> } | 'method' | undefined {
+export function matchRoute(
+  method: string,
+  pathname: string,
+): { route: Route; params: Record<string, string> } | 'method' | undefined {
   let pathMatched = false;
   for (const c of compiled) {
     const m = c.re.exec(pathname);
@@ -186,7 +218,9 @@ export function matchRoute(method: string, pathname: string): { route: Route; pa
     pathMatched = true;
     if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
     const params: Record<string, string> = {};
-    c.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1] ?? ''); });
+    c.names.forEach((n, i) => {
+      params[n] = decodeURIComponent(m[i + 1] ?? '');
+    });
     return { route: c.route, params };
   }
   return pathMatched ? 'method' : undefined;
@@ -194,18 +228,28 @@ export function matchRoute(method: string, pathname: string): { route: Route; pa
 
 /** X-Version-ID value: <version>.<build number>.<client config hash>.<licensed>. */
 export function versionId(state: StandinState): string {
-  const hash = createHash('md5').update(goMapJson(clientConfig(state))).digest('hex');
+  const hash = createHash('md5')
+    .update(goMapJson(clientConfig(state)))
+    .digest('hex');
   return `${state.settings.version}.${state.settings.version}.${hash}.false`;
 }
 
 /** Handles one request end to end (never throws): route, run, map errors to AppError bodies. */
-export async function handleApi(state: StandinState, req: IncomingMessage): Promise<ApiResponse & { requestId: string }> {
+export async function handleApi(
+  state: StandinState,
+  req: IncomingMessage,
+): Promise<ApiResponse & { requestId: string }> {
   const requestId = newId();
   const url = new URL(req.url ?? '/', 'http://standin.invalid');
   const found = matchRoute(req.method ?? 'GET', url.pathname);
   try {
-    if (found === undefined) return { ...appError(404, 'api.context.404.app_error', 'Sorry, we could not find the page.', requestId), requestId };
-    if (found === 'method') return { ...appError(405, 'api.context.405.app_error', 'Method not allowed.', requestId), requestId };
+    if (found === undefined)
+      return {
+        ...appError(404, 'api.context.404.app_error', 'Sorry, we could not find the page.', requestId),
+        requestId,
+      };
+    if (found === 'method')
+      return { ...appError(405, 'api.context.405.app_error', 'Method not allowed.', requestId), requestId };
     const res = await found.route.handler({ req, url, params: found.params, requestId, state });
     return { ...res, requestId };
   } catch (err) {

@@ -7,11 +7,19 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { cliStart, cliStatus, cliStop, standinStateFiles, type StandinCliOptions, type StandinStateFile } from './control';
+import {
+  cliStart,
+  cliStatus,
+  cliStop,
+  standinStateFiles,
+  type StandinCliOptions,
+  type StandinStateFile,
+} from './control';
 import { log } from './http_api';
 import { runStandin } from './server';
 
-const USAGE = 'usage: main.js start|stop|status|run --state DIR [--install DIR] [--port N] [--writer] [--writer-interval-ms N] [--version V] [--db-wait-ms N]';
+const USAGE =
+  'usage: main.js start|stop|status|run --state DIR [--install DIR] [--port N] [--writer] [--writer-interval-ms N] [--version V] [--db-wait-ms N]';
 
 /** Parses argv after the command name; throws on unknown or malformed options. */
 export function parseStandinArgs(argv: readonly string[]): StandinCliOptions {
@@ -25,16 +33,35 @@ export function parseStandinArgs(argv: readonly string[]): StandinCliOptions {
     const a = argv[i];
     const next = (): string | undefined => argv[++i];
     switch (a) {
-      case '--state': o.state = next(); break;
-      case '--install': o.install = next(); break;
-      case '--port': o.port = num(a, next()); break;
-      case '--writer': o.writer = true; break;
-      case '--writer-interval-ms': o.writerIntervalMs = num(a, next()); break;
-      case '--version': o.version = next(); break;
-      case '--db-wait-ms': o.dbWaitMs = num(a, next()); break;
-      case '--start-timeout-ms': o.startTimeoutMs = num(a, next()); break;
-      case '--stop-timeout-ms': o.stopTimeoutMs = num(a, next()); break;
-      default: throw new Error(`unknown option ${a}`);
+      case '--state':
+        o.state = next();
+        break;
+      case '--install':
+        o.install = next();
+        break;
+      case '--port':
+        o.port = num(a, next());
+        break;
+      case '--writer':
+        o.writer = true;
+        break;
+      case '--writer-interval-ms':
+        o.writerIntervalMs = num(a, next());
+        break;
+      case '--version':
+        o.version = next();
+        break;
+      case '--db-wait-ms':
+        o.dbWaitMs = num(a, next());
+        break;
+      case '--start-timeout-ms':
+        o.startTimeoutMs = num(a, next());
+        break;
+      case '--stop-timeout-ms':
+        o.stopTimeoutMs = num(a, next());
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
     }
   }
   return o;
@@ -48,7 +75,15 @@ async function cliRun(o: StandinCliOptions): Promise<number> {
   let running;
   try {
     if (o.state) mkdirSync(o.state, { recursive: true });
-    running = await runStandin({ installDir, port: o.port, version: o.version, writer: o.writer, writerIntervalMs: o.writerIntervalMs, dbWaitMs: o.dbWaitMs, violationsFile: files?.violations });
+    running = await runStandin({
+      installDir,
+      port: o.port,
+      version: o.version,
+      writer: o.writer,
+      writerIntervalMs: o.writerIntervalMs,
+      dbWaitMs: o.dbWaitMs,
+      violationsFile: files?.violations,
+    });
   } catch (err) {
     log(`startup failed: ${(err as Error).message}`);
     return 1;
@@ -56,14 +91,24 @@ async function cliRun(o: StandinCliOptions): Promise<number> {
   if (files && o.state) {
     mkdirSync(o.state, { recursive: true });
     writeFileSync(files.pid, `${process.pid}\n`);
-    const st: StandinStateFile = { pid: process.pid, port: running.port, url: running.url, installDir, version: running.settings.version, startedAt: new Date().toISOString() };
+    const st: StandinStateFile = {
+      pid: process.pid,
+      port: running.port,
+      url: running.url,
+      installDir,
+      version: running.settings.version,
+      startedAt: new Date().toISOString(),
+    };
     writeFileSync(files.state, `${JSON.stringify(st)}\n`);
   }
   const r = running;
   await new Promise<void>((done) => {
     const shutdown = (sig: string) => {
       log(`${sig}: shutting down`);
-      void r.close().then(done, (e: unknown) => { log(`shutdown error: ${(e as Error).message}`); done(); });
+      void r.close().then(done, (e: unknown) => {
+        log(`shutdown error: ${(e as Error).message}`);
+        done();
+      });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
@@ -94,10 +139,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     switch (cmd) {
-      case 'start': return await cliStart(o);
-      case 'stop': return await cliStop(o);
-      case 'status': return cliStatus(o);
-      case 'run': return await cliRun(o);
+      case 'start':
+        return await cliStart(o);
+      case 'stop':
+        return await cliStop(o);
+      case 'status':
+        return cliStatus(o);
+      case 'run':
+        return await cliRun(o);
       default:
         process.stderr.write(`${USAGE}\n`);
         return 2;

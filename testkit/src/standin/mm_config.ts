@@ -33,9 +33,13 @@ export function parseEnvFile(text: string): Record<string, string> {
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
-    const key = line.slice(0, eq).trim().replace(/^export\s+/, '');
+    const key = line
+      .slice(0, eq)
+      .trim()
+      .replace(/^export\s+/, '');
     let value = line.slice(eq + 1).trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+      value = value.slice(1, -1);
     out[key] = value;
   }
   return out;
@@ -45,17 +49,32 @@ export function parseEnvFile(text: string): Record<string, string> {
 export function parseDataSource(driver: 'postgres' | 'mysql', dsn: string): SqlTarget {
   if (driver === 'postgres') {
     const u = new URL(dsn);
-    if (!/^postgres(ql)?:$/.test(u.protocol)) throw new Error(`PostgreSQL DataSource must start with postgres://, got ${u.protocol}`);
+    if (!/^postgres(ql)?:$/.test(u.protocol))
+      throw new Error(`PostgreSQL DataSource must start with postgres://, got ${u.protocol}`);
     return {
-      driver, host: decodeURIComponent(u.hostname) || 'localhost', port: u.port ? Number(u.port) : 5432,
-      user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-      database: decodeURIComponent(u.pathname.replace(/^\//, '')), connectTimeoutMs: 3000,
+      driver,
+      host: decodeURIComponent(u.hostname) || 'localhost',
+      port: u.port ? Number(u.port) : 5432,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+      connectTimeoutMs: 3000,
     };
   }
   const m = /^(?:mysql:\/\/)?([^:@]*)(?::(.*))?@(tcp|unix)\(([^)]*)\)\/([^?]*)(?:\?(.*))?$/.exec(dsn);
   if (!m) throw new Error('MySQL DataSource must look like user:pass@tcp(host:3306)/db?params');
   const [, user = '', password = '', proto, addr = '', database = ''] = m;
-  if (proto === 'unix') return { driver, host: 'localhost', port: 3306, socketPath: addr, user, password, database, connectTimeoutMs: 3000 };
+  if (proto === 'unix')
+    return {
+      driver,
+      host: 'localhost',
+      port: 3306,
+      socketPath: addr,
+      user,
+      password,
+      database,
+      connectTimeoutMs: 3000,
+    };
   const colon = addr.lastIndexOf(':');
   const host = colon >= 0 ? addr.slice(0, colon) : addr;
   const port = colon >= 0 ? Number(addr.slice(colon + 1)) : 3306;
@@ -84,10 +103,14 @@ export function applyEnvOverrides(config: Record<string, any>, env: Record<strin
       const field = Object.keys(sec).find((f) => f.toUpperCase() === fieldName);
       if (!field) continue;
       const cur = sec[field];
-      sec[field] = typeof cur === 'boolean' ? value === 'true'
-        : typeof cur === 'number' ? Number(value)
-          : Array.isArray(cur) ? value.split(' ').filter(Boolean)
-            : value;
+      sec[field] =
+        typeof cur === 'boolean'
+          ? value === 'true'
+          : typeof cur === 'number'
+            ? Number(value)
+            : Array.isArray(cur)
+              ? value.split(' ').filter(Boolean)
+              : value;
       applied.push(key);
     }
   }
@@ -105,7 +128,10 @@ export function installVersion(installDir: string): string | undefined {
 }
 
 /** Loads the stand-in's settings for `installDir`; `port`/`version` override the config and the stub. */
-export async function loadStandinSettings(installDir: string, opts: { port?: number; version?: string; env?: NodeJS.ProcessEnv } = {}): Promise<StandinSettings> {
+export async function loadStandinSettings(
+  installDir: string,
+  opts: { port?: number; version?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<StandinSettings> {
   const dir = resolve(installDir);
   const envFile = join(dir, 'config', 'mattermost.environment');
   const env: Record<string, string> = existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
@@ -118,14 +144,24 @@ export async function loadStandinSettings(installDir: string, opts: { port?: num
   if (mmConfig && storeDriver) {
     const target = parseDataSource(storeDriver, mmConfig);
     const table = storeDriver === 'postgres' ? 'configurations' : 'Configurations';
-    const rows = await withSqlConn(target, (c) => c.query<{ value: string }>(`SELECT Value AS value FROM ${table} WHERE Active = true`));
+    const rows = await withSqlConn(target, (c) =>
+      c.query<{ value: string }>(`SELECT Value AS value FROM ${table} WHERE Active = true`),
+    );
     const value = rows[0]?.value;
-    if (!value) throw new Error(`MM_CONFIG points at ${target.host}:${target.port}/${target.database}, which has no active configuration row`);
+    if (!value)
+      throw new Error(
+        `MM_CONFIG points at ${target.host}:${target.port}/${target.database}, which has no active configuration row`,
+      );
     config = JSON.parse(value) as Record<string, any>;
     configSource = `database ${storeDriver} ${target.host}:${target.port}/${target.database}`;
   } else {
     let file = join(dir, 'config', 'config.json');
-    if (mmConfig) file = isAbsolute(mmConfig) ? mmConfig : existsSync(join(dir, 'config', mmConfig)) ? join(dir, 'config', mmConfig) : join(dir, mmConfig);
+    if (mmConfig)
+      file = isAbsolute(mmConfig)
+        ? mmConfig
+        : existsSync(join(dir, 'config', mmConfig))
+          ? join(dir, 'config', mmConfig)
+          : join(dir, mmConfig);
     config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
     configSource = `file ${file}`;
   }
@@ -136,7 +172,8 @@ export async function loadStandinSettings(installDir: string, opts: { port?: num
   if (typeof sql.DataSource !== 'string' || !sql.DataSource) throw new Error('SqlSettings.DataSource is empty');
   const db = parseDataSource(driver, sql.DataSource);
   const fileSettings = config.FileSettings ?? {};
-  if ((fileSettings.DriverName ?? 'local') !== 'local') throw new Error(`the stand-in only supports FileSettings.DriverName "local", not ${fileSettings.DriverName}`);
+  if ((fileSettings.DriverName ?? 'local') !== 'local')
+    throw new Error(`the stand-in only supports FileSettings.DriverName "local", not ${fileSettings.DriverName}`);
   const fileDirSetting: string = fileSettings.Directory || './data/';
   const fileDir = isAbsolute(fileDirSetting) ? fileDirSetting : resolve(dir, fileDirSetting);
 
@@ -144,10 +181,16 @@ export async function loadStandinSettings(installDir: string, opts: { port?: num
   const colon = listen.lastIndexOf(':');
   const host = colon > 0 ? listen.slice(0, colon).replace(/^\[|\]$/g, '') : '';
   const listenPort = opts.port ?? Number(colon >= 0 ? listen.slice(colon + 1) : listen);
-  if (!Number.isInteger(listenPort) || listenPort <= 0) throw new Error(`cannot read a port from ServiceSettings.ListenAddress "${listen}"; pass --port`);
+  if (!Number.isInteger(listenPort) || listenPort <= 0)
+    throw new Error(`cannot read a port from ServiceSettings.ListenAddress "${listen}"; pass --port`);
 
   return {
-    installDir: dir, config, configSource, driver, db, fileDir,
+    installDir: dir,
+    config,
+    configSource,
+    driver,
+    db,
+    fileDir,
     // An empty host means "all interfaces" to Mattermost; a test helper stays on loopback instead.
     listenHost: host || '127.0.0.1',
     listenPort,

@@ -52,7 +52,9 @@ export async function runStandin(o: RunStandinOptions): Promise<RunningStandin> 
       await sleep(250);
     }
   }
-  log(`config from ${settings.configSource}; database ${settings.driver} ${settings.db.host}:${settings.db.port}/${settings.db.database}; files in ${settings.fileDir}; version ${settings.version}`);
+  log(
+    `config from ${settings.configSource}; database ${settings.driver} ${settings.db.host}:${settings.db.port}/${settings.db.database}; files in ${settings.fileDir}; version ${settings.version}`,
+  );
   const state: StandinState = { settings, startedAt: Date.now() };
   // One REST implementation: this process answers ping and client config itself (they check
   // the real database and file store); every other Mattermost route comes from the REST stand-in.
@@ -65,22 +67,28 @@ export async function runStandin(o: RunStandinOptions): Promise<RunningStandin> 
   const server: Server = createServer((req, res) => {
     const own = matchRoute(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname) !== undefined;
     if (!own) {
-      void rest.handle(req, res).then((served) => { if (!served) void answer(req, res); }, () => void answer(req, res));
+      void rest.handle(req, res).then(
+        (served) => {
+          if (!served) void answer(req, res);
+        },
+        () => void answer(req, res),
+      );
       return;
     }
     void answer(req, res);
   });
-  const answer = (req: IncomingMessage, res: ServerResponse) => handleApi(state, req).then((r) => {
-    const body = r.raw ?? (r.body === undefined ? '' : JSON.stringify(r.body));
-    res.writeHead(r.status, {
-      'Content-Type': r.contentType ?? 'application/json',
-      'X-Request-ID': r.requestId,
-      'X-Version-ID': versionId(state),
-      'Cache-Control': 'no-cache, max-age=31556926, public',
-      ...r.headers,
+  const answer = (req: IncomingMessage, res: ServerResponse) =>
+    handleApi(state, req).then((r) => {
+      const body = r.raw ?? (r.body === undefined ? '' : JSON.stringify(r.body));
+      res.writeHead(r.status, {
+        'Content-Type': r.contentType ?? 'application/json',
+        'X-Request-ID': r.requestId,
+        'X-Version-ID': versionId(state),
+        'Cache-Control': 'no-cache, max-age=31556926, public',
+        ...r.headers,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
     });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.listenPort, settings.listenHost, () => {
@@ -93,7 +101,10 @@ export async function runStandin(o: RunStandinOptions): Promise<RunningStandin> 
   log(`listening on ${url}`);
   const writer = o.writer ? startWriter(settings, o.writerIntervalMs ?? 20) : undefined;
   return {
-    port, url, settings, writer,
+    port,
+    url,
+    settings,
+    writer,
     async close() {
       await writer?.stop();
       await new Promise<void>((r) => {

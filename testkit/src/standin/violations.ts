@@ -12,12 +12,18 @@ import { standinStateFiles } from './control';
 export function standinViolations(stateDir: string): Violation[] {
   const file = standinStateFiles(stateDir).violations;
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Violation);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Violation);
 }
 
 /** Throws, naming each one, when `violations` is not empty. */
 export function assertNoSpecViolations(violations: readonly Violation[]): void {
   if (violations.length === 0) return;
-  const list = violations.slice(0, 10).map((v) => `  ${v.method} ${v.path}: ${v.problem.split('\n')[0]}`).join('\n');
+  const list = violations
+    .slice(0, 10)
+    .map((v) => `  ${v.method} ${v.path}: ${v.problem.split('\n')[0]}`)
+    .join('\n');
   throw new Error(`the Mattermost stand-in recorded ${violations.length} API-description violations:\n${list}`);
 }

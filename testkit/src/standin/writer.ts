@@ -48,14 +48,54 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
   let errors = 0;
   let wake: (() => void) | undefined;
 
-  const FILE_COLS = ['Id', 'CreatorId', 'PostId', 'ChannelId', 'CreateAt', 'UpdateAt', 'DeleteAt', 'Path', 'ThumbnailPath', 'PreviewPath',
-    'Name', 'Extension', 'Size', 'MimeType', 'Width', 'Height', 'HasPreviewImage', 'MiniPreview', 'Content', 'RemoteId', 'Archived'];
-  const POST_COLS = ['Id', 'CreateAt', 'UpdateAt', 'EditAt', 'DeleteAt', 'IsPinned', 'UserId', 'ChannelId', 'RootId', 'OriginalId',
-    'Message', 'Type', 'Props', 'Hashtags', 'Filenames', 'FileIds', 'HasReactions', 'RemoteId'];
+  const FILE_COLS = [
+    'Id',
+    'CreatorId',
+    'PostId',
+    'ChannelId',
+    'CreateAt',
+    'UpdateAt',
+    'DeleteAt',
+    'Path',
+    'ThumbnailPath',
+    'PreviewPath',
+    'Name',
+    'Extension',
+    'Size',
+    'MimeType',
+    'Width',
+    'Height',
+    'HasPreviewImage',
+    'MiniPreview',
+    'Content',
+    'RemoteId',
+    'Archived',
+  ];
+  const POST_COLS = [
+    'Id',
+    'CreateAt',
+    'UpdateAt',
+    'EditAt',
+    'DeleteAt',
+    'IsPinned',
+    'UserId',
+    'ChannelId',
+    'RootId',
+    'OriginalId',
+    'Message',
+    'Type',
+    'Props',
+    'Hashtags',
+    'Filenames',
+    'FileIds',
+    'HasReactions',
+    'RemoteId',
+  ];
   const fileSql = insertSql(d, 'FileInfo', FILE_COLS);
   const postSql = insertSql(d, 'Posts', POST_COLS);
-  const channelSql = `UPDATE ${tableSql(d, 'Channels')} SET ${colSql(d, 'LastPostAt')} = ?, ${colSql(d, 'TotalMsgCount')} = ${colSql(d, 'TotalMsgCount')} + 1, `
-    + `${colSql(d, 'TotalMsgCountRoot')} = ${colSql(d, 'TotalMsgCountRoot')} + 1, ${colSql(d, 'LastRootPostAt')} = ? WHERE ${colSql(d, 'Id')} = ?`;
+  const channelSql =
+    `UPDATE ${tableSql(d, 'Channels')} SET ${colSql(d, 'LastPostAt')} = ?, ${colSql(d, 'TotalMsgCount')} = ${colSql(d, 'TotalMsgCount')} + 1, ` +
+    `${colSql(d, 'TotalMsgCountRoot')} = ${colSql(d, 'TotalMsgCountRoot')} + 1, ${colSql(d, 'LastRootPostAt')} = ? WHERE ${colSql(d, 'Id')} = ?`;
 
   async function connect(): Promise<SqlConn> {
     if (conn && !conn.broken) return conn;
@@ -68,8 +108,8 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
       const col = (n: string) => colSql(d, n);
       // Lower-case aliases come back as written on both databases.
       const rows = await c.query<{ channelid: string; teamid: string; userid: string }>(
-        `SELECT c.${col('Id')} AS channelid, c.${col('TeamId')} AS teamid, m.${col('UserId')} AS userid FROM ${t('ChannelMembers')} m `
-        + `JOIN ${t('Channels')} c ON c.${col('Id')} = m.${col('ChannelId')} WHERE c.${col('DeleteAt')} = 0 ORDER BY c.${col('Id')}, m.${col('UserId')} LIMIT 500`,
+        `SELECT c.${col('Id')} AS channelid, c.${col('TeamId')} AS teamid, m.${col('UserId')} AS userid FROM ${t('ChannelMembers')} m ` +
+          `JOIN ${t('Channels')} c ON c.${col('Id')} = m.${col('ChannelId')} WHERE c.${col('DeleteAt')} = 0 ORDER BY c.${col('Id')}, m.${col('UserId')} LIMIT 500`,
       );
       slots = rows.map((r) => ({ channelId: r.channelid, teamId: r.teamid ?? '', userId: r.userid }));
       if (slots.length === 0) throw new Error('no channel members to post as');
@@ -93,10 +133,49 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
     await writeFile(join(s.fileDir, dir, `writer ${n}_thumb.jpg`), Buffer.concat([JPEG, randomBytes(300)]));
     await writeFile(join(s.fileDir, dir, `writer ${n}_preview.jpg`), Buffer.concat([JPEG, randomBytes(1200)]));
     // 2. The FileInfo row, 3. the post.
-    await c.query(fileSql, [fileId, slot.userId, postId, slot.channelId, now, now, 0, `${dir}/${name}`, `${dir}/writer ${n}_thumb.jpg`,
-      `${dir}/writer ${n}_preview.jpg`, name, 'jpg', size, 'image/jpeg', 640, 480, true, null, '', null, false]);
-    await c.query(postSql, [postId, now, now, 0, 0, false, slot.userId, slot.channelId, '', '', `Writer post #${n} 📝 ${new Date(now).toISOString()}`,
-      '', '{}', '', '[]', JSON.stringify([fileId]), false, null]);
+    await c.query(fileSql, [
+      fileId,
+      slot.userId,
+      postId,
+      slot.channelId,
+      now,
+      now,
+      0,
+      `${dir}/${name}`,
+      `${dir}/writer ${n}_thumb.jpg`,
+      `${dir}/writer ${n}_preview.jpg`,
+      name,
+      'jpg',
+      size,
+      'image/jpeg',
+      640,
+      480,
+      true,
+      null,
+      '',
+      null,
+      false,
+    ]);
+    await c.query(postSql, [
+      postId,
+      now,
+      now,
+      0,
+      0,
+      false,
+      slot.userId,
+      slot.channelId,
+      '',
+      '',
+      `Writer post #${n} 📝 ${new Date(now).toISOString()}`,
+      '',
+      '{}',
+      '',
+      '[]',
+      JSON.stringify([fileId]),
+      false,
+      null,
+    ]);
     await c.query(channelSql, [now, now, slot.channelId]);
     posts++;
   }
@@ -110,13 +189,17 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
         if (posts % 100 === 0) log(`writer: ${posts} posts written`);
       } catch (err) {
         errors++;
-        if (errors === 1 || errors % 50 === 0) log(`writer: post failed (${errors} in a row): ${(err as Error).message}`);
+        if (errors === 1 || errors % 50 === 0)
+          log(`writer: post failed (${errors} in a row): ${(err as Error).message}`);
         await conn?.close();
         conn = undefined;
       }
       if (stopping) break;
       const delay = errors > 0 ? Math.min(1000, intervalMs * 10) : intervalMs;
-      await new Promise<void>((r) => { wake = r; setTimeout(r, delay); });
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, delay);
+      });
     }
     await conn?.close();
     log(`writer: stopped after ${posts} posts`);

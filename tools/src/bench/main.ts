@@ -12,14 +12,29 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  freePort, generateSandbox, makeTempDir, openSqlConn, registerExitCleanup, removeTempDir, runStandinCommand, standinCommands, standinUrl, startPostgres,
-  type PgServer, type Sandbox, type SqlConn,
+  freePort,
+  generateSandbox,
+  makeTempDir,
+  openSqlConn,
+  registerExitCleanup,
+  removeTempDir,
+  runStandinCommand,
+  standinCommands,
+  standinUrl,
+  startPostgres,
+  type PgServer,
+  type Sandbox,
+  type SqlConn,
 } from '@mm-backup/testkit';
 import { describeMachine, loadAverage, median, memoryMethod, mustRun, PingWatcher, runProc, treeSize } from './measure';
 import { renderMarkdown, type BenchRow } from './report';
 
 /** The sidecar's command as installed (its package's bin), measured as a real child process. */
-const CLI = path.join(path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')), 'bin', 'mm-backup.js');
+const CLI = path.join(
+  path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')),
+  'bin',
+  'mm-backup.js',
+);
 /** tools/dist/bench (or tools/src/bench) up three: the repository, where bench-results/ lives. */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 const MB = 1024 * 1024;
@@ -41,7 +56,8 @@ export interface SizeSpec {
 export function sizeFor(arg: string): SizeSpec {
   const named: Record<string, number> = { tiny: 0.025, small: 0.1, medium: 0.5, default: 2 };
   const gb = named[arg] ?? Number(arg);
-  if (!Number.isFinite(gb) || gb <= 0 || gb > 1000) throw new Error(`--size must be small, medium, default or a number of GB, not "${arg}"`);
+  if (!Number.isFinite(gb) || gb <= 0 || gb > 1000)
+    throw new Error(`--size must be small, medium, default or a number of GB, not "${arg}"`);
   const posts = Math.round(gb * 500_000);
   return {
     name: arg in named ? arg : `${gb}GB`,
@@ -80,11 +96,14 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--keep') a.keep = true;
     else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--help' || k === '-h') {
-      process.stdout.write('usage: npm run bench -- [--size small|medium|default|<GB>] [--runs N] [--keep] [--out DIR]\n');
+      process.stdout.write(
+        'usage: npm run bench -- [--size small|medium|default|<GB>] [--runs N] [--keep] [--out DIR]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);
   }
-  if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs < 1)) throw new Error('--runs must be a positive integer');
+  if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs < 1))
+    throw new Error('--runs must be a positive integer');
   return a;
 }
 
@@ -107,14 +126,29 @@ async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag: strin
   const root = path.join(base, tag);
   await mkdir(root, { recursive: true });
   const port = await freePort();
-  log(`generating the ${spec.name} install (${spec.posts} posts, ${spec.attachments} attachments, ${(spec.attachmentBytes / MB).toFixed(0)} MB)`);
+  log(
+    `generating the ${spec.name} install (${spec.posts} posts, ${spec.attachments} attachments, ${(spec.attachmentBytes / MB).toFixed(0)} MB)`,
+  );
   const t0 = performance.now();
   const sb = await generateSandbox({
-    root, db: pg, dbName: `mm_${tag}`, port,
-    size: { users: spec.users, teams: spec.teams, channels: spec.channels, posts: spec.posts, attachments: spec.attachments, attachmentBytes: spec.attachmentBytes, largeFileRatio: spec.largeFileRatio },
+    root,
+    db: pg,
+    dbName: `mm_${tag}`,
+    port,
+    size: {
+      users: spec.users,
+      teams: spec.teams,
+      channels: spec.channels,
+      posts: spec.posts,
+      attachments: spec.attachments,
+      attachmentBytes: spec.attachmentBytes,
+      largeFileRatio: spec.largeFileRatio,
+    },
   });
   const generateMs = performance.now() - t0;
-  log(`generated in ${(generateMs / 1000).toFixed(1)} s: ${sb.fileStore.files} files, ${(sb.fileStore.bytes / MB).toFixed(0)} MB, ${sb.counts.posts} posts, ${sb.counts.fileinfo} fileinfo rows`);
+  log(
+    `generated in ${(generateMs / 1000).toFixed(1)} s: ${sb.fileStore.files} files, ${(sb.fileStore.bytes / MB).toFixed(0)} MB, ${sb.counts.posts} posts, ${sb.counts.fileinfo} fileinfo rows`,
+  );
   const commands = standinCommands(path.join(root, 'standin'), sb.installDir, { port });
   const url = standinUrl(port);
   const cfgs = new Map<string, string>();
@@ -122,19 +156,29 @@ async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag: strin
     const known = cfgs.get(repo);
     if (known) return known;
     const file = path.join(root, `mm-backup-${cfgs.size}.json`);
-    await writeFile(file, JSON.stringify({
-      mattermost: { installDir: sb.installDir, url, ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}) },
-      service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
-      repository: { path: repo },
-      database: { adminUrl: pg.adminUrl(sb.dbName), pgBinDir: pg.binDir },
-    }, null, 2), { mode: 0o600 });
+    await writeFile(
+      file,
+      JSON.stringify(
+        {
+          mattermost: { installDir: sb.installDir, url, ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}) },
+          service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
+          repository: { path: repo },
+          database: { adminUrl: pg.adminUrl(sb.dbName), pgBinDir: pg.binDir },
+        },
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
     await chmod(file, 0o600);
     cfgs.set(repo, file);
     return file;
   };
   await runService(commands.start);
   // Interrupted (Ctrl-C): stop the stand-in too (the kit removes the temp dir and the PostgreSQL cluster).
-  registerExitCleanup(() => { spawnSync(commands.stop[0] as string, commands.stop.slice(1), { stdio: 'ignore' }); });
+  registerExitCleanup(() => {
+    spawnSync(commands.stop[0] as string, commands.stop.slice(1), { stdio: 'ignore' });
+  });
   return { tag, spec, root, sb, url, commands, generateMs, pg, cfg };
 }
 
@@ -171,7 +215,12 @@ function record(r: RunRecord): RunRecord {
 }
 
 /** Runs `mm-backup --config <cfg(repo)> --json ...args`, watching ping and peak memory. */
-async function mmBackup(w: World, repo: string, what: string, args: string[]): Promise<RunRecord & { summary: Record<string, any> }> {
+async function mmBackup(
+  w: World,
+  repo: string,
+  what: string,
+  args: string[],
+): Promise<RunRecord & { summary: Record<string, any> }> {
   const cfgFile = await w.cfg(repo);
   const watch = new PingWatcher(w.url);
   watch.start();
@@ -185,16 +234,31 @@ async function mmBackup(w: World, repo: string, what: string, args: string[]): P
     try {
       const e = JSON.parse(l) as Record<string, any>;
       if (e.type === 'summary') summary = e;
-      else if (e.type === 'step.finished' && typeof e.step === 'string') steps[e.step] = Math.round(Number(e.durationMs));
+      else if (e.type === 'step.finished' && typeof e.step === 'string')
+        steps[e.step] = Math.round(Number(e.durationMs));
       else if (e.type === 'job.finished') jobMs = Number(e.durationMs);
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
   }
   if (r.code !== 0 || !summary?.ok) {
-    throw new Error(`mm-backup ${args.join(' ')} exited with ${r.code}: ${JSON.stringify(summary?.error ?? {})}\n${r.stderr.slice(-2000)}`);
+    throw new Error(
+      `mm-backup ${args.join(' ')} exited with ${r.code}: ${JSON.stringify(summary?.error ?? {})}\n${r.stderr.slice(-2000)}`,
+    );
   }
-  const snap = summary.snapshot && typeof summary.snapshot === 'object' ? (summary.snapshot as Record<string, unknown>) : undefined;
+  const snap =
+    summary.snapshot && typeof summary.snapshot === 'object'
+      ? (summary.snapshot as Record<string, unknown>)
+      : undefined;
   const rec = record({
-    what, wallMs: r.wallMs, downtimeMs, peakRssBytes: r.peakRssBytes, peakTreeRssBytes: r.peakTreeRssBytes, snapshot: snap, jobMs, steps,
+    what,
+    wallMs: r.wallMs,
+    downtimeMs,
+    peakRssBytes: r.peakRssBytes,
+    peakTreeRssBytes: r.peakTreeRssBytes,
+    snapshot: snap,
+    jobMs,
+    steps,
     reportedDowntimeMs: typeof snap?.downtime_ms === 'number' ? snap.downtime_ms : undefined,
   });
   return { ...rec, summary };
@@ -217,7 +281,10 @@ async function manualBackup(w: World, dest: string): Promise<RunRecord> {
   const t0 = performance.now();
   await runService(w.commands.stop);
   await mustRun(['cp', '-ra', w.sb.installDir, path.join(dest, 'mattermost')]);
-  await mustRun([path.join(w.pg.binDir, 'pg_dump'), '-Fc', ...pgArgs(w, w.sb.dbName), '-f', path.join(dest, 'mattermost.dump')], { env: pgEnv(w) });
+  await mustRun(
+    [path.join(w.pg.binDir, 'pg_dump'), '-Fc', ...pgArgs(w, w.sb.dbName), '-f', path.join(dest, 'mattermost.dump')],
+    { env: pgEnv(w) },
+  );
   await runService(w.commands.start);
   const wallMs = performance.now() - t0;
   const downtimeMs = await watch.stop();
@@ -232,7 +299,16 @@ async function manualRestore(w: World, backup: string, target: string, db: strin
   await w.pg.dropDatabase(db);
   await w.pg.createDatabase(db, w.sb.dbUser);
   const t0 = performance.now();
-  await mustRun([path.join(w.pg.binDir, 'pg_restore'), '--no-owner', '--no-privileges', ...pgArgs(w, db), path.join(backup, 'mattermost.dump')], { env: pgEnv(w) });
+  await mustRun(
+    [
+      path.join(w.pg.binDir, 'pg_restore'),
+      '--no-owner',
+      '--no-privileges',
+      ...pgArgs(w, db),
+      path.join(backup, 'mattermost.dump'),
+    ],
+    { env: pgEnv(w) },
+  );
   await mustRun(['cp', '-ra', path.join(backup, 'mattermost'), path.join(target, 'mattermost')]);
   const wallMs = performance.now() - t0;
   return record({ what: 'manual restore', wallMs });
@@ -245,18 +321,41 @@ async function mmRestore(w: World, repo: string, id: string, target: string, db:
   await w.pg.dropDatabase(db);
   await w.pg.createDatabase(db, w.sb.dbUser);
   const urlFile = path.join(w.root, 'restore-db-url');
-  await writeFile(urlFile, `postgres://${w.sb.dbUser}:${encodeURIComponent(w.sb.dbPassword)}@127.0.0.1:${w.pg.port}/${db}?sslmode=disable\n`, { mode: 0o600 });
-  const r = await mmBackup(w, repo, 'mm-backup restore', ['restore', id, '--install-dir', path.join(target, 'mattermost'), '--database-url-file', urlFile, '--yes']);
+  await writeFile(
+    urlFile,
+    `postgres://${w.sb.dbUser}:${encodeURIComponent(w.sb.dbPassword)}@127.0.0.1:${w.pg.port}/${db}?sslmode=disable\n`,
+    { mode: 0o600 },
+  );
+  const r = await mmBackup(w, repo, 'mm-backup restore', [
+    'restore',
+    id,
+    '--install-dir',
+    path.join(target, 'mattermost'),
+    '--database-url-file',
+    urlFile,
+    '--yes',
+  ]);
   return r;
 }
 
 /** Adds `frac` new posts (copies of existing ones with new ids) and `frac` new attachments (new incompressible files plus fileinfo rows). */
 async function addChanges(w: World, frac: number): Promise<{ posts: number; files: number; bytes: number }> {
-  const conn = await openSqlConn({ driver: 'postgres', host: '127.0.0.1', port: w.pg.port, user: w.sb.dbUser, password: w.sb.dbPassword, database: w.sb.dbName });
+  const conn = await openSqlConn({
+    driver: 'postgres',
+    host: '127.0.0.1',
+    port: w.pg.port,
+    user: w.sb.dbUser,
+    password: w.sb.dbPassword,
+    database: w.sb.dbName,
+  });
   try {
-    const cols = async (t: string) => (await conn.native<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [t],
-    )).map((r) => r.column_name);
+    const cols = async (t: string) =>
+      (
+        await conn.native<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+          [t],
+        )
+      ).map((r) => r.column_name);
     const now = Date.now();
     const postCols = await cols('posts');
     const nPosts = Math.max(1, Math.ceil((w.sb.counts.posts ?? 0) * frac));
@@ -265,7 +364,9 @@ async function addChanges(w: World, frac: number): Promise<{ posts: number; file
       if (c === 'createat' || c === 'updateat' || c === 'editat') return `${now}::bigint`;
       return `"${c}"`;
     });
-    await conn.native(`INSERT INTO posts (${postCols.map((c) => `"${c}"`).join(', ')}) SELECT ${postExpr.join(', ')} FROM posts LIMIT ${nPosts}`);
+    await conn.native(
+      `INSERT INTO posts (${postCols.map((c) => `"${c}"`).join(', ')}) SELECT ${postExpr.join(', ')} FROM posts LIMIT ${nPosts}`,
+    );
 
     const fiCols = await cols('fileinfo');
     const [{ n } = { n: '0' }] = await conn.native<{ n: string }>('SELECT count(*) AS n FROM fileinfo');
@@ -295,7 +396,11 @@ async function addChanges(w: World, frac: number): Promise<{ posts: number; file
         segs[segs.length - 2] = newId;
         return segs.join('/');
       };
-      const paths: Array<[string, string]> = [[row.path, move(row.path)], [row.thumbnailpath, move(row.thumbnailpath)], [row.previewpath, move(row.previewpath)]];
+      const paths: Array<[string, string]> = [
+        [row.path, move(row.path)],
+        [row.thumbnailpath, move(row.thumbnailpath)],
+        [row.previewpath, move(row.previewpath)],
+      ];
       for (const [from, to] of paths) {
         if (!from) continue;
         const size = (await stat(path.join(w.sb.dataDir, from)).catch(() => undefined))?.size ?? 0;
@@ -344,7 +449,10 @@ async function writeRandom(file: string, size: number): Promise<void> {
  * incrementals with nothing changed, `changed` for incrementals after 1% new data, `verify` and
  * `deep` for verify and verify --deep. At the default size the budget is 10 minutes on 2 cores.
  */
-function plannedRuns(spec: SizeSpec, override?: number): { full: number; cheap: number; changed: number; verify: number; deep: number } {
+function plannedRuns(
+  spec: SizeSpec,
+  override?: number,
+): { full: number; cheap: number; changed: number; verify: number; deep: number } {
   if (override) return { full: override, cheap: override, changed: override, verify: override, deep: override };
   if (spec.gb <= 0.6) return { full: 2, cheap: 3, changed: 2, verify: 3, deep: 2 };
   return { full: 1, cheap: 2, changed: 1, verify: 1, deep: 1 };
@@ -368,8 +476,16 @@ async function bench(): Promise<void> {
     const w2 = await setupWorld(pg, base, spec2, 'second');
     worlds.push(w2);
     const repo2 = path.join(w2.root, 'repo');
-    const mem2Full = await mmBackup(w2, repo2, `[${spec2.name}] mm-backup backup offline full`, ['backup', '--mode', 'offline']);
-    const mem2Incr = await mmBackup(w2, repo2, `[${spec2.name}] mm-backup backup offline incremental`, ['backup', '--mode', 'offline']);
+    const mem2Full = await mmBackup(w2, repo2, `[${spec2.name}] mm-backup backup offline full`, [
+      'backup',
+      '--mode',
+      'offline',
+    ]);
+    const mem2Incr = await mmBackup(w2, repo2, `[${spec2.name}] mm-backup backup offline incremental`, [
+      'backup',
+      '--mode',
+      'offline',
+    ]);
     await runService(w2.commands.stop);
     worlds.pop();
     await rm(w2.root, { recursive: true, force: true });
@@ -390,7 +506,9 @@ async function bench(): Promise<void> {
     for (let r = 0; r < plan.full; r++) {
       const last = r === plan.full - 1;
       const steps: Array<() => Promise<void>> = [
-        async () => { manualB.push(await manualBackup(w, manualDir)); },
+        async () => {
+          manualB.push(await manualBackup(w, manualDir));
+        },
         async () => {
           const target = last ? repo : path.join(w.root, `repo-off-${r}`);
           const x = await mmBackup(w, target, 'mm-backup backup offline full', ['backup', '--mode', 'offline']);
@@ -417,8 +535,16 @@ async function bench(): Promise<void> {
     const incrOn: RunRecord[] = [];
     const snapshotBytes: number[] = [fullBytes];
     for (let r = 0; r < plan.cheap; r++) {
-      const a = await mmBackup(w, repo, 'mm-backup backup offline incremental (no change)', ['backup', '--mode', 'offline']);
-      const b = await mmBackup(w, repo, 'mm-backup backup online incremental (no change)', ['backup', '--mode', 'online']);
+      const a = await mmBackup(w, repo, 'mm-backup backup offline incremental (no change)', [
+        'backup',
+        '--mode',
+        'offline',
+      ]);
+      const b = await mmBackup(w, repo, 'mm-backup backup online incremental (no change)', [
+        'backup',
+        '--mode',
+        'online',
+      ]);
       incrOff.push(a);
       incrOn.push(b);
       snapshotBytes.push(Number(a.snapshot?.bytes), Number(b.snapshot?.bytes));
@@ -430,7 +556,11 @@ async function bench(): Promise<void> {
     const changes: Array<{ posts: number; files: number; bytes: number }> = [];
     for (let r = 0; r < plan.changed; r++) {
       changes.push(await addChanges(w, 0.01));
-      const a = await mmBackup(w, repo, 'mm-backup backup offline incremental (1% new)', ['backup', '--mode', 'offline']);
+      const a = await mmBackup(w, repo, 'mm-backup backup offline incremental (1% new)', [
+        'backup',
+        '--mode',
+        'offline',
+      ]);
       changes.push(await addChanges(w, 0.01));
       const b = await mmBackup(w, repo, 'mm-backup backup online incremental (1% new)', ['backup', '--mode', 'online']);
       chOff.push(a);
@@ -443,7 +573,8 @@ async function bench(): Promise<void> {
     const ver: RunRecord[] = [];
     const verDeep: RunRecord[] = [];
     for (let r = 0; r < plan.verify; r++) ver.push(await mmBackup(w, repo, 'mm-backup verify', ['verify', fullId]));
-    for (let r = 0; r < plan.deep; r++) verDeep.push(await mmBackup(w, repo, 'mm-backup verify --deep', ['verify', fullId, '--deep']));
+    for (let r = 0; r < plan.deep; r++)
+      verDeep.push(await mmBackup(w, repo, 'mm-backup verify --deep', ['verify', fullId, '--deep']));
 
     // Phase 5: restore of the full snapshot vs the manual restore of the manual backup taken in the same state.
     const manualR: RunRecord[] = [];
@@ -451,8 +582,12 @@ async function bench(): Promise<void> {
     const target = path.join(w.root, 'restore-target');
     for (let r = 0; r < plan.full; r++) {
       const steps: Array<() => Promise<void>> = [
-        async () => { manualR.push(await manualRestore(w, manualDir, target, 'restore_manual')); },
-        async () => { mmR.push(await mmRestore(w, repo, fullId, target, 'restore_mmb')); },
+        async () => {
+          manualR.push(await manualRestore(w, manualDir, target, 'restore_manual'));
+        },
+        async () => {
+          mmR.push(await mmRestore(w, repo, fullId, target, 'restore_mmb'));
+        },
       ];
       for (let k = 0; k < steps.length; k++) await (steps[(k + r) % steps.length] as () => Promise<void>)();
       await rm(target, { recursive: true, force: true });
@@ -475,29 +610,207 @@ async function bench(): Promise<void> {
     const peakSmall = peak([mem2Full]);
     const peakAll = peak(runs.filter((x) => x.peakRssBytes !== undefined));
     const rows: BenchRow[] = [
-      { group: 'Backup time', what: 'Manual procedure: stop, `cp -ra`, `pg_dump -Fc`, start', runs: manualB.length, value: mB, unit: 's', manual: mB },
-      { group: 'Backup time', what: 'Full backup, offline (empty repository)', runs: fullOff.length, value: wall(fullOff), unit: 's', manual: mB, target: '≤ 1', max: 1 },
-      { group: 'Backup time', what: 'Full backup, online (empty repository)', runs: fullOn.length, value: wall(fullOn), unit: 's', manual: mB, target: '≤ 1', max: 1 },
-      { group: 'Backup time', what: 'Incremental, nothing changed, offline', runs: incrOff.length, value: wall(incrOff), unit: 's', manual: mB, target: '< 0.05', max: 0.05 },
-      { group: 'Backup time', what: 'Incremental, nothing changed, online', runs: incrOn.length, value: wall(incrOn), unit: 's', manual: mB, target: '< 0.05', max: 0.05 },
-      { group: 'Backup time', what: 'Incremental, 1% new attachments and posts, offline', runs: chOff.length, value: wall(chOff), unit: 's', manual: mB },
-      { group: 'Backup time', what: 'Incremental, 1% new attachments and posts, online', runs: chOn.length, value: wall(chOn), unit: 's', manual: mB },
+      {
+        group: 'Backup time',
+        what: 'Manual procedure: stop, `cp -ra`, `pg_dump -Fc`, start',
+        runs: manualB.length,
+        value: mB,
+        unit: 's',
+        manual: mB,
+      },
+      {
+        group: 'Backup time',
+        what: 'Full backup, offline (empty repository)',
+        runs: fullOff.length,
+        value: wall(fullOff),
+        unit: 's',
+        manual: mB,
+        target: '≤ 1',
+        max: 1,
+      },
+      {
+        group: 'Backup time',
+        what: 'Full backup, online (empty repository)',
+        runs: fullOn.length,
+        value: wall(fullOn),
+        unit: 's',
+        manual: mB,
+        target: '≤ 1',
+        max: 1,
+      },
+      {
+        group: 'Backup time',
+        what: 'Incremental, nothing changed, offline',
+        runs: incrOff.length,
+        value: wall(incrOff),
+        unit: 's',
+        manual: mB,
+        target: '< 0.05',
+        max: 0.05,
+      },
+      {
+        group: 'Backup time',
+        what: 'Incremental, nothing changed, online',
+        runs: incrOn.length,
+        value: wall(incrOn),
+        unit: 's',
+        manual: mB,
+        target: '< 0.05',
+        max: 0.05,
+      },
+      {
+        group: 'Backup time',
+        what: 'Incremental, 1% new attachments and posts, offline',
+        runs: chOff.length,
+        value: wall(chOff),
+        unit: 's',
+        manual: mB,
+      },
+      {
+        group: 'Backup time',
+        what: 'Incremental, 1% new attachments and posts, online',
+        runs: chOn.length,
+        value: wall(chOn),
+        unit: 's',
+        manual: mB,
+      },
       { group: 'Downtime', what: 'Manual procedure', runs: manualB.length, value: mD, unit: 's', manual: mD },
-      { group: 'Downtime', what: 'Full backup, offline', runs: fullOff.length, value: down(fullOff), unit: 's', manual: mD },
-      { group: 'Downtime', what: 'Incremental, nothing changed, offline', runs: incrOff.length, value: down(incrOff), unit: 's', manual: mD, target: '< 0.2', max: 0.2 },
-      { group: 'Downtime', what: 'Incremental, 1% new, offline', runs: chOff.length, value: down(chOff), unit: 's', manual: mD, target: '< 0.2', max: 0.2 },
-      { group: 'Downtime', what: 'Online backups (full and incremental), worst run', runs: onlineDowntimes.length, value: Math.max(...onlineDowntimes) / 1000, unit: 's', manual: mD, target: '0 s', max: 0, absolute: true },
-      { group: 'Restore', what: 'Manual restore: `pg_restore` into an empty database, `cp -ra` back', runs: manualR.length, value: mR, unit: 's', manual: mR },
-      { group: 'Restore', what: 'mm-backup restore of the full snapshot (new dir, empty database)', runs: mmR.length, value: wall(mmR), unit: 's', manual: mR, target: '≤ 1', max: 1 },
-      { group: 'Verify', what: '`verify` (re-hash every object, read the dump through)', runs: ver.length, value: wall(ver), unit: 's', manual: mB },
-      { group: 'Verify', what: '`verify --deep` (plus a restore drill into a throwaway database)', runs: verDeep.length, value: wall(verDeep), unit: 's', manual: mB },
-      { group: 'Peak memory', what: `Full backup, ${spec.name} (${(w.sb.fileStore.bytes / MB).toFixed(0)} MB, ${w.sb.counts.posts} posts)`, runs: fullOff.length + fullOn.length, value: peakBig, unit: 'MB', target: '< 200 MB', maxAbs: 200 },
-      { group: 'Peak memory', what: `Full backup, ${spec2.name} (${(w2.sb.fileStore.bytes / MB).toFixed(0)} MB, ${w2.sb.counts.posts} posts)`, runs: 1, value: peakSmall, unit: 'MB', target: '< 200 MB', maxAbs: 200 },
-      { group: 'Peak memory', what: `Growth: ${spec.name} / ${spec2.name} (data ×${(w.sb.fileStore.bytes / Math.max(1, w2.sb.fileStore.bytes)).toFixed(1)})`, runs: 2, value: peakBig / peakSmall, unit: '×', target: 'flat (< 1.5×)', maxAbs: 1.5 },
-      { group: 'Peak memory', what: 'Any mm-backup run (backup, verify, restore)', runs: runs.filter((x) => x.peakRssBytes !== undefined).length, value: peakAll, unit: 'MB', target: '< 200 MB', maxAbs: 200 },
-      { group: 'Repository size', what: 'After the full backup, against the bytes it backed up', runs: 1, value: repoAfterFull.bytes / MB, unit: 'MB', manual: fullBytes / MB, ratioLabel: 'of backed-up' },
-      { group: 'Repository size', what: `After all ${snapshotBytes.length} snapshots, against the sum of what they backed up`, runs: 1, value: repoAfterIncr.bytes / MB, unit: 'MB', manual: snapshotBytes.reduce((a, b) => a + b, 0) / MB, ratioLabel: 'of backed-up' },
-      { group: 'Repository size', what: 'Manual backup (install copy + `pg_dump -Fc`), for comparison', runs: 1, value: manualBytes / MB, unit: 'MB', manual: fullBytes / MB, ratioLabel: 'of backed-up' },
+      {
+        group: 'Downtime',
+        what: 'Full backup, offline',
+        runs: fullOff.length,
+        value: down(fullOff),
+        unit: 's',
+        manual: mD,
+      },
+      {
+        group: 'Downtime',
+        what: 'Incremental, nothing changed, offline',
+        runs: incrOff.length,
+        value: down(incrOff),
+        unit: 's',
+        manual: mD,
+        target: '< 0.2',
+        max: 0.2,
+      },
+      {
+        group: 'Downtime',
+        what: 'Incremental, 1% new, offline',
+        runs: chOff.length,
+        value: down(chOff),
+        unit: 's',
+        manual: mD,
+        target: '< 0.2',
+        max: 0.2,
+      },
+      {
+        group: 'Downtime',
+        what: 'Online backups (full and incremental), worst run',
+        runs: onlineDowntimes.length,
+        value: Math.max(...onlineDowntimes) / 1000,
+        unit: 's',
+        manual: mD,
+        target: '0 s',
+        max: 0,
+        absolute: true,
+      },
+      {
+        group: 'Restore',
+        what: 'Manual restore: `pg_restore` into an empty database, `cp -ra` back',
+        runs: manualR.length,
+        value: mR,
+        unit: 's',
+        manual: mR,
+      },
+      {
+        group: 'Restore',
+        what: 'mm-backup restore of the full snapshot (new dir, empty database)',
+        runs: mmR.length,
+        value: wall(mmR),
+        unit: 's',
+        manual: mR,
+        target: '≤ 1',
+        max: 1,
+      },
+      {
+        group: 'Verify',
+        what: '`verify` (re-hash every object, read the dump through)',
+        runs: ver.length,
+        value: wall(ver),
+        unit: 's',
+        manual: mB,
+      },
+      {
+        group: 'Verify',
+        what: '`verify --deep` (plus a restore drill into a throwaway database)',
+        runs: verDeep.length,
+        value: wall(verDeep),
+        unit: 's',
+        manual: mB,
+      },
+      {
+        group: 'Peak memory',
+        what: `Full backup, ${spec.name} (${(w.sb.fileStore.bytes / MB).toFixed(0)} MB, ${w.sb.counts.posts} posts)`,
+        runs: fullOff.length + fullOn.length,
+        value: peakBig,
+        unit: 'MB',
+        target: '< 200 MB',
+        maxAbs: 200,
+      },
+      {
+        group: 'Peak memory',
+        what: `Full backup, ${spec2.name} (${(w2.sb.fileStore.bytes / MB).toFixed(0)} MB, ${w2.sb.counts.posts} posts)`,
+        runs: 1,
+        value: peakSmall,
+        unit: 'MB',
+        target: '< 200 MB',
+        maxAbs: 200,
+      },
+      {
+        group: 'Peak memory',
+        what: `Growth: ${spec.name} / ${spec2.name} (data ×${(w.sb.fileStore.bytes / Math.max(1, w2.sb.fileStore.bytes)).toFixed(1)})`,
+        runs: 2,
+        value: peakBig / peakSmall,
+        unit: '×',
+        target: 'flat (< 1.5×)',
+        maxAbs: 1.5,
+      },
+      {
+        group: 'Peak memory',
+        what: 'Any mm-backup run (backup, verify, restore)',
+        runs: runs.filter((x) => x.peakRssBytes !== undefined).length,
+        value: peakAll,
+        unit: 'MB',
+        target: '< 200 MB',
+        maxAbs: 200,
+      },
+      {
+        group: 'Repository size',
+        what: 'After the full backup, against the bytes it backed up',
+        runs: 1,
+        value: repoAfterFull.bytes / MB,
+        unit: 'MB',
+        manual: fullBytes / MB,
+        ratioLabel: 'of backed-up',
+      },
+      {
+        group: 'Repository size',
+        what: `After all ${snapshotBytes.length} snapshots, against the sum of what they backed up`,
+        runs: 1,
+        value: repoAfterIncr.bytes / MB,
+        unit: 'MB',
+        manual: snapshotBytes.reduce((a, b) => a + b, 0) / MB,
+        ratioLabel: 'of backed-up',
+      },
+      {
+        group: 'Repository size',
+        what: 'Manual backup (install copy + `pg_dump -Fc`), for comparison',
+        runs: 1,
+        value: manualBytes / MB,
+        unit: 'MB',
+        manual: fullBytes / MB,
+        ratioLabel: 'of backed-up',
+      },
     ];
 
     const result = {
@@ -507,32 +820,57 @@ async function bench(): Promise<void> {
       size: spec,
       secondSize: spec2,
       runsPlanned: plan,
-      machine: { ...machine, loadAverageStart: loadStart, loadAverageEnd: loadEnd, busy: Math.max(loadStart[0] ?? 0, loadEnd[0] ?? 0) > 0.5 * Number(machine.cores) },
+      machine: {
+        ...machine,
+        loadAverageStart: loadStart,
+        loadAverageEnd: loadEnd,
+        busy: Math.max(loadStart[0] ?? 0, loadEnd[0] ?? 0) > 0.5 * Number(machine.cores),
+      },
       memoryMethod: memoryMethod(),
       install: {
         generateSeconds: Math.round(w.generateMs / 100) / 10,
         files: w.sb.fileStore.files,
         fileBytes: w.sb.fileStore.bytes,
         counts: { posts: w.sb.counts.posts, fileinfo: w.sb.counts.fileinfo },
-        databaseBytes: Number((await pg.query(w.sb.dbName, 'SELECT pg_database_size(current_database()) AS n'))[0]?.n ?? 0),
+        databaseBytes: Number(
+          (await pg.query(w.sb.dbName, 'SELECT pg_database_size(current_database()) AS n'))[0]?.n ?? 0,
+        ),
       },
-      secondInstall: { files: w2.sb.fileStore.files, fileBytes: w2.sb.fileStore.bytes, posts: w2.sb.counts.posts, peakFull: mem2Full.peakRssBytes, peakIncremental: mem2Incr.peakRssBytes },
+      secondInstall: {
+        files: w2.sb.fileStore.files,
+        fileBytes: w2.sb.fileStore.bytes,
+        posts: w2.sb.counts.posts,
+        peakFull: mem2Full.peakRssBytes,
+        peakIncremental: mem2Incr.peakRssBytes,
+      },
       changesPerIncremental: changes,
       repository: { afterFull: repoAfterFull, afterIncrementals: repoAfterIncr, snapshotBytes },
-      rows: rows.map((r) => ({ ...r, ratio: r.manual !== undefined && r.manual > 0 && !r.absolute ? r.value / r.manual : undefined })),
+      rows: rows.map((r) => ({
+        ...r,
+        ratio: r.manual !== undefined && r.manual > 0 && !r.absolute ? r.value / r.manual : undefined,
+      })),
       runs,
     };
-    const breakdown = ([
-      ['Full backup, offline', fullOff], ['Full backup, online', fullOn], ['Incremental, nothing changed, offline', incrOff],
-      ['Incremental, nothing changed, online', incrOn], ['Incremental, 1% new, offline', chOff], ['mm-backup restore', mmR], ['verify --deep', verDeep],
-    ] as Array<[string, RunRecord[]]>).map(([what, xs]) => {
+    const breakdown = (
+      [
+        ['Full backup, offline', fullOff],
+        ['Full backup, online', fullOn],
+        ['Incremental, nothing changed, offline', incrOff],
+        ['Incremental, nothing changed, online', incrOn],
+        ['Incremental, 1% new, offline', chOff],
+        ['mm-backup restore', mmR],
+        ['verify --deep', verDeep],
+      ] as Array<[string, RunRecord[]]>
+    ).map(([what, xs]) => {
       const names = [...new Set(xs.flatMap((x) => Object.keys(x.steps ?? {})))];
       return {
         what,
         wallS: wall(xs),
         startupS: median(xs.map((x) => x.wallMs - (x.jobMs ?? x.wallMs))) / 1000,
         peakMB: xs.map((x) => Math.round((x.peakRssBytes ?? 0) / MB)),
-        steps: names.map((n) => [n, median(xs.map((x) => x.steps?.[n] ?? 0)) / 1000] as [string, number]).filter(([, v]) => v >= 0.05),
+        steps: names
+          .map((n) => [n, median(xs.map((x) => x.steps?.[n] ?? 0)) / 1000] as [string, number])
+          .filter(([, v]) => v >= 0.05),
       };
     });
     const md = renderMarkdown(result, rows, breakdown);

@@ -25,7 +25,7 @@ const GNU_TIME = '/usr/bin/time';
 /** How peak memory is measured on this machine. */
 export function memoryMethod(): string {
   return existsSync(GNU_TIME)
-    ? 'VmHWM of the mm-backup node process, polled every 50 ms (the JSON also has GNU time\'s %M, the largest of it and its children)'
+    ? "VmHWM of the mm-backup node process, polled every 50 ms (the JSON also has GNU time's %M, the largest of it and its children)"
     : 'VmHWM of the mm-backup node process, polled every 50 ms';
 }
 
@@ -33,7 +33,10 @@ export function memoryMethod(): string {
  * Runs argv as a child process. With `measureMemory`, wraps it in GNU time (or polls VmHWM of the
  * child when GNU time is missing). `env` is merged into process.env.
  */
-export async function runProc(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; cwd?: string } = {}): Promise<ProcResult> {
+export async function runProc(
+  argv: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; measureMemory?: boolean; cwd?: string } = {},
+): Promise<ProcResult> {
   const [cmd0, ...args0] = argv;
   if (!cmd0) throw new Error('empty command');
   let cmd = cmd0;
@@ -48,11 +51,19 @@ export async function runProc(argv: readonly string[], opts: { env?: NodeJS.Proc
     args = ['-f', '%M', '-o', timeFile, cmd0, ...args0];
   }
   const started = performance.now();
-  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   // VmHWM of the measured process itself (the child, or GNU time's child), polled every 50 ms.
   let hwm = 0;
   let poll: NodeJS.Timeout | undefined;
@@ -62,13 +73,18 @@ export async function runProc(argv: readonly string[], opts: { env?: NodeJS.Proc
     const read = () => {
       try {
         if (pid === undefined) {
-          const kids = readFileSync(`/proc/${outer}/task/${outer}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+          const kids = readFileSync(`/proc/${outer}/task/${outer}/children`, 'utf8')
+            .trim()
+            .split(/\s+/)
+            .filter(Boolean);
           if (kids[0]) pid = Number(kids[0]);
           else return;
         }
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
-      } catch { /* not there yet, or gone */ }
+      } catch {
+        /* not there yet, or gone */
+      }
     };
     read();
     poll = setInterval(read, 50);
@@ -83,7 +99,13 @@ export async function runProc(argv: readonly string[], opts: { env?: NodeJS.Proc
   let peakTreeRssBytes: number | undefined;
   if (timeFile) {
     const text = await readFile(timeFile, 'utf8').catch(() => '');
-    const kb = Number(text.trim().split('\n').filter((l) => /^\d+$/.test(l.trim())).at(-1));
+    const kb = Number(
+      text
+        .trim()
+        .split('\n')
+        .filter((l) => /^\d+$/.test(l.trim()))
+        .at(-1),
+    );
     if (Number.isFinite(kb) && kb > 0) peakTreeRssBytes = kb * 1024;
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
@@ -91,9 +113,13 @@ export async function runProc(argv: readonly string[], opts: { env?: NodeJS.Proc
 }
 
 /** Runs argv and throws with its stderr when it fails. */
-export async function mustRun(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ProcResult> {
+export async function mustRun(
+  argv: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<ProcResult> {
   const r = await runProc(argv, opts);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
+  if (r.code !== 0)
+    throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
   return r;
 }
 
@@ -113,7 +139,9 @@ export class PingWatcher {
 
   static async isUp(url: string, timeoutMs = 1000): Promise<boolean> {
     try {
-      const res = await fetch(`${url}/api/v4/system/ping?get_server_status=true`, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`${url}/api/v4/system/ping?get_server_status=true`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const body = (await res.json().catch(() => ({}))) as { status?: string };
       return res.ok && body.status === 'OK';
     } catch {
@@ -191,10 +219,15 @@ export async function describeMachine(dir: string): Promise<Record<string, unkno
   try {
     const st = await statfs(dir);
     disk = { path: dir, totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize };
-  } catch { /* unknown */ }
+  } catch {
+    /* unknown */
+  }
   try {
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
-    const best = mounts.filter((m) => m[1] && (dir === m[1] || dir.startsWith(m[1].endsWith('/') ? m[1] : `${m[1]}/`)))
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '));
+    const best = mounts
+      .filter((m) => m[1] && (dir === m[1] || dir.startsWith(m[1].endsWith('/') ? m[1] : `${m[1]}/`)))
       .sort((a, b) => (b[1]?.length ?? 0) - (a[1]?.length ?? 0))[0];
     if (best) {
       disk.device = best[0];
@@ -203,7 +236,9 @@ export async function describeMachine(dir: string): Promise<Record<string, unkno
       const rot = `/sys/block/${dev}/queue/rotational`;
       if (existsSync(rot)) disk.rotational = readFileSync(rot, 'utf8').trim() === '1';
     }
-  } catch { /* unknown */ }
+  } catch {
+    /* unknown */
+  }
   return {
     hostname: os.hostname(),
     platform: `${os.type()} ${os.release()} ${os.arch()}`,

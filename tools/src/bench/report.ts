@@ -41,7 +41,13 @@ interface ResultHead {
   size: { name: string };
   machine: Record<string, any>;
   memoryMethod: string;
-  install: { generateSeconds: number; files: number; fileBytes: number; counts: { posts?: number; fileinfo?: number }; databaseBytes: number };
+  install: {
+    generateSeconds: number;
+    files: number;
+    fileBytes: number;
+    counts: { posts?: number; fileinfo?: number };
+    databaseBytes: number;
+  };
   runsPlanned: Record<string, number>;
 }
 
@@ -64,10 +70,18 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
   const lines: string[] = [];
   lines.push(`# mm-backup benchmark: size \`${res.size.name}\``, '');
   lines.push(`- Run: ${res.startedAt}, ${Math.round(res.totalSeconds)} s in total (generation included).`);
-  lines.push(`- Machine: ${m.cores} cores (${m.cpuModel}), ${gb(m.memoryBytes)} RAM, disk ${disk.device ?? '?'} (${disk.filesystem ?? '?'}${disk.rotational === undefined ? '' : disk.rotational ? ', rotational' : ', SSD'}, ${disk.freeBytes ? gb(disk.freeBytes) : '?'} free), ${m.platform}, Node ${m.node}.`);
-  lines.push(`- Load average (1/5/15 min): ${m.loadAverageStart.join(' / ')} at start, ${m.loadAverageEnd.join(' / ')} at the end: the machine was ${m.busy ? '**busy** (other work was running; figures are noisy)' : 'quiet'}.`);
-  lines.push(`- Install: ${res.install.files} files, ${mb(res.install.fileBytes)} of incompressible attachments, ${res.install.counts.posts} posts, ${res.install.counts.fileinfo} fileinfo rows, database ${mb(res.install.databaseBytes)}; generated in ${res.install.generateSeconds} s.`);
-  lines.push(`- Figures are medians of the runs shown (runs alternate between the procedures); downtime is measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure of the same run.`);
+  lines.push(
+    `- Machine: ${m.cores} cores (${m.cpuModel}), ${gb(m.memoryBytes)} RAM, disk ${disk.device ?? '?'} (${disk.filesystem ?? '?'}${disk.rotational === undefined ? '' : disk.rotational ? ', rotational' : ', SSD'}, ${disk.freeBytes ? gb(disk.freeBytes) : '?'} free), ${m.platform}, Node ${m.node}.`,
+  );
+  lines.push(
+    `- Load average (1/5/15 min): ${m.loadAverageStart.join(' / ')} at start, ${m.loadAverageEnd.join(' / ')} at the end: the machine was ${m.busy ? '**busy** (other work was running; figures are noisy)' : 'quiet'}.`,
+  );
+  lines.push(
+    `- Install: ${res.install.files} files, ${mb(res.install.fileBytes)} of incompressible attachments, ${res.install.counts.posts} posts, ${res.install.counts.fileinfo} fileinfo rows, database ${mb(res.install.databaseBytes)}; generated in ${res.install.generateSeconds} s.`,
+  );
+  lines.push(
+    `- Figures are medians of the runs shown (runs alternate between the procedures); downtime is measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure of the same run.`,
+  );
   lines.push('');
   lines.push('| Measure | Runs | mm-backup | Manual procedure | Ratio | Target | Met |');
   lines.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
@@ -78,14 +92,24 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
       lines.push(`| **${group}** | | | | | | |`);
     }
     const manual = r.manual === undefined ? '' : num(r.manual, r.unit);
-    const ratio = r.manual !== undefined && r.manual > 0 && !r.absolute ? `${(r.value / r.manual).toFixed(r.value / r.manual < 0.1 ? 3 : 2)}${r.ratioLabel ? ` ${r.ratioLabel}` : ''}` : '';
-    lines.push(`| ${r.what} | ${r.runs} | ${num(r.value, r.unit)} | ${manual} | ${ratio} | ${r.target ?? ''} | ${met(r)} |`);
+    const ratio =
+      r.manual !== undefined && r.manual > 0 && !r.absolute
+        ? `${(r.value / r.manual).toFixed(r.value / r.manual < 0.1 ? 3 : 2)}${r.ratioLabel ? ` ${r.ratioLabel}` : ''}`
+        : '';
+    lines.push(
+      `| ${r.what} | ${r.runs} | ${num(r.value, r.unit)} | ${manual} | ${ratio} | ${r.target ?? ''} | ${met(r)} |`,
+    );
   }
   lines.push('');
   if (breakdown.length) {
-    lines.push('Where the time goes (medians, seconds; "outside the job" is Node start-up, config loading, discovery and the lock; peak memory of each run in MB):', '');
+    lines.push(
+      'Where the time goes (medians, seconds; "outside the job" is Node start-up, config loading, discovery and the lock; peak memory of each run in MB):',
+      '',
+    );
     for (const b of breakdown) {
-      lines.push(`- ${b.what}: ${b.wallS.toFixed(2)} s = ${b.startupS.toFixed(2)} outside the job + ${b.steps.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}; peak ${b.peakMB.join(', ')} MB`);
+      lines.push(
+        `- ${b.what}: ${b.wallS.toFixed(2)} s = ${b.startupS.toFixed(2)} outside the job + ${b.steps.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}; peak ${b.peakMB.join(', ')} MB`,
+      );
     }
     lines.push('');
   }

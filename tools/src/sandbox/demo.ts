@@ -7,12 +7,25 @@ import { writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  freePort, generateSandbox, makeTempDir, removeTempDir, standinCommands, standinUrl, startPostgres, withSqlConn, type PgServer, type Sandbox,
+  freePort,
+  generateSandbox,
+  makeTempDir,
+  removeTempDir,
+  standinCommands,
+  standinUrl,
+  startPostgres,
+  withSqlConn,
+  type PgServer,
+  type Sandbox,
   type SqlConn,
 } from '@mm-backup/testkit';
 
 /** The sidecar's command as installed (its package's bin), run as a real child process like a user would. */
-const CLI = path.join(path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')), 'bin', 'mm-backup.js');
+const CLI = path.join(
+  path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')),
+  'bin',
+  'mm-backup.js',
+);
 
 const say = (s: string) => process.stdout.write(`\n\x1b[1m${s}\x1b[0m\n`);
 
@@ -24,7 +37,17 @@ function cli(cfg: string, ...args: string[]): void {
 
 /** One short connection as Mattermost's own database user (a restore replaces the database under a long one). */
 function withDb<T>(pg: PgServer, sb: Sandbox, fn: (c: SqlConn) => Promise<T>): Promise<T> {
-  return withSqlConn({ driver: 'postgres', host: '127.0.0.1', port: pg.port, user: sb.dbUser, password: sb.dbPassword, database: sb.dbName }, fn);
+  return withSqlConn(
+    {
+      driver: 'postgres',
+      host: '127.0.0.1',
+      port: pg.port,
+      user: sb.dbUser,
+      password: sb.dbPassword,
+      database: sb.dbName,
+    },
+    fn,
+  );
 }
 
 async function demo(): Promise<void> {
@@ -35,17 +58,36 @@ async function demo(): Promise<void> {
   const port = await freePort();
   const cmds = { start: [] as string[], stop: [] as string[] };
   try {
-    const sb = await generateSandbox({ root, db: pg, port, size: { users: 50, channels: 20, posts: 5000, attachments: 200, attachmentBytes: 20_000_000 } });
+    const sb = await generateSandbox({
+      root,
+      db: pg,
+      port,
+      size: { users: 50, channels: 20, posts: 5000, attachments: 200, attachmentBytes: 20_000_000 },
+    });
     Object.assign(cmds, standinCommands(path.join(root, 'standin'), sb.installDir, { port }));
     const cfgFile = path.join(root, 'mm-backup.json');
-    await writeFile(cfgFile, JSON.stringify({
-      mattermost: { installDir: sb.installDir, url: standinUrl(port), ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}) },
-      service: { start: cmds.start, stop: cmds.stop },
-      repository: { path: path.join(root, 'repository') },
-      database: { adminUrl: pg.adminUrl(sb.dbName) },
-    }, null, 2), { mode: 0o600 });
+    await writeFile(
+      cfgFile,
+      JSON.stringify(
+        {
+          mattermost: {
+            installDir: sb.installDir,
+            url: standinUrl(port),
+            ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}),
+          },
+          service: { start: cmds.start, stop: cmds.stop },
+          repository: { path: path.join(root, 'repository') },
+          database: { adminUrl: pg.adminUrl(sb.dbName) },
+        },
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
     spawnSync(cmds.start[0] as string, cmds.start.slice(1), { stdio: 'inherit' });
-    process.stdout.write(`install: ${sb.installDir}\ndatabase: ${sb.dbName} on 127.0.0.1:${pg.port} (${sb.counts.posts} posts)\nMattermost stand-in: ${standinUrl(port)}\nconfig: ${cfgFile}\n`);
+    process.stdout.write(
+      `install: ${sb.installDir}\ndatabase: ${sb.dbName} on 127.0.0.1:${pg.port} (${sb.counts.posts} posts)\nMattermost stand-in: ${standinUrl(port)}\nconfig: ${cfgFile}\n`,
+    );
 
     say('2. What will be backed up (the official pre-backup checklist, automated)');
     cli(cfgFile, 'discover');
@@ -57,9 +99,13 @@ async function demo(): Promise<void> {
     say('5. Verify the latest snapshot, with a restore drill into a throwaway database');
     cli(cfgFile, 'verify', 'latest', '--deep');
 
-    say('6. Disaster: a channel\'s posts are deleted and the attachments directory is wiped');
+    say("6. Disaster: a channel's posts are deleted and the attachments directory is wiped");
     const { ch, after } = await withDb(pg, sb, async (db) => {
-      const ch = (await db.query<{ channelid: string; n: string }>('SELECT channelid, count(*) AS n FROM posts GROUP BY channelid ORDER BY n DESC LIMIT 1'))[0];
+      const ch = (
+        await db.query<{ channelid: string; n: string }>(
+          'SELECT channelid, count(*) AS n FROM posts GROUP BY channelid ORDER BY n DESC LIMIT 1',
+        )
+      )[0];
       await db.query('DELETE FROM posts WHERE channelid = ?', [ch?.channelid]);
       return { ch, after: Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM posts'))[0]?.n) };
     });
@@ -68,11 +114,15 @@ async function demo(): Promise<void> {
 
     say('7. Restore the latest snapshot (a safety snapshot of the broken state is taken first)');
     cli(cfgFile, 'restore', 'latest', '--yes');
-    const restored = await withDb(pg, sb, async (db) => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM posts'))[0]?.n));
+    const restored = await withDb(pg, sb, async (db) =>
+      Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM posts'))[0]?.n),
+    );
     process.stdout.write(`posts after restore: ${restored} (was ${sb.counts.posts})\n`);
     if (restored !== sb.counts.posts) throw new Error('the restore did not bring back every post');
     cli(cfgFile, 'list');
-    say(`Done: backed up, broke, and restored a Mattermost install.${keep ? ` Kept in ${root}` : ' The sandbox is removed now (--keep keeps it).'}`);
+    say(
+      `Done: backed up, broke, and restored a Mattermost install.${keep ? ` Kept in ${root}` : ' The sandbox is removed now (--keep keeps it).'}`,
+    );
   } finally {
     if (cmds.stop.length) spawnSync(cmds.stop[0] as string, cmds.stop.slice(1));
     await pg.destroy();

@@ -10,7 +10,14 @@
 // changes carry X-CSRF-Token = the MMCSRF cookie, which the sidecar checks.
 
 import {API_VERSION_HEADER, ROUTES, UNVERSIONED_API} from '@mm-backup/api';
-import type {CommandToken, JsonRouteName, PrepareRestoreRequest, ResponseOf, SettingsPatch, StartJobRequest} from '@mm-backup/api';
+import type {
+    CommandToken,
+    JsonRouteName,
+    PrepareRestoreRequest,
+    ResponseOf,
+    SettingsPatch,
+    StartJobRequest,
+} from '@mm-backup/api';
 
 import {mattermostHeaders} from './csrf';
 import {BridgeClientError, requestJson} from './http_error';
@@ -35,11 +42,19 @@ export class BridgeClient {
      * Throws BridgeClientError for HTTP errors, for no answer (status 0), and for an answer the
      * schema refuses (id `response_invalid`).
      */
-    async call<R extends JsonRouteName>(name: R, path: string, body?: unknown, signal?: AbortSignal): Promise<ResponseOf<R>> {
+    async call<R extends JsonRouteName>(
+        name: R,
+        path: string,
+        body?: unknown,
+        signal?: AbortSignal,
+    ): Promise<ResponseOf<R>> {
         const def = ROUTES[name];
         let status = 0;
         const data = await requestJson<unknown>(`${this.baseUrl}${path}`, {
-            method: def.method, headers: mattermostHeaders(def.method), body, signal,
+            method: def.method,
+            headers: mattermostHeaders(def.method),
+            body,
+            signal,
             onResponse: (r) => {
                 status = r.status;
 
@@ -49,17 +64,26 @@ export class BridgeClient {
                 }
             },
         });
-        if (name === 'status' && !(typeof data === 'object' && data !== null && 'repository' in data && 'sidecar' in data)) {
+        if (
+            name === 'status' &&
+            !(typeof data === 'object' && data !== null && 'repository' in data && 'sidecar' in data)
+        ) {
             // Something else answered 200 (a proxy's page, another app): not the sidecar at all.
-            throw BridgeClientError.local(status, 'not_json', {id: 'mattermost-backup.error.not_status', defaultMessage: 'the answer to /v1/status was not the sidecar\'s'});
+            throw BridgeClientError.local(status, 'not_json', {
+                id: 'mattermost-backup.error.not_status',
+                defaultMessage: "the answer to /v1/status was not the sidecar's",
+            });
         }
         const r = def.response.safeParse(data);
         if (!r.success) {
             const issue = r.error.issues[0];
             throw BridgeClientError.local(status, 'response_invalid', {
                 id: 'mattermost-backup.error.response_invalid',
-                defaultMessage: 'the sidecar\'s answer to {route} is not what this plugin expects ({problem})',
-                values: {route: `${def.method} ${def.path}`, problem: issue ? `${issue.path.join('.') || 'answer'}: ${issue.message}` : 'unreadable'},
+                defaultMessage: "the sidecar's answer to {route} is not what this plugin expects ({problem})",
+                values: {
+                    route: `${def.method} ${def.path}`,
+                    problem: issue ? `${issue.path.join('.') || 'answer'}: ${issue.message}` : 'unreadable',
+                },
             });
         }
         return r.data as ResponseOf<R>;
@@ -118,6 +142,10 @@ export class BridgeClient {
     }
 
     connect(botToken: string, commandTokens?: CommandToken[]) {
-        return this.call('connect', '/v1/connect', commandTokens?.length ? {bot_token: botToken, command_tokens: commandTokens} : {bot_token: botToken});
+        return this.call(
+            'connect',
+            '/v1/connect',
+            commandTokens?.length ? {bot_token: botToken, command_tokens: commandTokens} : {bot_token: botToken},
+        );
     }
 }

@@ -22,7 +22,12 @@ export class BridgeClientError extends Error {
     /** Set when the message was made here, not by a server: the same text, translatable. */
     readonly local?: LocalMessage;
 
-    constructor(status: number, id: string, message: string, options?: {hint?: string; cause?: unknown; local?: LocalMessage; fields?: FieldError[]}) {
+    constructor(
+        status: number,
+        id: string,
+        message: string,
+        options?: {hint?: string; cause?: unknown; local?: LocalMessage; fields?: FieldError[]},
+    ) {
         super(message, {cause: options?.cause});
         this.name = 'BridgeClientError';
         this.status = status;
@@ -44,7 +49,16 @@ export class BridgeClientError extends Error {
 }
 
 /** Sends a JSON request with the browser's session; resolves with the parsed body or throws BridgeClientError. */
-export async function requestJson<T>(url: string, init: {method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal; onResponse?: (r: Response) => void}): Promise<T> {
+export async function requestJson<T>(
+    url: string,
+    init: {
+        method: string;
+        headers: Record<string, string>;
+        body?: unknown;
+        signal?: AbortSignal;
+        onResponse?: (r: Response) => void;
+    },
+): Promise<T> {
     const headers = {...init.headers};
     if (init.body !== undefined) {
         headers['Content-Type'] = 'application/json';
@@ -71,8 +85,15 @@ export async function requestJson<T>(url: string, init: {method: string; headers
     }
     if (!response.ok) {
         const e = (typeof body === 'object' && body !== null ? body : {}) as Partial<ErrorBody>;
-        const fields = Array.isArray(e.errors) ? e.errors.filter((f) => typeof f?.path === 'string' && typeof f.message === 'string') : undefined;
-        throw new BridgeClientError(response.status, e.id ?? 'http', e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(), {hint: e.hint, fields});
+        const fields = Array.isArray(e.errors)
+            ? e.errors.filter((f) => typeof f?.path === 'string' && typeof f.message === 'string')
+            : undefined;
+        throw new BridgeClientError(
+            response.status,
+            e.id ?? 'http',
+            e.message ?? `HTTP ${response.status} ${response.statusText}`.trim(),
+            {hint: e.hint, fields},
+        );
     }
     if (body === undefined && text) {
         throw BridgeClientError.local(response.status, 'not_json', {

@@ -41,7 +41,10 @@ export class MattermostClient extends Client4 {
     async getAllTeams(): Promise<Team[]> {
         const teams: Team[] = [];
         for (let page = 0; ; page++) {
-            const batch = await this.doFetch<Team[]>(`${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`, {method: 'get'});
+            const batch = await this.doFetch<Team[]>(
+                `${this.getTeamsRoute()}?page=${page}&per_page=${TEAMS_PER_PAGE}`,
+                {method: 'get'},
+            );
             teams.push(...batch);
             if (batch.length < TEAMS_PER_PAGE) {
                 return teams;
@@ -62,7 +65,10 @@ function toBridgeClientError(err: unknown): BridgeClientError {
         return new BridgeClientError(err.status_code, err.server_error_id ?? 'http', err.message, {cause: err});
     }
     if (err instanceof ClientError) {
-        return BridgeClientError.local(0, 'not_mattermost', {id: 'mattermost-backup.error.not_mattermost', defaultMessage: 'the answer was not from Mattermost (a proxy in between?)'});
+        return BridgeClientError.local(0, 'not_mattermost', {
+            id: 'mattermost-backup.error.not_mattermost',
+            defaultMessage: 'the answer was not from Mattermost (a proxy in between?)',
+        });
     }
     return new BridgeClientError(0, 'network', err instanceof Error ? err.message : String(err), {cause: err});
 }

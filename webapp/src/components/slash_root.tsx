@@ -21,7 +21,10 @@ export default function SlashRoot() {
     const dispatch = useDispatch();
     const {restoreModal, slashAnswer, sidecarUrl} = useSelector(pluginState);
     const subpath = useSelector(siteSubpath);
-    const clients = useMemo(() => ({bridge: new BridgeClient(sidecarUrl ?? '/mm-backup'), mattermost: new MattermostClient(subpath)}), [sidecarUrl, subpath]);
+    const clients = useMemo(
+        () => ({bridge: new BridgeClient(sidecarUrl ?? '/mm-backup'), mattermost: new MattermostClient(subpath)}),
+        [sidecarUrl, subpath],
+    );
     if (restoreModal?.source !== 'slash' && !slashAnswer) {
         return null;
     }
@@ -31,17 +34,32 @@ export default function SlashRoot() {
                 <RestoreModal
                     snapshotId={restoreModal.snapshotId}
                     onClose={() => dispatch(openRestoreModal(null))}
-                    onStarted={(job) => dispatch(receivedSlashAnswer({
-                        title: formatMessage({id: 'mattermost-backup.slash.restore_started.title', defaultMessage: 'Restore started'}),
-                        text: formatMessage({
-                            id: 'mattermost-backup.slash.restore_started.text',
-                            defaultMessage: 'Restore job {id} is running. Mattermost restarts during it; follow it in System Console > Plugins > Backup & Disaster Recovery.',
-                        }, {id: job.id}),
-                    }))}
+                    onStarted={(job) =>
+                        dispatch(
+                            receivedSlashAnswer({
+                                title: formatMessage({
+                                    id: 'mattermost-backup.slash.restore_started.title',
+                                    defaultMessage: 'Restore started',
+                                }),
+                                text: formatMessage(
+                                    {
+                                        id: 'mattermost-backup.slash.restore_started.text',
+                                        defaultMessage:
+                                            'Restore job {id} is running. Mattermost restarts during it; follow it in System Console > Plugins > Backup & Disaster Recovery.',
+                                    },
+                                    {id: job.id},
+                                ),
+                            }),
+                        )
+                    }
                 />
             )}
             {slashAnswer && (
-                <TextModal title={slashAnswer.title} text={slashAnswer.text} onClose={() => dispatch(receivedSlashAnswer(null))}/>
+                <TextModal
+                    title={slashAnswer.title}
+                    text={slashAnswer.text}
+                    onClose={() => dispatch(receivedSlashAnswer(null))}
+                />
             )}
         </ClientsProvider>
     );

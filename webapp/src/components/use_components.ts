@@ -10,7 +10,8 @@ import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from './clients_context';
 
-export type ComponentList = {kind: 'loading'} | {kind: 'ready'; components: ComponentKind[]} | {kind: 'failed'; failure: ApiFailure};
+export type ComponentList =
+    {kind: 'loading'} | {kind: 'ready'; components: ComponentKind[]} | {kind: 'failed'; failure: ApiFailure};
 
 const noList: ApiFailure = {status: 200, id: 'not_json', message: 'the answer to /v1/components has no component list'};
 

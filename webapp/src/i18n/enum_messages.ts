@@ -9,11 +9,13 @@ export const ENUM_MESSAGES = {
     },
     trigger: {
         id: 'mattermost-backup.value.trigger',
-        defaultMessage: '{trigger, select, cli {command line} schedule {schedule} console {System Console} slash {/backup} safety {safety snapshot} api {API} other {{trigger}}}',
+        defaultMessage:
+            '{trigger, select, cli {command line} schedule {schedule} console {System Console} slash {/backup} safety {safety snapshot} api {API} other {{trigger}}}',
     },
     verification: {
         id: 'mattermost-backup.value.verification',
-        defaultMessage: '{state, select, not_verified {not verified} ok {✓ checksums ok} deep_ok {✓ restore drill ok} failed {✗ failed} other {{state}}}',
+        defaultMessage:
+            '{state, select, not_verified {not verified} ok {✓ checksums ok} deep_ok {✓ restore drill ok} failed {✗ failed} other {{state}}}',
     },
     offsite: {
         id: 'mattermost-backup.value.offsite',
@@ -25,16 +27,19 @@ export const ENUM_MESSAGES = {
     },
     jobKind: {
         id: 'mattermost-backup.value.job_kind',
-        defaultMessage: '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} other {{kind}}}',
+        defaultMessage:
+            '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} other {{kind}}}',
     },
     stepStatus: {
         id: 'mattermost-backup.value.step_status',
-        defaultMessage: '{status, select, pending {pending} running {running} succeeded {succeeded} failed {failed} skipped {skipped} other {{status}}}',
+        defaultMessage:
+            '{status, select, pending {pending} running {running} succeeded {succeeded} failed {failed} skipped {skipped} other {{status}}}',
     },
 
     /** Component ids are also the names used in the sidecar's config file, so English keeps them. */
     component: {
         id: 'mattermost-backup.value.component',
-        defaultMessage: '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
+        defaultMessage:
+            '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
     },
 } as const;

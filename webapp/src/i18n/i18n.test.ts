@@ -46,7 +46,9 @@ function catalogueProblems(messages: FoundMessage[], json: Record<string, string
     const problems: string[] = [];
     for (const [id, texts] of byId(messages)) {
         if (texts.size > 1) {
-            problems.push(`${id} has ${texts.size} different defaultMessages: ${[...texts].map(([t, w]) => `"${t}" (${w.join(', ')})`).join(' vs ')}`);
+            problems.push(
+                `${id} has ${texts.size} different defaultMessages: ${[...texts].map(([t, w]) => `"${t}" (${w.join(', ')})`).join(' vs ')}`,
+            );
         }
     }
     const inSources = catalogue(messages);
@@ -75,7 +77,14 @@ describe('messages and en.json', () => {
 
     it('finds the messages of the sources (sanity check of the scanner)', () => {
         expect(scan.messages.length).toBeGreaterThan(100);
-        expect(scan.messages.map((m) => m.id)).toEqual(expect.arrayContaining(['mattermost-backup.now.button', 'mattermost-backup.modal.close', 'mattermost-backup.slash.no_backup', 'mattermost-backup.settings.error.whole_number']));
+        expect(scan.messages.map((m) => m.id)).toEqual(
+            expect.arrayContaining([
+                'mattermost-backup.now.button',
+                'mattermost-backup.modal.close',
+                'mattermost-backup.slash.no_backup',
+                'mattermost-backup.settings.error.whole_number',
+            ]),
+        );
     });
 
     it('(a) en.json has exactly the ids and texts of the sources, and (c) each id has one text', () => {
@@ -106,13 +115,21 @@ describe('the checks catch mistakes', () => {
 
     it('(a) an id missing from en.json, an extra one, and a changed text', () => {
         expect(catalogueProblems([ok], {})).toEqual(['mattermost-backup.x.a is missing from en.json']);
-        expect(catalogueProblems([ok], {'mattermost-backup.x.a': 'A', 'mattermost-backup.x.b': 'B'})).toEqual(['mattermost-backup.x.b is in en.json but no source uses it']);
-        expect(catalogueProblems([ok], {'mattermost-backup.x.a': 'Changed'})).toEqual(['mattermost-backup.x.a: en.json says "Changed", the source says "A"']);
+        expect(catalogueProblems([ok], {'mattermost-backup.x.a': 'A', 'mattermost-backup.x.b': 'B'})).toEqual([
+            'mattermost-backup.x.b is in en.json but no source uses it',
+        ]);
+        expect(catalogueProblems([ok], {'mattermost-backup.x.a': 'Changed'})).toEqual([
+            'mattermost-backup.x.a: en.json says "Changed", the source says "A"',
+        ]);
     });
 
     it('(c) one id with two texts', () => {
-        const problems = catalogueProblems([ok, {...ok, defaultMessage: 'B', where: 'g.tsx:2'}], {'mattermost-backup.x.a': 'A'});
-        expect(problems).toEqual(['mattermost-backup.x.a has 2 different defaultMessages: "A" (f.tsx:1) vs "B" (g.tsx:2)']);
+        const problems = catalogueProblems([ok, {...ok, defaultMessage: 'B', where: 'g.tsx:2'}], {
+            'mattermost-backup.x.a': 'A',
+        });
+        expect(problems).toEqual([
+            'mattermost-backup.x.a has 2 different defaultMessages: "A" (f.tsx:1) vs "B" (g.tsx:2)',
+        ]);
     });
 
     it('(a) extracts FormattedMessage, formatMessage and descriptor constants', () => {
@@ -126,23 +143,28 @@ describe('the checks catch mistakes', () => {
         expect(r.problems).toEqual([]);
         expect(r.messages.map((m) => [m.id, m.defaultMessage])).toEqual([
             ['mattermost-backup.a.one', 'One'],
-            ['mattermost-backup.a.two', 'It\'s two {n}'],
-            ['mattermost-backup.a.three', 'Three\'s'],
+            ['mattermost-backup.a.two', "It's two {n}"],
+            ['mattermost-backup.a.three', "Three's"],
             ['mattermost-backup.a.four', 'Four {v}'],
         ]);
     });
 
     it('(a) rejects ids and texts that are not literals', () => {
-        const r = scanSource('f.tsx', `
+        const r = scanSource(
+            'f.tsx',
+            `
             const t = (id, d) => formatMessage({id: \`mattermost-backup.a.\${id}\`, defaultMessage: d});
             formatMessage({id: name});
             const el = <FormattedMessage id={name} defaultMessage='x'/>;
-        `);
+        `,
+        );
         expect(r.problems).toHaveLength(4); // template id, non-literal descriptor, JSX id, the stray template head
     });
 
     it('(b) literal aria-label, title, JSX text and English message values', () => {
-        const r = scanSource('f.tsx', `
+        const r = scanSource(
+            'f.tsx',
+            `
             const a = <button aria-label='Close' title="Job progress">Close me</button>;
             const b = <input placeholder='UTC'/>;
             const c = <input
@@ -152,7 +174,8 @@ describe('the checks catch mistakes', () => {
             const d = <p>{busy ? 'Saving' : '…'}</p>;
             const e = <FormattedMessage id='mattermost-backup.a.b' defaultMessage='{x}' values={{x: ok ? 'reachable' : \`not \${y}\`, n: '?'}}/>;
             const f = <span aria-label='×'>{' '}{'—'}</span>;
-        `);
+        `,
+        );
         expect(r.problems.map((p) => p.replace(/^f\.tsx:\d+: /, ''))).toEqual([
             'aria-label=Close is literal text; use formatMessage',
             'title=Job progress is literal text; use formatMessage',
@@ -175,11 +198,13 @@ describe('getTranslations (registerTranslations)', () => {
 });
 
 describe('messages outside React', () => {
-    it('reads the user\'s locale the way the webapp does', () => {
-        const state = (locale?: string, fallback?: string) => ({entities: {
-            users: {currentUserId: 'u1', profiles: {u1: {locale}}},
-            general: {config: {DefaultClientLocale: fallback}},
-        }});
+    it("reads the user's locale the way the webapp does", () => {
+        const state = (locale?: string, fallback?: string) => ({
+            entities: {
+                users: {currentUserId: 'u1', profiles: {u1: {locale}}},
+                general: {config: {DefaultClientLocale: fallback}},
+            },
+        });
         expect(localeFromState(state('de'))).toBe('de');
         expect(localeFromState(state(undefined, 'fr'))).toBe('fr');
         expect(localeFromState(state(''))).toBe('en');
@@ -189,14 +214,21 @@ describe('messages outside React', () => {
 
     it('formats LocalMessages and strings, and keeps English in Error.message', () => {
         const {formatMessage} = intlFor('en');
-        const msg = {id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min: 1, max: 1000}};
+        const msg = {
+            id: 'mattermost-backup.settings.error.range',
+            defaultMessage: 'Enter a number from {min} to {max}.',
+            values: {min: 1, max: 1000},
+        };
         expect(formatText(formatMessage, msg)).toBe('Enter a number from 1 to 1000.');
         expect(formatText(formatMessage, 'from the server')).toBe('from the server');
         const err = new LocalizedError(msg);
         expect(err.message).toBe('Enter a number from 1 to 1000.');
         expect(err.local).toBe(msg);
 
-        const de = createIntl({locale: 'de', messages: {'mattermost-backup.settings.error.range': 'Eine Zahl von {min} bis {max}.'}});
+        const de = createIntl({
+            locale: 'de',
+            messages: {'mattermost-backup.settings.error.range': 'Eine Zahl von {min} bis {max}.'},
+        });
         expect(formatText(de.formatMessage, msg)).toBe('Eine Zahl von 1 bis 1000.');
     });
 });

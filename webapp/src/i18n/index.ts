@@ -79,10 +79,14 @@ export class LocalizedError extends Error {
  * the webapp's getCurrentLocale passes DefaultClientLocale as the default).
  */
 export function localeFromState(state: unknown): string {
-    const s = state as {entities?: {
-        users?: {currentUserId?: string; profiles?: Record<string, {locale?: string} | undefined>};
-        general?: {config?: {DefaultClientLocale?: string}};
-    }} | undefined;
+    const s = state as
+        | {
+              entities?: {
+                  users?: {currentUserId?: string; profiles?: Record<string, {locale?: string} | undefined>};
+                  general?: {config?: {DefaultClientLocale?: string}};
+              };
+          }
+        | undefined;
     const id = s?.entities?.users?.currentUserId;
     const locale = id ? s?.entities?.users?.profiles?.[id]?.locale : undefined;
     return locale || s?.entities?.general?.config?.DefaultClientLocale || 'en';

@@ -34,7 +34,14 @@ export function toFailure(err: unknown): ApiFailure {
     const local = (err as {local?: unknown} | null)?.local;
     const localPart = isLocalMessage(local) ? {local} : {};
     if (err instanceof BridgeClientError) {
-        return {status: err.status, id: err.id, message: err.message, hint: err.hint, ...(err.fields ? {fields: err.fields} : {}), ...localPart};
+        return {
+            status: err.status,
+            id: err.id,
+            message: err.message,
+            hint: err.hint,
+            ...(err.fields ? {fields: err.fields} : {}),
+            ...localPart,
+        };
     }
     return {status: 0, id: 'unknown', message: err instanceof Error ? err.message : String(err), ...localPart};
 }
@@ -54,7 +61,12 @@ export function isOutage(f: ApiFailure): boolean {
  * Mattermost runs, outages are expected ("Mattermost is restarting…"); otherwise a failure
  * without an HTTP answer is diagnosed with the sidecar's /healthz.
  */
-export async function connectionFor(f: ApiFailure, client: BridgeClient, jobRunning: boolean, retryInMs: number): Promise<Connection> {
+export async function connectionFor(
+    f: ApiFailure,
+    client: BridgeClient,
+    jobRunning: boolean,
+    retryInMs: number,
+): Promise<Connection> {
     if (f.status === 401) {
         return {kind: 'unauthorized', message: f.message};
     }
@@ -77,7 +89,12 @@ export async function connectionFor(f: ApiFailure, client: BridgeClient, jobRunn
 }
 
 /** Runs one request; on success marks the connection ok, on failure records why. */
-export async function run<T>(dispatch: Dispatch, client: BridgeClient, fn: () => Promise<T>, opts: {jobRunning?: boolean; retryInMs?: number} = {}): Promise<Result<T>> {
+export async function run<T>(
+    dispatch: Dispatch,
+    client: BridgeClient,
+    fn: () => Promise<T>,
+    opts: {jobRunning?: boolean; retryInMs?: number} = {},
+): Promise<Result<T>> {
     try {
         const data = await fn();
         noteApiVersion(dispatch, client);
@@ -88,7 +105,13 @@ export async function run<T>(dispatch: Dispatch, client: BridgeClient, fn: () =>
         const error = toFailure(err);
         if (error.id === 'response_invalid') {
             dispatch(receivedConnection({kind: 'incompatible', detail: error.local ?? error.message}));
-        } else if (error.status === 0 || error.status === 401 || error.status === 403 || error.status >= 502 || error.id === 'not_json') {
+        } else if (
+            error.status === 0 ||
+            error.status === 401 ||
+            error.status === 403 ||
+            error.status >= 502 ||
+            error.id === 'not_json'
+        ) {
             dispatch(receivedConnection(await connectionFor(error, client, !!opts.jobRunning, opts.retryInMs ?? 0)));
         }
         return {error};
@@ -106,7 +129,11 @@ function noteApiVersion(dispatch: Dispatch, client: BridgeClient): void {
 }
 
 /** Loads status and snapshots (the dashboard's first screen). */
-export async function loadOverview(dispatch: Dispatch, client: BridgeClient, opts: {jobRunning?: boolean; retryInMs?: number} = {}): Promise<Result<Status>> {
+export async function loadOverview(
+    dispatch: Dispatch,
+    client: BridgeClient,
+    opts: {jobRunning?: boolean; retryInMs?: number} = {},
+): Promise<Result<Status>> {
     const status = await run(dispatch, client, () => client.getStatus(), opts);
     if (status.error) {
         return status;
@@ -123,7 +150,11 @@ export async function loadOverview(dispatch: Dispatch, client: BridgeClient, opt
 }
 
 /** Starts a job and makes it the followed one. */
-export async function startJob(dispatch: Dispatch, client: BridgeClient, body: Parameters<BridgeClient['startJob']>[0]): Promise<Result<JobRecord>> {
+export async function startJob(
+    dispatch: Dispatch,
+    client: BridgeClient,
+    body: Parameters<BridgeClient['startJob']>[0],
+): Promise<Result<JobRecord>> {
     const r = await run(dispatch, client, () => client.startJob(body));
     if (r.data) {
         dispatch(receivedJob(r.data));

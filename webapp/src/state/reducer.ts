@@ -39,7 +39,10 @@ const FIELD: Record<string, keyof PluginState> = {
 
 const PREFIX = `${manifest.id}/`;
 
-export default function reducer(state: PluginState = INITIAL_STATE, action: {type: string; data?: unknown}): PluginState {
+export default function reducer(
+    state: PluginState = INITIAL_STATE,
+    action: {type: string; data?: unknown},
+): PluginState {
     if (!action.type.startsWith(PREFIX)) {
         return state;
     }

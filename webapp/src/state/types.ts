@@ -10,7 +10,14 @@ import type {SidecarFailureKind} from 'src/sidecar_health';
  * A failed request as kept in the store. `message` is the server's text, or the English
  * rendering of `local` when the webapp made the message itself (show `local` then).
  */
-export type ApiFailure = {status: number; id: string; message: string; hint?: string; local?: LocalMessage; fields?: FieldError[]};
+export type ApiFailure = {
+    status: number;
+    id: string;
+    message: string;
+    hint?: string;
+    local?: LocalMessage;
+    fields?: FieldError[];
+};
 
 /**
  * How the page can talk to the sidecar:

@@ -8,7 +8,15 @@ import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 
 import {API_VERSION, API_VERSION_HEADER, ROUTES} from '@mm-backup/api';
-import type {ComponentKind, ConnectState, JobRecord, RouteSchema, Settings, SnapshotListEntry, Status} from '@mm-backup/api';
+import type {
+    ComponentKind,
+    ConnectState,
+    JobRecord,
+    RouteSchema,
+    Settings,
+    SnapshotListEntry,
+    Status,
+} from '@mm-backup/api';
 
 // The schemas the real sidecar registers its routes with (@mm-backup/api): the fake refuses
 // exactly what the sidecar refuses (ids, queries, bodies), so a page that sends what the real
@@ -30,7 +38,16 @@ export type BridgeState = {
     channels: Record<string, Array<{id: string; name: string; display_name: string; type: string; team_id: string}>>;
 
     /** Mattermost side of Connect: whether bot creation is allowed, the bot once created, tokens issued. */
-    mm: {botCreation: boolean; bot: {id: string; username: string} | null; tokens: string[]; configPatches: unknown[]; members: string[]; commands: Array<{id: string; team_id: string; trigger: string; url: string; method: string; token: string}>; commandsEnabled: boolean; untrusted: string};
+    mm: {
+        botCreation: boolean;
+        bot: {id: string; username: string} | null;
+        tokens: string[];
+        configPatches: unknown[];
+        members: string[];
+        commands: Array<{id: string; team_id: string; trigger: string; url: string; method: string; token: string}>;
+        commandsEnabled: boolean;
+        untrusted: string;
+    };
 
     /** The API version the fake speaks: its header and status's api_version; null plays a sidecar from before versioning (neither). */
     apiVersion: number | null;
@@ -64,33 +81,72 @@ const CHANNEL2_ID = 'ch2'.padEnd(26, '0');
 
 export function snapshot(id: string, over: Partial<SnapshotListEntry> = {}): SnapshotListEntry {
     return {
-        id, started_at: NOW, finished_at: NOW, mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2,
-        files: 1200, files_read: 30, duration_ms: 95_000, downtime_ms: 61_000, mattermost_version: '11.2.0', schema_version: 146,
-        components: [{id: 'database', status: 'ok', files: 1, bytes: 1024}], verification: {state: 'not_verified'}, offsite: null, trust: 'signed', ...over,
+        id,
+        started_at: NOW,
+        finished_at: NOW,
+        mode: 'offline',
+        trigger: 'schedule',
+        bytes: 5 * 1024 ** 3,
+        new_bytes: 12 * 1024 ** 2,
+        files: 1200,
+        files_read: 30,
+        duration_ms: 95_000,
+        downtime_ms: 61_000,
+        mattermost_version: '11.2.0',
+        schema_version: 146,
+        components: [{id: 'database', status: 'ok', files: 1, bytes: 1024}],
+        verification: {state: 'not_verified'},
+        offsite: null,
+        trust: 'signed',
+        ...over,
     };
 }
 
 export function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
     return {
-        id, kind: 'backup', trigger: 'console', options: {}, status: 'running', created_at: NOW, started_at: new Date(Date.now() - 30_000).toISOString(),
+        id,
+        kind: 'backup',
+        trigger: 'console',
+        options: {},
+        status: 'running',
+        created_at: NOW,
+        started_at: new Date(Date.now() - 30_000).toISOString(),
         steps: [
             {id: 'preflight', title: 'Check prerequisites', status: 'succeeded', duration_ms: 800},
             {id: 'stop', title: 'Stop Mattermost', status: 'succeeded', duration_ms: 2000},
             {id: 'database', title: 'Dump the database', status: 'running'},
             {id: 'start', title: 'Start Mattermost', status: 'pending'},
         ],
-        current_step: 'database', progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MiB'},
-        log_tail: [{at: NOW, level: 'info', message: 'dumping'}], ...over,
+        current_step: 'database',
+        progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MiB'},
+        log_tail: [{at: NOW, level: 'info', message: 'dumping'}],
+        ...over,
     };
 }
 
 export function defaultState(): BridgeState {
     return {
         status: {
-            mattermost: {url: 'http://127.0.0.1:8065', reachable: true, state: 'ok', version: '11.2.0', schema_version: 146},
+            mattermost: {
+                url: 'http://127.0.0.1:8065',
+                reachable: true,
+                state: 'ok',
+                version: '11.2.0',
+                schema_version: 146,
+            },
             sidecar: {version: '0.1.0', connected: true, problems: []},
-            repository: {path: '/var/backups/mm', location: '/var/backups/mm', snapshots: 0, bytes: 0, free_bytes: 80 * 1024 ** 3, total_bytes: 100 * 1024 ** 3},
-            last_backup: null, last_backup_job: null, next_backup: '2026-11-21T03:00:00.000Z', running_job: null,
+            repository: {
+                path: '/var/backups/mm',
+                location: '/var/backups/mm',
+                snapshots: 0,
+                bytes: 0,
+                free_bytes: 80 * 1024 ** 3,
+                total_bytes: 100 * 1024 ** 3,
+            },
+            last_backup: null,
+            last_backup_job: null,
+            next_backup: '2026-11-21T03:00:00.000Z',
+            running_job: null,
         },
         snapshots: [],
         jobs: new Map(),
@@ -102,17 +158,70 @@ export function defaultState(): BridgeState {
             status_channel: 'ops/backups',
         },
         components: [
-            {id: 'database', title: 'Database (postgres)', description: 'Mattermost\'s database.', store: 'database', location: 'SqlSettings.DataSource'},
-            {id: 'config', title: 'Config directory', description: 'config.json and the certificates beside it.', store: 'files', location: 'the directory of config.json'},
-            {id: 'data', title: 'File store (attachments)', description: 'Uploaded files.', store: 'files', location: 'FileSettings.Directory'},
-            {id: 'logs', title: 'Logs', description: 'Mattermost\'s log files.', store: 'files', location: 'LogSettings.FileLocation'},
+            {
+                id: 'database',
+                title: 'Database (postgres)',
+                description: "Mattermost's database.",
+                store: 'database',
+                location: 'SqlSettings.DataSource',
+            },
+            {
+                id: 'config',
+                title: 'Config directory',
+                description: 'config.json and the certificates beside it.',
+                store: 'files',
+                location: 'the directory of config.json',
+            },
+            {
+                id: 'data',
+                title: 'File store (attachments)',
+                description: 'Uploaded files.',
+                store: 'files',
+                location: 'FileSettings.Directory',
+            },
+            {
+                id: 'logs',
+                title: 'Logs',
+                description: "Mattermost's log files.",
+                store: 'files',
+                location: 'LogSettings.FileLocation',
+            },
         ],
-        connect: {connected: true, bot_user_id: 'bot1', connected_at: NOW, status_channel: 'ops/backups', slash_url: 'http://sidecar.test/v1/slash', teams: ['ops'], problems: []},
+        connect: {
+            connected: true,
+            bot_user_id: 'bot1',
+            connected_at: NOW,
+            status_channel: 'ops/backups',
+            slash_url: 'http://sidecar.test/v1/slash',
+            teams: ['ops'],
+            problems: [],
+        },
         teams: [{id: TEAM_ID, name: 'ops', display_name: 'Ops'}],
-        channels: {[TEAM_ID]: [{id: CHANNEL_ID, name: 'backups', display_name: 'Backups', type: 'O', team_id: TEAM_ID}, {id: CHANNEL2_ID, name: 'town-square', display_name: 'Town Square', type: 'O', team_id: TEAM_ID}]},
-        mm: {botCreation: true, bot: null, tokens: [], configPatches: [], members: [], commands: [], commandsEnabled: true, untrusted: ''},
+        channels: {
+            [TEAM_ID]: [
+                {id: CHANNEL_ID, name: 'backups', display_name: 'Backups', type: 'O', team_id: TEAM_ID},
+                {id: CHANNEL2_ID, name: 'town-square', display_name: 'Town Square', type: 'O', team_id: TEAM_ID},
+            ],
+        },
+        mm: {
+            botCreation: true,
+            bot: null,
+            tokens: [],
+            configPatches: [],
+            members: [],
+            commands: [],
+            commandsEnabled: true,
+            untrusted: '',
+        },
         apiVersion: API_VERSION,
-        onStartJob: (body) => job('j'.repeat(26), {kind: body.kind as JobRecord['kind'], status: 'queued', steps: [], current_step: undefined, progress: undefined}),
+        onStartJob: (body) =>
+            job('j'.repeat(26), {
+                kind: body.kind as JobRecord['kind'],
+                status: 'queued',
+                steps: [],
+                current_step: undefined,
+                progress: undefined,
+            }),
     };
 }
 
@@ -150,7 +259,14 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
         return {status: 202, body: j};
     }
     if (key === 'POST /v1/restore/prepare') {
-        return ok({confirmation_token: 'a'.repeat(32), expires_at: NOW, snapshot_id: body.snapshot_id, overwrites: ['database mattermost (all tables)', 'files in /opt/mattermost/data'], version_check: 'ok: snapshot schema 146, server schema 146', safety_snapshot: true});
+        return ok({
+            confirmation_token: 'a'.repeat(32),
+            expires_at: NOW,
+            snapshot_id: body.snapshot_id,
+            overwrites: ['database mattermost (all tables)', 'files in /opt/mattermost/data'],
+            version_check: 'ok: snapshot schema 146, server schema 146',
+            safety_snapshot: true,
+        });
     }
     if (key === 'GET /v1/components') {
         // Checked against the API's response schema on the way out, like every answer of the fake.
@@ -176,7 +292,12 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
     if ((m = /^GET \/api\/v4\/users\/me\/teams\/(\w+)\/channels$/.exec(key))) {
         return ok(s.channels[m[1] ?? ''] ?? []);
     }
-    return mattermostRoute(s, key, body) ?? {status: 404, body: {id: 'api.context.404.app_error', message: `no route ${key}`, status_code: 404}};
+    return (
+        mattermostRoute(s, key, body) ?? {
+            status: 404,
+            body: {id: 'api.context.404.app_error', message: `no route ${key}`, status_code: 404},
+        }
+    );
 }
 
 /** The Mattermost routes Connect uses, with Mattermost's error ids. */
@@ -184,11 +305,16 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
     const mm = s.mm;
     let m: RegExpExecArray | null;
     if ((m = /^GET \/api\/v4\/users\/username\/([\w-]+)$/.exec(key))) {
-        return mm.bot && mm.bot.username === m[1] ? {status: 200, body: {...mm.bot, is_bot: true}} : {status: 404, body: {id: 'app.user.missing_account.const', message: 'not found', status_code: 404}};
+        return mm.bot && mm.bot.username === m[1]
+            ? {status: 200, body: {...mm.bot, is_bot: true}}
+            : {status: 404, body: {id: 'app.user.missing_account.const', message: 'not found', status_code: 404}};
     }
     if (key === 'POST /api/v4/bots') {
         if (!mm.botCreation) {
-            return {status: 403, body: {id: 'api.bot.create_disabled', message: 'Bot creation has been disabled.', status_code: 403}};
+            return {
+                status: 403,
+                body: {id: 'api.bot.create_disabled', message: 'Bot creation has been disabled.', status_code: 403},
+            };
         }
         mm.bot = {id: 'botuser'.padEnd(26, '0'), username: String(body.username)};
         return {status: 201, body: {user_id: mm.bot.id, username: mm.bot.username}};
@@ -203,35 +329,71 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
     }
     if (key === 'POST /api/v4/commands') {
         if (!mm.commandsEnabled) {
-            return {status: 501, body: {id: 'api.command.disabled.app_error', message: 'Commands have been disabled by the system admin.', status_code: 501}};
+            return {
+                status: 501,
+                body: {
+                    id: 'api.command.disabled.app_error',
+                    message: 'Commands have been disabled by the system admin.',
+                    status_code: 501,
+                },
+            };
         }
-        const cmd = {id: `cmd${mm.commands.length}`.padEnd(26, '0'), team_id: String(body.team_id), trigger: String(body.trigger), url: String(body.url), method: String(body.method), token: `ctok${mm.commands.length}`.padEnd(26, '0')};
+        const cmd = {
+            id: `cmd${mm.commands.length}`.padEnd(26, '0'),
+            team_id: String(body.team_id),
+            trigger: String(body.trigger),
+            url: String(body.url),
+            method: String(body.method),
+            token: `ctok${mm.commands.length}`.padEnd(26, '0'),
+        };
         mm.commands.push(cmd);
         return {status: 201, body: cmd};
     }
     if ((m = /^PUT \/api\/v4\/commands\/(\w+)$/.exec(key))) {
         const cmd = mm.commands.find((c) => c.id === m![1]);
-        return cmd ? {status: 200, body: Object.assign(cmd, {url: String(body.url)})} : {status: 404, body: {id: 'store.sql_command.save.get.app_error', message: 'no command', status_code: 404}};
+        return cmd
+            ? {status: 200, body: Object.assign(cmd, {url: String(body.url)})}
+            : {
+                  status: 404,
+                  body: {id: 'store.sql_command.save.get.app_error', message: 'no command', status_code: 404},
+              };
     }
     if (key === 'GET /api/v4/config') {
-        return {status: 200, body: {ServiceSettings: {EnableBotAccountCreation: mm.botCreation, EnableCommands: mm.commandsEnabled, AllowedUntrustedInternalConnections: mm.untrusted}}};
+        return {
+            status: 200,
+            body: {
+                ServiceSettings: {
+                    EnableBotAccountCreation: mm.botCreation,
+                    EnableCommands: mm.commandsEnabled,
+                    AllowedUntrustedInternalConnections: mm.untrusted,
+                },
+            },
+        };
     }
     if (key === 'PUT /api/v4/config/patch') {
         mm.configPatches.push(body);
         const svc = (body.ServiceSettings ?? {}) as Record<string, unknown>;
         if (svc.EnableBotAccountCreation) mm.botCreation = true;
         if (svc.EnableCommands) mm.commandsEnabled = true;
-        if (typeof svc.AllowedUntrustedInternalConnections === 'string') mm.untrusted = svc.AllowedUntrustedInternalConnections;
+        if (typeof svc.AllowedUntrustedInternalConnections === 'string')
+            mm.untrusted = svc.AllowedUntrustedInternalConnections;
         return {status: 200, body: {}};
     }
     if ((m = /^GET \/api\/v4\/teams\/name\/([\w-]+)$/.exec(key))) {
         const team = s.teams.find((t) => t.name === m![1]);
-        return team ? {status: 200, body: team} : {status: 404, body: {id: 'app.team.get_by_name.missing.app_error', message: 'no team', status_code: 404}};
+        return team
+            ? {status: 200, body: team}
+            : {status: 404, body: {id: 'app.team.get_by_name.missing.app_error', message: 'no team', status_code: 404}};
     }
     if ((m = /^GET \/api\/v4\/teams\/name\/([\w-]+)\/channels\/name\/([\w-]+)$/.exec(key))) {
         const team = s.teams.find((t) => t.name === m![1]);
         const channel = team && s.channels[team.id]?.find((c) => c.name === m![2]);
-        return channel ? {status: 200, body: channel} : {status: 404, body: {id: 'app.channel.get_by_name.missing.app_error', message: 'no channel', status_code: 404}};
+        return channel
+            ? {status: 200, body: channel}
+            : {
+                  status: 404,
+                  body: {id: 'app.channel.get_by_name.missing.app_error', message: 'no channel', status_code: 404},
+              };
     }
     if ((m = /^POST \/api\/v4\/(teams|channels)\/(\w+)\/members$/.exec(key))) {
         mm.members.push(`${m[1]}:${m[2]}:${String(body.user_id)}`);
@@ -240,7 +402,18 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
     return undefined;
 }
 
-type Refused = {status: 400; body: {id: string; message: string; detailed_error: string; request_id: string; status_code: 400; errors: Array<{path: string; message: string}>}; contentType?: string};
+type Refused = {
+    status: 400;
+    body: {
+        id: string;
+        message: string;
+        detailed_error: string;
+        request_id: string;
+        status_code: 400;
+        errors: Array<{path: string; message: string}>;
+    };
+    contentType?: string;
+};
 type Issue = {path: PropertyKey[]; message: string; code?: string; keys?: string[]};
 
 /** The sidecar's 400 for `value` against `schema` (same id, message and errors as http/typed_route.ts), if any. */
@@ -249,21 +422,41 @@ function invalid(schema: NonNullable<RouteSchema['body']>, value: unknown, where
     if (r.success) {
         return undefined;
     }
-    const errors = (r.error.issues as Issue[]).flatMap((i) => (i.code === 'unrecognized_keys' && i.keys ?
-        i.keys.map((k) => ({path: [...i.path, k].map(String).join('.'), message: 'Unrecognized key: not a field of this request'})) :
-        [{path: i.path.map(String).join('.'), message: i.message}]));
+    const errors = (r.error.issues as Issue[]).flatMap((i) =>
+        i.code === 'unrecognized_keys' && i.keys
+            ? i.keys.map((k) => ({
+                  path: [...i.path, k].map(String).join('.'),
+                  message: 'Unrecognized key: not a field of this request',
+              }))
+            : [{path: i.path.map(String).join('.'), message: i.message}],
+    );
     const message = errors.map((e) => `${[where, e.path].filter(Boolean).join('.')}: ${e.message}`).join('; ');
-    return {status: 400, body: {id: 'api.context.invalid_param.app_error', message, detailed_error: '', request_id: '', status_code: 400, errors}};
+    return {
+        status: 400,
+        body: {
+            id: 'api.context.invalid_param.app_error',
+            message,
+            detailed_error: '',
+            request_id: '',
+            status_code: 400,
+            errors,
+        },
+    };
 }
 
 /** The route of ROUTES that `method path` is, with its path parameters. */
-export function matchRoute(method: string, path: string): {def: RouteSchema; params: Record<string, string>} | undefined {
+export function matchRoute(
+    method: string,
+    path: string,
+): {def: RouteSchema; params: Record<string, string>} | undefined {
     for (const def of Object.values(ROUTES) as RouteSchema[]) {
         const names: string[] = [];
-        const re = new RegExp(`^${def.path.replace(/:(\w+)/g, (_m, n: string) => {
-            names.push(n);
-            return '([^/]+)';
-        })}$`);
+        const re = new RegExp(
+            `^${def.path.replace(/:(\w+)/g, (_m, n: string) => {
+                names.push(n);
+                return '([^/]+)';
+            })}$`,
+        );
         const m = def.method === method ? re.exec(path) : null;
         if (m) {
             return {def, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]))};
@@ -279,16 +472,29 @@ export function refusal(method: string, url: string, raw: string): Refused | und
     try {
         body = raw ? JSON.parse(raw) : undefined;
     } catch {
-        return {status: 400, body: {id: 'mm_backup.request.invalid', message: 'Body is not valid JSON', detailed_error: '', request_id: '', status_code: 400, errors: []}};
+        return {
+            status: 400,
+            body: {
+                id: 'mm_backup.request.invalid',
+                message: 'Body is not valid JSON',
+                detailed_error: '',
+                request_id: '',
+                status_code: 400,
+                errors: [],
+            },
+        };
     }
     const hit = matchRoute(method, path);
     if (!hit) {
         return undefined;
     }
     const {def, params} = hit;
-    return (def.params && invalid(def.params, params, '')) ||
+    return (
+        (def.params && invalid(def.params, params, '')) ||
         (def.query && invalid(def.query, Object.fromEntries(new URLSearchParams(query)), '')) ||
-        (def.body && invalid(def.body, body, 'body')) || undefined;
+        (def.body && invalid(def.body, body, 'body')) ||
+        undefined
+    );
 }
 
 /** Problems of an answer of the fake's own routes against the route's response schema. */
@@ -298,16 +504,32 @@ function answerProblem(method: string, path: string, answer: Canned): string | u
         return undefined;
     }
     const r = def.response.safeParse(answer.body);
-    return r.success ? undefined : `${method} ${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    return r.success
+        ? undefined
+        : `${method} ${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
 }
 
 export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<FakeBridge> {
-    const fake: FakeBridge = {url: '', state: {...defaultState(), ...init}, fail: new Map(), requests: [], rejected: [], invalidAnswers: [], close: async () => undefined};
+    const fake: FakeBridge = {
+        url: '',
+        state: {...defaultState(), ...init},
+        fail: new Map(),
+        requests: [],
+        rejected: [],
+        invalidAnswers: [],
+        close: async () => undefined,
+    };
     const server = http.createServer((req, res) => {
         const origin = req.headers.origin;
-        const cors: Record<string, string> = origin ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'} : {};
+        const cors: Record<string, string> = origin
+            ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'}
+            : {};
         if (req.method === 'OPTIONS') {
-            res.writeHead(204, {...cors, 'Access-Control-Allow-Headers': 'Accept, Content-Type, X-CSRF-Token, X-Requested-With', 'Access-Control-Allow-Methods': 'GET, POST, PUT'});
+            res.writeHead(204, {
+                ...cors,
+                'Access-Control-Allow-Headers': 'Accept, Content-Type, X-CSRF-Token, X-Requested-With',
+                'Access-Control-Allow-Methods': 'GET, POST, PUT',
+            });
             res.end();
             return;
         }
@@ -319,7 +541,9 @@ export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<
             let body: Record<string, unknown> = {};
             try {
                 body = raw ? JSON.parse(raw) : {};
-            } catch { /* not JSON */ }
+            } catch {
+                /* not JSON */
+            }
             const path = req.url ?? '/';
             fake.requests.push({method: req.method ?? '', path, body, headers: req.headers});
             const key = `${req.method} ${path.split('?')[0]}`;
@@ -341,16 +565,31 @@ export async function startFakeBridge(init: Partial<BridgeState> = {}): Promise<
                 answer = {status: 500, body: {id: 'fake_bridge.invalid_answer', message: problem, status_code: 500}};
             }
             const contentType = answer.contentType ?? 'application/json';
-            const version: Record<string, string> = fake.state.apiVersion === null || !(key.startsWith('GET /v1') || key.startsWith('POST /v1') || key.startsWith('PUT /v1') || key === 'GET /healthz') ? {} : {[API_VERSION_HEADER]: String(fake.state.apiVersion)};
-            res.writeHead(answer.status, {...cors, ...version, 'Access-Control-Expose-Headers': API_VERSION_HEADER, 'Content-Type': contentType});
+            const version: Record<string, string> =
+                fake.state.apiVersion === null ||
+                !(
+                    key.startsWith('GET /v1') ||
+                    key.startsWith('POST /v1') ||
+                    key.startsWith('PUT /v1') ||
+                    key === 'GET /healthz'
+                )
+                    ? {}
+                    : {[API_VERSION_HEADER]: String(fake.state.apiVersion)};
+            res.writeHead(answer.status, {
+                ...cors,
+                ...version,
+                'Access-Control-Expose-Headers': API_VERSION_HEADER,
+                'Content-Type': contentType,
+            });
             res.end(contentType === 'application/json' ? JSON.stringify(answer.body) : String(answer.body));
         });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    fake.close = () => new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-    });
+    fake.close = () =>
+        new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        });
     return fake;
 }

@@ -16,10 +16,13 @@ export type FakeReply = {
 export const HANG = 'hang';
 
 /** The sidecar's healthy answer. */
-export const HEALTHY: FakeReply = {status: 200, contentType: 'application/json', body: JSON.stringify({status: 'ok', version: '0.1.0'})};
+export const HEALTHY: FakeReply = {
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({status: 'ok', version: '0.1.0'}),
+};
 
 export type FakeSidecar = {
-
     /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
     url: string;
 
@@ -37,7 +40,9 @@ export async function startFakeSidecar(initial: FakeReply | typeof HANG = HEALTH
     const server = http.createServer((req, res) => {
         requests.push(`${req.method} ${req.url}`);
         const origin = req.headers.origin;
-        const cors: Record<string, string> = origin ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'} : {};
+        const cors: Record<string, string> = origin
+            ? {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin'}
+            : {};
         if (req.method === 'OPTIONS') {
             res.writeHead(204, {...cors, 'Access-Control-Allow-Headers': 'Accept'});
             res.end();
@@ -57,10 +62,11 @@ export async function startFakeSidecar(initial: FakeReply | typeof HANG = HEALTH
         setReply: (next) => {
             reply = next;
         },
-        close: () => new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-        }),
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
     };
 }
 

@@ -20,7 +20,16 @@ const MESSAGE_ID = /^mattermost-backup\.[a-z0-9_]+\.[a-z0-9_.]+$/;
 const LOOKS_LIKE_ID = /^mattermost-backup\./;
 
 /** Attributes whose text is read out or shown: a literal with letters there bypasses react-intl. */
-const TEXT_ATTRIBUTES = new Set(['aria-label', 'aria-description', 'aria-roledescription', 'aria-valuetext', 'aria-placeholder', 'title', 'alt', 'label']);
+const TEXT_ATTRIBUTES = new Set([
+    'aria-label',
+    'aria-description',
+    'aria-roledescription',
+    'aria-valuetext',
+    'aria-placeholder',
+    'title',
+    'alt',
+    'label',
+]);
 
 /** A placeholder literal with letters is allowed only with a comment saying why (a format example). */
 const PLACEHOLDER_EXCUSE = /format example|stays? literal/i;
@@ -75,7 +84,14 @@ function wordyLiterals(node: ts.Node | undefined): string[] {
     if (ts.isConditionalExpression(node)) {
         return [...wordyLiterals(node.whenTrue), ...wordyLiterals(node.whenFalse)];
     }
-    if (ts.isBinaryExpression(node) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken].includes(node.operatorToken.kind)) {
+    if (
+        ts.isBinaryExpression(node) &&
+        [
+            ts.SyntaxKind.AmpersandAmpersandToken,
+            ts.SyntaxKind.BarBarToken,
+            ts.SyntaxKind.QuestionQuestionToken,
+        ].includes(node.operatorToken.kind)
+    ) {
         return [...wordyLiterals(node.left), ...wordyLiterals(node.right)];
     }
     return [];
@@ -84,7 +100,13 @@ function wordyLiterals(node: ts.Node | undefined): string[] {
 /** Scans one source text; `file` only names places in the report. */
 export function scanSource(file: string, text: string): ScanResult {
     const isTsx = file.endsWith('.tsx');
-    const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, isTsx ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+    const sf = ts.createSourceFile(
+        file,
+        text,
+        ts.ScriptTarget.Latest,
+        true,
+        isTsx ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+    );
     const messages: FoundMessage[] = [];
     const problems: string[] = [];
     const idLiterals = new Set<ts.Node>();
@@ -95,7 +117,9 @@ export function scanSource(file: string, text: string): ScanResult {
         const id = literalText(idInit);
         const defaultMessage = literalText(msgInit);
         if (id === null || defaultMessage === null) {
-            problems.push(`${at(node)}: ${what} needs a literal id and a literal defaultMessage (found ${idInit ? idInit.getText(sf) : 'no id'}, ${msgInit ? msgInit.getText(sf).slice(0, 60) : 'no defaultMessage'})`);
+            problems.push(
+                `${at(node)}: ${what} needs a literal id and a literal defaultMessage (found ${idInit ? idInit.getText(sf) : 'no id'}, ${msgInit ? msgInit.getText(sf).slice(0, 60) : 'no defaultMessage'})`,
+            );
             return;
         }
         if (!MESSAGE_ID.test(id)) {
@@ -135,7 +159,12 @@ export function scanSource(file: string, text: string): ScanResult {
             const idInit = idProp && ts.isPropertyAssignment(idProp) ? idProp.initializer : undefined;
             const idText = literalText(idInit);
             if (msgProp || (idText !== null && LOOKS_LIKE_ID.test(idText))) {
-                record(node, idInit, msgProp && ts.isPropertyAssignment(msgProp) ? msgProp.initializer : undefined, 'message descriptor');
+                record(
+                    node,
+                    idInit,
+                    msgProp && ts.isPropertyAssignment(msgProp) ? msgProp.initializer : undefined,
+                    'message descriptor',
+                );
             }
         }
 
@@ -169,7 +198,9 @@ export function scanSource(file: string, text: string): ScanResult {
                 } else if (name === 'placeholder') {
                     const comments = ts.getLeadingCommentRanges(text, a.getFullStart()) ?? [];
                     if (!comments.some((c) => PLACEHOLDER_EXCUSE.test(text.slice(c.pos, c.end)))) {
-                        problems.push(`${at(a)}: placeholder=${words[0]} is literal text; use formatMessage, or say in a comment on it that it is a format example`);
+                        problems.push(
+                            `${at(a)}: placeholder=${words[0]} is literal text; use formatMessage, or say in a comment on it that it is a format example`,
+                        );
                     }
                 }
             }
@@ -178,23 +209,38 @@ export function scanSource(file: string, text: string): ScanResult {
         if (ts.isJsxText(node) && HAS_LETTERS.test(node.text)) {
             problems.push(`${at(node)}: JSX text "${node.text.trim()}" bypasses react-intl`);
         }
-        if (ts.isJsxExpression(node) && node.parent && (ts.isJsxElement(node.parent) || ts.isJsxFragment(node.parent))) {
+        if (
+            ts.isJsxExpression(node) &&
+            node.parent &&
+            (ts.isJsxElement(node.parent) || ts.isJsxFragment(node.parent))
+        ) {
             for (const w of wordyLiterals(node.expression)) {
                 problems.push(`${at(node)}: JSX child ${w} bypasses react-intl`);
             }
         }
 
         if (ts.isCallExpression(node)) {
-            const callee = ts.isPropertyAccessExpression(node.expression) ? node.expression.name.text : ts.isIdentifier(node.expression) ? node.expression.text : '';
+            const callee = ts.isPropertyAccessExpression(node.expression)
+                ? node.expression.name.text
+                : ts.isIdentifier(node.expression)
+                  ? node.expression.text
+                  : '';
             if (FORMATTERS.has(callee)) {
                 const [descriptor, values] = node.arguments;
                 // An inline descriptor without defaultMessage and without a literal id (the object rule above takes the rest).
                 if (descriptor && ts.isObjectLiteralExpression(descriptor)) {
                     const names = descriptor.properties.map((p) => (p.name ? propName(p.name) : null));
                     const idProp = descriptor.properties.find((p) => p.name && propName(p.name) === 'id');
-                    const idText = literalText(idProp && ts.isPropertyAssignment(idProp) ? idProp.initializer : undefined);
+                    const idText = literalText(
+                        idProp && ts.isPropertyAssignment(idProp) ? idProp.initializer : undefined,
+                    );
                     if (!names.includes('defaultMessage') && !(idText !== null && LOOKS_LIKE_ID.test(idText))) {
-                        record(descriptor, idProp && ts.isPropertyAssignment(idProp) ? idProp.initializer : undefined, undefined, `${callee}() descriptor`);
+                        record(
+                            descriptor,
+                            idProp && ts.isPropertyAssignment(idProp) ? idProp.initializer : undefined,
+                            undefined,
+                            `${callee}() descriptor`,
+                        );
                     }
                 }
                 checkValues(values);
@@ -206,7 +252,11 @@ export function scanSource(file: string, text: string): ScanResult {
 
     // A message id anywhere else (e.g. looked up in a map by a computed key) escapes the checks above.
     const findStrays = (node: ts.Node) => {
-        if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node)) && LOOKS_LIKE_ID.test(node.text) && !idLiterals.has(node)) {
+        if (
+            (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node)) &&
+            LOOKS_LIKE_ID.test(node.text) &&
+            !idLiterals.has(node)
+        ) {
             problems.push(`${at(node)}: message id ${node.getText(sf)} outside a {id, defaultMessage} descriptor`);
         }
         ts.forEachChild(node, findStrays);
@@ -223,7 +273,11 @@ export function sourceFiles(srcDir: string): string[] {
             const full = path.join(dir, entry.name);
             if (entry.isDirectory()) {
                 walk(full);
-            } else if (/\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+            } else if (
+                /\.tsx?$/.test(entry.name) &&
+                !/\.test\.tsx?$/.test(entry.name) &&
+                !entry.name.endsWith('.d.ts')
+            ) {
                 out.push(full);
             }
         }

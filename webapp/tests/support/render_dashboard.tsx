@@ -18,10 +18,19 @@ export function makeStore(): Store {
 }
 
 /** `intl` stands in for another language: its locale, and messages replacing some English ones. */
-export function renderWithStore(ui: React.ReactElement, store: Store = makeStore(), intl: {locale: string; messages: Record<string, string>} = {locale: 'en', messages: {}}) {
+export function renderWithStore(
+    ui: React.ReactElement,
+    store: Store = makeStore(),
+    intl: {locale: string; messages: Record<string, string>} = {locale: 'en', messages: {}},
+) {
     const result = render(
         <Provider store={store}>
-            <IntlProvider locale={intl.locale} defaultLocale='en' timeZone='UTC' messages={{...getTranslations(intl.locale), ...intl.messages}}>
+            <IntlProvider
+                locale={intl.locale}
+                defaultLocale="en"
+                timeZone="UTC"
+                messages={{...getTranslations(intl.locale), ...intl.messages}}
+            >
                 {ui}
             </IntlProvider>
         </Provider>,

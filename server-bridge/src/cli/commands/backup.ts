@@ -14,19 +14,26 @@ export interface BackupFlags {
 
 export function parseComponentList(list: string | undefined, flag: string): ComponentId[] | undefined {
   if (!list) return undefined;
-  const ids = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((i) => !(COMPONENT_IDS as readonly string[]).includes(i));
-  if (bad.length) throw new UsageError(`${flag}: unknown component ${bad.join(', ')} (known: ${COMPONENT_IDS.join(', ')})`);
+  if (bad.length)
+    throw new UsageError(`${flag}: unknown component ${bad.join(', ')} (known: ${COMPONENT_IDS.join(', ')})`);
   return ids as ComponentId[];
 }
 
 export async function backupCommand(globals: GlobalOptions, flags: BackupFlags): Promise<void> {
   const mode = flags.mode ?? undefined;
-  if (mode !== undefined && mode !== 'offline' && mode !== 'online') throw new UsageError(`--mode must be offline or online, not "${mode}"`);
+  if (mode !== undefined && mode !== 'offline' && mode !== 'online')
+    throw new UsageError(`--mode must be offline or online, not "${mode}"`);
   const exclude = parseComponentList(flags.exclude, '--exclude');
   const { ec, out } = await openCommand(globals);
   await runOperationCommand(ec, out, {
-    kind: 'backup', mode, exclude,
+    kind: 'backup',
+    mode,
+    exclude,
     // Only a "no" is passed: otherwise backup.replicateAfter / backup.pruneAfter decide.
     replicate: flags.replicate === false ? false : undefined,
     prune: flags.prune === false ? false : undefined,

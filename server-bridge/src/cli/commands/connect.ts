@@ -21,14 +21,26 @@ export async function connectCommand(globals: GlobalOptions, flags: ConnectFlags
   const file = globals.config ?? process.env.MM_BACKUP_CONFIG;
   if (!file) throw new UsageError('no config file: pass --config FILE (or set MM_BACKUP_CONFIG)');
   const cfg = await loadConfig(file);
-  const adminToken = flags.adminTokenFile ? await readSecretFile(flags.adminTokenFile, '--admin-token-file') : process.env.MM_BACKUP_ADMIN_TOKEN;
+  const adminToken = flags.adminTokenFile
+    ? await readSecretFile(flags.adminTokenFile, '--admin-token-file')
+    : process.env.MM_BACKUP_ADMIN_TOKEN;
   // A bot token already in the config (mattermost.botToken or botTokenFile, read by loadConfig) is used as given.
-  const botToken = flags.botTokenFile ? await readSecretFile(flags.botTokenFile, '--bot-token-file') : (process.env.MM_BACKUP_BOT_TOKEN || cfg.mattermost.botToken);
-  if (!adminToken && !botToken) throw new UsageError('connect needs --admin-token-file (or MM_BACKUP_ADMIN_TOKEN) to set everything up, or a bot token from --bot-token-file, MM_BACKUP_BOT_TOKEN or the config (mattermost.botToken or botTokenFile)');
+  const botToken = flags.botTokenFile
+    ? await readSecretFile(flags.botTokenFile, '--bot-token-file')
+    : process.env.MM_BACKUP_BOT_TOKEN || cfg.mattermost.botToken;
+  if (!adminToken && !botToken)
+    throw new UsageError(
+      'connect needs --admin-token-file (or MM_BACKUP_ADMIN_TOKEN) to set everything up, or a bot token from --bot-token-file, MM_BACKUP_BOT_TOKEN or the config (mattermost.botToken or botTokenFile)',
+    );
   registerSecret(adminToken);
   registerSecret(botToken);
   const report = await connect(cfg, await StateStore.open(cfg.repository.path), {
-    adminToken, botToken: adminToken ? undefined : botToken, teams: flags.teams?.split(',').map((t) => t.trim()).filter(Boolean),
+    adminToken,
+    botToken: adminToken ? undefined : botToken,
+    teams: flags.teams
+      ?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
   });
   const text = [
     `Bot: @${report.bot_username ?? '?'} (${report.bot_user_id ?? '?'}); its token is stored in ${cfg.repository.path}/sidecar-state.json (0600).`,

@@ -31,7 +31,8 @@ export function parseS3Url(url: string): S3Source {
     throw new UsageError(`--from: "${url}" is not a URL; expected s3://BUCKET/PREFIX`);
   }
   if (u.protocol !== 's3:' || !u.hostname) throw new UsageError(`--from: "${url}" is not an s3://BUCKET/PREFIX URL`);
-  if (u.username || u.password) throw new UsageError('--from: credentials do not belong in the URL; use the AWS_* environment or offsite.s3.*File');
+  if (u.username || u.password)
+    throw new UsageError('--from: credentials do not belong in the URL; use the AWS_* environment or offsite.s3.*File');
   const q = u.searchParams;
   const pathStyle = q.get('path_style');
   return {
@@ -48,9 +49,13 @@ export async function openFromSource(globals: GlobalOptions, from: string, insta
   const src = parseS3Url(from);
   const file = globals.config ?? process.env.MM_BACKUP_CONFIG;
   const base: Config = file ? await loadConfig(file) : minimalConfig(installDir, src);
-  const endpoint = src.endpoint ?? base.offsite?.s3.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint =
+    src.endpoint ?? base.offsite?.s3.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   const s3 = {
-    ...(base.offsite?.s3 ?? { forcePathStyle: false, region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }),
+    ...(base.offsite?.s3 ?? {
+      forcePathStyle: false,
+      region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    }),
     bucket: src.bucket,
     prefix: src.prefix,
     endpoint,
@@ -58,21 +63,33 @@ export async function openFromSource(globals: GlobalOptions, from: string, insta
   };
   // Self-hosted endpoints (MinIO, Ceph) usually need path-style URLs; AWS does not.
   s3.forcePathStyle = src.forcePathStyle ?? (base.offsite ? s3.forcePathStyle : !!endpoint);
-  const offsite = { ...(base.offsite ?? { replicateAfterBackup: false, retry: { attempts: 6, baseDelayMs: 1000, maxDelayMs: 30_000 } }), mode: 'direct' as const, s3 };
+  const offsite = {
+    ...(base.offsite ?? { replicateAfterBackup: false, retry: { attempts: 6, baseDelayMs: 1000, maxDelayMs: 30_000 } }),
+    mode: 'direct' as const,
+    s3,
+  };
   const cfg: Config = { ...base, offsite };
   // Never create a repository in a bucket we were asked to read from: a typo must fail, not initialise.
   const out = createOutput(!!globals.json);
-  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }), out, json: !!globals.json };
+  return {
+    ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }),
+    out,
+    json: !!globals.json,
+  };
 }
 
 function minimalConfig(installDir: string | undefined, src: S3Source): Config {
-  const state = process.env.MM_BACKUP_STATE_DIR ?? path.join(os.tmpdir(), `mm-backup-state-${process.getuid?.() ?? 'user'}`);
-  return parseConfig({
-    mattermost: { installDir: installDir ?? '/opt/mattermost' },
-    service: { preset: 'none' },
-    repository: { path: state },
-    offsite: { mode: 'direct', s3: { bucket: src.bucket, prefix: src.prefix } },
-  }, `(no config file: --from ${src.bucket})`);
+  const state =
+    process.env.MM_BACKUP_STATE_DIR ?? path.join(os.tmpdir(), `mm-backup-state-${process.getuid?.() ?? 'user'}`);
+  return parseConfig(
+    {
+      mattermost: { installDir: installDir ?? '/opt/mattermost' },
+      service: { preset: 'none' },
+      repository: { path: state },
+      offsite: { mode: 'direct', s3: { bucket: src.bucket, prefix: src.prefix } },
+    },
+    `(no config file: --from ${src.bucket})`,
+  );
 }
 
 /** The off-site copy of this host's repository (config offsite block, mode "replicate"), read like a repository. */
@@ -83,16 +100,28 @@ export async function openOffsiteCopy(globals: GlobalOptions): Promise<CommandEn
   if (!base.offsite) throw new UsageError('--offsite: no "offsite" block in the config');
   const cfg: Config = { ...base, offsite: { ...base.offsite, mode: 'direct' } };
   const out = createOutput(!!globals.json);
-  return { ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }), out, json: !!globals.json };
+  return {
+    ec: await openContext(cfg, { createOffsite: false, notice: out.info, warn: out.warn }),
+    out,
+    json: !!globals.json,
+  };
 }
 
 /**
  * Picks the repository a reading command works on: --from URL, --offsite, or the configured one.
  * `trust` (--trust, repeatable) adds signing-key fingerprints to the configured ones for this run.
  */
-export async function openSource(globals: GlobalOptions, flags: { from?: string; offsite?: boolean; trust?: string[] }, installDir?: string): Promise<CommandEnv> {
+export async function openSource(
+  globals: GlobalOptions,
+  flags: { from?: string; offsite?: boolean; trust?: string[] },
+  installDir?: string,
+): Promise<CommandEnv> {
   if (flags.from && flags.offsite) throw new UsageError('--from and --offsite exclude each other');
-  const env = flags.from ? await openFromSource(globals, flags.from, installDir) : flags.offsite ? await openOffsiteCopy(globals) : await openCommand(globals);
+  const env = flags.from
+    ? await openFromSource(globals, flags.from, installDir)
+    : flags.offsite
+      ? await openOffsiteCopy(globals)
+      : await openCommand(globals);
   env.ec.trust = env.ec.trust.withExtra(flags.trust);
   return env;
 }

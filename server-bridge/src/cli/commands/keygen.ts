@@ -14,16 +14,18 @@ import { signingKeyFile } from '../../repository/trust';
 import { createOutput } from '../render';
 import type { GlobalOptions } from './shared';
 
-export const KEY_WARNING = 'Keep this identity OFF the Mattermost server (a password manager, a safe, the disaster-recovery host). '
-  + 'Whoever has it can read every off-site backup; without it they cannot be restored. It is shown only once. '
-  + 'Put only the public key in offsite.encryption.recipients on the server.';
+export const KEY_WARNING =
+  'Keep this identity OFF the Mattermost server (a password manager, a safe, the disaster-recovery host). ' +
+  'Whoever has it can read every off-site backup; without it they cannot be restored. It is shown only once. ' +
+  'Put only the public key in offsite.encryption.recipients on the server.';
 
 export async function keygenCommand(globals: GlobalOptions, flags: { output?: string }): Promise<void> {
   const out = createOutput(!!globals.json);
   const { identity, recipient } = await generateKeyPair();
   const signing = await signingKey(globals);
-  const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n`
-    + `${signing ? `# snapshot signing key fingerprint: ${signing.fingerprint} (mm-backup --trust)\n` : ''}${identity}\n`;
+  const text =
+    `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n` +
+    `${signing ? `# snapshot signing key fingerprint: ${signing.fingerprint} (mm-backup --trust)\n` : ''}${identity}\n`;
   const fp = signing ? { signing_fingerprint: signing.fingerprint } : {};
   if (flags.output) {
     if (!flags.output.startsWith('/')) throw new UsageError('--output must be an absolute path');
@@ -31,11 +33,19 @@ export async function keygenCommand(globals: GlobalOptions, flags: { output?: st
     try {
       fh = await open(flags.output, 'wx', 0o600);
     } catch (err) {
-      throw new UsageError(`--output: cannot create ${flags.output}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it already exists (never overwritten)' : String(err)}`);
+      throw new UsageError(
+        `--output: cannot create ${flags.output}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it already exists (never overwritten)' : String(err)}`,
+      );
     }
-    try { await fh.writeFile(text); } finally { await fh.close(); }
-    out.summary({ ok: true, recipient, ...fp, identity_file: flags.output, warning: KEY_WARNING },
-      `Public key (recipient): ${recipient}\n${signing ? `Snapshot signing key fingerprint: ${signing.fingerprint}\n` : ''}Identity written to ${flags.output} (0600).\n\nWARNING: ${KEY_WARNING}`);
+    try {
+      await fh.writeFile(text);
+    } finally {
+      await fh.close();
+    }
+    out.summary(
+      { ok: true, recipient, ...fp, identity_file: flags.output, warning: KEY_WARNING },
+      `Public key (recipient): ${recipient}\n${signing ? `Snapshot signing key fingerprint: ${signing.fingerprint}\n` : ''}Identity written to ${flags.output} (0600).\n\nWARNING: ${KEY_WARNING}`,
+    );
     return;
   }
   process.stderr.write(`WARNING: ${KEY_WARNING}\n`);

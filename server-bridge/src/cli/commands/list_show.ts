@@ -7,54 +7,128 @@ import { offsiteStates } from '../../offsite/offsite_state';
 import { recoveryView } from '../../status/recovery_state';
 import type { TrustVerdict } from '../../repository/signing';
 
-export async function listCommand(globals: GlobalOptions, flags: { from?: string; offsite?: boolean; trust?: string[] } = {}): Promise<void> {
+export async function listCommand(
+  globals: GlobalOptions,
+  flags: { from?: string; offsite?: boolean; trust?: string[] } = {},
+): Promise<void> {
   const { ec, out } = await openSource(globals, flags);
   const { manifests, broken } = await ec.repo.listSnapshotSummaries();
   const verified = await readVerifications(ec.storage, ec.trust);
-  const offsite = await offsiteStates(ec, manifests.map((m) => m.id));
-  const trust = new Map(await Promise.all(manifests.map(async (m) => [m.id, await ec.trust.checkManifest(ec.repo, m)] as const)));
+  const offsite = await offsiteStates(
+    ec,
+    manifests.map((m) => m.id),
+  );
+  const trust = new Map(
+    await Promise.all(manifests.map(async (m) => [m.id, await ec.trust.checkManifest(ec.repo, m)] as const)),
+  );
   const own = await ec.trust.ownKey();
   const rows = manifests.map((m) => {
     const v = verified.get(m.id);
     const t = trust.get(m.id) as TrustVerdict;
     return {
-      trust: t.state, ...(t.fingerprint ? { signed_by: t.fingerprint } : {}), ...(t.reason && t.state !== 'signed' ? { trust_problem: t.reason } : {}),
-      id: m.id, started_at: m.startedAt, mode: m.mode, trigger: m.trigger, bytes: m.stats.bytes, new_bytes: m.stats.newBytes,
-      files: m.stats.files, duration_ms: m.stats.durationMs, downtime_ms: m.stats.downtimeMs,
-      mattermost_version: m.mattermost.version, schema_version: m.mattermost.schemaVersion,
+      trust: t.state,
+      ...(t.fingerprint ? { signed_by: t.fingerprint } : {}),
+      ...(t.reason && t.state !== 'signed' ? { trust_problem: t.reason } : {}),
+      id: m.id,
+      started_at: m.startedAt,
+      mode: m.mode,
+      trigger: m.trigger,
+      bytes: m.stats.bytes,
+      new_bytes: m.stats.newBytes,
+      files: m.stats.files,
+      duration_ms: m.stats.durationMs,
+      downtime_ms: m.stats.downtimeMs,
+      mattermost_version: m.mattermost.version,
+      schema_version: m.mattermost.schemaVersion,
       verification: v ? (v.ok ? (v.deep ? 'deep ok' : 'ok') : 'FAILED') : 'not verified',
       ...(offsite ? { offsite: offsite.states.get(m.id) ?? 'unknown' } : {}),
     };
   });
   const text = rows.length
-    ? table(rows.map((r) => [r.id, r.started_at.replace('T', ' ').slice(0, 19), r.mode, r.trigger, size(r.bytes), size(r.new_bytes), duration(r.downtime_ms), r.verification, r.trust === 'signed' ? 'signed' : r.trust.toUpperCase(), ...(offsite ? [r.offsite ?? ''] : [])]),
-      ['id', 'started (UTC)', 'mode', 'trigger', 'size', 'new', 'downtime', 'verified', 'trust', ...(offsite ? ['offsite'] : [])])
+    ? table(
+        rows.map((r) => [
+          r.id,
+          r.started_at.replace('T', ' ').slice(0, 19),
+          r.mode,
+          r.trigger,
+          size(r.bytes),
+          size(r.new_bytes),
+          duration(r.downtime_ms),
+          r.verification,
+          r.trust === 'signed' ? 'signed' : r.trust.toUpperCase(),
+          ...(offsite ? [r.offsite ?? ''] : []),
+        ]),
+        [
+          'id',
+          'started (UTC)',
+          'mode',
+          'trigger',
+          'size',
+          'new',
+          'downtime',
+          'verified',
+          'trust',
+          ...(offsite ? ['offsite'] : []),
+        ],
+      )
     : 'No snapshots yet: run mm-backup backup.';
   const untrusted = rows.filter((r) => r.trust !== 'signed');
   const brokenText = [
     ...broken.map((b) => `warning: snapshot ${b.id} is unreadable and ignored: ${b.problem}`),
-    ...untrusted.map((r) => `warning: snapshot ${r.id} is ${r.trust === 'unsigned' ? 'NOT SIGNED' : 'UNTRUSTED'}: ${r.trust_problem ?? ''}; restore and verify refuse it (see docs/security.md)`),
+    ...untrusted.map(
+      (r) =>
+        `warning: snapshot ${r.id} is ${r.trust === 'unsigned' ? 'NOT SIGNED' : 'UNTRUSTED'}: ${r.trust_problem ?? ''}; restore and verify refuse it (see docs/security.md)`,
+    ),
     ...(offsite?.warning ? [`warning: ${offsite.warning}`] : []),
   ].join('\n');
-  const keyText = own ? `This host's signing key: ${own.fingerprint}` : 'This host has no signing key yet (it is made by the first backup).';
+  const keyText = own
+    ? `This host's signing key: ${own.fingerprint}`
+    : 'This host has no signing key yet (it is made by the first backup).';
   // A killed job's stale lock and the jobs marked interrupted (status/recovery_state.ts).
   const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
-  out.summary({ ok: true, snapshots: rows, broken, signing_key: own ? own.fingerprint : null, lock: rec.lock, interrupted_jobs: rec.interrupted }, [text, brokenText, ...rec.lines, keyText].filter(Boolean).join('\n'));
+  out.summary(
+    {
+      ok: true,
+      snapshots: rows,
+      broken,
+      signing_key: own ? own.fingerprint : null,
+      lock: rec.lock,
+      interrupted_jobs: rec.interrupted,
+    },
+    [text, brokenText, ...rec.lines, keyText].filter(Boolean).join('\n'),
+  );
 }
 
-export async function showCommand(globals: GlobalOptions, id: string, flags: { from?: string; offsite?: boolean; trust?: string[] } = {}): Promise<void> {
+export async function showCommand(
+  globals: GlobalOptions,
+  id: string,
+  flags: { from?: string; offsite?: boolean; trust?: string[] } = {},
+): Promise<void> {
   const { ec, out } = await openSource(globals, flags);
   const m = await ec.repo.loadSnapshot(id);
   const t = await ec.trust.checkManifest(ec.repo, m);
   const lines = [
     `Snapshot ${m.id} (${m.mode}, trigger ${m.trigger}) of ${m.installDir} on ${m.host}`,
-    t.state === 'signed' ? `Signed by ${t.fingerprint} (trusted)` : `${t.state === 'unsigned' ? 'NOT SIGNED' : 'UNTRUSTED'}: ${t.reason}. Restore and verify refuse it (docs/security.md).`,
+    t.state === 'signed'
+      ? `Signed by ${t.fingerprint} (trusted)`
+      : `${t.state === 'unsigned' ? 'NOT SIGNED' : 'UNTRUSTED'}: ${t.reason}. Restore and verify refuse it (docs/security.md).`,
     `Started ${m.startedAt}, took ${duration(m.stats.durationMs)}, downtime ${duration(m.stats.downtimeMs)}`,
     `Mattermost ${m.mattermost.version ?? 'version unknown'}, schema ${m.mattermost.schemaVersion ?? 'unknown'}, config in ${m.mattermost.configSource}`,
     '',
-    table(m.components.map((c) => [c.id, c.status, c.status === 'included' ? `${c.files} files` : '', c.status === 'included' ? size(c.bytes) : '',
-      c.database ? `${c.database.target}, ${Object.keys(c.database.rowCounts).length} tables` : c.status === 'included' ? c.root ?? '' : c.reason ?? '']),
-    ['component', 'status', 'files', 'size', 'details']),
+    table(
+      m.components.map((c) => [
+        c.id,
+        c.status,
+        c.status === 'included' ? `${c.files} files` : '',
+        c.status === 'included' ? size(c.bytes) : '',
+        c.database
+          ? `${c.database.target}, ${Object.keys(c.database.rowCounts).length} tables`
+          : c.status === 'included'
+            ? (c.root ?? '')
+            : (c.reason ?? ''),
+      ]),
+      ['component', 'status', 'files', 'size', 'details'],
+    ),
   ];
   out.summary({ ok: true, trust: t.state, signed_by: t.fingerprint ?? null, manifest: m }, lines.join('\n'));
 }

@@ -30,25 +30,55 @@ export interface RestoreFlags {
 
 export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
   const components = parseComponentList(flags.components, '--components');
-  if (flags.installDir && !flags.installDir.startsWith('/')) throw new UsageError('--install-dir must be an absolute path');
-  if (flags.restoreAbsoluteRoots && !flags.installDir) throw new UsageError('--restore-absolute-roots only applies with --install-dir (an in-place restore writes every root)');
+  if (flags.installDir && !flags.installDir.startsWith('/'))
+    throw new UsageError('--install-dir must be an absolute path');
+  if (flags.restoreAbsoluteRoots && !flags.installDir)
+    throw new UsageError(
+      '--restore-absolute-roots only applies with --install-dir (an in-place restore writes every root)',
+    );
   if (flags.from && !flags.installDir && !(globals.config ?? process.env.MM_BACKUP_CONFIG)) {
-    throw new UsageError('--from without a config file needs --install-dir (where to rebuild Mattermost) and --database-url-file');
+    throw new UsageError(
+      '--from without a config file needs --install-dir (where to rebuild Mattermost) and --database-url-file',
+    );
   }
   const { ec, out, json } = await openSource(globals, flags, flags.installDir);
   // The URL may also come from a file or the environment, so the password stays out of `ps`.
-  const url = flags.databaseUrl ?? (flags.databaseUrlFile ? await readSecretFile(flags.databaseUrlFile, '--database-url-file') : process.env.MM_BACKUP_DATABASE_URL);
-  if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) out.info('warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL');
+  const url =
+    flags.databaseUrl ??
+    (flags.databaseUrlFile
+      ? await readSecretFile(flags.databaseUrlFile, '--database-url-file')
+      : process.env.MM_BACKUP_DATABASE_URL);
+  if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl))
+    out.info(
+      'warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL',
+    );
   await withLock(ec, 'restore', out, async (lock) => {
-    const prepared = await prepareRestore({
-      kind: 'restore', snapshotId: id, include: components, allowUnsigned: !!flags.allowUnsigned,
-      restore: { installDir: flags.installDir, absoluteRoots: !!flags.restoreAbsoluteRoots, databaseUrl: url, safetySnapshot: flags.safetySnapshot !== false, force: !!flags.force },
-    }, { ec, lock, trigger: 'cli', notice: (s) => out.info(s) });
+    const prepared = await prepareRestore(
+      {
+        kind: 'restore',
+        snapshotId: id,
+        include: components,
+        allowUnsigned: !!flags.allowUnsigned,
+        restore: {
+          installDir: flags.installDir,
+          absoluteRoots: !!flags.restoreAbsoluteRoots,
+          databaseUrl: url,
+          safetySnapshot: flags.safetySnapshot !== false,
+          force: !!flags.force,
+        },
+      },
+      { ec, lock, trigger: 'cli', notice: (s) => out.info(s) },
+    );
     const m = prepared.manifest;
     if (!flags.yes) {
-      if (json || !process.stdin.isTTY) throw new UsageError('restore overwrites data: pass --yes to confirm when not running interactively');
+      if (json || !process.stdin.isTTY)
+        throw new UsageError('restore overwrites data: pass --yes to confirm when not running interactively');
       out.info(`Restoring snapshot ${m.id} (${m.startedAt}) will overwrite:\n  ${prepared.overwrites.join('\n  ')}`);
-      out.info(prepared.options.safetySnapshot ? 'A safety snapshot of the current state is taken first.' : 'NO safety snapshot will be taken (--no-safety-snapshot).');
+      out.info(
+        prepared.options.safetySnapshot
+          ? 'A safety snapshot of the current state is taken first.'
+          : 'NO safety snapshot will be taken (--no-safety-snapshot).',
+      );
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       const answer = await rl.question(`Type the snapshot id (${m.id}) to continue: `);
       rl.close();
@@ -56,7 +86,8 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     }
     const op = prepared.build();
     const skipped = (op.result()?.skipped ?? []) as string[];
-    for (const c of skipped) out.info(`skipped ${c}: its root is outside the install dir; --restore-absolute-roots restores it too`);
+    for (const c of skipped)
+      out.info(`skipped ${c}: its root is outside the install dir; --restore-absolute-roots restores it too`);
     try {
       await runCliJob(op, lock, out);
     } finally {

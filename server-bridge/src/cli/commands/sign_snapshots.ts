@@ -13,7 +13,10 @@ import { openSource } from './from_source';
 export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offsite?: boolean }): Promise<void> {
   const { ec, out } = await openSource(globals, { offsite: flags.offsite });
   const key = await ec.trust.signer();
-  if (!key) throw new VerificationError('this host has no signing key', [], { hint: 'run sign-snapshots with --config on the host that made the backups' });
+  if (!key)
+    throw new VerificationError('this host has no signing key', [], {
+      hint: 'run sign-snapshots with --config on the host that made the backups',
+    });
   await withLock(ec, 'sign', out, async (lock) => {
     const { manifests } = await ec.repo.listSnapshotSummaries();
     const signed: string[] = [];
@@ -47,9 +50,13 @@ export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offs
       ...refused.map((r) => `${r.id}: ${r.problem}`),
     ].join('\n');
     if (refused.length) {
-      throw new VerificationError(`${text}\n${refused.length} snapshots were not signed`, refused.map((r) => ({ component: 'manifest', problem: `${r.id}: ${r.problem}` })), {
-        hint: 'do not restore the snapshots that were not signed; see docs/security.md',
-      });
+      throw new VerificationError(
+        `${text}\n${refused.length} snapshots were not signed`,
+        refused.map((r) => ({ component: 'manifest', problem: `${r.id}: ${r.problem}` })),
+        {
+          hint: 'do not restore the snapshots that were not signed; see docs/security.md',
+        },
+      );
     }
     out.summary({ ok: true, signed, already_signed: already, fingerprint: key.fingerprint }, text);
   });

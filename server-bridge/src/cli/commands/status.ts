@@ -23,8 +23,15 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
     ]),
     ...(rec.lines.length ? ['', ...rec.lines] : []),
   ].join('\n');
-  out.summary({
-    ok: true, mattermost: { url: ec.cfg.mattermost.url, state: mm.state, detail: mm.detail },
-    lock: rec.lock, interrupted_jobs: rec.interrupted, snapshots: manifests.length, last_backup: last ? { id: last.id, mode: last.mode, started_at: last.startedAt } : null,
-  }, text);
+  out.summary(
+    {
+      ok: true,
+      mattermost: { url: ec.cfg.mattermost.url, state: mm.state, detail: mm.detail },
+      lock: rec.lock,
+      interrupted_jobs: rec.interrupted,
+      snapshots: manifests.length,
+      last_backup: last ? { id: last.id, mode: last.mode, started_at: last.startedAt } : null,
+    },
+    text,
+  );
 }

@@ -7,7 +7,6 @@ import React from 'react';
 import {FormattedMessage} from 'react-intl';
 
 type Props = {
-
     /** The sidecar's API version (null until an answer arrived). */
     sidecarApi: number | null;
 
@@ -21,21 +20,17 @@ export default function ApiSkewBanner({sidecarApi, sidecarVersion}: Props) {
     }
     const values = {sidecar: sidecarApi, plugin: API_VERSION, version: sidecarVersion ?? '?'};
     return (
-        <div
-            role='alert'
-            className='alert alert-warning'
-            data-testid='api-skew'
-        >
+        <div role="alert" className="alert alert-warning" data-testid="api-skew">
             {sidecarApi < API_VERSION ? (
                 <FormattedMessage
-                    id='mattermost-backup.skew.sidecar_older'
-                    defaultMessage='The backup sidecar (mm-backup {version}) speaks API v{sidecar}, this plugin v{plugin}: upgrade the sidecar on the Mattermost host to the release of this plugin. Until then, some of this page may not work.'
+                    id="mattermost-backup.skew.sidecar_older"
+                    defaultMessage="The backup sidecar (mm-backup {version}) speaks API v{sidecar}, this plugin v{plugin}: upgrade the sidecar on the Mattermost host to the release of this plugin. Until then, some of this page may not work."
                     values={values}
                 />
             ) : (
                 <FormattedMessage
-                    id='mattermost-backup.skew.plugin_older'
-                    defaultMessage='The backup sidecar (mm-backup {version}) speaks API v{sidecar}, this plugin v{plugin}: upgrade this plugin (System Console › Plugins) to the release of the sidecar. Until then, some of this page may not work.'
+                    id="mattermost-backup.skew.plugin_older"
+                    defaultMessage="The backup sidecar (mm-backup {version}) speaks API v{sidecar}, this plugin v{plugin}: upgrade this plugin (System Console › Plugins) to the release of the sidecar. Until then, some of this page may not work."
                     values={values}
                 />
             )}

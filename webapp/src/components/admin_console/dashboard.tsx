@@ -8,7 +8,15 @@ import {useDispatch, useSelector} from 'react-redux';
 import type {SnapshotListEntry} from '@mm-backup/api';
 import {isActive} from 'src/job_progress_math';
 import {backoffMs} from 'src/timing';
-import {failureMessage, loadOverview, openRestoreModal, receivedSettings, receivedSidecarUrl, run, startJob} from 'src/state/actions';
+import {
+    failureMessage,
+    loadOverview,
+    openRestoreModal,
+    receivedSettings,
+    receivedSidecarUrl,
+    run,
+    startJob,
+} from 'src/state/actions';
 import type {ApiFailure} from 'src/state/types';
 import {pluginState} from 'src/state/selectors';
 
@@ -29,8 +37,17 @@ import StatusSummary from './status_summary';
 
 function Section({title, children, testId}: {title: React.ReactNode; children: React.ReactNode; testId?: string}) {
     return (
-        <section className='mattermost-backup-section' data-testid={testId} style={{marginBottom: 24}}>
-            <h5 className='mattermost-backup-section__title' style={{fontWeight: 600, borderBottom: '1px solid rgba(var(--center-channel-color-rgb, 63,67,80), 0.16)', paddingBottom: 6}}>{title}</h5>
+        <section className="mattermost-backup-section" data-testid={testId} style={{marginBottom: 24}}>
+            <h5
+                className="mattermost-backup-section__title"
+                style={{
+                    fontWeight: 600,
+                    borderBottom: '1px solid rgba(var(--center-channel-color-rgb, 63,67,80), 0.16)',
+                    paddingBottom: 6,
+                }}
+            >
+                {title}
+            </h5>
             {children}
         </section>
     );
@@ -57,7 +74,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                 }
             }
         });
-    // outageRetries is read, not a dependency: only a new `attempt` reloads.
+        // outageRetries is read, not a dependency: only a new `attempt` reloads.
     }, [bridge, sidecarUrl, attempt, dispatch]);
 
     // Opened while Mattermost is stopped (no job known yet to follow): load again after the
@@ -79,15 +96,21 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     }, [restarting, retryInMs, st.connection.kind]);
 
     const busy = isActive(st.job);
-    const describe = useCallback((e: ApiFailure) => `${failureMessage(formatMessage, e)}${e.hint ? ` ${e.hint}` : ''}`, [formatMessage]);
+    const describe = useCallback(
+        (e: ApiFailure) => `${failureMessage(formatMessage, e)}${e.hint ? ` ${e.hint}` : ''}`,
+        [formatMessage],
+    );
 
-    const start = useCallback(async (body: Parameters<typeof bridge.startJob>[0]) => {
-        setActionError(null);
-        const r = await startJob(dispatch, bridge, body);
-        if (r.error) {
-            setActionError(describe(r.error));
-        }
-    }, [bridge, dispatch, describe]);
+    const start = useCallback(
+        async (body: Parameters<typeof bridge.startJob>[0]) => {
+            setActionError(null);
+            const r = await startJob(dispatch, bridge, body);
+            if (r.error) {
+                setActionError(describe(r.error));
+            }
+        },
+        [bridge, dispatch, describe],
+    );
 
     const onAction = async (action: SnapshotAction, s: SnapshotListEntry) => {
         if (action === 'verify' || action === 'deep_verify') {
@@ -96,48 +119,107 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
             dispatch(openRestoreModal({snapshotId: s.id, source: 'console'}));
         } else if (action === 'manifest') {
             const r = await run(dispatch, bridge, () => bridge.getManifest(s.id));
-            setText({title: formatMessage({id: 'mattermost-backup.manifest.title', defaultMessage: 'Manifest of {id}'}, {id: s.id}), text: r.data ? JSON.stringify(r.data, null, 2) : describe(r.error)});
+            setText({
+                title: formatMessage(
+                    {id: 'mattermost-backup.manifest.title', defaultMessage: 'Manifest of {id}'},
+                    {id: s.id},
+                ),
+                text: r.data ? JSON.stringify(r.data, null, 2) : describe(r.error),
+            });
         } else {
             const r = await run(dispatch, bridge, () => bridge.listJobs(20, s.id));
             const job = r.data?.jobs.find((j) => j.result?.snapshot_id === s.id && j.kind === 'backup');
             const lines = job ? job.log_tail.map((l) => `${l.at} ${l.level.padEnd(5)} ${l.message}`).join('\n') : '';
-            setText({title: formatMessage({id: 'mattermost-backup.log.title', defaultMessage: 'Log of the backup that made {id}'}, {id: s.id}), text: lines || formatMessage({id: 'mattermost-backup.log.none', defaultMessage: 'No log kept for this snapshot (the job history keeps recent jobs only).'})});
+            setText({
+                title: formatMessage(
+                    {id: 'mattermost-backup.log.title', defaultMessage: 'Log of the backup that made {id}'},
+                    {id: s.id},
+                ),
+                text:
+                    lines ||
+                    formatMessage({
+                        id: 'mattermost-backup.log.none',
+                        defaultMessage: 'No log kept for this snapshot (the job history keeps recent jobs only).',
+                    }),
+            });
         }
     };
 
     const showBody = st.status && (st.connection.kind === 'ok' || st.connection.kind === 'restarting');
     return (
-        <div className='mattermost-backup-dashboard' data-connection={st.connection.kind}>
-            <ApiSkewBanner sidecarApi={st.sidecarApi} sidecarVersion={st.status?.sidecar.version}/>
-            <ConnectionBanner connection={st.connection} sidecarUrl={sidecarUrl} onRetry={() => setAttempt((n) => n + 1)}/>
+        <div className="mattermost-backup-dashboard" data-connection={st.connection.kind}>
+            <ApiSkewBanner sidecarApi={st.sidecarApi} sidecarVersion={st.status?.sidecar.version} />
+            <ConnectionBanner
+                connection={st.connection}
+                sidecarUrl={sidecarUrl}
+                onRetry={() => setAttempt((n) => n + 1)}
+            />
             {showBody && st.status && (
                 <>
-                    <Section title={<FormattedMessage id='mattermost-backup.section.status' defaultMessage='Status'/>} testId='section-status'>
-                        <StatusSummary status={st.status}/>
+                    <Section
+                        title={<FormattedMessage id="mattermost-backup.section.status" defaultMessage="Status" />}
+                        testId="section-status"
+                    >
+                        <StatusSummary status={st.status} />
                     </Section>
                     {st.job && (
-                        <Section title={<FormattedMessage id='mattermost-backup.section.job' defaultMessage='Current job'/>} testId='section-job'>
-                            <JobProgress job={st.job} onCancel={() => void run(dispatch, bridge, () => bridge.cancelJob(st.job!.id))}/>
+                        <Section
+                            title={<FormattedMessage id="mattermost-backup.section.job" defaultMessage="Current job" />}
+                            testId="section-job"
+                        >
+                            <JobProgress
+                                job={st.job}
+                                onCancel={() => void run(dispatch, bridge, () => bridge.cancelJob(st.job!.id))}
+                            />
                         </Section>
                     )}
-                    <Section title={<FormattedMessage id='mattermost-backup.section.snapshots' defaultMessage='Snapshots'/>} testId='section-snapshots'>
-                        <BackupNow defaultMode={st.settings?.backup.mode} busy={busy} error={actionError} onStart={(mode) => void start({kind: 'backup', mode})}/>
-                        {st.snapshots && <SnapshotTable list={st.snapshots} busy={busy} onAction={(a, s) => void onAction(a, s)}/>}
+                    <Section
+                        title={<FormattedMessage id="mattermost-backup.section.snapshots" defaultMessage="Snapshots" />}
+                        testId="section-snapshots"
+                    >
+                        <BackupNow
+                            defaultMode={st.settings?.backup.mode}
+                            busy={busy}
+                            error={actionError}
+                            onStart={(mode) => void start({kind: 'backup', mode})}
+                        />
+                        {st.snapshots && (
+                            <SnapshotTable list={st.snapshots} busy={busy} onAction={(a, s) => void onAction(a, s)} />
+                        )}
                     </Section>
                     {st.settings && (
-                        <Section title={<FormattedMessage id='mattermost-backup.section.settings' defaultMessage='Schedule and retention'/>} testId='section-settings'>
-                            <SettingsPanel settings={st.settings}/>
+                        <Section
+                            title={
+                                <FormattedMessage
+                                    id="mattermost-backup.section.settings"
+                                    defaultMessage="Schedule and retention"
+                                />
+                            }
+                            testId="section-settings"
+                        >
+                            <SettingsPanel settings={st.settings} />
                         </Section>
                     )}
-                    <Section title={<FormattedMessage id='mattermost-backup.section.connect' defaultMessage='Connection to Mattermost'/>} testId='section-connect'>
-                        <ConnectPanel/>
+                    <Section
+                        title={
+                            <FormattedMessage
+                                id="mattermost-backup.section.connect"
+                                defaultMessage="Connection to Mattermost"
+                            />
+                        }
+                        testId="section-connect"
+                    >
+                        <ConnectPanel />
                     </Section>
                 </>
             )}
             {st.restoreModal?.source === 'console' && (
-                <RestoreModal snapshotId={st.restoreModal.snapshotId} onClose={() => dispatch(openRestoreModal(null))}/>
+                <RestoreModal
+                    snapshotId={st.restoreModal.snapshotId}
+                    onClose={() => dispatch(openRestoreModal(null))}
+                />
             )}
-            {text && <TextModal title={text.title} text={text.text} onClose={() => setText(null)}/>}
+            {text && <TextModal title={text.title} text={text.text} onClose={() => setText(null)} />}
         </div>
     );
 }

@@ -30,12 +30,8 @@ describe('DashboardSetting', () => {
         await bridge.close();
     });
 
-    const renderDashboard = (url = bridge.url) => renderWithStore(
-        <DashboardSetting
-            config={adminConfigWith({sidecarurl: url})}
-            siteUrl={bridge.url}
-        />,
-    );
+    const renderDashboard = (url = bridge.url) =>
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: url})} siteUrl={bridge.url} />);
 
     it('idle with no snapshots: status, empty table, settings and connect', async () => {
         renderDashboard();
@@ -50,10 +46,23 @@ describe('DashboardSetting', () => {
     });
 
     it('many snapshots: one row each with size, new data, verification and off-site state', async () => {
-        bridge.state.snapshots = Array.from({length: 30}, (_, i) => snapshot(`20261120T0300${String(i).padStart(2, '0')}Z-aaaaaa`, {
-            verification: {state: i % 3 === 0 ? 'deep_ok' : i % 3 === 1 ? 'ok' : 'failed'}, offsite: i % 2 ? 'present' : 'absent',
-        }));
-        bridge.state.status.last_backup = {snapshot_id: 'x', finished_at: '2026-11-20T03:00:00Z', mode: 'offline', trigger: 'schedule', bytes: 5 * 1024 ** 3, new_bytes: 12 * 1024 ** 2, duration_ms: 95_000, downtime_ms: 61_000, verification: 'ok'};
+        bridge.state.snapshots = Array.from({length: 30}, (_, i) =>
+            snapshot(`20261120T0300${String(i).padStart(2, '0')}Z-aaaaaa`, {
+                verification: {state: i % 3 === 0 ? 'deep_ok' : i % 3 === 1 ? 'ok' : 'failed'},
+                offsite: i % 2 ? 'present' : 'absent',
+            }),
+        );
+        bridge.state.status.last_backup = {
+            snapshot_id: 'x',
+            finished_at: '2026-11-20T03:00:00Z',
+            mode: 'offline',
+            trigger: 'schedule',
+            bytes: 5 * 1024 ** 3,
+            new_bytes: 12 * 1024 ** 2,
+            duration_ms: 95_000,
+            downtime_ms: 61_000,
+            verification: 'ok',
+        };
         renderDashboard();
         const table = await screen.findByTestId('snapshot-table');
         expect(within(table).getAllByRole('row')).toHaveLength(31);
@@ -62,7 +71,9 @@ describe('DashboardSetting', () => {
         expect(first).toHaveTextContent('12 MiB');
         expect(first).toHaveTextContent('restore drill ok');
         expect(first).toHaveTextContent('absent');
-        expect(screen.getByTestId('last-backup')).toHaveTextContent('offline, 5.0 GiB (12 MiB new), took 1m 35s, Mattermost down for 1m 1s');
+        expect(screen.getByTestId('last-backup')).toHaveTextContent(
+            'offline, 5.0 GiB (12 MiB new), took 1m 35s, Mattermost down for 1m 1s',
+        );
     });
 
     it('a snapshot not signed by a trusted key is marked and cannot be restored from the page', async () => {
@@ -78,7 +89,9 @@ describe('DashboardSetting', () => {
         expect(within(row('20261120T030000Z-aaaaaa')).queryByTestId('snapshot-trust')).toBeNull();
         expect(restoreButton('20261120T030000Z-aaaaaa')).toBeEnabled();
         expect(within(row('20261120T040000Z-bbbbbb')).getByTestId('snapshot-trust')).toHaveTextContent('not signed');
-        expect(within(row('20261120T040000Z-bbbbbb')).getByTestId('snapshot-trust').getAttribute('title')).toMatch(/mm-backup sign-snapshots/);
+        expect(within(row('20261120T040000Z-bbbbbb')).getByTestId('snapshot-trust').getAttribute('title')).toMatch(
+            /mm-backup sign-snapshots/,
+        );
         expect(restoreButton('20261120T040000Z-bbbbbb')).toBeDisabled();
         expect(within(row('20261120T050000Z-cccccc')).getByTestId('snapshot-trust')).toHaveTextContent('untrusted');
         expect(restoreButton('20261120T050000Z-cccccc')).toBeDisabled();
@@ -101,7 +114,9 @@ describe('DashboardSetting', () => {
         bridge.fail.set('GET /v1/status', html);
         bridge.fail.set('GET /healthz', html);
         renderDashboard();
-        expect(await screen.findByRole('alert')).toHaveTextContent('The reverse proxy probably does not forward this path to the sidecar');
+        expect(await screen.findByRole('alert')).toHaveTextContent(
+            'The reverse proxy probably does not forward this path to the sidecar',
+        );
     });
 
     it('reports a proxy error and loads after the admin fixes it and checks again', async () => {
@@ -118,17 +133,31 @@ describe('DashboardSetting', () => {
     });
 
     it('unauthorized: the sidecar refused the session', async () => {
-        bridge.fail.set('GET /v1/status', {status: 401, body: {id: 'api.context.session_expired.app_error', message: 'the Mattermost session is invalid or expired: sign in again', status_code: 401}});
+        bridge.fail.set('GET /v1/status', {
+            status: 401,
+            body: {
+                id: 'api.context.session_expired.app_error',
+                message: 'the Mattermost session is invalid or expired: sign in again',
+                status_code: 401,
+            },
+        });
         renderDashboard();
         const alert = await screen.findByRole('alert');
-        expect(alert).toHaveTextContent('The backup sidecar refused your Mattermost session: the Mattermost session is invalid or expired');
+        expect(alert).toHaveTextContent(
+            'The backup sidecar refused your Mattermost session: the Mattermost session is invalid or expired',
+        );
         expect(alert).toHaveTextContent('listen.allowedOrigins');
     });
 
     it('forbidden: the user is not a system admin', async () => {
-        bridge.fail.set('GET /v1/status', {status: 403, body: {id: 'api.context.permissions.app_error', message: '@alice is not a system admin', status_code: 403}});
+        bridge.fail.set('GET /v1/status', {
+            status: 403,
+            body: {id: 'api.context.permissions.app_error', message: '@alice is not a system admin', status_code: 403},
+        });
         renderDashboard();
-        expect(await screen.findByRole('alert')).toHaveTextContent('Only system admins can manage backups. The sidecar says: @alice is not a system admin');
+        expect(await screen.findByRole('alert')).toHaveTextContent(
+            'Only system admins can manage backups. The sidecar says: @alice is not a system admin',
+        );
     });
 
     it('running: Back up now posts the mode with the CSRF header, shows progress, survives Mattermost restarting, then succeeds', async () => {
@@ -140,14 +169,20 @@ describe('DashboardSetting', () => {
         await userEvent.selectOptions(screen.getByRole('combobox', {name: 'Backup mode'}), 'online');
         await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
 
-        const post = await waitFor(() => bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ?? Promise.reject(new Error('no POST yet')));
+        const post = await waitFor(
+            () =>
+                bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ??
+                Promise.reject(new Error('no POST yet')),
+        );
         expect(post?.body).toEqual({kind: 'backup', mode: 'online'});
         expect(post?.headers['x-csrf-token']).toBe('csrf-token-1');
         expect(post?.headers['x-requested-with']).toBe('XMLHttpRequest');
 
         const progress = await screen.findByTestId('job-progress');
         expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '63');
-        expect(screen.getByTestId('job-timing')).toHaveTextContent(/Dump the database \(50 of 100 MiB\) · 63% · elapsed 3\ds · about 1\ds left/);
+        expect(screen.getByTestId('job-timing')).toHaveTextContent(
+            /Dump the database \(50 of 100 MiB\) · 63% · elapsed 3\ds · about 1\ds left/,
+        );
         expect(progress.querySelectorAll('[data-step-status="succeeded"]')).toHaveLength(2);
 
         // Mattermost goes down and the proxy drops requests: the page says so and retries.
@@ -159,10 +194,22 @@ describe('DashboardSetting', () => {
 
         bridge.fail.clear();
         bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
-        bridge.state.jobs.set(id, job(id, {status: 'succeeded', finished_at: new Date().toISOString(), current_step: undefined, progress: undefined, result: {snapshot_id: '20261120T030000Z-aaaaaa'}, steps: job(id).steps.map((s) => ({...s, status: 'succeeded'}))}));
+        bridge.state.jobs.set(
+            id,
+            job(id, {
+                status: 'succeeded',
+                finished_at: new Date().toISOString(),
+                current_step: undefined,
+                progress: undefined,
+                result: {snapshot_id: '20261120T030000Z-aaaaaa'},
+                steps: job(id).steps.map((s) => ({...s, status: 'succeeded'})),
+            }),
+        );
         await waitFor(() => expect(screen.getByTestId('job-progress')).toHaveAttribute('data-status', 'succeeded'));
         expect(screen.queryByText(/Mattermost is restarting/)).not.toBeInTheDocument();
-        expect(screen.getByTestId('job-progress')).toHaveTextContent('Backup succeeded — snapshot 20261120T030000Z-aaaaaa');
+        expect(screen.getByTestId('job-progress')).toHaveTextContent(
+            'Backup succeeded — snapshot 20261120T030000Z-aaaaaa',
+        );
         expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120T030000Z-aaaaaa');
     });
 
@@ -172,14 +219,20 @@ describe('DashboardSetting', () => {
         await screen.findByTestId('settings-form');
         expect(screen.getByRole('combobox', {name: 'Backup mode'})).toHaveValue('online');
         await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
-        const post = await waitFor(() => bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ?? Promise.reject(new Error('no POST yet')));
+        const post = await waitFor(
+            () =>
+                bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ??
+                Promise.reject(new Error('no POST yet')),
+        );
         expect(post.body).toEqual({kind: 'backup', mode: 'online'});
     });
 
     it('a sidecar older than the plugin (API 1, no version header): the page says to upgrade the sidecar and still works', async () => {
         bridge.state.apiVersion = null;
         renderDashboard();
-        expect(await screen.findByTestId('api-skew')).toHaveTextContent(`The backup sidecar (mm-backup 0.1.0) speaks API v1, this plugin v${API_VERSION}: upgrade the sidecar`);
+        expect(await screen.findByTestId('api-skew')).toHaveTextContent(
+            `The backup sidecar (mm-backup 0.1.0) speaks API v1, this plugin v${API_VERSION}: upgrade the sidecar`,
+        );
         expect(await screen.findByTestId('snapshots-empty')).toBeInTheDocument();
     });
 
@@ -188,10 +241,21 @@ describe('DashboardSetting', () => {
         // A field this plugin does not know: read past, not a failure.
         (bridge.state.status as Record<string, unknown>).replication = {lag_seconds: 3};
         // A field this plugin needs, changed in the newer API: the answer cannot be read.
-        bridge.fail.set('GET /v1/snapshots', {status: 200, body: {snapshots: [{...snapshot('20261120T030000Z-aaaaaa'), bytes: '5 GiB'}], broken: [], offsite_warning: null}});
+        bridge.fail.set('GET /v1/snapshots', {
+            status: 200,
+            body: {
+                snapshots: [{...snapshot('20261120T030000Z-aaaaaa'), bytes: '5 GiB'}],
+                broken: [],
+                offsite_warning: null,
+            },
+        });
         renderDashboard();
-        expect(await screen.findByTestId('api-skew')).toHaveTextContent(`speaks API v${API_VERSION + 1}, this plugin v${API_VERSION}: upgrade this plugin`);
-        expect(await screen.findByTestId('connection-incompatible')).toHaveTextContent('The backup sidecar answered, but this page cannot read the answer: the sidecar\'s answer to GET /v1/snapshots is not what this plugin expects (snapshots.0.bytes:');
+        expect(await screen.findByTestId('api-skew')).toHaveTextContent(
+            `speaks API v${API_VERSION + 1}, this plugin v${API_VERSION}: upgrade this plugin`,
+        );
+        expect(await screen.findByTestId('connection-incompatible')).toHaveTextContent(
+            "The backup sidecar answered, but this page cannot read the answer: the sidecar's answer to GET /v1/snapshots is not what this plugin expects (snapshots.0.bytes:",
+        );
         expect(screen.queryByTestId('snapshot-table')).toBeNull();
     });
 
@@ -204,7 +268,14 @@ describe('DashboardSetting', () => {
 
     it('opened while Mattermost is stopped: says it is restarting, retries by itself and loads once it is back', async () => {
         bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
-        bridge.fail.set('GET /v1/status', {status: 503, body: {id: 'mm_backup.mattermost_unavailable', message: 'Mattermost cannot be reached to check this session, and it was not checked recently', status_code: 503}});
+        bridge.fail.set('GET /v1/status', {
+            status: 503,
+            body: {
+                id: 'mm_backup.mattermost_unavailable',
+                message: 'Mattermost cannot be reached to check this session, and it was not checked recently',
+                status_code: 503,
+            },
+        });
         renderDashboard();
         expect(await screen.findByText(/Mattermost is restarting…/)).toBeInTheDocument();
         const tries = () => bridge.requests.filter((r) => r.method === 'GET' && r.path === '/v1/status').length;
@@ -216,7 +287,11 @@ describe('DashboardSetting', () => {
 
     it('failed: a failed job shows the error and its hint, and the last failure shows in the status', async () => {
         const id = 'c'.repeat(26);
-        const failed = job(id, {status: 'failed', finished_at: new Date().toISOString(), error: {code: 'DISK_SPACE', message: 'not enough space in the repository', hint: 'free space or run prune'}});
+        const failed = job(id, {
+            status: 'failed',
+            finished_at: new Date().toISOString(),
+            error: {code: 'DISK_SPACE', message: 'not enough space in the repository', hint: 'free space or run prune'},
+        });
         bridge.state.status.running_job = job(id);
         bridge.state.jobs.set(id, failed);
         bridge.state.status.last_backup_job = null;
@@ -236,12 +311,23 @@ describe('DashboardSetting', () => {
         renderDashboard();
         await screen.findByTestId('snapshot-table');
         await userEvent.click(screen.getByRole('button', {name: 'Deep verify'}));
-        await waitFor(() => expect(bridge.requests.filter((r) => r.path === '/v1/jobs' && r.method === 'POST').map((r) => r.body)).toEqual([{kind: 'verify', snapshot_id: '20261120T030000Z-aaaaaa', deep: true}]));
+        await waitFor(() =>
+            expect(
+                bridge.requests.filter((r) => r.path === '/v1/jobs' && r.method === 'POST').map((r) => r.body),
+            ).toEqual([{kind: 'verify', snapshot_id: '20261120T030000Z-aaaaaa', deep: true}]),
+        );
     });
 
     it('shows a snapshot manifest and the log of the job that made it', async () => {
         bridge.state.snapshots = [snapshot('20261120T030000Z-aaaaaa')];
-        bridge.state.jobs.set('d'.repeat(26), job('d'.repeat(26), {status: 'succeeded', result: {snapshot_id: '20261120T030000Z-aaaaaa'}, log_tail: [{at: 'T', level: 'info', message: 'database dumped'}]}));
+        bridge.state.jobs.set(
+            'd'.repeat(26),
+            job('d'.repeat(26), {
+                status: 'succeeded',
+                result: {snapshot_id: '20261120T030000Z-aaaaaa'},
+                log_tail: [{at: 'T', level: 'info', message: 'database dumped'}],
+            }),
+        );
         renderDashboard();
         await screen.findByTestId('snapshot-table');
         await userEvent.click(screen.getByRole('button', {name: 'Manifest'}));

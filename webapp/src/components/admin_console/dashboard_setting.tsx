@@ -16,7 +16,6 @@ import {ClientsProvider} from '../clients_context';
 import Dashboard from './dashboard';
 
 type Props = Pick<CustomSettingProps, 'config'> & {
-
     /** Mattermost's base URL; by default the path of the webapp's SiteURL ('' at the root path). */
     siteUrl?: string;
 };
@@ -25,13 +24,16 @@ export default function DashboardSetting({config, siteUrl: siteUrlProp}: Props) 
     const subpath = useSelector(siteSubpath);
     const siteUrl = siteUrlProp ?? subpath;
     const sidecarUrl = sidecarUrlFromConfig(config);
-    const clients = useMemo(() => ({bridge: new BridgeClient(sidecarUrl), mattermost: new MattermostClient(siteUrl)}), [sidecarUrl, siteUrl]);
+    const clients = useMemo(
+        () => ({bridge: new BridgeClient(sidecarUrl), mattermost: new MattermostClient(siteUrl)}),
+        [sidecarUrl, siteUrl],
+    );
     return (
         <ClientsProvider clients={clients}>
             <h4>
-                <FormattedMessage id='mattermost-backup.dashboard.title' defaultMessage='Backups'/>
+                <FormattedMessage id="mattermost-backup.dashboard.title" defaultMessage="Backups" />
             </h4>
-            <Dashboard sidecarUrl={sidecarUrl}/>
+            <Dashboard sidecarUrl={sidecarUrl} />
         </ClientsProvider>
     );
 }

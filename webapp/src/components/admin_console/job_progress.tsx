@@ -9,18 +9,20 @@ import {formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';
 
-const STEP_ICON: Record<StepRecord['status'], string> = {pending: '○', running: '◐', succeeded: '✓', failed: '✗', skipped: '–'};
+const STEP_ICON: Record<StepRecord['status'], string> = {
+    pending: '○',
+    running: '◐',
+    succeeded: '✓',
+    failed: '✗',
+    skipped: '–',
+};
 
 /** The step's state as a symbol, named for screen readers and in the tooltip. */
 function StepIcon({status}: {status: StepRecord['status']}) {
     const {formatMessage} = useIntl();
     const name = formatMessage(ENUM_MESSAGES.stepStatus, {status});
     return (
-        <span
-            role='img'
-            aria-label={name}
-            title={name}
-        >
+        <span role="img" aria-label={name} title={name}>
             {STEP_ICON[status] ?? '?'}
         </span>
     );
@@ -49,8 +51,8 @@ function JobResult({job}: {job: JobRecord}) {
         <span>
             {' — '}
             <FormattedMessage
-                id='mattermost-backup.job.result'
-                defaultMessage='{kind, select, restore {restored {snapshot}} other {snapshot {snapshot}}}'
+                id="mattermost-backup.job.result"
+                defaultMessage="{kind, select, restore {restored {snapshot}} other {snapshot {snapshot}}}"
                 values={{kind: job.kind, snapshot}}
             />
         </span>
@@ -64,77 +66,89 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
     const pct = Math.round(jobFraction(job) * 100);
     const remaining = remainingMs(job, now);
     const current = job.steps.find((s) => s.id === job.current_step);
-    const barClass = job.status === 'failed' ? 'progress-bar-danger' : job.status === 'succeeded' ? 'progress-bar-success' : '';
+    const barClass =
+        job.status === 'failed' ? 'progress-bar-danger' : job.status === 'succeeded' ? 'progress-bar-success' : '';
     return (
-        <div
-            className='mattermost-backup-job'
-            data-testid='job-progress'
-            data-status={job.status}
-        >
+        <div className="mattermost-backup-job" data-testid="job-progress" data-status={job.status}>
             <h5>
                 <FormattedMessage
-                    id='mattermost-backup.job.title'
-                    defaultMessage='{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}'
+                    id="mattermost-backup.job.title"
+                    defaultMessage="{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}"
                     values={{kind: job.kind, status: job.status}}
                 />
-                <JobResult job={job}/>
+                <JobResult job={job} />
             </h5>
             <div
-                className='progress'
-                style={{height: 16, background: 'rgba(var(--center-channel-color-rgb, 63,67,80), 0.08)', borderRadius: 4}}
+                className="progress"
+                style={{
+                    height: 16,
+                    background: 'rgba(var(--center-channel-color-rgb, 63,67,80), 0.08)',
+                    borderRadius: 4,
+                }}
             >
                 <div
                     className={`progress-bar ${barClass}`}
-                    role='progressbar'
+                    role="progressbar"
                     aria-valuenow={pct}
                     aria-valuemin={0}
                     aria-valuemax={100}
-                    aria-label={formatMessage({id: 'mattermost-backup.job.progress_label', defaultMessage: 'Job progress'})}
-                    style={{width: `${pct}%`, height: '100%', background: job.status === 'failed' ? 'var(--error-text, #d24b4e)' : 'var(--button-bg, #1c58d9)', borderRadius: 4, transition: 'width .3s'}}
+                    aria-label={formatMessage({
+                        id: 'mattermost-backup.job.progress_label',
+                        defaultMessage: 'Job progress',
+                    })}
+                    style={{
+                        width: `${pct}%`,
+                        height: '100%',
+                        background:
+                            job.status === 'failed' ? 'var(--error-text, #d24b4e)' : 'var(--button-bg, #1c58d9)',
+                        borderRadius: 4,
+                        transition: 'width .3s',
+                    }}
                 />
             </div>
-            <p data-testid='job-timing'>
+            <p data-testid="job-timing">
                 {current && (
                     <FormattedMessage
-                        id='mattermost-backup.job.current'
-                        defaultMessage='{step}{detail} · '
+                        id="mattermost-backup.job.current"
+                        defaultMessage="{step}{detail} · "
                         values={{step: current.title, detail: job.progress?.detail ? ` (${job.progress.detail})` : ''}}
                     />
                 )}
                 {remaining === null ? (
                     <FormattedMessage
-                        id='mattermost-backup.job.timing'
-                        defaultMessage='{pct}% · elapsed {elapsed}'
+                        id="mattermost-backup.job.timing"
+                        defaultMessage="{pct}% · elapsed {elapsed}"
                         values={{pct, elapsed: formatDuration(elapsedMs(job, now))}}
                     />
                 ) : (
                     <FormattedMessage
-                        id='mattermost-backup.job.timing_remaining'
-                        defaultMessage='{pct}% · elapsed {elapsed} · about {remaining} left'
-                        values={{pct, elapsed: formatDuration(elapsedMs(job, now)), remaining: formatDuration(remaining)}}
+                        id="mattermost-backup.job.timing_remaining"
+                        defaultMessage="{pct}% · elapsed {elapsed} · about {remaining} left"
+                        values={{
+                            pct,
+                            elapsed: formatDuration(elapsedMs(job, now)),
+                            remaining: formatDuration(remaining),
+                        }}
                     />
                 )}
             </p>
             {job.error && (
-                <div
-                    className='alert alert-danger'
-                    role='alert'
-                >
+                <div className="alert alert-danger" role="alert">
                     {job.error.message}
                     {job.error.hint && <div>{job.error.hint}</div>}
                 </div>
             )}
-            <ol
-                className='mattermost-backup-job__steps'
-                style={{listStyle: 'none', paddingLeft: 0}}
-            >
+            <ol className="mattermost-backup-job__steps" style={{listStyle: 'none', paddingLeft: 0}}>
                 {job.steps.map((s) => (
                     <li
                         key={s.id}
                         data-step-status={s.status}
-                        style={{opacity: s.status === 'pending' ? 0.56 : 1, fontWeight: s.status === 'running' ? 600 : 400}}
+                        style={{
+                            opacity: s.status === 'pending' ? 0.56 : 1,
+                            fontWeight: s.status === 'running' ? 600 : 400,
+                        }}
                     >
-                        <StepIcon status={s.status}/>
+                        <StepIcon status={s.status} />
                         {` ${s.title}`}
                         {s.duration_ms !== undefined && ` (${formatDuration(s.duration_ms)})`}
                         {s.summary && ` — ${s.summary}`}
@@ -143,12 +157,8 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
                 ))}
             </ol>
             {active && onCancel && (
-                <button
-                    type='button'
-                    className='btn btn-tertiary btn-danger'
-                    onClick={onCancel}
-                >
-                    <FormattedMessage id='mattermost-backup.job.cancel' defaultMessage='Cancel'/>
+                <button type="button" className="btn btn-tertiary btn-danger" onClick={onCancel}>
+                    <FormattedMessage id="mattermost-backup.job.cancel" defaultMessage="Cancel" />
                 </button>
             )}
         </div>

@@ -26,13 +26,24 @@ const ACTIONS = {
 
 const TRUST_HELP = {
     id: 'mattermost-backup.snapshots.trust_help',
-    defaultMessage: '{state, select, unsigned {Made before snapshots were signed: run mm-backup sign-snapshots on the sidecar host to verify and sign it.} other {Not signed by a trusted key: it may have been written by someone else. Restore refuses it; see docs/security.md.}}',
+    defaultMessage:
+        '{state, select, unsigned {Made before snapshots were signed: run mm-backup sign-snapshots on the sidecar host to verify and sign it.} other {Not signed by a trusted key: it may have been written by someone else. Restore refuses it; see docs/security.md.}}',
 };
 
-function Action({label, onClick, disabled, danger}: {label: string; onClick: () => void; disabled?: boolean; danger?: boolean}) {
+function Action({
+    label,
+    onClick,
+    disabled,
+    danger,
+}: {
+    label: string;
+    onClick: () => void;
+    disabled?: boolean;
+    danger?: boolean;
+}) {
     return (
         <button
-            type='button'
+            type="button"
             className={`btn btn-sm ${danger ? 'btn-danger' : 'btn-tertiary'}`}
             disabled={disabled}
             onClick={onClick}
@@ -47,58 +58,77 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
     const {formatMessage} = useIntl();
     if (!list.snapshots.length) {
         return (
-            <p data-testid='snapshots-empty'>
-                <FormattedMessage id='mattermost-backup.snapshots.empty' defaultMessage='No snapshots yet. "Back up now" takes the first one.'/>
+            <p data-testid="snapshots-empty">
+                <FormattedMessage
+                    id="mattermost-backup.snapshots.empty"
+                    defaultMessage='No snapshots yet. "Back up now" takes the first one.'
+                />
             </p>
         );
     }
     const showOffsite = list.snapshots.some((s) => s.offsite !== null);
     return (
         <>
-            {list.offsite_warning && <div className='alert alert-warning'>{list.offsite_warning}</div>}
+            {list.offsite_warning && <div className="alert alert-warning">{list.offsite_warning}</div>}
             {list.broken.length > 0 && (
-                <div className='alert alert-warning'>
+                <div className="alert alert-warning">
                     <FormattedMessage
-                        id='mattermost-backup.snapshots.broken'
-                        defaultMessage='Unreadable snapshots: {list}'
+                        id="mattermost-backup.snapshots.broken"
+                        defaultMessage="Unreadable snapshots: {list}"
                         values={{list: list.broken.map((b) => `${b.id} (${b.problem})`).join(', ')}}
                     />
                 </div>
             )}
-            <table
-                className='table mattermost-backup-snapshots'
-                data-testid='snapshot-table'
-            >
+            <table className="table mattermost-backup-snapshots" data-testid="snapshot-table">
                 <thead>
                     <tr>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.date' defaultMessage='Date'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.id' defaultMessage='Snapshot'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.trigger' defaultMessage='Trigger'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.mode' defaultMessage='Mode'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.size' defaultMessage='Size'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.new' defaultMessage='New data'/></th>
-                        <th><FormattedMessage id='mattermost-backup.snapshots.verified' defaultMessage='Verification'/></th>
-                        {showOffsite && <th><FormattedMessage id='mattermost-backup.snapshots.offsite' defaultMessage='Off-site'/></th>}
-                        <th/>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.date" defaultMessage="Date" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.id" defaultMessage="Snapshot" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.trigger" defaultMessage="Trigger" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.mode" defaultMessage="Mode" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.size" defaultMessage="Size" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.new" defaultMessage="New data" />
+                        </th>
+                        <th>
+                            <FormattedMessage id="mattermost-backup.snapshots.verified" defaultMessage="Verification" />
+                        </th>
+                        {showOffsite && (
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.offsite" defaultMessage="Off-site" />
+                            </th>
+                        )}
+                        <th />
                     </tr>
                 </thead>
                 <tbody>
                     {list.snapshots.map((s) => (
-                        <tr
-                            key={s.id}
-                            data-snapshot-id={s.id}
-                        >
+                        <tr key={s.id} data-snapshot-id={s.id}>
                             <td>
-                                <FormattedDate value={new Date(s.finished_at)} year='numeric' month='short' day='2-digit'/>
-                                {' '}
-                                <FormattedTime value={new Date(s.finished_at)}/>
+                                <FormattedDate
+                                    value={new Date(s.finished_at)}
+                                    year="numeric"
+                                    month="short"
+                                    day="2-digit"
+                                />{' '}
+                                <FormattedTime value={new Date(s.finished_at)} />
                             </td>
                             <td>
                                 <code>{s.id}</code>
                                 {s.trust !== 'signed' && (
                                     <span
                                         className={`label ${s.trust === 'untrusted' ? 'label-danger' : 'label-warning'}`}
-                                        data-testid='snapshot-trust'
+                                        data-testid="snapshot-trust"
                                         title={formatMessage(TRUST_HELP, {state: s.trust})}
                                         style={{marginLeft: 6}}
                                     >
@@ -111,13 +141,35 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                             <td>{formatBytes(s.bytes)}</td>
                             <td>{formatBytes(s.new_bytes)}</td>
                             <td>{formatMessage(ENUM_MESSAGES.verification, {state: s.verification.state})}</td>
-                            {showOffsite && <td>{s.offsite === null ? '–' : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}</td>}
+                            {showOffsite && (
+                                <td>
+                                    {s.offsite === null
+                                        ? '–'
+                                        : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}
+                                </td>
+                            )}
                             <td style={{whiteSpace: 'nowrap'}}>
-                                <Action label={formatMessage(ACTIONS.verify)} disabled={busy} onClick={() => onAction('verify', s)}/>
-                                <Action label={formatMessage(ACTIONS.deepVerify)} disabled={busy} onClick={() => onAction('deep_verify', s)}/>
-                                <Action label={formatMessage(ACTIONS.manifest)} onClick={() => onAction('manifest', s)}/>
-                                <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)}/>
-                                <Action label={formatMessage(ACTIONS.restore)} danger={true} disabled={busy || s.trust !== 'signed'} onClick={() => onAction('restore', s)}/>
+                                <Action
+                                    label={formatMessage(ACTIONS.verify)}
+                                    disabled={busy}
+                                    onClick={() => onAction('verify', s)}
+                                />
+                                <Action
+                                    label={formatMessage(ACTIONS.deepVerify)}
+                                    disabled={busy}
+                                    onClick={() => onAction('deep_verify', s)}
+                                />
+                                <Action
+                                    label={formatMessage(ACTIONS.manifest)}
+                                    onClick={() => onAction('manifest', s)}
+                                />
+                                <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)} />
+                                <Action
+                                    label={formatMessage(ACTIONS.restore)}
+                                    danger={true}
+                                    disabled={busy || s.trust !== 'signed'}
+                                    onClick={() => onAction('restore', s)}
+                                />
                             </td>
                         </tr>
                     ))}

@@ -12,14 +12,7 @@ function When({iso}: {iso: string}) {
     const d = new Date(iso);
     return (
         <>
-            <FormattedDate
-                value={d}
-                year='numeric'
-                month='short'
-                day='2-digit'
-            />
-            {' '}
-            <FormattedTime value={d}/>
+            <FormattedDate value={d} year="numeric" month="short" day="2-digit" /> <FormattedTime value={d} />
         </>
     );
 }
@@ -27,7 +20,7 @@ function When({iso}: {iso: string}) {
 function Row({label, children, testId}: {label: React.ReactNode; children: React.ReactNode; testId?: string}) {
     return (
         <tr data-testid={testId}>
-            <th scope='row'>{label}</th>
+            <th scope="row">{label}</th>
             <td>{children}</td>
         </tr>
     );
@@ -39,24 +32,21 @@ export default function StatusSummary({status}: {status: Status}) {
     const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;
     const repo = status.repository;
     return (
-        <div className='mattermost-backup-status'>
+        <div className="mattermost-backup-status">
             {status.sidecar.problems.length > 0 && (
-                <div
-                    className='alert alert-warning'
-                    data-testid='setup-problems'
-                >
-                    <ul>{status.sidecar.problems.map((p) => <li key={p}>{p}</li>)}</ul>
+                <div className="alert alert-warning" data-testid="setup-problems">
+                    <ul>
+                        {status.sidecar.problems.map((p) => (
+                            <li key={p}>{p}</li>
+                        ))}
+                    </ul>
                 </div>
             )}
             {status.lock?.state === 'stale' && (
-                <div
-                    className='alert alert-danger'
-                    role='alert'
-                    data-testid='stale-lock'
-                >
+                <div className="alert alert-danger" role="alert" data-testid="stale-lock">
                     <FormattedMessage
-                        id='mattermost-backup.status.stale_lock'
-                        defaultMessage='A {kind} job was killed before it finished and left its lock: {message}'
+                        id="mattermost-backup.status.stale_lock"
+                        defaultMessage="A {kind} job was killed before it finished and left its lock: {message}"
                         values={{kind: status.lock.kind ?? '?', message: status.lock.message}}
                     />
                 </div>
@@ -64,71 +54,103 @@ export default function StatusSummary({status}: {status: Status}) {
             {(status.interrupted_jobs ?? []).map((j) => (
                 <div
                     key={j.id}
-                    className={`alert ${(/HALF-RESTORED|could NOT|FAILED/).test(j.message) ? 'alert-danger' : 'alert-warning'}`}
-                    role='alert'
-                    data-testid='interrupted-job'
+                    className={`alert ${/HALF-RESTORED|could NOT|FAILED/.test(j.message) ? 'alert-danger' : 'alert-warning'}`}
+                    role="alert"
+                    data-testid="interrupted-job"
                 >
                     <FormattedMessage
-                        id='mattermost-backup.status.interrupted'
-                        defaultMessage='Interrupted {kind} job ({when}): {message}'
-                        values={{kind: j.kind, when: <When iso={j.finished_at ?? j.created_at}/>, message: j.message}}
+                        id="mattermost-backup.status.interrupted"
+                        defaultMessage="Interrupted {kind} job ({when}): {message}"
+                        values={{kind: j.kind, when: <When iso={j.finished_at ?? j.created_at} />, message: j.message}}
                     />
                     {j.hint && <div>{j.hint}</div>}
                 </div>
             ))}
             {failedJob && failedJob.error?.code !== 'INTERRUPTED' && (
-                <div
-                    className='alert alert-danger'
-                    role='alert'
-                >
+                <div className="alert alert-danger" role="alert">
                     <FormattedMessage
-                        id='mattermost-backup.status.last_failed'
-                        defaultMessage='The last backup failed: {message}'
+                        id="mattermost-backup.status.last_failed"
+                        defaultMessage="The last backup failed: {message}"
                         values={{message: failedJob.error?.message ?? ''}}
                     />
                     {failedJob.error?.hint && <div>{failedJob.error.hint}</div>}
                 </div>
             )}
-            <table className='table mattermost-backup-status__table'>
+            <table className="table mattermost-backup-status__table">
                 <tbody>
                     <Row
-                        testId='last-backup'
-                        label={<FormattedMessage id='mattermost-backup.status.last' defaultMessage='Last backup'/>}
+                        testId="last-backup"
+                        label={<FormattedMessage id="mattermost-backup.status.last" defaultMessage="Last backup" />}
                     >
                         {last ? (
                             <FormattedMessage
-                                id='mattermost-backup.status.last_value'
-                                defaultMessage='{when}: {mode}, {size} ({newData} new), took {duration}, Mattermost down for {downtime}'
-                                values={{when: <When iso={last.finished_at}/>, mode: formatMessage(ENUM_MESSAGES.mode, {mode: last.mode}), size: formatBytes(last.bytes), newData: formatBytes(last.new_bytes), duration: formatDuration(last.duration_ms), downtime: formatDuration(last.downtime_ms)}}
+                                id="mattermost-backup.status.last_value"
+                                defaultMessage="{when}: {mode}, {size} ({newData} new), took {duration}, Mattermost down for {downtime}"
+                                values={{
+                                    when: <When iso={last.finished_at} />,
+                                    mode: formatMessage(ENUM_MESSAGES.mode, {mode: last.mode}),
+                                    size: formatBytes(last.bytes),
+                                    newData: formatBytes(last.new_bytes),
+                                    duration: formatDuration(last.duration_ms),
+                                    downtime: formatDuration(last.downtime_ms),
+                                }}
                             />
                         ) : (
-                            <FormattedMessage id='mattermost-backup.status.none' defaultMessage='No backup yet'/>
+                            <FormattedMessage id="mattermost-backup.status.none" defaultMessage="No backup yet" />
                         )}
                     </Row>
                     <Row
-                        testId='next-backup'
-                        label={<FormattedMessage id='mattermost-backup.status.next' defaultMessage='Next scheduled'/>}
+                        testId="next-backup"
+                        label={<FormattedMessage id="mattermost-backup.status.next" defaultMessage="Next scheduled" />}
                     >
-                        {status.next_backup ? <When iso={status.next_backup}/> : <FormattedMessage id='mattermost-backup.status.unscheduled' defaultMessage='Not scheduled'/>}
+                        {status.next_backup ? (
+                            <When iso={status.next_backup} />
+                        ) : (
+                            <FormattedMessage
+                                id="mattermost-backup.status.unscheduled"
+                                defaultMessage="Not scheduled"
+                            />
+                        )}
                     </Row>
                     <Row
-                        testId='repository'
-                        label={<FormattedMessage id='mattermost-backup.status.repository' defaultMessage='Repository'/>}
+                        testId="repository"
+                        label={
+                            <FormattedMessage id="mattermost-backup.status.repository" defaultMessage="Repository" />
+                        }
                     >
                         <FormattedMessage
-                            id='mattermost-backup.status.repository_value'
-                            defaultMessage='{location}: {count, plural, one {# snapshot} other {# snapshots}}, {used} used, {free} free'
-                            values={{location: <code>{repo.location}</code>, count: repo.snapshots, used: formatBytes(repo.bytes), free: repo.free_bytes === null ? '?' : formatBytes(repo.free_bytes)}}
+                            id="mattermost-backup.status.repository_value"
+                            defaultMessage="{location}: {count, plural, one {# snapshot} other {# snapshots}}, {used} used, {free} free"
+                            values={{
+                                location: <code>{repo.location}</code>,
+                                count: repo.snapshots,
+                                used: formatBytes(repo.bytes),
+                                free: repo.free_bytes === null ? '?' : formatBytes(repo.free_bytes),
+                            }}
                         />
                     </Row>
                     <Row
-                        testId='mattermost'
-                        label={<FormattedMessage id='mattermost-backup.status.mattermost' defaultMessage='Mattermost'/>}
+                        testId="mattermost"
+                        label={
+                            <FormattedMessage id="mattermost-backup.status.mattermost" defaultMessage="Mattermost" />
+                        }
                     >
                         <FormattedMessage
-                            id='mattermost-backup.status.mattermost_value'
-                            defaultMessage='{state}, version {version}, schema {schema}; sidecar {sidecar}'
-                            values={{state: formatMessage({id: 'mattermost-backup.status.mattermost_state', defaultMessage: '{reachable, select, true {reachable} other {not reachable ({state, select, unhealthy {unhealthy} down {down} other {{state}}})}}'}, {reachable: status.mattermost.reachable, state: status.mattermost.state}), version: status.mattermost.version ?? '?', schema: status.mattermost.schema_version ?? '?', sidecar: status.sidecar.version}}
+                            id="mattermost-backup.status.mattermost_value"
+                            defaultMessage="{state}, version {version}, schema {schema}; sidecar {sidecar}"
+                            values={{
+                                state: formatMessage(
+                                    {
+                                        id: 'mattermost-backup.status.mattermost_state',
+                                        defaultMessage:
+                                            '{reachable, select, true {reachable} other {not reachable ({state, select, unhealthy {unhealthy} down {down} other {{state}}})}}',
+                                    },
+                                    {reachable: status.mattermost.reachable, state: status.mattermost.state},
+                                ),
+                                version: status.mattermost.version ?? '?',
+                                schema: status.mattermost.schema_version ?? '?',
+                                sidecar: status.sidecar.version,
+                            }}
                         />
                     </Row>
                 </tbody>

@@ -26,29 +26,41 @@ export default function Modal({title, onClose, children, footer, testId}: Props)
     }, [onClose]);
     return (
         <div
-            className='modal-backdrop-wrapper'
+            className="modal-backdrop-wrapper"
             style={{position: 'fixed', inset: 0, background: 'rgba(0,0,0,0.5)', zIndex: 1050, overflowY: 'auto'}}
         >
             <div
-                className='modal-dialog'
-                role='dialog'
-                aria-modal='true'
+                className="modal-dialog"
+                role="dialog"
+                aria-modal="true"
                 aria-label={typeof title === 'string' ? title : undefined}
                 data-testid={testId}
                 style={{maxWidth: 720, margin: '48px auto'}}
             >
                 <div
-                    className='modal-content'
-                    style={{background: 'var(--center-channel-bg, #fff)', color: 'var(--center-channel-color, #3f4350)', borderRadius: 8, boxShadow: '0 20px 32px rgba(0,0,0,0.12)'}}
+                    className="modal-content"
+                    style={{
+                        background: 'var(--center-channel-bg, #fff)',
+                        color: 'var(--center-channel-color, #3f4350)',
+                        borderRadius: 8,
+                        boxShadow: '0 20px 32px rgba(0,0,0,0.12)',
+                    }}
                 >
                     <div
-                        className='modal-header'
-                        style={{display: 'flex', justifyContent: 'space-between', alignItems: 'center', padding: '20px 24px 8px'}}
+                        className="modal-header"
+                        style={{
+                            display: 'flex',
+                            justifyContent: 'space-between',
+                            alignItems: 'center',
+                            padding: '20px 24px 8px',
+                        }}
                     >
-                        <h4 className='modal-title' style={{margin: 0}}>{title}</h4>
+                        <h4 className="modal-title" style={{margin: 0}}>
+                            {title}
+                        </h4>
                         <button
-                            type='button'
-                            className='close'
+                            type="button"
+                            className="close"
                             aria-label={formatMessage({id: 'mattermost-backup.modal.close', defaultMessage: 'Close'})}
                             onClick={onClose}
                             style={{border: 0, background: 'none', fontSize: 24, cursor: 'pointer'}}
@@ -56,8 +68,17 @@ export default function Modal({title, onClose, children, footer, testId}: Props)
                             {'×'}
                         </button>
                     </div>
-                    <div className='modal-body' style={{padding: '8px 24px'}}>{children}</div>
-                    {footer && <div className='modal-footer' style={{display: 'flex', justifyContent: 'flex-end', gap: 8, padding: '16px 24px 20px'}}>{footer}</div>}
+                    <div className="modal-body" style={{padding: '8px 24px'}}>
+                        {children}
+                    </div>
+                    {footer && (
+                        <div
+                            className="modal-footer"
+                            style={{display: 'flex', justifyContent: 'flex-end', gap: 8, padding: '16px 24px 20px'}}
+                        >
+                            {footer}
+                        </div>
+                    )}
                 </div>
             </div>
         </div>

@@ -15,15 +15,24 @@ import type {LocalMessage, Text} from 'src/i18n';
 
 // The bot's, its token's and the command's names and descriptions below are stored in
 // Mattermost and shown to every user whatever their language: data, not translatable UI text.
-export const BOT = {username: 'mm-backup', display_name: 'Backup', description: 'Backup & Disaster Recovery status and /backup'};
+export const BOT = {
+    username: 'mm-backup',
+    display_name: 'Backup',
+    description: 'Backup & Disaster Recovery status and /backup',
+};
 
 /** A Mattermost setting that blocks Connect; the page offers to switch it on. */
-export type BlockingSetting = 'EnableBotAccountCreation' | 'EnableUserAccessTokens' | 'EnableCommands' | 'AllowedUntrustedInternalConnections';
+export type BlockingSetting =
+    'EnableBotAccountCreation' | 'EnableUserAccessTokens' | 'EnableCommands' | 'AllowedUntrustedInternalConnections';
 
 /** `local` is what to tell the admin (the panel renders it); `message` is its English text. */
 export class ConnectBlockedError extends LocalizedError {
     /** `value`: what to set (for a list setting, the current list plus what is missing). */
-    constructor(readonly setting: BlockingSetting, local: LocalMessage, readonly value: boolean | string = true) {
+    constructor(
+        readonly setting: BlockingSetting,
+        local: LocalMessage,
+        readonly value: boolean | string = true,
+    ) {
         super(local);
         this.name = 'ConnectBlockedError';
     }
@@ -55,7 +64,10 @@ async function botUserId(mm: MattermostClient): Promise<string> {
         return (await mm.createBot(BOT)).user_id;
     } catch (err) {
         if (err instanceof BridgeClientError && err.id === 'api.bot.create_disabled') {
-            throw new ConnectBlockedError('EnableBotAccountCreation', {id: 'mattermost-backup.connect.blocked.bots', defaultMessage: 'Mattermost does not allow creating bot accounts.'});
+            throw new ConnectBlockedError('EnableBotAccountCreation', {
+                id: 'mattermost-backup.connect.blocked.bots',
+                defaultMessage: 'Mattermost does not allow creating bot accounts.',
+            });
         }
         throw err;
     }
@@ -75,7 +87,13 @@ async function joinStatusChannel(mm: MattermostClient, statusChannel: string | n
 
 /** Mattermost refuses to call loopback or private addresses unless they are allowed (FACTS §d). */
 function isInternal(host: string): boolean {
-    return host === 'localhost' || (/^(127|10)\./).test(host) || (/^192\.168\./).test(host) || (/^172\.(1[6-9]|2\d|3[01])\./).test(host) || host === '[::1]';
+    return (
+        host === 'localhost' ||
+        /^(127|10)\./.test(host) ||
+        /^192\.168\./.test(host) ||
+        /^172\.(1[6-9]|2\d|3[01])\./.test(host) ||
+        host === '[::1]'
+    );
 }
 
 /** Stops before anything is created when a Mattermost setting would make /backup fail. */
@@ -83,7 +101,10 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
     const config = await mm.getConfig().catch(() => undefined);
     const svc = (config?.ServiceSettings ?? {}) as Record<string, unknown>;
     if (svc.EnableCommands === false) {
-        throw new ConnectBlockedError('EnableCommands', {id: 'mattermost-backup.connect.blocked.commands', defaultMessage: 'Custom slash commands are disabled, so /backup cannot be registered.'});
+        throw new ConnectBlockedError('EnableCommands', {
+            id: 'mattermost-backup.connect.blocked.commands',
+            defaultMessage: 'Custom slash commands are disabled, so /backup cannot be registered.',
+        });
     }
     if (!slashUrl) {
         return;
@@ -91,13 +112,14 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
     const host = new URL(slashUrl).hostname;
     const untrusted = svc.AllowedUntrustedInternalConnections;
     const allowed = (typeof untrusted === 'string' ? untrusted : '').split(/[\s,]+/).filter(Boolean);
-    const entry = (/^\d/).test(host) ? `${host}/32` : host;
+    const entry = /^\d/.test(host) ? `${host}/32` : host;
     if (isInternal(host) && !allowed.includes(host) && !allowed.includes(entry)) {
         throw new ConnectBlockedError(
             'AllowedUntrustedInternalConnections',
             {
                 id: 'mattermost-backup.connect.blocked.untrusted',
-                defaultMessage: 'Mattermost refuses to send /backup to {origin} until "{entry}" is an allowed untrusted internal connection.',
+                defaultMessage:
+                    'Mattermost refuses to send /backup to {origin} until "{entry}" is an allowed untrusted internal connection.',
                 values: {origin: new URL(slashUrl).origin, entry},
             },
             [...allowed, entry].join(' '),
@@ -105,7 +127,11 @@ async function checkSettings(mm: MattermostClient, slashUrl: string | undefined)
     }
 }
 
-export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeClient, statusChannel: string | null): Promise<ConnectResult> {
+export async function connectFromBrowser(
+    mm: MattermostClient,
+    bridge: BridgeClient,
+    statusChannel: string | null,
+): Promise<ConnectResult> {
     const slashUrl = (await bridge.getConnect()).slash_url;
     await checkSettings(mm, slashUrl);
     const botId = await botUserId(mm);
@@ -115,33 +141,62 @@ export async function connectFromBrowser(mm: MattermostClient, bridge: BridgeCli
         token = (await mm.createUserAccessToken(botId, 'mm-backup sidecar (System Console)')).token ?? '';
     } catch (err) {
         if (err instanceof BridgeClientError && err.status === 501) {
-            throw new ConnectBlockedError('EnableUserAccessTokens', {id: 'mattermost-backup.connect.blocked.tokens', defaultMessage: 'Mattermost does not allow personal access tokens, which the bot needs.'});
+            throw new ConnectBlockedError('EnableUserAccessTokens', {
+                id: 'mattermost-backup.connect.blocked.tokens',
+                defaultMessage: 'Mattermost does not allow personal access tokens, which the bot needs.',
+            });
         }
         throw err;
     }
     const {tokens, problems} = await registerBackupCommand(mm, slashUrl);
     const report = await bridge.connect(token, tokens);
-    return {...report, problems: [...problems, ...report.problems.filter((p) => !/was not registered/.test(p) || tokens.length === 0)]};
+    return {
+        ...report,
+        problems: [...problems, ...report.problems.filter((p) => !/was not registered/.test(p) || tokens.length === 0)],
+    };
 }
 
 /** Creates /backup in every team, or updates the one that is there; failures are reported per team. */
-async function registerBackupCommand(mm: MattermostClient, url: string | undefined): Promise<{tokens: CommandToken[]; problems: LocalMessage[]}> {
+async function registerBackupCommand(
+    mm: MattermostClient,
+    url: string | undefined,
+): Promise<{tokens: CommandToken[]; problems: LocalMessage[]}> {
     if (!url) {
-        return {tokens: [], problems: [{id: 'mattermost-backup.connect.problem.no_slash_url', defaultMessage: 'the sidecar did not say where Mattermost should send /backup'}]};
+        return {
+            tokens: [],
+            problems: [
+                {
+                    id: 'mattermost-backup.connect.problem.no_slash_url',
+                    defaultMessage: 'the sidecar did not say where Mattermost should send /backup',
+                },
+            ],
+        };
     }
     const tokens: CommandToken[] = [];
     const problems: LocalMessage[] = [];
     const spec = {
-        trigger: 'backup', url, method: 'P' as const, auto_complete: true,
-        auto_complete_desc: 'Back up, verify and restore Mattermost', auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
-        display_name: 'Backup', description: 'Backup & Disaster Recovery',
+        trigger: 'backup',
+        url,
+        method: 'P' as const,
+        auto_complete: true,
+        auto_complete_desc: 'Back up, verify and restore Mattermost',
+        auto_complete_hint: '[now|status|list|verify|restore|prune|help]',
+        display_name: 'Backup',
+        description: 'Backup & Disaster Recovery',
     };
     for (const team of await mm.getAllTeams()) {
         try {
             const found = (await mm.getCustomTeamCommands(team.id)).find((c) => c.trigger === 'backup');
             // Client4 types a new command as a whole Command; Mattermost fills in id, token, creator and times.
-            const cmd = found ? await mm.editCommand({...found, ...spec, team_id: team.id}) : await mm.addCommand({...spec, team_id: team.id} as Command);
-            tokens.push({team_id: team.id, team_name: team.name, command_id: cmd.id, token: cmd.token || found?.token || ''});
+            const cmd = found
+                ? await mm.editCommand({...found, ...spec, team_id: team.id})
+                : await mm.addCommand({...spec, team_id: team.id} as Command);
+            tokens.push({
+                team_id: team.id,
+                team_name: team.name,
+                command_id: cmd.id,
+                token: cmd.token || found?.token || '',
+            });
         } catch (err) {
             problems.push({
                 id: 'mattermost-backup.connect.problem.register_failed',

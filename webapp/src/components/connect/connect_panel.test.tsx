@@ -16,7 +16,12 @@ describe('ConnectPanel', () => {
 
     beforeEach(async () => {
         bridge = await startFakeBridge();
-        bridge.state.connect = {...bridge.state.connect, connected: false, teams: [], problems: ['not connected: run `mm-backup connect`']};
+        bridge.state.connect = {
+            ...bridge.state.connect,
+            connected: false,
+            teams: [],
+            problems: ['not connected: run `mm-backup connect`'],
+        };
     });
     afterEach(async () => {
         cleanup();
@@ -25,7 +30,7 @@ describe('ConnectPanel', () => {
     });
 
     async function renderPanel() {
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>);
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />);
         expect(await screen.findByText(/Not connected: the sidecar has no bot/)).toBeInTheDocument();
     }
 
@@ -34,12 +39,22 @@ describe('ConnectPanel', () => {
         await userEvent.click(screen.getByRole('button', {name: 'Connect'}));
         expect(await screen.findByTestId('connect-report')).toHaveTextContent('The sidecar now uses @mm-backup.');
         expect(bridge.requests.find((r) => r.path === '/api/v4/bots')?.body).toMatchObject({username: 'mm-backup'});
-        expect(bridge.state.mm.members).toEqual([`teams:${TEAM_ID}:botuser0000000000000000000`, `channels:${CHANNEL_ID}:botuser0000000000000000000`]);
+        expect(bridge.state.mm.members).toEqual([
+            `teams:${TEAM_ID}:botuser0000000000000000000`,
+            `channels:${CHANNEL_ID}:botuser0000000000000000000`,
+        ]);
         // /backup is registered in every team with the admin's session, pointing at the sidecar.
-        expect(bridge.state.mm.commands.map((c) => `${c.team_id} ${c.trigger} ${c.method} ${c.url}`)).toEqual(bridge.state.teams.map((t) => `${t.id} backup P http://sidecar.test/v1/slash`));
+        expect(bridge.state.mm.commands.map((c) => `${c.team_id} ${c.trigger} ${c.method} ${c.url}`)).toEqual(
+            bridge.state.teams.map((t) => `${t.id} backup P http://sidecar.test/v1/slash`),
+        );
         expect(bridge.requests.find((r) => r.path === '/v1/connect' && r.method === 'POST')?.body).toEqual({
             bot_token: bridge.state.mm.tokens[0],
-            command_tokens: bridge.state.mm.commands.map((c) => ({team_id: c.team_id, team_name: bridge.state.teams.find((t) => t.id === c.team_id)?.name, command_id: c.id, token: c.token})),
+            command_tokens: bridge.state.mm.commands.map((c) => ({
+                team_id: c.team_id,
+                team_name: bridge.state.teams.find((t) => t.id === c.team_id)?.name,
+                command_id: c.id,
+                token: c.token,
+            })),
         });
         expect(screen.queryByTestId('connect-cli')).toBeNull();
         expect(await screen.findByText(/Connected: the sidecar posts as its bot/)).toBeInTheDocument();
@@ -63,30 +78,55 @@ describe('ConnectPanel', () => {
         bridge.state.mm.untrusted = 'webhooks.internal';
         await renderPanel();
         await userEvent.click(screen.getByRole('button', {name: 'Connect'}));
-        expect(await screen.findByRole('alert')).toHaveTextContent('until "127.0.0.1/32" is an allowed untrusted internal connection');
+        expect(await screen.findByRole('alert')).toHaveTextContent(
+            'until "127.0.0.1/32" is an allowed untrusted internal connection',
+        );
         await userEvent.click(screen.getByRole('button', {name: 'Enable and connect'}));
-        await waitFor(() => expect(bridge.state.mm.configPatches).toEqual([{ServiceSettings: {AllowedUntrustedInternalConnections: 'webhooks.internal 127.0.0.1/32'}}]));
+        await waitFor(() =>
+            expect(bridge.state.mm.configPatches).toEqual([
+                {ServiceSettings: {AllowedUntrustedInternalConnections: 'webhooks.internal 127.0.0.1/32'}},
+            ]),
+        );
         expect(await screen.findByTestId('connect-report')).toHaveTextContent('@mm-backup');
     });
 
     it('shows the CLI fallback when /backup cannot be registered in a team', async () => {
-        bridge.state.teams = [...bridge.state.teams, {id: 'broken'.padEnd(26, '0'), name: 'broken', display_name: 'Broken'}];
+        bridge.state.teams = [
+            ...bridge.state.teams,
+            {id: 'broken'.padEnd(26, '0'), name: 'broken', display_name: 'Broken'},
+        ];
         await renderPanel();
         const origCommands = bridge.state.mm.commands;
-        bridge.fail.set('POST /api/v4/commands', {status: 403, body: {id: 'api.context.permissions.app_error', message: 'You do not have the appropriate permissions.', status_code: 403}});
+        bridge.fail.set('POST /api/v4/commands', {
+            status: 403,
+            body: {
+                id: 'api.context.permissions.app_error',
+                message: 'You do not have the appropriate permissions.',
+                status_code: 403,
+            },
+        });
         await userEvent.click(screen.getByRole('button', {name: 'Connect'}));
-        expect(await screen.findByTestId('connect-report-problems')).toHaveTextContent(/\/backup could not be registered in team .*appropriate permissions/);
+        expect(await screen.findByTestId('connect-report-problems')).toHaveTextContent(
+            /\/backup could not be registered in team .*appropriate permissions/,
+        );
         expect(screen.getByTestId('connect-cli')).toHaveTextContent('connect --admin-token-file');
         expect(origCommands).toEqual([]);
     });
 
-    it('shows why Connect is blocked in the user\'s language', async () => {
+    it("shows why Connect is blocked in the user's language", async () => {
         bridge.state.mm.commandsEnabled = false;
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>, undefined, {locale: 'de', messages: {
-            'mattermost-backup.connect.connect': 'Verbinden',
-            'mattermost-backup.connect.blocked.commands': 'Eigene Slash-Befehle sind ausgeschaltet.',
-            'mattermost-backup.connect.path.commands': 'Systemkonsole > Integrationen > Eigene Slash-Befehle',
-        }});
+        renderWithStore(
+            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />,
+            undefined,
+            {
+                locale: 'de',
+                messages: {
+                    'mattermost-backup.connect.connect': 'Verbinden',
+                    'mattermost-backup.connect.blocked.commands': 'Eigene Slash-Befehle sind ausgeschaltet.',
+                    'mattermost-backup.connect.path.commands': 'Systemkonsole > Integrationen > Eigene Slash-Befehle',
+                },
+            },
+        );
         await userEvent.click(await screen.findByRole('button', {name: 'Verbinden'}));
         const alert = await screen.findByRole('alert');
         expect(alert).toHaveTextContent('Eigene Slash-Befehle sind ausgeschaltet.');
@@ -102,7 +142,9 @@ describe('ConnectPanel', () => {
         expect(alert).toHaveTextContent('Mattermost does not allow creating bot accounts.');
         expect(alert).toHaveTextContent('System Console > Integrations > Bot Accounts > Enable Bot Account Creation');
         await userEvent.click(screen.getByRole('button', {name: 'Enable and connect'}));
-        await waitFor(() => expect(bridge.state.mm.configPatches).toEqual([{ServiceSettings: {EnableBotAccountCreation: true}}]));
+        await waitFor(() =>
+            expect(bridge.state.mm.configPatches).toEqual([{ServiceSettings: {EnableBotAccountCreation: true}}]),
+        );
         expect(await screen.findByTestId('connect-report')).toHaveTextContent('@mm-backup');
     });
 });

@@ -36,7 +36,8 @@ const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}
 };
 
 /** A shell command, the same in every language. */
-export const CLI_COMMAND = 'mm-backup --config /etc/mattermost-backup.json connect --admin-token-file /root/admin-token';
+export const CLI_COMMAND =
+    'mm-backup --config /etc/mattermost-backup.json connect --admin-token-file /root/admin-token';
 
 export default function ConnectPanel() {
     const {formatMessage} = useIntl();
@@ -48,7 +49,9 @@ export default function ConnectPanel() {
     const [error, setError] = useState<string | null>(null);
     const [report, setReport] = useState<ConnectResult | null>(null);
 
-    const teams = state?.teams.length ? state.teams.join(', ') : formatMessage({id: 'mattermost-backup.connect.no_team', defaultMessage: 'no team yet'});
+    const teams = state?.teams.length
+        ? state.teams.join(', ')
+        : formatMessage({id: 'mattermost-backup.connect.no_team', defaultMessage: 'no team yet'});
 
     const refresh = async () => {
         const r = await run(dispatch, bridge, () => bridge.getConnect());
@@ -95,78 +98,96 @@ export default function ConnectPanel() {
     };
 
     return (
-        <div className='mattermost-backup-connect' data-testid='connect-panel'>
+        <div className="mattermost-backup-connect" data-testid="connect-panel">
             {state && (
-                <p role='status' className={state.connected ? 'alert alert-success' : 'alert alert-warning'}>
+                <p role="status" className={state.connected ? 'alert alert-success' : 'alert alert-warning'}>
                     {state.connected && state.status_channel && (
                         <FormattedMessage
-                            id='mattermost-backup.connect.connected'
-                            defaultMessage='Connected: the sidecar posts as its bot in {channel}. /backup is registered in: {teams}.'
+                            id="mattermost-backup.connect.connected"
+                            defaultMessage="Connected: the sidecar posts as its bot in {channel}. /backup is registered in: {teams}."
                             values={{channel: state.status_channel, teams}}
                         />
                     )}
                     {state.connected && !state.status_channel && (
                         <FormattedMessage
-                            id='mattermost-backup.connect.connected_no_channel'
-                            defaultMessage='Connected: the sidecar posts as its bot. /backup is registered in: {teams}.'
+                            id="mattermost-backup.connect.connected_no_channel"
+                            defaultMessage="Connected: the sidecar posts as its bot. /backup is registered in: {teams}."
                             values={{teams}}
                         />
                     )}
                     {!state.connected && (
-                        <FormattedMessage id='mattermost-backup.connect.not_connected' defaultMessage='Not connected: the sidecar has no bot to post status and check /backup users.'/>
+                        <FormattedMessage
+                            id="mattermost-backup.connect.not_connected"
+                            defaultMessage="Not connected: the sidecar has no bot to post status and check /backup users."
+                        />
                     )}
                 </p>
             )}
-            {state && state.problems.length > 0 && <ul data-testid='connect-problems'>{state.problems.map((p) => <li key={p}>{p}</li>)}</ul>}
-            <button type='button' className='btn btn-primary' disabled={busy} onClick={doConnect}>
+            {state && state.problems.length > 0 && (
+                <ul data-testid="connect-problems">
+                    {state.problems.map((p) => (
+                        <li key={p}>{p}</li>
+                    ))}
+                </ul>
+            )}
+            <button type="button" className="btn btn-primary" disabled={busy} onClick={doConnect}>
                 {state?.connected ? (
-                    <FormattedMessage id='mattermost-backup.connect.reconnect' defaultMessage='Reconnect the bot'/>
+                    <FormattedMessage id="mattermost-backup.connect.reconnect" defaultMessage="Reconnect the bot" />
                 ) : (
-                    <FormattedMessage id='mattermost-backup.connect.connect' defaultMessage='Connect'/>
+                    <FormattedMessage id="mattermost-backup.connect.connect" defaultMessage="Connect" />
                 )}
             </button>
             {error && (
-                <div className='alert alert-danger' role='alert' style={{marginTop: 8}}>
+                <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
                     {error}
                     {blocked && (
                         <>
                             {' '}
                             <FormattedMessage
-                                id='mattermost-backup.connect.blocked'
-                                defaultMessage='Switch on {path}, or let this page do it:'
+                                id="mattermost-backup.connect.blocked"
+                                defaultMessage="Switch on {path}, or let this page do it:"
                                 values={{path: formatMessage(SETTING_PATH[blocked.setting])}}
-                            />
-                            {' '}
-                            <button type='button' className='btn btn-sm btn-primary' disabled={busy} onClick={() => enableAndRetry(blocked)}>
-                                <FormattedMessage id='mattermost-backup.connect.enable' defaultMessage='Enable and connect'/>
+                            />{' '}
+                            <button
+                                type="button"
+                                className="btn btn-sm btn-primary"
+                                disabled={busy}
+                                onClick={() => enableAndRetry(blocked)}
+                            >
+                                <FormattedMessage
+                                    id="mattermost-backup.connect.enable"
+                                    defaultMessage="Enable and connect"
+                                />
                             </button>
                         </>
                     )}
                 </div>
             )}
             {report && (
-                <p role='status' data-testid='connect-report'>
+                <p role="status" data-testid="connect-report">
                     <FormattedMessage
-                        id='mattermost-backup.connect.done'
-                        defaultMessage='The sidecar now uses @{bot}.'
+                        id="mattermost-backup.connect.done"
+                        defaultMessage="The sidecar now uses @{bot}."
                         values={{bot: report.bot_username ?? BOT.username}}
                     />
                 </p>
             )}
             {report && report.problems.length > 0 && (
-                <ul data-testid='connect-report-problems'>
-                    {report.problems.map((p, i) => <li key={i}>{formatText(formatMessage, p)}</li>)}
+                <ul data-testid="connect-report-problems">
+                    {report.problems.map((p, i) => (
+                        <li key={i}>{formatText(formatMessage, p)}</li>
+                    ))}
                 </ul>
             )}
             {report && report.problems.some((p) => typeof p !== 'string' || p.includes('/backup')) && (
                 <>
                     <p style={{marginTop: 12}}>
                         <FormattedMessage
-                            id='mattermost-backup.connect.cli'
-                            defaultMessage='If /backup cannot be registered from this page, run this once on the Mattermost host, with a system admin personal access token in a 0600 file:'
+                            id="mattermost-backup.connect.cli"
+                            defaultMessage="If /backup cannot be registered from this page, run this once on the Mattermost host, with a system admin personal access token in a 0600 file:"
                         />
                     </p>
-                    <pre data-testid='connect-cli'>{CLI_COMMAND}</pre>
+                    <pre data-testid="connect-cli">{CLI_COMMAND}</pre>
                 </>
             )}
         </div>

@@ -26,7 +26,7 @@ describe('RestoreModal', () => {
     });
 
     async function openModal() {
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>);
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />);
         await screen.findByTestId('snapshot-table');
         await userEvent.click(screen.getByRole('button', {name: 'Restore'}));
         return screen.findByTestId('restore-modal');
@@ -35,7 +35,9 @@ describe('RestoreModal', () => {
     it('shows what will be overwritten, the version check and the safety snapshot note', async () => {
         const modal = await openModal();
         expect(await screen.findByTestId('restore-overwrites')).toHaveTextContent('database mattermost (all tables)');
-        expect(screen.getByTestId('restore-version-check')).toHaveTextContent('ok: snapshot schema 146, server schema 146');
+        expect(screen.getByTestId('restore-version-check')).toHaveTextContent(
+            'ok: snapshot schema 146, server schema 146',
+        );
         expect(modal).toHaveTextContent('A safety snapshot of the current state is taken first');
         expect(bridge.requests.find((r) => r.path === '/v1/restore/prepare')?.body).toEqual({snapshot_id: ID});
     });
@@ -43,7 +45,9 @@ describe('RestoreModal', () => {
     it('keeps Restore disabled until the snapshot id is typed exactly, then starts the restore with the token', async () => {
         await openModal();
         const input = await screen.findByLabelText(/Type the snapshot id/);
-        const confirm = screen.getAllByRole('button', {name: 'Restore'}).find((b) => b.closest('[data-testid="restore-modal"]'))!;
+        const confirm = screen
+            .getAllByRole('button', {name: 'Restore'})
+            .find((b) => b.closest('[data-testid="restore-modal"]'))!;
         expect(confirm).toBeDisabled();
         await userEvent.type(input, ID.slice(0, -1));
         expect(confirm).toBeDisabled();
@@ -58,12 +62,23 @@ describe('RestoreModal', () => {
         expect(bridge.requests.some((r) => r.method === 'POST' && r.path === '/v1/jobs')).toBe(false);
         await userEvent.click(confirm);
         await waitFor(() => expect(screen.queryByTestId('restore-modal')).not.toBeInTheDocument());
-        expect(bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs')?.body).toEqual({kind: 'restore', confirmation_token: 'a'.repeat(32)});
+        expect(bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs')?.body).toEqual({
+            kind: 'restore',
+            confirmation_token: 'a'.repeat(32),
+        });
         expect(await screen.findByTestId('job-progress')).toHaveTextContent('Restore');
     });
 
     it('shows the sidecar error when the snapshot cannot be restored', async () => {
-        bridge.fail.set('POST /v1/restore/prepare', {status: 412, body: {id: 'mm_backup.precondition_failed', message: 'checksum mismatch in objects', hint: 'run a deep verify', status_code: 412}});
+        bridge.fail.set('POST /v1/restore/prepare', {
+            status: 412,
+            body: {
+                id: 'mm_backup.precondition_failed',
+                message: 'checksum mismatch in objects',
+                hint: 'run a deep verify',
+                status_code: 412,
+            },
+        });
         await openModal();
         expect(await screen.findByRole('alert')).toHaveTextContent('checksum mismatch in objects (run a deep verify)');
         expect(screen.queryByLabelText(/Type the snapshot id/)).not.toBeInTheDocument();

@@ -68,71 +68,87 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
         onClose();
     };
 
-    const title = formatMessage({id: 'mattermost-backup.restore.title', defaultMessage: 'Restore snapshot {id}'}, {id: snapshotId});
+    const title = formatMessage(
+        {id: 'mattermost-backup.restore.title', defaultMessage: 'Restore snapshot {id}'},
+        {id: snapshotId},
+    );
     return (
         <Modal
             title={title}
             onClose={onClose}
-            testId='restore-modal'
-            footer={(
+            testId="restore-modal"
+            footer={
                 <>
-                    <button type='button' className='btn btn-tertiary' onClick={onClose}>
-                        <FormattedMessage id='mattermost-backup.restore.cancel' defaultMessage='Cancel'/>
+                    <button type="button" className="btn btn-tertiary" onClick={onClose}>
+                        <FormattedMessage id="mattermost-backup.restore.cancel" defaultMessage="Cancel" />
                     </button>
-                    <button
-                        type='button'
-                        className='btn btn-danger'
-                        disabled={!matches || starting}
-                        onClick={confirm}
-                    >
-                        <FormattedMessage id='mattermost-backup.restore.confirm' defaultMessage='Restore'/>
+                    <button type="button" className="btn btn-danger" disabled={!matches || starting} onClick={confirm}>
+                        <FormattedMessage id="mattermost-backup.restore.confirm" defaultMessage="Restore" />
                     </button>
                 </>
-            )}
+            }
         >
             {prep.kind === 'loading' && (
-                <p role='status'><FormattedMessage id='mattermost-backup.restore.loading' defaultMessage='Checking what this restore would change…'/></p>
+                <p role="status">
+                    <FormattedMessage
+                        id="mattermost-backup.restore.loading"
+                        defaultMessage="Checking what this restore would change…"
+                    />
+                </p>
             )}
             {prep.kind === 'failed' && (
-                <div className='alert alert-danger' role='alert'>{`${failureMessage(formatMessage, prep.failure)}${prep.failure.hint ? ` (${prep.failure.hint})` : ''}`}</div>
+                <div
+                    className="alert alert-danger"
+                    role="alert"
+                >{`${failureMessage(formatMessage, prep.failure)}${prep.failure.hint ? ` (${prep.failure.hint})` : ''}`}</div>
             )}
             {ready && (
                 <>
                     <p>
                         <FormattedMessage
-                            id='mattermost-backup.restore.intro'
-                            defaultMessage='Mattermost will be stopped and these will be replaced with their state in the snapshot:'
+                            id="mattermost-backup.restore.intro"
+                            defaultMessage="Mattermost will be stopped and these will be replaced with their state in the snapshot:"
                         />
                     </p>
-                    <ul data-testid='restore-overwrites'>{ready.overwrites.map((o) => <li key={o}>{o}</li>)}</ul>
-                    <p data-testid='restore-version-check'>
-                        <strong><FormattedMessage id='mattermost-backup.restore.version' defaultMessage='Version check:'/></strong>
+                    <ul data-testid="restore-overwrites">
+                        {ready.overwrites.map((o) => (
+                            <li key={o}>{o}</li>
+                        ))}
+                    </ul>
+                    <p data-testid="restore-version-check">
+                        <strong>
+                            <FormattedMessage id="mattermost-backup.restore.version" defaultMessage="Version check:" />
+                        </strong>
                         {` ${ready.version_check}`}
                     </p>
                     {ready.safety_snapshot && (
-                        <div className='alert alert-info'>
+                        <div className="alert alert-info">
                             <FormattedMessage
-                                id='mattermost-backup.restore.safety'
-                                defaultMessage='A safety snapshot of the current state is taken first, so this restore can itself be undone.'
+                                id="mattermost-backup.restore.safety"
+                                defaultMessage="A safety snapshot of the current state is taken first, so this restore can itself be undone."
                             />
                         </div>
                     )}
-                    <label htmlFor='mm-backup-restore-confirm' style={{fontWeight: 400}}>
+                    <label htmlFor="mm-backup-restore-confirm" style={{fontWeight: 400}}>
                         <FormattedMessage
-                            id='mattermost-backup.restore.type_id'
-                            defaultMessage='Type the snapshot id {id} to confirm:'
+                            id="mattermost-backup.restore.type_id"
+                            defaultMessage="Type the snapshot id {id} to confirm:"
                             values={{id: <code>{ready.snapshot_id}</code>}}
                         />
                     </label>
                     <input
-                        id='mm-backup-restore-confirm'
-                        className='form-control'
-                        autoComplete='off'
+                        id="mm-backup-restore-confirm"
+                        className="form-control"
+                        autoComplete="off"
                         spellCheck={false}
                         value={typed}
                         onChange={(e) => setTyped(e.target.value)}
                     />
-                    {error && <div className='alert alert-danger' role='alert' style={{marginTop: 8}}>{error}</div>}
+                    {error && (
+                        <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
+                            {error}
+                        </div>
+                    )}
                 </>
             )}
         </Modal>

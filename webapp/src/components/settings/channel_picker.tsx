@@ -46,12 +46,12 @@ export default function ChannelPicker({value, onChange, invalid}: Props) {
     if (failed || !options.length) {
         return (
             <input
-                id='mm-backup-status-channel'
-                className='form-control'
+                id="mm-backup-status-channel"
+                className="form-control"
                 aria-label={label}
                 aria-invalid={invalid}
                 // A format example, not words: it stays literal.
-                placeholder='team-name/channel-name'
+                placeholder="team-name/channel-name"
                 value={value}
                 onChange={(e) => onChange(e.target.value)}
             />
@@ -60,16 +60,22 @@ export default function ChannelPicker({value, onChange, invalid}: Props) {
     const known = options.some((o) => o.value === value);
     return (
         <select
-            id='mm-backup-status-channel'
-            className='form-control'
+            id="mm-backup-status-channel"
+            className="form-control"
             aria-label={label}
             aria-invalid={invalid}
             value={value}
             onChange={(e) => onChange(e.target.value)}
         >
-            <option value=''>{formatMessage({id: 'mattermost-backup.settings.no_channel', defaultMessage: '(no status posts)'})}</option>
+            <option value="">
+                {formatMessage({id: 'mattermost-backup.settings.no_channel', defaultMessage: '(no status posts)'})}
+            </option>
             {!known && value && <option value={value}>{value}</option>}
-            {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+            {options.map((o) => (
+                <option key={o.value} value={o.value}>
+                    {o.label}
+                </option>
+            ))}
         </select>
     );
 }

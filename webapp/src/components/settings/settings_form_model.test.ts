@@ -22,10 +22,25 @@ describe('validateSettings', () => {
     });
 
     it('returns a message descriptor per invalid field, with the values it needs', () => {
-        const errors = validateSettings({...valid, keepLast: '0', keepDaily: 'x', backupCron: 'daily', timezone: 'Mars/Olympus', dailySummaryAt: '9', statusChannel: 'Ops', exclude: ['database']});
-        expect(errors.keepLast).toEqual({id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min: 1, max: 1000}});
+        const errors = validateSettings({
+            ...valid,
+            keepLast: '0',
+            keepDaily: 'x',
+            backupCron: 'daily',
+            timezone: 'Mars/Olympus',
+            dailySummaryAt: '9',
+            statusChannel: 'Ops',
+            exclude: ['database'],
+        });
+        expect(errors.keepLast).toEqual({
+            id: 'mattermost-backup.settings.error.range',
+            defaultMessage: 'Enter a number from {min} to {max}.',
+            values: {min: 1, max: 1000},
+        });
         expect(errors.keepDaily).toMatchObject({id: 'mattermost-backup.settings.error.whole_number'});
-        expect(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, typeof v === 'string' ? v : v?.id]))).toEqual({
+        expect(
+            Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, typeof v === 'string' ? v : v?.id])),
+        ).toEqual({
             keepLast: 'mattermost-backup.settings.error.range',
             keepDaily: 'mattermost-backup.settings.error.whole_number',
             backupCron: 'mattermost-backup.settings.error.cron',
@@ -39,12 +54,14 @@ describe('validateSettings', () => {
 });
 
 describe('fieldErrorsFromServer', () => {
-    it('keeps the sidecar\'s words, assigned to the inputs by path; the rest go above the form', () => {
-        expect(fieldErrorsFromServer([
-            {path: 'retention.keep_last', message: 'must be at least 1'},
-            {path: 'backup.exclude.0', message: 'unknown component "x"'},
-            {path: 'typo', message: 'Unrecognized key'},
-        ])).toEqual({
+    it("keeps the sidecar's words, assigned to the inputs by path; the rest go above the form", () => {
+        expect(
+            fieldErrorsFromServer([
+                {path: 'retention.keep_last', message: 'must be at least 1'},
+                {path: 'backup.exclude.0', message: 'unknown component "x"'},
+                {path: 'typo', message: 'Unrecognized key'},
+            ]),
+        ).toEqual({
             errors: {keepLast: 'must be at least 1', exclude: 'unknown component "x"'},
             rest: ['typo: Unrecognized key'],
         });
@@ -53,7 +70,11 @@ describe('fieldErrorsFromServer', () => {
 
 describe('FIELDS', () => {
     it('maps every writable setting of the API schema to exactly one input, and back', () => {
-        expect(Object.values(FIELDS).map((f) => f.path).sort()).toEqual([...SETTINGS_FIELDS].sort());
+        expect(
+            Object.values(FIELDS)
+                .map((f) => f.path)
+                .sort(),
+        ).toEqual([...SETTINGS_FIELDS].sort());
         const settings = {...valid};
         expect(formFromSettings(patchFromForm(settings) as Parameters<typeof formFromSettings>[0])).toEqual(settings);
     });

@@ -39,32 +39,79 @@ type Field = {path: string; kind: 'text' | 'optional' | 'count' | 'value'; messa
 
 const cronMessage = () => ({
     id: 'mattermost-backup.settings.error.cron',
-    defaultMessage: 'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.',
+    defaultMessage:
+        'Enter a cron expression with 5 fields (minute hour day month weekday), e.g. 0 3 * * *, or leave it empty for no schedule.',
 });
 
 function countMessage(min: number) {
-    return (value: string): LocalMessage => (/^\d+$/.test(value.trim()) ?
-        {id: 'mattermost-backup.settings.error.range', defaultMessage: 'Enter a number from {min} to {max}.', values: {min, max: MAX_COUNT}} :
-        {id: 'mattermost-backup.settings.error.whole_number', defaultMessage: 'Enter a whole number.'});
+    return (value: string): LocalMessage =>
+        /^\d+$/.test(value.trim())
+            ? {
+                  id: 'mattermost-backup.settings.error.range',
+                  defaultMessage: 'Enter a number from {min} to {max}.',
+                  values: {min, max: MAX_COUNT},
+              }
+            : {id: 'mattermost-backup.settings.error.whole_number', defaultMessage: 'Enter a whole number.'};
 }
 
 /** Every input, the API path of its setting, and how it is held. The one place form and API meet. */
 export const FIELDS: Record<keyof SettingsForm, Field> = {
     backupCron: {path: 'schedule.backup', kind: 'optional', message: cronMessage},
     verifyCron: {path: 'schedule.verify', kind: 'optional', message: cronMessage},
-    timezone: {path: 'schedule.timezone', kind: 'text', message: () => ({id: 'mattermost-backup.settings.error.timezone', defaultMessage: 'Enter an IANA time zone such as UTC or Europe/Berlin.'})},
-    pruneAfterBackup: {path: 'schedule.prune_after_backup', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
+    timezone: {
+        path: 'schedule.timezone',
+        kind: 'text',
+        message: () => ({
+            id: 'mattermost-backup.settings.error.timezone',
+            defaultMessage: 'Enter an IANA time zone such as UTC or Europe/Berlin.',
+        }),
+    },
+    pruneAfterBackup: {
+        path: 'schedule.prune_after_backup',
+        kind: 'value',
+        message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'}),
+    },
     keepLast: {path: 'retention.keep_last', kind: 'count', message: (f) => countMessage(1)(f.keepLast)},
     keepDaily: {path: 'retention.keep_daily', kind: 'count', message: (f) => countMessage(0)(f.keepDaily)},
     keepWeekly: {path: 'retention.keep_weekly', kind: 'count', message: (f) => countMessage(0)(f.keepWeekly)},
     keepMonthly: {path: 'retention.keep_monthly', kind: 'count', message: (f) => countMessage(0)(f.keepMonthly)},
-    mode: {path: 'backup.mode', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
-    exclude: {path: 'backup.exclude', kind: 'value', message: (f) => (f.exclude.includes('database') ?
-        {id: 'mattermost-backup.settings.error.exclude_database', defaultMessage: 'The database cannot be excluded: a backup without it cannot be restored.'} :
-        {id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
-    successes: {path: 'notify.successes', kind: 'value', message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'})},
-    dailySummaryAt: {path: 'notify.daily_summary_at', kind: 'text', message: () => ({id: 'mattermost-backup.settings.error.time', defaultMessage: 'Enter a time as HH:MM, e.g. 09:00.'})},
-    statusChannel: {path: 'status_channel', kind: 'optional', message: () => ({id: 'mattermost-backup.settings.error.channel', defaultMessage: 'Pick a channel, or enter team-name/channel-name.'})},
+    mode: {
+        path: 'backup.mode',
+        kind: 'value',
+        message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'}),
+    },
+    exclude: {
+        path: 'backup.exclude',
+        kind: 'value',
+        message: (f) =>
+            f.exclude.includes('database')
+                ? {
+                      id: 'mattermost-backup.settings.error.exclude_database',
+                      defaultMessage: 'The database cannot be excluded: a backup without it cannot be restored.',
+                  }
+                : {id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'},
+    },
+    successes: {
+        path: 'notify.successes',
+        kind: 'value',
+        message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'}),
+    },
+    dailySummaryAt: {
+        path: 'notify.daily_summary_at',
+        kind: 'text',
+        message: () => ({
+            id: 'mattermost-backup.settings.error.time',
+            defaultMessage: 'Enter a time as HH:MM, e.g. 09:00.',
+        }),
+    },
+    statusChannel: {
+        path: 'status_channel',
+        kind: 'optional',
+        message: () => ({
+            id: 'mattermost-backup.settings.error.channel',
+            defaultMessage: 'Pick a channel, or enter team-name/channel-name.',
+        }),
+    },
 };
 
 const KEYS = Object.keys(FIELDS) as Array<keyof SettingsForm>;
@@ -91,7 +138,16 @@ export function patchFromForm(f: SettingsForm): SettingsPatch {
         const {path, kind} = FIELDS[k];
         const raw = f[k];
         const text = typeof raw === 'string' ? raw.trim() : '';
-        const v = kind === 'optional' ? text || null : kind === 'text' ? text : kind === 'count' ? (/^\d+$/.test(text) ? Number(text) : NaN) : raw;
+        const v =
+            kind === 'optional'
+                ? text || null
+                : kind === 'text'
+                  ? text
+                  : kind === 'count'
+                    ? /^\d+$/.test(text)
+                        ? Number(text)
+                        : NaN
+                    : raw;
         const [section, key] = path.split('.');
         if (key === undefined) {
             patch[section!] = v;
@@ -116,7 +172,10 @@ export function validateSettings(f: SettingsForm): FieldErrors {
 }
 
 /** Puts the sidecar's 400 problems next to their inputs by path; the rest go above the form. */
-export function fieldErrorsFromServer(problems: FieldError[]): {errors: Partial<Record<keyof SettingsForm, string>>; rest: string[]} {
+export function fieldErrorsFromServer(problems: FieldError[]): {
+    errors: Partial<Record<keyof SettingsForm, string>>;
+    rest: string[];
+} {
     const errors: Partial<Record<keyof SettingsForm, string>> = {};
     const rest: string[] = [];
     for (const p of problems) {

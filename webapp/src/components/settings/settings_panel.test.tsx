@@ -25,7 +25,7 @@ describe('SettingsPanel', () => {
     });
 
     async function renderForm() {
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>);
+        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />);
         await screen.findByTestId('settings-form');
         await screen.findByRole('option', {name: 'Ops › Backups'});
     }
@@ -41,7 +41,9 @@ describe('SettingsPanel', () => {
         const tz = screen.getByLabelText('Time zone');
         await userEvent.clear(tz);
         await userEvent.type(tz, 'Europe/Berlin');
-        expect(screen.getByTestId('mm-backup-backup-cron-help')).toHaveTextContent('every week on weekdays at 02:30 Europe/Berlin');
+        expect(screen.getByTestId('mm-backup-backup-cron-help')).toHaveTextContent(
+            'every week on weekdays at 02:30 Europe/Berlin',
+        );
         await userEvent.clear(cron);
         await userEvent.type(cron, '*/5 1,2 * * *');
         expect(screen.getByTestId('mm-backup-backup-cron-help')).toHaveTextContent('*/5 1,2 * * *');
@@ -60,24 +62,37 @@ describe('SettingsPanel', () => {
         await userEvent.type(tz, 'Mars/Olympus');
         await userEvent.click(await screen.findByRole('checkbox', {name: 'Database (postgres)'}));
         await save();
-        expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('Enter a cron expression with 5 fields');
-        expect(document.getElementById('mm-backup-keep-last-error')).toHaveTextContent('Enter a number from 1 to 1000.');
+        expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent(
+            'Enter a cron expression with 5 fields',
+        );
+        expect(document.getElementById('mm-backup-keep-last-error')).toHaveTextContent(
+            'Enter a number from 1 to 1000.',
+        );
         expect(document.getElementById('mm-backup-timezone-error')).toHaveTextContent('Enter an IANA time zone');
         expect(document.getElementById('mm-backup-exclude-error')).toHaveTextContent('The database cannot be excluded');
         expect(cron).toHaveAttribute('aria-invalid', 'true');
         expect(puts()).toHaveLength(0);
     });
 
-    it('shows validation errors in the user\'s language', async () => {
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url}/>, undefined, {locale: 'de', messages: {
-            'mattermost-backup.settings.error.range': 'Eine Zahl von {min} bis {max} eingeben.',
-        }});
+    it("shows validation errors in the user's language", async () => {
+        renderWithStore(
+            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />,
+            undefined,
+            {
+                locale: 'de',
+                messages: {
+                    'mattermost-backup.settings.error.range': 'Eine Zahl von {min} bis {max} eingeben.',
+                },
+            },
+        );
         await screen.findByTestId('settings-form');
         const keepDaily = screen.getByLabelText('Daily');
         await userEvent.clear(keepDaily);
         await userEvent.type(keepDaily, '5000');
         await save();
-        expect(document.getElementById('mm-backup-keep-daily-error')).toHaveTextContent('Eine Zahl von 0 bis 1000 eingeben.');
+        expect(document.getElementById('mm-backup-keep-daily-error')).toHaveTextContent(
+            'Eine Zahl von 0 bis 1000 eingeben.',
+        );
         expect(puts()).toHaveLength(0);
     });
 
@@ -100,15 +115,40 @@ describe('SettingsPanel', () => {
 
     it('names the components as the sidecar lists them (GET /v1/components), and excludes by their ids', async () => {
         bridge.state.components = [
-            {id: 'database', title: 'Datenbank', description: 'Die Datenbank.', store: 'database', location: 'SqlSettings.DataSource'},
-            {id: 'data', title: 'Dateiablage (Anhänge)', description: 'Hochgeladene Dateien.', store: 'files', location: 'FileSettings.Directory'},
-            {id: 'bleve', title: 'Suchindex', description: 'Der Bleve-Index.', store: 'files', location: 'BleveSettings.IndexDir'},
+            {
+                id: 'database',
+                title: 'Datenbank',
+                description: 'Die Datenbank.',
+                store: 'database',
+                location: 'SqlSettings.DataSource',
+            },
+            {
+                id: 'data',
+                title: 'Dateiablage (Anhänge)',
+                description: 'Hochgeladene Dateien.',
+                store: 'files',
+                location: 'FileSettings.Directory',
+            },
+            {
+                id: 'bleve',
+                title: 'Suchindex',
+                description: 'Der Bleve-Index.',
+                store: 'files',
+                location: 'BleveSettings.IndexDir',
+            },
         ];
         await renderForm();
         const exclude = document.getElementById('mm-backup-exclude') as HTMLElement;
         await waitFor(() => expect(within(exclude).getAllByRole('checkbox')).toHaveLength(3));
-        expect(within(exclude).getAllByRole('checkbox').map((c) => c.closest('label')?.textContent?.trim())).toEqual(['Datenbank', 'Dateiablage (Anhänge)', 'Suchindex']);
-        expect(screen.getByRole('checkbox', {name: 'Suchindex'}).closest('label')).toHaveAttribute('title', 'Der Bleve-Index.');
+        expect(
+            within(exclude)
+                .getAllByRole('checkbox')
+                .map((c) => c.closest('label')?.textContent?.trim()),
+        ).toEqual(['Datenbank', 'Dateiablage (Anhänge)', 'Suchindex']);
+        expect(screen.getByRole('checkbox', {name: 'Suchindex'}).closest('label')).toHaveAttribute(
+            'title',
+            'Der Bleve-Index.',
+        );
         await userEvent.click(screen.getByRole('checkbox', {name: 'Dateiablage (Anhänge)'}));
         await save();
         expect(await screen.findByText('Saved')).toBeInTheDocument();
@@ -118,7 +158,10 @@ describe('SettingsPanel', () => {
 
     it('with a sidecar that does not list its components, says so and still offers the ids already excluded', async () => {
         bridge.state.settings = {...bridge.state.settings, backup: {mode: 'offline', exclude: ['logs']}};
-        bridge.fail.set('GET /v1/components', {status: 404, body: {id: 'api.context.404.app_error', message: 'no route GET /v1/components', status_code: 404}});
+        bridge.fail.set('GET /v1/components', {
+            status: 404,
+            body: {id: 'api.context.404.app_error', message: 'no route GET /v1/components', status_code: 404},
+        });
         await renderForm();
         expect(await screen.findByText(/The sidecar did not list its components/)).toBeInTheDocument();
         const exclude = document.getElementById('mm-backup-exclude') as HTMLElement;
@@ -127,26 +170,41 @@ describe('SettingsPanel', () => {
     });
 
     it("puts the sidecar's 400 problems next to the fields they name, by path", async () => {
-        bridge.fail.set('PUT /v1/settings', {status: 400, body: {
-            id: 'api.context.invalid_param.app_error', status_code: 400,
-            // The message text says something else on purpose: the page reads the paths, never the text.
-            message: 'the settings are not valid',
-            errors: [
-                {path: 'schedule.backup', message: 'invalid cron expression: hour 25 out of range'},
-                {path: 'notify.daily_summary_at', message: 'must be HH:MM'},
-                {path: 'offsite.bucket', message: 'something else broke'},
-            ],
-        }});
+        bridge.fail.set('PUT /v1/settings', {
+            status: 400,
+            body: {
+                id: 'api.context.invalid_param.app_error',
+                status_code: 400,
+                // The message text says something else on purpose: the page reads the paths, never the text.
+                message: 'the settings are not valid',
+                errors: [
+                    {path: 'schedule.backup', message: 'invalid cron expression: hour 25 out of range'},
+                    {path: 'notify.daily_summary_at', message: 'must be HH:MM'},
+                    {path: 'offsite.bucket', message: 'something else broke'},
+                ],
+            },
+        });
         await renderForm();
         await save();
-        await waitFor(() => expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent('invalid cron expression: hour 25 out of range'));
+        await waitFor(() =>
+            expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent(
+                'invalid cron expression: hour 25 out of range',
+            ),
+        );
         expect(document.getElementById('mm-backup-daily-at-error')).toHaveTextContent('must be HH:MM');
         expect(screen.getByText('offsite.bucket: something else broke')).toBeInTheDocument();
         expect(document.getElementById('mm-backup-keep-last-error')).toBeNull();
     });
 
     it('shows a 400 without field problems (a sidecar before API 2) whole, above the form', async () => {
-        bridge.fail.set('PUT /v1/settings', {status: 400, body: {id: 'api.context.invalid_param.app_error', message: 'body.schedule.backup: invalid cron expression', status_code: 400}});
+        bridge.fail.set('PUT /v1/settings', {
+            status: 400,
+            body: {
+                id: 'api.context.invalid_param.app_error',
+                message: 'body.schedule.backup: invalid cron expression',
+                status_code: 400,
+            },
+        });
         await renderForm();
         await save();
         expect(await screen.findByText('body.schedule.backup: invalid cron expression')).toBeInTheDocument();

@@ -10,7 +10,6 @@ import type {Store} from 'redux';
 /** Mattermost's admin config as the System Console passes it; only the plugin part is typed. */
 export type AdminConfig = {
     PluginSettings?: {
-
         /** Setting values by plugin id, then by setting key (lower-cased by the Console). */
         Plugins?: Record<string, Record<string, unknown> | undefined>;
     };
@@ -18,7 +17,6 @@ export type AdminConfig = {
 
 /** Props the System Console passes to a component registered for a `custom` setting. */
 export type CustomSettingProps = {
-
     /** Config path of the setting, e.g. `PluginSettings.Plugins.mattermost-backup.dashboard`; pass it to onChange. */
     id: string;
     label: string;
@@ -42,7 +40,6 @@ export type CustomSettingProps = {
 
 /** Props the System Console passes to a component registered for a `custom: true` section. */
 export type CustomSectionProps = {
-
     /** The section's settings, already rendered by the Console. */
     settingsList: React.ReactNode[];
     sectionTitle?: string;
@@ -63,9 +60,7 @@ export type SlashCommandArgs = {
  * it on (possibly rewritten), `{error}` stops and shows the message.
  */
 export type SlashCommandResult =
-    | {message: string; args: SlashCommandArgs}
-    | {error: {message: string}}
-    | Record<string, never>;
+    {message: string; args: SlashCommandArgs} | {error: {message: string}} | Record<string, never>;
 
 export type SlashCommandWillBePostedHook = (message: string, args: SlashCommandArgs) => Promise<SlashCommandResult>;
 
