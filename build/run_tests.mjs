@@ -72,9 +72,11 @@ nodeTestSuite('build scripts (node --test)', 'build/test/');
 
 const v = verdict({passed, failed, skipped, skippedNames}, allowed);
 for (const name of v.unexplained) lines.push(`SKIPPED and not on build/skip_allowlist.json: ${name}`);
-if (v.unnamed)
+if (v.unnamed) {
     lines.push(`${v.unnamed} skipped tests could not be named, so not checked against build/skip_allowlist.json`);
-for (const name of allowed.keys())
+}
+for (const name of allowed.keys()) {
     if (!skippedNames.includes(name)) lines.push(`note: build/skip_allowlist.json names "${name}", which ran`);
+}
 process.stdout.write(`\n${lines.join('\n')}\n${v.line}\n`);
 process.exitCode = v.exitCode;

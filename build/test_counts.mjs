@@ -75,10 +75,12 @@ export function parseAllowList(text, source = 'allow-list') {
     if (!doc || !Array.isArray(doc.allowed)) throw new Error(`${source}: "allowed" must be an array`);
     const out = new Map();
     doc.allowed.forEach((e, i) => {
-        if (typeof e?.test !== 'string' || !e.test.trim())
+        if (typeof e?.test !== 'string' || !e.test.trim()) {
             throw new Error(`${source}: allowed[${i}].test must name a test`);
-        if (typeof e?.why !== 'string' || !e.why.trim())
+        }
+        if (typeof e?.why !== 'string' || !e.why.trim()) {
             throw new Error(`${source}: allowed[${i}] ("${e.test}") must say why it may be skipped`);
+        }
         out.set(e.test, e.why);
     });
     return out;

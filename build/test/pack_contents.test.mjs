@@ -18,8 +18,9 @@ const BRIDGE = path.join(ROOT_DIR, 'server-bridge');
 /** Module specifiers a compiled CommonJS file loads: require('x'), require.resolve('x') and import('x'). */
 export function loadedSpecifiers(source) {
     const found = new Set();
-    for (const m of source.matchAll(/\b(?:require(?:\.resolve)?|import)\s*\(\s*(['"`])([^'"`]+)\1\s*[,)]/g))
+    for (const m of source.matchAll(/\b(?:require(?:\.resolve)?|import)\s*\(\s*(['"`])([^'"`]+)\1\s*[,)]/g)) {
         found.add(m[2]);
+    }
     return [...found];
 }
 
@@ -109,8 +110,9 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
     it('every runtime dependency is loaded by the packed code (none is dead weight on the host)', () => {
         const used = new Set();
         for (const file of list.filter((f) => f.endsWith('.js'))) {
-            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8')))
+            for (const spec of loadedSpecifiers(readFileSync(path.join(unpacked, file), 'utf8'))) {
                 used.add(packageOf(spec));
+            }
         }
         assert.deepEqual(
             Object.keys(pkg.dependencies ?? {}).filter((d) => !used.has(d)),
@@ -120,10 +122,12 @@ describe('the sidecar package build/package_bridge.mjs writes', () => {
 
     it('has no entry point that is missing from the package, and no dependency on a private workspace it does not carry', () => {
         assert.equal(pkg.main, undefined, 'the sidecar is a command, not a library: it has bin, no main');
-        for (const target of Object.values(pkg.bin))
+        for (const target of Object.values(pkg.bin)) {
             assert.ok(files.has(path.posix.normalize(target)), `bin ${target} is not packed`);
-        for (const target of Object.values(pkg.exports ?? {}))
+        }
+        for (const target of Object.values(pkg.exports ?? {})) {
             assert.ok(files.has(path.posix.normalize(target)), `export ${target} is not packed`);
+        }
         // A private workspace is never fetched from a registry: it must be bundled, and packed.
         const privates = Object.keys(pkg.dependencies ?? {}).filter(
             (d) => d.startsWith('@mm-backup/') && !(bundled.includes(d) && files.has(`node_modules/${d}/package.json`)),

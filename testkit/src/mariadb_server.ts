@@ -149,8 +149,9 @@ class MariadbServerImpl implements MariadbServer {
         await this.spawnAndWait();
         break;
       } catch (err) {
-        if (attempt < 4 && /Address already in use|Can't start server: Bind/i.test(tailFile(this.logFile, 3000)))
+        if (attempt < 4 && /Address already in use|Can't start server: Bind/i.test(tailFile(this.logFile, 3000))) {
           continue;
+        }
         throw err;
       }
     }
@@ -345,9 +346,9 @@ class MariadbServerImpl implements MariadbServer {
       '',
       `CREATE USER ${quoteLiteral('mysql', name)}@'%' IDENTIFIED BY ${quoteLiteral('mysql', password)}`,
     );
-    if (opts.superuser)
+    if (opts.superuser) {
       await this.query('', `GRANT ALL PRIVILEGES ON *.* TO ${quoteLiteral('mysql', name)}@'%' WITH GRANT OPTION`);
-    else if (opts.createdb) await this.query('', `GRANT CREATE ON *.* TO ${quoteLiteral('mysql', name)}@'%'`);
+    } else if (opts.createdb) await this.query('', `GRANT CREATE ON *.* TO ${quoteLiteral('mysql', name)}@'%'`);
   }
 
   async setPassword(name: string, password: string): Promise<void> {

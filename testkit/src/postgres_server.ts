@@ -168,8 +168,9 @@ class PgServerImpl implements PgServer {
         return;
       } catch (err) {
         const log = tailFile(this.logFile, 3000);
-        if (attempt < 4 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(log))
+        if (attempt < 4 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(log)) {
           continue;
+        }
         throw err;
       }
     }
@@ -194,8 +195,9 @@ class PgServerImpl implements PgServer {
       log_min_messages: 'warning',
       logging_collector: 'off',
     };
-    for (const [k, v] of Object.entries(this.settings))
+    for (const [k, v] of Object.entries(this.settings)) {
       conf[k] = /^[0-9.]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`;
+    }
     const text =
       Object.entries(conf)
         .map(([k, v]) => `${k} = ${v}`)

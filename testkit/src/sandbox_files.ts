@@ -297,7 +297,7 @@ interface Kind {
   text?: boolean;
 }
 
-const KINDS: Kind[] = [
+const KINDS: [Kind, ...Kind[]] = [
   { upTo: 0.45, ext: 'jpg', mime: 'image/jpeg', image: { w: 4032, h: 3024 } },
   { upTo: 0.6, ext: 'png', mime: 'image/png', image: { w: 1920, h: 1080 } },
   { upTo: 0.75, ext: 'pdf', mime: 'application/pdf' },
@@ -330,7 +330,7 @@ function plan(j: number, rng: () => number, largeRatio: number): Planned {
   const largeRoll = rng();
   const jitter = 0.5 + rng();
   const special = SPECIAL[j];
-  let kind = KINDS.find((k) => kindRoll < k.upTo) ?? (KINDS[0] as Kind);
+  let kind = KINDS.find((k) => kindRoll < k.upTo) ?? KINDS[0];
   let name: string;
   if (special) {
     kind = KINDS.find((k) => k.ext === special.ext) ?? {

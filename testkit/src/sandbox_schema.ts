@@ -588,8 +588,9 @@ export function sandboxTables(configInDatabase: boolean): TableDef[] {
 export function createTablesSql(driver: SqlDriver, configInDatabase: boolean): string[] {
   const out: string[] = [];
   if (driver === 'postgres') {
-    for (const [name, values] of Object.entries(ENUMS))
+    for (const [name, values] of Object.entries(ENUMS)) {
       out.push(`CREATE TYPE ${name} AS ENUM (${values.map((v) => `'${v}'`).join(', ')})`);
+    }
   }
   for (const t of sandboxTables(configInDatabase)) {
     const cols = t.cols.map(

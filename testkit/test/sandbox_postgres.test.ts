@@ -122,10 +122,11 @@ test('every FileInfo row points at files that exist; awkward names are present',
     await c.close();
   }
   const paths = (await pg.query('mattermost', 'SELECT path FROM fileinfo')).map((r) => r.path as string);
-  for (const p of paths)
+  for (const p of paths) {
     expect(p).toMatch(
       /^\d{8}\/teams\/([a-z0-9]{26}|noteam)\/channels\/[a-z0-9]{26}\/users\/[a-z0-9]{26}\/[a-z0-9]{26}\/[^/]+$/,
     );
+  }
 });
 
 test('install tree and config.json have the real layout and keys (v11: no Bleve)', () => {

@@ -72,7 +72,7 @@ test('a request that breaks the API description is answered 400 and recorded whe
     expect.objectContaining({ method: 'POST', path: '/api/v4/posts', problem: expect.stringContaining('channel_id') }),
   ]);
   expect(() => assertNoSpecViolations(recorded)).toThrow(
-    /recorded 1 API-description violations:\n  POST \/api\/v4\/posts: request: .*channel_id/,
+    /recorded 1 API-description violations:\n {2}POST \/api\/v4\/posts: request: .*channel_id/,
   );
   rmSync(standinStateFiles(state()).violations); // this one was on purpose
 });
@@ -161,8 +161,9 @@ test('writer mode: posts with attachments whose files exist; stops cleanly on SI
   await new Promise((r) => setTimeout(r, 300));
   await pg.start();
   const afterOutage = await count();
-  while ((await count()) < afterOutage + 10 && Date.now() < deadline + 10_000)
+  while ((await count()) < afterOutage + 10 && Date.now() < deadline + 10_000) {
     await new Promise((r) => setTimeout(r, 100));
+  }
   expect(await count()).toBeGreaterThanOrEqual(afterOutage + 10);
   expect((await runStandinCommand(w.stop)).code).toBe(0);
   const n = await count();

@@ -26,7 +26,7 @@ export async function resolveSidecarUrl(store: Store, mm: MattermostClient): Pro
         return known;
     }
     const config = await mm.getConfig().catch(() => undefined);
-    const url = sidecarUrlFromConfig(config as AdminConfig | undefined);
+    const url = sidecarUrlFromConfig(config);
     store.dispatch(receivedSidecarUrl(url));
     return url;
 }

@@ -146,8 +146,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         return EXIT.OK;
+      }
       return EXIT.USAGE;
     }
     const e = asBridgeError(err);
@@ -160,8 +161,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`error: ${redact(e.message)}\n`);
     if (e.hint) process.stderr.write(`hint: ${redact(e.hint)}\n`);
-    if (e.code === 'INTERNAL' || opts.debug)
+    if (e.code === 'INTERNAL' || opts.debug) {
       process.stderr.write(`${redact(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);
+    }
     return code;
   } finally {
     stopGovernor();

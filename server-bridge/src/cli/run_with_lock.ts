@@ -71,10 +71,11 @@ export async function runCliJob(op: Operation, lock: JobLock, out: Output): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  for (const w of result.warnings ?? [])
+  for (const w of result.warnings ?? []) {
     out.info(
       `warning: ${w.followUp} after the ${job.kind} failed at ${w.step}: ${w.message}${w.hint ? ` (${w.hint})` : ''}`,
     );
+  }
   const e = result.error;
   if (e) {
     const said =

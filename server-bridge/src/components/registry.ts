@@ -152,8 +152,9 @@ export function componentKind(id: ComponentId): ComponentKind {
 export function kindOf(r: ComponentRecord): ComponentKind {
   const kind = (COMPONENT_IDS as readonly string[]).includes(r.id) ? KINDS[r.id as ComponentId] : undefined;
   if (!kind) throw refused(r.id, 'is not a component this version knows (a snapshot of a newer mm-backup?)');
-  if (!kind.fits(r))
+  if (!kind.fits(r)) {
     throw refused(r.id, `does not have the shape of a ${kind.store === 'database' ? 'database dump' : 'file tree'}`);
+  }
   return kind;
 }
 

@@ -61,8 +61,9 @@ export class TreeKind implements ComponentKind {
     const where = this.spec.locate(site);
     if ('skip' in where) return { ...base, status: 'skipped', reason: where.skip };
     // A list of single files is included even when some are missing (they are reported then).
-    if (!where.include && !existsSync(where.root))
+    if (!where.include && !existsSync(where.root)) {
       return { ...base, status: 'skipped', reason: `${where.root} does not exist` };
+    }
     return { ...base, status: 'included', root: where.root, include: where.include };
   }
 

@@ -10,12 +10,13 @@ import { checkCron } from './cron';
 
 /** Formats zod issues as `key.path: problem` lines an admin can act on. */
 export function formatIssues(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }>,
+  issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] }>,
 ): string[] {
   return issues.map((i) => {
     const where = i.path.length ? i.path.map(String).join('.') : '(top level)';
-    if (i.code === 'unrecognized_keys' && i.keys)
+    if (i.code === 'unrecognized_keys' && i.keys) {
       return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
     return `${where}: ${i.message}`;
   });
 }
@@ -96,17 +97,19 @@ export async function loadConfig(file: string): Promise<Config> {
   const cfg = parseConfig(raw, abs);
   if (cfg.database.adminUrl) {
     const st = await stat(abs);
-    if (st.mode & 0o077)
+    if (st.mode & 0o077) {
       throw new ConfigError(`config file ${abs} holds database.adminUrl (a secret) but is readable by others`, [], {
         hint: `chmod 600 ${abs}, or move the DSN to database.adminUrlFile`,
       });
+    }
   }
   if (cfg.mattermost.botToken) {
     const st = await stat(abs);
-    if (st.mode & 0o077)
+    if (st.mode & 0o077) {
       throw new ConfigError(`config file ${abs} holds mattermost.botToken (a secret) but is readable by others`, [], {
         hint: `chmod 600 ${abs}, or move the token to mattermost.botTokenFile`,
       });
+    }
   }
   if (cfg.mattermost.botTokenFile && existsSync(cfg.mattermost.botTokenFile)) {
     cfg.mattermost.botToken = await readSecretFile(cfg.mattermost.botTokenFile, 'mattermost.botTokenFile');
@@ -124,10 +127,11 @@ export async function loadConfig(file: string): Promise<Config> {
 export async function readSecretFile(file: string, key: string): Promise<string> {
   try {
     const st = await stat(file);
-    if (st.mode & 0o077)
+    if (st.mode & 0o077) {
       throw new ConfigError(`${key}: ${file} is readable by others; it holds a secret`, [], {
         hint: `chmod 600 ${file}`,
       });
+    }
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
     if (err instanceof ConfigError) throw err;

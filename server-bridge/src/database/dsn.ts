@@ -34,8 +34,9 @@ function parsePostgres(dsn: string): DbTarget {
   } catch {
     throw new ConfigError('the PostgreSQL DataSource is not a URL like postgres://user:pass@host:5432/db');
   }
-  if (!/^postgres(ql)?:$/.test(url.protocol))
+  if (!/^postgres(ql)?:$/.test(url.protocol)) {
     throw new ConfigError(`the PostgreSQL DataSource has scheme ${url.protocol}, expected postgres://`);
+  }
   const params: Record<string, string> = {};
   url.searchParams.forEach((v, k) => {
     params[k] = v;
@@ -66,8 +67,9 @@ function parseMysql(dsn: string): DbTarget {
     params[decodeURIComponent(k)] = decodeURIComponent(v);
   }
   if (!database) throw new ConfigError('the MySQL DataSource names no database');
-  if (proto === 'unix')
+  if (proto === 'unix') {
     return { driver: 'mysql', host: 'localhost', port: 3306, socket: addr, user, password, database, params };
+  }
   const [host = '127.0.0.1', port = '3306'] = addr.split(':');
   return { driver: 'mysql', host: host || '127.0.0.1', port: Number(port), user, password, database, params };
 }

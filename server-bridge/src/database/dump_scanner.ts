@@ -17,8 +17,9 @@ export class PgCopyCounter extends Writable {
       const nl = chunk.indexOf(NL, start);
       if (nl === -1) {
         // Keep at most the head of an unfinished line: enough to recognise COPY headers and `\.`.
-        if (this.partial.length < 4096)
+        if (this.partial.length < 4096) {
           this.partial += chunk.toString('utf8', start, Math.min(chunk.length, start + 4096));
+        }
         break;
       }
       const head = this.partial + chunk.toString('utf8', start, Math.min(nl, start + 4096));
@@ -111,8 +112,9 @@ export class MysqlInsertCounter extends Writable {
           }
           break;
         case S.InString:
-          if (c === 0x5c)
-            i++; // backslash escapes the next byte
+          if (c === 0x5c) {
+            i++;
+          } // backslash escapes the next byte
           else if (c === 0x27) this.state = S.Values;
           break;
       }

@@ -77,8 +77,9 @@ export class MysqlEngine implements DatabaseEngine {
       tee.pipe(counter);
       await Promise.all([pipeline(proc.stdout as Readable, tee, out), proc.done]);
       await new Promise<void>((resolve) => (counter.writableFinished ? resolve() : counter.once('finish', resolve)));
-      if (!counter.completed)
+      if (!counter.completed) {
         throw new BridgeError('PROCESS_FAILED', 'mysqldump output ended without its "Dump completed" trailer');
+      }
       const tables = opts.tables ?? (await this.tables());
       const rowCounts: Record<string, number> = {};
       for (const t of tables) rowCounts[t] = counter.rowCounts[t] ?? 0;

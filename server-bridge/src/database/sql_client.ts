@@ -91,8 +91,9 @@ export function unreachable(db: DbTarget, err: unknown): DatabaseUnreachableErro
   );
   const code = codes.find((c) => c in UNREACHABLE);
   if (code) return new DatabaseUnreachableError(db, UNREACHABLE[code] as string, err);
-  if (/timeout expired|connection terminated due to connection timeout/i.test((err as Error).message ?? ''))
+  if (/timeout expired|connection terminated due to connection timeout/i.test((err as Error).message ?? '')) {
     return new DatabaseUnreachableError(db, 'connection timed out', err);
+  }
   return undefined;
 }
 

@@ -58,15 +58,17 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
   const resolve = (p: string) => (path.isAbsolute(p) ? path.normalize(p) : path.resolve(installDir, p));
 
   const driver = setting(mm, 'SqlSettings', 'DriverName') ?? 'postgres';
-  if (driver !== 'postgres' && driver !== 'mysql')
+  if (driver !== 'postgres' && driver !== 'mysql') {
     throw new ConfigError(`SqlSettings.DriverName "${driver}" is not supported (postgres, or mysql for v10 and older)`);
+  }
   const dsn = setting(mm, 'SqlSettings', 'DataSource');
-  if (!dsn)
+  if (!dsn) {
     throw new ConfigError(
       'SqlSettings.DataSource is empty in the Mattermost config and no MM_SQLSETTINGS_DATASOURCE override was found',
       [],
       { hint: 'set mattermost.envFile to the service environment file that holds it' },
     );
+  }
   const database = parseDsn(dsn, driver);
 
   const configDir = source.kind === 'file' && source.file ? path.dirname(source.file) : path.join(installDir, 'config');
@@ -100,8 +102,9 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
 
   const excluded = new Set([...cfg.backup.exclude, ...(opts.exclude ?? [])]);
   for (const p of plans) {
-    if (p.status === 'included' && excluded.has(p.id))
+    if (p.status === 'included' && excluded.has(p.id)) {
       Object.assign(p, { status: 'skipped', reason: 'excluded by configuration or --exclude' });
+    }
   }
   nestExclusions(plans, installDir, cfg.backup.appExclude);
   return {
@@ -132,10 +135,11 @@ function nestExclusions(plans: ComponentPlan[], installDir: string, appExclude: 
     }
   }
   const app = plans.find((p) => p.id === APPLICATION);
-  if (app)
+  if (app) {
     app.exclude.push(
       ...appExclude.map((p) => path.relative(installDir, path.resolve(installDir, p)).split(path.sep).join('/')),
     );
+  }
   for (const p of plans) p.exclude = [...new Set(p.exclude)].sort();
 }
 
@@ -146,8 +150,9 @@ function certificateFiles(mm: MmConfig, configDir: string, resolve: (p: string) 
   };
   add(setting(mm, 'ServiceSettings', 'TLSCertFile'), path.dirname(resolve('x')));
   add(setting(mm, 'ServiceSettings', 'TLSKeyFile'), path.dirname(resolve('x')));
-  for (const f of ['IdpCertificateFile', 'PublicCertificateFile', 'PrivateKeyFile'])
+  for (const f of ['IdpCertificateFile', 'PublicCertificateFile', 'PrivateKeyFile']) {
     add(setting(mm, 'SamlSettings', f), configDir);
+  }
   for (const f of ['PublicCertificateFile', 'PrivateKeyFile']) add(setting(mm, 'LdapSettings', f), configDir);
   return [...new Set(files)].filter((f) => existsSync(f) && statSync(f).isFile()).sort();
 }

@@ -76,14 +76,16 @@ export async function buildReport(cfg: Config, d: Discovery, engine: DatabaseEng
   const s = await statfs(cfg.repository.path).catch(() => statfs(path.dirname(cfg.repository.path)));
   const free = s.bavail * s.bsize;
   const needed = Math.max(2 * GB, 2 * installBytes);
-  if (free < needed)
+  if (free < needed) {
     warnings.push(
       `the repository disk has ${(free / GB).toFixed(1)} GB free; the official guidance asks for at least ${(needed / GB).toFixed(1)} GB (2 GB, and twice the install size)`,
     );
-  if (d.database.driver === 'mysql')
+  }
+  if (d.database.driver === 'mysql') {
     warnings.push(
       'MySQL is supported by Mattermost up to v10.11 ESR only; plan the migration to PostgreSQL before upgrading to v11',
     );
+  }
   return {
     install_dir: d.installDir,
     install_bytes: installBytes,

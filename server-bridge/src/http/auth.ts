@@ -78,23 +78,26 @@ export class SessionAuth {
     // Only what a token can be (RFC 7235 token68; Mattermost's are 26 letters and digits) is
     // forwarded: a decoded cookie with control or non-Latin-1 characters cannot go into a header
     // (fetch throws, which read as "Mattermost unreachable", a 503) and a ';' would add cookies.
-    if (!TOKEN68.test(token))
+    if (!TOKEN68.test(token)) {
       throw new HttpError(
         401,
         'api.context.session_expired.app_error',
         'the session token is malformed: sign in to Mattermost again',
       );
+    }
     const key = createHash('sha256').update(token).digest('hex');
     const session: MmAuth = via === 'cookie' ? { cookie: `MMAUTHTOKEN=${token}` } : { bearer: token };
     const user = await this.validate(key, session);
-    if (user.is_bot)
+    if (user.is_bot) {
       throw new HttpError(403, 'api.context.permissions.app_error', 'bot accounts cannot use the backup API');
-    if (!isSystemAdmin(user))
+    }
+    if (!isSystemAdmin(user)) {
       throw new HttpError(
         403,
         'api.context.permissions.app_error',
         `@${user.username} is not a system admin; backups are managed by system admins only`,
       );
+    }
     return { user, via, session };
   }
 
@@ -123,8 +126,9 @@ export class SessionAuth {
           'the Mattermost session is invalid or expired: sign in again',
         );
       }
-      if ((err instanceof MattermostError || err instanceof MattermostApiError) && cached && age < this.outageMs)
+      if ((err instanceof MattermostError || err instanceof MattermostApiError) && cached && age < this.outageMs) {
         return cached.user;
+      }
       throw new HttpError(
         503,
         'mm_backup.mattermost_unavailable',

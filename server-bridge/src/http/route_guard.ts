@@ -49,8 +49,9 @@ export function installRouteGuard(app: FastifyInstance, auth: SessionAuth): void
   const table: RouteEntry[] = [];
   tables.set(app, table);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat())
-      table.push({ method, url: r.url, public: (r.config as { public?: boolean } | undefined)?.public === true });
+    for (const method of [r.method].flat()) {
+      table.push({ method, url: r.url, public: r.config?.public === true });
+    }
   });
   app.addHook('onRequest', async (req) => {
     if (!isCanonicalPath(req.raw.url ?? '')) {

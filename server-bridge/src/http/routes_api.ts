@@ -25,13 +25,14 @@ function knownComponents(ids: string[] | undefined, where: string): ComponentId[
       ? []
       : [{ path: `${where}.${i}`, message: `unknown component "${id}" (known: ${COMPONENT_IDS.join(', ')})` }],
   );
-  if (errors.length)
+  if (errors.length) {
     throw new HttpError(
       400,
       'api.context.invalid_param.app_error',
       errors.map((e) => `body.${e.path}: ${e.message}`).join('; '),
       errors,
     );
+  }
   return ids as ComponentId[];
 }
 
@@ -116,8 +117,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   });
 
   route(app, ROUTES.cancelJob, s.log, async ({ params }) => {
-    if (!s.jobs.cancel(params.id))
+    if (!s.jobs.cancel(params.id)) {
       throw new HttpError(409, 'mm_backup.job.not_running', `job ${params.id} is not running`);
+    }
     return { status: 'OK' as const };
   });
 

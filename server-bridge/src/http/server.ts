@@ -38,15 +38,13 @@ export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
     void reply.code(body.status_code).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .send({
-        id: 'api.context.404.app_error',
-        message: `no route ${req.method} ${req.url.split('?')[0]}`,
-        detailed_error: '',
-        request_id: req.id,
-        status_code: 404,
-      });
+    void reply.code(404).send({
+      id: 'api.context.404.app_error',
+      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      detailed_error: '',
+      request_id: req.id,
+      status_code: 404,
+    });
   });
   await publicRoutes(app, s);
   apiRoutes(app, s);

@@ -118,8 +118,9 @@ export const INTERRUPTED = 'INTERRUPTED';
 export function markInterrupted(rec: JobRecord, message: string, hint?: string): void {
   const now = new Date().toISOString();
   const running = rec.steps.find((s) => s.status === 'running');
-  if (running)
+  if (running) {
     Object.assign(running, { status: 'failed', finished_at: now, error: 'interrupted: the process was killed' });
+  }
   rec.status = 'failed';
   rec.finished_at = now;
   if (rec.started_at) rec.duration_ms = Date.parse(now) - Date.parse(rec.started_at);

@@ -147,7 +147,8 @@ export class JobLock {
 
   async release(): Promise<void> {
     const cur = await JobLock.inspect(path.dirname(this.file));
-    if (cur && cur.info.pid === this.info.pid && cur.info.jobId === this.info.jobId)
+    if (cur && cur.info.pid === this.info.pid && cur.info.jobId === this.info.jobId) {
       await rm(this.file, { force: true });
+    }
   }
 }

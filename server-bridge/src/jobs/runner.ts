@@ -143,8 +143,9 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
       progress: progressOf({ step }),
       log: logOf(),
       startBackground: (task, run) => {
-        if (background.has(task.name))
+        if (background.has(task.name)) {
           throw new BridgeError('INTERNAL', `background task ${task.name} was started twice`);
+        }
         const abort = new AbortController();
         setMaxListeners(1000, abort.signal);
         if (sig.aborted) abort.abort(sig.reason);

@@ -121,7 +121,7 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
   const comps = (raw as { components?: unknown } | null)?.components;
   if (!raw || typeof raw !== 'object' || !Array.isArray(comps)) {
     const res = manifestSchema.safeParse(raw);
-    return res.success ? { success: true, data: res.data } : { success: false, issues: res.error.issues as Issue[] };
+    return res.success ? { success: true, data: res.data } : { success: false, issues: res.error.issues };
   }
   const entryLists = comps.map((c) =>
     c && typeof c === 'object' && Array.isArray((c as { entries?: unknown }).entries)
@@ -129,20 +129,21 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
       : undefined,
   );
   const head = {
-    ...(raw as object),
+    ...raw,
     components: comps.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)),
   };
   const res = manifestSchema.safeParse(head);
-  if (!res.success) return { success: false, issues: res.error.issues as Issue[] };
+  if (!res.success) return { success: false, issues: res.error.issues };
   const issues: Issue[] = [];
   entryLists.forEach((list, ci) => {
     list?.forEach((e, ei) => {
       if (issues.length >= 10) return;
       const r = entrySchema.safeParse(e);
-      if (!r.success)
+      if (!r.success) {
         issues.push(
           ...(r.error.issues as Issue[]).map((x) => ({ ...x, path: ['components', ci, 'entries', ei, ...x.path] })),
         );
+      }
     });
     const comp = res.data.components[ci];
     if (list && comp) comp.entries = list as Entry[];

@@ -55,8 +55,9 @@ export async function readManifestText(input: Readable, opts: { entries: boolean
         skeleton += line;
         return;
       }
-      if (opts.entries)
+      if (opts.entries) {
         (lists[lists.length - 1] as unknown[]).push(JSON.parse(line.startsWith(',') ? line.slice(1) : line));
+      }
       return;
     }
     skeleton += line;
@@ -83,8 +84,9 @@ export async function readManifestText(input: Readable, opts: { entries: boolean
   // Entry lists were lifted out in order: the n-th "entries":[ belongs to the n-th component.
   let n = 0;
   for (const c of raw.components ?? []) {
-    if (c && Array.isArray(c.entries) && c.entries.length === 0 && n < lists.length)
-      c.entries = lists[n++] as unknown[];
+    if (c && Array.isArray(c.entries) && c.entries.length === 0 && n < lists.length) {
+      c.entries = lists[n++];
+    }
   }
   return raw;
 }

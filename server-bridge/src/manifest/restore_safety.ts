@@ -106,43 +106,51 @@ export function checkEntryList(
     if (bad) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, bad);
     if (types.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'appears more than once');
     types.set(e.path, e.type);
-    if (e.type === 'symlink' && (!e.target || e.target.includes('\0')))
+    if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) {
       throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a symbolic link without a valid target');
-    if (e.type === 'file' && !e.sha256)
+    }
+    if (e.type === 'file' && !e.sha256) {
       throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a file without a checksum');
+    }
   }
-  if (mode === 'mirror' && types.get('') !== 'dir')
+  if (mode === 'mirror' && types.get('') !== 'dir') {
     throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
-  if (mode === 'files' && types.has(''))
+  }
+  if (mode === 'files' && types.has('')) {
     throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
+  }
   const excluded = new Set(exclude);
   for (const e of entries) {
     if (!e.path) continue;
-    if (excluded.has(e.path))
+    if (excluded.has(e.path)) {
       throw unsafeSnapshot(
         component,
         `entry ${JSON.stringify(e.path)}`,
         'is excluded from this component (another component owns it)',
       );
+    }
     let p = e.path;
     for (let i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
       const parent = i < 0 ? '' : p.slice(0, i);
       const t = types.get(parent);
-      if (p === e.path && mode === 'mirror' && t !== 'dir')
+      if (p === e.path && mode === 'mirror' && t !== 'dir') {
         throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'has no parent directory entry');
-      if (t !== undefined && t !== 'dir')
+      }
+      if (t !== undefined && t !== 'dir') {
         throw unsafeSnapshot(
           component,
           `entry ${JSON.stringify(e.path)}`,
           `lies under the ${t} ${JSON.stringify(parent)}`,
         );
+      }
       if (!parent) break;
-      if (excluded.has(parent))
+      if (excluded.has(parent)) {
         throw unsafeSnapshot(
           component,
           `entry ${JSON.stringify(e.path)}`,
           `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`,
         );
+      }
       // A whole tree's ancestors were checked when their own entries were (each parent is listed).
       if (mode === 'mirror') break;
       p = parent;
@@ -177,29 +185,32 @@ export function checkTargetsTogether(targets: readonly RestoreTarget[]): void {
   };
   for (const t of targets) {
     const rootLink = links.has(t.root) ? t.root : underLink(t.root);
-    if (rootLink)
+    if (rootLink) {
       throw unsafeSnapshot(
         t.id,
         `the root ${t.root}`,
         `lies at or under the symbolic link ${rootLink} restored by component ${links.get(rootLink)}`,
       );
+    }
     for (const e of t.entries) {
       if (!e.path) continue;
       const abs = path.join(t.root, e.path);
       const owner = links.get(abs);
-      if (owner !== undefined && e.type !== 'symlink')
+      if (owner !== undefined && e.type !== 'symlink') {
         throw unsafeSnapshot(
           t.id,
           `entry ${JSON.stringify(e.path)}`,
           `is a ${e.type} here and a symbolic link in component ${owner}`,
         );
+      }
       const link = underLink(abs);
-      if (link)
+      if (link) {
         throw unsafeSnapshot(
           t.id,
           `entry ${JSON.stringify(e.path)}`,
           `lies under the symbolic link ${link} restored by component ${links.get(link)}`,
         );
+      }
     }
   }
 }

@@ -37,12 +37,13 @@ export class CommandServiceControl implements ServiceControl {
 
   private requireCommand(which: 'stop' | 'start'): string[] {
     const c = this.commands[which];
-    if (!c)
+    if (!c) {
       throw new BridgeError(
         'PRECONDITION_FAILED',
         `no service.${which} command is configured (service preset "none")`,
         { hint: 'configure service.stop/start or a preset, or use --mode online' },
       );
+    }
     return c;
   }
 }

@@ -127,20 +127,22 @@ async function configuredKeys(off: OffsiteConfig): Promise<Keys> {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (!keys.identities.length)
+    if (!keys.identities.length) {
       throw new ConfigError(
         `offsite.encryption.identityFile: ${identityFile} holds no age identity (AGE-SECRET-KEY-1…)`,
       );
+    }
     keys.identities.forEach(registerSecret);
     const age = await loadAge();
     for (const i of keys.identities) keys.recipients.push(await age.identityToRecipient(i));
   }
   if (passphraseFile) {
     keys.passphrase = await readSecretFile(passphraseFile, 'offsite.encryption.passphraseFile');
-    if (keys.passphrase.length < 8)
+    if (keys.passphrase.length < 8) {
       throw new ConfigError(
         `offsite.encryption.passphraseFile: the passphrase in ${passphraseFile} is too short (8 characters at least)`,
       );
+    }
     registerSecret(keys.passphrase);
   }
   keys.recipients = unique(keys.recipients);
@@ -161,8 +163,9 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
       keys.identities.push(identity);
       keys.recipients.push(await age.identityToRecipient(identity));
     }
-    if (!keys.recipients.length)
+    if (!keys.recipients.length) {
       throw new ConfigError('offsite.encryption: needs at least one recipient or identity to encrypt to');
+    }
     const e = new age.Encrypter();
     keys.recipients.forEach((r) => e.addRecipient(r));
     await raw.put(KEY_CHECK_KEY, Buffer.from(await e.encrypt(CHECK_TEXT)));
@@ -174,12 +177,13 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
 
 async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): Promise<void> {
   const sealed = await readOptional(raw, SEALED_KEY_KEY);
-  if (!sealed)
+  if (!sealed) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `the repository at ${location} has no passphrase-protected key (${SEALED_KEY_KEY})`,
       { hint: 'it was encrypted with recipient keys: configure the matching identityFile' },
     );
+  }
   const age = await loadAge();
   const d = new age.Decrypter();
   d.addPassphrase(keys.passphrase as string);

@@ -59,17 +59,19 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
 
   if (admin) {
     const me = await admin.getMe();
-    if (!me.roles.split(' ').includes('system_admin'))
+    if (!me.roles.split(' ').includes('system_admin')) {
       throw new BridgeError(
         'PRECONDITION_FAILED',
         `the admin token belongs to @${me.username}, who is not a system admin`,
       );
+    }
     const config = await admin.getConfig().catch(() => undefined);
     const svc = (config?.ServiceSettings ?? {}) as Record<string, unknown>;
-    if (svc.EnableCommands === false)
+    if (svc.EnableCommands === false) {
       report.problems.push(
         'Custom slash commands are off: set System Console > Integrations > Integration Management > Enable Custom Slash Commands to true (ServiceSettings.EnableCommands).',
       );
+    }
     const callback = new URL(cfg.listen.publicUrl ?? `http://${cfg.listen.host}:${cfg.listen.port}`);
     const untrusted = svc.AllowedUntrustedInternalConnections;
     const allowed = (typeof untrusted === 'string' ? untrusted : '').split(/[\s,]+/).filter(Boolean);
@@ -91,11 +93,12 @@ export async function connect(cfg: Config, state: StateStore, input: ConnectInpu
       if (err instanceof MattermostApiError && err.status === 404) return undefined;
       throw err;
     });
-    if (existing && !existing.is_bot)
+    if (existing && !existing.is_bot) {
       throw new BridgeError(
         'PRECONDITION_FAILED',
         `a regular user named @${BOT.username} exists; rename it or remove it first`,
       );
+    }
     if (existing) {
       botId = existing.id;
     } else {
@@ -216,12 +219,14 @@ async function registerCommands(
     } catch (err) {
       if (err instanceof MattermostApiError && err.status === 403) return err.message;
       report.commands.push({ team: team.name, status: 'failed', error: (err as Error).message });
-      if (err instanceof MattermostApiError && err.status === 501)
+      if (err instanceof MattermostApiError && err.status === 501) {
         report.problems.push('Custom slash commands are disabled (ServiceSettings.EnableCommands).');
+      }
     }
   }
-  if (teams.length === 0)
+  if (teams.length === 0) {
     report.problems.push('/backup was not registered: no team to register it in is visible to this token');
+  }
   return undefined;
 }
 
@@ -236,19 +241,20 @@ async function checkCommandTokens(
   verifier: MattermostClient | undefined,
   report: ConnectReport,
 ): Promise<void> {
-  if (!verifier)
+  if (!verifier) {
     throw new BridgeError(
       'USAGE',
       'command tokens are accepted only from a signed-in system admin, who can prove them',
     );
+  }
   for (const c of tokens) {
     let cmd: Pick<Command, 'team_id' | 'trigger' | 'token' | 'url' | 'delete_at'>;
     try {
       cmd = await verifier.getCommand(c.command_id);
     } catch (err) {
-      if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400))
+      if (err instanceof MattermostApiError && (err.status === 404 || err.status === 403 || err.status === 400)) {
         cmd = { team_id: '', trigger: '', url: '', token: '', delete_at: 0 };
-      else throw err;
+      } else throw err;
     }
     if (
       cmd.team_id !== c.team_id ||
@@ -264,10 +270,11 @@ async function checkCommandTokens(
         },
       );
     }
-    if (cmd.url !== slashUrl(cfg))
+    if (cmd.url !== slashUrl(cfg)) {
       report.problems.push(
         `/backup in team ${c.team_name} calls ${cmd.url}, not this sidecar (${slashUrl(cfg)}): connect again to update it`,
       );
+    }
   }
 }
 

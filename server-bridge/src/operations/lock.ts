@@ -42,6 +42,7 @@ export async function repairStaleLock(
   if (!stale) return;
   const r = await recoverStaleLock(ec, lock, stale, { log: o.log, signal: o.signal });
   await o.onRecovery?.(r);
-  if (r.error && !r.mattermostRunning)
+  if (r.error && !r.mattermostRunning) {
     throw new BridgeError(r.error.code as BridgeError['code'], r.error.message, { hint: r.error.hint });
+  }
 }

@@ -141,8 +141,9 @@ export async function recoverStaleLock(
   } else if (mustStart) {
     notes.push('⚠️ No service commands are configured: start Mattermost yourself.');
   }
-  if (mattermostRunning)
+  if (mattermostRunning) {
     await lock.update({ mattermostStopped: false, safetySnapshotId: undefined, overwriting: undefined });
+  }
 
   const head = `⚠️ ${kindTitle(h.kind)} ${h.jobId} was interrupted: its process (pid ${h.pid}, started ${h.startedAt}) was killed${h.mattermostStopped ? ' while Mattermost was stopped' : ''}.`;
   const message = [head, ...notes].join(' ');
@@ -150,16 +151,18 @@ export async function recoverStaleLock(
   o.log(level, message);
   const jobId = await recordInterruption(ec, h, message, error);
   // Not repaired: the record goes back (naming the history record, so a retry adds to it).
-  if (!mattermostRunning && ec.service.canStop)
+  if (!mattermostRunning && ec.service.canStop) {
     await lock.handBack({ ...h, jobId, overwriting: action === 'rolled_back' ? false : h.overwriting });
+  }
   return { holder: h, jobId, action, safetySnapshotId: h.safetySnapshotId, mattermostRunning, error, message, level };
 }
 
 /** Puts every component of the safety snapshot back, the database first (as the restore's undo does). */
 async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): Promise<string[]> {
   const safety = await ec.repo.loadSnapshot(safetyId);
-  if (safety.trigger !== 'safety')
+  if (safety.trigger !== 'safety') {
     throw new BridgeError('PRECONDITION_FAILED', `snapshot ${safetyId} is not a safety snapshot`);
+  }
   // The id comes from a file in the repository directory: a planted one must not restore foreign content.
   await ec.trust.requireManifest(ec.repo, safety, { action: 'used to roll back' });
   await assertNewestTrusted(ec, safety);
@@ -175,11 +178,12 @@ async function rollBack(ec: EngineContext, safetyId: string, ctx: StepContext): 
   const d = await discover(ec.cfg).catch(() => undefined);
   const records = restoreOrder(safety.components.filter((c) => c.status === 'included'));
   const dbTarget = () => {
-    if (!d)
+    if (!d) {
       throw new BridgeError(
         'PRECONDITION_FAILED',
         'the install cannot be discovered, so its database cannot be put back',
       );
+    }
     return ec.engineFor(d.database);
   };
   for (const r of records) {

@@ -48,11 +48,12 @@ export function planReplicate(
     removed: [],
     objectsRemoved: 0,
   };
-  if (!(ec.storage instanceof LocalStorage))
+  if (!(ec.storage instanceof LocalStorage)) {
     throw new StorageError(
       'replicate copies a local repository off-site; with offsite.mode "direct" backups already go there',
       { permanent: true },
     );
+  }
   const local = ec.storage;
   const policy = ec.cfg.offsite?.retention ?? ec.cfg.retention;
   let off: OffsiteRepo;

@@ -124,8 +124,9 @@ export function describeRollback(o: RestoreOutcome): string | undefined {
       : '';
     return `. ${o.notPutBack.join(', ')} could NOT be put back and may be half-restored${done}.${retry}${o.safetySnapshotId ? ` --components ${o.notPutBack.join(',')}` : ''}`;
   }
-  if (o.rolledBack)
+  if (o.rolledBack) {
     return `. ${o.putBack.join(', ')} ${o.putBack.length === 1 ? 'was' : 'were'} put back from safety snapshot ${o.safetySnapshotId}.`;
+  }
   if (o.safetySnapshotId) return `.${retry}`;
   return undefined;
 }
@@ -148,14 +149,16 @@ export function selectRecords(m: Manifest, components?: string[]): ComponentReco
   const included = m.components.filter((c) => c.status === 'included');
   if (!components?.length) return included;
   const unknown = components.filter((c) => !m.components.some((x) => x.id === c));
-  if (unknown.length)
+  if (unknown.length) {
     throw new BridgeError(
       'USAGE',
       `unknown component(s) ${unknown.join(', ')}; this snapshot has ${m.components.map((c) => c.id).join(', ')}`,
     );
+  }
   const skipped = components.filter((c) => !included.some((x) => x.id === c));
-  if (skipped.length)
+  if (skipped.length) {
     throw new BridgeError('USAGE', `component(s) ${skipped.join(', ')} were not backed up in snapshot ${m.id}`);
+  }
   return included.filter((c) => components.includes(c.id));
 }
 
@@ -230,8 +233,9 @@ export function planRestore(
         allowUnsigned: opts.allowUnsigned,
         action: 'restored',
       });
-      if (trust.state === 'unsigned')
+      if (trust.state === 'unsigned') {
         outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
+      }
       // First: a snapshot that would write outside its target is refused before anything else.
       checkRestoreSafety(records, opts);
       if (!inPlace && opts.installDir) {
@@ -259,20 +263,22 @@ export function planRestore(
           .catch(() => undefined);
         if (current !== undefined && m.mattermost.schemaVersion > current && !appRestored) {
           const msg = `the snapshot's database schema (${m.mattermost.schemaVersion}) is newer than the target server's (${current}); the installed Mattermost cannot run it`;
-          if (!opts.force)
+          if (!opts.force) {
             throw new PreconditionError('VERSION_MISMATCH', msg, {
               hint: 'upgrade Mattermost first, restore the app component too, or pass --force',
             });
+          }
           outcome.warnings.push(`${msg} (--force given)`);
         }
       }
       if (!inPlace && !opts.force) {
         for (const { root } of relocated(records, opts).filter((x) => x.record.rootInInstall === '.')) {
           const names = await readdir(root).catch(() => [] as string[]);
-          if (names.length)
+          if (names.length) {
             throw new PreconditionError('PRECONDITION_FAILED', `the new install dir ${root} is not empty`, {
               hint: 'use an empty directory, or --force to overwrite it',
             });
+          }
         }
         if (db) {
           const engine = dbTarget();
@@ -396,8 +402,9 @@ export function planRestore(
       const config = records.find((r) => r.id === CONFIG_DIR) as ComponentRecord;
       const file = path.join(targetRoot(config, opts), 'config.json');
       // The restored config.json is rewritten in place: a link there would carry the write elsewhere.
-      if ((await lstat(file).catch(() => undefined))?.isSymbolicLink())
+      if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) {
         throw unsafeSnapshot('config', file, 'is a symbolic link; it is not rewritten');
+      }
       return pointConfigAtDatabase(file, (opts.databaseEngine as DatabaseEngine).target);
     },
   };

@@ -29,8 +29,9 @@ export async function checkObjects(
   const byObject = new Map<string, { component: string; path?: string; size?: number }>();
   for (const c of m.components) {
     if ((only && !only.has(c.id)) || c.status !== 'included') continue;
-    for (const o of kindOf(c).objects(c))
+    for (const o of kindOf(c).objects(c)) {
       if (!byObject.has(o.sha256)) byObject.set(o.sha256, { component: c.id, path: o.path, size: o.size });
+    }
   }
   const issues: VerifyIssue[] = [];
   const total = [...byObject.values()].reduce((n, o) => n + (o.size ?? 0), 0);

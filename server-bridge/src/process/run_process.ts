@@ -120,10 +120,14 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       opts.signal?.removeEventListener('abort', kill);
       if (opts.signal?.aborted) {
         releaseInput();
-        return reject(new CancelledError(`${cmd} was cancelled`));
+        reject(new CancelledError(`${cmd} was cancelled`));
+        return;
       }
       const exit = code ?? -1;
-      if (exit === 0 || opts.okExitCodes?.includes(exit)) return resolve({ stdout, code: exit });
+      if (exit === 0 || opts.okExitCodes?.includes(exit)) {
+        resolve({ stdout, code: exit });
+        return;
+      }
       releaseInput();
       const tail = redact(stderr.trim().split('\n').slice(-8).join('\n'));
       reject(

@@ -61,8 +61,9 @@ export class StageGroup {
 export function rootCause(errors: unknown[], parent?: AbortSignal): unknown {
   // A cancellation asked for from outside (SIGTERM, the API) is the cause; a teardown of an
   // enclosing group (this group's stages are its stage) is a consequence like ours.
-  if (parent?.aborted && !(parent.reason instanceof TeardownError))
+  if (parent?.aborted && !(parent.reason instanceof TeardownError)) {
     return errors.find((e) => e instanceof BridgeError && e.code === 'CANCELLED') ?? errors[0];
+  }
   return errors.find((e) => !isConsequence(e)) ?? errors[0];
 }
 
@@ -75,8 +76,9 @@ export function isConsequence(err: unknown): boolean {
     if (
       err.details?.signal === 'SIGPIPE' ||
       (err.code === 'PROCESS_FAILED' && /broken pipe|connection reset by peer/i.test(err.message))
-    )
+    ) {
       return true;
+    }
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return (

@@ -45,8 +45,9 @@ export function objectOfKey(key: string): string | undefined {
 }
 
 export function snapshotKey(id: string): string {
-  if (!SNAPSHOT_ID.test(id))
+  if (!SNAPSHOT_ID.test(id)) {
     throw new UsageError(`"${id}" is not a snapshot id (expected e.g. 20260101T030000Z-a1b2c3)`);
+  }
   return `${SNAPSHOTS}/${id}.json`;
 }
 

@@ -147,12 +147,14 @@ export class Repository {
   async signLoaded(m: Manifest): Promise<string> {
     const origin = this.origins.get(m);
     const key = await this.signer();
-    if (!origin || origin.keyId !== m.id)
+    if (!origin || origin.keyId !== m.id) {
       throw new BridgeError('INTERNAL', `snapshot ${m.id} was not loaded from the repository`);
-    if (!key)
+    }
+    if (!key) {
       throw new BridgeError('PRECONDITION_FAILED', 'this host has no signing key (no config file)', {
         hint: 'run this with --config on the host that makes the backups',
       });
+    }
     await this.storage.put(snapshotSignatureKey(m.id), key.sign('manifest', m.id, origin.sha256));
     return key.fingerprint;
   }
@@ -241,8 +243,9 @@ export class Repository {
     } catch (err) {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
-      if (isDiskFull(err))
+      if (isDiskFull(err)) {
         throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+      }
       throw err;
     }
   }
@@ -311,11 +314,12 @@ export class Repository {
   /** Writes the manifest last and atomically (its signature just before): from this moment the snapshot exists. */
   async writeSnapshot(m: Manifest): Promise<void> {
     const res = parseManifest(m);
-    if (!res.success)
+    if (!res.success) {
       throw new BridgeError(
         'INTERNAL',
         `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`,
       );
+    }
     await this.sync();
     // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
     const key = await this.signer();
@@ -415,8 +419,9 @@ export class Repository {
       return last;
     }
     const key = snapshotKey(idOrLatest);
-    if (!(await this.storage.stat(key)))
+    if (!(await this.storage.stat(key))) {
       throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
+    }
     return this.loadManifestKey(key);
   }
 

@@ -97,10 +97,11 @@ export class SigningKey {
     let pem: string;
     try {
       const st = await stat(file);
-      if (st.mode & 0o077)
+      if (st.mode & 0o077) {
         throw new ConfigError(`the snapshot signing key ${file} is readable by others`, [], {
           hint: `chmod 600 ${file}`,
         });
+      }
       pem = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -120,8 +121,9 @@ export class SigningKey {
         cause: new Error('unparsable key'),
       });
     }
-    if (privateKey.asymmetricKeyType !== 'ed25519')
+    if (privateKey.asymmetricKeyType !== 'ed25519') {
       throw new ConfigError(`the snapshot signing key ${file} is not an Ed25519 key`);
+    }
     return new SigningKey(privateKey, createPublicKey(privateKey), file);
   }
 
@@ -187,13 +189,14 @@ export function checkSignature(
       reason: `its signature does not match its content (changed after signing, or a signature of another ${kind === 'manifest' ? 'snapshot' : 'record'})`,
     };
   }
-  if (!trusted.has(fingerprint))
+  if (!trusted.has(fingerprint)) {
     return {
       state: 'untrusted',
       fingerprint,
       keyNotTrusted: true,
       reason: `it is signed by key ${fingerprint}, which is not trusted here`,
     };
+  }
   return { state: 'signed', fingerprint };
 }
 

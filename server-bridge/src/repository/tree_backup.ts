@@ -262,7 +262,10 @@ async function walkAll(
       if (failure) return;
       const next = stack.pop();
       if (!next) {
-        if (busy === 0) return wakeAll();
+        if (busy === 0) {
+          wakeAll();
+          return;
+        }
         await new Promise<void>((r) => wake.push(r));
         continue;
       }
@@ -310,8 +313,9 @@ function sameAs(prev: Entry | undefined, type: Entry['type'], st: BigIntStats): 
     prev.mode !== Number(st.mode & 0o7777n) ||
     prev.uid !== Number(st.uid) ||
     prev.gid !== Number(st.gid)
-  )
+  ) {
     return undefined;
+  }
   if (prev.mtime !== st.mtimeNs.toString()) return undefined;
   if (type === 'file' && (prev.size !== Number(st.size) || prev.ino !== Number(st.ino))) return undefined;
   return prev;

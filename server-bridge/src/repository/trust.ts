@@ -46,11 +46,13 @@ export class TrustPolicy {
   /** The same policy also trusting `extra` (e.g. --trust flags); each must be a fingerprint. */
   withExtra(extra: readonly string[] | undefined): TrustPolicy {
     if (!extra?.length) return this;
-    for (const f of extra)
-      if (!FINGERPRINT.test(f))
+    for (const f of extra) {
+      if (!FINGERPRINT.test(f)) {
         throw new UsageError(
           `--trust: "${f}" is not a key fingerprint (expected ed25519:… as printed by mm-backup keygen)`,
         );
+      }
+    }
     const p = new TrustPolicy([...this.configured, ...extra], this.keyFile, this.onCreated);
     p.key = this.key;
     return p;
@@ -90,8 +92,9 @@ export class TrustPolicy {
   async checkManifest(repo: Repository, m: Manifest): Promise<TrustVerdict> {
     const origin = repo.manifestOrigin(m);
     if (!origin) return { state: 'untrusted', reason: 'it was not read from the repository' };
-    if (origin.keyId !== m.id)
+    if (origin.keyId !== m.id) {
       return { state: 'untrusted', reason: `the file of snapshot ${origin.keyId} holds snapshot ${m.id}` };
+    }
     return this.check('manifest', origin.keyId, origin.sha256, await repo.readSignature(origin.keyId));
   }
 

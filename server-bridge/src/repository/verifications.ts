@@ -28,12 +28,12 @@ export type VerificationRecord = z.infer<typeof recordSchema>;
 /** Writes the record; with `signer` its signature first, so a visible record is already signed. */
 export async function writeVerification(storage: Storage, rec: VerificationRecord, signer?: SigningKey): Promise<void> {
   const bytes = Buffer.from(JSON.stringify(rec));
-  if (signer)
+  if (signer) {
     await storage.put(
       verificationSignatureKey(rec.snapshotId),
       signer.sign('verification', rec.snapshotId, sha256Hex(bytes)),
     );
-  else await storage.delete(verificationSignatureKey(rec.snapshotId));
+  } else await storage.delete(verificationSignatureKey(rec.snapshotId));
   await storage.put(verificationKey(rec.snapshotId), bytes);
 }
 

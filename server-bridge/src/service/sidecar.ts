@@ -177,9 +177,9 @@ export class Sidecar implements SidecarApi {
     const bot = this.bot();
     // Whether the bot can still post: the channel hears about a broken setup only then.
     let canPost = !!bot;
-    if (!bot)
+    if (!bot) {
       problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
-    else {
+    } else {
       try {
         await bot.getMe();
         if (this.cfg.mattermost.statusChannel) {
@@ -192,15 +192,16 @@ export class Sidecar implements SidecarApi {
         canPost = false;
         // Decided on the answer's status (data), never on the message's wording.
         if (isOutage(err)) problems.push(`Mattermost is not reachable: ${asBridgeError(err).message}`);
-        else
+        else {
           problems.push(
             'the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again',
           );
+        }
       }
     }
-    if (Object.keys(this.state.get().commands).length === 0)
+    if (Object.keys(this.state.get().commands).length === 0) {
       problems.push('/backup is not registered in any team: run `mm-backup connect` with an admin token');
-    else if (bot && problems.length === 0) {
+    } else if (bot && problems.length === 0) {
       const broken = await this.checkCommand(bot);
       if (broken) problems.push(broken);
     }

@@ -6,7 +6,8 @@
 import { asBridgeError } from '../core/errors';
 import { redact } from '../core/redact';
 import { constantTimeEqual } from '../core/constant_time';
-import { MattermostClient, isSystemAdmin } from '../mattermost/client';
+import type { MattermostClient } from '../mattermost/client';
+import { isSystemAdmin } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import { HELP, parseSlash } from './parse';
@@ -43,10 +44,11 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
     !!expected &&
     constantTimeEqual(expected, sent) &&
     (header === undefined || constantTimeEqual(header, sent));
-  if (!ok)
+  if (!ok) {
     return say(
       'This /backup command is not registered with the backup sidecar (unknown command token). An admin can run `mm-backup connect` to register it again.',
     );
+  }
   deps.onAuthenticated?.();
   const bot = deps.bot();
   if (!bot) return say('The backup sidecar has no bot token yet: run `mm-backup connect`.');
@@ -110,10 +112,11 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
           );
         }
         const p = deps.restores.byCode(c.confirm, user.id);
-        if (!p || p.snapshotId !== c.snapshot)
+        if (!p || p.snapshotId !== c.snapshot) {
           return say(
             'That confirmation code is unknown, expired or for another snapshot. Run `/backup restore <id>` again.',
           );
+        }
         deps.restores.consume(p.token, user.id);
         const rec = await deps.jobs.start({
           kind: 'restore',

@@ -20,8 +20,9 @@ export function parseSlash(text: string): SlashCommand {
     case 'help':
       return { cmd: 'help' };
     case 'now': {
-      if (rest.length > 1 || (rest[0] && !['--online', '--offline'].includes(rest[0])))
+      if (rest.length > 1 || (rest[0] && !['--online', '--offline'].includes(rest[0]))) {
         return bad(`\`now\` takes --online or --offline, not "${rest.join(' ')}"`);
+      }
       return { cmd: 'now', mode: rest[0] === '--online' ? 'online' : rest[0] === '--offline' ? 'offline' : undefined };
     }
     case 'status':
@@ -32,17 +33,20 @@ export function parseSlash(text: string): SlashCommand {
         : { cmd: head.toLowerCase() as 'status' | 'list' | 'prune' };
     case 'verify': {
       const [id, flag, ...extra] = rest;
-      if (!isSnap(id) || extra.length || (flag && flag !== '--deep'))
+      if (!isSnap(id) || extra.length || (flag && flag !== '--deep')) {
         return bad('usage: `verify <snapshot-id|latest> [--deep]`');
+      }
       return { cmd: 'verify', snapshot: id as string, deep: flag === '--deep' };
     }
     case 'restore': {
       const [id, word, code, ...extra] = rest;
-      if (!id || !SNAPSHOT_ID.test(id) || extra.length)
+      if (!id || !SNAPSHOT_ID.test(id) || extra.length) {
         return bad('usage: `restore <snapshot-id>` (the full id, as `list` shows it)');
+      }
       if (word === undefined) return { cmd: 'restore', snapshot: id };
-      if (word !== 'confirm' || !code || !/^[a-f0-9]{8}$/.test(code))
+      if (word !== 'confirm' || !code || !/^[a-f0-9]{8}$/.test(code)) {
         return bad('usage: `restore <snapshot-id> confirm <code>`');
+      }
       return { cmd: 'restore', snapshot: id, confirm: code };
     }
     default:

@@ -69,8 +69,9 @@ export function resultLine(r: JobRecord): string {
 export function failureReply(r: JobRecord): string {
   const e = r.error;
   const lines = [`**Error:** ${e?.message ?? 'unknown error'}`];
-  if (e?.undo_failed?.length)
+  if (e?.undo_failed?.length) {
     lines.push(`**Not put back:** ${e.undo_failed.map((u) => `${u.title} (${u.error})`).join('; ')}`);
+  }
   if (e?.hint) lines.push(`**What to do:** ${e.hint}`);
   if (r.kind === 'backup' || r.kind === 'restore') lines.push('Mattermost was started again if it had been stopped.');
   return lines.join('\n');

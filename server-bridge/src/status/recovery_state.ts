@@ -50,12 +50,13 @@ export async function lockView(lockDir: string): Promise<LockView> {
     ...(i.safetySnapshotId ? { safety_snapshot_id: i.safetySnapshotId } : {}),
     ...(i.overwriting ? { overwriting: true } : {}),
   };
-  if (cur.alive)
+  if (cur.alive) {
     return {
       state: 'held',
       ...base,
       message: `${i.kind} ${i.jobId} is running (pid ${i.pid} on ${i.host}, since ${i.startedAt})`,
     };
+  }
   const left = [
     i.mattermostStopped ? 'Mattermost was stopped by it and may still be down' : '',
     i.overwriting

@@ -82,8 +82,9 @@ export class EncryptedStorage extends ForwardingStorage {
 
   private async encrypter() {
     const age = await this.lib();
-    if (!this.keys.recipients.length)
+    if (!this.keys.recipients.length) {
       throw new StorageError('cannot encrypt: no age recipient is configured', { permanent: true });
+    }
     const e = new age.Encrypter();
     for (const r of this.keys.recipients) e.addRecipient(r);
     if (this.overhead === undefined) this.overhead = (await e.encrypt(new Uint8Array(0))).length - 16;
@@ -97,8 +98,9 @@ export class EncryptedStorage extends ForwardingStorage {
       (async function* () {
         const e = await self.encrypter();
         const web = await e.encrypt(Readable.toWeb(openBody(body)) as unknown as ReadableStream<Uint8Array>);
-        for await (const c of web as unknown as AsyncIterable<Uint8Array>)
+        for await (const c of web as unknown as AsyncIterable<Uint8Array>) {
           yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        }
       })(),
       { objectMode: false },
     );
@@ -129,8 +131,9 @@ export class EncryptedStorage extends ForwardingStorage {
     });
     let plain: ReadableStream<Uint8Array>;
     try {
-      if (!this.keys.identities.length)
+      if (!this.keys.identities.length) {
         throw new KeyMismatchError(`cannot decrypt ${key}: no age identity or passphrase is configured on this host`);
+      }
       plain = await d.decrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
     } catch (err) {
       source.destroy();
@@ -138,8 +141,9 @@ export class EncryptedStorage extends ForwardingStorage {
     }
     async function* chunks() {
       try {
-        for await (const c of plain as unknown as AsyncIterable<Uint8Array>)
+        for await (const c of plain as unknown as AsyncIterable<Uint8Array>) {
           yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        }
       } catch (err) {
         throw translate(err, key, sourceError);
       }
@@ -184,15 +188,17 @@ export class EncryptedStorage extends ForwardingStorage {
 /** age reports everything as plain Errors; name the two cases an admin must tell apart. */
 function translate(err: unknown, key: string, sourceError: unknown): Error {
   if (err instanceof StorageError) return err;
-  if (sourceError)
+  if (sourceError) {
     return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${String(sourceError)}`);
+  }
   const msg = (err as Error)?.message ?? String(err);
   if ((err as Error)?.name === 'AbortError') return err as Error;
-  if (/no identity matched/.test(msg))
+  if (/no identity matched/.test(msg)) {
     return new KeyMismatchError(
       `cannot decrypt ${key}: it was encrypted to other keys than the configured age identity`,
       { cause: err },
     );
+  }
   return new IntegrityError(`${key} failed authentication (age: ${msg}): it is damaged or was tampered with`, {
     cause: err,
   });

@@ -120,11 +120,12 @@ export class LocalStorage implements Storage {
     } catch (err) {
       await rm(tmp, { force: true });
       // A broken source is the caller's error, not the disk's: never retried.
-      if (sourceError && !opts.signal?.aborted)
+      if (sourceError && !opts.signal?.aborted) {
         throw new StorageError(`cannot write ${key}: its source failed: ${(sourceError as Error).message}`, {
           cause: sourceError,
           permanent: true,
         });
+      }
       throw wrap(err, `cannot write ${key}`, this.root, key);
     }
     if (isFileBody(body) && body.consume) await rm(body.file, { force: true });

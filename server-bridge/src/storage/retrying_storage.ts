@@ -97,7 +97,10 @@ export class RetryingStorage extends ForwardingStorage {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();

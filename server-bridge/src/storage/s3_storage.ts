@@ -116,10 +116,11 @@ export class S3Storage implements Storage {
     const onAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let sourceError: unknown;
-    if (!Buffer.isBuffer(body))
+    if (!Buffer.isBuffer(body)) {
       body.once('error', (e) => {
         sourceError = e;
       });
+    }
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.loc.bucket, Key, Body: body, ...(size !== undefined ? { ContentLength: size } : {}) },
@@ -134,11 +135,12 @@ export class S3Storage implements Storage {
       if (!Buffer.isBuffer(body)) body.destroy();
       if (signal?.aborted) throw abortError(signal);
       // A broken source is the caller's error, not the bucket's: never retried.
-      if (sourceError)
+      if (sourceError) {
         throw new StorageError(`cannot upload ${key}: its source failed: ${(sourceError as Error).message}`, {
           cause: sourceError,
           permanent: true,
         });
+      }
       throw mapError(err, `cannot upload ${key}`);
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -299,8 +301,9 @@ const PERMANENT_NAMES = new Set([
  */
 export function mapError(err: unknown, message: string): Error {
   if (err instanceof StorageError || err instanceof NotFoundError) return err;
-  if (err instanceof TypeError && /invalid storage key/.test(err.message))
+  if (err instanceof TypeError && /invalid storage key/.test(err.message)) {
     return new StorageError(`${message}: ${err.message}`, { cause: err, permanent: true });
+  }
   const name = errorName(err);
   const status = httpStatus(err);
   if (name === 'AbortError' && !status) return err as Error;

@@ -94,8 +94,9 @@ test('an undo that fails: the error names what could NOT be put back and the saf
   // pg_restore works once (the restore itself), then fails (the undo's): two real processes.
   const bin = path.join(env.root, 'undo-fails-bin');
   await mkdir(bin, { recursive: true });
-  for (const t of ['pg_dump', 'psql'])
+  for (const t of ['pg_dump', 'psql']) {
     await symlink(path.join(env.db.binDir, t), path.join(bin, t)).catch(() => undefined);
+  }
   const count = path.join(bin, 'count');
   await writeFile(
     path.join(bin, 'pg_restore'),

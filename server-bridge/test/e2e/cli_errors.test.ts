@@ -39,7 +39,7 @@ test.each([
   [['backup', '--mode', 'sometimes'], 2, /Allowed choices are offline, online/],
   [['restore'], 2, /missing required argument 'id'/],
 ])('%j exits %i', async (args, code, message) => {
-  const r = await runCli(args as string[]);
+  const r = await runCli(args);
   expect(r.code).toBe(code);
   expect(r.stderr).toMatch(message);
 });

@@ -44,8 +44,9 @@ test('an offline backup restarts Mattermost once the dump is pinned; a dump fail
   // pg_dump that takes its snapshot and locks like the real one, then breaks off its output.
   const bin = path.join(env.root, 'broken-pg-bin');
   await mkdir(bin, { recursive: true });
-  for (const tool of ['psql', 'pg_restore'])
+  for (const tool of ['psql', 'pg_restore']) {
     await symlink(path.join(env.db.binDir, tool), path.join(bin, tool)).catch(() => undefined);
+  }
   await writeFile(
     path.join(bin, 'pg_dump'),
     `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | head -c 4096\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`,

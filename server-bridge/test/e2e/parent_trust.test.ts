@@ -45,8 +45,9 @@ test('an unsigned parent planted in the repository lends no checksum to the next
     .replace(/\.\d{3}/, '')}-ffffff`;
   const forged = JSON.parse(JSON.stringify(genuine)) as Manifest;
   forged.id = forgedId;
-  for (const e of (forged.components.find((c) => c.id === comp.id) as Manifest['components'][number]).entries)
+  for (const e of (forged.components.find((c) => c.id === comp.id) as Manifest['components'][number]).entries) {
     if (e.path === victim.path) e.sha256 = evilSha;
+  }
   await writeFile(path.join(env.repo, 'snapshots', `${forgedId}.json`), JSON.stringify(forged));
   expect(
     Object.fromEntries(

@@ -55,8 +55,9 @@ async function plant(edit: (m: Manifest) => void): Promise<string> {
   const text = Buffer.from([...manifestText(m)].join(''));
   await writeFile(path.join(env.repo, 'snapshots', `${m.id}.json`), text);
   const key = await SigningKey.load(path.join(path.dirname(env.cfgFile), SIGNING_KEY_NAME)).catch(() => undefined);
-  if (key)
+  if (key) {
     await writeFile(path.join(env.repo, 'snapshots', `${m.id}.sig`), key.sign('manifest', m.id, sha256Hex(text)));
+  }
   return m.id;
 }
 

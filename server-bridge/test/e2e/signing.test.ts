@@ -139,8 +139,9 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
     saved.set(n, await readFile(path.join(dir, n)));
     await rm(path.join(dir, n));
   }
-  for (const n of await readdir(path.join(env.repo, 'verifications')).catch(() => [] as string[]))
+  for (const n of await readdir(path.join(env.repo, 'verifications')).catch(() => [] as string[])) {
     await rm(path.join(env.repo, 'verifications', n));
+  }
   const ids = Object.keys(await trustOf());
   expect(Object.values(await trustOf()).every((t) => t === 'unsigned')).toBe(true);
 
@@ -160,8 +161,9 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
     expect(after[second]).toBe('unsigned');
     expect(after[first]).toBe('signed');
     // Every snapshot holding the damaged object (the safety snapshot taken above holds it too) stays unsigned, the rest are signed.
-    for (const id of ids)
+    for (const id of ids) {
       expect(after[id]).toBe(s.stderr.includes(`${id}: failed verification`) ? 'unsigned' : 'signed');
+    }
   } finally {
     await writeFile(obj, good);
   }

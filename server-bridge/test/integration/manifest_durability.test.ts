@@ -31,8 +31,9 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
           // A consumed file is renamed in as it is: durable only once the filesystem is synced.
           // Any other put is durable when it resolves (fsync + rename + directory fsync).
           if (isFileBody(body) && body.consume) ops.push({ op: 'object-pending', key });
-          else
+          else {
             ops.push({ op: key.startsWith('snapshots/') && key.endsWith('.json') ? 'commit' : 'object-durable', key });
+          }
         };
       }
       return real.bind(target);

@@ -51,7 +51,7 @@ function manifest(id: string): Manifest {
       },
     ],
     stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
-  } as Manifest;
+  };
 }
 
 const A = '20260101T030000Z-aaaaaa';
@@ -183,7 +183,7 @@ test('verification records: only signed, trusted, untampered ones count as verif
   const text = await readFile(file('verifications', `${B}.json`), 'utf8');
   await writeFile(file('verifications', `${B}.json`), text.replace('"ok":false', '"ok":true'));
   // A record written by someone without the key.
-  await writeVerification(storage as Storage, { ...rec, snapshotId: '20260103T030000Z-cccccc' });
+  await writeVerification(storage, { ...rec, snapshotId: '20260103T030000Z-cccccc' });
   const got = await readVerifications(storage, policy);
   expect([...got.keys()]).toEqual([A]);
 });

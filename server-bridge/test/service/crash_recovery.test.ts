@@ -508,8 +508,9 @@ test('the same planted lock after the newer snapshots were hidden (their signatu
   const before = await installState();
   // Everything newer than the safety snapshot loses its signature, so it no longer counts as trusted.
   const snaps = path.join(repo, 'snapshots');
-  for (const f of readdirSync(snaps))
+  for (const f of readdirSync(snaps)) {
     if (f.endsWith('.sig') && f.slice(0, -4) > safetyId) await rm(path.join(snaps, f));
+  }
   await leaveStaleLock('restore', false, { overwriting: true, safetySnapshotId: safetyId });
   const next = await runCli(['--config', env.cfgFile, '--json', 'prune', '--dry-run']);
   expect(next.code).toBe(0);

@@ -51,8 +51,9 @@ function rawRequest(
     });
     const lines = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close'];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-    if (body || ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))
+    if (body || ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
       lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+    }
     // UTF-8 on the wire: non-ASCII path characters arrive as the raw bytes a client could send.
     sock.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`, 'utf8'));
   });
@@ -83,7 +84,7 @@ function variants(p: string): string[] {
     `/x/../${segs.join('/')}`,
     `/${segs[0]}/./${segs.slice(1).join('/')}`,
     `/${p}`,
-    `${p.replace(/\/([^/]*)$/, '//$1')}`,
+    p.replace(/\/([^/]*)$/, '//$1'),
     `${p}/`,
     `${p}//`,
     `${p}/.`,
@@ -173,8 +174,9 @@ test('no route answers an unauthenticated or non-canonical request with 2xx (pro
           ]
         : [[{}, '']];
       for (const target of [p, ...variants(p)]) {
-        for (const [headers, body] of bodies)
+        for (const [headers, body] of bodies) {
           cases.push({ method, target, canonical: target === p, publicRoute: pub, headers, body });
+        }
       }
       // Malformed credentials, on the canonical path only (each reaches Mattermost's /users/me).
       cases.push({
@@ -213,8 +215,9 @@ test('no route answers an unauthenticated or non-canonical request with 2xx (pro
       const what = `${c.method} ${JSON.stringify(c.target)} ${c.headers['Content-Type'] ?? Object.keys(c.headers).join(',')} → ${r.status}`;
       if (r.status >= 500) failures.push(`5xx: ${what}`);
       else if (r.status < 400 && !(c.canonical && c.publicRoute)) failures.push(`not refused: ${what}`);
-      else if (!c.canonical && ![400, 404].includes(r.status))
+      else if (!c.canonical && ![400, 404].includes(r.status)) {
         failures.push(`non-canonical path not refused with 400/404: ${what}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

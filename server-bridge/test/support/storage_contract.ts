@@ -56,8 +56,9 @@ export function storageContract(
     });
 
     test('list yields every key under a prefix once, in lexical order, and nothing else', async () => {
-      for (const k of ['snapshots/b.json', 'snapshots/a.json', 'objects/aa/1', 'objects/ab/2', 'other'])
+      for (const k of ['snapshots/b.json', 'snapshots/a.json', 'objects/aa/1', 'objects/ab/2', 'other']) {
         await storage.put(k, Buffer.from(k));
+      }
       expect(await keys(storage, 'snapshots')).toEqual(['snapshots/a.json', 'snapshots/b.json']);
       expect(await keys(storage, 'objects')).toEqual(['objects/aa/1', 'objects/ab/2']);
       expect(await keys(storage, 'missing')).toEqual([]);

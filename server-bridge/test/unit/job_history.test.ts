@@ -17,7 +17,7 @@ test('many concurrent saves of one job all succeed and the last state wins', asy
     steps: [],
     log_tail: [],
   };
-  const saves: Promise<void>[] = [];
+  const saves: Array<Promise<void>> = [];
   for (let i = 0; i < 50; i++) {
     rec.log_tail.push({ at: '', level: 'info', message: String(i) });
     saves.push(h.save({ ...rec, log_tail: [...rec.log_tail] }));

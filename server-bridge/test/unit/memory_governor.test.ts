@@ -8,8 +8,9 @@ test('collects garbage once the heap has grown past the floor, and stops when as
   try {
     // ~60 MB of garbage that survives young-generation cycles while it is built.
     let keep: string[][] = [];
-    for (let i = 0; i < 30; i++)
+    for (let i = 0; i < 30; i++) {
       keep.push(Array.from({ length: 20000 }, (_, j) => `garbage ${i} ${j} ${'x'.repeat(60)}`));
+    }
     const peak = used();
     keep = [];
     expect(peak - before).toBeGreaterThan(30 * 1024 * 1024);

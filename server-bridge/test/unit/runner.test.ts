@@ -13,7 +13,7 @@ const step = (id: string, order: string[], opts: { fail?: boolean; undo?: boolea
   title: id,
   run: async (ctx) => {
     order.push(`run:${id}`);
-    if (opts.wait)
+    if (opts.wait) {
       await new Promise((r, j) => {
         const t = setTimeout(r, opts.wait);
         ctx.signal.addEventListener('abort', () => {
@@ -21,6 +21,7 @@ const step = (id: string, order: string[], opts: { fail?: boolean; undo?: boolea
           j(new Error('aborted'));
         });
       });
+    }
     if (opts.fail) throw new BridgeError('PROCESS_FAILED', `${id} broke`);
   },
   undo:

@@ -38,10 +38,11 @@ describe('System Console plugin in Chromium', () => {
 
   beforeAll(async () => {
     // Never skipped: a missing browser fails with what to do (build/dev.sh test installs it).
-    if (!existsSync(CHROMIUM))
+    if (!existsSync(CHROMIUM)) {
       throw new Error(
         `Chromium not found at ${CHROMIUM}: install the chromium package (build/dev.sh test does) or set CHROMIUM_PATH`,
       );
+    }
     env = await setupService();
     const assets = buildAssets(mkdtempSync(path.join(os.tmpdir(), 'mm-backup-harness-')));
     harness = await startHarness(env, assets, PLUGIN_ID);
@@ -75,8 +76,9 @@ describe('System Console plugin in Chromium', () => {
   async function shot(name: string): Promise<void> {
     const file = path.join(SHOTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
-    if (DOCS.has(name) && process.env.UPDATE_DOCS_SCREENSHOTS === '1')
+    if (DOCS.has(name) && process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
       copyFileSync(file, path.join(DOCS_SHOTS, `${name}.png`));
+    }
   }
 
   it('backs up, lists the snapshot and restores it', async () => {
@@ -151,10 +153,10 @@ describe('System Console plugin in Chromium', () => {
       expect(started.status).toBe(202);
       await eventually(
         async () =>
-          (await fetch(`${env.mmUrl}/api/v4/system/ping`).then(
+          !(await fetch(`${env.mmUrl}/api/v4/system/ping`).then(
             (r) => r.ok,
             () => false,
-          )) === false,
+          )),
         60_000,
       );
       harness.useSession(fresh);

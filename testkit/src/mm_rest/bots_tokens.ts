@@ -55,8 +55,9 @@ function createToken(ctx: Ctx): ApiResult {
   if (!isValidId(uid)) throw invalidUrlParam('user_id');
   const target = ctx.store.users.get(uid);
   if (!target) throw err(404, 'app.user.missing_account.const');
-  if (!ctx.store.config.ServiceSettings.EnableUserAccessTokens && !target.is_bot)
+  if (!ctx.store.config.ServiceSettings.EnableUserAccessTokens && !target.is_bot) {
     throw err(501, 'app.user_access_token.disabled');
+  }
   const row = ctx.store.createAccessToken(target.id, b.description);
   return {
     status: 201,

@@ -56,8 +56,9 @@ function requireEnabled(ctx: Ctx): void {
 /** model.Command.IsValid, in its order. */
 function validate(c: MmCommandRecord): void {
   if (!isValidId(c.team_id)) throw err(400, 'model.command.is_valid.team_id.app_error');
-  if (c.trigger.length < 1 || c.trigger.length > 128 || c.trigger.startsWith('/') || /\s/.test(c.trigger))
+  if (c.trigger.length < 1 || c.trigger.length > 128 || c.trigger.startsWith('/') || /\s/.test(c.trigger)) {
     throw err(400, 'model.command.is_valid.trigger.app_error');
+  }
   let urlOk = false;
   try {
     const u = new URL(c.url);
@@ -72,7 +73,7 @@ function validate(c: MmCommandRecord): void {
 }
 
 function fromBody(b: Record<string, unknown>, base: Partial<MmCommandRecord>): MmCommandRecord {
-  const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
+  const str = (k: string) => (typeof b[k] === 'string' ? b[k] : '');
   return {
     id: '',
     token: '',
@@ -158,8 +159,9 @@ function updateCommand(ctx: Ctx): ApiResult {
   const b = ctx.body as Record<string, unknown>;
   if (b.id !== ctx.params.command_id) throw invalidBodyParam('id');
   const old = managedCommand(ctx, c, false);
-  if (typeof b.team_id === 'string' && b.team_id !== old.team_id)
+  if (typeof b.team_id === 'string' && b.team_id !== old.team_id) {
     throw err(400, 'api.command.team_mismatch.app_error', { CommandId: old.id });
+  }
   requireEnabled(ctx);
   const next = fromBody(b, {
     id: old.id,
@@ -197,8 +199,9 @@ function regenToken(ctx: Ctx): ApiResult {
 async function execute(ctx: Ctx): Promise<ApiResult> {
   const c = mustCaller(ctx.caller);
   const b = ctx.body as { channel_id: string; command: string; root_id?: string };
-  if (b.command.length <= 1 || !b.command.startsWith('/') || !isValidId(b.channel_id))
+  if (b.command.length <= 1 || !b.command.startsWith('/') || !isValidId(b.channel_id)) {
     throw err(400, 'api.command.execute_command.start.app_error');
+  }
   const ch = ctx.store.channels.get(b.channel_id);
   // use_slash_commands in the channel: members (and admins).
   if (!ch || !canPost(ctx.store, c.user, ch)) throw permissionError();

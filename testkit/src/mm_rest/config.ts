@@ -79,8 +79,9 @@ export function maskedConfig(c: MmConfigSubset): Record<string, Record<string, u
     } else sec[k] = FAKE_SETTING;
   }
   const sql = out.SqlSettings;
-  if (sql && Array.isArray(sql.DataSourceReplicas))
+  if (sql && Array.isArray(sql.DataSourceReplicas)) {
     sql.DataSourceReplicas = sql.DataSourceReplicas.map(() => FAKE_SETTING);
+  }
   return out;
 }
 

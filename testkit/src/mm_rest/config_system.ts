@@ -16,8 +16,9 @@ function getClientConfig(ctx: Ctx): ApiResult {
   const format = ctx.url.searchParams.get('format');
   const major = Number.parseInt(ctx.core.version, 10);
   // Before v11 format=old was mandatory; v11 made it optional but still rejects other values.
-  if ((format === null && major < 11) || (format !== null && format !== 'old'))
+  if ((format === null && major < 11) || (format !== null && format !== 'old')) {
     throw err(501, 'api.config.client.old_format.app_error');
+  }
   return {
     status: 200,
     raw: goMapJson(clientConfig(ctx.store.config, ctx.core.version, ctx.caller !== undefined)),
@@ -45,12 +46,13 @@ function ping(ctx: Ctx): ApiResult {
     if (ctx.caller && isAdmin(ctx.caller.user)) s.root_status = process.getuid?.() === 0;
   }
   s.status = healthy ? 'OK' : 'UNHEALTHY';
-  if (full)
+  if (full) {
     Object.assign(headers, {
       status: s.status,
       database_status: String(s.database_status),
       filestore_status: String(s.filestore_status),
     });
+  }
   const status = healthy || queryBool(ctx.url, 'use_rest_semantics') ? 200 : 500;
   return { status, raw: goMapJson(s), contentType: 'application/json', headers };
 }

@@ -18,8 +18,9 @@ function commandHook(ctx: Ctx): ApiResult {
     throw err(400, 'web.command_webhook.parse.app_error');
   }
   const hook = ctx.store.hooks.get(ctx.params.id ?? '');
-  if (!hook || hook.create_at <= Date.now() - HOOK_TTL_MS)
+  if (!hook || hook.create_at <= Date.now() - HOOK_TTL_MS) {
     throw err(404, 'app.command_webhook.get.missing', { hook_id: ctx.params.id ?? '' });
+  }
   const cmd = ctx.store.commandRows.get(hook.command_id);
   if (!cmd) throw err(400, 'web.command_webhook.command.app_error');
   if (hook.use_count >= HOOK_MAX_USES) throw err(400, 'app.command_webhook.try_use.invalid');

@@ -192,7 +192,7 @@ function compiled(key: string, ajv: Ajv, schema: unknown): ValidateFunction {
 /** The spec operation for a route path template (the stand-in's templates are the spec's paths). */
 export function operationFor(method: string, pathTemplate: string): Operation | undefined {
   const o = loadSpec().doc.paths?.[pathTemplate]?.[method.toLowerCase()] as Json | undefined;
-  return o ? ({ ...o, path: pathTemplate, method: method.toLowerCase() } as Operation) : undefined;
+  return o ? { ...o, path: pathTemplate, method: method.toLowerCase() } : undefined;
 }
 
 export type Operation = Json & {
@@ -241,7 +241,7 @@ export function checkRequest(r: CheckedRequest): { problems: string[]; operation
     const v = compiled(`${key} ${where}`, s.params, paramSchema(o, where));
     if (!v(structuredClone(where === 'path' ? r.params : r.query))) problems.push(...describe(v.errors, where));
   }
-  const rb = o.requestBody as Json | undefined;
+  const rb = o.requestBody;
   const types = Object.keys(rb?.content ?? {});
   if (r.rawBody === '') {
     if (rb?.required) problems.push('request body is required');
@@ -274,8 +274,9 @@ export function checkResponse(o: Operation, status: number, contentType: string,
   const problems: string[] = [];
   const isPing500 = o.operationId === 'GetPing' && status === 500;
   if (status < 400) {
-    if (!declared.includes(String(status)))
+    if (!declared.includes(String(status))) {
       problems.push(`status ${status} is not documented (documented: ${declared.join(', ')})`);
+    }
   } else if (!isPing500) {
     // The spec's error lists are incomplete (the server answers 404/501 in many places); every error must still be an AppError.
     const v = compiled('AppError', loadSpec().bodies, { $ref: '#/components/schemas/AppError' });
@@ -285,7 +286,7 @@ export function checkResponse(o: Operation, status: number, contentType: string,
     else if (b.status_code !== status) problems.push(`AppError status_code ${String(b.status_code)} != HTTP ${status}`);
     return problems;
   }
-  const resp = (o.responses as Json | undefined)?.[String(status)] as Json | undefined;
+  const resp = o.responses?.[String(status)] as Json | undefined;
   const content = resp?.content as Json | undefined;
   if (!content) return problems;
   const ct = contentType.split(';')[0]!.trim();

@@ -31,15 +31,17 @@ function createPost(ctx: Ctx): ApiResult {
   };
   if (!isValidId(b.channel_id)) throw invalidBodyParam('channel_id');
   const ch = ctx.store.channels.get(b.channel_id);
-  if (!ch || ch.delete_at !== 0)
+  if (!ch || ch.delete_at !== 0) {
     throw isAdmin(c.user) ? err(404, 'app.channel.get.existing.app_error') : permissionError();
+  }
   if (!canPost(ctx.store, c.user, ch)) throw permissionError();
   checkMessage(b.message);
   const rootId = b.root_id ?? '';
   if (rootId) {
     const root = ctx.store.post(rootId);
-    if (!root || root.channel_id !== ch.id || root.root_id !== '')
+    if (!root || root.channel_id !== ch.id || root.root_id !== '') {
       throw err(400, 'api.post.create_post.root_id.app_error');
+    }
   }
   const metadata: Record<string, unknown> = {};
   if (b.metadata?.priority) metadata.priority = b.metadata.priority;

@@ -88,8 +88,9 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     store,
     version,
     siteUrlFor(req) {
-      if (req?.headers.host)
+      if (req?.headers.host) {
         return `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${req.headers.host}`;
+      }
       return opts.siteUrl ?? listenUrl ?? (store.config.ServiceSettings.SiteURL || 'http://localhost:8065');
     },
     slashTimeouts: { connectMs: opts.slashTimeouts?.connectMs ?? 3000, totalMs: opts.slashTimeouts?.totalMs ?? 30_000 },
@@ -150,8 +151,9 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     try {
       const caller = authenticate(store, req, match.route.session);
       let body: unknown;
-      if (rawBody && String(req.headers['content-type'] ?? '').startsWith('application/json'))
+      if (rawBody && String(req.headers['content-type'] ?? '').startsWith('application/json')) {
         body = JSON.parse(rawBody);
+      }
       const ctx: Ctx = { core, store, req, url, params: match.params, body, rawBody, requestId, caller };
       result = await match.route.handler(ctx);
     } catch (e) {

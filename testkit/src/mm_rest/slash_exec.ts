@@ -25,9 +25,10 @@ export interface CommandArgs {
 export function parseCommandResponse(contentType: string, body: string): CommandResponse {
   if (contentType.split(';')[0]!.trim().toLowerCase() === 'application/json') {
     const parsed = JSON.parse(body) as unknown;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new Error('command response is not a JSON object');
-    return parsed as CommandResponse;
+    }
+    return parsed;
   }
   return { text: body };
 }
@@ -86,14 +87,15 @@ function postResponse(
   }
   if (override) props.from_webhook = 'true';
   const type = r.type ?? '';
-  if (type !== '' && !type.startsWith('custom_'))
+  if (type !== '' && !type.startsWith('custom_')) {
     throw err(400, 'api.context.invalid_param.app_error', { Name: 'post.type' });
+  }
   if (r.attachments) props.attachments = r.attachments;
   const message = r.text ?? '';
   if (r.response_type === 'in_channel') {
     s.insertPost({ user_id: args.userId, channel_id: channelId, root_id: args.rootId, message, type, props });
   } else if ((r.response_type ?? '') === '' || r.response_type === 'ephemeral') {
-    if (message !== '' || r.attachments)
+    if (message !== '' || r.attachments) {
       sendEphemeral(s, args.userId, {
         user_id: args.userId,
         channel_id: channelId,
@@ -101,6 +103,7 @@ function postResponse(
         message,
         props,
       });
+    }
   }
 }
 
@@ -126,8 +129,9 @@ function mentionFields(core: Core, teamId: string, text: string): Array<[string,
   const out: Array<[string, string]> = [];
   for (const m of text.matchAll(/\B@([A-Za-z0-9][A-Za-z0-9.\-_:]*)/g)) {
     const u = core.store.userByName(m[1]!.replace(/[.\-_:]+$/, ''));
-    if (u && core.store.isTeamMember(teamId, u.id))
+    if (u && core.store.isTeamMember(teamId, u.id)) {
       out.push(['user_mentions', u.username], ['user_mentions_ids', u.id]);
+    }
   }
   for (const m of text.matchAll(/\B~([a-z0-9.\-_]+)/g)) {
     const ch = [...core.store.channels.values()].find((c) => c.team_id === teamId && c.name === m[1] && c.type === 'O');

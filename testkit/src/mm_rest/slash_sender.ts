@@ -112,9 +112,9 @@ export async function sendCommandRequest(r: CommandHttpRequest): Promise<Command
       headers,
       // Dial exactly the address that passed the guard (no second resolution).
       lookup: (_h, opts, cb) => {
-        if ((opts as { all?: boolean }).all)
+        if ((opts as { all?: boolean }).all) {
           (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [target]);
-        else cb(null, target.address, target.family);
+        } else cb(null, target.address, target.family);
       },
     });
     const overall = setTimeout(

@@ -269,8 +269,9 @@ export async function ensureStandinBuilt(): Promise<string> {
       break;
     } catch {
       // another worker is compiling; take over a lock older than 2 minutes (a crashed build)
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) {
         rmSync(lock, { recursive: true, force: true });
+      }
       if (i > 1200) throw new Error(`timed out waiting for ${lock}`);
       await sleep(100);
     }

@@ -243,13 +243,15 @@ export async function handleApi(
   const url = new URL(req.url ?? '/', 'http://standin.invalid');
   const found = matchRoute(req.method ?? 'GET', url.pathname);
   try {
-    if (found === undefined)
+    if (found === undefined) {
       return {
         ...appError(404, 'api.context.404.app_error', 'Sorry, we could not find the page.', requestId),
         requestId,
       };
-    if (found === 'method')
+    }
+    if (found === 'method') {
       return { ...appError(405, 'api.context.405.app_error', 'Method not allowed.', requestId), requestId };
+    }
     const res = await found.route.handler({ req, url, params: found.params, requestId, state });
     return { ...res, requestId };
   } catch (err) {

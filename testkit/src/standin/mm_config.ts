@@ -38,8 +38,9 @@ export function parseEnvFile(text: string): Record<string, string> {
       .trim()
       .replace(/^export\s+/, '');
     let value = line.slice(eq + 1).trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
       value = value.slice(1, -1);
+    }
     out[key] = value;
   }
   return out;
@@ -49,8 +50,9 @@ export function parseEnvFile(text: string): Record<string, string> {
 export function parseDataSource(driver: 'postgres' | 'mysql', dsn: string): SqlTarget {
   if (driver === 'postgres') {
     const u = new URL(dsn);
-    if (!/^postgres(ql)?:$/.test(u.protocol))
+    if (!/^postgres(ql)?:$/.test(u.protocol)) {
       throw new Error(`PostgreSQL DataSource must start with postgres://, got ${u.protocol}`);
+    }
     return {
       driver,
       host: decodeURIComponent(u.hostname) || 'localhost',
@@ -64,7 +66,7 @@ export function parseDataSource(driver: 'postgres' | 'mysql', dsn: string): SqlT
   const m = /^(?:mysql:\/\/)?([^:@]*)(?::(.*))?@(tcp|unix)\(([^)]*)\)\/([^?]*)(?:\?(.*))?$/.exec(dsn);
   if (!m) throw new Error('MySQL DataSource must look like user:pass@tcp(host:3306)/db?params');
   const [, user = '', password = '', proto, addr = '', database = ''] = m;
-  if (proto === 'unix')
+  if (proto === 'unix') {
     return {
       driver,
       host: 'localhost',
@@ -75,6 +77,7 @@ export function parseDataSource(driver: 'postgres' | 'mysql', dsn: string): SqlT
       database,
       connectTimeoutMs: 3000,
     };
+  }
   const colon = addr.lastIndexOf(':');
   const host = colon >= 0 ? addr.slice(0, colon) : addr;
   const port = colon >= 0 ? Number(addr.slice(colon + 1)) : 3306;
@@ -148,20 +151,22 @@ export async function loadStandinSettings(
       c.query<{ value: string }>(`SELECT Value AS value FROM ${table} WHERE Active = true`),
     );
     const value = rows[0]?.value;
-    if (!value)
+    if (!value) {
       throw new Error(
         `MM_CONFIG points at ${target.host}:${target.port}/${target.database}, which has no active configuration row`,
       );
+    }
     config = JSON.parse(value) as Record<string, any>;
     configSource = `database ${storeDriver} ${target.host}:${target.port}/${target.database}`;
   } else {
     let file = join(dir, 'config', 'config.json');
-    if (mmConfig)
+    if (mmConfig) {
       file = isAbsolute(mmConfig)
         ? mmConfig
         : existsSync(join(dir, 'config', mmConfig))
           ? join(dir, 'config', mmConfig)
           : join(dir, mmConfig);
+    }
     config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
     configSource = `file ${file}`;
   }
@@ -172,8 +177,9 @@ export async function loadStandinSettings(
   if (typeof sql.DataSource !== 'string' || !sql.DataSource) throw new Error('SqlSettings.DataSource is empty');
   const db = parseDataSource(driver, sql.DataSource);
   const fileSettings = config.FileSettings ?? {};
-  if ((fileSettings.DriverName ?? 'local') !== 'local')
+  if ((fileSettings.DriverName ?? 'local') !== 'local') {
     throw new Error(`the stand-in only supports FileSettings.DriverName "local", not ${fileSettings.DriverName}`);
+  }
   const fileDirSetting: string = fileSettings.Directory || './data/';
   const fileDir = isAbsolute(fileDirSetting) ? fileDirSetting : resolve(dir, fileDirSetting);
 
@@ -181,8 +187,9 @@ export async function loadStandinSettings(
   const colon = listen.lastIndexOf(':');
   const host = colon > 0 ? listen.slice(0, colon).replace(/^\[|\]$/g, '') : '';
   const listenPort = opts.port ?? Number(colon >= 0 ? listen.slice(colon + 1) : listen);
-  if (!Number.isInteger(listenPort) || listenPort <= 0)
+  if (!Number.isInteger(listenPort) || listenPort <= 0) {
     throw new Error(`cannot read a port from ServiceSettings.ListenAddress "${listen}"; pass --port`);
+  }
 
   return {
     installDir: dir,

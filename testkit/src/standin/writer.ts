@@ -189,8 +189,9 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
         if (posts % 100 === 0) log(`writer: ${posts} posts written`);
       } catch (err) {
         errors++;
-        if (errors === 1 || errors % 50 === 0)
+        if (errors === 1 || errors % 50 === 0) {
           log(`writer: post failed (${errors} in a row): ${(err as Error).message}`);
+        }
         await conn?.close();
         conn = undefined;
       }

@@ -56,8 +56,9 @@ export interface SizeSpec {
 export function sizeFor(arg: string): SizeSpec {
   const named: Record<string, number> = { tiny: 0.025, small: 0.1, medium: 0.5, default: 2 };
   const gb = named[arg] ?? Number(arg);
-  if (!Number.isFinite(gb) || gb <= 0 || gb > 1000)
+  if (!Number.isFinite(gb) || gb <= 0 || gb > 1000) {
     throw new Error(`--size must be small, medium, default or a number of GB, not "${arg}"`);
+  }
   const posts = Math.round(gb * 500_000);
   return {
     name: arg in named ? arg : `${gb}GB`,
@@ -102,8 +103,9 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);
   }
-  if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs < 1))
+  if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs < 1)) {
     throw new Error('--runs must be a positive integer');
+  }
   return a;
 }
 
@@ -234,9 +236,9 @@ async function mmBackup(
     try {
       const e = JSON.parse(l) as Record<string, any>;
       if (e.type === 'summary') summary = e;
-      else if (e.type === 'step.finished' && typeof e.step === 'string')
+      else if (e.type === 'step.finished' && typeof e.step === 'string') {
         steps[e.step] = Math.round(Number(e.durationMs));
-      else if (e.type === 'job.finished') jobMs = Number(e.durationMs);
+      } else if (e.type === 'job.finished') jobMs = Number(e.durationMs);
     } catch {
       /* not JSON */
     }
@@ -573,8 +575,9 @@ async function bench(): Promise<void> {
     const ver: RunRecord[] = [];
     const verDeep: RunRecord[] = [];
     for (let r = 0; r < plan.verify; r++) ver.push(await mmBackup(w, repo, 'mm-backup verify', ['verify', fullId]));
-    for (let r = 0; r < plan.deep; r++)
+    for (let r = 0; r < plan.deep; r++) {
       verDeep.push(await mmBackup(w, repo, 'mm-backup verify --deep', ['verify', fullId, '--deep']));
+    }
 
     // Phase 5: restore of the full snapshot vs the manual restore of the manual backup taken in the same state.
     const manualR: RunRecord[] = [];

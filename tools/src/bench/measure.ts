@@ -118,8 +118,9 @@ export async function mustRun(
   opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<ProcResult> {
   const r = await runProc(argv, opts);
-  if (r.code !== 0)
+  if (r.code !== 0) {
     throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.slice(-2000)}${r.stdout.slice(-1000)}`);
+  }
   return r;
 }
 

@@ -375,8 +375,9 @@ function mattermostRoute(s: BridgeState, key: string, body: Record<string, unkno
         const svc = (body.ServiceSettings ?? {}) as Record<string, unknown>;
         if (svc.EnableBotAccountCreation) mm.botCreation = true;
         if (svc.EnableCommands) mm.commandsEnabled = true;
-        if (typeof svc.AllowedUntrustedInternalConnections === 'string')
+        if (typeof svc.AllowedUntrustedInternalConnections === 'string') {
             mm.untrusted = svc.AllowedUntrustedInternalConnections;
+        }
         return {status: 200, body: {}};
     }
     if ((m = /^GET \/api\/v4\/teams\/name\/([\w-]+)$/.exec(key))) {

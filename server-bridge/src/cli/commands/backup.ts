@@ -19,15 +19,17 @@ export function parseComponentList(list: string | undefined, flag: string): Comp
     .map((s) => s.trim())
     .filter(Boolean);
   const bad = ids.filter((i) => !(COMPONENT_IDS as readonly string[]).includes(i));
-  if (bad.length)
+  if (bad.length) {
     throw new UsageError(`${flag}: unknown component ${bad.join(', ')} (known: ${COMPONENT_IDS.join(', ')})`);
+  }
   return ids as ComponentId[];
 }
 
 export async function backupCommand(globals: GlobalOptions, flags: BackupFlags): Promise<void> {
   const mode = flags.mode ?? undefined;
-  if (mode !== undefined && mode !== 'offline' && mode !== 'online')
+  if (mode !== undefined && mode !== 'offline' && mode !== 'online') {
     throw new UsageError(`--mode must be offline or online, not "${mode}"`);
+  }
   const exclude = parseComponentList(flags.exclude, '--exclude');
   const { ec, out } = await openCommand(globals);
   await runOperationCommand(ec, out, {

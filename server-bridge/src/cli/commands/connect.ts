@@ -28,10 +28,11 @@ export async function connectCommand(globals: GlobalOptions, flags: ConnectFlags
   const botToken = flags.botTokenFile
     ? await readSecretFile(flags.botTokenFile, '--bot-token-file')
     : process.env.MM_BACKUP_BOT_TOKEN || cfg.mattermost.botToken;
-  if (!adminToken && !botToken)
+  if (!adminToken && !botToken) {
     throw new UsageError(
       'connect needs --admin-token-file (or MM_BACKUP_ADMIN_TOKEN) to set everything up, or a bot token from --bot-token-file, MM_BACKUP_BOT_TOKEN or the config (mattermost.botToken or botTokenFile)',
     );
+  }
   registerSecret(adminToken);
   registerSecret(botToken);
   const report = await connect(cfg, await StateStore.open(cfg.repository.path), {

@@ -31,8 +31,9 @@ export function parseS3Url(url: string): S3Source {
     throw new UsageError(`--from: "${url}" is not a URL; expected s3://BUCKET/PREFIX`);
   }
   if (u.protocol !== 's3:' || !u.hostname) throw new UsageError(`--from: "${url}" is not an s3://BUCKET/PREFIX URL`);
-  if (u.username || u.password)
+  if (u.username || u.password) {
     throw new UsageError('--from: credentials do not belong in the URL; use the AWS_* environment or offsite.s3.*File');
+  }
   const q = u.searchParams;
   const pathStyle = q.get('path_style');
   return {

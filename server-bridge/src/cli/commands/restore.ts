@@ -30,12 +30,14 @@ export interface RestoreFlags {
 
 export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
   const components = parseComponentList(flags.components, '--components');
-  if (flags.installDir && !flags.installDir.startsWith('/'))
+  if (flags.installDir && !flags.installDir.startsWith('/')) {
     throw new UsageError('--install-dir must be an absolute path');
-  if (flags.restoreAbsoluteRoots && !flags.installDir)
+  }
+  if (flags.restoreAbsoluteRoots && !flags.installDir) {
     throw new UsageError(
       '--restore-absolute-roots only applies with --install-dir (an in-place restore writes every root)',
     );
+  }
   if (flags.from && !flags.installDir && !(globals.config ?? process.env.MM_BACKUP_CONFIG)) {
     throw new UsageError(
       '--from without a config file needs --install-dir (where to rebuild Mattermost) and --database-url-file',
@@ -48,10 +50,11 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     (flags.databaseUrlFile
       ? await readSecretFile(flags.databaseUrlFile, '--database-url-file')
       : process.env.MM_BACKUP_DATABASE_URL);
-  if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl))
+  if (flags.databaseUrl && /:[^:@/]+@/.test(flags.databaseUrl)) {
     out.info(
       'warning: a password on the command line is visible to other users; prefer --database-url-file or MM_BACKUP_DATABASE_URL',
     );
+  }
   await withLock(ec, 'restore', out, async (lock) => {
     const prepared = await prepareRestore(
       {
@@ -71,8 +74,9 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     );
     const m = prepared.manifest;
     if (!flags.yes) {
-      if (json || !process.stdin.isTTY)
+      if (json || !process.stdin.isTTY) {
         throw new UsageError('restore overwrites data: pass --yes to confirm when not running interactively');
+      }
       out.info(`Restoring snapshot ${m.id} (${m.startedAt}) will overwrite:\n  ${prepared.overwrites.join('\n  ')}`);
       out.info(
         prepared.options.safetySnapshot
@@ -86,8 +90,9 @@ export async function restoreCommand(globals: GlobalOptions, id: string, flags: 
     }
     const op = prepared.build();
     const skipped = (op.result()?.skipped ?? []) as string[];
-    for (const c of skipped)
+    for (const c of skipped) {
       out.info(`skipped ${c}: its root is outside the install dir; --restore-absolute-roots restores it too`);
+    }
     try {
       await runCliJob(op, lock, out);
     } finally {

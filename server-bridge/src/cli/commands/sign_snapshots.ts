@@ -13,10 +13,11 @@ import { openSource } from './from_source';
 export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offsite?: boolean }): Promise<void> {
   const { ec, out } = await openSource(globals, { offsite: flags.offsite });
   const key = await ec.trust.signer();
-  if (!key)
+  if (!key) {
     throw new VerificationError('this host has no signing key', [], {
       hint: 'run sign-snapshots with --config on the host that made the backups',
     });
+  }
   await withLock(ec, 'sign', out, async (lock) => {
     const { manifests } = await ec.repo.listSnapshotSummaries();
     const signed: string[] = [];

@@ -155,7 +155,7 @@ export function patchFromForm(f: SettingsForm): SettingsPatch {
             patch[section!] = {...(patch[section!] as Record<string, unknown> | undefined), [key]: v};
         }
     }
-    return patch as SettingsPatch;
+    return patch;
 }
 
 /** Checks the form with the API's own settings schema; an empty object means it can be saved. */
