@@ -12,12 +12,15 @@ export const prepareRestoreRequest = z
         snapshot_id: snapshotRef,
         include: z.array(componentId).max(20).optional(),
         /** @deprecated API 1's name of `include`. */
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- the schema declares API 1's old name
         components: z.array(componentId).max(20).optional(),
     })
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- reads API 1's old name on purpose
     .refine((b) => !(b.include && b.components), {
-        message: 'give include (or its old name components), not both',
+        error: 'give include (or its old name components), not both',
         path: ['components'],
     })
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- maps API 1's old name to the new one
     .transform(({components, include, ...rest}) => ({...rest, include: include ?? components}));
 export type PrepareRestoreRequest = z.input<typeof prepareRestoreRequest>;
 

@@ -14,8 +14,8 @@ const CHANNEL = /^[a-z0-9][a-z0-9_-]{0,63}\/[a-z0-9][a-z0-9_-]{0,63}$/;
 /** True for an IANA time zone this runtime knows (browser and Node share the ICU data). */
 export function isTimeZone(tz: string): boolean {
     try {
-        new Intl.DateTimeFormat('en', {timeZone: tz});
-        return tz.length > 0;
+        // Throws a RangeError for a zone the runtime does not know.
+        return tz.length > 0 && new Intl.DateTimeFormat('en', {timeZone: tz}).resolvedOptions().timeZone !== '';
     } catch {
         return false;
     }

@@ -11,7 +11,7 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export function newId(): string {
   const bytes = randomBytes(26);
   let s = '';
-  for (const b of bytes) s += ALPHABET[b % 36];
+  for (const b of bytes) s += ALPHABET.charAt(b % 36);
   return s;
 }
 

@@ -35,7 +35,7 @@ export interface TableDef {
 
 const ENUMS: Record<string, string[]> = { channel_type: ['P', 'G', 'O', 'D'], team_type: ['I', 'O'] };
 
-const T = (name: string, cols: TableDef['cols'], pk: string[], extra: Partial<TableDef> = {}): TableDef => ({
+const table = (name: string, cols: TableDef['cols'], pk: string[], extra: Partial<TableDef> = {}): TableDef => ({
   name,
   cols,
   pk,
@@ -44,7 +44,7 @@ const T = (name: string, cols: TableDef['cols'], pk: string[], extra: Partial<Ta
 
 /** All sandbox tables in creation order. */
 export const TABLES: TableDef[] = [
-  T(
+  table(
     'Users',
     [
       ['Id', 'id', 'notnull'],
@@ -79,7 +79,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Username'], ['Email'], ['AuthData']], indexes: [['CreateAt'], ['UpdateAt'], ['DeleteAt']] },
   ),
-  T(
+  table(
     'Teams',
     [
       ['Id', 'id', 'notnull'],
@@ -104,7 +104,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Name']], indexes: [['InviteId'], ['UpdateAt']] },
   ),
-  T(
+  table(
     'TeamMembers',
     [
       ['TeamId', 'id', 'notnull'],
@@ -119,7 +119,7 @@ export const TABLES: TableDef[] = [
     ['TeamId', 'UserId'],
     { indexes: [['UserId']] },
   ),
-  T(
+  table(
     'Channels',
     [
       ['Id', 'id', 'notnull'],
@@ -145,7 +145,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Name', 'TeamId']], indexes: [['TeamId'], ['UpdateAt'], ['CreateAt'], ['DeleteAt']] },
   ),
-  T(
+  table(
     'ChannelMembers',
     [
       ['ChannelId', 'id', 'notnull'],
@@ -166,7 +166,7 @@ export const TABLES: TableDef[] = [
     ['ChannelId', 'UserId'],
     { indexes: [['UserId', 'ChannelId', 'LastViewedAt']] },
   ),
-  T(
+  table(
     'Posts',
     [
       ['Id', 'id', 'notnull'],
@@ -193,7 +193,7 @@ export const TABLES: TableDef[] = [
       indexes: [['ChannelId', 'DeleteAt', 'CreateAt'], ['RootId', 'DeleteAt'], ['UserId'], ['CreateAt'], ['UpdateAt']],
     },
   ),
-  T(
+  table(
     'FileInfo',
     [
       ['Id', 'id', 'notnull'],
@@ -221,7 +221,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['PostId'], ['CreatorId'], ['CreateAt'], ['ChannelId', 'CreateAt']] },
   ),
-  T(
+  table(
     'Reactions',
     [
       ['UserId', 'id', 'notnull'],
@@ -236,7 +236,7 @@ export const TABLES: TableDef[] = [
     ['PostId', 'UserId', 'EmojiName'],
     { indexes: [['ChannelId']] },
   ),
-  T(
+  table(
     'Threads',
     [
       ['PostId', 'id', 'notnull'],
@@ -250,7 +250,7 @@ export const TABLES: TableDef[] = [
     ['PostId'],
     { indexes: [['ChannelId', 'LastReplyAt']] },
   ),
-  T(
+  table(
     'Systems',
     [
       ['Name', 'vc:64', 'notnull'],
@@ -258,7 +258,7 @@ export const TABLES: TableDef[] = [
     ],
     ['Name'],
   ),
-  T(
+  table(
     'Preferences',
     [
       ['UserId', 'id', 'notnull'],
@@ -269,7 +269,7 @@ export const TABLES: TableDef[] = [
     ['UserId', 'Category', 'Name'],
     { indexes: [['Category'], ['Name']] },
   ),
-  T(
+  table(
     'Sessions',
     [
       ['Id', 'id', 'notnull'],
@@ -287,7 +287,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['UserId'], ['Token'], ['ExpiresAt']] },
   ),
-  T(
+  table(
     'UserAccessTokens',
     [
       ['Id', 'id', 'notnull'],
@@ -299,7 +299,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Token']], indexes: [['UserId']] },
   ),
-  T(
+  table(
     'Bots',
     [
       ['UserId', 'id', 'notnull'],
@@ -312,7 +312,7 @@ export const TABLES: TableDef[] = [
     ],
     ['UserId'],
   ),
-  T(
+  table(
     'Commands',
     [
       ['Id', 'id', 'notnull'],
@@ -337,7 +337,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['TeamId']] },
   ),
-  T(
+  table(
     'CommandWebhooks',
     [
       ['Id', 'id', 'notnull'],
@@ -351,7 +351,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['CreateAt']] },
   ),
-  T(
+  table(
     'IncomingWebhooks',
     [
       ['Id', 'id', 'notnull'],
@@ -370,7 +370,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['UserId'], ['TeamId']] },
   ),
-  T(
+  table(
     'OutgoingWebhooks',
     [
       ['Id', 'id', 'notnull'],
@@ -393,7 +393,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['TeamId']] },
   ),
-  T(
+  table(
     'Roles',
     [
       ['Id', 'id', 'notnull'],
@@ -410,7 +410,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Name']] },
   ),
-  T(
+  table(
     'Schemes',
     [
       ['Id', 'id', 'notnull'],
@@ -435,7 +435,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Name']] },
   ),
-  T(
+  table(
     'Status',
     [
       ['UserId', 'id', 'notnull'],
@@ -448,7 +448,7 @@ export const TABLES: TableDef[] = [
     ['UserId'],
     { indexes: [['Status']] },
   ),
-  T(
+  table(
     'Jobs',
     [
       ['Id', 'id', 'notnull'],
@@ -464,7 +464,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { indexes: [['Type']] },
   ),
-  T(
+  table(
     'Drafts',
     [
       ['CreateAt', 'bigint'],
@@ -480,7 +480,7 @@ export const TABLES: TableDef[] = [
     ],
     ['UserId', 'ChannelId', 'RootId'],
   ),
-  T(
+  table(
     'PluginKeyValueStore',
     [
       ['PluginId', 'vc:190', 'notnull'],
@@ -490,7 +490,7 @@ export const TABLES: TableDef[] = [
     ],
     ['PluginId', 'PKey'],
   ),
-  T(
+  table(
     'db_migrations',
     [
       ['Version', 'bigint', 'notnull'],
@@ -498,7 +498,7 @@ export const TABLES: TableDef[] = [
     ],
     ['Version'],
   ),
-  T(
+  table(
     'Configurations',
     [
       ['Id', 'vc:26', 'notnull'],
@@ -510,7 +510,7 @@ export const TABLES: TableDef[] = [
     ['Id'],
     { unique: [['Active']], configStore: true },
   ),
-  T(
+  table(
     'ConfigurationFiles',
     [
       ['Name', 'vc:64', 'notnull'],
@@ -521,7 +521,7 @@ export const TABLES: TableDef[] = [
     ['Name'],
     { configStore: true },
   ),
-  T(
+  table(
     'db_config_migrations',
     [
       ['Version', 'bigint', 'notnull'],

@@ -131,7 +131,9 @@ test('stop: process gone, connection refused, status 3; stop again is fine', asy
   expect(r.code).toBe(0);
   expect(pidAlive(pid!)).toBe(false); // gone (a not-yet-reaped zombie counts as gone)
   await expect(ping()).rejects.toThrow(/fetch failed/);
-  await ping().catch((e: Error) => expect(String((e.cause as NodeJS.ErrnoException)?.code)).toBe('ECONNREFUSED'));
+  await ping().catch((e: unknown) =>
+    expect(String(((e as Error).cause as NodeJS.ErrnoException).code)).toBe('ECONNREFUSED'),
+  );
   expect((await runStandinCommand(cmds.status)).code).toBe(3);
   expect((await runStandinCommand(cmds.stop)).code).toBe(0);
 });

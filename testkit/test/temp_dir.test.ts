@@ -63,7 +63,7 @@ async function orphanServer(
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
-      out += c;
+      out += c.toString();
       if (out.includes('\n')) resolve(out.trim());
     });
     child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));

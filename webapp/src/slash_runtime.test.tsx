@@ -5,7 +5,7 @@ import {act, cleanup, screen} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
-import {combineReducers, createStore} from 'redux';
+import {combineReducers, legacy_createStore as createStore} from 'redux';
 import type {Store} from 'redux';
 
 import {MattermostClient} from 'src/client/mattermost_client';

@@ -17,7 +17,6 @@ import {sidecarUrlFromConfig} from 'src/plugin_settings';
 import type {BackupCommand, SlashCommandDeps} from 'src/slash_command';
 import {failureMessage, openRestoreModal, receivedSidecarUrl, receivedSlashAnswer, toFailure} from 'src/state/actions';
 import {pluginState} from 'src/state/selectors';
-import type {AdminConfig} from 'src/types/mattermost-webapp';
 
 /** The Sidecar URL: known once the Console page ran, else read from the admin config. */
 export async function resolveSidecarUrl(store: Store, mm: MattermostClient): Promise<string> {

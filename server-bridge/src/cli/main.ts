@@ -18,6 +18,11 @@ const UNSIGNED_HELP = 'accept a snapshot with no signature (a repository made be
 
 // Commands are loaded on use: `backup` never pays for the HTTP server, the S3 SDK or the other
 // database's driver (start-up time and resident memory; see README, Performance).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on use, as said above
+const load = (id: string): unknown => require(id);
+/** The options a command function takes (commander hands them over untyped). */
+type Options<F extends (...args: never[]) => unknown, I extends number> = Parameters<F>[I];
+
 function buildProgram(): Command {
   const program = new Command('mm-backup')
     .description('Back up, verify and restore a self-hosted Mattermost server.')
@@ -31,11 +36,11 @@ function buildProgram(): Command {
   program
     .command('status')
     .description('Mattermost health, the job lock (a stale one is left by a killed job) and interrupted jobs')
-    .action(() => (require('./commands/status') as typeof import('./commands/status')).statusCommand(g()));
+    .action(() => (load('./commands/status') as typeof import('./commands/status')).statusCommand(g()));
   program
     .command('discover')
     .description('show what will be backed up, where it lives and how big it is')
-    .action(() => (require('./commands/discover') as typeof import('./commands/discover')).discoverCommand(g()));
+    .action(() => (load('./commands/discover') as typeof import('./commands/discover')).discoverCommand(g()));
   program
     .command('backup')
     .description('take a snapshot (offline by default: stops Mattermost while copying)')
@@ -43,15 +48,17 @@ function buildProgram(): Command {
     .option('--exclude <list>', 'components to leave out, comma-separated')
     .option('--no-replicate', 'do not copy the snapshot off-site afterwards (backup.replicateAfter)')
     .option('--no-prune', 'do not apply the retention policy afterwards (backup.pruneAfter)')
-    .action((flags) => (require('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags));
+    .action((flags: Options<(typeof import('./commands/backup'))['backupCommand'], 1>) =>
+      (load('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags),
+    );
   program
     .command('list')
     .description('list snapshots')
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
-    .action((flags) =>
-      (require('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags),
+    .action((flags: Options<(typeof import('./commands/list_show'))['listCommand'], 1>) =>
+      (load('./commands/list_show') as typeof import('./commands/list_show')).listCommand(g(), flags),
     );
   program
     .command('show')
@@ -60,8 +67,8 @@ function buildProgram(): Command {
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
-    .action((id: string, flags) =>
-      (require('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags),
+    .action((id: string, flags: Options<(typeof import('./commands/list_show'))['showCommand'], 2>) =>
+      (load('./commands/list_show') as typeof import('./commands/list_show')).showCommand(g(), id, flags),
     );
   program
     .command('verify')
@@ -72,8 +79,8 @@ function buildProgram(): Command {
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
     .option('--allow-unsigned', UNSIGNED_HELP)
-    .action((id: string, flags) =>
-      (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags),
+    .action((id: string, flags: Options<(typeof import('./commands/verify'))['verifyCommand'], 2>) =>
+      (load('./commands/verify') as typeof import('./commands/verify')).verifyCommand(g(), id, flags),
     );
   program
     .command('restore')
@@ -94,37 +101,39 @@ function buildProgram(): Command {
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
     .option('--allow-unsigned', UNSIGNED_HELP)
-    .action((id: string, flags) =>
-      (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags),
+    .action((id: string, flags: Options<(typeof import('./commands/restore'))['restoreCommand'], 2>) =>
+      (load('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags),
     );
   program
     .command('prune')
     .description('apply the retention policy and remove unused objects')
     .option('--dry-run', 'show what would be removed')
-    .action((flags) => (require('./commands/prune') as typeof import('./commands/prune')).pruneCommand(g(), flags));
+    .action((flags: Options<(typeof import('./commands/prune'))['pruneCommand'], 1>) =>
+      (load('./commands/prune') as typeof import('./commands/prune')).pruneCommand(g(), flags),
+    );
   program
     .command('serve')
     .description('run the sidecar service: HTTP API, schedule, status posts, /backup')
-    .action(() => (require('./commands/serve') as typeof import('./commands/serve')).serveCommand(g()));
+    .action(() => (load('./commands/serve') as typeof import('./commands/serve')).serveCommand(g()));
   program
     .command('connect')
     .description('set up the bot, the status channel and the /backup command in Mattermost')
     .option('--admin-token-file <file>', "a system admin's access token (0600 file), used once and not stored")
     .option('--bot-token-file <file>', 'an existing bot token (0600 file)')
     .option('--teams <list>', 'register /backup only in these teams (names, comma-separated)')
-    .action((flags) =>
-      (require('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags),
+    .action((flags: Options<(typeof import('./commands/connect'))['connectCommand'], 1>) =>
+      (load('./commands/connect') as typeof import('./commands/connect')).connectCommand(g(), flags),
     );
   program
     .command('replicate')
     .description('copy new snapshots off-site, then apply the off-site retention')
-    .action(() => (require('./commands/replicate') as typeof import('./commands/replicate')).replicateCommand(g()));
+    .action(() => (load('./commands/replicate') as typeof import('./commands/replicate')).replicateCommand(g()));
   program
     .command('sign-snapshots')
     .description('once, for a repository made before signing: verify each unsigned snapshot and sign those that pass')
     .option('--offsite', "work on this host's off-site copy instead of the local repository")
-    .action((flags) =>
-      (require('./commands/sign_snapshots') as typeof import('./commands/sign_snapshots')).signSnapshotsCommand(
+    .action((flags: Options<(typeof import('./commands/sign_snapshots'))['signSnapshotsCommand'], 1>) =>
+      (load('./commands/sign_snapshots') as typeof import('./commands/sign_snapshots')).signSnapshotsCommand(
         g(),
         flags,
       ),
@@ -133,7 +142,9 @@ function buildProgram(): Command {
     .command('keygen')
     .description('create an age key pair for off-site encryption (shown once)')
     .option('--output <file>', 'write the identity to this new 0600 file instead of printing it')
-    .action((flags) => (require('./commands/keygen') as typeof import('./commands/keygen')).keygenCommand(g(), flags));
+    .action((flags: Options<(typeof import('./commands/keygen'))['keygenCommand'], 1>) =>
+      (load('./commands/keygen') as typeof import('./commands/keygen')).keygenCommand(g(), flags),
+    );
   return program;
 }
 

@@ -8,11 +8,11 @@ import type { EmitFn, JobEvent } from '../jobs/events';
 export interface Output {
   emit: EmitFn;
   /** Prints the final summary (an object with --json, text otherwise). */
-  summary(obj: Record<string, unknown>, text: string): void;
-  info(text: string): void;
+  summary: (obj: Record<string, unknown>, text: string) => void;
+  info: (text: string) => void;
   /** A warning for people, on stderr in both modes (it is no event of the job: a storage retry). */
-  warn(text: string): void;
-  close(): void;
+  warn: (text: string) => void;
+  close: () => void;
 }
 
 export function createOutput(
@@ -29,7 +29,8 @@ export function createOutput(
       close: () => undefined,
     };
   }
-  const tty = !!stream.isTTY;
+  // @types/node says `boolean`; a pipe or a file has no isTTY at all.
+  const tty = (stream.isTTY as boolean | undefined) ?? false;
   let bar: cliProgress.SingleBar | undefined;
   let barStep = '';
   const stopBar = () => {

@@ -151,13 +151,17 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
   if (!ctx.deep || issues.length) return issues;
 
   const scratchName = `${engine.target.database}_mmb_verify_${Date.now().toString(36)}`;
-  await engine.createDatabase(scratchName).catch((err: Error) => {
+  await engine.createDatabase(scratchName).catch((err: unknown) => {
     // A server that is down is not a missing right: say which, or the hint sends the admin astray.
     if (err instanceof DatabaseUnreachableError) throw err;
-    throw new BridgeError('PRECONDITION_FAILED', `deep verify could not create a throwaway database: ${err.message}`, {
-      cause: err,
-      hint: 'give the database user the right to create databases, or set database.adminUrl (or adminUrlFile) to a DSN that has it',
-    });
+    throw new BridgeError(
+      'PRECONDITION_FAILED',
+      `deep verify could not create a throwaway database: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        hint: 'give the database user the right to create databases, or set database.adminUrl (or adminUrlFile) to a DSN that has it',
+      },
+    );
   });
   try {
     const scratch = engine.withDatabase(scratchName);

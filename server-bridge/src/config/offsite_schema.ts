@@ -38,7 +38,7 @@ export const s3Schema = z
     secretAccessKeyFile: absolute.optional(),
   })
   .refine((s) => !!s.accessKeyIdFile === !!s.secretAccessKeyFile, {
-    message: 'accessKeyIdFile and secretAccessKeyFile go together',
+    error: 'accessKeyIdFile and secretAccessKeyFile go together',
     path: ['secretAccessKeyFile'],
   });
 
@@ -56,7 +56,7 @@ export const encryptionSchema = z
     passphraseFile: absolute.optional(),
   })
   .refine((e) => e.recipients.length > 0 || !!e.identityFile || !!e.passphraseFile, {
-    message: 'needs recipients, identityFile or passphraseFile',
+    error: 'needs recipients, identityFile or passphraseFile',
   });
 
 /** Built from the top-level retention schema so both sides share one shape. */

@@ -18,6 +18,7 @@ export function serviceCommands(service: ParsedConfig['service']): { stop: strin
     case 'none':
       return { stop: null, start: null };
     case 'custom':
+    default:
       return { stop: service.stop ?? null, start: service.start ?? null };
   }
 }

@@ -8,8 +8,8 @@ import { FINGERPRINT } from '../core/fingerprint';
 
 function isTimeZone(tz: string): boolean {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
+    // Throws a RangeError for a zone the runtime does not know.
+    return new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone !== '';
   } catch {
     return false;
   }

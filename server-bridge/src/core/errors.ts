@@ -61,6 +61,7 @@ export class ConfigError extends BridgeError {
 
 /** Something about the environment forbids the job from starting (disk, versions, a held lock). */
 export class PreconditionError extends BridgeError {
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor -- narrows which codes a PreconditionError carries
   constructor(
     code: 'PRECONDITION_FAILED' | 'LOCK_HELD' | 'DISK_SPACE' | 'VERSION_MISMATCH',
     message: string,
@@ -152,7 +153,7 @@ export function asBridgeError(err: unknown): BridgeError {
 /** Throws CancelledError when the signal is aborted; call between units of work. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) {
-    const reason = signal.reason;
+    const reason: unknown = signal.reason;
     throw reason instanceof BridgeError
       ? reason
       : new CancelledError(reason instanceof Error ? reason.message : 'cancelled');

@@ -29,7 +29,7 @@ export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item:
 export class TaskPool {
   private running = 0;
   private readonly waiting = new Waiters();
-  private failure: unknown;
+  private failure: Error | undefined;
   private readonly inflight = new Set<Promise<void>>();
   constructor(private readonly limit: number) {}
 
@@ -39,8 +39,8 @@ export class TaskPool {
     while (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     const p = task()
-      .catch((err) => {
-        this.failure ??= err;
+      .catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
       })
       .finally(() => {
         this.running--;

@@ -21,7 +21,7 @@ export class MysqlEngine implements DatabaseEngine {
 
   async serverVersion(): Promise<string> {
     const row = await queryOne(this.target, 'SELECT VERSION() AS v');
-    return String(row?.v ?? 'unknown');
+    return typeof row?.v === 'string' ? row.v : 'unknown';
   }
 
   async toolVersion(): Promise<string> {

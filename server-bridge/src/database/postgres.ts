@@ -31,7 +31,7 @@ export class PostgresEngine implements DatabaseEngine {
 
   async serverVersion(): Promise<string> {
     const row = await queryOne(this.target, 'SHOW server_version');
-    return String(row?.server_version ?? 'unknown');
+    return typeof row?.server_version === 'string' ? row.server_version : 'unknown';
   }
 
   async toolVersion(): Promise<string> {
@@ -147,7 +147,10 @@ export class PostgresEngine implements DatabaseEngine {
     // pg_restore's own failure is the one to report: its stdout ending early only follows from it.
     const fed = Promise.allSettled([restore.done, drained]).then(([exited, ended]) => {
       const failed = [exited, ended].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (!failed) return void script.end('COMMIT;\n');
+      if (!failed) {
+        script.end('COMMIT;\n');
+        return;
+      }
       script.end();
       throw failed.reason;
     });
@@ -187,10 +190,8 @@ export class PostgresEngine implements DatabaseEngine {
     // while it lasts ("being accessed by other users"); WITH (FORCE) would need PostgreSQL 13.
     for (let attempt = 1; ; attempt++) {
       try {
-        return void (await query(
-          { ...this.target, database: this.target.database },
-          `DROP DATABASE IF EXISTS ${quoteIdent(name)}`,
-        ));
+        await query({ ...this.target, database: this.target.database }, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+        return;
       } catch (err) {
         if (attempt >= 50 || !/is being accessed by other users/.test((err as Error).message)) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -9,6 +9,7 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
   try {
     // Each driver is loaded on first use: a PostgreSQL install never loads mysql2 and vice versa.
     if (db.driver === 'postgres') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
       const { Client } = require('pg') as typeof import('pg');
       const client = new Client({
         host: db.host,
@@ -29,6 +30,7 @@ export async function query(db: DbTarget, sql: string, params: unknown[] = []): 
         await client.end();
       }
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
     const { createConnection } = require('mysql2/promise') as typeof import('mysql2/promise');
     const conn = await createConnection({
       host: db.host,
@@ -91,7 +93,11 @@ export function unreachable(db: DbTarget, err: unknown): DatabaseUnreachableErro
   );
   const code = codes.find((c) => c in UNREACHABLE);
   if (code) return new DatabaseUnreachableError(db, UNREACHABLE[code] as string, err);
-  if (/timeout expired|connection terminated due to connection timeout/i.test((err as Error).message ?? '')) {
+  if (
+    /timeout expired|connection terminated due to connection timeout/i.test(
+      (err as Partial<Error> | undefined)?.message ?? '',
+    )
+  ) {
     return new DatabaseUnreachableError(db, 'connection timed out', err);
   }
   return undefined;

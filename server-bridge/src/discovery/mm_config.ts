@@ -40,7 +40,7 @@ export async function loadMattermostConfig(
     source = { kind: 'database', db };
     // configText: the store itself is what broke; the caller supplies a config.json to use instead.
     config =
-      configText !== undefined ? parseJson(configText, 'the config from the snapshot') : await readDatabaseConfig(db);
+      configText === undefined ? await readDatabaseConfig(db) : parseJson(configText, 'the config from the snapshot');
   } else {
     const file = resolveConfigFile(installDir, spec);
     source = { kind: 'file', file };
@@ -96,7 +96,8 @@ export function applyEnvOverrides(config: MmConfig, env: Record<string, string>)
       const up = section.toUpperCase();
       if (!rest.startsWith(`${up}_`)) continue;
       const fieldUp = rest.slice(up.length + 1);
-      const sec = (config[section] ??= {});
+      config[section] ??= {};
+      const sec = config[section];
       const field = Object.keys(sec).find((k) => k.toUpperCase() === fieldUp) ?? KNOWN_FIELDS[`${section}.${fieldUp}`];
       if (!field) continue;
       sec[field] = coerce(sec[field], value);

@@ -51,9 +51,11 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
       manifests.map((m) => m.id),
     );
     const newestFirst = [...manifests].reverse();
-    const trust = await Promise.all(newestFirst.map((m) => s.ec().trust.checkManifest(s.ec().repo, m)));
-    const snapshots = newestFirst.map((m, i) => ({
-      ...snapshotDto(m, v.get(m.id), trust[i]!.state),
+    const checked = await Promise.all(
+      newestFirst.map(async (m) => ({ m, trust: await s.ec().trust.checkManifest(s.ec().repo, m) })),
+    );
+    const snapshots = checked.map(({ m, trust }) => ({
+      ...snapshotDto(m, v.get(m.id), trust.state),
       offsite: off?.states.get(m.id) ?? null,
     }));
     return { snapshots, broken, offsite_warning: off?.warning ?? null };
@@ -176,7 +178,10 @@ function stream(
   raw.writeHead(200, headers as Record<string, string>);
   const send = (r: JobRecord, type: string) => raw.write(`event: ${type}\ndata: ${JSON.stringify(r)}\n\n`);
   send(rec, 'snapshot');
-  if (['succeeded', 'failed', 'cancelled'].includes(rec.status)) return void raw.end();
+  if (['succeeded', 'failed', 'cancelled'].includes(rec.status)) {
+    raw.end();
+    return;
+  }
   const beat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const unsubscribe = subscribe((r, type) => {
     send(r, type);

@@ -1,5 +1,5 @@
 /** Builds the sidecar's HTTP server: CORS for the configured origins only, the route guard, one error shape. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, API_VERSION_HEADER } from '@mm-backup/api';
@@ -10,7 +10,7 @@ import { publicRoutes } from './routes_public';
 import type { SidecarApi } from './sidecar_api';
 
 export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = fastify({
     logger: false,
     bodyLimit: 64 * 1024,
     genReqId: () => randomBytes(13).toString('hex').slice(0, 26),
@@ -20,7 +20,7 @@ export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
   });
   const origins = new Set(s.config().listen.allowedOrigins.map((o) => new URL(o).origin));
   await app.register(cors, {
-    origin: (origin, cb) => cb(null, !origin ? false : origins.has(origin)),
+    origin: (origin, cb) => cb(null, origin ? origins.has(origin) : false),
     credentials: true,
     allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-Requested-With', 'Authorization'],
     methods: ['GET', 'POST', 'PUT'],

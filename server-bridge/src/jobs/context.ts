@@ -21,7 +21,7 @@ export interface EngineContext {
   service: ServiceControl;
   /** Where the job lock lives (the local repository directory). */
   lockDir: string;
-  engineFor(target: Parameters<typeof openEngine>[0]): DatabaseEngine;
+  engineFor: (target: Parameters<typeof openEngine>[0]) => DatabaseEngine;
   /** Engine with rights to create throwaway databases, for verify --deep. */
   adminEngine(fallback: DatabaseEngine): DatabaseEngine;
 }

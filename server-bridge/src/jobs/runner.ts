@@ -29,8 +29,8 @@ export function backgroundTask<T>(name: string): BackgroundTask<T> {
 /** What a unit of work reports through and is cancelled by (components, repository, plans). */
 export interface StepContext {
   signal: AbortSignal;
-  progress(done: number, total: number | undefined, unit: 'bytes' | 'files' | 'objects', detail?: string): void;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  progress: (done: number, total: number | undefined, unit: 'bytes' | 'files' | 'objects', detail?: string) => void;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 /** A running step's context: a StepContext that can also start and await background tasks. */
@@ -51,6 +51,7 @@ export interface Step {
   /** Returns a reason to skip the step, or undefined to run it. Evaluated when the step is reached. */
   skip?(): string | undefined;
   /** Returns an optional one-line summary for the log. */
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- most steps return nothing; a summary is optional
   run(ctx: JobStepContext): Promise<string | void>;
   undo?(ctx: JobStepContext): Promise<void>;
 }
@@ -299,7 +300,7 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     }
   }
 
-  const status = !error ? 'succeeded' : error.code === 'CANCELLED' ? 'cancelled' : 'failed';
+  const status = error ? (error.code === 'CANCELLED' ? 'cancelled' : 'failed') : 'succeeded';
   const durationMs = Date.now() - started;
   emit({
     type: 'job.finished',

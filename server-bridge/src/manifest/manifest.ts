@@ -31,6 +31,12 @@ export const entrySchema = z.strictObject({
 });
 export type Entry = z.infer<typeof entrySchema>;
 
+/** Orders entries by path in UTF-16 code units (not by locale): the order a manifest lists them in. */
+export function byPath(a: { path: string }, b: { path: string }): number {
+  if (a.path === b.path) return 0;
+  return a.path < b.path ? -1 : 1;
+}
+
 export const databaseInfoSchema = z.strictObject({
   driver: z.enum(['postgres', 'mysql']),
   /** Server and database, never credentials. */
@@ -123,14 +129,15 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
     const res = manifestSchema.safeParse(raw);
     return res.success ? { success: true, data: res.data } : { success: false, issues: res.error.issues };
   }
-  const entryLists = comps.map((c) =>
+  const items: unknown[] = comps;
+  const entryLists = items.map((c) =>
     c && typeof c === 'object' && Array.isArray((c as { entries?: unknown }).entries)
       ? (c as { entries: unknown[] }).entries
       : undefined,
   );
   const head = {
     ...raw,
-    components: comps.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)),
+    components: items.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)),
   };
   const res = manifestSchema.safeParse(head);
   if (!res.success) return { success: false, issues: res.error.issues };

@@ -46,7 +46,8 @@ export async function readManifestText(input: Readable, opts: { entries: boolean
   const decoder = new StringDecoder('utf8');
   const lists: unknown[][] = [];
   let skeleton = '';
-  let inEntries = false;
+  // Widened: TypeScript does not see that onLine (a closure) sets it.
+  let inEntries = false as boolean;
   let pending = '';
   const onLine = (line: string): void => {
     if (inEntries) {
@@ -80,7 +81,7 @@ export async function readManifestText(input: Readable, opts: { entries: boolean
   pending += decoder.end();
   if (pending) onLine(pending);
   if (inEntries) throw new SyntaxError('the manifest ends inside a file list');
-  const raw = JSON.parse(skeleton) as { components?: Array<{ entries?: unknown[] }> };
+  const raw = JSON.parse(skeleton) as { components?: Array<{ entries?: unknown[] } | null> };
   // Entry lists were lifted out in order: the n-th "entries":[ belongs to the n-th component.
   let n = 0;
   for (const c of raw.components ?? []) {

@@ -37,6 +37,7 @@ export async function openOffsite(
   opts: { create: boolean; stagingDir?: string; onRetry?: RetryPolicy['onRetry'] },
 ): Promise<OffsiteRepo> {
   // The AWS SDK is loaded only when an off-site repository is really used.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on use, as said above
   const { S3Storage } = require('../storage/s3_storage') as typeof import('../storage/s3_storage');
   const s3 = new S3Storage({
     bucket: off.s3.bucket,

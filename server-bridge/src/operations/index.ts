@@ -28,6 +28,7 @@ export async function buildOperation(req: OperationRequest, rt: OperationRuntime
     case 'prune':
       return buildPrune(req, rt);
     case 'replicate':
+    default:
       return buildReplicate(req, rt);
   }
 }

@@ -10,7 +10,7 @@ import { JobLock, type StaleLock } from '../jobs/lock';
 import { recoverStaleLock, type Recovery } from './recover_stale_lock';
 
 export interface LockOptions {
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
   signal?: AbortSignal;
   /** Told about a repair before the job goes on (to post and show it). */
   onRecovery?(r: Recovery): void | Promise<void>;

@@ -111,9 +111,10 @@ export function planReplicate(
       }
       const total = jobs.reduce((n, j) => n + j.size, 0);
       const pool = new TaskPool(4);
+      const target = off.storage;
       for (const j of jobs) {
         await pool.add(async () => {
-          await off.storage.put(objectKey(j.sha), fileBody(objectFile(local, j.sha)), { signal: ctx.signal });
+          await target.put(objectKey(j.sha), fileBody(objectFile(local, j.sha)), { signal: ctx.signal });
           outcome.objectsUploaded++;
           outcome.bytesUploaded += j.size;
           ctx.progress(outcome.bytesUploaded, total, 'bytes');

@@ -307,12 +307,10 @@ export function planRestore(
   const stop: Step = {
     id: 'stop',
     title: 'Stop Mattermost',
-    skip: () =>
-      !inPlace
-        ? 'restoring onto a new install'
-        : !ec.service.canStop
-          ? 'no service commands configured: make sure Mattermost is stopped'
-          : undefined,
+    skip: () => {
+      if (!inPlace) return 'restoring onto a new install';
+      return ec.service.canStop ? undefined : 'no service commands configured: make sure Mattermost is stopped';
+    },
     run: async (ctx) => {
       await lock.update({ mattermostStopped: true });
       await ec.service.stop(ctx.signal);

@@ -27,11 +27,11 @@ export class StateStore {
   ) {}
 
   /** Opens the state of the repository at `repositoryPath` (empty if there is none yet). */
-  static async open(repositoryPath: string): Promise<StateStore> {
+  static open(repositoryPath: string): Promise<StateStore> {
     const file = path.join(repositoryPath, 'sidecar-state.json');
     const store = new StateStore(file, { commands: {} }, undefined);
     store.reloadIfChanged();
-    return store;
+    return Promise.resolve(store);
   }
 
   /** The current state, re-read first if another process has replaced the file. */

@@ -10,6 +10,10 @@ import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import { FORMAT_VERSION } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
 import type { Discovery } from '../discovery/discover';
+import { formatBytes as fmt } from '../core/units';
+
+/** Byte counts as people read them (re-exported for the other plans). */
+export { fmt };
 
 export interface SnapshotDraft {
   id: string;
@@ -144,7 +148,3 @@ export function buildManifest(draft: SnapshotDraft, d: Discovery, downtimeMs: nu
     },
   };
 }
-
-import { formatBytes as fmt } from '../core/units';
-
-export { fmt };

@@ -35,14 +35,14 @@ export async function checkObjects(
   }
   const issues: VerifyIssue[] = [];
   const total = [...byObject.values()].reduce((n, o) => n + (o.size ?? 0), 0);
-  let done = 0;
+  const checked = { bytes: 0 };
   const pool = new TaskPool(4);
   for (const [sha, where] of byObject) {
     await pool.add(async () => {
       const problem = await repo.checkObject(sha, where.size, { signal: ctx.signal });
       if (problem) issues.push({ component: where.component, path: where.path, object: sha, problem });
-      done += where.size ?? 0;
-      ctx.progress(done, total, 'bytes', where.path);
+      checked.bytes += where.size ?? 0;
+      ctx.progress(checked.bytes, total, 'bytes', where.path);
     });
   }
   await pool.drain();

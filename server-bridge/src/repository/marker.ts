@@ -9,9 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { PreconditionError } from '../core/errors';
+import { NotFoundError, PreconditionError } from '../core/errors';
 import { readBuffer, type Storage } from '../storage/storage';
-import { NotFoundError } from '../core/errors';
 import { MARKER_KEY, OBJECTS, SNAPSHOTS } from './layout';
 
 const markerSchema = z
@@ -24,7 +23,7 @@ const markerSchema = z
     encryption: z.enum(['age', 'none']).default('none'),
     recipients: z.array(z.string()).optional(),
   })
-  .passthrough();
+  .loose();
 
 export type RepositoryMarker = z.infer<typeof markerSchema>;
 

@@ -92,7 +92,7 @@ export class Repository {
     storage: Storage,
     opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string } = {},
   ): Promise<Repository> {
-    const repo = new Repository(storage, opts.signer ?? (async () => undefined), opts.stagingDir);
+    const repo = new Repository(storage, opts.signer ?? (() => Promise.resolve(undefined)), opts.stagingDir);
     await ensureRepositoryMarker(storage);
     return repo;
   }
@@ -289,9 +289,9 @@ export class Repository {
           await pipeline(
             stream,
             h,
-            async function* (src) {
+            async (src: AsyncIterable<unknown>) => {
               for await (const _ of src) {
-                /* drain */
+                /* the hash is taken in passing */
               }
             },
             { signal: opts.signal },
@@ -334,7 +334,7 @@ export class Repository {
       snapshotKey(manifest.id),
       streamBody(() =>
         Readable.from(
-          (function* () {
+          (function* manifestChunks() {
             for (const s of manifestText(manifest)) yield Buffer.from(s);
           })(),
         ),
@@ -437,7 +437,7 @@ export class Repository {
         const h = hash;
         return readManifestText(
           Readable.from(
-            (async function* () {
+            (async function* hashedChunks() {
               for await (const chunk of source) {
                 h.update(chunk as Buffer);
                 yield chunk as Buffer;

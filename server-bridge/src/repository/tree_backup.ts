@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { throwIfAborted } from '../core/errors';
 import { mapLimit, Semaphore, TaskPool } from '../core/pool';
-import type { Entry } from '../manifest/manifest';
+import { byPath, type Entry } from '../manifest/manifest';
 import type { Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
 
@@ -197,7 +197,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   }
   await walkAll(pending, 16, opts.signal, walkDir);
   await pool.drain();
-  result.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  result.entries.sort(byPath);
   return result;
 }
 
@@ -250,12 +250,10 @@ async function walkAll(
   walkDir: (rel: string, abs: string) => Promise<Array<[string, string]>>,
 ): Promise<void> {
   let busy = 0;
-  let failure: unknown;
-  let wake: Array<() => void> = [];
+  let failure: Error | undefined;
+  const wake: Array<() => void> = [];
   const wakeAll = () => {
-    const w = wake;
-    wake = [];
-    for (const fn of w) fn();
+    for (const fn of wake.splice(0)) fn();
   };
   const walker = async (): Promise<void> => {
     for (;;) {
@@ -275,7 +273,7 @@ async function walkAll(
         const dirs = await walkDir(next[0], next[1]);
         for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i] as [string, string]);
       } catch (err) {
-        failure ??= err;
+        failure ??= err instanceof Error ? err : new Error(String(err));
       } finally {
         busy--;
         wakeAll();

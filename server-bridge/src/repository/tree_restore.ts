@@ -6,11 +6,12 @@
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted } from '../core/errors';
 import { checkEntryList } from '../manifest/restore_safety';
 import { TaskPool } from '../core/pool';
-import type { Entry } from '../manifest/manifest';
+import { byPath, type Entry } from '../manifest/manifest';
 import type { Repository } from './repository';
 
 export interface TreeRestoreOptions {
@@ -71,9 +72,7 @@ async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeResto
 
   // Parents before children, each made a real directory (a link found there is replaced, never
   // followed): every file below then lands in a directory this restore checked.
-  const dirs = opts.entries
-    .filter((e) => e.type === 'dir')
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const dirs = opts.entries.filter((e) => e.type === 'dir').sort(byPath);
   for (const d of dirs) await ensureDir(abs(d.path));
 
   const pool = new TaskPool(opts.concurrency ?? 16);
@@ -105,12 +104,12 @@ async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeResto
     if (e.type !== 'symlink') continue;
     const target = abs(e.path);
     const cur = await lstat(target).catch(() => undefined);
-    if (!(cur?.isSymbolicLink() && (await readlink(target)) === e.target)) {
+    if (cur?.isSymbolicLink() && (await readlink(target)) === e.target) {
+      res.unchanged++;
+    } else {
       if (cur) await remove(target, cur.isDirectory());
       await symlink(e.target as string, target);
       res.written++;
-    } else {
-      res.unchanged++;
     }
     await applyMeta(target, e);
   }
@@ -158,7 +157,7 @@ async function removeUnwanted(
     const childAbs = path.join(root, childRel);
     const st = await lstat(childAbs);
     const w = want.get(childRel);
-    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+    const type = typeOf(st);
     if (!w || w.type !== type) {
       // A directory that holds an excluded subtree is emptied around it, never removed whole.
       if (type === 'dir' && [...excluded].some((x) => x.startsWith(`${childRel}/`))) {
@@ -179,10 +178,20 @@ async function removeUnwanted(
  * unlink refused with EPERM (an immutable file) into a misleading ENOTDIR from scandir.
  */
 async function remove(p: string, isDir: boolean): Promise<void> {
-  if (isDir) return rm(p, { recursive: true, force: true });
-  await unlink(p).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
+  if (isDir) {
+    await rm(p, { recursive: true, force: true });
+    return;
+  }
+  await unlink(p).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   });
+}
+
+/** The entry type a path found on disk would have ('other': a socket, a device, a FIFO). */
+function typeOf(st: Stats): Entry['type'] | 'other' {
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return st.isFile() ? 'file' : 'other';
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -30,20 +30,26 @@ export class Scheduler {
     this.stop();
     const { backup, verify, timezone } = cfg.schedule;
     if (backup) {
-      this.jobs.push(new Cron(backup, { timezone, name: 'backup', protect: true }, () => void this.fire('backup')));
+      this.jobs.push(
+        new Cron(backup, { timezone, name: 'backup', protect: true }, () => {
+          void this.fire('backup');
+        }),
+      );
     }
     if (verify) {
-      this.jobs.push(new Cron(verify, { timezone, name: 'verify', protect: true }, () => void this.fire('verify')));
+      this.jobs.push(
+        new Cron(verify, { timezone, name: 'verify', protect: true }, () => {
+          void this.fire('verify');
+        }),
+      );
     }
     if (cfg.notify.successes === 'daily' && this.hooks.dailySummary) {
       const [hh, mm] = cfg.notify.dailySummaryAt.split(':');
       const summary = this.hooks.dailySummary.bind(this.hooks);
       this.jobs.push(
-        new Cron(
-          `${Number(mm)} ${Number(hh)} * * *`,
-          { timezone, name: 'summary' },
-          () => void summary().catch(() => undefined),
-        ),
+        new Cron(`${Number(mm)} ${Number(hh)} * * *`, { timezone, name: 'summary' }, () => {
+          void summary().catch(() => undefined);
+        }),
       );
     }
   }

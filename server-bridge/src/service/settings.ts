@@ -40,6 +40,7 @@ function setAt(obj: Record<string, unknown>, path: string, v: unknown, nullDelet
       unknown
     >;
   }
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removes a key of the config file's JSON, named by its path
   if (v === null && nullDeletes) delete cur[last];
   else cur[last] = v;
 }

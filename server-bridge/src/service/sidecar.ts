@@ -177,15 +177,15 @@ export class Sidecar implements SidecarApi {
     const bot = this.bot();
     // Whether the bot can still post: the channel hears about a broken setup only then.
     let canPost = !!bot;
-    if (!bot) {
-      problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
-    } else {
+    if (bot) {
       try {
         await bot.getMe();
         if (this.cfg.mattermost.statusChannel) {
           this.channelCache = undefined;
-          await this.statusChannelId().catch((err: Error) =>
-            problems.push(`the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${err.message}`),
+          await this.statusChannelId().catch((err: unknown) =>
+            problems.push(
+              `the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${asBridgeError(err).message}`,
+            ),
           );
         }
       } catch (err) {
@@ -198,6 +198,8 @@ export class Sidecar implements SidecarApi {
           );
         }
       }
+    } else {
+      problems.push('not connected: run `mm-backup connect` (or POST /v1/connect) to set up the bot and /backup');
     }
     if (Object.keys(this.state.get().commands).length === 0) {
       problems.push('/backup is not registered in any team: run `mm-backup connect` with an admin token');

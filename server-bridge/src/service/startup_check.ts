@@ -15,9 +15,9 @@ import { markInterrupted } from '../jobs/job_record';
 export interface StartupCheckDeps {
   ec: EngineContext;
   history: JobHistory;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The repair's outcome, to log, post and show. */
-  onRecovery(r: Recovery): void;
+  onRecovery: (r: Recovery) => void;
   /** A status-channel notice (queued until Mattermost answers). */
   notice(message: string): void;
   signal: AbortSignal;

@@ -96,7 +96,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
         const rec = await deps.jobs.start({ kind: 'prune', trigger: 'slash', requestedBy: user.username });
         return say(`Pruning started (job \`${rec.id}\`).`);
       }
-      case 'restore': {
+      case 'restore':
+      default: {
         if (!c.confirm) {
           const d = await deps.describeRestore(c.snapshot);
           const p = deps.restores.create({ snapshotId: d.snapshotId, userId: user.id, overwrites: d.overwrites });

@@ -66,11 +66,11 @@ export class ChannelReporter {
       }
       case 'job.finished':
         if (e.status === 'succeeded' && !this.live.has(rec.id)) return;
-        if (!this.live.has(rec.id)) {
+        if (this.live.has(rec.id)) {
+          this.push({ kind: 'update', jobId: rec.id, message: () => rootMessage(rec) });
+        } else {
           this.live.add(rec.id);
           this.push({ kind: 'root', jobId: rec.id, message: () => rootMessage(rec) });
-        } else {
-          this.push({ kind: 'update', jobId: rec.id, message: () => rootMessage(rec) });
         }
         if (e.status !== 'succeeded') this.push({ kind: 'reply', jobId: rec.id, message: failureReply(rec) });
         break;

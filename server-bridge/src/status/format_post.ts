@@ -14,7 +14,7 @@ export { formatBytes as size, formatDuration as secs } from '../core/units';
 import { formatBytes as size, formatDuration as secs } from '../core/units';
 
 function title(r: JobRecord): string {
-  const mode = r.options.mode ? ` (${String(r.options.mode)})` : '';
+  const mode = r.options.mode ? ` (${r.options.mode as string})` : '';
   const who = r.requested_by ? ` by @${r.requested_by}` : r.trigger === 'schedule' ? ' (scheduled)' : '';
   return `**${KIND[r.kind] ?? r.kind}${mode}**${who}`;
 }
@@ -57,10 +57,11 @@ export function resultLine(r: JobRecord): string {
     case 'verify':
       return `Snapshot \`${String(x.snapshot_id)}\`: ${String(x.objects)} objects intact${x.deep ? ', restore drill passed' : ''}`;
     case 'restore':
-      return `Restored ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${String(x.safety_snapshot_id)}\`` : ''}`;
+      return `Restored ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${x.safety_snapshot_id as string}\`` : ''}`;
     case 'replicate':
       return `${(x.copied as string[] | undefined)?.length ?? 0} snapshots copied to ${String(x.location)} (${size(x.bytes_uploaded)} uploaded)`;
     case 'prune':
+    default:
       return `${String(x.kept)} snapshots kept, ${(x.removed as string[] | undefined)?.length ?? 0} removed, ${size(x.bytes_freed)} freed`;
   }
 }

@@ -4,6 +4,7 @@
  * so Node loads the ESM package natively; jest transforms the package to CommonJS instead
  * (jest.config.js, transformIgnorePatterns). Loaded once, on first use.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- typescript-eslint's parser does not resolve the resolution-mode attribute that tsc does
 export type AgeModule = typeof import('age-encryption', { with: { 'resolution-mode': 'import' } });
 
 let loaded: Promise<AgeModule> | undefined;

@@ -7,6 +7,7 @@
  * they are (repository/layout.ts: the marker must be readable to say that the rest is encrypted,
  * and the key files are age files of their own).
  */
+import { inspect } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StorageError } from '../core/errors';
@@ -93,10 +94,10 @@ export class EncryptedStorage extends ForwardingStorage {
 
   /** The body's bytes encrypted, opened afresh on each call (so the encrypted body replays too). */
   private encryptedStream(body: Body): Readable {
-    const self = this;
+    const encrypter = () => this.encrypter();
     return Readable.from(
-      (async function* () {
-        const e = await self.encrypter();
+      (async function* encryptedChunks() {
+        const e = await encrypter();
         const web = await e.encrypt(Readable.toWeb(openBody(body)) as unknown as ReadableStream<Uint8Array>);
         for await (const c of web as unknown as AsyncIterable<Uint8Array>) {
           yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
@@ -107,10 +108,14 @@ export class EncryptedStorage extends ForwardingStorage {
   }
 
   override async put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void> {
-    if (this.plaintext(key)) return this.inner.put(key, body, opts);
+    if (this.plaintext(key)) {
+      await this.inner.put(key, body, opts);
+      return;
+    }
     if (Buffer.isBuffer(body)) {
       const e = await this.encrypter();
-      return this.inner.put(key, Buffer.from(await e.encrypt(body)), opts);
+      await this.inner.put(key, Buffer.from(await e.encrypt(body)), opts);
+      return;
     }
     await this.encrypter(); // a missing recipient fails here, before anything is sent
     await this.inner.put(
@@ -189,10 +194,10 @@ export class EncryptedStorage extends ForwardingStorage {
 function translate(err: unknown, key: string, sourceError: unknown): Error {
   if (err instanceof StorageError) return err;
   if (sourceError) {
-    return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${String(sourceError)}`);
+    return sourceError instanceof Error ? sourceError : new StorageError(`cannot read ${key}: ${inspect(sourceError)}`);
   }
-  const msg = (err as Error)?.message ?? String(err);
-  if ((err as Error)?.name === 'AbortError') return err as Error;
+  const msg = err instanceof Error ? err.message : inspect(err);
+  if (err instanceof Error && err.name === 'AbortError') return err;
   if (/no identity matched/.test(msg)) {
     return new KeyMismatchError(
       `cannot decrypt ${key}: it was encrypted to other keys than the configured age identity`,

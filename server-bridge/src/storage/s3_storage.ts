@@ -123,7 +123,7 @@ export class S3Storage implements Storage {
     }
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.loc.bucket, Key, Body: body, ...(size !== undefined ? { ContentLength: size } : {}) },
+      params: { Bucket: this.loc.bucket, Key, Body: body, ...(size === undefined ? {} : { ContentLength: size }) },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
       abortController: ac,
@@ -183,7 +183,7 @@ export class S3Storage implements Storage {
     const Key = this.key(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.loc.bucket, Key }));
-      return { key, size: Number(res.ContentLength ?? 0) };
+      return { key, size: res.ContentLength ?? 0 };
     } catch (err) {
       const mapped = mapError(err, `cannot stat ${key}`);
       if (mapped instanceof NotFoundError) return undefined;
@@ -213,7 +213,7 @@ export class S3Storage implements Storage {
         } catch {
           continue;
         } // foreign keys (e.g. "dir/" markers) are not ours
-        yield { key, size: Number(o.Size ?? 0) };
+        yield { key, size: o.Size ?? 0 };
       }
       ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -274,7 +274,7 @@ function httpStatus(err: unknown): number | undefined {
 }
 
 function abortError(signal: AbortSignal): Error {
-  const reason = signal.reason;
+  const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   return Object.assign(new Error('aborted'), { name: 'AbortError' });
 }
@@ -311,7 +311,7 @@ export function mapError(err: unknown, message: string): Error {
     return new NotFoundError(`${message}: not found`, { cause: err });
   }
   const code = (err as NodeJS.ErrnoException).code;
-  const detail = code ?? name ?? 'error';
+  const detail = code ?? name;
   const text =
     (err as Error).message && (err as Error).message !== name ? `${detail}: ${(err as Error).message}` : detail;
   const permanent = PERMANENT_NAMES.has(name) || status === 400 || status === 401 || status === 403 || status === 405;

@@ -178,9 +178,10 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
   try {
     const run = startCli(['--config', env.cfgFile, '--json', 'verify', b.summary?.snapshot.id as string, '--deep']);
     let killed = false;
-    let stop = false;
+    // Set by the finally below, while this loop runs.
+    const stopper = { stop: false };
     const killer = (async () => {
-      while (!killed && !stop) {
+      while (!killed && !stopper.stop) {
         const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
         if (pid && spawnSync('kill', ['-KILL', String(pid)]).status === 0) killed = true;
         else await new Promise((res) => setTimeout(res, 10));
@@ -193,7 +194,7 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
     }, 60_000);
     const r = await run.done;
     clearTimeout(timer);
-    stop = true;
+    stopper.stop = true;
     await killer;
     expect(killed).toBe(true);
     expect(hung).toBe(false);

@@ -94,7 +94,11 @@ test('a manifest commit while the S3 server is down is retried until it is back'
   const repo = await Repository.open(storage, { stagingDir: staging });
   const obj = await repo.ingest(Readable.from([randomBytes(5000)]));
   await server.stop();
-  const back = new Promise<void>((resolve, reject) => setTimeout(() => server.start().then(resolve, reject), 1500));
+  const back = new Promise<void>((resolve, reject) =>
+    setTimeout(() => {
+      server.start().then(resolve, reject);
+    }, 1500),
+  );
   try {
     await repo.writeSnapshot(manifest(id, obj.sha256, obj.size));
   } finally {

@@ -12,7 +12,6 @@ import { SigningKey } from '../../src/repository/signing';
 import { TrustPolicy } from '../../src/repository/trust';
 import { readVerifications, writeVerification } from '../../src/repository/verifications';
 import type { Manifest } from '../../src/manifest/manifest';
-import type { Storage } from '../../src/storage/storage';
 
 let dir: string;
 beforeEach(async () => {

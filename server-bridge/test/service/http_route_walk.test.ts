@@ -46,8 +46,8 @@ function rawRequest(
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
-      if (!m) reject(new Error(`no HTTP status for ${method} ${target}: ${JSON.stringify(text.slice(0, 200))}`));
-      else resolve({ status: Number(m[1]), text });
+      if (m) resolve({ status: Number(m[1]), text });
+      else reject(new Error(`no HTTP status for ${method} ${target}: ${JSON.stringify(text.slice(0, 200))}`));
     });
     const lines = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close'];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);

@@ -25,7 +25,7 @@ export async function tableDigests(url: string | DbTarget): Promise<Record<strin
     // Mattermost's health check (ping with get_server_status) upserts and deletes a
     // health_check_<host> row; one interrupted by a stop is transient state, not data.
     const all = (await query(t, q)).filter(
-      (r) => !(table.toLowerCase() === 'systems' && String(r.name ?? r.Name ?? '').startsWith('health_check_')),
+      (r) => !(table.toLowerCase() === 'systems' && ((r.name ?? r.Name ?? '') as string).startsWith('health_check_')),
     );
     const rows = all
       .map((r) =>

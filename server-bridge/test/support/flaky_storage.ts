@@ -63,7 +63,7 @@ export class FlakyStorage extends ForwardingStorage {
         const half = whole.subarray(0, Math.floor(whole.length / 2));
         return consume(
           Readable.from(
-            (async function* () {
+            (async function* halfThenDrop() {
               if (half.length) yield half;
               throw dropped;
             })(),

@@ -71,9 +71,9 @@ export async function setupService(
       .then(() => rest.setDown(req.url === '/stop'))
       .then(
         () => res.end('ok'),
-        (err: Error) => {
+        (err: unknown) => {
           res.statusCode = 500;
-          res.end(err.message);
+          res.end((err as Error).message);
         },
       );
   });

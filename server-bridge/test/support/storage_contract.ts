@@ -32,7 +32,9 @@ export function storageContract(
     let storage: Storage;
     let cleanup: () => Promise<void>;
     beforeEach(async () => {
-      ({ storage, cleanup } = await make());
+      const made = await make();
+      storage = made.storage;
+      cleanup = () => made.cleanup();
     });
     afterEach(async () => cleanup());
 

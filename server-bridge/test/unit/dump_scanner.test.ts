@@ -6,7 +6,7 @@ async function feed(w: NodeJS.WritableStream, text: string, chunk = 7): Promise<
   const parts: Buffer[] = [];
   const buf = Buffer.from(text);
   for (let i = 0; i < buf.length; i += chunk) parts.push(buf.subarray(i, i + chunk));
-  await pipeline(Readable.from(parts), w as any);
+  await pipeline(Readable.from(parts), w);
 }
 
 test('counts COPY rows per table across chunk boundaries', async () => {

@@ -25,6 +25,7 @@ function rec(created: string): JobRecord {
 
 test('a scheduled backup missed while the sidecar was down is reported once, with its time', () => {
   const notices: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- detectMissed never uses the job manager
   const s = new Scheduler({} as JobManager, { notice: (m) => notices.push(m), log: () => undefined });
   const cfg = parseConfig({ ...base, schedule: { backup: '0 3 * * *', timezone: 'Europe/Berlin' } }, 'x');
   const missed = s.detectMissed(cfg, [rec('2026-01-01T02:00:00.000Z')], new Date('2026-01-03T12:00:00Z'));

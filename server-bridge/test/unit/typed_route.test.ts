@@ -3,13 +3,13 @@
  * the API schema (an answer that does not match is a logged 500, never sent), sends only the
  * fields the schema names, and lists request problems by path.
  */
-import Fastify from 'fastify';
+import fastify from 'fastify';
 import { ROUTES } from '@mm-backup/api';
 import { toErrorBody } from '../../src/http/errors';
 import { route } from '../../src/http/typed_route';
 
 /** Real HTTP on loopback (light-my-request's inject does not load under jest). */
-async function call(a: ReturnType<typeof Fastify>, method: string, url: string, payload?: unknown) {
+async function call(a: ReturnType<typeof fastify>, method: string, url: string, payload?: unknown) {
   const base = await a.listen({ host: '127.0.0.1', port: 0 });
   try {
     const res = await fetch(`${base}${url}`, {
@@ -26,7 +26,7 @@ async function call(a: ReturnType<typeof Fastify>, method: string, url: string, 
 
 function app() {
   const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
-  const a = Fastify();
+  const a = fastify();
   a.setErrorHandler((err, req, reply) => {
     const b = toErrorBody(err, req.id);
     void reply.code(b.status_code).send(b);

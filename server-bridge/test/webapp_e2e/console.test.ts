@@ -6,7 +6,7 @@
  * test-artifacts/screenshots/; with UPDATE_DOCS_SCREENSHOTS=1 the main ones also go to docs/screenshots/
  * (committed, shown in the README), so an ordinary test run never changes tracked files.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -17,7 +17,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
 const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PLUGIN_ID = (require(path.join(ROOT, 'plugin.json')) as { id: string }).id;
+const PLUGIN_ID = (JSON.parse(readFileSync(path.join(ROOT, 'plugin.json'), 'utf8')) as { id: string }).id;
 
 /** Shots worth showing in the README. */
 const DOCS = new Set([

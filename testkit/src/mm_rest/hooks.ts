@@ -13,7 +13,7 @@ export const HOOK_MAX_USES = 5;
 function commandHook(ctx: Ctx): ApiResult {
   let response: CommandResponse;
   try {
-    response = parseCommandResponse(String(ctx.req.headers['content-type'] ?? ''), ctx.rawBody);
+    response = parseCommandResponse(ctx.req.headers['content-type'] ?? '', ctx.rawBody);
   } catch {
     throw err(400, 'web.command_webhook.parse.app_error');
   }

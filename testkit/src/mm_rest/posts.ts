@@ -12,7 +12,9 @@ import type { MmPostRecord } from './types';
 export const POST_MESSAGE_MAX_RUNES = 16383;
 
 function checkMessage(message: string): void {
-  if ([...message].length > POST_MESSAGE_MAX_RUNES) throw err(400, 'model.post.is_valid.message_length.app_error');
+  if (Array.from(message).length > POST_MESSAGE_MAX_RUNES) {
+    throw err(400, 'model.post.is_valid.message_length.app_error');
+  }
 }
 
 function postView(p: MmPostRecord): MmPostRecord {

@@ -45,7 +45,7 @@ export interface MattermostRest {
   /** Serves the request if it is one of the stand-in's routes; false otherwise (nothing written). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** A standalone server on 127.0.0.1 (port 0 = any free port). */
-  listen(port?: number): Promise<{ url: string; close(): Promise<void> }>;
+  listen(port?: number): Promise<{ url: string; close: () => Promise<void> }>;
   readonly state: MmStore;
   readonly violations: Violation[];
   /** Runs "/trigger args" as the user would type it in the channel (what the webapp's POST /commands/execute does). */
@@ -151,7 +151,7 @@ export function createMattermostRest(opts: MattermostRestOptions = {}): Mattermo
     try {
       const caller = authenticate(store, req, match.route.session);
       let body: unknown;
-      if (rawBody && String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      if (rawBody && (req.headers['content-type'] ?? '').startsWith('application/json')) {
         body = JSON.parse(rawBody);
       }
       const ctx: Ctx = { core, store, req, url, params: match.params, body, rawBody, requestId, caller };

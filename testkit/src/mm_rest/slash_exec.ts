@@ -68,8 +68,9 @@ function postResponse(
   r: CommandResponse,
 ): void {
   const s = core.store;
-  const props: Record<string, unknown> = { ...(r.props ?? {}) };
-  for (const k of RESERVED_PROPS) delete props[k];
+  const props: Record<string, unknown> = Object.fromEntries(
+    Object.entries(r.props ?? {}).filter(([k]) => !(RESERVED_PROPS as readonly string[]).includes(k)),
+  );
   let channelId = args.channelId;
   if (r.channel_id) {
     if (!s.isChannelMember(r.channel_id, args.userId)) throw err(403, 'api.command.command_post.forbidden.app_error');

@@ -153,7 +153,7 @@ export async function sendCommandRequest(r: CommandHttpRequest): Promise<Command
         resolve({
           status,
           statusLine: `${status} ${res.statusMessage ?? ''}`.trim(),
-          contentType: String(res.headers['content-type'] ?? ''),
+          contentType: res.headers['content-type'] ?? '',
           body: buf.toString('utf8'),
         });
       });

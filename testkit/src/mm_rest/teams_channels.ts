@@ -107,7 +107,7 @@ function addTeamMember(ctx: Ctx): ApiResult {
 function addChannelMember(ctx: Ctx): ApiResult {
   const c = mustCaller(ctx.caller);
   const b = (ctx.body ?? {}) as { user_id?: string; user_ids?: string[] };
-  const ids = b.user_ids ?? (b.user_id !== undefined ? [b.user_id] : []);
+  const ids = b.user_ids ?? (b.user_id === undefined ? [] : [b.user_id]);
   if (ids.length === 0 || !ids.every(isValidId)) throw invalidBodyParam('user_id');
   const ch = readableChannel(ctx, ctx.params.channel_id);
   for (const uid of ids) {

@@ -147,7 +147,7 @@ async function ping(ctx: ApiContext): Promise<ApiResponse> {
 export function clientConfig(state: StandinState): Record<string, string> {
   const c = state.settings.config;
   const v = state.settings.version;
-  const str = (x: unknown) => (x === undefined || x === null ? '' : String(x));
+  const str = (x: unknown) => (x === undefined || x === null ? '' : typeof x === 'string' ? x : JSON.stringify(x));
   return {
     AboutLink: str(c.SupportSettings?.AboutLink),
     BuildDate: 'Mon Jan  5 10:00:00 UTC 2026',

@@ -71,7 +71,9 @@ export async function runStandin(o: RunStandinOptions): Promise<RunningStandin> 
         (served) => {
           if (!served) void answer(req, res);
         },
-        () => void answer(req, res),
+        () => {
+          void answer(req, res);
+        },
       );
       return;
     }

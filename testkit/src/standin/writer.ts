@@ -43,10 +43,11 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
   const d = s.driver;
   let conn: SqlConn | undefined;
   let slots: Slot[] = [];
-  let stopping = false;
+  // Widened: TypeScript does not see that stop() (a closure) sets it.
+  let stopping = false as boolean;
   let posts = 0;
   let errors = 0;
-  let wake: (() => void) | undefined;
+  const sleeper: { wake?: () => void } = {};
 
   const FILE_COLS = [
     'Id',
@@ -182,7 +183,8 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
 
   const loop = (async () => {
     log(`writer: posting every ${intervalMs} ms into ${s.fileDir}`);
-    while (!stopping) {
+    for (;;) {
+      if (stopping) break;
       try {
         await writeOne();
         errors = 0;
@@ -198,7 +200,7 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
       if (stopping) break;
       const delay = errors > 0 ? Math.min(1000, intervalMs * 10) : intervalMs;
       await new Promise<void>((r) => {
-        wake = r;
+        sleeper.wake = r;
         setTimeout(r, delay);
       });
     }
@@ -209,7 +211,7 @@ export function startWriter(s: StandinSettings, intervalMs: number): Writer {
   return {
     async stop() {
       stopping = true;
-      wake?.();
+      sleeper.wake?.();
       await loop;
     },
     stats: () => ({ posts, errors }),

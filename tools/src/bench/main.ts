@@ -8,14 +8,12 @@
  * with the raw runs and the machine, to bench-results/latest.{md,json}.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   freePort,
   generateSandbox,
   makeTempDir,
-  openSqlConn,
   registerExitCleanup,
   removeTempDir,
   runStandinCommand,
@@ -24,10 +22,10 @@ import {
   startPostgres,
   type PgServer,
   type Sandbox,
-  type SqlConn,
 } from '@mm-backup/testkit';
 import { describeMachine, loadAverage, median, memoryMethod, mustRun, PingWatcher, runProc, treeSize } from './measure';
 import { renderMarkdown, type BenchRow } from './report';
+import { addChanges } from './changes';
 
 /** The sidecar's command as installed (its package's bin), measured as a real child process. */
 const CLI = path.join(
@@ -340,111 +338,6 @@ async function mmRestore(w: World, repo: string, id: string, target: string, db:
   return r;
 }
 
-/** Adds `frac` new posts (copies of existing ones with new ids) and `frac` new attachments (new incompressible files plus fileinfo rows). */
-async function addChanges(w: World, frac: number): Promise<{ posts: number; files: number; bytes: number }> {
-  const conn = await openSqlConn({
-    driver: 'postgres',
-    host: '127.0.0.1',
-    port: w.pg.port,
-    user: w.sb.dbUser,
-    password: w.sb.dbPassword,
-    database: w.sb.dbName,
-  });
-  try {
-    const cols = async (t: string) =>
-      (
-        await conn.native<{ column_name: string }>(
-          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
-          [t],
-        )
-      ).map((r) => r.column_name);
-    const now = Date.now();
-    const postCols = await cols('posts');
-    const nPosts = Math.max(1, Math.ceil((w.sb.counts.posts ?? 0) * frac));
-    const postExpr = postCols.map((c) => {
-      if (c === 'id') return `substr(md5(random()::text || clock_timestamp()::text || id), 1, 26)`;
-      if (c === 'createat' || c === 'updateat' || c === 'editat') return `${now}::bigint`;
-      return `"${c}"`;
-    });
-    await conn.native(
-      `INSERT INTO posts (${postCols.map((c) => `"${c}"`).join(', ')}) SELECT ${postExpr.join(', ')} FROM posts LIMIT ${nPosts}`,
-    );
-
-    const fiCols = await cols('fileinfo');
-    const [{ n } = { n: '0' }] = await conn.native<{ n: string }>('SELECT count(*) AS n FROM fileinfo');
-    const nFiles = Math.max(1, Math.ceil(Number(n) * frac));
-    const picked = await conn.native<{ id: string; path: string; thumbnailpath: string; previewpath: string }>(
-      `SELECT id, path, thumbnailpath, previewpath FROM fileinfo WHERE deleteat = 0 ORDER BY random() LIMIT ${nFiles}`,
-    );
-    const d = new Date(now);
-    const day = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-    const fiExpr = fiCols.map((c) => {
-      if (c === 'id') return '$1';
-      if (c === 'path') return '$2';
-      if (c === 'thumbnailpath') return '$3';
-      if (c === 'previewpath') return '$4';
-      if (c === 'createat' || c === 'updateat') return '$5::bigint';
-      return `"${c}"`;
-    });
-    const insertFi = `INSERT INTO fileinfo (${fiCols.map((c) => `"${c}"`).join(', ')}) SELECT ${fiExpr.join(', ')} FROM fileinfo WHERE id = $6`;
-    let files = 0;
-    let bytes = 0;
-    for (const row of picked) {
-      const newId = randomId();
-      const move = (p: string) => {
-        if (!p) return '';
-        const segs = p.split('/');
-        segs[0] = day;
-        segs[segs.length - 2] = newId;
-        return segs.join('/');
-      };
-      const paths: Array<[string, string]> = [
-        [row.path, move(row.path)],
-        [row.thumbnailpath, move(row.thumbnailpath)],
-        [row.previewpath, move(row.previewpath)],
-      ];
-      for (const [from, to] of paths) {
-        if (!from) continue;
-        const size = (await stat(path.join(w.sb.dataDir, from)).catch(() => undefined))?.size ?? 0;
-        await writeRandom(path.join(w.sb.dataDir, to), size);
-        files++;
-        bytes += size;
-      }
-      await insertConn(conn, insertFi, [newId, paths[0]?.[1], paths[1]?.[1], paths[2]?.[1], now, row.id]);
-    }
-    return { posts: nPosts, files, bytes };
-  } finally {
-    await conn.close();
-  }
-}
-
-async function insertConn(conn: SqlConn, sql: string, params: unknown[]): Promise<void> {
-  await conn.native(sql, params);
-}
-
-function randomId(): string {
-  const alphabet = 'abcdefghijkmnopqrstuwxyz13456789';
-  const b = randomBytes(26);
-  let s = '';
-  for (const x of b) s += alphabet[x % 32];
-  return s;
-}
-
-async function writeRandom(file: string, size: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const fh = await open(file, 'w', 0o644);
-  try {
-    let left = size;
-    while (left > 0) {
-      const n = Math.min(left, 4 * MB);
-      await fh.write(randomBytes(n));
-      left -= n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Runs per measurement kind for a size (all of them = --runs when given). */
 /**
  * Runs per measurement kind: `full` for full backups, the manual procedure and restores, `cheap` for
@@ -503,8 +396,8 @@ async function bench(): Promise<void> {
     const manualB: RunRecord[] = [];
     const fullOff: RunRecord[] = [];
     const fullOn: RunRecord[] = [];
-    let fullId = '';
-    let fullBytes = 0;
+    // Set by the last full backup's step (a closure), read after the loop.
+    const full = { id: '', bytes: 0 };
     for (let r = 0; r < plan.full; r++) {
       const last = r === plan.full - 1;
       const steps: Array<() => Promise<void>> = [
@@ -516,8 +409,8 @@ async function bench(): Promise<void> {
           const x = await mmBackup(w, target, 'mm-backup backup offline full', ['backup', '--mode', 'offline']);
           fullOff.push(x);
           if (last) {
-            fullId = String(x.snapshot?.id);
-            fullBytes = Number(x.snapshot?.bytes);
+            full.id = String(x.snapshot?.id);
+            full.bytes = Number(x.snapshot?.bytes);
           } else await rm(target, { recursive: true, force: true });
         },
         async () => {
@@ -535,7 +428,7 @@ async function bench(): Promise<void> {
     // Phase 2: incremental, nothing changed.
     const incrOff: RunRecord[] = [];
     const incrOn: RunRecord[] = [];
-    const snapshotBytes: number[] = [fullBytes];
+    const snapshotBytes: number[] = [full.bytes];
     for (let r = 0; r < plan.cheap; r++) {
       const a = await mmBackup(w, repo, 'mm-backup backup offline incremental (no change)', [
         'backup',
@@ -574,9 +467,9 @@ async function bench(): Promise<void> {
     // Phase 4: verify.
     const ver: RunRecord[] = [];
     const verDeep: RunRecord[] = [];
-    for (let r = 0; r < plan.verify; r++) ver.push(await mmBackup(w, repo, 'mm-backup verify', ['verify', fullId]));
+    for (let r = 0; r < plan.verify; r++) ver.push(await mmBackup(w, repo, 'mm-backup verify', ['verify', full.id]));
     for (let r = 0; r < plan.deep; r++) {
-      verDeep.push(await mmBackup(w, repo, 'mm-backup verify --deep', ['verify', fullId, '--deep']));
+      verDeep.push(await mmBackup(w, repo, 'mm-backup verify --deep', ['verify', full.id, '--deep']));
     }
 
     // Phase 5: restore of the full snapshot vs the manual restore of the manual backup taken in the same state.
@@ -589,7 +482,7 @@ async function bench(): Promise<void> {
           manualR.push(await manualRestore(w, manualDir, target, 'restore_manual'));
         },
         async () => {
-          mmR.push(await mmRestore(w, repo, fullId, target, 'restore_mmb'));
+          mmR.push(await mmRestore(w, repo, full.id, target, 'restore_mmb'));
         },
       ];
       for (let k = 0; k < steps.length; k++) await (steps[(k + r) % steps.length] as () => Promise<void>)();
@@ -793,7 +686,7 @@ async function bench(): Promise<void> {
         runs: 1,
         value: repoAfterFull.bytes / MB,
         unit: 'MB',
-        manual: fullBytes / MB,
+        manual: full.bytes / MB,
         ratioLabel: 'of backed-up',
       },
       {
@@ -811,7 +704,7 @@ async function bench(): Promise<void> {
         runs: 1,
         value: manualBytes / MB,
         unit: 'MB',
-        manual: fullBytes / MB,
+        manual: full.bytes / MB,
         ratioLabel: 'of backed-up',
       },
     ];
@@ -885,8 +778,8 @@ async function bench(): Promise<void> {
   } finally {
     for (const w of worlds) await runProc(w.commands.stop).catch(() => undefined);
     await pg.destroy();
-    if (!args.keep) await removeTempDir(base);
-    else log(`kept ${base}`);
+    if (args.keep) log(`kept ${base}`);
+    else await removeTempDir(base);
   }
 }
 

@@ -85,9 +85,7 @@ export async function requestJson<T>(
     }
     if (!response.ok) {
         const e = (typeof body === 'object' && body !== null ? body : {}) as Partial<ErrorBody>;
-        const fields = Array.isArray(e.errors)
-            ? e.errors.filter((f) => typeof f?.path === 'string' && typeof f.message === 'string')
-            : undefined;
+        const fields = Array.isArray(e.errors) ? (e.errors as unknown[]).filter(isFieldError) : undefined;
         throw new BridgeClientError(
             response.status,
             e.id ?? 'http',
@@ -103,4 +101,10 @@ export async function requestJson<T>(
         });
     }
     return body as T;
+}
+
+/** One entry of a 400's `errors` as the server should send it (the body is not ours to trust). */
+function isFieldError(f: unknown): f is FieldError {
+    const g = f as Partial<Record<keyof FieldError, unknown>> | null;
+    return typeof g === 'object' && g !== null && typeof g.path === 'string' && typeof g.message === 'string';
 }

@@ -37,19 +37,23 @@ export function useJobWatcher(): void {
             }
             if (r.error) {
                 failures++;
-                timer = setTimeout(tick, delay);
+                timer = later(delay);
                 return;
             }
             failures = 0;
             dispatch(receivedJob(r.data));
             if (isActive(r.data)) {
-                timer = setTimeout(tick, timing.jobPollMs);
+                timer = later(timing.jobPollMs);
             } else {
                 dispatch(receivedConnection({kind: 'ok'}));
                 await loadOverview(dispatch, bridge);
             }
         };
-        timer = setTimeout(tick, timing.jobPollMs);
+        const later = (ms: number) =>
+            setTimeout(() => {
+                void tick();
+            }, ms);
+        timer = later(timing.jobPollMs);
         return () => {
             stopped = true;
             clearTimeout(timer);

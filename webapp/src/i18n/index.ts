@@ -87,7 +87,8 @@ export function localeFromState(state: unknown): string {
               };
           }
         | undefined;
-    const id = s?.entities?.users?.currentUserId;
-    const locale = id ? s?.entities?.users?.profiles?.[id]?.locale : undefined;
+    const users = s?.entities?.users;
+    const id = users?.currentUserId;
+    const locale = id ? users.profiles?.[id]?.locale : undefined;
     return locale || s?.entities?.general?.config?.DefaultClientLocale || 'en';
 }

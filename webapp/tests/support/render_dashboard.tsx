@@ -6,7 +6,7 @@ import {render} from '@testing-library/react';
 import React from 'react';
 import {IntlProvider} from 'react-intl';
 import {Provider} from 'react-redux';
-import {combineReducers, createStore} from 'redux';
+import {combineReducers, legacy_createStore as createStore} from 'redux';
 import type {Store} from 'redux';
 
 import {getTranslations} from 'src/i18n';

@@ -19,7 +19,11 @@ export async function serveCommand(globals: GlobalOptions): Promise<void> {
       await sidecar.close();
       resolve();
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => {
+      void stop('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      void stop('SIGINT');
+    });
   });
 }

@@ -1,7 +1,7 @@
 // The dashboard's body, inside a ClientsProvider: loads status, snapshots and settings,
 // follows the running job, and wires the sections' actions to the sidecar.
 
-import React, {useCallback, useEffect, useState} from 'react';
+import React, {useCallback, useEffect, useRef, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch, useSelector} from 'react-redux';
 
@@ -59,14 +59,15 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const dispatch = useDispatch();
     const st = useSelector(pluginState);
     const [attempt, setAttempt] = useState(0);
-    const [outageRetries, setOutageRetries] = useState(0);
+    // A ref, not state: the count only sets the next delay, and changing it must not reload.
+    const outageRetries = useRef(0);
     const [actionError, setActionError] = useState<string | null>(null);
     const [text, setText] = useState<{title: string; text: string} | null>(null);
     useJobWatcher();
 
     useEffect(() => {
         dispatch(receivedSidecarUrl(sidecarUrl));
-        void loadOverview(dispatch, bridge, {retryInMs: backoffMs(outageRetries)}).then(async (r) => {
+        void loadOverview(dispatch, bridge, {retryInMs: backoffMs(outageRetries.current)}).then(async (r) => {
             if (r.data) {
                 const s = await run(dispatch, bridge, () => bridge.getSettings());
                 if (s.data) {
@@ -74,7 +75,6 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                 }
             }
         });
-        // outageRetries is read, not a dependency: only a new `attempt` reloads.
     }, [bridge, sidecarUrl, attempt, dispatch]);
 
     // Opened while Mattermost is stopped (no job known yet to follow): load again after the
@@ -84,18 +84,19 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     useEffect(() => {
         if (!restarting) {
             if (st.connection.kind === 'ok') {
-                setOutageRetries(0);
+                outageRetries.current = 0;
             }
             return undefined;
         }
         const t = setTimeout(() => {
-            setOutageRetries((n) => n + 1);
+            outageRetries.current += 1;
             setAttempt((a) => a + 1);
         }, retryInMs);
         return () => clearTimeout(t);
     }, [restarting, retryInMs, st.connection.kind]);
 
     const busy = isActive(st.job);
+    const job = st.job;
     const describe = useCallback(
         (e: ApiFailure) => `${failureMessage(formatMessage, e)}${e.hint ? ` ${e.hint}` : ''}`,
         [formatMessage],
@@ -162,14 +163,16 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                     >
                         <StatusSummary status={st.status} />
                     </Section>
-                    {st.job && (
+                    {job && (
                         <Section
                             title={<FormattedMessage id="mattermost-backup.section.job" defaultMessage="Current job" />}
                             testId="section-job"
                         >
                             <JobProgress
-                                job={st.job}
-                                onCancel={() => void run(dispatch, bridge, () => bridge.cancelJob(st.job!.id))}
+                                job={job}
+                                onCancel={() => {
+                                    void run(dispatch, bridge, () => bridge.cancelJob(job.id));
+                                }}
                             />
                         </Section>
                     )}
@@ -181,10 +184,18 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                             defaultMode={st.settings?.backup.mode}
                             busy={busy}
                             error={actionError}
-                            onStart={(mode) => void start({kind: 'backup', mode})}
+                            onStart={(mode) => {
+                                void start({kind: 'backup', mode});
+                            }}
                         />
                         {st.snapshots && (
-                            <SnapshotTable list={st.snapshots} busy={busy} onAction={(a, s) => void onAction(a, s)} />
+                            <SnapshotTable
+                                list={st.snapshots}
+                                busy={busy}
+                                onAction={(a, s) => {
+                                    void onAction(a, s);
+                                }}
+                            />
                         )}
                     </Section>
                     {st.settings && (

@@ -9,7 +9,8 @@ import {formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';
 
-const STEP_ICON: Record<StepRecord['status'], string> = {
+// Partial: a newer sidecar may report a status this plugin does not know yet.
+const STEP_ICON: Partial<Record<StepRecord['status'], string>> = {
     pending: '○',
     running: '◐',
     succeeded: '✓',
@@ -28,17 +29,25 @@ function StepIcon({status}: {status: StepRecord['status']}) {
     );
 }
 
-/** Re-renders every second while `on`, so elapsed time moves between polls. */
+/**
+ * Re-renders every second while `on`, so elapsed time moves between polls. The clock is read
+ * in the effect and the interval, never during render (render stays pure).
+ */
 function useNow(on: boolean): number {
-    const [now, setNow] = useState(Date.now());
+    const [now, setNow] = useState(() => Date.now());
     useEffect(() => {
         if (!on) {
             return undefined;
         }
-        const t = setInterval(() => setNow(Date.now()), 1000);
-        return () => clearInterval(t);
+        const tick = () => setNow(Date.now());
+        const first = setTimeout(tick, 0);
+        const t = setInterval(tick, 1000);
+        return () => {
+            clearTimeout(first);
+            clearInterval(t);
+        };
     }, [on]);
-    return on ? Date.now() : now;
+    return now;
 }
 
 /** What a succeeded job produced or used: " — snapshot X" / " — restored X", or null. */

@@ -130,7 +130,14 @@ export default function ConnectPanel() {
                     ))}
                 </ul>
             )}
-            <button type="button" className="btn btn-primary" disabled={busy} onClick={doConnect}>
+            <button
+                type="button"
+                className="btn btn-primary"
+                disabled={busy}
+                onClick={() => {
+                    void doConnect();
+                }}
+            >
                 {state?.connected ? (
                     <FormattedMessage id="mattermost-backup.connect.reconnect" defaultMessage="Reconnect the bot" />
                 ) : (
@@ -152,7 +159,9 @@ export default function ConnectPanel() {
                                 type="button"
                                 className="btn btn-sm btn-primary"
                                 disabled={busy}
-                                onClick={() => enableAndRetry(blocked)}
+                                onClick={() => {
+                                    void enableAndRetry(blocked);
+                                }}
                             >
                                 <FormattedMessage
                                     id="mattermost-backup.connect.enable"
@@ -174,8 +183,8 @@ export default function ConnectPanel() {
             )}
             {report && report.problems.length > 0 && (
                 <ul data-testid="connect-report-problems">
-                    {report.problems.map((p, i) => (
-                        <li key={i}>{formatText(formatMessage, p)}</li>
+                    {report.problems.map((p) => (
+                        <li key={JSON.stringify(p)}>{formatText(formatMessage, p)}</li>
                     ))}
                 </ul>
             )}

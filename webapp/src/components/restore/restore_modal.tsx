@@ -82,7 +82,14 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
                     <button type="button" className="btn btn-tertiary" onClick={onClose}>
                         <FormattedMessage id="mattermost-backup.restore.cancel" defaultMessage="Cancel" />
                     </button>
-                    <button type="button" className="btn btn-danger" disabled={!matches || starting} onClick={confirm}>
+                    <button
+                        type="button"
+                        className="btn btn-danger"
+                        disabled={!matches || starting}
+                        onClick={() => {
+                            void confirm();
+                        }}
+                    >
                         <FormattedMessage id="mattermost-backup.restore.confirm" defaultMessage="Restore" />
                     </button>
                 </>

@@ -126,14 +126,21 @@ export function formFromSettings(s: Settings): SettingsForm {
     for (const k of KEYS) {
         const v = valueAt(s, FIELDS[k].path);
         const kind = FIELDS[k].kind;
-        form[k] = kind === 'value' ? (Array.isArray(v) ? [...v] : v) : kind === 'count' ? String(v) : (v ?? '');
+        form[k] =
+            kind === 'value'
+                ? Array.isArray(v)
+                    ? [...(v as unknown[])]
+                    : v
+                : kind === 'count'
+                  ? String(v)
+                  : (v ?? '');
     }
     return form as SettingsForm;
 }
 
 /** The PUT /v1/settings body for the form. Empty schedules and channel become null (none). */
 export function patchFromForm(f: SettingsForm): SettingsPatch {
-    const patch: Record<string, Record<string, unknown> | unknown> = {};
+    const patch: Record<string, unknown> = {};
     for (const k of KEYS) {
         const {path, kind} = FIELDS[k];
         const raw = f[k];
@@ -148,11 +155,13 @@ export function patchFromForm(f: SettingsForm): SettingsPatch {
                         ? Number(text)
                         : NaN
                     : raw;
-        const [section, key] = path.split('.');
-        if (key === undefined) {
-            patch[section!] = v;
+        // A path is `section` or `section.key` (FIELDS has no deeper one).
+        const dot = path.indexOf('.');
+        if (dot < 0) {
+            patch[path] = v;
         } else {
-            patch[section!] = {...(patch[section!] as Record<string, unknown> | undefined), [key]: v};
+            const section = path.slice(0, dot);
+            patch[section] = {...(patch[section] as Record<string, unknown> | undefined), [path.slice(dot + 1)]: v};
         }
     }
     return patch;

@@ -3,7 +3,7 @@
 // channel. It validates with the API's settings schema before saving and shows errors next
 // to their fields, including the sidecar's own 400 problems, which come by path.
 
-import React, {useEffect, useState} from 'react';
+import React, {useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
@@ -119,7 +119,13 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
     const [general, setGeneral] = useState<string[]>([]);
     const [saved, setSaved] = useState(false);
     const [saving, setSaving] = useState(false);
-    useEffect(() => setForm(formFromSettings(settings)), [settings]);
+    // New settings from the server (loaded, or saved) reset the form while rendering, as React
+    // advises for state that follows a prop, not in an effect that would render twice.
+    const [formOf, setFormOf] = useState(settings);
+    if (formOf !== settings) {
+        setFormOf(settings);
+        setForm(formFromSettings(settings));
+    }
     const components = useComponents();
 
     const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
@@ -302,7 +308,14 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                     onChange={(v) => set('statusChannel', v)}
                 />
             </Field>
-            <button type="button" className="btn btn-primary" disabled={saving} onClick={save}>
+            <button
+                type="button"
+                className="btn btn-primary"
+                disabled={saving}
+                onClick={() => {
+                    void save();
+                }}
+            >
                 <FormattedMessage id="mattermost-backup.settings.save" defaultMessage="Save backup settings" />
             </button>
             {saved && (
