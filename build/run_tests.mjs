@@ -65,6 +65,10 @@ step('build test kit and tools', 'npm', ['run', 'build:tools']);
 step('typecheck', 'npm', ['run', 'typecheck']);
 // Import cycles and imports against the rooms' direction fail the run (docs/architecture.md).
 step('dependency direction', process.execPath, ['build/check_dependencies.mjs']);
+// Lint (typescript-eslint strict-type-checked, React rules; eslint.config.mjs) and formatting
+// (Prettier, .prettierrc.json): an error or an unformatted file fails the run like a failed test.
+step('lint', 'npm', ['run', 'lint']);
+step('format', 'npx', ['prettier', '--check', '.']);
 jestSuite('server-bridge (jest)', 'server-bridge');
 jestSuite('test kit (jest)', 'testkit');
 jestSuite('webapp (jest)', 'webapp');
