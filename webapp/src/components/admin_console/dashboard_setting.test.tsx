@@ -213,6 +213,37 @@ describe('DashboardSetting', () => {
         expect(await screen.findByTestId('snapshot-table')).toHaveTextContent('20261120T030000Z-aaaaaa');
     });
 
+    it('a backup whose off-site copy failed: succeeded, with the warning and what to do', async () => {
+        const id = 'w'.repeat(26);
+        // POST /v1/jobs answers with this job and GET /v1/jobs/{id} then serves it.
+        const done = job(id, {
+            status: 'succeeded',
+            finished_at: new Date().toISOString(),
+            current_step: undefined,
+            progress: undefined,
+            result: {snapshot_id: '20261120T030000Z-aaaaaa'},
+            steps: job(id).steps.map((s) => ({...s, status: 'succeeded'})),
+            warnings: [
+                {
+                    followUp: 'replicate',
+                    step: 'offsite-upload',
+                    code: 'STORAGE_FAILED',
+                    message: 'the off-site copy failed: the bucket did not answer',
+                    hint: 'run mm-backup replicate once the bucket is back',
+                },
+            ],
+        });
+        bridge.state.onStartJob = () => done;
+        renderDashboard();
+        await screen.findByTestId('snapshots-empty');
+        await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
+        const warnings = await screen.findByTestId('job-warnings');
+        expect(screen.getByTestId('job-progress')).toHaveAttribute('data-status', 'succeeded');
+        expect(warnings).toHaveTextContent('Done with warnings');
+        expect(warnings).toHaveTextContent('the off-site copy failed: the bucket did not answer');
+        expect(warnings).toHaveTextContent('run mm-backup replicate once the bucket is back');
+    });
+
     it('Back up now starts in the configured default mode once the settings arrive, until the admin picks another', async () => {
         bridge.state.settings.backup.mode = 'online';
         renderDashboard();

@@ -147,6 +147,22 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
                     {job.error.hint && <div>{job.error.hint}</div>}
                 </div>
             )}
+            {job.warnings && job.warnings.length > 0 && (
+                <div className="alert alert-warning" role="status" data-testid="job-warnings">
+                    <FormattedMessage
+                        id="mattermost-backup.job.warnings"
+                        defaultMessage="Done with warnings: the snapshot is taken, but what runs after it did not all succeed."
+                    />
+                    <ul>
+                        {job.warnings.map((w) => (
+                            <li key={w.step}>
+                                {w.message}
+                                {w.hint && <div>{w.hint}</div>}
+                            </li>
+                        ))}
+                    </ul>
+                </div>
+            )}
             <ol className="mattermost-backup-job__steps" style={{listStyle: 'none', paddingLeft: 0}}>
                 {job.steps.map((s) => (
                     <li
