@@ -57,6 +57,8 @@ export const settingsPatch = z.strictObject({
     backup: z
         .strictObject({
             mode: backupMode.optional(),
+            /** Copy the snapshot off-site after each backup (offsite.mode "replicate"). Since API 2. */
+            replicate_after: z.boolean().optional(),
             exclude: z
                 .array(componentId)
                 .max(20)
@@ -95,7 +97,8 @@ export const settings = z.object({
         keep_weekly: z.number(),
         keep_monthly: z.number(),
     }),
-    backup: z.object({mode: backupMode, exclude: z.array(componentId)}),
+    // replicate_after: absent from a sidecar before API 2.
+    backup: z.object({mode: backupMode, replicate_after: z.boolean().optional(), exclude: z.array(componentId)}),
     notify: z.object({successes: z.enum(['each', 'daily', 'none']), daily_summary_at: z.string()}),
     status_channel: z.string().nullable(),
     /** Read-only: where the sidecar reaches Mattermost, and how browsers and Mattermost reach it. */

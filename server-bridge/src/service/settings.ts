@@ -19,7 +19,10 @@ const MOVED: Record<string, string> = {
 };
 
 /** Deprecated config keys a written setting replaces (still read, with a notice, when alone). */
-const REPLACES: Record<string, string> = { 'backup.pruneAfter': 'schedule.pruneAfterBackup' };
+const REPLACES: Record<string, string> = {
+  'backup.pruneAfter': 'schedule.pruneAfterBackup',
+  'backup.replicateAfter': 'offsite.replicateAfterBackup',
+};
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 /** The config file key of an API settings path. */
@@ -35,6 +38,8 @@ function setAt(obj: Record<string, unknown>, path: string, v: unknown, nullDelet
   let cur = obj;
   for (const k of keys) {
     const next = cur[k];
+    // Deleting a key of a section that does not exist deletes nothing (and makes no section).
+    if (v === null && nullDeletes && (typeof next !== 'object' || next === null)) return;
     cur = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (cur[k] = {})) as Record<
       string,
       unknown

@@ -215,6 +215,19 @@ test('settings: read without secrets, write with validation, applied and stored 
   expect((await env.api('GET', '/v1/status')).body.next_backup).toBeNull();
 });
 
+test('settings: the off-site copy after each backup is a backup setting (backup.replicate_after), written without inventing an offsite section', async () => {
+  expect((await env.api('GET', '/v1/settings')).body.backup.replicate_after).toBe(true);
+  const r = await env.api('PUT', '/v1/settings', { body: { backup: { replicate_after: false } } });
+  expect(r.status).toBe(200);
+  expect(r.body.backup.replicate_after).toBe(false);
+  expect(env.sidecar.config().backup.replicateAfter).toBe(false);
+  const file = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+  expect(file.backup.replicateAfter).toBe(false);
+  // Removing the deprecated offsite.replicateAfterBackup must not create an offsite section (none is configured).
+  expect(file.offsite).toBeUndefined();
+  await env.api('PUT', '/v1/settings', { body: { backup: { replicate_after: true } } });
+});
+
 test('connect with an admin token: bot, token, channel membership, /backup in every team; problems explained', async () => {
   env.rest.state.addTeam({ name: 'second', display_name: 'Second team' });
   const r = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });

@@ -21,6 +21,8 @@ export type SettingsForm = {
     keepWeekly: string;
     keepMonthly: string;
     mode: BackupMode;
+    /** Absent when the sidecar predates API 2. */
+    replicateAfter?: boolean;
     exclude: ComponentId[];
     successes: 'each' | 'daily' | 'none';
     dailySummaryAt: string;
@@ -68,6 +70,11 @@ export const FIELDS: Record<keyof SettingsForm, Field> = {
     },
     pruneAfterBackup: {
         path: 'schedule.prune_after_backup',
+        kind: 'value',
+        message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'}),
+    },
+    replicateAfter: {
+        path: 'backup.replicate_after',
         kind: 'value',
         message: () => ({id: 'mattermost-backup.settings.error.invalid', defaultMessage: 'This value is not valid.'}),
     },

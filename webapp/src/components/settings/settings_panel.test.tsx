@@ -113,6 +113,25 @@ describe('SettingsPanel', () => {
         });
     });
 
+    it('offers the off-site copy after each backup when the sidecar has the setting (API 2), and sends it', async () => {
+        bridge.state.settings = {
+            ...bridge.state.settings,
+            backup: {...bridge.state.settings.backup, replicate_after: true},
+        };
+        await renderForm();
+        const replicate = screen.getByRole('checkbox', {name: /Copy each backup off-site/});
+        expect(replicate).toBeChecked();
+        await userEvent.click(replicate);
+        await save();
+        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect((puts()[0]?.body as {backup: {replicate_after?: boolean}}).backup.replicate_after).toBe(false);
+    });
+
+    it('hides the off-site setting from a sidecar that does not have it', async () => {
+        await renderForm();
+        expect(screen.queryByRole('checkbox', {name: /Copy each backup off-site/})).toBeNull();
+    });
+
     it('names the components as the sidecar lists them (GET /v1/components), and excludes by their ids', async () => {
         bridge.state.components = [
             {

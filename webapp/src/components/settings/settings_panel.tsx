@@ -31,6 +31,10 @@ const M = {
     },
     timezone: {id: 'mattermost-backup.settings.timezone', defaultMessage: 'Time zone'},
     prune: {id: 'mattermost-backup.settings.prune', defaultMessage: 'Apply retention after each backup'},
+    replicate: {
+        id: 'mattermost-backup.settings.replicate',
+        defaultMessage: 'Copy each backup off-site (when an off-site copy is configured)',
+    },
     retention: {id: 'mattermost-backup.settings.retention', defaultMessage: 'Keep'},
     keepLast: {id: 'mattermost-backup.settings.keep_last', defaultMessage: 'Last'},
     keepDaily: {id: 'mattermost-backup.settings.keep_daily', defaultMessage: 'Daily'},
@@ -234,6 +238,18 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                     {formatMessage(M.prune)}
                 </label>
             </div>
+            {form.replicateAfter !== undefined && (
+                <div className="checkbox">
+                    <label>
+                        <input
+                            type="checkbox"
+                            checked={form.replicateAfter}
+                            onChange={(e) => set('replicateAfter', e.target.checked)}
+                        />{' '}
+                        {formatMessage(M.replicate)}
+                    </label>
+                </div>
+            )}
             <fieldset
                 style={{display: 'flex', flexWrap: 'wrap', gap: 12, border: 0, padding: 0, margin: 0, minWidth: 0}}
             >
