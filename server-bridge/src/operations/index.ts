@@ -28,7 +28,11 @@ export async function buildOperation(req: OperationRequest, rt: OperationRuntime
     case 'prune':
       return buildPrune(req, rt);
     case 'replicate':
-    default:
       return buildReplicate(req, rt);
+    default: {
+      // A kind added to JobKind without a builder fails the typecheck here, not at run time.
+      const unknown: never = req.kind;
+      throw new UsageError(`unknown operation ${String(unknown)}`);
+    }
   }
 }
