@@ -131,6 +131,14 @@ export interface ComponentDescription {
   location: string;
 }
 
+/** What a kind's spec says of itself: everything of its description but the store. */
+export type KindIdentity = Omit<ComponentDescription, 'store'>;
+
+/** The description of a kind, from its spec. */
+export function describeKind(spec: KindIdentity, store: ComponentDescription['store']): ComponentDescription {
+  return { id: spec.id, title: spec.title, description: spec.description, store, location: spec.location };
+}
+
 /** One kind of component: every operation on it, side by side. Contract: all methods work from the record alone. */
 export interface ComponentKind {
   readonly id: ComponentId;

@@ -8,11 +8,13 @@ import type { DbTarget } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import type { ComponentRecord } from '../manifest/manifest';
 import { DatabaseComponent, restoreDatabaseRecord, verifyDatabaseRecord } from './database_component';
+import { describeKind } from './component';
 import type {
   BackupComponent,
   BackupDeps,
   ComponentDescription,
   ComponentKind,
+  KindIdentity,
   ComponentPlan,
   ObjectRef,
   RestoreContext,
@@ -22,11 +24,7 @@ import type {
   VerifyIssue,
 } from './component';
 
-export interface DatabaseKindSpec {
-  id: ComponentId;
-  title: string;
-  description: string;
-  location: string;
+export interface DatabaseKindSpec extends KindIdentity {
   /** Included (with its database and tables) or skipped with the reason. */
   locate: (site: Site) => Pick<ComponentPlan, 'status' | 'reason' | 'db' | 'tables'> & { title?: string };
   /** The database a restore loads the dump into. */
@@ -45,13 +43,7 @@ export class DatabaseKind implements ComponentKind {
   }
 
   describe(): ComponentDescription {
-    return {
-      id: this.spec.id,
-      title: this.spec.title,
-      description: this.spec.description,
-      store: 'database',
-      location: this.spec.location,
-    };
+    return describeKind(this.spec, 'database');
   }
 
   locate(site: Site): ComponentPlan {

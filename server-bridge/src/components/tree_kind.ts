@@ -11,11 +11,13 @@ import type { ComponentRecord } from '../manifest/manifest';
 import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest/restore_safety';
 import { VerificationError } from '../core/errors';
 import { TreeComponent, restoreTreeRecord } from './tree_component';
+import { describeKind } from './component';
 import type {
   BackupComponent,
   BackupDeps,
   ComponentDescription,
   ComponentKind,
+  KindIdentity,
   ComponentPlan,
   ObjectRef,
   RestoreContext,
@@ -27,11 +29,7 @@ import type {
 /** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
 export type TreeLocation = { root: string; include?: string[] } | { skip: string };
 
-export interface TreeKindSpec {
-  id: ComponentId;
-  title: string;
-  description: string;
-  location: string;
+export interface TreeKindSpec extends KindIdentity {
   locate: (site: Site) => TreeLocation;
 }
 
@@ -47,13 +45,7 @@ export class TreeKind implements ComponentKind {
   }
 
   describe(): ComponentDescription {
-    return {
-      id: this.spec.id,
-      title: this.spec.title,
-      description: this.spec.description,
-      store: 'files',
-      location: this.spec.location,
-    };
+    return describeKind(this.spec, 'files');
   }
 
   locate(site: Site): ComponentPlan {
