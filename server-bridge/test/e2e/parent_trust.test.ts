@@ -39,10 +39,10 @@ test('an unsigned parent planted in the repository lends no checksum to the next
   const evilSha = createHash('sha256').update(evil).digest('hex');
   await mkdir(path.join(env.repo, 'objects', evilSha.slice(0, 2)), { recursive: true });
   await writeFile(path.join(env.repo, 'objects', evilSha.slice(0, 2), evilSha), evil);
-  const forgedId = `${new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '')}-ffffff`;
+  // Newest before the next backup: the genuine id's second with the highest suffix. (A stamp
+  // taken now could fall in the same second as the next backup's id and sort after it.)
+  const forgedId = `${genuine.id.replace(/-[0-9a-f]+$/, '')}-ffffff`;
+  expect(forgedId > genuine.id).toBe(true);
   const forged = JSON.parse(JSON.stringify(genuine)) as Manifest;
   forged.id = forgedId;
   for (const e of (forged.components.find((c) => c.id === comp.id) as Manifest['components'][number]).entries) {
