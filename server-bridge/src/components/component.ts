@@ -151,16 +151,16 @@ export interface ComponentKind {
   backup(plan: ComponentPlan, deps: BackupDeps): BackupComponent;
   /** Does this record have this kind's shape (a manifest is input: a tree record with a dump is refused)? */
   fits(r: ComponentRecord): boolean;
-  /** The objects the record references (their checksums are checked before any restore and by verify). */
-  objects(r: ComponentRecord): ObjectRef[];
+  /** The objects the record references, streamed in its order (a large index is never held; an object may repeat). */
+  objects(r: ComponentRecord): AsyncIterable<ObjectRef>;
   /** The root the restore writes under, for the containment checks (undefined for a database). */
   restoreRoot(r: ComponentRecord, t: RestoreTargets): string | undefined;
   /** True when the record lies outside the install dir (a restore onto a new install skips it unless asked). */
   outsideInstall(r: ComponentRecord): boolean;
   /** Checks, before anything is stopped, that the record can be written where it goes; throws unsafeSnapshot(). */
-  checkRestore(r: ComponentRecord, t: RestoreTargets): void;
+  checkRestore(r: ComponentRecord, t: RestoreTargets): Promise<void>;
   /** One line for the confirmation prompt: what a restore of this record overwrites. */
-  restoreWarning(r: ComponentRecord, t: RestoreTargets): string;
+  restoreWarning(r: ComponentRecord, t: RestoreTargets): Promise<string>;
   /** Puts the record back; returns a one-line summary. */
   restore(r: ComponentRecord, ctx: RestoreContext): Promise<string>;
   /** Title of verify's own step for this record, or undefined when its check is part of the checksum pass. */

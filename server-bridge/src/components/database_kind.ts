@@ -59,8 +59,9 @@ export class DatabaseKind implements ComponentKind {
     return r.database !== undefined && r.entries.length === 0;
   }
 
-  objects(r: ComponentRecord): ObjectRef[] {
-    return r.database ? [{ sha256: r.database.object, path: 'database dump', size: r.database.size }] : [];
+  async *objects(r: ComponentRecord): AsyncGenerator<ObjectRef> {
+    if (r.database) yield { sha256: r.database.object, path: 'database dump', size: r.database.size };
+    return Promise.resolve();
   }
 
   restoreRoot(): undefined {
@@ -71,13 +72,16 @@ export class DatabaseKind implements ComponentKind {
     return false; // a database has no place in the install dir: it goes where --database-url or discovery says
   }
 
-  checkRestore(): void {
+  checkRestore(): Promise<void> {
     // Nothing is written to the file system; the driver is checked against the target when restored.
+    return Promise.resolve();
   }
 
-  restoreWarning(r: ComponentRecord, t: RestoreTargets): string {
+  restoreWarning(r: ComponentRecord, t: RestoreTargets): Promise<string> {
     const target = this.spec.target(t).describe();
-    return `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database?.rowCounts ?? {}).length} tables)`;
+    return Promise.resolve(
+      `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database?.rowCounts ?? {}).length} tables)`,
+    );
   }
 
   restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {

@@ -1,4 +1,5 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
+import { collectEntries } from '../manifest/entry_list';
 import path from 'node:path';
 import type { Entry, ComponentRecord } from '../manifest/manifest';
 import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
@@ -24,7 +25,7 @@ export class TreeComponent implements BackupComponent {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
-      previous: indexEntries(previous),
+      previous: await indexEntries(previous),
       scan: true,
       tolerateVanished: true,
     });
@@ -53,7 +54,7 @@ export class TreeComponent implements BackupComponent {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
-      previous: this.scanned ? indexOf(this.scanned.entries) : indexEntries(ctx.previous),
+      previous: this.scanned ? indexOf(this.scanned.entries) : await indexEntries(ctx.previous),
       repo: ctx.repo,
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',
@@ -87,10 +88,11 @@ export async function restoreTreeRecord(
   ctx: { repo: Repository; step: StepContext; root: string },
 ): Promise<string> {
   const root = ctx.root;
-  const total = record.entries.reduce((n, e) => n + (e.size ?? 0), 0);
-  const isRootTree = record.entries.some((e) => e.path === '');
+  const entries = await collectEntries(record.entries);
+  const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
+  const isRootTree = entries.some((e) => e.path === '');
   const res = await restoreTree({
-    entries: record.entries,
+    entries,
     root,
     exclude: record.exclude,
     mode: isRootTree ? 'mirror' : 'files',
@@ -105,11 +107,11 @@ export async function restoreTreeRecord(
 const indexes = new WeakMap<ComponentRecord, Map<string, Entry>>();
 
 /** Path → entry of a previous record; built once per record (estimate and backup share it). */
-export function indexEntries(record?: ComponentRecord): Map<string, Entry> {
+export async function indexEntries(record?: ComponentRecord): Promise<Map<string, Entry>> {
   if (!record) return new Map();
   let index = indexes.get(record);
   if (!index) {
-    index = indexOf(record.entries);
+    index = indexOf(await collectEntries(record.entries));
     indexes.set(record, index);
   }
   return index;

@@ -4,6 +4,7 @@
  * A record whose entries include the root ('') is a whole tree, mirrored on restore (files not
  * in the snapshot are removed); otherwise it is a list of single files and only those are written.
  */
+import { collectEntries, isWholeTree } from '../manifest/entry_list';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ComponentId } from '../config/schema';
@@ -67,8 +68,8 @@ export class TreeKind implements ComponentKind {
     return r.database === undefined;
   }
 
-  objects(r: ComponentRecord): ObjectRef[] {
-    return r.entries.flatMap((e) => (e.sha256 ? [{ sha256: e.sha256, path: e.path, size: e.size }] : []));
+  async *objects(r: ComponentRecord): AsyncGenerator<ObjectRef> {
+    for await (const e of r.entries) if (e.sha256) yield { sha256: e.sha256, path: e.path, size: e.size };
   }
 
   restoreRoot(r: ComponentRecord, t: RestoreTargets): string {
@@ -80,21 +81,23 @@ export class TreeKind implements ComponentKind {
   }
 
   /** The target root and the entry list exactly as restore() writes them. */
-  checkRestore(r: ComponentRecord, t: RestoreTargets): void {
+  async checkRestore(r: ComponentRecord, t: RestoreTargets): Promise<void> {
     const root = t.root(r);
-    const mode = wholeTree(r) ? 'mirror' : 'files';
+    const mode = (await isWholeTree(r.entries)) ? 'mirror' : 'files';
     const bad = absoluteRootProblem(root, mode === 'mirror');
     if (bad) throw unsafeSnapshot(r.id, `the root ${JSON.stringify(root)}`, bad);
-    checkEntryList(r.id, r.entries, mode, r.exclude);
+    checkEntryList(r.id, await collectEntries(r.entries), mode, r.exclude);
   }
 
-  restoreWarning(r: ComponentRecord, t: RestoreTargets): string {
+  async restoreWarning(r: ComponentRecord, t: RestoreTargets): Promise<string> {
     const root = t.root(r);
-    if (!wholeTree(r)) {
+    if (!(await isWholeTree(r.entries))) {
       // A component of single files (TLS keys, extra paths, the env file): every path it writes
       // at the top (a file, or a directory with what is under it) is named, none left to "…".
-      const paths = new Set(r.entries.map((e) => e.path));
-      const tops = r.entries
+      // Such a component is a handful of paths: it is read whole.
+      const entries = await collectEntries(r.entries);
+      const paths = new Set(entries.map((e) => e.path));
+      const tops = entries
         .filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a)))
         .map((e) => path.join(root, e.path));
       return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
@@ -111,21 +114,15 @@ export class TreeKind implements ComponentKind {
   }
 
   /** The file list is one a restore would accept (in place): a verified snapshot is one that restores. */
-  verify(r: ComponentRecord): Promise<VerifyIssue[]> {
-    return Promise.resolve().then(() => {
-      try {
-        this.checkRestore(r, inPlace);
-        return [];
-      } catch (err) {
-        if (err instanceof VerificationError) return err.issues;
-        throw err;
-      }
-    });
+  async verify(r: ComponentRecord): Promise<VerifyIssue[]> {
+    try {
+      await this.checkRestore(r, inPlace);
+      return [];
+    } catch (err) {
+      if (err instanceof VerificationError) return err.issues;
+      throw err;
+    }
   }
-}
-
-function wholeTree(r: ComponentRecord): boolean {
-  return r.entries.some((e) => e.path === '');
 }
 
 function* ancestors(p: string): Generator<string> {

@@ -15,9 +15,10 @@ export async function snapshotFileText(m: Manifest, repo: Repository, abs: strin
     if (!c.root || c.status !== 'included') continue;
     const rel = path.relative(c.root, abs).split(path.sep).join('/');
     if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
-    const entry = c.entries.find((e) => e.path === rel && e.type === 'file' && e.sha256);
-    if (!entry?.sha256) continue;
-    return (await repo.readObjectBytes(entry.sha256)).toString('utf8');
+    for await (const e of c.entries) {
+      if (e.path !== rel || e.type !== 'file' || !e.sha256) continue;
+      return (await repo.readObjectBytes(e.sha256)).toString('utf8');
+    }
   }
   return undefined;
 }

@@ -3,6 +3,7 @@
  * connect. Each handler is registered against its @mm-backup/api schema (typed_route.ts),
  * which validates the request and the answer.
  */
+import { wholeManifest } from '../manifest/whole_manifest';
 import { ROUTES } from '@mm-backup/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { COMPONENT_IDS, type ComponentId } from '../config/schema';
@@ -70,7 +71,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     );
   });
 
-  route(app, ROUTES.manifest, s.log, async ({ params }) => ({ ...(await s.ec().repo.loadSnapshot(params.id)) }));
+  route(app, ROUTES.manifest, s.log, async ({ params }) => ({
+    ...(await wholeManifest(await s.ec().repo.loadSnapshot(params.id))),
+  }));
 
   route(app, ROUTES.listJobs, s.log, async ({ query }) => {
     if (query.snapshot_id === undefined) return { jobs: await s.jobs.list(query.limit) };

@@ -4,6 +4,7 @@
  * Raise FORMAT_VERSION on any incompatible change; readers refuse versions they do not know.
  */
 import { z } from 'zod';
+import type { EntryList, EntryStream } from './entry_list';
 import { entryPathProblem, rootInInstallProblem } from './restore_safety';
 
 export const FORMAT_VERSION = 1;
@@ -75,7 +76,8 @@ export const componentSchema = z.strictObject({
   filesRead: z.number().int().min(0).default(0),
   durationMs: z.number().min(0).default(0),
 });
-export type ComponentRecord = z.infer<typeof componentSchema>;
+/** A component as a manifest records it; its file index is a list or a stream (entry_list.ts). */
+export type ComponentRecord = Omit<z.infer<typeof componentSchema>, 'entries'> & { entries: EntryList };
 
 export const manifestSchema = z.strictObject({
   format: z.literal('mm-backup-snapshot'),
@@ -104,24 +106,26 @@ export const manifestSchema = z.strictObject({
     downtimeMs: z.number().min(0),
   }),
 });
-export type Manifest = z.infer<typeof manifestSchema>;
+export type Manifest = Omit<z.infer<typeof manifestSchema>, 'components'> & { components: ComponentRecord[] };
 
-/** All objects a manifest references (dedup keys). */
-export function referencedObjects(m: Manifest): Set<string> {
-  const out = new Set<string>();
+/** Every object a manifest references (dedup keys), streamed; an object may be named more than once. */
+export async function* referencedObjects(m: Manifest): AsyncGenerator<string> {
   for (const c of m.components) {
-    if (c.database) out.add(c.database.object);
-    for (const e of c.entries) if (e.sha256) out.add(e.sha256);
+    if (c.database) yield c.database.object;
+    for await (const e of c.entries) if (e.sha256) yield e.sha256;
   }
-  return out;
+}
+
+function isStream(list: unknown): list is EntryStream {
+  return !!list && typeof list === 'object' && Symbol.asyncIterator in list;
 }
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
 /**
  * Validates a manifest without copying its file index: the head is checked (and defaulted) by
- * manifestSchema, each entry by entrySchema, and the entries kept are the input's own objects.
- * A 100k-file manifest then costs one copy in memory instead of two.
+ * manifestSchema, each listed entry by entrySchema, and the entries kept are the input's own
+ * objects. An entry stream is kept as it is: whoever made it checked its entries (entry_spool.ts).
  */
 export function parseManifest(raw: unknown): { success: true; data: Manifest } | { success: false; issues: Issue[] } {
   const comps = (raw as { components?: unknown } | null)?.components;
@@ -130,30 +134,32 @@ export function parseManifest(raw: unknown): { success: true; data: Manifest } |
     return res.success ? { success: true, data: res.data } : { success: false, issues: res.error.issues };
   }
   const items: unknown[] = comps;
-  const entryLists = items.map((c) =>
-    c && typeof c === 'object' && Array.isArray((c as { entries?: unknown }).entries)
-      ? (c as { entries: unknown[] }).entries
-      : undefined,
-  );
+  const lists = items.map((c) => {
+    const list = c && typeof c === 'object' ? (c as { entries?: unknown }).entries : undefined;
+    return Array.isArray(list) || isStream(list) ? (list as unknown[] | EntryStream) : undefined;
+  });
   const head = {
     ...raw,
-    components: items.map((c, i) => (entryLists[i] ? { ...(c as object), entries: [] } : c)),
+    components: items.map((c, i) => (lists[i] ? { ...(c as object), entries: [] } : c)),
   };
   const res = manifestSchema.safeParse(head);
   if (!res.success) return { success: false, issues: res.error.issues };
   const issues: Issue[] = [];
-  entryLists.forEach((list, ci) => {
-    list?.forEach((e, ei) => {
-      if (issues.length >= 10) return;
-      const r = entrySchema.safeParse(e);
-      if (!r.success) {
-        issues.push(
-          ...(r.error.issues as Issue[]).map((x) => ({ ...x, path: ['components', ci, 'entries', ei, ...x.path] })),
-        );
-      }
-    });
-    const comp = res.data.components[ci];
-    if (list && comp) comp.entries = list as Entry[];
+  const components: ComponentRecord[] = res.data.components;
+  lists.forEach((list, ci) => {
+    if (Array.isArray(list)) {
+      list.forEach((e, ei) => {
+        if (issues.length >= 10) return;
+        const r = entrySchema.safeParse(e);
+        if (!r.success) {
+          issues.push(
+            ...(r.error.issues as Issue[]).map((x) => ({ ...x, path: ['components', ci, 'entries', ei, ...x.path] })),
+          );
+        }
+      });
+    }
+    const comp = components[ci];
+    if (list && comp) comp.entries = list as EntryList;
   });
-  return issues.length ? { success: false, issues } : { success: true, data: res.data };
+  return issues.length ? { success: false, issues } : { success: true, data: { ...res.data, components } };
 }

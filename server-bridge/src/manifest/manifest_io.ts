@@ -6,23 +6,24 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import type { ComponentRecord, Manifest } from './manifest';
+import type { Manifest } from './manifest';
 
 const ENTRIES_OPEN = '"entries":[';
 const COMPONENT_CLOSE = ']}';
 const BATCH = 1000;
 
-/** The manifest's JSON text in pieces of at most ~BATCH entries. */
-export function* manifestText(m: Manifest): Generator<string> {
+/** The manifest's JSON text in pieces of at most ~BATCH entries; entry streams are read as it goes. */
+export async function* manifestText(m: Manifest): AsyncGenerator<string> {
   const { components, ...head } = m;
   yield `${openObject(JSON.stringify(head))}"components":[\n`;
   for (let i = 0; i < components.length; i++) {
-    const { entries, ...rest } = components[i] as ComponentRecord;
+    const { entries, ...rest } = components[i] as Manifest['components'][number];
     yield `${i ? ',' : ''}${openObject(JSON.stringify(rest))}${ENTRIES_OPEN}\n`;
     let batch = '';
-    for (let j = 0; j < entries.length; j++) {
-      batch += `${j ? ',' : ''}${JSON.stringify(entries[j])}\n`;
-      if ((j + 1) % BATCH === 0) {
+    let j = 0;
+    for await (const e of entries) {
+      batch += `${j ? ',' : ''}${JSON.stringify(e)}\n`;
+      if (++j % BATCH === 0) {
         yield batch;
         batch = '';
       }
@@ -39,24 +40,30 @@ function openObject(json: string): string {
 
 /**
  * Parses manifest text from `input`. Entry lines are parsed one at a time (or skipped, with
- * `entries: false`, leaving each component's entries empty); everything else is parsed as JSON.
+ * `entries: false`, leaving each component's entries empty; or handed to `onEntry` with the
+ * component's index, unparsed, leaving its entries empty); everything else is parsed as JSON.
  * Throws SyntaxError on invalid JSON.
  */
-export async function readManifestText(input: Readable, opts: { entries: boolean }): Promise<unknown> {
+export async function readManifestText(
+  input: Readable,
+  opts: { entries: boolean; onEntry?: (component: number, json: string) => Promise<void> },
+): Promise<unknown> {
   const decoder = new StringDecoder('utf8');
   const lists: unknown[][] = [];
   let skeleton = '';
   // Widened: TypeScript does not see that onLine (a closure) sets it.
   let inEntries = false as boolean;
   let pending = '';
-  const onLine = (line: string): void => {
+  const onLine = async (line: string): Promise<void> => {
     if (inEntries) {
       if (line === COMPONENT_CLOSE) {
         inEntries = false;
         skeleton += line;
         return;
       }
-      if (opts.entries) {
+      if (opts.onEntry) {
+        await opts.onEntry(lists.length - 1, line.startsWith(',') ? line.slice(1) : line);
+      } else if (opts.entries) {
         (lists[lists.length - 1] as unknown[]).push(JSON.parse(line.startsWith(',') ? line.slice(1) : line));
       }
       return;
@@ -73,13 +80,13 @@ export async function readManifestText(input: Readable, opts: { entries: boolean
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
     let start = 0;
     for (let nl = pending.indexOf('\n', from); nl >= 0; nl = pending.indexOf('\n', start)) {
-      onLine(pending.slice(start, nl));
+      await onLine(pending.slice(start, nl));
       start = nl + 1;
     }
     if (start) pending = pending.slice(start);
   }
   pending += decoder.end();
-  if (pending) onLine(pending);
+  if (pending) await onLine(pending);
   if (inEntries) throw new SyntaxError('the manifest ends inside a file list');
   const raw = JSON.parse(skeleton) as { components?: Array<{ entries?: unknown[] } | null> };
   // Entry lists were lifted out in order: the n-th "entries":[ belongs to the n-th component.

@@ -72,7 +72,7 @@ export function planPrune(
           }
           const removed = new Set(opts.dryRun ? (outcome.plan?.remove ?? []) : []);
           const live = new Set<string>();
-          for (const m of manifests) if (!removed.has(m.id)) for (const o of referencedObjects(m)) live.add(o);
+          for (const m of manifests) if (!removed.has(m.id)) for await (const o of referencedObjects(m)) live.add(o);
           for await (const o of ec.repo.listObjects()) {
             if (live.has(o.sha256)) continue;
             outcome.objectsRemoved++;

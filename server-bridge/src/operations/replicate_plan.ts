@@ -102,7 +102,7 @@ export function planReplicate(
       for await (const o of off.repo.listObjects()) present.add(o.sha256);
       const jobs: Array<{ sha: string; size: number }> = [];
       for (const m of toCopy) {
-        for (const sha of referencedObjects(m)) {
+        for await (const sha of referencedObjects(m)) {
           if (present.has(sha)) continue;
           present.add(sha);
           const size = (await stat(objectFile(local, sha))).size;
@@ -174,7 +174,7 @@ export function planReplicate(
             return `${outcome.removed.length} snapshots dropped; objects not swept`;
           }
         }
-        for (const o of referencedObjects(m)) live.add(o);
+        for await (const o of referencedObjects(m)) live.add(o);
       }
       for await (const o of off.repo.listObjects()) {
         if (live.has(o.sha256)) continue;

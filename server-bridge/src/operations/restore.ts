@@ -45,7 +45,7 @@ export async function prepareRestore(req: OperationRequest, rt: OperationRuntime
     force: !!t.force,
     allowUnsigned: !!req.allowUnsigned,
   };
-  const overwrites = describeRestore(selectRecords(m, req.include), options, d);
+  const overwrites = await describeRestore(selectRecords(m, req.include), options, d);
   return {
     manifest: m,
     discovery: d,

@@ -4,6 +4,7 @@
  * put each component back, start Mattermost and wait until healthy. If a component fails, every
  * component touched so far is put back from the safety snapshot.
  */
+import { collectEntries } from '../manifest/entry_list';
 import path from 'node:path';
 import { lstat, readdir } from 'node:fs/promises';
 import { BridgeError, PreconditionError, VerificationError } from '../core/errors';
@@ -13,7 +14,12 @@ import type { Discovery } from '../discovery/discover';
 import { buildComponents } from '../components/build_components';
 import type { RestoreTargets } from '../components/component';
 import { APPLICATION, CONFIG_DIR, kindOf, MAIN_DATABASE, restoreOrder } from '../components/registry';
-import { checkTargetsTogether, rootInInstallProblem, unsafeSnapshot } from '../manifest/restore_safety';
+import {
+  checkTargetsTogether,
+  rootInInstallProblem,
+  unsafeSnapshot,
+  type RestoreTarget,
+} from '../manifest/restore_safety';
 import { assertNoLinkBelow } from '../repository/tree_restore';
 import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
@@ -71,14 +77,15 @@ export function restorableRecords(
  * and entry list), then the components are checked against each other. Throws the
  * VerificationError of unsafeSnapshot() (or of kindOf(), for a record no kind accepts).
  */
-export function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOptions): void {
+export async function checkRestoreSafety(records: ComponentRecord[], opts: RestoreOptions): Promise<void> {
   const targets = restoreTargets(opts, undefined);
-  const written = records.flatMap((r) => {
+  const written: RestoreTarget[] = [];
+  for (const r of records) {
     const kind = kindOf(r);
-    kind.checkRestore(r, targets);
+    await kind.checkRestore(r, targets);
     const root = kind.restoreRoot(r, targets);
-    return root === undefined ? [] : [{ id: r.id, root, entries: r.entries }];
-  });
+    if (root !== undefined) written.push({ id: r.id, root, entries: await collectEntries(r.entries) });
+  }
   checkTargetsTogether(written);
 }
 
@@ -132,12 +139,18 @@ export function describeRollback(o: RestoreOutcome): string | undefined {
 }
 
 /** Lists what a restore will overwrite (and what it skips), for the confirmation prompt and the API. */
-export function describeRestore(selected: ComponentRecord[], opts: RestoreOptions, d?: Discovery): string[] {
+export async function describeRestore(
+  selected: ComponentRecord[],
+  opts: RestoreOptions,
+  d?: Discovery,
+): Promise<string[]> {
   const { restore: records, skipped } = restorableRecords(selected, opts);
-  checkRestoreSafety(records, opts);
+  await checkRestoreSafety(records, opts);
   const targets = restoreTargets(opts, d);
+  const warnings: string[] = [];
+  for (const r of records) warnings.push(await kindOf(r).restoreWarning(r, targets));
   return [
-    ...records.map((r) => kindOf(r).restoreWarning(r, targets)),
+    ...warnings,
     ...skipped.map(
       (r) =>
         `${r.id}: skipped, ${r.root ?? 'its root'} is outside the install dir (--restore-absolute-roots restores it too)`,
@@ -237,7 +250,7 @@ export function planRestore(
         outcome.warnings.push(`snapshot ${m.id} is not signed; restored because --allow-unsigned was given`);
       }
       // First: a snapshot that would write outside its target is refused before anything else.
-      checkRestoreSafety(records, opts);
+      await checkRestoreSafety(records, opts);
       if (!inPlace && opts.installDir) {
         for (const x of relocated(records, opts)) await assertNoLinkBelow(path.resolve(opts.installDir), x.root);
       }

@@ -29,7 +29,7 @@ export async function checkObjects(
   const byObject = new Map<string, { component: string; path?: string; size?: number }>();
   for (const c of m.components) {
     if ((only && !only.has(c.id)) || c.status !== 'included') continue;
-    for (const o of kindOf(c).objects(c)) {
+    for await (const o of kindOf(c).objects(c)) {
       if (!byObject.has(o.sha256)) byObject.set(o.sha256, { component: c.id, path: o.path, size: o.size });
     }
   }

@@ -16,8 +16,10 @@ import { pipeline } from 'node:stream/promises';
 import { BridgeError, NotFoundError, VerificationError } from '../core/errors';
 import { parseManifest, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
+import { loadManifestText } from '../manifest/manifest_load';
+import { cleanStaleSpoolDirs, spoolDir } from '../manifest/spool_dir';
 import { formatIssues } from '../config/load';
-import { fileBody, readBuffer, streamBody, type Storage } from '../storage/storage';
+import { fileBody, readBuffer, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
 import { ensureRepositoryMarker } from './marker';
@@ -121,6 +123,7 @@ export class Repository {
    */
   async cleanStaging(): Promise<number> {
     let n = (await this.storage.cleanup?.()) ?? 0;
+    n += await cleanStaleSpoolDirs();
     const own = this.givenStaging;
     if (own && own !== this.storage.describe().local?.tempDir) {
       const names = await readdir(own).catch(() => [] as string[]);
@@ -311,7 +314,11 @@ export class Repository {
     return undefined;
   }
 
-  /** Writes the manifest last and atomically (its signature just before): from this moment the snapshot exists. */
+  /**
+   * Writes the manifest last and atomically (its signature just before): from this moment the
+   * snapshot exists. The text is composed into a staged file first (entry streams are read once,
+   * memory stays flat), hashed on the way for the signature, then stored whole.
+   */
   async writeSnapshot(m: Manifest): Promise<void> {
     const res = parseManifest(m);
     if (!res.success) {
@@ -320,26 +327,40 @@ export class Repository {
         `refusing to write an invalid manifest: ${formatIssues(res.issues).slice(0, 3).join('; ')}`,
       );
     }
-    await this.sync();
-    // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
-    const key = await this.signer();
-    if (key) {
-      const hash = createHash('sha256');
-      for (const s of manifestText(res.data)) hash.update(s);
-      await this.storage.put(snapshotSignatureKey(res.data.id), key.sign('manifest', res.data.id, hash.digest('hex')));
-    }
-    // The commit: a body that can be generated again, so a failed upload is retried like any other put.
     const manifest = res.data;
-    await this.storage.put(
-      snapshotKey(manifest.id),
-      streamBody(() =>
+    const tmp = path.join(await this.staging(), `manifest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      const hash = createHash('sha256');
+      await pipeline(
         Readable.from(
-          (function* manifestChunks() {
-            for (const s of manifestText(manifest)) yield Buffer.from(s);
+          (async function* manifestChunks() {
+            for await (const s of manifestText(manifest)) {
+              const b = Buffer.from(s);
+              hash.update(b);
+              yield b;
+            }
           })(),
         ),
-      ),
-    );
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
+      await this.sync();
+      // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
+      const key = await this.signer();
+      if (key) {
+        await this.storage.put(
+          snapshotSignatureKey(manifest.id),
+          key.sign('manifest', manifest.id, hash.digest('hex')),
+        );
+      }
+      // The commit: a file body, so a failed upload is retried like any other put; not consumed,
+      // because a consumed file is renamed in without an fsync and the commit must be durable.
+      await this.storage.put(snapshotKey(manifest.id), fileBody(tmp));
+    } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), 'the manifest');
+      throw err;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async listSnapshots(): Promise<SnapshotListing> {
@@ -427,32 +448,39 @@ export class Repository {
 
   private async loadManifestKey(key: string, opts: { entries: boolean } = { entries: true }): Promise<Manifest> {
     let raw: unknown;
+    let entryIssues: Array<{ path: PropertyKey[]; message: string }> = [];
     // The whole file is hashed as it is parsed (also when entries are skipped), so a signature is
-    // checked against exactly the bytes behind the manifest in hand, with no second read to race.
+    // checked against exactly the bytes behind the manifest in hand, with no second read to race:
+    // the file indexes are copied to a private spool on the way, and read from there afterwards.
     // A read retried after a broken connection starts the hash and the parse over.
     let hash = createHash('sha256');
+    const dir = opts.entries ? await spoolDir() : undefined;
     try {
       raw = await this.storage.load(key, async (source) => {
         hash = createHash('sha256');
         const h = hash;
-        return readManifestText(
-          Readable.from(
-            (async function* hashedChunks() {
-              for await (const chunk of source) {
-                h.update(chunk as Buffer);
-                yield chunk as Buffer;
-              }
-            })(),
-          ),
-          opts,
+        const hashed = Readable.from(
+          (async function* hashedChunks() {
+            for await (const chunk of source) {
+              h.update(chunk as Buffer);
+              yield chunk as Buffer;
+            }
+          })(),
         );
+        if (!dir) return readManifestText(hashed, opts);
+        const loaded = await loadManifestText(hashed, dir);
+        entryIssues = loaded.issues;
+        return loaded.raw;
       });
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       throw damagedManifest(key, 'is not valid JSON', err);
     }
     const res = parseManifest(raw);
-    if (!res.success) throw damagedManifest(key, `is invalid: ${formatIssues(res.issues).slice(0, 3).join('; ')}`);
+    const issues = res.success ? entryIssues : res.issues;
+    if (!res.success || issues.length) {
+      throw damagedManifest(key, `is invalid: ${formatIssues(issues).slice(0, 3).join('; ')}`);
+    }
     this.origins.set(res.data, { keyId: parseSnapshotKey(key)?.id ?? key, sha256: hash.digest('hex') });
     return res.data;
   }

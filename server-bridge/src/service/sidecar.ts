@@ -378,7 +378,7 @@ export class Sidecar implements SidecarApi {
           : `ok: snapshot schema ${snap}, server schema ${current}${snap < current ? ' (Mattermost migrates forward on start)' : ''}`;
     return {
       snapshotId: m.id,
-      overwrites: describeRestore(records, { safetySnapshot: true, force: false }, d),
+      overwrites: await describeRestore(records, { safetySnapshot: true, force: false }, d),
       versionCheck,
     };
   }

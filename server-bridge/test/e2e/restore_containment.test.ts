@@ -6,14 +6,13 @@
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { manifestText } from '../../src/manifest/manifest_io';
-import type { Manifest, ComponentRecord } from '../../src/manifest/manifest';
+import { manifestString, type PlainComponent, type PlainManifest } from '../support/manifests';
 import { SigningKey, sha256Hex } from '../../src/repository/signing';
 import { SIGNING_KEY_NAME } from '../../src/repository/trust';
 import { setupE2E, isUp, type E2E } from '../support/e2e_env';
 
 let env: E2E;
-let base: Manifest;
+let base: PlainManifest;
 let victim: string;
 let seq = 0;
 beforeAll(async () => {
@@ -24,7 +23,7 @@ beforeAll(async () => {
   expect(b.code).toBe(0);
   base = JSON.parse(
     await readFile(path.join(env.repo, 'snapshots', `${b.summary?.snapshot.id}.json`), 'utf8'),
-  ) as Manifest;
+  ) as PlainManifest;
 }, 300_000);
 afterAll(async () => {
   await env?.cleanup();
@@ -47,12 +46,12 @@ async function victimUntouched(): Promise<void> {
  * this host's key when one exists: the containment checks must hold even for a manifest that
  * passes the signature check (a repository made before signing, or a leaked key).
  */
-async function plant(edit: (m: Manifest) => void): Promise<string> {
+async function plant(edit: (m: PlainManifest) => void): Promise<string> {
   const m = structuredClone(base);
   m.id = `20990101T0000${String(seq).padStart(2, '0')}Z-${'abcdef'.slice(0, 6)}`;
   m.trigger = 'cli';
   edit(m);
-  const text = Buffer.from([...manifestText(m)].join(''));
+  const text = Buffer.from(await manifestString(m));
   await writeFile(path.join(env.repo, 'snapshots', `${m.id}.json`), text);
   const key = await SigningKey.load(path.join(path.dirname(env.cfgFile), SIGNING_KEY_NAME)).catch(() => undefined);
   if (key) {
@@ -61,7 +60,7 @@ async function plant(edit: (m: Manifest) => void): Promise<string> {
   return m.id;
 }
 
-const comp = (m: Manifest, id: string) => m.components.find((c) => c.id === id) as ComponentRecord;
+const comp = (m: PlainManifest, id: string) => m.components.find((c) => c.id === id) as PlainComponent;
 const said = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const noStop = (r: { events: Array<Record<string, any>> }) =>
   expect(r.events.some((e) => e.step === 'stop')).toBe(false);
@@ -180,7 +179,7 @@ test('onto a new database, a config.json that the snapshot makes a symlink is no
   const id = await plant((m) => {
     const cfg = comp(m, 'config');
     const i = cfg.entries.findIndex((e) => e.path === 'config.json');
-    const { mode, uid, gid, mtime } = cfg.entries[i] as ComponentRecord['entries'][number];
+    const { mode, uid, gid, mtime } = cfg.entries[i] as PlainComponent['entries'][number];
     cfg.entries[i] = { path: 'config.json', type: 'symlink', mode, uid, gid, mtime, target: precious };
   });
   const target = path.join(env.root, `new-install-${seq}`);

@@ -4,6 +4,7 @@
  * restored in place (with a safety snapshot) and onto a new install dir; verify checks each
  * record with its kind, so a signed snapshot whose file list a restore would refuse fails verify.
  */
+import { materialize } from '../support/manifests';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,7 +99,7 @@ test('each component is restored by its kind, in place with a safety snapshot an
 
   const opts: RestoreOptions = { components: ['config', 'env_file', 'data'], safetySnapshot: true, force: false };
   // What each kind says a restore overwrites: a whole tree, or the single files of a list.
-  expect(describeRestore(selectRecords(m, opts.components), opts, d)).toEqual([
+  expect(await describeRestore(selectRecords(m, opts.components), opts, d)).toEqual([
     `config: ${path.join(install, 'config')} is made identical to the snapshot (1 files; files not in the snapshot are removed)`,
     `env_file: 1 path replaced (${envFile}); nothing else there is touched`,
     `data: ${path.join(install, 'data')} is made identical to the snapshot (1 files; files not in the snapshot are removed)`,
@@ -144,7 +145,7 @@ test('verify checks each record with its kind: a signed snapshot whose file list
   // A manifest that lists a file of the file store twice (a restore would write it twice, the
   // second time through whatever the first put there), signed by this host's own key: every
   // object is intact, so only the kind's check of the list can find it.
-  const bad: Manifest = structuredClone(m);
+  const bad = await materialize(m);
   bad.id = newSnapshotId();
   const data = bad.components.find((c) => c.id === 'data');
   const file = data?.entries.find((e) => e.type === 'file');

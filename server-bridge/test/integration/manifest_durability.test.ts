@@ -6,6 +6,7 @@
  * an observing decorator and a recording wrapper around sync() only record the order of durable
  * operations, which is what a crash would expose and what no read-back after a clean run can see.
  */
+import { materialize } from '../support/manifests';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,7 +117,7 @@ test('every object a manifest names is durable (flushed) before the manifest is 
       }
     }
     // The snapshot is really there, naming what was stored.
-    expect((await repo.loadSnapshot('latest')).components[0]?.entries.map((e) => e.sha256)).toEqual(
+    expect((await materialize(await repo.loadSnapshot('latest'))).components[0]?.entries.map((e) => e.sha256)).toEqual(
       stored.map((s) => s.sha256),
     );
   } finally {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { manifestText, readManifestText } from '../../src/manifest/manifest_io';
 import { parseManifest, type Entry, type Manifest } from '../../src/manifest/manifest';
+import type { PlainManifest } from '../support/manifests';
 
 function entry(i: number, extra: Partial<Entry> = {}): Entry {
   return {
@@ -17,7 +18,7 @@ function entry(i: number, extra: Partial<Entry> = {}): Entry {
   };
 }
 
-function manifest(counts: number[]): Manifest {
+function manifest(counts: number[]): PlainManifest {
   return {
     format: 'mm-backup-snapshot',
     formatVersion: 1,
@@ -45,22 +46,26 @@ function manifest(counts: number[]): Manifest {
   };
 }
 
-const text = (m: Manifest) => [...manifestText(m)].join('');
+const text = async (m: Manifest) => {
+  let out = '';
+  for await (const s of manifestText(m)) out += s;
+  return out;
+};
 const chunked = (s: string, size: number) =>
   Readable.from(
     Array.from({ length: Math.ceil(s.length / size) }, (_, i) => Buffer.from(s.slice(i * size, (i + 1) * size))),
   );
 
-test('the written text is plain JSON equal to the manifest, one entry per line', () => {
+test('the written text is plain JSON equal to the manifest, one entry per line', async () => {
   const m = manifest([0, 3, 2500]);
-  const t = text(m);
+  const t = await text(m);
   expect(JSON.parse(t)).toEqual(m);
   expect(t.split('\n').filter((l) => l.replace(/^,/, '').startsWith('{"path"'))).toHaveLength(2503);
 });
 
 test('reading back, in any chunking (split UTF-8 included), gives the same manifest', async () => {
   const m = manifest([2, 0, 1500]);
-  const t = text(m);
+  const t = await text(m);
   for (const size of [1, 7, 4096, t.length]) {
     expect(await readManifestText(chunked(t, size), { entries: true })).toEqual(m);
   }
@@ -68,7 +73,7 @@ test('reading back, in any chunking (split UTF-8 included), gives the same manif
 
 test('entries: false skips the file lists but keeps everything else', async () => {
   const m = manifest([5, 7]);
-  const raw = (await readManifestText(chunked(text(m), 100), { entries: false })) as Manifest;
+  const raw = (await readManifestText(chunked(await text(m), 100), { entries: false })) as Manifest;
   expect(raw.components.map((c) => c.entries.length)).toEqual([0, 0]);
   expect(raw.components.map((c) => c.files)).toEqual([5, 7]);
   expect(raw.id).toBe(m.id);
@@ -81,7 +86,7 @@ test('an older single-line manifest and a pretty-printed one are still read', as
 });
 
 test('a truncated manifest is refused', async () => {
-  const t = text(manifest([10]));
+  const t = await text(manifest([10]));
   await expect(readManifestText(chunked(t.slice(0, Math.floor(t.length / 2)), 50), { entries: true })).rejects.toThrow(
     SyntaxError,
   );
@@ -92,7 +97,7 @@ test('parseManifest checks every entry and keeps the input objects (no copy of t
   const m = manifest([3]);
   const ok = parseManifest(m);
   expect(ok.success).toBe(true);
-  if (ok.success) expect(ok.data.components[0]?.entries[1]).toBe(m.components[0]?.entries[1]);
+  if (ok.success) expect((ok.data.components[0]?.entries as Entry[])[1]).toBe(m.components[0]?.entries[1]);
   const bad = manifest([3]);
   (bad.components[0]?.entries[2] as unknown as Record<string, unknown>).sha256 = 'nothex';
   const res = parseManifest(bad);

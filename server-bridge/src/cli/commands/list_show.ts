@@ -1,4 +1,5 @@
 /** `mm-backup list` and `mm-backup show <id>`. */
+import { wholeManifest } from '../../manifest/whole_manifest';
 import { readVerifications } from '../../repository/verifications';
 import { duration, size, table } from '../format';
 import type { GlobalOptions } from './shared';
@@ -130,5 +131,8 @@ export async function showCommand(
       ['component', 'status', 'files', 'size', 'details'],
     ),
   ];
-  out.summary({ ok: true, trust: t.state, signed_by: t.fingerprint ?? null, manifest: m }, lines.join('\n'));
+  out.summary(
+    { ok: true, trust: t.state, signed_by: t.fingerprint ?? null, manifest: await wholeManifest(m) },
+    lines.join('\n'),
+  );
 }

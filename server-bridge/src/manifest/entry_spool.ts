@@ -1,0 +1,154 @@
+/**
+ * File indexes on local disk: entries as one JSON object per line in a private (0600) file, read
+ * back as EntryStreams. A backup writes its new index here as it walks; a loaded manifest is
+ * copied here as it is hashed, so every later pass (checks, restore, merge joins) reads exactly the
+ * bytes whose signature was checked, however the repository changes meanwhile. A spool file is
+ * removed when nothing refers to it any more, or when the process exits.
+ */
+import { createReadStream, unlinkSync } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { Entry } from './manifest';
+import type { EntryStream } from './entry_list';
+
+const FLUSH_AT = 256 * 1024;
+const live = new Set<string>();
+let exitHook = false;
+
+/** Unlinks a spool file once the last EntryStream over it is garbage. */
+const reaper = new FinalizationRegistry<string>((file) => {
+  live.delete(file);
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone (staging cleaned) */
+  }
+});
+
+function track(file: string): void {
+  live.add(file);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const f of live) {
+      try {
+        unlinkSync(f);
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+/** Writes entries in the order given; sections of it become EntryStreams. Not safe for concurrent writes. */
+export class EntrySpool {
+  private buf = '';
+  private offset = 0;
+  private sectionStart = 0;
+  private sectionCount = 0;
+  /** Shared by every stream over this file: while one is reachable, the file stays. */
+  private readonly owner = {};
+
+  private constructor(
+    readonly file: string,
+    private handle: FileHandle | undefined,
+  ) {}
+
+  static async create(dir: string, prefix = 'index'): Promise<EntrySpool> {
+    const file = path.join(dir, `${prefix}-${process.pid}-${randomBytes(8).toString('hex')}.jsonl`);
+    const handle = await open(file, 'wx', 0o600);
+    track(file);
+    const spool = new EntrySpool(file, handle);
+    reaper.register(spool.owner, file);
+    return spool;
+  }
+
+  /** Entries written since the last section ended. */
+  get pending(): number {
+    return this.sectionCount;
+  }
+
+  async write(e: Entry): Promise<void> {
+    return this.writeLine(JSON.stringify(e));
+  }
+
+  /** A line that is already one entry's JSON (from a manifest being copied, checked by the caller). */
+  async writeLine(json: string): Promise<void> {
+    this.buf += `${json}\n`;
+    this.sectionCount++;
+    if (this.buf.length >= FLUSH_AT) await this.flush();
+  }
+
+  /** Ends the current section: the entries written since the last one, as a stream. */
+  async endSection(): Promise<EntryStream> {
+    await this.flush();
+    const list = new FileEntryList(this.file, this.sectionStart, this.offset, this.sectionCount, this.owner);
+    this.sectionStart = this.offset;
+    this.sectionCount = 0;
+    return list;
+  }
+
+  /** Closes the file for writing (streams already made keep working). */
+  async close(): Promise<void> {
+    await this.flush();
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close();
+  }
+
+  /** Closes and removes the file now (a failed backup's index). */
+  async discard(): Promise<void> {
+    await this.close().catch(() => undefined);
+    live.delete(this.file);
+    await rm(this.file, { force: true });
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.buf) return;
+    if (!this.handle) throw new Error('entry spool is closed');
+    const data = Buffer.from(this.buf, 'utf8');
+    this.buf = '';
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, this.offset + done);
+      done += bytesWritten;
+    }
+    this.offset += data.length;
+  }
+}
+
+/** A byte range of a spool file, one entry per line. */
+class FileEntryList implements EntryStream {
+  constructor(
+    private readonly file: string,
+    private readonly start: number,
+    private readonly end: number,
+    readonly length: number,
+    /** Held only so that the file outlives every stream over it (see reaper). */
+    readonly keepAlive: object,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Entry> {
+    if (this.end <= this.start) return;
+    const decoder = new StringDecoder('utf8');
+    const stream = createReadStream(this.file, { start: this.start, end: this.end - 1, highWaterMark: 256 * 1024 });
+    let pending = '';
+    try {
+      for await (const chunk of stream) {
+        pending += decoder.write(chunk as Buffer);
+        let start = 0;
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', start)) {
+          yield JSON.parse(pending.slice(start, nl)) as Entry;
+          start = nl + 1;
+        }
+        pending = pending.slice(start);
+      }
+      pending += decoder.end();
+      if (pending) yield JSON.parse(pending) as Entry;
+    } finally {
+      stream.destroy();
+    }
+  }
+}
