@@ -73,6 +73,8 @@ jestSuite('server-bridge (jest)', 'server-bridge');
 jestSuite('test kit (jest)', 'testkit');
 jestSuite('webapp (jest)', 'webapp');
 nodeTestSuite('build scripts (node --test)', 'build/test/');
+// The benchmark's own logic (targets, the many-files tree, ping latency), from the tools build above.
+nodeTestSuite('benchmark (node --test)', 'tools/dist/bench/');
 
 const v = verdict({passed, failed, skipped, skippedNames}, allowed);
 for (const name of v.unexplained) lines.push(`SKIPPED and not on build/skip_allowlist.json: ${name}`);

@@ -124,9 +124,33 @@ export async function mustRun(
   return r;
 }
 
+/** Latency of the answered ping probes of one watch, in ms. */
+export interface LatencyStats {
+  probes: number;
+  medianMs: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Nearest-rank percentile (p in 0..100) of a non-empty list; NaN for an empty one. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length)));
+  return s[rank - 1] as number;
+}
+
+/** Median, p99 and max of a list of latencies; undefined when nothing was answered. */
+export function latencyStats(xs: readonly number[]): LatencyStats | undefined {
+  if (!xs.length) return undefined;
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { probes: xs.length, medianMs: r(median(xs)), p99Ms: r(percentile(xs, 99)), maxMs: r(Math.max(...xs)) };
+}
+
 /**
  * Polls `<url>/api/v4/system/ping?get_server_status=true` every 50 ms. Downtime is from the first
- * failed probe (its start) to the start of the first OK probe after it.
+ * failed probe (its start) to the start of the first OK probe after it. The round trip of every
+ * answered probe is kept (`latenciesMs`): how responsive Mattermost stays while a backup runs.
  */
 export class PingWatcher {
   private running = false;
@@ -135,6 +159,7 @@ export class PingWatcher {
   private okAfterFail?: number;
   probes = 0;
   failures = 0;
+  readonly latenciesMs: number[] = [];
 
   constructor(private readonly url: string) {}
 
@@ -157,6 +182,7 @@ export class PingWatcher {
         const t = performance.now();
         const ok = await PingWatcher.isUp(this.url, 1000);
         this.probes++;
+        if (ok) this.latenciesMs.push(performance.now() - t);
         if (!ok) {
           this.failures++;
           if (this.firstFail === undefined) this.firstFail = t;
@@ -181,6 +207,15 @@ export class PingWatcher {
     if (this.okAfterFail === undefined) throw new Error('Mattermost did not answer ping again');
     return this.okAfterFail - this.firstFail;
   }
+}
+
+/** Ping latency of an idle Mattermost: the watcher alone for `ms` milliseconds. */
+export async function idleLatency(url: string, ms: number): Promise<number[]> {
+  const w = new PingWatcher(url);
+  w.start();
+  await new Promise((r) => setTimeout(r, ms));
+  await w.stop();
+  return w.latenciesMs;
 }
 
 /** Median of a non-empty list (mean of the middle two for even lengths). */
@@ -211,6 +246,12 @@ export async function treeSize(dir: string): Promise<{ bytes: number; files: num
   };
   await walk(dir);
   return { bytes, files, diskBytes };
+}
+
+/** Free bytes and free inodes (for an unprivileged user) of the filesystem holding dir. */
+export async function freeSpace(dir: string): Promise<{ bytes: number; inodes: number }> {
+  const st = await statfs(dir);
+  return { bytes: st.bavail * st.bsize, inodes: st.ffree };
 }
 
 /** The machine the figures were taken on. */

@@ -1,38 +1,75 @@
 /** The benchmark's markdown table. */
 
-/** One line of the table. `manual` is the manual procedure's figure the ratio is taken against. */
+/**
+ * A target of a row: the value divided by the manual procedure's figure (`manual`), divided by
+ * restic's (`restic`), or the value itself (`value`), compared with `limit`.
+ */
+export interface Target {
+  on: 'manual' | 'restic' | 'value';
+  op: '<' | '≤' | '≥';
+  limit: number;
+}
+
+/**
+ * One line of the table. `manual` and `restic` are the figures of the same measure for the manual
+ * procedure and for restic in the same run (absent when not measured); the ratios are taken against them.
+ */
 export interface BenchRow {
   group: string;
   what: string;
   runs: number;
   value: number;
-  unit: 's' | 'MB' | '×';
+  unit: 's' | 'MB' | '×' | 'ms' | 'files/s';
   manual?: number;
-  /** Target on the ratio value/manual. */
-  max?: number;
-  /** Target on the value itself. */
-  maxAbs?: number;
-  /** The target is on the value itself (e.g. zero downtime) even though a manual figure is shown. */
+  restic?: number;
+  targets?: Target[];
+  /** No ratio to the manual figure (e.g. online downtime, where the manual one is only for scale). */
   absolute?: boolean;
-  target?: string;
+  /** Says what the ratio to the manual column means when it is not "of the manual procedure". */
   ratioLabel?: string;
 }
 
-function num(x: number, unit: string): string {
+function num(x: number | undefined, unit: string): string {
+  if (x === undefined) return '';
   if (!Number.isFinite(x)) return 'n/a';
   if (unit === '×') return `${x.toFixed(2)}×`;
-  const digits = unit === 'MB' ? (x >= 100 ? 0 : 1) : x >= 100 ? 0 : x >= 10 ? 1 : 2;
+  if (unit === 'files/s') return `${Math.round(x).toLocaleString('en-US')} files/s`;
+  const digits = unit === 'MB' || unit === 'ms' ? (x >= 100 ? 0 : 1) : x >= 100 ? 0 : x >= 10 ? 1 : 2;
   return `${x.toFixed(digits)} ${unit}`;
 }
 
-/** 'yes' / 'no' / '' for a row. */
+function ratioText(value: number, base: number | undefined): string {
+  if (base === undefined || !(base > 0) || !Number.isFinite(value)) return '';
+  const x = value / base;
+  return x.toFixed(x < 0.1 ? 3 : 2);
+}
+
+/** The target as printed: `≤ 0.8× manual`, `≥ restic`, `< 200 MB`. */
+export function targetText(t: Target, unit: string): string {
+  if (t.on === 'value') {
+    if (t.limit === 0 && t.op === '≤') return `0 ${unit}`;
+    return unit === '×' ? `${t.op} ${t.limit}×` : `${t.op} ${num(t.limit, unit)}`;
+  }
+  return t.limit === 1 ? `${t.op} ${t.on}` : `${t.op} ${t.limit}× ${t.on}`;
+}
+
+/** 'yes' / 'no' for one target, '' when what it compares with was not measured. */
+export function targetMet(r: BenchRow, t: Target): '' | 'yes' | 'no' {
+  let x: number;
+  if (t.on === 'value') x = r.value;
+  else {
+    const base = t.on === 'manual' ? r.manual : r.restic;
+    if (base === undefined || !(base > 0)) return '';
+    x = r.value / base;
+  }
+  if (!Number.isFinite(x)) return '';
+  const ok = t.op === '<' ? x < t.limit : t.op === '≤' ? x <= t.limit : x >= t.limit;
+  return ok ? 'yes' : 'no';
+}
+
+/** The "Met" cell: one answer per target, in the order of the "Target" cell. */
 export function met(r: BenchRow): string {
-  if (r.maxAbs !== undefined) return r.value < r.maxAbs ? 'yes' : 'no';
-  if (r.max === undefined) return '';
-  if (r.absolute) return r.value <= r.max ? 'yes' : 'no';
-  if (r.manual === undefined || r.manual <= 0) return '';
-  const ratio = r.value / r.manual;
-  return (r.max === 1 ? ratio <= r.max : ratio < r.max) ? 'yes' : 'no';
+  return (r.targets ?? []).map((t) => targetMet(r, t) || 'n/a').join('; ');
 }
 
 interface ResultHead {
@@ -49,9 +86,13 @@ interface ResultHead {
     databaseBytes: number;
   };
   runsPlanned: Record<string, number>;
+  restic: { note: string };
+  manyFiles?: { files: number; attachments: number; bytes: number; seconds: number; workers: number };
+  space?: { neededBytes: number; freeBytes: number; neededInodes: number; freeInodes: number };
+  pingIdle?: { probes: number; medianMs: number; p99Ms: number; maxMs: number };
 }
 
-/** The whole latest.md: machine, install, the table. */
+/** Where the time of one kind of run goes. */
 export interface Breakdown {
   what: string;
   wallS: number;
@@ -79,25 +120,42 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
   lines.push(
     `- Install: ${res.install.files} files, ${mb(res.install.fileBytes)} of incompressible attachments, ${res.install.counts.posts} posts, ${res.install.counts.fileinfo} fileinfo rows, database ${mb(res.install.databaseBytes)}; generated in ${res.install.generateSeconds} s.`,
   );
+  if (res.manyFiles) {
+    const f = res.manyFiles;
+    lines.push(
+      `- Many-files tree: ${f.files} small files (${f.attachments} attachments × original, \`_thumb.jpg\`, \`_preview.jpg\`; ${mb(f.bytes)}) in Mattermost's layout, each attachment with its \`fileinfo\` row; written in ${f.seconds.toFixed(1)} s by ${f.workers} worker threads (${Math.round(f.files / Math.max(0.001, f.seconds))} files/s).`,
+    );
+  }
+  if (res.space) {
+    lines.push(
+      `- Disk check before generating: about ${gb(res.space.neededBytes)} and ${res.space.neededInodes} inodes needed at most, ${gb(res.space.freeBytes)} and ${res.space.freeInodes} free.`,
+    );
+  }
   lines.push(
-    `- Figures are medians of the runs shown (runs alternate between the procedures); downtime is measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure of the same run.`,
+    `- restic: ${res.restic.note.replace(/\s+/g, ' ').replace(/\|/g, '/')}. It backs up the install directory (the files; no database) while Mattermost runs, into a throwaway local repository; its restore goes to a new directory.`,
+  );
+  if (res.pingIdle) {
+    const p = res.pingIdle;
+    lines.push(
+      `- Ping latency of the idle stand-in (${p.probes} probes): median ${p.medianMs} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms.`,
+    );
+  }
+  lines.push(
+    `- Figures are medians of the runs shown (runs alternate between the procedures); downtime and latency are measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure and to restic in the same run.`,
   );
   lines.push('');
-  lines.push('| Measure | Runs | mm-backup | Manual procedure | Ratio | Target | Met |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | --- | --- |');
+  lines.push('| Measure | Runs | mm-backup | Manual procedure | Ratio | restic | Ratio to restic | Target | Met |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   let group = '';
   for (const r of rows) {
     if (r.group !== group) {
       group = r.group;
-      lines.push(`| **${group}** | | | | | | |`);
+      lines.push(`| **${group}** | | | | | | | | |`);
     }
-    const manual = r.manual === undefined ? '' : num(r.manual, r.unit);
-    const ratio =
-      r.manual !== undefined && r.manual > 0 && !r.absolute
-        ? `${(r.value / r.manual).toFixed(r.value / r.manual < 0.1 ? 3 : 2)}${r.ratioLabel ? ` ${r.ratioLabel}` : ''}`
-        : '';
+    const ratio = r.absolute ? '' : ratioText(r.value, r.manual);
+    const target = (r.targets ?? []).map((t) => targetText(t, r.unit)).join('; ');
     lines.push(
-      `| ${r.what} | ${r.runs} | ${num(r.value, r.unit)} | ${manual} | ${ratio} | ${r.target ?? ''} | ${met(r)} |`,
+      `| ${r.what} | ${r.runs} | ${num(r.value, r.unit)} | ${num(r.manual, r.unit)} | ${ratio && r.ratioLabel ? `${ratio} ${r.ratioLabel}` : ratio} | ${num(r.restic, r.unit)} | ${ratioText(r.value, r.restic)} | ${target} | ${met(r)} |`,
     );
   }
   lines.push('');

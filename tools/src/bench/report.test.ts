@@ -1,0 +1,134 @@
+// node --test: the table's targets and what restic's absence leaves in it (run from tools/dist/bench).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { met, renderMarkdown, targetMet, targetText, type BenchRow } from './report';
+import { buildRows, type Figures } from './rows';
+import type { RunRecord } from './world';
+
+const row = (over: Partial<BenchRow>): BenchRow => ({ group: 'g', what: 'w', runs: 1, value: 8, unit: 's', ...over });
+
+void describe('targets', () => {
+  void it('≤ holds at the limit, < does not, ≥ restic compares with restic', () => {
+    assert.equal(targetMet(row({ manual: 10 }), { on: 'manual', op: '≤', limit: 0.8 }), 'yes');
+    assert.equal(targetMet(row({ value: 8.01, manual: 10 }), { on: 'manual', op: '≤', limit: 0.8 }), 'no');
+    assert.equal(targetMet(row({ value: 0.5, manual: 10 }), { on: 'manual', op: '<', limit: 0.05 }), 'no');
+    assert.equal(
+      targetMet(row({ value: 1000, unit: 'files/s', restic: 1000 }), { on: 'restic', op: '≥', limit: 1 }),
+      'yes',
+    );
+    assert.equal(
+      targetMet(row({ value: 999, unit: 'files/s', restic: 1000 }), { on: 'restic', op: '≥', limit: 1 }),
+      'no',
+    );
+    assert.equal(targetMet(row({ value: 199.9, unit: 'MB' }), { on: 'value', op: '<', limit: 200 }), 'yes');
+  });
+
+  void it('a target against restic is neither met nor missed when restic did not run', () => {
+    const r = row({
+      unit: 'MB',
+      value: 150,
+      targets: [
+        { on: 'value', op: '<', limit: 200 },
+        { on: 'restic', op: '≤', limit: 1 },
+      ],
+    });
+    assert.equal(targetMet(r, { on: 'restic', op: '≤', limit: 1 }), '');
+    assert.equal(met(r), 'yes; n/a');
+  });
+
+  void it('prints targets as ratios to what they compare with', () => {
+    assert.equal(targetText({ on: 'manual', op: '≤', limit: 0.8 }, 's'), '≤ 0.8× manual');
+    assert.equal(targetText({ on: 'restic', op: '≥', limit: 1 }, 'files/s'), '≥ restic');
+    assert.equal(targetText({ on: 'value', op: '<', limit: 200 }, 'MB'), '< 200 MB');
+    assert.equal(targetText({ on: 'value', op: '<', limit: 1.3 }, '×'), '< 1.3×');
+  });
+});
+
+function run(what: string, wallS: number, more: Partial<RunRecord> = {}): RunRecord {
+  return { what, wallMs: wallS * 1000, peakRssBytes: 100 * 1024 * 1024, ...more };
+}
+
+function figures(withRestic: boolean, many: boolean): Figures {
+  const r = (what: string, s: number, more?: Partial<RunRecord>) => (withRestic ? [run(what, s, more)] : []);
+  return {
+    many,
+    mainLabel: '20000 files',
+    secondLabel: '1000 files',
+    manualB: [run('manual backup', 10, { files: 20_000, downtimeMs: 9000 })],
+    fullOff: [run('full off', 8, { files: 20_000, downtimeMs: 500 })],
+    fullOn: [run('full on', 7, { files: 20_000, ping: { probes: 9, medianMs: 30, p99Ms: 90, maxMs: 100 } })],
+    incrOff: [run('incr off', 2, { files: 20_000, downtimeMs: 800 })],
+    incrOn: [run('incr on', 2, { files: 20_000 })],
+    chOff: [run('ch off', 3)],
+    chOn: [run('ch on', 3)],
+    ver: [run('verify', 5)],
+    verDeep: [],
+    manualR: [run('manual restore', 10)],
+    mmR: [run('restore', 9)],
+    second: { full: run('second', 1), incremental: run('second incr', 1), resticFirst: r('restic second', 1) },
+    restic: {
+      first: r('restic first', 4, { files: 20_000, peakRssBytes: 80 * 1024 * 1024 }),
+      unchanged: r('restic unchanged', 1, { files: 20_000 }),
+      changed: r('restic changed', 1),
+      check: r('restic check', 2),
+      restore: r('restic restore', 3),
+    },
+    idle: { probes: 100, medianMs: 10, p99Ms: 20, maxMs: 30 },
+    repo: { afterFullBytes: 1, fullBytes: 1, afterAllBytes: 1, snapshotBytes: [1], manualBytes: 1 },
+    allRuns: [],
+  };
+}
+
+void describe('buildRows', () => {
+  void it("puts issue 12's targets on the rows and restic's figures next to mm-backup's", () => {
+    const rows = buildRows(figures(true, true));
+    const by = (what: string) => rows.find((x) => x.what.startsWith(what));
+    assert.deepEqual(by('Full backup, offline (empty')?.targets, [{ on: 'manual', op: '≤', limit: 0.8 }]);
+    assert.equal(by('Full backup, offline (empty')?.restic, 4);
+    assert.deepEqual(by('mm-backup restore')?.targets, [{ on: 'manual', op: '≤', limit: 0.8 }]);
+    assert.deepEqual(by('`verify`')?.targets, [{ on: 'manual', op: '≤', limit: 1 }]);
+    const down = rows.find((x) => x.group === 'Downtime' && x.what === 'Incremental, nothing changed, offline');
+    assert.deepEqual(down?.targets, [{ on: 'manual', op: '≤', limit: 0.1 }]);
+    assert.equal(by('Growth')?.targets?.[0]?.limit, 1.3);
+    // 20,000 files in 8 s against restic's 20,000 in 4 s
+    const fps = by('Full backup, offline (restic: first backup)');
+    assert.equal(fps?.unit, 'files/s');
+    assert.equal(fps?.value, 2500);
+    assert.equal(fps?.restic, 5000);
+    assert.equal(fps && met(fps), 'no');
+    assert.equal(by('During online full backups, median')?.manual, 10);
+    assert.equal(by('During online full backups, median')?.value, 30);
+    assert.equal(by('`verify --deep`'), undefined, 'a kind that did not run has no row');
+  });
+
+  void it('leaves restic columns empty when restic is absent, and renders', () => {
+    const rows = buildRows(figures(false, true));
+    assert.ok(rows.every((x) => x.restic === undefined));
+    const md = renderMarkdown(
+      {
+        startedAt: 'now',
+        totalSeconds: 1,
+        size: { name: 'many' },
+        machine: { cores: 2, memoryBytes: 1, loadAverageStart: [0], loadAverageEnd: [0] },
+        memoryMethod: 'VmHWM',
+        install: { generateSeconds: 1, files: 1, fileBytes: 1, counts: {}, databaseBytes: 1 },
+        runsPlanned: {},
+        restic: { note: 'restic is not installed' },
+      },
+      rows,
+    );
+    assert.ok(
+      md.includes(
+        '| Full backup, offline (empty repository) | 1 | 8.00 s | 10.0 s | 0.80 |  |  | ≤ 0.8× manual | yes |',
+      ),
+      md,
+    );
+  });
+
+  void it('shows files per second only for the many-files size', () => {
+    assert.equal(
+      buildRows(figures(true, false)).some((x) => x.unit === 'files/s'),
+      false,
+    );
+  });
+});

@@ -1,0 +1,339 @@
+/**
+ * The benchmark's installs and the procedures measured on them, each a real child process: the
+ * manual procedure (stop, `cp -ra`, `pg_dump -Fc`, start; `pg_restore` + `cp -ra` back), the
+ * `mm-backup` command (its `--json` summary read back) and restic. Every run is recorded in `runs`.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  freePort,
+  generateSandbox,
+  registerExitCleanup,
+  runStandinCommand,
+  standinCommands,
+  standinUrl,
+  type PgServer,
+  type Sandbox,
+} from '@mm-backup/testkit';
+import { addManyFiles, type ManyFilesResult } from './many_files';
+import { latencyStats, mustRun, PingWatcher, runProc, treeSize, type LatencyStats } from './measure';
+import { resticBackup, resticCheck, resticRestore, type ResticRepo, type ResticRun } from './restic';
+
+/** The sidecar's command as installed (its package's bin), measured as a real child process. */
+const CLI = path.join(
+  path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')),
+  'bin',
+  'mm-backup.js',
+);
+export const MB = 1024 * 1024;
+
+/** A data size for the reference install; `manyFiles` adds that many small attachment files. */
+export interface SizeSpec {
+  name: string;
+  gb: number;
+  users: number;
+  teams: number;
+  channels: number;
+  posts: number;
+  attachments: number;
+  attachmentBytes: number;
+  largeFileRatio: number;
+  manyFiles?: number;
+}
+
+/** One generated install with its stand-in and mm-backup config files (one per repository). */
+export interface World {
+  tag: string;
+  spec: SizeSpec;
+  root: string;
+  sb: Sandbox;
+  url: string;
+  commands: { start: string[]; stop: string[] };
+  generateMs: number;
+  many?: ManyFilesResult;
+  pg: PgServer;
+  cfg(repo: string): Promise<string>;
+}
+
+export const log = (s: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+};
+
+/** Generates the install of `spec` (and its many-files tree), writes its stand-in commands and starts it. */
+export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag: string): Promise<World> {
+  const root = path.join(base, tag);
+  await mkdir(root, { recursive: true });
+  const port = await freePort();
+  log(
+    `generating the ${spec.name} install (${spec.posts} posts, ${spec.attachments} attachments, ${(spec.attachmentBytes / MB).toFixed(0)} MB${spec.manyFiles ? `, then ${spec.manyFiles} small files` : ''})`,
+  );
+  const t0 = performance.now();
+  let sb = await generateSandbox({
+    root,
+    db: pg,
+    dbName: `mm_${tag}`,
+    port,
+    size: {
+      users: spec.users,
+      teams: spec.teams,
+      channels: spec.channels,
+      posts: spec.posts,
+      attachments: spec.attachments,
+      attachmentBytes: spec.attachmentBytes,
+      largeFileRatio: spec.largeFileRatio,
+    },
+  });
+  let many: ManyFilesResult | undefined;
+  if (spec.manyFiles) {
+    let next = 0.1;
+    const total = spec.manyFiles;
+    many = await addManyFiles({ pg, sb }, total, (n) => {
+      if (n < next * total) return;
+      log(`  ${n} of ${total} files written`);
+      while (n >= next * total) next += 0.1;
+    });
+    log(
+      `many-files tree: ${many.files} files in ${many.attachments} attachment dirs, ${(many.bytes / MB).toFixed(0)} MB, written in ${(many.ms / 1000).toFixed(1)} s (${Math.round(many.files / (many.ms / 1000))} files/s, ${many.workers} workers)`,
+    );
+    sb = {
+      ...sb,
+      fileStore: { files: sb.fileStore.files + many.files, bytes: sb.fileStore.bytes + many.bytes },
+      counts: { ...sb.counts, fileinfo: (sb.counts.fileinfo ?? 0) + many.attachments },
+    };
+  }
+  const generateMs = performance.now() - t0;
+  log(
+    `generated in ${(generateMs / 1000).toFixed(1)} s: ${sb.fileStore.files} files, ${(sb.fileStore.bytes / MB).toFixed(0)} MB, ${sb.counts.posts} posts, ${sb.counts.fileinfo} fileinfo rows`,
+  );
+  const commands = standinCommands(path.join(root, 'standin'), sb.installDir, { port });
+  const url = standinUrl(port);
+  const cfgs = new Map<string, string>();
+  const installSb = sb;
+  const cfg = async (repo: string): Promise<string> => {
+    const known = cfgs.get(repo);
+    if (known) return known;
+    const file = path.join(root, `mm-backup-${cfgs.size}.json`);
+    await writeFile(
+      file,
+      JSON.stringify(
+        {
+          mattermost: {
+            installDir: installSb.installDir,
+            url,
+            ...(installSb.envFilePath ? { envFile: installSb.envFilePath } : {}),
+          },
+          service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
+          repository: { path: repo },
+          database: { adminUrl: pg.adminUrl(installSb.dbName), pgBinDir: pg.binDir },
+        },
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
+    await chmod(file, 0o600);
+    cfgs.set(repo, file);
+    return file;
+  };
+  await runService(commands.start);
+  // Interrupted (Ctrl-C): stop the stand-in too (the kit removes the temp dir and the PostgreSQL cluster).
+  registerExitCleanup(() => {
+    spawnSync(commands.stop[0] as string, commands.stop.slice(1), { stdio: 'ignore' });
+  });
+  return { tag, spec, root, sb, url, commands, generateMs, many, pg, cfg };
+}
+
+export async function runService(argv: readonly string[]): Promise<void> {
+  const r = await runStandinCommand(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+}
+
+/** One measured run. */
+export interface RunRecord {
+  what: string;
+  wallMs: number;
+  downtimeMs?: number;
+  reportedDowntimeMs?: number;
+  peakRssBytes?: number;
+  peakTreeRssBytes?: number;
+  snapshot?: Record<string, unknown>;
+  /** mm-backup's own job duration (job.finished), without Node start-up and config loading. */
+  jobMs?: number;
+  /** Duration of each step (step.finished), in ms. */
+  steps?: Record<string, number>;
+  /** Mattermost's ping round trip while the run went on (answered probes only). */
+  ping?: LatencyStats;
+  /** Files the tool looked at, as it reports them (mm-backup's snapshot files, restic's total_files_processed). */
+  files?: number;
+  extra?: Record<string, unknown>;
+}
+
+/** Every run of this bench, in order (written to latest.json). */
+export const runs: RunRecord[] = [];
+
+function record(r: RunRecord): RunRecord {
+  runs.push(r);
+  const parts = [`${(r.wallMs / 1000).toFixed(2)} s`];
+  if (r.downtimeMs) parts.push(`downtime ${(r.downtimeMs / 1000).toFixed(2)} s`);
+  if (r.peakRssBytes !== undefined) parts.push(`peak ${(r.peakRssBytes / MB).toFixed(0)} MB`);
+  if (r.ping && !r.downtimeMs) parts.push(`ping median ${r.ping.medianMs} ms, p99 ${r.ping.p99Ms} ms`);
+  log(`${r.what}: ${parts.join(', ')}`);
+  return r;
+}
+
+/** Runs `mm-backup --config <cfg(repo)> --json ...args`, watching ping and peak memory. */
+export async function mmBackup(
+  w: World,
+  repo: string,
+  what: string,
+  args: string[],
+): Promise<RunRecord & { summary: Record<string, any> }> {
+  const cfgFile = await w.cfg(repo);
+  const watch = new PingWatcher(w.url);
+  watch.start();
+  const r = await runProc([process.execPath, CLI, '--config', cfgFile, '--json', ...args], { measureMemory: true });
+  const downtimeMs = await watch.stop();
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
+  let summary: Record<string, any> | undefined;
+  let jobMs: number | undefined;
+  const steps: Record<string, number> = {};
+  for (const l of lines) {
+    try {
+      const e = JSON.parse(l) as Record<string, any>;
+      if (e.type === 'summary') summary = e;
+      else if (e.type === 'step.finished' && typeof e.step === 'string') {
+        steps[e.step] = Math.round(Number(e.durationMs));
+      } else if (e.type === 'job.finished') jobMs = Number(e.durationMs);
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (r.code !== 0 || !summary?.ok) {
+    throw new Error(
+      `mm-backup ${args.join(' ')} exited with ${r.code}: ${JSON.stringify(summary?.error ?? {})}\n${r.stderr.slice(-2000)}`,
+    );
+  }
+  const snap =
+    summary.snapshot && typeof summary.snapshot === 'object'
+      ? (summary.snapshot as Record<string, unknown>)
+      : undefined;
+  const rec = record({
+    what,
+    wallMs: r.wallMs,
+    downtimeMs,
+    peakRssBytes: r.peakRssBytes,
+    peakTreeRssBytes: r.peakTreeRssBytes,
+    snapshot: snap,
+    jobMs,
+    steps,
+    reportedDowntimeMs: typeof snap?.downtime_ms === 'number' ? snap.downtime_ms : undefined,
+    ping: latencyStats(watch.latenciesMs),
+    files: typeof snap?.files === 'number' ? snap.files : undefined,
+  });
+  return { ...rec, summary };
+}
+
+function pgEnv(w: World): NodeJS.ProcessEnv {
+  return { PGPASSWORD: w.sb.dbPassword };
+}
+
+function pgArgs(w: World, db: string): string[] {
+  return ['-h', '127.0.0.1', '-p', String(w.pg.port), '-U', w.sb.dbUser, '-d', db];
+}
+
+/** The official procedure: stop, cp -ra of the install, pg_dump -Fc, start. */
+export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest, { recursive: true });
+  const watch = new PingWatcher(w.url);
+  watch.start();
+  const t0 = performance.now();
+  await runService(w.commands.stop);
+  await mustRun(['cp', '-ra', w.sb.installDir, path.join(dest, 'mattermost')]);
+  await mustRun(
+    [path.join(w.pg.binDir, 'pg_dump'), '-Fc', ...pgArgs(w, w.sb.dbName), '-f', path.join(dest, 'mattermost.dump')],
+    { env: pgEnv(w) },
+  );
+  await runService(w.commands.start);
+  const wallMs = performance.now() - t0;
+  const downtimeMs = await watch.stop();
+  const size = await treeSize(dest);
+  return record({ what: 'manual backup', wallMs, downtimeMs, files: size.files - 1, extra: { bytes: size.bytes } });
+}
+
+/** The official restore: pg_restore into an empty database, cp -ra of the install back. */
+export async function manualRestore(w: World, backup: string, target: string, db: string): Promise<RunRecord> {
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  await w.pg.dropDatabase(db);
+  await w.pg.createDatabase(db, w.sb.dbUser);
+  const t0 = performance.now();
+  await mustRun(
+    [
+      path.join(w.pg.binDir, 'pg_restore'),
+      '--no-owner',
+      '--no-privileges',
+      ...pgArgs(w, db),
+      path.join(backup, 'mattermost.dump'),
+    ],
+    { env: pgEnv(w) },
+  );
+  await mustRun(['cp', '-ra', path.join(backup, 'mattermost'), path.join(target, 'mattermost')]);
+  const wallMs = performance.now() - t0;
+  return record({ what: 'manual restore', wallMs });
+}
+
+/** mm-backup restore of a snapshot onto an empty directory and an empty database. */
+export async function mmRestore(w: World, repo: string, id: string, target: string, db: string): Promise<RunRecord> {
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  await w.pg.dropDatabase(db);
+  await w.pg.createDatabase(db, w.sb.dbUser);
+  const urlFile = path.join(w.root, 'restore-db-url');
+  await writeFile(
+    urlFile,
+    `postgres://${w.sb.dbUser}:${encodeURIComponent(w.sb.dbPassword)}@127.0.0.1:${w.pg.port}/${db}?sslmode=disable\n`,
+    { mode: 0o600 },
+  );
+  return mmBackup(w, repo, 'mm-backup restore', [
+    'restore',
+    id,
+    '--install-dir',
+    path.join(target, 'mattermost'),
+    '--database-url-file',
+    urlFile,
+    '--yes',
+  ]);
+}
+
+/** A restic run, recorded like the others; `op` is backup (of the install dir), restore (to target) or check. */
+export async function restic(
+  w: World,
+  repo: ResticRepo,
+  what: string,
+  op: 'backup' | 'restore' | 'check',
+  target?: string,
+): Promise<RunRecord> {
+  const watch = new PingWatcher(w.url);
+  watch.start();
+  let r: ResticRun;
+  try {
+    if (op === 'backup') r = await resticBackup(repo, w.sb.installDir);
+    else if (op === 'restore') {
+      const dir = target ?? path.join(w.root, 'restic-restore');
+      await rm(dir, { recursive: true, force: true });
+      r = await resticRestore(repo, dir);
+    } else r = await resticCheck(repo);
+  } finally {
+    await watch.stop().catch(() => 0);
+  }
+  return record({
+    what,
+    wallMs: r.wallMs,
+    peakRssBytes: r.peakRssBytes,
+    ping: latencyStats(watch.latenciesMs),
+    files: r.files,
+    extra: r.summary || r.incomplete ? { summary: r.summary, incomplete: r.incomplete } : undefined,
+  });
+}
