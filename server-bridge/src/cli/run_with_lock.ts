@@ -42,7 +42,7 @@ export async function withLock<T>(
 /** Builds `req` under the lock, runs it, and prints its summary. */
 export async function runOperationCommand(ec: EngineContext, out: Output, req: OperationRequest): Promise<void> {
   await withLock(ec, req.kind, out, async (lock) => {
-    const op = await buildOperation(req, { ec, lock, trigger: 'cli', notice: (t) => out.info(t) });
+    const op = await buildOperation(req, { ec, lock, trigger: 'cli', ownProcess: true, notice: (t) => out.info(t) });
     await runCliJob(op, lock, out);
     const s = op.summary();
     out.summary(s.json, s.text);

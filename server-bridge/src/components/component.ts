@@ -12,6 +12,7 @@ import type { StepContext } from '../jobs/runner';
 import type { VerifyIssue } from '../core/errors';
 import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
+import type { BackupBudget } from '../process/budget';
 
 /** What discovery decided for one component on this server: included (and where) or skipped (and why). */
 export interface ComponentPlan {
@@ -65,6 +66,8 @@ export interface BackupContext {
   previous?: ComponentRecord;
   /** Called once what the backup will contain is fixed (a database's snapshot pinned) while the copy goes on. */
   onPinned?: () => void;
+  /** An online backup's budget: children start under `children`, reads pay into `reads` first. Absent: full speed. */
+  budget?: BackupBudget;
 }
 
 /** One planned component of one backup (it may keep state between estimate, precopy and backup). */

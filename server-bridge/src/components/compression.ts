@@ -1,14 +1,21 @@
 /** zstd as a child process: faster than pg_dump's own zlib at a better ratio (see README, Performance). */
 import { PassThrough, type Readable } from 'node:stream';
 import { startProcess, type RunHandle } from '../process/run_process';
+import type { ProcessBudget } from '../process/budget';
 
-/** Returns a writable end to feed and the compressed stream to consume. */
+/** Returns a writable end to feed and the compressed stream to consume; zstd runs under `budget` when given. */
 export function compressor(
   level: number,
   signal?: AbortSignal,
+  budget?: ProcessBudget,
 ): { input: PassThrough; proc: RunHandle; output: Readable } {
   const input = new PassThrough();
-  const proc = startProcess('zstd', ['-q', `-${level}`, '-T0', '-c'], { stdin: input, stdout: 'pipe', signal });
+  const proc = startProcess('zstd', ['-q', `-${level}`, '-T0', '-c'], {
+    stdin: input,
+    stdout: 'pipe',
+    signal,
+    budget,
+  });
   return { input, proc, output: proc.stdout as Readable };
 }
 

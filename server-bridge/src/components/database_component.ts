@@ -11,6 +11,7 @@ import { describeTarget } from '../database/dsn';
 import { DatabaseUnreachableError } from '../database/sql_client';
 import { isConsequence, StageGroup } from '../process/stage_group';
 import { compressor, decompressor } from './compression';
+import { throttled } from '../core/rate_limit';
 import type { Repository } from '../repository/repository';
 import type { StepContext } from '../jobs/runner';
 import type { BackupComponent, BackupContext, ComponentPlan, Estimate, VerifyContext, VerifyIssue } from './component';
@@ -42,7 +43,8 @@ export class DatabaseComponent implements BackupComponent {
     // Dump → counter → zstd → repository: if any stage fails the others are torn down (pg_dump
     // killed, its session closed), or a full disk would leave pg_dump blocked on a full pipe.
     const group = new StageGroup(ctx.step.signal);
-    const z = compressor(this.level, group.signal);
+    const budget = ctx.budget;
+    const z = compressor(this.level, group.signal, budget?.children);
     group.track(z.input);
     group.track(z.output);
     let seen = 0;
@@ -56,10 +58,19 @@ export class DatabaseComponent implements BackupComponent {
       }),
     );
     const [dump, stored] = await group.all([
-      this.engine.dump(counter, { signal: group.signal, tables: this.plan.tables, onPinned: ctx.onPinned }),
+      this.engine.dump(counter, {
+        signal: group.signal,
+        tables: this.plan.tables,
+        onPinned: ctx.onPinned,
+        budget: budget?.children,
+      }),
       ctx.repo.ingest(z.output, { signal: group.signal }),
       z.proc.done,
-      pipeline(counter, z.input),
+      // The database server reads the tables at the pace the dump is consumed: pacing the
+      // uncompressed dump is what limits its disk reads (we cannot renice its server process).
+      budget?.reads
+        ? pipeline(counter, group.track(throttled(budget.reads, group.signal)), z.input)
+        : pipeline(counter, z.input),
     ]);
     const database: DatabaseInfo = {
       driver: this.engine.target.driver,

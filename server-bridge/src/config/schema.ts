@@ -62,6 +62,26 @@ const retentionSchema = z.strictObject({
   keepMonthly: z.number().int().min(0).default(6),
 });
 
+/**
+ * What an ONLINE backup may take from the machine Mattermost runs on (process/budget.ts,
+ * core/rate_limit.ts). Offline backups and restores run at full speed: Mattermost is stopped, or
+ * waiting for them.
+ */
+const budgetSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Niceness of the backup's child processes (pg_dump, mysqldump, zstd); 0 leaves it alone. */
+  nice: z.number().int().min(0).max(19).default(10),
+  /**
+   * best-effort at level 7 is the lowest priority that still always makes progress; idle waits
+   * until the disk has nothing else to do (the kernel only bounds the wait loosely), and a stalled
+   * dump keeps its database snapshot, and its locks against migrations, for as long.
+   */
+  ioClass: z.enum(['best-effort', 'idle', 'none']).default('best-effort'),
+  ioLevel: z.number().int().min(0).max(7).default(7),
+  /** Cap on what the backup reads (files, the database dump), in MB/s (1 MB = 1024 × 1024 bytes); absent = unlimited. */
+  readMBps: z.number().positive().max(1_000_000).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     mattermost: z.strictObject({
@@ -151,6 +171,7 @@ export const configSchema = z
          */
         replicateAfter: z.boolean().optional(),
         pruneAfter: z.boolean().optional(),
+        budget: budgetSchema.prefault({}),
       })
       .prefault({}),
     database: z

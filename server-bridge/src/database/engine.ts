@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { DbTarget } from './dsn';
+import type { ProcessBudget } from '../process/budget';
 
 export interface DumpResult {
   /** Rows per table, taken in the same snapshot as the dump. */
@@ -35,8 +36,12 @@ export interface DatabaseEngine {
   /**
    * Streams a consistent dump of the whole database (or `tables`) into `out`. Calls `onPinned`, if
    * the engine can tell, once later writes can no longer reach the dump and DDL waits for it.
+   * The dump tool runs under `budget` when given (an online backup).
    */
-  dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void }): Promise<DumpResult>;
+  dump(
+    out: Writable,
+    opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void; budget?: ProcessBudget },
+  ): Promise<DumpResult>;
   /**
    * Replaces the database's contents (or just `tables`) with the dump read from `input`; rejects
    * unless the whole dump was applied. Reports the tables the loading session saw at its end.

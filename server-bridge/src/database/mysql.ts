@@ -6,6 +6,7 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { runProcess, startProcess } from '../process/run_process';
+import type { ProcessBudget } from '../process/budget';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import type { DbTarget } from './dsn';
 import { MysqlInsertCounter } from './dump_scanner';
@@ -55,7 +56,10 @@ export class MysqlEngine implements DatabaseEngine {
     return counts;
   }
 
-  async dump(out: Writable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<DumpResult> {
+  async dump(
+    out: Writable,
+    opts: { signal?: AbortSignal; tables?: string[]; budget?: ProcessBudget },
+  ): Promise<DumpResult> {
     const opt = await writeOptionFile(this.target);
     try {
       const args = [
@@ -71,7 +75,11 @@ export class MysqlEngine implements DatabaseEngine {
         this.target.database,
         ...(opts.tables ?? []),
       ];
-      const proc = startProcess(mysqlTool('dump'), args, { signal: opts.signal, stdout: 'pipe' });
+      const proc = startProcess(mysqlTool('dump'), args, {
+        signal: opts.signal,
+        stdout: 'pipe',
+        budget: opts.budget,
+      });
       const counter = new MysqlInsertCounter();
       const tee = new PassThrough();
       tee.pipe(counter);

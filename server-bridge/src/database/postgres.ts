@@ -10,6 +10,7 @@ import { BridgeError } from '../core/errors';
 import { randomBytes } from 'node:crypto';
 import { startProcess, runProcess } from '../process/run_process';
 import { StageGroup } from '../process/stage_group';
+import type { ProcessBudget } from '../process/budget';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import { describeTarget, type DbTarget } from './dsn';
 import { PgCopyCounter } from './dump_scanner';
@@ -61,7 +62,7 @@ export class PostgresEngine implements DatabaseEngine {
 
   async dump(
     out: Writable,
-    opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void },
+    opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void; budget?: ProcessBudget },
   ): Promise<DumpResult> {
     const client = await this.connect();
     try {
@@ -90,6 +91,7 @@ export class PostgresEngine implements DatabaseEngine {
         env: { ...pgEnv(this.target), PGAPPNAME: appName },
         signal: group.signal,
         stdout: 'pipe',
+        budget: opts.budget,
       });
       const piped = pipeline(proc.stdout as Readable, out, { end: true });
       const counted = (async () => {

@@ -17,7 +17,11 @@ import { pruneResult, pruneText, replicateResult, replicateText, snapshotResult,
 export async function buildBackup(req: OperationRequest, rt: OperationRuntime): Promise<Operation> {
   const { ec } = rt;
   const d = await discover(ec.cfg, { exclude: req.exclude });
-  const plan = planBackup(ec, d, rt.lock, { mode: req.mode ?? ec.cfg.backup.mode, trigger: rt.trigger });
+  const plan = planBackup(ec, d, rt.lock, {
+    mode: req.mode ?? ec.cfg.backup.mode,
+    trigger: rt.trigger,
+    ownProcess: rt.ownProcess,
+  });
   const followUps: FollowUp[] = [];
 
   const replicate =

@@ -16,11 +16,18 @@ import type { JobLock } from '../jobs/lock';
 import type { Job, Step } from '../jobs/runner';
 import { buildManifest, componentSteps, fmt, offlineSnapshotSteps, type SnapshotDraft } from './take_snapshot';
 import { ensureStartedStep } from './service_steps';
+import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
+import { applyToProcess } from '../process/own_priority';
 
 export interface BackupOptions {
   mode: 'offline' | 'online';
   trigger: Manifest['trigger'];
   exclude?: ComponentId[];
+  /**
+   * The job has this process to itself (the CLI): an online backup lowers the whole process, so its
+   * own hashing and reading yield too. Never in the sidecar, whose main thread answers the API.
+   */
+  ownProcess?: boolean;
 }
 
 export interface BackupPlan {
@@ -41,6 +48,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
     mode: opts.mode,
     trigger: opts.trigger,
     records: [],
+    budget: backupBudget(ec.cfg.backup.budget, opts.mode),
   };
   let stoppedAt = 0;
   let downtimeMs = 0;
@@ -60,6 +68,13 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       }
       const cleaned = await ec.repo.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
+      if (draft.budget) {
+        ctx.log('info', describeBudget(draft.budget.children, draft.budget.readMBps));
+        const gaps = budgetGaps(draft.budget.children);
+        if (gaps.length) ctx.log('warn', `the backup runs without ${gaps.join(' and ')}`);
+        // After the lock is taken: a stale lock's recovery (a rollback, a restart) runs at full speed.
+        if (opts.ownProcess) await applyToProcess(draft.budget.children);
+      }
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
       const db = components.find((c) => c.plan.id === MAIN_DATABASE);
       const engine = db ? ec.engineFor(d.database) : undefined;

@@ -51,6 +51,8 @@ export interface OperationRuntime {
   ec: EngineContext;
   lock: JobLock;
   trigger: Trigger;
+  /** The job has this process to itself (the CLI): an online backup lowers the whole process to its budget. */
+  ownProcess?: boolean;
   /** Things worth saying while inputs are gathered (discovery fallbacks); redacted by the caller. */
   notice(text: string): void;
 }

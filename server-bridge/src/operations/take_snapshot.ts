@@ -11,6 +11,7 @@ import { FORMAT_VERSION } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
 import type { Discovery } from '../discovery/discover';
 import { formatBytes as fmt } from '../core/units';
+import type { BackupBudget } from '../process/budget';
 
 /** Byte counts as people read them (re-exported for the other plans). */
 export { fmt };
@@ -24,6 +25,8 @@ export interface SnapshotDraft {
   records: ComponentRecord[];
   mattermostVersion?: string;
   schemaVersion?: number;
+  /** What the copy may take from the machine (online backups); absent for full speed (a restore's safety snapshot). */
+  budget?: BackupBudget;
 }
 
 /** One step per component, in dependency order (databases first). */
@@ -37,7 +40,13 @@ export function componentSteps(
     id: `${prefix}${c.plan.id}`,
     title: `${prefix ? 'Safety snapshot: ' : ''}${c.plan.kind === 'database' ? 'Dump' : 'Copy'} ${c.plan.title}`,
     run: async (ctx) => {
-      const rec = await c.backup({ repo, step: ctx, mode: draft.mode, previous: previousOf(draft, c) });
+      const rec = await c.backup({
+        repo,
+        step: ctx,
+        mode: draft.mode,
+        previous: previousOf(draft, c),
+        budget: draft.budget,
+      });
       draft.records.push(rec);
       return summarize(rec);
     },
@@ -78,7 +87,14 @@ export function offlineSnapshotSteps(
           pinned = r;
         });
         const record = ctx.startBackground(dump, (bg) =>
-          c.backup({ repo, step: bg, mode: draft.mode, previous: previousOf(draft, c), onPinned: () => pinned() }),
+          c.backup({
+            repo,
+            step: bg,
+            mode: draft.mode,
+            previous: previousOf(draft, c),
+            onPinned: () => pinned(),
+            budget: draft.budget,
+          }),
         );
         await Promise.race([isPinned, record]);
         return 'snapshot pinned; the dump goes on while Mattermost runs again';

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CancelledError, ProcessError } from '../core/errors';
 import { redact } from '../core/redact';
+import { underBudget, type ProcessBudget } from './budget';
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
@@ -19,6 +20,8 @@ export interface RunOptions {
   stdout?: 'pipe' | 'collect' | 'ignore' | Writable;
   uid?: number;
   gid?: number;
+  /** Start the child under this CPU/I/O priority (an online backup's children only; process/budget.ts). */
+  budget?: ProcessBudget;
 }
 
 export interface RunHandle {
@@ -35,9 +38,12 @@ const STDOUT_LIMIT = 16 * 1024 * 1024;
 /** Starts `cmd args`; the caller must await `done` (it rejects on non-zero exit). */
 export function startProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): RunHandle {
   const stdoutMode = opts.stdout ?? 'collect';
-  const child = spawn(cmd, [...args], {
+  const env = opts.env ?? process.env;
+  // Errors and labels keep naming `cmd`: the wrappers exec it under the same pid.
+  const run = opts.budget ? underBudget(cmd, args, opts.budget, env.PATH) : { cmd, args: [...args] };
+  const child = spawn(run.cmd, run.args, {
     cwd: opts.cwd,
-    env: opts.env ?? process.env,
+    env,
     stdio: [
       opts.stdin === undefined || opts.stdin === 'ignore' ? 'ignore' : 'pipe',
       stdoutMode === 'ignore' ? 'ignore' : 'pipe',
@@ -130,10 +136,15 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       }
       releaseInput();
       const tail = redact(stderr.trim().split('\n').slice(-8).join('\n'));
+      // A wrapper (nice, ionice) that cannot exec the program exits 127, as a shell would.
+      const missing = run.cmd !== cmd && exit === 127;
       reject(
         new ProcessError(
           `${cmd} failed (${sig ? `killed by ${sig}` : `exit code ${exit}`})${tail ? `: ${tail}` : ''}`,
-          { details: { command: label, exitCode: exit, signal: sig } },
+          {
+            details: { command: label, exitCode: exit, signal: sig },
+            hint: missing ? `install ${cmd} or put it on PATH` : undefined,
+          },
         ),
       );
     });
