@@ -6,6 +6,7 @@
  * Mattermost's stop/start commands, run at full speed. Our own process: process/own_priority.ts.
  */
 import { accessSync, constants } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ParsedConfig } from '../config/schema';
 import { readBudget, type ReadBudget } from '../core/rate_limit';
@@ -70,6 +71,15 @@ export function describeBudget(budget: ProcessBudget, readMBps?: number): string
   return `online backup budget: ${cpu}, ${io}, reads ${readMBps ? `at most ${readMBps} MB/s` : 'unlimited'}`;
 }
 
+/** The niceness a child spawned from this thread starts with (Linux keeps it per thread). */
+function currentNice(): number {
+  try {
+    return os.getPriority(0);
+  } catch {
+    return 0;
+  }
+}
+
 export function ioniceArgs(budget: ProcessBudget): string[] {
   if (budget.ioClass === 'none') return [];
   const cls = IO_CLASS[budget.ioClass];
@@ -78,7 +88,7 @@ export function ioniceArgs(budget: ProcessBudget): string[] {
 }
 
 /**
- * `cmd args` wrapped so it starts under `budget`: `nice -n N ionice -t -c C [-n L] cmd args`. Each
+ * `cmd args` wrapped so it starts under `budget`: `nice -n ADD ionice -t -c C [-n L] cmd args`. Each
  * wrapper execs the next, so the pid (and process group) is the program's own. A missing tool is
  * left out (budgetGaps says so). `pathVar`: the PATH the child is spawned with.
  */
@@ -91,7 +101,10 @@ export function underBudget(
   const have = budgetTools(pathVar);
   const argv = [cmd, ...args];
   if (budget.ioClass !== 'none' && have.ionice) argv.unshift('ionice', ...ioniceArgs(budget));
-  if (budget.nice > 0 && have.nice) argv.unshift('nice', '-n', String(budget.nice));
+  // `nice -n` ADDS to the niceness the child inherits: a process already lowered (a CLI backup,
+  // a service started with Nice=) gets only what is missing, never more than asked for.
+  const add = budget.nice - currentNice();
+  if (add > 0 && have.nice) argv.unshift('nice', '-n', String(add));
   return { cmd: argv[0] as string, args: argv.slice(1) };
 }
 

@@ -1,10 +1,15 @@
-/** Online mode under concurrent writes: every fileinfo row in the dump has its file in the snapshot. */
+/**
+ * Online mode under concurrent writes: every fileinfo row in the dump has its file in the snapshot;
+ * the backup runs under backup.budget (the CLI process and its children lowered), a restore does not.
+ */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { query } from '../../src/database/sql_client';
 import { parseDsn } from '../../src/database/dsn';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
+import { startCli, type CliResult } from '../support/cli';
+import { cmdlineOf, descendantsOf, ioClassOf, niceOf } from '../support/priority';
 
 let env: E2E;
 beforeAll(async () => {
@@ -57,4 +62,80 @@ test('online backup while Mattermost keeps writing posts and attachments', async
     .filter((p): p is string => typeof p === 'string' && p !== '')
     .filter((p) => !existsSync(path.join(newInstall, 'data', p)));
   expect(missing).toEqual([]);
+});
+
+interface Watched {
+  result: CliResult;
+  /** What the CLI process itself ran at, each time it was looked at: every thread's niceness, the main thread's I/O class. */
+  cli: Array<{ nices: number[]; io: string }>;
+  /** The database and compression children it started, as they ran. */
+  children: Array<{ comm: string; nice: number; io: string }>;
+}
+
+/** Runs the CLI with `args`, looking at it and at its children every 20 ms while it runs. */
+async function watchCli(...args: string[]): Promise<Watched> {
+  const run = startCli(['--config', env.cfgFile, '--json', ...args]);
+  const pid = run.child.pid as number;
+  const cli: Watched['cli'] = [];
+  const children = new Map<number, Watched['children'][number]>();
+  const look = () => {
+    try {
+      const tasks = readdirSync(`/proc/${pid}/task`).map(Number);
+      cli.push({ nices: tasks.map((t) => niceOf(pid, t)), io: ioClassOf(pid) });
+    } catch {
+      return; // it has exited
+    }
+    for (const c of descendantsOf(pid)) {
+      if (children.has(c.pid) || !['pg_dump', 'pg_restore', 'psql', 'zstd'].includes(c.comm)) continue;
+      // `pg_dump --version` asks for the tool string; an empty argv is a child already gone.
+      const argv = cmdlineOf(c.pid);
+      if (!argv.length || argv.includes('--version')) continue;
+      try {
+        children.set(c.pid, { comm: c.comm, nice: niceOf(c.pid), io: ioClassOf(c.pid) });
+      } catch {
+        /* ended between the listing and the look */
+      }
+    }
+  };
+  const timer = setInterval(look, 20);
+  const result = await run.done;
+  clearInterval(timer);
+  return { result, cli, children: [...children.values()] };
+}
+
+test('an online backup runs under backup.budget, the CLI process included; a restore runs at full speed', async () => {
+  const ours = { nice: niceOf(process.pid), io: ioClassOf(process.pid) };
+  // A read cap slow enough for the dump to be seen running, far above what the test data needs.
+  await env.writeConfig({ backup: { budget: { nice: 6, ioClass: 'best-effort', ioLevel: 5, readMBps: 0.5 } } });
+  try {
+    const b = await watchCli('backup', '--mode', 'online');
+    expect(b.result.code).toBe(0);
+    const log = b.result.events.filter((e) => e.type === 'log').map((e) => e.message as string);
+    expect(log).toContain('online backup budget: niceness 6, I/O class best-effort 5, reads at most 0.5 MB/s');
+    // Once its preflight has run, every thread of the CLI process is lowered (the API-less CLI may be).
+    expect(b.cli.some((l) => l.nices.every((n) => n === 6) && l.io === 'best-effort: prio 5')).toBe(true);
+    expect(b.children.map((c) => c.comm)).toContain('pg_dump');
+    for (const c of b.children) expect(c).toEqual({ comm: c.comm, nice: 6, io: 'best-effort: prio 5' });
+
+    const url = env.db.adminUrl('mm_budget_check');
+    const urlFile = path.join(env.root, 'budget-url');
+    await writeFile(urlFile, url, { mode: 0o600 });
+    const r = await watchCli(
+      'restore',
+      b.result.summary?.snapshot.id,
+      '--yes',
+      '--install-dir',
+      path.join(env.root, 'restored-budget', 'mattermost'),
+      '--database-url-file',
+      urlFile,
+      '--components',
+      'database,config',
+    );
+    expect(r.result.code).toBe(0);
+    expect(r.children.length).toBeGreaterThan(0);
+    for (const c of r.children) expect(c).toEqual({ comm: c.comm, nice: ours.nice, io: ours.io });
+    for (const l of r.cli) expect(l).toEqual({ nices: l.nices.map(() => ours.nice), io: ours.io });
+  } finally {
+    await env.writeConfig();
+  }
 });

@@ -34,6 +34,15 @@ export function commOf(pid: number): string | undefined {
   }
 }
 
+/** The argument vector of `pid` (empty once it is gone). */
+export function cmdlineOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** Waits until `pid` runs `comm` (the wrappers nice and ionice have exec'd it). */
 export async function waitForComm(pid: number, comm: string, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

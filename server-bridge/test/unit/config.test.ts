@@ -31,6 +31,17 @@ test('the documented minimal config is valid and gets defaults', () => {
   });
 });
 
+test('backup.budget: an online backup is lowered by default, reads are unlimited', () => {
+  expect(parseConfig(base, 'x').backup.budget).toEqual({
+    enabled: true,
+    nice: 10,
+    ioClass: 'best-effort',
+    ioLevel: 7,
+  });
+  const set = { enabled: false, nice: 19, ioClass: 'idle', ioLevel: 0, readMBps: 2.5 } as const;
+  expect(parseConfig({ ...base, backup: { budget: set } }, 'x').backup.budget).toEqual(set);
+});
+
 test('presets expand to argv arrays', () => {
   expect(
     parseConfig({ ...base, service: { preset: 'systemd', unit: 'mm.service' } }, 'x').serviceCommands.stop,
@@ -56,6 +67,12 @@ test.each([
   [{ ...base, backup: { exclude: ['database', 'nonsense'] } }, 'backup.exclude.1:'],
   [{ ...base, retention: { keepLast: 0 } }, 'retention.keepLast: must be at least 1'],
   [{ ...base, mattermost: { ...base.mattermost, url: 'ftp://x' } }, 'mattermost.url: must be an http(s) URL'],
+  [{ ...base, backup: { budget: { nice: 20 } } }, 'backup.budget.nice:'],
+  [{ ...base, backup: { budget: { nice: -5 } } }, 'backup.budget.nice:'],
+  [{ ...base, backup: { budget: { ioClass: 'realtime' } } }, 'backup.budget.ioClass:'],
+  [{ ...base, backup: { budget: { ioLevel: 8 } } }, 'backup.budget.ioLevel:'],
+  [{ ...base, backup: { budget: { readMBps: 0 } } }, 'backup.budget.readMBps:'],
+  [{ ...base, backup: { budget: { niceness: 5 } } }, 'backup.budget: unknown key "niceness"'],
 ])('bad config %#: the error names the key and the problem', (raw, expected) => {
   expect(issues(raw).join('\n')).toContain(expected);
 });

@@ -138,23 +138,29 @@ function nodeChild(script: string): { line: Promise<Record<string, number>>; rel
   };
 }
 
-test('applyToProcess lowers every thread of the process, and what it starts later inherits it', async () => {
+test('applyToProcess lowers every thread of the process, what it starts later inherits it, and budgets stay targets', async () => {
   const c = nodeChild(`
     const { applyToProcess } = require('./dist/process/own_priority');
+    const { startProcess } = require('./dist/process/run_process');
     const { Worker } = require('node:worker_threads');
     const { spawn } = require('node:child_process');
     applyToProcess({ nice: 8, ioClass: 'idle', ioLevel: 7 }).then(() => {
       const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
       w.once('online', () => {
         const s = spawn('sleep', ['60'], { stdio: 'ignore' });
-        console.log(JSON.stringify({ pid: process.pid, sleep: s.pid }));
-        process.stdin.on('end', () => { s.kill(); process.exit(0); });
+        // Budgeted children of a lowered process: niceness is a target, not an increment.
+        const ac = new AbortController();
+        const more = startProcess('sleep', ['61'], { signal: ac.signal, budget: { nice: 10, ioClass: 'none', ioLevel: 7 } });
+        const less = startProcess('sleep', ['62'], { signal: ac.signal, budget: { nice: 5, ioClass: 'none', ioLevel: 7 } });
+        for (const h of [more, less]) h.done.catch(() => undefined);
+        console.log(JSON.stringify({ pid: process.pid, sleep: s.pid, more: more.child.pid, less: less.child.pid }));
+        process.stdin.on('end', () => { s.kill(); ac.abort(); setTimeout(() => process.exit(0), 100); });
         process.stdin.resume();
       });
     });
   `);
   try {
-    const { pid, sleep } = await c.line;
+    const { pid, sleep, more, less } = await c.line;
     const tasks = readdirSync(`/proc/${pid}/task`).map(Number);
     expect(tasks.length).toBeGreaterThan(4); // main, libuv pool, V8 platform, the worker
     for (const tid of tasks) {
@@ -163,6 +169,9 @@ test('applyToProcess lowers every thread of the process, and what it starts late
     }
     expect(niceOf(sleep as number)).toBe(8);
     expect(ioClassOf(sleep as number)).toBe('idle');
+    await waitForComm(more as number, 'sleep');
+    expect(niceOf(more as number)).toBe(10); // 8 + 2, not 8 + 10
+    expect(niceOf(less as number)).toBe(8); // never raised back: that needs privileges
   } finally {
     await c.release();
   }
