@@ -2,12 +2,13 @@
  * backup.budget through the real backup plan, a real PostgreSQL and a real repository: in an
  * online backup pg_dump and zstd run at the configured niceness and I/O class and the dump is
  * read no faster than readMBps; with the budget off (or offline) they run as this process does.
+ * mysqldump takes the same budget.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startPostgres, type PgServer } from '@mm-backup/testkit';
+import { startMariadb, startPostgres, type PgServer } from '@mm-backup/testkit';
 import { parseConfig } from '../../src/config/load';
 import { MB } from '../../src/core/rate_limit';
 import { parseDsn } from '../../src/database/dsn';
@@ -151,3 +152,48 @@ test('with the budget off the dump runs as this process does, at full speed', as
   expect(r.seen.map((s) => s.comm)).toContain('pg_dump');
   for (const s of r.seen) expect(s).toEqual({ comm: s.comm, nice: ours.nice, io: ours.io });
 });
+
+test('mysqldump starts under the budget too', async () => {
+  const my = await startMariadb({ name: 'budget' });
+  try {
+    await my.createDatabase('mm');
+    await my.exec(
+      'mm',
+      'CREATE TABLE posts (id int primary key, message text); INSERT INTO posts SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_30000',
+    );
+    const engine = openEngine(parseDsn(my.adminUrl('mm'), 'mysql'));
+    // The first chunk is held until the tool has been looked at: with ~4 MB to write it blocks on
+    // the full pipe meanwhile, so it is there to be seen.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    const out = new Writable({
+      write(_c: Buffer, _e, cb) {
+        if (first) {
+          first = false;
+          void held.then(() => {
+            cb();
+          });
+        } else {
+          cb();
+        }
+      },
+    });
+    const dump = engine.dump(out, { budget: { nice: 9, ioClass: 'idle', ioLevel: 7 } });
+    let tool: { pid: number; comm: string } | undefined;
+    for (let i = 0; i < 1000 && !tool; i++) {
+      tool = childrenOf(process.pid).find((c) => /dump$/.test(c.comm) && cmdlineOf(c.pid).length > 0);
+      if (!tool) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(tool).toBeDefined();
+    const pid = (tool as { pid: number }).pid;
+    const looked = { nice: niceOf(pid), io: ioClassOf(pid) };
+    release();
+    await dump;
+    expect(looked).toEqual({ nice: 9, io: 'idle' });
+  } finally {
+    await my.destroy();
+  }
+}, 180_000);
