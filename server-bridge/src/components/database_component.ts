@@ -2,11 +2,16 @@
  * The database (and a separate config-store database): one consistent dump, zstd-compressed,
  * stored as one object, with row counts per table taken in the dump's own snapshot.
  */
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import type { ComponentRecord, DatabaseInfo } from '../manifest/manifest';
-import type { DatabaseEngine, RestoreReport } from '../database/engine';
+import type { DatabaseEngine, ParallelRestore, RestoreReport } from '../database/engine';
+import { isDiskFull } from '../storage/disk_full';
 import { describeTarget } from '../database/dsn';
 import { DatabaseUnreachableError } from '../database/sql_client';
 import { isConsequence, StageGroup } from '../process/stage_group';
@@ -112,7 +117,7 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Databa
       `the snapshot holds a ${info.driver} dump but the target database is ${engine.target.driver}`,
     );
   }
-  const report = await loadDump(engine, ctx, info, ctx.step.signal);
+  const report = await loadDump(engine, ctx, info);
   const issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
   if (issues.length) {
     const seen = report.tablesAfterLoad
@@ -176,7 +181,7 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
   });
   try {
     const scratch = engine.withDatabase(scratchName);
-    await loadDump(scratch, ctx, info, ctx.step.signal);
+    await loadDump(scratch, ctx, info);
     const counts = await scratch.rowCounts();
     issues.push(
       ...compareCounts(record.id, info.rowCounts, counts, !info.tables).map((i) => ({
@@ -190,8 +195,84 @@ export async function verifyDatabaseRecord(record: ComponentRecord, ctx: VerifyC
   return issues;
 }
 
-/** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
+/**
+ * Loads the stored dump into `engine`: into an empty database in parallel from a local file when
+ * the engine can (see loadFromFile), else streamed through zstd in one transaction.
+ */
 async function loadDump(
+  engine: DatabaseEngine,
+  ctx: { repo: Repository; step: StepContext },
+  info: DatabaseInfo,
+): Promise<RestoreReport> {
+  const parallel = await engine.parallelRestore?.();
+  if (parallel) {
+    const report = await loadFromFile(parallel, ctx, info);
+    if (report) return report;
+  }
+  return streamDump(engine, ctx, info, ctx.step.signal);
+}
+
+/**
+ * Where the dump file of a parallel load goes: $TMPDIR when set, else /var/tmp, which is on disk
+ * where /tmp may be memory (tmpfs, the default on Debian 13) and a dump can be many GB.
+ */
+function restoreTempRoot(): string {
+  if (process.env.TMPDIR) return process.env.TMPDIR;
+  return existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir();
+}
+
+/**
+ * Decompresses the stored dump into a private temp file (0600 in a 0700 dir; its checksum checked
+ * once all of it has been read, before the database is touched), then has `parallel` load it. The
+ * file is removed whatever happens. Resolves undefined when no file can be made or it does not fit
+ * on its disk: nothing was changed then, and the caller streams the dump instead.
+ */
+async function loadFromFile(
+  parallel: ParallelRestore,
+  ctx: { repo: Repository; step: StepContext },
+  info: DatabaseInfo,
+): Promise<RestoreReport | undefined> {
+  const signal = ctx.step.signal;
+  const root = restoreTempRoot();
+  let dir: string;
+  try {
+    dir = await mkdtemp(path.join(root, 'mm-backup-restore-'));
+  } catch (err) {
+    ctx.step.log(
+      'warn',
+      `cannot make a temp dir in ${root} (${(err as Error).message}): loading the dump in one stream`,
+    );
+    return undefined;
+  }
+  try {
+    const file = path.join(dir, 'database.dump');
+    const group = new StageGroup(signal);
+    const dump = await ctx.repo.readObjectChecked(info.object, { signal: group.signal });
+    const z = decompressor(group.track(dump.stream), group.signal);
+    try {
+      await group.all([
+        pipeline(z.output, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal: group.signal }),
+        z.proc.done,
+      ]);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      ctx.step.log('warn', `the dump does not fit in ${root} (disk full): loading it in one stream instead`);
+      return undefined;
+    }
+    // Nothing has touched the database yet: a dump swapped since preflight is refused here.
+    dump.check();
+    ctx.step.log(
+      'info',
+      `the target database is empty: loading the dump with ${parallel.jobs} parallel sessions from ${file}`,
+    );
+    return await parallel.restoreFile(file, { signal });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Streams the stored dump through zstd into `engine`; a failure anywhere stops every stage. */
+async function streamDump(
   engine: DatabaseEngine,
   ctx: { repo: Repository },
   info: DatabaseInfo,

@@ -181,6 +181,11 @@ export const configSchema = z
         adminUrlFile: z.string().optional(),
         /** Directory holding pg_dump/pg_restore/psql; default: the newest /usr/lib/postgresql/N/bin, else PATH. */
         pgBinDir: z.string().optional(),
+        /**
+         * Sessions of `pg_restore --jobs` when a restore loads into an EMPTY PostgreSQL database (a new
+         * host); default one per core, 2 to 8. 1 loads in one transaction as in place.
+         */
+        restoreJobs: z.number().int().min(1).max(64).optional(),
       })
       .prefault({}),
     retention: retentionSchema.prefault({}),

@@ -24,6 +24,21 @@ export interface RestoreReport {
   tablesAfterLoad?: string[];
 }
 
+/**
+ * A load of a dump FILE by several sessions at once, offered only for a database that holds nothing
+ * yet. Not one transaction: instead, a load that fails or is aborted removes what it created.
+ */
+export interface ParallelRestore {
+  /** How many sessions load the dump. */
+  readonly jobs: number;
+  /**
+   * Loads the dump at `file` (seekable, in the engine's dump format). Resolves once all of it is
+   * applied; otherwise removes every object the load created, so the database is empty again, and
+   * rejects (saying whether that removal succeeded). An abort stops the load the same way.
+   */
+  restoreFile(file: string, opts: { signal?: AbortSignal }): Promise<RestoreReport>;
+}
+
 export interface DatabaseEngine {
   readonly target: DbTarget;
   serverVersion(): Promise<string>;
@@ -47,6 +62,11 @@ export interface DatabaseEngine {
    * unless the whole dump was applied. Reports the tables the loading session saw at its end.
    */
   restore(input: Readable, opts: { signal?: AbortSignal; tables?: string[] }): Promise<RestoreReport>;
+  /**
+   * A parallel load for this database when the engine has one, it is not switched off and the
+   * database is empty (the engine's rule); undefined otherwise, and restore() is the way.
+   */
+  parallelRestore?(): Promise<ParallelRestore | undefined>;
   /** Reads the whole dump and counts rows per table without a database. */
   scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan>;
   /** The same server with another database name. */

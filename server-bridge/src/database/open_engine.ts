@@ -2,8 +2,9 @@
 import type { DatabaseEngine } from './engine';
 import type { DbTarget } from './dsn';
 import { MysqlEngine } from './mysql';
-import { PostgresEngine } from './postgres';
+import { PostgresEngine, type PostgresOptions } from './postgres';
 
-export function openEngine(target: DbTarget, pgBinDir?: string): DatabaseEngine {
-  return target.driver === 'postgres' ? new PostgresEngine(target, pgBinDir) : new MysqlEngine(target);
+/** The engine for `target`; `pg` settings apply to PostgreSQL only (MySQL/MariaDB has no parallel load). */
+export function openEngine(target: DbTarget, pgBinDir?: string, pg: PostgresOptions = {}): DatabaseEngine {
+  return target.driver === 'postgres' ? new PostgresEngine(target, pgBinDir, pg) : new MysqlEngine(target);
 }

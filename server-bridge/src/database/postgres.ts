@@ -2,32 +2,48 @@
  * PostgreSQL engine: pg_dump custom format (uncompressed; the caller compresses with zstd, which is
  * faster than pg_dump's own zlib) from an exported snapshot, so row counts match the dump exactly.
  * Restore runs pg_restore's SQL through psql in ONE transaction: a failed restore changes nothing.
+ * Into an EMPTY database (a new host) the dump can instead be loaded from a local file by
+ * `pg_restore --jobs`; that load is not atomic, so a failed one removes what it created.
  */
 import { Client } from 'pg';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { BridgeError } from '../core/errors';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { startProcess, runProcess } from '../process/run_process';
 import { StageGroup } from '../process/stage_group';
 import type { ProcessBudget } from '../process/budget';
-import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
+import type { DatabaseEngine, DumpResult, DumpScan, ParallelRestore, RestoreReport } from './engine';
 import { describeTarget, type DbTarget } from './dsn';
 import { PgCopyCounter } from './dump_scanner';
 import { findPgBinDir, pgEnv, pgTool } from './pg_tools';
 import { query, queryOne, unreachable } from './sql_client';
+
+/** How the engine runs beyond its target; every field has a default. */
+export interface PostgresOptions {
+  /** Sessions of a parallel load into an empty database; 1 always loads in one transaction. */
+  restoreJobs?: number;
+}
+
+/** Sessions of a parallel load when not configured: one per core, at least 2, at most 8. */
+export function defaultRestoreJobs(): number {
+  // Past 8 the server's disk, not the client, is what limits a load.
+  return Math.min(8, Math.max(2, os.availableParallelism()));
+}
 
 export class PostgresEngine implements DatabaseEngine {
   private readonly binDir: string | undefined;
   constructor(
     readonly target: DbTarget,
     binDir?: string,
+    private readonly options: PostgresOptions = {},
   ) {
     this.binDir = findPgBinDir(binDir);
   }
 
   withDatabase(name: string): PostgresEngine {
-    return new PostgresEngine({ ...this.target, database: name }, this.binDir);
+    return new PostgresEngine({ ...this.target, database: name }, this.binDir, this.options);
   }
 
   async serverVersion(): Promise<string> {
@@ -158,6 +174,112 @@ export class PostgresEngine implements DatabaseEngine {
     });
     await group.all([fed, psql.done]);
     return {};
+  }
+
+  /**
+   * Offered when the database is empty: no schema besides public and the system ones, and in
+   * public no table, view, sequence, foreign table, routine or type, nor any large object, except
+   * what an extension owns. Exactly that is what undoParallelLoad removes, so a failed load leaves
+   * the database as it found it. Mattermost's own database (in place) is never empty.
+   */
+  async parallelRestore(): Promise<ParallelRestore | undefined> {
+    const jobs = this.options.restoreJobs ?? defaultRestoreJobs();
+    if (jobs < 2) return undefined;
+    if ((await this.ownObjects()).length) return undefined;
+    return { jobs, restoreFile: (file, opts) => this.loadInParallel(file, jobs, opts) };
+  }
+
+  /** Up to 5 objects of the database that make it not empty (see parallelRestore), for messages. */
+  async ownObjects(): Promise<string[]> {
+    const rows = await query(this.target, `SELECT what FROM (${OWN_OBJECTS}) o ORDER BY ord, what LIMIT 5`);
+    return rows.map((r) => String(r.what));
+  }
+
+  private async loadInParallel(file: string, jobs: number, opts: { signal?: AbortSignal }): Promise<RestoreReport> {
+    // Extensions the dump creates are the load's own; those already there are not ours to drop.
+    const extensionsBefore = (await query(this.target, 'SELECT extname FROM pg_extension')).map((r) =>
+      String(r.extname),
+    );
+    // A name of its own lets the undo find the load's sessions: killing pg_restore does not stop a
+    // CREATE INDEX its session is running, and DROP would wait for it.
+    const appName = `mm-backup-restore-${randomBytes(6).toString('hex')}`;
+    // --dbname is a conninfo naming only the database (not secret): host, user and password come
+    // from the environment like for every other tool; a bare name with "=" would be read as conninfo.
+    const args = [
+      '--no-owner',
+      '--no-privileges',
+      '--exit-on-error',
+      `--jobs=${jobs}`,
+      `--dbname=dbname=${conninfoValue(this.target.database)}`,
+      file,
+    ];
+    try {
+      await startProcess(pgTool(this.binDir, 'pg_restore'), args, {
+        env: { ...pgEnv(this.target), PGAPPNAME: appName },
+        signal: opts.signal,
+        stdout: 'ignore',
+      }).done;
+      return {};
+    } catch (err) {
+      throw await this.undoParallelLoad(err, appName, extensionsBefore);
+    }
+  }
+
+  /**
+   * Removes what a failed parallel load created and returns the error to throw: the load's own
+   * (a cancellation stays one) when the database is empty again, else one that says it is not.
+   */
+  private async undoParallelLoad(failure: unknown, appName: string, extensionsBefore: string[]): Promise<unknown> {
+    const db = describeTarget(this.target);
+    let left: string[];
+    try {
+      await this.endSessions(appName);
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        const ext = await client.query('SELECT extname FROM pg_extension WHERE NOT (extname = ANY($1::text[]))', [
+          extensionsBefore,
+        ]);
+        for (const r of ext.rows as Array<{ extname: string }>) {
+          await client.query(`DROP EXTENSION IF EXISTS ${quoteIdent(r.extname)} CASCADE`);
+        }
+        await client.query(UNDO_SQL);
+        await client.query('COMMIT');
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      left = await this.ownObjects();
+    } catch (err) {
+      return new BridgeError(
+        'PROCESS_FAILED',
+        `${errorMessage(failure)}; removing what the parallel load had created failed too (${errorMessage(err)}): ${db} holds part of the dump`,
+        { cause: failure, hint: `drop and recreate the database ${this.target.database} (empty), then restore again` },
+      );
+    }
+    if (left.length) {
+      return new BridgeError(
+        'PROCESS_FAILED',
+        `${errorMessage(failure)}; after removing what the parallel load had created, ${db} still holds ${left.join(', ')}`,
+        { cause: failure, hint: `drop and recreate the database ${this.target.database} (empty), then restore again` },
+      );
+    }
+    if (failure instanceof BridgeError && failure.code === 'CANCELLED') return failure;
+    return new BridgeError(
+      failure instanceof BridgeError ? failure.code : 'PROCESS_FAILED',
+      `${errorMessage(failure)}; the parallel load was undone and ${db} is empty again`,
+      { cause: failure, hint: failure instanceof BridgeError ? failure.hint : undefined },
+    );
+  }
+
+  /** Ends the sessions named `appName` (a killed client's server sessions may still be working). */
+  private async endSessions(appName: string): Promise<void> {
+    const sql = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`;
+    for (let attempt = 0; attempt < 300; attempt++) {
+      const row = await queryOne(this.target, sql, [appName]);
+      if (!row || row.n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new BridgeError('PROCESS_FAILED', `the sessions of the parallel load (${appName}) did not end within 30 s`);
   }
 
   async scanDump(input: Readable, opts: { signal?: AbortSignal }): Promise<DumpScan> {
@@ -322,6 +444,62 @@ BEGIN
            WHERE n.nspname = 'public' AND t.typtype IN ('e','d','c','r') AND d.objid IS NULL
              AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') LOOP
     EXECUTE format('DROP TYPE IF EXISTS public.%I CASCADE', r.typname);
+  END LOOP;
+END
+$mmbackup$;
+`;
+
+/** A libpq conninfo value, quoted: backslash and single quote escaped by a backslash. */
+function conninfoValue(v: string): string {
+  return `'${v.replace(/[\\']/g, '\\$&')}'`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `NOT EXISTS` an extension owning the object `oid` of catalog `catalog`. */
+function notFromExtension(catalog: string, oid: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+}
+
+// Everything that makes a database not empty (see parallelRestore), each with the statement that
+// removes it: one list, so the emptiness rule and the undo of a failed parallel load cannot drift.
+// A restore with --no-owner creates all of it as the restoring user, who may therefore drop it.
+const OWN_OBJECTS = `
+  SELECT 1 AS ord, 'schema ' || quote_ident(n.nspname) AS what, format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname) AS undo
+    FROM pg_namespace n
+   WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+     AND ${notFromExtension('pg_namespace', 'n.oid')}
+  UNION ALL
+  SELECT 2, 'table ' || quote_ident(c.relname),
+         format('DROP %s IF EXISTS public.%I CASCADE',
+           CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                          WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${notFromExtension('pg_class', 'c.oid')}
+  UNION ALL
+  SELECT 3, 'routine ' || p.oid::regprocedure::text, format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'public' AND ${notFromExtension('pg_proc', 'p.oid')}
+  UNION ALL
+  SELECT 4, 'type ' || quote_ident(t.typname), format('DROP TYPE IF EXISTS public.%I CASCADE', t.typname)
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+   WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c', 'r')
+     AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+     AND ${notFromExtension('pg_type', 't.oid')}
+  UNION ALL
+  SELECT 5, 'large object ' || m.oid, format('SELECT lo_unlink(%s)', m.oid) FROM pg_largeobject_metadata m
+`;
+
+// Drops, in one statement, every object OWN_OBJECTS lists. The list is read once, up front: what a
+// cascade has removed by the time its turn comes is skipped by IF EXISTS.
+const UNDO_SQL = `
+DO $mmbackup$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT undo FROM (${OWN_OBJECTS}) o ORDER BY ord LOOP
+    EXECUTE r.undo;
   END LOOP;
 END
 $mmbackup$;

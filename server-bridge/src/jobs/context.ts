@@ -50,7 +50,8 @@ export async function openContext(
     stopMs: cfg.service.stopTimeoutSeconds * 1000,
     healthMs: cfg.service.healthTimeoutSeconds * 1000,
   });
-  const engineFor = (t: Parameters<typeof openEngine>[0]) => openEngine(t, cfg.database.pgBinDir);
+  const engineFor = (t: Parameters<typeof openEngine>[0]) =>
+    openEngine(t, cfg.database.pgBinDir, { restoreJobs: cfg.database.restoreJobs });
   return {
     cfg,
     storage,
