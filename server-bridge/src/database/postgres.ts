@@ -8,7 +8,7 @@
 import { Client } from 'pg';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { BridgeError } from '../core/errors';
+import { BridgeError, CancelledError } from '../core/errors';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { startProcess, runProcess } from '../process/run_process';
@@ -196,6 +196,8 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   private async loadInParallel(file: string, jobs: number, opts: { signal?: AbortSignal }): Promise<RestoreReport> {
+    // A child started after the abort would not hear of it: it would load everything, then be undone.
+    if (opts.signal?.aborted) throw new CancelledError('the restore was cancelled before pg_restore started');
     // Extensions the dump creates are the load's own; those already there are not ours to drop.
     const extensionsBefore = (await query(this.target, 'SELECT extname FROM pg_extension')).map((r) =>
       String(r.extname),
