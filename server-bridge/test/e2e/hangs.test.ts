@@ -167,8 +167,8 @@ test('pg_restore killed during a deep verify: the CLI exits, no session left, th
   const pidFile = path.join(env.root, 'drill.pid');
   const count = path.join(env.root, 'drill.count');
   // The first pg_restore reads the dump through (no database); the second is the restore drill:
-  // it holds until killed (while psql's session into the scratch database is open), so the kill
-  // never lands on one that already finished.
+  // it holds until killed (the scratch database is empty, so the drill loads it with pg_restore
+  // --jobs from a temp file), so the kill never lands on one that already finished.
   const bin = await shimBin(
     'killable-drill-bin',
     'pg_restore',
