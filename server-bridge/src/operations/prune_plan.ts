@@ -4,6 +4,7 @@
  * never a kept snapshot without its data.
  */
 import { PreconditionError } from '../core/errors';
+import { PrefixSet } from '../core/hash_set';
 import { newJobId } from '../core/ids';
 import { referencedObjects } from '../manifest/manifest';
 import { deleteVerification, readVerifications } from '../repository/verifications';
@@ -71,7 +72,9 @@ export function planPrune(
             );
           }
           const removed = new Set(opts.dryRun ? (outcome.plan?.remove ?? []) : []);
-          const live = new Set<string>();
+          // 8 bytes per object in use, not a string each. A name that only shares its first 64 bits
+          // with one in use counts as in use: such an object is kept (never a used one swept).
+          const live = new PrefixSet();
           for (const m of manifests) if (!removed.has(m.id)) for await (const o of referencedObjects(m)) live.add(o);
           for await (const o of ec.repo.listObjects()) {
             if (live.has(o.sha256)) continue;

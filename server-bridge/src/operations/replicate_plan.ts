@@ -9,6 +9,8 @@
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { StorageError } from '../core/errors';
+import { PrefixSet } from '../core/hash_set';
+import { HashSorter, notListed } from '../core/hash_sort';
 import { newJobId } from '../core/ids';
 import { TaskPool } from '../core/pool';
 import { referencedObjects, type Manifest } from '../manifest/manifest';
@@ -98,29 +100,35 @@ export function planReplicate(
     title: 'Copy new snapshots off-site',
     skip: () => (toCopy.length ? undefined : 'every kept snapshot is already off-site'),
     run: async (ctx) => {
-      const present = new Set<string>();
-      for await (const o of off.repo.listObjects()) present.add(o.sha256);
-      const jobs: Array<{ sha: string; size: number }> = [];
-      for (const m of toCopy) {
-        for await (const sha of referencedObjects(m)) {
-          if (present.has(sha)) continue;
-          present.add(sha);
-          const size = (await stat(objectFile(local, sha))).size;
-          jobs.push({ sha, size });
+      // Exact and flat: every object the new snapshots use, sorted on local disk, joined with the
+      // off-site listing (the same order): an object is skipped only when off-site lists its
+      // exact name. What is missing is noted with its size (for the progress total), then copied.
+      const needed = await HashSorter.create();
+      const missing = await HashSorter.create();
+      try {
+        for (const m of toCopy) for await (const sha of referencedObjects(m)) await needed.add(sha);
+        let total = 0;
+        for await (const { sha256 } of notListed(needed.distinct(), off.repo.listObjects())) {
+          const size = (await stat(objectFile(local, sha256))).size;
+          total += size;
+          await missing.add(sha256, size);
         }
+        await needed.dispose();
+        const pool = new TaskPool(4);
+        const target = off.storage;
+        for await (const j of missing.distinct()) {
+          await pool.add(async () => {
+            await target.put(objectKey(j.sha256), fileBody(objectFile(local, j.sha256)), { signal: ctx.signal });
+            outcome.objectsUploaded++;
+            outcome.bytesUploaded += j.b;
+            ctx.progress(outcome.bytesUploaded, total, 'bytes');
+          });
+        }
+        await pool.drain();
+      } finally {
+        await needed.dispose();
+        await missing.dispose();
       }
-      const total = jobs.reduce((n, j) => n + j.size, 0);
-      const pool = new TaskPool(4);
-      const target = off.storage;
-      for (const j of jobs) {
-        await pool.add(async () => {
-          await target.put(objectKey(j.sha), fileBody(objectFile(local, j.sha)), { signal: ctx.signal });
-          outcome.objectsUploaded++;
-          outcome.bytesUploaded += j.size;
-          ctx.progress(outcome.bytesUploaded, total, 'bytes');
-        });
-      }
-      await pool.drain();
       // Manifests last, oldest first: from this moment each snapshot exists off-site. Each
       // signature goes just before its manifest, so an off-site manifest is never unsigned.
       for (const m of [...toCopy].sort((a, b) => a.id.localeCompare(b.id))) {
@@ -161,7 +169,9 @@ export function planReplicate(
         await deleteVerification(off.storage, id);
       }
       // Mark from what is off-site now; manifests of snapshots still here locally need no decryption.
-      const live = new Set<string>();
+      // 8 bytes per object in use; a name sharing only its first 64 bits with one in use counts as
+      // in use, so such an object stays off-site (never a used one removed).
+      const live = new PrefixSet();
       for (const id of await snapshotIds(off.storage)) {
         let m = localManifests.get(id);
         if (!m) {

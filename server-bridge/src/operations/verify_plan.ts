@@ -3,8 +3,10 @@
  * named with its file and component), read each dump through and compare row counts, and with
  * `deep` restore the dump into a throwaway database and count again. The result is recorded.
  */
+import { createHash } from 'node:crypto';
 import { TaskPool } from '../core/pool';
-import { VerificationError, type VerifyIssue } from '../core/errors';
+import { BridgeError, VerificationError, type VerifyIssue } from '../core/errors';
+import { HashSorter } from '../core/hash_sort';
 import { newJobId } from '../core/ids';
 import type { Manifest } from '../manifest/manifest';
 import { kindOf } from '../components/registry';
@@ -17,36 +19,94 @@ import { writeVerification } from '../repository/verifications';
 export interface VerifyOutcome {
   issues: VerifyIssue[];
   objects: number;
+  /** Problems found beyond the MAX_LISTED_ISSUES listed in `issues`. */
+  unlisted: number;
 }
 
-/** Re-hashes all objects of `m` (or of the listed components). */
+/** Problems listed at most; more are counted (`unlisted`): a wiped repository must not fill memory with them. */
+export const MAX_LISTED_ISSUES = 1000;
+
+/**
+ * Re-hashes all objects of `m` (or of the listed components), each distinct object once, in the
+ * manifest's order; a problem names the first file that uses the object. Flat at millions of
+ * objects: a first pass numbers every reference and sorts the names on local disk (hash_sort.ts,
+ * exact: names compared whole), which marks, in a bit per reference, the first reference of each
+ * object and sums the bytes to check; the second pass reads the manifest again and checks the
+ * marked references. `issues` holds at most MAX_LISTED_ISSUES; `unlisted` counts the rest.
+ */
 export async function checkObjects(
   repo: Repository,
   m: Manifest,
   ctx: StepContext,
   only?: Set<string>,
-): Promise<{ issues: VerifyIssue[]; objects: number }> {
-  const byObject = new Map<string, { component: string; path?: string; size?: number }>();
-  for (const c of m.components) {
-    if ((only && !only.has(c.id)) || c.status !== 'included') continue;
-    for await (const o of kindOf(c).objects(c)) {
-      if (!byObject.has(o.sha256)) byObject.set(o.sha256, { component: c.id, path: o.path, size: o.size });
+): Promise<{ issues: VerifyIssue[]; objects: number; unlisted: number }> {
+  const records = m.components.filter((c) => !(only && !only.has(c.id)) && c.status === 'included');
+  async function* references(): AsyncGenerator<{ component: string; sha256: string; path: string; size?: number }> {
+    for (const c of records) for await (const o of kindOf(c).objects(c)) yield { component: c.id, ...o };
+  }
+  const sorter = await HashSorter.create();
+  let refs = 0;
+  let objects = 0;
+  let total = 0;
+  let first: FirstReferences;
+  const pass1 = createHash('sha256');
+  try {
+    for await (const o of references()) {
+      pass1.update(o.sha256);
+      await sorter.add(o.sha256, refs++, o.size ?? 0);
     }
+    first = new FirstReferences(refs);
+    for await (const o of sorter.distinct()) {
+      first.mark(o.a);
+      objects++;
+      total += o.b;
+    }
+  } finally {
+    await sorter.dispose();
   }
   const issues: VerifyIssue[] = [];
-  const total = [...byObject.values()].reduce((n, o) => n + (o.size ?? 0), 0);
+  const found = { unlisted: 0 };
   const checked = { bytes: 0 };
   const pool = new TaskPool(4);
-  for (const [sha, where] of byObject) {
+  const pass2 = createHash('sha256');
+  let seq = 0;
+  for await (const where of references()) {
+    pass2.update(where.sha256);
+    if (!first.has(seq++)) continue;
     await pool.add(async () => {
-      const problem = await repo.checkObject(sha, where.size, { signal: ctx.signal });
-      if (problem) issues.push({ component: where.component, path: where.path, object: sha, problem });
+      const problem = await repo.checkObject(where.sha256, where.size, { signal: ctx.signal });
+      if (problem) {
+        if (issues.length < MAX_LISTED_ISSUES) {
+          issues.push({ component: where.component, path: where.path, object: where.sha256, problem });
+        } else {
+          found.unlisted++;
+        }
+      }
       checked.bytes += where.size ?? 0;
       ctx.progress(checked.bytes, total, 'bytes', where.path);
     });
   }
   await pool.drain();
-  return { issues, objects: byObject.size };
+  // The second pass must have read what the first sorted (entry streams are re-read from private
+  // spool files, so it has): otherwise an object could have gone unchecked.
+  if (seq !== refs || pass1.digest('hex') !== pass2.digest('hex')) {
+    throw new BridgeError('INTERNAL', `the file index of snapshot ${m.id} changed while it was verified`);
+  }
+  return { issues, objects, unlisted: found.unlisted };
+}
+
+/** One bit per reference: set for the first reference of each object. */
+class FirstReferences {
+  private readonly bits: Uint8Array;
+  constructor(n: number) {
+    this.bits = new Uint8Array(Math.ceil(n / 8));
+  }
+  mark(i: number): void {
+    this.bits[i >>> 3] = (this.bits[i >>> 3] as number) | (1 << (i & 7));
+  }
+  has(i: number): boolean {
+    return ((this.bits[i >>> 3] as number) & (1 << (i & 7))) !== 0;
+  }
 }
 
 /**
@@ -59,7 +119,7 @@ export function planVerify(
   engine: DatabaseEngine | undefined,
   opts: { deep: boolean; allowUnsigned?: boolean },
 ): { job: Job; outcome: VerifyOutcome } {
-  const outcome: VerifyOutcome = { issues: [], objects: 0 };
+  const outcome: VerifyOutcome = { issues: [], objects: 0, unlisted: 0 };
   // Each record is checked by its kind: in a step of its own (a dump read through), or with the checksums.
   const records = m.components
     .filter((c) => c.status === 'included')
@@ -80,12 +140,13 @@ export function planVerify(
         const r = await checkObjects(ec.repo, m, ctx);
         outcome.issues.push(...r.issues);
         outcome.objects = r.objects;
+        outcome.unlisted = r.unlisted;
         for (const { c, kind } of records.filter((x) => x.title === undefined)) {
           const found = await kind.verify(c, { repo: ec.repo, step: ctx, deep: opts.deep });
           outcome.issues.push(...found);
           r.issues.push(...found);
         }
-        return `${r.objects} objects, ${r.issues.length} problems`;
+        return `${r.objects} objects, ${r.issues.length + r.unlisted} problems`;
       },
     },
   ];
@@ -126,7 +187,7 @@ export function planVerify(
           .map((i) => `${i.component}${i.path ? ` ${i.path}` : ''}: ${i.problem}`)
           .join('; ');
         throw new VerificationError(
-          `snapshot ${m.id} failed verification (${outcome.issues.length} problems): ${first}`,
+          `snapshot ${m.id} failed verification (${outcome.issues.length + outcome.unlisted} problems): ${first}`,
           outcome.issues,
           {
             hint: 'do not restore from this snapshot; take a new backup and check the repository disk',
