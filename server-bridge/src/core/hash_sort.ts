@@ -53,7 +53,8 @@ export class HashSorter {
     chunkBits: number,
   ) {
     this.chunkRecords = 2 ** chunkBits;
-    this.chunk = Buffer.alloc(this.chunkRecords * RECORD);
+    // Grown as records come (a small snapshot's sort never takes the whole chunk).
+    this.chunk = Buffer.alloc(Math.min(this.chunkRecords, 1024) * RECORD);
   }
 
   /** `chunkBits` (tests): log2 of the records sorted in memory at a time. */
@@ -71,6 +72,11 @@ export class HashSorter {
   async add(sha256: string, a = 0, b = 0): Promise<void> {
     if (this.consumed) throw new BridgeError('INTERNAL', 'HashSorter.add after distinct()');
     const at = this.count * RECORD;
+    if (at === this.chunk.length) {
+      const grown = Buffer.alloc(Math.min(this.chunkRecords * RECORD, 2 * this.chunk.length));
+      this.chunk.copy(grown);
+      this.chunk = grown;
+    }
     // Hex decoding stops at the first character that is not a digit: a short write is a bad name.
     // (Upper case would decode; names come checked, in lower case, from the manifest schema.)
     if (sha256.length !== 2 * KEY || this.chunk.write(sha256, at, KEY, 'hex') !== KEY) {
@@ -89,8 +95,8 @@ export class HashSorter {
     this.consumed = true;
     if (!this.runs.length) {
       // Everything fits in one chunk: no file at all.
-      const sorted = this.sortChunk();
-      for (let r = 0; r < sorted.count; r++) yield record(sorted.buf, r * RECORD);
+      const order = this.sortChunk();
+      for (const i of order) yield record(this.chunk, i * RECORD);
       return;
     }
     if (this.count) await this.spill();
@@ -142,13 +148,13 @@ export class HashSorter {
 
   /** Sorts the chunk, drops repeated names (keeping the first added) and writes it as a run. */
   private async spill(): Promise<void> {
-    const sorted = this.sortChunk();
+    const order = this.sortChunk();
     const file = this.runFile();
     this.runs.push(file);
     const out = await open(file, 'wx', 0o600);
     try {
       const w = new RunWriter(out);
-      for (let r = 0; r < sorted.count; r++) await w.push(sorted.buf, r * RECORD);
+      for (const i of order) await w.push(this.chunk, i * RECORD);
       await w.end();
     } finally {
       await out.close();
@@ -157,17 +163,16 @@ export class HashSorter {
   }
 
   /**
-   * The chunk in name order, one record per name (the first added), in a new buffer. A native sort
-   * of 64-bit keys does the work: the first 64 bits of the name with the record's index in the
-   * low bits, so equal keys cannot happen and ties keep the order added; the few runs of keys that
-   * agree above the index bits (a name added twice, or names sharing ~47 bits) are then ordered by
-   * the whole name.
+   * The chunk's records in name order, one per name (the first added): their indexes, so nothing
+   * is copied. A native sort of 64-bit keys does the work: the first 64 bits of the name with the
+   * record's index in the low bits, so equal keys cannot happen and ties keep the order added; the
+   * few runs of keys that agree above the index bits (a name added twice, or names sharing ~47 bits)
+   * are then ordered by the whole name.
    */
-  private sortChunk(): { buf: Buffer; count: number } {
+  private sortChunk(): Uint32Array {
     const n = this.count;
     const src = this.chunk;
-    const bits = Math.log2(this.chunkRecords);
-    const mask = (2 ** bits - 1) >>> 0;
+    const mask = (this.chunkRecords - 1) >>> 0;
     const keys = new BigUint64Array(n);
     const kw = new Uint32Array(keys.buffer);
     for (let i = 0; i < n; i++) {
@@ -175,13 +180,12 @@ export class HashSorter {
       kw[2 * i + LO] = ((src.readUInt32BE(i * RECORD + 4) & ~mask) | i) >>> 0;
     }
     keys.sort();
-    const out = Buffer.alloc(n * RECORD);
+    const order = new Uint32Array(n);
     let count = 0;
     const emit = (i: number): void => {
-      const at = i * RECORD;
-      if (count && src.compare(out, (count - 1) * RECORD, (count - 1) * RECORD + KEY, at, at + KEY) === 0) return;
-      src.copy(out, count * RECORD, at, at + RECORD);
-      count++;
+      const last = count ? (order[count - 1] as number) * RECORD : -1;
+      if (last >= 0 && src.compare(src, last, last + KEY, i * RECORD, i * RECORD + KEY) === 0) return;
+      order[count++] = i;
     };
     const compareWhole = (x: number, y: number): number =>
       src.compare(src, y * RECORD, y * RECORD + KEY, x * RECORD, x * RECORD + KEY) || x - y;
@@ -201,7 +205,7 @@ export class HashSorter {
       }
       j = end;
     }
-    return { buf: out, count };
+    return order.subarray(0, count);
   }
 }
 
