@@ -1,8 +1,9 @@
 /**
  * SHA-256 names (objects) sorted on local disk: an external merge sort, so an exact pass over every
  * distinct object of millions costs a bounded amount of memory (a chunk of CHUNK records and a read
- * buffer per run merged, about 10 MB) and 48 bytes of disk per name added, in the process's private
- * spool directory (manifest/spool_dir.ts; removed at exit, a dead process's by the next cleanup).
+ * buffer per run merged, under 10 MB) and 48 bytes of disk per name added, in a private directory
+ * the caller gives (the process's spool directory, manifest/spool_dir.ts: removed at exit, a dead
+ * process's by the next cleanup).
  *
  * Exact: names are compared whole (the first 64 bits only order them), so two names that share
  * a prefix are never taken for one (compare hash_set.ts, which may). Each record carries two numbers
@@ -15,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { BridgeError } from './errors';
-import { spoolDir } from '../manifest/spool_dir';
 
 const KEY = 32;
 const RECORD = KEY + 16;
@@ -45,23 +45,18 @@ export class HashSorter {
   /** Every file made and not yet removed, for dispose(). */
   private readonly files = new Set<string>();
   private readonly chunkRecords: number;
+  private readonly dir: string;
   private consumed = false;
   private addedTotal = 0;
 
-  private constructor(
-    private readonly dir: string,
-    chunkBits: number,
-  ) {
-    this.chunkRecords = 2 ** chunkBits;
-    // Grown as records come (a small snapshot's sort never takes the whole chunk).
-    this.chunk = Buffer.alloc(Math.min(this.chunkRecords, 1024) * RECORD);
-  }
-
-  /** `chunkBits` (tests): log2 of the records sorted in memory at a time. */
-  static async create(opts: { dir?: string; chunkBits?: number } = {}): Promise<HashSorter> {
+  /** Run files go in `dir` (private: 0700). `chunkBits` (tests): log2 of the records sorted in memory at a time. */
+  constructor(dir: string, opts: { chunkBits?: number } = {}) {
     const bits = opts.chunkBits ?? CHUNK_BITS;
     if (!Number.isInteger(bits) || bits < 1 || bits > 24) throw new BridgeError('INTERNAL', `bad chunk size 2^${bits}`);
-    return new HashSorter(opts.dir ?? (await spoolDir()), bits);
+    this.dir = dir;
+    this.chunkRecords = 2 ** bits;
+    // Grown as records come (a small snapshot's sort never takes the whole chunk).
+    this.chunk = Buffer.alloc(Math.min(this.chunkRecords, 1024) * RECORD);
   }
 
   /** Records added so far. */

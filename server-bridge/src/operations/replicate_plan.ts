@@ -14,6 +14,7 @@ import { HashSorter, notListed } from '../core/hash_sort';
 import { newJobId } from '../core/ids';
 import { TaskPool } from '../core/pool';
 import { referencedObjects, type Manifest } from '../manifest/manifest';
+import { spoolDir } from '../manifest/spool_dir';
 import { deleteVerification, readVerifications } from '../repository/verifications';
 import { listSnapshotKeys, objectKey, snapshotIds, snapshotKey, snapshotSignatureKey } from '../repository/layout';
 import { fileBody, readBuffer } from '../storage/storage';
@@ -103,8 +104,8 @@ export function planReplicate(
       // Exact and flat: every object the new snapshots use, sorted on local disk, joined with the
       // off-site listing (the same order): an object is skipped only when off-site lists its
       // exact name. What is missing is noted with its size (for the progress total), then copied.
-      const needed = await HashSorter.create();
-      const missing = await HashSorter.create();
+      const needed = new HashSorter(await spoolDir());
+      const missing = new HashSorter(await spoolDir());
       try {
         for (const m of toCopy) for await (const sha of referencedObjects(m)) await needed.add(sha);
         let total = 0;

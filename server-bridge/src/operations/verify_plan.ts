@@ -9,6 +9,7 @@ import { BridgeError, VerificationError, type VerifyIssue } from '../core/errors
 import { HashSorter } from '../core/hash_sort';
 import { newJobId } from '../core/ids';
 import type { Manifest } from '../manifest/manifest';
+import { spoolDir } from '../manifest/spool_dir';
 import { kindOf } from '../components/registry';
 import type { DatabaseEngine } from '../database/engine';
 import type { Repository } from '../repository/repository';
@@ -44,7 +45,7 @@ export async function checkObjects(
   async function* references(): AsyncGenerator<{ component: string; sha256: string; path: string; size?: number }> {
     for (const c of records) for await (const o of kindOf(c).objects(c)) yield { component: c.id, ...o };
   }
-  const sorter = await HashSorter.create();
+  const sorter = new HashSorter(await spoolDir());
   let refs = 0;
   let objects = 0;
   let total = 0;

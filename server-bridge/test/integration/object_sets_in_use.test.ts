@@ -4,6 +4,7 @@
  * (a forced prefix collision) are two objects wherever a wrong "same" would skip work: verify checks
  * both, replicate copies the one off-site lacks. Where the 8-byte set may err, it errs by keeping.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { JobLock } from '../../src/jobs/lock';
 import { runJob, type Job, type JobResult, type StepContext } from '../../src/jobs/runner';
 import { discover, type Discovery } from '../../src/discovery/discover';
 import { planBackup } from '../../src/operations/backup_plan';
-import { checkObjects } from '../../src/operations/verify_plan';
+import { checkObjects, MAX_LISTED_ISSUES } from '../../src/operations/verify_plan';
 import { planReplicate } from '../../src/operations/replicate_plan';
 import { planPrune } from '../../src/operations/prune_plan';
 import { newSnapshotId } from '../../src/core/ids';
@@ -145,6 +146,17 @@ test('verify checks each distinct object once (a repeat is not checked twice), a
     ['data', 'teams/a/twin-b', twinB],
   ]);
   for (const i of bad.issues) expect(i.problem).toMatch(/^content does not match its checksum/);
+
+  // A repository that lost more objects than are listed: the first MAX_LISTED_ISSUES are named, the rest counted.
+  const lost = Array.from({ length: MAX_LISTED_ISSUES + 3 }, (_, i) => ({
+    sha256: createHash('sha256').update(`lost ${i}`).digest('hex'),
+    path: `teams/a/lost-${String(i).padStart(5, '0')}`,
+    size: 1,
+  }));
+  const gone = await checkObjects(ec.repo, await withObjects(m, lost), stepContext());
+  expect(gone.issues.length).toBe(MAX_LISTED_ISSUES);
+  expect(gone.unlisted).toBe(3);
+  expect(gone.issues.every((i) => i.problem === 'object is missing')).toBe(true);
 });
 
 test('replicate copies an object whose name shares 64 bits with one off-site; prune and the off-site sweep keep used objects', async () => {

@@ -43,7 +43,7 @@ async function main() {
     for (const n of names(count)) s.add(n);
     held = s;
   } else if (kind === 'sorter') {
-    const s = await HashSorter.create({ dir });
+    const s = new HashSorter(dir);
     let i = 0;
     for (const n of names(count)) await s.add(n, i++, 100);
     peak = used() - before;

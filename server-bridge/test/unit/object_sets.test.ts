@@ -70,7 +70,7 @@ describe('HashSorter', () => {
   }
 
   async function sortAll(items: Array<[string, number, number]>, chunkBits?: number): Promise<SortedHash[]> {
-    const s = await HashSorter.create({ dir, chunkBits });
+    const s = new HashSorter(dir, { chunkBits });
     try {
       for (const [sha, a, b] of items) await s.add(sha, a, b);
       return await collect(s.distinct());
@@ -106,7 +106,7 @@ describe('HashSorter', () => {
   });
 
   test('dispose removes the runs of a sort not read to its end', async () => {
-    const s = await HashSorter.create({ dir, chunkBits: 2 });
+    const s = new HashSorter(dir, { chunkBits: 2 });
     for (let i = 0; i < 100; i++) await s.add(name(i));
     expect((await readdir(dir)).length).toBeGreaterThan(0);
     for await (const _ of s.distinct()) break;
