@@ -17,6 +17,8 @@ export interface LoadedText {
   raw: unknown;
   /** Entries that failed entrySchema (at most 10), with their place in the manifest. */
   issues: Issue[];
+  /** The spool holding the entries: discard() it when the manifest is no longer needed. */
+  spool: EntrySpool;
 }
 
 export async function loadManifestText(input: Readable, spoolDir: string): Promise<LoadedText> {
@@ -89,7 +91,7 @@ export async function loadManifestText(input: Readable, spoolDir: string): Promi
       c.entries = sorted ? list : await sortSection(list, spool);
     }
     await spool.close();
-    return { raw, issues };
+    return { raw, issues, spool };
   } catch (err) {
     await spool.discard();
     throw err;

@@ -60,7 +60,14 @@ export function planPrune(
         run: async (ctx) => {
           // Mark from what is on disk now (after the deletes), not from the plan, so a manifest
           // written by anyone else is never swept from under it.
-          const { manifests, broken } = await ec.repo.listSnapshots();
+          const removed = new Set(opts.dryRun ? (outcome.plan?.remove ?? []) : []);
+          // 8 bytes per object in use, not a string each. A name that only shares its first 64 bits
+          // with one in use counts as in use: such an object is kept (never a used one swept).
+          // One manifest's index at a time is spooled.
+          const live = new PrefixSet();
+          const broken = await ec.repo.forEachSnapshot(async (m) => {
+            if (!removed.has(m.id)) for await (const o of referencedObjects(m)) live.add(o);
+          });
           if (broken.length) {
             throw new PreconditionError(
               'PRECONDITION_FAILED',
@@ -71,11 +78,6 @@ export function planPrune(
               },
             );
           }
-          const removed = new Set(opts.dryRun ? (outcome.plan?.remove ?? []) : []);
-          // 8 bytes per object in use, not a string each. A name that only shares its first 64 bits
-          // with one in use counts as in use: such an object is kept (never a used one swept).
-          const live = new PrefixSet();
-          for (const m of manifests) if (!removed.has(m.id)) for await (const o of referencedObjects(m)) live.add(o);
           for await (const o of ec.repo.listObjects()) {
             if (live.has(o.sha256)) continue;
             outcome.objectsRemoved++;

@@ -79,9 +79,14 @@ export function planReplicate(
     id: 'offsite-plan',
     title: 'Decide what to copy and what off-site retention drops',
     run: async () => {
-      const { manifests } = await ec.repo.listSnapshots();
-      // Safety snapshots only protect a restore on this host; they are not worth a remote copy.
-      localManifests = new Map(manifests.filter((m) => m.trigger !== 'safety').map((m) => [m.id, m]));
+      // Each is read whole (checked) but kept as its head only; the steps below load the index
+      // of the one they need. Safety snapshots only protect a restore on this host; they are not
+      // worth a remote copy.
+      localManifests = new Map();
+      await ec.repo.forEachSnapshot((m) => {
+        if (m.trigger !== 'safety') localManifests.set(m.id, headOf(m));
+        return Promise.resolve();
+      });
       const remote = await snapshotIds(off.storage);
       const verified = await readVerifications(local, ec.trust);
       const all = new Set([...remote, ...localManifests.keys()]);
@@ -107,7 +112,14 @@ export function planReplicate(
       const needed = new HashSorter(await spoolDir());
       const missing = new HashSorter(await spoolDir());
       try {
-        for (const m of toCopy) for await (const sha of referencedObjects(m)) await needed.add(sha);
+        for (const head of toCopy) {
+          const m = await ec.repo.loadSnapshot(head.id);
+          try {
+            for await (const sha of referencedObjects(m)) await needed.add(sha);
+          } finally {
+            await ec.repo.release(m);
+          }
+        }
         let total = 0;
         for await (const { sha256 } of notListed(needed.distinct(), off.repo.listObjects())) {
           const size = (await stat(objectFile(local, sha256))).size;
@@ -174,18 +186,21 @@ export function planReplicate(
       // in use, so such an object stays off-site (never a used one removed).
       const live = new PrefixSet();
       for (const id of await snapshotIds(off.storage)) {
-        let m = localManifests.get(id);
-        if (!m) {
-          try {
-            m = await off.repo.loadSnapshot(id);
-          } catch (err) {
-            if (!(err instanceof KeyMismatchError)) throw err;
-            outcome.sweepSkipped = `snapshot ${id} exists only off-site and this host has no key to read it; unused objects are left until a run with the identity`;
-            ctx.log('warn', outcome.sweepSkipped);
-            return `${outcome.removed.length} snapshots dropped; objects not swept`;
-          }
+        const from = localManifests.has(id) ? ec.repo : off.repo;
+        let m: Manifest;
+        try {
+          m = await from.loadSnapshot(id);
+        } catch (err) {
+          if (!(err instanceof KeyMismatchError)) throw err;
+          outcome.sweepSkipped = `snapshot ${id} exists only off-site and this host has no key to read it; unused objects are left until a run with the identity`;
+          ctx.log('warn', outcome.sweepSkipped);
+          return `${outcome.removed.length} snapshots dropped; objects not swept`;
         }
-        for await (const o of referencedObjects(m)) live.add(o);
+        try {
+          for await (const o of referencedObjects(m)) live.add(o);
+        } finally {
+          await from.release(m);
+        }
       }
       for await (const o of off.repo.listObjects()) {
         if (live.has(o.sha256)) continue;
@@ -204,4 +219,9 @@ export function planReplicate(
 
 function objectFile(local: LocalStorage, sha: string): string {
   return path.join(local.root, ...objectKey(sha).split('/'));
+}
+
+/** A manifest without its file index (what the plan keeps of each local snapshot). */
+function headOf(m: Manifest): Manifest {
+  return { ...m, components: m.components.map((c) => ({ ...c, entries: [] })) };
 }

@@ -17,6 +17,7 @@ import { BridgeError, NotFoundError, VerificationError } from '../core/errors';
 import { parseManifest, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { loadManifestText } from '../manifest/manifest_load';
+import type { EntrySpool } from '../manifest/entry_spool';
 import { cleanStaleSpoolDirs, spoolDir } from '../manifest/spool_dir';
 import { formatIssues } from '../config/load';
 import { fileBody, readBuffer, type Storage } from '../storage/storage';
@@ -77,6 +78,8 @@ export class Repository {
   private readonly summaries = new Map<string, Manifest>();
   /** Which file each loaded manifest came from and the SHA-256 of its exact bytes (what is signed). */
   private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
+  /** The spool file behind each loaded manifest's entries, removed by release(). */
+  private readonly spools = new WeakMap<Manifest, EntrySpool>();
   private constructor(
     readonly storage: Storage,
     private readonly signer: () => Promise<SigningKey | undefined>,
@@ -449,6 +452,7 @@ export class Repository {
   private async loadManifestKey(key: string, opts: { entries: boolean } = { entries: true }): Promise<Manifest> {
     let raw: unknown;
     let entryIssues: Array<{ path: PropertyKey[]; message: string }> = [];
+    let spool: EntrySpool | undefined;
     // The whole file is hashed as it is parsed (also when entries are skipped), so a signature is
     // checked against exactly the bytes behind the manifest in hand, with no second read to race:
     // the file indexes are copied to a private spool on the way, and read from there afterwards.
@@ -468,8 +472,10 @@ export class Repository {
           })(),
         );
         if (!dir) return readManifestText(hashed, opts);
+        await spool?.discard(); // a retried read starts a new spool
         const loaded = await loadManifestText(hashed, dir);
         entryIssues = loaded.issues;
+        spool = loaded.spool;
         return loaded.raw;
       });
     } catch (err) {
@@ -479,10 +485,45 @@ export class Repository {
     const res = parseManifest(raw);
     const issues = res.success ? entryIssues : res.issues;
     if (!res.success || issues.length) {
+      await spool?.discard();
       throw damagedManifest(key, `is invalid: ${formatIssues(issues).slice(0, 3).join('; ')}`);
     }
     this.origins.set(res.data, { keyId: parseSnapshotKey(key)?.id ?? key, sha256: hash.digest('hex') });
+    if (spool) this.spools.set(res.data, spool);
     return res.data;
+  }
+
+  /**
+   * Removes the local copy of a loaded manifest's file index now (it would go when the manifest
+   * is garbage, or at exit): for loops over many snapshots. The manifest's entries are unreadable after.
+   */
+  async release(m: Manifest): Promise<void> {
+    const spool = this.spools.get(m);
+    this.spools.delete(m);
+    await spool?.discard();
+  }
+
+  /**
+   * Every snapshot whose manifest parses, one at a time and oldest first, each released after `fn`
+   * (so only one file index is spooled at a time); the ones that do not parse are returned.
+   */
+  async forEachSnapshot(fn: (m: Manifest) => Promise<void>): Promise<SnapshotListing['broken']> {
+    const broken: SnapshotListing['broken'] = [];
+    for (const id of await this.snapshotIds()) {
+      let m: Manifest;
+      try {
+        m = await this.loadManifestKey(snapshotKey(id));
+      } catch (err) {
+        broken.push({ id, problem: (err as Error).message });
+        continue;
+      }
+      try {
+        await fn(m);
+      } finally {
+        await this.release(m);
+      }
+    }
+    return broken;
   }
 
   /** Removes the manifest first (the snapshot is gone from then on), then its signature. */

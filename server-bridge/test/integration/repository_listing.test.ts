@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spoolDir } from '../../src/manifest/spool_dir';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -78,6 +79,33 @@ test('a newest manifest whose file index is damaged is skipped when looking for 
     expect(parent?.id).toBe('20260101T000000Z-aaaaaa');
     expect(parent?.components[0]?.entries).toHaveLength(3);
     await expect(repo.loadSnapshot('20260102T000000Z-bbbbbb')).rejects.toThrow(/not valid JSON/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('forEachSnapshot spools one file index at a time, releases each, and names the damaged ones', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'listing-'));
+  const spools = async () => (await readdir(await spoolDir())).filter((n) => n.startsWith('manifest-')).length;
+  try {
+    const repo = await Repository.open(await LocalStorage.open(dir));
+    const ids = ['20260101T000000Z-aaaaaa', '20260102T000000Z-bbbbbb', '20260103T000000Z-cccccc'];
+    for (const id of ids) await repo.writeSnapshot(manifest(id, 'cli', 3));
+    const file = path.join(dir, 'snapshots', `${ids[1]}.json`);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"sha256":"a', '"sha256":"z'));
+    const before = await spools();
+    const seen: Array<[string, number, number]> = [];
+    const broken = await repo.forEachSnapshot(async (m) => {
+      let n = 0;
+      for await (const _ of m.components[0]?.entries ?? []) n++;
+      seen.push([m.id, n, (await spools()) - before]);
+    });
+    expect(seen).toEqual([
+      [ids[0], 3, 1],
+      [ids[2], 3, 1],
+    ]);
+    expect(broken.map((b) => b.id)).toEqual([ids[1]]);
+    expect(await spools()).toBe(before);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
