@@ -1,5 +1,5 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
-import { collectEntries } from '../manifest/entry_list';
+import { collectEntries, isWholeTree } from '../manifest/entry_list';
 import path from 'node:path';
 import type { Entry, ComponentRecord } from '../manifest/manifest';
 import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
@@ -88,14 +88,13 @@ export async function restoreTreeRecord(
   ctx: { repo: Repository; step: StepContext; root: string },
 ): Promise<string> {
   const root = ctx.root;
-  const entries = await collectEntries(record.entries);
-  const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
-  const isRootTree = entries.some((e) => e.path === '');
+  // The list is streamed by each pass of the restore; the record's byte count is the total.
+  const total = record.bytes || undefined;
   const res = await restoreTree({
-    entries,
+    entries: record.entries,
     root,
     exclude: record.exclude,
-    mode: isRootTree ? 'mirror' : 'files',
+    mode: (await isWholeTree(record.entries)) ? 'mirror' : 'files',
     component: record.id,
     repo: ctx.repo,
     signal: ctx.step.signal,

@@ -86,7 +86,7 @@ export class TreeKind implements ComponentKind {
     const mode = (await isWholeTree(r.entries)) ? 'mirror' : 'files';
     const bad = absoluteRootProblem(root, mode === 'mirror');
     if (bad) throw unsafeSnapshot(r.id, `the root ${JSON.stringify(root)}`, bad);
-    checkEntryList(r.id, await collectEntries(r.entries), mode, r.exclude);
+    await checkEntryList(r.id, r.entries, mode, r.exclude);
   }
 
   async restoreWarning(r: ComponentRecord, t: RestoreTargets): Promise<string> {

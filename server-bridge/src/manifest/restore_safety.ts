@@ -7,6 +7,8 @@
 import path from 'node:path';
 import { VerificationError } from '../core/errors';
 import type { Entry } from './manifest';
+import type { EntryList } from './entry_list';
+import { AncestorStack, inPathOrder } from './entry_ancestors';
 
 /**
  * Directories a restore never makes identical to a snapshot (which would delete what else is
@@ -92,62 +94,62 @@ export function unsafeSnapshot(component: string, where: string, problem: string
  * twice, nothing inside an excluded subtree (another component's), every listed ancestor a
  * directory (so nothing is written through a symlink of the same list) and, for a whole tree
  * (`mirror`), every entry's parent listed as a directory under a root that is one.
+ * One pass, memory bounded by the depth of the tree: a stream must be sorted by path (byPath), as
+ * a loaded manifest's and a backup's index are, and one that is not is refused (an array is
+ * sorted first, see inPathOrder).
  * Throws the VerificationError of unsafeSnapshot().
  */
-export function checkEntryList(
+export async function checkEntryList(
   component: string,
-  entries: readonly Entry[],
+  entries: EntryList,
   mode: 'mirror' | 'files',
   exclude: readonly string[] = [],
-): void {
-  const types = new Map<string, Entry['type']>();
-  for (const e of entries) {
-    const bad = entryPathProblem(e.path);
-    if (bad) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, bad);
-    if (types.has(e.path)) throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'appears more than once');
-    types.set(e.path, e.type);
-    if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) {
-      throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a symbolic link without a valid target');
-    }
-    if (e.type === 'file' && !e.sha256) {
-      throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'is a file without a checksum');
-    }
-  }
-  if (mode === 'mirror' && types.get('') !== 'dir') {
-    throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
-  }
-  if (mode === 'files' && types.has('')) {
-    throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
-  }
+): Promise<void> {
   const excluded = new Set(exclude);
-  for (const e of entries) {
-    if (!e.path) continue;
-    if (excluded.has(e.path)) {
-      throw unsafeSnapshot(
-        component,
-        `entry ${JSON.stringify(e.path)}`,
-        'is excluded from this component (another component owns it)',
-      );
+  const ancestors = new AncestorStack<Pick<Entry, 'path' | 'type'>>();
+  let previous: string | undefined;
+  let rootType: Entry['type'] | undefined;
+  for await (const e of inPathOrder(entries)) {
+    const where = `entry ${JSON.stringify(e.path)}`;
+    const bad = entryPathProblem(e.path);
+    if (bad) throw unsafeSnapshot(component, where, bad);
+    if (previous !== undefined && e.path <= previous) {
+      // Duplicates are adjacent in a sorted list, so equal to the previous path means listed twice.
+      if (e.path === previous) throw unsafeSnapshot(component, where, 'appears more than once');
+      throw unsafeSnapshot(component, where, `is out of order (after ${JSON.stringify(previous)})`);
     }
-    let p = e.path;
-    for (let i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
+    if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) {
+      throw unsafeSnapshot(component, where, 'is a symbolic link without a valid target');
+    }
+    if (e.type === 'file' && !e.sha256) throw unsafeSnapshot(component, where, 'is a file without a checksum');
+    // The root sorts first: a whole tree starts with it, a list of single files never has it.
+    if (previous === undefined && mode === 'mirror' && (e.path !== '' || e.type !== 'dir')) {
+      throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
+    }
+    previous = e.path;
+    if (e.path === '') {
+      if (mode === 'files') throw unsafeSnapshot(component, 'the root', 'is listed in a component of single files');
+      rootType = e.type;
+      continue;
+    }
+    ancestors.skipTo(e.path);
+    if (excluded.has(e.path)) {
+      throw unsafeSnapshot(component, where, 'is excluded from this component (another component owns it)');
+    }
+    for (let p = e.path, i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
       const parent = i < 0 ? '' : p.slice(0, i);
-      const t = types.get(parent);
+      const t = parent === '' ? rootType : ancestors.find(parent)?.type;
       if (p === e.path && mode === 'mirror' && t !== 'dir') {
-        throw unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, 'has no parent directory entry');
+        throw unsafeSnapshot(component, where, 'has no parent directory entry');
       }
       if (t !== undefined && t !== 'dir') {
-        throw unsafeSnapshot(
-          component,
-          `entry ${JSON.stringify(e.path)}`,
-          `lies under the ${t} ${JSON.stringify(parent)}`,
-        );
+        throw unsafeSnapshot(component, where, `lies under the ${t} ${JSON.stringify(parent)}`);
       }
       if (!parent) break;
       if (excluded.has(parent)) {
         throw unsafeSnapshot(
           component,
-          `entry ${JSON.stringify(e.path)}`,
+          where,
           `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`,
         );
       }
@@ -155,6 +157,10 @@ export function checkEntryList(
       if (mode === 'mirror') break;
       p = parent;
     }
+    ancestors.push({ path: e.path, type: e.type });
+  }
+  if (mode === 'mirror' && previous === undefined) {
+    throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
   }
 }
 
@@ -162,19 +168,20 @@ export function checkEntryList(
 export interface RestoreTarget {
   id: string;
   root: string;
-  entries: readonly Entry[];
+  entries: EntryList;
 }
 
 /**
  * Checks components against each other: no root and no entry of one component may lie under a
  * symbolic link that another restores (components are written one after the other, so a link
  * made by the first would carry the second's writes elsewhere), and no path is a link in one
- * component and something else in another. Throws the VerificationError of unsafeSnapshot().
+ * component and something else in another. Two passes over each list: the links (few) are
+ * collected first, then every entry is checked against them. Throws the VerificationError of unsafeSnapshot().
  */
-export function checkTargetsTogether(targets: readonly RestoreTarget[]): void {
+export async function checkTargetsTogether(targets: readonly RestoreTarget[]): Promise<void> {
   const links = new Map<string, string>();
   for (const t of targets) {
-    for (const e of t.entries) if (e.type === 'symlink') links.set(path.join(t.root, e.path), t.id);
+    for await (const e of t.entries) if (e.type === 'symlink') links.set(path.join(t.root, e.path), t.id);
   }
   if (!links.size) return;
   const underLink = (abs: string): string | undefined => {
@@ -192,7 +199,7 @@ export function checkTargetsTogether(targets: readonly RestoreTarget[]): void {
         `lies at or under the symbolic link ${rootLink} restored by component ${links.get(rootLink)}`,
       );
     }
-    for (const e of t.entries) {
+    for await (const e of t.entries) {
       if (!e.path) continue;
       const abs = path.join(t.root, e.path);
       const owner = links.get(abs);

@@ -4,7 +4,6 @@
  * put each component back, start Mattermost and wait until healthy. If a component fails, every
  * component touched so far is put back from the safety snapshot.
  */
-import { collectEntries } from '../manifest/entry_list';
 import path from 'node:path';
 import { lstat, readdir } from 'node:fs/promises';
 import { BridgeError, PreconditionError, VerificationError } from '../core/errors';
@@ -84,9 +83,9 @@ export async function checkRestoreSafety(records: ComponentRecord[], opts: Resto
     const kind = kindOf(r);
     await kind.checkRestore(r, targets);
     const root = kind.restoreRoot(r, targets);
-    if (root !== undefined) written.push({ id: r.id, root, entries: await collectEntries(r.entries) });
+    if (root !== undefined) written.push({ id: r.id, root, entries: r.entries });
   }
-  checkTargetsTogether(written);
+  await checkTargetsTogether(written);
 }
 
 /**

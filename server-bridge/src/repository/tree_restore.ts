@@ -6,16 +6,19 @@
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Dirent, Stats } from 'node:fs';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted } from '../core/errors';
 import { checkEntryList } from '../manifest/restore_safety';
 import { TaskPool } from '../core/pool';
-import { byPath, type Entry } from '../manifest/manifest';
+import type { Entry } from '../manifest/manifest';
+import { EntryCursor, type EntryList } from '../manifest/entry_list';
+import { AncestorStack, inPathOrder } from '../manifest/entry_ancestors';
 import type { Repository } from './repository';
 
 export interface TreeRestoreOptions {
-  entries: Entry[];
+  /** Read once per pass; a stream sorted by path (byPath), as a loaded manifest's and a backup's are. */
+  entries: EntryList;
   root: string;
   exclude: string[];
   mode: 'mirror' | 'files';
@@ -59,48 +62,90 @@ function targetError(err: unknown, root: string): unknown {
   });
 }
 
-async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeRestoreResult> {
+/**
+ * Passes over the entry list, none holding more than the entries in flight and the directories
+ * above the current one: the check; in `mirror` mode the removal of what the snapshot lacks; the
+ * directories and files (files in parallel); then links and directory metadata. Every pass reads
+ * the same list: a loaded manifest's is a private local copy of the checked bytes (entry_spool.ts).
+ */
+async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRestoreResult> {
+  const opts = { ...given, entries: inPathOrder(given.entries) };
   const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
   // The checks see the same list that is written below, duplicates and order included.
-  checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
-  const want = new Map(opts.entries.map((e) => [e.path, e]));
+  await checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
   const excluded = new Set(opts.exclude);
   const abs = (rel: string) => (rel ? path.join(opts.root, ...rel.split('/')) : opts.root);
 
   await mkdir(opts.root, { recursive: true });
-  if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, '', want, excluded, opts.signal);
+  if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, opts.entries, excluded, opts.signal);
+  await writeDirsAndFiles(opts, res, abs);
+  await writeLinksAndDirMeta(opts, res, abs);
+  return res;
+}
 
-  // Parents before children, each made a real directory (a link found there is replaced, never
-  // followed): every file below then lands in a directory this restore checked.
-  const dirs = opts.entries.filter((e) => e.type === 'dir').sort(byPath);
-  for (const d of dirs) await ensureDir(abs(d.path));
-
+/**
+ * Directories, parents first (path order lists a parent before anything under it), each made a
+ * real directory (a link found there is replaced, never followed): every file below then lands in
+ * a directory this restore checked. Files are copied in parallel as the list is read.
+ */
+async function writeDirsAndFiles(
+  opts: TreeRestoreOptions,
+  res: TreeRestoreResult,
+  abs: (rel: string) => string,
+): Promise<void> {
   const pool = new TaskPool(opts.concurrency ?? 16);
-  for (const e of opts.entries) {
-    throwIfAborted(opts.signal);
-    if (e.type !== 'file') continue;
-    await pool.add(async () => {
-      const target = abs(e.path);
-      if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
-      const existing = await lstat(target, { bigint: true }).catch(() => undefined);
-      if (existing && sameFile(existing, e)) {
-        res.unchanged++;
-      } else {
-        // The copy is renamed into place, which replaces a file or a link (never written through);
-        // a directory in the way must go first. A file stays until a checked copy replaces it.
-        if (existing?.isDirectory()) await remove(target, true);
-        await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
-        res.written++;
-        res.bytes += e.size ?? 0;
-        opts.onProgress?.({ files: res.written, bytes: res.bytes });
-      }
-      await applyMeta(target, e);
-    });
+  const restoreFile = async (e: Entry): Promise<void> => {
+    const target = abs(e.path);
+    if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
+    const existing = await lstat(target, { bigint: true }).catch(() => undefined);
+    if (existing && sameFile(existing, e)) {
+      res.unchanged++;
+      await applyMeta(target, e, existing);
+      return;
+    }
+    // The copy is renamed into place, which replaces a file or a link (never written through);
+    // a directory in the way must go first. A file stays until a checked copy replaces it.
+    if (existing?.isDirectory()) await remove(target, true);
+    await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+    res.written++;
+    res.bytes += e.size ?? 0;
+    opts.onProgress?.({ files: res.written, bytes: res.bytes });
+    await applyMeta(target, e, 'new');
+  };
+  try {
+    for await (const e of opts.entries) {
+      throwIfAborted(opts.signal);
+      if (e.type === 'dir') await ensureDir(abs(e.path));
+      else if (e.type === 'file') await pool.add(() => restoreFile(e));
+    }
+  } catch (err) {
+    // Nothing may still be writing when the caller undoes the restore.
+    await pool.drain().catch(() => undefined);
+    throw err;
   }
   await pool.drain();
-  // Symlinks last: no directory or file of this restore is written once a link exists.
-  for (const e of opts.entries) {
+}
+
+/**
+ * Symlinks last: no directory or file of this restore is written once a link exists. Directory
+ * metadata in the same pass, each directory once everything under it is done (creating a link
+ * changes its directory's mtime; a directory made unreadable must not block what is inside it).
+ */
+async function writeLinksAndDirMeta(
+  opts: TreeRestoreOptions,
+  res: TreeRestoreResult,
+  abs: (rel: string) => string,
+): Promise<void> {
+  const open = new AncestorStack<Entry>();
+  let root: Entry | undefined;
+  for await (const e of opts.entries) {
     throwIfAborted(opts.signal);
+    for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await applyMeta(abs(d.path), d);
+    if (e.type === 'dir') {
+      if (e.path) open.push(e);
+      else root = e;
+      continue;
+    }
     if (e.type !== 'symlink') continue;
     const target = abs(e.path);
     const cur = await lstat(target).catch(() => undefined);
@@ -113,9 +158,8 @@ async function restoreTreeUnchecked(opts: TreeRestoreOptions): Promise<TreeResto
     }
     await applyMeta(target, e);
   }
-  // Directory times last, deepest first: creating files inside a directory changes its mtime.
-  for (const d of [...dirs].reverse()) await applyMeta(abs(d.path), d);
-  return res;
+  for (let d = open.pop(); d; d = open.pop()) await applyMeta(abs(d.path), d);
+  if (root) await applyMeta(opts.root, root);
 }
 
 /**
@@ -141,33 +185,67 @@ export async function assertNoLinkBelow(base: string, root: string): Promise<voi
   }
 }
 
+/**
+ * Removes what the snapshot does not list, walking the target in path order and reading the
+ * list alongside (a merge join): within a directory, a child's own entry sorts at its name and
+ * its subtree at name + '/'. Memory: the names of the directories being walked, not the list.
+ */
 async function removeUnwanted(
   root: string,
+  entries: EntryList,
+  excluded: Set<string>,
+  signal?: AbortSignal,
+): Promise<number> {
+  const want = new EntryCursor(entries);
+  try {
+    return await removeUnder(root, '', want, excluded, signal);
+  } finally {
+    await want.close();
+  }
+}
+
+async function removeUnder(
+  root: string,
   rel: string,
-  want: Map<string, Entry>,
+  want: EntryCursor,
   excluded: Set<string>,
   signal?: AbortSignal,
 ): Promise<number> {
   let removed = 0;
-  const names = await readdir(rel ? path.join(root, rel) : root).catch(() => [] as string[]);
-  for (const name of names) {
-    throwIfAborted(signal);
-    const childRel = rel ? `${rel}/${name}` : name;
+  const children = await readdir(rel ? path.join(root, rel) : root, { withFileTypes: true }).catch(
+    () => [] as Dirent[],
+  );
+  const types = new Map<string, Entry['type'] | 'other'>();
+  const visits: string[] = [];
+  for (const d of children) {
+    const childRel = rel ? `${rel}/${d.name}` : d.name;
     if (excluded.has(childRel)) continue;
-    const childAbs = path.join(root, childRel);
-    const st = await lstat(childAbs);
-    const w = want.get(childRel);
-    const type = typeOf(st);
-    if (!w || w.type !== type) {
+    // The type the directory listing gives, else (a filesystem that does not say) lstat's.
+    const type = direntType(d) ?? typeOf(await lstat(path.join(root, childRel)));
+    types.set(d.name, type);
+    visits.push(d.name);
+    if (type === 'dir') visits.push(`${d.name}/`);
+  }
+  visits.sort();
+  const descend = new Set<string>();
+  for (const visit of visits) {
+    throwIfAborted(signal);
+    if (visit.endsWith('/')) {
+      const name = visit.slice(0, -1);
+      if (descend.has(name)) removed += await removeUnder(root, rel ? `${rel}/${name}` : name, want, excluded, signal);
+      continue;
+    }
+    const childRel = rel ? `${rel}/${visit}` : visit;
+    const type = types.get(visit);
+    const w = await want.seek(childRel);
+    if (w && w.type === type) {
+      if (type === 'dir') descend.add(visit);
+    } else if (type === 'dir' && [...excluded].some((x) => x.startsWith(`${childRel}/`))) {
       // A directory that holds an excluded subtree is emptied around it, never removed whole.
-      if (type === 'dir' && [...excluded].some((x) => x.startsWith(`${childRel}/`))) {
-        removed += await removeUnwanted(root, childRel, want, excluded, signal);
-        continue;
-      }
-      await remove(childAbs, type === 'dir');
+      descend.add(visit);
+    } else {
+      await remove(path.join(root, childRel), type === 'dir');
       removed++;
-    } else if (type === 'dir') {
-      removed += await removeUnwanted(root, childRel, want, excluded, signal);
     }
   }
   return removed;
@@ -188,10 +266,16 @@ async function remove(p: string, isDir: boolean): Promise<void> {
 }
 
 /** The entry type a path found on disk would have ('other': a socket, a device, a FIFO). */
-function typeOf(st: Stats): Entry['type'] | 'other' {
+function typeOf(st: Stats | Dirent): Entry['type'] | 'other' {
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
   return st.isFile() ? 'file' : 'other';
+}
+
+/** The type a directory listing gives, or undefined when the filesystem did not say (DT_UNKNOWN). */
+function direntType(d: Dirent): Entry['type'] | 'other' | undefined {
+  const known = d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isFIFO() || d.isSocket();
+  return known || d.isBlockDevice() || d.isCharacterDevice() ? typeOf(d) : undefined;
 }
 
 async function ensureDir(dir: string): Promise<void> {
@@ -202,27 +286,28 @@ async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
-function sameFile(st: import('node:fs').BigIntStats, e: Entry): boolean {
+function sameFile(st: BigIntStats, e: Entry): boolean {
   if (!st.isFile() || Number(st.size) !== e.size) return false;
   // utimes() cannot set nanoseconds exactly; a microsecond is the precision we restore.
   return st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
 }
 
 /**
- * Sets owner, mode and mtime, each only where it differs: an unchanged file then costs one lstat,
- * and one that cannot be changed (immutable) does not fail a restore or its undo that needs no change.
+ * Sets owner, mode and mtime, each only where it differs from `st` (lstat'ed when not given): an
+ * unchanged file then costs no call, and one that cannot be changed (immutable) does not fail a
+ * restore or its undo that needs no change. 'new': a file this restore just wrote, all set.
  */
-async function applyMeta(target: string, e: Entry): Promise<void> {
-  const st = await lstat(target, { bigint: true });
-  if (canChown && (Number(st.uid) !== e.uid || Number(st.gid) !== e.gid)) await lchown(target, e.uid, e.gid);
+async function applyMeta(target: string, e: Entry, st?: BigIntStats | 'new'): Promise<void> {
+  const cur = st === 'new' ? undefined : (st ?? (await lstat(target, { bigint: true })));
+  if (canChown && (!cur || Number(cur.uid) !== e.uid || Number(cur.gid) !== e.gid)) await lchown(target, e.uid, e.gid);
   // Seconds as a double carry ~0.25 µs of error at today's epoch and libuv truncates to ns:
   // aiming at the middle of the microsecond makes the restored time land in the right one.
   const seconds = (Number(BigInt(e.mtime) / 1000n) + 0.5) / 1e6;
-  const sameTime = st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
+  const sameTime = cur !== undefined && cur.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
   if (e.type === 'symlink') {
     if (!sameTime) await lutimes(target, seconds, seconds);
     return;
   }
-  if ((Number(st.mode) & 0o7777) !== e.mode) await chmod(target, e.mode);
+  if (!cur || (Number(cur.mode) & 0o7777) !== e.mode) await chmod(target, e.mode);
   if (!sameTime) await utimes(target, seconds, seconds);
 }
