@@ -1,6 +1,6 @@
 /**
- * restore: before touching anything, verify the snapshot's checksums, check the schema version
- * and the target; stop Mattermost, take a safety snapshot of what is about to be overwritten,
+ * restore: before touching anything, check the snapshot's signature, that its objects are all
+ * there (content is hashed as it is written), the schema version and the target; stop Mattermost, take a safety snapshot of what is about to be overwritten,
  * put each component back, start Mattermost and wait until healthy. If a component fails, every
  * component touched so far is put back from the safety snapshot.
  */
@@ -25,7 +25,7 @@ import type { DbTarget } from '../database/dsn';
 import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import type { Job, Step, StepContext } from '../jobs/runner';
-import { checkObjects } from './verify_plan';
+import { checkObjectsPresent } from './object_presence';
 import { ensureStartedStep } from './service_steps';
 import { buildManifest, componentSteps, fmt, type SnapshotDraft } from './take_snapshot';
 import { pointConfigAtDatabase } from './point_config';
@@ -253,7 +253,9 @@ export function planRestore(
       if (!inPlace && opts.installDir) {
         for (const x of relocated(records, opts)) await assertNoLinkBelow(path.resolve(opts.installDir), x.root);
       }
-      const check = await checkObjects(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
+      // Presence and sizes only: each object's content is hashed as it is written, and a mismatch
+      // there fails the restore, which the safety snapshot undoes (object_presence.ts).
+      const check = await checkObjectsPresent(ec.repo, m, ctx, new Set(records.map((r) => r.id)));
       if (check.issues.length) {
         throw new VerificationError(
           `snapshot ${m.id} is damaged and will not be restored: ${check.issues
@@ -312,7 +314,7 @@ export function planRestore(
           .createDatabase(opts.databaseEngine.target.database);
         ctx.log('info', `created database ${opts.databaseEngine.target.database}`);
       }
-      return `${check.objects} objects verified; restoring ${records.map((r) => r.id).join(', ')}${inPlace ? ' in place' : ' onto a new install'}`;
+      return `${check.objects} objects present${check.sizes ? ' with their sizes' : ''}; restoring ${records.map((r) => r.id).join(', ')}${inPlace ? ' in place' : ' onto a new install'}`;
     },
   };
 

@@ -8,13 +8,14 @@
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
 import type { BigIntStats, Dirent, Stats } from 'node:fs';
 import path from 'node:path';
-import { BridgeError, PreconditionError, throwIfAborted } from '../core/errors';
+import { BridgeError, PreconditionError, throwIfAborted, VerificationError } from '../core/errors';
 import { checkEntryList } from '../manifest/restore_safety';
 import { TaskPool } from '../core/pool';
 import type { Entry } from '../manifest/manifest';
 import { EntryCursor, type EntryList } from '../manifest/entry_list';
 import { AncestorStack, inPathOrder } from '../manifest/entry_ancestors';
 import type { Repository } from './repository';
+import { IntegrityError } from '../storage/encrypted_storage';
 
 export interface TreeRestoreOptions {
   /** Read once per pass; a stream sorted by path (byPath), as a loaded manifest's and a backup's are. */
@@ -106,7 +107,11 @@ async function writeDirsAndFiles(
     // The copy is renamed into place, which replaces a file or a link (never written through);
     // a directory in the way must go first. A file stays until a checked copy replaces it.
     if (existing?.isDirectory()) await remove(target, true);
-    await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+    try {
+      await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+    } catch (err) {
+      throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
+    }
     res.written++;
     res.bytes += e.size ?? 0;
     opts.onProgress?.({ files: res.written, bytes: res.bytes });
@@ -160,6 +165,21 @@ async function writeLinksAndDirMeta(
   }
   for (let d = open.pop(); d; d = open.pop()) await applyMeta(abs(d.path), d);
   if (root) await applyMeta(opts.root, root);
+}
+
+/**
+ * An object that fails its checksum as it is written (damaged, or swapped since the preflight,
+ * which checks presence and size only), or that fails authentication (encrypted), is named as the
+ * file it was to become, which is what the admin knows; both are findings about the snapshot (exit 4).
+ */
+function namedFile(err: unknown, component: string, rel: string, sha256: string): unknown {
+  if (!(err instanceof VerificationError) && !(err instanceof IntegrityError)) return err;
+  const issues = err instanceof VerificationError ? err.issues : [{ component, object: sha256, problem: err.message }];
+  return new VerificationError(
+    `component ${component}, ${JSON.stringify(rel)}: ${err.message}`,
+    issues.map((i) => ({ ...i, component, path: rel })),
+    { cause: err, hint: err.hint },
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * verify catches a flipped byte and a missing object; restore refuses a tampered snapshot and a
+ * verify catches a flipped byte and a missing object; restore refuses a damaged object and a
  * too-new schema; prune keeps everything kept snapshots need (and the newest verified one).
  */
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
@@ -37,7 +37,7 @@ test('verify and a deep verify pass on a good snapshot', async () => {
   expect(list.summary?.snapshots.at(-1).verification).toBe('deep ok');
 });
 
-test('a flipped byte fails verify with exit 4, naming the file and component; restore refuses it and changes nothing', async () => {
+test('a flipped byte fails verify with exit 4, naming the file and component; restore refuses it where it needs it and changes nothing', async () => {
   const m = await manifest('latest');
   const data = m.components.find((c: { id: string }) => c.id === 'data');
   const entry = data.entries.find((e: { type: string; size?: number }) => e.type === 'file' && (e.size ?? 0) > 10);
@@ -50,11 +50,14 @@ test('a flipped byte fails verify with exit 4, naming the file and component; re
     const v = await env.cli('verify', m.id);
     expect(v.code).toBe(4);
     expect(v.stderr).toContain(`data ${entry.path}: content does not match its checksum`);
+    // The restore checks presence and sizes before the stop and each object's content as it is
+    // written: it refuses this one where it needs it (the file changed since), and puts back.
+    await writeFile(path.join(data.root as string, entry.path as string), 'changed since the backup');
     const rowsBefore = await tableDigests(env.sb.dbUrl);
     const treeBefore = await describeTree(env.sb.installDir, [], { dirMtimes: false });
     const r = await env.cli('restore', m.id, '--yes');
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/is damaged and will not be restored/);
+    expect(r.stderr).toMatch(new RegExp(`component data, .*${entry.sha256.slice(0, 12)}… does not match its checksum`));
     expect(await tableDigests(env.sb.dbUrl)).toEqual(rowsBefore);
     expect(await describeTree(env.sb.installDir, [], { dirMtimes: false })).toEqual(treeBefore);
     expect(await isUp(env.url)).toBe(true);
@@ -63,7 +66,7 @@ test('a flipped byte fails verify with exit 4, naming the file and component; re
   }
 });
 
-test('a missing object fails verify, naming it', async () => {
+test('a missing object fails verify, naming it, and the restore preflight before Mattermost stops', async () => {
   const m = await manifest('latest');
   const sha = m.components.find((c: { id: string }) => c.id === 'database').database.object;
   await rename(objectPath(sha), `${objectPath(sha)}.aside`);
@@ -71,6 +74,12 @@ test('a missing object fails verify, naming it', async () => {
     const v = await env.cli('verify', m.id);
     expect(v.code).toBe(4);
     expect(v.stderr).toContain('database database dump: object is missing');
+    // The restore's cheap preflight (presence and sizes) refuses it before Mattermost is stopped.
+    const r = await env.cli('restore', m.id, '--yes');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/is damaged and will not be restored: database database dump: object is missing/);
+    expect(r.events.some((e) => e.step === 'stop')).toBe(false);
+    expect(await isUp(env.url)).toBe(true);
   } finally {
     await rename(`${objectPath(sha)}.aside`, objectPath(sha));
   }

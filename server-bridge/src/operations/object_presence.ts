@@ -1,0 +1,99 @@
+/**
+ * The restore's check of a snapshot's objects before Mattermost is stopped: cheap, so that the
+ * downtime is not preceded by a read of the whole repository. Every object must exist with the
+ * size the manifest gives; its content is hashed once, as it is written (Repository.copyObjectTo,
+ * readObjectChecked), and a mismatch then fails the restore, which the safety snapshot undoes.
+ * verify (verify_plan.ts checkObjects) still re-hashes everything.
+ */
+import { TaskPool } from '../core/pool';
+import type { VerifyIssue } from '../core/errors';
+import type { Manifest } from '../manifest/manifest';
+import { kindOf } from '../components/registry';
+import type { ObjectRef } from '../components/component';
+import type { Repository } from '../repository/repository';
+import { objectKey } from '../repository/layout';
+import type { StepContext } from '../jobs/runner';
+import { ForwardingStorage } from '../storage/forwarding_storage';
+import { EncryptedStorage } from '../storage/encrypted_storage';
+import type { Storage } from '../storage/storage';
+
+/** Enough findings to say what is wrong; past this many the check stops looking. */
+const MAX_ISSUES = 100;
+
+/**
+ * Whether the sizes `stat` reports are the objects' own: an encrypted storage derives them from
+ * the overhead of encrypting to the current recipients, which differs for objects encrypted to
+ * other ones (before a key change), so there only presence is checked.
+ */
+function sizesComparable(storage: Storage): boolean {
+  for (let s: Storage | undefined = storage; s; s = s instanceof ForwardingStorage ? s.inner : undefined) {
+    if (s instanceof EncryptedStorage) return false;
+  }
+  return true;
+}
+
+/**
+ * Objects already checked, remembered by the first 64 bits of their name in a fixed table (2 MiB,
+ * direct-mapped: a newer name takes an older one's slot): an object many files share is stat'ed
+ * about once, in memory that does not grow with the snapshot. A wrong "seen" (two names with the
+ * same 64 bits) only skips a pre-check; the copy still checks that object in full.
+ */
+class RecentObjects {
+  private static readonly SLOTS = 1 << 18;
+  private readonly words = new Uint32Array(RecentObjects.SLOTS * 2);
+
+  /** True when `sha256` was seen (and still held); else remembers it. */
+  seen(sha256: string): boolean {
+    const hi = Number.parseInt(sha256.slice(0, 8), 16);
+    const lo = Number.parseInt(sha256.slice(8, 16), 16);
+    if (!hi && !lo) return false; // the empty slot's value: never taken as seen
+    const at = (lo & (RecentObjects.SLOTS - 1)) * 2;
+    if (this.words[at] === hi && this.words[at + 1] === lo) return true;
+    this.words[at] = hi;
+    this.words[at + 1] = lo;
+    return false;
+  }
+}
+
+/**
+ * Checks that every object of `m` (or of the listed components) exists with its size, streaming
+ * over the file indexes with a bounded number of stats in flight. `objects`: how many were stat'ed.
+ */
+export async function checkObjectsPresent(
+  repo: Repository,
+  m: Manifest,
+  ctx: StepContext,
+  only?: Set<string>,
+): Promise<{ issues: VerifyIssue[]; objects: number; sizes: boolean }> {
+  const sizes = sizesComparable(repo.storage);
+  const issues: VerifyIssue[] = [];
+  const recent = new RecentObjects();
+  const pool = new TaskPool(16);
+  const count = { objects: 0, done: 0 };
+  const check = async (component: string, o: ObjectRef): Promise<void> => {
+    const info = await repo.storage.stat(objectKey(o.sha256));
+    let problem: string | undefined;
+    if (!info) problem = 'object is missing';
+    else if (sizes && o.size !== undefined && info.size !== o.size) {
+      problem = `size ${info.size} differs from the manifest's ${o.size}`;
+    }
+    if (problem && issues.length < MAX_ISSUES) issues.push({ component, path: o.path, object: o.sha256, problem });
+    ctx.progress(++count.done, undefined, 'objects', o.path);
+  };
+  try {
+    for (const c of m.components) {
+      if ((only && !only.has(c.id)) || c.status !== 'included') continue;
+      for await (const o of kindOf(c).objects(c)) {
+        if (issues.length >= MAX_ISSUES) break;
+        if (recent.seen(o.sha256)) continue;
+        count.objects++;
+        await pool.add(() => check(c.id, o));
+      }
+    }
+  } catch (err) {
+    await pool.drain().catch(() => undefined);
+    throw err;
+  }
+  await pool.drain();
+  return { issues, objects: count.objects, sizes };
+}
