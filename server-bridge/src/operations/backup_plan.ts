@@ -14,7 +14,15 @@ import { serverVersion } from '../mattermost/health';
 import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import type { Job, Step } from '../jobs/runner';
-import { buildManifest, componentSteps, fmt, offlineSnapshotSteps, type SnapshotDraft } from './take_snapshot';
+import {
+  buildManifest,
+  componentSteps,
+  fmt,
+  offlineSnapshotSteps,
+  previousOf,
+  type SnapshotDraft,
+} from './take_snapshot';
+import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
 import { ensureStartedStep } from './service_steps';
 import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
 import { applyToProcess } from '../process/own_priority';
@@ -76,15 +84,17 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         if (opts.ownProcess) await applyToProcess(draft.budget.children);
       }
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
+      draft.restored = await restoredParents(
+        RestoredIndexes.beside(ec.trust.keyFile),
+        ec.repo,
+        components.map((c) => c.plan),
+      );
       const db = components.find((c) => c.plan.id === MAIN_DATABASE);
       const engine = db ? ec.engineFor(d.database) : undefined;
       draft.schemaVersion = await engine?.schemaVersion();
       draft.mattermostVersion = (await serverVersion(ec.cfg.mattermost.url)) ?? draft.parent?.mattermost.version;
       let needed = MARGIN;
-      for (const c of components) {
-        const previous = draft.parent?.components.find((p) => p.id === c.plan.id);
-        needed += (await c.estimate(previous)).changedBytes;
-      }
+      for (const c of components) needed += (await c.estimate(previousOf(draft, c))).changedBytes;
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
       const space = await ec.repo.space();
       const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
@@ -98,7 +108,8 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
           },
         );
       }
-      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}`;
+      const restored = draft.restored.size ? `; as restored: ${[...draft.restored.keys()].join(', ')}` : '';
+      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}${restored}`;
     },
   };
 
@@ -151,6 +162,8 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       const manifest = buildManifest(draft, d, downtimeMs);
       await ec.repo.writeSnapshot(manifest);
       result.manifest = manifest;
+      // Committed: this snapshot is the parent from now on, post-restore indexes are spent.
+      await forgetCommitted(RestoredIndexes.beside(ec.trust.keyFile), manifest);
       return `snapshot ${manifest.id}: ${fmt(manifest.stats.bytes)}, ${fmt(manifest.stats.newBytes)} new`;
     },
   };

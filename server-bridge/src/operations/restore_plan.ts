@@ -20,6 +20,7 @@ import {
   type RestoreTarget,
 } from '../manifest/restore_safety';
 import { assertNoLinkBelow } from '../repository/tree_restore';
+import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
 import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
 import type { EngineContext } from '../jobs/context';
@@ -195,13 +196,45 @@ export function putBack(
   d: Discovery | undefined,
   ctx: StepContext,
   dbTarget: () => DatabaseEngine,
+  safetySnapshotId?: string,
 ): Promise<string> {
   // In place: no relocation, no --database-url; the main database is the caller's.
   const targets: RestoreTargets = {
     ...restoreTargets({ safetySnapshot: false, force: false }, d, ec),
     mainEngine: dbTarget,
   };
-  return kindOf(r).restore(r, { repo: ec.repo, step: ctx, targets });
+  return restoreIndexed(ec, r, targets, ctx, safetySnapshotId);
+}
+
+/**
+ * Restores one record and keeps its post-restore index (repository/restore_index.ts) in step:
+ * a tree's old index goes before anything is written, and once the tree is in place its files'
+ * new metadata is recorded for the next backup (`snapshotId`: where the entries came from; none:
+ * nothing is recorded). An index that cannot be recorded only costs that backup a re-read.
+ */
+async function restoreIndexed(
+  ec: EngineContext,
+  r: ComponentRecord,
+  targets: RestoreTargets,
+  ctx: StepContext,
+  snapshotId: string | undefined,
+): Promise<string> {
+  const kind = kindOf(r);
+  const root = kind.store === 'tree' ? kind.restoreRoot(r, targets) : undefined;
+  const indexes = RestoredIndexes.beside(ec.trust.keyFile);
+  if (root !== undefined) await indexes.forget(r.id);
+  const summary = await kind.restore(r, { repo: ec.repo, step: ctx, targets });
+  if (root !== undefined && snapshotId) {
+    try {
+      await indexes.record(r.id, root, snapshotId, r.entries, ctx.signal);
+    } catch (err) {
+      ctx.log(
+        'warn',
+        `${r.id}: the restored files' metadata could not be recorded (${(err as Error).message}); the next backup reads them again`,
+      );
+    }
+  }
+  return summary;
 }
 
 export function planRestore(
@@ -228,12 +261,12 @@ export function planRestore(
   const recordSteps = new Map<string, ComponentRecord>();
 
   const restoreOne = async (r: ComponentRecord, ctx: StepContext, asUndo = false): Promise<string> => {
-    if (asUndo) return putBack(ec, r, d, ctx, dbTarget);
+    if (asUndo) return putBack(ec, r, d, ctx, dbTarget, safety?.id);
     // Checked when written, after the components before it: nothing may lead out of a new install.
     if (!inPlace && opts.installDir) {
       for (const x of relocated([r], opts)) await assertNoLinkBelow(path.resolve(opts.installDir), x.root);
     }
-    return kindOf(r).restore(r, { repo: ec.repo, step: ctx, targets });
+    return restoreIndexed(ec, r, targets, ctx, m.id);
   };
 
   const preflight: Step = {
@@ -347,6 +380,11 @@ export function planRestore(
       title: 'Prepare the safety snapshot',
       run: async () => {
         safetyDraft.parent = await ec.trust.newestTrusted(ec.repo, (x) => x.installDir === d.installDir);
+        safetyDraft.restored = await restoredParents(
+          RestoredIndexes.beside(ec.trust.keyFile),
+          ec.repo,
+          comps.map((c) => c.plan),
+        );
         safetyDraft.schemaVersion = await ec
           .engineFor(d.database)
           .schemaVersion()
@@ -362,6 +400,7 @@ export function planRestore(
         safety = buildManifest(safetyDraft, d, 0);
         await ec.repo.writeSnapshot(safety);
         outcome.safetySnapshotId = safety.id;
+        await forgetCommitted(RestoredIndexes.beside(ec.trust.keyFile), safety);
         // A successor of a killed restore rolls back from it (operations/recover_stale_lock.ts), only if
         // the marker outside the repository names it too (the lock is in the repository).
         await writeRollbackMarker(ec.trust.keyFile, safety.id);

@@ -22,6 +22,8 @@ export interface SnapshotDraft {
   mode: 'offline' | 'online';
   trigger: Manifest['trigger'];
   parent?: Manifest;
+  /** Per component id: a post-restore index compared against instead of the parent's record (repository/restore_index.ts). */
+  restored?: Map<string, ComponentRecord>;
   records: ComponentRecord[];
   mattermostVersion?: string;
   schemaVersion?: number;
@@ -108,7 +110,10 @@ function ordered(components: BackupComponent[]): BackupComponent[] {
   return [...components].sort((a, b) => Number(b.plan.kind === 'database') - Number(a.plan.kind === 'database'));
 }
 
-function previousOf(draft: SnapshotDraft, c: BackupComponent): ComponentRecord | undefined {
+/** What a component's backup compares against: its post-restore index if it has one, else the parent's record. */
+export function previousOf(draft: SnapshotDraft, c: BackupComponent): ComponentRecord | undefined {
+  const restored = draft.restored?.get(c.plan.id);
+  if (restored) return restored;
   return draft.parent?.components.find((p) => p.id === c.plan.id && p.status === 'included');
 }
 

@@ -342,7 +342,7 @@ describe('damage is reported clearly', () => {
       // read to be written, naming the file; a new install has no safety snapshot to put back.
       expect(r.code).toBe(4);
       expect(r.stderr).toContain(`component data, ${JSON.stringify(entry.path)}: ${key} failed authentication`);
-      expect(r.stderr).toMatch(/data could NOT be put back/);
+      expect(r.stderr).toMatch(/\bdata\b[\w, ]* could NOT be put back/);
     } finally {
       await bucket().put(key, saved);
     }
