@@ -18,6 +18,7 @@ import { backupTree } from '../../src/repository/tree_backup';
 import type { ComponentRecord, Entry, Manifest } from '../../src/manifest/manifest';
 import type { StepContext } from '../../src/jobs/runner';
 import { checkObjectsPresent } from '../../src/operations/object_presence';
+import { collectEntries } from '../../src/manifest/entry_list';
 
 let work: string;
 beforeEach(async () => {
@@ -50,7 +51,7 @@ async function backedUp(repo: Repository): Promise<Entry[]> {
   for (let i = 0; i < 30; i++) await writeFile(path.join(src, 'd', `f${i}`), `content ${i % 10}`.repeat(i + 1));
   await writeFile(path.join(src, 'same-a'), 'shared');
   await writeFile(path.join(src, 'same-b'), 'shared');
-  return (await backupTree({ root: src, exclude: [], repo })).entries;
+  return collectEntries((await backupTree({ root: src, exclude: [], repo })).entries);
 }
 
 test('present objects pass, each stat-ed once however many files share it; missing and truncated ones are named', async () => {

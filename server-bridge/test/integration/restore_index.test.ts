@@ -32,7 +32,7 @@ async function restored(): Promise<{ root: string; entries: Entry[] }> {
   const src = path.join(work, 'src');
   await mkdir(path.join(src, 'd/e'), { recursive: true });
   for (const f of ['a', 'd/b', 'd/e/c', 'd.txt']) await writeFile(path.join(src, f), `content of ${f}`);
-  const { entries } = await backupTree({ root: src, exclude: [], repo });
+  const entries = await collectEntries((await backupTree({ root: src, exclude: [], repo })).entries);
   const root = path.join(work, 'dest');
   await restoreTree({ entries, root, exclude: [], mode: 'mirror', repo });
   return { root, entries };

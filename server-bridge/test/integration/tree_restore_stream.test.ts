@@ -12,7 +12,7 @@ import { Repository } from '../../src/repository/repository';
 import { backupTree } from '../../src/repository/tree_backup';
 import { restoreTree } from '../../src/repository/tree_restore';
 import { EntrySpool } from '../../src/manifest/entry_spool';
-import type { EntryStream } from '../../src/manifest/entry_list';
+import { collectEntries, type EntryStream } from '../../src/manifest/entry_list';
 import type { Entry } from '../../src/manifest/manifest';
 import { describeTree } from '../support/tree_snapshot';
 import { caught } from '../support/caught';
@@ -50,7 +50,7 @@ test('a whole tree restored from a stream, then everything the snapshot lacks re
   const src = path.join(work, 'src');
   await makeTree(src);
   const b = await backupTree({ root: src, exclude: [], repo });
-  const list = await stream(b.entries);
+  const list = await stream(await collectEntries(b.entries));
   const dest = path.join(work, 'dest');
   const first = await restoreTree({
     entries: list,
@@ -94,7 +94,7 @@ test('a stream out of path order is refused before anything is written', async (
   const src = path.join(work, 'src');
   await makeTree(src);
   const b = await backupTree({ root: src, exclude: [], repo });
-  const swapped = [...b.entries];
+  const swapped = await collectEntries(b.entries);
   const i = swapped.findIndex((e) => e.path === 'a.txt');
   [swapped[i], swapped[i + 1]] = [swapped[i + 1] as Entry, swapped[i] as Entry];
   const dest = path.join(work, 'dest');
@@ -110,11 +110,12 @@ test('single files from a stream: only the listed paths change', async () => {
   const src = path.join(work, 'src');
   await makeTree(src);
   const b = await backupTree({ root: src, exclude: [], include: ['a.txt', 'a/b.d', 'z/deep/er/file'], repo });
-  expect(b.entries.some((e) => e.path === '')).toBe(false);
+  const entries = await collectEntries(b.entries);
+  expect(entries.some((e) => e.path === '')).toBe(false);
   const dest = path.join(work, 'dest');
   await put(dest, 'untouched', 'mine');
   await put(dest, 'a/b.d/extra', 'inside a listed directory, not listed: kept');
-  await restoreTree({ entries: await stream(b.entries), root: dest, exclude: [], mode: 'files', repo });
+  await restoreTree({ entries: await stream(entries), root: dest, exclude: [], mode: 'files', repo });
   expect(await readFile(path.join(dest, 'untouched'), 'utf8')).toBe('mine');
   expect(await readFile(path.join(dest, 'a/b.d/x'), 'utf8')).toBe('a/b.d/x');
   expect(await readFile(path.join(dest, 'a/b.d/extra'), 'utf8')).toMatch(/kept/);
