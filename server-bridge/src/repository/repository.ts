@@ -48,7 +48,7 @@ function isUnreadable(err: unknown): boolean {
 function assertSameObject(sha256: string, actual: string): void {
   if (actual === sha256) return;
   throw new VerificationError(
-    `object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): it changed after the snapshot was checked, and is not used`,
+    `object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): the repository was changed or damaged since the backup, and it is not used`,
     [{ component: 'object', object: sha256, problem: 'content does not match its checksum' }],
     { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' },
   );
