@@ -41,13 +41,7 @@ export class OrderedOutput {
    * or `finish` that reaches it.
    */
   async add(item: Entry | Promise<Entry | undefined>, rel: string): Promise<void> {
-    if (!(item instanceof Promise)) {
-      if (this.head === this.queue.length) {
-        await this.spool.write(item);
-        return;
-      }
-      this.push({ promise: undefined, entry: item, done: true, cost: entryCost(rel) });
-    } else {
+    if (item instanceof Promise) {
       const slot: Slot = { promise: item, entry: undefined, done: false, cost: entryCost(rel) };
       // Marks the rejection as handled now; it is rethrown when the slot is written.
       item.then(
@@ -60,6 +54,11 @@ export class OrderedOutput {
         },
       );
       this.push(slot);
+    } else if (this.head === this.queue.length) {
+      await this.spool.write(item); // nothing waiting in front of it
+      return;
+    } else {
+      this.push({ promise: undefined, entry: item, done: true, cost: entryCost(rel) });
     }
     await this.flush(false);
   }

@@ -82,6 +82,8 @@ class DirNode {
   /** undefined while unlisted or after an error; null when it vanished. */
   listing: Listing | null | undefined;
   error: unknown;
+  /** Whether the listing is done (listing, null or error set); `ready` resolves then. */
+  settled = false;
   ready: Promise<void> = Promise.resolve();
   /** Next entry slot (an index into names) and next subtree slot (a position in sub). */
   i = 0;
@@ -146,6 +148,8 @@ class Walker {
   /** Directories opened and not yet walked or dropped (bounded by `lookahead` for look-ahead). */
   private open = 0;
   private lastYield = Date.now();
+  /** Set when the walk ends (done, failed or abandoned): listings still in flight open nothing more. */
+  private stopped = false;
 
   constructor(private readonly opts: OrderedWalkOptions) {
     this.meta = new Semaphore(opts.metaConcurrency ?? 32);
@@ -161,52 +165,57 @@ class Walker {
       this.opts.roots.map(() => false),
     );
     this.stack.push(top);
-    while (this.stack.length) {
-      const node = this.stack[this.stack.length - 1] as DirNode;
-      const { names, sub } = node.listing as Listing;
-      const n = names.length;
-      if (node.i >= n && node.j >= n) {
-        this.stack.pop();
-        this.fill();
-        continue;
-      }
-      if (Date.now() - this.lastYield > 20) {
-        this.lastYield = Date.now();
-        await yieldToLoop(); // synchronous bursts leave room for reads, progress and HTTP requests
-      }
-      const nextSub = node.j < n ? (sub[node.j] as number) : -1;
-      if (node.i < n && (nextSub < 0 || (names[node.i] as string) < `${names[nextSub] as string}/`)) {
-        // The child's own entry.
-        const k = node.i++;
-        const name = names[k] as string;
-        const meta = await this.metaAt(node, k);
-        this.opts.pacer.done(1);
-        const ahead = node.children.get(k);
-        if (meta?.kind !== 'dir') {
-          if (ahead) this.drop(node, k);
-          if (meta) yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta };
+    try {
+      while (this.stack.length) {
+        const node = this.stack[this.stack.length - 1] as DirNode;
+        const { names, sub } = node.listing as Listing;
+        const n = names.length;
+        if (node.i >= n && node.j >= n) {
+          this.stack.pop();
+          this.fill();
           continue;
         }
-        const rel = node.childRel(name);
-        const abs = node.childAbs(this.opts.root, name);
-        // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
-        const child = ahead ?? this.openDir(node, k, rel, abs);
-        yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
-      } else {
-        // The child's subtree (if it is a directory).
-        node.j++;
-        const child = node.children.get(nextSub);
-        if (!child) continue;
-        node.children.delete(nextSub);
-        this.open--;
-        throwIfAborted(this.opts.signal);
-        await child.ready;
-        this.opts.pacer.done(1);
-        if (child.listing === undefined) throw child.error;
-        if (child.listing === null) continue; // vanished (tolerated): its entry was dropped
-        this.stack.push(child);
-        this.fill();
+        if (Date.now() - this.lastYield > 20) {
+          this.lastYield = Date.now();
+          await yieldToLoop(); // synchronous bursts leave room for reads, progress and HTTP requests
+        }
+        const nextSub = node.j < n ? (sub[node.j] as number) : -1;
+        if (node.i < n && (nextSub < 0 || (names[node.i] as string) < `${names[nextSub] as string}/`)) {
+          // The child's own entry.
+          const k = node.i++;
+          const name = names[k] as string;
+          const meta = await this.metaAt(node, k);
+          this.opts.pacer.done(1);
+          const ahead = node.children.get(k);
+          if (meta?.kind !== 'dir') {
+            if (ahead) this.drop(node, k);
+            if (meta) yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta };
+            continue;
+          }
+          const rel = node.childRel(name);
+          const abs = node.childAbs(this.opts.root, name);
+          // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
+          const child = ahead ?? this.openDir(node, k, rel, abs);
+          if (!child.settled) yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
+          else if (child.listing !== null) yield { rel, abs, meta };
+        } else {
+          // The child's subtree (if it is a directory).
+          node.j++;
+          const child = node.children.get(nextSub);
+          if (!child) continue;
+          node.children.delete(nextSub);
+          this.open--;
+          throwIfAborted(this.opts.signal);
+          await child.ready;
+          this.opts.pacer.done(1);
+          if (child.listing === undefined) throw child.error;
+          if (child.listing === null) continue; // vanished (tolerated): its entry was dropped
+          this.stack.push(child);
+          this.fill();
+        }
       }
+    } finally {
+      this.stopped = true;
     }
   }
 
@@ -262,6 +271,7 @@ class Walker {
     this.open++;
     if (this.opts.pacer.sync) {
       let dirents: Dirent[];
+      node.settled = true;
       try {
         dirents = readdirSync(abs, { withFileTypes: true });
       } catch (err) {
@@ -279,6 +289,7 @@ class Walker {
       .run(() => readdir(abs, { withFileTypes: true }))
       .then(
         (dirents) => {
+          node.settled = true;
           node.listing = this.makeListing(
             node,
             dirents.map((d) => d.name),
@@ -287,7 +298,10 @@ class Walker {
           this.startStats(node, this.statAhead);
           this.fill(); // its subdirectories may be next in walk order
         },
-        (err: unknown) => this.failed(node, err),
+        (err: unknown) => {
+          node.settled = true;
+          this.failed(node, err);
+        },
       );
     return node;
   }
@@ -312,7 +326,7 @@ class Walker {
    * so far reveal, deepest frame first, until `lookahead` are open.
    */
   private fill(): void {
-    if (this.opts.pacer.sync) return;
+    if (this.opts.pacer.sync || this.stopped) return;
     for (let s = this.stack.length - 1; s >= 0 && this.open < this.lookahead; s--) {
       this.visit(this.stack[s] as DirNode);
     }

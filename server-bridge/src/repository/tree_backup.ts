@@ -109,13 +109,18 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         await out.add(listed ? listed.then((ok) => (ok ? entry : undefined)) : entry, rel);
       } else if (meta.kind === 'symlink') {
         const link = newEntry(rel, 'symlink', meta);
-        const target = links.run(() => readlink(abs)).then(
-          (t) => ((link.target = t), link),
-          (err: unknown) => {
-            if (vanished(err)) return undefined;
-            throw err;
-          },
-        );
+        const target = links
+          .run(() => readlink(abs))
+          .then(
+            (t) => {
+              link.target = t;
+              return link;
+            },
+            (err: unknown) => {
+              if (vanished(err)) return undefined;
+              throw err;
+            },
+          );
         await out.add(target, rel);
       } else if (meta.kind === 'file') {
         counts.files++;

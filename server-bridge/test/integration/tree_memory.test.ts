@@ -26,8 +26,12 @@ function run(args: string[]): Promise<{ code: number | null; signal: string | nu
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -52,7 +56,9 @@ test(`backups of ${FILES} files run in a ${HEAP_MB} MB heap; the second reads no
     tree,
     path.join(work, 'repo'),
   ]);
-  if (res.code !== 0) throw new Error(`the backup process failed (${res.code ?? res.signal}):\n${res.stderr.slice(-3000)}`);
+  if (res.code !== 0) {
+    throw new Error(`the backup process failed (${res.code ?? res.signal}):\n${res.stderr.slice(-3000)}`);
+  }
   const out = JSON.parse(res.stdout) as {
     first: { files: number; filesRead: number };
     second: { files: number; filesRead: number };

@@ -182,6 +182,12 @@ test('a scan stores nothing and lists changed files without a hash; the pre-copy
   const final = await backupTree({ root, exclude: [], repo, previous: pre.entries });
   expect(final.filesRead).toBe(1);
   const restored = path.join(work, 'restored');
-  await restoreTree({ entries: await collectEntries(final.entries), root: restored, exclude: [], mode: 'mirror', repo });
+  await restoreTree({
+    entries: await collectEntries(final.entries),
+    root: restored,
+    exclude: [],
+    mode: 'mirror',
+    repo,
+  });
   expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
 });

@@ -40,7 +40,14 @@ async function snapshot(repo, parent, mode) {
     installDir: path.dirname(tree),
     mattermost: { configSource: 'file', fileDriver: 'local' },
     components: [rec],
-    stats: { files: rec.files, bytes: rec.bytes, newBytes: rec.newBytes, filesRead: rec.filesRead, durationMs: 0, downtimeMs: 0 },
+    stats: {
+      files: rec.files,
+      bytes: rec.bytes,
+      newBytes: rec.newBytes,
+      filesRead: rec.filesRead,
+      durationMs: 0,
+      downtimeMs: 0,
+    },
   });
   return { id, files: rec.files, filesRead: rec.filesRead };
 }
