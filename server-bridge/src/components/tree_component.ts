@@ -1,7 +1,7 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
-import { collectEntries, isWholeTree } from '../manifest/entry_list';
+import { isWholeTree, type EntryList } from '../manifest/entry_list';
 import path from 'node:path';
-import type { Entry, ComponentRecord } from '../manifest/manifest';
+import type { ComponentRecord } from '../manifest/manifest';
 import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
 import { restoreTree } from '../repository/tree_restore';
 import type { Repository } from '../repository/repository';
@@ -16,6 +16,8 @@ export class TreeComponent implements BackupComponent {
 
   /** The preflight's scan, compared against the parent; pre-copied and then used as the parent of the real pass. */
   private scanned?: TreeBackupResult;
+  /** The scan's index with the pre-copied files' hashes: the parent of the pass made while Mattermost is stopped. */
+  private precopiedEntries?: EntryList;
   private precopied = { newBytes: 0, filesRead: 0 };
 
   async estimate(previous?: ComponentRecord): Promise<Estimate> {
@@ -25,7 +27,7 @@ export class TreeComponent implements BackupComponent {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
-      previous: await indexEntries(previous),
+      previous: previous?.entries,
       scan: true,
       tolerateVanished: true,
     });
@@ -44,6 +46,7 @@ export class TreeComponent implements BackupComponent {
       ctx.step.progress(bytes, scanned.changedBytes, 'bytes'),
     );
     this.precopied = res;
+    this.precopiedEntries = res.entries;
     return res;
   }
 
@@ -54,14 +57,17 @@ export class TreeComponent implements BackupComponent {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
-      previous: this.scanned ? indexOf(this.scanned.entries) : await indexEntries(ctx.previous),
+      // Streams read alongside the walk (a merge join): no index of the parent is built in memory.
+      previous: this.precopiedEntries ?? this.scanned?.entries ?? ctx.previous?.entries,
       repo: ctx.repo,
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',
       onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes', p.currentPath),
     });
     ctx.step.progress(res.bytes, res.bytes, 'bytes');
-    this.scanned = undefined; // its entries live on in `res` where unchanged; the rest is garbage now
+    // Their spool files are removed once nothing refers to them (entry_spool.ts).
+    this.scanned = undefined;
+    this.precopiedEntries = undefined;
     for (const w of res.warnings) ctx.step.log('warn', w);
     const root = this.plan.root as string;
     const rel = path.relative(this.installDir, root);
@@ -101,21 +107,4 @@ export async function restoreTreeRecord(
     onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes'),
   });
   return `${res.written} written, ${res.unchanged} unchanged, ${res.removed} removed`;
-}
-
-const indexes = new WeakMap<ComponentRecord, Map<string, Entry>>();
-
-/** Path → entry of a previous record; built once per record (estimate and backup share it). */
-export async function indexEntries(record?: ComponentRecord): Promise<Map<string, Entry>> {
-  if (!record) return new Map();
-  let index = indexes.get(record);
-  if (!index) {
-    index = indexOf(await collectEntries(record.entries));
-    indexes.set(record, index);
-  }
-  return index;
-}
-
-function indexOf(entries: Entry[]): Map<string, Entry> {
-  return new Map(entries.map((e) => [e.path, e]));
 }

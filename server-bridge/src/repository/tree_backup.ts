@@ -3,15 +3,22 @@
  * a file whose size, mtime and inode match the previous snapshot is not read again, so the cost
  * of a backup grows with what changed, not with the size of the tree. With `scan` nothing is
  * read: changed files come back without a hash, for a free-space check or a pre-copy.
+ *
+ * Memory stays flat whatever the number of files: the walk goes in byPath order (ordered_walk.ts),
+ * the parent's index is read alongside as a stream (a merge join), and the new index is written
+ * to a spool file as the walk goes, through a bounded window that keeps files being hashed in
+ * their place (ordered_output.ts).
  */
-import type { BigIntStats } from 'node:fs';
-import { lstatSync, readdirSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { throwIfAborted } from '../core/errors';
-import { mapLimit, Semaphore, TaskPool } from '../core/pool';
-import { byPath, type Entry } from '../manifest/manifest';
+import { Semaphore, TaskPool } from '../core/pool';
+import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry_list';
+import { EntrySpool } from '../manifest/entry_spool';
+import type { Entry } from '../manifest/manifest';
+import { spoolDir } from '../manifest/spool_dir';
+import { OrderedOutput } from './ordered_output';
+import { metaOf, orderedWalk, type Meta } from './ordered_walk';
 import type { Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
 
@@ -21,7 +28,11 @@ export interface TreeBackupOptions {
   include?: string[];
   /** Relative paths left out (other components' directories, user exclusions). */
   exclude: string[];
-  previous?: Map<string, Entry>;
+  /**
+   * The parent's index, in byPath order (a loaded manifest's is): read once, alongside the walk.
+   * Entries out of order are not found (their files are read again), never mismatched.
+   */
+  previous?: EntryList;
   /** Where contents go; unused (and may be left out) with `scan`. */
   repo?: Repository;
   signal?: AbortSignal;
@@ -30,13 +41,15 @@ export interface TreeBackupOptions {
   /** Walk and compare only: changed files are listed without a hash and nothing is stored. */
   scan?: boolean;
   onProgress?: (p: { files: number; bytes: number; currentPath: string }) => void;
+  /** Files read and stored at once. */
   concurrency?: number;
   /** How metadata is read; adaptive by default (tests pin a mode). */
   pacer?: WalkPacer;
 }
 
 export interface TreeBackupResult {
-  entries: Entry[];
+  /** The new index, in byPath order, spooled on local disk. */
+  entries: EntryStream;
   files: number;
   bytes: number;
   newBytes: number;
@@ -48,163 +61,124 @@ export interface TreeBackupResult {
 }
 
 export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupResult> {
-  const result: TreeBackupResult = {
-    entries: [],
-    files: 0,
-    bytes: 0,
-    newBytes: 0,
-    filesRead: 0,
-    changedBytes: 0,
-    warnings: [],
-  };
-  const excluded = new Set(opts.exclude.map(normalize));
-  const pool = new TaskPool(opts.concurrency ?? 16);
-  const meta = new Semaphore(32);
   const repo = opts.repo;
   if (!repo && !opts.scan) throw new Error('backupTree needs a repository unless it only scans');
-  const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && opts.tolerateVanished;
+  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0 };
+  const warnings: string[] = [];
+  const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && !!opts.tolerateVanished;
+  const pool = new TaskPool(opts.concurrency ?? 16);
+  const links = new Semaphore(32);
+  const spool = await EntrySpool.create(await spoolDir(), 'walk');
+  const out = new OrderedOutput(spool);
+  const parent = new EntryCursor(opts.previous);
+  const walk = orderedWalk({
+    root: opts.root,
+    roots: rootsOf(opts.include),
+    excluded: new Set(opts.exclude.map(normalize)),
+    tolerateVanished: !!opts.tolerateVanished,
+    rootsMayBeMissing: !!opts.include,
+    pacer: opts.pacer ?? new WalkPacer(),
+    signal: opts.signal,
+    onWarning: (w) => warnings.push(w),
+  });
 
-  // Synchronous calls run in short bursts between event-loop turns (see WalkPacer for when).
-  const pacer = opts.pacer ?? new WalkPacer();
-  let lastYield = Date.now();
-
-  const handle = async (rel: string, abs: string, st: BigIntStats, dirs: Array<[string, string]>): Promise<void> => {
-    const prev = opts.previous?.get(rel);
-    if (st.isDirectory()) {
-      result.entries.push(sameAs(prev, 'dir', st) ?? newEntry(rel, 'dir', st));
-      dirs.push([rel, abs]);
-    } else if (st.isSymbolicLink()) {
-      const link = newEntry(rel, 'symlink', st);
-      try {
-        link.target = await readlink(abs);
-      } catch (err) {
-        if (vanished(err)) return;
-        throw err;
-      }
-      result.entries.push(link);
-    } else if (st.isFile()) {
-      result.files++;
-      const same = sameAs(prev, 'file', st);
-      if (same?.sha256) {
-        // Unchanged since the parent: its entry is reused as is (no new strings per file).
-        result.entries.push(same);
-        result.bytes += same.size ?? 0;
-        return;
-      }
-      const entry = newEntry(rel, 'file', st);
-      entry.size = Number(st.size);
-      entry.ino = Number(st.ino);
-      result.entries.push(entry);
-      result.bytes += entry.size;
-      if (
-        prev?.type === 'file' &&
-        prev.sha256 &&
-        prev.size === entry.size &&
-        prev.mtime === entry.mtime &&
-        prev.ino === entry.ino
-      ) {
-        entry.sha256 = prev.sha256; // only its mode or owner changed: the content is the parent's
-        return;
-      }
-      result.changedBytes += entry.size;
-      if (!repo) return;
-      await pool.add(async () => {
-        try {
-          const stored = await repo.ingestFile(abs, { signal: opts.signal, size: entry.size });
-          entry.sha256 = stored.sha256;
-          result.bytes += stored.size - (entry.size ?? 0);
-          entry.size = stored.size; // what was actually read, if the file changed under us
-          result.filesRead++;
-          if (stored.isNew) result.newBytes += stored.size;
-          opts.onProgress?.({ files: result.filesRead, bytes: result.bytes, currentPath: rel });
-        } catch (err) {
-          if (!vanished(err)) throw err;
-          result.entries.splice(result.entries.indexOf(entry), 1);
-          result.files--;
-          result.bytes -= entry.size ?? 0;
-        }
-      });
-    } else {
-      result.warnings.push(`${abs} is a socket, FIFO or device and was skipped`);
-    }
-  };
-
-  /** Lists one directory and handles its children; returns the subdirectories to walk next. */
-  const walkDir = async (rel: string, abs: string): Promise<Array<[string, string]>> => {
-    const dirs: Array<[string, string]> = [];
-    const useSync = pacer.sync;
-    let names: string[];
+  /** Reads and stores one changed file; undefined when it vanished meanwhile (tolerated). */
+  const ingest = async (rel: string, abs: string, entry: Entry & { size: number }): Promise<Entry | undefined> => {
     try {
-      names = useSync ? readdirSync(abs) : await meta.run(() => readdir(abs));
+      const stored = await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size });
+      entry.sha256 = stored.sha256;
+      counts.bytes += stored.size - entry.size;
+      entry.size = stored.size; // what was actually read, if the file changed under us
+      counts.filesRead++;
+      if (stored.isNew) counts.newBytes += stored.size;
+      opts.onProgress?.({ files: counts.filesRead, bytes: counts.bytes, currentPath: rel });
+      return entry;
     } catch (err) {
       if (!vanished(err)) throw err;
-      // Online mode: a directory removed between lstat and readdir is simply gone.
-      const i = result.entries.findIndex((e) => e.path === rel);
-      if (i >= 0) result.entries.splice(i, 1);
-      return dirs;
+      counts.files--;
+      counts.bytes -= entry.size;
+      return undefined;
     }
-    const kids = names.map((n) => [rel ? `${rel}/${n}` : n, `${abs}/${n}`] as const).filter(([r]) => !excluded.has(r));
-    if (useSync) {
-      const stats: Array<BigIntStats | undefined> = kids.map(([, a]) => {
-        try {
-          return lstatSync(a, { bigint: true });
-        } catch (err) {
-          if (vanished(err)) return undefined;
-          throw err;
-        }
-      });
-      for (let i = 0; i < kids.length; i++) {
-        const st = stats[i];
-        const [r, a] = kids[i] as readonly [string, string];
-        if (st) await handle(r, a, st, dirs);
-      }
-    } else {
-      await mapLimit(kids, 32, async ([r, a]) => {
-        let st: BigIntStats;
-        try {
-          st = await meta.run(() => lstat(a, { bigint: true }));
-        } catch (err) {
-          if (vanished(err)) return;
-          throw err;
-        }
-        await handle(r, a, st, dirs);
-      });
-    }
-    pacer.done(kids.length + 1);
-    if (Date.now() - lastYield > 20) {
-      lastYield = Date.now();
-      await yieldToLoop(); // let reads, progress and HTTP requests run between bursts
-    }
-    return dirs;
   };
 
-  const pending: Array<[string, string]> = [];
-  const roots = opts.include ? [...opts.include].map(normalize).sort() : [''];
-  for (const rel of roots) {
-    if (excluded.has(rel)) continue;
-    const abs = rel ? path.join(opts.root, rel) : opts.root;
-    let st: BigIntStats;
-    try {
-      st = await lstat(abs, { bigint: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (opts.tolerateVanished || opts.include)) {
-        if (!opts.tolerateVanished) result.warnings.push(`${abs} does not exist`);
-        continue;
+  try {
+    for await (const { rel, abs, meta, listed } of walk) {
+      const prev = await parent.seek(rel);
+      if (meta.kind === 'dir') {
+        const entry = sameAs(prev, 'dir', meta) ?? newEntry(rel, 'dir', meta);
+        await out.add(listed ? listed.then((ok) => (ok ? entry : undefined)) : entry, rel);
+      } else if (meta.kind === 'symlink') {
+        const link = newEntry(rel, 'symlink', meta);
+        const target = links
+          .run(() => readlink(abs))
+          .then(
+            (t) => {
+              link.target = t;
+              return link;
+            },
+            (err: unknown) => {
+              if (vanished(err)) return undefined;
+              throw err;
+            },
+          );
+        await out.add(target, rel);
+      } else if (meta.kind === 'file') {
+        counts.files++;
+        const same = sameAs(prev, 'file', meta);
+        if (same?.sha256) {
+          // Unchanged since the parent: its entry is written as is.
+          counts.bytes += same.size ?? 0;
+          await out.add(same, rel);
+          continue;
+        }
+        const entry = { ...newEntry(rel, 'file', meta), size: meta.size, ino: meta.ino };
+        counts.bytes += entry.size;
+        if (
+          prev?.type === 'file' &&
+          prev.sha256 &&
+          prev.size === entry.size &&
+          prev.mtime === entry.mtime &&
+          prev.ino === entry.ino
+        ) {
+          entry.sha256 = prev.sha256; // only its mode or owner changed: the content is the parent's
+          await out.add(entry, rel);
+          continue;
+        }
+        counts.changedBytes += entry.size;
+        if (!repo) {
+          await out.add(entry, rel);
+          continue;
+        }
+        let stored!: Promise<Entry | undefined>;
+        await pool.add(() => {
+          stored = ingest(rel, abs, entry);
+          return stored.then(() => undefined);
+        });
+        await out.add(stored, rel);
+      } else {
+        warnings.push(`${abs} is a socket, FIFO or device and was skipped`);
       }
-      throw err;
     }
-    await handle(rel, abs, st, pending);
+    await out.finish();
+    await pool.drain();
+    const entries = await spool.endSection();
+    await spool.close();
+    return { entries, ...counts, warnings };
+  } catch (err) {
+    // Reads in flight end (or fail on the signal) before the index they were for is removed.
+    await pool.drain().catch(() => undefined);
+    await spool.discard();
+    throw err;
+  } finally {
+    await parent.close();
   }
-  await walkAll(pending, 16, opts.signal, walkDir);
-  await pool.drain();
-  result.entries.sort(byPath);
-  return result;
 }
 
 /**
- * Stores the changed files a scan listed (file entries without a hash) and gives each the hash
- * of what was read, unless the file no longer has the scanned size, mtime and inode afterwards:
- * then it keeps no hash and the next pass reads it again. Vanished files are left to that pass.
+ * Stores the changed files a scan listed (file entries without a hash) and returns the scan's
+ * index again with each of them given the hash of what was read, unless the file no longer has
+ * the scanned size, mtime and inode afterwards: then it keeps no hash and the next pass reads it
+ * again. Vanished files are left to that pass. The scan's own index is not changed.
  */
 export async function precopyEntries(
   scanned: TreeBackupResult,
@@ -212,90 +186,76 @@ export async function precopyEntries(
   repo: Repository,
   signal?: AbortSignal,
   onBytes?: (bytes: number) => void,
-): Promise<{ newBytes: number; filesRead: number; bytesRead: number }> {
+): Promise<{ newBytes: number; filesRead: number; bytesRead: number; entries: EntryStream }> {
   const pool = new TaskPool(16);
-  const out = { newBytes: 0, filesRead: 0, bytesRead: 0 };
-  for (const e of scanned.entries) {
-    if (e.type !== 'file' || e.sha256) continue;
-    throwIfAborted(signal);
-    await pool.add(async () => {
-      const abs = e.path ? path.join(root, e.path) : root;
-      let stored;
-      try {
-        stored = await repo.ingestFile(abs, { signal, size: e.size });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
-      out.filesRead++;
-      if (stored.isNew) out.newBytes += stored.size;
-      out.bytesRead += stored.size;
-      onBytes?.(out.bytesRead);
-      const after = await lstat(abs, { bigint: true }).catch(() => undefined);
-      if (after && stored.size === e.size && sameAs(e, 'file', after) === e) e.sha256 = stored.sha256;
-    });
-  }
-  await pool.drain();
-  return out;
-}
-
-/**
- * Walks directories with `width` walkers sharing one stack, so a tree of many small directories
- * (Mattermost's one directory per attachment) still has parallel calls in flight.
- */
-async function walkAll(
-  stack: Array<[string, string]>,
-  width: number,
-  signal: AbortSignal | undefined,
-  walkDir: (rel: string, abs: string) => Promise<Array<[string, string]>>,
-): Promise<void> {
-  let busy = 0;
-  let failure: Error | undefined;
-  const wake: Array<() => void> = [];
-  const wakeAll = () => {
-    for (const fn of wake.splice(0)) fn();
+  const res = { newBytes: 0, filesRead: 0, bytesRead: 0 };
+  const spool = await EntrySpool.create(await spoolDir(), 'precopy');
+  const out = new OrderedOutput(spool);
+  const copy = async (e: Entry): Promise<Entry> => {
+    const abs = e.path ? path.join(root, e.path) : root;
+    let stored;
+    try {
+      stored = await repo.ingestFile(abs, { signal, size: e.size });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return e;
+      throw err;
+    }
+    res.filesRead++;
+    if (stored.isNew) res.newBytes += stored.size;
+    res.bytesRead += stored.size;
+    onBytes?.(res.bytesRead);
+    const after = await lstat(abs, { bigint: true }).catch(() => undefined);
+    if (after && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
+      return { ...e, sha256: stored.sha256 };
+    }
+    return e;
   };
-  const walker = async (): Promise<void> => {
-    for (;;) {
-      if (failure) return;
-      const next = stack.pop();
-      if (!next) {
-        if (busy === 0) {
-          wakeAll();
-          return;
-        }
-        await new Promise<void>((r) => wake.push(r));
+  try {
+    for await (const e of scanned.entries) {
+      if (e.type !== 'file' || e.sha256) {
+        await out.add(e, e.path);
         continue;
       }
-      busy++;
-      try {
-        throwIfAborted(signal);
-        const dirs = await walkDir(next[0], next[1]);
-        for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i] as [string, string]);
-      } catch (err) {
-        failure ??= err instanceof Error ? err : new Error(String(err));
-      } finally {
-        busy--;
-        wakeAll();
-      }
+      throwIfAborted(signal);
+      let done!: Promise<Entry>;
+      await pool.add(() => {
+        done = copy(e);
+        return done.then(() => undefined);
+      });
+      await out.add(done, e.path);
     }
-  };
-  await Promise.all(Array.from({ length: width }, walker));
-  if (failure) throw failure;
+    await out.finish();
+    await pool.drain();
+    const entries = await spool.endSection();
+    await spool.close();
+    return { ...res, entries };
+  } catch (err) {
+    await pool.drain().catch(() => undefined);
+    await spool.discard();
+    throw err;
+  }
+}
+
+/** The roots to walk: the whole tree, or the include list without duplicates or paths inside another. */
+function rootsOf(include: string[] | undefined): string[] {
+  if (!include) return [''];
+  const all = [...new Set(include.map(normalize))];
+  if (all.includes('')) return [''];
+  return all.filter((r) => !all.some((o) => r.startsWith(`${o}/`)));
 }
 
 /**
- * Every entry gets all fields in one order, so V8 gives the 100k+ entries of a file store one
- * hidden class; spreading a shared base gave each its own and cost ~250 bytes per entry.
+ * Every entry gets all fields in one order, so V8 gives the entries waiting in the output window
+ * one hidden class (spreading a shared base gave each its own).
  */
-function newEntry(rel: string, type: Entry['type'], st: BigIntStats): Entry {
+function newEntry(rel: string, type: Entry['type'], meta: Meta): Entry {
   return {
     path: rel,
     type,
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    mtime: st.mtimeNs.toString(),
+    mode: meta.mode,
+    uid: meta.uid,
+    gid: meta.gid,
+    mtime: meta.mtime,
     size: undefined,
     sha256: undefined,
     target: undefined,
@@ -304,18 +264,12 @@ function newEntry(rel: string, type: Entry['type'], st: BigIntStats): Entry {
 }
 
 /** The parent's entry when nothing recorded about the path changed (content is judged by size, mtime and inode). */
-function sameAs(prev: Entry | undefined, type: Entry['type'], st: BigIntStats): Entry | undefined {
-  if (
-    !prev ||
-    prev.type !== type ||
-    prev.mode !== Number(st.mode & 0o7777n) ||
-    prev.uid !== Number(st.uid) ||
-    prev.gid !== Number(st.gid)
-  ) {
+function sameAs(prev: Entry | undefined, type: Entry['type'], meta: Meta): Entry | undefined {
+  if (!prev || prev.type !== type || prev.mode !== meta.mode || prev.uid !== meta.uid || prev.gid !== meta.gid) {
     return undefined;
   }
-  if (prev.mtime !== st.mtimeNs.toString()) return undefined;
-  if (type === 'file' && (prev.size !== Number(st.size) || prev.ino !== Number(st.ino))) return undefined;
+  if (prev.mtime !== meta.mtime) return undefined;
+  if (type === 'file' && (prev.size !== meta.size || prev.ino !== meta.ino)) return undefined;
   return prev;
 }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { backupTree, precopyEntries } from '../../src/repository/tree_backup';
+import { collectEntries } from '../../src/manifest/entry_list';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { restoreTree } from '../../src/repository/tree_restore';
 import { describeTree } from '../support/tree_snapshot';
@@ -44,12 +45,11 @@ test('a tree round-trips exactly: content, modes, owners, mtimes, symlinks, empt
   await makeTree(root);
   const before = await describeTree(root, ['other-component']);
   const b = await backupTree({ root, exclude: ['other-component'], repo });
+  const entries = await collectEntries(b.entries);
   expect(b.files).toBe(7);
-  expect(b.entries.find((e) => e.path === 'other-component')).toBeUndefined();
+  expect(entries.find((e) => e.path === 'other-component')).toBeUndefined();
   // Same content is stored once.
-  expect(b.entries.find((e) => e.path === 'data/dup1')?.sha256).toBe(
-    b.entries.find((e) => e.path === 'data/dup2')?.sha256,
-  );
+  expect(entries.find((e) => e.path === 'data/dup1')?.sha256).toBe(entries.find((e) => e.path === 'data/dup2')?.sha256);
 
   // Damage the tree in every way, including the excluded subtree (which restore must leave alone).
   await rm(path.join(root, 'data/2026'), { recursive: true });
@@ -61,7 +61,7 @@ test('a tree round-trips exactly: content, modes, owners, mtimes, symlinks, empt
   await writeFile(path.join(root, 'bin/link'), 'now a file');
   await writeFile(path.join(root, 'other-component/added'), 'other');
 
-  const r = await restoreTree({ entries: b.entries, root, exclude: ['other-component'], mode: 'mirror', repo });
+  const r = await restoreTree({ entries, root, exclude: ['other-component'], mode: 'mirror', repo });
   expect(r.removed).toBeGreaterThanOrEqual(2);
   expect(await describeTree(root, ['other-component'])).toEqual(before);
   expect(await describeTree(path.join(root, 'other-component'))).toHaveProperty('added');
@@ -72,7 +72,7 @@ test('restoring into a new empty directory reproduces the tree', async () => {
   await makeTree(root);
   const b = await backupTree({ root, exclude: [], repo });
   const dest = path.join(work, 'new-host', 'install');
-  await restoreTree({ entries: b.entries, root: dest, exclude: [], mode: 'mirror', repo });
+  await restoreTree({ entries: await collectEntries(b.entries), root: dest, exclude: [], mode: 'mirror', repo });
   const strip = (t: Record<string, string>) =>
     Object.fromEntries(Object.entries(t).map(([k, v]) => [k, k === '.' ? v.replace(/ mtime=\d+/, '') : v]));
   expect(strip(await describeTree(dest))).toEqual(strip(await describeTree(root)));
@@ -83,18 +83,12 @@ test('a second backup of an unchanged tree reads no file contents; a changed fil
   await makeTree(root);
   const first = await backupTree({ root, exclude: [], repo });
   expect(first.filesRead).toBe(first.files);
-  const prev = new Map(first.entries.map((e) => [e.path, e]));
-  const second = await backupTree({ root, exclude: [], repo, previous: prev });
+  const second = await backupTree({ root, exclude: [], repo, previous: first.entries });
   expect(second.filesRead).toBe(0);
   expect(second.newBytes).toBe(0);
-  expect(second.entries).toEqual(first.entries);
+  expect(await collectEntries(second.entries)).toEqual(await collectEntries(first.entries));
   await writeFile(path.join(root, 'group.txt'), 'changed content');
-  const third = await backupTree({
-    root,
-    exclude: [],
-    repo,
-    previous: new Map(second.entries.map((e) => [e.path, e])),
-  });
+  const third = await backupTree({ root, exclude: [], repo, previous: second.entries });
   expect(third.filesRead).toBe(1);
   expect(third.newBytes).toBe('changed content'.length);
 });
@@ -104,19 +98,14 @@ test('same size and mtime but another inode is read again (a file replaced by a 
   await mkdir(root);
   await writeFile(path.join(root, 'f'), 'aaaa');
   const first = await backupTree({ root, exclude: [], repo });
-  const e = first.entries.find((x) => x.path === 'f');
+  const e = (await collectEntries(first.entries)).find((x) => x.path === 'f');
   await rm(path.join(root, 'f'));
   await writeFile(path.join(root, 'g'), 'ignored');
   await writeFile(path.join(root, 'f'), 'bbbb');
   const secs = Number(BigInt(e?.mtime ?? '0') / 1000n) / 1e6;
   await utimes(path.join(root, 'f'), secs, secs);
-  const second = await backupTree({
-    root,
-    exclude: [],
-    repo,
-    previous: new Map(first.entries.map((x) => [x.path, x])),
-  });
-  expect(second.entries.find((x) => x.path === 'f')?.sha256).not.toBe(e?.sha256);
+  const second = await backupTree({ root, exclude: [], repo, previous: first.entries });
+  expect((await collectEntries(second.entries)).find((x) => x.path === 'f')?.sha256).not.toBe(e?.sha256);
 });
 
 test('restore refuses entries that would write through a path outside the tree', async () => {
@@ -154,11 +143,11 @@ test('synchronous and parallel metadata walks record the same entries', async ()
   }
   const walk = (fixed: 'sync' | 'async') =>
     backupTree({ root, exclude: ['other-component'], repo, pacer: new WalkPacer({ fixed }) });
-  const sync = await walk('sync');
-  const parallel = await walk('async');
-  expect(sync.entries.length).toBeGreaterThan(90);
-  expect(parallel.entries).toEqual(sync.entries);
-  expect(parallel.entries.some((e) => e.path.startsWith('other-component'))).toBe(false);
+  const sync = await collectEntries((await walk('sync')).entries);
+  const parallel = await collectEntries((await walk('async')).entries);
+  expect(sync.length).toBeGreaterThan(90);
+  expect(parallel).toEqual(sync);
+  expect(parallel.some((e) => e.path.startsWith('other-component'))).toBe(false);
 });
 
 test('a scan stores nothing and lists changed files without a hash; the pre-copy fills them in unless they changed again', async () => {
@@ -169,15 +158,11 @@ test('a scan stores nothing and lists changed files without a hash; the pre-copy
   await writeFile(path.join(root, 'data/new-a'), randomBytes(3000));
   await writeFile(path.join(root, 'data/new-b'), randomBytes(2000));
 
-  const scan = await backupTree({
-    root,
-    exclude: [],
-    previous: new Map(first.entries.map((e) => [e.path, e])),
-    scan: true,
-  });
+  const scan = await backupTree({ root, exclude: [], previous: first.entries, scan: true });
   expect(scan.changedBytes).toBe(5000);
   expect(scan.filesRead).toBe(0);
-  expect(scan.entries.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual([
+  const scanned = await collectEntries(scan.entries);
+  expect(scanned.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual([
     'data/new-a',
     'data/new-b',
   ]);
@@ -187,14 +172,22 @@ test('a scan stores nothing and lists changed files without a hash; the pre-copy
   await appendFile(path.join(root, 'data/new-b'), 'more');
   const pre = await precopyEntries(scan, root, repo);
   expect(pre.filesRead).toBe(2);
-  const byPath = new Map(scan.entries.map((e) => [e.path, e]));
+  const byPath = new Map((await collectEntries(pre.entries)).map((e) => [e.path, e]));
   expect(byPath.get('data/new-a')?.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(byPath.get('data/new-b')?.sha256).toBeUndefined();
+  // The scan's own index is left as it was.
+  expect((await collectEntries(scan.entries)).find((e) => e.path === 'data/new-a')?.sha256).toBeUndefined();
 
   // The pass that follows (Mattermost stopped) reads only new-b, and records its final content.
-  const final = await backupTree({ root, exclude: [], repo, previous: byPath });
+  const final = await backupTree({ root, exclude: [], repo, previous: pre.entries });
   expect(final.filesRead).toBe(1);
   const restored = path.join(work, 'restored');
-  await restoreTree({ entries: final.entries, root: restored, exclude: [], mode: 'mirror', repo });
+  await restoreTree({
+    entries: await collectEntries(final.entries),
+    root: restored,
+    exclude: [],
+    mode: 'mirror',
+    repo,
+  });
   expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
 });

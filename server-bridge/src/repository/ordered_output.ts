@@ -1,0 +1,96 @@
+/**
+ * Writes entries to a spool in the order they were added, while some of them are still being
+ * worked on (a file being hashed, a directory being listed): a bounded window of pending entries
+ * lets that work overlap without ever reordering the index.
+ */
+import type { Entry } from '../manifest/manifest';
+import type { EntrySpool } from '../manifest/entry_spool';
+
+interface Slot {
+  /** Settles to the entry, or to undefined when the path is to be left out (it vanished). */
+  promise: Promise<Entry | undefined> | undefined;
+  entry: Entry | undefined;
+  done: boolean;
+  cost: number;
+}
+
+/** Rough bytes one waiting entry keeps alive (object, strings), for the window's byte bound. */
+const entryCost = (rel: string): number => 240 + 2 * rel.length;
+
+export interface OrderedOutputLimits {
+  /** Entries waiting in the window before `add` waits for the oldest. */
+  count: number;
+  /** Their estimated memory, likewise. */
+  bytes: number;
+}
+
+/** An ordered window in front of an EntrySpool. Not safe for concurrent `add` calls (one walk feeds it). */
+export class OrderedOutput {
+  private queue: Slot[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly spool: EntrySpool,
+    private readonly limits: OrderedOutputLimits = { count: 16384, bytes: 8 * 1024 * 1024 },
+  ) {}
+
+  /**
+   * Queues the entry for `rel` (or the work that yields it), writes whatever is ready at the
+   * front, and waits while the window is over its bounds. A rejected promise fails the `add`
+   * or `finish` that reaches it.
+   */
+  async add(item: Entry | Promise<Entry | undefined>, rel: string): Promise<void> {
+    if (item instanceof Promise) {
+      const slot: Slot = { promise: item, entry: undefined, done: false, cost: entryCost(rel) };
+      // Marks the rejection as handled now; it is rethrown when the slot is written.
+      item.then(
+        (e) => {
+          slot.entry = e;
+          slot.done = true;
+        },
+        () => {
+          slot.done = true;
+        },
+      );
+      this.push(slot);
+    } else if (this.head === this.queue.length) {
+      await this.spool.write(item); // nothing waiting in front of it
+      return;
+    } else {
+      this.push({ promise: undefined, entry: item, done: true, cost: entryCost(rel) });
+    }
+    await this.flush(false);
+  }
+
+  /** Waits for every pending entry and writes them all. */
+  async finish(): Promise<void> {
+    await this.flush(true);
+  }
+
+  /** Entries waiting in the window (tests, bounds). */
+  get waiting(): number {
+    return this.queue.length - this.head;
+  }
+
+  private push(slot: Slot): void {
+    this.queue.push(slot);
+    this.bytes += slot.cost;
+  }
+
+  private async flush(all: boolean): Promise<void> {
+    while (this.head < this.queue.length) {
+      const slot = this.queue[this.head] as Slot;
+      const over = this.waiting > this.limits.count || this.bytes > this.limits.bytes;
+      if (!slot.done && !all && !over) break;
+      const entry = slot.promise ? await slot.promise : slot.entry;
+      this.head++;
+      this.bytes -= slot.cost;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (entry) await this.spool.write(entry);
+    }
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * Walks a directory tree in exactly the order a manifest lists it (byPath: UTF-16 order of the
+ * full relative path), so that a backup can write its index as it goes and merge-join it against
+ * the parent's index: nothing proportional to the number of files is held, only the directories
+ * on the current path and a bounded look-ahead.
+ *
+ * The order: within a directory, a child's own entry sorts at its name `n` and its subtree at
+ * `n + '/'`. Emitting the two kinds of slots in one sorted sequence gives byPath order of the full
+ * paths ('a', 'a.txt', 'a/b': '.' sorts below '/'), and every subtree is contiguous because no
+ * name contains '/'.
+ *
+ * Throughput: metadata calls are issued ahead of the walk (listings of the next directories in
+ * walk order, and lstats of the next children of each), either in parallel through libuv's pool
+ * or synchronously in bursts, as the WalkPacer finds faster.
+ */
+import { lstatSync, readdirSync, type BigIntStats, type Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { throwIfAborted } from '../core/errors';
+import { Semaphore } from '../core/pool';
+import type { WalkPacer } from './walk_pacer';
+
+/** What one lstat said, kept compact (a BigIntStats costs about a kilobyte). */
+export interface Meta {
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Nanoseconds since the epoch, as a decimal string. */
+  mtime: string;
+  size: number;
+  ino: number;
+}
+
+/** One path of the tree, handed out in byPath order. */
+export interface WalkItem {
+  rel: string;
+  abs: string;
+  meta: Meta;
+  /**
+   * Directories only: resolves false when the directory vanished before it could be listed
+   * (tolerated vanishing), so its entry is dropped like a vanished file's. Never rejects: a real
+   * listing error fails the walk when it reaches the directory's subtree.
+   */
+  listed?: Promise<boolean>;
+}
+
+export interface OrderedWalkOptions {
+  root: string;
+  /** Relative roots to walk, normalized and not nested in one another; [''] is the whole tree. */
+  roots: readonly string[];
+  /** Relative paths left out with everything under them. */
+  excluded: ReadonlySet<string>;
+  /** A path that vanishes mid-walk is left out instead of failing the walk (online mode). */
+  tolerateVanished: boolean;
+  /** A missing root is skipped (with a warning unless vanishing is tolerated) instead of failing. */
+  rootsMayBeMissing: boolean;
+  pacer: WalkPacer;
+  signal?: AbortSignal;
+  onWarning: (message: string) => void;
+  /** Directories listed ahead of the walk when calls go in parallel. */
+  lookahead?: number;
+  /** Children lstat'd ahead of the walk within each directory when calls go in parallel. */
+  statAhead?: number;
+  /** Metadata calls in flight at once. */
+  metaConcurrency?: number;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** One directory's children: names in entry order, and the same children in subtree order. */
+interface Listing {
+  names: string[];
+  /** Indexes into `names`, sorted by `name + '/'`: the order of the subtrees. */
+  sub: Uint32Array;
+  /** Positions in `sub` of children whose directory entry says "directory" (look-ahead hints only). */
+  hints: Uint32Array;
+}
+
+class DirNode {
+  /** undefined while unlisted or after an error; null when it vanished. */
+  listing: Listing | null | undefined;
+  error: unknown;
+  /** Whether the listing is done (listing, null or error set); `ready` resolves then. */
+  settled = false;
+  ready: Promise<void> = Promise.resolve();
+  /** Next entry slot (an index into names) and next subtree slot (a position in sub). */
+  i = 0;
+  j = 0;
+  /** First hint not yet behind `j`. */
+  h = 0;
+  /** Child directories opened (listed or being listed) whose subtree has not been walked yet. */
+  readonly children = new Map<number, DirNode>();
+  /** lstats made or started ahead, by child index. */
+  readonly stats = new Map<number, Settled<Meta> | Promise<Settled<Meta>>>();
+  statNext = 0;
+
+  constructor(
+    readonly rel: string,
+    readonly abs: string,
+    /** The virtual top whose children are the roots (their names are full relative paths). */
+    readonly top = false,
+  ) {}
+
+  childRel(name: string): string {
+    return this.top || !this.rel ? name : `${this.rel}/${name}`;
+  }
+
+  childAbs(root: string, name: string): string {
+    if (this.top) return name ? path.join(root, name) : root;
+    return `${this.abs}/${name}`;
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+
+export function metaOf(st: BigIntStats): Meta {
+  return {
+    kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other',
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtime: st.mtimeNs.toString(),
+    size: Number(st.size),
+    ino: Number(st.ino),
+  };
+}
+
+/** Walks `opts.roots` under `opts.root`, yielding every path in byPath order. */
+export function orderedWalk(opts: OrderedWalkOptions): AsyncGenerator<WalkItem> {
+  return new Walker(opts).walk();
+}
+
+class Walker {
+  private readonly stack: DirNode[] = [];
+  private readonly meta: Semaphore;
+  private readonly lookahead: number;
+  private readonly statAhead: number;
+  /** Directories opened and not yet walked or dropped (bounded by `lookahead` for look-ahead). */
+  private open = 0;
+  private lastYield = Date.now();
+  /** Set when the walk ends (done, failed or abandoned): listings still in flight open nothing more. */
+  private stopped = false;
+
+  constructor(private readonly opts: OrderedWalkOptions) {
+    this.meta = new Semaphore(opts.metaConcurrency ?? 32);
+    this.lookahead = opts.lookahead ?? 64;
+    this.statAhead = opts.statAhead ?? 64;
+  }
+
+  async *walk(): AsyncGenerator<WalkItem> {
+    const top = new DirNode('', this.opts.root, true);
+    top.listing = this.makeListing(
+      top,
+      [...this.opts.roots],
+      this.opts.roots.map(() => false),
+    );
+    this.stack.push(top);
+    try {
+      while (this.stack.length) {
+        const node = this.stack[this.stack.length - 1] as DirNode;
+        const { names, sub } = node.listing as Listing;
+        const n = names.length;
+        if (node.i >= n && node.j >= n) {
+          this.stack.pop();
+          this.fill();
+          continue;
+        }
+        if (Date.now() - this.lastYield > 20) {
+          this.lastYield = Date.now();
+          await yieldToLoop(); // synchronous bursts leave room for reads, progress and HTTP requests
+        }
+        const nextSub = node.j < n ? (sub[node.j] as number) : -1;
+        if (node.i < n && (nextSub < 0 || (names[node.i] as string) < `${names[nextSub] as string}/`)) {
+          // The child's own entry.
+          const k = node.i++;
+          const name = names[k] as string;
+          const meta = await this.metaAt(node, k);
+          this.opts.pacer.done(1);
+          const ahead = node.children.get(k);
+          if (meta?.kind !== 'dir') {
+            if (ahead) this.drop(node, k);
+            if (meta) yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta };
+            continue;
+          }
+          const rel = node.childRel(name);
+          const abs = node.childAbs(this.opts.root, name);
+          // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
+          const child = ahead ?? this.openDir(node, k, rel, abs);
+          if (!child.settled) yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
+          else if (child.listing !== null) yield { rel, abs, meta };
+        } else {
+          // The child's subtree (if it is a directory).
+          node.j++;
+          const child = node.children.get(nextSub);
+          if (!child) continue;
+          node.children.delete(nextSub);
+          this.open--;
+          throwIfAborted(this.opts.signal);
+          await child.ready;
+          this.opts.pacer.done(1);
+          if (child.listing === undefined) throw child.error;
+          if (child.listing === null) continue; // vanished (tolerated): its entry was dropped
+          this.stack.push(child);
+          this.fill();
+        }
+      }
+    } finally {
+      this.stopped = true;
+    }
+  }
+
+  /** The lstat of child `k`: started ahead, or made now; null when it vanished (tolerated). */
+  private async metaAt(node: DirNode, k: number): Promise<Meta | null> {
+    const name = (node.listing as Listing).names[k] as string;
+    const abs = node.childAbs(this.opts.root, name);
+    // Parallel calls keep a window of `statAhead` in flight; synchronous ones are made in batches
+    // of as many, back to back (measured: one at a time between other work cost half as much again).
+    if (!node.stats.has(k) || !this.opts.pacer.sync) this.startStats(node, k + this.statAhead);
+    const ahead = node.stats.get(k);
+    node.stats.delete(k);
+    const res =
+      ahead instanceof Promise ? await ahead : (ahead ?? (await settle(lstat(abs, { bigint: true }).then(metaOf))));
+    if (res.ok) return res.value;
+    if (!isMissing(res.error)) throw res.error;
+    if (node.top) {
+      if (!this.opts.tolerateVanished && !this.opts.rootsMayBeMissing) throw res.error;
+      if (!this.opts.tolerateVanished) this.opts.onWarning(`${abs} does not exist`);
+      return null;
+    }
+    if (this.opts.tolerateVanished) return null;
+    throw res.error;
+  }
+
+  /** Makes (sync) or starts (in parallel, bounded) the lstats of the children before index `upTo` not yet made. */
+  private startStats(node: DirNode, upTo: number): void {
+    const names = (node.listing as Listing).names;
+    const end = Math.min(upTo, names.length);
+    const sync = this.opts.pacer.sync;
+    for (; node.statNext < end; node.statNext++) {
+      const abs = node.childAbs(this.opts.root, names[node.statNext] as string);
+      if (!sync) {
+        node.stats.set(node.statNext, settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)));
+        continue;
+      }
+      try {
+        node.stats.set(node.statNext, { ok: true, value: metaOf(lstatSync(abs, { bigint: true })) });
+      } catch (error) {
+        node.stats.set(node.statNext, { ok: false, error });
+      }
+    }
+  }
+
+  /** Opens child `k` of `parent` as a directory: lists it now (sync) or starts its listing. */
+  private openDir(parent: DirNode, k: number, rel: string, abs: string): DirNode {
+    const node = new DirNode(rel, abs);
+    parent.children.set(k, node);
+    this.open++;
+    if (this.opts.pacer.sync) {
+      let dirents: Dirent[];
+      node.settled = true;
+      try {
+        dirents = readdirSync(abs, { withFileTypes: true });
+      } catch (err) {
+        this.failed(node, err);
+        return node;
+      }
+      node.listing = this.makeListing(
+        node,
+        dirents.map((d) => d.name),
+        dirents.map((d) => d.isDirectory()),
+      );
+      return node;
+    }
+    node.ready = this.meta
+      .run(() => readdir(abs, { withFileTypes: true }))
+      .then(
+        (dirents) => {
+          node.settled = true;
+          node.listing = this.makeListing(
+            node,
+            dirents.map((d) => d.name),
+            dirents.map((d) => d.isDirectory()),
+          );
+          if (!this.opts.pacer.sync) this.startStats(node, this.statAhead);
+          this.fill(); // its subdirectories may be next in walk order
+        },
+        (err: unknown) => {
+          node.settled = true;
+          this.failed(node, err);
+        },
+      );
+    return node;
+  }
+
+  private failed(node: DirNode, err: unknown): void {
+    // Online mode: a directory removed between its lstat and its listing is simply gone.
+    if (isMissing(err) && this.opts.tolerateVanished) node.listing = null;
+    else node.error = err;
+  }
+
+  /** Forgets an opened child that turned out not to be a directory, with whatever was opened under it. */
+  private drop(parent: DirNode, k: number): void {
+    const node = parent.children.get(k);
+    if (!node) return;
+    parent.children.delete(k);
+    this.open--;
+    for (const c of [...node.children.keys()]) this.drop(node, c);
+  }
+
+  /**
+   * Look-ahead (parallel mode): opens the next directories in walk order that the listings known
+   * so far reveal, deepest frame first, until `lookahead` are open.
+   */
+  private fill(): void {
+    if (this.opts.pacer.sync || this.stopped) return;
+    for (let s = this.stack.length - 1; s >= 0 && this.open < this.lookahead; s--) {
+      this.visit(this.stack[s] as DirNode);
+    }
+  }
+
+  private visit(node: DirNode): void {
+    const l = node.listing;
+    if (!l) return;
+    while (node.h < l.hints.length && (l.hints[node.h] as number) < node.j) node.h++;
+    for (let h = node.h; h < l.hints.length && this.open < this.lookahead; h++) {
+      const k = l.sub[l.hints[h] as number] as number;
+      let c = node.children.get(k);
+      if (!c) {
+        if (k < node.i) continue; // its entry was handled: not a directory after all, or vanished
+        const name = l.names[k] as string;
+        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
+      }
+      if (c.listing) this.visit(c);
+    }
+  }
+
+  private makeListing(node: DirNode, rawNames: string[], rawDirs: boolean[]): Listing {
+    const excluded = this.opts.excluded;
+    const keep: number[] = [];
+    for (let x = 0; x < rawNames.length; x++) {
+      if (!excluded.size || !excluded.has(node.childRel(rawNames[x] as string))) keep.push(x);
+    }
+    keep.sort((a, b) => cmp(rawNames[a] as string, rawNames[b] as string));
+    const names = keep.map((x) => rawNames[x] as string);
+    const dirs = keep.map((x) => rawDirs[x] === true);
+    const keys = names.map((nm) => `${nm}/`);
+    const order = Array.from(names.keys()).sort((a, b) => cmp(keys[a] as string, keys[b] as string));
+    const sub = Uint32Array.from(order);
+    const hints: number[] = [];
+    for (let p = 0; p < sub.length; p++) if (dirs[sub[p] as number]) hints.push(p);
+    return { names, sub, hints: Uint32Array.from(hints) };
+  }
+}
