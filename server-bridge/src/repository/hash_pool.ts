@@ -24,6 +24,11 @@ export interface FileDigest {
 /** A file read whole: its digest and exactly the bytes hashed. */
 export interface WholeFile extends FileDigest {
   bytes: Buffer;
+  /**
+   * Gives the memory back to the pool for later reads; `bytes` is empty from then on. Optional
+   * (unreleased memory is collected as garbage), but a walk over many files keeps its peak lower.
+   */
+  release: () => void;
 }
 
 /**
@@ -109,6 +114,8 @@ export interface HashPoolOptions {
   abortGraceMs?: number;
   /** Bytes read per system call. */
   chunkSize?: number;
+  /** Released buffers each worker keeps for reuse, in bytes at most. */
+  spareBytes?: number;
 }
 
 /** The default number of workers: one per available core, at least 2 (reads overlap hashing), at most 4. */
@@ -121,6 +128,7 @@ export class HashPool {
   private readonly idleMs: number;
   private readonly graceMs: number;
   private readonly chunkSize: number;
+  private readonly spareBytes: number;
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
   /** Terminations under way (a worker stuck in a read exits when the read returns). */
@@ -135,6 +143,7 @@ export class HashPool {
     this.idleMs = opts.idleMs ?? 2000;
     this.graceMs = opts.abortGraceMs ?? 2000;
     this.chunkSize = opts.chunkSize ?? 1024 * 1024;
+    this.spareBytes = opts.spareBytes ?? 8 * 1024 * 1024;
   }
 
   /** Worker threads alive now (busy or idle). */
@@ -154,9 +163,22 @@ export class HashPool {
    */
   async readWhole(file: string, limit: number, opts: { signal?: AbortSignal } = {}): Promise<WholeFile | undefined> {
     const r = await this.run({ op: 'read', file, limit }, opts.signal);
-    if (r.tooBig || !r.bytes) return undefined;
+    const ab = r.bytes;
+    if (r.tooBig || !ab) return undefined;
     const size = r.size ?? 0;
-    return { sha256: r.sha256 ?? '', size, bytes: Buffer.from(r.bytes, 0, size) };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.recycle(ab);
+    };
+    return { sha256: r.sha256 ?? '', size, bytes: Buffer.from(ab, 0, size), release };
+  }
+
+  /** Hands a buffer back to a worker (an idle one if any), which reuses it; dropped when none is alive. */
+  private recycle(ab: ArrayBuffer): void {
+    const slot = this.idle.at(-1) ?? this.slots.values().next().value;
+    slot?.worker.postMessage({ op: 'recycle', buffer: ab }, [ab]);
   }
 
   /**
@@ -257,7 +279,7 @@ export class HashPool {
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(HASH_WORKER_SOURCE, {
       eval: true,
-      workerData: { stop: stop.buffer, chunkSize: this.chunkSize },
+      workerData: { stop: stop.buffer, chunkSize: this.chunkSize, spareBytes: this.spareBytes },
       // The worker's heap only holds small objects; file bytes live in buffers outside it.
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     });

@@ -16,10 +16,15 @@
  * Ops:
  * - hash {file}: reads the file to its end and hashes it.
  * - read {file, limit}: reads a file of at most `limit` bytes whole and hashes it, returning the
- *   bytes (an ArrayBuffer of its own, transferred, never a slice of a shared pool); a larger one
- *   (or one that grew past the limit) comes back with `tooBig` and no hash.
+ *   bytes: the first `size` bytes of an ArrayBuffer of its own (transferred, never a slice of
+ *   Buffer's shared pool); a larger one (or one that grew past the limit) comes back with `tooBig`.
+ * - recycle (no id, no answer; the ArrayBuffer transferred with it): a buffer the pool is done
+ *   with, kept (up to `spareBytes`) for later reads. Memory handed back this way is reused at once
+ *   instead of waiting, as garbage, for a collection on the main thread (V8 lets ~64 MB of such
+ *   external memory pile up first).
  * - copy {file, dest}: copies the file into `dest` (created, mode 0600, must not exist), hashing
- *   exactly the bytes it writes; on failure `dest` is removed.
+ *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
+ *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
  * Files are opened O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
  * listed fails with code EFTYPE instead of blocking the thread forever.
  */
@@ -30,9 +35,33 @@ const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 
 const stop = new Int32Array(workerData.stop);
-const chunk = Buffer.allocUnsafeSlow(workerData.chunkSize);
+const chunks = [Buffer.allocUnsafeSlow(workerData.chunkSize), Buffer.allocUnsafeSlow(workerData.chunkSize)];
+const chunk = chunks[0];
 const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+
+// Buffers for whole reads: capacities are powers of two from 64 KiB, so returned ones fit later files.
+const spare = [];
+let spareBytes = 0;
+function takeBuffer(size) {
+  let best = -1;
+  for (let i = 0; i < spare.length; i++) {
+    if (spare[i].byteLength >= size && (best < 0 || spare[i].byteLength < spare[best].byteLength)) best = i;
+  }
+  if (best >= 0) {
+    const ab = spare.splice(best, 1)[0];
+    spareBytes -= ab.byteLength;
+    return Buffer.from(ab);
+  }
+  let capacity = 64 * 1024;
+  while (capacity < size) capacity *= 2;
+  return Buffer.allocUnsafeSlow(capacity);
+}
+function keepBuffer(ab) {
+  if (!(ab instanceof ArrayBuffer) || spareBytes + ab.byteLength > workerData.spareBytes) return;
+  spare.push(ab);
+  spareBytes += ab.byteLength;
+}
 
 function tag(err, side) {
   if (err && typeof err === 'object' && err.side === undefined) err.side = side;
@@ -101,7 +130,7 @@ function readWhole(file, limit) {
   try {
     if (size > limit) return { tooBig: true };
     checkStop();
-    let buf = Buffer.allocUnsafeSlow(size);
+    let buf = takeBuffer(size);
     let n = 0;
     while (n < size) {
       const r = readInto(fd, buf, n, size - n);
@@ -110,21 +139,21 @@ function readWhole(file, limit) {
     }
     if (n === size) {
       // Grown since fstat? Read on to the end, as a whole read would.
-      const more = [];
       for (;;) {
         checkStop();
         const r = readInto(fd, chunk, 0, chunk.length);
         if (r === 0) break;
-        n += r;
-        if (n > limit) return { tooBig: true };
-        more.push(Buffer.from(chunk.subarray(0, r)));
-      }
-      if (more.length) {
-        const all = Buffer.allocUnsafeSlow(n);
-        buf.copy(all, 0, 0, size);
-        let at = size;
-        for (const m of more) at += m.copy(all, at);
-        buf = all;
+        if (n + r > limit) {
+          keepBuffer(buf.buffer);
+          return { tooBig: true };
+        }
+        if (n + r > buf.length) {
+          const bigger = takeBuffer(n + r);
+          buf.copy(bigger, 0, 0, n);
+          keepBuffer(buf.buffer);
+          buf = bigger;
+        }
+        n += chunk.copy(buf, n, 0, r);
       }
     }
     const sha256 = createHash('sha256').update(buf.subarray(0, n)).digest('hex');
@@ -134,9 +163,25 @@ function readWhole(file, limit) {
   }
 }
 
-function copyFile(file, dest) {
+function writeAll(out, buf, n) {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const next = () => {
+      fs.write(out, buf, off, n - off, null, (err, written) => {
+        if (err) return reject(tag(err, 'destination'));
+        off += written;
+        if (off < n) next();
+        else resolve();
+      });
+    };
+    next();
+  });
+}
+
+async function copyFile(file, dest) {
   const { fd } = openSource(file);
   let out;
+  let writing;
   try {
     try {
       out = fs.openSync(dest, CREATE, 0o600);
@@ -145,21 +190,19 @@ function copyFile(file, dest) {
     }
     const hash = createHash('sha256');
     let size = 0;
-    for (;;) {
+    for (let i = 0; ; i++) {
       checkStop();
-      const n = readInto(fd, chunk, 0, chunk.length);
+      // chunks[i % 2] is free: the write that used it was awaited before the last one started.
+      const buf = chunks[i % 2];
+      const n = readInto(fd, buf, 0, buf.length);
       if (n === 0) break;
-      hash.update(chunk.subarray(0, n));
-      let off = 0;
-      while (off < n) {
-        try {
-          off += fs.writeSync(out, chunk, off, n - off);
-        } catch (err) {
-          throw tag(err, 'destination');
-        }
-      }
+      hash.update(buf.subarray(0, n));
+      if (writing) await writing;
+      writing = writeAll(out, buf, n);
       size += n;
     }
+    if (writing) await writing;
+    writing = undefined;
     const done = out;
     out = undefined;
     try {
@@ -170,6 +213,8 @@ function copyFile(file, dest) {
     }
     return { sha256: hash.digest('hex'), size };
   } catch (err) {
+    // A write still under way must end before the file is closed and removed.
+    if (writing) await writing.catch(() => undefined);
     if (out !== undefined) {
       try { fs.closeSync(out); } catch {}
       try { fs.unlinkSync(dest); } catch {}
@@ -180,28 +225,29 @@ function copyFile(file, dest) {
   }
 }
 
-parentPort.on('message', (job) => {
+function failure(err) {
+  const e = err && typeof err === 'object' ? err : { message: String(err) };
+  return {
+    message: String(e.message),
+    code: typeof e.code === 'string' ? e.code : undefined,
+    errno: typeof e.errno === 'number' ? e.errno : undefined,
+    syscall: typeof e.syscall === 'string' ? e.syscall : undefined,
+    path: typeof e.path === 'string' ? e.path : undefined,
+    dest: typeof e.dest === 'string' ? e.dest : undefined,
+    side: e.side,
+  };
+}
+
+parentPort.on('message', async (job) => {
+  if (job.op === 'recycle') return keepBuffer(job.buffer);
   let result;
   try {
     if (job.op === 'hash') result = hashFile(job.file);
     else if (job.op === 'read') result = readWhole(job.file, job.limit);
-    else if (job.op === 'copy') result = copyFile(job.file, job.dest);
+    else if (job.op === 'copy') result = await copyFile(job.file, job.dest);
     else throw new Error('unknown op ' + String(job.op));
   } catch (err) {
-    const e = err && typeof err === 'object' ? err : { message: String(err) };
-    parentPort.postMessage({
-      id: job.id,
-      ok: false,
-      error: {
-        message: String(e.message),
-        code: typeof e.code === 'string' ? e.code : undefined,
-        errno: typeof e.errno === 'number' ? e.errno : undefined,
-        syscall: typeof e.syscall === 'string' ? e.syscall : undefined,
-        path: typeof e.path === 'string' ? e.path : undefined,
-        dest: typeof e.dest === 'string' ? e.dest : undefined,
-        side: e.side,
-      },
-    });
+    parentPort.postMessage({ id: job.id, ok: false, error: failure(err) });
     return;
   }
   parentPort.postMessage({ id: job.id, ok: true, ...result }, result.bytes ? [result.bytes] : []);

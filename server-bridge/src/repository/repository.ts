@@ -271,17 +271,22 @@ export class Repository {
     opts: { signal?: AbortSignal; onHashed?: () => Promise<void> },
   ): Promise<StoredObject> {
     const { sha256, size, bytes } = whole;
-    await opts.onHashed?.();
-    const key = objectKey(sha256);
-    if (await this.storage.stat(key)) return { sha256, size, isNew: false };
-    const tmp = await this.stagingFile();
+    let tmp: string | undefined;
     try {
+      await opts.onHashed?.();
+      const key = objectKey(sha256);
+      if (await this.storage.stat(key)) return { sha256, size, isNew: false };
+      tmp = await this.stagingFile();
       await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
+      whole.release();
       await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
     } catch (err) {
+      if (tmp === undefined) throw err;
       await rm(tmp, { force: true });
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
       throw stagingFailure(err, tmp);
+    } finally {
+      whole.release();
     }
     return { sha256, size, isNew: true };
   }

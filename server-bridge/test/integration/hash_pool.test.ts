@@ -62,6 +62,25 @@ test('readWhole leaves a file over the limit unread', async () => {
   expect((await p.readWhole(file, 10_000))?.size).toBe(10_000);
 });
 
+test('released buffers are reused: a later, shorter file gets exactly its own bytes', async () => {
+  const p = pool({ size: 1 });
+  const long = randomBytes(100_000);
+  const short = randomBytes(10);
+  await writeFile(path.join(work, 'long'), long);
+  await writeFile(path.join(work, 'short'), short);
+  const first = await p.readWhole(path.join(work, 'long'), 1 << 20);
+  expect(first?.bytes.equals(long)).toBe(true);
+  first?.release();
+  expect(first?.bytes.length).toBe(0); // handed back: no longer readable here
+  first?.release(); // twice is harmless
+  for (let i = 0; i < 3; i++) {
+    const again = await p.readWhole(path.join(work, 'short'), 1 << 20);
+    expect(again?.bytes.equals(short)).toBe(true);
+    expect(again?.sha256).toBe(sha(short));
+    again?.release();
+  }
+});
+
 test('errors come back with their fs codes, and say which side failed', async () => {
   const p = pool();
   const missing = path.join(work, 'gone');

@@ -6,11 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StorageError } from '../../src/core/errors';
+import { DiskFullError, StorageError } from '../../src/core/errors';
 import { sharedHashPool } from '../../src/repository/hash_pool';
 import { objectKey } from '../../src/repository/layout';
 import { Repository } from '../../src/repository/repository';
@@ -184,4 +184,23 @@ test('abort stops a large ingest promptly and leaves nothing staged', async () =
   expect(Date.now() - t).toBeLessThan(1500);
   expect(await staged()).toEqual([]);
   expect(await expectObjectsIntact()).toBe(0);
+});
+
+test('a staged file into a full repository: DISK_SPACE naming the file, nothing left staged', async () => {
+  const small = path.join(work, 'small-disk');
+  await mkdir(small);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small], { encoding: 'utf8' });
+  if (m.status !== 0) throw new Error(`cannot mount a tmpfs (this test needs root): ${m.stderr}`);
+  try {
+    const full = await Repository.open(await LocalStorage.open(path.join(small, 'repo')));
+    const file = path.join(work, 'video.mp4');
+    await writeFile(file, randomBytes(SMALL_FILE + MiB));
+    const err = await caught(full.ingestFile(file, { size: SMALL_FILE + MiB }));
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect(err.code).toBe('DISK_SPACE');
+    expect(err.message).toMatch(new RegExp(`^the repository disk is full: writing the copy of ${file} failed; `));
+    expect(await readdir(path.join(small, 'repo', 'tmp'))).toEqual([]);
+  } finally {
+    spawnSync('umount', ['-l', small]);
+  }
 });
