@@ -6,14 +6,14 @@
  * staged, when the local filesystem is synced (once, before a manifest is committed), and the
  * free space of a local repository's disk.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdtemp, open, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BridgeError, NotFoundError, VerificationError } from '../core/errors';
+import { BridgeError, NotFoundError, StorageError, VerificationError } from '../core/errors';
 import { parseManifest, type Manifest } from '../manifest/manifest';
 import { manifestText, readManifestText } from '../manifest/manifest_io';
 import { loadManifestText } from '../manifest/manifest_load';
@@ -23,6 +23,7 @@ import { formatIssues } from '../config/load';
 import { fileBody, readBuffer, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
+import { FileOpError, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
 import {
   listSnapshotKeys,
@@ -54,8 +55,57 @@ function assertSameObject(sha256: string, actual: string): void {
   );
 }
 
-/** Files up to this size are read whole; larger ones are streamed (bounded memory). */
+/** Files up to this size are read whole (in the hash pool); larger ones are staged (bounded memory). */
 const SMALL_FILE = 4 * 1024 * 1024;
+
+/** Errors of FICLONE meaning "this filesystem (pair) cannot clone": not tried again for that staging directory. */
+const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
+
+/** Staging directories whose filesystem cannot reflink (or not from where files come). */
+const noReflink = new Set<string>();
+
+/**
+ * Clones `file` into `tmp` (a reflink: shared extents, no data copied) where the filesystem can;
+ * false when it cannot, or the clone failed for any other reason (the copy that follows then
+ * reports what is wrong, with the side that failed). Only the FORCE flag is safe here: libuv's
+ * fallback copy loops forever when the source shrinks while it copies (uv__fs_copyfile sends the
+ * size fstat gave until it is sent, and copy_file_range returns 0 at the new end), so a file
+ * truncated during an online backup would hang a libuv thread at 100% CPU. The source is opened
+ * here first (non-blocking, checked to be a regular file) and cloned through /proc/self/fd: a
+ * path swapped for a FIFO since it was listed would otherwise block libuv's open forever.
+ */
+async function cloneInto(file: string, tmp: string): Promise<boolean> {
+  const dir = path.dirname(tmp);
+  if (noReflink.has(dir)) return false;
+  let fh;
+  try {
+    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return false;
+    await copyFile(`/proc/self/fd/${fh.fd}`, tmp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE_FORCE);
+  } catch (err) {
+    if (CANNOT_CLONE.has((err as NodeJS.ErrnoException).code ?? '')) noReflink.add(dir);
+    return false;
+  } finally {
+    await fh.close();
+  }
+  // The clone took the source's mode; objects are private like every other staged file.
+  await chmod(tmp, 0o600);
+  return true;
+}
+
+/** A failure of our own staged copy: the repository's, never to be taken for the source vanishing (ENOENT). */
+function stagingFailure(err: unknown, tmp: string): Error {
+  if (isDiskFull(err) || err instanceof BridgeError || (err as Error).name === 'AbortError') return err as Error;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return new StorageError(`cannot stage a copy in ${path.dirname(tmp)}: ${code || (err as Error).message}`, {
+    cause: err,
+    hint: 'check that the repository (or the staging directory) exists, is writable, and that its disk is healthy',
+  });
+}
 
 export interface StoredObject {
   sha256: string;
@@ -195,26 +245,98 @@ export class Repository {
   }
 
   /**
-   * Stores a local file by content. Small files (most of a file store: thumbnails, previews)
-   * are read whole and hashed first, so content already in the repository is never written
-   * again and there is no stream pipeline per file; large ones stream.
+   * Stores a local file by content, reading and hashing it in the hash pool (off the main thread).
+   * The object stored is always exactly the bytes that were hashed, even if the file changes
+   * meanwhile: nothing is ever hashed in one read and copied in another.
+   * - Files up to SMALL_FILE (most of a file store: thumbnails, previews) are read whole once; the
+   *   bytes hashed are the bytes written, and only when the repository lacks them.
+   * - Larger files (or an unknown size) are staged first, then stored under the hash of the staged
+   *   copy, which nobody else writes: a reflink where the filesystem can (no data copied; the
+   *   clone is then hashed), else a copy that hashes exactly what it writes.
+   * Errors reading the file keep their code (ENOENT: it vanished); staging failures are the
+   * repository's (StorageError, DiskFullError). `onHashed` runs between hashing and storing
+   * (tests change the file there).
    */
-  async ingestFile(file: string, opts: { signal?: AbortSignal; size?: number } = {}): Promise<StoredObject> {
-    if (opts.size === undefined || opts.size > SMALL_FILE) return this.ingest(createReadStream(file), opts);
-    const buf = await readFile(file, { signal: opts.signal });
-    const sha256 = createHash('sha256').update(buf).digest('hex');
-    const key = objectKey(sha256);
-    if (await this.storage.stat(key)) return { sha256, size: buf.length, isNew: false };
-    const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
+  async ingestFile(
+    file: string,
+    opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
+  ): Promise<StoredObject> {
+    const pool = sharedHashPool();
+    if (opts.size !== undefined && opts.size <= SMALL_FILE) {
+      const whole = await pool.readWhole(file, SMALL_FILE, { signal: opts.signal });
+      // Undefined: it grew past the limit since it was listed, and is staged like a large file.
+      if (whole) return this.storeBytes(file, whole, opts);
+    }
+    return this.storeStaged(file, opts);
+  }
+
+  /** Writes bytes read whole into the repository unless it holds them already. */
+  private async storeBytes(
+    file: string,
+    whole: WholeFile,
+    opts: { signal?: AbortSignal; onHashed?: () => Promise<void> },
+  ): Promise<StoredObject> {
+    const { sha256, size, bytes } = whole;
+    let tmp: string | undefined;
     try {
-      await writeFile(tmp, buf, { mode: 0o600 });
+      await opts.onHashed?.();
+      const key = objectKey(sha256);
+      if (await this.storage.stat(key)) return { sha256, size, isNew: false };
+      tmp = await this.stagingFile();
+      await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
+      whole.release();
       await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
+    } catch (err) {
+      if (tmp === undefined) throw err;
+      await rm(tmp, { force: true });
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
+      throw stagingFailure(err, tmp);
+    } finally {
+      whole.release();
+    }
+    return { sha256, size, isNew: true };
+  }
+
+  /**
+   * Stages a copy of `file` (a reflink, else a copy hashed as it is written), then stores the
+   * staged copy under its own hash. Content already present costs the copy, not a second read:
+   * large files are rarely duplicates, and hashing first would read every new one twice.
+   */
+  private async storeStaged(
+    file: string,
+    opts: { signal?: AbortSignal; onHashed?: () => Promise<void> },
+  ): Promise<StoredObject> {
+    const pool = sharedHashPool();
+    const tmp = await this.stagingFile();
+    try {
+      let digest: FileDigest;
+      if (await cloneInto(file, tmp)) {
+        // Our own clone, in a directory only we write: the bytes hashed are the bytes renamed below.
+        digest = await pool.hash(tmp, { signal: opts.signal }).catch((err: unknown) => {
+          throw stagingFailure(err, tmp);
+        });
+      } else {
+        digest = await pool.copy(file, tmp, { signal: opts.signal });
+      }
+      await opts.onHashed?.();
+      const key = objectKey(digest.sha256);
+      if (await this.storage.stat(key)) {
+        await rm(tmp, { force: true });
+        return { ...digest, isNew: false };
+      }
+      await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
+      return { ...digest, isNew: true };
     } catch (err) {
       await rm(tmp, { force: true });
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
+      if (err instanceof FileOpError && err.side === 'destination') throw stagingFailure(err, tmp);
       throw err;
     }
-    return { sha256, size: buf.length, isNew: true };
+  }
+
+  /** A fresh name in the staging directory. */
+  private async stagingFile(): Promise<string> {
+    return path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   async hasObject(sha256: string): Promise<boolean> {

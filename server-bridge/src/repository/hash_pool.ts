@@ -1,0 +1,356 @@
+/**
+ * Reading and hashing files off the main thread, a few at a time: a small pool of worker threads
+ * (hash_worker.ts has their code and the protocol). The main thread keeps walking directories,
+ * answering HTTP and writing progress while the workers read and hash; on a machine with several
+ * cores, files are hashed in parallel.
+ *
+ * Lifecycle: workers start on demand, up to `size`; a busy worker keeps the process alive (its
+ * caller is waiting), an idle one does not (unref'd) and is terminated after `idleMs`, so a CLI
+ * run exits as soon as its work is done and a long-running sidecar gives the threads' memory back
+ * between jobs. An aborted call stops its worker at the next chunk (it closes its files and
+ * removes a half-written copy itself); one that does not answer within `abortGraceMs` (a read
+ * stuck in the kernel) is terminated.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { HASH_WORKER_SOURCE } from './hash_worker';
+
+export interface FileDigest {
+  sha256: string;
+  /** Bytes hashed: what was read, which is the file's size unless it changed while being read. */
+  size: number;
+}
+
+/** A file read whole: its digest and exactly the bytes hashed. */
+export interface WholeFile extends FileDigest {
+  bytes: Buffer;
+  /**
+   * Gives the memory back to the pool for later reads; `bytes` is empty from then on. Optional
+   * (unreleased memory is collected as garbage), but a walk over many files keeps its peak lower.
+   */
+  release: () => void;
+}
+
+/**
+ * A file operation that failed in a worker, with the fields Node gives the same failure on the
+ * main thread (`code` 'ENOENT', 'EACCES', ...; `errno`, `syscall`, `path`), so callers test it as
+ * they would any fs error; `side` says which file failed: the one read or the copy written.
+ * Code EFTYPE: the path is no longer a regular file (e.g. replaced by a FIFO since it was listed).
+ */
+export class FileOpError extends Error {
+  readonly code: string | undefined;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+  readonly path: string | undefined;
+  readonly dest: string | undefined;
+  readonly side: 'source' | 'destination' | undefined;
+  constructor(fields: WorkerError, opts?: { cause?: unknown }) {
+    super(fields.message, opts);
+    this.name = new.target.name;
+    this.code = fields.code;
+    this.errno = fields.errno;
+    this.syscall = fields.syscall;
+    this.path = fields.path;
+    this.dest = fields.dest;
+    this.side = fields.side;
+  }
+}
+
+/** An operation stopped by its AbortSignal: named and coded like Node's own AbortError. */
+export class HashAbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(opts?: { cause?: unknown }) {
+    super('the operation was aborted', opts);
+    this.name = 'AbortError';
+  }
+}
+
+interface WorkerError {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+  side?: 'source' | 'destination';
+}
+
+type Request =
+  | { op: 'hash'; file: string }
+  | { op: 'read'; file: string; limit: number }
+  | { op: 'copy'; file: string; dest: string };
+
+type Reply =
+  | { id: number; ok: true; sha256?: string; size?: number; bytes?: ArrayBuffer; tooBig?: boolean }
+  | { id: number; ok: false; error: WorkerError };
+
+type Success = Extract<Reply, { ok: true }>;
+
+interface Task {
+  id: number;
+  request: Request;
+  resolve: (r: Success) => void;
+  reject: (err: Error) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  slot?: Slot;
+  done: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  stop: Int32Array;
+  task?: Task;
+  idleTimer?: NodeJS.Timeout;
+  graceTimer?: NodeJS.Timeout;
+}
+
+export interface HashPoolOptions {
+  /** Worker threads at most; default: the cores available, 2 to 4. */
+  size?: number;
+  /** An idle worker is terminated after this long (ms). */
+  idleMs?: number;
+  /** How long an aborted worker may take to stop before it is terminated (ms). */
+  abortGraceMs?: number;
+  /** Bytes read per system call. */
+  chunkSize?: number;
+  /** Released buffers each worker keeps for reuse, in bytes at most. */
+  spareBytes?: number;
+}
+
+/** The default number of workers: one per available core, at least 2 (reads overlap hashing), at most 4. */
+export function defaultPoolSize(): number {
+  return Math.min(4, Math.max(2, os.availableParallelism()));
+}
+
+export class HashPool {
+  private readonly size: number;
+  private readonly idleMs: number;
+  private readonly graceMs: number;
+  private readonly chunkSize: number;
+  private readonly spareBytes: number;
+  private readonly slots = new Set<Slot>();
+  private readonly idle: Slot[] = [];
+  /** Terminations under way (a worker stuck in a read exits when the read returns). */
+  private readonly exiting = new Set<Promise<unknown>>();
+  private queue: Task[] = [];
+  private head = 0;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: HashPoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? defaultPoolSize());
+    this.idleMs = opts.idleMs ?? 2000;
+    this.graceMs = opts.abortGraceMs ?? 2000;
+    this.chunkSize = opts.chunkSize ?? 1024 * 1024;
+    this.spareBytes = opts.spareBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Worker threads alive now (busy or idle). */
+  get threads(): number {
+    return this.slots.size;
+  }
+
+  /** Reads `file` to its end and hashes it. */
+  async hash(file: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigest> {
+    const r = await this.run({ op: 'hash', file }, opts.signal);
+    return { sha256: r.sha256 ?? '', size: r.size ?? 0 };
+  }
+
+  /**
+   * Reads `file` whole and hashes it, if it has at most `limit` bytes; undefined when it is larger
+   * (nothing is read then). The bytes returned are exactly the bytes hashed.
+   */
+  async readWhole(file: string, limit: number, opts: { signal?: AbortSignal } = {}): Promise<WholeFile | undefined> {
+    const r = await this.run({ op: 'read', file, limit }, opts.signal);
+    const ab = r.bytes;
+    if (r.tooBig || !ab) return undefined;
+    const size = r.size ?? 0;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.recycle(ab);
+    };
+    return { sha256: r.sha256 ?? '', size, bytes: Buffer.from(ab, 0, size), release };
+  }
+
+  /** Hands a buffer back to a worker (an idle one if any), which reuses it; dropped when none is alive. */
+  private recycle(ab: ArrayBuffer): void {
+    const slot = this.idle.at(-1) ?? this.slots.values().next().value;
+    slot?.worker.postMessage({ op: 'recycle', buffer: ab }, [ab]);
+  }
+
+  /**
+   * Copies `file` into `dest` (created with mode 0600; it must not exist) and returns the digest
+   * of exactly the bytes written. On failure or abort `dest` does not remain.
+   */
+  async copy(file: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigest> {
+    const r = await this.run({ op: 'copy', file, dest }, opts.signal);
+    return { sha256: r.sha256 ?? '', size: r.size ?? 0 };
+  }
+
+  /**
+   * Fails what is queued and running, terminates every worker and resolves once their threads have
+   * exited; calls made afterwards start the pool again.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.queue.slice(this.head)) this.settle(t, new Error('the hash pool was closed'));
+    this.queue = [];
+    this.head = 0;
+    for (const s of [...this.slots]) void this.retire(s, new Error('the hash pool was closed'));
+    await Promise.all([...this.exiting]);
+    this.closed = false;
+  }
+
+  private run(request: Request, signal?: AbortSignal): Promise<Success> {
+    if (signal?.aborted) return Promise.reject(new HashAbortError({ cause: signal.reason }));
+    if (this.closed) return Promise.reject(new Error('the hash pool is closing'));
+    return new Promise<Success>((resolve, reject) => {
+      const task: Task = { id: this.nextId++, request, resolve, reject, signal, done: false };
+      if (signal) {
+        task.onAbort = () => {
+          this.abort(task);
+        };
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      this.queue.push(task);
+      this.pump();
+    });
+  }
+
+  private abort(task: Task): void {
+    const slot = task.slot;
+    if (!slot) {
+      // Still queued: it never reaches a worker (pump skips settled tasks).
+      this.settle(task, new HashAbortError({ cause: task.signal?.reason }));
+      return;
+    }
+    // Running: the worker stops at its next chunk, closes its files and answers ABORT_ERR. One that
+    // does not answer in time (stuck in a read) is terminated; the call fails either way.
+    Atomics.store(slot.stop, 0, 1);
+    slot.graceTimer = setTimeout(() => {
+      if (slot.task !== task) return;
+      void this.retire(slot, new HashAbortError({ cause: task.signal?.reason }));
+    }, this.graceMs);
+    slot.graceTimer.unref();
+  }
+
+  private settle(task: Task, outcome: Error | Success): void {
+    if (task.done) return;
+    task.done = true;
+    if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort);
+    if (outcome instanceof Error) task.reject(outcome);
+    else task.resolve(outcome);
+  }
+
+  private pump(): void {
+    while (this.head < this.queue.length) {
+      const task = this.queue[this.head];
+      if (!task) break;
+      if (task.done) {
+        this.head++;
+        continue;
+      }
+      const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
+      if (!slot) break;
+      this.head++;
+      this.assign(slot, task);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private assign(slot: Slot, task: Task): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    Atomics.store(slot.stop, 0, 0);
+    slot.task = task;
+    task.slot = slot;
+    // Busy: the caller awaits this answer, so the worker must keep the process alive until it comes.
+    slot.worker.ref();
+    slot.worker.postMessage({ id: task.id, ...task.request });
+  }
+
+  private spawn(): Slot {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(HASH_WORKER_SOURCE, {
+      eval: true,
+      workerData: { stop: stop.buffer, chunkSize: this.chunkSize, spareBytes: this.spareBytes },
+      // The worker's heap only holds small objects; file bytes live in buffers outside it.
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    });
+    const slot: Slot = { worker, stop };
+    this.slots.add(slot);
+    worker.on('message', (reply: Reply) => {
+      this.answer(slot, reply);
+    });
+    worker.on('error', (err: Error) => {
+      void this.retire(slot, new Error(`a hash worker failed: ${err.message}`, { cause: err }));
+    });
+    worker.on('exit', (code) => {
+      void this.retire(slot, new Error(`a hash worker stopped (exit code ${code})`));
+    });
+    return slot;
+  }
+
+  private answer(slot: Slot, reply: Reply): void {
+    const task = slot.task;
+    if (!task || task.id !== reply.id) return;
+    clearTimeout(slot.graceTimer);
+    slot.graceTimer = undefined;
+    slot.task = undefined;
+    task.slot = undefined;
+    if (reply.ok) this.settle(task, reply);
+    else if (reply.error.code === 'ABORT_ERR') this.settle(task, new HashAbortError({ cause: task.signal?.reason }));
+    else this.settle(task, new FileOpError(reply.error));
+    this.release(slot);
+  }
+
+  /** A worker done with its task takes the next one, or idles (not keeping the process alive). */
+  private release(slot: Slot): void {
+    if (!this.slots.has(slot)) return;
+    this.idle.push(slot);
+    this.pump();
+    if (slot.task) return;
+    slot.worker.unref();
+    slot.idleTimer = setTimeout(() => {
+      if (!slot.task) void this.retire(slot, new Error('idle'));
+    }, this.idleMs);
+    slot.idleTimer.unref();
+  }
+
+  /** Removes a worker from the pool, failing its task with `reason`, and terminates it. */
+  private async retire(slot: Slot, reason: Error): Promise<void> {
+    if (!this.slots.has(slot)) return;
+    this.slots.delete(slot);
+    const i = this.idle.indexOf(slot);
+    if (i >= 0) this.idle.splice(i, 1);
+    clearTimeout(slot.idleTimer);
+    clearTimeout(slot.graceTimer);
+    const task = slot.task;
+    slot.task = undefined;
+    if (task) {
+      task.slot = undefined;
+      this.settle(task, reason);
+    }
+    slot.worker.unref();
+    // The queue may still hold work a new worker can take.
+    this.pump();
+    const exit = slot.worker.terminate().catch(() => undefined);
+    this.exiting.add(exit);
+    await exit;
+    this.exiting.delete(exit);
+  }
+}
+
+let shared: HashPool | undefined;
+
+/** The process's pool, shared by every repository (the cores are the process's, not a repository's). */
+export function sharedHashPool(): HashPool {
+  shared ??= new HashPool();
+  return shared;
+}

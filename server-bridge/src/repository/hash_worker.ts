@@ -1,0 +1,255 @@
+/**
+ * The code each hash worker thread runs (hash_pool.ts starts it with `eval: true`). It is a string
+ * of plain CommonJS on purpose: a worker thread loads JavaScript itself, outside the TypeScript
+ * toolchain, and the same string runs from the compiled dist/, from the TypeScript sources under
+ * jest (swc compiles them in-process, so there is no .js file beside this one) and from a bundle.
+ * It uses only Node's own modules, and does its file I/O synchronously: the thread is dedicated to
+ * the job, so a blocking read costs nothing, and it keeps reads off libuv's 4-thread pool that the
+ * walk's lstat and readdir calls share.
+ *
+ * Protocol: the pool posts `{ id, op, file, ... }`; the worker answers `{ id, ok: true, sha256,
+ * size, bytes? }` or `{ id, ok: false, error }`, with `error` the fields of the Node error (code,
+ * errno, syscall, path, dest) and `side`: 'source' for the file read, 'destination' for the copy
+ * written. Between chunks it checks `stop` (an Int32Array on a SharedArrayBuffer the pool sets on
+ * abort) and then fails with code ABORT_ERR, closing what it opened first.
+ *
+ * Ops:
+ * - hash {file}: reads the file to its end and hashes it.
+ * - read {file, limit}: reads a file of at most `limit` bytes whole and hashes it, returning the
+ *   bytes: the first `size` bytes of an ArrayBuffer of its own (transferred, never a slice of
+ *   Buffer's shared pool); a larger one (or one that grew past the limit) comes back with `tooBig`.
+ * - recycle (no id, no answer; the ArrayBuffer transferred with it): a buffer the pool is done
+ *   with, kept (up to `spareBytes`) for later reads. Memory handed back this way is reused at once
+ *   instead of waiting, as garbage, for a collection on the main thread (V8 lets ~64 MB of such
+ *   external memory pile up first).
+ * - copy {file, dest}: copies the file into `dest` (created, mode 0600, must not exist), hashing
+ *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
+ *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
+ * Files are opened O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
+ * listed fails with code EFTYPE instead of blocking the thread forever.
+ */
+export const HASH_WORKER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+
+const stop = new Int32Array(workerData.stop);
+const chunks = [Buffer.allocUnsafeSlow(workerData.chunkSize), Buffer.allocUnsafeSlow(workerData.chunkSize)];
+const chunk = chunks[0];
+const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+
+// Buffers for whole reads: capacities are powers of two from 64 KiB, so returned ones fit later files.
+const spare = [];
+let spareBytes = 0;
+function takeBuffer(size) {
+  let best = -1;
+  for (let i = 0; i < spare.length; i++) {
+    if (spare[i].byteLength >= size && (best < 0 || spare[i].byteLength < spare[best].byteLength)) best = i;
+  }
+  if (best >= 0) {
+    const ab = spare.splice(best, 1)[0];
+    spareBytes -= ab.byteLength;
+    return Buffer.from(ab);
+  }
+  let capacity = 64 * 1024;
+  while (capacity < size) capacity *= 2;
+  return Buffer.allocUnsafeSlow(capacity);
+}
+function keepBuffer(ab) {
+  if (!(ab instanceof ArrayBuffer) || spareBytes + ab.byteLength > workerData.spareBytes) return;
+  spare.push(ab);
+  spareBytes += ab.byteLength;
+}
+
+function tag(err, side) {
+  if (err && typeof err === 'object' && err.side === undefined) err.side = side;
+  return err;
+}
+
+function checkStop() {
+  if (Atomics.load(stop, 0) !== 0) {
+    const err = new Error('the operation was aborted');
+    err.code = 'ABORT_ERR';
+    throw err;
+  }
+}
+
+function openSource(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, READ);
+  } catch (err) {
+    throw tag(err, 'source');
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      const err = new Error('EFTYPE: not a regular file (replaced since it was listed?), open ' + JSON.stringify(file));
+      err.code = 'EFTYPE';
+      err.syscall = 'open';
+      err.path = file;
+      throw err;
+    }
+    return { fd, size: st.size };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw tag(err, 'source');
+  }
+}
+
+function readInto(fd, buf, offset, length) {
+  try {
+    return fs.readSync(fd, buf, offset, length, null);
+  } catch (err) {
+    throw tag(err, 'source');
+  }
+}
+
+function hashFile(file) {
+  const { fd } = openSource(file);
+  try {
+    const hash = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      checkStop();
+      const n = readInto(fd, chunk, 0, chunk.length);
+      if (n === 0) break;
+      hash.update(chunk.subarray(0, n));
+      size += n;
+    }
+    return { sha256: hash.digest('hex'), size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readWhole(file, limit) {
+  const { fd, size } = openSource(file);
+  try {
+    if (size > limit) return { tooBig: true };
+    checkStop();
+    let buf = takeBuffer(size);
+    let n = 0;
+    while (n < size) {
+      const r = readInto(fd, buf, n, size - n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n === size) {
+      // Grown since fstat? Read on to the end, as a whole read would.
+      for (;;) {
+        checkStop();
+        const r = readInto(fd, chunk, 0, chunk.length);
+        if (r === 0) break;
+        if (n + r > limit) {
+          keepBuffer(buf.buffer);
+          return { tooBig: true };
+        }
+        if (n + r > buf.length) {
+          const bigger = takeBuffer(n + r);
+          buf.copy(bigger, 0, 0, n);
+          keepBuffer(buf.buffer);
+          buf = bigger;
+        }
+        n += chunk.copy(buf, n, 0, r);
+      }
+    }
+    const sha256 = createHash('sha256').update(buf.subarray(0, n)).digest('hex');
+    return { sha256, size: n, bytes: buf.buffer };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAll(out, buf, n) {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const next = () => {
+      fs.write(out, buf, off, n - off, null, (err, written) => {
+        if (err) return reject(tag(err, 'destination'));
+        off += written;
+        if (off < n) next();
+        else resolve();
+      });
+    };
+    next();
+  });
+}
+
+async function copyFile(file, dest) {
+  const { fd } = openSource(file);
+  let out;
+  let writing;
+  try {
+    try {
+      out = fs.openSync(dest, CREATE, 0o600);
+    } catch (err) {
+      throw tag(err, 'destination');
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    for (let i = 0; ; i++) {
+      checkStop();
+      // chunks[i % 2] is free: the write that used it was awaited before the last one started.
+      const buf = chunks[i % 2];
+      const n = readInto(fd, buf, 0, buf.length);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      if (writing) await writing;
+      writing = writeAll(out, buf, n);
+      size += n;
+    }
+    if (writing) await writing;
+    writing = undefined;
+    const done = out;
+    out = undefined;
+    try {
+      fs.closeSync(done);
+    } catch (err) {
+      try { fs.unlinkSync(dest); } catch {}
+      throw tag(err, 'destination');
+    }
+    return { sha256: hash.digest('hex'), size };
+  } catch (err) {
+    // A write still under way must end before the file is closed and removed.
+    if (writing) await writing.catch(() => undefined);
+    if (out !== undefined) {
+      try { fs.closeSync(out); } catch {}
+      try { fs.unlinkSync(dest); } catch {}
+    }
+    throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function failure(err) {
+  const e = err && typeof err === 'object' ? err : { message: String(err) };
+  return {
+    message: String(e.message),
+    code: typeof e.code === 'string' ? e.code : undefined,
+    errno: typeof e.errno === 'number' ? e.errno : undefined,
+    syscall: typeof e.syscall === 'string' ? e.syscall : undefined,
+    path: typeof e.path === 'string' ? e.path : undefined,
+    dest: typeof e.dest === 'string' ? e.dest : undefined,
+    side: e.side,
+  };
+}
+
+parentPort.on('message', async (job) => {
+  if (job.op === 'recycle') return keepBuffer(job.buffer);
+  let result;
+  try {
+    if (job.op === 'hash') result = hashFile(job.file);
+    else if (job.op === 'read') result = readWhole(job.file, job.limit);
+    else if (job.op === 'copy') result = await copyFile(job.file, job.dest);
+    else throw new Error('unknown op ' + String(job.op));
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, ok: false, error: failure(err) });
+    return;
+  }
+  parentPort.postMessage({ id: job.id, ok: true, ...result }, result.bytes ? [result.bytes] : []);
+});
+`;
