@@ -63,6 +63,7 @@ export class TreeComponent implements BackupComponent {
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',
       onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes', p.currentPath),
+      reads: ctx.budget?.reads,
     });
     ctx.step.progress(res.bytes, res.bytes, 'bytes');
     // Their spool files are removed once nothing refers to them (entry_spool.ts).

@@ -12,6 +12,7 @@
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { throwIfAborted } from '../core/errors';
+import type { ReadBudget } from '../core/rate_limit';
 import { Semaphore, TaskPool } from '../core/pool';
 import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry_list';
 import { EntrySpool } from '../manifest/entry_spool';
@@ -45,6 +46,8 @@ export interface TreeBackupOptions {
   concurrency?: number;
   /** How metadata is read; adaptive by default (tests pin a mode). */
   pacer?: WalkPacer;
+  /** An online backup's read budget: each changed file's bytes are paid for before it is read. */
+  reads?: ReadBudget;
 }
 
 export interface TreeBackupResult {
@@ -85,6 +88,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   /** Reads and stores one changed file; undefined when it vanished meanwhile (tolerated). */
   const ingest = async (rel: string, abs: string, entry: Entry & { size: number }): Promise<Entry | undefined> => {
     try {
+      await opts.reads?.take(entry.size, opts.signal);
       const stored = await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size });
       entry.sha256 = stored.sha256;
       counts.bytes += stored.size - entry.size;

@@ -7,6 +7,7 @@ import { Repository } from '../../src/repository/repository';
 import { backupTree, precopyEntries } from '../../src/repository/tree_backup';
 import { collectEntries } from '../../src/manifest/entry_list';
 import { WalkPacer } from '../../src/repository/walk_pacer';
+import { TokenBucket } from '../../src/core/rate_limit';
 import { restoreTree } from '../../src/repository/tree_restore';
 import { describeTree } from '../support/tree_snapshot';
 import { caught } from '../support/caught';
@@ -190,4 +191,33 @@ test('a scan stores nothing and lists changed files without a hash; the pre-copy
     repo,
   });
   expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
+});
+
+test('an online budget paces every byte read, and only those: an unchanged file costs nothing', async () => {
+  const root = path.join(work, 'install');
+  await makeTree(root);
+  // A real token bucket (2 MB/s, 64 KiB burst) that also counts what it was asked for.
+  const bucket = new TokenBucket(2 * 1024 * 1024, 64 * 1024);
+  let asked = 0;
+  const reads = {
+    bytesPerSecond: bucket.bytesPerSecond,
+    take: (bytes: number, signal?: AbortSignal) => {
+      asked += bytes;
+      return bucket.take(bytes, signal);
+    },
+  };
+  await writeFile(path.join(root, 'big.bin'), randomBytes(1024 * 1024));
+  const t0 = performance.now();
+  const first = await backupTree({ root, exclude: [], repo, reads });
+  const took = performance.now() - t0;
+  const fileBytes = (await collectEntries(first.entries)).reduce(
+    (n, e) => n + (e.type === 'file' ? (e.size ?? 0) : 0),
+    0,
+  );
+  expect(asked).toBe(fileBytes);
+  // ~1 MB beyond the burst at 2 MB/s: at least ~0.45 s however fast the disk.
+  expect(took).toBeGreaterThan(400);
+  asked = 0;
+  const second = await backupTree({ root, exclude: [], repo, previous: first.entries, reads });
+  expect({ filesRead: second.filesRead, asked }).toEqual({ filesRead: 0, asked: 0 });
 });
