@@ -1,5 +1,5 @@
 /** Manifests with their file indexes in memory, for tests that read or edit entries directly. */
-import type { Manifest } from '../../src/manifest/manifest';
+import type { Entry, Manifest } from '../../src/manifest/manifest';
 import { manifestText } from '../../src/manifest/manifest_io';
 import {
   wholeManifest,
@@ -19,4 +19,33 @@ export async function manifestString(m: Manifest): Promise<string> {
   let out = '';
   for await (const s of manifestText(m)) out += s;
   return out;
+}
+
+/** A manifest whose components (comp_a, comp_b, …) hold the given entry lists as they are. */
+export function manifestOf(lists: Entry[][]): PlainManifest {
+  return {
+    format: 'mm-backup-snapshot',
+    formatVersion: 1,
+    id: '20260101T030000Z-a1b2c3',
+    startedAt: '2026-01-01T03:00:00.000Z',
+    finishedAt: '2026-01-01T03:01:00.000Z',
+    mode: 'offline',
+    trigger: 'cli',
+    host: 'h',
+    installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: lists.map((entries, c) => ({
+      id: `comp_${'abcdefgh'[c]}`,
+      title: `C${c}`,
+      status: 'included',
+      exclude: [],
+      entries,
+      files: entries.length,
+      bytes: 0,
+      newBytes: 0,
+      filesRead: 0,
+      durationMs: 0,
+    })),
+    stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
+  };
 }

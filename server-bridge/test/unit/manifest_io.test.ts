@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { manifestText, readManifestText } from '../../src/manifest/manifest_io';
 import { parseManifest, type Entry, type Manifest } from '../../src/manifest/manifest';
-import type { PlainManifest } from '../support/manifests';
+import { manifestOf, type PlainManifest } from '../support/manifests';
 
 function entry(i: number, extra: Partial<Entry> = {}): Entry {
   return {
@@ -19,31 +19,7 @@ function entry(i: number, extra: Partial<Entry> = {}): Entry {
 }
 
 function manifest(counts: number[]): PlainManifest {
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: 1,
-    id: '20260101T030000Z-a1b2c3',
-    startedAt: '2026-01-01T03:00:00.000Z',
-    finishedAt: '2026-01-01T03:01:00.000Z',
-    mode: 'offline',
-    trigger: 'cli',
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: counts.map((n, c) => ({
-      id: `comp_${'abcdefgh'[c]}`,
-      title: `C${c}`,
-      status: 'included',
-      exclude: [],
-      entries: Array.from({ length: n }, (_, i) => entry(c * 10000 + i)),
-      files: n,
-      bytes: 0,
-      newBytes: 0,
-      filesRead: 0,
-      durationMs: 0,
-    })),
-    stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
-  };
+  return manifestOf(counts.map((n, c) => Array.from({ length: n }, (_, i) => entry(c * 10000 + i))));
 }
 
 const text = async (m: Manifest) => {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { collectEntries, EntryCursor, type EntryList } from '../../src/manifest/entry_list';
 import { loadManifestText } from '../../src/manifest/manifest_load';
 import type { Entry } from '../../src/manifest/manifest';
-import { manifestString, type PlainManifest } from '../support/manifests';
+import { manifestOf, manifestString } from '../support/manifests';
 
 let dir: string;
 beforeEach(async () => {
@@ -27,33 +27,7 @@ const entry = (p: string, extra: Partial<Entry> = {}): Entry => ({
   ...extra,
 });
 
-function manifest(lists: Entry[][]): PlainManifest {
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: 1,
-    id: '20260101T030000Z-a1b2c3',
-    startedAt: '2026-01-01T03:00:00.000Z',
-    finishedAt: '2026-01-01T03:01:00.000Z',
-    mode: 'offline',
-    trigger: 'cli',
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: lists.map((entries, c) => ({
-      id: `comp_${'abcdefgh'[c]}`,
-      title: `C${c}`,
-      status: 'included',
-      exclude: [],
-      entries,
-      files: entries.length,
-      bytes: 0,
-      newBytes: 0,
-      filesRead: 0,
-      durationMs: 0,
-    })),
-    stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
-  };
-}
+const manifest = manifestOf;
 
 const chunks = (s: string, size = 333) =>
   Readable.from(
