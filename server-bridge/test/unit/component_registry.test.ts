@@ -223,9 +223,16 @@ test('restores go databases first, then trees in manifest order', () => {
   expect(restoreOrder(recs).map((r) => r.id)).toEqual(['config_store', 'database', 'config', 'app']);
 });
 
-test('the objects a record references come from its kind', () => {
+/** Everything an async iterable yields (Array.fromAsync needs Node 22). */
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+test('the objects a record references come from its kind', async () => {
   expect(
-    kindOf(record({ id: 'database', database: dump })).objects(record({ id: 'database', database: dump })),
+    await all(kindOf(record({ id: 'database', database: dump })).objects(record({ id: 'database', database: dump }))),
   ).toEqual([{ sha256: dump.object, path: 'database dump', size: 10 }]);
   const tree = record({
     entries: [
@@ -242,5 +249,5 @@ test('the objects a record references come from its kind', () => {
       },
     ],
   });
-  expect(kindOf(tree).objects(tree)).toEqual([{ sha256: 'b'.repeat(64), path: 'a', size: 3 }]);
+  expect(await all(kindOf(tree).objects(tree))).toEqual([{ sha256: 'b'.repeat(64), path: 'a', size: 3 }]);
 });

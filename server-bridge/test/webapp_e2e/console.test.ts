@@ -168,8 +168,14 @@ describe('System Console plugin in Chromium', () => {
       const table = page.getByTestId('snapshot-table');
       await eventually(async () => (await table.locator('tbody tr').count()) === before + 1, 120_000);
       expect(await page.getByText(/Mattermost is restarting/).count()).toBe(0);
-      const jobs = (await env.api('GET', '/v1/jobs')).body.jobs as Array<{ id: string; status: string }>;
-      expect(jobs.find((j) => j.id === started.body.id)?.status).toBe('succeeded');
+      // The snapshot is listed once its manifest is committed; the job may still be running its
+      // follow-ups (prune), so its outcome is read once it has one.
+      const status = async () =>
+        ((await env.api('GET', '/v1/jobs')).body.jobs as Array<{ id: string; status: string }>).find(
+          (j) => j.id === started.body.id,
+        )?.status;
+      await eventually(async () => (await status()) !== 'running', 60_000);
+      expect(await status()).toBe('succeeded');
     } finally {
       if (!released) release();
       harness.useSession(env.admin);
