@@ -3,7 +3,7 @@
  * read: what a one-pass check or restore needs to know about the directories above it, in memory
  * bounded by the depth of the tree instead of the number of entries.
  */
-import { byPath, type Entry } from './manifest';
+import type { Entry } from './manifest';
 import type { EntryList } from './entry_list';
 
 /**
@@ -66,7 +66,9 @@ export function inPathOrder(list: EntryList): EntryList {
   if (!Array.isArray(list)) return list;
   const entries = list as readonly Entry[];
   for (let i = 1; i < entries.length; i++) {
-    if ((entries[i] as Entry).path < (entries[i - 1] as Entry).path) return [...entries].sort(byPath);
+    if ((entries[i] as Entry).path < (entries[i - 1] as Entry).path) {
+      return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    } // byPath (manifest.ts imports this file)
   }
   return entries;
 }

@@ -26,9 +26,18 @@ import { entrySchema, SNAPSHOT_ID, type ComponentRecord, type Entry, type Manife
 import type { EntryList, EntryStream } from '../manifest/entry_list';
 import { EntrySpool } from '../manifest/entry_spool';
 import { spoolDir } from '../manifest/spool_dir';
-import type { ComponentPlan } from '../components/component';
 import { snapshotKey } from './layout';
 import type { Repository } from './repository';
+
+/** What a backup plans for a component, as far as a post-restore index needs it (components' ComponentPlan has this shape). */
+export interface PlannedComponent {
+  id: string;
+  title: string;
+  kind: string;
+  status: string;
+  root?: string;
+  exclude: string[];
+}
 
 const DIR = 'mm-backup-restored';
 const FORMAT = 'mm-backup-restored-index';
@@ -219,7 +228,7 @@ export class RestoredIndexes {
    * came from is still in `repo` (its objects are then there; a snapshot restored from another
    * repository, or pruned since, is not used).
    */
-  async parentFor(plan: ComponentPlan, repo: Repository): Promise<ComponentRecord | undefined> {
+  async parentFor(plan: PlannedComponent, repo: Repository): Promise<ComponentRecord | undefined> {
     if (plan.kind !== 'tree' || plan.status !== 'included' || !plan.root) return undefined;
     const index = await this.load(plan.id, plan.root);
     if (!index || !(await repo.storage.stat(snapshotKey(index.snapshotId)))) return undefined;
@@ -243,7 +252,7 @@ export class RestoredIndexes {
 export async function restoredParents(
   indexes: RestoredIndexes,
   repo: Repository,
-  plans: readonly ComponentPlan[],
+  plans: readonly PlannedComponent[],
 ): Promise<Map<string, ComponentRecord>> {
   const out = new Map<string, ComponentRecord>();
   for (const plan of plans) {
