@@ -20,6 +20,8 @@ import { caught } from '../support/caught';
 const MiB = 1024 * 1024;
 /** Repository.ingestFile reads files up to this size whole, and stages larger ones. */
 const SMALL_FILE = 4 * MiB;
+/** ... and reads and hashes files up to this size on the main thread, larger ones in the pool. */
+const INLINE_FILE = 128 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let work: string;
@@ -49,6 +51,8 @@ async function expectObjectsIntact(): Promise<number> {
 test.each([
   ['empty', 0],
   ['small', 10_000],
+  ['inline at most', INLINE_FILE],
+  ['read whole in the pool', INLINE_FILE + 1],
   ['exactly the small-file limit', SMALL_FILE],
   ['just over it (staged)', SMALL_FILE + 1],
   ['large (staged)', 9 * MiB + 7],
@@ -67,17 +71,32 @@ test.each([
   }
 });
 
-test('a small file whose content is present is not staged at all', async () => {
+test.each([
+  ['inline', 20_000],
+  ['pool-read', MiB],
+])('a %s file whose content is present is not staged at all', async (_n, n) => {
   const file = path.join(work, 'thumb.jpg');
-  await writeFile(file, randomBytes(20_000));
-  const first = await repo.ingestFile(file, { size: 20_000 });
+  await writeFile(file, randomBytes(n));
+  const first = await repo.ingestFile(file, { size: n });
   // With no staging directory, any write would fail: the second ingest must not write.
   await rm(path.join(repoDir, 'tmp'), { recursive: true });
-  expect(await repo.ingestFile(file, { size: 20_000 })).toEqual({ ...first, isNew: false });
+  expect(await repo.ingestFile(file, { size: n })).toEqual({ ...first, isNew: false });
+});
+
+test.each([
+  ['inline', 100, 200_000],
+  ['pool-read', MiB, SMALL_FILE + 5],
+])('a %s file that grew past that path since it was listed is staged, and stored as read', async (_n, listed, n) => {
+  const bytes = randomBytes(n);
+  const file = path.join(work, 'growing');
+  await writeFile(file, bytes);
+  expect(await repo.ingestFile(file, { size: listed })).toEqual({ sha256: sha(bytes), size: n, isNew: true });
+  expect(await expectObjectsIntact()).toBe(1);
 });
 
 test.each([
   ['small', 1000],
+  ['pool-read', MiB],
   ['staged', SMALL_FILE + 1000],
 ])('%s file rewritten between hashing and storing: stored as hashed, never under a wrong hash', async (_n, n) => {
   const before = randomBytes(n);
@@ -135,6 +154,7 @@ test('files rewritten all the time while they are ingested: every object holds t
 
 test.each([
   ['small file', 100],
+  ['pool-read file', MiB],
   ['staged file', SMALL_FILE + 1],
   ['file of unknown size', undefined],
 ])('a %s that vanished fails with ENOENT (what the walk takes for "vanished")', async (_n, size) => {
@@ -145,6 +165,7 @@ test.each([
 
 test.each([
   ['small', 100],
+  ['pool-read', MiB],
   ['staged', SMALL_FILE + 1],
 ])('a %s file cannot be staged: the repository fails (never "vanished")', async (_n, size) => {
   const file = path.join(work, 'present');
@@ -159,7 +180,7 @@ test.each([
 test('a path replaced by a FIFO since it was listed fails at once instead of hanging', async () => {
   const fifo = path.join(work, 'fifo');
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-  for (const size of [10, SMALL_FILE + 1, undefined]) {
+  for (const size of [10, MiB, SMALL_FILE + 1, undefined]) {
     expect((await caught(repo.ingestFile(fifo, { size }))).code).toBe('EFTYPE');
   }
   expect(await staged()).toEqual([]);
