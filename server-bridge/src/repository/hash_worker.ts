@@ -40,22 +40,23 @@ const chunk = chunks[0];
 const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
 
-// Buffers for whole reads: capacities are powers of two from 64 KiB, so returned ones fit later files.
+// Buffers for whole reads: a returned one is reused for a file it fits without wasting more than
+// half of it; otherwise one of the exact size is allocated (rounding up would hold more memory
+// for every file in flight).
 const spare = [];
 let spareBytes = 0;
 function takeBuffer(size) {
   let best = -1;
   for (let i = 0; i < spare.length; i++) {
-    if (spare[i].byteLength >= size && (best < 0 || spare[i].byteLength < spare[best].byteLength)) best = i;
+    const c = spare[i].byteLength;
+    if (c >= size && c <= 2 * size && (best < 0 || c < spare[best].byteLength)) best = i;
   }
   if (best >= 0) {
     const ab = spare.splice(best, 1)[0];
     spareBytes -= ab.byteLength;
     return Buffer.from(ab);
   }
-  let capacity = 64 * 1024;
-  while (capacity < size) capacity *= 2;
-  return Buffer.allocUnsafeSlow(capacity);
+  return Buffer.allocUnsafeSlow(size);
 }
 function keepBuffer(ab) {
   if (!(ab instanceof ArrayBuffer) || spareBytes + ab.byteLength > workerData.spareBytes) return;

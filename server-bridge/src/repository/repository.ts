@@ -273,7 +273,7 @@ export class Repository {
       const whole =
         opts.size <= INLINE_FILE
           ? await readSmall(file, INLINE_FILE, { signal: opts.signal })
-          : await sharedHashPool().readWhole(file, SMALL_FILE, { signal: opts.signal });
+          : await sharedHashPool().readWhole(file, SMALL_FILE, { signal: opts.signal, expected: opts.size });
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
       if (whole) return this.storeBytes(file, whole, opts);
     }

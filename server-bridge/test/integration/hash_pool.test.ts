@@ -81,6 +81,35 @@ test('released buffers are reused: a later, shorter file gets exactly its own by
   }
 });
 
+test('whole reads stay within the memory budget: past it, readWhole waits for a release (or an abort)', async () => {
+  const p = pool({ size: 1, wholeBytes: 1000 });
+  const a = path.join(work, 'a');
+  const b = path.join(work, 'b');
+  await writeFile(a, randomBytes(600));
+  await writeFile(b, randomBytes(600));
+  const held = await p.readWhole(a, 1 << 20, { expected: 600 });
+  expect(held?.size).toBe(600);
+  // 600 held + 600 more would pass 1000: it waits.
+  let done = false;
+  const waiting = p.readWhole(b, 1 << 20, { expected: 600 }).then((w) => {
+    done = true;
+    return w;
+  });
+  const ac = new AbortController();
+  const aborted = p.readWhole(b, 1 << 20, { expected: 600, signal: ac.signal });
+  await sleep(300);
+  expect(done).toBe(false);
+  ac.abort();
+  expect((await caught(aborted)).name).toBe('AbortError');
+  held?.release();
+  const second = await waiting;
+  expect(second?.size).toBe(600);
+  second?.release();
+  // One read always proceeds alone, however large: a budget smaller than a file never blocks it.
+  const big = await pool({ wholeBytes: 10 }).readWhole(a, 1 << 20, { expected: 600 });
+  expect(big?.size).toBe(600);
+});
+
 test('errors come back with their fs codes, and say which side failed', async () => {
   const p = pool();
   const missing = path.join(work, 'gone');
@@ -229,7 +258,14 @@ test('many calls at once: every answer is the right file', async () => {
       return { f, digest: sha(bytes) };
     }),
   );
-  const got = await Promise.all(files.map(({ f }, i) => (i % 2 ? p.hash(f) : p.readWhole(f, 1 << 20))));
-  got.forEach((g, i) => expect(g?.sha256).toBe(files[i]?.digest));
+  const got = await Promise.all(
+    files.map(async ({ f }, i) => {
+      if (i % 2) return (await p.hash(f)).sha256;
+      const whole = await p.readWhole(f, 1 << 20, { expected: i * 37 });
+      whole?.release();
+      return whole?.sha256;
+    }),
+  );
+  got.forEach((g, i) => expect(g).toBe(files[i]?.digest));
   expect(await readdir(path.join(work, 'many'))).toHaveLength(300);
 });
