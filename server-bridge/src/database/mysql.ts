@@ -10,6 +10,7 @@ import type { ProcessBudget } from '../process/budget';
 import type { DatabaseEngine, DumpResult, DumpScan, RestoreReport } from './engine';
 import type { DbTarget } from './dsn';
 import { MysqlInsertCounter } from './dump_scanner';
+import { StageGroup } from '../process/stage_group';
 import { mysqlTool, writeOptionFile } from './mysql_tools';
 import { query, queryOne } from './sql_client';
 
@@ -75,15 +76,17 @@ export class MysqlEngine implements DatabaseEngine {
         this.target.database,
         ...(opts.tables ?? []),
       ];
+      // mysqldump and the copy of its output fail together: neither outlives the other's failure.
+      const group = new StageGroup(opts.signal);
       const proc = startProcess(mysqlTool('dump'), args, {
-        signal: opts.signal,
+        signal: group.signal,
         stdout: 'pipe',
         budget: opts.budget,
       });
       const counter = new MysqlInsertCounter();
       const tee = new PassThrough();
       tee.pipe(counter);
-      await Promise.all([pipeline(proc.stdout as Readable, tee, out), proc.done]);
+      await group.all([pipeline(proc.stdout as Readable, tee, out), proc.done]);
       await new Promise<void>((resolve) => (counter.writableFinished ? resolve() : counter.once('finish', resolve)));
       if (!counter.completed) {
         throw new BridgeError('PROCESS_FAILED', 'mysqldump output ended without its "Dump completed" trailer');

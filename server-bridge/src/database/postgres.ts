@@ -124,7 +124,12 @@ export class PostgresEngine implements DatabaseEngine {
           opts.onPinned();
         }
         return countRows(client, tables);
-      })();
+      })().catch((err: unknown) => {
+        // Our own teardown ended the session under the count ("Connection terminated"): that is
+        // a consequence of another stage's failure (the disk filling up), never the cause.
+        if (group.signal.aborted) throw new CancelledError('row count stopped by the teardown', { cause: err });
+        throw err;
+      });
       const [rowCounts] = await group.all([counted, piped, proc.done]);
       await client.query('COMMIT');
       return { rowCounts, format: 'pg_custom', tool: await this.toolVersion() };

@@ -67,8 +67,9 @@ export function inPathOrder(list: EntryList): EntryList {
   const entries = list as readonly Entry[];
   for (let i = 1; i < entries.length; i++) {
     if ((entries[i] as Entry).path < (entries[i - 1] as Entry).path) {
+      // byPath's order, written out: manifest.ts imports this file, so it cannot import byPath.
       return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    } // byPath (manifest.ts imports this file)
+    }
   }
   return entries;
 }
