@@ -13,6 +13,7 @@ import type { VerifyIssue } from '../core/errors';
 import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
 import type { BackupBudget } from '../process/budget';
+import type { WalkState } from '../repository/walk_state';
 
 /** What discovery decided for one component on this server: included (and where) or skipped (and why). */
 export interface ComponentPlan {
@@ -27,6 +28,8 @@ export interface ComponentPlan {
   exclude: string[];
   db?: DbTarget;
   tables?: string[];
+  /** Tree components: the database whose FileInfo rows describe the tree's day directories (the file store). */
+  fileInfo?: DbTarget;
 }
 
 /**
@@ -68,15 +71,26 @@ export interface BackupContext {
   onPinned?: () => void;
   /** An online backup's budget: children start under `children`, reads pay into `reads` first. Absent: full speed. */
   budget?: BackupBudget;
+  walk?: WalkContext;
+}
+
+/** What a tree's walk may take from its parent (repository/settled_days.ts). */
+export interface WalkContext {
+  /** The walk state recorded with the parent snapshot (none after a restore, or when not kept). */
+  previous?: WalkState;
+  /** A full walk when the last one is this many days old; 0: every backup walks everything. */
+  fullWalkDays: number;
 }
 
 /** One planned component of one backup (it may keep state between estimate, precopy and backup). */
 export interface BackupComponent {
   readonly plan: ComponentPlan;
-  estimate(previous?: ComponentRecord): Promise<Estimate>;
+  estimate(previous?: ComponentRecord, walk?: WalkContext): Promise<Estimate>;
   /** Optional: copies what estimate() found changed while Mattermost still runs (offline backups), so less is left for the downtime. */
   precopy?(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }>;
   backup(ctx: BackupContext): Promise<ComponentRecord>;
+  /** Optional: the walk state of the tree backup() just wrote, saved once its snapshot is committed. */
+  walkState?(): WalkState | undefined;
 }
 
 /** What a backup component needs besides its plan. */

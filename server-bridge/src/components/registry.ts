@@ -79,7 +79,7 @@ const KINDS: { readonly [K in ComponentId]: ComponentKind } = {
     'FileSettings.Directory',
     (s) =>
       s.fileDriver === 'local'
-        ? { root: s.dataDir }
+        ? { root: s.dataDir, fileInfo: s.database }
         : {
             skip: `files are stored in ${s.fileDriver === 'amazons3' ? 'S3' : s.fileDriver} (FileSettings.DriverName); they stay where they are`,
           },

@@ -2,11 +2,30 @@
 import { isWholeTree, type EntryList } from '../manifest/entry_list';
 import path from 'node:path';
 import type { ComponentRecord } from '../manifest/manifest';
-import { backupTree, precopyEntries, type TreeBackupResult } from '../repository/tree_backup';
+import { backupTree, precopyEntries, type TreeBackupOptions, type TreeBackupResult } from '../repository/tree_backup';
+import { BridgeError } from '../core/errors';
 import { restoreTree } from '../repository/tree_restore';
 import type { Repository } from '../repository/repository';
 import type { StepContext } from '../jobs/runner';
-import type { BackupComponent, BackupContext, ComponentPlan, Estimate } from './component';
+import type { BackupComponent, BackupContext, ComponentPlan, Estimate, WalkContext } from './component';
+import { DAY_DIR, fileInfoDays } from '../database/file_info_days';
+import { nextWalkState, planCarry, type CarryPlan } from '../repository/settled_days';
+import type { WalkState } from '../repository/walk_state';
+
+/** The day directory (YYYYMMDD) a path of the file store lies under, for the walk state. */
+function dayOf(rel: string): string | undefined {
+  const slash = rel.indexOf('/');
+  if (slash !== 8) return undefined;
+  const top = rel.slice(0, slash);
+  return DAY_DIR.test(top) ? top : undefined;
+}
+
+/** One pass's change detection from the database: what it carries, and what it records. */
+interface WalkPass {
+  plan: CarryPlan;
+  days?: Map<string, string>;
+  startedAt: Date;
+}
 
 export class TreeComponent implements BackupComponent {
   constructor(
@@ -19,11 +38,17 @@ export class TreeComponent implements BackupComponent {
   /** The scan's index with the pre-copied files' hashes: the parent of the pass made while Mattermost is stopped. */
   private precopiedEntries?: EntryList;
   private precopied = { newBytes: 0, filesRead: 0 };
+  /** The walk state of the last pass's index (the scan's, then the backup's). */
+  private state?: WalkState;
+  /** What the passes said about change detection, logged by backup(). */
+  private readonly notes: string[] = [];
+  private readonly warnings: string[] = [];
 
-  async estimate(previous?: ComponentRecord): Promise<Estimate> {
+  async estimate(previous?: ComponentRecord, walk?: WalkContext): Promise<Estimate> {
     // The same walk as the backup's, without reading contents: the changed bytes are exact, and
     // the result is what the pre-copy fills in and the backup pass compares against.
-    this.scanned = await backupTree({
+    const pass = await this.walkPass(walk?.previous, walk);
+    this.scanned = await this.walk(pass, {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
@@ -31,7 +56,70 @@ export class TreeComponent implements BackupComponent {
       scan: true,
       tolerateVanished: true,
     });
+    this.record(pass, walk, this.scanned, 'the scan');
     return { files: this.scanned.files, bytes: this.scanned.bytes, changedBytes: this.scanned.changedBytes };
+  }
+
+  walkState(): WalkState | undefined {
+    return this.state;
+  }
+
+  /**
+   * The file store only (plan.fileInfo): reads the day fingerprints and decides what this pass
+   * may carry from its parent, whose walk state is `previous`. Undefined for other trees.
+   */
+  private async walkPass(
+    previous: WalkState | undefined,
+    walk: WalkContext | undefined,
+  ): Promise<WalkPass | undefined> {
+    if (!this.plan.fileInfo || !walk || this.plan.include) return undefined;
+    const startedAt = new Date();
+    let days: Map<string, string> | undefined;
+    try {
+      // Read before the walk: a row added after this is a change the next backup sees.
+      days = await fileInfoDays(this.plan.fileInfo);
+    } catch (err) {
+      this.notes.push(`attachment records unreadable, every directory walked: ${(err as Error).message}`);
+    }
+    const plan = planCarry(previous, days, {
+      now: startedAt,
+      fullWalkDays: walk.fullWalkDays,
+      exclude: this.plan.exclude,
+    });
+    return { plan, days, startedAt };
+  }
+
+  /**
+   * One pass of backupTree with what `pass` carries. A carry that does not match the parent (a
+   * walk state out of step with it) fails only that attempt: the pass is made again walking
+   * everything, so the snapshot never has a hole and the next state is right again.
+   */
+  private async walk(pass: WalkPass | undefined, opts: TreeBackupOptions): Promise<TreeBackupResult> {
+    if (!pass) return backupTree(opts);
+    try {
+      return await backupTree({ ...opts, carry: pass.plan.carry.size ? pass.plan.carry : undefined, subtreeOf: dayOf });
+    } catch (err) {
+      if (!(err instanceof BridgeError) || err.details?.carryMismatch === undefined) throw err;
+      const rel = err.details.carryMismatch as string;
+      this.warnings.push(`${err.message}; walked every directory instead`);
+      pass.plan = { carry: new Map(), fullWalk: `the walk state did not match the parent under ${rel}` };
+      return backupTree({ ...opts, subtreeOf: dayOf });
+    }
+  }
+
+  private record(pass: WalkPass | undefined, walk: WalkContext | undefined, res: TreeBackupResult, what: string): void {
+    if (!pass) return;
+    this.state = pass.days
+      ? nextWalkState(walk?.previous, pass.plan, pass.days, res.subtrees, {
+          startedAt: pass.startedAt,
+          exclude: this.plan.exclude,
+        })
+      : undefined;
+    this.notes.push(
+      pass.plan.fullWalk
+        ? `${what} walked every directory (${pass.plan.fullWalk})`
+        : `${what} took ${res.carried} entries of ${pass.plan.carry.size} settled day directories from the parent without walking them`,
+    );
   }
 
   /**
@@ -53,7 +141,10 @@ export class TreeComponent implements BackupComponent {
   async backup(ctx: BackupContext): Promise<ComponentRecord> {
     const t0 = Date.now();
     const total = this.scanned?.bytes;
-    const res = await backupTree({
+    // After a scan, this pass's parent is the scan's index, and its walk state the scan's.
+    const walk = ctx.walk && (this.scanned ? { ...ctx.walk, previous: this.state } : ctx.walk);
+    const pass = await this.walkPass(walk?.previous, walk);
+    const res = await this.walk(pass, {
       root: this.plan.root as string,
       include: this.plan.include,
       exclude: this.plan.exclude,
@@ -65,6 +156,9 @@ export class TreeComponent implements BackupComponent {
       onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes', p.currentPath),
       reads: ctx.budget?.reads,
     });
+    this.record(pass, walk, res, 'the copy');
+    for (const n of this.notes.splice(0)) ctx.step.log('info', n);
+    for (const w of this.warnings.splice(0)) ctx.step.log('warn', w);
     ctx.step.progress(res.bytes, res.bytes, 'bytes');
     // Their spool files are removed once nothing refers to them (entry_spool.ts).
     this.scanned = undefined;

@@ -8,6 +8,7 @@ import { collectEntries, isWholeTree } from '../manifest/entry_list';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ComponentId } from '../config/schema';
+import type { DbTarget } from '../database/dsn';
 import type { ComponentRecord } from '../manifest/manifest';
 import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest/restore_safety';
 import { VerificationError } from '../core/errors';
@@ -28,7 +29,7 @@ import type {
 } from './component';
 
 /** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
-export type TreeLocation = { root: string; include?: string[] } | { skip: string };
+export type TreeLocation = { root: string; include?: string[]; fileInfo?: DbTarget } | { skip: string };
 
 export interface TreeKindSpec extends KindIdentity {
   locate: (site: Site) => TreeLocation;
@@ -57,7 +58,7 @@ export class TreeKind implements ComponentKind {
     if (!where.include && !existsSync(where.root)) {
       return { ...base, status: 'skipped', reason: `${where.root} does not exist` };
     }
-    return { ...base, status: 'included', root: where.root, include: where.include };
+    return { ...base, status: 'included', root: where.root, include: where.include, fileInfo: where.fileInfo };
   }
 
   backup(plan: ComponentPlan, deps: BackupDeps): BackupComponent {

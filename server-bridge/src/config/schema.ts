@@ -172,6 +172,13 @@ export const configSchema = z
         replicateAfter: z.boolean().optional(),
         pruneAfter: z.boolean().optional(),
         budget: budgetSchema.prefault({}),
+        /**
+         * Days between full walks of the file store. In between, a day directory of attachments
+         * older than two days whose FileInfo rows did not change is taken from the parent snapshot
+         * without being walked; a full walk catches what changed behind Mattermost's back. 0: walk
+         * everything every time.
+         */
+        fullWalkDays: z.number().int().min(0).max(366).default(7),
       })
       .prefault({}),
     database: z

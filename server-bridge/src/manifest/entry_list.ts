@@ -60,6 +60,18 @@ export class EntryCursor {
     return this.head?.path === p ? this.head : undefined;
   }
 
+  /**
+   * The entries whose path starts with `prefix` (a directory's subtree: 'dir/'), in order, each
+   * consumed as it is yielded. Like `seek`, it must not go back behind a path already asked for.
+   */
+  async *under(prefix: string): AsyncGenerator<Entry> {
+    await this.seek(prefix);
+    while (!this.done && this.head !== undefined && this.head.path.startsWith(prefix)) {
+      yield this.head;
+      await this.next();
+    }
+  }
+
   /** Stops reading (the underlying file stream is closed). */
   async close(): Promise<void> {
     this.done = true;

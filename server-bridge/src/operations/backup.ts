@@ -21,6 +21,7 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
     mode: req.mode ?? ec.cfg.backup.mode,
     trigger: rt.trigger,
     ownProcess: rt.ownProcess,
+    fullWalk: req.fullWalk,
   });
   const followUps: FollowUp[] = [];
 

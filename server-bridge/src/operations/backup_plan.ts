@@ -8,6 +8,7 @@ import type { ComponentId } from '../config/schema';
 import { buildComponents } from '../components/build_components';
 import { MAIN_DATABASE } from '../components/registry';
 import type { BackupComponent } from '../components/component';
+import type { WalkState } from '../repository/walk_state';
 import type { Discovery } from '../discovery/discover';
 import type { Manifest } from '../manifest/manifest';
 import { serverVersion } from '../mattermost/health';
@@ -20,8 +21,10 @@ import {
   fmt,
   offlineSnapshotSteps,
   previousOf,
+  walkOf,
   type SnapshotDraft,
 } from './take_snapshot';
+import { WalkStates } from '../repository/walk_state';
 import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
 import { ensureStartedStep } from './service_steps';
 import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
@@ -36,6 +39,8 @@ export interface BackupOptions {
    * own hashing and reading yield too. Never in the sidecar, whose main thread answers the API.
    */
   ownProcess?: boolean;
+  /** Walk every directory of the file store, whatever the database says changed (backup --full-walk). */
+  fullWalk?: boolean;
 }
 
 export interface BackupPlan {
@@ -49,6 +54,7 @@ const MARGIN = 64 * 1024 * 1024;
 
 export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts: BackupOptions): BackupPlan {
   const result: BackupPlan['result'] = {};
+  const walks = WalkStates.beside(ec.trust.keyFile);
   const components: BackupComponent[] = buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel);
   const draft: SnapshotDraft = {
     id: newSnapshotId(),
@@ -94,7 +100,11 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       draft.schemaVersion = await engine?.schemaVersion();
       draft.mattermostVersion = (await serverVersion(ec.cfg.mattermost.url)) ?? draft.parent?.mattermost.version;
       let needed = MARGIN;
-      for (const c of components) needed += (await c.estimate(previousOf(draft, c))).changedBytes;
+      draft.walk = {
+        states: await loadWalkStates(walks, components, draft.parent),
+        fullWalkDays: opts.fullWalk ? 0 : ec.cfg.backup.fullWalkDays,
+      };
+      for (const c of components) needed += (await c.estimate(previousOf(draft, c), walkOf(draft, c))).changedBytes;
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
       const space = await ec.repo.space();
       const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
@@ -158,12 +168,14 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
   const commit: Step = {
     id: 'commit',
     title: 'Write the snapshot manifest',
-    run: async () => {
+    run: async (ctx) => {
       const manifest = buildManifest(draft, d, downtimeMs);
       await ec.repo.writeSnapshot(manifest);
       result.manifest = manifest;
       // Committed: this snapshot is the parent from now on, post-restore indexes are spent.
       await forgetCommitted(RestoredIndexes.beside(ec.trust.keyFile), manifest);
+      const unsaved = await saveWalkStates(walks, components, manifest.id);
+      if (unsaved) ctx.log('warn', `${unsaved}; the next backup walks every directory`);
       return `snapshot ${manifest.id}: ${fmt(manifest.stats.bytes)}, ${fmt(manifest.stats.newBytes)} new`;
     },
   };
@@ -181,4 +193,38 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
     },
     result,
   };
+}
+
+/** The walk states recorded with the parent snapshot, for the trees that keep one. */
+async function loadWalkStates(
+  walks: WalkStates,
+  components: BackupComponent[],
+  parent: Manifest | undefined,
+): Promise<Map<string, WalkState>> {
+  const states = new Map<string, WalkState>();
+  if (!parent) return states;
+  for (const c of components) {
+    if (!c.walkState || !c.plan.root) continue;
+    const s = await walks.load(c.plan.id, c.plan.root, parent.id);
+    if (s) states.set(c.plan.id, s);
+  }
+  return states;
+}
+
+/** Saves each tree's walk state under the committed snapshot; what could not be saved, or undefined. */
+async function saveWalkStates(
+  walks: WalkStates,
+  components: BackupComponent[],
+  snapshotId: string,
+): Promise<string | undefined> {
+  const failed: string[] = [];
+  for (const c of components) {
+    const s = c.walkState?.();
+    if (!s || !c.plan.root) continue;
+    // A cache: failing to keep it costs the next backup a full walk, never this snapshot.
+    await walks.save(c.plan.id, c.plan.root, snapshotId, s).catch((err: unknown) => {
+      failed.push(`the walk state of ${c.plan.id} was not saved (${(err as Error).message})`);
+    });
+  }
+  return failed.length ? failed.join('; ') : undefined;
 }

@@ -28,6 +28,8 @@ export interface OperationRequest {
   dryRun?: boolean;
   /** backup: the components to leave out. */
   exclude?: ComponentId[];
+  /** backup: walk every directory of the file store, whatever the database says changed. */
+  fullWalk?: boolean;
   /** restore: the components to put back (default all of the snapshot's). */
   include?: ComponentId[];
   /** backup: copy off-site afterwards; default backup.replicateAfter. */

@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { backgroundTask, type Step } from '../jobs/runner';
-import type { BackupComponent } from '../components/component';
+import type { BackupComponent, WalkContext } from '../components/component';
+import type { WalkState } from '../repository/walk_state';
 import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import { FORMAT_VERSION } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
@@ -29,6 +30,8 @@ export interface SnapshotDraft {
   schemaVersion?: number;
   /** What the copy may take from the machine (online backups); absent for full speed (a restore's safety snapshot). */
   budget?: BackupBudget;
+  /** Change detection from the database (repository/settled_days.ts): the parent's walk states by component id. */
+  walk?: { states: Map<string, WalkState>; fullWalkDays: number };
 }
 
 /** One step per component, in dependency order (databases first). */
@@ -48,6 +51,7 @@ export function componentSteps(
         mode: draft.mode,
         previous: previousOf(draft, c),
         budget: draft.budget,
+        walk: walkOf(draft, c),
       });
       draft.records.push(rec);
       return summarize(rec);
@@ -108,6 +112,13 @@ export function offlineSnapshotSteps(
 
 function ordered(components: BackupComponent[]): BackupComponent[] {
   return [...components].sort((a, b) => Number(b.plan.kind === 'database') - Number(a.plan.kind === 'database'));
+}
+
+/** What a component's walk may take from the parent: none after a restore (the parent is then its post-restore index). */
+export function walkOf(draft: SnapshotDraft, c: BackupComponent): WalkContext | undefined {
+  if (!draft.walk) return undefined;
+  const previous = draft.restored?.has(c.plan.id) ? undefined : draft.walk.states.get(c.plan.id);
+  return { previous, fullWalkDays: draft.walk.fullWalkDays };
 }
 
 /** What a component's backup compares against: its post-restore index if it has one, else the parent's record. */

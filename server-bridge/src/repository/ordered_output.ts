@@ -33,6 +33,8 @@ export class OrderedOutput {
   constructor(
     private readonly spool: EntrySpool,
     private readonly limits: OrderedOutputLimits = { count: 16384, bytes: 8 * 1024 * 1024 },
+    /** Sees each entry as it is written (left-out paths never reach it). */
+    private readonly onWrite?: (e: Entry) => void,
   ) {}
 
   /**
@@ -55,6 +57,7 @@ export class OrderedOutput {
       );
       this.push(slot);
     } else if (this.head === this.queue.length) {
+      this.onWrite?.(item);
       await this.spool.write(item); // nothing waiting in front of it
       return;
     } else {
@@ -90,7 +93,9 @@ export class OrderedOutput {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      if (entry) await this.spool.write(entry);
+      if (!entry) continue;
+      this.onWrite?.(entry);
+      await this.spool.write(entry);
     }
   }
 }

@@ -44,6 +44,11 @@ export interface WalkItem {
    * listing error fails the walk when it reaches the directory's subtree.
    */
   listed?: Promise<boolean>;
+  /**
+   * Set on the item that stands, at its place in byPath order, for the subtree of a directory
+   * `skipSubtree` chose (its entry came earlier, as usual): nothing under it was listed or lstat'd.
+   */
+  skipped?: true;
 }
 
 export interface OrderedWalkOptions {
@@ -65,6 +70,8 @@ export interface OrderedWalkOptions {
   statAhead?: number;
   /** Metadata calls in flight at once. */
   metaConcurrency?: number;
+  /** Directories whose subtree is not walked (the caller takes it from elsewhere): see WalkItem.skipped. */
+  skipSubtree?: (rel: string) => boolean;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -92,6 +99,8 @@ class DirNode {
   h = 0;
   /** Child directories opened (listed or being listed) whose subtree has not been walked yet. */
   readonly children = new Map<number, DirNode>();
+  /** Children whose subtree is skipped (skipSubtree), by index, with their directory's metadata. */
+  readonly skipped = new Map<number, Meta>();
   /** lstats made or started ahead, by child index. */
   readonly stats = new Map<number, Settled<Meta> | Promise<Settled<Meta>>>();
   statNext = 0;
@@ -194,6 +203,12 @@ class Walker {
           }
           const rel = node.childRel(name);
           const abs = node.childAbs(this.opts.root, name);
+          if (this.opts.skipSubtree?.(rel)) {
+            if (ahead) this.drop(node, k);
+            node.skipped.set(k, meta);
+            yield { rel, abs, meta };
+            continue;
+          }
           // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
           const child = ahead ?? this.openDir(node, k, rel, abs);
           if (!child.settled) yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
@@ -201,6 +216,13 @@ class Walker {
         } else {
           // The child's subtree (if it is a directory).
           node.j++;
+          const skipped = node.skipped.get(nextSub);
+          if (skipped) {
+            node.skipped.delete(nextSub);
+            const name = names[nextSub] as string;
+            yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta: skipped, skipped: true };
+            continue;
+          }
           const child = node.children.get(nextSub);
           if (!child) continue;
           node.children.delete(nextSub);
@@ -338,6 +360,7 @@ class Walker {
       if (!c) {
         if (k < node.i) continue; // its entry was handled: not a directory after all, or vanished
         const name = l.names[k] as string;
+        if (this.opts.skipSubtree?.(node.childRel(name))) continue;
         c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
       }
       if (c.listing) this.visit(c);

@@ -11,7 +11,7 @@
  */
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { throwIfAborted } from '../core/errors';
+import { BridgeError, throwIfAborted } from '../core/errors';
 import type { ReadBudget } from '../core/rate_limit';
 import { Semaphore, TaskPool } from '../core/pool';
 import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry_list';
@@ -48,6 +48,16 @@ export interface TreeBackupOptions {
   pacer?: WalkPacer;
   /** An online backup's read budget: each changed file's bytes are paid for before it is read. */
   reads?: ReadBudget;
+  /**
+   * Subtrees taken whole from `previous` instead of being walked (settled day directories of the
+   * file store: settled_days.ts), by directory path, each with the number of entries it held when
+   * it was recorded. The directory's own entry is made from the disk as usual; only what is under
+   * it is carried, and a carry that finds another number of entries fails the backup (never a
+   * snapshot with a hole). A carried file without a checksum (a scan's) is looked at afresh.
+   */
+  carry?: ReadonlyMap<string, number>;
+  /** Groups paths into subtrees (a day directory) whose entry counts the result reports, for a later carry. */
+  subtreeOf?: (rel: string) => string | undefined;
 }
 
 export interface TreeBackupResult {
@@ -61,18 +71,33 @@ export interface TreeBackupResult {
   /** Bytes of files that differ from the previous snapshot (read, or to be read after a scan). */
   changedBytes: number;
   warnings: string[];
+  /** Entries under each subtree `subtreeOf` names (the directory's own entry not counted). */
+  subtrees: Map<string, number>;
+  /** Entries taken from the parent without being walked (`carry`). */
+  carried: number;
 }
 
 export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupResult> {
   const repo = opts.repo;
   if (!repo && !opts.scan) throw new Error('backupTree needs a repository unless it only scans');
-  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0 };
+  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, carried: 0 };
+  const subtrees = new Map<string, number>();
+  const subtreeOf = opts.subtreeOf;
   const warnings: string[] = [];
   const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && !!opts.tolerateVanished;
   const pool = new TaskPool(opts.concurrency ?? 16);
   const links = new Semaphore(32);
   const spool = await EntrySpool.create(await spoolDir(), 'walk');
-  const out = new OrderedOutput(spool);
+  const out = new OrderedOutput(
+    spool,
+    undefined,
+    subtreeOf
+      ? (e) => {
+          const key = subtreeOf(e.path);
+          if (key !== undefined) subtrees.set(key, (subtrees.get(key) ?? 0) + 1);
+        }
+      : undefined,
+  );
   const parent = new EntryCursor(opts.previous);
   const walk = orderedWalk({
     root: opts.root,
@@ -83,6 +108,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     pacer: opts.pacer ?? new WalkPacer(),
     signal: opts.signal,
     onWarning: (w) => warnings.push(w),
+    skipSubtree: opts.carry ? (rel) => (opts.carry as ReadonlyMap<string, number>).has(rel) : undefined,
   });
 
   /** Reads and stores one changed file; undefined when it vanished meanwhile (tolerated). */
@@ -105,8 +131,86 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     }
   };
 
+  /** A file found by the walk (or carried without a checksum), against the parent's entry for its path. */
+  const file = async (rel: string, abs: string, meta: Meta, prev: Entry | undefined): Promise<void> => {
+    counts.files++;
+    const same = sameAs(prev, 'file', meta);
+    if (same?.sha256) {
+      // Unchanged since the parent: its entry is written as is.
+      counts.bytes += same.size ?? 0;
+      await out.add(same, rel);
+      return;
+    }
+    const entry = { ...newEntry(rel, 'file', meta), size: meta.size, ino: meta.ino };
+    counts.bytes += entry.size;
+    if (
+      prev?.type === 'file' &&
+      prev.sha256 &&
+      prev.size === entry.size &&
+      prev.mtime === entry.mtime &&
+      prev.ino === entry.ino
+    ) {
+      entry.sha256 = prev.sha256; // only its mode or owner changed: the content is the parent's
+      await out.add(entry, rel);
+      return;
+    }
+    counts.changedBytes += entry.size;
+    if (!repo) {
+      await out.add(entry, rel);
+      return;
+    }
+    let stored!: Promise<Entry | undefined>;
+    await pool.add(() => {
+      stored = ingest(rel, abs, entry);
+      return stored.then(() => undefined);
+    });
+    await out.add(stored, rel);
+  };
+
+  /** The parent's entries under `rel`, written as they are: the subtree was not walked. */
+  const carry = async (rel: string, abs: string): Promise<void> => {
+    const expected = opts.carry?.get(rel);
+    let n = 0;
+    let odd = false;
+    for await (const e of parent.under(`${rel}/`)) {
+      n++;
+      if (e.type === 'file' && !e.sha256 && !opts.scan) {
+        // A scan's entry (changed, not read yet): this pass reads it like any changed file.
+        const p = path.join(abs, e.path.slice(rel.length + 1));
+        const st = await lstat(p, { bigint: true }).catch((err: unknown) => {
+          if (vanished(err)) return undefined;
+          throw err;
+        });
+        if (!st) continue;
+        const meta = metaOf(st);
+        if (meta.kind === 'file') await file(e.path, p, meta, undefined);
+        else odd = true; // no longer a file: only a walk could record it rightly
+        continue;
+      }
+      counts.carried++;
+      if (e.type === 'file') {
+        counts.files++;
+        counts.bytes += e.size ?? 0;
+      }
+      await out.add(e, e.path);
+    }
+    if (n !== expected || odd) {
+      throw new BridgeError(
+        'INTERNAL',
+        odd
+          ? `${rel} changed under a subtree taken from the parent snapshot: the walk stops rather than record it wrongly`
+          : `the parent snapshot holds ${n} entries under ${rel}, its walk state says ${String(expected)}: the walk stops rather than leave a hole`,
+        { hint: 'run the backup again with --full-walk', details: { carryMismatch: rel } },
+      );
+    }
+  };
+
   try {
-    for await (const { rel, abs, meta, listed } of walk) {
+    for await (const { rel, abs, meta, listed, skipped } of walk) {
+      if (skipped) {
+        await carry(rel, abs);
+        continue;
+      }
       const prev = await parent.seek(rel);
       if (meta.kind === 'dir') {
         const entry = sameAs(prev, 'dir', meta) ?? newEntry(rel, 'dir', meta);
@@ -127,38 +231,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
           );
         await out.add(target, rel);
       } else if (meta.kind === 'file') {
-        counts.files++;
-        const same = sameAs(prev, 'file', meta);
-        if (same?.sha256) {
-          // Unchanged since the parent: its entry is written as is.
-          counts.bytes += same.size ?? 0;
-          await out.add(same, rel);
-          continue;
-        }
-        const entry = { ...newEntry(rel, 'file', meta), size: meta.size, ino: meta.ino };
-        counts.bytes += entry.size;
-        if (
-          prev?.type === 'file' &&
-          prev.sha256 &&
-          prev.size === entry.size &&
-          prev.mtime === entry.mtime &&
-          prev.ino === entry.ino
-        ) {
-          entry.sha256 = prev.sha256; // only its mode or owner changed: the content is the parent's
-          await out.add(entry, rel);
-          continue;
-        }
-        counts.changedBytes += entry.size;
-        if (!repo) {
-          await out.add(entry, rel);
-          continue;
-        }
-        let stored!: Promise<Entry | undefined>;
-        await pool.add(() => {
-          stored = ingest(rel, abs, entry);
-          return stored.then(() => undefined);
-        });
-        await out.add(stored, rel);
+        await file(rel, abs, meta, prev);
       } else {
         warnings.push(`${abs} is a socket, FIFO or device and was skipped`);
       }
@@ -167,7 +240,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     await pool.drain();
     const entries = await spool.endSection();
     await spool.close();
-    return { entries, ...counts, warnings };
+    return { entries, ...counts, warnings, subtrees };
   } catch (err) {
     // Reads in flight end (or fail on the signal) before the index they were for is removed.
     await pool.drain().catch(() => undefined);

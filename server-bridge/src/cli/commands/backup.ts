@@ -10,6 +10,7 @@ export interface BackupFlags {
   /** commander's --no-replicate / --no-prune: false turns the follow-up off for this run. */
   replicate?: boolean;
   prune?: boolean;
+  fullWalk?: boolean;
 }
 
 export function parseComponentList(list: string | undefined, flag: string): ComponentId[] | undefined {
@@ -36,6 +37,7 @@ export async function backupCommand(globals: GlobalOptions, flags: BackupFlags):
     kind: 'backup',
     mode,
     exclude,
+    fullWalk: flags.fullWalk === true ? true : undefined,
     // Only a "no" is passed: otherwise backup.replicateAfter / backup.pruneAfter decide.
     replicate: flags.replicate === false ? false : undefined,
     prune: flags.prune === false ? false : undefined,
