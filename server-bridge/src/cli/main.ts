@@ -139,6 +139,30 @@ function buildProgram(): Command {
         flags,
       ),
     );
+  const pitr = program
+    .command('pitr')
+    .description('physical mode for PostgreSQL with pgBackRest: continuous WAL archiving (docs/pitr.md)');
+  pitr
+    .command('enable')
+    .description('check, configure pgBackRest, set the PostgreSQL archiving settings and check that WAL is archived')
+    .option('--restart-postgres', 'restart PostgreSQL once to apply wal_level/archive_mode (never left down)')
+    .option('--yes', 'do not ask before restarting')
+    .option('--force', 'replace an archive_command of another tool; restart despite other pending PostgreSQL changes')
+    .action((flags: Options<(typeof import('./commands/pitr'))['pitrEnableCommand'], 1>) =>
+      (load('./commands/pitr') as typeof import('./commands/pitr')).pitrEnableCommand(g(), flags),
+    );
+  pitr
+    .command('disable')
+    .description('put back the PostgreSQL settings pitr enable changed; pgBackRest\'s repository is kept')
+    .option('--restart-postgres', 'restart PostgreSQL once so that archive_mode goes off now')
+    .option('--yes', 'do not ask before restarting')
+    .action((flags: Options<(typeof import('./commands/pitr'))['pitrDisableCommand'], 1>) =>
+      (load('./commands/pitr') as typeof import('./commands/pitr')).pitrDisableCommand(g(), flags),
+    );
+  pitr
+    .command('status')
+    .description('the archiving settings, pg_stat_archiver and pgBackRest\'s view of the stanza')
+    .action(() => (load('./commands/pitr') as typeof import('./commands/pitr')).pitrStatusCommand(g()));
   program
     .command('keygen')
     .description('create an age key pair for off-site encryption (shown once)')

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { offsiteSchema } from './offsite_schema';
+import { pitrSchema } from './pitr_schema';
 import { FINGERPRINT } from '../core/fingerprint';
 
 function isTimeZone(tz: string): boolean {
@@ -214,6 +215,8 @@ export const configSchema = z
       .prefault({}),
     /** Off-site copies or a repository in S3 (config/offsite_schema.ts). */
     offsite: offsiteSchema(retentionSchema).optional(),
+    /** Physical mode for PostgreSQL with pgBackRest (config/pitr_schema.ts, docs/pitr.md). */
+    pitr: pitrSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.mattermost.botToken && cfg.mattermost.botTokenFile) {

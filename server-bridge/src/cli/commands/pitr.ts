@@ -1,0 +1,128 @@
+/**
+ * `mm-backup pitr enable|disable|status`: physical mode for PostgreSQL with pgBackRest
+ * (docs/pitr.md). enable and disable run under the job lock: they may restart PostgreSQL, which a
+ * running backup's dump would not survive.
+ */
+import { createInterface } from 'node:readline/promises';
+import { UsageError } from '../../core/errors';
+import { pitrDisable } from '../../operations/pitr_disable';
+import { pitrEnable } from '../../operations/pitr_enable';
+import { pitrStatus } from '../../operations/pitr_status';
+import { table } from '../format';
+import { withLock } from '../run_with_lock';
+import { openCommand, type GlobalOptions } from './shared';
+
+export interface PitrFlags {
+  restartPostgres?: boolean;
+  yes?: boolean;
+  force?: boolean;
+}
+
+function signalOnInterrupt(): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: ac.signal,
+    done: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+export async function pitrEnableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {
+  const { ec, out } = await openCommand(globals);
+  if (flags.restartPostgres && !flags.yes) await confirmRestart();
+  const { signal, done } = signalOnInterrupt();
+  try {
+    const r = await withLock(ec, 'pitr', out, () =>
+      pitrEnable(ec.cfg, {
+        restartPostgres: !!flags.restartPostgres,
+        force: !!flags.force,
+        log: (m) => out.info(m),
+        signal,
+      }),
+    );
+    const lines = [
+      `pgBackRest ${r.pgbackrestVersion}, stanza ${r.stanza}, repository ${r.repoPath}, config ${r.configFile}`,
+      r.changes.length ? 'PostgreSQL settings:' : 'PostgreSQL settings: nothing to change',
+      ...(r.changes.length
+        ? [
+            table(
+              r.changes.map((c) => [
+                c.name,
+                `${c.from || "''"} → ${c.to}`,
+                c.applied ? 'in effect' : c.restart ? 'needs a restart: NOT applied' : 'not applied',
+              ]),
+            ),
+          ]
+        : []),
+      r.restarted ? 'PostgreSQL was restarted and runs with archiving on.' : '',
+      r.checked ? 'pgbackrest check passed: WAL is archived into the repository.' : '',
+      r.finish ? `To finish (restarts PostgreSQL once): ${r.finish}` : '',
+    ].filter(Boolean);
+    out.summary({ ok: true, ...r }, lines.join('\n'));
+  } finally {
+    done();
+  }
+}
+
+export async function pitrDisableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {
+  const { ec, out } = await openCommand(globals);
+  if (flags.restartPostgres && !flags.yes) await confirmRestart();
+  const { signal, done } = signalOnInterrupt();
+  try {
+    const r = await withLock(ec, 'pitr', out, () =>
+      pitrDisable(ec.cfg, { restartPostgres: !!flags.restartPostgres, log: (m) => out.info(m), signal }),
+    );
+    const lines = r.nothingToDo
+      ? ['Physical mode was not enabled by mm-backup here: nothing to undo.']
+      : [
+          ...r.reverted.map((s) => `${s.name}: ${s.to === null ? 'reset (default or postgresql.conf)' : `set back to ${s.to}`}`),
+          r.restarted ? 'PostgreSQL was restarted: archiving is off.' : '',
+          r.finish ? `archive_mode stays on until PostgreSQL restarts (WAL is discarded meanwhile). To finish: ${r.finish}` : '',
+        ].filter(Boolean);
+    lines.push(
+      `Left in place: pgBackRest's repository ${r.kept.repoPath} (backups and WAL archived so far) and its config ${r.kept.configDir}; remove them by hand when no longer needed.`,
+    );
+    out.summary({ ok: true, ...r }, lines.join('\n'));
+  } finally {
+    done();
+  }
+}
+
+export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
+  const { ec, out } = await openCommand(globals);
+  const s = await pitrStatus(ec.cfg);
+  const a = s.archiver;
+  const text = table([
+    ['Physical mode', s.phase],
+    ...Object.entries(s.settings).map(([n, v]) => [n, `${v.value || "''"}${v.pendingRestart ? ' (changed, waiting for a restart)' : ''}`]),
+    ['Archived WAL', `${a.archived_count}, last ${a.last_archived_wal ?? 'none'} at ${a.last_archived_time ?? '-'}`],
+    ['Failed archiving', `${a.failed_count}${a.last_failed_wal ? `, last ${a.last_failed_wal} at ${a.last_failed_time ?? '-'}` : ''}`],
+    ['pgBackRest', s.pgbackrestVersion ?? s.pgbackrestProblem ?? '-'],
+    [
+      'Stanza',
+      s.stanza
+        ? `${s.stanza.name}: ${s.stanza.status.message}; WAL ${s.stanza.archive[0]?.min ?? '-'} … ${s.stanza.archive[0]?.max ?? '-'}`
+        : (s.pgbackrestProblem ?? 'none'),
+    ],
+  ]);
+  out.summary({ ok: true, ...s }, text);
+}
+
+/** --restart-postgres is the consent; on a terminal it is asked once more, elsewhere --yes says it. */
+async function confirmRestart(): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError('--restart-postgres restarts PostgreSQL: pass --yes as well to confirm when not running interactively');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question('This restarts PostgreSQL once (Mattermost loses its database for a few seconds). Type "restart" to go on: ');
+    if (answer.trim() !== 'restart') throw new UsageError('not confirmed; nothing was changed');
+  } finally {
+    rl.close();
+  }
+}

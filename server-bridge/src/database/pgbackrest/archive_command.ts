@@ -1,0 +1,49 @@
+/**
+ * The one shell string of the project: PostgreSQL runs `archive_command` through /bin/sh, so the
+ * pgbackrest call it holds cannot be an argument array. Built here only, and tested with hostile
+ * values (test/unit/pitr_archive_command.test.ts).
+ */
+import { ConfigError } from '../../core/errors';
+
+export interface ArchiveCommandSpec {
+  /** Absolute path of the pgbackrest binary. */
+  pgbackrest: string;
+  /** Directory passed as --config-path (our pgbackrest.conf and an empty conf.d). */
+  configPath: string;
+  stanza: string;
+}
+
+/**
+ * `'<pgbackrest>' '--config-path=<dir>' '--stanza=<s>' archive-push %p`: every value single-quoted
+ * for the shell, `%` doubled (PostgreSQL's own escape, applied before the shell sees the string).
+ * Control characters are refused: a newline would end the command (and a setting) early.
+ */
+export function buildArchiveCommand(spec: ArchiveCommandSpec): string {
+  refuseUnsafe('the pgbackrest binary path', spec.pgbackrest);
+  refuseUnsafe('pitr.configDir', spec.configPath);
+  refuseUnsafe('pitr.stanza', spec.stanza);
+  if (!spec.pgbackrest.startsWith('/') || !spec.configPath.startsWith('/')) {
+    throw new ConfigError('archive_command needs absolute paths: PostgreSQL runs it with its own PATH and directory');
+  }
+  const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`, 'archive-push'];
+  return `${args.map((a) => escapePercent(shellQuote(a))).join(' ')} %p`;
+}
+
+/** POSIX sh single quoting: the only character that needs care inside '…' is ' itself. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** archive_command treats %p, %f and %% specially; a literal % in a path must be written %%. */
+function escapePercent(value: string): string {
+  return value.replace(/%/g, '%%');
+}
+
+function refuseUnsafe(what: string, value: string): void {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (value.length === 0 || /[\x00-\x1f\x7f]/.test(value)) {
+    throw new ConfigError(`${what} is empty or holds a control character (newline, tab…): it cannot go into archive_command`, [], {
+      details: { what },
+    });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `pgbackrest info --output=json`, checked with zod: it is a child process's output, so only the
+ * fields we read are required and everything else is ignored.
+ */
+import { z } from 'zod';
+import { ProcessError } from '../../core/errors';
+
+const statusSchema = z.object({ code: z.number().int(), message: z.string() });
+
+const stanzaInfoSchema = z.object({
+  name: z.string(),
+  status: statusSchema,
+  cipher: z.string().optional(),
+  db: z
+    .array(z.object({ id: z.number().int(), version: z.string(), 'system-id': z.number().optional() }))
+    .default([]),
+  archive: z
+    .array(
+      z.object({
+        id: z.string(),
+        min: z.string().nullable().optional(),
+        max: z.string().nullable().optional(),
+      }),
+    )
+    .default([]),
+  backup: z
+    .array(
+      z.object({
+        label: z.string(),
+        type: z.string(),
+        timestamp: z.object({ start: z.number(), stop: z.number() }),
+      }),
+    )
+    .default([]),
+});
+
+export type StanzaInfo = z.output<typeof stanzaInfoSchema>;
+
+/** Parses the JSON text; throws ProcessError naming the first mismatch (never echoing the whole output). */
+export function parseInfo(text: string): StanzaInfo[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ProcessError('pgbackrest info did not print JSON', { cause: err });
+  }
+  const parsed = z.array(stanzaInfoSchema).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProcessError(
+      `pgbackrest info printed JSON of an unexpected shape (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'})`,
+    );
+  }
+  return parsed.data;
+}

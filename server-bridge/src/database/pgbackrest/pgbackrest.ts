@@ -1,0 +1,73 @@
+/**
+ * Runs pgbackrest as the postgres account with argument arrays and our --config-path only; its
+ * secrets are in the 0600 config file, never in argv or the environment.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { PreconditionError } from '../../core/errors';
+import { runProcess } from '../../process/run_process';
+import { parseInfo, type StanzaInfo } from './info';
+import { asAccount, type OsAccount } from './postgres_account';
+import { parsePgBackRestVersion, type Version } from './version';
+
+/** Finds the binary: the configured path, else the first `pgbackrest` on PATH; refuses when there is none. */
+export function resolvePgBackRest(configured?: string): string {
+  const candidates = configured
+    ? [configured]
+    : (process.env.PATH ?? '/usr/bin:/bin')
+        .split(':')
+        .filter((d) => d.startsWith('/'))
+        .map((d) => path.join(d, 'pgbackrest'));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // not here
+    }
+  }
+  throw new PreconditionError(
+    'PRECONDITION_FAILED',
+    configured ? `pgBackRest is not installed at ${configured} (pitr.pgbackrestBin)` : 'pgBackRest is not installed (no pgbackrest on PATH)',
+    { hint: 'install it (apt-get install pgbackrest) on the PostgreSQL host, then run mm-backup pitr enable again' },
+  );
+}
+
+export class PgBackRest {
+  constructor(
+    readonly bin: string,
+    /** Directory holding our pgbackrest.conf (--config-path). */
+    readonly configPath: string,
+    readonly stanza: string,
+    private readonly account: OsAccount,
+  ) {}
+
+  /** `pgbackrest version`, parsed. */
+  async version(signal?: AbortSignal): Promise<Version> {
+    return parsePgBackRestVersion(await runProcess(this.bin, ['version'], asAccount(this.account, { signal })));
+  }
+
+  /** Creates the stanza (idempotent when it exists for this same cluster). */
+  async stanzaCreate(signal?: AbortSignal): Promise<void> {
+    await this.run('stanza-create', [], signal);
+  }
+
+  /** `check`: the configuration, the connection, and one WAL segment switched and archived. */
+  async check(signal?: AbortSignal): Promise<void> {
+    await this.run('check', [], signal);
+  }
+
+  /** Our stanza's info, or undefined when pgBackRest does not list it. */
+  async info(signal?: AbortSignal): Promise<StanzaInfo | undefined> {
+    const out = await this.run('info', ['--output=json'], signal);
+    return parseInfo(out).find((s) => s.name === this.stanza);
+  }
+
+  private run(command: string, args: string[], signal?: AbortSignal): Promise<string> {
+    return runProcess(
+      this.bin,
+      [`--config-path=${this.configPath}`, `--stanza=${this.stanza}`, ...args, command],
+      asAccount(this.account, { signal }),
+    );
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `pitr status`: what physical mode looks like now, read only: the state file, the PostgreSQL
+ * settings, pg_stat_archiver, and pgBackRest's own view of the stanza.
+ */
+import type { Config } from '../config/schema';
+import { asBridgeError } from '../core/errors';
+import type { StanzaInfo } from '../database/pgbackrest/info';
+import { current, MANAGED, readArchiver, type ArchiverStats, type ManagedSetting } from '../database/pgbackrest/settings';
+import { inspectPitr } from './pitr_site';
+import { loadPitrState, type PitrState } from './pitr_state';
+
+export interface PitrStatus {
+  phase: PitrState['phase'] | 'off';
+  settings: Record<ManagedSetting, { value: string; pendingRestart: boolean }>;
+  archiver: ArchiverStats;
+  pgbackrestVersion?: string;
+  stanza?: StanzaInfo;
+  /** Why pgBackRest could not be asked (not installed, no stanza yet). */
+  pgbackrestProblem?: string;
+}
+
+export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<PitrStatus> {
+  const state = await loadPitrState(cfg.repository.path);
+  const site = await inspectPitr(cfg, false, signal);
+  const settings = Object.fromEntries(
+    MANAGED.map((n) => [n, { value: current(site.settings, n), pendingRestart: site.settings.settings[n]?.pending_restart ?? false }]),
+  ) as PitrStatus['settings'];
+  const status: PitrStatus = { phase: state?.phase ?? 'off', settings, archiver: await readArchiver(site.su, signal) };
+  if (!site.pgbackrest) return { ...status, pgbackrestProblem: 'pgBackRest is not installed or does not support this PostgreSQL' };
+  status.pgbackrestVersion = site.pgbackrest.version;
+  if (!state) return status;
+  try {
+    status.stanza = await site.pgbackrest.cli.info(signal);
+  } catch (err) {
+    status.pgbackrestProblem = asBridgeError(err).message;
+  }
+  return status;
+}
