@@ -29,7 +29,11 @@ const QUERY = `SELECT json_build_object(
   'version_num', current_setting('server_version_num'),
   'data_directory', current_setting('data_directory'),
   'is_superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
-  'settings', (SELECT json_object_agg(name, json_build_object('setting', setting, 'unit', unit, 'pending_restart', pending_restart))
+  'settings', (SELECT json_object_agg(name, json_build_object('setting', CASE
+                 -- with archive_mode off PostgreSQL shows archive_command as '(disabled)': the files say what it is
+                 WHEN name = 'archive_command' AND setting = '(disabled)' THEN coalesce((SELECT f.setting FROM pg_file_settings f
+                   WHERE f.name = 'archive_command' AND f.applied ORDER BY f.seqno DESC LIMIT 1), '')
+                 ELSE setting END, 'unit', unit, 'pending_restart', pending_restart))
                FROM pg_settings WHERE name IN ('wal_level','archive_mode','archive_command','archive_timeout','archive_library')),
   'pending', (SELECT coalesce(json_agg(name ORDER BY name), '[]'::json) FROM pg_settings WHERE pending_restart),
   'auto_conf', (SELECT coalesce(json_object_agg(name, setting), '{}'::json) FROM pg_file_settings
