@@ -153,7 +153,7 @@ function buildProgram(): Command {
     );
   pitr
     .command('disable')
-    .description('put back the PostgreSQL settings pitr enable changed; pgBackRest\'s repository is kept')
+    .description("put back the PostgreSQL settings pitr enable changed; pgBackRest's repository is kept")
     .option('--restart-postgres', 'restart PostgreSQL once so that archive_mode goes off now')
     .option('--yes', 'do not ask before restarting')
     .action((flags: Options<(typeof import('./commands/pitr'))['pitrDisableCommand'], 1>) =>
@@ -161,7 +161,7 @@ function buildProgram(): Command {
     );
   pitr
     .command('status')
-    .description('the archiving settings, pg_stat_archiver and pgBackRest\'s view of the stanza')
+    .description("the archiving settings, pg_stat_archiver and pgBackRest's view of the stanza")
     .action(() => (load('./commands/pitr') as typeof import('./commands/pitr')).pitrStatusCommand(g()));
   program
     .command('keygen')

@@ -25,7 +25,12 @@ function traversable(st: { uid: number; gid: number; mode: number }, a: OsAccoun
  * Checks every existing ancestor of `target` (up to the first missing one). Returns the grant to
  * make on `grantable` (our repository root) when that is the only obstacle; throws otherwise.
  */
-export async function planAccess(target: string, a: OsAccount, what: string, grantable?: string): Promise<AccessGrant | undefined> {
+export async function planAccess(
+  target: string,
+  a: OsAccount,
+  what: string,
+  grantable?: string,
+): Promise<AccessGrant | undefined> {
   let grant: AccessGrant | undefined;
   const parts = path.resolve(target).split('/').filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
@@ -41,9 +46,13 @@ export async function planAccess(target: string, a: OsAccount, what: string, gra
       grant = { path: dir, gid: st.gid, mode: st.mode & 0o7777 };
       continue;
     }
-    throw new PreconditionError('PRECONDITION_FAILED', `${a.name} cannot reach ${what} ${target}: ${dir} is closed to it`, {
-      hint: `choose a place ${a.name} can reach (pitr.repoPath, pitr.configDir), or let it through: chmod o+x ${dir}`,
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${a.name} cannot reach ${what} ${target}: ${dir} is closed to it`,
+      {
+        hint: `choose a place ${a.name} can reach (pitr.repoPath, pitr.configDir), or let it through: chmod o+x ${dir}`,
+      },
+    );
   }
   return grant;
 }

@@ -46,7 +46,9 @@ export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<P
   const restartNow = restartNeeded && o.restartPostgres;
   const saved = await saveAutoConf(site);
   const statements = entries.map(([name, { before }]) => {
-    if (name === 'archive_command' && restartNeeded && !restartNow) return `ALTER SYSTEM SET archive_command = ${sqlLiteral(DISCARD_COMMAND)}`;
+    if (name === 'archive_command' && restartNeeded && !restartNow) {
+      return `ALTER SYSTEM SET archive_command = ${sqlLiteral(DISCARD_COMMAND)}`;
+    }
     return before === null ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = ${sqlLiteral(before)}`;
   });
   await site.su.run([...statements, 'SELECT pg_reload_conf()'], o.signal);
@@ -58,7 +60,9 @@ export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<P
   const pendingRestart = current(after, 'archive_mode') !== 'off' && restartNeeded;
   if (pendingRestart) {
     await savePitrState(cfg.repository.path, { ...state, phase: 'disabling' });
-    o.log(`until PostgreSQL restarts, archive_mode stays on and WAL is discarded (archive_command = '${DISCARD_COMMAND}')`);
+    o.log(
+      `until PostgreSQL restarts, archive_mode stays on and WAL is discarded (archive_command = '${DISCARD_COMMAND}')`,
+    );
   } else {
     await removePitrState(cfg.repository.path);
   }

@@ -47,10 +47,13 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   if (!pgbr) throw new Error('inspectPitr returned no pgBackRest although it was required');
   const { settings, account } = site;
   const previous = await loadPitrState(cfg.repository.path);
-  refuseForeignArchiving(current(settings, 'archive_mode'), current(settings, 'archive_command'), current(settings, 'archive_library'), [
-    pgbr.archiveCommand,
-    previous?.changed.archive_command?.value ?? '',
-  ], o.force);
+  refuseForeignArchiving(
+    current(settings, 'archive_mode'),
+    current(settings, 'archive_command'),
+    current(settings, 'archive_library'),
+    [pgbr.archiveCommand, previous?.changed.archive_command?.value ?? ''],
+    o.force,
+  );
   const changes = plannedChanges(settings, pgbr.archiveCommand, cfg.pitr.archiveTimeoutSeconds);
   const restartOnes = changes.filter((c) => c.restart);
   const othersPending = settings.pending.filter((n) => !changes.some((c) => c.name === n));
@@ -58,10 +61,14 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `PostgreSQL has other changes waiting for a restart (${othersPending.join(', ')}): restarting now would apply them too`,
-      { hint: 'restart PostgreSQL yourself first (or add --force to let this restart apply them), then run pitr enable again' },
+      {
+        hint: 'restart PostgreSQL yourself first (or add --force to let this restart apply them), then run pitr enable again',
+      },
     );
   }
-  const cipherPass = cfg.pitr.cipherPassFile ? await readSecretFile(cfg.pitr.cipherPassFile, 'pitr.cipherPassFile') : undefined;
+  const cipherPass = cfg.pitr.cipherPassFile
+    ? await readSecretFile(cfg.pitr.cipherPassFile, 'pitr.cipherPassFile')
+    : undefined;
   registerSecret(cipherPass);
   const grant = await planAccess(site.repoPath, account, "pgBackRest's repository", cfg.repository.path);
   await planAccess(site.configDir, account, "pgBackRest's config directory");
@@ -107,7 +114,10 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   }
   await savePitrState(cfg.repository.path, state);
   if (now.length) {
-    await site.su.run([...now.map((c) => `ALTER SYSTEM SET ${c.name} = ${sqlLiteral(c.to)}`), 'SELECT pg_reload_conf()'], o.signal);
+    await site.su.run(
+      [...now.map((c) => `ALTER SYSTEM SET ${c.name} = ${sqlLiteral(c.to)}`), 'SELECT pg_reload_conf()'],
+      o.signal,
+    );
     for (const c of now) o.log(`set ${c.name} = ${c.to}${c.restart ? ' (applied by the restart)' : ''}`);
   }
   let restarted = false;
@@ -116,24 +126,22 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
       await restartPostgres(site, saved, o.log, o.signal);
     } catch (err) {
       // The settings of this run were put back (restartPostgres): so is what the state says.
-      for (const c of now) {
-        if (previous?.changed[c.name]) state.changed[c.name] = previous.changed[c.name];
-        else delete state.changed[c.name];
-      }
+      state.changed = { ...previous?.changed };
       await savePitrState(cfg.repository.path, state);
       throw err;
     }
     restarted = true;
   }
   const after = await readSettings(site.su, o.signal);
-  const archiving = current(after, 'archive_mode') !== 'off' && current(after, 'archive_command') === pgbr.archiveCommand;
+  const archiving =
+    current(after, 'archive_mode') !== 'off' && current(after, 'archive_command') === pgbr.archiveCommand;
   if (archiving) {
     await pgbr.cli.check(o.signal);
     state.phase = 'enabled';
     await savePitrState(cfg.repository.path, state);
     o.log('pgbackrest check passed: WAL is archived');
   }
-  const pending = restartOnes.filter((c) => !o.restartPostgres).map((c) => c.name);
+  const pending = o.restartPostgres ? [] : restartOnes.map((c) => c.name);
   return {
     stanza: cfg.pitr.stanza,
     pgbackrestVersion: pgbr.version,
@@ -159,7 +167,11 @@ function refuseForeignArchiving(mode: string, command: string, library: string, 
   }
   if (force || mode === 'off' || !command || ours.includes(command)) return;
   const foreign = `archive_command = '${command}'`;
-  throw new PreconditionError('PRECONDITION_FAILED', `PostgreSQL already archives WAL elsewhere: archive_mode = ${mode}, ${foreign}`, {
-    hint: 'physical mode would replace it: make sure nothing depends on it (another backup tool, a replica), then run pitr enable --force',
-  });
+  throw new PreconditionError(
+    'PRECONDITION_FAILED',
+    `PostgreSQL already archives WAL elsewhere: archive_mode = ${mode}, ${foreign}`,
+    {
+      hint: 'physical mode would replace it: make sure nothing depends on it (another backup tool, a replica), then run pitr enable --force',
+    },
+  );
 }

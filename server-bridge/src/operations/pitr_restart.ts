@@ -31,7 +31,12 @@ async function restoreAutoConf(site: PitrSite, saved: Buffer): Promise<void> {
  * `saved`, starts again and throws saying PostgreSQL runs with its old settings (or, when even
  * that fails, that it is down and how to start it).
  */
-export async function restartPostgres(site: PitrSite, saved: Buffer, log: (m: string) => void, signal?: AbortSignal): Promise<void> {
+export async function restartPostgres(
+  site: PitrSite,
+  saved: Buffer,
+  log: (m: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const run = (c: typeof site.service.start) => runServiceCommand(c, site.account, signal);
   log(`stopping PostgreSQL: ${describeCommand(site.service.stop.argv)}`);
   try {
@@ -56,7 +61,10 @@ export async function restartPostgres(site: PitrSite, saved: Buffer, log: (m: st
     throw new BridgeError(
       'PROCESS_FAILED',
       `PostgreSQL did not start with the new settings (${firstError.message}); they were reverted and PostgreSQL runs again as before`,
-      { cause: firstError, hint: "read PostgreSQL's log for why it did not start, fix that, then run pitr enable --restart-postgres again" },
+      {
+        cause: firstError,
+        hint: "read PostgreSQL's log for why it did not start, fix that, then run pitr enable --restart-postgres again",
+      },
     );
   }
   throw new BridgeError(

@@ -39,9 +39,13 @@ export async function loadPitrState(repositoryPath: string): Promise<PitrState |
   }
   const parsed = stateSchema.safeParse(JSON.parse(text));
   if (!parsed.success) {
-    throw new BridgeError('INTERNAL', `${pitrStateFile(repositoryPath)} is damaged: ${parsed.error.issues[0]?.message ?? ''}`, {
-      hint: 'compare the PostgreSQL settings with docs/pitr.md by hand, then remove the file',
-    });
+    throw new BridgeError(
+      'INTERNAL',
+      `${pitrStateFile(repositoryPath)} is damaged: ${parsed.error.issues[0]?.message ?? ''}`,
+      {
+        hint: 'compare the PostgreSQL settings with docs/pitr.md by hand, then remove the file',
+      },
+    );
   }
   return parsed.data;
 }
@@ -54,7 +58,7 @@ export async function savePitrState(repositoryPath: string, state: PitrState): P
 }
 
 export async function removePitrState(repositoryPath: string): Promise<void> {
-  await unlink(pitrStateFile(repositoryPath)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
+  await unlink(pitrStateFile(repositoryPath)).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   });
 }

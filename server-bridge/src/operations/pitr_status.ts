@@ -5,7 +5,13 @@
 import type { Config } from '../config/schema';
 import { asBridgeError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
-import { current, MANAGED, readArchiver, type ArchiverStats, type ManagedSetting } from '../database/pgbackrest/settings';
+import {
+  current,
+  MANAGED,
+  readArchiver,
+  type ArchiverStats,
+  type ManagedSetting,
+} from '../database/pgbackrest/settings';
 import { inspectPitr } from './pitr_site';
 import { loadPitrState, type PitrState } from './pitr_state';
 
@@ -23,10 +29,15 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   const state = await loadPitrState(cfg.repository.path);
   const site = await inspectPitr(cfg, false, signal);
   const settings = Object.fromEntries(
-    MANAGED.map((n) => [n, { value: current(site.settings, n), pendingRestart: site.settings.settings[n]?.pending_restart ?? false }]),
+    MANAGED.map((n) => [
+      n,
+      { value: current(site.settings, n), pendingRestart: site.settings.settings[n]?.pending_restart ?? false },
+    ]),
   ) as PitrStatus['settings'];
   const status: PitrStatus = { phase: state?.phase ?? 'off', settings, archiver: await readArchiver(site.su, signal) };
-  if (!site.pgbackrest) return { ...status, pgbackrestProblem: 'pgBackRest is not installed or does not support this PostgreSQL' };
+  if (!site.pgbackrest) {
+    return { ...status, pgbackrestProblem: 'pgBackRest is not installed or does not support this PostgreSQL' };
+  }
   status.pgbackrestVersion = site.pgbackrest.version;
   if (!state) return status;
   try {

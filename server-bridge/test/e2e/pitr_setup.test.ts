@@ -37,9 +37,9 @@ async function archivedWal(env: PitrEnv): Promise<string[]> {
 /** Every argv and environment of every process, sampled while `fn` runs: a secret must be in none. */
 async function watchProcesses<T>(secret: string, fn: () => Promise<T>): Promise<{ result: T; seen: string[] }> {
   const seen: string[] = [];
-  let running = true;
+  const state = { running: true };
   const sample = async () => {
-    while (running) {
+    while (state.running) {
       for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         for (const f of ['cmdline', 'environ']) {
           try {
@@ -57,7 +57,7 @@ async function watchProcesses<T>(secret: string, fn: () => Promise<T>): Promise<
   try {
     return { result: await fn(), seen };
   } finally {
-    running = false;
+    state.running = false;
     await sampler;
   }
 }
@@ -79,7 +79,9 @@ describe('pitr enable --restart-postgres on a fresh cluster', () => {
     // With archive_mode off PostgreSQL shows archive_command as '(disabled)'.
     expect(before).toMatchObject({ wal_level: 'minimal', archive_mode: 'off', archive_command: '(disabled)' });
 
-    const { result: r, seen } = await watchProcesses(passphrase, () => env.cli('pitr', 'enable', '--restart-postgres', '--yes'));
+    const { result: r, seen } = await watchProcesses(passphrase, () =>
+      env.cli('pitr', 'enable', '--restart-postgres', '--yes'),
+    );
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(seen).toEqual([]);
     expect(r.stdout).not.toContain(passphrase);
@@ -243,7 +245,12 @@ describe('bad situations refuse and change nothing', () => {
     await env.db.stop();
     await env.db.start();
     expect(await env.setting('archive_mode')).toBe('on');
-    await refuses(['--restart-postgres', '--yes'], new RegExp(`archives WAL elsewhere: archive_mode = on, archive_command = '${foreign.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'`));
+    await refuses(
+      ['--restart-postgres', '--yes'],
+      new RegExp(
+        `archives WAL elsewhere: archive_mode = on, archive_command = '${foreign.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'`,
+      ),
+    );
   }, 60_000);
 });
 
@@ -297,6 +304,8 @@ describe('a start that fails after the settings change', () => {
 });
 
 test('the pitr commands exist in the CLI help', () => {
-  const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/mm-backup.js'), 'pitr', '--help'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/mm-backup.js'), 'pitr', '--help'], {
+    encoding: 'utf8',
+  });
   expect(r.stdout).toMatch(/enable[\s\S]*disable[\s\S]*status/);
 });

@@ -30,7 +30,9 @@ export interface PitrEnv {
 let seq = 0;
 
 export async function setupPitr(opts: { settings?: Record<string, string> } = {}): Promise<PitrEnv> {
-  if (process.getuid?.() !== 0) throw new Error('physical-mode tests run as root: pgBackRest and pg_ctl run as postgres');
+  if (process.getuid?.() !== 0) {
+    throw new Error('physical-mode tests run as root: pgBackRest and pg_ctl run as postgres');
+  }
   const db = await startPostgres({ name: 'pitr', settings: opts.settings });
   const root = await makeTempDir('pitr-');
   // postgres must traverse to the repository and config directory, as on a real host's /var and /etc.
@@ -45,7 +47,10 @@ export async function setupPitr(opts: { settings?: Record<string, string> } = {}
     writeFile(
       path.join(installDir, 'config', 'config.json'),
       JSON.stringify({
-        SqlSettings: { DriverName: 'postgres', DataSource: pgDsnForMattermost('mmuser', mmPassword, host, port, 'mattermost') },
+        SqlSettings: {
+          DriverName: 'postgres',
+          DataSource: pgDsnForMattermost('mmuser', mmPassword, host, port, 'mattermost'),
+        },
       }),
     );
   await writeDsn('127.0.0.1', db.port);
@@ -94,7 +99,12 @@ export async function setupPitr(opts: { settings?: Record<string, string> } = {}
     writeDsn,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     snapshot,
-    setting: async (name) => ((await db.query('postgres', `SELECT setting FROM pg_settings WHERE name = $1`, [name]))[0] as { setting: string }).setting,
+    setting: async (name) =>
+      (
+        (await db.query('postgres', `SELECT setting FROM pg_settings WHERE name = $1`, [name]))[0] as {
+          setting: string;
+        }
+      ).setting,
     cleanup: async () => {
       await db.destroy();
       await removeTempDir(root);

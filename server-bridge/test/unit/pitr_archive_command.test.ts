@@ -12,16 +12,7 @@ import { ConfigError } from '../../src/core/errors';
 
 /** PostgreSQL's archive_command expansion (shell_archive.c): %p, %f, %% special; any other % kept. */
 function expandLikePostgres(cmd: string, walPath: string): string {
-  let out = '';
-  for (let i = 0; i < cmd.length; i++) {
-    const c = cmd[i];
-    const next = cmd[i + 1];
-    if (c === '%' && next === 'p') (out += walPath), i++;
-    else if (c === '%' && next === 'f') (out += path.basename(walPath)), i++;
-    else if (c === '%' && next === '%') (out += '%'), i++;
-    else out += c;
-  }
-  return out;
+  return cmd.replace(/%([pf%])/g, (_m, c: string) => (c === 'p' ? walPath : c === 'f' ? path.basename(walPath) : '%'));
 }
 
 let root: string;
@@ -33,6 +24,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const HOSTILE = [
   "it's",
   'two  spaces',
+  // eslint-disable-next-line no-template-curly-in-string -- a shell expansion, on purpose
   '$HOME and ${PATH}',
   '`touch CANARY`',
   '$(touch CANARY)',
@@ -54,7 +46,10 @@ test.each(HOSTILE)('a path or stanza with %j reaches pgbackrest as exactly one a
   const cmd = buildArchiveCommand({ pgbackrest: script, configPath, stanza });
   const wal = 'pg_wal/000000010000000000000001';
   const out = path.join(root, 'args.bin');
-  execFileSync('/bin/sh', ['-c', expandLikePostgres(cmd, wal)], { cwd: root, env: { PATH: '/usr/bin:/bin', ARGS_OUT: out } });
+  execFileSync('/bin/sh', ['-c', expandLikePostgres(cmd, wal)], {
+    cwd: root,
+    env: { PATH: '/usr/bin:/bin', ARGS_OUT: out },
+  });
   const args = readFileSync(out, 'utf8').split('\0').slice(0, -1);
   expect(args).toEqual([`--config-path=${configPath}`, `--stanza=${stanza}`, 'archive-push', wal]);
   expect(existsSync(path.join(root, 'CANARY'))).toBe(false);
@@ -69,12 +64,20 @@ test.each(['a\nb', 'a\rb', 'a\0b', 'a\tb', ''])('a control character (%j) or an 
 });
 
 test('relative paths are refused: PostgreSQL runs the command from its data directory with its own PATH', () => {
-  expect(() => buildArchiveCommand({ pgbackrest: 'pgbackrest', configPath: '/etc/x', stanza: 's' })).toThrow(ConfigError);
-  expect(() => buildArchiveCommand({ pgbackrest: '/usr/bin/pgbackrest', configPath: 'etc/x', stanza: 's' })).toThrow(ConfigError);
+  expect(() => buildArchiveCommand({ pgbackrest: 'pgbackrest', configPath: '/etc/x', stanza: 's' })).toThrow(
+    ConfigError,
+  );
+  expect(() => buildArchiveCommand({ pgbackrest: '/usr/bin/pgbackrest', configPath: 'etc/x', stanza: 's' })).toThrow(
+    ConfigError,
+  );
 });
 
 test('the plain case reads as an admin would write it', () => {
   expect(
-    buildArchiveCommand({ pgbackrest: '/usr/bin/pgbackrest', configPath: '/etc/pgbackrest/mm-backup', stanza: 'mattermost' }),
+    buildArchiveCommand({
+      pgbackrest: '/usr/bin/pgbackrest',
+      configPath: '/etc/pgbackrest/mm-backup',
+      stanza: 'mattermost',
+    }),
   ).toBe("'/usr/bin/pgbackrest' '--config-path=/etc/pgbackrest/mm-backup' '--stanza=mattermost' 'archive-push' %p");
 });

@@ -58,7 +58,9 @@ const SPEC = {
 
 test('config: the stanza section, zst, the queue bound; the cipher only when configured', () => {
   const text = renderConfig(SPEC);
-  expect(text).toContain('[mattermost]\npg1-path=/var/lib/postgresql/15/main\npg1-port=5432\npg1-socket-path=/var/run/postgresql');
+  expect(text).toContain(
+    '[mattermost]\npg1-path=/var/lib/postgresql/15/main\npg1-port=5432\npg1-socket-path=/var/run/postgresql',
+  );
   expect(text).toContain('repo1-path=/var/backups/mm/pgbackrest');
   expect(text).toContain('compress-type=zst');
   expect(text).toContain(`archive-push-queue-max=${4 * 1024 ** 3}`);
@@ -69,7 +71,9 @@ test('config: the stanza section, zst, the queue bound; the cipher only when con
 });
 
 test('config: a value INI cannot hold is refused, never written', () => {
-  expect(() => renderConfig({ ...SPEC, repo: { type: 'posix', path: '/x\n[other]\nrepo1-path=/tmp' } })).toThrow(ConfigError);
+  expect(() => renderConfig({ ...SPEC, repo: { type: 'posix', path: '/x\n[other]\nrepo1-path=/tmp' } })).toThrow(
+    ConfigError,
+  );
   expect(() => renderConfig({ ...SPEC, cipherPass: ' leading space' })).toThrow(ConfigError);
   expect(() => renderConfig({ ...SPEC, stanza: 'a]b' })).toThrow(ConfigError);
 });

@@ -80,9 +80,13 @@ export async function pitrDisableCommand(globals: GlobalOptions, flags: PitrFlag
     const lines = r.nothingToDo
       ? ['Physical mode was not enabled by mm-backup here: nothing to undo.']
       : [
-          ...r.reverted.map((s) => `${s.name}: ${s.to === null ? 'reset (default or postgresql.conf)' : `set back to ${s.to}`}`),
+          ...r.reverted.map(
+            (s) => `${s.name}: ${s.to === null ? 'reset (default or postgresql.conf)' : `set back to ${s.to}`}`,
+          ),
           r.restarted ? 'PostgreSQL was restarted: archiving is off.' : '',
-          r.finish ? `archive_mode stays on until PostgreSQL restarts (WAL is discarded meanwhile). To finish: ${r.finish}` : '',
+          r.finish
+            ? `archive_mode stays on until PostgreSQL restarts (WAL is discarded meanwhile). To finish: ${r.finish}`
+            : '',
         ].filter(Boolean);
     lines.push(
       `Left in place: pgBackRest's repository ${r.kept.repoPath} (backups and WAL archived so far) and its config ${r.kept.configDir}; remove them by hand when no longer needed.`,
@@ -99,9 +103,15 @@ export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
   const a = s.archiver;
   const text = table([
     ['Physical mode', s.phase],
-    ...Object.entries(s.settings).map(([n, v]) => [n, `${v.value || "''"}${v.pendingRestart ? ' (changed, waiting for a restart)' : ''}`]),
+    ...Object.entries(s.settings).map(([n, v]) => [
+      n,
+      `${v.value || "''"}${v.pendingRestart ? ' (changed, waiting for a restart)' : ''}`,
+    ]),
     ['Archived WAL', `${a.archived_count}, last ${a.last_archived_wal ?? 'none'} at ${a.last_archived_time ?? '-'}`],
-    ['Failed archiving', `${a.failed_count}${a.last_failed_wal ? `, last ${a.last_failed_wal} at ${a.last_failed_time ?? '-'}` : ''}`],
+    [
+      'Failed archiving',
+      `${a.failed_count}${a.last_failed_wal ? `, last ${a.last_failed_wal} at ${a.last_failed_time ?? '-'}` : ''}`,
+    ],
     ['pgBackRest', s.pgbackrestVersion ?? s.pgbackrestProblem ?? '-'],
     [
       'Stanza',
@@ -116,11 +126,15 @@ export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
 /** --restart-postgres is the consent; on a terminal it is asked once more, elsewhere --yes says it. */
 async function confirmRestart(): Promise<void> {
   if (!process.stdin.isTTY) {
-    throw new UsageError('--restart-postgres restarts PostgreSQL: pass --yes as well to confirm when not running interactively');
+    throw new UsageError(
+      '--restart-postgres restarts PostgreSQL: pass --yes as well to confirm when not running interactively',
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question('This restarts PostgreSQL once (Mattermost loses its database for a few seconds). Type "restart" to go on: ');
+    const answer = await rl.question(
+      'This restarts PostgreSQL once (Mattermost loses its database for a few seconds). Type "restart" to go on: ',
+    );
     if (answer.trim() !== 'restart') throw new UsageError('not confirmed; nothing was changed');
   } finally {
     rl.close();

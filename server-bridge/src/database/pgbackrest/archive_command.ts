@@ -42,8 +42,12 @@ function escapePercent(value: string): string {
 function refuseUnsafe(what: string, value: string): void {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (value.length === 0 || /[\x00-\x1f\x7f]/.test(value)) {
-    throw new ConfigError(`${what} is empty or holds a control character (newline, tab…): it cannot go into archive_command`, [], {
-      details: { what },
-    });
+    throw new ConfigError(
+      `${what} is empty or holds a control character (newline, tab…): it cannot go into archive_command`,
+      [],
+      {
+        details: { what },
+      },
+    );
   }
 }

@@ -52,7 +52,9 @@ export function renderConfig(spec: PgBackRestConfigSpec): string {
     ['pg1-port', String(spec.pg.port)],
     ['pg1-socket-path', spec.pg.socketPath],
   ];
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(spec.stanza)) throw new ConfigError(`stanza name ${JSON.stringify(spec.stanza)} is not allowed`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(spec.stanza)) {
+    throw new ConfigError(`stanza name ${JSON.stringify(spec.stanza)} is not allowed`);
+  }
   return [
     '# Written by mm-backup (pitr enable); edits are overwritten. See docs/pitr.md.',
     '[global]',
@@ -65,13 +67,11 @@ export function renderConfig(spec: PgBackRestConfigSpec): string {
 }
 
 function repoLines(repo: RepoSpec): Array<[string, string]> {
-  switch (repo.type) {
-    case 'posix':
-      return [
-        ['repo1-type', 'posix'],
-        ['repo1-path', repo.path],
-      ];
-  }
+  // One case today; the S3 variant adds its repo1-s3-* lines as a second.
+  return [
+    ['repo1-type', repo.type],
+    ['repo1-path', repo.path],
+  ];
 }
 
 function cipherLines(pass: string | undefined): Array<[string, string]> {
@@ -85,7 +85,9 @@ function cipherLines(pass: string | undefined): Array<[string, string]> {
 function line([key, value]: [string, string]): string {
   // eslint-disable-next-line no-control-regex -- a control character would end or corrupt the line
   if (/[\x00-\x1f\x7f]/.test(value) || value !== value.trim() || value === '') {
-    throw new ConfigError(`the pgBackRest setting ${key} cannot hold this value (empty, edge spaces or a control character)`);
+    throw new ConfigError(
+      `the pgBackRest setting ${key} cannot hold this value (empty, edge spaces or a control character)`,
+    );
   }
   return `${key}=${value}`;
 }

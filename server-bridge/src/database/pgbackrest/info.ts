@@ -11,9 +11,7 @@ const stanzaInfoSchema = z.object({
   name: z.string(),
   status: statusSchema,
   cipher: z.string().optional(),
-  db: z
-    .array(z.object({ id: z.number().int(), version: z.string(), 'system-id': z.number().optional() }))
-    .default([]),
+  db: z.array(z.object({ id: z.number().int(), version: z.string(), 'system-id': z.number().optional() })).default([]),
   archive: z
     .array(
       z.object({

@@ -68,9 +68,13 @@ function findDataDirByPort(port: number): string | undefined {
  */
 export function locateCluster(db: DbTarget, owner: OsAccount, configuredDataDir?: string): LocalCluster {
   if (db.driver !== 'postgres') {
-    throw new PreconditionError('PRECONDITION_FAILED', 'physical mode (pitr) is for PostgreSQL only; this install uses MySQL', {
-      hint: 'logical dumps remain the way to back up MySQL',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      'physical mode (pitr) is for PostgreSQL only; this install uses MySQL',
+      {
+        hint: 'logical dumps remain the way to back up MySQL',
+      },
+    );
   }
   if (!isLocalHost(db.host)) {
     throw new PreconditionError(
@@ -84,7 +88,7 @@ export function locateCluster(db: DbTarget, owner: OsAccount, configuredDataDir?
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `no running PostgreSQL on this host listens on port ${db.port} (the Mattermost DSN's port): is the database on another host or in a container?`,
-      { hint: 'run mm-backup on the database host, or set pitr.dataDir to the cluster\'s data directory' },
+      { hint: "run mm-backup on the database host, or set pitr.dataDir to the cluster's data directory" },
     );
   }
   const fsError = (err: unknown): PreconditionError => {
@@ -107,7 +111,9 @@ export function locateCluster(db: DbTarget, owner: OsAccount, configuredDataDir?
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `no access to the PostgreSQL data directory ${dataDir}: it belongs to uid ${uid}, not to ${owner.name}, the account pgBackRest runs as`,
-      { hint: "check pitr.dataDir; a cluster run by another account is not supported (pgBackRest must run as the cluster's owner)" },
+      {
+        hint: "check pitr.dataDir; a cluster run by another account is not supported (pgBackRest must run as the cluster's owner)",
+      },
     );
   }
   let versionText: string;
@@ -131,9 +137,13 @@ export function locateCluster(db: DbTarget, owner: OsAccount, configuredDataDir?
     );
   }
   if (!pm.socketDir) {
-    throw new PreconditionError('PRECONDITION_FAILED', 'PostgreSQL listens on no unix socket (unix_socket_directories is empty)', {
-      hint: 'pgBackRest and mm-backup connect as postgres through the local socket: set unix_socket_directories',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      'PostgreSQL listens on no unix socket (unix_socket_directories is empty)',
+      {
+        hint: 'pgBackRest and mm-backup connect as postgres through the local socket: set unix_socket_directories',
+      },
+    );
   }
   return { dataDir, major, port: pm.port, socketDir: pm.socketDir };
 }

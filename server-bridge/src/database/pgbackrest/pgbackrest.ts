@@ -28,7 +28,9 @@ export function resolvePgBackRest(configured?: string): string {
   }
   throw new PreconditionError(
     'PRECONDITION_FAILED',
-    configured ? `pgBackRest is not installed at ${configured} (pitr.pgbackrestBin)` : 'pgBackRest is not installed (no pgbackrest on PATH)',
+    configured
+      ? `pgBackRest is not installed at ${configured} (pitr.pgbackrestBin)`
+      : 'pgBackRest is not installed (no pgbackrest on PATH)',
     { hint: 'install it (apt-get install pgbackrest) on the PostgreSQL host, then run mm-backup pitr enable again' },
   );
 }

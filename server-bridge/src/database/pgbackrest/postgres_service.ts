@@ -26,6 +26,7 @@ export function postgresService(
   cluster: { major: number; dataDir: string },
 ): PostgresService {
   const own = (argv: string[]): ServiceCommand => ({ argv, asPostgres: false });
+  // custom is the default branch: the schema requires its three arrays.
   switch (cfg.preset) {
     case 'systemd': {
       const unit = cfg.unit ?? `postgresql@${cluster.major}-${cfg.cluster}`;
@@ -46,7 +47,7 @@ export function postgresService(
         status: pg(['status', '-D', cluster.dataDir, '-s']),
       };
     }
-    case 'custom':
+    default:
       return { stop: own(cfg.stop ?? []), start: own(cfg.start ?? []), status: own(cfg.status ?? []) };
   }
 }
@@ -55,7 +56,11 @@ export function postgresService(
 export async function runServiceCommand(c: ServiceCommand, account: OsAccount, signal?: AbortSignal): Promise<void> {
   const [cmd, ...args] = c.argv;
   if (!cmd) throw new Error('empty service command');
-  await runProcess(cmd, args, c.asPostgres ? asAccount(account, { signal, stdout: 'ignore' }) : { signal, stdout: 'ignore' });
+  await runProcess(
+    cmd,
+    args,
+    c.asPostgres ? asAccount(account, { signal, stdout: 'ignore' }) : { signal, stdout: 'ignore' },
+  );
 }
 
 /** Formats a command for people ("to finish, run: …"); arguments with spaces are quoted. */

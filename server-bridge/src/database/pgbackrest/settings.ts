@@ -44,12 +44,18 @@ const QUERY = `SELECT json_build_object(
 export async function readSettings(su: LocalSuperuser, signal?: AbortSignal): Promise<SettingsSnapshot> {
   const parsed = snapshotSchema.safeParse(await su.json(QUERY, signal));
   if (!parsed.success) {
-    throw new ProcessError(`PostgreSQL's settings came back in an unexpected shape: ${parsed.error.issues[0]?.message ?? ''}`);
+    throw new ProcessError(
+      `PostgreSQL's settings came back in an unexpected shape: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
   }
   if (!parsed.data.is_superuser) {
-    throw new PreconditionError('PRECONDITION_FAILED', 'the postgres account does not log in as a PostgreSQL superuser', {
-      hint: 'physical mode changes settings with ALTER SYSTEM as the postgres superuser over the local socket',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      'the postgres account does not log in as a PostgreSQL superuser',
+      {
+        hint: 'physical mode changes settings with ALTER SYSTEM as the postgres superuser over the local socket',
+      },
+    );
   }
   return parsed.data;
 }
@@ -67,7 +73,11 @@ export interface SettingChange {
 }
 
 /** What enabling changes: wal_level raised to replica only when below it; archiving on with our command. */
-export function plannedChanges(s: SettingsSnapshot, archiveCommand: string, archiveTimeoutSeconds: number): SettingChange[] {
+export function plannedChanges(
+  s: SettingsSnapshot,
+  archiveCommand: string,
+  archiveTimeoutSeconds: number,
+): SettingChange[] {
   const want: Record<ManagedSetting, string> = {
     wal_level: current(s, 'wal_level') === 'minimal' ? 'replica' : current(s, 'wal_level'),
     archive_mode: current(s, 'archive_mode') === 'always' ? 'always' : 'on',

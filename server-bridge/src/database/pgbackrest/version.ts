@@ -16,7 +16,9 @@ const NEWEST_KNOWN_MAJOR = 18;
 /** Parses `pgBackRest 2.45` (the output of `pgbackrest version`); throws on anything else. */
 export function parsePgBackRestVersion(output: string): Version {
   const m = /^pgBackRest (\d+)\.(\d+)(?:\.(\d+))?(?:dev)?\s*$/.exec(output.trim());
-  if (!m) throw new ProcessError(`pgbackrest version printed something unexpected: ${JSON.stringify(output.slice(0, 80))}`);
+  if (!m) {
+    throw new ProcessError(`pgbackrest version printed something unexpected: ${JSON.stringify(output.slice(0, 80))}`);
+  }
   return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
 }
 
@@ -51,7 +53,9 @@ export function checkSupported(pgbackrest: Version, postgresMajor: number): void
     throw new PreconditionError(
       'VERSION_MISMATCH',
       `pgBackRest ${have} is too old for PostgreSQL ${postgresMajor}: ${formatVersion(need)} or newer is needed`,
-      { hint: `install pgBackRest ${formatVersion(need)} or newer (apt.postgresql.org has current releases), then run pitr enable again` },
+      {
+        hint: `install pgBackRest ${formatVersion(need)} or newer (apt.postgresql.org has current releases), then run pitr enable again`,
+      },
     );
   }
 }
