@@ -3,7 +3,8 @@ import {z} from 'zod';
 
 import {backupMode, componentId, snapshotRef, timestamp} from './common';
 
-export const jobKind = z.enum(['backup', 'restore', 'verify', 'prune', 'replicate']);
+/** pitr-backup since API 3 (a physical backup with pgBackRest, docs/pitr.md). */
+export const jobKind = z.enum(['backup', 'restore', 'verify', 'prune', 'replicate', 'pitr-backup']);
 export type JobKind = z.infer<typeof jobKind>;
 export const jobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof jobStatus>;

@@ -54,6 +54,30 @@ export const recovery = z.object({
     error: jobError.pick({code: true, message: true, hint: true}).nullable(),
 });
 
+/** Physical mode (docs/pitr.md): present only when `pitr enable` was run. Since API 3. */
+export const pitrStatus = z.object({
+    phase: z.string(),
+    /** The earliest and latest time a point-in-time restore can reach; null before the first physical backup. */
+    window: z
+        .object({start: timestamp, end: timestamp, oldest_backup: z.string(), newest_backup: z.string()})
+        .nullable(),
+    archive: z.object({
+        /** ok, failing (archive_command fails), stalled (segments wait, none archived for 3 × archive_timeout), unknown. */
+        state: z.string(),
+        age_seconds: z.number().nullable(),
+        failed_count: z.number(),
+        last_archived_at: timestamp.nullable(),
+        last_failed_at: timestamp.nullable(),
+        waiting_segments: z.number(),
+        problem: z.string().nullable(),
+    }),
+    backups: z.array(z.object({label: z.string(), type: z.string(), started_at: timestamp, stopped_at: timestamp})),
+    problem: z.string().nullable(),
+    /** When the sidecar last read it (it reads every minute, not per request). */
+    checked_at: timestamp,
+});
+export type PitrStatus = z.infer<typeof pitrStatus>;
+
 export const status = z.object({
     /** The API version the sidecar speaks (absent: 1, before versioning). */
     api_version: z.number().int().optional(),
@@ -89,6 +113,7 @@ export const status = z.object({
     lock: lockView.optional(),
     interrupted_jobs: z.array(interruptedJob).optional(),
     recovery: recovery.nullable().optional(),
+    pitr: pitrStatus.optional(),
 });
 export type Status = z.infer<typeof status>;
 

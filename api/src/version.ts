@@ -7,9 +7,10 @@
  * do not need a bump, since readers ignore fields they do not know.
  *
  * History: 1 = before versioning (no header; restore's `components`, backup's `exclude`),
- * 2 = versioned; restore/prepare takes `include`; settings 400s list `errors: [{path, message}]`.
+ * 2 = versioned; restore/prepare takes `include`; settings 400s list `errors: [{path, message}]`,
+ * 3 = job kind `pitr-backup` (a page of API 2 cannot read such a job record); status `pitr`.
  */
-export const API_VERSION = 2;
+export const API_VERSION = 3;
 
 /** Response header with the sidecar's API_VERSION (lower-case, as fetch's Headers see it). */
 export const API_VERSION_HEADER = 'x-mm-backup-api-version';

@@ -160,8 +160,15 @@ function buildProgram(): Command {
       (load('./commands/pitr') as typeof import('./commands/pitr')).pitrDisableCommand(g(), flags),
     );
   pitr
+    .command('backup')
+    .description('a physical backup with pgBackRest under the job lock, then expiry by pitr.window')
+    .option('--type <type>', 'full, diff or incr (default: full when none is pitr.fullEveryDays days old, else incr)')
+    .action((flags: Options<(typeof import('./commands/pitr'))['pitrBackupCommand'], 1>) =>
+      (load('./commands/pitr') as typeof import('./commands/pitr')).pitrBackupCommand(g(), flags),
+    );
+  pitr
     .command('status')
-    .description("the archiving settings, pg_stat_archiver and pgBackRest's view of the stanza")
+    .description("the archiving settings, pg_stat_archiver, pgBackRest's view of the stanza and the recovery window")
     .action(() => (load('./commands/pitr') as typeof import('./commands/pitr')).pitrStatusCommand(g()));
   program
     .command('keygen')

@@ -35,6 +35,7 @@ export function parseConfig(raw: unknown, source: string): Config {
   const cfg = result.data;
   if (cfg.schedule.backup) checkCron(cfg.schedule.backup, cfg.schedule.timezone, 'schedule.backup');
   if (cfg.schedule.verify) checkCron(cfg.schedule.verify, cfg.schedule.timezone, 'schedule.verify');
+  if (cfg.schedule.pitrBackup) checkCron(cfg.schedule.pitrBackup, cfg.schedule.timezone, 'schedule.pitrBackup');
   registerSecret(cfg.database.adminUrl);
   registerSecret(cfg.mattermost.botToken);
   const { backup, notices } = resolveFollowUps(cfg);

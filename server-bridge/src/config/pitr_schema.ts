@@ -50,6 +50,8 @@ export const pitrSchema = z.strictObject({
     .string()
     .regex(/^[1-9]\d{0,3}[dh]$/, 'must be a duration such as 7d or 36h')
     .default('7d'),
+  /** pitr backup without --type takes a full when the newest full is this many days old (or none exists), else an incr. */
+  fullEveryDays: z.number().int().min(1).max(366).default(7),
   /** archive_timeout: the longest a quiet server's WAL waits before it is archived (the RPO bound). */
   archiveTimeoutSeconds: z.number().int().min(10).max(86400).default(60),
   /** pgBackRest's stanza (its name for this cluster). */

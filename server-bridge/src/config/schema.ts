@@ -127,6 +127,8 @@ export const configSchema = z
         backup: z.string().optional(),
         /** Cron expression for a deep verification (restore drill) of the latest snapshot. */
         verify: z.string().optional(),
+        /** Cron expression for physical backups (`pitr backup`, type by pitr.fullEveryDays); needs pitr enable. */
+        pitrBackup: z.string().optional(),
         timezone: z
           .string()
           .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')

@@ -1,5 +1,5 @@
 /** Events a running job emits; renderers (terminal, NDJSON, later HTTP/SSE and channel posts) consume them. */
-export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate';
+export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate' | 'pitr-backup';
 
 /** A step whose undo failed: what a failed job could NOT put back. */
 export interface UndoFailure {

@@ -7,6 +7,7 @@
 import { UsageError } from '../core/errors';
 import { buildBackup } from './backup';
 import { buildPrune, buildReplicate } from './maintenance';
+import { buildPitrBackup } from './pitr_backup';
 import { prepareRestore } from './restore';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
 import { buildVerify } from './verify';
@@ -29,6 +30,8 @@ export async function buildOperation(req: OperationRequest, rt: OperationRuntime
       return buildPrune(req, rt);
     case 'replicate':
       return buildReplicate(req, rt);
+    case 'pitr-backup':
+      return buildPitrBackup(req, rt);
     default: {
       // A kind added to JobKind without a builder fails the typecheck here, not at run time.
       const unknown: never = req.kind;

@@ -6,9 +6,16 @@ import type { Config } from '../config/schema';
 import { asBridgeError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
 import {
+  archiveHealth,
+  recoveryWindow,
+  type ArchiveHealth,
+  type RecoveryWindow,
+} from '../database/pgbackrest/recovery_window';
+import {
   current,
   MANAGED,
   readArchiver,
+  readWaitingSegments,
   type ArchiverStats,
   type ManagedSetting,
 } from '../database/pgbackrest/settings';
@@ -23,6 +30,9 @@ export interface PitrStatus {
   stanza?: StanzaInfo;
   /** Why pgBackRest could not be asked (not installed, no stanza yet). */
   pgbackrestProblem?: string;
+  /** What a restore can reach now; absent while no physical backup exists. */
+  window?: RecoveryWindow;
+  archive: ArchiveHealth;
 }
 
 export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<PitrStatus> {
@@ -34,7 +44,10 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
       { value: current(site.settings, n), pendingRestart: site.settings.settings[n]?.pending_restart ?? false },
     ]),
   ) as PitrStatus['settings'];
-  const status: PitrStatus = { phase: state?.phase ?? 'off', settings, archiver: await readArchiver(site.su, signal) };
+  const archiver = await readArchiver(site.su, signal);
+  const timeout = Number(current(site.settings, 'archive_timeout')) || cfg.pitr.archiveTimeoutSeconds;
+  const archive = archiveHealth(archiver, await readWaitingSegments(site.su, signal), timeout, new Date());
+  const status: PitrStatus = { phase: state?.phase ?? 'off', settings, archiver, archive };
   if (!site.pgbackrest) {
     return { ...status, pgbackrestProblem: 'pgBackRest is not installed or does not support this PostgreSQL' };
   }
@@ -42,6 +55,7 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   if (!state) return status;
   try {
     status.stanza = await site.pgbackrest.cli.info(signal);
+    status.window = recoveryWindow(status.stanza, archiver);
   } catch (err) {
     status.pgbackrestProblem = asBridgeError(err).message;
   }

@@ -38,6 +38,8 @@ export interface OperationRequest {
   prune?: boolean;
   /** verify and restore: accept a snapshot with no signature (docs/security.md). */
   allowUnsigned?: boolean;
+  /** pitr-backup: the pgBackRest backup type; default chosen by the schedule rules (pitr.fullEveryDays). */
+  pitrType?: 'full' | 'diff' | 'incr';
   /** restore, CLI only: a new install dir or database, no safety snapshot, --force. */
   restore?: RestoreTarget;
 }

@@ -105,6 +105,7 @@ export class JobManager implements OperationJobs {
         include: req.include,
         replicate: req.replicate,
         prune: req.prune,
+        pitr_type: req.pitrType,
       }),
       status: 'queued',
       created_at: new Date().toISOString(),

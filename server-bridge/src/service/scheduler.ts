@@ -28,7 +28,7 @@ export class Scheduler {
   /** (Re)arms the schedules from the config. */
   apply(cfg: Config): void {
     this.stop();
-    const { backup, verify, timezone } = cfg.schedule;
+    const { backup, verify, pitrBackup, timezone } = cfg.schedule;
     if (backup) {
       this.jobs.push(
         new Cron(backup, { timezone, name: 'backup', protect: true }, () => {
@@ -40,6 +40,13 @@ export class Scheduler {
       this.jobs.push(
         new Cron(verify, { timezone, name: 'verify', protect: true }, () => {
           void this.fire('verify');
+        }),
+      );
+    }
+    if (pitrBackup) {
+      this.jobs.push(
+        new Cron(pitrBackup, { timezone, name: 'pitr-backup', protect: true }, () => {
+          void this.fire('pitr-backup');
         }),
       );
     }
@@ -86,12 +93,12 @@ export class Scheduler {
    * Starts the scheduled job (exported for tests: what a cron tick does). A backup's off-site copy
    * and prune are its own follow-ups (operations/backup.ts), as for every other front end.
    */
-  async fire(kind: 'backup' | 'verify'): Promise<JobRecord | undefined> {
+  async fire(kind: 'backup' | 'verify' | 'pitr-backup'): Promise<JobRecord | undefined> {
     try {
       const rec = await this.manager.start(
-        kind === 'backup'
-          ? { kind: 'backup', trigger: 'schedule' }
-          : { kind: 'verify', trigger: 'schedule', snapshotId: 'latest', deep: true },
+        kind === 'verify'
+          ? { kind: 'verify', trigger: 'schedule', snapshotId: 'latest', deep: true }
+          : { kind, trigger: 'schedule' },
       );
       this.hooks.log('info', `scheduled ${kind} started: job ${rec.id}`);
       return rec;

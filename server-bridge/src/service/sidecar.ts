@@ -34,6 +34,7 @@ import { connect, slashUrl } from '../operations/connect';
 import { JobHistory } from '../jobs/job_history';
 import { JobManager } from './job_manager';
 import { renderMetrics } from './metrics';
+import { PitrWatch } from './pitr_watch';
 import { RestoreConfirmations } from '../operations/restore_confirmations';
 import { Scheduler } from './scheduler';
 import { commitSettings, prepareSettings, readSettings } from './settings';
@@ -51,6 +52,8 @@ export class Sidecar implements SidecarApi {
   readonly reporter: ChannelReporter;
   readonly scheduler: Scheduler;
   readonly jobs: JobManager;
+  /** Physical mode's recovery window and WAL archive health, read every minute. */
+  readonly pitr: PitrWatch;
   problems: string[] = [];
   /** Slash requests received with a valid token; the command self-check watches it move. */
   private slashSeen = 0;
@@ -69,6 +72,7 @@ export class Sidecar implements SidecarApi {
     readonly state: StateStore,
     readonly log: Logger,
     authFreshMs?: number,
+    pitrPollMs?: number,
   ) {
     this.auth = new SessionAuth({ mattermostUrl: cfg.mattermost.url, freshMs: authFreshMs });
     this.jobs = new JobManager(() => this.engine, history);
@@ -83,6 +87,11 @@ export class Sidecar implements SidecarApi {
       log: (l, m) => this.log[l](m),
       dailySummary: () => this.dailySummary(),
     });
+    this.pitr = new PitrWatch(
+      () => this.cfg,
+      { notice: (m) => this.reporter.notice(m), log: (l, m) => this.log[l](m) },
+      pitrPollMs,
+    );
     this.jobs.onRecovery((r) => this.noteRecovery(r));
     this.jobs.on((rec, e) => {
       this.reporter.onEvent(rec, e);
@@ -91,12 +100,17 @@ export class Sidecar implements SidecarApi {
         if (rec.kind === 'restore') void this.selfCheck();
         if (rec.kind === 'verify' && rec.status === 'failed') this.log.warn({ job: rec.id }, 'verification failed');
         if (rec.kind === 'backup' && rec.status === 'succeeded') void this.checkSpace();
+        if (rec.kind === 'pitr-backup') void this.pitr.poll();
       }
     });
   }
 
   /** Loads the config and prepares everything; call listen() to serve. */
-  static async open(configFile: string, opts: { log?: Logger; authFreshMs?: number } = {}): Promise<Sidecar> {
+  /** `pitrPollMs`: how often physical mode is read (default a minute; tests make it short). */
+  static async open(
+    configFile: string,
+    opts: { log?: Logger; authFreshMs?: number; pitrPollMs?: number } = {},
+  ): Promise<Sidecar> {
     const cfg = await loadConfig(configFile);
     const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
     const s = new Sidecar(
@@ -106,6 +120,7 @@ export class Sidecar implements SidecarApi {
       await StateStore.open(cfg.repository.path),
       log,
       opts.authFreshMs,
+      opts.pitrPollMs,
     );
     for (const n of cfg.notices) log.warn(`config: ${n}`);
     s.scheduler.apply(cfg);
@@ -126,6 +141,7 @@ export class Sidecar implements SidecarApi {
       signal: this.startupAbort.signal,
     });
     void this.selfCheck();
+    this.pitr.start();
     return url;
   }
 
@@ -144,6 +160,7 @@ export class Sidecar implements SidecarApi {
     this.startupAbort.abort();
     await this.startup?.catch(() => undefined);
     this.scheduler.stop();
+    this.pitr.stop();
     this.reporter.stop();
     await this.server?.close();
   }
@@ -343,6 +360,7 @@ export class Sidecar implements SidecarApi {
             error: this.lastRecovery.error ?? null,
           }
         : null,
+      ...(this.pitr.current ? { pitr: this.pitr.current } : {}),
     };
   }
 
@@ -353,6 +371,7 @@ export class Sidecar implements SidecarApi {
       manifests.length,
       manifests.reduce((n, m) => n + m.stats.newBytes, 0),
       !!this.jobs.current,
+      this.pitr.current,
     );
   }
 

@@ -8,8 +8,9 @@ import { UsageError } from '../../core/errors';
 import { pitrDisable } from '../../operations/pitr_disable';
 import { pitrEnable } from '../../operations/pitr_enable';
 import { pitrStatus } from '../../operations/pitr_status';
+import { pitrLines, toPitrView } from '../../operations/pitr_view';
 import { table } from '../format';
-import { withLock } from '../run_with_lock';
+import { runOperationCommand, withLock } from '../run_with_lock';
 import { openCommand, type GlobalOptions } from './shared';
 
 export interface PitrFlags {
@@ -97,11 +98,22 @@ export async function pitrDisableCommand(globals: GlobalOptions, flags: PitrFlag
   }
 }
 
+export async function pitrBackupCommand(globals: GlobalOptions, flags: { type?: string }): Promise<void> {
+  const type = flags.type;
+  if (type !== undefined && type !== 'full' && type !== 'diff' && type !== 'incr') {
+    throw new UsageError(`--type must be full, diff or incr, not "${type}"`);
+  }
+  const { ec, out } = await openCommand(globals);
+  await runOperationCommand(ec, out, { kind: 'pitr-backup', pitrType: type });
+}
+
 export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
   const { ec, out } = await openCommand(globals);
   const s = await pitrStatus(ec.cfg);
   const a = s.archiver;
-  const text = table([
+  const view = toPitrView(s);
+  const text = [
+    table([
     ['Physical mode', s.phase],
     ...Object.entries(s.settings).map(([n, v]) => [
       n,
@@ -119,8 +131,11 @@ export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
         ? `${s.stanza.name}: ${s.stanza.status.message}; WAL ${s.stanza.archive[0]?.min ?? '-'} … ${s.stanza.archive[0]?.max ?? '-'}`
         : (s.pgbackrestProblem ?? 'none'),
     ],
-  ]);
-  out.summary({ ok: true, ...s }, text);
+    ...view.backups.map((b) => [`Backup ${b.label}`, `${b.type}, ${b.started_at} … ${b.stopped_at}`]),
+  ]),
+    ...pitrLines(view),
+  ].join('\n');
+  out.summary({ ok: true, ...s, window: view.window, archive: view.archive, backups: view.backups }, text);
 }
 
 /** --restart-postgres is the consent; on a terminal it is asked once more, elsewhere --yes says it. */

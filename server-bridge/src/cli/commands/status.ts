@@ -4,6 +4,7 @@
  * a restore half-done) and the jobs marked interrupted. Reads only; repairs nothing.
  */
 import { ping } from '../../mattermost/health';
+import { pitrLines, readPitrView } from '../../operations/pitr_view';
 import { recoveryView } from '../../status/recovery_state';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
@@ -14,6 +15,8 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
   const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
   const { manifests } = await ec.repo.listSnapshotSummaries();
   const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
+  // Physical mode, when it was enabled here: the recovery window and the WAL archive's health.
+  const pitr = await readPitrView(ec.cfg);
   const text = [
     table([
       ['Mattermost', `${ec.cfg.mattermost.url}: ${mm.state === 'ok' ? 'healthy' : `${mm.state} (${mm.detail})`}`],
@@ -21,6 +24,7 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
       ['Last backup', last ? `${last.id} (${last.mode}, ${size(last.stats.bytes)})` : 'none'],
       ['Snapshots', String(manifests.length)],
     ]),
+    ...(pitr ? ['', ...pitrLines(pitr)] : []),
     ...(rec.lines.length ? ['', ...rec.lines] : []),
   ].join('\n');
   out.summary(
@@ -31,6 +35,7 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
       interrupted_jobs: rec.interrupted,
       snapshots: manifests.length,
       last_backup: last ? { id: last.id, mode: last.mode, started_at: last.startedAt } : null,
+      ...(pitr ? { pitr } : {}),
     },
     text,
   );

@@ -27,12 +27,17 @@ const stanzaInfoSchema = z.object({
         label: z.string(),
         type: z.string(),
         timestamp: z.object({ start: z.number(), stop: z.number() }),
+        /** The first and last WAL segment the backup needs to reach consistency. */
+        archive: z.object({ start: z.string().nullable(), stop: z.string().nullable() }).optional(),
+        /** The backup a diff or incr is based on (null for a full). */
+        prior: z.string().nullable().optional(),
       }),
     )
     .default([]),
 });
 
 export type StanzaInfo = z.output<typeof stanzaInfoSchema>;
+export type BackupInfo = StanzaInfo['backup'][number];
 
 /** Parses the JSON text; throws ProcessError naming the first mismatch (never echoing the whole output). */
 export function parseInfo(text: string): StanzaInfo[] {

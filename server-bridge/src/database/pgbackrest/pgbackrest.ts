@@ -35,6 +35,21 @@ export function resolvePgBackRest(configured?: string): string {
   );
 }
 
+export type BackupType = 'full' | 'diff' | 'incr';
+
+/** Full backups kept by age: the newest full at least `fullDays` old and everything newer (pgBackRest 2.45 `time`). */
+export interface Retention {
+  fullDays: number;
+}
+
+/**
+ * On the command line rather than in pgbackrest.conf, so that pitr.window is read at every run
+ * without rewriting the file (and a hand-run `pgbackrest expire` with our config expires nothing).
+ */
+function retentionArgs(r: Retention): string[] {
+  return ['--repo1-retention-full-type=time', `--repo1-retention-full=${r.fullDays}`];
+}
+
 export class PgBackRest {
   constructor(
     readonly bin: string,
@@ -63,6 +78,19 @@ export class PgBackRest {
   async info(signal?: AbortSignal): Promise<StanzaInfo | undefined> {
     const out = await this.run('info', ['--output=json'], signal);
     return parseInfo(out).find((s) => s.name === this.stanza);
+  }
+
+  /**
+   * `backup --type=…`, then pgBackRest's own expire with `retention` (its auto-expire after a
+   * successful backup); the signal kills the whole process group (workers included).
+   */
+  async backup(type: BackupType, retention: Retention, signal?: AbortSignal): Promise<void> {
+    await this.run('backup', [`--type=${type}`, ...retentionArgs(retention)], signal);
+  }
+
+  /** `expire` with `retention`: removes backups and WAL that the retention no longer needs. */
+  async expire(retention: Retention, signal?: AbortSignal): Promise<void> {
+    await this.run('expire', retentionArgs(retention), signal);
   }
 
   private run(command: string, args: string[], signal?: AbortSignal): Promise<string> {
