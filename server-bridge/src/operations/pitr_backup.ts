@@ -73,9 +73,20 @@ export function buildPitrBackup(req: OperationRequest, rt: OperationRuntime): Op
           const known = new Set(before.map((b) => b.label));
           o.backup = after.filter((b) => !known.has(b.label)).pop();
           o.label = o.backup?.label;
-          const kept = new Set(after.map((b) => b.label));
+          return o.label ?? '?';
+        },
+      },
+      {
+        id: 'pitr-expire',
+        title: 'Expire backups and WAL older than the recovery window needs',
+        run: async (ctx) => {
+          if (!cli) throw new Error('pitr-inspect did not run');
+          // pgBackRest already expired after the backup; said once more on its own, so that the
+          // result names what went (the backup's own expire is not told apart in its output).
+          await cli.expire(retention, ctx.signal);
+          const kept = new Set(((await cli.info(ctx.signal))?.backup ?? []).map((b) => b.label));
           o.expired = before.filter((b) => !kept.has(b.label)).map((b) => b.label);
-          return `${o.label ?? '?'}${o.expired.length ? `; expired ${o.expired.join(', ')}` : ''}`;
+          return o.expired.length ? `expired ${o.expired.join(', ')}` : 'nothing expired';
         },
       },
     ],
@@ -85,7 +96,7 @@ export function buildPitrBackup(req: OperationRequest, rt: OperationRuntime): Op
     o.label
       ? {
           label: o.label,
-          type: o.type,
+          backup_type: o.type,
           reason: o.reason,
           started_at: o.backup ? new Date(o.backup.timestamp.start * 1000).toISOString() : null,
           stopped_at: o.backup ? new Date(o.backup.timestamp.stop * 1000).toISOString() : null,
