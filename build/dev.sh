@@ -28,6 +28,9 @@ if [ "$what" = test ]; then
   command -v chattr >/dev/null 2>&1 || need+=(e2fsprogs)
   command -v script >/dev/null 2>&1 || need+=(bsdutils)
   command -v mount >/dev/null 2>&1 || need+=(mount)
+  # physical mode (docs/pitr.md) runs the real pgBackRest; faketime moves the clock of its expire.
+  command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
+  command -v faketime >/dev/null 2>&1 || need+=(faketime)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing missing Debian packages: ${need[*]}"

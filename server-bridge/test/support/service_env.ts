@@ -14,6 +14,7 @@ import {
   makeTempDir,
   removeTempDir,
   startPostgres,
+  type PgServer,
   type Sandbox,
 } from '@mm-backup/testkit';
 import { createMattermostRest, type MattermostRest } from '@mm-backup/testkit/mm_rest';
@@ -21,6 +22,8 @@ import { Sidecar } from '../../src/service/sidecar';
 
 export interface ServiceEnv {
   rest: MattermostRest;
+  /** The sandbox's PostgreSQL cluster (physical-mode tests enable archiving on it). */
+  pg: PgServer;
   sb: Sandbox;
   sidecar: Sidecar;
   sidecarUrl: string;
@@ -51,7 +54,13 @@ export interface ServiceEnv {
 }
 
 export async function setupService(
-  opts: { authFreshMs?: number; config?: Record<string, unknown> } = {},
+  opts: {
+    authFreshMs?: number;
+    /** Merged over the config; a function is given the cluster and the temp root first. */
+    config?: Record<string, unknown> | ((pg: PgServer, root: string) => Record<string, unknown>);
+    /** The sidecar's physical-mode reading interval (Sidecar.open's pitrPollMs). */
+    pitrPollMs?: number;
+  } = {},
 ): Promise<ServiceEnv> {
   const pg = await startPostgres();
   const root = await makeTempDir('svc-');
@@ -112,16 +121,17 @@ export async function setupService(
         publicUrl: `http://127.0.0.1:${sidecarPort}`,
         allowedOrigins: [main.url],
       },
-      ...opts.config,
+      ...(typeof opts.config === 'function' ? opts.config(pg, root) : opts.config),
     }),
     { mode: 0o600 },
   );
   const log = pino({ level: 'silent' });
-  let sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: opts.authFreshMs });
+  let sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: opts.authFreshMs, pitrPollMs: opts.pitrPollMs });
   const sidecarUrl = await sidecar.listen();
 
   const env: ServiceEnv = {
     rest,
+    pg,
     sb,
     sidecar,
     sidecarUrl,
@@ -168,7 +178,11 @@ export async function setupService(
     },
     async restart(o = {}) {
       await env.sidecar.close();
-      sidecar = await Sidecar.open(cfgFile, { log, authFreshMs: o.authFreshMs ?? opts.authFreshMs });
+      sidecar = await Sidecar.open(cfgFile, {
+        log,
+        authFreshMs: o.authFreshMs ?? opts.authFreshMs,
+        pitrPollMs: opts.pitrPollMs,
+      });
       env.sidecar = sidecar;
       env.sidecarUrl = await sidecar.listen();
     },
