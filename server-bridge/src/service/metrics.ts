@@ -93,12 +93,9 @@ export function renderMetrics(
       'counter',
       [['', pitr.archive.failed_count]],
     );
-    metric(
-      'mm_backup_wal_archive_healthy',
-      '1 when WAL archiving works, 0 when it fails or stalls.',
-      'gauge',
-      [['', pitr.archive.state === 'ok' ? 1 : 0]],
-    );
+    metric('mm_backup_wal_archive_healthy', '1 when WAL archiving works, 0 when it fails or stalls.', 'gauge', [
+      ['', pitr.archive.state === 'ok' ? 1 : 0],
+    ]);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -35,7 +35,9 @@ export class PitrWatch {
 
   start(): void {
     void this.poll();
-    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+    this.timer = setInterval(() => {
+      void this.poll();
+    }, this.intervalMs);
     this.timer.unref();
   }
 

@@ -13,8 +13,6 @@ import { LOCK_FILE } from '../../src/repository/layout';
 import { runCli, startCli } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
-const DAY = 86_400_000;
-
 /** pids of pgbackrest processes working on `stanza` (argv holds --stanza=…). */
 function pgbackrestPids(stanza: string): number[] {
   const pids: number[] = [];
@@ -78,7 +76,10 @@ describe('pitr backup and the recovery window', () => {
       checked: true,
     });
     // Enough data that a full backup takes a moment (the cancellation test catches it running).
-    await env.db.exec('postgres', 'CREATE TABLE bulk AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g');
+    await env.db.exec(
+      'postgres',
+      'CREATE TABLE bulk AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g',
+    );
   }, 180_000);
   afterAll(async () => env?.cleanup());
 

@@ -31,14 +31,20 @@ beforeAll(async () => {
   const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
   expect(c.body.problems).toEqual([]);
   const r = await runCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
-  expect({ code: r.code, stderr: r.stderr, checked: r.summary?.checked }).toEqual({ code: 0, stderr: '', checked: true });
+  expect({ code: r.code, stderr: r.stderr, checked: r.summary?.checked }).toEqual({
+    code: 0,
+    stderr: '',
+    checked: true,
+  });
 }, 180_000);
 afterAll(async () => {
   await env?.cleanup();
 });
 
 const archivePosts = () =>
-  env.rest.state.posts(env.channel.id).filter((p) => /WAL archiving (is failing|is stalled|failed|works again)/.test(p.message));
+  env.rest.state
+    .posts(env.channel.id)
+    .filter((p) => /WAL archiving (is failing|is stalled|failed|works again)/.test(p.message));
 const metric = (text: string, name: string) => {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;

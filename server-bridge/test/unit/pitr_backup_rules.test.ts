@@ -6,7 +6,12 @@ import { archiveHealth, recoveryWindow } from '../../src/database/pgbackrest/rec
 const DAY = 86_400;
 const now = new Date('2026-12-10T12:00:00Z');
 const t = (daysAgo: number) => Math.floor(now.getTime() / 1000) - daysAgo * DAY;
-const backup = (label: string, type: string, startDaysAgo: number, walStop = '000000010000000000000010'): BackupInfo => ({
+const backup = (
+  label: string,
+  type: string,
+  startDaysAgo: number,
+  walStop = '000000010000000000000010',
+): BackupInfo => ({
   label,
   type,
   timestamp: { start: t(startDaysAgo), stop: t(startDaysAgo) + 60 },
@@ -71,11 +76,17 @@ test('archive health: failing when the latest attempt failed, stalled when segme
   expect(failing.problem).toMatch(/failing.*X/);
   // Older failures followed by a success are history, not a problem.
   expect(
-    archiveHealth(archiver({ failed_count: 3, last_failed_time: new Date(now.getTime() - 60_000).toISOString() }), 0, 60, now)
-      .state,
+    archiveHealth(
+      archiver({ failed_count: 3, last_failed_time: new Date(now.getTime() - 60_000).toISOString() }),
+      0,
+      60,
+      now,
+    ).state,
   ).toBe('ok');
   const old = archiver({ last_archived_time: new Date(now.getTime() - 181_000).toISOString() });
   expect(archiveHealth(old, 1, 60, now).state).toBe('stalled');
   expect(archiveHealth(old, 0, 60, now).state).toBe('ok'); // quiet server: nothing waits
-  expect(archiveHealth(archiver({ last_archived_time: new Date(now.getTime() - 170_000).toISOString() }), 1, 60, now).state).toBe('ok');
+  expect(
+    archiveHealth(archiver({ last_archived_time: new Date(now.getTime() - 170_000).toISOString() }), 1, 60, now).state,
+  ).toBe('ok');
 });

@@ -114,25 +114,25 @@ export async function pitrStatusCommand(globals: GlobalOptions): Promise<void> {
   const view = toPitrView(s);
   const text = [
     table([
-    ['Physical mode', s.phase],
-    ...Object.entries(s.settings).map(([n, v]) => [
-      n,
-      `${v.value || "''"}${v.pendingRestart ? ' (changed, waiting for a restart)' : ''}`,
+      ['Physical mode', s.phase],
+      ...Object.entries(s.settings).map(([n, v]) => [
+        n,
+        `${v.value || "''"}${v.pendingRestart ? ' (changed, waiting for a restart)' : ''}`,
+      ]),
+      ['Archived WAL', `${a.archived_count}, last ${a.last_archived_wal ?? 'none'} at ${a.last_archived_time ?? '-'}`],
+      [
+        'Failed archiving',
+        `${a.failed_count}${a.last_failed_wal ? `, last ${a.last_failed_wal} at ${a.last_failed_time ?? '-'}` : ''}`,
+      ],
+      ['pgBackRest', s.pgbackrestVersion ?? s.pgbackrestProblem ?? '-'],
+      [
+        'Stanza',
+        s.stanza
+          ? `${s.stanza.name}: ${s.stanza.status.message}; WAL ${s.stanza.archive[0]?.min ?? '-'} … ${s.stanza.archive[0]?.max ?? '-'}`
+          : (s.pgbackrestProblem ?? 'none'),
+      ],
+      ...view.backups.map((b) => [`Backup ${b.label}`, `${b.type}, ${b.started_at} … ${b.stopped_at}`]),
     ]),
-    ['Archived WAL', `${a.archived_count}, last ${a.last_archived_wal ?? 'none'} at ${a.last_archived_time ?? '-'}`],
-    [
-      'Failed archiving',
-      `${a.failed_count}${a.last_failed_wal ? `, last ${a.last_failed_wal} at ${a.last_failed_time ?? '-'}` : ''}`,
-    ],
-    ['pgBackRest', s.pgbackrestVersion ?? s.pgbackrestProblem ?? '-'],
-    [
-      'Stanza',
-      s.stanza
-        ? `${s.stanza.name}: ${s.stanza.status.message}; WAL ${s.stanza.archive[0]?.min ?? '-'} … ${s.stanza.archive[0]?.max ?? '-'}`
-        : (s.pgbackrestProblem ?? 'none'),
-    ],
-    ...view.backups.map((b) => [`Backup ${b.label}`, `${b.type}, ${b.started_at} … ${b.stopped_at}`]),
-  ]),
     ...pitrLines(view),
   ].join('\n');
   out.summary({ ok: true, ...s, window: view.window, archive: view.archive, backups: view.backups }, text);

@@ -118,10 +118,7 @@ export async function readArchiver(su: LocalSuperuser, signal?: AbortSignal): Pr
 
 /** Completed WAL segments waiting for archive_command (their .ready files in pg_wal/archive_status). */
 export async function readWaitingSegments(su: LocalSuperuser, signal?: AbortSignal): Promise<number> {
-  const raw = await su.json(
-    `SELECT count(*)::text FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'`,
-    signal,
-  );
+  const raw = await su.json(`SELECT count(*)::text FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'`, signal);
   const n = Number(raw);
   if (!Number.isInteger(n)) throw new ProcessError('pg_ls_archive_statusdir came back in an unexpected shape');
   return n;
