@@ -64,29 +64,28 @@ test('the window runs from the oldest backup stop to the last archived segment',
   expect(recoveryWindow({ ...stanza, backup: [] }, archiver())).toBeUndefined();
 });
 
-test('archive health: failing when the latest attempt failed, stalled when segments wait too long', () => {
-  expect(archiveHealth(archiver(), 0, 60, now).state).toBe('ok');
+test('archive health: failing when the latest attempt failed, stalled when a segment waits too long', () => {
+  const none = { count: 0, oldestSeconds: 0 };
+  expect(archiveHealth(archiver(), none, 60, now).state).toBe('ok');
   const failing = archiveHealth(
     archiver({ failed_count: 3, last_failed_wal: 'X', last_failed_time: new Date(now.getTime() - 1000).toISOString() }),
-    2,
+    { count: 2, oldestSeconds: 5 },
     60,
     now,
   );
   expect(failing).toMatchObject({ state: 'failing', failedCount: 3, waitingSegments: 2 });
   expect(failing.problem).toMatch(/failing.*X/);
   // Older failures followed by a success are history, not a problem.
-  expect(
-    archiveHealth(
-      archiver({ failed_count: 3, last_failed_time: new Date(now.getTime() - 60_000).toISOString() }),
-      0,
-      60,
-      now,
-    ).state,
-  ).toBe('ok');
-  const old = archiver({ last_archived_time: new Date(now.getTime() - 181_000).toISOString() });
-  expect(archiveHealth(old, 1, 60, now).state).toBe('stalled');
-  expect(archiveHealth(old, 0, 60, now).state).toBe('ok'); // quiet server: nothing waits
-  expect(
-    archiveHealth(archiver({ last_archived_time: new Date(now.getTime() - 170_000).toISOString() }), 1, 60, now).state,
-  ).toBe('ok');
+  const healed = archiver({ failed_count: 3, last_failed_time: new Date(now.getTime() - 60_000).toISOString() });
+  expect(archiveHealth(healed, none, 60, now).state).toBe('ok');
+  // A segment waiting longer than 3 × archive_timeout is a stall, however recent the last success.
+  const stalled = archiveHealth(archiver(), { count: 1, oldestSeconds: 181 }, 60, now);
+  expect(stalled.state).toBe('stalled');
+  expect(stalled.problem).toMatch(/oldest for 181 s .*180 s/);
+  // After a quiet hour the last archived segment is old, but the one just completed is no stall;
+  // nor is a first segment waiting on a fresh cluster that never archived one.
+  const quiet = archiver({ last_archived_time: new Date(now.getTime() - 3_600_000).toISOString() });
+  expect(archiveHealth(quiet, { count: 1, oldestSeconds: 1 }, 60, now).state).toBe('ok');
+  const fresh = archiver({ last_archived_wal: null, last_archived_time: null });
+  expect(archiveHealth(fresh, { count: 1, oldestSeconds: 1 }, 60, now).state).toBe('ok');
 });

@@ -3,7 +3,7 @@
  * archiving, computed from pgBackRest's info and pg_stat_archiver. Pure: inputs in, facts out.
  */
 import type { StanzaInfo } from './info';
-import type { ArchiverStats } from './settings';
+import type { ArchiverStats, WaitingSegments } from './settings';
 
 export interface RecoveryWindow {
   /**
@@ -54,17 +54,19 @@ export interface ArchiveHealth {
 }
 
 /**
- * failing: the latest attempt failed (last_failed_time after last_archived_time). stalled:
- * segments are waiting and the newest archived one is older than 3 × archive_timeout (a quiet
- * server switches a segment at least every archive_timeout once WAL is written, so this long
- * without one while WAL waits means archiving is stuck).
+ * failing: the latest attempt failed (last_failed_time after last_archived_time). stalled: a
+ * completed segment has waited more than 3 × archive_timeout (WAL is written, since a segment was
+ * completed, yet none reaches the repository; a working archive takes it within seconds). The
+ * age of the waiting segment, not of the last archived one: after a quiet hour the last archived
+ * segment is old while the one just completed is about to go, which is no stall.
  */
 export function archiveHealth(
   a: ArchiverStats,
-  waitingSegments: number,
+  waiting: WaitingSegments,
   archiveTimeoutSeconds: number,
   now: Date,
 ): ArchiveHealth {
+  const waitingSegments = waiting.count;
   const lastArchivedAt = a.last_archived_time ? new Date(a.last_archived_time) : undefined;
   const lastFailedAt = a.last_failed_time ? new Date(a.last_failed_time) : undefined;
   const ageSeconds = lastArchivedAt ? Math.max(0, (now.getTime() - lastArchivedAt.getTime()) / 1000) : undefined;
@@ -77,11 +79,11 @@ export function archiveHealth(
     };
   }
   const limit = 3 * archiveTimeoutSeconds;
-  if (waitingSegments > 0 && (ageSeconds === undefined || ageSeconds > limit)) {
+  if (waitingSegments > 0 && waiting.oldestSeconds > limit) {
     return {
       ...base,
       state: 'stalled',
-      problem: `WAL archiving is stalled: ${waitingSegments} segments waiting and the last one was archived ${ageSeconds === undefined ? 'never' : `${Math.round(ageSeconds)} s ago`} (more than 3 × archive_timeout = ${limit} s)`,
+      problem: `WAL archiving is stalled: ${waitingSegments} segments waiting, the oldest for ${Math.round(waiting.oldestSeconds)} s (more than 3 × archive_timeout = ${limit} s); the last one was archived ${ageSeconds === undefined ? 'never' : `${Math.round(ageSeconds)} s ago`}`,
     };
   }
   return { ...base, state: 'ok' };

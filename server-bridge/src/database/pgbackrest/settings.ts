@@ -116,10 +116,22 @@ export async function readArchiver(su: LocalSuperuser, signal?: AbortSignal): Pr
   return parsed.data;
 }
 
-/** Completed WAL segments waiting for archive_command (their .ready files in pg_wal/archive_status). */
-export async function readWaitingSegments(su: LocalSuperuser, signal?: AbortSignal): Promise<number> {
-  const raw = await su.json(`SELECT count(*)::text FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'`, signal);
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ProcessError('pg_ls_archive_statusdir came back in an unexpected shape');
-  return n;
+/** Completed WAL segments waiting for archive_command (.ready in pg_wal/archive_status), and how long the oldest has waited. */
+export interface WaitingSegments {
+  count: number;
+  /** Seconds since the oldest waiting segment was completed; 0 when none waits. */
+  oldestSeconds: number;
+}
+
+const waitingSchema = z.object({ count: z.number().int(), oldest_seconds: z.number().nullable() });
+
+export async function readWaitingSegments(su: LocalSuperuser, signal?: AbortSignal): Promise<WaitingSegments> {
+  const raw = await su.json(
+    `SELECT json_build_object('count', count(*), 'oldest_seconds', extract(epoch FROM now() - min(modification)))::text
+       FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'`,
+    signal,
+  );
+  const parsed = waitingSchema.safeParse(raw);
+  if (!parsed.success) throw new ProcessError('pg_ls_archive_statusdir came back in an unexpected shape');
+  return { count: parsed.data.count, oldestSeconds: Math.max(0, parsed.data.oldest_seconds ?? 0) };
 }
