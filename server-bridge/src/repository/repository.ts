@@ -6,7 +6,7 @@
  * staged, when the local filesystem is synced (once, before a manifest is committed), and the
  * free space of a local repository's disk.
  */
-import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { constants as fsConstants, createWriteStream, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, open, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +63,7 @@ const SMALL_FILE = 4 * 1024 * 1024;
  * of 1-32 KiB, handing each to a worker cost about 100 µs of CPU a file (waking the thread, the
  * messages) against ~12 µs of hashing saved, and 40 MB more memory; it bought no time.
  */
-const INLINE_FILE = 128 * 1024;
+export const INLINE_FILE = 128 * 1024;
 
 /** Errors of FICLONE meaning "this filesystem (pair) cannot clone": not tried again for that staging directory. */
 const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
@@ -363,7 +363,7 @@ export class Repository {
    * or the bucket), and only the checksum named by the signed manifest vouches for its content.
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+    const tmp = tempBeside(dest);
     try {
       // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
       // way). A read that breaks midway is retried whole (the storage calls this again), so each
@@ -381,6 +381,35 @@ export class Repository {
     } catch (err) {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
+      if (isDiskFull(err)) {
+        throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+      }
+      throw err;
+    }
+  }
+  /** Whether copySmallObjectSync works here: the objects are plain local files (no bucket, no encryption). */
+  get copiesSmallSync(): boolean {
+    return typeof this.storage.readSmallSync === 'function';
+  }
+
+  /**
+   * copyObjectTo for an object of at most INLINE_FILE bytes, with synchronous calls: read whole,
+   * checked, written to a temporary file beside `dest` and renamed over it. For restores of many
+   * small files, where each await of a call costs about four times the call (measured on 2 cores:
+   * read, write, rename, chown, chmod, utimes of 30k files: 1.1 s synchronous, 4.2 s awaited).
+   */
+  copySmallObjectSync(sha256: string, dest: string): void {
+    if (!this.storage.readSmallSync) {
+      throw new BridgeError('INTERNAL', 'copySmallObjectSync needs a storage of plain local files');
+    }
+    const buf = this.storage.readSmallSync(objectKey(sha256));
+    assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
+    const tmp = tempBeside(dest);
+    try {
+      writeFileSync(tmp, buf, { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, dest);
+    } catch (err) {
+      rmSync(tmp, { force: true });
       if (isDiskFull(err)) {
         throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
       }
@@ -675,4 +704,9 @@ export class Repository {
   async deleteObject(sha256: string): Promise<void> {
     await this.storage.delete(objectKey(sha256));
   }
+}
+
+/** A temporary name beside `dest` (same directory: the rename over it is atomic), hidden and unique. */
+function tempBeside(dest: string): string {
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
 }

@@ -6,7 +6,19 @@
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
-import type { BigIntStats, Dirent, Stats } from 'node:fs';
+import {
+  chmodSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  type BigIntStats,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted, VerificationError } from '../core/errors';
 import { checkEntryList } from '../manifest/restore_safety';
@@ -14,7 +26,8 @@ import { TaskPool } from '../core/pool';
 import type { Entry } from '../manifest/manifest';
 import { EntryCursor, type EntryList } from '../manifest/entry_list';
 import { AncestorStack, inPathOrder } from '../manifest/entry_ancestors';
-import type { Repository } from './repository';
+import { INLINE_FILE, type Repository } from './repository';
+import { WalkPacer } from './walk_pacer';
 import { IntegrityError } from '../storage/encrypted_storage';
 
 export interface TreeRestoreOptions {
@@ -29,6 +42,8 @@ export interface TreeRestoreOptions {
   concurrency?: number;
   /** Names the component in a refusal (default: the root). */
   component?: string;
+  /** How small files and metadata are written; adaptive by default (tests pin a mode). */
+  pacer?: WalkPacer;
 }
 
 export interface TreeRestoreResult {
@@ -79,8 +94,11 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
 
   await mkdir(opts.root, { recursive: true });
   if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, opts.entries, excluded, opts.signal);
-  await writeDirsAndFiles(opts, res, abs);
-  await writeLinksAndDirMeta(opts, res, abs);
+  // Synchronous calls only from a repository of plain local files (an object read is then one
+  // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
+  const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
+  await writeDirsAndFiles(opts, res, abs, pacer);
+  await writeLinksAndDirMeta(opts, res, abs, pacer);
   return res;
 }
 
@@ -93,8 +111,10 @@ async function writeDirsAndFiles(
   opts: TreeRestoreOptions,
   res: TreeRestoreResult,
   abs: (rel: string) => string,
+  pacer: WalkPacer,
 ): Promise<void> {
   const pool = new TaskPool(opts.concurrency ?? 16);
+  const breather = new Breather();
   const restoreFile = async (e: Entry): Promise<void> => {
     const target = abs(e.path);
     if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
@@ -117,11 +137,39 @@ async function writeDirsAndFiles(
     opts.onProgress?.({ files: res.written, bytes: res.bytes });
     await applyMeta(target, e, 'new');
   };
+  /** The same for a small file, with synchronous calls throughout. */
+  const restoreSmallFileSync = (e: Entry): void => {
+    const target = abs(e.path);
+    if (opts.mode === 'files') mkdirSync(path.dirname(target), { recursive: true });
+    const existing = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+    if (existing && sameFile(existing, e)) {
+      res.unchanged++;
+      applyMetaSync(target, e, existing);
+      return;
+    }
+    if (existing?.isDirectory()) rmSync(target, { recursive: true, force: true });
+    try {
+      opts.repo.copySmallObjectSync(e.sha256 as string, target);
+    } catch (err) {
+      throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
+    }
+    res.written++;
+    res.bytes += e.size ?? 0;
+    opts.onProgress?.({ files: res.written, bytes: res.bytes });
+    applyMetaSync(target, e, 'new');
+  };
   try {
     for await (const e of opts.entries) {
       throwIfAborted(opts.signal);
-      if (e.type === 'dir') await ensureDir(abs(e.path));
-      else if (e.type === 'file') await pool.add(() => restoreFile(e));
+      if (e.type === 'dir') {
+        if (pacer.sync) ensureDirSync(abs(e.path));
+        else await ensureDir(abs(e.path));
+      } else if (e.type === 'file') {
+        if (pacer.sync && (e.size ?? 0) <= INLINE_FILE) restoreSmallFileSync(e);
+        else await pool.add(() => restoreFile(e));
+      }
+      pacer.done(1);
+      await breather.maybe();
     }
   } catch (err) {
     // Nothing may still be writing when the caller undoes the restore.
@@ -140,12 +188,20 @@ async function writeLinksAndDirMeta(
   opts: TreeRestoreOptions,
   res: TreeRestoreResult,
   abs: (rel: string) => string,
+  pacer: WalkPacer,
 ): Promise<void> {
   const open = new AncestorStack<Entry>();
   let root: Entry | undefined;
+  const breather = new Breather();
+  const dirMeta = async (target: string, d: Entry): Promise<void> => {
+    if (pacer.sync) applyMetaSync(target, d);
+    else await applyMeta(target, d);
+    pacer.done(1);
+    await breather.maybe();
+  };
   for await (const e of opts.entries) {
     throwIfAborted(opts.signal);
-    for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await applyMeta(abs(d.path), d);
+    for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await dirMeta(abs(d.path), d);
     if (e.type === 'dir') {
       if (e.path) open.push(e);
       else root = e;
@@ -163,7 +219,7 @@ async function writeLinksAndDirMeta(
     }
     await applyMeta(target, e);
   }
-  for (let d = open.pop(); d; d = open.pop()) await applyMeta(abs(d.path), d);
+  for (let d = open.pop(); d; d = open.pop()) await dirMeta(abs(d.path), d);
   if (root) await applyMeta(opts.root, root);
 }
 
@@ -306,6 +362,30 @@ async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
+/** ensureDir with synchronous calls. */
+function ensureDirSync(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return;
+  if (st) {
+    try {
+      unlinkSync(dir); // not rmSync: see remove()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Lets the event loop run (progress, the API) every 20 ms of synchronous calls. */
+class Breather {
+  private last = Date.now();
+  async maybe(): Promise<void> {
+    if (Date.now() - this.last < 20) return;
+    await yieldToLoop();
+    this.last = Date.now();
+  }
+}
+
 function sameFile(st: BigIntStats, e: Entry): boolean {
   if (!st.isFile() || Number(st.size) !== e.size) return false;
   // utimes() cannot set nanoseconds exactly; a microsecond is the precision we restore.
@@ -318,16 +398,29 @@ function sameFile(st: BigIntStats, e: Entry): boolean {
  * restore or its undo that needs no change. 'new': a file this restore just wrote, all set.
  */
 async function applyMeta(target: string, e: Entry, st?: BigIntStats | 'new'): Promise<void> {
-  const cur = st === 'new' ? undefined : (st ?? (await lstat(target, { bigint: true })));
-  if (canChown && (!cur || Number(cur.uid) !== e.uid || Number(cur.gid) !== e.gid)) await lchown(target, e.uid, e.gid);
+  const c = metaChanges(e, st === 'new' ? undefined : (st ?? (await lstat(target, { bigint: true }))));
+  if (c.chown) await lchown(target, e.uid, e.gid);
+  if (c.chmod) await chmod(target, e.mode);
+  if (c.time !== undefined) await (e.type === 'symlink' ? lutimes : utimes)(target, c.time, c.time);
+}
+
+/** applyMeta with synchronous calls (never for a symlink: Node has no lutimesSync before 22). */
+function applyMetaSync(target: string, e: Entry, st?: BigIntStats | 'new'): void {
+  const c = metaChanges(e, st === 'new' ? undefined : (st ?? lstatSync(target, { bigint: true })));
+  if (c.chown) lchownSync(target, e.uid, e.gid);
+  if (c.chmod) chmodSync(target, e.mode);
+  if (c.time !== undefined) utimesSync(target, c.time, c.time);
+}
+
+/** What applyMeta changes for `e` when `cur` is on disk (undefined: a new file, everything). */
+function metaChanges(e: Entry, cur: BigIntStats | undefined): { chown: boolean; chmod: boolean; time?: number } {
   // Seconds as a double carry ~0.25 µs of error at today's epoch and libuv truncates to ns:
   // aiming at the middle of the microsecond makes the restored time land in the right one.
-  const seconds = (Number(BigInt(e.mtime) / 1000n) + 0.5) / 1e6;
   const sameTime = cur !== undefined && cur.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
-  if (e.type === 'symlink') {
-    if (!sameTime) await lutimes(target, seconds, seconds);
-    return;
-  }
-  if (!cur || (Number(cur.mode) & 0o7777) !== e.mode) await chmod(target, e.mode);
-  if (!sameTime) await utimes(target, seconds, seconds);
+  return {
+    chown: canChown && (!cur || Number(cur.uid) !== e.uid || Number(cur.gid) !== e.gid),
+    // The order of the calls matters: chown clears set-user-ID bits, so the mode comes after it.
+    chmod: e.type !== 'symlink' && (!cur || (Number(cur.mode) & 0o7777) !== e.mode),
+    time: sameTime ? undefined : (Number(BigInt(e.mtime) / 1000n) + 0.5) / 1e6,
+  };
 }

@@ -4,7 +4,7 @@
  * A consumed file body already in tmp/ is renamed as it is (the repository's staged objects,
  * made durable together by one sync of the filesystem before the manifest is committed).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +67,15 @@ export class LocalStorage implements Storage {
           hint: `remove ${dir} (the link only, not what it points at); mm-backup creates the directory itself`,
         },
       );
+    }
+  }
+
+  readSmallSync(key: string): Buffer {
+    const file = this.file(key);
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw wrap(err, `cannot read ${key}`);
     }
   }
 

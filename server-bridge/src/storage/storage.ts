@@ -76,6 +76,12 @@ export interface Storage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   /**
+   * Optional, only for a backend whose keys are plain local files holding exactly the bytes put
+   * (never a decorator that transforms them): the object read whole with synchronous calls, for a
+   * restore of many small files. Errors as get's (NotFoundError for a missing key).
+   */
+  readSmallSync?(key: string): Buffer;
+  /**
    * Optional: removes what interrupted puts left (temp files, incomplete multipart uploads) and
    * says how many; call only while holding the job lock.
    */

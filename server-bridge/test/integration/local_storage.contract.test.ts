@@ -42,3 +42,14 @@ storageContract('age-encrypted MemoryStorage', async () => {
     cleanup: async () => {},
   };
 });
+
+// Over a local directory: the keys are files, but their bytes are ciphertext, so the synchronous
+// plain-file read (readSmallSync) must not be offered through the decorator.
+storageContract('age-encrypted local directory', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  const { identity, recipient } = await generateKeyPair();
+  return {
+    storage: new EncryptedStorage(await LocalStorage.open(dir), { recipients: [recipient], identities: [identity] }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});

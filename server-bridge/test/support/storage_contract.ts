@@ -45,6 +45,18 @@ export function storageContract(
       expect(await storage.stat('a/b/c.bin')).toEqual({ key: 'a/b/c.bin', size: 1000 });
     });
 
+    test('readSmallSync, where offered, gives exactly the bytes put (never transformed ones); a missing key is NotFoundError', async () => {
+      const read = storage.readSmallSync?.bind(storage);
+      // Offered only by a plain local directory; a decorator that transforms bytes must not pass it on.
+      expect(read !== undefined).toBe(name.startsWith('LocalStorage'));
+      if (!read) return;
+      const body = randomBytes(3000);
+      await storage.put('objects/ab/small', body);
+      expect(read('objects/ab/small')).toEqual(body);
+      expect(() => read('objects/ab/none')).toThrow(NotFoundError);
+      expect(() => read('../escape')).toThrow(TypeError);
+    });
+
     test('missing keys: get rejects with NotFoundError, stat is undefined, delete succeeds', async () => {
       await expect(storage.get('nope/x')).rejects.toBeInstanceOf(NotFoundError);
       expect(await storage.stat('nope/x')).toBeUndefined();
