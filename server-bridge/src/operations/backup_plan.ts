@@ -2,7 +2,7 @@
  * backup: preflight (disk, versions), stop Mattermost (offline), dump, copy, start and wait
  * healthy, then commit the manifest. Mattermost is started again on every failure path.
  */
-import { newJobId, newSnapshotId } from '../core/ids';
+import { newJobId, newSnapshotId, snapshotIdAfter } from '../core/ids';
 import { PreconditionError } from '../core/errors';
 import type { ComponentId } from '../config/schema';
 import { buildComponents } from '../components/build_components';
@@ -90,6 +90,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         if (opts.ownProcess) await applyToProcess(draft.budget.children);
       }
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
+      draft.id = snapshotIdAfter((await ec.repo.snapshotIds()).at(-1));
       draft.restored = await restoredParents(
         RestoredIndexes.beside(ec.trust.keyFile),
         ec.repo,

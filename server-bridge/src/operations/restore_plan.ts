@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { lstat, readdir } from 'node:fs/promises';
 import { BridgeError, PreconditionError, VerificationError } from '../core/errors';
-import { newJobId, newSnapshotId } from '../core/ids';
+import { newJobId, newSnapshotId, snapshotIdAfter } from '../core/ids';
 import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import type { Discovery } from '../discovery/discover';
 import { buildComponents } from '../components/build_components';
@@ -380,6 +380,7 @@ export function planRestore(
       title: 'Prepare the safety snapshot',
       run: async () => {
         safetyDraft.parent = await ec.trust.newestTrusted(ec.repo, (x) => x.installDir === d.installDir);
+        safetyDraft.id = snapshotIdAfter((await ec.repo.snapshotIds()).at(-1));
         safetyDraft.restored = await restoredParents(
           RestoredIndexes.beside(ec.trust.keyFile),
           ec.repo,
