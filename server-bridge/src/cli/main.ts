@@ -85,8 +85,9 @@ function buildProgram(): Command {
     );
   program
     .command('restore')
-    .argument('<id>', 'snapshot id or "latest"')
-    .description('restore a snapshot in place or onto a new install')
+    .argument('[id]', 'snapshot id or "latest" (none with --at)')
+    .description('restore a snapshot in place or onto a new install, or the database to a point in time (--at)')
+    .option('--at <time>', 'physical mode: restore in place to this time ("2026-12-01 14:31:00+01:00") or "latest"')
     .option('--components <list>', 'only these components, comma-separated')
     .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
     .option(
@@ -102,7 +103,7 @@ function buildProgram(): Command {
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
     .option('--allow-unsigned', UNSIGNED_HELP)
-    .action((id: string, flags: Options<(typeof import('./commands/restore'))['restoreCommand'], 2>) =>
+    .action((id: string | undefined, flags: Options<(typeof import('./commands/restore'))['restoreCommand'], 2>) =>
       (load('./commands/restore') as typeof import('./commands/restore')).restoreCommand(g(), id, flags),
     );
   program

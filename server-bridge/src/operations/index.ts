@@ -9,6 +9,7 @@ import { buildBackup } from './backup';
 import { buildPrune, buildReplicate } from './maintenance';
 import { buildPitrBackup } from './pitr_backup';
 import { prepareRestore } from './restore';
+import { prepareRestoreAt } from './restore_at';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
 import { buildVerify } from './verify';
 
@@ -24,6 +25,10 @@ export async function buildOperation(req: OperationRequest, rt: OperationRuntime
     case 'verify':
       return buildVerify(req, rt);
     case 'restore':
+      if (req.restore?.at) {
+        const { at, force } = req.restore;
+        return (await prepareRestoreAt({ at, force, allowUnsigned: req.allowUnsigned }, rt)).build();
+      }
       if (!req.snapshotId) throw new UsageError('a restore needs a snapshot id');
       return (await prepareRestore(req, rt)).build();
     case 'prune':

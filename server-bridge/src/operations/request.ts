@@ -17,6 +17,8 @@ export interface RestoreTarget {
   databaseUrl?: string;
   safetySnapshot?: boolean;
   force?: boolean;
+  /** Physical mode: restore in place to this time (ISO with offset) or "latest", instead of a snapshot. */
+  at?: string;
 }
 
 export interface OperationRequest {

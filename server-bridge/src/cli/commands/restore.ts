@@ -7,6 +7,7 @@ import { runCliJob, withLock } from '../run_with_lock';
 import { parseComponentList } from './backup';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
+import { restoreAtCommand } from './restore_at';
 
 export interface RestoreFlags {
   components?: string;
@@ -26,9 +27,17 @@ export interface RestoreFlags {
   trust?: string[];
   /** Restore a snapshot that has no signature (made before signing); never one signed by another key. */
   allowUnsigned?: boolean;
+  /** Physical mode: restore in place to this time (or "latest") instead of a snapshot. */
+  at?: string;
 }
 
-export async function restoreCommand(globals: GlobalOptions, id: string, flags: RestoreFlags): Promise<void> {
+export async function restoreCommand(
+  globals: GlobalOptions,
+  id: string | undefined,
+  flags: RestoreFlags,
+): Promise<void> {
+  if (flags.at !== undefined) return restoreAtCommand(globals, id, flags);
+  if (!id) throw new UsageError('restore needs a snapshot id (or "latest"), or --at <time>');
   const components = parseComponentList(flags.components, '--components');
   if (flags.installDir && !flags.installDir.startsWith('/')) {
     throw new UsageError('--install-dir must be an absolute path');

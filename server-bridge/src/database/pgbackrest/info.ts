@@ -31,6 +31,8 @@ const stanzaInfoSchema = z.object({
         archive: z.object({ start: z.string().nullable(), stop: z.string().nullable() }).optional(),
         /** The backup a diff or incr is based on (null for a full). */
         prior: z.string().nullable().optional(),
+        /** size: the database's bytes once restored (what a restore needs on disk). */
+        info: z.object({ size: z.number() }).optional(),
       }),
     )
     .default([]),

@@ -50,6 +50,11 @@ function retentionArgs(r: Retention): string[] {
   return ['--repo1-retention-full-type=time', `--repo1-retention-full=${r.fullDays}`];
 }
 
+/** `2026-12-01 13:31:00.123+00`: a timestamp PostgreSQL reads as recovery_target_time, exactly. */
+export function pgTimestamp(d: Date): string {
+  return `${d.toISOString().replace('T', ' ').replace('Z', '')}+00`;
+}
+
 export class PgBackRest {
   constructor(
     readonly bin: string,
@@ -91,6 +96,16 @@ export class PgBackRest {
   /** `expire` with `retention`: removes backups and WAL that the retention no longer needs. */
   async expire(retention: Retention, signal?: AbortSignal): Promise<void> {
     await this.run('expire', retentionArgs(retention), signal);
+  }
+
+  /**
+   * `restore` of backup `set` into the (empty) pg1-path: to time `at` and promoted there, or, with
+   * no `at`, to the end of the archived WAL. A time is given in UTC with its offset written out.
+   */
+  async restore(target: { set: string; at?: Date }, signal?: AbortSignal): Promise<void> {
+    const args = [`--set=${target.set}`];
+    if (target.at) args.push('--type=time', `--target=${pgTimestamp(target.at)}`, '--target-action=promote');
+    await this.run('restore', args, signal);
   }
 
   private run(command: string, args: string[], signal?: AbortSignal): Promise<string> {

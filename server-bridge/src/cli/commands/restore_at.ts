@@ -1,0 +1,59 @@
+/** `mm-backup restore --at <time>|latest`: the database to a point in time, in place (docs/pitr.md). */
+import { createInterface } from 'node:readline/promises';
+import { UsageError } from '../../core/errors';
+import { prepareRestoreAt } from '../../operations/restore_at';
+import { runCliJob, withLock } from '../run_with_lock';
+import type { RestoreFlags } from './restore';
+import { openCommand, type GlobalOptions } from './shared';
+
+/** Flags of a snapshot restore that mean nothing for a point-in-time one (not yet: onto a new host). */
+const NOT_WITH_AT: Array<[keyof RestoreFlags, string]> = [
+  ['components', '--components'],
+  ['installDir', '--install-dir'],
+  ['restoreAbsoluteRoots', '--restore-absolute-roots'],
+  ['databaseUrl', '--database-url'],
+  ['databaseUrlFile', '--database-url-file'],
+  ['from', '--from'],
+  ['offsite', '--offsite'],
+];
+
+export async function restoreAtCommand(
+  globals: GlobalOptions,
+  id: string | undefined,
+  flags: RestoreFlags,
+): Promise<void> {
+  if (id) throw new UsageError(`--at restores to a time, not a snapshot: leave out "${id}"`);
+  const bad = NOT_WITH_AT.filter(([k]) => flags[k] !== undefined && flags[k] !== false).map(([, f]) => f);
+  if (bad.length) throw new UsageError(`${bad.join(', ')} cannot be combined with --at (an in-place restore)`);
+  if (flags.safetySnapshot === false) {
+    throw new UsageError('--at always takes a safety snapshot of the files: --no-safety-snapshot is not allowed');
+  }
+  const { ec, out, json } = await openCommand(globals);
+  await withLock(ec, 'restore', out, async (lock) => {
+    const prepared = await prepareRestoreAt(
+      { at: flags.at as string, force: !!flags.force, allowUnsigned: !!flags.allowUnsigned },
+      { ec, lock, trigger: 'cli', notice: (s) => out.info(s) },
+    );
+    if (!flags.yes) {
+      if (json || !process.stdin.isTTY) {
+        throw new UsageError(
+          'restore --at replaces the database: pass --yes to confirm when not running interactively',
+        );
+      }
+      out.info(`Restoring to ${flags.at} will overwrite:\n  ${prepared.overwrites.join('\n  ')}`);
+      for (const w of prepared.warnings) out.info(`warning: ${w}`);
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question('Type "restore" to continue: ');
+      rl.close();
+      if (answer.trim() !== 'restore') throw new UsageError('restore not confirmed; nothing was changed');
+    }
+    const op = prepared.build();
+    try {
+      await runCliJob(op, lock, out);
+    } finally {
+      for (const w of (op.result()?.warnings ?? []) as string[]) out.info(`warning: ${w}`);
+    }
+    const s = op.summary();
+    out.summary(s.json, s.text);
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * restore --at T, in place: everything is found and checked before anything changes (physical
+ * mode on, T inside the recovery window, no other databases in the cluster, a data directory a
+ * rename can move, room for the restored copy, a file snapshot at or before T), then the person
+ * confirms, then restore_at_plan.ts builds the job.
+ */
+import { PreconditionError } from '../core/errors';
+import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
+import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
+import { recoveryWindow } from '../database/pgbackrest/recovery_window';
+import { listDatabases } from '../database/pgbackrest/restore_queries';
+import { readArchiver } from '../database/pgbackrest/settings';
+import { discover } from '../discovery/discover';
+import { kindOf } from '../components/registry';
+import { inspectPitr } from './pitr_site';
+import { loadPitrState } from './pitr_state';
+import { chooseFileSnapshots } from './restore_at_files';
+import { describeRestoreAtFailure, planRestoreAt, type RestoreAtInputs } from './restore_at_plan';
+import { describeRestore, selectRecords } from './restore_plan';
+import type { Operation, OperationRuntime } from './request';
+
+export interface RestoreAtRequest {
+  /** An ISO time with its offset, or "latest". */
+  at: string;
+  /** Restore although the cluster holds other databases, or the schema is newer. */
+  force?: boolean;
+  allowUnsigned?: boolean;
+}
+
+export interface PreparedRestoreAt {
+  inputs: RestoreAtInputs;
+  /** What the restore replaces, one line each, for the confirmation. */
+  overwrites: string[];
+  warnings: string[];
+  build(): Operation;
+}
+
+export async function prepareRestoreAt(req: RestoreAtRequest, rt: OperationRuntime): Promise<PreparedRestoreAt> {
+  const { ec } = rt;
+  const cfg = ec.cfg;
+  const target = parseRecoveryTarget(req.at);
+  const warnings: string[] = [];
+  const state = await loadPitrState(cfg.repository.path);
+  if (state?.phase !== 'enabled') {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `a point-in-time restore needs physical mode, which is ${state ? `not finished (${state.phase})` : 'not enabled'}; nothing was changed`,
+      {
+        hint: 'mm-backup restore <snapshot> restores a snapshot; mm-backup pitr enable turns physical mode on for the future',
+      },
+    );
+  }
+  const site = await inspectPitr(cfg, true);
+  const cli = site.pgbackrest?.cli;
+  if (!cli) throw new PreconditionError('PRECONDITION_FAILED', 'pgBackRest is not usable here');
+  const d = await discover(cfg);
+
+  // A physical restore replaces the whole cluster: anyone else's database would go back in time too.
+  const mine = new Set([d.database.database, ...d.components.flatMap((c) => (c.db ? [c.db.database] : []))]);
+  const others = (await listDatabases(site.su)).filter((n) => !mine.has(n));
+  if (others.length && !req.force) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the PostgreSQL cluster holds databases other than Mattermost's (${others.join(', ')}): a point-in-time restore replaces the whole cluster and would take them back in time too; nothing was changed`,
+      {
+        hint: 'restore a snapshot instead (a logical restore touches only Mattermost), or pass --force to take them back as well',
+      },
+    );
+  }
+  if (others.length) warnings.push(`the databases ${others.join(', ')} go back to the target time too (--force given)`);
+  await checkMovable(site.cluster.dataDir);
+
+  const stanza = await cli.info();
+  const window = recoveryWindow(stanza, await readArchiver(site.su));
+  if (!window) {
+    throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup yet: nothing to restore from', {
+      hint: 'mm-backup pitr backup makes one',
+    });
+  }
+  const now = new Date();
+  const span = `${window.start.toISOString()} … ${window.end.toISOString()} (and up to now once the current WAL is archived)`;
+  const at = target.kind === 'time' ? target.at : undefined;
+  if (at && (at < window.start || at > now)) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${at.toISOString()} is outside the recovery window ${span}; nothing was changed`,
+      {
+        hint: 'choose a time inside the window (mm-backup pitr status)',
+        details: { window_start: window.start.toISOString(), window_end: window.end.toISOString() },
+      },
+    );
+  }
+  const set = chooseBackupSet(stanza?.backup ?? [], at);
+  if (!set)
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `no physical backup is consistent at ${String(at?.toISOString())}`,
+    );
+  const need = set.info?.size ?? 0;
+  const free = await freeBytesBeside(site.cluster.dataDir);
+  if (need > free) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the restored database needs ${need} bytes beside ${site.cluster.dataDir}, and ${free} are free (the current directory is kept); nothing was changed`,
+      { hint: 'free space there: earlier restores keep their old data directory next to it (docs/pitr.md)' },
+    );
+  }
+
+  const { before, after } = await chooseFileSnapshots(ec.repo, d.installDir, at ?? now);
+  if (!before) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `no file snapshot of this install finished at or before ${(at ?? now).toISOString()}: the config, plugins and attachments of that time are not in the repository; nothing was changed`,
+      { hint: 'choose a later time (mm-backup list shows the snapshots)' },
+    );
+  }
+  const treeIds = selectRecords(before)
+    .filter((r) => kindOf(r).store === 'tree')
+    .map((r) => r.id);
+  const runningSchema = await ec
+    .engineFor(d.database)
+    .schemaVersion()
+    .catch(() => undefined);
+  const earlier = await listAside(site.cluster.dataDir);
+  if (earlier.length) warnings.push(`earlier restores left ${earlier.join(', ')} (remove when no longer needed)`);
+  const inputs: RestoreAtInputs = {
+    site,
+    cli,
+    at,
+    set,
+    d,
+    before,
+    after,
+    treeIds,
+    runningSchema,
+    aside: asidePath(site.cluster.dataDir, now),
+    force: !!req.force,
+    allowUnsigned: !!req.allowUnsigned,
+    archiveTimeoutSeconds: cfg.pitr.archiveTimeoutSeconds,
+  };
+  const overwrites = [
+    `the PostgreSQL cluster in ${site.cluster.dataDir}: replaced by its state at ${at ? at.toISOString() : 'the end of the archived WAL (latest)'} (pgBackRest backup ${set.label} and WAL); the current directory is moved to ${inputs.aside} and kept`,
+    ...(await describeRestore(selectRecords(before, treeIds), { safetySnapshot: true, force: !!req.force }, d)).map(
+      (l) => `${l} (from snapshot ${before.id})`,
+    ),
+    after
+      ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
+      : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
+  ];
+  return {
+    inputs,
+    overwrites,
+    warnings,
+    build: () => {
+      const plan = planRestoreAt(ec, rt.lock, inputs);
+      const o = plan.outcome;
+      o.warnings.push(...warnings);
+      const result = () => ({
+        target: at ? at.toISOString() : 'latest',
+        archive_end: o.archiveEnd?.toISOString() ?? null,
+        backup_set: set.label,
+        data_dir: site.cluster.dataDir,
+        moved_aside: o.movedAside && !o.putBack ? inputs.aside : null,
+        put_back: o.putBack,
+        files_snapshot_id: before.id,
+        attachments_snapshot_id: o.attachmentsFrom ?? null,
+        attachments_added: o.attachmentsAdded ?? 0,
+        attachments_checked: o.attachments?.checked ?? null,
+        attachments_missing: o.attachments?.missing ?? [],
+        attachments_missing_count: o.attachments?.missingCount ?? null,
+        restored_schema: o.restoredSchema ?? null,
+        restored: o.files.restored,
+        safety_snapshot_id: o.files.safetySnapshotId ?? null,
+        rolled_back: o.files.rolledBack || o.putBack,
+        overwritten: overwrites,
+        warnings: o.warnings,
+      });
+      return {
+        job: plan.job,
+        result,
+        summary: () => ({
+          json: { ok: true, ...result() },
+          text: [
+            `Restored the database to ${at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
+            `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
+            o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        }),
+        failureNote: () => describeRestoreAtFailure(o, site.cluster.dataDir),
+      };
+    },
+  };
+}

@@ -1,0 +1,369 @@
+/**
+ * The steps of an in-place point-in-time restore (restore --at): a WAL switch archived first;
+ * Mattermost stopped and the files' safety snapshot taken (the logical restore's own steps);
+ * PostgreSQL stopped, its data directory moved aside by rename, pgBackRest's restore to T into an
+ * empty one, PostgreSQL started and promoted; the schema version checked; the files of T put back
+ * (the logical restore's steps) and the attachments uploaded since merged in; Mattermost started.
+ * Every step after the move undoes back to the old directory, PostgreSQL running and Mattermost
+ * started (the runner undoes in reverse, then runs `finally`).
+ */
+import { BridgeError, PreconditionError, ProcessError } from '../core/errors';
+import { newJobId } from '../core/ids';
+import type { BackupInfo } from '../database/pgbackrest/info';
+import { moveAside, putBackAside } from '../database/pgbackrest/data_dir';
+import type { PgBackRest } from '../database/pgbackrest/pgbackrest';
+import { describeCommand, runServiceCommand, type ServiceCommand } from '../database/pgbackrest/postgres_service';
+import { recoveryWindow } from '../database/pgbackrest/recovery_window';
+import { inRecovery, switchWal } from '../database/pgbackrest/restore_queries';
+import { readArchiver } from '../database/pgbackrest/settings';
+import type { Discovery } from '../discovery/discover';
+import { kindOf, APPLICATION } from '../components/registry';
+import type { EngineContext } from '../jobs/context';
+import type { JobLock } from '../jobs/lock';
+import type { Job, Step, StepContext } from '../jobs/runner';
+import type { Manifest } from '../manifest/manifest';
+import { checkAttachments, type AttachmentPresence } from './attachment_presence';
+import { checkObjectsPresent } from './object_presence';
+import type { PitrSite } from './pitr_site';
+import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
+import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
+
+/** Everything prepare found and checked; the plan changes nothing before its `stop` step. */
+export interface RestoreAtInputs {
+  site: PitrSite;
+  cli: PgBackRest;
+  /** undefined: the end of the archived WAL ("latest"). */
+  at?: Date;
+  set: BackupInfo;
+  d: Discovery;
+  before: Manifest;
+  after?: Manifest;
+  /** The tree components restored from `before`. */
+  treeIds: string[];
+  /** Schema version of the running database before anything changes (what the installed Mattermost runs). */
+  runningSchema?: number;
+  aside: string;
+  force: boolean;
+  allowUnsigned: boolean;
+  archiveTimeoutSeconds: number;
+}
+
+export interface RestoreAtOutcome {
+  /** The WAL segment switched to and archived before anything stopped. */
+  switchedSegment?: string;
+  /** Where the archive ended after the switch (what "latest" reaches). */
+  archiveEnd?: Date;
+  movedAside: boolean;
+  /** The old data directory is back in place after a failure. */
+  putBack: boolean;
+  /** PostgreSQL could not be brought back: said first in the failure. */
+  postgresDown?: string;
+  restoredSchema?: number;
+  /** Which snapshot the attachments added since `before` came from, and how many paths. */
+  attachmentsFrom?: string;
+  attachmentsAdded?: number;
+  attachments?: AttachmentPresence;
+  files: RestoreOutcome;
+  warnings: string[];
+}
+
+const POLL_MS = 500;
+
+export function planRestoreAt(
+  ec: EngineContext,
+  lock: JobLock,
+  x: RestoreAtInputs,
+): { job: Job; outcome: RestoreAtOutcome } {
+  const { site, cli, d } = x;
+  const files = planRestore(ec, x.before, d, lock, {
+    components: x.treeIds,
+    safetySnapshot: true,
+    force: x.force,
+    allowUnsigned: x.allowUnsigned,
+  });
+  const o: RestoreAtOutcome = { movedAside: false, putBack: false, files: files.outcome, warnings: [] };
+  const fileStep = (id: string): Step => {
+    const s = files.job.steps.find((st) => st.id === id);
+    if (!s) throw new BridgeError('INTERNAL', `the file restore has no ${id} step`);
+    return s;
+  };
+  const fileSteps = (prefix: string) => files.job.steps.filter((s) => s.id.startsWith(prefix));
+  const pg = (c: ServiceCommand, ctx: StepContext) => runServiceCommand(c, site.account, ctx.signal);
+  const running = (ctx: StepContext) =>
+    pg(site.service.status, ctx).then(
+      () => true,
+      () => false,
+    );
+
+  const atPreflight: Step = {
+    id: 'at-preflight',
+    title: 'Check the attachments snapshot after the target time',
+    run: async (ctx) => {
+      if (!x.after) return 'none after the target time: the safety snapshot (taken next) supplies them';
+      await ec.trust.requireManifest(ec.repo, x.after, { allowUnsigned: x.allowUnsigned, action: 'restored' });
+      const check = await checkObjectsPresent(ec.repo, x.after, ctx, new Set([FILE_STORE]));
+      if (check.issues.length) {
+        throw new PreconditionError(
+          'PRECONDITION_FAILED',
+          `snapshot ${x.after.id}, which holds the attachments uploaded before the target time, is damaged: ${check.issues
+            .slice(0, 3)
+            .map((i) => `${i.path ?? ''}: ${i.problem}`)
+            .join('; ')}`,
+          { hint: 'run mm-backup verify; restore to a time whose next snapshot is sound' },
+        );
+      }
+      return `snapshot ${x.after.id}: ${check.objects} objects present`;
+    },
+  };
+
+  const walSwitch: Step = {
+    id: 'wal-switch',
+    title: 'Switch WAL and wait until it is archived',
+    run: async (ctx) => {
+      const segment = await switchWal(site.su, ctx.signal);
+      o.switchedSegment = segment;
+      const limitMs = Math.max(60, 3 * x.archiveTimeoutSeconds) * 1000;
+      const deadline = Date.now() + limitMs;
+      for (;;) {
+        const a = await readArchiver(site.su, ctx.signal);
+        // Names of one timeline sort in WAL order; a later timeline's sort after it.
+        if (a.last_archived_wal && a.last_archived_wal.slice(0, 24) >= segment) {
+          const w = recoveryWindow(await cli.info(ctx.signal), a);
+          o.archiveEnd = w?.end;
+          if (x.at && w && x.at > w.end) {
+            throw new PreconditionError(
+              'PRECONDITION_FAILED',
+              `${x.at.toISOString()} is after the end of the recovery window (${w.start.toISOString()} … ${w.end.toISOString()}); nothing was changed`,
+              { hint: 'choose a time inside the window (mm-backup pitr status), or --at latest' },
+            );
+          }
+          return `${segment} archived`;
+        }
+        if (Date.now() > deadline) {
+          throw new PreconditionError(
+            'PRECONDITION_FAILED',
+            `WAL segment ${segment} was not archived within ${limitMs / 1000} s: the newest changes are not in the repository; nothing was changed`,
+            { hint: 'mm-backup pitr status shows why archiving fails; fix it and restore again' },
+          );
+        }
+        await sleep(POLL_MS, ctx.signal);
+      }
+    },
+  };
+
+  const pgStop: Step = {
+    id: 'postgres-stop',
+    title: 'Stop PostgreSQL',
+    run: async (ctx) => {
+      await pg(site.service.stop, ctx);
+      return describeCommand(site.service.stop.argv);
+    },
+    undo: async (ctx) => {
+      // Runs last of the database undos: the old directory is back, so PostgreSQL starts on it.
+      if (await running(ctx)) return;
+      try {
+        await startAndWait(ctx);
+      } catch (err) {
+        o.postgresDown = `PostgreSQL IS DOWN: it did not start on its old data directory (${(err as Error).message}); start it: ${describeCommand(site.service.start.argv)}`;
+        throw err;
+      }
+      ctx.log('warn', 'PostgreSQL runs again on its old data directory');
+    },
+  };
+
+  const pgMove: Step = {
+    id: 'postgres-move-aside',
+    title: 'Move the data directory aside',
+    run: async () => {
+      await moveAside(site.cluster.dataDir, x.aside, site.account);
+      o.movedAside = true;
+      return `${site.cluster.dataDir} → ${x.aside}`;
+    },
+    undo: async (ctx) => {
+      if (!o.movedAside) return;
+      if (await running(ctx)) await pg(site.service.stop, ctx);
+      await putBackAside(site.cluster.dataDir, x.aside);
+      o.putBack = true;
+      ctx.log('warn', `the old data directory is back in ${site.cluster.dataDir}`);
+    },
+  };
+
+  const pgRestore: Step = {
+    id: 'postgres-restore',
+    title: 'Restore the database with pgBackRest',
+    run: async (ctx) => {
+      await cli.restore({ set: x.set.label, at: x.at }, ctx.signal);
+      return `backup ${x.set.label}, ${x.at ? `to ${x.at.toISOString()}` : 'to the end of the archived WAL'}`;
+    },
+  };
+
+  const startAndWait = async (ctx: StepContext): Promise<void> => {
+    try {
+      await pg(site.service.start, ctx);
+    } catch (err) {
+      // pg_ctl -w gives up after its timeout while a long recovery goes on: only a stopped server is a failure.
+      if (!(await running(ctx))) throw err;
+    }
+    for (;;) {
+      try {
+        if (!(await inRecovery(site.su, ctx.signal))) return;
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        if (!(await running(ctx))) {
+          throw new ProcessError('PostgreSQL stopped while starting (read its log for why)', { cause: err });
+        }
+      }
+      await sleep(POLL_MS, ctx.signal);
+    }
+  };
+
+  const pgStart: Step = {
+    id: 'postgres-start',
+    title: 'Start PostgreSQL and wait until recovery has finished',
+    run: async (ctx) => {
+      await startAndWait(ctx);
+      return 'recovered, promoted and accepting connections';
+    },
+    undo: async (ctx) => {
+      if (await running(ctx)) await pg(site.service.stop, ctx);
+    },
+  };
+
+  const schemaCheck: Step = {
+    id: 'schema-check',
+    title: "Check Mattermost's schema version",
+    run: async () => {
+      o.restoredSchema = await ec
+        .engineFor(d.database)
+        .schemaVersion()
+        .catch(() => undefined);
+      // The Mattermost that will run it: the one restored with the files, else the installed one.
+      const appRestored = x.treeIds.includes(APPLICATION);
+      const runs = appRestored ? x.before.mattermost.schemaVersion : x.runningSchema;
+      if (o.restoredSchema !== undefined && runs !== undefined && o.restoredSchema > runs) {
+        const msg = `the restored database's schema (${o.restoredSchema}) is newer than the Mattermost that will run it (${runs})`;
+        if (!x.force) {
+          throw new PreconditionError('VERSION_MISMATCH', msg, {
+            hint: 'upgrade Mattermost first, or pass --force',
+          });
+        }
+        o.warnings.push(`${msg} (--force given)`);
+      }
+      return `schema ${o.restoredSchema ?? 'unknown'}`;
+    },
+  };
+
+  const mergeAttachments: Step = {
+    id: 'merge-attachments',
+    title: 'Add the attachments uploaded since the file snapshot',
+    skip: () => (fileStoreRecord(x.before) ? undefined : 'the file snapshot holds no file store'),
+    run: async (ctx) => {
+      const from = x.after ?? (await safetyManifest());
+      const base = fileStoreRecord(x.before);
+      const later = fileStoreRecord(from);
+      if (!base || !later || !from) {
+        o.warnings.push('no file snapshot after the target time holds the file store: no attachments were added');
+        return 'nothing to add from';
+      }
+      if (later.root !== base.root) {
+        o.warnings.push(`snapshot ${from.id} has the file store in ${later.root}, not ${base.root}: nothing was added`);
+        return 'file store moved';
+      }
+      const added = await addedSince(base, later);
+      const targets = restoreTargets({ safetySnapshot: false, force: false }, d, ec);
+      await kindOf(added).checkRestore(added, targets);
+      const summary = await kindOf(added).restore(added, { repo: ec.repo, step: ctx, targets });
+      o.attachmentsFrom = from.id;
+      o.attachmentsAdded = added.files;
+      return `${added.files} files from snapshot ${from.id}${x.after ? '' : ' (the safety snapshot)'}: ${summary}`;
+    },
+  };
+
+  const safetyManifest = async (): Promise<Manifest | undefined> =>
+    files.outcome.safetySnapshotId ? ec.repo.loadSnapshot(files.outcome.safetySnapshotId) : undefined;
+
+  const attachmentCheck: Step = {
+    id: 'attachment-check',
+    title: 'Check that every attachment the database references is on disk',
+    skip: () => {
+      if (d.fileDriver !== 'local') return `the file store is ${d.fileDriver}, not on this disk`;
+      return d.components.some((c) => c.id === FILE_STORE && c.root) ? undefined : 'no file store here';
+    },
+    run: async (ctx) => {
+      const root = d.components.find((c) => c.id === FILE_STORE)?.root as string;
+      const r = await checkAttachments(d.database, root, {
+        signal: ctx.signal,
+        onProgress: (n) => ctx.progress(n, undefined, 'files'),
+      });
+      o.attachments = r;
+      if (r.missingCount) {
+        o.warnings.push(
+          `${r.missingCount} file(s) the restored database references are missing from ${root} (no snapshot holds them): ${r.missing.slice(0, 10).join(', ')}${r.missingCount > 10 ? ', …' : ''}`,
+        );
+      }
+      return `${r.checked} paths referenced, ${r.missingCount} missing`;
+    },
+  };
+
+  const ensurePostgres: Step = {
+    id: 'ensure-postgres',
+    title: 'Make sure PostgreSQL is running',
+    run: async (ctx) => {
+      if (await running(ctx)) return 'running';
+      await startAndWait(ctx);
+      return 'started again';
+    },
+  };
+
+  return {
+    job: {
+      id: newJobId(),
+      kind: 'restore',
+      steps: [
+        fileStep('preflight'),
+        atPreflight,
+        walSwitch,
+        fileStep('stop'),
+        ...fileSteps('safety-'),
+        pgStop,
+        pgMove,
+        pgRestore,
+        pgStart,
+        schemaCheck,
+        ...fileSteps('restore-'),
+        mergeAttachments,
+        attachmentCheck,
+        fileStep('start'),
+      ],
+      // PostgreSQL first: Mattermost started on a stopped database would not come up.
+      finally: [ensurePostgres, ...files.job.finally],
+    },
+    outcome: o,
+  };
+}
+
+/** What a failed restore --at left behind, after its error. */
+export function describeRestoreAtFailure(o: RestoreAtOutcome, dataDir: string): string | undefined {
+  const parts: string[] = [];
+  if (o.postgresDown) parts.push(o.postgresDown);
+  else if (o.putBack) parts.push(`The old data directory is back in ${dataDir} and PostgreSQL runs on it.`);
+  else if (!o.movedAside) parts.push('The database was not touched.');
+  const files = describeRollback(o.files)?.replace(/^\.\s*/, '');
+  if (files) parts.push(files);
+  return parts.length ? `. ${parts.join(' ')}` : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The world of a point-in-time restore: a real PostgreSQL cluster (run as postgres) holding a
+ * sandbox Mattermost's database, its install and file store, the Mattermost stand-in started and
+ * stopped by the service commands, and an mm-backup config with file snapshots and `pitr` (pg_ctl
+ * service commands, pgbackrest through a wrapper the tests can make fail once).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  assertNoSpecViolations,
+  freePort,
+  generateSandbox,
+  makeTempDir,
+  removeTempDir,
+  standinCommands,
+  standinUrl,
+  standinViolations,
+  startPostgres,
+  type PgServer,
+  type Sandbox,
+} from '@mm-backup/testkit';
+import { runCli, type CliResult } from './cli';
+
+export interface PitrRestoreEnv {
+  db: PgServer;
+  sb: Sandbox;
+  root: string;
+  repo: string;
+  url: string;
+  /** While this file exists, the pgbackrest wrapper's `restore` runs the real one, then fails (once). */
+  failRestoreMarker: string;
+  cli(...args: string[]): Promise<CliResult>;
+  cleanup(): Promise<void>;
+}
+
+export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
+  if (process.getuid?.() !== 0)
+    throw new Error('physical-mode tests run as root: pgBackRest and pg_ctl run as postgres');
+  const db = await startPostgres({ name: 'pitr-restore' });
+  const root = await makeTempDir('pitr-restore-');
+  await chmod(root, 0o711);
+  const port = await freePort();
+  const sb = await generateSandbox({
+    root,
+    db,
+    port,
+    size: { users: 10, channels: 4, posts: 60, attachments: 12, attachmentBytes: 120_000 },
+  });
+  const standinState = path.join(root, 'standin');
+  const commands = standinCommands(standinState, sb.installDir, { port });
+  const repo = path.join(root, 'repo');
+  const failRestoreMarker = path.join(root, 'fail-next-restore');
+  const wrapper = path.join(root, 'pgbackrest-wrapper');
+  await writeFile(
+    wrapper,
+    [
+      '#!/bin/sh',
+      '# pgbackrest; with the marker file present, a restore does its work and then fails, once (tests only)',
+      'for last; do :; done',
+      `if [ "$last" = restore ] && [ -e '${failRestoreMarker}' ]; then`,
+      `  rm -f '${failRestoreMarker}'; /usr/bin/pgbackrest "$@"; echo 'made to fail by the test' >&2; exit 7`,
+      'fi',
+      'exec /usr/bin/pgbackrest "$@"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const cfgFile = path.join(root, 'mm-backup.json');
+  const cfg = {
+    mattermost: {
+      installDir: sb.installDir,
+      url: standinUrl(port),
+      ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}),
+    },
+    service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 30, healthTimeoutSeconds: 60 },
+    repository: { path: repo },
+    database: { adminUrl: db.adminUrl(sb.dbName) },
+    backup: { pruneAfter: false },
+    pitr: {
+      stanza: `mmr${process.pid}`,
+      configDir: path.join(root, 'etc-pgbackrest'),
+      archiveTimeoutSeconds: 30,
+      pgbackrestBin: wrapper,
+      postgresService: { preset: 'pg_ctl', binDir: db.binDir, logFile: db.logFile },
+    },
+  };
+  await writeFile(cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+  const started = spawnSync(commands.start[0] as string, commands.start.slice(1), { encoding: 'utf8' });
+  if (started.status !== 0) throw new Error(`the stand-in did not start: ${started.stderr}`);
+  return {
+    db,
+    sb,
+    root,
+    repo,
+    url: standinUrl(port),
+    failRestoreMarker,
+    cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
+    cleanup: async () => {
+      spawnSync(commands.stop[0] as string, commands.stop.slice(1));
+      const violations = standinViolations(standinState);
+      await db.destroy();
+      await removeTempDir(root);
+      assertNoSpecViolations(violations);
+    },
+  };
+}
