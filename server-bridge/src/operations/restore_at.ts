@@ -91,11 +91,12 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: OperationRunti
     );
   }
   const set = chooseBackupSet(stanza?.backup ?? [], at);
-  if (!set)
+  if (!set) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `no physical backup is consistent at ${String(at?.toISOString())}`,
     );
+  }
   const need = set.info?.size ?? 0;
   const free = await freeBytesBeside(site.cluster.dataDir);
   if (need > free) {

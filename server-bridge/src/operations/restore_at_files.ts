@@ -50,7 +50,7 @@ export function fileStoreRecord(m: Manifest | undefined): ComponentRecord | unde
  * it has is replaced. Both lists are in path order: one merge pass counts, each read streams.
  */
 export async function addedSince(base: ComponentRecord, later: ComponentRecord): Promise<ComponentRecord> {
-  const added = async function* (): AsyncGenerator<Entry> {
+  async function* added(): AsyncGenerator<Entry> {
     const cursor = new EntryCursor(base.entries);
     try {
       for await (const e of later.entries) {
@@ -60,7 +60,7 @@ export async function addedSince(base: ComponentRecord, later: ComponentRecord):
     } finally {
       await cursor.close();
     }
-  };
+  }
   let length = 0;
   let files = 0;
   let bytes = 0;

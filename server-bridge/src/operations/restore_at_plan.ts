@@ -9,7 +9,9 @@
  */
 import { BridgeError, PreconditionError, ProcessError } from '../core/errors';
 import { newJobId } from '../core/ids';
+import { buildRestoreCommand } from '../database/pgbackrest/archive_command';
 import type { BackupInfo } from '../database/pgbackrest/info';
+import { setRestoreCommand } from '../database/pgbackrest/recovery_conf';
 import { moveAside, putBackAside } from '../database/pgbackrest/data_dir';
 import type { PgBackRest } from '../database/pgbackrest/pgbackrest';
 import { describeCommand, runServiceCommand, type ServiceCommand } from '../database/pgbackrest/postgres_service';
@@ -193,6 +195,12 @@ export function planRestoreAt(
     title: 'Restore the database with pgBackRest',
     run: async (ctx) => {
       await cli.restore({ set: x.set.label, at: x.at }, ctx.signal);
+      const restoreCommand = buildRestoreCommand({
+        pgbackrest: cli.bin,
+        configPath: cli.configPath,
+        stanza: cli.stanza,
+      });
+      await setRestoreCommand(site.cluster.dataDir, restoreCommand);
       return `backup ${x.set.label}, ${x.at ? `to ${x.at.toISOString()}` : 'to the end of the archived WAL'}`;
     },
   };
@@ -355,7 +363,10 @@ export function describeRestoreAtFailure(o: RestoreAtOutcome, dataDir: string): 
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
     const t = setTimeout(resolve, ms);
     signal.addEventListener(
       'abort',

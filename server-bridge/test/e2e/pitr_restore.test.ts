@@ -6,7 +6,7 @@
  * table, and every attachment the restored FileInfo rows reference; refusals change nothing; a
  * restore that fails after the data directory was moved puts it back and Mattermost answers.
  */
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
@@ -38,6 +38,8 @@ describe('restore --at (in place)', () => {
     );
     return rel;
   };
+  const asideDirs = async () =>
+    (await readdir(path.dirname(env.db.dataDir))).filter((n) => n.includes('.before-restore-'));
   const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
 
   beforeAll(async () => {
@@ -48,7 +50,11 @@ describe('restore --at (in place)', () => {
     expect(off.code).toBe(3);
     expect(off.stderr).toMatch(/physical mode, which is not enabled; nothing was changed/);
     await ok('pitr', 'enable', '--restart-postgres', '--yes');
-    await env.db.exec(mmdb, 'CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5)');
+    await env.db.exec(
+      mmdb,
+      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
+       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
+    );
     await ok('pitr', 'backup');
   }, 300_000);
   afterAll(async () => env?.cleanup());
@@ -85,7 +91,10 @@ describe('restore --at (in place)', () => {
 
   test('restore --at T: the rows of T, the dropped table back, every referenced attachment on disk', async () => {
     const a1 = await attach('pitra1');
-    await env.db.exec(mmdb, "CREATE TABLE doomed (v text); INSERT INTO doomed VALUES ('kept')");
+    await env.db.exec(
+      mmdb,
+      `CREATE TABLE doomed (v text); INSERT INTO doomed VALUES ('kept'); ALTER TABLE doomed OWNER TO ${env.sb.dbUser}`,
+    );
     const s1 = await ok('backup');
     const a2 = await attach('pitra2'); // after snapshot s1, before T: only a later snapshot holds it
     await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
@@ -118,12 +127,14 @@ describe('restore --at (in place)', () => {
     const paths = refs.flatMap((x) => [x.path, x.thumbnailpath, x.previewpath]).filter((p): p is string => !!p);
     expect(paths.length).toBeGreaterThan(12);
     const missing: string[] = [];
-    for (const p of paths)
+    for (const p of paths) {
       if (!(await stat(path.join(env.sb.dataDir, p)).catch(() => undefined))?.isFile()) missing.push(p);
+    }
     expect(missing).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining([a1, a2]));
     expect(r.attachments_checked).toBe(paths.length);
-    void a3;
+    // a3 (after T) may be on disk too (the later snapshot holds it); the database does not reference it.
+    expect(paths).not.toContain(a3);
     // The old directory is kept beside, by rename (same inode), and named.
     expect(r.moved_aside).toMatch(new RegExp(`^${env.db.dataDir}\\.before-restore-\\d{8}T\\d{6}Z$`));
     expect((await stat(r.moved_aside)).ino).toBe(oldDir.ino);
@@ -133,25 +144,50 @@ describe('restore --at (in place)', () => {
     await ok('pitr', 'backup');
   }, 600_000);
 
-  test('a restore that fails after the move puts the old data directory back; PostgreSQL and Mattermost run on it', async () => {
+  test('a restore whose pgbackrest fails after the move puts the old data directory back; PostgreSQL and Mattermost run on it', async () => {
     const t = await dbNow();
     await new Promise((r) => setTimeout(r, 1000));
     await env.db.exec(mmdb, 'INSERT INTO probe VALUES (100)');
     const before = await dataDirState();
-    const asideBefore = (await readdir(path.dirname(env.db.dataDir))).filter((n) => n.includes('.before-restore-'));
+    const asideBefore = await asideDirs();
     await writeFile(env.failRestoreMarker, '');
-    const r = await env.cli('restore', '--at', t.toISOString(), '--yes');
-    expect(r.code).not.toBe(0);
+    let r;
+    try {
+      r = await env.cli('restore', '--at', t.toISOString(), '--yes');
+    } finally {
+      await rm(env.failRestoreMarker, { force: true });
+    }
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/made to fail by the test/);
     expect(r.stderr).toMatch(
       new RegExp(`The old data directory is back in ${env.db.dataDir} and PostgreSQL runs on it`),
     );
-    expect(r.stderr).toMatch(/put back from safety snapshot/);
     expect(await dataDirState()).toEqual(before);
     expect(await probeRows()).toContain(100);
-    expect((await readdir(path.dirname(env.db.dataDir))).filter((n) => n.includes('.before-restore-'))).toEqual(
-      asideBefore,
+    expect(await asideDirs()).toEqual(asideBefore);
+    expect(await isUp(env.url)).toBe(true);
+  }, 600_000);
+
+  test('a restore that fails at the very end (Mattermost does not start) puts back the files and the data directory', async () => {
+    const t = await dbNow();
+    await new Promise((r) => setTimeout(r, 1000));
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (200)');
+    const extra = path.join(env.sb.installDir, 'config', 'added-after-t.txt');
+    await writeFile(extra, 'written after T\n');
+    const before = await dataDirState();
+    const asideBefore = await asideDirs();
+    await writeFile(env.failStartMarker, '');
+    const r = await env.cli('restore', '--at', t.toISOString(), '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/start made to fail by the test/);
+    expect(r.stderr).toMatch(
+      new RegExp(`The old data directory is back in ${env.db.dataDir} and PostgreSQL runs on it`),
     );
+    expect(r.stderr).toMatch(/were put back from safety snapshot/);
+    expect(await dataDirState()).toEqual(before);
+    expect(await probeRows()).toContain(200);
+    expect(await readFile(extra, 'utf8')).toBe('written after T\n');
+    expect(await asideDirs()).toEqual(asideBefore);
     expect(await isUp(env.url)).toBe(true);
   }, 600_000);
 });

@@ -28,15 +28,18 @@ export interface PitrRestoreEnv {
   root: string;
   repo: string;
   url: string;
-  /** While this file exists, the pgbackrest wrapper's `restore` runs the real one, then fails (once). */
+  /** While this file exists, the pgbackrest wrapper's `restore` runs the real one, then fails. */
   failRestoreMarker: string;
+  /** While this file exists, starting Mattermost fails once (the file is removed). */
+  failStartMarker: string;
   cli(...args: string[]): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
 
 export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
-  if (process.getuid?.() !== 0)
+  if (process.getuid?.() !== 0) {
     throw new Error('physical-mode tests run as root: pgBackRest and pg_ctl run as postgres');
+  }
   const db = await startPostgres({ name: 'pitr-restore' });
   const root = await makeTempDir('pitr-restore-');
   await chmod(root, 0o711);
@@ -59,9 +62,22 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
       '# pgbackrest; with the marker file present, a restore does its work and then fails, once (tests only)',
       'for last; do :; done',
       `if [ "$last" = restore ] && [ -e '${failRestoreMarker}' ]; then`,
-      `  rm -f '${failRestoreMarker}'; /usr/bin/pgbackrest "$@"; echo 'made to fail by the test' >&2; exit 7`,
+      `  /usr/bin/pgbackrest "$@"; echo 'made to fail by the test' >&2; exit 7`,
       'fi',
       'exec /usr/bin/pgbackrest "$@"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const failStartMarker = path.join(root, 'fail-next-start');
+  const startWrapper = path.join(root, 'mattermost-start');
+  await writeFile(
+    startWrapper,
+    [
+      '#!/bin/sh',
+      '# starts the stand-in; with the marker file present, fails once instead (tests only)',
+      `if [ -e '${failStartMarker}' ]; then rm -f '${failStartMarker}'; echo 'start made to fail by the test' >&2; exit 1; fi`,
+      `exec ${commands.start.map((a) => `'${a}'`).join(' ')}`,
       '',
     ].join('\n'),
     { mode: 0o755 },
@@ -73,13 +89,14 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
       url: standinUrl(port),
       ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}),
     },
-    service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 30, healthTimeoutSeconds: 60 },
+    service: { stop: commands.stop, start: [startWrapper], stopTimeoutSeconds: 30, healthTimeoutSeconds: 60 },
     repository: { path: repo },
     database: { adminUrl: db.adminUrl(sb.dbName) },
     backup: { pruneAfter: false },
     pitr: {
       stanza: `mmr${process.pid}`,
-      configDir: path.join(root, 'etc-pgbackrest'),
+      // A hostile name (space, quote, $, %): pgBackRest's restore_command must carry it through sh.
+      configDir: path.join(root, "etc pgbackrest $HOME 100% it's"),
       archiveTimeoutSeconds: 30,
       pgbackrestBin: wrapper,
       postgresService: { preset: 'pg_ctl', binDir: db.binDir, logFile: db.logFile },
@@ -95,6 +112,7 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
     repo,
     url: standinUrl(port),
     failRestoreMarker,
+    failStartMarker,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));

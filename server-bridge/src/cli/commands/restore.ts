@@ -36,7 +36,10 @@ export async function restoreCommand(
   id: string | undefined,
   flags: RestoreFlags,
 ): Promise<void> {
-  if (flags.at !== undefined) return restoreAtCommand(globals, id, flags);
+  if (flags.at !== undefined) {
+    await restoreAtCommand(globals, id, flags);
+    return;
+  }
   if (!id) throw new UsageError('restore needs a snapshot id (or "latest"), or --at <time>');
   const components = parseComponentList(flags.components, '--components');
   if (flags.installDir && !flags.installDir.startsWith('/')) {

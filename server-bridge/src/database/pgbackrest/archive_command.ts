@@ -1,6 +1,6 @@
 /**
- * The one shell string of the project: PostgreSQL runs `archive_command` through /bin/sh, so the
- * pgbackrest call it holds cannot be an argument array. Built here only, and tested with hostile
+ * The one shell string of the project (and its twin, restore_command): PostgreSQL runs
+ * `archive_command` through /bin/sh, so the pgbackrest call it holds cannot be an argument array. Built here only, and tested with hostile
  * values (test/unit/pitr_archive_command.test.ts).
  */
 import { ConfigError } from '../../core/errors';
@@ -19,14 +19,32 @@ export interface ArchiveCommandSpec {
  * Control characters are refused: a newline would end the command (and a setting) early.
  */
 export function buildArchiveCommand(spec: ArchiveCommandSpec): string {
+  return `${quotedCall(spec, 'archive_command', 'archive-push')} %p`;
+}
+
+function quotedCall(spec: ArchiveCommandSpec, setting: string, verb: string): string {
   refuseUnsafe('the pgbackrest binary path', spec.pgbackrest);
   refuseUnsafe('pitr.configDir', spec.configPath);
   refuseUnsafe('pitr.stanza', spec.stanza);
   if (!spec.pgbackrest.startsWith('/') || !spec.configPath.startsWith('/')) {
-    throw new ConfigError('archive_command needs absolute paths: PostgreSQL runs it with its own PATH and directory');
+    throw new ConfigError(`${setting} needs absolute paths: PostgreSQL runs it with its own PATH and directory`);
   }
-  const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`, 'archive-push'];
-  return `${args.map((a) => escapePercent(shellQuote(a))).join(' ')} %p`;
+  const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`, verb];
+  return args.map((a) => escapePercent(shellQuote(a))).join(' ');
+}
+
+/**
+ * restore_command for a restored cluster, quoted the same way: pgBackRest 2.45 writes its own
+ * with the config path in double quotes and unescaped for postgresql.conf, so a path holding a
+ * quote, `$` or `%` breaks recovery (found by test/e2e/pitr_restore.test.ts).
+ */
+export function buildRestoreCommand(spec: ArchiveCommandSpec): string {
+  return `${quotedCall(spec, 'restore_command', 'archive-get')} %f %p`;
+}
+
+/** A postgresql.conf string value: in single quotes, a quote doubled and a backslash escaped. */
+export function confQuote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** POSIX sh single quoting: the only character that needs care inside '…' is ' itself. */

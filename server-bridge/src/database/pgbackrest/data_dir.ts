@@ -27,8 +27,9 @@ export async function checkMovable(dataDir: string): Promise<void> {
   const refuse = (why: string, hint: string) =>
     new PreconditionError('PRECONDITION_FAILED', `the data directory ${dataDir} ${why}`, { hint });
   const st = await lstat(dataDir).catch(() => undefined);
-  if (!st?.isDirectory())
+  if (!st?.isDirectory()) {
     throw refuse('is not a plain directory (a link, or missing)', 'set pitr.dataDir to the real path');
+  }
   const parent = await stat(path.dirname(path.resolve(dataDir)));
   if (parent.dev !== st.dev) {
     throw refuse(
