@@ -53,6 +53,8 @@ export interface RestoreAtInputs {
 export interface RestoreAtOutcome {
   /** The WAL segment switched to and archived before anything stopped. */
   switchedSegment?: string;
+  /** The live cluster's timeline (the segment's first 8 hex digits): the history the restore follows. */
+  timeline?: number;
   /** Where the archive ended after the switch (what "latest" reaches). */
   archiveEnd?: Date;
   movedAside: boolean;
@@ -124,6 +126,7 @@ export function planRestoreAt(
     run: async (ctx) => {
       const segment = await switchWal(site.su, ctx.signal);
       o.switchedSegment = segment;
+      o.timeline = parseInt(segment.slice(0, 8), 16);
       const limitMs = Math.max(60, 3 * x.archiveTimeoutSeconds) * 1000;
       const deadline = Date.now() + limitMs;
       for (;;) {
@@ -194,14 +197,15 @@ export function planRestoreAt(
     id: 'postgres-restore',
     title: 'Restore the database with pgBackRest',
     run: async (ctx) => {
-      await cli.restore({ set: x.set.label, at: x.at }, ctx.signal);
+      if (!o.timeline) throw new BridgeError('INTERNAL', 'wal-switch did not run');
+      await cli.restore({ set: x.set.label, at: x.at, timeline: o.timeline }, ctx.signal);
       const restoreCommand = buildRestoreCommand({
         pgbackrest: cli.bin,
         configPath: cli.configPath,
         stanza: cli.stanza,
       });
       await setRestoreCommand(site.cluster.dataDir, restoreCommand);
-      return `backup ${x.set.label}, ${x.at ? `to ${x.at.toISOString()}` : 'to the end of the archived WAL'}`;
+      return `backup ${x.set.label}, ${x.at ? `to ${x.at.toISOString()}` : 'to the end of the archived WAL'} on timeline ${o.timeline}`;
     },
   };
 

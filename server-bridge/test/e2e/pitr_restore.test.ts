@@ -190,4 +190,17 @@ describe('restore --at (in place)', () => {
     expect(await asideDirs()).toEqual(asideBefore);
     expect(await isUp(env.url)).toBe(true);
   }, 600_000);
+
+  test('restore --at latest reaches the last commit; with no snapshot after it, attachments come from the safety snapshot', async () => {
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (300)');
+    const a4 = await attach('pitra4'); // after every file snapshot: only the safety snapshot holds it
+    const rows = await probeRows();
+    const r = await ok('restore', '--at', 'latest', '--yes');
+    expect(r).toMatchObject({ target: 'latest', attachments_missing_count: 0, put_back: false });
+    expect(r.attachments_snapshot_id).toBe(r.safety_snapshot_id);
+    expect(await probeRows()).toEqual(rows);
+    expect(await sql("SELECT id FROM fileinfo WHERE id = 'pitra4'")).toEqual([{ id: 'pitra4' }]);
+    expect((await stat(path.join(env.sb.dataDir, a4))).isFile()).toBe(true);
+    expect(await isUp(env.url)).toBe(true);
+  }, 600_000);
 });
