@@ -37,7 +37,9 @@ test.each([
   [['nonsense-command'], 2, /unknown command 'nonsense-command'/],
   [['backup', '--frobnicate'], 2, /unknown option '--frobnicate'/],
   [['backup', '--mode', 'sometimes'], 2, /Allowed choices are offline, online/],
-  [['restore'], 2, /missing required argument 'id'/],
+  [['restore'], 2, /restore needs a snapshot id \(or "latest"\), or --at <time>/],
+  [['restore', 'latest', '--at', 'latest'], 2, /--at restores to a time, not a snapshot: leave out "latest"/],
+  [['restore', '--at', 'latest', '--components', 'config'], 2, /--components cannot be combined with --at/],
 ])('%j exits %i', async (args, code, message) => {
   const r = await runCli(args);
   expect(r.code).toBe(code);
