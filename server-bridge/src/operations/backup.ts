@@ -29,7 +29,9 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
     ec.offsite && (req.replicate ?? ec.cfg.backup.replicateAfter) ? planReplicate(ec, ec.offsite) : undefined;
   if (replicate) followUps.push({ id: 'replicate', title: 'The off-site copy', steps: replicate.job.steps });
   const prune =
-    (req.prune ?? ec.cfg.backup.pruneAfter) ? planPrune(ec, { dryRun: false, idPrefix: 'prune-' }) : undefined;
+    (req.prune ?? ec.cfg.backup.pruneAfter)
+      ? planPrune(ec, { dryRun: false, idPrefix: 'prune-', sweepOnlyAfterRemoval: true })
+      : undefined;
   if (prune) followUps.push({ id: 'prune', title: 'The retention policy', steps: prune.job.steps });
   plan.job.followUps = followUps;
 

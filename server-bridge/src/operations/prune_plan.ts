@@ -20,10 +20,16 @@ export interface PruneOutcome {
   dryRun: boolean;
 }
 
-/** `idPrefix` names the steps when they run as a backup's follow-up ("prune-snapshots"). */
+/**
+ * `idPrefix` names the steps when they run as a backup's follow-up ("prune-snapshots"), where
+ * `sweepOnlyAfterRemoval` skips the object sweep when no snapshot was removed: no object can have
+ * lost its last reference then, and the sweep reads every index and lists every object (measured:
+ * 5-6 s of a 13 s unchanged backup of 55k files). What a failed backup stored before it failed is
+ * swept by the next prune that removes a snapshot, or by `mm-backup prune`, which always sweeps.
+ */
 export function planPrune(
   ec: EngineContext,
-  opts: { dryRun: boolean; idPrefix?: string },
+  opts: { dryRun: boolean; idPrefix?: string; sweepOnlyAfterRemoval?: boolean },
 ): { job: Job; outcome: PruneOutcome } {
   const pre = opts.idPrefix ?? '';
   const outcome: PruneOutcome = { objectsRemoved: 0, bytesFreed: 0, dryRun: opts.dryRun };
@@ -57,6 +63,10 @@ export function planPrune(
       {
         id: `${pre}objects`,
         title: 'Remove objects no kept snapshot uses',
+        skip: () =>
+          opts.sweepOnlyAfterRemoval && outcome.plan?.remove.length === 0
+            ? 'no snapshot was removed, so no object became unused'
+            : undefined,
         run: async (ctx) => {
           // Mark from what is on disk now (after the deletes), not from the plan, so a manifest
           // written by anyone else is never swept from under it.

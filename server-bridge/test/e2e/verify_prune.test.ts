@@ -128,3 +128,35 @@ test('prune keeps what kept snapshots need and the newest verified snapshot', as
   expect(kept.sort()).toEqual([verified, ...ids.slice(-2)].sort());
   for (const id of kept) expect((await env.cli('verify', id)).code).toBe(0);
 });
+
+test("a backup's prune sweeps objects only when its retention removed a snapshot; mm-backup prune always sweeps", async () => {
+  const uploads = path.join(env.sb.installDir, 'data', 'prune-test');
+  const stepStatus = (b: { events: Array<Record<string, unknown>> }, step: string) =>
+    b.events.find((e) => e.step === step && (e.type === 'step.finished' || e.type === 'step.skipped'))?.type;
+  await env.writeConfig({
+    retention: { keepLast: 2, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+    backup: { mode: 'online', pruneAfter: true },
+  });
+  await writeFile(path.join(uploads, 'only-in-a.txt'), `unique ${Math.random()}`);
+  const a = await env.cli('backup');
+  expect(a.code).toBe(0);
+  expect(a.summary?.prune?.removed.length).toBeGreaterThan(0);
+  expect(stepStatus(a, 'prune-objects')).toBe('step.finished');
+  expect(a.summary?.prune?.objects_removed).toBeGreaterThan(0);
+
+  await env.writeConfig({
+    retention: { keepLast: 20, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+    backup: { mode: 'online', pruneAfter: true },
+  });
+  const b = await env.cli('backup');
+  expect(b.code).toBe(0);
+  expect(b.summary?.prune?.removed).toEqual([]);
+  expect(stepStatus(b, 'prune-objects')).toBe('step.skipped');
+  expect(b.events.find((e) => e.type === 'step.skipped' && e.step === 'prune-objects')?.reason).toMatch(
+    /no snapshot was removed/,
+  );
+  const p = await env.cli('prune');
+  expect(p.code).toBe(0);
+  expect(stepStatus(p, 'objects')).toBe('step.finished');
+  await env.writeConfig();
+});
