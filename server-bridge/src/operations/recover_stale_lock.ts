@@ -16,6 +16,7 @@ import type { EngineContext } from '../jobs/context';
 import type { JobKind } from '../jobs/events';
 import type { JobLock, LockInfo, StaleLock } from '../jobs/lock';
 import { putBack } from './restore_plan';
+import { recoverPitrRestore } from './recover_pitr_restore';
 import { restoreOrder } from '../components/registry';
 import type { Manifest } from '../manifest/manifest';
 import type { StepContext } from '../jobs/runner';
@@ -81,6 +82,25 @@ export async function recoverStaleLock(
   let action: RecoveryAction = h.mattermostStopped ? 'started' : 'nothing';
   const notes: string[] = [];
   let error: Recovery['error'];
+
+  // A point-in-time restore first: its old data directory back and PostgreSQL running, so that
+  // the files' rollback and Mattermost's start below find the database as it was.
+  if (h.kind === 'restore') {
+    try {
+      const note = await recoverPitrRestore(ec, (l, m) => o.log(l, m), o.signal);
+      if (note) notes.push(note);
+    } catch (err) {
+      const e = asBridgeError(err);
+      error = {
+        code: e.code,
+        message: `PostgreSQL could not be put back: ${redact(e.message)}`,
+        hint: 'docs/pitr.md: put the kept data directory back and start PostgreSQL by hand',
+      };
+      notes.push(
+        `⚠️ PostgreSQL IS DOWN: the interrupted point-in-time restore could not be undone (${redact(e.message)}).`,
+      );
+    }
+  }
 
   if (h.overwriting && h.safetySnapshotId) {
     o.log(

@@ -28,6 +28,7 @@ import { checkAttachments, type AttachmentPresence } from './attachment_presence
 import { checkObjectsPresent } from './object_presence';
 import type { PitrSite } from './pitr_site';
 import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
+import { clearPitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
 import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
 
 /** Everything prepare found and checked; the plan changes nothing before its `stop` step. */
@@ -160,19 +161,23 @@ export function planRestoreAt(
     id: 'postgres-stop',
     title: 'Stop PostgreSQL',
     run: async (ctx) => {
+      // From here until the restored cluster is committed to, a successor of a kill puts the old one back.
+      await writePitrRestoreMarker(ec.trust.keyFile, { dataDir: site.cluster.dataDir, aside: x.aside });
       await pg(site.service.stop, ctx);
       return describeCommand(site.service.stop.argv);
     },
     undo: async (ctx) => {
       // Runs last of the database undos: the old directory is back, so PostgreSQL starts on it.
-      if (await running(ctx)) return;
-      try {
-        await startAndWait(ctx);
-      } catch (err) {
-        o.postgresDown = `PostgreSQL IS DOWN: it did not start on its old data directory (${(err as Error).message}); start it: ${describeCommand(site.service.start.argv)}`;
-        throw err;
+      if (!(await running(ctx))) {
+        try {
+          await startAndWait(ctx);
+        } catch (err) {
+          o.postgresDown = `PostgreSQL IS DOWN: it did not start on its old data directory (${(err as Error).message}); start it: ${describeCommand(site.service.start.argv)}`;
+          throw err;
+        }
+        ctx.log('warn', 'PostgreSQL runs again on its old data directory');
       }
-      ctx.log('warn', 'PostgreSQL runs again on its old data directory');
+      await clearPitrRestoreMarker(ec.trust.keyFile);
     },
   };
 
@@ -317,6 +322,16 @@ export function planRestoreAt(
     },
   };
 
+  const commitDatabase: Step = {
+    id: 'commit-database',
+    title: 'Keep the restored database',
+    run: async () => {
+      // Everything is in place: a successor of a kill from here on only starts Mattermost.
+      await clearPitrRestoreMarker(ec.trust.keyFile);
+      return `the previous data directory stays in ${x.aside}`;
+    },
+  };
+
   const ensurePostgres: Step = {
     id: 'ensure-postgres',
     title: 'Make sure PostgreSQL is running',
@@ -345,6 +360,7 @@ export function planRestoreAt(
         ...fileSteps('restore-'),
         mergeAttachments,
         attachmentCheck,
+        commitDatabase,
         fileStep('start'),
       ],
       // PostgreSQL first: Mattermost started on a stopped database would not come up.

@@ -8,6 +8,7 @@
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { startCli } from '../support/cli';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
 
@@ -201,6 +202,46 @@ describe('restore --at (in place)', () => {
     expect(await probeRows()).toEqual(rows);
     expect(await sql("SELECT id FROM fileinfo WHERE id = 'pitra4'")).toEqual([{ id: 'pitra4' }]);
     expect((await stat(path.join(env.sb.dataDir, a4))).isFile()).toBe(true);
+    expect(await isUp(env.url)).toBe(true);
+  }, 600_000);
+
+  test('a restore killed after the move is repaired by the next job: old data directory back, PostgreSQL and Mattermost running', async () => {
+    const t = await dbNow();
+    await new Promise((r) => setTimeout(r, 1000));
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (400)');
+    const before = await dataDirState();
+    const asideBefore = await asideDirs();
+    await writeFile(env.hangRestoreMarker, '');
+    const run = startCli(['--config', env.cfgFile, '--json', 'restore', '--at', t.toISOString(), '--yes']);
+    let sleeper = 0;
+    try {
+      // The real pgbackrest has written the restored directory; the wrapper then waits: kill the CLI there.
+      const end = Date.now() + 120_000;
+      while (!sleeper && Date.now() < end) {
+        sleeper = Number((await readFile(env.hangPidFile, 'utf8').catch(() => '')).trim());
+        if (!sleeper) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(sleeper).toBeGreaterThan(0);
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      if (sleeper) process.kill(sleeper, 'SIGKILL');
+      await rm(env.hangRestoreMarker, { force: true });
+    }
+    expect(await isUp(env.url)).toBe(false);
+    expect((await asideDirs()).length).toBe(asideBefore.length + 1);
+
+    const next = await env.cli('backup');
+    expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
+    const logs = next.events
+      .filter((e) => e.type === 'log')
+      .map((e) => e.message as string)
+      .join('\n');
+    expect(logs).toMatch(/it was a point-in-time restore: putting .* back as it was and starting PostgreSQL/);
+    expect(logs).toMatch(/The old PostgreSQL data directory was put back/);
+    expect(await dataDirState()).toEqual(before);
+    expect(await probeRows()).toContain(400);
+    expect(await asideDirs()).toEqual(asideBefore);
     expect(await isUp(env.url)).toBe(true);
   }, 600_000);
 });

@@ -5,7 +5,7 @@
  * service commands, pgbackrest through a wrapper the tests can make fail once).
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   assertNoSpecViolations,
@@ -27,11 +27,15 @@ export interface PitrRestoreEnv {
   sb: Sandbox;
   root: string;
   repo: string;
+  cfgFile: string;
   url: string;
   /** While this file exists, the pgbackrest wrapper's `restore` runs the real one, then fails. */
   failRestoreMarker: string;
   /** While this file exists, starting Mattermost fails once (the file is removed). */
   failStartMarker: string;
+  /** While this file exists, a restore does its work, then writes its pid to `hangPidFile` and sleeps. */
+  hangRestoreMarker: string;
+  hangPidFile: string;
   cli(...args: string[]): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
@@ -54,6 +58,9 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
   const commands = standinCommands(standinState, sb.installDir, { port });
   const repo = path.join(root, 'repo');
   const failRestoreMarker = path.join(root, 'fail-next-restore');
+  const hangRestoreMarker = path.join(root, 'hang-next-restore');
+  // The wrapper runs as postgres, which cannot write in root: the pid goes to /tmp.
+  const hangPidFile = `${root}.hang-pid`;
   const wrapper = path.join(root, 'pgbackrest-wrapper');
   await writeFile(
     wrapper,
@@ -63,6 +70,9 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
       'for last; do :; done',
       `if [ "$last" = restore ] && [ -e '${failRestoreMarker}' ]; then`,
       `  /usr/bin/pgbackrest "$@"; echo 'made to fail by the test' >&2; exit 7`,
+      'fi',
+      `if [ "$last" = restore ] && [ -e '${hangRestoreMarker}' ]; then`,
+      `  /usr/bin/pgbackrest "$@"; echo $$ > '${hangPidFile}'; exec sleep 600`,
       'fi',
       'exec /usr/bin/pgbackrest "$@"',
       '',
@@ -110,15 +120,19 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
     sb,
     root,
     repo,
+    cfgFile,
     url: standinUrl(port),
     failRestoreMarker,
     failStartMarker,
+    hangRestoreMarker,
+    hangPidFile,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));
       const violations = standinViolations(standinState);
       await db.destroy();
       await removeTempDir(root);
+      await rm(hangPidFile, { force: true });
       assertNoSpecViolations(violations);
     },
   };

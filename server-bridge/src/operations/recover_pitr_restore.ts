@@ -1,0 +1,40 @@
+/**
+ * The database half of repairing a killed restore --at (recover_stale_lock.ts runs it first):
+ * the old data directory is put back if it was moved aside, and PostgreSQL is started on it. The
+ * file half (rollback from the safety snapshot) and Mattermost's start follow as for any restore.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { putBackAside } from '../database/pgbackrest/data_dir';
+import { postgresAccount } from '../database/pgbackrest/postgres_account';
+import { postgresService, runServiceCommand } from '../database/pgbackrest/postgres_service';
+import type { EngineContext } from '../jobs/context';
+import { clearPitrRestoreMarker, readPitrRestoreMarker } from './restore_at_marker';
+
+/** undefined when no restore --at was in progress; else one sentence of what was done. Throws when PostgreSQL cannot be started. */
+export async function recoverPitrRestore(
+  ec: EngineContext,
+  log: (level: 'warn', message: string) => void,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const m = await readPitrRestoreMarker(ec.trust.keyFile);
+  if (!m) return undefined;
+  const account = postgresAccount();
+  const run = (argv: Parameters<typeof runServiceCommand>[0]) => runServiceCommand(argv, account, signal);
+  // The major is needed for the service commands only; the aside copy has it when the data dir is gone.
+  const versionFile = async (dir: string) => readFile(path.join(dir, 'PG_VERSION'), 'utf8').catch(() => undefined);
+  const version = (await versionFile(m.aside)) ?? (await versionFile(m.dataDir)) ?? '0';
+  const service = postgresService(ec.cfg.pitr.postgresService, { major: Number(version.trim()), dataDir: m.dataDir });
+  const running = await run(service.status).then(
+    () => true,
+    () => false,
+  );
+  log('warn', `it was a point-in-time restore: putting ${m.dataDir} back as it was and starting PostgreSQL`);
+  if (running) await run(service.stop);
+  const how = await putBackAside(m.dataDir, m.aside);
+  await run(service.start);
+  await clearPitrRestoreMarker(ec.trust.keyFile);
+  return how === 'put back'
+    ? `The old PostgreSQL data directory was put back in ${m.dataDir} and PostgreSQL started on it.`
+    : 'PostgreSQL was started again on its data directory (it had not been moved yet).';
+}
