@@ -9,13 +9,21 @@ export function newSnapshotId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** How far ahead of this clock an existing snapshot id may be and still be followed. */
+const FUTURE_SLACK_MS = 5 * 60 * 1000;
+
 /**
- * A new snapshot id that sorts after `newest` (the repository's newest id), so that "the newest
+ * A new snapshot id that sorts after the newest of `ids` (the repository's), so that "the newest
  * snapshot" (a backup's parent, `latest`) is always the last one made: two backups in the same
- * second, or a clock that went back, would otherwise order by their random suffixes.
+ * second, or a clock that went back a little, would otherwise order by their random suffixes. Ids
+ * more than five minutes ahead of this clock are not followed: a name planted in the repository
+ * (99991231T235959Z-ffffff) must not push every later id out of the format, or into the future.
  */
-export function snapshotIdAfter(newest: string | undefined, now = new Date()): string {
+export function snapshotIdAfter(ids: readonly string[], now = new Date()): string {
   const id = newSnapshotId(now);
+  const ceiling = `${newSnapshotId(new Date(now.getTime() + FUTURE_SLACK_MS)).slice(0, 16)}-ffffff`;
+  let newest: string | undefined;
+  for (const x of ids) if (x <= ceiling && (newest === undefined || x > newest)) newest = x;
   if (newest === undefined || id > newest) return id;
   const [stamp = '', suffix = ''] = newest.split('-');
   const n = parseInt(suffix, 16);

@@ -12,23 +12,29 @@ import { query } from './sql_client';
 export const DAY_DIR = /^\d{8}$/;
 
 /**
- * Per day directory (YYYYMMDD), a fingerprint of its FileInfo rows: count, newest UpdateAt, newest
- * DeleteAt and total size. One aggregate query; rows whose path does not start with a day are left out.
+ * Per day directory (YYYYMMDD), a fingerprint of its FileInfo rows: count, newest CreateAt,
+ * UpdateAt and DeleteAt, total size, and a sum of a hash of each row's id (order-free: one row
+ * removed and another added with the same size and old times still changes it). One aggregate
+ * query; rows whose path does not start with a day are left out.
  */
 export async function fileInfoDays(db: DbTarget): Promise<Map<string, string>> {
   // MySQL's table is FileInfo (case matters there); PostgreSQL folds the unquoted name to fileinfo.
-  const table = db.driver === 'postgres' ? 'fileinfo' : 'FileInfo';
-  const cast = db.driver === 'postgres' ? '::text' : '';
+  const pg = db.driver === 'postgres';
+  const table = pg ? 'fileinfo' : 'FileInfo';
+  const cast = pg ? '::text' : '';
+  const idHash = pg ? 'SUM(hashtext(id)::bigint)' : 'SUM(CRC32(id))';
   const rows = await query(
     db,
-    `SELECT LEFT(path, 8) AS day, COUNT(*)${cast} AS n, COALESCE(MAX(updateat), 0)${cast} AS u,
-      COALESCE(MAX(deleteat), 0)${cast} AS d, COALESCE(SUM(size), 0)${cast} AS s
+    `SELECT LEFT(path, 8) AS day, COUNT(*)${cast} AS n, COALESCE(MAX(createat), 0)${cast} AS c,
+      COALESCE(MAX(updateat), 0)${cast} AS u, COALESCE(MAX(deleteat), 0)${cast} AS d,
+      COALESCE(SUM(size), 0)${cast} AS s, COALESCE(${idHash}, 0)${cast} AS h
     FROM ${table} GROUP BY LEFT(path, 8)`,
   );
   const days = new Map<string, string>();
   for (const r of rows) {
     const day = typeof r.day === 'string' ? r.day : '';
-    if (DAY_DIR.test(day)) days.set(day, `${String(r.n)}:${String(r.u)}:${String(r.d)}:${String(r.s)}`);
+    const fp = [r.n, r.c, r.u, r.d, r.s, r.h].map((v) => (typeof v === 'string' || typeof v === 'number' ? v : '?'));
+    if (DAY_DIR.test(day)) days.set(day, fp.join(':'));
   }
   return days;
 }

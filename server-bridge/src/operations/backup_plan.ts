@@ -90,7 +90,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         if (opts.ownProcess) await applyToProcess(draft.budget.children);
       }
       draft.parent = await ec.trust.newestTrusted(ec.repo, (m) => m.installDir === d.installDir);
-      draft.id = snapshotIdAfter((await ec.repo.snapshotIds()).at(-1));
+      draft.id = snapshotIdAfter(await ec.repo.snapshotIds());
       draft.restored = await restoredParents(
         RestoredIndexes.beside(ec.trust.keyFile),
         ec.repo,

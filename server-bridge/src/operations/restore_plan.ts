@@ -380,7 +380,7 @@ export function planRestore(
       title: 'Prepare the safety snapshot',
       run: async () => {
         safetyDraft.parent = await ec.trust.newestTrusted(ec.repo, (x) => x.installDir === d.installDir);
-        safetyDraft.id = snapshotIdAfter((await ec.repo.snapshotIds()).at(-1));
+        safetyDraft.id = snapshotIdAfter(await ec.repo.snapshotIds());
         safetyDraft.restored = await restoredParents(
           RestoredIndexes.beside(ec.trust.keyFile),
           ec.repo,

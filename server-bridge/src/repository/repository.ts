@@ -402,7 +402,7 @@ export class Repository {
     if (!this.storage.readSmallSync) {
       throw new BridgeError('INTERNAL', 'copySmallObjectSync needs a storage of plain local files');
     }
-    const buf = this.storage.readSmallSync(objectKey(sha256));
+    const buf = this.storage.readSmallSync(objectKey(sha256), INLINE_FILE);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     const tmp = tempBeside(dest);
     try {

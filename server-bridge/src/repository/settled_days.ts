@@ -42,8 +42,9 @@ export function planCarry(
   if (opts.fullWalkDays <= 0) return { carry, fullWalk: 'backup.fullWalkDays is 0' };
   if (!previous) return { carry, fullWalk: 'no walk state for the parent snapshot' };
   if (!days) return { carry, fullWalk: "the database's file records could not be read" };
-  const last = Date.parse(previous.fullWalkAt);
-  if (!(opts.now.getTime() - last < opts.fullWalkDays * DAY_MS)) {
+  const since = opts.now.getTime() - Date.parse(previous.fullWalkAt);
+  if (since < 0) return { carry, fullWalk: 'the last full walk is dated in the future (the clock changed)' };
+  if (!(since < opts.fullWalkDays * DAY_MS)) {
     return { carry, fullWalk: `the last full walk is ${opts.fullWalkDays} days old or more` };
   }
   if ([...opts.exclude].sort().join('\n') !== [...previous.exclude].sort().join('\n')) {

@@ -4,7 +4,7 @@
  * A consumed file body already in tmp/ is renamed as it is (the repository's staged objects,
  * made durable together by one sync of the filesystem before the manifest is committed).
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -70,12 +70,36 @@ export class LocalStorage implements Storage {
     }
   }
 
-  readSmallSync(key: string): Buffer {
+  readSmallSync(key: string, maxBytes: number): Buffer {
     const file = this.file(key);
+    let fd: number | undefined;
     try {
-      return readFileSync(file);
+      // Whoever can write the repository may have put a FIFO, a device, a link or a huge file
+      // where an object was: never follow, never block (a FIFO would hang the event loop), and
+      // read a regular file of at most maxBytes.
+      fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (st.size > maxBytes) {
+        throw new StorageError(`cannot read ${key}: ${st.size} bytes, more than the ${maxBytes} expected`, {
+          permanent: true,
+        });
+      }
+      const buf = Buffer.allocUnsafe(st.size);
+      let done = 0;
+      while (done < buf.length) {
+        const n = readSync(fd, buf, done, buf.length - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+        throw new StorageError(`cannot read ${key}: a symbolic link`, { cause: err, permanent: true });
+      }
       throw wrap(err, `cannot read ${key}`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 

@@ -78,9 +78,10 @@ export interface Storage {
   /**
    * Optional, only for a backend whose keys are plain local files holding exactly the bytes put
    * (never a decorator that transforms them): the object read whole with synchronous calls, for a
-   * restore of many small files. Errors as get's (NotFoundError for a missing key).
+   * restore of many small files. Errors as get's (NotFoundError for a missing key); a StorageError
+   * for anything but a regular file of at most `maxBytes` (never follows a link, never blocks).
    */
-  readSmallSync?(key: string): Buffer;
+  readSmallSync?(key: string, maxBytes: number): Buffer;
   /**
    * Optional: removes what interrupted puts left (temp files, incomplete multipart uploads) and
    * says how many; call only while holding the job lock.

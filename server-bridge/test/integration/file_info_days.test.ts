@@ -50,6 +50,18 @@ for (const driver of ['postgres', 'mysql'] as const) {
       const after = await fileInfoDays(target);
       expect(after.get(day)).not.toBe(days.get(day));
       for (const [d, fp] of days) if (d !== day) expect(after.get(d)).toBe(fp);
+      // One row removed and another added with the same size and older times: still a change.
+      const [, other] = Object.keys(onDisk) as [string, string];
+      const row = (
+        await query(target, `SELECT id, size, createat, updateat FROM ${table} WHERE path LIKE '${other}/%' LIMIT 1`)
+      )[0] as { id: string; size: number; createat: number; updateat: number };
+      await query(target, `DELETE FROM ${table} WHERE id = '${row.id}'`);
+      await query(
+        target,
+        `INSERT INTO ${table} (id, path, thumbnailpath, previewpath, name, extension, size, createat, updateat, deleteat, archived)
+         VALUES ('swappedrow0000000000000000', '${other}/teams/t/channels/c/users/u/swappedrow0000000000000000/x.txt', '', '', 'x.txt', 'txt', ${row.size}, 1, 1, 0, false)`,
+      );
+      expect((await fileInfoDays(target)).get(other)).not.toBe(after.get(other));
     } finally {
       await db.destroy();
       await removeTempDir(root);

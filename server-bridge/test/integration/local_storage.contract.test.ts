@@ -2,7 +2,8 @@
  * The storage contract against the local directory, memory, and the decorators over them:
  * retries over a flaky network double (every call's first attempt fails) and age encryption.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -52,4 +53,26 @@ storageContract('age-encrypted local directory', async () => {
     storage: new EncryptedStorage(await LocalStorage.open(dir), { recipients: [recipient], identities: [identity] }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+});
+
+// Someone who can write the repository may leave a FIFO, a link or a huge file where an object
+// was: the synchronous read of a restore neither blocks (the sidecar's event loop) nor follows.
+test('readSmallSync refuses a FIFO at once, a symbolic link, and a file larger than expected', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  try {
+    const storage = await LocalStorage.open(dir);
+    await mkdir(path.join(dir, 'objects/ab'), { recursive: true });
+    const fifo = spawnSync('mkfifo', [path.join(dir, 'objects/ab/fifo')]);
+    expect(fifo.status).toBe(0);
+    const t0 = Date.now();
+    expect(() => storage.readSmallSync('objects/ab/fifo', 100)).toThrow(/not a regular file/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await writeFile(path.join(dir, 'secret'), 'outside the repository');
+    await symlink(path.join(dir, 'secret'), path.join(dir, 'objects/ab/link'));
+    expect(() => storage.readSmallSync('objects/ab/link', 100)).toThrow(/symbolic link/);
+    await writeFile(path.join(dir, 'objects/ab/big'), Buffer.alloc(5000));
+    expect(() => storage.readSmallSync('objects/ab/big', 4096)).toThrow(/5000 bytes, more than the 4096 expected/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -52,9 +52,10 @@ export function storageContract(
       if (!read) return;
       const body = randomBytes(3000);
       await storage.put('objects/ab/small', body);
-      expect(read('objects/ab/small')).toEqual(body);
-      expect(() => read('objects/ab/none')).toThrow(NotFoundError);
-      expect(() => read('../escape')).toThrow(TypeError);
+      expect(read('objects/ab/small', 3000)).toEqual(body);
+      expect(() => read('objects/ab/small', 2999)).toThrow(/more than the 2999 expected/);
+      expect(() => read('objects/ab/none', 3000)).toThrow(NotFoundError);
+      expect(() => read('../escape', 3000)).toThrow(TypeError);
     });
 
     test('missing keys: get rejects with NotFoundError, stat is undefined, delete succeeds', async () => {

@@ -46,6 +46,7 @@ test('a full walk when due, without state or rows, when exclusions changed, or w
   expect(planCarry(state({ fullWalkAt: '2026-11-25T09:59:59.000Z' }), days, opts).fullWalk).toMatch(/7 days old/);
   expect(planCarry(state({ fullWalkAt: '2026-11-25T10:00:01.000Z' }), days, opts).fullWalk).toBeUndefined();
   expect(planCarry(state({ fullWalkAt: 'garbage' }), days, opts).fullWalk).toMatch(/days old/);
+  expect(planCarry(state({ fullWalkAt: '2026-12-03T10:00:00.000Z' }), days, opts).fullWalk).toMatch(/in the future/);
   expect(planCarry(undefined, days, opts).fullWalk).toMatch(/no walk state/);
   expect(planCarry(state(), undefined, opts).fullWalk).toMatch(/could not be read/);
   expect(planCarry(state(), days, { ...opts, exclude: [] }).fullWalk).toMatch(/excluded paths changed/);
