@@ -13,16 +13,21 @@ import { LOCK_FILE } from '../../src/repository/layout';
 import { runCli, startCli } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
+/** A process's argv, or [] once it has exited (its /proc entry goes at any moment). */
+function argvOf(pid: number | string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
 /** pids of pgbackrest processes working on `stanza` (argv holds --stanza=…). */
 function pgbackrestPids(stanza: string): number[] {
   const pids: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('pgbackrest')) && argv.includes(`--stanza=${stanza}`)) pids.push(Number(pid));
-    } catch {
-      // gone
-    }
+    const argv = argvOf(pid);
+    if (argv.some((a) => a.endsWith('pgbackrest')) && argv.includes(`--stanza=${stanza}`)) pids.push(Number(pid));
   }
   return pids;
 }
@@ -196,9 +201,7 @@ describe('pitr backup and the recovery window', () => {
     const watch = (async () => {
       const end = Date.now() + 60_000;
       while (Date.now() < end && run.child.exitCode === null) {
-        seen = pgbackrestPids(env.stanza).filter((pid) =>
-          readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('backup'),
-        );
+        seen = pgbackrestPids(env.stanza).filter((pid) => argvOf(pid).includes('backup'));
         if (seen.length) {
           run.child.kill('SIGTERM');
           return;
