@@ -4,10 +4,11 @@
  * postgres group traverse it (g+x, group postgres: no listing, no reading); any other blocked
  * directory is refused before anything changes.
  */
-import { chmod, chown, mkdir, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PreconditionError } from '../core/errors';
 import type { OsAccount } from '../database/pgbackrest/postgres_account';
+import { chownDirNoFollow, ensureOwnedDir } from '../database/pgbackrest/safe_fs';
 
 export interface AccessGrant {
   path: string;
@@ -57,15 +58,17 @@ export async function planAccess(
   return grant;
 }
 
-/** Makes the grant: group postgres and g+x on the repository root (created 0700 first when missing). */
+/** Makes the grant: group postgres and g+x on the repository root, on a no-follow handle (a link there is refused). */
 export async function applyGrant(g: AccessGrant, a: OsAccount): Promise<void> {
-  await chown(g.path, (await stat(g.path)).uid, a.gid);
-  await chmod(g.path, (g.mode | 0o010) & ~0o020 & 0o7777);
+  await chownDirNoFollow(g.path, { uid: (await lstat(g.path)).uid, gid: a.gid }, (g.mode | 0o010) & ~0o020 & 0o7777);
 }
 
-/** Creates `dir` (and missing parents, 0700) owned by the account, 0700. */
-export async function makeOwnedDir(dir: string, a: OsAccount): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chown(dir, a.uid, a.gid);
-  await chmod(dir, 0o700);
+/**
+ * Creates `dir` owned by the account, 0700. `trusted` is the part of the path only root can change
+ * (the mm-backup repository root, when `dir` is inside it: a repository writer can plant links
+ * below it): under it, a symbolic link or non-directory is refused and nothing is changed.
+ */
+export async function makeOwnedDir(dir: string, a: OsAccount, trusted?: string): Promise<void> {
+  const inside = trusted && !path.relative(path.resolve(trusted), path.resolve(dir)).startsWith('..');
+  await ensureOwnedDir(dir, { uid: a.uid, gid: a.gid }, 0o700, inside ? trusted : undefined);
 }

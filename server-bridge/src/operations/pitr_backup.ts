@@ -37,7 +37,7 @@ export function buildPitrBackup(req: OperationRequest, rt: OperationRuntime): Op
         id: 'pitr-inspect',
         title: 'Check physical mode and choose the backup type',
         run: async (ctx) => {
-          const state = await loadPitrState(cfg.repository.path);
+          const state = await loadPitrState(cfg);
           if (state?.phase !== 'enabled') {
             throw new PreconditionError(
               'PRECONDITION_FAILED',

@@ -36,7 +36,7 @@ export interface PitrDisableResult {
 }
 
 export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<PitrDisableResult> {
-  const state = await loadPitrState(cfg.repository.path);
+  const state = await loadPitrState(cfg);
   const site = await inspectPitr(cfg, false, o.signal);
   const kept = { repoPath: state?.repoPath ?? site.repoPath, configDir: state?.configDir ?? site.configDir };
   if (!state) return { reverted: [], restarted: false, pendingRestart: false, kept, nothingToDo: true };
@@ -59,12 +59,12 @@ export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<P
   const after = await readSettings(site.su, o.signal);
   const pendingRestart = current(after, 'archive_mode') !== 'off' && restartNeeded;
   if (pendingRestart) {
-    await savePitrState(cfg.repository.path, { ...state, phase: 'disabling' });
+    await savePitrState(cfg, { ...state, phase: 'disabling' });
     o.log(
       `until PostgreSQL restarts, archive_mode stays on and WAL is discarded (archive_command = '${DISCARD_COMMAND}')`,
     );
   } else {
-    await removePitrState(cfg.repository.path);
+    await removePitrState(cfg);
   }
   return {
     reverted: entries.map(([name, { before }]) => ({ name, to: before })),

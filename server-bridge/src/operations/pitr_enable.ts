@@ -46,7 +46,7 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   const pgbr = site.pgbackrest;
   if (!pgbr) throw new Error('inspectPitr returned no pgBackRest although it was required');
   const { settings, account } = site;
-  const previous = await loadPitrState(cfg.repository.path);
+  const previous = await loadPitrState(cfg);
   refuseForeignArchiving(
     current(settings, 'archive_mode'),
     current(settings, 'archive_command'),
@@ -95,10 +95,10 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   };
   if (grant && !state.repositoryAccess) {
     state.repositoryAccess = grant;
-    await savePitrState(cfg.repository.path, state);
+    await savePitrState(cfg, state);
     await applyGrant(grant, account);
   }
-  await makeOwnedDir(site.repoPath, account);
+  await makeOwnedDir(site.repoPath, account, cfg.repository.path);
   const configFile = await writeConfigFile(site.configDir, text, account);
   o.log(`wrote ${configFile} (owned by ${account.name}, 0600)`);
   await pgbr.cli.stanzaCreate(o.signal);
@@ -112,7 +112,7 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
     const earlier = state.changed[c.name];
     state.changed[c.name] = { before: earlier ? earlier.before : (settings.auto_conf[c.name] ?? null), value: c.to };
   }
-  await savePitrState(cfg.repository.path, state);
+  await savePitrState(cfg, state);
   if (now.length) {
     await site.su.run(
       [...now.map((c) => `ALTER SYSTEM SET ${c.name} = ${sqlLiteral(c.to)}`), 'SELECT pg_reload_conf()'],
@@ -127,7 +127,7 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
     } catch (err) {
       // The settings of this run were put back (restartPostgres): so is what the state says.
       state.changed = { ...previous?.changed };
-      await savePitrState(cfg.repository.path, state);
+      await savePitrState(cfg, state);
       throw err;
     }
     restarted = true;
@@ -138,7 +138,7 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   if (archiving) {
     await pgbr.cli.check(o.signal);
     state.phase = 'enabled';
-    await savePitrState(cfg.repository.path, state);
+    await savePitrState(cfg, state);
     o.log('pgbackrest check passed: WAL is archived');
   }
   const pending = o.restartPostgres ? [] : restartOnes.map((c) => c.name);

@@ -3,27 +3,24 @@
  * come back with the new settings, postgresql.auto.conf is put back exactly as it was before (the
  * server is down, so ALTER SYSTEM cannot) and PostgreSQL is started again.
  */
-import { chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BridgeError, ProcessError } from '../core/errors';
 import { describeCommand, runServiceCommand } from '../database/pgbackrest/postgres_service';
+import { readRegularFile, replaceFile } from '../database/pgbackrest/safe_fs';
 import type { PitrSite } from './pitr_site';
 
 /** How long a started PostgreSQL may take to accept queries (crash recovery may replay WAL). */
 const READY_MS = 120_000;
 
-/** The bytes of postgresql.auto.conf now, to put back if the restart fails. */
+/** The bytes of postgresql.auto.conf now, to put back if the restart fails (a link there is refused, not read). */
 export async function saveAutoConf(site: PitrSite): Promise<Buffer> {
-  return readFile(path.join(site.cluster.dataDir, 'postgresql.auto.conf'));
+  return (await readRegularFile(path.join(site.cluster.dataDir, 'postgresql.auto.conf'))).data;
 }
 
-async function restoreAutoConf(site: PitrSite, saved: Buffer): Promise<void> {
+/** Puts `saved` back as postgresql.auto.conf, owned by postgres, 0600 (what ALTER SYSTEM writes); never through a link. */
+export async function restoreAutoConf(site: PitrSite, saved: Buffer): Promise<void> {
   const file = path.join(site.cluster.dataDir, 'postgresql.auto.conf');
-  const st = await stat(file);
-  const tmp = `${file}.mm-backup-${process.pid}`;
-  await writeFile(tmp, saved, { mode: st.mode & 0o777 });
-  await chown(tmp, st.uid, st.gid);
-  await rename(tmp, file);
+  await replaceFile(file, saved, { owner: { uid: site.account.uid, gid: site.account.gid }, mode: 0o600 });
 }
 
 /**

@@ -36,7 +36,7 @@ export interface PitrStatus {
 }
 
 export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<PitrStatus> {
-  const state = await loadPitrState(cfg.repository.path);
+  const state = await loadPitrState(cfg);
   const site = await inspectPitr(cfg, false, signal);
   const settings = Object.fromEntries(
     MANAGED.map((n) => [

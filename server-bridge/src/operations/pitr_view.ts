@@ -61,7 +61,7 @@ export function toPitrView(s: PitrStatus): PitrView {
 
 /** Reads it all; an error becomes `problem` (status must answer even when PostgreSQL does not). */
 export async function readPitrView(cfg: Config, signal?: AbortSignal): Promise<PitrView | undefined> {
-  const state = await loadPitrState(cfg.repository.path).catch(() => undefined);
+  const state = await loadPitrState(cfg).catch(() => undefined);
   if (!state) return undefined;
   try {
     return toPitrView(await pitrStatus(cfg, signal));

@@ -31,7 +31,7 @@ export async function recoverPitrRestore(
   );
   log('warn', `it was a point-in-time restore: putting ${m.dataDir} back as it was and starting PostgreSQL`);
   if (running) await run(service.stop);
-  const how = await putBackAside(m.dataDir, m.aside);
+  const how = await putBackAside(m.dataDir, m.aside, account, { signal, warn: (w) => log('warn', w) });
   await run(service.start);
   await clearPitrRestoreMarker(ec.trust.keyFile);
   return how === 'put back'

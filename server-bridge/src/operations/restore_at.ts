@@ -40,7 +40,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: OperationRunti
   const cfg = ec.cfg;
   const target = parseRecoveryTarget(req.at);
   const warnings: string[] = [];
-  const state = await loadPitrState(cfg.repository.path);
+  const state = await loadPitrState(cfg);
   if (state?.phase !== 'enabled') {
     throw new PreconditionError(
       'PRECONDITION_FAILED',

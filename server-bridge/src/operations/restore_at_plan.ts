@@ -192,7 +192,10 @@ export function planRestoreAt(
     undo: async (ctx) => {
       if (!o.movedAside) return;
       if (await running(ctx)) await pg(site.service.stop, ctx);
-      await putBackAside(site.cluster.dataDir, x.aside);
+      await putBackAside(site.cluster.dataDir, x.aside, site.account, {
+        signal: ctx.signal,
+        warn: (w) => ctx.log('warn', w),
+      });
       o.putBack = true;
       ctx.log('warn', `the old data directory is back in ${site.cluster.dataDir}`);
     },

@@ -104,7 +104,7 @@ describe('pitr enable --restart-postgres on a fresh cluster', () => {
     const st = await stat(conf);
     expect({ uid: st.uid, mode: st.mode & 0o777 }).toEqual({ uid: POSTGRES_UID, mode: 0o600 });
     expect(await readFile(conf, 'utf8')).toContain(`repo1-cipher-pass=${passphrase}`);
-    expect(await readFile(path.join(env.repo, 'pitr-state.json'), 'utf8')).not.toContain(passphrase);
+    expect(await readFile(env.stateFile, 'utf8')).not.toContain(passphrase);
     expect((await stat(path.join(env.repo, 'pgbackrest'))).uid).toBe(POSTGRES_UID);
 
     // A WAL switch after a write: that very segment appears in the repository.
@@ -133,7 +133,7 @@ describe('pitr enable --restart-postgres on a fresh cluster', () => {
     expect(d.summary?.restarted).toBe(true);
     expect(d.summary?.pendingRestart).toBe(false);
     expect(await managed(env)).toEqual(before);
-    expect(existsSync(path.join(env.repo, 'pitr-state.json'))).toBe(false);
+    expect(existsSync(env.stateFile)).toBe(false);
     // The repository stays: the backups and WAL archived so far are the admin's to remove.
     expect((await archivedWal(env)).length).toBeGreaterThan(0);
     expect(d.summary?.kept.repoPath).toBe(path.join(env.repo, 'pgbackrest'));
@@ -191,7 +191,7 @@ describe('bad situations refuse and change nothing', () => {
     expect(await env.snapshot()).toEqual(before);
     expect(existsSync(env.configDir)).toBe(false);
     expect(existsSync(path.join(env.repo, 'pgbackrest'))).toBe(false);
-    expect(existsSync(path.join(env.repo, 'pitr-state.json'))).toBe(false);
+    expect(existsSync(env.stateFile)).toBe(false);
     expect(env.db.isRunning()).toBe(true);
   }
 
@@ -295,7 +295,7 @@ describe('a start that fails after the settings change', () => {
     expect(after.autoConf).toBe(before.autoConf);
     expect(after.settings).toEqual(before.settings);
     // The state no longer claims settings that were reverted: disable has nothing of them to undo.
-    const state = JSON.parse(await readFile(path.join(env.repo, 'pitr-state.json'), 'utf8'));
+    const state = JSON.parse(await readFile(env.stateFile, 'utf8'));
     expect(state.changed).toEqual({});
     const d = await env.cli('pitr', 'disable');
     expect(d.code).toBe(0);

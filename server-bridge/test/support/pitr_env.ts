@@ -16,6 +16,8 @@ export interface PitrEnv {
   cfgFile: string;
   configDir: string;
   stanza: string;
+  /** Where physical mode keeps its state: beside the signing key (the config file's directory), not in the repository. */
+  stateFile: string;
   /** Rewrites the mm-backup config with `pitr` merged over the defaults of this env. */
   writeConfig(pitr?: Record<string, unknown>): Promise<void>;
   /** Points Mattermost's DSN at another host/port (a database elsewhere). */
@@ -95,6 +97,7 @@ export async function setupPitr(opts: { settings?: Record<string, string> } = {}
     cfgFile,
     configDir,
     stanza,
+    stateFile: path.join(root, 'mm-backup-pitr', 'state.json'),
     writeConfig,
     writeDsn,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),

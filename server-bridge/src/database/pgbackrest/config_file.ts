@@ -4,10 +4,11 @@
  * holds the cipher passphrase (and, later, S3 keys). The repository is a tagged union so that the
  * off-site S3 variant is one more case of `repoLines`.
  */
-import { chmod, chown, mkdir, rename, writeFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../core/errors';
 import type { OsAccount } from './postgres_account';
+import { ensureOwnedDir, replaceFile } from './safe_fs';
 
 export const CONFIG_FILE_NAME = 'pgbackrest.conf';
 
@@ -94,24 +95,14 @@ function line([key, value]: [string, string]): string {
 
 /**
  * Writes `text` as <dir>/pgbackrest.conf: the directory created 0700 and both owned by `owner`,
- * the file replaced atomically and 0600 before any secret is in it.
+ * the file replaced atomically and 0600 before any secret is in it. The directory is postgres's:
+ * the temporary file has a random name made with O_EXCL and is chowned on its handle, so a link
+ * planted there (or at pgbackrest.conf) is never followed by root.
  */
 export async function writeConfigFile(dir: string, text: string, owner: OsAccount): Promise<string> {
   await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chown(dir, owner.uid, owner.gid);
-  await chmod(dir, 0o700);
+  await ensureOwnedDir(dir, owner, 0o700);
   const file = path.join(dir, CONFIG_FILE_NAME);
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, '', { mode: 0o600, flag: 'w' });
-    await chmod(tmp, 0o600);
-    await chown(tmp, owner.uid, owner.gid);
-    await writeFile(tmp, text, { mode: 0o600 });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await replaceFile(file, text, { owner, mode: 0o600 });
   return file;
 }

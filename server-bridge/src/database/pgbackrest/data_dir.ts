@@ -1,12 +1,17 @@
 /**
  * The data directory of an in-place physical restore: checked to be one a rename can move
  * (a plain directory on its parent's filesystem, pg_wal inside it, no tablespaces), moved aside by
- * rename (never copied, never deleted) and put back the same way.
+ * rename (never copied, never deleted) and put back the same way. The parent directory usually
+ * belongs to postgres, so nothing here follows a path postgres could swap for a link while root
+ * acts on it: the new directory is chowned on a no-follow handle, and a failed restored copy is
+ * deleted by `rm` running AS postgres (it can only delete what postgres could delete anyway).
  */
-import { chown, lstat, mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rmdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { PreconditionError } from '../../core/errors';
-import type { OsAccount } from './postgres_account';
+import { runProcess } from '../../process/run_process';
+import { asAccount, type OsAccount } from './postgres_account';
+import { chownDirNoFollow } from './safe_fs';
 
 /** What a restore moved aside names itself by: `<data dir>.before-restore-<UTC stamp>`. */
 export const ASIDE_MARK = '.before-restore-';
@@ -61,27 +66,55 @@ export async function freeBytesBeside(dataDir: string): Promise<number> {
 export async function moveAside(dataDir: string, aside: string, owner: OsAccount): Promise<void> {
   await rename(dataDir, aside);
   await mkdir(dataDir, { mode: 0o700 });
-  await chown(dataDir, owner.uid, owner.gid);
+  // By handle, never by path: postgres owns the parent and could swap in a link to /etc meanwhile.
+  await chownDirNoFollow(dataDir, { uid: owner.uid, gid: owner.gid }, 0o700);
 }
 
 /**
  * Puts `aside` back as `dataDir`. What stands at `dataDir` (a half or fully restored copy, made
- * from the repository and holding nothing else) is removed first. Idempotent: nothing to do when
- * `aside` is gone and `dataDir` exists (already put back).
+ * from the repository and holding nothing else) is renamed away, the old one renamed back, and
+ * then the renamed copy is deleted as `account` (`rm -rf` run as postgres: root never walks a tree
+ * postgres can change). When that deletion fails, `warn` says what is left to delete by hand.
+ * Idempotent: nothing to do when `aside` is gone and `dataDir` exists (already put back).
  */
-export async function putBackAside(dataDir: string, aside: string): Promise<'put back' | 'already back'> {
+export async function putBackAside(
+  dataDir: string,
+  aside: string,
+  account: OsAccount,
+  o: { signal?: AbortSignal; warn?: (message: string) => void } = {},
+): Promise<'put back' | 'already back'> {
   if (!(await lstat(aside).catch(() => undefined))) {
     if (await lstat(dataDir).catch(() => undefined)) return 'already back';
     throw new PreconditionError('PRECONDITION_FAILED', `neither ${dataDir} nor ${aside} exists`);
   }
+  let doomed: string | undefined;
   if (await lstat(dataDir).catch(() => undefined)) {
-    // Renamed before removal, so a crash half-way through rm never leaves a partial dataDir behind.
-    const doomed = `${path.resolve(dataDir)}.failed-restore-${process.pid}-${Date.now()}`;
+    // Renamed (rename never follows a link), so a crash during the deletion never leaves a partial dataDir.
+    doomed = `${path.resolve(dataDir)}.failed-restore-${process.pid}-${Date.now()}`;
     await rename(dataDir, doomed);
-    await rm(doomed, { recursive: true, force: true });
   }
   await rename(aside, dataDir);
+  if (doomed) await deleteAsAccount(doomed, account, o);
   return 'put back';
+}
+
+/** `rm -rf -- dir` as `account`; what it cannot remove (the top entry in a root-owned parent) root removes only if empty. */
+async function deleteAsAccount(
+  dir: string,
+  account: OsAccount,
+  o: { signal?: AbortSignal; warn?: (message: string) => void },
+): Promise<void> {
+  let why = '';
+  await runProcess('rm', ['-rf', '--', dir], asAccount(account, { signal: o.signal, stdout: 'ignore' })).catch(
+    (err: unknown) => {
+      why = (err as Error).message;
+    },
+  );
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) return;
+  // rmdir never follows a link and removes only an empty directory: nothing else can be lost.
+  if (st.isDirectory() && (await rmdir(dir).then(() => true).catch(() => false))) return;
+  o.warn?.(`${dir} (a failed restored copy) could not be deleted as ${account.name}${why ? ` (${why})` : ''}: delete it by hand`);
 }
 
 /** Directories earlier restores moved aside next to `dataDir`, oldest first. */
