@@ -80,7 +80,9 @@ async function withDir(dir: string, f: (fh: import('node:fs/promises').FileHandl
     fh = await open(dir, NOFOLLOW_DIR);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw refused(dir, 'is a symbolic link');
+    // Linux answers ENOTDIR, not ELOOP, for a link opened with O_NOFOLLOW|O_DIRECTORY.
+    const link = code === 'ELOOP' || (code === 'ENOTDIR' && (await lstatOrNone(dir))?.isSymbolicLink());
+    if (link) throw refused(dir, 'is a symbolic link');
     if (code === 'ENOTDIR') throw refused(dir, 'is not a directory');
     throw err;
   }
