@@ -254,6 +254,62 @@ describe('bad situations refuse and change nothing', () => {
   }, 60_000);
 });
 
+describe('a pitr-state.json planted in the repository (where older versions kept the state)', () => {
+  let env: PitrEnv;
+  beforeAll(async () => {
+    env = await setupPitr();
+    await mkdir(env.repo, { recursive: true, mode: 0o700 });
+  }, 120_000);
+  afterAll(async () => env?.cleanup());
+
+  const plant = (changed: Record<string, unknown>) =>
+    writeFile(
+      path.join(env.repo, 'pitr-state.json'),
+      JSON.stringify({
+        version: 1,
+        phase: 'enabled',
+        stanza: env.stanza,
+        configDir: env.configDir,
+        repoPath: path.join(env.repo, 'pgbackrest'),
+        dataDir: env.db.dataDir,
+        changed,
+        updatedAt: new Date().toISOString(),
+      }),
+    );
+
+  test('with a command of its own as archive_command "before": disable and enable refuse; it never reaches ALTER SYSTEM', async () => {
+    const canary = path.join(env.root, 'PWNED');
+    await plant({ archive_command: { before: `touch '${canary}'`, value: 'true' } });
+    const before = await env.snapshot();
+    for (const args of [['disable', '--restart-postgres', '--yes'], ['disable'], ['enable', '--yes']]) {
+      const r = await env.cli('pitr', ...args);
+      expect(r.code).not.toBe(0);
+      expect(r.summary?.error?.message).toMatch(
+        /pitr-state\.json .*is not trusted: its archive_command before is a command mm-backup would not write; nothing of it was used/,
+      );
+      expect(r.summary?.error?.hint).toMatch(/delete .*pitr-state\.json/);
+    }
+    expect(await env.snapshot()).toEqual(before);
+    expect(await env.setting('archive_command')).not.toContain('touch');
+    await env.db.exec('postgres', 'SELECT pg_switch_wal()');
+    expect(existsSync(canary)).toBe(false);
+    expect(existsSync(env.stateFile)).toBe(false);
+    expect(existsSync(env.configDir)).toBe(false);
+  }, 60_000);
+
+  test('one that can only hold what mm-backup writes is moved beside the signing key and used', async () => {
+    await env.db.query('postgres', "ALTER SYSTEM SET archive_timeout = '30'");
+    await env.db.query('postgres', 'SELECT pg_reload_conf()');
+    await plant({ archive_timeout: { before: null, value: '30' } });
+    const d = await env.cli('pitr', 'disable');
+    expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(d.summary?.reverted).toEqual([{ name: 'archive_timeout', to: null }]);
+    expect(await env.setting('archive_timeout')).toBe('0');
+    expect(existsSync(path.join(env.repo, 'pitr-state.json'))).toBe(false);
+    expect(existsSync(env.stateFile)).toBe(false); // nothing pending: disable forgot it
+  }, 60_000);
+});
+
 describe('a start that fails after the settings change', () => {
   let env: PitrEnv;
   beforeAll(async () => {
