@@ -47,9 +47,13 @@ export type PitrState = z.output<typeof stateSchema>;
 export function pitrStateFile(cfg: Pick<Config, 'configFile' | 'trust'>): string {
   const key = signingKeyFile(cfg);
   if (!key) {
-    throw new PreconditionError('PRECONDITION_FAILED', 'physical mode keeps its state beside the signing key, and there is none', {
-      hint: 'run mm-backup with --config <absolute path of the config file>',
-    });
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      'physical mode keeps its state beside the signing key, and there is none',
+      {
+        hint: 'run mm-backup with --config <absolute path of the config file>',
+      },
+    );
   }
   return path.join(path.dirname(key), DIR, 'state.json');
 }
@@ -109,7 +113,9 @@ function migrationProblem(cfg: Config, raw: unknown): string {
   }
   for (const key of ['before', 'value'] as const) {
     const v = s.changed.archive_command?.[key];
-    if (v !== undefined && v !== null && !ours.has(v)) return `its archive_command ${key} is a command mm-backup would not write`;
+    if (v !== undefined && v !== null && !ours.has(v)) {
+      return `its archive_command ${key} is a command mm-backup would not write`;
+    }
   }
   const allowed: Record<string, RegExp> = {
     wal_level: /^(minimal|replica|logical|archive|hot_standby)$/,
@@ -118,7 +124,9 @@ function migrationProblem(cfg: Config, raw: unknown): string {
   };
   for (const [name, re] of Object.entries(allowed)) {
     const c = s.changed[name as keyof PitrState['changed']];
-    if (c && ((c.before !== null && !re.test(c.before)) || !re.test(c.value))) return `its ${name} is not a plain value`;
+    if (c && ((c.before !== null && !re.test(c.before)) || !re.test(c.value))) {
+      return `its ${name} is not a plain value`;
+    }
   }
   if (s.repositoryAccess && path.resolve(s.repositoryAccess.path) !== path.resolve(cfg.repository.path)) {
     return 'its repository access names another directory';

@@ -9,16 +9,27 @@ import { putBackAside } from '../database/pgbackrest/data_dir';
 import { postgresAccount } from '../database/pgbackrest/postgres_account';
 import { postgresService, runServiceCommand } from '../database/pgbackrest/postgres_service';
 import type { EngineContext } from '../jobs/context';
-import { clearPitrRestoreMarker, readPitrRestoreMarker } from './restore_at_marker';
+import { clearPitrRestoreMarker, readPitrRestoreMarker, setAsidePitrRestoreMarker } from './restore_at_marker';
 
-/** undefined when no restore --at was in progress; else one sentence of what was done. Throws when PostgreSQL cannot be started. */
+/**
+ * undefined when no restore --at was in progress; else one sentence of what was done. Throws when
+ * PostgreSQL cannot be started. A marker written by another job than `staleJobId` (the killed
+ * job's, from its lock) is not acted on: it is set aside and the sentence says so.
+ */
 export async function recoverPitrRestore(
   ec: EngineContext,
+  staleJobId: string,
   log: (level: 'warn', message: string) => void,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   const m = await readPitrRestoreMarker(ec.trust.keyFile);
   if (!m) return undefined;
+  if (m.jobId !== staleJobId) {
+    const kept = await setAsidePitrRestoreMarker(ec.trust.keyFile);
+    const note = `A point-in-time restore marker of ${m.jobId ? `job ${m.jobId}` : 'an unknown job'}, not of the interrupted job ${staleJobId}, was found: nothing was done to PostgreSQL, and the marker was set aside as ${kept ?? '(gone)'}; check ${m.dataDir} and ${m.aside} by hand (docs/pitr.md).`;
+    log('warn', note);
+    return note;
+  }
   const account = postgresAccount();
   const run = (argv: Parameters<typeof runServiceCommand>[0]) => runServiceCommand(argv, account, signal);
   // The major is needed for the service commands only; the aside copy has it when the data dir is gone.

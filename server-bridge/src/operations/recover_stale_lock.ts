@@ -87,7 +87,7 @@ export async function recoverStaleLock(
   // the files' rollback and Mattermost's start below find the database as it was.
   if (h.kind === 'restore') {
     try {
-      const note = await recoverPitrRestore(ec, (l, m) => o.log(l, m), o.signal);
+      const note = await recoverPitrRestore(ec, h.jobId, (l, m) => o.log(l, m), o.signal);
       if (note) notes.push(note);
     } catch (err) {
       const e = asBridgeError(err);

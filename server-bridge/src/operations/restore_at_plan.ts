@@ -28,7 +28,7 @@ import { checkAttachments, type AttachmentPresence } from './attachment_presence
 import { checkObjectsPresent } from './object_presence';
 import type { PitrSite } from './pitr_site';
 import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
-import { clearPitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
+import { clearPitrRestoreMarker, setAsidePitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
 import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
 
 /** Everything prepare found and checked; the plan changes nothing before its `stop` step. */
@@ -162,18 +162,37 @@ export function planRestoreAt(
     title: 'Stop PostgreSQL',
     run: async (ctx) => {
       // From here until the restored cluster is committed to, a successor of a kill puts the old one back.
-      await writePitrRestoreMarker(ec.trust.keyFile, { dataDir: site.cluster.dataDir, aside: x.aside });
+      await writePitrRestoreMarker(ec.trust.keyFile, {
+        dataDir: site.cluster.dataDir,
+        aside: x.aside,
+        jobId: lock.current.jobId,
+      });
       await pg(site.service.stop, ctx);
       return describeCommand(site.service.stop.argv);
     },
     undo: async (ctx) => {
-      // Runs last of the database undos: the old directory is back, so PostgreSQL starts on it.
+      // Runs last of the database undos. A repair that cannot complete sets the marker aside: left
+      // in place, a later killed job's successor could put this old directory back over a newer one.
+      const giveUp = async (why: string, err?: unknown) => {
+        const kept = await setAsidePitrRestoreMarker(ec.trust.keyFile).catch(() => undefined);
+        const note = kept ? `; the repair marker was set aside as ${kept}, so no later job acts on it` : '';
+        o.postgresDown = `PostgreSQL IS DOWN: ${why}${note}`;
+        throw new BridgeError('PROCESS_FAILED', o.postgresDown, { cause: err });
+      };
+      if (o.movedAside && !o.putBack) {
+        await giveUp(
+          `its old data directory could not be put back; it is in ${x.aside}: move it back to ${site.cluster.dataDir} by hand, then start PostgreSQL: ${describeCommand(site.service.start.argv)}`,
+        );
+      }
+      // The old directory is back (or was never moved), so PostgreSQL starts on it.
       if (!(await running(ctx))) {
         try {
           await startAndWait(ctx);
         } catch (err) {
-          o.postgresDown = `PostgreSQL IS DOWN: it did not start on its old data directory (${(err as Error).message}); start it: ${describeCommand(site.service.start.argv)}`;
-          throw err;
+          await giveUp(
+            `it did not start on its old data directory (${(err as Error).message}); start it: ${describeCommand(site.service.start.argv)}`,
+            err,
+          );
         }
         ctx.log('warn', 'PostgreSQL runs again on its old data directory');
       }

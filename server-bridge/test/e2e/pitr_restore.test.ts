@@ -7,6 +7,8 @@
  * restore that fails after the data directory was moved puts it back and Mattermost answers.
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { startCli } from '../support/cli';
 import { isUp } from '../support/e2e_env';
@@ -244,4 +246,52 @@ describe('restore --at (in place)', () => {
     expect(await asideDirs()).toEqual(asideBefore);
     expect(await isUp(env.url)).toBe(true);
   }, 600_000);
+
+  test("a stale lock's repair ignores a restore marker of another job: set aside, the data directory untouched", async () => {
+    // What a repair that could not complete (or an older crash) might leave: a marker naming a
+    // directory moved aside long ago. A later killed job of another id must not put it back.
+    const before = await dataDirState();
+    const aside = `${env.db.dataDir}.before-restore-20200101T000000Z`;
+    await mkdir(aside, { mode: 0o700 });
+    await writeFile(path.join(aside, 'PG_VERSION'), '15\n');
+    const keyDir = path.dirname(env.cfgFile);
+    const marker = path.join(keyDir, 'mm-backup-pitr-restore.json');
+    await writeFile(marker, JSON.stringify({ dataDir: env.db.dataDir, aside, jobId: 'a'.repeat(26) }), { mode: 0o600 });
+    // A restore killed outright: its lock names a process that is gone.
+    const dead = spawnSync('true').pid;
+    await writeFile(
+      path.join(env.repo, 'lock.json'),
+      JSON.stringify({
+        pid: dead,
+        host: hostname(),
+        procStart: '',
+        jobId: 'b'.repeat(26),
+        kind: 'restore',
+        startedAt: new Date().toISOString(),
+        mattermostStopped: false,
+      }),
+    );
+    try {
+      const next = await env.cli('backup');
+      expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
+      const logs = next.events
+        .filter((e) => e.type === 'log')
+        .map((e) => e.message as string)
+        .join('\n');
+      expect(logs).toMatch(
+        new RegExp(
+          `restore marker of job ${'a'.repeat(26)}, not of the interrupted job ${'b'.repeat(26)}, was found: nothing was done to PostgreSQL`,
+        ),
+      );
+      expect(logs).not.toMatch(/putting .* back as it was/);
+      expect(await dataDirState()).toEqual(before);
+      expect(await readFile(path.join(aside, 'PG_VERSION'), 'utf8')).toBe('15\n');
+      const keyFiles = await readdir(keyDir);
+      expect(keyFiles).not.toContain('mm-backup-pitr-restore.json');
+      expect(keyFiles.filter((f) => f.startsWith('mm-backup-pitr-restore.json.failed-'))).toHaveLength(1);
+      expect(await isUp(env.url)).toBe(true);
+    } finally {
+      await rm(aside, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

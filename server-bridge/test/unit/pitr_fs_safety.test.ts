@@ -99,7 +99,7 @@ describe("pgBackRest's repository directory inside the mm-backup repository", ()
 });
 
 describe('files root replaces in postgres-owned directories', () => {
-  test("pgbackrest.conf: links at the old predictable temporary name and at the file are not followed", async () => {
+  test('pgbackrest.conf: links at the old predictable temporary name and at the file are not followed', async () => {
     const conf = path.join(dir, 'conf');
     mkdirSync(conf, { mode: 0o700 });
     chownSync(conf, pg.uid, pg.gid);

@@ -113,8 +113,17 @@ async function deleteAsAccount(
   const st = await lstat(dir).catch(() => undefined);
   if (!st) return;
   // rmdir never follows a link and removes only an empty directory: nothing else can be lost.
-  if (st.isDirectory() && (await rmdir(dir).then(() => true).catch(() => false))) return;
-  o.warn?.(`${dir} (a failed restored copy) could not be deleted as ${account.name}${why ? ` (${why})` : ''}: delete it by hand`);
+  if (
+    st.isDirectory() &&
+    (await rmdir(dir)
+      .then(() => true)
+      .catch(() => false))
+  ) {
+    return;
+  }
+  o.warn?.(
+    `${dir} (a failed restored copy) could not be deleted as ${account.name}${why ? ` (${why})` : ''}: delete it by hand`,
+  );
 }
 
 /** Directories earlier restores moved aside next to `dataDir`, oldest first. */

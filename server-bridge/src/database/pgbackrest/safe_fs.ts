@@ -26,8 +26,8 @@ function refused(p: string, why: string): PreconditionError {
 
 /** lstat, or undefined when nothing is there. */
 async function lstatOrNone(p: string) {
-  return lstat(p).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
+  return lstat(p).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   });
 }
@@ -39,7 +39,12 @@ async function lstatOrNone(p: string) {
  * not a directory is refused. Owner and mode are set through a handle opened with
  * O_NOFOLLOW|O_DIRECTORY, so a link swapped in after the check is refused by the kernel.
  */
-export async function ensureOwnedDir(dir: string, owner: Owner | undefined, mode: number, from?: string): Promise<void> {
+export async function ensureOwnedDir(
+  dir: string,
+  owner: Owner | undefined,
+  mode: number,
+  from?: string,
+): Promise<void> {
   const target = path.resolve(dir);
   const top = from ? path.resolve(from) : path.dirname(target);
   const rel = path.relative(top, target);
@@ -51,10 +56,7 @@ export async function ensureOwnedDir(dir: string, owner: Owner | undefined, mode
     const st = await lstatOrNone(cur);
     if (!st) {
       // Not recursive: each missing component is made here, never behind a link.
-      await mkdir(cur, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EEXIST') throw refused(cur, 'appeared while it was being created');
-        throw err;
-      });
+      await makeOne(cur);
       continue;
     }
     if (st.isSymbolicLink()) throw refused(cur, 'is a symbolic link');
@@ -64,6 +66,15 @@ export async function ensureOwnedDir(dir: string, owner: Owner | undefined, mode
     if (owner) await fh.chown(owner.uid, owner.gid);
     await fh.chmod(mode);
   });
+}
+
+async function makeOne(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw refused(dir, 'appeared while it was being created');
+    throw err;
+  }
 }
 
 /** Sets owner (and mode, when given) of the directory `dir` through a no-follow handle; a link there is refused. */
