@@ -4,11 +4,12 @@
  * The lock also records whether its holder had stopped Mattermost, so a killed backup's
  * successor knows to start it again.
  */
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PreconditionError } from '../core/errors';
+import { replaceFile } from '../core/atomic_file';
 import { LOCK_FILE } from '../repository/layout';
 
 export interface LockInfo {
@@ -128,9 +129,7 @@ export class JobLock {
   /** Records state in the lock file (atomically) so a successor can act on it. */
   async update(patch: Partial<LockInfo>): Promise<void> {
     this.info = { ...this.info, ...patch };
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(this.info), { mode: 0o600 });
-    await rename(tmp, this.file);
+    await replaceFile(this.file, JSON.stringify(this.info));
   }
 
   /**
@@ -139,9 +138,7 @@ export class JobLock {
    * state being lost.
    */
   async handBack(stale: LockInfo): Promise<void> {
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(stale), { mode: 0o600 });
-    await rename(tmp, this.file);
+    await replaceFile(this.file, JSON.stringify(stale));
     this.info = { ...this.info, pid: -1 }; // release() must not remove the handed-back record
   }
 

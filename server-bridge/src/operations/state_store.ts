@@ -5,9 +5,10 @@
  * file that changed on disk and takes it: no restart is needed for new tokens.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { registerSecret } from '../core/redact';
+import { replaceFile } from '../core/atomic_file';
 
 export interface SidecarState {
   bot_user_id?: string;
@@ -46,9 +47,7 @@ export class StateStore {
     remember(this.state);
     // `connect` may come before the first backup has created the repository (README order).
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(this.state, null, 2), { mode: 0o600 });
-    await rename(tmp, this.file);
+    await replaceFile(this.file, JSON.stringify(this.state, null, 2));
     this.stamp = stampOf(this.file);
   }
 

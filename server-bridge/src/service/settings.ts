@@ -5,11 +5,12 @@
  * MOVED elsewhere. Reads never include secrets. A change is validated as a whole config
  * (the same schema and cron checks as the file), with problems reported by API path.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { SETTINGS_FIELDS, valueAt, type Settings, type SettingsPatch } from '@mm-backup/api';
 import { parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../core/errors';
+import { replaceFile } from '../core/atomic_file';
 
 /** Settings whose config key is not their API path in camelCase. */
 const MOVED: Record<string, string> = {
@@ -106,13 +107,5 @@ export async function prepareSettings(cfg: Config, patch: SettingsPatch): Promis
 
 /** Replaces the config file with the change's text, atomically (a temp file renamed over it, 0600). */
 export async function commitSettings(change: SettingsChange): Promise<void> {
-  const file = change.next.configFile;
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, change.text, { mode: 0o600 });
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await replaceFile(change.next.configFile, change.text);
 }
