@@ -5,7 +5,9 @@
  * (attachments are immutable: a later copy of one is the same file).
  */
 import type { ComponentRecord, Entry, Manifest } from '../manifest/manifest';
-import { EntryCursor, type EntryStream } from '../manifest/entry_list';
+import type { EntryStream } from '../manifest/entry_list';
+import { AncestorStack } from '../manifest/entry_ancestors';
+import { DiskAncestry } from './restore_at_disk';
 import type { Repository } from '../repository/repository';
 
 /** The file store's component id (its attachments are merged in from after T). */
@@ -44,33 +46,122 @@ export function fileStoreRecord(m: Manifest | undefined): ComponentRecord | unde
   return m?.components.find((c) => c.id === FILE_STORE && c.status === 'included');
 }
 
+/** What the merge adds, and what it leaves out. */
+export interface Additions {
+  /** `later`'s entries to write, as a record of single paths (no root entry: nothing is removed). */
+  record: ComponentRecord;
+  /** How many new paths of `later` were left out, and the first few, each with why. */
+  refused: number;
+  refusedExamples: string[];
+}
+
+const EXAMPLES = 10;
+
 /**
- * `later`'s entries whose path `base` does not have, as a record of single paths (no root entry,
- * so the restore writes only these and removes nothing): what `base` lacks, and nothing of what
- * it has is replaced. Both lists are in path order: one merge pass counts, each read streams.
+ * `later`'s entries whose path `base` does not have: what `base` lacks, and nothing of what it
+ * has is replaced. A path under something `base` has as a non-directory (a symbolic link, a file)
+ * is left out: the whole-tree restore of `base` just put that link back, and writing below it
+ * would follow it out of the root. With `root` (the tree `base` was restored to), each path is
+ * also checked there (restore_at_disk.ts), once, before anything is written; what fails is left
+ * out too. Both lists are in path order: one merge pass decides and counts, each read streams.
  */
-export async function addedSince(base: ComponentRecord, later: ComponentRecord): Promise<ComponentRecord> {
-  async function* added(): AsyncGenerator<Entry> {
-    const cursor = new EntryCursor(base.entries);
+export async function addedSince(base: ComponentRecord, later: ComponentRecord, root?: string): Promise<Additions> {
+  async function* candidates(): AsyncGenerator<{ e: Entry; problem?: string }> {
+    const seen = new BaseAncestry(base);
     try {
       for await (const e of later.entries) {
-        if (e.path === '' || (await cursor.seek(e.path))) continue;
-        yield e;
+        if (e.path === '') continue;
+        const b = await seen.advanceTo(e.path);
+        if (b.present) continue;
+        yield { e, problem: b.problem };
       }
     } finally {
-      await cursor.close();
+      await seen.close();
     }
   }
+  // Decided once: the disk changes as the merge writes, the list it writes must not.
+  const onDisk = new Set<string>();
+  const disk = root === undefined ? undefined : new DiskAncestry(root);
   let length = 0;
   let files = 0;
   let bytes = 0;
-  for await (const e of added()) {
+  let refused = 0;
+  const refusedExamples: string[] = [];
+  for await (const c of candidates()) {
+    let problem = c.problem;
+    if (!problem && disk) {
+      problem = await disk.problem(c.e);
+      if (problem) onDisk.add(c.e.path);
+    }
+    if (problem) {
+      if (refused++ < EXAMPLES) refusedExamples.push(`${JSON.stringify(c.e.path)} ${problem}`);
+      continue;
+    }
     length++;
-    if (e.type === 'file') {
+    if (c.e.type === 'file') {
       files++;
-      bytes += e.size ?? 0;
+      bytes += c.e.size ?? 0;
     }
   }
+  async function* added(): AsyncGenerator<Entry> {
+    for await (const c of candidates()) if (!c.problem && !onDisk.has(c.e.path)) yield c.e;
+  }
   const entries: EntryStream = { length, [Symbol.asyncIterator]: added };
-  return { ...later, entries, files, bytes };
+  return { record: { ...later, entries, files, bytes }, refused, refusedExamples };
+}
+
+/**
+ * `base` read alongside a list in path order: whether it has a path, and whether something above
+ * that path is a non-directory in it. Memory: the entries above the current path.
+ */
+class BaseAncestry {
+  private readonly it: AsyncIterator<Entry> | Iterator<Entry>;
+  private head: Entry | undefined;
+  private started = false;
+  private done = false;
+  private readonly above = new AncestorStack<Entry>();
+
+  constructor(base: ComponentRecord) {
+    const list = base.entries;
+    this.it = Array.isArray(list)
+      ? (list as readonly Entry[])[Symbol.iterator]()
+      : (list as EntryStream)[Symbol.asyncIterator]();
+  }
+
+  /** Paths asked for must not decrease (both lists are sorted by path). */
+  async advanceTo(p: string): Promise<{ present: boolean; problem?: string }> {
+    if (!this.started) {
+      this.started = true;
+      await this.next();
+    }
+    while (this.head !== undefined && this.head.path < p) {
+      this.above.skipTo(this.head.path);
+      if (this.head.path !== '') this.above.push(this.head);
+      await this.next();
+    }
+    if (this.head?.path === p) return { present: true };
+    this.above.skipTo(p);
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+      const a = this.above.find(p.slice(0, i));
+      if (a && a.type !== 'dir') {
+        return { present: false, problem: `lies under ${JSON.stringify(a.path)}, a ${a.type} in the restored snapshot` };
+      }
+    }
+    return { present: false };
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.it.return?.();
+  }
+
+  private async next(): Promise<void> {
+    const r = this.done ? { done: true as const, value: undefined } : await this.it.next();
+    if (r.done) {
+      this.done = true;
+      this.head = undefined;
+    } else {
+      this.head = r.value;
+    }
+  }
 }

@@ -297,7 +297,7 @@ export function planRestoreAt(
     title: 'Add the attachments uploaded since the file snapshot',
     skip: () => (fileStoreRecord(x.before) ? undefined : 'the file snapshot holds no file store'),
     run: async (ctx) => {
-      const from = x.after ?? (await safetyManifest());
+      const from = x.after ?? safetyManifest();
       const base = fileStoreRecord(x.before);
       const later = fileStoreRecord(from);
       if (!base || !later || !from) {
@@ -308,18 +308,26 @@ export function planRestoreAt(
         o.warnings.push(`snapshot ${from.id} has the file store in ${later.root}, not ${base.root}: nothing was added`);
         return 'file store moved';
       }
-      const added = await addedSince(base, later);
       const targets = restoreTargets({ safetySnapshot: false, force: false }, d, ec);
-      await kindOf(added).checkRestore(added, targets);
-      const summary = await kindOf(added).restore(added, { repo: ec.repo, step: ctx, targets });
+      const root = kindOf(later).restoreRoot(later, targets);
+      if (root === undefined) throw new BridgeError('INTERNAL', 'the file store has no root to merge into');
+      const added = await addedSince(base, later, root);
+      if (added.refused) {
+        o.warnings.push(
+          `${added.refused} path(s) of snapshot ${from.id} were NOT added to ${root}, because writing them would go through a symbolic link or replace something else there (a snapshot or a file store altered by someone): ${added.refusedExamples.join('; ')}${added.refused > added.refusedExamples.length ? '; …' : ''}`,
+        );
+      }
+      await kindOf(added.record).checkRestore(added.record, targets);
+      const summary = await kindOf(added.record).restore(added.record, { repo: ec.repo, step: ctx, targets });
       o.attachmentsFrom = from.id;
-      o.attachmentsAdded = added.files;
-      return `${added.files} files from snapshot ${from.id}${x.after ? '' : ' (the safety snapshot)'}: ${summary}`;
+      o.attachmentsAdded = added.record.files;
+      return `${added.record.files} files from snapshot ${from.id}${x.after ? '' : ' (the safety snapshot)'}: ${summary}${added.refused ? `; ${added.refused} refused` : ''}`;
     },
   };
 
-  const safetyManifest = async (): Promise<Manifest | undefined> =>
-    files.outcome.safetySnapshotId ? ec.repo.loadSnapshot(files.outcome.safetySnapshotId) : undefined;
+  // The safety snapshot as its step built it, never re-read: a repository writer could swap the
+  // file during the database restore and so choose what root writes here.
+  const safetyManifest = (): Manifest | undefined => files.safety();
 
   const attachmentCheck: Step = {
     id: 'attachment-check',

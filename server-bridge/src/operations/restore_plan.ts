@@ -243,7 +243,12 @@ export function planRestore(
   d: Discovery | undefined,
   lock: JobLock,
   opts: RestoreOptions,
-): { job: Job; outcome: RestoreOutcome } {
+): {
+  job: Job;
+  outcome: RestoreOutcome;
+  /** The safety snapshot its step wrote, as built in memory (its bytes were never re-read), once written. */
+  safety: () => Manifest | undefined;
+} {
   const outcome: RestoreOutcome = {
     rolledBack: false,
     restored: [],
@@ -489,5 +494,6 @@ export function planRestore(
       finally: [ensureStartedStep(ec, lock), forgetRollback],
     },
     outcome,
+    safety: () => safety,
   };
 }
