@@ -6,7 +6,7 @@
  */
 import type { ComponentRecord, Entry, Manifest } from '../manifest/manifest';
 import type { EntryStream } from '../manifest/entry_list';
-import { AncestorStack } from '../manifest/entry_ancestors';
+import { AncestorStack, inPathOrder } from '../manifest/entry_ancestors';
 import { DiskAncestry } from './restore_at_disk';
 import type { Repository } from '../repository/repository';
 
@@ -69,7 +69,7 @@ export async function addedSince(base: ComponentRecord, later: ComponentRecord, 
   async function* candidates(): AsyncGenerator<{ e: Entry; problem?: string }> {
     const seen = new BaseAncestry(base);
     try {
-      for await (const e of later.entries) {
+      for await (const e of inPathOrder(later.entries)) {
         if (e.path === '') continue;
         const b = await seen.advanceTo(e.path);
         if (b.present) continue;
@@ -122,7 +122,7 @@ class BaseAncestry {
   private readonly above = new AncestorStack<Entry>();
 
   constructor(base: ComponentRecord) {
-    const list = base.entries;
+    const list = inPathOrder(base.entries);
     this.it = Array.isArray(list)
       ? (list as readonly Entry[])[Symbol.iterator]()
       : (list as EntryStream)[Symbol.asyncIterator]();
@@ -144,7 +144,10 @@ class BaseAncestry {
     for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
       const a = this.above.find(p.slice(0, i));
       if (a && a.type !== 'dir') {
-        return { present: false, problem: `lies under ${JSON.stringify(a.path)}, a ${a.type} in the restored snapshot` };
+        return {
+          present: false,
+          problem: `lies under ${JSON.stringify(a.path)}, a ${a.type} in the restored snapshot`,
+        };
       }
     }
     return { present: false };

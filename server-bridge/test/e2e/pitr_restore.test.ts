@@ -10,6 +10,8 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { Manifest } from '../../src/manifest/manifest';
+import { manifestText } from '../../src/manifest/manifest_io';
 import { startCli } from '../support/cli';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
@@ -204,6 +206,56 @@ describe('restore --at (in place)', () => {
     expect(await probeRows()).toEqual(rows);
     expect(await sql("SELECT id FROM fileinfo WHERE id = 'pitra4'")).toEqual([{ id: 'pitra4' }]);
     expect((await stat(path.join(env.sb.dataDir, a4))).isFile()).toBe(true);
+    expect(await isUp(env.url)).toBe(true);
+  }, 600_000);
+
+  test('the merge uses the safety snapshot it took: one swapped in the repository during the database restore is not used', async () => {
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (350)');
+    const a5 = await attach('pitra5'); // after every file snapshot: only the safety snapshot holds it
+    const snapDir = path.join(env.repo, 'snapshots');
+    const known = new Set(await readdir(snapDir));
+    await writeFile(env.pauseRestoreMarker, '');
+    const run = startCli(['--config', env.cfgFile, '--json', 'restore', '--at', 'latest', '--yes']);
+    let safetyFile = '';
+    let genuine = '';
+    try {
+      // pgbackrest has restored the database (the safety snapshot is written): the wrapper waits.
+      const end = Date.now() + 300_000;
+      while (!(await stat(env.pausedFile).catch(() => undefined)) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const added = (await readdir(snapDir)).filter((n) => n.endsWith('.json') && !known.has(n));
+      expect(added).toHaveLength(1);
+      safetyFile = path.join(snapDir, added[0]!);
+      genuine = await readFile(safetyFile, 'utf8');
+      // A repository writer's version: the new attachment dropped, a file of its choice added.
+      const m = JSON.parse(genuine) as { components: Array<{ id: string; entries: Array<Record<string, any>> }> };
+      const data = m.components.find((c) => c.id === 'data')!;
+      const real = data.entries.find((e) => e.path === a5)!;
+      expect(real).toBeDefined();
+      const dirEntry = data.entries.find((e) => e.type === 'dir' && e.path !== '')!;
+      data.entries = [
+        ...data.entries.filter((e) => !String(e.path).includes('pitra5')),
+        { ...dirEntry, path: 'planted' },
+        { ...real, path: 'planted/evil.txt' },
+      ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      let text = '';
+      for await (const s of manifestText(m as unknown as Manifest)) text += s;
+      await writeFile(safetyFile, text);
+    } finally {
+      await writeFile(env.resumeFile, '');
+      await rm(env.pauseRestoreMarker, { force: true });
+    }
+    const r = await run.done;
+    await rm(env.resumeFile, { force: true });
+    await rm(env.pausedFile, { force: true });
+    if (safetyFile) await writeFile(safetyFile, genuine);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.summary).toMatchObject({ attachments_missing_count: 0, put_back: false });
+    expect(path.basename(safetyFile, '.json')).toBe(r.summary!.safety_snapshot_id);
+    expect(r.summary!.attachments_snapshot_id).toBe(r.summary!.safety_snapshot_id);
+    expect((await stat(path.join(env.sb.dataDir, a5))).isFile()).toBe(true);
+    expect(await stat(path.join(env.sb.dataDir, 'planted')).catch(() => 'absent')).toBe('absent');
     expect(await isUp(env.url)).toBe(true);
   }, 600_000);
 

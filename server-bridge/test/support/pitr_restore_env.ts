@@ -36,6 +36,10 @@ export interface PitrRestoreEnv {
   /** While this file exists, a restore does its work, then writes its pid to `hangPidFile` and sleeps. */
   hangRestoreMarker: string;
   hangPidFile: string;
+  /** While this file exists, a restore does its work, writes `pausedFile`, and goes on once `resumeFile` exists. */
+  pauseRestoreMarker: string;
+  pausedFile: string;
+  resumeFile: string;
   cli(...args: string[]): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
@@ -61,6 +65,9 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
   const hangRestoreMarker = path.join(root, 'hang-next-restore');
   // The wrapper runs as postgres, which cannot write in root: the pid goes to /tmp.
   const hangPidFile = `${root}.hang-pid`;
+  const pauseRestoreMarker = path.join(root, 'pause-next-restore');
+  const pausedFile = `${root}.paused`;
+  const resumeFile = `${root}.resume`;
   const wrapper = path.join(root, 'pgbackrest-wrapper');
   await writeFile(
     wrapper,
@@ -73,6 +80,10 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
       'fi',
       `if [ "$last" = restore ] && [ -e '${hangRestoreMarker}' ]; then`,
       `  /usr/bin/pgbackrest "$@"; echo $$ > '${hangPidFile}'; exec sleep 600`,
+      'fi',
+      `if [ "$last" = restore ] && [ -e '${pauseRestoreMarker}' ]; then`,
+      `  /usr/bin/pgbackrest "$@" || exit $?; echo $$ > '${pausedFile}'`,
+      `  while [ ! -e '${resumeFile}' ]; do sleep 0.2; done; exit 0`,
       'fi',
       'exec /usr/bin/pgbackrest "$@"',
       '',
@@ -126,6 +137,9 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
     failStartMarker,
     hangRestoreMarker,
     hangPidFile,
+    pauseRestoreMarker,
+    pausedFile,
+    resumeFile,
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));
@@ -133,6 +147,8 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
       await db.destroy();
       await removeTempDir(root);
       await rm(hangPidFile, { force: true });
+      await rm(pausedFile, { force: true });
+      await rm(resumeFile, { force: true });
       assertNoSpecViolations(violations);
     },
   };
