@@ -56,9 +56,10 @@ export class DiskAncestry {
 
   /** undefined: absent; NOT_DIR: something above it is not a directory (it changed since it was looked at). */
   private stat(rel: string): Promise<Stats | typeof NOT_DIR | undefined> {
-    return lstat(path.join(this.root, ...rel.split('/'))).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      if (err.code === 'ENOTDIR') return NOT_DIR;
+    return lstat(path.join(this.root, ...rel.split('/'))).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR') return NOT_DIR;
       throw err;
     });
   }
