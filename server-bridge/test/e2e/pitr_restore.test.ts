@@ -210,6 +210,7 @@ describe('restore --at (in place)', () => {
   }, 600_000);
 
   test('the merge uses the safety snapshot it took: one swapped in the repository during the database restore is not used', async () => {
+    await ok('backup'); // the files of "latest" (this test runs alone too)
     await env.db.exec(mmdb, 'INSERT INTO probe VALUES (350)');
     const a5 = await attach('pitra5'); // after every file snapshot: only the safety snapshot holds it
     const snapDir = path.join(env.repo, 'snapshots');
