@@ -81,6 +81,7 @@ export class PostgresEngine implements DatabaseEngine {
     opts: { signal?: AbortSignal; tables?: string[]; onPinned?: () => void; budget?: ProcessBudget },
   ): Promise<DumpResult> {
     const client = await this.connect();
+    let ending: Promise<void> | undefined;
     try {
       // The exported snapshot pins what pg_dump sees; counting rows inside the same transaction
       // gives counts that match the dump even while Mattermost keeps writing (online mode).
@@ -96,10 +97,12 @@ export class PostgresEngine implements DatabaseEngine {
       // stop, so pg_dump never stays blocked on a pipe nobody reads and this session always ends.
       const group = new StageGroup(opts.signal);
       // Counting a big table can take minutes: a torn-down dump ends our session at once instead.
+      // Closing the connection is not enough: a backend waiting on a lock does not notice that its
+      // client went away until it gets the lock, so it is terminated from another session too.
       group.signal.addEventListener(
         'abort',
         () => {
-          client.end().catch(() => undefined);
+          ending = this.terminate(client);
         },
         { once: true },
       );
@@ -135,6 +138,29 @@ export class PostgresEngine implements DatabaseEngine {
       return { rowCounts, format: 'pg_custom', tool: await this.toolVersion() };
     } finally {
       await client.end().catch(() => undefined);
+      await ending;
+    }
+  }
+
+  /**
+   * Ends `client`'s session for certain: closes the connection and terminates its backend from a
+   * short session of our own, then waits (at most 5 s) until the server no longer lists it.
+   */
+  private async terminate(client: Client): Promise<void> {
+    const pid = (client as unknown as { processID?: number | null }).processID;
+    await client.end().catch(() => undefined);
+    if (!pid) return;
+    try {
+      await queryOne(this.target, 'SELECT pg_terminate_backend($1)', [pid]);
+      for (let i = 0; i < 50; i++) {
+        const row = await queryOne(this.target, 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [
+          pid,
+        ]);
+        if (!row?.n) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch {
+      /* the server is gone or refuses: nothing of ours is left to end there */
     }
   }
 
