@@ -49,6 +49,17 @@ export async function runOperationCommand(ec: EngineContext, out: Output, req: O
   });
 }
 
+/** A restore's job (plain or --at): run, its warnings said even when it fails, then its summary. */
+export async function runRestoreJob(op: Operation, lock: JobLock, out: Output): Promise<void> {
+  try {
+    await runCliJob(op, lock, out);
+  } finally {
+    for (const w of (op.result()?.warnings ?? []) as string[]) out.info(`warning: ${w}`);
+  }
+  const s = op.summary();
+  out.summary(s.json, s.text);
+}
+
 /**
  * Runs the operation's job, aborting it on SIGINT/SIGTERM so undo and finally steps still run.
  * Follow-ups that failed are printed as warnings; a failed job throws its error, said together

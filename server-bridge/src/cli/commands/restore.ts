@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { readSecretFile } from '../../config/load';
 import { UsageError } from '../../core/errors';
 import { prepareRestore } from '../../operations';
-import { runCliJob, withLock } from '../run_with_lock';
+import { runRestoreJob, withLock } from '../run_with_lock';
 import { parseComponentList } from './backup';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
@@ -105,12 +105,6 @@ export async function restoreCommand(
     for (const c of skipped) {
       out.info(`skipped ${c}: its root is outside the install dir; --restore-absolute-roots restores it too`);
     }
-    try {
-      await runCliJob(op, lock, out);
-    } finally {
-      for (const w of (op.result()?.warnings ?? []) as string[]) out.info(`warning: ${w}`);
-    }
-    const s = op.summary();
-    out.summary(s.json, s.text);
+    await runRestoreJob(op, lock, out);
   });
 }

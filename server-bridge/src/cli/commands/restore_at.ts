@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../../core/errors';
 import { prepareRestoreAt } from '../../operations/restore_at';
-import { runCliJob, withLock } from '../run_with_lock';
+import { runRestoreJob, withLock } from '../run_with_lock';
 import type { RestoreFlags } from './restore';
 import { openCommand, type GlobalOptions } from './shared';
 
@@ -48,12 +48,6 @@ export async function restoreAtCommand(
       if (answer.trim() !== 'restore') throw new UsageError('restore not confirmed; nothing was changed');
     }
     const op = prepared.build();
-    try {
-      await runCliJob(op, lock, out);
-    } finally {
-      for (const w of (op.result()?.warnings ?? []) as string[]) out.info(`warning: ${w}`);
-    }
-    const s = op.summary();
-    out.summary(s.json, s.text);
+    await runRestoreJob(op, lock, out);
   });
 }
