@@ -44,7 +44,11 @@ export interface Site {
   envFile?: string;
   database: DbTarget;
   fileDriver: string;
+  /** A file store not on this disk, named for the skip reason (e.g. `S3 bucket "mm"`). */
+  fileStoreName?: string;
   dataDir: string;
+  /** FileSettings.DedicatedExportStore is on: its driver, and its directory (local) or its name (S3, Azure). */
+  exportStore?: { driver: string; dir?: string; name?: string };
   pluginDir: string;
   clientPluginDir: string;
   logsDir: string;

@@ -81,8 +81,28 @@ const KINDS: { readonly [K in ComponentId]: ComponentKind } = {
       s.fileDriver === 'local'
         ? { root: s.dataDir, fileInfo: s.database }
         : {
-            skip: `files are stored in ${s.fileDriver === 'amazons3' ? 'S3' : s.fileDriver} (FileSettings.DriverName); they stay where they are`,
+            skip: `files are stored in ${s.fileStoreName ?? s.fileDriver} (FileSettings.DriverName ${s.fileDriver}); they stay where they are`,
           },
+  ),
+  export_store: tree(
+    'export_store',
+    'Dedicated export store (compliance and bulk exports)',
+    'The directory of the dedicated export store (FileSettings.DedicatedExportStore) on the local driver.',
+    'FileSettings.ExportDirectory',
+    (s) => {
+      const e = s.exportStore;
+      if (!e) return { skip: 'FileSettings.DedicatedExportStore is off: exports are written to the file store' };
+      if (e.driver !== 'local' || !e.dir) {
+        return {
+          skip: `exports are stored in ${e.name ?? e.driver} (FileSettings.ExportDriverName ${e.driver}); they stay where they are`,
+        };
+      }
+      // The same directory as a local file store is that component's (one tree, backed up once).
+      if (s.fileDriver === 'local' && e.dir === s.dataDir) {
+        return { skip: `FileSettings.ExportDirectory is the file store directory ${e.dir}: backed up as data` };
+      }
+      return { root: e.dir };
+    },
   ),
   plugins: tree('plugins', 'Server plugins', 'Installed server plugins.', 'PluginSettings.Directory', (s) => ({
     root: s.pluginDir,

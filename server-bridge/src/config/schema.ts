@@ -27,6 +27,7 @@ export const COMPONENT_IDS = [
   'env_file',
   'app',
   'data',
+  'export_store',
   'plugins',
   'client_plugins',
   'logs',

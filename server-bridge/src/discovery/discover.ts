@@ -10,6 +10,7 @@ import { parseDsn, type DbTarget } from '../database/dsn';
 import type { ComponentPlan, Site } from '../components/component';
 import { APPLICATION, COMPONENT_KINDS, isInside } from '../components/registry';
 import { parseEnvFile, readEnvFile } from './env_file';
+import { describeRemoteStore, DRIVER_LOCAL, flagSetting } from './file_stores';
 import { loadMattermostConfig, setting, type ConfigSource, type MmConfig } from './mm_config';
 
 export type { ComponentPlan };
@@ -22,6 +23,8 @@ export interface Discovery {
   mmConfig: MmConfig;
   database: DbTarget;
   fileDriver: string;
+  /** A file store not on this disk, named (bucket or container). */
+  fileStoreName?: string;
   components: ComponentPlan[];
 }
 
@@ -74,6 +77,8 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
   const configDir = source.kind === 'file' && source.file ? path.dirname(source.file) : path.join(installDir, 'config');
   const fileDriver = setting(mm, 'FileSettings', 'DriverName') ?? 'local';
   const dataDir = resolve(setting(mm, 'FileSettings', 'Directory') ?? './data/');
+  const exportStore = locateExportStore(mm, resolve);
+  const fileStoreName = fileDriver === DRIVER_LOCAL ? undefined : describeRemoteStore(mm, fileDriver, '');
   const logFile = setting(mm, 'LogSettings', 'FileLocation');
   const logsDir = logFile
     ? logFile.endsWith('.log')
@@ -89,7 +94,9 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
     envFile,
     database,
     fileDriver,
+    fileStoreName,
     dataDir,
+    exportStore,
     pluginDir: resolve(setting(mm, 'PluginSettings', 'Directory') ?? './plugins'),
     clientPluginDir: resolve(setting(mm, 'PluginSettings', 'ClientDirectory') ?? './client/plugins'),
     logsDir,
@@ -115,6 +122,7 @@ export async function discover(cfg: Config, opts: DiscoverOptions = {}): Promise
     mmConfig: mm,
     database,
     fileDriver,
+    fileStoreName,
     components: plans,
   };
 }
@@ -141,6 +149,15 @@ function nestExclusions(plans: ComponentPlan[], installDir: string, appExclude: 
     );
   }
   for (const p of plans) p.exclude = [...new Set(p.exclude)].sort();
+}
+
+/** The dedicated export store, when FileSettings.DedicatedExportStore is on. */
+function locateExportStore(mm: MmConfig, resolve: (p: string) => string): Site['exportStore'] {
+  if (!flagSetting(mm, 'FileSettings', 'DedicatedExportStore')) return undefined;
+  const driver = setting(mm, 'FileSettings', 'ExportDriverName') ?? DRIVER_LOCAL;
+  if (driver !== DRIVER_LOCAL) return { driver, name: describeRemoteStore(mm, driver, 'Export') };
+  // Mattermost's default for an empty ExportDirectory is "./data/" (model/config.go SetDefaults).
+  return { driver, dir: resolve(setting(mm, 'FileSettings', 'ExportDirectory') ?? './data/') };
 }
 
 function certificateFiles(mm: MmConfig, configDir: string, resolve: (p: string) => string): string[] {

@@ -18,7 +18,8 @@ export interface DiscoveryReport {
   env_overrides: string[];
   mattermost: { url: string; reachable: string; version?: string; schema_version?: number };
   database: { driver: string; target: string; server_version?: string; size_bytes?: number; error?: string };
-  file_store: { driver: string; location?: string; size_bytes?: number };
+  /** name: a store not on this disk (S3 bucket, Azure container), which the backup leaves where it is. */
+  file_store: { driver: string; name?: string; location?: string; size_bytes?: number };
   components: Array<{
     id: string;
     title: string;
@@ -103,6 +104,7 @@ export async function buildReport(cfg: Config, d: Discovery, engine: DatabaseEng
     database: db,
     file_store: {
       driver: d.fileDriver,
+      name: d.fileStoreName,
       location: data?.root,
       size_bytes: components.find((c) => c.id === 'data')?.size_bytes,
     },

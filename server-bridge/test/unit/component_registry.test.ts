@@ -76,6 +76,8 @@ function site(over: Partial<Site> = {}): Site {
 test('each kind locates itself from the discovered facts, or says why it is skipped', () => {
   const s = site({
     fileDriver: 'amazons3',
+    fileStoreName: 'S3 bucket "mm"',
+    exportStore: { driver: 'local', dir: '/srv/mm-exports' },
     envFile: '/etc/mattermost/mm.env',
     configDatabase: { ...db, database: 'mmconfig' },
     certificateFiles: ['/etc/ssl/mm.key', '/opt/mattermost/config/saml.crt'],
@@ -84,6 +86,18 @@ test('each kind locates itself from the discovered facts, or says why it is skip
   expect(componentKind('data').locate(s)).toMatchObject({
     status: 'skipped',
     reason: expect.stringMatching(/stored in S3/),
+  });
+  expect(componentKind('export_store').locate(s)).toMatchObject({
+    status: 'skipped',
+    reason: '/srv/mm-exports does not exist',
+  });
+  expect(componentKind('export_store').locate(site({ exportStore: { driver: 'local', dir: '/tmp' } }))).toMatchObject({
+    status: 'included',
+    root: '/tmp',
+  });
+  expect(componentKind('export_store').locate(site())).toMatchObject({
+    status: 'skipped',
+    reason: expect.stringMatching(/DedicatedExportStore is off/),
   });
   expect(componentKind('env_file').locate(s)).toMatchObject({
     status: 'included',

@@ -40,6 +40,6 @@ export const ENUM_MESSAGES = {
     component: {
         id: 'mattermost-backup.value.component',
         defaultMessage:
-            '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
+            '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} export_store {export_store} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
     },
 } as const;

@@ -24,7 +24,9 @@ export async function discoverCommand(globals: GlobalOptions): Promise<void> {
       ['Database', `${r.database.target}, server ${r.database.server_version ?? '?'}, ${size(r.database.size_bytes)}`],
       [
         'File store',
-        `${r.file_store.driver}${r.file_store.location ? ` at ${r.file_store.location}` : ''} (${size(r.file_store.size_bytes)})`,
+        r.file_store.name
+          ? `${r.file_store.driver}: ${r.file_store.name} (not on this disk; not backed up)`
+          : `${r.file_store.driver}${r.file_store.location ? ` at ${r.file_store.location}` : ''} (${size(r.file_store.size_bytes)})`,
       ],
       [
         'Repository',
