@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EmitFn, JobEvent } from '../jobs/events';
+import { progressText } from './progress_text';
 
 export interface Output {
   emit: EmitFn;
@@ -44,30 +45,33 @@ export function createOutput(
         stopBar();
         line(`→ ${e.title}`);
         break;
-      case 'step.progress':
-        if (!tty || e.total === undefined || e.total === 0) break;
+      case 'step.progress': {
+        if (!tty) break;
+        // One bar per step; its total may change within the step (each component of the
+        // pre-copy has its own), so the text is made from the latest event, never a stale total.
+        const payload = { done: e.done, total: e.total, unit: e.unit };
         if (!bar || barStep !== e.step) {
           stopBar();
           barStep = e.step;
-          bar = new cliProgress.SingleBar(
-            {
-              stream,
-              format: '  [{bar}] {percentage}% {value}/{total} {unit}',
-              hideCursor: true,
-              clearOnComplete: true,
-            },
-            cliProgress.Presets.shades_classic,
-          );
-          bar.start(e.unit === 'bytes' ? mb(e.total) : e.total, 0, { unit: e.unit === 'bytes' ? 'MB' : e.unit });
+          bar = new cliProgress.SingleBar({
+            stream,
+            format: (_o, _p, p: typeof payload) => `  ${progressText(p.done, p.total, p.unit)}`,
+            hideCursor: true,
+            clearOnComplete: true,
+          });
+          bar.start(e.total || 1, 0, payload);
         }
-        bar.update(Math.min(e.unit === 'bytes' ? mb(e.done) : e.done, e.unit === 'bytes' ? mb(e.total) : e.total));
+        if (e.total) bar.setTotal(e.total);
+        bar.update(Math.min(e.done, e.total || e.done), payload);
         break;
+      }
       case 'step.finished':
         stopBar();
         line(`  ✓ ${e.summary ?? 'done'} (${(e.durationMs / 1000).toFixed(1)} s)`);
         break;
       case 'step.skipped':
-        line(`  – skipped: ${e.reason}`);
+        stopBar();
+        line(`– ${e.title}: skipped (${e.reason})`);
         break;
       case 'step.failed':
         stopBar();
@@ -102,8 +106,4 @@ export function createOutput(
     },
     close: stopBar,
   };
-}
-
-function mb(bytes: number): number {
-  return Math.round((bytes / 1048576) * 10) / 10;
 }

@@ -20,6 +20,7 @@ import { throttled } from '../core/rate_limit';
 import type { Repository } from '../repository/repository';
 import type { StepContext } from '../jobs/runner';
 import type { BackupComponent, BackupContext, ComponentPlan, Estimate, VerifyContext, VerifyIssue } from './component';
+import { plural } from '../core/units';
 
 /** A database restore: the engine of the database the dump is loaded into. */
 export interface DatabaseRestoreContext {
@@ -90,7 +91,7 @@ export class DatabaseComponent implements BackupComponent {
       size: stored.size,
     };
     const rows = Object.values(dump.rowCounts).reduce((a, b) => a + b, 0);
-    ctx.step.log('info', `dumped ${Object.keys(dump.rowCounts).length} tables, ${rows} rows`);
+    ctx.step.log('info', `dumped ${plural(Object.keys(dump.rowCounts).length, 'table')}, ${plural(rows, 'row')}`);
     return {
       id: this.plan.id,
       title: this.plan.title,
@@ -121,7 +122,7 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Databa
   const issues = compareCounts(record.id, info.rowCounts, await engine.rowCounts(), !info.tables);
   if (issues.length) {
     const seen = report.tablesAfterLoad
-      ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${Object.keys(info.rowCounts).length} tables)`
+      ? ` (right after the load the restoring session saw ${report.tablesAfterLoad.length} of the snapshot's ${plural(Object.keys(info.rowCounts).length, 'table')})`
       : '';
     throw new BridgeError(
       'VERIFICATION_FAILED',
@@ -131,7 +132,7 @@ export async function restoreDatabaseRecord(record: ComponentRecord, ctx: Databa
         .join('; ')}${seen}`,
     );
   }
-  return `${Object.keys(info.rowCounts).length} tables restored into ${describeTarget(engine.target)}`;
+  return `${plural(Object.keys(info.rowCounts).length, 'table')} restored into ${describeTarget(engine.target)}`;
 }
 
 /** Structure check of the dump (and with `deep`, a real restore into a throwaway database). */
@@ -301,8 +302,11 @@ function compareCounts(
   const issues: VerifyIssue[] = [];
   for (const [table, n] of Object.entries(expected)) {
     const got = actual[table];
-    if (got === undefined) issues.push({ component, problem: `table ${table} is missing` });
-    else if (got !== n) issues.push({ component, problem: `table ${table} has ${got} rows, the manifest says ${n}` });
+    if (got === undefined) {
+      issues.push({ component, problem: `table ${table} is missing` });
+    } else if (got !== n) {
+      issues.push({ component, problem: `table ${table} has ${plural(got, 'row')}, the manifest says ${n}` });
+    }
   }
   if (strict) {
     for (const table of Object.keys(actual)) {

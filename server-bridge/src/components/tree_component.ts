@@ -11,6 +11,7 @@ import type { BackupComponent, BackupContext, ComponentPlan, Estimate, WalkConte
 import { DAY_DIR, fileInfoDays } from '../database/file_info_days';
 import { nextWalkState, planCarry, type CarryPlan } from '../repository/settled_days';
 import type { WalkState } from '../repository/walk_state';
+import { plural } from '../core/units';
 
 /** The day directory (YYYYMMDD) a path of the file store lies under, for the walk state. */
 function dayOf(rel: string): string | undefined {
@@ -118,7 +119,7 @@ export class TreeComponent implements BackupComponent {
     this.notes.push(
       pass.plan.fullWalk
         ? `${what} walked every directory (${pass.plan.fullWalk})`
-        : `${what} took ${res.carried} entries of ${pass.plan.carry.size} settled day directories from the parent without walking them`,
+        : `${what} took ${plural(res.carried, 'entry', 'entries')} of ${plural(pass.plan.carry.size, 'settled day directory', 'settled day directories')} from the parent without walking them`,
     );
   }
 

@@ -27,6 +27,7 @@ import type {
   Site,
   VerifyIssue,
 } from './component';
+import { plural } from '../core/units';
 
 /** Where a tree lives on this server: a root (with an include list for single files), or the reason it is skipped. */
 export type TreeLocation = { root: string; include?: string[]; fileInfo?: DbTarget } | { skip: string };
@@ -101,9 +102,9 @@ export class TreeKind implements ComponentKind {
       const tops = entries
         .filter((e) => ![...ancestors(e.path)].some((a) => paths.has(a)))
         .map((e) => path.join(root, e.path));
-      return `${r.id}: ${tops.length} path${tops.length === 1 ? '' : 's'} replaced (${tops.join(', ')}); nothing else there is touched`;
+      return `${r.id}: ${plural(tops.length, 'path')} replaced (${tops.join(', ')}); nothing else there is touched`;
     }
-    return `${r.id}: ${root} is made identical to the snapshot (${r.files} files; files not in the snapshot are removed)`;
+    return `${r.id}: ${root} is made identical to the snapshot (${plural(r.files, 'file')}; files not in the snapshot are removed)`;
   }
 
   restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {

@@ -16,3 +16,8 @@ export function formatDuration(ms: unknown): string {
   if (n < 120_000) return `${(n / 1000).toFixed(1)} s`;
   return `${Math.floor(n / 60_000)} min ${Math.round((n % 60_000) / 1000)} s`;
 }
+
+/** A count with its noun in the right number: "1 file", "0 files", "2 entries" (plural given when not noun + s). */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : pluralForm}`;
+}

@@ -30,7 +30,7 @@ export type JobEvent =
       detail?: string;
     }
   | { type: 'step.finished'; jobId: string; step: string; durationMs: number; summary?: string }
-  | { type: 'step.skipped'; jobId: string; step: string; reason: string }
+  | { type: 'step.skipped'; jobId: string; step: string; title: string; reason: string }
   | { type: 'step.failed'; jobId: string; step: string; error: string; code: string }
   | { type: 'undo.started'; jobId: string; step: string }
   | { type: 'undo.failed'; jobId: string; step: string; error: string }

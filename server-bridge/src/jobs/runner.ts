@@ -214,7 +214,7 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
     }
     const reason = step.skip?.();
     if (reason) {
-      emit({ type: 'step.skipped', jobId: job.id, step: step.id, reason });
+      emit({ type: 'step.skipped', jobId: job.id, step: step.id, title: step.title, reason });
       continue;
     }
     const e = await runStep(step);
@@ -237,7 +237,7 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
             ? 'the job was cancelled'
             : step.skip?.();
         if (reason) {
-          emit({ type: 'step.skipped', jobId: job.id, step: step.id, reason });
+          emit({ type: 'step.skipped', jobId: job.id, step: step.id, title: step.title, reason });
           continue;
         }
         const e = await runStep(step);

@@ -29,6 +29,7 @@ import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository
 import { ensureStartedStep } from './service_steps';
 import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
 import { applyToProcess } from '../process/own_priority';
+import { plural } from '../core/units';
 
 export interface BackupOptions {
   mode: 'offline' | 'online';
@@ -138,7 +139,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         files += read?.filesRead ?? 0;
         bytes += read?.bytesRead ?? 0;
       }
-      return `${files} changed files (${fmt(bytes)}) copied ahead of the stop`;
+      return `${plural(files, 'changed file')} (${fmt(bytes)}) copied ahead of the stop`;
     },
   };
 

@@ -12,6 +12,7 @@ import type { Job } from '../jobs/runner';
 import { inspectPitr } from './pitr_site';
 import { loadPitrState } from './pitr_state';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
+import { plural } from '../core/units';
 
 interface Outcome {
   type?: BackupType;
@@ -56,9 +57,9 @@ export function buildPitrBackup(req: OperationRequest, rt: OperationRuntime): Op
             o.reason =
               o.type === 'full'
                 ? before.some((b) => b.type === 'full')
-                  ? `the last full is ${cfg.pitr.fullEveryDays} days old or more`
+                  ? `the last full is ${plural(cfg.pitr.fullEveryDays, 'day')} old or more`
                   : 'no full backup yet'
-                : `a full backup younger than ${cfg.pitr.fullEveryDays} days exists`;
+                : `a full backup younger than ${plural(cfg.pitr.fullEveryDays, 'day')} exists`;
           }
           return `${o.type} (${o.reason})`;
         },
@@ -112,7 +113,7 @@ export function buildPitrBackup(req: OperationRequest, rt: OperationRuntime): Op
     summary: () => ({
       json: { ok: true, ...result() },
       text: o.label
-        ? `Physical ${o.type} backup ${o.label} (${o.reason}); ${o.expired.length ? `expired ${o.expired.join(', ')}` : 'nothing expired'} (full backups kept for ${o.retentionDays} days: pitr.window ${cfg.pitr.window}).`
+        ? `Physical ${o.type} backup ${o.label} (${o.reason}); ${o.expired.length ? `expired ${o.expired.join(', ')}` : 'nothing expired'} (full backups kept for ${plural(o.retentionDays, 'day')}: pitr.window ${cfg.pitr.window}).`
         : 'No physical backup was made.',
     }),
   };

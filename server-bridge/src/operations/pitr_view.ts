@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { asBridgeError } from '../core/errors';
 import { pitrStatus, type PitrStatus } from './pitr_status';
 import { loadPitrState } from './pitr_state';
+import { plural } from '../core/units';
 
 export interface PitrView {
   phase: PitrStatus['phase'];
@@ -92,7 +93,7 @@ export function pitrLines(v: PitrView): string[] {
     w
       ? `Recovery window: ${w.start} … ${w.end} (backups ${w.oldest_backup} … ${w.newest_backup})`
       : 'Recovery window: none yet (no physical backup: mm-backup pitr backup)',
-    `WAL archive: ${a.state}${a.age_seconds === null ? '' : `, last segment ${a.age_seconds} s ago`}, ${a.failed_count} failures${a.waiting_segments ? `, ${a.waiting_segments} waiting` : ''}`,
+    `WAL archive: ${a.state}${a.age_seconds === null ? '' : `, last segment ${a.age_seconds} s ago`}, ${plural(a.failed_count, 'failure')}${a.waiting_segments ? `, ${a.waiting_segments} waiting` : ''}`,
     ...(a.problem ? [`⚠️ ${a.problem}`] : []),
     ...(v.problem ? [`⚠️ physical mode: ${v.problem}`] : []),
   ];

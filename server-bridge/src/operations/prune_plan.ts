@@ -12,6 +12,7 @@ import type { EngineContext } from '../jobs/context';
 import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job } from '../jobs/runner';
 import { fmt } from './take_snapshot';
+import { plural } from '../core/units';
 
 export interface PruneOutcome {
   plan?: PrunePlan;
@@ -81,7 +82,7 @@ export function planPrune(
           if (broken.length) {
             throw new PreconditionError(
               'PRECONDITION_FAILED',
-              `refusing to sweep objects: ${broken.length} manifests do not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`,
+              `refusing to sweep objects: ${plural(broken.length, 'manifest does', 'manifests do')} not parse (${broken.map((b) => b.id).join(', ')}); their objects might be needed`,
               {
                 hint: 'inspect or remove the damaged manifests (mm-backup list names them), then prune again',
                 details: { broken: broken.map((b) => b.id) },
@@ -95,7 +96,7 @@ export function planPrune(
             if (!opts.dryRun) await ec.repo.deleteObject(o.sha256);
             ctx.progress(outcome.objectsRemoved, undefined, 'objects');
           }
-          return `${outcome.objectsRemoved} objects, ${fmt(outcome.bytesFreed)} ${opts.dryRun ? 'would be freed' : 'freed'}`;
+          return `${plural(outcome.objectsRemoved, 'object')}, ${fmt(outcome.bytesFreed)} ${opts.dryRun ? 'would be freed' : 'freed'}`;
         },
       },
     ],

@@ -27,6 +27,7 @@ import type { EngineContext } from '../jobs/context';
 import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job, Step } from '../jobs/runner';
 import { fmt } from './take_snapshot';
+import { plural } from '../core/units';
 
 export interface ReplicateOutcome {
   location?: string;
@@ -150,7 +151,7 @@ export function planReplicate(
         await off.storage.put(snapshotKey(m.id), await readBuffer(local, snapshotKey(m.id)), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
-      return `${outcome.copied.length} snapshots, ${outcome.objectsUploaded} objects uploaded (${fmt(outcome.bytesUploaded)})`;
+      return `${plural(outcome.copied.length, 'snapshot')}, ${plural(outcome.objectsUploaded, 'object')} uploaded (${fmt(outcome.bytesUploaded)})`;
     },
   };
 
@@ -169,7 +170,7 @@ export function planReplicate(
         await off.storage.put(key, sig, { signal: ctx.signal });
         copied++;
       }
-      return `${copied} signatures copied`;
+      return `${plural(copied, 'signature')} copied`;
     },
   };
 
@@ -194,7 +195,7 @@ export function planReplicate(
           if (!(err instanceof KeyMismatchError)) throw err;
           outcome.sweepSkipped = `snapshot ${id} exists only off-site and this host has no key to read it; unused objects are left until a run with the identity`;
           ctx.log('warn', outcome.sweepSkipped);
-          return `${outcome.removed.length} snapshots dropped; objects not swept`;
+          return `${plural(outcome.removed.length, 'snapshot')} dropped; objects not swept`;
         }
         try {
           for await (const o of referencedObjects(m)) live.add(o);
@@ -207,7 +208,7 @@ export function planReplicate(
         await off.repo.deleteObject(o.sha256);
         outcome.objectsRemoved++;
       }
-      return `${outcome.removed.length} snapshots dropped, ${outcome.objectsRemoved} unused objects removed`;
+      return `${plural(outcome.removed.length, 'snapshot')} dropped, ${plural(outcome.objectsRemoved, 'unused object')} removed`;
     },
   };
 

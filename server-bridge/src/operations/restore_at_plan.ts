@@ -30,6 +30,7 @@ import type { PitrSite } from './pitr_site';
 import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
 import { clearPitrRestoreMarker, setAsidePitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
 import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
+import { plural } from '../core/units';
 
 /** Everything prepare found and checked; the plan changes nothing before its `stop` step. */
 export interface RestoreAtInputs {
@@ -117,7 +118,7 @@ export function planRestoreAt(
           { hint: 'run mm-backup verify; restore to a time whose next snapshot is sound' },
         );
       }
-      return `snapshot ${x.after.id}: ${check.objects} objects present`;
+      return `snapshot ${x.after.id}: ${plural(check.objects, 'object')} present`;
     },
   };
 
@@ -321,7 +322,7 @@ export function planRestoreAt(
       const summary = await kindOf(added.record).restore(added.record, { repo: ec.repo, step: ctx, targets });
       o.attachmentsFrom = from.id;
       o.attachmentsAdded = added.record.files;
-      return `${added.record.files} files from snapshot ${from.id}${x.after ? '' : ' (the safety snapshot)'}: ${summary}${added.refused ? `; ${added.refused} refused` : ''}`;
+      return `${plural(added.record.files, 'file')} from snapshot ${from.id}${x.after ? '' : ' (the safety snapshot)'}: ${summary}${added.refused ? `; ${added.refused} refused` : ''}`;
     },
   };
 
@@ -348,7 +349,7 @@ export function planRestoreAt(
           `${r.missingCount} file(s) the restored database references are missing from ${root} (no snapshot holds them): ${r.missing.slice(0, 10).join(', ')}${r.missingCount > 10 ? ', …' : ''}`,
         );
       }
-      return `${r.checked} paths referenced, ${r.missingCount} missing`;
+      return `${plural(r.checked, 'path')} referenced, ${r.missingCount} missing`;
     },
   };
 

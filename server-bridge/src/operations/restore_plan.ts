@@ -31,6 +31,7 @@ import { ensureStartedStep } from './service_steps';
 import { buildManifest, componentSteps, fmt, type SnapshotDraft } from './take_snapshot';
 import { pointConfigAtDatabase } from './point_config';
 import { clearRollbackMarker, writeRollbackMarker } from '../jobs/rollback_marker';
+import { plural } from '../core/units';
 
 export interface RestoreOptions {
   components?: string[];
@@ -352,7 +353,7 @@ export function planRestore(
           .createDatabase(opts.databaseEngine.target.database);
         ctx.log('info', `created database ${opts.databaseEngine.target.database}`);
       }
-      return `${check.objects} objects present${check.sizes ? ' with their sizes' : ''}; restoring ${records.map((r) => r.id).join(', ')}${inPlace ? ' in place' : ' onto a new install'}`;
+      return `${plural(check.objects, 'object')} present${check.sizes ? ' with their sizes' : ''}; restoring ${records.map((r) => r.id).join(', ')}${inPlace ? ' in place' : ' onto a new install'}`;
     },
   };
 

@@ -1,6 +1,6 @@
 /** The JSON results of the operations (snake_case, as the API and the CLI summaries show them). */
 import type { Manifest } from '../manifest/manifest';
-import { formatBytes as size, formatDuration as secs } from '../core/units';
+import { plural, formatBytes as size, formatDuration as secs } from '../core/units';
 import type { PruneOutcome } from './prune_plan';
 import type { ReplicateOutcome } from './replicate_plan';
 
@@ -18,7 +18,7 @@ export function snapshotResult(m: Manifest): Record<string, unknown> {
 }
 
 export function snapshotText(m: Manifest): string {
-  return `Snapshot ${m.id} (${m.mode}): ${size(m.stats.bytes)}, ${size(m.stats.newBytes)} new, ${m.stats.files} files (${m.stats.filesRead} read), took ${secs(m.stats.durationMs)}, downtime ${secs(m.stats.downtimeMs)}`;
+  return `Snapshot ${m.id} (${m.mode}): ${size(m.stats.bytes)}, ${size(m.stats.newBytes)} new, ${plural(m.stats.files, 'file')} (${m.stats.filesRead} read), took ${secs(m.stats.durationMs)}, downtime ${secs(m.stats.downtimeMs)}`;
 }
 
 export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {
@@ -34,7 +34,7 @@ export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {
 }
 
 export function replicateText(o: ReplicateOutcome): string {
-  return `Off-site (${o.location}): ${o.copied.length} snapshots copied, ${o.objectsUploaded} objects uploaded (${size(o.bytesUploaded)}); ${o.removed.length} dropped by retention, ${o.objectsRemoved} unused objects removed.`;
+  return `Off-site (${o.location}): ${plural(o.copied.length, 'snapshot')} copied, ${plural(o.objectsUploaded, 'object')} uploaded (${size(o.bytesUploaded)}); ${o.removed.length} dropped by retention, ${plural(o.objectsRemoved, 'unused object')} removed.`;
 }
 
 /** `kept` is a count (posts, metrics); `kept_snapshots` lists them. */
@@ -51,5 +51,5 @@ export function pruneResult(o: PruneOutcome): Record<string, unknown> {
 
 export function pruneText(o: PruneOutcome): string {
   const verb = o.dryRun ? 'would remove' : 'removed';
-  return `${o.plan?.keep.length ?? 0} snapshots kept; ${verb} ${o.plan?.remove.length ?? 0} snapshots and ${o.objectsRemoved} objects (${size(o.bytesFreed)}).`;
+  return `${plural(o.plan?.keep.length ?? 0, 'snapshot')} kept; ${verb} ${plural(o.plan?.remove.length ?? 0, 'snapshot')} and ${plural(o.objectsRemoved, 'object')} (${size(o.bytesFreed)}).`;
 }

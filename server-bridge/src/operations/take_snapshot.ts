@@ -11,7 +11,7 @@ import type { ComponentRecord, Manifest } from '../manifest/manifest';
 import { FORMAT_VERSION } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
 import type { Discovery } from '../discovery/discover';
-import { formatBytes as fmt } from '../core/units';
+import { plural, formatBytes as fmt } from '../core/units';
 import type { BackupBudget } from '../process/budget';
 
 /** Byte counts as people read them (re-exported for the other plans). */
@@ -129,7 +129,7 @@ export function previousOf(draft: SnapshotDraft, c: BackupComponent): ComponentR
 }
 
 function summarize(rec: ComponentRecord): string {
-  return `${rec.files} files, ${fmt(rec.bytes)} (${fmt(rec.newBytes)} new)`;
+  return `${plural(rec.files, 'file')}, ${fmt(rec.bytes)} (${fmt(rec.newBytes)} new)`;
 }
 
 /** Builds the manifest from the draft; skipped components are recorded with their reason. */

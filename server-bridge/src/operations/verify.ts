@@ -6,6 +6,7 @@ import type { EngineContext } from '../jobs/context';
 import type { Manifest } from '../manifest/manifest';
 import { planVerify } from './verify_plan';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
+import { plural } from '../core/units';
 
 export async function buildVerify(req: OperationRequest, rt: OperationRuntime): Promise<Operation> {
   return verifyLoaded(rt.ec, await rt.ec.repo.loadSnapshot(req.snapshotId ?? 'latest'), req);
@@ -25,7 +26,7 @@ export async function verifyLoaded(
     result,
     summary: () => ({
       json: { ok: true, ...result(), snapshot: m.id },
-      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plan.outcome.objects} objects intact.`,
+      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plural(plan.outcome.objects, 'object')} intact.`,
     }),
   };
 }

@@ -16,6 +16,7 @@ import type { Repository } from '../repository/repository';
 import type { EngineContext } from '../jobs/context';
 import type { Job, Step, StepContext } from '../jobs/runner';
 import { writeVerification } from '../repository/verifications';
+import { plural } from '../core/units';
 
 export interface VerifyOutcome {
   issues: VerifyIssue[];
@@ -147,7 +148,7 @@ export function planVerify(
           outcome.issues.push(...found);
           r.issues.push(...found);
         }
-        return `${r.objects} objects, ${r.issues.length + r.unlisted} problems`;
+        return `${plural(r.objects, 'object')}, ${plural(r.issues.length + r.unlisted, 'problem')}`;
       },
     },
   ];
@@ -162,7 +163,7 @@ export function planVerify(
         const issues = await kind.verify(c, { repo: ec.repo, step: ctx, deep: opts.deep, scratchEngine: scratch });
         outcome.issues.push(...issues);
         return issues.length
-          ? `${issues.length} problems`
+          ? plural(issues.length, 'problem')
           : `${Object.keys(c.database?.rowCounts ?? {}).length} tables match`;
       },
     });
@@ -188,7 +189,7 @@ export function planVerify(
           .map((i) => `${i.component}${i.path ? ` ${i.path}` : ''}: ${i.problem}`)
           .join('; ');
         throw new VerificationError(
-          `snapshot ${m.id} failed verification (${outcome.issues.length + outcome.unlisted} problems): ${first}`,
+          `snapshot ${m.id} failed verification (${plural(outcome.issues.length + outcome.unlisted, 'problem')}): ${first}`,
           outcome.issues,
           {
             hint: 'do not restore from this snapshot; take a new backup and check the repository disk',

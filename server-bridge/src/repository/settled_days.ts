@@ -9,6 +9,7 @@
  * made when the last one is `fullWalkDays` old.
  */
 import type { WalkState } from './walk_state';
+import { plural } from '../core/units';
 
 /** A day directory is settled once it is this many days behind today (UTC): uploads in flight, time zones. */
 export const SETTLED_AFTER_DAYS = 2;
@@ -45,7 +46,7 @@ export function planCarry(
   const since = opts.now.getTime() - Date.parse(previous.fullWalkAt);
   if (since < 0) return { carry, fullWalk: 'the last full walk is dated in the future (the clock changed)' };
   if (!(since < opts.fullWalkDays * DAY_MS)) {
-    return { carry, fullWalk: `the last full walk is ${opts.fullWalkDays} days old or more` };
+    return { carry, fullWalk: `the last full walk is ${plural(opts.fullWalkDays, 'day')} old or more` };
   }
   if ([...opts.exclude].sort().join('\n') !== [...previous.exclude].sort().join('\n')) {
     return { carry, fullWalk: 'the excluded paths changed' };

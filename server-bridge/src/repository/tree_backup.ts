@@ -22,6 +22,7 @@ import { OrderedOutput } from './ordered_output';
 import { metaOf, orderedWalk, type Meta } from './ordered_walk';
 import type { Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
+import { plural } from '../core/units';
 
 export interface TreeBackupOptions {
   root: string;
@@ -199,7 +200,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         'INTERNAL',
         odd
           ? `${rel} changed under a subtree taken from the parent snapshot: the walk stops rather than record it wrongly`
-          : `the parent snapshot holds ${n} entries under ${rel}, its walk state says ${String(expected)}: the walk stops rather than leave a hole`,
+          : `the parent snapshot holds ${plural(n, 'entry', 'entries')} under ${rel}, its walk state says ${String(expected)}: the walk stops rather than leave a hole`,
         { hint: 'run the backup again with --full-walk', details: { carryMismatch: rel } },
       );
     }

@@ -7,6 +7,7 @@
 import type { PitrStatus as PitrStatusView } from '@mm-backup/api';
 import type { Config } from '../config/schema';
 import { readPitrView, type PitrView } from '../operations/pitr_view';
+import { plural } from '../core/units';
 
 export interface PitrWatchHooks {
   notice(message: string): void;
@@ -74,7 +75,8 @@ export class PitrWatch {
     if (a.state !== 'unknown') this.lastFailedCount = a.failed_count;
     const rising = before !== undefined && a.failed_count > before;
     const problem =
-      a.problem ?? (rising ? `WAL archiving failed ${a.failed_count - before} times since the last check` : undefined);
+      a.problem ??
+      (rising ? `WAL archiving failed ${plural(a.failed_count - before, 'time')} since the last check` : undefined);
     if (problem && !this.posted) {
       this.posted = problem;
       this.hooks.log('warn', problem);

@@ -42,6 +42,7 @@ import { StateStore } from '../operations/state_store';
 import type { Recovery } from '../operations/recover_stale_lock';
 import { lockView, recentInterruptions } from '../status/recovery_state';
 import { checkLockAtStart } from './startup_check';
+import { plural } from '../core/units';
 
 export const SIDECAR_VERSION = '0.1.0';
 
@@ -268,7 +269,7 @@ export class Sidecar implements SidecarApi {
     const count = (k: string) => ok.filter((j) => j.kind === k).length;
     this.reporter.notice(
       [
-        `**Daily backup summary:** ${count('backup')} backups, ${count('verify')} verifications, ${count('prune')} prunes succeeded in the last 24 h${failed ? `; ${failed} failed (posted when they happened)` : ''}.`,
+        `**Daily backup summary:** ${plural(count('backup'), 'backup')}, ${plural(count('verify'), 'verification')}, ${plural(count('prune'), 'prune')} succeeded in the last 24 h${failed ? `; ${failed} failed (posted when they happened)` : ''}.`,
         lastBackup
           ? `Latest snapshot \`${String(lastBackup.result?.snapshot_id)}\`: ${size(lastBackup.result?.bytes)} (${size(lastBackup.result?.new_bytes)} new), downtime ${secs(lastBackup.result?.downtime_ms)}.`
           : '⚠️ No successful backup in the last 24 h.',
@@ -475,7 +476,7 @@ export class Sidecar implements SidecarApi {
             : 'No backup yet.',
           `Next backup: ${s.next_backup ?? 'not scheduled'}`,
           running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
-          `Repository: ${repo.snapshots} snapshots${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
+          `Repository: ${plural(repo.snapshots, 'snapshot')}${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
           ...(s.lock?.state === 'stale' ? [`⚠️ ${s.lock.message}`] : []),
           ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => j.message),
         ].join('\n');

@@ -11,7 +11,7 @@ const KIND: Record<string, string> = {
 };
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
-import { formatBytes as size, formatDuration as secs } from '../core/units';
+import { plural, formatBytes as size, formatDuration as secs } from '../core/units';
 
 function title(r: JobRecord): string {
   const mode = r.options.mode ? ` (${r.options.mode as string})` : '';
@@ -50,19 +50,19 @@ export function resultLine(r: JobRecord): string {
       const pruned = x.prune as { removed?: string[] } | undefined;
       return [
         `Snapshot \`${String(x.snapshot_id)}\` · ${size(x.bytes)} (${size(x.new_bytes)} new) · downtime ${secs(x.downtime_ms)} · not verified yet`,
-        ...(off ? [`off-site: ${off.copied?.length ?? 0} snapshots copied to ${String(off.location)}`] : []),
+        ...(off ? [`off-site: ${plural(off.copied?.length ?? 0, 'snapshot')} copied to ${String(off.location)}`] : []),
         ...(pruned ? [`retention: ${pruned.removed?.length ?? 0} old snapshots removed`] : []),
       ].join(' · ');
     }
     case 'verify':
-      return `Snapshot \`${String(x.snapshot_id)}\`: ${String(x.objects)} objects intact${x.deep ? ', restore drill passed' : ''}`;
+      return `Snapshot \`${String(x.snapshot_id)}\`: ${plural(Number(x.objects), 'object')} intact${x.deep ? ', restore drill passed' : ''}`;
     case 'restore':
       return `Restored ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${x.safety_snapshot_id as string}\`` : ''}`;
     case 'replicate':
-      return `${(x.copied as string[] | undefined)?.length ?? 0} snapshots copied to ${String(x.location)} (${size(x.bytes_uploaded)} uploaded)`;
+      return `${plural((x.copied as string[] | undefined)?.length ?? 0, 'snapshot')} copied to ${String(x.location)} (${size(x.bytes_uploaded)} uploaded)`;
     case 'prune':
     default:
-      return `${String(x.kept)} snapshots kept, ${(x.removed as string[] | undefined)?.length ?? 0} removed, ${size(x.bytes_freed)} freed`;
+      return `${plural(Number(x.kept), 'snapshot')} kept, ${(x.removed as string[] | undefined)?.length ?? 0} removed, ${size(x.bytes_freed)} freed`;
   }
 }
 

@@ -100,9 +100,9 @@ test('each component is restored by its kind, in place with a safety snapshot an
   const opts: RestoreOptions = { components: ['config', 'env_file', 'data'], safetySnapshot: true, force: false };
   // What each kind says a restore overwrites: a whole tree, or the single files of a list.
   expect(await describeRestore(selectRecords(m, opts.components), opts, d)).toEqual([
-    `config: ${path.join(install, 'config')} is made identical to the snapshot (1 files; files not in the snapshot are removed)`,
+    `config: ${path.join(install, 'config')} is made identical to the snapshot (1 file; files not in the snapshot are removed)`,
     `env_file: 1 path replaced (${envFile}); nothing else there is touched`,
-    `data: ${path.join(install, 'data')} is made identical to the snapshot (1 files; files not in the snapshot are removed)`,
+    `data: ${path.join(install, 'data')} is made identical to the snapshot (1 file; files not in the snapshot are removed)`,
   ]);
   let restore = { outcome: {} } as ReturnType<typeof planRestore>;
   const r = await run((lock) => {

@@ -80,7 +80,7 @@ test('notify.successes "daily": no post per successful job, failures still poste
   await env.sidecar.dailySummary();
   await env.sidecar.reporter.flushed();
   expect(env.rest.state.posts(env.channel.id).at(-1)?.message).toMatch(
-    /\*\*Daily backup summary:\*\* 1 backups, 0 verifications, 0 prunes succeeded in the last 24 h; 1 failed[\s\S]*Latest snapshot `\d{8}T/,
+    /\*\*Daily backup summary:\*\* 1 backup, 0 verifications, 0 prunes succeeded in the last 24 h; 1 failed[\s\S]*Latest snapshot `\d{8}T/,
   );
   await env.api('PUT', '/v1/settings', { body: { notify: { successes: 'each' } } });
 });

@@ -115,12 +115,18 @@ test('a failing finally step fails an otherwise successful job; a failing undo i
   expect(res2.failedStep).toBe('fin');
 });
 
-test('skipped steps are reported with their reason and not run', async () => {
+test('skipped steps are reported with their title and reason and not run', async () => {
   const r = recorder();
   const s: Step = { ...step('s', r.order), skip: () => 'not today' };
   await runJob({ id: 'j', kind: 'backup', steps: [s], finally: [] }, new AbortController().signal, r.emit);
   expect(r.order).toEqual([]);
-  expect(r.events).toContainEqual({ type: 'step.skipped', jobId: 'j', step: 's', reason: 'not today' });
+  expect(r.events).toContainEqual({
+    type: 'step.skipped',
+    jobId: 'j',
+    step: 's',
+    title: 's',
+    reason: 'not today',
+  });
 });
 
 test('progress events are throttled per step, and the final one always comes through', async () => {

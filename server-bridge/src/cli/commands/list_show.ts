@@ -7,6 +7,7 @@ import { openSource } from './from_source';
 import { offsiteStates } from '../../offsite/offsite_state';
 import { recoveryView } from '../../status/recovery_state';
 import type { TrustVerdict } from '../../repository/signing';
+import { plural } from '../../core/units';
 
 export async function listCommand(
   globals: GlobalOptions,
@@ -120,10 +121,10 @@ export async function showCommand(
       m.components.map((c) => [
         c.id,
         c.status,
-        c.status === 'included' ? `${c.files} files` : '',
+        c.status === 'included' ? plural(c.files, 'file') : '',
         c.status === 'included' ? size(c.bytes) : '',
         c.database
-          ? `${c.database.target}, ${Object.keys(c.database.rowCounts).length} tables`
+          ? `${c.database.target}, ${plural(Object.keys(c.database.rowCounts).length, 'table')}`
           : c.status === 'included'
             ? (c.root ?? '')
             : (c.reason ?? ''),

@@ -9,6 +9,7 @@ import { verifyLoaded } from '../../operations/verify';
 import { runCliJob, withLock } from '../run_with_lock';
 import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
+import { plural } from '../../core/units';
 
 export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offsite?: boolean }): Promise<void> {
   const { ec, out } = await openSource(globals, { offsite: flags.offsite });
@@ -47,12 +48,12 @@ export async function signSnapshotsCommand(globals: GlobalOptions, flags: { offs
       signed.push(m.id);
     }
     const text = [
-      `${signed.length} snapshots verified and signed, ${already.length} already signed; signing key ${key.fingerprint}.`,
+      `${plural(signed.length, 'snapshot')} verified and signed, ${already.length} already signed; signing key ${key.fingerprint}.`,
       ...refused.map((r) => `${r.id}: ${r.problem}`),
     ].join('\n');
     if (refused.length) {
       throw new VerificationError(
-        `${text}\n${refused.length} snapshots were not signed`,
+        `${text}\n${plural(refused.length, 'snapshot was', 'snapshots were')} not signed`,
         refused.map((r) => ({ component: 'manifest', problem: `${r.id}: ${r.problem}` })),
         {
           hint: 'do not restore the snapshots that were not signed; see docs/security.md',

@@ -4,6 +4,7 @@
  */
 import type { StanzaInfo } from './info';
 import type { ArchiverStats, WaitingSegments } from './settings';
+import { plural } from '../../core/units';
 
 export interface RecoveryWindow {
   /**
@@ -75,7 +76,7 @@ export function archiveHealth(
     return {
       ...base,
       state: 'failing',
-      problem: `WAL archiving is failing: archive_command failed for ${a.last_failed_wal ?? 'a segment'} at ${lastFailedAt.toISOString()} (${a.failed_count} failures so far), ${waitingSegments} segments waiting`,
+      problem: `WAL archiving is failing: archive_command failed for ${a.last_failed_wal ?? 'a segment'} at ${lastFailedAt.toISOString()} (${plural(a.failed_count, 'failure')} so far), ${plural(waitingSegments, 'segment')} waiting`,
     };
   }
   const limit = 3 * archiveTimeoutSeconds;
@@ -83,7 +84,7 @@ export function archiveHealth(
     return {
       ...base,
       state: 'stalled',
-      problem: `WAL archiving is stalled: ${waitingSegments} segments waiting, the oldest for ${Math.round(waiting.oldestSeconds)} s (more than 3 × archive_timeout = ${limit} s); the last one was archived ${ageSeconds === undefined ? 'never' : `${Math.round(ageSeconds)} s ago`}`,
+      problem: `WAL archiving is stalled: ${plural(waitingSegments, 'segment')} waiting, the oldest for ${Math.round(waiting.oldestSeconds)} s (more than 3 × archive_timeout = ${limit} s); the last one was archived ${ageSeconds === undefined ? 'never' : `${Math.round(ageSeconds)} s ago`}`,
     };
   }
   return { ...base, state: 'ok' };
