@@ -44,6 +44,32 @@ const postgresServiceSchema = z
     }
   });
 
+/**
+ * Where pgBackRest keeps backups and WAL: `local` (a directory, pitr.repoPath) or `s3` (the
+ * off-site bucket of offsite.s3, under its own prefix). "local" and "s3" are short for the objects.
+ */
+const repoSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { type: v } : v),
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('local') }),
+    z.strictObject({
+      type: z.literal('s3'),
+      /** Key prefix in the off-site bucket; default <offsite.s3.prefix>/pgbackrest. */
+      prefix: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+          'must be a relative key prefix such as "mattermost/pgbackrest" (letters, digits, . _ -)',
+        )
+        .optional(),
+      /** PEM file of the CA that signed the endpoint's certificate (a private CA, a self-signed endpoint). */
+      caFile: absolute.optional(),
+      /** pgBackRest's spool-path (archive-async): status files of archive-push, WAL fetched ahead by archive-get. */
+      spoolPath: absolute.default('/var/spool/mm-backup/pgbackrest'),
+    }),
+  ]),
+);
+
 export const pitrSchema = z.strictObject({
   /** How far back a point-in-time restore reaches: <n>d or <n>h. Read by physical backups (retention). */
   window: z
@@ -61,7 +87,9 @@ export const pitrSchema = z.strictObject({
     .default('mattermost'),
   /** The cluster's data directory; default: found from the postmaster listening on the DSN's port. */
   dataDir: absolute.optional(),
-  /** pgBackRest's repository (repo1-path); default <repository.path>/pgbackrest. */
+  /** Where pgBackRest's repository is: local (default) or s3 (the off-site bucket). */
+  repo: repoSchema.default({ type: 'local' }),
+  /** pgBackRest's repository (repo1-path) when repo is local; default <repository.path>/pgbackrest. */
   repoPath: absolute.optional(),
   /** Directory of our pgbackrest.conf (owned by postgres, 0600), passed as --config-path. */
   configDir: absolute.default('/etc/pgbackrest/mm-backup'),

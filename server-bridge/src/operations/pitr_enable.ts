@@ -4,6 +4,8 @@
  * runs `pgbackrest check`. wal_level and archive_mode need a restart: made only with consent,
  * never leaving PostgreSQL down; without consent only what a reload applies is set.
  */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Config } from '../config/schema';
 import { readSecretFile } from '../config/load';
 import { PreconditionError } from '../core/errors';
@@ -12,7 +14,10 @@ import { renderConfig, writeConfigFile } from '../database/pgbackrest/config_fil
 import { sqlLiteral } from '../database/pgbackrest/local_superuser';
 import { describeCommand } from '../database/pgbackrest/postgres_service';
 import { current, plannedChanges, readSettings, type SettingChange } from '../database/pgbackrest/settings';
+import type { OsAccount } from '../database/pgbackrest/postgres_account';
+import { ensureOwnedDir, replaceFile } from '../database/pgbackrest/safe_fs';
 import { applyGrant, makeOwnedDir, planAccess } from './pitr_access';
+import { CA_FILE_NAME, planS3Repo } from './pitr_repo';
 import { restartPostgres, saveAutoConf } from './pitr_restart';
 import { inspectPitr } from './pitr_site';
 import { loadPitrState, savePitrState, type PitrState } from './pitr_state';
@@ -70,12 +75,17 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
     ? await readSecretFile(cfg.pitr.cipherPassFile, 'pitr.cipherPassFile')
     : undefined;
   registerSecret(cipherPass);
-  const grant = await planAccess(site.repoPath, account, "pgBackRest's repository", cfg.repository.path);
+  const local = cfg.pitr.repo.type === 'local';
+  const s3 = local ? undefined : await planS3Repo(cfg, site.configDir);
+  const grant = local
+    ? await planAccess(site.repoPath, account, "pgBackRest's repository", cfg.repository.path)
+    : undefined;
   await planAccess(site.configDir, account, "pgBackRest's config directory");
+  if (s3) await planAccess(s3.spec.spoolPath, account, "pgBackRest's spool directory");
   const text = renderConfig({
     stanza: cfg.pitr.stanza,
     pg: { dataDir: site.cluster.dataDir, port: site.cluster.port, socketPath: site.cluster.socketDir },
-    repo: { type: 'posix', path: site.repoPath },
+    repo: s3 ? s3.spec : { type: 'posix', path: site.repoPath },
     cipherPass,
     processMax: cfg.pitr.processMax,
     archivePushQueueMaxBytes: cfg.pitr.archivePushQueueMaxMiB * 1024 * 1024,
@@ -98,9 +108,13 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
     await savePitrState(cfg, state);
     await applyGrant(grant, account);
   }
-  await makeOwnedDir(site.repoPath, account, cfg.repository.path);
+  if (local) await makeOwnedDir(site.repoPath, account, cfg.repository.path);
+  else if (s3) await prepareS3(s3, site.configDir, account, o.log);
   const configFile = await writeConfigFile(site.configDir, text, account);
   o.log(`wrote ${configFile} (owned by ${account.name}, 0600)`);
+  if (s3 && !cipherPass) {
+    o.log('warning: pgBackRest writes to the bucket unencrypted; set pitr.cipherPassFile before the first enable');
+  }
   await pgbr.cli.stanzaCreate(o.signal);
   o.log(`stanza ${cfg.pitr.stanza} is ready in ${site.repoPath}`);
 
@@ -155,6 +169,26 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
       : undefined,
     checked: archiving,
   };
+}
+
+/**
+ * The spool directory (postgres, 0700; its parent made 0755 by root so postgres can reach it) and
+ * the CA certificate as a postgres-owned copy in the config directory, before the config names them.
+ */
+async function prepareS3(
+  s3: Awaited<ReturnType<typeof planS3Repo>>,
+  configDir: string,
+  account: OsAccount,
+  log: (m: string) => void,
+): Promise<void> {
+  await mkdir(path.dirname(s3.spec.spoolPath), { recursive: true, mode: 0o755 });
+  await makeOwnedDir(s3.spec.spoolPath, account);
+  if (s3.caPem && s3.spec.caFile) {
+    await mkdir(path.dirname(configDir), { recursive: true, mode: 0o755 });
+    await ensureOwnedDir(configDir, account, 0o700);
+    await replaceFile(path.join(configDir, CA_FILE_NAME), s3.caPem, { owner: account, mode: 0o600 });
+    log(`copied the endpoint's CA certificate to ${s3.spec.caFile}`);
+  }
 }
 
 /** archive_mode on with an archive_command (or archive_library) that is not ours: someone else archives. */

@@ -4,7 +4,6 @@
  * socket, the settings, pgBackRest and its version. Every problem is a refusal with what to do.
  */
 import { realpathSync } from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/schema';
 import { PreconditionError } from '../core/errors';
 import { findPgBinDir, pgTool } from '../database/pg_tools';
@@ -17,6 +16,7 @@ import { postgresService, type PostgresService } from '../database/pgbackrest/po
 import { readSettings, type SettingsSnapshot } from '../database/pgbackrest/settings';
 import { checkSupported, formatVersion } from '../database/pgbackrest/version';
 import { discover } from '../discovery/discover';
+import { describePitrRepo } from './pitr_repo';
 
 export interface PitrSite {
   account: OsAccount;
@@ -24,6 +24,7 @@ export interface PitrSite {
   su: LocalSuperuser;
   settings: SettingsSnapshot;
   service: PostgresService;
+  /** pgBackRest's repository: its directory (pitr.repo local), or s3://bucket/prefix. */
   repoPath: string;
   configDir: string;
   /** Present when pgBackRest is installed and supports this cluster (always, for enable). */
@@ -62,7 +63,7 @@ export async function inspectPitr(cfg: Config, needPgBackRest: boolean, signal?:
     su,
     settings,
     service: postgresService(cfg.pitr.postgresService, cluster),
-    repoPath: cfg.pitr.repoPath ?? path.join(cfg.repository.path, 'pgbackrest'),
+    repoPath: describePitrRepo(cfg),
     configDir,
   };
   try {

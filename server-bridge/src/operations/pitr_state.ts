@@ -28,7 +28,8 @@ const stateSchema = z.strictObject({
   phase: z.enum(['enabling', 'enabled', 'disabling']),
   stanza: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/),
   configDir: absolute,
-  repoPath: absolute,
+  /** pgBackRest's repository: a directory, or s3://bucket/prefix (shown by disable, never used as a path). */
+  repoPath: z.union([absolute, z.string().regex(/^s3:\/\/\S+( at https:\/\/\S+)?$/)]),
   dataDir: absolute,
   changed: z.partialRecord(z.enum(MANAGED), z.strictObject({ before: z.string().nullable(), value: z.string() })),
   /** The repository root's group and mode before we let postgres traverse it. */

@@ -1,8 +1,8 @@
 /**
  * Our pgbackrest.conf: one file in a directory of its own (passed as --config-path, so neither
  * /etc/pgbackrest.conf nor another conf.d is ever merged in), owned by postgres, 0600, because it
- * holds the cipher passphrase (and, later, S3 keys). The repository is a tagged union so that the
- * off-site S3 variant is one more case of `repoLines`.
+ * holds the cipher passphrase and, for an S3 repository, the S3 keys: PostgreSQL runs
+ * archive_command as postgres, so pgBackRest can read them from nowhere else (docs/pitr.md).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,8 +17,28 @@ export interface PosixRepo {
   type: 'posix';
   path: string;
 }
-/** Where pgBackRest keeps backups and WAL (S3 comes later: another member here and in repoLines). */
-export type RepoSpec = PosixRepo;
+/**
+ * A repository in an S3-compatible bucket. pgBackRest's S3 client always speaks TLS; `caFile`
+ * verifies a private or self-signed endpoint. WAL is pushed asynchronously through `spoolPath`.
+ */
+export interface S3Repo {
+  type: 's3';
+  /** repo1-path: '/' and the key prefix. */
+  path: string;
+  bucket: string;
+  region: string;
+  /** Host name (or address) of the endpoint, and its port. */
+  endpoint: string;
+  port: number;
+  /** path: https://endpoint/bucket/key (S3-compatible servers); host: https://bucket.endpoint/key (AWS). */
+  uriStyle: 'path' | 'host';
+  /** Access keys written into the file; absent: the instance role (repo1-s3-key-type=auto). */
+  keys?: { accessKeyId: string; secretAccessKey: string };
+  caFile?: string;
+  spoolPath: string;
+}
+/** Where pgBackRest keeps backups and WAL. */
+export type RepoSpec = PosixRepo | S3Repo;
 
 export interface PgBackRestConfigSpec {
   stanza: string;
@@ -38,10 +58,7 @@ export function renderConfig(spec: PgBackRestConfigSpec): string {
     ...cipherLines(spec.cipherPass),
     ['compress-type', 'zst'],
     ['process-max', String(spec.processMax)],
-    // Synchronous push: each segment is compressed into the local repository and confirmed before
-    // PostgreSQL recycles it; no spool directory, and a failure is in pg_stat_archiver at once.
-    // The S3 variant should turn archive-async on (latency per request), with spool-path.
-    ['archive-async', 'n'],
+    ...archiveModeLines(spec.repo),
     ['archive-push-queue-max', String(spec.archivePushQueueMaxBytes)],
     ['log-level-console', 'warn'],
     ['log-level-stderr', 'warn'],
@@ -68,10 +85,43 @@ export function renderConfig(spec: PgBackRestConfigSpec): string {
 }
 
 function repoLines(repo: RepoSpec): Array<[string, string]> {
-  // One case today; the S3 variant adds its repo1-s3-* lines as a second.
+  if (repo.type === 'posix') {
+    return [
+      ['repo1-type', 'posix'],
+      ['repo1-path', repo.path],
+    ];
+  }
+  if (!Number.isInteger(repo.port) || repo.port < 1 || repo.port > 65535) {
+    throw new ConfigError(`the S3 endpoint's port ${repo.port} is not a TCP port`);
+  }
   return [
-    ['repo1-type', repo.type],
+    ['repo1-type', 's3'],
     ['repo1-path', repo.path],
+    ['repo1-s3-bucket', repo.bucket],
+    ['repo1-s3-region', repo.region],
+    ['repo1-s3-endpoint', repo.endpoint],
+    ['repo1-storage-port', String(repo.port)],
+    ['repo1-s3-uri-style', repo.uriStyle],
+    ...(repo.keys
+      ? ([
+          ['repo1-s3-key-type', 'shared'],
+          ['repo1-s3-key', repo.keys.accessKeyId],
+          ['repo1-s3-key-secret', repo.keys.secretAccessKey],
+        ] as Array<[string, string]>)
+      : ([['repo1-s3-key-type', 'auto']] as Array<[string, string]>)),
+    ...(repo.caFile ? ([['repo1-storage-ca-file', repo.caFile]] as Array<[string, string]>) : []),
+  ];
+}
+
+function archiveModeLines(repo: RepoSpec): Array<[string, string]> {
+  // Local: synchronous push, each segment compressed into the repository and confirmed before
+  // PostgreSQL recycles it; no spool directory, and a failure is in pg_stat_archiver at once.
+  if (repo.type === 'posix') return [['archive-async', 'n']];
+  // S3: one request per segment is slow over a network. The async process pushes several
+  // segments per run (process-max) and archive_command only collects its status from the spool.
+  return [
+    ['archive-async', 'y'],
+    ['spool-path', repo.spoolPath],
   ];
 }
 
