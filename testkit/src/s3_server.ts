@@ -1,36 +1,82 @@
 /**
  * Starts a real S3-compatible server (s3rver) on loopback in a child process, with one bucket.
  * stop() kills it outright; start() brings it back on the same port with the same data.
+ * With `tls`, it serves https with a self-signed certificate made by openssl at start (its own
+ * CA: `caFile`); with `credentials`, it accepts that key pair too (read by the child from a 0600
+ * file, so the secret is in no process's argv or environment).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kitRoot } from './kit_root';
+import { runChecked } from './proc_util';
 import { freePort, makeTempDir, removeTempDir } from './temp_dir';
 
 // Plain JavaScript kept in src/ (tsc does not copy it), so one path serves the kit run from src or dist.
 const CHILD = path.join(kitRoot(), 'src', 's3rver_child.js');
 
-/** A running s3rver with one bucket; credentials are s3rver's fixed ones. */
+/** A running s3rver with one bucket. */
 export interface S3Server {
   endpoint: string;
   bucket: string;
   dir: string;
-  /** s3rver's fixed test credentials. */
+  /** s3rver's fixed test credentials, or the ones given to startS3Server (both are accepted). */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** With tls: the PEM certificate that signs (is) the server's, for 127.0.0.1. */
+  caFile?: string;
   start(): Promise<void>;
   stop(): Promise<void>;
   destroy(): Promise<void>;
 }
 
+export interface S3ServerOptions {
+  /** Serve https with a self-signed certificate for 127.0.0.1 (S3Server.caFile). */
+  tls?: boolean;
+  /** A key pair accepted besides s3rver's fixed S3RVER/S3RVER. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
 /** Starts s3rver on a free loopback port with `bucket`; destroy() kills it and removes its data. */
-export async function startS3Server(bucket = 'mm-backup-test'): Promise<S3Server> {
+export async function startS3Server(bucket = 'mm-backup-test', opts: S3ServerOptions = {}): Promise<S3Server> {
   const port = await freePort();
   const root = await makeTempDir('s3rver-');
   const dir = path.join(root, 'data');
+  const options: Record<string, string> = {};
+  let caFile: string | undefined;
+  if (opts.tls) {
+    caFile = path.join(root, 'cert.pem');
+    options.keyFile = path.join(root, 'key.pem');
+    options.certFile = caFile;
+    // pgBackRest 2.45 matches the host only against DNS names (and the CN): the address is both.
+    await runChecked('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      options.keyFile,
+      '-out',
+      caFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=DNS:127.0.0.1,IP:127.0.0.1',
+    ]);
+  }
+  if (opts.credentials) Object.assign(options, opts.credentials);
+  const optionsFile = path.join(root, 'options.json');
+  await writeFile(optionsFile, JSON.stringify(options), { mode: 0o600 });
   let child: ChildProcess | undefined;
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, [CHILD, String(port), dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [CHILD, String(port), dir, bucket, optionsFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child = c;
       let err = '';
       c.stderr?.on('data', (d: Buffer) => {
@@ -51,10 +97,11 @@ export async function startS3Server(bucket = 'mm-backup-test'): Promise<S3Server
   };
   await start();
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     bucket,
     dir,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: opts.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    caFile,
     start,
     stop,
     destroy: async () => {
