@@ -1,0 +1,206 @@
+/**
+ * pgBackRest's repository in the off-site bucket (pitr.repo s3), with real parts only: s3rver on
+ * loopback over TLS with a self-signed certificate (passed as pitr.repo.caFile, never
+ * verify-tls=n), a real PostgreSQL 15 cluster archiving asynchronously through the real
+ * pgbackrest, a sandbox Mattermost. enable creates the stanza in the bucket, WAL and a physical
+ * backup land there, the window is read from it, and restore --at T from it gives the rows of T.
+ * The S3 secret key is in no process's argv or environment while that runs, in no output and no
+ * log: only in the 0600 pgbackrest.conf.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
+import type { CliResult } from '../support/cli';
+import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import { watchProcesses } from '../support/watch_processes';
+
+const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+const SECRET = `pitr-s3-secret-${process.pid}-4c1d9e`;
+const PREFIX = 'mm/prod';
+
+/** Every object key in the s3rver bucket (its filesystem store: <key>._S3rver_object). */
+async function bucketKeys(s3: S3Server): Promise<string[]> {
+  const base = path.join(s3.dir, s3.bucket);
+  const keys: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('._S3rver_object')) keys.push(path.relative(base, p).replace(/\._S3rver_object$/, ''));
+    }
+  };
+  if (existsSync(base)) await walk(base);
+  return keys.sort();
+}
+
+/** Files under `dir` (recursively) whose bytes hold `secret`. */
+async function filesHolding(dir: string, secret: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && (await readFile(p)).includes(secret)) found.push(p);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
+  let env: PitrRestoreEnv;
+  let s3: S3Server;
+  let mmdb: string;
+  let configDir: string;
+  let stanza: string;
+  let secretFile: string;
+  const outputs: CliResult[] = [];
+  const sql = (q: string) => env.db.query(mmdb, q);
+  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
+  const ok = async (...args: string[]) => {
+    const r = await env.cli(...args);
+    outputs.push(r);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    return r.summary as Record<string, any>;
+  };
+  /** `ok`, with every process's argv and environment sampled meanwhile: the secret is in none. */
+  const okWatched = async (watch: RegExp, ...args: string[]) => {
+    const { result, seen, watched } = await watchProcesses(SECRET, () => ok(...args), watch);
+    expect(seen).toEqual([]);
+    return { summary: result, watched };
+  };
+  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
+  const pgbackrestKeys = async () => (await bucketKeys(s3)).filter((k) => k.startsWith(`${PREFIX}/pgbackrest/`));
+
+  beforeAll(async () => {
+    env = await setupPitrRestore();
+    mmdb = env.sb.dbName;
+    s3 = await startS3Server('mm-pitr', {
+      tls: true,
+      credentials: { accessKeyId: 'AKIDPITRS3', secretAccessKey: SECRET },
+    });
+    const idFile = path.join(env.root, 's3-key-id');
+    secretFile = path.join(env.root, 's3-secret');
+    await writeFile(idFile, 'AKIDPITRS3\n', { mode: 0o600 });
+    await writeFile(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+    cfg.offsite = {
+      mode: 'replicate',
+      s3: {
+        endpoint: s3.endpoint,
+        bucket: s3.bucket,
+        prefix: PREFIX,
+        forcePathStyle: true,
+        accessKeyIdFile: idFile,
+        secretAccessKeyFile: secretFile,
+      },
+    };
+    // The file snapshots stay local here: this test is about pgBackRest's use of the bucket.
+    cfg.backup = { ...cfg.backup, replicateAfter: false };
+    cfg.pitr.repo = { type: 's3', caFile: s3.caFile, spoolPath: path.join(env.root, 'spool', 'pgbackrest') };
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    configDir = cfg.pitr.configDir;
+    stanza = cfg.pitr.stanza;
+  }, 300_000);
+  afterAll(async () => {
+    await env?.cleanup();
+    await s3?.destroy();
+  });
+
+  test('enable: the stanza in the bucket, async archiving through the spool, the keys only in the 0600 config', async () => {
+    const { summary: r, watched } = await okWatched(/pgbackrest/, 'pitr', 'enable', '--restart-postgres', '--yes');
+    expect(r.checked).toBe(true);
+    expect(r.repoPath).toBe(`s3://mm-pitr/${PREFIX}/pgbackrest at ${s3.endpoint}`);
+    // The sampler did see pgbackrest at work (stanza-create, check, archive-push from PostgreSQL).
+    expect(watched.some((c) => / stanza-create$/.test(c))).toBe(true);
+    expect(watched.some((c) => /archive-push/.test(c))).toBe(true);
+
+    const conf = path.join(configDir, 'pgbackrest.conf');
+    const text = await readFile(conf, 'utf8');
+    expect(text).toContain('repo1-type=s3');
+    expect(text).toContain(`repo1-path=/${PREFIX}/pgbackrest`);
+    expect(text).toContain('repo1-s3-uri-style=path');
+    expect(text).toContain(`repo1-s3-key-secret=${SECRET}`);
+    expect(text).toContain(`repo1-storage-ca-file=${path.join(configDir, 's3-ca.pem')}`);
+    expect(text).toContain(`archive-async=y\nspool-path=${path.join(env.root, 'spool', 'pgbackrest')}`);
+    expect(text).not.toMatch(/verify-tls/);
+    for (const [p, mode] of [
+      [conf, 0o600],
+      [path.join(configDir, 's3-ca.pem'), 0o600],
+      [path.join(env.root, 'spool', 'pgbackrest'), 0o700],
+    ] as const) {
+      const st = await stat(p);
+      expect({ p, uid: st.uid, mode: st.mode & 0o777 }).toEqual({ p, uid: POSTGRES_UID, mode });
+    }
+    expect(await readFile(path.join(configDir, 's3-ca.pem'), 'utf8')).toBe(await readFile(s3.caFile!, 'utf8'));
+    // Asynchronous push: the async process keeps its status files in the spool.
+    expect(existsSync(path.join(env.root, 'spool', 'pgbackrest', 'archive', stanza, 'out'))).toBe(true);
+    // Nothing local: no repository directory of pgBackRest's.
+    expect(existsSync(path.join(env.repo, 'pgbackrest'))).toBe(false);
+
+    const keys = await pgbackrestKeys();
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        `${PREFIX}/pgbackrest/archive/${stanza}/archive.info`,
+        `${PREFIX}/pgbackrest/backup/${stanza}/backup.info`,
+      ]),
+    );
+    // pgbackrest check archived a segment into the bucket.
+    expect(
+      keys.some((k) => new RegExp(`^${PREFIX}/pgbackrest/archive/${stanza}/15-1/[0-9A-F]{16}/[0-9A-F]{24}-`).test(k)),
+    ).toBe(true);
+  }, 300_000);
+
+  test('pitr backup lands in the bucket; the window comes from it; restore --at T from it gives the rows of T', async () => {
+    await env.db.exec(
+      mmdb,
+      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
+       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
+    );
+    const b = await okWatched(/pgbackrest/, 'pitr', 'backup', '--type', 'full');
+    expect(b.watched.some((c) => / backup$/.test(c))).toBe(true);
+    const label = (await pgbackrestKeys())
+      .map((k) => new RegExp(`^${PREFIX}/pgbackrest/backup/${stanza}/(\\d{8}-\\d{6}F)/backup\\.manifest$`).exec(k)?.[1])
+      .find(Boolean);
+    expect(label).toBeTruthy();
+
+    const st = await ok('pitr', 'status');
+    expect(st.stanza.status).toEqual({ code: 0, message: 'ok' });
+    expect(st.backups.map((x: { label: string }) => x.label)).toEqual([label]);
+    expect(st.window.start).toBe(st.backups[0].stopped_at);
+    expect(st.archive.state).toBe('ok');
+
+    await ok('backup'); // the file snapshot restore --at takes the files from
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
+    await new Promise((r) => setTimeout(r, 1000));
+    const t = await dbNow();
+    await new Promise((r) => setTimeout(r, 1000));
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+
+    const r = await okWatched(/pgbackrest/, 'restore', '--at', t.toISOString(), '--yes');
+    expect(r.summary.target).toBe(t.toISOString());
+    expect(r.watched.some((c) => / restore$/.test(c))).toBe(true);
+    expect(r.watched.some((c) => /archive-get/.test(c))).toBe(true);
+    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+
+    // Archiving goes on from the restored cluster, into the bucket.
+    await ok('pitr', 'backup');
+  }, 600_000);
+
+  test('the secret is in no output, no log and no object: only in pgbackrest.conf (and the file it was read from)', async () => {
+    expect(outputs.length).toBeGreaterThan(5);
+    for (const o of outputs) expect(`${o.stdout}\n${o.stderr}`).not.toContain(SECRET);
+    const holding = [
+      ...(await filesHolding(env.root, SECRET)),
+      ...(await filesHolding(s3.dir, SECRET)),
+      ...(await filesHolding(path.dirname(env.db.dataDir), SECRET)),
+    ];
+    expect(holding.sort()).toEqual([path.join(configDir, 'pgbackrest.conf'), secretFile].sort());
+    const logs = (await readdir('/var/log/pgbackrest')).filter((f) => f.startsWith(`${stanza}-`));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const f of logs) expect(await readFile(path.join('/var/log/pgbackrest', f), 'utf8')).not.toContain(SECRET);
+    expect(await readFile(env.db.logFile, 'utf8')).not.toContain(SECRET);
+  }, 120_000);
+});
