@@ -28,4 +28,4 @@ export {
 export { assertNoSpecViolations, standinViolations } from './standin/violations';
 export { runStandin, type RunStandinOptions, type RunningStandin } from './standin/server';
 export { loadStandinSettings, parseDataSource, parseEnvFile, type StandinSettings } from './standin/mm_config';
-export { pidAlive, lookupSystemUser, isRoot, type SystemUser } from './proc_util';
+export { pidAlive, signalPid, waitPidGone, lookupSystemUser, isRoot, type SystemUser } from './proc_util';

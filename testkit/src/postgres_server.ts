@@ -20,6 +20,7 @@ import {
   sleepSync,
   tailFile,
   waitFor,
+  waitPidGone,
   type SystemUser,
 } from './proc_util';
 import { openSqlConn, quoteIdent, quoteLiteral, withSqlConn, type SqlTarget } from './sql_conn';
@@ -40,6 +41,11 @@ export interface StartPostgresOptions {
   superuser?: string;
   /** Extra postgresql.conf settings, e.g. { max_connections: '50' }. */
   settings?: Record<string, string>;
+  /**
+   * Leave the cluster running and its directory in place when this process exits (a sandbox kept
+   * for a person to use); nothing stops it then but destroy() or stopPostgresAt(dataDir).
+   */
+  keep?: boolean;
 }
 
 /** Mattermost's PostgreSQL DataSource form: `postgres://user:pass@host:port/db?sslmode=disable&connect_timeout=10`. */
@@ -79,7 +85,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   assertSimpleName('superuser', superuser);
   const binDir = findPgBinDir();
   const account = serviceAccount('postgres');
-  const baseDir = await makeTempDir(`mmtk-pg-${name}`);
+  const baseDir = await makeTempDir(`mmtk-pg-${name}`, { keep: opts.keep });
   const dataDir = join(baseDir, 'data');
   const socketDir = join(baseDir, 'sock');
   const logFile = join(baseDir, 'postgres.log');
@@ -110,6 +116,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
       ],
       { cwd: baseDir, user: account, timeoutMs: 120_000 },
     );
+  } catch (err) {
+    // Removed now, not at exit: a kept cluster's directory has no exit cleanup.
+    await removeTempDir(baseDir);
+    throw err;
   } finally {
     await unlink(pwFile).catch(() => undefined);
   }
@@ -127,6 +137,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     account,
     name,
     opts.settings ?? {},
+    opts.keep ?? false,
   );
   try {
     await server.firstStart();
@@ -155,6 +166,7 @@ class PgServerImpl implements PgServer {
     private readonly account: SystemUser | undefined,
     private readonly name: string,
     private readonly settings: Record<string, string>,
+    private readonly keep: boolean,
   ) {}
 
   async firstStart(): Promise<void> {
@@ -325,9 +337,9 @@ class PgServerImpl implements PgServer {
     );
   }
 
-  /** Kills the postmaster at process exit if a test forgot stop()/destroy(). */
+  /** Kills the postmaster at process exit if a test forgot stop()/destroy() (not a kept cluster). */
   private armExitKill(): void {
-    if (this.unregisterKill) return;
+    if (this.unregisterKill || this.keep) return;
     this.unregisterKill = registerExitCleanup(
       () => {
         const pid = this.postmasterPid();
@@ -368,4 +380,34 @@ class PgServerImpl implements PgServer {
     this.unregisterKill?.();
     await removeTempDir(this.baseDir);
   }
+}
+
+/**
+ * Stops the cluster whose data directory is `dataDir` from any process (a kept sandbox's `down`):
+ * fast shutdown (SIGINT) of the postmaster named in postmaster.pid, immediate (SIGQUIT) and then
+ * SIGKILL if it does not go. Only a process whose command line says postgres is signalled.
+ * Resolves true when a running postmaster was stopped, false when none was running.
+ */
+export async function stopPostgresAt(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return false;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // no procfs: the pid file is the cluster's own
+  }
+  if (cmdline && !/postgres/.test(cmdline)) return false; // a recycled pid
+  signalPid(pid, 'SIGINT');
+  if (await waitPidGone(pid, timeoutMs)) return true;
+  signalPid(pid, 'SIGQUIT');
+  if (await waitPidGone(pid, 5000)) return true;
+  signalPid(pid, 'SIGKILL');
+  if (!(await waitPidGone(pid, 5000))) throw new Error(`PostgreSQL (pid ${pid}, ${dataDir}) does not stop`);
+  return true;
 }

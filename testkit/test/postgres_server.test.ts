@@ -1,6 +1,9 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Client } from 'pg';
-import { startPostgres, type PgServer } from '../src';
+import { pidAlive, startPostgres, stopPostgresAt, type PgServer } from '../src';
 
 describe('startPostgres', () => {
   let pg: PgServer | undefined;
@@ -88,5 +91,32 @@ describe('startPostgres', () => {
     expect(existsSync(dir)).toBe(false);
     await s.destroy(); // idempotent
     pg = undefined;
+  });
+});
+
+describe('a kept cluster (keep: true)', () => {
+  let base: string | undefined;
+  afterAll(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('outlives the process that started it; stopPostgresAt stops it from another process', async () => {
+    // The starting process exits right away: no exit hook and no reaper may take the cluster with it.
+    const script = `require(${JSON.stringify(path.join(__dirname, '..', 'dist'))}).startPostgres({ name: 'kept', keep: true }).then((pg) => { process.stdout.write(JSON.stringify({ baseDir: pg.baseDir, dataDir: pg.dataDir, port: pg.port, password: pg.superuserPassword })); process.exit(0); })`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+    const kept = JSON.parse(out) as { baseDir: string; dataDir: string; port: number; password: string };
+    base = kept.baseDir;
+    await new Promise((r) => setTimeout(r, 1500)); // what a reaper would do, it would have done by now
+    const c = new Client({ host: '127.0.0.1', port: kept.port, user: 'postgres', password: kept.password });
+    await c.connect();
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.end();
+    const pid = Number(readFileSync(path.join(kept.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    expect(pidAlive(pid)).toBe(true);
+
+    expect(await stopPostgresAt(kept.dataDir)).toBe(true);
+    expect(pidAlive(pid)).toBe(false);
+    expect(await stopPostgresAt(kept.dataDir)).toBe(false); // nothing running any more
+    expect(existsSync(kept.dataDir)).toBe(true); // stopping removes nothing
   });
 });

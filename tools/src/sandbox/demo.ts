@@ -2,30 +2,18 @@
  * The README's first command: builds a sandbox Mattermost-shaped install with its own throwaway
  * PostgreSQL, then runs the real mm-backup commands against it (discover, an offline backup, a
  * "disaster", verify, restore) and prints what happened. Nothing outside a temp dir is touched.
+ *
+ *   npm run sandbox                  the demo; everything is stopped and removed at the end
+ *   npm run sandbox -- --keep        the demo, then the world stays up (database, stand-in, sidecar)
+ *   npm run sandbox -- up            the world alone, up and kept, without the demo
+ *   npm run sandbox -- down [DIR]    stops a kept sandbox's processes and removes it (all of them without DIR)
+ * --small makes a small install (a few hundred posts) for either.
  */
-import { writeFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import {
-  freePort,
-  generateSandbox,
-  makeTempDir,
-  removeTempDir,
-  standinCommands,
-  standinUrl,
-  startPostgres,
-  withSqlConn,
-  type PgServer,
-  type Sandbox,
-  type SqlConn,
-} from '@mm-backup/testkit';
-
-/** The sidecar's command as installed (its package's bin), run as a real child process like a user would. */
-const CLI = path.join(
-  path.dirname(require.resolve('mattermost-backup-server-bridge/package.json')),
-  'bin',
-  'mm-backup.js',
-);
+import { withSqlConn, type PgServer, type Sandbox, type SqlConn } from '@mm-backup/testkit';
+import { downWorld, keepWorld, keptInstructions, keptRoots } from './kept_world';
+import { CLI, createWorld, destroyWorld, type World } from './world';
 
 const say = (s: string) => process.stdout.write(`\n\x1b[1m${s}\x1b[0m\n`);
 
@@ -34,7 +22,6 @@ function cli(cfg: string, ...args: string[]): void {
   const r = spawnSync(process.execPath, [CLI, '--config', cfg, ...args], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`mm-backup ${args.join(' ')} exited with ${r.status ?? r.signal}`);
 }
-
 /** One short connection as Mattermost's own database user (a restore replaces the database under a long one). */
 function withDb<T>(pg: PgServer, sb: Sandbox, fn: (c: SqlConn) => Promise<T>): Promise<T> {
   return withSqlConn(
@@ -50,43 +37,14 @@ function withDb<T>(pg: PgServer, sb: Sandbox, fn: (c: SqlConn) => Promise<T>): P
   );
 }
 
-async function demo(): Promise<void> {
-  const keep = process.argv.includes('--keep');
+async function demo(keep: boolean, small: boolean): Promise<void> {
   say('1. Creating a sandbox: a throwaway PostgreSQL and a Mattermost-shaped install');
-  const pg = await startPostgres();
-  const root = await makeTempDir('mm-backup-sandbox-', { keep });
-  const port = await freePort();
-  const cmds = { start: [] as string[], stop: [] as string[] };
+  const w = await createWorld({ keep, small });
+  const { pg, sb, cfgFile } = w;
+  let kept = false;
   try {
-    const sb = await generateSandbox({
-      root,
-      db: pg,
-      port,
-      size: { users: 50, channels: 20, posts: 5000, attachments: 200, attachmentBytes: 20_000_000 },
-    });
-    Object.assign(cmds, standinCommands(path.join(root, 'standin'), sb.installDir, { port }));
-    const cfgFile = path.join(root, 'mm-backup.json');
-    await writeFile(
-      cfgFile,
-      JSON.stringify(
-        {
-          mattermost: {
-            installDir: sb.installDir,
-            url: standinUrl(port),
-            ...(sb.envFilePath ? { envFile: sb.envFilePath } : {}),
-          },
-          service: { start: cmds.start, stop: cmds.stop },
-          repository: { path: path.join(root, 'repository') },
-          database: { adminUrl: pg.adminUrl(sb.dbName) },
-        },
-        null,
-        2,
-      ),
-      { mode: 0o600 },
-    );
-    spawnSync(cmds.start[0] as string, cmds.start.slice(1), { stdio: 'inherit' });
     process.stdout.write(
-      `install: ${sb.installDir}\ndatabase: ${sb.dbName} on 127.0.0.1:${pg.port} (${sb.counts.posts} posts)\nMattermost stand-in: ${standinUrl(port)}\nconfig: ${cfgFile}\n`,
+      `install: ${sb.installDir}\ndatabase: ${sb.dbName} on 127.0.0.1:${pg.port} (${sb.counts.posts} posts)\nMattermost stand-in: ${w.standinUrl}\nconfig: ${cfgFile}\n`,
     );
 
     say('2. What will be backed up (the official pre-backup checklist, automated)');
@@ -120,17 +78,64 @@ async function demo(): Promise<void> {
     process.stdout.write(`posts after restore: ${restored} (was ${sb.counts.posts})\n`);
     if (restored !== sb.counts.posts) throw new Error('the restore did not bring back every post');
     cli(cfgFile, 'list');
+    if (keep) {
+      say('8. The sandbox stays up: the sidecar is started too');
+      const state = await keepWorld(w);
+      kept = true;
+      process.stdout.write(`${keptInstructions(state)}\n`);
+    }
     say(
-      `Done: backed up, broke, and restored a Mattermost install.${keep ? ` Kept in ${root}` : ' The sandbox is removed now (--keep keeps it).'}`,
+      `Done: backed up, broke, and restored a Mattermost install.${keep ? '' : ' The sandbox is removed now (--keep keeps it running).'}`,
     );
   } finally {
-    if (cmds.stop.length) spawnSync(cmds.stop[0] as string, cmds.stop.slice(1));
-    await pg.destroy();
-    if (!keep) await removeTempDir(root);
+    // A demo that failed is not kept: a half-made world would only have to be found and removed.
+    if (!kept) await tearDown(w);
   }
 }
 
-demo().catch((err: unknown) => {
-  process.stderr.write(`sandbox demo failed: ${(err as Error).message}\n`);
+async function up(small: boolean): Promise<void> {
+  say('Creating a sandbox that stays up: PostgreSQL, a Mattermost-shaped install, the stand-in and the sidecar');
+  const w = await createWorld({ keep: true, small });
+  try {
+    process.stdout.write(`${keptInstructions(await keepWorld(w))}\n`);
+  } catch (err) {
+    await tearDown(w);
+    throw err;
+  }
+}
+
+/** Everything of a world this process made: a sidecar recorded in sandbox.json too. */
+async function tearDown(w: World): Promise<void> {
+  try {
+    await downWorld(w.root, () => undefined);
+  } catch {
+    // no sandbox.json yet (or the root is not a kept one): the world has no sidecar
+  }
+  await destroyWorld(w);
+}
+
+async function down(roots: string[]): Promise<void> {
+  const list = roots.length ? roots : keptRoots();
+  if (!list.length) {
+    process.stdout.write('no kept sandbox to tear down\n');
+    return;
+  }
+  for (const root of list) {
+    say(`Tearing down ${root}`);
+    await downWorld(root, (s) => process.stdout.write(`${s}\n`));
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const small = argv.includes('--small');
+  const args = argv.filter((a) => a !== '--small');
+  if (args[0] === 'down') return down(args.slice(1));
+  if (args[0] === 'up' && args.length === 1) return up(small);
+  if (args.every((a) => a === '--keep')) return demo(args.includes('--keep'), small);
+  throw new Error(`usage: npm run sandbox [-- --keep | -- up | -- down [DIR...]] [--small]; got ${args.join(' ')}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`sandbox failed: ${(err as Error).message}\n`);
   process.exitCode = 1;
 });
