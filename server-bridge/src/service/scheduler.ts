@@ -71,22 +71,20 @@ export class Scheduler {
   }
 
   /**
-   * Reports a scheduled backup that should have run since the last one (the sidecar was down).
-   * Returns the missed time, if any.
+   * Reports each scheduled backup (logical `schedule.backup`, physical `schedule.pitrBackup`)
+   * that should have run since the last scheduled one of its kind (the sidecar was down).
+   * Returns the missed logical backup's time, if any (every missed run is posted).
    */
   detectMissed(cfg: Config, history: JobRecord[], now = new Date()): Date | undefined {
-    if (!cfg.schedule.backup) return undefined;
-    const last = history.find((r) => r.kind === 'backup' && r.trigger === 'schedule');
-    const since = last ? new Date(last.created_at) : undefined;
-    if (!since) return undefined;
-    const expected = new Cron(cfg.schedule.backup, { timezone: cfg.schedule.timezone, paused: true }).nextRun(since);
-    if (expected && expected.getTime() < now.getTime() - 60_000) {
+    const missed = MISSABLE.map((m) => ({ m, at: missedRun(cfg.schedule[m.key], m.kind, cfg, history, now) }));
+    for (const { m, at } of missed) {
+      if (!at) continue;
+      const since = history.find((r) => r.kind === m.kind && r.trigger === 'schedule')?.created_at ?? '';
       this.hooks.notice(
-        `⚠️ A scheduled backup was missed at ${expected.toISOString()} (the backup sidecar was not running). The last scheduled backup ran at ${since.toISOString()}.`,
+        `⚠️ A scheduled ${m.label} was missed at ${at.toISOString()} (the backup sidecar was not running). The last scheduled ${m.label} ran at ${new Date(since).toISOString()}.`,
       );
-      return expected;
     }
-    return undefined;
+    return missed.find((x) => x.m.kind === 'backup')?.at;
   }
 
   /**
@@ -108,4 +106,28 @@ export class Scheduler {
       return undefined;
     }
   }
+}
+
+/** The schedules whose missed runs are reported at start-up, with the words of the post. */
+const MISSABLE = [
+  { kind: 'backup', key: 'backup', label: 'backup' },
+  { kind: 'pitr-backup', key: 'pitrBackup', label: 'physical backup (pitr-backup)' },
+] as const;
+
+/**
+ * The first run of `expr` after the last scheduled job of `kind` when it is over a minute past;
+ * undefined without a schedule or a previous scheduled run (nothing to compare against).
+ */
+function missedRun(
+  expr: string | undefined,
+  kind: JobRecord['kind'],
+  cfg: Config,
+  history: JobRecord[],
+  now: Date,
+): Date | undefined {
+  if (!expr) return undefined;
+  const last = history.find((r) => r.kind === kind && r.trigger === 'schedule');
+  if (!last) return undefined;
+  const expected = new Cron(expr, { timezone: cfg.schedule.timezone, paused: true }).nextRun(new Date(last.created_at));
+  return expected && expected.getTime() < now.getTime() - 60_000 ? expected : undefined;
 }
