@@ -82,7 +82,8 @@ export const listJobsQuery = z.object({
 
 /**
  * POST /v1/jobs. A backup names what to leave out (`exclude`), a restore is started from a
- * confirmation token whose preparation named what to put back (`include`).
+ * confirmation token whose preparation named what to put back (`include`) or the point in
+ * time (`at`). `pitr-backup` is accepted since API 3 (a request an older sidecar refuses with 400).
  */
 export const startJobRequest = z.discriminatedUnion('kind', [
     z.strictObject({
@@ -97,6 +98,8 @@ export const startJobRequest = z.discriminatedUnion('kind', [
     }),
     z.strictObject({kind: z.literal('prune'), dry_run: z.boolean().default(false)}),
     z.strictObject({kind: z.literal('replicate')}),
+    /** A physical backup (docs/pitr.md); `type` as `mm-backup pitr backup --type` (default by pitr.fullEveryDays). */
+    z.strictObject({kind: z.literal('pitr-backup'), type: z.enum(['full', 'diff', 'incr']).optional()}),
     z.strictObject({
         kind: z.literal('restore'),
         confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token'),

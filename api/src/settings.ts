@@ -38,6 +38,8 @@ export const settingsPatch = z.strictObject({
         .strictObject({
             backup: cron.nullable().optional(),
             verify: cron.nullable().optional(),
+            /** Physical backups (`schedule.pitrBackup` in the config file, docs/pitr.md). Since API 3. */
+            pitr_backup: cron.nullable().optional(),
             timezone: z
                 .string()
                 .max(64)
@@ -88,6 +90,8 @@ export const settings = z.object({
     schedule: z.object({
         backup: z.string().nullable(),
         verify: z.string().nullable(),
+        /** Absent from a sidecar that does not know it yet. */
+        pitr_backup: z.string().nullable().optional(),
         timezone: z.string(),
         prune_after_backup: z.boolean(),
     }),

@@ -97,12 +97,11 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     let rec: JobRecord;
     if (body.kind === 'restore') {
       const p = s.restores.consume(body.confirmation_token, who.id);
-      rec = await s.jobs.start({
-        ...base,
-        kind: 'restore',
-        snapshotId: p.snapshotId,
-        include: p.include as ComponentId[] | undefined,
-      });
+      rec = await s.jobs.start(
+        p.at === undefined
+          ? { ...base, kind: 'restore', snapshotId: p.snapshotId, include: p.include as ComponentId[] | undefined }
+          : { ...base, kind: 'restore', restore: { at: p.at } },
+      );
     } else if (body.kind === 'backup') {
       rec = await s.jobs.start({
         ...base,
@@ -114,6 +113,8 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
       rec = await s.jobs.start({ ...base, kind: 'verify', snapshotId: body.snapshot_id, deep: body.deep });
     } else if (body.kind === 'replicate') {
       rec = await s.jobs.start({ ...base, kind: 'replicate' });
+    } else if (body.kind === 'pitr-backup') {
+      rec = await s.jobs.start({ ...base, kind: 'pitr-backup', pitrType: body.type });
     } else {
       rec = await s.jobs.start({ ...base, kind: 'prune', dryRun: body.dry_run });
     }
@@ -139,8 +140,29 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
   });
 
   route(app, ROUTES.prepareRestore, s.log, async ({ body, req }) => {
+    if (body.at !== undefined) {
+      // The CLI's restore --at preparation: its refusals answer here, with nothing changed.
+      const d = await s.describeRestoreAt(body.at);
+      const p = s.restores.create({
+        snapshotId: d.filesSnapshotId,
+        at: d.at,
+        userId: callerOf(req).user.id,
+        overwrites: d.overwrites,
+      });
+      return {
+        confirmation_token: p.token,
+        expires_at: new Date(p.expiresAt).toISOString(),
+        snapshot_id: d.filesSnapshotId,
+        at: d.at,
+        overwrites: d.overwrites,
+        version_check: 'checked when the restored database is up: a schema newer than this Mattermost is rolled back',
+        safety_snapshot: true,
+        warnings: d.warnings,
+      };
+    }
     const include = knownComponents(body.include, 'include');
-    const d = await s.describeRestore(body.snapshot_id, include);
+    // The schema takes exactly one of at and snapshot_id: without at, snapshot_id is there.
+    const d = await s.describeRestore(body.snapshot_id as string, include);
     const p = s.restores.create({
       snapshotId: d.snapshotId,
       include,

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { EngineContext } from '../jobs/context';
 import type { MmAuth } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
+import type { RestoreAtDescription } from '../operations/restore_at_describe';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import type { SessionAuth } from './auth';
 import type { RouteLog } from './typed_route';
@@ -29,6 +30,8 @@ export interface SidecarApi {
     snapshotId: string,
     include?: string[],
   ): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
+  /** Describes a point-in-time restore (physical mode) for a confirmation, by `restore --at`'s own checks. */
+  describeRestoreAt(at: string): Promise<RestoreAtDescription>;
   readSettings(): Settings;
   /** Validates, opens the new engine context, writes the file, applies; on any failure nothing changed. */
   writeSettings(patch: SettingsPatch): Promise<Settings>;

@@ -85,8 +85,15 @@ export async function readPitrView(cfg: Config, signal?: AbortSignal): Promise<P
   }
 }
 
+/** What pitrLines reads: a PitrView, or the API's reading of one (GET /v1/status `pitr`). */
+export interface PitrLinesInput {
+  window: PitrView['window'];
+  archive: Omit<PitrView['archive'], 'state'> & { state: string };
+  problem: string | null;
+}
+
 /** Lines for people (terminal and chat). */
-export function pitrLines(v: PitrView): string[] {
+export function pitrLines(v: PitrLinesInput): string[] {
   const w = v.window;
   const a = v.archive;
   return [

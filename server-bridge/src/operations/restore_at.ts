@@ -4,7 +4,7 @@
  * rename can move, room for the restored copy, a file snapshot at or before T), then the person
  * confirms, then restore_at_plan.ts builds the job.
  */
-import { PreconditionError } from '../core/errors';
+import { BridgeError, PreconditionError } from '../core/errors';
 import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
@@ -35,7 +35,10 @@ export interface PreparedRestoreAt {
   build(): Operation;
 }
 
-export async function prepareRestoreAt(req: RestoreAtRequest, rt: OperationRuntime): Promise<PreparedRestoreAt> {
+/** The runtime preparing needs; the lock only for build() (the API and /backup describe a restore without it). */
+export type PrepareAtRuntime = Omit<OperationRuntime, 'lock'> & { lock?: OperationRuntime['lock'] };
+
+export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRuntime): Promise<PreparedRestoreAt> {
   const { ec } = rt;
   const cfg = ec.cfg;
   const target = parseRecoveryTarget(req.at);
@@ -153,6 +156,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: OperationRunti
     overwrites,
     warnings,
     build: () => {
+      if (!rt.lock) throw new BridgeError('INTERNAL', 'a point-in-time restore is built only under the job lock');
       const plan = planRestoreAt(ec, rt.lock, inputs);
       const o = plan.outcome;
       o.warnings.push(...warnings);

@@ -8,7 +8,10 @@ import { BridgeError } from '../core/errors';
 
 export interface PendingRestore {
   token: string;
+  /** The snapshot restored; for a point-in-time restore, the file snapshot it takes the files from. */
   snapshotId: string;
+  /** A point-in-time restore (physical mode): `latest` or the time in UTC; absent for a snapshot restore. */
+  at?: string;
   include?: string[];
   userId: string;
   expiresAt: number;

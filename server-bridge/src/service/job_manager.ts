@@ -89,7 +89,9 @@ export class JobManager implements OperationJobs {
     // A job that has reported its end is only releasing its lock: wait for that, don't refuse.
     if (this.running && ['succeeded', 'failed', 'cancelled'].includes(this.running.rec.status)) await this.running.done;
     if (this.running) throw lockHeld(this.running.rec);
-    if (req.kind === 'restore' && !req.snapshotId) throw new UsageError('a restore needs a snapshot id');
+    if (req.kind === 'restore' && !req.snapshotId && !req.restore?.at) {
+      throw new UsageError('a restore needs a snapshot id or a point in time');
+    }
     const ec = this.ec();
     const rec: JobRecord = {
       id: newJobId(),
@@ -106,6 +108,7 @@ export class JobManager implements OperationJobs {
         replicate: req.replicate,
         prune: req.prune,
         pitr_type: req.pitrType,
+        at: req.restore?.at,
       }),
       status: 'queued',
       created_at: new Date().toISOString(),

@@ -24,6 +24,8 @@ import { buildServer } from '../http/server';
 import type { SidecarApi, SlashRequest } from '../http/sidecar_api';
 import { openContext, type EngineContext } from '../jobs/context';
 import { describeRestore, selectRecords } from '../operations/restore_plan';
+import { describeRestoreAt, type RestoreAtDescription } from '../operations/restore_at_describe';
+import { pitrLines } from '../operations/pitr_view';
 import { ping, serverVersion } from '../mattermost/health';
 import { MattermostClient, isOutage } from '../mattermost/client';
 import { readVerifications } from '../repository/verifications';
@@ -403,6 +405,10 @@ export class Sidecar implements SidecarApi {
     };
   }
 
+  describeRestoreAt(at: string, trigger: 'console' | 'slash' = 'console'): Promise<RestoreAtDescription> {
+    return describeRestoreAt(this.engine, at, trigger, (text) => this.log.info(text));
+  }
+
   readSettings(): Settings {
     return readSettings(this.cfg);
   }
@@ -465,6 +471,7 @@ export class Sidecar implements SidecarApi {
       jobs: this.jobs,
       restores: this.restores,
       describeRestore: (id) => this.describeRestore(id),
+      describeRestoreAt: (at) => this.describeRestoreAt(at, 'slash'),
       statusText: async () => {
         const s = await this.status();
         const last = s.last_backup;
@@ -477,6 +484,7 @@ export class Sidecar implements SidecarApi {
           `Next backup: ${s.next_backup ?? 'not scheduled'}`,
           running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
           `Repository: ${plural(repo.snapshots, 'snapshot')}${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
+          ...(s.pitr ? pitrLines(s.pitr) : []),
           ...(s.lock?.state === 'stale' ? [`⚠️ ${s.lock.message}`] : []),
           ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => j.message),
         ].join('\n');
@@ -491,9 +499,13 @@ export class Sidecar implements SidecarApi {
             (m) =>
               `| \`${m.id}\` | ${m.mode} | ${m.trigger} | ${size(m.stats.bytes)} | ${v.get(m.id)?.ok === undefined ? '–' : v.get(m.id)?.ok ? '✅' : '❌'} |`,
           );
-        return rows.length
-          ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n')
-          : 'No snapshots yet. `/backup now` takes one.';
+        const pitr = this.pitr.current;
+        return [
+          ...(pitr ? [...pitrLines(pitr), ''] : []),
+          rows.length
+            ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n')
+            : 'No snapshots yet. `/backup now` takes one.',
+        ].join('\n');
       },
     }).catch((err: unknown) => ({
       response_type: 'ephemeral' as const,

@@ -9,6 +9,7 @@ import { constantTimeEqual } from '../core/constant_time';
 import type { MattermostClient } from '../mattermost/client';
 import { isSystemAdmin } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
+import type { RestoreAtDescription } from '../operations/restore_at_describe';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import { HELP, parseSlash } from './parse';
 
@@ -29,6 +30,8 @@ export interface SlashDeps {
   statusText(): Promise<string>;
   listText(): Promise<string>;
   describeRestore(snapshotId: string): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
+  /** A point-in-time restore described for its confirmation (every refusal of `restore --at` said here). */
+  describeRestoreAt(at: string): Promise<RestoreAtDescription>;
 }
 
 type Reply = { response_type: 'ephemeral' | 'in_channel'; text: string };
@@ -96,6 +99,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
         const rec = await deps.jobs.start({ kind: 'prune', trigger: 'slash', requestedBy: user.username });
         return say(`Pruning started (job \`${rec.id}\`).`);
       }
+      case 'restore-at':
+        return say(await restoreAt(c, user, deps));
       case 'restore':
       default: {
         if (!c.confirm) {
@@ -113,7 +118,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
           );
         }
         const p = deps.restores.byCode(c.confirm, user.id);
-        if (!p || p.snapshotId !== c.snapshot) {
+        // A point-in-time confirmation names its file snapshot too: never taken as a snapshot restore's.
+        if (!p || p.at !== undefined || p.snapshotId !== c.snapshot) {
           return say(
             'That confirmation code is unknown, expired or for another snapshot. Run `/backup restore <id>` again.',
           );
@@ -134,4 +140,44 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
     const e = asBridgeError(err);
     return say(`Could not do that: ${redact(e.message)}${e.hint ? `\n${redact(e.hint)}` : ''}`);
   }
+}
+
+/**
+ * `/backup restore --at <time|latest>`: the snapshot restore's two steps. The first describes
+ * (the CLI's preparation: refusals now, with nothing changed) and answers a code; the second,
+ * with the same target and the code, from the same admin within 5 minutes, starts the job.
+ */
+async function restoreAt(
+  c: { at: string; confirm?: string },
+  user: { id: string; username: string },
+  deps: SlashDeps,
+): Promise<string> {
+  if (!c.confirm) {
+    const d = await deps.describeRestoreAt(c.at);
+    const p = deps.restores.create({
+      snapshotId: d.filesSnapshotId,
+      at: d.at,
+      userId: user.id,
+      overwrites: d.overwrites,
+    });
+    return [
+      `**Restoring the database to ${d.at === 'latest' ? 'the end of the archived WAL (latest)' : d.at} will overwrite:**`,
+      ...d.overwrites.map((o) => `- ${o}`),
+      ...d.warnings.map((w) => `⚠️ ${w}`),
+      'Mattermost and PostgreSQL are stopped during the restore; a safety snapshot of the files is taken first and the current data directory is kept.',
+      `To go ahead within 5 minutes, run: \`/backup restore --at ${d.at} confirm ${p.token.slice(0, 8)}\``,
+    ].join('\n');
+  }
+  const p = deps.restores.byCode(c.confirm, user.id);
+  if (!p || p.at !== c.at) {
+    return 'That confirmation code is unknown, expired or for another target. Run `/backup restore --at <time>` again.';
+  }
+  deps.restores.consume(p.token, user.id);
+  const rec = await deps.jobs.start({
+    kind: 'restore',
+    trigger: 'slash',
+    requestedBy: user.username,
+    restore: { at: p.at },
+  });
+  return `Restore of the database to ${p.at} started (job \`${rec.id}\`). Mattermost will be unavailable for a while; the outcome is posted in the status channel.`;
 }

@@ -1,4 +1,5 @@
 /** Parses the text after `/backup`. Anything unknown or malformed becomes `help` with a reason. */
+import { canonicalAt } from '../operations/restore_at_describe';
 import { SNAPSHOT_ID } from '../manifest/manifest';
 
 export type SlashCommand =
@@ -7,6 +8,8 @@ export type SlashCommand =
   | { cmd: 'list' }
   | { cmd: 'verify'; snapshot: string; deep: boolean }
   | { cmd: 'restore'; snapshot: string; confirm?: string }
+  /** `at`: `latest` or the time in UTC, read by restore --at's own parser (offset required). */
+  | { cmd: 'restore-at'; at: string; confirm?: string }
   | { cmd: 'prune' }
   | { cmd: 'help'; problem?: string };
 
@@ -39,6 +42,7 @@ export function parseSlash(text: string): SlashCommand {
       return { cmd: 'verify', snapshot: id as string, deep: flag === '--deep' };
     }
     case 'restore': {
+      if (rest[0]?.toLowerCase() === '--at') return parseRestoreAt(rest.slice(1));
       const [id, word, code, ...extra] = rest;
       if (!id || !SNAPSHOT_ID.test(id) || extra.length) {
         return bad('usage: `restore <snapshot-id>` (the full id, as `list` shows it)');
@@ -54,6 +58,28 @@ export function parseSlash(text: string): SlashCommand {
   }
 }
 
+const AT_USAGE =
+  'usage: `restore --at <time with offset|latest>`, e.g. `restore --at 2026-12-01 14:31:00+01:00` (then `… confirm <code>`)';
+
+/** `--at <time…> [confirm <code>]`: the time may hold a space (`2026-12-01 14:31:00+01:00`). */
+function parseRestoreAt(words: string[]): SlashCommand {
+  const bad = (problem: string): SlashCommand => ({ cmd: 'help', problem });
+  const i = words.findIndex((w) => w.toLowerCase() === 'confirm');
+  const timeWords = i < 0 ? words : words.slice(0, i);
+  const tail = i < 0 ? [] : words.slice(i + 1);
+  if (!timeWords.length || timeWords.length > 2) return bad(AT_USAGE);
+  if (i >= 0 && (tail.length !== 1 || !/^[a-f0-9]{8}$/.test(tail[0] as string))) {
+    return bad('usage: `restore --at <time> confirm <code>`');
+  }
+  let at: string;
+  try {
+    at = canonicalAt(timeWords.join(' '));
+  } catch (err) {
+    return bad(`${(err as Error).message}. ${AT_USAGE}`);
+  }
+  return i < 0 ? { cmd: 'restore-at', at } : { cmd: 'restore-at', at, confirm: tail[0] };
+}
+
 export const HELP = [
   '**/backup** manages Mattermost backups (system admins only):',
   '- `/backup now [--online|--offline]`: take a backup now',
@@ -61,5 +87,6 @@ export const HELP = [
   '- `/backup list`: recent snapshots',
   '- `/backup verify <id|latest> [--deep]`: check a snapshot (deep = restore drill)',
   '- `/backup restore <id>`: restore a snapshot (asks for confirmation)',
+  '- `/backup restore --at <time with offset|latest>`: the database to a point in time (physical mode; asks for confirmation)',
   '- `/backup prune`: apply the retention policy',
 ].join('\n');

@@ -8,13 +8,14 @@ const KIND: Record<string, string> = {
   verify: 'Verification',
   prune: 'Prune',
   replicate: 'Off-site copy',
+  'pitr-backup': 'Physical backup',
 };
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
 import { plural, formatBytes as size, formatDuration as secs } from '../core/units';
 
 function title(r: JobRecord): string {
-  const mode = r.options.mode ? ` (${r.options.mode as string})` : '';
+  const mode = r.options.mode ? ` (${r.options.mode as string})` : r.options.at ? ` to ${r.options.at as string}` : '';
   const who = r.requested_by ? ` by @${r.requested_by}` : r.trigger === 'schedule' ? ' (scheduled)' : '';
   return `**${KIND[r.kind] ?? r.kind}${mode}**${who}`;
 }
@@ -57,7 +58,12 @@ export function resultLine(r: JobRecord): string {
     case 'verify':
       return `Snapshot \`${String(x.snapshot_id)}\`: ${plural(Number(x.objects), 'object')} intact${x.deep ? ', restore drill passed' : ''}`;
     case 'restore':
+      if (typeof x.target === 'string') {
+        return `Database restored to ${x.target} (pgBackRest backup ${String(x.backup_set)}); ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.files_snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${x.safety_snapshot_id as string}\`` : ''}`;
+      }
       return `Restored ${(x.restored as string[] | undefined)?.join(', ') ?? ''} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${x.safety_snapshot_id as string}\`` : ''}`;
+    case 'pitr-backup':
+      return `pgBackRest ${String(x.backup_type)} backup \`${String(x.label)}\`${(x.expired as string[] | undefined)?.length ? ` · expired ${(x.expired as string[]).join(', ')}` : ''}`;
     case 'replicate':
       return `${plural((x.copied as string[] | undefined)?.length ?? 0, 'snapshot')} copied to ${String(x.location)} (${size(x.bytes_uploaded)} uploaded)`;
     case 'prune':

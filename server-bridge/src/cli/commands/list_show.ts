@@ -6,6 +6,7 @@ import type { GlobalOptions } from './shared';
 import { openSource } from './from_source';
 import { offsiteStates } from '../../offsite/offsite_state';
 import { recoveryView } from '../../status/recovery_state';
+import { pitrLines, readPitrView } from '../../operations/pitr_view';
 import type { TrustVerdict } from '../../repository/signing';
 import { plural } from '../../core/units';
 
@@ -88,6 +89,8 @@ export async function listCommand(
     : 'This host has no signing key yet (it is made by the first backup).';
   // A killed job's stale lock and the jobs marked interrupted (status/recovery_state.ts).
   const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
+  // This host's physical mode (recovery window, archive health) heads the list of its own repository.
+  const pitr = flags.from || flags.offsite ? undefined : await readPitrView(ec.cfg);
   out.summary(
     {
       ok: true,
@@ -96,8 +99,9 @@ export async function listCommand(
       signing_key: own ? own.fingerprint : null,
       lock: rec.lock,
       interrupted_jobs: rec.interrupted,
+      ...(pitr ? { pitr } : {}),
     },
-    [text, brokenText, ...rec.lines, keyText].filter(Boolean).join('\n'),
+    [...(pitr ? [...pitrLines(pitr), ''] : []), text, brokenText, ...rec.lines, keyText].filter(Boolean).join('\n'),
   );
 }
 
