@@ -61,8 +61,16 @@ export function makeSlashCommandHook(deps: SlashCommandDeps) {
             deps.navigate(SETTINGS_PATH);
             return {};
         }
-        if (command?.subcommand === 'restore' && command.args.length === 1 && command.args[0] && deps.openRestore) {
-            deps.openRestore(command.args[0]);
+        // `restore --at …` (a point in time) is the server's: only a snapshot id opens the modal.
+        const id = command?.args[0];
+        if (
+            command?.subcommand === 'restore' &&
+            command.args.length === 1 &&
+            id &&
+            !id.startsWith('-') &&
+            deps.openRestore
+        ) {
+            deps.openRestore(id);
             return {};
         }
         if (command && deps.serverCommandExists && deps.answerLocally) {

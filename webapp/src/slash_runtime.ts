@@ -12,7 +12,7 @@ import {MattermostClient} from 'src/client/mattermost_client';
 import {formatBytes, formatDuration} from 'src/format';
 import {intlFor, localeFromState} from 'src/i18n';
 import type {FormatMessage} from 'src/i18n';
-import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
+import {ENUM_MESSAGES, selectKey} from 'src/i18n/enum_messages';
 import {sidecarUrlFromConfig} from 'src/plugin_settings';
 import type {BackupCommand, SlashCommandDeps} from 'src/slash_command';
 import {failureMessage, openRestoreModal, receivedSidecarUrl, receivedSlashAnswer, toFailure} from 'src/state/actions';
@@ -77,7 +77,7 @@ async function answerText(bridge: BridgeClient, command: BackupCommand, t: Forma
                 s.next_backup ? t(MESSAGES.nextBackup, {when: s.next_backup}) : t(MESSAGES.notScheduled),
                 job
                     ? t(job.current_step ? MESSAGES.running : MESSAGES.runningStarting, {
-                          kind: t(ENUM_MESSAGES.jobKind, {kind: job.kind}),
+                          kind: t(ENUM_MESSAGES.jobKind, {kind: selectKey(job.kind)}),
                           step: job.current_step,
                       })
                     : t(MESSAGES.noJob),

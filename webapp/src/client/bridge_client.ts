@@ -129,6 +129,12 @@ export class BridgeClient {
         return this.call('prepareRestore', '/v1/restore/prepare', body);
     }
 
+    /** A point-in-time restore (physical mode): `latest`, or a time with its offset. */
+    prepareRestoreAt(at: string) {
+        const body: PrepareRestoreRequest = {at};
+        return this.call('prepareRestore', '/v1/restore/prepare', body);
+    }
+
     getSettings() {
         return this.call('getSettings', '/v1/settings');
     }

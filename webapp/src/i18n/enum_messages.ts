@@ -28,7 +28,7 @@ export const ENUM_MESSAGES = {
     jobKind: {
         id: 'mattermost-backup.value.job_kind',
         defaultMessage:
-            '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} other {{kind}}}',
+            '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} pitr_backup {physical backup} other {{kind}}}',
     },
     stepStatus: {
         id: 'mattermost-backup.value.step_status',
@@ -43,3 +43,11 @@ export const ENUM_MESSAGES = {
             '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} export_store {export_store} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
     },
 } as const;
+
+/**
+ * A value as an ICU `select` key: keys cannot hold "-", so `pitr-backup` is `pitr_backup`
+ * there. Pass every enum value through this before a select message.
+ */
+export function selectKey(value: string): string {
+    return value.replace(/-/g, '_');
+}

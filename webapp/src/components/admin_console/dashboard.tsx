@@ -23,6 +23,8 @@ import {pluginState} from 'src/state/selectors';
 import {useClients} from '../clients_context';
 import TextModal from '../common/text_modal';
 import ConnectPanel from '../connect/connect_panel';
+import RecoveryWindow from '../pitr/recovery_window';
+import RestoreAtModal from '../pitr/restore_at_modal';
 import RestoreModal from '../restore/restore_modal';
 import SettingsPanel from '../settings/settings_panel';
 import {useJobWatcher} from '../use_job_watcher';
@@ -63,6 +65,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const outageRetries = useRef(0);
     const [actionError, setActionError] = useState<string | null>(null);
     const [text, setText] = useState<{title: string; text: string} | null>(null);
+    const [restoreAt, setRestoreAt] = useState<string | null>(null);
     useJobWatcher();
 
     useEffect(() => {
@@ -162,6 +165,9 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                         testId="section-status"
                     >
                         <StatusSummary status={st.status} />
+                        {st.status.pitr && (
+                            <RecoveryWindow pitr={st.status.pitr} busy={busy} onRestore={setRestoreAt} />
+                        )}
                     </Section>
                     {job && (
                         <Section
@@ -230,6 +236,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                     onClose={() => dispatch(openRestoreModal(null))}
                 />
             )}
+            {restoreAt && <RestoreAtModal at={restoreAt} onClose={() => setRestoreAt(null)} />}
             {text && <TextModal title={text.title} text={text.text} onClose={() => setText(null)} />}
         </div>
     );

@@ -6,7 +6,7 @@ import {FormattedMessage, useIntl} from 'react-intl';
 
 import type {JobRecord, StepRecord} from '@mm-backup/api';
 import {formatDuration} from 'src/format';
-import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
+import {ENUM_MESSAGES, selectKey} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';
 
 // Partial: a newer sidecar may report a status this plugin does not know yet.
@@ -52,6 +52,19 @@ function useNow(on: boolean): number {
 
 /** What a succeeded job produced or used: " — snapshot X" / " — restored X", or null. */
 function JobResult({job}: {job: JobRecord}) {
+    const target = job.result?.target;
+    if (job.status === 'succeeded' && job.kind === 'restore' && typeof target === 'string') {
+        return (
+            <span>
+                {' — '}
+                <FormattedMessage
+                    id="mattermost-backup.job.result_at"
+                    defaultMessage="database restored to {target}"
+                    values={{target}}
+                />
+            </span>
+        );
+    }
     const snapshot = job.result?.snapshot_id;
     if (job.status !== 'succeeded' || typeof snapshot !== 'string') {
         return null;
@@ -82,8 +95,8 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
             <h5>
                 <FormattedMessage
                     id="mattermost-backup.job.title"
-                    defaultMessage="{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}"
-                    values={{kind: job.kind, status: job.status}}
+                    defaultMessage="{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} pitr_backup {Physical backup} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}"
+                    values={{kind: selectKey(job.kind), status: job.status}}
                 />
                 <JobResult job={job} />
             </h5>
