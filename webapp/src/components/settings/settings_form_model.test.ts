@@ -79,3 +79,32 @@ describe('FIELDS', () => {
         expect(formFromSettings(patchFromForm(settings) as Parameters<typeof formFromSettings>[0])).toEqual(settings);
     });
 });
+
+describe('schedule.pitr_backup', () => {
+    it('is left out of the form and the patch when the sidecar does not have it', () => {
+        expect(valid.pitrBackupCron).toBeUndefined();
+        // As sent (JSON): an older sidecar refuses a key it does not know.
+        const sent = JSON.parse(JSON.stringify(patchFromForm(valid))) as {schedule: object};
+        expect(sent.schedule).not.toHaveProperty('pitr_backup');
+        expect(sent.schedule).toHaveProperty('backup', '0 3 * * *');
+    });
+
+    it('is a cron schedule like the others when it does: empty is none, bad ones are refused before sending', () => {
+        const form = formFromSettings({
+            schedule: {backup: null, verify: null, pitr_backup: null, timezone: 'UTC', prune_after_backup: true},
+            retention: {keep_last: 7, keep_daily: 7, keep_weekly: 4, keep_monthly: 6},
+            backup: {mode: 'offline', exclude: []},
+            notify: {successes: 'each', daily_summary_at: '09:00'},
+            status_channel: null,
+        });
+        expect(form.pitrBackupCron).toBe('');
+        expect(patchFromForm(form).schedule?.pitr_backup).toBeNull();
+        expect(patchFromForm({...form, pitrBackupCron: ' 15 2 * * * '}).schedule?.pitr_backup).toBe('15 2 * * *');
+        expect(validateSettings({...form, pitrBackupCron: 'nightly'}).pitrBackupCron).toMatchObject({
+            id: 'mattermost-backup.settings.error.cron',
+        });
+        expect(fieldErrorsFromServer([{path: 'schedule.pitr_backup', message: 'no'}]).errors).toEqual({
+            pitrBackupCron: 'no',
+        });
+    });
+});

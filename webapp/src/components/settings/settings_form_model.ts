@@ -14,6 +14,8 @@ import type {LocalMessage, Text} from 'src/i18n';
 export type SettingsForm = {
     backupCron: string;
     verifyCron: string;
+    /** Physical backups (schedule.pitr_backup); absent when the sidecar does not know it. */
+    pitrBackupCron?: string;
     timezone: string;
     pruneAfterBackup: boolean;
     keepLast: string;
@@ -60,6 +62,7 @@ function countMessage(min: number) {
 export const FIELDS: Record<keyof SettingsForm, Field> = {
     backupCron: {path: 'schedule.backup', kind: 'optional', message: cronMessage},
     verifyCron: {path: 'schedule.verify', kind: 'optional', message: cronMessage},
+    pitrBackupCron: {path: 'schedule.pitr_backup', kind: 'optional', message: cronMessage},
     timezone: {
         path: 'schedule.timezone',
         kind: 'text',
@@ -140,7 +143,9 @@ export function formFromSettings(s: Settings): SettingsForm {
                     : v
                 : kind === 'count'
                   ? String(v)
-                  : (v ?? '');
+                  : v === undefined && kind === 'optional'
+                    ? undefined // a setting this sidecar does not have: no input, never sent
+                    : (v ?? '');
     }
     return form as SettingsForm;
 }
@@ -154,7 +159,9 @@ export function patchFromForm(f: SettingsForm): SettingsPatch {
         const text = typeof raw === 'string' ? raw.trim() : '';
         const v =
             kind === 'optional'
-                ? text || null
+                ? raw === undefined
+                    ? undefined
+                    : text || null
                 : kind === 'text'
                   ? text
                   : kind === 'count'

@@ -29,6 +29,10 @@ const M = {
         id: 'mattermost-backup.settings.verify_cron',
         defaultMessage: 'Restore drill schedule (cron, deep verification of the latest snapshot)',
     },
+    pitrBackupCron: {
+        id: 'mattermost-backup.settings.pitr_backup_cron',
+        defaultMessage: 'Physical backup schedule (cron, pgBackRest; physical mode only)',
+    },
     timezone: {id: 'mattermost-backup.settings.timezone', defaultMessage: 'Time zone'},
     prune: {id: 'mattermost-backup.settings.prune', defaultMessage: 'Apply retention after each backup'},
     replicate: {
@@ -221,6 +225,20 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                     placeholder="0 5 * * 0"
                 />
             </Field>
+            {form.pitrBackupCron !== undefined && (
+                <Field
+                    id="mm-backup-pitr-backup-cron"
+                    label={formatMessage(M.pitrBackupCron)}
+                    error={errors.pitrBackupCron}
+                    help={preview(form.pitrBackupCron)}
+                >
+                    <input
+                        {...text('pitrBackupCron', 'mm-backup-pitr-backup-cron')}
+                        // A format example (a cron expression), not words: it stays literal.
+                        placeholder="0 2 * * *"
+                    />
+                </Field>
+            )}
             <Field id="mm-backup-timezone" label={formatMessage(M.timezone)} error={errors.timezone}>
                 <input
                     {...text('timezone', 'mm-backup-timezone')}
