@@ -7,15 +7,18 @@ import {FormattedDate, FormattedMessage, FormattedTime} from 'react-intl';
 
 import type {PitrStatus} from '@mm-backup/api';
 import {formatDuration} from 'src/format';
+import {browserTimeZone} from 'src/local_time';
 
 import RestoreAtPicker from './restore_at_picker';
 
+/** In this browser's zone, as the picker below reads its input (the host's provider may pin another). */
 function When({iso}: {iso: string}) {
     const d = new Date(iso);
+    const zone = browserTimeZone();
     return (
         <>
-            <FormattedDate value={d} year="numeric" month="short" day="2-digit" />{' '}
-            <FormattedTime value={d} hour="2-digit" minute="2-digit" second="2-digit" />
+            <FormattedDate value={d} timeZone={zone} year="numeric" month="short" day="2-digit" />{' '}
+            <FormattedTime value={d} timeZone={zone} hour="2-digit" minute="2-digit" second="2-digit" />
         </>
     );
 }

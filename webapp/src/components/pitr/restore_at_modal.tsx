@@ -8,6 +8,7 @@ import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-int
 import {useDispatch} from 'react-redux';
 
 import type {RestorePreparation} from '@mm-backup/api';
+import {browserTimeZone} from 'src/local_time';
 import {failureMessage, run, startJob} from 'src/state/actions';
 import type {ApiFailure} from 'src/state/types';
 
@@ -66,13 +67,22 @@ export default function RestoreAtModal({at, onClose}: Props) {
     };
 
     const target = ready?.at ?? at;
+    // The picker's zone (the host's provider may pin another), named next to the time.
+    const zone = browserTimeZone();
     const when =
         target === 'latest' ? (
             <FormattedMessage id="mattermost-backup.restore_at.latest" defaultMessage="the latest archived moment" />
         ) : (
             <>
-                <FormattedDate value={new Date(target)} year="numeric" month="short" day="2-digit" />{' '}
-                <FormattedTime value={new Date(target)} hour="2-digit" minute="2-digit" second="2-digit" />
+                <FormattedDate value={new Date(target)} timeZone={zone} year="numeric" month="short" day="2-digit" />{' '}
+                <FormattedTime
+                    value={new Date(target)}
+                    timeZone={zone}
+                    hour="2-digit"
+                    minute="2-digit"
+                    second="2-digit"
+                />{' '}
+                <FormattedMessage id="mattermost-backup.restore_at.zone" defaultMessage="({zone})" values={{zone}} />
             </>
         );
     return (
