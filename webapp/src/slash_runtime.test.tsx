@@ -92,6 +92,41 @@ describe('/backup runtime', () => {
         ]);
     });
 
+    it('adds the recovery window and the archive health to /backup status when physical mode is on', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
+        bridge.state.status = {
+            ...bridge.state.status,
+            pitr: {
+                phase: 'enabled',
+                window: {
+                    start: '2026-12-01T10:00:00.000Z',
+                    end: '2026-12-02T12:00:00.000Z',
+                    oldest_backup: 'f1',
+                    newest_backup: 'f1',
+                },
+                archive: {
+                    state: 'failing',
+                    age_seconds: 900,
+                    failed_count: 2,
+                    last_archived_at: '2026-12-02T12:00:00.000Z',
+                    last_failed_at: '2026-12-02T12:10:00.000Z',
+                    waiting_segments: 3,
+                    problem: 'WAL archiving is failing: archive_command failed',
+                },
+                backups: [],
+                problem: null,
+                checked_at: '2026-12-02T12:15:00.000Z',
+            },
+        };
+        const store = makeStore();
+        await expect(setup(store)('/backup status', ARGS)).resolves.toEqual({});
+        expect(pluginState(store.getState()).slashAnswer?.text.split('\n').slice(-3)).toEqual([
+            'Recovery window: 2026-12-01T10:00:00.000Z … 2026-12-02T12:00:00.000Z',
+            'WAL archive: failing, 2 failures',
+            '⚠️ WAL archiving is failing: archive_command failed',
+        ]);
+    });
+
     it('words the answers with the formatMessage it is given', async () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
         bridge.state.snapshots = [];

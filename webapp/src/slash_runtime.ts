@@ -46,6 +46,18 @@ const MESSAGES = {
         defaultMessage: 'Repository: {count, plural, one {# snapshot} other {# snapshots}}, {free} free',
     },
     noSnapshots: {id: 'mattermost-backup.slash.no_snapshots', defaultMessage: 'No snapshots yet.'},
+    pitrWindow: {
+        id: 'mattermost-backup.slash.pitr_window',
+        defaultMessage: 'Recovery window: {start} … {end}',
+    },
+    pitrNoWindow: {
+        id: 'mattermost-backup.slash.pitr_no_window',
+        defaultMessage: 'Recovery window: none yet (no physical backup)',
+    },
+    pitrArchive: {
+        id: 'mattermost-backup.slash.pitr_archive',
+        defaultMessage: 'WAL archive: {state}, {failures, plural, one {# failure} other {# failures}}',
+    },
     backupStarted: {
         id: 'mattermost-backup.slash.backup_started',
         defaultMessage:
@@ -85,6 +97,16 @@ async function answerText(bridge: BridgeClient, command: BackupCommand, t: Forma
                     count: s.repository.snapshots,
                     free: s.repository.free_bytes === null ? '?' : formatBytes(s.repository.free_bytes),
                 }),
+                // Physical mode, as the server-side /backup status says it (docs/pitr.md).
+                ...(s.pitr
+                    ? [
+                          s.pitr.window
+                              ? t(MESSAGES.pitrWindow, {start: s.pitr.window.start, end: s.pitr.window.end})
+                              : t(MESSAGES.pitrNoWindow),
+                          t(MESSAGES.pitrArchive, {state: s.pitr.archive.state, failures: s.pitr.archive.failed_count}),
+                          ...(s.pitr.archive.problem ? [`⚠️ ${s.pitr.archive.problem}`] : []),
+                      ]
+                    : []),
             ].join('\n');
         }
         case 'list': {
