@@ -49,6 +49,7 @@ function buildProgram(): Command {
     .option('--no-replicate', 'do not copy the snapshot off-site afterwards (backup.replicateAfter)')
     .option('--no-prune', 'do not apply the retention policy afterwards (backup.pruneAfter)')
     .option('--full-walk', 'walk every directory of the file store, whatever the database says changed')
+    .option('--logical', 'physical mode: dump the database now, whatever pitr.logicalDumpEveryDays says')
     .action((flags: Options<(typeof import('./commands/backup'))['backupCommand'], 1>) =>
       (load('./commands/backup') as typeof import('./commands/backup')).backupCommand(g(), flags),
     );

@@ -6,6 +6,7 @@
 import type { ComponentId } from '../config/schema';
 import type { DbTarget } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
+import { BridgeError } from '../core/errors';
 import type { ComponentRecord } from '../manifest/manifest';
 import { DatabaseComponent, restoreDatabaseRecord, verifyDatabaseRecord } from './database_component';
 import { describeKind } from './component';
@@ -55,8 +56,9 @@ export class DatabaseKind implements ComponentKind {
     return new DatabaseComponent(plan, deps.engineFor(plan.db as DbTarget), deps.compressionLevel);
   }
 
+  /** A dump, or (physical mode) a pgBackRest reference: exactly one of the two. */
   fits(r: ComponentRecord): boolean {
-    return r.database !== undefined && r.entries.length === 0;
+    return (r.database !== undefined) !== (r.physical !== undefined) && r.entries.length === 0;
   }
 
   async *objects(r: ComponentRecord): AsyncGenerator<ObjectRef> {
@@ -78,6 +80,11 @@ export class DatabaseKind implements ComponentKind {
   }
 
   restoreWarning(r: ComponentRecord, t: RestoreTargets): Promise<string> {
+    if (r.physical) {
+      return Promise.resolve(
+        `${r.id}: the whole PostgreSQL cluster of ${r.physical.target} goes back to ${r.physical.at} (pgBackRest backup ${r.physical.label} and WAL to ${r.physical.lsn})`,
+      );
+    }
     const target = this.spec.target(t).describe();
     return Promise.resolve(
       `${r.id}: the whole database ${target ? `${target.driver} ${target.host}:${target.port}/${target.database}` : ''} is replaced (${Object.keys(r.database?.rowCounts ?? {}).length} tables)`,
@@ -85,14 +92,23 @@ export class DatabaseKind implements ComponentKind {
   }
 
   restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {
+    if (r.physical) {
+      // operations/restore.ts sends such a snapshot through the point-in-time restore's steps.
+      return Promise.reject(
+        new BridgeError('INTERNAL', `${r.id} is a physical reference: it is restored by pgBackRest, not loaded`),
+      );
+    }
     return restoreDatabaseRecord(r, { repo: ctx.repo, step: ctx.step, engine: this.spec.target(ctx.targets).engine() });
   }
 
-  verifyTitle(r: ComponentRecord, deep: boolean): string {
+  verifyTitle(r: ComponentRecord, deep: boolean): string | undefined {
+    // pgBackRest checks its own backups (checksums in its manifests); there is no object to read here.
+    if (r.physical) return undefined;
     return deep ? `Restore drill of the ${r.id} dump in a throwaway database` : `Read the ${r.id} dump and count rows`;
   }
 
   verify(r: ComponentRecord, ctx: VerifyContext): Promise<VerifyIssue[]> {
+    if (r.physical) return Promise.resolve([]);
     return verifyDatabaseRecord(r, ctx);
   }
 }

@@ -67,7 +67,7 @@ export class TreeKind implements ComponentKind {
   }
 
   fits(r: ComponentRecord): boolean {
-    return r.database === undefined;
+    return r.database === undefined && r.physical === undefined;
   }
 
   async *objects(r: ComponentRecord): AsyncGenerator<ObjectRef> {

@@ -78,6 +78,11 @@ export const pitrSchema = z.strictObject({
     .default('7d'),
   /** pitr backup without --type takes a full when the newest full is this many days old (or none exists), else an incr. */
   fullEveryDays: z.number().int().min(1).max(366).default(7),
+  /**
+   * Physical mode: a backup's database part is a pgBackRest reference, and a logical dump is taken
+   * only when the newest one of this install is this many days old (or none exists); 0: never.
+   */
+  logicalDumpEveryDays: z.number().int().min(0).max(366).default(7),
   /** archive_timeout: the longest a quiet server's WAL waits before it is archived (the RPO bound). */
   archiveTimeoutSeconds: z.number().int().min(10).max(86400).default(60),
   /** pgBackRest's stanza (its name for this cluster). */

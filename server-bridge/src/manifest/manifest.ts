@@ -1,13 +1,20 @@
 /**
  * The snapshot manifest: the only description of a snapshot, written last and atomically to
  * snapshots/<id>.json. A snapshot whose manifest is missing or does not parse does not exist.
- * Raise FORMAT_VERSION on any incompatible change; readers refuse versions they do not know.
+ * Raise the version on any incompatible change; readers refuse versions they do not know.
+ * Version 1: every database part is a dump. Version 2 adds the physical reference of a snapshot
+ * taken in physical mode (physical_reference.ts); it is written only by such snapshots, so every
+ * other snapshot stays readable by versions that know only 1.
  */
 import { z } from 'zod';
 import type { EntryList, EntryStream } from './entry_list';
+import { physicalReferenceSchema } from './physical_reference';
 import { entryPathProblem, rootInInstallProblem } from './restore_safety';
 
+/** The version of a manifest whose database parts are dumps. */
 export const FORMAT_VERSION = 1;
+/** The version of a manifest that holds a physical reference. */
+export const PHYSICAL_FORMAT_VERSION = 2;
 export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -69,6 +76,8 @@ export const componentSchema = z.strictObject({
   exclude: z.array(z.string()).default([]),
   entries: z.array(entrySchema).default([]),
   database: databaseInfoSchema.optional(),
+  /** Physical mode: the database as a pgBackRest backup and a WAL position, instead of a dump (version 2). */
+  physical: physicalReferenceSchema.optional(),
   files: z.number().int().min(0).default(0),
   bytes: z.number().int().min(0).default(0),
   newBytes: z.number().int().min(0).default(0),
@@ -79,33 +88,48 @@ export const componentSchema = z.strictObject({
 /** A component as a manifest records it; its file index is a list or a stream (entry_list.ts). */
 export type ComponentRecord = Omit<z.infer<typeof componentSchema>, 'entries'> & { entries: EntryList };
 
-export const manifestSchema = z.strictObject({
-  format: z.literal('mm-backup-snapshot'),
-  formatVersion: z.literal(FORMAT_VERSION),
-  id: z.string().regex(SNAPSHOT_ID),
-  parent: z.string().regex(SNAPSHOT_ID).optional(),
-  startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime(),
-  mode: z.enum(['offline', 'online']),
-  trigger: z.enum(['cli', 'schedule', 'console', 'slash', 'safety', 'api']),
-  host: z.string(),
-  installDir: z.string(),
-  mattermost: z.strictObject({
-    version: z.string().optional(),
-    schemaVersion: z.number().int().optional(),
-    configSource: z.enum(['file', 'database']),
-    fileDriver: z.string(),
-  }),
-  components: z.array(componentSchema),
-  stats: z.strictObject({
-    files: z.number().int().min(0),
-    bytes: z.number().int().min(0),
-    newBytes: z.number().int().min(0),
-    filesRead: z.number().int().min(0),
-    durationMs: z.number().min(0),
-    downtimeMs: z.number().min(0),
-  }),
-});
+export const manifestSchema = z
+  .strictObject({
+    format: z.literal('mm-backup-snapshot'),
+    formatVersion: z.union([z.literal(FORMAT_VERSION), z.literal(PHYSICAL_FORMAT_VERSION)]),
+    id: z.string().regex(SNAPSHOT_ID),
+    parent: z.string().regex(SNAPSHOT_ID).optional(),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime(),
+    mode: z.enum(['offline', 'online']),
+    trigger: z.enum(['cli', 'schedule', 'console', 'slash', 'safety', 'api']),
+    host: z.string(),
+    installDir: z.string(),
+    mattermost: z.strictObject({
+      version: z.string().optional(),
+      schemaVersion: z.number().int().optional(),
+      configSource: z.enum(['file', 'database']),
+      fileDriver: z.string(),
+    }),
+    components: z.array(componentSchema),
+    stats: z.strictObject({
+      files: z.number().int().min(0),
+      bytes: z.number().int().min(0),
+      newBytes: z.number().int().min(0),
+      filesRead: z.number().int().min(0),
+      durationMs: z.number().min(0),
+      downtimeMs: z.number().min(0),
+    }),
+  })
+  .superRefine((m, ctx) => {
+    m.components.forEach((c, i) => {
+      if (!c.physical) return;
+      const bad =
+        m.formatVersion < PHYSICAL_FORMAT_VERSION
+          ? `a physical reference needs format version ${PHYSICAL_FORMAT_VERSION}`
+          : c.id !== 'database'
+            ? 'only the main database can be a physical reference'
+            : c.database
+              ? 'a record is a dump or a physical reference, not both'
+              : undefined;
+      if (bad) ctx.addIssue({ code: 'custom', path: ['components', i, 'physical'], message: bad });
+    });
+  });
 export type Manifest = Omit<z.infer<typeof manifestSchema>, 'components'> & { components: ComponentRecord[] };
 
 /** Every object a manifest references (dedup keys), streamed; an object may be named more than once. */

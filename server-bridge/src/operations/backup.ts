@@ -9,6 +9,7 @@
 import { discover } from '../discovery/discover';
 import type { FollowUp } from '../jobs/runner';
 import { planBackup } from './backup_plan';
+import { chooseDatabasePart } from './physical_snapshot';
 import { planPrune } from './prune_plan';
 import { planReplicate } from './replicate_plan';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
@@ -22,6 +23,7 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
     trigger: rt.trigger,
     ownProcess: rt.ownProcess,
     fullWalk: req.fullWalk,
+    databasePart: await chooseDatabasePart(ec, d, req.logical),
   });
   const followUps: FollowUp[] = [];
 

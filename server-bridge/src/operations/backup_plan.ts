@@ -27,6 +27,7 @@ import {
 import { WalkStates } from '../repository/walk_state';
 import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
 import { ensureStartedStep } from './service_steps';
+import { withDatabasePart, type DatabasePart } from './physical_snapshot';
 import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
 import { applyToProcess } from '../process/own_priority';
 import { plural } from '../core/units';
@@ -42,6 +43,8 @@ export interface BackupOptions {
   ownProcess?: boolean;
   /** Walk every directory of the file store, whatever the database says changed (backup --full-walk). */
   fullWalk?: boolean;
+  /** Physical mode: the database part is a pgBackRest reference rather than a dump (physical_snapshot.ts). */
+  databasePart?: DatabasePart;
 }
 
 export interface BackupPlan {
@@ -56,7 +59,12 @@ const MARGIN = 64 * 1024 * 1024;
 export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts: BackupOptions): BackupPlan {
   const result: BackupPlan['result'] = {};
   const walks = WalkStates.beside(ec.trust.keyFile);
-  const components: BackupComponent[] = buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel);
+  const components: BackupComponent[] = withDatabasePart(
+    buildComponents(d, ec.engineFor, ec.cfg.backup.dumpCompressionLevel),
+    opts.databasePart,
+    ec.cfg,
+    ec.engineFor,
+  );
   const draft: SnapshotDraft = {
     id: newSnapshotId(),
     startedAt: new Date(),
@@ -121,7 +129,8 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         );
       }
       const restored = draft.restored.size ? `; as restored: ${[...draft.restored.keys()].join(', ')}` : '';
-      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}${restored}`;
+      const part = opts.databasePart ? `; database: ${opts.databasePart.reason}` : '';
+      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}${restored}${part}`;
     },
   };
 

@@ -32,6 +32,8 @@ export interface OperationRequest {
   exclude?: ComponentId[];
   /** backup: walk every directory of the file store, whatever the database says changed. */
   fullWalk?: boolean;
+  /** backup in physical mode: take a logical dump of the database now, whatever pitr.logicalDumpEveryDays says. */
+  logical?: boolean;
   /** restore: the components to put back (default all of the snapshot's). */
   include?: ComponentId[];
   /** backup: copy off-site afterwards; default backup.replicateAfter. */

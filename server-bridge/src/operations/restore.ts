@@ -10,6 +10,7 @@ import { discoverOrFromSnapshot } from '../discovery/from_snapshot';
 import type { Manifest } from '../manifest/manifest';
 import { describeRestore, describeRollback, planRestore, selectRecords, type RestoreOptions } from './restore_plan';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
+import { preparePhysicalRestore } from './restore_physical';
 
 export interface PreparedRestore {
   manifest: Manifest;
@@ -25,6 +26,7 @@ export async function prepareRestore(req: OperationRequest, rt: OperationRuntime
   const t = req.restore ?? {};
   const m = await ec.repo.loadSnapshot(req.snapshotId ?? 'latest');
   await ec.trust.requireManifest(ec.repo, m, { allowUnsigned: req.allowUnsigned, action: 'restored' });
+  if (selectRecords(m, req.include).some((r) => r.physical)) return preparePhysicalRestore(req, rt, m);
   let d: Discovery | undefined;
   try {
     d = await discoverOrFromSnapshot(ec.cfg, m, ec.repo, (s) => rt.notice(redact(s)));

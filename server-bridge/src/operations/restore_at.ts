@@ -8,11 +8,13 @@ import { BridgeError, PreconditionError } from '../core/errors';
 import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
+import type { Manifest } from '../manifest/manifest';
 import { listDatabases } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
 import { discover } from '../discovery/discover';
 import { kindOf } from '../components/registry';
 import { inspectPitr } from './pitr_site';
+import { checkPointUsable, physicalPointOf } from './physical_point';
 import { loadPitrState } from './pitr_state';
 import { chooseFileSnapshots } from './restore_at_files';
 import { describeRestoreAtFailure, planRestoreAt, type RestoreAtInputs } from './restore_at_plan';
@@ -20,8 +22,13 @@ import { describeRestore, selectRecords } from './restore_plan';
 import type { Operation, OperationRuntime } from './request';
 
 export interface RestoreAtRequest {
-  /** An ISO time with its offset, or "latest". */
+  /** An ISO time with its offset, or "latest" (unused with `snapshot`). */
   at: string;
+  /**
+   * restore <id> of a snapshot whose database part is a physical reference (physical_snapshot.ts):
+   * the database to that point, the files from the snapshot itself (restore_physical.ts).
+   */
+  snapshot?: { manifest: Manifest; components?: string[] };
   /** Restore although the cluster holds other databases, or the schema is newer. */
   force?: boolean;
   allowUnsigned?: boolean;
@@ -41,7 +48,9 @@ export type PrepareAtRuntime = Omit<OperationRuntime, 'lock'> & { lock?: Operati
 export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRuntime): Promise<PreparedRestoreAt> {
   const { ec } = rt;
   const cfg = ec.cfg;
-  const target = parseRecoveryTarget(req.at);
+  const point = req.snapshot ? physicalPointOf(req.snapshot.manifest) : undefined;
+  if (req.snapshot && !point) throw new BridgeError('INTERNAL', 'the snapshot has no physical reference');
+  const target = point ? ({ kind: 'time', at: new Date(point.at) } as const) : parseRecoveryTarget(req.at);
   const warnings: string[] = [];
   const state = await loadPitrState(cfg);
   if (state?.phase !== 'enabled') {
@@ -83,7 +92,8 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   const now = new Date();
   const span = `${window.start.toISOString()} … ${window.end.toISOString()} (and up to now once the current WAL is archived)`;
   const at = target.kind === 'time' ? target.at : undefined;
-  if (at && (at < window.start || at > now)) {
+  if (point && req.snapshot) checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, span);
+  if (!point && at && (at < window.start || at > now)) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `${at.toISOString()} is outside the recovery window ${span}; nothing was changed`,
@@ -93,7 +103,9 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       },
     );
   }
-  const set = chooseBackupSet(stanza?.backup ?? [], at);
+  const set = point
+    ? stanza?.backup.find((b) => b.label === point.label)
+    : chooseBackupSet(stanza?.backup ?? [], at);
   if (!set) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
@@ -110,7 +122,17 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
     );
   }
 
-  const { before, after } = await chooseFileSnapshots(ec.repo, d.installDir, at ?? now);
+  if (req.snapshot && req.snapshot.manifest.installDir !== d.installDir) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `snapshot ${req.snapshot.manifest.id} is of ${req.snapshot.manifest.installDir}, not of this install (${d.installDir}): its database part is a physical reference, restored in place only; nothing was changed`,
+      { hint: 'restore a snapshot that holds a logical dump onto the new install' },
+    );
+  }
+  // A snapshot's files are its own: the database is at the same moment, nothing is merged in.
+  const { before, after } = req.snapshot
+    ? { before: req.snapshot.manifest, after: undefined }
+    : await chooseFileSnapshots(ec.repo, d.installDir, at ?? now);
   if (!before) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
@@ -118,7 +140,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       { hint: 'choose a later time (mm-backup list shows the snapshots)' },
     );
   }
-  const treeIds = selectRecords(before)
+  const treeIds = selectRecords(before, req.snapshot?.components)
     .filter((r) => kindOf(r).store === 'tree')
     .map((r) => r.id);
   const runningSchema = await ec
@@ -130,7 +152,8 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   const inputs: RestoreAtInputs = {
     site,
     cli,
-    at,
+    at: point ? undefined : at,
+    point: point && { lsn: point.lsn, timeline: point.timeline, snapshotId: before.id },
     set,
     d,
     before,
@@ -143,13 +166,17 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
     archiveTimeoutSeconds: cfg.pitr.archiveTimeoutSeconds,
   };
   const overwrites = [
-    `the PostgreSQL cluster in ${site.cluster.dataDir}: replaced by its state at ${at ? at.toISOString() : 'the end of the archived WAL (latest)'} (pgBackRest backup ${set.label} and WAL); the current directory is moved to ${inputs.aside} and kept`,
+    `the PostgreSQL cluster in ${site.cluster.dataDir}: replaced by its state ${point ? `in snapshot ${before.id}, consistent at ${point.at} (WAL to ${point.lsn})` : `at ${at ? at.toISOString() : 'the end of the archived WAL (latest)'}`} (pgBackRest backup ${set.label} and WAL); the current directory is moved to ${inputs.aside} and kept`,
     ...(await describeRestore(selectRecords(before, treeIds), { safetySnapshot: true, force: !!req.force }, d)).map(
       (l) => `${l} (from snapshot ${before.id})`,
     ),
-    after
-      ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
-      : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
+    ...(point
+      ? []
+      : [
+          after
+            ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
+            : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
+        ]),
   ];
   return {
     inputs,
@@ -161,6 +188,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       const o = plan.outcome;
       o.warnings.push(...warnings);
       const result = () => ({
+        ...(point ? { snapshot_id: before.id, lsn: point.lsn, consistent_at: point.at } : {}),
         target: at ? at.toISOString() : 'latest',
         archive_end: o.archiveEnd?.toISOString() ?? null,
         backup_set: set.label,
@@ -186,7 +214,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
         summary: () => ({
           json: { ok: true, ...result() },
           text: [
-            `Restored the database to ${at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
+            `Restored the database to ${point ? `snapshot ${before.id}'s point (${point.at}, WAL ${point.lsn})` : at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
             `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
             o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
           ]

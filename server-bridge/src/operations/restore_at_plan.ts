@@ -36,8 +36,13 @@ import { plural } from '../core/units';
 export interface RestoreAtInputs {
   site: PitrSite;
   cli: PgBackRest;
-  /** undefined: the end of the archived WAL ("latest"). */
+  /** undefined: the end of the archived WAL ("latest"), or `point`. */
   at?: Date;
+  /**
+   * restore <id> of a snapshot in physical mode: recovery stops just before this WAL position on
+   * this timeline (the snapshot's point), and the files are that snapshot's own (nothing merged).
+   */
+  point?: { lsn: string; timeline: number; snapshotId: string };
   set: BackupInfo;
   d: Discovery;
   before: Manifest;
@@ -226,14 +231,21 @@ export function planRestoreAt(
     title: 'Restore the database with pgBackRest',
     run: async (ctx) => {
       if (!o.timeline) throw new BridgeError('INTERNAL', 'wal-switch did not run');
-      await cli.restore({ set: x.set.label, at: x.at, timeline: o.timeline }, ctx.signal);
+      // A snapshot's point is on the timeline it was taken on, which a later restore may have left.
+      const timeline = x.point?.timeline ?? o.timeline;
+      await cli.restore({ set: x.set.label, at: x.at, lsn: x.point?.lsn, timeline }, ctx.signal);
       const restoreCommand = buildRestoreCommand({
         pgbackrest: cli.bin,
         configPath: cli.configPath,
         stanza: cli.stanza,
       });
       await setRestoreCommand(site.cluster.dataDir, restoreCommand);
-      return `backup ${x.set.label}, ${x.at ? `to ${x.at.toISOString()}` : 'to the end of the archived WAL'} on timeline ${o.timeline}`;
+      const to = x.point
+        ? `to snapshot ${x.point.snapshotId}'s point ${x.point.lsn}`
+        : x.at
+          ? `to ${x.at.toISOString()}`
+          : 'to the end of the archived WAL';
+      return `backup ${x.set.label}, ${to} on timeline ${timeline}`;
     },
   };
 
@@ -296,7 +308,10 @@ export function planRestoreAt(
   const mergeAttachments: Step = {
     id: 'merge-attachments',
     title: 'Add the attachments uploaded since the file snapshot',
-    skip: () => (fileStoreRecord(x.before) ? undefined : 'the file snapshot holds no file store'),
+    skip: () => {
+      if (x.point) return "the files are the snapshot's own, of the same moment as its database";
+      return fileStoreRecord(x.before) ? undefined : 'the file snapshot holds no file store';
+    },
     run: async (ctx) => {
       const from = x.after ?? safetyManifest();
       const base = fileStoreRecord(x.before);

@@ -14,11 +14,25 @@ export function snapshotResult(m: Manifest): Record<string, unknown> {
     files_read: m.stats.filesRead,
     duration_ms: m.stats.durationMs,
     downtime_ms: m.stats.downtimeMs,
+    ...databasePart(m),
+  };
+}
+
+/** How the snapshot holds its main database: a dump, or (physical mode) a pgBackRest reference. */
+export function databasePart(m: Manifest): { database: 'dump' | 'physical' | null; physical?: Record<string, unknown> } {
+  const db = m.components.find((c) => c.id === 'database' && c.status === 'included');
+  const p = db?.physical;
+  if (!p) return { database: db?.database ? 'dump' : null };
+  return {
+    database: 'physical',
+    physical: { label: p.label, lsn: p.lsn, timeline: p.timeline, consistent_at: p.at },
   };
 }
 
 export function snapshotText(m: Manifest): string {
-  return `Snapshot ${m.id} (${m.mode}): ${size(m.stats.bytes)}, ${size(m.stats.newBytes)} new, ${plural(m.stats.files, 'file')} (${m.stats.filesRead} read), took ${secs(m.stats.durationMs)}, downtime ${secs(m.stats.downtimeMs)}`;
+  const p = m.components.find((c) => c.physical)?.physical;
+  const db = p ? `; database: pgBackRest backup ${p.label} and WAL to ${p.lsn} (consistent at ${p.at})` : '';
+  return `Snapshot ${m.id} (${m.mode}): ${size(m.stats.bytes)}, ${size(m.stats.newBytes)} new, ${plural(m.stats.files, 'file')} (${m.stats.filesRead} read), took ${secs(m.stats.durationMs)}, downtime ${secs(m.stats.downtimeMs)}${db}`;
 }
 
 export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {

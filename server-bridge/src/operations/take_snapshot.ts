@@ -8,7 +8,7 @@ import { backgroundTask, type Step } from '../jobs/runner';
 import type { BackupComponent, WalkContext } from '../components/component';
 import type { WalkState } from '../repository/walk_state';
 import type { ComponentRecord, Manifest } from '../manifest/manifest';
-import { FORMAT_VERSION } from '../manifest/manifest';
+import { FORMAT_VERSION, PHYSICAL_FORMAT_VERSION } from '../manifest/manifest';
 import type { Repository } from '../repository/repository';
 import type { Discovery } from '../discovery/discover';
 import { plural, formatBytes as fmt } from '../core/units';
@@ -154,7 +154,8 @@ export function buildManifest(draft: SnapshotDraft, d: Discovery, downtimeMs: nu
   const sum = (k: 'files' | 'bytes' | 'newBytes' | 'filesRead') => draft.records.reduce((n, r) => n + r[k], 0);
   return {
     format: 'mm-backup-snapshot',
-    formatVersion: FORMAT_VERSION,
+    // Version 2 only when needed: a snapshot of dumps stays readable by versions that know only 1.
+    formatVersion: draft.records.some((r) => r.physical) ? PHYSICAL_FORMAT_VERSION : FORMAT_VERSION,
     id: draft.id,
     parent: draft.parent?.id,
     startedAt: draft.startedAt.toISOString(),

@@ -264,5 +264,5 @@ export async function restoredParents(
 
 /** Forgets the indexes of the components a committed snapshot `m` holds: its own entries are the parent now. */
 export async function forgetCommitted(indexes: RestoredIndexes, m: Manifest): Promise<void> {
-  for (const c of m.components) if (c.status === 'included' && !c.database) await indexes.forget(c.id);
+  for (const c of m.components) if (c.status === 'included' && !c.database && !c.physical) await indexes.forget(c.id);
 }

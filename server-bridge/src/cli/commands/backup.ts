@@ -11,6 +11,8 @@ export interface BackupFlags {
   replicate?: boolean;
   prune?: boolean;
   fullWalk?: boolean;
+  /** Physical mode: take a logical dump now (pitr.logicalDumpEveryDays otherwise decides). */
+  logical?: boolean;
 }
 
 export function parseComponentList(list: string | undefined, flag: string): ComponentId[] | undefined {
@@ -38,6 +40,7 @@ export async function backupCommand(globals: GlobalOptions, flags: BackupFlags):
     mode,
     exclude,
     fullWalk: flags.fullWalk === true ? true : undefined,
+    logical: flags.logical === true ? true : undefined,
     // Only a "no" is passed: otherwise backup.replicateAfter / backup.pruneAfter decide.
     replicate: flags.replicate === false ? false : undefined,
     prune: flags.prune === false ? false : undefined,

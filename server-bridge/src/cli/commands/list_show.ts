@@ -1,5 +1,6 @@
 /** `mm-backup list` and `mm-backup show <id>`. */
 import { wholeManifest } from '../../manifest/whole_manifest';
+import { databasePart } from '../../operations/results';
 import { readVerifications } from '../../repository/verifications';
 import { duration, size, table } from '../format';
 import type { GlobalOptions } from './shared';
@@ -43,6 +44,7 @@ export async function listCommand(
       downtime_ms: m.stats.downtimeMs,
       mattermost_version: m.mattermost.version,
       schema_version: m.mattermost.schemaVersion,
+      ...databasePart(m),
       verification: v ? (v.ok ? (v.deep ? 'deep ok' : 'ok') : 'FAILED') : 'not verified',
       ...(offsite ? { offsite: offsite.states.get(m.id) ?? 'unknown' } : {}),
     };
@@ -57,6 +59,7 @@ export async function listCommand(
           size(r.bytes),
           size(r.new_bytes),
           duration(r.downtime_ms),
+          r.database === 'physical' ? `pgBackRest ${r.physical?.label as string}` : (r.database ?? ''),
           r.verification,
           r.trust === 'signed' ? 'signed' : r.trust.toUpperCase(),
           ...(offsite ? [r.offsite ?? ''] : []),
@@ -69,6 +72,7 @@ export async function listCommand(
           'size',
           'new',
           'downtime',
+          'database',
           'verified',
           'trust',
           ...(offsite ? ['offsite'] : []),
@@ -120,6 +124,7 @@ export async function showCommand(
       : `${t.state === 'unsigned' ? 'NOT SIGNED' : 'UNTRUSTED'}: ${t.reason}. Restore and verify refuse it (docs/security.md).`,
     `Started ${m.startedAt}, took ${duration(m.stats.durationMs)}, downtime ${duration(m.stats.downtimeMs)}`,
     `Mattermost ${m.mattermost.version ?? 'version unknown'}, schema ${m.mattermost.schemaVersion ?? 'unknown'}, config in ${m.mattermost.configSource}`,
+    databaseLine(m),
     '',
     table(
       m.components.map((c) => [
@@ -128,8 +133,10 @@ export async function showCommand(
         c.status === 'included' ? plural(c.files, 'file') : '',
         c.status === 'included' ? size(c.bytes) : '',
         c.database
-          ? `${c.database.target}, ${plural(Object.keys(c.database.rowCounts).length, 'table')}`
-          : c.status === 'included'
+          ? `${c.database.target}, ${plural(Object.keys(c.database.rowCounts).length, 'table')} (dump)`
+          : c.physical
+            ? `${c.physical.target}: pgBackRest backup ${c.physical.label} and WAL to ${c.physical.lsn}, consistent at ${c.physical.at}`
+            : c.status === 'included'
             ? (c.root ?? '')
             : (c.reason ?? ''),
       ]),
@@ -137,7 +144,22 @@ export async function showCommand(
     ),
   ];
   out.summary(
-    { ok: true, trust: t.state, signed_by: t.fingerprint ?? null, manifest: await wholeManifest(m) },
+    {
+      ok: true,
+      trust: t.state,
+      signed_by: t.fingerprint ?? null,
+      ...databasePart(m),
+      manifest: await wholeManifest(m),
+    },
     lines.join('\n'),
   );
+}
+
+/** One line on how the snapshot holds its database (docs/pitr.md, snapshots in physical mode). */
+function databaseLine(m: Parameters<typeof databasePart>[0]): string {
+  const p = m.components.find((c) => c.physical)?.physical;
+  if (p) {
+    return `Database: a pgBackRest reference (backup ${p.label}, WAL to ${p.lsn} on timeline ${p.timeline}), consistent at ${p.at}; no dump`;
+  }
+  return databasePart(m).database === 'dump' ? 'Database: a logical dump' : 'Database: not in this snapshot';
 }

@@ -102,11 +102,16 @@ export class PgBackRest {
    * `restore` of backup `set` into the (empty) pg1-path: to time `at` and promoted there, or, with
    * no `at`, to the end of the archived WAL, along the history of `timeline` (the live cluster's:
    * pgBackRest's default, the newest timeline in the archive, may be one a rolled-back restore
-   * left behind). A time is given in UTC with its offset written out.
+   * left behind). A time is given in UTC with its offset written out. With `lsn` (a snapshot's
+   * point), recovery stops just before the first WAL record at or after it (exclusive).
    */
-  async restore(target: { set: string; timeline: number; at?: Date }, signal?: AbortSignal): Promise<void> {
+  async restore(
+    target: { set: string; timeline: number; at?: Date; lsn?: string },
+    signal?: AbortSignal,
+  ): Promise<void> {
     const args = [`--set=${target.set}`, `--target-timeline=${target.timeline}`];
-    if (target.at) args.push('--type=time', `--target=${pgTimestamp(target.at)}`, '--target-action=promote');
+    if (target.lsn) args.push('--type=lsn', `--target=${target.lsn}`, '--target-exclusive', '--target-action=promote');
+    else if (target.at) args.push('--type=time', `--target=${pgTimestamp(target.at)}`, '--target-action=promote');
     await this.run('restore', args, signal);
   }
 
