@@ -186,7 +186,10 @@ async function findSource(cfg: Config, signal?: AbortSignal): Promise<Source> {
   const cli = site.pgbackrest?.cli;
   if (!cli) throw new PreconditionError('PRECONDITION_FAILED', 'pgBackRest is not usable here');
   const a = await readArchiver(site.su, signal);
-  if (a.last_failed_time && (!a.last_archived_time || Date.parse(a.last_failed_time) > Date.parse(a.last_archived_time))) {
+  if (
+    a.last_failed_time &&
+    (!a.last_archived_time || Date.parse(a.last_failed_time) > Date.parse(a.last_archived_time))
+  ) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `WAL archiving is failing (the last attempt, for ${a.last_failed_wal ?? 'a segment'}, failed): mm-backup pitr status says why`,
@@ -210,7 +213,10 @@ async function findSource(cfg: Config, signal?: AbortSignal): Promise<Source> {
 const pointSchema = z.object({ lsn: z.string(), segment: z.string(), at: z.string() });
 
 /** The WAL insert position now, its segment (for the timeline) and the server's clock, in one query. */
-async function readPoint(su: LocalSuperuser, signal?: AbortSignal): Promise<{ lsn: string; segment: string; at: Date }> {
+async function readPoint(
+  su: LocalSuperuser,
+  signal?: AbortSignal,
+): Promise<{ lsn: string; segment: string; at: Date }> {
   const raw = await su.json(
     `SELECT json_build_object('lsn', pg_current_wal_insert_lsn()::text,
        'segment', pg_walfile_name(pg_current_wal_insert_lsn()), 'at', clock_timestamp())::text`,

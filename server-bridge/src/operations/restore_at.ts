@@ -103,9 +103,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       },
     );
   }
-  const set = point
-    ? stanza?.backup.find((b) => b.label === point.label)
-    : chooseBackupSet(stanza?.backup ?? [], at);
+  const set = point ? stanza?.backup.find((b) => b.label === point.label) : chooseBackupSet(stanza?.backup ?? [], at);
   if (!set) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',

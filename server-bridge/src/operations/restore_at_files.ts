@@ -23,7 +23,8 @@ export interface FileSnapshotChoice {
 /** Summaries only are read to choose; the two chosen manifests are loaded whole. */
 export async function chooseFileSnapshots(repo: Repository, installDir: string, at: Date): Promise<FileSnapshotChoice> {
   const ours = (await repo.listSnapshotSummaries()).manifests.filter(
-    (m) => m.installDir === installDir && m.components.some((c) => c.status === 'included' && !c.database && !c.physical),
+    (m) =>
+      m.installDir === installDir && m.components.some((c) => c.status === 'included' && !c.database && !c.physical),
   );
   const t = at.getTime();
   const before = ours

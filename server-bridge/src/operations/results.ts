@@ -19,7 +19,10 @@ export function snapshotResult(m: Manifest): Record<string, unknown> {
 }
 
 /** How the snapshot holds its main database: a dump, or (physical mode) a pgBackRest reference. */
-export function databasePart(m: Manifest): { database: 'dump' | 'physical' | null; physical?: Record<string, unknown> } {
+export function databasePart(m: Manifest): {
+  database: 'dump' | 'physical' | null;
+  physical?: Record<string, unknown>;
+} {
   const db = m.components.find((c) => c.id === 'database' && c.status === 'included');
   const p = db?.physical;
   if (!p) return { database: db?.database ? 'dump' : null };

@@ -137,8 +137,8 @@ export async function showCommand(
           : c.physical
             ? `${c.physical.target}: pgBackRest backup ${c.physical.label} and WAL to ${c.physical.lsn}, consistent at ${c.physical.at}`
             : c.status === 'included'
-            ? (c.root ?? '')
-            : (c.reason ?? ''),
+              ? (c.root ?? '')
+              : (c.reason ?? ''),
       ]),
       ['component', 'status', 'files', 'size', 'details'],
     ),
