@@ -119,14 +119,14 @@ export const manifestSchema = z
   .superRefine((m, ctx) => {
     m.components.forEach((c, i) => {
       if (!c.physical) return;
-      const bad =
-        m.formatVersion < PHYSICAL_FORMAT_VERSION
-          ? `a physical reference needs format version ${PHYSICAL_FORMAT_VERSION}`
-          : c.id !== 'database'
-            ? 'only the main database can be a physical reference'
-            : c.database
-              ? 'a record is a dump or a physical reference, not both'
-              : undefined;
+      let bad: string | undefined;
+      if (m.formatVersion < PHYSICAL_FORMAT_VERSION) {
+        bad = `a physical reference needs format version ${PHYSICAL_FORMAT_VERSION}`;
+      } else if (c.id === 'database') {
+        if (c.database) bad = 'a record is a dump or a physical reference, not both';
+      } else {
+        bad = 'only the main database can be a physical reference';
+      }
       if (bad) ctx.addIssue({ code: 'custom', path: ['components', i, 'physical'], message: bad });
     });
   });
