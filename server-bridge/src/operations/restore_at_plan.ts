@@ -110,6 +110,7 @@ export function planRestoreAt(
     id: 'at-preflight',
     title: 'Check the attachments snapshot after the target time',
     run: async (ctx) => {
+      if (x.point) return "not needed: the files are the snapshot's own";
       if (!x.after) return 'none after the target time: the safety snapshot (taken next) supplies them';
       await ec.trust.requireManifest(ec.repo, x.after, { allowUnsigned: x.allowUnsigned, action: 'restored' });
       const check = await checkObjectsPresent(ec.repo, x.after, ctx, new Set([FILE_STORE]));
