@@ -84,6 +84,9 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
 
   const stanza = await cli.info();
   const window = recoveryWindow(stanza, await readArchiver(site.su));
+  // No backup left at all: a snapshot's reference has expired (said as such) like any other.
+  if (point && req.snapshot && !window)
+    checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, '(none: no physical backup is left)');
   if (!window) {
     throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup yet: nothing to restore from', {
       hint: 'mm-backup pitr backup makes one',

@@ -19,6 +19,7 @@ import {
   startPostgres,
   type PgServer,
   type Sandbox,
+  type SandboxSize,
 } from '@mm-backup/testkit';
 import { runCli, type CliResult } from './cli';
 
@@ -44,7 +45,8 @@ export interface PitrRestoreEnv {
   cleanup(): Promise<void>;
 }
 
-export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
+/** `size`: the sandbox's size (default a small one: tests); a measurement may want more. */
+export async function setupPitrRestore(opts: { size?: SandboxSize } = {}): Promise<PitrRestoreEnv> {
   if (process.getuid?.() !== 0) {
     throw new Error('physical-mode tests run as root: pgBackRest and pg_ctl run as postgres');
   }
@@ -56,7 +58,7 @@ export async function setupPitrRestore(): Promise<PitrRestoreEnv> {
     root,
     db,
     port,
-    size: { users: 10, channels: 4, posts: 60, attachments: 12, attachmentBytes: 120_000 },
+    size: opts.size ?? { users: 10, channels: 4, posts: 60, attachments: 12, attachmentBytes: 120_000 },
   });
   const standinState = path.join(root, 'standin');
   const commands = standinCommands(standinState, sb.installDir, { port });
