@@ -129,6 +129,7 @@ export function previousOf(draft: SnapshotDraft, c: BackupComponent): ComponentR
 }
 
 function summarize(rec: ComponentRecord): string {
+  if (rec.physical) return `no dump: pgBackRest backup ${rec.physical.label} and WAL to ${rec.physical.lsn}`;
   return `${plural(rec.files, 'file')}, ${fmt(rec.bytes)} (${fmt(rec.newBytes)} new)`;
 }
 

@@ -133,10 +133,12 @@ describe('snapshots in physical mode', () => {
       },
     );
     expect(text.stdout).toContain(`Database: a pgBackRest reference (backup ${label}, WAL to ${rec.physical.lsn}`);
+    // verify checks its files; the database part has no object of ours (pgBackRest checks its own).
+    await ok('verify', s.snapshot.id);
     physicalId = s.snapshot.id;
   }, 300_000);
 
-  test('backup --logical dumps; a dump older than pitr.logicalDumpEveryDays is due again', async () => {
+  test('backup --logical dumps; a dump older than pitr.logicalDumpEveryDays is due again (never with 0)', async () => {
     const before = await dumps();
     const forced = await ok('backup', '--logical');
     expect(forced.snapshot.database).toBe('dump');
@@ -153,8 +155,19 @@ describe('snapshots in physical mode', () => {
     await writeFile(file, JSON.stringify(m));
     await rm(path.join(env.repo, 'snapshots', `${forced.snapshot.id}.sig`));
     await ok('sign-snapshots');
-    const due = await ok('backup', '--mode', 'online');
-    expect(due.snapshot.database).toBe('dump');
+    // 0: never due.
+    await writeFile(env.cfgFile, JSON.stringify({ ...cfg, pitr: { ...cfg.pitr, logicalDumpEveryDays: 0 } }), {
+      mode: 0o600,
+    });
+    expect((await ok('backup', '--mode', 'online')).snapshot.database).toBe('physical');
+    await writeFile(env.cfgFile, JSON.stringify(cfg), { mode: 0o600 });
+    expect(await dumps()).toBe(before + 1);
+    const due = await env.cli('backup', '--mode', 'online');
+    expect({ code: due.code, stderr: due.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(due.summary?.snapshot.database).toBe('dump');
+    expect(JSON.stringify(due.events)).toMatch(
+      /database: a logical dump \(the last one, in snapshot \S+, is 8 days old/,
+    );
     expect(await dumps()).toBe(before + 2);
     const r = await env.cli('backup', '--mode', 'online');
     expect(r.summary?.snapshot.database).toBe('physical');
