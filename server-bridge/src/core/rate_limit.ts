@@ -13,6 +13,8 @@ export interface ReadBudget {
   readonly bytesPerSecond: number;
   /** Waits until `bytes` fit the rate (first come, first served); rejects with the abort's reason (CancelledError). */
   take(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** Takes `bytes` only when that needs no wait (true), else takes nothing (false): for synchronous bursts. */
+  tryTake(bytes: number): boolean;
 }
 
 /** Bytes in a MB as mm-backup counts them everywhere (core/units.ts): 1024 × 1024. */
@@ -45,6 +47,15 @@ export class TokenBucket implements ReadBudget {
     this.burstMs = (burstBytes / bytesPerSecond) * 1000;
     // Nothing owed yet: the first burst goes at once.
     this.paidUntil = this.now();
+  }
+
+  tryTake(bytes: number): boolean {
+    if (!(bytes > 0)) return true;
+    const now = this.now();
+    const until = Math.max(this.paidUntil, now) + (bytes / this.bytesPerSecond) * 1000;
+    if (until - this.burstMs - now > 0) return false;
+    this.paidUntil = until;
+    return true;
   }
 
   async take(bytes: number, signal?: AbortSignal): Promise<void> {

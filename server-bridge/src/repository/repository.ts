@@ -23,7 +23,7 @@ import { formatIssues } from '../config/load';
 import { fileBody, readBuffer, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
-import { FileOpError, readSmall, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
+import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
 import {
   listSnapshotKeys,
@@ -280,6 +280,27 @@ export class Repository {
     return this.storeStaged(file, opts);
   }
 
+  /** Whether ingestSmallSync works here: the objects are plain local files (no bucket, no encryption). */
+  get ingestsSmallSync(): boolean {
+    return typeof this.storage.storeSmallSync === 'function';
+  }
+
+  /**
+   * ingestFile for a file of at most INLINE_FILE bytes, with synchronous calls (the backup's
+   * synchronous bursts over a warm cache: each awaited call costs a trip through libuv's thread
+   * pool, several times the call itself). Undefined when the file is now larger (store it with
+   * ingestFile). Read errors keep their code (ENOENT: it vanished); the store's are StorageError.
+   */
+  ingestSmallSync(file: string): StoredObject | undefined {
+    if (!this.storage.storeSmallSync) {
+      throw new BridgeError('INTERNAL', 'ingestSmallSync needs a storage of plain local files');
+    }
+    const whole = readSmallSync(file, INLINE_FILE);
+    if (!whole) return undefined;
+    const isNew = this.storage.storeSmallSync(objectKey(whole.sha256), whole.bytes);
+    return { sha256: whole.sha256, size: whole.size, isNew };
+  }
+
   /** Writes bytes read whole into the repository unless it holds them already. */
   private async storeBytes(
     file: string,
@@ -438,6 +459,29 @@ export class Repository {
     const buf = await readBuffer(this.storage, objectKey(sha256), opts);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     return buf;
+  }
+
+  /**
+   * checkObject for an object of at most INLINE_FILE bytes, with synchronous calls (a verify of
+   * many small objects on a warm cache; only where copiesSmallSync). An object that is a link, not
+   * a regular file, or larger than the manifest says is a problem like a wrong checksum.
+   */
+  checkSmallObjectSync(sha256: string, size: number | undefined): string | undefined {
+    if (!this.storage.readSmallSync) {
+      throw new BridgeError('INTERNAL', 'checkSmallObjectSync needs a storage of plain local files');
+    }
+    let buf: Buffer;
+    try {
+      buf = this.storage.readSmallSync(objectKey(sha256), size ?? INLINE_FILE);
+    } catch (err) {
+      if (err instanceof NotFoundError) return 'object is missing';
+      if (err instanceof StorageError && err.permanent) return err.message;
+      throw err;
+    }
+    const actual = createHash('sha256').update(buf).digest('hex');
+    if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)`;
+    if (size !== undefined && buf.length !== size) return `size ${buf.length} differs from the manifest's ${size}`;
+    return undefined;
   }
 
   /** Re-hashes an object; returns a problem string or undefined when it matches. */

@@ -20,7 +20,7 @@ import type { Entry } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
 import { OrderedOutput } from './ordered_output';
 import { metaOf, orderedWalk, type Meta } from './ordered_walk';
-import type { Repository } from './repository';
+import { INLINE_FILE, type Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
 import { plural } from '../core/units';
 
@@ -100,13 +100,17 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
       : undefined,
   );
   const parent = new EntryCursor(opts.previous);
+  const pacer = opts.pacer ?? new WalkPacer();
+  // Small files go in the walk's synchronous bursts where the objects are local files (see
+  // Repository.ingestSmallSync); elsewhere, and on a cold cache, in parallel through the pool.
+  const syncSmall = !!repo?.ingestsSmallSync && !opts.scan;
   const walk = orderedWalk({
     root: opts.root,
     roots: rootsOf(opts.include),
     excluded: new Set(opts.exclude.map(normalize)),
     tolerateVanished: !!opts.tolerateVanished,
     rootsMayBeMissing: !!opts.include,
-    pacer: opts.pacer ?? new WalkPacer(),
+    pacer,
     signal: opts.signal,
     onWarning: (w) => warnings.push(w),
     skipSubtree: opts.carry ? (rel) => (opts.carry as ReadonlyMap<string, number>).has(rel) : undefined,
@@ -130,6 +134,34 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
       counts.bytes -= entry.size;
       return undefined;
     }
+  };
+
+  /**
+   * ingest with synchronous calls, for a small file met in a synchronous burst: the entry (or
+   * undefined when the file vanished, tolerated), or 'async' when it must go through ingest
+   * (it grew past the small-file limit, or the read budget would make it wait).
+   */
+  const ingestSync = (rel: string, abs: string, entry: Entry & { size: number }): Entry | undefined | 'async' => {
+    throwIfAborted(opts.signal);
+    if (opts.reads && !opts.reads.tryTake(entry.size)) return 'async';
+    let stored;
+    try {
+      stored = (repo as Repository).ingestSmallSync(abs);
+    } catch (err) {
+      if (!vanished(err)) throw err;
+      counts.files--;
+      counts.bytes -= entry.size;
+      return undefined;
+    }
+    if (!stored) return 'async';
+    entry.sha256 = stored.sha256;
+    counts.bytes += stored.size - entry.size;
+    entry.size = stored.size;
+    counts.filesRead++;
+    if (stored.isNew) counts.newBytes += stored.size;
+    opts.onProgress?.({ files: counts.filesRead, bytes: counts.bytes, currentPath: rel });
+    pacer.done(1);
+    return entry;
   };
 
   /** A file found by the walk (or carried without a checksum), against the parent's entry for its path. */
@@ -159,6 +191,13 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     if (!repo) {
       await out.add(entry, rel);
       return;
+    }
+    if (syncSmall && pacer.sync && entry.size <= INLINE_FILE) {
+      const done = ingestSync(rel, abs, entry);
+      if (done !== 'async') {
+        if (done) await out.add(done, rel);
+        return;
+      }
     }
     let stored!: Promise<Entry | undefined>;
     await pool.add(() => {

@@ -4,7 +4,19 @@
  * A consumed file body already in tmp/ is renamed as it is (the repository's staged objects,
  * made durable together by one sync of the filesystem before the manifest is committed).
  */
-import { closeSync, constants as fsConstants, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  createWriteStream,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -100,6 +112,25 @@ export class LocalStorage implements Storage {
       throw wrap(err, `cannot read ${key}`);
     } finally {
       if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  storeSmallSync(key: string, bytes: Buffer): boolean {
+    const dest = this.file(key);
+    try {
+      if (statSync(dest, { throwIfNoEntry: false })?.isFile()) return false;
+    } catch (err) {
+      throw wrap(err, `cannot stat ${key}`);
+    }
+    const tmp = this.tempName();
+    try {
+      writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
+      mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+      renameSync(tmp, dest);
+      return true;
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw wrap(err, `cannot write ${key}`, this.root, key);
     }
   }
 

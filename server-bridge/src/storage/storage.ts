@@ -83,6 +83,13 @@ export interface Storage {
    */
   readSmallSync?(key: string, maxBytes: number): Buffer;
   /**
+   * Optional, with readSmallSync (plain local files only): stores `bytes` under `key` with
+   * synchronous calls unless an object is there already (keys name their content), and says
+   * whether it wrote. For backups of many small files. Like a put of a consumed file, it is not
+   * fsynced: the caller makes a batch durable at once (Repository.sync).
+   */
+  storeSmallSync?(key: string, bytes: Buffer): boolean;
+  /**
    * Optional: removes what interrupted puts left (temp files, incomplete multipart uploads) and
    * says how many; call only while holding the job lock.
    */

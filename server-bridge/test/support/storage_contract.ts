@@ -58,6 +58,22 @@ export function storageContract(
       expect(() => read('../escape', 3000)).toThrow(TypeError);
     });
 
+    test('storeSmallSync, where offered, stores bytes readable by get and list, never replaces an object, and leaves no temporary file', async () => {
+      const store = storage.storeSmallSync?.bind(storage);
+      expect(store !== undefined).toBe(name.startsWith('LocalStorage'));
+      if (!store) return;
+      const body = randomBytes(2000);
+      expect(store('objects/cd/small', body)).toBe(true);
+      expect(await readAll(await storage.get('objects/cd/small'))).toEqual(body);
+      // Keys name their content: a second store of the key writes nothing, whatever the bytes.
+      expect(store('objects/cd/small', Buffer.from('other'))).toBe(false);
+      expect(await readAll(await storage.get('objects/cd/small'))).toEqual(body);
+      const keys: string[] = [];
+      for await (const o of storage.list('')) keys.push(o.key);
+      expect(keys).toEqual(['objects/cd/small']);
+      expect(() => store('../escape', body)).toThrow(TypeError);
+    });
+
     test('missing keys: get rejects with NotFoundError, stat is undefined, delete succeeds', async () => {
       await expect(storage.get('nope/x')).rejects.toBeInstanceOf(NotFoundError);
       expect(await storage.stat('nope/x')).toBeUndefined();
