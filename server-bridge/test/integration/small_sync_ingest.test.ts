@@ -38,10 +38,11 @@ async function objects(root: string): Promise<Record<string, string>> {
     for (const d of await readdir(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) await walk(path.join(dir, d.name), r);
-      else
+      else {
         out[r] = createHash('sha256')
           .update(await readFile(path.join(dir, d.name)))
           .digest('hex');
+      }
     }
   };
   await walk(path.join(root, 'objects'), 'objects');
