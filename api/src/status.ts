@@ -73,6 +73,16 @@ export const pitrStatus = z.object({
     }),
     backups: z.array(z.object({label: z.string(), type: z.string(), started_at: timestamp, stopped_at: timestamp})),
     problem: z.string().nullable(),
+    /** A gap in the archived WAL found by the last deep verify that limits the window (docs/pitr.md). */
+    wal_gap: z
+        .object({
+            last_before: z.string(),
+            first_after: z.string(),
+            detected_at: timestamp,
+            broken: z.boolean(),
+            problem: z.string(),
+        })
+        .optional(),
     /** When the sidecar last read it (it reads every minute, not per request). */
     checked_at: timestamp,
 });

@@ -107,6 +107,10 @@ export const pitrSchema = z.strictObject({
   /** archive-push-queue-max in MiB: WAL waiting beyond this is dropped (archive gap) rather than fill pg_wal. */
   archivePushQueueMaxMiB: z.number().int().min(64).max(1_048_576).default(4096),
   postgresService: postgresServiceSchema.prefault({}),
+  /** Where deep verify's restore drill makes its scratch copy; default: the data directory's parent. */
+  drillDir: absolute.optional(),
+  /** The restore drill gives up when its copy has not recovered within this many minutes. */
+  drillTimeoutMinutes: z.number().int().min(1).max(1440).default(60),
 });
 
 export type PitrConfig = z.output<typeof pitrSchema>;

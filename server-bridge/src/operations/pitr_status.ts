@@ -19,7 +19,9 @@ import {
   type ArchiverStats,
   type ManagedSetting,
 } from '../database/pgbackrest/settings';
+import { applyGaps, type WalGap } from '../database/pgbackrest/wal_gaps';
 import { inspectPitr } from './pitr_site';
+import { loadPitrVerifyRecord } from './pitr_verify_record';
 import { loadPitrState, type PitrState } from './pitr_state';
 
 export interface PitrStatus {
@@ -33,6 +35,8 @@ export interface PitrStatus {
   /** What a restore can reach now; absent while no physical backup exists. */
   window?: RecoveryWindow;
   archive: ArchiveHealth;
+  /** A gap in the archived WAL the last deep verify found that the window had to step over. */
+  walGap?: WalGap & { detectedAt: string; broken: boolean; problem: string };
 }
 
 export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<PitrStatus> {
@@ -56,6 +60,16 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   try {
     status.stanza = await site.pgbackrest.cli.info(signal);
     status.window = recoveryWindow(status.stanza, archiver);
+    // Gaps are found by pgbackrest verify (deep verify), which reads the whole repository: the
+    // last one's findings are applied here rather than running it on every reading.
+    const rec = await loadPitrVerifyRecord(cfg);
+    if (rec?.gaps.length) {
+      const effect = applyGaps(status.window, status.stanza, rec.gaps);
+      status.window = effect.window;
+      if (effect.gap && effect.problem) {
+        status.walGap = { ...effect.gap, detectedAt: rec.at, broken: effect.broken, problem: effect.problem };
+      }
+    }
   } catch (err) {
     status.pgbackrestProblem = asBridgeError(err).message;
   }

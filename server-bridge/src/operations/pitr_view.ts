@@ -25,6 +25,8 @@ export interface PitrView {
   backups: Array<{ label: string; type: string; started_at: string; stopped_at: string }>;
   /** Why some of it could not be read (PostgreSQL down, pgBackRest missing). */
   problem: string | null;
+  /** A gap in the archived WAL (found by the last deep verify) that limits the window; absent when none. */
+  wal_gap?: { last_before: string; first_after: string; detected_at: string; broken: boolean; problem: string };
 }
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
@@ -57,6 +59,17 @@ export function toPitrView(s: PitrStatus): PitrView {
       stopped_at: new Date(b.timestamp.stop * 1000).toISOString(),
     })),
     problem: s.pgbackrestProblem ?? null,
+    ...(s.walGap
+      ? {
+          wal_gap: {
+            last_before: s.walGap.lastBefore,
+            first_after: s.walGap.firstAfter,
+            detected_at: s.walGap.detectedAt,
+            broken: s.walGap.broken,
+            problem: s.walGap.problem,
+          },
+        }
+      : {}),
   };
 }
 
@@ -102,6 +115,7 @@ export function pitrLines(v: PitrLinesInput): string[] {
       : 'Recovery window: none yet (no physical backup: mm-backup pitr backup)',
     `WAL archive: ${a.state}${a.age_seconds === null ? '' : `, last segment ${a.age_seconds} s ago`}, ${plural(a.failed_count, 'failure')}${a.waiting_segments ? `, ${a.waiting_segments} waiting` : ''}`,
     ...(a.problem ? [`⚠️ ${a.problem}`] : []),
+    ...(v.wal_gap ? [`⚠️ ${v.wal_gap.problem} (found by the deep verify of ${v.wal_gap.detected_at})`] : []),
     ...(v.problem ? [`⚠️ physical mode: ${v.problem}`] : []),
   ];
 }

@@ -4,6 +4,8 @@ import { parseDsn } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import type { EngineContext } from '../jobs/context';
 import type { Manifest } from '../manifest/manifest';
+import { addPitrDrill, type PitrDrillOutcome } from './pitr_drill';
+import { loadPitrState } from './pitr_state';
 import { planVerify } from './verify_plan';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
 import { plural } from '../core/units';
@@ -20,13 +22,24 @@ export async function verifyLoaded(
 ): Promise<Operation> {
   const deep = !!req.deep;
   const plan = planVerify(ec, m, await verifyEngine(ec, m), { deep, allowUnsigned: !!req.allowUnsigned });
-  const result = () => ({ snapshot_id: m.id, deep, objects: plan.outcome.objects, issues: plan.outcome.issues });
+  // Deep verify with physical mode on also checks pgBackRest's repository and drills a restore.
+  const physical: PitrDrillOutcome | undefined =
+    deep && (await loadPitrState(ec.cfg).catch(() => undefined))?.phase === 'enabled'
+      ? addPitrDrill(plan.job, ec.cfg, m)
+      : undefined;
+  const result = () => ({
+    snapshot_id: m.id,
+    deep,
+    objects: plan.outcome.objects,
+    issues: plan.outcome.issues,
+    ...(physical ? { physical } : {}),
+  });
   return {
     job: plan.job,
     result,
     summary: () => ({
       json: { ok: true, ...result(), snapshot: m.id },
-      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plural(plan.outcome.objects, 'object')} intact.`,
+      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plural(plan.outcome.objects, 'object')} intact.${physical ? ` ${describePhysical(physical)}` : ''}`,
     }),
   };
 }
@@ -43,4 +56,12 @@ export async function verifyEngine(ec: EngineContext, m: Manifest): Promise<Data
     : driver
       ? ec.engineFor(parseDsn(`${driver}://localhost/mm_backup_verify`, driver))
       : undefined;
+}
+
+function describePhysical(p: PitrDrillOutcome): string {
+  const d = p.drill;
+  const drill = d
+    ? ` Restore drill of backup ${d.backup} (${d.target === 'immediate' ? 'to its consistent end' : `to ${d.target}`}): schema ${d.schema_version ?? '?'}, ${d.tables} tables, ${d.rows} rows, ${d.compared_with ? `counts match snapshot ${d.compared_with}` : `not compared (${d.not_compared ?? ''})`}.`
+    : '';
+  return `pgBackRest repository: ${p.verify?.backups_checked ?? 0} backups and ${p.verify?.wal_checked ?? 0} WAL segments intact.${drill}${p.warnings.length ? ` Warnings: ${p.warnings.join('; ')}` : ''}`;
 }

@@ -22,24 +22,29 @@ export function buildArchiveCommand(spec: ArchiveCommandSpec): string {
   return `${quotedCall(spec, 'archive_command', 'archive-push')} %p`;
 }
 
-function quotedCall(spec: ArchiveCommandSpec, setting: string, verb: string): string {
+function quotedCall(spec: ArchiveCommandSpec, setting: string, verb: string, pgPath?: string): string {
   refuseUnsafe('the pgbackrest binary path', spec.pgbackrest);
+  if (pgPath !== undefined) refuseUnsafe('the data directory', pgPath);
   refuseUnsafe('pitr.configDir', spec.configPath);
   refuseUnsafe('pitr.stanza', spec.stanza);
   if (!spec.pgbackrest.startsWith('/') || !spec.configPath.startsWith('/')) {
     throw new ConfigError(`${setting} needs absolute paths: PostgreSQL runs it with its own PATH and directory`);
   }
-  const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`, verb];
+  const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`];
+  // archive-get checks that it runs in pg1-path: a cluster restored elsewhere names its own.
+  if (pgPath !== undefined) args.push(`--pg1-path=${pgPath}`);
+  args.push(verb);
   return args.map((a) => escapePercent(shellQuote(a))).join(' ');
 }
 
 /**
  * restore_command for a restored cluster, quoted the same way: pgBackRest 2.45 writes its own
  * with the config path in double quotes and unescaped for postgresql.conf, so a path holding a
- * quote, `$` or `%` breaks recovery (found by test/e2e/pitr_restore.test.ts).
+ * quote, `$` or `%` breaks recovery (found by test/e2e/pitr_restore.test.ts). `pgPath`: the data
+ * directory of a cluster restored somewhere other than pg1-path (the restore drill's copy).
  */
-export function buildRestoreCommand(spec: ArchiveCommandSpec): string {
-  return `${quotedCall(spec, 'restore_command', 'archive-get')} %f %p`;
+export function buildRestoreCommand(spec: ArchiveCommandSpec, pgPath?: string): string {
+  return `${quotedCall(spec, 'restore_command', 'archive-get', pgPath)} %f %p`;
 }
 
 /** A postgresql.conf string value: in single quotes, a quote doubled and a backslash escaped. */

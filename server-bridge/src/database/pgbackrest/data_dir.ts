@@ -99,7 +99,7 @@ export async function putBackAside(
 }
 
 /** `rm -rf -- dir` as `account`; what it cannot remove (the top entry in a root-owned parent) root removes only if empty. */
-async function deleteAsAccount(
+export async function deleteAsAccount(
   dir: string,
   account: OsAccount,
   o: { signal?: AbortSignal; warn?: (message: string) => void },

@@ -13,12 +13,16 @@ export class LocalSuperuser {
     private readonly socketDir: string,
     private readonly port: number,
     private readonly account: OsAccount,
+    /** The database connected to (the restore drill reads Mattermost's). */
+    private readonly database = 'postgres',
   ) {}
 
   /** Runs each statement on its own (ALTER SYSTEM refuses a transaction block); returns psql's stdout. */
   async run(statements: string[], signal?: AbortSignal): Promise<string> {
     const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', this.socketDir, '-p', String(this.port)];
-    args.push('-U', this.account.name, '-d', 'postgres');
+    // As a conninfo holding only dbname: a bare name with `=` in it would be read as a conninfo
+    // naming another host or port.
+    args.push('-U', this.account.name, '-d', `dbname='${this.database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
     for (const s of statements) args.push('-c', s);
     return runProcess(
       this.psql,

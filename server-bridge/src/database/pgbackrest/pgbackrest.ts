@@ -115,6 +115,40 @@ export class PgBackRest {
     await this.run('restore', args, signal);
   }
 
+  /**
+   * `verify` of the whole repository (2.45 has no per-backup verify): its text result with the
+   * WAL ranges (DETAIL lines) on stdout. It exits 0 whatever it finds: read the result.
+   */
+  async verify(signal?: AbortSignal): Promise<string> {
+    return this.run(
+      'verify',
+      ['--output=text', '--verbose', '--log-level-console=detail', '--log-level-stderr=off'],
+      signal,
+    );
+  }
+
+  /**
+   * The restore drill's restore: backup `set` into the empty `pgPath` (never the live data
+   * directory), consistent at the backup's end (`at` undefined) or recovered to `at` along
+   * `timeline`, then promoted. archive-mode=off: the copy never archives into the repository;
+   * tablespaces are mapped inside `pgPath` (never restored to the live cluster's locations).
+   */
+  async drillRestore(
+    t: { set: string; pgPath: string; timeline: number; at?: Date },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const args = [
+      `--set=${t.set}`,
+      `--pg1-path=${t.pgPath}`,
+      '--archive-mode=off',
+      `--tablespace-map-all=${t.pgPath}/mm-backup-tablespaces`,
+      '--target-action=promote',
+    ];
+    if (t.at) args.push('--type=time', `--target=${pgTimestamp(t.at)}`, `--target-timeline=${t.timeline}`);
+    else args.push('--type=immediate');
+    await this.run('restore', args, signal);
+  }
+
   private run(command: string, args: string[], signal?: AbortSignal): Promise<string> {
     return runProcess(
       this.bin,
