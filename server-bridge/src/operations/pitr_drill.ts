@@ -59,9 +59,10 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
   let site: PitrSite | undefined;
   let cluster: DrillCluster | undefined;
   let failed = false;
+  /** Backups pgbackrest verify found damaged: restoring one would only fail again (after retries). */
+  const damaged = new Set<string>();
   const psql = pgTool(findPgBinDir(cfg.database.pgBinDir), 'psql');
-  const binDir = () =>
-    cfg.pitr.postgresService.binDir ?? `/usr/lib/postgresql/${site?.cluster.major ?? 0}/bin`;
+  const binDir = () => cfg.pitr.postgresService.binDir ?? `/usr/lib/postgresql/${site?.cluster.major ?? 0}/bin`;
   const cli = () => {
     const c = site?.pgbackrest?.cli;
     if (!c) throw new PreconditionError('PRECONDITION_FAILED', 'pgBackRest is not usable here');
@@ -90,6 +91,7 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       site = await inspectPitr(cfg, true, ctx.signal);
       const report = parseVerifyOutput(await cli().verify(ctx.signal));
       const found = verifyProblems(report);
+      for (const b of report.backups) if (b.status === 'invalid') damaged.add(b.label);
       o.gaps = walGaps(report.ranges);
       const stanza = await cli().info(ctx.signal);
       const effect = applyGaps(recoveryWindow(stanza, await readArchiver(site.su, ctx.signal)), stanza, o.gaps);
@@ -124,7 +126,15 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       const s = site as PitrSite;
       const stanza = await cli().info(ctx.signal);
       const latest = [...(stanza?.backup ?? [])].sort((a, b) => a.timestamp.start - b.timestamp.start).pop();
-      if (!latest) throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup to drill', { hint: 'mm-backup pitr backup makes one' });
+      if (!latest) {
+        throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup to drill', {
+          hint: 'mm-backup pitr backup makes one',
+        });
+      }
+      if (damaged.has(latest.label)) {
+        failed = true;
+        return `not run: backup ${latest.label} is damaged (above)`;
+      }
       const root = cfg.pitr.drillDir ?? path.dirname(s.cluster.dataDir);
       for (const w of await removeLeftoverDrills(root, s.account, binDir())) o.warnings.push(w);
       const need = (latest.info?.size ?? 0) * 1.25 + SPACE_MARGIN;
@@ -140,7 +150,10 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       await planAccess(path.join(root, 'x'), s.account, 'the drill directory');
       cluster = await DrillCluster.create(root, s.account, binDir());
       const c = cli();
-      await c.drillRestore({ set: latest.label, pgPath: cluster.dir, timeline: target.timeline, at: target.at }, ctx.signal);
+      await c.drillRestore(
+        { set: latest.label, pgPath: cluster.dir, timeline: target.timeline, at: target.at },
+        ctx.signal,
+      );
       await cluster.configure(
         buildRestoreCommand({ pgbackrest: c.bin, configPath: c.configPath, stanza: c.stanza }, cluster.dir),
       );
@@ -179,10 +192,13 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       const d = o.drill as NonNullable<PitrDrillOutcome['drill']>;
       const dbName = (await discover(cfg)).database.database;
       const su = c.superuser(psql, dbName);
-      const schema = (await su.json(SCHEMA_VERSION_SQL, ctx.signal)) as { v?: unknown };
+      const schema = (await su.json(SCHEMA_VERSION_SQL, ctx.signal)) as { v?: unknown } | null;
       d.schema_version = typeof schema?.v === 'number' ? schema.v : null;
       if (d.schema_version === null) {
-        throw new BridgeError('VERIFICATION_FAILED', `the copy has no readable Mattermost schema version in database ${dbName}`);
+        throw new BridgeError(
+          'VERIFICATION_FAILED',
+          `the copy has no readable Mattermost schema version in database ${dbName}`,
+        );
       }
       const counts = parseCounts(await su.json(COUNT_ROWS_SQL, ctx.signal));
       d.tables = Object.keys(counts).length;
@@ -225,7 +241,9 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       throw new VerificationError(
         `physical backups failed verification (${o.problems.length} problems): ${o.problems.join('; ')}`,
         o.problems.map((p) => ({ component: 'physical', problem: p })),
-        { hint: 'take a full physical backup (mm-backup pitr backup --type full), then run mm-backup verify --deep again' },
+        {
+          hint: 'take a full physical backup (mm-backup pitr backup --type full), then run mm-backup verify --deep again',
+        },
       );
     },
   };
@@ -266,7 +284,10 @@ async function chooseTarget(
     const a = await readArchiver(s.su, ctx.signal);
     if (a.last_archived_wal && a.last_archived_wal.slice(0, 24) >= segment) break;
     if (Date.now() > deadline) {
-      return { timeline: 0, why: `WAL segment ${segment} was not archived within 120 s (mm-backup pitr status says why)` };
+      return {
+        timeline: 0,
+        why: `WAL segment ${segment} was not archived within 120 s (mm-backup pitr status says why)`,
+      };
     }
     await new Promise((r) => setTimeout(r, 500));
     if (ctx.signal.aborted) throw ctx.signal.reason as Error;

@@ -66,7 +66,21 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
     return r.summary as Record<string, any>;
   };
   const liveTimeline = async () =>
-    ((await env.db.query('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS w')) as Array<{ w: string }>)[0]!.w.slice(0, 8);
+    (
+      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS w')) as Array<{ w: string }>
+    )[0]!.w.slice(0, 8);
+  /** Waits until segment `w` (or a later one) is archived. */
+  const archivedPast = (w: string) =>
+    until(
+      async () => {
+        const [a] = (await env.db.query('postgres', 'SELECT last_archived_wal FROM pg_stat_archiver')) as Array<{
+          last_archived_wal: string | null;
+        }>;
+        return a?.last_archived_wal && a.last_archived_wal.slice(0, 24) >= w ? true : undefined;
+      },
+      60_000,
+      `segment ${w} to be archived`,
+    );
   const expectNoCopy = async () => {
     await until(() => (postgresUnder(drillRoot).length === 0 ? true : undefined), 15_000, 'the copy to stop');
     expect(readdirSync(drillRoot)).toEqual([]);
@@ -117,7 +131,9 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
     expect(p.verify.wal_checked).toBeGreaterThan(0);
     expect(p.verify.wal_valid).toBe(p.verify.wal_checked);
     expect(p.gaps).toEqual([]);
-    const { v } = ((await env.db.query(mmdb, 'SELECT max(version)::int AS v FROM db_migrations')) as Array<{ v: number }>)[0]!;
+    const { v } = (
+      (await env.db.query(mmdb, 'SELECT max(version)::int AS v FROM db_migrations')) as Array<{ v: number }>
+    )[0]!;
     expect(p.drill).toMatchObject({
       compared_with: snapshotId,
       not_compared: null,
@@ -127,10 +143,12 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
     // Recovered to the moment the snapshot finished.
     expect(Date.parse(p.drill.target)).toBeGreaterThan(snapshotAround[0]!);
     expect(Date.parse(p.drill.target)).toBeLessThan(snapshotAround[1]!);
-    const { n } = ((await env.db.query(
-      mmdb,
-      "SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND s.nspname = 'public'",
-    )) as Array<{ n: number }>)[0]!;
+    const { n } = (
+      (await env.db.query(
+        mmdb,
+        "SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND s.nspname = 'public'",
+      )) as Array<{ n: number }>
+    )[0]!;
     expect(p.drill.tables).toBe(n);
     expect(p.drill.rows).toBeGreaterThan(60);
     await expectNoCopy();
@@ -192,37 +210,36 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
   }, 300_000);
 
   test('a WAL segment deleted from the repository is a gap: deep verify fails, status shows it; a full backup after it mends the window', async () => {
-    const full = (await ok('pitr', 'status')).backups.pop();
+    const full = (await ok('pitr', 'status')).stanza.backup.pop();
+    expect(full.archive.stop).toMatch(/^[0-9A-F]{24}$/);
     // Three more segments, each with a commit, archived.
     for (let i = 0; i < 3; i++) {
       await env.db.exec(mmdb, `CREATE TABLE IF NOT EXISTS gapprobe (n int); INSERT INTO gapprobe VALUES (${i})`);
-      const { w } = ((await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS w')) as Array<{
-        w: string;
-      }>)[0]!;
-      await until(
-        async () => {
-          const [a] = (await env.db.query('postgres', 'SELECT last_archived_wal FROM pg_stat_archiver')) as Array<{
-            last_archived_wal: string | null;
-          }>;
-          return a?.last_archived_wal && a.last_archived_wal.slice(0, 24) >= w ? true : undefined;
-        },
-        60_000,
-        `segment ${w} to be archived`,
-      );
+      const { w } = (
+        (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS w')) as Array<{
+          w: string;
+        }>
+      )[0]!;
+      await archivedPast(w);
     }
     const segments = archiveFiles(env.repo, stanza).filter((f) => /^[0-9A-F]{24}-/.test(path.basename(f)));
     const victim = segments[segments.length - 2]!;
     const name = path.basename(victim).slice(0, 24);
-    expect(name > String(full.wal_stop ?? '')).toBe(true);
+    expect(name > full.archive.stop).toBe(true);
     await unlink(path.join(env.repo, 'pgbackrest', 'archive', stanza, victim));
 
     const r = await env.cli('verify', 'latest', '--deep');
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/WAL after segment [0-9A-F]{24} up to [0-9A-F]{24} is missing from the archive \(a WAL gap\)/);
+    expect(r.stderr).toMatch(
+      /WAL after segment [0-9A-F]{24} up to [0-9A-F]{24} is missing from the archive \(a WAL gap\)/,
+    );
     expect(r.stderr).toMatch(/no backup was taken after it.*mm-backup pitr backup --type full/);
     await expectNoCopy();
     const gap = (await ok('status')).pitr.wal_gap;
-    expect(gap).toMatchObject({ first_after: segments[segments.length - 1]!.split('/').pop()!.slice(0, 24), broken: true });
+    expect(gap).toMatchObject({
+      first_after: segments[segments.length - 1]!.split('/').pop()!.slice(0, 24),
+      broken: true,
+    });
     expect(gap.last_before < name && name < gap.first_after).toBe(true);
 
     // A full backup after the gap: the window starts at it, and the gap is a warning only.

@@ -59,3 +59,28 @@ test("confQuote doubles quotes and escapes backslashes (PostgreSQL's configurati
   expect(confQuote("'a b' %p")).toBe("'''a b'' %p'");
   expect(confQuote('c:\\x')).toBe("'c:\\\\x'");
 });
+
+test("the restore drill's copy names its own data directory (--pg1-path) as one argument, a hostile one too", () => {
+  const script = path.join(root, 'pgbackrest-drill');
+  writeFileSync(script, '#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done > "$ARGS_OUT"\n');
+  chmodSync(script, 0o755);
+  const pgPath = path.join(root, "drill $(touch CANARY) 100% it's");
+  const cmd = buildRestoreCommand({ pgbackrest: script, configPath: '/etc/x', stanza: 'mm' }, pgPath);
+  const out = path.join(root, 'args-drill.bin');
+  execFileSync('/bin/sh', ['-c', expandLikePostgres(cmd, '000000010000000000000002', 'pg_wal/RECOVERYXLOG')], {
+    cwd: root,
+    env: { PATH: '/usr/bin:/bin', ARGS_OUT: out },
+  });
+  expect(readFileSync(out, 'utf8').split('\0').slice(0, -1)).toEqual([
+    '--config-path=/etc/x',
+    '--stanza=mm',
+    `--pg1-path=${pgPath}`,
+    'archive-get',
+    '000000010000000000000002',
+    'pg_wal/RECOVERYXLOG',
+  ]);
+  expect(existsSync(path.join(root, 'CANARY'))).toBe(false);
+  expect(() => buildRestoreCommand({ pgbackrest: script, configPath: '/etc/x', stanza: 'mm' }, '/tmp/a\nb')).toThrow(
+    ConfigError,
+  );
+});

@@ -70,14 +70,22 @@ export class DrillCluster {
       });
     }
     if (!/^\/[A-Za-z0-9._/+@:,=-]*$/.test(real)) {
-      throw new PreconditionError('PRECONDITION_FAILED', `the drill directory ${real} holds characters pg_ctl cannot take`, {
-        hint: 'set pitr.drillDir to a path of letters, digits and . _ - / only',
-      });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `the drill directory ${real} holds characters pg_ctl cannot take`,
+        {
+          hint: 'set pitr.drillDir to a path of letters, digits and . _ - / only',
+        },
+      );
     }
     if (path.join(real, `${DRILL_PREFIX}XXXXXX`).length > SOCKET_DIR_MAX) {
-      throw new PreconditionError('PRECONDITION_FAILED', `the drill directory ${real} is too long for a unix socket path`, {
-        hint: 'set pitr.drillDir to a shorter path',
-      });
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `the drill directory ${real} is too long for a unix socket path`,
+        {
+          hint: 'set pitr.drillDir to a shorter path',
+        },
+      );
     }
     const port = await freePort();
     // The real path: a postmaster is recognised by its working directory, which is one.
@@ -139,7 +147,7 @@ export class DrillCluster {
       try {
         const r = (await su.json(`SELECT json_build_object('r', pg_is_in_recovery())::text`, signal)) as {
           r?: unknown;
-        };
+        } | null;
         if (r?.r === false) return;
       } catch (err) {
         if (signal.aborted) throw err;
@@ -176,13 +184,19 @@ export class DrillCluster {
    */
   async destroy(): Promise<string | undefined> {
     const problems: string[] = [];
-    if ((await lstat(path.join(this.dir, 'postmaster.pid')).catch(() => undefined))) {
-      await this.pgCtl(['stop', '-D', this.dir, '-m', 'immediate', '-w', '-t', '60', '-s']).catch(async (err: unknown) => {
-        if (!(await this.killPostmaster())) problems.push(`its PostgreSQL did not stop (${(err as Error).message})`);
-      });
+    if (await lstat(path.join(this.dir, 'postmaster.pid')).catch(() => undefined)) {
+      await this.pgCtl(['stop', '-D', this.dir, '-m', 'immediate', '-w', '-t', '60', '-s']).catch(
+        async (err: unknown) => {
+          if (!(await this.killPostmaster())) problems.push(`its PostgreSQL did not stop (${(err as Error).message})`);
+        },
+      );
     }
     let why = '';
-    await deleteAsAccount(this.dir, this.account, { warn: (w) => (why = w) });
+    await deleteAsAccount(this.dir, this.account, {
+      warn: (w) => {
+        why = w;
+      },
+    });
     if (why) problems.push(why);
     return problems.length ? `the restore drill's copy in ${this.dir}: ${problems.join('; ')}` : undefined;
   }

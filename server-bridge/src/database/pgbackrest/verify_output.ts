@@ -37,7 +37,8 @@ const MAX_NAMED = 10;
 const SEGMENT = '[0-9A-F]{24}';
 const RANGE = new RegExp(`DETAIL: archiveId: (\\S{1,64}), wal start: (${SEGMENT}), wal stop: (${SEGMENT})\\s*$`);
 const ARCHIVE = /^\s*archiveId: (\S{1,64}), total WAL checked: (\d+), total valid WAL: (\d+)\s*$/;
-const BACKUP = /^\s*backup: (\S{1,64}), status: ([a-z -]{1,32}), total files checked: (\d+), total valid files: (\d+)\s*$/;
+const BACKUP =
+  /^\s*backup: (\S{1,64}), status: ([a-z -]{1,32}), total files checked: (\d+), total valid files: (\d+)\s*$/;
 const COUNTS = /^\s*((?:(?:missing|checksum invalid|size invalid|other): \d+(?:, )?)+)\s*$/;
 const LOG_LINE = /^(?:\d{4}-\d\d-\d\d \S+ )?P\d{2,}\s+[A-Z]+: /;
 const BAD_FILE = /(?:INFO|WARN): (?:invalid checksum|file missing|invalid size|invalid result) '?([^':\s]{1,200})/;
@@ -58,7 +59,14 @@ export function parseVerifyOutput(text: string): VerifyReport {
       break;
     }
   }
-  const report: VerifyReport = { status: 'error', archives: [], backups: [], ranges: [], badFiles: [], otherProblems: [] };
+  const report: VerifyReport = {
+    status: 'error',
+    archives: [],
+    backups: [],
+    ranges: [],
+    badFiles: [],
+    otherProblems: [],
+  };
   for (const line of at >= 0 ? lines.slice(0, at) : lines) {
     const r = RANGE.exec(line);
     if (r) report.ranges.push({ archiveId: r[1] as string, start: r[2] as string, stop: r[3] as string });
@@ -77,12 +85,29 @@ export function parseVerifyOutput(text: string): VerifyReport {
     else if (/^status: /.test(line)) report.status = 'error';
     else if (ARCHIVE.test(line)) {
       const m = ARCHIVE.exec(line) as RegExpExecArray;
-      const a = { archiveId: m[1] as string, checked: Number(m[2]), valid: Number(m[3]), missing: 0, checksum: 0, size: 0, other: 0 };
+      const a = {
+        archiveId: m[1] as string,
+        checked: Number(m[2]),
+        valid: Number(m[3]),
+        missing: 0,
+        checksum: 0,
+        size: 0,
+        other: 0,
+      };
       report.archives.push(a);
       last = a;
     } else if (BACKUP.test(line)) {
       const m = BACKUP.exec(line) as RegExpExecArray;
-      const b = { label: m[1] as string, status: m[2] as string, checked: Number(m[3]), valid: Number(m[4]), missing: 0, checksum: 0, size: 0, other: 0 };
+      const b = {
+        label: m[1] as string,
+        status: m[2] as string,
+        checked: Number(m[3]),
+        valid: Number(m[4]),
+        missing: 0,
+        checksum: 0,
+        size: 0,
+        other: 0,
+      };
       report.backups.push(b);
       last = b;
     } else if (COUNTS.test(line) && last) {
@@ -115,7 +140,9 @@ export function verifyProblems(r: VerifyReport): string[] {
       .join(', ');
   for (const a of r.archives) {
     if (a.valid < a.checked || a.missing + a.checksum + a.size + a.other > 0) {
-      out.push(`WAL archive ${a.archiveId}: ${a.checked - a.valid} of ${a.checked} segments are damaged (${counts(a)})`);
+      out.push(
+        `WAL archive ${a.archiveId}: ${a.checked - a.valid} of ${a.checked} segments are damaged (${counts(a)})`,
+      );
     }
   }
   for (const b of r.backups) {

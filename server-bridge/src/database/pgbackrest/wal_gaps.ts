@@ -47,7 +47,11 @@ export interface GapEffect {
  * later timeline's after it. With a backup starting after the newest such gap, the window starts
  * at that backup's stop; without one it ends at the stop of the newest backup before the gap.
  */
-export function applyGaps(window: RecoveryWindow | undefined, stanza: StanzaInfo | undefined, gaps: WalGap[]): GapEffect {
+export function applyGaps(
+  window: RecoveryWindow | undefined,
+  stanza: StanzaInfo | undefined,
+  gaps: WalGap[],
+): GapEffect {
   const backups = [...(stanza?.backup ?? [])].sort((x, y) => x.timestamp.start - y.timestamp.start);
   const first = backups[0]?.archive?.start;
   if (!window || !first) return { window, broken: false };
