@@ -35,6 +35,8 @@ export interface PitrDrillOutcome {
     /** ISO time recovered to, or "immediate" (consistent at the backup's end). */
     target: string;
     schema_version: number | null;
+    /** The copy's archive_mode as it ran (must be off: it never archives into the repository). */
+    archive_mode: string | null;
     tables: number;
     rows: number;
     compared_with: string | null;
@@ -161,6 +163,7 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
         backup: latest.label,
         target: target.at ? target.at.toISOString() : 'immediate',
         schema_version: null,
+        archive_mode: null,
         tables: 0,
         rows: 0,
         compared_with: target.at ? m.id : null,
@@ -192,6 +195,10 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       const d = o.drill as NonNullable<PitrDrillOutcome['drill']>;
       const dbName = (await discover(cfg)).database.database;
       const su = c.superuser(psql, dbName);
+      d.archive_mode = (await su.run(['SHOW archive_mode'], ctx.signal)).trim();
+      if (d.archive_mode !== 'off') {
+        o.problems.push(`restore drill: the copy ran with archive_mode ${d.archive_mode}, not off`);
+      }
       const schema = (await su.json(SCHEMA_VERSION_SQL, ctx.signal)) as { v?: unknown } | null;
       d.schema_version = typeof schema?.v === 'number' ? schema.v : null;
       if (d.schema_version === null) {

@@ -8,6 +8,7 @@ import { BridgeError, PreconditionError } from '../core/errors';
 import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
+import { applyGaps } from '../database/pgbackrest/wal_gaps';
 import type { Manifest } from '../manifest/manifest';
 import { listDatabases } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
@@ -16,6 +17,7 @@ import { kindOf } from '../components/registry';
 import { inspectPitr } from './pitr_site';
 import { checkPointUsable, physicalPointOf } from './physical_point';
 import { loadPitrState } from './pitr_state';
+import { loadPitrVerifyRecord } from './pitr_verify_record';
 import { chooseFileSnapshots } from './restore_at_files';
 import { describeRestoreAtFailure, planRestoreAt, type RestoreAtInputs } from './restore_at_plan';
 import { describeRestore, selectRecords } from './restore_plan';
@@ -83,10 +85,24 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   await checkMovable(site.cluster.dataDir);
 
   const stanza = await cli.info();
-  const window = recoveryWindow(stanza, await readArchiver(site.su));
+  const raw = recoveryWindow(stanza, await readArchiver(site.su));
   // No backup left at all: a snapshot's reference has expired (said as such) like any other.
-  if (point && req.snapshot && !window)
+  if (point && req.snapshot && !raw)
     checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, '(none: no physical backup is left)');
+  // A WAL gap the last deep verify found: no restore crosses it (docs/pitr.md).
+  const gapped = applyGaps(raw, stanza, (await loadPitrVerifyRecord(cfg))?.gaps ?? []);
+  const window = gapped.window;
+  if (gapped.problem) warnings.push(gapped.problem);
+  const beyondGap = target.kind === 'time' ? !!window && target.at > window.end : true;
+  if (gapped.broken && (!window || beyondGap)) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${target.kind === 'time' ? target.at.toISOString() : 'latest'} cannot be reached: ${gapped.problem ?? 'a WAL gap'}${window ? `; the reachable window is ${window.start.toISOString()} … ${window.end.toISOString()}` : ''}; nothing was changed`,
+      {
+        hint: 'take a full physical backup (mm-backup pitr backup --type full): times after it become reachable; or choose a time before the gap',
+      },
+    );
+  }
   if (!window) {
     throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup yet: nothing to restore from', {
       hint: 'mm-backup pitr backup makes one',
@@ -99,7 +115,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   if (!point && at && (at < window.start || at > now)) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
-      `${at.toISOString()} is outside the recovery window ${span}; nothing was changed`,
+      `${at.toISOString()} is outside the recovery window ${span}${gapped.problem ? ` (${gapped.problem})` : ''}; nothing was changed`,
       {
         hint: 'choose a time inside the window (mm-backup pitr status)',
         details: { window_start: window.start.toISOString(), window_end: window.end.toISOString() },

@@ -7,7 +7,7 @@
  * segment (a gap) fail the job with what to do.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LOCK_FILE } from '../../src/repository/layout';
 import { startCli } from '../support/cli';
@@ -139,6 +139,7 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
       not_compared: null,
       differences: [],
       schema_version: v,
+      archive_mode: 'off',
     });
     // Recovered to the moment the snapshot finished.
     expect(Date.parse(p.drill.target)).toBeGreaterThan(snapshotAround[0]!);
@@ -241,6 +242,12 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
       broken: true,
     });
     expect(gap.last_before < name && name < gap.first_after).toBe(true);
+    // restore --at across the gap is refused before anything changes.
+    const dataDir = (await stat(env.db.dataDir)).ino;
+    const refused = await env.cli('restore', '--at', 'latest', '--yes');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/latest cannot be reached: WAL after segment .*\(a WAL gap\).*nothing was changed/);
+    expect((await stat(env.db.dataDir)).ino).toBe(dataDir);
 
     // A full backup after the gap: the window starts at it, and the gap is a warning only.
     const after = await ok('pitr', 'backup', '--type', 'full');
