@@ -75,6 +75,7 @@ test("the restore drill's copy names its own data directory (--pg1-path) as one 
     '--config-path=/etc/x',
     '--stanza=mm',
     `--pg1-path=${pgPath}`,
+    '--archive-async=n',
     'archive-get',
     '000000010000000000000002',
     'pg_wal/RECOVERYXLOG',

@@ -31,8 +31,9 @@ function quotedCall(spec: ArchiveCommandSpec, setting: string, verb: string, pgP
     throw new ConfigError(`${setting} needs absolute paths: PostgreSQL runs it with its own PATH and directory`);
   }
   const args = [spec.pgbackrest, `--config-path=${spec.configPath}`, `--stanza=${spec.stanza}`];
-  // archive-get checks that it runs in pg1-path: a cluster restored elsewhere names its own.
-  if (pgPath !== undefined) args.push(`--pg1-path=${pgPath}`);
+  // archive-get checks that it runs in pg1-path: a cluster restored elsewhere names its own, and
+  // fetches synchronously (an S3 repository's spool belongs to the live cluster).
+  if (pgPath !== undefined) args.push(`--pg1-path=${pgPath}`, '--archive-async=n');
   args.push(verb);
   return args.map((a) => escapePercent(shellQuote(a))).join(' ');
 }
