@@ -76,7 +76,10 @@ function buildProgram(): Command {
     .command('verify')
     .argument('<id>', 'snapshot id or "latest"')
     .description('re-hash the snapshot and check its database dump')
-    .option('--deep', 'also restore the dump into a throwaway database and compare row counts')
+    .option(
+      '--deep',
+      'also restore the dump into a throwaway database and compare row counts; in physical mode also pgbackrest verify and a restore drill of the latest physical backup',
+    )
     .option('--from <url>', 'read snapshots from s3://BUCKET/PREFIX (no config file needed on a new host)')
     .option('--offsite', "read this host's off-site copy instead of the local repository")
     .option('--trust <fingerprint>', TRUST_HELP, collect)
