@@ -103,6 +103,7 @@ export interface PitrLinesInput {
   window: PitrView['window'];
   archive: Omit<PitrView['archive'], 'state'> & { state: string };
   problem: string | null;
+  wal_gap?: { problem: string; detected_at: string };
 }
 
 /** Lines for people (terminal and chat). */
