@@ -87,8 +87,9 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   const stanza = await cli.info();
   const raw = recoveryWindow(stanza, await readArchiver(site.su));
   // No backup left at all: a snapshot's reference has expired (said as such) like any other.
-  if (point && req.snapshot && !raw)
+  if (point && req.snapshot && !raw) {
     checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, '(none: no physical backup is left)');
+  }
   // A WAL gap the last deep verify found: no restore crosses it (docs/pitr.md).
   const gapped = applyGaps(raw, stanza, (await loadPitrVerifyRecord(cfg))?.gaps ?? []);
   const window = gapped.window;
