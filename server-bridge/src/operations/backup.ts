@@ -18,12 +18,13 @@ import { pruneResult, pruneText, replicateResult, replicateText, snapshotResult,
 export async function buildBackup(req: OperationRequest, rt: OperationRuntime): Promise<Operation> {
   const { ec } = rt;
   const d = await discover(ec.cfg, { exclude: req.exclude });
+  const databasePart = await chooseDatabasePart(ec, d, req.logical);
   const plan = planBackup(ec, d, rt.lock, {
     mode: req.mode ?? ec.cfg.backup.mode,
     trigger: rt.trigger,
     ownProcess: rt.ownProcess,
     fullWalk: req.fullWalk,
-    databasePart: await chooseDatabasePart(ec, d, req.logical),
+    databasePart,
   });
   const followUps: FollowUp[] = [];
 
@@ -47,6 +48,8 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
     if (!m) return undefined;
     return {
       ...snapshotResult(m),
+      // Why the database part is a dump or a reference (physical mode: docs/pitr.md).
+      database_reason: databasePart.reason,
       ...(ranReplicate() && replicate ? { offsite: replicateResult(replicate.outcome) } : {}),
       ...(ranPrune() && prune ? { prune: pruneResult(prune.outcome) } : {}),
     };

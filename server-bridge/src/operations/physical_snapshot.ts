@@ -29,7 +29,7 @@ import { loadPitrState } from './pitr_state';
 const DAY_MS = 86_400_000;
 const POLL_MS = 250;
 
-/** What the database part of this backup is, and why (said in the job's preflight). */
+/** What the database part of this backup is, and why (said in the job's preflight and result; a fallback rewrites it). */
 export interface DatabasePart {
   physical: boolean;
   reason: string;
@@ -77,7 +77,7 @@ export function withDatabasePart(
 ): BackupComponent[] {
   if (!part?.physical) return components;
   return components.map((c) =>
-    c.plan.id === MAIN_DATABASE && c.plan.db ? new PhysicalReferenceComponent(c, cfg, engineFor(c.plan.db)) : c,
+    c.plan.id === MAIN_DATABASE && c.plan.db ? new PhysicalReferenceComponent(c, cfg, engineFor(c.plan.db), part) : c,
   );
 }
 
@@ -101,6 +101,8 @@ export class PhysicalReferenceComponent implements BackupComponent {
     private readonly dump: BackupComponent,
     private readonly cfg: Config,
     private readonly engine: DatabaseEngine,
+    /** Told when the component dumps after all, so the job's result says why. */
+    private readonly part?: DatabasePart,
   ) {}
 
   get plan(): ComponentPlan {
@@ -118,6 +120,10 @@ export class PhysicalReferenceComponent implements BackupComponent {
     const source = this.source;
     if (!source) {
       ctx.step.log('warn', `the database is dumped instead of referenced: ${this.fallback ?? 'unknown'}`);
+      if (this.part) {
+        this.part.physical = false;
+        this.part.reason = `a dump instead of a pgBackRest reference: ${this.fallback ?? 'unknown'}`;
+      }
       return this.dump.backup(ctx);
     }
     const t0 = Date.now();

@@ -102,6 +102,7 @@ describe('snapshots in physical mode', () => {
     const s = await ok('backup');
     expect(await dumps()).toBe(before);
     expect(s.snapshot).toMatchObject({ database: 'physical', physical: { label } });
+    expect(s.database_reason).toMatch(/^a pgBackRest reference \(the last logical dump is in snapshot /);
     const m = await manifestOf(s.snapshot.id);
     expect(m.formatVersion).toBe(2);
     const rec = dbRecord(m);
@@ -199,6 +200,9 @@ describe('snapshots in physical mode', () => {
     expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
     expect(next.summary?.snapshot.database).toBe('dump');
     expect(JSON.stringify(next.events)).toMatch(/no physical backup on the cluster's current timeline \(2\)/);
+    expect(next.summary?.database_reason).toMatch(
+      /^a dump instead of a pgBackRest reference: there is no physical backup on the cluster's current timeline \(2\)/,
+    );
   }, 600_000);
 
   test('a hostile reference is refused: a label that is no label, a backup that does not exist; nothing changed', async () => {
