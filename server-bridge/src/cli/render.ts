@@ -10,6 +10,16 @@ export interface Output {
   emit: EmitFn;
   /** Prints the final summary (an object with --json, text otherwise). */
   summary: (obj: Record<string, unknown>, text: string) => void;
+  /**
+   * summary with one more field, last, whose JSON text comes in chunks (a whole manifest): written
+   * as it comes with --json, never read otherwise. Resolves once written.
+   */
+  summaryStreamed: (
+    obj: Record<string, unknown>,
+    key: string,
+    json: AsyncIterable<string>,
+    text: string,
+  ) => Promise<void>;
   info: (text: string) => void;
   /** A warning for people, on stderr in both modes (it is no event of the job: a storage retry). */
   warn: (text: string) => void;
@@ -25,6 +35,12 @@ export function createOutput(
     return {
       emit: (e) => out.write(`${JSON.stringify(e)}\n`),
       summary: (obj) => out.write(`${JSON.stringify({ type: 'summary', ...obj })}\n`),
+      summaryStreamed: async (obj, key, json) => {
+        const head = JSON.stringify({ type: 'summary', ...obj });
+        await writeAll(out, `${head.slice(0, -1)},${JSON.stringify(key)}:`);
+        for await (const chunk of json) await writeAll(out, chunk);
+        await writeAll(out, '}\n');
+      },
       info: (text) => out.write(`${JSON.stringify({ type: 'log', level: 'info', message: text })}\n`),
       warn: (text) => stream.write(`${text}\n`),
       close: () => undefined,
@@ -99,6 +115,11 @@ export function createOutput(
       stopBar();
       out.write(`${text}\n`);
     },
+    summaryStreamed: (_obj, _key, _json, text) => {
+      stopBar();
+      out.write(`${text}\n`);
+      return Promise.resolve();
+    },
     info: (text) => line(text),
     warn: (text) => {
       stopBar();
@@ -106,4 +127,20 @@ export function createOutput(
     },
     close: stopBar,
   };
+}
+
+/** Writes `text`, waiting for the stream to drain when its buffer is full (a pipe to a slow reader). */
+function writeAll(out: NodeJS.WritableStream, text: string): Promise<void> {
+  if (out.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      out.off('drain', onDrain);
+      out.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    out.once('drain', onDrain);
+    out.once('error', done);
+  });
 }

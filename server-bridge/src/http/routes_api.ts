@@ -3,7 +3,7 @@
  * connect. Each handler is registered against its @mm-backup/api schema (typed_route.ts),
  * which validates the request and the answer.
  */
-import { wholeManifest } from '../manifest/whole_manifest';
+import { manifestJsonChunks } from '../manifest/manifest_json';
 import { ROUTES } from '@mm-backup/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { COMPONENT_IDS, type ComponentId } from '../config/schema';
@@ -16,7 +16,7 @@ import { HttpError } from './errors';
 import { callerOf } from './route_guard';
 import { describeComponents } from '../components/registry';
 import type { SidecarApi } from './sidecar_api';
-import { route } from './typed_route';
+import { route, streamedRoute } from './typed_route';
 
 /** Component ids this sidecar knows; the API schema checks only their spelling. */
 function knownComponents(ids: string[] | undefined, where: string): ComponentId[] | undefined {
@@ -71,9 +71,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
     );
   });
 
-  route(app, ROUTES.manifest, s.log, async ({ params }) => ({
-    ...(await wholeManifest(await s.ec().repo.loadSnapshot(params.id))),
-  }));
+  streamedRoute(app, ROUTES.manifest, async ({ params }) =>
+    manifestJsonChunks(await s.ec().repo.loadSnapshot(params.id)),
+  );
 
   route(app, ROUTES.listJobs, s.log, async ({ query }) => {
     if (query.snapshot_id === undefined) return { jobs: await s.jobs.list(query.limit) };

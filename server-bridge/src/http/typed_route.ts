@@ -9,6 +9,7 @@
 import type { RouteSchema } from '@mm-backup/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { Readable } from 'node:stream';
 import { HttpError } from './errors';
 
 /** Where invalid answers are reported (the sidecar's logger). */
@@ -57,14 +58,7 @@ export function route<R extends RouteSchema>(
     url: def.path,
     config: def.public ? { public: true } : {},
     handler: async (req, reply) => {
-      const c = {
-        params: (def.params ? parseInput(def.params, req.params, '') : undefined) as In<R['params']>,
-        query: (def.query ? parseInput(def.query, req.query, '') : undefined) as In<R['query']>,
-        body: (def.body ? parseInput(def.body, req.body, 'body') : undefined) as In<R['body']>,
-        req,
-        reply,
-      };
-      const out = await handler(c);
+      const out = await handler(contextOf(def, req, reply));
       if (def.response === null) return undefined;
       const r = def.response.safeParse(out);
       if (!r.success) {
@@ -82,6 +76,52 @@ export function route<R extends RouteSchema>(
         );
       }
       return r.data;
+    },
+  });
+}
+
+function contextOf<R extends RouteSchema>(def: R, req: FastifyRequest, reply: FastifyReply): RouteContext<R> {
+  return {
+    params: (def.params ? parseInput(def.params, req.params, '') : undefined) as In<R['params']>,
+    query: (def.query ? parseInput(def.query, req.query, '') : undefined) as In<R['query']>,
+    body: (def.body ? parseInput(def.body, req.body, 'body') : undefined) as In<R['body']>,
+    req,
+    reply,
+  };
+}
+
+/**
+ * Like route, for an answer too large to hold (a manifest with a million entries): the handler
+ * gives the JSON text in chunks, sent as they come. Its inputs are validated as for route; its
+ * answer is not (the route's schema must be a free-form document). A failure before the first
+ * chunk is answered as usual; one after it cuts the connection, so the client never takes a
+ * truncated document for a whole one.
+ */
+export function streamedRoute<R extends RouteSchema>(
+  app: FastifyInstance,
+  def: R,
+  handler: (c: RouteContext<R>) => Promise<AsyncIterable<string>>,
+): void {
+  app.route({
+    method: def.method,
+    url: def.path,
+    config: def.public ? { public: true } : {},
+    handler: async (req, reply) => {
+      const chunks = (await handler(contextOf(def, req, reply)))[Symbol.asyncIterator]();
+      // The first chunk is read here, so that errors up to it are answered with a status.
+      const first = await chunks.next();
+      async function* rest(): AsyncGenerator<string> {
+        try {
+          if (first.done) return;
+          yield first.value;
+          for (let r = await chunks.next(); !r.done; r = await chunks.next()) yield r.value;
+        } finally {
+          // Stopping early (the client went away) ends the handler's chunks, closing what they read.
+          await chunks.return?.();
+        }
+      }
+      const body = Readable.from(rest(), { objectMode: false });
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   });
 }

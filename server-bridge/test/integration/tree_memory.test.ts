@@ -4,14 +4,19 @@
  * index of 60k files takes about 20 MB more in memory: the code before the streamed index, and the
  * same code with only the parent's index collected into an array in tree_component, ran out of
  * heap within seconds. So an index held in memory anywhere on the backup's path (walk, parent
- * lookup, scan, pre-copy, manifest written and loaded back) fails this test. The child runs the
+ * lookup, scan, pre-copy, manifest written and loaded back, the manifest's JSON for show --json and
+ * GET …/manifest) fails this test. The child runs the
  * built code (dist/), like the CLI tests: rebuild before running it.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { wholeManifest } from '../../src/manifest/whole_manifest';
+import { Repository } from '../../src/repository/repository';
+import { LocalStorage } from '../../src/storage/local_storage';
 
 const SUPPORT = path.resolve(__dirname, '../support');
 const DIST = path.resolve(__dirname, '../../dist');
@@ -61,9 +66,17 @@ test(`backups of ${FILES} files run in a ${HEAP_MB} MB heap; the second reads no
   }
   const out = JSON.parse(res.stdout) as {
     first: { files: number; filesRead: number };
-    second: { files: number; filesRead: number };
+    second: { id: string; files: number; filesRead: number };
+    manifestJson: { bytes: number; sha256: string };
   };
   expect(out.first).toMatchObject({ files: FILES, filesRead: FILES });
   // Against the parent loaded back from its manifest (merge join), through scan and pre-copy.
   expect(out.second).toMatchObject({ files: FILES, filesRead: 0 });
+  // The whole manifest's JSON text, streamed in that heap, is exactly the text made in memory here.
+  const repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
+  const whole = JSON.stringify(await wholeManifest(await repo.loadSnapshot(out.second.id)));
+  expect(out.manifestJson).toEqual({
+    bytes: Buffer.byteLength(whole),
+    sha256: createHash('sha256').update(whole).digest('hex'),
+  });
 }, 300_000);

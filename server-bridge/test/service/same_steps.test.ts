@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, removeTempDir, startS3Server, type S3Server } from '@mm-backup/testkit';
 import type { JobRecord } from '../../src/jobs/job_record';
+import { wholeManifest } from '../../src/manifest/whole_manifest';
 import { runCli } from '../support/cli';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 
@@ -133,6 +134,16 @@ test('an off-site copy that fails leaves the backup succeeded, with a warning; t
     // The snapshot is there, and the post says the backup is done, with what went wrong.
     const snap = await env.api('GET', `/v1/snapshots/${String(rec.result?.snapshot_id)}`);
     expect(snap.status).toBe(200);
+    // Its whole manifest, streamed as it is read (manifest_json.ts): the document the stored manifest makes.
+    const man = await env.api('GET', `/v1/snapshots/${String(rec.result?.snapshot_id)}/manifest`);
+    expect(man.status).toBe(200);
+    expect(man.headers.get('content-type')).toMatch(/^application\/json/);
+    const whole = await wholeManifest(await env.sidecar.ec().repo.loadSnapshot(String(rec.result?.snapshot_id)));
+    expect(man.body).toEqual(JSON.parse(JSON.stringify(whole)));
+    expect((man.body as typeof whole).components.some((c) => c.entries.length > 10)).toBe(true);
+    // A failure before the first byte is answered with its status, as on any route.
+    const missing = await env.api('GET', '/v1/snapshots/20000101T000000Z-abcdef/manifest');
+    expect(missing.status).toBe(404);
     expect(await env.sidecar.reporter.flushed()).toBe(true);
     const root = env.rest.state
       .posts(env.channel.id)

@@ -13,6 +13,8 @@ const { Repository } = require(path.join(dist, 'repository/repository.js'));
 const { LocalStorage } = require(path.join(dist, 'storage/local_storage.js'));
 const { newSnapshotId } = require(path.join(dist, 'core/ids.js'));
 const { FORMAT_VERSION } = require(path.join(dist, 'manifest/manifest.js'));
+const { manifestJsonChunks } = require(path.join(dist, 'manifest/manifest_json.js'));
+const { createHash } = require('node:crypto');
 
 const step = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
 const peakRssMb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
@@ -66,9 +68,18 @@ const sampler = setInterval(() => {
   process.stderr.write(`first snapshot done: ${JSON.stringify(first)}\n`);
   const second = await snapshot(repo, await repo.loadSnapshot(first.id), 'offline');
   const t2 = Date.now();
+  // The whole manifest as JSON text (show --json, GET …/manifest), hashed as it streams: the
+  // test compares it with the text made in memory, which this heap could not hold.
+  const hash = createHash('sha256');
+  let jsonBytes = 0;
+  for await (const chunk of manifestJsonChunks(await repo.loadSnapshot(second.id))) {
+    hash.update(chunk);
+    jsonBytes += Buffer.byteLength(chunk);
+  }
+  const manifestJson = { bytes: jsonBytes, sha256: hash.digest('hex') };
   clearInterval(sampler);
   process.stdout.write(
-    `${JSON.stringify({ first, second, firstMs: t1 - t0, secondMs: t2 - t1, peakRssMb: peakRssMb(), peakHeapMb })}\n`,
+    `${JSON.stringify({ first, second, manifestJson, firstMs: t1 - t0, secondMs: t2 - t1, peakRssMb: peakRssMb(), peakHeapMb })}\n`,
   );
 })().catch((err) => {
   clearInterval(sampler);

@@ -1,5 +1,5 @@
 /** `mm-backup list` and `mm-backup show <id>`. */
-import { wholeManifest } from '../../manifest/whole_manifest';
+import { manifestJsonChunks } from '../../manifest/manifest_json';
 import { databasePart } from '../../operations/results';
 import { readVerifications } from '../../repository/verifications';
 import { duration, size, table } from '../format';
@@ -143,14 +143,10 @@ export async function showCommand(
       ['component', 'status', 'files', 'size', 'details'],
     ),
   ];
-  out.summary(
-    {
-      ok: true,
-      trust: t.state,
-      signed_by: t.fingerprint ?? null,
-      ...databasePart(m),
-      manifest: await wholeManifest(m),
-    },
+  await out.summaryStreamed(
+    { ok: true, trust: t.state, signed_by: t.fingerprint ?? null, ...databasePart(m) },
+    'manifest',
+    manifestJsonChunks(m),
     lines.join('\n'),
   );
 }
