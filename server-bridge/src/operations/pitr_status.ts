@@ -57,8 +57,11 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   }
   status.pgbackrestVersion = site.pgbackrest.version;
   if (!state) return status;
+  // A repository that does not answer (a bucket offline) keeps pgBackRest retrying for minutes;
+  // a status must not wait that long, and the archive's health above is known without it.
+  const deadline = AbortSignal.timeout(INFO_TIMEOUT_MS);
   try {
-    status.stanza = await site.pgbackrest.cli.info(signal);
+    status.stanza = await site.pgbackrest.cli.info(signal ? AbortSignal.any([signal, deadline]) : deadline);
     status.window = recoveryWindow(status.stanza, archiver);
     // Gaps are found by pgbackrest verify (deep verify), which reads the whole repository: the
     // last one's findings are applied here rather than running it on every reading.
@@ -71,7 +74,13 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
       }
     }
   } catch (err) {
-    status.pgbackrestProblem = asBridgeError(err).message;
+    if (signal?.aborted) throw err;
+    status.pgbackrestProblem = deadline.aborted
+      ? `pgBackRest's repository (${site.repoPath}) did not answer within ${INFO_TIMEOUT_MS / 1000} s`
+      : asBridgeError(err).message;
   }
   return status;
 }
+
+/** How long `pgbackrest info` may take before the status goes without it. */
+const INFO_TIMEOUT_MS = 30_000;

@@ -189,6 +189,62 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
     await ok('pitr', 'backup');
   }, 600_000);
 
+  test('the bucket unreachable: pitr status says archiving is failing; back, the waiting WAL reaches the bucket', async () => {
+    const archiver = async () =>
+      (
+        (await env.db.query(
+          'postgres',
+          'SELECT failed_count::int AS failed, last_archived_wal AS last FROM pg_stat_archiver',
+        )) as Array<{ failed: number; last: string | null }>
+      )[0]!;
+    const until = async <T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const v = await f();
+        if (v !== undefined) return v;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const failedBefore = (await archiver()).failed;
+    await s3.stop();
+    let stopped = true;
+    try {
+      await env.db.exec('postgres', 'CREATE TABLE outage_probe AS SELECT generate_series(1, 100) AS n');
+      const rows = (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg')) as Array<{
+        seg: string;
+      }>;
+      const seg = rows[0]!.seg;
+      await until('archive_command to fail', 240_000, async () =>
+        (await archiver()).failed > failedBefore ? true : undefined,
+      );
+      // pgBackRest's info would retry for minutes; the status goes without it after 30 s.
+      const asked = Date.now();
+      const down = await env.cli('pitr', 'status');
+      outputs.push(down);
+      expect(Date.now() - asked).toBeLessThan(60_000);
+      expect(down.code).toBe(0);
+      expect(down.summary?.archive.state).toBe('failing');
+      expect(down.summary?.archive.problem).toMatch(/WAL archiving is failing/);
+      expect(down.summary?.pgbackrestProblem).toBe(
+        `pgBackRest's repository (s3://mm-pitr/${PREFIX}/pgbackrest at ${s3.endpoint}) did not answer within 30 s`,
+      );
+      await s3.start();
+      stopped = false;
+      // A new segment wakes the archiver, which otherwise waits a minute after failures.
+      await env.db.exec('postgres', 'SELECT pg_switch_wal()');
+      await until('the waiting segment to be archived', 240_000, async () => {
+        const last = (await archiver()).last;
+        return last && last.slice(0, 24) >= seg ? true : undefined;
+      });
+      expect((await pgbackrestKeys()).some((k) => k.includes(`/${seg}-`))).toBe(true);
+      const up = await ok('pitr', 'status');
+      expect(up.archive.state).toBe('ok');
+    } finally {
+      if (stopped) await s3.start();
+    }
+  }, 600_000);
+
   test('the secret is in no output, no log and no object: only in pgbackrest.conf (and the file it was read from)', async () => {
     expect(outputs.length).toBeGreaterThan(5);
     for (const o of outputs) expect(`${o.stdout}\n${o.stderr}`).not.toContain(SECRET);
