@@ -92,6 +92,7 @@ function buildProgram(): Command {
     .argument('[id]', 'snapshot id or "latest" (none with --at)')
     .description('restore a snapshot in place or onto a new install, or the database to a point in time (--at)')
     .option('--at <time>', 'physical mode: restore in place to this time ("2026-12-01 14:31:00+01:00") or "latest"')
+    .option('--pg-data-dir <dir>', 'with --at: onto a new host, into this empty PostgreSQL data directory')
     .option('--components <list>', 'only these components, comma-separated')
     .option('--install-dir <dir>', 'restore onto this install dir instead of the configured one')
     .option(

@@ -9,6 +9,7 @@ import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
 import { applyGaps } from '../database/pgbackrest/wal_gaps';
+import { formatBytes, restoreSpace } from '../database/pgbackrest/restore_space';
 import type { Manifest } from '../manifest/manifest';
 import { listDatabases } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
@@ -85,7 +86,8 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   await checkMovable(site.cluster.dataDir);
 
   const stanza = await cli.info();
-  const raw = recoveryWindow(stanza, await readArchiver(site.su));
+  const archiver = await readArchiver(site.su);
+  const raw = recoveryWindow(stanza, archiver);
   // No backup left at all: a snapshot's reference has expired (said as such) like any other.
   if (point && req.snapshot && !raw) {
     checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, '(none: no physical backup is left)');
@@ -130,12 +132,13 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       `no physical backup is consistent at ${String(at?.toISOString())}`,
     );
   }
-  const need = set.info?.size ?? 0;
+  // pg_wal is inside the data directory (checkMovable): the WAL replayed passes through it.
+  const space = restoreSpace(set, archiver.last_archived_wal ?? undefined);
   const free = await freeBytesBeside(site.cluster.dataDir);
-  if (need > free) {
+  if (space.need > free) {
     throw new PreconditionError(
-      'PRECONDITION_FAILED',
-      `the restored database needs ${need} bytes beside ${site.cluster.dataDir}, and ${free} are free (the current directory is kept); nothing was changed`,
+      'DISK_SPACE',
+      `the restored cluster needs about ${formatBytes(space.need)} beside ${site.cluster.dataDir} (the database ${formatBytes(space.databaseBytes)}, WAL replayed through pg_wal up to ${formatBytes(space.walBytes)}), and ${formatBytes(free)} are free (the current directory is kept); nothing was changed`,
       { hint: 'free space there: earlier restores keep their old data directory next to it (docs/pitr.md)' },
     );
   }

@@ -29,6 +29,8 @@ export interface RestoreFlags {
   allowUnsigned?: boolean;
   /** Physical mode: restore in place to this time (or "latest") instead of a snapshot. */
   at?: string;
+  /** With --at: onto a new host, into this empty data directory. */
+  pgDataDir?: string;
 }
 
 export async function restoreCommand(
@@ -41,6 +43,7 @@ export async function restoreCommand(
     return;
   }
   if (!id) throw new UsageError('restore needs a snapshot id (or "latest"), or --at <time>');
+  if (flags.pgDataDir !== undefined) throw new UsageError('--pg-data-dir only applies with --at (a physical restore)');
   const components = parseComponentList(flags.components, '--components');
   if (flags.installDir && !flags.installDir.startsWith('/')) {
     throw new UsageError('--install-dir must be an absolute path');

@@ -1,12 +1,16 @@
-/** `mm-backup restore --at <time>|latest`: the database to a point in time, in place (docs/pitr.md). */
+/**
+ * `mm-backup restore --at <time>|latest [--pg-data-dir <dir>]`: the database to a point in time,
+ * in place or onto a new host (docs/pitr.md).
+ */
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../../core/errors';
 import { prepareRestoreAt } from '../../operations/restore_at';
+import { prepareRestoreAtNewHost } from '../../operations/restore_at_new_host';
 import { runRestoreJob, withLock } from '../run_with_lock';
 import type { RestoreFlags } from './restore';
 import { openCommand, type GlobalOptions } from './shared';
 
-/** Flags of a snapshot restore that mean nothing for a point-in-time one (not yet: onto a new host). */
+/** Flags of a snapshot restore that mean nothing for a point-in-time one (a new host is --pg-data-dir). */
 const NOT_WITH_AT: Array<[keyof RestoreFlags, string]> = [
   ['components', '--components'],
   ['installDir', '--install-dir'],
@@ -24,16 +28,24 @@ export async function restoreAtCommand(
 ): Promise<void> {
   if (id) throw new UsageError(`--at restores to a time, not a snapshot: leave out "${id}"`);
   const bad = NOT_WITH_AT.filter(([k]) => flags[k] !== undefined && flags[k] !== false).map(([, f]) => f);
-  if (bad.length) throw new UsageError(`${bad.join(', ')} cannot be combined with --at (an in-place restore)`);
+  if (bad.length) {
+    throw new UsageError(
+      `${bad.join(', ')} cannot be combined with --at (a physical restore: in place, or onto a new host with --pg-data-dir)`,
+    );
+  }
+  if (flags.pgDataDir !== undefined && !flags.pgDataDir.startsWith('/')) {
+    throw new UsageError('--pg-data-dir must be an absolute path');
+  }
   if (flags.safetySnapshot === false) {
     throw new UsageError('--at always takes a safety snapshot of the files: --no-safety-snapshot is not allowed');
   }
   const { ec, out, json } = await openCommand(globals);
   await withLock(ec, 'restore', out, async (lock) => {
-    const prepared = await prepareRestoreAt(
-      { at: flags.at as string, force: !!flags.force, allowUnsigned: !!flags.allowUnsigned },
-      { ec, lock, trigger: 'cli', notice: (s) => out.info(s) },
-    );
+    const rt = { ec, lock, trigger: 'cli' as const, notice: (s: string) => out.info(s) };
+    const req = { at: flags.at as string, force: !!flags.force, allowUnsigned: !!flags.allowUnsigned };
+    const prepared = flags.pgDataDir
+      ? await prepareRestoreAtNewHost({ ...req, pgDataDir: flags.pgDataDir }, rt)
+      : await prepareRestoreAt(req, rt);
     if (!flags.yes) {
       if (json || !process.stdin.isTTY) {
         throw new UsageError(

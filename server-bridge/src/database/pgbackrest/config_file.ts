@@ -42,7 +42,8 @@ export type RepoSpec = PosixRepo | S3Repo;
 
 export interface PgBackRestConfigSpec {
   stanza: string;
-  pg: { dataDir: string; port: number; socketPath: string };
+  /** socketPath: absent on a new host before its first start (a restore never connects). */
+  pg: { dataDir: string; port: number; socketPath?: string };
   repo: RepoSpec;
   /** aes-256-cbc passphrase; set at stanza-create and never changeable after. */
   cipherPass?: string;
@@ -68,8 +69,8 @@ export function renderConfig(spec: PgBackRestConfigSpec): string {
   const stanza: Array<[string, string]> = [
     ['pg1-path', spec.pg.dataDir],
     ['pg1-port', String(spec.pg.port)],
-    ['pg1-socket-path', spec.pg.socketPath],
   ];
+  if (spec.pg.socketPath !== undefined) stanza.push(['pg1-socket-path', spec.pg.socketPath]);
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(spec.stanza)) {
     throw new ConfigError(`stanza name ${JSON.stringify(spec.stanza)} is not allowed`);
   }

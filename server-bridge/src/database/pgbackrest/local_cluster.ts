@@ -47,7 +47,7 @@ export function readPostmasterPid(dataDir: string): { pid: number; port: number;
  * The running postmaster listening on `port`: a postgres process whose working directory (the
  * data directory: PostgreSQL changes into it) holds a postmaster.pid naming it and the port.
  */
-function findDataDirByPort(port: number): string | undefined {
+export function findDataDirByPort(port: number): string | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {

@@ -1,0 +1,55 @@
+/**
+ * Where the archived WAL in a local (posix) pgBackRest repository ends, read from the repository
+ * itself: with no live cluster (a restore onto a new host) there is no pg_stat_archiver, and
+ * `pgbackrest info` names segments, not times. The newest segment of each timeline is found by
+ * name, and the one written last (its file's modification time) is where the old host stopped:
+ * its timeline is the history it was on, its time the end of what can be reached.
+ */
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface ArchiveEnd {
+  /** The segment's 24-hex name. */
+  segment: string;
+  timeline: number;
+  /** When it was written into the repository (its file's mtime). */
+  at: Date;
+}
+
+const LOG_DIR = /^[0-9A-F]{16}$/;
+/** A segment pgBackRest stored: name, checksum, optional compression suffix; never `.partial` or `.history`. */
+const SEGMENT = /^([0-9A-F]{24})-[0-9a-f]{40}(\.[a-z0-9]+)?$/;
+
+/**
+ * The last archived segment under `<repoPath>/archive/<stanza>/<archiveId>`, or undefined when
+ * there is none (or the directory cannot be read). Nothing is followed through a link: the
+ * repository is writable by postgres, so names and times here only steer the choice of timeline
+ * and the window's end; pgBackRest checks what it restores.
+ */
+export async function lastArchivedSegment(
+  repoPath: string,
+  stanza: string,
+  archiveId: string,
+): Promise<ArchiveEnd | undefined> {
+  if (!/^[0-9]+-[0-9]+$/.test(archiveId)) return undefined;
+  const dir = path.join(repoPath, 'archive', stanza, archiveId);
+  const logs = (await readdir(dir).catch(() => [] as string[])).filter((n) => LOG_DIR.test(n)).sort();
+  // The highest log directory of each timeline holds that timeline's newest segment.
+  const lastLog = new Map<string, string>();
+  for (const l of logs) lastLog.set(l.slice(0, 8), l);
+  let best: ArchiveEnd | undefined;
+  for (const log of lastLog.values()) {
+    const sub = path.join(dir, log);
+    if (!(await lstat(sub).catch(() => undefined))?.isDirectory()) continue;
+    const names = (await readdir(sub).catch(() => [] as string[])).filter((n) => SEGMENT.test(n)).sort();
+    const last = names[names.length - 1];
+    if (!last) continue;
+    const st = await lstat(path.join(sub, last)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    const segment = (SEGMENT.exec(last) as RegExpExecArray)[1] as string;
+    if (!best || st.mtimeMs > best.at.getTime()) {
+      best = { segment, timeline: parseInt(segment.slice(0, 8), 16), at: new Date(st.mtimeMs) };
+    }
+  }
+  return best;
+}
