@@ -215,6 +215,11 @@ export function describeNewHostFailure(o: NewHostOutcome, dir: string): string |
   else if (!o.written) parts.push(`Nothing was written to ${dir}.`);
   const files = describeRollback(o.files)?.replace(/^\.\s*/, '');
   if (files) parts.push(files);
+  if (o.written || o.cleaned) {
+    parts.push(
+      'Mattermost has no database on this host until a restore succeeds (it was started again, and cannot be healthy): fix the cause and run the restore again.',
+    );
+  }
   return parts.length ? `. ${parts.join(' ')}` : undefined;
 }
 

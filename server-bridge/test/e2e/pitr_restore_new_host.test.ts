@@ -1,0 +1,304 @@
+/**
+ * restore --at T --pg-data-dir DIR, onto a new host, with real parts only: the "old host" is a real
+ * PostgreSQL 15 cluster archiving through the real pgbackrest; the "new host" is a second config
+ * (its own pgBackRest config directory, pg_ctl service commands, the same repository) on the same
+ * machine. While the old cluster runs, every refusal changes nothing; then the old host is gone
+ * (its cluster stopped) and the restore must bring up, in an empty directory, a cluster with
+ * exactly the rows of T that archives nothing into the old repository; a restore whose
+ * PostgreSQL start fails leaves no cluster running and no restored copy behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { chown, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { runCli, type CliResult } from '../support/cli';
+import { isUp } from '../support/e2e_env';
+import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+
+describe('restore --at onto a new host (--pg-data-dir)', () => {
+  let env: PitrRestoreEnv;
+  let mmdb: string;
+  let t: Date;
+  let newHostCfg: string;
+  let failingCfg: string;
+  let newHostEtc: string;
+  let postgresUid: number;
+  const restoredDirs: string[] = [];
+  const sql = (q: string) => env.db.query(mmdb, q);
+  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
+  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
+  const newHost = (cfg: string, ...args: string[]) => runCli(['--config', cfg, '--json', ...args]);
+  const exists = async (p: string) => !!(await lstat(p).catch(() => undefined));
+  const pgCtl = (...args: string[]) =>
+    spawnSync('runuser', ['-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...args], { encoding: 'utf8' });
+  /** Every file below the stanza's archive: what the old host archived, and nothing the restored cluster may add. */
+  const archived = async (): Promise<string[]> => {
+    const out: string[] = [];
+    const walk = async (d: string) => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else out.push(path.relative(env.repo, p));
+      }
+    };
+    await walk(path.join(env.repo, 'pgbackrest', 'archive'));
+    return out.sort();
+  };
+  /** The job started Mattermost again after the failure (it cannot come up: there is no database on this host now), and said so. */
+  const startedAgain = (r: CliResult) => {
+    expect(r.events.filter((e) => e.step === 'ensure-started').map((e) => e.type)).toEqual([
+      'step.started',
+      'step.failed',
+    ]);
+    expect(r.stderr).toMatch(/Mattermost has no database on this host until a restore succeeds/);
+  };
+  const portOpen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+
+  beforeAll(async () => {
+    env = await setupPitrRestore();
+    mmdb = env.sb.dbName;
+    postgresUid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const ok = async (...args: string[]) => {
+      const r = await env.cli(...args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    };
+    await ok('pitr', 'enable', '--restart-postgres', '--yes');
+    await env.db.exec(
+      mmdb,
+      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
+       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
+    );
+    await ok('pitr', 'backup');
+    await ok('backup');
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
+    await new Promise((r) => setTimeout(r, 1000));
+    t = await dbNow();
+    await new Promise((r) => setTimeout(r, 1000));
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+    // The old host's last words: its WAL up to here reaches the repository.
+    const seg = (
+      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS s')) as Array<{ s: string }>
+    )[0]!.s;
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const a = (await env.db.query('postgres', 'SELECT last_archived_wal AS w FROM pg_stat_archiver')) as Array<{
+        w: string | null;
+      }>;
+      if (a[0]?.w && a[0].w >= seg) break;
+      if (Date.now() > end) throw new Error(`segment ${seg} was not archived`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+
+    // The new host: the same repository and install paths, its own /etc for pgBackRest.
+    const oldCfg = JSON.parse(await readFile(env.cfgFile, 'utf8')) as Record<string, any>;
+    newHostEtc = path.join(env.root, 'newhost-etc', 'pgbackrest');
+    newHostCfg = path.join(env.root, 'newhost.json');
+    await writeFile(
+      newHostCfg,
+      JSON.stringify({
+        ...oldCfg,
+        pitr: {
+          ...oldCfg.pitr,
+          configDir: newHostEtc,
+          postgresService: { preset: 'pg_ctl', binDir: env.db.binDir },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    // A PostgreSQL service whose start fails (custom preset): the restored copy must not stay.
+    const failingStart = path.join(env.root, 'pg-start-fails');
+    const dir2 = path.join(env.root, 'newhost2', 'main');
+    const ctl = path.join(env.db.binDir, 'pg_ctl');
+    await writeFile(failingStart, "#!/bin/sh\necho 'postgres start made to fail by the test' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
+    failingCfg = path.join(env.root, 'newhost-failing.json');
+    await writeFile(
+      failingCfg,
+      JSON.stringify({
+        ...oldCfg,
+        pitr: {
+          ...oldCfg.pitr,
+          configDir: newHostEtc,
+          postgresService: {
+            preset: 'custom',
+            start: [failingStart],
+            stop: ['runuser', '-u', 'postgres', '--', ctl, 'stop', '-D', dir2, '-m', 'fast', '-w', '-s'],
+            status: ['runuser', '-u', 'postgres', '--', ctl, 'status', '-D', dir2, '-s'],
+          },
+        },
+      }),
+      { mode: 0o600 },
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const d of restoredDirs) {
+      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl('stop', '-D', d, '-m', 'fast', '-w');
+    }
+    await env?.cleanup();
+  }, 120_000);
+
+  test('refused while a cluster serves the DSN port, or for a non-empty directory, a link, a foreign owner; nothing changed', async () => {
+    const at = t.toISOString();
+    const fresh = path.join(env.root, 'nh-fresh', 'main');
+    await mkdir(path.dirname(fresh));
+    const busy = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', fresh, '--yes');
+    expect(busy.code).toBe(3);
+    expect(busy.stderr).toMatch(
+      new RegExp(
+        `a PostgreSQL server already listens on port ${env.db.port} .* in ${env.db.dataDir}; nothing was changed`,
+      ),
+    );
+    expect(await exists(fresh)).toBe(false);
+
+    const full = path.join(env.root, 'nh-full');
+    await mkdir(full);
+    await writeFile(path.join(full, 'PG_VERSION'), '15\n');
+    await chown(full, postgresUid, postgresUid);
+    const r1 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', full, '--yes');
+    expect(r1.code).toBe(3);
+    expect(r1.stderr).toMatch(/is not empty \(PG_VERSION\); nothing was changed/);
+    expect(await readdir(full)).toEqual(['PG_VERSION']);
+
+    const empty = path.join(env.root, 'nh-empty');
+    await mkdir(empty);
+    await chown(empty, postgresUid, postgresUid);
+    const link = path.join(env.root, 'nh-link');
+    await symlink(empty, link);
+    const r2 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', link, '--yes');
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toMatch(/is a symbolic link; nothing was changed/);
+    expect(await readdir(empty)).toEqual([]);
+
+    const rootOwned = path.join(env.root, 'nh-root');
+    await mkdir(rootOwned);
+    const r3 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', rootOwned, '--yes');
+    expect(r3.code).toBe(3);
+    expect(r3.stderr).toMatch(/belongs to uid 0, not to postgres; nothing was changed/);
+
+    // Nothing was written anywhere: not even pgBackRest's config of the new host.
+    expect(await exists(newHostEtc)).toBe(false);
+    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  }, 300_000);
+
+  test('the old host gone: a time outside the window is refused with the window; the old host config is not replaced', async () => {
+    await env.db.stop();
+    const target = path.join(env.root, 'nh-window', 'main');
+    await mkdir(path.dirname(target));
+    const early = await newHost(
+      newHostCfg,
+      'restore',
+      '--at',
+      '2020-01-01 00:00:00Z',
+      '--pg-data-dir',
+      target,
+      '--yes',
+    );
+    expect(early.code).toBe(3);
+    expect(early.stderr).toMatch(
+      /2020-01-01T00:00:00\.000Z is outside the recovery window \d{4}-.* … .* \(it ends at the last WAL segment archived in the repository.*nothing was changed/,
+    );
+    const late = await newHost(
+      newHostCfg,
+      'restore',
+      '--at',
+      new Date(Date.now() + 3_600_000).toISOString(),
+      '--pg-data-dir',
+      target,
+      '--yes',
+    );
+    expect(late.code).toBe(3);
+    expect(late.stderr).toMatch(/outside the recovery window/);
+    // The old host's own config: its pgbackrest.conf serves the (stopped) cluster, which is still there.
+    const own = await env.cli('restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    expect(own.code).toBe(3);
+    expect(own.stderr).toMatch(new RegExp(`serves the cluster in ${env.db.dataDir} on this host`));
+    expect(await exists(target)).toBe(false);
+  }, 300_000);
+
+  test('restore --at T into an empty directory: exactly the rows of T, Mattermost up, nothing archived into the old repository', async () => {
+    const before = await archived();
+    expect(before.length).toBeGreaterThan(2);
+    const target = path.join(env.root, 'newhost', '15', 'main');
+    await mkdir(path.dirname(target), { recursive: true });
+    restoredDirs.push(target);
+    const r = await newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.summary).toMatchObject({
+      target: t.toISOString(),
+      data_dir: target,
+      port: env.db.port,
+      archive_mode: 'off',
+      new_host: true,
+      cleaned: false,
+      attachments_missing_count: 0,
+    });
+    expect((await lstat(target)).uid).toBe(postgresUid);
+    expect((await lstat(target)).mode & 0o777).toBe(0o700);
+    // env.db talks to 127.0.0.1:<the DSN port>: the restored cluster now.
+    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await isUp(env.url)).toBe(true);
+
+    expect(await env.db.query('postgres', 'SHOW archive_mode')).toEqual([{ archive_mode: 'off' }]);
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(100, 5000)');
+    await env.db.query('postgres', 'SELECT pg_switch_wal()');
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (5001)');
+    await env.db.query('postgres', 'SELECT pg_switch_wal()');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await env.db.query('postgres', 'SELECT archived_count, failed_count FROM pg_stat_archiver')).toEqual([
+      { archived_count: '0', failed_count: '0' },
+    ]);
+    expect(await archived()).toEqual(before);
+  }, 600_000);
+
+  test('a PostgreSQL start that fails leaves the target removed, with a clear message', async () => {
+    const first = restoredDirs[0] as string;
+    expect(pgCtl('stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
+    expect(await portOpen(env.db.port)).toBe(false);
+    const target = path.join(env.root, 'newhost2', 'main');
+    await mkdir(path.dirname(target));
+    restoredDirs.push(target);
+    // pgBackRest's config of this host serves the cluster restored before: not replaced while it exists.
+    const again = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(new RegExp(`serves the cluster in ${first} on this host`));
+    expect(await exists(target)).toBe(false);
+    await rm(first, { recursive: true });
+    const before = await archived();
+    const r = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/postgres start made to fail by the test/);
+    expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
+    expect(await exists(target)).toBe(false);
+    expect(await portOpen(env.db.port)).toBe(false);
+    expect(await archived()).toEqual(before);
+    startedAgain(r);
+  }, 600_000);
+
+  test('a failure at the very end (Mattermost does not start) stops the restored cluster, removes it and puts the files back', async () => {
+    expect(await portOpen(env.db.port)).toBe(false);
+    const target = path.join(env.root, 'newhost3', 'main');
+    await mkdir(path.dirname(target));
+    restoredDirs.push(target);
+    const extra = path.join(env.sb.installDir, 'config', 'added-on-new-host.txt');
+    await writeFile(extra, 'written before the restore\n');
+    await writeFile(env.failStartMarker, '');
+    const r = await newHost(newHostCfg, 'restore', '--at', 'latest', '--pg-data-dir', target, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/start made to fail by the test/);
+    expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
+    expect(r.stderr).toMatch(/were put back from safety snapshot/);
+    expect(await exists(target)).toBe(false);
+    expect(await portOpen(env.db.port)).toBe(false);
+    expect(await readFile(extra, 'utf8')).toBe('written before the restore\n');
+    startedAgain(r);
+  }, 600_000);
+});
