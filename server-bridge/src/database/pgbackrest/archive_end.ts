@@ -18,7 +18,7 @@ export interface ArchiveEnd {
 
 const LOG_DIR = /^[0-9A-F]{16}$/;
 /** A segment pgBackRest stored: name, checksum, optional compression suffix; never `.partial` or `.history`. */
-const SEGMENT = /^([0-9A-F]{24})-[0-9a-f]{40}(\.[a-z0-9]+)?$/;
+const SEGMENT = /^([0-9A-F]{24})-[0-9a-f]{40}(\.(?:gz|bz2|lz4|zst))?$/;
 
 /**
  * The last archived segment under `<repoPath>/archive/<stanza>/<archiveId>`, or undefined when

@@ -1,0 +1,201 @@
+/**
+ * The parts of a restore onto a new host that work on files, with real directories, real links
+ * and the real postgres account: where the archive ends (by name and time in a repository
+ * layout), the room a restore needs, which targets are refused, how a failed target is emptied
+ * without following a planted link, and the settings written into the restored cluster.
+ */
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BackupInfo } from '../../src/database/pgbackrest/info';
+import { lastArchivedSegment } from '../../src/database/pgbackrest/archive_end';
+import { renderConfig } from '../../src/database/pgbackrest/config_file';
+import {
+  checkNewHostTarget,
+  cleanNewHostTarget,
+  prepareNewHostTarget,
+} from '../../src/database/pgbackrest/new_host_target';
+import { lookupAccount, type OsAccount } from '../../src/database/pgbackrest/postgres_account';
+import { REPLAY_WAL_CAP_BYTES, restoreSpace } from '../../src/database/pgbackrest/restore_space';
+import { setAutoConf } from '../../src/database/pgbackrest/restored_settings';
+
+const pg = lookupAccount('postgres') as OsAccount;
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'pitr-new-host-'));
+  chmodSync(root, 0o711); // postgres reaches the directories below, as it reaches /var/lib/postgresql
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const SHA = 'a'.repeat(40);
+function segment(dir: string, name: string, mtime: number, suffix = '.zst'): void {
+  const log = path.join(dir, name.slice(0, 16));
+  mkdirSync(log, { recursive: true });
+  const f = path.join(log, `${name}-${SHA}${suffix}`);
+  writeFileSync(f, 'x');
+  utimesSync(f, mtime, mtime);
+}
+
+describe('lastArchivedSegment', () => {
+  test('the segment written last, across timelines, by its time; partial and history files are not segments', async () => {
+    const dir = path.join(root, 'archive', 'main', '15-1');
+    segment(dir, '000000010000000000000003', 1000);
+    segment(dir, '000000010000000100000001', 3000); // timeline 1 went on after timeline 2 was abandoned
+    segment(dir, '000000020000000000000004', 2000);
+    segment(dir, '000000010000000100000002', 9000, '.zst.partial');
+    const partial = path.join(dir, '0000000100000001', `000000010000000100000003.partial-${SHA}.zst`);
+    writeFileSync(partial, 'x');
+    utimesSync(partial, 9000, 9000);
+    writeFileSync(path.join(dir, '00000002.history'), 'x');
+    expect(await lastArchivedSegment(root, 'main', '15-1')).toEqual({
+      segment: '000000010000000100000001',
+      timeline: 1,
+      at: new Date(3000 * 1000),
+    });
+  });
+
+  test('a link planted as the newest segment is not followed nor used; nothing there: undefined', async () => {
+    const dir = path.join(root, 'archive', 'main', '15-1');
+    segment(dir, '000000010000000000000003', 1000);
+    symlinkSync('/etc/passwd', path.join(dir, '0000000100000000', `000000010000000000000009-${SHA}.zst`));
+    expect(await lastArchivedSegment(root, 'main', '15-1')).toBeUndefined();
+    expect(await lastArchivedSegment(root, 'main', '15-2')).toBeUndefined();
+    expect(await lastArchivedSegment(root, 'main', '../15-1')).toBeUndefined();
+  });
+});
+
+describe('restoreSpace', () => {
+  const set = (size: number, start: string | null) =>
+    ({
+      label: 'x',
+      type: 'full',
+      timestamp: { start: 0, stop: 0 },
+      info: { size },
+      archive: { start, stop: start },
+    }) as BackupInfo;
+  test('the database plus the WAL from the backup to the last archived segment, 16 MiB each, at most the cap', () => {
+    expect(restoreSpace(set(1000, '000000010000000000000003'), '000000010000000000000005')).toEqual({
+      databaseBytes: 1000,
+      walBytes: 3 * 16 * 1024 * 1024,
+      need: 1000 + 3 * 16 * 1024 * 1024,
+    });
+    // Across a log boundary (…00FF → …0100).
+    expect(restoreSpace(set(0, '0000000100000000000000FF'), '000000010000000100000000').walBytes).toBe(
+      2 * 16 * 1024 * 1024,
+    );
+    expect(restoreSpace(set(0, '000000010000000000000001'), '000000010000001000000000').walBytes).toBe(
+      REPLAY_WAL_CAP_BYTES,
+    );
+    expect(restoreSpace(set(5, null), undefined)).toEqual({
+      databaseBytes: 5,
+      walBytes: REPLAY_WAL_CAP_BYTES,
+      need: 5 + REPLAY_WAL_CAP_BYTES,
+    });
+  });
+});
+
+describe('the new host target', () => {
+  test('a free name or an empty postgres directory is accepted; anything else is refused with nothing changed', async () => {
+    expect(await checkNewHostTarget(path.join(root, 'main'), pg)).toEqual({
+      dir: path.join(root, 'main'),
+      existed: false,
+    });
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    chownSync(empty, pg.uid, pg.gid);
+    expect(await checkNewHostTarget(empty, pg)).toEqual({ dir: empty, existed: true });
+
+    await expect(checkNewHostTarget(path.join(root, 'no', 'main'), pg)).rejects.toThrow(/has no parent directory/);
+    await expect(checkNewHostTarget(`${root}/x/../main`, pg)).rejects.toThrow(/absolute, normalized/);
+    const link = path.join(root, 'link');
+    symlinkSync(empty, link);
+    await expect(checkNewHostTarget(link, pg)).rejects.toThrow(/is a symbolic link; nothing was changed/);
+    const mine = path.join(root, 'mine');
+    mkdirSync(mine);
+    await expect(checkNewHostTarget(mine, pg)).rejects.toThrow(/belongs to uid 0, not to postgres/);
+    writeFileSync(path.join(empty, 'PG_VERSION'), '15\n');
+    await expect(checkNewHostTarget(empty, pg)).rejects.toThrow(/is not empty \(PG_VERSION\)/);
+    const file = path.join(root, 'file');
+    writeFileSync(file, '');
+    await expect(checkNewHostTarget(file, pg)).rejects.toThrow(/is not a directory/);
+    expect(readdirSync(empty)).toEqual(['PG_VERSION']);
+  });
+
+  test('made postgres 0700; after a failure removed when made, emptied when it was there; a planted link is not followed', async () => {
+    const victim = path.join(root, 'victim');
+    mkdirSync(victim);
+    writeFileSync(path.join(victim, 'keep'), 'root data');
+
+    const made = { dir: path.join(root, 'made'), existed: false };
+    await prepareNewHostTarget(made, pg);
+    const st = lstatSync(made.dir);
+    expect([st.uid, st.mode & 0o777]).toEqual([pg.uid, 0o700]);
+    mkdirSync(path.join(made.dir, 'base'));
+    writeFileSync(path.join(made.dir, 'base', '1'), 'x');
+    symlinkSync(victim, path.join(made.dir, 'pg_wal'));
+    chownSync(path.join(made.dir, 'base'), pg.uid, pg.gid);
+    chownSync(path.join(made.dir, 'base', '1'), pg.uid, pg.gid);
+    expect(await cleanNewHostTarget(made, pg)).toBeUndefined();
+    expect(existsSync(made.dir)).toBe(false);
+
+    const kept = { dir: path.join(root, 'kept'), existed: true };
+    mkdirSync(kept.dir);
+    chownSync(kept.dir, pg.uid, pg.gid);
+    await prepareNewHostTarget(kept, pg);
+    mkdirSync(path.join(kept.dir, 'global'));
+    chownSync(path.join(kept.dir, 'global'), pg.uid, pg.gid);
+    symlinkSync(victim, path.join(kept.dir, 'global', 'link'));
+    expect(await cleanNewHostTarget(kept, pg)).toBeUndefined();
+    expect(readdirSync(kept.dir)).toEqual([]);
+    expect(readFileSync(path.join(victim, 'keep'), 'utf8')).toBe('root data');
+
+    // Filled between the check and the step: not restored into.
+    writeFileSync(path.join(kept.dir, 'late'), '');
+    await expect(prepareNewHostTarget(kept, pg)).rejects.toThrow(/is no longer empty \(late\)/);
+  });
+});
+
+test('setAutoConf replaces the named settings, keeps the rest, owner and mode', async () => {
+  const dir = path.join(root, 'data');
+  mkdirSync(dir);
+  const file = path.join(dir, 'postgresql.auto.conf');
+  writeFileSync(
+    file,
+    "# Do not edit\narchive_mode = 'on'\narchive_command = 'x'\n  port=5433\nrestore_command = 'y'\n",
+    {
+      mode: 0o600,
+    },
+  );
+  chownSync(file, pg.uid, pg.gid);
+  await setAutoConf(dir, { archive_mode: 'off', port: '5432' });
+  expect(readFileSync(file, 'utf8')).toBe(
+    "# Do not edit\narchive_command = 'x'\nrestore_command = 'y'\narchive_mode = 'off'\nport = '5432'\n",
+  );
+  const st = lstatSync(file);
+  expect([st.uid, st.mode & 0o777]).toEqual([pg.uid, 0o600]);
+});
+
+test('a new host config has no socket path until the cluster runs', () => {
+  const text = renderConfig({
+    stanza: 'main',
+    pg: { dataDir: '/var/lib/postgresql/15/main', port: 5432 },
+    repo: { type: 'posix', path: '/srv/repo/pgbackrest' },
+    processMax: 2,
+    archivePushQueueMaxBytes: 1024,
+  });
+  expect(text).toContain('[main]\npg1-path=/var/lib/postgresql/15/main\npg1-port=5432\n');
+  expect(text).not.toContain('pg1-socket-path');
+});
