@@ -40,6 +40,8 @@ export async function restoreAtCommand(
     throw new UsageError('--at always takes a safety snapshot of the files: --no-safety-snapshot is not allowed');
   }
   const { ec, out, json } = await openCommand(globals);
+  // A new host trusts the old host's signing key for this run as a snapshot restore does.
+  ec.trust = ec.trust.withExtra(flags.trust);
   await withLock(ec, 'restore', out, async (lock) => {
     const rt = { ec, lock, trigger: 'cli' as const, notice: (s: string) => out.info(s) };
     const req = { at: flags.at as string, force: !!flags.force, allowUnsigned: !!flags.allowUnsigned };

@@ -39,7 +39,7 @@ export async function checkMovable(dataDir: string): Promise<void> {
   if (parent.dev !== st.dev) {
     throw refuse(
       'is a mount point: it cannot be moved aside by a rename',
-      'restore onto a new host (--pg-data-dir, not yet available), or mount the filesystem one level up',
+      'restore into an empty directory instead (restore --at … --pg-data-dir, docs/pitr.md), or mount the filesystem one level up',
     );
   }
   if ((await lstat(path.join(dataDir, 'pg_wal')).catch(() => undefined))?.isSymbolicLink()) {
