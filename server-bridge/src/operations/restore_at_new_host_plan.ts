@@ -56,6 +56,8 @@ export interface NewHostOutcome extends RestoreAtOutcome {
 }
 
 const POLL_MS = 500;
+/** How long a started service may run without a server in the target: its data directory is another. */
+const PID_WAIT_MS = 120_000;
 
 /** The in-place plan's steps this plan takes as they are (they read the discovery and files, never the live cluster). */
 const SHARED = ['preflight', 'at-preflight', 'stop', 'schema-check', 'merge-attachments', 'attachment-check', 'start'];
@@ -150,8 +152,14 @@ export function planRestoreAtNewHost(
         // pg_ctl -w gives up after its timeout while a long recovery goes on: only a stopped server is a failure.
         if (!(await running(ctx))) throw err;
       }
+      const pidDeadline = Date.now() + PID_WAIT_MS;
       for (;;) {
         const pm = readPostmasterPid(dir);
+        if (!pm && Date.now() > pidDeadline) {
+          throw new ProcessError(
+            `the PostgreSQL service started, but no server runs on ${dir} after ${PID_WAIT_MS / 1000} s: the service's data directory must be ${dir} (pitr.postgresService; on Debian, data_directory in /etc/postgresql/<major>/<cluster>/postgresql.conf)`,
+          );
+        }
         if (pm?.socketDir) {
           const su = new LocalSuperuser(x.psql, pm.socketDir, pm.port, x.account);
           let recovering: boolean | undefined;

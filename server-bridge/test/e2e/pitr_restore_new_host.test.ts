@@ -217,6 +217,31 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     );
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(/outside the recovery window/);
+    // Too small a filesystem for the database and the WAL replayed through pg_wal.
+    const small = path.join(env.root, 'nh-small');
+    await mkdir(small);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', small], { encoding: 'utf8' });
+    if (m.status !== 0) throw new Error(`cannot mount a tmpfs (these tests need root): ${m.stderr}`);
+    try {
+      const full = await newHost(
+        newHostCfg,
+        'restore',
+        '--at',
+        t.toISOString(),
+        '--pg-data-dir',
+        `${small}/main`,
+        '--yes',
+      );
+      expect(full.code).toBe(3);
+      expect(full.stderr).toMatch(
+        new RegExp(
+          `the restored cluster needs about [\\d.]+ MiB in ${small}/main \\(the database [\\d.]+ MiB, WAL replayed through pg_wal up to [\\d.]+ MiB\\), and [\\d.]+ (MiB|KiB) are free; nothing was changed`,
+        ),
+      );
+      expect(await readdir(small)).toEqual([]);
+    } finally {
+      spawnSync('umount', ['-l', small]);
+    }
     // The old host's own config: its pgbackrest.conf serves the (stopped) cluster, which is still there.
     const own = await env.cli('restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
     expect(own.code).toBe(3);
