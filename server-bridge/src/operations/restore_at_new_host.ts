@@ -58,6 +58,15 @@ export async function prepareRestoreAtNewHost(
   const cfg = ec.cfg;
   const target = parseRecoveryTarget(req.at);
   const warnings: string[] = [];
+  if (cfg.pitr.repo.type !== 'local') {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      'a restore onto a new host reads a local pgBackRest repository (pitr.repo local); this config names the bucket; nothing was changed',
+      {
+        hint: 'copy the stanza from the bucket into a directory here and set pitr.repo local with pitr.repoPath there',
+      },
+    );
+  }
   const account = postgresAccount();
   const bin = resolvePgBackRest(cfg.pitr.pgbackrestBin);
   const cli = new PgBackRest(bin, cfg.pitr.configDir, cfg.pitr.stanza, account);
