@@ -36,8 +36,7 @@ const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}
 };
 
 /** A shell command, the same in every language. */
-export const CLI_COMMAND =
-    'mm-backup --config /etc/mattermost-backup.json connect --admin-token-file /root/admin-token';
+export const CLI_COMMAND = 'mm-backup --config /etc/mm-backup/config.json connect --admin-token-file /root/admin-token';
 
 export default function ConnectPanel() {
     const {formatMessage} = useIntl();
