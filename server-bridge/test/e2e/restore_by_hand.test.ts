@@ -1,5 +1,5 @@
 /**
- * The README's "restoring by hand" block, run as written (only its three settings replaced):
+ * The "restoring by hand" block of docs/commands.md, run as written (only its three settings replaced):
  * a snapshot restores with bash, jq, zstd and pg_restore alone, without mm-backup.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,14 +20,14 @@ afterAll(async () => {
 });
 
 async function readmeBlock(): Promise<string> {
-  const readme = await readFile(path.resolve(__dirname, '../../../README.md'), 'utf8');
+  const readme = await readFile(path.resolve(__dirname, '../../../docs/commands.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## The repository, and restoring by hand'));
   const m = /```sh\n([\s\S]*?)```/.exec(section);
-  if (!m) throw new Error('the README has no restore-by-hand block');
+  if (!m) throw new Error('docs/commands.md has no restore-by-hand block');
   return m[1] as string;
 }
 
-test('the README procedure restores the database and the file store without mm-backup', async () => {
+test('the restore-by-hand procedure of docs/commands.md restores the database and the file store without mm-backup', async () => {
   const b = await env.cli('backup', '--mode', 'online');
   expect(b.code).toBe(0);
   const id = b.summary?.snapshot.id as string;

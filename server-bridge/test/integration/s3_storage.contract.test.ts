@@ -60,6 +60,6 @@ storageContract('age-encrypted, retrying S3 (the off-site stack)', async () => {
 });
 
 test('cleanup on a server that cannot list multipart uploads (s3rver) counts nothing and does not fail', async () => {
-  // A bucket lifecycle rule covers servers like this one (README, "Off-site copies").
+  // A bucket lifecycle rule covers servers like this one (docs/offsite_dr.md).
   expect(await s3(`mp-${randomBytes(4).toString('hex')}`).cleanup()).toBe(0);
 });

@@ -63,7 +63,7 @@ test('connect from the CLI while serve runs: the running service answers /backup
   await env.restart();
 });
 
-test("connect before the repository exists (the README's order) creates it 0700 and the state file 0600", async () => {
+test('connect before the repository exists (the order docs/sidecar_api.md gives) creates it 0700 and the state file 0600', async () => {
   const repo = path.join(env.root, 'not-yet', 'repo');
   const cfgFile = await configWith('fresh-repo.json', (c) => {
     c.repository.path = repo;

@@ -4,7 +4,7 @@
  * admin opens the System Console page, backs up, watches the job succeed, finds the snapshot
  * in the table and restores it through the guarded modal. Screenshots of each state go to
  * test-artifacts/screenshots/; with UPDATE_DOCS_SCREENSHOTS=1 the main ones also go to docs/screenshots/
- * (committed, shown in the README), so an ordinary test run never changes tracked files.
+ * (committed, shown in docs/sidecar_api.md), so an ordinary test run never changes tracked files.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +19,7 @@ const DOCS_SHOTS = path.join(ROOT, 'docs', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PLUGIN_ID = (JSON.parse(readFileSync(path.join(ROOT, 'plugin.json'), 'utf8')) as { id: string }).id;
 
-/** Shots worth showing in the README. */
+/** Shots worth showing in docs/sidecar_api.md. */
 const DOCS = new Set([
   '01-dashboard-idle',
   '02-backup-running',
