@@ -192,6 +192,33 @@ describe('deep verify in physical mode: pgbackrest verify and the restore drill'
     }
   }, 300_000);
 
+  test('a drill killed outright (SIGKILL) leaves its copy running; the next deep verify stops and deletes it', async () => {
+    await writeFile(slowMarker, '');
+    let leftover: number[] = [];
+    try {
+      const run = startCli(['--config', env.cfgFile, '--json', 'verify', 'latest', '--deep']);
+      leftover = await until(
+        () => {
+          const p = postgresUnder(drillRoot);
+          return p.length ? p : undefined;
+        },
+        240_000,
+        "the drill's copy to start",
+      );
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      await rm(slowMarker, { force: true });
+    }
+    // Nothing stops a copy whose job was killed: it is still there.
+    expect(postgresUnder(drillRoot).length).toBeGreaterThan(0);
+    expect(readdirSync(drillRoot).length).toBe(1);
+    const r = await ok('verify', 'latest', '--deep');
+    expect(r.physical.problems).toEqual([]);
+    await expectNoCopy();
+    for (const pid of leftover) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  }, 300_000);
+
   test('a damaged file in a physical backup fails deep verify (exit 4), naming the backup and what to do', async () => {
     const label = ((await ok('pitr', 'status')).backups as Array<{ label: string }>).pop()!.label;
     const file = path.join(env.repo, 'pgbackrest', 'backup', stanza, label, 'pg_data', 'PG_VERSION.zst');
