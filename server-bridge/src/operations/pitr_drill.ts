@@ -49,6 +49,9 @@ export interface PitrDrillOutcome {
   warnings: string[];
 }
 
+/** The newest signed snapshot of this install holding a PostgreSQL dump that finished after `after`. */
+export type DumpFinder = (after: Date) => Promise<Manifest | undefined>;
+
 /** Mattermost's rows are what the drill proves; the whole cluster is restored, so need its size. */
 const SPACE_MARGIN = 256 * 1024 * 1024;
 
@@ -56,8 +59,10 @@ const SPACE_MARGIN = 256 * 1024 * 1024;
  * Adds the physical steps to a deep verify job of snapshot `m`: before its `record` step the
  * verify and the drill, after it the verdict; the cleanup among the job's `finally` steps.
  */
-export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutcome {
+export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpFinder): PitrDrillOutcome {
   const o: PitrDrillOutcome = { gaps: [], problems: [], warnings: [] };
+  /** The snapshot whose dump the copy is compared with. */
+  let ref: Manifest | undefined;
   let site: PitrSite | undefined;
   let cluster: DrillCluster | undefined;
   let failed = false;
@@ -148,7 +153,8 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
           { hint: 'set pitr.drillDir to a disk with room for a copy of the database' },
         );
       }
-      const target = await chooseTarget(s, latest, m, ctx);
+      const target = await chooseTarget(s, latest, m, findDump, ctx);
+      ref = target.ref;
       await planAccess(path.join(root, 'x'), s.account, 'the drill directory');
       cluster = await DrillCluster.create(root, s.account, binDir());
       const c = cli();
@@ -166,7 +172,7 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
         archive_mode: null,
         tables: 0,
         rows: 0,
-        compared_with: target.at ? m.id : null,
+        compared_with: target.ref?.id ?? null,
         not_compared: target.why ?? null,
         differences: [],
       };
@@ -210,16 +216,16 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
       const counts = parseCounts(await su.json(COUNT_ROWS_SQL, ctx.signal));
       d.tables = Object.keys(counts).length;
       d.rows = Object.values(counts).reduce((a, b) => a + b, 0);
-      const dump = m.components.find((x) => x.database?.driver === 'postgres' && !x.database.tables)?.database;
-      if (d.compared_with && dump) {
+      const dump = ref ? pgDumpOf(ref) : undefined;
+      if (ref && dump) {
         const cmp = compareDrillCounts(dump.rowCounts, counts);
         d.differences = cmp.differences;
         if (cmp.problems.length) {
           o.problems.push(
-            `restore drill: the copy's row counts do not match snapshot ${m.id}'s dump: ${cmp.problems.slice(0, 5).join('; ')}`,
+            `restore drill: the copy's row counts do not match snapshot ${ref.id}'s dump: ${cmp.problems.slice(0, 5).join('; ')}`,
           );
         }
-        return `schema ${d.schema_version}, ${d.tables} tables, ${d.rows} rows; ${cmp.problems.length ? `${cmp.problems.length} tables DIFFER from` : 'counts match'} snapshot ${m.id}${cmp.differences.length && !cmp.problems.length ? ` (${cmp.differences.length} within tolerance)` : ''}`;
+        return `schema ${d.schema_version}, ${d.tables} tables, ${d.rows} rows; ${cmp.problems.length ? `${cmp.problems.length} tables DIFFER from` : 'counts match'} snapshot ${ref.id}${cmp.differences.length && !cmp.problems.length ? ` (${cmp.differences.length} within tolerance)` : ''}`;
       }
       return `schema ${d.schema_version}, ${d.tables} tables, ${d.rows} rows (not compared: ${d.not_compared ?? 'no dump'})`;
     }),
@@ -263,25 +269,34 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest): PitrDrillOutco
   return o;
 }
 
+/** The whole-database PostgreSQL dump of a snapshot, if it holds one (not the config store's tables). */
+export function pgDumpOf(m: Manifest) {
+  return m.components.find((c) => c.database?.driver === 'postgres' && !c.database.tables)?.database;
+}
+
 /**
- * Where the copy recovers to. The snapshot finished after the backup and the archive holds WAL
- * past it: to that moment (a transaction is committed and WAL switched and archived first, so
- * recovery finds a record after the target; as restore --at does), and the counts are compared.
- * Otherwise the backup's consistent end, and no comparison.
+ * Where the copy recovers to, and the snapshot whose dump it is compared with: the verified
+ * snapshot when it holds a dump finished after the backup ended, else the newest signed snapshot
+ * of this install that does (`findDump`; in physical mode most snapshots hold a reference, and a
+ * dump is taken only every pitr.logicalDumpEveryDays). The copy then recovers to the moment that
+ * snapshot finished (a transaction is committed and WAL switched and archived first, so recovery
+ * finds a record after the target; as restore --at does). Otherwise the backup's consistent end,
+ * and no comparison.
  */
 async function chooseTarget(
   s: PitrSite,
   latest: BackupInfo,
   m: Manifest,
+  findDump: DumpFinder,
   ctx: JobStepContext,
-): Promise<{ at?: Date; timeline: number; why?: string }> {
-  const finished = new Date(m.finishedAt);
-  const hasDump = m.components.some((c) => c.database?.driver === 'postgres' && !c.database.tables);
-  if (!hasDump) return { timeline: 0, why: `snapshot ${m.id} holds no PostgreSQL dump` };
-  if (finished.getTime() <= latest.timestamp.stop * 1000) {
+): Promise<{ at?: Date; timeline: number; ref?: Manifest; why?: string }> {
+  const stop = latest.timestamp.stop * 1000;
+  const ref =
+    pgDumpOf(m) && Date.parse(m.finishedAt) > stop ? m : await findDump(new Date(stop)).catch(() => undefined);
+  if (!ref) {
     return {
       timeline: 0,
-      why: `snapshot ${m.id} finished before physical backup ${latest.label} ended (take the logical backup after the physical one to compare them)`,
+      why: `no signed snapshot with a PostgreSQL dump finished after physical backup ${latest.label} ended (take a logical backup after the physical one to compare them)`,
     };
   }
   const segment = await switchWal(s.su, ctx.signal);
@@ -299,7 +314,7 @@ async function chooseTarget(
     await new Promise((r) => setTimeout(r, 500));
     if (ctx.signal.aborted) throw ctx.signal.reason as Error;
   }
-  return { at: finished, timeline };
+  return { at: new Date(ref.finishedAt), timeline, ref };
 }
 
 function parseCounts(raw: unknown): Record<string, number> {

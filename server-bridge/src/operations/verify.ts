@@ -4,7 +4,7 @@ import { parseDsn } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import type { EngineContext } from '../jobs/context';
 import type { Manifest } from '../manifest/manifest';
-import { addPitrDrill, type PitrDrillOutcome } from './pitr_drill';
+import { addPitrDrill, pgDumpOf, type PitrDrillOutcome } from './pitr_drill';
 import { loadPitrState } from './pitr_state';
 import { planVerify } from './verify_plan';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
@@ -25,7 +25,12 @@ export async function verifyLoaded(
   // Deep verify with physical mode on also checks pgBackRest's repository and drills a restore.
   const physical: PitrDrillOutcome | undefined =
     deep && (await loadPitrState(ec.cfg).catch(() => undefined))?.phase === 'enabled'
-      ? addPitrDrill(plan.job, ec.cfg, m)
+      ? addPitrDrill(plan.job, ec.cfg, m, (after) =>
+          ec.trust.newestTrusted(
+            ec.repo,
+            (x) => x.installDir === m.installDir && !!pgDumpOf(x) && Date.parse(x.finishedAt) > after.getTime(),
+          ),
+        )
       : undefined;
   const result = () => ({
     snapshot_id: m.id,
