@@ -316,7 +316,7 @@ export const configSchema = z
           .boolean()
           .optional()
           .describe(
-            'After every backup, and after its off-site copy: apply the retention policy. Objects no snapshot uses are swept only when the retention removed a snapshot (`mm-backup prune` always sweeps). Unset: `schedule.pruneAfterBackup` if set (deprecated, with a notice), else `true`.',
+            'After every backup, and after its off-site copy: apply the retention policy. Objects no snapshot uses are swept only when the retention removed a snapshot (the sweep reads every index; `mm-backup prune` always sweeps). Unset: `schedule.pruneAfterBackup` if set (deprecated, with a notice), else `true`.',
           ),
         budget: budgetSchema
           .prefault({})
