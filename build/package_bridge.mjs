@@ -6,12 +6,57 @@
 //
 // Usage: node build/package_bridge.mjs
 
-import {mkdirSync, readFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 
 import {ROOT_DIR} from './manifest.mjs';
 import {runProcess} from './run_process.mjs';
+
+/** Runs fn while holding a lock directory beside server-bridge; a lock whose process is gone is taken over. */
+function withPackLock(rootDir, fn) {
+    const lock = path.join(rootDir, 'server-bridge', '.pack.lock');
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+        try {
+            mkdirSync(lock);
+            writeFileSync(path.join(lock, 'pid'), String(process.pid));
+            break;
+        } catch (err) {
+            if (err.code !== 'EEXIST') {
+                throw err;
+            }
+            let owner = NaN;
+            try {
+                owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+            } catch {
+                // Just made, pid not written yet: wait.
+            }
+            if (owner > 0 && !isAlive(owner)) {
+                rmSync(lock, {recursive: true, force: true});
+                continue;
+            }
+            if (Date.now() > deadline) {
+                throw new Error(`another npm pack of server-bridge has held ${lock} for 10 minutes`, {cause: err});
+            }
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+        }
+    }
+    try {
+        return fn();
+    } finally {
+        rmSync(lock, {recursive: true, force: true});
+    }
+}
+
+function isAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return err.code === 'EPERM';
+    }
+}
 
 /** The tarball's name as npm pack writes it: @scope/name becomes scope-name. */
 export function bridgeTarballName(pkg) {
@@ -34,9 +79,17 @@ export function packBridge({
         runProcess('npm', ['run', 'build', '-w', 'server-bridge'], {cwd: rootDir});
     }
     mkdirSync(outDir, {recursive: true});
-    runProcess('npm', ['pack', '-w', 'server-bridge', '--pack-destination', outDir, ...(quiet ? ['--silent'] : [])], {
-        cwd: rootDir,
-    });
+    // prepack/postpack copy and remove server-bridge/node_modules/@mm-backup: two packs at once (the
+    // build tests run in parallel on a bigger machine) would remove each other's copy mid-pack.
+    withPackLock(rootDir, () =>
+        runProcess(
+            'npm',
+            ['pack', '-w', 'server-bridge', '--pack-destination', outDir, ...(quiet ? ['--silent'] : [])],
+            {
+                cwd: rootDir,
+            },
+        ),
+    );
     const pkg = JSON.parse(readFileSync(path.join(rootDir, 'server-bridge', 'package.json'), 'utf8'));
     return path.join(outDir, bridgeTarballName(pkg));
 }
