@@ -5,15 +5,13 @@
  * The entries are untrusted input (manifest/restore_safety.ts): nothing is written outside the
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
-import { chmod, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import {
-  chmodSync,
-  lchownSync,
-  lstatSync,
   mkdirSync,
+  readlinkSync,
   rmSync,
+  symlinkSync,
   unlinkSync,
-  utimesSync,
   type BigIntStats,
   type Dirent,
   type Stats,
@@ -28,6 +26,7 @@ import { EntryCursor, type EntryList } from '../manifest/entry_list';
 import { AncestorStack, inPathOrder } from '../manifest/entry_ancestors';
 import { INLINE_FILE, type Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
+import { ContainedTree, type MetaChange } from './contained_tree';
 import { IntegrityError } from '../storage/encrypted_storage';
 
 export interface TreeRestoreOptions {
@@ -90,80 +89,93 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
   // The checks see the same list that is written below, duplicates and order included.
   await checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
   const excluded = new Set(opts.exclude);
-  const abs = (rel: string) => (rel ? path.join(opts.root, ...rel.split('/')) : opts.root);
-
-  await mkdir(opts.root, { recursive: true });
+  // Every write below goes through a directory handle checked to be inside the root (contained_tree.ts).
+  const tree = ContainedTree.open(opts.root);
   if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, opts.entries, excluded, opts.signal);
   // Synchronous calls only from a repository of plain local files (an object read is then one
   // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
   const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
-  await writeDirsAndFiles(opts, res, abs, pacer);
-  await writeLinksAndDirMeta(opts, res, abs, pacer);
+  await writeDirsAndFiles(opts, res, tree, pacer);
+  await writeLinksAndDirMeta(opts, res, tree, pacer);
   return res;
+}
+
+/** `a/b/c` as its directory `a/b` and name `c` ('' for a top-level name's directory). */
+function splitRel(rel: string): { dir: string; name: string } {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? { dir: '', name: rel } : { dir: rel.slice(0, i), name: rel.slice(i + 1) };
 }
 
 /**
  * Directories, parents first (path order lists a parent before anything under it), each made a
  * real directory (a link found there is replaced, never followed): every file below then lands in
- * a directory this restore checked. Files are copied in parallel as the list is read.
+ * a directory this restore checked. Files are copied in parallel as the list is read. Each file is
+ * written, renamed and given its metadata inside its directory's checked handle (contained_tree.ts):
+ * a directory above it swapped for a link, before or during the restore, is refused, not followed.
  */
 async function writeDirsAndFiles(
   opts: TreeRestoreOptions,
   res: TreeRestoreResult,
-  abs: (rel: string) => string,
+  tree: ContainedTree,
   pacer: WalkPacer,
 ): Promise<void> {
   const pool = new TaskPool(opts.concurrency ?? 16);
   const breather = new Breather();
   const restoreFile = async (e: Entry): Promise<void> => {
-    const target = abs(e.path);
-    if (opts.mode === 'files') await mkdir(path.dirname(target), { recursive: true });
-    const existing = await lstat(target, { bigint: true }).catch(() => undefined);
-    if (existing && sameFile(existing, e)) {
-      res.unchanged++;
-      await applyMeta(target, e, existing);
-      return;
-    }
-    // The copy is renamed into place, which replaces a file or a link (never written through);
-    // a directory in the way must go first. A file stays until a checked copy replaces it.
-    if (existing?.isDirectory()) await remove(target, true);
-    try {
-      await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
-    } catch (err) {
-      throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
-    }
-    res.written++;
-    res.bytes += e.size ?? 0;
-    opts.onProgress?.({ files: res.written, bytes: res.bytes });
-    await applyMeta(target, e, 'new');
+    const { dir, name } = splitRel(e.path);
+    // Listed parents were made by ensureDir (mirror); in `files` mode they are made here, checked.
+    tree.makeDirs(dir);
+    await tree.withDir(dir, async (fd) => {
+      const target = tree.child(fd, dir, name);
+      const existing = tree.lstat(target);
+      if (existing && sameFile(existing, e)) {
+        res.unchanged++;
+        tree.applyMeta(target, 'file', metaChanges(e, existing));
+        return;
+      }
+      // The copy is renamed into place, which replaces a file or a link (never written through);
+      // a directory in the way must go first. A file stays until a checked copy replaces it.
+      if (existing?.isDirectory()) await remove(target, true);
+      try {
+        await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+      } catch (err) {
+        throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
+      }
+      res.written++;
+      res.bytes += e.size ?? 0;
+      opts.onProgress?.({ files: res.written, bytes: res.bytes });
+      tree.applyMeta(target, 'file', metaChanges(e, undefined));
+    });
   };
   /** The same for a small file, with synchronous calls throughout. */
   const restoreSmallFileSync = (e: Entry): void => {
-    const target = abs(e.path);
-    if (opts.mode === 'files') mkdirSync(path.dirname(target), { recursive: true });
-    const existing = lstatSync(target, { bigint: true, throwIfNoEntry: false });
-    if (existing && sameFile(existing, e)) {
-      res.unchanged++;
-      applyMetaSync(target, e, existing);
-      return;
-    }
-    if (existing?.isDirectory()) rmSync(target, { recursive: true, force: true });
-    try {
-      opts.repo.copySmallObjectSync(e.sha256 as string, target);
-    } catch (err) {
-      throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
-    }
-    res.written++;
-    res.bytes += e.size ?? 0;
-    opts.onProgress?.({ files: res.written, bytes: res.bytes });
-    applyMetaSync(target, e, 'new');
+    const { dir, name } = splitRel(e.path);
+    tree.makeDirs(dir);
+    tree.withDir(dir, (fd) => {
+      const target = tree.child(fd, dir, name);
+      const existing = tree.lstat(target);
+      if (existing && sameFile(existing, e)) {
+        res.unchanged++;
+        tree.applyMeta(target, 'file', metaChanges(e, existing));
+        return;
+      }
+      if (existing?.isDirectory()) rmSync(target, { recursive: true, force: true });
+      try {
+        opts.repo.copySmallObjectSync(e.sha256 as string, target);
+      } catch (err) {
+        throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
+      }
+      res.written++;
+      res.bytes += e.size ?? 0;
+      opts.onProgress?.({ files: res.written, bytes: res.bytes });
+      tree.applyMeta(target, 'file', metaChanges(e, undefined));
+    });
   };
   try {
     for await (const e of opts.entries) {
       throwIfAborted(opts.signal);
       if (e.type === 'dir') {
-        if (pacer.sync) ensureDirSync(abs(e.path));
-        else await ensureDir(abs(e.path));
+        ensureDir(tree, e.path);
       } else if (e.type === 'file') {
         if (pacer.sync && (e.size ?? 0) <= INLINE_FILE) restoreSmallFileSync(e);
         else await pool.add(() => restoreFile(e));
@@ -180,6 +192,35 @@ async function writeDirsAndFiles(
 }
 
 /**
+ * Makes the listed directory `rel` a real directory inside its checked parent: a link (or file)
+ * where the snapshot has a directory is removed itself, never followed.
+ */
+function ensureDir(tree: ContainedTree, rel: string): void {
+  if (!rel) return; // the root: made when the tree was opened
+  const { dir, name } = splitRel(rel);
+  tree.makeDirs(dir);
+  tree.withDir(dir, (fd) => {
+    const p = tree.child(fd, dir, name);
+    const st = tree.lstat(p);
+    if (st?.isDirectory()) return;
+    if (st) {
+      tree.forget(rel);
+      try {
+        unlinkSync(p); // not rmSync: see remove()
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  });
+  // Checked again (component by component) on its first use: nothing is trusted from here.
+}
+
+/**
  * Symlinks last: no directory or file of this restore is written once a link exists. Directory
  * metadata in the same pass, each directory once everything under it is done (creating a link
  * changes its directory's mtime; a directory made unreadable must not block what is inside it).
@@ -187,40 +228,49 @@ async function writeDirsAndFiles(
 async function writeLinksAndDirMeta(
   opts: TreeRestoreOptions,
   res: TreeRestoreResult,
-  abs: (rel: string) => string,
+  tree: ContainedTree,
   pacer: WalkPacer,
 ): Promise<void> {
   const open = new AncestorStack<Entry>();
   let root: Entry | undefined;
   const breather = new Breather();
-  const dirMeta = async (target: string, d: Entry): Promise<void> => {
-    if (pacer.sync) applyMetaSync(target, d);
-    else await applyMeta(target, d);
+  const dirMeta = async (d: Entry): Promise<void> => {
+    applyDirMeta(tree, d);
     pacer.done(1);
     await breather.maybe();
   };
   for await (const e of opts.entries) {
     throwIfAborted(opts.signal);
-    for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await dirMeta(abs(d.path), d);
+    for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await dirMeta(d);
     if (e.type === 'dir') {
       if (e.path) open.push(e);
       else root = e;
       continue;
     }
     if (e.type !== 'symlink') continue;
-    const target = abs(e.path);
-    const cur = await lstat(target).catch(() => undefined);
-    if (cur?.isSymbolicLink() && (await readlink(target)) === e.target) {
-      res.unchanged++;
-    } else {
-      if (cur) await remove(target, cur.isDirectory());
-      await symlink(e.target as string, target);
-      res.written++;
-    }
-    await applyMeta(target, e);
+    const { dir, name } = splitRel(e.path);
+    tree.makeDirs(dir);
+    tree.withDir(dir, (fd) => {
+      const target = tree.child(fd, dir, name);
+      const cur = tree.lstat(target);
+      if (cur?.isSymbolicLink() && readlinkSync(target) === e.target) {
+        res.unchanged++;
+      } else {
+        if (cur?.isDirectory()) rmSync(target, { recursive: true, force: true });
+        else if (cur) unlinkSync(target);
+        symlinkSync(e.target as string, target);
+        res.written++;
+      }
+      tree.applyMeta(target, 'symlink', metaChanges(e, tree.lstat(target)));
+    });
   }
-  for (let d = open.pop(); d; d = open.pop()) await dirMeta(abs(d.path), d);
-  if (root) await applyMeta(opts.root, root);
+  for (let d = open.pop(); d; d = open.pop()) await dirMeta(d);
+  if (root) applyDirMeta(tree, root);
+}
+
+/** A directory's owner, mode and time, set on its own checked handle. */
+function applyDirMeta(tree: ContainedTree, d: Entry): void {
+  tree.applyDirMeta(d.path, (st) => metaChanges(d, st));
 }
 
 /**
@@ -354,28 +404,6 @@ function direntType(d: Dirent): Entry['type'] | 'other' | undefined {
   return known || d.isBlockDevice() || d.isCharacterDevice() ? typeOf(d) : undefined;
 }
 
-async function ensureDir(dir: string): Promise<void> {
-  const st = await lstat(dir).catch(() => undefined);
-  if (st?.isDirectory()) return;
-  // A link (or file) where the snapshot has a directory is removed itself, never followed.
-  if (st) await remove(dir, false);
-  await mkdir(dir, { recursive: true });
-}
-
-/** ensureDir with synchronous calls. */
-function ensureDirSync(dir: string): void {
-  const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return;
-  if (st) {
-    try {
-      unlinkSync(dir); // not rmSync: see remove()
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  mkdirSync(dir, { recursive: true });
-}
-
 /** Lets the event loop run (progress, the API) every 20 ms of synchronous calls. */
 class Breather {
   private last = Date.now();
@@ -392,32 +420,15 @@ function sameFile(st: BigIntStats, e: Entry): boolean {
   return st.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
 }
 
-/**
- * Sets owner, mode and mtime, each only where it differs from `st` (lstat'ed when not given): an
- * unchanged file then costs no call, and one that cannot be changed (immutable) does not fail a
- * restore or its undo that needs no change. 'new': a file this restore just wrote, all set.
- */
-async function applyMeta(target: string, e: Entry, st?: BigIntStats | 'new'): Promise<void> {
-  const c = metaChanges(e, st === 'new' ? undefined : (st ?? (await lstat(target, { bigint: true }))));
-  if (c.chown) await lchown(target, e.uid, e.gid);
-  if (c.chmod) await chmod(target, e.mode);
-  if (c.time !== undefined) await (e.type === 'symlink' ? lutimes : utimes)(target, c.time, c.time);
-}
-
-/** applyMeta with synchronous calls (never for a symlink: Node has no lutimesSync before 22). */
-function applyMetaSync(target: string, e: Entry, st?: BigIntStats | 'new'): void {
-  const c = metaChanges(e, st === 'new' ? undefined : (st ?? lstatSync(target, { bigint: true })));
-  if (c.chown) lchownSync(target, e.uid, e.gid);
-  if (c.chmod) chmodSync(target, e.mode);
-  if (c.time !== undefined) utimesSync(target, c.time, c.time);
-}
-
 /** What applyMeta changes for `e` when `cur` is on disk (undefined: a new file, everything). */
-function metaChanges(e: Entry, cur: BigIntStats | undefined): { chown: boolean; chmod: boolean; time?: number } {
+function metaChanges(e: Entry, cur: BigIntStats | undefined): MetaChange {
   // Seconds as a double carry ~0.25 µs of error at today's epoch and libuv truncates to ns:
   // aiming at the middle of the microsecond makes the restored time land in the right one.
   const sameTime = cur !== undefined && cur.mtimeNs / 1000n === BigInt(e.mtime) / 1000n;
   return {
+    uid: e.uid,
+    gid: e.gid,
+    mode: e.mode,
     chown: canChown && (!cur || Number(cur.uid) !== e.uid || Number(cur.gid) !== e.gid),
     // The order of the calls matters: chown clears set-user-ID bits, so the mode comes after it.
     chmod: e.type !== 'symlink' && (!cur || (Number(cur.mode) & 0o7777) !== e.mode),

@@ -1,0 +1,235 @@
+/**
+ * Paths under a restore's root that another account can change while root writes there (the
+ * mattermost user owns the install directory; a plugin or a child of it may swap a directory for a
+ * symbolic link mid-restore). A directory is made component by component, refusing a link or a
+ * non-directory on the way; a directory is then opened without following a link and, on Linux,
+ * its handle is checked to be the expected path (/proc/self/fd names what was really opened, so a
+ * link anywhere above it shows). Its children are reached through /proc/self/fd/<fd>/<name>,
+ * which resolves to the opened directory whatever is renamed meanwhile: the *at() calls Node lacks.
+ * Metadata is set on a handle opened with O_NOFOLLOW (fchown/fchmod/futimes), never by path.
+ */
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  chmodSync,
+  utimesSync,
+  type BigIntStats,
+} from 'node:fs';
+import path from 'node:path';
+import { PreconditionError } from '../core/errors';
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const NODE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** The owner, mode and mtime to set, as tree_restore.ts decided (only what differs). */
+export interface MetaChange {
+  uid: number;
+  gid: number;
+  mode: number;
+  chown: boolean;
+  chmod: boolean;
+  /** Seconds since the epoch, or undefined to leave the time. */
+  time?: number;
+}
+
+function linkRefused(p: string, why: string): PreconditionError {
+  return new PreconditionError(
+    'PRECONDITION_FAILED',
+    `${p} ${why}: the restore does not write through links in its target; it stopped there`,
+    {
+      hint: 'something changed the target during the restore (or left a link where the snapshot has a directory); find out what, remove it, and restore again',
+    },
+  );
+}
+
+export class ContainedTree {
+  /** Directories (relative) made or found as real directories by this restore: not walked again. */
+  private readonly made = new Set<string>(['']);
+
+  private constructor(
+    readonly root: string,
+    private readonly realRoot: string,
+    /** /proc/self/fd works here (Linux): handles are checked and children reached through them. */
+    private readonly proc: boolean,
+  ) {}
+
+  /** `root` made (like mkdir -p: the admin's configured path) and resolved once. */
+  static open(root: string): ContainedTree {
+    mkdirSync(root, { recursive: true });
+    const realRoot = realpathSync(root);
+    let proc = false;
+    const fd = openSync(realRoot, DIR_FLAGS);
+    try {
+      proc = readlinkSync(`/proc/self/fd/${fd}`) === realRoot;
+    } catch {
+      proc = false;
+    } finally {
+      closeSync(fd);
+    }
+    return new ContainedTree(root, realRoot, proc);
+  }
+
+  /** The absolute path of `rel` ('a/b', '' for the root) as the admin named the root. */
+  abs(rel: string): string {
+    return rel ? path.join(this.root, ...rel.split('/')) : this.root;
+  }
+
+  /**
+   * Makes `rel` and every directory above it inside the root, one component at a time; a link or
+   * a non-directory on the way is refused (never followed, never replaced: that is mirror mode's
+   * own decision for a listed directory).
+   */
+  makeDirs(rel: string): void {
+    if (this.made.has(rel)) return;
+    const parts = rel.split('/');
+    let cur = '';
+    for (const name of parts) {
+      cur = cur ? `${cur}/${name}` : name;
+      if (this.made.has(cur)) continue;
+      const p = this.abs(cur);
+      let st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) {
+        try {
+          mkdirSync(p);
+        } catch (err) {
+          // A parallel file of this restore may have made it: what matters is what is there now.
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        st = lstatSync(p);
+      }
+      if (st.isSymbolicLink()) throw linkRefused(p, 'is a symbolic link');
+      if (!st.isDirectory()) throw linkRefused(p, 'is not a directory');
+      this.made.add(cur);
+    }
+  }
+
+  /** Forgets that `rel` (and what is below it) was made: mirror mode removed or replaced it. */
+  forget(rel: string): void {
+    for (const d of this.made) if (d === rel || d.startsWith(`${rel}/`)) this.made.delete(d);
+    this.made.add('');
+  }
+
+  /**
+   * Opens directory `rel` without following a link there and checks (Linux) that the handle is
+   * that path: a link swapped in above it is refused. Runs `f` with the handle's fd; closes it.
+   */
+  withDir<T>(rel: string, f: (fd: number) => T): T {
+    const p = this.abs(rel);
+    let fd: number;
+    try {
+      fd = openSync(p, DIR_FLAGS);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP' || (code === 'ENOTDIR' && lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink())) {
+        throw linkRefused(p, 'is a symbolic link');
+      }
+      if (code === 'ENOTDIR') throw linkRefused(p, 'is not a directory');
+      throw err;
+    }
+    let sync = true;
+    try {
+      this.checkFd(fd, rel, p);
+      const out = f(fd);
+      if (out instanceof Promise) {
+        sync = false;
+        return out.finally(() => closeSync(fd)) as T;
+      }
+      return out;
+    } finally {
+      if (sync) closeSync(fd);
+    }
+  }
+
+  /**
+   * The path that reaches `name` inside the directory whose handle is `dirFd`, whatever is
+   * renamed above it meanwhile (Linux); elsewhere the plain path (checked when it was opened).
+   */
+  child(dirFd: number, dirRel: string, name: string): string {
+    return this.proc ? `/proc/self/fd/${dirFd}/${name}` : path.join(this.abs(dirRel), name);
+  }
+
+  /**
+   * Sets owner, mode and time of `p` (reached through child(), or a directory's own path) on a
+   * handle opened without following a link; a symbolic link gets lchown/lutimes on its own.
+   * `dirFd`: a directory's own checked handle, used as it is.
+   */
+  applyMeta(p: string, type: 'file' | 'dir' | 'symlink', c: MetaChange, dirFd?: number): void {
+    if (!c.chown && !c.chmod && c.time === undefined) return;
+    if (type === 'symlink') {
+      if (c.chown) lchownSync(p, c.uid, c.gid);
+      if (c.time !== undefined) lutimesSync(p, c.time, c.time);
+      return;
+    }
+    let fd = dirFd;
+    if (fd === undefined) {
+      try {
+        fd = openSync(p, NODE_FLAGS);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP') throw linkRefused(p, 'became a symbolic link');
+        // Not root and not readable: nothing runs with more rights than the caller, so the path does.
+        if (code !== 'EACCES') throw err;
+        this.applyMetaByPath(p, c);
+        return;
+      }
+    }
+    try {
+      const st = fstatSync(fd);
+      if (type === 'file' ? !st.isFile() : !st.isDirectory()) throw linkRefused(p, `is no longer a ${type}`);
+      if (c.chown) fchownSync(fd, c.uid, c.gid);
+      // After chown, which clears set-user-ID bits.
+      if (c.chmod) fchmodSync(fd, c.mode);
+      if (c.time !== undefined) futimesSync(fd, c.time, c.time);
+    } finally {
+      if (dirFd === undefined) closeSync(fd);
+    }
+  }
+
+  /** A directory's owner, mode and time (`decide` from its current stat), set on its own checked handle. */
+  applyDirMeta(rel: string, decide: (st: BigIntStats) => MetaChange): void {
+    try {
+      this.withDir(rel, (fd) => {
+        this.applyMeta(this.abs(rel), 'dir', decide(fstatSync(fd, { bigint: true })), fd);
+      });
+    } catch (err) {
+      // Not root and a directory we cannot read: nothing runs with more rights than the caller.
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      const p = this.abs(rel);
+      this.applyMetaByPath(p, decide(lstatSync(p, { bigint: true })));
+    }
+  }
+
+  private applyMetaByPath(p: string, c: MetaChange): void {
+    if (c.chown) lchownSync(p, c.uid, c.gid);
+    if (c.chmod) chmodSync(p, c.mode);
+    if (c.time !== undefined) utimesSync(p, c.time, c.time);
+  }
+
+  /** lstat of a path reached through child(), undefined when nothing is there. */
+  lstat(p: string): BigIntStats | undefined {
+    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  }
+
+  private checkFd(fd: number, rel: string, p: string): void {
+    if (!this.proc) return;
+    const want = rel ? path.join(this.realRoot, ...rel.split('/')) : this.realRoot;
+    let got: string;
+    try {
+      got = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return;
+    }
+    if (got !== want) throw linkRefused(p, `resolves to ${got} (a symbolic link above it)`);
+  }
+}

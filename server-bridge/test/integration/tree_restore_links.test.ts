@@ -1,0 +1,133 @@
+/**
+ * restoreTree in a target another account can change (the mattermost user owns the install
+ * directory): in `files` mode a directory above a listed file that is a symbolic link in the
+ * target is refused, never followed; metadata is set on a handle opened without following a
+ * link, and the handle is checked to be the path inside the root. Real directories, a real repository.
+ */
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { renameSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { LocalStorage } from '../../src/storage/local_storage';
+import { Repository } from '../../src/repository/repository';
+import { restoreTree } from '../../src/repository/tree_restore';
+import type { Entry } from '../../src/manifest/manifest';
+import { WalkPacer } from '../../src/repository/walk_pacer';
+import { caught } from '../support/caught';
+
+let work: string;
+let repo: Repository;
+let victim: string;
+let root: string;
+let sha: string;
+beforeEach(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'tree-links-'));
+  repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
+  victim = path.join(work, 'victim');
+  root = path.join(work, 'target');
+  await mkdir(victim, { mode: 0o700 });
+  await chmod(victim, 0o700);
+  await writeFile(path.join(victim, 'keep'), 'precious', { mode: 0o600 });
+  await mkdir(root);
+  sha = (await repo.ingest(Readable.from([Buffer.from('evil')]))).sha256;
+});
+afterEach(() => rm(work, { recursive: true, force: true }));
+
+const uid = process.getuid?.() ?? 0;
+const gid = process.getgid?.() ?? 0;
+const mtime = `${Date.now()}000000`;
+const file = (p: string, mode = 0o666): Entry => ({
+  path: p,
+  type: 'file',
+  mode,
+  uid,
+  gid,
+  mtime,
+  size: 4,
+  sha256: sha,
+});
+
+async function victimUntouched(): Promise<void> {
+  expect((await readdir(victim)).sort()).toEqual(['keep']);
+  expect((await stat(victim)).mode & 0o777).toBe(0o700);
+  expect((await stat(path.join(victim, 'keep'))).mode & 0o777).toBe(0o600);
+  expect(await readFile(path.join(victim, 'keep'), 'utf8')).toBe('precious');
+}
+
+describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
+  const pacer = () => new WalkPacer({ fixed });
+
+  test('a directory above a listed file that is a link in the target: refused, nothing written through it', async () => {
+    await symlink(victim, path.join(root, 'a'));
+    const err = await caught(
+      restoreTree({ entries: [file('a/evil')], root, exclude: [], mode: 'files', repo, pacer: pacer() }),
+    );
+    expect(err.message).toMatch(/symbolic link/);
+    await victimUntouched();
+    expect((await lstat(path.join(root, 'a'))).isSymbolicLink()).toBe(true);
+  });
+
+  test('a deeper link (a/b -> outside) is refused too; missing directories are made below the root', async () => {
+    await mkdir(path.join(root, 'a'));
+    await symlink(victim, path.join(root, 'a', 'b'));
+    const err = await caught(
+      restoreTree({
+        entries: [file('x/y/ok'), file('a/b/keep', 0o666)],
+        root,
+        exclude: [],
+        mode: 'files',
+        repo,
+        pacer: pacer(),
+      }),
+    );
+    expect(err.message).toMatch(/symbolic link/);
+    await victimUntouched();
+  });
+
+  test('a directory swapped for a link while files are written: no metadata or file lands outside', async () => {
+    await writeFile(path.join(victim, 'f1'), 'mine', { mode: 0o600 });
+    await writeFile(path.join(victim, 'f2'), 'mine', { mode: 0o600 });
+    let swapped = false;
+    const swap = () => {
+      if (swapped) return;
+      swapped = true;
+      // What a process of the directory's owner can do between two calls of the restore.
+      renameSync(path.join(root, 'a'), path.join(root, 'a-real'));
+      symlinkSync(victim, path.join(root, 'a'));
+    };
+    const entries = [file('a/f1'), file('a/f2')];
+    const err = await caught(
+      restoreTree({
+        entries,
+        root,
+        exclude: [],
+        mode: 'files',
+        repo,
+        pacer: pacer(),
+        concurrency: 1,
+        onProgress: swap,
+      }),
+    );
+    expect(err.message).toMatch(/symbolic link/);
+    expect(swapped).toBe(true);
+    expect((await readdir(victim)).sort()).toEqual(['f1', 'f2', 'keep']);
+    for (const f of ['f1', 'f2']) {
+      expect((await stat(path.join(victim, f))).mode & 0o777).toBe(0o600);
+      expect(await readFile(path.join(victim, f), 'utf8')).toBe('mine');
+    }
+    // The file written before the swap got its metadata in the real directory.
+    expect((await stat(path.join(root, 'a-real', 'f1'))).mode & 0o777).toBe(0o666);
+  });
+
+  test('an unchanged file whose metadata differs: set on the file itself', async () => {
+    await mkdir(path.join(root, 'd'));
+    await writeFile(path.join(root, 'd', 'f'), 'evil', { mode: 0o600 });
+    const e = {
+      ...file('d/f', 0o640),
+      mtime: `${Math.floor((await stat(path.join(root, 'd', 'f'))).mtimeMs) * 1000000}`,
+    };
+    await restoreTree({ entries: [e], root, exclude: [], mode: 'files', repo, pacer: pacer() });
+    expect((await stat(path.join(root, 'd', 'f'))).mode & 0o777).toBe(0o640);
+  });
+});
