@@ -53,4 +53,3 @@ test('a good directory gets one scratch directory of its own, owned by the accou
   const st = statSync(c.dir);
   expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 65534, gid: 65534, mode: 0o700 });
 });
-});
