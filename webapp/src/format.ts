@@ -1,12 +1,16 @@
 // Number, size and duration formatting shared by the dashboard's components. Dates use
 // the browser's Intl through react-intl; these helpers cover what Intl does not.
 
-/** 1536 → "1.5 KiB"; binary units, as `du -h` and the sidecar's posts use. */
+/**
+ * 1536 → "1.5 KB". One convention on the whole page: the sidecar's (server-bridge
+ * core/units.ts), whose job summaries, status posts and CLI write KB, MB, GB for 1024,
+ * 1024², 1024³ bytes; the page shows both side by side, so it writes sizes the same way.
+ */
 export function formatBytes(bytes: number | null | undefined): string {
     if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) {
         return '–';
     }
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let value = bytes;
     let unit = 0;
     while (value >= 1024 && unit < units.length - 1) {

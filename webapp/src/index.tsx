@@ -22,7 +22,7 @@ export default class Plugin implements PluginClass {
         // Stored under `plugins-${manifest.id}` by the webapp (see state/selectors.ts).
         registry.registerReducer(reducer);
 
-        // The custom setting draws its own heading, so the Console's label column is hidden.
+        // The custom setting draws its sections as Console panels, so the label column is hidden.
         registry.registerAdminConsoleCustomSetting('Dashboard', DashboardSetting, {showTitle: false});
         registry.registerRootComponent(SlashRoot);
         registry.registerSlashCommandWillBePostedHook(makeSlashCommandHook(slashDeps(store, navigateTo)));

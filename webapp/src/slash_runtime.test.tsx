@@ -65,7 +65,7 @@ describe('/backup runtime', () => {
         const hook = setup();
         await expect(hook('/backup list', ARGS)).resolves.toEqual({});
         expect(await screen.findByTestId('text-modal')).toHaveTextContent(
-            '20261120T030000Z-aaaaaa offline schedule 5.0 GiB not verified',
+            '20261120T030000Z-aaaaaa offline schedule 5.0 GB not verified',
         );
         expect(bridge.requests.find((r) => r.path.startsWith('/api/v4/commands'))?.path).toBe(
             `/api/v4/commands?team_id=${TEAM_ID}&custom_only=true`,
@@ -88,7 +88,7 @@ describe('/backup runtime', () => {
             'No backup yet.',
             'Next backup: 2026-11-21T03:00:00.000Z',
             'No job running.',
-            'Repository: 1 snapshot, 80 GiB free',
+            'Repository: 1 snapshot, 80 GB free',
         ]);
     });
 

@@ -36,11 +36,14 @@ export const ENUM_MESSAGES = {
             '{status, select, pending {pending} running {running} succeeded {succeeded} failed {failed} skipped {skipped} other {{status}}}',
     },
 
-    /** Component ids are also the names used in the sidecar's config file, so English keeps them. */
+    /**
+     * Component names for when the sidecar's list (GET /v1/components, which has the same
+     * titles: server-bridge/src/components/registry.ts) is not at hand; ids never show as names.
+     */
     component: {
         id: 'mattermost-backup.value.component',
         defaultMessage:
-            '{component, select, database {database} config_store {config_store} config {config} env_file {env_file} app {app} data {data} export_store {export_store} plugins {plugins} client_plugins {client_plugins} logs {logs} bleve {bleve} tls {tls} extra {extra} other {{component}}}',
+            '{component, select, database {Database} config_store {Config store (database)} config {Config directory} env_file {Service environment file} app {Application} data {File store (attachments)} export_store {Dedicated export store} plugins {Server plugins} client_plugins {Webapp plugins} logs {Logs} bleve {Bleve search index} tls {TLS and SAML/LDAP files} extra {Extra paths} other {{component}}}',
     },
 } as const;
 

@@ -118,7 +118,7 @@ export function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
             {id: 'start', title: 'Start Mattermost', status: 'pending'},
         ],
         current_step: 'database',
-        progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MiB'},
+        progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MB'},
         log_tail: [{at: NOW, level: 'info', message: 'dumping'}],
         ...over,
     };

@@ -1,5 +1,8 @@
 // The dashboard's body, inside a ClientsProvider: loads status, snapshots and settings,
-// follows the running job, and wires the sections' actions to the sidecar.
+// follows the running job, and wires the sections' actions to the sidecar. Each section is
+// one of the Console's panels (console_layout.tsx), in this order: status (with the
+// recovery window), current job, snapshots, the settings' panels, connection. A new
+// section is a component of its own rendered in a ConsolePanel here.
 
 import React, {useCallback, useEffect, useRef, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
@@ -23,6 +26,7 @@ import {pluginState} from 'src/state/selectors';
 import {useClients} from '../clients_context';
 import TextModal from '../common/text_modal';
 import ConnectPanel from '../connect/connect_panel';
+import ConnectWarning from '../connect/connect_warning';
 import RecoveryWindow from '../pitr/recovery_window';
 import RestoreAtModal from '../pitr/restore_at_modal';
 import RestoreModal from '../restore/restore_modal';
@@ -31,29 +35,12 @@ import {useJobWatcher} from '../use_job_watcher';
 
 import ApiSkewBanner from './api_skew_banner';
 import BackupNow from './backup_now';
+import {ConsolePanel} from './console_layout';
 import ConnectionBanner from './connection_banner';
 import JobProgress from './job_progress';
 import SnapshotTable from './snapshot_table';
 import type {SnapshotAction} from './snapshot_table';
 import StatusSummary from './status_summary';
-
-function Section({title, children, testId}: {title: React.ReactNode; children: React.ReactNode; testId?: string}) {
-    return (
-        <section className="mattermost-backup-section" data-testid={testId} style={{marginBottom: 24}}>
-            <h5
-                className="mattermost-backup-section__title"
-                style={{
-                    fontWeight: 600,
-                    borderBottom: '1px solid rgba(var(--center-channel-color-rgb, 63,67,80), 0.16)',
-                    paddingBottom: 6,
-                }}
-            >
-                {title}
-            </h5>
-            {children}
-        </section>
-    );
-}
 
 export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const {formatMessage} = useIntl();
@@ -160,17 +147,18 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
             />
             {showBody && st.status && (
                 <>
-                    <Section
+                    <ConsolePanel
                         title={<FormattedMessage id="mattermost-backup.section.status" defaultMessage="Status" />}
                         testId="section-status"
                     >
+                        {!st.status.sidecar.connected && <ConnectWarning />}
                         <StatusSummary status={st.status} />
                         {st.status.pitr && (
                             <RecoveryWindow pitr={st.status.pitr} busy={busy} onRestore={setRestoreAt} />
                         )}
-                    </Section>
+                    </ConsolePanel>
                     {job && (
-                        <Section
+                        <ConsolePanel
                             title={<FormattedMessage id="mattermost-backup.section.job" defaultMessage="Current job" />}
                             testId="section-job"
                         >
@@ -180,9 +168,9 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                                     void run(dispatch, bridge, () => bridge.cancelJob(job.id));
                                 }}
                             />
-                        </Section>
+                        </ConsolePanel>
                     )}
-                    <Section
+                    <ConsolePanel
                         title={<FormattedMessage id="mattermost-backup.section.snapshots" defaultMessage="Snapshots" />}
                         testId="section-snapshots"
                     >
@@ -203,21 +191,9 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                                 }}
                             />
                         )}
-                    </Section>
-                    {st.settings && (
-                        <Section
-                            title={
-                                <FormattedMessage
-                                    id="mattermost-backup.section.settings"
-                                    defaultMessage="Schedule and retention"
-                                />
-                            }
-                            testId="section-settings"
-                        >
-                            <SettingsPanel settings={st.settings} />
-                        </Section>
-                    )}
-                    <Section
+                    </ConsolePanel>
+                    {st.settings && <SettingsPanel settings={st.settings} />}
+                    <ConsolePanel
                         title={
                             <FormattedMessage
                                 id="mattermost-backup.section.connect"
@@ -227,7 +203,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                         testId="section-connect"
                     >
                         <ConnectPanel />
-                    </Section>
+                    </ConsolePanel>
                 </>
             )}
             {st.restoreModal?.source === 'console' && (

@@ -38,7 +38,7 @@ describe('DashboardSetting', () => {
         expect(screen.getByText(/Checking the backup sidecar at/)).toBeInTheDocument();
         expect(await screen.findByTestId('snapshots-empty')).toHaveTextContent('No snapshots yet');
         expect(screen.getByTestId('last-backup')).toHaveTextContent('No backup yet');
-        expect(screen.getByTestId('repository')).toHaveTextContent('0 snapshots, 0 B used, 80 GiB free');
+        expect(screen.getByTestId('repository')).toHaveTextContent('0 snapshots, 0 B used, 80 GB free');
         expect(screen.getByTestId('next-backup')).toHaveTextContent('Nov 21, 2026');
         expect(await screen.findByTestId('mm-backup-backup-cron-help')).toHaveTextContent('every day at 03:00 UTC');
         expect(await screen.findByText(/Connected: the sidecar posts as its bot in ops\/backups/)).toBeInTheDocument();
@@ -67,12 +67,12 @@ describe('DashboardSetting', () => {
         const table = await screen.findByTestId('snapshot-table');
         expect(within(table).getAllByRole('row')).toHaveLength(31);
         const first = table.querySelector('[data-snapshot-id="20261120T030000Z-aaaaaa"]') as HTMLElement;
-        expect(first).toHaveTextContent('5.0 GiB');
-        expect(first).toHaveTextContent('12 MiB');
+        expect(first).toHaveTextContent('5.0 GB');
+        expect(first).toHaveTextContent('12 MB');
         expect(first).toHaveTextContent('restore drill ok');
         expect(first).toHaveTextContent('absent');
         expect(screen.getByTestId('last-backup')).toHaveTextContent(
-            'offline, 5.0 GiB (12 MiB new), took 1m 35s, Mattermost down for 1m 1s',
+            'offline, 5.0 GB (12 MB new), took 1m 35s, Mattermost down for 1m 1s',
         );
     });
 
@@ -181,7 +181,7 @@ describe('DashboardSetting', () => {
         const progress = await screen.findByTestId('job-progress');
         expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '63');
         expect(screen.getByTestId('job-timing')).toHaveTextContent(
-            /Dump the database \(50 of 100 MiB\) · 63% · elapsed 3\ds · about 1\ds left/,
+            /Dump the database \(50 of 100 MB\) · 63% · elapsed 3\ds · about 1\ds left/,
         );
         expect(progress.querySelectorAll('[data-step-status="succeeded"]')).toHaveLength(2);
 

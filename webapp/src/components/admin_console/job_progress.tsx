@@ -4,27 +4,44 @@
 import React, {useEffect, useState} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
 
+import CheckCircleIcon from '@mattermost/compass-icons/components/check-circle';
+import CircleOutlineIcon from '@mattermost/compass-icons/components/circle-outline';
+import CloseCircleIcon from '@mattermost/compass-icons/components/close-circle';
+import HelpCircleOutlineIcon from '@mattermost/compass-icons/components/help-circle-outline';
+import MinusCircleOutlineIcon from '@mattermost/compass-icons/components/minus-circle-outline';
+import SyncIcon from '@mattermost/compass-icons/components/sync';
+import type IconProps from '@mattermost/compass-icons/components/props';
 import type {JobRecord, StepRecord} from '@mm-backup/api';
 import {formatDuration} from 'src/format';
 import {ENUM_MESSAGES, selectKey} from 'src/i18n/enum_messages';
 import {elapsedMs, isActive, jobFraction, remainingMs} from 'src/job_progress_math';
 
-// Partial: a newer sidecar may report a status this plugin does not know yet.
-const STEP_ICON: Partial<Record<StepRecord['status'], string>> = {
-    pending: '○',
-    running: '◐',
-    succeeded: '✓',
-    failed: '✗',
-    skipped: '–',
+import SnapshotId from '../common/snapshot_id';
+
+// Compass icons, as Mattermost's own UI. Partial: a newer sidecar may report a status this
+// plugin does not know yet.
+const STEP_ICON: Partial<Record<StepRecord['status'], React.ComponentType<IconProps>>> = {
+    pending: CircleOutlineIcon,
+    running: SyncIcon,
+    succeeded: CheckCircleIcon,
+    failed: CloseCircleIcon,
+    skipped: MinusCircleOutlineIcon,
 };
 
-/** The step's state as a symbol, named for screen readers and in the tooltip. */
+const STEP_COLOR: Partial<Record<StepRecord['status'], string>> = {
+    succeeded: 'var(--online-indicator, #06d6a0)',
+    failed: 'var(--error-text, #d24b4e)',
+    running: 'var(--button-bg, #1c58d9)',
+};
+
+/** The step's state as an icon, named for screen readers and in the tooltip. */
 function StepIcon({status}: {status: StepRecord['status']}) {
     const {formatMessage} = useIntl();
     const name = formatMessage(ENUM_MESSAGES.stepStatus, {status});
+    const Icon = STEP_ICON[status] ?? HelpCircleOutlineIcon;
     return (
-        <span role="img" aria-label={name} title={name}>
-            {STEP_ICON[status] ?? '?'}
+        <span role="img" aria-label={name} title={name} style={{display: 'inline-flex', verticalAlign: 'text-bottom'}}>
+            <Icon size={16} color={STEP_COLOR[status]} />
         </span>
     );
 }
@@ -75,7 +92,7 @@ function JobResult({job}: {job: JobRecord}) {
             <FormattedMessage
                 id="mattermost-backup.job.result"
                 defaultMessage="{kind, select, restore {restored {snapshot}} other {snapshot {snapshot}}}"
-                values={{kind: job.kind, snapshot}}
+                values={{kind: job.kind, snapshot: <SnapshotId id={snapshot} />}}
             />
         </span>
     );

@@ -8,6 +8,8 @@ import type {SnapshotListEntry, SnapshotList} from '@mm-backup/api';
 import {formatBytes} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
+import SnapshotId from '../common/snapshot_id';
+
 export type SnapshotAction = 'verify' | 'deep_verify' | 'restore' | 'manifest' | 'log';
 
 type Props = {
@@ -79,102 +81,111 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                     />
                 </div>
             )}
-            <table className="table mattermost-backup-snapshots" data-testid="snapshot-table">
-                <thead>
-                    <tr>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.date" defaultMessage="Date" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.id" defaultMessage="Snapshot" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.trigger" defaultMessage="Trigger" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.mode" defaultMessage="Mode" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.size" defaultMessage="Size" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.new" defaultMessage="New data" />
-                        </th>
-                        <th>
-                            <FormattedMessage id="mattermost-backup.snapshots.verified" defaultMessage="Verification" />
-                        </th>
-                        {showOffsite && (
+            {/* Ids never break: a narrow page scrolls the table instead. */}
+            <div style={{overflowX: 'auto'}}>
+                <table className="table mattermost-backup-snapshots" data-testid="snapshot-table">
+                    <thead>
+                        <tr>
                             <th>
-                                <FormattedMessage id="mattermost-backup.snapshots.offsite" defaultMessage="Off-site" />
+                                <FormattedMessage id="mattermost-backup.snapshots.date" defaultMessage="Date" />
                             </th>
-                        )}
-                        <th />
-                    </tr>
-                </thead>
-                <tbody>
-                    {list.snapshots.map((s) => (
-                        <tr key={s.id} data-snapshot-id={s.id}>
-                            <td>
-                                <FormattedDate
-                                    value={new Date(s.finished_at)}
-                                    year="numeric"
-                                    month="short"
-                                    day="2-digit"
-                                />{' '}
-                                <FormattedTime value={new Date(s.finished_at)} />
-                            </td>
-                            <td>
-                                <code>{s.id}</code>
-                                {s.trust !== 'signed' && (
-                                    <span
-                                        className={`label ${s.trust === 'untrusted' ? 'label-danger' : 'label-warning'}`}
-                                        data-testid="snapshot-trust"
-                                        title={formatMessage(TRUST_HELP, {state: s.trust})}
-                                        style={{marginLeft: 6}}
-                                    >
-                                        {formatMessage(ENUM_MESSAGES.trust, {state: s.trust})}
-                                    </span>
-                                )}
-                            </td>
-                            <td>{formatMessage(ENUM_MESSAGES.trigger, {trigger: s.trigger})}</td>
-                            <td>{formatMessage(ENUM_MESSAGES.mode, {mode: s.mode})}</td>
-                            <td>{formatBytes(s.bytes)}</td>
-                            <td>{formatBytes(s.new_bytes)}</td>
-                            <td>{formatMessage(ENUM_MESSAGES.verification, {state: s.verification.state})}</td>
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.id" defaultMessage="Snapshot" />
+                            </th>
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.trigger" defaultMessage="Trigger" />
+                            </th>
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.mode" defaultMessage="Mode" />
+                            </th>
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.size" defaultMessage="Size" />
+                            </th>
+                            <th>
+                                <FormattedMessage id="mattermost-backup.snapshots.new" defaultMessage="New data" />
+                            </th>
+                            <th>
+                                <FormattedMessage
+                                    id="mattermost-backup.snapshots.verified"
+                                    defaultMessage="Verification"
+                                />
+                            </th>
                             {showOffsite && (
-                                <td>
-                                    {s.offsite === null
-                                        ? '–'
-                                        : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}
-                                </td>
+                                <th>
+                                    <FormattedMessage
+                                        id="mattermost-backup.snapshots.offsite"
+                                        defaultMessage="Off-site"
+                                    />
+                                </th>
                             )}
-                            <td style={{whiteSpace: 'nowrap'}}>
-                                <Action
-                                    label={formatMessage(ACTIONS.verify)}
-                                    disabled={busy}
-                                    onClick={() => onAction('verify', s)}
-                                />
-                                <Action
-                                    label={formatMessage(ACTIONS.deepVerify)}
-                                    disabled={busy}
-                                    onClick={() => onAction('deep_verify', s)}
-                                />
-                                <Action
-                                    label={formatMessage(ACTIONS.manifest)}
-                                    onClick={() => onAction('manifest', s)}
-                                />
-                                <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)} />
-                                <Action
-                                    label={formatMessage(ACTIONS.restore)}
-                                    danger={true}
-                                    disabled={busy || s.trust !== 'signed'}
-                                    onClick={() => onAction('restore', s)}
-                                />
-                            </td>
+                            <th />
                         </tr>
-                    ))}
-                </tbody>
-            </table>
+                    </thead>
+                    <tbody>
+                        {list.snapshots.map((s) => (
+                            <tr key={s.id} data-snapshot-id={s.id}>
+                                <td>
+                                    <FormattedDate
+                                        value={new Date(s.finished_at)}
+                                        year="numeric"
+                                        month="short"
+                                        day="2-digit"
+                                    />{' '}
+                                    <FormattedTime value={new Date(s.finished_at)} />
+                                </td>
+                                <td>
+                                    <SnapshotId id={s.id} />
+                                    {s.trust !== 'signed' && (
+                                        <span
+                                            className={`label ${s.trust === 'untrusted' ? 'label-danger' : 'label-warning'}`}
+                                            data-testid="snapshot-trust"
+                                            title={formatMessage(TRUST_HELP, {state: s.trust})}
+                                            style={{marginLeft: 6}}
+                                        >
+                                            {formatMessage(ENUM_MESSAGES.trust, {state: s.trust})}
+                                        </span>
+                                    )}
+                                </td>
+                                <td>{formatMessage(ENUM_MESSAGES.trigger, {trigger: s.trigger})}</td>
+                                <td>{formatMessage(ENUM_MESSAGES.mode, {mode: s.mode})}</td>
+                                <td>{formatBytes(s.bytes)}</td>
+                                <td>{formatBytes(s.new_bytes)}</td>
+                                <td>{formatMessage(ENUM_MESSAGES.verification, {state: s.verification.state})}</td>
+                                {showOffsite && (
+                                    <td>
+                                        {s.offsite === null
+                                            ? '–'
+                                            : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}
+                                    </td>
+                                )}
+                                <td style={{whiteSpace: 'nowrap'}}>
+                                    <Action
+                                        label={formatMessage(ACTIONS.verify)}
+                                        disabled={busy}
+                                        onClick={() => onAction('verify', s)}
+                                    />
+                                    <Action
+                                        label={formatMessage(ACTIONS.deepVerify)}
+                                        disabled={busy}
+                                        onClick={() => onAction('deep_verify', s)}
+                                    />
+                                    <Action
+                                        label={formatMessage(ACTIONS.manifest)}
+                                        onClick={() => onAction('manifest', s)}
+                                    />
+                                    <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)} />
+                                    <Action
+                                        label={formatMessage(ACTIONS.restore)}
+                                        danger={true}
+                                        disabled={busy || s.trust !== 'signed'}
+                                        onClick={() => onAction('restore', s)}
+                                    />
+                                </td>
+                            </tr>
+                        ))}
+                    </tbody>
+                </table>
+            </div>
         </>
     );
 }

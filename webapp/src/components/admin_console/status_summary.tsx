@@ -8,6 +8,9 @@ import type {Status} from '@mm-backup/api';
 import {formatBytes, formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
+import {InlineCode, isNotConnectedProblem} from '../common/inline_code';
+import {ID_STYLE} from '../common/snapshot_id';
+
 function When({iso}: {iso: string}) {
     const d = new Date(iso);
     return (
@@ -31,13 +34,17 @@ export default function StatusSummary({status}: {status: Status}) {
     const last = status.last_backup;
     const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;
     const repo = status.repository;
+    // "Not connected" is the Connect warning's (with its button), shown by the dashboard.
+    const problems = status.sidecar.problems.filter((p) => status.sidecar.connected || !isNotConnectedProblem(p));
     return (
         <div className="mattermost-backup-status">
-            {status.sidecar.problems.length > 0 && (
+            {problems.length > 0 && (
                 <div className="alert alert-warning" data-testid="setup-problems">
                     <ul>
-                        {status.sidecar.problems.map((p) => (
-                            <li key={p}>{p}</li>
+                        {problems.map((p) => (
+                            <li key={p}>
+                                <InlineCode text={p} />
+                            </li>
                         ))}
                     </ul>
                 </div>
@@ -122,7 +129,7 @@ export default function StatusSummary({status}: {status: Status}) {
                             id="mattermost-backup.status.repository_value"
                             defaultMessage="{location}: {count, plural, one {# snapshot} other {# snapshots}}, {used} used, {free} free"
                             values={{
-                                location: <code>{repo.location}</code>,
+                                location: <code style={ID_STYLE}>{repo.location}</code>,
                                 count: repo.snapshots,
                                 used: formatBytes(repo.bytes),
                                 free: repo.free_bytes === null ? '?' : formatBytes(repo.free_bytes),

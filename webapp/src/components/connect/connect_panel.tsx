@@ -2,21 +2,19 @@
 // sets up the bot and registers /backup from this page; the CLI command is the fallback when
 // a team's /backup cannot be registered from here.
 
-import React, {useEffect, useState} from 'react';
+import React, {useEffect} from 'react';
 import {FormattedMessage, useIntl} from 'react-intl';
-import {useDispatch, useSelector} from 'react-redux';
 
 import {formatText} from 'src/i18n';
-import {failureMessage, loadOverview, receivedConnectState, run, toFailure} from 'src/state/actions';
-import {pluginState} from 'src/state/selectors';
 
 import {useClients} from '../clients_context';
 
-import {BOT, connectFromBrowser, ConnectBlockedError, enableSetting} from './connect_flow';
-import type {BlockingSetting, ConnectResult} from './connect_flow';
+import {BOT} from './connect_flow';
+import type {BlockingSetting} from './connect_flow';
+import {useConnect} from './use_connect';
 
 /** Where each setting is in the System Console, in the words of Mattermost's English UI. */
-const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}> = {
+export const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}> = {
     EnableBotAccountCreation: {
         id: 'mattermost-backup.connect.path.bots',
         defaultMessage: 'System Console > Integrations > Bot Accounts > Enable Bot Account Creation',
@@ -40,61 +38,16 @@ export const CLI_COMMAND = 'mm-backup --config /etc/mm-backup/config.json connec
 
 export default function ConnectPanel() {
     const {formatMessage} = useIntl();
-    const {bridge, mattermost} = useClients();
-    const dispatch = useDispatch();
-    const state = useSelector((s: unknown) => pluginState(s).connect);
-    const [busy, setBusy] = useState(false);
-    const [blocked, setBlocked] = useState<{setting: BlockingSetting; value: boolean | string} | null>(null);
-    const [error, setError] = useState<string | null>(null);
-    const [report, setReport] = useState<ConnectResult | null>(null);
+    const {state, busy, blocked, error, report, refresh, connect: doConnect, enableAndRetry} = useConnect();
 
     const teams = state?.teams.length
         ? state.teams.join(', ')
         : formatMessage({id: 'mattermost-backup.connect.no_team', defaultMessage: 'no team yet'});
 
-    const refresh = async () => {
-        const r = await run(dispatch, bridge, () => bridge.getConnect());
-        if (r.data) {
-            dispatch(receivedConnectState(r.data));
-        }
-    };
+    const {bridge} = useClients();
     useEffect(() => {
         void refresh();
     }, [bridge]); // eslint-disable-line react-hooks/exhaustive-deps
-
-    const doConnect = async () => {
-        setBusy(true);
-        setError(null);
-        setBlocked(null);
-        try {
-            setReport(await connectFromBrowser(mattermost, bridge, state?.status_channel ?? null));
-            await refresh();
-
-            // The status lists setup problems, which connecting may have fixed.
-            await loadOverview(dispatch, bridge);
-        } catch (err) {
-            if (err instanceof ConnectBlockedError) {
-                setBlocked({setting: err.setting, value: err.value});
-            }
-            const f = toFailure(err);
-            setError(`${failureMessage(formatMessage, f)}${f.hint ? ` ${f.hint}` : ''}`);
-        } finally {
-            setBusy(false);
-        }
-    };
-
-    const enableAndRetry = async (b: {setting: BlockingSetting; value: boolean | string}) => {
-        setBusy(true);
-        try {
-            await enableSetting(mattermost, b.setting, b.value);
-        } catch (err) {
-            setError(failureMessage(formatMessage, toFailure(err)));
-            setBusy(false);
-            return;
-        }
-        setBusy(false);
-        await doConnect();
-    };
 
     return (
         <div className="mattermost-backup-connect" data-testid="connect-panel">

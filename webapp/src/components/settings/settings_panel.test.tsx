@@ -1,11 +1,15 @@
 // The settings form: readable schedule preview, validation before saving, the sidecar's
-// 400 messages mapped to fields, and the status channel from the real teams/channels.
+// 400 messages mapped to fields, and the status channel from the real teams/channels. It
+// saves through the Console's Save (setSaveNeeded on change, the registered save action
+// sends PUT /v1/settings), played by tests/support/fake_console.ts.
 
 import {cleanup, screen, waitFor, within} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
 import {adminConfigWith} from '../../../tests/support/admin_config';
+import {fakeConsole} from '../../../tests/support/fake_console';
+import type {FakeConsole} from '../../../tests/support/fake_console';
 import {startFakeBridge} from '../../../tests/support/fake_bridge';
 import type {FakeBridge} from '../../../tests/support/fake_bridge';
 import {renderWithStore} from '../../../tests/support/render_dashboard';
@@ -13,9 +17,11 @@ import DashboardSetting from '../admin_console/dashboard_setting';
 
 describe('SettingsPanel', () => {
     let bridge: FakeBridge;
+    let host: FakeConsole;
 
     beforeEach(async () => {
         bridge = await startFakeBridge();
+        host = fakeConsole();
     });
     afterEach(async () => {
         // Unmount first, so no poll is in flight when the server goes away.
@@ -25,11 +31,13 @@ describe('SettingsPanel', () => {
     });
 
     async function renderForm() {
-        renderWithStore(<DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />);
+        renderWithStore(
+            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} {...host} />,
+        );
         await screen.findByTestId('settings-form');
         await screen.findByRole('option', {name: 'Ops › Backups'});
     }
-    const save = () => userEvent.click(screen.getByRole('button', {name: 'Save backup settings'}));
+    const save = () => host.save();
     const puts = () => bridge.requests.filter((r) => r.method === 'PUT' && r.path === '/v1/settings');
 
     it('previews the schedule in words and updates it while typing', async () => {
@@ -54,14 +62,14 @@ describe('SettingsPanel', () => {
         const cron = screen.getByLabelText('Backup schedule (cron)');
         await userEvent.clear(cron);
         await userEvent.type(cron, 'daily');
-        const keepLast = screen.getByLabelText('Last');
+        const keepLast = screen.getByLabelText('Latest snapshots');
         await userEvent.clear(keepLast);
         await userEvent.type(keepLast, '0');
         const tz = screen.getByLabelText('Time zone');
         await userEvent.clear(tz);
         await userEvent.type(tz, 'Mars/Olympus');
         await userEvent.click(await screen.findByRole('checkbox', {name: 'Database (postgres)'}));
-        await save();
+        expect(await save()).toEqual(['Backup settings not saved: correct the marked fields.']);
         expect(document.getElementById('mm-backup-backup-cron-error')).toHaveTextContent(
             'Enter a cron expression with 5 fields',
         );
@@ -76,7 +84,7 @@ describe('SettingsPanel', () => {
 
     it("shows validation errors in the user's language", async () => {
         renderWithStore(
-            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} />,
+            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} {...host} />,
             undefined,
             {
                 locale: 'de',
@@ -86,7 +94,7 @@ describe('SettingsPanel', () => {
             },
         );
         await screen.findByTestId('settings-form');
-        const keepDaily = screen.getByLabelText('Daily');
+        const keepDaily = screen.getByLabelText('Daily snapshots');
         await userEvent.clear(keepDaily);
         await userEvent.type(keepDaily, '5000');
         await save();
@@ -102,8 +110,7 @@ describe('SettingsPanel', () => {
         await userEvent.click(await screen.findByRole('checkbox', {name: 'Logs'}));
         const verify = screen.getByLabelText(/Restore drill schedule/);
         await userEvent.clear(verify);
-        await save();
-        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect(await save()).toEqual([]);
         expect(puts()[0]?.body).toEqual({
             schedule: {backup: '0 3 * * *', verify: null, timezone: 'UTC', prune_after_backup: true},
             retention: {keep_last: 7, keep_daily: 7, keep_weekly: 4, keep_monthly: 6},
@@ -122,9 +129,43 @@ describe('SettingsPanel', () => {
         const replicate = screen.getByRole('checkbox', {name: /Copy each backup off-site/});
         expect(replicate).toBeChecked();
         await userEvent.click(replicate);
-        await save();
-        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect(await save()).toEqual([]);
         expect((puts()[0]?.body as {backup: {replicate_after?: boolean}}).backup.replicate_after).toBe(false);
+    });
+
+    it("enables the Console's Save on a change and registers one save action while mounted", async () => {
+        const {unmount} = renderWithStore(
+            <DashboardSetting config={adminConfigWith({sidecarurl: bridge.url})} siteUrl={bridge.url} {...host} />,
+        );
+        await screen.findByTestId('settings-form');
+        expect(host.registered()).toBe(1);
+        expect(host.saveNeededCalls()).toBe(0);
+        await userEvent.click(screen.getByRole('checkbox', {name: /Apply retention after each backup/}));
+        expect(host.saveNeededCalls()).toBe(1);
+        expect(screen.queryByRole('button', {name: /Save/})).toBeNull();
+        unmount();
+        expect(host.registered()).toBe(0);
+    });
+
+    it('finds time zones by any part of their name and picks one from the list', async () => {
+        await renderForm();
+        const tz = screen.getByRole('combobox', {name: 'Time zone'});
+        await userEvent.clear(tz);
+        await userEvent.type(tz, 'new york');
+        const list = screen.getByRole('listbox');
+        expect(
+            within(list)
+                .getAllByRole('option')
+                .map((o) => o.textContent),
+        ).toEqual(['America/New_York']);
+        await userEvent.click(within(list).getByRole('option', {name: 'America/New_York'}));
+        expect(tz).toHaveValue('America/New_York');
+        expect(screen.queryByRole('listbox')).toBeNull();
+        await userEvent.clear(tz);
+        await userEvent.type(tz, 'berl{ArrowDown}{ArrowUp}{Enter}');
+        expect(tz).toHaveValue('Europe/Berlin');
+        expect(await save()).toEqual([]);
+        expect((puts()[0]?.body as {schedule: {timezone: string}}).schedule.timezone).toBe('Europe/Berlin');
     });
 
     it('hides the off-site setting from a sidecar that does not have it', async () => {
@@ -169,8 +210,7 @@ describe('SettingsPanel', () => {
             'Der Bleve-Index.',
         );
         await userEvent.click(screen.getByRole('checkbox', {name: 'Dateiablage (Anhänge)'}));
-        await save();
-        expect(await screen.findByText('Saved')).toBeInTheDocument();
+        expect(await save()).toEqual([]);
         expect((puts()[0]?.body as {backup: {exclude: string[]}}).backup.exclude).toEqual(['data']);
         expect(bridge.requests.filter((r) => r.path === '/v1/components')).toHaveLength(1);
     });
@@ -185,7 +225,7 @@ describe('SettingsPanel', () => {
         expect(await screen.findByText(/The sidecar did not list its components/)).toBeInTheDocument();
         const exclude = document.getElementById('mm-backup-exclude') as HTMLElement;
         expect(within(exclude).getAllByRole('checkbox')).toHaveLength(1);
-        expect(screen.getByRole('checkbox', {name: 'logs'})).toBeChecked();
+        expect(screen.getByRole('checkbox', {name: 'Logs'})).toBeChecked();
     });
 
     it("puts the sidecar's 400 problems next to the fields they name, by path", async () => {

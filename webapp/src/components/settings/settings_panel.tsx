@@ -1,23 +1,26 @@
-// The sidecar's settings (GET/PUT /v1/settings) as a form: schedule with a readable
-// preview, retention, excluded components, default mode, notifications and the status
-// channel. It validates with the API's settings schema before saving and shows errors next
-// to their fields, including the sidecar's own 400 problems, which come by path.
+// The sidecar's settings (GET/PUT /v1/settings) as Console panels of setting rows: schedule
+// with a readable preview, retention, excluded components, default mode, notifications and
+// the status channel. The Console's Save button saves them (see console_save.tsx): it
+// validates with the API's settings schema before sending and shows errors next to their
+// fields, including the sidecar's own 400 problems, which come by path.
 
 import React, {useState} from 'react';
-import {FormattedMessage, useIntl} from 'react-intl';
+import {useIntl} from 'react-intl';
 import {useDispatch} from 'react-redux';
 
 import type {ComponentId, ComponentKind, Settings} from '@mm-backup/api';
 import {describeCron, looksLikeCron} from 'src/cron_preview';
 import {formatText} from 'src/i18n';
-import type {Text} from 'src/i18n';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 import {failureMessage, receivedSettings, run} from 'src/state/actions';
 
+import {ConsolePanel, SettingRow} from '../admin_console/console_layout';
+import {useConsoleSave} from '../admin_console/console_save';
 import {useClients} from '../clients_context';
 import {useComponents} from '../use_components';
 
 import ChannelPicker from './channel_picker';
+import TimeZonePicker from './time_zone_picker';
 import {fieldErrorsFromServer, formFromSettings, patchFromForm, validateSettings} from './settings_form_model';
 import type {FieldErrors, SettingsForm} from './settings_form_model';
 
@@ -39,11 +42,10 @@ const M = {
         id: 'mattermost-backup.settings.replicate',
         defaultMessage: 'Copy each backup off-site (when an off-site copy is configured)',
     },
-    retention: {id: 'mattermost-backup.settings.retention', defaultMessage: 'Keep'},
-    keepLast: {id: 'mattermost-backup.settings.keep_last', defaultMessage: 'Last'},
-    keepDaily: {id: 'mattermost-backup.settings.keep_daily', defaultMessage: 'Daily'},
-    keepWeekly: {id: 'mattermost-backup.settings.keep_weekly', defaultMessage: 'Weekly'},
-    keepMonthly: {id: 'mattermost-backup.settings.keep_monthly', defaultMessage: 'Monthly'},
+    keepLast: {id: 'mattermost-backup.settings.keep_last', defaultMessage: 'Latest snapshots'},
+    keepDaily: {id: 'mattermost-backup.settings.keep_daily', defaultMessage: 'Daily snapshots'},
+    keepWeekly: {id: 'mattermost-backup.settings.keep_weekly', defaultMessage: 'Weekly snapshots'},
+    keepMonthly: {id: 'mattermost-backup.settings.keep_monthly', defaultMessage: 'Monthly snapshots'},
     mode: {id: 'mattermost-backup.settings.mode', defaultMessage: 'Default backup mode'},
     modeOffline: {
         id: 'mattermost-backup.settings.mode_offline',
@@ -65,46 +67,63 @@ const M = {
     none: {id: 'mattermost-backup.settings.none', defaultMessage: 'Never (failures are always posted)'},
     dailyAt: {id: 'mattermost-backup.settings.daily_at', defaultMessage: 'Daily summary at (HH:MM)'},
     statusChannel: {id: 'mattermost-backup.settings.status_channel', defaultMessage: 'Status channel'},
+    panelSchedule: {id: 'mattermost-backup.settings.panel.schedule', defaultMessage: 'Schedule'},
+    panelRetention: {id: 'mattermost-backup.settings.panel.retention', defaultMessage: 'Retention'},
+    panelRetentionSub: {
+        id: 'mattermost-backup.settings.panel.retention_sub',
+        defaultMessage: 'Which snapshots are kept when old ones are removed; a snapshot any rule keeps stays.',
+    },
+    panelContents: {id: 'mattermost-backup.settings.panel.contents', defaultMessage: 'Backup contents'},
+    panelNotify: {id: 'mattermost-backup.settings.panel.notify', defaultMessage: 'Notifications'},
+    timezoneHelp: {
+        id: 'mattermost-backup.settings.timezone_help',
+        defaultMessage: 'The zone the schedules run in. Type part of a name to search, e.g. Berlin or New York.',
+    },
+    pruneHelp: {
+        id: 'mattermost-backup.settings.prune_help',
+        defaultMessage: 'Removes the snapshots no rule below keeps once a backup has succeeded.',
+    },
+    replicateHelp: {
+        id: 'mattermost-backup.settings.replicate_help',
+        defaultMessage: 'Only used when the sidecar has an off-site copy configured.',
+    },
+    keepLastHelp: {
+        id: 'mattermost-backup.settings.keep_last_help',
+        defaultMessage: 'The most recent snapshots to keep, at least 1.',
+    },
+    keepDailyHelp: {
+        id: 'mattermost-backup.settings.keep_daily_help',
+        defaultMessage: 'The newest snapshot of each of this many days. 0 keeps none by day.',
+    },
+    keepWeeklyHelp: {
+        id: 'mattermost-backup.settings.keep_weekly_help',
+        defaultMessage: 'The newest snapshot of each of this many weeks. 0 keeps none by week.',
+    },
+    keepMonthlyHelp: {
+        id: 'mattermost-backup.settings.keep_monthly_help',
+        defaultMessage: 'The newest snapshot of each of this many months. 0 keeps none by month.',
+    },
+    modeHelp: {
+        id: 'mattermost-backup.settings.mode_help',
+        defaultMessage: 'Used by scheduled backups and preselected for Back up now.',
+    },
+    excludeHelp: {
+        id: 'mattermost-backup.settings.exclude_help',
+        defaultMessage: 'Checked parts are left out of every backup. The database is always backed up.',
+    },
+    dailyAtHelp: {
+        id: 'mattermost-backup.settings.daily_at_help',
+        defaultMessage: 'When the daily summary is posted, in the time zone above.',
+    },
+    statusChannelHelp: {
+        id: 'mattermost-backup.settings.status_channel_help',
+        defaultMessage: 'Where the sidecar posts job results, as its bot.',
+    },
+    invalid: {
+        id: 'mattermost-backup.settings.invalid',
+        defaultMessage: 'Backup settings not saved: correct the marked fields.',
+    },
 };
-
-function Field({
-    id,
-    label,
-    error,
-    help,
-    children,
-}: {
-    id: string;
-    label: string;
-    error?: Text;
-    help?: React.ReactNode;
-    children: React.ReactNode;
-}) {
-    const {formatMessage} = useIntl();
-    return (
-        <div className={`form-group${error ? ' has-error' : ''}`} style={{marginBottom: 12}}>
-            <label className="control-label" htmlFor={id} style={{display: 'block'}}>
-                {label}
-            </label>
-            {children}
-            {help && (
-                <div className="help-text" data-testid={`${id}-help`}>
-                    {help}
-                </div>
-            )}
-            {error && (
-                <div
-                    className="error-text help-text"
-                    id={`${id}-error`}
-                    role="alert"
-                    style={{color: 'var(--error-text, #d24b4e)'}}
-                >
-                    {formatText(formatMessage, error)}
-                </div>
-            )}
-        </div>
-    );
-}
 
 /**
  * The components offered for exclusion: the sidecar's list, plus any id the settings already
@@ -125,8 +144,6 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
     const [form, setForm] = useState<SettingsForm>(() => formFromSettings(settings));
     const [errors, setErrors] = useState<FieldErrors>({});
     const [general, setGeneral] = useState<string[]>([]);
-    const [saved, setSaved] = useState(false);
-    const [saving, setSaving] = useState(false);
     // New settings from the server (loaded, or saved) reset the form while rendering, as React
     // advises for state that follows a prop, not in an effect that would render twice.
     const [formOf, setFormOf] = useState(settings);
@@ -136,34 +153,15 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
     }
     const components = useComponents();
 
-    const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
-        setForm((f) => ({...f, [k]: v}));
-        setSaved(false);
-    };
-    const text = (k: keyof SettingsForm, id: string) => ({
-        id,
-        className: 'form-control',
-        value: form[k] as string,
-        'aria-invalid': !!errors[k],
-        onChange: (e: React.ChangeEvent<HTMLInputElement>) => set(k, e.target.value as never),
-    });
-    const preview = (expr: string) =>
-        expr.trim() === ''
-            ? formatMessage(M.noSchedule)
-            : looksLikeCron(expr)
-              ? describeCron(expr, form.timezone || 'UTC', formatMessage)
-              : '';
-
-    const save = async () => {
+    // Runs on the Console's Save, after Mattermost's own config is saved.
+    const save = async (): Promise<{error?: {message?: string}}> => {
         const found = validateSettings(form);
         setErrors(found);
         setGeneral([]);
         if (Object.keys(found).length) {
-            return;
+            return {error: {message: formatMessage(M.invalid)}};
         }
-        setSaving(true);
         const r = await run(dispatch, bridge, () => bridge.putSettings(patchFromForm(form)));
-        setSaving(false);
         if (r.error) {
             // A 400 lists its problems by path; one without them (a sidecar before API 2) is shown whole.
             const mapped =
@@ -172,191 +170,237 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                     : {errors: {}, rest: [failureMessage(formatMessage, r.error)]};
             setErrors(mapped.errors);
             setGeneral(mapped.rest);
-            return;
+            return {error: {message: [formatMessage(M.invalid), ...mapped.rest].join(' ')}};
         }
         dispatch(receivedSettings(r.data));
-        setSaved(true);
+        return {};
     };
+    const {changed} = useConsoleSave(save);
 
+    const set = <K extends keyof SettingsForm>(k: K, v: SettingsForm[K]) => {
+        setForm((f) => ({...f, [k]: v}));
+        changed();
+    };
+    const text = (k: keyof SettingsForm, id: string) => ({
+        id,
+        className: 'form-control',
+        value: form[k] as string,
+        'aria-invalid': !!errors[k],
+        'aria-describedby': errors[k] ? `${id}-error` : undefined,
+        onChange: (e: React.ChangeEvent<HTMLInputElement>) => set(k, e.target.value as never),
+    });
+    const preview = (expr: string) =>
+        expr.trim() === ''
+            ? formatMessage(M.noSchedule)
+            : looksLikeCron(expr)
+              ? describeCron(expr, form.timezone || 'UTC', formatMessage)
+              : '';
+    const problem = (k: keyof SettingsForm) => {
+        const e = errors[k];
+        return e === undefined ? undefined : formatText(formatMessage, e);
+    };
+    const count = (
+        k: 'keepLast' | 'keepDaily' | 'keepWeekly' | 'keepMonthly',
+        id: string,
+        help: {id: string; defaultMessage: string},
+    ) => (
+        <SettingRow inputId={id} label={formatMessage(M[k])} helpText={formatMessage(help)} error={problem(k)}>
+            <input {...text(k, id)} inputMode="numeric" style={{width: 120}} />
+        </SettingRow>
+    );
     const toggleExclude = (c: ComponentId) =>
         set('exclude', form.exclude.includes(c) ? form.exclude.filter((x) => x !== c) : [...form.exclude, c]);
 
     return (
-        // A div, not a form: the System Console already wraps custom settings in its own
-        // <form>, and Enter in these inputs must save these settings, not the Console's.
         <div
             className="mattermost-backup-settings"
-            role="form"
+            role="group"
             aria-label={formatMessage(M.title)}
             data-testid="settings-form"
-            onKeyDown={(e) => {
-                if (e.key === 'Enter' && (e.target as HTMLElement).tagName === 'INPUT') {
-                    e.preventDefault();
-                    void save();
-                }
-            }}
         >
-            {general.length > 0 && (
-                <div className="alert alert-danger" role="alert">
-                    {general.join('; ')}
-                </div>
-            )}
-            <Field
-                id="mm-backup-backup-cron"
-                label={formatMessage(M.backupCron)}
-                error={errors.backupCron}
-                help={preview(form.backupCron)}
-            >
-                <input
-                    {...text('backupCron', 'mm-backup-backup-cron')}
-                    // A format example (a cron expression), not words: it stays literal.
-                    placeholder="0 3 * * *"
-                />
-            </Field>
-            <Field
-                id="mm-backup-verify-cron"
-                label={formatMessage(M.verifyCron)}
-                error={errors.verifyCron}
-                help={preview(form.verifyCron)}
-            >
-                <input
-                    {...text('verifyCron', 'mm-backup-verify-cron')}
-                    // A format example (a cron expression), not words: it stays literal.
-                    placeholder="0 5 * * 0"
-                />
-            </Field>
-            {form.pitrBackupCron !== undefined && (
-                <Field
-                    id="mm-backup-pitr-backup-cron"
-                    label={formatMessage(M.pitrBackupCron)}
-                    error={errors.pitrBackupCron}
-                    help={preview(form.pitrBackupCron)}
+            <ConsolePanel title={formatMessage(M.panelSchedule)} testId="section-schedule">
+                {general.length > 0 && (
+                    <div className="alert alert-danger" role="alert">
+                        {general.join('; ')}
+                    </div>
+                )}
+                <SettingRow
+                    inputId="mm-backup-backup-cron"
+                    label={formatMessage(M.backupCron)}
+                    helpText={preview(form.backupCron)}
+                    error={problem('backupCron')}
                 >
                     <input
-                        {...text('pitrBackupCron', 'mm-backup-pitr-backup-cron')}
+                        {...text('backupCron', 'mm-backup-backup-cron')}
                         // A format example (a cron expression), not words: it stays literal.
-                        placeholder="0 2 * * *"
+                        placeholder="0 3 * * *"
                     />
-                </Field>
-            )}
-            <Field id="mm-backup-timezone" label={formatMessage(M.timezone)} error={errors.timezone}>
-                <input
-                    {...text('timezone', 'mm-backup-timezone')}
-                    // A format example (an IANA time zone name), not words: it stays literal.
-                    placeholder="UTC"
-                />
-            </Field>
-            <div className="checkbox">
-                <label>
+                </SettingRow>
+                <SettingRow
+                    inputId="mm-backup-verify-cron"
+                    label={formatMessage(M.verifyCron)}
+                    helpText={preview(form.verifyCron)}
+                    error={problem('verifyCron')}
+                >
                     <input
+                        {...text('verifyCron', 'mm-backup-verify-cron')}
+                        // A format example (a cron expression), not words: it stays literal.
+                        placeholder="0 5 * * 0"
+                    />
+                </SettingRow>
+                {form.pitrBackupCron !== undefined && (
+                    <SettingRow
+                        inputId="mm-backup-pitr-backup-cron"
+                        label={formatMessage(M.pitrBackupCron)}
+                        helpText={preview(form.pitrBackupCron)}
+                        error={problem('pitrBackupCron')}
+                    >
+                        <input
+                            {...text('pitrBackupCron', 'mm-backup-pitr-backup-cron')}
+                            // A format example (a cron expression), not words: it stays literal.
+                            placeholder="0 2 * * *"
+                        />
+                    </SettingRow>
+                )}
+                <SettingRow
+                    inputId="mm-backup-timezone"
+                    label={formatMessage(M.timezone)}
+                    helpText={formatMessage(M.timezoneHelp)}
+                    error={problem('timezone')}
+                >
+                    <TimeZonePicker
+                        id="mm-backup-timezone"
+                        value={form.timezone}
+                        invalid={!!errors.timezone}
+                        onChange={(z) => set('timezone', z)}
+                    />
+                </SettingRow>
+            </ConsolePanel>
+            <ConsolePanel
+                title={formatMessage(M.panelRetention)}
+                subtitle={formatMessage(M.panelRetentionSub)}
+                testId="section-retention"
+            >
+                <SettingRow
+                    inputId="mm-backup-prune"
+                    label={formatMessage(M.prune)}
+                    helpText={formatMessage(M.pruneHelp)}
+                >
+                    <input
+                        id="mm-backup-prune"
                         type="checkbox"
                         checked={form.pruneAfterBackup}
                         onChange={(e) => set('pruneAfterBackup', e.target.checked)}
-                    />{' '}
-                    {formatMessage(M.prune)}
-                </label>
-            </div>
-            {form.replicateAfter !== undefined && (
-                <div className="checkbox">
-                    <label>
+                    />
+                </SettingRow>
+                {count('keepLast', 'mm-backup-keep-last', M.keepLastHelp)}
+                {count('keepDaily', 'mm-backup-keep-daily', M.keepDailyHelp)}
+                {count('keepWeekly', 'mm-backup-keep-weekly', M.keepWeeklyHelp)}
+                {count('keepMonthly', 'mm-backup-keep-monthly', M.keepMonthlyHelp)}
+            </ConsolePanel>
+            <ConsolePanel title={formatMessage(M.panelContents)} testId="section-contents">
+                <SettingRow
+                    inputId="mm-backup-mode"
+                    label={formatMessage(M.mode)}
+                    helpText={formatMessage(M.modeHelp)}
+                    error={problem('mode')}
+                >
+                    <select
+                        id="mm-backup-mode"
+                        className="form-control"
+                        value={form.mode}
+                        onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}
+                    >
+                        <option value="offline">{formatMessage(M.modeOffline)}</option>
+                        <option value="online">{formatMessage(M.modeOnline)}</option>
+                    </select>
+                </SettingRow>
+                {form.replicateAfter !== undefined && (
+                    <SettingRow
+                        inputId="mm-backup-replicate"
+                        label={formatMessage(M.replicate)}
+                        helpText={formatMessage(M.replicateHelp)}
+                    >
                         <input
+                            id="mm-backup-replicate"
                             type="checkbox"
                             checked={form.replicateAfter}
                             onChange={(e) => set('replicateAfter', e.target.checked)}
-                        />{' '}
-                        {formatMessage(M.replicate)}
-                    </label>
-                </div>
-            )}
-            <fieldset
-                style={{display: 'flex', flexWrap: 'wrap', gap: 12, border: 0, padding: 0, margin: 0, minWidth: 0}}
-            >
-                <legend style={{fontSize: 14, fontWeight: 600, width: '100%', border: 0, marginBottom: 4}}>
-                    {formatMessage(M.retention)}
-                </legend>
-                <Field id="mm-backup-keep-last" label={formatMessage(M.keepLast)} error={errors.keepLast}>
-                    <input {...text('keepLast', 'mm-backup-keep-last')} inputMode="numeric" />
-                </Field>
-                <Field id="mm-backup-keep-daily" label={formatMessage(M.keepDaily)} error={errors.keepDaily}>
-                    <input {...text('keepDaily', 'mm-backup-keep-daily')} inputMode="numeric" />
-                </Field>
-                <Field id="mm-backup-keep-weekly" label={formatMessage(M.keepWeekly)} error={errors.keepWeekly}>
-                    <input {...text('keepWeekly', 'mm-backup-keep-weekly')} inputMode="numeric" />
-                </Field>
-                <Field id="mm-backup-keep-monthly" label={formatMessage(M.keepMonthly)} error={errors.keepMonthly}>
-                    <input {...text('keepMonthly', 'mm-backup-keep-monthly')} inputMode="numeric" />
-                </Field>
-            </fieldset>
-            <Field id="mm-backup-mode" label={formatMessage(M.mode)} error={errors.mode}>
-                <select
-                    id="mm-backup-mode"
-                    className="form-control"
-                    value={form.mode}
-                    onChange={(e) => set('mode', e.target.value as SettingsForm['mode'])}
+                        />
+                    </SettingRow>
+                )}
+                <SettingRow
+                    inputId="mm-backup-exclude"
+                    label={formatMessage(M.exclude)}
+                    helpText={formatMessage(M.excludeHelp)}
+                    error={problem('exclude')}
                 >
-                    <option value="offline">{formatMessage(M.modeOffline)}</option>
-                    <option value="online">{formatMessage(M.modeOnline)}</option>
-                </select>
-            </Field>
-            <Field id="mm-backup-exclude" label={formatMessage(M.exclude)} error={errors.exclude}>
-                <div id="mm-backup-exclude" style={{display: 'flex', flexWrap: 'wrap', gap: '4px 16px'}}>
-                    {components.kind === 'loading' && <span role="status">{formatMessage(M.componentsLoading)}</span>}
-                    {components.kind === 'failed' && (
-                        <span className="help-text">
-                            {formatMessage(M.componentsFailed, {
-                                error: failureMessage(formatMessage, components.failure),
-                            })}
-                        </span>
-                    )}
-                    {excludeChoices(components.kind === 'ready' ? components.components : [], form.exclude).map((c) => (
-                        <label key={c.id} style={{fontWeight: 400}} title={c.description}>
-                            <input
-                                type="checkbox"
-                                checked={form.exclude.includes(c.id)}
-                                onChange={() => toggleExclude(c.id)}
-                            />{' '}
-                            {c.title ?? formatMessage(ENUM_MESSAGES.component, {component: c.id})}
-                        </label>
-                    ))}
-                </div>
-            </Field>
-            <Field id="mm-backup-successes" label={formatMessage(M.successes)} error={errors.successes}>
-                <select
-                    id="mm-backup-successes"
-                    className="form-control"
-                    value={form.successes}
-                    onChange={(e) => set('successes', e.target.value as SettingsForm['successes'])}
+                    <div id="mm-backup-exclude" role="group" aria-label={formatMessage(M.exclude)}>
+                        {components.kind === 'loading' && (
+                            <span role="status">{formatMessage(M.componentsLoading)}</span>
+                        )}
+                        {components.kind === 'failed' && (
+                            <span className="help-text">
+                                {formatMessage(M.componentsFailed, {
+                                    error: failureMessage(formatMessage, components.failure),
+                                })}
+                            </span>
+                        )}
+                        {excludeChoices(components.kind === 'ready' ? components.components : [], form.exclude).map(
+                            (c) => (
+                                <div className="checkbox" key={c.id}>
+                                    <label title={c.description}>
+                                        <input
+                                            type="checkbox"
+                                            checked={form.exclude.includes(c.id)}
+                                            onChange={() => toggleExclude(c.id)}
+                                        />{' '}
+                                        {c.title ?? formatMessage(ENUM_MESSAGES.component, {component: c.id})}
+                                    </label>
+                                </div>
+                            ),
+                        )}
+                    </div>
+                </SettingRow>
+            </ConsolePanel>
+            <ConsolePanel title={formatMessage(M.panelNotify)} testId="section-notify">
+                <SettingRow
+                    inputId="mm-backup-successes"
+                    label={formatMessage(M.successes)}
+                    error={problem('successes')}
                 >
-                    <option value="each">{formatMessage(M.each)}</option>
-                    <option value="daily">{formatMessage(M.daily)}</option>
-                    <option value="none">{formatMessage(M.none)}</option>
-                </select>
-            </Field>
-            <Field id="mm-backup-daily-at" label={formatMessage(M.dailyAt)} error={errors.dailySummaryAt}>
-                <input {...text('dailySummaryAt', 'mm-backup-daily-at')} />
-            </Field>
-            <Field id="mm-backup-status-channel" label={formatMessage(M.statusChannel)} error={errors.statusChannel}>
-                <ChannelPicker
-                    value={form.statusChannel}
-                    invalid={!!errors.statusChannel}
-                    onChange={(v) => set('statusChannel', v)}
-                />
-            </Field>
-            <button
-                type="button"
-                className="btn btn-primary"
-                disabled={saving}
-                onClick={() => {
-                    void save();
-                }}
-            >
-                <FormattedMessage id="mattermost-backup.settings.save" defaultMessage="Save backup settings" />
-            </button>
-            {saved && (
-                <span role="status" style={{marginLeft: 12}}>
-                    <FormattedMessage id="mattermost-backup.settings.saved" defaultMessage="Saved" />
-                </span>
-            )}
+                    <select
+                        id="mm-backup-successes"
+                        className="form-control"
+                        value={form.successes}
+                        onChange={(e) => set('successes', e.target.value as SettingsForm['successes'])}
+                    >
+                        <option value="each">{formatMessage(M.each)}</option>
+                        <option value="daily">{formatMessage(M.daily)}</option>
+                        <option value="none">{formatMessage(M.none)}</option>
+                    </select>
+                </SettingRow>
+                <SettingRow
+                    inputId="mm-backup-daily-at"
+                    label={formatMessage(M.dailyAt)}
+                    helpText={formatMessage(M.dailyAtHelp)}
+                    error={problem('dailySummaryAt')}
+                >
+                    <input {...text('dailySummaryAt', 'mm-backup-daily-at')} style={{width: 120}} />
+                </SettingRow>
+                <SettingRow
+                    inputId="mm-backup-status-channel"
+                    label={formatMessage(M.statusChannel)}
+                    helpText={formatMessage(M.statusChannelHelp)}
+                    error={problem('statusChannel')}
+                >
+                    <ChannelPicker
+                        value={form.statusChannel}
+                        invalid={!!errors.statusChannel}
+                        onChange={(v) => set('statusChannel', v)}
+                    />
+                </SettingRow>
+            </ConsolePanel>
         </div>
     );
 }
