@@ -27,6 +27,7 @@ const DOCS = new Set([
   '04-restore-modal',
   '05-restore-succeeded',
   '06-mattermost-restarting',
+  '07-time-zone-search',
 ]);
 
 describe('System Console plugin in Chromium', () => {
@@ -81,30 +82,123 @@ describe('System Console plugin in Chromium', () => {
     }
   }
 
-  it('backs up, lists the snapshot and restores it', async () => {
+  /** The boxes of a setting row's label, input and help text (its `<id>-row`). */
+  async function rowBoxes(inputId: string) {
+    return page.evaluate((id) => {
+      const input = document.getElementById(id);
+      const row = input?.closest('.form-group');
+      const label = row?.querySelector(`label[for="${id}"]`);
+      const help = row?.querySelector('.help-text');
+      const box = (e: Element | null | undefined) => {
+        const r = e?.getBoundingClientRect();
+        return r ? { left: r.left, right: r.right, top: r.top, bottom: r.bottom } : null;
+      };
+      return { label: box(label), input: box(input), help: box(help) };
+    }, inputId);
+  }
+
+  it("lays the page out as the Console: panels, a setting per row (label left, help text below), the Console's Save", async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${harness.url}/admin_console/plugins/plugin_${PLUGIN_ID}`);
     await page.getByTestId('snapshots-empty').waitFor({ timeout: 30_000 });
     await page.getByTestId('settings-form').waitFor();
+    await page.locator('#mm-backup-exclude input[type=checkbox]').first().waitFor();
+
+    // Sections are the Console's panels, each with its title once; no heading of our own.
+    const titles = await page.locator('.config-section .section-header .section-title').allTextContents();
+    expect(titles).toEqual(expect.arrayContaining(['Status', 'Snapshots', 'Schedule', 'Retention', 'Notifications']));
+    expect(new Set(titles).size).toBe(titles.length);
+    expect(await page.locator('h4', { hasText: 'Backups' }).count()).toBe(0);
+
+    // Every setting row: the label's box left of its input's, on the same line; help text under the input.
+    const rows = [
+      `PluginSettings.Plugins.${PLUGIN_ID}.sidecarurl`,
+      'mm-backup-backup-cron',
+      'mm-backup-timezone',
+      'mm-backup-keep-last',
+      'mm-backup-keep-monthly',
+      'mm-backup-mode',
+      'mm-backup-daily-at',
+    ];
+    for (const id of rows) {
+      const { label, input, help } = await rowBoxes(id);
+      if (!label || !input || !help) throw new Error(`row ${id}: label, input or help text missing`);
+      expect({ id, leftOf: label.right <= input.left }).toEqual({ id, leftOf: true });
+      expect({ id, sameLine: label.top < input.bottom && label.bottom > input.top }).toEqual({ id, sameLine: true });
+      expect({ id, below: help.top >= input.bottom - 1 }).toEqual({ id, below: true });
+      expect({ id, aligned: Math.abs(help.left - input.left) <= 1 }).toEqual({ id, aligned: true });
+    }
+    // Retention is one row per rule, all with the same input column (nothing wraps).
+    const lefts = await Promise.all(
+      ['last', 'daily', 'weekly', 'monthly'].map(async (k) => (await rowBoxes(`mm-backup-keep-${k}`)).input?.left),
+    );
+    expect(new Set(lefts).size).toBe(1);
+
+    // Components by their names, never their ids.
+    const components = await page.locator('#mm-backup-exclude label').allTextContents();
+    expect(components.length).toBeGreaterThan(3);
+    for (const c of components) expect(c.trim()).not.toMatch(/^[a-z_]+$/);
+    expect(components.map((c) => c.trim())).toEqual(expect.arrayContaining(['Webapp plugins']));
+
+    // Not connected: a warning that says so in words, with the action as a button; no backticks anywhere.
+    const warning = page.getByTestId('connect-warning');
+    await warning.waitFor();
+    expect(await page.locator('body').innerText()).not.toContain('`');
     await shot('01-dashboard-idle');
 
-    // Connect from the page: the admin's session creates the bot and its token in Mattermost.
-    await page.getByRole('button', { name: 'Connect', exact: true }).click();
-    await page.getByTestId('connect-report').waitFor({ timeout: 30_000 });
-    await page.getByText(/Connected: the sidecar posts as its bot in ops\/backups/).waitFor({ timeout: 30_000 });
-    expect(env.rest.state.userByName('mm-backup')?.is_bot).toBe(true);
+    // The time zone is searched and picked; the change enables the Console's Save, which saves it.
+    const save = page.getByTestId('console-save');
+    expect(await save.isDisabled()).toBe(true);
+    const tz = page.getByRole('combobox', { name: 'Time zone' });
+    await tz.fill('');
+    await tz.pressSequentially('kolk');
+    const option = page.getByRole('option', { name: 'Asia/Kolkata' });
+    await option.waitFor();
+    expect(await page.getByRole('listbox').getByRole('option').count()).toBe(1);
+    await shot('07-time-zone-search');
+    await option.click();
+    expect(await tz.inputValue()).toBe('Asia/Kolkata');
+    expect(
+      await page.evaluate(() => (window as unknown as { harnessConsole: { needed: number } }).harnessConsole.needed),
+    ).toBeGreaterThan(0);
+    expect(await save.isEnabled()).toBe(true);
+    await save.click();
+    await eventually(
+      async () => (await env.api('GET', '/v1/settings')).body.schedule.timezone === 'Asia/Kolkata',
+      15_000,
+    );
+    await eventually(async () => save.isDisabled(), 15_000);
 
-    await page.getByRole('combobox', { name: 'Backup mode', exact: true }).selectOption('offline');
-    await page.getByRole('button', { name: 'Back up now' }).click();
+    // Connect from the warning's button: the admin's session creates the bot and its token in Mattermost.
+    await warning.getByRole('button', { name: 'Connect now' }).click();
+    await page.getByText(/Connected: the sidecar posts as its bot in ops\/backups/).waitFor({ timeout: 30_000 });
+    await warning.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(env.rest.state.userByName('mm-backup')?.is_bot).toBe(true);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('backs up, lists the snapshot and restores it', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${harness.url}/admin_console/plugins/plugin_${PLUGIN_ID}`);
+    await page.getByTestId('snapshots-empty').waitFor({ timeout: 30_000 });
+
+    // Mattermost's start is held, so the backup stays in a running step for the screenshot.
+    const release = env.holdStart();
+    try {
+      await page.getByRole('combobox', { name: 'Backup mode', exact: true }).selectOption('offline');
+      await page.getByRole('button', { name: 'Back up now' }).click();
+      await page.getByTestId('job-progress').waitFor();
+      await page
+        .locator('[data-testid="job-progress"][data-status="running"] [data-step-status="running"]')
+        .first()
+        .waitFor({ timeout: 60_000 });
+      await shot('02-backup-running');
+    } finally {
+      release();
+    }
     const job = page.getByTestId('job-progress');
-    await job.waitFor();
-    await page
-      .locator('[data-testid="job-progress"] [data-step-status="running"]')
-      .first()
-      .waitFor({ timeout: 30_000 })
-      .catch(() => undefined);
-    await shot('02-backup-running');
     await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor({ timeout: 120_000 });
     const table = page.getByTestId('snapshot-table');
     await table.waitFor({ timeout: 30_000 });
@@ -113,6 +207,23 @@ describe('System Console plugin in Chromium', () => {
     expect(snapshotId).toMatch(/\S/);
     expect(await job.textContent()).toContain(`snapshot ${snapshotId}`);
     await shot('03-backup-succeeded');
+    const running = readFileSync(path.join(SHOTS, '02-backup-running.png'));
+    const succeeded = readFileSync(path.join(SHOTS, '03-backup-succeeded.png'));
+    expect(running.equals(succeeded)).toBe(false);
+
+    // Ids never break: one line box each, with white-space that forbids breaking.
+    for (const code of [row.locator('code.mattermost-backup-id'), job.locator('code.mattermost-backup-id')]) {
+      const look = await code.evaluate((e) => ({
+        whiteSpace: getComputedStyle(e).whiteSpace,
+        lines: e.getClientRects().length,
+        text: e.textContent,
+      }));
+      expect(look).toEqual({ whiteSpace: 'nowrap', lines: 1, text: snapshotId });
+    }
+    // One unit convention on the page (the sidecar's KB/MB/GB), sizes from the sidecar and the page alike.
+    const text = await page.locator('body').innerText();
+    expect(text).toMatch(/\d (B|KB|MB|GB)\b/);
+    expect(text).not.toMatch(/\d ?[KMGT]iB\b/);
 
     await row.getByRole('button', { name: 'Restore' }).click();
     const modal = page.getByTestId('restore-modal');
@@ -147,7 +258,6 @@ describe('System Console plugin in Chromium', () => {
     // A session the sidecar has never checked: it cannot be checked while Mattermost is down.
     const fresh = env.rest.state.login('sysadmin');
     const release = env.holdStart();
-    let released = false;
     try {
       const started = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'offline' } });
       expect(started.status).toBe(202);

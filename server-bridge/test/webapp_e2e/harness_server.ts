@@ -69,25 +69,14 @@ export async function startHarness(
     '/static/host.js': assets.host,
     '/static/plugin.js': assets.plugin,
     '/static/harness_page.js': path.join(__dirname, 'harness_page.js'),
+    '/static/console.css': path.join(__dirname, 'console_styles.css'),
   };
   const admin = env.admin;
   // The session the page gets on its next load (a test may switch to a fresh one).
   let session: { token: string; csrf?: string } = admin;
   const entities = { users: { currentUserId: admin.id }, teams: { currentTeamId: env.team.id } };
   const page = `<!doctype html><html><head><meta charset="utf-8"><title>System Console - Backup</title>
-<style>
-  :root { --center-channel-bg: #fff; --center-channel-color: #3f4350; --center-channel-color-rgb: 63,67,80; --button-bg: #1c58d9; --error-text: #d24b4e; }
-  body { font-family: 'Open Sans', Arial, sans-serif; font-size: 14px; color: var(--center-channel-color); background: #f4f4f6; margin: 0; }
-  .admin-console__wrapper { padding: 24px 32px; } .admin-console__content { background: #fff; border-radius: 8px; padding: 24px; box-shadow: 0 2px 3px rgba(0,0,0,.08); max-width: 1100px; }
-  .admin-console__header { font-size: 20px; margin: 0 0 16px; }
-  .btn { border: 0; border-radius: 4px; padding: 8px 16px; font-weight: 600; cursor: pointer; }
-  .btn-primary { background: var(--button-bg); color: #fff; } .btn-primary:disabled, .btn-danger:disabled { opacity: .4; cursor: not-allowed; }
-  .btn-danger { background: #d24b4e; color: #fff; } .btn-tertiary { background: rgba(28,88,217,.08); color: #1c58d9; } .btn-sm { padding: 4px 10px; font-size: 12px; }
-  .alert { padding: 12px 16px; border-radius: 4px; margin: 8px 0; } .alert-success { background: #e8f5ee; } .alert-warning { background: #fff6e5; } .alert-danger { background: #fbeaea; } .alert-info { background: #e8eefb; }
-  .table { width: 100%; border-collapse: collapse; } .table th, .table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid rgba(63,67,80,.12); font-size: 13px; }
-  .form-control { border: 1px solid rgba(63,67,80,.16); border-radius: 4px; padding: 6px 10px; font-size: 14px; } input.form-control { width: 320px; }
-  code, pre { font-family: Menlo, monospace; font-size: 12px; background: rgba(63,67,80,.06); padding: 1px 4px; border-radius: 3px; }
-</style></head><body><div id="root"></div>
+<link rel="stylesheet" href="/static/console.css"></head><body class="app__body"><div id="root"></div>
 <script>window.registeredPlugins = {}; window.registerPlugin = function (id, plugin) { window.registeredPlugins[id] = plugin; };
 window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
 <script src="/static/react.js"></script><script src="/static/react-dom.js"></script><script src="/static/host.js"></script>
@@ -107,7 +96,7 @@ window.HARNESS = ${JSON.stringify({ pluginId, entities })};</script>
       });
       res.end(page);
     } else if (file) {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.writeHead(200, { 'content-type': pathname.endsWith('.css') ? 'text/css' : 'text/javascript' });
       res.end(readFileSync(file));
     } else if (pathname.startsWith('/mm-backup/')) {
       proxy(req, res, env.sidecarUrl, (req.url ?? '').slice('/mm-backup'.length));

@@ -8,6 +8,7 @@ import {FormattedMessage, useIntl} from 'react-intl';
 import {formatText} from 'src/i18n';
 
 import {useClients} from '../clients_context';
+import {InlineCode, isNotConnectedProblem} from '../common/inline_code';
 
 import {BOT} from './connect_flow';
 import type {BlockingSetting} from './connect_flow';
@@ -45,6 +46,8 @@ export default function ConnectPanel() {
         : formatMessage({id: 'mattermost-backup.connect.no_team', defaultMessage: 'no team yet'});
 
     const {bridge} = useClients();
+    // "Not connected" is said above in words; the button below is its action.
+    const problems = (state?.problems ?? []).filter((p) => state?.connected || !isNotConnectedProblem(p));
     useEffect(() => {
         void refresh();
     }, [bridge]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -75,10 +78,12 @@ export default function ConnectPanel() {
                     )}
                 </p>
             )}
-            {state && state.problems.length > 0 && (
+            {problems.length > 0 && (
                 <ul data-testid="connect-problems">
-                    {state.problems.map((p) => (
-                        <li key={p}>{p}</li>
+                    {problems.map((p) => (
+                        <li key={p}>
+                            <InlineCode text={p} />
+                        </li>
                     ))}
                 </ul>
             )}
@@ -136,7 +141,9 @@ export default function ConnectPanel() {
             {report && report.problems.length > 0 && (
                 <ul data-testid="connect-report-problems">
                     {report.problems.map((p) => (
-                        <li key={JSON.stringify(p)}>{formatText(formatMessage, p)}</li>
+                        <li key={JSON.stringify(p)}>
+                            <InlineCode text={formatText(formatMessage, p)} />
+                        </li>
                     ))}
                 </ul>
             )}
