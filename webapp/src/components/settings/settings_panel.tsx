@@ -212,7 +212,10 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
         set('exclude', form.exclude.includes(c) ? form.exclude.filter((x) => x !== c) : [...form.exclude, c]);
 
     return (
+        // The panels sit in one element for the form's label; the Console's rule that makes a
+        // first .config-section flush (margin-top: 0) would otherwise glue the first to the one above.
         <div
+            style={{marginTop: 20}}
             className="mattermost-backup-settings"
             role="group"
             aria-label={formatMessage(M.title)}
