@@ -43,3 +43,32 @@ test('the backup set: the newest one consistent (stopped) at or before the time;
 test('the target is written in UTC with its offset, to the millisecond', () => {
   expect(pgTimestamp(new Date('2026-12-01T13:31:00.250Z'))).toBe('2026-12-01 13:31:00.250+00');
 });
+
+test('a date or time that does not exist is refused, never rolled over to another one', () => {
+  // new Date() reads 2026-02-30 as 2026-03-02 and 24:00 as the next day: a restore to a time nobody asked for.
+  for (const bad of [
+    '2026-02-30 10:00:00Z',
+    '2026-02-29 10:00:00Z',
+    '2026-04-31T10:00:00+02:00',
+    '2026-12-01 24:00:00Z',
+    '2026-12-01 23:59:60Z',
+    '2026-12-01 10:00:00+24:00',
+    '2026-12-01 10:00:00+05:60',
+  ]) {
+    expect(() => parseRecoveryTarget(bad)).toThrow(UsageError);
+  }
+  expect(at('2028-02-29 10:00:00Z')).toBe('2028-02-29T10:00:00.000Z');
+  expect(at('2026-12-31 23:59:59.999-12:00')).toBe('2027-01-01T11:59:59.999Z');
+});
+
+test('a huge text is refused with a message that does not repeat it', () => {
+  const huge = `2026-12-01 10:00:00${'Z'.repeat(100_000)}`;
+  let msg = '';
+  try {
+    parseRecoveryTarget(huge);
+  } catch (err) {
+    msg = (err as Error).message;
+  }
+  expect(msg).toMatch(/not a time/);
+  expect(msg.length).toBeLessThan(300);
+});
