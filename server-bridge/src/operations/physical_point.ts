@@ -6,7 +6,7 @@
 import { BridgeError, PreconditionError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
 import type { Manifest } from '../manifest/manifest';
-import type { PhysicalReference } from '../manifest/physical_reference';
+import { segmentTimeline, type PhysicalReference } from '../manifest/physical_reference';
 
 /** The physical reference of `m`'s main database, or undefined when it holds a dump or no database. */
 export function physicalPointOf(m: Manifest): PhysicalReference | undefined {
@@ -39,6 +39,17 @@ export function checkPointUsable(
       'PRECONDITION_FAILED',
       `the pgBackRest backup ${point.label} that snapshot ${m.id}'s database refers to is no longer in the repository (expired: pitr.window keeps backups and WAL only that far back); nothing was changed`,
       { hint: alternatives, details: { label: point.label, consistent_at: point.at } },
+    );
+  }
+  // The backup's last WAL segment is on the point's timeline and not after the point's segment
+  // (names of one timeline sort in WAL order): a reference made here always is; one that is not
+  // would recover to somewhere else than it says (or fail half-way through the restore).
+  const stop = set.archive?.stop;
+  if (stop && (segmentTimeline(stop) !== point.timeline || stop > point.segment)) {
+    throw new BridgeError(
+      'VERIFICATION_FAILED',
+      `snapshot ${m.id} refers to WAL segment ${point.segment} (timeline ${point.timeline}), but pgBackRest backup ${point.label} ends at ${stop}: the reference does not fit the repository; nothing was changed`,
+      { hint: alternatives },
     );
   }
   if (set.timestamp.stop * 1000 > Date.parse(point.at)) {

@@ -134,7 +134,7 @@ test('versions: a reference needs version 2, only on the main database, never be
   expect(thrown(() => kindOf(tree))).toBeInstanceOf(VerificationError);
 });
 
-const info = (labels: Array<[string, number]>) =>
+const info = (labels: Array<[string, number]>, archiveStop = '00000001000000000000003A') =>
   parseInfo(
     JSON.stringify([
       {
@@ -144,7 +144,7 @@ const info = (labels: Array<[string, number]>) =>
           label,
           type: 'incr',
           timestamp: { start: stop - 5, stop },
-          archive: { start: '00000001000000000000003A', stop: '00000001000000000000003A' },
+          archive: { start: '00000001000000000000003A', stop: archiveStop },
         })),
       },
     ]),
@@ -165,4 +165,19 @@ test('a restore checks the reference against pgBackRest: expired, another stanza
   ).toThrow(/stops after the snapshot's point/);
   const e = thrown(() => checkPointUsable(m, point, info([]), 'mattermost', 'A … B'));
   expect(e.hint).toMatch(/logical dump.*restore --at a time inside the recovery window A … B/);
+});
+
+test('a reference whose point is before its backup ends, or on another timeline than the backup, is refused', () => {
+  const m = parsed(manifest());
+  const point = physicalPointOf(m)!;
+  const stop = Date.parse(REF.backupStoppedAt) / 1000;
+  // The backup's WAL ends in the point's segment or before it: fine.
+  expect(() =>
+    checkPointUsable(m, point, info([[REF.label, stop]], '000000010000000000000039'), 'mattermost', 'w'),
+  ).not.toThrow();
+  for (const end of ['00000001000000000000003B', '000000020000000000000001']) {
+    const e = thrown(() => checkPointUsable(m, point, info([[REF.label, stop]], end), 'mattermost', 'w'));
+    expect(e).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    expect(e.message).toMatch(new RegExp(`ends at ${end}: the reference does not fit the repository`));
+  }
 });
