@@ -8,6 +8,7 @@
  * restore (taken from restore_at_plan.ts by step id). A failure stops the restored cluster and
  * empties the target (as postgres); the files are put back from the safety snapshot as usual.
  */
+import path from 'node:path';
 import { BridgeError, ProcessError } from '../core/errors';
 import { newJobId } from '../core/ids';
 import { buildRestoreCommand } from '../database/pgbackrest/archive_command';
@@ -22,6 +23,7 @@ import {
   type ServiceCommand,
 } from '../database/pgbackrest/postgres_service';
 import { setRestoreCommand } from '../database/pgbackrest/recovery_conf';
+import { readRegularFile } from '../database/pgbackrest/safe_fs';
 import { inRecovery } from '../database/pgbackrest/restore_queries';
 import { setAutoConf } from '../database/pgbackrest/restored_settings';
 import type { EngineContext } from '../jobs/context';
@@ -53,6 +55,8 @@ export interface NewHostOutcome extends RestoreAtOutcome {
   left?: string;
   /** A restored server still runs after a failure (its stop failed): said first. */
   stillRunning?: string;
+  /** postgres-start failed: the server's log is worth reading before the target goes. */
+  startFailed?: boolean;
 }
 
 const POLL_MS = 500;
@@ -103,6 +107,13 @@ export function planRestoreAtNewHost(
         throw new BridgeError('PROCESS_FAILED', o.stillRunning, { cause: err });
       }
     }
+    // The server's own log may be inside the target: what it said goes into the job's warnings first.
+    if (o.startFailed) {
+      const said = await serverLogTail(x.service, dir);
+      if (said) {
+        o.warnings.push(`the restored server's log (${said.file}, deleted with ${dir}) ended with:\n${said.tail}`);
+      }
+    }
     o.left = await cleanNewHostTarget(x.target, x.account, ctx.signal);
     if (o.left) throw new BridgeError('PROCESS_FAILED', o.left);
     o.cleaned = true;
@@ -146,6 +157,7 @@ export function planRestoreAtNewHost(
     id: 'postgres-start',
     title: 'Start PostgreSQL and wait until recovery has finished',
     run: async (ctx) => {
+      o.startFailed = true; // until it returns
       try {
         await pg(x.service.start, ctx);
       } catch (err) {
@@ -175,6 +187,7 @@ export function planRestoreAtNewHost(
                 `the restored cluster runs with archive_mode ${mode}, not off: it could archive into the old host's repository`,
               );
             }
+            o.startFailed = false;
             return `recovered, promoted and accepting connections on port ${pm.port}; archive_mode off`;
           }
         }
@@ -229,6 +242,26 @@ export function describeNewHostFailure(o: NewHostOutcome, dir: string): string |
     );
   }
   return parts.length ? `. ${parts.join(' ')}` : undefined;
+}
+
+/**
+ * The last lines of the pg_ctl preset's log (`-l`) when it lies inside the target, read without
+ * following a link; undefined for other presets or when there is nothing to read.
+ */
+async function serverLogTail(
+  service: PostgresService,
+  dir: string,
+): Promise<{ file: string; tail: string } | undefined> {
+  const argv = service.start.argv;
+  const i = argv.indexOf('-l');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (!file || path.dirname(path.resolve(file)) !== dir) return undefined;
+  const text = await readRegularFile(file).then(
+    (f) => f.data.subarray(-4096).toString('utf8'),
+    () => '',
+  );
+  const tail = text.trimEnd().split('\n').slice(-10).join('\n');
+  return tail ? { file, tail } : undefined;
 }
 
 /** Stands for the live cluster the in-place plan's dropped steps act on: any use is a bug, said as one. */

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chown, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { runCli, type CliResult } from '../support/cli';
 import { isUp } from '../support/e2e_env';
@@ -325,5 +325,27 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     expect(await portOpen(env.db.port)).toBe(false);
     expect(await readFile(extra, 'utf8')).toBe('written before the restore\n');
     startedAgain(r);
+  }, 600_000);
+  test("a server that does not start (its port taken by another program): the restored server's log is said, the target removed", async () => {
+    const target = path.join(env.root, 'newhost4', 'main');
+    await mkdir(path.dirname(target));
+    restoredDirs.push(target);
+    // Not a PostgreSQL: the busy-port check (postmasters only) lets it through; the bind fails.
+    // It hangs up at once: Mattermost, started again after the failure, must not wait on it.
+    const squatter = createServer((sock) => sock.destroy());
+    await new Promise<void>((resolve) => squatter.listen(env.db.port, '127.0.0.1', resolve));
+    let r: CliResult;
+    try {
+      r = await newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expect(r.code).toBe(1);
+    const said = `${r.stderr}\n${JSON.stringify(r.events)}`;
+    expect(said).toMatch(/the restored server's log \(.*pg_ctl\.log, deleted with .*\) ended with:/);
+    expect(said).toMatch(/could not bind IPv4 address .{0,4}127\.0\.0\.1.{0,4}: Address already in use/);
+    expect(said).toMatch(/FATAL: {2}could not create any TCP\/IP sockets/);
+    expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
+    expect(await exists(target)).toBe(false);
   }, 600_000);
 });
