@@ -9,7 +9,9 @@
  * to a spool file as the walk goes, through a bounded window that keeps files being hashed in
  * their place (ordered_output.ts).
  */
+import { lstatSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { BridgeError, throwIfAborted } from '../core/errors';
 import type { ReadBudget } from '../core/rate_limit';
@@ -303,11 +305,40 @@ export async function precopyEntries(
   repo: Repository,
   signal?: AbortSignal,
   onBytes?: (bytes: number) => void,
+  pacer: WalkPacer = repo.ingestsSmallSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }),
 ): Promise<{ newBytes: number; filesRead: number; bytesRead: number; entries: EntryStream }> {
   const pool = new TaskPool(16);
   const res = { newBytes: 0, filesRead: 0, bytesRead: 0 };
   const spool = await EntrySpool.create(await spoolDir(), 'precopy');
   const out = new OrderedOutput(spool);
+  /** copy with synchronous calls, for a small file while the pacer finds that faster; undefined: use copy. */
+  const copySync = (e: Entry): Entry | undefined => {
+    const abs = e.path ? path.join(root, e.path) : root;
+    let stored;
+    try {
+      stored = repo.ingestSmallSync(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return e;
+      throw err;
+    }
+    if (!stored) return undefined; // grew past the small-file limit: staged by copy
+    res.filesRead++;
+    if (stored.isNew) res.newBytes += stored.size;
+    res.bytesRead += stored.size;
+    onBytes?.(res.bytesRead);
+    let after;
+    try {
+      after = lstatSync(abs, { bigint: true });
+    } catch {
+      after = undefined;
+    }
+    pacer.done(2);
+    if (after && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
+      return { ...e, sha256: stored.sha256 };
+    }
+    return e;
+  };
+  let lastYield = Date.now();
   const copy = async (e: Entry): Promise<Entry> => {
     const abs = e.path ? path.join(root, e.path) : root;
     let stored;
@@ -334,9 +365,21 @@ export async function precopyEntries(
         continue;
       }
       throwIfAborted(signal);
+      if (repo.ingestsSmallSync && pacer.sync && (e.size ?? INLINE_FILE + 1) <= INLINE_FILE) {
+        const copied = copySync(e);
+        if (copied) {
+          await out.add(copied, e.path);
+          // Synchronous bursts leave room for progress, requests and the signal.
+          if (Date.now() - lastYield > 20) {
+            await yieldToLoop();
+            lastYield = Date.now();
+          }
+          continue;
+        }
+      }
       let done!: Promise<Entry>;
       await pool.add(() => {
-        done = copy(e);
+        done = copy(e).finally(() => pacer.done(2));
         return done.then(() => undefined);
       });
       await out.add(done, e.path);

@@ -179,47 +179,50 @@ test('synchronous and parallel metadata walks record the same entries', async ()
   expect(parallel.some((e) => e.path.startsWith('other-component'))).toBe(false);
 });
 
-test('a scan stores nothing and lists changed files without a hash; the pre-copy fills them in unless they changed again', async () => {
-  const root = path.join(work, 'install');
-  await makeTree(root);
-  const first = await backupTree({ root, exclude: [], repo });
-  const objectsBefore = await countObjects();
-  await writeFile(path.join(root, 'data/new-a'), randomBytes(3000));
-  await writeFile(path.join(root, 'data/new-b'), randomBytes(2000));
+test.each(['sync', 'async'] as const)(
+  'a scan stores nothing and lists changed files without a hash; the pre-copy fills them in unless they changed again (%s copies)',
+  async (fixed) => {
+    const root = path.join(work, 'install');
+    await makeTree(root);
+    const first = await backupTree({ root, exclude: [], repo });
+    const objectsBefore = await countObjects();
+    await writeFile(path.join(root, 'data/new-a'), randomBytes(3000));
+    await writeFile(path.join(root, 'data/new-b'), randomBytes(2000));
 
-  const scan = await backupTree({ root, exclude: [], previous: first.entries, scan: true });
-  expect(scan.changedBytes).toBe(5000);
-  expect(scan.filesRead).toBe(0);
-  const scanned = await collectEntries(scan.entries);
-  expect(scanned.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual([
-    'data/new-a',
-    'data/new-b',
-  ]);
-  expect(await countObjects()).toBe(objectsBefore);
+    const scan = await backupTree({ root, exclude: [], previous: first.entries, scan: true });
+    expect(scan.changedBytes).toBe(5000);
+    expect(scan.filesRead).toBe(0);
+    const scanned = await collectEntries(scan.entries);
+    expect(scanned.filter((e) => e.type === 'file' && !e.sha256).map((e) => e.path)).toEqual([
+      'data/new-a',
+      'data/new-b',
+    ]);
+    expect(await countObjects()).toBe(objectsBefore);
 
-  // new-b changes between the scan and the pre-copy: what was read no longer matches the scan.
-  await appendFile(path.join(root, 'data/new-b'), 'more');
-  const pre = await precopyEntries(scan, root, repo);
-  expect(pre.filesRead).toBe(2);
-  const byPath = new Map((await collectEntries(pre.entries)).map((e) => [e.path, e]));
-  expect(byPath.get('data/new-a')?.sha256).toMatch(/^[0-9a-f]{64}$/);
-  expect(byPath.get('data/new-b')?.sha256).toBeUndefined();
-  // The scan's own index is left as it was.
-  expect((await collectEntries(scan.entries)).find((e) => e.path === 'data/new-a')?.sha256).toBeUndefined();
+    // new-b changes between the scan and the pre-copy: what was read no longer matches the scan.
+    await appendFile(path.join(root, 'data/new-b'), 'more');
+    const pre = await precopyEntries(scan, root, repo, undefined, undefined, new WalkPacer({ fixed }));
+    expect(pre.filesRead).toBe(2);
+    const byPath = new Map((await collectEntries(pre.entries)).map((e) => [e.path, e]));
+    expect(byPath.get('data/new-a')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(byPath.get('data/new-b')?.sha256).toBeUndefined();
+    // The scan's own index is left as it was.
+    expect((await collectEntries(scan.entries)).find((e) => e.path === 'data/new-a')?.sha256).toBeUndefined();
 
-  // The pass that follows (Mattermost stopped) reads only new-b, and records its final content.
-  const final = await backupTree({ root, exclude: [], repo, previous: pre.entries });
-  expect(final.filesRead).toBe(1);
-  const restored = path.join(work, 'restored');
-  await restoreTree({
-    entries: await collectEntries(final.entries),
-    root: restored,
-    exclude: [],
-    mode: 'mirror',
-    repo,
-  });
-  expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
-});
+    // The pass that follows (Mattermost stopped) reads only new-b, and records its final content.
+    const final = await backupTree({ root, exclude: [], repo, previous: pre.entries });
+    expect(final.filesRead).toBe(1);
+    const restored = path.join(work, 'restored');
+    await restoreTree({
+      entries: await collectEntries(final.entries),
+      root: restored,
+      exclude: [],
+      mode: 'mirror',
+      repo,
+    });
+    expect(await describeTree(restored, [])).toEqual(await describeTree(root, []));
+  },
+);
 
 test('an online budget paces every byte read, and only those: an unchanged file costs nothing', async () => {
   const root = path.join(work, 'install');
