@@ -20,8 +20,11 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readlinkSync,
   realpathSync,
+  rmdirSync,
+  unlinkSync,
   chmodSync,
   utimesSync,
   type BigIntStats,
@@ -216,6 +219,45 @@ export class ContainedTree {
     if (c.time !== undefined) utimesSync(p, c.time, c.time);
   }
 
+  /**
+   * Removes `name` from directory `dirRel`, each call inside a checked handle: a directory is
+   * emptied through its own checked handle first (never a path through a link: an `rm -r` by path
+   * deletes wherever a directory swapped for a link points). Nothing there is fine.
+   */
+  removeChild(dirRel: string, name: string): void {
+    const rel = dirRel ? `${dirRel}/${name}` : name;
+    this.withDir(dirRel, (fd) => {
+      const p = this.child(fd, dirRel, name);
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) return;
+      if (st.isDirectory()) {
+        this.emptyDir(rel);
+        ignoreMissing(() => rmdirSync(p));
+      } else {
+        // unlink, not rm: rm turns an unlink refused with EPERM (immutable) into a misleading ENOTDIR.
+        ignoreMissing(() => unlinkSync(p));
+      }
+    });
+    this.forget(rel);
+  }
+
+  private emptyDir(rel: string): void {
+    this.withDir(rel, (fd) => {
+      const here = this.proc ? `/proc/self/fd/${fd}` : this.abs(rel);
+      for (const n of readdirSync(here)) {
+        const p = this.child(fd, rel, n);
+        const st = lstatSync(p, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isDirectory()) {
+          this.emptyDir(`${rel}/${n}`);
+          ignoreMissing(() => rmdirSync(p));
+        } else {
+          ignoreMissing(() => unlinkSync(p));
+        }
+      }
+    });
+  }
+
   /** lstat of a path reached through child(), undefined when nothing is there. */
   lstat(p: string): BigIntStats | undefined {
     return lstatSync(p, { bigint: true, throwIfNoEntry: false });
@@ -231,5 +273,13 @@ export class ContainedTree {
       return;
     }
     if (got !== want) throw linkRefused(p, `resolves to ${got} (a symbolic link above it)`);
+  }
+}
+
+function ignoreMissing(f: () => void): void {
+  try {
+    f();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

@@ -5,17 +5,8 @@
  * The entries are untrusted input (manifest/restore_safety.ts): nothing is written outside the
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
-import { lstat, readdir, rm, unlink } from 'node:fs/promises';
-import {
-  mkdirSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  type BigIntStats,
-  type Dirent,
-  type Stats,
-} from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { mkdirSync, readlinkSync, symlinkSync, unlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted, VerificationError } from '../core/errors';
@@ -91,7 +82,7 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
   const excluded = new Set(opts.exclude);
   // Every write below goes through a directory handle checked to be inside the root (contained_tree.ts).
   const tree = ContainedTree.open(opts.root);
-  if (opts.mode === 'mirror') res.removed = await removeUnwanted(opts.root, opts.entries, excluded, opts.signal);
+  if (opts.mode === 'mirror') res.removed = await removeUnwanted(tree, opts.entries, excluded, opts.signal);
   // Synchronous calls only from a repository of plain local files (an object read is then one
   // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
   const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
@@ -135,7 +126,7 @@ async function writeDirsAndFiles(
       }
       // The copy is renamed into place, which replaces a file or a link (never written through);
       // a directory in the way must go first. A file stays until a checked copy replaces it.
-      if (existing?.isDirectory()) await remove(target, true);
+      if (existing?.isDirectory()) tree.removeChild(dir, name);
       try {
         await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
       } catch (err) {
@@ -159,7 +150,7 @@ async function writeDirsAndFiles(
         tree.applyMeta(target, 'file', metaChanges(e, existing));
         return;
       }
-      if (existing?.isDirectory()) rmSync(target, { recursive: true, force: true });
+      if (existing?.isDirectory()) tree.removeChild(dir, name);
       try {
         opts.repo.copySmallObjectSync(e.sha256 as string, target);
       } catch (err) {
@@ -206,7 +197,7 @@ function ensureDir(tree: ContainedTree, rel: string): void {
     if (st) {
       tree.forget(rel);
       try {
-        unlinkSync(p); // not rmSync: see remove()
+        unlinkSync(p); // not rmSync: see ContainedTree.removeChild
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
@@ -256,8 +247,7 @@ async function writeLinksAndDirMeta(
       if (cur?.isSymbolicLink() && readlinkSync(target) === e.target) {
         res.unchanged++;
       } else {
-        if (cur?.isDirectory()) rmSync(target, { recursive: true, force: true });
-        else if (cur) unlinkSync(target);
+        if (cur) tree.removeChild(dir, name);
         symlinkSync(e.target as string, target);
         res.written++;
       }
@@ -317,30 +307,29 @@ export async function assertNoLinkBelow(base: string, root: string): Promise<voi
  * its subtree at name + '/'. Memory: the names of the directories being walked, not the list.
  */
 async function removeUnwanted(
-  root: string,
+  tree: ContainedTree,
   entries: EntryList,
   excluded: Set<string>,
   signal?: AbortSignal,
 ): Promise<number> {
   const want = new EntryCursor(entries);
   try {
-    return await removeUnder(root, '', want, excluded, signal);
+    return await removeUnder(tree, '', want, excluded, signal);
   } finally {
     await want.close();
   }
 }
 
 async function removeUnder(
-  root: string,
+  tree: ContainedTree,
   rel: string,
   want: EntryCursor,
   excluded: Set<string>,
   signal?: AbortSignal,
 ): Promise<number> {
   let removed = 0;
-  const children = await readdir(rel ? path.join(root, rel) : root, { withFileTypes: true }).catch(
-    () => [] as Dirent[],
-  );
+  const root = tree.root;
+  const children = await readdir(tree.abs(rel), { withFileTypes: true }).catch(() => [] as Dirent[]);
   const types = new Map<string, Entry['type'] | 'other'>();
   const visits: string[] = [];
   for (const d of children) {
@@ -358,7 +347,7 @@ async function removeUnder(
     throwIfAborted(signal);
     if (visit.endsWith('/')) {
       const name = visit.slice(0, -1);
-      if (descend.has(name)) removed += await removeUnder(root, rel ? `${rel}/${name}` : name, want, excluded, signal);
+      if (descend.has(name)) removed += await removeUnder(tree, rel ? `${rel}/${name}` : name, want, excluded, signal);
       continue;
     }
     const childRel = rel ? `${rel}/${visit}` : visit;
@@ -370,25 +359,12 @@ async function removeUnder(
       // A directory that holds an excluded subtree is emptied around it, never removed whole.
       descend.add(visit);
     } else {
-      await remove(path.join(root, childRel), type === 'dir');
+      // Through the checked handle of `rel`: a directory swapped for a link since the listing is refused.
+      tree.removeChild(rel, visit);
       removed++;
     }
   }
   return removed;
-}
-
-/**
- * Removes a path without following a link. Non-directories are unlinked directly: fs.rm turns an
- * unlink refused with EPERM (an immutable file) into a misleading ENOTDIR from scandir.
- */
-async function remove(p: string, isDir: boolean): Promise<void> {
-  if (isDir) {
-    await rm(p, { recursive: true, force: true });
-    return;
-  }
-  await unlink(p).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  });
 }
 
 /** The entry type a path found on disk would have ('other': a socket, a device, a FIFO). */

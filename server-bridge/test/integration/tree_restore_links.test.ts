@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { restoreTree } from '../../src/repository/tree_restore';
+import { ContainedTree } from '../../src/repository/contained_tree';
 import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { caught } from '../support/caught';
@@ -130,4 +131,21 @@ describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
     await restoreTree({ entries: [e], root, exclude: [], mode: 'files', repo, pacer: pacer() });
     expect((await stat(path.join(root, 'd', 'f'))).mode & 0o777).toBe(0o640);
   });
+});
+
+test('removal inside the target (what mirror mode removes) is refused through a directory swapped for a link', async () => {
+  await mkdir(path.join(root, 'd', 'sub'), { recursive: true });
+  await writeFile(path.join(root, 'd', 'keep'), 'x');
+  const tree = ContainedTree.open(root);
+  // Listed as real directories, then swapped by the directory's owner before the removal.
+  renameSync(path.join(root, 'd'), path.join(root, 'd-real'));
+  symlinkSync(victim, path.join(root, 'd'));
+  expect(() => tree.removeChild('d', 'keep')).toThrow(/symbolic link/);
+  await victimUntouched();
+  // A directory removed whole is emptied through its own handles: a link inside it is removed, not followed.
+  await mkdir(path.join(root, 'e'));
+  symlinkSync(victim, path.join(root, 'e', 'to-victim'));
+  tree.removeChild('', 'e');
+  await victimUntouched();
+  expect((await readdir(root)).sort()).toEqual(['d', 'd-real']);
 });
