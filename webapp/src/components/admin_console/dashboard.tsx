@@ -24,6 +24,7 @@ import type {ApiFailure} from 'src/state/types';
 import {pluginState} from 'src/state/selectors';
 
 import {useClients} from '../clients_context';
+import {isConnectProblem, isNotConnectedProblem} from '../common/inline_code';
 import TextModal from '../common/text_modal';
 import ConnectPanel from '../connect/connect_panel';
 import ConnectWarning from '../connect/connect_warning';
@@ -136,6 +137,9 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
         }
     };
 
+    const connectProblems = (st.status?.sidecar.problems ?? []).filter(
+        (p) => isConnectProblem(p) && !isNotConnectedProblem(p),
+    );
     const showBody = st.status && (st.connection.kind === 'ok' || st.connection.kind === 'restarting');
     return (
         <div className="mattermost-backup-dashboard" data-connection={st.connection.kind}>
@@ -151,7 +155,9 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                         title={<FormattedMessage id="mattermost-backup.section.status" defaultMessage="Status" />}
                         testId="section-status"
                     >
-                        {!st.status.sidecar.connected && <ConnectWarning />}
+                        {(!st.status.sidecar.connected || connectProblems.length > 0) && (
+                            <ConnectWarning connected={st.status.sidecar.connected} problems={connectProblems} />
+                        )}
                         <StatusSummary status={st.status} />
                         {st.status.pitr && (
                             <RecoveryWindow pitr={st.status.pitr} busy={busy} onRestore={setRestoreAt} />

@@ -8,7 +8,7 @@ import type {Status} from '@mm-backup/api';
 import {formatBytes, formatDuration} from 'src/format';
 import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
-import {InlineCode, isNotConnectedProblem} from '../common/inline_code';
+import {InlineCode, isConnectProblem, isNotConnectedProblem} from '../common/inline_code';
 import {ID_STYLE} from '../common/snapshot_id';
 
 function When({iso}: {iso: string}) {
@@ -34,8 +34,8 @@ export default function StatusSummary({status}: {status: Status}) {
     const last = status.last_backup;
     const failedJob = status.last_backup_job?.status === 'failed' ? status.last_backup_job : null;
     const repo = status.repository;
-    // "Not connected" is the Connect warning's (with its button), shown by the dashboard.
-    const problems = status.sidecar.problems.filter((p) => status.sidecar.connected || !isNotConnectedProblem(p));
+    // Problems that Connect fixes are the Connect warning's (with its button), shown by the dashboard.
+    const problems = status.sidecar.problems.filter((p) => !isConnectProblem(p) && !isNotConnectedProblem(p));
     return (
         <div className="mattermost-backup-status">
             {problems.length > 0 && (

@@ -17,6 +17,19 @@ export function InlineCode({text}: {text: string}) {
     );
 }
 
+/**
+ * True for a status problem whose fix is `mm-backup connect` (server-bridge service/sidecar.ts
+ * words them "…: run `mm-backup connect` …"); the page's Connect does the same from here.
+ */
+export function isConnectProblem(problem: string): boolean {
+    return problem.includes('`mm-backup connect`');
+}
+
+/** The problem without its "run `mm-backup connect` …" advice, which a Connect button replaces. */
+export function withoutConnectCommand(problem: string): string {
+    return problem.replace(/[\s:;,.]*\b[Rr]un `mm-backup connect`[\s\S]*$/, '');
+}
+
 /** True for the status problem that says the sidecar has no bot (sidecar.ts `not connected: …`). */
 export function isNotConnectedProblem(problem: string): boolean {
     return /^not connected\b/i.test(problem);
