@@ -5,10 +5,25 @@
 
 import React, {useId, useMemo, useState} from 'react';
 
-/** The IANA zones the browser knows, with UTC first (some engines leave it out of the list). */
+/**
+ * Zones ICU still lists by a name IANA has since replaced (CLDR keeps the old id stable):
+ * the picker offers the current name, which every engine accepts as well.
+ */
+const RENAMED: Record<string, string> = {
+    'Asia/Calcutta': 'Asia/Kolkata',
+    'Asia/Katmandu': 'Asia/Kathmandu',
+    'Asia/Rangoon': 'Asia/Yangon',
+    'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+    'Europe/Kiev': 'Europe/Kyiv',
+    'America/Godthab': 'America/Nuuk',
+    'Atlantic/Faeroe': 'Atlantic/Faroe',
+    'Pacific/Enderbury': 'Pacific/Kanton',
+};
+
+/** The IANA zones the browser knows, by their current names, with UTC first (some engines leave it out). */
 export function knownTimeZones(): string[] {
-    const zones = Intl.supportedValuesOf('timeZone');
-    return ['UTC', ...zones.filter((z) => z !== 'UTC')];
+    const zones = Intl.supportedValuesOf('timeZone').map((z) => RENAMED[z] ?? z);
+    return ['UTC', ...[...new Set(zones)].filter((z) => z !== 'UTC').sort()];
 }
 
 const norm = (s: string) => s.toLowerCase().replace(/[_\s]+/g, ' ');
