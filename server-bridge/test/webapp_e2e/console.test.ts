@@ -220,6 +220,10 @@ describe('System Console plugin in Chromium', () => {
       }));
       expect(look).toEqual({ whiteSpace: 'nowrap', lines: 1, text: snapshotId });
     }
+    // The table fits its panel: nothing (such as the Restore button) is cut off at the side.
+    expect(await table.evaluate((t) => (t.parentElement?.scrollWidth ?? 0) - (t.parentElement?.clientWidth ?? 0))).toBe(
+      0,
+    );
     // One unit convention on the page (the sidecar's KB/MB/GB), sizes from the sidecar and the page alike.
     const text = await page.locator('body').innerText();
     expect(text).toMatch(/\d (B|KB|MB|GB)\b/);

@@ -10,6 +10,9 @@ import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
 import SnapshotId from '../common/snapshot_id';
 
+/** Dates and sizes stay on one line each ("Dec 02, 2026 3:41 PM", "1.4 MB"). */
+const NOWRAP: React.CSSProperties = {whiteSpace: 'nowrap'};
+
 export type SnapshotAction = 'verify' | 'deep_verify' | 'restore' | 'manifest' | 'log';
 
 type Props = {
@@ -49,7 +52,6 @@ function Action({
             className={`btn btn-sm ${danger ? 'btn-danger' : 'btn-tertiary'}`}
             disabled={disabled}
             onClick={onClick}
-            style={{marginRight: 4}}
         >
             {label}
         </button>
@@ -124,7 +126,7 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                     <tbody>
                         {list.snapshots.map((s) => (
                             <tr key={s.id} data-snapshot-id={s.id}>
-                                <td>
+                                <td style={NOWRAP}>
                                     <FormattedDate
                                         value={new Date(s.finished_at)}
                                         year="numeric"
@@ -148,8 +150,8 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                                 </td>
                                 <td>{formatMessage(ENUM_MESSAGES.trigger, {trigger: s.trigger})}</td>
                                 <td>{formatMessage(ENUM_MESSAGES.mode, {mode: s.mode})}</td>
-                                <td>{formatBytes(s.bytes)}</td>
-                                <td>{formatBytes(s.new_bytes)}</td>
+                                <td style={NOWRAP}>{formatBytes(s.bytes)}</td>
+                                <td style={NOWRAP}>{formatBytes(s.new_bytes)}</td>
                                 <td>{formatMessage(ENUM_MESSAGES.verification, {state: s.verification.state})}</td>
                                 {showOffsite && (
                                     <td>
@@ -158,28 +160,31 @@ export default function SnapshotTable({list, busy, onAction}: Props) {
                                             : formatMessage(ENUM_MESSAGES.offsite, {state: s.offsite})}
                                     </td>
                                 )}
-                                <td style={{whiteSpace: 'nowrap'}}>
-                                    <Action
-                                        label={formatMessage(ACTIONS.verify)}
-                                        disabled={busy}
-                                        onClick={() => onAction('verify', s)}
-                                    />
-                                    <Action
-                                        label={formatMessage(ACTIONS.deepVerify)}
-                                        disabled={busy}
-                                        onClick={() => onAction('deep_verify', s)}
-                                    />
-                                    <Action
-                                        label={formatMessage(ACTIONS.manifest)}
-                                        onClick={() => onAction('manifest', s)}
-                                    />
-                                    <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)} />
-                                    <Action
-                                        label={formatMessage(ACTIONS.restore)}
-                                        danger={true}
-                                        disabled={busy || s.trust !== 'signed'}
-                                        onClick={() => onAction('restore', s)}
-                                    />
+                                <td>
+                                    {/* The actions wrap onto a second line rather than widen the table. */}
+                                    <div style={{display: 'flex', flexWrap: 'wrap', gap: 4}}>
+                                        <Action
+                                            label={formatMessage(ACTIONS.verify)}
+                                            disabled={busy}
+                                            onClick={() => onAction('verify', s)}
+                                        />
+                                        <Action
+                                            label={formatMessage(ACTIONS.deepVerify)}
+                                            disabled={busy}
+                                            onClick={() => onAction('deep_verify', s)}
+                                        />
+                                        <Action
+                                            label={formatMessage(ACTIONS.manifest)}
+                                            onClick={() => onAction('manifest', s)}
+                                        />
+                                        <Action label={formatMessage(ACTIONS.log)} onClick={() => onAction('log', s)} />
+                                        <Action
+                                            label={formatMessage(ACTIONS.restore)}
+                                            danger={true}
+                                            disabled={busy || s.trust !== 'signed'}
+                                            onClick={() => onAction('restore', s)}
+                                        />
+                                    </div>
                                 </td>
                             </tr>
                         ))}
