@@ -30,7 +30,7 @@ import {
   type BigIntStats,
 } from 'node:fs';
 import path from 'node:path';
-import { PreconditionError } from '../core/errors';
+import { BridgeError } from '../core/errors';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const NODE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -46,9 +46,10 @@ export interface MetaChange {
   time?: number;
 }
 
-function linkRefused(p: string, why: string): PreconditionError {
-  return new PreconditionError(
-    'PRECONDITION_FAILED',
+/** STORAGE_FAILED, as tree_restore.ts's other target failures: it may come part-way, after changes. */
+function linkRefused(p: string, why: string): BridgeError {
+  return new BridgeError(
+    'STORAGE_FAILED',
     `${p} ${why}: the restore does not write through links in its target; it stopped there`,
     {
       hint: 'something changed the target during the restore (or left a link where the snapshot has a directory); find out what, remove it, and restore again',
