@@ -1,10 +1,15 @@
 /**
  * The built plugin in a real headless Chromium, against a real sidecar (PostgreSQL, a sandbox
- * install, the Mattermost REST stand-in whose port closes while Mattermost is "stopped"): the
- * admin opens the System Console page, backs up, watches the job succeed, finds the snapshot
- * in the table and restores it through the guarded modal. Screenshots of each state go to
- * test-artifacts/screenshots/; with UPDATE_DOCS_SCREENSHOTS=1 the main ones also go to docs/screenshots/
- * (committed, shown in docs/sidecar_api.md), so an ordinary test run never changes tracked files.
+ * install, the Mattermost REST stand-in whose port closes while Mattermost is "stopped"), on a
+ * page in the System Console's markup styled with the Console's own rules (console_styles.css).
+ * First the layout as computed by the browser: Console panels, each setting's label left of its
+ * input with help text below, component names, the Connect warning's button (no backticks), a
+ * time zone found by search and saved through the Console's Save. Then the admin backs up
+ * (shot while a step runs, with Mattermost's start held, and after success: the two images must
+ * differ), checks ids on one line, one size unit and a table that fits, and restores through
+ * the guarded modal. Screenshots of each state go to test-artifacts/screenshots/; with
+ * UPDATE_DOCS_SCREENSHOTS=1 the main ones also go to docs/screenshots/ (committed, shown in
+ * docs/sidecar_api.md), so an ordinary test run never changes tracked files.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
