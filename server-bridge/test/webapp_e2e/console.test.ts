@@ -267,6 +267,7 @@ describe('System Console plugin in Chromium', () => {
     // A session the sidecar has never checked: it cannot be checked while Mattermost is down.
     const fresh = env.rest.state.login('sysadmin');
     const release = env.holdStart();
+    let released = false;
     try {
       const started = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'offline' } });
       expect(started.status).toBe(202);
