@@ -10,6 +10,8 @@ export const componentKind = z.object({
     /** A database dump, or a file tree. */
     store: z.enum(['database', 'files']),
     location: z.string(),
+    /** Holds secrets (config, environment, keys, databases): listed by name only, never downloadable from the page. */
+    secrets: z.boolean().optional(),
 });
 export type ComponentKind = z.infer<typeof componentKind>;
 

@@ -4,6 +4,7 @@ export * from './common';
 export * from './jobs';
 export * from './status';
 export * from './snapshots';
+export * from './browse';
 export * from './restore';
 export * from './settings';
 export * from './connect';

@@ -5,6 +5,7 @@
  */
 import {z} from 'zod';
 
+import {downloadQuery, treePage, treeQuery} from './browse';
 import {jobId, snapshotRef, statusOk} from './common';
 import {componentList} from './components';
 import {connectReport, connectRequest, connectState} from './connect';
@@ -36,6 +37,21 @@ export const ROUTES = {
     snapshots: {method: 'GET', path: '/v1/snapshots', response: snapshotList},
     snapshot: {method: 'GET', path: '/v1/snapshots/:id', params: idParams, response: snapshot},
     manifest: {method: 'GET', path: '/v1/snapshots/:id/manifest', params: idParams, response: manifest},
+    snapshotTree: {
+        method: 'GET',
+        path: '/v1/snapshots/:id/tree',
+        params: idParams,
+        query: treeQuery,
+        response: treePage,
+    },
+    /** A file's bytes, or a directory as a tar (application/x-tar); not one JSON document. */
+    snapshotDownload: {
+        method: 'GET',
+        path: '/v1/snapshots/:id/download',
+        params: idParams,
+        query: downloadQuery,
+        response: null,
+    },
     listJobs: {method: 'GET', path: '/v1/jobs', query: listJobsQuery, response: jobList},
     getJob: {method: 'GET', path: '/v1/jobs/:id', params: jobParams, response: jobRecord},
     startJob: {method: 'POST', path: '/v1/jobs', body: startJobRequest, response: jobRecord},

@@ -150,10 +150,12 @@ export interface ComponentDescription {
   store: 'database' | 'files';
   /** Where it lives, in the words of the Mattermost setting that decides it. */
   location: string;
+  /** Holds secrets: browsable by name only, never downloadable from the page (set by the registry). */
+  secrets?: boolean;
 }
 
 /** What a kind's spec says of itself: everything of its description but the store. */
-export type KindIdentity = Omit<ComponentDescription, 'store'>;
+export type KindIdentity = Omit<ComponentDescription, 'store' | 'secrets'>;
 
 /** The description of a kind, from its spec. */
 export function describeKind(spec: KindIdentity, store: ComponentDescription['store']): ComponentDescription {

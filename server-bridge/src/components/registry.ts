@@ -23,6 +23,24 @@ export const APPLICATION: ComponentId = 'app';
 /** The config directory: its config.json is pointed at the new database on a restore with --database-url. */
 export const CONFIG_DIR: ComponentId = 'config';
 
+/**
+ * The components that hold secrets: the config (database password, keys), the service's
+ * environment file, TLS/SAML/LDAP keys, and the databases (password hashes, session tokens, the
+ * config store's config). The page lists them by name only and never offers them for download.
+ */
+const HOLDS_SECRETS: ReadonlySet<ComponentId> = new Set<ComponentId>([
+  'database',
+  'config_store',
+  'config',
+  'env_file',
+  'tls',
+]);
+
+/** Whether component `id` holds secrets (an id this version does not know counts as one: default deny). */
+export function holdsSecrets(id: string): boolean {
+  return !(COMPONENT_IDS as readonly string[]).includes(id) || HOLDS_SECRETS.has(id as ComponentId);
+}
+
 /** Every id has exactly one kind (the type says so; a unit test checks each kind answers to its key). */
 const KINDS: { readonly [K in ComponentId]: ComponentKind } = {
   database: new DatabaseKind({
@@ -185,7 +203,7 @@ export function restoreOrder<T extends ComponentRecord>(records: readonly T[]): 
 }
 
 export function describeComponents(): ComponentDescription[] {
-  return COMPONENT_KINDS.map((k) => k.describe());
+  return COMPONENT_KINDS.map((k) => ({ ...k.describe(), secrets: HOLDS_SECRETS.has(k.id) }));
 }
 
 export function isInside(child: string, parent: string): boolean {

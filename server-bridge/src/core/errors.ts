@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'PROCESS_FAILED'
   | 'MATTERMOST_UNAVAILABLE'
   | 'CANCELLED'
+  | 'FORBIDDEN'
   | 'INTERNAL';
 
 export interface ErrorOptions {
@@ -84,6 +85,13 @@ export class VerificationError extends BridgeError {
   constructor(message: string, issues: VerifyIssue[], opts?: ErrorOptions) {
     super('VERIFICATION_FAILED', message, opts);
     this.issues = issues;
+  }
+}
+
+/** Refused whoever asks (a component that holds secrets is never downloaded from the page). */
+export class ForbiddenError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) {
+    super('FORBIDDEN', message, opts);
   }
 }
 

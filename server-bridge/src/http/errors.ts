@@ -20,6 +20,7 @@ export class HttpError extends Error {
 const STATUS: Partial<Record<ErrorCode, number>> = {
   USAGE: 400,
   CONFIG_INVALID: 400,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   LOCK_HELD: 409,
   CANCELLED: 409,

@@ -6,6 +6,7 @@ import { API_VERSION, API_VERSION_HEADER } from '@mm-backup/api';
 import { toErrorBody } from './errors';
 import { installRouteGuard } from './route_guard';
 import { apiRoutes } from './routes_api';
+import { browseRoutes } from './routes_browse';
 import { publicRoutes } from './routes_public';
 import type { SidecarApi } from './sidecar_api';
 
@@ -48,5 +49,6 @@ export async function buildServer(s: SidecarApi): Promise<FastifyInstance> {
   });
   await publicRoutes(app, s);
   apiRoutes(app, s);
+  browseRoutes(app, s);
   return app;
 }

@@ -29,7 +29,16 @@ test('GET /v1/components names every component kind of the registry, to an admin
   const r = await env.api('GET', '/v1/components');
   expect(r.status).toBe(200);
   const list = (
-    r.body as { components: Array<{ id: string; title: string; description: string; store: string; location: string }> }
+    r.body as {
+      components: Array<{
+        id: string;
+        title: string;
+        description: string;
+        store: string;
+        location: string;
+        secrets?: boolean;
+      }>;
+    }
   ).components;
   expect(list.map((c) => c.id)).toEqual([...COMPONENT_IDS]);
   expect(list.find((c) => c.id === 'data')).toEqual({
@@ -38,7 +47,15 @@ test('GET /v1/components names every component kind of the registry, to an admin
     description: expect.stringMatching(/\w/),
     store: 'files',
     location: 'FileSettings.Directory',
+    secrets: false,
   });
+  expect(list.filter((c) => c.secrets).map((c) => c.id)).toEqual([
+    'database',
+    'config_store',
+    'config',
+    'env_file',
+    'tls',
+  ]);
   expect(list.find((c) => c.id === 'database')?.store).toBe('database');
   expect((await env.api('GET', '/v1/components', { as: env.alice })).status).toBe(403);
   expect((await env.api('GET', '/v1/components', { as: null as never })).status).toBe(401);
