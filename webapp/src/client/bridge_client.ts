@@ -107,6 +107,24 @@ export class BridgeClient {
         return this.call('manifest', `/v1/snapshots/${encodeURIComponent(snapshotId)}/manifest`);
     }
 
+    /** GET /v1/snapshots/{id}/tree: one page of one directory of a snapshot's component. */
+    getTree(snapshotId: string, q: {component: string; path: string; cursor?: string; limit?: number}) {
+        const p = new URLSearchParams({component: q.component, path: q.path});
+        if (q.cursor !== undefined) {
+            p.set('cursor', q.cursor);
+        }
+        if (q.limit !== undefined) {
+            p.set('limit', String(q.limit));
+        }
+        return this.call('snapshotTree', `/v1/snapshots/${encodeURIComponent(snapshotId)}/tree?${p}`);
+    }
+
+    /** Where the browser downloads a file, or a directory as a tar (the session cookie goes with it). */
+    downloadUrl(snapshotId: string, component: string, path: string): string {
+        const p = new URLSearchParams({component, path});
+        return `${this.baseUrl}/v1/snapshots/${encodeURIComponent(snapshotId)}/download?${p}`;
+    }
+
     getJob(jobId: string, signal?: AbortSignal) {
         return this.call('getJob', `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, signal);
     }

@@ -52,6 +52,9 @@ export type BridgeState = {
     /** The API version the fake speaks: its header and status's api_version; null plays a sidecar from before versioning (neither). */
     apiVersion: number | null;
 
+    /** GET /v1/snapshots/{id}/tree: the page to answer with (a TreePage), or undefined for a 404. */
+    tree: (snapshotId: string, q: URLSearchParams) => unknown;
+
     /** Called for POST /v1/jobs; returns the job to answer with (202). */
     onStartJob: (body: Record<string, unknown>) => JobRecord;
 };
@@ -214,6 +217,7 @@ export function defaultState(): BridgeState {
             untrusted: '',
         },
         apiVersion: API_VERSION,
+        tree: () => undefined,
         onStartJob: (body) =>
             job('j'.repeat(26), {
                 kind: body.kind as JobRecord['kind'],
@@ -242,6 +246,12 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
     }
     if (key === 'GET /v1/snapshots') {
         return ok({snapshots: s.snapshots, broken: [], offsite_warning: null});
+    }
+    if ((m = /^GET \/v1\/snapshots\/([^/]+)\/tree$/.exec(key))) {
+        const page = s.tree(decodeURIComponent(m[1] ?? ''), new URLSearchParams(path.split('?')[1] ?? ''));
+        return page === undefined
+            ? {status: 404, body: {id: 'mm_backup.not_found', message: 'no such directory', status_code: 404}}
+            : ok(page);
     }
     if ((m = /^GET \/v1\/snapshots\/([^/]+)\/manifest$/.exec(key))) {
         return ok({formatVersion: 1, id: decodeURIComponent(m[1] ?? '')});

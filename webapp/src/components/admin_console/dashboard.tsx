@@ -26,10 +26,12 @@ import {pluginState} from 'src/state/selectors';
 import {useClients} from '../clients_context';
 import {isConnectProblem, isNotConnectedProblem} from '../common/inline_code';
 import TextModal from '../common/text_modal';
+import SnapshotBrowser from '../browse/snapshot_browser';
 import ConnectPanel from '../connect/connect_panel';
 import ConnectWarning from '../connect/connect_warning';
 import RecoveryWindow from '../pitr/recovery_window';
 import RestoreAtModal from '../pitr/restore_at_modal';
+import SnapshotPlots from '../plots/snapshot_plots';
 import RestoreModal from '../restore/restore_modal';
 import SettingsPanel from '../settings/settings_panel';
 import {useJobWatcher} from '../use_job_watcher';
@@ -198,6 +200,24 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                             />
                         )}
                     </ConsolePanel>
+                    {st.snapshots && st.snapshots.snapshots.length > 0 && (
+                        <ConsolePanel
+                            title={<FormattedMessage id="mattermost-backup.section.plots" defaultMessage="Trends" />}
+                            testId="section-plots"
+                        >
+                            <SnapshotPlots snapshots={st.snapshots.snapshots} pitr={st.status.pitr} />
+                        </ConsolePanel>
+                    )}
+                    {st.snapshots && st.snapshots.snapshots.length > 0 && (
+                        <ConsolePanel
+                            title={
+                                <FormattedMessage id="mattermost-backup.section.browse" defaultMessage="Browse files" />
+                            }
+                            testId="section-browse"
+                        >
+                            <SnapshotBrowser snapshots={st.snapshots.snapshots} />
+                        </ConsolePanel>
+                    )}
                     {st.settings && <SettingsPanel settings={st.settings} />}
                     <ConsolePanel
                         title={
