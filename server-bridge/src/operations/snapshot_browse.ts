@@ -53,11 +53,11 @@ export interface Download {
 interface Loaded {
   m: Manifest;
   trust: TrustState;
-  at: number;
 }
 
 export class SnapshotBrowser {
-  private readonly kept = new Map<string, Promise<Loaded>>();
+  /** Loaded (or loading) manifests by id, with when their load started. */
+  private readonly kept = new Map<string, { p: Promise<Loaded>; at: number }>();
 
   constructor(
     private readonly repo: Repository,
@@ -130,16 +130,13 @@ export class SnapshotBrowser {
   /** The manifest of `id`, signature checked, kept a while for the next page. */
   private async load(id: string): Promise<Loaded> {
     const now = Date.now();
-    for (const [k, v] of this.kept) {
-      const got = await v.catch(() => undefined);
-      if (!got || now - got.at > KEEP_MS) this.kept.delete(k);
-    }
+    for (const [k, v] of this.kept) if (now - v.at > KEEP_MS) this.kept.delete(k);
     if (id === 'latest') {
       const m = await this.repo.loadSnapshot('latest');
-      return this.keep(m.id, Promise.resolve(this.checked(m)));
+      return this.keep(m.id, this.checked(m));
     }
     const hit = this.kept.get(id);
-    if (hit) return hit;
+    if (hit) return hit.p;
     return this.keep(
       id,
       this.repo.loadSnapshot(id).then((m) => this.checked(m)),
@@ -147,12 +144,12 @@ export class SnapshotBrowser {
   }
 
   private async checked(m: Manifest): Promise<Loaded> {
-    return { m, trust: (await this.trust.checkManifest(this.repo, m)).state, at: Date.now() };
+    return { m, trust: (await this.trust.checkManifest(this.repo, m)).state };
   }
 
   private keep(id: string, p: Promise<Loaded>): Promise<Loaded> {
     this.kept.delete(id);
-    this.kept.set(id, p);
+    this.kept.set(id, { p, at: Date.now() });
     // The oldest goes; its spooled index is removed once no request reads it any more (entry_spool.ts).
     while (this.kept.size > KEEP) this.kept.delete(this.kept.keys().next().value as string);
     p.catch(() => this.kept.delete(id));

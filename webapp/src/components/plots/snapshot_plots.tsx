@@ -61,16 +61,21 @@ const METRICS: Metric[] = [
     },
 ];
 
+/** "12/2 03:00" (UTC): the day alone cannot tell apart snapshots of one day. */
 function shortDate(iso: string): string {
     const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? iso : `${d.getUTCMonth() + 1}/${d.getUTCDate()}`;
+    const two = (n: number) => String(n).padStart(2, '0');
+    return Number.isNaN(d.getTime())
+        ? iso
+        : `${d.getUTCMonth() + 1}/${d.getUTCDate()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
 }
 
 function BarPlot({metric, list}: {metric: Metric; list: SnapshotListEntry[]}) {
     const {formatMessage} = useIntl();
     const title = formatMessage(metric.title);
     const values = list.map((s) => s[metric.key]);
-    const top = niceMax(Math.max(0, ...values), metric.bytes);
+    // At least 1 KiB or 1 s, so an axis of zeros (no downtime at all) still reads as a real scale.
+    const top = niceMax(Math.max(metric.bytes ? 1024 : 1000, ...values), metric.bytes);
     const plotW = W - PAD.left - PAD.right;
     const plotH = H - PAD.top - PAD.bottom;
     const slot = plotW / Math.max(1, list.length);
