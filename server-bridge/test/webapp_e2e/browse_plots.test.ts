@@ -23,8 +23,7 @@ const BACKUPS = 3;
 
 /** Mattermost's Onyx (dark) theme colours, as the webapp sets them on :root. */
 const DARK = `:root { --center-channel-bg: #191b1f; --center-channel-color: #e3e4e8; --center-channel-color-rgb: 227,228,232;
-  --button-bg: #4a7ebb; --error-text: #da6c6e; }
-  body, .admin-console__content { background: var(--center-channel-bg); color: var(--center-channel-color); }`;
+  --button-bg: #4a7ebb; --error-text: #da6c6e; }`;
 
 describe('Trends and the snapshot browser in Chromium', () => {
   let env: ServiceEnv;

@@ -18,6 +18,15 @@ const W = 320;
 const H = 150;
 const PAD = {left: 64, right: 8, top: 10, bottom: 28};
 const TEXT = 'var(--center-channel-color, #3f4350)';
+// Each plot sits on the theme's own background: the Console around it may keep a light panel
+// in a dark theme, and the theme's text colour reads only on the theme's background.
+const PANEL: React.CSSProperties = {
+    margin: 0,
+    padding: 8,
+    borderRadius: 4,
+    background: 'var(--center-channel-bg, #fff)',
+    color: TEXT,
+};
 const GRID = 'rgba(var(--center-channel-color-rgb, 63, 67, 80), 0.24)';
 const BAR = 'var(--button-bg, #1c58d9)';
 const DOWNTIME = 'var(--error-text, #d24b4e)';
@@ -81,7 +90,7 @@ function BarPlot({metric, list}: {metric: Metric; list: SnapshotListEntry[]}) {
     const slot = plotW / Math.max(1, list.length);
     const barW = Math.max(2, Math.min(24, slot * 0.7));
     return (
-        <figure style={{margin: 0}} data-testid={`plot-${metric.key}`}>
+        <figure style={PANEL} data-testid={`plot-${metric.key}`}>
             <figcaption style={{fontWeight: 600, color: TEXT}}>{title}</figcaption>
             <svg
                 role="img"
@@ -144,7 +153,7 @@ function WindowPlot({window: w, list}: {window: NonNullable<PitrStatus['window']
     const x = (t: number) => PAD.left + ((t - lo) / (hi - lo)) * plotW;
     const y = PAD.top + 10;
     return (
-        <figure style={{margin: 0}} data-testid="plot-window">
+        <figure style={PANEL} data-testid="plot-window">
             <figcaption style={{fontWeight: 600, color: TEXT}}>{title}</figcaption>
             <svg
                 role="img"
@@ -204,7 +213,7 @@ export default function SnapshotPlots({snapshots, pitr}: Props) {
     }
     return (
         <div className="mattermost-backup-plots" data-testid="snapshot-plots">
-            <p style={{color: TEXT}}>
+            <p>
                 <FormattedMessage
                     id="mattermost-backup.plots.caption"
                     defaultMessage="The last {count, plural, one {snapshot} other {# snapshots}}, oldest on the left (UTC dates)."
