@@ -159,7 +159,7 @@ describe('Trends and the snapshot browser in Chromium', () => {
     await page.getByRole('button', { name: 'browse-e2e/' }).click({ timeout: 30_000 });
     const row = page.getByTestId('browse-row').filter({ hasText: 'report.bin' });
     await row.waitFor({ timeout: 30_000 });
-    expect(await row.textContent()).toContain('293 KiB');
+    expect(await row.textContent()).toContain('293 KB');
     await shot('12-browse-files', 'section-browse');
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 30_000 }),

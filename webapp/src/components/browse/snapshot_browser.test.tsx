@@ -104,7 +104,7 @@ describe('SnapshotBrowser', () => {
         );
         await waitFor(() => expect(screen.getAllByTestId('browse-row')).toHaveLength(100));
         expect(screen.getAllByTestId('browse-row')[0]).toHaveTextContent('f000');
-        expect(screen.getAllByTestId('browse-row')[0]).toHaveTextContent('1.5 KiB');
+        expect(screen.getAllByTestId('browse-row')[0]).toHaveTextContent('1.5 KB');
         expect(screen.getAllByTestId('browse-download')[0]).toHaveAttribute(
             'href',
             `${bridge.url}/v1/snapshots/${ID}/download?component=data&path=f000`,
@@ -122,7 +122,7 @@ describe('SnapshotBrowser', () => {
         expect(screen.getByRole('button', {name: 'Next'})).toBeDisabled();
         const users = screen.getAllByTestId('browse-row').at(-1)!;
         expect(users).toHaveTextContent('users/');
-        expect(users).toHaveTextContent('3.0 MiB in 2 files');
+        expect(users).toHaveTextContent('3.0 MB in 2 files');
         // A folder's download is a tar.
         expect(within(users).getByTestId('browse-download')).toHaveTextContent('Download (.tar)');
         await user.click(screen.getByRole('button', {name: 'Previous'}));

@@ -24,10 +24,10 @@ describe('SnapshotPlots', () => {
             expect(marks.map((m) => m.getAttribute('data-snapshot'))).toEqual(ids(5));
         }
         const size = within(screen.getByTestId('plot-bytes'));
-        // Newest (5 MiB) is the tallest and sits on the right; the axis top is a round 5.0 MiB.
+        // Newest (5 MB) is the tallest and sits on the right; the axis top is a round 5.0 MB.
         const heights = size.getAllByTestId('plot-mark').map((m) => Number(m.getAttribute('height')));
         expect(heights).toEqual([...heights].sort((a, b) => b - a));
-        expect(size.getAllByTestId('plot-label')[0]).toHaveTextContent('5.0 MiB');
+        expect(size.getAllByTestId('plot-label')[0]).toHaveTextContent('5.0 MB');
         // A downtime of 0 is drawn as no bar, not a 1px one.
         expect(
             Number(

@@ -83,7 +83,7 @@ function BarPlot({metric, list}: {metric: Metric; list: SnapshotListEntry[]}) {
     const {formatMessage} = useIntl();
     const title = formatMessage(metric.title);
     const values = list.map((s) => s[metric.key]);
-    // At least 1 KiB or 1 s, so an axis of zeros (no downtime at all) still reads as a real scale.
+    // At least 1 KB or 1 s, so an axis of zeros (no downtime at all) still reads as a real scale.
     const top = niceMax(Math.max(metric.bytes ? 1024 : 1000, ...values), metric.bytes);
     const plotW = W - PAD.left - PAD.right;
     const plotH = H - PAD.top - PAD.bottom;
