@@ -76,7 +76,7 @@ describe('Trends and the snapshot browser in Chromium', () => {
     if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(file, path.join(DOCS_SHOTS, `${name}.png`));
   }
 
-  /** Each plot label's WCAG contrast ratio against the first opaque background behind it. */
+  /** Each text of the plots' (axis labels, titles, caption) WCAG contrast ratio against the first opaque background behind it. */
   function labelContrasts(): Promise<Array<{ text: string; ratio: number }>> {
     return page.evaluate(() => {
       const rgb = (c: string): number[] => (c.match(/[\d.]+/g) ?? []).map(Number);
@@ -95,8 +95,9 @@ describe('Trends and the snapshot browser in Chromium', () => {
         }
         return 'rgb(255, 255, 255)';
       };
-      return [...document.querySelectorAll('[data-testid="plot-label"]')].map((t) => {
-        const a = lum(getComputedStyle(t).fill);
+      return [...document.querySelectorAll('[data-testid="snapshot-plots"] :is(text, figcaption, p)')].map((t) => {
+        const style = getComputedStyle(t);
+        const a = lum(t instanceof SVGElement ? style.fill : style.color);
         const b = lum(background(t));
         return { text: t.textContent ?? '', ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
       });
@@ -126,7 +127,7 @@ describe('Trends and the snapshot browser in Chromium', () => {
     expect(heights[2]).toBeGreaterThanOrEqual(heights[0] ?? 0);
 
     const light = await labelContrasts();
-    expect(light.length).toBeGreaterThanOrEqual(16);
+    expect(light.length).toBeGreaterThanOrEqual(16 + 4 + 1);
     for (const l of light) expect(l).toEqual({ text: l.text, ratio: expect.any(Number) });
     expect(Math.min(...light.map((l) => l.ratio))).toBeGreaterThanOrEqual(4.5);
     await shot('10-plots-light', 'section-plots');

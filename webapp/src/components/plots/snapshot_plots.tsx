@@ -212,8 +212,8 @@ export default function SnapshotPlots({snapshots, pitr}: Props) {
         return null;
     }
     return (
-        <div className="mattermost-backup-plots" data-testid="snapshot-plots">
-            <p>
+        <div className="mattermost-backup-plots" data-testid="snapshot-plots" style={PANEL}>
+            <p style={{margin: '0 0 8px'}}>
                 <FormattedMessage
                     id="mattermost-backup.plots.caption"
                     defaultMessage="The last {count, plural, one {snapshot} other {# snapshots}}, oldest on the left (UTC dates)."
