@@ -14,6 +14,7 @@ import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from '../clients_context';
 import Modal from '../common/modal';
+import {RestoreFooter, RestoreLoading} from '../restore/restore_parts';
 
 type Props = {
     /** `latest`, or a time with its offset. */
@@ -94,31 +95,16 @@ export default function RestoreAtModal({at, onClose}: Props) {
             onClose={onClose}
             testId="restore-at-modal"
             footer={
-                <>
-                    <button type="button" className="btn btn-tertiary" onClick={onClose}>
-                        <FormattedMessage id="mattermost-backup.restore.cancel" defaultMessage="Cancel" />
-                    </button>
-                    <button
-                        type="button"
-                        className="btn btn-danger"
-                        disabled={!matches || starting}
-                        onClick={() => {
-                            void confirm();
-                        }}
-                    >
-                        <FormattedMessage id="mattermost-backup.restore.confirm" defaultMessage="Restore" />
-                    </button>
-                </>
+                <RestoreFooter
+                    onClose={onClose}
+                    canConfirm={matches && !starting}
+                    onConfirm={() => {
+                        void confirm();
+                    }}
+                />
             }
         >
-            {prep.kind === 'loading' && (
-                <p role="status">
-                    <FormattedMessage
-                        id="mattermost-backup.restore.loading"
-                        defaultMessage="Checking what this restore would change…"
-                    />
-                </p>
-            )}
+            {prep.kind === 'loading' && <RestoreLoading />}
             {prep.kind === 'failed' && (
                 <div className="alert alert-danger" role="alert" data-testid="restore-at-refused">
                     {describe(prep.failure)}

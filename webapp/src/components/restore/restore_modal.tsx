@@ -13,6 +13,7 @@ import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from '../clients_context';
 import Modal from '../common/modal';
+import {RestoreFooter, RestoreLoading} from './restore_parts';
 
 type Props = {
     snapshotId: string;
@@ -78,31 +79,16 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
             onClose={onClose}
             testId="restore-modal"
             footer={
-                <>
-                    <button type="button" className="btn btn-tertiary" onClick={onClose}>
-                        <FormattedMessage id="mattermost-backup.restore.cancel" defaultMessage="Cancel" />
-                    </button>
-                    <button
-                        type="button"
-                        className="btn btn-danger"
-                        disabled={!matches || starting}
-                        onClick={() => {
-                            void confirm();
-                        }}
-                    >
-                        <FormattedMessage id="mattermost-backup.restore.confirm" defaultMessage="Restore" />
-                    </button>
-                </>
+                <RestoreFooter
+                    onClose={onClose}
+                    canConfirm={matches && !starting}
+                    onConfirm={() => {
+                        void confirm();
+                    }}
+                />
             }
         >
-            {prep.kind === 'loading' && (
-                <p role="status">
-                    <FormattedMessage
-                        id="mattermost-backup.restore.loading"
-                        defaultMessage="Checking what this restore would change…"
-                    />
-                </p>
-            )}
+            {prep.kind === 'loading' && <RestoreLoading />}
             {prep.kind === 'failed' && (
                 <div
                     className="alert alert-danger"

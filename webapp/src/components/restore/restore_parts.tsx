@@ -1,0 +1,37 @@
+// The parts both restore confirmations share (a snapshot, a point in time): the footer whose
+// Restore button stays disabled until the admin has typed what is asked, and the line shown while
+// the sidecar works out what the restore would change.
+
+import React from 'react';
+import {FormattedMessage} from 'react-intl';
+
+type FooterProps = {
+    onClose: () => void;
+    /** False until the typed confirmation matches, and while the job is being started. */
+    canConfirm: boolean;
+    onConfirm: () => void;
+};
+
+export function RestoreFooter({onClose, canConfirm, onConfirm}: FooterProps) {
+    return (
+        <>
+            <button type="button" className="btn btn-tertiary" onClick={onClose}>
+                <FormattedMessage id="mattermost-backup.restore.cancel" defaultMessage="Cancel" />
+            </button>
+            <button type="button" className="btn btn-danger" disabled={!canConfirm} onClick={onConfirm}>
+                <FormattedMessage id="mattermost-backup.restore.confirm" defaultMessage="Restore" />
+            </button>
+        </>
+    );
+}
+
+export function RestoreLoading() {
+    return (
+        <p role="status">
+            <FormattedMessage
+                id="mattermost-backup.restore.loading"
+                defaultMessage="Checking what this restore would change…"
+            />
+        </p>
+    );
+}
