@@ -14,7 +14,7 @@ import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from '../clients_context';
 import Modal from '../common/modal';
-import {RestoreFooter, RestoreLoading} from '../restore/restore_parts';
+import {RestoreConfirmField, RestoreFooter, RestoreLoading} from '../restore/restore_parts';
 
 type Props = {
     /** `latest`, or a time with its offset. */
@@ -135,26 +135,19 @@ export default function RestoreAtModal({at, onClose}: Props) {
                             defaultMessage="A safety snapshot of the files is taken first, and the current database directory is kept beside the restored one."
                         />
                     </div>
-                    <label htmlFor="mm-backup-restore-at-confirm" style={{fontWeight: 400}}>
-                        <FormattedMessage
-                            id="mattermost-backup.restore_at.type_word"
-                            defaultMessage="Type {word} to confirm:"
-                            values={{word: <code>{CONFIRM_WORD}</code>}}
-                        />
-                    </label>
-                    <input
-                        id="mm-backup-restore-at-confirm"
-                        className="form-control"
-                        autoComplete="off"
-                        spellCheck={false}
-                        value={typed}
-                        onChange={(e) => setTyped(e.target.value)}
+                    <RestoreConfirmField
+                        inputId="mm-backup-restore-at-confirm"
+                        prompt={
+                            <FormattedMessage
+                                id="mattermost-backup.restore_at.type_word"
+                                defaultMessage="Type {word} to confirm:"
+                                values={{word: <code>{CONFIRM_WORD}</code>}}
+                            />
+                        }
+                        typed={typed}
+                        onTyped={setTyped}
+                        error={error}
                     />
-                    {error && (
-                        <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
-                            {error}
-                        </div>
-                    )}
                 </>
             )}
         </Modal>

@@ -13,7 +13,7 @@ import type {ApiFailure} from 'src/state/types';
 
 import {useClients} from '../clients_context';
 import Modal from '../common/modal';
-import {RestoreFooter, RestoreLoading} from './restore_parts';
+import {RestoreConfirmField, RestoreFooter, RestoreLoading} from './restore_parts';
 
 type Props = {
     snapshotId: string;
@@ -122,26 +122,19 @@ export default function RestoreModal({snapshotId, onClose, onStarted}: Props) {
                             />
                         </div>
                     )}
-                    <label htmlFor="mm-backup-restore-confirm" style={{fontWeight: 400}}>
-                        <FormattedMessage
-                            id="mattermost-backup.restore.type_id"
-                            defaultMessage="Type the snapshot id {id} to confirm:"
-                            values={{id: <code>{ready.snapshot_id}</code>}}
-                        />
-                    </label>
-                    <input
-                        id="mm-backup-restore-confirm"
-                        className="form-control"
-                        autoComplete="off"
-                        spellCheck={false}
-                        value={typed}
-                        onChange={(e) => setTyped(e.target.value)}
+                    <RestoreConfirmField
+                        inputId="mm-backup-restore-confirm"
+                        prompt={
+                            <FormattedMessage
+                                id="mattermost-backup.restore.type_id"
+                                defaultMessage="Type the snapshot id {id} to confirm:"
+                                values={{id: <code>{ready.snapshot_id}</code>}}
+                            />
+                        }
+                        typed={typed}
+                        onTyped={setTyped}
+                        error={error}
                     />
-                    {error && (
-                        <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
-                            {error}
-                        </div>
-                    )}
                 </>
             )}
         </Modal>

@@ -35,3 +35,36 @@ export function RestoreLoading() {
         </p>
     );
 }
+
+type ConfirmFieldProps = {
+    inputId: string;
+    /** What to type, said in the label. */
+    prompt: React.ReactNode;
+    typed: string;
+    onTyped: (value: string) => void;
+    error?: string | null;
+};
+
+/** The field the admin types the confirmation into, with the start's error under it. */
+export function RestoreConfirmField({inputId, prompt, typed, onTyped, error}: ConfirmFieldProps) {
+    return (
+        <>
+            <label htmlFor={inputId} style={{fontWeight: 400}}>
+                {prompt}
+            </label>
+            <input
+                id={inputId}
+                className="form-control"
+                autoComplete="off"
+                spellCheck={false}
+                value={typed}
+                onChange={(e) => onTyped(e.target.value)}
+            />
+            {error && (
+                <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
+                    {error}
+                </div>
+            )}
+        </>
+    );
+}
