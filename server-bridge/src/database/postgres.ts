@@ -124,6 +124,10 @@ export class PostgresEngine implements DatabaseEngine {
             this.waitForDumpLocks(client, appName, tables, AbortSignal.any([ended.signal, group.signal])),
             proc.done,
           ]);
+          // Our count must be as safe as the dump: pg_dump lets go of its locks when it ends, and a
+          // rewrite committed then would show our older snapshot an empty table. Nothing can be
+          // queued on these tables yet (Mattermost starts only at onPinned), so this never waits.
+          if (tables.length) await client.query(`LOCK TABLE ${tables.map(qualify).join(', ')} IN ACCESS SHARE MODE`);
           opts.onPinned();
         }
         return countRows(client, tables);

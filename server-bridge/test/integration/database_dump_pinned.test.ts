@@ -70,6 +70,48 @@ test('writes and a table-rewriting migration made right after onPinned stay out 
   }
 });
 
+test('the row count holds when a rewrite commits after pg_dump has let go of its locks', async () => {
+  // pg_dump of small tables ends within milliseconds of onPinned; our count in the same snapshot
+  // goes on. Here a lock on `alpha` queued in onPinned holds the count back until a migration
+  // has rewritten `zulu` and committed: a count that is not itself locked then sees zulu empty.
+  await server.createDatabase('rewrite');
+  await server.exec(
+    'rewrite',
+    `CREATE TABLE aaa_big (id int); INSERT INTO aaa_big SELECT generate_series(1, 300000);
+     CREATE TABLE alpha (id int); INSERT INTO alpha VALUES (1);
+     CREATE TABLE zulu (id int primary key); INSERT INTO zulu SELECT generate_series(1, 1000)`,
+  );
+  const dbEngine = engine.withDatabase('rewrite');
+  const t = parseDsn(server.adminUrl('rewrite'), 'postgres');
+  const connect = async () => {
+    const c = new Client({
+      host: t.socket ?? t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      database: 'rewrite',
+    });
+    await c.connect();
+    return c;
+  };
+  const [locker, migrator] = await Promise.all([connect(), connect()]);
+  try {
+    let sequence: Promise<unknown> | undefined;
+    const result = await dbEngine.dump(new PassThrough().resume(), {
+      onPinned: () => {
+        const locked = locker.query('BEGIN; LOCK TABLE alpha IN ACCESS EXCLUSIVE MODE');
+        const migrated = migrator.query('ALTER TABLE zulu ADD COLUMN extra float8 DEFAULT random()');
+        sequence = Promise.all([locked, migrated]).then(() => locker.query('COMMIT'));
+      },
+    });
+    await sequence;
+    expect(result.rowCounts).toEqual({ aaa_big: 300000, alpha: 1, zulu: 1000 });
+    expect((await server.query('rewrite', 'SELECT count(extra)::int AS n FROM zulu'))[0].n).toBe(1000);
+  } finally {
+    await Promise.all([locker.end(), migrator.end()]);
+  }
+}, 60_000);
+
 test('a table the dump cannot read fails before the snapshot is pinned, not after', async () => {
   await server.createRole('app', 'app-password');
   await server.exec('src', 'GRANT SELECT ON alpha, beta TO app; CREATE TABLE secret (x int)');
