@@ -10,29 +10,9 @@ import {formatText} from 'src/i18n';
 import {useClients} from '../clients_context';
 import {InlineCode, isNotConnectedProblem} from '../common/inline_code';
 
+import ConnectBlockedHint from './connect_blocked';
 import {BOT} from './connect_flow';
-import type {BlockingSetting} from './connect_flow';
 import {useConnect} from './use_connect';
-
-/** Where each setting is in the System Console, in the words of Mattermost's English UI. */
-export const SETTING_PATH: Record<BlockingSetting, {id: string; defaultMessage: string}> = {
-    EnableBotAccountCreation: {
-        id: 'mattermost-backup.connect.path.bots',
-        defaultMessage: 'System Console > Integrations > Bot Accounts > Enable Bot Account Creation',
-    },
-    EnableUserAccessTokens: {
-        id: 'mattermost-backup.connect.path.tokens',
-        defaultMessage: 'System Console > Integrations > Integration Management > Enable Personal Access Tokens',
-    },
-    EnableCommands: {
-        id: 'mattermost-backup.connect.path.commands',
-        defaultMessage: 'System Console > Integrations > Integration Management > Enable Custom Slash Commands',
-    },
-    AllowedUntrustedInternalConnections: {
-        id: 'mattermost-backup.connect.path.untrusted',
-        defaultMessage: 'System Console > Environment > Developer > Allow untrusted internal connections to',
-    },
-};
 
 /** A shell command, the same in every language. */
 export const CLI_COMMAND = 'mm-backup --config /etc/mm-backup/config.json connect --admin-token-file /root/admin-token';
@@ -105,27 +85,13 @@ export default function ConnectPanel() {
                 <div className="alert alert-danger" role="alert" style={{marginTop: 8}}>
                     {error}
                     {blocked && (
-                        <>
-                            {' '}
-                            <FormattedMessage
-                                id="mattermost-backup.connect.blocked"
-                                defaultMessage="Switch on {path}, or let this page do it:"
-                                values={{path: formatMessage(SETTING_PATH[blocked.setting])}}
-                            />{' '}
-                            <button
-                                type="button"
-                                className="btn btn-sm btn-primary"
-                                disabled={busy}
-                                onClick={() => {
-                                    void enableAndRetry(blocked);
-                                }}
-                            >
-                                <FormattedMessage
-                                    id="mattermost-backup.connect.enable"
-                                    defaultMessage="Enable and connect"
-                                />
-                            </button>
-                        </>
+                        <ConnectBlockedHint
+                            blocked={blocked}
+                            busy={busy}
+                            onEnable={(b) => {
+                                void enableAndRetry(b);
+                            }}
+                        />
                     )}
                 </div>
             )}

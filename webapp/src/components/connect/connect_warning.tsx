@@ -3,13 +3,13 @@
 // command to copy). Connecting reloads the status, which then drops the warning.
 
 import React from 'react';
-import {FormattedMessage, useIntl} from 'react-intl';
+import {FormattedMessage} from 'react-intl';
 
 import AlertOutlineIcon from '@mattermost/compass-icons/components/alert-outline';
 
 import {InlineCode, withoutConnectCommand} from '../common/inline_code';
 
-import {SETTING_PATH} from './connect_panel';
+import ConnectBlockedHint from './connect_blocked';
 import {useConnect} from './use_connect';
 
 type Props = {
@@ -20,7 +20,6 @@ type Props = {
 };
 
 export default function ConnectWarning({connected, problems}: Props) {
-    const {formatMessage} = useIntl();
     const {busy, blocked, error, connect, enableAndRetry} = useConnect();
     return (
         <div className="alert alert-warning" role="alert" data-testid="connect-warning">
@@ -61,27 +60,13 @@ export default function ConnectWarning({connected, problems}: Props) {
                 <div role="status" style={{marginTop: 8}}>
                     {error}
                     {blocked && (
-                        <>
-                            {' '}
-                            <FormattedMessage
-                                id="mattermost-backup.connect.blocked"
-                                defaultMessage="Switch on {path}, or let this page do it:"
-                                values={{path: formatMessage(SETTING_PATH[blocked.setting])}}
-                            />{' '}
-                            <button
-                                type="button"
-                                className="btn btn-sm btn-primary"
-                                disabled={busy}
-                                onClick={() => {
-                                    void enableAndRetry(blocked);
-                                }}
-                            >
-                                <FormattedMessage
-                                    id="mattermost-backup.connect.enable"
-                                    defaultMessage="Enable and connect"
-                                />
-                            </button>
-                        </>
+                        <ConnectBlockedHint
+                            blocked={blocked}
+                            busy={busy}
+                            onEnable={(b) => {
+                                void enableAndRetry(b);
+                            }}
+                        />
                     )}
                 </div>
             )}
