@@ -208,6 +208,23 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
             <input {...text(k, id)} inputMode="numeric" style={{width: 120}} />
         </SettingRow>
     );
+    // A schedule row: its help text is the expression in words; the placeholder is a format
+    // example (a cron expression), not words, so it stays literal.
+    const cron = (k: 'backupCron' | 'verifyCron' | 'pitrBackupCron', id: string, placeholder: string) => (
+        <SettingRow inputId={id} label={formatMessage(M[k])} helpText={preview(form[k] ?? '')} error={problem(k)}>
+            <input {...text(k, id)} placeholder={placeholder} />
+        </SettingRow>
+    );
+    const checkbox = (
+        k: 'pruneAfterBackup' | 'replicateAfter',
+        id: string,
+        label: {id: string; defaultMessage: string},
+        help: {id: string; defaultMessage: string},
+    ) => (
+        <SettingRow inputId={id} label={formatMessage(label)} helpText={formatMessage(help)}>
+            <input id={id} type="checkbox" checked={!!form[k]} onChange={(e) => set(k, e.target.checked)} />
+        </SettingRow>
+    );
     const toggleExclude = (c: ComponentId) =>
         set('exclude', form.exclude.includes(c) ? form.exclude.filter((x) => x !== c) : [...form.exclude, c]);
 
@@ -227,44 +244,9 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                         {general.join('; ')}
                     </div>
                 )}
-                <SettingRow
-                    inputId="mm-backup-backup-cron"
-                    label={formatMessage(M.backupCron)}
-                    helpText={preview(form.backupCron)}
-                    error={problem('backupCron')}
-                >
-                    <input
-                        {...text('backupCron', 'mm-backup-backup-cron')}
-                        // A format example (a cron expression), not words: it stays literal.
-                        placeholder="0 3 * * *"
-                    />
-                </SettingRow>
-                <SettingRow
-                    inputId="mm-backup-verify-cron"
-                    label={formatMessage(M.verifyCron)}
-                    helpText={preview(form.verifyCron)}
-                    error={problem('verifyCron')}
-                >
-                    <input
-                        {...text('verifyCron', 'mm-backup-verify-cron')}
-                        // A format example (a cron expression), not words: it stays literal.
-                        placeholder="0 5 * * 0"
-                    />
-                </SettingRow>
-                {form.pitrBackupCron !== undefined && (
-                    <SettingRow
-                        inputId="mm-backup-pitr-backup-cron"
-                        label={formatMessage(M.pitrBackupCron)}
-                        helpText={preview(form.pitrBackupCron)}
-                        error={problem('pitrBackupCron')}
-                    >
-                        <input
-                            {...text('pitrBackupCron', 'mm-backup-pitr-backup-cron')}
-                            // A format example (a cron expression), not words: it stays literal.
-                            placeholder="0 2 * * *"
-                        />
-                    </SettingRow>
-                )}
+                {cron('backupCron', 'mm-backup-backup-cron', '0 3 * * *')}
+                {cron('verifyCron', 'mm-backup-verify-cron', '0 5 * * 0')}
+                {form.pitrBackupCron !== undefined && cron('pitrBackupCron', 'mm-backup-pitr-backup-cron', '0 2 * * *')}
                 <SettingRow
                     inputId="mm-backup-timezone"
                     label={formatMessage(M.timezone)}
@@ -284,18 +266,7 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                 subtitle={formatMessage(M.panelRetentionSub)}
                 testId="section-retention"
             >
-                <SettingRow
-                    inputId="mm-backup-prune"
-                    label={formatMessage(M.prune)}
-                    helpText={formatMessage(M.pruneHelp)}
-                >
-                    <input
-                        id="mm-backup-prune"
-                        type="checkbox"
-                        checked={form.pruneAfterBackup}
-                        onChange={(e) => set('pruneAfterBackup', e.target.checked)}
-                    />
-                </SettingRow>
+                {checkbox('pruneAfterBackup', 'mm-backup-prune', M.prune, M.pruneHelp)}
                 {count('keepLast', 'mm-backup-keep-last', M.keepLastHelp)}
                 {count('keepDaily', 'mm-backup-keep-daily', M.keepDailyHelp)}
                 {count('keepWeekly', 'mm-backup-keep-weekly', M.keepWeeklyHelp)}
@@ -318,20 +289,8 @@ export default function SettingsPanel({settings}: {settings: Settings}) {
                         <option value="online">{formatMessage(M.modeOnline)}</option>
                     </select>
                 </SettingRow>
-                {form.replicateAfter !== undefined && (
-                    <SettingRow
-                        inputId="mm-backup-replicate"
-                        label={formatMessage(M.replicate)}
-                        helpText={formatMessage(M.replicateHelp)}
-                    >
-                        <input
-                            id="mm-backup-replicate"
-                            type="checkbox"
-                            checked={form.replicateAfter}
-                            onChange={(e) => set('replicateAfter', e.target.checked)}
-                        />
-                    </SettingRow>
-                )}
+                {form.replicateAfter !== undefined &&
+                    checkbox('replicateAfter', 'mm-backup-replicate', M.replicate, M.replicateHelp)}
                 <SettingRow
                     inputId="mm-backup-exclude"
                     label={formatMessage(M.exclude)}
