@@ -31,6 +31,7 @@ import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
 import { clearPitrRestoreMarker, setAsidePitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
 import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
 import { plural } from '../core/units';
+import { sleep } from '../core/sleep';
 
 /** Everything prepare found and checked; the plan changes nothing before its `stop` step. */
 export interface RestoreAtInputs {
@@ -426,22 +427,4 @@ export function describeRestoreAtFailure(o: RestoreAtOutcome, dataDir: string): 
   const files = describeRollback(o.files)?.replace(/^\.\s*/, '');
   if (files) parts.push(files);
   return parts.length ? `. ${parts.join(' ')}` : undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }

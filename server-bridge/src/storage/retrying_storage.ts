@@ -9,6 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import { BridgeError, StorageError } from '../core/errors';
+import { sleep } from '../core/sleep';
 import { ForwardingStorage } from './forwarding_storage';
 import type { Body, ObjectInfo, ReadOptions, Storage } from './storage';
 
@@ -93,28 +94,4 @@ export class RetryingStorage extends ForwardingStorage {
   override cleanup(): Promise<number> {
     return this.retry('clean up interrupted writes', async () => (await this.inner.cleanup?.()) ?? 0);
   }
-}
-
-/** Why the signal was aborted, as an Error (AbortSignal.reason may be any value). */
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error('aborted', { cause: reason });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      if (signal) reject(abortReason(signal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -16,6 +16,7 @@ import { readPostmasterPid } from './local_cluster';
 import { LocalSuperuser } from './local_superuser';
 import { asAccount, type OsAccount } from './postgres_account';
 import { chownDirNoFollow, readRegularFile, replaceFile } from './safe_fs';
+import { sleep } from '../../core/sleep';
 
 /** Every scratch directory is named so; a leftover of a killed drill is found by it. */
 export const DRILL_PREFIX = 'mm-backup-drill-';
@@ -270,23 +271,5 @@ function freePort(): Promise<number> {
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       srv.close(() => resolve(port));
     });
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
   });
 }
