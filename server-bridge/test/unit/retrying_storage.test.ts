@@ -120,7 +120,9 @@ test('a repository on memory: staged objects are consumed, leftovers cleaned, sn
   const again = await repo.ingest(Readable.from([Buffer.from('one')]));
   expect([a.isNew, again.isNew]).toEqual([true, false]);
   await writeFile(path.join(dir, 'left-over'), 'x');
-  expect(await repo.cleanStaging()).toBe(1);
+  // At least the left-over: cleanStaging also removes spool directories that dead processes left
+  // in the shared temp directory, and other test processes (killed on purpose) leave some there.
+  expect(await repo.cleanStaging()).toBeGreaterThanOrEqual(1);
   await expect(stat(path.join(dir, 'left-over'))).rejects.toMatchObject({ code: 'ENOENT' });
   expect(await repo.space()).toBeUndefined(); // no local disk to report
   expect(await repo.snapshotIds()).toEqual([]);
