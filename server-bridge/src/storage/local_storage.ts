@@ -32,7 +32,7 @@ import {
   type Storage,
   type StorageInfo,
 } from './storage';
-import { openBody } from './body';
+import { consumeSource, openBody } from './body';
 import { diskFullError, isDiskFull } from './disk_full';
 
 /** The temp directory under the root, on the same filesystem: never a key. */
@@ -224,19 +224,8 @@ export class LocalStorage implements Storage {
   }
 
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
-    const source = await this.get(key);
-    let sourceError: unknown;
-    source.once('error', (e) => {
-      sourceError = e;
-    });
-    try {
-      return await consume(source);
-    } catch (err) {
-      source.destroy();
-      if (opts.signal?.aborted) throw err;
-      // A read error of the disk is the storage's (retryable when transient), not the consumer's.
-      throw sourceError ? wrap(sourceError, `cannot read ${key}`) : err;
-    }
+    // A read error of the disk is the storage's (retryable when transient), not the consumer's.
+    return consumeSource(await this.get(key), consume, opts.signal, (e) => wrap(e, `cannot read ${key}`));
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

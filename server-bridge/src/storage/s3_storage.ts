@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, StorageError } from '../core/errors';
+import { consumeSource } from './body';
 import {
   assertKey,
   isFileBody,
@@ -164,19 +165,8 @@ export class S3Storage implements Storage {
   }
 
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
-    const source = await this.get(key, opts);
-    let sourceError: unknown;
-    source.once('error', (e) => {
-      sourceError = e;
-    });
-    try {
-      return await consume(source);
-    } catch (err) {
-      source.destroy();
-      if (opts.signal?.aborted) throw err;
-      // A connection that breaks midway is the bucket's (transient, so the whole read is retried).
-      throw sourceError ? mapError(sourceError, `cannot read ${key}`) : err;
-    }
+    // A connection that breaks midway is the bucket's (transient, so the whole read is retried).
+    return consumeSource(await this.get(key, opts), consume, opts.signal, (e) => mapError(e, `cannot read ${key}`));
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
