@@ -10,7 +10,8 @@
  * Prints a markdown table of ratios within the run and writes it, with the raw runs and the
  * machine, to bench-results/latest.{md,json}.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, removeTempDir, startPostgres, type PgServer } from '@mm-backup/testkit';
 import { addChanges } from './changes';
@@ -26,6 +27,7 @@ import {
   runProc,
   treeSize,
 } from './measure';
+import { physicalPhase, pitrSkipReason, type PitrFigures } from './pitr_phase';
 import { renderMarkdown } from './report';
 import { ensureRestic, resticDrop, resticInit, type ResticRepo, type ResticTool } from './restic';
 import { buildRows, type Figures } from './rows';
@@ -104,10 +106,14 @@ interface Args {
   runs?: number;
   keep: boolean;
   out: string;
+  /** Seconds of steady writes for the RPO (physical mode). */
+  rpoSeconds: number;
+  /** Leave out the physical-mode phase. */
+  noPitr: boolean;
 }
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
-  const a: Args = { keep: false, out: path.join(REPO_ROOT, 'bench-results') };
+  const a: Args = { keep: false, out: path.join(REPO_ROOT, 'bench-results'), rpoSeconds: 150, noPitr: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i] as string;
     const v = () => {
@@ -122,11 +128,16 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (k === '--runs') a.runs = Number(v());
     else if (k.startsWith('--runs=')) a.runs = Number(k.slice(7));
     else if (k === '--keep') a.keep = true;
+    else if (k === '--rpo-seconds') a.rpoSeconds = Number(v());
+    else if (k === '--no-pitr') a.noPitr = true;
     else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--help' || k === '-h') {
       process.stdout.write(
         'usage: npm run bench -- [--size small|medium|default|many|<GB>] [--files N] [--runs N] [--keep] [--out DIR]\n' +
-          '  --size many: a small install plus 1,000,000 small attachment files (--files N or MM_BENCH_FILES=N for N)\n',
+          '                        [--rpo-seconds N] [--no-pitr]\n' +
+          '  --size many: a small install plus 1,000,000 small attachment files (--files N or MM_BENCH_FILES=N for N)\n' +
+          '  --rpo-seconds N: the steady write load of the physical-mode RPO measure (default 150)\n' +
+          '  --no-pitr: leave out physical mode (pgBackRest: root and /usr/bin/pgbackrest needed)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);
@@ -135,6 +146,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   if (a.files !== undefined) a.size ??= 'many';
   if (a.runs !== undefined && (!Number.isInteger(a.runs) || a.runs < 1)) {
     throw new Error('--runs must be a positive integer');
+  }
+  if (!Number.isInteger(a.rpoSeconds) || a.rpoSeconds < 10) {
+    throw new Error('--rpo-seconds must be a whole number ≥ 10');
   }
   return a;
 }
@@ -213,6 +227,10 @@ async function bench(): Promise<void> {
   const rs = new ResticSide(await ensureRestic(log));
   log(`restic: ${rs.tool.note}`);
   const base = await makeTempDir('mm-backup-bench-', { keep: args.keep });
+  const pitrSkip = pitrSkipReason(spec, args.noPitr, process.getuid?.(), existsSync('/usr/bin/pgbackrest'));
+  log(`physical mode: ${pitrSkip ?? 'measured after the logical phases'}`);
+  // postgres (pgBackRest, archive_command) must traverse to the repository and its config directory.
+  if (!pitrSkip) await chmod(base, 0o711);
   let pg: PgServer | undefined;
   const worlds: World[] = [];
   try {
@@ -398,6 +416,12 @@ async function bench(): Promise<void> {
     await pg.dropDatabase('restore_manual');
     await pg.dropDatabase('restore_mmb');
 
+    // Phase 6: physical mode on the same cluster and repository (last: it changes the cluster for good).
+    let pitr: PitrFigures | undefined;
+    if (!pitrSkip) {
+      pitr = await physicalPhase(w, repo, { cheapRuns: plan.cheap, rpoSeconds: args.rpoSeconds, postsPerSecond: 10 });
+    }
+
     const loadEnd = loadAverage();
     const totalMs = performance.now() - t0;
 
@@ -430,6 +454,7 @@ async function bench(): Promise<void> {
         resticAfterAllBytes: resticAfterAll,
       },
       allRuns: runs,
+      pitr,
     };
     const rows = buildRows(figures);
     const result = {
@@ -476,6 +501,9 @@ async function bench(): Promise<void> {
         resticPeakFirst: resticFirst2[0]?.peakRssBytes,
       },
       changesPerIncremental: changes,
+      pitr: pitr
+        ? { note: 'measured', rpo: pitr.rpo, restoreAtDatabaseMs: pitr.restoreAt.map((x) => x.dbMs) }
+        : { note: pitrSkip ?? 'not measured' },
       repository: { afterFull: repoAfterFull, afterIncrementals: repoAfterIncr, snapshotBytes },
       rows: rows.map((r) => ({
         ...r,
@@ -494,6 +522,10 @@ async function bench(): Promise<void> {
         ['Incremental, 1% new, offline', chOff],
         ['mm-backup restore', mmR],
         ['verify --deep', verDeep],
+        ['Physical mode: full physical backup', pitr ? [pitr.fullPhysical] : []],
+        ['Physical mode: nothing changed, offline', pitr?.off ?? []],
+        ['Physical mode: nothing changed, online', pitr?.on ?? []],
+        ['Physical mode: restore --at, in place', pitr?.restoreAt ?? []],
       ] as Array<[string, RunRecord[]]>
     )
       .filter(([, xs]) => xs.length > 0)

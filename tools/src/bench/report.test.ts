@@ -1,9 +1,10 @@
 // node --test: the table's targets and what restic's absence leaves in it (run from tools/dist/bench).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { met, renderMarkdown, targetMet, targetText, type BenchRow } from './report';
+import { pitrSkipReason } from './pitr_phase';
+import { met, pitrLines, renderMarkdown, targetMet, targetText, type BenchRow } from './report';
 import { buildRows, type Figures } from './rows';
-import type { RunRecord } from './world';
+import type { RunRecord, SizeSpec } from './world';
 
 const row = (over: Partial<BenchRow>): BenchRow => ({ group: 'g', what: 'w', runs: 1, value: 8, unit: 's', ...over });
 
@@ -130,5 +131,110 @@ void describe('buildRows', () => {
       buildRows(figures(true, false)).some((x) => x.unit === 'files/s'),
       false,
     );
+  });
+});
+
+void describe('physical-mode rows', () => {
+  const withPitr = (): Figures => {
+    const f = figures(false, false);
+    f.manualR = [run('manual restore', 10, { extra: { pgRestoreMs: 6000 } })];
+    f.pitr = {
+      enable: run('enable', 3),
+      fullPhysical: run('pitr backup full', 12),
+      off: [run('off', 0.4, { downtimeMs: 300 }), run('off', 0.6, { downtimeMs: 500 })],
+      on: [run('on', 0.5)],
+      restoreAt: [{ ...run('restore --at', 20), dbMs: 5000 }],
+      rpo: {
+        samples: 150,
+        commits: 1500,
+        medianS: 29.5,
+        p95S: 58,
+        maxS: 61,
+        unarchivedMedianBytes: 1,
+        unarchivedMaxBytes: 2,
+        seconds: 150,
+        postsPerSecond: 10,
+        archiveTimeoutSeconds: 60,
+      },
+    };
+    return f;
+  };
+
+  void it("puts issue 13's targets on them: nothing changed ≤ 0.05× manual, restore --at's database part ≤ 1× pg_restore", () => {
+    const rows = buildRows(withPitr());
+    const pitr = rows.filter((x) => x.group.startsWith('Physical mode'));
+    const by = (what: string) => pitr.find((x) => x.what.startsWith(what));
+    const off = by('Backup with nothing changed, offline');
+    // the median of 0.4 and 0.6 s against the manual procedure's 10 s: 0.05×, met at the limit
+    assert.equal(off?.value, 0.5);
+    assert.equal(off?.manual, 10);
+    assert.deepEqual(off?.targets, [{ on: 'manual', op: '≤', limit: 0.05 }]);
+    assert.equal(off && met(off), 'yes');
+    const on = by('Backup with nothing changed, online');
+    assert.equal(on && met(on), 'yes');
+    assert.equal(by('Downtime, backup with nothing changed, offline')?.value, 0.4);
+    const db = by('`restore --at T` in place, database part');
+    // its database steps (5 s) against pg_restore alone (6 s), not pg_restore + cp -ra (10 s)
+    assert.equal(db?.value, 5);
+    assert.equal(db?.manual, 6);
+    assert.deepEqual(db?.targets, [{ on: 'manual', op: '≤', limit: 1 }]);
+    assert.equal(db && met(db), 'yes');
+    const whole = by('`restore --at T` in place, whole job');
+    assert.equal(whole?.value, 20);
+    assert.equal(whole?.manual, 10);
+    assert.equal(whole?.targets, undefined);
+    const rpo = pitr.filter((x) => x.what.startsWith('RPO'));
+    assert.deepEqual(
+      rpo.map((x) => [x.value, x.absolute, x.targets]),
+      [
+        [29.5, true, undefined],
+        [58, true, undefined],
+        [61, true, undefined],
+      ],
+    );
+    assert.match(rpo[0]?.what ?? '', /10 posts\/s for 150 s, archive_timeout 60 s/);
+  });
+
+  void it('misses a target that is over, and has no pg_restore figure when the manual restore did not record it', () => {
+    const f = withPitr();
+    f.pitr!.off = [run('off', 0.51)];
+    f.pitr!.restoreAt = [{ ...run('restore --at', 20), dbMs: 6100 }];
+    const rows = buildRows(f);
+    assert.equal(met(rows.find((x) => x.what === 'Backup with nothing changed, offline')!), 'no');
+    assert.equal(met(rows.find((x) => x.what.startsWith('`restore --at T` in place, database part'))!), 'no');
+    f.manualR = [run('manual restore', 10)];
+    const db = buildRows(f).find((x) => x.what.startsWith('`restore --at T` in place, database part'))!;
+    assert.equal(db.manual, undefined);
+    assert.equal(met(db), 'n/a');
+  });
+
+  void it('are absent when the phase did not run, and the report says why', () => {
+    assert.equal(
+      buildRows(figures(true, false)).some((x) => x.group.startsWith('Physical mode')),
+      false,
+    );
+    assert.deepEqual(pitrLines({ pitr: { note: 'left out (--no-pitr)' } }), ['- Physical mode: left out (--no-pitr).']);
+    const lines = pitrLines({ pitr: { note: 'measured', rpo: withPitr().pitr!.rpo } });
+    assert.equal(lines.length, 2);
+    assert.match(lines[1] ?? '', /10 posts a second for 150 s/);
+  });
+
+  void it('is left out without root or pgBackRest, and at the many-files size', () => {
+    const spec: SizeSpec = {
+      name: 'small',
+      gb: 0.1,
+      users: 50,
+      teams: 2,
+      channels: 10,
+      posts: 50_000,
+      attachments: 1250,
+      attachmentBytes: 100 * 1024 * 1024,
+      largeFileRatio: 0.05,
+    };
+    assert.equal(pitrSkipReason(spec, false, 0, true), undefined);
+    assert.match(pitrSkipReason(spec, false, 1000, true) ?? '', /not running as root/);
+    assert.match(pitrSkipReason(spec, false, 0, false) ?? '', /pgbackrest is not installed/);
+    assert.match(pitrSkipReason(spec, true, 0, true) ?? '', /--no-pitr/);
+    assert.match(pitrSkipReason({ ...spec, manyFiles: 1000 }, false, 0, true) ?? '', /many-files/);
   });
 });

@@ -90,6 +90,20 @@ interface ResultHead {
   manyFiles?: { files: number; attachments: number; bytes: number; seconds: number; workers: number };
   space?: { neededBytes: number; freeBytes: number; neededInodes: number; freeInodes: number };
   pingIdle?: { probes: number; medianMs: number; p99Ms: number; maxMs: number };
+  pitr?: {
+    note: string;
+    rpo?: {
+      seconds: number;
+      postsPerSecond: number;
+      archiveTimeoutSeconds: number;
+      samples: number;
+      commits: number;
+      unarchivedMedianBytes: number;
+      unarchivedMaxBytes: number;
+      archiveAgeMedianS?: number;
+      archiveAgeMaxS?: number;
+    };
+  };
 }
 
 /** Where the time of one kind of run goes. */
@@ -100,6 +114,20 @@ export interface Breakdown {
   startupS: number;
   peakMB: number[];
   steps: Array<[string, number]>;
+}
+
+/** How the physical-mode rows were measured (or why they are absent). */
+export function pitrLines(res: Pick<ResultHead, 'pitr'>): string[] {
+  const p = res.pitr;
+  if (!p) return [];
+  if (!p.rpo) return [`- Physical mode: ${p.note}.`];
+  const r = p.rpo;
+  const kb = (b: number) => (Number.isFinite(b) ? `${Math.round(b / 1024)} kB` : 'n/a');
+  const s = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(1)} s`);
+  return [
+    "- Physical mode, after the logical phases on the same cluster and repository: `pitr enable --restart-postgres --yes` (pgBackRest and pg_ctl run as postgres; pgBackRest's repository in the bench's repository), one `pitr backup --type full`, then backups with nothing changed (each checked to hold a pgBackRest reference, not a dump). `restore --at T` runs in place, T taken in a quiet gap after the write load; the bench checks that exactly the posts committed before T are there afterwards.",
+    `- RPO: a writer commits ${r.postsPerSecond} posts a second for ${r.seconds} s (one transaction each, the WAL insert position read after each commit) while \`pg_stat_archiver\` and the insert position are sampled every second (${r.samples} samples, ${r.commits} commits). A commit is archived once the newest archived segment ends at or after its position; the RPO at a sample is the age of the oldest commit not yet archived (0 when all are): what a crash at that moment would lose. At this write rate a 16 MB segment is never filled, so segments are switched by \`archive_timeout\` (${r.archiveTimeoutSeconds} s) and the RPO is a saw-tooth up to about that. WAL written but not archived: median ${kb(r.unarchivedMedianBytes)}, max ${kb(r.unarchivedMaxBytes)}; age of the last archived segment (the \`mm_backup_wal_archive_age_seconds\` metric): median ${s(r.archiveAgeMedianS)}, max ${s(r.archiveAgeMaxS)}.`,
+  ];
 }
 
 /** The whole latest.md: machine, install, the table, where the time goes. */
@@ -140,6 +168,7 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
       `- Ping latency of the idle stand-in (${p.probes} probes): median ${p.medianMs} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms.`,
     );
   }
+  lines.push(...pitrLines(res));
   lines.push(
     `- Figures are medians of the runs shown (runs alternate between the procedures); downtime and latency are measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure and to restic in the same run.`,
   );

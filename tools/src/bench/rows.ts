@@ -5,6 +5,7 @@
  * to the large tree; on the many-files tree also files per second ≥ restic's and peak memory ≤ restic's.
  */
 import { median, type LatencyStats } from './measure';
+import type { PitrFigures } from './pitr_phase';
 import type { BenchRow, Target } from './report';
 import { MB, type RunRecord } from './world';
 
@@ -43,6 +44,8 @@ export interface Figures {
     resticAfterAllBytes?: number;
   };
   allRuns: RunRecord[];
+  /** The physical-mode phase (absent when it did not run, e.g. on the many-files size). */
+  pitr?: PitrFigures;
 }
 
 const le = (limit: number, on: Target['on'] = 'manual'): Target => ({ on, op: '≤', limit });
@@ -329,6 +332,7 @@ export function buildRows(f: Figures): BenchRow[] {
       targets: [MEM],
     },
   );
+  if (f.pitr) rows.push(...pitrRows(f, mB, mR));
   const repo = f.repo;
   rows.push(
     {
@@ -361,6 +365,89 @@ export function buildRows(f: Figures): BenchRow[] {
       ratioLabel: 'of backed-up',
     },
   );
+  return rows;
+}
+
+/** The manual `pg_restore` alone (no `cp -ra`), median in s; undefined when not recorded. */
+function pgRestoreS(xs: RunRecord[]): number | undefined {
+  const v = xs.map((x) => x.extra?.pgRestoreMs).filter((x): x is number => typeof x === 'number');
+  return v.length ? median(v) / 1000 : undefined;
+}
+
+/**
+ * Issue 13's targets: with physical mode on, a nothing-changed backup ≤ 0.05× the manual procedure
+ * and a point-in-time restore's database part ≤ 1× the manual `pg_restore`; the RPO under a steady
+ * write load is reported without a target (archive_timeout bounds it on a quiet server).
+ */
+export function pitrRows(f: Figures, mB: number, mR: number): BenchRow[] {
+  const p = f.pitr;
+  if (!p) return [];
+  const group = 'Physical mode (pgBackRest; the database part of a snapshot is a reference)';
+  const pgR = pgRestoreS(f.manualR);
+  const rows: BenchRow[] = [
+    {
+      group,
+      what: 'Full physical backup (`pitr backup --type full`), for scale',
+      runs: 1,
+      value: wall([p.fullPhysical]) ?? Number.NaN,
+      unit: 's',
+      manual: mB,
+    },
+    {
+      group,
+      what: 'Backup with nothing changed, offline',
+      runs: p.off.length,
+      value: wall(p.off) ?? Number.NaN,
+      unit: 's',
+      manual: mB,
+      targets: [le(0.05)],
+    },
+    {
+      group,
+      what: 'Backup with nothing changed, online',
+      runs: p.on.length,
+      value: wall(p.on) ?? Number.NaN,
+      unit: 's',
+      manual: mB,
+      targets: [le(0.05)],
+    },
+    {
+      group,
+      what: 'Downtime, backup with nothing changed, offline',
+      runs: p.off.length,
+      value: down(p.off),
+      unit: 's',
+      manual: down(f.manualB),
+    },
+    {
+      group,
+      what: '`restore --at T` in place, database part (WAL switch, PostgreSQL stopped, data dir moved aside, pgBackRest restore and WAL replay to T, started); manual: `pg_restore` alone',
+      runs: p.restoreAt.length,
+      value: p.restoreAt.length ? median(p.restoreAt.map((x) => x.dbMs)) / 1000 : Number.NaN,
+      unit: 's',
+      manual: pgR,
+      ratioLabel: 'of `pg_restore`',
+      targets: [le(1)],
+    },
+    {
+      group,
+      what: '`restore --at T` in place, whole job (also Mattermost stopped, safety snapshot, files put back, attachments checked); manual: `pg_restore` + `cp -ra`',
+      runs: p.restoreAt.length,
+      value: wall(p.restoreAt) ?? Number.NaN,
+      unit: 's',
+      manual: mR,
+    },
+  ];
+  const load = `${p.rpo.postsPerSecond} posts/s for ${p.rpo.seconds} s, archive_timeout ${p.rpo.archiveTimeoutSeconds} s`;
+  const rpo = (what: string, value: number): BenchRow => ({
+    group,
+    what: `RPO, ${what} (${load}; sampled every second)`,
+    runs: 1,
+    value,
+    unit: 's',
+    absolute: true,
+  });
+  rows.push(rpo('median', p.rpo.medianS), rpo('95th percentile', p.rpo.p95S), rpo('max', p.rpo.maxS));
   return rows;
 }
 

@@ -54,7 +54,15 @@ export interface World {
   many?: ManyFilesResult;
   pg: PgServer;
   cfg(repo: string): Promise<string>;
+  /**
+   * The same config plus a `pitr` section (physical mode: pgBackRest's config beside it, the
+   * stanza `mmbench`, PostgreSQL stopped and started with `pg_ctl` as postgres, as the e2e tests do).
+   */
+  pitrCfg(repo: string): Promise<string>;
 }
+
+/** pgBackRest's stanza of the bench's cluster. */
+export const BENCH_STANZA = 'mmbench';
 
 export const log = (s: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -110,10 +118,11 @@ export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag
   const url = standinUrl(port);
   const cfgs = new Map<string, string>();
   const installSb = sb;
-  const cfg = async (repo: string): Promise<string> => {
-    const known = cfgs.get(repo);
+  const writeCfg = async (repo: string, pitr: boolean): Promise<string> => {
+    const key = `${pitr ? 'pitr:' : ''}${repo}`;
+    const known = cfgs.get(key);
     if (known) return known;
-    const file = path.join(root, `mm-backup-${cfgs.size}.json`);
+    const file = path.join(root, `mm-backup-${cfgs.size}${pitr ? '-pitr' : ''}.json`);
     await writeFile(
       file,
       JSON.stringify(
@@ -126,6 +135,15 @@ export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag
           service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
           repository: { path: repo },
           database: { adminUrl: pg.adminUrl(installSb.dbName), pgBinDir: pg.binDir },
+          ...(pitr
+            ? {
+                pitr: {
+                  stanza: BENCH_STANZA,
+                  configDir: path.join(root, 'pgbackrest-conf'),
+                  postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
+                },
+              }
+            : {}),
         },
         null,
         2,
@@ -133,15 +151,17 @@ export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag
       { mode: 0o600 },
     );
     await chmod(file, 0o600);
-    cfgs.set(repo, file);
+    cfgs.set(key, file);
     return file;
   };
+  const cfg = (repo: string) => writeCfg(repo, false);
+  const pitrCfg = (repo: string) => writeCfg(repo, true);
   await runService(commands.start);
   // Interrupted (Ctrl-C): stop the stand-in too (the kit removes the temp dir and the PostgreSQL cluster).
   registerExitCleanup(() => {
     spawnSync(commands.stop[0] as string, commands.stop.slice(1), { stdio: 'ignore' });
   });
-  return { tag, spec, root, sb, url, commands, generateMs, many, pg, cfg };
+  return { tag, spec, root, sb, url, commands, generateMs, many, pg, cfg, pitrCfg };
 }
 
 export async function runService(argv: readonly string[]): Promise<void> {
@@ -182,14 +202,18 @@ function record(r: RunRecord): RunRecord {
   return r;
 }
 
-/** Runs `mm-backup --config <cfg(repo)> --json ...args`, watching ping and peak memory. */
+/**
+ * Runs `mm-backup --config <cfg(repo)> --json ...args` (with `pitr`, the config with physical
+ * mode's section), watching ping and peak memory.
+ */
 export async function mmBackup(
   w: World,
   repo: string,
   what: string,
   args: string[],
+  opts: { pitr?: boolean } = {},
 ): Promise<RunRecord & { summary: Record<string, any> }> {
-  const cfgFile = await w.cfg(repo);
+  const cfgFile = opts.pitr ? await w.pitrCfg(repo) : await w.cfg(repo);
   const watch = new PingWatcher(w.url);
   watch.start();
   const r = await runProc([process.execPath, CLI, '--config', cfgFile, '--json', ...args], { measureMemory: true });
@@ -279,9 +303,10 @@ export async function manualRestore(w: World, backup: string, target: string, db
     ],
     { env: pgEnv(w) },
   );
+  const pgRestoreMs = performance.now() - t0;
   await mustRun(['cp', '-ra', path.join(backup, 'mattermost'), path.join(target, 'mattermost')]);
   const wallMs = performance.now() - t0;
-  return record({ what: 'manual restore', wallMs });
+  return record({ what: 'manual restore', wallMs, extra: { pgRestoreMs } });
 }
 
 /** mm-backup restore of a snapshot onto an empty directory and an empty database. */
