@@ -135,6 +135,9 @@ export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag
           service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
           repository: { path: repo },
           database: { adminUrl: pg.adminUrl(installSb.dbName), pgBinDir: pg.binDir },
+          // Every snapshot stays: verify and restore use the first full one, and physical mode needs
+          // a recent logical dump among them (the default keepLast 7 dropped the full one at --size small).
+          retention: { keepLast: 1000 },
           ...(pitr
             ? {
                 pitr: {
