@@ -90,6 +90,12 @@ export interface WalkContext {
 export interface BackupComponent {
   readonly plan: ComponentPlan;
   estimate(previous?: ComponentRecord, walk?: WalkContext): Promise<Estimate>;
+  /**
+   * Optional: work that needs nothing of the snapshot being drafted (a physical reference finds its
+   * pgBackRest backup), started at the top of preflight so that it runs beside the rest of it.
+   * Rejects only when `signal` aborts; estimate() and backup() await the same work.
+   */
+  prepare?(signal?: AbortSignal): Promise<void>;
   /** Optional: copies what estimate() found changed while Mattermost still runs (offline backups), so less is left for the downtime. */
   precopy?(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }>;
   backup(ctx: BackupContext): Promise<ComponentRecord>;

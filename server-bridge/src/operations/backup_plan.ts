@@ -89,6 +89,10 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
           },
         );
       }
+      // Beside everything below (a physical reference's pgBackRest and psql calls); awaited before
+      // the estimates. Marked handled here so that a refusal before then leaves no stray rejection.
+      const prepared = Promise.all(components.flatMap((c) => (c.prepare ? [c.prepare(ctx.signal)] : [])));
+      prepared.catch(() => undefined);
       const cleaned = await ec.repo.cleanStaging();
       if (cleaned) ctx.log('warn', `removed ${cleaned} temporary files left by an interrupted job`);
       if (draft.budget) {
@@ -114,6 +118,7 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         states: await loadWalkStates(walks, components, draft.parent),
         fullWalkDays: opts.fullWalk ? 0 : ec.cfg.backup.fullWalkDays,
       };
+      await prepared;
       for (const c of components) needed += (await c.estimate(previousOf(draft, c), walkOf(draft, c))).changedBytes;
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
       const space = await ec.repo.space();

@@ -13,9 +13,10 @@ import type { Config } from '../config/schema';
 import { PreconditionError, ProcessError } from '../core/errors';
 import { describeTarget, type DbTarget } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
-import type { BackupInfo } from '../database/pgbackrest/info';
+import type { BackupInfo, StanzaInfo } from '../database/pgbackrest/info';
 import type { LocalSuperuser } from '../database/pgbackrest/local_superuser';
-import type { PgBackRest } from '../database/pgbackrest/pgbackrest';
+import { PgBackRest, resolvePgBackRest } from '../database/pgbackrest/pgbackrest';
+import { postgresAccount } from '../database/pgbackrest/postgres_account';
 import { switchWal } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
 import type { Discovery } from '../discovery/discover';
@@ -27,7 +28,8 @@ import { inspectPitr, type PitrSite } from './pitr_site';
 import { loadPitrState } from './pitr_state';
 
 const DAY_MS = 86_400_000;
-const POLL_MS = 250;
+/** pgBackRest's archive-push of one segment takes a few hundred ms: a coarser poll added most of a period to every backup. */
+const POLL_MS = 100;
 
 /** What the database part of this backup is, and why (said in the job's preflight and result; a fallback rewrites it). */
 export interface DatabasePart {
@@ -96,6 +98,7 @@ interface Source {
 export class PhysicalReferenceComponent implements BackupComponent {
   private source?: Source;
   private fallback?: string;
+  private preparing?: Promise<void>;
 
   constructor(
     private readonly dump: BackupComponent,
@@ -141,6 +144,9 @@ export class PhysicalReferenceComponent implements BackupComponent {
     }
     // A commit and a switch after the point: recovery finds a record at or after it (it must, or it
     // fails at the end of WAL), and the segment holding both is archived before the manifest is written.
+    // The server's version (a connection of its own) is asked beside the switch and the wait.
+    const version = this.engine.serverVersion();
+    version.catch(() => undefined);
     const segment = await switchWal(source.site.su, signal);
     await waitArchived(source.site.su, segment, Math.max(60, 3 * this.cfg.pitr.archiveTimeoutSeconds) * 1000, signal);
     const physical: PhysicalReference = {
@@ -154,7 +160,7 @@ export class PhysicalReferenceComponent implements BackupComponent {
       segment,
       at: point.at.toISOString(),
       target: describeTarget(this.engine.target),
-      serverVersion: await this.engine.serverVersion(),
+      serverVersion: await version,
     };
     ctx.step.log(
       'info',
@@ -175,23 +181,27 @@ export class PhysicalReferenceComponent implements BackupComponent {
     };
   }
 
-  private async prepare(signal?: AbortSignal): Promise<void> {
-    if (this.source || this.fallback) return;
-    try {
-      this.source = await findSource(this.cfg, signal);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      this.fallback = (err as Error).message;
-    }
+  /** Finds the backup to refer to, once (preflight starts it; estimate and backup await the same promise). */
+  prepare(signal?: AbortSignal): Promise<void> {
+    this.preparing ??= (async () => {
+      try {
+        this.source = await findSource(this.cfg, signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        this.fallback = (err as Error).message;
+      }
+    })();
+    return this.preparing;
   }
 }
 
 /** The backup a reference made now starts from: the newest one of the current timeline. Throws why there is none. */
 async function findSource(cfg: Config, signal?: AbortSignal): Promise<Source> {
+  const info = earlyInfo(cfg, signal);
   const site = await inspectPitr(cfg, true, signal);
   const cli = site.pgbackrest?.cli;
   if (!cli) throw new PreconditionError('PRECONDITION_FAILED', 'pgBackRest is not usable here');
-  const a = await readArchiver(site.su, signal);
+  const [a, now] = await Promise.all([readArchiver(site.su, signal), readPoint(site.su, signal)]);
   if (
     a.last_failed_time &&
     (!a.last_archived_time || Date.parse(a.last_failed_time) > Date.parse(a.last_archived_time))
@@ -201,8 +211,8 @@ async function findSource(cfg: Config, signal?: AbortSignal): Promise<Source> {
       `WAL archiving is failing (the last attempt, for ${a.last_failed_wal ?? 'a segment'}, failed): mm-backup pitr status says why`,
     );
   }
-  const timeline = segmentTimeline((await readPoint(site.su, signal)).segment);
-  const backups = ((await cli.info(signal))?.backup ?? [])
+  const timeline = segmentTimeline(now.segment);
+  const backups = ((await info)?.backup ?? [])
     .filter((b) => b.archive?.stop && segmentTimeline(b.archive.stop) === timeline)
     .filter((b) => b.type === 'full' || b.type === 'diff' || b.type === 'incr')
     .sort((x, y) => x.timestamp.stop - y.timestamp.stop);
@@ -214,6 +224,21 @@ async function findSource(cfg: Config, signal?: AbortSignal): Promise<Source> {
     );
   }
   return { site, cli, backup, timeline };
+}
+
+/**
+ * `pgbackrest info` (a process reading its repository: the slowest call of the preflight), started
+ * before the site's checks and beside them: it only reads, and its answer is used only once those
+ * checks passed (a failing archive, too, is reported before anything info says). Never an
+ * unhandled rejection: whoever awaits it gets the error.
+ */
+function earlyInfo(cfg: Config, signal?: AbortSignal): Promise<StanzaInfo | undefined> {
+  const p = (async () => {
+    const bin = resolvePgBackRest(cfg.pitr.pgbackrestBin);
+    return new PgBackRest(bin, cfg.pitr.configDir, cfg.pitr.stanza, postgresAccount()).info(signal);
+  })();
+  p.catch(() => undefined);
+  return p;
 }
 
 const pointSchema = z.object({ lsn: z.string(), segment: z.string(), at: z.string() });

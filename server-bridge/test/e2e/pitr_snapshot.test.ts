@@ -175,6 +175,49 @@ describe('snapshots in physical mode', () => {
     expect(await dumps()).toBe(before + 2);
   }, 300_000);
 
+  test('archiving failing: the backup dumps and gives that reason, though pgbackrest info (run beside) fails too; then it refers again', async () => {
+    // archive-push (as postgres) cannot open the archive: archiving fails, and so does pgbackrest info.
+    const archiveDir = path.join(env.repo, 'pgbackrest', 'archive', cfg.pitr.stanza);
+    const mode = (await stat(archiveDir)).mode & 0o7777;
+    const archiver = async () =>
+      (
+        (await env.db.query(
+          'postgres',
+          `SELECT coalesce(last_failed_time > last_archived_time, last_failed_time IS NOT NULL) AS failing,
+                  last_archived_time IS NOT NULL AND (last_failed_time IS NULL OR last_archived_time > last_failed_time) AS ok
+             FROM pg_stat_archiver`,
+        )) as Array<{ failing: boolean; ok: boolean }>
+      )[0]!;
+    const newSegment = async () => {
+      await env.db.exec('postgres', 'CREATE TABLE IF NOT EXISTS wal_poke (n int); INSERT INTO wal_poke VALUES (1)');
+      await env.db.query('postgres', 'SELECT pg_switch_wal()');
+    };
+    const until = async (what: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!(await what())) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const before = await dumps();
+    await chmod(archiveDir, 0o000);
+    try {
+      await newSegment();
+      await until(async () => (await archiver()).failing, 60_000);
+      expect(JSON.parse(pgbackrest('--output=json', 'info').stdout)[0].status.code).not.toBe(0);
+      const r = await env.cli('backup', '--mode', 'online');
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.summary?.snapshot.database).toBe('dump');
+      expect(r.summary?.database_reason).toMatch(/^a dump instead of a pgBackRest reference: WAL archiving is failing/);
+      expect(await dumps()).toBe(before + 1);
+    } finally {
+      await chmod(archiveDir, mode);
+    }
+    await newSegment();
+    await until(async () => (await archiver()).ok, 120_000);
+    expect((await ok('backup', '--mode', 'online')).snapshot.database).toBe('physical');
+  }, 300_000);
+
   test('restore <id> of a physical snapshot: exactly its rows and its files; rows written after are gone', async () => {
     const id = physicalId;
     const m = await manifestOf(id);
