@@ -16,13 +16,14 @@ const postgresServiceSchema = z
   .strictObject({
     /**
      * systemd: `systemctl stop|start|is-active postgresql@<version>-<cluster>` (Debian's units);
-     * pg_ctl: `pg_ctl -D <data dir>` run as postgres (no service manager); custom: the three arrays.
+     * pg_ctl: `pg_ctl -D <data dir>` run as postgres (no service manager); docker-compose: the
+     * compose service (its data directory a bind mount here); custom: the three arrays.
      */
     preset: z
-      .enum(['systemd', 'pg_ctl', 'custom'])
+      .enum(['systemd', 'pg_ctl', 'docker-compose', 'custom'])
       .default('systemd')
       .describe(
-        "How PostgreSQL is restarted: `systemd` (`systemctl stop/start/is-active postgresql@<version>-<cluster>`, Debian's units), `pg_ctl` (`pg_ctl -D <data dir>` run as postgres), or `custom` (`stop`, `start` and `status`, which it then requires).",
+        "How PostgreSQL is restarted: `systemd` (`systemctl stop/start/is-active postgresql@<version>-<cluster>`, Debian's units), `pg_ctl` (`pg_ctl -D <data dir>` run as postgres), `docker-compose` (`docker compose -f <composeFile> stop/start <composeService>`, status `docker compose -f <composeFile> exec -T --user postgres <composeService> pg_ctl status`; requires `composeFile`), or `custom` (`stop`, `start` and `status`, which it then requires).",
       ),
     cluster: z
       .string()
@@ -40,6 +41,14 @@ const postgresServiceSchema = z
     logFile: absolute
       .optional()
       .describe("The server's log for `pg_ctl start -l` (preset `pg_ctl`); unset: `<data dir>/pg_ctl.log`."),
+    composeFile: absolute
+      .optional()
+      .describe('The compose file (preset `docker-compose`, which requires it): an absolute path.'),
+    composeService: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'must be a compose service name')
+      .default('postgres')
+      .describe('The compose service running PostgreSQL (preset `docker-compose`).'),
     stop: argv.optional().describe('Preset `custom`: argument array that stops PostgreSQL (run as root as given).'),
     start: argv.optional().describe('Preset `custom`: argument array that starts PostgreSQL.'),
     status: argv.optional().describe('Preset `custom`: argument array that exits 0 when PostgreSQL runs.'),
@@ -47,6 +56,9 @@ const postgresServiceSchema = z
   .superRefine((s, ctx) => {
     if (s.preset === 'custom' && (!s.stop || !s.start || !s.status)) {
       ctx.addIssue({ code: 'custom', message: 'preset custom needs "stop", "start" and "status" argument arrays' });
+    }
+    if (s.preset === 'docker-compose' && !s.composeFile) {
+      ctx.addIssue({ code: 'custom', path: ['composeFile'], message: 'is required with preset docker-compose' });
     }
   });
 

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readSecretFile } from '../config/load';
+import type { PitrConfig } from '../config/pitr_schema';
 import { PreconditionError } from '../core/errors';
 import { redact, registerSecret } from '../core/redact';
 import { findPgBinDir, pgTool } from '../database/pg_tools';
@@ -323,12 +324,14 @@ async function refuseForeignConfig(configDir: string, dir: string): Promise<void
 
 /** The new host's server binaries must be of the repository's major (a cluster does not start on another). */
 async function checkServer(
-  preset: 'systemd' | 'pg_ctl' | 'custom',
+  preset: PitrConfig['postgresService']['preset'],
   service: PostgresService,
   major: number,
   account: OsAccount,
 ): Promise<void> {
-  if (preset === 'custom') return; // the admin's commands: nothing to check them against
+  // custom: the admin's commands, nothing to check them against; docker-compose: the server is
+  // the image's, inside the container, not a binary of this host.
+  if (preset === 'custom' || preset === 'docker-compose') return;
   const postgres =
     preset === 'pg_ctl'
       ? path.join(path.dirname(service.start.argv[0] as string), 'postgres')

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL's own service commands (argument arrays), for the one restart archive_mode and
- * wal_level need. Presets: Debian's systemd units, or pg_ctl run as postgres (no service manager).
+ * wal_level need. Presets: Debian's systemd units, pg_ctl run as postgres (no service manager), or
+ * a docker compose service.
  */
 import path from 'node:path';
 import type { PitrConfig } from '../../config/pitr_schema';
@@ -45,6 +46,17 @@ export function postgresService(
         stop: pg(['stop', '-D', cluster.dataDir, '-m', 'fast', '-w', '-t', '120', '-s']),
         start: pg(['start', '-D', cluster.dataDir, '-l', log, '-w', '-t', '120', '-s']),
         status: pg(['status', '-D', cluster.dataDir, '-s']),
+      };
+    }
+    case 'docker-compose': {
+      // As the Mattermost preset (config/presets.ts), plus a status: pg_ctl status inside the
+      // container as postgres (pg_ctl refuses root; the official image sets PGDATA) exits 0 while
+      // the postmaster lives, recovering or not; with the container stopped, exec fails.
+      const base = ['docker', 'compose', '-f', cfg.composeFile ?? 'docker-compose.yml'];
+      return {
+        stop: own([...base, 'stop', cfg.composeService]),
+        start: own([...base, 'start', cfg.composeService]),
+        status: own([...base, 'exec', '-T', '--user', 'postgres', cfg.composeService, 'pg_ctl', 'status']),
       };
     }
     default:
