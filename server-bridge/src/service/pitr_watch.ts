@@ -8,6 +8,7 @@ import type { PitrStatus as PitrStatusView } from '@mm-backup/api';
 import type { Config } from '../config/schema';
 import { readPitrView, type PitrView } from '../operations/pitr_view';
 import { plural } from '../core/units';
+import { escapeMarkdown as md } from '../status/markdown';
 
 export interface PitrWatchHooks {
   notice(message: string): void;
@@ -81,7 +82,7 @@ export class PitrWatch {
       this.posted = problem;
       this.hooks.log('warn', problem);
       this.hooks.notice(
-        `⚠️ ${problem}. Point-in-time recovery cannot reach past ${a.last_archived_at ?? 'the last archived segment'} until it works again. \`mm-backup pitr status\` shows more; pgBackRest's log is in /var/log/pgbackrest.`,
+        `⚠️ ${md(problem)}. Point-in-time recovery cannot reach past ${a.last_archived_at ?? 'the last archived segment'} until it works again. \`mm-backup pitr status\` shows more; pgBackRest's log is in /var/log/pgbackrest.`,
       );
     } else if (!problem && this.posted && a.state === 'ok') {
       this.posted = undefined;

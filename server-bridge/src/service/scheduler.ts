@@ -9,6 +9,7 @@ export { checkCron } from '../config/cron';
 import type { Config } from '../config/schema';
 import type { OperationJobs } from '../operations';
 import type { JobRecord } from '../jobs/job_record';
+import { escapeMarkdown as md } from '../status/markdown';
 
 export interface SchedulerHooks {
   notice(message: string): void;
@@ -102,7 +103,7 @@ export class Scheduler {
       return rec;
     } catch (err) {
       const e = asBridgeError(err);
-      this.hooks.notice(`⚠️ The scheduled ${kind} did not start: ${e.message}`);
+      this.hooks.notice(`⚠️ The scheduled ${kind} did not start: ${md(e.message)}`);
       return undefined;
     }
   }

@@ -43,6 +43,7 @@ import { commitSettings, prepareSettings, readSettings } from './settings';
 import { StateStore } from '../operations/state_store';
 import type { Recovery } from '../operations/recover_stale_lock';
 import { lockView, recentInterruptions } from '../status/recovery_state';
+import { escapeMarkdown as md } from '../status/markdown';
 import { checkLockAtStart } from './startup_check';
 import { plural } from '../core/units';
 
@@ -156,7 +157,7 @@ export class Sidecar implements SidecarApi {
   private noteRecovery(r: Recovery): void {
     this.lastRecovery = { ...r, at: new Date().toISOString() };
     this.log[r.level]({ job: r.jobId, action: r.action, safety_snapshot: r.safetySnapshotId }, r.message);
-    this.reporter.notice(r.message);
+    this.reporter.notice(md(r.message));
   }
 
   async close(): Promise<void> {
@@ -204,14 +205,14 @@ export class Sidecar implements SidecarApi {
           this.channelCache = undefined;
           await this.statusChannelId().catch((err: unknown) =>
             problems.push(
-              `the bot cannot see the status channel ${this.cfg.mattermost.statusChannel}: ${asBridgeError(err).message}`,
+              `the bot cannot see the status channel ${md(this.cfg.mattermost.statusChannel ?? '')}: ${md(asBridgeError(err).message)}`,
             ),
           );
         }
       } catch (err) {
         canPost = false;
         // Decided on the answer's status (data), never on the message's wording.
-        if (isOutage(err)) problems.push(`Mattermost is not reachable: ${asBridgeError(err).message}`);
+        if (isOutage(err)) problems.push(`Mattermost is not reachable: ${md(asBridgeError(err).message)}`);
         else {
           problems.push(
             'the bot token no longer works (a restore of an older database brings back old tokens): run `mm-backup connect` again',
@@ -254,7 +255,7 @@ export class Sidecar implements SidecarApi {
     try {
       await bot.executeCommand('/backup help', { channel_id: channelId });
     } catch (err) {
-      return `/backup does not work in the status channel's team: ${(err as Error).message}. Run \`mm-backup connect\` again`;
+      return `/backup does not work in the status channel's team: ${md((err as Error).message)}. Run \`mm-backup connect\` again`;
     }
     return this.slashSeen > before
       ? undefined
@@ -482,11 +483,12 @@ export class Sidecar implements SidecarApi {
             ? `Last backup: \`${last.snapshot_id}\` at ${last.finished_at} (${last.mode}, ${size(last.bytes)}, downtime ${secs(last.downtime_ms)}, ${last.verification})`
             : 'No backup yet.',
           `Next backup: ${s.next_backup ?? 'not scheduled'}`,
-          running ? `Running: ${running.kind} (${running.current_step ?? 'starting'})` : 'No job running.',
+          running ? `Running: ${running.kind} (${md(running.current_step ?? 'starting')})` : 'No job running.',
           `Repository: ${plural(repo.snapshots, 'snapshot')}${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
-          ...(s.pitr ? pitrLines(s.pitr) : []),
-          ...(s.lock?.state === 'stale' ? [`⚠️ ${s.lock.message}`] : []),
-          ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => j.message),
+          // Plain texts that quote paths and names (the repository, pgBackRest's): shown as written.
+          ...(s.pitr ? pitrLines(s.pitr).map(md) : []),
+          ...(s.lock?.state === 'stale' ? [`⚠️ ${md(s.lock.message)}`] : []),
+          ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => md(j.message)),
         ].join('\n');
       },
       listText: async () => {
@@ -501,7 +503,7 @@ export class Sidecar implements SidecarApi {
           );
         const pitr = this.pitr.current;
         return [
-          ...(pitr ? [...pitrLines(pitr), ''] : []),
+          ...(pitr ? [...pitrLines(pitr).map(md), ''] : []),
           rows.length
             ? ['| snapshot | mode | trigger | size | verified |', '|---|---|---|---|---|', ...rows].join('\n')
             : 'No snapshots yet. `/backup now` takes one.',
@@ -509,7 +511,7 @@ export class Sidecar implements SidecarApi {
       },
     }).catch((err: unknown) => ({
       response_type: 'ephemeral' as const,
-      text: `Something went wrong: ${redact((err as Error).message)}`,
+      text: `Something went wrong: ${md(redact((err as Error).message))}`,
     }));
   }
 }

@@ -11,6 +11,7 @@ import { isSystemAdmin } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
 import type { RestoreAtDescription } from '../operations/restore_at_describe';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
+import { escapeMarkdown as md } from '../status/markdown';
 import { HELP, parseSlash } from './parse';
 
 /** Mattermost's slash-command request as the HTTP route received it (the form and its Authorization header). */
@@ -110,8 +111,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
           return say(
             [
               `**Restoring \`${d.snapshotId}\` will overwrite:**`,
-              ...d.overwrites.map((o) => `- ${o}`),
-              `Version check: ${d.versionCheck}`,
+              ...d.overwrites.map((o) => `- ${md(o)}`),
+              `Version check: ${md(d.versionCheck)}`,
               'Mattermost is stopped during the restore; a safety snapshot of the current state is taken first.',
               `To go ahead within 5 minutes, run: \`/backup restore ${d.snapshotId} confirm ${code}\``,
             ].join('\n'),
@@ -138,7 +139,8 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
     }
   } catch (err) {
     const e = asBridgeError(err);
-    return say(`Could not do that: ${redact(e.message)}${e.hint ? `\n${redact(e.hint)}` : ''}`);
+    // Messages quote paths and database names: shown as written, never as Markdown.
+    return say(`Could not do that: ${md(redact(e.message))}${e.hint ? `\n${md(redact(e.hint))}` : ''}`);
   }
 }
 
@@ -162,8 +164,8 @@ async function restoreAt(
     });
     return [
       `**Restoring the database to ${d.at === 'latest' ? 'the end of the archived WAL (latest)' : d.at} will overwrite:**`,
-      ...d.overwrites.map((o) => `- ${o}`),
-      ...d.warnings.map((w) => `⚠️ ${w}`),
+      ...d.overwrites.map((o) => `- ${md(o)}`),
+      ...d.warnings.map((w) => `⚠️ ${md(w)}`),
       'Mattermost and PostgreSQL are stopped during the restore; a safety snapshot of the files is taken first and the current data directory is kept.',
       `To go ahead within 5 minutes, run: \`/backup restore --at ${d.at} confirm ${p.token.slice(0, 8)}\``,
     ].join('\n');

@@ -56,3 +56,33 @@ test('a failed job names what it could not put back', () => {
   };
   expect(failureReply(rec)).toMatch(/\*\*Error:\*\* restore broke\n\*\*Not put back:\*\* Restore files \(disk full\)/);
 });
+
+test('names in a failure, a warning and a running step are shown as written (Markdown escaped)', () => {
+  const name = '/srv/*x* `y` [a](b)';
+  const shown = '/srv/\\*x\\* \\`y\\` \\[a\\](b)';
+  const failed: JobRecord = {
+    ...base,
+    status: 'failed',
+    steps: [{ id: 'extra', title: `Back up ${name}`, status: 'failed' }] as JobRecord['steps'],
+    error: {
+      code: 'PROCESS_FAILED',
+      message: `cannot read ${name}`,
+      hint: `check ${name}`,
+      undo_failed: [{ step: 'extra', title: 'Restore files', error: `${name} is busy` }],
+    },
+  };
+  expect(failureReply(failed)).toBe(
+    [
+      `**Error:** cannot read ${shown}`,
+      `**Not put back:** Restore files (${shown} is busy)`,
+      `**What to do:** check ${shown}`,
+      'Mattermost was started again if it had been stopped.',
+    ].join('\n'),
+  );
+  expect(rootMessage(failed)).toContain(`at *Back up ${shown}*`);
+  const warned = rootMessage({
+    ...base,
+    warnings: [{ followUp: 'replicate', step: 'offsite-open', code: 'STORAGE_FAILED', message: `no ${name}` }],
+  });
+  expect(warned).toContain(`failed: no ${shown}`);
+});
