@@ -101,6 +101,18 @@ export interface BackupComponent {
   backup(ctx: BackupContext): Promise<ComponentRecord>;
   /** Optional: the walk state of the tree backup() just wrote, saved once its snapshot is committed. */
   walkState?(): WalkState | undefined;
+  /**
+   * Optional: the titles of its steps when they do something else than dump (a database) or copy
+   * (a tree): read again when each step starts, so they can follow what the component has found.
+   */
+  stepTitles?(): ComponentStepTitles | undefined;
+}
+
+/** A component's step titles: its one step, or, offline, the step that pins it and the one that finishes it. */
+export interface ComponentStepTitles {
+  backup: string;
+  pin: string;
+  finish: string;
 }
 
 /** What a backup component needs besides its plan. */

@@ -51,6 +51,8 @@ export function applyEvent(rec: JobRecord, e: JobEvent): void {
     case 'step.started': {
       let s = step(e.step);
       if (!s) rec.steps.push((s = { id: e.step, title: e.title, status: 'pending' }));
+      // A title may say more once the step starts (a database reference that became a dump).
+      s.title = e.title;
       s.status = 'running';
       s.started_at = e.at;
       rec.current_step = e.step;

@@ -144,7 +144,10 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
   const precopy: Step = {
     id: 'precopy',
     title: 'Copy changed files while Mattermost still runs',
-    skip: () => (opts.mode === 'online' ? 'online backup: files are copied after the dump' : undefined),
+    skip: () =>
+      opts.mode === 'online'
+        ? `online backup: files are copied after the database ${opts.databasePart?.physical ? 'reference' : 'dump'}`
+        : undefined,
     run: async (ctx) => {
       let files = 0;
       let bytes = 0;

@@ -7,7 +7,14 @@
  * WAL that is in the repository. A logical dump is still taken every pitr.logicalDumpEveryDays
  * (or with --logical), so that a portable copy exists.
  */
-import type { BackupComponent, BackupContext, ComponentPlan, Estimate, WalkContext } from '../components/component';
+import type {
+  BackupComponent,
+  BackupContext,
+  ComponentPlan,
+  ComponentStepTitles,
+  Estimate,
+  WalkContext,
+} from '../components/component';
 import { MAIN_DATABASE } from '../components/registry';
 import type { Config } from '../config/schema';
 import { PreconditionError, ProcessError } from '../core/errors';
@@ -110,6 +117,21 @@ export class PhysicalReferenceComponent implements BackupComponent {
 
   get plan(): ComponentPlan {
     return this.dump.plan;
+  }
+
+  /**
+   * What its steps do: refer to a pgBackRest backup (named once the estimate has found it), or,
+   * after a fallback, the dump's own titles.
+   */
+  stepTitles(): ComponentStepTitles | undefined {
+    if (this.fallback) return this.dump.stepTitles?.();
+    const backup = this.source ? `PostgreSQL backup ${this.source.backup.label}` : 'the newest PostgreSQL backup';
+    const what = this.plan.title;
+    return {
+      backup: `Reference ${backup} (pgBackRest) and the WAL position of ${what}`,
+      pin: `Reference ${backup} (pgBackRest): read the WAL position of ${what}`,
+      finish: `Finish the reference of ${what}: its WAL archived by pgBackRest`,
+    };
   }
 
   async estimate(previous?: ComponentRecord, walk?: WalkContext): Promise<Estimate> {

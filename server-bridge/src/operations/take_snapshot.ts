@@ -43,7 +43,11 @@ export function componentSteps(
 ): Step[] {
   return ordered(components).map((c) => ({
     id: `${prefix}${c.plan.id}`,
-    title: `${prefix ? 'Safety snapshot: ' : ''}${c.plan.kind === 'database' ? 'Dump' : 'Copy'} ${c.plan.title}`,
+    // A getter: the runner reads it again when the step starts (a reference may have become a dump).
+    get title() {
+      const own = c.stepTitles?.()?.backup ?? `${c.plan.kind === 'database' ? 'Dump' : 'Copy'} ${c.plan.title}`;
+      return `${prefix ? 'Safety snapshot: ' : ''}${own}`;
+    },
     run: async (ctx) => {
       const rec = await c.backup({
         repo,
@@ -77,7 +81,9 @@ export function offlineSnapshotSteps(
     const dump = backgroundTask<ComponentRecord>(`dump-${c.plan.id}`);
     after.push({
       id: `${c.plan.id}-finish`,
-      title: `Finish the dump of ${c.plan.title}`,
+      get title() {
+        return c.stepTitles?.()?.finish ?? `Finish the dump of ${c.plan.title}`;
+      },
       run: async (ctx) => {
         const rec = await ctx.awaitBackground(dump);
         draft.records.push(rec);
@@ -86,7 +92,9 @@ export function offlineSnapshotSteps(
     });
     return {
       id: c.plan.id,
-      title: `Pin a snapshot of ${c.plan.title} and start its dump`,
+      get title() {
+        return c.stepTitles?.()?.pin ?? `Pin a snapshot of ${c.plan.title} and start its dump`;
+      },
       run: async (ctx) => {
         let pinned!: () => void;
         const isPinned = new Promise<void>((r) => {
@@ -103,7 +111,9 @@ export function offlineSnapshotSteps(
           }),
         );
         await Promise.race([isPinned, record]);
-        return 'snapshot pinned; the dump goes on while Mattermost runs again';
+        return c.stepTitles?.()
+          ? 'WAL position read; its archiving is awaited while Mattermost runs again'
+          : 'snapshot pinned; the dump goes on while Mattermost runs again';
       },
     };
   });

@@ -24,6 +24,15 @@ describe('snapshots in physical mode', () => {
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     return r.summary as Record<string, any>;
   };
+  /** The database steps' titles as planned (job.started) and as each step started. */
+  const dbStepTitles = (events: Array<Record<string, any>>) => ({
+    planned: (events.find((e) => e.type === 'job.started')?.steps as Array<{ id: string; title: string }>)
+      .filter((st) => st.id.startsWith('database'))
+      .map((st) => st.title),
+    started: events
+      .filter((e) => e.type === 'step.started' && String(e.step).startsWith('database'))
+      .map((e) => e.title as string),
+  });
   const dumps = async () => (await readFile(dumpLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
   const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
   const manifestOf = async (id: string) =>
@@ -87,9 +96,17 @@ describe('snapshots in physical mode', () => {
       `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
        ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
     );
-    // Physical mode on, but no physical backup yet: the snapshot dumps, and says why.
-    first = await ok('backup');
+    // Physical mode on, but no dump of this install yet: the snapshot dumps, says why, and its
+    // steps say "dump".
+    const fell = await env.cli('backup');
+    expect({ code: fell.code, stderr: fell.stderr }).toEqual({ code: 0, stderr: '' });
+    first = fell.summary as Record<string, any>;
     expect(first.snapshot.database).toBe('dump');
+    const dumpTitles = [
+      'Pin a snapshot of Database (postgres) and start its dump',
+      'Finish the dump of Database (postgres)',
+    ];
+    expect(dbStepTitles(fell.events)).toEqual({ planned: dumpTitles, started: dumpTitles });
     expect(await dumps()).toBe(1);
     await ok('pitr', 'backup');
   }, 300_000);
@@ -99,9 +116,19 @@ describe('snapshots in physical mode', () => {
     const label = labels().pop();
     await writeFile(probeFile(), 'v1\n');
     const before = await dumps();
-    const s = await ok('backup');
+    const ran = await env.cli('backup');
+    expect({ code: ran.code, stderr: ran.stderr }).toEqual({ code: 0, stderr: '' });
+    const s = ran.summary as Record<string, any>;
     expect(await dumps()).toBe(before);
     expect(s.snapshot).toMatchObject({ database: 'physical', physical: { label } });
+    // The steps say what they do: a reference to pgBackRest's backup, named once it is found.
+    expect(dbStepTitles(ran.events).started).toEqual([
+      `Reference PostgreSQL backup ${label} (pgBackRest): read the WAL position of Database (postgres)`,
+      'Finish the reference of Database (postgres): its WAL archived by pgBackRest',
+    ]);
+    expect(JSON.stringify(ran.events)).toContain(
+      'WAL position read; its archiving is awaited while Mattermost runs again',
+    );
     expect(s.database_reason).toMatch(/^a pgBackRest reference \(the last logical dump is in snapshot /);
     const m = await manifestOf(s.snapshot.id);
     expect(m.formatVersion).toBe(2);
@@ -115,8 +142,14 @@ describe('snapshots in physical mode', () => {
     expect((await manifestOf(first.snapshot.id)).formatVersion).toBe(1);
 
     // Online too (the reference is taken where the dump would be, in the other step layout).
-    const online = await ok('backup', '--mode', 'online');
+    const onlineRun = await env.cli('backup', '--mode', 'online');
+    const online = onlineRun.summary as Record<string, any>;
     expect(online.snapshot.database).toBe('physical');
+    expect(dbStepTitles(onlineRun.events)).toEqual({
+      planned: ['Reference the newest PostgreSQL backup (pgBackRest) and the WAL position of Database (postgres)'],
+      started: [`Reference PostgreSQL backup ${label} (pgBackRest) and the WAL position of Database (postgres)`],
+    });
+    expect(JSON.stringify(onlineRun.events)).toContain('files are copied after the database reference');
     expect(await dumps()).toBe(before);
 
     const list = await ok('list');
