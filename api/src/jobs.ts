@@ -90,6 +90,8 @@ export const startJobRequest = z.discriminatedUnion('kind', [
         kind: z.literal('backup'),
         mode: backupMode.optional(),
         exclude: z.array(componentId).max(20).optional(),
+        /** Physical mode: a logical dump of the database now, whatever pitr.logicalDumpEveryDays says (`backup --logical`). */
+        logical: z.boolean().optional(),
     }),
     z.strictObject({
         kind: z.literal('verify'),

@@ -11,7 +11,7 @@
  * 3 = job kind `pitr-backup` (a page of API 2 cannot read such a job record); status `pitr`.
  * Added to 3 without a bump (optional fields and new request shapes no older writer sends):
  * POST /v1/jobs `{kind: 'pitr-backup'}`, restore/prepare `at` (a point-in-time restore, answered
- * with `at` and `warnings`), settings `schedule.pitr_backup`. A sidecar of 3 without them refuses
+ * with `at` and `warnings`), settings `schedule.pitr_backup`, backup's `logical`. A sidecar of 3 without them refuses
  * such a request with 400 naming the field, which the page shows as it is.
  */
 export const API_VERSION = 3;

@@ -5,6 +5,7 @@ import {act, cleanup, screen} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
+import {startJobRequest} from '@mm-backup/api';
 import {combineReducers, legacy_createStore as createStore} from 'redux';
 import type {Store} from 'redux';
 
@@ -17,7 +18,7 @@ import {receivedSidecarUrl} from 'src/state/actions';
 import reducer from 'src/state/reducer';
 import {pluginState, STATE_KEY} from 'src/state/selectors';
 
-import {CHANNEL_ID, TEAM_ID, snapshot, startFakeBridge} from '../tests/support/fake_bridge';
+import {CHANNEL_ID, TEAM_ID, job, snapshot, startFakeBridge} from '../tests/support/fake_bridge';
 import type {FakeBridge} from '../tests/support/fake_bridge';
 import {makeStore, renderWithStore} from '../tests/support/render_dashboard';
 
@@ -125,6 +126,17 @@ describe('/backup runtime', () => {
             'WAL archive: failing, 2 failures',
             '⚠️ WAL archiving is failing: archive_command failed',
         ]);
+    });
+
+    it('/backup now --logical asks the sidecar for a logical dump; plain /backup now does not', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
+        bridge.state.onStartJob = () => job('n'.repeat(26));
+        const hook = setup();
+        await expect(hook('/backup now --online --logical', ARGS)).resolves.toEqual({});
+        await expect(hook('/backup now', ARGS)).resolves.toEqual({});
+        const posts = bridge.requests.filter((r) => r.method === 'POST' && r.path === '/v1/jobs').map((r) => r.body);
+        expect(posts).toEqual([{kind: 'backup', mode: 'online', logical: true}, {kind: 'backup'}]);
+        for (const p of posts) expect(startJobRequest.safeParse(p).success).toBe(true);
     });
 
     it('words the answers with the formatMessage it is given', async () => {

@@ -127,7 +127,9 @@ async function answerText(bridge: BridgeClient, command: BackupCommand, t: Forma
                 : command.args.includes('--offline')
                   ? 'offline'
                   : undefined;
-            const job = await bridge.startJob({kind: 'backup', mode});
+            // Physical mode: a logical dump now (`mm-backup backup --logical`); the sidecar ignores it otherwise.
+            const logical = command.args.includes('--logical');
+            const job = await bridge.startJob(logical ? {kind: 'backup', mode, logical} : {kind: 'backup', mode});
             return t(MESSAGES.backupStarted, {id: job.id});
         }
         default:

@@ -108,6 +108,7 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
         kind: 'backup',
         mode: body.mode,
         exclude: knownComponents(body.exclude, 'exclude'),
+        logical: body.logical,
       });
     } else if (body.kind === 'verify') {
       rec = await s.jobs.start({ ...base, kind: 'verify', snapshotId: body.snapshot_id, deep: body.deep });

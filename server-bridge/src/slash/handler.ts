@@ -79,9 +79,10 @@ export async function handleSlash(req: SlashRequest, deps: SlashDeps): Promise<R
           trigger: 'slash',
           requestedBy: user.username,
           mode: c.mode,
+          logical: c.logical || undefined,
         });
         return say(
-          `Backup started (job \`${rec.id}\`${c.mode ? `, ${c.mode}` : ''}). Progress is posted in the status channel.`,
+          `Backup started (job \`${rec.id}\`${c.mode ? `, ${c.mode}` : ''}${c.logical ? ', with a logical dump' : ''}). Progress is posted in the status channel.`,
         );
       }
       case 'verify': {

@@ -3,7 +3,8 @@ import { canonicalAt } from '../operations/restore_at_describe';
 import { SNAPSHOT_ID } from '../manifest/manifest';
 
 export type SlashCommand =
-  | { cmd: 'now'; mode?: 'online' | 'offline' }
+  /** logical: in physical mode, a logical dump of the database now (`backup --logical`). */
+  | { cmd: 'now'; mode?: 'online' | 'offline'; logical: boolean }
   | { cmd: 'status' }
   | { cmd: 'list' }
   | { cmd: 'verify'; snapshot: string; deep: boolean }
@@ -23,10 +24,17 @@ export function parseSlash(text: string): SlashCommand {
     case 'help':
       return { cmd: 'help' };
     case 'now': {
-      if (rest.length > 1 || (rest[0] && !['--online', '--offline'].includes(rest[0]))) {
-        return bad(`\`now\` takes --online or --offline, not "${rest.join(' ')}"`);
+      const flags = rest.map((w) => w.toLowerCase());
+      const modes = flags.filter((f) => f === '--online' || f === '--offline');
+      const logical = flags.filter((f) => f === '--logical');
+      if (modes.length > 1 || logical.length > 1 || modes.length + logical.length !== flags.length) {
+        return bad(`\`now\` takes --online or --offline, and --logical, not "${rest.join(' ')}"`);
       }
-      return { cmd: 'now', mode: rest[0] === '--online' ? 'online' : rest[0] === '--offline' ? 'offline' : undefined };
+      return {
+        cmd: 'now',
+        mode: modes[0] === '--online' ? 'online' : modes[0] === '--offline' ? 'offline' : undefined,
+        logical: logical.length === 1,
+      };
     }
     case 'status':
     case 'list':
@@ -82,7 +90,7 @@ function parseRestoreAt(words: string[]): SlashCommand {
 
 export const HELP = [
   '**/backup** manages Mattermost backups (system admins only):',
-  '- `/backup now [--online|--offline]`: take a backup now',
+  '- `/backup now [--online|--offline] [--logical]`: take a backup now (--logical: in physical mode, with a logical dump of the database)',
   '- `/backup status`: last and next backup, running job, disk',
   '- `/backup list`: recent snapshots',
   '- `/backup verify <id|latest> [--deep]`: check a snapshot (deep = restore drill)',

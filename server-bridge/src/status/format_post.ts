@@ -16,7 +16,9 @@ export { formatBytes as size, formatDuration as secs } from '../core/units';
 import { plural, formatBytes as size, formatDuration as secs } from '../core/units';
 
 function title(r: JobRecord): string {
-  const mode = r.options.mode ? ` (${r.options.mode as string})` : r.options.at ? ` to ${r.options.at as string}` : '';
+  const mode =
+    (r.options.mode ? ` (${r.options.mode as string})` : r.options.at ? ` to ${r.options.at as string}` : '') +
+    (r.options.logical ? ' with a logical dump' : '');
   const who = r.requested_by ? ` by @${r.requested_by}` : r.trigger === 'schedule' ? ' (scheduled)' : '';
   return `**${KIND[r.kind] ?? r.kind}${mode}**${who}`;
 }

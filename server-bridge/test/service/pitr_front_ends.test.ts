@@ -110,6 +110,49 @@ test('a physical backup over POST /v1/jobs, then the window in /backup status, /
   expect(json.summary?.pitr).toMatchObject({ window: { start }, archive: { state: 'ok' } });
 }, 240_000);
 
+test('a logical dump on demand in physical mode: POST /v1/jobs backup with logical, and /backup now --logical', async () => {
+  const backup = async (body: Record<string, unknown>) => {
+    const r = await env.api('POST', '/v1/jobs', { body: { kind: 'backup', mode: 'online', ...body } });
+    expect(r.status).toBe(202);
+    const job = await finished(r.body.id);
+    expect({ status: job.status, error: job.error }).toEqual({ status: 'succeeded', error: undefined });
+    return job;
+  };
+  expect((await env.api('POST', '/v1/jobs', { body: { kind: 'backup', logical: 'yes' } })).status).toBe(400);
+  // The first snapshot of this install dumps anyway (no dump yet); the next one refers.
+  await backup({});
+  const referred = await backup({});
+  expect(referred.result?.database_reason).toMatch(/^a pgBackRest reference/);
+  // Its database step says what it did (a reference), in the job record the page and posts read.
+  expect(referred.steps.find((st) => st.id === 'database')?.title).toMatch(
+    /^Reference PostgreSQL backup \d{8}-\d{6}F \(pgBackRest\) and the WAL position of Database \(postgres\)$/,
+  );
+  const asked = await backup({ logical: true });
+  expect(asked.options).toMatchObject({ mode: 'online', logical: true });
+  expect(asked.result?.database_reason).toBe('a logical dump (--logical)');
+  expect(asked.steps.find((st) => st.id === 'database')?.title).toBe('Dump Database (postgres)');
+
+  const reply = await slash('/backup now --online --logical');
+  expect(reply.ms).toBeLessThan(3000);
+  expect(reply.text).toMatch(/Backup started \(job `[a-z0-9]{26}`, online, with a logical dump\)/);
+  const job = await finished(/job `([a-z0-9]{26})`/.exec(reply.text)?.[1] as string);
+  expect({ status: job.status, trigger: job.trigger, options: job.options }).toEqual({
+    status: 'succeeded',
+    trigger: 'slash',
+    options: { mode: 'online', logical: true },
+  });
+  expect(job.result?.database_reason).toBe('a logical dump (--logical)');
+  await env.sidecar.reporter.flushed();
+  expect(
+    env.rest.state
+      .posts(env.channel.id)
+      .some((p) => p.message.startsWith('**Backup (online) with a logical dump** by @')),
+  ).toBe(true);
+  // Without the flag the slash backup refers again.
+  const plain = await finished(/job `([a-z0-9]{26})`/.exec((await slash('/backup now --online')).text)?.[1] as string);
+  expect(plain.result?.database_reason).toMatch(/^a pgBackRest reference/);
+}, 300_000);
+
 test('schedule.pitr_backup through the settings API: validated like schedule.backup, written as schedule.pitrBackup', async () => {
   const five = await env.api('PUT', '/v1/settings', { body: { schedule: { pitr_backup: 'every night' } } });
   expect(five.status).toBe(400);

@@ -184,10 +184,11 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                     >
                         <BackupNow
                             defaultMode={st.settings?.backup.mode}
+                            physical={st.status.pitr !== undefined}
                             busy={busy}
                             error={actionError}
-                            onStart={(mode) => {
-                                void start({kind: 'backup', mode});
+                            onStart={(mode, logical) => {
+                                void start(logical ? {kind: 'backup', mode, logical} : {kind: 'backup', mode});
                             }}
                         />
                         {st.snapshots && (

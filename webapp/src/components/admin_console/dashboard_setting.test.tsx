@@ -10,7 +10,7 @@ import {job, snapshot, startFakeBridge} from '../../../tests/support/fake_bridge
 import type {FakeBridge} from '../../../tests/support/fake_bridge';
 import {unusedUrl} from '../../../tests/support/fake_sidecar';
 import {renderWithStore} from '../../../tests/support/render_dashboard';
-import {API_VERSION} from '@mm-backup/api';
+import {API_VERSION, startJobRequest} from '@mm-backup/api';
 import {setTiming} from 'src/timing';
 
 import DashboardSetting from './dashboard_setting';
@@ -256,6 +256,54 @@ describe('DashboardSetting', () => {
                 Promise.reject(new Error('no POST yet')),
         );
         expect(post.body).toEqual({kind: 'backup', mode: 'online'});
+    });
+
+    it('physical mode: Back up now offers a logical dump, and sends logical only when it is ticked', async () => {
+        const pitr = {
+            phase: 'enabled',
+            window: null,
+            archive: {
+                state: 'ok',
+                age_seconds: 10,
+                failed_count: 0,
+                last_archived_at: '2026-12-02T12:00:00.000Z',
+                last_failed_at: null,
+                waiting_segments: 0,
+                problem: null,
+            },
+            backups: [],
+            problem: null,
+            checked_at: '2026-12-02T12:15:00.000Z',
+        };
+        bridge.state.status = {...bridge.state.status, pitr};
+        bridge.state.onStartJob = () => job('l'.repeat(26));
+        renderDashboard();
+        await screen.findByTestId('snapshots-empty');
+        const option = screen.getByRole('checkbox', {name: /With a logical dump of the database/});
+        expect(option).not.toBeChecked();
+        await userEvent.click(option);
+        await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
+        const post = await waitFor(
+            () =>
+                bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ??
+                Promise.reject(new Error('no POST yet')),
+        );
+        expect(post.body).toEqual({kind: 'backup', mode: 'offline', logical: true});
+        // What the sidecar validates the request with (strict: an unknown field would be a 400).
+        expect(startJobRequest.safeParse(post.body).success).toBe(true);
+    });
+
+    it('not in physical mode: no logical-dump option, and Back up now sends no logical', async () => {
+        renderDashboard();
+        await screen.findByTestId('snapshots-empty');
+        expect(screen.queryByRole('checkbox', {name: /logical dump/})).toBeNull();
+        await userEvent.click(screen.getByRole('button', {name: 'Back up now'}));
+        const post = await waitFor(
+            () =>
+                bridge.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs') ??
+                Promise.reject(new Error('no POST yet')),
+        );
+        expect(post.body).toEqual({kind: 'backup', mode: 'offline'});
     });
 
     it('a sidecar older than the plugin (API 1, no version header): the page says to upgrade the sidecar and still works', async () => {
