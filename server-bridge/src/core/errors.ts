@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'PROCESS_FAILED'
   | 'MATTERMOST_UNAVAILABLE'
   | 'CANCELLED'
+  | 'TIMED_OUT'
   | 'FORBIDDEN'
   | 'INTERNAL';
 
@@ -135,6 +136,16 @@ export class DiskFullError extends StorageError {
 export class ProcessError extends BridgeError {
   constructor(message: string, opts?: ErrorOptions) {
     super('PROCESS_FAILED', message, opts);
+  }
+}
+
+/**
+ * A child process ran past its deadline (or went silent for too long) and was stopped: what
+ * waited, for how long, and what to check, with the stopped process's failure as the cause.
+ */
+export class TimeoutError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) {
+    super('TIMED_OUT', message, opts);
   }
 }
 

@@ -29,6 +29,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VERSION_MISMATCH: 412,
   VERIFICATION_FAILED: 422,
   MATTERMOST_UNAVAILABLE: 503,
+  TIMED_OUT: 504,
 };
 
 export function toErrorBody(err: unknown, requestId: string): ErrorBody {

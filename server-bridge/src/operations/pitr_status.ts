@@ -3,8 +3,9 @@
  * settings, pg_stat_archiver, and pgBackRest's own view of the stanza.
  */
 import type { Config } from '../config/schema';
-import { asBridgeError } from '../core/errors';
+import { asBridgeError, TimeoutError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
+import { PGBACKREST_DEADLINES } from '../database/pgbackrest/pgbackrest';
 import {
   archiveHealth,
   recoveryWindow,
@@ -58,10 +59,9 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   status.pgbackrestVersion = site.pgbackrest.version;
   if (!state) return status;
   // A repository that does not answer (a bucket offline) keeps pgBackRest retrying for minutes;
-  // a status must not wait that long, and the archive's health above is known without it.
-  const deadline = AbortSignal.timeout(INFO_TIMEOUT_MS);
+  // info's deadline (PGBACKREST_DEADLINES) stops it, and the archive's health above is known without it.
   try {
-    status.stanza = await site.pgbackrest.cli.info(signal ? AbortSignal.any([signal, deadline]) : deadline);
+    status.stanza = await site.pgbackrest.cli.info(signal);
     status.window = recoveryWindow(status.stanza, archiver);
     // Gaps are found by pgbackrest verify (deep verify), which reads the whole repository: the
     // last one's findings are applied here rather than running it on every reading.
@@ -75,12 +75,10 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
     }
   } catch (err) {
     if (signal?.aborted) throw err;
-    status.pgbackrestProblem = deadline.aborted
-      ? `pgBackRest's repository (${site.repoPath}) did not answer within ${INFO_TIMEOUT_MS / 1000} s`
-      : asBridgeError(err).message;
+    status.pgbackrestProblem =
+      err instanceof TimeoutError
+        ? `pgBackRest's repository (${site.repoPath}) did not answer within ${PGBACKREST_DEADLINES.info.ms / 1000} s`
+        : asBridgeError(err).message;
   }
   return status;
 }
-
-/** How long `pgbackrest info` may take before the status goes without it. */
-const INFO_TIMEOUT_MS = 30_000;

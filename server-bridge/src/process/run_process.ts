@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { CancelledError, ProcessError } from '../core/errors';
+import { CancelledError, ProcessError, TimeoutError } from '../core/errors';
 import { redact } from '../core/redact';
 import { underBudget, type ProcessBudget } from './budget';
 
@@ -22,7 +22,23 @@ export interface RunOptions {
   gid?: number;
   /** Start the child under this CPU/I/O priority (an online backup's children only; process/budget.ts). */
   budget?: ProcessBudget;
+  /** Stop the child (its whole group) and reject with TimeoutError when it runs past this. */
+  deadline?: Deadline;
 }
+
+/**
+ * How long a child may take: `ms` in all, or with `idle` `ms` without writing a byte to stdout or
+ * stderr (a long job that reports as it goes). `what` names it in the error, `hint` says what to do.
+ */
+export interface Deadline {
+  ms: number;
+  idle?: boolean;
+  what?: string;
+  hint?: string;
+}
+
+/** How long a child stopped for its deadline gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5_000;
 
 export interface RunHandle {
   child: ChildProcess;
@@ -111,9 +127,40 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     }
   };
   opts.signal?.addEventListener('abort', kill, { once: true });
+  // The deadline: a SIGTERM to the group, and a SIGKILL when that is not enough (a process stuck
+  // on a FIFO or a dead mount may never get to its handler's end).
+  let timedOut = false;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const deadline = opts.deadline;
+  const expire = () => {
+    timedOut = true;
+    kill();
+    killTimer = setTimeout(() => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }, KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  const arm = () => {
+    if (!deadline || timedOut) return;
+    clearTimeout(deadlineTimer);
+    deadlineTimer = setTimeout(expire, deadline.ms);
+  };
+  arm();
+  if (deadline?.idle) {
+    child.stdout?.on('data', arm);
+    child.stderr?.on('data', arm);
+  }
   const label = redact([cmd, ...args].join(' '));
   const done = new Promise<{ stdout: string; code: number }>((resolve, reject) => {
     child.on('error', (err) => {
+      clearTimeout(deadlineTimer);
       releaseInput();
       reject(
         new ProcessError(`could not run ${cmd}: ${err.message}`, {
@@ -124,6 +171,24 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     });
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', kill);
+      clearTimeout(deadlineTimer);
+      clearTimeout(killTimer);
+      if (timedOut && deadline && !opts.signal?.aborted) {
+        releaseInput();
+        const what = deadline.what ?? cmd;
+        const span = deadline.ms < 1000 ? `${deadline.ms} ms` : `${Math.round(deadline.ms / 1000)} s`;
+        reject(
+          new TimeoutError(
+            `${what} ${deadline.idle ? `wrote nothing for ${span}` : `did not finish within ${span}`} and was stopped`,
+            {
+              cause: new ProcessError(`${cmd} was stopped (${sig ? `killed by ${sig}` : `exit code ${code ?? -1}`})`),
+              hint: deadline.hint,
+              details: { command: label, deadlineMs: deadline.ms, idle: deadline.idle === true },
+            },
+          ),
+        );
+        return;
+      }
       if (opts.signal?.aborted) {
         releaseInput();
         reject(new CancelledError(`${cmd} was cancelled`));

@@ -80,3 +80,37 @@ test('a reader that stops early still lets a chatty child end', async () => {
   ]);
   expect(settled).toBe('exited');
 });
+
+test('a deadline stops the whole group and rejects with TIMED_OUT, the cause and the hint', async () => {
+  const t0 = Date.now();
+  const err = await caught(
+    runProcess('sh', ['-c', 'sleep 30 & sleep 30; wait'], {
+      deadline: { ms: 300, what: 'the sleeper', hint: 'wake it' },
+    }),
+  );
+  expect(Date.now() - t0).toBeLessThan(5000);
+  expect(err).toMatchObject({
+    code: 'TIMED_OUT',
+    message: 'the sleeper did not finish within 300 ms and was stopped',
+    hint: 'wake it',
+    details: { deadlineMs: 300, idle: false },
+  });
+  expect((err.cause as Error).message).toBe('sh was stopped (killed by SIGTERM)');
+});
+
+test('a child that ignores SIGTERM is killed after the grace time', async () => {
+  const t0 = Date.now();
+  const err = await caught(runProcess('sh', ['-c', "trap '' TERM; sleep 30"], { deadline: { ms: 200 } }));
+  expect(err.code).toBe('TIMED_OUT');
+  expect((err.cause as Error).message).toBe('sh was stopped (killed by SIGKILL)');
+  expect(Date.now() - t0).toBeLessThan(10_000);
+}, 20_000);
+
+test('an idle deadline counts silence only: a child that keeps writing runs past it, a silent one is stopped', async () => {
+  const talker = 'for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done';
+  await expect(runProcess('sh', ['-c', talker], { deadline: { ms: 700, idle: true } })).resolves.toBe(
+    '1\n2\n3\n4\n5\n6\n',
+  );
+  const err = await caught(runProcess('sh', ['-c', 'echo start; sleep 30'], { deadline: { ms: 700, idle: true } }));
+  expect(err).toMatchObject({ code: 'TIMED_OUT', message: 'sh wrote nothing for 700 ms and was stopped' });
+});

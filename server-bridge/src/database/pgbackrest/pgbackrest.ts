@@ -5,7 +5,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { PreconditionError } from '../../core/errors';
-import { runProcess } from '../../process/run_process';
+import { runProcess, type Deadline } from '../../process/run_process';
 import { parseInfo, type StanzaInfo } from './info';
 import { asAccount, type OsAccount } from './postgres_account';
 import { parsePgBackRestVersion, type Version } from './version';
@@ -55,6 +55,33 @@ export function pgTimestamp(d: Date): string {
   return `${d.toISOString().replace('T', ' ').replace('Z', '')}+00`;
 }
 
+export type PgBackRestCommand =
+  'version' | 'info' | 'stanza-create' | 'check' | 'backup' | 'expire' | 'restore' | 'verify';
+
+/**
+ * How long each command may take before it is stopped (TimeoutError, code TIMED_OUT). A
+ * repository that never answers (a hung mount, a FIFO where a file should be, an S3 endpoint that
+ * accepts connections and says nothing) leaves pgBackRest waiting, or retrying for minutes, with
+ * no end of its own. Short commands get a fixed time; the ones whose length follows the database
+ * (backup, restore, verify, expire) run with detail logging and are stopped only after this long
+ * without a line (pgBackRest writes one per file).
+ */
+export const PGBACKREST_DEADLINES: Record<PgBackRestCommand, { ms: number; idle?: boolean }> = {
+  version: { ms: 30_000 },
+  // Two small files and a listing of the archive; `pitr status` must not wait longer either.
+  info: { ms: 30_000 },
+  // check waits for one WAL segment to be archived (pgBackRest's archive-timeout, 60 s).
+  'stanza-create': { ms: 300_000 },
+  check: { ms: 300_000 },
+  backup: { ms: 1_800_000, idle: true },
+  expire: { ms: 1_800_000, idle: true },
+  restore: { ms: 1_800_000, idle: true },
+  verify: { ms: 1_800_000, idle: true },
+};
+
+/** The commands whose deadline is on silence: they log each file (`detail`) so that progress shows. */
+const DETAIL = ['--log-level-console=detail'];
+
 export class PgBackRest {
   constructor(
     readonly bin: string,
@@ -62,11 +89,15 @@ export class PgBackRest {
     readonly configPath: string,
     readonly stanza: string,
     private readonly account: OsAccount,
+    /** Every command runs under its deadline (PGBACKREST_DEADLINES; tests shorten them). */
+    private readonly deadlines: Record<PgBackRestCommand, { ms: number; idle?: boolean }> = PGBACKREST_DEADLINES,
   ) {}
 
   /** `pgbackrest version`, parsed. */
   async version(signal?: AbortSignal): Promise<Version> {
-    return parsePgBackRestVersion(await runProcess(this.bin, ['version'], asAccount(this.account, { signal })));
+    return parsePgBackRestVersion(
+      await runProcess(this.bin, ['version'], asAccount(this.account, { signal, deadline: this.deadline('version') })),
+    );
   }
 
   /** Creates the stanza (idempotent when it exists for this same cluster). */
@@ -90,12 +121,12 @@ export class PgBackRest {
    * successful backup); the signal kills the whole process group (workers included).
    */
   async backup(type: BackupType, retention: Retention, signal?: AbortSignal): Promise<void> {
-    await this.run('backup', [`--type=${type}`, ...retentionArgs(retention)], signal);
+    await this.run('backup', [`--type=${type}`, ...retentionArgs(retention), ...DETAIL], signal);
   }
 
   /** `expire` with `retention`: removes backups and WAL that the retention no longer needs. */
   async expire(retention: Retention, signal?: AbortSignal): Promise<void> {
-    await this.run('expire', retentionArgs(retention), signal);
+    await this.run('expire', [...retentionArgs(retention), ...DETAIL], signal);
   }
 
   /**
@@ -109,7 +140,7 @@ export class PgBackRest {
     target: { set: string; timeline: number; at?: Date; lsn?: string },
     signal?: AbortSignal,
   ): Promise<void> {
-    const args = [`--set=${target.set}`, `--target-timeline=${target.timeline}`];
+    const args = [`--set=${target.set}`, `--target-timeline=${target.timeline}`, ...DETAIL];
     if (target.lsn) args.push('--type=lsn', `--target=${target.lsn}`, '--target-exclusive', '--target-action=promote');
     else if (target.at) args.push('--type=time', `--target=${pgTimestamp(target.at)}`, '--target-action=promote');
     await this.run('restore', args, signal);
@@ -143,17 +174,28 @@ export class PgBackRest {
       '--archive-mode=off',
       `--tablespace-map-all=${t.pgPath}/mm-backup-tablespaces`,
       '--target-action=promote',
+      ...DETAIL,
     ];
     if (t.at) args.push('--type=time', `--target=${pgTimestamp(t.at)}`, `--target-timeline=${t.timeline}`);
     else args.push('--type=immediate');
     await this.run('restore', args, signal);
   }
 
-  private run(command: string, args: string[], signal?: AbortSignal): Promise<string> {
+  /** The one place every invocation gets its deadline, its message and what to do. */
+  private deadline(command: PgBackRestCommand): Deadline {
+    const d = this.deadlines[command];
+    return {
+      ...d,
+      what: `pgbackrest ${command}`,
+      hint: `pgBackRest's repository or PostgreSQL did not answer: check that the repository (its disk, mount or bucket) is reachable, e.g. run "pgbackrest --config-path=${this.configPath} --stanza=${this.stanza} info" as postgres and see where it waits; then run the job again`,
+    };
+  }
+
+  private run(command: Exclude<PgBackRestCommand, 'version'>, args: string[], signal?: AbortSignal): Promise<string> {
     return runProcess(
       this.bin,
       [`--config-path=${this.configPath}`, `--stanza=${this.stanza}`, ...args, command],
-      asAccount(this.account, { signal }),
+      asAccount(this.account, { signal, deadline: this.deadline(command) }),
     );
   }
 }
