@@ -8,6 +8,7 @@ import { PreconditionError } from '../../core/errors';
 import { runProcess, type Deadline } from '../../process/run_process';
 import { parseInfo, type StanzaInfo } from './info';
 import { asAccount, type OsAccount } from './postgres_account';
+import { describeCommand } from './postgres_service';
 import { parsePgBackRestVersion, type Version } from './version';
 
 /** Finds the binary: the configured path, else the first `pgbackrest` on PATH; refuses when there is none. */
@@ -187,7 +188,7 @@ export class PgBackRest {
     return {
       ...d,
       what: `pgbackrest ${command}`,
-      hint: `pgBackRest's repository or PostgreSQL did not answer: check that the repository (its disk, mount or bucket) is reachable, e.g. run "pgbackrest --config-path=${this.configPath} --stanza=${this.stanza} info" as postgres and see where it waits; then run the job again`,
+      hint: `pgBackRest's repository or PostgreSQL did not answer: check that the repository (its disk, mount or bucket) is reachable, e.g. run ${describeCommand([this.bin, `--config-path=${this.configPath}`, `--stanza=${this.stanza}`, 'info'])} as postgres and see where it waits; then run the job again`,
     };
   }
 
