@@ -4,8 +4,6 @@
  * runs `pgbackrest check`. wal_level and archive_mode need a restart: made only with consent,
  * never leaving PostgreSQL down; without consent only what a reload applies is set.
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Config } from '../config/schema';
 import { readSecretFile } from '../config/load';
 import { PreconditionError } from '../core/errors';
@@ -15,9 +13,8 @@ import { sqlLiteral } from '../database/pgbackrest/local_superuser';
 import { describeCommand } from '../database/pgbackrest/postgres_service';
 import { current, plannedChanges, readSettings, type SettingChange } from '../database/pgbackrest/settings';
 import type { OsAccount } from '../database/pgbackrest/postgres_account';
-import { ensureOwnedDir, replaceFile } from '../database/pgbackrest/safe_fs';
 import { applyGrant, makeOwnedDir, planAccess } from './pitr_access';
-import { CA_FILE_NAME, planS3Repo } from './pitr_repo';
+import { installS3Ca, makeSpoolDir, planS3Repo } from './pitr_repo';
 import { restartPostgres, saveAutoConf } from './pitr_restart';
 import { inspectPitr } from './pitr_site';
 import { loadPitrState, savePitrState, type PitrState } from './pitr_state';
@@ -171,24 +168,15 @@ export async function pitrEnable(cfg: Config, o: PitrEnableOptions): Promise<Pit
   };
 }
 
-/**
- * The spool directory (postgres, 0700; its parent made 0755 by root so postgres can reach it) and
- * the CA certificate as a postgres-owned copy in the config directory, before the config names them.
- */
+/** The spool directory and the CA certificate's copy, before the config names them. */
 async function prepareS3(
   s3: Awaited<ReturnType<typeof planS3Repo>>,
   configDir: string,
   account: OsAccount,
   log: (m: string) => void,
 ): Promise<void> {
-  await mkdir(path.dirname(s3.spec.spoolPath), { recursive: true, mode: 0o755 });
-  await makeOwnedDir(s3.spec.spoolPath, account);
-  if (s3.caPem && s3.spec.caFile) {
-    await mkdir(path.dirname(configDir), { recursive: true, mode: 0o755 });
-    await ensureOwnedDir(configDir, account, 0o700);
-    await replaceFile(path.join(configDir, CA_FILE_NAME), s3.caPem, { owner: account, mode: 0o600 });
-    log(`copied the endpoint's CA certificate to ${s3.spec.caFile}`);
-  }
+  await makeSpoolDir(s3.spec.spoolPath, account);
+  if (await installS3Ca(s3, configDir, account)) log(`copied the endpoint's CA certificate to ${s3.spec.caFile}`);
 }
 
 /** archive_mode on with an archive_command (or archive_library) that is not ours: someone else archives. */

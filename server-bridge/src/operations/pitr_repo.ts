@@ -3,13 +3,16 @@
  * (offsite.s3) under a prefix of its own. For S3 this reads the keys (0600 files) and the CA file
  * and checks what pgBackRest's S3 client needs (TLS, a host endpoint) before anything changes.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema';
 import { readSecretFile } from '../config/load';
 import { ConfigError } from '../core/errors';
 import { registerSecret } from '../core/redact';
 import type { S3Repo } from '../database/pgbackrest/config_file';
+import type { OsAccount } from '../database/pgbackrest/postgres_account';
+import { ensureOwnedDir, replaceFile } from '../database/pgbackrest/safe_fs';
+import { makeOwnedDir } from './pitr_access';
 
 /** The CA file's name in pitr.configDir: a copy postgres can read (the admin's may be root's only). */
 export const CA_FILE_NAME = 's3-ca.pem';
@@ -123,4 +126,29 @@ export async function planS3Repo(cfg: Config, configDir: string): Promise<{ spec
     },
     caPem,
   };
+}
+
+/**
+ * The CA certificate as a postgres-owned 0600 copy in the config directory (the admin's file may
+ * be root's only; pgBackRest runs as postgres). Returns false when there is no CA file to copy.
+ */
+export async function installS3Ca(
+  s3: Awaited<ReturnType<typeof planS3Repo>>,
+  configDir: string,
+  account: OsAccount,
+): Promise<boolean> {
+  if (!s3.caPem || !s3.spec.caFile) return false;
+  await mkdir(path.dirname(configDir), { recursive: true, mode: 0o755 });
+  await ensureOwnedDir(configDir, account, 0o700);
+  await replaceFile(path.join(configDir, CA_FILE_NAME), s3.caPem, { owner: account, mode: 0o600 });
+  return true;
+}
+
+/**
+ * pgBackRest's spool directory (archive-async: archive-push's status files, WAL archive-get
+ * fetched ahead): postgres's, 0700; its parent made 0755 by root so postgres can reach it.
+ */
+export async function makeSpoolDir(spoolPath: string, account: OsAccount): Promise<void> {
+  await mkdir(path.dirname(spoolPath), { recursive: true, mode: 0o755 });
+  await makeOwnedDir(spoolPath, account);
 }

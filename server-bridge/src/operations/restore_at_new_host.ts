@@ -1,10 +1,11 @@
 /**
  * restore --at T --pg-data-dir DIR: the database of T onto a new host, into an empty data
- * directory, from the pgBackRest repository the config names (pitr.repoPath, pitr.stanza). There
+ * directory, from the pgBackRest repository the config names (pitr.repoPath, or the bucket of
+ * pitr.repo s3; pitr.stanza). There
  * is no live cluster: the recovery window ends at the last segment archived in the repository,
  * nothing is moved aside, no other database is asked about. Everything is checked before
- * anything changes except pgBackRest's config in pitr.configDir, which reading the repository
- * needs; then the person confirms, then restore_at_new_host_plan.ts builds the job.
+ * anything changes except pgBackRest's config in pitr.configDir (and, for a bucket, the CA
+ * certificate's copy beside it), which reading the repository needs; then the person confirms, then restore_at_new_host_plan.ts builds the job.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import type { PitrConfig } from '../config/pitr_schema';
 import { PreconditionError } from '../core/errors';
 import { redact, registerSecret } from '../core/redact';
 import { findPgBinDir, pgTool } from '../database/pg_tools';
-import { lastArchivedSegment } from '../database/pgbackrest/archive_end';
+import { lastArchivedSegment, lastArchivedSegmentVia } from '../database/pgbackrest/archive_end';
 import { CONFIG_FILE_NAME, renderConfig, writeConfigFile } from '../database/pgbackrest/config_file';
 import type { StanzaInfo } from '../database/pgbackrest/info';
 import { findDataDirByPort, isLocalHost } from '../database/pgbackrest/local_cluster';
@@ -29,6 +30,7 @@ import { checkSupported } from '../database/pgbackrest/version';
 import { discoverOrFromSnapshot } from '../discovery/from_snapshot';
 import { kindOf } from '../components/registry';
 import { runProcess } from '../process/run_process';
+import { describePitrRepo, installS3Ca, planS3Repo } from './pitr_repo';
 import { chooseFileSnapshots } from './restore_at_files';
 import { describeNewHostFailure, planRestoreAtNewHost, type NewHostInputs } from './restore_at_new_host_plan';
 import { describeRestore, selectRecords } from './restore_plan';
@@ -59,15 +61,10 @@ export async function prepareRestoreAtNewHost(
   const cfg = ec.cfg;
   const target = parseRecoveryTarget(req.at);
   const warnings: string[] = [];
-  if (cfg.pitr.repo.type !== 'local') {
-    throw new PreconditionError(
-      'PRECONDITION_FAILED',
-      'a restore onto a new host reads a local pgBackRest repository (pitr.repo local); this config names the bucket; nothing was changed',
-      {
-        hint: 'copy the stanza from the bucket into a directory here and set pitr.repo local with pitr.repoPath there',
-      },
-    );
-  }
+  // A bucket (pitr.repo s3): everything pgBackRest needs to reach it is checked (and the keys
+  // read) before anything changes; the keys go only into the 0600 pgbackrest.conf below.
+  const s3 = cfg.pitr.repo.type === 's3' ? await planS3Repo(cfg, cfg.pitr.configDir) : undefined;
+  const repoName = describePitrRepo(cfg);
   const account = postgresAccount();
   const bin = resolvePgBackRest(cfg.pitr.pgbackrestBin);
   const cli = new PgBackRest(bin, cfg.pitr.configDir, cfg.pitr.stanza, account);
@@ -119,12 +116,14 @@ export async function prepareRestoreAtNewHost(
     ? await readSecretFile(cfg.pitr.cipherPassFile, 'pitr.cipherPassFile')
     : undefined;
   registerSecret(cipherPass);
+  // The CA certificate's copy first: the config names it.
+  if (s3) await installS3Ca(s3, cfg.pitr.configDir, account);
   await writeConfigFile(
     cfg.pitr.configDir,
     renderConfig({
       stanza: cfg.pitr.stanza,
       pg: { dataDir: dest.dir, port: db.port },
-      repo: { type: 'posix', path: repoPath },
+      repo: s3 ? s3.spec : { type: 'posix', path: repoPath },
       cipherPass,
       processMax: cfg.pitr.processMax,
       archivePushQueueMaxBytes: cfg.pitr.archivePushQueueMaxMiB * 1024 * 1024,
@@ -137,15 +136,20 @@ export async function prepareRestoreAtNewHost(
   if (!stanza || !backups.length) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
-      `the pgBackRest repository ${repoPath} holds no physical backup of stanza ${cfg.pitr.stanza}${stanza ? ` (${stanza.status.message})` : ''}: nothing to restore from; nothing was changed`,
+      `the pgBackRest repository ${repoName} holds no physical backup of stanza ${cfg.pitr.stanza}${stanza ? ` (${stanza.status.message})` : ''}: nothing to restore from; nothing was changed`,
       {
-        hint: `pitr.repoPath and pitr.stanza must name the old host's; ${account.name} must be able to read ${repoPath}`,
+        hint: s3
+          ? `pitr.stanza and pitr.repo.prefix (or offsite.s3.prefix) must name the old host's, and the keys must be allowed to read the bucket`
+          : `pitr.repoPath and pitr.stanza must name the old host's; ${account.name} must be able to read ${repoPath}`,
       },
     );
   }
   const major = repoMajor(stanza);
   checkSupported(version, major);
-  const end = await lastArchivedSegment(repoPath, cfg.pitr.stanza, stanza.archive[stanza.archive.length - 1]?.id ?? '');
+  const archiveId = stanza.archive[stanza.archive.length - 1]?.id ?? '';
+  const end = s3
+    ? await lastArchivedSegmentVia((dir) => cli.repoLs(dir), cfg.pitr.stanza, archiveId)
+    : await lastArchivedSegment(repoPath, cfg.pitr.stanza, archiveId);
   const window = recoveryWindow(stanza, {
     archived_count: 0,
     last_archived_wal: end?.segment ?? null,
@@ -220,6 +224,7 @@ export async function prepareRestoreAtNewHost(
     port: db.port,
     timeline,
     psql,
+    spoolPath: s3?.spec.spoolPath,
   };
   const what = at ? at.toISOString() : `the end of the archived WAL (${window.end.toISOString()})`;
   const overwrites = [
@@ -269,7 +274,7 @@ export async function prepareRestoreAtNewHost(
           json: { ok: true, ...result() },
           text: [
             `Restored the database to ${what} into ${dest.dir} (port ${db.port}) from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
-            `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza or pitr.repoPath if the old host still archives into ${repoPath}), then mm-backup pitr backup --type=full.`,
+            `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza${s3 ? ' or pitr.repo.prefix' : ' or pitr.repoPath'} if the old host still archives into ${repoName}), then mm-backup pitr backup --type=full.`,
             o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
           ]
             .filter(Boolean)

@@ -29,6 +29,7 @@ import { setAutoConf } from '../database/pgbackrest/restored_settings';
 import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import type { Job, Step, StepContext } from '../jobs/runner';
+import { makeSpoolDir } from './pitr_repo';
 import type { PitrSite } from './pitr_site';
 import { planRestoreAt, type RestoreAtInputs, type RestoreAtOutcome } from './restore_at_plan';
 import { describeRollback } from './restore_plan';
@@ -44,6 +45,8 @@ export interface NewHostInputs extends Omit<RestoreAtInputs, 'site' | 'aside' | 
   timeline: number;
   /** psql, to ask the restored server whether recovery has finished. */
   psql: string;
+  /** A bucket's repository: pgBackRest's spool directory, where archive-get fetches WAL ahead during recovery. */
+  spoolPath?: string;
 }
 
 export interface NewHostOutcome extends RestoreAtOutcome {
@@ -127,7 +130,9 @@ export function planRestoreAtNewHost(
     run: async () => {
       await prepareNewHostTarget(x.target, x.account);
       o.written = true;
-      return `${dir}: ${x.target.existed ? 'empty' : 'created'}, owned by ${x.account.name}, 0700`;
+      // The restored cluster's restore_command fetches from the bucket ahead of recovery (archive-async).
+      if (x.spoolPath) await makeSpoolDir(x.spoolPath, x.account);
+      return `${dir}: ${x.target.existed ? 'empty' : 'created'}, owned by ${x.account.name}, 0700${x.spoolPath ? `; spool ${x.spoolPath}` : ''}`;
     },
     // Runs last of the database undos: the server is stopped by then (postgres-start's undo).
     undo: async (ctx) => {

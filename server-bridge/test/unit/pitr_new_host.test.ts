@@ -21,8 +21,9 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BackupInfo } from '../../src/database/pgbackrest/info';
-import { lastArchivedSegment } from '../../src/database/pgbackrest/archive_end';
-import { renderConfig } from '../../src/database/pgbackrest/config_file';
+import { lastArchivedSegment, lastArchivedSegmentVia } from '../../src/database/pgbackrest/archive_end';
+import { renderConfig, writeConfigFile } from '../../src/database/pgbackrest/config_file';
+import { PgBackRest, resolvePgBackRest } from '../../src/database/pgbackrest/pgbackrest';
 import {
   checkNewHostTarget,
   cleanNewHostTarget,
@@ -74,6 +75,37 @@ describe('lastArchivedSegment', () => {
     expect(await lastArchivedSegment(root, 'main', '15-1')).toBeUndefined();
     expect(await lastArchivedSegment(root, 'main', '15-2')).toBeUndefined();
     expect(await lastArchivedSegment(root, 'main', '../15-1')).toBeUndefined();
+  });
+
+  test('through the real pgbackrest repo-ls (how a bucket is read): the same segment, its time in whole seconds', async () => {
+    const dir = path.join(root, 'archive', 'main', '15-1');
+    segment(dir, '000000010000000000000003', 1000);
+    segment(dir, '000000010000000100000001', 3000.75);
+    segment(dir, '000000020000000000000004', 2000);
+    segment(dir, '000000030000000000000005', 3000.25); // the same second as timeline 1's last: the higher timeline wins
+    segment(dir, '000000010000000100000002', 9000, '.zst.partial');
+    writeFileSync(path.join(dir, '00000002.history'), 'x');
+    const etc = path.join(root, 'etc');
+    await writeConfigFile(
+      etc,
+      renderConfig({
+        stanza: 'main',
+        pg: { dataDir: path.join(root, 'pg'), port: 5432 },
+        repo: { type: 'posix', path: root },
+        processMax: 1,
+        archivePushQueueMaxBytes: 1 << 30,
+      }),
+      pg,
+    );
+    const cli = new PgBackRest(resolvePgBackRest(), etc, 'main', pg);
+    const ls = (d: string) => cli.repoLs(d);
+    expect(await lastArchivedSegmentVia(ls, 'main', '15-1')).toEqual({
+      segment: '000000030000000000000005',
+      timeline: 3,
+      at: new Date(3000 * 1000),
+    });
+    expect(await lastArchivedSegmentVia(ls, 'main', '15-2')).toBeUndefined();
+    expect(await lastArchivedSegmentVia(ls, 'main', '../15-1')).toBeUndefined();
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { RepoEntry } from './pgbackrest';
 
 export interface ArchiveEnd {
   /** The segment's 24-hex name. */
@@ -49,6 +50,43 @@ export async function lastArchivedSegment(
     const segment = (SEGMENT.exec(last) as RegExpExecArray)[1] as string;
     if (!best || st.mtimeMs > best.at.getTime()) {
       best = { segment, timeline: parseInt(segment.slice(0, 8), 16), at: new Date(st.mtimeMs) };
+    }
+  }
+  return best;
+}
+
+/** Lists a directory of the repository (relative to its path), as `pgbackrest repo-ls` does. */
+export type RepoLister = (dir: string) => Promise<RepoEntry[]>;
+
+/**
+ * The last archived segment under `archive/<stanza>/<archiveId>` of any repository, read through
+ * `ls` (two listings per timeline at most: its log directories, then the highest one's files).
+ */
+export async function lastArchivedSegmentVia(
+  ls: RepoLister,
+  stanza: string,
+  archiveId: string,
+): Promise<ArchiveEnd | undefined> {
+  if (!/^[0-9]+-[0-9]+$/.test(archiveId)) return undefined;
+  const dir = `archive/${stanza}/${archiveId}`;
+  const logs = (await ls(dir))
+    .filter((e) => e.type === 'path' && LOG_DIR.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  const lastLog = new Map<string, string>();
+  for (const l of logs) lastLog.set(l.slice(0, 8), l);
+  let best: ArchiveEnd | undefined;
+  for (const log of lastLog.values()) {
+    const files = (await ls(`${dir}/${log}`))
+      .filter((e) => e.type === 'file' && SEGMENT.test(e.name) && e.time !== undefined)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const last = files[files.length - 1];
+    if (!last) continue;
+    const segment = (SEGMENT.exec(last.name) as RegExpExecArray)[1] as string;
+    const at = new Date((last.time as number) * 1000);
+    // Whole seconds: a tie goes to the higher timeline, the history that went on.
+    if (!best || at.getTime() >= best.at.getTime()) {
+      best = { segment, timeline: parseInt(segment.slice(0, 8), 16), at };
     }
   }
   return best;

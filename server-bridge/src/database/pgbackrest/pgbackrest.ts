@@ -4,7 +4,8 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { PreconditionError } from '../../core/errors';
+import { z } from 'zod';
+import { PreconditionError, ProcessError } from '../../core/errors';
 import { runProcess, type Deadline } from '../../process/run_process';
 import { parseInfo, type StanzaInfo } from './info';
 import { asAccount, type OsAccount } from './postgres_account';
@@ -57,7 +58,7 @@ export function pgTimestamp(d: Date): string {
 }
 
 export type PgBackRestCommand =
-  'version' | 'info' | 'stanza-create' | 'check' | 'backup' | 'expire' | 'restore' | 'verify';
+  'version' | 'info' | 'stanza-create' | 'check' | 'backup' | 'expire' | 'restore' | 'verify' | 'repo-ls' | 'repo-get';
 
 /**
  * How long each command may take before it is stopped (TimeoutError, code TIMED_OUT). A
@@ -78,10 +79,46 @@ export const PGBACKREST_DEADLINES: Record<PgBackRestCommand, { ms: number; idle?
   expire: { ms: 1_800_000, idle: true },
   restore: { ms: 1_800_000, idle: true },
   verify: { ms: 1_800_000, idle: true },
+  // A listing of the archive (names and times: one request per 1000 objects in a bucket), one history file.
+  'repo-ls': { ms: 120_000 },
+  'repo-get': { ms: 30_000 },
 };
 
 /** The commands whose deadline is on silence: they log each file (`detail`) so that progress shows. */
 const DETAIL = ['--log-level-console=detail'];
+
+/** One name `repo-ls` listed. */
+export interface RepoEntry {
+  name: string;
+  type: 'file' | 'path' | 'link' | 'special';
+  size?: number;
+  /** Unix seconds (files only). */
+  time?: number;
+}
+
+const repoLsSchema = z.record(
+  z.string(),
+  z.object({
+    type: z.enum(['file', 'path', 'link', 'special']),
+    size: z.number().optional(),
+    time: z.number().optional(),
+  }),
+);
+
+/** `repo-ls --output=json` (2.45: `{"<name>": {"type": …, "size": …, "time": …}, …}`), "." left out. */
+export function parseRepoLs(text: string): RepoEntry[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ProcessError('pgbackrest repo-ls did not print JSON', { cause: err });
+  }
+  const parsed = repoLsSchema.safeParse(raw);
+  if (!parsed.success) throw new ProcessError('pgbackrest repo-ls printed JSON of an unexpected shape');
+  return Object.entries(parsed.data)
+    .filter(([name]) => name !== '.')
+    .map(([name, e]) => ({ name, ...e }));
+}
 
 export class PgBackRest {
   constructor(
@@ -182,6 +219,15 @@ export class PgBackRest {
     await this.run('restore', args, signal);
   }
 
+  /**
+   * `repo-ls --output=json` of `dir` (relative to the repository's path): each name with its
+   * type and, for a file, its size and modification time (Unix seconds; an S3 object's
+   * LastModified). Works on any repository type, so a bucket is read as a directory is.
+   */
+  async repoLs(dir: string, signal?: AbortSignal): Promise<RepoEntry[]> {
+    return parseRepoLs(await this.run('repo-ls', ['--output=json'], signal, [dir]));
+  }
+
   /** The one place every invocation gets its deadline, its message and what to do. */
   private deadline(command: PgBackRestCommand): Deadline {
     const d = this.deadlines[command];
@@ -192,10 +238,16 @@ export class PgBackRest {
     };
   }
 
-  private run(command: Exclude<PgBackRestCommand, 'version'>, args: string[], signal?: AbortSignal): Promise<string> {
+  /** `params`: the command's own parameters (repo-ls's path), which follow the command word. */
+  private run(
+    command: Exclude<PgBackRestCommand, 'version'>,
+    args: string[],
+    signal?: AbortSignal,
+    params: string[] = [],
+  ): Promise<string> {
     return runProcess(
       this.bin,
-      [`--config-path=${this.configPath}`, `--stanza=${this.stanza}`, ...args, command],
+      [`--config-path=${this.configPath}`, `--stanza=${this.stanza}`, ...args, command, ...params],
       asAccount(this.account, { signal, deadline: this.deadline(command) }),
     );
   }

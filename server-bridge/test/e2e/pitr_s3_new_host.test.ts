@@ -1,0 +1,309 @@
+/**
+ * restore --at T --pg-data-dir DIR onto a new host from pgBackRest's repository in the off-site
+ * bucket (pitr.repo s3), with real parts only: s3rver on loopback over TLS with a self-signed
+ * certificate, the real pgbackrest, a real PostgreSQL 15 cluster as the old host (stopped before
+ * the restore: the host is gone) and a second config on the same machine as the new host (its own
+ * pgBackRest config directory and spool, pg_ctl service commands, a root-only copy of the CA file).
+ * The restored cluster has exactly the rows of T, archives nothing into the bucket, and the S3
+ * secret is in no process's argv or environment, no output, no log: only in the 0600 configs.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
+import { runCli, type CliResult } from '../support/cli';
+import { isUp } from '../support/e2e_env';
+import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import { watchProcesses } from '../support/watch_processes';
+
+const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+const SECRET = `pitr-s3-newhost-${process.pid}-7b2e01`;
+const PREFIX = 'mm/prod';
+
+/** Every object key in the s3rver bucket (its filesystem store: <key>._S3rver_object). */
+async function bucketKeys(s3: S3Server): Promise<string[]> {
+  const base = path.join(s3.dir, s3.bucket);
+  const keys: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('._S3rver_object')) keys.push(path.relative(base, p).replace(/\._S3rver_object$/, ''));
+    }
+  };
+  if (existsSync(base)) await walk(base);
+  return keys.sort();
+}
+
+/** Files under `dir` (recursively) whose bytes hold `secret`. */
+async function filesHolding(dir: string, secret: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && (await readFile(p)).includes(secret)) found.push(p);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-dir)', () => {
+  let env: PitrRestoreEnv;
+  let s3: S3Server;
+  let mmdb: string;
+  let t: Date;
+  let secretFile: string;
+  let newHostCfg: string;
+  let failingCfg: string;
+  let newHostEtc: string;
+  let newHostSpool: string;
+  let stanza: string;
+  const restoredDirs: string[] = [];
+  const outputs: CliResult[] = [];
+  const sql = (q: string) => env.db.query(mmdb, q);
+  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
+  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
+  const pgbackrestKeys = async () => (await bucketKeys(s3)).filter((k) => k.startsWith(`${PREFIX}/pgbackrest/`));
+  const exists = async (p: string) => !!(await lstat(p).catch(() => undefined));
+  const pgCtl = (...args: string[]) =>
+    spawnSync('runuser', ['-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...args], { encoding: 'utf8' });
+  const newHost = async (cfg: string, ...args: string[]) => {
+    const r = await runCli(['--config', cfg, '--json', ...args]);
+    outputs.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    env = await setupPitrRestore();
+    mmdb = env.sb.dbName;
+    s3 = await startS3Server('mm-pitr-nh', {
+      tls: true,
+      credentials: { accessKeyId: 'AKIDPITRNH', secretAccessKey: SECRET },
+    });
+    const idFile = path.join(env.root, 's3-key-id');
+    secretFile = path.join(env.root, 's3-secret');
+    await writeFile(idFile, 'AKIDPITRNH\n', { mode: 0o600 });
+    await writeFile(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+    cfg.offsite = {
+      mode: 'replicate',
+      s3: {
+        endpoint: s3.endpoint,
+        bucket: s3.bucket,
+        prefix: PREFIX,
+        forcePathStyle: true,
+        accessKeyIdFile: idFile,
+        secretAccessKeyFile: secretFile,
+      },
+    };
+    cfg.backup = { ...cfg.backup, replicateAfter: false };
+    cfg.pitr.repo = { type: 's3', caFile: s3.caFile, spoolPath: path.join(env.root, 'spool', 'pgbackrest') };
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    stanza = cfg.pitr.stanza;
+
+    const ok = async (...args: string[]) => {
+      const r = await env.cli(...args);
+      outputs.push(r);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    };
+    await ok('pitr', 'enable', '--restart-postgres', '--yes');
+    await env.db.exec(
+      mmdb,
+      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
+       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
+    );
+    await ok('pitr', 'backup', '--type', 'full');
+    await ok('backup');
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
+    await new Promise((r) => setTimeout(r, 1000));
+    t = await dbNow();
+    await new Promise((r) => setTimeout(r, 1000));
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+    // The old host's last words: its WAL up to here reaches the bucket (async push: archived = in the bucket).
+    const seg = (
+      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS s')) as Array<{ s: string }>
+    )[0]!.s;
+    const end = Date.now() + 180_000;
+    for (;;) {
+      const a = (await env.db.query('postgres', 'SELECT last_archived_wal AS w FROM pg_stat_archiver')) as Array<{
+        w: string | null;
+      }>;
+      if (a[0]?.w && a[0].w >= seg) break;
+      if (Date.now() > end) throw new Error(`segment ${seg} was not archived`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect((await pgbackrestKeys()).some((k) => k.includes(`/${seg}-`))).toBe(true);
+    await env.db.stop(); // the old host is gone
+
+    // The new host: the same bucket, install paths and repository; its own /etc for pgBackRest,
+    // its own spool, and the CA file readable by root only (pgBackRest runs as postgres).
+    const caRootOnly = path.join(env.root, 'newhost-ca.pem');
+    await copyFile(s3.caFile!, caRootOnly);
+    execFileSync('chmod', ['0600', caRootOnly]);
+    newHostEtc = path.join(env.root, 'newhost-etc', 'pgbackrest');
+    newHostSpool = path.join(env.root, 'newhost-spool', 'pgbackrest');
+    newHostCfg = path.join(env.root, 'newhost.json');
+    const newPitr = {
+      ...cfg.pitr,
+      configDir: newHostEtc,
+      repo: { type: 's3', caFile: caRootOnly, spoolPath: newHostSpool },
+      postgresService: { preset: 'pg_ctl', binDir: env.db.binDir },
+    };
+    await writeFile(newHostCfg, JSON.stringify({ ...cfg, pitr: newPitr }), { mode: 0o600 });
+    const failingStart = path.join(env.root, 'pg-start-fails');
+    const dir2 = path.join(env.root, 'newhost2', 'main');
+    const ctl = path.join(env.db.binDir, 'pg_ctl');
+    await writeFile(failingStart, "#!/bin/sh\necho 'postgres start made to fail by the test' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
+    failingCfg = path.join(env.root, 'newhost-failing.json');
+    await writeFile(
+      failingCfg,
+      JSON.stringify({
+        ...cfg,
+        pitr: {
+          ...newPitr,
+          postgresService: {
+            preset: 'custom',
+            start: [failingStart],
+            stop: ['runuser', '-u', 'postgres', '--', ctl, 'stop', '-D', dir2, '-m', 'fast', '-w', '-s'],
+            status: ['runuser', '-u', 'postgres', '--', ctl, 'status', '-D', dir2, '-s'],
+          },
+        },
+      }),
+      { mode: 0o600 },
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const d of restoredDirs) {
+      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl('stop', '-D', d, '-m', 'fast', '-w');
+    }
+    await env?.cleanup();
+    await s3?.destroy();
+  }, 120_000);
+
+  test('a time outside the window is refused with the window read from the bucket; nothing but the config is written', async () => {
+    const target = path.join(env.root, 'nh-window', 'main');
+    await mkdir(path.dirname(target));
+    const early = await newHost(
+      newHostCfg,
+      'restore',
+      '--at',
+      '2020-01-01 00:00:00Z',
+      '--pg-data-dir',
+      target,
+      '--yes',
+    );
+    expect(early.code).toBe(3);
+    expect(early.stderr).toMatch(
+      /2020-01-01T00:00:00\.000Z is outside the recovery window \d{4}-\S+ … (\d{4}-\S+) \(it ends at the last WAL segment archived in the repository.*nothing was changed/,
+    );
+    // The window ends at the last segment in the bucket: after T (the old host archived past it).
+    const end = new Date(/… (\d{4}-\S+) \(/.exec(early.stderr)![1]!);
+    expect(end.getTime()).toBeGreaterThan(t.getTime());
+    expect(await exists(target)).toBe(false);
+    expect(await exists(newHostSpool)).toBe(false);
+  }, 300_000);
+
+  test('restore --at T from the bucket: exactly the rows of T, archive_mode off, nothing pushed into the bucket; the keys only in the 0600 config', async () => {
+    const target = path.join(env.root, 'newhost', '15', 'main');
+    await mkdir(path.dirname(target), { recursive: true });
+    restoredDirs.push(target);
+    const before = await pgbackrestKeys();
+    const {
+      result: r,
+      seen,
+      watched,
+    } = await watchProcesses(
+      SECRET,
+      () => newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes'),
+      /pgbackrest/,
+    );
+    expect(seen).toEqual([]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    // The sampler saw pgbackrest restore from the bucket and PostgreSQL fetch WAL through it.
+    expect(watched.some((c) => / restore$/.test(c))).toBe(true);
+    expect(watched.some((c) => /archive-get/.test(c))).toBe(true);
+    expect(r.summary).toMatchObject({
+      target: t.toISOString(),
+      data_dir: target,
+      port: env.db.port,
+      archive_mode: 'off',
+      new_host: true,
+      cleaned: false,
+      attachments_missing_count: 0,
+    });
+    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await isUp(env.url)).toBe(true);
+
+    const conf = path.join(newHostEtc, 'pgbackrest.conf');
+    const text = await readFile(conf, 'utf8');
+    expect(text).toContain('repo1-type=s3');
+    expect(text).toContain(`repo1-path=/${PREFIX}/pgbackrest`);
+    expect(text).toContain(`repo1-s3-key-secret=${SECRET}`);
+    expect(text).toContain(`repo1-storage-ca-file=${path.join(newHostEtc, 's3-ca.pem')}`);
+    expect(text).toContain(`pg1-path=${target}`);
+    expect(text).not.toMatch(/verify-tls/);
+    for (const [p, mode] of [
+      [conf, 0o600],
+      [path.join(newHostEtc, 's3-ca.pem'), 0o600],
+      [newHostSpool, 0o700],
+      [target, 0o700],
+    ] as const) {
+      const st = await stat(p);
+      expect({ p, uid: st.uid, mode: st.mode & 0o777 }).toEqual({ p, uid: POSTGRES_UID, mode });
+    }
+    expect(await readFile(path.join(newHostEtc, 's3-ca.pem'), 'utf8')).toBe(await readFile(s3.caFile!, 'utf8'));
+
+    // Archiving stays off: new WAL reaches no bucket (the old host's stanza must not get a second history).
+    expect(await env.db.query('postgres', 'SHOW archive_mode')).toEqual([{ archive_mode: 'off' }]);
+    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(100, 5000)');
+    await env.db.query('postgres', 'SELECT pg_switch_wal()');
+    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (5001)');
+    await env.db.query('postgres', 'SELECT pg_switch_wal()');
+    await new Promise((res) => setTimeout(res, 3000));
+    expect(await env.db.query('postgres', 'SELECT archived_count, failed_count FROM pg_stat_archiver')).toEqual([
+      { archived_count: '0', failed_count: '0' },
+    ]);
+    expect(await pgbackrestKeys()).toEqual(before);
+  }, 600_000);
+
+  test('a PostgreSQL start that fails: the target removed, Mattermost started again, nothing pushed into the bucket', async () => {
+    const first = restoredDirs[0] as string;
+    expect(pgCtl('stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
+    await rm(first, { recursive: true });
+    const target = path.join(env.root, 'newhost2', 'main');
+    await mkdir(path.dirname(target));
+    restoredDirs.push(target);
+    const before = await pgbackrestKeys();
+    const r = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/postgres start made to fail by the test/);
+    expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
+    expect(r.stderr).toMatch(/Mattermost has no database on this host until a restore succeeds/);
+    expect(await exists(target)).toBe(false);
+    expect(await pgbackrestKeys()).toEqual(before);
+  }, 600_000);
+
+  test('the secret is in no output and no log: only in the two pgbackrest.conf files (and the file it was read from)', async () => {
+    expect(outputs.length).toBeGreaterThan(4);
+    for (const o of outputs) expect(`${o.stdout}\n${o.stderr}`).not.toContain(SECRET);
+    const holding = [
+      ...(await filesHolding(env.root, SECRET)),
+      ...(await filesHolding(s3.dir, SECRET)),
+      ...(await filesHolding(path.dirname(env.db.dataDir), SECRET)),
+    ];
+    const oldConf = path.join(
+      (JSON.parse(await readFile(env.cfgFile, 'utf8')) as { pitr: { configDir: string } }).pitr.configDir,
+      'pgbackrest.conf',
+    );
+    expect(holding.sort()).toEqual([oldConf, path.join(newHostEtc, 'pgbackrest.conf'), secretFile].sort());
+    const logs = (await readdir('/var/log/pgbackrest')).filter((f) => f.startsWith(`${stanza}-`));
+    expect(logs.some((f) => /restore/.test(f))).toBe(true);
+    for (const f of logs) expect(await readFile(path.join('/var/log/pgbackrest', f), 'utf8')).not.toContain(SECRET);
+  }, 120_000);
+});
