@@ -5,13 +5,11 @@
 import type { Config } from '../config/schema';
 import { asBridgeError, TimeoutError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
-import { PGBACKREST_DEADLINES } from '../database/pgbackrest/pgbackrest';
-import {
-  archiveHealth,
-  recoveryWindow,
-  type ArchiveHealth,
-  type RecoveryWindow,
-} from '../database/pgbackrest/recovery_window';
+import type { LocalSuperuser } from '../database/pgbackrest/local_superuser';
+import { PGBACKREST_DEADLINES, type PgBackRest } from '../database/pgbackrest/pgbackrest';
+import { archiveHealth, type ArchiveHealth, type RecoveryWindow } from '../database/pgbackrest/recovery_window';
+import { currentTimeline } from '../database/pgbackrest/restore_queries';
+import { applyHistory, readHistoryView, type HistoryHole, type HistoryView } from '../database/pgbackrest/timelines';
 import {
   current,
   MANAGED,
@@ -20,7 +18,7 @@ import {
   type ArchiverStats,
   type ManagedSetting,
 } from '../database/pgbackrest/settings';
-import { applyGaps, type WalGap } from '../database/pgbackrest/wal_gaps';
+import type { WalGap } from '../database/pgbackrest/wal_gaps';
 import { inspectPitr } from './pitr_site';
 import { loadPitrVerifyRecord } from './pitr_verify_record';
 import { loadPitrState, type PitrState } from './pitr_state';
@@ -36,8 +34,17 @@ export interface PitrStatus {
   /** What a restore can reach now; absent while no physical backup exists. */
   window?: RecoveryWindow;
   archive: ArchiveHealth;
-  /** A gap in the archived WAL the last deep verify found that the window had to step over. */
+  /**
+   * A gap in the archived WAL that the window had to step over: found along the current history
+   * in the repository's listing (detectedAt: this reading) or by the last deep verify.
+   */
   walGap?: WalGap & { detectedAt: string; broken: boolean; problem: string };
+  /** The live cluster's timeline, whose history the window follows. */
+  timeline?: number;
+  /** Times inside the window that only an abandoned timeline held (after a point-in-time restore). */
+  holes?: HistoryHole[];
+  /** Why the timeline history could not be read (the window is then the plain one). */
+  historyProblem?: string;
 }
 
 export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<PitrStatus> {
@@ -62,16 +69,37 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   // info's deadline (PGBACKREST_DEADLINES) stops it, and the archive's health above is known without it.
   try {
     status.stanza = await site.pgbackrest.cli.info(signal);
-    status.window = recoveryWindow(status.stanza, archiver);
-    // Gaps are found by pgbackrest verify (deep verify), which reads the whole repository: the
-    // last one's findings are applied here rather than running it on every reading.
+    // Gaps: along the current timeline's history from the repository's listing (names and times,
+    // no WAL read), and what the last deep verify found (pgbackrest verify reads the whole repository).
     const rec = await loadPitrVerifyRecord(cfg);
-    if (rec?.gaps.length) {
-      const effect = applyGaps(status.window, status.stanza, rec.gaps);
-      status.window = effect.window;
-      if (effect.gap && effect.problem) {
-        status.walGap = { ...effect.gap, detectedAt: rec.at, broken: effect.broken, problem: effect.problem };
-      }
+    const limit = AbortSignal.timeout(HISTORY_TIMEOUT_MS);
+    const view = await historyOf(
+      site.pgbackrest.cli,
+      status.stanza,
+      site.su,
+      signal ? AbortSignal.any([signal, limit]) : limit,
+    ).catch((err: unknown) => {
+      if (signal?.aborted) throw err;
+      // The plain window (and the verify record's gaps) still holds; say why the history is missing.
+      status.historyProblem = limit.aborted
+        ? `the timeline history in pgBackRest's repository (${site.repoPath}) was not read within ${HISTORY_TIMEOUT_MS / 1000} s`
+        : `the timeline history could not be read: ${asBridgeError(err).message}`;
+      return undefined;
+    });
+    const effect = applyHistory(status.stanza, archiver, view, rec?.gaps ?? []);
+    status.window = effect.window;
+    status.timeline = effect.timeline;
+    status.holes = effect.holes;
+    if (effect.gap && effect.problem) {
+      const fromVerify = !!rec?.gaps.some(
+        (g) => g.lastBefore === effect.gap?.lastBefore && g.firstAfter === effect.gap.firstAfter,
+      );
+      status.walGap = {
+        ...effect.gap,
+        detectedAt: fromVerify && rec ? rec.at : new Date().toISOString(),
+        broken: effect.broken,
+        problem: effect.problem,
+      };
     }
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -82,3 +110,18 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
   }
   return status;
 }
+
+/** The history of the live cluster's timeline in the repository (timelines.ts). */
+async function historyOf(
+  cli: PgBackRest,
+  stanza: StanzaInfo | undefined,
+  su: LocalSuperuser,
+  signal: AbortSignal,
+): Promise<HistoryView | undefined> {
+  if (!stanza?.backup.length) return undefined;
+  const timeline = await currentTimeline(su, signal);
+  return readHistoryView(cli, stanza.name, stanza.backup, stanza.archive.at(-1)?.id, timeline, signal);
+}
+
+/** A status reading waits for the history no longer than for info. */
+const HISTORY_TIMEOUT_MS = PGBACKREST_DEADLINES.info.ms;

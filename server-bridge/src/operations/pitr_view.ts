@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema';
 import { asBridgeError } from '../core/errors';
+import { describeHole } from '../database/pgbackrest/timelines';
 import { pitrStatus, type PitrStatus } from './pitr_status';
 import { loadPitrState } from './pitr_state';
 import { plural } from '../core/units';
@@ -25,8 +26,12 @@ export interface PitrView {
   backups: Array<{ label: string; type: string; started_at: string; stopped_at: string }>;
   /** Why some of it could not be read (PostgreSQL down, pgBackRest missing). */
   problem: string | null;
-  /** A gap in the archived WAL (found by the last deep verify) that limits the window; absent when none. */
+  /** A gap in the archived WAL (found along the current history, or by the last deep verify) that limits the window; absent when none. */
   wal_gap?: { last_before: string; first_after: string; detected_at: string; broken: boolean; problem: string };
+  /** The live cluster's timeline (the history the window follows); absent when it could not be read. */
+  timeline?: number;
+  /** Times inside the window that only an abandoned timeline held (after a point-in-time restore); absent when none. */
+  holes?: Array<{ from: string; to: string; timeline: number; problem: string }>;
 }
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
@@ -58,7 +63,18 @@ export function toPitrView(s: PitrStatus): PitrView {
       started_at: new Date(b.timestamp.start * 1000).toISOString(),
       stopped_at: new Date(b.timestamp.stop * 1000).toISOString(),
     })),
-    problem: s.pgbackrestProblem ?? null,
+    problem: s.pgbackrestProblem ?? s.historyProblem ?? null,
+    ...(s.timeline ? { timeline: s.timeline } : {}),
+    ...(s.holes?.length
+      ? {
+          holes: s.holes.map((h) => ({
+            from: h.from.toISOString(),
+            to: h.to.toISOString(),
+            timeline: h.timeline,
+            problem: describeHole(h),
+          })),
+        }
+      : {}),
     ...(s.walGap
       ? {
           wal_gap: {
@@ -104,6 +120,7 @@ export interface PitrLinesInput {
   archive: Omit<PitrView['archive'], 'state'> & { state: string };
   problem: string | null;
   wal_gap?: { problem: string; detected_at: string };
+  holes?: Array<{ problem: string }>;
 }
 
 /** Lines for people (terminal and chat). */
@@ -116,7 +133,8 @@ export function pitrLines(v: PitrLinesInput): string[] {
       : 'Recovery window: none yet (no physical backup: mm-backup pitr backup)',
     `WAL archive: ${a.state}${a.age_seconds === null ? '' : `, last segment ${a.age_seconds} s ago`}, ${plural(a.failed_count, 'failure')}${a.waiting_segments ? `, ${a.waiting_segments} waiting` : ''}`,
     ...(a.problem ? [`⚠️ ${a.problem}`] : []),
-    ...(v.wal_gap ? [`⚠️ ${v.wal_gap.problem} (found by the deep verify of ${v.wal_gap.detected_at})`] : []),
+    ...(v.wal_gap ? [`⚠️ ${v.wal_gap.problem} (found at ${v.wal_gap.detected_at})`] : []),
+    ...(v.holes ?? []).map((h) => `⚠️ ${h.problem}`),
     ...(v.problem ? [`⚠️ physical mode: ${v.problem}`] : []),
   ];
 }

@@ -8,10 +8,10 @@ import { BridgeError, PreconditionError } from '../core/errors';
 import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
-import { applyGaps } from '../database/pgbackrest/wal_gaps';
+import { applyHistory, describeHole, holeAt, readHistoryView } from '../database/pgbackrest/timelines';
 import { formatBytes, restoreSpace } from '../database/pgbackrest/restore_space';
 import type { Manifest } from '../manifest/manifest';
-import { listDatabases } from '../database/pgbackrest/restore_queries';
+import { currentTimeline, listDatabases } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
 import { discover } from '../discovery/discover';
 import { kindOf } from '../components/registry';
@@ -92,8 +92,12 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   if (point && req.snapshot && !raw) {
     checkPointUsable(req.snapshot.manifest, point, stanza, cfg.pitr.stanza, '(none: no physical backup is left)');
   }
-  // A WAL gap the last deep verify found: no restore crosses it (docs/pitr.md).
-  const gapped = applyGaps(raw, stanza, (await loadPitrVerifyRecord(cfg))?.gaps ?? []);
+  // Along the live timeline's history (timelines.ts): the backups it can use, a WAL gap along it
+  // (in the repository's listing, or found by the last deep verify): no restore crosses one.
+  const view = stanza?.backup.length
+    ? await readHistoryView(cli, stanza.name, stanza.backup, stanza.archive.at(-1)?.id, await currentTimeline(site.su))
+    : undefined;
+  const gapped = applyHistory(stanza, archiver, view, (await loadPitrVerifyRecord(cfg))?.gaps ?? []);
   const window = gapped.window;
   if (gapped.problem) warnings.push(gapped.problem);
   const beyondGap = target.kind === 'time' ? !!window && target.at > window.end : true;
@@ -125,7 +129,20 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
       },
     );
   }
-  const set = point ? stanza?.backup.find((b) => b.label === point.label) : chooseBackupSet(stanza?.backup ?? [], at);
+  const hole = !point && at ? holeAt(gapped.holes, at) : undefined;
+  if (hole) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${at?.toISOString()}: ${describeHole(hole)}; nothing was changed`,
+      {
+        hint: `choose a time before ${hole.from.toISOString()} or after ${hole.to.toISOString()} (mm-backup pitr status lists the holes)`,
+      },
+    );
+  }
+  // Only a backup on the live timeline's history: one taken on an abandoned part cannot reach it.
+  const set = point
+    ? stanza?.backup.find((b) => b.label === point.label)
+    : chooseBackupSet(view?.usable ?? stanza?.backup ?? [], at);
   if (!set) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',

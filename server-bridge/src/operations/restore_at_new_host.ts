@@ -24,8 +24,8 @@ import { PgBackRest, resolvePgBackRest } from '../database/pgbackrest/pgbackrest
 import { asAccount, postgresAccount, type OsAccount } from '../database/pgbackrest/postgres_account';
 import { postgresService, type PostgresService } from '../database/pgbackrest/postgres_service';
 import { chooseBackupSet, parseRecoveryTarget } from '../database/pgbackrest/recovery_target';
-import { recoveryWindow } from '../database/pgbackrest/recovery_window';
 import { formatBytes, restoreSpace } from '../database/pgbackrest/restore_space';
+import { applyHistory, describeHole, holeAt, readHistoryView } from '../database/pgbackrest/timelines';
 import { checkSupported } from '../database/pgbackrest/version';
 import { discoverOrFromSnapshot } from '../discovery/from_snapshot';
 import { kindOf } from '../components/registry';
@@ -150,14 +150,34 @@ export async function prepareRestoreAtNewHost(
   const end = s3
     ? await lastArchivedSegmentVia((dir) => cli.repoLs(dir), cfg.pitr.stanza, archiveId)
     : await lastArchivedSegment(repoPath, cfg.pitr.stanza, archiveId);
-  const window = recoveryWindow(stanza, {
-    archived_count: 0,
-    last_archived_wal: end?.segment ?? null,
-    last_archived_time: end?.at.toISOString() ?? null,
-    failed_count: 0,
-    last_failed_wal: null,
-    last_failed_time: null,
-  });
+  const newestStop = [...backups].sort((a, b) => a.timestamp.stop - b.timestamp.stop).pop()?.archive?.stop;
+  const timeline = end?.timeline ?? (newestStop ? parseInt(newestStop.slice(0, 8), 16) : 1);
+  // Along that timeline's history (timelines.ts): the backups it can use, the gaps along it in the
+  // repository's listing, the holes an earlier restore left.
+  const view = await readHistoryView(cli, stanza.name, backups, archiveId, timeline);
+  const effect = applyHistory(
+    stanza,
+    {
+      archived_count: 0,
+      last_archived_wal: end?.segment ?? null,
+      last_archived_time: end?.at.toISOString() ?? null,
+      failed_count: 0,
+      last_failed_wal: null,
+      last_failed_time: null,
+    },
+    view,
+    [],
+  );
+  const window = effect.window;
+  if (effect.problem) warnings.push(effect.problem);
+  const wanted = target.kind === 'time' ? target.at : undefined;
+  if (effect.broken && (!window || !wanted || wanted > window.end)) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${wanted ? wanted.toISOString() : 'latest'} cannot be reached: ${effect.problem ?? 'a WAL gap'}${window ? `; the reachable window is ${window.start.toISOString()} … ${window.end.toISOString()}` : ''}; nothing was changed`,
+      { hint: 'choose a time before the gap' },
+    );
+  }
   if (!window) {
     throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup yet: nothing to restore from');
   }
@@ -172,16 +192,23 @@ export async function prepareRestoreAtNewHost(
       },
     );
   }
-  const set = chooseBackupSet(backups, at);
+  const hole = at ? holeAt(effect.holes, at) : undefined;
+  if (hole) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `${at?.toISOString()}: ${describeHole(hole)}; nothing was changed`,
+      {
+        hint: `choose a time before ${hole.from.toISOString()} or after ${hole.to.toISOString()}`,
+      },
+    );
+  }
+  const set = chooseBackupSet(view?.usable ?? backups, at);
   if (!set) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
       `no physical backup is consistent at ${String(at?.toISOString())}`,
     );
   }
-  const newestStop = [...backups].sort((a, b) => a.timestamp.stop - b.timestamp.stop).pop()?.archive?.stop;
-  const timeline = end?.timeline ?? (newestStop ? parseInt(newestStop.slice(0, 8), 16) : 1);
-
   const service = postgresService(cfg.pitr.postgresService, { major, dataDir: dest.dir });
   await checkServer(cfg.pitr.postgresService.preset, service, major, account);
 

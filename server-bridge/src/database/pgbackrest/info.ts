@@ -29,6 +29,8 @@ const stanzaInfoSchema = z.object({
         timestamp: z.object({ start: z.number(), stop: z.number() }),
         /** The first and last WAL segment the backup needs to reach consistency. */
         archive: z.object({ start: z.string().nullable(), stop: z.string().nullable() }).optional(),
+        /** The backup's start and stop WAL positions (2.45 prints them with --output=json). */
+        lsn: z.object({ start: z.string(), stop: z.string() }).optional(),
         /** The backup a diff or incr is based on (null for a full). */
         prior: z.string().nullable().optional(),
         /** size: the database's bytes once restored (what a restore needs on disk). */

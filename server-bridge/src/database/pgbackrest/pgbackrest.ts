@@ -224,8 +224,14 @@ export class PgBackRest {
    * type and, for a file, its size and modification time (Unix seconds; an S3 object's
    * LastModified). Works on any repository type, so a bucket is read as a directory is.
    */
-  async repoLs(dir: string, signal?: AbortSignal): Promise<RepoEntry[]> {
-    return parseRepoLs(await this.run('repo-ls', ['--output=json'], signal, [dir]));
+  async repoLs(dir: string, signal?: AbortSignal, opts: { recurse?: boolean } = {}): Promise<RepoEntry[]> {
+    const args = ['--output=json', ...(opts.recurse ? ['--recurse'] : [])];
+    return parseRepoLs(await this.run('repo-ls', args, signal, [dir]));
+  }
+
+  /** `repo-get` of one file (relative to the repository's path), decrypted by pgBackRest when the repository is. */
+  async repoGet(file: string, signal?: AbortSignal): Promise<string> {
+    return this.run('repo-get', [], signal, [file]);
   }
 
   /** The one place every invocation gets its deadline, its message and what to do. */

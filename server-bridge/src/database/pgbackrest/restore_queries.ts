@@ -38,3 +38,10 @@ export async function inRecovery(su: LocalSuperuser, signal?: AbortSignal): Prom
   if (!parsed.success) throw new ProcessError('pg_is_in_recovery came back in an unexpected shape');
   return parsed.data.r;
 }
+
+/** The live cluster's timeline: the one its WAL is written on now (the current segment's first 8 hex digits). */
+export async function currentTimeline(su: LocalSuperuser, signal?: AbortSignal): Promise<number> {
+  const out = (await su.run(['SELECT pg_walfile_name(pg_current_wal_lsn())'], signal)).trim();
+  if (!/^[0-9A-F]{24}$/.test(out)) throw new ProcessError(`PostgreSQL named no WAL segment (${out.slice(0, 40)})`);
+  return parseInt(out.slice(0, 8), 16);
+}

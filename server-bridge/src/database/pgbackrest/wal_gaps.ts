@@ -51,15 +51,22 @@ export function applyGaps(
   window: RecoveryWindow | undefined,
   stanza: StanzaInfo | undefined,
   gaps: WalGap[],
+  /**
+   * How segment names compare: whole names by default (one timeline sorts in WAL order, a later
+   * one after it); along one history (timelines.ts) by segment number, the timeline left out.
+   */
+  key: (segment: string) => string = (x) => x,
 ): GapEffect {
   const backups = [...(stanza?.backup ?? [])].sort((x, y) => x.timestamp.start - y.timestamp.start);
   const first = backups[0]?.archive?.start;
   if (!window || !first) return { window, broken: false };
-  const relevant = gaps.filter((g) => g.firstAfter > first).sort((a, b) => (a.firstAfter < b.firstAfter ? -1 : 1));
+  const relevant = gaps
+    .filter((g) => key(g.firstAfter) > key(first))
+    .sort((a, b) => (key(a.firstAfter) < key(b.firstAfter) ? -1 : 1));
   const gap = relevant[relevant.length - 1];
   if (!gap) return { window, broken: false };
   const missing = `WAL after segment ${gap.lastBefore} up to ${gap.firstAfter} is missing from the archive (a WAL gap)`;
-  const after = backups.find((b) => b.archive?.start && b.archive.start >= gap.firstAfter);
+  const after = backups.find((b) => b.archive?.start && key(b.archive.start) >= key(gap.firstAfter));
   if (after) {
     const start = new Date(after.timestamp.stop * 1000);
     return {
@@ -69,7 +76,7 @@ export function applyGaps(
       problem: `${missing}: no restore crosses it, so the recovery window starts at ${start.toISOString()} (backup ${after.label})`,
     };
   }
-  const before = backups.filter((b) => b.archive?.stop && b.archive.stop <= gap.lastBefore).pop();
+  const before = backups.filter((b) => b.archive?.stop && key(b.archive.stop) <= key(gap.lastBefore)).pop();
   const problem = `${missing} and no backup was taken after it: nothing written after the gap can be restored. Take a full physical backup now: mm-backup pitr backup --type full`;
   if (!before) return { window: undefined, gap, broken: true, problem };
   return {
