@@ -73,7 +73,10 @@ export const pitrStatus = z.object({
     }),
     backups: z.array(z.object({label: z.string(), type: z.string(), started_at: timestamp, stopped_at: timestamp})),
     problem: z.string().nullable(),
-    /** A gap in the archived WAL found by the last deep verify that limits the window (docs/pitr.md). */
+    /**
+     * A gap in the archived WAL that limits the window (docs/pitr.md): found along the live
+     * timeline's history in pgBackRest's listing (detected_at: that reading) or by the last deep verify.
+     */
     wal_gap: z
         .object({
             last_before: z.string(),
@@ -82,6 +85,12 @@ export const pitrStatus = z.object({
             broken: z.boolean(),
             problem: z.string(),
         })
+        .optional(),
+    /** The live cluster's timeline, whose history the window follows. */
+    timeline: z.number().int().optional(),
+    /** Times inside the window that only an abandoned timeline held (after a point-in-time restore): not restorable. */
+    holes: z
+        .array(z.object({from: timestamp, to: timestamp, timeline: z.number().int(), problem: z.string()}))
         .optional(),
     /** When the sidecar last read it (it reads every minute, not per request). */
     checked_at: timestamp,
