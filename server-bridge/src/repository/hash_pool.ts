@@ -10,6 +10,13 @@
  * between jobs. An aborted call stops its worker at the next chunk (it closes its files and
  * removes a half-written copy itself); one that does not answer within `abortGraceMs` (a read
  * stuck in the kernel) is terminated.
+ *
+ * Memory: every file goes through its worker in chunks, never whole, so the file bytes in memory
+ * are each worker's two chunk buffers (`size` × 2 × `chunkSize`: 256 KiB at the defaults on 2
+ * cores), whatever the files' sizes and however many calls wait. Files of up to 4 MiB used to be
+ * read whole by the workers and handed to the main thread (16 MiB of them at a time): buffers of
+ * every size, from the workers' malloc arenas, which keep memory after it is freed. A full backup
+ * of 2 GB of attachments peaked at 247-278 MB that way, and at 175-188 MB with chunked copies.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
@@ -25,14 +32,9 @@ export interface FileDigest {
   size: number;
 }
 
-/** A file read whole: its digest and exactly the bytes hashed. */
+/** A small file read whole (readSmall): its digest and exactly the bytes hashed. */
 export interface WholeFile extends FileDigest {
   bytes: Buffer;
-  /**
-   * Gives the memory back to the pool for later reads and frees its share of the pool's budget;
-   * `bytes` is empty from then on. Call it once the bytes are used (a second call does nothing).
-   */
-  release: () => void;
 }
 
 /**
@@ -79,14 +81,9 @@ interface WorkerError {
   side?: 'source' | 'destination';
 }
 
-type Request =
-  | { op: 'hash'; file: string }
-  | { op: 'read'; file: string; limit: number }
-  | { op: 'copy'; file: string; dest: string };
+type Request = { op: 'hash'; file: string } | { op: 'copy'; file: string; dest: string };
 
-type Reply =
-  | { id: number; ok: true; sha256?: string; size?: number; bytes?: ArrayBuffer; tooBig?: boolean }
-  | { id: number; ok: false; error: WorkerError };
+type Reply = { id: number; ok: true; sha256?: string; size?: number } | { id: number; ok: false; error: WorkerError };
 
 type Success = Extract<Reply, { ok: true }>;
 
@@ -117,18 +114,11 @@ export interface HashPoolOptions {
   /** How long an aborted worker may take to stop before it is terminated (ms). */
   abortGraceMs?: number;
   /**
-   * Bytes read per system call. 64 KiB measured fastest for a 1 GiB copy on an idle 2-core machine
+   * Bytes read per system call; each worker holds two buffers of this size (a copy reads into one
+   * while the other is written). 64 KiB measured fastest for a 1 GiB copy on an idle 2-core machine
    * (about 1.1 s, against 1.6-2.1 s at 32, 128 or 256 KiB and about twice that at 1 MiB).
    */
   chunkSize?: number;
-  /** Released buffers each worker keeps for reuse, in bytes at most. */
-  spareBytes?: number;
-  /**
-   * Bytes of whole-file buffers (readWhole) held at once, at most: past it, readWhole waits.
-   * Measured on 2 cores with 300 files of 0.25-4 MiB and no budget: 1.7x faster than reading
-   * them on the main thread, but 46 MB more at the peak (every read in flight held its file).
-   */
-  wholeBytes?: number;
 }
 
 /** The default number of workers: one per available core, at least 2 (reads overlap hashing), at most 4. */
@@ -141,12 +131,6 @@ export class HashPool {
   private readonly idleMs: number;
   private readonly graceMs: number;
   private readonly chunkSize: number;
-  private readonly spareBytes: number;
-  private readonly wholeBudget: number;
-  /** Bytes of whole-file buffers reserved or handed out and not yet released. */
-  private wholeHeld = 0;
-  /** readWhole calls waiting for the budget, first come first served. */
-  private readonly budgetWaiters: Array<{ fits: () => boolean; take: () => void }> = [];
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
   /** Terminations under way (a worker stuck in a read exits when the read returns). */
@@ -161,8 +145,6 @@ export class HashPool {
     this.idleMs = opts.idleMs ?? 2000;
     this.graceMs = opts.abortGraceMs ?? 2000;
     this.chunkSize = opts.chunkSize ?? 64 * 1024;
-    this.spareBytes = opts.spareBytes ?? 4 * 1024 * 1024;
-    this.wholeBudget = opts.wholeBytes ?? 16 * 1024 * 1024;
   }
 
   /** Worker threads alive now (busy or idle). */
@@ -174,89 +156,6 @@ export class HashPool {
   async hash(file: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigest> {
     const r = await this.run({ op: 'hash', file }, opts.signal);
     return { sha256: r.sha256 ?? '', size: r.size ?? 0 };
-  }
-
-  /**
-   * Reads `file` whole and hashes it, if it has at most `limit` bytes (undefined, with nothing
-   * read, when it is larger). The bytes returned are exactly the bytes hashed; the caller must
-   * `release()` them. Memory stays bounded however many calls are in flight: a call whose
-   * `expected` bytes (the size the file was listed with) would take the whole-file buffers held
-   * past the pool's `wholeBytes` waits until enough are released (one always proceeds alone).
-   */
-  async readWhole(
-    file: string,
-    limit: number,
-    opts: { signal?: AbortSignal; expected?: number } = {},
-  ): Promise<WholeFile | undefined> {
-    const expected = Math.min(opts.expected ?? limit, limit);
-    await this.reserve(expected, opts.signal);
-    let r: Success;
-    try {
-      r = await this.run({ op: 'read', file, limit }, opts.signal);
-    } catch (err) {
-      this.unreserve(expected);
-      throw err;
-    }
-    const ab = r.bytes;
-    // What is held from now on is the buffer the worker used, whatever was expected.
-    this.unreserve(expected - (ab?.byteLength ?? 0));
-    if (r.tooBig || !ab) return undefined;
-    const size = r.size ?? 0;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.unreserve(ab.byteLength);
-      this.recycle(ab);
-    };
-    return { sha256: r.sha256 ?? '', size, bytes: Buffer.from(ab, 0, size), release };
-  }
-
-  /** Waits until `bytes` more fit the whole-file budget (or nothing is held), then takes them. */
-  private async reserve(bytes: number, signal?: AbortSignal): Promise<void> {
-    const fits = () => this.wholeHeld === 0 || this.wholeHeld + bytes <= this.wholeBudget;
-    if (!this.budgetWaiters.length && fits()) {
-      this.wholeHeld += bytes;
-      return;
-    }
-    if (signal?.aborted) throw new HashAbortError({ cause: signal.reason });
-    await new Promise<void>((resolve, reject) => {
-      const waiter = {
-        fits,
-        take: () => {
-          signal?.removeEventListener('abort', onAbort);
-          this.wholeHeld += bytes;
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        const i = this.budgetWaiters.indexOf(waiter);
-        if (i >= 0) this.budgetWaiters.splice(i, 1);
-        reject(new HashAbortError({ cause: signal?.reason }));
-        this.wakeBudgetWaiters();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.budgetWaiters.push(waiter);
-    });
-  }
-
-  /** Gives back `bytes` of the budget (negative: takes more) and lets waiting calls proceed, in order. */
-  private unreserve(bytes: number): void {
-    this.wholeHeld -= bytes;
-    this.wakeBudgetWaiters();
-  }
-
-  private wakeBudgetWaiters(): void {
-    for (let w = this.budgetWaiters[0]; w?.fits(); w = this.budgetWaiters[0]) {
-      this.budgetWaiters.shift();
-      w.take();
-    }
-  }
-
-  /** Hands a buffer back to a worker (an idle one if any), which reuses it; dropped when none is alive. */
-  private recycle(ab: ArrayBuffer): void {
-    const slot = this.idle.at(-1) ?? this.slots.values().next().value;
-    slot?.worker.postMessage({ op: 'recycle', buffer: ab }, [ab]);
   }
 
   /**
@@ -357,8 +256,8 @@ export class HashPool {
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(HASH_WORKER_SOURCE, {
       eval: true,
-      workerData: { stop: stop.buffer, chunkSize: this.chunkSize, spareBytes: this.spareBytes },
-      // The worker's heap only holds small objects; file bytes live in buffers outside it.
+      workerData: { stop: stop.buffer, chunkSize: this.chunkSize },
+      // The worker's heap only holds small objects; file bytes live in its two chunk buffers.
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     });
     const slot: Slot = { worker, stop };
@@ -427,8 +326,8 @@ export class HashPool {
 
 /**
  * Reads a small file whole on this thread (libuv's threads do the I/O) and hashes it: for files so
- * small that handing them to a worker costs more than the hashing it saves. Same contract as
- * HashPool.readWhole: the bytes returned are the bytes hashed; undefined when the file has more
+ * small that handing them to a worker costs more than the hashing it saves. The bytes returned
+ * are the bytes hashed; undefined when the file has more
  * than `limit` bytes (also when it grew past it since fstat); a path that is not a regular file
  * fails with FileOpError EFTYPE instead of blocking (a FIFO) or reading a device; fs errors keep
  * Node's codes (ENOENT).
@@ -459,12 +358,7 @@ export async function readSmall(
     if (bytesRead > st.size) return undefined;
     if (opts.signal?.aborted) throw new HashAbortError({ cause: opts.signal.reason });
     const bytes = buf.subarray(0, bytesRead);
-    return {
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      size: bytesRead,
-      bytes,
-      release: () => undefined,
-    };
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytesRead, bytes };
   } finally {
     await fh.close();
   }

@@ -8,23 +8,17 @@
  * walk's lstat and readdir calls share.
  *
  * Protocol: the pool posts `{ id, op, file, ... }`; the worker answers `{ id, ok: true, sha256,
- * size, bytes? }` or `{ id, ok: false, error }`, with `error` the fields of the Node error (code,
+ * size }` or `{ id, ok: false, error }`, with `error` the fields of the Node error (code,
  * errno, syscall, path, dest) and `side`: 'source' for the file read, 'destination' for the copy
  * written. Between chunks it checks `stop` (an Int32Array on a SharedArrayBuffer the pool sets on
  * abort) and then fails with code ABORT_ERR, closing what it opened first.
  *
  * Ops:
  * - hash {file}: reads the file to its end and hashes it.
- * - read {file, limit}: reads a file of at most `limit` bytes whole and hashes it, returning the
- *   bytes: the first `size` bytes of an ArrayBuffer of its own (transferred, never a slice of
- *   Buffer's shared pool); a larger one (or one that grew past the limit) comes back with `tooBig`.
- * - recycle (no id, no answer; the ArrayBuffer transferred with it): a buffer the pool is done
- *   with, kept (up to `spareBytes`) for later reads. Memory handed back this way is reused at once
- *   instead of waiting, as garbage, for a collection on the main thread (V8 lets ~64 MB of such
- *   external memory pile up first).
  * - copy {file, dest}: copies the file into `dest` (created, mode 0600, must not exist), hashing
  *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
  *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
+ * Both go through the worker's two chunk buffers, allocated once: a worker never holds a file whole.
  * Files are opened O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
  * listed fails with code EFTYPE instead of blocking the thread forever.
  */
@@ -39,30 +33,6 @@ const chunks = [Buffer.allocUnsafeSlow(workerData.chunkSize), Buffer.allocUnsafe
 const chunk = chunks[0];
 const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
-
-// Buffers for whole reads: a returned one is reused for a file it fits without wasting more than
-// half of it; otherwise one of the exact size is allocated (rounding up would hold more memory
-// for every file in flight).
-const spare = [];
-let spareBytes = 0;
-function takeBuffer(size) {
-  let best = -1;
-  for (let i = 0; i < spare.length; i++) {
-    const c = spare[i].byteLength;
-    if (c >= size && c <= 2 * size && (best < 0 || c < spare[best].byteLength)) best = i;
-  }
-  if (best >= 0) {
-    const ab = spare.splice(best, 1)[0];
-    spareBytes -= ab.byteLength;
-    return Buffer.from(ab);
-  }
-  return Buffer.allocUnsafeSlow(size);
-}
-function keepBuffer(ab) {
-  if (!(ab instanceof ArrayBuffer) || spareBytes + ab.byteLength > workerData.spareBytes) return;
-  spare.push(ab);
-  spareBytes += ab.byteLength;
-}
 
 function tag(err, side) {
   if (err && typeof err === 'object' && err.side === undefined) err.side = side;
@@ -121,44 +91,6 @@ function hashFile(file) {
       size += n;
     }
     return { sha256: hash.digest('hex'), size };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function readWhole(file, limit) {
-  const { fd, size } = openSource(file);
-  try {
-    if (size > limit) return { tooBig: true };
-    checkStop();
-    let buf = takeBuffer(size);
-    let n = 0;
-    while (n < size) {
-      const r = readInto(fd, buf, n, size - n);
-      if (r === 0) break;
-      n += r;
-    }
-    if (n === size) {
-      // Grown since fstat? Read on to the end, as a whole read would.
-      for (;;) {
-        checkStop();
-        const r = readInto(fd, chunk, 0, chunk.length);
-        if (r === 0) break;
-        if (n + r > limit) {
-          keepBuffer(buf.buffer);
-          return { tooBig: true };
-        }
-        if (n + r > buf.length) {
-          const bigger = takeBuffer(n + r);
-          buf.copy(bigger, 0, 0, n);
-          keepBuffer(buf.buffer);
-          buf = bigger;
-        }
-        n += chunk.copy(buf, n, 0, r);
-      }
-    }
-    const sha256 = createHash('sha256').update(buf.subarray(0, n)).digest('hex');
-    return { sha256, size: n, bytes: buf.buffer };
   } finally {
     fs.closeSync(fd);
   }
@@ -240,17 +172,15 @@ function failure(err) {
 }
 
 parentPort.on('message', async (job) => {
-  if (job.op === 'recycle') return keepBuffer(job.buffer);
   let result;
   try {
     if (job.op === 'hash') result = hashFile(job.file);
-    else if (job.op === 'read') result = readWhole(job.file, job.limit);
     else if (job.op === 'copy') result = await copyFile(job.file, job.dest);
     else throw new Error('unknown op ' + String(job.op));
   } catch (err) {
     parentPort.postMessage({ id: job.id, ok: false, error: failure(err) });
     return;
   }
-  parentPort.postMessage({ id: job.id, ok: true, ...result }, result.bytes ? [result.bytes] : []);
+  parentPort.postMessage({ id: job.id, ok: true, ...result });
 });
 `;

@@ -55,9 +55,6 @@ function assertSameObject(sha256: string, actual: string): void {
   );
 }
 
-/** Files up to this size are read whole (in the hash pool); larger ones are staged (bounded memory). */
-const SMALL_FILE = 4 * 1024 * 1024;
-
 /**
  * Files up to this size are read and hashed on the main thread: measured on 2 cores with 20k files
  * of 1-32 KiB, handing each to a worker cost about 100 µs of CPU a file (waking the thread, the
@@ -255,12 +252,15 @@ export class Repository {
    * Stores a local file by content, reading and hashing it in the hash pool (off the main thread)
    * unless it is tiny. The object stored is always exactly the bytes that were hashed, even if the file changes
    * meanwhile: nothing is ever hashed in one read and copied in another.
-   * - Files up to SMALL_FILE (most of a file store: thumbnails, previews) are read whole once; the
-   *   bytes hashed are the bytes written, and only when the repository lacks them. The smallest
-   *   (up to INLINE_FILE) are read and hashed here, where that is cheaper than a worker.
+   * - Files up to INLINE_FILE (most of a file store: thumbnails, previews) are read whole once
+   *   here, where that is cheaper than a worker; the bytes hashed are the bytes written, and only
+   *   when the repository lacks them.
    * - Larger files (or an unknown size) are staged first, then stored under the hash of the staged
    *   copy, which nobody else writes: a reflink where the filesystem can (no data copied; the
-   *   clone is then hashed), else a copy that hashes exactly what it writes.
+   *   clone is then hashed), else a copy in the pool's chunks that hashes exactly what it writes
+   *   (never the whole file in memory). Measured on 2 cores, 1,025 files of 128 KiB-4 MiB (1.3 GB):
+   *   faster than reading each whole in a worker and writing it only when new (1.9-3.1 s against
+   *   3.6-5.0 s), and 31 MB of peak memory above the start against 100-115 MB.
    * Errors reading the file keep their code (ENOENT: it vanished); staging failures are the
    * repository's (StorageError, DiskFullError). `onHashed` runs between hashing and storing
    * (tests change the file there).
@@ -269,11 +269,8 @@ export class Repository {
     file: string,
     opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
   ): Promise<StoredObject> {
-    if (opts.size !== undefined && opts.size <= SMALL_FILE) {
-      const whole =
-        opts.size <= INLINE_FILE
-          ? await readSmall(file, INLINE_FILE, { signal: opts.signal })
-          : await sharedHashPool().readWhole(file, SMALL_FILE, { signal: opts.signal, expected: opts.size });
+    if (opts.size !== undefined && opts.size <= INLINE_FILE) {
+      const whole = await readSmall(file, INLINE_FILE, { signal: opts.signal });
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
       if (whole) return this.storeBytes(file, whole, opts);
     }
@@ -301,7 +298,7 @@ export class Repository {
     return { sha256: whole.sha256, size: whole.size, isNew };
   }
 
-  /** Writes bytes read whole into the repository unless it holds them already. */
+  /** Writes a small file's bytes, read whole, into the repository unless it holds them already. */
   private async storeBytes(
     file: string,
     whole: WholeFile,
@@ -315,15 +312,12 @@ export class Repository {
       if (await this.storage.stat(key)) return { sha256, size, isNew: false };
       tmp = await this.stagingFile();
       await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
-      whole.release();
       await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
     } catch (err) {
       if (tmp === undefined) throw err;
       await rm(tmp, { force: true });
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
       throw stagingFailure(err, tmp);
-    } finally {
-      whole.release();
     }
     return { sha256, size, isNew: true };
   }

@@ -31,7 +31,7 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-test('hash, readWhole and copy agree with crypto at the sizes around the chunk size', async () => {
+test('hash and copy agree with crypto at the sizes around the chunk size', async () => {
   const p = pool({ size: 2, chunkSize: 4096 });
   const sizes = [0, 1, 4095, 4096, 4097, 3 * 4096, 100_003];
   await Promise.all(
@@ -40,10 +40,6 @@ test('hash, readWhole and copy agree with crypto at the sizes around the chunk s
       const file = path.join(work, `f${n}`);
       await writeFile(file, bytes);
       expect(await p.hash(file)).toEqual({ sha256: sha(bytes), size: n });
-      const whole = await p.readWhole(file, 200_000);
-      expect(whole?.sha256).toBe(sha(bytes));
-      expect(whole?.size).toBe(n);
-      expect(whole?.bytes.equals(bytes)).toBe(true);
       const dest = path.join(work, `copy${n}`);
       expect(await p.copy(file, dest)).toEqual({ sha256: sha(bytes), size: n });
       expect((await readFile(dest)).equals(bytes)).toBe(true);
@@ -54,66 +50,10 @@ test('hash, readWhole and copy agree with crypto at the sizes around the chunk s
   expect(p.threads).toBeLessThanOrEqual(2);
 });
 
-test('readWhole leaves a file over the limit unread', async () => {
-  const p = pool();
-  const file = path.join(work, 'big');
-  await writeFile(file, randomBytes(10_000));
-  expect(await p.readWhole(file, 9_999)).toBeUndefined();
-  expect((await p.readWhole(file, 10_000))?.size).toBe(10_000);
-});
-
-test('released buffers are reused: a later, shorter file gets exactly its own bytes', async () => {
-  const p = pool({ size: 1 });
-  const long = randomBytes(100_000);
-  const short = randomBytes(10);
-  await writeFile(path.join(work, 'long'), long);
-  await writeFile(path.join(work, 'short'), short);
-  const first = await p.readWhole(path.join(work, 'long'), 1 << 20);
-  expect(first?.bytes.equals(long)).toBe(true);
-  first?.release();
-  expect(first?.bytes.length).toBe(0); // handed back: no longer readable here
-  first?.release(); // twice is harmless
-  for (let i = 0; i < 3; i++) {
-    const again = await p.readWhole(path.join(work, 'short'), 1 << 20);
-    expect(again?.bytes.equals(short)).toBe(true);
-    expect(again?.sha256).toBe(sha(short));
-    again?.release();
-  }
-});
-
-test('whole reads stay within the memory budget: past it, readWhole waits for a release (or an abort)', async () => {
-  const p = pool({ size: 1, wholeBytes: 1000 });
-  const a = path.join(work, 'a');
-  const b = path.join(work, 'b');
-  await writeFile(a, randomBytes(600));
-  await writeFile(b, randomBytes(600));
-  const held = await p.readWhole(a, 1 << 20, { expected: 600 });
-  expect(held?.size).toBe(600);
-  // 600 held + 600 more would pass 1000: it waits.
-  let done = false;
-  const waiting = p.readWhole(b, 1 << 20, { expected: 600 }).then((w) => {
-    done = true;
-    return w;
-  });
-  const ac = new AbortController();
-  const aborted = p.readWhole(b, 1 << 20, { expected: 600, signal: ac.signal });
-  await sleep(300);
-  expect(done).toBe(false);
-  ac.abort();
-  expect((await caught(aborted)).name).toBe('AbortError');
-  held?.release();
-  const second = await waiting;
-  expect(second?.size).toBe(600);
-  second?.release();
-  // One read always proceeds alone, however large: a budget smaller than a file never blocks it.
-  const big = await pool({ wholeBytes: 10 }).readWhole(a, 1 << 20, { expected: 600 });
-  expect(big?.size).toBe(600);
-});
-
 test('errors come back with their fs codes, and say which side failed', async () => {
   const p = pool();
   const missing = path.join(work, 'gone');
-  for (const call of [p.hash(missing), p.readWhole(missing, 100), p.copy(missing, path.join(work, 'x'))]) {
+  for (const call of [p.hash(missing), p.copy(missing, path.join(work, 'x'))]) {
     const err = await caught(call);
     if (!(err instanceof FileOpError)) throw err;
     expect(err.code).toBe('ENOENT'); // what the tree walk takes for a file that vanished
@@ -142,7 +82,8 @@ test('a FIFO fails at once instead of blocking a worker forever', async () => {
   expect(made.status).toBe(0);
   const started = Date.now();
   expect((await caught(p.hash(fifo))).code).toBe('EFTYPE');
-  expect((await caught(p.readWhole(fifo, 1000))).code).toBe('EFTYPE');
+  expect((await caught(p.copy(fifo, path.join(work, 'fifo-copy')))).code).toBe('EFTYPE');
+  expect(existsSync(path.join(work, 'fifo-copy'))).toBe(false);
   expect(Date.now() - started).toBeLessThan(5000);
   // The single worker is free again.
   const file = path.join(work, 'after');
@@ -231,8 +172,8 @@ test('a process using the pool waits for its answer, then exits at once (idle wo
   const script = `
     const { sharedHashPool } = require(${JSON.stringify(dist)});
     const file = ${JSON.stringify(file)};
-    Promise.all([sharedHashPool().hash(file), sharedHashPool().readWhole(file, 1 << 30)]).then(([h, w]) => {
-      console.log(JSON.stringify({ sha256: h.sha256, whole: w.sha256, at: Date.now() }));
+    Promise.all([sharedHashPool().hash(file), sharedHashPool().copy(file, file + '.copy')]).then(([h, c]) => {
+      console.log(JSON.stringify({ sha256: h.sha256, copied: c.sha256, at: Date.now() }));
     });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -240,9 +181,9 @@ test('a process using the pool waits for its answer, then exits at once (idle wo
     out += d.toString();
   });
   const exitedAt = await new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())));
-  const line = JSON.parse(out) as { sha256: string; whole: string; at: number };
+  const line = JSON.parse(out) as { sha256: string; copied: string; at: number };
   expect(line.sha256).toBe(sha(bytes));
-  expect(line.whole).toBe(sha(bytes));
+  expect(line.copied).toBe(sha(bytes));
   // Well under the 2 s idle timeout: the idle workers did not keep it alive.
   expect(exitedAt - line.at).toBeLessThan(1000);
 });
@@ -250,6 +191,7 @@ test('a process using the pool waits for its answer, then exits at once (idle wo
 test('many calls at once: every answer is the right file', async () => {
   const p = pool({ size: 3, chunkSize: 1000 });
   await mkdir(path.join(work, 'many'));
+  await mkdir(path.join(work, 'copies'));
   const files = await Promise.all(
     Array.from({ length: 300 }, async (_, i) => {
       const bytes = randomBytes(i * 37);
@@ -261,11 +203,12 @@ test('many calls at once: every answer is the right file', async () => {
   const got = await Promise.all(
     files.map(async ({ f }, i) => {
       if (i % 2) return (await p.hash(f)).sha256;
-      const whole = await p.readWhole(f, 1 << 20, { expected: i * 37 });
-      whole?.release();
-      return whole?.sha256;
+      const copied = await p.copy(f, path.join(work, 'copies', String(i)));
+      expect(await readFile(path.join(work, 'copies', String(i)))).toEqual(await readFile(f));
+      return copied.sha256;
     }),
   );
   got.forEach((g, i) => expect(g).toBe(files[i]?.digest));
   expect(await readdir(path.join(work, 'many'))).toHaveLength(300);
+  expect(await readdir(path.join(work, 'copies'))).toHaveLength(150);
 });

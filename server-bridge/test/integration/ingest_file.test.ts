@@ -18,10 +18,10 @@ import { LocalStorage } from '../../src/storage/local_storage';
 import { caught } from '../support/caught';
 
 const MiB = 1024 * 1024;
-/** Repository.ingestFile reads files up to this size whole, and stages larger ones. */
-const SMALL_FILE = 4 * MiB;
-/** ... and reads and hashes files up to this size on the main thread, larger ones in the pool. */
+/** Repository.ingestFile reads files up to this size whole on the main thread, and stages larger ones (in the pool). */
 const INLINE_FILE = 128 * 1024;
+/** A size the pool copies in many chunks (its chunk is 64 KiB). */
+const LARGE = 4 * MiB;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let work: string;
@@ -52,9 +52,8 @@ test.each([
   ['empty', 0],
   ['small', 10_000],
   ['inline at most', INLINE_FILE],
-  ['read whole in the pool', INLINE_FILE + 1],
-  ['exactly the small-file limit', SMALL_FILE],
-  ['just over it (staged)', SMALL_FILE + 1],
+  ['just over it (staged)', INLINE_FILE + 1],
+  ['4 MiB (staged)', LARGE],
   ['large (staged)', 9 * MiB + 7],
 ])('%s file: the object holds exactly the bytes hashed, stored once', async (_name, n) => {
   const bytes = randomBytes(n);
@@ -71,21 +70,18 @@ test.each([
   }
 });
 
-test.each([
-  ['inline', 20_000],
-  ['pool-read', MiB],
-])('a %s file whose content is present is not staged at all', async (_n, n) => {
+test('an inline file whose content is present is not staged at all', async () => {
   const file = path.join(work, 'thumb.jpg');
-  await writeFile(file, randomBytes(n));
-  const first = await repo.ingestFile(file, { size: n });
+  await writeFile(file, randomBytes(20_000));
+  const first = await repo.ingestFile(file, { size: 20_000 });
   // With no staging directory, any write would fail: the second ingest must not write.
   await rm(path.join(repoDir, 'tmp'), { recursive: true });
-  expect(await repo.ingestFile(file, { size: n })).toEqual({ ...first, isNew: false });
+  expect(await repo.ingestFile(file, { size: 20_000 })).toEqual({ ...first, isNew: false });
 });
 
 test.each([
   ['inline', 100, 200_000],
-  ['pool-read', MiB, SMALL_FILE + 5],
+  ['staged', MiB, LARGE + 5],
 ])('a %s file that grew past that path since it was listed is staged, and stored as read', async (_n, listed, n) => {
   const bytes = randomBytes(n);
   const file = path.join(work, 'growing');
@@ -96,8 +92,8 @@ test.each([
 
 test.each([
   ['small', 1000],
-  ['pool-read', MiB],
-  ['staged', SMALL_FILE + 1000],
+  ['staged', MiB],
+  ['large staged', LARGE + 1000],
 ])('%s file rewritten between hashing and storing: stored as hashed, never under a wrong hash', async (_n, n) => {
   const before = randomBytes(n);
   const after = randomBytes(n); // same size, same mtime: nothing in its metadata shows the change
@@ -122,7 +118,7 @@ test('files rewritten all the time while they are ingested: every object holds t
   const files = [
     { file: path.join(work, 'a'), size: 3000 },
     { file: path.join(work, 'b'), size: 300_000 },
-    { file: path.join(work, 'c'), size: SMALL_FILE - 10 }, // crosses the limit as it is rewritten
+    { file: path.join(work, 'c'), size: INLINE_FILE - 10 }, // crosses the limit as it is rewritten
     { file: path.join(work, 'd'), size: 6 * MiB },
   ];
   for (const f of files) await writeFile(f.file, randomBytes(f.size));
@@ -154,8 +150,8 @@ test('files rewritten all the time while they are ingested: every object holds t
 
 test.each([
   ['small file', 100],
-  ['pool-read file', MiB],
-  ['staged file', SMALL_FILE + 1],
+  ['staged file', MiB],
+  ['large staged file', LARGE + 1],
   ['file of unknown size', undefined],
 ])('a %s that vanished fails with ENOENT (what the walk takes for "vanished")', async (_n, size) => {
   const err = await caught(repo.ingestFile(path.join(work, 'gone'), { size }));
@@ -165,8 +161,8 @@ test.each([
 
 test.each([
   ['small', 100],
-  ['pool-read', MiB],
-  ['staged', SMALL_FILE + 1],
+  ['staged', MiB],
+  ['large staged', LARGE + 1],
 ])('a %s file cannot be staged: the repository fails (never "vanished")', async (_n, size) => {
   const file = path.join(work, 'present');
   await writeFile(file, randomBytes(size));
@@ -180,7 +176,7 @@ test.each([
 test('a path replaced by a FIFO since it was listed fails at once instead of hanging', async () => {
   const fifo = path.join(work, 'fifo');
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-  for (const size of [10, MiB, SMALL_FILE + 1, undefined]) {
+  for (const size of [10, MiB, LARGE + 1, undefined]) {
     expect((await caught(repo.ingestFile(fifo, { size }))).code).toBe('EFTYPE');
   }
   expect(await staged()).toEqual([]);
@@ -215,8 +211,8 @@ test('a staged file into a full repository: DISK_SPACE naming the file, nothing 
   try {
     const full = await Repository.open(await LocalStorage.open(path.join(small, 'repo')));
     const file = path.join(work, 'video.mp4');
-    await writeFile(file, randomBytes(SMALL_FILE + MiB));
-    const err = await caught(full.ingestFile(file, { size: SMALL_FILE + MiB }));
+    await writeFile(file, randomBytes(LARGE + MiB));
+    const err = await caught(full.ingestFile(file, { size: LARGE + MiB }));
     expect(err).toBeInstanceOf(DiskFullError);
     expect(err.code).toBe('DISK_SPACE');
     expect(err.message).toMatch(new RegExp(`^the repository disk is full: writing the copy of ${file} failed; `));
