@@ -16,7 +16,7 @@
  * cores), whatever the files' sizes and however many calls wait. Files of up to 4 MiB used to be
  * read whole by the workers and handed to the main thread (16 MiB of them at a time): buffers of
  * every size, from the workers' malloc arenas, which keep memory after it is freed. A full backup
- * of 2 GB of attachments peaked at 247-278 MB that way, and at 175-188 MB with chunked copies.
+ * of 2 GB of attachments peaked at 242-278 MB that way, and at 170-189 MB with chunked copies.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';

@@ -260,7 +260,7 @@ export class Repository {
    *   clone is then hashed), else a copy in the pool's chunks that hashes exactly what it writes
    *   (never the whole file in memory). Measured on 2 cores, 1,025 files of 128 KiB-4 MiB (1.3 GB):
    *   faster than reading each whole in a worker and writing it only when new (1.9-3.1 s against
-   *   3.6-5.0 s), and 31 MB of peak memory above the start against 100-115 MB.
+   *   3.6-5.0 s), and 31-32 MB of peak memory above the start against 98-99 MB.
    * Errors reading the file keep their code (ENOENT: it vanished); staging failures are the
    * repository's (StorageError, DiskFullError). `onHashed` runs between hashing and storing
    * (tests change the file there).
