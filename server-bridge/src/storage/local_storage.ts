@@ -238,6 +238,15 @@ export class LocalStorage implements Storage {
     }
   }
 
+  statSync(key: string): ObjectInfo | undefined {
+    try {
+      const st = statSync(this.file(key), { throwIfNoEntry: false });
+      return st?.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      throw wrap(err, `cannot stat ${key}`);
+    }
+  }
+
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const base = prefix.replace(/\/+$/, '');
     if (base) assertKey(base);

@@ -89,6 +89,8 @@ export interface Storage {
    * fsynced: the caller makes a batch durable at once (Repository.sync).
    */
   storeSmallSync?(key: string, bytes: Buffer): boolean;
+  /** Optional, with readSmallSync (plain local files only): stat with a synchronous call, same answers. */
+  statSync?(key: string): ObjectInfo | undefined;
   /**
    * Optional: removes what interrupted puts left (temp files, incomplete multipart uploads) and
    * says how many; call only while holding the job lock.

@@ -19,6 +19,7 @@ import type { ComponentRecord, Entry, Manifest } from '../../src/manifest/manife
 import type { StepContext } from '../../src/jobs/runner';
 import { checkObjectsPresent } from '../../src/operations/object_presence';
 import { collectEntries } from '../../src/manifest/entry_list';
+import { WalkPacer } from '../../src/repository/walk_pacer';
 
 let work: string;
 beforeEach(async () => {
@@ -54,27 +55,32 @@ async function backedUp(repo: Repository): Promise<Entry[]> {
   return collectEntries((await backupTree({ root: src, exclude: [], repo })).entries);
 }
 
-test('present objects pass, each stat-ed once however many files share it; missing and truncated ones are named', async () => {
-  const dir = path.join(work, 'repo');
-  const repo = await Repository.open(await LocalStorage.open(dir));
-  const entries = await backedUp(repo);
-  const distinct = new Set(entries.flatMap((e) => (e.sha256 ? [e.sha256] : []))).size;
-  const ok = await checkObjectsPresent(repo, manifestOf(entries), ctx);
-  expect(ok).toEqual({ issues: [], objects: distinct, sizes: true });
+// A local repository's objects are stat'ed with synchronous calls or awaited ones, as the pacer finds faster.
+test.each(['sync', 'async'] as const)(
+  'present objects pass, each stat-ed once however many files share it; missing and truncated ones are named (%s stats)',
+  async (fixed) => {
+    const dir = path.join(work, 'repo');
+    const repo = await Repository.open(await LocalStorage.open(dir));
+    const entries = await backedUp(repo);
+    const distinct = new Set(entries.flatMap((e) => (e.sha256 ? [e.sha256] : []))).size;
+    const pacer = () => new WalkPacer({ fixed });
+    const ok = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, pacer());
+    expect(ok).toEqual({ issues: [], objects: distinct, sizes: true });
 
-  const f3 = entries.find((e) => e.path === 'd/f3') as Entry;
-  const f7 = entries.find((e) => e.path === 'd/f7') as Entry;
-  const f9 = entries.find((e) => e.path === 'd/f9') as Entry;
-  await rm(path.join(dir, objectKey(f3.sha256 as string)));
-  await truncate(path.join(dir, objectKey(f7.sha256 as string)), 5);
-  // Same size, other bytes: not read here; the copy hashes it (failures.test.ts).
-  await writeFile(path.join(dir, objectKey(f9.sha256 as string)), 'X'.repeat(f9.size as number));
-  const bad = await checkObjectsPresent(repo, manifestOf(entries), ctx);
-  expect(bad.issues.sort((a, b) => String(a.path).localeCompare(String(b.path)))).toEqual([
-    { component: 'data', path: 'd/f3', object: f3.sha256, problem: 'object is missing' },
-    { component: 'data', path: 'd/f7', object: f7.sha256, problem: `size 5 differs from the manifest's ${f7.size}` },
-  ]);
-});
+    const f3 = entries.find((e) => e.path === 'd/f3') as Entry;
+    const f7 = entries.find((e) => e.path === 'd/f7') as Entry;
+    const f9 = entries.find((e) => e.path === 'd/f9') as Entry;
+    await rm(path.join(dir, objectKey(f3.sha256 as string)));
+    await truncate(path.join(dir, objectKey(f7.sha256 as string)), 5);
+    // Same size, other bytes: not read here; the copy hashes it (failures.test.ts).
+    await writeFile(path.join(dir, objectKey(f9.sha256 as string)), 'X'.repeat(f9.size as number));
+    const bad = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, pacer());
+    expect(bad.issues.sort((a, b) => String(a.path).localeCompare(String(b.path)))).toEqual([
+      { component: 'data', path: 'd/f3', object: f3.sha256, problem: 'object is missing' },
+      { component: 'data', path: 'd/f7', object: f7.sha256, problem: `size 5 differs from the manifest's ${f7.size}` },
+    ]);
+  },
+);
 
 test('an encrypted repository: presence is checked, sizes are not (they depend on the recipients)', async () => {
   const { identity, recipient } = await generateKeyPair();

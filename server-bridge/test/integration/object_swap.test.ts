@@ -13,6 +13,7 @@ import { Repository } from '../../src/repository/repository';
 import { objectKey } from '../../src/repository/layout';
 import { restoreTree } from '../../src/repository/tree_restore';
 import type { Entry } from '../../src/manifest/manifest';
+import { WalkPacer } from '../../src/repository/walk_pacer';
 import { caught } from '../support/caught';
 
 let work: string;
@@ -49,6 +50,23 @@ test('an object swapped after the preflight check is refused when it is written,
   expect(await readFile(path.join(root, 'config.json'), 'utf8').catch(() => 'absent')).toBe('absent');
   // No temporary copy of the swapped content is left beside the target either.
   expect(await readdir(root)).toEqual([]);
+});
+
+test('in a directory the restore made (files written under their own names), a swapped object leaves nothing either', async () => {
+  const root = path.join(work, 'target3');
+  const list: Entry[] = [
+    { path: '', type: 'dir', mode: 0o755, uid, gid, mtime },
+    { path: 'sub', type: 'dir', mode: 0o755, uid, gid, mtime },
+    { path: 'sub/config.json', type: 'file', mode: 0o600, uid, gid, mtime, size: 11, sha256: goodSha },
+  ];
+  for (const fixed of ['sync', 'async'] as const) {
+    await rm(root, { recursive: true, force: true });
+    const err = await caught(
+      restoreTree({ entries: list, root, exclude: [], mode: 'mirror', repo, pacer: new WalkPacer({ fixed }) }),
+    );
+    expect(err).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    expect(await readdir(path.join(root, 'sub'))).toEqual([]);
+  }
 });
 
 test('an existing file is kept when the object that would replace it was swapped', async () => {

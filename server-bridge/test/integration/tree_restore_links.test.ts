@@ -123,6 +123,37 @@ describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
     expect((await stat(path.join(root, 'a-real', 'f1'))).mode & 0o777).toBe(0o666);
   });
 
+  test('a link planted in a directory the restore made, before a file of it is written: replaced, never written through', async () => {
+    // The restore makes `a` and writes small files there under their own names (nothing of the
+    // target's can be in a directory it made), unless something was put there meanwhile.
+    const entries = [file('a/f1'), file('a/f2'), file('a/f3')];
+    let planted = false;
+    const plant = () => {
+      if (planted) return;
+      planted = true;
+      symlinkSync(path.join(victim, 'keep'), path.join(root, 'a', 'f2'));
+      symlinkSync(victim, path.join(root, 'a', 'f3'));
+    };
+    await restoreTree({
+      entries,
+      root,
+      exclude: [],
+      mode: 'files',
+      repo,
+      pacer: pacer(),
+      concurrency: 1,
+      onProgress: plant,
+    });
+    expect(planted).toBe(true);
+    await victimUntouched();
+    for (const f of ['f1', 'f2', 'f3']) {
+      const st = await lstat(path.join(root, 'a', f));
+      expect(st.isFile()).toBe(true);
+      expect(st.mode & 0o777).toBe(0o666);
+      expect(await readFile(path.join(root, 'a', f), 'utf8')).toBe('evil');
+    }
+  });
+
   test('an unchanged file whose metadata differs: set on the file itself', async () => {
     await mkdir(path.join(root, 'd'));
     await writeFile(path.join(root, 'd', 'f'), 'evil', { mode: 0o600 });

@@ -58,6 +58,17 @@ export function storageContract(
       expect(() => read('../escape', 3000)).toThrow(TypeError);
     });
 
+    test('statSync, where offered, answers as stat does', async () => {
+      const statSync = storage.statSync?.bind(storage);
+      expect(statSync !== undefined).toBe(name.startsWith('LocalStorage'));
+      if (!statSync) return;
+      await storage.put('objects/ef/small', randomBytes(700));
+      expect(statSync('objects/ef/small')).toEqual(await storage.stat('objects/ef/small'));
+      expect(statSync('objects/ef/small')).toEqual({ key: 'objects/ef/small', size: 700 });
+      expect(statSync('objects/ef/none')).toBeUndefined();
+      expect(() => statSync('../escape')).toThrow(/invalid storage key/);
+    });
+
     test('storeSmallSync, where offered, stores bytes readable by get and list, never replaces an object, and leaves no temporary file', async () => {
       const store = storage.storeSmallSync?.bind(storage);
       expect(store !== undefined).toBe(name.startsWith('LocalStorage'));
