@@ -82,6 +82,7 @@ export class PostgresEngine implements DatabaseEngine {
   ): Promise<DumpResult> {
     const client = await this.connect();
     let ending: Promise<void> | undefined;
+    let stopListening: (() => void) | undefined;
     try {
       // The exported snapshot pins what pg_dump sees; counting rows inside the same transaction
       // gives counts that match the dump even while Mattermost keeps writing (online mode).
@@ -99,13 +100,13 @@ export class PostgresEngine implements DatabaseEngine {
       // Counting a big table can take minutes: a torn-down dump ends our session at once instead.
       // Closing the connection is not enough: a backend waiting on a lock does not notice that its
       // client went away until it gets the lock, so it is terminated from another session too.
-      group.signal.addEventListener(
-        'abort',
-        () => {
-          ending = this.terminate(client);
-        },
-        { once: true },
-      );
+      const onAbort = (): void => {
+        ending = this.terminate(client);
+      };
+      group.signal.addEventListener('abort', onAbort, { once: true });
+      // The job's signal outlives the dump (it aborts when the job ends): once the dump has
+      // settled, its end must not open a session to terminate one that is already closed.
+      stopListening = () => group.signal.removeEventListener('abort', onAbort);
       const proc = startProcess(pgTool(this.binDir, 'pg_dump'), args, {
         env: { ...pgEnv(this.target), PGAPPNAME: appName },
         signal: group.signal,
@@ -141,6 +142,7 @@ export class PostgresEngine implements DatabaseEngine {
       await client.query('COMMIT');
       return { rowCounts, format: 'pg_custom', tool: await this.toolVersion() };
     } finally {
+      stopListening?.();
       await client.end().catch(() => undefined);
       await ending;
     }

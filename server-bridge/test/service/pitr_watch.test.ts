@@ -110,7 +110,8 @@ test('an archive failure is detected, shown, counted and posted once; its end is
     expect(await env.sidecar.reporter.flushed()).toBe(true);
     const posts = archivePosts();
     expect(posts).toHaveLength(1);
-    expect(posts[0]?.message).toMatch(/^⚠️ WAL archiving is failing: archive_command failed for [0-9A-F]{24}/);
+    // The problem text quotes PostgreSQL's archiver view, so it is posted Markdown-escaped (`\_`).
+    expect(posts[0]?.message).toMatch(/^⚠️ WAL archiving is failing: archive\\_command failed for [0-9A-F]{24}/);
     const m = await (await fetch(`${env.sidecarUrl}/metrics`)).text();
     expect(metric(m, 'mm_backup_wal_archive_failed_total')).toBeGreaterThan(0);
     expect(metric(m, 'mm_backup_wal_archive_healthy')).toBe(0);
