@@ -3,25 +3,14 @@
 // point-in-time restore control when there is a window to restore into.
 
 import React from 'react';
-import {FormattedDate, FormattedMessage, FormattedTime} from 'react-intl';
+import {FormattedMessage} from 'react-intl';
 
 import type {PitrStatus} from '@mm-backup/api';
 import {formatDuration} from 'src/format';
-import {browserTimeZone} from 'src/local_time';
 
 import RestoreAtPicker from './restore_at_picker';
-
-/** In this browser's zone, as the picker below reads its input (the host's provider may pin another). */
-function When({iso}: {iso: string}) {
-    const d = new Date(iso);
-    const zone = browserTimeZone();
-    return (
-        <>
-            <FormattedDate value={d} timeZone={zone} year="numeric" month="short" day="2-digit" />{' '}
-            <FormattedTime value={d} timeZone={zone} hour="2-digit" minute="2-digit" second="2-digit" />
-        </>
-    );
-}
+import When from './when';
+import WindowLimits from './window_limits';
 
 type Props = {
     pitr: PitrStatus;
@@ -64,6 +53,11 @@ export default function RecoveryWindow({pitr, busy, onRestore}: Props) {
                                     defaultMessage="{start} to {end}"
                                     values={{start: <When iso={w.start} />, end: <When iso={w.end} />}}
                                 />
+                            ) : pitr.wal_gap?.broken ? (
+                                <FormattedMessage
+                                    id="mattermost-backup.pitr.window_none_gap"
+                                    defaultMessage="None: the WAL gap below leaves nothing restorable"
+                                />
                             ) : (
                                 <FormattedMessage
                                     id="mattermost-backup.pitr.window_none"
@@ -89,9 +83,10 @@ export default function RecoveryWindow({pitr, busy, onRestore}: Props) {
                             />
                         </td>
                     </tr>
+                    <WindowLimits pitr={pitr} />
                 </tbody>
             </table>
-            {w && <RestoreAtPicker start={w.start} end={w.end} busy={busy} onPick={onRestore} />}
+            {w && <RestoreAtPicker limits={{...pitr, window: w}} busy={busy} onPick={onRestore} />}
         </div>
     );
 }
