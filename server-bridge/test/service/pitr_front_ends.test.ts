@@ -5,13 +5,15 @@
  * status`, `/backup list` and `mm-backup list`; schedule.pitr_backup through the settings API;
  * a restore to a time T over the API (prepare with `at`, then the token) and a restore to the end
  * of the archive from `/backup restore --at latest … confirm <code>`, each bringing back exactly
- * the rows of its target; refusals and foreign codes start nothing.
+ * the rows of its target; refusals and foreign codes start nothing. The hole the restore to T
+ * leaves (timeline 1 after T) is named by `/backup status`, `mm-backup status` and `pitr status`.
  */
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli } from '../support/cli';
 import { eventually, setupService, type ServiceEnv } from '../support/service_env';
 import type { JobRecord } from '../../src/jobs/job_record';
+import { escapeMarkdown } from '../../src/status/markdown';
 
 let env: ServiceEnv;
 const stanza = `front${process.pid}`;
@@ -250,7 +252,26 @@ test('restore to T over the API (prepare with at, confirm with the token): exact
     .posts(env.channel.id)
     .find((p) => p.message.startsWith(`**Restore to ${t.toISOString()}** by @sysadmin`));
   expect(root?.message).toContain(`Database restored to ${t.toISOString()} (pgBackRest backup `);
-}, 420_000);
+
+  // Timeline 1 after T is abandoned now: a hole, which /backup status and the CLI's status name.
+  await env.pg.query(db(), 'SELECT pg_switch_wal()');
+  const view = await eventually(
+    async () => {
+      const p = await env.sidecar.pitr.poll();
+      return p?.holes?.length ? p : undefined;
+    },
+    120_000,
+    'the hole the restore left',
+  );
+  const hole = view.holes![0]!;
+  expect(hole).toMatchObject({ timeline: 1, problem: expect.stringMatching(/was on timeline 1 after the point/) });
+  expect((await slash('/backup status')).text).toContain(`⚠️ ${escapeMarkdown(hole.problem)}`);
+  for (const args of [['status'], ['pitr', 'status']]) {
+    const cli = await runCli(['--config', env.cfgFile, ...args]);
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(cli.stdout).toContain(`⚠️ ${hole.problem}`);
+  }
+}, 540_000);
 
 test('/backup restore --at latest: two steps, the admin and the target bound to the code', async () => {
   await env.pg.exec(db(), 'INSERT INTO pitr_probe VALUES (42)');

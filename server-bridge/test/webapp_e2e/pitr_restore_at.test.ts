@@ -5,7 +5,8 @@
  * window and the archive's health from GET /v1/status; the picker is bounded by the window in
  * the admin's wall clock and names the zone; a time outside is refused on the page; the time
  * picked is sent to restore/prepare with its offset, confirmed by typing "restore", and the
- * database comes back with exactly the rows of that time.
+ * database comes back with exactly the rows of that time. That restore leaves a hole (timeline
+ * 1 after the time picked): the page lists it and its picker refuses a time in it (screenshot).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
@@ -205,7 +206,39 @@ describe('point-in-time restore from the System Console page in Chromium', () =>
       options: { at: new Date(t).toISOString() },
     });
     expect(await probe()).toEqual([1, 2, 3, 4, 5]);
+
+    // The restore left timeline 1 after T behind: a hole, listed on the page and refused by its picker.
+    await env.pg.query(db(), 'SELECT pg_switch_wal()');
+    const after = await eventually(
+      async () => {
+        const p = await env.sidecar.pitr.poll();
+        return p?.holes?.length && p.window ? p : undefined;
+      },
+      120_000,
+      'the hole the restore left',
+    );
+    const hole = after.holes![0]!;
+    expect(hole.timeline).toBe(1);
+    await page.reload();
+    const row = page.getByTestId('pitr-hole');
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.textContent()).toMatch(/only timeline 1 held it, abandoned by an earlier point-in-time restore/);
+    expect(await page.getByTestId('pitr-hole-problem').textContent()).toBe(hole.problem);
+    // A whole second inside the hole, as the picker sends it.
+    const inHole = Math.ceil(Date.parse(hole.from) / 1000) * 1000;
+    expect(inHole).toBeLessThan(Date.parse(hole.to));
+    await input.fill(wall(inHole));
+    await page.getByTestId('restore-at-outside').waitFor();
+    expect(await page.getByTestId('restore-at-outside').getAttribute('data-reason')).toBe('hole');
+    expect(await go.isDisabled()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'pitr-hole.png'), fullPage: true });
+    // The later suggestion (the first second after the hole) is restorable.
+    await page.getByTestId('restore-at-suggestion').last().click();
+    // (Chromium leaves out the seconds when they are :00.)
+    const later = wall(Math.ceil(Date.parse(hole.to) / 1000) * 1000);
+    expect([later, later.replace(/:00$/, '')]).toContain(await input.inputValue());
+    expect(await go.isEnabled()).toBe(true);
     expect(errors).toEqual([]);
     expect(env.rest.violations).toEqual([]);
-  }, 600_000);
+  }, 900_000);
 });
