@@ -14,6 +14,14 @@ import path from 'node:path';
 import { runCli, type CliResult } from '../support/cli';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import {
+  exists,
+  pgCtl,
+  prepareRestorePoint,
+  probeRows,
+  switchWalAndWait,
+  writeNewHostConfigs,
+} from '../support/pitr_restore_steps';
 
 describe('restore --at onto a new host (--pg-data-dir)', () => {
   let env: PitrRestoreEnv;
@@ -24,13 +32,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
   let newHostEtc: string;
   let postgresUid: number;
   const restoredDirs: string[] = [];
-  const sql = (q: string) => env.db.query(mmdb, q);
-  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
-  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
   const newHost = (cfg: string, ...args: string[]) => runCli(['--config', cfg, '--json', ...args]);
-  const exists = async (p: string) => !!(await lstat(p).catch(() => undefined));
-  const pgCtl = (...args: string[]) =>
-    spawnSync('runuser', ['-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...args], { encoding: 'utf8' });
   /** Every file below the stanza's archive: what the old host archived, and nothing the restored cluster may add. */
   const archived = async (): Promise<string[]> => {
     const out: string[] = [];
@@ -69,79 +71,20 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
       const r = await env.cli(...args);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     };
-    await ok('pitr', 'enable', '--restart-postgres', '--yes');
-    await env.db.exec(
-      mmdb,
-      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
-       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
-    );
-    await ok('pitr', 'backup');
-    await ok('backup');
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
-    await new Promise((r) => setTimeout(r, 1000));
-    t = await dbNow();
-    await new Promise((r) => setTimeout(r, 1000));
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+    t = await prepareRestorePoint(env, ok);
     // The old host's last words: its WAL up to here reaches the repository.
-    const seg = (
-      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS s')) as Array<{ s: string }>
-    )[0]!.s;
-    const end = Date.now() + 120_000;
-    for (;;) {
-      const a = (await env.db.query('postgres', 'SELECT last_archived_wal AS w FROM pg_stat_archiver')) as Array<{
-        w: string | null;
-      }>;
-      if (a[0]?.w && a[0].w >= seg) break;
-      if (Date.now() > end) throw new Error(`segment ${seg} was not archived`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    await switchWalAndWait(env.db, 120_000);
 
     // The new host: the same repository and install paths, its own /etc for pgBackRest.
+    // With it, a PostgreSQL service whose start fails (custom preset): the restored copy must not stay.
     const oldCfg = JSON.parse(await readFile(env.cfgFile, 'utf8')) as Record<string, any>;
     newHostEtc = path.join(env.root, 'newhost-etc', 'pgbackrest');
-    newHostCfg = path.join(env.root, 'newhost.json');
-    await writeFile(
-      newHostCfg,
-      JSON.stringify({
-        ...oldCfg,
-        pitr: {
-          ...oldCfg.pitr,
-          configDir: newHostEtc,
-          postgresService: { preset: 'pg_ctl', binDir: env.db.binDir },
-        },
-      }),
-      { mode: 0o600 },
-    );
-    // A PostgreSQL service whose start fails (custom preset): the restored copy must not stay.
-    const failingStart = path.join(env.root, 'pg-start-fails');
-    const dir2 = path.join(env.root, 'newhost2', 'main');
-    const ctl = path.join(env.db.binDir, 'pg_ctl');
-    await writeFile(failingStart, "#!/bin/sh\necho 'postgres start made to fail by the test' >&2\nexit 1\n", {
-      mode: 0o755,
-    });
-    failingCfg = path.join(env.root, 'newhost-failing.json');
-    await writeFile(
-      failingCfg,
-      JSON.stringify({
-        ...oldCfg,
-        pitr: {
-          ...oldCfg.pitr,
-          configDir: newHostEtc,
-          postgresService: {
-            preset: 'custom',
-            start: [failingStart],
-            stop: ['runuser', '-u', 'postgres', '--', ctl, 'stop', '-D', dir2, '-m', 'fast', '-w', '-s'],
-            status: ['runuser', '-u', 'postgres', '--', ctl, 'status', '-D', dir2, '-s'],
-          },
-        },
-      }),
-      { mode: 0o600 },
-    );
+    ({ newHostCfg, failingCfg } = await writeNewHostConfigs(env, oldCfg, { ...oldCfg.pitr, configDir: newHostEtc }));
   }, 300_000);
 
   afterAll(async () => {
     for (const d of restoredDirs) {
-      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl('stop', '-D', d, '-m', 'fast', '-w');
+      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl(env.db, 'stop', '-D', d, '-m', 'fast', '-w');
     }
     await env?.cleanup();
   }, 120_000);
@@ -186,7 +129,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
 
     // Nothing was written anywhere: not even pgBackRest's config of the new host.
     expect(await exists(newHostEtc)).toBe(false);
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   }, 300_000);
 
   test('the old host gone: a time outside the window is refused with the window; the old host config is not replaced', async () => {
@@ -269,7 +212,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     expect((await lstat(target)).uid).toBe(postgresUid);
     expect((await lstat(target)).mode & 0o777).toBe(0o700);
     // env.db talks to 127.0.0.1:<the DSN port>: the restored cluster now.
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await isUp(env.url)).toBe(true);
 
     expect(await env.db.query('postgres', 'SHOW archive_mode')).toEqual([{ archive_mode: 'off' }]);
@@ -286,7 +229,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
 
   test('a PostgreSQL start that fails leaves the target removed, with a clear message', async () => {
     const first = restoredDirs[0] as string;
-    expect(pgCtl('stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
+    expect(pgCtl(env.db, 'stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
     expect(await portOpen(env.db.port)).toBe(false);
     const target = path.join(env.root, 'newhost2', 'main');
     await mkdir(path.dirname(target));

@@ -9,56 +9,33 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
+import type { S3Server } from '@mm-backup/testkit';
 import type { CliResult } from '../support/cli';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import {
+  bucketKeys,
+  createProbe,
+  filesHolding,
+  probeRows,
+  S3_PREFIX,
+  timeBetweenRows,
+  useS3PitrRepo,
+} from '../support/pitr_restore_steps';
 import { watchProcesses } from '../support/watch_processes';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
 const SECRET = `pitr-s3-secret-${process.pid}-4c1d9e`;
-const PREFIX = 'mm/prod';
-
-/** Every object key in the s3rver bucket (its filesystem store: <key>._S3rver_object). */
-async function bucketKeys(s3: S3Server): Promise<string[]> {
-  const base = path.join(s3.dir, s3.bucket);
-  const keys: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('._S3rver_object')) keys.push(path.relative(base, p).replace(/\._S3rver_object$/, ''));
-    }
-  };
-  if (existsSync(base)) await walk(base);
-  return keys.sort();
-}
-
-/** Files under `dir` (recursively) whose bytes hold `secret`. */
-async function filesHolding(dir: string, secret: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && (await readFile(p)).includes(secret)) found.push(p);
-    }
-  };
-  await walk(dir);
-  return found;
-}
+const PREFIX = S3_PREFIX;
 
 describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
   let env: PitrRestoreEnv;
   let s3: S3Server;
-  let mmdb: string;
   let configDir: string;
   let stanza: string;
   let secretFile: string;
   const outputs: CliResult[] = [];
-  const sql = (q: string) => env.db.query(mmdb, q);
-  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
   const ok = async (...args: string[]) => {
     const r = await env.cli(...args);
     outputs.push(r);
@@ -71,36 +48,16 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
     expect(seen).toEqual([]);
     return { summary: result, watched };
   };
-  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
   const pgbackrestKeys = async () => (await bucketKeys(s3)).filter((k) => k.startsWith(`${PREFIX}/pgbackrest/`));
 
   beforeAll(async () => {
     env = await setupPitrRestore();
-    mmdb = env.sb.dbName;
-    s3 = await startS3Server('mm-pitr', {
-      tls: true,
-      credentials: { accessKeyId: 'AKIDPITRS3', secretAccessKey: SECRET },
-    });
-    const idFile = path.join(env.root, 's3-key-id');
-    secretFile = path.join(env.root, 's3-secret');
-    await writeFile(idFile, 'AKIDPITRS3\n', { mode: 0o600 });
-    await writeFile(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
-    cfg.offsite = {
-      mode: 'replicate',
-      s3: {
-        endpoint: s3.endpoint,
-        bucket: s3.bucket,
-        prefix: PREFIX,
-        forcePathStyle: true,
-        accessKeyIdFile: idFile,
-        secretAccessKeyFile: secretFile,
-      },
-    };
-    // The file snapshots stay local here: this test is about pgBackRest's use of the bucket.
-    cfg.backup = { ...cfg.backup, replicateAfter: false };
-    cfg.pitr.repo = { type: 's3', caFile: s3.caFile, spoolPath: path.join(env.root, 'spool', 'pgbackrest') };
-    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    let cfg: Record<string, any>;
+    ({ s3, secretFile, cfg } = await useS3PitrRepo(env, {
+      bucket: 'mm-pitr',
+      accessKeyId: 'AKIDPITRS3',
+      secret: SECRET,
+    }));
     configDir = cfg.pitr.configDir;
     stanza = cfg.pitr.stanza;
   }, 300_000);
@@ -154,11 +111,7 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
   }, 300_000);
 
   test('pitr backup lands in the bucket; the window comes from it; restore --at T from it gives the rows of T', async () => {
-    await env.db.exec(
-      mmdb,
-      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
-       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
-    );
+    await createProbe(env);
     const b = await okWatched(/pgbackrest/, 'pitr', 'backup', '--type', 'full');
     expect(b.watched.some((c) => / backup$/.test(c))).toBe(true);
     const label = (await pgbackrestKeys())
@@ -173,17 +126,13 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
     expect(st.archive.state).toBe('ok');
 
     await ok('backup'); // the file snapshot restore --at takes the files from
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
-    await new Promise((r) => setTimeout(r, 1000));
-    const t = await dbNow();
-    await new Promise((r) => setTimeout(r, 1000));
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+    const t = await timeBetweenRows(env);
 
     const r = await okWatched(/pgbackrest/, 'restore', '--at', t.toISOString(), '--yes');
     expect(r.summary.target).toBe(t.toISOString());
     expect(r.watched.some((c) => / restore$/.test(c))).toBe(true);
     expect(r.watched.some((c) => /archive-get/.test(c))).toBe(true);
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 
     // Archiving goes on from the restored cluster, into the bucket.
     await ok('pitr', 'backup');

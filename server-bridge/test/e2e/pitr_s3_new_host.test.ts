@@ -7,53 +7,34 @@
  * The restored cluster has exactly the rows of T, archives nothing into the bucket, and the S3
  * secret is in no process's argv or environment, no output, no log: only in the 0600 configs.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
+import type { S3Server } from '@mm-backup/testkit';
 import { runCli, type CliResult } from '../support/cli';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import {
+  bucketKeys,
+  exists,
+  filesHolding,
+  pgCtl,
+  prepareRestorePoint,
+  probeRows,
+  S3_PREFIX,
+  switchWalAndWait,
+  useS3PitrRepo,
+  writeNewHostConfigs,
+} from '../support/pitr_restore_steps';
 import { watchProcesses } from '../support/watch_processes';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
 const SECRET = `pitr-s3-newhost-${process.pid}-7b2e01`;
-const PREFIX = 'mm/prod';
-
-/** Every object key in the s3rver bucket (its filesystem store: <key>._S3rver_object). */
-async function bucketKeys(s3: S3Server): Promise<string[]> {
-  const base = path.join(s3.dir, s3.bucket);
-  const keys: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('._S3rver_object')) keys.push(path.relative(base, p).replace(/\._S3rver_object$/, ''));
-    }
-  };
-  if (existsSync(base)) await walk(base);
-  return keys.sort();
-}
-
-/** Files under `dir` (recursively) whose bytes hold `secret`. */
-async function filesHolding(dir: string, secret: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && (await readFile(p)).includes(secret)) found.push(p);
-    }
-  };
-  await walk(dir);
-  return found;
-}
+const PREFIX = S3_PREFIX;
 
 describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-dir)', () => {
   let env: PitrRestoreEnv;
   let s3: S3Server;
-  let mmdb: string;
   let t: Date;
   let secretFile: string;
   let newHostCfg: string;
@@ -63,13 +44,7 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
   let stanza: string;
   const restoredDirs: string[] = [];
   const outputs: CliResult[] = [];
-  const sql = (q: string) => env.db.query(mmdb, q);
-  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
-  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
   const pgbackrestKeys = async () => (await bucketKeys(s3)).filter((k) => k.startsWith(`${PREFIX}/pgbackrest/`));
-  const exists = async (p: string) => !!(await lstat(p).catch(() => undefined));
-  const pgCtl = (...args: string[]) =>
-    spawnSync('runuser', ['-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...args], { encoding: 'utf8' });
   const newHost = async (cfg: string, ...args: string[]) => {
     const r = await runCli(['--config', cfg, '--json', ...args]);
     outputs.push(r);
@@ -78,30 +53,12 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
 
   beforeAll(async () => {
     env = await setupPitrRestore();
-    mmdb = env.sb.dbName;
-    s3 = await startS3Server('mm-pitr-nh', {
-      tls: true,
-      credentials: { accessKeyId: 'AKIDPITRNH', secretAccessKey: SECRET },
-    });
-    const idFile = path.join(env.root, 's3-key-id');
-    secretFile = path.join(env.root, 's3-secret');
-    await writeFile(idFile, 'AKIDPITRNH\n', { mode: 0o600 });
-    await writeFile(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
-    cfg.offsite = {
-      mode: 'replicate',
-      s3: {
-        endpoint: s3.endpoint,
-        bucket: s3.bucket,
-        prefix: PREFIX,
-        forcePathStyle: true,
-        accessKeyIdFile: idFile,
-        secretAccessKeyFile: secretFile,
-      },
-    };
-    cfg.backup = { ...cfg.backup, replicateAfter: false };
-    cfg.pitr.repo = { type: 's3', caFile: s3.caFile, spoolPath: path.join(env.root, 'spool', 'pgbackrest') };
-    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    let cfg: Record<string, any>;
+    ({ s3, secretFile, cfg } = await useS3PitrRepo(env, {
+      bucket: 'mm-pitr-nh',
+      accessKeyId: 'AKIDPITRNH',
+      secret: SECRET,
+    }));
     stanza = cfg.pitr.stanza;
 
     const ok = async (...args: string[]) => {
@@ -109,32 +66,9 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
       outputs.push(r);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     };
-    await ok('pitr', 'enable', '--restart-postgres', '--yes');
-    await env.db.exec(
-      mmdb,
-      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
-       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
-    );
-    await ok('pitr', 'backup', '--type', 'full');
-    await ok('backup');
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(6, 8)');
-    await new Promise((r) => setTimeout(r, 1000));
-    t = await dbNow();
-    await new Promise((r) => setTimeout(r, 1000));
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
+    t = await prepareRestorePoint(env, ok, ['--type', 'full']);
     // The old host's last words: its WAL up to here reaches the bucket (async push: archived = in the bucket).
-    const seg = (
-      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS s')) as Array<{ s: string }>
-    )[0]!.s;
-    const end = Date.now() + 180_000;
-    for (;;) {
-      const a = (await env.db.query('postgres', 'SELECT last_archived_wal AS w FROM pg_stat_archiver')) as Array<{
-        w: string | null;
-      }>;
-      if (a[0]?.w && a[0].w >= seg) break;
-      if (Date.now() > end) throw new Error(`segment ${seg} was not archived`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const seg = await switchWalAndWait(env.db, 180_000);
     expect((await pgbackrestKeys()).some((k) => k.includes(`/${seg}-`))).toBe(true);
     await env.db.stop(); // the old host is gone
 
@@ -145,42 +79,16 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
     execFileSync('chmod', ['0600', caRootOnly]);
     newHostEtc = path.join(env.root, 'newhost-etc', 'pgbackrest');
     newHostSpool = path.join(env.root, 'newhost-spool', 'pgbackrest');
-    newHostCfg = path.join(env.root, 'newhost.json');
-    const newPitr = {
+    ({ newHostCfg, failingCfg } = await writeNewHostConfigs(env, cfg, {
       ...cfg.pitr,
       configDir: newHostEtc,
       repo: { type: 's3', caFile: caRootOnly, spoolPath: newHostSpool },
-      postgresService: { preset: 'pg_ctl', binDir: env.db.binDir },
-    };
-    await writeFile(newHostCfg, JSON.stringify({ ...cfg, pitr: newPitr }), { mode: 0o600 });
-    const failingStart = path.join(env.root, 'pg-start-fails');
-    const dir2 = path.join(env.root, 'newhost2', 'main');
-    const ctl = path.join(env.db.binDir, 'pg_ctl');
-    await writeFile(failingStart, "#!/bin/sh\necho 'postgres start made to fail by the test' >&2\nexit 1\n", {
-      mode: 0o755,
-    });
-    failingCfg = path.join(env.root, 'newhost-failing.json');
-    await writeFile(
-      failingCfg,
-      JSON.stringify({
-        ...cfg,
-        pitr: {
-          ...newPitr,
-          postgresService: {
-            preset: 'custom',
-            start: [failingStart],
-            stop: ['runuser', '-u', 'postgres', '--', ctl, 'stop', '-D', dir2, '-m', 'fast', '-w', '-s'],
-            status: ['runuser', '-u', 'postgres', '--', ctl, 'status', '-D', dir2, '-s'],
-          },
-        },
-      }),
-      { mode: 0o600 },
-    );
+    }));
   }, 600_000);
 
   afterAll(async () => {
     for (const d of restoredDirs) {
-      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl('stop', '-D', d, '-m', 'fast', '-w');
+      if (await exists(path.join(d, 'postmaster.pid'))) pgCtl(env.db, 'stop', '-D', d, '-m', 'fast', '-w');
     }
     await env?.cleanup();
     await s3?.destroy();
@@ -237,7 +145,7 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
       cleaned: false,
       attachments_missing_count: 0,
     });
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await isUp(env.url)).toBe(true);
 
     const conf = path.join(newHostEtc, 'pgbackrest.conf');
@@ -261,9 +169,9 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
 
     // Archiving stays off: new WAL reaches no bucket (the old host's stanza must not get a second history).
     expect(await env.db.query('postgres', 'SHOW archive_mode')).toEqual([{ archive_mode: 'off' }]);
-    await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(100, 5000)');
+    await env.db.exec(env.sb.dbName, 'INSERT INTO probe SELECT generate_series(100, 5000)');
     await env.db.query('postgres', 'SELECT pg_switch_wal()');
-    await env.db.exec(mmdb, 'INSERT INTO probe VALUES (5001)');
+    await env.db.exec(env.sb.dbName, 'INSERT INTO probe VALUES (5001)');
     await env.db.query('postgres', 'SELECT pg_switch_wal()');
     await new Promise((res) => setTimeout(res, 3000));
     expect(await env.db.query('postgres', 'SELECT archived_count, failed_count FROM pg_stat_archiver')).toEqual([
@@ -274,7 +182,7 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
 
   test('a PostgreSQL start that fails: the target removed, Mattermost started again, nothing pushed into the bucket', async () => {
     const first = restoredDirs[0] as string;
-    expect(pgCtl('stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
+    expect(pgCtl(env.db, 'stop', '-D', first, '-m', 'fast', '-w').status).toBe(0);
     await rm(first, { recursive: true });
     const target = path.join(env.root, 'newhost2', 'main');
     await mkdir(path.dirname(target));

@@ -11,6 +11,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
+import { createProbe, dbNow, probeRows, switchWalAndWait } from '../support/pitr_restore_steps';
 
 describe('the recovery window across a timeline switch', () => {
   let env: PitrRestoreEnv;
@@ -20,28 +21,12 @@ describe('the recovery window across a timeline switch', () => {
   let b0: { label: string; stopped_at: string };
   let b1: { label: string; stopped_at: string };
   let stanza: string;
-  const sql = (q: string) => env.db.query(mmdb, q);
   const ok = async (...args: string[]) => {
     const r = await env.cli(...args);
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     return r.summary as Record<string, any>;
   };
-  const probeRows = async () => ((await sql('SELECT n FROM probe ORDER BY n')) as Array<{ n: number }>).map((r) => r.n);
-  const dbNow = async () => new Date(((await sql('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>)[0]!.t);
-  const switchAndWait = async (): Promise<string> => {
-    const seg = (
-      (await env.db.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal()) AS s')) as Array<{ s: string }>
-    )[0]!.s;
-    const end = Date.now() + 120_000;
-    for (;;) {
-      const a = (await env.db.query('postgres', 'SELECT last_archived_wal AS w FROM pg_stat_archiver')) as Array<{
-        w: string | null;
-      }>;
-      if (a[0]?.w && a[0].w.slice(0, 24) >= seg) return seg;
-      if (Date.now() > end) throw new Error(`segment ${seg} was not archived`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  };
+  const switchAndWait = () => switchWalAndWait(env.db, 120_000);
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   /** The repository's file of a segment (any timeline's name), or undefined. */
   const segmentFile = async (name: string): Promise<string | undefined> => {
@@ -55,11 +40,7 @@ describe('the recovery window across a timeline switch', () => {
     mmdb = env.sb.dbName;
     stanza = `mmr${process.pid}`;
     await ok('pitr', 'enable', '--restart-postgres', '--yes');
-    await env.db.exec(
-      mmdb,
-      `CREATE TABLE probe (n int); INSERT INTO probe SELECT generate_series(1, 5);
-       ALTER TABLE probe OWNER TO ${env.sb.dbUser}`,
-    );
+    await createProbe(env);
     await ok('pitr', 'backup', '--type', 'full');
     await ok('backup'); // the file snapshot restore --at takes the files from
     // Segments of timeline 1 between the first backup and T1: the history of timeline 2 needs them.
@@ -68,15 +49,15 @@ describe('the recovery window across a timeline switch', () => {
     await env.db.exec(mmdb, 'INSERT INTO probe VALUES (8)');
     await switchAndWait();
     await pause(1000);
-    t1 = await dbNow();
+    t1 = await dbNow(env);
     await pause(1000);
     await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(9, 12)');
     await pause(1000);
-    inHole = await dbNow();
+    inHole = await dbNow(env);
     await pause(1000);
     await ok('pitr', 'backup', '--type', 'full'); // on the part of timeline 1 the restore abandons
     await ok('restore', '--at', t1.toISOString(), '--yes');
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(13, 15)');
     await switchAndWait();
   }, 900_000);
@@ -117,7 +98,7 @@ describe('the recovery window across a timeline switch', () => {
         `${inHole.toISOString()}: .* was on timeline 1 after the point a restore left it at .*nothing was changed`,
       ),
     );
-    expect(await probeRows()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15]);
+    expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15]);
   }, 300_000);
 
   test('a segment of timeline 1 missing before the switch point: a gap found without deep verify, not hidden by the abandoned backup', async () => {
