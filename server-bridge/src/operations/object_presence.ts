@@ -16,8 +16,7 @@ import type { StepContext } from '../jobs/runner';
 import { ForwardingStorage } from '../storage/forwarding_storage';
 import { EncryptedStorage } from '../storage/encrypted_storage';
 import type { ObjectInfo, Storage } from '../storage/storage';
-import { WalkPacer } from '../repository/walk_pacer';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pacedSteps, WalkPacer } from '../repository/walk_pacer';
 
 /** Enough findings to say what is wrong; past this many the check stops looking. */
 const MAX_ISSUES = 100;
@@ -88,7 +87,7 @@ export async function checkObjectsPresent(
   // the call), else 16 at a time; the loop yields every 20 ms so progress and requests are served.
   const statSync = repo.storage.statSync?.bind(repo.storage);
   const pacer = pacerFor ?? (statSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }));
-  let lastYield = Date.now();
+  const step = pacedSteps(pacer, pool);
   try {
     for (const c of m.components) {
       if ((only && !only.has(c.id)) || c.status !== 'included') continue;
@@ -96,19 +95,9 @@ export async function checkObjectsPresent(
         if (issues.length >= MAX_ISSUES) break;
         if (recent.seen(o.sha256)) continue;
         count.objects++;
-        if (statSync && pacer.sync) {
-          judge(c.id, o, statSync(objectKey(o.sha256)));
-          pacer.done(1);
-          if (Date.now() - lastYield > 20) {
-            await yieldToLoop();
-            lastYield = Date.now();
-          }
-          continue;
-        }
-        await pool.add(async () => {
-          judge(c.id, o, await repo.storage.stat(objectKey(o.sha256)));
-          pacer.done(1);
-        });
+        await step(statSync && (() => judge(c.id, o, statSync(objectKey(o.sha256)))), async () =>
+          judge(c.id, o, await repo.storage.stat(objectKey(o.sha256))),
+        );
       }
     }
   } catch (err) {

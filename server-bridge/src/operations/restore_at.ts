@@ -20,7 +20,13 @@ import { checkPointUsable, physicalPointOf } from './physical_point';
 import { loadPitrState } from './pitr_state';
 import { loadPitrVerifyRecord } from './pitr_verify_record';
 import { chooseFileSnapshots } from './restore_at_files';
-import { describeRestoreAtFailure, planRestoreAt, type RestoreAtInputs } from './restore_at_plan';
+import {
+  describeRestoreAtFailure,
+  planRestoreAt,
+  restoreAtFilesResult,
+  restoreAtFilesSummary,
+  type RestoreAtInputs,
+} from './restore_at_plan';
 import { describeRestore, selectRecords } from './restore_plan';
 import type { Operation, OperationRuntime } from './request';
 
@@ -233,32 +239,25 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
         data_dir: site.cluster.dataDir,
         moved_aside: o.movedAside && !o.putBack ? inputs.aside : null,
         put_back: o.putBack,
-        files_snapshot_id: before.id,
-        attachments_snapshot_id: o.attachmentsFrom ?? null,
-        attachments_added: o.attachmentsAdded ?? 0,
-        attachments_checked: o.attachments?.checked ?? null,
-        attachments_missing: o.attachments?.missing ?? [],
-        attachments_missing_count: o.attachments?.missingCount ?? null,
-        restored_schema: o.restoredSchema ?? null,
-        restored: o.files.restored,
-        safety_snapshot_id: o.files.safetySnapshotId ?? null,
-        rolled_back: o.files.rolledBack || o.putBack,
-        overwritten: overwrites,
-        warnings: o.warnings,
+        ...restoreAtFilesResult(o, before.id, overwrites, o.files.rolledBack || o.putBack),
       });
       return {
         job: plan.job,
         result,
-        summary: () => ({
-          json: { ok: true, ...result() },
-          text: [
-            `Restored the database to ${point ? `snapshot ${before.id}'s point (${point.at}, WAL ${point.lsn})` : at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
-            `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
-            o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        }),
+        summary: () => {
+          // Read when the job has run: the outcome is filled in as it goes.
+          const files = restoreAtFilesSummary(o, before.id);
+          return {
+            json: { ok: true, ...result() },
+            text: [
+              `Restored the database to ${point ? `snapshot ${before.id}'s point (${point.at}, WAL ${point.lsn})` : at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${files.from}.`,
+              `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
+              files.safety,
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          };
+        },
         failureNote: () => describeRestoreAtFailure(o, site.cluster.dataDir),
       };
     },

@@ -33,6 +33,7 @@ import { runProcess } from '../process/run_process';
 import { describePitrRepo, installS3Ca, planS3Repo } from './pitr_repo';
 import { chooseFileSnapshots } from './restore_at_files';
 import { describeNewHostFailure, planRestoreAtNewHost, type NewHostInputs } from './restore_at_new_host_plan';
+import { restoreAtFilesResult, restoreAtFilesSummary } from './restore_at_plan';
 import { describeRestore, selectRecords } from './restore_plan';
 import type { Operation, OperationRuntime } from './request';
 
@@ -281,32 +282,25 @@ export async function prepareRestoreAtNewHost(
         archive_mode: 'off',
         new_host: true,
         cleaned: o.cleaned,
-        files_snapshot_id: before.id,
-        attachments_snapshot_id: o.attachmentsFrom ?? null,
-        attachments_added: o.attachmentsAdded ?? 0,
-        attachments_checked: o.attachments?.checked ?? null,
-        attachments_missing: o.attachments?.missing ?? [],
-        attachments_missing_count: o.attachments?.missingCount ?? null,
-        restored_schema: o.restoredSchema ?? null,
-        restored: o.files.restored,
-        safety_snapshot_id: o.files.safetySnapshotId ?? null,
-        rolled_back: o.files.rolledBack || o.cleaned,
-        overwritten: overwrites,
-        warnings: o.warnings,
+        ...restoreAtFilesResult(o, before.id, overwrites, o.files.rolledBack || o.cleaned),
       });
       return {
         job: plan.job,
         result,
-        summary: () => ({
-          json: { ok: true, ...result() },
-          text: [
-            `Restored the database to ${what} into ${dest.dir} (port ${db.port}) from pgBackRest backup ${set.label}, and ${o.files.restored.join(', ')} from snapshot ${before.id}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}.`,
-            `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza${s3 ? ' or pitr.repo.prefix' : ' or pitr.repoPath'} if the old host still archives into ${repoName}), then mm-backup pitr backup --type=full.`,
-            o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        }),
+        summary: () => {
+          // Read when the job has run: the outcome is filled in as it goes.
+          const files = restoreAtFilesSummary(o, before.id);
+          return {
+            json: { ok: true, ...result() },
+            text: [
+              `Restored the database to ${what} into ${dest.dir} (port ${db.port}) from pgBackRest backup ${set.label}, and ${files.from}.`,
+              `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza${s3 ? ' or pitr.repo.prefix' : ' or pitr.repoPath'} if the old host still archives into ${repoName}), then mm-backup pitr backup --type=full.`,
+              files.safety,
+            ]
+              .filter(Boolean)
+              .join('\n'),
+          };
+        },
         failureNote: () => describeNewHostFailure(o, dest.dir),
       };
     },

@@ -79,6 +79,40 @@ export interface RestoreAtOutcome {
   warnings: string[];
 }
 
+/**
+ * The result fields of the files part of a point-in-time restore, one shape in place and on a new
+ * host. `rolledBack`: whether the files are back as they were (the database part decides too).
+ */
+export function restoreAtFilesResult(
+  o: RestoreAtOutcome,
+  filesSnapshotId: string,
+  overwrites: string[],
+  rolledBack: boolean,
+) {
+  return {
+    files_snapshot_id: filesSnapshotId,
+    attachments_snapshot_id: o.attachmentsFrom ?? null,
+    attachments_added: o.attachmentsAdded ?? 0,
+    attachments_checked: o.attachments?.checked ?? null,
+    attachments_missing: o.attachments?.missing ?? [],
+    attachments_missing_count: o.attachments?.missingCount ?? null,
+    restored_schema: o.restoredSchema ?? null,
+    restored: o.files.restored,
+    safety_snapshot_id: o.files.safetySnapshotId ?? null,
+    rolled_back: rolledBack,
+    overwritten: overwrites,
+    warnings: o.warnings,
+  };
+}
+
+/** The summary's words for the files part: what came from which snapshot, and the safety snapshot's line ('' without one). */
+export function restoreAtFilesSummary(o: RestoreAtOutcome, filesSnapshotId: string): { from: string; safety: string } {
+  return {
+    from: `${o.files.restored.join(', ')} from snapshot ${filesSnapshotId}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}`,
+    safety: o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
+  };
+}
+
 const POLL_MS = 500;
 
 export function planRestoreAt(

@@ -13,8 +13,7 @@ import { spoolDir } from '../manifest/spool_dir';
 import { kindOf } from '../components/registry';
 import type { DatabaseEngine } from '../database/engine';
 import { INLINE_FILE, type Repository } from '../repository/repository';
-import { WalkPacer } from '../repository/walk_pacer';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pacedSteps, WalkPacer } from '../repository/walk_pacer';
 import type { EngineContext } from '../jobs/context';
 import type { Job, Step, StepContext } from '../jobs/runner';
 import { writeVerification } from '../repository/verifications';
@@ -90,24 +89,20 @@ export async function checkObjects(
   // that faster (a warm cache; each awaited read costs a trip through libuv's thread pool), the
   // rest four at a time; the loop yields every 20 ms so progress and requests are served.
   const pacer = opts.pacer ?? (repo.copiesSmallSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }));
-  let lastYield = Date.now();
+  const step = pacedSteps(pacer, pool);
   for await (const where of references()) {
     pass2.update(where.sha256);
     if (!first.has(seq++)) continue;
-    if (pacer.sync && repo.copiesSmallSync && (where.size ?? INLINE_FILE + 1) <= INLINE_FILE) {
-      throwIfAborted(ctx.signal);
-      record(where, repo.checkSmallObjectSync(where.sha256, where.size));
-      pacer.done(1);
-      if (Date.now() - lastYield > 20) {
-        await yieldToLoop();
-        lastYield = Date.now();
-      }
-      continue;
-    }
-    await pool.add(async () => {
-      record(where, await repo.checkObject(where.sha256, where.size, { signal: ctx.signal }));
-      pacer.done(1);
-    });
+    const small = repo.copiesSmallSync && (where.size ?? INLINE_FILE + 1) <= INLINE_FILE;
+    await step(
+      small
+        ? () => {
+            throwIfAborted(ctx.signal);
+            record(where, repo.checkSmallObjectSync(where.sha256, where.size));
+          }
+        : undefined,
+      async () => record(where, await repo.checkObject(where.sha256, where.size, { signal: ctx.signal })),
+    );
   }
   await pool.drain();
   // The second pass must have read what the first sorted (entry streams are re-read from private

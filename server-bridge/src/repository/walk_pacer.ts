@@ -5,6 +5,9 @@
  * windows of calls in each mode and keeps the faster, re-trying the other now and then, since a
  * walk often starts cold and becomes warm, or the other way round.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { TaskPool } from '../core/pool';
+
 export const WINDOW_OPS = 4000;
 /** Below this, synchronous calls are served from memory and nothing is worth trying. */
 const FAST_SYNC_NS_PER_OP = 12_000;
@@ -62,4 +65,31 @@ export class WalkPacer {
       this.windowsInMode = 0;
     }
   }
+}
+
+/**
+ * Runs one step of a paced walk over objects: `syncStep` when the caller has one and `pacer` picks
+ * synchronous calls, yielding to the event loop after each 20 ms of them (so progress, requests
+ * and the signal are served), else `asyncStep` through `pool`. The pacer counts the step either way.
+ */
+export type PacedStep = (syncStep: (() => void) | undefined, asyncStep: () => Promise<void>) => Promise<void>;
+
+/** A PacedStep over `pacer` and `pool`; its 20 ms count starts now. */
+export function pacedSteps(pacer: WalkPacer, pool: TaskPool): PacedStep {
+  let lastYield = Date.now();
+  return async (syncStep, asyncStep) => {
+    if (syncStep && pacer.sync) {
+      syncStep();
+      pacer.done(1);
+      if (Date.now() - lastYield > 20) {
+        await yieldToLoop();
+        lastYield = Date.now();
+      }
+      return;
+    }
+    await pool.add(async () => {
+      await asyncStep();
+      pacer.done(1);
+    });
+  };
 }
