@@ -6,16 +6,14 @@
  * Memory is the kernel's high-water mark of the child's resident set (VmHWM), so no short peak is
  * missed. The child runs the built code (dist/), like the CLI tests: rebuild before running it.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { objectKey } from '../../src/repository/layout';
+import { DIST, runNode, SUPPORT } from '../support/memory_child';
 
-const SUPPORT = path.resolve(__dirname, '../support');
-const DIST = path.resolve(__dirname, '../../dist');
 const MiB = 1024 * 1024;
 /** Peak resident memory above the start allowed while storing: measured 6-7 MB with chunked copies. */
 const BOUND = 24 * MiB;
@@ -55,29 +53,18 @@ function sha256Of(file: string): Promise<string> {
   });
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('storing a 96 MiB file and forty of 1-4 MiB raises peak memory by less than 24 MB', async () => {
   // Just over the inline size, so they go to the workers: the warm-up that starts them.
   const files = [await makeFile('warm1', 160 * 1024), await makeFile('warm2', 160 * 1024)];
   files.push(await makeFile('big', 96 * MiB));
   for (let i = 0; i < 40; i++) files.push(await makeFile(`mid${i}`, MiB + ((i * 77_777) % (3 * MiB))));
   const repoDir = path.join(work, 'repo');
-  const res = await run([path.join(SUPPORT, 'ingest_memory_child.cjs'), DIST, repoDir, ...files.map((f) => f.file)]);
+  const res = await runNode([
+    path.join(SUPPORT, 'ingest_memory_child.cjs'),
+    DIST,
+    repoDir,
+    ...files.map((f) => f.file),
+  ]);
   if (res.code !== 0) throw new Error(`the storing process failed (${res.code}):\n${res.stderr.slice(-3000)}`);
   const out = JSON.parse(res.stdout) as { baseBytes: number; peakBytes: number; stored: Record<string, string> };
   // Every file stored under its content's hash, and the object holds exactly that content.

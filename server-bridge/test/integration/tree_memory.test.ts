@@ -8,7 +8,6 @@
  * GET …/manifest) fails this test. The child runs the
  * built code (dist/), like the CLI tests: rebuild before running it.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,30 +16,13 @@ import path from 'node:path';
 import { wholeManifest } from '../../src/manifest/whole_manifest';
 import { Repository } from '../../src/repository/repository';
 import { LocalStorage } from '../../src/storage/local_storage';
+import { DIST, runNode, SUPPORT } from '../support/memory_child';
 
-const SUPPORT = path.resolve(__dirname, '../support');
-const DIST = path.resolve(__dirname, '../../dist');
 const FILES = 60_000;
 const HEAP_MB = 28;
 // A small young generation: by default it grows to tens of MB, which under so small a limit makes
 // V8 collect the whole heap over and over (the run took minutes instead of seconds).
 const SEMI_SPACE_MB = 2;
-
-function run(args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 let work: string;
 beforeEach(async () => {
@@ -51,9 +33,9 @@ afterEach(() => rm(work, { recursive: true, force: true }));
 
 test(`backups of ${FILES} files run in a ${HEAP_MB} MB heap; the second reads nothing`, async () => {
   const tree = path.join(work, 'data-root');
-  const made = await run([path.join(SUPPORT, 'attachment_tree.cjs'), tree, String(FILES), 'shared']);
+  const made = await runNode([path.join(SUPPORT, 'attachment_tree.cjs'), tree, String(FILES), 'shared']);
   expect(made.code).toBe(0);
-  const res = await run([
+  const res = await runNode([
     `--max-old-space-size=${HEAP_MB}`,
     `--max-semi-space-size=${SEMI_SPACE_MB}`,
     path.join(SUPPORT, 'tree_memory_child.cjs'),

@@ -4,16 +4,14 @@
 // escapes, reset after a warm-up that starts the hash pool's workers. Prints one JSON line.
 // Usage: node ingest_memory_child.cjs <distDir> <repoDir> <file>...
 'use strict';
-const { readFileSync, statSync, writeFileSync } = require('node:fs');
+const { statSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
+const { statusBytes: status } = require('./proc_status.cjs');
 
 const [dist, repoDir, ...files] = process.argv.slice(2);
 const { Repository } = require(path.join(dist, 'repository/repository.js'));
 const { LocalStorage } = require(path.join(dist, 'storage/local_storage.js'));
 const { TaskPool } = require(path.join(dist, 'core/pool.js'));
-
-const status = (field) =>
-  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 
 (async () => {
   const repo = await Repository.open(await LocalStorage.open(repoDir));

@@ -4,8 +4,8 @@
 // on that path makes it run out of heap. Prints one JSON line with what it saw.
 // Usage: node --max-old-space-size=N tree_memory_child.cjs <distDir> <treeRoot> <repoDir>
 'use strict';
-const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const { statusBytes } = require('./proc_status.cjs');
 
 const [dist, tree, repoDir] = process.argv.slice(2);
 const { TreeComponent } = require(path.join(dist, 'components/tree_component.js'));
@@ -17,7 +17,7 @@ const { manifestJsonChunks } = require(path.join(dist, 'manifest/manifest_json.j
 const { createHash } = require('node:crypto');
 
 const step = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
-const peakRssMb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+const peakRssMb = () => statusBytes('VmHWM') / 2 ** 20;
 
 /** One snapshot of the tree: offline runs the pre-copy between the scan and the copy, as a job does. */
 async function snapshot(repo, parent, mode) {
