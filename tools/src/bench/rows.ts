@@ -56,6 +56,16 @@ const MEM: Target = lt(200, 'value');
 function wall(xs: RunRecord[]): number | undefined {
   return xs.length ? median(xs.map((x) => x.wallMs)) / 1000 : undefined;
 }
+/** A row of the median wall time of `xs` (n/a for no runs) against `manual`; `more`: restic's figure, targets. */
+function timed(
+  group: string,
+  what: string,
+  xs: RunRecord[],
+  manual: number | undefined,
+  more: Pick<BenchRow, 'restic' | 'targets'> = {},
+): BenchRow {
+  return { group, what, runs: xs.length, value: wall(xs) ?? Number.NaN, unit: 's', manual, ...more };
+}
 function down(xs: RunRecord[]): number {
   return median(xs.map((x) => x.downtimeMs ?? 0)) / 1000;
 }
@@ -92,64 +102,26 @@ export function buildRows(f: Figures): BenchRow[] {
       unit: 's',
       manual: mB,
     },
-    {
-      group: 'Backup time',
-      what: 'Full backup, offline (empty repository)',
-      runs: f.fullOff.length,
-      value: wall(f.fullOff) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
+    timed('Backup time', 'Full backup, offline (empty repository)', f.fullOff, mB, {
       restic: wall(r.first),
       targets: [le(0.8)],
-    },
-    {
-      group: 'Backup time',
-      what: 'Full backup, online (empty repository)',
-      runs: f.fullOn.length,
-      value: wall(f.fullOn) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
+    }),
+    timed('Backup time', 'Full backup, online (empty repository)', f.fullOn, mB, {
       restic: wall(r.first),
       targets: [le(0.8)],
-    },
-    {
-      group: 'Backup time',
-      what: 'Incremental, nothing changed, offline',
-      runs: f.incrOff.length,
-      value: wall(f.incrOff) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
+    }),
+    timed('Backup time', 'Incremental, nothing changed, offline', f.incrOff, mB, {
       restic: wall(r.unchanged),
       targets: [lt(0.05)],
-    },
-    {
-      group: 'Backup time',
-      what: 'Incremental, nothing changed, online',
-      runs: f.incrOn.length,
-      value: wall(f.incrOn) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
+    }),
+    timed('Backup time', 'Incremental, nothing changed, online', f.incrOn, mB, {
       restic: wall(r.unchanged),
       targets: [lt(0.05)],
-    },
-    {
-      group: 'Backup time',
-      what: 'Incremental, 1% new attachments and posts, offline',
-      runs: f.chOff.length,
-      value: wall(f.chOff) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
+    }),
+    timed('Backup time', 'Incremental, 1% new attachments and posts, offline', f.chOff, mB, {
       restic: wall(r.changed),
-    },
-    {
-      group: 'Backup time',
-      what: 'Incremental, 1% new attachments and posts, online',
-      runs: f.chOn.length,
-      value: wall(f.chOn) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-      restic: wall(r.changed),
-    },
+    }),
+    timed('Backup time', 'Incremental, 1% new attachments and posts, online', f.chOn, mB, { restic: wall(r.changed) }),
   ];
   if (f.many) {
     // The manual procedure's count is the files of its copy of the install.
@@ -239,38 +211,30 @@ export function buildRows(f: Figures): BenchRow[] {
       unit: 's',
       manual: mR,
     },
-    {
-      group: 'Restore',
-      what: 'mm-backup restore of the full snapshot (new dir, empty database; restic: files only)',
-      runs: f.mmR.length,
-      value: wall(f.mmR) ?? Number.NaN,
-      unit: 's',
-      manual: mR,
-      restic: wall(r.restore),
-      targets: [le(0.8)],
-    },
+    timed(
+      'Restore',
+      'mm-backup restore of the full snapshot (new dir, empty database; restic: files only)',
+      f.mmR,
+      mR,
+      { restic: wall(r.restore), targets: [le(0.8)] },
+    ),
   );
   if (f.ver.length) {
-    rows.push({
-      group: 'Verify',
-      what: '`verify` (re-hash every object, read the dump through; restic: `check --read-data`)',
-      runs: f.ver.length,
-      value: wall(f.ver) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-      restic: wall(r.check),
-      targets: [le(1)],
-    });
+    rows.push(
+      timed(
+        'Verify',
+        '`verify` (re-hash every object, read the dump through; restic: `check --read-data`)',
+        f.ver,
+        mB,
+        {
+          restic: wall(r.check),
+          targets: [le(1)],
+        },
+      ),
+    );
   }
   if (f.verDeep.length) {
-    rows.push({
-      group: 'Verify',
-      what: '`verify --deep` (plus a restore drill into a throwaway database)',
-      runs: f.verDeep.length,
-      value: wall(f.verDeep) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-    });
+    rows.push(timed('Verify', '`verify --deep` (plus a restore drill into a throwaway database)', f.verDeep, mB));
   }
   const peakBig = peak([...f.fullOff, ...f.fullOn]) ?? Number.NaN;
   const peakSmall = peak([f.second.full]) ?? Number.NaN;
@@ -385,32 +349,9 @@ export function pitrRows(f: Figures, mB: number, mR: number): BenchRow[] {
   const group = 'Physical mode (pgBackRest; the database part of a snapshot is a reference)';
   const pgR = pgRestoreS(f.manualR);
   const rows: BenchRow[] = [
-    {
-      group,
-      what: 'Full physical backup (`pitr backup --type full`), for scale',
-      runs: 1,
-      value: wall([p.fullPhysical]) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-    },
-    {
-      group,
-      what: 'Backup with nothing changed, offline',
-      runs: p.off.length,
-      value: wall(p.off) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-      targets: [le(0.05)],
-    },
-    {
-      group,
-      what: 'Backup with nothing changed, online',
-      runs: p.on.length,
-      value: wall(p.on) ?? Number.NaN,
-      unit: 's',
-      manual: mB,
-      targets: [le(0.05)],
-    },
+    timed(group, 'Full physical backup (`pitr backup --type full`), for scale', [p.fullPhysical], mB),
+    timed(group, 'Backup with nothing changed, offline', p.off, mB, { targets: [le(0.05)] }),
+    timed(group, 'Backup with nothing changed, online', p.on, mB, { targets: [le(0.05)] }),
     {
       group,
       what: 'Downtime, backup with nothing changed, offline',
@@ -429,14 +370,12 @@ export function pitrRows(f: Figures, mB: number, mR: number): BenchRow[] {
       ratioLabel: 'of `pg_restore`',
       targets: [le(1)],
     },
-    {
+    timed(
       group,
-      what: '`restore --at T` in place, whole job (also Mattermost stopped, safety snapshot, files put back, attachments checked); manual: `pg_restore` + `cp -ra`',
-      runs: p.restoreAt.length,
-      value: wall(p.restoreAt) ?? Number.NaN,
-      unit: 's',
-      manual: mR,
-    },
+      '`restore --at T` in place, whole job (also Mattermost stopped, safety snapshot, files put back, attachments checked); manual: `pg_restore` + `cp -ra`',
+      p.restoreAt,
+      mR,
+    ),
   ];
   const load = `${p.rpo.postsPerSecond} posts/s for ${p.rpo.seconds} s, archive_timeout ${p.rpo.archiveTimeoutSeconds} s`;
   const rpo = (what: string, value: number): BenchRow => ({
