@@ -1,6 +1,7 @@
 /**
  * Deep verify's physical half (physical mode enabled): `pgbackrest verify` of the whole repository
- * (damaged files, WAL gaps), then a restore drill of the latest physical backup into a scratch
+ * (damaged files, WAL gaps, judged along the live timeline's history as status and restore --at
+ * judge them), then a restore drill of the latest physical backup on that history into a scratch
  * directory on a free port: recovery must end and the copy accept connections, Mattermost's schema
  * version must be readable, and its row counts must equal those of the verified logical dump when
  * that dump lies inside the archived WAL after the backup (the copy is then recovered to the
@@ -14,11 +15,11 @@ import { findPgBinDir, pgTool } from '../database/pg_tools';
 import { buildRestoreCommand } from '../database/pgbackrest/archive_command';
 import { DrillCluster, freeBytes, removeLeftoverDrills } from '../database/pgbackrest/drill_cluster';
 import type { BackupInfo } from '../database/pgbackrest/info';
-import { recoveryWindow } from '../database/pgbackrest/recovery_window';
 import { switchWal } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
+import { applyHistory, gapOnHistory, readLiveHistoryView, type HistoryView } from '../database/pgbackrest/timelines';
 import { parseVerifyOutput, verifyProblems } from '../database/pgbackrest/verify_output';
-import { applyGaps, walGaps, type WalGap } from '../database/pgbackrest/wal_gaps';
+import { walGaps, type WalGap } from '../database/pgbackrest/wal_gaps';
 import { discover } from '../discovery/discover';
 import type { Job, JobStepContext, Step } from '../jobs/runner';
 import type { Manifest } from '../manifest/manifest';
@@ -47,6 +48,8 @@ export interface PitrDrillOutcome {
   /** Each a sentence; the job fails when there is any. */
   problems: string[];
   warnings: string[];
+  /** Each a sentence: found, but nothing to do (a gap only on a timeline a restore abandoned). */
+  notes: string[];
 }
 
 /** The newest signed snapshot of this install holding a PostgreSQL dump that finished after `after`. */
@@ -60,7 +63,7 @@ const SPACE_MARGIN = 256 * 1024 * 1024;
  * verify and the drill, after it the verdict; the cleanup among the job's `finally` steps.
  */
 export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpFinder): PitrDrillOutcome {
-  const o: PitrDrillOutcome = { gaps: [], problems: [], warnings: [] };
+  const o: PitrDrillOutcome = { gaps: [], problems: [], warnings: [], notes: [] };
   /** The snapshot whose dump the copy is compared with. */
   let ref: Manifest | undefined;
   let site: PitrSite | undefined;
@@ -68,6 +71,8 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpF
   let failed = false;
   /** Backups pgbackrest verify found damaged: restoring one would only fail again (after retries). */
   const damaged = new Set<string>();
+  /** The backups a restore along the live timeline's history can use (unknown if its reading failed). */
+  let usable: BackupInfo[] | undefined;
   const psql = pgTool(findPgBinDir(cfg.database.pgBinDir), 'psql');
   const binDir = () => cfg.pitr.postgresService.binDir ?? `/usr/lib/postgresql/${site?.cluster.major ?? 0}/bin`;
   const cli = () => {
@@ -101,11 +106,28 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpF
       for (const b of report.backups) if (b.status === 'invalid') damaged.add(b.label);
       o.gaps = walGaps(report.ranges);
       const stanza = await cli().info(ctx.signal);
-      const effect = applyGaps(recoveryWindow(stanza, await readArchiver(site.su, ctx.signal)), stanza, o.gaps);
+      // Judged as status and restore --at judge it (timelines.ts): along the live timeline's
+      // history, with the gaps of its listing (verify 2.45 cannot see one at a switch) and verify's.
+      let view: HistoryView | undefined;
+      try {
+        view = await readLiveHistoryView(cli(), stanza, site.su, ctx.signal);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        // Without it the gaps cannot be judged as a restore would meet them: not a pass.
+        found.push(`the timeline history could not be read: ${asBridgeError(err).message}`);
+      }
+      usable = view?.usable;
+      const effect = applyHistory(stanza, await readArchiver(site.su, ctx.signal), view, o.gaps);
       // A gap no backup starts after leaves everything since unrestorable: a failure. One a later
       // backup starts after only shortens the window (status shows it): a warning.
       if (effect.problem && effect.broken) found.push(effect.problem);
       else if (effect.problem) o.warnings.push(effect.problem);
+      const lineage = view?.lineage;
+      for (const g of lineage ? o.gaps.filter((x) => !gapOnHistory(x, lineage)) : []) {
+        const note = `WAL after segment ${g.lastBefore} up to ${g.firstAfter} is missing, on timeline ${parseInt(g.firstAfter.slice(0, 8), 16)} after the point a restore left it: the live timeline's history (${lineage?.timeline}) never reads it, nothing restorable is lost`;
+        o.notes.push(note);
+        ctx.log('info', note);
+      }
       await savePitrVerifyRecord(cfg, found.length === 0, o.gaps);
       const archived = report.archives.reduce((n, a) => n + a.checked, 0);
       o.verify = {
@@ -121,7 +143,9 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpF
         );
         return `${found.length} problems`;
       }
-      return `${report.backups.length} backups and ${archived} WAL segments intact, no gap`;
+      const gapText = effect.problem ? 'a WAL gap (warning above)' : 'no gap along the live history';
+      const off = o.notes.length ? `, ${o.notes.length} off it (abandoned timeline)` : '';
+      return `${report.backups.length} backups and ${archived} WAL segments intact, ${gapText}${off}`;
     }),
   };
 
@@ -131,12 +155,16 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpF
     skip: () => (site?.pgbackrest ? undefined : 'pgBackRest could not be reached'),
     run: guarded('restore drill', async (ctx) => {
       const s = site as PitrSite;
-      const stanza = await cli().info(ctx.signal);
-      const latest = [...(stanza?.backup ?? [])].sort((a, b) => a.timestamp.start - b.timestamp.start).pop();
+      // The newest backup a restore along the live history can use (restore --at chooses among
+      // those): one on a part a restore abandoned recovers onto no timeline the cluster is on.
+      const pool = usable ?? (await cli().info(ctx.signal))?.backup ?? [];
+      const latest = [...pool].sort((a, b) => a.timestamp.start - b.timestamp.start).pop();
       if (!latest) {
-        throw new PreconditionError('PRECONDITION_FAILED', 'there is no physical backup to drill', {
-          hint: 'mm-backup pitr backup makes one',
-        });
+        throw new PreconditionError(
+          'PRECONDITION_FAILED',
+          `there is no physical backup${usable ? " on the live timeline's history" : ''} to drill`,
+          { hint: 'mm-backup pitr backup makes one' },
+        );
       }
       if (damaged.has(latest.label)) {
         failed = true;

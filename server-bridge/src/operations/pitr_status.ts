@@ -5,11 +5,9 @@
 import type { Config } from '../config/schema';
 import { asBridgeError, TimeoutError } from '../core/errors';
 import type { StanzaInfo } from '../database/pgbackrest/info';
-import type { LocalSuperuser } from '../database/pgbackrest/local_superuser';
-import { PGBACKREST_DEADLINES, type PgBackRest } from '../database/pgbackrest/pgbackrest';
+import { PGBACKREST_DEADLINES } from '../database/pgbackrest/pgbackrest';
 import { archiveHealth, type ArchiveHealth, type RecoveryWindow } from '../database/pgbackrest/recovery_window';
-import { currentTimeline } from '../database/pgbackrest/restore_queries';
-import { applyHistory, readHistoryView, type HistoryHole, type HistoryView } from '../database/pgbackrest/timelines';
+import { applyHistory, readLiveHistoryView, type HistoryHole } from '../database/pgbackrest/timelines';
 import {
   current,
   MANAGED,
@@ -73,7 +71,7 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
     // no WAL read), and what the last deep verify found (pgbackrest verify reads the whole repository).
     const rec = await loadPitrVerifyRecord(cfg);
     const limit = AbortSignal.timeout(HISTORY_TIMEOUT_MS);
-    const view = await historyOf(
+    const view = await readLiveHistoryView(
       site.pgbackrest.cli,
       status.stanza,
       site.su,
@@ -109,18 +107,6 @@ export async function pitrStatus(cfg: Config, signal?: AbortSignal): Promise<Pit
         : asBridgeError(err).message;
   }
   return status;
-}
-
-/** The history of the live cluster's timeline in the repository (timelines.ts). */
-async function historyOf(
-  cli: PgBackRest,
-  stanza: StanzaInfo | undefined,
-  su: LocalSuperuser,
-  signal: AbortSignal,
-): Promise<HistoryView | undefined> {
-  if (!stanza?.backup.length) return undefined;
-  const timeline = await currentTimeline(su, signal);
-  return readHistoryView(cli, stanza.name, stanza.backup, stanza.archive.at(-1)?.id, timeline, signal);
 }
 
 /** A status reading waits for the history no longer than for info. */

@@ -8,10 +8,10 @@ import { BridgeError, PreconditionError } from '../core/errors';
 import { freeBytesBeside, asidePath, checkMovable, listAside } from '../database/pgbackrest/data_dir';
 import { parseRecoveryTarget, chooseBackupSet } from '../database/pgbackrest/recovery_target';
 import { recoveryWindow } from '../database/pgbackrest/recovery_window';
-import { applyHistory, describeHole, holeAt, readHistoryView } from '../database/pgbackrest/timelines';
+import { applyHistory, describeHole, holeAt, readLiveHistoryView } from '../database/pgbackrest/timelines';
 import { formatBytes, restoreSpace } from '../database/pgbackrest/restore_space';
 import type { Manifest } from '../manifest/manifest';
-import { currentTimeline, listDatabases } from '../database/pgbackrest/restore_queries';
+import { listDatabases } from '../database/pgbackrest/restore_queries';
 import { readArchiver } from '../database/pgbackrest/settings';
 import { discover } from '../discovery/discover';
 import { kindOf } from '../components/registry';
@@ -100,9 +100,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   }
   // Along the live timeline's history (timelines.ts): the backups it can use, a WAL gap along it
   // (in the repository's listing, or found by the last deep verify): no restore crosses one.
-  const view = stanza?.backup.length
-    ? await readHistoryView(cli, stanza.name, stanza.backup, stanza.archive.at(-1)?.id, await currentTimeline(site.su))
-    : undefined;
+  const view = await readLiveHistoryView(cli, stanza, site.su);
   const gapped = applyHistory(stanza, archiver, view, (await loadPitrVerifyRecord(cfg))?.gaps ?? []);
   const window = gapped.window;
   if (gapped.problem) warnings.push(gapped.problem);

@@ -68,5 +68,5 @@ function describePhysical(p: PitrDrillOutcome): string {
   const drill = d
     ? ` Restore drill of backup ${d.backup} (${d.target === 'immediate' ? 'to its consistent end' : `to ${d.target}`}): schema ${d.schema_version ?? '?'}, ${d.tables} tables, ${d.rows} rows, ${d.compared_with ? `counts match snapshot ${d.compared_with}` : `not compared (${d.not_compared ?? ''})`}.`
     : '';
-  return `pgBackRest repository: ${p.verify?.backups_checked ?? 0} backups and ${p.verify?.wal_checked ?? 0} WAL segments intact.${drill}${p.warnings.length ? ` Warnings: ${p.warnings.join('; ')}` : ''}`;
+  return `pgBackRest repository: ${p.verify?.backups_checked ?? 0} backups and ${p.verify?.wal_checked ?? 0} WAL segments intact.${drill}${p.warnings.length ? ` Warnings: ${p.warnings.join('; ')}` : ''}${p.notes.length ? ` Notes: ${p.notes.join('; ')}` : ''}`;
 }

@@ -7,8 +7,11 @@
  * a hole (restore --at one is refused, nothing changed), the abandoned backup is not used, and a
  * segment deleted from timeline 1 before the switch point is a gap that status finds from the
  * repository's listing alone (no deep verify), not hidden by timeline 2 or the abandoned backup.
+ * Deep verify judges gaps as status does: one only on the abandoned part of timeline 1 is a note
+ * (it passes, drilling the backup on timeline 2's history), one on the history fails or warns with
+ * status's own sentence.
  */
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
 import { createProbe, dbNow, probeRows, switchWalAndWait } from '../support/pitr_restore_steps';
@@ -28,6 +31,20 @@ describe('the recovery window across a timeline switch', () => {
   };
   const switchAndWait = () => switchWalAndWait(env.db, 120_000);
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const archiveDir = () => path.join(env.repo, 'pgbackrest', 'archive', stanza, '15-1');
+  /** The segment number (timeline left out) of a 24-hex name. */
+  const segNo = (name: string) => parseInt(name.slice(8, 16), 16) * 0x100 + parseInt(name.slice(16, 24), 16);
+  /** The 24-hex names of timeline `tli`'s segments in the repository, ascending (no .partial). */
+  const segmentsOn = async (tli: number): Promise<string[]> => {
+    const hex = tli.toString(16).toUpperCase().padStart(8, '0');
+    const out: string[] = [];
+    for (const dir of (await readdir(archiveDir())).filter((d) => d.startsWith(hex) && d.length === 16)) {
+      for (const f of await readdir(path.join(archiveDir(), dir))) {
+        if (/^[0-9A-F]{24}-[0-9a-f]{40}/.test(f)) out.push(f.slice(0, 24));
+      }
+    }
+    return out.sort();
+  };
   /** The repository's file of a segment (any timeline's name), or undefined. */
   const segmentFile = async (name: string): Promise<string | undefined> => {
     const dir = path.join(env.repo, 'pgbackrest', 'archive', stanza, '15-1', name.slice(0, 16));
@@ -39,6 +56,12 @@ describe('the recovery window across a timeline switch', () => {
     env = await setupPitrRestore();
     mmdb = env.sb.dbName;
     stanza = `mmr${process.pid}`;
+    // Deep verify's drill makes its copy here (postgres must reach it).
+    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+    cfg.pitr.drillDir = path.join(env.root, 'drill');
+    await mkdir(cfg.pitr.drillDir);
+    await chmod(cfg.pitr.drillDir, 0o711);
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
     await ok('pitr', 'enable', '--restart-postgres', '--yes');
     await createProbe(env);
     await ok('pitr', 'backup', '--type', 'full');
@@ -56,6 +79,11 @@ describe('the recovery window across a timeline switch', () => {
     inHole = await dbNow(env);
     await pause(1000);
     await ok('pitr', 'backup', '--type', 'full'); // on the part of timeline 1 the restore abandons
+    // Two more segments on that part: one can go missing with another after it (a gap verify sees).
+    for (const n of [100, 101]) {
+      await env.db.exec(mmdb, `INSERT INTO probe VALUES (${n})`);
+      await switchAndWait();
+    }
     await ok('restore', '--at', t1.toISOString(), '--yes');
     expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await env.db.exec(mmdb, 'INSERT INTO probe SELECT generate_series(13, 15)');
@@ -101,6 +129,37 @@ describe('the recovery window across a timeline switch', () => {
     expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15]);
   }, 300_000);
 
+  test('a segment missing only on the abandoned part of timeline 1: deep verify passes with a note, status shows no gap; the drill restores the backup on the live history', async () => {
+    const switchNo = segNo((await segmentsOn(2))[0]!);
+    const tl1 = await segmentsOn(1);
+    // A segment of timeline 1 after the switch point's, with another after it.
+    const i = tl1.findIndex((n, k) => segNo(n) > switchNo && k + 1 < tl1.length);
+    expect(i).toBeGreaterThan(0);
+    const [lastBefore, victim, firstAfter] = [tl1[i - 1]!, tl1[i]!, tl1[i + 1]!];
+    await rm((await segmentFile(victim))!);
+    expect(await segmentFile(victim)).toBeUndefined();
+
+    const r = await ok('verify', 'latest', '--deep');
+    const p = r.physical;
+    expect(p.problems).toEqual([]);
+    expect(p.warnings.join(' ')).not.toMatch(/WAL gap/);
+    // pgbackrest verify sees it (and the record keeps it); the history never reads it.
+    expect(p.gaps).toEqual([{ archiveId: '15-1', lastBefore, firstAfter }]);
+    expect(p.notes).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `after segment ${lastBefore} up to ${firstAfter} is missing, on timeline 1 after the point a restore left it`,
+        ),
+      ),
+    ]);
+    // The abandoned backup is never drilled: it recovers onto no timeline the cluster is on.
+    expect(p.drill).toMatchObject({ backup: b0.label, target: 'immediate' });
+    const s = await ok('pitr', 'status');
+    expect(s.walGap).toBeUndefined();
+    expect(s.window.start).toBe(b0.stopped_at);
+    expect(s.window.newest_backup).toBe(b0.label);
+  }, 600_000);
+
   test('a segment of timeline 1 missing before the switch point: a gap found without deep verify, not hidden by the abandoned backup', async () => {
     const b0Stop = (await ok('pitr', 'status')).window.start;
     // The segment after the first backup's last one: timeline 1, before the switch point.
@@ -119,6 +178,13 @@ describe('the recovery window across a timeline switch', () => {
     const latest = await env.cli('restore', '--at', 'latest', '--yes');
     expect(latest.code).toBe(3);
     expect(latest.stderr).toMatch(/latest cannot be reached: .*a WAL gap.*nothing was changed/);
+    // Deep verify judges it as status does: broken, so it fails with status's own sentence (the
+    // abandoned backup after the gap restores nothing on timeline 2).
+    const failed = await env.cli('verify', 'latest', '--deep');
+    expect(failed.code).toBe(4);
+    expect(failed.summary?.error.message).toContain(s.walGap.problem);
+    expect(failed.summary?.error.message).not.toMatch(/restore drill/);
+    expect((await ok('pitr', 'status')).walGap).toMatchObject({ broken: true, problem: s.walGap.problem });
 
     // A full backup on timeline 2 starts after the gap: the window starts there and is whole again.
     await ok('pitr', 'backup', '--type', 'full');
@@ -127,5 +193,12 @@ describe('the recovery window across a timeline switch', () => {
     expect(after.window.start).toBe(b2.stopped_at);
     expect(after.walGap).toMatchObject({ broken: false });
     expect(new Date(after.window.end).getTime()).toBeGreaterThanOrEqual(new Date(b2.stopped_at).getTime());
+    // Deep verify now warns, with status's sentence; the abandoned timeline's gap stays a note.
+    const again = (await ok('verify', 'latest', '--deep')).physical;
+    expect(again.problems).toEqual([]);
+    expect(again.warnings).toContain(after.walGap.problem);
+    expect(again.notes).toHaveLength(1);
+    expect(again.drill).toMatchObject({ backup: b2.label });
+    expect((await ok('pitr', 'status')).walGap).toMatchObject({ broken: false, problem: after.walGap.problem });
   }, 600_000);
 });

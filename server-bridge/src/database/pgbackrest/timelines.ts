@@ -13,8 +13,10 @@
  * The listing is names and times only (`repo-ls`), no WAL is read: cheap enough for every status.
  */
 import type { BackupInfo, StanzaInfo } from './info';
+import type { LocalSuperuser } from './local_superuser';
 import type { RepoEntry } from './pgbackrest';
 import { recoveryWindow } from './recovery_window';
+import { currentTimeline } from './restore_queries';
 import type { ArchiverStats } from './settings';
 import { applyGaps, type GapEffect, type WalGap } from './wal_gaps';
 
@@ -247,6 +249,31 @@ export async function readHistoryView(
   return historyView(backups, lineageOf(timeline, switches, listing), listing);
 }
 
+/**
+ * The history view of the live cluster's timeline (asked of PostgreSQL): what status, restore
+ * --at in place and deep verify all judge the archive by. undefined while no backup exists.
+ */
+export async function readLiveHistoryView(
+  cli: RepoReader,
+  stanza: StanzaInfo | undefined,
+  su: LocalSuperuser,
+  signal?: AbortSignal,
+): Promise<HistoryView | undefined> {
+  if (!stanza?.backup.length) return undefined;
+  const timeline = await currentTimeline(su, signal);
+  return readHistoryView(cli, stanza.name, stanza.backup, stanza.archive.at(-1)?.id, timeline, signal);
+}
+
+/**
+ * Whether a gap `pgbackrest verify` found (inside one timeline) lies on this history: on one of
+ * its timelines, before the point that timeline was left. One off it is in WAL no restore along
+ * the history reads (an abandoned timeline's part after its switch point).
+ */
+export function gapOnHistory(g: WalGap, lineage: Lineage): boolean {
+  const step = lineage.steps.find((st) => st.timeline === parseInt(g.firstAfter.slice(0, 8), 16));
+  return !!step && (!step.leftAt || segNo(g.firstAfter) < segNoOfLsn(step.leftAt));
+}
+
 export interface HistoryEffect extends GapEffect {
   /** Holes inside the window: times the current history gives back only as their switch point. */
   holes: HistoryHole[];
@@ -274,12 +301,8 @@ export function applyHistory(
   if (!view) return { ...applyGaps(recoveryWindow(stanza, archiver), stanza, verifyGaps), holes: [] };
   const onHistory: StanzaInfo | undefined = stanza && { ...stanza, backup: view.usable };
   const window = recoveryWindow(onHistory, archiver);
-  const steps = view.lineage.steps;
   // A gap verify found counts only on a timeline of this history, before the point it was left.
-  const fromVerify = verifyGaps.filter((g) => {
-    const step = steps.find((st) => st.timeline === parseInt(g.firstAfter.slice(0, 8), 16));
-    return !!step && (!step.leftAt || segNo(g.firstAfter) < segNoOfLsn(step.leftAt));
-  });
+  const fromVerify = verifyGaps.filter((g) => gapOnHistory(g, view.lineage));
   const bySegment = (x: string) => x.slice(8);
   const effect = applyGaps(window, onHistory, [...view.gaps, ...fromVerify], bySegment);
   const w = effect.window;
