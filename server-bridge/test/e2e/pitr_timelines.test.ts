@@ -38,7 +38,7 @@ describe('the recovery window across a timeline switch', () => {
   const segmentsOn = async (tli: number): Promise<string[]> => {
     const hex = tli.toString(16).toUpperCase().padStart(8, '0');
     const out: string[] = [];
-    for (const dir of (await readdir(archiveDir())).filter((d) => d.startsWith(hex) && d.length === 16)) {
+    for (const dir of (await readdir(archiveDir())).filter((d) => d.startsWith(hex) && /^[0-9A-F]{16}$/.test(d))) {
       for (const f of await readdir(path.join(archiveDir(), dir))) {
         if (/^[0-9A-F]{24}-[0-9a-f]{40}/.test(f)) out.push(f.slice(0, 24));
       }
@@ -153,7 +153,7 @@ describe('the recovery window across a timeline switch', () => {
       ),
     ]);
     // The abandoned backup is never drilled: it recovers onto no timeline the cluster is on.
-    expect(p.drill).toMatchObject({ backup: b0.label, target: 'immediate' });
+    expect(p.drill).toMatchObject({ backup: b0.label, differences: [] });
     const s = await ok('pitr', 'status');
     expect(s.walGap).toBeUndefined();
     expect(s.window.start).toBe(b0.stopped_at);
@@ -179,11 +179,11 @@ describe('the recovery window across a timeline switch', () => {
     expect(latest.code).toBe(3);
     expect(latest.stderr).toMatch(/latest cannot be reached: .*a WAL gap.*nothing was changed/);
     // Deep verify judges it as status does: broken, so it fails with status's own sentence (the
-    // abandoned backup after the gap restores nothing on timeline 2).
+    // abandoned backup after the gap restores nothing on timeline 2). Its drill fails too: the
+    // dump it compares with finished after the gap, which recovery cannot cross.
     const failed = await env.cli('verify', 'latest', '--deep');
     expect(failed.code).toBe(4);
     expect(failed.summary?.error.message).toContain(s.walGap.problem);
-    expect(failed.summary?.error.message).not.toMatch(/restore drill/);
     expect((await ok('pitr', 'status')).walGap).toMatchObject({ broken: true, problem: s.walGap.problem });
 
     // A full backup on timeline 2 starts after the gap: the window starts there and is whole again.
