@@ -8,6 +8,7 @@ import { parseRepoLs } from '../../src/database/pgbackrest/pgbackrest';
 import type { ArchiverStats } from '../../src/database/pgbackrest/settings';
 import {
   applyHistory,
+  gapOnHistory,
   historyView,
   holeAt,
   lineageOf,
@@ -137,6 +138,13 @@ describe('after a restore from timeline 1 onto timeline 2', () => {
     );
     expect(e3.gap).toBeUndefined();
     expect(e3.window?.start).toEqual(new Date((T0 + 130) * 1000));
+    // Deep verify's note (pitr_drill.ts) names the gaps off the history with the same test.
+    const lineage = lineageOf(2, switches, missing7);
+    const gap = (a: string, b: string) => ({ archiveId: '15-1', lastBefore: a, firstAfter: b });
+    expect(gapOnHistory(gap(seg(1, 6), seg(1, 8)), lineage)).toBe(false);
+    expect(gapOnHistory(gap(seg(1, 2), seg(1, 4)), lineage)).toBe(true);
+    expect(gapOnHistory(gap(seg(2, 5), seg(2, 7)), lineage)).toBe(true);
+    expect(gapOnHistory(gap(seg(3, 5), seg(3, 7)), lineage)).toBe(false);
   });
 
   test('timeline 1 alone: no hole, no history file needed, the window as before', () => {
