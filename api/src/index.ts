@@ -9,4 +9,5 @@ export * from './restore';
 export * from './settings';
 export * from './connect';
 export * from './components';
+export * from './pitr';
 export * from './routes';

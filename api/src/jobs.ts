@@ -3,8 +3,17 @@ import {z} from 'zod';
 
 import {backupMode, componentId, snapshotRef, timestamp} from './common';
 
-/** pitr-backup since API 3 (a physical backup with pgBackRest, docs/pitr.md). */
-export const jobKind = z.enum(['backup', 'restore', 'verify', 'prune', 'replicate', 'pitr-backup']);
+/** pitr-backup since API 3 (a physical backup with pgBackRest, docs/pitr.md); pitr-enable, pitr-disable since API 4. */
+export const jobKind = z.enum([
+    'backup',
+    'restore',
+    'verify',
+    'prune',
+    'replicate',
+    'pitr-backup',
+    'pitr-enable',
+    'pitr-disable',
+]);
 export type JobKind = z.infer<typeof jobKind>;
 export const jobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof jobStatus>;
@@ -83,7 +92,8 @@ export const listJobsQuery = z.object({
 /**
  * POST /v1/jobs. A backup names what to leave out (`exclude`), a restore is started from a
  * confirmation token whose preparation named what to put back (`include`) or the point in
- * time (`at`). `pitr-backup` is accepted since API 3 (a request an older sidecar refuses with 400).
+ * time (`at`). `pitr-backup` is accepted since API 3, `pitr-enable` and `pitr-disable` since API 4
+ * (a request an older sidecar refuses with 400).
  */
 export const startJobRequest = z.discriminatedUnion('kind', [
     z.strictObject({
@@ -102,6 +112,13 @@ export const startJobRequest = z.discriminatedUnion('kind', [
     z.strictObject({kind: z.literal('replicate')}),
     /** A physical backup (docs/pitr.md); `type` as `mm-backup pitr backup --type` (default by pitr.fullEveryDays). */
     z.strictObject({kind: z.literal('pitr-backup'), type: z.enum(['full', 'diff', 'incr']).optional()}),
+    /**
+     * Physical mode on or off (`mm-backup pitr enable|disable`). `restart_postgres` is the admin's
+     * consent to restart PostgreSQL: only the boolean true gives it; without it only what a reload
+     * applies is set and the job's result names what waits for a restart.
+     */
+    z.strictObject({kind: z.literal('pitr-enable'), restart_postgres: z.boolean().default(false)}),
+    z.strictObject({kind: z.literal('pitr-disable'), restart_postgres: z.boolean().default(false)}),
     z.strictObject({
         kind: z.literal('restore'),
         confirmation_token: z.string().regex(/^[a-f0-9]{32}$/, 'is not a confirmation token'),

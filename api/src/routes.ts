@@ -10,6 +10,7 @@ import {jobId, snapshotRef, statusOk} from './common';
 import {componentList} from './components';
 import {connectReport, connectRequest, connectState} from './connect';
 import {jobList, jobRecord, listJobsQuery, startJobRequest} from './jobs';
+import {pitrPlan} from './pitr';
 import {prepareRestoreRequest, restorePreparation} from './restore';
 import {settings, settingsPatch} from './settings';
 import {manifest, snapshot, snapshotList} from './snapshots';
@@ -64,6 +65,8 @@ export const ROUTES = {
         body: prepareRestoreRequest,
         response: restorePreparation,
     },
+    /** What enabling (or disabling) physical mode would check and change; changes nothing. Since API 4. */
+    pitrPlan: {method: 'GET', path: '/v1/pitr/plan', response: pitrPlan},
     getSettings: {method: 'GET', path: '/v1/settings', response: settings},
     putSettings: {method: 'PUT', path: '/v1/settings', body: settingsPatch, response: settings},
     getConnect: {method: 'GET', path: '/v1/connect', response: connectState},

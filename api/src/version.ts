@@ -13,8 +13,10 @@
  * POST /v1/jobs `{kind: 'pitr-backup'}`, restore/prepare `at` (a point-in-time restore, answered
  * with `at` and `warnings`), settings `schedule.pitr_backup`, backup's `logical`. A sidecar of 3 without them refuses
  * such a request with 400 naming the field, which the page shows as it is.
+ * 4 = job kinds `pitr-enable` and `pitr-disable` (a page of API 3 cannot read such a job record);
+ * GET /v1/pitr/plan.
  */
-export const API_VERSION = 3;
+export const API_VERSION = 4;
 
 /** Response header with the sidecar's API_VERSION (lower-case, as fetch's Headers see it). */
 export const API_VERSION_HEADER = 'x-mm-backup-api-version';

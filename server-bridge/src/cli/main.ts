@@ -154,6 +154,7 @@ function buildProgram(): Command {
     .option('--restart-postgres', 'restart PostgreSQL once to apply wal_level/archive_mode (never left down)')
     .option('--yes', 'do not ask before restarting')
     .option('--force', 'replace an archive_command of another tool; restart despite other pending PostgreSQL changes')
+    .option('--dry-run', 'say what enable would check and change, and change nothing')
     .action((flags: Options<(typeof import('./commands/pitr'))['pitrEnableCommand'], 1>) =>
       (load('./commands/pitr') as typeof import('./commands/pitr')).pitrEnableCommand(g(), flags),
     );

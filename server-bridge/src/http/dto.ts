@@ -1,5 +1,6 @@
 /** snake_case views of engine objects for the API (the engine stays camelCase inside). */
-import type { JobRecord as ApiJobRecord, Snapshot, Status } from '@mm-backup/api';
+import type { JobRecord as ApiJobRecord, PitrPlan, Snapshot, Status } from '@mm-backup/api';
+import { planPitrDisable, type PitrEnablePlan } from '../operations/pitr_enable_plan';
 import type { JobRecord } from '../jobs/job_record';
 import type { InterruptedView, LockView } from '../status/recovery_state';
 import type { Manifest } from '../manifest/manifest';
@@ -48,3 +49,22 @@ export const ENGINE_RECORDS_SENT_IN_FULL: [
   AllSent<LockView, Status['lock']>,
   AllSent<InterruptedView, NonNullable<Status['interrupted_jobs']>[number]>,
 ] = [true, true, true];
+
+/** The enable plan as GET /v1/pitr/plan shows it: checks and changes, never the config text or a secret. */
+export function pitrPlanDto(p: PitrEnablePlan): PitrPlan {
+  const disable = planPitrDisable(p);
+  return {
+    phase: p.previous?.phase ?? 'off',
+    ready: !p.refusal,
+    checks: p.checks.map((c) => ({ id: c.id, title: c.title, status: c.status, detail: c.detail, hint: c.hint })),
+    changes: p.changes.map((c) => ({ name: c.name, from: c.from, to: c.to, restart: c.restart })),
+    restart_needed: p.restartNeeded,
+    other_pending_restart: p.othersPending,
+    postgres_version: p.postgresVersion ?? null,
+    pgbackrest_version: p.pgbackrestVersion ?? null,
+    stanza: p.stanza,
+    repository: p.repoPath,
+    config_file: p.configFile,
+    disable: disable && { reverts: disable.reverts, restart_needed: disable.restartNeeded },
+  };
+}

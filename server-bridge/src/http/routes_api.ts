@@ -11,7 +11,7 @@ import { NotFoundError } from '../core/errors';
 import { readVerifications } from '../repository/verifications';
 import { offsiteStates } from '../offsite/offsite_state';
 import type { JobRecord } from '../jobs/job_record';
-import { snapshotDto } from './dto';
+import { pitrPlanDto, snapshotDto } from './dto';
 import { HttpError } from './errors';
 import { callerOf } from './route_guard';
 import { describeComponents } from '../components/registry';
@@ -116,6 +116,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
       rec = await s.jobs.start({ ...base, kind: 'replicate' });
     } else if (body.kind === 'pitr-backup') {
       rec = await s.jobs.start({ ...base, kind: 'pitr-backup', pitrType: body.type });
+    } else if (body.kind === 'pitr-enable' || body.kind === 'pitr-disable') {
+      // Consent is the strict schema's boolean: only `true` restarts PostgreSQL.
+      rec = await s.jobs.start({ ...base, kind: body.kind, restartPostgres: body.restart_postgres });
     } else {
       rec = await s.jobs.start({ ...base, kind: 'prune', dryRun: body.dry_run });
     }
@@ -179,6 +182,9 @@ export function apiRoutes(app: FastifyInstance, s: SidecarApi): void {
       safety_snapshot: true,
     };
   });
+
+  // Read-only: what enable would check and change; the page shows it before the confirmation.
+  route(app, ROUTES.pitrPlan, s.log, async () => pitrPlanDto(await s.planPitr()));
 
   route(app, ROUTES.getSettings, s.log, async () => s.readSettings());
   route(app, ROUTES.putSettings, s.log, async ({ body }) => s.writeSettings(body));

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { EngineContext } from '../jobs/context';
 import type { MmAuth } from '../mattermost/client';
 import type { OperationJobs } from '../operations';
+import type { PitrEnablePlan } from '../operations/pitr_enable_plan';
 import type { RestoreAtDescription } from '../operations/restore_at_describe';
 import type { RestoreConfirmations } from '../operations/restore_confirmations';
 import type { SessionAuth } from './auth';
@@ -32,6 +33,8 @@ export interface SidecarApi {
   ): Promise<{ snapshotId: string; overwrites: string[]; versionCheck: string }>;
   /** Describes a point-in-time restore (physical mode) for a confirmation, by `restore --at`'s own checks. */
   describeRestoreAt(at: string): Promise<RestoreAtDescription>;
+  /** What `pitr enable` would check and change (and disable put back), read without changing anything. */
+  planPitr(): Promise<PitrEnablePlan>;
   readSettings(): Settings;
   /** Validates, opens the new engine context, writes the file, applies; on any failure nothing changed. */
   writeSettings(patch: SettingsPatch): Promise<Settings>;

@@ -1,5 +1,6 @@
 /** Events a running job emits; renderers (terminal, NDJSON, later HTTP/SSE and channel posts) consume them. */
-export type JobKind = 'backup' | 'restore' | 'verify' | 'prune' | 'replicate' | 'pitr-backup';
+export type JobKind =
+  'backup' | 'restore' | 'verify' | 'prune' | 'replicate' | 'pitr-backup' | 'pitr-enable' | 'pitr-disable';
 
 /** A step whose undo failed: what a failed job could NOT put back. */
 export interface UndoFailure {

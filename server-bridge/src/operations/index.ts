@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors';
 import { buildBackup } from './backup';
 import { buildPrune, buildReplicate } from './maintenance';
 import { buildPitrBackup } from './pitr_backup';
+import { buildPitrDisable, buildPitrEnable } from './pitr_setup';
 import { prepareRestore } from './restore';
 import { prepareRestoreAt } from './restore_at';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
@@ -37,6 +38,10 @@ export async function buildOperation(req: OperationRequest, rt: OperationRuntime
       return buildReplicate(req, rt);
     case 'pitr-backup':
       return buildPitrBackup(req, rt);
+    case 'pitr-enable':
+      return buildPitrEnable(req, rt);
+    case 'pitr-disable':
+      return buildPitrDisable(req, rt);
     default: {
       // A kind added to JobKind without a builder fails the typecheck here, not at run time.
       const unknown: never = req.kind;

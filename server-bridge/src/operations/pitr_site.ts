@@ -29,6 +29,8 @@ export interface PitrSite {
   configDir: string;
   /** Present when pgBackRest is installed and supports this cluster (always, for enable). */
   pgbackrest?: { cli: PgBackRest; version: string; archiveCommand: string };
+  /** Why `pgbackrest` is absent (not installed, unsupported version), when it was not required. */
+  pgbackrestError?: unknown;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function inspectPitr(cfg: Config, needPgBackRest: boolean, signal?:
     site.pgbackrest = { cli, version: formatVersion(version), archiveCommand };
   } catch (err) {
     if (needPgBackRest) throw err;
+    site.pgbackrestError = err;
   }
   return site;
 }

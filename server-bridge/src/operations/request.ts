@@ -44,6 +44,8 @@ export interface OperationRequest {
   allowUnsigned?: boolean;
   /** pitr-backup: the pgBackRest backup type; default chosen by the schedule rules (pitr.fullEveryDays). */
   pitrType?: 'full' | 'diff' | 'incr';
+  /** pitr-enable and pitr-disable: the admin's explicit consent to restart PostgreSQL (default no restart). */
+  restartPostgres?: boolean;
   /** restore, CLI only: a new install dir or database, no safety snapshot, --force. */
   restore?: RestoreTarget;
 }

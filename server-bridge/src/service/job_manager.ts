@@ -108,6 +108,7 @@ export class JobManager implements OperationJobs {
         replicate: req.replicate,
         prune: req.prune,
         pitr_type: req.pitrType,
+        restart_postgres: req.restartPostgres,
         logical: req.logical,
         at: req.restore?.at,
       }),

@@ -25,6 +25,7 @@ import type { SidecarApi, SlashRequest } from '../http/sidecar_api';
 import { openContext, type EngineContext } from '../jobs/context';
 import { describeRestore, selectRecords } from '../operations/restore_plan';
 import { describeRestoreAt, type RestoreAtDescription } from '../operations/restore_at_describe';
+import { planPitrEnable, type PitrEnablePlan } from '../operations/pitr_enable_plan';
 import { pitrLines } from '../operations/pitr_view';
 import { ping, serverVersion } from '../mattermost/health';
 import { MattermostClient, isOutage } from '../mattermost/client';
@@ -104,7 +105,7 @@ export class Sidecar implements SidecarApi {
         if (rec.kind === 'restore') void this.selfCheck();
         if (rec.kind === 'verify' && rec.status === 'failed') this.log.warn({ job: rec.id }, 'verification failed');
         if (rec.kind === 'backup' && rec.status === 'succeeded') void this.checkSpace();
-        if (rec.kind === 'pitr-backup') void this.pitr.poll();
+        if (rec.kind.startsWith('pitr-')) void this.pitr.poll();
       }
     });
   }
@@ -408,6 +409,11 @@ export class Sidecar implements SidecarApi {
 
   describeRestoreAt(at: string, trigger: 'console' | 'slash' = 'console'): Promise<RestoreAtDescription> {
     return describeRestoreAt(this.engine, at, trigger, (text) => this.log.info(text));
+  }
+
+  planPitr(): Promise<PitrEnablePlan> {
+    // The plan as the console's enable would run it: no restart consent, no --force.
+    return planPitrEnable(this.cfg, { restartPostgres: false, force: false });
   }
 
   readSettings(): Settings {

@@ -10,6 +10,8 @@ const KIND: Record<string, string> = {
   prune: 'Prune',
   replicate: 'Off-site copy',
   'pitr-backup': 'Physical backup',
+  'pitr-enable': 'Enable point-in-time recovery',
+  'pitr-disable': 'Disable point-in-time recovery',
 };
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
@@ -70,6 +72,12 @@ export function resultLine(r: JobRecord): string {
       return `Restored ${md((x.restored as string[] | undefined)?.join(', ') ?? '')} from \`${String(x.snapshot_id)}\`${x.safety_snapshot_id ? ` · safety snapshot \`${x.safety_snapshot_id as string}\`` : ''}`;
     case 'pitr-backup':
       return `pgBackRest ${String(x.backup_type)} backup \`${String(x.label)}\`${(x.expired as string[] | undefined)?.length ? ` · expired ${(x.expired as string[]).join(', ')}` : ''}`;
+    case 'pitr-enable':
+      return x.checked
+        ? "WAL is archived into pgBackRest's repository"
+        : `waiting for a PostgreSQL restart: ${md(((x.pending_restart as string[] | undefined) ?? []).join(', '))}`;
+    case 'pitr-disable':
+      return x.pending_restart ? 'archive_mode stays on until PostgreSQL restarts' : 'archiving is off';
     case 'replicate':
       return `${plural((x.copied as string[] | undefined)?.length ?? 0, 'snapshot')} copied to ${md(String(x.location))} (${size(x.bytes_uploaded)} uploaded)`;
     case 'prune':

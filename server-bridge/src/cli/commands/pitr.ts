@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../../core/errors';
 import { pitrDisable } from '../../operations/pitr_disable';
 import { pitrEnable } from '../../operations/pitr_enable';
+import { planPitrEnable } from '../../operations/pitr_enable_plan';
 import { pitrStatus } from '../../operations/pitr_status';
 import { pitrLines, toPitrView } from '../../operations/pitr_view';
 import { table } from '../format';
@@ -17,6 +18,8 @@ export interface PitrFlags {
   restartPostgres?: boolean;
   yes?: boolean;
   force?: boolean;
+  /** enable: show the plan (every check, every setting change) and change nothing. */
+  dryRun?: boolean;
 }
 
 function signalOnInterrupt(): { signal: AbortSignal; done: () => void } {
@@ -35,6 +38,10 @@ function signalOnInterrupt(): { signal: AbortSignal; done: () => void } {
 
 export async function pitrEnableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {
   const { ec, out } = await openCommand(globals);
+  if (flags.dryRun) {
+    await pitrEnablePlanCommand(ec.cfg, flags, out);
+    return;
+  }
   if (flags.restartPostgres && !flags.yes) await confirmRestart();
   const { signal, done } = signalOnInterrupt();
   try {
@@ -68,6 +75,54 @@ export async function pitrEnableCommand(globals: GlobalOptions, flags: PitrFlags
   } finally {
     done();
   }
+}
+
+/** `pitr enable --dry-run`: the same plan enable runs first (and GET /v1/pitr/plan shows); nothing changed. */
+async function pitrEnablePlanCommand(
+  cfg: Parameters<typeof planPitrEnable>[0],
+  flags: PitrFlags,
+  out: Awaited<ReturnType<typeof openCommand>>['out'],
+): Promise<void> {
+  const p = await planPitrEnable(cfg, { restartPostgres: !!flags.restartPostgres, force: !!flags.force });
+  const restart = p.changes.filter((c) => c.restart).map((c) => c.name);
+  const lines = [
+    table(p.checks.map((c) => [c.status, c.title, c.detail + (c.hint ? ` (${c.hint})` : '')])),
+    p.changes.length ? 'PostgreSQL settings enable would change:' : 'PostgreSQL settings: nothing to change',
+    ...(p.changes.length
+      ? [
+          table(
+            p.changes.map((c) => [
+              c.name,
+              `${c.from || "''"} → ${c.to}`,
+              c.restart ? 'needs a restart' : 'a reload applies it',
+            ]),
+          ),
+        ]
+      : []),
+    restart.length
+      ? flags.restartPostgres
+        ? `PostgreSQL would be restarted once (${restart.join(', ')}).`
+        : `Without --restart-postgres, ${restart.join(', ')} would wait for a restart.`
+      : '',
+    `pgBackRest ${p.pgbackrestVersion ?? '-'}, stanza ${p.stanza}, repository ${p.repoPath || '-'}, config ${p.configFile}`,
+    p.refusal ? `pitr enable would refuse: ${p.refusal.message}` : 'Nothing was changed (--dry-run).',
+  ].filter(Boolean);
+  out.summary(
+    {
+      ok: true,
+      dryRun: true,
+      ready: !p.refusal,
+      checks: p.checks,
+      changes: p.changes,
+      restartNeeded: p.restartNeeded,
+      othersPending: p.othersPending,
+      pgbackrestVersion: p.pgbackrestVersion ?? null,
+      stanza: p.stanza,
+      repoPath: p.repoPath,
+      configFile: p.configFile,
+    },
+    lines.join('\n'),
+  );
 }
 
 export async function pitrDisableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {

@@ -1,0 +1,120 @@
+/**
+ * `pitr enable` and `pitr disable` as jobs (POST /v1/jobs from the System Console): the same
+ * phases as the CLI's run (pitr_enable.ts, pitr_disable.ts), as steps under the job lock, so a
+ * restart of PostgreSQL never meets a running backup. Restarting needs the request's explicit consent.
+ */
+import { newJobId } from '../core/ids';
+import type { Job } from '../jobs/runner';
+import { pitrDisable, type PitrDisableResult } from './pitr_disable';
+import { PitrEnableRun } from './pitr_enable';
+import type { Operation, OperationRequest, OperationRuntime } from './request';
+
+export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Operation {
+  const logs: string[] = [];
+  let log: (m: string) => void = (m) => logs.push(m);
+  const run = new PitrEnableRun(rt.ec.cfg, {
+    restartPostgres: req.restartPostgres === true,
+    force: false,
+    log: (m) => log(m),
+  });
+  const step = (id: string, title: string, phase: (signal: AbortSignal) => Promise<string>) => ({
+    id,
+    title,
+    run: async (ctx: { signal: AbortSignal; log: (l: 'info', m: string) => void }) => {
+      log = (m) => ctx.log('info', m);
+      return phase(ctx.signal);
+    },
+  });
+  const job: Job = {
+    id: newJobId(),
+    kind: 'pitr-enable',
+    steps: [
+      step('pitr-check', 'Check PostgreSQL, pgBackRest and access (nothing changed yet)', (s) => run.check(s)),
+      step('pitr-configure', "Write pgBackRest's config and create the stanza", (s) => run.configure(s)),
+      step(
+        'pitr-settings',
+        req.restartPostgres
+          ? 'Apply the PostgreSQL settings and restart PostgreSQL'
+          : 'Apply the PostgreSQL settings a reload can',
+        (s) => run.settings(s),
+      ),
+      step('pitr-verify', 'Check that WAL reaches the repository', (s) => run.verify(s)),
+    ],
+    finally: [],
+  };
+  const result = () => {
+    const r = run.outcome();
+    if (!r) return undefined;
+    return {
+      stanza: r.stanza,
+      pgbackrest_version: r.pgbackrestVersion,
+      config_file: r.configFile,
+      repository: r.repoPath,
+      changes: r.changes.map((c) => ({ name: c.name, from: c.from, to: c.to, restart: c.restart, applied: c.applied })),
+      restarted: r.restarted,
+      pending_restart: r.pendingRestart,
+      finish: r.finish ?? null,
+      checked: r.checked,
+    };
+  };
+  return {
+    job,
+    result,
+    summary: () => {
+      const r = run.outcome();
+      return {
+        json: { ok: true, ...r },
+        text: r
+          ? r.checked
+            ? 'Physical mode is on: WAL is archived.'
+            : `Physical mode waits for a PostgreSQL restart (${r.pendingRestart.join(', ')}).`
+          : 'Physical mode was not enabled.',
+      };
+    },
+  };
+}
+
+export function buildPitrDisable(req: OperationRequest, rt: OperationRuntime): Operation {
+  let out: PitrDisableResult | undefined;
+  const job: Job = {
+    id: newJobId(),
+    kind: 'pitr-disable',
+    steps: [
+      {
+        id: 'pitr-revert',
+        title: req.restartPostgres
+          ? 'Put the PostgreSQL settings back and restart PostgreSQL'
+          : 'Put the PostgreSQL settings back (archiving stops at the next restart)',
+        run: async (ctx) => {
+          out = await pitrDisable(rt.ec.cfg, {
+            restartPostgres: req.restartPostgres === true,
+            log: (m) => ctx.log('info', m),
+            signal: ctx.signal,
+          });
+          if (out.nothingToDo) return 'physical mode was not enabled by mm-backup here: nothing to undo';
+          return `${out.reverted.map((s) => s.name).join(', ')} put back${out.restarted ? '; PostgreSQL restarted' : ''}${out.pendingRestart ? '; archive_mode stays on until PostgreSQL restarts' : ''}`;
+        },
+      },
+    ],
+    finally: [],
+  };
+  const result = () =>
+    out && {
+      reverted: out.reverted,
+      restarted: out.restarted,
+      pending_restart: out.pendingRestart,
+      finish: out.finish ?? null,
+      kept: { repository: out.kept.repoPath, config_dir: out.kept.configDir },
+      nothing_to_do: out.nothingToDo,
+    };
+  return {
+    job,
+    result,
+    summary: () => ({
+      json: { ok: true, ...out },
+      text: out?.pendingRestart
+        ? 'Physical mode is off once PostgreSQL restarts (WAL is discarded meanwhile).'
+        : 'Physical mode is off.',
+    }),
+  };
+}
