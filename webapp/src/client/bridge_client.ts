@@ -153,6 +153,11 @@ export class BridgeClient {
         return this.call('prepareRestore', '/v1/restore/prepare', body);
     }
 
+    /** What enabling or disabling physical mode would check and change (API 4); changes nothing. */
+    getPitrPlan() {
+        return this.call('pitrPlan', '/v1/pitr/plan');
+    }
+
     getSettings() {
         return this.call('getSettings', '/v1/settings');
     }

@@ -28,7 +28,7 @@ export const ENUM_MESSAGES = {
     jobKind: {
         id: 'mattermost-backup.value.job_kind',
         defaultMessage:
-            '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} pitr_backup {physical backup} other {{kind}}}',
+            '{kind, select, backup {backup} restore {restore} verify {verification} prune {prune} replicate {off-site copy} pitr_backup {physical backup} pitr_enable {enabling point-in-time recovery} pitr_disable {disabling point-in-time recovery} other {{kind}}}',
     },
     stepStatus: {
         id: 'mattermost-backup.value.step_status',

@@ -12,6 +12,7 @@ import type {
     ComponentKind,
     ConnectState,
     JobRecord,
+    PitrPlan,
     RouteSchema,
     Settings,
     SnapshotListEntry,
@@ -57,6 +58,9 @@ export type BridgeState = {
 
     /** Called for POST /v1/jobs; returns the job to answer with (202). */
     onStartJob: (body: Record<string, unknown>) => JobRecord;
+
+    /** GET /v1/pitr/plan: what enabling or disabling physical mode would check and change. */
+    pitrPlan: PitrPlan;
 };
 
 export type FakeBridge = {
@@ -123,6 +127,38 @@ export function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
         current_step: 'database',
         progress: {step: 'database', done: 50, total: 100, unit: 'bytes', detail: '50 of 100 MB'},
         log_tail: [{at: NOW, level: 'info', message: 'dumping'}],
+        ...over,
+    };
+}
+
+/** A plan for a cluster where physical mode is off and every check passes (archive_mode needs a restart). */
+export function pitrPlan(over: Partial<PitrPlan> = {}): PitrPlan {
+    const check = (id: string, title: string, detail: string) => ({id, title, status: 'ok' as const, detail});
+    return {
+        phase: 'off',
+        ready: true,
+        checks: [
+            check(
+                'postgres',
+                'PostgreSQL: the local cluster behind Mattermost',
+                'PostgreSQL 15, data directory /var/lib/postgresql/15/main',
+            ),
+            check('pgbackrest', 'pgBackRest installed, in a version that supports this PostgreSQL', 'pgBackRest 2.45'),
+            check('archiving', 'No other tool archives WAL', 'archive_mode = off'),
+        ],
+        changes: [
+            {name: 'archive_mode', from: 'off', to: 'on', restart: true},
+            {name: 'archive_command', from: '', to: 'pgbackrest archive-push %p', restart: false},
+            {name: 'archive_timeout', from: '0', to: '60', restart: false},
+        ],
+        restart_needed: true,
+        other_pending_restart: [],
+        postgres_version: '15',
+        pgbackrest_version: '2.45',
+        stanza: 'mattermost',
+        repository: '/var/backups/mm/pgbackrest',
+        config_file: '/etc/mm-backup/pgbackrest/pgbackrest.conf',
+        disable: null,
         ...over,
     };
 }
@@ -218,6 +254,7 @@ export function defaultState(): BridgeState {
         },
         apiVersion: API_VERSION,
         tree: () => undefined,
+        pitrPlan: pitrPlan(),
         onStartJob: (body) =>
             job('j'.repeat(26), {
                 kind: body.kind as JobRecord['kind'],
@@ -277,6 +314,9 @@ function route(s: BridgeState, method: string, path: string, body: Record<string
             version_check: 'ok: snapshot schema 146, server schema 146',
             safety_snapshot: true,
         });
+    }
+    if (key === 'GET /v1/pitr/plan') {
+        return ok(s.pitrPlan);
     }
     if (key === 'GET /v1/components') {
         // Checked against the API's response schema on the way out, like every answer of the fake.

@@ -29,6 +29,8 @@ import TextModal from '../common/text_modal';
 import SnapshotBrowser from '../browse/snapshot_browser';
 import ConnectPanel from '../connect/connect_panel';
 import ConnectWarning from '../connect/connect_warning';
+import PitrSetup from '../pitr/pitr_setup';
+import PitrSetupModal from '../pitr/pitr_setup_modal';
 import RecoveryWindow from '../pitr/recovery_window';
 import RestoreAtModal from '../pitr/restore_at_modal';
 import SnapshotPlots from '../plots/snapshot_plots';
@@ -56,6 +58,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
     const [actionError, setActionError] = useState<string | null>(null);
     const [text, setText] = useState<{title: string; text: string} | null>(null);
     const [restoreAt, setRestoreAt] = useState<string | null>(null);
+    const [pitrSetup, setPitrSetup] = useState<'enable' | 'disable' | null>(null);
     useJobWatcher();
 
     useEffect(() => {
@@ -164,6 +167,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                         {st.status.pitr && (
                             <RecoveryWindow pitr={st.status.pitr} busy={busy} onRestore={setRestoreAt} />
                         )}
+                        <PitrSetup pitr={st.status.pitr} busy={busy} onOpen={setPitrSetup} />
                     </ConsolePanel>
                     {job && (
                         <ConsolePanel
@@ -240,6 +244,7 @@ export default function Dashboard({sidecarUrl}: {sidecarUrl: string}) {
                 />
             )}
             {restoreAt && <RestoreAtModal at={restoreAt} onClose={() => setRestoreAt(null)} />}
+            {pitrSetup && <PitrSetupModal action={pitrSetup} onClose={() => setPitrSetup(null)} />}
             {text && <TextModal title={text.title} text={text.text} onClose={() => setText(null)} />}
         </div>
     );

@@ -69,6 +69,24 @@ function useNow(on: boolean): number {
 
 /** What a succeeded job produced or used: " — snapshot X" / " — restored X", or null. */
 function JobResult({job}: {job: JobRecord}) {
+    // pitr-enable/-disable without consent to a restart: what waits for one.
+    const pending = job.result?.pending_restart;
+    if (
+        job.status === 'succeeded' &&
+        job.kind.startsWith('pitr-') &&
+        (pending === true || (Array.isArray(pending) && pending.length > 0))
+    ) {
+        return (
+            <span data-testid="job-pending-restart">
+                {' — '}
+                <FormattedMessage
+                    id="mattermost-backup.job.result_pending_restart"
+                    defaultMessage="waiting for a PostgreSQL restart{hasNames, select, true {: {names}} other {}}"
+                    values={{hasNames: Array.isArray(pending), names: Array.isArray(pending) ? pending.join(', ') : ''}}
+                />
+            </span>
+        );
+    }
     const target = job.result?.target;
     if (job.status === 'succeeded' && job.kind === 'restore' && typeof target === 'string') {
         return (
@@ -112,7 +130,7 @@ export default function JobProgress({job, onCancel}: {job: JobRecord; onCancel?:
             <h5>
                 <FormattedMessage
                     id="mattermost-backup.job.title"
-                    defaultMessage="{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} pitr_backup {Physical backup} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}"
+                    defaultMessage="{kind, select, backup {Backup} restore {Restore} verify {Verification} prune {Prune} replicate {Off-site copy} pitr_backup {Physical backup} pitr_enable {Enabling point-in-time recovery} pitr_disable {Disabling point-in-time recovery} other {{kind}}} {status, select, queued {queued} running {running} succeeded {succeeded} failed {failed} cancelled {cancelled} other {{status}}}"
                     values={{kind: selectKey(job.kind), status: job.status}}
                 />
                 <JobResult job={job} />
