@@ -8,6 +8,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@mm-backup/testkit';
+import { runCli } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -146,6 +147,28 @@ describe('pitr enable without consent to a restart', () => {
     env = await setupPitr();
   }, 120_000);
   afterAll(async () => env?.cleanup());
+
+  test('--dry-run says every check and each setting that would change, and changes nothing', async () => {
+    const before = await env.snapshot();
+    const r = await env.cli('pitr', 'enable', '--dry-run');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const s = r.summary as Record<string, any>;
+    expect(s.ready).toBe(true);
+    expect(s.checks.map((c: { status: string }) => c.status)).toEqual(Array(8).fill('ok'));
+    expect(s.changes.find((c: { name: string }) => c.name === 'archive_mode')).toEqual({
+      name: 'archive_mode',
+      from: 'off',
+      to: 'on',
+      restart: true,
+    });
+    expect(s.restartNeeded).toBe(true);
+    expect(s.pgbackrestVersion).toMatch(/^\d+\.\d+/);
+    expect(await env.snapshot()).toEqual(before);
+    expect(existsSync(env.configDir)).toBe(false);
+    expect(existsSync(env.stateFile)).toBe(false);
+    const text = await runCli(['--config', env.cfgFile, 'pitr', 'enable', '--dry-run']);
+    expect(text.stdout).toMatch(/archive_mode\s+off → on\s+needs a restart/);
+  }, 60_000);
 
   test('applies only what a reload applies, names the command that finishes, and disable undoes it', async () => {
     const before = await env.snapshot();
