@@ -48,6 +48,12 @@ export class PitrWatch {
     this.abort.abort();
   }
 
+  /** A reading started after this call (one in flight may predate a change: it is awaited, not shared). */
+  async fresh(): Promise<PitrStatusView | undefined> {
+    if (this.reading) await this.reading;
+    return this.poll();
+  }
+
   /** One reading now (also what each tick does); concurrent calls share it. */
   async poll(): Promise<PitrStatusView | undefined> {
     this.reading ??= this.read().finally(() => {

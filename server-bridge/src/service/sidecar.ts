@@ -59,6 +59,8 @@ export class Sidecar implements SidecarApi {
   readonly jobs: JobManager;
   /** Physical mode's recovery window and WAL archive health, read every minute. */
   readonly pitr: PitrWatch;
+  /** The reading of physical mode started when an enable or disable job ended; status waits for it once. */
+  private pitrAfterSetup?: Promise<void>;
   problems: string[] = [];
   /** Slash requests received with a valid token; the command self-check watches it move. */
   private slashSeen = 0;
@@ -105,7 +107,10 @@ export class Sidecar implements SidecarApi {
         if (rec.kind === 'restore') void this.selfCheck();
         if (rec.kind === 'verify' && rec.status === 'failed') this.log.warn({ job: rec.id }, 'verification failed');
         if (rec.kind === 'backup' && rec.status === 'succeeded') void this.checkSpace();
-        if (rec.kind.startsWith('pitr-')) void this.pitr.poll();
+        if (rec.kind === 'pitr-enable' || rec.kind === 'pitr-disable') {
+          // The page reloads status as soon as it sees the job end: that answer waits for this reading.
+          this.pitrAfterSetup = this.pitr.fresh().then(() => undefined);
+        } else if (rec.kind === 'pitr-backup') void this.pitr.poll();
       }
     });
   }
@@ -365,8 +370,18 @@ export class Sidecar implements SidecarApi {
             error: this.lastRecovery.error ?? null,
           }
         : null,
-      ...(this.pitr.current ? { pitr: this.pitr.current } : {}),
+      ...(await this.pitrAfterSetupRead()),
     };
+  }
+
+  private async pitrAfterSetupRead(): Promise<{ pitr?: NonNullable<Status['pitr']> }> {
+    const after = this.pitrAfterSetup;
+    if (after) {
+      await after; // poll() never rejects: a failed reading is logged and leaves the last one
+      if (this.pitrAfterSetup === after) this.pitrAfterSetup = undefined;
+    }
+    const current = this.pitr.current;
+    return current ? { pitr: current } : {};
   }
 
   async metrics(): Promise<string> {
