@@ -18,7 +18,12 @@ import { lastArchivedSegment, lastArchivedSegmentVia } from '../database/pgbackr
 import { CONFIG_FILE_NAME, renderConfig, writeConfigFile } from '../database/pgbackrest/config_file';
 import type { StanzaInfo } from '../database/pgbackrest/info';
 import { findDataDirByPort, isLocalHost } from '../database/pgbackrest/local_cluster';
-import { checkNewHostTarget, freeBytesAt } from '../database/pgbackrest/new_host_target';
+import {
+  checkNewHostTarget,
+  checkTargetApart,
+  freeBytesAt,
+  type KeptApart,
+} from '../database/pgbackrest/new_host_target';
 import { readRegularFile } from '../database/pgbackrest/safe_fs';
 import { PgBackRest, resolvePgBackRest } from '../database/pgbackrest/pgbackrest';
 import { asAccount, postgresAccount, type OsAccount } from '../database/pgbackrest/postgres_account';
@@ -29,6 +34,9 @@ import { applyHistory, describeHole, holeAt, readHistoryView } from '../database
 import { checkSupported } from '../database/pgbackrest/version';
 import { discoverOrFromSnapshot } from '../discovery/from_snapshot';
 import { kindOf } from '../components/registry';
+import type { Config } from '../config/schema';
+import { collectEntries, isWholeTree } from '../manifest/entry_list';
+import type { Manifest } from '../manifest/manifest';
 import { runProcess } from '../process/run_process';
 import { describePitrRepo, installS3Ca, planS3Repo } from './pitr_repo';
 import { chooseFileSnapshots } from './restore_at_files';
@@ -98,6 +106,9 @@ export async function prepareRestoreAtNewHost(
       { hint: 'run the restore on the host Mattermost reaches its database on (localhost or a socket in its DSN)' },
     );
   }
+  // Before anything is written: the target must be a place of its own (the file trees this restore
+  // mirrors would remove the restored cluster as a file not in their snapshot).
+  checkTargetApart(dest.dir, [...placesOf(cfg, repoPath, s3?.spec.spoolPath), ...(await treePlaces(newest))]);
   const busy = findDataDirByPort(db.port);
   if (busy) {
     throw new PreconditionError(
@@ -234,6 +245,8 @@ export async function prepareRestoreAtNewHost(
   const treeIds = selectRecords(before)
     .filter((r) => kindOf(r).store === 'tree')
     .map((r) => r.id);
+  // The snapshots chosen for the time may place the trees elsewhere than the newest one.
+  checkTargetApart(dest.dir, [...(await treePlaces(before)), ...(after ? await treePlaces(after) : [])]);
   const psql = pgTool(findPgBinDir(cfg.database.pgBinDir), 'psql');
   const inputs: NewHostInputs = {
     cli,
@@ -305,6 +318,29 @@ export async function prepareRestoreAtNewHost(
       };
     },
   };
+}
+
+/** The places of this host the new cluster must keep apart from: the repositories, pgBackRest's config and spool. */
+function placesOf(cfg: Config, repoPath: string, spoolPath: string | undefined): KeptApart[] {
+  return [
+    { what: 'the repository (repository.path)', path: cfg.repository.path },
+    ...(cfg.pitr.repo.type === 'local' ? [{ what: "pgBackRest's repository (pitr.repoPath)", path: repoPath }] : []),
+    { what: "pgBackRest's config directory (pitr.configDir)", path: cfg.pitr.configDir },
+    ...(spoolPath ? [{ what: "pgBackRest's spool (pitr.repo.spoolPath)", path: spoolPath }] : []),
+    { what: 'the Mattermost install (mattermost.installDir)', path: cfg.mattermost.installDir },
+  ];
+}
+
+/** Where `m`'s file components are put back: a whole tree's root (mirrored), or each single file. */
+async function treePlaces(m: Manifest): Promise<KeptApart[]> {
+  const out: KeptApart[] = [];
+  for (const r of selectRecords(m)) {
+    if (kindOf(r).store !== 'tree' || r.root === undefined) continue;
+    const what = `the ${r.id} files a restore puts back (snapshot ${m.id})`;
+    if (await isWholeTree(r.entries)) out.push({ what, path: r.root });
+    else for (const e of await collectEntries(r.entries)) out.push({ what, path: path.join(r.root, e.path) });
+  }
+  return out;
 }
 
 /** The PostgreSQL major of the repository's newest database (pgBackRest's db list, "15"). */

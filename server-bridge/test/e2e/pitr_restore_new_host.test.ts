@@ -91,6 +91,19 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
 
   test('refused while a cluster serves the DSN port, or for a non-empty directory, a link, a foreign owner; nothing changed', async () => {
     const at = t.toISOString();
+    // Inside the file store (which the same restore mirrors, removing what its snapshot lacks) or
+    // the repository: refused before the port is even looked at.
+    for (const [dir, what] of [
+      [path.join(env.sb.installDir, 'data', 'pgdata'), /lies inside the Mattermost install \(mattermost\.installDir\)/],
+      [path.join(env.repo, 'pgdata'), /lies inside the repository \(repository\.path\)/],
+      [path.join(env.repo, 'pgbackrest', 'main'), /lies inside the repository \(repository\.path\)/],
+    ] as const) {
+      const r = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', dir, '--yes');
+      expect({ dir, code: r.code }).toEqual({ dir, code: 3 });
+      expect(r.stderr).toMatch(what);
+      expect(r.stderr).toMatch(/nothing was changed/);
+      expect(await exists(dir)).toBe(false);
+    }
     const fresh = path.join(env.root, 'nh-fresh', 'main');
     await mkdir(path.dirname(fresh));
     const busy = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', fresh, '--yes');

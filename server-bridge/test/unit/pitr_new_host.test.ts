@@ -20,12 +20,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ProcessError } from '../../src/core/errors';
 import type { BackupInfo } from '../../src/database/pgbackrest/info';
 import { lastArchivedSegment, lastArchivedSegmentVia } from '../../src/database/pgbackrest/archive_end';
 import { renderConfig, writeConfigFile } from '../../src/database/pgbackrest/config_file';
 import { PgBackRest, resolvePgBackRest } from '../../src/database/pgbackrest/pgbackrest';
 import {
   checkNewHostTarget,
+  checkTargetApart,
   cleanNewHostTarget,
   prepareNewHostTarget,
 } from '../../src/database/pgbackrest/new_host_target';
@@ -109,6 +111,48 @@ describe('lastArchivedSegment', () => {
   });
 });
 
+describe('a time a Date cannot hold, set by whoever writes the repository', () => {
+  let shm: string;
+  // tmpfs keeps such times (ext4 stops at 2446, which a Date still holds).
+  beforeEach(() => {
+    shm = mkdtempSync('/dev/shm/pitr-far-time-');
+    chmodSync(shm, 0o711);
+  });
+  afterEach(() => rmSync(shm, { recursive: true, force: true }));
+
+  test('a segment dated in the year 318857: refused, saying which file, locally and through the real repo-ls', async () => {
+    const dir = path.join(shm, 'archive', 'main', '15-1');
+    segment(dir, '000000010000000000000003', 1000);
+    segment(dir, '000000010000000000000004', 1e13);
+    await expect(lastArchivedSegment(shm, 'main', '15-1')).rejects.toThrow(
+      new RegExp(
+        `${dir}/0000000100000000/000000010000000000000004-a+\\.zst has a modification time outside 1970 … 9999`,
+      ),
+    );
+    const etc = path.join(shm, 'etc');
+    await writeConfigFile(
+      etc,
+      renderConfig({
+        stanza: 'main',
+        pg: { dataDir: path.join(shm, 'pg'), port: 5432 },
+        repo: { type: 'posix', path: shm },
+        processMax: 1,
+        archivePushQueueMaxBytes: 1 << 30,
+      }),
+      pg,
+    );
+    const cli = new PgBackRest(resolvePgBackRest(), etc, 'main', pg);
+    const err = await lastArchivedSegmentVia((d) => cli.repoLs(d), 'main', '15-1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ProcessError);
+    expect((err as Error).message).toMatch(
+      /^pgbackrest repo-ls printed JSON of an unexpected shape \(000000010000000000000004-a+\.zst\.time: /,
+    );
+  });
+});
+
 describe('restoreSpace', () => {
   const set = (size: number, start: string | null) =>
     ({
@@ -164,6 +208,25 @@ describe('the new host target', () => {
     writeFileSync(file, '');
     await expect(checkNewHostTarget(file, pg)).rejects.toThrow(/is not a directory/);
     expect(readdirSync(empty)).toEqual(['PG_VERSION']);
+  });
+
+  test('a target inside, equal to or around a place the restore keeps (a mirrored tree, the repository) is refused', () => {
+    const places = [
+      { what: 'the data files', path: '/srv/mm/data' },
+      { what: 'the repository', path: '/var/backups/mm/' },
+      { what: 'a file put back alone', path: '/etc/ssl/mm/key.pem' },
+      { what: 'the root of single files', path: '/' },
+    ];
+    expect(() => checkTargetApart('/srv/mm/data/pg', places)).toThrow(
+      '--pg-data-dir /srv/mm/data/pg lies inside the data files (/srv/mm/data); nothing was changed',
+    );
+    expect(() => checkTargetApart('/var/backups/mm', places)).toThrow(/is the repository \(\/var\/backups\/mm\)/);
+    expect(() => checkTargetApart('/srv/mm', places)).toThrow(/contains the data files/);
+    expect(() => checkTargetApart('/etc/ssl', places)).toThrow(/contains a file put back alone/);
+    // Neighbours and prefixes of a name are apart; '/' stands for no place.
+    for (const ok of ['/srv/mm/data2', '/srv/mm-pg', '/var/lib/postgresql/15/main', '/etc/ssl/mm2']) {
+      expect(() => checkTargetApart(ok, places)).not.toThrow();
+    }
   });
 
   test('made postgres 0700; after a failure removed when made, emptied when it was there; a planted link is not followed', async () => {

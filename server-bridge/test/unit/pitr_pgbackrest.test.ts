@@ -48,6 +48,18 @@ test('info: the fields we read, unknown ones ignored; anything else is a Process
   expect(() => parseInfo(JSON.stringify([{ name: 1, status: { code: 0, message: 'ok' } }]))).toThrow(/name/);
 });
 
+test('info: a backup time a Date cannot hold (a backup.info someone else wrote) is refused here, naming the field', () => {
+  const withStop = (stop: number) => {
+    const [s] = JSON.parse(INFO) as Array<Record<string, unknown>>;
+    const backup = { label: '20261201-000000F', type: 'full', timestamp: { start: 1_764_547_200, stop } };
+    return JSON.stringify([{ ...s, backup: [backup] }]);
+  };
+  expect(parseInfo(withStop(1_764_547_260))[0]?.backup[0]?.timestamp.stop).toBe(1_764_547_260);
+  for (const stop of [1e13, -1, 1.5, 2 ** 63]) {
+    expect(() => parseInfo(withStop(stop))).toThrow(/unexpected shape \(0\.backup\.0\.timestamp\.stop: /);
+  }
+});
+
 const SPEC = {
   stanza: 'mattermost',
   pg: { dataDir: '/var/lib/postgresql/15/main', port: 5432, socketPath: '/var/run/postgresql' },

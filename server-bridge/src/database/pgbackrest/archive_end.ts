@@ -7,6 +7,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { PreconditionError } from '../../core/errors';
 import type { RepoEntry } from './pgbackrest';
 
 export interface ArchiveEnd {
@@ -48,6 +49,15 @@ export async function lastArchivedSegment(
     const st = await lstat(path.join(sub, last)).catch(() => undefined);
     if (!st?.isFile()) continue;
     const segment = (SEGMENT.exec(last) as RegExpExecArray)[1] as string;
+    // A time a Date cannot hold (a file's time set by whoever writes the repository) would end the
+    // window at an invalid date and fail later with no word of where it came from.
+    if (!(st.mtimeMs >= 0 && st.mtimeMs <= 253_402_300_799_000)) {
+      throw new PreconditionError(
+        'PRECONDITION_FAILED',
+        `${path.join(sub, last)} has a modification time outside 1970 … 9999 (${Math.floor(st.mtimeMs / 1000)} s): where the archived WAL ends cannot be read; nothing was changed`,
+        { hint: 'set its time to when it was archived (touch -d), or find out who changed the repository' },
+      );
+    }
     if (!best || st.mtimeMs > best.at.getTime()) {
       best = { segment, timeline: parseInt(segment.slice(0, 8), 16), at: new Date(st.mtimeMs) };
     }

@@ -5,6 +5,13 @@
 import { z } from 'zod';
 import { ProcessError } from '../../core/errors';
 
+/**
+ * A time pgBackRest prints (Unix seconds): whole, from 1970 to the end of 9999. The repository is
+ * written by others (a bucket, postgres): a time a Date cannot hold would fail far from here,
+ * in whatever formats it (a RangeError with no word of where the value came from).
+ */
+export const unixSeconds = z.number().int().min(0).max(253_402_300_799);
+
 const statusSchema = z.object({ code: z.number().int(), message: z.string() });
 
 const stanzaInfoSchema = z.object({
@@ -26,7 +33,7 @@ const stanzaInfoSchema = z.object({
       z.object({
         label: z.string(),
         type: z.string(),
-        timestamp: z.object({ start: z.number(), stop: z.number() }),
+        timestamp: z.object({ start: unixSeconds, stop: unixSeconds }),
         /** The first and last WAL segment the backup needs to reach consistency. */
         archive: z.object({ start: z.string().nullable(), stop: z.string().nullable() }).optional(),
         /** The backup's start and stop WAL positions (2.45 prints them with --output=json). */

@@ -62,6 +62,35 @@ export async function checkNewHostTarget(dir: string, owner: OsAccount): Promise
   return { dir, existed: true };
 }
 
+/** A place the restore (or pgBackRest) writes or reads for itself: what it is, and its absolute path. */
+export interface KeptApart {
+  what: string;
+  path: string;
+}
+
+/**
+ * Refuses (nothing changed) a target that is, lies inside, or contains one of `places`: a file tree
+ * the same restore mirrors (it would remove the restored cluster as a file not in its snapshot), or
+ * the repository, pgBackRest's config or spool (the cluster would be written among them).
+ */
+export function checkTargetApart(dir: string, places: KeptApart[]): void {
+  const within = (child: string, parent: string) => {
+    const rel = path.relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  for (const p of places) {
+    const other = path.resolve(p.path);
+    if (other === '/' || !(within(dir, other) || within(other, dir))) continue;
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `--pg-data-dir ${dir} ${dir === other ? 'is' : within(dir, other) ? 'lies inside' : 'contains'} ${p.what} (${other}); nothing was changed`,
+      {
+        hint: "give a data directory of its own, outside Mattermost's directories and the repositories (e.g. /var/lib/postgresql/<major>/main)",
+      },
+    );
+  }
+}
+
 /** Free bytes where the target's files will be written (its own filesystem when it exists). */
 export async function freeBytesAt(t: NewHostTarget): Promise<number> {
   const s = await statfs(t.existed ? t.dir : path.dirname(t.dir));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PreconditionError, ProcessError } from '../../core/errors';
 import { runProcess, type Deadline } from '../../process/run_process';
-import { parseInfo, type StanzaInfo } from './info';
+import { parseInfo, unixSeconds, type StanzaInfo } from './info';
 import { asAccount, type OsAccount } from './postgres_account';
 import { describeCommand } from './postgres_service';
 import { parsePgBackRestVersion, type Version } from './version';
@@ -101,7 +101,7 @@ const repoLsSchema = z.record(
   z.object({
     type: z.enum(['file', 'path', 'link', 'special']),
     size: z.number().optional(),
-    time: z.number().optional(),
+    time: unixSeconds.optional(),
   }),
 );
 
@@ -114,7 +114,12 @@ export function parseRepoLs(text: string): RepoEntry[] {
     throw new ProcessError('pgbackrest repo-ls did not print JSON', { cause: err });
   }
   const parsed = repoLsSchema.safeParse(raw);
-  if (!parsed.success) throw new ProcessError('pgbackrest repo-ls printed JSON of an unexpected shape');
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProcessError(
+      `pgbackrest repo-ls printed JSON of an unexpected shape (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'})`,
+    );
+  }
   return Object.entries(parsed.data)
     .filter(([name]) => name !== '.')
     .map(([name, e]) => ({ name, ...e }));
