@@ -139,6 +139,30 @@ describe('/backup runtime', () => {
         for (const p of posts) expect(startJobRequest.safeParse(p).success).toBe(true);
     });
 
+    it('/backup now with a flag mistyped, repeated or contradicting another starts nothing and says why', async () => {
+        bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
+        bridge.state.onStartJob = () => job('n'.repeat(26));
+        const store = makeStore();
+        const hook = setup(store);
+        for (const args of [
+            '--logcal',
+            '\u2014logical',
+            '--logical --logical',
+            '--online --offline',
+            '--online extra',
+        ]) {
+            await expect(hook(`/backup now ${args}`, ARGS)).resolves.toEqual({});
+            expect(pluginState(store.getState()).slashAnswer?.text).toBe(
+                `\`now\` takes --online or --offline, and --logical, not "${args}". No backup was started.`,
+            );
+        }
+        expect(bridge.requests.filter((r) => r.method === 'POST' && r.path === '/v1/jobs')).toEqual([]);
+        // Case does not matter, as on the server.
+        await expect(hook('/backup now --LOGICAL --Offline', ARGS)).resolves.toEqual({});
+        const posts = bridge.requests.filter((r) => r.method === 'POST' && r.path === '/v1/jobs').map((r) => r.body);
+        expect(posts).toEqual([{kind: 'backup', mode: 'offline', logical: true}]);
+    });
+
     it('words the answers with the formatMessage it is given', async () => {
         bridge.fail.set('GET /api/v4/commands', {status: 200, body: []});
         bridge.state.snapshots = [];

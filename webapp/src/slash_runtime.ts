@@ -63,6 +63,10 @@ const MESSAGES = {
         defaultMessage:
             'Backup started (job {id}). Follow it in System Console > Plugins > Backup & Disaster Recovery.',
     },
+    nowUsage: {
+        id: 'mattermost-backup.slash.now_usage',
+        defaultMessage: '`now` takes --online or --offline, and --logical, not "{args}". No backup was started.',
+    },
     sidecarFailed: {
         id: 'mattermost-backup.slash.sidecar_failed',
         defaultMessage: 'The backup sidecar did not answer: {message}',
@@ -122,13 +126,17 @@ async function answerText(bridge: BridgeClient, command: BackupCommand, t: Forma
             return l.snapshots.length ? l.snapshots.slice(0, 10).map(line).join('\n') : t(MESSAGES.noSnapshots);
         }
         case 'now': {
-            const mode = command.args.includes('--online')
-                ? 'online'
-                : command.args.includes('--offline')
-                  ? 'offline'
-                  : undefined;
+            // As strict as the server-side /backup (slash/parse.ts): a flag mistyped, repeated or
+            // contradicting another starts nothing, rather than a backup other than the one asked for.
+            const flags = command.args.map((a) => a.toLowerCase());
+            const modes = flags.filter((f) => f === '--online' || f === '--offline');
+            const logicals = flags.filter((f) => f === '--logical');
+            if (modes.length > 1 || logicals.length > 1 || modes.length + logicals.length !== flags.length) {
+                return t(MESSAGES.nowUsage, {args: command.args.join(' ')});
+            }
+            const mode = modes[0] === '--online' ? 'online' : modes[0] === '--offline' ? 'offline' : undefined;
             // Physical mode: a logical dump now (`mm-backup backup --logical`); the sidecar ignores it otherwise.
-            const logical = command.args.includes('--logical');
+            const logical = logicals.length === 1;
             const job = await bridge.startJob(logical ? {kind: 'backup', mode, logical} : {kind: 'backup', mode});
             return t(MESSAGES.backupStarted, {id: job.id});
         }
