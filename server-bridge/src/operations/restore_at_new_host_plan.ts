@@ -240,7 +240,8 @@ export function describeNewHostFailure(o: NewHostOutcome, dir: string): string |
   else if (o.cleaned) parts.push(`${dir} was emptied again: no restored cluster is left.`);
   else if (!o.written) parts.push(`Nothing was written to ${dir}.`);
   const files = describeRollback(o.files)?.replace(/^\.\s*/, '');
-  if (files) parts.push(files);
+  // Another sentence may follow: the retry hint (a command) ends without a full stop.
+  if (files) parts.push(/[.!?]$/.test(files) ? files : `${files}.`);
   if (o.written || o.cleaned) {
     parts.push(
       'Mattermost has no database on this host until a restore succeeds (it was started again, and cannot be healthy): fix the cause and run the restore again.',

@@ -8,10 +8,11 @@
  * PostgreSQL start fails leaves no cluster running and no restored copy behind.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chown, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
-import { runCli, type CliResult } from '../support/cli';
+import { runCli, startCli, type CliResult } from '../support/cli';
 import { isUp } from '../support/e2e_env';
 import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_env';
 import {
@@ -22,6 +23,31 @@ import {
   switchWalAndWait,
   writeNewHostConfigs,
 } from '../support/pitr_restore_steps';
+
+/** A process's argv, or [] once it has exited (its /proc entry goes at any moment). */
+function argvOf(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** pids of pgbackrest processes working on `stanza` (argv holds --stanza=…), archive-get included. */
+function pgbackrestPids(stanza: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      const argv = argvOf(pid);
+      return argv.some((a) => a.endsWith('pgbackrest')) && argv.includes(`--stanza=${stanza}`);
+    })
+    .map(Number);
+}
+
+/** A pgbackrest restore of `stanza` is running. */
+function pgbackrestRestoring(stanza: string): boolean {
+  return pgbackrestPids(stanza).some((pid) => argvOf(String(pid)).includes('restore'));
+}
 
 describe('restore --at onto a new host (--pg-data-dir)', () => {
   let env: PitrRestoreEnv;
@@ -304,4 +330,66 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
     expect(await exists(target)).toBe(false);
   }, 600_000);
+
+  test.each([
+    ['while pgbackrest restores', (e: Record<string, any>, stanza: string) => pgbackrestRestoring(stanza)],
+    [
+      'while the restored server starts',
+      (e: Record<string, any>) => e.type === 'step.started' && e.step === 'postgres-start',
+    ],
+  ])(
+    'SIGTERM %s: cancelled, no pgbackrest or server left, the target removed, the files untouched, said so',
+    async (_when, now) => {
+      expect(await portOpen(env.db.port)).toBe(false);
+      const stanza = (JSON.parse(await readFile(newHostCfg, 'utf8')) as { pitr: { stanza: string } }).pitr.stanza;
+      const target = path.join(env.root, `newhost-sigterm-${restoredDirs.length}`, 'main');
+      await mkdir(path.dirname(target));
+      restoredDirs.push(target);
+      const extra = path.join(env.sb.installDir, 'config', `added-before-sigterm-${restoredDirs.length}.txt`);
+      await writeFile(extra, 'written before the restore\n');
+      const run = startCli([
+        '--config',
+        newHostCfg,
+        '--json',
+        'restore',
+        '--at',
+        t.toISOString(),
+        '--pg-data-dir',
+        target,
+        '--yes',
+      ]);
+      const signal = { sent: false };
+      const kill = () => {
+        if (!signal.sent) run.child.kill('SIGTERM');
+        signal.sent = true;
+      };
+      run.onEvent((e) => {
+        if (now(e, stanza)) kill();
+      });
+      const poll = (async () => {
+        while (!signal.sent && run.child.exitCode === null) {
+          if (now({}, stanza)) kill();
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const r = await run.done;
+      await poll;
+      expect(signal.sent).toBe(true);
+      expect({ code: r.code, cancelled: /cancelled by SIGTERM/.test(r.stderr) }).toEqual({
+        code: 130,
+        cancelled: true,
+      });
+      expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
+      // Cancelled before the files' steps: they were never changed; the safety snapshot is named, as a sentence.
+      expect(r.stderr).toMatch(
+        /Safety snapshot (\S+) holds the state before the restore: mm-backup restore \1\. Mattermost has no database/,
+      );
+      expect(await exists(target)).toBe(false);
+      expect(pgbackrestPids(stanza)).toEqual([]);
+      expect(await portOpen(env.db.port)).toBe(false);
+      expect(await readFile(extra, 'utf8')).toBe('written before the restore\n');
+      startedAgain(r);
+    },
+    600_000,
+  );
 });

@@ -55,9 +55,29 @@ test('info: a backup time a Date cannot hold (a backup.info someone else wrote) 
     return JSON.stringify([{ ...s, backup: [backup] }]);
   };
   expect(parseInfo(withStop(1_764_547_260))[0]?.backup[0]?.timestamp.stop).toBe(1_764_547_260);
-  for (const stop of [1e13, -1, 1.5, 2 ** 63]) {
+  for (const stop of [1e13, -1, 2 ** 63, 253_402_300_800]) {
     expect(() => parseInfo(withStop(stop))).toThrow(/unexpected shape \(0\.backup\.0\.timestamp\.stop: /);
   }
+});
+
+test('info: a backup label other than pgBackRest prints (escape sequences, paths, options) is refused here', () => {
+  const withLabel = (label: string, prior?: string) => {
+    const [s] = JSON.parse(INFO) as Array<Record<string, unknown>>;
+    const backup = { label, prior, type: 'incr', timestamp: { start: 1_764_547_200, stop: 1_764_547_260 } };
+    return JSON.stringify([{ ...s, backup: [backup] }]);
+  };
+  const ok = '20261201-000000F_20261201-010000I';
+  expect(parseInfo(withLabel(ok, '20261201-000000F'))[0]?.backup[0]?.label).toBe(ok);
+  for (const label of [
+    '20261201-000000F\u001b[2K\u001b[1A',
+    '../../etc',
+    '--type=immediate',
+    '20261201-000000F\n',
+    '',
+  ]) {
+    expect(() => parseInfo(withLabel(label))).toThrow(/unexpected shape \(0\.backup\.0\.label: /);
+  }
+  expect(() => parseInfo(withLabel(ok, '\u001b]0;x\u0007'))).toThrow(/0\.backup\.0\.prior: /);
 });
 
 const SPEC = {

@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import { ProcessError } from '../../core/errors';
+import { PGBACKREST_LABEL } from '../../manifest/physical_reference';
 
 /**
- * A time pgBackRest prints (Unix seconds): whole, from 1970 to the end of 9999. The repository is
+ * A time pgBackRest prints (Unix seconds): from 1970 to the end of 9999. The repository is
  * written by others (a bucket, postgres): a time a Date cannot hold would fail far from here,
  * in whatever formats it (a RangeError with no word of where the value came from).
  */
-export const unixSeconds = z.number().int().min(0).max(253_402_300_799);
+export const unixSeconds = z.number().min(0).max(253_402_300_799);
 
 const statusSchema = z.object({ code: z.number().int(), message: z.string() });
 
@@ -31,7 +32,8 @@ const stanzaInfoSchema = z.object({
   backup: z
     .array(
       z.object({
-        label: z.string(),
+        /** As pgBackRest names backups: a label from backup.info reaches argv, terminals and posts. */
+        label: z.string().regex(PGBACKREST_LABEL),
         type: z.string(),
         timestamp: z.object({ start: unixSeconds, stop: unixSeconds }),
         /** The first and last WAL segment the backup needs to reach consistency. */
@@ -39,7 +41,7 @@ const stanzaInfoSchema = z.object({
         /** The backup's start and stop WAL positions (2.45 prints them with --output=json). */
         lsn: z.object({ start: z.string(), stop: z.string() }).optional(),
         /** The backup a diff or incr is based on (null for a full). */
-        prior: z.string().nullable().optional(),
+        prior: z.string().regex(PGBACKREST_LABEL).nullable().optional(),
         /** size: the database's bytes once restored (what a restore needs on disk). */
         info: z.object({ size: z.number() }).optional(),
       }),
