@@ -2,11 +2,24 @@
  * The only place that spawns child processes: argv arrays, no shell, secrets through env only,
  * one AbortSignal that kills the whole process group, and a bounded stderr tail for errors.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CancelledError, ProcessError, TimeoutError } from '../core/errors';
 import { redact } from '../core/redact';
 import { underBudget, type ProcessBudget } from './budget';
+
+/** The signal of the innermost withChildSignal scope, for children started there without one of their own. */
+const scopeSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `fn` with `signal` given to every child it starts (however deep) that names no signal of its
+ * own: work done outside a job (a restore's preparation in the CLI) is cancelled as a job is, its
+ * children stopped rather than left running, in their own process groups, after we exit.
+ */
+export function withChildSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return scopeSignal.run(signal, fn);
+}
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
@@ -53,6 +66,7 @@ const STDOUT_LIMIT = 16 * 1024 * 1024;
 
 /** Starts `cmd args`; the caller must await `done` (it rejects on non-zero exit). */
 export function startProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): RunHandle {
+  const signal = opts.signal ?? scopeSignal.getStore();
   const stdoutMode = opts.stdout ?? 'collect';
   const env = opts.env ?? process.env;
   // Errors and labels keep naming `cmd`: the wrappers exec it under the same pid.
@@ -126,7 +140,9 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       }
     }
   };
-  opts.signal?.addEventListener('abort', kill, { once: true });
+  signal?.addEventListener('abort', kill, { once: true });
+  // A scope cancelled between two children: the next one is stopped at once, not left to finish.
+  if (!opts.signal && signal?.aborted) kill();
   // The deadline: a SIGTERM to the group, and a SIGKILL when that is not enough (a process stuck
   // on a FIFO or a dead mount may never get to its handler's end).
   let timedOut = false;
@@ -170,10 +186,10 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       );
     });
     child.on('close', (code, sig) => {
-      opts.signal?.removeEventListener('abort', kill);
+      signal?.removeEventListener('abort', kill);
       clearTimeout(deadlineTimer);
       clearTimeout(killTimer);
-      if (timedOut && deadline && !opts.signal?.aborted) {
+      if (timedOut && deadline && !signal?.aborted) {
         releaseInput();
         const what = deadline.what ?? cmd;
         const span = deadline.ms < 1000 ? `${deadline.ms} ms` : `${Math.round(deadline.ms / 1000)} s`;
@@ -189,7 +205,7 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
         );
         return;
       }
-      if (opts.signal?.aborted) {
+      if (signal?.aborted) {
         releaseInput();
         reject(new CancelledError(`${cmd} was cancelled`));
         return;

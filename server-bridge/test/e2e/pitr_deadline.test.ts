@@ -6,13 +6,15 @@
  * deadline, and no pgbackrest process is left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TimeoutError } from '../../src/core/errors';
 import { PGBACKREST_DEADLINES, PgBackRest } from '../../src/database/pgbackrest/pgbackrest';
 import { postgresAccount } from '../../src/database/pgbackrest/postgres_account';
+import { LOCK_FILE } from '../../src/repository/layout';
 import { caught } from '../support/caught';
+import { startCli } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
 /** pids of pgbackrest processes working on `stanza` (argv holds --stanza=…). */
@@ -95,6 +97,43 @@ describe('pgBackRest commands under a deadline', () => {
     expect(readFileSync(path.join(env.db.dataDir, 'PG_VERSION'), 'utf8')).toBe(before);
     expect(await env.setting('archive_mode')).toBe('on');
   }, 180_000);
+
+  test.each(['SIGINT', 'SIGTERM'] as const)(
+    'restore --at: %s while its plan waits on pgbackrest: cancelled at once, no pgbackrest left, the lock free, nothing changed',
+    async (sig) => {
+      const before = readFileSync(path.join(env.db.dataDir, 'PG_VERSION'), 'utf8');
+      const t0 = Date.now();
+      const run = startCli(['--config', env.cfgFile, '--json', 'restore', '--at', 'latest', '--yes', '--force']);
+      try {
+        let seen: number[] = [];
+        while (Date.now() - t0 < 20_000 && run.child.exitCode === null && !seen.length) {
+          seen = pgbackrestPids(env.stanza);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(seen.length).toBeGreaterThan(0);
+        // As Ctrl-C does: the signal reaches the CLI only (pgbackrest runs in a process group of its own).
+        run.child.kill(sig);
+        const r = await run.done;
+        const end = Date.now() + 10_000;
+        while (pgbackrestPids(env.stanza).length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        expect(pgbackrestPids(env.stanza)).toEqual([]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({
+          code: 130,
+          stderr: expect.stringContaining(
+            `cancelled by ${sig} while the restore was being prepared: nothing was restored`,
+          ),
+        });
+        expect((Date.now() - t0) / 1000).toBeLessThan(INFO_S);
+        expect(existsSync(path.join(env.repo, LOCK_FILE))).toBe(false);
+        expect(readFileSync(path.join(env.db.dataDir, 'PG_VERSION'), 'utf8')).toBe(before);
+        expect(await env.setting('archive_mode')).toBe('on');
+      } finally {
+        // Without the fix they would block on the FIFO for ever: not left to the next test.
+        for (const pid of pgbackrestPids(env.stanza)) process.kill(pid, 'SIGKILL');
+      }
+    },
+    120_000,
+  );
 
   test('a long command (backup) is stopped after its silence deadline: TimeoutError with code, cause and hint', async () => {
     const short = { ...PGBACKREST_DEADLINES, backup: { ms: 3_000, idle: true } };

@@ -1,4 +1,4 @@
-import { runProcess, startProcess } from '../../src/process/run_process';
+import { runProcess, startProcess, withChildSignal } from '../../src/process/run_process';
 import { PassThrough } from 'node:stream';
 import { caught } from '../support/caught';
 
@@ -113,4 +113,31 @@ test('an idle deadline counts silence only: a child that keeps writing runs past
   );
   const err = await caught(runProcess('sh', ['-c', 'echo start; sleep 30'], { deadline: { ms: 700, idle: true } }));
   expect(err).toMatchObject({ code: 'TIMED_OUT', message: 'sh wrote nothing for 700 ms and was stopped' });
+});
+
+test('a scope signal reaches every child started inside it without a signal of its own, and only those', async () => {
+  const ac = new AbortController();
+  const own = new AbortController();
+  const t0 = Date.now();
+  const inside = withChildSignal(ac.signal, async () => {
+    await runProcess('true', []);
+    const mine = caught(runProcess('sleep', ['30'], { signal: own.signal }));
+    const scoped = caught(runProcess('sleep', ['30']));
+    setTimeout(() => ac.abort(), 100);
+    const err = await scoped;
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // The child with its own signal runs on until that one is aborted.
+    await new Promise((r) => setTimeout(r, 200));
+    own.abort();
+    return [err, await mine];
+  });
+  const [scoped, mine] = await inside;
+  expect(scoped?.code).toBe('CANCELLED');
+  expect(mine?.code).toBe('CANCELLED');
+  // Started after the scope was cancelled: stopped at once, not left to finish.
+  const late = await caught(withChildSignal(ac.signal, () => runProcess('sleep', ['30'])));
+  expect(late.code).toBe('CANCELLED');
+  expect(Date.now() - t0).toBeLessThan(5_000);
+  // Outside any scope nothing changes.
+  await expect(runProcess('true', [])).resolves.toBe('');
 });

@@ -3,9 +3,11 @@
  * in place or onto a new host (docs/pitr.md).
  */
 import { createInterface } from 'node:readline/promises';
-import { UsageError } from '../../core/errors';
+import { CancelledError, UsageError } from '../../core/errors';
 import { prepareRestoreAt } from '../../operations/restore_at';
 import { prepareRestoreAtNewHost } from '../../operations/restore_at_new_host';
+import type { Operation } from '../../operations/request';
+import { withChildSignal } from '../../process/run_process';
 import { runRestoreJob, withLock } from '../run_with_lock';
 import type { RestoreFlags } from './restore';
 import { openCommand, type GlobalOptions } from './shared';
@@ -45,9 +47,9 @@ export async function restoreAtCommand(
   await withLock(ec, 'restore', out, async (lock) => {
     const rt = { ec, lock, trigger: 'cli' as const, notice: (s: string) => out.info(s) };
     const req = { at: flags.at as string, force: !!flags.force, allowUnsigned: !!flags.allowUnsigned };
-    const prepared = flags.pgDataDir
-      ? await prepareRestoreAtNewHost({ ...req, pgDataDir: flags.pgDataDir }, rt)
-      : await prepareRestoreAt(req, rt);
+    const prepared = await interruptible<{ overwrites: string[]; warnings: string[]; build(): Operation }>(() =>
+      flags.pgDataDir ? prepareRestoreAtNewHost({ ...req, pgDataDir: flags.pgDataDir }, rt) : prepareRestoreAt(req, rt),
+    );
     if (!flags.yes) {
       if (json || !process.stdin.isTTY) {
         throw new UsageError(
@@ -64,4 +66,27 @@ export async function restoreAtCommand(
     const op = prepared.build();
     await runRestoreJob(op, lock, out);
   });
+}
+
+/**
+ * The preparation runs before the job (whose own handler cancels it): SIGINT or SIGTERM here stops
+ * its children (pgbackrest reading a repository that hangs would otherwise outlive us, in its own
+ * process group) and ends the command as cancelled, with the lock released and nothing restored.
+ */
+async function interruptible<T>(fn: () => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = (sig: NodeJS.Signals) =>
+    ac.abort(new CancelledError(`cancelled by ${sig} while the restore was being prepared: nothing was restored`));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await withChildSignal(ac.signal, fn).catch((err: unknown) => {
+      throw ac.signal.aborted ? new CancelledError((ac.signal.reason as Error).message, { cause: err }) : err;
+    });
+    if (ac.signal.aborted) throw ac.signal.reason;
+    return result;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
