@@ -148,7 +148,7 @@ export const pitrSchema = z.strictObject({
   cipherPassFile: absolute
     .optional()
     .describe(
-      'A 0600 file holding the repository cipher passphrase (aes-256-cbc); set before the first `pitr enable`, never changed after.',
+      'A 0600 file holding the repository cipher passphrase (aes-256-cbc); required when `repo` is s3; set before the first `pitr enable`, never changed after.',
     ),
   processMax: z
     .number()

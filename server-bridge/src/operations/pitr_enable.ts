@@ -104,9 +104,6 @@ export class PitrEnableRun {
     else await makeOwnedDir(site.repoPath, account, cfg.repository.path);
     this.configFile = await writeConfigFile(site.configDir, internal.configText, account);
     o.log(`wrote ${this.configFile} (owned by ${account.name}, 0600)`);
-    if (s3 && !internal.cipherPass) {
-      o.log('warning: pgBackRest writes to the bucket unencrypted; set pitr.cipherPassFile before the first enable');
-    }
     await internal.pgbr.cli.stanzaCreate(signal);
     o.log(`stanza ${cfg.pitr.stanza} is ready in ${site.repoPath}`);
     return `stanza ${cfg.pitr.stanza} in ${site.repoPath}`;

@@ -181,15 +181,8 @@ export async function planPitrEnable(cfg: Config, o: PlanOptions): Promise<PitrE
   });
   let cipherPass: string | undefined;
   await check('encryption', async () => {
-    if (!cfg.pitr.cipherPassFile) {
-      return local
-        ? { detail: 'not encrypted (no pitr.cipherPassFile)' }
-        : {
-            detail: 'not encrypted (no pitr.cipherPassFile)',
-            warning: 'pgBackRest would write to the bucket unencrypted',
-            hint: 'set pitr.cipherPassFile before the first enable',
-          };
-    }
+    // A bucket without the cipher is refused by the repository check (planS3Repo says why).
+    if (!cfg.pitr.cipherPassFile) return { detail: 'not encrypted (no pitr.cipherPassFile)' };
     cipherPass = await readSecretFile(cfg.pitr.cipherPassFile, 'pitr.cipherPassFile');
     registerSecret(cipherPass);
     return { detail: `encrypted with the passphrase in ${cfg.pitr.cipherPassFile}` };

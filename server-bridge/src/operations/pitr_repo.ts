@@ -43,6 +43,17 @@ export async function planS3Repo(cfg: Config, configDir: string): Promise<{ spec
       hint: 'configure offsite.s3 (endpoint, bucket, region, key files), or set pitr.repo to "local"',
     });
   }
+  if (!cfg.pitr.cipherPassFile) {
+    // Our signatures do not cover pgBackRest's repository: in a bucket others can write, only its
+    // cipher keeps a forged backup (its data, its postgresql.auto.conf: code run as postgres) out.
+    throw new ConfigError(
+      'pitr.repo is s3 but pitr.cipherPassFile is not set: whoever can write the bucket could plant a physical backup that a restore would use',
+      [],
+      {
+        hint: 'write a long random passphrase to a 0600 file (e.g. openssl rand -base64 48 > /etc/mattermost-backup/pgbackrest.pass) and set pitr.cipherPassFile to it before the first pitr enable',
+      },
+    );
+  }
   if (cfg.pitr.repoPath) {
     throw new ConfigError('pitr.repoPath is a local directory, and pitr.repo is s3', [], {
       hint: 'remove pitr.repoPath (the prefix in the bucket is pitr.repo.prefix)',

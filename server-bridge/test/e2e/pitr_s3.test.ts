@@ -35,6 +35,7 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
   let configDir: string;
   let stanza: string;
   let secretFile: string;
+  let cipherPassFile: string;
   const outputs: CliResult[] = [];
   const ok = async (...args: string[]) => {
     const r = await env.cli(...args);
@@ -59,6 +60,7 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
       secret: SECRET,
     }));
     configDir = cfg.pitr.configDir;
+    cipherPassFile = cfg.pitr.cipherPassFile;
     stanza = cfg.pitr.stanza;
   }, 300_000);
   afterAll(async () => {
@@ -80,6 +82,8 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
     expect(text).toContain(`repo1-path=/${PREFIX}/pgbackrest`);
     expect(text).toContain('repo1-s3-uri-style=path');
     expect(text).toContain(`repo1-s3-key-secret=${SECRET}`);
+    // A bucket repository is always encrypted (a bucket writer could plant a backup otherwise).
+    expect(text).toContain('repo1-cipher-type=aes-256-cbc');
     expect(text).toContain(`repo1-storage-ca-file=${path.join(configDir, 's3-ca.pem')}`);
     expect(text).toContain(`archive-async=y\nspool-path=${path.join(env.root, 'spool', 'pgbackrest')}`);
     expect(text).not.toMatch(/verify-tls/);
@@ -203,6 +207,16 @@ describe('pitr.repo s3: pgBackRest in the off-site bucket over TLS', () => {
       ...(await filesHolding(path.dirname(env.db.dataDir), SECRET)),
     ];
     expect(holding.sort()).toEqual([path.join(configDir, 'pgbackrest.conf'), secretFile].sort());
+    // The same for the repository's cipher passphrase; and nothing in the bucket is readable without it.
+    const pass = (await readFile(cipherPassFile, 'utf8')).trim();
+    for (const o of outputs) expect(`${o.stdout}\n${o.stderr}`).not.toContain(pass);
+    const passHolding = [...(await filesHolding(env.root, pass)), ...(await filesHolding(s3.dir, pass))];
+    expect(passHolding.sort()).toEqual([path.join(configDir, 'pgbackrest.conf'), cipherPassFile].sort());
+    const info = (await bucketKeys(s3)).find((k) => k.endsWith(`/backup/${stanza}/backup.info`));
+    expect(info).toBeDefined();
+    expect(await readFile(path.join(s3.dir, s3.bucket, `${info}._S3rver_object`), 'utf8')).not.toContain(
+      '[backup:current]',
+    );
     const logs = (await readdir('/var/log/pgbackrest')).filter((f) => f.startsWith(`${stanza}-`));
     expect(logs.length).toBeGreaterThan(0);
     for (const f of logs) expect(await readFile(path.join('/var/log/pgbackrest', f), 'utf8')).not.toContain(SECRET);

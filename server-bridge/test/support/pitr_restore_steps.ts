@@ -5,6 +5,7 @@
  * start fails). Kept in one place so that every test sets its world up the same way.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -128,6 +129,10 @@ export async function useS3PitrRepo(
     },
   };
   cfg.backup = { ...cfg.backup, replicateAfter: false };
+  // A bucket repository must be encrypted (pitr.cipherPassFile): a bucket writer could plant a backup otherwise.
+  const cipherPassFile = path.join(env.root, 'pgbackrest-cipher-pass');
+  await writeFile(cipherPassFile, `${randomBytes(24).toString('base64')}\n`, { mode: 0o600 });
+  cfg.pitr.cipherPassFile = cipherPassFile;
   cfg.pitr.repo = { type: 's3', caFile: s3.caFile, spoolPath: path.join(env.root, 'spool', 'pgbackrest') };
   await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
   return { s3, secretFile, cfg };

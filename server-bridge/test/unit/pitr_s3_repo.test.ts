@@ -14,11 +14,14 @@ let dir: string;
 let keyId: string;
 let secret: string;
 let ca: string;
+let cipher: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'pitr-s3-repo-'));
   keyId = path.join(dir, 'key-id');
   secret = path.join(dir, 'secret');
   ca = path.join(dir, 'ca.pem');
+  cipher = path.join(dir, 'cipher-pass');
+  await writeFile(cipher, 'unit-cipher-pass-1a2b3c\n', { mode: 0o600 });
   await writeFile(keyId, 'AKIDTEST\n', { mode: 0o600 });
   await writeFile(secret, 'unit-secret-key-9f8e7d\n', { mode: 0o600 });
   await writeFile(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
@@ -32,7 +35,7 @@ function config(s3: Record<string, unknown> | undefined, pitr: Record<string, un
       service: { preset: 'none' },
       repository: { path: '/var/opt/mattermost-backup' },
       ...(s3 ? { offsite: { s3 } } : {}),
-      pitr,
+      pitr: { cipherPassFile: cipher, ...pitr },
     },
     'test.json',
   );
@@ -116,6 +119,8 @@ test('refused before anything changes: no bucket, http, a path in the endpoint, 
     await expect(planS3Repo(config(s3, pitr), '/etc/x')).rejects.toThrow(re);
   };
   await refusal(undefined, { repo: 's3' }, /there is no offsite\.s3/);
+  // Our signatures do not cover pgBackRest's repository: unencrypted, a bucket writer could plant a backup.
+  await refusal(bucket(), { repo: 's3', cipherPassFile: undefined }, /pitr\.cipherPassFile is not set/);
   await refusal(bucket({ endpoint: 'http://127.0.0.1:9000' }), { repo: 's3' }, /always uses TLS/);
   await refusal(bucket({ endpoint: 'https://host.example/s3' }), { repo: 's3' }, /not a host pgBackRest can use/);
   await refusal(
