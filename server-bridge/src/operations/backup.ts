@@ -6,6 +6,7 @@
  * warning of the job: the snapshot exists, so the job still succeeds, and its result and
  * record say which follow-up failed and why (jobs/runner.ts, FollowUp).
  */
+import { MAIN_DATABASE } from '../components/registry';
 import { discover } from '../discovery/discover';
 import type { FollowUp } from '../jobs/runner';
 import { planBackup } from './backup_plan';
@@ -48,8 +49,11 @@ export async function buildBackup(req: OperationRequest, rt: OperationRuntime): 
     if (!m) return undefined;
     return {
       ...snapshotResult(m),
-      // Why the database part is a dump or a reference (physical mode: docs/pitr.md).
-      database_reason: databasePart.reason,
+      // Why the database part is a dump or a reference (physical mode: docs/pitr.md); a snapshot
+      // that left the database out has neither.
+      ...(m.components.some((c) => c.id === MAIN_DATABASE && c.status === 'included')
+        ? { database_reason: databasePart.reason }
+        : {}),
       ...(ranReplicate() && replicate ? { offsite: replicateResult(replicate.outcome) } : {}),
       ...(ranPrune() && prune ? { prune: pruneResult(prune.outcome) } : {}),
     };

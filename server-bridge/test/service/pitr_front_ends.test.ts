@@ -133,6 +133,10 @@ test('a logical dump on demand in physical mode: POST /v1/jobs backup with logic
   expect(asked.options).toMatchObject({ mode: 'online', logical: true });
   expect(asked.result?.database_reason).toBe('a logical dump (--logical)');
   expect(asked.steps.find((st) => st.id === 'database')?.title).toBe('Dump Database (postgres)');
+  // With the database left out there is neither a dump nor a reference to explain.
+  const without = await backup({ logical: true, exclude: ['database'] });
+  expect(without.result).toBeDefined();
+  expect(without.result?.database_reason).toBeUndefined();
 
   const reply = await slash('/backup now --online --logical');
   expect(reply.ms).toBeLessThan(3000);
