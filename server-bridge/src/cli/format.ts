@@ -1,15 +1,4 @@
 /** Plain-text tables and sizes for terminal output. */
-export function table(rows: string[][], header?: string[]): string {
-  const all = header ? [header, ...rows] : rows;
-  const widths = all[0]?.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length))) ?? [];
-  const fmtRow = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const lines = all.map(fmtRow);
-  if (header) lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  return lines.join('\n');
-}
-
+// The table lives in core so that an operation's CLI summary (operations/*) can use it too.
+export { table } from '../core/text_table';
 export { formatBytes as size, formatDuration as duration } from '../core/units';

@@ -1,12 +1,14 @@
 /**
- * `pitr enable` and `pitr disable` as jobs (POST /v1/jobs from the System Console): the same
- * phases as the CLI's run (pitr_enable.ts, pitr_disable.ts), as steps under the job lock, so a
- * restart of PostgreSQL never meets a running backup. Restarting needs the request's explicit consent.
+ * `pitr enable` and `pitr disable` as jobs, for every front end (`mm-backup pitr enable|disable`,
+ * POST /v1/jobs from the System Console): the phases of pitr_enable.ts and pitr_disable.ts as
+ * steps under the job lock, so a restart of PostgreSQL never meets a running backup. Restarting
+ * needs the request's explicit consent.
  */
 import { newJobId } from '../core/ids';
+import { table } from '../core/text_table';
 import type { Job } from '../jobs/runner';
 import { pitrDisable, type PitrDisableResult } from './pitr_disable';
-import { PitrEnableRun } from './pitr_enable';
+import { PitrEnableRun, type PitrEnableResult } from './pitr_enable';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
 
 export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Operation {
@@ -14,7 +16,8 @@ export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Op
   let log: (m: string) => void = (m) => logs.push(m);
   const run = new PitrEnableRun(rt.ec.cfg, {
     restartPostgres: req.restartPostgres === true,
-    force: false,
+    // Only the CLI sets it (--force); the API's strict schema has no such field.
+    force: req.force === true,
     log: (m) => log(m),
   });
   const step = (id: string, title: string, phase: (signal: AbortSignal) => Promise<string>) => ({
@@ -62,14 +65,7 @@ export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Op
     result,
     summary: () => {
       const r = run.outcome();
-      return {
-        json: { ok: true, ...r },
-        text: r
-          ? r.checked
-            ? 'Physical mode is on: WAL is archived.'
-            : `Physical mode waits for a PostgreSQL restart (${r.pendingRestart.join(', ')}).`
-          : 'Physical mode was not enabled.',
-      };
+      return { json: { ok: true, ...r }, text: r ? enableText(r) : 'Physical mode was not enabled.' };
     },
   };
 }
@@ -110,11 +106,47 @@ export function buildPitrDisable(req: OperationRequest, rt: OperationRuntime): O
   return {
     job,
     result,
-    summary: () => ({
-      json: { ok: true, ...out },
-      text: out?.pendingRestart
-        ? 'Physical mode is off once PostgreSQL restarts (WAL is discarded meanwhile).'
-        : 'Physical mode is off.',
-    }),
+    summary: () => ({ json: { ok: true, ...out }, text: out ? disableText(out) : 'Physical mode was not disabled.' }),
   };
+}
+
+/** The CLI's summary of an enable: what was configured, each setting and whether it is in effect, what is left to do. */
+function enableText(r: PitrEnableResult): string {
+  return [
+    `pgBackRest ${r.pgbackrestVersion}, stanza ${r.stanza}, repository ${r.repoPath}, config ${r.configFile}`,
+    r.changes.length ? 'PostgreSQL settings:' : 'PostgreSQL settings: nothing to change',
+    r.changes.length
+      ? table(
+          r.changes.map((c) => [
+            c.name,
+            `${c.from || "''"} → ${c.to}`,
+            c.applied ? 'in effect' : c.restart ? 'needs a restart: NOT applied' : 'not applied',
+          ]),
+        )
+      : '',
+    r.restarted ? 'PostgreSQL was restarted and runs with archiving on.' : '',
+    r.checked ? 'pgbackrest check passed: WAL is archived into the repository.' : '',
+    r.finish ? `To finish (restarts PostgreSQL once): ${r.finish}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** The CLI's summary of a disable: each setting put back, what waits for a restart, what stays on disk. */
+function disableText(r: PitrDisableResult): string {
+  const lines = r.nothingToDo
+    ? ['Physical mode was not enabled by mm-backup here: nothing to undo.']
+    : [
+        ...r.reverted.map(
+          (s) => `${s.name}: ${s.to === null ? 'reset (default or postgresql.conf)' : `set back to ${s.to}`}`,
+        ),
+        r.restarted ? 'PostgreSQL was restarted: archiving is off.' : '',
+        r.finish
+          ? `archive_mode stays on until PostgreSQL restarts (WAL is discarded meanwhile). To finish: ${r.finish}`
+          : '',
+      ];
+  lines.push(
+    `Left in place: pgBackRest's repository ${r.kept.repoPath} (backups and WAL archived so far) and its config ${r.kept.configDir}; remove them by hand when no longer needed.`,
+  );
+  return lines.filter(Boolean).join('\n');
 }

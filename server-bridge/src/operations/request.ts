@@ -46,6 +46,11 @@ export interface OperationRequest {
   pitrType?: 'full' | 'diff' | 'incr';
   /** pitr-enable and pitr-disable: the admin's explicit consent to restart PostgreSQL (default no restart). */
   restartPostgres?: boolean;
+  /**
+   * pitr-enable, CLI only (`pitr enable --force`): replace another tool's archive_command, restart
+   * despite other pending changes. The API's schema has no such field (POST /v1/jobs refuses it).
+   */
+  force?: boolean;
   /** restore, CLI only: a new install dir or database, no safety snapshot, --force. */
   restore?: RestoreTarget;
 }

@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@mm-backup/testkit';
-import { runCli } from '../support/cli';
+import { runCli, type CliResult } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -33,6 +33,20 @@ async function archivedWal(env: PitrEnv): Promise<string[]> {
     }
   }
   return files;
+}
+
+/**
+ * The job a CLI run announced in its NDJSON: its kind, its steps in order, the steps that
+ * finished and how it ended (the same pitr-enable / pitr-disable job POST /v1/jobs runs).
+ */
+function jobOf(r: CliResult): { kind?: string; steps?: string[]; finished: string[]; status?: string } {
+  const started = r.events.find((e) => e.type === 'job.started');
+  return {
+    kind: started?.kind,
+    steps: started?.steps.map((s: { id: string }) => s.id),
+    finished: r.events.filter((e) => e.type === 'step.finished').map((e) => e.step),
+    status: r.events.find((e) => e.type === 'job.finished')?.status,
+  };
 }
 
 /** Every argv and environment of every process, sampled while `fn` runs: a secret must be in none. */
@@ -86,6 +100,9 @@ describe('pitr enable --restart-postgres on a fresh cluster', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(seen).toEqual([]);
     expect(r.stdout).not.toContain(passphrase);
+    // The CLI runs the API's job: its kind and steps, each step finished, under the job lock.
+    const steps = ['pitr-check', 'pitr-configure', 'pitr-settings', 'pitr-verify'];
+    expect(jobOf(r)).toEqual({ kind: 'pitr-enable', steps, finished: steps, status: 'succeeded' });
     const s = r.summary as Record<string, any>;
     expect(s.checked).toBe(true);
     expect(s.restarted).toBe(true);
@@ -131,6 +148,12 @@ describe('pitr enable --restart-postgres on a fresh cluster', () => {
 
     const d = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
     expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(jobOf(d)).toEqual({
+      kind: 'pitr-disable',
+      steps: ['pitr-revert'],
+      finished: ['pitr-revert'],
+      status: 'succeeded',
+    });
     expect(d.summary?.restarted).toBe(true);
     expect(d.summary?.pendingRestart).toBe(false);
     expect(await managed(env)).toEqual(before);
@@ -163,6 +186,8 @@ describe('pitr enable without consent to a restart', () => {
     });
     expect(s.restartNeeded).toBe(true);
     expect(s.pgbackrestVersion).toMatch(/^\d+\.\d+/);
+    // A plan, not a job: nothing started, no lock taken.
+    expect(r.events.filter((e) => e.type === 'job.started')).toEqual([]);
     expect(await env.snapshot()).toEqual(before);
     expect(existsSync(env.configDir)).toBe(false);
     expect(existsSync(env.stateFile)).toBe(false);
@@ -274,6 +299,16 @@ describe('bad situations refuse and change nothing', () => {
         `archives WAL elsewhere: archive_mode = on, archive_command = '${foreign.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'`,
       ),
     );
+    // --force (the CLI's only: the API's schema refuses it) travels in the job and replaces it.
+    const r = await env.cli('pitr', 'enable', '--force');
+    expect({ code: r.code, stderr: r.stderr, error: r.summary?.error }).toEqual({
+      code: 0,
+      stderr: '',
+      error: undefined,
+    });
+    expect(jobOf(r)).toMatchObject({ kind: 'pitr-enable', status: 'succeeded' });
+    expect(r.summary?.checked).toBe(true);
+    expect(await env.setting('archive_command')).toContain('archive-push');
   }, 60_000);
 });
 

@@ -1,17 +1,15 @@
 /**
  * `mm-backup pitr enable|disable|status`: physical mode for PostgreSQL with pgBackRest
- * (docs/pitr.md). enable and disable run under the job lock: they may restart PostgreSQL, which a
- * running backup's dump would not survive.
+ * (docs/pitr.md). enable and disable run as jobs under the job lock, the same jobs as the API's:
+ * they may restart PostgreSQL, which a running backup's dump would not survive.
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../../core/errors';
-import { pitrDisable } from '../../operations/pitr_disable';
-import { pitrEnable } from '../../operations/pitr_enable';
 import { planPitrEnable } from '../../operations/pitr_enable_plan';
 import { pitrStatus } from '../../operations/pitr_status';
 import { pitrLines, toPitrView } from '../../operations/pitr_view';
 import { table } from '../format';
-import { runOperationCommand, withLock } from '../run_with_lock';
+import { runOperationCommand } from '../run_with_lock';
 import { openCommand, type GlobalOptions } from './shared';
 
 export interface PitrFlags {
@@ -22,20 +20,11 @@ export interface PitrFlags {
   dryRun?: boolean;
 }
 
-function signalOnInterrupt(): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    signal: ac.signal,
-    done: () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-  };
-}
-
+/**
+ * `pitr enable`: the pitr-enable job, the same one POST /v1/jobs runs (step progress, the job
+ * lock), with --force that only the CLI can give; --dry-run prints the plan instead, with no job
+ * and no lock.
+ */
 export async function pitrEnableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {
   const { ec, out } = await openCommand(globals);
   if (flags.dryRun) {
@@ -43,38 +32,11 @@ export async function pitrEnableCommand(globals: GlobalOptions, flags: PitrFlags
     return;
   }
   if (flags.restartPostgres && !flags.yes) await confirmRestart();
-  const { signal, done } = signalOnInterrupt();
-  try {
-    const r = await withLock(ec, 'pitr', out, () =>
-      pitrEnable(ec.cfg, {
-        restartPostgres: !!flags.restartPostgres,
-        force: !!flags.force,
-        log: (m) => out.info(m),
-        signal,
-      }),
-    );
-    const lines = [
-      `pgBackRest ${r.pgbackrestVersion}, stanza ${r.stanza}, repository ${r.repoPath}, config ${r.configFile}`,
-      r.changes.length ? 'PostgreSQL settings:' : 'PostgreSQL settings: nothing to change',
-      ...(r.changes.length
-        ? [
-            table(
-              r.changes.map((c) => [
-                c.name,
-                `${c.from || "''"} → ${c.to}`,
-                c.applied ? 'in effect' : c.restart ? 'needs a restart: NOT applied' : 'not applied',
-              ]),
-            ),
-          ]
-        : []),
-      r.restarted ? 'PostgreSQL was restarted and runs with archiving on.' : '',
-      r.checked ? 'pgbackrest check passed: WAL is archived into the repository.' : '',
-      r.finish ? `To finish (restarts PostgreSQL once): ${r.finish}` : '',
-    ].filter(Boolean);
-    out.summary({ ok: true, ...r }, lines.join('\n'));
-  } finally {
-    done();
-  }
+  await runOperationCommand(ec, out, {
+    kind: 'pitr-enable',
+    restartPostgres: !!flags.restartPostgres,
+    force: !!flags.force,
+  });
 }
 
 /** `pitr enable --dry-run`: the same plan enable runs first (and GET /v1/pitr/plan shows); nothing changed. */
@@ -125,32 +87,11 @@ async function pitrEnablePlanCommand(
   );
 }
 
+/** `pitr disable`: the pitr-disable job, the same one POST /v1/jobs runs. */
 export async function pitrDisableCommand(globals: GlobalOptions, flags: PitrFlags): Promise<void> {
   const { ec, out } = await openCommand(globals);
   if (flags.restartPostgres && !flags.yes) await confirmRestart();
-  const { signal, done } = signalOnInterrupt();
-  try {
-    const r = await withLock(ec, 'pitr', out, () =>
-      pitrDisable(ec.cfg, { restartPostgres: !!flags.restartPostgres, log: (m) => out.info(m), signal }),
-    );
-    const lines = r.nothingToDo
-      ? ['Physical mode was not enabled by mm-backup here: nothing to undo.']
-      : [
-          ...r.reverted.map(
-            (s) => `${s.name}: ${s.to === null ? 'reset (default or postgresql.conf)' : `set back to ${s.to}`}`,
-          ),
-          r.restarted ? 'PostgreSQL was restarted: archiving is off.' : '',
-          r.finish
-            ? `archive_mode stays on until PostgreSQL restarts (WAL is discarded meanwhile). To finish: ${r.finish}`
-            : '',
-        ].filter(Boolean);
-    lines.push(
-      `Left in place: pgBackRest's repository ${r.kept.repoPath} (backups and WAL archived so far) and its config ${r.kept.configDir}; remove them by hand when no longer needed.`,
-    );
-    out.summary({ ok: true, ...r }, lines.join('\n'));
-  } finally {
-    done();
-  }
+  await runOperationCommand(ec, out, { kind: 'pitr-disable', restartPostgres: !!flags.restartPostgres });
 }
 
 export async function pitrBackupCommand(globals: GlobalOptions, flags: { type?: string }): Promise<void> {
