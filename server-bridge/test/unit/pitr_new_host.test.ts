@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -208,6 +209,39 @@ describe('the new host target', () => {
     writeFileSync(file, '');
     await expect(checkNewHostTarget(file, pg)).rejects.toThrow(/is not a directory/);
     expect(readdirSync(empty)).toEqual(['PG_VERSION']);
+  });
+
+  test('a parent swapped for a link after the check: refused, nothing made or chowned behind the link', async () => {
+    // postgres owns /var/lib/postgresql on Debian: it can rename a directory there and put a link in its place.
+    const owned = path.join(root, 'postgresql');
+    mkdirSync(path.join(owned, '15'), { recursive: true });
+    chownSync(owned, pg.uid, pg.gid);
+    const elsewhere = path.join(root, 'elsewhere');
+    mkdirSync(elsewhere);
+    const dir = path.join(owned, '15', 'main');
+    const t = await checkNewHostTarget(dir, pg);
+    expect(t).toEqual({ dir, existed: false });
+
+    renameSync(path.join(owned, '15'), path.join(owned, '15.old'));
+    symlinkSync(elsewhere, path.join(owned, '15'));
+    await expect(prepareNewHostTarget(t, pg)).rejects.toThrow(`${path.join(owned, '15')} is a symbolic link: refused`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    // Given with the link already there, the check refuses it, nothing changed.
+    await expect(checkNewHostTarget(dir, pg)).rejects.toThrow(/has a symbolic link in its path/);
+
+    // The grandparent swapped, and an existing target: the directory behind the link is not chowned.
+    rmSync(path.join(owned, '15'));
+    renameSync(path.join(owned, '15.old'), path.join(owned, '15'));
+    mkdirSync(dir);
+    chownSync(dir, pg.uid, pg.gid);
+    const kept = await checkNewHostTarget(dir, pg);
+    expect(kept.existed).toBe(true);
+    mkdirSync(path.join(elsewhere, '15', 'main'), { recursive: true, mode: 0o755 });
+    renameSync(owned, `${owned}.old`);
+    symlinkSync(elsewhere, owned);
+    await expect(prepareNewHostTarget(kept, pg)).rejects.toThrow(`${owned} is a symbolic link: refused`);
+    const behind = lstatSync(path.join(elsewhere, '15', 'main'));
+    expect([behind.uid, behind.mode & 0o777]).toEqual([0, 0o755]);
   });
 
   test('a target inside, equal to or around a place the restore keeps (a mirrored tree, the repository) is refused', () => {

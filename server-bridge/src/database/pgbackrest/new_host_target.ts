@@ -5,13 +5,13 @@
  * tree postgres can change): removed when the restore made it, emptied when it was there before
  * (it may be a mount point, or named in a service's configuration).
  */
-import { lstat, mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { PreconditionError } from '../../core/errors';
 import { runProcess } from '../../process/run_process';
 import { deleteAsAccount } from './data_dir';
 import { asAccount, type OsAccount } from './postgres_account';
-import { chownDirNoFollow } from './safe_fs';
+import { ensureOwnedDir } from './safe_fs';
 
 export interface NewHostTarget {
   dir: string;
@@ -29,6 +29,18 @@ export async function checkNewHostTarget(dir: string, owner: OsAccount): Promise
       'give the full path, e.g. /var/lib/postgresql/15/main',
     );
   }
+  // The target is made and chowned by root through a path others may own parts of (postgres owns
+  // /var/lib/postgresql on Debian): prepareNewHostTarget follows no link in it, so refuse one now.
+  const refuseLinkAbove = async () => {
+    const parent = path.dirname(dir);
+    const real = await realpath(parent);
+    if (real !== parent) {
+      throw refuse(
+        `has a symbolic link in its path (${parent} is ${real})`,
+        'give the real path: the restore follows no link on its way to the data directory',
+      );
+    }
+  };
   const st = await lstat(dir).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -38,6 +50,7 @@ export async function checkNewHostTarget(dir: string, owner: OsAccount): Promise
     if (!parent?.isDirectory()) {
       throw refuse(`has no parent directory ${path.dirname(dir)}`, 'create the parent directory first');
     }
+    await refuseLinkAbove();
     return { dir, existed: false };
   }
   if (st.isSymbolicLink()) {
@@ -52,6 +65,7 @@ export async function checkNewHostTarget(dir: string, owner: OsAccount): Promise
       `PostgreSQL runs as ${owner.name}: chown ${owner.name}: ${dir}, or give a name that does not exist yet`,
     );
   }
+  await refuseLinkAbove();
   const names = await readdir(dir);
   if (names.length) {
     throw refuse(
@@ -97,10 +111,13 @@ export async function freeBytesAt(t: NewHostTarget): Promise<number> {
   return s.bavail * s.bsize;
 }
 
-/** Creates the target when missing, then makes it `owner`'s, 0700, on a no-follow handle; refuses one that filled meanwhile. */
+/**
+ * Creates the target when missing, then makes it `owner`'s, 0700; refuses one that filled
+ * meanwhile. Every component from / down is opened on a no-follow handle (ensureOwnedDir): a
+ * parent postgres swapped for a link after the check is refused, nothing is made behind it.
+ */
 export async function prepareNewHostTarget(t: NewHostTarget, owner: OsAccount): Promise<void> {
-  if (!t.existed) await mkdir(t.dir, { mode: 0o700 });
-  await chownDirNoFollow(t.dir, { uid: owner.uid, gid: owner.gid }, 0o700);
+  await ensureOwnedDir(t.dir, { uid: owner.uid, gid: owner.gid }, 0o700, '/', { fresh: !t.existed });
   const names = await readdir(t.dir);
   if (names.length) {
     throw new PreconditionError('PRECONDITION_FAILED', `${t.dir} is no longer empty (${names[0]}): not restored into`);

@@ -4,9 +4,9 @@
  * under a name that can be guessed in advance, and ownership and mode are set on the open handle
  * (fchown/fchmod), never by a second lookup of the path that a swapped-in link could redirect.
  */
-import { constants } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PreconditionError } from '../../core/errors';
 
@@ -34,45 +34,84 @@ async function lstatOrNone(p: string) {
 
 /**
  * Makes `dir` a directory owned by `owner` with `mode`. `from` (default: `dir`'s parent) is the
- * part of the path others cannot change: it is created when missing like `mkdir -p` (0700). Below
- * it, every missing component is made one by one and an existing one that is a symbolic link or
- * not a directory is refused. Owner and mode are set through a handle opened with
- * O_NOFOLLOW|O_DIRECTORY, so a link swapped in after the check is refused by the kernel.
+ * part of the path others cannot change: it is created when missing like `mkdir -p` (0700); give
+ * '/' when every component may be someone else's. Below it the path is walked one component at a
+ * time on directory handles: each is opened with O_NOFOLLOW|O_DIRECTORY relative to the handle of
+ * the one above (Linux: through /proc/self/fd/<fd>/<name>, the *at() calls Node lacks), a missing
+ * one is made inside that handle, so a link swapped in anywhere below `from` — before or during the
+ * walk — is refused by the kernel, never followed, and nothing is made behind it. Owner and mode
+ * are set on the last handle. `fresh`: `dir` itself must not exist; it is made here (one that
+ * appears meanwhile is refused, never taken over).
  */
 export async function ensureOwnedDir(
   dir: string,
   owner: Owner | undefined,
   mode: number,
   from?: string,
+  o: { fresh?: boolean } = {},
 ): Promise<void> {
   const target = path.resolve(dir);
   const top = from ? path.resolve(from) : path.dirname(target);
   const rel = path.relative(top, target);
   if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${target} is not below ${top}`);
   await mkdir(top, { recursive: true, mode: 0o700 });
-  let cur = top;
-  for (const name of rel.split(path.sep)) {
-    cur = path.join(cur, name);
-    const st = await lstatOrNone(cur);
-    if (!st) {
-      // Not recursive: each missing component is made here, never behind a link.
-      await makeOne(cur);
-      continue;
+  // `from` is trusted (an admin's configured path may hold links): opened following them.
+  let fh = await open(top, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const proc = await procWorks(fh, top);
+    const names = rel.split(path.sep);
+    let cur = top;
+    for (const [i, name] of names.entries()) {
+      const at = proc ? `/proc/self/fd/${fh.fd}/${name}` : path.join(cur, name);
+      cur = path.join(cur, name);
+      const last = i === names.length - 1;
+      if (last && o.fresh) await makeOne(at, cur);
+      let next;
+      try {
+        next = await openNoFollowDir(at, cur);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (last && o.fresh)) throw err;
+        // Not recursive: each missing component is made inside the handle above, never behind a link.
+        await makeOne(at, cur);
+        next = await openNoFollowDir(at, cur);
+      }
+      await fh.close();
+      fh = next;
     }
-    if (st.isSymbolicLink()) throw refused(cur, 'is a symbolic link');
-    if (!st.isDirectory()) throw refused(cur, 'is not a directory');
-  }
-  await withDir(target, async (fh) => {
     if (owner) await fh.chown(owner.uid, owner.gid);
     await fh.chmod(mode);
-  });
+  } finally {
+    await fh.close();
+  }
 }
 
-async function makeOne(dir: string): Promise<void> {
+/** /proc/self/fd names `fh` as `p` (Linux): children can be reached through the handle. */
+async function procWorks(fh: FileHandle, p: string): Promise<boolean> {
+  return readlink(`/proc/self/fd/${fh.fd}`).then(
+    (real) => real === p || real === realpathSync(p),
+    () => false,
+  );
+}
+
+async function makeOne(at: string, shown: string): Promise<void> {
   try {
-    await mkdir(dir, { mode: 0o700 });
+    await mkdir(at, { mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw refused(dir, 'appeared while it was being created');
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw refused(shown, 'appeared while it was being created');
+    throw err;
+  }
+}
+
+/** Opens directory `at` (shown as `shown`) without following a link there; a link or non-directory is refused. */
+async function openNoFollowDir(at: string, shown: string): Promise<FileHandle> {
+  try {
+    return await open(at, NOFOLLOW_DIR);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Linux answers ENOTDIR, not ELOOP, for a link opened with O_NOFOLLOW|O_DIRECTORY.
+    const link = code === 'ELOOP' || (code === 'ENOTDIR' && (await lstatOrNone(at))?.isSymbolicLink());
+    if (link) throw refused(shown, 'is a symbolic link');
+    if (code === 'ENOTDIR') throw refused(shown, 'is not a directory');
     throw err;
   }
 }
@@ -85,18 +124,8 @@ export async function chownDirNoFollow(dir: string, owner: Owner, mode?: number)
   });
 }
 
-async function withDir(dir: string, f: (fh: import('node:fs/promises').FileHandle) => Promise<void>): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, NOFOLLOW_DIR);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Linux answers ENOTDIR, not ELOOP, for a link opened with O_NOFOLLOW|O_DIRECTORY.
-    const link = code === 'ELOOP' || (code === 'ENOTDIR' && (await lstatOrNone(dir))?.isSymbolicLink());
-    if (link) throw refused(dir, 'is a symbolic link');
-    if (code === 'ENOTDIR') throw refused(dir, 'is not a directory');
-    throw err;
-  }
+async function withDir(dir: string, f: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const fh = await openNoFollowDir(dir, dir);
   try {
     await f(fh);
   } finally {
