@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'STORAGE_FAILED'
   | 'PROCESS_FAILED'
+  | 'OUTPUT_TOO_LARGE'
   | 'MATTERMOST_UNAVAILABLE'
   | 'CANCELLED'
   | 'TIMED_OUT'
@@ -136,6 +137,16 @@ export class DiskFullError extends StorageError {
 export class ProcessError extends BridgeError {
   constructor(message: string, opts?: ErrorOptions) {
     super('PROCESS_FAILED', message, opts);
+  }
+}
+
+/**
+ * A child printed more than its caller keeps of an output it must read whole (JSON): reported as
+ * that, with the limit, not as the parse error a cut-off text would give.
+ */
+export class OutputTooLargeError extends BridgeError {
+  constructor(message: string, opts?: ErrorOptions) {
+    super('OUTPUT_TOO_LARGE', message, opts);
   }
 }
 

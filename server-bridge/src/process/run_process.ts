@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { CancelledError, ProcessError, TimeoutError } from '../core/errors';
+import { CancelledError, OutputTooLargeError, ProcessError, TimeoutError } from '../core/errors';
 import { redact } from '../core/redact';
 import { underBudget, type ProcessBudget } from './budget';
 
@@ -31,6 +31,11 @@ export interface RunOptions {
   stdin?: Readable | 'ignore';
   /** Keep stdout as a stream for the caller (default: collect it, up to 16 MiB). */
   stdout?: 'pipe' | 'collect' | 'ignore' | Writable;
+  /**
+   * Collected stdout past 16 MiB: 'truncate' (default: a log nobody parses, kept to its start) or
+   * 'fail' (an output read whole, e.g. JSON): the child is stopped, OutputTooLargeError.
+   */
+  stdoutOverflow?: 'truncate' | 'fail';
   uid?: number;
   gid?: number;
   /** Start the child under this CPU/I/O priority (an online backup's children only; process/budget.ts). */
@@ -62,7 +67,8 @@ export interface RunHandle {
 }
 
 const STDERR_TAIL = 64 * 1024;
-const STDOUT_LIMIT = 16 * 1024 * 1024;
+/** Bytes of stdout a 'collect' run keeps (RunOptions.stdoutOverflow says what happens past them). */
+export const STDOUT_LIMIT = 16 * 1024 * 1024;
 
 /** Starts `cmd args`; the caller must await `done` (it rejects on non-zero exit). */
 export function startProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): RunHandle {
@@ -89,9 +95,21 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
     stderr = (stderr + chunk).slice(-STDERR_TAIL);
   });
   let stdout = '';
+  let stdoutBytes = 0;
+  let overflowed = false;
   if (stdoutMode === 'collect') {
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
+      stdoutBytes += Buffer.byteLength(chunk);
+      if (stdoutBytes > STDOUT_LIMIT && opts.stdoutOverflow === 'fail') {
+        // What is kept would be cut off: nothing more is worth reading, the child is stopped.
+        if (!overflowed) {
+          overflowed = true;
+          stdout = '';
+          kill();
+        }
+        return;
+      }
       if (stdout.length < STDOUT_LIMIT) stdout += chunk;
     });
   } else if (stdoutMode !== 'pipe' && stdoutMode !== 'ignore') {
@@ -208,6 +226,16 @@ export function startProcess(cmd: string, args: readonly string[], opts: RunOpti
       if (signal?.aborted) {
         releaseInput();
         reject(new CancelledError(`${cmd} was cancelled`));
+        return;
+      }
+      if (overflowed) {
+        releaseInput();
+        reject(
+          new OutputTooLargeError(
+            `${opts.deadline?.what ?? cmd} printed more than ${STDOUT_LIMIT / (1024 * 1024)} MiB (${STDOUT_LIMIT} bytes), the most that is read of its output; it was stopped and its output not used`,
+            { details: { command: label, limitBytes: STDOUT_LIMIT } },
+          ),
+        );
         return;
       }
       const exit = code ?? -1;

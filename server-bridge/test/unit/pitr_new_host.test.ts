@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProcessError } from '../../src/core/errors';
+import { OutputTooLargeError, ProcessError, type BridgeError } from '../../src/core/errors';
 import type { BackupInfo } from '../../src/database/pgbackrest/info';
 import { lastArchivedSegment, lastArchivedSegmentVia } from '../../src/database/pgbackrest/archive_end';
 import { renderConfig, writeConfigFile } from '../../src/database/pgbackrest/config_file';
@@ -295,6 +295,19 @@ describe('the new host target', () => {
     writeFileSync(path.join(kept.dir, 'late'), '');
     await expect(prepareNewHostTarget(kept, pg)).rejects.toThrow(/is no longer empty \(late\)/);
   });
+});
+
+test('pgbackrest info printing more than 16 MiB: OUTPUT_TOO_LARGE with the limit, not "did not print JSON"', async () => {
+  // A stand-in for the binary, run as postgres through the same runner: valid JSON, but only whole.
+  const bin = path.join(root, 'pgbackrest');
+  writeFileSync(bin, `#!${process.execPath}\nprocess.stdout.write('[' + ' '.repeat(17 * 1024 * 1024) + ']');\n`, {
+    mode: 0o755,
+  });
+  const cli = new PgBackRest(bin, root, 'main', pg);
+  const err = (await cli.info().catch((e: unknown) => e)) as BridgeError;
+  expect(err).toBeInstanceOf(OutputTooLargeError);
+  expect(err.code).toBe('OUTPUT_TOO_LARGE');
+  expect(err.message).toMatch(/^pgbackrest info printed more than 16 MiB \(16777216 bytes\)/);
 });
 
 test('setAutoConf replaces the named settings, keeps the rest, owner and mode', async () => {

@@ -141,3 +141,18 @@ test('a scope signal reaches every child started inside it without a signal of i
   // Outside any scope nothing changes.
   await expect(runProcess('true', [])).resolves.toBe('');
 });
+
+test('collected stdout past 16 MiB: cut off by default (a log), OUTPUT_TOO_LARGE with the limit when read whole', async () => {
+  // A JSON text valid only whole: 17 MiB of blanks between the brackets.
+  const print = ['-e', 'process.stdout.write("[" + " ".repeat(17 * 1024 * 1024) + "]")'];
+  const cut = await runProcess(process.execPath, print);
+  expect(cut.length).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+  expect(cut.endsWith(']')).toBe(false);
+  const err = await caught(runProcess(process.execPath, print, { stdoutOverflow: 'fail' }));
+  expect(err.code).toBe('OUTPUT_TOO_LARGE');
+  expect(err.message).toContain('printed more than 16 MiB (16777216 bytes)');
+  // Under the limit the same option changes nothing.
+  await expect(
+    runProcess(process.execPath, ['-e', 'process.stdout.write("[]")'], { stdoutOverflow: 'fail' }),
+  ).resolves.toBe('[]');
+});

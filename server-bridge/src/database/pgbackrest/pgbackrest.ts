@@ -155,7 +155,7 @@ export class PgBackRest {
 
   /** Our stanza's info, or undefined when pgBackRest does not list it. */
   async info(signal?: AbortSignal): Promise<StanzaInfo | undefined> {
-    const out = await this.run('info', ['--output=json'], signal);
+    const out = await this.run('info', ['--output=json'], signal, [], true);
     return parseInfo(out).find((s) => s.name === this.stanza);
   }
 
@@ -198,6 +198,8 @@ export class PgBackRest {
       'verify',
       ['--output=text', '--verbose', '--log-level-console=detail', '--log-level-stderr=off'],
       signal,
+      [],
+      true,
     );
   }
 
@@ -231,12 +233,12 @@ export class PgBackRest {
    */
   async repoLs(dir: string, signal?: AbortSignal, opts: { recurse?: boolean } = {}): Promise<RepoEntry[]> {
     const args = ['--output=json', ...(opts.recurse ? ['--recurse'] : [])];
-    return parseRepoLs(await this.run('repo-ls', args, signal, [dir]));
+    return parseRepoLs(await this.run('repo-ls', args, signal, [dir], true));
   }
 
   /** `repo-get` of one file (relative to the repository's path), decrypted by pgBackRest when the repository is. */
   async repoGet(file: string, signal?: AbortSignal): Promise<string> {
-    return this.run('repo-get', [], signal, [file]);
+    return this.run('repo-get', [], signal, [file], true);
   }
 
   /** The one place every invocation gets its deadline, its message and what to do. */
@@ -249,17 +251,26 @@ export class PgBackRest {
     };
   }
 
-  /** `params`: the command's own parameters (repo-ls's path), which follow the command word. */
+  /**
+   * `params`: the command's own parameters (repo-ls's path), which follow the command word.
+   * `whole`: the output is read (parsed), so one past the runner's limit fails as too large
+   * (OUTPUT_TOO_LARGE) instead of being cut off; a log nobody reads is kept to its start.
+   */
   private run(
     command: Exclude<PgBackRestCommand, 'version'>,
     args: string[],
     signal?: AbortSignal,
     params: string[] = [],
+    whole = false,
   ): Promise<string> {
     return runProcess(
       this.bin,
       [`--config-path=${this.configPath}`, `--stanza=${this.stanza}`, ...args, command, ...params],
-      asAccount(this.account, { signal, deadline: this.deadline(command) }),
+      asAccount(this.account, {
+        signal,
+        deadline: this.deadline(command),
+        stdoutOverflow: whole ? 'fail' : 'truncate',
+      }),
     );
   }
 }
