@@ -25,6 +25,12 @@ export interface LockInfo {
   safetySnapshotId?: string;
   /** Set when a restore starts overwriting: from then on the install may be half-restored. */
   overwriting?: boolean;
+  /**
+   * Physical mode's restart of PostgreSQL (pitr enable/disable): true from just before its stop
+   * until it accepts connections again. A successor starts the cluster physical mode's state names
+   * (never one the lock names: a lock in the repository is not trusted) if it is still down.
+   */
+  postgresStopped?: boolean;
 }
 
 export interface StaleLock {

@@ -20,6 +20,8 @@ export interface PitrDisableOptions {
   restartPostgres: boolean;
   log: (message: string) => void;
   signal?: AbortSignal;
+  /** Marks in the job lock that PostgreSQL may be down during the restart (pitr_restart.ts). */
+  markStopped?: Parameters<typeof restartPostgres>[4];
 }
 
 export interface PitrDisableResult {
@@ -54,7 +56,7 @@ export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<P
   await site.su.run([...statements, 'SELECT pg_reload_conf()'], o.signal);
   for (const [name, { before }] of entries) o.log(`${name}: ${before === null ? 'reset' : `set back to ${before}`}`);
   if (restartNow) {
-    await restartPostgres(site, saved, o.log, o.signal);
+    await restartPostgres(site, saved, o.log, o.signal, o.markStopped);
   }
   const after = await readSettings(site.su, o.signal);
   const pendingRestart = current(after, 'archive_mode') !== 'off' && restartNeeded;

@@ -11,6 +11,8 @@ import type { PitrSite } from './pitr_site';
 
 /** How long a started PostgreSQL may take to accept queries (crash recovery may replay WAL). */
 const READY_MS = 120_000;
+/** Beyond READY_MS, what a start command itself may take (systemd's own start timeout is 90 s). */
+const START_SLACK_MS = 60_000;
 
 /** The bytes of postgresql.auto.conf now, to put back if the restart fails (a link there is refused, not read). */
 export async function saveAutoConf(site: PitrSite): Promise<Buffer> {
@@ -33,28 +35,68 @@ export async function restartPostgres(
   saved: Buffer,
   log: (m: string) => void,
   signal?: AbortSignal,
+  /** Records (true) and clears (false) that PostgreSQL may be down, for a successor if this process dies. */
+  markStopped?: (stopped: boolean) => Promise<void>,
 ): Promise<void> {
-  const run = (c: typeof site.service.start) => runServiceCommand(c, site.account, signal);
+  const stopRun = (c: typeof site.service.start) => runServiceCommand(c, site.account, signal);
+  // Once it is stopped, starting it again is no longer cancellable (Ctrl-C, a cancelled job):
+  // only a deadline ends it, so a cancel never leaves PostgreSQL, and Mattermost with it, down.
+  const run = (c: typeof site.service.start) =>
+    runServiceCommand(c, site.account, AbortSignal.timeout(READY_MS + START_SLACK_MS));
+  await markStopped?.(true);
   log(`stopping PostgreSQL: ${describeCommand(site.service.stop.argv)}`);
   try {
-    await run(site.service.stop);
+    await stopRun(site.service.stop);
   } catch (err) {
-    // Still running (a failed stop leaves it up): the new settings must not wait for a later restart.
+    // The new settings must not wait for a later restart: put back in either case.
     await restoreAutoConf(site, saved);
-    await site.su.run(['SELECT pg_reload_conf()'], signal).catch(() => undefined);
-    throw new BridgeError('PROCESS_FAILED', 'PostgreSQL did not stop; its settings were put back as they were', {
-      cause: err,
-      hint: `check the stop command (${describeCommand(site.service.stop.argv)}, pitr.postgresService) and run pitr enable --restart-postgres again`,
-    });
+    // A stop that failed, or was cancelled, after the server went down: it must come back now.
+    const running = await run(site.service.status).then(
+      () => true,
+      () => false,
+    );
+    if (running) {
+      await site.su.run(['SELECT pg_reload_conf()'], signal).catch(() => undefined);
+      await markStopped?.(false);
+      throw new BridgeError('PROCESS_FAILED', 'PostgreSQL did not stop; its settings were put back as they were', {
+        cause: err,
+        hint: `check the stop command (${describeCommand(site.service.stop.argv)}, pitr.postgresService) and run pitr enable --restart-postgres again`,
+      });
+    }
+    log(`the stop ended early but PostgreSQL is down: starting it with its old settings`);
+    const startError = await startAndWait(site, run);
+    if (startError) {
+      throw new BridgeError(
+        'PROCESS_FAILED',
+        `PostgreSQL IS DOWN: its stop ended early (${err instanceof Error ? err.message : String(err)}) and it did not start again (${startError.message})`,
+        {
+          cause: startError,
+          hint: `read PostgreSQL's log, then start it: ${describeCommand(site.service.start.argv)}`,
+        },
+      );
+    }
+    await markStopped?.(false);
+    throw new BridgeError(
+      'PROCESS_FAILED',
+      'the restart was interrupted after PostgreSQL stopped; its settings were put back and it runs again as before',
+      {
+        cause: err,
+        hint: 'run pitr enable --restart-postgres again',
+      },
+    );
   }
   log(`starting PostgreSQL: ${describeCommand(site.service.start.argv)}`);
-  const firstError = await startAndWait(site, run, signal);
-  if (!firstError) return;
+  const firstError = await startAndWait(site, run);
+  if (!firstError) {
+    await markStopped?.(false);
+    return;
+  }
   log('PostgreSQL did not come back with the new settings: putting postgresql.auto.conf back and starting it again');
   await restoreAutoConf(site, saved);
   await run(site.service.stop).catch(() => undefined); // a half-started server must go before the next start
-  const secondError = await startAndWait(site, run, signal);
+  const secondError = await startAndWait(site, run);
   if (!secondError) {
+    await markStopped?.(false);
     throw new BridgeError(
       'PROCESS_FAILED',
       `PostgreSQL did not start with the new settings (${firstError.message}); they were reverted and PostgreSQL runs again as before`,
@@ -74,13 +116,12 @@ export async function restartPostgres(
 async function startAndWait(
   site: PitrSite,
   run: (c: typeof site.service.start) => Promise<void>,
-  signal?: AbortSignal,
 ): Promise<Error | undefined> {
   try {
     await run(site.service.start);
   } catch (err) {
     return err as Error;
   }
-  if (await site.su.waitReady(READY_MS, signal)) return undefined;
+  if (await site.su.waitReady(READY_MS)) return undefined;
   return new ProcessError(`it did not accept connections within ${READY_MS / 1000} s`);
 }

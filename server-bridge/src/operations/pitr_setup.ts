@@ -19,6 +19,7 @@ export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Op
     // Only the CLI sets it (--force); the API's strict schema has no such field.
     force: req.force === true,
     log: (m) => log(m),
+    markStopped: (stopped) => rt.lock.update({ postgresStopped: stopped }),
   });
   const step = (id: string, title: string, phase: (signal: AbortSignal) => Promise<string>) => ({
     id,
@@ -86,6 +87,7 @@ export function buildPitrDisable(req: OperationRequest, rt: OperationRuntime): O
             restartPostgres: req.restartPostgres === true,
             log: (m) => ctx.log('info', m),
             signal: ctx.signal,
+            markStopped: (stopped) => rt.lock.update({ postgresStopped: stopped }),
           });
           if (out.nothingToDo) return 'physical mode was not enabled by mm-backup here: nothing to undo';
           return `${out.reverted.map((s) => s.name).join(', ')} put back${out.restarted ? '; PostgreSQL restarted' : ''}${out.pendingRestart ? '; archive_mode stays on until PostgreSQL restarts' : ''}`;

@@ -16,6 +16,7 @@ import type { EngineContext } from '../jobs/context';
 import type { JobKind } from '../jobs/events';
 import type { JobLock, LockInfo, StaleLock } from '../jobs/lock';
 import { putBack } from './restore_plan';
+import { recoverPitrRestart } from './recover_pitr_restart';
 import { recoverPitrRestore } from './recover_pitr_restore';
 import { restoreOrder } from '../components/registry';
 import type { Manifest } from '../manifest/manifest';
@@ -52,7 +53,16 @@ export interface RecoverOptions {
 }
 
 const JOB_ID = /^[a-z0-9]{26}$/;
-const KINDS: string[] = ['backup', 'restore', 'verify', 'prune', 'replicate'];
+const KINDS: string[] = [
+  'backup',
+  'restore',
+  'verify',
+  'prune',
+  'replicate',
+  'pitr-backup',
+  'pitr-enable',
+  'pitr-disable',
+];
 
 /**
  * Repairs after `stale`'s holder with `lock` held. Never throws for a failed repair: the result
@@ -73,6 +83,7 @@ export async function recoverStaleLock(
     mattermostStopped: h.mattermostStopped,
     safetySnapshotId: h.safetySnapshotId,
     overwriting: h.overwriting,
+    postgresStopped: h.postgresStopped,
   });
   const ctx: StepContext = {
     signal: o.signal ?? new AbortController().signal,
@@ -82,6 +93,22 @@ export async function recoverStaleLock(
   let action: RecoveryAction = h.mattermostStopped ? 'started' : 'nothing';
   const notes: string[] = [];
   let error: Recovery['error'];
+
+  // A pitr enable/disable killed while it restarted PostgreSQL: the database back first, as below.
+  if (h.postgresStopped) {
+    try {
+      notes.push(await recoverPitrRestart(ec, (l, m) => o.log(l, m)));
+      await lock.update({ postgresStopped: false });
+    } catch (err) {
+      const e = asBridgeError(err);
+      error = {
+        code: e.code,
+        message: `PostgreSQL could not be started again: ${redact(e.message)}`,
+        hint: 'docs/pitr.md: start PostgreSQL by hand (pitr.postgresService start command)',
+      };
+      notes.push(`⚠️ PostgreSQL IS DOWN: the interrupted restart could not be finished (${redact(e.message)}).`);
+    }
+  }
 
   // A point-in-time restore first: its old data directory back and PostgreSQL running, so that
   // the files' rollback and Mattermost's start below find the database as it was.
@@ -271,6 +298,9 @@ function kindTitle(kind: string): string {
         verify: 'Verification',
         prune: 'Prune',
         replicate: 'Off-site copy',
+        'pitr-backup': 'Physical backup',
+        'pitr-enable': 'Enabling point-in-time recovery',
+        'pitr-disable': 'Disabling point-in-time recovery',
       } as Record<string, string>
     )[kind] ?? `Job ${kind}`
   );

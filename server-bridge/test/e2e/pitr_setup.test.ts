@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@mm-backup/testkit';
-import { runCli, type CliResult } from '../support/cli';
+import { runCli, startCli, type CliResult } from '../support/cli';
 import { setupPitr, type PitrEnv } from '../support/pitr_env';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -415,6 +415,77 @@ describe('a start that fails after the settings change', () => {
     expect(d.code).toBe(0);
     expect((await env.snapshot()).settings).toEqual(before.settings);
   }, 180_000);
+});
+
+describe('a pitr enable killed while PostgreSQL is stopped for its restart', () => {
+  let env: PitrEnv;
+  beforeAll(async () => {
+    env = await setupPitr();
+  }, 120_000);
+  afterAll(async () => env?.cleanup());
+
+  /** A stop that stops the server, says so in the file `stopped` and then hangs: the CLI is stopped right there. */
+  const hangingStop = async (stopped: string) => {
+    const stop = path.join(env.root, 'stop-postgres.sh');
+    await writeFile(
+      stop,
+      [
+        '#!/bin/sh',
+        'runuser -u postgres -- "$1/pg_ctl" stop -D "$2" -m fast -w -s || exit 1',
+        `touch '${stopped}'`,
+        'sleep 20',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const pgCtl = (...a: string[]) => ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...a];
+    const service = (stopCmd: string[]) => ({
+      postgresService: {
+        preset: 'custom',
+        stop: stopCmd,
+        start: pgCtl('start', '-D', env.db.dataDir, '-l', env.db.logFile, '-w', '-s'),
+        status: pgCtl('status', '-D', env.db.dataDir, '-s'),
+      },
+    });
+    await env.writeConfig(service([stop, env.db.binDir, env.db.dataDir]));
+    const run = startCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
+    for (let i = 0; i < 600 && !existsSync(stopped); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(stopped)).toBe(true);
+    expect(env.db.isRunning()).toBe(false);
+    return { run, service, pgCtl };
+  };
+
+  test('Ctrl-C then: PostgreSQL is started again with its old settings before the command ends', async () => {
+    const before = await env.snapshot();
+    const { run } = await hangingStop(path.join(env.root, 'stopped-int'));
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).not.toBe(0);
+    expect(env.db.isRunning()).toBe(true);
+    // The job ends as cancelled; its log says what was done about PostgreSQL.
+    expect(r.summary?.error?.message).toMatch(/cancelled by SIGINT/);
+    const said = r.events.map((e) => String(e.message ?? '')).join('\n');
+    expect(said).toMatch(/the stop ended early but PostgreSQL is down: starting it with its old settings/);
+    const after = await env.snapshot();
+    expect(after.autoConf).toBe(before.autoConf);
+    expect(after.settings).toEqual(before.settings);
+  }, 240_000);
+
+  test('killed then: the next job starts PostgreSQL again first, says so, and enable then finishes', async () => {
+    const { run, service, pgCtl } = await hangingStop(path.join(env.root, 'stopped-kill'));
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(env.db.isRunning()).toBe(false);
+
+    // The admin runs it again (a normal stop this time): the stale lock's repair starts PostgreSQL first.
+    await env.writeConfig(service(pgCtl('stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s')));
+    const again = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+    const said = again.events.map((e) => String(e.message ?? '')).join('\n');
+    expect(said).toMatch(/had stopped PostgreSQL: starting it/);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(env.db.isRunning()).toBe(true);
+    expect((await managed(env)).archive_mode).toBe('on');
+  }, 240_000);
 });
 
 test('the pitr commands exist in the CLI help', () => {
