@@ -2,6 +2,22 @@
 export type JobKind =
   'backup' | 'restore' | 'verify' | 'prune' | 'replicate' | 'pitr-backup' | 'pitr-enable' | 'pitr-disable';
 
+/** Every job kind with its title, as posts and notices name it. */
+export const JOB_KIND_TITLES: Readonly<Record<JobKind, string>> = {
+  backup: 'Backup',
+  restore: 'Restore',
+  verify: 'Verification',
+  prune: 'Prune',
+  replicate: 'Off-site copy',
+  'pitr-backup': 'Physical backup',
+  'pitr-enable': 'Enable point-in-time recovery',
+  'pitr-disable': 'Disable point-in-time recovery',
+};
+
+export function isJobKind(kind: string): kind is JobKind {
+  return Object.hasOwn(JOB_KIND_TITLES, kind);
+}
+
 /** A step whose undo failed: what a failed job could NOT put back. */
 export interface UndoFailure {
   step: string;

@@ -13,7 +13,7 @@ import { discover } from '../discovery/discover';
 import { JobHistory } from '../jobs/job_history';
 import { markInterrupted, type JobRecord } from '../jobs/job_record';
 import type { EngineContext } from '../jobs/context';
-import type { JobKind } from '../jobs/events';
+import { JOB_KIND_TITLES, isJobKind, type JobKind } from '../jobs/events';
 import type { JobLock, LockInfo, StaleLock } from '../jobs/lock';
 import { putBack } from './restore_plan';
 import { recoverPitrRestart } from './recover_pitr_restart';
@@ -53,16 +53,6 @@ export interface RecoverOptions {
 }
 
 const JOB_ID = /^[a-z0-9]{26}$/;
-const KINDS: string[] = [
-  'backup',
-  'restore',
-  'verify',
-  'prune',
-  'replicate',
-  'pitr-backup',
-  'pitr-enable',
-  'pitr-disable',
-];
 
 /**
  * Repairs after `stale`'s holder with `lock` held. Never throws for a failed repair: the result
@@ -271,10 +261,10 @@ async function recordInterruption(
   const existing = JOB_ID.test(h.jobId) ? (await history.list()).find((r) => r.id === h.jobId) : undefined;
   // A repair killed in turn (the sidecar's start-up check) is no job of its own; the job it was
   // repairing stays "running" in the history and is marked by the sidecar's start-up sweep.
-  if (!existing && !KINDS.includes(h.kind)) return h.jobId;
+  if (!existing && !isJobKind(h.kind)) return h.jobId;
   const rec: JobRecord = existing ?? {
     id: JOB_ID.test(h.jobId) ? h.jobId : newJobId(),
-    kind: h.kind as JobKind,
+    kind: h.kind as JobKind, // checked above unless the record exists
     trigger: 'cli',
     options: {},
     status: 'running',
@@ -290,18 +280,5 @@ async function recordInterruption(
 }
 
 function kindTitle(kind: string): string {
-  return (
-    (
-      {
-        backup: 'Backup',
-        restore: 'Restore',
-        verify: 'Verification',
-        prune: 'Prune',
-        replicate: 'Off-site copy',
-        'pitr-backup': 'Physical backup',
-        'pitr-enable': 'Enabling point-in-time recovery',
-        'pitr-disable': 'Disabling point-in-time recovery',
-      } as Record<string, string>
-    )[kind] ?? `Job ${kind}`
-  );
+  return isJobKind(kind) ? JOB_KIND_TITLES[kind] : `Job ${kind}`;
 }

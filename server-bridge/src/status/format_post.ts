@@ -1,18 +1,9 @@
 /** Short, phone-readable status messages. */
+import { JOB_KIND_TITLES } from '../jobs/events';
 import type { JobRecord } from '../jobs/job_record';
 import { escapeMarkdown as md } from './markdown';
 
 const FOLLOW_UP: Record<string, string> = { replicate: 'The off-site copy', prune: 'The retention policy (prune)' };
-const KIND: Record<string, string> = {
-  backup: 'Backup',
-  restore: 'Restore',
-  verify: 'Verification',
-  prune: 'Prune',
-  replicate: 'Off-site copy',
-  'pitr-backup': 'Physical backup',
-  'pitr-enable': 'Enable point-in-time recovery',
-  'pitr-disable': 'Disable point-in-time recovery',
-};
 
 export { formatBytes as size, formatDuration as secs } from '../core/units';
 import { plural, formatBytes as size, formatDuration as secs } from '../core/units';
@@ -22,7 +13,7 @@ function title(r: JobRecord): string {
     (r.options.mode ? ` (${r.options.mode as string})` : r.options.at ? ` to ${r.options.at as string}` : '') +
     (r.options.logical ? ' with a logical dump' : '');
   const who = r.requested_by ? ` by @${r.requested_by}` : r.trigger === 'schedule' ? ' (scheduled)' : '';
-  return `**${KIND[r.kind] ?? r.kind}${mode}**${who}`;
+  return `**${JOB_KIND_TITLES[r.kind]}${mode}**${who}`;
 }
 
 /** The root post's text for the job's current state. */
