@@ -20,6 +20,7 @@ import type { StanzaInfo } from '../database/pgbackrest/info';
 import { findDataDirByPort, isLocalHost } from '../database/pgbackrest/local_cluster';
 import {
   checkNewHostTarget,
+  refuseTablespaces,
   checkTargetApart,
   freeBytesAt,
   type KeptApart,
@@ -221,6 +222,7 @@ export async function prepareRestoreAtNewHost(
       `no physical backup is consistent at ${String(at?.toISOString())}`,
     );
   }
+  refuseTablespaces(set.label, await cli.backupTablespaces(set.label));
   const service = postgresService(cfg.pitr.postgresService, { major, dataDir: dest.dir });
   await checkServer(cfg.pitr.postgresService.preset, service, major, account);
 

@@ -31,6 +31,7 @@ import {
   checkTargetApart,
   cleanNewHostTarget,
   prepareNewHostTarget,
+  refuseTablespaces,
 } from '../../src/database/pgbackrest/new_host_target';
 import { lookupAccount, type OsAccount } from '../../src/database/pgbackrest/postgres_account';
 import { REPLAY_WAL_CAP_BYTES, restoreSpace } from '../../src/database/pgbackrest/restore_space';
@@ -308,6 +309,81 @@ test('pgbackrest info printing more than 16 MiB: OUTPUT_TOO_LARGE with the limit
   expect(err).toBeInstanceOf(OutputTooLargeError);
   expect(err.code).toBe('OUTPUT_TOO_LARGE');
   expect(err.message).toMatch(/^pgbackrest info printed more than 16 MiB \(16777216 bytes\)/);
+});
+
+describe('a backup holding tablespaces, onto a new host', () => {
+  const LABEL = '20261201-101500F';
+  /** What pgBackRest 2.45 prints for `info --output=json --set=<label>` (the manifest's databases, links, tablespaces). */
+  const infoWithSet = (tablespace: unknown) =>
+    JSON.stringify([
+      {
+        name: 'main',
+        status: { code: 0, message: 'ok', lock: { backup: { held: false } } },
+        cipher: 'none',
+        db: [{ id: 1, version: '15', 'system-id': 7_300_000_000_000_000_000, 'repo-key': 1 }],
+        archive: [
+          { id: '15-1', min: '000000010000000000000001', max: '000000010000000000000003', database: { id: 1 } },
+        ],
+        backup: [
+          {
+            label: LABEL,
+            type: 'full',
+            prior: null,
+            reference: null,
+            timestamp: { start: 1764584100, stop: 1764584110 },
+            archive: { start: '000000010000000000000002', stop: '000000010000000000000002' },
+            info: { size: 31_000_000, delta: 31_000_000, repository: { size: 4_000_000, delta: 4_000_000 } },
+            database: { id: 1, 'repo-key': 1 },
+            'database-ref': [{ name: 'mattermost', oid: 16384 }],
+            link: null,
+            tablespace,
+          },
+        ],
+        repo: [{ key: 1, cipher: 'none', status: { code: 0, message: 'ok' } }],
+      },
+    ]);
+
+  test('read with info --set as postgres; refused naming the oids, nothing else; none: accepted', async () => {
+    // A stand-in for the binary, run as postgres through the same runner: answers only `info --set=<label>`.
+    const bin = path.join(root, 'pgbackrest');
+    const out = path.join(root, 'info.json');
+    writeFileSync(
+      bin,
+      `#!/bin/sh\ncase " $* " in *" --output=json --set=${LABEL} info "*) exec cat ${out};; esac\necho "unexpected: $*" >&2; exit 9\n`,
+      { mode: 0o755 },
+    );
+    const cli = new PgBackRest(bin, root, 'main', pg);
+    writeFileSync(
+      out,
+      infoWithSet([
+        { name: 'ts\u001b[31m', destination: '/srv/pg/ts', oid: 16628 },
+        { name: 'b', destination: '/b', oid: 16700 },
+      ]),
+      { mode: 0o644 },
+    );
+    const held = await cli.backupTablespaces(LABEL);
+    expect(held).toEqual([
+      { name: 'ts\u001b[31m', oid: 16628 },
+      { name: 'b', oid: 16700 },
+    ]);
+    let err: unknown;
+    try {
+      refuseTablespaces(LABEL, held);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect((err as Error).message).toBe(
+      `backup ${LABEL} holds 2 tablespaces (oid 16628, 16700): a restore onto a new host does not restore tablespaces; nothing was changed`,
+    );
+
+    writeFileSync(out, infoWithSet(null));
+    expect(await cli.backupTablespaces(LABEL)).toEqual([]);
+    expect(() => refuseTablespaces(LABEL, [])).not.toThrow();
+    // Without --set pgBackRest says nothing of tablespaces: not taken as "none".
+    writeFileSync(out, infoWithSet(undefined));
+    await expect(cli.backupTablespaces(LABEL)).rejects.toThrow(/did not say its tablespaces/);
+  });
 });
 
 test('setAutoConf replaces the named settings, keeps the rest, owner and mode', async () => {

@@ -42,6 +42,14 @@ const stanzaInfoSchema = z.object({
         lsn: z.object({ start: z.string(), stop: z.string() }).optional(),
         /** The backup a diff or incr is based on (null for a full). */
         prior: z.string().regex(PGBACKREST_LABEL).nullable().optional(),
+        /**
+         * Only with `info --set=<label>` (2.45 reads that backup's manifest): its tablespaces, null
+         * when it has none; absent without --set.
+         */
+        tablespace: z
+          .array(z.object({ name: z.string(), destination: z.string(), oid: z.number().int() }))
+          .nullable()
+          .optional(),
         /** size: the database's bytes once restored (what a restore needs on disk). */
         info: z.object({ size: z.number() }).optional(),
       }),

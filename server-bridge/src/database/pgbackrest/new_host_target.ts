@@ -105,6 +105,26 @@ export function checkTargetApart(dir: string, places: KeptApart[]): void {
   }
 }
 
+/**
+ * Refuses (nothing changed) a backup holding tablespaces. Not mapped as the restore drill maps
+ * them (--tablespace-map-all=<target>/…): pgBackRest 2.45 refuses a tablespace inside PGDATA
+ * ("link 'pg_tblspc/<oid>' destination '…' is in PGDATA", seen in the e2e), and restored without a
+ * map they would go to their old absolute paths on this host, outside the target: written where
+ * the target's checks (owner, emptiness, free space) never looked and left by a failure's cleanup,
+ * which removes only the target. Mapping them beside the target would need all of that again.
+ * Names come from the repository (whoever wrote it): only oids, numbers, are shown.
+ */
+export function refuseTablespaces(label: string, tablespaces: Array<{ oid: number }>): void {
+  if (!tablespaces.length) return;
+  throw new PreconditionError(
+    'PRECONDITION_FAILED',
+    `backup ${label} holds ${tablespaces.length === 1 ? 'a tablespace' : `${tablespaces.length} tablespaces`} (oid ${tablespaces.map((t) => t.oid).join(', ')}): a restore onto a new host does not restore tablespaces; nothing was changed`,
+    {
+      hint: 'restore it with pgBackRest by hand (pgbackrest restore --tablespace-map=<name>=<path> as postgres), or move the tables back to pg_default on the old cluster and take a new backup',
+    },
+  );
+}
+
 /** Free bytes where the target's files will be written (its own filesystem when it exists). */
 export async function freeBytesAt(t: NewHostTarget): Promise<number> {
   const s = await statfs(t.existed ? t.dir : path.dirname(t.dir));

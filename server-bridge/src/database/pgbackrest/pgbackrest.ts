@@ -159,6 +159,19 @@ export class PgBackRest {
     return parseInfo(out).find((s) => s.name === this.stanza);
   }
 
+  /** The tablespaces backup `label` holds (`info --set`, which reads its manifest); [] for none. */
+  async backupTablespaces(label: string, signal?: AbortSignal): Promise<Array<{ name: string; oid: number }>> {
+    const out = await this.run('info', ['--output=json', `--set=${label}`], signal, [], true);
+    const set = parseInfo(out)
+      .find((s) => s.name === this.stanza)
+      ?.backup.find((b) => b.label === label);
+    if (!set) throw new ProcessError(`pgbackrest info --set=${label} did not list that backup`);
+    if (set.tablespace === undefined) {
+      throw new ProcessError(`pgbackrest info --set=${label} did not say its tablespaces`);
+    }
+    return (set.tablespace ?? []).map((t) => ({ name: t.name, oid: t.oid }));
+  }
+
   /**
    * `backup --type=…`, then pgBackRest's own expire with `retention` (its auto-expire after a
    * successful backup); the signal kills the whole process group (workers included).
