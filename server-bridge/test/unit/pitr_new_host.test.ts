@@ -20,6 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { startPostgres } from '@mm-backup/testkit';
 import path from 'node:path';
 import { OutputTooLargeError, ProcessError, type BridgeError } from '../../src/core/errors';
 import type { BackupInfo } from '../../src/database/pgbackrest/info';
@@ -33,7 +34,8 @@ import {
   prepareNewHostTarget,
   refuseTablespaces,
 } from '../../src/database/pgbackrest/new_host_target';
-import { lookupAccount, type OsAccount } from '../../src/database/pgbackrest/postgres_account';
+import { asAccount, lookupAccount, type OsAccount } from '../../src/database/pgbackrest/postgres_account';
+import { runProcess } from '../../src/process/run_process';
 import { REPLAY_WAL_CAP_BYTES, restoreSpace } from '../../src/database/pgbackrest/restore_space';
 import { setAutoConf } from '../../src/database/pgbackrest/restored_settings';
 
@@ -342,6 +344,56 @@ describe('a backup holding tablespaces, onto a new host', () => {
         repo: [{ key: 1, cipher: 'none', status: { code: 0, message: 'ok' } }],
       },
     ]);
+
+  test('a real backup of a cluster with a tablespace (pgBackRest 2.45 as postgres): found and refused; without one: none', async () => {
+    const db = await startPostgres({ name: 'pitr-tablespace' });
+    try {
+      const repo = path.join(root, 'repo');
+      const ts = path.join(root, 'ts');
+      for (const d of [repo, ts]) {
+        mkdirSync(d, { mode: 0o700 });
+        chownSync(d, pg.uid, pg.gid);
+      }
+      const etc = path.join(root, 'etc');
+      await writeConfigFile(
+        etc,
+        renderConfig({
+          stanza: 'main',
+          pg: { dataDir: db.dataDir, port: db.port, socketPath: db.socketDir },
+          repo: { type: 'posix', path: repo },
+          processMax: 1,
+          archivePushQueueMaxBytes: 1 << 30,
+        }),
+        pg,
+      );
+      const cli = new PgBackRest(resolvePgBackRest(), etc, 'main', pg);
+      const pgbackrest = (...args: string[]) =>
+        runProcess(cli.bin, [`--config-path=${etc}`, '--stanza=main', ...args], asAccount(pg));
+      await pgbackrest('stanza-create');
+      const backup = async () => {
+        await pgbackrest('--type=full', '--archive-check=n', '--start-fast', 'backup');
+        return (await cli.info())?.backup.at(-1)?.label ?? '';
+      };
+      const plain = await backup();
+      expect(await cli.backupTablespaces(plain)).toEqual([]);
+
+      await db.exec('postgres', `CREATE TABLESPACE mmts LOCATION '${ts}'`);
+      const oid = (
+        (await db.query('postgres', "SELECT oid::int AS o FROM pg_tablespace WHERE spcname = 'mmts'")) as Array<{
+          o: number;
+        }>
+      )[0]!.o;
+      const withTs = await backup();
+      const held = await cli.backupTablespaces(withTs);
+      expect(held).toEqual([{ name: 'mmts', oid }]);
+      expect(() => refuseTablespaces(withTs, held)).toThrow(
+        `backup ${withTs} holds a tablespace (oid ${oid}): a restore onto a new host does not restore tablespaces; nothing was changed`,
+      );
+      await db.exec('postgres', 'DROP TABLESPACE mmts');
+    } finally {
+      await db.destroy();
+    }
+  }, 120_000);
 
   test('read with info --set as postgres; refused naming the oids, nothing else; none: accepted', async () => {
     // A stand-in for the binary, run as postgres through the same runner: answers only `info --set=<label>`.
