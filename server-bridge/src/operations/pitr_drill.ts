@@ -187,7 +187,13 @@ export function addPitrDrill(job: Job, cfg: Config, m: Manifest, findDump: DumpF
       cluster = await DrillCluster.create(root, s.account, binDir());
       const c = cli();
       await c.drillRestore(
-        { set: latest.label, pgPath: cluster.dir, timeline: target.timeline, at: target.at },
+        {
+          set: latest.label,
+          pgPath: cluster.dir,
+          tablespaceDir: cluster.tablespaceDir,
+          timeline: target.timeline,
+          at: target.at,
+        },
         ctx.signal,
       );
       await cluster.configure(

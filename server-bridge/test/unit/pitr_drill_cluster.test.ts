@@ -52,4 +52,8 @@ test('a good directory gets one scratch directory of its own, owned by the accou
   // Run as root (as physical mode is): the directory is handed to the account.
   const st = statSync(c.dir);
   expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 65534, gid: 65534, mode: 0o700 });
+  // Its tablespaces' directory beside it (pgBackRest refuses one inside the data directory), alike.
+  expect(c.tablespaceDir).toBe(`${c.dir}-tablespaces`);
+  const ts = statSync(c.tablespaceDir);
+  expect({ uid: ts.uid, gid: ts.gid, mode: ts.mode & 0o7777 }).toEqual({ uid: 65534, gid: 65534, mode: 0o700 });
 });

@@ -20,12 +20,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { startPostgres } from '@mm-backup/testkit';
+import { findPgBinDir, startPostgres } from '@mm-backup/testkit';
 import path from 'node:path';
 import { OutputTooLargeError, ProcessError, type BridgeError } from '../../src/core/errors';
 import type { BackupInfo } from '../../src/database/pgbackrest/info';
 import { lastArchivedSegment, lastArchivedSegmentVia } from '../../src/database/pgbackrest/archive_end';
+import { buildArchiveCommand, buildRestoreCommand } from '../../src/database/pgbackrest/archive_command';
 import { renderConfig, writeConfigFile } from '../../src/database/pgbackrest/config_file';
+import { DrillCluster, removeLeftoverDrills } from '../../src/database/pgbackrest/drill_cluster';
 import { PgBackRest, resolvePgBackRest } from '../../src/database/pgbackrest/pgbackrest';
 import {
   checkNewHostTarget,
@@ -345,8 +347,14 @@ describe('a backup holding tablespaces, onto a new host', () => {
       },
     ]);
 
-  test('a real backup of a cluster with a tablespace (pgBackRest 2.45 as postgres): found and refused; without one: none', async () => {
-    const db = await startPostgres({ name: 'pitr-tablespace' });
+  test('a real backup of a cluster with a tablespace (pgBackRest 2.45 as postgres): found and refused; without one: none; the restore drill of it maps the tablespace beside its copy and leaves nothing behind', async () => {
+    const etc = path.join(root, 'etc');
+    const archive = buildArchiveCommand({ pgbackrest: resolvePgBackRest(), configPath: etc, stanza: 'main' });
+    // Archiving on: the drill recovers the backup to its consistent end from the archived WAL.
+    const db = await startPostgres({
+      name: 'pitr-tablespace',
+      settings: { archive_mode: 'on', archive_command: archive },
+    });
     try {
       const repo = path.join(root, 'repo');
       const ts = path.join(root, 'ts');
@@ -354,7 +362,6 @@ describe('a backup holding tablespaces, onto a new host', () => {
         mkdirSync(d, { mode: 0o700 });
         chownSync(d, pg.uid, pg.gid);
       }
-      const etc = path.join(root, 'etc');
       await writeConfigFile(
         etc,
         renderConfig({
@@ -371,7 +378,7 @@ describe('a backup holding tablespaces, onto a new host', () => {
         runProcess(cli.bin, [`--config-path=${etc}`, '--stanza=main', ...args], asAccount(pg));
       await pgbackrest('stanza-create');
       const backup = async () => {
-        await pgbackrest('--type=full', '--archive-check=n', '--start-fast', 'backup');
+        await pgbackrest('--type=full', '--start-fast', 'backup');
         return (await cli.info())?.backup.at(-1)?.label ?? '';
       };
       const plain = await backup();
@@ -383,12 +390,57 @@ describe('a backup holding tablespaces, onto a new host', () => {
           o: number;
         }>
       )[0]!.o;
+      await db.exec(
+        'postgres',
+        'CREATE TABLE tsrows TABLESPACE mmts AS SELECT g AS id FROM generate_series(1, 1234) g',
+      );
       const withTs = await backup();
       const held = await cli.backupTablespaces(withTs);
       expect(held).toEqual([{ name: 'mmts', oid }]);
       expect(() => refuseTablespaces(withTs, held)).toThrow(
         `backup ${withTs} holds a tablespace (oid ${oid}): a restore onto a new host does not restore tablespaces; nothing was changed`,
       );
+
+      // The restore drill of it, as deep verify runs it: restore, configure, start, read the table.
+      const drills = path.join(root, 'drills');
+      mkdirSync(drills, { mode: 0o711 });
+      const binDir = findPgBinDir();
+      const psql = path.join(binDir, 'psql');
+      const signal = new AbortController().signal;
+      const drill = async () => {
+        const c = await DrillCluster.create(drills, pg, binDir);
+        await cli.drillRestore({ set: withTs, pgPath: c.dir, tablespaceDir: c.tablespaceDir, timeline: 0 }, signal);
+        await c.configure(buildRestoreCommand({ pgbackrest: cli.bin, configPath: etc, stanza: 'main' }, c.dir));
+        await c.start(signal);
+        await c.waitPromoted(psql, 60_000, signal);
+        return c;
+      };
+      const copy = await drill();
+      expect(readdirSync(drills).sort()).toEqual([path.basename(copy.dir), path.basename(copy.tablespaceDir)]);
+      const read = (await copy
+        .superuser(psql, 'postgres')
+        .json(
+          `SELECT json_build_object('n', (SELECT count(*) FROM tsrows), 'at', pg_tablespace_location(${oid}))::text`,
+          signal,
+        )) as { n: number; at: string };
+      expect(read.n).toBe(1234);
+      expect(read.at.startsWith(`${copy.tablespaceDir}/`)).toBe(true);
+      expect(await copy.destroy()).toBeUndefined();
+      expect(readdirSync(drills)).toEqual([]);
+
+      // A drill killed outright leaves its copy running with its tablespaces: the next deep verify's
+      // sweep stops it and deletes both, and a tablespace directory whose copy is already gone.
+      const killed = await drill();
+      const gone = path.join(drills, 'mm-backup-drill-gone00-tablespaces');
+      for (const d of [gone, path.join(gone, 'x')]) {
+        mkdirSync(d, { mode: 0o700 });
+        chownSync(d, pg.uid, pg.gid);
+      }
+      expect(await removeLeftoverDrills(drills, pg, binDir)).toEqual([]);
+      expect(await killed.running()).toBe(false);
+      expect(readdirSync(drills)).toEqual([]);
+
+      await db.exec('postgres', 'DROP TABLE tsrows');
       await db.exec('postgres', 'DROP TABLESPACE mmts');
     } finally {
       await db.destroy();

@@ -1,11 +1,12 @@
 /**
  * The restore drill's scratch cluster: a fresh directory (mkdtemp, postgres, 0700) that pgBackRest
- * restores into, started with pg_ctl as postgres on a free port with its socket inside the
+ * restores into, with a sibling `<dir>-tablespaces` (postgres, 0700) its tablespaces are mapped to
+ * (pgBackRest 2.45 refuses a tablespace inside PGDATA), started with pg_ctl as postgres on a free port with its socket inside the
  * directory and no TCP listener, archiving off, and always stopped and deleted afterwards (as
  * postgres: root never walks a tree postgres can change). Never the live data directory.
  */
 import { readlinkSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, realpath, statfs } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, realpath, rmdir, statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { PreconditionError, ProcessError } from '../../core/errors';
@@ -20,6 +21,8 @@ import { sleep } from '../../core/sleep';
 
 /** Every scratch directory is named so; a leftover of a killed drill is found by it. */
 export const DRILL_PREFIX = 'mm-backup-drill-';
+/** `<scratch>` + this: the drill's tablespaces, beside its data directory (mkdtemp's names never end so). */
+export const TABLESPACES_SUFFIX = '-tablespaces';
 const LOG = 'mm-backup-drill.log';
 const HBA = 'mm-backup-drill-hba.conf';
 const IDENT = 'mm-backup-drill-ident.conf';
@@ -59,6 +62,11 @@ export class DrillCluster {
     private readonly binDir: string,
   ) {}
 
+  /** Where the copy's tablespaces are restored: beside its data directory, never inside it. */
+  get tablespaceDir(): string {
+    return `${this.dir}${TABLESPACES_SUFFIX}`;
+  }
+
   /**
    * Makes the scratch directory under `root` (which must exist). Refuses a root whose path pg_ctl's
    * own shell command could misread (it quotes with double quotes only) or too long for a socket.
@@ -92,8 +100,20 @@ export class DrillCluster {
     // The real path: a postmaster is recognised by its working directory, which is one.
     const dir = await mkdtemp(path.join(real, DRILL_PREFIX));
     // By handle, never by path: root may be postgres's, which could swap in a link meanwhile.
-    await chownDirNoFollow(dir, { uid: account.uid, gid: account.gid }, 0o700);
-    return new DrillCluster(dir, port, account, binDir);
+    const owner = { uid: account.uid, gid: account.gid };
+    const cluster = new DrillCluster(dir, port, account, binDir);
+    try {
+      await chownDirNoFollow(dir, owner, 0o700);
+      // Not recursive: an existing entry there (a link planted meanwhile) fails instead of being used.
+      await mkdir(cluster.tablespaceDir, { mode: 0o700 });
+      await chownDirNoFollow(cluster.tablespaceDir, owner, 0o700);
+    } catch (err) {
+      // Still empty (nothing was restored yet): rmdir never follows a link nor removes content.
+      await rmdir(cluster.tablespaceDir).catch(() => undefined);
+      await rmdir(dir).catch(() => undefined);
+      throw err;
+    }
+    return cluster;
   }
 
   /** A cluster object for a leftover directory (a killed drill's), to stop and delete it. */
@@ -180,8 +200,8 @@ export class DrillCluster {
   }
 
   /**
-   * Stops the copy (immediate: it is thrown away) and deletes its directory as postgres; a
-   * postmaster that does not stop is killed. Returns what could not be done, for a warning.
+   * Stops the copy (immediate: it is thrown away) and deletes its directory and its tablespaces'
+   * as postgres; a postmaster that does not stop is killed. Returns what could not be done, for a warning.
    */
   async destroy(): Promise<string | undefined> {
     const problems: string[] = [];
@@ -192,13 +212,16 @@ export class DrillCluster {
         },
       );
     }
-    let why = '';
-    await deleteAsAccount(this.dir, this.account, {
-      warn: (w) => {
-        why = w;
-      },
-    });
-    if (why) problems.push(why);
+    for (const d of [this.dir, this.tablespaceDir]) {
+      let why = '';
+      // rm -rf as postgres: the data directory's pg_tblspc links are removed, never followed.
+      await deleteAsAccount(d, this.account, {
+        warn: (w) => {
+          why = w;
+        },
+      });
+      if (why) problems.push(why);
+    }
     return problems.length ? `the restore drill's copy in ${this.dir}: ${problems.join('; ')}` : undefined;
   }
 
@@ -243,15 +266,24 @@ export class DrillCluster {
   }
 }
 
-/** Stops and deletes the scratch directories of drills that were killed outright; warnings for what is left. */
+/**
+ * Stops and deletes the scratch directories of drills that were killed outright, with their
+ * tablespace directories (also one whose data directory is already gone); warnings for what is left.
+ */
 export async function removeLeftoverDrills(root: string, account: OsAccount, binDir: string): Promise<string[]> {
   const names = (await readdir(root).catch(() => [] as string[])).filter((n) => n.startsWith(DRILL_PREFIX));
   const warnings: string[] = [];
-  for (const n of names) {
+  const isDir = async (p: string) => (await lstat(p).catch(() => undefined))?.isDirectory() ?? false;
+  for (const n of names.filter((x) => !x.endsWith(TABLESPACES_SUFFIX))) {
     const dir = path.join(root, n);
-    if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
+    if (!(await isDir(dir))) continue;
     const w = await DrillCluster.leftover(dir, account, binDir).destroy();
     if (w) warnings.push(w);
+  }
+  for (const n of names.filter((x) => x.endsWith(TABLESPACES_SUFFIX))) {
+    const dir = path.join(root, n);
+    if (!(await isDir(dir))) continue; // gone with its copy above, or not ours to follow
+    await deleteAsAccount(dir, account, { warn: (w) => warnings.push(w) });
   }
   return warnings;
 }

@@ -106,9 +106,9 @@ export function checkTargetApart(dir: string, places: KeptApart[]): void {
 }
 
 /**
- * Refuses (nothing changed) a backup holding tablespaces. Not mapped as the restore drill maps
- * them (--tablespace-map-all=<target>/…): pgBackRest 2.45 refuses a tablespace inside PGDATA
- * ("link 'pg_tblspc/<oid>' destination '…' is in PGDATA", seen in the e2e), and restored without a
+ * Refuses (nothing changed) a backup holding tablespaces. Not mapped inside the target:
+ * pgBackRest 2.45 refuses a tablespace inside PGDATA ("link 'pg_tblspc/<oid>' destination '…' is
+ * in PGDATA", seen in the e2e), and restored without a
  * map they would go to their old absolute paths on this host, outside the target: written where
  * the target's checks (owner, emptiness, free space) never looked and left by a failure's cleanup,
  * which removes only the target. Mapping them beside the target would need all of that again.

@@ -220,17 +220,18 @@ export class PgBackRest {
    * The restore drill's restore: backup `set` into the empty `pgPath` (never the live data
    * directory), consistent at the backup's end (`at` undefined) or recovered to `at` along
    * `timeline`, then promoted. archive-mode=off: the copy never archives into the repository;
-   * tablespaces are mapped inside `pgPath` (never restored to the live cluster's locations).
+   * tablespaces are mapped into `tablespaceDir` (never restored to the live cluster's locations),
+   * which must lie outside `pgPath`: pgBackRest 2.45 refuses a tablespace inside PGDATA.
    */
   async drillRestore(
-    t: { set: string; pgPath: string; timeline: number; at?: Date },
+    t: { set: string; pgPath: string; tablespaceDir: string; timeline: number; at?: Date },
     signal?: AbortSignal,
   ): Promise<void> {
     const args = [
       `--set=${t.set}`,
       `--pg1-path=${t.pgPath}`,
       '--archive-mode=off',
-      `--tablespace-map-all=${t.pgPath}/mm-backup-tablespaces`,
+      `--tablespace-map-all=${t.tablespaceDir}`,
       '--target-action=promote',
       ...DETAIL,
     ];
