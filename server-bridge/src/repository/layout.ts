@@ -7,6 +7,9 @@
  *   keys/repository-key.age         off-site, passphrase: the repository's age identity, sealed
  *   keys/check.age                  off-site, encrypted: a known text proving the configured key
  *   objects/<ab>/<sha256>           every distinct content once, named by its SHA-256
+ *   packs/<ab>/<sha256>             a pack: packed objects' exact bytes back to back, named by the
+ *                                   SHA-256 of the whole file (pack_writer.ts; not written yet)
+ *   index/<packSha256>.json         a pack's index: where each object is in it (pack_index_file.ts)
  *   snapshots/<id>.json             a manifest, written last: the snapshot exists from then on
  *   snapshots/<id>.sig              its signature, written just before it
  *   verifications/<id>.json, .sig   the last verification of a snapshot, and its signature
@@ -26,6 +29,8 @@ export const KEY_CHECK_KEY = 'keys/check.age';
 export const LOCK_FILE = 'lock.json';
 
 export const OBJECTS = 'objects';
+export const PACKS = 'packs';
+export const PACK_INDEXES = 'index';
 export const SNAPSHOTS = 'snapshots';
 export const VERIFICATIONS = 'verifications';
 
@@ -42,6 +47,31 @@ export function objectKey(sha256: string): string {
 export function objectOfKey(key: string): string | undefined {
   const sha = key.split('/').at(-1) ?? '';
   return /^[0-9a-f]{64}$/.test(sha) && key === objectKey(sha) ? sha : undefined;
+}
+
+/**
+ * A pack (content-addressed like an object, never modified). Write order: the pack, then its
+ * index, then (after the repository's sync) the manifest that uses them. A pack without an index
+ * is an orphan nobody reads; an index whose pack is missing means its objects are missing.
+ */
+export function packKey(packSha256: string): string {
+  return `${PACKS}/${packSha256.slice(0, 2)}/${packSha256}`;
+}
+
+/** The pack's name from its key, or undefined for anything else under packs/. */
+export function packOfKey(key: string): string | undefined {
+  const sha = key.split('/').at(-1) ?? '';
+  return /^[0-9a-f]{64}$/.test(sha) && key === packKey(sha) ? sha : undefined;
+}
+
+/** The index of pack `packSha256`: which objects it holds, at which offsets (pack_index_file.ts). */
+export function packIndexKey(packSha256: string): string {
+  return `${PACK_INDEXES}/${packSha256}.json`;
+}
+
+/** The pack an index key names, or undefined for anything else under index/. */
+export function packOfIndexKey(key: string): string | undefined {
+  return /^index\/([0-9a-f]{64})\.json$/.exec(key)?.[1];
 }
 
 export function snapshotKey(id: string): string {

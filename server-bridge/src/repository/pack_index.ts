@@ -1,0 +1,240 @@
+/**
+ * Where every packed object is: one lookup over all packs' indexes (index/<pack>.json), kept off
+ * the JS heap. Each object is a 44-byte record (32-byte SHA-256, u32 pack ordinal, u32 offset,
+ * u32 size) in Buffers of 64k records, sorted by SHA-256 in place once all indexes were added, so
+ * a million packed objects cost 44 MB of Buffer memory and a few JS objects per pack, and a
+ * lookup is a binary search. An object in several packs (two backups packed the same content)
+ * keeps every record; lookup answers with the one from the pack added first.
+ */
+import { NotFoundError } from '../core/errors';
+import type { Storage } from '../storage/storage';
+import type { Readable } from 'node:stream';
+import { PACK_INDEXES, packOfIndexKey } from './layout';
+import { MAX_INDEX_FILE_BYTES } from './pack_limits';
+import { PackIndexError, parsePackIndexFile, type PackIndexFile } from './pack_index_file';
+
+const RECORD = 44;
+const CHUNK_SHIFT = 16;
+const CHUNK_RECORDS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_RECORDS - 1;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Where an object's bytes are: pack[offset, offset + size). */
+export interface PackLocation {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * The lookup over all packs added. Contract: lookup(sha) is the location from the first pack
+ * added that holds `sha`, or undefined (also for a string that is not a SHA-256); locations(sha)
+ * gives every pack's. Immutable once built.
+ */
+export class PackIndex {
+  private constructor(
+    private readonly chunks: Buffer[],
+    readonly count: number,
+    private readonly packs: string[],
+  ) {}
+
+  /** Packs indexed, in the order they were added. */
+  get packCount(): number {
+    return this.packs.length;
+  }
+
+  /** Bytes of the records (the index's memory outside the JS heap). */
+  get recordBytes(): number {
+    return this.chunks.reduce((n, c) => n + c.length, 0);
+  }
+
+  lookup(sha: string): PackLocation | undefined {
+    const i = this.first(sha);
+    return i === undefined ? undefined : this.location(i);
+  }
+
+  locations(sha: string): PackLocation[] {
+    const out: PackLocation[] = [];
+    const i = this.first(sha);
+    if (i === undefined) return out;
+    const key = Buffer.from(sha, 'hex');
+    for (let j = i; j < this.count && this.compareAt(j, key) === 0; j++) out.push(this.location(j));
+    return out;
+  }
+
+  /** The lowest record index holding `sha`, or undefined. */
+  private first(sha: string): number | undefined {
+    if (!SHA256.test(sha)) return undefined;
+    const key = Buffer.from(sha, 'hex');
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compareAt(mid, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count && this.compareAt(lo, key) === 0 ? lo : undefined;
+  }
+
+  private compareAt(i: number, key: Buffer): number {
+    const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
+    const at = (i & CHUNK_MASK) * RECORD;
+    return chunk.compare(key, 0, 32, at, at + 32);
+  }
+
+  private location(i: number): PackLocation {
+    const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
+    const at = (i & CHUNK_MASK) * RECORD;
+    return {
+      pack: this.packs[chunk.readUInt32LE(at + 32)] as string,
+      offset: chunk.readUInt32LE(at + 36),
+      size: chunk.readUInt32LE(at + 40),
+    };
+  }
+
+  /** Used by PackIndexBuilder only. */
+  static fromSorted(chunks: Buffer[], count: number, packs: string[]): PackIndex {
+    return new PackIndex(chunks, count, packs);
+  }
+}
+
+/**
+ * Gathers parsed index files one at a time (each may be dropped after add) and sorts once at
+ * build(). Contract: add() only valid indexes (parsePackIndexFile's result); build() once; a pack
+ * added twice is indexed once.
+ */
+export class PackIndexBuilder {
+  private readonly chunks: Buffer[] = [];
+  private count = 0;
+  private readonly packs: string[] = [];
+  private readonly packSet = new Set<string>();
+
+  add(index: PackIndexFile): void {
+    if (this.packSet.has(index.pack)) return;
+    const ordinal = this.packs.length;
+    this.packs.push(index.pack);
+    this.packSet.add(index.pack);
+    for (const o of index.objects) {
+      const c = this.count >>> CHUNK_SHIFT;
+      if (c === this.chunks.length) this.chunks.push(Buffer.alloc(CHUNK_RECORDS * RECORD));
+      const chunk = this.chunks[c] as Buffer;
+      const at = (this.count & CHUNK_MASK) * RECORD;
+      chunk.write(o.sha256, at, 32, 'hex');
+      chunk.writeUInt32LE(ordinal, at + 32);
+      chunk.writeUInt32LE(o.offset, at + 36);
+      chunk.writeUInt32LE(o.size, at + 40);
+      this.count++;
+    }
+  }
+
+  build(): PackIndex {
+    const n = this.count;
+    const chunks = this.chunks;
+    const at = (i: number): [Buffer, number] => [chunks[i >>> CHUNK_SHIFT] as Buffer, (i & CHUNK_MASK) * RECORD];
+    // Sort keys without a JS object per record: the first 4 bytes of the SHA-256 above the record's
+    // index, sorted natively; the index below makes equal keys keep the order added (first pack wins).
+    const keys = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const [c, o] = at(i);
+      keys[i] = (BigInt(c.readUInt32BE(o)) << 32n) | BigInt(i);
+    }
+    keys.sort();
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = Number((keys[i] as bigint) & 0xffffffffn);
+    // Runs of equal 4-byte prefixes (about n²/2³³ records: ~120 at a million) by the whole SHA-256.
+    for (let i = 0; i < n;) {
+      let j = i + 1;
+      const prefix = (keys[i] as bigint) >> 32n;
+      while (j < n && (keys[j] as bigint) >> 32n === prefix) j++;
+      if (j - i > 1) {
+        const run = Array.from(order.subarray(i, j)).sort((a, b) => {
+          const [ca, oa] = at(a);
+          const [cb, ob] = at(b);
+          return ca.compare(cb, ob, ob + 32, oa, oa + 32) || a - b;
+        });
+        order.set(run, i);
+      }
+      i = j;
+    }
+    permute(order, at);
+    return PackIndex.fromSorted(chunks, n, this.packs);
+  }
+}
+
+/** Moves record order[k] to position k for every k, in place, following each cycle once. */
+function permute(order: Uint32Array, at: (i: number) => [Buffer, number]): void {
+  const tmp = Buffer.alloc(RECORD);
+  const done = new Uint8Array(order.length);
+  for (let k = 0; k < order.length; k++) {
+    if (done[k] || order[k] === k) continue;
+    const [ck, ok] = at(k);
+    ck.copy(tmp, 0, ok, ok + RECORD);
+    let j = k;
+    for (;;) {
+      const src = order[j] as number;
+      done[j] = 1;
+      const [cj, oj] = at(j);
+      if (src === k) {
+        tmp.copy(cj, oj);
+        break;
+      }
+      const [cs, os] = at(src);
+      cs.copy(cj, oj, os, os + RECORD);
+      j = src;
+    }
+  }
+}
+
+/** A pack index that could not be used: its objects count as missing (verify reports them). */
+export interface BrokenPackIndex {
+  key: string;
+  problem: string;
+}
+
+/** Reads a whole object of at most `max` bytes, refusing a longer one as it arrives. */
+async function readBounded(body: Readable, max: number, pack: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += (chunk as Buffer).length;
+    if (n > max) {
+      body.destroy();
+      throw new PackIndexError(pack, 'too-large', `more than ${max} bytes`);
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, n);
+}
+
+/**
+ * Builds the lookup from every index/<pack>.json in `storage`, one file read and parsed at a time,
+ * in key order (so which pack is "first" for a duplicate is the same on every run). Index files
+ * that are too long, do not parse or fail a check (pack_index_file.ts) are returned in `broken`,
+ * not thrown: their objects are then simply not found. Keys under index/ that are not a pack index's
+ * name are ignored. Storage failures are thrown.
+ */
+export async function loadPackIndex(
+  storage: Storage,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ index: PackIndex; broken: BrokenPackIndex[] }> {
+  const builder = new PackIndexBuilder();
+  const broken: BrokenPackIndex[] = [];
+  for await (const o of storage.list(PACK_INDEXES)) {
+    const pack = packOfIndexKey(o.key);
+    if (!pack) continue;
+    try {
+      if (o.size > MAX_INDEX_FILE_BYTES) {
+        throw new PackIndexError(pack, 'too-large', `${o.size} bytes, more than ${MAX_INDEX_FILE_BYTES}`);
+      }
+      const bytes = await storage.load(o.key, (body) => readBounded(body, MAX_INDEX_FILE_BYTES, pack), opts);
+      builder.add(parsePackIndexFile(bytes, pack));
+    } catch (err) {
+      if (err instanceof PackIndexError) broken.push({ key: o.key, problem: err.message });
+      else if (err instanceof NotFoundError) {
+        continue;
+      } // removed since listed (a prune): nothing to index
+      else throw err;
+    }
+  }
+  return { index: builder.build(), broken };
+}
