@@ -36,7 +36,13 @@ export class PackIndex {
     private readonly chunks: Buffer[],
     readonly count: number,
     private readonly packs: string[],
+    private readonly packSizes: Map<string, number>,
   ) {}
+
+  /** The size of `pack` as its index says (a reader checks the pack file against it), or undefined. */
+  sizeOfPack(pack: string): number | undefined {
+    return this.packSizes.get(pack);
+  }
 
   /** Packs indexed, in the order they were added. */
   get packCount(): number {
@@ -93,8 +99,8 @@ export class PackIndex {
   }
 
   /** Used by PackIndexBuilder only. */
-  static fromSorted(chunks: Buffer[], count: number, packs: string[]): PackIndex {
-    return new PackIndex(chunks, count, packs);
+  static fromSorted(chunks: Buffer[], count: number, packs: string[], packSizes: Map<string, number>): PackIndex {
+    return new PackIndex(chunks, count, packs, packSizes);
   }
 }
 
@@ -107,13 +113,13 @@ export class PackIndexBuilder {
   private readonly chunks: Buffer[] = [];
   private count = 0;
   private readonly packs: string[] = [];
-  private readonly packSet = new Set<string>();
+  private readonly packSizes = new Map<string, number>();
 
   add(index: PackIndexFile): void {
-    if (this.packSet.has(index.pack)) return;
+    if (this.packSizes.has(index.pack)) return;
     const ordinal = this.packs.length;
     this.packs.push(index.pack);
-    this.packSet.add(index.pack);
+    this.packSizes.set(index.pack, index.size);
     for (const o of index.objects) {
       const c = this.count >>> CHUNK_SHIFT;
       if (c === this.chunks.length) this.chunks.push(Buffer.alloc(CHUNK_RECORDS * RECORD));
@@ -157,7 +163,7 @@ export class PackIndexBuilder {
       i = j;
     }
     permute(order, at);
-    return PackIndex.fromSorted(chunks, n, this.packs);
+    return PackIndex.fromSorted(chunks, n, this.packs, this.packSizes);
   }
 }
 

@@ -35,6 +35,8 @@ test('200k objects in 40 packs: every one found where its index put it, misses a
   const index = b.build();
   expect(index.count).toBe(200_000);
   expect(index.packCount).toBe(40);
+  expect(index.sizeOfPack(files[7]!.pack)).toBe(files[7]!.size);
+  expect(index.sizeOfPack(hex())).toBeUndefined();
   expect(index.recordBytes).toBeLessThan(200_000 * 44 + 65_536 * 44);
   // Plain comparisons gathered, one expect: 200k expect calls would take the test's time.
   const wrong: string[] = [];
