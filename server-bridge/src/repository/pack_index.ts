@@ -72,11 +72,15 @@ export class PackIndex {
   private first(sha: string): number | undefined {
     if (!SHA256.test(sha)) return undefined;
     const key = Buffer.from(sha, 'hex');
+    const prefix = key.readUInt32BE(0);
     let lo = 0;
     let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.compareAt(mid, key) < 0) lo = mid + 1;
+      // The first 4 bytes decide almost every step without a call into C++ (Buffer.compare).
+      const chunk = this.chunks[mid >>> CHUNK_SHIFT] as Buffer;
+      const p = chunk.readUInt32BE((mid & CHUNK_MASK) * RECORD);
+      if (p < prefix || (p === prefix && this.compareAt(mid, key) < 0)) lo = mid + 1;
       else hi = mid;
     }
     return lo < this.count && this.compareAt(lo, key) === 0 ? lo : undefined;
