@@ -6,10 +6,14 @@
  * and small enough that a hostile index cannot make a reader allocate without bound.
  */
 
-/** Objects up to this many bytes go into packs; larger ones stay objects/<ab>/<sha256> files. */
+/**
+ * Objects up to this many bytes go into packs; larger ones stay objects/<ab>/<sha256> files. Measured:
+ * at 16-128 KiB a pack still writes 5-11x faster than object files; and this is INLINE_FILE, the
+ * synchronous small-file path's limit, above which a staged copy can be a reflink a pack could not be.
+ */
 export const MAX_PACKED_OBJECT = 128 * 1024;
 
-/** A pack is finished once it holds this many bytes (it may pass it by less than one object). */
+/** A pack is finished once it holds this many bytes (it may pass it by less than one object): restic's size. */
 export const TARGET_PACK_SIZE = 16 * 1024 * 1024;
 
 /** A pack is also finished at this many objects, which bounds its index file (~110 bytes an object). */
