@@ -98,10 +98,13 @@ test('an object in several packs: lookup answers from the pack added first, loca
   expect(index.locations(hex())).toEqual([]);
 });
 
-test('an empty builder gives an index that finds nothing', () => {
+test('an empty builder, and a repository without index/, give an index that finds nothing', async () => {
   const index = new PackIndexBuilder().build();
   expect(index.count).toBe(0);
   expect(index.lookup(hex())).toBeUndefined();
+  const loaded = await loadPackIndex(await LocalStorage.open(path.join(work, 'empty')));
+  expect(loaded.index.count).toBe(0);
+  expect(loaded.broken).toEqual([]);
 });
 
 test('loadPackIndex reads real index files, sets hostile ones aside by name and ignores stray keys', async () => {

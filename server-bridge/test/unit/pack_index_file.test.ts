@@ -80,6 +80,7 @@ test('format, version, keys and the pack name are exact', () => {
     ),
   ).toBe('format');
   expect(problemOf(spoiled((d) => delete d.size))).toBe('format');
+  expect(problemOf(JSON.stringify(doc()).replace('{"format"', '{"__proto__":{},"format"'))).toBe('format');
   expect(
     problemOf(
       spoiled((d) => {

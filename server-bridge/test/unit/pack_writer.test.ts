@@ -12,6 +12,7 @@ import { PackDamagedError, PackFileReader } from '../../src/repository/pack_read
 import { MAX_PACKED_OBJECT } from '../../src/repository/pack_limits';
 import { storePack } from '../../src/repository/pack_store';
 import { PackWriter } from '../../src/repository/pack_writer';
+import { INLINE_FILE } from '../../src/repository/repository';
 import { LocalStorage } from '../../src/storage/local_storage';
 
 let work: string;
@@ -54,6 +55,10 @@ test.each([
     expect(parsePackIndexFile(serializePackIndexFile(p.index), p.packSha)).toEqual(p.index);
   },
 );
+
+test('every file the synchronous small-file path reads whole can be packed (the two limits are one)', () => {
+  expect(MAX_PACKED_OBJECT).toBe(INLINE_FILE);
+});
 
 test('full at the target size or object count; an object over the maximum is refused; an empty pack cannot be finished', async () => {
   const bySize = PackWriter.open(work, { targetSize: 10_000 });
