@@ -25,6 +25,16 @@ export class ForwardingStorage implements Storage {
     return this.inner.load(key, consume, opts);
   }
 
+  loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts?: ReadOptions,
+  ): Promise<T> {
+    return this.inner.loadRange(key, offset, length, consume, opts);
+  }
+
   stat(key: string): Promise<ObjectInfo | undefined> {
     return this.inner.stat(key);
   }

@@ -17,10 +17,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, PreconditionError, StorageError } from '../core/errors';
 import {
@@ -34,11 +34,20 @@ import {
 } from './storage';
 import { consumeSource, openBody } from './body';
 import { diskFullError, isDiskFull } from './disk_full';
+import { assertRange, OutOfRangeError, sliceStream } from './range';
 
 /** The temp directory under the root, on the same filesystem: never a key. */
 export const TEMP_DIR = 'tmp';
 
 const PERMANENT = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT']);
+
+/**
+ * How the checked reads open an object: whoever can write the repository may have put a FIFO, a
+ * device or a link where an object was, so never follow a link and never block on opening (a
+ * FIFO would hang the event loop, or a thread of libuv's pool); the caller then refuses anything
+ * but a regular file. O_NONBLOCK changes nothing for reads of a regular file.
+ */
+const CHECKED_OPEN = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
 export class LocalStorage implements Storage {
   private constructor(readonly root: string) {}
@@ -86,10 +95,9 @@ export class LocalStorage implements Storage {
     const file = this.file(key);
     let fd: number | undefined;
     try {
-      // Whoever can write the repository may have put a FIFO, a device, a link or a huge file
-      // where an object was: never follow, never block (a FIFO would hang the event loop), and
-      // read a regular file of at most maxBytes.
-      fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      // Never follow, never block (CHECKED_OPEN), and read a regular file of at most maxBytes:
+      // the object may have been replaced by a huge file too.
+      fd = openSync(file, CHECKED_OPEN);
       const st = fstatSync(fd);
       if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
       if (st.size > maxBytes) {
@@ -106,10 +114,34 @@ export class LocalStorage implements Storage {
       }
       return buf.subarray(0, done);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-        throw new StorageError(`cannot read ${key}: a symbolic link`, { cause: err, permanent: true });
+      throw checkedOpenError(err, key);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** loadRange with synchronous calls (pread), refusing what readSmallSync refuses. */
+  readRangeSync(key: string, offset: number, length: number): Buffer {
+    const file = this.file(key);
+    assertRange(offset, length);
+    if (length === 0) return Buffer.alloc(0);
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, CHECKED_OPEN);
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (offset + length > st.size) throw new OutOfRangeError(key, offset, length, st.size);
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, offset + done);
+        // Shorter than fstat said: the file was cut while being read (keys never change size).
+        if (n === 0) throw shortRead(key, offset, length, done);
+        done += n;
       }
-      throw wrap(err, `cannot read ${key}`);
+      return buf;
+    } catch (err) {
+      throw checkedOpenError(err, key);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -228,6 +260,39 @@ export class LocalStorage implements Storage {
     return consumeSource(await this.get(key), consume, opts.signal, (e) => wrap(e, `cannot read ${key}`));
   }
 
+  /**
+   * The file opened as readSmallSync opens it (no link followed, no FIFO waited on, nothing but a
+   * regular file read), then a read stream of the range: the kernel reads only those bytes.
+   */
+  async loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts: ReadOptions = {},
+  ): Promise<T> {
+    const file = this.file(key);
+    assertRange(offset, length);
+    if (length === 0) return consume(Readable.from([]));
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(file, CHECKED_OPEN);
+      const st = await fh.stat();
+      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (offset + length > st.size) throw new OutOfRangeError(key, offset, length, st.size);
+    } catch (err) {
+      await fh?.close();
+      throw checkedOpenError(err, key);
+    }
+    const stream = fh.createReadStream({ start: offset, end: offset + length - 1 });
+    return consumeSource(
+      sliceStream(stream, 0, length, (done) => shortRead(key, offset, length, done)),
+      consume,
+      opts.signal,
+      (e) => wrap(e, `cannot read ${key}`),
+    );
+  }
+
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
       const st = await stat(this.file(key));
@@ -287,6 +352,21 @@ export class LocalStorage implements Storage {
     await Promise.all(names.map((n) => rm(path.join(dir, n), { force: true, recursive: true })));
     return names.length;
   }
+}
+
+/** A read through CHECKED_OPEN that failed: a link is named as such, the rest as any read error. */
+function checkedOpenError(err: unknown, key: string): Error {
+  if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+    return new StorageError(`cannot read ${key}: a symbolic link`, { cause: err, permanent: true });
+  }
+  return wrap(err, `cannot read ${key}`);
+}
+
+/** The file ended before the range did although fstat said it holds it: cut meanwhile, so worth another try. */
+function shortRead(key: string, offset: number, length: number, done: number): StorageError {
+  return new StorageError(
+    `cannot read bytes ${offset}-${offset + length - 1} of ${key}: the file ended after ${done} of them (cut while being read)`,
+  );
 }
 
 function wrap(err: unknown, message: string, root?: string, what?: string): Error {

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../core/errors';
 import { openBody } from './body';
+import { assertRange, OutOfRangeError } from './range';
 import {
   assertKey,
   isFileBody,
@@ -54,6 +55,22 @@ export class MemoryStorage implements Storage {
 
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, _opts?: ReadOptions): Promise<T> {
     return consume(await this.get(key));
+  }
+
+  async loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    _opts?: ReadOptions,
+  ): Promise<T> {
+    assertKey(key);
+    assertRange(offset, length);
+    if (length === 0) return consume(Readable.from([]));
+    const b = this.bytes(key);
+    if (offset + length > b.length) throw new OutOfRangeError(key, offset, length, b.length);
+    // A copy: the consumer must not see (or change) the stored buffer.
+    return consume(Readable.from([Buffer.from(b.subarray(offset, offset + length))]));
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -2,8 +2,8 @@
  * Retries transient storage failures with exponential backoff and jitter, around any Storage
  * (restic's RetryBackend). Permanent errors (StorageError.permanent, NotFound, bad keys,
  * cancellation) fail at once. Every put is retried: bodies are replayable (a buffer, a file, or
- * a stream factory), so each attempt sends the whole body again. load (a whole read) is retried
- * from the start, its consumer called afresh; get (a stream) is retried until it opens, and a
+ * a stream factory), so each attempt sends the whole body again. load (a whole read) and
+ * loadRange (a whole read of a range) are retried from the start, the consumer called afresh; get (a stream) is retried until it opens, and a
  * failure after that reaches the reader, who may have used the bytes already. A listing that
  * fails midway restarts and skips what was already yielded.
  */
@@ -62,6 +62,20 @@ export class RetryingStorage extends ForwardingStorage {
 
   override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
     return this.retry(`get ${key}`, () => this.inner.load(key, consume, opts), opts?.signal);
+  }
+
+  override loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts?: ReadOptions,
+  ): Promise<T> {
+    return this.retry(
+      `get ${key} (bytes ${offset}-${offset + length - 1})`,
+      () => this.inner.loadRange(key, offset, length, consume, opts),
+      opts?.signal,
+    );
   }
 
   override stat(key: string): Promise<ObjectInfo | undefined> {

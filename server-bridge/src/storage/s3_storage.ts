@@ -20,6 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, StorageError } from '../core/errors';
 import { consumeSource } from './body';
+import { assertRange, OutOfRangeError, sliceStream } from './range';
 import {
   assertKey,
   isFileBody,
@@ -154,11 +155,7 @@ export class S3Storage implements Storage {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }), {
         abortSignal: opts.signal,
       });
-      const body = res.Body;
-      if (!body) throw new StorageError(`cannot read ${key}: empty response`);
-      return body instanceof Readable
-        ? body
-        : Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+      return bodyStream(res.Body, key);
     } catch (err) {
       throw mapError(err, `cannot read ${key}`);
     }
@@ -167,6 +164,69 @@ export class S3Storage implements Storage {
   async load<T>(key: string, consume: (body: Readable) => Promise<T>, opts: ReadOptions = {}): Promise<T> {
     // A connection that breaks midway is the bucket's (transient, so the whole read is retried).
     return consumeSource(await this.get(key, opts), consume, opts.signal, (e) => mapError(e, `cannot read ${key}`));
+  }
+
+  /**
+   * A GetObject with a Range header, so only the range crosses the network. What came back is
+   * checked against what was asked (Content-Range): a server that sends other bytes is refused
+   * (permanent), one that sends more has the rest dropped, and a body that ends early is a broken
+   * connection (transient, so RetryingStorage reads the range again).
+   */
+  async loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts: ReadOptions = {},
+  ): Promise<T> {
+    const Key = this.key(key);
+    assertRange(offset, length);
+    // "bytes=a-(a-1)" is not a valid range, and S3 answers an invalid one with the whole object.
+    if (length === 0) return consume(Readable.from([]));
+    const end = offset + length - 1;
+    let body: Readable;
+    let got: { start: number; end: number; total: number | undefined } | undefined;
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.loc.bucket, Key, Range: `bytes=${offset}-${end}` }),
+        { abortSignal: opts.signal },
+      );
+      body = bodyStream(res.Body, key);
+      // 206 with the range sent; a 200 is a server that ignored the Range header: the whole object.
+      got =
+        parseContentRange(res.ContentRange) ??
+        (res.$metadata.httpStatusCode === 200 && res.ContentLength !== undefined
+          ? { start: 0, end: res.ContentLength - 1, total: res.ContentLength }
+          : undefined);
+    } catch (err) {
+      // 416: the object holds no byte of the range (S3 names its size in the error).
+      if (errorName(err) === 'InvalidRange' || httpStatus(err) === 416) {
+        throw new OutOfRangeError(key, offset, length, actualSize(err), { cause: err });
+      }
+      throw mapError(err, `cannot read ${key}`);
+    }
+    // S3 answers a range that runs past the end with the bytes up to the end.
+    if (got?.total !== undefined && got.total < offset + length) {
+      body.destroy();
+      throw new OutOfRangeError(key, offset, length, got.total);
+    }
+    if (!got || got.start !== offset || got.end < end) {
+      body.destroy();
+      throw new StorageError(
+        `cannot read bytes ${offset}-${end} of ${key}: the server sent ${got ? `bytes ${got.start}-${got.end}` : 'no Content-Range'}`,
+        {
+          permanent: true,
+          hint: 'the S3 server does not honour Range requests: use another S3-compatible server or upgrade this one',
+        },
+      );
+    }
+    const short = (done: number) =>
+      new StorageError(`cannot read bytes ${offset}-${end} of ${key}: the body ended after ${done} of them`, {
+        hint: 'the connection to the S3 server broke; it is retried with backoff, check the endpoint and the network',
+      });
+    return consumeSource(sliceStream(body, 0, length, short), consume, opts.signal, (e) =>
+      mapError(e, `cannot read ${key}`),
+    );
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -253,6 +313,30 @@ export class S3Storage implements Storage {
     }
     return n;
   }
+}
+
+/** GetObject's body as a Node stream (the SDK gives one in Node; a web stream elsewhere). */
+function bodyStream(body: unknown, key: string): Readable {
+  if (!body) throw new StorageError(`cannot read ${key}: empty response`);
+  return body instanceof Readable
+    ? body
+    : Readable.fromWeb((body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+}
+
+/** "bytes 10-19/100" (the total may be "*": unknown). */
+function parseContentRange(
+  header: string | undefined,
+): { start: number; end: number; total: number | undefined } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
+  if (!m) return undefined;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
+}
+
+/** The object's size an InvalidRange error names (S3's ActualObjectSize), when it does. */
+function actualSize(err: unknown): number | undefined {
+  const v = (err as { ActualObjectSize?: unknown }).ActualObjectSize;
+  const n = typeof v === 'string' || typeof v === 'number' ? Number(v) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 function errorName(err: unknown): string {

@@ -8,8 +8,10 @@
  *   when it resolves, except a file body given up with `consume` (see FileBody);
  * - a body can be replayed (Body), so a decorator may retry any put from the start;
  * - load hands the object to a consumer and may call it again from the start after a transient
- *   failure; get opens a stream that nobody replays once it has been read from;
- * - get/load of a missing key: NotFoundError; stat: undefined; delete of a missing key succeeds;
+ *   failure; loadRange does the same with a byte range of it (a pack's object); get opens a
+ *   stream that nobody replays once it has been read from;
+ * - get/load/loadRange of a missing key: NotFoundError; stat: undefined; delete of a missing key
+ *   succeeds; a range the object does not hold: OutOfRangeError (range.ts, permanent);
  * - list yields each key under the prefix exactly once, in lexical order.
  */
 import type { Readable } from 'node:stream';
@@ -72,6 +74,22 @@ export interface Storage {
    * the stream to its end (or fail).
    */
   load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T>;
+  /**
+   * Like load, of exactly bytes [offset, offset + length) of the object (restic's Load with a
+   * length and offset): `consume` gets those bytes and nothing else, and may be called again from
+   * the start after a transient failure. An object shorter than offset + length: OutOfRangeError
+   * (permanent), before `consume` is called where the size is known up front (not through an
+   * encrypting decorator, which finds the end by decrypting: its consumer has had the bytes the
+   * object holds, then fails). A length of 0 asks the store nothing: `consume` gets an empty stream, whether
+   * or not the key exists. Offset and length must be non-negative safe integers (TypeError).
+   */
+  loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts?: ReadOptions,
+  ): Promise<T>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
@@ -89,6 +107,13 @@ export interface Storage {
    * fsynced: the caller makes a batch durable at once (Repository.sync).
    */
   storeSmallSync?(key: string, bytes: Buffer): boolean;
+  /**
+   * Optional, with readSmallSync (plain local files only): loadRange with synchronous calls, for
+   * reading packed objects in a restore's synchronous bursts. Same answers as loadRange (length
+   * 0: an empty buffer, nothing asked) and the same refusals as readSmallSync (a link or anything
+   * but a regular file: StorageError; never blocks on a FIFO).
+   */
+  readRangeSync?(key: string, offset: number, length: number): Buffer;
   /** Optional, with readSmallSync (plain local files only): stat with a synchronous call, same answers. */
   statSync?(key: string): ObjectInfo | undefined;
   /**
@@ -117,4 +142,15 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 /** An object read whole (retried as a whole by RetryingStorage). */
 export function readBuffer(storage: Storage, key: string, opts?: ReadOptions): Promise<Buffer> {
   return storage.load(key, readAll, opts);
+}
+
+/** Bytes [offset, offset + length) of an object (retried as a whole by RetryingStorage). */
+export function readRangeBuffer(
+  storage: Storage,
+  key: string,
+  offset: number,
+  length: number,
+  opts?: ReadOptions,
+): Promise<Buffer> {
+  return storage.loadRange(key, offset, length, readAll, opts);
 }

@@ -1,8 +1,8 @@
 /**
  * A test double of an unreliable network in front of a real storage: the first `failures`
  * attempts of each call (per operation and key) fail with a transient StorageError, the way a
- * dropped connection does: a put after reading part of its body, a whole read (load) after
- * handing the consumer part of the object, a stream get before it opens, a listing after its
+ * dropped connection does: a put after reading part of its body, a whole read (load, or
+ * loadRange of a range) after handing the consumer part of the object (or range), a stream get before it opens, a listing after its
  * first key. Later attempts go through to the real storage untouched. `attempts` counts calls.
  */
 import { Readable } from 'node:stream';
@@ -52,27 +52,18 @@ export class FlakyStorage extends ForwardingStorage {
 
   override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
     if (!this.failing('load', key)) return this.inner.load(key, consume, opts);
-    const dropped = this.dropped(`cannot read ${key}`);
-    return this.inner.load(
-      key,
-      async (source) => {
-        // The consumer gets the first half of the object, then the connection breaks.
-        const all: Buffer[] = [];
-        for await (const c of source) all.push(c as Buffer);
-        const whole = Buffer.concat(all);
-        const half = whole.subarray(0, Math.floor(whole.length / 2));
-        return consume(
-          Readable.from(
-            (async function* halfThenDrop() {
-              if (half.length) yield half;
-              throw dropped;
-            })(),
-            { objectMode: false },
-          ),
-        );
-      },
-      opts,
-    );
+    return this.inner.load(key, halfThenDrop(consume, this.dropped(`cannot read ${key}`)), opts);
+  }
+
+  override loadRange<T>(
+    key: string,
+    offset: number,
+    length: number,
+    consume: (body: Readable) => Promise<T>,
+    opts?: ReadOptions,
+  ): Promise<T> {
+    if (!this.failing('loadRange', key)) return this.inner.loadRange(key, offset, length, consume, opts);
+    return this.inner.loadRange(key, offset, length, halfThenDrop(consume, this.dropped(`cannot read ${key}`)), opts);
   }
 
   override async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -92,4 +83,26 @@ export class FlakyStorage extends ForwardingStorage {
       if (fail) throw this.dropped(`cannot list ${prefix}`);
     }
   }
+}
+
+/** A consumer wrapped to get the first half of what the storage read, then a dropped connection. */
+function halfThenDrop<T>(
+  consume: (body: Readable) => Promise<T>,
+  dropped: StorageError,
+): (source: Readable) => Promise<T> {
+  return async (source) => {
+    const all: Buffer[] = [];
+    for await (const c of source) all.push(c as Buffer);
+    const whole = Buffer.concat(all);
+    const half = whole.subarray(0, Math.floor(whole.length / 2));
+    return consume(
+      Readable.from(
+        (async function* halfThenDropped() {
+          if (half.length) yield half;
+          throw dropped;
+        })(),
+        { objectMode: false },
+      ),
+    );
+  };
 }

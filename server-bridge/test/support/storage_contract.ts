@@ -1,7 +1,8 @@
 /**
  * The one contract every Storage must pass (local, S3, memory, and the decorators: retrying,
  * encrypted): atomic puts of every body kind (buffer, file, consumed file, stream factory),
- * whole reads through load, NotFound on missing keys, ordered listing, idempotent delete,
+ * whole reads through load, ranged reads through loadRange (and readRangeSync where offered),
+ * NotFound on missing keys, ordered listing, idempotent delete,
  * streamed large objects, aborts that leave nothing visible, and keys that cannot escape the root.
  */
 import { Readable } from 'node:stream';
@@ -9,8 +10,40 @@ import { randomBytes, createHash } from 'node:crypto';
 import { writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { NotFoundError } from '../../src/core/errors';
-import { fileBody, readAll as readWhole, readBuffer, streamBody, type Storage } from '../../src/storage/storage';
+import { NotFoundError, StorageError } from '../../src/core/errors';
+import { OutOfRangeError } from '../../src/storage/range';
+import { RetryingStorage } from '../../src/storage/retrying_storage';
+import {
+  fileBody,
+  readAll as readWhole,
+  readBuffer,
+  readRangeBuffer,
+  streamBody,
+  type Storage,
+} from '../../src/storage/storage';
+import { FlakyStorage } from './flaky_storage';
+
+/** 200,000 bytes: more than one 64 KiB read of a file stream and more than one age chunk. */
+const PACK_SIZE = 200_000;
+
+/** [offset, length]: at the start, across the first 64 KiB boundary, in the middle, at the end, the whole. */
+const RANGES: Array<[number, number]> = [
+  [0, 1],
+  [0, 1000],
+  [65_000, 1000],
+  [100_000, 37_123],
+  [PACK_SIZE - 1000, 1000],
+  [PACK_SIZE - 1, 1],
+  [0, PACK_SIZE],
+];
+
+/** [offset, length] an object of PACK_SIZE bytes does not hold: partly, from its end, far beyond. */
+const PAST_THE_END: Array<[number, number]> = [
+  [PACK_SIZE - 1, 2],
+  [PACK_SIZE, 1],
+  [PACK_SIZE + 50_000, 10],
+  [0, PACK_SIZE + 1],
+];
 
 async function readAll(r: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -179,6 +212,145 @@ export function storageContract(
         'WHOLE READ',
       );
       await expect(storage.load('l/none', readWhole)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    test('loadRange hands the consumer exactly the bytes of the range: start, middle, end, the whole object', async () => {
+      const body = randomBytes(PACK_SIZE);
+      await storage.put('packs/p1', body);
+      for (const [offset, length] of RANGES) {
+        const got = await readRangeBuffer(storage, 'packs/p1', offset, length);
+        expect({ offset, length, equal: got.equals(body.subarray(offset, offset + length)) }).toEqual({
+          offset,
+          length,
+          equal: true,
+        });
+      }
+      // The consumer's result is loadRange's.
+      expect(await storage.loadRange('packs/p1', 10, 5, async (s) => (await readWhole(s)).toString('hex'))).toBe(
+        body.subarray(10, 15).toString('hex'),
+      );
+    });
+
+    test('loadRange of length 0 gives the consumer an empty stream without asking the store, even for a missing key', async () => {
+      const body = randomBytes(100);
+      await storage.put('packs/p0', body);
+      for (const [key, offset] of [
+        ['packs/p0', 0],
+        ['packs/p0', 100],
+        ['packs/p0', 5000],
+        ['packs/none', 0],
+      ] as const) {
+        expect((await readRangeBuffer(storage, key, offset, 0)).length).toBe(0);
+      }
+      await expect(readRangeBuffer(storage, '../escape', 0, 0)).rejects.toThrow(/invalid storage key/);
+    });
+
+    test('loadRange of a range the object does not hold is a permanent OutOfRangeError, before the consumer sees a byte where the size is known', async () => {
+      await storage.put('packs/p2', randomBytes(PACK_SIZE));
+      await storage.put('packs/empty', Buffer.alloc(0));
+      for (const [key, offset, length] of [
+        ...PAST_THE_END.map(([o, l]) => ['packs/p2', o, l] as const),
+        ['packs/empty', 0, 1] as const,
+      ]) {
+        let seen = 0;
+        const err = await storage
+          .loadRange(key, offset, length, async (s) => {
+            for await (const c of s) seen += (c as Buffer).length;
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        // A backend that knows the size refuses before calling the consumer; an encrypting one
+        // finds the end by decrypting, so its consumer has had the bytes the object holds.
+        const size = key === 'packs/empty' ? 0 : PACK_SIZE;
+        const held = name.includes('age-encrypted') ? Math.max(0, Math.min(size, offset + length) - offset) : 0;
+        expect({ key, offset, length, err, seen }).toEqual({
+          key,
+          offset,
+          length,
+          err: expect.any(OutOfRangeError),
+          seen: held,
+        });
+        expect((err as OutOfRangeError).permanent).toBe(true);
+        expect((err as OutOfRangeError).message).toContain(`bytes ${offset}-${offset + length - 1} of ${key}`);
+      }
+    });
+
+    test('loadRange of a missing key is NotFoundError; a range that is not two non-negative integers is a TypeError', async () => {
+      await expect(readRangeBuffer(storage, 'packs/none', 0, 10)).rejects.toBeInstanceOf(NotFoundError);
+      await storage.put('packs/p3', Buffer.from('0123456789'));
+      for (const [offset, length] of [
+        [-1, 2] as const,
+        [0, -1],
+        [1.5, 2],
+        [0, Number.NaN],
+        [Number.MAX_SAFE_INTEGER, 2],
+      ]) {
+        await expect(readRangeBuffer(storage, 'packs/p3', offset, length)).rejects.toThrow(TypeError);
+      }
+      await expect(readRangeBuffer(storage, '../escape', 0, 1)).rejects.toThrow(/invalid storage key/);
+    });
+
+    test('loadRange calls the consumer again from the start of the range after a transient failure', async () => {
+      const body = randomBytes(PACK_SIZE);
+      await storage.put('packs/p4', body);
+      // Whatever `storage` is, a dropped connection in front of it, and retries around that.
+      const flaky = new RetryingStorage(new FlakyStorage(storage), { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 });
+      const [offset, length] = [70_000, 50_000];
+      const want = body.subarray(offset, offset + length);
+      const calls: Array<{ got: number; fromStart: boolean; failed: boolean }> = [];
+      const result = await flaky.loadRange('packs/p4', offset, length, async (s) => {
+        const call = { got: 0, fromStart: true, failed: false };
+        calls.push(call);
+        try {
+          for await (const c of s) {
+            const b = c as Buffer;
+            if (!b.equals(want.subarray(call.got, call.got + b.length))) call.fromStart = false;
+            call.got += b.length;
+          }
+        } catch (err) {
+          call.failed = true;
+          throw err;
+        }
+        return call.got;
+      });
+      expect(result).toBe(length);
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls[0]).toEqual({ got: expect.any(Number), fromStart: true, failed: true });
+      expect(calls[0]?.got).toBeLessThan(length);
+      expect(calls.every((c) => c.fromStart)).toBe(true);
+      expect(calls.at(-1)).toEqual({ got: length, fromStart: true, failed: false });
+    });
+
+    test('a transient failure of loadRange without retries reaches the caller as a StorageError that is not permanent', async () => {
+      await storage.put('packs/p5', randomBytes(1000));
+      const err = await readRangeBuffer(new FlakyStorage(storage), 'packs/p5', 100, 500).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).permanent).toBe(false);
+    });
+
+    test('readRangeSync, where offered, answers as loadRange does', async () => {
+      const read = storage.readRangeSync?.bind(storage);
+      // Like readSmallSync: only a plain local directory; never through a decorator.
+      expect(read !== undefined).toBe(name.startsWith('LocalStorage'));
+      if (!read) return;
+      const body = randomBytes(PACK_SIZE);
+      await storage.put('packs/s1', body);
+      for (const [offset, length] of RANGES) {
+        expect(read('packs/s1', offset, length).equals(body.subarray(offset, offset + length))).toBe(true);
+      }
+      expect(read('packs/s1', PACK_SIZE + 10, 0).length).toBe(0);
+      expect(read('packs/none', 0, 0).length).toBe(0);
+      for (const [offset, length] of PAST_THE_END) {
+        expect(() => read('packs/s1', offset, length)).toThrow(OutOfRangeError);
+      }
+      expect(() => read('packs/none', 0, 1)).toThrow(NotFoundError);
+      expect(() => read('packs/s1', -1, 1)).toThrow(TypeError);
+      expect(() => read('../escape', 0, 1)).toThrow(TypeError);
     });
 
     test('describe names the kind and a location', () => {
