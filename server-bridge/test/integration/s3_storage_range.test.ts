@@ -41,7 +41,14 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-beforeEach(() => proxy.reset());
+// Counts start from a quiet network: nothing of an earlier test's response is still flowing.
+beforeEach(async () => {
+  for (let last = -1; proxy.received() !== last;) {
+    last = proxy.received();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proxy.reset();
+});
 
 test('a range crosses the network alone (a Range request), where a whole read brings the whole object', async () => {
   const got = await readRangeBuffer(storage, 'packs/big', 2_000_000, 10_000);
@@ -59,7 +66,10 @@ test('a range crosses the network alone (a Range request), where a whole read br
 test('the last bytes and the first byte are ranges too (s3rver sends more for bytes=0-0: the rest is dropped)', async () => {
   expect((await readRangeBuffer(storage, 'packs/big', SIZE - 100, 100)).equals(body.subarray(SIZE - 100))).toBe(true);
   expect(proxy.received()).toBeLessThan(2_000);
-  expect((await readRangeBuffer(storage, 'packs/big', 0, 1)).equals(body.subarray(0, 1))).toBe(true);
+  // A small object: what s3rver sends beyond the byte asked for is still on its way afterwards.
+  const small = randomBytes(300);
+  await storage.put('packs/small', small);
+  expect((await readRangeBuffer(storage, 'packs/small', 0, 1)).equals(small.subarray(0, 1))).toBe(true);
 });
 
 test('a length of 0 sends no request', async () => {
