@@ -2,7 +2,7 @@
  * The storage contract against the local directory, memory, and the decorators over them:
  * retries over a flaky network double (every call's first attempt fails) and age encryption.
  */
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,9 @@ import { EncryptedStorage } from '../../src/storage/encrypted_storage';
 import { generateKeyPair } from '../../src/storage/age';
 import { storageContract } from '../support/storage_contract';
 import { FlakyStorage } from '../support/flaky_storage';
-import { readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
+import { readAll, readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
+import { OutOfRangeError } from '../../src/storage/range';
+import { StorageError } from '../../src/core/errors';
 
 const fast = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -173,6 +175,33 @@ test('an encrypted range is decrypted from the start and stops there: a range ne
     counting.pulled = 0;
     expect((await readRangeBuffer(enc, 'packs/p', body.length - 1000, 1000)).equals(body.subarray(-1000))).toBe(true);
     expect(counting.pulled).toBeGreaterThan(body.length);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file cut after loadRange checked its size is a transient failure, and a retry reports the range past the new end', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  try {
+    const storage = await LocalStorage.open(dir);
+    await storage.put('packs/p', randomBytes(300_000));
+    // The file is cut in the consumer: after the size check, before the range is read.
+    const err = await storage
+      .loadRange('packs/p', 100_000, 150_000, async (s) => {
+        await truncate(path.join(dir, 'packs/p'), 120_000);
+        return readAll(s);
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).not.toBeInstanceOf(OutOfRangeError);
+    expect(err).toMatchObject({ permanent: false, message: expect.stringMatching(/ended after 20000 of them/) });
+    await expect(readRangeBuffer(storage, 'packs/p', 100_000, 150_000)).rejects.toMatchObject({
+      permanent: true,
+      size: 120_000,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
