@@ -12,13 +12,23 @@
  * Throughput: metadata calls are issued ahead of the walk (listings of the next directories in
  * walk order, and lstats of the next children of each), either in parallel through libuv's pool
  * or synchronously in bursts, as the WalkPacer finds faster.
+ *
+ * One directory's size: a directory is read as a stream; one of up to `listInMemoryUpTo` entries
+ * is sorted in memory, a larger one (Mattermost's `users/` holds one per user) on disk, in runs
+ * merged as the walk reads them (name_spill.ts), so memory does not grow with a directory's size
+ * either. Its walk order comes from its names in plain name order with a stack of the names whose
+ * subtree is still to come: a name's subtree (`n + '/'`) comes before any later name that does not
+ * start with `n` followed by a character below '/', so the stack holds only prefixes of the
+ * current name (at most its length).
  */
-import { lstatSync, readdirSync, type BigIntStats, type Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, opendirSync, type BigIntStats, type Dir } from 'node:fs';
+import { lstat, opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { throwIfAborted } from '../core/errors';
+import { BridgeError, throwIfAborted } from '../core/errors';
 import { Semaphore } from '../core/pool';
+import { spoolDir } from '../manifest/spool_dir';
+import { NameSpill, NameWindow } from './name_spill';
 import type { WalkPacer } from './walk_pacer';
 
 /** What one lstat said, kept compact (a BigIntStats costs about a kilobyte). */
@@ -72,7 +82,16 @@ export interface OrderedWalkOptions {
   metaConcurrency?: number;
   /** Directories whose subtree is not walked (the caller takes it from elsewhere): see WalkItem.skipped. */
   skipSubtree?: (rel: string) => boolean;
+  /**
+   * Entries of one directory sorted in memory (default 50 000); a larger directory is sorted on
+   * disk in runs of as many. Lowered by tests to cross run boundaries with few files.
+   */
+  listInMemoryUpTo?: number;
 }
+
+const LIST_IN_MEMORY_UP_TO = 50_000;
+/** Directory entries fetched per call while a directory is read. */
+const DIR_BUFFER = 256;
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -85,9 +104,22 @@ interface Listing {
   hints: Uint32Array;
 }
 
+/** The listing of a directory sorted on disk: its names are in DirNode.big. */
+const ON_DISK: Listing = { names: [], sub: new Uint32Array(0), hints: new Uint32Array(0) };
+
+/** A name whose subtree slot is still to come, and its entry's number. */
+interface Pending {
+  name: string;
+  k: number;
+}
+
 class DirNode {
-  /** undefined while unlisted or after an error; null when it vanished. */
+  /** undefined while unlisted or after an error; null when it vanished; ON_DISK when sorted on disk. */
   listing: Listing | null | undefined;
+  /** A directory sorted on disk: its names by number (entry order); `i` is the next entry's number. */
+  big: NameWindow | undefined;
+  /** With `big`: names whose entry came and whose subtree has not, each a prefix of the next. */
+  pend: Pending[] | undefined;
   error: unknown;
   /** Whether the listing is done (listing, null or error set); `ready` resolves then. */
   settled = false;
@@ -154,6 +186,9 @@ class Walker {
   private readonly meta: Semaphore;
   private readonly lookahead: number;
   private readonly statAhead: number;
+  private readonly listMax: number;
+  /** Directories sorted on disk and not yet walked or dropped: their files go when the walk ends. */
+  private readonly spills = new Set<NameSpill>();
   /** Directories opened and not yet walked or dropped (bounded by `lookahead` for look-ahead). */
   private open = 0;
   private lastYield = Date.now();
@@ -164,6 +199,10 @@ class Walker {
     this.meta = new Semaphore(opts.metaConcurrency ?? 32);
     this.lookahead = opts.lookahead ?? 64;
     this.statAhead = opts.statAhead ?? 64;
+    this.listMax = opts.listInMemoryUpTo ?? LIST_IN_MEMORY_UP_TO;
+    if (!Number.isInteger(this.listMax) || this.listMax < 1) {
+      throw new BridgeError('INTERNAL', `bad listInMemoryUpTo: ${this.listMax}`);
+    }
   }
 
   async *walk(): AsyncGenerator<WalkItem> {
@@ -177,9 +216,20 @@ class Walker {
     try {
       while (this.stack.length) {
         const node = this.stack[this.stack.length - 1] as DirNode;
+        const big = node.big;
         const { names, sub } = node.listing as Listing;
         const n = names.length;
-        if (node.i >= n && node.j >= n) {
+        if (big) {
+          big.release(node.i);
+          big.fill(node.i + 1);
+          if (node.i >= big.end && !(node.pend as Pending[]).length) {
+            this.retire(node);
+            this.stack.pop();
+            this.fill();
+            continue;
+          }
+          throwIfAborted(this.opts.signal); // a flat directory of millions has no subtree to check it at
+        } else if (node.i >= n && node.j >= n) {
           this.stack.pop();
           this.fill();
           continue;
@@ -188,11 +238,34 @@ class Walker {
           this.lastYield = Date.now();
           await yieldToLoop(); // synchronous bursts leave room for reads, progress and HTTP requests
         }
-        const nextSub = node.j < n ? (sub[node.j] as number) : -1;
-        if (node.i < n && (nextSub < 0 || (names[node.i] as string) < `${names[nextSub] as string}/`)) {
+        // The next slot: child k's own entry, or its subtree.
+        let entry: boolean;
+        let k: number;
+        let name: string;
+        if (big) {
+          const pend = node.pend as Pending[];
+          const top = pend[pend.length - 1];
+          const next = node.i < big.end ? big.name(node.i) : undefined;
+          entry = next !== undefined && (!top || next < `${top.name}/`);
+          if (entry) {
+            k = node.i++;
+            name = next as string;
+            pend.push({ name, k });
+          } else {
+            ({ k, name } = pend.pop() as Pending);
+          }
+        } else {
+          const nextSub = node.j < n ? (sub[node.j] as number) : -1;
+          entry = node.i < n && (nextSub < 0 || (names[node.i] as string) < `${names[nextSub] as string}/`);
+          if (entry) k = node.i++;
+          else {
+            node.j++;
+            k = nextSub;
+          }
+          name = names[k] as string;
+        }
+        if (entry) {
           // The child's own entry.
-          const k = node.i++;
-          const name = names[k] as string;
           const meta = await this.metaAt(node, k);
           this.opts.pacer.done(1);
           const ahead = node.children.get(k);
@@ -215,17 +288,15 @@ class Walker {
           else if (child.listing !== null) yield { rel, abs, meta };
         } else {
           // The child's subtree (if it is a directory).
-          node.j++;
-          const skipped = node.skipped.get(nextSub);
+          const skipped = node.skipped.get(k);
           if (skipped) {
-            node.skipped.delete(nextSub);
-            const name = names[nextSub] as string;
+            node.skipped.delete(k);
             yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta: skipped, skipped: true };
             continue;
           }
-          const child = node.children.get(nextSub);
+          const child = node.children.get(k);
           if (!child) continue;
-          node.children.delete(nextSub);
+          node.children.delete(k);
           this.open--;
           throwIfAborted(this.opts.signal);
           await child.ready;
@@ -238,12 +309,21 @@ class Walker {
       }
     } finally {
       this.stopped = true;
+      for (const spill of this.spills) spill.dispose();
+      this.spills.clear();
     }
+  }
+
+  /** Removes the files of a directory sorted on disk, once it is walked or dropped. */
+  private retire(node: DirNode): void {
+    if (!node.big) return;
+    node.big.dispose();
+    this.spills.delete(node.big.spill);
   }
 
   /** The lstat of child `k`: started ahead, or made now; null when it vanished (tolerated). */
   private async metaAt(node: DirNode, k: number): Promise<Meta | null> {
-    const name = (node.listing as Listing).names[k] as string;
+    const name = node.big ? node.big.name(k) : ((node.listing as Listing).names[k] as string);
     const abs = node.childAbs(this.opts.root, name);
     // Parallel calls keep a window of `statAhead` in flight; synchronous ones are made in batches
     // of as many, back to back (measured: one at a time between other work cost half as much again).
@@ -266,10 +346,13 @@ class Walker {
   /** Makes (sync) or starts (in parallel, bounded) the lstats of the children before index `upTo` not yet made. */
   private startStats(node: DirNode, upTo: number): void {
     const names = (node.listing as Listing).names;
-    const end = Math.min(upTo, names.length);
+    const big = node.big;
+    big?.fill(upTo);
+    const end = Math.min(upTo, big ? big.end : names.length);
     const sync = this.opts.pacer.sync;
     for (; node.statNext < end; node.statNext++) {
-      const abs = node.childAbs(this.opts.root, names[node.statNext] as string);
+      const name = big ? big.name(node.statNext) : (names[node.statNext] as string);
+      const abs = node.childAbs(this.opts.root, name);
       if (!sync) {
         node.stats.set(node.statNext, settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)));
         continue;
@@ -288,40 +371,155 @@ class Walker {
     parent.children.set(k, node);
     this.open++;
     if (this.opts.pacer.sync) {
-      let dirents: Dirent[];
-      node.settled = true;
+      let dir: Dir | undefined;
       try {
-        dirents = readdirSync(abs, { withFileTypes: true });
+        dir = opendirSync(abs, { bufferSize: DIR_BUFFER });
+        const names: string[] = [];
+        const dirs: boolean[] = [];
+        for (let d = dir.readSync(); d; d = dir.readSync()) {
+          names.push(d.name);
+          dirs.push(d.isDirectory());
+          if (names.length > this.listMax) {
+            // Too large for memory: sorted on disk, awaited like a parallel listing.
+            const rest = dir;
+            dir = undefined;
+            node.ready = this.listed(node, this.spillRest(node, rest, names, dirs, true));
+            return node;
+          }
+        }
+        node.settled = true;
+        node.listing = this.makeListing(node, names, dirs);
       } catch (err) {
+        node.settled = true;
         this.failed(node, err);
-        return node;
+      } finally {
+        dir?.closeSync();
       }
-      node.listing = this.makeListing(
-        node,
-        dirents.map((d) => d.name),
-        dirents.map((d) => d.isDirectory()),
-      );
       return node;
     }
-    node.ready = this.meta
-      .run(() => readdir(abs, { withFileTypes: true }))
-      .then(
-        (dirents) => {
-          node.settled = true;
-          node.listing = this.makeListing(
-            node,
-            dirents.map((d) => d.name),
-            dirents.map((d) => d.isDirectory()),
-          );
-          if (!this.opts.pacer.sync) this.startStats(node, this.statAhead);
-          this.fill(); // its subdirectories may be next in walk order
-        },
-        (err: unknown) => {
-          node.settled = true;
-          this.failed(node, err);
-        },
-      );
+    node.ready = this.listed(
+      node,
+      this.meta
+        .run(() => this.readSome(abs))
+        .then(async ({ names, dirs, rest }) => {
+          if (rest) await this.spillRest(node, rest, names, dirs, false);
+          else node.listing = this.makeListing(node, names, dirs);
+        }),
+    );
     return node;
+  }
+
+  /** Settles `node` when its listing is made (or failed), then starts what the listing reveals. */
+  private listed(node: DirNode, listing: Promise<void>): Promise<void> {
+    return listing.then(
+      () => {
+        node.settled = true;
+        if (!this.opts.pacer.sync) this.startStats(node, this.statAhead);
+        this.fill(); // its subdirectories may be next in walk order
+      },
+      (err: unknown) => {
+        node.settled = true;
+        this.failed(node, err);
+      },
+    );
+  }
+
+  /** Reads up to `listMax` + 1 entries; `rest` (still open) when there are more. */
+  private async readSome(abs: string): Promise<{ names: string[]; dirs: boolean[]; rest?: Dir }> {
+    const dir = await opendir(abs, { bufferSize: DIR_BUFFER });
+    const names: string[] = [];
+    const dirs: boolean[] = [];
+    let open = true;
+    try {
+      for (let d = await dir.read(); d; d = await dir.read()) {
+        names.push(d.name);
+        dirs.push(d.isDirectory());
+        if (names.length > this.listMax) {
+          open = false;
+          return { names, dirs, rest: dir };
+        }
+      }
+    } finally {
+      if (open) await dir.close();
+    }
+    return { names, dirs };
+  }
+
+  /**
+   * Sorts a directory too large for memory on disk: the entries read so far and the rest of `dir`
+   * go in runs of `listMax`; then node.big reads them merged. Closes `dir`; on failure (or when the
+   * walk ends meanwhile) removes what it wrote.
+   */
+  private async spillRest(
+    node: DirNode,
+    dir: Dir,
+    first: string[],
+    firstDirs: boolean[],
+    sync: boolean,
+  ): Promise<void> {
+    let names = first;
+    let dirs = firstDirs;
+    let spill: NameSpill | undefined;
+    try {
+      spill = new NameSpill(await spoolDir());
+      this.spills.add(spill);
+      const live = (s: NameSpill): void => {
+        throwIfAborted(this.opts.signal);
+        if (this.stopped || s.disposed) {
+          throw new BridgeError('INTERNAL', 'the walk ended while a directory was sorted');
+        }
+      };
+      const pause = async (): Promise<void> => {
+        if (Date.now() - this.lastYield > 20) {
+          this.lastYield = Date.now();
+          await yieldToLoop();
+        }
+        live(spill as NameSpill);
+      };
+      const flush = (): void => {
+        const kept = this.kept(node, names);
+        live(spill as NameSpill);
+        (spill as NameSpill).addRun(
+          kept ? kept.map((x) => names[x] as string) : names,
+          kept ? kept.map((x) => dirs[x] === true) : dirs,
+        );
+        names = [];
+        dirs = [];
+      };
+      flush();
+      for (;;) {
+        const d = sync ? dir.readSync() : await dir.read();
+        if (!d) break;
+        names.push(d.name);
+        dirs.push(d.isDirectory());
+        if (names.length >= this.listMax) flush();
+        if (names.length % 1024 === 0) await pause();
+      }
+      flush();
+      await spill.finish(pause);
+      live(spill);
+      node.big = new NameWindow(spill);
+      node.pend = [];
+      node.listing = ON_DISK;
+    } catch (err) {
+      if (spill) {
+        spill.dispose();
+        this.spills.delete(spill);
+      }
+      throw err;
+    } finally {
+      if (sync) dir.closeSync();
+      else await dir.close();
+    }
+  }
+
+  /** Indexes of the names not excluded, or undefined when all are kept. */
+  private kept(node: DirNode, names: readonly string[]): number[] | undefined {
+    const excluded = this.opts.excluded;
+    if (!excluded.size) return undefined;
+    const keep: number[] = [];
+    for (let x = 0; x < names.length; x++) if (!excluded.has(node.childRel(names[x] as string))) keep.push(x);
+    return keep.length === names.length ? undefined : keep;
   }
 
   private failed(node: DirNode, err: unknown): void {
@@ -336,6 +534,7 @@ class Walker {
     if (!node) return;
     parent.children.delete(k);
     this.open--;
+    this.retire(node);
     for (const c of [...node.children.keys()]) this.drop(node, c);
   }
 
@@ -353,6 +552,10 @@ class Walker {
   private visit(node: DirNode): void {
     const l = node.listing;
     if (!l) return;
+    if (node.big) {
+      this.visitBig(node, node.big);
+      return;
+    }
     while (node.h < l.hints.length && (l.hints[node.h] as number) < node.j) node.h++;
     for (let h = node.h; h < l.hints.length && this.open < this.lookahead; h++) {
       const k = l.sub[l.hints[h] as number] as number;
@@ -360,6 +563,25 @@ class Walker {
       if (!c) {
         if (k < node.i) continue; // its entry was handled: not a directory after all, or vanished
         const name = l.names[k] as string;
+        if (this.opts.skipSubtree?.(node.childRel(name))) continue;
+        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
+      }
+      if (c.listing) this.visit(c);
+    }
+  }
+
+  /** visit() for a directory sorted on disk: the pending subtrees, then the names read ahead. */
+  private visitBig(node: DirNode, big: NameWindow): void {
+    const pend = node.pend as Pending[];
+    for (let p = pend.length - 1; p >= 0 && this.open < this.lookahead; p--) {
+      const c = node.children.get((pend[p] as Pending).k);
+      if (c?.listing) this.visit(c);
+    }
+    for (let k = Math.max(node.i, big.first); k < big.end && this.open < this.lookahead; k++) {
+      if (!big.flag(k)) continue;
+      let c = node.children.get(k);
+      if (!c) {
+        const name = big.name(k);
         if (this.opts.skipSubtree?.(node.childRel(name))) continue;
         c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
       }
