@@ -20,7 +20,7 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readdirSync,
+  opendirSync,
   readlinkSync,
   realpathSync,
   rmdirSync,
@@ -245,18 +245,27 @@ export class ContainedTree {
   private emptyDir(rel: string): void {
     this.withDir(rel, (fd) => {
       const here = this.proc ? `/proc/self/fd/${fd}` : this.abs(rel);
-      for (const n of readdirSync(here)) {
-        const p = this.child(fd, rel, n);
-        const st = lstatSync(p, { throwIfNoEntry: false });
-        if (!st) continue;
-        if (st.isDirectory()) {
-          this.emptyDir(`${rel}/${n}`);
-          ignoreMissing(() => rmdirSync(p));
-        } else {
-          ignoreMissing(() => unlinkSync(p));
-        }
+      // Read as a stream, removing as it goes (entries not removed are still listed once): a
+      // directory of a million entries is not held as one array of names.
+      const dir = opendirSync(here, { bufferSize: 256 });
+      try {
+        for (let d = dir.readSync(); d; d = dir.readSync()) this.removeEntry(fd, rel, d.name);
+      } finally {
+        dir.closeSync();
       }
     });
+  }
+
+  private removeEntry(fd: number, rel: string, n: string): void {
+    const p = this.child(fd, rel, n);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      this.emptyDir(`${rel}/${n}`);
+      ignoreMissing(() => rmdirSync(p));
+    } else {
+      ignoreMissing(() => unlinkSync(p));
+    }
   }
 
   /** lstat of a path reached through child(), undefined when nothing is there. */
