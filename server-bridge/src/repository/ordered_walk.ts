@@ -21,8 +21,8 @@
  * start with `n` followed by a character below '/', so the stack holds only prefixes of the
  * current name (at most its length).
  */
-import { lstatSync, opendirSync, type BigIntStats, type Dir } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstatSync, opendirSync, readdirSync, type BigIntStats, type Dir, type Dirent } from 'node:fs';
+import { lstat, opendir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BridgeError, throwIfAborted } from '../core/errors';
@@ -283,7 +283,7 @@ class Walker {
             continue;
           }
           // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
-          const child = ahead ?? this.openDir(node, k, rel, abs);
+          const child = ahead ?? this.openDir(node, k, rel, abs, meta.size);
           if (!child.settled) yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
           else if (child.listing !== null) yield { rel, abs, meta };
         } else {
@@ -365,12 +365,31 @@ class Walker {
     }
   }
 
-  /** Opens child `k` of `parent` as a directory: lists it now (sync) or starts its listing. */
-  private openDir(parent: DirNode, k: number, rel: string, abs: string): DirNode {
+  /**
+   * Opens child `k` of `parent` as a directory: lists it now (sync) or starts its listing. `size`
+   * is the directory's own size (lstat), when known: see `small`.
+   */
+  private openDir(parent: DirNode, k: number, rel: string, abs: string, size?: number): DirNode {
     const node = new DirNode(rel, abs);
     parent.children.set(k, node);
     this.open++;
     if (this.opts.pacer.sync) {
+      if (size !== undefined && this.small(size)) {
+        let dirents: Dirent[];
+        node.settled = true;
+        try {
+          dirents = readdirSync(abs, { withFileTypes: true });
+        } catch (err) {
+          this.failed(node, err);
+          return node;
+        }
+        node.listing = this.makeListing(
+          node,
+          dirents.map((d) => d.name),
+          dirents.map((d) => d.isDirectory()),
+        );
+        return node;
+      }
       let dir: Dir | undefined;
       try {
         dir = opendirSync(abs, { bufferSize: DIR_BUFFER });
@@ -399,14 +418,41 @@ class Walker {
     }
     node.ready = this.listed(
       node,
-      this.meta
-        .run(() => this.readSome(abs))
-        .then(async ({ names, dirs, rest }) => {
-          if (rest) await this.spillRest(node, rest, names, dirs, false);
-          else node.listing = this.makeListing(node, names, dirs);
-        }),
+      this.sizeOf(parent, k, abs, size).then(async (known) => {
+        if (this.small(known)) {
+          const dirents = await this.meta.run(() => readdir(abs, { withFileTypes: true }));
+          node.listing = this.makeListing(
+            node,
+            dirents.map((d) => d.name),
+            dirents.map((d) => d.isDirectory()),
+          );
+          return;
+        }
+        const { names, dirs, rest } = await this.meta.run(() => this.readSome(abs));
+        if (rest) await this.spillRest(node, rest, names, dirs, false);
+        else node.listing = this.makeListing(node, names, dirs);
+      }),
     );
     return node;
+  }
+
+  /**
+   * Whether a directory of `size` bytes (its lstat) is listed whole, as one array: much faster
+   * than reading it as a stream (measured: 12 against 35 µs per small directory, sync; a third of
+   * the time in parallel), and bounded, since a directory's size grows with its entries on the
+   * filesystems a file store lives on (ext4, XFS, btrfs, tmpfs: 12 to 40 bytes and more per entry).
+   */
+  private small(size: number): boolean {
+    return size <= this.listMax * 8;
+  }
+
+  /** The size of child `k` of `parent`: given, from its lstat made ahead, else lstat'd now (Infinity when that fails). */
+  private async sizeOf(parent: DirNode, k: number, abs: string, size?: number): Promise<number> {
+    if (size !== undefined) return size;
+    const ahead = parent.stats.get(k);
+    const st =
+      ahead === undefined ? await settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)) : await ahead;
+    return st.ok ? st.value.size : Infinity;
   }
 
   /** Settles `node` when its listing is made (or failed), then starts what the listing reveals. */
