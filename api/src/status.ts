@@ -97,6 +97,28 @@ export const pitrStatus = z.object({
 });
 export type PitrStatus = z.infer<typeof pitrStatus>;
 
+/**
+ * PostgreSQL left down by a job of ours (docs/pitr.md, "PostgreSQL left down"): present while the
+ * marker beside the signing key is there; mm-backup retries before every job, at the sidecar's
+ * start and every few minutes, and removes it once PostgreSQL runs. An added field of API 4.
+ */
+export const postgresDown = z.object({
+    /** When it was first recorded; null when the marker cannot be read (then it is only shown). */
+    since: timestamp.nullable(),
+    reason: z.string(),
+    /** false: retries only look whether it runs (its data directory may not be the right one). */
+    auto_start: z.boolean(),
+    /** The start command of physical mode's cluster; null when it cannot be told (no state). */
+    start_command: z.string().nullable(),
+    /** The sidecar's last retry; null before its first. */
+    last_retry: z
+        .object({at: timestamp, outcome: z.enum(['started', 'running', 'down']), message: z.string()})
+        .nullable(),
+    /** What happened and what to do, in one paragraph. */
+    message: z.string(),
+});
+export type PostgresDown = z.infer<typeof postgresDown>;
+
 export const status = z.object({
     /** The API version the sidecar speaks (absent: 1, before versioning). */
     api_version: z.number().int().optional(),
@@ -133,6 +155,7 @@ export const status = z.object({
     interrupted_jobs: z.array(interruptedJob).optional(),
     recovery: recovery.nullable().optional(),
     pitr: pitrStatus.optional(),
+    postgres_down: postgresDown.nullable().optional(),
 });
 export type Status = z.infer<typeof status>;
 

@@ -31,6 +31,14 @@ export async function withLock<T>(
         (await StateStore.open(ec.cfg.repository.path).catch(() => undefined))?.get().bot_token;
       await postNotice(ec.cfg, token, r.message).catch(() => false);
     },
+    onPostgres: async (r) => {
+      // Mattermost cannot post while its database is down: only its return is said, best effort.
+      if (r.outcome === 'down') return;
+      const token =
+        ec.cfg.mattermost.botToken ??
+        (await StateStore.open(ec.cfg.repository.path).catch(() => undefined))?.get().bot_token;
+      await postNotice(ec.cfg, token, r.message).catch(() => false);
+    },
   });
   try {
     return await fn(lock);

@@ -21,7 +21,7 @@ export interface PitrDisableOptions {
   log: (message: string) => void;
   signal?: AbortSignal;
   /** Marks in the job lock that PostgreSQL may be down during the restart (pitr_restart.ts). */
-  markStopped?: Parameters<typeof restartPostgres>[4];
+  marks?: Parameters<typeof restartPostgres>[4];
 }
 
 export interface PitrDisableResult {
@@ -56,7 +56,7 @@ export async function pitrDisable(cfg: Config, o: PitrDisableOptions): Promise<P
   await site.su.run([...statements, 'SELECT pg_reload_conf()'], o.signal);
   for (const [name, { before }] of entries) o.log(`${name}: ${before === null ? 'reset' : `set back to ${before}`}`);
   if (restartNow) {
-    await restartPostgres(site, saved, o.log, o.signal, o.markStopped);
+    await restartPostgres(site, saved, o.log, o.signal, o.marks);
   }
   const after = await readSettings(site.su, o.signal);
   const pendingRestart = current(after, 'archive_mode') !== 'off' && restartNeeded;

@@ -24,7 +24,7 @@ export interface PitrEnableOptions {
   log: (message: string) => void;
   signal?: AbortSignal;
   /** Marks in the job lock that PostgreSQL may be down during the restart (pitr_restart.ts). */
-  markStopped?: Parameters<typeof restartPostgres>[4];
+  marks?: Parameters<typeof restartPostgres>[4];
 }
 
 export interface PitrEnableResult {
@@ -140,7 +140,7 @@ export class PitrEnableRun {
     }
     if (o.restartPostgres && restartOnes.length) {
       try {
-        await restartPostgres(site, saved, o.log, signal, o.markStopped);
+        await restartPostgres(site, saved, o.log, signal, o.marks);
       } catch (err) {
         // The settings of this run were put back (restartPostgres): so is what the state says.
         state.changed = { ...previous?.changed };

@@ -8,6 +8,7 @@ import { BridgeError, ProcessError } from '../core/errors';
 import { describeCommand, runServiceCommand } from '../database/pgbackrest/postgres_service';
 import { readRegularFile, replaceFile } from '../database/pgbackrest/safe_fs';
 import type { PitrSite } from './pitr_site';
+import { POSTGRES_DOWN_DOCS, POSTGRES_RETRY_MINUTES } from './postgres_down';
 
 /** How long a started PostgreSQL may take to accept queries (crash recovery may replay WAL). */
 const READY_MS = 120_000;
@@ -25,19 +26,27 @@ export async function restoreAutoConf(site: PitrSite, saved: Buffer): Promise<vo
   await replaceFile(file, saved, { owner: { uid: site.account.uid, gid: site.account.gid }, mode: 0o600 });
 }
 
+/** What a restart records as it goes, so that nothing is lost if it is killed or leaves PostgreSQL down. */
+export interface RestartMarks {
+  /** Records (true) and clears (false) that PostgreSQL may be down, for a successor if this process dies. */
+  stopped(stopped: boolean): Promise<void>;
+  /** PostgreSQL is left down: recorded durably (outside the job's lock) before the error is thrown. */
+  leftDown(reason: string): Promise<void>;
+}
+
 /**
  * Stops and starts PostgreSQL with the service commands. On failure after the stop, restores
  * `saved`, starts again and throws saying PostgreSQL runs with its old settings (or, when even
- * that fails, that it is down and how to start it).
+ * that fails, records it with `marks.leftDown` and throws that it is down and how to start it).
  */
 export async function restartPostgres(
   site: PitrSite,
   saved: Buffer,
   log: (m: string) => void,
   signal?: AbortSignal,
-  /** Records (true) and clears (false) that PostgreSQL may be down, for a successor if this process dies. */
-  markStopped?: (stopped: boolean) => Promise<void>,
+  marks?: RestartMarks,
 ): Promise<void> {
+  const markStopped = marks && ((b: boolean) => marks.stopped(b));
   const stopRun = (c: typeof site.service.start) => runServiceCommand(c, site.account, signal);
   // Once it is stopped, starting it again is no longer cancellable (Ctrl-C, a cancelled job):
   // only a deadline ends it, so a cancel never leaves PostgreSQL, and Mattermost with it, down.
@@ -66,14 +75,12 @@ export async function restartPostgres(
     log(`the stop ended early but PostgreSQL is down: starting it with its old settings`);
     const startError = await startAndWait(site, run);
     if (startError) {
-      throw new BridgeError(
-        'PROCESS_FAILED',
-        `PostgreSQL IS DOWN: its stop ended early (${err instanceof Error ? err.message : String(err)}) and it did not start again (${startError.message})`,
-        {
-          cause: startError,
-          hint: `read PostgreSQL's log, then start it: ${describeCommand(site.service.start.argv)}`,
-        },
-      );
+      const why = `its stop ended early (${err instanceof Error ? err.message : String(err)}) and it did not start again (${startError.message})`;
+      await marks?.leftDown(`a restart of PostgreSQL by mm-backup: ${why}`);
+      throw new BridgeError('PROCESS_FAILED', `PostgreSQL IS DOWN: ${why}`, {
+        cause: startError,
+        hint: leftDownHint(site),
+      });
     }
     await markStopped?.(false);
     throw new BridgeError(
@@ -106,11 +113,16 @@ export async function restartPostgres(
       },
     );
   }
-  throw new BridgeError(
-    'PROCESS_FAILED',
-    `PostgreSQL IS DOWN: it did not start with the new settings (${firstError.message}), nor after they were reverted (${secondError.message})`,
-    { cause: secondError, hint: `read PostgreSQL's log, then start it: ${describeCommand(site.service.start.argv)}` },
-  );
+  const why = `it did not start with the new settings (${firstError.message}), nor after they were reverted (${secondError.message})`;
+  await marks?.leftDown(`a restart of PostgreSQL by mm-backup: ${why}`);
+  throw new BridgeError('PROCESS_FAILED', `PostgreSQL IS DOWN: ${why}`, {
+    cause: secondError,
+    hint: leftDownHint(site),
+  });
+}
+
+function leftDownHint(site: PitrSite): string {
+  return `read PostgreSQL's log, fix what keeps it from starting, then start it: ${describeCommand(site.service.start.argv)} (${POSTGRES_DOWN_DOCS}); mm-backup tries again before every job, when the sidecar starts and every ${POSTGRES_RETRY_MINUTES} minutes`;
 }
 
 async function startAndWait(

@@ -9,7 +9,17 @@ import { table } from '../core/text_table';
 import type { Job } from '../jobs/runner';
 import { pitrDisable, type PitrDisableResult } from './pitr_disable';
 import { PitrEnableRun, type PitrEnableResult } from './pitr_enable';
+import type { RestartMarks } from './pitr_restart';
+import { markPostgresDown } from './postgres_down';
 import type { Operation, OperationRequest, OperationRuntime } from './request';
+
+/** The lock says PostgreSQL may be down while it restarts; the marker beside the key, that it was left down. */
+function restartMarks(rt: OperationRuntime): RestartMarks {
+  return {
+    stopped: (stopped) => rt.lock.update({ postgresStopped: stopped }),
+    leftDown: (reason) => markPostgresDown(rt.ec, reason, (_l, m) => rt.notice(m)),
+  };
+}
 
 export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Operation {
   const logs: string[] = [];
@@ -19,7 +29,7 @@ export function buildPitrEnable(req: OperationRequest, rt: OperationRuntime): Op
     // Only the CLI sets it (--force); the API's strict schema has no such field.
     force: req.force === true,
     log: (m) => log(m),
-    markStopped: (stopped) => rt.lock.update({ postgresStopped: stopped }),
+    marks: restartMarks(rt),
   });
   const step = (id: string, title: string, phase: (signal: AbortSignal) => Promise<string>) => ({
     id,
@@ -87,7 +97,7 @@ export function buildPitrDisable(req: OperationRequest, rt: OperationRuntime): O
             restartPostgres: req.restartPostgres === true,
             log: (m) => ctx.log('info', m),
             signal: ctx.signal,
-            markStopped: (stopped) => rt.lock.update({ postgresStopped: stopped }),
+            marks: restartMarks(rt),
           });
           if (out.nothingToDo) return 'physical mode was not enabled by mm-backup here: nothing to undo';
           return `${out.reverted.map((s) => s.name).join(', ')} put back${out.restarted ? '; PostgreSQL restarted' : ''}${out.pendingRestart ? '; archive_mode stays on until PostgreSQL restarts' : ''}`;

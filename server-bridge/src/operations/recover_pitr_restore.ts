@@ -9,6 +9,8 @@ import { putBackAside } from '../database/pgbackrest/data_dir';
 import { postgresAccount } from '../database/pgbackrest/postgres_account';
 import { postgresService, runServiceCommand } from '../database/pgbackrest/postgres_service';
 import type { EngineContext } from '../jobs/context';
+import { clearPostgresDownMarker } from '../jobs/postgres_down_marker';
+import { markPostgresDown } from './postgres_down';
 import { clearPitrRestoreMarker, readPitrRestoreMarker, setAsidePitrRestoreMarker } from './restore_at_marker';
 
 /**
@@ -42,9 +44,40 @@ export async function recoverPitrRestore(
   );
   log('warn', `it was a point-in-time restore: putting ${m.dataDir} back as it was and starting PostgreSQL`);
   if (running) await run(service.stop);
-  const how = await putBackAside(m.dataDir, m.aside, account, { signal, warn: (w) => log('warn', w) });
-  await run(service.start);
+  const errorLog = (_l: 'error', msg: string) => log('warn', msg);
+  let how: Awaited<ReturnType<typeof putBackAside>>;
+  try {
+    how = await putBackAside(m.dataDir, m.aside, account, { signal, warn: (w) => log('warn', w) });
+  } catch (err) {
+    // Shown and looked at, never started by a retry: the data directory is not the old one.
+    await markPostgresDown(
+      ec,
+      `an interrupted point-in-time restore's old data directory could not be put back from ${m.aside} (${(err as Error).message})`,
+      errorLog,
+      false,
+    );
+    throw err;
+  }
+  // The old directory is back: from here a start is all that is left, which the marker's retries
+  // do (it is written before the restore marker goes, so a kill in between loses neither).
+  await markPostgresDown(
+    ec,
+    'an interrupted point-in-time restore was undone, and PostgreSQL is to be started on its old data directory',
+    errorLog,
+  );
   await clearPitrRestoreMarker(ec.trust.keyFile);
+  try {
+    await run(service.start);
+    await run(service.status);
+  } catch (err) {
+    await markPostgresDown(
+      ec,
+      `an interrupted point-in-time restore was undone, but PostgreSQL did not start on its old data directory (${(err as Error).message})`,
+      errorLog,
+    );
+    throw err;
+  }
+  await clearPostgresDownMarker(ec.trust.keyFile);
   return how === 'put back'
     ? `The old PostgreSQL data directory was put back in ${m.dataDir} and PostgreSQL started on it.`
     : 'PostgreSQL was started again on its data directory (it had not been moved yet).';

@@ -18,6 +18,7 @@ import type { JobLock, LockInfo, StaleLock } from '../jobs/lock';
 import { putBack } from './restore_plan';
 import { recoverPitrRestart } from './recover_pitr_restart';
 import { recoverPitrRestore } from './recover_pitr_restore';
+import { markPostgresDown, whatToDo } from './postgres_down';
 import { restoreOrder } from '../components/registry';
 import type { Manifest } from '../manifest/manifest';
 import type { StepContext } from '../jobs/runner';
@@ -91,10 +92,16 @@ export async function recoverStaleLock(
       await lock.update({ postgresStopped: false });
     } catch (err) {
       const e = asBridgeError(err);
+      // Beside the signing key: this repair's lock goes when it ends, and PostgreSQL stays down.
+      await markPostgresDown(
+        ec,
+        `an interrupted ${h.kind} had stopped it and it could not be started again (${e.message})`,
+        (l, m) => o.log(l, m),
+      );
       error = {
         code: e.code,
         message: `PostgreSQL could not be started again: ${redact(e.message)}`,
-        hint: 'docs/pitr.md: start PostgreSQL by hand (pitr.postgresService start command)',
+        hint: await whatToDo(ec),
       };
       notes.push(`⚠️ PostgreSQL IS DOWN: the interrupted restart could not be finished (${redact(e.message)}).`);
     }

@@ -28,6 +28,7 @@ import { checkAttachments, type AttachmentPresence } from './attachment_presence
 import { checkObjectsPresent } from './object_presence';
 import type { PitrSite } from './pitr_site';
 import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
+import { markPostgresDown } from './postgres_down';
 import { clearPitrRestoreMarker, setAsidePitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
 import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
 import { plural } from '../core/units';
@@ -215,7 +216,15 @@ export function planRestoreAt(
     undo: async (ctx) => {
       // Runs last of the database undos. A repair that cannot complete sets the marker aside: left
       // in place, a later killed job's successor could put this old directory back over a newer one.
-      const giveUp = async (why: string, err?: unknown) => {
+      const giveUp = async (why: string, err?: unknown, autoStart = true) => {
+        // Recorded beside the signing key before the job's lock goes: the next job, the sidecar's
+        // start and its retries start it (autoStart) or, with the wrong data directory, only show it.
+        await markPostgresDown(
+          ec,
+          `a point-in-time restore failed and was undone, but ${why}`,
+          (_l, m) => ctx.log('error', m),
+          autoStart,
+        );
         const kept = await setAsidePitrRestoreMarker(ec.trust.keyFile).catch(() => undefined);
         const note = kept ? `; the repair marker was set aside as ${kept}, so no later job acts on it` : '';
         o.postgresDown = `PostgreSQL IS DOWN: ${why}${note}`;
@@ -224,6 +233,8 @@ export function planRestoreAt(
       if (o.movedAside && !o.putBack) {
         await giveUp(
           `its old data directory could not be put back; it is in ${x.aside}: move it back to ${site.cluster.dataDir} by hand, then start PostgreSQL: ${describeCommand(site.service.start.argv)}`,
+          undefined,
+          false,
         );
       }
       // The old directory is back (or was never moved), so PostgreSQL starts on it.

@@ -15,12 +15,15 @@ import { applyEvent, type JobRecord } from '../jobs/job_record';
 import type { JobHistory } from '../jobs/job_history';
 import { buildOperation, repairStaleLock, type JobRequest, type Operation, type OperationJobs } from '../operations';
 import type { Recovery } from '../operations/recover_stale_lock';
+import type { PostgresDownRetry } from '../operations/postgres_down';
 
 export type { JobRequest } from '../operations';
 
 export type JobListener = (rec: JobRecord, event: JobEvent) => void;
 /** Told when taking the lock for a job first repaired after a killed job (to post and show it). */
 export type RecoveryListener = (r: Recovery) => void;
+/** Told when taking the lock for a job first retried a PostgreSQL an earlier job left down. */
+export type PostgresListener = (r: PostgresDownRetry) => void;
 
 interface Running {
   rec: JobRecord;
@@ -32,6 +35,7 @@ export class JobManager implements OperationJobs {
   private running: Running | undefined;
   private readonly listeners = new Set<JobListener>();
   private readonly recoveryListeners = new Set<RecoveryListener>();
+  private postgresListener?: PostgresListener;
   private readonly recent = new Map<string, JobRecord>();
 
   constructor(
@@ -48,6 +52,11 @@ export class JobManager implements OperationJobs {
   onRecovery(fn: RecoveryListener): () => void {
     this.recoveryListeners.add(fn);
     return () => this.recoveryListeners.delete(fn);
+  }
+
+  /** The one listener of PostgreSQL retries (the sidecar's). */
+  onPostgres(fn: PostgresListener): void {
+    this.postgresListener = fn;
   }
 
   get current(): JobRecord | undefined {
@@ -165,6 +174,13 @@ export class JobManager implements OperationJobs {
             } catch {
               /* a listener never breaks a job */
             }
+          }
+        },
+        onPostgres: (r) => {
+          try {
+            this.postgresListener?.(r);
+          } catch {
+            /* a listener never breaks a job */
           }
         },
       });

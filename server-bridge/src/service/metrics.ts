@@ -9,6 +9,8 @@ export function renderMetrics(
   repositoryBytes: number,
   running: boolean,
   pitr?: PitrStatus,
+  /** A job left PostgreSQL down (the marker beside the signing key is there). */
+  postgresDown = false,
 ): string {
   const lines: string[] = [];
   const metric = (name: string, help: string, type: string, samples: Array<[string, number]>) => {
@@ -67,6 +69,12 @@ export function renderMetrics(
   metric('mm_backup_snapshots', 'Snapshots in the repository.', 'gauge', [['', snapshots]]);
   metric('mm_backup_repository_bytes', 'Bytes stored in the repository.', 'gauge', [['', repositoryBytes]]);
   metric('mm_backup_job_running', '1 while a job runs.', 'gauge', [['', running ? 1 : 0]]);
+  metric(
+    'mm_backup_postgres_left_down',
+    '1 while PostgreSQL is recorded as left down by a job of mm-backup (retried every 5 minutes; docs/pitr.md).',
+    'gauge',
+    [['', postgresDown ? 1 : 0]],
+  );
   if (pitr) {
     const at = (iso: string | null | undefined) => (iso ? [['', Date.parse(iso) / 1000] as [string, number]] : []);
     metric(

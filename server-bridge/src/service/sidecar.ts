@@ -46,6 +46,14 @@ import type { Recovery } from '../operations/recover_stale_lock';
 import { lockView, recentInterruptions } from '../status/recovery_state';
 import { escapeMarkdown as md } from '../status/markdown';
 import { checkLockAtStart } from './startup_check';
+import { PostgresDownWatch } from './postgres_down_watch';
+import {
+  postgresDownLines,
+  postgresDownView,
+  type PostgresDownRetry,
+  type RetryNote,
+} from '../operations/postgres_down';
+import { readPostgresDownMarker } from '../jobs/postgres_down_marker';
 import { plural } from '../core/units';
 
 export const SIDECAR_VERSION = '0.1.0';
@@ -71,6 +79,12 @@ export class Sidecar implements SidecarApi {
   private readonly startupAbort = new AbortController();
   /** The last repair after a killed job, for GET /v1/status and the page. */
   lastRecovery?: Recovery & { at: string };
+  /** Retries of a PostgreSQL a job left down, every 5 minutes while its marker is there. */
+  readonly postgresWatch: PostgresDownWatch;
+  /** The last such retry (any of the three places), for GET /v1/status. */
+  private lastPostgresRetry?: RetryNote;
+  /** The marker (its `since`) already said to be still down in the status channel. */
+  private postedPostgresDown?: string;
 
   private constructor(
     private cfg: Config,
@@ -80,6 +94,7 @@ export class Sidecar implements SidecarApi {
     readonly log: Logger,
     authFreshMs?: number,
     pitrPollMs?: number,
+    postgresRetryMs?: number,
   ) {
     this.auth = new SessionAuth({ mattermostUrl: cfg.mattermost.url, freshMs: authFreshMs });
     this.jobs = new JobManager(() => this.engine, history);
@@ -100,6 +115,16 @@ export class Sidecar implements SidecarApi {
       pitrPollMs,
     );
     this.jobs.onRecovery((r) => this.noteRecovery(r));
+    this.jobs.onPostgres((r) => this.notePostgres(r));
+    this.postgresWatch = new PostgresDownWatch(
+      () => this.engine,
+      {
+        log: (l, m) => this.log[l](m),
+        onRecovery: (r) => this.noteRecovery(r),
+        onPostgres: (r) => this.notePostgres(r),
+      },
+      postgresRetryMs,
+    );
     this.jobs.on((rec, e) => {
       this.reporter.onEvent(rec, e);
       if (e.type === 'job.finished') {
@@ -116,10 +141,13 @@ export class Sidecar implements SidecarApi {
   }
 
   /** Loads the config and prepares everything; call listen() to serve. */
-  /** `pitrPollMs`: how often physical mode is read (default a minute; tests make it short). */
+  /**
+   * `pitrPollMs`: how often physical mode is read (default a minute); `postgresRetryMs`: how often
+   * a PostgreSQL left down is retried (default 5 minutes). Tests make them short.
+   */
   static async open(
     configFile: string,
-    opts: { log?: Logger; authFreshMs?: number; pitrPollMs?: number } = {},
+    opts: { log?: Logger; authFreshMs?: number; pitrPollMs?: number; postgresRetryMs?: number } = {},
   ): Promise<Sidecar> {
     const cfg = await loadConfig(configFile);
     const log = opts.log ?? pino({ name: 'mm-backup', redact: ['token', 'password'] });
@@ -131,6 +159,7 @@ export class Sidecar implements SidecarApi {
       log,
       opts.authFreshMs,
       opts.pitrPollMs,
+      opts.postgresRetryMs,
     );
     for (const n of cfg.notices) log.warn(`config: ${n}`);
     s.scheduler.apply(cfg);
@@ -147,11 +176,13 @@ export class Sidecar implements SidecarApi {
       history: this.history,
       log: (l, m) => this.log[l](m),
       onRecovery: (r) => this.noteRecovery(r),
+      onPostgres: (r) => this.notePostgres(r),
       notice: (m) => this.reporter.notice(m),
       signal: this.startupAbort.signal,
     });
     void this.selfCheck();
     this.pitr.start();
+    this.postgresWatch.start();
     return url;
   }
 
@@ -166,9 +197,27 @@ export class Sidecar implements SidecarApi {
     this.reporter.notice(md(r.message));
   }
 
+  /**
+   * Said in the status channel, whose queue holds it until Mattermost answers again (it cannot
+   * while its database is down): still down once per marker, and when PostgreSQL runs again.
+   */
+  private notePostgres(r: PostgresDownRetry): void {
+    this.lastPostgresRetry = { at: new Date().toISOString(), outcome: r.outcome, message: r.message };
+    const key = r.marker.since || r.marker.reason;
+    if (r.outcome === 'down') {
+      if (this.postedPostgresDown === key) return;
+      this.postedPostgresDown = key;
+    } else {
+      this.postedPostgresDown = undefined;
+      this.lastPostgresRetry = undefined; // the marker is gone: status has nothing left to show
+    }
+    this.reporter.notice(md(r.message));
+  }
+
   async close(): Promise<void> {
     this.startupAbort.abort();
     await this.startup?.catch(() => undefined);
+    await this.postgresWatch.stop();
     this.scheduler.stop();
     this.pitr.stop();
     this.reporter.stop();
@@ -370,6 +419,7 @@ export class Sidecar implements SidecarApi {
             error: this.lastRecovery.error ?? null,
           }
         : null,
+      postgres_down: (await postgresDownView(this.engine, this.lastPostgresRetry)) ?? null,
       ...(await this.pitrAfterSetupRead()),
     };
   }
@@ -392,6 +442,7 @@ export class Sidecar implements SidecarApi {
       manifests.reduce((n, m) => n + m.stats.newBytes, 0),
       !!this.jobs.current,
       this.pitr.current,
+      !!(await readPostgresDownMarker(this.engine.trust.keyFile).catch(() => undefined)),
     );
   }
 
@@ -508,6 +559,7 @@ export class Sidecar implements SidecarApi {
           `Repository: ${plural(repo.snapshots, 'snapshot')}${repo.free_bytes === null ? '' : `, ${size(repo.free_bytes)} free`}`,
           // Plain texts that quote paths and names (the repository, pgBackRest's): shown as written.
           ...(s.pitr ? pitrLines(s.pitr).map(md) : []),
+          ...(s.postgres_down ? postgresDownLines(s.postgres_down).map(md) : []),
           ...(s.lock?.state === 'stale' ? [`⚠️ ${md(s.lock.message)}`] : []),
           ...(s.interrupted_jobs ?? []).slice(0, 3).map((j) => md(j.message)),
         ].join('\n');

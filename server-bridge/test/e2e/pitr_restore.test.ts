@@ -347,4 +347,63 @@ describe('restore --at (in place)', () => {
       await rm(aside, { recursive: true, force: true });
     }
   }, 300_000);
+
+  test('a failed restore whose undo cannot start PostgreSQL records it beside the signing key; the next job starts it once fixed', async () => {
+    // Last of this file: Mattermost's start after it fails (its database is down) and stays so.
+    const cfg0 = await readFile(env.cfgFile, 'utf8');
+    const broken = path.join(env.root, 'postgres-broken');
+    const start = path.join(env.root, 'start-postgres.sh');
+    await writeFile(
+      start,
+      [
+        '#!/bin/sh',
+        `if [ -e '${broken}' ]; then echo "FATAL: could not map anonymous shared memory" >&2; exit 1; fi`,
+        'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const ctl = (...a: string[]) => ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...a];
+    const cfg = JSON.parse(cfg0);
+    cfg.pitr.postgresService = {
+      preset: 'custom',
+      stop: ctl('stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'),
+      start: [start, env.db.dataDir, env.db.binDir, env.db.logFile],
+      status: ctl('status', '-D', env.db.dataDir, '-s'),
+    };
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    const marker = path.join(path.dirname(env.cfgFile), 'mm-backup-postgres-down.json');
+    try {
+      await ok('backup'); // a file snapshot before T (also when this test runs alone)
+      const t = await dbNow();
+      await new Promise((r) => setTimeout(r, 1000));
+      await env.db.exec(mmdb, 'INSERT INTO probe VALUES (900)');
+      await writeFile(env.failRestoreMarker, '');
+      await writeFile(broken, '');
+      let r;
+      try {
+        r = await env.cli('restore', '--at', t.toISOString(), '--yes');
+      } finally {
+        await rm(env.failRestoreMarker, { force: true });
+      }
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/PostgreSQL IS DOWN: it did not start on its old data directory/);
+      expect(env.db.isRunning()).toBe(false);
+      expect((await stat(marker)).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(await readFile(marker, 'utf8'))).toMatchObject({
+        reason: expect.stringMatching(/a point-in-time restore failed and was undone, but it did not start/),
+        autoStart: true,
+      });
+
+      await rm(broken);
+      const next = await env.cli('pitr', 'enable', '--yes');
+      expect(next.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+      expect(env.db.isRunning()).toBe(true);
+      await expect(stat(marker)).rejects.toThrow();
+      expect(await probeRows()).toContain(900); // the old data directory, as it was
+    } finally {
+      await rm(broken, { force: true });
+      await writeFile(env.cfgFile, cfg0, { mode: 0o600 });
+    }
+  }, 600_000);
 });

@@ -1,10 +1,12 @@
 /**
  * `mm-backup status`: what GET /v1/status says, without the sidecar: Mattermost's health, the
  * job lock (a stale one means a killed job left work for the next one: Mattermost may be down,
- * a restore half-done) and the jobs marked interrupted. Reads only; repairs nothing.
+ * a restore half-done), the jobs marked interrupted, and a PostgreSQL a job left down. Reads only;
+ * repairs nothing.
  */
 import { ping } from '../../mattermost/health';
 import { pitrLines, readPitrView } from '../../operations/pitr_view';
+import { postgresDownLines, postgresDownView } from '../../operations/postgres_down';
 import { recoveryView } from '../../status/recovery_state';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
@@ -15,9 +17,15 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
   const rec = await recoveryView(ec.lockDir, ec.cfg.repository.path);
   const { manifests } = await ec.repo.listSnapshotSummaries();
   const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
+  // A PostgreSQL a job left down first: it is why everything else may fail.
+  const pgDown = await postgresDownView(ec);
   // Physical mode, when it was enabled here: the recovery window and the WAL archive's health.
-  const pitr = await readPitrView(ec.cfg);
+  const pitr = await readPitrView(ec.cfg).catch((err: unknown) => {
+    if (!pgDown) throw err;
+    return undefined; // not readable while PostgreSQL is down: the line above says why
+  });
   const text = [
+    ...(pgDown ? [...postgresDownLines(pgDown), ''] : []),
     table([
       ['Mattermost', `${ec.cfg.mattermost.url}: ${mm.state === 'ok' ? 'healthy' : `${mm.state} (${mm.detail})`}`],
       ['Job lock', rec.lock.state === 'stale' ? 'STALE (see below)' : rec.lock.message],
@@ -36,6 +44,7 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
       snapshots: manifests.length,
       last_backup: last ? { id: last.id, mode: last.mode, started_at: last.startedAt } : null,
       ...(pitr ? { pitr } : {}),
+      postgres_down: pgDown ?? null,
     },
     text,
   );

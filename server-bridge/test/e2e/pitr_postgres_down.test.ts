@@ -1,0 +1,365 @@
+/**
+ * PostgreSQL left down by a restart of physical mode (both starts failed): the marker beside the
+ * signing key, the CLI's exit, status while it is down, and the three retries (the next job, the
+ * sidecar's start, its periodic retry) once the cause is fixed. Real parts only: a real
+ * PostgreSQL 15 run as postgres, real pg_ctl, the real CLI and `serve` as child processes, and
+ * the sidecar's own code in process for the periodic retry (its interval made short).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pino from 'pino';
+import { status as statusSchema } from '@mm-backup/api';
+import { freePort } from '@mm-backup/testkit';
+import { Sidecar } from '../../src/service/sidecar';
+import { CLI, startCli } from '../support/cli';
+import { setupPitr, type PitrEnv } from '../support/pitr_env';
+
+async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms: number, what: string) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The env's config with a start command that fails while `broken` exists, and the sidecar on `port`. */
+async function brokenStart(env: PitrEnv, broken: string, port: number): Promise<void> {
+  const start = path.join(env.root, 'start-postgres.sh');
+  await writeFile(
+    start,
+    [
+      '#!/bin/sh',
+      `if [ -e '${broken}' ]; then echo "FATAL: could not map anonymous shared memory" >&2; exit 1; fi`,
+      'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const pgCtl = (...a: string[]) => ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...a];
+  await env.writeConfig({
+    postgresService: {
+      preset: 'custom',
+      stop: pgCtl('stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'),
+      start: [start, env.db.dataDir, env.db.binDir, env.db.logFile],
+      status: pgCtl('status', '-D', env.db.dataDir, '-s'),
+    },
+  });
+  const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+  cfg.listen = { host: '127.0.0.1', port };
+  await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+}
+
+/** Rewrites the config's stop command (start and status stay as brokenStart wrote them). */
+async function setStop(env: PitrEnv, stop: string[]): Promise<void> {
+  const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+  cfg.pitr.postgresService.stop = stop;
+  await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+}
+
+const markerOf = (env: PitrEnv) => path.join(env.root, 'mm-backup-postgres-down.json');
+
+/** `pitr enable --restart-postgres` whose two starts both fail: PostgreSQL is left down. */
+async function leaveDown(env: PitrEnv, broken: string) {
+  await writeFile(broken, '');
+  const r = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+  expect(env.db.isRunning()).toBe(false);
+  return r;
+}
+
+interface Serve {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<unknown>;
+}
+
+function startServe(env: PitrEnv): Serve {
+  const child = spawn(process.execPath, [CLI, '--config', env.cfgFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return { child, output: () => out, exited: new Promise((r) => child.once('exit', r)) };
+}
+
+async function metric(port: number): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  return /^mm_backup_postgres_left_down (\d)$/m.exec(await res.text())?.[1];
+}
+
+describe('PostgreSQL left down by a failed restart', () => {
+  let env: PitrEnv;
+  let port: number;
+  let broken: string;
+  const serves: Serve[] = [];
+  beforeAll(async () => {
+    env = await setupPitr();
+    port = await freePort();
+    broken = path.join(env.root, 'postgres-broken');
+    await brokenStart(env, broken, port);
+  }, 120_000);
+  afterEach(async () => {
+    for (const s of serves.splice(0)) {
+      if (s.child.exitCode === null) s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+  afterAll(async () => env?.cleanup());
+
+  test('is recorded (0600), said with the start command; status shows it; the next job starts it once fixed', async () => {
+    const r = await leaveDown(env, broken);
+    expect(r.code).toBe(1);
+    expect(r.summary?.error?.message).toMatch(
+      /PostgreSQL IS DOWN: it did not start with the new settings \(.*could not map anonymous shared memory.*\), nor after they were reverted/s,
+    );
+    expect(r.summary?.error?.hint).toContain(`${path.join(env.root, 'start-postgres.sh')} ${env.db.dataDir}`);
+    expect(r.summary?.error?.hint).toContain('docs/pitr.md, "PostgreSQL left down"');
+    const st = await stat(markerOf(env));
+    expect(st.mode & 0o777).toBe(0o600);
+    const marker = JSON.parse(await readFile(markerOf(env), 'utf8'));
+    expect(marker).toEqual({
+      since: expect.any(String),
+      reason: expect.stringMatching(/nor after they were reverted/),
+      autoStart: true,
+    });
+    // The lock went with the job: only the marker remembers.
+    expect(existsSync(path.join(env.repo, 'lock.json'))).toBe(false);
+
+    const s = await env.cli('status');
+    expect(s.code).toBe(0);
+    expect(s.summary?.postgres_down).toMatchObject({
+      since: marker.since,
+      auto_start: true,
+      start_command: expect.stringContaining('start-postgres.sh'),
+    });
+    expect(s.summary?.postgres_down.message).toMatch(
+      /PostgreSQL was left DOWN by mm-backup since .*: .*To do: read PostgreSQL's log/s,
+    );
+
+    // The next job, cause not fixed: it tries, fails, is refused, and the marker stays.
+    const refused = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+    expect(refused.code).toBe(1);
+    expect(refused.summary?.error?.message).toMatch(
+      /PostgreSQL IS DOWN since .*Starting it again failed: .*could not map anonymous shared memory/s,
+    );
+    expect(env.db.isRunning()).toBe(false);
+    expect(JSON.parse(await readFile(markerOf(env), 'utf8')).since).toBe(marker.since);
+
+    // Fixed: the next job starts PostgreSQL first, removes the marker, then does its own work.
+    await rm(broken);
+    const again = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+    const said = again.events.map((e) => String(e.message ?? '')).join('\n');
+    expect(said).toMatch(/PostgreSQL was down since .* and was started again; it runs/);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(env.db.isRunning()).toBe(true);
+    expect(existsSync(markerOf(env))).toBe(false);
+    expect((await env.cli('status')).summary?.postgres_down).toBeNull();
+  }, 300_000);
+
+  test("the sidecar's start retries it: still down (metrics 1), then started once fixed (metrics 0)", async () => {
+    // Leave it down again: disable's restart fails both times.
+    await writeFile(broken, '');
+    const d = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
+    expect(d.summary?.error?.message).toMatch(/PostgreSQL IS DOWN/);
+    expect(env.db.isRunning()).toBe(false);
+    expect(existsSync(markerOf(env))).toBe(true);
+
+    const first = startServe(env);
+    serves.push(first);
+    expect(await until(() => metric(port), 30_000, 'metrics')).toBe('1');
+    await until(() => /PostgreSQL IS DOWN since/.test(first.output()), 60_000, 'the start-up retry to fail');
+    expect(env.db.isRunning()).toBe(false);
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    await rm(broken);
+    const second = startServe(env);
+    serves.push(second);
+    await until(() => env.db.isRunning(), 60_000, 'the start-up retry to start PostgreSQL');
+    expect(await until(async () => (await metric(port)) === '0' && '0', 30_000, 'metrics 0')).toBe('0');
+    expect(existsSync(markerOf(env))).toBe(false);
+    expect(second.output()).toMatch(/PostgreSQL was down since .* and was started again/);
+  }, 300_000);
+
+  test("the sidecar's periodic retry starts it once fixed; GET /v1/status's answer shows it meanwhile", async () => {
+    // Physical mode is still enabled (the failed disable put its settings back in the state).
+    await writeFile(broken, '');
+    const d = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
+    expect(d.summary?.error?.message).toMatch(/PostgreSQL IS DOWN/);
+    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+    cfg.listen.port = 0;
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    const sidecar = await Sidecar.open(env.cfgFile, { log: pino({ level: 'silent' }), postgresRetryMs: 1000 });
+    try {
+      await sidecar.listen();
+      await sidecar.started();
+      const down = statusSchema.parse(await sidecar.status());
+      expect(down.postgres_down).toMatchObject({
+        auto_start: true,
+        start_command: expect.stringContaining('start-postgres.sh'),
+        last_retry: { outcome: 'down', message: expect.stringMatching(/could not map anonymous shared memory/) },
+      });
+      expect(down.postgres_down?.message).toMatch(/docs\/pitr\.md, "PostgreSQL left down"/);
+      expect(await sidecar.metrics()).toMatch(/^mm_backup_postgres_left_down 1$/m);
+      await new Promise((r) => setTimeout(r, 2500)); // periodic retries while broken: still down
+      expect(env.db.isRunning()).toBe(false);
+
+      await rm(broken);
+      await until(() => env.db.isRunning(), 60_000, 'the periodic retry to start PostgreSQL');
+      await until(() => !existsSync(markerOf(env)), 30_000, 'the marker to go');
+      expect(statusSchema.parse(await sidecar.status()).postgres_down).toBeNull();
+      expect(await sidecar.metrics()).toMatch(/^mm_backup_postgres_left_down 0$/m);
+    } finally {
+      await sidecar.close();
+    }
+  }, 300_000);
+
+  test('a stop that ends early with PostgreSQL down and a start that fails: recorded the same way, retried by the next job', async () => {
+    expect(env.db.isRunning()).toBe(true);
+    const pgCtl = ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl')];
+    const normalStop = [...pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'];
+    const stop = path.join(env.root, 'stop-then-fail.sh');
+    await writeFile(stop, ['#!/bin/sh', normalStop.map((a) => `'${a}'`).join(' '), 'exit 1', ''].join('\n'), {
+      mode: 0o755,
+    });
+    await setStop(env, [stop]);
+    await writeFile(broken, '');
+    const r = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
+    expect(r.code).toBe(1);
+    expect(r.summary?.error?.message).toMatch(
+      /PostgreSQL IS DOWN: its stop ended early .* and it did not start again/s,
+    );
+    expect(env.db.isRunning()).toBe(false);
+    expect(JSON.parse(await readFile(markerOf(env), 'utf8')).reason).toMatch(/its stop ended early/);
+
+    await setStop(env, normalStop);
+    await rm(broken);
+    const again = await env.cli('pitr', 'enable', '--yes');
+    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+    expect(env.db.isRunning()).toBe(true);
+    expect(existsSync(markerOf(env))).toBe(false);
+  }, 300_000);
+
+  test('a job killed while PostgreSQL is stopped, whose repair cannot start it: recorded, the job refused, retried once fixed', async () => {
+    expect(env.db.isRunning()).toBe(true);
+    const pgCtl = ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl')];
+    const normalStop = [...pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'];
+    const stopped = path.join(env.root, 'stopped-for-kill');
+    const hanging = path.join(env.root, 'stop-then-hang.sh');
+    await writeFile(
+      hanging,
+      [
+        '#!/bin/sh',
+        normalStop.map((a) => `'${a}'`).join(' ') + ' || exit 1',
+        `touch '${stopped}'`,
+        'sleep 30',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    await setStop(env, [hanging]);
+    const run = startCli(['--config', env.cfgFile, '--json', 'pitr', 'disable', '--restart-postgres', '--yes']);
+    await until(() => existsSync(stopped), 60_000, 'the stop');
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(env.db.isRunning()).toBe(false);
+    expect(existsSync(markerOf(env))).toBe(false); // only the (stale) lock says so now
+
+    await setStop(env, normalStop);
+    await writeFile(broken, '');
+    const refused = await env.cli('pitr', 'enable', '--yes');
+    expect(refused.code).toBe(1);
+    expect(refused.summary?.error?.message).toMatch(
+      /PostgreSQL IS DOWN since .*an interrupted pitr-disable had stopped it/s,
+    );
+    expect(JSON.parse(await readFile(markerOf(env), 'utf8')).reason).toMatch(
+      /an interrupted pitr-disable had stopped it/,
+    );
+    expect(existsSync(path.join(env.repo, 'lock.json'))).toBe(false);
+
+    await rm(broken);
+    const again = await env.cli('pitr', 'enable', '--yes');
+    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+    expect(env.db.isRunning()).toBe(true);
+    expect(existsSync(markerOf(env))).toBe(false);
+  }, 300_000);
+
+  test('a hostile or garbled marker crashes nothing and never starts anything: it is shown, and removed once PostgreSQL runs', async () => {
+    expect(env.db.isRunning()).toBe(true);
+    const file = markerOf(env);
+    const elsewhere = path.join(env.root, 'elsewhere');
+    await mkdir(elsewhere);
+    const run = (...a: string[]) => env.cli(...a);
+    // PostgreSQL running: each kind is shown by status, then removed by the next job's retry.
+    for (const plant of [
+      () => writeFile(file, '{not json', { mode: 0o600 }),
+      () => writeFile(file, 'x'.repeat(100_000), { mode: 0o600 }),
+      () => symlink('/etc/passwd', file),
+      () =>
+        writeFile(
+          file,
+          JSON.stringify({ since: new Date().toISOString(), reason: 'r', autoStart: true, dataDir: elsewhere }),
+        ),
+    ]) {
+      await plant();
+      const s = await run('status');
+      expect(s.code).toBe(0);
+      expect(s.summary?.postgres_down).toMatchObject({ since: null, auto_start: false });
+      const j = await run('pitr', 'enable', '--yes');
+      expect(j.code).toBe(0);
+      expect(existsSync(file)).toBe(false);
+    }
+    expect(existsSync('/etc/passwd')).toBe(true);
+
+    // PostgreSQL stopped by hand and a marker naming another cluster: nothing is started.
+    const pgCtl = path.join(env.db.binDir, 'pg_ctl');
+    await new Promise((res, rej) =>
+      spawn('runuser', ['-u', 'postgres', '--', pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s']).once(
+        'exit',
+        (c) => (c === 0 ? res(c) : rej(new Error(`pg_ctl stop: ${c}`))),
+      ),
+    );
+    await writeFile(
+      file,
+      JSON.stringify({ since: new Date().toISOString(), reason: 'r', autoStart: true, dataDir: elsewhere }),
+    );
+    const j = await run('pitr', 'enable', '--yes');
+    expect(j.code).toBe(1);
+    expect(j.summary?.error?.message).toMatch(
+      /PostgreSQL IS DOWN: .*does not have the expected form.*Not started: it is not started automatically/s,
+    );
+    expect(env.db.isRunning()).toBe(false);
+    expect(existsSync(file)).toBe(true);
+
+    // A directory in its place: still no crash, the job refused the same way.
+    await rm(file);
+    await mkdir(file);
+    const k = await run('pitr', 'enable', '--yes');
+    expect(k.code).toBe(1);
+    expect(k.summary?.error?.message).toMatch(/is not a regular file/);
+    expect((await run('status')).code).toBe(0);
+    await rm(file, { recursive: true });
+    await new Promise((res) =>
+      spawn('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        pgCtl,
+        'start',
+        '-D',
+        env.db.dataDir,
+        '-l',
+        env.db.logFile,
+        '-w',
+        '-s',
+      ]).once('exit', res),
+    );
+    expect(env.db.isRunning()).toBe(true);
+  }, 300_000);
+});
