@@ -68,6 +68,7 @@ export class NameSpill {
     while (this.runs.length > FAN_IN) {
       const next: string[] = [];
       for (let i = 0; i < this.runs.length; i += FAN_IN) {
+        this.alive(); // disposed during the last group's pauses: no new file
         const group = this.runs.slice(i, i + FAN_IN);
         if (group.length === 1) {
           next.push(group[0] as string);
