@@ -232,7 +232,8 @@ test('a consumer that stops early (break) leaves no spill file, also of a direct
       rootsMayBeMissing: false,
       onWarning: () => undefined,
       pacer: new WalkPacer({ fixed: mode }),
-      listInMemoryUpTo: 50,
+      // Runs of 3: 100 per directory, merged in rounds (more than 64), which a stop can interrupt.
+      listInMemoryUpTo: 3,
     })) {
       expect((await lstat(item.abs)).isFile() || item.meta.kind === 'dir').toBe(true);
       if (++n === 10) break;
