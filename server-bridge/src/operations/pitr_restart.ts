@@ -52,13 +52,25 @@ export async function restartPostgres(
   // only a deadline ends it, so a cancel never leaves PostgreSQL, and Mattermost with it, down.
   const run = (c: typeof site.service.start) =>
     runServiceCommand(c, site.account, AbortSignal.timeout(READY_MS + START_SLACK_MS));
+  // Once it is stopped, a settings file that cannot be put back (a full disk, a link planted there)
+  // must not end the restart before PostgreSQL is started again (or recorded as left down): it is
+  // said, and the starts go on with the settings as they are.
+  const putBack = (): Promise<string> =>
+    restoreAutoConf(site, saved).then(
+      () => '',
+      (e: unknown) => {
+        const why = `postgresql.auto.conf could not be put back (${e instanceof Error ? e.message : String(e)})`;
+        log(why);
+        return `; ${why}: it keeps this run's settings`;
+      },
+    );
   await markStopped?.(true);
   log(`stopping PostgreSQL: ${describeCommand(site.service.stop.argv)}`);
   try {
     await stopRun(site.service.stop);
   } catch (err) {
     // The new settings must not wait for a later restart: put back in either case.
-    await restoreAutoConf(site, saved);
+    const notBack = await putBack();
     // A stop that failed, or was cancelled, after the server went down: it must come back now.
     const running = await run(site.service.status).then(
       () => true,
@@ -67,15 +79,19 @@ export async function restartPostgres(
     if (running) {
       await site.su.run(['SELECT pg_reload_conf()'], signal).catch(() => undefined);
       await markStopped?.(false);
-      throw new BridgeError('PROCESS_FAILED', 'PostgreSQL did not stop; its settings were put back as they were', {
-        cause: err,
-        hint: `check the stop command (${describeCommand(site.service.stop.argv)}, pitr.postgresService) and run pitr enable --restart-postgres again`,
-      });
+      throw new BridgeError(
+        'PROCESS_FAILED',
+        `PostgreSQL did not stop; ${notBack ? notBack.slice(2) : 'its settings were put back as they were'}`,
+        {
+          cause: err,
+          hint: `check the stop command (${describeCommand(site.service.stop.argv)}, pitr.postgresService) and run pitr enable --restart-postgres again`,
+        },
+      );
     }
     log(`the stop ended early but PostgreSQL is down: starting it with its old settings`);
     const startError = await startAndWait(site, run);
     if (startError) {
-      const why = `its stop ended early (${err instanceof Error ? err.message : String(err)}) and it did not start again (${startError.message})`;
+      const why = `its stop ended early (${err instanceof Error ? err.message : String(err)}) and it did not start again (${startError.message})${notBack}`;
       await marks?.leftDown(`a restart of PostgreSQL by mm-backup: ${why}`);
       throw new BridgeError('PROCESS_FAILED', `PostgreSQL IS DOWN: ${why}`, {
         cause: startError,
@@ -85,7 +101,7 @@ export async function restartPostgres(
     await markStopped?.(false);
     throw new BridgeError(
       'PROCESS_FAILED',
-      'the restart was interrupted after PostgreSQL stopped; its settings were put back and it runs again as before',
+      `the restart was interrupted after PostgreSQL stopped; ${notBack ? `it runs again${notBack}` : 'its settings were put back and it runs again as before'}`,
       {
         cause: err,
         hint: 'run pitr enable --restart-postgres again',
@@ -99,21 +115,23 @@ export async function restartPostgres(
     return;
   }
   log('PostgreSQL did not come back with the new settings: putting postgresql.auto.conf back and starting it again');
-  await restoreAutoConf(site, saved);
+  const notBack = await putBack();
   await run(site.service.stop).catch(() => undefined); // a half-started server must go before the next start
   const secondError = await startAndWait(site, run);
   if (!secondError) {
     await markStopped?.(false);
     throw new BridgeError(
       'PROCESS_FAILED',
-      `PostgreSQL did not start with the new settings (${firstError.message}); they were reverted and PostgreSQL runs again as before`,
+      `PostgreSQL did not start with the new settings (${firstError.message}); ${notBack ? `it runs again${notBack}` : 'they were reverted and PostgreSQL runs again as before'}`,
       {
         cause: firstError,
         hint: "read PostgreSQL's log for why it did not start, fix that, then run pitr enable --restart-postgres again",
       },
     );
   }
-  const why = `it did not start with the new settings (${firstError.message}), nor after they were reverted (${secondError.message})`;
+  const why = notBack
+    ? `it did not start with the new settings (${firstError.message}), nor on a second try (${secondError.message})${notBack}`
+    : `it did not start with the new settings (${firstError.message}), nor after they were reverted (${secondError.message})`;
   await marks?.leftDown(`a restart of PostgreSQL by mm-backup: ${why}`);
   throw new BridgeError('PROCESS_FAILED', `PostgreSQL IS DOWN: ${why}`, {
     cause: secondError,

@@ -33,6 +33,8 @@ async function brokenStart(env: PitrEnv, broken: string, port: number): Promise<
     start,
     [
       '#!/bin/sh',
+      // With `<broken>-link`: postgresql.auto.conf becomes a link, which mm-backup refuses to write through.
+      `if [ -e '${broken}-link' ] && [ ! -L "$1/postgresql.auto.conf" ]; then mv "$1/postgresql.auto.conf" "$1/auto.conf.real" && ln -s auto.conf.real "$1/postgresql.auto.conf"; fi`,
       `if [ -e '${broken}' ]; then echo "FATAL: could not map anonymous shared memory" >&2; exit 1; fi`,
       'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s',
       '',
@@ -361,5 +363,40 @@ describe('PostgreSQL left down by a failed restart', () => {
       ]).once('exit', res),
     );
     expect(env.db.isRunning()).toBe(true);
+  }, 300_000);
+
+  test('a start that fails and settings that cannot be put back: PostgreSQL is still started again, or recorded as down', async () => {
+    expect(env.db.isRunning()).toBe(true);
+    await writeFile(broken, '');
+    await writeFile(`${broken}-link`, '');
+    const r = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+    expect(r.code).toBe(1);
+    expect(env.db.isRunning()).toBe(false);
+    expect(r.summary?.error?.message).toMatch(/PostgreSQL IS DOWN: .*postgresql\.auto\.conf could not be put back/s);
+    expect(JSON.parse(await readFile(markerOf(env), 'utf8'))).toMatchObject({
+      reason: expect.stringMatching(/could not be put back.*is a symbolic link/s),
+      autoStart: true,
+    });
+
+    // Fixed by hand (the link and the start): the next job starts it and removes the marker.
+    await rm(`${broken}-link`);
+    await rm(path.join(env.db.dataDir, 'postgresql.auto.conf'));
+    await new Promise((res, rej) =>
+      spawn('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        'mv',
+        path.join(env.db.dataDir, 'auto.conf.real'),
+        path.join(env.db.dataDir, 'postgresql.auto.conf'),
+      ]).once('exit', (c) => (c === 0 ? res(c) : rej(new Error(`mv: ${c}`)))),
+    );
+    await rm(broken);
+    const again = await env.cli('status');
+    expect(again.summary?.postgres_down).toMatchObject({ auto_start: true });
+    const job = await env.cli('pitr', 'enable', '--yes');
+    expect(job.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+    expect(env.db.isRunning()).toBe(true);
+    expect(existsSync(markerOf(env))).toBe(false);
   }, 300_000);
 });
