@@ -142,9 +142,14 @@ export class PitrEnableRun {
       try {
         await restartPostgres(site, saved, o.log, signal, o.marks);
       } catch (err) {
-        // The settings of this run were put back (restartPostgres): so is what the state says.
-        state.changed = { ...previous?.changed };
-        await savePitrState(cfg, state);
+        // The settings of this run were put back (restartPostgres): so is what the state says. Only
+        // when postgresql.auto.conf is back as it was: one that could not be put back still holds
+        // them, and the state must keep them for disable to undo.
+        const now = await saveAutoConf(site).catch(() => undefined);
+        if (now?.equals(saved)) {
+          state.changed = { ...previous?.changed };
+          await savePitrState(cfg, state);
+        }
         throw err;
       }
       this.restarted = true;

@@ -400,3 +400,46 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect(existsSync(markerOf(env))).toBe(false);
   }, 300_000);
 });
+
+describe('a first enable whose restart fails and whose settings cannot be put back', () => {
+  let env: PitrEnv;
+  let broken: string;
+  beforeAll(async () => {
+    env = await setupPitr();
+    broken = path.join(env.root, 'postgres-broken');
+    await brokenStart(env, broken, await freePort());
+  }, 120_000);
+  afterAll(async () => env?.cleanup());
+
+  test('the state keeps the settings postgresql.auto.conf still holds, so that disable undoes them', async () => {
+    await writeFile(broken, '');
+    await writeFile(`${broken}-link`, '');
+    const r = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');
+    expect(r.summary?.error?.message).toMatch(/PostgreSQL IS DOWN: .*could not be put back/s);
+    expect(env.db.isRunning()).toBe(false);
+    const state = JSON.parse(await readFile(env.stateFile, 'utf8'));
+    expect(Object.keys(state.changed)).toEqual(expect.arrayContaining(['archive_mode', 'archive_command']));
+
+    // Fixed by hand; disable's retry starts PostgreSQL, then it puts the settings back.
+    await rm(`${broken}-link`);
+    await rm(path.join(env.db.dataDir, 'postgresql.auto.conf'));
+    await new Promise((res, rej) =>
+      spawn('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        'mv',
+        path.join(env.db.dataDir, 'auto.conf.real'),
+        path.join(env.db.dataDir, 'postgresql.auto.conf'),
+      ]).once('exit', (c) => (c === 0 ? res(c) : rej(new Error(`mv: ${c}`)))),
+    );
+    await rm(broken);
+    const d = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
+    const said = d.events.map((e) => String(e.message ?? '')).join('\n');
+    expect(said).toMatch(/was started again; it runs/);
+    expect(said).not.toMatch(/nothing to undo/);
+    expect(d.code).toBe(0);
+    expect(env.db.isRunning()).toBe(true);
+    expect(await readFile(path.join(env.db.dataDir, 'postgresql.auto.conf'), 'utf8')).not.toMatch(/archive_mode/);
+  }, 300_000);
+});
