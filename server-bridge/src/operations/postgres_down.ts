@@ -46,10 +46,17 @@ export async function markPostgresDown(
   });
 }
 
-/** What the admin should do, for a message: the start command when it can be told, and the docs. */
-export async function whatToDo(ec: Pick<EngineContext, 'cfg'>): Promise<string> {
+/**
+ * What the admin should do, for a message: the start command when it can be told, and the docs.
+ * Without physical mode's state no retry can look whether PostgreSQL runs, so the marker (`file`)
+ * would refuse every job for good: then it says to remove it by hand once PostgreSQL runs.
+ */
+export async function whatToDo(ec: Pick<EngineContext, 'cfg'>, file?: string): Promise<string> {
   const cmd = await pitrStartCommand(ec.cfg);
-  return `read PostgreSQL's log, fix what keeps it from starting, then start it${cmd ? `: ${cmd}` : ''} (${POSTGRES_DOWN_DOCS}); mm-backup tries again before every job, when the sidecar starts and every ${POSTGRES_RETRY_MINUTES} minutes`;
+  const retries = cmd
+    ? `mm-backup tries again before every job, when the sidecar starts and every ${POSTGRES_RETRY_MINUTES} minutes`
+    : `physical mode's state is gone, so mm-backup cannot look whether it runs${file ? `: once it does, remove ${file} by hand` : ''}`;
+  return `read PostgreSQL's log, fix what keeps it from starting, then start it${cmd ? `: ${cmd}` : ''} (${POSTGRES_DOWN_DOCS}); ${retries}`;
 }
 
 /** undefined when no marker is there; otherwise what was found and done. Never throws. */
@@ -81,7 +88,7 @@ export async function retryPostgresDown(
     error = asBridgeError(err);
   }
   if (outcome === 'down') {
-    const message = `⚠️ PostgreSQL IS DOWN${since}: ${marker.reason}. ${start ? 'Starting it again failed' : 'Not started'}: ${redact(error?.message ?? '')}. To do: ${await whatToDo(ec)}.`;
+    const message = `⚠️ PostgreSQL IS DOWN${since}: ${marker.reason}. ${start ? 'Starting it again failed' : 'Not started'}: ${redact(error?.message ?? '')}. To do: ${await whatToDo(ec, marker.file)}.`;
     log('error', message);
     return { outcome, marker, message, error };
   }
@@ -131,7 +138,7 @@ export async function postgresDownView(ec: EngineContext, last?: RetryNote): Pro
     auto_start: m.autoStart && m.readable,
     start_command: cmd ?? null,
     last_retry: last ?? null,
-    message: `⚠️ PostgreSQL was left DOWN by mm-backup${since}: ${m.reason}. To do: ${await whatToDo(ec)}.${m.autoStart && m.readable ? '' : ` It is not started automatically; once it runs, the next retry removes ${m.file}.`}`,
+    message: `⚠️ PostgreSQL was left DOWN by mm-backup${since}: ${m.reason}. To do: ${await whatToDo(ec, m.file)}.${m.autoStart && m.readable ? '' : ` It is not started automatically; once it runs, the next retry removes ${m.file}.`}`,
   };
 }
 

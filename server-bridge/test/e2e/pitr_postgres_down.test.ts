@@ -442,4 +442,19 @@ describe('a first enable whose restart fails and whose settings cannot be put ba
     expect(env.db.isRunning()).toBe(true);
     expect(await readFile(path.join(env.db.dataDir, 'postgresql.auto.conf'), 'utf8')).not.toMatch(/archive_mode/);
   }, 300_000);
+
+  test("a marker left when physical mode's state is gone says to remove it by hand (no retry can look)", async () => {
+    expect(existsSync(env.stateFile)).toBe(false); // disable removed it
+    expect(env.db.isRunning()).toBe(true);
+    const marker = path.join(env.root, 'mm-backup-postgres-down.json');
+    await writeFile(marker, JSON.stringify({ since: new Date().toISOString(), reason: 'r', autoStart: true }), {
+      mode: 0o600,
+    });
+    const j = await env.cli('pitr', 'enable', '--yes');
+    expect(j.code).toBe(1);
+    expect(j.summary?.error?.message).toContain(`cannot look whether it runs: once it does, remove ${marker} by hand`);
+    expect((await env.cli('status')).summary?.postgres_down.message).toContain(`remove ${marker} by hand`);
+    await rm(marker);
+    expect((await env.cli('pitr', 'enable', '--yes')).code).toBe(0);
+  }, 300_000);
 });
