@@ -45,6 +45,38 @@ describe('DashboardSetting', () => {
         expect(screen.queryByTestId('connect-cli')).toBeNull(); // shown only when /backup cannot be registered from the page
     });
 
+    it('PostgreSQL left down: an error banner with why, since when, the start command and the docs, all as text', async () => {
+        bridge.state.status.postgres_down = {
+            since: '2026-12-03T15:40:00.000Z',
+            reason: 'it did not start with the new settings (<img src=x onerror="window.hacked=1">)',
+            auto_start: true,
+            start_command: "/usr/lib/postgresql/15/bin/pg_ctl start -D '/var/lib/postgresql/15/main'",
+            last_retry: {at: '2026-12-03T15:45:00.000Z', outcome: 'down', message: 'FATAL: <b>no</b> shared memory'},
+            message: 'PostgreSQL was left DOWN by mm-backup',
+        };
+        const {container} = renderDashboard();
+        const banner = await screen.findByTestId('postgres-down');
+        expect(banner).toHaveClass('alert', 'alert-danger');
+        expect(banner).toHaveAttribute('role', 'alert');
+        expect(banner).toHaveTextContent('PostgreSQL was left DOWN by mm-backup since Dec 03, 2026 3:40 PM');
+        expect(screen.getByTestId('postgres-down-reason')).toHaveTextContent(
+            'Why: it did not start with the new settings (<img src=x onerror="window.hacked=1">)',
+        );
+        const start = screen.getByTestId('postgres-down-start');
+        expect(start.querySelector('code')).toHaveTextContent(
+            "/usr/lib/postgresql/15/bin/pg_ctl start -D '/var/lib/postgresql/15/main'",
+        );
+        expect(screen.getByTestId('postgres-down-retry')).toHaveTextContent(
+            'Last retry (3:45 PM): FATAL: <b>no</b> shared memory',
+        );
+        expect(banner).toHaveTextContent('docs/pitr.md, section “PostgreSQL left down”');
+        // The API's text is text: no element made from it.
+        expect(container.querySelector('img')).toBeNull();
+        expect(banner.querySelector('b')).toBeNull();
+        // It comes before everything else of the overview.
+        expect(container.querySelector('.mattermost-backup-status')?.firstElementChild).toBe(banner);
+    });
+
     it('many snapshots: one row each with size, new data, verification and off-site state', async () => {
         bridge.state.snapshots = Array.from({length: 30}, (_, i) =>
             snapshot(`20261120T0300${String(i).padStart(2, '0')}Z-aaaaaa`, {

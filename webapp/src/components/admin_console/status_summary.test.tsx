@@ -95,4 +95,31 @@ describe('StatusSummary after a killed job', () => {
         expect(screen.queryByText(/The last backup failed/)).toBeNull();
         expect(screen.queryByTestId('stale-lock')).toBeNull();
     });
+
+    it('PostgreSQL left down with an unreadable record and no start command: said without them; nothing when null', () => {
+        const {unmount} = renderWithStore(
+            <StatusSummary
+                status={{
+                    ...base,
+                    postgres_down: {
+                        since: null,
+                        reason: 'the file does not have the expected form',
+                        auto_start: false,
+                        start_command: null,
+                        last_retry: null,
+                        message: '…',
+                    },
+                }}
+            />,
+        );
+        const banner = screen.getByTestId('postgres-down');
+        expect(banner).toHaveTextContent('PostgreSQL may be left DOWN by mm-backup (its record cannot be read)');
+        expect(banner).toHaveTextContent('Why: the file does not have the expected form');
+        expect(banner).toHaveTextContent('mm-backup does not start it automatically');
+        expect(screen.queryByTestId('postgres-down-start')).toBeNull();
+        expect(screen.queryByTestId('postgres-down-retry')).toBeNull();
+        unmount();
+        renderWithStore(<StatusSummary status={{...base, postgres_down: null}} />);
+        expect(screen.queryByTestId('postgres-down')).toBeNull();
+    });
 });

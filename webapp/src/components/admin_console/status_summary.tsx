@@ -1,5 +1,5 @@
 // The overview of GET /v1/status: last backup, next scheduled one, repository usage,
-// and setup problems the sidecar reports.
+// setup problems the sidecar reports, and first of all a PostgreSQL a job of ours left down.
 
 import React from 'react';
 import {FormattedDate, FormattedMessage, FormattedTime, useIntl} from 'react-intl';
@@ -10,6 +10,8 @@ import {ENUM_MESSAGES} from 'src/i18n/enum_messages';
 
 import {InlineCode, isConnectProblem, isNotConnectedProblem} from '../common/inline_code';
 import {ID_STYLE} from '../common/snapshot_id';
+
+import PostgresDownBanner from './postgres_down_banner';
 
 function When({iso}: {iso: string}) {
     const d = new Date(iso);
@@ -38,6 +40,8 @@ export default function StatusSummary({status}: {status: Status}) {
     const problems = status.sidecar.problems.filter((p) => !isConnectProblem(p) && !isNotConnectedProblem(p));
     return (
         <div className="mattermost-backup-status">
+            {/* First: with its database down Mattermost does not work, whatever else says. */}
+            <PostgresDownBanner down={status.postgres_down} />
             {problems.length > 0 && (
                 <div className="alert alert-warning" data-testid="setup-problems">
                     <ul>
