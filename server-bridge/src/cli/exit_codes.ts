@@ -1,5 +1,5 @@
 /** The CLI's documented exit codes (README, "Exit codes"); scripts rely on them. */
-import type { ErrorCode } from '../core/errors';
+import { BridgeError, type ErrorCode } from '../core/errors';
 
 export const EXIT = {
   OK: 0,
@@ -29,3 +29,10 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.FAILURE;
   }
 }
+
+/**
+ * A failure the command already reported in its own summary (with --json: `ok: false`, `error`
+ * and `exit_code` in it): main() turns it into the exit code and says it on stderr, and writes
+ * no second summary. `mm-backup status` while PostgreSQL is left down.
+ */
+export class ReportedFailure extends BridgeError {}

@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { asBridgeError } from '../core/errors';
 import { redact } from '../core/redact';
-import { EXIT, exitCodeFor } from './exit_codes';
+import { EXIT, exitCodeFor, ReportedFailure } from './exit_codes';
 import { startMemoryGovernor } from '../core/memory_governor';
 import type { GlobalOptions } from './commands/shared';
 
@@ -204,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     const e = asBridgeError(err);
     const opts = program.opts<GlobalOptions & { debug?: boolean }>();
     const code = exitCodeFor(e.code);
-    if (opts.json) {
+    if (opts.json && !(err instanceof ReportedFailure)) {
       process.stdout.write(
         `${JSON.stringify({ type: 'summary', ok: false, error: { code: e.code, message: redact(e.message), hint: e.hint ? redact(e.hint) : undefined }, exit_code: code })}\n`,
       );

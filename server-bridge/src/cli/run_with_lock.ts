@@ -10,6 +10,7 @@ import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import { describeUndoFailed, runJob, type JobResult } from '../jobs/runner';
 import { buildOperation, takeJobLock, type Operation, type OperationRequest } from '../operations';
+import { jobNeedsDatabase } from '../operations/needs_database';
 import { StateStore } from '../operations/state_store';
 import { postNotice } from '../status/post_notice';
 import type { Output } from './render';
@@ -19,9 +20,12 @@ export async function withLock<T>(
   kind: string,
   out: Output,
   fn: (lock: JobLock) => Promise<T>,
+  /** false: the job goes on while PostgreSQL is left down (operations/needs_database.ts). */
+  needsDatabase = true,
 ): Promise<T> {
   const jobId = `pending-${process.pid}`;
   const lock = await takeJobLock(ec, jobId, kind, {
+    needsDatabase,
     log: (level, message) => out.emit({ type: 'log', jobId, level, message }),
     onRecovery: async (r) => {
       // Best effort: the status channel hears it as from the sidecar; a CLI run never waits long for it.
@@ -49,12 +53,18 @@ export async function withLock<T>(
 
 /** Builds `req` under the lock, runs it, and prints its summary. */
 export async function runOperationCommand(ec: EngineContext, out: Output, req: OperationRequest): Promise<void> {
-  await withLock(ec, req.kind, out, async (lock) => {
-    const op = await buildOperation(req, { ec, lock, trigger: 'cli', ownProcess: true, notice: (t) => out.info(t) });
-    await runCliJob(op, lock, out);
-    const s = op.summary();
-    out.summary(s.json, s.text);
-  });
+  await withLock(
+    ec,
+    req.kind,
+    out,
+    async (lock) => {
+      const op = await buildOperation(req, { ec, lock, trigger: 'cli', ownProcess: true, notice: (t) => out.info(t) });
+      await runCliJob(op, lock, out);
+      const s = op.summary();
+      out.summary(s.json, s.text);
+    },
+    jobNeedsDatabase(req),
+  );
 }
 
 /** A restore's job (plain or --at): run, its warnings said even when it fails, then its summary. */

@@ -4,7 +4,7 @@
  * recoverStaleLock: a half-done restore rolled back, Mattermost started again, the killed job
  * marked interrupted. When Mattermost could not be brought back, the lock is not taken. Then a
  * PostgreSQL that an earlier job left down (postgres_down.ts) is started again; while it stays
- * down, no job takes its work.
+ * down, a job that needs the database (needs_database.ts) does not take its work.
  */
 import { BridgeError } from '../core/errors';
 import type { EngineContext } from '../jobs/context';
@@ -19,6 +19,11 @@ export interface LockOptions {
   onRecovery?(r: Recovery): void | Promise<void>;
   /** Told when PostgreSQL had been left down: started again, found running, or still down. */
   onPostgres?(r: PostgresDownRetry): void | Promise<void>;
+  /**
+   * false: the job does not touch the database (needs_database.ts), so it goes on while
+   * PostgreSQL stays down. Default true: refused then.
+   */
+  needsDatabase?: boolean;
 }
 
 /** Takes the lock for `jobId` and repairs a stale one; throws LOCK_HELD, or the repair's error when it left Mattermost or PostgreSQL down. */
@@ -55,7 +60,10 @@ export async function repairStaleLock(
   if (!pg) return;
   await o.onPostgres?.(pg);
   if (pg.outcome === 'down') {
-    // Every job needs the database (a backup, a restore, pitr enable/disable): refused, saying why.
-    throw new BridgeError('PROCESS_FAILED', pg.message, { cause: pg.error });
+    // A backup, a restore or a pitr job needs the database: refused, saying why. An off-site copy,
+    // a prune or a plain verify only needs the repository: it goes on (during an outage the copy
+    // off-site of what is there matters most).
+    if (o.needsDatabase !== false) throw new BridgeError('PROCESS_FAILED', pg.message, { cause: pg.error });
+    o.log('warn', 'this job does not use the database: it goes on while PostgreSQL is down');
   }
 }

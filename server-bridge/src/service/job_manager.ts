@@ -14,6 +14,7 @@ import { runJob } from '../jobs/runner';
 import { applyEvent, type JobRecord } from '../jobs/job_record';
 import type { JobHistory } from '../jobs/job_history';
 import { buildOperation, repairStaleLock, type JobRequest, type Operation, type OperationJobs } from '../operations';
+import { jobNeedsDatabase } from '../operations/needs_database';
 import type { Recovery } from '../operations/recover_stale_lock';
 import type { PostgresDownRetry } from '../operations/postgres_down';
 
@@ -167,6 +168,7 @@ export class JobManager implements OperationJobs {
       await repairStaleLock(ec, lock, stale, {
         log,
         signal,
+        needsDatabase: jobNeedsDatabase(req),
         onRecovery: (r) => {
           for (const fn of this.recoveryListeners) {
             try {

@@ -133,8 +133,16 @@ describe('PostgreSQL left down by a failed restart', () => {
     // The lock went with the job: only the marker remembers.
     expect(existsSync(path.join(env.repo, 'lock.json'))).toBe(false);
 
+    // status fails while it is down (exit 1, ok false), with one summary only.
     const s = await env.cli('status');
-    expect(s.code).toBe(0);
+    expect(s.code).toBe(1);
+    expect(s.events.filter((e) => e.type === 'summary')).toHaveLength(1);
+    expect(s.summary).toMatchObject({
+      ok: false,
+      exit_code: 1,
+      error: { code: 'PROCESS_FAILED', message: expect.stringMatching(/PostgreSQL was left DOWN by mm-backup since/) },
+    });
+    expect(s.stderr).toMatch(/^error: .*PostgreSQL was left DOWN/m);
     expect(s.summary?.postgres_down).toMatchObject({
       since: marker.since,
       auto_start: true,
@@ -161,7 +169,9 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
     expect(env.db.isRunning()).toBe(true);
     expect(existsSync(markerOf(env))).toBe(false);
-    expect((await env.cli('status')).summary?.postgres_down).toBeNull();
+    const fine = await env.cli('status');
+    expect(fine.summary).toMatchObject({ ok: true, postgres_down: null });
+    expect(fine.code).toBe(0);
   }, 300_000);
 
   test("the sidecar's start retries it: still down (metrics 1), then started once fixed (metrics 0)", async () => {
@@ -311,7 +321,8 @@ describe('PostgreSQL left down by a failed restart', () => {
     ]) {
       await plant();
       const s = await run('status');
-      expect(s.code).toBe(0);
+      expect(s.code).toBe(1); // shown as down: something is there to look at
+      expect(s.summary?.ok).toBe(false);
       expect(s.summary?.postgres_down).toMatchObject({ since: null, auto_start: false });
       const j = await run('pitr', 'enable', '--yes');
       expect(j.code).toBe(0);
@@ -345,7 +356,9 @@ describe('PostgreSQL left down by a failed restart', () => {
     const k = await run('pitr', 'enable', '--yes');
     expect(k.code).toBe(1);
     expect(k.summary?.error?.message).toMatch(/is not a regular file/);
-    expect((await run('status')).code).toBe(0);
+    const st = await run('status');
+    expect({ code: st.code, ok: st.summary?.ok }).toEqual({ code: 1, ok: false });
+    expect(st.summary?.postgres_down?.reason).toMatch(/is not a regular file/);
     await rm(file, { recursive: true });
     await new Promise((res) =>
       spawn('runuser', [
@@ -398,6 +411,78 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect(job.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
     expect(env.db.isRunning()).toBe(true);
     expect(existsSync(markerOf(env))).toBe(false);
+  }, 300_000);
+
+  test('while it is down, jobs that need only the repository run (verify, prune); backup and deep verify are refused', async () => {
+    expect(env.db.isRunning()).toBe(true);
+    // Physical mode's state names the cluster the retry starts (enabled already after the tests above).
+    expect((await env.cli('pitr', 'enable', '--yes')).code).toBe(0);
+    const b = await env.cli('backup', '--mode', 'online');
+    expect({ code: b.code, error: b.summary?.error }).toEqual({ code: 0, error: undefined });
+    const snap = String(b.summary?.snapshot?.id ?? b.summary?.id);
+    // Left down: stopped, recorded as a failed restart would, and its start still failing.
+    const pgCtl = path.join(env.db.binDir, 'pg_ctl');
+    await new Promise((res, rej) =>
+      spawn('runuser', ['-u', 'postgres', '--', pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s']).once(
+        'exit',
+        (c) => (c === 0 ? res(c) : rej(new Error(`pg_ctl stop: ${c}`))),
+      ),
+    );
+    await writeFile(broken, '');
+    const since = new Date().toISOString();
+    await writeFile(markerOf(env), JSON.stringify({ since, reason: 'its restart failed', autoStart: true }), {
+      mode: 0o600,
+    });
+
+    const refused = await env.cli('backup', '--mode', 'online');
+    expect(refused.code).toBe(1);
+    expect(refused.summary?.error?.message).toMatch(/PostgreSQL IS DOWN since .*its restart failed/s);
+    const deep = await env.cli('verify', snap, '--deep');
+    expect(deep.code).toBe(1);
+    expect(deep.summary?.error?.message).toMatch(/PostgreSQL IS DOWN since/);
+
+    const v = await env.cli('verify', snap);
+    expect({ code: v.code, error: v.summary?.error }).toEqual({ code: 0, error: undefined });
+    expect(v.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(
+      /PostgreSQL IS DOWN since[\s\S]*does not use the database: it goes on/,
+    );
+    const p = await env.cli('prune');
+    expect({ code: p.code, error: p.summary?.error }).toEqual({ code: 0, error: undefined });
+    expect(env.db.isRunning()).toBe(false);
+    expect(JSON.parse(await readFile(markerOf(env), 'utf8')).since).toBe(since);
+    expect((await env.cli('status')).code).toBe(1);
+
+    // The sidecar's jobs (POST /v1/jobs, the schedule) are sorted the same way.
+    const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
+    cfg.listen.port = 0;
+    await writeFile(env.cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    const sidecar = await Sidecar.open(env.cfgFile, { log: pino({ level: 'silent' }), postgresRetryMs: 3_600_000 });
+    try {
+      await sidecar.listen();
+      await sidecar.started();
+      const run = async (req: { kind: 'verify' | 'backup'; snapshotId?: string; deep?: boolean }) => {
+        const rec = await sidecar.jobs.start({ ...req, trigger: 'api' });
+        await sidecar.jobs.idle();
+        return (await sidecar.jobs.get(rec.id))!;
+      };
+      expect(await run({ kind: 'verify', snapshotId: snap })).toMatchObject({ status: 'succeeded' });
+      const sb = await run({ kind: 'backup' });
+      expect(sb).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/PostgreSQL IS DOWN/) } });
+      const sd = await run({ kind: 'verify', snapshotId: snap, deep: true });
+      expect(sd).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/PostgreSQL IS DOWN/) } });
+    } finally {
+      await sidecar.close();
+    }
+    expect(env.db.isRunning()).toBe(false);
+
+    // Fixed: the next job, whichever, starts it and removes the marker.
+    await rm(broken);
+    const again = await env.cli('prune');
+    expect(again.code).toBe(0);
+    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+    expect(env.db.isRunning()).toBe(true);
+    expect(existsSync(markerOf(env))).toBe(false);
+    expect((await env.cli('status')).code).toBe(0);
   }, 300_000);
 });
 

@@ -1,13 +1,15 @@
 /**
  * `mm-backup status`: what GET /v1/status says, without the sidecar: Mattermost's health, the
  * job lock (a stale one means a killed job left work for the next one: Mattermost may be down,
- * a restore half-done), the jobs marked interrupted, and a PostgreSQL a job left down. Reads only;
- * repairs nothing.
+ * a restore half-done), the jobs marked interrupted, and a PostgreSQL a job left down (then `ok: false`
+ * and exit 1). Reads only; repairs nothing.
  */
 import { ping } from '../../mattermost/health';
 import { pitrLines, readPitrView } from '../../operations/pitr_view';
-import { postgresDownLines, postgresDownView } from '../../operations/postgres_down';
+import { redact } from '../../core/redact';
+import { POSTGRES_DOWN_DOCS, postgresDownLines, postgresDownView } from '../../operations/postgres_down';
 import { recoveryView } from '../../status/recovery_state';
+import { exitCodeFor, ReportedFailure } from '../exit_codes';
 import { size, table } from '../format';
 import { openCommand, type GlobalOptions } from './shared';
 
@@ -35,9 +37,20 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
     ...(pitr ? ['', ...pitrLines(pitr)] : []),
     ...(rec.lines.length ? ['', ...rec.lines] : []),
   ].join('\n');
+  // PostgreSQL left down is the one state status fails on (exit 1, as a job that left it down):
+  // Mattermost does not work without it, and a script checking `ok` or the exit code must see it.
+  const failure = pgDown
+    ? new ReportedFailure('PROCESS_FAILED', pgDown.message, { hint: `see ${POSTGRES_DOWN_DOCS}` })
+    : undefined;
   out.summary(
     {
-      ok: true,
+      ok: !failure,
+      ...(failure
+        ? {
+            error: { code: failure.code, message: redact(failure.message), hint: failure.hint },
+            exit_code: exitCodeFor(failure.code),
+          }
+        : {}),
       mattermost: { url: ec.cfg.mattermost.url, state: mm.state, detail: mm.detail },
       lock: rec.lock,
       interrupted_jobs: rec.interrupted,
@@ -48,4 +61,5 @@ export async function statusCommand(globals: GlobalOptions): Promise<void> {
     },
     text,
   );
+  if (failure) throw failure;
 }
