@@ -348,6 +348,10 @@ export class Sidecar implements SidecarApi {
   }
 
   async status(): Promise<Status> {
+    // Taken before anything is awaited: a repair records the killed job in the history before it
+    // is noted here, so a recovery read first is always among the interrupted jobs read after it
+    // (read last, a repair finishing during the awaits below showed without its record).
+    const recovered = this.lastRecovery;
     const mm = await ping(this.cfg.mattermost.url);
     const { manifests } = await this.engine.repo.listSnapshotSummaries();
     const last = [...manifests].reverse().find((m) => m.trigger !== 'safety');
@@ -407,16 +411,16 @@ export class Sidecar implements SidecarApi {
       running_job: this.jobs.current ?? null,
       lock: await lockView(this.engine.lockDir),
       interrupted_jobs: await recentInterruptions(this.cfg.repository.path, this.history),
-      recovery: this.lastRecovery
+      recovery: recovered
         ? {
-            at: this.lastRecovery.at,
-            job_id: this.lastRecovery.jobId,
-            kind: this.lastRecovery.holder.kind,
-            action: this.lastRecovery.action,
-            safety_snapshot_id: this.lastRecovery.safetySnapshotId ?? null,
-            mattermost_running: this.lastRecovery.mattermostRunning,
-            message: this.lastRecovery.message,
-            error: this.lastRecovery.error ?? null,
+            at: recovered.at,
+            job_id: recovered.jobId,
+            kind: recovered.holder.kind,
+            action: recovered.action,
+            safety_snapshot_id: recovered.safetySnapshotId ?? null,
+            mattermost_running: recovered.mattermostRunning,
+            message: recovered.message,
+            error: recovered.error ?? null,
           }
         : null,
       postgres_down: (await postgresDownView(this.engine, this.lastPostgresRetry)) ?? null,
