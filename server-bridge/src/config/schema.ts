@@ -274,6 +274,12 @@ export const configSchema = z
           .describe(
             "Free space a backup must leave untouched on the repository's disk; a backup that would eat into it refuses.",
           ),
+        packs: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Store new files of up to 128 KiB (thumbnails, previews, small attachments) in 16 MiB pack files instead of one object file each ([storage.md](storage.md#packs)): much faster backups and restores of many small files. The first backup that packs marks the repository format version 2, which mm-backup versions without packs refuse. Packed objects are read whatever this says.',
+          ),
       })
       .describe('Where snapshots are kept.'),
     backup: z

@@ -45,7 +45,11 @@ export async function openContext(
         'a new host needs it (--trust or trust.fingerprints) to trust these snapshots.',
     ),
   );
-  const repo = await Repository.open(storage, { signer: () => trust.signer(), stagingDir });
+  const repo = await Repository.open(storage, {
+    signer: () => trust.signer(),
+    stagingDir,
+    packs: cfg.repository.packs,
+  });
   const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
     stopMs: cfg.service.stopTimeoutSeconds * 1000,
     healthMs: cfg.service.healthTimeoutSeconds * 1000,

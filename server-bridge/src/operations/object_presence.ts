@@ -11,7 +11,8 @@ import type { Manifest } from '../manifest/manifest';
 import { kindOf } from '../components/registry';
 import type { ObjectRef } from '../components/component';
 import type { Repository } from '../repository/repository';
-import { objectKey } from '../repository/layout';
+import { objectKey, packKey } from '../repository/layout';
+import type { PackLocation } from '../repository/pack_index';
 import type { StepContext } from '../jobs/runner';
 import { ForwardingStorage } from '../storage/forwarding_storage';
 import { EncryptedStorage } from '../storage/encrypted_storage';
@@ -88,6 +89,29 @@ export async function checkObjectsPresent(
   const statSync = repo.storage.statSync?.bind(repo.storage);
   const pacer = pacerFor ?? (statSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }));
   const step = pacedSteps(pacer, pool);
+  // A packed object is there when its pack is, whole (the size its index gives): each pack is
+  // stat'ed once; the object's own size is the one the index gives.
+  await repo.loadPacks({ signal: ctx.signal });
+  const packs = new Map<string, boolean>();
+  const packed = (loc: PackLocation, info: ObjectInfo | undefined): ObjectInfo | undefined => {
+    const whole = !!info && (!sizes || info.size === repo.packs.sizeOfPack(loc.pack));
+    packs.set(loc.pack, whole);
+    return whole ? { key: packKey(loc.pack), size: loc.size } : undefined;
+  };
+  const syncInfo = (sha: string): ObjectInfo | undefined => {
+    const loc = repo.locateSync(sha);
+    if (!loc) return (statSync as (key: string) => ObjectInfo | undefined)(objectKey(sha));
+    const known = packs.get(loc.pack);
+    if (known !== undefined) return known ? { key: packKey(loc.pack), size: loc.size } : undefined;
+    return packed(loc, (statSync as (key: string) => ObjectInfo | undefined)(packKey(loc.pack)));
+  };
+  const asyncInfo = async (sha: string): Promise<ObjectInfo | undefined> => {
+    const loc = repo.locateSync(sha);
+    if (!loc) return repo.storage.stat(objectKey(sha));
+    const known = packs.get(loc.pack);
+    if (known !== undefined) return known ? { key: packKey(loc.pack), size: loc.size } : undefined;
+    return packed(loc, await repo.storage.stat(packKey(loc.pack)));
+  };
   try {
     for (const c of m.components) {
       if ((only && !only.has(c.id)) || c.status !== 'included') continue;
@@ -95,8 +119,8 @@ export async function checkObjectsPresent(
         if (issues.length >= MAX_ISSUES) break;
         if (recent.seen(o.sha256)) continue;
         count.objects++;
-        await step(statSync && (() => judge(c.id, o, statSync(objectKey(o.sha256)))), async () =>
-          judge(c.id, o, await repo.storage.stat(objectKey(o.sha256))),
+        await step(statSync && (() => judge(c.id, o, syncInfo(o.sha256))), async () =>
+          judge(c.id, o, await asyncInfo(o.sha256)),
         );
       }
     }

@@ -90,6 +90,7 @@ export async function checkObjects(
   // rest four at a time; the loop yields every 20 ms so progress and requests are served.
   const pacer = opts.pacer ?? (repo.copiesSmallSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }));
   const step = pacedSteps(pacer, pool);
+  await repo.loadPacks({ signal: ctx.signal }); // the synchronous checks look packed objects up
   for await (const where of references()) {
     pass2.update(where.sha256);
     if (!first.has(seq++)) continue;

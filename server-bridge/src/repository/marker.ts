@@ -11,12 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, PreconditionError } from '../core/errors';
 import { readBuffer, type Storage } from '../storage/storage';
-import { MARKER_KEY, OBJECTS, SNAPSHOTS } from './layout';
+import { MARKER_KEY, OBJECTS, PACK_INDEXES, PACKS, SNAPSHOTS } from './layout';
 
 const markerSchema = z
   .object({
     format: z.literal('mm-backup-repository'),
-    version: z.literal(1),
+    // 1: objects only; 2: may hold packs (packs/, index/), which a reader of version 1 does not know.
+    version: z.union([z.literal(1), z.literal(2)]),
     id: z.string(),
     createdAt: z.string(),
     // Absent in markers of repositories made before the off-site copy's shape was shared: not encrypted.
@@ -63,6 +64,19 @@ export async function readMarker(storage: Storage): Promise<RepositoryMarker | u
     );
   }
   const res = markerSchema.safeParse(parsed);
+  const version = (parsed as { format?: unknown; version?: unknown } | null)?.version;
+  if (
+    !res.success &&
+    (parsed as { format?: unknown } | null)?.format === 'mm-backup-repository' &&
+    typeof version === 'number' &&
+    version > 2
+  ) {
+    throw new PreconditionError(
+      'PRECONDITION_FAILED',
+      `the repository at ${storage.describe().location} is format version ${version}, written by a newer mm-backup; this one reads versions 1 and 2`,
+      { hint: 'upgrade mm-backup on this host to the version that wrote the repository' },
+    );
+  }
   if (!res.success) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
@@ -75,7 +89,7 @@ export async function readMarker(storage: Storage): Promise<RepositoryMarker | u
 
 /** Throws PreconditionError when `storage` holds snapshots or objects (it lost its marker). */
 export async function refuseUnmarkedData(storage: Storage): Promise<void> {
-  for (const prefix of [SNAPSHOTS, OBJECTS]) {
+  for (const prefix of [SNAPSHOTS, OBJECTS, PACKS, PACK_INDEXES]) {
     for await (const obj of storage.list(prefix)) {
       const where = storage.describe().location;
       throw new PreconditionError(
@@ -89,7 +103,7 @@ export async function refuseUnmarkedData(storage: Storage): Promise<void> {
 
 function markerHint(storage: Storage): string {
   const what = storage.describe().kind === 'local' ? 'repository.path points' : 'the bucket, prefix and endpoint point';
-  return `check that ${what} at the repository you mean; if so, put its ${MARKER_KEY} back from a copy, or write a new one: {"format":"mm-backup-repository","version":1,"id":"<32 hex digits>","createdAt":"<ISO time>"}, then run mm-backup verify on every snapshot`;
+  return `check that ${what} at the repository you mean; if so, put its ${MARKER_KEY} back from a copy, or write a new one: {"format":"mm-backup-repository","version":2,"id":"<32 hex digits>","createdAt":"<ISO time>"}, then run mm-backup verify on every snapshot`;
 }
 
 /** The marker of the repository in `storage`, written first if the repository is empty. */
@@ -100,4 +114,20 @@ export async function ensureRepositoryMarker(storage: Storage): Promise<Reposito
   const marker = newMarker();
   await storage.put(MARKER_KEY, markerText(marker));
   return marker;
+}
+
+/**
+ * Marks the repository as one that holds packs (version 2) before the first pack is stored, so that
+ * an mm-backup that predates packs refuses it instead of reading snapshots whose objects it cannot
+ * find. The marker is rewritten whole (one put), keeping everything else in it.
+ */
+export async function upgradeMarkerForPacks(storage: Storage): Promise<void> {
+  const marker = await readMarker(storage);
+  if (!marker) {
+    throw new PreconditionError('PRECONDITION_FAILED', `${MARKER_KEY} at ${storage.describe().location} is missing`, {
+      hint: markerHint(storage),
+    });
+  }
+  if (marker.version >= 2) return;
+  await storage.put(MARKER_KEY, markerText({ ...marker, version: 2 }));
 }

@@ -6,8 +6,8 @@
  * staged, when the local filesystem is synced (once, before a manifest is committed), and the
  * free space of a local repository's disk.
  */
-import { constants as fsConstants, createWriteStream, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { chmod, copyFile, mkdtemp, open, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { createWriteStream, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -25,6 +25,10 @@ import { runProcess } from '../process/run_process';
 import { HashingStream } from './hashing';
 import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
+import { cloneInto, stagingFailure } from './clone_into';
+import { Packs } from './packs';
+import type { PackLocation } from './pack_index';
+import { MAX_PACKED_OBJECT } from './pack_limits';
 import {
   listSnapshotKeys,
   objectKey,
@@ -62,55 +66,6 @@ function assertSameObject(sha256: string, actual: string): void {
  */
 export const INLINE_FILE = 128 * 1024;
 
-/** Errors of FICLONE meaning "this filesystem (pair) cannot clone": not tried again for that staging directory. */
-const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
-
-/** Staging directories whose filesystem cannot reflink (or not from where files come). */
-const noReflink = new Set<string>();
-
-/**
- * Clones `file` into `tmp` (a reflink: shared extents, no data copied) where the filesystem can;
- * false when it cannot, or the clone failed for any other reason (the copy that follows then
- * reports what is wrong, with the side that failed). Only the FORCE flag is safe here: libuv's
- * fallback copy loops forever when the source shrinks while it copies (uv__fs_copyfile sends the
- * size fstat gave until it is sent, and copy_file_range returns 0 at the new end), so a file
- * truncated during an online backup would hang a libuv thread at 100% CPU. The source is opened
- * here first (non-blocking, checked to be a regular file) and cloned through /proc/self/fd: a
- * path swapped for a FIFO since it was listed would otherwise block libuv's open forever.
- */
-async function cloneInto(file: string, tmp: string): Promise<boolean> {
-  const dir = path.dirname(tmp);
-  if (noReflink.has(dir)) return false;
-  let fh;
-  try {
-    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch {
-    return false;
-  }
-  try {
-    if (!(await fh.stat()).isFile()) return false;
-    await copyFile(`/proc/self/fd/${fh.fd}`, tmp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE_FORCE);
-  } catch (err) {
-    if (CANNOT_CLONE.has((err as NodeJS.ErrnoException).code ?? '')) noReflink.add(dir);
-    return false;
-  } finally {
-    await fh.close();
-  }
-  // The clone took the source's mode; objects are private like every other staged file.
-  await chmod(tmp, 0o600);
-  return true;
-}
-
-/** A failure of our own staged copy: the repository's, never to be taken for the source vanishing (ENOENT). */
-function stagingFailure(err: unknown, tmp: string): Error {
-  if (isDiskFull(err) || err instanceof BridgeError || (err as Error).name === 'AbortError') return err as Error;
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  return new StorageError(`cannot stage a copy in ${path.dirname(tmp)}: ${code || (err as Error).message}`, {
-    cause: err,
-    hint: 'check that the repository (or the staging directory) exists, is writable, and that its disk is healthy',
-  });
-}
-
 export interface StoredObject {
   sha256: string;
   size: number;
@@ -134,24 +89,35 @@ export class Repository {
   private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
   /** The spool file behind each loaded manifest's entries, removed by release(). */
   private readonly spools = new WeakMap<Manifest, EntrySpool>();
+  /** Packed objects: always read; written when the repository was opened with `packs`. */
+  readonly packs: Packs;
   private constructor(
     readonly storage: Storage,
     private readonly signer: () => Promise<SigningKey | undefined>,
-    stagingDir?: string,
+    stagingDir: string | undefined,
+    packSmall: boolean,
   ) {
     this.givenStaging = stagingDir;
+    this.packs = new Packs(storage, packSmall);
   }
 
   /**
    * Opens the repository, creating its marker on first use. `signer` gives the key that signs
    * each manifest written here; without one (a host with no config file) manifests are unsigned.
    * `stagingDir`: where to stage objects when the storage is not a local directory (which has its own).
+   * `packs`: new objects of at most MAX_PACKED_OBJECT bytes go into packs (docs/storage.md "Packs");
+   * objects already in packs are read either way.
    */
   static async open(
     storage: Storage,
-    opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string } = {},
+    opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string; packs?: boolean } = {},
   ): Promise<Repository> {
-    const repo = new Repository(storage, opts.signer ?? (() => Promise.resolve(undefined)), opts.stagingDir);
+    const repo = new Repository(
+      storage,
+      opts.signer ?? (() => Promise.resolve(undefined)),
+      opts.stagingDir,
+      opts.packs ?? false,
+    );
     await ensureRepositoryMarker(storage);
     return repo;
   }
@@ -179,6 +145,7 @@ export class Repository {
    * uploads. Returns how many; call only while holding the job lock.
    */
   async cleanStaging(): Promise<number> {
+    await this.packs.reset();
     let n = (await this.storage.cleanup?.()) ?? 0;
     n += await cleanStaleSpoolDirs();
     const own = this.givenStaging;
@@ -269,6 +236,7 @@ export class Repository {
     file: string,
     opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
   ): Promise<StoredObject> {
+    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.staging(), opts);
     if (opts.size !== undefined && opts.size <= INLINE_FILE) {
       const whole = await readSmall(file, INLINE_FILE, { signal: opts.signal });
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
@@ -283,6 +251,14 @@ export class Repository {
   }
 
   /**
+   * Whether `sha` is stored (in a pack, or an object file; a pack written in this job counts),
+   * with synchronous calls: only where ingestsSmallSync and the packs are prepared.
+   */
+  private hasSync(sha256: string): boolean {
+    return this.packs.has(sha256) || !!this.storage.statSync?.(objectKey(sha256));
+  }
+
+  /**
    * ingestFile for a file of at most INLINE_FILE bytes, with synchronous calls (the backup's
    * synchronous bursts over a warm cache: each awaited call costs a trip through libuv's thread
    * pool, several times the call itself). Undefined when the file is now larger (store it with
@@ -292,8 +268,14 @@ export class Repository {
     if (!this.storage.storeSmallSync) {
       throw new BridgeError('INTERNAL', 'ingestSmallSync needs a storage of plain local files');
     }
+    // Packs are prepared by the first ingestFile (asynchronous: it loads the index).
+    if (this.packs.write && !this.packs.ready) return undefined;
     const whole = readSmallSync(file, INLINE_FILE);
     if (!whole) return undefined;
+    if (this.packs.write && whole.size <= MAX_PACKED_OBJECT) {
+      const isNew = !this.hasSync(whole.sha256) && this.packs.addSync(whole.sha256, whole.bytes);
+      return { sha256: whole.sha256, size: whole.size, isNew };
+    }
     const isNew = this.storage.storeSmallSync(objectKey(whole.sha256), whole.bytes);
     return { sha256: whole.sha256, size: whole.size, isNew };
   }
@@ -309,6 +291,10 @@ export class Repository {
     try {
       await opts.onHashed?.();
       const key = objectKey(sha256);
+      if (this.packs.write && size <= MAX_PACKED_OBJECT) {
+        if (this.packs.has(sha256) || (await this.storage.stat(key))) return { sha256, size, isNew: false };
+        return { sha256, size, isNew: this.packs.addSync(sha256, bytes) };
+      }
       if (await this.storage.stat(key)) return { sha256, size, isNew: false };
       tmp = await this.stagingFile();
       await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
@@ -364,12 +350,60 @@ export class Repository {
     return path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
-  async hasObject(sha256: string): Promise<boolean> {
-    return !!(await this.storage.stat(objectKey(sha256)));
+  /**
+   * Loads where packed objects are, for the synchronous paths (copySmallObjectSync,
+   * checkSmallObjectSync, locateSync), which cannot load it themselves: call once before them.
+   */
+  async loadPacks(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.packs.load(opts);
   }
 
+  /**
+   * Where object `sha256` is: its place in a pack, or undefined for an object file (which may be
+   * missing: the read says so). Packs are looked up first, as they are where new small objects go.
+   */
+  async locate(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<PackLocation | undefined> {
+    return this.packs.locate(sha256, opts);
+  }
+
+  /** locate() after loadPacks(); throws before (a programming error: the lookup would miss). */
+  locateSync(sha256: string): PackLocation | undefined {
+    if (!this.packs.loaded) throw new BridgeError('INTERNAL', 'call loadPacks() before a synchronous object read');
+    return this.packs.locateLoaded(sha256);
+  }
+
+  /** Whether the object is stored: in a pack its index lists, or as an object file. */
+  async hasObject(sha256: string): Promise<boolean> {
+    return !!(await this.locate(sha256)) || !!(await this.storage.stat(objectKey(sha256)));
+  }
+
+  /** A stream of the object's bytes, unchecked (readObjectChecked checks them). */
   async readObject(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const loc = await this.locate(sha256, opts);
+    if (loc) return Readable.from([await this.packs.read(loc, opts)]);
     return this.storage.get(objectKey(sha256), opts);
+  }
+
+  /** Writes a packed object's checked bytes to a temporary file beside `dest`, then renames it into place. */
+  private async writePacked(
+    sha256: string,
+    loc: PackLocation,
+    dest: string,
+    opts: { signal?: AbortSignal },
+  ): Promise<void> {
+    const buf = await this.packs.read(loc, opts);
+    assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
+    const tmp = tempBeside(dest);
+    try {
+      await writeFile(tmp, buf, { mode: 0o600, flag: 'wx', signal: opts.signal });
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (isDiskFull(err)) {
+        throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+      }
+      throw err;
+    }
   }
 
   /**
@@ -378,6 +412,11 @@ export class Repository {
    * or the bucket), and only the checksum named by the signed manifest vouches for its content.
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const loc = await this.locate(sha256, opts);
+    if (loc) {
+      await this.writePacked(sha256, loc, dest, opts);
+      return;
+    }
     const tmp = tempBeside(dest);
     try {
       // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
@@ -417,7 +456,8 @@ export class Repository {
     if (!this.storage.readSmallSync) {
       throw new BridgeError('INTERNAL', 'copySmallObjectSync needs a storage of plain local files');
     }
-    const buf = this.storage.readSmallSync(objectKey(sha256), INLINE_FILE);
+    const loc = this.locateSync(sha256);
+    const buf = loc ? this.packs.readSync(loc) : this.storage.readSmallSync(objectKey(sha256), INLINE_FILE);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     const tmp = tempBeside(dest);
     try {
@@ -450,7 +490,8 @@ export class Repository {
 
   /** A small object read whole, checked against its checksum (e.g. a config.json read from a snapshot). */
   async readObjectBytes(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    const buf = await readBuffer(this.storage, objectKey(sha256), opts);
+    const loc = await this.locate(sha256, opts);
+    const buf = loc ? await this.packs.read(loc, opts) : await readBuffer(this.storage, objectKey(sha256), opts);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     return buf;
   }
@@ -465,10 +506,13 @@ export class Repository {
       throw new BridgeError('INTERNAL', 'checkSmallObjectSync needs a storage of plain local files');
     }
     let buf: Buffer;
+    const loc = this.locateSync(sha256);
     try {
-      buf = this.storage.readSmallSync(objectKey(sha256), size ?? INLINE_FILE);
+      buf = loc ? this.packs.readSync(loc) : this.storage.readSmallSync(objectKey(sha256), size ?? INLINE_FILE);
     } catch (err) {
-      if (err instanceof NotFoundError) return 'object is missing';
+      if (err instanceof NotFoundError) {
+        return loc ? `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing` : 'object is missing';
+      }
       if (err instanceof StorageError && err.permanent) return err.message;
       throw err;
     }
@@ -484,6 +528,8 @@ export class Repository {
     size: number | undefined,
     opts: { signal?: AbortSignal } = {},
   ): Promise<string | undefined> {
+    const loc = await this.locate(sha256, opts);
+    if (loc) return this.checkPacked(sha256, size, loc, opts);
     let hasher: HashingStream;
     try {
       // A whole read: retried from the start (a fresh hash) if the connection breaks midway.
@@ -516,6 +562,29 @@ export class Repository {
     return undefined;
   }
 
+  /** checkObject for a packed object: its slice read (from a bucket: ranged, or the pack whole) and hashed. */
+  private async checkPacked(
+    sha256: string,
+    size: number | undefined,
+    loc: PackLocation,
+    opts: { signal?: AbortSignal },
+  ): Promise<string | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await this.packs.read(loc, opts);
+    } catch (err) {
+      if (err instanceof NotFoundError) return `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing`;
+      if (isUnreadable(err) || err instanceof VerificationError || (err instanceof StorageError && err.permanent)) {
+        return (err as Error).message;
+      }
+      throw err;
+    }
+    const actual = createHash('sha256').update(buf).digest('hex');
+    if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)`;
+    if (size !== undefined && buf.length !== size) return `size ${buf.length} differs from the manifest's ${size}`;
+    return undefined;
+  }
+
   /**
    * Writes the manifest last and atomically (its signature just before): from this moment the
    * snapshot exists. The text is composed into a staged file first (entry streams are read once,
@@ -533,6 +602,8 @@ export class Repository {
     const tmp = path.join(await this.staging(), `manifest-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const hash = createHash('sha256');
+      // Every pack the manifest's objects are in is stored (its index after it) before the sync.
+      await this.packs.flush();
       await pipeline(
         Readable.from(
           (async function* manifestChunks() {

@@ -86,6 +86,7 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
   // Synchronous calls only from a repository of plain local files (an object read is then one
   // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
   const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
+  await opts.repo.loadPacks({ signal: opts.signal }); // the synchronous reads look packed objects up
   await writeDirsAndFiles(opts, res, tree, pacer);
   await writeLinksAndDirMeta(opts, res, tree, pacer);
   return res;

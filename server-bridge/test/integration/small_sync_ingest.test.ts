@@ -134,6 +134,7 @@ test('checkSmallObjectSync (verify): a missing object, a link, a FIFO, a larger 
   const file = path.join(work, 'f');
   await writeFile(file, 'original bytes');
   const ok = repo.ingestSmallSync(file)!;
+  await repo.loadPacks(); // the synchronous checks look packed objects up first
   expect(repo.checkSmallObjectSync(ok.sha256, ok.size)).toBeUndefined();
   const objectFile = path.join(work, 'repo', 'objects', ok.sha256.slice(0, 2), ok.sha256);
   expect(repo.checkSmallObjectSync(createHash('sha256').update('none').digest('hex'), 3)).toBe('object is missing');

@@ -1,0 +1,264 @@
+/**
+ * The repository's packs (docs/storage.md "Packs") seen as one place objects live, beside
+ * objects/: which object is in which pack (the index of every index/<pack>.json, loaded once per
+ * job and dropped when packs change), reading a packed object's bytes, and, when the repository
+ * packs small objects, writing new ones into packs during a backup and storing each full pack
+ * (its index after it) before the snapshot's manifest is committed.
+ */
+import { createHash } from 'node:crypto';
+import { BridgeError } from '../core/errors';
+import { PrefixSet } from '../core/hash_set';
+import { readBuffer, readRangeBuffer, type Storage } from '../storage/storage';
+import { packKey } from './layout';
+import { loadPackIndex, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
+import { PackDamagedError } from './pack_reader';
+import { storePack } from './pack_store';
+import { PackWriter, type FinishedPack } from './pack_writer';
+import { upgradeMarkerForPacks } from './marker';
+
+/** Whole packs of a bucket held in memory at once (16 MiB each): a restore walks them in order. */
+const HELD_PACKS = 2;
+
+/**
+ * Packed objects' names written in this job, exactly: a prefix filter answers most lookups, and a
+ * yes is confirmed in the sorted names of each finished pack (32 bytes an object, off the heap).
+ */
+class SessionPacked {
+  private readonly filter = new PrefixSet();
+  private readonly finished: Buffer[] = [];
+
+  add(sha: string): void {
+    this.filter.add(sha);
+  }
+
+  /** Records a finished pack's names (they were add()ed as they were written). */
+  finish(pack: FinishedPack): void {
+    const names = pack.index.objects.map((o) => Buffer.from(o.sha256, 'hex')).sort((a, b) => a.compare(b));
+    this.finished.push(Buffer.concat(names));
+  }
+
+  /** Whether `sha` is in a pack finished in this job (the current pack is the writer's to say). */
+  has(sha: string): boolean {
+    if (!this.filter.has(sha)) return false;
+    const key = Buffer.from(sha, 'hex');
+    return this.finished.some((names) => {
+      let lo = 0;
+      let hi = names.length / 32;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = names.compare(key, 0, 32, mid * 32, mid * 32 + 32);
+        if (c === 0) return true;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+      }
+      return false;
+    });
+  }
+}
+
+/**
+ * Contract: locate()/locateLoaded() say where a packed object is (undefined: not in any pack, so
+ * look in objects/); read()/readSync() return a located object's bytes (not checked: the caller
+ * hashes them against the name it asked for, as for an object file). With `write`, add()/addSync()
+ * take a small object's bytes once prepare() ran, store each full pack as it fills, and flush()
+ * stores the rest and must succeed before a manifest that uses them is written. reset() drops
+ * everything held (after a failed job; its staged pack files are the staging cleaner's).
+ */
+export class Packs {
+  private index: PackIndex | undefined;
+  private brokenIndexes: BrokenPackIndex[] = [];
+  private loading: Promise<PackIndex> | undefined;
+  private writer: PackWriter | undefined;
+  private session = new SessionPacked();
+  private stores: Promise<void> = Promise.resolve();
+  private failed: Error | undefined;
+  private stagingDir: string | undefined;
+  /** Whether a pack was finished since the index was loaded (flush then drops the index). */
+  private wrote = false;
+  /** Packs of a bucket read whole (after a second object was wanted from one), newest last. */
+  private held = new Map<string, Promise<Buffer>>();
+  /** Packs of a bucket read from once by range: a second read takes the whole pack. */
+  private ranged = new Set<string>();
+
+  constructor(
+    private readonly storage: Storage,
+    readonly write: boolean,
+  ) {}
+
+  /** Index files that could not be used at the last load: their objects are not found. */
+  get broken(): BrokenPackIndex[] {
+    return this.brokenIndexes;
+  }
+
+  /** Loads the index of every pack if it is not loaded (once per job; after reset or flush, again). */
+  async load(opts: { signal?: AbortSignal } = {}): Promise<PackIndex> {
+    if (this.index) return this.index;
+    this.loading ??= loadPackIndex(this.storage, opts).then(
+      ({ index, broken }) => {
+        this.index = index;
+        this.brokenIndexes = broken;
+        this.loading = undefined;
+        return index;
+      },
+      (err: unknown) => {
+        this.loading = undefined;
+        throw err;
+      },
+    );
+    return this.loading;
+  }
+
+  /** The size the loaded index gives `pack` (the pack file must have it), or undefined. */
+  sizeOfPack(pack: string): number | undefined {
+    return this.index?.sizeOfPack(pack);
+  }
+
+  get loaded(): boolean {
+    return this.index !== undefined;
+  }
+
+  async locate(sha: string, opts: { signal?: AbortSignal } = {}): Promise<PackLocation | undefined> {
+    return (await this.load(opts)).lookup(sha);
+  }
+
+  /** locate() once load() ran; undefined before (callers of the synchronous paths load first). */
+  locateLoaded(sha: string): PackLocation | undefined {
+    return this.index?.lookup(sha);
+  }
+
+  /** A located object's bytes, unchecked. A local pack by one pread; a bucket's by range, or whole once two are wanted. */
+  async read(loc: PackLocation, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    if (this.storage.readRangeSync) {
+      return this.readSync(loc);
+    }
+    const key = packKey(loc.pack);
+    let whole = this.held.get(loc.pack);
+    if (!whole && !this.ranged.has(loc.pack)) {
+      this.ranged.add(loc.pack);
+      return readRangeBuffer(this.storage, key, loc.offset, loc.size, opts);
+    }
+    if (!whole) {
+      whole = this.fetchWhole(loc.pack, opts);
+      this.held.set(loc.pack, whole);
+      whole.catch(() => this.held.delete(loc.pack));
+      for (const k of this.held.keys()) {
+        if (this.held.size > HELD_PACKS && k !== loc.pack) this.held.delete(k);
+      }
+    }
+    const bytes = await whole;
+    if (loc.offset + loc.size > bytes.length) {
+      throw new PackDamagedError(loc.pack, `ends at byte ${bytes.length}, before an object its index places there`);
+    }
+    return bytes.subarray(loc.offset, loc.offset + loc.size);
+  }
+
+  /** read() with synchronous calls, for a repository of plain local files only. */
+  readSync(loc: PackLocation): Buffer {
+    if (!this.storage.readRangeSync) {
+      throw new BridgeError('INTERNAL', 'packs are read synchronously only from local files');
+    }
+    return this.storage.readRangeSync(packKey(loc.pack), loc.offset, loc.size);
+  }
+
+  /** A whole pack from a bucket, checked against its name (the SHA-256 of the whole file). */
+  private async fetchWhole(pack: string, opts: { signal?: AbortSignal }): Promise<Buffer> {
+    const bytes = await readBuffer(this.storage, packKey(pack), opts);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== pack) {
+      throw new PackDamagedError(pack, `its content hashes to ${actual.slice(0, 12)}…, not its name`);
+    }
+    return bytes;
+  }
+
+  /** Ready to take objects: the index loaded, the staging directory known and the marker saying packs. */
+  async prepare(stagingDir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.stagingDir = stagingDir;
+    await this.load(opts);
+    await upgradeMarkerForPacks(this.storage);
+  }
+
+  /** Whether addSync() can run now (prepare() ran since the last reset/flush). */
+  get ready(): boolean {
+    return this.write && this.index !== undefined && this.stagingDir !== undefined && this.failed === undefined;
+  }
+
+  /** Whether a pack holds `sha`, or this job packed it (objects/ is the caller's to look at). */
+  has(sha: string): boolean {
+    return !!this.index?.lookup(sha) || !!this.writer?.has(sha) || this.session.has(sha);
+  }
+
+  /**
+   * Packs a small object (`sha` is the SHA-256 of `bytes`, the caller's hash); false when it is
+   * packed already. A pack that fills is stored in the background; a failure of that store is
+   * thrown by the next call here and by flush().
+   */
+  addSync(sha: string, bytes: Buffer): boolean {
+    if (this.failed !== undefined) throw this.failed;
+    if (!this.ready) throw new BridgeError('INTERNAL', 'packs are not prepared for writing');
+    if (this.has(sha)) return false;
+    this.writer ??= PackWriter.open(this.stagingDir as string);
+    this.writer.addSync(sha, bytes);
+    this.session.add(sha);
+    if (this.writer.full) this.finishCurrent();
+    return true;
+  }
+
+  private finishCurrent(): void {
+    const w = this.writer;
+    this.writer = undefined;
+    if (!w || w.count === 0) {
+      w?.abortSync();
+      return;
+    }
+    let pack: FinishedPack;
+    try {
+      pack = w.finishSync();
+    } catch (err) {
+      w.abortSync();
+      this.failed = err as Error;
+      throw err;
+    }
+    this.session.finish(pack);
+    this.wrote = true;
+    this.stores = this.stores.then(() =>
+      this.failed === undefined
+        ? storePack(this.storage, pack).catch((err: unknown) => {
+            this.failed ??= err as Error;
+          })
+        : undefined,
+    );
+  }
+
+  /**
+   * Stores the pack being written and waits for every store: after this, every object added is
+   * in a pack with its index. Throws the first store's failure. The index is loaded again at the
+   * next use (it now has these packs).
+   */
+  async flush(): Promise<void> {
+    if (this.writer) this.finishCurrent();
+    await this.stores;
+    if (this.failed !== undefined) throw this.failed;
+    if (this.wrote) this.dropIndex();
+  }
+
+  /** Drops what this job held: the pack being written (its file removed), stores' failure, the index. */
+  async reset(): Promise<void> {
+    const w = this.writer;
+    this.writer = undefined;
+    await w?.abort();
+    await this.stores;
+    this.failed = undefined;
+    this.stagingDir = undefined;
+    this.dropIndex();
+  }
+
+  /** Forgets the loaded index (packs were stored or removed): the next lookup loads it again. */
+  dropIndex(): void {
+    this.index = undefined;
+    this.wrote = false;
+    this.brokenIndexes = [];
+    this.session = new SessionPacked();
+    this.held.clear();
+    this.ranged.clear();
+  }
+}
