@@ -58,8 +58,9 @@ async function makeTree(root: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
-for (const mode of ['sync', 'async'] as const) {
-  test(`a ${mode} backup packs small files (objects/ only the large one) and every read path finds them`, async () => {
+test.each(['sync', 'async'] as const)(
+  'a %s backup packs small files (objects/ only the large one) and every read path finds them',
+  async (mode) => {
     const root = path.join(work, 'tree');
     const files = await makeTree(root);
     const repoDir = path.join(work, 'repo');
@@ -119,7 +120,7 @@ for (const mode of ['sync', 'async'] as const) {
     const loc = (await reader.locate(victim.sha256!))!;
     const packFile = path.join(repoDir, packs[0]!);
     const bytes = await readFile(packFile);
-    bytes[loc.offset] ^= 1;
+    bytes[loc.offset] = (bytes[loc.offset] as number) ^ 1;
     await writeFile(packFile, bytes);
     expect(await reader.checkObject(victim.sha256!, loc.size)).toMatch(/does not match its checksum/);
     expect(reader.checkSmallObjectSync(victim.sha256!, loc.size)).toMatch(/does not match its checksum/);
@@ -136,8 +137,8 @@ for (const mode of ['sync', 'async'] as const) {
     await rm(packFile);
     expect(await reader.checkObject(other.sha256!, undefined)).toMatch(/missing/);
     expect(reader.checkSmallObjectSync(other.sha256!, undefined)).toMatch(/missing/);
-  });
-}
+  },
+);
 
 test('a bucket-like storage: packed objects are read by range once, then the pack whole (checked against its name)', async () => {
   const storage = new MemoryStorage();
@@ -157,7 +158,7 @@ test('a bucket-like storage: packed objects are read by range once, then the pac
   // A pack whose bytes were replaced (same length) is refused whole once it is read whole.
   const packKey = keys.find((k) => k.startsWith('packs/'))!;
   const body = await readAll(await storage.get(packKey));
-  body[body.length - 1] ^= 1;
+  body[body.length - 1] = (body[body.length - 1] as number) ^ 1;
   await storage.put(packKey, body);
   const fresh = await Repository.open(storage);
   const two = entries.filter((e) => e.path.endsWith('a.png')).slice(0, 2);
