@@ -110,10 +110,18 @@ interface Args {
   rpoSeconds: number;
   /** Leave out the physical-mode phase. */
   noPitr: boolean;
+  /** mm-backup's repositories store small files in packs (repository.packs). */
+  packs: boolean;
 }
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
-  const a: Args = { keep: false, out: path.join(REPO_ROOT, 'bench-results'), rpoSeconds: 150, noPitr: false };
+  const a: Args = {
+    keep: false,
+    out: path.join(REPO_ROOT, 'bench-results'),
+    rpoSeconds: 150,
+    noPitr: false,
+    packs: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i] as string;
     const v = () => {
@@ -130,14 +138,16 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (k === '--keep') a.keep = true;
     else if (k === '--rpo-seconds') a.rpoSeconds = Number(v());
     else if (k === '--no-pitr') a.noPitr = true;
+    else if (k === '--packs') a.packs = true;
     else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--help' || k === '-h') {
       process.stdout.write(
         'usage: npm run bench -- [--size small|medium|default|many|<GB>] [--files N] [--runs N] [--keep] [--out DIR]\n' +
-          '                        [--rpo-seconds N] [--no-pitr]\n' +
+          '                        [--rpo-seconds N] [--no-pitr] [--packs]\n' +
           '  --size many: a small install plus 1,000,000 small attachment files (--files N or MM_BENCH_FILES=N for N)\n' +
           '  --rpo-seconds N: the steady write load of the physical-mode RPO measure (default 150)\n' +
-          '  --no-pitr: leave out physical mode (pgBackRest: root and /usr/bin/pgbackrest needed)\n',
+          '  --no-pitr: leave out physical mode (pgBackRest: root and /usr/bin/pgbackrest needed)\n' +
+          '  --packs: mm-backup stores small files in packs (repository.packs: true)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);
@@ -243,7 +253,7 @@ async function bench(): Promise<void> {
         : `${s.name} (${(w.sb.fileStore.bytes / MB).toFixed(0)} MB, ${w.sb.counts.posts} posts)`;
 
     // --- Second data point for peak memory: a smaller install, one full + one incremental backup (and restic's first).
-    const w2 = await setupWorld(pg, base, spec2, 'second');
+    const w2 = await setupWorld(pg, base, spec2, 'second', { packs: args.packs });
     worlds.push(w2);
     const repo2 = path.join(w2.root, 'repo');
     const secondLabel = label(spec2, w2);
@@ -269,7 +279,7 @@ async function bench(): Promise<void> {
     await pg.dropDatabase(w2.sb.dbName);
 
     // --- The reference install.
-    const w = await setupWorld(pg, base, spec, 'main');
+    const w = await setupWorld(pg, base, spec, 'main', { packs: args.packs });
     worlds.push(w);
     const mainLabel = label(spec, w);
     const manualDir = path.join(w.root, 'manual-backup');
@@ -463,6 +473,7 @@ async function bench(): Promise<void> {
       totalSeconds: Math.round(totalMs / 100) / 10,
       size: spec,
       secondSize: spec2,
+      packs: args.packs,
       runsPlanned: plan,
       machine: {
         ...machine,

@@ -76,6 +76,8 @@ interface ResultHead {
   startedAt: string;
   totalSeconds: number;
   size: { name: string };
+  /** Whether mm-backup's repositories used packs (repository.packs); absent in older results. */
+  packs?: boolean;
   machine: Record<string, any>;
   memoryMethod: string;
   install: {
@@ -139,6 +141,11 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
   const lines: string[] = [];
   lines.push(`# mm-backup benchmark: size \`${res.size.name}\``, '');
   lines.push(`- Run: ${res.startedAt}, ${Math.round(res.totalSeconds)} s in total (generation included).`);
+  if (res.packs !== undefined) {
+    lines.push(
+      `- mm-backup's repository: ${res.packs ? 'small files in packs (`repository.packs: true`)' : 'one object file per distinct content (`repository.packs: false`, the default)'}.`,
+    );
+  }
   lines.push(
     `- Machine: ${m.cores} cores (${m.cpuModel}), ${gb(m.memoryBytes)} RAM, disk ${disk.device ?? '?'} (${disk.filesystem ?? '?'}${disk.rotational === undefined ? '' : disk.rotational ? ', rotational' : ', SSD'}, ${disk.freeBytes ? gb(disk.freeBytes) : '?'} free), ${m.platform}, Node ${m.node}.`,
   );

@@ -69,7 +69,13 @@ export const log = (s: string): void => {
 };
 
 /** Generates the install of `spec` (and its many-files tree), writes its stand-in commands and starts it. */
-export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag: string): Promise<World> {
+export async function setupWorld(
+  pg: PgServer,
+  base: string,
+  spec: SizeSpec,
+  tag: string,
+  opts: { packs?: boolean } = {},
+): Promise<World> {
   const root = path.join(base, tag);
   await mkdir(root, { recursive: true });
   const port = await freePort();
@@ -133,7 +139,7 @@ export async function setupWorld(pg: PgServer, base: string, spec: SizeSpec, tag
             ...(installSb.envFilePath ? { envFile: installSb.envFilePath } : {}),
           },
           service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
-          repository: { path: repo },
+          repository: { path: repo, ...(opts.packs ? { packs: true } : {}) },
           database: { adminUrl: pg.adminUrl(installSb.dbName), pgBinDir: pg.binDir },
           // Every snapshot stays: verify and restore use the first full one, and physical mode needs
           // a recent logical dump among them (the default keepLast 7 dropped the full one at --size small).
