@@ -13,11 +13,14 @@ import { packKey } from './layout';
 import { loadPackIndex, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
 import { storePack } from './pack_store';
-import { PackWriter, type FinishedPack } from './pack_writer';
+import { PackWriter, type FinishedPack, type PackWriterOptions } from './pack_writer';
 import { upgradeMarkerForPacks } from './marker';
 
 /** Whole packs of a bucket held in memory at once (16 MiB each): a restore walks them in order. */
 const HELD_PACKS = 2;
+
+/** Finished packs an asynchronous add lets wait for their store before it waits too. */
+const MAX_STORING = 2;
 
 /**
  * Packed objects' names written in this job, exactly: a prefix filter answers most lookups, and a
@@ -71,6 +74,8 @@ export class Packs {
   private writer: PackWriter | undefined;
   private session = new SessionPacked();
   private stores: Promise<void> = Promise.resolve();
+  /** Finished packs not stored yet (each a 16 MiB staged file). */
+  private storing = 0;
   private failed: Error | undefined;
   private stagingDir: string | undefined;
   /** Whether a pack was finished since the index was loaded (flush then drops the index). */
@@ -80,9 +85,11 @@ export class Packs {
   /** Packs of a bucket read from once by range: a second read takes the whole pack. */
   private ranged = new Set<string>();
 
+  /** `writer`: the packs' target size and count (the defaults of pack_limits.ts unless given). */
   constructor(
     private readonly storage: Storage,
     readonly write: boolean,
+    private readonly writerOpts: PackWriterOptions = {},
   ) {}
 
   /** Index files that could not be used at the last load: their objects are not found. */
@@ -196,11 +203,22 @@ export class Packs {
     if (this.failed !== undefined) throw this.failed;
     if (!this.ready) throw new BridgeError('INTERNAL', 'packs are not prepared for writing');
     if (this.has(sha)) return false;
-    this.writer ??= PackWriter.open(this.stagingDir as string);
+    this.writer ??= PackWriter.open(this.stagingDir as string, this.writerOpts);
     this.writer.addSync(sha, bytes);
     this.session.add(sha);
     if (this.writer.full) this.finishCurrent();
     return true;
+  }
+
+  /**
+   * addSync, then, while more than MAX_STORING finished packs wait to be stored (a bucket slower
+   * than the disk), waits for them: the staging directory holds a bounded number of packs.
+   */
+  async add(sha: string, bytes: Buffer): Promise<boolean> {
+    const added = this.addSync(sha, bytes);
+    if (this.storing > MAX_STORING) await this.stores;
+    if (this.failed !== undefined) throw this.failed;
+    return added;
   }
 
   private finishCurrent(): void {
@@ -220,13 +238,16 @@ export class Packs {
     }
     this.session.finish(pack);
     this.wrote = true;
-    this.stores = this.stores.then(() =>
-      this.failed === undefined
-        ? storePack(this.storage, pack).catch((err: unknown) => {
-            this.failed ??= err as Error;
-          })
-        : undefined,
-    );
+    this.storing++;
+    this.stores = this.stores.then(async () => {
+      try {
+        if (this.failed === undefined) await storePack(this.storage, pack);
+      } catch (err) {
+        this.failed ??= err as Error;
+      } finally {
+        this.storing--;
+      }
+    });
   }
 
   /**

@@ -29,6 +29,7 @@ import { cloneInto, stagingFailure } from './clone_into';
 import { Packs } from './packs';
 import type { PackLocation } from './pack_index';
 import { MAX_PACKED_OBJECT } from './pack_limits';
+import type { PackWriterOptions } from './pack_writer';
 import {
   listSnapshotKeys,
   objectKey,
@@ -96,9 +97,10 @@ export class Repository {
     private readonly signer: () => Promise<SigningKey | undefined>,
     stagingDir: string | undefined,
     packSmall: boolean,
+    packTargets: PackWriterOptions | undefined,
   ) {
     this.givenStaging = stagingDir;
-    this.packs = new Packs(storage, packSmall);
+    this.packs = new Packs(storage, packSmall, packTargets);
   }
 
   /**
@@ -110,13 +112,20 @@ export class Repository {
    */
   static async open(
     storage: Storage,
-    opts: { signer?: () => Promise<SigningKey | undefined>; stagingDir?: string; packs?: boolean } = {},
+    opts: {
+      signer?: () => Promise<SigningKey | undefined>;
+      stagingDir?: string;
+      packs?: boolean;
+      /** Pack targets other than pack_limits.ts's (small packs, to test many of them). */
+      packTargets?: PackWriterOptions;
+    } = {},
   ): Promise<Repository> {
     const repo = new Repository(
       storage,
       opts.signer ?? (() => Promise.resolve(undefined)),
       opts.stagingDir,
       opts.packs ?? false,
+      opts.packTargets,
     );
     await ensureRepositoryMarker(storage);
     return repo;
@@ -293,7 +302,7 @@ export class Repository {
       const key = objectKey(sha256);
       if (this.packs.write && size <= MAX_PACKED_OBJECT) {
         if (this.packs.has(sha256) || (await this.storage.stat(key))) return { sha256, size, isNew: false };
-        return { sha256, size, isNew: this.packs.addSync(sha256, bytes) };
+        return { sha256, size, isNew: await this.packs.add(sha256, bytes) };
       }
       if (await this.storage.stat(key)) return { sha256, size, isNew: false };
       tmp = await this.stagingFile();
