@@ -393,28 +393,6 @@ export class Repository {
     return this.storage.get(objectKey(sha256), opts);
   }
 
-  /** Writes a packed object's checked bytes to a temporary file beside `dest`, then renames it into place. */
-  private async writePacked(
-    sha256: string,
-    loc: PackLocation,
-    dest: string,
-    opts: { signal?: AbortSignal },
-  ): Promise<void> {
-    const buf = await this.packs.read(loc, opts);
-    assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
-    const tmp = tempBeside(dest);
-    try {
-      await writeFile(tmp, buf, { mode: 0o600, flag: 'wx', signal: opts.signal });
-      await rename(tmp, dest);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      if (isDiskFull(err)) {
-        throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
-      }
-      throw err;
-    }
-  }
-
   /**
    * Copies an object to `dest`, checked against its checksum before it is renamed into place: the
    * object may have been swapped since a preflight checked it (whoever can write the repository
@@ -422,24 +400,27 @@ export class Repository {
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const loc = await this.locate(sha256, opts);
-    if (loc) {
-      await this.writePacked(sha256, loc, dest, opts);
-      return;
-    }
     const tmp = tempBeside(dest);
     try {
-      // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
-      // way). A read that breaks midway is retried whole (the storage calls this again), so each
-      // call starts the temporary file and the hash over.
-      await this.storage.load(
-        objectKey(sha256),
-        async (source) => {
-          const hasher = new HashingStream();
-          await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-          assertSameObject(sha256, hasher.digest());
-        },
-        opts,
-      );
+      if (loc) {
+        // A packed object is small: read whole (by one pread, or from the bucket), checked, written.
+        const buf = await this.packs.read(loc, opts);
+        assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
+        await writeFile(tmp, buf, { mode: 0o600, flag: 'wx', signal: opts.signal });
+      } else {
+        // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
+        // way). A read that breaks midway is retried whole (the storage calls this again), so each
+        // call starts the temporary file and the hash over.
+        await this.storage.load(
+          objectKey(sha256),
+          async (source) => {
+            const hasher = new HashingStream();
+            await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+            assertSameObject(sha256, hasher.digest());
+          },
+          opts,
+        );
+      }
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
