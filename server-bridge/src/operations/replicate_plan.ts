@@ -3,12 +3,13 @@
  * a snapshot that would be dropped at once is never uploaded; then for each snapshot to copy,
  * the objects missing off-site are uploaded (deduplicated by name, exactly as locally) and the
  * manifest last, so an interrupted replicate never leaves a listed off-site snapshot without its
- * data, and the next run resumes where it stopped. Finally dropped off-site snapshots are
- * deleted (manifests first) and objects no remaining off-site snapshot uses are swept.
+ * data, and the next run resumes where it stopped. Objects packed locally go off-site in their
+ * whole pack, with its index (replicate_packs.ts). Finally dropped off-site snapshots are deleted
+ * (manifests first) and objects and packs no remaining off-site snapshot uses are swept.
  */
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
-import { StorageError } from '../core/errors';
+import { NotFoundError, StorageError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
 import { HashSorter, notListed } from '../core/hash_sort';
 import { newJobId } from '../core/ids';
@@ -19,6 +20,7 @@ import { deleteVerification, readVerifications } from '../repository/verificatio
 import { listSnapshotKeys, objectKey, snapshotIds, snapshotKey, snapshotSignatureKey } from '../repository/layout';
 import { fileBody, readBuffer } from '../storage/storage';
 import { readOptional } from '../repository/trust';
+import { upgradeMarkerForPacks } from '../repository/marker';
 import { LocalStorage } from '../storage/local_storage';
 import { KeyMismatchError } from '../storage/encrypted_storage';
 import type { OffsiteRepo } from '../offsite/open_offsite';
@@ -28,15 +30,21 @@ import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job, Step } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 import { plural } from '../core/units';
+import { listPackNames, planPackUploads, sweepOffsitePacks, uploadPack } from './replicate_packs';
 
 export interface ReplicateOutcome {
   location?: string;
   copied: string[];
+  /** Object files uploaded (objects not in a local pack). */
   objectsUploaded: number;
+  /** Pack files uploaded (each with its index); their bytes count in bytesUploaded. */
+  packsUploaded: number;
   bytesUploaded: number;
   retention?: PrunePlan;
   removed: string[];
   objectsRemoved: number;
+  /** Off-site packs removed: none of their objects is used, or they had no index. */
+  packsRemoved: number;
   /** Why unused off-site objects were left in place, when they were. */
   sweepSkipped?: string;
 }
@@ -48,9 +56,11 @@ export function planReplicate(
   const outcome: ReplicateOutcome = {
     copied: [],
     objectsUploaded: 0,
+    packsUploaded: 0,
     bytesUploaded: 0,
     removed: [],
     objectsRemoved: 0,
+    packsRemoved: 0,
   };
   if (!(ec.storage instanceof LocalStorage)) {
     throw new StorageError(
@@ -109,7 +119,9 @@ export function planReplicate(
     run: async (ctx) => {
       // Exact and flat: every object the new snapshots use, sorted on local disk, joined with the
       // off-site listing (the same order): an object is skipped only when off-site lists its
-      // exact name. What is missing is noted with its size (for the progress total), then copied.
+      // exact name. What is missing is noted with its size (for the progress total), then copied:
+      // an object packed here by sending its whole pack and the pack's index (unless off-site
+      // lists them by name), the others as object files.
       const needed = new HashSorter(await spoolDir());
       const missing = new HashSorter(await spoolDir());
       try {
@@ -122,19 +134,38 @@ export function planReplicate(
           }
         }
         let total = 0;
+        await ec.repo.loadPacks({ signal: ctx.signal });
+        const packs = new Set<string>();
         for await (const { sha256 } of notListed(needed.distinct(), off.repo.listObjects())) {
-          const size = (await stat(objectFile(local, sha256))).size;
+          const loc = ec.repo.locateSync(sha256);
+          if (loc) {
+            packs.add(loc.pack);
+            continue;
+          }
+          const size = await objectSize(local, sha256);
           total += size;
           await missing.add(sha256, size);
         }
         await needed.dispose();
+        const uploads = packs.size ? await planPackUploads(local, packs, await listPackNames(off.storage)) : [];
+        total += uploads.reduce((n, u) => n + u.bytes, 0);
         const pool = new TaskPool(4);
         const target = off.storage;
+        // Before the first pack: a reader that predates packs must refuse the copy, not miss objects.
+        if (uploads.length) await upgradeMarkerForPacks(target);
+        for (const u of uploads) {
+          await pool.add(async () => {
+            await uploadPack(local, target, u, { signal: ctx.signal });
+            if (u.sendPack) outcome.packsUploaded++;
+            outcome.bytesUploaded += u.bytes;
+            ctx.progress(outcome.bytesUploaded, total, 'bytes');
+          });
+        }
         for await (const j of missing.distinct()) {
           await pool.add(async () => {
             await target.put(objectKey(j.sha256), fileBody(objectFile(local, j.sha256)), { signal: ctx.signal });
             outcome.objectsUploaded++;
-            outcome.bytesUploaded += j.b;
+            outcome.bytesUploaded += j.a; // the size noted with the name above
             ctx.progress(outcome.bytesUploaded, total, 'bytes');
           });
         }
@@ -151,7 +182,8 @@ export function planReplicate(
         await off.storage.put(snapshotKey(m.id), await readBuffer(local, snapshotKey(m.id)), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
-      return `${plural(outcome.copied.length, 'snapshot')}, ${plural(outcome.objectsUploaded, 'object')} uploaded (${fmt(outcome.bytesUploaded)})`;
+      const packed = outcome.packsUploaded ? ` and ${plural(outcome.packsUploaded, 'pack')}` : '';
+      return `${plural(outcome.copied.length, 'snapshot')}, ${plural(outcome.objectsUploaded, 'object')}${packed} uploaded (${fmt(outcome.bytesUploaded)})`;
     },
   };
 
@@ -208,7 +240,16 @@ export function planReplicate(
         await off.repo.deleteObject(o.sha256);
         outcome.objectsRemoved++;
       }
-      return `${plural(outcome.removed.length, 'snapshot')} dropped, ${plural(outcome.objectsRemoved, 'unused object')} removed`;
+      // Packs' indexes are read only when a snapshot was dropped (else none lost its last user);
+      // packs without an index are removed on every run. Partly used packs stay whole (no repack).
+      const packs = await sweepOffsitePacks(local, off.storage, live, {
+        readIndexes: outcome.removed.length > 0,
+        signal: ctx.signal,
+      });
+      outcome.packsRemoved = packs.removed;
+      for (const k of packs.kept) ctx.log('warn', `off-site pack ${k.pack.slice(0, 12)}… is kept: ${k.why}`);
+      const packed = outcome.packsRemoved ? `, ${plural(outcome.packsRemoved, 'unused pack')}` : '';
+      return `${plural(outcome.removed.length, 'snapshot')} dropped, ${plural(outcome.objectsRemoved, 'unused object')}${packed} removed`;
     },
   };
 
@@ -220,6 +261,19 @@ export function planReplicate(
 
 function objectFile(local: LocalStorage, sha: string): string {
   return path.join(local.root, ...objectKey(sha).split('/'));
+}
+
+/** The size of a local object file; NotFoundError naming the object when it is in no pack and has no file. */
+async function objectSize(local: LocalStorage, sha: string): Promise<number> {
+  try {
+    return (await stat(objectFile(local, sha))).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new NotFoundError(
+      `object ${sha.slice(0, 12)}…, used by a snapshot to copy, is missing here: no object file, and no pack whose index reads holds it`,
+      { cause: err, hint: 'run mm-backup verify on the local snapshots' },
+    );
+  }
 }
 
 /** A manifest without its file index (what the plan keeps of each local snapshot). */

@@ -43,15 +43,19 @@ export function replicateResult(o: ReplicateOutcome): Record<string, unknown> {
     location: o.location,
     copied: o.copied,
     objects_uploaded: o.objectsUploaded,
+    packs_uploaded: o.packsUploaded,
     bytes_uploaded: o.bytesUploaded,
     removed: o.removed,
     objects_removed: o.objectsRemoved,
+    packs_removed: o.packsRemoved,
     sweep_skipped: o.sweepSkipped ?? null,
   };
 }
 
 export function replicateText(o: ReplicateOutcome): string {
-  return `Off-site (${o.location}): ${plural(o.copied.length, 'snapshot')} copied, ${plural(o.objectsUploaded, 'object')} uploaded (${size(o.bytesUploaded)}); ${o.removed.length} dropped by retention, ${plural(o.objectsRemoved, 'unused object')} removed.`;
+  const up = o.packsUploaded ? ` and ${plural(o.packsUploaded, 'pack')}` : '';
+  const gone = o.packsRemoved ? ` and ${plural(o.packsRemoved, 'unused pack')}` : '';
+  return `Off-site (${o.location}): ${plural(o.copied.length, 'snapshot')} copied, ${plural(o.objectsUploaded, 'object')}${up} uploaded (${size(o.bytesUploaded)}); ${o.removed.length} dropped by retention, ${plural(o.objectsRemoved, 'unused object')}${gone} removed.`;
 }
 
 /** `kept` is a count (posts, metrics); `kept_snapshots` lists them. */
