@@ -37,6 +37,7 @@ export async function verifyLoaded(
     deep,
     objects: plan.outcome.objects,
     issues: plan.outcome.issues,
+    notes: plan.outcome.notes,
     ...(physical ? { physical } : {}),
   });
   return {
@@ -44,7 +45,7 @@ export async function verifyLoaded(
     result,
     summary: () => ({
       json: { ok: true, ...result(), snapshot: m.id },
-      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plural(plan.outcome.objects, 'object')} intact.${physical ? ` ${describePhysical(physical)}` : ''}`,
+      text: `Snapshot ${m.id} verified${deep ? ' (with a restore drill)' : ''}: ${plural(plan.outcome.objects, 'object')} intact.${physical ? ` ${describePhysical(physical)}` : ''}${plan.outcome.notes.length ? ` Notes: ${plan.outcome.notes.join('; ')}` : ''}`,
     }),
   };
 }

@@ -18,12 +18,15 @@ import type { EngineContext } from '../jobs/context';
 import type { Job, Step, StepContext } from '../jobs/runner';
 import { writeVerification } from '../repository/verifications';
 import { plural } from '../core/units';
+import { checkPacks } from './verify_packs';
 
 export interface VerifyOutcome {
   issues: VerifyIssue[];
   objects: number;
   /** Problems found beyond the MAX_LISTED_ISSUES listed in `issues`. */
   unlisted: number;
+  /** Findings that are not failures (packs without an index): shown, not recorded. */
+  notes: string[];
 }
 
 /** Problems listed at most; more are counted (`unlisted`): a wiped repository must not fill memory with them. */
@@ -138,7 +141,7 @@ export function planVerify(
   engine: DatabaseEngine | undefined,
   opts: { deep: boolean; allowUnsigned?: boolean },
 ): { job: Job; outcome: VerifyOutcome } {
-  const outcome: VerifyOutcome = { issues: [], objects: 0, unlisted: 0 };
+  const outcome: VerifyOutcome = { issues: [], objects: 0, unlisted: 0, notes: [] };
   // Each record is checked by its kind: in a step of its own (a dump read through), or with the checksums.
   const records = m.components
     .filter((c) => c.status === 'included')
@@ -153,13 +156,27 @@ export function planVerify(
       },
     },
     {
+      id: 'packs',
+      title: opts.deep
+        ? 'Check the packs against their indexes and re-hash each pack whole'
+        : 'Check the packs against their indexes',
+      run: async (ctx) => {
+        const r = await checkPacks(ec.repo, ctx, { deep: opts.deep });
+        const room = Math.max(0, MAX_LISTED_ISSUES - outcome.issues.length);
+        outcome.issues.push(...r.issues.slice(0, room));
+        outcome.unlisted += Math.max(0, r.issues.length - room);
+        outcome.notes.push(...r.notes);
+        return r.summary;
+      },
+    },
+    {
       id: 'checksums',
       title: 'Re-hash every object against the manifest',
       run: async (ctx) => {
         const r = await checkObjects(ec.repo, m, ctx);
         outcome.issues.push(...r.issues);
         outcome.objects = r.objects;
-        outcome.unlisted = r.unlisted;
+        outcome.unlisted += r.unlisted;
         for (const { c, kind } of records.filter((x) => x.title === undefined)) {
           const found = await kind.verify(c, { repo: ec.repo, step: ctx, deep: opts.deep });
           outcome.issues.push(...found);
@@ -208,12 +225,20 @@ export function planVerify(
         throw new VerificationError(
           `snapshot ${m.id} failed verification (${plural(outcome.issues.length + outcome.unlisted, 'problem')}): ${first}`,
           outcome.issues,
-          {
-            hint: 'do not restore from this snapshot; take a new backup and check the repository disk',
-          },
+          { hint: failureHint(outcome.issues) },
         );
       }
     },
   });
   return { job: { id: newJobId(), kind: 'verify', steps, finally: [] }, outcome };
+}
+
+/** What to do: a damaged pack's objects are not stored again by a backup while its index lists them. */
+function failureHint(issues: VerifyIssue[]): string {
+  const base = 'do not restore from this snapshot; take a new backup and check the repository disk';
+  const packLevel = (i: VerifyIssue) => i.component === 'pack' || i.component === 'pack-index';
+  if (!issues.some(packLevel)) return base;
+  const packs =
+    'packs or pack indexes are damaged, and a backup stores again only the objects no readable index lists: see docs/storage.md "When verify finds a damaged pack"';
+  return issues.every(packLevel) ? `every object of this snapshot checked intact, but ${packs}` : `${base}; ${packs}`;
 }

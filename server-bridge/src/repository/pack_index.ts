@@ -49,6 +49,11 @@ export class PackIndex {
     return this.packs.length;
   }
 
+  /** Every pack indexed with the size its index gives, in the order added (verify checks each). */
+  indexedPacks(): Array<{ pack: string; size: number }> {
+    return this.packs.map((pack) => ({ pack, size: this.packSizes.get(pack) as number }));
+  }
+
   /** Bytes of the records (the index's memory outside the JS heap). */
   get recordBytes(): number {
     return this.chunks.reduce((n, c) => n + c.length, 0);

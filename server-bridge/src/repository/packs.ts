@@ -8,19 +8,27 @@
 import { createHash } from 'node:crypto';
 import { BridgeError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
-import { readBuffer, readRangeBuffer, type Storage } from '../storage/storage';
+import { readRangeBuffer, type Storage } from '../storage/storage';
 import { packKey } from './layout';
 import { loadPackIndex, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
 import { storePack } from './pack_store';
 import { PackWriter, type FinishedPack, type PackWriterOptions } from './pack_writer';
 import { upgradeMarkerForPacks } from './marker';
+import { TARGET_PACK_SIZE } from './pack_limits';
+import type { Readable } from 'node:stream';
 
 /** Whole packs of a bucket held in memory at once (16 MiB each): a restore walks them in order. */
 const HELD_PACKS = 2;
 
 /** Finished packs an asynchronous add lets wait for their store before it waits too. */
 const MAX_STORING = 2;
+
+/**
+ * A pack its index says is larger (an index may claim up to MAX_PACK_SIZE, and anyone who can write
+ * the bucket can write one) is never read whole into memory: by range only, an object at a time.
+ */
+const MAX_WHOLE_READ = 4 * TARGET_PACK_SIZE;
 
 /**
  * Packed objects' names written in this job, exactly: a prefix filter answers most lookups, and a
@@ -120,6 +128,11 @@ export class Packs {
     return this.index?.sizeOfPack(pack);
   }
 
+  /** The packs the loaded index lists, each with its index's size; empty before load(). */
+  indexedPacks(): Array<{ pack: string; size: number }> {
+    return this.index?.indexedPacks() ?? [];
+  }
+
   get loaded(): boolean {
     return this.index !== undefined;
   }
@@ -140,12 +153,13 @@ export class Packs {
     }
     const key = packKey(loc.pack);
     let whole = this.held.get(loc.pack);
-    if (!whole && !this.ranged.has(loc.pack)) {
-      this.ranged.add(loc.pack);
-      return readRangeBuffer(this.storage, key, loc.offset, loc.size, opts);
-    }
     if (!whole) {
-      whole = this.fetchWhole(loc.pack, opts);
+      const size = this.sizeOfPack(loc.pack);
+      if (!this.ranged.has(loc.pack) || size === undefined || size > MAX_WHOLE_READ) {
+        this.ranged.add(loc.pack);
+        return readRangeBuffer(this.storage, key, loc.offset, loc.size, opts);
+      }
+      whole = this.fetchWhole(loc.pack, size, opts);
       this.held.set(loc.pack, whole);
       whole.catch(() => this.held.delete(loc.pack));
       for (const k of this.held.keys()) {
@@ -167,9 +181,9 @@ export class Packs {
     return this.storage.readRangeSync(packKey(loc.pack), loc.offset, loc.size);
   }
 
-  /** A whole pack from a bucket, checked against its name (the SHA-256 of the whole file). */
-  private async fetchWhole(pack: string, opts: { signal?: AbortSignal }): Promise<Buffer> {
-    const bytes = await readBuffer(this.storage, packKey(pack), opts);
+  /** A whole pack from a bucket, checked against its name (the SHA-256 of the whole file); never more than `size` bytes held. */
+  private async fetchWhole(pack: string, size: number, opts: { signal?: AbortSignal }): Promise<Buffer> {
+    const bytes = await this.storage.load(packKey(pack), (body) => readAtMost(body, size, pack), opts);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== pack) {
       throw new PackDamagedError(pack, `its content hashes to ${actual.slice(0, 12)}…, not its name`);
@@ -282,4 +296,19 @@ export class Packs {
     this.held.clear();
     this.ranged.clear();
   }
+}
+
+/** A pack's bytes read whole, refused as they arrive once longer than its index's `max`. */
+async function readAtMost(body: Readable, max: number, pack: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += (chunk as Buffer).length;
+    if (n > max) {
+      body.destroy();
+      throw new PackDamagedError(pack, `longer than the ${max} bytes its index says`);
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, n);
 }

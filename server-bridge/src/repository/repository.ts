@@ -22,12 +22,14 @@ import { cleanStaleSpoolDirs, spoolDir } from '../manifest/spool_dir';
 import { formatIssues } from '../config/load';
 import { fileBody, readBuffer, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
+import { OutOfRangeError } from '../storage/range';
+import { plural } from '../core/units';
 import { HashingStream } from './hashing';
 import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
 import { cloneInto, stagingFailure } from './clone_into';
 import { Packs } from './packs';
-import type { PackLocation } from './pack_index';
+import type { BrokenPackIndex, PackLocation } from './pack_index';
 import { MAX_PACKED_OBJECT } from './pack_limits';
 import type { PackWriterOptions } from './pack_writer';
 import {
@@ -501,15 +503,13 @@ export class Repository {
       buf = loc ? this.packs.readSync(loc) : this.storage.readSmallSync(objectKey(sha256), size ?? INLINE_FILE);
     } catch (err) {
       if (err instanceof NotFoundError) {
-        return loc ? `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing` : 'object is missing';
+        return loc ? `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing` : this.missingProblem();
       }
+      if (loc && err instanceof OutOfRangeError) return this.cutShortProblem(loc, err);
       if (err instanceof StorageError && err.permanent) return err.message;
       throw err;
     }
-    const actual = createHash('sha256').update(buf).digest('hex');
-    if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)`;
-    if (size !== undefined && buf.length !== size) return `size ${buf.length} differs from the manifest's ${size}`;
-    return undefined;
+    return checkBytes(sha256, size, buf, loc);
   }
 
   /** Re-hashes an object; returns a problem string or undefined when it matches. */
@@ -542,7 +542,7 @@ export class Repository {
         opts,
       );
     } catch (err) {
-      if (err instanceof NotFoundError) return 'object is missing';
+      if (err instanceof NotFoundError) return this.missingProblem();
       if (isUnreadable(err)) return (err as Error).message;
       throw err;
     }
@@ -564,15 +564,27 @@ export class Repository {
       buf = await this.packs.read(loc, opts);
     } catch (err) {
       if (err instanceof NotFoundError) return `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing`;
+      if (err instanceof OutOfRangeError) return this.cutShortProblem(loc, err);
       if (isUnreadable(err) || err instanceof VerificationError || (err instanceof StorageError && err.permanent)) {
         return (err as Error).message;
       }
       throw err;
     }
-    const actual = createHash('sha256').update(buf).digest('hex');
-    if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)`;
-    if (size !== undefined && buf.length !== size) return `size ${buf.length} differs from the manifest's ${size}`;
-    return undefined;
+    return checkBytes(sha256, size, buf, loc);
+  }
+
+  /** "object is missing", naming the pack index files that could not be read: one may have listed it. */
+  private missingProblem(): string {
+    const broken = this.packs.broken;
+    if (!broken.length) return 'object is missing';
+    return `object is missing: it is no object file and in no readable pack, and ${plural(broken.length, 'pack index', 'pack indexes')} cannot be read (${(broken[0] as BrokenPackIndex).key}${broken.length > 1 ? ', …' : ''}): one may list it`;
+  }
+
+  /** A packed object's slice reaches past the end of its pack: the pack was cut short. */
+  private cutShortProblem(loc: PackLocation, err: OutOfRangeError): string {
+    const indexed = this.packs.sizeOfPack(loc.pack);
+    const has = err.size === undefined ? 'ends before it' : `has ${err.size} bytes`;
+    return `object is missing: its pack ${loc.pack.slice(0, 12)}… ${has}${indexed === undefined ? '' : `, its index says ${indexed}`} (cut short); the object was at bytes ${loc.offset}-${loc.offset + loc.size - 1}`;
   }
 
   /**
@@ -808,4 +820,15 @@ export class Repository {
 /** A temporary name beside `dest` (same directory: the rename over it is atomic), hidden and unique. */
 function tempBeside(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
+}
+
+/** The problem with an object's bytes read whole (a packed one's names its pack), or undefined. */
+function checkBytes(sha256: string, size: number | undefined, buf: Buffer, loc?: PackLocation): string | undefined {
+  const actual = createHash('sha256').update(buf).digest('hex');
+  const where = loc ? ` in pack ${loc.pack.slice(0, 12)}… at byte ${loc.offset}` : '';
+  if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)${where}`;
+  if (size !== undefined && buf.length !== size) {
+    return `size ${buf.length} differs from the manifest's ${size}${where}`;
+  }
+  return undefined;
 }
