@@ -3,7 +3,9 @@
  * each pack is checked against its index (missing, cut short, deep: hashed whole), broken index
  * files fail the verify and the objects they listed are named as missing with the reason, a pack
  * without an index is a note, and hostile indexes are refused without a read outside the pack.
- * A bucket (memory storage) never holds a pack whole beyond what its index says.
+ * A bucket (memory storage) never holds a pack whole beyond what its index says; an encrypted
+ * bucket (real S3-compatible server, direct mode) verifies clean and deep verify names a pack whose
+ * ciphertext was changed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
@@ -25,6 +27,8 @@ import { backupTree } from '../../src/repository/tree_backup';
 import { readVerifications } from '../../src/repository/verifications';
 import { MemoryStorage } from '../../src/storage/memory_storage';
 import { readAll } from '../../src/storage/storage';
+import { startS3Server, type S3Server } from '@mm-backup/testkit';
+import { S3Storage } from '../../src/storage/s3_storage';
 import { FlakyStorage } from '../support/flaky_storage';
 import { materialize } from '../support/manifests';
 
@@ -199,7 +203,9 @@ test('a pack cut short: its index says more, every object past the end is named,
     expect(named.map((i) => i.path).sort()).toEqual(past.map((f) => f.path).sort());
     for (const i of named) {
       expect(i.problem).toMatch(
-        new RegExp(`^object is missing: its pack ${pack.slice(0, 12)}… has ${cut} bytes, its index says ${size} \\(cut short\\)`),
+        new RegExp(
+          `^object is missing: its pack ${pack.slice(0, 12)}… has ${cut} bytes, its index says ${size} \\(cut short\\)`,
+        ),
       );
     }
   }
@@ -359,4 +365,70 @@ test('a bucket: a pack whose index claims more than 64 MiB is read by range only
   expect(await fresh.checkObject(entries[1]!.sha256!, undefined)).toMatch(
     new RegExp(`^pack ${pack.slice(0, 12)}… is damaged: longer than the ${index.size} bytes its index says$`),
   );
+});
+
+describe('an encrypted bucket (offsite.mode direct, passphrase)', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  }, 60_000);
+  afterAll(() => s3?.destroy());
+
+  test('verify and deep verify pass; a pack whose ciphertext changed fails deep verify, named', async () => {
+    await writeFile(path.join(work, 's3-id'), s3.credentials.accessKeyId, { mode: 0o600 });
+    await writeFile(path.join(work, 's3-secret'), s3.credentials.secretAccessKey, { mode: 0o600 });
+    await writeFile(path.join(work, 'passphrase'), 'correct horse battery staple 42', { mode: 0o600 });
+    const s3cfg = {
+      endpoint: s3.endpoint,
+      bucket: s3.bucket,
+      prefix: 'verify-packs',
+      forcePathStyle: true,
+      accessKeyIdFile: path.join(work, 's3-id'),
+      secretAccessKeyFile: path.join(work, 's3-secret'),
+    };
+    const cfg = parseConfig(
+      {
+        mattermost: { installDir: install, url: 'http://127.0.0.1:1' },
+        service: { preset: 'none' },
+        repository: { path: path.join(work, 'state'), packs: true },
+        backup: { exclude: ['database'] },
+        offsite: {
+          mode: 'direct',
+          s3: s3cfg,
+          encryption: { passphraseFile: path.join(work, 'passphrase') },
+          retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 100 },
+        },
+      },
+      path.join(work, 'mm-backup.json'),
+    );
+    ec = await openContext(cfg, { notice: () => undefined });
+    const m = await backup();
+    for (const deep of [false, true]) {
+      const v = await verify(m, deep);
+      expect(v.result.error).toBeUndefined();
+      expect(v.packStep).toMatch(/^1 pack, .*0 problems$/);
+    }
+    const raw = new S3Storage({
+      bucket: s3.bucket,
+      prefix: 'verify-packs',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: s3.credentials,
+    });
+    const packKeys: string[] = [];
+    for await (const o of raw.list('packs')) packKeys.push(o.key);
+    expect(packKeys).toHaveLength(1);
+    const body = await readAll(await raw.get(packKeys[0]!));
+    body[Math.floor(body.length / 2)]! ^= 1;
+    await raw.put(packKeys[0]!, body);
+    const deep = await verify(m, true);
+    expect(deep.result.error?.code).toBe('VERIFICATION_FAILED');
+    expect(deep.outcome.issues).toContainEqual({
+      component: 'pack',
+      path: packKeys[0],
+      object: packKeys[0]!.split('/').at(-1),
+      problem: expect.stringMatching(/^pack cannot be read: /) as unknown,
+    });
+  }, 120_000);
 });
