@@ -94,10 +94,13 @@ export async function checkPacks(repo: Repository, ctx: StepContext, opts: { dee
   }
   const rehashed = opts.deep ? `, ${formatBytes(hashed)} re-hashed whole` : '';
   const orphanText = orphans.count ? `, ${plural(orphans.count, 'pack')} without an index (a note)` : '';
+  const none = !indexed.length && !issues.length && !orphans.count;
   return {
     issues,
     notes,
-    summary: `${plural(indexed.length, 'pack')}${rehashed}, ${plural(issues.length, 'problem')}${orphanText}`,
+    summary: none
+      ? 'no packs'
+      : `${plural(indexed.length, 'pack')}${rehashed}, ${plural(issues.length, 'problem')}${orphanText}`,
   };
 }
 

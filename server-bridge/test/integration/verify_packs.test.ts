@@ -72,18 +72,21 @@ beforeEach(async () => {
   await writeFile(path.join(install, 'bin', 'mattermost'), '#!/bin/sh\n');
   await writeData('a', 12);
   await writeFile(path.join(install, 'data', 'big.bin'), randomBytes(200 * 1024));
-  const cfg = parseConfig(
+  ec = await openContext(localConfig(true), { notice: () => undefined });
+  d = await discover(localConfig(true));
+});
+
+function localConfig(packs: boolean) {
+  return parseConfig(
     {
       mattermost: { installDir: install, url: 'http://127.0.0.1:1' },
       service: { preset: 'none' },
-      repository: { path: repoDir, packs: true },
+      repository: { path: repoDir, packs },
       backup: { exclude: ['database'] },
     },
     path.join(work, 'mm-backup.json'),
   );
-  ec = await openContext(cfg, { notice: () => undefined });
-  d = await discover(cfg);
-});
+}
 afterEach(() => rm(work, { recursive: true, force: true }));
 
 async function backup(): Promise<Manifest> {
@@ -127,6 +130,14 @@ async function packedFiles(m: Manifest) {
   }
   return out;
 }
+
+test('a repository without packs: the step says so and finds nothing', async () => {
+  ec = await openContext(localConfig(false), { notice: () => undefined });
+  const v = await verify(await backup());
+  expect(v.result.error).toBeUndefined();
+  expect(v.packStep).toBe('no packs');
+  expect(await keysUnder('packs')).toEqual([]);
+});
 
 test('a clean packed repository verifies, deep too, and the result is recorded', async () => {
   const m = await backup();
