@@ -27,7 +27,7 @@ const MAX_ISSUES = 100;
  * the overhead of encrypting to the current recipients, which differs for objects encrypted to
  * other ones (before a key change), so there only presence is checked.
  */
-function sizesComparable(storage: Storage): boolean {
+export function sizesComparable(storage: Storage): boolean {
   for (let s: Storage | undefined = storage; s; s = s instanceof ForwardingStorage ? s.inner : undefined) {
     if (s instanceof EncryptedStorage) return false;
   }

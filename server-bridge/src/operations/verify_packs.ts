@@ -11,8 +11,8 @@ import { NotFoundError, StorageError, throwIfAborted, VerificationError, type Ve
 import { formatBytes, plural } from '../core/units';
 import type { StepContext } from '../jobs/runner';
 import { PACKS, packIndexKey, packKey, packOfIndexKey, packOfKey } from '../repository/layout';
-import { readMarker } from '../repository/marker';
 import type { Repository } from '../repository/repository';
+import { sizesComparable } from './object_presence';
 
 /** Orphan packs named in the note; the rest are counted. */
 const NAMED_ORPHANS = 5;
@@ -30,7 +30,8 @@ export interface PackFindings {
 /**
  * Checks every pack index against its pack: broken index files (repo.packs.broken), packs missing
  * or of another size than their index says (sizes only where the listing gives them exactly: not
- * through encryption, whose listing derives them), packs without an index (a note), and with `deep`
+ * through encryption, whose listing derives them from the current recipients, or gives the
+ * stored size on a host without any), packs without an index (a note), and with `deep`
  * each pack read whole, streamed, and hashed against its name. Loads the index afresh, so the
  * object checks after it see the same index (call between jobs, never while a backup writes packs). Reads nothing an index points to
  * (the per-object checks do that, bounded by the storage's range checks). Storage failures other
@@ -63,7 +64,7 @@ export async function checkPacks(repo: Repository, ctx: StepContext, opts: { dee
       if (orphans.named.length < NAMED_ORPHANS) orphans.named.push(o.key);
     }
   }
-  const exactSizes = (await readMarker(repo.storage))?.encryption !== 'age';
+  const exactSizes = sizesComparable(repo.storage);
   const toHash: Array<{ pack: string; size: number }> = [];
   for (const { pack, size } of indexed) {
     const has = listed.get(pack);

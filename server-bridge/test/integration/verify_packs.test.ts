@@ -29,6 +29,11 @@ import { MemoryStorage } from '../../src/storage/memory_storage';
 import { readAll } from '../../src/storage/storage';
 import { startS3Server, type S3Server } from '@mm-backup/testkit';
 import { S3Storage } from '../../src/storage/s3_storage';
+import { generateKeyPair } from '../../src/storage/age';
+import { EncryptedStorage } from '../../src/storage/encrypted_storage';
+import { isPlaintextKey } from '../../src/repository/layout';
+import { checkPacks } from '../../src/operations/verify_packs';
+import type { StepContext } from '../../src/jobs/runner';
 import { FlakyStorage } from '../support/flaky_storage';
 import { materialize } from '../support/manifests';
 
@@ -442,4 +447,25 @@ describe('an encrypted bucket (offsite.mode direct, passphrase)', () => {
       problem: expect.stringMatching(/^pack cannot be read: /) as unknown,
     });
   }, 120_000);
+});
+
+test('encrypted, read by a host with only the identity (its listing gives stored sizes): no size is compared, deep verify hashes the packs clean', async () => {
+  const { identity, recipient } = await generateKeyPair();
+  const memory = new MemoryStorage();
+  await mkdir(path.join(work, 'stage'));
+  const writer = await Repository.open(
+    new EncryptedStorage(memory, { recipients: [recipient], identities: [identity] }, isPlaintextKey),
+    { packs: true, stagingDir: path.join(work, 'stage') },
+  );
+  await collectEntries((await backupTree({ root: path.join(install, 'data'), exclude: [], repo: writer })).entries);
+  await writer.packs.flush();
+  const reader = await Repository.open(
+    new EncryptedStorage(memory, { recipients: [], identities: [identity] }, isPlaintextKey),
+  );
+  const ctx: StepContext = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
+  for (const deep of [false, true]) {
+    const r = await checkPacks(reader, ctx, { deep });
+    expect(r.issues).toEqual([]);
+    expect(r.summary).toMatch(/^1 pack, /);
+  }
 });
