@@ -1,23 +1,29 @@
 /**
  * prune: apply retention, delete the manifests of dropped snapshots first, then sweep objects no
- * remaining manifest references. An interruption can only leave unreferenced objects behind,
- * never a kept snapshot without its data.
+ * remaining manifest references: object files, then packs (removed when unused, rewritten when
+ * mostly unused: repository/pack_sweep.ts). An interruption can only leave unreferenced objects
+ * (or a used object in two packs) behind, never a kept snapshot without its data.
  */
 import { PreconditionError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
 import { newJobId } from '../core/ids';
 import { referencedObjects } from '../manifest/manifest';
 import { deleteVerification, readVerifications } from '../repository/verifications';
+import { sweepPacks } from '../repository/pack_sweep';
 import type { EngineContext } from '../jobs/context';
 import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 import { plural } from '../core/units';
 
+/** What prune did (in a dry run: would do). Objects and bytes count object files and packed objects alike. */
 export interface PruneOutcome {
   plan?: PrunePlan;
   objectsRemoved: number;
   bytesFreed: number;
+  /** Unused packs and orphan pack files removed, and partly used packs rewritten (pack_sweep.ts). */
+  packsRemoved: number;
+  packsRepacked: number;
   dryRun: boolean;
 }
 
@@ -33,7 +39,13 @@ export function planPrune(
   opts: { dryRun: boolean; idPrefix?: string; sweepOnlyAfterRemoval?: boolean },
 ): { job: Job; outcome: PruneOutcome } {
   const pre = opts.idPrefix ?? '';
-  const outcome: PruneOutcome = { objectsRemoved: 0, bytesFreed: 0, dryRun: opts.dryRun };
+  const outcome: PruneOutcome = {
+    objectsRemoved: 0,
+    bytesFreed: 0,
+    packsRemoved: 0,
+    packsRepacked: 0,
+    dryRun: opts.dryRun,
+  };
   const job: Job = {
     id: newJobId(),
     kind: 'prune',
@@ -96,7 +108,17 @@ export function planPrune(
             if (!opts.dryRun) await ec.repo.deleteObject(o.sha256);
             ctx.progress(outcome.objectsRemoved, undefined, 'objects');
           }
-          return `${plural(outcome.objectsRemoved, 'object')}, ${fmt(outcome.bytesFreed)} ${opts.dryRun ? 'would be freed' : 'freed'}`;
+          // Packs after object files: the same names in use decide, one copy of each used object is kept.
+          const packs = await sweepPacks(ec.repo, live, { dryRun: opts.dryRun, signal: ctx.signal, log: ctx.log });
+          outcome.objectsRemoved += packs.objectsRemoved;
+          outcome.bytesFreed += packs.bytesFreed;
+          outcome.packsRemoved = packs.packsRemoved;
+          outcome.packsRepacked = packs.packsRepacked;
+          const packText =
+            packs.packsRemoved || packs.packsRepacked
+              ? ` (${plural(packs.packsRemoved, 'pack')} removed, ${packs.packsRepacked} rewritten)`
+              : '';
+          return `${plural(outcome.objectsRemoved, 'object')}${packText}, ${fmt(outcome.bytesFreed)} ${opts.dryRun ? 'would be freed' : 'freed'}`;
         },
       },
     ],

@@ -67,10 +67,16 @@ export function pruneResult(o: PruneOutcome): Record<string, unknown> {
     removed: o.plan?.remove ?? [],
     objects_removed: o.objectsRemoved,
     bytes_freed: o.bytesFreed,
+    packs_removed: o.packsRemoved,
+    packs_repacked: o.packsRepacked,
   };
 }
 
 export function pruneText(o: PruneOutcome): string {
   const verb = o.dryRun ? 'would remove' : 'removed';
-  return `${plural(o.plan?.keep.length ?? 0, 'snapshot')} kept; ${verb} ${plural(o.plan?.remove.length ?? 0, 'snapshot')} and ${plural(o.objectsRemoved, 'object')} (${size(o.bytesFreed)}).`;
+  const packs =
+    o.packsRemoved || o.packsRepacked
+      ? `; ${verb} ${plural(o.packsRemoved, 'unused pack')}, ${o.dryRun ? 'would rewrite' : 'rewrote'} ${plural(o.packsRepacked, 'partly used pack')}`
+      : '';
+  return `${plural(o.plan?.keep.length ?? 0, 'snapshot')} kept; ${verb} ${plural(o.plan?.remove.length ?? 0, 'snapshot')} and ${plural(o.objectsRemoved, 'object')} (${size(o.bytesFreed)})${packs}.`;
 }

@@ -7,7 +7,7 @@
  * keeps every record; lookup answers with the one from the pack added first.
  */
 import { NotFoundError } from '../core/errors';
-import type { Storage } from '../storage/storage';
+import type { ObjectInfo, Storage } from '../storage/storage';
 import type { Readable } from 'node:stream';
 import { PACK_INDEXES, packOfIndexKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
@@ -71,6 +71,24 @@ export class PackIndex {
     const key = Buffer.from(sha, 'hex');
     for (let j = i; j < this.count && this.compareAt(j, key) === 0; j++) out.push(this.location(j));
     return out;
+  }
+
+  /** Every name held by more than one pack, once each, in name order (a scan of the sorted records). */
+  *duplicateNames(): Generator<string> {
+    for (let i = 1; i < this.count; i++) {
+      const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
+      const at = (i & CHUNK_MASK) * RECORD;
+      const prev = this.chunks[(i - 1) >>> CHUNK_SHIFT] as Buffer;
+      const pat = ((i - 1) & CHUNK_MASK) * RECORD;
+      if (chunk.compare(prev, pat, pat + 32, at, at + 32) !== 0) continue;
+      // Report a run once: at its second record.
+      if (i >= 2) {
+        const before = this.chunks[(i - 2) >>> CHUNK_SHIFT] as Buffer;
+        const bat = ((i - 2) & CHUNK_MASK) * RECORD;
+        if (before.compare(prev, pat, pat + 32, bat, bat + 32) === 0) continue;
+      }
+      yield chunk.toString('hex', at, at + 32);
+    }
   }
 
   /** The lowest record index holding `sha`, or undefined. */
@@ -222,6 +240,24 @@ async function readBounded(body: Readable, max: number, pack: string): Promise<B
 }
 
 /**
+ * Reads and parses the index file listed as `o` (a key under index/ naming `pack`): PackIndexError
+ * for one that is too long or fails a check (pack_index_file.ts), NotFoundError when it is gone,
+ * storage failures as they come.
+ */
+export async function readPackIndexFile(
+  storage: Storage,
+  o: ObjectInfo,
+  pack: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<PackIndexFile> {
+  if (o.size > MAX_INDEX_FILE_BYTES) {
+    throw new PackIndexError(pack, 'too-large', `${o.size} bytes, more than ${MAX_INDEX_FILE_BYTES}`);
+  }
+  const bytes = await storage.load(o.key, (body) => readBounded(body, MAX_INDEX_FILE_BYTES, pack), opts);
+  return parsePackIndexFile(bytes, pack);
+}
+
+/**
  * Builds the lookup from every index/<pack>.json in `storage`, one file read and parsed at a time,
  * in key order (so which pack is "first" for a duplicate is the same on every run). Index files
  * that are too long, do not parse or fail a check (pack_index_file.ts) are returned in `broken`,
@@ -238,11 +274,7 @@ export async function loadPackIndex(
     const pack = packOfIndexKey(o.key);
     if (!pack) continue;
     try {
-      if (o.size > MAX_INDEX_FILE_BYTES) {
-        throw new PackIndexError(pack, 'too-large', `${o.size} bytes, more than ${MAX_INDEX_FILE_BYTES}`);
-      }
-      const bytes = await storage.load(o.key, (body) => readBounded(body, MAX_INDEX_FILE_BYTES, pack), opts);
-      builder.add(parsePackIndexFile(bytes, pack));
+      builder.add(await readPackIndexFile(storage, o, pack, opts));
     } catch (err) {
       if (err instanceof PackIndexError) broken.push({ key: o.key, problem: err.message });
       else if (err instanceof NotFoundError) {

@@ -205,6 +205,11 @@ export class Repository {
     return this.stageDir;
   }
 
+  /** Where this repository stages files before storing them (prune writes repacked packs there). */
+  async stagingDirectory(): Promise<string> {
+    return this.staging();
+  }
+
   /** Hashes `source` while staging it, then stores it under its SHA-256 unless already present. */
   async ingest(source: Readable, opts: { signal?: AbortSignal } = {}): Promise<StoredObject> {
     const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);

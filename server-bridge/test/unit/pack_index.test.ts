@@ -151,3 +151,19 @@ test('the sha in each record is exactly the one indexed (no truncation): a near 
   expect(index.lookup(sha)).toBeDefined();
   expect(index.lookup(near)).toBeUndefined();
 });
+
+test('duplicateNames: each name held by two or more packs once, in name order; names held once never', () => {
+  const twice = [hex(), hex(), hex()].sort();
+  const thrice = hex();
+  const b = new PackIndexBuilder();
+  // Enough records to span two 64k-record chunks, so runs can straddle a chunk boundary.
+  const filler = Array.from({ length: 70_000 }, hex);
+  b.add(indexOf(hex(), [...filler.slice(0, 35_000), twice[0]!, thrice]));
+  b.add(indexOf(hex(), [...filler.slice(35_000), twice[1]!, twice[2]!, thrice]));
+  b.add(indexOf(hex(), [twice[0]!, twice[1]!, thrice, hex()]));
+  b.add(indexOf(hex(), [twice[2]!]));
+  const index = b.build();
+  expect([...index.duplicateNames()]).toEqual([...twice, thrice].sort());
+  expect(index.locations(thrice)).toHaveLength(3);
+  expect([...new PackIndexBuilder().build().duplicateNames()]).toEqual([]);
+});
