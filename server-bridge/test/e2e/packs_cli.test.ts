@@ -3,7 +3,8 @@
 // place puts back every file and row from them, verify passes; a pack damaged afterwards fails
 // verify naming the object, and a restore that meets it fails with Mattermost running and the
 // install as it was.
-import { readFile, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
@@ -76,6 +77,33 @@ test('restore in place from packs puts back every file and every row', async () 
   expect(await isUp(env.url)).toBe(true);
   expect(await tableDigests(env.sb.dbUrl)).toEqual(rowsBefore);
   expect(await tree()).toEqual(treeBefore);
+});
+
+test('prune with packs: a pack only a dropped snapshot used goes, what is kept still verifies', async () => {
+  const dir = path.join(env.sb.installDir, 'data', 'prune-packs');
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < 40; i++) await writeFile(path.join(dir, `f${i}.bin`), randomBytes(2000));
+  const b = await env.cli('backup', '--mode', 'online');
+  expect(b.code).toBe(0);
+  await rm(dir, { recursive: true });
+  const c = await env.cli('backup', '--mode', 'online');
+  expect(c.code).toBe(0);
+  await env.writeConfig({
+    repository: { path: env.repo, packs: true },
+    retention: { keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+  });
+  const p = await env.cli('prune');
+  expect(p.code).toBe(0);
+  expect(p.summary?.removed).toContain(b.summary?.snapshot.id);
+  // The 40 files' pack held nothing a kept snapshot uses (or little): removed or rewritten.
+  expect(Number(p.summary?.packs_removed ?? 0) + Number(p.summary?.packs_repacked ?? 0)).toBeGreaterThan(0);
+  const kept = (await env.cli('list')).summary?.snapshots.map((s: { id: string }) => s.id) as string[];
+  expect(kept).toEqual(expect.arrayContaining([snapshotId, c.summary?.snapshot.id]));
+  for (const id of kept) expect((await env.cli('verify', id, '--deep')).code).toBe(0);
+  const indexes = await files(path.join(env.repo, 'index'));
+  expect(indexes.map((f) => path.basename(f, '.json')).sort()).toEqual(
+    (await files(path.join(env.repo, 'packs'))).map((f) => path.basename(f)).sort(),
+  );
 });
 
 test('a damaged pack: verify fails naming the file; a restore fails, Mattermost runs, the install is unchanged', async () => {
