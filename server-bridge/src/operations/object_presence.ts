@@ -14,25 +14,14 @@ import type { Repository } from '../repository/repository';
 import { objectKey, packKey } from '../repository/layout';
 import type { PackLocation } from '../repository/pack_index';
 import type { StepContext } from '../jobs/runner';
-import { ForwardingStorage } from '../storage/forwarding_storage';
-import { EncryptedStorage } from '../storage/encrypted_storage';
-import type { ObjectInfo, Storage } from '../storage/storage';
+import { sizesComparable } from '../storage/sizes_comparable';
+import type { ObjectInfo } from '../storage/storage';
 import { pacedSteps, WalkPacer } from '../repository/walk_pacer';
 
 /** Enough findings to say what is wrong; past this many the check stops looking. */
 const MAX_ISSUES = 100;
 
-/**
- * Whether the sizes `stat` reports are the objects' own: an encrypted storage derives them from
- * the overhead of encrypting to the current recipients, which differs for objects encrypted to
- * other ones (before a key change), so there only presence is checked.
- */
-export function sizesComparable(storage: Storage): boolean {
-  for (let s: Storage | undefined = storage; s; s = s instanceof ForwardingStorage ? s.inner : undefined) {
-    if (s instanceof EncryptedStorage) return false;
-  }
-  return true;
-}
+export { sizesComparable };
 
 /**
  * Objects already checked, remembered by the first 64 bits of their name in a fixed table (2 MiB,

@@ -4,12 +4,15 @@
  * u32 size) in Buffers of 64k records, sorted by SHA-256 in place once all indexes were added, so
  * a million packed objects cost 44 MB of Buffer memory and a few JS objects per pack, and a
  * lookup is a binary search. An object in several packs (two backups packed the same content)
- * keeps every record; lookup answers with the one from the pack added first.
+ * keeps every record; lookup answers with the one from the pack added first that is not lost.
+ * A pack is lost when its index stands but the pack file is missing or of another size: a
+ * backup must store its objects again (holdsWhole), not deduplicate against it.
  */
 import { NotFoundError } from '../core/errors';
 import type { ObjectInfo, Storage } from '../storage/storage';
 import type { Readable } from 'node:stream';
-import { PACK_INDEXES, packOfIndexKey } from './layout';
+import { sizesComparable } from '../storage/sizes_comparable';
+import { PACK_INDEXES, PACKS, packOfIndexKey, packOfKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
 import { PackIndexError, parsePackIndexFile, type PackIndexFile } from './pack_index_file';
 
@@ -28,8 +31,9 @@ export interface PackLocation {
 
 /**
  * The lookup over all packs added. Contract: lookup(sha) is the location from the first pack
- * added that holds `sha`, or undefined (also for a string that is not a SHA-256); locations(sha)
- * gives every pack's. Immutable once built.
+ * added that holds `sha` and is not lost, else from the first that holds it, or undefined (also
+ * for a string that is not a SHA-256); locations(sha) gives every pack's; holdsWhole(sha) says
+ * whether a pack that is not lost holds it. Immutable once built.
  */
 export class PackIndex {
   private constructor(
@@ -37,7 +41,22 @@ export class PackIndex {
     readonly count: number,
     private readonly packs: string[],
     private readonly packSizes: Map<string, number>,
+    private readonly lost: ReadonlySet<string>,
   ) {}
+
+  /** Whether `pack` was found missing, or of another size than its index says, when loaded. */
+  isLost(pack: string): boolean {
+    return this.lost.has(pack);
+  }
+
+  /**
+   * Whether `sha` is in a pack that was there whole when loaded: what a backup may deduplicate
+   * against (an object only in a lost pack must be stored again, or the new snapshot loses it too).
+   */
+  holdsWhole(sha: string): boolean {
+    const loc = this.lookup(sha);
+    return loc !== undefined && !this.lost.has(loc.pack);
+  }
 
   /** The size of `pack` as its index says (a reader checks the pack file against it), or undefined. */
   sizeOfPack(pack: string): number | undefined {
@@ -61,7 +80,16 @@ export class PackIndex {
 
   lookup(sha: string): PackLocation | undefined {
     const i = this.first(sha);
-    return i === undefined ? undefined : this.location(i);
+    if (i === undefined) return undefined;
+    const loc = this.location(i);
+    if (this.lost.size === 0 || !this.lost.has(loc.pack)) return loc;
+    // Its first pack is lost: a copy a later backup stored (holdsWhole said no) is read instead.
+    const key = Buffer.from(sha, 'hex');
+    for (let j = i + 1; j < this.count && this.compareAt(j, key) === 0; j++) {
+      const other = this.location(j);
+      if (!this.lost.has(other.pack)) return other;
+    }
+    return loc;
   }
 
   locations(sha: string): PackLocation[] {
@@ -126,15 +154,21 @@ export class PackIndex {
   }
 
   /** Used by PackIndexBuilder only. */
-  static fromSorted(chunks: Buffer[], count: number, packs: string[], packSizes: Map<string, number>): PackIndex {
-    return new PackIndex(chunks, count, packs, packSizes);
+  static fromSorted(
+    chunks: Buffer[],
+    count: number,
+    packs: string[],
+    packSizes: Map<string, number>,
+    lost: ReadonlySet<string>,
+  ): PackIndex {
+    return new PackIndex(chunks, count, packs, packSizes, lost);
   }
 }
 
 /**
  * Gathers parsed index files one at a time (each may be dropped after add) and sorts once at
- * build(). Contract: add() only valid indexes (parsePackIndexFile's result); build() once; a pack
- * added twice is indexed once.
+ * build(). Contract: add() only valid indexes (parsePackIndexFile's result); build() once, given
+ * the packs found lost (none by default); a pack added twice is indexed once.
  */
 export class PackIndexBuilder {
   private readonly chunks: Buffer[] = [];
@@ -160,7 +194,12 @@ export class PackIndexBuilder {
     }
   }
 
-  build(): PackIndex {
+  /** The packs added so far with their indexes' sizes. */
+  indexed(): Array<{ pack: string; size: number }> {
+    return this.packs.map((pack) => ({ pack, size: this.packSizes.get(pack) as number }));
+  }
+
+  build(lost: ReadonlySet<string> = new Set()): PackIndex {
     const n = this.count;
     const chunks = this.chunks;
     const at = (i: number): [Buffer, number] => [chunks[i >>> CHUNK_SHIFT] as Buffer, (i & CHUNK_MASK) * RECORD];
@@ -190,7 +229,7 @@ export class PackIndexBuilder {
       i = j;
     }
     permute(order, at);
-    return PackIndex.fromSorted(chunks, n, this.packs, this.packSizes);
+    return PackIndex.fromSorted(chunks, n, this.packs, this.packSizes, lost);
   }
 }
 
@@ -262,7 +301,9 @@ export async function readPackIndexFile(
  * in key order (so which pack is "first" for a duplicate is the same on every run). Index files
  * that are too long, do not parse or fail a check (pack_index_file.ts) are returned in `broken`,
  * not thrown: their objects are then simply not found. Keys under index/ that are not a pack index's
- * name are ignored. Storage failures are thrown.
+ * name are ignored. packs/ is listed after index/ (a pack is stored before its index, so every
+ * index listed has its pack listed unless it was lost): an indexed pack missing there, or of another
+ * size where sizes are comparable, is lost (PackIndex.isLost). Storage failures are thrown.
  */
 export async function loadPackIndex(
   storage: Storage,
@@ -283,5 +324,16 @@ export async function loadPackIndex(
       else throw err;
     }
   }
-  return { index: builder.build(), broken };
+  const listed = new Map<string, number>();
+  for await (const o of storage.list(PACKS)) {
+    const pack = packOfKey(o.key);
+    if (pack) listed.set(pack, o.size);
+  }
+  const sizes = sizesComparable(storage);
+  const lost = new Set<string>();
+  for (const { pack, size } of builder.indexed()) {
+    const found = listed.get(pack);
+    if (found === undefined || (sizes && found !== size)) lost.add(pack);
+  }
+  return { index: builder.build(lost), broken };
 }

@@ -203,9 +203,12 @@ export class Packs {
     return this.write && this.index !== undefined && this.stagingDir !== undefined && this.failed === undefined;
   }
 
-  /** Whether a pack holds `sha`, or this job packed it (objects/ is the caller's to look at). */
+  /**
+   * Whether a pack that was there whole at load holds `sha`, or this job packed it (objects/ is
+   * the caller's to look at): an object only in a lost pack is stored again.
+   */
   has(sha: string): boolean {
-    return !!this.index?.lookup(sha) || !!this.writer?.has(sha) || this.session.has(sha);
+    return !!this.index?.holdsWhole(sha) || !!this.writer?.has(sha) || this.session.has(sha);
   }
 
   /**

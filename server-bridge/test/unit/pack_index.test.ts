@@ -167,3 +167,35 @@ test('duplicateNames: each name held by two or more packs once, in name order; n
   expect(index.locations(thrice)).toHaveLength(3);
   expect([...new PackIndexBuilder().build().duplicateNames()]).toEqual([]);
 });
+
+test('an object in a lost pack and in another: lookup gives the other, holdsWhole says so; only in lost packs: not whole', () => {
+  const [lost, good, alsoLost] = [hex(), hex(), hex()];
+  const [both, onlyLost] = [hex(), hex()];
+  const b = new PackIndexBuilder();
+  b.add(indexOf(lost, [both, onlyLost]));
+  b.add(indexOf(good, [hex(), both]));
+  b.add(indexOf(alsoLost, [onlyLost]));
+  const index = b.build(new Set([lost, alsoLost]));
+  expect(index.lookup(both)?.pack).toBe(good);
+  expect(index.holdsWhole(both)).toBe(true);
+  expect(index.lookup(onlyLost)?.pack).toBe(lost); // the read then says which pack is missing
+  expect(index.holdsWhole(onlyLost)).toBe(false);
+  expect(index.isLost(lost)).toBe(true);
+  expect(index.isLost(good)).toBe(false);
+  expect(index.holdsWhole(hex())).toBe(false);
+});
+
+test('loadPackIndex: an indexed pack missing or of another size is lost, one of its size is not', async () => {
+  const root = path.join(work, 'repo');
+  const storage = await LocalStorage.open(root);
+  const packs = [hex(), hex(), hex()];
+  for (const p of packs) {
+    const f = indexOf(p, [hex(), hex()]);
+    await storage.put(`index/${p}.json`, Buffer.from(serializePackIndexFile(f)));
+    if (p !== packs[1]) {
+      await storage.put(`packs/${p.slice(0, 2)}/${p}`, Buffer.alloc(p === packs[0] ? f.size : f.size - 1));
+    }
+  }
+  const { index } = await loadPackIndex(storage);
+  expect(packs.map((p) => index.isLost(p))).toEqual([false, true, true]);
+});
