@@ -14,7 +14,7 @@ import type { Repository } from '../repository/repository';
 import { objectKey, packKey } from '../repository/layout';
 import type { PackLocation } from '../repository/pack_index';
 import type { StepContext } from '../jobs/runner';
-import { sizesComparable } from '../storage/sizes_comparable';
+import { sizesComparable } from '../storage/encrypted_chain';
 import type { ObjectInfo } from '../storage/storage';
 import { pacedSteps, WalkPacer } from '../repository/walk_pacer';
 

@@ -11,7 +11,7 @@
 import { NotFoundError } from '../core/errors';
 import type { ObjectInfo, Storage } from '../storage/storage';
 import type { Readable } from 'node:stream';
-import { sizesComparable } from '../storage/sizes_comparable';
+import { sizesComparable } from '../storage/encrypted_chain';
 import { PACK_INDEXES, PACKS, packOfIndexKey, packOfKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
 import { PackIndexError, parsePackIndexFile, type PackIndexFile } from './pack_index_file';
