@@ -19,8 +19,13 @@ import { upgradeMarkerForPacks } from './marker';
 import { TARGET_PACK_SIZE } from './pack_limits';
 import type { Readable } from 'node:stream';
 
-/** Whole packs of a bucket held in memory at once (16 MiB each): a restore walks them in order. */
-const HELD_PACKS = 2;
+/**
+ * Bytes of whole packs of a bucket held in memory at once, by their indexes' sizes: two full packs,
+ * or more smaller ones (an hourly backup's pack is often a few MB, and a restore in path order may
+ * interleave a day's worth). Two packs are held whatever their size (each at most MAX_WHOLE_READ).
+ */
+const HELD_BYTES = 2 * TARGET_PACK_SIZE;
+const MIN_HELD_PACKS = 2;
 
 /** Finished packs an asynchronous add lets wait for their store before it waits too. */
 const MAX_STORING = 2;
@@ -90,10 +95,12 @@ export class Packs {
   /** Whether a pack was finished since the index was loaded (flush then drops the index). */
   private wrote = false;
   /** Packs of a bucket read whole (after a second object was wanted from one), newest last. */
-  private held = new Map<string, Promise<Buffer>>();
+  private held = new Map<string, { whole: Promise<Buffer>; size: number }>();
+  /** The sizes of the packs in `held`, summed. */
+  private heldBytes = 0;
   /** Packs of a bucket read from once by range: a second read takes the whole pack. */
   private ranged = new Set<string>();
-  /** Packs of a bucket read whole and let go for others (held only HELD_PACKS at once). */
+  /** Packs of a bucket read whole and let go for others (held only up to HELD_BYTES). */
   private letGo = new Set<string>();
   /** Whether a range read costs its length (no encryption in the chain), not the bytes before it too. */
   private readonly rangesCheap: boolean;
@@ -155,7 +162,7 @@ export class Packs {
 
   /**
    * A located object's bytes, unchecked. A local pack by one pread; a bucket's by range, or whole
-   * once two are wanted (HELD_PACKS at most, the least recently used let go; one let go is read by
+   * once two are wanted (HELD_BYTES of them, the least recently used let go; one let go is read by
    * range after, unless through encryption).
    */
   async read(loc: PackLocation, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
@@ -163,11 +170,13 @@ export class Packs {
       return this.readSync(loc);
     }
     const key = packKey(loc.pack);
-    let whole = this.held.get(loc.pack);
-    if (whole) {
+    const found = this.held.get(loc.pack);
+    let whole: Promise<Buffer>;
+    if (found) {
       // Most recently used last: the least recently used pack is the one let go below.
       this.held.delete(loc.pack);
-      this.held.set(loc.pack, whole);
+      this.held.set(loc.pack, found);
+      whole = found.whole;
     } else {
       const size = this.sizeOfPack(loc.pack);
       // A pack let go once is read by range from then on where a range costs its length: a restore
@@ -179,13 +188,17 @@ export class Packs {
         this.ranged.add(loc.pack);
         return readRangeBuffer(this.storage, key, loc.offset, loc.size, opts);
       }
-      whole = this.fetchWhole(loc.pack, size, opts);
-      this.held.set(loc.pack, whole);
-      whole.catch(() => this.held.delete(loc.pack));
+      const fetched = this.fetchWhole(loc.pack, size, opts);
+      whole = fetched;
+      this.held.set(loc.pack, { whole: fetched, size });
+      this.heldBytes += size;
+      fetched.catch(() => {
+        if (this.held.get(loc.pack)?.whole === fetched) this.release(loc.pack);
+      });
       for (const k of this.held.keys()) {
-        if (this.held.size <= HELD_PACKS) break;
+        if (this.held.size <= MIN_HELD_PACKS || this.heldBytes <= HELD_BYTES) break;
         if (k === loc.pack) continue;
-        this.held.delete(k);
+        this.release(k);
         this.letGo.add(k);
       }
     }
@@ -194,6 +207,14 @@ export class Packs {
       throw new PackDamagedError(loc.pack, `ends at byte ${bytes.length}, before an object its index places there`);
     }
     return bytes.subarray(loc.offset, loc.offset + loc.size);
+  }
+
+  /** Lets go of a held pack. */
+  private release(pack: string): void {
+    const h = this.held.get(pack);
+    if (!h) return;
+    this.held.delete(pack);
+    this.heldBytes -= h.size;
   }
 
   /** read() with synchronous calls, for a repository of plain local files only. */
@@ -320,6 +341,7 @@ export class Packs {
     this.brokenIndexes = [];
     this.session = new SessionPacked();
     this.held.clear();
+    this.heldBytes = 0;
     this.ranged.clear();
     this.letGo.clear();
   }
