@@ -12,7 +12,7 @@ import { NotFoundError } from '../core/errors';
 import type { ObjectInfo, Storage } from '../storage/storage';
 import type { Readable } from 'node:stream';
 import { sizesComparable } from '../storage/encrypted_chain';
-import { PACK_INDEXES, PACKS, packOfIndexKey, packOfKey } from './layout';
+import { PACK_INDEXES, PACKS, packKey, packOfIndexKey, packOfKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
 import { PackIndexError, parsePackIndexFile, type PackIndexFile } from './pack_index_file';
 
@@ -304,16 +304,19 @@ export async function readPackIndexFile(
  * name are ignored. packs/ is listed after index/ (a pack is stored before its index, so every
  * index listed has its pack listed unless it was lost): an indexed pack missing there, or of another
  * size where sizes are comparable, is lost (PackIndex.isLost). Storage failures are thrown.
+ * `listed`: what was listed (packsListing's form), to tell later whether packs changed since.
  */
 export async function loadPackIndex(
   storage: Storage,
   opts: { signal?: AbortSignal } = {},
-): Promise<{ index: PackIndex; broken: BrokenPackIndex[] }> {
+): Promise<{ index: PackIndex; broken: BrokenPackIndex[]; listed: string[] }> {
   const builder = new PackIndexBuilder();
   const broken: BrokenPackIndex[] = [];
+  const indexKeys: string[] = [];
   for await (const o of storage.list(PACK_INDEXES)) {
     const pack = packOfIndexKey(o.key);
     if (!pack) continue;
+    indexKeys.push(o.key);
     try {
       builder.add(await readPackIndexFile(storage, o, pack, opts));
     } catch (err) {
@@ -335,5 +338,17 @@ export async function loadPackIndex(
     const found = listed.get(pack);
     if (found === undefined || (sizes && found !== size)) lost.add(pack);
   }
-  return { index: builder.build(lost), broken };
+  for (const [pack, size] of listed) indexKeys.push(`${packKey(pack)} ${size}`);
+  return { index: builder.build(lost), broken, listed: indexKeys.sort() };
+}
+
+/**
+ * What loadPackIndex lists, names and pack sizes only (nothing read): every index key, and every
+ * pack's key with its size, sorted. Equal answers: no pack or index was added, removed or replaced.
+ */
+export async function packsListing(storage: Storage): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of storage.list(PACK_INDEXES)) if (packOfIndexKey(o.key)) out.push(o.key);
+  for await (const o of storage.list(PACKS)) if (packOfKey(o.key)) out.push(`${o.key} ${o.size}`);
+  return out.sort();
 }

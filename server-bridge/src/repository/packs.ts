@@ -6,12 +6,12 @@
  * (its index after it) before the snapshot's manifest is committed.
  */
 import { createHash } from 'node:crypto';
-import { BridgeError } from '../core/errors';
+import { BridgeError, NotFoundError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
 import { encryptedChain } from '../storage/encrypted_chain';
 import { readRangeBuffer, type Storage } from '../storage/storage';
 import { packKey } from './layout';
-import { loadPackIndex, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
+import { loadPackIndex, packsListing, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
 import { storePack } from './pack_store';
 import { PackWriter, type FinishedPack, type PackWriterOptions } from './pack_writer';
@@ -75,7 +75,7 @@ class SessionPacked {
 
 /**
  * Contract: locate()/locateLoaded() say where a packed object is (undefined: not in any pack, so
- * look in objects/); read()/readSync() return a located object's bytes (not checked: the caller
+ * look in objects/) as the index loaded last says (refresh() looks again); read()/readSync() return a located object's bytes (not checked: the caller
  * hashes them against the name it asked for, as for an object file). With `write`, add()/addSync()
  * take a small object's bytes once prepare() ran, store each full pack as it fills, and flush()
  * stores the rest and must succeed before a manifest that uses them is written. reset() drops
@@ -83,6 +83,8 @@ class SessionPacked {
  */
 export class Packs {
   private index: PackIndex | undefined;
+  /** What the loaded index was built from, as packsListing gives it (refresh() compares a new one). */
+  private listed: string[] = [];
   private brokenIndexes: BrokenPackIndex[] = [];
   private loading: Promise<PackIndex> | undefined;
   private writer: PackWriter | undefined;
@@ -123,9 +125,10 @@ export class Packs {
   async load(opts: { signal?: AbortSignal } = {}): Promise<PackIndex> {
     if (this.index) return this.index;
     this.loading ??= loadPackIndex(this.storage, opts).then(
-      ({ index, broken }) => {
+      ({ index, broken, listed }) => {
         this.index = index;
         this.brokenIndexes = broken;
+        this.listed = listed;
         this.loading = undefined;
         return index;
       },
@@ -135,6 +138,46 @@ export class Packs {
       },
     );
     return this.loading;
+  }
+
+  /**
+   * The index as the repository is now: loaded if it is not; else index/ and packs/ listed again
+   * (names and sizes only) and, when packs were added, removed or lost since the load (another process, e.g. a CLI backup
+   * beside the long-lived sidecar, stored or pruned some), loaded again. What this job packed stays
+   * known either way. True when the index was (re)loaded.
+   */
+  async refresh(opts: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (!this.index) {
+      await this.load(opts);
+      return true;
+    }
+    const now = await packsListing(this.storage);
+    if (now.length === this.listed.length && now.every((k, i) => k === this.listed[i])) return false;
+    const { index, broken, listed } = await loadPackIndex(this.storage, opts);
+    this.index = index;
+    this.brokenIndexes = broken;
+    this.listed = listed;
+    return true;
+  }
+
+  /**
+   * For an object found neither in the loaded index nor as an object file: where it is when packs
+   * changed since the load (packed by another process since), else undefined.
+   */
+  async relocate(sha: string, opts: { signal?: AbortSignal } = {}): Promise<PackLocation | undefined> {
+    return (await this.refresh(opts)) ? this.index?.lookup(sha) : undefined;
+  }
+
+  /** After a read of object file `sha` failed with `err`: relocate()'s answer when `err` says missing, else `err` thrown. */
+  async packedAfterMiss(err: unknown, sha: string, opts: { signal?: AbortSignal } = {}): Promise<PackLocation> {
+    const loc = err instanceof NotFoundError ? await this.relocate(sha, opts) : undefined;
+    if (!loc) throw err;
+    return loc;
+  }
+
+  /** packedAfterMiss(), then that object's bytes (unchecked, as read() gives them). */
+  async readAfterMiss(err: unknown, sha: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    return this.read(await this.packedAfterMiss(err, sha, opts), opts);
   }
 
   /** The size the loaded index gives `pack` (the pack file must have it), or undefined. */
@@ -337,6 +380,7 @@ export class Packs {
   /** Forgets the loaded index (packs were stored or removed): the next lookup loads it again. */
   dropIndex(): void {
     this.index = undefined;
+    this.listed = [];
     this.wrote = false;
     this.brokenIndexes = [];
     this.session = new SessionPacked();

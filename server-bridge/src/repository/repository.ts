@@ -367,11 +367,11 @@ export class Repository {
   }
 
   /**
-   * Loads where packed objects are, for the synchronous paths (copySmallObjectSync,
-   * checkSmallObjectSync, locateSync), which cannot load it themselves: call once before them.
+   * Loads where packed objects are for the synchronous paths (copySmallObjectSync, checkSmallObjectSync,
+   * locateSync), at the start of each pass: again when another process stored or removed packs since.
    */
   async loadPacks(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.packs.load(opts);
+    await this.packs.refresh(opts);
   }
 
   /**
@@ -390,14 +390,19 @@ export class Repository {
 
   /** Whether the object is stored: in a pack its index lists, or as an object file. */
   async hasObject(sha256: string): Promise<boolean> {
-    return !!(await this.locate(sha256)) || !!(await this.storage.stat(objectKey(sha256)));
+    const here = !!(await this.locate(sha256)) || !!(await this.storage.stat(objectKey(sha256)));
+    return here || !!(await this.packs.relocate(sha256));
   }
 
   /** A stream of the object's bytes, unchecked (readObjectChecked checks them). */
   async readObject(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
     const loc = await this.locate(sha256, opts);
     if (loc) return Readable.from([await this.packs.read(loc, opts)]);
-    return this.storage.get(objectKey(sha256), opts);
+    try {
+      return await this.storage.get(objectKey(sha256), opts);
+    } catch (err) {
+      return Readable.from([await this.packs.readAfterMiss(err, sha256, opts)]);
+    }
   }
 
   /**
@@ -406,27 +411,27 @@ export class Repository {
    * or the bucket), and only the checksum named by the signed manifest vouches for its content.
    */
   async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const loc = await this.locate(sha256, opts);
+    let loc = await this.locate(sha256, opts);
     const tmp = tempBeside(dest);
     try {
+      // One pass: read, hash and write together (an in-kernel copy could not be hashed on the way);
+      // a read that breaks midway is retried whole (the storage calls this again), tmp and hash anew.
+      const load = async (source: Readable) => {
+        const hasher = new HashingStream();
+        await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
+        assertSameObject(sha256, hasher.digest());
+      };
+      // No object file: packed by another process since the index was loaded? (Packs.relocate)
+      const missed = async (err: unknown) => {
+        await rm(tmp, { force: true });
+        return this.packs.packedAfterMiss(err, sha256, opts);
+      };
+      if (!loc) loc = await this.storage.load(objectKey(sha256), load, opts).then(() => undefined, missed);
       if (loc) {
         // A packed object is small: read whole (by one pread, or from the bucket), checked, written.
         const buf = await this.packs.read(loc, opts);
         assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
         await writeFile(tmp, buf, { mode: 0o600, flag: 'wx', signal: opts.signal });
-      } else {
-        // One pass: read, hash and write together (an in-kernel copy could not be hashed on the
-        // way). A read that breaks midway is retried whole (the storage calls this again), so each
-        // call starts the temporary file and the hash over.
-        await this.storage.load(
-          objectKey(sha256),
-          async (source) => {
-            const hasher = new HashingStream();
-            await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
-            assertSameObject(sha256, hasher.digest());
-          },
-          opts,
-        );
       }
       await rename(tmp, dest);
     } catch (err) {
@@ -488,7 +493,11 @@ export class Repository {
   /** A small object read whole, checked against its checksum (e.g. a config.json read from a snapshot). */
   async readObjectBytes(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
     const loc = await this.locate(sha256, opts);
-    const buf = loc ? await this.packs.read(loc, opts) : await readBuffer(this.storage, objectKey(sha256), opts);
+    const buf = loc
+      ? await this.packs.read(loc, opts)
+      : await readBuffer(this.storage, objectKey(sha256), opts).catch((err: unknown) =>
+          this.packs.readAfterMiss(err, sha256, opts),
+        );
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     return buf;
   }
@@ -547,7 +556,10 @@ export class Repository {
         opts,
       );
     } catch (err) {
-      if (err instanceof NotFoundError) return this.missingProblem();
+      if (err instanceof NotFoundError) {
+        const now = await this.packs.relocate(sha256, opts);
+        return now ? this.checkPacked(sha256, size, now, opts) : this.missingProblem();
+      }
       if (isUnreadable(err)) return (err as Error).message;
       throw err;
     }
