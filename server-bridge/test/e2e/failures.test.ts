@@ -11,6 +11,7 @@ import { tableDigests } from '../support/db_rows';
 import { describeTree } from '../support/tree_snapshot';
 import { startCli } from '../support/cli';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
+import { corruptObject, putObjectBack } from '../support/object_files';
 
 let env: E2E;
 beforeAll(async () => {
@@ -243,14 +244,12 @@ test('an object damaged with its size kept fails the restore where it is written
   const data = m.components.find((c: { id: string }) => c.id === 'data');
   const entry = data.entries.find((e: { type: string; size?: number }) => e.type === 'file' && (e.size ?? 0) > 1000);
   const file = path.join(data.root as string, entry.path as string);
-  const object = path.join(env.repo, 'objects', (entry.sha256 as string).slice(0, 2), entry.sha256 as string);
-  const original = await readFile(object);
+  const sha256 = entry.sha256 as string;
   // The restore must write that file (it changed since the backup), and the database too.
   await writeFile(file, 'changed after the backup');
   await query(parseDsn(env.sb.dbUrl), "UPDATE posts SET message = 'edited after the backup'");
-  const damaged = Buffer.from(original);
-  damaged[damaged.length >> 1] = (damaged[damaged.length >> 1] as number) ^ 0xff;
-  await writeFile(object, damaged);
+  // Its object file, or its slice of a pack (repository.packs): one byte in the middle.
+  const original = await corruptObject(env.repo, sha256);
   const rowsBefore = await tableDigests(env.sb.dbUrl);
   const treeBefore = await describeTree(env.sb.installDir, [], { dirMtimes: false });
   try {
@@ -272,6 +271,6 @@ test('an object damaged with its size kept fails the restore where it is written
     expect(await readFile(file, 'utf8')).toBe('changed after the backup');
     expect(await isUp(env.url)).toBe(true);
   } finally {
-    await writeFile(object, original);
+    await putObjectBack(env.repo, sha256, original);
   }
 });

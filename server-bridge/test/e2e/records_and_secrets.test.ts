@@ -14,6 +14,7 @@ import { parseDsn } from '../../src/database/dsn';
 import { findPgBinDir } from '../../src/database/pg_tools';
 import { runCli } from '../support/cli';
 import { setupE2E, type E2E } from '../support/e2e_env';
+import { corruptObject, putObjectBack } from '../support/object_files';
 
 let env: E2E;
 beforeAll(async () => {
@@ -23,7 +24,6 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-const objectPath = (sha: string) => path.join(env.repo, 'objects', sha.slice(0, 2), sha);
 const online = { backup: { mode: 'online' } };
 
 async function backupWith(file: string, content: string): Promise<string> {
@@ -44,12 +44,9 @@ async function damage(id: string, file: string): Promise<() => Promise<void>> {
   const entry = m.components
     .flatMap((c: { entries: Array<{ path: string; sha256?: string }> }) => c.entries)
     .find((e: { path: string }) => e.path.endsWith(file));
-  const obj = objectPath(entry.sha256);
-  const original = await readFile(obj);
-  const flipped = Buffer.from(original);
-  flipped[0] = (flipped[0] as number) ^ 0xff;
-  await writeFile(obj, flipped);
-  return () => writeFile(obj, original);
+  // Its object file, or its slice of a pack (repository.packs).
+  const original = await corruptObject(env.repo, entry.sha256, 0);
+  return () => putObjectBack(env.repo, entry.sha256, original);
 }
 
 test('a failed verification is recorded as failed, replacing an earlier pass', async () => {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { SigningKey } from '../../src/repository/signing';
 import { setupE2E, isUp, type E2E } from '../support/e2e_env';
+import { corruptObject, putObjectBack } from '../support/object_files';
 
 let env: E2E;
 let first: string;
@@ -150,9 +151,7 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
   const entry = m.components
     .find((c: { id: string }) => c.id === 'data')
     .entries.find((e: { path: string }) => e.path === 'only-in-second.bin');
-  const obj = path.join(env.repo, 'objects', entry.sha256.slice(0, 2), entry.sha256);
-  const good = await readFile(obj);
-  await writeFile(obj, Buffer.concat([good.subarray(0, 10), Buffer.from('X'), good.subarray(11)]));
+  const good = await corruptObject(env.repo, entry.sha256, 10);
   try {
     const s = await env.cli('sign-snapshots');
     expect(s.code).toBe(4);
@@ -165,7 +164,7 @@ test('a repository from before signing: listed unsigned until sign-snapshots ver
       expect(after[id]).toBe(s.stderr.includes(`${id}: failed verification`) ? 'unsigned' : 'signed');
     }
   } finally {
-    await writeFile(obj, good);
+    await putObjectBack(env.repo, entry.sha256, good);
   }
   const again = await env.cli('sign-snapshots');
   expect(again.code).toBe(0);

@@ -2,13 +2,14 @@
  * verify catches a flipped byte and a missing object; restore refuses a damaged object and a
  * too-new schema; prune keeps everything kept snapshots need (and the newest verified one).
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
 import { describeTree } from '../support/tree_snapshot';
 import { tableDigests } from '../support/db_rows';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
+import { corruptObject, putObjectBack, readStoredObject, removeObject } from '../support/object_files';
 
 let env: E2E;
 beforeAll(async () => {
@@ -18,7 +19,6 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-const objectPath = (sha: string) => path.join(env.repo, 'objects', sha.slice(0, 2), sha);
 
 async function manifest(id: string) {
   return (await env.cli('show', id)).summary?.manifest;
@@ -41,11 +41,8 @@ test('a flipped byte fails verify with exit 4, naming the file and component; re
   const m = await manifest('latest');
   const data = m.components.find((c: { id: string }) => c.id === 'data');
   const entry = data.entries.find((e: { type: string; size?: number }) => e.type === 'file' && (e.size ?? 0) > 10);
-  const file = objectPath(entry.sha256);
-  const original = await readFile(file);
-  const flipped = Buffer.from(original);
-  flipped[5] = (flipped[5] as number) ^ 0xff;
-  await writeFile(file, flipped);
+  // Its object file, or its slice of a pack (repository.packs).
+  const original = await corruptObject(env.repo, entry.sha256, 5);
   try {
     const v = await env.cli('verify', m.id);
     expect(v.code).toBe(4);
@@ -62,14 +59,16 @@ test('a flipped byte fails verify with exit 4, naming the file and component; re
     expect(await describeTree(env.sb.installDir, [], { dirMtimes: false })).toEqual(treeBefore);
     expect(await isUp(env.url)).toBe(true);
   } finally {
-    await writeFile(file, original);
+    await putObjectBack(env.repo, entry.sha256, original);
   }
 });
 
 test('a missing object fails verify, naming it, and the restore preflight before Mattermost stops', async () => {
   const m = await manifest('latest');
   const sha = m.components.find((c: { id: string }) => c.id === 'database').database.object;
-  await rename(objectPath(sha), `${objectPath(sha)}.aside`);
+  // Removed alone: an object file, or taken out of its pack (the pack's other objects stay).
+  const original = await readStoredObject(env.repo, sha);
+  await removeObject(env.repo, sha);
   try {
     const v = await env.cli('verify', m.id);
     expect(v.code).toBe(4);
@@ -81,7 +80,7 @@ test('a missing object fails verify, naming it, and the restore preflight before
     expect(r.events.some((e) => e.step === 'stop')).toBe(false);
     expect(await isUp(env.url)).toBe(true);
   } finally {
-    await rename(`${objectPath(sha)}.aside`, objectPath(sha));
+    await putObjectBack(env.repo, sha, original);
   }
   expect((await env.cli('verify', m.id)).code).toBe(0);
 });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setupService, type ServiceEnv } from '../support/service_env';
+import { corruptObject, putObjectBack } from '../support/object_files';
 import { makeTempDir, removeTempDir } from '@mm-backup/testkit';
 
 const BULK = 50_000;
@@ -173,18 +174,16 @@ test('a file downloads as its bytes; a directory as a tar whose content equals t
 test('a swapped object cuts the download off: the file never arrives whole', async () => {
   const rel = 'browse/a/two.bin';
   const want = sha(await readFile(path.join(env.sb.dataDir, rel)));
-  const obj = path.join(repoDir, 'objects', want.slice(0, 2), want);
-  const saved = path.join(scratch, 'saved-object');
-  await rename(obj, saved);
+  // Other bytes of the same size, in its object file or its slice of a pack.
+  const original = await corruptObject(repoDir, want);
   try {
-    await writeFile(obj, Buffer.alloc(70_000, 8));
     const f = await download({ component: 'data', path: rel });
     expect(f.res.status).toBe(200); // headers went out before the object was read
     expect(f.cutOff).toBeDefined();
     const t = await download({ component: 'data', path: 'browse/a' });
     expect(t.cutOff).toBeDefined();
   } finally {
-    await rename(saved, obj);
+    await putObjectBack(repoDir, want, original);
   }
   // Put back, it downloads again.
   expect((await download({ component: 'data', path: rel })).body?.length).toBe(70_000);
