@@ -72,6 +72,9 @@ function send(reply: FastifyReply, d: Download, abort: AbortController, s: Sidec
   const raw = reply.raw;
   raw.on('close', () => abort.abort());
   raw.writeHead(200, headers);
+  // Sent now, not with the first bytes: an object read in one piece (a packed one, a small file)
+  // that fails its check sends none, and the answer must still be a 200 cut off, as for any other.
+  raw.flushHeaders();
   pipeline(d.stream, raw).catch((err: unknown) => {
     if (abort.signal.aborted && !raw.writableFinished) return; // the browser went away
     s.log.error({ route: 'GET /v1/snapshots/:id/download', problem: (err as Error).message }, 'download cut off');
