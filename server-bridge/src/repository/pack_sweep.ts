@@ -91,20 +91,22 @@ export async function sweepPacks(repo: Repository, inUse: PrefixSet, opts: PackS
       result.packsRemoved++;
     }
     let written = new Set<string>();
+    let copied: PackFate[] = [];
     if (repacks.length) {
       const copy = await copyKept(repo, repacks, inUse, opts);
-      const copied = copy.copied;
+      copied = copy.copied;
       written = copy.written;
       result.packsWritten = written.size;
       // The new packs durable before anything they replace goes (a local repository's puts are renames).
       await repo.sync();
       if (copied.length < repacks.length) spareDependents(copied, removes, opts);
-      for (const f of copied) {
-        // A rewrite that came out byte for byte the same (only empty objects dropped) is the pack itself.
-        if (!written.has(f.pack)) await removePack(repo, f.pack);
-        freed(f);
-        result.packsRepacked++;
-      }
+    }
+    await spareUnchecked(repo, copied, removes, written, opts);
+    for (const f of copied) {
+      // A rewrite that came out byte for byte the same (only empty objects dropped) is the pack itself.
+      if (!written.has(f.pack)) await removePack(repo, f.pack);
+      freed(f);
+      result.packsRepacked++;
     }
     for (const f of removes) {
       // Never a pack just written (the same bytes as one its objects left: only empty objects differ).
@@ -129,6 +131,53 @@ function spareDependents(copied: PackFate[], removes: PackFate[], opts: PackSwee
       if (f.keptElsewhere.size === 0) continue;
       opts.log('warn', `pack ${short(f.pack)} is kept: another copy of some of its objects is in a damaged pack`);
       list.splice(i, 1);
+    }
+  }
+}
+
+/**
+ * A pack that leaves used objects to another copy (keptElsewhere) goes only once each such object
+ * was read and hash-checked in a pack this prune does not remove: a copy of the right size can
+ * still hold changed bytes, and removing the pack that held the good one would lose the object.
+ * Takes packs whose objects are not so found out of `copied` and `removes` (kept, with a warning).
+ */
+async function spareUnchecked(
+  repo: Repository,
+  copied: PackFate[],
+  removes: PackFate[],
+  written: Set<string>,
+  opts: PackSweepOptions,
+): Promise<void> {
+  if (![...copied, ...removes].some((f) => f.keptElsewhere.size > 0)) return;
+  const going = new Set([...copied, ...removes].map((f) => f.pack).filter((p) => !written.has(p)));
+  const index = await repo.packs.load(opts);
+  const checked = new Map<string, boolean>();
+  const goodCopy = async (sha: string): Promise<boolean> => {
+    const known = checked.get(sha);
+    if (known !== undefined) return known;
+    let ok = false;
+    for (const loc of index.locations(sha)) {
+      if (going.has(loc.pack)) continue;
+      try {
+        const bytes = await repo.packs.read(loc, opts);
+        ok = bytes.length === loc.size && createHash('sha256').update(bytes).digest('hex') === sha;
+      } catch (err) {
+        if (!unreadable(err)) throw err;
+      }
+      if (ok) break;
+    }
+    checked.set(sha, ok);
+    return ok;
+  };
+  for (const list of [copied, removes]) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const f = list[i] as PackFate;
+      for (const sha of f.keptElsewhere) {
+        if (await goodCopy(sha)) continue;
+        opts.log('warn', `pack ${short(f.pack)} is kept: no other pack staying holds a good copy of ${short(sha)}`);
+        list.splice(i, 1);
+        break;
+      }
     }
   }
 }
