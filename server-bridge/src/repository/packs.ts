@@ -280,9 +280,10 @@ export class Packs {
 
   /** Ready to take objects: the index loaded, the staging directory known and the marker saying packs. */
   async prepare(stagingDir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    this.stagingDir = stagingDir;
     await this.load(opts);
     await upgradeMarkerForPacks(this.storage);
+    // Ready only now: no pack is stored before the marker says the repository holds packs.
+    this.stagingDir = stagingDir;
   }
 
   /** Whether addSync() can run now (prepare() ran since the last reset/flush). */
