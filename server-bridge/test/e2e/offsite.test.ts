@@ -5,7 +5,7 @@
  * the S3 server, wrong key / missing / tampered objects, and the full disaster drill: everything
  * local deleted, the server rebuilt from the bucket alone onto a new dir and database.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,8 @@ import { describeTree } from '../support/tree_snapshot';
 import { tableDigests } from '../support/db_rows';
 import { runCli, startCli } from '../support/cli';
 import { setupE2E, type E2E } from '../support/e2e_env';
+import { objectByHand, objectKeys, packsWithout } from '../support/object_files';
+import { parsePackIndexFile } from '../../src/repository/pack_index_file';
 import { startS3Server, type S3Server } from '@mm-backup/testkit';
 
 let env: E2E;
@@ -97,7 +99,17 @@ test('a backup is copied off-site at once, encrypted; list shows it; a second co
   expect(b.code).toBe(0);
   const id = b.summary?.snapshot.id;
   expect(b.summary?.offsite.copied).toEqual([id]);
-  expect(b.summary?.offsite.objects_uploaded).toBeGreaterThan(10);
+  // Every object file and every pack of the local repository went up (with repository.packs, the
+  // small files are in packs; objects_uploaded counts object files only).
+  const filesUnder = async (dir: string): Promise<number> =>
+    (await readdir(path.join(env.repo, dir), { recursive: true, withFileTypes: true }).catch(() => [])).filter((d) =>
+      d.isFile(),
+    ).length;
+  const objectFiles = await filesUnder('objects');
+  const packFiles = await filesUnder('packs');
+  expect(b.summary?.offsite.objects_uploaded).toBe(objectFiles);
+  expect(b.summary?.offsite.packs_uploaded ?? 0).toBe(packFiles);
+  expect(objectFiles + packFiles).toBeGreaterThan(0);
 
   // Stored encrypted: a manifest in the bucket is an age file, not JSON naming our files.
   const stored = await readAllKey(`snapshots/${id}.json`);
@@ -117,8 +129,9 @@ test('a backup is copied off-site at once, encrypted; list shows it; a second co
   const dump = m2.components.find((c: { id: string }) => c.id === 'database').database.object;
   const added = [...(await keys(''))].filter((k) => !before.has(k)).sort();
   // Dedup: only the new dump (when its bytes changed), the manifest and its signature went up.
+  // (Its object file, or with repository.packs the new pack holding it and that pack's index.)
   expect(added).toEqual(
-    [`objects/${dump.slice(0, 2)}/${dump}`, `snapshots/${id2}.json`, `snapshots/${id2}.sig`]
+    [...(await objectKeys(env.repo, dump)), `snapshots/${id2}.json`, `snapshots/${id2}.sig`]
       .filter((k) => !before.has(k))
       .sort(),
   );
@@ -294,15 +307,17 @@ describe('damage is reported clearly', () => {
     const m = await manifest();
     const data = m.components.find((c: { id: string }) => c.id === 'data');
     const entry = data.entries.find((e: { type: string; size?: number }) => e.type === 'file' && (e.size ?? 0) > 10);
-    const key = `objects/${entry.sha256.slice(0, 2)}/${entry.sha256}`;
-    const saved = await readAllKey(key);
-    await bucket().delete(key);
+    // Its object file removed, or (repository.packs) its pack written again without it.
+    const { key, undo } = await isolate(entry.sha256, false);
+    const saved = key ? await readAllKey(key) : undefined;
+    if (key) await bucket().delete(key);
     try {
       const v = await runCli(['--json', 'verify', 'latest', '--from', from(), '--trust', fingerprint], dr());
       expect(v.code).toBe(4);
       expect(v.stderr).toContain(`data ${entry.path}: object is missing`);
     } finally {
-      await bucket().put(key, saved);
+      if (key && saved) await bucket().put(key, saved);
+      await undo();
     }
   });
 
@@ -310,7 +325,9 @@ describe('damage is reported clearly', () => {
     const m = await manifest();
     const data = m.components.find((c: { id: string }) => c.id === 'data');
     const entry = data.entries.find((e: { type: string; size?: number }) => e.type === 'file' && (e.size ?? 0) > 100);
-    const key = `objects/${entry.sha256.slice(0, 2)}/${entry.sha256}`;
+    // Its object file, or (repository.packs) a pack holding it alone.
+    const isolated = await isolate(entry.sha256, true);
+    const key = isolated.key as string;
     const saved = await readAllKey(key);
     const tampered = Buffer.from(saved);
     tampered[tampered.length - 20] = (tampered[tampered.length - 20] as number) ^ 0x01; // in the payload, past the header
@@ -345,10 +362,61 @@ describe('damage is reported clearly', () => {
       expect(r.stderr).toMatch(/\bdata\b[\w, ]* could NOT be put back/);
     } finally {
       await bucket().put(key, saved);
+      await isolated.undo();
     }
     expect((await runCli(['--json', 'verify', 'latest', '--from', from(), '--trust', fingerprint], dr())).code).toBe(0);
   });
 });
+
+/** A key's plaintext, decrypted by hand with the age tool and the identity. */
+async function decryptKey(key: string): Promise<Buffer> {
+  const dir = path.join(env.root, 'by-hand-keys');
+  await mkdir(dir, { recursive: true });
+  const f = path.join(dir, key.replace(/\//g, '_'));
+  await writeFile(f, await readAllKey(key));
+  const r = spawnSync('age', ['-d', '-i', idFile, f], { maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`age cannot decrypt ${key}: ${r.stderr.toString()}`);
+  return r.stdout;
+}
+
+/**
+ * Isolates object `sha` off-site so that damage to it touches it alone: an object file is left as
+ * it is; a packed one's pack is written again (encrypted to the recipient with the age tool)
+ * without it, and, with `alone`, it goes into a pack of its own. Returns the key holding it then
+ * (undefined: removed) and the undo, which puts the original pack and index back.
+ */
+async function isolate(sha: string, alone: boolean): Promise<{ key?: string; undo: () => Promise<void> }> {
+  const found = await objectByHand(decryptKey, async (prefix) => [...(await keys(prefix))], sha);
+  if (!found.key.startsWith('packs/')) return { key: found.key, undo: async () => {} };
+  const pack = found.key.split('/').at(-1) as string;
+  const indexKey = `index/${pack}.json`;
+  const saved = { pack: await readAllKey(found.key), index: await readAllKey(indexKey) };
+  const index = parsePackIndexFile(await decryptKey(indexKey), pack);
+  const encrypt = (plain: Buffer | string) => {
+    const r = spawnSync('age', ['-r', recipient], { input: plain, maxBuffer: 64 * 1024 * 1024 });
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  const added: string[] = [];
+  let key: string | undefined;
+  for (const p of packsWithout(index, await decryptKey(found.key), sha, alone)) {
+    const k = `packs/${p.pack.slice(0, 2)}/${p.pack}`;
+    await bucket().put(k, encrypt(p.body));
+    await bucket().put(`index/${p.pack}.json`, encrypt(p.index));
+    added.push(`index/${p.pack}.json`, k);
+    if (p.index.includes(sha)) key = k;
+  }
+  await bucket().delete(indexKey);
+  await bucket().delete(found.key);
+  return {
+    key,
+    undo: async () => {
+      for (const k of added) await bucket().delete(k);
+      await bucket().put(found.key, saved.pack);
+      await bucket().put(indexKey, saved.index);
+    },
+  };
+}
 
 async function readAllKey(key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -378,8 +446,14 @@ test('an off-site copy decrypts by hand with the standard age tool and the ident
   const entry = manifest.components
     .find((c: { id: string }) => c.id === 'config')
     .entries.find((e: { path: string }) => e.path === 'config.json');
-  const obj = age(await fetchTo(`objects/${entry.sha256.slice(0, 2)}/${entry.sha256}`));
-  expect(obj.status).toBe(0);
-  expect(createHash('sha256').update(obj.stdout).digest('hex')).toBe(entry.sha256);
-  expect(JSON.parse(obj.stdout.toString()).SqlSettings).toBeDefined();
+  // Its object file, or (repository.packs) its slice of a pack found through the pack indexes,
+  // each key decrypted with the age tool.
+  const read = async (key: string) => {
+    const r = age(await fetchTo(key));
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  const obj = await objectByHand(read, async (prefix) => [...(await keys(prefix))], entry.sha256);
+  expect(createHash('sha256').update(obj.bytes).digest('hex')).toBe(entry.sha256);
+  expect(JSON.parse(obj.bytes.toString()).SqlSettings).toBeDefined();
 });

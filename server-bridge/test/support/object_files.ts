@@ -8,11 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { objectKey, packIndexKey, packKey } from '../../src/repository/layout';
-import {
-  parsePackIndexFile,
-  serializePackIndexFile,
-  type PackIndexFile,
-} from '../../src/repository/pack_index_file';
+import { parsePackIndexFile, serializePackIndexFile, type PackIndexFile } from '../../src/repository/pack_index_file';
 
 /** Where an object's bytes are: `file`[offset, offset + size); `pack` is set for a packed object. */
 export interface ObjectPlace {
@@ -132,7 +128,9 @@ export async function removeObject(repoRoot: string, sha: string): Promise<void>
 export async function putObjectBack(repoRoot: string, sha: string, bytes: Buffer): Promise<void> {
   const p = await objectPlace(repoRoot, sha).catch(() => undefined);
   if (p) {
-    if (p.size !== bytes.length) throw new Error(`object ${sha.slice(0, 12)}… is ${p.size} bytes here, not ${bytes.length}`);
+    if (p.size !== bytes.length) {
+      throw new Error(`object ${sha.slice(0, 12)}… is ${p.size} bytes here, not ${bytes.length}`);
+    }
     const whole = await readFile(p.file);
     bytes.copy(whole, p.offset);
     await writeFile(p.file, whole);
@@ -141,4 +139,65 @@ export async function putObjectBack(repoRoot: string, sha: string, bytes: Buffer
   const file = keyPath(repoRoot, objectKey(sha));
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes, { mode: 0o600 });
+}
+
+/**
+ * Object `sha`'s bytes from any copy of a repository, the way docs/commands.md restores by hand:
+ * `read(key)` gives a key's plain bytes (decrypted by the caller for an encrypted copy), `list`
+ * the keys under a prefix. Its object file if there is one, else its slice of the pack an index
+ * lists it in. `key`: the key the bytes came from (the object file or the pack).
+ */
+export async function objectByHand(
+  read: (key: string) => Promise<Buffer>,
+  list: (prefix: string) => Promise<string[]>,
+  sha: string,
+): Promise<{ key: string; bytes: Buffer; offset: number }> {
+  const own = objectKey(sha);
+  if ((await list(path.posix.dirname(own))).includes(own)) return { key: own, bytes: await read(own), offset: 0 };
+  for (const k of (await list('index')).sort()) {
+    const pack = /^index\/([0-9a-f]{64})\.json$/.exec(k)?.[1];
+    if (!pack) continue;
+    const o = parsePackIndexFile(await read(k), pack).objects.find((x) => x.sha256 === sha);
+    if (!o) continue;
+    const key = packKey(pack);
+    return { key, bytes: (await read(key)).subarray(o.offset, o.offset + o.size), offset: o.offset };
+  }
+  throw new Error(`object ${sha.slice(0, 12)}… is neither an object file nor in any pack`);
+}
+
+/**
+ * The keys that hold object `sha` in local repository `repoRoot`: its object file's, or its pack's
+ * and that pack's index (a copy off-site uses the same names).
+ */
+export async function objectKeys(repoRoot: string, sha: string): Promise<string[]> {
+  const p = await objectPlace(repoRoot, sha);
+  return p.pack ? [packKey(p.pack.pack), packIndexKey(p.pack.pack)] : [objectKey(sha)];
+}
+
+/**
+ * A pack's objects split around `sha`: a new pack of the others (none when there are none) and,
+ * with `alone`, one of `sha` alone, each with its index text; names are their SHA-256 as always.
+ * For a copy that is not a plain local directory: the caller stores them its own way (encrypted).
+ */
+export function packsWithout(
+  index: PackIndexFile,
+  body: Buffer,
+  sha: string,
+  alone: boolean,
+): Array<{ pack: string; body: Buffer; index: string }> {
+  const groups = [index.objects.filter((o) => o.sha256 !== sha)];
+  if (alone) groups.push(index.objects.filter((o) => o.sha256 === sha));
+  return groups
+    .filter((g) => g.length > 0)
+    .map((g) => {
+      const out = Buffer.concat(g.map((o) => body.subarray(o.offset, o.offset + o.size)));
+      const pack = createHash('sha256').update(out).digest('hex');
+      let offset = 0;
+      const objects = g.map((o) => {
+        const placed = { sha256: o.sha256, offset, size: o.size };
+        offset += o.size;
+        return placed;
+      });
+      return { pack, body: out, index: serializePackIndexFile({ pack, size: out.length, objects }) };
+    });
 }
