@@ -208,7 +208,20 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       id: newJobId(),
       kind: 'backup',
       steps: [preflight, precopy, stop, ...copy.steps, start, ...copy.after, commit],
-      finally: [ensureStartedStep(ec, lock)],
+      finally: [
+        ensureStartedStep(ec, lock),
+        {
+          // A failed backup leaves nothing half-written in the staging directory: the pack it was
+          // filling is removed now, not at the next job's cleanup (a commit stores it, so then none).
+          id: 'discard-pack',
+          title: 'Remove the pack a failed backup was writing',
+          skip: () => (ec.repo.packs.writing ? undefined : 'no pack is being written'),
+          run: async () => {
+            await ec.repo.packs.reset();
+            return 'the unfinished pack was removed';
+          },
+        },
+      ],
     },
     result,
   };

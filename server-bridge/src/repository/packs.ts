@@ -286,6 +286,11 @@ export class Packs {
     this.stagingDir = stagingDir;
   }
 
+  /** Whether a pack is being written (staged in the staging directory, not stored): reset() removes it. */
+  get writing(): boolean {
+    return this.writer !== undefined;
+  }
+
   /** Whether addSync() can run now (prepare() ran since the last reset/flush). */
   get ready(): boolean {
     return this.write && this.index !== undefined && this.stagingDir !== undefined && this.failed === undefined;
