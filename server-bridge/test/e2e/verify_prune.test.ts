@@ -19,7 +19,6 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-
 async function manifest(id: string) {
   return (await env.cli('show', id)).summary?.manifest;
 }
