@@ -276,9 +276,9 @@ export const configSchema = z
           ),
         packs: z
           .boolean()
-          .default(false)
+          .default(true)
           .describe(
-            'Store new files of up to 128 KiB (thumbnails, previews, small attachments) in 16 MiB pack files instead of one object file each ([storage.md](storage.md#packs)): much faster backups and restores of many small files. The first backup that packs marks the repository format version 2, which mm-backup versions without packs refuse. Packed objects are read whatever this says. Off by default for now: packs are opt-in until the whole test suite has run with them on.',
+            'Store new files of up to 128 KiB (thumbnails, previews, small attachments) in 16 MiB pack files instead of one object file each ([storage.md](storage.md#packs)): much faster backups and restores of many small files. The first backup that packs marks the repository format version 2, which mm-backup versions without packs refuse. Packed objects are read whatever this says. Set false to keep one object file per object (for a repository that an older mm-backup must still read).',
           ),
       })
       .describe('Where snapshots are kept.'),

@@ -6,6 +6,7 @@
  */
 import {
   closeSync,
+  existsSync,
   constants as fsConstants,
   createWriteStream,
   fstatSync,
@@ -162,12 +163,27 @@ export class LocalStorage implements Storage {
       return true;
     } catch (err) {
       rmSync(tmp, { force: true });
-      throw wrap(err, `cannot write ${key}`, this.root, key);
+      throw this.writeError(err, key);
     }
   }
 
   describe(): StorageInfo {
     return { kind: 'local', location: this.root, local: { root: this.root, tempDir: this.tempDir() } };
+  }
+
+  /**
+   * A write that meets ENOENT lost a directory of ours (tmp/, or the whole repository) while the
+   * source was already open: the repository's failure, never "not found", which a caller could
+   * take for a key or a source file that vanished.
+   */
+  private writeError(err: unknown, key: string, sourceFile?: string): Error {
+    const ours = (err as NodeJS.ErrnoException).code === 'ENOENT' && (!sourceFile || existsSync(sourceFile));
+    if (!ours) return wrap(err, `cannot write ${key}`, this.root, key);
+    return new StorageError(`cannot write ${key}: ENOENT: ${this.tempDir()} or the key's directory is missing`, {
+      cause: err,
+      permanent: true,
+      hint: 'check that the repository directory and its tmp/ directory exist (something removed them while mm-backup was writing)',
+    });
   }
 
   /** Where puts write before their rename (and the repository stages): never listed as keys. */
@@ -222,7 +238,7 @@ export class LocalStorage implements Storage {
           permanent: true,
         });
       }
-      throw wrap(err, `cannot write ${key}`, this.root, key);
+      throw this.writeError(err, key, isFileBody(body) ? body.file : undefined);
     }
     if (isFileBody(body) && body.consume) await rm(body.file, { force: true });
   }

@@ -173,6 +173,17 @@ test.each([
   expect(err.message).toMatch(/cannot stage a copy in .*tmp: ENOENT/);
 });
 
+test('with packs, a small file whose pack cannot be prepared (tmp/ gone) fails as the repository, never "not found"', async () => {
+  const packed = await Repository.open(await LocalStorage.open(repoDir), { packs: true });
+  const file = path.join(work, 'present');
+  await writeFile(file, randomBytes(100));
+  await rm(path.join(repoDir, 'tmp'), { recursive: true });
+  const err = await caught(packed.ingestFile(file, { size: 100 }));
+  expect(err).toBeInstanceOf(StorageError);
+  expect(err.code).toBe('STORAGE_FAILED');
+  expect(err.message).toMatch(/cannot write repository\.json: ENOENT: .*tmp or the key's directory is missing/);
+});
+
 test('a path replaced by a FIFO since it was listed fails at once instead of hanging', async () => {
   const fifo = path.join(work, 'fifo');
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
