@@ -110,7 +110,7 @@ interface Args {
   rpoSeconds: number;
   /** Leave out the physical-mode phase. */
   noPitr: boolean;
-  /** mm-backup's repositories store small files in packs (repository.packs). */
+  /** mm-backup's repositories store small files in packs (repository.packs, the default; --no-packs turns it off). */
   packs: boolean;
 }
 
@@ -120,7 +120,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     out: path.join(REPO_ROOT, 'bench-results'),
     rpoSeconds: 150,
     noPitr: false,
-    packs: false,
+    packs: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i] as string;
@@ -139,15 +139,16 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     else if (k === '--rpo-seconds') a.rpoSeconds = Number(v());
     else if (k === '--no-pitr') a.noPitr = true;
     else if (k === '--packs') a.packs = true;
+    else if (k === '--no-packs') a.packs = false;
     else if (k === '--out') a.out = path.resolve(v());
     else if (k === '--help' || k === '-h') {
       process.stdout.write(
         'usage: npm run bench -- [--size small|medium|default|many|<GB>] [--files N] [--runs N] [--keep] [--out DIR]\n' +
-          '                        [--rpo-seconds N] [--no-pitr] [--packs]\n' +
+          '                        [--rpo-seconds N] [--no-pitr] [--no-packs]\n' +
           '  --size many: a small install plus 1,000,000 small attachment files (--files N or MM_BENCH_FILES=N for N)\n' +
           '  --rpo-seconds N: the steady write load of the physical-mode RPO measure (default 150)\n' +
           '  --no-pitr: leave out physical mode (pgBackRest: root and /usr/bin/pgbackrest needed)\n' +
-          '  --packs: mm-backup stores small files in packs (repository.packs: true)\n',
+          '  --no-packs: mm-backup stores one object file per small file (repository.packs: false; packs are the default)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);

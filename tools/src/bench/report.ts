@@ -143,7 +143,7 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
   lines.push(`- Run: ${res.startedAt}, ${Math.round(res.totalSeconds)} s in total (generation included).`);
   if (res.packs !== undefined) {
     lines.push(
-      `- mm-backup's repository: ${res.packs ? 'small files in packs (`repository.packs: true`)' : 'one object file per distinct content (`repository.packs: false`, the default)'}.`,
+      `- mm-backup's repository: ${res.packs ? 'small files in packs (`repository.packs: true`, the default)' : 'one object file per distinct content (`repository.packs: false`)'}.`,
     );
   }
   lines.push(

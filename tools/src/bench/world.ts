@@ -139,7 +139,7 @@ export async function setupWorld(
             ...(installSb.envFilePath ? { envFile: installSb.envFilePath } : {}),
           },
           service: { stop: commands.stop, start: commands.start, stopTimeoutSeconds: 60, healthTimeoutSeconds: 120 },
-          repository: { path: repo, ...(opts.packs ? { packs: true } : {}) },
+          repository: { path: repo, packs: opts.packs ?? true },
           database: { adminUrl: pg.adminUrl(installSb.dbName), pgBinDir: pg.binDir },
           // Every snapshot stays: verify and restore use the first full one, and physical mode needs
           // a recent logical dump among them (the default keepLast 7 dropped the full one at --size small).
