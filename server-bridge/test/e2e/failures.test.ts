@@ -43,7 +43,10 @@ test('a failing database dump: Mattermost is started again, no snapshot, a clear
 });
 
 test('an offline backup restarts Mattermost once the dump is pinned; a dump failing after that still leaves no snapshot', async () => {
-  // pg_dump that takes its snapshot and locks like the real one, then breaks off its output.
+  // pg_dump that takes its snapshot and locks like the real one, then breaks off its output. It
+  // holds its locks (blocked on a full pipe) for 5 s after the cut before it dies of SIGPIPE: cut
+  // at once, a loaded machine could end it before the dump was seen pinned, which is the other
+  // path (a dump failing while Mattermost is stopped, the test above).
   const bin = path.join(env.root, 'broken-pg-bin');
   await mkdir(bin, { recursive: true });
   for (const tool of ['psql', 'pg_restore']) {
@@ -51,7 +54,7 @@ test('an offline backup restarts Mattermost once the dump is pinned; a dump fail
   }
   await writeFile(
     path.join(bin, 'pg_dump'),
-    `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | head -c 4096\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`,
+    `#!/bin/sh\n"${env.db.binDir}/pg_dump" "$@" | { head -c 4096; sleep 5; }\necho "pg_dump: error: connection lost (simulated)" >&2\nexit 3\n`,
     { mode: 0o755 },
   );
   const before = await snapshotIds();
