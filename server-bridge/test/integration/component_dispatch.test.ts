@@ -5,15 +5,15 @@
  * record with its kind, so a signed snapshot whose file list a restore would refuse fails verify.
  */
 import { materialize } from '../support/manifests';
+import { backupAndLoad, runLocked, writeInstallConfig } from '../support/install_fixture';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import { openContext, type EngineContext } from '../../src/jobs/context';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type Job, type JobResult } from '../../src/jobs/runner';
+import type { JobLock } from '../../src/jobs/lock';
+import type { Job, JobResult } from '../../src/jobs/runner';
 import { discover, type Discovery } from '../../src/discovery/discover';
-import { planBackup } from '../../src/operations/backup_plan';
 import { describeRestore, planRestore, selectRecords, type RestoreOptions } from '../../src/operations/restore_plan';
 import { planVerify } from '../../src/operations/verify_plan';
 import { newSnapshotId } from '../../src/core/ids';
@@ -26,30 +26,16 @@ let envFile: string;
 let ec: EngineContext;
 let d: Discovery;
 
-async function run(make: (lock: JobLock) => Job): Promise<JobResult> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  try {
-    return await runJob(make(lock), new AbortController().signal, () => undefined);
-  } finally {
-    await lock.release();
-  }
-}
+const run = (make: (lock: JobLock) => Job): Promise<JobResult> => runLocked(ec, make);
 
 beforeEach(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'dispatch-'));
   install = path.join(work, 'mattermost');
   envFile = path.join(work, 'etc', 'mattermost.env');
-  await mkdir(path.join(install, 'config'), { recursive: true });
   await mkdir(path.join(install, 'data', 'teams', 'a'), { recursive: true });
   await mkdir(path.join(install, 'bin'), { recursive: true });
   await mkdir(path.dirname(envFile), { recursive: true });
-  await writeFile(
-    path.join(install, 'config', 'config.json'),
-    JSON.stringify({
-      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-      FileSettings: { DriverName: 'local', Directory: './data/' },
-    }),
-  );
+  await writeInstallConfig(install);
   await writeFile(path.join(install, 'data', 'teams', 'a', 'photo.png'), 'png bytes');
   await writeFile(path.join(install, 'bin', 'mattermost'), '#!/bin/sh\n');
   await writeFile(envFile, 'MM_SERVICESETTINGS_SITEURL=https://chat.example\n');
@@ -68,16 +54,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-async function backup(): Promise<Manifest> {
-  let plan: ReturnType<typeof planBackup> | undefined;
-  const r = await run((lock) => {
-    plan = planBackup(ec, d, lock, { mode: 'online', trigger: 'cli' });
-    return plan.job;
-  });
-  expect(r.error).toBeUndefined();
-  // Read back as a restore reads it: only a manifest read from the repository is trusted.
-  return ec.repo.loadSnapshot((plan?.result.manifest as Manifest).id);
-}
+const backup = (): Promise<Manifest> => backupAndLoad(ec, d);
 
 test('each component is restored by its kind, in place with a safety snapshot and onto a new install dir', async () => {
   const m = await backup();

@@ -8,48 +8,35 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { discover } from '../../src/discovery/discover';
 import { openContext, type EngineContext } from '../../src/jobs/context';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type StepContext } from '../../src/jobs/runner';
+import type { StepContext } from '../../src/jobs/runner';
 import type { Manifest } from '../../src/manifest/manifest';
-import { planBackup } from '../../src/operations/backup_plan';
 import { checkObjects } from '../../src/operations/verify_plan';
-import { S3Storage } from '../../src/storage/s3_storage';
+import type { S3Storage } from '../../src/storage/s3_storage';
 import { readAll } from '../../src/storage/storage';
 import { materialize } from '../support/manifests';
+import { backupOnline, writeInstallConfig } from '../support/install_fixture';
+import { useS3Server } from '../support/s3_fixture';
 
-let s3: S3Server;
+const s3 = useS3Server();
 let work: string;
 let install: string;
 const PREFIX = 'direct-packs';
 
-beforeAll(async () => {
-  s3 = await startS3Server();
-}, 60_000);
-afterAll(() => s3?.destroy());
 beforeEach(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'direct-packs-'));
   install = path.join(work, 'mattermost');
-  await mkdir(path.join(install, 'config'), { recursive: true });
-  await writeFile(
-    path.join(install, 'config', 'config.json'),
-    JSON.stringify({
-      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-      FileSettings: { DriverName: 'local', Directory: './data/' },
-    }),
-  );
+  await writeInstallConfig(install);
   for (let i = 0; i < 30; i++) {
     const f = path.join(install, 'data', 'teams', `t${i % 4}`, `f${i}`, 'thumb.jpg');
     await mkdir(path.dirname(f), { recursive: true });
     await writeFile(f, randomBytes(100 + i * 211));
   }
   await writeFile(path.join(install, 'data', 'teams', 't0', 'big.bin'), randomBytes(200 * 1024));
-  await writeFile(path.join(work, 's3-id'), s3.credentials.accessKeyId, { mode: 0o600 });
-  await writeFile(path.join(work, 's3-secret'), s3.credentials.secretAccessKey, { mode: 0o600 });
+  await s3.writeKeyFiles(work);
   await writeFile(path.join(work, 'passphrase'), 'correct horse battery staple 42', { mode: 0o600 });
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
@@ -65,14 +52,7 @@ function config(): Config {
       backup: { exclude: ['database'] },
       offsite: {
         mode: 'direct',
-        s3: {
-          endpoint: s3.endpoint,
-          bucket: s3.bucket,
-          prefix: PREFIX,
-          forcePathStyle: true,
-          accessKeyIdFile: path.join(work, 's3-id'),
-          secretAccessKeyFile: path.join(work, 's3-secret'),
-        },
+        s3: s3.offsiteS3(work, PREFIX),
         encryption: { passphraseFile: path.join(work, 'passphrase') },
         retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 100 },
       },
@@ -82,28 +62,12 @@ function config(): Config {
 }
 
 async function backup(ec: EngineContext): Promise<Manifest> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  let plan: ReturnType<typeof planBackup>;
-  try {
-    plan = planBackup(ec, await discover(ec.cfg), lock, { mode: 'online', trigger: 'cli' });
-    const r = await runJob(plan.job, new AbortController().signal, () => undefined);
-    expect(r.error).toBeUndefined();
-  } finally {
-    await lock.release();
-  }
-  return plan.result.manifest as Manifest;
+  return backupOnline(ec, await discover(ec.cfg));
 }
 
 /** The bucket as stored (ciphertext). */
 function bucket(): S3Storage {
-  return new S3Storage({
-    bucket: s3.bucket,
-    prefix: PREFIX,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: s3.credentials,
-  });
+  return s3.bucket(PREFIX);
 }
 
 async function keys(under: string): Promise<string[]> {

@@ -6,7 +6,7 @@
  * an observing decorator and a recording wrapper around sync() only record the order of durable
  * operations, which is what a crash would expose and what no read-back after a clean run can see.
  */
-import { materialize } from '../support/manifests';
+import { dataManifest, materialize } from '../support/manifests';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,6 @@ import { LocalStorage } from '../../src/storage/local_storage';
 import { isFileBody, type Body, type Storage } from '../../src/storage/storage';
 import { Repository } from '../../src/repository/repository';
 import { objectKey } from '../../src/repository/layout';
-import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
 
 type Op = { op: 'object-pending' | 'object-durable' | 'flush' | 'commit'; key: string };
 
@@ -43,47 +42,6 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
   return { storage, ops };
 }
 
-function manifestFor(id: string, objects: Array<{ sha256: string; size: number }>): Manifest {
-  const entries = objects.map((o, i) => ({
-    path: `f${i}`,
-    type: 'file' as const,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: '1',
-    size: o.size,
-    sha256: o.sha256,
-  }));
-  const bytes = objects.reduce((n, o) => n + o.size, 0);
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: FORMAT_VERSION,
-    id,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online',
-    trigger: 'cli',
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [
-      {
-        id: 'data',
-        title: 'Data',
-        status: 'included',
-        exclude: [],
-        entries,
-        files: objects.length,
-        bytes,
-        newBytes: bytes,
-        filesRead: objects.length,
-        durationMs: 1,
-      },
-    ],
-    stats: { files: objects.length, bytes, newBytes: bytes, filesRead: objects.length, durationMs: 1, downtimeMs: 0 },
-  };
-}
-
 test('every object a manifest names is durable (flushed) before the manifest is committed', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'durability-'));
   try {
@@ -101,7 +59,7 @@ test('every object a manifest names is durable (flushed) before the manifest is 
       await repo.ingestFile(small, { size: 18 }),
     ];
     expect(stored.every((s) => s.isNew)).toBe(true);
-    await repo.writeSnapshot(manifestFor('20260101T000000Z-aaaaaa', stored));
+    await repo.writeSnapshot(dataManifest('20260101T000000Z-aaaaaa', stored));
 
     const commit = ops.findIndex((o) => o.op === 'commit');
     expect(commit).toBeGreaterThan(0);

@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import { openContext, type EngineContext } from '../../src/jobs/context';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type Job, type JobResult, type StepContext } from '../../src/jobs/runner';
+import type { JobLock } from '../../src/jobs/lock';
+import type { Job, JobResult, StepContext } from '../../src/jobs/runner';
 import { discover, type Discovery } from '../../src/discovery/discover';
-import { planBackup } from '../../src/operations/backup_plan';
 import { checkObjects, MAX_LISTED_ISSUES } from '../../src/operations/verify_plan';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { planReplicate } from '../../src/operations/replicate_plan';
@@ -25,6 +24,7 @@ import { objectKey } from '../../src/repository/layout';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { RetryingStorage } from '../../src/storage/retrying_storage';
 import { materialize } from '../support/manifests';
+import { backupAndLoad, runLocked, writeInstallConfig } from '../support/install_fixture';
 
 /** Two names with the same first 16 hex digits (64 bits), different after. */
 const PREFIX = 'c0ffee0123456789';
@@ -36,27 +36,13 @@ let install: string;
 let ec: EngineContext;
 let d: Discovery;
 
-async function run(make: (lock: JobLock) => Job): Promise<JobResult> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  try {
-    return await runJob(make(lock), new AbortController().signal, () => undefined);
-  } finally {
-    await lock.release();
-  }
-}
+const run = (make: (lock: JobLock) => Job): Promise<JobResult> => runLocked(ec, make);
 
 beforeEach(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'object-sets-'));
   install = path.join(work, 'mattermost');
-  await mkdir(path.join(install, 'config'), { recursive: true });
   await mkdir(path.join(install, 'data', 'teams', 'a'), { recursive: true });
-  await writeFile(
-    path.join(install, 'config', 'config.json'),
-    JSON.stringify({
-      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-      FileSettings: { DriverName: 'local', Directory: './data/' },
-    }),
-  );
+  await writeInstallConfig(install);
   // Two files with the same content: one object, named twice.
   await writeFile(path.join(install, 'data', 'teams', 'a', 'photo.png'), 'png bytes');
   await writeFile(path.join(install, 'data', 'teams', 'a', 'copy.png'), 'png bytes');
@@ -76,15 +62,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-async function backup(): Promise<Manifest> {
-  let plan: ReturnType<typeof planBackup> | undefined;
-  const r = await run((lock) => {
-    plan = planBackup(ec, d, lock, { mode: 'online', trigger: 'cli' });
-    return plan.job;
-  });
-  expect(r.error).toBeUndefined();
-  return ec.repo.loadSnapshot((plan?.result.manifest as Manifest).id);
-}
+const backup = (): Promise<Manifest> => backupAndLoad(ec, d);
 
 /** Stores `content` under the object name `sha` (not its hash: as a damaged or forged repository would). */
 async function putObject(repo: Repository, sha: string, content: string): Promise<void> {

@@ -12,49 +12,36 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
 import { parseConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { discover } from '../../src/discovery/discover';
 import { openContext, type EngineContext } from '../../src/jobs/context';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type Job, type StepContext } from '../../src/jobs/runner';
+import type { Job, StepContext } from '../../src/jobs/runner';
 import type { Manifest } from '../../src/manifest/manifest';
 import { openOffsite } from '../../src/offsite/open_offsite';
-import { planBackup } from '../../src/operations/backup_plan';
 import { planReplicate, type ReplicateOutcome } from '../../src/operations/replicate_plan';
 import { checkObjects } from '../../src/operations/verify_plan';
 import { packKey } from '../../src/repository/layout';
 import { generateKeyPair } from '../../src/storage/age';
-import { S3Storage } from '../../src/storage/s3_storage';
+import type { S3Storage } from '../../src/storage/s3_storage';
 import { readAll } from '../../src/storage/storage';
 import { materialize } from '../support/manifests';
+import { backupOnline, runLocked, writeInstallConfig } from '../support/install_fixture';
+import { useS3Server } from '../support/s3_fixture';
 
-let s3: S3Server;
+const s3 = useS3Server();
 let work: string;
 let install: string;
 let n = 0;
 let recipient: string;
 
-beforeAll(async () => {
-  s3 = await startS3Server();
-}, 60_000);
-afterAll(() => s3?.destroy());
 beforeEach(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'replicate-packs-'));
   install = path.join(work, 'mattermost');
-  await mkdir(path.join(install, 'config'), { recursive: true });
-  await writeFile(
-    path.join(install, 'config', 'config.json'),
-    JSON.stringify({
-      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-      FileSettings: { DriverName: 'local', Directory: './data/' },
-    }),
-  );
+  await writeInstallConfig(install);
   for (let i = 0; i < 30; i++) await put(`teams/t${i % 4}/f${i}/thumb.jpg`, randomBytes(100 + i * 211));
   await put('teams/t0/big.bin', randomBytes(200 * 1024));
-  await writeFile(path.join(work, 's3-id'), s3.credentials.accessKeyId, { mode: 0o600 });
-  await writeFile(path.join(work, 's3-secret'), s3.credentials.secretAccessKey, { mode: 0o600 });
+  await s3.writeKeyFiles(work);
   const pair = await generateKeyPair();
   recipient = pair.recipient;
   await writeFile(path.join(work, 'identity'), `${pair.identity}\n`, { mode: 0o600 });
@@ -83,14 +70,7 @@ function config(prefix: string, keys: Keys, keepOffsite = 10): Config {
       retention: keep(10),
       offsite: {
         mode: 'replicate',
-        s3: {
-          endpoint: s3.endpoint,
-          bucket: s3.bucket,
-          prefix,
-          forcePathStyle: true,
-          accessKeyIdFile: path.join(work, 's3-id'),
-          secretAccessKeyFile: path.join(work, 's3-secret'),
-        },
+        s3: s3.offsiteS3(work, prefix),
         ...(keys === 'identity' ? { encryption: { identityFile: path.join(work, 'identity') } } : {}),
         ...(keys === 'recipient' ? { encryption: { recipients: [recipient] } } : {}),
         retention: keep(keepOffsite),
@@ -102,26 +82,11 @@ function config(prefix: string, keys: Keys, keepOffsite = 10): Config {
 }
 
 async function run(ec: EngineContext, job: Job): Promise<void> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  try {
-    const r = await runJob(job, new AbortController().signal, () => undefined);
-    expect(r.error).toBeUndefined();
-  } finally {
-    await lock.release();
-  }
+  expect((await runLocked(ec, () => job)).error).toBeUndefined();
 }
 
 async function backup(ec: EngineContext): Promise<Manifest> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  let plan: ReturnType<typeof planBackup>;
-  try {
-    plan = planBackup(ec, await discover(ec.cfg), lock, { mode: 'online', trigger: 'cli' });
-    const r = await runJob(plan.job, new AbortController().signal, () => undefined);
-    expect(r.error).toBeUndefined();
-  } finally {
-    await lock.release();
-  }
-  return plan.result.manifest as Manifest;
+  return backupOnline(ec, await discover(ec.cfg));
 }
 
 async function replicate(ec: EngineContext): Promise<ReplicateOutcome> {
@@ -132,14 +97,7 @@ async function replicate(ec: EngineContext): Promise<ReplicateOutcome> {
 
 /** The bucket as stored (ciphertext when encrypted). */
 function raw(prefix: string): S3Storage {
-  return new S3Storage({
-    bucket: s3.bucket,
-    prefix,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: s3.credentials,
-  });
+  return s3.bucket(prefix);
 }
 
 async function keys(storage: S3Storage, under: string): Promise<string[]> {

@@ -4,47 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
-import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
+import type { Manifest } from '../../src/manifest/manifest';
+import { dataManifest } from '../support/manifests';
 
-function manifest(id: string, trigger: Manifest['trigger'], files: number): Manifest {
-  const entries = Array.from({ length: files }, (_, i) => ({
-    path: `f${i}`,
-    type: 'file' as const,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: '1',
-    size: 1,
-    sha256: 'a'.repeat(64),
-  }));
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: FORMAT_VERSION,
+/** `files` files naming one object, as listings never read them. */
+const manifest = (id: string, trigger: Manifest['trigger'], files: number): Manifest =>
+  dataManifest(
     id,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online',
+    Array.from({ length: files }, () => ({ sha256: 'a'.repeat(64), size: 1 })),
     trigger,
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [
-      {
-        id: 'data',
-        title: 'Data',
-        status: 'included',
-        exclude: [],
-        entries,
-        files,
-        bytes: files,
-        newBytes: files,
-        filesRead: files,
-        durationMs: 1,
-      },
-    ],
-    stats: { files, bytes: files, newBytes: files, filesRead: files, durationMs: 1, downtimeMs: 0 },
-  };
-}
+  );
 
 test('summaries drop the file index, follow deletions, and "latest" skips safety snapshots', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'listing-'));

@@ -12,43 +12,13 @@ import { MemoryStorage } from '../../src/storage/memory_storage';
 import { Repository } from '../../src/repository/repository';
 import { readMarker } from '../../src/repository/marker';
 import { MARKER_KEY } from '../../src/repository/layout';
-import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
+import { dataManifest } from '../support/manifests';
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'marker-'));
 });
 afterEach(async () => rm(dir, { recursive: true, force: true }));
-
-function manifest(id: string, sha256: string, size: number): Manifest {
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: FORMAT_VERSION,
-    id,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online',
-    trigger: 'cli',
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [
-      {
-        id: 'data',
-        title: 'Data',
-        status: 'included',
-        exclude: [],
-        entries: [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1', size, sha256 }],
-        files: 1,
-        bytes: size,
-        newBytes: size,
-        filesRead: 1,
-        durationMs: 1,
-      },
-    ],
-    stats: { files: 1, bytes: size, newBytes: size, filesRead: 1, durationMs: 1, downtimeMs: 0 },
-  };
-}
 
 test('a new repository gets the one marker shape, unencrypted', async () => {
   await Repository.open(await LocalStorage.open(dir));
@@ -61,7 +31,7 @@ test('a new repository gets the one marker shape, unencrypted', async () => {
 test('a repository with an old-shape marker (before the shapes were unified) opens, lists and restores; its marker is kept', async () => {
   const first = await Repository.open(await LocalStorage.open(dir));
   const obj = await first.ingest(Readable.from([Buffer.from('old content')]));
-  await first.writeSnapshot(manifest('20250101T000000Z-aaaaaa', obj.sha256, obj.size));
+  await first.writeSnapshot(dataManifest('20250101T000000Z-aaaaaa', [obj]));
   const old = `${JSON.stringify({ format: 'mm-backup-repository', version: 1, id: 'ab'.repeat(16), createdAt: '2025-01-01T00:00:00.000Z' }, null, 2)}\n`;
   await writeFile(path.join(dir, MARKER_KEY), old);
 

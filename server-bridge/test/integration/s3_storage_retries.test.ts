@@ -3,72 +3,28 @@
  * loopback: once with a flaky network double failing its first upload, once with the server
  * itself down for a while (killed and started again, so the connection is really refused).
  */
-import { materialize } from '../support/manifests';
+import { dataManifest, materialize } from '../support/manifests';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { S3Storage } from '../../src/storage/s3_storage';
+import type { S3Storage } from '../../src/storage/s3_storage';
 import { RetryingStorage } from '../../src/storage/retrying_storage';
 import { Repository } from '../../src/repository/repository';
 import { snapshotKey } from '../../src/repository/layout';
-import { FORMAT_VERSION, type Manifest } from '../../src/manifest/manifest';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
 import { FlakyStorage } from '../support/flaky_storage';
+import { useS3Server } from '../support/s3_fixture';
 
-let server: S3Server;
+const s3server = useS3Server();
 let staging: string;
-beforeAll(async () => {
-  server = await startS3Server();
-}, 60_000);
-afterAll(async () => {
-  await server?.destroy();
-});
 beforeEach(async () => {
   staging = await mkdtemp(path.join(os.tmpdir(), 's3-retry-'));
 });
 afterEach(async () => rm(staging, { recursive: true, force: true }));
 
 function s3(): S3Storage {
-  return new S3Storage({
-    bucket: server.bucket,
-    prefix: `r-${randomBytes(4).toString('hex')}`,
-    region: 'us-east-1',
-    endpoint: server.endpoint,
-    forcePathStyle: true,
-    credentials: server.credentials,
-  });
-}
-
-function manifest(id: string, sha256: string, size: number): Manifest {
-  return {
-    format: 'mm-backup-snapshot',
-    formatVersion: FORMAT_VERSION,
-    id,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-    mode: 'online',
-    trigger: 'cli',
-    host: 'h',
-    installDir: '/opt/mattermost',
-    mattermost: { configSource: 'file', fileDriver: 'local' },
-    components: [
-      {
-        id: 'data',
-        title: 'Data',
-        status: 'included',
-        exclude: [],
-        entries: [{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1', size, sha256 }],
-        files: 1,
-        bytes: size,
-        newBytes: size,
-        filesRead: 1,
-        durationMs: 1,
-      },
-    ],
-    stats: { files: 1, bytes: size, newBytes: size, filesRead: 1, durationMs: 1, downtimeMs: 0 },
-  };
+  return s3server.bucket(`r-${randomBytes(4).toString('hex')}`);
 }
 
 test('a manifest commit whose upload fails is retried (flaky network double over S3)', async () => {
@@ -78,7 +34,7 @@ test('a manifest commit whose upload fails is retried (flaky network double over
     stagingDir: staging,
   });
   const obj = await repo.ingest(Readable.from([randomBytes(5000)]));
-  await repo.writeSnapshot(manifest(id, obj.sha256, obj.size));
+  await repo.writeSnapshot(dataManifest(id, [obj]));
   expect(flaky.attempts.get(`put ${snapshotKey(id)}`)).toBe(2);
   expect((await materialize(await repo.loadSnapshot(id))).components[0]?.entries[0]?.sha256).toBe(obj.sha256);
 });
@@ -94,14 +50,14 @@ test('a manifest commit while the S3 server is down is retried until it is back'
   });
   const repo = await Repository.open(storage, { stagingDir: staging });
   const obj = await repo.ingest(Readable.from([randomBytes(5000)]));
-  await server.stop();
+  await s3server.server.stop();
   const back = new Promise<void>((resolve, reject) =>
     setTimeout(() => {
-      server.start().then(resolve, reject);
+      s3server.server.start().then(resolve, reject);
     }, 1500),
   );
   try {
-    await repo.writeSnapshot(manifest(id, obj.sha256, obj.size));
+    await repo.writeSnapshot(dataManifest(id, [obj]));
   } finally {
     await back;
   }

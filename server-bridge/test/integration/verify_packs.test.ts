@@ -16,9 +16,8 @@ import { discover, type Discovery } from '../../src/discovery/discover';
 import type { Manifest } from '../../src/manifest/manifest';
 import { openContext, type EngineContext } from '../../src/jobs/context';
 import type { JobEvent } from '../../src/jobs/events';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type Job, type JobResult } from '../../src/jobs/runner';
-import { planBackup } from '../../src/operations/backup_plan';
+import type { JobLock } from '../../src/jobs/lock';
+import type { Job, JobResult, StepContext } from '../../src/jobs/runner';
 import { verifyLoaded } from '../../src/operations/verify';
 import { planVerify } from '../../src/operations/verify_plan';
 import { collectEntries } from '../../src/manifest/entry_list';
@@ -27,15 +26,14 @@ import { backupTree } from '../../src/repository/tree_backup';
 import { readVerifications } from '../../src/repository/verifications';
 import { MemoryStorage } from '../../src/storage/memory_storage';
 import { readAll } from '../../src/storage/storage';
-import { startS3Server, type S3Server } from '@mm-backup/testkit';
-import { S3Storage } from '../../src/storage/s3_storage';
 import { generateKeyPair } from '../../src/storage/age';
 import { EncryptedStorage } from '../../src/storage/encrypted_storage';
 import { isPlaintextKey } from '../../src/repository/layout';
 import { checkPacks } from '../../src/operations/verify_packs';
-import type { StepContext } from '../../src/jobs/runner';
 import { FlakyStorage } from '../support/flaky_storage';
 import { materialize } from '../support/manifests';
+import { backupAndLoad, runLocked, writeInstallConfig } from '../support/install_fixture';
+import { useS3Server } from '../support/s3_fixture';
 
 let work: string;
 let install: string;
@@ -45,14 +43,7 @@ let d: Discovery;
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-async function run(make: (lock: JobLock) => Job, events: JobEvent[] = []): Promise<JobResult> {
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  try {
-    return await runJob(make(lock), new AbortController().signal, (e) => events.push(e));
-  } finally {
-    await lock.release();
-  }
-}
+const run = (make: (lock: JobLock) => Job, events: JobEvent[] = []): Promise<JobResult> => runLocked(ec, make, events);
 
 /** Small files under data/ (packed) and one larger than 128 KiB (an object file). */
 async function writeData(prefix: string, n: number): Promise<void> {
@@ -65,15 +56,8 @@ beforeEach(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'verify-packs-'));
   install = path.join(work, 'mattermost');
   repoDir = path.join(work, 'repo');
-  await mkdir(path.join(install, 'config'), { recursive: true });
+  await writeInstallConfig(install);
   await mkdir(path.join(install, 'bin'), { recursive: true });
-  await writeFile(
-    path.join(install, 'config', 'config.json'),
-    JSON.stringify({
-      SqlSettings: { DriverName: 'postgres', DataSource: 'postgres://mm:pw@127.0.0.1:1/mattermost?sslmode=disable' },
-      FileSettings: { DriverName: 'local', Directory: './data/' },
-    }),
-  );
   await writeFile(path.join(install, 'bin', 'mattermost'), '#!/bin/sh\n');
   await writeData('a', 12);
   await writeFile(path.join(install, 'data', 'big.bin'), randomBytes(200 * 1024));
@@ -94,15 +78,7 @@ function localConfig(packs: boolean) {
 }
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-async function backup(): Promise<Manifest> {
-  let plan: ReturnType<typeof planBackup> | undefined;
-  const r = await run((lock) => {
-    plan = planBackup(ec, d, lock, { mode: 'online', trigger: 'cli' });
-    return plan.job;
-  });
-  expect(r.error).toBeUndefined();
-  return ec.repo.loadSnapshot((plan?.result.manifest as Manifest).id);
-}
+const backup = (): Promise<Manifest> => backupAndLoad(ec, d);
 
 async function verify(m: Manifest, deep = false) {
   const plan = planVerify(ec, m, undefined, { deep });
@@ -384,24 +360,12 @@ test('a bucket: a pack whose index claims more than 64 MiB is read by range only
 });
 
 describe('an encrypted bucket (offsite.mode direct, passphrase)', () => {
-  let s3: S3Server;
-  beforeAll(async () => {
-    s3 = await startS3Server();
-  }, 60_000);
-  afterAll(() => s3?.destroy());
+  const s3 = useS3Server();
 
   test('verify and deep verify pass; a pack whose ciphertext changed fails deep verify, named', async () => {
-    await writeFile(path.join(work, 's3-id'), s3.credentials.accessKeyId, { mode: 0o600 });
-    await writeFile(path.join(work, 's3-secret'), s3.credentials.secretAccessKey, { mode: 0o600 });
+    await s3.writeKeyFiles(work);
     await writeFile(path.join(work, 'passphrase'), 'correct horse battery staple 42', { mode: 0o600 });
-    const s3cfg = {
-      endpoint: s3.endpoint,
-      bucket: s3.bucket,
-      prefix: 'verify-packs',
-      forcePathStyle: true,
-      accessKeyIdFile: path.join(work, 's3-id'),
-      secretAccessKeyFile: path.join(work, 's3-secret'),
-    };
+    const s3cfg = s3.offsiteS3(work, 'verify-packs');
     const cfg = parseConfig(
       {
         mattermost: { installDir: install, url: 'http://127.0.0.1:1' },
@@ -424,14 +388,7 @@ describe('an encrypted bucket (offsite.mode direct, passphrase)', () => {
       expect(v.result.error).toBeUndefined();
       expect(v.packStep).toMatch(/^1 pack, .*0 problems$/);
     }
-    const raw = new S3Storage({
-      bucket: s3.bucket,
-      prefix: 'verify-packs',
-      region: 'us-east-1',
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: s3.credentials,
-    });
+    const raw = s3.bucket('verify-packs');
     const packKeys: string[] = [];
     for await (const o of raw.list('packs')) packKeys.push(o.key);
     expect(packKeys).toHaveLength(1);

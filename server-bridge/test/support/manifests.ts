@@ -1,5 +1,5 @@
 /** Manifests with their file indexes in memory, for tests that read or edit entries directly. */
-import type { Entry, Manifest } from '../../src/manifest/manifest';
+import { FORMAT_VERSION, type Entry, type Manifest } from '../../src/manifest/manifest';
 import { manifestText } from '../../src/manifest/manifest_io';
 import {
   wholeManifest,
@@ -47,5 +47,56 @@ export function manifestOf(lists: Entry[][]): PlainManifest {
       durationMs: 0,
     })),
     stats: { files: 0, bytes: 0, newBytes: 0, filesRead: 0, durationMs: 0, downtimeMs: 0 },
+  };
+}
+
+/**
+ * A manifest of one `data` component naming the given objects as files f0, f1, … (in that
+ * order), its counts and byte totals the sums of theirs: what a repository test commits after
+ * ingesting those objects itself.
+ */
+export function dataManifest(
+  id: string,
+  objects: Array<{ sha256: string; size: number }>,
+  trigger: Manifest['trigger'] = 'cli',
+): Manifest {
+  const entries = objects.map((o, i) => ({
+    path: `f${i}`,
+    type: 'file' as const,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: '1',
+    size: o.size,
+    sha256: o.sha256,
+  }));
+  const files = objects.length;
+  const bytes = objects.reduce((n, o) => n + o.size, 0);
+  return {
+    format: 'mm-backup-snapshot',
+    formatVersion: FORMAT_VERSION,
+    id,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:01.000Z',
+    mode: 'online',
+    trigger,
+    host: 'h',
+    installDir: '/opt/mattermost',
+    mattermost: { configSource: 'file', fileDriver: 'local' },
+    components: [
+      {
+        id: 'data',
+        title: 'Data',
+        status: 'included',
+        exclude: [],
+        entries,
+        files,
+        bytes,
+        newBytes: bytes,
+        filesRead: files,
+        durationMs: 1,
+      },
+    ],
+    stats: { files, bytes, newBytes: bytes, filesRead: files, durationMs: 1, downtimeMs: 0 },
   };
 }
