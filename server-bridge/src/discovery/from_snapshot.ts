@@ -17,7 +17,7 @@ export async function snapshotFileText(m: Manifest, repo: Repository, abs: strin
     if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
     for await (const e of c.entries) {
       if (e.path !== rel || e.type !== 'file' || !e.sha256) continue;
-      return (await repo.readObjectBytes(e.sha256)).toString('utf8');
+      return (await repo.readObjectBytes(e.sha256, { size: e.size })).toString('utf8');
     }
   }
   return undefined;

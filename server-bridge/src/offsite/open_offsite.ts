@@ -12,6 +12,7 @@ import { registerSecret } from '../core/redact';
 import { Repository } from '../repository/repository';
 import { isPlaintextKey, KEY_CHECK_KEY, MARKER_KEY, SEALED_KEY_KEY } from '../repository/layout';
 import { markerText, newMarker, readMarker, refuseUnmarkedData, type RepositoryMarker } from '../repository/marker';
+import { MAX_KEY_FILE_BYTES } from '../repository/read_limits';
 import { readOptional } from '../repository/trust';
 import { loadAge } from '../storage/age';
 import { EncryptedStorage } from '../storage/encrypted_storage';
@@ -177,7 +178,7 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
 }
 
 async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): Promise<void> {
-  const sealed = await readOptional(raw, SEALED_KEY_KEY);
+  const sealed = await readOptional(raw, SEALED_KEY_KEY, MAX_KEY_FILE_BYTES);
   if (!sealed) {
     throw new PreconditionError(
       'PRECONDITION_FAILED',
@@ -205,7 +206,7 @@ async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): 
 
 /** Decrypts the key-check file with the configured identities: a wrong key is reported here, once. */
 async function checkKey(raw: Storage, identities: string[], location: string): Promise<void> {
-  const sealed = await readOptional(raw, KEY_CHECK_KEY);
+  const sealed = await readOptional(raw, KEY_CHECK_KEY, MAX_KEY_FILE_BYTES);
   if (!sealed) return; // created by a version without the check: objects will tell
   const age = await loadAge();
   const d = new age.Decrypter();

@@ -15,7 +15,7 @@ import { PackIndexError, parsePackIndexFile, type PackedObject } from '../reposi
 import { readOptional } from '../repository/trust';
 import { KeyMismatchError } from '../storage/encrypted_storage';
 import type { LocalStorage } from '../storage/local_storage';
-import { fileBody, readBuffer, type Storage } from '../storage/storage';
+import { fileBody, readBufferAtMost, type Storage } from '../storage/storage';
 
 /** Pack names off-site: packs/ files and index/ files, each by name only (nothing read or decrypted). */
 export interface PackNames {
@@ -45,7 +45,8 @@ export interface PackUpload {
   bytes: number;
 }
 
-function localFile(local: LocalStorage, key: string): string {
+/** The file of `key` in the local repository (to stream from it). */
+export function localFile(local: LocalStorage, key: string): string {
   return path.join(local.root, ...key.split('/'));
 }
 
@@ -139,7 +140,11 @@ async function packObjects(
   pack: string,
   opts: { signal?: AbortSignal },
 ): Promise<PackedObject[] | undefined> {
-  const mine = await readOptional(local, packIndexKey(pack));
+  const tooLong = (max: number) => new PackIndexError(pack, 'too-large', `more than ${max} bytes`);
+  const mine = await readOptional(local, packIndexKey(pack), MAX_INDEX_FILE_BYTES, tooLong).catch((err: unknown) => {
+    if (err instanceof PackIndexError) return undefined; // too long: the off-site one may do
+    throw err;
+  });
   if (mine) {
     try {
       return parsePackIndexFile(mine, pack).objects;
@@ -153,7 +158,9 @@ async function packObjects(
     throw new PackIndexError(pack, 'too-large', `${info.size} bytes, more than ${MAX_INDEX_FILE_BYTES}`);
   }
   try {
-    return parsePackIndexFile(await readBuffer(off, packIndexKey(pack), opts), pack).objects;
+    // Bounded again as it arrives: the file may have been replaced since the stat.
+    const bytes = await readBufferAtMost(off, packIndexKey(pack), MAX_INDEX_FILE_BYTES, tooLong, opts);
+    return parsePackIndexFile(bytes, pack).objects;
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

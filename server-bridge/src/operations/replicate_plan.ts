@@ -7,7 +7,6 @@
  * whole pack, with its index (replicate_packs.ts). Finally dropped off-site snapshots are deleted
  * (manifests first) and objects and packs no remaining off-site snapshot uses are swept.
  */
-import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { NotFoundError, StorageError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
@@ -18,7 +17,8 @@ import { referencedObjects, type Manifest } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
 import { deleteVerification, readVerifications } from '../repository/verifications';
 import { listSnapshotKeys, objectKey, snapshotIds, snapshotKey, snapshotSignatureKey } from '../repository/layout';
-import { fileBody, readBuffer } from '../storage/storage';
+import { fileBody } from '../storage/storage';
+import { MAX_SIGNATURE_BYTES } from '../repository/read_limits';
 import { readOptional } from '../repository/trust';
 import { upgradeMarkerForPacks } from '../repository/marker';
 import { LocalStorage } from '../storage/local_storage';
@@ -30,7 +30,7 @@ import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job, Step } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 import { plural } from '../core/units';
-import { listPackNames, planPackUploads, sweepOffsitePacks, uploadPack } from './replicate_packs';
+import { listPackNames, localFile, planPackUploads, sweepOffsitePacks, uploadPack } from './replicate_packs';
 
 export interface ReplicateOutcome {
   location?: string;
@@ -177,9 +177,10 @@ export function planReplicate(
       // Manifests last, oldest first: from this moment each snapshot exists off-site. Each
       // signature goes just before its manifest, so an off-site manifest is never unsigned.
       for (const m of [...toCopy].sort((a, b) => a.id.localeCompare(b.id))) {
-        const sig = await readOptional(local, snapshotSignatureKey(m.id));
+        const sig = await readOptional(local, snapshotSignatureKey(m.id), MAX_SIGNATURE_BYTES);
         if (sig) await off.storage.put(snapshotSignatureKey(m.id), sig, { signal: ctx.signal });
-        await off.storage.put(snapshotKey(m.id), await readBuffer(local, snapshotKey(m.id)), { signal: ctx.signal });
+        // Streamed from the file, as objects are: a manifest can be hundreds of MB (a file index).
+        await off.storage.put(snapshotKey(m.id), fileBody(localFile(local, snapshotKey(m.id))), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
       const packed = outcome.packsUploaded ? ` and ${plural(outcome.packsUploaded, 'pack')}` : '';
@@ -197,7 +198,7 @@ export function planReplicate(
       for (const id of localManifests.keys()) {
         const key = snapshotSignatureKey(id);
         if (!manifests.has(id) || remote.signatures.has(id)) continue;
-        const sig = await readOptional(local, key);
+        const sig = await readOptional(local, key, MAX_SIGNATURE_BYTES);
         if (!sig) continue;
         await off.storage.put(key, sig, { signal: ctx.signal });
         copied++;
@@ -260,7 +261,7 @@ export function planReplicate(
 }
 
 function objectFile(local: LocalStorage, sha: string): string {
-  return path.join(local.root, ...objectKey(sha).split('/'));
+  return localFile(local, objectKey(sha));
 }
 
 /** The size of a local object file; NotFoundError naming the object when it is in no pack and has no file. */

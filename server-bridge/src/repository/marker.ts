@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, PreconditionError } from '../core/errors';
-import { readBuffer, type Storage } from '../storage/storage';
+import { readBufferAtMost, type Storage } from '../storage/storage';
+import { MAX_MARKER_BYTES } from './read_limits';
 import { MARKER_KEY, OBJECTS, PACK_INDEXES, PACKS, SNAPSHOTS } from './layout';
 
 const markerSchema = z
@@ -48,7 +49,15 @@ export function markerText(m: RepositoryMarker): Buffer {
 export async function readMarker(storage: Storage): Promise<RepositoryMarker | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readBuffer(storage, MARKER_KEY);
+    // A few hundred bytes: a huge file there (or a link to an endless one) is refused as it arrives.
+    bytes = await readBufferAtMost(storage, MARKER_KEY, MAX_MARKER_BYTES, (max) => {
+      const where = storage.describe().location;
+      return new PreconditionError(
+        'PRECONDITION_FAILED',
+        `${MARKER_KEY} at ${where} is longer than ${max} bytes, so it is not an mm-backup repository marker (and is not read)`,
+        { hint: markerHint(storage) },
+      );
+    });
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

@@ -9,8 +9,7 @@
  * backup must store its objects again (holdsWhole), not deduplicate against it.
  */
 import { NotFoundError } from '../core/errors';
-import type { ObjectInfo, Storage } from '../storage/storage';
-import type { Readable } from 'node:stream';
+import { readBufferAtMost, type ObjectInfo, type Storage } from '../storage/storage';
 import { sizesComparable } from '../storage/encrypted_chain';
 import { PACK_INDEXES, PACKS, packKey, packOfIndexKey, packOfKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
@@ -263,21 +262,6 @@ export interface BrokenPackIndex {
   problem: string;
 }
 
-/** Reads a whole object of at most `max` bytes, refusing a longer one as it arrives. */
-async function readBounded(body: Readable, max: number, pack: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    n += (chunk as Buffer).length;
-    if (n > max) {
-      body.destroy();
-      throw new PackIndexError(pack, 'too-large', `more than ${max} bytes`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, n);
-}
-
 /**
  * Reads and parses the index file listed as `o` (a key under index/ naming `pack`): PackIndexError
  * for one that is too long or fails a check (pack_index_file.ts), NotFoundError when it is gone,
@@ -292,7 +276,13 @@ export async function readPackIndexFile(
   if (o.size > MAX_INDEX_FILE_BYTES) {
     throw new PackIndexError(pack, 'too-large', `${o.size} bytes, more than ${MAX_INDEX_FILE_BYTES}`);
   }
-  const bytes = await storage.load(o.key, (body) => readBounded(body, MAX_INDEX_FILE_BYTES, pack), opts);
+  const bytes = await readBufferAtMost(
+    storage,
+    o.key,
+    MAX_INDEX_FILE_BYTES,
+    (max) => new PackIndexError(pack, 'too-large', `more than ${max} bytes`),
+    opts,
+  );
   return parsePackIndexFile(bytes, pack);
 }
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { BridgeError, NotFoundError } from '../core/errors';
 import { PrefixSet } from '../core/hash_set';
 import { encryptedChain } from '../storage/encrypted_chain';
-import { readRangeBuffer, type Storage } from '../storage/storage';
+import { readBufferAtMost, readRangeBuffer, type Storage } from '../storage/storage';
 import { packKey } from './layout';
 import { loadPackIndex, packsListing, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
@@ -17,7 +17,6 @@ import { storePack } from './pack_store';
 import { PackWriter, type FinishedPack, type PackWriterOptions } from './pack_writer';
 import { upgradeMarkerForPacks } from './marker';
 import { TARGET_PACK_SIZE } from './pack_limits';
-import type { Readable } from 'node:stream';
 
 /**
  * Bytes of whole packs of a bucket held in memory at once, by their indexes' sizes: two full packs,
@@ -270,7 +269,13 @@ export class Packs {
 
   /** A whole pack from a bucket, checked against its name (the SHA-256 of the whole file); never more than `size` bytes held. */
   private async fetchWhole(pack: string, size: number, opts: { signal?: AbortSignal }): Promise<Buffer> {
-    const bytes = await this.storage.load(packKey(pack), (body) => readAtMost(body, size, pack), opts);
+    const bytes = await readBufferAtMost(
+      this.storage,
+      packKey(pack),
+      size,
+      (max) => new PackDamagedError(pack, `longer than the ${max} bytes its index says`),
+      opts,
+    );
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== pack) {
       throw new PackDamagedError(pack, `its content hashes to ${actual.slice(0, 12)}…, not its name`);
@@ -395,19 +400,4 @@ export class Packs {
     this.ranged.clear();
     this.letGo.clear();
   }
-}
-
-/** A pack's bytes read whole, refused as they arrive once longer than its index's `max`. */
-async function readAtMost(body: Readable, max: number, pack: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    n += (chunk as Buffer).length;
-    if (n > max) {
-      body.destroy();
-      throw new PackDamagedError(pack, `longer than the ${max} bytes its index says`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, n);
 }

@@ -20,7 +20,7 @@ import { loadManifestText } from '../manifest/manifest_load';
 import type { EntrySpool } from '../manifest/entry_spool';
 import { cleanStaleSpoolDirs, spoolDir } from '../manifest/spool_dir';
 import { formatIssues } from '../config/load';
-import { fileBody, readBuffer, type Storage } from '../storage/storage';
+import { fileBody, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
 import { OutOfRangeError } from '../storage/range';
 import { plural } from '../core/units';
@@ -45,6 +45,7 @@ import { damagedManifest } from './damaged_manifest';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
 import type { SigningKey } from './signing';
+import { MAX_SIGNATURE_BYTES, readObjectFile } from './read_limits';
 import { readOptional } from './trust';
 
 /** An encrypted object that fails authentication or opens with no configured key: a finding, not a crash. */
@@ -175,7 +176,7 @@ export class Repository {
 
   /** The signature file of snapshot `id`, or undefined when it has none. */
   async readSignature(id: string): Promise<Buffer | undefined> {
-    return readOptional(this.storage, snapshotSignatureKey(id));
+    return readOptional(this.storage, snapshotSignatureKey(id), MAX_SIGNATURE_BYTES);
   }
 
   /**
@@ -490,14 +491,11 @@ export class Repository {
     return { stream, check: () => assertSameObject(sha256, hasher.digest()) };
   }
 
-  /** A small object read whole, checked against its checksum (e.g. a config.json read from a snapshot). */
-  async readObjectBytes(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+  /** A small object read whole (a config.json from a snapshot), checked; bounded as readObjectFile says. */
+  async readObjectBytes(sha256: string, opts: { signal?: AbortSignal; size?: number } = {}): Promise<Buffer> {
     const loc = await this.locate(sha256, opts);
-    const buf = loc
-      ? await this.packs.read(loc, opts)
-      : await readBuffer(this.storage, objectKey(sha256), opts).catch((err: unknown) =>
-          this.packs.readAfterMiss(err, sha256, opts),
-        );
+    const missed = (err: unknown) => this.packs.readAfterMiss(err, sha256, opts);
+    const buf = loc ? await this.packs.read(loc, opts) : await readObjectFile(this.storage, sha256, opts).catch(missed);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
     return buf;
   }

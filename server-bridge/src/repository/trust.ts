@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { NotFoundError, UsageError, VerificationError } from '../core/errors';
 import type { Manifest } from '../manifest/manifest';
-import { readBuffer, type Storage } from '../storage/storage';
+import { readBufferAtMost, type Storage } from '../storage/storage';
+import { FileTooLargeError, tooLarge } from './read_limits';
 import type { Repository } from './repository';
 import { checkSignature, FINGERPRINT, SigningKey, type SignedKind, type TrustVerdict } from './signing';
 
@@ -95,7 +96,15 @@ export class TrustPolicy {
     if (origin.keyId !== m.id) {
       return { state: 'untrusted', reason: `the file of snapshot ${origin.keyId} holds snapshot ${m.id}` };
     }
-    return this.check('manifest', origin.keyId, origin.sha256, await repo.readSignature(origin.keyId));
+    let sig: Buffer | undefined;
+    try {
+      sig = await repo.readSignature(origin.keyId);
+    } catch (err) {
+      // A huge signature file is a damaged one: untrusted, like any other that does not check out.
+      if (!(err instanceof FileTooLargeError)) throw err;
+      return { state: 'untrusted', reason: `its signature file is damaged (${err.message})` };
+    }
+    return this.check('manifest', origin.keyId, origin.sha256, sig);
   }
 
   /**
@@ -136,10 +145,18 @@ export class TrustPolicy {
   }
 }
 
-/** Reads a key whole, or undefined when it does not exist. */
-export async function readOptional(storage: Storage, key: string): Promise<Buffer | undefined> {
+/**
+ * Reads a key whole, or undefined when it does not exist; never more than `max` bytes
+ * (read_limits.ts): past them `tooLong(max)`, by default a FileTooLargeError naming the key.
+ */
+export async function readOptional(
+  storage: Storage,
+  key: string,
+  max: number,
+  tooLong: (max: number) => Error = tooLarge(key),
+): Promise<Buffer | undefined> {
   try {
-    return await readBuffer(storage, key);
+    return await readBufferAtMost(storage, key, max, tooLong);
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

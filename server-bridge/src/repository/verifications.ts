@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Storage } from '../storage/storage';
 import { sha256Hex, type SigningKey } from './signing';
+import { MAX_SIGNATURE_BYTES, MAX_VERIFICATION_BYTES } from './read_limits';
 import { readOptional, type TrustPolicy } from './trust';
 import { parseVerificationKey, VERIFICATIONS, verificationKey, verificationSignatureKey } from './layout';
 
@@ -45,7 +46,8 @@ export async function deleteVerification(storage: Storage, id: string): Promise<
 
 /**
  * The latest verification of each snapshot that is signed by a key `trust` accepts. Unreadable,
- * unsigned and untrusted records are ignored: they mean "not verified", never "verified".
+ * unsigned and untrusted records (and ones longer than read_limits.ts allows) are ignored: they
+ * mean "not verified", never "verified".
  */
 export async function readVerifications(
   storage: Storage,
@@ -56,7 +58,7 @@ export async function readVerifications(
     const id = parseVerificationKey(o.key);
     if (!id) continue;
     try {
-      const bytes = await readOptional(storage, o.key);
+      const bytes = await readOptional(storage, o.key, MAX_VERIFICATION_BYTES);
       if (!bytes) continue;
       const rec = recordSchema.parse(JSON.parse(bytes.toString('utf8')));
       if (rec.snapshotId !== id) continue;
@@ -64,7 +66,7 @@ export async function readVerifications(
         'verification',
         id,
         sha256Hex(bytes),
-        await readOptional(storage, verificationSignatureKey(id)),
+        await readOptional(storage, verificationSignatureKey(id), MAX_SIGNATURE_BYTES),
       );
       if (verdict.state === 'signed') out.set(id, rec);
     } catch {

@@ -132,16 +132,52 @@ export function assertKey(key: string): void {
   }
 }
 
-/** Reads a stream whole. */
+/** Reads a stream whole (one whose length the caller bounds already, e.g. a range). */
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
-/** An object read whole (retried as a whole by RetryingStorage). */
+/**
+ * Reads a stream whole, but never holds more than `max` bytes: the chunk that passes `max`
+ * destroys the stream (no more is downloaded or read from disk) and `tooLong(max)` is thrown.
+ * Anyone who can write the repository can make a file huge; this bounds what it costs in memory.
+ */
+export async function readAtMost(stream: Readable, max: number, tooLong: (max: number) => Error): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > max) {
+      stream.destroy();
+      throw tooLong(max);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+/**
+ * An object read whole, unbounded (retried as a whole by RetryingStorage). Repository keys are
+ * read with readBufferAtMost: what they hold may have been written by someone else.
+ */
 export function readBuffer(storage: Storage, key: string, opts?: ReadOptions): Promise<Buffer> {
   return storage.load(key, readAll, opts);
+}
+
+/**
+ * readBuffer of at most `max` bytes (readAtMost): `tooLong(max)` as soon as more arrive. The
+ * error should not be a transient StorageError, or RetryingStorage would read it all again.
+ */
+export function readBufferAtMost(
+  storage: Storage,
+  key: string,
+  max: number,
+  tooLong: (max: number) => Error,
+  opts?: ReadOptions,
+): Promise<Buffer> {
+  return storage.load(key, (body) => readAtMost(body, max, tooLong), opts);
 }
 
 /** Bytes [offset, offset + length) of an object (retried as a whole by RetryingStorage). */

@@ -3,12 +3,13 @@
  * visible, and every way of tampering with it (a changed byte, another key, a removed or moved
  * signature, a forged verification record) is reported as untrusted, never as signed.
  */
-import { readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { readFile, rm, stat, truncate, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '@mm-backup/testkit';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { SigningKey } from '../../src/repository/signing';
+import { MAX_SIGNATURE_BYTES } from '../../src/repository/read_limits';
 import { TrustPolicy } from '../../src/repository/trust';
 import { readVerifications, writeVerification } from '../../src/repository/verifications';
 import type { Manifest } from '../../src/manifest/manifest';
@@ -135,6 +136,17 @@ test('a manifest file holding another snapshot (copied under a new name with its
   await copyFile(file('snapshots', `${A}.sig`), file('snapshots', `${B}.sig`));
   const v = await verdict(policy, B);
   expect(v.state).toBe('untrusted');
+});
+
+test('a signature file grown to 200 MB is untrusted, refused at its bound (read_limits.ts), not read whole', async () => {
+  const { policy, repo } = await setup();
+  await repo.writeSnapshot(manifest(A));
+  await truncate(file('snapshots', `${A}.sig`), 200_000_000);
+  const v = await verdict(policy, A);
+  expect(v.state).toBe('untrusted');
+  expect(v.reason).toBe(
+    `its signature file is damaged (snapshots/${A}.sig is longer than ${MAX_SIGNATURE_BYTES} bytes (mm-backup never writes one that large), so it is not read)`,
+  );
 });
 
 test('requireManifest refuses unsigned (unless allowed) and untrusted (always), as verification failures', async () => {
