@@ -263,11 +263,18 @@ export class LocalStorage implements Storage {
 
   async get(key: string): Promise<Readable> {
     const file = this.file(key);
+    let fh: FileHandle | undefined;
     try {
-      const fh = await open(file, 'r');
+      // Opened as loadRange opens: whoever can write the repository may leave a link (to a file
+      // outside it, or an endless /dev/zero) or a FIFO (an open that never returns, holding a thread).
+      fh = await open(file, CHECKED_OPEN);
+      if (!(await fh.stat()).isFile()) {
+        throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      }
       return fh.createReadStream();
     } catch (err) {
-      throw wrap(err, `cannot read ${key}`);
+      await fh?.close();
+      throw checkedOpenError(err, key);
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { ForwardingStorage } from '../../src/storage/forwarding_storage';
@@ -17,9 +17,9 @@ import { EncryptedStorage } from '../../src/storage/encrypted_storage';
 import { generateKeyPair } from '../../src/storage/age';
 import { storageContract } from '../support/storage_contract';
 import { FlakyStorage } from '../support/flaky_storage';
-import { readAll, readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
+import { readAll, readBuffer, readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
 import { OutOfRangeError } from '../../src/storage/range';
-import { StorageError } from '../../src/core/errors';
+import { NotFoundError, StorageError } from '../../src/core/errors';
 
 const fast = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -107,6 +107,44 @@ test('loadRange and readRangeSync refuse a FIFO at once and a symbolic link', as
       permanent: true,
     });
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// Whole reads too (repository.json, signatures, index files, objects streamed to a restore): a
+// FIFO left there would block the open for ever, in one of libuv's four threads.
+test('get and load refuse a FIFO at once and a symbolic link', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  const fifo = path.join(dir, 'repository.json');
+  try {
+    const storage = await LocalStorage.open(dir);
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000))]);
+    await expect(within(storage.get('repository.json').catch((e: unknown) => e))).resolves.toMatchObject({
+      message: 'cannot read repository.json: not a regular file',
+      permanent: true,
+    });
+    await expect(within(readBuffer(storage, 'repository.json').catch((e: unknown) => e))).resolves.toMatchObject({
+      message: 'cannot read repository.json: not a regular file',
+    });
+    await rm(fifo);
+    await writeFile(path.join(dir, 'secret'), 'outside the repository');
+    await symlink(path.join(dir, 'secret'), fifo);
+    await expect(readBuffer(storage, 'repository.json')).rejects.toMatchObject({
+      message: 'cannot read repository.json: a symbolic link',
+      permanent: true,
+    });
+    await expect(readBuffer(storage, 'missing.json')).rejects.toBeInstanceOf(NotFoundError);
+  } finally {
+    // Without the check, the opens above still wait for a writer: give them one, so they end.
+    for (let i = 0; i < 2; i++) {
+      try {
+        closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+      } catch {
+        /* no reader waiting (or no FIFO): nothing to release */
+      }
+    }
     await rm(dir, { recursive: true, force: true });
   }
 });
