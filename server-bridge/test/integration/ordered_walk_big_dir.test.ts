@@ -10,9 +10,9 @@ import { lstat, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spoolDir } from '../../src/manifest/spool_dir';
-import { orderedWalk, type OrderedWalkOptions } from '../../src/repository/ordered_walk';
-import { WalkPacer } from '../../src/repository/walk_pacer';
+import type { OrderedWalkOptions } from '../../src/repository/ordered_walk';
 import { caught } from '../support/caught';
+import { walkWhole } from '../support/whole_walk';
 
 let root: string;
 beforeEach(async () => {
@@ -87,18 +87,12 @@ interface Seen {
   skipped?: true;
 }
 
-async function walk(opts: Partial<OrderedWalkOptions> & { mode?: 'sync' | 'async' }): Promise<Seen[]> {
+async function walk({
+  mode = 'sync',
+  ...opts
+}: Partial<OrderedWalkOptions> & { mode?: 'sync' | 'async' }): Promise<Seen[]> {
   const out: Seen[] = [];
-  for await (const item of orderedWalk({
-    root,
-    roots: [''],
-    excluded: new Set(),
-    tolerateVanished: false,
-    rootsMayBeMissing: false,
-    onWarning: () => undefined,
-    ...opts,
-    pacer: new WalkPacer({ fixed: opts.mode ?? 'sync' }),
-  })) {
+  for await (const item of walkWhole(root, mode, opts)) {
     if (item.listed) expect(await item.listed).toBe(true);
     out.push({ rel: item.rel, kind: item.meta.kind, ...(item.skipped ? { skipped: true as const } : {}) });
   }
@@ -149,17 +143,7 @@ test('a file removed mid-walk: left out online, an error offline; no spill file 
   for (let i = 0; i < 200; i++) writeFileSync(path.join(root, 'd', `f${String(i).padStart(3, '0')}`), '');
   const run = async (tolerateVanished: boolean): Promise<string[]> => {
     const rels: string[] = [];
-    for await (const item of orderedWalk({
-      root,
-      roots: [''],
-      excluded: new Set(),
-      tolerateVanished,
-      rootsMayBeMissing: false,
-      onWarning: () => undefined,
-      pacer: new WalkPacer({ fixed: 'sync' }),
-      statAhead: 1,
-      listInMemoryUpTo: 10,
-    })) {
+    for await (const item of walkWhole(root, 'sync', { tolerateVanished, statAhead: 1, listInMemoryUpTo: 10 })) {
       rels.push(item.rel);
       if (item.rel === 'd/f050') {
         expect((await spillFiles()).length).toBeGreaterThan(0); // sorted on disk, being merged
@@ -191,17 +175,7 @@ test('an abort mid-merge stops the walk and leaves no spill file', async () => {
     let during = 0;
     const err = await caught(
       (async () => {
-        for await (const item of orderedWalk({
-          root: top,
-          roots: [''],
-          excluded: new Set(),
-          tolerateVanished: false,
-          rootsMayBeMissing: false,
-          onWarning: () => undefined,
-          pacer: new WalkPacer({ fixed: mode }),
-          signal: ac.signal,
-          listInMemoryUpTo: 100,
-        })) {
+        for await (const item of walkWhole(top, mode, { signal: ac.signal, listInMemoryUpTo: 100 })) {
           expect(item.rel).toBeDefined();
           if (++n === 700) {
             during = (await spillFiles()).length;
@@ -224,17 +198,8 @@ test('a consumer that stops early (break) leaves no spill file, also of a direct
   }
   for (const mode of ['sync', 'async'] as const) {
     let n = 0;
-    for await (const item of orderedWalk({
-      root,
-      roots: [''],
-      excluded: new Set(),
-      tolerateVanished: false,
-      rootsMayBeMissing: false,
-      onWarning: () => undefined,
-      pacer: new WalkPacer({ fixed: mode }),
-      // Runs of 3: 100 per directory, merged in rounds (more than 64), which a stop can interrupt.
-      listInMemoryUpTo: 3,
-    })) {
+    // Runs of 3: 100 per directory, merged in rounds (more than 64), which a stop can interrupt.
+    for await (const item of walkWhole(root, mode, { listInMemoryUpTo: 3 })) {
       expect((await lstat(item.abs)).isFile() || item.meta.kind === 'dir').toBe(true);
       if (++n === 10) break;
     }

@@ -9,8 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spoolDir } from '../../src/manifest/spool_dir';
-import { orderedWalk } from '../../src/repository/ordered_walk';
-import { WalkPacer } from '../../src/repository/walk_pacer';
+import { walkWhole } from '../support/whole_walk';
 
 let root: string;
 beforeEach(async () => {
@@ -47,16 +46,7 @@ const NAMES = [
 
 async function walk(mode: 'sync' | 'async', listInMemoryUpTo?: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const item of orderedWalk({
-    root,
-    roots: [''],
-    excluded: new Set(),
-    tolerateVanished: false,
-    rootsMayBeMissing: false,
-    onWarning: () => undefined,
-    pacer: new WalkPacer({ fixed: mode }),
-    ...(listInMemoryUpTo ? { listInMemoryUpTo } : {}),
-  })) {
+  for await (const item of walkWhole(root, mode, listInMemoryUpTo ? { listInMemoryUpTo } : {})) {
     if (item.listed) expect(await item.listed).toBe(true);
     out.push(`${item.meta.kind}:${item.rel}`);
   }

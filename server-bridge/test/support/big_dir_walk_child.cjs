@@ -5,6 +5,7 @@
 'use strict';
 const path = require('node:path');
 const { statusBytes } = require('./proc_status.cjs');
+const { wholeTree } = require('./whole_tree.cjs');
 
 const [dist, root, mode] = process.argv.slice(2);
 const { orderedWalk } = require(path.join(dist, 'repository/ordered_walk.js'));
@@ -25,15 +26,7 @@ const sampler = setInterval(() => {
   let count = 0;
   let prev;
   let spillsDuring = 0;
-  for await (const item of orderedWalk({
-    root,
-    roots: [''],
-    excluded: new Set(),
-    tolerateVanished: false,
-    rootsMayBeMissing: false,
-    onWarning: () => undefined,
-    pacer: new WalkPacer(mode ? { fixed: mode } : {}),
-  })) {
+  for await (const item of orderedWalk(wholeTree(root, new WalkPacer(mode ? { fixed: mode } : {})))) {
     if (item.listed) await item.listed;
     if (prev !== undefined && !(prev < item.rel)) throw new Error(`out of order: ${prev} then ${item.rel}`);
     prev = item.rel;
