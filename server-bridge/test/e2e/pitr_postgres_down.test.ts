@@ -14,7 +14,7 @@ import { status as statusSchema } from '@mm-backup/api';
 import { freePort } from '@mm-backup/testkit';
 import { Sidecar } from '../../src/service/sidecar';
 import { CLI, startCli } from '../support/cli';
-import { setupPitr, type PitrEnv } from '../support/pitr_env';
+import { customPostgresService, pgCtlAsPostgres, setupPitr, type PitrEnv } from '../support/pitr_env';
 
 async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms: number, what: string) {
   const end = Date.now() + ms;
@@ -28,27 +28,12 @@ async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined
 
 /** The env's config with a start command that fails while `broken` exists, and the sidecar on `port`. */
 async function brokenStart(env: PitrEnv, broken: string, port: number): Promise<void> {
-  const start = path.join(env.root, 'start-postgres.sh');
-  await writeFile(
-    start,
-    [
-      '#!/bin/sh',
+  await env.writeConfig({
+    postgresService: await customPostgresService(env.root, env.db, [
       // With `<broken>-link`: postgresql.auto.conf becomes a link, which mm-backup refuses to write through.
       `if [ -e '${broken}-link' ] && [ ! -L "$1/postgresql.auto.conf" ]; then mv "$1/postgresql.auto.conf" "$1/auto.conf.real" && ln -s auto.conf.real "$1/postgresql.auto.conf"; fi`,
       `if [ -e '${broken}' ]; then echo "FATAL: could not map anonymous shared memory" >&2; exit 1; fi`,
-      'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  const pgCtl = (...a: string[]) => ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...a];
-  await env.writeConfig({
-    postgresService: {
-      preset: 'custom',
-      stop: pgCtl('stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'),
-      start: [start, env.db.dataDir, env.db.binDir, env.db.logFile],
-      status: pgCtl('status', '-D', env.db.dataDir, '-s'),
-    },
+    ]),
   });
   const cfg = JSON.parse(await readFile(env.cfgFile, 'utf8'));
   cfg.listen = { host: '127.0.0.1', port };
@@ -63,6 +48,29 @@ async function setStop(env: PitrEnv, stop: string[]): Promise<void> {
 }
 
 const markerOf = (env: PitrEnv) => path.join(env.root, 'mm-backup-postgres-down.json');
+
+/** Runs `argv` to its end; unless `check` is false, an exit other than 0 rejects, naming `what`. */
+function exited(argv: string[], what: string, check = true): Promise<unknown> {
+  return new Promise((res, rej) =>
+    spawn(argv[0] as string, argv.slice(1)).once('exit', (c) =>
+      c === 0 || !check ? res(c) : rej(new Error(`${what}: ${c}`)),
+    ),
+  );
+}
+
+/** The fast stop pg_ctl does as postgres (the custom service's own stop). */
+const normalStopOf = (env: PitrEnv) => pgCtlAsPostgres(env.db, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s');
+
+/** Fixed by hand: `<broken>-link` removed and postgresql.auto.conf a file again, its content as before the link. */
+async function unlinkAutoConf(env: PitrEnv, broken: string): Promise<void> {
+  await rm(`${broken}-link`);
+  await rm(path.join(env.db.dataDir, 'postgresql.auto.conf'));
+  const real = path.join(env.db.dataDir, 'auto.conf.real');
+  await exited(
+    ['runuser', '-u', 'postgres', '--', 'mv', real, path.join(env.db.dataDir, 'postgresql.auto.conf')],
+    'mv',
+  );
+}
 
 /** `pitr enable --restart-postgres` whose two starts both fail: PostgreSQL is left down. */
 async function leaveDown(env: PitrEnv, broken: string) {
@@ -234,8 +242,7 @@ describe('PostgreSQL left down by a failed restart', () => {
 
   test('a stop that ends early with PostgreSQL down and a start that fails: recorded the same way, retried by the next job', async () => {
     expect(env.db.isRunning()).toBe(true);
-    const pgCtl = ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl')];
-    const normalStop = [...pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'];
+    const normalStop = normalStopOf(env);
     const stop = path.join(env.root, 'stop-then-fail.sh');
     await writeFile(stop, ['#!/bin/sh', normalStop.map((a) => `'${a}'`).join(' '), 'exit 1', ''].join('\n'), {
       mode: 0o755,
@@ -260,8 +267,7 @@ describe('PostgreSQL left down by a failed restart', () => {
 
   test('a job killed while PostgreSQL is stopped, whose repair cannot start it: recorded, the job refused, retried once fixed', async () => {
     expect(env.db.isRunning()).toBe(true);
-    const pgCtl = ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl')];
-    const normalStop = [...pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'];
+    const normalStop = normalStopOf(env);
     const stopped = path.join(env.root, 'stopped-for-kill');
     const hanging = path.join(env.root, 'stop-then-hang.sh');
     await writeFile(
@@ -331,13 +337,7 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect(existsSync('/etc/passwd')).toBe(true);
 
     // PostgreSQL stopped by hand and a marker naming another cluster: nothing is started.
-    const pgCtl = path.join(env.db.binDir, 'pg_ctl');
-    await new Promise((res, rej) =>
-      spawn('runuser', ['-u', 'postgres', '--', pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s']).once(
-        'exit',
-        (c) => (c === 0 ? res(c) : rej(new Error(`pg_ctl stop: ${c}`))),
-      ),
-    );
+    await exited(normalStopOf(env), 'pg_ctl stop');
     await writeFile(
       file,
       JSON.stringify({ since: new Date().toISOString(), reason: 'r', autoStart: true, dataDir: elsewhere }),
@@ -360,20 +360,10 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect({ code: st.code, ok: st.summary?.ok }).toEqual({ code: 1, ok: false });
     expect(st.summary?.postgres_down?.reason).toMatch(/is not a regular file/);
     await rm(file, { recursive: true });
-    await new Promise((res) =>
-      spawn('runuser', [
-        '-u',
-        'postgres',
-        '--',
-        pgCtl,
-        'start',
-        '-D',
-        env.db.dataDir,
-        '-l',
-        env.db.logFile,
-        '-w',
-        '-s',
-      ]).once('exit', res),
+    await exited(
+      pgCtlAsPostgres(env.db, 'start', '-D', env.db.dataDir, '-l', env.db.logFile, '-w', '-s'),
+      'pg_ctl start',
+      false,
     );
     expect(env.db.isRunning()).toBe(true);
   }, 300_000);
@@ -392,18 +382,7 @@ describe('PostgreSQL left down by a failed restart', () => {
     });
 
     // Fixed by hand (the link and the start): the next job starts it and removes the marker.
-    await rm(`${broken}-link`);
-    await rm(path.join(env.db.dataDir, 'postgresql.auto.conf'));
-    await new Promise((res, rej) =>
-      spawn('runuser', [
-        '-u',
-        'postgres',
-        '--',
-        'mv',
-        path.join(env.db.dataDir, 'auto.conf.real'),
-        path.join(env.db.dataDir, 'postgresql.auto.conf'),
-      ]).once('exit', (c) => (c === 0 ? res(c) : rej(new Error(`mv: ${c}`)))),
-    );
+    await unlinkAutoConf(env, broken);
     await rm(broken);
     const again = await env.cli('status');
     expect(again.summary?.postgres_down).toMatchObject({ auto_start: true });
@@ -421,13 +400,7 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect({ code: b.code, error: b.summary?.error }).toEqual({ code: 0, error: undefined });
     const snap = String(b.summary?.snapshot?.id ?? b.summary?.id);
     // Left down: stopped, recorded as a failed restart would, and its start still failing.
-    const pgCtl = path.join(env.db.binDir, 'pg_ctl');
-    await new Promise((res, rej) =>
-      spawn('runuser', ['-u', 'postgres', '--', pgCtl, 'stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s']).once(
-        'exit',
-        (c) => (c === 0 ? res(c) : rej(new Error(`pg_ctl stop: ${c}`))),
-      ),
-    );
+    await exited(normalStopOf(env), 'pg_ctl stop');
     await writeFile(broken, '');
     const since = new Date().toISOString();
     await writeFile(markerOf(env), JSON.stringify({ since, reason: 'its restart failed', autoStart: true }), {
@@ -506,18 +479,7 @@ describe('a first enable whose restart fails and whose settings cannot be put ba
     expect(Object.keys(state.changed)).toEqual(expect.arrayContaining(['archive_mode', 'archive_command']));
 
     // Fixed by hand; disable's retry starts PostgreSQL, then it puts the settings back.
-    await rm(`${broken}-link`);
-    await rm(path.join(env.db.dataDir, 'postgresql.auto.conf'));
-    await new Promise((res, rej) =>
-      spawn('runuser', [
-        '-u',
-        'postgres',
-        '--',
-        'mv',
-        path.join(env.db.dataDir, 'auto.conf.real'),
-        path.join(env.db.dataDir, 'postgresql.auto.conf'),
-      ]).once('exit', (c) => (c === 0 ? res(c) : rej(new Error(`mv: ${c}`)))),
-    );
+    await unlinkAutoConf(env, broken);
     await rm(broken);
     const d = await env.cli('pitr', 'disable', '--restart-postgres', '--yes');
     const said = d.events.map((e) => String(e.message ?? '')).join('\n');

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@mm-backup/testkit';
 import { runCli, startCli, type CliResult } from '../support/cli';
-import { setupPitr, type PitrEnv } from '../support/pitr_env';
+import { customPostgresService, setupPitr, type PitrEnv } from '../support/pitr_env';
 
 const POSTGRES_UID = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
 const MANAGED = ['wal_level', 'archive_mode', 'archive_command', 'archive_timeout'];
@@ -378,25 +378,10 @@ describe('a start that fails after the settings change', () => {
   test('is rolled back: the old settings, PostgreSQL running again, the error saying so', async () => {
     // A start command that refuses while archive_mode is in postgresql.auto.conf, as a server
     // that cannot start with the new settings would: only the rollback can bring it back.
-    const start = path.join(env.root, 'start-postgres.sh');
-    await writeFile(
-      start,
-      [
-        '#!/bin/sh',
-        'if grep -q "^archive_mode" "$1/postgresql.auto.conf"; then echo "FATAL: cannot start with archive_mode" >&2; exit 1; fi',
-        'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s',
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const pgCtl = (...a: string[]) => ['runuser', '-u', 'postgres', '--', path.join(env.db.binDir, 'pg_ctl'), ...a];
     await env.writeConfig({
-      postgresService: {
-        preset: 'custom',
-        stop: pgCtl('stop', '-D', env.db.dataDir, '-m', 'fast', '-w', '-s'),
-        start: [start, env.db.dataDir, env.db.binDir, env.db.logFile],
-        status: pgCtl('status', '-D', env.db.dataDir, '-s'),
-      },
+      postgresService: await customPostgresService(env.root, env.db, [
+        'if grep -q "^archive_mode" "$1/postgresql.auto.conf"; then echo "FATAL: cannot start with archive_mode" >&2; exit 1; fi',
+      ]),
     });
     const before = await env.snapshot();
     const r = await env.cli('pitr', 'enable', '--restart-postgres', '--yes');

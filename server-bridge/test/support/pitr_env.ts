@@ -114,3 +114,33 @@ export async function setupPitr(opts: { settings?: Record<string, string> } = {}
     },
   };
 }
+
+/** The argv of `db`'s pg_ctl run as postgres with `args` (what a custom postgresService names). */
+export function pgCtlAsPostgres(db: PgServer, ...args: string[]): string[] {
+  return ['runuser', '-u', 'postgres', '--', path.join(db.binDir, 'pg_ctl'), ...args];
+}
+
+/**
+ * Writes `root`/start-postgres.sh, 0755: the sh lines `checks` (which may refuse with `exit 1`;
+ * $1 is the data directory), then pg_ctl start as postgres ($1 data dir, $2 bin dir, $3 log file).
+ * Returns the `pitr.postgresService` block of a custom service that starts `db` through that
+ * script and stops and checks it with pg_ctl as postgres.
+ */
+export async function customPostgresService(
+  root: string,
+  db: PgServer,
+  checks: string[],
+): Promise<{ preset: 'custom'; stop: string[]; start: string[]; status: string[] }> {
+  const start = path.join(root, 'start-postgres.sh');
+  await writeFile(
+    start,
+    ['#!/bin/sh', ...checks, 'exec runuser -u postgres -- "$2/pg_ctl" start -D "$1" -l "$3" -w -s', ''].join('\n'),
+    { mode: 0o755 },
+  );
+  return {
+    preset: 'custom',
+    stop: pgCtlAsPostgres(db, 'stop', '-D', db.dataDir, '-m', 'fast', '-w', '-s'),
+    start: [start, db.dataDir, db.binDir, db.logFile],
+    status: pgCtlAsPostgres(db, 'status', '-D', db.dataDir, '-s'),
+  };
+}
