@@ -18,6 +18,7 @@ import { setupPitrRestore, type PitrRestoreEnv } from '../support/pitr_restore_e
 import {
   exists,
   pgCtl,
+  newHostRestored,
   prepareRestorePoint,
   probeRows,
   switchWalAndWait,
@@ -59,6 +60,9 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
   let postgresUid: number;
   const restoredDirs: string[] = [];
   const newHost = (cfg: string, ...args: string[]) => runCli(['--config', cfg, '--json', ...args]);
+  /** `restore --at <at> --pg-data-dir <dataDir> --yes` with the config `cfg`. */
+  const restoreAt = (cfg: string, at: string, dataDir: string) =>
+    newHost(cfg, 'restore', '--at', at, '--pg-data-dir', dataDir, '--yes');
   /** Every file below the stanza's archive: what the old host archived, and nothing the restored cluster may add. */
   const archived = async (): Promise<string[]> => {
     const out: string[] = [];
@@ -124,7 +128,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
       [path.join(env.repo, 'pgdata'), /lies inside the repository \(repository\.path\)/],
       [path.join(env.repo, 'pgbackrest', 'main'), /lies inside the repository \(repository\.path\)/],
     ] as const) {
-      const r = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', dir, '--yes');
+      const r = await restoreAt(newHostCfg, at, dir);
       expect({ dir, code: r.code }).toEqual({ dir, code: 3 });
       expect(r.stderr).toMatch(what);
       expect(r.stderr).toMatch(/nothing was changed/);
@@ -132,7 +136,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     }
     const fresh = path.join(env.root, 'nh-fresh', 'main');
     await mkdir(path.dirname(fresh));
-    const busy = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', fresh, '--yes');
+    const busy = await restoreAt(newHostCfg, at, fresh);
     expect(busy.code).toBe(3);
     expect(busy.stderr).toMatch(
       new RegExp(
@@ -145,7 +149,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     await mkdir(full);
     await writeFile(path.join(full, 'PG_VERSION'), '15\n');
     await chown(full, postgresUid, postgresUid);
-    const r1 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', full, '--yes');
+    const r1 = await restoreAt(newHostCfg, at, full);
     expect(r1.code).toBe(3);
     expect(r1.stderr).toMatch(/is not empty \(PG_VERSION\); nothing was changed/);
     expect(await readdir(full)).toEqual(['PG_VERSION']);
@@ -155,14 +159,14 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     await chown(empty, postgresUid, postgresUid);
     const link = path.join(env.root, 'nh-link');
     await symlink(empty, link);
-    const r2 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', link, '--yes');
+    const r2 = await restoreAt(newHostCfg, at, link);
     expect(r2.code).toBe(3);
     expect(r2.stderr).toMatch(/is a symbolic link; nothing was changed/);
     expect(await readdir(empty)).toEqual([]);
 
     const rootOwned = path.join(env.root, 'nh-root');
     await mkdir(rootOwned);
-    const r3 = await newHost(newHostCfg, 'restore', '--at', at, '--pg-data-dir', rootOwned, '--yes');
+    const r3 = await restoreAt(newHostCfg, at, rootOwned);
     expect(r3.code).toBe(3);
     expect(r3.stderr).toMatch(/belongs to uid 0, not to postgres; nothing was changed/);
 
@@ -175,28 +179,12 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     await env.db.stop();
     const target = path.join(env.root, 'nh-window', 'main');
     await mkdir(path.dirname(target));
-    const early = await newHost(
-      newHostCfg,
-      'restore',
-      '--at',
-      '2020-01-01 00:00:00Z',
-      '--pg-data-dir',
-      target,
-      '--yes',
-    );
+    const early = await restoreAt(newHostCfg, '2020-01-01 00:00:00Z', target);
     expect(early.code).toBe(3);
     expect(early.stderr).toMatch(
       /2020-01-01T00:00:00\.000Z is outside the recovery window \d{4}-.* … .* \(it ends at the last WAL segment archived in the repository.*nothing was changed/,
     );
-    const late = await newHost(
-      newHostCfg,
-      'restore',
-      '--at',
-      new Date(Date.now() + 3_600_000).toISOString(),
-      '--pg-data-dir',
-      target,
-      '--yes',
-    );
+    const late = await restoreAt(newHostCfg, new Date(Date.now() + 3_600_000).toISOString(), target);
     expect(late.code).toBe(3);
     expect(late.stderr).toMatch(/outside the recovery window/);
     // Too small a filesystem for the database and the WAL replayed through pg_wal.
@@ -205,15 +193,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', small], { encoding: 'utf8' });
     if (m.status !== 0) throw new Error(`cannot mount a tmpfs (these tests need root): ${m.stderr}`);
     try {
-      const full = await newHost(
-        newHostCfg,
-        'restore',
-        '--at',
-        t.toISOString(),
-        '--pg-data-dir',
-        `${small}/main`,
-        '--yes',
-      );
+      const full = await restoreAt(newHostCfg, t.toISOString(), `${small}/main`);
       expect(full.code).toBe(3);
       expect(full.stderr).toMatch(
         new RegExp(
@@ -237,17 +217,9 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     const target = path.join(env.root, 'newhost', '15', 'main');
     await mkdir(path.dirname(target), { recursive: true });
     restoredDirs.push(target);
-    const r = await newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    const r = await restoreAt(newHostCfg, t.toISOString(), target);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(r.summary).toMatchObject({
-      target: t.toISOString(),
-      data_dir: target,
-      port: env.db.port,
-      archive_mode: 'off',
-      new_host: true,
-      cleaned: false,
-      attachments_missing_count: 0,
-    });
+    expect(r.summary).toMatchObject(newHostRestored(env, t, target));
     expect((await lstat(target)).uid).toBe(postgresUid);
     expect((await lstat(target)).mode & 0o777).toBe(0o700);
     // env.db talks to 127.0.0.1:<the DSN port>: the restored cluster now.
@@ -274,13 +246,13 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     await mkdir(path.dirname(target));
     restoredDirs.push(target);
     // pgBackRest's config of this host serves the cluster restored before: not replaced while it exists.
-    const again = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    const again = await restoreAt(failingCfg, t.toISOString(), target);
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(new RegExp(`serves the cluster in ${first} on this host`));
     expect(await exists(target)).toBe(false);
     await rm(first, { recursive: true });
     const before = await archived();
-    const r = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    const r = await restoreAt(failingCfg, t.toISOString(), target);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/postgres start made to fail by the test/);
     expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
@@ -298,7 +270,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     const extra = path.join(env.sb.installDir, 'config', 'added-on-new-host.txt');
     await writeFile(extra, 'written before the restore\n');
     await writeFile(env.failStartMarker, '');
-    const r = await newHost(newHostCfg, 'restore', '--at', 'latest', '--pg-data-dir', target, '--yes');
+    const r = await restoreAt(newHostCfg, 'latest', target);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/start made to fail by the test/);
     expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));
@@ -318,7 +290,7 @@ describe('restore --at onto a new host (--pg-data-dir)', () => {
     await new Promise<void>((resolve) => squatter.listen(env.db.port, '127.0.0.1', resolve));
     let r: CliResult;
     try {
-      r = await newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+      r = await restoreAt(newHostCfg, t.toISOString(), target);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }

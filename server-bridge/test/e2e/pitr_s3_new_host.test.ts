@@ -19,6 +19,7 @@ import {
   exists,
   filesHolding,
   pgCtl,
+  newHostRestored,
   prepareRestorePoint,
   probeRows,
   S3_PREFIX,
@@ -50,6 +51,9 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
     outputs.push(r);
     return r;
   };
+  /** `restore --at <at> --pg-data-dir <dataDir> --yes` with the config `cfg`. */
+  const restoreAt = (cfg: string, at: string, dataDir: string) =>
+    newHost(cfg, 'restore', '--at', at, '--pg-data-dir', dataDir, '--yes');
 
   beforeAll(async () => {
     env = await setupPitrRestore();
@@ -97,15 +101,7 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
   test('a time outside the window is refused with the window read from the bucket; nothing but the config is written', async () => {
     const target = path.join(env.root, 'nh-window', 'main');
     await mkdir(path.dirname(target));
-    const early = await newHost(
-      newHostCfg,
-      'restore',
-      '--at',
-      '2020-01-01 00:00:00Z',
-      '--pg-data-dir',
-      target,
-      '--yes',
-    );
+    const early = await restoreAt(newHostCfg, '2020-01-01 00:00:00Z', target);
     expect(early.code).toBe(3);
     expect(early.stderr).toMatch(
       /2020-01-01T00:00:00\.000Z is outside the recovery window \d{4}-\S+ … (\d{4}-\S+) \(it ends at the last WAL segment archived in the repository.*nothing was changed/,
@@ -126,25 +122,13 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
       result: r,
       seen,
       watched,
-    } = await watchProcesses(
-      SECRET,
-      () => newHost(newHostCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes'),
-      /pgbackrest/,
-    );
+    } = await watchProcesses(SECRET, () => restoreAt(newHostCfg, t.toISOString(), target), /pgbackrest/);
     expect(seen).toEqual([]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     // The sampler saw pgbackrest restore from the bucket and PostgreSQL fetch WAL through it.
     expect(watched.some((c) => / restore$/.test(c))).toBe(true);
     expect(watched.some((c) => /archive-get/.test(c))).toBe(true);
-    expect(r.summary).toMatchObject({
-      target: t.toISOString(),
-      data_dir: target,
-      port: env.db.port,
-      archive_mode: 'off',
-      new_host: true,
-      cleaned: false,
-      attachments_missing_count: 0,
-    });
+    expect(r.summary).toMatchObject(newHostRestored(env, t, target));
     expect(await probeRows(env)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await isUp(env.url)).toBe(true);
 
@@ -188,7 +172,7 @@ describe('restore --at onto a new host from the bucket (pitr.repo s3, --pg-data-
     await mkdir(path.dirname(target));
     restoredDirs.push(target);
     const before = await pgbackrestKeys();
-    const r = await newHost(failingCfg, 'restore', '--at', t.toISOString(), '--pg-data-dir', target, '--yes');
+    const r = await restoreAt(failingCfg, t.toISOString(), target);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/postgres start made to fail by the test/);
     expect(r.stderr).toMatch(new RegExp(`${target} was emptied again: no restored cluster is left`));

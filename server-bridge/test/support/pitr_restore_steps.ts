@@ -209,3 +209,19 @@ export async function writeNewHostConfigs(
   );
   return { newHostCfg, failingCfg };
 }
+
+/**
+ * What `restore --at` on a new host reports after restoring `t` into `dataDir` of `env`'s cluster:
+ * archive_mode off, nothing cleaned, no attachment missing (for toMatchObject).
+ */
+export function newHostRestored(env: PitrRestoreEnv, t: Date, dataDir: string): Record<string, unknown> {
+  return {
+    target: t.toISOString(),
+    data_dir: dataDir,
+    port: env.db.port,
+    archive_mode: 'off',
+    new_host: true,
+    cleaned: false,
+    attachments_missing_count: 0,
+  };
+}
