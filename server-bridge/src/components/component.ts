@@ -175,9 +175,27 @@ export interface ComponentDescription {
 /** What a kind's spec says of itself: everything of its description but the store. */
 export type KindIdentity = Omit<ComponentDescription, 'store' | 'secrets'>;
 
-/** The description of a kind, from its spec. */
-export function describeKind(spec: KindIdentity, store: ComponentDescription['store']): ComponentDescription {
-  return { id: spec.id, title: spec.title, description: spec.description, store, location: spec.location };
+/**
+ * What every kind takes from its spec alone: its id, its title and its description, which names
+ * `described` as its store. The kinds (database_kind.ts, tree_kind.ts) extend it.
+ */
+export abstract class SpecKind<S extends KindIdentity> {
+  protected constructor(
+    protected readonly spec: S,
+    private readonly described: ComponentDescription['store'],
+  ) {}
+
+  get id(): ComponentId {
+    return this.spec.id;
+  }
+  get title(): string {
+    return this.spec.title;
+  }
+
+  describe(): ComponentDescription {
+    const { id, title, description, location } = this.spec;
+    return { id, title, description, store: this.described, location };
+  }
 }
 
 /** One kind of component: every operation on it, side by side. Contract: all methods work from the record alone. */

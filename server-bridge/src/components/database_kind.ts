@@ -3,17 +3,15 @@
  * database of its own. Backed up as one dump, restored by loading it, verified by reading it
  * through (and with `deep`, loading it into a throwaway database).
  */
-import type { ComponentId } from '../config/schema';
 import type { DbTarget } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
 import { BridgeError } from '../core/errors';
 import type { ComponentRecord } from '../manifest/manifest';
 import { DatabaseComponent, restoreDatabaseRecord, verifyDatabaseRecord } from './database_component';
-import { describeKind } from './component';
+import { SpecKind } from './component';
 import type {
   BackupComponent,
   BackupDeps,
-  ComponentDescription,
   ComponentKind,
   KindIdentity,
   ComponentPlan,
@@ -32,19 +30,10 @@ export interface DatabaseKindSpec extends KindIdentity {
   target: (t: RestoreTargets) => { describe: () => DbTarget | undefined; engine: () => DatabaseEngine };
 }
 
-export class DatabaseKind implements ComponentKind {
+export class DatabaseKind extends SpecKind<DatabaseKindSpec> implements ComponentKind {
   readonly store = 'database';
-  constructor(private readonly spec: DatabaseKindSpec) {}
-
-  get id(): ComponentId {
-    return this.spec.id;
-  }
-  get title(): string {
-    return this.spec.title;
-  }
-
-  describe(): ComponentDescription {
-    return describeKind(this.spec, 'database');
+  constructor(spec: DatabaseKindSpec) {
+    super(spec, 'database');
   }
 
   locate(site: Site): ComponentPlan {

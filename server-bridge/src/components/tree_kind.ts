@@ -7,17 +7,15 @@
 import { collectEntries, isWholeTree } from '../manifest/entry_list';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ComponentId } from '../config/schema';
 import type { DbTarget } from '../database/dsn';
 import type { ComponentRecord } from '../manifest/manifest';
 import { absoluteRootProblem, checkEntryList, unsafeSnapshot } from '../manifest/restore_safety';
 import { VerificationError } from '../core/errors';
 import { TreeComponent, restoreTreeRecord } from './tree_component';
-import { describeKind } from './component';
+import { SpecKind } from './component';
 import type {
   BackupComponent,
   BackupDeps,
-  ComponentDescription,
   ComponentKind,
   KindIdentity,
   ComponentPlan,
@@ -36,19 +34,10 @@ export interface TreeKindSpec extends KindIdentity {
   locate: (site: Site) => TreeLocation;
 }
 
-export class TreeKind implements ComponentKind {
+export class TreeKind extends SpecKind<TreeKindSpec> implements ComponentKind {
   readonly store = 'tree';
-  constructor(private readonly spec: TreeKindSpec) {}
-
-  get id(): ComponentId {
-    return this.spec.id;
-  }
-  get title(): string {
-    return this.spec.title;
-  }
-
-  describe(): ComponentDescription {
-    return describeKind(this.spec, 'files');
+  constructor(spec: TreeKindSpec) {
+    super(spec, 'files');
   }
 
   locate(site: Site): ComponentPlan {
