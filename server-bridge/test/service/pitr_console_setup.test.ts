@@ -6,10 +6,10 @@
  * what waits for a restart, with consent it restarts once and WAL is archived; `pitr-disable` the
  * same way back. Only an admin may ask, and only the boolean true consents to a restart.
  */
-import { chmod, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { eventually, setupService, type ServiceEnv } from '../support/service_env';
+import { eventually, setupPitrService, type ServiceEnv } from '../support/service_env';
 import type { JobRecord } from '../../src/jobs/job_record';
 
 let env: ServiceEnv;
@@ -17,21 +17,7 @@ const stanza = `console${process.pid}`;
 const MANAGED = ['wal_level', 'archive_mode', 'archive_command', 'archive_timeout'];
 
 beforeAll(async () => {
-  env = await setupService({
-    pitrPollMs: 500,
-    config: (pg, root) => ({
-      pitr: {
-        stanza,
-        configDir: path.join(root, 'pgbackrest-conf'),
-        archiveTimeoutSeconds: 30,
-        postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
-      },
-    }),
-  });
-  // postgres must traverse to the repository and to its config, as on a real host's /var and /etc.
-  await chmod(env.root, 0o711);
-  const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
-  expect(c.body.problems).toEqual([]);
+  env = await setupPitrService(stanza, { pitrPollMs: 500 });
   await env.sidecar.started();
 }, 180_000);
 afterAll(async () => {

@@ -8,10 +8,9 @@
  * the rows of its target; refusals and foreign codes start nothing. The hole the restore to T
  * leaves (timeline 1 after T) is named by `/backup status`, `mm-backup status` and `pitr status`.
  */
-import { chmod, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { runCli } from '../support/cli';
-import { eventually, setupService, type ServiceEnv } from '../support/service_env';
+import { enablePitr, eventually, setupPitrService, type ServiceEnv } from '../support/service_env';
 import type { JobRecord } from '../../src/jobs/job_record';
 import { escapeMarkdown } from '../../src/status/markdown';
 
@@ -19,23 +18,9 @@ let env: ServiceEnv;
 const stanza = `front${process.pid}`;
 
 beforeAll(async () => {
-  env = await setupService({
-    pitrPollMs: 500,
-    config: (pg, root) => ({
-      pitr: {
-        stanza,
-        configDir: path.join(root, 'pgbackrest-conf'),
-        archiveTimeoutSeconds: 30,
-        postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
-      },
-    }),
-  });
-  // postgres must traverse to the repository and to its config, as on a real host's /var and /etc.
-  await chmod(env.root, 0o711);
-  const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
-  expect(c.body.problems).toEqual([]);
+  env = await setupPitrService(stanza, { pitrPollMs: 500 });
   await env.sidecar.started();
-  const r = await runCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
+  const r = await enablePitr(env);
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 }, 180_000);
 afterAll(async () => {

@@ -7,30 +7,15 @@
 import { chmod, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli } from '../support/cli';
-import { eventually, setupService, type ServiceEnv } from '../support/service_env';
+import { enablePitr, eventually, setupPitrService, type ServiceEnv } from '../support/service_env';
 import type { JobRecord } from '../../src/jobs/job_record';
 
 let env: ServiceEnv;
 const stanza = `svc${process.pid}`;
 
 beforeAll(async () => {
-  env = await setupService({
-    pitrPollMs: 300,
-    config: (pg, root) => ({
-      pitr: {
-        stanza,
-        configDir: path.join(root, 'pgbackrest-conf'),
-        archiveTimeoutSeconds: 30,
-        postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
-      },
-      schedule: { pitrBackup: '0 4 * * *' },
-    }),
-  });
-  // postgres must traverse to the repository and to its config, as on a real host's /var and /etc.
-  await chmod(env.root, 0o711);
-  const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
-  expect(c.body.problems).toEqual([]);
-  const r = await runCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
+  env = await setupPitrService(stanza, { pitrPollMs: 300, config: { schedule: { pitrBackup: '0 4 * * *' } } });
+  const r = await enablePitr(env);
   expect({ code: r.code, stderr: r.stderr, checked: r.summary?.checked }).toEqual({
     code: 0,
     stderr: '',

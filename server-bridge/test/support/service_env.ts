@@ -4,7 +4,7 @@
  * `service.stop` command runs, and the sidecar itself on a real port.
  */
 import http from 'node:http';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import {
@@ -19,6 +19,7 @@ import {
 } from '@mm-backup/testkit';
 import { createMattermostRest, type MattermostRest } from '@mm-backup/testkit/mm_rest';
 import { Sidecar } from '../../src/service/sidecar';
+import { runCli, type CliResult } from './cli';
 
 export interface ServiceEnv {
   rest: MattermostRest;
@@ -198,6 +199,45 @@ export async function setupService(
     },
   };
   return env;
+}
+
+/**
+ * setupService for physical mode: `pitr` with `stanza`, its pgBackRest config under the temp root,
+ * archive_timeout 30 s and PostgreSQL restarted by pg_ctl, with `config` merged beside it; then
+ * the temp root opened to postgres and the sidecar connected as the admin (no problem named).
+ * If a step after setupService fails, the env is cleaned up before the error is thrown.
+ */
+export async function setupPitrService(
+  stanza: string,
+  opts: { pitrPollMs: number; config?: Record<string, unknown> },
+): Promise<ServiceEnv> {
+  const env = await setupService({
+    pitrPollMs: opts.pitrPollMs,
+    config: (pg, root) => ({
+      pitr: {
+        stanza,
+        configDir: path.join(root, 'pgbackrest-conf'),
+        archiveTimeoutSeconds: 30,
+        postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
+      },
+      ...opts.config,
+    }),
+  });
+  try {
+    // postgres must traverse to the repository and to its config, as on a real host's /var and /etc.
+    await chmod(env.root, 0o711);
+    const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
+    expect(c.body.problems).toEqual([]);
+  } catch (err) {
+    await env.cleanup().catch(() => undefined);
+    throw err;
+  }
+  return env;
+}
+
+/** `pitr enable --restart-postgres --yes` by the CLI with `env`'s config (archiving starts). */
+export function enablePitr(env: ServiceEnv): Promise<CliResult> {
+  return runCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
 }
 
 /** Polls until `fn` returns a truthy value. */

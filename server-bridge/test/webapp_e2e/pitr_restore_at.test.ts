@@ -9,12 +9,10 @@
  * 1 after the time picked): the page lists it and its picker refuses a time in it (screenshot).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { runCli } from '../support/cli';
-import { eventually, setupService, type ServiceEnv } from '../support/service_env';
+import { enablePitr, eventually, setupPitrService, type ServiceEnv } from '../support/service_env';
 import type { JobRecord } from '../../src/jobs/job_record';
 import { buildAssets, startHarness, type Harness } from './harness_server';
 
@@ -57,22 +55,9 @@ describe('point-in-time restore from the System Console page in Chromium', () =>
         `Chromium not found at ${CHROMIUM}: install the chromium package (build/dev.sh test does) or set CHROMIUM_PATH`,
       );
     }
-    env = await setupService({
-      pitrPollMs: 500,
-      config: (pg, root) => ({
-        pitr: {
-          stanza,
-          configDir: path.join(root, 'pgbackrest-conf'),
-          archiveTimeoutSeconds: 30,
-          postgresService: { preset: 'pg_ctl', binDir: pg.binDir, logFile: pg.logFile },
-        },
-      }),
-    });
-    await chmod(env.root, 0o711);
-    const c = await env.api('POST', '/v1/connect', { body: { admin_token: env.admin.token } });
-    expect(c.body.problems).toEqual([]);
+    env = await setupPitrService(stanza, { pitrPollMs: 500 });
     await env.sidecar.started();
-    const r = await runCli(['--config', env.cfgFile, '--json', 'pitr', 'enable', '--restart-postgres', '--yes']);
+    const r = await enablePitr(env);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const assets = buildAssets(mkdtempSync(path.join(os.tmpdir(), 'mm-backup-harness-')));
     harness = await startHarness(env, assets, PLUGIN_ID);
