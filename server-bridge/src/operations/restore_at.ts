@@ -24,10 +24,11 @@ import {
   describeRestoreAtFailure,
   planRestoreAt,
   restoreAtFilesResult,
-  restoreAtFilesSummary,
+  restoreAtFilesOverwrites,
+  restoreAtOperation,
   type RestoreAtInputs,
 } from './restore_at_plan';
-import { describeRestore, selectRecords } from './restore_plan';
+import { selectRecords } from './restore_plan';
 import type { Operation, OperationRuntime } from './request';
 
 export interface RestoreAtRequest {
@@ -209,16 +210,7 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
   };
   const overwrites = [
     `the PostgreSQL cluster in ${site.cluster.dataDir}: replaced by its state ${point ? `in snapshot ${before.id}, consistent at ${point.at} (WAL to ${point.lsn})` : `at ${at ? at.toISOString() : 'the end of the archived WAL (latest)'}`} (pgBackRest backup ${set.label} and WAL); the current directory is moved to ${inputs.aside} and kept`,
-    ...(await describeRestore(selectRecords(before, treeIds), { safetySnapshot: true, force: !!req.force }, d)).map(
-      (l) => `${l} (from snapshot ${before.id})`,
-    ),
-    ...(point
-      ? []
-      : [
-          after
-            ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
-            : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
-        ]),
+    ...(await restoreAtFilesOverwrites({ before, after, treeIds, force: !!req.force, d }, !point)),
   ];
   return {
     inputs,
@@ -239,25 +231,13 @@ export async function prepareRestoreAt(req: RestoreAtRequest, rt: PrepareAtRunti
         put_back: o.putBack,
         ...restoreAtFilesResult(o, before.id, overwrites, o.files.rolledBack || o.putBack),
       });
-      return {
-        job: plan.job,
+      return restoreAtOperation(plan, before.id, {
         result,
-        summary: () => {
-          // Read when the job has run: the outcome is filled in as it goes.
-          const files = restoreAtFilesSummary(o, before.id);
-          return {
-            json: { ok: true, ...result() },
-            text: [
-              `Restored the database to ${point ? `snapshot ${before.id}'s point (${point.at}, WAL ${point.lsn})` : at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${files.from}.`,
-              `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
-              files.safety,
-            ]
-              .filter(Boolean)
-              .join('\n'),
-          };
-        },
+        restored: (filesFrom) =>
+          `Restored the database to ${point ? `snapshot ${before.id}'s point (${point.at}, WAL ${point.lsn})` : at ? at.toISOString() : `the end of the archive${o.archiveEnd ? ` (${o.archiveEnd.toISOString()})` : ''}`} from pgBackRest backup ${set.label}, and ${filesFrom}.`,
+        next: `The previous data directory is kept in ${inputs.aside}; remove it when the restored state is confirmed (docs/pitr.md).`,
         failureNote: () => describeRestoreAtFailure(o, site.cluster.dataDir),
-      };
+      });
     },
   };
 }

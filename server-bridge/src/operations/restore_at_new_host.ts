@@ -42,8 +42,8 @@ import { runProcess } from '../process/run_process';
 import { describePitrRepo, installS3Ca, planS3Repo } from './pitr_repo';
 import { chooseFileSnapshots } from './restore_at_files';
 import { describeNewHostFailure, planRestoreAtNewHost, type NewHostInputs } from './restore_at_new_host_plan';
-import { restoreAtFilesResult, restoreAtFilesSummary } from './restore_at_plan';
-import { describeRestore, selectRecords } from './restore_plan';
+import { restoreAtFilesOverwrites, restoreAtFilesResult, restoreAtOperation } from './restore_at_plan';
+import { selectRecords } from './restore_plan';
 import type { Operation, OperationRuntime } from './request';
 
 export interface RestoreAtNewHostRequest {
@@ -272,12 +272,7 @@ export async function prepareRestoreAtNewHost(
   const what = at ? at.toISOString() : `the end of the archived WAL (${window.end.toISOString()})`;
   const overwrites = [
     `${dest.dir}: ${dest.existed ? 'filled' : 'created'} with the PostgreSQL cluster of ${what} (pgBackRest backup ${set.label} and WAL on timeline ${timeline}), listening on port ${db.port}, with archive_mode off`,
-    ...(await describeRestore(selectRecords(before, treeIds), { safetySnapshot: true, force: !!req.force }, d)).map(
-      (l) => `${l} (from snapshot ${before.id})`,
-    ),
-    after
-      ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
-      : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
+    ...(await restoreAtFilesOverwrites({ before, after, treeIds, force: !!req.force, d })),
   ];
   return {
     inputs,
@@ -299,25 +294,13 @@ export async function prepareRestoreAtNewHost(
         cleaned: o.cleaned,
         ...restoreAtFilesResult(o, before.id, overwrites, o.files.rolledBack || o.cleaned),
       });
-      return {
-        job: plan.job,
+      return restoreAtOperation(plan, before.id, {
         result,
-        summary: () => {
-          // Read when the job has run: the outcome is filled in as it goes.
-          const files = restoreAtFilesSummary(o, before.id);
-          return {
-            json: { ok: true, ...result() },
-            text: [
-              `Restored the database to ${what} into ${dest.dir} (port ${db.port}) from pgBackRest backup ${set.label}, and ${files.from}.`,
-              `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza${s3 ? ' or pitr.repo.prefix' : ' or pitr.repoPath'} if the old host still archives into ${repoName}), then mm-backup pitr backup --type=full.`,
-              files.safety,
-            ]
-              .filter(Boolean)
-              .join('\n'),
-          };
-        },
+        restored: (filesFrom) =>
+          `Restored the database to ${what} into ${dest.dir} (port ${db.port}) from pgBackRest backup ${set.label}, and ${filesFrom}.`,
+        next: `WAL archiving is OFF in the restored cluster (archive_mode=off), so it writes nothing into the old host's repository. To protect this host, run mm-backup pitr enable --restart-postgres here (with a new pitr.stanza${s3 ? ' or pitr.repo.prefix' : ' or pitr.repoPath'} if the old host still archives into ${repoName}), then mm-backup pitr backup --type=full.`,
         failureNote: () => describeNewHostFailure(o, dest.dir),
-      };
+      });
     },
   };
 }

@@ -24,13 +24,21 @@ import type { EngineContext } from '../jobs/context';
 import type { JobLock } from '../jobs/lock';
 import type { Job, Step, StepContext } from '../jobs/runner';
 import type { Manifest } from '../manifest/manifest';
+import type { Operation } from './request';
 import { checkAttachments, type AttachmentPresence } from './attachment_presence';
 import { checkObjectsPresent } from './object_presence';
 import type { PitrSite } from './pitr_site';
 import { addedSince, FILE_STORE, fileStoreRecord } from './restore_at_files';
 import { markPostgresDown } from './postgres_down';
 import { clearPitrRestoreMarker, setAsidePitrRestoreMarker, writePitrRestoreMarker } from './restore_at_marker';
-import { describeRollback, planRestore, restoreTargets, type RestoreOutcome } from './restore_plan';
+import {
+  describeRestore,
+  describeRollback,
+  planRestore,
+  restoreTargets,
+  selectRecords,
+  type RestoreOutcome,
+} from './restore_plan';
 import { plural } from '../core/units';
 import { sleep } from '../core/sleep';
 
@@ -111,6 +119,60 @@ export function restoreAtFilesSummary(o: RestoreAtOutcome, filesSnapshotId: stri
   return {
     from: `${o.files.restored.join(', ')} from snapshot ${filesSnapshotId}${o.attachmentsFrom ? `, with ${o.attachmentsAdded ?? 0} attachment files added from snapshot ${o.attachmentsFrom}` : ''}`,
     safety: o.files.safetySnapshotId ? `Safety snapshot of the files: ${o.files.safetySnapshotId}.` : '',
+  };
+}
+
+/**
+ * The overwrite lines of the files part of a point-in-time restore, one shape in place and on a
+ * new host: each tree restored from `before` (with a safety snapshot), then where the attachments
+ * uploaded since come from, `after` or the safety snapshot; that last line is left out when
+ * `attachments` is false (a restore to a snapshot's own point adds none).
+ */
+export async function restoreAtFilesOverwrites(
+  x: { before: Manifest; after: Manifest | undefined; treeIds: string[]; force: boolean; d?: Discovery },
+  attachments = true,
+): Promise<string[]> {
+  const { before, after } = x;
+  const trees = await describeRestore(selectRecords(before, x.treeIds), { safetySnapshot: true, force: x.force }, x.d);
+  return [
+    ...trees.map((l) => `${l} (from snapshot ${before.id})`),
+    ...(attachments
+      ? [
+          after
+            ? `attachments uploaded after snapshot ${before.id} are added from snapshot ${after.id}`
+            : 'no file snapshot after the target time: attachments uploaded since are added from the safety snapshot',
+        ]
+      : []),
+  ];
+}
+
+/**
+ * The operation of a point-in-time restore, one shape in place and on a new host: `result` is
+ * read when asked (the outcome fills in as the job runs); the summary's text is the line
+ * `restored` makes of the files' words, then `next`, then the safety snapshot's line if any.
+ */
+export function restoreAtOperation(
+  plan: { job: Job; outcome: RestoreAtOutcome },
+  filesSnapshotId: string,
+  parts: {
+    result: () => Record<string, unknown>;
+    restored: (filesFrom: string) => string;
+    next: string;
+    failureNote: () => string | undefined;
+  },
+): Operation {
+  return {
+    job: plan.job,
+    result: parts.result,
+    summary: () => {
+      // Read when the job has run: the outcome is filled in as it goes.
+      const files = restoreAtFilesSummary(plan.outcome, filesSnapshotId);
+      return {
+        json: { ok: true, ...parts.result() },
+        text: [parts.restored(files.from), parts.next, files.safety].filter(Boolean).join('\n'),
+      };
+    },
+    failureNote: parts.failureNote,
   };
 }
 
