@@ -56,6 +56,7 @@ export class PrefixSet {
   private buffer = new BigUint64Array(MIN_BUFFER);
   private bufferWords = new Uint32Array(this.buffer.buffer);
   private buffered = 0;
+  private mergesDone = 0;
 
   add(sha256: string): void {
     if (this.buffered === this.buffer.length) this.merge();
@@ -90,6 +91,14 @@ export class PrefixSet {
     return this.sorted.length;
   }
 
+  /**
+   * Merges run so far. Each costs O(size): has() after add() merges first, so a caller that adds
+   * one name between lookups pays O(size) per name; add in bulk between lookups.
+   */
+  get merges(): number {
+    return this.mergesDone;
+  }
+
   /** Bytes of memory the set holds now. */
   get bytes(): number {
     return this.sorted.byteLength + this.buffer.byteLength;
@@ -101,6 +110,7 @@ export class PrefixSet {
    * it), so each merge's cost is shared by at least that many additions.
    */
   private merge(): void {
+    this.mergesDone++;
     const n = this.buffered;
     this.buffered = 0;
     this.buffer.subarray(0, n).sort();

@@ -7,13 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { BridgeError, NotFoundError } from '../core/errors';
-import { PrefixSet } from '../core/hash_set';
 import { encryptedChain } from '../storage/encrypted_chain';
 import { readBufferAtMost, readRangeBuffer, type Storage } from '../storage/storage';
 import { packKey } from './layout';
 import { loadPackIndex, packsListing, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
 import { storePack } from './pack_store';
+import { SessionPacked } from './session_packed';
 import { PackWriter, type FinishedPack, type PackWriterOptions } from './pack_writer';
 import { upgradeMarkerForPacks } from './marker';
 import { TARGET_PACK_SIZE } from './pack_limits';
@@ -34,43 +34,6 @@ const MAX_STORING = 2;
  * the bucket can write one) is never read whole into memory: by range only, an object at a time.
  */
 const MAX_WHOLE_READ = 4 * TARGET_PACK_SIZE;
-
-/**
- * Packed objects' names written in this job, exactly: a prefix filter answers most lookups, and a
- * yes is confirmed in the sorted names of each finished pack (32 bytes an object, off the heap).
- */
-class SessionPacked {
-  private readonly filter = new PrefixSet();
-  private readonly finished: Buffer[] = [];
-
-  add(sha: string): void {
-    this.filter.add(sha);
-  }
-
-  /** Records a finished pack's names (they were add()ed as they were written). */
-  finish(pack: FinishedPack): void {
-    const names = pack.index.objects.map((o) => Buffer.from(o.sha256, 'hex')).sort((a, b) => a.compare(b));
-    this.finished.push(Buffer.concat(names));
-  }
-
-  /** Whether `sha` is in a pack finished in this job (the current pack is the writer's to say). */
-  has(sha: string): boolean {
-    if (!this.filter.has(sha)) return false;
-    const key = Buffer.from(sha, 'hex');
-    return this.finished.some((names) => {
-      let lo = 0;
-      let hi = names.length / 32;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const c = names.compare(key, 0, 32, mid * 32, mid * 32 + 32);
-        if (c === 0) return true;
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
-      }
-      return false;
-    });
-  }
-}
 
 /**
  * Contract: locate()/locateLoaded() say where a packed object is (undefined: not in any pack, so
@@ -320,7 +283,6 @@ export class Packs {
     if (this.has(sha)) return false;
     this.writer ??= PackWriter.open(this.stagingDir as string, this.writerOpts);
     this.writer.addSync(sha, bytes);
-    this.session.add(sha);
     if (this.writer.full) this.finishCurrent();
     return true;
   }

@@ -12,7 +12,7 @@ import { Repository } from '../../src/repository/repository';
 import { backupTree } from '../../src/repository/tree_backup';
 import { ForwardingStorage } from '../../src/storage/forwarding_storage';
 import { MemoryStorage } from '../../src/storage/memory_storage';
-import type { Body } from '../../src/storage/storage';
+import { readBuffer, type Body } from '../../src/storage/storage';
 
 let work: string;
 beforeEach(async () => {
@@ -115,4 +115,27 @@ test('a pack store that fails fails the backup before any manifest; the next job
   });
   expect(r.newBytes).toBe(0);
   await collectEntries(r.entries);
+});
+
+test('content met again later in the same job, after its pack was finished, is not packed again', async () => {
+  const storage = new MemoryStorage();
+  const stage = path.join(work, 'stage');
+  await mkdir(stage);
+  const repo = await Repository.open(storage, { packs: true, stagingDir: stage, packTargets: { targetObjects: 3 } });
+  const root = path.join(work, 'tree');
+  await mkdir(root);
+  // 40 distinct contents, each written twice: the copies come after the originals' packs finished.
+  const contents = Array.from({ length: 40 }, () => randomBytes(500));
+  for (const [i, c] of contents.entries()) await writeFile(path.join(root, `a${String(i).padStart(2, '0')}`), c);
+  for (const [i, c] of contents.entries()) await writeFile(path.join(root, `b${String(i).padStart(2, '0')}`), c);
+  const res = await backupTree({ root, exclude: [], repo });
+  const files = (await collectEntries(res.entries)).filter((x) => x.type === 'file');
+  await repo.packs.flush();
+  expect(files).toHaveLength(80);
+  let packed = 0;
+  for await (const o of storage.list('index/')) {
+    const index = JSON.parse((await readBuffer(storage, o.key)).toString('utf8')) as { objects: unknown[] };
+    packed += index.objects.length;
+  }
+  expect(packed).toBe(40);
 });
