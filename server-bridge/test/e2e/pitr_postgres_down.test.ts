@@ -13,7 +13,7 @@ import pino from 'pino';
 import { status as statusSchema } from '@mm-backup/api';
 import { freePort } from '@mm-backup/testkit';
 import { Sidecar } from '../../src/service/sidecar';
-import { CLI, startCli } from '../support/cli';
+import { CLI, startCli, type CliResult } from '../support/cli';
 import { customPostgresService, pgCtlAsPostgres, setupPitr, type PitrEnv } from '../support/pitr_env';
 
 async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms: number, what: string) {
@@ -48,6 +48,15 @@ async function setStop(env: PitrEnv, stop: string[]): Promise<void> {
 }
 
 const markerOf = (env: PitrEnv) => path.join(env.root, 'mm-backup-postgres-down.json');
+
+/** The job `args` starts PostgreSQL again first (its events say so) and leaves it running, the marker gone. */
+async function startedAgainBy(env: PitrEnv, ...args: string[]): Promise<CliResult> {
+  const r = await env.cli(...args);
+  expect(r.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
+  expect(env.db.isRunning()).toBe(true);
+  expect(existsSync(markerOf(env))).toBe(false);
+  return r;
+}
 
 /** Runs `argv` to its end; unless `check` is false, an exit other than 0 rejects, naming `what`. */
 function exited(argv: string[], what: string, check = true): Promise<unknown> {
@@ -259,10 +268,7 @@ describe('PostgreSQL left down by a failed restart', () => {
 
     await setStop(env, normalStop);
     await rm(broken);
-    const again = await env.cli('pitr', 'enable', '--yes');
-    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
-    expect(env.db.isRunning()).toBe(true);
-    expect(existsSync(markerOf(env))).toBe(false);
+    await startedAgainBy(env, 'pitr', 'enable', '--yes');
   }, 300_000);
 
   test('a job killed while PostgreSQL is stopped, whose repair cannot start it: recorded, the job refused, retried once fixed', async () => {
@@ -302,10 +308,7 @@ describe('PostgreSQL left down by a failed restart', () => {
     expect(existsSync(path.join(env.repo, 'lock.json'))).toBe(false);
 
     await rm(broken);
-    const again = await env.cli('pitr', 'enable', '--yes');
-    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
-    expect(env.db.isRunning()).toBe(true);
-    expect(existsSync(markerOf(env))).toBe(false);
+    await startedAgainBy(env, 'pitr', 'enable', '--yes');
   }, 300_000);
 
   test('a hostile or garbled marker crashes nothing and never starts anything: it is shown, and removed once PostgreSQL runs', async () => {
@@ -386,10 +389,7 @@ describe('PostgreSQL left down by a failed restart', () => {
     await rm(broken);
     const again = await env.cli('status');
     expect(again.summary?.postgres_down).toMatchObject({ auto_start: true });
-    const job = await env.cli('pitr', 'enable', '--yes');
-    expect(job.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
-    expect(env.db.isRunning()).toBe(true);
-    expect(existsSync(markerOf(env))).toBe(false);
+    await startedAgainBy(env, 'pitr', 'enable', '--yes');
   }, 300_000);
 
   test('while it is down, jobs that need only the repository run (verify, prune); backup and deep verify are refused', async () => {
@@ -450,11 +450,7 @@ describe('PostgreSQL left down by a failed restart', () => {
 
     // Fixed: the next job, whichever, starts it and removes the marker.
     await rm(broken);
-    const again = await env.cli('prune');
-    expect(again.code).toBe(0);
-    expect(again.events.map((e) => String(e.message ?? '')).join('\n')).toMatch(/was started again; it runs/);
-    expect(env.db.isRunning()).toBe(true);
-    expect(existsSync(markerOf(env))).toBe(false);
+    expect((await startedAgainBy(env, 'prune')).code).toBe(0);
     expect((await env.cli('status')).code).toBe(0);
   }, 300_000);
 });
