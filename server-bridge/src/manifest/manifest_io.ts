@@ -4,6 +4,7 @@
  * whole text and its parse tree at once, and a listing can skip the entries without parsing them.
  * Any other valid JSON layout (older manifests, hand-edited ones) is still read, just not lazily.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Manifest } from './manifest';
@@ -11,6 +12,8 @@ import type { Manifest } from './manifest';
 const ENTRIES_OPEN = '"entries":[';
 const COMPONENT_CLOSE = ']}';
 const BATCH = 1000;
+/** The longest string V8 can make: a longer line cannot be joined, let alone parsed. */
+const MAX_LINE_CHARS = bufferConstants.MAX_STRING_LENGTH;
 
 /** The manifest's JSON text in pieces of at most ~BATCH entries; entry streams are read as it goes. */
 export async function* manifestText(m: Manifest): AsyncGenerator<string> {
@@ -46,14 +49,21 @@ function openObject(json: string): string {
  */
 export async function readManifestText(
   input: Readable,
-  opts: { entries: boolean; onEntry?: (component: number, json: string) => Promise<void> },
+  opts: {
+    entries: boolean;
+    onEntry?: (component: number, json: string) => Promise<void>;
+    /** A longer line is refused (SyntaxError) as it arrives; default and most: the longest string V8 can make. */
+    maxLineChars?: number;
+  },
 ): Promise<unknown> {
+  const maxLine = Math.min(opts.maxLineChars ?? MAX_LINE_CHARS, MAX_LINE_CHARS);
   const decoder = new StringDecoder('utf8');
   const lists: unknown[][] = [];
   let skeleton = '';
   // Widened: TypeScript does not see that onLine (a closure) sets it.
   let inEntries = false as boolean;
   let pending: string[] = [];
+  let pendingLength = 0;
   const onLine = async (line: string): Promise<void> => {
     if (inEntries) {
       if (line === COMPONENT_CLOSE) {
@@ -85,9 +95,16 @@ export async function readManifestText(
       pending.push(text.slice(start, nl));
       await onLine(pending.join(''));
       pending = [];
+      pendingLength = 0;
       start = nl + 1;
     }
-    if (start < text.length) pending.push(text.slice(start));
+    if (start < text.length) {
+      pending.push(text.slice(start));
+      pendingLength += text.length - start;
+      // A line no string can hold could never be parsed: refused as it grows (a damaged
+      // manifest), not held whole until the join throws a RangeError.
+      if (pendingLength > maxLine) throw new SyntaxError(`a manifest line longer than ${maxLine} characters`);
+    }
   }
   pending.push(decoder.end());
   const last = pending.join('');

@@ -81,6 +81,26 @@ test('a 32 MB line (a huge single-line manifest, perhaps hostile) is read in tim
   expect(Date.now() - started).toBeLessThan(10_000);
 });
 
+test('a line longer than any string can be is refused as it grows, not held whole (here with a small limit)', async () => {
+  // Before: the whole line was held until the join threw a RangeError (1.5 GB held for a 1.5 GB line).
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  let pulled = 0;
+  const input = Readable.from(
+    (function* gen() {
+      yield Buffer.from('{"a":"');
+      for (let i = 0; i < 64; i++) {
+        pulled++;
+        yield chunk;
+      }
+      yield Buffer.from('"}');
+    })(),
+  );
+  await expect(readManifestText(input, { entries: true, maxLineChars: 256 * 1024 })).rejects.toThrow(
+    /a manifest line longer than 262144 characters/,
+  );
+  expect(pulled).toBeLessThanOrEqual(6);
+});
+
 test('a truncated manifest is refused', async () => {
   const t = await text(manifest([10]));
   await expect(readManifestText(chunked(t.slice(0, Math.floor(t.length / 2)), 50), { entries: true })).rejects.toThrow(
