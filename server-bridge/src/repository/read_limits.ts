@@ -59,8 +59,8 @@ export const tooLarge =
 
 /**
  * An object file read whole (Repository.readObjectBytes): refused as soon as it passes `size`,
- * the size its manifest gives it (a longer file cannot match its checksum), or
- * MAX_WHOLE_OBJECT_BYTES when the caller does not know it. NotFoundError when there is none.
+ * the size its manifest gives it (a longer file cannot match its checksum), and never past
+ * MAX_WHOLE_OBJECT_BYTES (whatever a manifest says). NotFoundError when there is none.
  */
 export function readObjectFile(
   storage: Storage,
@@ -68,6 +68,14 @@ export function readObjectFile(
   opts: ReadOptions & { size?: number } = {},
 ): Promise<Buffer> {
   const key = objectKey(sha256);
-  const why = opts.size === undefined ? 'read whole only up to that' : 'the size its snapshot gives it';
-  return readBufferAtMost(storage, key, opts.size ?? MAX_WHOLE_OBJECT_BYTES, tooLarge(key, why), opts);
+  // The manifest's size can only lower the bound: a hostile manifest naming a huge size must not lift it.
+  const bySnapshot = opts.size !== undefined && opts.size < MAX_WHOLE_OBJECT_BYTES;
+  const why = bySnapshot ? 'the size its snapshot gives it' : 'read whole only up to that';
+  return readBufferAtMost(
+    storage,
+    key,
+    bySnapshot ? (opts.size as number) : MAX_WHOLE_OBJECT_BYTES,
+    tooLarge(key, why),
+    opts,
+  );
 }

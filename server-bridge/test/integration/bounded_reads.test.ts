@@ -20,7 +20,7 @@ import { MARKER_KEY, objectKey, packIndexKey, packKey } from '../../src/reposito
 import { readMarker } from '../../src/repository/marker';
 import { MAX_INDEX_FILE_BYTES } from '../../src/repository/pack_limits';
 import { serializePackIndexFile } from '../../src/repository/pack_index_file';
-import { FileTooLargeError, MAX_MARKER_BYTES } from '../../src/repository/read_limits';
+import { FileTooLargeError, MAX_MARKER_BYTES, MAX_WHOLE_OBJECT_BYTES } from '../../src/repository/read_limits';
 import { Repository } from '../../src/repository/repository';
 import { ForwardingStorage } from '../../src/storage/forwarding_storage';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -77,6 +77,18 @@ test('an object file longer than its snapshot says is refused at that size, not 
     `${objectKey(obj.sha256)} is longer than ${obj.size} bytes (the size its snapshot gives it), so it is not read`,
   );
   expect(read).toBeLessThan(4 * MiB);
+});
+
+test('a snapshot naming a huge size does not lift the bound: read whole only up to MAX_WHOLE_OBJECT_BYTES', async () => {
+  const repo = await Repository.open(await LocalStorage.open(dir), { packs: false });
+  const obj = await repo.ingest(Readable.from([randomBytes(1000)]));
+  await truncate(path.join(dir, ...objectKey(obj.sha256).split('/')), HUGE);
+  const { err, read } = await measured(() => repo.readObjectBytes(obj.sha256, { size: 9e15 }));
+  expect(err).toBeInstanceOf(FileTooLargeError);
+  expect((err as FileTooLargeError).message).toBe(
+    `${objectKey(obj.sha256)} is longer than ${MAX_WHOLE_OBJECT_BYTES} bytes (read whole only up to that), so it is not read`,
+  );
+  expect(read).toBeLessThan(MAX_WHOLE_OBJECT_BYTES + 4 * MiB);
 });
 
 /** A writer racing the sweep: the index file is made huge just after its size was looked at. */
