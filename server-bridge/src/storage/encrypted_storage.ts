@@ -9,7 +9,7 @@
  */
 import { inspect } from 'node:util';
 import { rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import { StorageError } from '../core/errors';
 import { loadAge, type AgeModule } from './age';
 import { openBody } from './body';
@@ -25,6 +25,13 @@ import {
   type Storage,
   type StorageInfo,
 } from './storage';
+
+/**
+ * Ciphertext bytes that may be read before an age header is parsed: a header with every
+ * recipient a repository could have is a few KiB; the rest is read-ahead of the first chunks.
+ */
+const MAX_HEADER_READ = 4 * 1024 * 1024;
+const HEADER_SLICE = 64 * 1024;
 
 /** The content cannot be authenticated: damaged or tampered with. */
 export class IntegrityError extends StorageError {
@@ -137,12 +144,49 @@ export class EncryptedStorage extends ForwardingStorage {
       sourceError = e;
     });
     let plain: ReadableStream<Uint8Array>;
+    // The age library reads the header's lines with no bound (and keeps a copy): a bucket object
+    // of gigabytes with no newline would be held whole before any caller's bound saw a byte. Bytes
+    // read before the header is parsed are counted and refused past MAX_HEADER_READ.
+    let headerRead = 0;
+    let headerDone = false as boolean; // widened: set after decrypt() resolves, read in the generator
+    // Piped at once: a source already flowing (a caller listening for 'data') loses nothing while
+    // the generator below waits to be read. The pipeline passes the source's errors on and
+    // destroys the source when the reader stops.
+    const parsingHeader = () => !headerDone; // read each slice: decrypt() may resolve between two
+    const through = new PassThrough();
+    pipeline(source, through, () => undefined);
+    const counted = Readable.from(
+      (async function* headerCapped() {
+        for await (const chunk of through) {
+          const buf = chunk as Buffer;
+          // Until the header is parsed, handed on in small slices, so that what is counted is
+          // what the parser pulled (a storage may give a whole object as one chunk).
+          let at = 0;
+          while (parsingHeader() && at < buf.length) {
+            const slice = buf.subarray(at, at + HEADER_SLICE);
+            at += slice.length;
+            headerRead += slice.length;
+            if (headerRead > MAX_HEADER_READ) {
+              sourceError = new IntegrityError(
+                `${key} is not an age file this repository wrote: more than ${MAX_HEADER_READ} bytes without the end of its header`,
+              );
+              throw sourceError;
+            }
+            yield slice;
+          }
+          if (at < buf.length) yield at === 0 ? buf : buf.subarray(at);
+        }
+      })(),
+      { objectMode: false },
+    );
     try {
       if (!this.keys.identities.length) {
         throw new KeyMismatchError(`cannot decrypt ${key}: no age identity or passphrase is configured on this host`);
       }
-      plain = await d.decrypt(Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>);
+      plain = await d.decrypt(Readable.toWeb(counted) as unknown as ReadableStream<Uint8Array>);
+      headerDone = true;
     } catch (err) {
+      counted.destroy();
       source.destroy();
       throw translate(err, key, sourceError);
     }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { MemoryStorage } from '../../src/storage/memory_storage';
 import { RetryingStorage } from '../../src/storage/retrying_storage';
-import { EncryptedStorage } from '../../src/storage/encrypted_storage';
+import { EncryptedStorage, IntegrityError } from '../../src/storage/encrypted_storage';
 import { generateKeyPair } from '../../src/storage/age';
 import { storageContract } from '../support/storage_contract';
 import { FlakyStorage } from '../support/flaky_storage';
@@ -213,6 +213,31 @@ test('an encrypted range is decrypted from the start and stops there: a range ne
     counting.pulled = 0;
     expect((await readRangeBuffer(enc, 'packs/p', body.length - 1000, 1000)).equals(body.subarray(-1000))).toBe(true);
     expect(counting.pulled).toBeGreaterThan(body.length);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an encrypted key holding an age header line of 200 MB is refused after a few MiB, not read whole', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  try {
+    const { identity, recipient } = await generateKeyPair();
+    const counting = new CountingStorage(await LocalStorage.open(dir));
+    const enc = new EncryptedStorage(counting, { recipients: [recipient], identities: [identity] });
+    // Someone who can write the bucket: a valid first line, then one line of 200 MB (sparse zeros).
+    const file = path.join(dir, 'index', 'p.json');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, 'age-encryption.org/v1\n-> X25519 ');
+    await truncate(file, 200_000_000);
+    const err = await readBuffer(enc, 'index/p.json').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as Error).message).toMatch(
+      /index\/p\.json is not an age file this repository wrote: more than 4194304 bytes/,
+    );
+    expect(counting.pulled).toBeLessThan(8 * 1024 * 1024);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
