@@ -5,9 +5,9 @@
  * off-site sweep removes packs none of whose objects a remaining off-site snapshot uses. There is
  * no off-site repack: a pack with one object still in use stays whole.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { NotFoundError } from '../core/errors';
+import { NotFoundError, StorageError } from '../core/errors';
 import type { PrefixSet } from '../core/hash_set';
 import { packIndexKey, packKey, packOfIndexKey, packOfKey, PACK_INDEXES, PACKS } from '../repository/layout';
 import { MAX_INDEX_FILE_BYTES } from '../repository/pack_limits';
@@ -51,6 +51,32 @@ export function localFile(local: LocalStorage, key: string): string {
 }
 
 /**
+ * localFile() for an upload, refused unless it is a regular file: the uploads open it by path, and
+ * a FIFO there would block a libuv thread for ever (abort cannot end an open) and a link could
+ * send a file from outside the repository (or endless /dev/zero) off-site. A swap between this
+ * look and the open is not caught: that needs write access to the local repository at that moment.
+ */
+export async function uploadableFile(local: LocalStorage, key: string): Promise<string> {
+  const file = localFile(local, key);
+  const st = await lstat(file).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`${key} is not in the local repository`);
+    }
+    throw new StorageError(`cannot look at ${key} in the local repository: ${(err as Error).message}`, { cause: err });
+  });
+  if (!st.isFile()) {
+    throw new StorageError(
+      `${key} in the local repository is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; it is not copied off-site`,
+      {
+        permanent: true,
+        hint: `someone changed ${file}: run mm-backup verify, and put the file back from a copy or prune the snapshots that use it`,
+      },
+    );
+  }
+  return file;
+}
+
+/**
  * The uploads that make each of `packs` (local pack names) complete off-site: the pack file
  * unless `off` lists it, the index unless `off` lists it. A pack listed off-site is taken to be
  * whole (a put is atomic, and the name is the SHA-256 of the bytes), as objects are.
@@ -80,8 +106,10 @@ export async function uploadPack(
   u: PackUpload,
   opts: { signal?: AbortSignal },
 ): Promise<void> {
-  if (u.sendPack) await target.put(packKey(u.pack), fileBody(localFile(local, packKey(u.pack))), opts);
-  if (u.sendIndex) await target.put(packIndexKey(u.pack), fileBody(localFile(local, packIndexKey(u.pack))), opts);
+  if (u.sendPack) await target.put(packKey(u.pack), fileBody(await uploadableFile(local, packKey(u.pack))), opts);
+  if (u.sendIndex) {
+    await target.put(packIndexKey(u.pack), fileBody(await uploadableFile(local, packIndexKey(u.pack))), opts);
+  }
 }
 
 /** What the off-site pack sweep did; `kept` lists packs it could not judge (their index unreadable here), with why. */

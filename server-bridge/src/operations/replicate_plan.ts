@@ -30,7 +30,14 @@ import { planRetention, type PrunePlan } from '../jobs/retention';
 import type { Job, Step } from '../jobs/runner';
 import { fmt } from './take_snapshot';
 import { plural } from '../core/units';
-import { listPackNames, localFile, planPackUploads, sweepOffsitePacks, uploadPack } from './replicate_packs';
+import {
+  listPackNames,
+  localFile,
+  planPackUploads,
+  sweepOffsitePacks,
+  uploadableFile,
+  uploadPack,
+} from './replicate_packs';
 
 export interface ReplicateOutcome {
   location?: string;
@@ -163,7 +170,8 @@ export function planReplicate(
         }
         for await (const j of missing.distinct()) {
           await pool.add(async () => {
-            await target.put(objectKey(j.sha256), fileBody(objectFile(local, j.sha256)), { signal: ctx.signal });
+            const file = await uploadableFile(local, objectKey(j.sha256));
+            await target.put(objectKey(j.sha256), fileBody(file), { signal: ctx.signal });
             outcome.objectsUploaded++;
             outcome.bytesUploaded += j.a; // the size noted with the name above
             ctx.progress(outcome.bytesUploaded, total, 'bytes');
@@ -180,7 +188,8 @@ export function planReplicate(
         const sig = await readOptional(local, snapshotSignatureKey(m.id), MAX_SIGNATURE_BYTES);
         if (sig) await off.storage.put(snapshotSignatureKey(m.id), sig, { signal: ctx.signal });
         // Streamed from the file, as objects are: a manifest can be hundreds of MB (a file index).
-        await off.storage.put(snapshotKey(m.id), fileBody(localFile(local, snapshotKey(m.id))), { signal: ctx.signal });
+        const manifestFile = await uploadableFile(local, snapshotKey(m.id));
+        await off.storage.put(snapshotKey(m.id), fileBody(manifestFile), { signal: ctx.signal });
         outcome.copied.push(m.id);
       }
       const packed = outcome.packsUploaded ? ` and ${plural(outcome.packsUploaded, 'pack')}` : '';
