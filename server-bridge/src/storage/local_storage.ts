@@ -10,12 +10,12 @@ import {
   constants as fsConstants,
   createWriteStream,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -151,7 +151,7 @@ export class LocalStorage implements Storage {
   storeSmallSync(key: string, bytes: Buffer): boolean {
     const dest = this.file(key);
     try {
-      if (statSync(dest, { throwIfNoEntry: false })?.isFile()) return false;
+      if (lstatSync(dest, { throwIfNoEntry: false })?.isFile()) return false;
     } catch (err) {
       throw wrap(err, `cannot stat ${key}`);
     }
@@ -318,7 +318,8 @@ export class LocalStorage implements Storage {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const st = await stat(this.file(key));
+      // lstat: a link is no object (reads refuse it), so a backup stores the content again over it.
+      const st = await lstat(this.file(key));
       return st.isFile() ? { key, size: st.size } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -328,7 +329,7 @@ export class LocalStorage implements Storage {
 
   statSync(key: string): ObjectInfo | undefined {
     try {
-      const st = statSync(this.file(key), { throwIfNoEntry: false });
+      const st = lstatSync(this.file(key), { throwIfNoEntry: false });
       return st?.isFile() ? { key, size: st.size } : undefined;
     } catch (err) {
       throw wrap(err, `cannot stat ${key}`);
@@ -352,7 +353,12 @@ export class LocalStorage implements Storage {
     for (const name of names) {
       if (!rel && name === TEMP_DIR) continue;
       const key = rel ? `${rel}/${name}` : name;
-      const st = await stat(this.file(key)).catch(() => undefined);
+      // A linked file is no object (as for stat()); a linked directory is still walked.
+      let st = await lstat(this.file(key)).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        const target = await stat(this.file(key)).catch(() => undefined);
+        st = target?.isDirectory() ? target : undefined;
+      }
       if (!st) continue;
       if (st.isDirectory()) yield* this.walk(key);
       else if (st.isFile()) yield { key, size: st.size };

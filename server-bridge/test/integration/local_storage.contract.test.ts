@@ -2,7 +2,7 @@
  * The storage contract against the local directory, memory, and the decorators over them:
  * retries over a flaky network double (every call's first attempt fails) and age encryption.
  */
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -106,6 +106,33 @@ test('loadRange and readRangeSync refuse a FIFO at once and a symbolic link', as
       message: expect.stringMatching(/symbolic link/),
       permanent: true,
     });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a linked file is no object: stat, statSync and list leave it out, a store replaces the link; a linked directory is still listed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  try {
+    const storage = await LocalStorage.open(path.join(dir, 'repo'));
+    await writeFile(path.join(dir, 'secret'), 'outside the repository');
+    await mkdir(path.join(dir, 'repo', 'objects', 'ab'), { recursive: true });
+    const link = path.join(dir, 'repo', 'objects', 'ab', 'linked');
+    await symlink(path.join(dir, 'secret'), link);
+    expect(await storage.stat('objects/ab/linked')).toBeUndefined();
+    expect(storage.statSync('objects/ab/linked')).toBeUndefined();
+    // A backup of that content stores it again, over the link (never through it).
+    expect(storage.storeSmallSync('objects/ab/linked', Buffer.from('the object'))).toBe(true);
+    expect((await lstat(link)).isFile()).toBe(true);
+    expect(await readFile(path.join(dir, 'secret'), 'utf8')).toBe('outside the repository');
+    // A shard directory that is a link (moved to another disk) is still listed; a linked file is not.
+    await mkdir(path.join(dir, 'elsewhere'));
+    await writeFile(path.join(dir, 'elsewhere', 'obj'), 'x');
+    await symlink(path.join(dir, 'elsewhere'), path.join(dir, 'repo', 'objects', 'cd'));
+    await symlink(path.join(dir, 'secret'), path.join(dir, 'repo', 'objects', 'ab', 'linked2'));
+    const keys: string[] = [];
+    for await (const o of storage.list('objects')) keys.push(o.key);
+    expect(keys).toEqual(['objects/ab/linked', 'objects/cd/obj']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
