@@ -11,6 +11,7 @@ import path from 'node:path';
 import { PreconditionError } from '../core/errors';
 import { replaceFile } from '../core/atomic_file';
 import { LOCK_FILE } from '../repository/layout';
+import { diskFullError, isDiskFull } from '../storage/disk_full';
 
 export interface LockInfo {
   pid: number;
@@ -135,7 +136,12 @@ export class JobLock {
   /** Records state in the lock file (atomically) so a successor can act on it. */
   async update(patch: Partial<LockInfo>): Promise<void> {
     this.info = { ...this.info, ...patch };
-    await replaceFile(this.file, JSON.stringify(this.info));
+    await replaceFile(this.file, JSON.stringify(this.info)).catch((err: unknown) => {
+      // The lock lives in the repository: a disk filled by the job (a dump, a copy) fails this
+      // write too, and must read as the full disk it is, not as an internal error.
+      if (isDiskFull(err)) throw diskFullError(err, path.dirname(this.file), 'the job lock');
+      throw err;
+    });
   }
 
   /**
