@@ -7,6 +7,12 @@
  * link anywhere above it shows). Its children are reached through /proc/self/fd/<fd>/<name>,
  * which resolves to the opened directory whatever is renamed meanwhile: the *at() calls Node lacks.
  * Metadata is set on a handle opened with O_NOFOLLOW (fchown/fchmod/futimes), never by path.
+ *
+ * For restores of many small files (a new install directory: every directory made here, every
+ * file new), the synchronous calls keep the handles of the current directory and its parents open
+ * (inDir; each use re-checks the handle's path, one readlink), make a file in a directory this
+ * restore created straight in place with O_EXCL and set its metadata on the handle that wrote it
+ * (createFile): 7 calls a file instead of 16 (measured with strace).
  */
 import {
   closeSync,
@@ -21,19 +27,24 @@ import {
   mkdirSync,
   openSync,
   opendirSync,
+  writeSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmdirSync,
   unlinkSync,
   chmodSync,
   utimesSync,
   type BigIntStats,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BridgeError } from '../core/errors';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const NODE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+// O_EXCL fails on anything there, a link included (dangling or not): nothing is written through.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** The owner, mode and mtime to set, as tree_restore.ts decided (only what differs). */
 export interface MetaChange {
@@ -60,6 +71,10 @@ function linkRefused(p: string, why: string): BridgeError {
 export class ContainedTree {
   /** Directories (relative) made or found as real directories by this restore: not walked again. */
   private readonly made = new Set<string>(['']);
+  /** Directories this restore created (empty then): a file in one is created in place (createFile). */
+  private readonly fresh = new Set<string>();
+  /** inDir's open handles: a directory and its parents, root first. */
+  private readonly handles: Array<{ rel: string; fd: number }> = [];
 
   private constructor(
     readonly root: string,
@@ -106,6 +121,7 @@ export class ContainedTree {
       if (!st) {
         try {
           mkdirSync(p);
+          this.fresh.add(cur);
         } catch (err) {
           // A parallel file of this restore may have made it: what matters is what is there now.
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -120,8 +136,119 @@ export class ContainedTree {
 
   /** Forgets that `rel` (and what is below it) was made: mirror mode removed or replaced it. */
   forget(rel: string): void {
-    for (const d of this.made) if (d === rel || d.startsWith(`${rel}/`)) this.made.delete(d);
+    const under = (d: string) => d === rel || d.startsWith(`${rel}/`);
+    for (const d of this.made) if (under(d)) this.made.delete(d);
+    for (const d of this.fresh) if (under(d)) this.fresh.delete(d);
     this.made.add('');
+    for (let top = this.handles.at(-1); top && under(top.rel); top = this.handles.at(-1)) this.closeTopHandle();
+  }
+
+  /** Whether directory `rel` was created by this restore (it held nothing of the target's). */
+  isFresh(rel: string): boolean {
+    return this.fresh.has(rel);
+  }
+
+  /**
+   * Makes `name` a directory inside `dirRel` (handle `dirFd`), which this restore created: true
+   * when made here (recorded as fresh and made), false when something is already there (the
+   * caller looks at it). Inside a fresh directory only this restore can have put anything.
+   */
+  makeFreshDir(dirFd: number, dirRel: string, name: string): boolean {
+    try {
+      mkdirSync(this.child(dirFd, dirRel, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    const rel = dirRel ? `${dirRel}/${name}` : name;
+    this.fresh.add(rel);
+    this.made.add(rel);
+    return true;
+  }
+
+  /**
+   * Creates file `name` in directory `dirRel` (handle `dirFd`) with `data` and the metadata `c`,
+   * all on the handle that created it: false, with nothing changed, when anything is there
+   * already (a link included). A write that fails removes the file it created.
+   */
+  createFile(dirFd: number, dirRel: string, name: string, data: Buffer, c: MetaChange): boolean {
+    const p = this.child(dirFd, dirRel, name);
+    let fd: number;
+    try {
+      fd = openSync(p, CREATE_FLAGS, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    let open = true;
+    try {
+      for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+      if (c.chown) fchownSync(fd, c.uid, c.gid);
+      // After chown, which clears set-user-ID bits.
+      if (c.chmod) fchmodSync(fd, c.mode);
+      if (c.time !== undefined) futimesSync(fd, c.time, c.time);
+      open = false;
+      closeSync(fd); // may report a failed write-back (NFS): the file goes too
+      return true;
+    } catch (err) {
+      if (open) closeQuietly(fd);
+      ignoreMissing(() => unlinkSync(p));
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces whatever is at `name` in directory `dirRel` (handle `dirFd`) with a file of `data`:
+   * written under a new hidden name beside it (O_EXCL) and renamed over it, so a link there is
+   * replaced, never written through, and the old file stays until the new one is whole.
+   */
+  replaceFile(dirFd: number, dirRel: string, name: string, data: Buffer): void {
+    const tmp = `.${name}.mmb-${randomBytes(6).toString('hex')}`;
+    const c: MetaChange = { uid: 0, gid: 0, mode: 0o600, chown: false, chmod: false };
+    if (!this.createFile(dirFd, dirRel, tmp, data, c)) throw new BridgeError('INTERNAL', `${tmp} exists`);
+    try {
+      renameSync(this.child(dirFd, dirRel, tmp), this.child(dirFd, dirRel, name));
+    } catch (err) {
+      ignoreMissing(() => unlinkSync(this.child(dirFd, dirRel, tmp)));
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `f` (synchronous) with a handle of directory `rel`, kept open for the next call: the
+   * handles of a directory and its parents stay open while a restore in path order works there.
+   * Each use checks (Linux) that the handle is still that path, as withDir does on opening.
+   */
+  inDir<T>(rel: string, f: (fd: number) => T): T {
+    const fd = this.handleOf(rel);
+    const out = f(fd);
+    if (out instanceof Promise) throw new BridgeError('INTERNAL', 'inDir takes synchronous work only');
+    return out;
+  }
+
+  /** Closes inDir's handles (at the end of the restore, or on its failure). */
+  close(): void {
+    while (this.handles.length) this.closeTopHandle();
+  }
+
+  /** A kept handle of `rel` (checked again now) or a new one (checked as it was opened). */
+  private handleOf(rel: string): number {
+    for (let top = this.handles.at(-1); top; top = this.handles.at(-1)) {
+      if (top.rel === rel) {
+        this.checkFd(top.fd, rel, this.abs(rel));
+        return top.fd;
+      }
+      if (top.rel === '' || rel.startsWith(`${top.rel}/`)) break;
+      this.closeTopHandle();
+    }
+    const fd = this.openDir(rel);
+    this.handles.push({ rel, fd });
+    return fd;
+  }
+
+  private closeTopHandle(): void {
+    const top = this.handles.pop();
+    if (top) closeQuietly(top.fd);
   }
 
   /**
@@ -129,6 +256,22 @@ export class ContainedTree {
    * that path: a link swapped in above it is refused. Runs `f` with the handle's fd; closes it.
    */
   withDir<T>(rel: string, f: (fd: number) => T): T {
+    const fd = this.openDir(rel);
+    let sync = true;
+    try {
+      const out = f(fd);
+      if (out instanceof Promise) {
+        sync = false;
+        return out.finally(() => closeSync(fd)) as T;
+      }
+      return out;
+    } finally {
+      if (sync) closeSync(fd);
+    }
+  }
+
+  /** A handle of directory `rel`, opened without following a link and checked (see withDir). */
+  private openDir(rel: string): number {
     const p = this.abs(rel);
     let fd: number;
     try {
@@ -141,18 +284,13 @@ export class ContainedTree {
       if (code === 'ENOTDIR') throw linkRefused(p, 'is not a directory');
       throw err;
     }
-    let sync = true;
     try {
       this.checkFd(fd, rel, p);
-      const out = f(fd);
-      if (out instanceof Promise) {
-        sync = false;
-        return out.finally(() => closeSync(fd)) as T;
-      }
-      return out;
-    } finally {
-      if (sync) closeSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
     }
+    return fd;
   }
 
   /**
@@ -203,7 +341,7 @@ export class ContainedTree {
   /** A directory's owner, mode and time (`decide` from its current stat), set on its own checked handle. */
   applyDirMeta(rel: string, decide: (st: BigIntStats) => MetaChange): void {
     try {
-      this.withDir(rel, (fd) => {
+      this.inDir(rel, (fd) => {
         this.applyMeta(this.abs(rel), 'dir', decide(fstatSync(fd, { bigint: true })), fd);
       });
     } catch (err) {
@@ -283,6 +421,14 @@ export class ContainedTree {
       return;
     }
     if (got !== want) throw linkRefused(p, `resolves to ${got} (a symbolic link above it)`);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* the failure being reported matters more */
   }
 }
 

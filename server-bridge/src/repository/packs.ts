@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { BridgeError, NotFoundError } from '../core/errors';
 import { encryptedChain } from '../storage/encrypted_chain';
-import { readBufferAtMost, readRangeBuffer, type Storage } from '../storage/storage';
+import { readBufferAtMost, readRangeBuffer, type RangeReaderSync, type Storage } from '../storage/storage';
 import { packKey } from './layout';
 import { loadPackIndex, packsListing, type BrokenPackIndex, type PackIndex, type PackLocation } from './pack_index';
 import { PackDamagedError } from './pack_reader';
@@ -44,6 +44,9 @@ const MAX_WHOLE_READ = 4 * TARGET_PACK_SIZE;
  * everything held (after a failed job; its staged pack files are the staging cleaner's).
  */
 export class Packs {
+  /** The pack readSync read last, kept open. */
+  private openPack?: { pack: string; reader: RangeReaderSync };
+  private keepOpen = false;
   private index: PackIndex | undefined;
   /** What the loaded index was built from, as packsListing gives it (refresh() compares a new one). */
   private listed: string[] = [];
@@ -222,12 +225,39 @@ export class Packs {
     this.heldBytes -= h.size;
   }
 
-  /** read() with synchronous calls, for a repository of plain local files only. */
+  /**
+   * read() with synchronous calls, for a repository of plain local files only. After
+   * keepPacksOpen(), the last pack read stays open (objects of a pack are read one after another:
+   * one pread each, not four calls) until another pack is read or closeSyncReads().
+   */
   readSync(loc: PackLocation): Buffer {
     if (!this.storage.readRangeSync) {
       throw new BridgeError('INTERNAL', 'packs are read synchronously only from local files');
     }
-    return this.storage.readRangeSync(packKey(loc.pack), loc.offset, loc.size);
+    const key = packKey(loc.pack);
+    if (!this.keepOpen || !this.storage.openRangeSync) return this.storage.readRangeSync(key, loc.offset, loc.size);
+    if (this.openPack?.pack !== loc.pack) {
+      this.openPack?.reader.close();
+      this.openPack = undefined;
+      this.openPack = { pack: loc.pack, reader: this.storage.openRangeSync(key) };
+    }
+    return this.openPack.reader.read(loc.offset, loc.size);
+  }
+
+  /**
+   * readSync keeps the pack it read last open from now on: for a restore, which wants the bytes
+   * (a pack removed meanwhile still gives them). Not for a verify, which must see a pack gone.
+   */
+  keepPacksOpen(): void {
+    this.keepOpen = true;
+  }
+
+  /** Closes the pack readSync keeps open and keeps none again (the end of a pass). */
+  closeSyncReads(): void {
+    const open = this.openPack;
+    this.openPack = undefined;
+    this.keepOpen = false;
+    open?.reader.close();
   }
 
   /** A whole pack from a bucket, checked against its name (the SHA-256 of the whole file); never more than `size` bytes held. */

@@ -6,7 +6,7 @@
  * root or through a symbolic link, whether the list asks for the link or the target already had it.
  */
 import { lstat, readdir } from 'node:fs/promises';
-import { mkdirSync, readlinkSync, symlinkSync, unlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import { readlinkSync, symlinkSync, unlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { BridgeError, PreconditionError, throwIfAborted, VerificationError } from '../core/errors';
@@ -19,6 +19,7 @@ import { INLINE_FILE, type Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
 import { ContainedTree, type MetaChange } from './contained_tree';
 import { IntegrityError } from '../storage/encrypted_storage';
+import { diskFullError, isDiskFull } from '../storage/disk_full';
 
 export interface TreeRestoreOptions {
   /** Read once per pass; a stream sorted by path (byPath), as a loaded manifest's and a backup's are. */
@@ -82,14 +83,20 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
   const excluded = new Set(opts.exclude);
   // Every write below goes through a directory handle checked to be inside the root (contained_tree.ts).
   const tree = ContainedTree.open(opts.root);
-  if (opts.mode === 'mirror') res.removed = await removeUnwanted(tree, opts.entries, excluded, opts.signal);
-  // Synchronous calls only from a repository of plain local files (an object read is then one
-  // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
-  const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
-  await opts.repo.loadPacks({ signal: opts.signal }); // the synchronous reads look packed objects up
-  await writeDirsAndFiles(opts, res, tree, pacer);
-  await writeLinksAndDirMeta(opts, res, tree, pacer);
-  return res;
+  try {
+    if (opts.mode === 'mirror') res.removed = await removeUnwanted(tree, opts.entries, excluded, opts.signal);
+    // Synchronous calls only from a repository of plain local files (an object read is then one
+    // call too); the pacer times both ways on this disk and keeps the faster (walk_pacer.ts).
+    const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
+    await opts.repo.loadPacks({ signal: opts.signal }); // the synchronous reads look packed objects up
+    opts.repo.beginSyncReads();
+    await writeDirsAndFiles(opts, res, tree, pacer);
+    await writeLinksAndDirMeta(opts, res, tree, pacer);
+    return res;
+  } finally {
+    tree.close();
+    opts.repo.endSyncReads();
+  }
 }
 
 /** `a/b/c` as its directory `a/b` and name `c` ('' for a top-level name's directory). */
@@ -143,7 +150,14 @@ async function writeDirsAndFiles(
   const restoreSmallFileSync = (e: Entry): void => {
     const { dir, name } = splitRel(e.path);
     tree.makeDirs(dir);
-    tree.withDir(dir, (fd) => {
+    // In a directory this restore made, the file is new: written in place, checked before.
+    if (tree.isFresh(dir) && createSmallFileSync(opts, tree, e, dir, name)) {
+      res.written++;
+      res.bytes += e.size ?? 0;
+      opts.onProgress?.({ files: res.written, bytes: res.bytes });
+      return;
+    }
+    tree.inDir(dir, (fd) => {
       const target = tree.child(fd, dir, name);
       const existing = tree.lstat(target);
       if (existing && sameFile(existing, e)) {
@@ -152,11 +166,8 @@ async function writeDirsAndFiles(
         return;
       }
       if (existing?.isDirectory()) tree.removeChild(dir, name);
-      try {
-        opts.repo.copySmallObjectSync(e.sha256 as string, target);
-      } catch (err) {
-        throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
-      }
+      const data = readSmallChecked(opts, e);
+      targetWrite(tree, dir, e, () => tree.replaceFile(fd, dir, name, data));
       res.written++;
       res.bytes += e.size ?? 0;
       opts.onProgress?.({ files: res.written, bytes: res.bytes });
@@ -184,6 +195,42 @@ async function writeDirsAndFiles(
 }
 
 /**
+ * A small file made in place in a directory this restore created (`dir`): its object read and
+ * checked first, then written with its metadata on the creating handle (ContainedTree.createFile).
+ * False when something is there after all: the caller's general path deals with it.
+ */
+function createSmallFileSync(
+  opts: TreeRestoreOptions,
+  tree: ContainedTree,
+  e: Entry,
+  dir: string,
+  name: string,
+): boolean {
+  const data = readSmallChecked(opts, e);
+  const meta = metaChanges(e, undefined);
+  return targetWrite(tree, dir, e, () => tree.inDir(dir, (fd) => tree.createFile(fd, dir, name, data, meta)));
+}
+
+/** A small file's object, read and checked (a mismatch is named as the file it was to become). */
+function readSmallChecked(opts: TreeRestoreOptions, e: Entry): Buffer {
+  try {
+    return opts.repo.readSmallObjectSync(e.sha256 as string);
+  } catch (err) {
+    throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
+  }
+}
+
+/** A write into the target; a full disk is named as the disk restored to, with figures. */
+function targetWrite<T>(tree: ContainedTree, dir: string, e: Entry, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (!isDiskFull(err)) throw err;
+    throw diskFullError(err, tree.abs(dir), tree.abs(e.path), undefined, `the disk restored to (${tree.abs(dir)})`);
+  }
+}
+
+/**
  * Makes the listed directory `rel` a real directory inside its checked parent: a link (or file)
  * where the snapshot has a directory is removed itself, never followed.
  */
@@ -191,7 +238,9 @@ function ensureDir(tree: ContainedTree, rel: string): void {
   if (!rel) return; // the root: made when the tree was opened
   const { dir, name } = splitRel(rel);
   tree.makeDirs(dir);
-  tree.withDir(dir, (fd) => {
+  tree.inDir(dir, (fd) => {
+    // In a directory this restore made, nothing can be in the way: no look first.
+    if (tree.isFresh(dir) && tree.makeFreshDir(fd, dir, name)) return;
     const p = tree.child(fd, dir, name);
     const st = tree.lstat(p);
     if (st?.isDirectory()) return;
@@ -203,13 +252,9 @@ function ensureDir(tree: ContainedTree, rel: string): void {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    try {
-      mkdirSync(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    // Something there after all (made meanwhile) is looked at on its first use (makeDirs).
+    tree.makeFreshDir(fd, dir, name);
   });
-  // Checked again (component by component) on its first use: nothing is trusted from here.
 }
 
 /**
@@ -242,7 +287,7 @@ async function writeLinksAndDirMeta(
     if (e.type !== 'symlink') continue;
     const { dir, name } = splitRel(e.path);
     tree.makeDirs(dir);
-    tree.withDir(dir, (fd) => {
+    tree.inDir(dir, (fd) => {
       const target = tree.child(fd, dir, name);
       const cur = tree.lstat(target);
       if (cur?.isSymbolicLink() && readlinkSync(target) === e.target) {

@@ -29,6 +29,7 @@ import {
   isFileBody,
   type Body,
   type ObjectInfo,
+  type RangeReaderSync,
   type ReadOptions,
   type Storage,
   type StorageInfo,
@@ -123,29 +124,53 @@ export class LocalStorage implements Storage {
 
   /** loadRange with synchronous calls (pread), refusing what readSmallSync refuses. */
   readRangeSync(key: string, offset: number, length: number): Buffer {
-    const file = this.file(key);
     assertRange(offset, length);
     if (length === 0) return Buffer.alloc(0);
+    const reader = this.openRangeSync(key);
+    try {
+      return reader.read(offset, length);
+    } finally {
+      reader.close();
+    }
+  }
+
+  /** The key opened as readSmallSync opens it (no link, no FIFO, a regular file), for preads. */
+  openRangeSync(key: string): RangeReaderSync {
+    const file = this.file(key);
     let fd: number | undefined;
+    let size: number;
     try {
       fd = openSync(file, CHECKED_OPEN);
       const st = fstatSync(fd);
       if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
-      if (offset + length > st.size) throw new OutOfRangeError(key, offset, length, st.size);
-      const buf = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, buf, done, length - done, offset + done);
-        // Shorter than fstat said: the file was cut while being read (keys never change size).
-        if (n === 0) throw shortRead(key, offset, length, done);
-        done += n;
-      }
-      return buf;
+      size = st.size;
     } catch (err) {
-      throw checkedOpenError(err, key);
-    } finally {
       if (fd !== undefined) closeSync(fd);
+      throw checkedOpenError(err, key);
     }
+    const handle = fd;
+    return {
+      size,
+      read(offset: number, length: number): Buffer {
+        assertRange(offset, length);
+        if (offset + length > size) throw new OutOfRangeError(key, offset, length, size);
+        const buf = Buffer.allocUnsafe(length);
+        try {
+          for (let done = 0; done < length;) {
+            const n = readSync(handle, buf, done, length - done, offset + done);
+            // Shorter than fstat said: the file was cut while being read (keys never change size).
+            if (n === 0) throw shortRead(key, offset, length, done);
+            done += n;
+          }
+        } catch (err) {
+          throw checkedOpenError(err, key);
+        }
+        return buf;
+      },
+      close(): void {
+        closeSync(handle);
+      },
+    };
   }
 
   storeSmallSync(key: string, bytes: Buffer): boolean {

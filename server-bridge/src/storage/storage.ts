@@ -63,6 +63,13 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/** An open local file read by ranges (Storage.openRangeSync): `size` as opened; close() once done. */
+export interface RangeReaderSync {
+  readonly size: number;
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
 export interface Storage {
   describe(): StorageInfo;
   put(key: string, body: Body, opts?: { signal?: AbortSignal }): Promise<void>;
@@ -114,6 +121,12 @@ export interface Storage {
    * but a regular file: StorageError; never blocks on a FIFO).
    */
   readRangeSync?(key: string, offset: number, length: number): Buffer;
+  /**
+   * Optional, with readRangeSync: the key opened once for many synchronous range reads (packed
+   * objects of one pack, one after another), with the same refusals and answers as readRangeSync.
+   * The caller closes it.
+   */
+  openRangeSync?(key: string): RangeReaderSync;
   /** Optional, with readSmallSync (plain local files only): stat with a synchronous call, same answers. */
   statSync?(key: string): ObjectInfo | undefined;
   /**

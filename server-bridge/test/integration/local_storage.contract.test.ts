@@ -102,6 +102,8 @@ test('loadRange and readRangeSync refuse a FIFO at once and a symbolic link', as
     await writeFile(path.join(dir, 'secret'), 'outside the repository');
     await symlink(path.join(dir, 'secret'), path.join(dir, 'packs/link'));
     expect(() => storage.readRangeSync('packs/link', 0, 5)).toThrow(/symbolic link/);
+    expect(() => storage.openRangeSync('packs/link')).toThrow(/symbolic link/);
+    expect(() => storage.openRangeSync('packs/fifo')).toThrow(/not a regular file/);
     await expect(readRangeBuffer(storage, 'packs/link', 0, 5)).rejects.toMatchObject({
       message: expect.stringMatching(/symbolic link/),
       permanent: true,

@@ -5,13 +5,15 @@
  * link, and the handle is checked to be the path inside the root. Real directories, a real repository.
  */
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { renameSync, symlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { restoreTree } from '../../src/repository/tree_restore';
+import { backupTree } from '../../src/repository/tree_backup';
+import { collectEntries } from '../../src/manifest/entry_list';
 import { ContainedTree } from '../../src/repository/contained_tree';
 import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
@@ -181,4 +183,91 @@ test('removal inside the target (what mirror mode removes) is refused through a 
   tree.removeChild('', 'e');
   await victimUntouched();
   expect((await readdir(root)).sort()).toEqual(['d', 'd-real']);
+});
+
+// A file in a directory this restore made is created in place (O_EXCL), not copied and renamed:
+// whatever is at that name by then (a link planted by the directory's owner, a file) is left
+// alone, never written through, and the caller's general path decides.
+test('createFile and makeFreshDir leave anything already there alone: a link is not followed, a file not overwritten', async () => {
+  const tree = ContainedTree.open(root);
+  tree.makeDirs('fresh');
+  expect(tree.isFresh('fresh')).toBe(true);
+  symlinkSync(path.join(victim, 'keep'), path.join(root, 'fresh', 'link'));
+  symlinkSync(path.join(victim, 'gone'), path.join(root, 'fresh', 'dangling'));
+  await writeFile(path.join(root, 'fresh', 'file'), 'theirs');
+  const meta = { uid, gid, mode: 0o644, chown: false, chmod: true, time: 1_700_000_000.5 };
+  try {
+    tree.inDir('fresh', (fd) => {
+      expect(tree.createFile(fd, 'fresh', 'link', Buffer.from('evil'), meta)).toBe(false);
+      expect(tree.createFile(fd, 'fresh', 'dangling', Buffer.from('evil'), meta)).toBe(false);
+      expect(tree.createFile(fd, 'fresh', 'file', Buffer.from('evil'), meta)).toBe(false);
+      expect(tree.makeFreshDir(fd, 'fresh', 'file')).toBe(false);
+      expect(tree.createFile(fd, 'fresh', 'new', Buffer.from('mine'), meta)).toBe(true);
+    });
+  } finally {
+    tree.close();
+  }
+  await victimUntouched();
+  expect(await readdir(victim)).toEqual(['keep']);
+  expect(await readFile(path.join(root, 'fresh', 'file'), 'utf8')).toBe('theirs');
+  const made = await lstat(path.join(root, 'fresh', 'new'));
+  expect([made.mode & 0o7777, made.mtimeMs]).toEqual([0o644, 1_700_000_000_500]);
+  expect(await readFile(path.join(root, 'fresh', 'new'), 'utf8')).toBe('mine');
+  // A directory that was there before the restore is not fresh: its files are looked at first.
+  expect(ContainedTree.open(root).isFresh('fresh')).toBe(false);
+});
+
+// The kept handles of the directory being written are checked again on every use: a directory
+// renamed away and replaced by a link while its handle is kept is refused, as a new handle is.
+test('a kept directory handle is checked on each use: the directory swapped for a link meanwhile is refused', async () => {
+  const tree = ContainedTree.open(root);
+  tree.makeDirs('d');
+  try {
+    tree.inDir('d', () => undefined);
+    renameSync(path.join(root, 'd'), path.join(work, 'moved-away'));
+    symlinkSync(victim, path.join(root, 'd'));
+    expect(() => tree.inDir('d', () => undefined)).toThrow(/resolves to .*moved-away|symbolic link/);
+  } finally {
+    tree.close();
+  }
+  await victimUntouched();
+});
+
+test('a restore leaves no handle open in the target or the repository, whether it succeeds or fails', async () => {
+  const openUnder = (dir: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    });
+  const packed = await Repository.open(await LocalStorage.open(path.join(work, 'packed')), { packs: true });
+  const src = path.join(work, 'src');
+  for (let d = 0; d < 5; d++) {
+    await mkdir(path.join(src, `d${d}`), { recursive: true });
+    for (let f = 0; f < 3; f++) await writeFile(path.join(src, `d${d}`, `f${f}`), `file ${d}/${f}`);
+  }
+  const entries = await collectEntries((await backupTree({ root: src, exclude: [], repo: packed })).entries);
+  await packed.packs.flush();
+  expect(await readdir(path.join(work, 'packed', 'packs'))).not.toEqual([]); // read from a pack
+  for (const fixed of ['sync', 'async'] as const) {
+    const dest = path.join(work, `new-${fixed}`);
+    await restoreTree({
+      entries,
+      root: dest,
+      exclude: [],
+      mode: 'mirror',
+      repo: packed,
+      pacer: new WalkPacer({ fixed }),
+    });
+    expect(await readFile(path.join(dest, 'd4/f2'), 'utf8')).toBe('file 4/2');
+    expect(openUnder(work)).toEqual([]);
+  }
+  // A failure part-way (an object that is not there) closes them too.
+  const broken = [...entries, { ...file('d4/zz'), sha256: 'f'.repeat(64) }];
+  await expect(
+    restoreTree({ entries: broken, root: path.join(work, 'new-fail'), exclude: [], mode: 'mirror', repo: packed }),
+  ).rejects.toThrow();
+  expect(openUnder(work)).toEqual([]);
 });

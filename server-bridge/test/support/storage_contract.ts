@@ -353,6 +353,27 @@ export function storageContract(
       expect(() => read('../escape', 0, 1)).toThrow(TypeError);
     });
 
+    test('openRangeSync, where offered, reads many ranges of one open key as readRangeSync does', async () => {
+      const open = storage.openRangeSync?.bind(storage);
+      expect(open !== undefined).toBe(name.startsWith('LocalStorage'));
+      if (!open) return;
+      const body = randomBytes(PACK_SIZE);
+      await storage.put('packs/s2', body);
+      const reader = open('packs/s2');
+      try {
+        expect(reader.size).toBe(PACK_SIZE);
+        for (const [offset, length] of RANGES) {
+          expect(reader.read(offset, length).equals(body.subarray(offset, offset + length))).toBe(true);
+        }
+        for (const [offset, length] of PAST_THE_END) expect(() => reader.read(offset, length)).toThrow(OutOfRangeError);
+        expect(() => reader.read(-1, 1)).toThrow(TypeError);
+      } finally {
+        reader.close();
+      }
+      expect(() => open('packs/none')).toThrow(NotFoundError);
+      expect(() => open('../escape')).toThrow(TypeError);
+    });
+
     test('describe names the kind and a location', () => {
       const d = storage.describe();
       expect(d.kind).toMatch(/^(local|s3|memory)$/);
