@@ -5,7 +5,7 @@
  * damage snapshots but cannot make a forged one trusted.
  */
 import path from 'node:path';
-import { NotFoundError, UsageError, VerificationError } from '../core/errors';
+import { NotFoundError, StorageError, UsageError, VerificationError } from '../core/errors';
 import type { Manifest } from '../manifest/manifest';
 import { readBufferAtMost, type Storage } from '../storage/storage';
 import { FileTooLargeError, tooLarge } from './read_limits';
@@ -100,8 +100,11 @@ export class TrustPolicy {
     try {
       sig = await repo.readSignature(origin.keyId);
     } catch (err) {
-      // A huge signature file is a damaged one: untrusted, like any other that does not check out.
-      if (!(err instanceof FileTooLargeError)) throw err;
+      // A huge signature file is a damaged one, and so is one that is no regular file (a link, a
+      // FIFO: refused for good by the storage): untrusted, like any other that does not check out.
+      // A transient failure (the network) is not a finding about the snapshot: it is reported.
+      const refused = err instanceof StorageError && err.permanent;
+      if (!(err instanceof FileTooLargeError) && !refused) throw err;
       return { state: 'untrusted', reason: `its signature file is damaged (${err.message})` };
     }
     return this.check('manifest', origin.keyId, origin.sha256, sig);

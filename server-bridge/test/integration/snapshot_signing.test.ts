@@ -3,7 +3,8 @@
  * visible, and every way of tampering with it (a changed byte, another key, a removed or moved
  * signature, a forged verification record) is reported as untrusted, never as signed.
  */
-import { readFile, rm, stat, truncate, writeFile, copyFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, symlink, truncate, writeFile, copyFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '@mm-backup/testkit';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -147,6 +148,22 @@ test('a signature file grown to 200 MB is untrusted, refused at its bound (read_
   expect(v.reason).toBe(
     `its signature file is damaged (snapshots/${A}.sig is longer than ${MAX_SIGNATURE_BYTES} bytes (mm-backup never writes one that large), so it is not read)`,
   );
+});
+
+test('a signature file that is a link or a FIFO is untrusted (a finding), not a failure of the job', async () => {
+  const { policy, repo } = await setup();
+  await repo.writeSnapshot(manifest(A));
+  const sig = file('snapshots', `${A}.sig`);
+  await rename(sig, file('real.sig'));
+  await symlink(file('real.sig'), sig);
+  const linked = await verdict(policy, A);
+  expect(linked).toMatchObject({ state: 'untrusted', reason: expect.stringMatching(/damaged .*symbolic link/) });
+  await rm(sig);
+  expect(spawnSync('mkfifo', [sig]).status).toBe(0);
+  const t0 = Date.now();
+  const fifo = await verdict(policy, A);
+  expect(fifo).toMatchObject({ state: 'untrusted', reason: expect.stringMatching(/damaged .*not a regular file/) });
+  expect(Date.now() - t0).toBeLessThan(2000);
 });
 
 test('requireManifest refuses unsigned (unless allowed) and untrusted (always), as verification failures', async () => {
