@@ -425,7 +425,11 @@ export class Repository {
    * object may have been swapped since a preflight checked it (whoever can write the repository
    * or the bucket), and only the checksum named by the signed manifest vouches for its content.
    */
-  async copyObjectTo(sha256: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async copyObjectTo(
+    sha256: string,
+    dest: string,
+    opts: { signal?: AbortSignal; shownAs?: string } = {},
+  ): Promise<void> {
     let loc = await this.locate(sha256, opts);
     const tmp = tempBeside(dest);
     try {
@@ -453,7 +457,9 @@ export class Repository {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
       if (isDiskFull(err)) {
-        throw diskFullError(err, path.dirname(dest), dest, undefined, `the disk restored to (${path.dirname(dest)})`);
+        // `shownAs`: the path the admin knows, where `dest` reaches it through a directory handle.
+        const shown = opts.shownAs ?? dest;
+        throw diskFullError(err, path.dirname(dest), shown, undefined, `the disk restored to (${path.dirname(shown)})`);
       }
       throw err;
     }

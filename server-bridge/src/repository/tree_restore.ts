@@ -62,6 +62,9 @@ export async function restoreTree(opts: TreeRestoreOptions): Promise<TreeRestore
 function targetError(err: unknown, root: string): unknown {
   const e = err as NodeJS.ErrnoException;
   if (err instanceof BridgeError || !(err instanceof Error) || typeof e.code !== 'string' || !e.syscall) return err;
+  // A directory or link made on a full disk: the same DISK_SPACE error as a file written there.
+  if (isDiskFull(err))
+    return diskFullError(err, root, `the restore target ${root}`, undefined, `the disk restored to (${root})`);
   // STORAGE_FAILED (exit 1): the job failed part-way; a precondition (exit 3) would claim nothing changed.
   return new BridgeError('STORAGE_FAILED', `cannot write the restore target ${root}: ${e.message}`, {
     cause: err,
@@ -136,7 +139,7 @@ async function writeDirsAndFiles(
       // a directory in the way must go first. A file stays until a checked copy replaces it.
       if (existing?.isDirectory()) tree.removeChild(dir, name);
       try {
-        await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal });
+        await opts.repo.copyObjectTo(e.sha256 as string, target, { signal: opts.signal, shownAs: tree.abs(e.path) });
       } catch (err) {
         throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
       }

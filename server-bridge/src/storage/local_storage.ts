@@ -211,6 +211,21 @@ export class LocalStorage implements Storage {
     });
   }
 
+  /**
+   * A consumed file that could not be renamed into place. ENOENT is never "not found" (a put has
+   * no key to miss, and callers take NotFoundError for a missing object): the staged file is gone
+   * (it, or tmp/ where the repository stages, removed meanwhile) or the key's directory is.
+   */
+  private consumeError(err: unknown, key: string, file: string): Error {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return wrap(err, `cannot store ${key}`, this.root, key);
+    if (existsSync(file)) return this.writeError(err, key);
+    return new StorageError(`cannot store ${key}: the file to store (${file}) is gone`, {
+      cause: err,
+      permanent: true,
+      hint: "something removed it (or the directory it was staged in, such as the repository's tmp/) while mm-backup was writing; run the job again",
+    });
+  }
+
   /** Where puts write before their rename (and the repository stages): never listed as keys. */
   private tempDir(): string {
     return path.join(this.root, TEMP_DIR);
@@ -239,7 +254,7 @@ export class LocalStorage implements Storage {
         return;
       } catch (err) {
         // Another filesystem (EXDEV): copied below, and the file removed once stored.
-        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw wrap(err, `cannot store ${key}`, this.root, key);
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw this.consumeError(err, key, body.file);
       }
     }
     const tmp = this.tempName();

@@ -11,6 +11,11 @@ import { Readable } from 'node:stream';
 import { DiskFullError } from '../../src/core/errors';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
+import { JobLock } from '../../src/jobs/lock';
+import { backupTree } from '../../src/repository/tree_backup';
+import { restoreTree } from '../../src/repository/tree_restore';
+import { collectEntries } from '../../src/manifest/entry_list';
+import { WalkPacer } from '../../src/repository/walk_pacer';
 
 let base: string;
 let small: string;
@@ -74,4 +79,56 @@ test('a restore through the repository (object checked before it is put in place
     new RegExp(`^the disk restored to \\(${target}\\) is full: writing ${target}/file\\.bin failed; `),
   );
   await writeFile(path.join(target, 'after.txt'), 'the failed copy left nothing behind');
+});
+
+/** Fills the small disk to its last block; returns the filler to remove. */
+function fillSmallDisk(): string {
+  const filler = path.join(small, 'filler');
+  spawnSync('sh', ['-c', `head -c 4m /dev/zero > "${filler}"`]);
+  return filler;
+}
+
+// The job lock lives in the repository: a job that filled the disk (a dump, a copy) then fails to
+// record its state there, and that must read as the full disk it is, not as an internal error.
+test('the job lock written on a full repository disk: DISK_SPACE naming the job lock', async () => {
+  const dir = path.join(small, 'repo-lock');
+  await mkdir(dir);
+  const { lock } = await JobLock.acquire(dir, 'job-1', 'backup');
+  const filler = fillSmallDisk();
+  try {
+    const err = await lock.update({ mattermostStopped: true }).catch((e: unknown) => e);
+    expectDiskFull(err, /^the repository disk is full: writing the job lock failed; /);
+  } finally {
+    await rm(filler, { force: true });
+    await lock.release();
+  }
+});
+
+// Small files of a new directory are created in place (ContainedTree.createFile): a full disk
+// there is the same DISK_SPACE error, naming the file, and leaves no partial file.
+test('small files restored onto a full disk: DISK_SPACE naming the disk restored to and the file', async () => {
+  const repo = await Repository.open(await LocalStorage.open(path.join(base, 'repo-small')), { packs: true });
+  const src = path.join(base, 'src-small');
+  for (const d of ['a', 'b']) {
+    await mkdir(path.join(src, 'data', d), { recursive: true });
+    for (const f of ['1.jpg', '2.jpg']) await writeFile(path.join(src, 'data', d, f), randomBytes(64 * 1024));
+  }
+  const entries = await collectEntries((await backupTree({ root: src, exclude: [], repo })).entries);
+  await repo.packs.flush();
+  const target = path.join(small, 'install-small');
+  const filler = fillSmallDisk();
+  try {
+    for (const fixed of ['sync', 'async'] as const) {
+      const root = `${target}-${fixed}`;
+      const pacer = new WalkPacer({ fixed });
+      const err = await restoreTree({ entries, root, exclude: [], mode: 'mirror', repo, pacer }).catch(
+        (e: unknown) => e,
+      );
+      expectDiskFull(err, new RegExp(`^the disk restored to \\(${root}(/data/a)?\\) is full: writing ${root}/`));
+      const left = spawnSync('find', [root, '-type', 'f', '-size', '+0'], { encoding: 'utf8' }).stdout.trim();
+      expect(left).toBe('');
+    }
+  } finally {
+    await rm(filler, { force: true });
+  }
 });

@@ -17,7 +17,7 @@ import { EncryptedStorage, IntegrityError } from '../../src/storage/encrypted_st
 import { generateKeyPair } from '../../src/storage/age';
 import { storageContract } from '../support/storage_contract';
 import { FlakyStorage } from '../support/flaky_storage';
-import { readAll, readBuffer, readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
+import { fileBody, readAll, readBuffer, readRangeBuffer, type ReadOptions } from '../../src/storage/storage';
 import { OutOfRangeError } from '../../src/storage/range';
 import { NotFoundError, StorageError } from '../../src/core/errors';
 
@@ -294,6 +294,23 @@ test('a file cut after loadRange checked its size is a transient failure, and a 
       permanent: true,
       size: 120_000,
     });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// A consumed put whose staged file is gone (it, or tmp/ holding it, was removed meanwhile) is a
+// failure of the write, never NotFoundError: callers take that for a missing object.
+test('a consumed put whose staged file vanished is a StorageError naming that file, not "not found"', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'local-storage-'));
+  try {
+    const storage = await LocalStorage.open(dir);
+    const staged = path.join(dir, 'tmp', 'staged-object');
+    const err = await storage.put('objects/ab/abcd', fileBody(staged, { consume: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).not.toBeInstanceOf(NotFoundError);
+    expect((err as StorageError).message).toBe(`cannot store objects/ab/abcd: the file to store (${staged}) is gone`);
+    expect(await storage.stat('objects/ab/abcd')).toBeUndefined();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
