@@ -53,6 +53,12 @@ function isUnreadable(err: unknown): boolean {
   return err instanceof IntegrityError || err instanceof KeyMismatchError;
 }
 
+/** `shownAs`: the path to name in errors when `dest` reaches the file through a directory handle. */
+interface CopyOptions {
+  signal?: AbortSignal;
+  shownAs?: string;
+}
+
 /** Refuses content read for use that is not the object the manifest names (exit 4). */
 function assertSameObject(sha256: string, actual: string): void {
   if (actual === sha256) return;
@@ -376,15 +382,12 @@ export class Repository {
     await this.packs.refresh(opts);
   }
 
-  /**
-   * The synchronous reads of a restore keep the pack they read last open until endSyncReads()
-   * (or the next loadPacks): one call an object instead of four.
-   */
+  /** A restore's synchronous reads keep the pack read last open (one call an object, not four)... */
   beginSyncReads(): void {
     this.packs.keepPacksOpen();
   }
 
-  /** Closes what the synchronous reads keep open (the pack read last): at the end of a pass. */
+  /** ...until this (or the next loadPacks) closes it, at the end of the pass. */
   endSyncReads(): void {
     this.packs.closeSyncReads();
   }
@@ -425,11 +428,7 @@ export class Repository {
    * object may have been swapped since a preflight checked it (whoever can write the repository
    * or the bucket), and only the checksum named by the signed manifest vouches for its content.
    */
-  async copyObjectTo(
-    sha256: string,
-    dest: string,
-    opts: { signal?: AbortSignal; shownAs?: string } = {},
-  ): Promise<void> {
+  async copyObjectTo(sha256: string, dest: string, opts: CopyOptions = {}): Promise<void> {
     let loc = await this.locate(sha256, opts);
     const tmp = tempBeside(dest);
     try {
@@ -457,7 +456,6 @@ export class Repository {
       await rm(tmp, { force: true });
       // Named as the file being restored, which is what the admin knows, not its temporary copy.
       if (isDiskFull(err)) {
-        // `shownAs`: the path the admin knows, where `dest` reaches it through a directory handle.
         const shown = opts.shownAs ?? dest;
         throw diskFullError(err, path.dirname(dest), shown, undefined, `the disk restored to (${path.dirname(shown)})`);
       }
@@ -470,10 +468,8 @@ export class Repository {
   }
 
   /**
-   * The bytes of an object of at most INLINE_FILE bytes, read with synchronous calls and checked
-   * against its checksum (only where copiesSmallSync). For restores of many small files, where
-   * each await of a call costs about four times the call (measured on 2 cores: read, write,
-   * rename, chown, chmod, utimes of 30k files: 1.1 s synchronous, 4.2 s awaited).
+   * An object of at most INLINE_FILE bytes read with synchronous calls, checked (only where
+   * copiesSmallSync): for restores of many small files, where an awaited call costs ~4× the call.
    */
   readSmallObjectSync(sha256: string): Buffer {
     if (!this.storage.readSmallSync) {

@@ -63,8 +63,9 @@ function targetError(err: unknown, root: string): unknown {
   const e = err as NodeJS.ErrnoException;
   if (err instanceof BridgeError || !(err instanceof Error) || typeof e.code !== 'string' || !e.syscall) return err;
   // A directory or link made on a full disk: the same DISK_SPACE error as a file written there.
-  if (isDiskFull(err))
+  if (isDiskFull(err)) {
     return diskFullError(err, root, `the restore target ${root}`, undefined, `the disk restored to (${root})`);
+  }
   // STORAGE_FAILED (exit 1): the job failed part-way; a precondition (exit 3) would claim nothing changed.
   return new BridgeError('STORAGE_FAILED', `cannot write the restore target ${root}: ${e.message}`, {
     cause: err,
