@@ -467,10 +467,7 @@ export class Repository {
     return typeof this.storage.readSmallSync === 'function';
   }
 
-  /**
-   * An object of at most INLINE_FILE bytes read with synchronous calls, checked (only where
-   * copiesSmallSync): for restores of many small files, where an awaited call costs ~4× the call.
-   */
+  /** An object of ≤ INLINE_FILE bytes read with synchronous calls, checked (where copiesSmallSync). */
   readSmallObjectSync(sha256: string): Buffer {
     if (!this.storage.readSmallSync) {
       throw new BridgeError('INTERNAL', 'readSmallObjectSync needs a storage of plain local files');
