@@ -69,10 +69,13 @@ function linkRefused(p: string, why: string): BridgeError {
 }
 
 export class ContainedTree {
-  /** Directories (relative) made or found as real directories by this restore: not walked again. */
-  private readonly made = new Set<string>(['']);
-  /** Directories this restore created (empty then): a file in one is created in place (createFile). */
-  private readonly fresh = new Set<string>();
+  /**
+   * Directories (relative) made or found as real directories by this restore, not walked again,
+   * with whether this restore created them (empty then: a file in one is created in place, see
+   * createFile). Only the directory worked in and its parents are kept (a restore goes in path
+   * order; memory must not grow with the tree): one left is looked at again if it comes back.
+   */
+  private readonly made = new Map<string, boolean>([['', false]]);
   /** inDir's open handles: a directory and its parents, root first. */
   private readonly handles: Array<{ rel: string; fd: number }> = [];
 
@@ -111,17 +114,19 @@ export class ContainedTree {
    */
   makeDirs(rel: string): void {
     if (this.made.has(rel)) return;
+    this.keepOnly(rel);
     const parts = rel.split('/');
     let cur = '';
     for (const name of parts) {
       cur = cur ? `${cur}/${name}` : name;
       if (this.made.has(cur)) continue;
       const p = this.abs(cur);
+      let created = false;
       let st = lstatSync(p, { throwIfNoEntry: false });
       if (!st) {
         try {
           mkdirSync(p);
-          this.fresh.add(cur);
+          created = true;
         } catch (err) {
           // A parallel file of this restore may have made it: what matters is what is there now.
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -130,22 +135,26 @@ export class ContainedTree {
       }
       if (st.isSymbolicLink()) throw linkRefused(p, 'is a symbolic link');
       if (!st.isDirectory()) throw linkRefused(p, 'is not a directory');
-      this.made.add(cur);
+      this.made.set(cur, created);
     }
+  }
+
+  /** Forgets the directories made that are neither `rel` nor above it (path order: not needed again). */
+  private keepOnly(rel: string): void {
+    for (const d of this.made.keys()) if (d && d !== rel && !rel.startsWith(`${d}/`)) this.made.delete(d);
   }
 
   /** Forgets that `rel` (and what is below it) was made: mirror mode removed or replaced it. */
   forget(rel: string): void {
     const under = (d: string) => d === rel || d.startsWith(`${rel}/`);
-    for (const d of this.made) if (under(d)) this.made.delete(d);
-    for (const d of this.fresh) if (under(d)) this.fresh.delete(d);
-    this.made.add('');
+    for (const d of this.made.keys()) if (under(d)) this.made.delete(d);
+    this.made.set('', false);
     for (let top = this.handles.at(-1); top && under(top.rel); top = this.handles.at(-1)) this.closeTopHandle();
   }
 
   /** Whether directory `rel` was created by this restore (it held nothing of the target's). */
   isFresh(rel: string): boolean {
-    return this.fresh.has(rel);
+    return this.made.get(rel) === true;
   }
 
   /**
@@ -161,8 +170,8 @@ export class ContainedTree {
       throw err;
     }
     const rel = dirRel ? `${dirRel}/${name}` : name;
-    this.fresh.add(rel);
-    this.made.add(rel);
+    this.keepOnly(dirRel);
+    this.made.set(rel, true);
     return true;
   }
 

@@ -126,8 +126,7 @@ async function writeDirsAndFiles(
   const breather = new Breather();
   const restoreFile = async (e: Entry): Promise<void> => {
     const { dir, name } = splitRel(e.path);
-    // Listed parents were made by ensureDir (mirror); in `files` mode they are made here, checked.
-    tree.makeDirs(dir);
+    // Its directory was made (checked) as the file was listed; its handle is checked as it opens.
     await tree.withDir(dir, async (fd) => {
       const target = tree.child(fd, dir, name);
       const existing = tree.lstat(target);
@@ -185,7 +184,12 @@ async function writeDirsAndFiles(
         ensureDir(tree, e.path);
       } else if (e.type === 'file') {
         if (pacer.sync && (e.size ?? 0) <= INLINE_FILE) restoreSmallFileSync(e);
-        else await pool.add(() => restoreFile(e));
+        else {
+          // Listed parents were made by ensureDir (mirror); in `files` mode they are made here,
+          // checked, now: in path order, as the directories the tree keeps in mind are.
+          tree.makeDirs(splitRel(e.path).dir);
+          await pool.add(() => restoreFile(e));
+        }
       }
       pacer.done(1);
       await breather.maybe();
