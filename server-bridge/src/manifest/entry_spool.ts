@@ -119,6 +119,14 @@ export class EntrySpool {
   }
 }
 
+/**
+ * Whether `list` is a section of a spool file: bytes written once and never changed, so what is
+ * true of one reading of it (a check passed) is true of every later one.
+ */
+export function isSpooledList(list: unknown): boolean {
+  return list instanceof FileEntryList;
+}
+
 /** A byte range of a spool file, one entry per line. */
 class FileEntryList implements EntryStream {
   constructor(

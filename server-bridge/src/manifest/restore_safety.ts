@@ -9,6 +9,7 @@ import { VerificationError } from '../core/errors';
 import type { Entry } from './manifest';
 import type { EntryList } from './entry_list';
 import { AncestorStack, inPathOrder } from './entry_ancestors';
+import { isSpooledList } from './entry_spool';
 
 /**
  * Directories a restore never makes identical to a snapshot (which would delete what else is
@@ -104,6 +105,25 @@ export async function checkEntryList(
   entries: EntryList,
   mode: 'mirror' | 'files',
   exclude: readonly string[] = [],
+): Promise<void> {
+  // A spooled list that passed is not read again for the same check (the restore's preflight,
+  // then restoreTree itself): its bytes cannot have changed. Any other list is checked each time.
+  const how = isSpooledList(entries) ? JSON.stringify([component, mode, exclude]) : undefined;
+  if (how !== undefined && passedChecks.get(entries)?.has(how)) return;
+  await checkEntries(component, entries, mode, exclude);
+  if (how === undefined) return;
+  const done = passedChecks.get(entries) ?? new Set<string>();
+  passedChecks.set(entries, done.add(how));
+}
+
+/** The checks each spooled list passed (JSON of component, mode and exclude). */
+const passedChecks = new WeakMap<object, Set<string>>();
+
+async function checkEntries(
+  component: string,
+  entries: EntryList,
+  mode: 'mirror' | 'files',
+  exclude: readonly string[],
 ): Promise<void> {
   const excluded = new Set(exclude);
   const ancestors = new AncestorStack<Pick<Entry, 'path' | 'type'>>();

@@ -178,3 +178,29 @@ test('components checked together over streams: a link made by one component abo
     /component tls, entry "opt\/mm\/config\/evil" lies under the symbolic link \/opt\/mm\/config restored by component app/,
   );
 });
+
+// The restore checks a component's list in its preflight and again in restoreTree: a spooled list
+// (bytes written once) is read once for the same check; any other check of it, or a list in
+// memory (which can change), is checked again.
+test('a spooled list that passed a check is not read again for that same check; another check still runs', async () => {
+  const spool = await EntrySpool.create(dir);
+  for (const e of [folder(''), folder('a'), file('a/f')]) await spool.write(e);
+  const list = await spool.endSection();
+  await spool.close();
+  await checkEntryList('c', list, 'mirror', []);
+  await rm(spool.file); // a second reading would now fail
+  await expect(checkEntryList('c', list, 'mirror', [])).resolves.toBeUndefined();
+  // Another mode, exclude or component is another check: it reads the list (and fails here).
+  for (const [c, mode, exclude] of [
+    ['c', 'files', []],
+    ['c', 'mirror', ['a']],
+    ['other', 'mirror', []],
+  ] as const) {
+    await expect(checkEntryList(c, list, mode, exclude)).rejects.toMatchObject({ code: 'ENOENT' });
+  }
+  // A list in memory is checked each time: changed after a check, the next one sees it.
+  const inMemory = [folder(''), folder('a'), file('a/f')];
+  await checkEntryList('c', inMemory, 'mirror', []);
+  inMemory.push(file('b/../../escape'));
+  await expect(checkEntryList('c', inMemory, 'mirror', [])).rejects.toThrow(/escape/);
+});
