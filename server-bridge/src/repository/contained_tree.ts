@@ -164,7 +164,9 @@ export class ContainedTree {
    */
   makeFreshDir(dirFd: number, dirRel: string, name: string): boolean {
     try {
-      mkdirSync(this.child(dirFd, dirRel, name));
+      // Only this process may enter it until the restore's last pass gives it its listed owner
+      // and mode (a listed directory always gets them), whatever the umask.
+      mkdirSync(this.child(dirFd, dirRel, name), { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
