@@ -68,6 +68,16 @@ function linkRefused(p: string, why: string): BridgeError {
   );
 }
 
+function hardLinkRefused(p: string): BridgeError {
+  return new BridgeError(
+    'STORAGE_FAILED',
+    `${p} has other hard links: the restore does not change the owner or mode of a file linked elsewhere; it stopped there`,
+    {
+      hint: 'something may have linked another file into the target during the restore; find out what, remove the link (or that file), and restore again',
+    },
+  );
+}
+
 export class ContainedTree {
   /**
    * Directories (relative) made or found as real directories by this restore, not walked again,
@@ -209,14 +219,17 @@ export class ContainedTree {
   }
 
   /**
-   * Replaces whatever is at `name` in directory `dirRel` (handle `dirFd`) with a file of `data`:
+   * Replaces whatever is at `name` in directory `dirRel` (handle `dirFd`) with a file of `data`
+   * and the metadata `c`:
    * written under a new hidden name beside it (O_EXCL) and renamed over it, so a link there is
    * replaced, never written through, and the old file stays until the new one is whole.
    */
-  replaceFile(dirFd: number, dirRel: string, name: string, data: Buffer): void {
+  replaceFile(dirFd: number, dirRel: string, name: string, data: Buffer, c: MetaChange): void {
     const tmp = `.${name}.mmb-${randomBytes(6).toString('hex')}`;
-    const c: MetaChange = { uid: 0, gid: 0, mode: 0o600, chown: false, chmod: false };
-    if (!this.createFile(dirFd, dirRel, tmp, data, c)) throw new BridgeError('INTERNAL', `${tmp} exists`);
+    // Owner, mode and time on the handle that wrote it, before the rename: never by name after.
+    if (!this.createFile(dirFd, dirRel, tmp, data, c)) {
+      throw new BridgeError('STORAGE_FAILED', `${this.abs(dirRel)}/${tmp} exists: it was not made by this restore`);
+    }
     try {
       renameSync(this.child(dirFd, dirRel, tmp), this.child(dirFd, dirRel, name));
     } catch (err) {
@@ -340,6 +353,9 @@ export class ContainedTree {
     try {
       const st = fstatSync(fd);
       if (type === 'file' ? !st.isFile() : !st.isDirectory()) throw linkRefused(p, `is no longer a ${type}`);
+      // A file with another hard link may be one planted at this name (renamed over it since it
+      // was looked at or written): its owner and mode are not changed, whatever it reaches.
+      if (type === 'file' && st.nlink > 1 && (c.chown || c.chmod)) throw hardLinkRefused(p);
       if (c.chown) fchownSync(fd, c.uid, c.gid);
       // After chown, which clears set-user-ID bits.
       if (c.chmod) fchmodSync(fd, c.mode);

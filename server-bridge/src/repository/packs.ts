@@ -237,8 +237,10 @@ export class Packs {
     const key = packKey(loc.pack);
     if (!this.keepOpen || !this.storage.openRangeSync) return this.storage.readRangeSync(key, loc.offset, loc.size);
     if (this.openPack?.pack !== loc.pack) {
-      this.openPack?.reader.close();
+      // Forgotten before it is closed: a close that throws must not leave its fd number kept.
+      const old = this.openPack;
       this.openPack = undefined;
+      old?.reader.close();
       this.openPack = { pack: loc.pack, reader: this.storage.openRangeSync(key) };
     }
     return this.openPack.reader.read(loc.offset, loc.size);

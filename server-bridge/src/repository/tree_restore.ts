@@ -44,6 +44,9 @@ export interface TreeRestoreResult {
   bytes: number;
 }
 
+/** What to check when the target refuses a write. */
+const TARGET_HINT = 'check that path: permissions, immutable or append-only attributes (lsattr), a read-only mount';
+
 const canChown = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Restores `opts.entries` under `opts.root`; an unsafe list is refused (VerificationError) before anything is touched. */
@@ -69,7 +72,7 @@ function targetError(err: unknown, root: string): unknown {
   // STORAGE_FAILED (exit 1): the job failed part-way; a precondition (exit 3) would claim nothing changed.
   return new BridgeError('STORAGE_FAILED', `cannot write the restore target ${root}: ${e.message}`, {
     cause: err,
-    hint: 'check that path: permissions, immutable or append-only attributes (lsattr), a read-only mount',
+    hint: TARGET_HINT,
   });
 }
 
@@ -168,13 +171,13 @@ async function writeDirsAndFiles(
         tree.applyMeta(target, 'file', metaChanges(e, existing));
         return;
       }
-      if (existing?.isDirectory()) tree.removeChild(dir, name);
+      // Checked before anything in the way goes: a damaged object leaves the target as it was.
       const data = readSmallChecked(opts, e);
-      targetWrite(tree, dir, e, () => tree.replaceFile(fd, dir, name, data));
+      if (existing?.isDirectory()) tree.removeChild(dir, name);
+      targetWrite(tree, dir, e, () => tree.replaceFile(fd, dir, name, data, metaChanges(e, undefined)));
       res.written++;
       res.bytes += e.size ?? 0;
       opts.onProgress?.({ files: res.written, bytes: res.bytes });
-      tree.applyMeta(target, 'file', metaChanges(e, undefined));
     });
   };
   try {
@@ -228,13 +231,25 @@ function readSmallChecked(opts: TreeRestoreOptions, e: Entry): Buffer {
   }
 }
 
-/** A write into the target; a full disk is named as the disk restored to, with figures. */
+/**
+ * A write into the target, its failure named as the file the admin knows (the write goes through
+ * /proc/self/fd/N/…): a full disk as the disk restored to, with figures; any other refusal of the
+ * filesystem as that file, with what to check.
+ */
 function targetWrite<T>(tree: ContainedTree, dir: string, e: Entry, write: () => T): T {
   try {
     return write();
   } catch (err) {
-    if (!isDiskFull(err)) throw err;
-    throw diskFullError(err, tree.abs(dir), tree.abs(e.path), undefined, `the disk restored to (${tree.abs(dir)})`);
+    const file = tree.abs(e.path);
+    if (isDiskFull(err)) {
+      throw diskFullError(err, tree.abs(dir), file, undefined, `the disk restored to (${tree.abs(dir)})`);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof BridgeError || typeof code !== 'string') throw err;
+    throw new BridgeError('STORAGE_FAILED', `cannot write ${file}: ${code}`, {
+      cause: err,
+      hint: TARGET_HINT,
+    });
   }
 }
 

@@ -5,7 +5,7 @@
  * link, and the handle is checked to be the path inside the root. Real directories, a real repository.
  */
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import { linkSync, readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -60,6 +60,21 @@ async function victimUntouched(): Promise<void> {
 
 describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
   const pacer = () => new WalkPacer({ fixed });
+
+  // The mattermost user owns the target and can rename a hard link to another file over a
+  // listed name (a file it cannot write itself, where fs.protected_hardlinks is off): the restore
+  // must not change that file's owner or mode through the name.
+  test('a hard link to another file at a listed name: its owner and mode are left alone', async () => {
+    const st = await stat(path.join(victim, 'keep'), { bigint: true });
+    linkSync(path.join(victim, 'keep'), path.join(root, 'same'));
+    // Listed with the linked file's size and time: taken as unchanged, only the mode differs.
+    const unchanged: Entry = { ...file('same', 0o666), size: Number(st.size), mtime: st.mtimeNs.toString() };
+    const err = await caught(
+      restoreTree({ entries: [unchanged], root, exclude: [], mode: 'files', repo, pacer: pacer() }),
+    );
+    expect(err).toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringMatching(/other hard links/) });
+    await victimUntouched();
+  });
 
   test('a directory above a listed file that is a link in the target: refused, nothing written through it', async () => {
     await symlink(victim, path.join(root, 'a'));
