@@ -117,6 +117,16 @@ export class StorageError extends BridgeError {
 }
 
 /**
+ * A key that is not a plain file where the storage keeps it (a link, a FIFO, a directory): refused
+ * for good, and a sign that someone else wrote there (a signature file like that is damaged).
+ */
+export class NotRegularFileError extends StorageError {
+  constructor(key: string, what: string, opts: ErrorOptions = {}) {
+    super(`cannot read ${key}: ${what}`, { ...opts, permanent: true });
+  }
+}
+
+/**
  * The repository's disk filled up during a job (ENOSPC, EDQUOT): code DISK_SPACE like the
  * up-front space check, with the figures known at that moment, never an internal error.
  */

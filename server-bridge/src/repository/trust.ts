@@ -5,7 +5,7 @@
  * damage snapshots but cannot make a forged one trusted.
  */
 import path from 'node:path';
-import { NotFoundError, StorageError, UsageError, VerificationError } from '../core/errors';
+import { NotFoundError, NotRegularFileError, UsageError, VerificationError } from '../core/errors';
 import type { Manifest } from '../manifest/manifest';
 import { readBufferAtMost, type Storage } from '../storage/storage';
 import { FileTooLargeError, tooLarge } from './read_limits';
@@ -101,10 +101,9 @@ export class TrustPolicy {
       sig = await repo.readSignature(origin.keyId);
     } catch (err) {
       // A huge signature file is a damaged one, and so is one that is no regular file (a link, a
-      // FIFO: refused for good by the storage): untrusted, like any other that does not check out.
-      // A transient failure (the network) is not a finding about the snapshot: it is reported.
-      const refused = err instanceof StorageError && err.permanent;
-      if (!(err instanceof FileTooLargeError) && !refused) throw err;
+      // FIFO): untrusted, like any other that does not check out. Any other failure (the network,
+      // permissions, credentials) is not a finding about the snapshot: it is reported as it is.
+      if (!(err instanceof FileTooLargeError) && !(err instanceof NotRegularFileError)) throw err;
       return { state: 'untrusted', reason: `its signature file is damaged (${err.message})` };
     }
     return this.check('manifest', origin.keyId, origin.sha256, sig);

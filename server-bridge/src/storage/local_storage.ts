@@ -23,7 +23,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, PreconditionError, StorageError } from '../core/errors';
+import { NotFoundError, NotRegularFileError, PreconditionError, StorageError } from '../core/errors';
 import {
   assertKey,
   isFileBody,
@@ -101,7 +101,7 @@ export class LocalStorage implements Storage {
       // the object may have been replaced by a huge file too.
       fd = openSync(file, CHECKED_OPEN);
       const st = fstatSync(fd);
-      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (!st.isFile()) throw new NotRegularFileError(key, 'not a regular file');
       if (st.size > maxBytes) {
         throw new StorageError(`cannot read ${key}: ${st.size} bytes, more than the ${maxBytes} expected`, {
           permanent: true,
@@ -142,7 +142,7 @@ export class LocalStorage implements Storage {
     try {
       fd = openSync(file, CHECKED_OPEN);
       const st = fstatSync(fd);
-      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (!st.isFile()) throw new NotRegularFileError(key, 'not a regular file');
       size = st.size;
     } catch (err) {
       if (fd !== undefined) closeSync(fd);
@@ -309,7 +309,7 @@ export class LocalStorage implements Storage {
       // outside it, or an endless /dev/zero) or a FIFO (an open that never returns, holding a thread).
       fh = await open(file, CHECKED_OPEN);
       if (!(await fh.stat()).isFile()) {
-        throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+        throw new NotRegularFileError(key, 'not a regular file');
       }
       return fh.createReadStream();
     } catch (err) {
@@ -341,7 +341,7 @@ export class LocalStorage implements Storage {
     try {
       fh = await open(file, CHECKED_OPEN);
       const st = await fh.stat();
-      if (!st.isFile()) throw new StorageError(`cannot read ${key}: not a regular file`, { permanent: true });
+      if (!st.isFile()) throw new NotRegularFileError(key, 'not a regular file');
       if (offset + length > st.size) throw new OutOfRangeError(key, offset, length, st.size);
     } catch (err) {
       await fh?.close();
@@ -426,7 +426,7 @@ export class LocalStorage implements Storage {
 /** A read through CHECKED_OPEN that failed: a link is named as such, the rest as any read error. */
 function checkedOpenError(err: unknown, key: string): Error {
   if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-    return new StorageError(`cannot read ${key}: a symbolic link`, { cause: err, permanent: true });
+    return new NotRegularFileError(key, 'a symbolic link', { cause: err });
   }
   return wrap(err, `cannot read ${key}`);
 }

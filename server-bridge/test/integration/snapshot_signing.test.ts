@@ -8,6 +8,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '@mm-backup/testkit';
 import { LocalStorage } from '../../src/storage/local_storage';
+import { ForwardingStorage } from '../../src/storage/forwarding_storage';
+import type { ReadOptions } from '../../src/storage/storage';
+import type { Readable } from 'node:stream';
+import { StorageError } from '../../src/core/errors';
 import { Repository } from '../../src/repository/repository';
 import { SigningKey } from '../../src/repository/signing';
 import { MAX_SIGNATURE_BYTES } from '../../src/repository/read_limits';
@@ -164,6 +168,30 @@ test('a signature file that is a link or a FIFO is untrusted (a finding), not a 
   const fifo = await verdict(policy, A);
   expect(fifo).toMatchObject({ state: 'untrusted', reason: expect.stringMatching(/damaged .*not a regular file/) });
   expect(Date.now() - t0).toBeLessThan(2000);
+});
+
+// Only a signature file that is itself wrong makes a snapshot untrusted: a read the storage
+// refuses for another reason (permissions, credentials) is reported as it is, not as tampering.
+test('a signature file the storage cannot read (permission denied) is a storage error, not "untrusted"', async () => {
+  const { policy, repo } = await setup();
+  await repo.writeSnapshot(manifest(A));
+  class DeniedSignatures extends ForwardingStorage {
+    override get(key: string, opts?: ReadOptions): Promise<Readable> {
+      if (key.endsWith('.sig')) {
+        return Promise.reject(new StorageError(`cannot read ${key}: EACCES`, { permanent: true }));
+      }
+      return super.get(key, opts);
+    }
+    override load<T>(key: string, consume: (body: Readable) => Promise<T>, opts?: ReadOptions): Promise<T> {
+      if (key.endsWith('.sig')) {
+        return Promise.reject(new StorageError(`cannot read ${key}: EACCES`, { permanent: true }));
+      }
+      return super.load(key, consume, opts);
+    }
+  }
+  const reader = await Repository.open(new DeniedSignatures(await LocalStorage.open(path.join(dir, 'repo'))));
+  const m = await reader.loadSnapshot(A);
+  await expect(policy.checkManifest(reader, m)).rejects.toThrow(/EACCES/);
 });
 
 test('requireManifest refuses unsigned (unless allowed) and untrusted (always), as verification failures', async () => {
