@@ -444,8 +444,10 @@ export class ContainedTree {
     let got: string;
     try {
       got = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      return;
+    } catch (err) {
+      // /proc worked when the tree was opened: a handle it cannot name (moved somewhere deeper
+      // than a path can say) is not known to be inside the root.
+      throw linkRefused(p, `cannot be checked (${(err as NodeJS.ErrnoException).code ?? 'readlink failed'})`);
     }
     if (got !== want) throw linkRefused(p, `resolves to ${got} (a symbolic link above it)`);
   }
