@@ -98,6 +98,7 @@ export class ContainedTree {
 
   /** `root` made (like mkdir -p: the admin's configured path) and resolved once. */
   static open(root: string): ContainedTree {
+    if (process.getuid?.() === 0) assertLinksOwnedByRoot(root);
     mkdirSync(root, { recursive: true });
     const realRoot = realpathSync(root);
     let proc = false;
@@ -450,6 +451,37 @@ export class ContainedTree {
       throw linkRefused(p, `cannot be checked (${(err as NodeJS.ErrnoException).code ?? 'readlink failed'})`);
     }
     if (got !== want) throw linkRefused(p, `resolves to ${got} (a symbolic link above it)`);
+  }
+}
+
+/**
+ * The root's path may go through symbolic links the admin made (a file store on another disk), but
+ * a restore running as root does not follow one another account owns: the mattermost user, owner
+ * of the install directory, could have swapped a component root for a link to /etc. Links in the
+ * targets of links are checked too. Once opened, every handle is checked against the root
+ * resolved here (checkFd), so a swap after this check is refused as well.
+ */
+function assertLinksOwnedByRoot(root: string, depth = 0): void {
+  if (depth > 40) throw linkRefused(root, 'goes through too many symbolic links');
+  const parts = path.resolve(root).split(path.sep).filter(Boolean);
+  let cur: string = path.sep;
+  for (let i = 0; i < parts.length; i++) {
+    const next = path.join(cur, parts[i] as string);
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st) return; // the rest is made as real directories
+    if (st.isSymbolicLink()) {
+      if (st.uid !== 0) {
+        throw new BridgeError(
+          'STORAGE_FAILED',
+          `${next} is a symbolic link owned by uid ${st.uid}, not root: a restore running as root does not follow a link another account could have put there`,
+          { hint: `if you made that link, give it to root (chown -h root ${next}); otherwise find out who did` },
+        );
+      }
+      const target = path.resolve(cur, readlinkSync(next));
+      assertLinksOwnedByRoot(path.join(target, ...parts.slice(i + 1)), depth + 1);
+      return;
+    }
+    cur = next;
   }
 }
 

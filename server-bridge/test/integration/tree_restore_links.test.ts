@@ -5,7 +5,7 @@
  * link, and the handle is checked to be the path inside the root. Real directories, a real repository.
  */
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { linkSync, readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import { lchownSync, linkSync, readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -288,4 +288,42 @@ test('a restore leaves no handle open in the target or the repository, whether i
     restoreTree({ entries: broken, root: path.join(work, 'new-fail'), exclude: [], mode: 'mirror', repo: packed }),
   ).rejects.toThrow();
   expect(openUnder(work)).toEqual([]);
+});
+
+// In place, a component root sits in directories the mattermost user owns (the install dir): one
+// above the root (client/ of client/plugins) swapped for a link to another directory before the
+// restore would carry every write and removal there (the root itself is opened without following
+// a link). A restore as root follows only links root owns (an admin's link to another disk).
+test('a component root reached through a link another account owns is refused as root; a link root owns is followed', async () => {
+  const elsewhere = path.join(work, 'elsewhere');
+  await mkdir(path.join(elsewhere, 'plugins'), { recursive: true });
+  await writeFile(path.join(elsewhere, 'plugins', 'keep'), 'not to be removed');
+  const swapped = path.join(root, 'client');
+  symlinkSync(elsewhere, swapped);
+  const entries: Entry[] = [{ path: '', type: 'dir', mode: 0o755, uid, gid, mtime }, file('evil')];
+  const restoreInto = (dir: string) => restoreTree({ entries, root: dir, exclude: [], mode: 'mirror', repo });
+  if (uid !== 0) {
+    // Not root: nothing runs with more rights than the caller; the rule is root's.
+    await restoreInto(path.join(swapped, 'plugins'));
+    return;
+  }
+  lchownSync(swapped, 1234, 1234);
+  const err = await caught(restoreInto(path.join(swapped, 'plugins')));
+  expect(err).toMatchObject({
+    code: 'STORAGE_FAILED',
+    message: expect.stringMatching(/client is a symbolic link owned by uid 1234, not root/),
+  });
+  expect(await readdir(path.join(elsewhere, 'plugins'))).toEqual(['keep']);
+  // A link inside the link's target is checked too.
+  lchownSync(swapped, 0, 0);
+  await mkdir(path.join(work, 'deeper-real', 'plugins'), { recursive: true });
+  const deeper = path.join(elsewhere, 'deeper');
+  symlinkSync(path.join(work, 'deeper-real'), deeper);
+  lchownSync(deeper, 1234, 1234);
+  const err2 = await caught(restoreInto(path.join(swapped, 'deeper', 'plugins')));
+  expect(err2.message).toMatch(/deeper is a symbolic link owned by uid 1234/);
+  // The admin's own link (root's) is followed: the restore lands in its target.
+  const r = await restoreInto(path.join(swapped, 'plugins'));
+  expect(r.written).toBe(1);
+  expect(await readdir(path.join(elsewhere, 'plugins'))).toEqual(['evil']);
 });
