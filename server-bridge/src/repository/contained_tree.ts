@@ -78,6 +78,20 @@ function hardLinkRefused(p: string): BridgeError {
   );
 }
 
+function procRefused(root: string, realRoot: string, named: string | undefined): BridgeError {
+  return named === undefined
+    ? new BridgeError(
+        'PRECONDITION_FAILED',
+        `${root}: /proc/self/fd is not available, and a restore as root needs it to write only inside its target; nothing was restored`,
+        { hint: "mount /proc (mount -t proc proc /proc) in the sidecar's mount namespace, and restore again" },
+      )
+    : new BridgeError(
+        'PRECONDITION_FAILED',
+        `${root} was opened as ${named}, not ${realRoot}: something moved it as the restore began; nothing was restored`,
+        { hint: 'find out what changes the install directory during the restore, stop it, and restore again' },
+      );
+}
+
 export class ContainedTree {
   /**
    * Directories (relative) made or found as real directories by this restore, not walked again,
@@ -101,16 +115,19 @@ export class ContainedTree {
     if (process.getuid?.() === 0) assertLinksOwnedByRoot(root);
     mkdirSync(root, { recursive: true });
     const realRoot = realpathSync(root);
-    let proc = false;
+    let named: string | undefined;
     const fd = openSync(realRoot, DIR_FLAGS);
     try {
-      proc = readlinkSync(`/proc/self/fd/${fd}`) === realRoot;
+      named = readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
-      proc = false;
+      named = undefined;
     } finally {
       closeSync(fd);
     }
-    return new ContainedTree(root, realRoot, proc);
+    // As root, path checks alone would let another account's rename between a check and a write
+    // carry root's writes anywhere: without /proc's handles there is no safe way, so refuse.
+    if (process.getuid?.() === 0 && named !== realRoot) throw procRefused(root, realRoot, named);
+    return new ContainedTree(root, realRoot, named === realRoot);
   }
 
   /** The absolute path of `rel` ('a/b', '' for the root) as the admin named the root. */

@@ -6,7 +6,9 @@
  */
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { lchownSync, linkSync, readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalStorage } from '../../src/storage/local_storage';
@@ -18,6 +20,8 @@ import { ContainedTree } from '../../src/repository/contained_tree';
 import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { caught } from '../support/caught';
+
+const execFileP = promisify(execFile);
 
 let work: string;
 let repo: Repository;
@@ -326,4 +330,31 @@ test('a component root reached through a link another account owns is refused as
   const r = await restoreInto(path.join(swapped, 'plugins'));
   expect(r.written).toBe(1);
   expect(await readdir(path.join(elsewhere, 'plugins'))).toEqual(['evil']);
+});
+
+// Without /proc (a container that does not mount it), a restore as root would have only path
+// checks, which a rename between a check and a write defeats: it refuses before writing anything.
+// The child hides /proc in a mount namespace of its own (root's, or a user namespace's root when
+// the tests do not run as root: the rule is for uid 0 as the process sees it).
+test('as root, a restore refuses a target when /proc/self/fd is not there, before writing', async () => {
+  const args = ['--mount', '--propagation', 'private', ...(uid === 0 ? [] : ['--map-root-user'])];
+  const child = path.join(__dirname, '..', 'support', 'contained_tree_no_proc.cjs');
+  const dist = path.resolve(__dirname, '..', '..', 'dist');
+  const { stdout } = await execFileP('unshare', [...args, process.execPath, child, dist, root]);
+  const out = JSON.parse(stdout) as {
+    procWorks: boolean;
+    uid: number;
+    opened: boolean;
+    code?: string;
+    message?: string;
+  };
+  expect(out).toMatchObject({ procWorks: false, uid: 0, opened: false, code: 'PRECONDITION_FAILED' });
+  expect(out.message).toContain('/proc/self/fd is not available');
+  expect(await readdir(root)).toEqual([]);
+  // The same child with /proc left alone opens the tree: the refusal is /proc's absence.
+  const { stdout: withProc } = await execFileP(process.execPath, [
+    '-e',
+    `const {ContainedTree}=require(${JSON.stringify(path.join(dist, 'repository/contained_tree.js'))}); ContainedTree.open(${JSON.stringify(root)}).close(); process.stdout.write('opened')`,
+  ]);
+  expect(withProc).toBe('opened');
 });

@@ -1,0 +1,26 @@
+// Run in a mount namespace of its own: hides /proc under an empty tmpfs, then opens a
+// ContainedTree on <root> and prints, as JSON, what happened ({opened: true} or the error's code
+// and message) and whether /proc/self/fd could be read. Usage:
+// unshare --mount --propagation private [--map-root-user] node contained_tree_no_proc.cjs <distDir> <root>
+'use strict';
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { readlinkSync } = require('node:fs');
+
+const [dist, root] = process.argv.slice(2);
+execFileSync('mount', ['-t', 'tmpfs', 'none', '/proc']);
+let procWorks = true;
+try {
+  readlinkSync('/proc/self/fd/0');
+} catch {
+  procWorks = false;
+}
+const { ContainedTree } = require(path.join(dist, 'repository/contained_tree.js'));
+let result;
+try {
+  ContainedTree.open(root).close();
+  result = { opened: true };
+} catch (e) {
+  result = { opened: false, code: e.code, message: e.message, hint: e.hint };
+}
+process.stdout.write(`${JSON.stringify({ procWorks, uid: process.getuid(), ...result })}\n`);
