@@ -127,6 +127,11 @@ async function writeDirsAndFiles(
 ): Promise<void> {
   const pool = new TaskPool(opts.concurrency ?? 16);
   const breather = new Breather();
+  const wrote = (e: Entry): void => {
+    res.written++;
+    res.bytes += e.size ?? 0;
+    opts.onProgress?.({ files: res.written, bytes: res.bytes });
+  };
   const restoreFile = async (e: Entry): Promise<void> => {
     const { dir, name } = splitRel(e.path);
     // Its directory was made (checked) as the file was listed; its handle is checked as it opens.
@@ -146,9 +151,7 @@ async function writeDirsAndFiles(
       } catch (err) {
         throw namedFile(err, opts.component ?? opts.root, e.path, e.sha256 as string);
       }
-      res.written++;
-      res.bytes += e.size ?? 0;
-      opts.onProgress?.({ files: res.written, bytes: res.bytes });
+      wrote(e);
       tree.applyMeta(target, 'file', metaChanges(e, undefined));
     });
   };
@@ -157,11 +160,13 @@ async function writeDirsAndFiles(
     const { dir, name } = splitRel(e.path);
     tree.makeDirs(dir);
     // In a directory this restore made, the file is new: written in place, checked before.
-    if (tree.isFresh(dir) && createSmallFileSync(opts, tree, e, dir, name)) {
-      res.written++;
-      res.bytes += e.size ?? 0;
-      opts.onProgress?.({ files: res.written, bytes: res.bytes });
-      return;
+    let checked: Buffer | undefined;
+    if (tree.isFresh(dir)) {
+      checked = readSmallChecked(opts, e);
+      if (createSmallFileSync(tree, e, dir, name, checked)) {
+        wrote(e);
+        return;
+      }
     }
     tree.inDir(dir, (fd) => {
       const target = tree.child(fd, dir, name);
@@ -172,12 +177,10 @@ async function writeDirsAndFiles(
         return;
       }
       // Checked before anything in the way goes: a damaged object leaves the target as it was.
-      const data = readSmallChecked(opts, e);
+      const data = checked ?? readSmallChecked(opts, e);
       if (existing?.isDirectory()) tree.removeChild(dir, name);
       targetWrite(tree, dir, e, () => tree.replaceFile(fd, dir, name, data, metaChanges(e, undefined)));
-      res.written++;
-      res.bytes += e.size ?? 0;
-      opts.onProgress?.({ files: res.written, bytes: res.bytes });
+      wrote(e);
     });
   };
   try {
@@ -206,18 +209,11 @@ async function writeDirsAndFiles(
 }
 
 /**
- * A small file made in place in a directory this restore created (`dir`): its object read and
- * checked first, then written with its metadata on the creating handle (ContainedTree.createFile).
- * False when something is there after all: the caller's general path deals with it.
+ * A small file made in place in a directory this restore created (`dir`) from its checked bytes,
+ * with its metadata on the creating handle (ContainedTree.createFile). False when something is
+ * there after all: the caller's general path deals with it, with the same bytes.
  */
-function createSmallFileSync(
-  opts: TreeRestoreOptions,
-  tree: ContainedTree,
-  e: Entry,
-  dir: string,
-  name: string,
-): boolean {
-  const data = readSmallChecked(opts, e);
+function createSmallFileSync(tree: ContainedTree, e: Entry, dir: string, name: string, data: Buffer): boolean {
   const meta = metaChanges(e, undefined);
   return targetWrite(tree, dir, e, () => tree.inDir(dir, (fd) => tree.createFile(fd, dir, name, data, meta)));
 }
