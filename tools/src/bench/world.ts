@@ -4,6 +4,7 @@
  * `mm-backup` command (its `--json` summary read back) and restic. Every run is recorded in `runs`.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -26,6 +27,14 @@ const CLI = path.join(
   'bin',
   'mm-backup.js',
 );
+/** Node's flags on the command's `#!/usr/bin/env -S node …` line: the bench runs it as installed. */
+export function launcherFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env(?: -S)? node((?: --?[\w=.-]+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`${file}: not a #!/usr/bin/env -S node launcher: ${first}`);
+  return (m[1] ?? '').split(' ').filter(Boolean);
+}
+const CLI_FLAGS = launcherFlags(CLI);
 export const MB = 1024 * 1024;
 
 /** A data size for the reference install; `manyFiles` adds that many small attachment files. */
@@ -225,7 +234,9 @@ export async function mmBackup(
   const cfgFile = opts.pitr ? await w.pitrCfg(repo) : await w.cfg(repo);
   const watch = new PingWatcher(w.url);
   watch.start();
-  const r = await runProc([process.execPath, CLI, '--config', cfgFile, '--json', ...args], { measureMemory: true });
+  const r = await runProc([process.execPath, ...CLI_FLAGS, CLI, '--config', cfgFile, '--json', ...args], {
+    measureMemory: true,
+  });
   const downtimeMs = await watch.stop();
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
   let summary: Record<string, any> | undefined;
