@@ -52,6 +52,7 @@ export class Packs {
   private listed: string[] = [];
   private brokenIndexes: BrokenPackIndex[] = [];
   private loading: Promise<PackIndex> | undefined;
+  private preparing: Promise<void> | undefined;
   private writer: PackWriter | undefined;
   private session = new SessionPacked();
   private stores: Promise<void> = Promise.resolve();
@@ -280,10 +281,18 @@ export class Packs {
 
   /** Ready to take objects: the index loaded, the staging directory known and the marker saying packs. */
   async prepare(stagingDir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.load(opts);
-    await upgradeMarkerForPacks(this.storage);
-    // Ready only now: no pack is stored before the marker says the repository holds packs.
-    this.stagingDir = stagingDir;
+    // Once for every caller waiting at the same time (a backup's parallel reads each find the
+    // packs not ready): each used to read the marker and write it back, and against a store whose
+    // writes are not atomic a read beside such a write got a short body and waited for the rest.
+    this.preparing ??= (async () => {
+      await this.load(opts);
+      await upgradeMarkerForPacks(this.storage);
+      // Ready only now: no pack is stored before the marker says the repository holds packs.
+      this.stagingDir = stagingDir;
+    })().finally(() => {
+      this.preparing = undefined;
+    });
+    return this.preparing;
   }
 
   /** Whether a pack is being written (staged in the staging directory, not stored): reset() removes it. */

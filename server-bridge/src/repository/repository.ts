@@ -90,7 +90,7 @@ export interface SnapshotListing {
 }
 
 export class Repository {
-  private stageDir: string | undefined;
+  private stageDir: Promise<string> | undefined;
   /** The staging directory given at open (offsite.mode "direct": the local state directory), if any. */
   private readonly givenStaging: string | undefined;
   /** Manifests never change once written, so their summaries are cached by key. */
@@ -204,22 +204,21 @@ export class Repository {
     return key.fingerprint;
   }
 
-  private async staging(): Promise<string> {
-    this.stageDir ??=
-      this.storage.describe().local?.tempDir ??
-      this.givenStaging ??
-      (await mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-')));
+  /** Where files are staged before they are stored (prune's repacked packs too); one for every caller at once. */
+  stagingDirectory(): Promise<string> {
+    if (this.stageDir) return this.stageDir;
+    const local = this.storage.describe().local?.tempDir ?? this.givenStaging;
+    const made = local ? Promise.resolve(local) : mkdtemp(path.join(os.tmpdir(), 'mm-backup-stage-'));
+    this.stageDir = made.catch((err: unknown) => {
+      this.stageDir = undefined; // the next caller tries again
+      throw err;
+    });
     return this.stageDir;
-  }
-
-  /** Where this repository stages files before storing them (prune writes repacked packs there). */
-  async stagingDirectory(): Promise<string> {
-    return this.staging();
   }
 
   /** Hashes `source` while staging it, then stores it under its SHA-256 unless already present. */
   async ingest(source: Readable, opts: { signal?: AbortSignal } = {}): Promise<StoredObject> {
-    const tmp = path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(await this.stagingDirectory(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
     const hasher = new HashingStream();
     try {
       await pipeline(source, hasher, createWriteStream(tmp, { mode: 0o600 }), { signal: opts.signal });
@@ -259,7 +258,7 @@ export class Repository {
     file: string,
     opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
   ): Promise<StoredObject> {
-    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.staging(), opts);
+    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.stagingDirectory(), opts);
     if (opts.size !== undefined && opts.size <= INLINE_FILE) {
       const whole = await readSmall(file, INLINE_FILE, { signal: opts.signal });
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
@@ -370,7 +369,7 @@ export class Repository {
 
   /** A fresh name in the staging directory. */
   private async stagingFile(): Promise<string> {
-    return path.join(await this.staging(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    return path.join(await this.stagingDirectory(), `ingest-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   /**
@@ -619,7 +618,7 @@ export class Repository {
       );
     }
     const manifest = res.data;
-    const tmp = path.join(await this.staging(), `manifest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(await this.stagingDirectory(), `manifest-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const hash = createHash('sha256');
       // Every pack the manifest's objects are in is stored (its index after it) before the sync.

@@ -30,10 +30,7 @@ afterAll(async () => {
 
 function config(passFile: string, retention?: Record<string, number>) {
   return {
-    // Without the online budget (its own tests are in online.test.ts): at niceness 10 and I/O
-    // best-effort 7 these backups, about 4 s alone, took over 120 s twice in CI, run beside the
-    // physical-mode tests (PostgreSQL, pgBackRest) that fill both cores and the disk.
-    backup: { mode: 'online', budget: { enabled: false } },
+    backup: { mode: 'online' },
     ...(retention ? { retention } : {}),
     offsite: {
       mode: 'direct',
