@@ -48,6 +48,8 @@ export class EntrySpool {
   private offset = 0;
   private sectionStart = 0;
   private sectionCount = 0;
+  /** Symbolic links among the section's entries; undefined once a line was written unseen (writeLine). */
+  private sectionLinks: number | undefined = 0;
   /** Shared by every stream over this file: while one is reachable, the file stays. */
   private readonly owner = {};
 
@@ -71,11 +73,17 @@ export class EntrySpool {
   }
 
   async write(e: Entry): Promise<void> {
-    return this.writeLine(JSON.stringify(e));
+    if (e.type === 'symlink' && this.sectionLinks !== undefined) this.sectionLinks++;
+    return this.append(JSON.stringify(e));
   }
 
   /** A line that is already one entry's JSON (from a manifest being copied, checked by the caller). */
   async writeLine(json: string): Promise<void> {
+    this.sectionLinks = undefined;
+    return this.append(json);
+  }
+
+  private async append(json: string): Promise<void> {
     this.buf += `${json}\n`;
     this.sectionCount++;
     if (this.buf.length >= FLUSH_AT) await this.flush();
@@ -84,9 +92,17 @@ export class EntrySpool {
   /** Ends the current section: the entries written since the last one, as a stream. */
   async endSection(): Promise<EntryStream> {
     await this.flush();
-    const list = new FileEntryList(this.file, this.sectionStart, this.offset, this.sectionCount, this.owner);
+    const list = new FileEntryList(
+      this.file,
+      this.sectionStart,
+      this.offset,
+      this.sectionCount,
+      this.sectionLinks,
+      this.owner,
+    );
     this.sectionStart = this.offset;
     this.sectionCount = 0;
+    this.sectionLinks = 0;
     return list;
   }
 
@@ -127,6 +143,15 @@ export function isSpooledList(list: unknown): boolean {
   return list instanceof FileEntryList;
 }
 
+/**
+ * How many symbolic links a spooled list holds, counted as its entries were written (undefined
+ * for any other list, or a section written line by line): a check that only looks for links can
+ * skip a list with none without reading it.
+ */
+export function spooledSymlinks(list: unknown): number | undefined {
+  return list instanceof FileEntryList ? list.symlinks : undefined;
+}
+
 /** A byte range of a spool file, one entry per line. */
 class FileEntryList implements EntryStream {
   constructor(
@@ -134,6 +159,7 @@ class FileEntryList implements EntryStream {
     private readonly start: number,
     private readonly end: number,
     readonly length: number,
+    readonly symlinks: number | undefined,
     /** Held only so that the file outlives every stream over it (see reaper). */
     readonly keepAlive: object,
   ) {}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { EntrySpool } from '../../src/manifest/entry_spool';
 import type { EntryStream } from '../../src/manifest/entry_list';
 import { byPath, type Entry } from '../../src/manifest/manifest';
-import { checkEntryList, checkTargetsTogether } from '../../src/manifest/restore_safety';
+import { checkEntryList, checkTargetsTogether, entryPathProblem } from '../../src/manifest/restore_safety';
 import { caught } from '../support/caught';
 
 let dir: string;
@@ -203,4 +203,77 @@ test('a spooled list that passed a check is not read again for that same check; 
   await checkEntryList('c', inMemory, 'mirror', []);
   inMemory.push(file('b/../../escape'));
   await expect(checkEntryList('c', inMemory, 'mirror', [])).rejects.toThrow(/escape/);
+});
+
+// Components with no symbolic link (a file store's usual index) are not read by the check of
+// links between components: their spools counted the links as they were written.
+test('components checked together: a spooled list with no link is not read; one with links, or written line by line, is', async () => {
+  const noLinks = await EntrySpool.create(dir);
+  for (const e of [folder(''), folder('a'), file('a/f')]) await noLinks.write(e);
+  const plain = await noLinks.endSection();
+  await noLinks.close();
+  await rm(noLinks.file); // a reading would now fail
+  await expect(checkTargetsTogether([{ id: 'data', root: '/opt/mm/data', entries: plain }])).resolves.toBeUndefined();
+
+  const withLink = await stream([folder(''), link('config')]);
+  const err = await caught(
+    checkTargetsTogether([
+      { id: 'app', root: '/opt/mm', entries: withLink },
+      { id: 'data', root: '/opt/mm/data', entries: plain },
+      { id: 'config', root: '/opt/mm/config', entries: await stream([folder('')]) },
+    ]),
+  );
+  // With a link among the components, the others are read against it: the removed spool fails.
+  expect(err).toMatchObject({ code: 'ENOENT' });
+
+  const lines = await EntrySpool.create(dir);
+  await lines.writeLine(JSON.stringify(folder('')));
+  const unseen = await lines.endSection();
+  await lines.close();
+  await rm(lines.file);
+  await expect(checkTargetsTogether([{ id: 'data', root: '/opt/mm/data', entries: unseen }])).rejects.toMatchObject({
+    code: 'ENOENT',
+  });
+});
+
+/** The checks entryPathProblem makes, written the long way: the reference its one-scan fast path must agree with. */
+function referenceProblem(p: string): string | undefined {
+  if (p === '') return undefined;
+  if (p.includes('\0')) return 'contains a NUL byte';
+  if (p.startsWith('/')) return 'is absolute';
+  for (const seg of p.split('/')) {
+    if (seg === '') return 'has an empty segment';
+    if (seg.split('\\').some((x) => x === '.' || x === '..')) return 'has a "." or ".." segment';
+  }
+  return undefined;
+}
+
+test('entry paths: each hostile form named by its first problem, and every short path judged as the long way does', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['', undefined],
+    ['a/b.txt', undefined],
+    ['.hidden/..x/x..', undefined],
+    ['a\\b', undefined],
+    ['a\0b', 'contains a NUL byte'],
+    ['/etc/passwd', 'is absolute'],
+    ['a//b', 'has an empty segment'],
+    ['a/', 'has an empty segment'],
+    ['.', 'has a "." or ".." segment'],
+    ['a/../../etc', 'has a "." or ".." segment'],
+    ['a/./b//c', 'has a "." or ".." segment'],
+    ['a//b/..', 'has an empty segment'],
+    ['x\\..\\y', 'has a "." or ".." segment'],
+    ['..\\', 'has a "." or ".." segment'],
+  ];
+  for (const [p, want] of cases) expect([p, entryPathProblem(p)]).toEqual([p, want]);
+  // Every path of up to 5 characters over the alphabet that matters: 1 + 7 + ... + 7^5 = 19,608.
+  const alphabet = ['a', '.', '/', '\\', 'b', '\0', 'c'];
+  let n = 0;
+  const walk = (p: string): void => {
+    expect([p, entryPathProblem(p)]).toEqual([p, referenceProblem(p)]);
+    n++;
+    if (p.length < 5) for (const c of alphabet) walk(p + c);
+  };
+  walk('');
+  expect(n).toBe(19_608);
 });
