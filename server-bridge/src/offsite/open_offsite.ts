@@ -15,6 +15,7 @@ import { markerText, newMarker, readMarker, refuseUnmarkedData, type RepositoryM
 import { MAX_KEY_FILE_BYTES } from '../repository/read_limits';
 import { readOptional } from '../repository/trust';
 import { loadAge } from '../storage/age';
+import { NodeScryptIdentity, NodeScryptRecipient } from '../storage/age_scrypt';
 import { EncryptedStorage } from '../storage/encrypted_storage';
 import { RetryingStorage, type RetryPolicy } from '../storage/retrying_storage';
 import type { Storage } from '../storage/storage';
@@ -160,7 +161,7 @@ async function initialise(raw: Storage, keys: Keys): Promise<RepositoryMarker> {
       // they are encrypted to a repository key, and only that key is protected by the passphrase.
       const identity = await age.generateX25519Identity();
       const e = new age.Encrypter();
-      e.setPassphrase(keys.passphrase);
+      e.addRecipient(new NodeScryptRecipient(keys.passphrase));
       await raw.put(SEALED_KEY_KEY, Buffer.from(await e.encrypt(`${identity}\n`)));
       keys.identities.push(identity);
       keys.recipients.push(await age.identityToRecipient(identity));
@@ -188,7 +189,7 @@ async function unlockRepositoryKey(raw: Storage, keys: Keys, location: string): 
   }
   const age = await loadAge();
   const d = new age.Decrypter();
-  d.addPassphrase(keys.passphrase as string);
+  d.addIdentity(new NodeScryptIdentity(keys.passphrase as string));
   let identity: string;
   try {
     identity = (await d.decrypt(sealed, 'text')).trim();
