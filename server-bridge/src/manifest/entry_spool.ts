@@ -77,6 +77,12 @@ export class EntrySpool {
     return this.append(JSON.stringify(e));
   }
 
+  /** `json`, a line that parses to `e` (checked by the caller): written as it is, counted like write(e). */
+  async writeChecked(json: string, e: Entry): Promise<void> {
+    if (e.type === 'symlink' && this.sectionLinks !== undefined) this.sectionLinks++;
+    return this.append(json);
+  }
+
   /** A line that is already one entry's JSON (from a manifest being copied, checked by the caller). */
   async writeLine(json: string): Promise<void> {
     this.sectionLinks = undefined;

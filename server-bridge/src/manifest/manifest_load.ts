@@ -61,8 +61,9 @@ export async function loadManifestText(input: Readable, spoolDir: string): Promi
         if (!e) return;
         if (last !== undefined && e.path < last) sorted = false;
         last = e.path;
-        // Written as re-serialised from the checked entry: unknown keys cannot survive (strictObject refused them).
-        await spool.write(e);
+        // The line as read: the checked entry is exactly what it parses to (strictObject refused
+        // unknown keys, and the schema changes no value).
+        await spool.writeChecked(json, e);
       },
     })) as { components?: Array<{ entries?: unknown } | null> } | null;
     if (current >= 0) await endSection();

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { collectEntries, EntryCursor, type EntryList } from '../../src/manifest/entry_list';
+import { spooledSymlinks } from '../../src/manifest/entry_spool';
 import { loadManifestText } from '../../src/manifest/manifest_load';
 import type { Entry } from '../../src/manifest/manifest';
 import { manifestOf, manifestString } from '../support/manifests';
@@ -95,4 +96,26 @@ test('a cursor finds each path of a walk in order and skips what the walk does n
   for (const p of ['a', 'a/b', 'a/bb', 'c', 'd', 'e']) found.push((await cursor.seek(p))?.path);
   expect(found).toEqual(['a', 'a/b', undefined, undefined, 'd', undefined]);
   await cursor.close();
+});
+
+// Entry lines are spooled as read (after the schema checked what they parse to), not written again:
+// what a later pass parses from the spool must be exactly what was checked, whoever wrote the line.
+test('an entry line written by someone else reads back from the spool as the schema saw it; its links are counted', async () => {
+  const m = manifest([
+    [entry('a'), entry('b'), { ...entry('l'), type: 'symlink', target: 'a', size: undefined, sha256: undefined }],
+  ]);
+  const text = await manifestString(m);
+  const line = JSON.stringify(entry('a'));
+  expect(text).toContain(line);
+  // A duplicate key (the last one counts, for the schema and for every reader), spaces, a \r.
+  const twice = line.replace('{"path":"a"', '{ "path" : "../../etc/passwd" , "path":"a"').replace(/}$/, ' }\r');
+  const { entries, issues } = await lists(text.replace(line, twice));
+  expect(issues).toEqual([]);
+  expect(entries[0]?.map((e) => e.path)).toEqual(['a', 'b', 'l']);
+  expect(entries[0]?.[0]).toEqual(entry('a'));
+  const { raw } = await loadManifestText(chunks(text), dir);
+  expect(spooledSymlinks((raw as { components: Array<{ entries: EntryList }> }).components[0]?.entries)).toBe(1);
+  // A key the schema does not know, even one JSON.parse makes an own property of, is refused.
+  const proto = line.replace('{"path":"a"', '{"__proto__":{"path":"x"},"path":"a"');
+  expect((await lists(text.replace(line, proto))).issues).toHaveLength(1);
 });
