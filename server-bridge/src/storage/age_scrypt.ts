@@ -7,7 +7,13 @@
  * as the library's ScryptRecipient and ScryptIdentity; the files are ordinary age files that
  * `age -d` and the library open with the passphrase (tests check both ways with the library).
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  randomBytes,
+  scrypt as scryptCallback,
+  type ScryptOptions,
+} from 'node:crypto';
 import { loadAge } from './age';
 import type { AgeModule } from './age';
 
