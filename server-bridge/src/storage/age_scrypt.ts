@@ -5,7 +5,7 @@
  * 10-20 measured here: its hot loop left in a slower compiler tier), with the event loop stopped
  * all along. crypto.scrypt is OpenSSL's and runs in libuv's thread pool. Same stanza, same checks
  * as the library's ScryptRecipient and ScryptIdentity; the files are ordinary age files that
- * `age -d` and the library open with the passphrase (tests check both ways with the library).
+ * `age -d` and the library open with the passphrase (tests check both ways, with each).
  */
 import {
   createCipheriv,
