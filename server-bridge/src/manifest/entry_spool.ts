@@ -48,8 +48,8 @@ export class EntrySpool {
   private offset = 0;
   private sectionStart = 0;
   private sectionCount = 0;
-  /** Symbolic links among the section's entries; undefined once a line was written unseen (writeLine). */
-  private sectionLinks: number | undefined = 0;
+  /** Symbolic links among the section's entries. */
+  private sectionLinks = 0;
   /** Shared by every stream over this file: while one is reachable, the file stays. */
   private readonly owner = {};
 
@@ -73,23 +73,12 @@ export class EntrySpool {
   }
 
   async write(e: Entry): Promise<void> {
-    if (e.type === 'symlink' && this.sectionLinks !== undefined) this.sectionLinks++;
-    return this.append(JSON.stringify(e));
+    return this.writeChecked(JSON.stringify(e), e);
   }
 
-  /** `json`, a line that parses to `e` (checked by the caller): written as it is, counted like write(e). */
+  /** `json`, a line that parses to `e` (checked by the caller), written as it is. */
   async writeChecked(json: string, e: Entry): Promise<void> {
-    if (e.type === 'symlink' && this.sectionLinks !== undefined) this.sectionLinks++;
-    return this.append(json);
-  }
-
-  /** A line that is already one entry's JSON (from a manifest being copied, checked by the caller). */
-  async writeLine(json: string): Promise<void> {
-    this.sectionLinks = undefined;
-    return this.append(json);
-  }
-
-  private async append(json: string): Promise<void> {
+    if (e.type === 'symlink') this.sectionLinks++;
     this.buf += `${json}\n`;
     this.sectionCount++;
     if (this.buf.length >= FLUSH_AT) await this.flush();
@@ -151,8 +140,8 @@ export function isSpooledList(list: unknown): boolean {
 
 /**
  * How many symbolic links a spooled list holds, counted as its entries were written (undefined
- * for any other list, or a section written line by line): a check that only looks for links can
- * skip a list with none without reading it.
+ * for any other list): a check that only looks for links can skip a list with none without
+ * reading it.
  */
 export function spooledSymlinks(list: unknown): number | undefined {
   return list instanceof FileEntryList ? list.symlinks : undefined;
@@ -165,7 +154,7 @@ class FileEntryList implements EntryStream {
     private readonly start: number,
     private readonly end: number,
     readonly length: number,
-    readonly symlinks: number | undefined,
+    readonly symlinks: number,
     /** Held only so that the file outlives every stream over it (see reaper). */
     readonly keepAlive: object,
   ) {}

@@ -207,7 +207,7 @@ test('a spooled list that passed a check is not read again for that same check; 
 
 // Components with no symbolic link (a file store's usual index) are not read by the check of
 // links between components: their spools counted the links as they were written.
-test('components checked together: a spooled list with no link is not read; one with links, or written line by line, is', async () => {
+test('components checked together: a spooled list with no link is not read; with a link among them, every list is', async () => {
   const noLinks = await EntrySpool.create(dir);
   for (const e of [folder(''), folder('a'), file('a/f')]) await noLinks.write(e);
   const plain = await noLinks.endSection();
@@ -225,15 +225,6 @@ test('components checked together: a spooled list with no link is not read; one 
   );
   // With a link among the components, the others are read against it: the removed spool fails.
   expect(err).toMatchObject({ code: 'ENOENT' });
-
-  const lines = await EntrySpool.create(dir);
-  await lines.writeLine(JSON.stringify(folder('')));
-  const unseen = await lines.endSection();
-  await lines.close();
-  await rm(lines.file);
-  await expect(checkTargetsTogether([{ id: 'data', root: '/opt/mm/data', entries: unseen }])).rejects.toMatchObject({
-    code: 'ENOENT',
-  });
 });
 
 /** The checks entryPathProblem makes, written the long way: the reference its one-scan fast path must agree with. */
