@@ -48,6 +48,13 @@ function notAName(s: string): BridgeError {
   return new BridgeError('INTERNAL', `not an object name: ${JSON.stringify(s)}`);
 }
 
+/** Writes the first 32 and the next 32 bits of `sha256` into out[0] and out[1], checked as PrefixSet checks a name. */
+export function readPrefix(sha256: string, out: Uint32Array): void {
+  parsePrefix(sha256);
+  out[0] = parsedHi;
+  out[1] = parsedLo;
+}
+
 /** Contract: `has(x)` is true for every x added; it may also be true for an x never added (see above). */
 export class PrefixSet {
   /** Sorted, distinct prefixes; `words` views the same memory as 32-bit halves. */

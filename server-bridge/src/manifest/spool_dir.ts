@@ -13,12 +13,17 @@ let dir: string | undefined;
 
 /** This process's spool directory (0700), made on first use. */
 export function spoolDir(): Promise<string> {
+  return Promise.resolve(spoolDirSync());
+}
+
+/** spoolDir() for a caller that cannot wait (a pack finished inside a synchronous add). */
+export function spoolDirSync(): string {
   if (!dir) {
     const made = mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
     dir = made;
     process.on('exit', () => rmSync(made, { recursive: true, force: true }));
   }
-  return Promise.resolve(dir);
+  return dir;
 }
 
 /** Removes spool directories of processes that no longer run; returns how many. */

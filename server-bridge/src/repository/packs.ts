@@ -6,6 +6,7 @@
  * (its index after it) before the snapshot's manifest is committed.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { BridgeError, NotFoundError } from '../core/errors';
 import { encryptedChain } from '../storage/encrypted_chain';
 import { readBufferAtMost, readRangeBuffer, type RangeReaderSync, type Storage } from '../storage/storage';
@@ -354,7 +355,14 @@ export class Packs {
       this.failed = err as Error;
       throw err;
     }
-    this.session.finish(pack);
+    try {
+      this.session.finish(pack);
+    } catch (err) {
+      // Not recorded, so not stored either: a later object would be packed again, unseen.
+      rmSync(pack.file, { force: true });
+      this.failed = err as Error;
+      throw err;
+    }
     this.wrote = true;
     this.storing++;
     this.stores = this.stores.then(async () => {
@@ -397,6 +405,7 @@ export class Packs {
     this.listed = [];
     this.wrote = false;
     this.brokenIndexes = [];
+    this.session.dispose();
     this.session = new SessionPacked();
     this.held.clear();
     this.heldBytes = 0;

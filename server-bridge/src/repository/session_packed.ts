@@ -1,47 +1,155 @@
 /**
- * The names of the objects packed in finished packs of this job, exactly: a prefix filter answers
- * most lookups, and a yes is confirmed in the sorted names of each finished pack (32 bytes an
- * object, off the heap). The pack being written is its writer's to answer.
+ * The names of the objects packed in finished packs of this job, exactly, in 12 bytes an object
+ * of memory: each name's first 64 bits, sorted, with where its whole name is in a spill file in
+ * the process's spool directory (32 bytes a name, appended a pack at a time). A lookup searches
+ * the prefixes and reads a whole name from the file only when a prefix matches: for an object
+ * packed before in this job (a duplicate), or by chance (odds about n/2^64 a lookup). Holding the
+ * whole names in memory cost 40 bytes an object, 40 MB at a million, the largest part of a first
+ * backup's memory that grew with the file count. The pack being written is its writer's to answer.
  *
- * Names enter the filter a pack at a time, at finish(): the filter merges what was added at its
- * next lookup, in O(its size), so one name at a time between lookups (a lookup per file, as a
- * backup does) made a backup of n new small files O(n²): 200k files took over 10 minutes of CPU.
+ * A finished pack's prefixes are merged in at finish(), in O(names held): one name at a time
+ * between lookups (a lookup per file, as a backup does) made a backup of n new small files O(n²),
+ * 200k files took over 10 minutes of CPU.
  */
-import { PrefixSet } from '../core/hash_set';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readPrefix } from '../core/hash_set';
+import { diskFullError, isDiskFull } from '../storage/disk_full';
+import { spoolDirSync } from '../manifest/spool_dir';
 import type { FinishedPack } from './pack_writer';
 
-export class SessionPacked {
-  private readonly filter = new PrefixSet();
-  private readonly finished: Buffer[] = [];
+const NAME = 32;
 
-  /** Records a finished pack's names. */
+/** Parallel arrays sorted by (hi, lo): a name's first 32 bits, its next 32, its number in the file. */
+interface Prefixes {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  at: Uint32Array;
+}
+
+const none = (): Prefixes => ({ hi: new Uint32Array(0), lo: new Uint32Array(0), at: new Uint32Array(0) });
+
+/**
+ * Contract: has(sha) is true exactly for the names of the packs given to finish() (a name must be
+ * finished once: Packs asks has() before adding). Sync, single-threaded. dispose() removes the
+ * spill file (also when the process exits, with the spool directory); has() after it is false.
+ */
+export class SessionPacked {
+  private prefixes = none();
+  private file: string | undefined;
+  private fd: number | undefined;
+  private names = 0;
+  private mergesDone = 0;
+  private readonly key = new Uint32Array(2);
+  private readonly read = Buffer.alloc(NAME);
+
+  /** Records a finished pack's names. Throws when the spill file cannot be written (disk full). */
   finish(pack: FinishedPack): void {
     const names = pack.index.objects.map((o) => Buffer.from(o.sha256, 'hex')).sort((a, b) => a.compare(b));
-    for (const o of pack.index.objects) this.filter.add(o.sha256);
-    this.finished.push(Buffer.concat(names));
+    if (names.length === 0) return;
+    const fd = this.spill();
+    const bytes = Buffer.concat(names);
+    try {
+      for (let off = 0; off < bytes.length;) {
+        off += writeSync(fd, bytes, off, bytes.length - off, this.names * NAME + off);
+      }
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      throw diskFullError(
+        err,
+        path.dirname(this.file as string),
+        'the list of objects packed',
+        undefined,
+        `the temporary directory (${path.dirname(this.file as string)})`,
+      );
+    }
+    const batch: Prefixes = {
+      hi: new Uint32Array(names.length),
+      lo: new Uint32Array(names.length),
+      at: new Uint32Array(names.length),
+    };
+    names.forEach((n, i) => {
+      batch.hi[i] = n.readUInt32BE(0);
+      batch.lo[i] = n.readUInt32BE(4);
+      batch.at[i] = this.names + i;
+    });
+    this.names += names.length;
+    this.prefixes = merge(this.prefixes, batch);
+    this.mergesDone++;
   }
 
   /** Whether `sha` is in a pack finished in this job. */
   has(sha: string): boolean {
-    if (!this.filter.has(sha)) return false;
-    const key = Buffer.from(sha, 'hex');
-    return this.finished.some((names) => {
-      let lo = 0;
-      let hi = names.length / 32;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        // names[mid] against key: negative when names[mid] sorts first, so the name is after it.
-        const c = names.compare(key, 0, 32, mid * 32, mid * 32 + 32);
-        if (c === 0) return true;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      return false;
-    });
+    readPrefix(sha, this.key);
+    const hi = this.key[0] as number;
+    const lo = this.key[1] as number;
+    const p = this.prefixes;
+    let a = 0;
+    let b = p.hi.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const mh = p.hi[mid] as number;
+      if (mh < hi || (mh === hi && (p.lo[mid] as number) < lo)) a = mid + 1;
+      else b = mid;
+    }
+    if (a === p.hi.length || p.hi[a] !== hi || p.lo[a] !== lo) return false;
+    const whole = Buffer.from(sha, 'hex');
+    // Every name with this prefix (two only if someone made them so): the whole name decides.
+    for (let i = a; i < p.hi.length && p.hi[i] === hi && p.lo[i] === lo; i++) {
+      const at = (p.at[i] as number) * NAME;
+      if (readSync(this.fd as number, this.read, 0, NAME, at) === NAME && this.read.equals(whole)) return true;
+    }
+    return false;
   }
 
-  /** Merges the filter ran (each costs O(names held)): at most one per finished pack. */
+  /** Merges of finished packs' prefixes (each costs O(names held)): one per finished pack. */
   get filterMerges(): number {
-    return this.filter.merges;
+    return this.mergesDone;
   }
+
+  /** Bytes of memory the prefixes hold (the whole names are on disk). */
+  get bytes(): number {
+    return this.prefixes.hi.byteLength * 3;
+  }
+
+  /** Closes and removes the spill file; more than once is fine. */
+  dispose(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.file !== undefined) rmSync(this.file, { force: true });
+    this.fd = undefined;
+    this.file = undefined;
+    this.prefixes = none();
+    this.names = 0;
+  }
+
+  private spill(): number {
+    if (this.fd !== undefined) return this.fd;
+    const file = path.join(spoolDirSync(), `packed-${randomBytes(8).toString('hex')}`);
+    this.fd = openSync(file, 'wx+', 0o600);
+    this.file = file;
+    return this.fd;
+  }
+}
+
+/** a and b merged into new arrays of exactly their joint size (both sorted; equal prefixes kept). */
+function merge(a: Prefixes, b: Prefixes): Prefixes {
+  const m = a.hi.length;
+  const n = b.hi.length;
+  const out: Prefixes = { hi: new Uint32Array(m + n), lo: new Uint32Array(m + n), at: new Uint32Array(m + n) };
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < m + n; k++) {
+    const takeA =
+      j >= n ||
+      (i < m &&
+        ((a.hi[i] as number) < (b.hi[j] as number) ||
+          (a.hi[i] === b.hi[j] && (a.lo[i] as number) <= (b.lo[j] as number))));
+    const from = takeA ? a : b;
+    const x = takeA ? i++ : j++;
+    out.hi[k] = from.hi[x] as number;
+    out.lo[k] = from.lo[x] as number;
+    out.at[k] = from.at[x] as number;
+  }
+  return out;
 }

@@ -5,11 +5,12 @@
  * CPU in `npm run bench`). Real packs written by PackWriter into a temp directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PrefixSet } from '../../src/core/hash_set';
-import { PackWriter } from '../../src/repository/pack_writer';
+import { spoolDirSync } from '../../src/manifest/spool_dir';
+import { PackWriter, type FinishedPack } from '../../src/repository/pack_writer';
 import { SessionPacked } from '../../src/repository/session_packed';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -43,6 +44,52 @@ test('a lookup per object and a pack per 200: one filter merge per pack, every p
   expect(session.filterMerges).toBeLessThanOrEqual(packs);
   for (const name of packed) expect(session.has(name)).toBe(true);
   for (let i = 0; i < 1000; i++) expect(session.has(sha(randomBytes(8)))).toBe(false);
+});
+
+/** A finished pack as finish() reads it: only the index's names matter to the session. */
+const packOf = (names: string[]): FinishedPack => ({
+  packSha: sha(Buffer.from(names.join())),
+  size: names.length,
+  file: path.join(dir, 'unused'),
+  index: { pack: 'p', size: names.length, objects: names.map((sha256, i) => ({ sha256, offset: i, size: 1 })) },
+});
+
+test('names that share their first 64 bits: the whole name, read back from the spill file, decides', () => {
+  const session = new SessionPacked();
+  const prefix = sha(Buffer.from('x')).slice(0, 16);
+  const tail = (c: string) => prefix + c.repeat(48);
+  session.finish(packOf([tail('1'), sha(Buffer.from('a'))]));
+  expect(session.has(tail('1'))).toBe(true);
+  // Same prefix, never packed: the filter says maybe, the file says no.
+  expect(session.has(tail('2'))).toBe(false);
+  session.finish(packOf([tail('2'), tail('0')]));
+  for (const c of ['0', '1', '2']) expect(session.has(tail(c))).toBe(true);
+  expect(session.has(tail('3'))).toBe(false);
+  expect(session.has(sha(Buffer.from('a')))).toBe(true);
+  // 12 bytes a name in memory, whatever the names' length on disk.
+  expect(session.bytes).toBe(4 * 12);
+  expect(() => session.has('not a name')).toThrow(/not an object name/);
+  session.dispose();
+  expect(session.has(tail('1'))).toBe(false);
+});
+
+test('the whole names are in one 0600 file in the spool directory, removed by dispose()', async () => {
+  const before = new Set(await readdir(spoolDirSync()));
+  const session = new SessionPacked();
+  const names = Array.from({ length: 1000 }, () => sha(randomBytes(8)));
+  session.finish(packOf(names.slice(0, 500)));
+  session.finish(packOf(names.slice(500)));
+  const made = (await readdir(spoolDirSync())).filter((n) => !before.has(n));
+  expect(made).toHaveLength(1);
+  const file = path.join(spoolDirSync(), made[0] as string);
+  const st = await stat(file);
+  expect(st.size).toBe(1000 * 32);
+  expect(st.mode & 0o777).toBe(0o600);
+  expect(session.bytes).toBe(1000 * 12);
+  for (const n of names) expect(session.has(n)).toBe(true);
+  session.dispose();
+  session.dispose();
+  await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
 test('PrefixSet counts its merges: names added in bulk merge once at the next lookup', () => {
