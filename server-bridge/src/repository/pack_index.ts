@@ -1,12 +1,15 @@
 /**
  * Where every packed object is: one lookup over all packs' indexes (index/<pack>.json), kept off
- * the JS heap. Each object is a 44-byte record (32-byte SHA-256, u32 pack ordinal, u32 offset,
- * u32 size) in Buffers of 64k records, sorted by SHA-256 in place once all indexes were added, so
- * a million packed objects cost 44 MB of Buffer memory and a few JS objects per pack, and a
- * lookup is a binary search. An object in several packs (two backups packed the same content)
- * keeps every record; lookup answers with the one from the pack added first that is not lost.
- * A pack is lost when its index stands but the pack file is missing or of another size: a
- * backup must store its objects again (holdsWhole), not deduplicate against it.
+ * the JS heap. Each object is a 24-byte record (the first 8 bytes of its SHA-256, u32 pack
+ * ordinal, u32 offset, u32 size, u32 number of its whole name in a NameFile on local disk) in
+ * Buffers of 64k records, sorted by prefix in place once all indexes were added: a million packed
+ * objects cost 24 MB of Buffer memory (whole names in memory made it 44 MB) and a lookup is a
+ * binary search over prefixes, then one read of the whole name to confirm it (two objects may
+ * share a prefix by chance, about n²/2^65, or because someone made them so with 2^32 hashes).
+ * An object in several packs (two backups packed the same content) keeps every record; lookup
+ * answers with the one from the pack added first that is not lost. A pack is lost when its index
+ * stands but the pack file is missing or of another size: a backup must store its objects again
+ * (holdsWhole), not deduplicate against it.
  */
 import { NotFoundError } from '../core/errors';
 import { readBufferAtMost, type ObjectInfo, type Storage } from '../storage/storage';
@@ -14,8 +17,15 @@ import { sizesComparable } from '../storage/encrypted_chain';
 import { PACK_INDEXES, PACKS, packKey, packOfIndexKey, packOfKey } from './layout';
 import { MAX_INDEX_FILE_BYTES } from './pack_limits';
 import { PackIndexError, parsePackIndexFile, type PackIndexFile } from './pack_index_file';
+import { NameFile } from './name_file';
+import { readPrefix } from '../core/hash_set';
 
-const RECORD = 44;
+const RECORD = 24;
+/** Where a record's fields are. */
+const PACK = 8;
+const OFFSET = 12;
+const SIZE = 16;
+const NAME = 20;
 const CHUNK_SHIFT = 16;
 const CHUNK_RECORDS = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_RECORDS - 1;
@@ -35,12 +45,15 @@ export interface PackLocation {
  * whether a pack that is not lost holds it. Immutable once built.
  */
 export class PackIndex {
+  private readonly prefix = new Uint32Array(2);
+
   private constructor(
     private readonly chunks: Buffer[],
     readonly count: number,
     private readonly packs: string[],
     private readonly packSizes: Map<string, number>,
     private readonly lost: ReadonlySet<string>,
+    private readonly names: NameFile,
   ) {}
 
   /** Whether `pack` was found missing, or of another size than its index says, when loaded. */
@@ -78,77 +91,100 @@ export class PackIndex {
   }
 
   lookup(sha: string): PackLocation | undefined {
-    const i = this.first(sha);
-    if (i === undefined) return undefined;
-    const loc = this.location(i);
-    if (this.lost.size === 0 || !this.lost.has(loc.pack)) return loc;
-    // Its first pack is lost: a copy a later backup stored (holdsWhole said no) is read instead.
-    const key = Buffer.from(sha, 'hex');
-    for (let j = i + 1; j < this.count && this.compareAt(j, key) === 0; j++) {
-      const other = this.location(j);
-      if (!this.lost.has(other.pack)) return other;
+    if (!this.setPrefix(sha)) return undefined;
+    let key: Buffer | undefined;
+    let lostOne: PackLocation | undefined;
+    for (let i = this.first(); i < this.count && this.prefixAt(i); i++) {
+      key ??= Buffer.from(sha, 'hex');
+      if (!this.nameAt(i, key)) continue;
+      const loc = this.location(i);
+      if (this.lost.size === 0 || !this.lost.has(loc.pack)) return loc;
+      // Its first pack is lost: a copy a later backup stored (holdsWhole said no) is read instead.
+      lostOne ??= loc;
     }
-    return loc;
+    return lostOne;
   }
 
   locations(sha: string): PackLocation[] {
     const out: PackLocation[] = [];
-    const i = this.first(sha);
-    if (i === undefined) return out;
+    if (!this.setPrefix(sha)) return out;
     const key = Buffer.from(sha, 'hex');
-    for (let j = i; j < this.count && this.compareAt(j, key) === 0; j++) out.push(this.location(j));
+    for (let i = this.first(); i < this.count && this.prefixAt(i); i++) {
+      if (this.nameAt(i, key)) out.push(this.location(i));
+    }
     return out;
   }
 
   /** Every name held by more than one pack, once each, in name order (a scan of the sorted records). */
   *duplicateNames(): Generator<string> {
-    for (let i = 1; i < this.count; i++) {
-      const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
-      const at = (i & CHUNK_MASK) * RECORD;
-      const prev = this.chunks[(i - 1) >>> CHUNK_SHIFT] as Buffer;
-      const pat = ((i - 1) & CHUNK_MASK) * RECORD;
-      if (chunk.compare(prev, pat, pat + 32, at, at + 32) !== 0) continue;
-      // Report a run once: at its second record.
-      if (i >= 2) {
-        const before = this.chunks[(i - 2) >>> CHUNK_SHIFT] as Buffer;
-        const bat = ((i - 2) & CHUNK_MASK) * RECORD;
-        if (before.compare(prev, pat, pat + 32, bat, bat + 32) === 0) continue;
+    for (let i = 0; i < this.count;) {
+      const [c, at] = this.at(i);
+      this.prefix[0] = c.readUInt32BE(at);
+      this.prefix[1] = c.readUInt32BE(at + 4);
+      let j = i + 1;
+      while (j < this.count && this.prefixAt(j)) j++;
+      // A run of one prefix: the same object in several packs, or names that only share a prefix.
+      if (j - i > 1) {
+        const seen = new Map<string, number>();
+        for (let k = i; k < j; k++) {
+          const [ck, ak] = this.at(k);
+          const name = this.names.hex(ck.readUInt32LE(ak + NAME));
+          seen.set(name, (seen.get(name) ?? 0) + 1);
+        }
+        yield* [...seen]
+          .filter(([, n]) => n > 1)
+          .map(([name]) => name)
+          .sort();
       }
-      yield chunk.toString('hex', at, at + 32);
+      i = j;
     }
   }
 
-  /** The lowest record index holding `sha`, or undefined. */
-  private first(sha: string): number | undefined {
-    if (!SHA256.test(sha)) return undefined;
-    const key = Buffer.from(sha, 'hex');
-    const prefix = key.readUInt32BE(0);
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      // The first 4 bytes decide almost every step without a call into C++ (Buffer.compare).
-      const chunk = this.chunks[mid >>> CHUNK_SHIFT] as Buffer;
-      const p = chunk.readUInt32BE((mid & CHUNK_MASK) * RECORD);
-      if (p < prefix || (p === prefix && this.compareAt(mid, key) < 0)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.count && this.compareAt(lo, key) === 0 ? lo : undefined;
+  /** Puts `sha`'s first 64 bits in this.prefix; false for a string that is not a SHA-256. */
+  private setPrefix(sha: string): boolean {
+    if (!SHA256.test(sha)) return false;
+    readPrefix(sha, this.prefix);
+    return true;
   }
 
-  private compareAt(i: number, key: Buffer): number {
-    const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
-    const at = (i & CHUNK_MASK) * RECORD;
-    return chunk.compare(key, 0, 32, at, at + 32);
+  /** The lowest record index whose prefix is not below this.prefix. */
+  private first(): number {
+    const hi = this.prefix[0] as number;
+    const lo = this.prefix[1] as number;
+    let a = 0;
+    let b = this.count;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const [c, at] = this.at(mid);
+      const h = c.readUInt32BE(at);
+      if (h < hi || (h === hi && c.readUInt32BE(at + 4) < lo)) a = mid + 1;
+      else b = mid;
+    }
+    return a;
+  }
+
+  /** Whether record i's prefix is this.prefix. */
+  private prefixAt(i: number): boolean {
+    const [c, at] = this.at(i);
+    return c.readUInt32BE(at) === this.prefix[0] && c.readUInt32BE(at + 4) === this.prefix[1];
+  }
+
+  /** Whether record i's whole name is `key` (read back from the name file). */
+  private nameAt(i: number, key: Buffer): boolean {
+    const [c, at] = this.at(i);
+    return this.names.equals(c.readUInt32LE(at + NAME), key);
+  }
+
+  private at(i: number): [Buffer, number] {
+    return [this.chunks[i >>> CHUNK_SHIFT] as Buffer, (i & CHUNK_MASK) * RECORD];
   }
 
   private location(i: number): PackLocation {
-    const chunk = this.chunks[i >>> CHUNK_SHIFT] as Buffer;
-    const at = (i & CHUNK_MASK) * RECORD;
+    const [chunk, at] = this.at(i);
     return {
-      pack: this.packs[chunk.readUInt32LE(at + 32)] as string,
-      offset: chunk.readUInt32LE(at + 36),
-      size: chunk.readUInt32LE(at + 40),
+      pack: this.packs[chunk.readUInt32LE(at + PACK)] as string,
+      offset: chunk.readUInt32LE(at + OFFSET),
+      size: chunk.readUInt32LE(at + SIZE),
     };
   }
 
@@ -159,8 +195,9 @@ export class PackIndex {
     packs: string[],
     packSizes: Map<string, number>,
     lost: ReadonlySet<string>,
+    names: NameFile,
   ): PackIndex {
-    return new PackIndex(chunks, count, packs, packSizes, lost);
+    return new PackIndex(chunks, count, packs, packSizes, lost, names);
   }
 }
 
@@ -174,6 +211,7 @@ export class PackIndexBuilder {
   private count = 0;
   private readonly packs: string[] = [];
   private readonly packSizes = new Map<string, number>();
+  private readonly names = new NameFile();
 
   add(index: PackIndexFile): void {
     if (this.packSizes.has(index.pack)) return;
@@ -185,10 +223,11 @@ export class PackIndexBuilder {
       if (c === this.chunks.length) this.chunks.push(Buffer.alloc(CHUNK_RECORDS * RECORD));
       const chunk = this.chunks[c] as Buffer;
       const at = (this.count & CHUNK_MASK) * RECORD;
-      chunk.write(o.sha256, at, 32, 'hex');
-      chunk.writeUInt32LE(ordinal, at + 32);
-      chunk.writeUInt32LE(o.offset, at + 36);
-      chunk.writeUInt32LE(o.size, at + 40);
+      chunk.write(o.sha256, at, 8, 'hex');
+      chunk.writeUInt32LE(ordinal, at + PACK);
+      chunk.writeUInt32LE(o.offset, at + OFFSET);
+      chunk.writeUInt32LE(o.size, at + SIZE);
+      chunk.writeUInt32LE(this.names.appendHex(o.sha256), at + NAME);
       this.count++;
     }
   }
@@ -212,23 +251,24 @@ export class PackIndexBuilder {
     keys.sort();
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = Number((keys[i] as bigint) & 0xffffffffn);
-    // Runs of equal 4-byte prefixes (about n²/2³³ records: ~120 at a million) by the whole SHA-256.
+    // Runs of equal 4-byte prefixes (about n²/2³³ records: ~120 at a million) by the next 4 bytes.
     for (let i = 0; i < n;) {
       let j = i + 1;
       const prefix = (keys[i] as bigint) >> 32n;
       while (j < n && (keys[j] as bigint) >> 32n === prefix) j++;
       if (j - i > 1) {
-        const run = Array.from(order.subarray(i, j)).sort((a, b) => {
-          const [ca, oa] = at(a);
-          const [cb, ob] = at(b);
-          return ca.compare(cb, ob, ob + 32, oa, oa + 32) || a - b;
-        });
+        const next = (r: number): number => {
+          const [c, o] = at(r);
+          return c.readUInt32BE(o + 4);
+        };
+        const run = Array.from(order.subarray(i, j)).sort((a, b) => next(a) - next(b) || a - b);
         order.set(run, i);
       }
       i = j;
     }
     permute(order, at);
-    return PackIndex.fromSorted(chunks, n, this.packs, this.packSizes, lost);
+    this.names.flush();
+    return PackIndex.fromSorted(chunks, n, this.packs, this.packSizes, lost, this.names);
   }
 }
 

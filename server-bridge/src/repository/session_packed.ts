@@ -1,25 +1,19 @@
 /**
  * The names of the objects packed in finished packs of this job, exactly, in 12 bytes an object
- * of memory: each name's first 64 bits, sorted, with where its whole name is in a spill file in
- * the process's spool directory (32 bytes a name, appended a pack at a time). A lookup searches
- * the prefixes and reads a whole name from the file only when a prefix matches: for an object
- * packed before in this job (a duplicate), or by chance (odds about n/2^64 a lookup). Holding the
- * whole names in memory cost 40 bytes an object, 40 MB at a million, the largest part of a first
- * backup's memory that grew with the file count. The pack being written is its writer's to answer.
+ * of memory: each name's first 64 bits, sorted, with its number in a NameFile (the whole names on
+ * local disk, appended a pack at a time). A lookup searches the prefixes and reads a whole name
+ * back only when a prefix matches: for an object packed before in this job (a duplicate), or by
+ * chance (odds about n/2^64 a lookup). Holding the whole names in memory cost 40 bytes an object,
+ * 40 MB at a million, the largest part of a first backup's memory that grew with the file count.
+ * The pack being written is its writer's to answer.
  *
  * A finished pack's prefixes are merged in at finish(), in O(names held): one name at a time
  * between lookups (a lookup per file, as a backup does) made a backup of n new small files O(n²),
  * 200k files took over 10 minutes of CPU.
  */
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { readPrefix } from '../core/hash_set';
-import { diskFullError, isDiskFull } from '../storage/disk_full';
-import { spoolDirSync } from '../manifest/spool_dir';
+import { NameFile } from './name_file';
 import type { FinishedPack } from './pack_writer';
-
-const NAME = 32;
 
 /** Parallel arrays sorted by (hi, lo): a name's first 32 bits, its next 32, its number in the file. */
 interface Prefixes {
@@ -32,38 +26,21 @@ const none = (): Prefixes => ({ hi: new Uint32Array(0), lo: new Uint32Array(0), 
 
 /**
  * Contract: has(sha) is true exactly for the names of the packs given to finish() (a name must be
- * finished once: Packs asks has() before adding). Sync, single-threaded. dispose() removes the
- * spill file (also when the process exits, with the spool directory); has() after it is false.
+ * finished once: Packs asks has() before adding). Sync, single-threaded. dispose() lets the names
+ * go; has() after it is false.
  */
 export class SessionPacked {
   private prefixes = none();
-  private file: string | undefined;
-  private fd: number | undefined;
-  private names = 0;
+  private file: NameFile | undefined;
   private mergesDone = 0;
   private readonly key = new Uint32Array(2);
-  private readonly read = Buffer.alloc(NAME);
 
-  /** Records a finished pack's names. Throws when the spill file cannot be written (disk full). */
+  /** Records a finished pack's names. Throws DiskFullError when they cannot be written to disk. */
   finish(pack: FinishedPack): void {
     const names = pack.index.objects.map((o) => Buffer.from(o.sha256, 'hex')).sort((a, b) => a.compare(b));
     if (names.length === 0) return;
-    const fd = this.spill();
-    const bytes = Buffer.concat(names);
-    try {
-      for (let off = 0; off < bytes.length;) {
-        off += writeSync(fd, bytes, off, bytes.length - off, this.names * NAME + off);
-      }
-    } catch (err) {
-      if (!isDiskFull(err)) throw err;
-      throw diskFullError(
-        err,
-        path.dirname(this.file as string),
-        'the list of objects packed',
-        undefined,
-        `the temporary directory (${path.dirname(this.file as string)})`,
-      );
-    }
+    this.file ??= new NameFile();
+    const file = this.file;
     const batch: Prefixes = {
       hi: new Uint32Array(names.length),
       lo: new Uint32Array(names.length),
@@ -72,9 +49,9 @@ export class SessionPacked {
     names.forEach((n, i) => {
       batch.hi[i] = n.readUInt32BE(0);
       batch.lo[i] = n.readUInt32BE(4);
-      batch.at[i] = this.names + i;
+      batch.at[i] = file.append(n);
     });
-    this.names += names.length;
+    file.flush();
     this.prefixes = merge(this.prefixes, batch);
     this.mergesDone++;
   }
@@ -97,8 +74,7 @@ export class SessionPacked {
     const whole = Buffer.from(sha, 'hex');
     // Every name with this prefix (two only if someone made them so): the whole name decides.
     for (let i = a; i < p.hi.length && p.hi[i] === hi && p.lo[i] === lo; i++) {
-      const at = (p.at[i] as number) * NAME;
-      if (readSync(this.fd as number, this.read, 0, NAME, at) === NAME && this.read.equals(whole)) return true;
+      if (this.file?.equals(p.at[i] as number, whole)) return true;
     }
     return false;
   }
@@ -113,22 +89,11 @@ export class SessionPacked {
     return this.prefixes.hi.byteLength * 3;
   }
 
-  /** Closes and removes the spill file; more than once is fine. */
+  /** Lets go of the names (the file and the prefixes); more than once is fine. */
   dispose(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    if (this.file !== undefined) rmSync(this.file, { force: true });
-    this.fd = undefined;
+    this.file?.close();
     this.file = undefined;
     this.prefixes = none();
-    this.names = 0;
-  }
-
-  private spill(): number {
-    if (this.fd !== undefined) return this.fd;
-    const file = path.join(spoolDirSync(), `packed-${randomBytes(8).toString('hex')}`);
-    this.fd = openSync(file, 'wx+', 0o600);
-    this.file = file;
-    return this.fd;
   }
 }
 

@@ -5,7 +5,7 @@
  * CPU in `npm run bench`). Real packs written by PackWriter into a temp directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PrefixSet } from '../../src/core/hash_set';
@@ -73,23 +73,34 @@ test('names that share their first 64 bits: the whole name, read back from the s
   expect(session.has(tail('1'))).toBe(false);
 });
 
-test('the whole names are in one 0600 file in the spool directory, removed by dispose()', async () => {
+test('the whole names are in a 0600 file that is never visible, its descriptor closed by dispose()', async () => {
   const before = new Set(await readdir(spoolDirSync()));
+  const fds = async () => {
+    const out: Array<{ fd: string; target: string }> = [];
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target.includes('/names-')) out.push({ fd, target });
+    }
+    return out;
+  };
+  const open = new Set((await fds()).map((f) => f.fd));
   const session = new SessionPacked();
   const names = Array.from({ length: 1000 }, () => sha(randomBytes(8)));
   session.finish(packOf(names.slice(0, 500)));
   session.finish(packOf(names.slice(500)));
-  const made = (await readdir(spoolDirSync())).filter((n) => !before.has(n));
-  expect(made).toHaveLength(1);
-  const file = path.join(spoolDirSync(), made[0] as string);
-  const st = await stat(file);
+  expect(await readdir(spoolDirSync())).toEqual([...before]);
+  const mine = (await fds()).filter((f) => !open.has(f.fd));
+  expect(mine).toHaveLength(1);
+  const { fd, target } = mine[0] as { fd: string; target: string };
+  expect(target).toMatch(/ \(deleted\)$/);
+  const st = await stat(`/proc/self/fd/${fd}`);
   expect(st.size).toBe(1000 * 32);
   expect(st.mode & 0o777).toBe(0o600);
   expect(session.bytes).toBe(1000 * 12);
   for (const n of names) expect(session.has(n)).toBe(true);
   session.dispose();
   session.dispose();
-  await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+  expect((await fds()).filter((f) => !open.has(f.fd))).toEqual([]);
 });
 
 test('PrefixSet counts its merges: names added in bulk merge once at the next lookup', () => {
