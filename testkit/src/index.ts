@@ -21,6 +21,7 @@ export {
   runStandinCommand,
   readStandinState,
   standinPid,
+  reapStandinAtExit,
   standinStateFiles,
   type StandinCommandOptions,
   type StandinStateFile,

@@ -6,11 +6,12 @@
  * file, so the secret is in no process's argv or environment).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kitRoot } from './kit_root';
-import { runChecked } from './proc_util';
-import { freePort, makeTempDir, removeTempDir } from './temp_dir';
+import { runChecked, signalPid } from './proc_util';
+import { freePort, makeTempDir, registerExitCleanup, removeTempDir } from './temp_dir';
 
 // Plain JavaScript kept in src/ (tsc does not copy it), so one path serves the kit run from src or dist.
 const CHILD = path.join(kitRoot(), 'src', 's3rver_child.js');
@@ -24,6 +25,8 @@ export interface S3Server {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** With tls: the PEM certificate that signs (is) the server's, for 127.0.0.1. */
   caFile?: string;
+  /** The server process's pid while it runs (a test may kill it). */
+  pid(): number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
   destroy(): Promise<void>;
@@ -72,12 +75,22 @@ export async function startS3Server(bucket = 'mm-backup-test', opts: S3ServerOpt
   const optionsFile = path.join(root, 'options.json');
   await writeFile(optionsFile, JSON.stringify(options), { mode: 0o600 });
   let child: ChildProcess | undefined;
+  // A test process killed outright (jest on a signal) runs no afterAll: the kit's reaper kills the
+  // server named in this file then, as it does a forgotten database server.
+  const pidFile = path.join(root, 's3rver.pid');
+  const disarm = registerExitCleanup(
+    () => {
+      if (child?.pid !== undefined && child.exitCode === null) signalPid(child.pid, 'SIGKILL');
+    },
+    { kind: 'pidfile', path: pidFile, signal: 'SIGKILL', match: 's3rver_child' },
+  );
   const start = () =>
     new Promise<void>((resolve, reject) => {
       const c = spawn(process.execPath, [CHILD, String(port), dir, bucket, optionsFile], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
+      if (c.pid !== undefined) writeFileSync(pidFile, `${c.pid}\n`);
       let err = '';
       c.stderr?.on('data', (d: Buffer) => {
         err += d.toString();
@@ -102,10 +115,12 @@ export async function startS3Server(bucket = 'mm-backup-test', opts: S3ServerOpt
     dir,
     credentials: opts.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     caFile,
+    pid: () => (child?.exitCode === null ? child.pid : undefined),
     start,
     stop,
     destroy: async () => {
       await stop();
+      disarm();
       await removeTempDir(root);
     },
   };

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureStandinBuilt, freePort, keepTempDir, makeTempDir, pidAlive, removeTempDir } from '../src';
@@ -97,4 +97,66 @@ test('after SIGKILL (no hooks can run) the reaper kills a forgotten MariaDB and 
   o.child.kill('SIGKILL');
   expect(await o.exited).toBe('SIGKILL');
   expect(await eventually(() => !pidAlive(o.pid) && !existsSync(o.dir))).toBe(true);
+});
+
+/** Runs `script` (which prints {pid, dir} of what it started, then idles) in a child process. */
+async function orphanOf(script: string) {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
+  expect(pidAlive(pid)).toBe(true);
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+  return { pid, dir, child, exited };
+}
+
+test('after SIGKILL the reaper kills a forgotten s3rver and removes its dir', async () => {
+  const o = await orphanOf(`require(${JSON.stringify(distKit)}).startS3Server().then((s) => {
+    console.log(JSON.stringify({ pid: s.pid(), dir: require('path').dirname(s.dir) }));
+    setInterval(() => {}, 1000);
+  })`);
+  expect(existsSync(o.dir)).toBe(true);
+  o.child.kill('SIGKILL');
+  expect(await o.exited).toBe('SIGKILL');
+  expect(await eventually(() => !pidAlive(o.pid) && !existsSync(o.dir))).toBe(true);
+});
+
+test('after SIGKILL the reaper kills the stand-in its pid file names, the one running then', async () => {
+  // A process with a stand-in's command line (the reaper checks it before it signals a pid read
+  // from a file): started, then replaced by a second as a restore's service.start would.
+  const state = await makeTempDir('reap-standin-');
+  const fakeStandin = () =>
+    spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '/kit/dist/standin/main.js', 'run'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+  const first = fakeStandin();
+  const o = await orphanOf(`const fs = require('fs');
+    const kit = require(${JSON.stringify(distKit)});
+    kit.reapStandinAtExit(${JSON.stringify(state)});
+    console.log(JSON.stringify({ pid: process.pid, dir: '' }));
+    setInterval(() => {}, 1000);`);
+  first.kill('SIGKILL');
+  const second = fakeStandin();
+  try {
+    writeFileSync(join(state, 'standin.pid'), `${second.pid}\n`);
+    const other = fakeStandin(); // not named in the file: left alone
+    try {
+      o.child.kill('SIGKILL');
+      expect(await o.exited).toBe('SIGKILL');
+      expect(await eventually(() => !pidAlive(second.pid as number))).toBe(true);
+      expect(pidAlive(other.pid as number)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  } finally {
+    second.kill('SIGKILL');
+    await removeTempDir(state);
+  }
 });

@@ -15,6 +15,7 @@ import {
   standinCommands,
   standinUrl,
   standinViolations,
+  reapStandinAtExit,
   startMariadb,
   startPostgres,
   type Sandbox,
@@ -81,6 +82,8 @@ export async function setupE2E(
     if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
   };
   run(commands.start);
+  // Killed outright (jest on a signal), the test's process leaves it to the kit's reaper.
+  const disarmReaper = reapStandinAtExit(standinState);
   return {
     driver,
     db,
@@ -97,6 +100,7 @@ export async function setupE2E(
     violations: () => standinViolations(standinState),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));
+      disarmReaper();
       const violations = standinViolations(standinState);
       await db.destroy();
       await removeTempDir(root);

@@ -16,6 +16,7 @@ import {
   standinCommands,
   standinUrl,
   standinViolations,
+  reapStandinAtExit,
   startPostgres,
   type PgServer,
   type Sandbox,
@@ -128,6 +129,8 @@ export async function setupPitrRestore(opts: { size?: SandboxSize } = {}): Promi
   await writeFile(cfgFile, JSON.stringify(cfg, null, 2), { mode: 0o600 });
   const started = spawnSync(commands.start[0] as string, commands.start.slice(1), { encoding: 'utf8' });
   if (started.status !== 0) throw new Error(`the stand-in did not start: ${started.stderr}`);
+  // Killed outright (jest on a signal), the test's process leaves it to the kit's reaper.
+  const disarmReaper = reapStandinAtExit(standinState);
   return {
     db,
     sb,
@@ -145,6 +148,7 @@ export async function setupPitrRestore(opts: { size?: SandboxSize } = {}): Promi
     cli: (...args: string[]) => runCli(['--config', cfgFile, '--json', ...args]),
     cleanup: async () => {
       spawnSync(commands.stop[0] as string, commands.stop.slice(1));
+      disarmReaper();
       const violations = standinViolations(standinState);
       await db.destroy();
       await removeTempDir(root);

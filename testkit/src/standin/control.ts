@@ -18,6 +18,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { kitRoot } from '../kit_root';
 import { pidAlive, runCommand, signalPid, sleep, tailFile, waitPidGone } from '../proc_util';
+import { registerExitCleanup } from '../temp_dir';
 
 /** Options that shape the stand-in's start command. */
 export interface StandinCommandOptions {
@@ -124,6 +125,22 @@ function isStandinPid(pid: number): boolean {
 export function standinPid(stateDir: string): number | undefined {
   const pid = readPid(standinStateFiles(stateDir).pid);
   return pid !== undefined && isStandinPid(pid) ? pid : undefined;
+}
+
+/**
+ * Has the stand-in of `stateDir` killed when this process exits, or dies without stopping it (a
+ * test run killed by a signal runs no afterAll): the kit's reaper reads the pid file then, so it
+ * finds the one running at that moment (a restore's service.start may have started another).
+ * Returns the function that disarms it (after a stop).
+ */
+export function reapStandinAtExit(stateDir: string): () => void {
+  return registerExitCleanup(
+    () => {
+      const pid = standinPid(stateDir);
+      if (pid !== undefined) signalPid(pid, 'SIGKILL');
+    },
+    { kind: 'pidfile', path: standinStateFiles(stateDir).pid, signal: 'SIGTERM', match: 'standin' },
+  );
 }
 
 /** Parsed command-line options of main.js. */

@@ -3,14 +3,13 @@
  * manual procedure (stop, `cp -ra`, `pg_dump -Fc`, start; `pg_restore` + `cp -ra` back), the
  * `mm-backup` command (its `--json` summary read back) and restic. Every run is recorded in `runs`.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   freePort,
   generateSandbox,
-  registerExitCleanup,
+  reapStandinAtExit,
   runStandinCommand,
   standinCommands,
   standinUrl,
@@ -175,10 +174,9 @@ export async function setupWorld(
   const cfg = (repo: string) => writeCfg(repo, false);
   const pitrCfg = (repo: string) => writeCfg(repo, true);
   await runService(commands.start);
-  // Interrupted (Ctrl-C): stop the stand-in too (the kit removes the temp dir and the PostgreSQL cluster).
-  registerExitCleanup(() => {
-    spawnSync(commands.stop[0] as string, commands.stop.slice(1), { stdio: 'ignore' });
-  });
+  // Interrupted (Ctrl-C) or killed: the stand-in is stopped too (the kit removes the temp dir and
+  // the PostgreSQL cluster), by this process's exit hooks or, after a SIGKILL, by the kit's reaper.
+  reapStandinAtExit(path.join(root, 'standin'));
   return { tag, spec, root, sb, url, commands, generateMs, many, pg, cfg, pitrCfg };
 }
 
