@@ -200,19 +200,25 @@ async function indexProbe(n: number, base: string): Promise<void> {
   try {
     mkdirSync(path.join(root, 'index'));
     const per = 4000; // ~16 MiB packs of 4 KiB objects
+    const present: string[] = [];
     for (let p = 0; p * per < n; p++) {
       const pack = randomBytes(32).toString('hex');
       const objects: Array<{ sha256: string; offset: number; size: number }> = [];
       let offset = 0;
       for (let i = 0; i < Math.min(per, n - p * per); i++) {
         const size = 1000 + (i % 5000);
-        objects.push({ sha256: randomBytes(32).toString('hex'), offset, size });
+        const sha256 = randomBytes(32).toString('hex');
+        if (present.length < 100_000 && i % 10 === 0) present.push(sha256);
+        objects.push({ sha256, offset, size });
         offset += size;
       }
       const text = serializePackIndexFile({ pack, size: offset, objects });
       writeFileSync(path.join(root, 'index', `${pack}.json`), text);
     }
-    const child = spawnSync(process.execPath, [__filename, '--index-child', root], { encoding: 'utf8' });
+    writeFileSync(path.join(root, 'present.txt'), present.join('\n'));
+    const child = spawnSync(process.execPath, ['--expose-gc', __filename, '--index-child', root], {
+      encoding: 'utf8',
+    });
     process.stdout.write(child.stdout + child.stderr);
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -240,11 +246,16 @@ async function indexChild(root: string): Promise<void> {
   let hits = 0;
   for (const p of probes) if (index.lookup(p)) hits++;
   const lookupUs = ((performance.now() - t) * 1000) / probes.length;
+  const present = readFileSync(path.join(root, 'present.txt'), 'utf8').split('\n');
+  t = performance.now();
+  let found = 0;
+  for (const p of present) if (index.lookup(p)) found++;
+  const hitUs = ((performance.now() - t) * 1000) / present.length;
   process.stdout.write(
     `index: ${index.count} objects, ${broken.length} broken; build ${(buildMs / 1000).toFixed(2)} s; records ${(index.recordBytes / MB).toFixed(1)} MB; ` +
       `RSS ${(before.rss / MB).toFixed(0)} -> ${(after.rss / MB).toFixed(0)} MB (peak ${(peak / MB).toFixed(0)} MB); ` +
       `heap ${(before.heap / MB).toFixed(1)} -> ${(after.heap / MB).toFixed(1)} MB; arrayBuffers ${(before.ab / MB).toFixed(1)} -> ${(after.ab / MB).toFixed(1)} MB; ` +
-      `lookup (miss) ${lookupUs.toFixed(2)} µs, ${hits} hits\n`,
+      `lookup (miss) ${lookupUs.toFixed(2)} µs, ${hits} hits; lookup (hit) ${hitUs.toFixed(2)} µs, ${found} of ${present.length} found\n`,
   );
 }
 
