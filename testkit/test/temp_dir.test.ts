@@ -48,30 +48,14 @@ async function orphanServer(
   pidFile: string,
   env: NodeJS.ProcessEnv = process.env,
 ) {
-  const child = spawn(
-    process.execPath,
-    [
-      '-e',
-      `require(${JSON.stringify(distKit)}).${kind}({ name: 'orphan' }).then((s) => {
+  return orphanOf(
+    `require(${JSON.stringify(distKit)}).${kind}({ name: 'orphan' }).then((s) => {
     const pid = require('fs').readFileSync(${pidFile}, 'utf8').split('\\n')[0];
     console.log(JSON.stringify({ pid: Number(pid), dir: s.baseDir }));
     setInterval(() => {}, 1000);
   })`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env },
+    env,
   );
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.trim());
-    });
-    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-  });
-  const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
-  expect(pidAlive(pid)).toBe(true);
-  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
-  return { pid, dir, child, exited };
 }
 
 async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
@@ -100,8 +84,8 @@ test('after SIGKILL (no hooks can run) the reaper kills a forgotten MariaDB and 
 });
 
 /** Runs `script` (which prints {pid, dir} of what it started, then idles) in a child process. */
-async function orphanOf(script: string) {
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function orphanOf(script: string, env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
