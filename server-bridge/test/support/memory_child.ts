@@ -18,10 +18,10 @@ export interface ChildRun {
   stderr: string;
 }
 
-/** `node ...args`, its output collected; resolves when it has exited, whatever its status. */
-export function runNode(args: string[]): Promise<ChildRun> {
+/** `node ...args` (with `env` added), its output collected; resolves when it has exited, whatever its status. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
