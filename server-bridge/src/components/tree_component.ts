@@ -11,6 +11,7 @@ import type { BackupComponent, BackupContext, ComponentPlan, Estimate, WalkConte
 import { DAY_DIR, fileInfoDays } from '../database/file_info_days';
 import { nextWalkState, planCarry, type CarryPlan } from '../repository/settled_days';
 import type { WalkState } from '../repository/walk_state';
+import type { SubtreeStats } from '../repository/carried_entries';
 import { plural } from '../core/units';
 
 /** The day directory (YYYYMMDD) a path of the file store lies under, for the walk state. */
@@ -38,6 +39,8 @@ export class TreeComponent implements BackupComponent {
   private scanned?: TreeBackupResult;
   /** The scan's index with the pre-copied files' hashes: the parent of the pass made while Mattermost is stopped. */
   private precopiedEntries?: EntryList;
+  /** What each day directory of precopiedEntries holds: the pass made during the stop joins settled ones in later. */
+  private precopiedSubtrees?: ReadonlyMap<string, SubtreeStats>;
   private precopied = { newBytes: 0, filesRead: 0 };
   /** The walk state of the last pass's index (the scan's, then the backup's). */
   private state?: WalkState;
@@ -119,7 +122,7 @@ export class TreeComponent implements BackupComponent {
     this.notes.push(
       pass.plan.fullWalk
         ? `${what} walked every directory (${pass.plan.fullWalk})`
-        : `${what} took ${plural(res.carried, 'entry', 'entries')} of ${plural(pass.plan.carry.size, 'settled day directory', 'settled day directories')} from the parent without walking them`,
+        : `${what} took ${plural(res.carried, 'entry', 'entries')} of ${plural(pass.plan.carry.size, 'settled day directory', 'settled day directories')} from the parent without walking them${res.carriedLater ? ` (${plural(res.carriedLater, 'entry', 'entries')} of them joined in as the manifest is written)` : ''}`,
     );
   }
 
@@ -131,11 +134,18 @@ export class TreeComponent implements BackupComponent {
   async precopy(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }> {
     const scanned = this.scanned;
     if (!scanned) return { filesRead: 0, bytesRead: 0 };
-    const res = await precopyEntries(scanned, this.plan.root as string, ctx.repo, ctx.step.signal, (bytes) =>
-      ctx.step.progress(bytes, scanned.changedBytes, 'bytes'),
+    const res = await precopyEntries(
+      scanned,
+      this.plan.root as string,
+      ctx.repo,
+      ctx.step.signal,
+      (bytes) => ctx.step.progress(bytes, scanned.changedBytes, 'bytes'),
+      undefined,
+      this.plan.fileInfo ? dayOf : undefined,
     );
     this.precopied = res;
     this.precopiedEntries = res.entries;
+    this.precopiedSubtrees = res.subtrees;
     return res;
   }
 
@@ -151,6 +161,7 @@ export class TreeComponent implements BackupComponent {
       exclude: this.plan.exclude,
       // Streams read alongside the walk (a merge join): no index of the parent is built in memory.
       previous: this.precopiedEntries ?? this.scanned?.entries ?? ctx.previous?.entries,
+      previousSubtrees: this.precopiedEntries ? this.precopiedSubtrees : undefined,
       repo: ctx.repo,
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',
@@ -164,6 +175,7 @@ export class TreeComponent implements BackupComponent {
     // Their spool files are removed once nothing refers to them (entry_spool.ts).
     this.scanned = undefined;
     this.precopiedEntries = undefined;
+    this.precopiedSubtrees = undefined;
     for (const w of res.warnings) ctx.step.log('warn', w);
     const root = this.plan.root as string;
     const rel = path.relative(this.installDir, root);

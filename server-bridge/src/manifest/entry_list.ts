@@ -32,6 +32,12 @@ export async function collectEntries(list: EntryList): Promise<Entry[]> {
   return out;
 }
 
+/** An iterator that can pass over entries without making them (a spool file's: entry_spool.ts). */
+interface SkippingIterator extends AsyncIterator<Entry> {
+  /** Passes over up to `n` entries; resolves to how many there were. */
+  skip(n: number): Promise<number>;
+}
+
 /**
  * A cursor for a merge join: `seek(path)` returns the entry with exactly that path, advancing past
  * smaller ones. Paths asked for must not decrease (a walk in byPath order); an out-of-order list
@@ -70,6 +76,32 @@ export class EntryCursor {
       yield this.head;
       await this.next();
     }
+  }
+
+  /**
+   * Passes over the `n` entries whose path starts with `prefix` (a subtree taken from elsewhere);
+   * from a spooled list without parsing them, but for the first and the last. True when there were
+   * exactly `n`: the first and the n-th are under `prefix` and the one after them is not (in a
+   * byPath list a subtree is one run). False leaves the cursor somewhere in or past the subtree.
+   */
+  async skipUnder(prefix: string, n: number): Promise<boolean> {
+    await this.seek(prefix);
+    const under = () => this.head !== undefined && this.head.path.startsWith(prefix);
+    if (n === 0) return !under();
+    if (!under()) return false;
+    if (n > 1) {
+      // The head is the first of them; all but the last of the others are passed over.
+      const it = this.it as Partial<Pick<SkippingIterator, 'skip'>>;
+      if (typeof it.skip === 'function') {
+        if ((await it.skip(n - 2)) !== n - 2) return false;
+      } else {
+        for (let i = 2; i < n; i++) await this.next();
+      }
+      await this.next();
+      if (!under()) return false;
+    }
+    await this.next();
+    return !under();
   }
 
   /** Stops reading (the underlying file stream is closed). */

@@ -5,7 +5,7 @@
  * bytes whose signature was checked, however the repository changes meanwhile. A spool file is
  * removed when nothing refers to it any more, or when the process exits.
  */
-import { createReadStream, unlinkSync } from 'node:fs';
+import { createReadStream, unlinkSync, type ReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -159,25 +159,91 @@ class FileEntryList implements EntryStream {
     readonly keepAlive: object,
   ) {}
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Entry> {
-    if (this.end <= this.start) return;
-    const decoder = new StringDecoder('utf8');
-    const stream = createReadStream(this.file, { start: this.start, end: this.end - 1, highWaterMark: 256 * 1024 });
-    let pending = '';
-    try {
-      for await (const chunk of stream) {
-        pending += decoder.write(chunk as Buffer);
-        let start = 0;
-        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', start)) {
-          yield JSON.parse(pending.slice(start, nl)) as Entry;
-          start = nl + 1;
-        }
-        pending = pending.slice(start);
+  [Symbol.asyncIterator](): SpoolReader {
+    return new SpoolReader(this.file, this.start, this.end);
+  }
+}
+
+/**
+ * Reads a spool section line by line: next() parses one entry, skip() passes over entries without
+ * parsing them (a walk that takes a subtree's entries from elsewhere; JSON.parse is most of the
+ * cost of reading an index).
+ */
+export class SpoolReader implements AsyncIterator<Entry> {
+  private pending = '';
+  private at = 0;
+  private ended: boolean;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly stream: ReadStream | undefined;
+  private readonly chunks: AsyncIterator<Buffer> | undefined;
+
+  constructor(file: string, start: number, end: number) {
+    this.ended = end <= start;
+    if (this.ended) return;
+    this.stream = createReadStream(file, { start, end: end - 1, highWaterMark: 256 * 1024 });
+    this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async next(): Promise<IteratorResult<Entry>> {
+    const line = await this.line();
+    return line === undefined ? { done: true, value: undefined } : { done: false, value: JSON.parse(line) as Entry };
+  }
+
+  /** Passes over up to `n` entries, unparsed (their lines only counted); returns how many there were. */
+  async skip(n: number): Promise<number> {
+    let k = 0;
+    while (k < n) {
+      const nl = this.pending.indexOf('\n', this.at);
+      if (nl >= 0) {
+        this.at = nl + 1;
+        k++;
+      } else if (!(await this.fill())) {
+        if (this.at < this.pending.length) k++; // a last line without its newline
+        this.pending = '';
+        this.at = 0;
+        break;
       }
-      pending += decoder.end();
-      if (pending) yield JSON.parse(pending) as Entry;
-    } finally {
-      stream.destroy();
     }
+    return k;
+  }
+
+  async return(): Promise<IteratorResult<Entry>> {
+    this.ended = true;
+    this.pending = '';
+    this.stream?.destroy();
+    return { done: true, value: undefined };
+  }
+
+  /** The next line, or undefined at the end. */
+  private async line(): Promise<string | undefined> {
+    for (;;) {
+      const nl = this.pending.indexOf('\n', this.at);
+      if (nl >= 0) {
+        const line = this.pending.slice(this.at, nl);
+        this.at = nl + 1;
+        return line;
+      }
+      if (!(await this.fill())) {
+        const rest = this.pending.slice(this.at);
+        this.pending = '';
+        this.at = 0;
+        return rest === '' ? undefined : rest;
+      }
+    }
+  }
+
+  /** Appends the next chunk of the section to what is pending; false when there is none. */
+  private async fill(): Promise<boolean> {
+    if (this.ended || !this.chunks) return false;
+    const r = await this.chunks.next();
+    this.pending = this.pending.slice(this.at);
+    this.at = 0;
+    if (r.done) {
+      this.pending += this.decoder.end();
+      this.ended = true;
+    } else {
+      this.pending += this.decoder.write(r.value);
+    }
+    return true;
   }
 }

@@ -156,6 +156,10 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         files += read?.filesRead ?? 0;
         bytes += read?.bytesRead ?? 0;
       }
+      // The pass made during the stop nearly always stores something (a log file grew): the pack
+      // index is loaded now, while Mattermost runs. At a million packed objects its load took 1.3 s
+      // of the downtime of a backup in which nothing else changed.
+      await ec.repo.prepareWrites({ signal: ctx.signal });
       return `${plural(files, 'changed file')} (${fmt(bytes)}) copied ahead of the stop`;
     },
   };

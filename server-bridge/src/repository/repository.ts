@@ -27,6 +27,7 @@ import { plural } from '../core/units';
 import { HashingStream } from './hashing';
 import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
+import { checkBytes } from './check_bytes';
 import { cloneInto, stagingFailure } from './clone_into';
 import { Packs } from './packs';
 import type { BrokenPackIndex, PackLocation } from './pack_index';
@@ -258,13 +259,18 @@ export class Repository {
     file: string,
     opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
   ): Promise<StoredObject> {
-    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.stagingDirectory(), opts);
+    await this.prepareWrites(opts);
     if (opts.size !== undefined && opts.size <= INLINE_FILE) {
       const whole = await readSmall(file, INLINE_FILE, { signal: opts.signal });
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
       if (whole) return this.storeBytes(file, whole, opts);
     }
     return this.storeStaged(file, opts);
+  }
+
+  /** Ready to take objects (packs: the index loaded, the marker upgraded); ahead of the first store, which does it otherwise. */
+  async prepareWrites(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.stagingDirectory(), opts);
   }
 
   /** Whether ingestSmallSync works here: the objects are plain local files (no bucket, no encryption). */
@@ -837,15 +843,4 @@ export class Repository {
 /** A temporary name beside `dest` (same directory: the rename over it is atomic), hidden and unique. */
 function tempBeside(dest: string): string {
   return path.join(path.dirname(dest), `.${path.basename(dest)}.mmb-${randomBytes(6).toString('hex')}`);
-}
-
-/** The problem with an object's bytes read whole (a packed one's names its pack), or undefined. */
-function checkBytes(sha256: string, size: number | undefined, buf: Buffer, loc?: PackLocation): string | undefined {
-  const actual = createHash('sha256').update(buf).digest('hex');
-  const where = loc ? ` in pack ${loc.pack.slice(0, 12)}… at byte ${loc.offset}` : '';
-  if (actual !== sha256) return `content does not match its checksum (got ${actual.slice(0, 12)}…)${where}`;
-  if (size !== undefined && buf.length !== size) {
-    return `size ${buf.length} differs from the manifest's ${size}${where}`;
-  }
-  return undefined;
 }

@@ -20,6 +20,7 @@ import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry
 import { EntrySpool } from '../manifest/entry_spool';
 import type { Entry } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
+import { CarriedEntries, type CarriedSubtree, type SubtreeStats } from './carried_entries';
 import { OrderedOutput } from './ordered_output';
 import { metaOf, orderedWalk, type Meta } from './ordered_walk';
 import { INLINE_FILE, type Repository } from './repository';
@@ -61,6 +62,13 @@ export interface TreeBackupOptions {
   carry?: ReadonlyMap<string, number>;
   /** Groups paths into subtrees (a day directory) whose entry counts the result reports, for a later carry. */
   subtreeOf?: (rel: string) => string | undefined;
+  /**
+   * What each subtree of `previous` holds, counted as it was written (a precopy's index). A carried
+   * subtree that matches (the entries `carry` says, every file with a checksum) is passed over by
+   * the walk, unparsed, and joined in when the result's entries are read (carried_entries.ts):
+   * the pass made while Mattermost is stopped does not copy it.
+   */
+  previousSubtrees?: ReadonlyMap<string, SubtreeStats>;
 }
 
 export interface TreeBackupResult {
@@ -78,12 +86,15 @@ export interface TreeBackupResult {
   subtrees: Map<string, number>;
   /** Entries taken from the parent without being walked (`carry`). */
   carried: number;
+  /** Of those, the ones joined in as `entries` is read (`previousSubtrees`). */
+  carriedLater: number;
 }
 
 export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupResult> {
   const repo = opts.repo;
   if (!repo && !opts.scan) throw new Error('backupTree needs a repository unless it only scans');
-  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, carried: 0 };
+  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, carried: 0, carriedLater: 0 };
+  const later: CarriedSubtree[] = [];
   const subtrees = new Map<string, number>();
   const subtreeOf = opts.subtreeOf;
   const warnings: string[] = [];
@@ -247,10 +258,32 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     }
   };
 
+  /** Passes over a subtree that `previousSubtrees` vouches for; false when it does not. */
+  const carryLater = async (rel: string): Promise<boolean> => {
+    const st = opts.previousSubtrees?.get(rel);
+    if (!st || st.unhashed > 0 || st.entries !== opts.carry?.get(rel)) return false;
+    if (!(await parent.skipUnder(`${rel}/`, st.entries))) {
+      // Passed over in part: the cursor cannot go back, so this pass fails and is made again walking everything.
+      throw new BridgeError(
+        'INTERNAL',
+        `the index taken from before the stop does not hold the ${plural(st.entries, 'entry', 'entries')} counted under ${rel}: the walk stops rather than leave a hole`,
+        { hint: 'run the backup again with --full-walk', details: { carryMismatch: rel } },
+      );
+    }
+    later.push({ rel, entries: st.entries });
+    counts.carried += st.entries;
+    counts.carriedLater += st.entries;
+    counts.files += st.files;
+    counts.bytes += st.bytes;
+    const key = subtreeOf?.(`${rel}/`);
+    if (key !== undefined) subtrees.set(key, (subtrees.get(key) ?? 0) + st.entries);
+    return true;
+  };
+
   try {
     for await (const { rel, abs, meta, listed, skipped } of walk) {
       if (skipped) {
-        await carry(rel, abs);
+        if (!(await carryLater(rel))) await carry(rel, abs);
         continue;
       }
       const prev = await parent.seek(rel);
@@ -280,8 +313,9 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     }
     await out.finish();
     await pool.drain();
-    const entries = await spool.endSection();
+    const walked = await spool.endSection();
     await spool.close();
+    const entries = later.length ? new CarriedEntries(walked, opts.previous as EntryList, later) : walked;
     return { entries, ...counts, warnings, subtrees };
   } catch (err) {
     // Reads in flight end (or fail on the signal) before the index they were for is removed.
@@ -306,11 +340,31 @@ export async function precopyEntries(
   signal?: AbortSignal,
   onBytes?: (bytes: number) => void,
   pacer: WalkPacer = repo.ingestsSmallSync ? new WalkPacer() : new WalkPacer({ fixed: 'async' }),
-): Promise<{ newBytes: number; filesRead: number; bytesRead: number; entries: EntryStream }> {
+  subtreeOf?: (rel: string) => string | undefined,
+): Promise<{
+  newBytes: number;
+  filesRead: number;
+  bytesRead: number;
+  entries: EntryStream;
+  /** What each subtree (`subtreeOf`) of `entries` holds, for a pass that carries it (previousSubtrees). */
+  subtrees: Map<string, SubtreeStats>;
+}> {
   const pool = new TaskPool(16);
   const res = { newBytes: 0, filesRead: 0, bytesRead: 0 };
   const spool = await EntrySpool.create(await spoolDir(), 'precopy');
-  const out = new OrderedOutput(spool);
+  const subtrees = new Map<string, SubtreeStats>();
+  const count = (e: Entry) => {
+    const key = subtreeOf?.(e.path);
+    if (key === undefined) return;
+    let st = subtrees.get(key);
+    if (!st) subtrees.set(key, (st = { entries: 0, files: 0, bytes: 0, unhashed: 0 }));
+    st.entries++;
+    if (e.type !== 'file') return;
+    st.files++;
+    st.bytes += e.size ?? 0;
+    if (!e.sha256) st.unhashed++;
+  };
+  const out = new OrderedOutput(spool, undefined, subtreeOf ? count : undefined);
   /** copy with synchronous calls, for a small file while the pacer finds that faster; undefined: use copy. */
   const copySync = (e: Entry): Entry | undefined => {
     const abs = e.path ? path.join(root, e.path) : root;
@@ -388,7 +442,7 @@ export async function precopyEntries(
     await pool.drain();
     const entries = await spool.endSection();
     await spool.close();
-    return { ...res, entries };
+    return { ...res, entries, subtrees };
   } catch (err) {
     await pool.drain().catch(() => undefined);
     await spool.discard();

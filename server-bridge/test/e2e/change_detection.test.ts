@@ -136,3 +136,19 @@ test('settled days are carried, new rows are seen, hand edits wait for the full 
   expect((await data(b7)).entries.map((e) => e.path)).toEqual(d6.entries.map((e) => e.path));
   expect(await isUp(env.url)).toBe(true);
 }, 300_000);
+
+test('offline: the pass made during the stop joins settled days in as the manifest is written; the snapshot is whole and verifies', async () => {
+  const on = await backup();
+  const off = await env.cli('backup', '--mode', 'offline');
+  expect({ code: off.code, stderr: off.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  expect(logs(off).join('\n')).toMatch(
+    /the copy took (\d+) entries of \d+ settled day directories from the parent without walking them \(\1 entries of them joined in as the manifest is written\)/,
+  );
+  const byPath = (c: Comp) => c.entries.map((e) => [e.path, e.type, e.sha256]);
+  const [dOn, dOff] = [await data(on), await data(off)];
+  expect(byPath(dOff)).toEqual(byPath(dOn));
+  expect(dOff.files).toBe(dOn.files);
+  const v = await env.cli('verify', off.summary?.snapshot.id as string);
+  expect(v.code).toBe(0);
+  expect(await isUp(env.url)).toBe(true);
+}, 300_000);

@@ -26,14 +26,22 @@ const CLI = path.join(
   'bin',
   'mm-backup.js',
 );
-/** Node's flags on the command's `#!/usr/bin/env -S node …` line: the bench runs it as installed. */
-export function launcherFlags(file: string): string[] {
+/**
+ * The command's `#!/usr/bin/env -S [NAME=value ...] node [flags]` line: the environment it sets
+ * and Node's flags, which the bench passes on to run the command as installed.
+ */
+export function launcherLine(file: string): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env(?: -S)? node((?: --?[\w=.-]+)*)\s*$/.exec(first);
+  const m = /^#!\S*env(?: -S)?((?: [A-Z_][A-Z0-9_]*=[\w.-]+)*) node((?: --?[\w=.-]+)*)\s*$/.exec(first);
   if (!m) throw new Error(`${file}: not a #!/usr/bin/env -S node launcher: ${first}`);
-  return (m[1] ?? '').split(' ').filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const a of (m[1] ?? '').split(' ').filter(Boolean)) {
+    const eq = a.indexOf('=');
+    env[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  return { env, flags: (m[2] ?? '').split(' ').filter(Boolean) };
 }
-const CLI_FLAGS = launcherFlags(CLI);
+const LAUNCHER = launcherLine(CLI);
 export const MB = 1024 * 1024;
 
 /** A data size for the reference install; `manyFiles` adds that many small attachment files. */
@@ -232,7 +240,8 @@ export async function mmBackup(
   const cfgFile = opts.pitr ? await w.pitrCfg(repo) : await w.cfg(repo);
   const watch = new PingWatcher(w.url);
   watch.start();
-  const r = await runProc([process.execPath, ...CLI_FLAGS, CLI, '--config', cfgFile, '--json', ...args], {
+  const r = await runProc([process.execPath, ...LAUNCHER.flags, CLI, '--config', cfgFile, '--json', ...args], {
+    env: LAUNCHER.env,
     measureMemory: true,
   });
   const downtimeMs = await watch.stop();
