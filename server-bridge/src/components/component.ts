@@ -96,7 +96,16 @@ export interface BackupComponent {
    * Rejects only when `signal` aborts; estimate() and backup() await the same work.
    */
   prepare?(signal?: AbortSignal): Promise<void>;
-  /** Optional: copies what estimate() found changed while Mattermost still runs (offline backups), so less is left for the downtime. */
+  /**
+   * Optional: an upper bound of what backing it up can add, known without walking it (the used space
+   * of the filesystem `dev` it lies on: components on one filesystem count it once). When the
+   * repository has room for every bound, estimate() is not called: the first pass reads as it walks.
+   */
+  bound?(): Promise<{ dev: number; bytes: number } | undefined>;
+  /**
+   * Optional: copies what changed while Mattermost still runs (offline backups), so less is left for
+   * the downtime: what estimate() found, or, when it was not called, all of it in one pass.
+   */
   precopy?(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }>;
   backup(ctx: BackupContext): Promise<ComponentRecord>;
   /** Optional: the walk state of the tree backup() just wrote, saved once its snapshot is committed. */

@@ -1,5 +1,6 @@
 /** File-tree components: config dir, application, file store, plugins, logs, Bleve, TLS and extra files. */
 import { isWholeTree, type EntryList } from '../manifest/entry_list';
+import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { ComponentRecord } from '../manifest/manifest';
 import { backupTree, precopyEntries, type TreeBackupOptions, type TreeBackupResult } from '../repository/tree_backup';
@@ -42,6 +43,8 @@ export class TreeComponent implements BackupComponent {
   /** What each day directory of precopiedEntries holds: the pass made during the stop joins settled ones in later. */
   private precopiedSubtrees?: ReadonlyMap<string, SubtreeStats>;
   private precopied = { newBytes: 0, filesRead: 0 };
+  /** The tree's bytes as the precopy's own pass found them (no scan ran). */
+  private firstPassBytes?: number;
   /** The walk state of the last pass's index (the scan's, then the backup's). */
   private state?: WalkState;
   /** What the passes said about change detection, logged by backup(). */
@@ -62,6 +65,20 @@ export class TreeComponent implements BackupComponent {
     });
     this.record(pass, walk, this.scanned, 'the scan');
     return { files: this.scanned.files, bytes: this.scanned.bytes, changedBytes: this.scanned.changedBytes };
+  }
+
+  /**
+   * The used space of the filesystem the tree lies on: an upper bound of what its backup can add,
+   * known without walking it. Undefined when the root cannot be looked at (the scan says why).
+   */
+  async bound(): Promise<{ dev: number; bytes: number } | undefined> {
+    const root = this.plan.root as string;
+    try {
+      const [st, fs] = await Promise.all([stat(root), statfs(root)]);
+      return { dev: st.dev, bytes: (fs.blocks - fs.bfree) * fs.bsize };
+    } catch {
+      return undefined;
+    }
   }
 
   walkState(): WalkState | undefined {
@@ -133,7 +150,7 @@ export class TreeComponent implements BackupComponent {
    */
   async precopy(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }> {
     const scanned = this.scanned;
-    if (!scanned) return { filesRead: 0, bytesRead: 0 };
+    if (!scanned) return this.firstPass(ctx);
     const res = await precopyEntries(
       scanned,
       this.plan.root as string,
@@ -149,11 +166,39 @@ export class TreeComponent implements BackupComponent {
     return res;
   }
 
+  /**
+   * The precopy without a scan (the repository had room for the tree's bound): one pass reads what
+   * changed as it walks, while Mattermost still runs; the pass made while it is stopped compares
+   * against its index. One walk of the tree instead of two.
+   */
+  private async firstPass(ctx: BackupContext): Promise<{ filesRead: number; bytesRead: number }> {
+    const pass = await this.walkPass(ctx.walk?.previous, ctx.walk);
+    const res = await this.walk(pass, {
+      root: this.plan.root as string,
+      include: this.plan.include,
+      exclude: this.plan.exclude,
+      previous: ctx.previous?.entries,
+      repo: ctx.repo,
+      signal: ctx.step.signal,
+      tolerateVanished: true,
+      onProgress: (p) => ctx.step.progress(p.bytes, ctx.previous?.bytes, 'bytes', p.currentPath),
+      subtreeOf: this.plan.fileInfo ? dayOf : undefined,
+    });
+    this.record(pass, ctx.walk, res, 'the pre-copy');
+    this.firstPassBytes = res.bytes;
+    this.precopied = { newBytes: res.newBytes, filesRead: res.filesRead };
+    this.precopiedEntries = res.entries;
+    this.precopiedSubtrees = res.subtreeStats;
+    return { filesRead: res.filesRead, bytesRead: res.changedBytes };
+  }
+
   async backup(ctx: BackupContext): Promise<ComponentRecord> {
     const t0 = Date.now();
-    const total = this.scanned?.bytes;
-    // After a scan, this pass's parent is the scan's index, and its walk state the scan's.
-    const walk = ctx.walk && (this.scanned ? { ...ctx.walk, previous: this.state } : ctx.walk);
+    // Progress against the first pass's total, else against the parent's (an estimate).
+    const total = this.scanned?.bytes ?? this.firstPassBytes ?? ctx.previous?.bytes;
+    // After a scan or a first pass, this pass's parent is its index, and its walk state that pass's.
+    const earlier = this.scanned !== undefined || this.firstPassBytes !== undefined;
+    const walk = ctx.walk && (earlier ? { ...ctx.walk, previous: this.state } : ctx.walk);
     const pass = await this.walkPass(walk?.previous, walk);
     const res = await this.walk(pass, {
       root: this.plan.root as string,
@@ -176,6 +221,7 @@ export class TreeComponent implements BackupComponent {
     this.scanned = undefined;
     this.precopiedEntries = undefined;
     this.precopiedSubtrees = undefined;
+    this.firstPassBytes = undefined;
     for (const w of res.warnings) ctx.step.log('warn', w);
     const root = this.plan.root as string;
     const rel = path.relative(this.installDir, root);

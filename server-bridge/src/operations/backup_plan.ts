@@ -27,6 +27,7 @@ import {
 import { WalkStates } from '../repository/walk_state';
 import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
 import { ensureStartedStep } from './service_steps';
+import { spaceNeeded } from './space_needed';
 import { withDatabasePart, type DatabasePart } from './physical_snapshot';
 import { backupBudget, budgetGaps, describeBudget } from '../process/budget';
 import { applyToProcess } from '../process/own_priority';
@@ -119,10 +120,13 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
         fullWalkDays: opts.fullWalk ? 0 : ec.cfg.backup.fullWalkDays,
       };
       await prepared;
-      for (const c of components) needed += (await c.estimate(previousOf(draft, c), walkOf(draft, c))).changedBytes;
       // A bucket has no free-space figure (space() is undefined): only local disks are checked.
       const space = await ec.repo.space();
       const usable = space ? space.free - ec.cfg.repository.reserveBytes : Infinity;
+      const need = await spaceNeeded(components, usable - needed, (c) =>
+        c.estimate(previousOf(draft, c), walkOf(draft, c)),
+      );
+      needed += need.bytes;
       if (space && usable < needed) {
         throw new PreconditionError(
           'DISK_SPACE',
@@ -135,7 +139,8 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       }
       const restored = draft.restored.size ? `; as restored: ${[...draft.restored.keys()].join(', ')}` : '';
       const part = opts.databasePart ? `; database: ${opts.databasePart.reason}` : '';
-      return `up to ${fmt(needed)} needed, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}${restored}${part}`;
+      const how = need.scanned ? '' : ' (bounded by the used space of the disks backed up: no scan)';
+      return `up to ${fmt(needed)} needed${how}, ${space ? `${fmt(usable)} usable` : 'no local disk to check'}; parent ${draft.parent?.id ?? 'none (full backup)'}${restored}${part}`;
     },
   };
 
@@ -152,7 +157,13 @@ export function planBackup(ec: EngineContext, d: Discovery, lock: JobLock, opts:
       let files = 0;
       let bytes = 0;
       for (const c of components) {
-        const read = await c.precopy?.({ repo: ec.repo, step: ctx, mode: opts.mode });
+        const read = await c.precopy?.({
+          repo: ec.repo,
+          step: ctx,
+          mode: opts.mode,
+          previous: previousOf(draft, c),
+          walk: walkOf(draft, c),
+        });
         files += read?.filesRead ?? 0;
         bytes += read?.bytesRead ?? 0;
       }

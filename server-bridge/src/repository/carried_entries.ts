@@ -27,6 +27,17 @@ export interface SubtreeStats {
   unhashed: number;
 }
 
+/** Counts `e` into the stats of its subtree `key`. */
+export function countInto(stats: Map<string, SubtreeStats>, key: string, e: Entry): void {
+  let st = stats.get(key);
+  if (!st) stats.set(key, (st = { entries: 0, files: 0, bytes: 0, unhashed: 0 }));
+  st.entries++;
+  if (e.type !== 'file') return;
+  st.files++;
+  st.bytes += e.size ?? 0;
+  if (!e.sha256) st.unhashed++;
+}
+
 /**
  * Contract: iterating yields `walked` with the entries of `parent` under each carried subtree in
  * their byPath place, `length` in all. A subtree whose entries in `parent` are not the number

@@ -20,7 +20,7 @@ import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry
 import { EntrySpool } from '../manifest/entry_spool';
 import type { Entry } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
-import { CarriedEntries, type CarriedSubtree, type SubtreeStats } from './carried_entries';
+import { CarriedEntries, countInto, type CarriedSubtree, type SubtreeStats } from './carried_entries';
 import { OrderedOutput } from './ordered_output';
 import { metaOf, orderedWalk, type Meta } from './ordered_walk';
 import { INLINE_FILE, type Repository } from './repository';
@@ -84,6 +84,8 @@ export interface TreeBackupResult {
   warnings: string[];
   /** Entries under each subtree `subtreeOf` names (the directory's own entry not counted). */
   subtrees: Map<string, number>;
+  /** What each of those subtrees holds, for a later pass that takes it from this index (previousSubtrees). */
+  subtreeStats: Map<string, SubtreeStats>;
   /** Entries taken from the parent without being walked (`carry`). */
   carried: number;
   /** Of those, the ones joined in as `entries` is read (`previousSubtrees`). */
@@ -95,7 +97,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   if (!repo && !opts.scan) throw new Error('backupTree needs a repository unless it only scans');
   const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, carried: 0, carriedLater: 0 };
   const later: CarriedSubtree[] = [];
-  const subtrees = new Map<string, number>();
+  const stats = new Map<string, SubtreeStats>();
   const subtreeOf = opts.subtreeOf;
   const warnings: string[] = [];
   const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && !!opts.tolerateVanished;
@@ -108,7 +110,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     subtreeOf
       ? (e) => {
           const key = subtreeOf(e.path);
-          if (key !== undefined) subtrees.set(key, (subtrees.get(key) ?? 0) + 1);
+          if (key !== undefined) countInto(stats, key, e);
         }
       : undefined,
   );
@@ -276,7 +278,15 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     counts.files += st.files;
     counts.bytes += st.bytes;
     const key = subtreeOf?.(`${rel}/`);
-    if (key !== undefined) subtrees.set(key, (subtrees.get(key) ?? 0) + st.entries);
+    if (key !== undefined) {
+      const into = stats.get(key) ?? { entries: 0, files: 0, bytes: 0, unhashed: 0 };
+      stats.set(key, {
+        ...into,
+        entries: into.entries + st.entries,
+        files: into.files + st.files,
+        bytes: into.bytes + st.bytes,
+      });
+    }
     return true;
   };
 
@@ -316,7 +326,8 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     const walked = await spool.endSection();
     await spool.close();
     const entries = later.length ? new CarriedEntries(walked, opts.previous as EntryList, later) : walked;
-    return { entries, ...counts, warnings, subtrees };
+    const subtrees = new Map([...stats].map(([k, st]) => [k, st.entries]));
+    return { entries, ...counts, warnings, subtrees, subtreeStats: stats };
   } catch (err) {
     // Reads in flight end (or fail on the signal) before the index they were for is removed.
     await pool.drain().catch(() => undefined);
@@ -355,14 +366,7 @@ export async function precopyEntries(
   const subtrees = new Map<string, SubtreeStats>();
   const count = (e: Entry) => {
     const key = subtreeOf?.(e.path);
-    if (key === undefined) return;
-    let st = subtrees.get(key);
-    if (!st) subtrees.set(key, (st = { entries: 0, files: 0, bytes: 0, unhashed: 0 }));
-    st.entries++;
-    if (e.type !== 'file') return;
-    st.files++;
-    st.bytes += e.size ?? 0;
-    if (!e.sha256) st.unhashed++;
+    if (key !== undefined) countInto(subtrees, key, e);
   };
   const out = new OrderedOutput(spool, undefined, subtreeOf ? count : undefined);
   /** copy with synchronous calls, for a small file while the pacer finds that faster; undefined: use copy. */

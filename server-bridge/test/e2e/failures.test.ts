@@ -1,7 +1,7 @@
 /**
  * Every failure path leaves Mattermost running, lists no partial snapshot, and says what happened.
  */
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -199,6 +199,32 @@ test('not enough space in the repository: refused with the figures before Matter
   } finally {
     await env.writeConfig();
   }
+});
+
+// The trees are walked twice only when they must be: the repository here has room for what
+// changed but not for the whole disk they lie on, so the exact figure is found by a scan (the
+// other backups of these tests, with room for the disk, make one pass that reads as it walks).
+test('room for the change, not for the whole disk: the trees are scanned, the exact figure fits, the backup goes on', async () => {
+  const fs = await statfs(env.repo);
+  const free = fs.bavail * fs.bsize;
+  // 200 MB usable: far more than this install, far less than the disk's used space.
+  await env.writeConfig({ repository: { path: env.repo, reserveBytes: free - 200 * 1024 * 1024 } });
+  try {
+    const r = await env.cli('backup', '--mode', 'offline');
+    expect(r.code).toBe(0);
+    const summary = String(r.events.find((e) => e.type === 'step.finished' && e.step === 'preflight')?.summary);
+    expect(summary).toMatch(/^up to [\d.]+ (KB|MB) needed, [\d.]+ MB usable; parent /);
+    const logs = r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
+    expect(logs.some((m) => /^the scan /.test(m))).toBe(true);
+  } finally {
+    await env.writeConfig();
+  }
+  const roomy = await env.cli('backup', '--mode', 'offline');
+  expect(roomy.code).toBe(0);
+  const summary = String(roomy.events.find((e) => e.type === 'step.finished' && e.step === 'preflight')?.summary);
+  expect(summary).toMatch(/needed \(bounded by the used space of the disks backed up: no scan\)/);
+  expect(roomy.events.some((e) => e.type === 'log' && /^the scan /.test(String(e.message)))).toBe(false);
+  expect(await isUp(env.url)).toBe(true);
 });
 
 // An immutable file (chattr +i) cannot be replaced even by root: a real mid-restore failure.
