@@ -4,7 +4,9 @@
  * backup then makes again); the used space of the filesystems the trees lie on bounds it without
  * one. Where the repository has room for the bounds (or is a bucket, which has no figure to check),
  * no tree is scanned and each tree's first pass reads as it walks; otherwise every tree is scanned,
- * as the exact figure may still fit.
+ * as the exact figure may still fit. A sparse file (or one on a compressing filesystem) can take
+ * more room stored than it takes on its disk: past the bound, such a backup fails on the full
+ * repository disk (DISK_SPACE, nothing half-written) instead of being refused before it starts.
  */
 import type { BackupComponent, Estimate } from '../components/component';
 
