@@ -13,7 +13,7 @@
 // stay resident after they are freed: at 1M files a commit held 80 MB of freed memory
 // (docs/performance.md, "Memory: freed memory that stayed resident"). Children (pg_dump, ...) get
 // the environment as it was.
-delete process.env.MALLOC_MMAP_THRESHOLD_;
+delete process.env['MALLOC_MMAP_THRESHOLD_'];
 require('../dist/cli/main.js')
   .main(process.argv)
   .then((code) => {
