@@ -140,9 +140,15 @@ test('a worker that does not stop in time is terminated', async () => {
   // One read and hash of 256 MiB takes far longer than the 1 ms grace: the worker cannot see the flag in time.
   const p = pool({ size: 1, chunkSize: 256 * 1024 ** 2, abortGraceMs: 1 });
   const src = await sparse('huge', 1024 ** 3);
+  // The worker is started and warm first: one still starting when the abort comes sees the flag
+  // before its first read and answers within the grace (a CI run under load did that).
+  const warm = path.join(work, 'warm');
+  await writeFile(warm, 'w'.repeat(1024 * 1024));
+  await p.hash(warm);
   const ac = new AbortController();
   const hashing = p.hash(src, { signal: ac.signal });
-  await sleep(50);
+  // Mid-way through its first chunk: reading and hashing 256 MiB takes far longer than this.
+  await sleep(100);
   expect(p.threads).toBe(1);
   ac.abort();
   expect((await caught(hashing)).name).toBe('AbortError');
