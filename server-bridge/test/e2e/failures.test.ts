@@ -1,7 +1,7 @@
 /**
  * Every failure path leaves Mattermost running, lists no partial snapshot, and says what happened.
  */
-import { mkdir, readFile, rename, rm, statfs, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -130,6 +130,62 @@ test('SIGTERM in the middle of the file copy: cancelled, Mattermost started agai
   expect(r.events.some((e) => e.type === 'step.finished' && e.step === 'ensure-started')).toBe(true);
   expect(await isUp(env.url)).toBe(true);
   expect(await snapshotIds()).toEqual(before);
+  await rm(bulk, { recursive: true });
+});
+
+// Without a scan the offline pre-copy is the long step of a first backup (a minute at a million
+// files), and it runs while Mattermost is up: a signal there must not stop Mattermost or leave
+// anything behind, and the next run must not mistake the dead job for one that had stopped it.
+test('SIGTERM, then SIGKILL, in the middle of the offline pre-copy: Mattermost never stopped, nothing left behind', async () => {
+  const bulk = path.join(env.sb.dataDir, 'precopy-bulk');
+  await mkdir(bulk, { recursive: true });
+  for (let i = 0; i < 150; i++) await writeFile(path.join(bulk, `photo-${i}.jpg`), randomBytes(1024 * 1024));
+  const before = await snapshotIds();
+  const tmp = path.join(env.repo, 'tmp');
+  const midway = (signal: NodeJS.Signals) => {
+    const run = startCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'offline']);
+    let sent = false;
+    run.onEvent((e) => {
+      // Progress past the first bytes: files are being read, hashed and packed.
+      if (!sent && e.type === 'step.progress' && e.step === 'precopy' && Number(e.done) > 0) {
+        sent = true;
+        run.child.kill(signal);
+      }
+    });
+    return run.done.then((r) => ({ r, sent }));
+  };
+
+  const term = await midway('SIGTERM');
+  expect(term.sent).toBe(true);
+  expect(term.r.code).toBe(130);
+  expect(term.r.stderr).toMatch(/cancelled by SIGTERM/);
+  expect(term.r.events.some((e) => e.type === 'step.started' && e.step === 'stop')).toBe(false);
+  expect(term.r.events.some((e) => e.type === 'step.finished' && e.step === 'discard-pack')).toBe(true);
+  expect(await isUp(env.url)).toBe(true);
+  expect(await snapshotIds()).toEqual(before);
+  expect(await readdir(tmp)).toEqual([]);
+
+  const kill = await midway('SIGKILL');
+  expect(kill.sent).toBe(true);
+  expect(kill.r.signal).toBe('SIGKILL');
+  expect(await isUp(env.url)).toBe(true);
+  expect(await snapshotIds()).toEqual(before);
+
+  // The next run finds the dead job's lock, knows it had not stopped Mattermost, clears what the
+  // dead job staged (the pack it was filling, in tmp/, when tried) and makes a whole snapshot that verifies.
+  const next = await env.cli('backup', '--mode', 'offline');
+  expect(next.code).toBe(0);
+  const logs = next.events
+    .filter((e) => e.type === 'log')
+    .map((e) => e.message)
+    .join('\n');
+  expect(logs).toMatch(/stale lock/);
+  expect(logs).not.toMatch(/had stopped Mattermost/);
+  expect(await readdir(tmp)).toEqual([]);
+  const after = await snapshotIds();
+  expect(after).toHaveLength(before.length + 1);
+  expect((await env.cli('verify', 'latest')).code).toBe(0);
+  expect(await isUp(env.url)).toBe(true);
   await rm(bulk, { recursive: true });
 });
 

@@ -6,6 +6,8 @@ export const CLI = path.resolve(__dirname, '../../bin/mm-backup.js');
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process, if one did (code is then -1). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   events: Array<Record<string, any>>;
@@ -42,7 +44,7 @@ export function startCli(
     stderr += d.toString();
   });
   const done = new Promise<CliResult>((resolve) => {
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       const events = stdout
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -53,7 +55,7 @@ export function startCli(
             return {};
           }
         });
-      resolve({ code: code ?? -1, stdout, stderr, events, summary: events.find((e) => e.type === 'summary') });
+      resolve({ code: code ?? -1, signal, stdout, stderr, events, summary: events.find((e) => e.type === 'summary') });
     });
   });
   return { child, done, onEvent: (fn) => listeners.push(fn) };
