@@ -10,6 +10,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
+import { loadConfig } from '../../src/config/load';
+import { discover } from '../../src/discovery/discover';
+import type { JobEvent } from '../../src/jobs/events';
+import { openContext } from '../../src/jobs/context';
+import { JobLock } from '../../src/jobs/lock';
+import { runJob, type JobResult } from '../../src/jobs/runner';
+import { planBackup } from '../../src/operations/backup_plan';
 import type { CliResult } from '../support/cli';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
@@ -152,5 +159,37 @@ test('offline: the pass made during the stop joins settled days in as the manife
   expect(dOff.files).toBe(dOn.files);
   const v = await env.cli('verify', off.summary?.snapshot.id as string);
   expect(v.code).toBe(0);
+  expect(await isUp(env.url)).toBe(true);
+}, 300_000);
+
+test('offline, nothing changed: the pack index is loaded while Mattermost still runs, not during the stop', async () => {
+  // In this process, on the sandbox's real stand-in and repository, to look at the repository the
+  // moment the stop begins: the pre-copy stored nothing, so only its explicit preparation loads it.
+  await backup();
+  const cfg = await loadConfig(env.cfgFile);
+  const ec = await openContext(cfg);
+  const d = await discover(cfg);
+  const seen: Array<{ step: string; ready: boolean }> = [];
+  const events: JobEvent[] = [];
+  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
+  let r: JobResult;
+  try {
+    // The runner emits step.started synchronously, just before the step runs.
+    r = await runJob(
+      planBackup(ec, d, lock, { mode: 'offline', trigger: 'cli' }).job,
+      AbortSignal.timeout(120_000),
+      (e) => {
+        if (e.type === 'step.started') seen.push({ step: e.step, ready: ec.repo.packs.ready });
+        events.push(e);
+      },
+    );
+  } finally {
+    await lock.release();
+  }
+  expect(r.error).toBeUndefined();
+  const precopied = events.find((e) => e.type === 'step.finished' && e.step === 'precopy');
+  expect(precopied?.type === 'step.finished' && precopied.summary).toMatch(/^0 changed files/);
+  expect(seen.find((s) => s.step === 'precopy')).toEqual({ step: 'precopy', ready: false });
+  expect(seen.find((s) => s.step === 'stop')).toEqual({ step: 'stop', ready: true });
   expect(await isUp(env.url)).toBe(true);
 }, 300_000);
