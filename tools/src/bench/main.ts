@@ -24,6 +24,7 @@ import {
   loadAverage,
   median,
   memoryMethod,
+  cacheMethod,
   runProc,
   treeSize,
 } from './measure';
@@ -483,6 +484,7 @@ async function bench(): Promise<void> {
         busy: Math.max(loadStart[0] ?? 0, loadEnd[0] ?? 0) > 0.5 * Number(machine.cores),
       },
       memoryMethod: memoryMethod(),
+      cacheMethod: cacheMethod(),
       space,
       restic: { version: rs.tool.version, note: rs.tool.note },
       pingIdle: idle,

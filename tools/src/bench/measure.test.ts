@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { idleLatency, latencyStats, percentile, PingWatcher } from './measure';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { idleLatency, latencyStats, percentile, PingWatcher, settle } from './measure';
 
 void describe('percentile', () => {
   void it('is the nearest rank', () => {
@@ -52,5 +55,24 @@ void describe('PingWatcher latency', () => {
     assert.ok(downtime >= 200 && downtime < 800, String(downtime));
     assert.equal(w.latenciesMs.length, w.probes - w.failures);
     assert.ok(w.failures > 0);
+  });
+});
+
+void describe('settle before a timed run', () => {
+  void it('drops the caches only when asked for a cold start and allowed; syncs either way', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'settle-'));
+    try {
+      // A stand-in for /proc/sys/vm/drop_caches: what settle writes there, and when.
+      const file = path.join(dir, 'drop_caches');
+      await writeFile(file, '');
+      assert.equal(await settle({ dropFile: file }), false);
+      assert.equal(await readFile(file, 'utf8'), '');
+      assert.equal(await settle({ cold: true, dropFile: file }), true);
+      assert.equal(await readFile(file, 'utf8'), '3\n');
+      // Not writable (here: not there): no drop, no error.
+      assert.equal(await settle({ cold: true, dropFile: path.join(dir, 'missing', 'drop_caches') }), false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,8 +3,8 @@
  * poller for downtime, medians, directory sizes and the machine description.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { lstat, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -110,6 +110,41 @@ export async function runProc(
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
   return { code, wallMs, peakRssBytes: peakRssBytes ?? peakTreeRssBytes, peakTreeRssBytes, stdout, stderr };
+}
+
+/** Where the kernel is told to drop its clean caches (writable by root only). */
+export const DROP_CACHES = '/proc/sys/vm/drop_caches';
+
+/** Whether this process may drop the kernel's caches. */
+export function canDropCaches(file = DROP_CACHES): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Before a timed run: dirty pages written out (`sync`), so no run pays for the write-back of the
+ * one before it; with `cold` (restores), also the page cache, dentries and inodes dropped where
+ * this process may. Why: on the 2-core VM, `cp -ra` of 200k files took 41-43 s from dropped
+ * caches and 90-98 s right after another run had made 200k files (system time 29-31 s against
+ * 79-90 s), so whichever restore ran second paid for the first. True when the caches were dropped.
+ */
+export async function settle(opts: { cold?: boolean; dropFile?: string } = {}): Promise<boolean> {
+  await mustRun(['sync']);
+  const file = opts.dropFile ?? DROP_CACHES;
+  if (!opts.cold || !canDropCaches(file)) return false;
+  await writeFile(file, '3\n');
+  return true;
+}
+
+/** What settle() does on this machine, for the report. */
+export function cacheMethod(): string {
+  return canDropCaches()
+    ? "every timed run starts after `sync`; each restore also after the kernel's page cache, dentries and inodes were dropped (a restore after a disaster starts cold, and the restore run second no longer pays for the files the first one made)"
+    : "every timed run starts after `sync`; the kernel's caches are not dropped before the restores (that needs root), so the restore run second may pay for the files the first one made";
 }
 
 /** Runs argv and throws with its stderr when it fails. */

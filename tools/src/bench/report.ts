@@ -80,6 +80,8 @@ interface ResultHead {
   packs?: boolean;
   machine: Record<string, any>;
   memoryMethod: string;
+  /** How each timed run starts (measure.ts cacheMethod); absent in results written before it. */
+  cacheMethod?: string;
   install: {
     generateSeconds: number;
     files: number;
@@ -179,6 +181,7 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
   lines.push(
     `- Figures are medians of the runs shown (runs alternate between the procedures); downtime and latency are measured by polling \`system/ping\` every 50 ms; peak memory: ${res.memoryMethod}. Ratios are to the manual procedure and to restic in the same run.`,
   );
+  if (res.cacheMethod) lines.push(`- Caches: ${res.cacheMethod}.`);
   lines.push('');
   lines.push('| Measure | Runs | mm-backup | Manual procedure | Ratio | restic | Ratio to restic | Target | Met |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');

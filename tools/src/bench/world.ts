@@ -17,7 +17,7 @@ import {
   type Sandbox,
 } from '@mm-backup/testkit';
 import { addManyFiles, type ManyFilesResult } from './many_files';
-import { latencyStats, mustRun, PingWatcher, runProc, treeSize, type LatencyStats } from './measure';
+import { latencyStats, mustRun, PingWatcher, runProc, settle, treeSize, type LatencyStats } from './measure';
 import { resticBackup, resticCheck, resticRestore, type ResticRepo, type ResticRun } from './restic';
 
 /** The sidecar's command as installed (its package's bin), measured as a real child process. */
@@ -235,9 +235,10 @@ export async function mmBackup(
   repo: string,
   what: string,
   args: string[],
-  opts: { pitr?: boolean } = {},
+  opts: { pitr?: boolean; cold?: boolean } = {},
 ): Promise<RunRecord & { summary: Record<string, any> }> {
   const cfgFile = opts.pitr ? await w.pitrCfg(repo) : await w.cfg(repo);
+  await settle({ cold: opts.cold });
   const watch = new PingWatcher(w.url);
   watch.start();
   const r = await runProc([process.execPath, ...LAUNCHER.flags, CLI, '--config', cfgFile, '--json', ...args], {
@@ -297,6 +298,7 @@ function pgArgs(w: World, db: string): string[] {
 export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });
+  await settle();
   const watch = new PingWatcher(w.url);
   watch.start();
   const t0 = performance.now();
@@ -319,6 +321,7 @@ export async function manualRestore(w: World, backup: string, target: string, db
   await mkdir(target, { recursive: true });
   await w.pg.dropDatabase(db);
   await w.pg.createDatabase(db, w.sb.dbUser);
+  await settle({ cold: true });
   const t0 = performance.now();
   await mustRun(
     [
@@ -348,15 +351,13 @@ export async function mmRestore(w: World, repo: string, id: string, target: stri
     `postgres://${w.sb.dbUser}:${encodeURIComponent(w.sb.dbPassword)}@127.0.0.1:${w.pg.port}/${db}?sslmode=disable\n`,
     { mode: 0o600 },
   );
-  return mmBackup(w, repo, 'mm-backup restore', [
-    'restore',
-    id,
-    '--install-dir',
-    path.join(target, 'mattermost'),
-    '--database-url-file',
-    urlFile,
-    '--yes',
-  ]);
+  return mmBackup(
+    w,
+    repo,
+    'mm-backup restore',
+    ['restore', id, '--install-dir', path.join(target, 'mattermost'), '--database-url-file', urlFile, '--yes'],
+    { cold: true },
+  );
 }
 
 /** A restic run, recorded like the others; `op` is backup (of the install dir), restore (to target) or check. */
@@ -367,16 +368,16 @@ export async function restic(
   op: 'backup' | 'restore' | 'check',
   target?: string,
 ): Promise<RunRecord> {
+  const dir = target ?? path.join(w.root, 'restic-restore');
+  if (op === 'restore') await rm(dir, { recursive: true, force: true });
+  await settle({ cold: op === 'restore' });
   const watch = new PingWatcher(w.url);
   watch.start();
   let r: ResticRun;
   try {
     if (op === 'backup') r = await resticBackup(repo, w.sb.installDir);
-    else if (op === 'restore') {
-      const dir = target ?? path.join(w.root, 'restic-restore');
-      await rm(dir, { recursive: true, force: true });
-      r = await resticRestore(repo, dir);
-    } else r = await resticCheck(repo);
+    else if (op === 'restore') r = await resticRestore(repo, dir);
+    else r = await resticCheck(repo);
   } finally {
     await watch.stop().catch(() => 0);
   }
