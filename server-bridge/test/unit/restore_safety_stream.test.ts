@@ -215,16 +215,52 @@ test('components checked together: a spooled list with no link is not read; with
   await rm(noLinks.file); // a reading would now fail
   await expect(checkTargetsTogether([{ id: 'data', root: '/opt/mm/data', entries: plain }])).resolves.toBeUndefined();
 
+  // A link in another component, not inside this one's root: nothing of this one can lie under
+  // it (its root was checked), so its list is not read either.
   const withLink = await stream([folder(''), link('config')]);
-  const err = await caught(
+  await expect(
     checkTargetsTogether([
       { id: 'app', root: '/opt/mm', entries: withLink },
-      { id: 'data', root: '/opt/mm/data', entries: plain },
-      { id: 'config', root: '/opt/mm/config', entries: await stream([folder('')]) },
+      { id: 'data', root: '/opt/mm/data/', entries: plain },
+    ]),
+  ).resolves.toBeUndefined();
+  // A link inside its root (whoever lists it): its list is read against it (the removed spool fails).
+  for (const root of ['/opt/mm/data', '/opt/mm/data/', '/opt']) {
+    const err = await caught(
+      checkTargetsTogether([
+        { id: 'app', root: '/opt/mm', entries: await stream([folder(''), link('data/x')]) },
+        { id: 'data', root, entries: plain },
+      ]),
+    );
+    expect(err).toMatchObject({ code: 'ENOENT' });
+  }
+});
+
+test("components checked together: an entry deep under another component's link is found after entries that are not", async () => {
+  const app = await stream([folder(''), link('config')]);
+  const tls = await stream([
+    folder(''),
+    file('opt/a'),
+    file('opt/mm/con'),
+    file('opt/mm/config.bak/x'),
+    file('opt/mm/config/x/y'),
+  ]);
+  const err = await caught(
+    checkTargetsTogether([
+      { id: 'app', root: '/opt/mm', entries: app },
+      { id: 'tls', root: '/', entries: tls },
     ]),
   );
-  // With a link among the components, the others are read against it: the removed spool fails.
-  expect(err).toMatchObject({ code: 'ENOENT' });
+  expect(err.message).toMatch(
+    /component tls, entry "opt\/mm\/config\/x\/y" lies under the symbolic link \/opt\/mm\/config restored by component app/,
+  );
+  const fine = await stream([folder(''), file('opt/a'), file('opt/mm/config.bak/x'), file('opt/mm/x/y')]);
+  await expect(
+    checkTargetsTogether([
+      { id: 'app', root: '/opt/mm', entries: app },
+      { id: 'tls', root: '/', entries: fine },
+    ]),
+  ).resolves.toBeUndefined();
 });
 
 /** The checks entryPathProblem makes, written the long way: the reference its one-scan fast path must agree with. */
