@@ -9,7 +9,7 @@ import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
 import { tableDigests } from '../support/db_rows';
 import { describeTree } from '../support/tree_snapshot';
-import { startCli } from '../support/cli';
+import { startCli, type CliResult } from '../support/cli';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 import { corruptObject, putObjectBack } from '../support/object_files';
 
@@ -20,6 +20,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.cleanup();
 });
+
+/** The log lines of a run, one per line. */
+const logText = (r: CliResult): string =>
+  r.events
+    .filter((e) => e.type === 'log')
+    .map((e) => String(e.message))
+    .join('\n');
 
 async function snapshotIds(): Promise<string[]> {
   return (await env.cli('list')).summary?.snapshots.map((s: { id: string }) => s.id) ?? [];
@@ -175,10 +182,7 @@ test('SIGTERM, then SIGKILL, in the middle of the offline pre-copy: Mattermost n
   // dead job staged (the pack it was filling, in tmp/, when tried) and makes a whole snapshot that verifies.
   const next = await env.cli('backup', '--mode', 'offline');
   expect(next.code).toBe(0);
-  const logs = next.events
-    .filter((e) => e.type === 'log')
-    .map((e) => e.message)
-    .join('\n');
+  const logs = logText(next);
   expect(logs).toMatch(/stale lock/);
   expect(logs).not.toMatch(/had stopped Mattermost/);
   expect(await readdir(tmp)).toEqual([]);
@@ -203,10 +207,7 @@ test('killed outright after stopping Mattermost: the next run sees the lock and 
   expect(await isUp(env.url)).toBe(false);
   const next = await env.cli('backup', '--mode', 'online');
   expect(next.code).toBe(0);
-  const logs = next.events
-    .filter((e) => e.type === 'log')
-    .map((e) => e.message)
-    .join('\n');
+  const logs = logText(next);
   expect(logs).toMatch(/stale lock/);
   expect(logs).toMatch(/had stopped Mattermost: starting Mattermost again/);
   expect(await isUp(env.url)).toBe(true);
