@@ -14,10 +14,9 @@ import { loadConfig } from '../../src/config/load';
 import { discover } from '../../src/discovery/discover';
 import type { JobEvent } from '../../src/jobs/events';
 import { openContext } from '../../src/jobs/context';
-import { JobLock } from '../../src/jobs/lock';
-import { runJob, type JobResult } from '../../src/jobs/runner';
 import { planBackup } from '../../src/operations/backup_plan';
 import type { CliResult } from '../support/cli';
+import { runLocked } from '../support/install_fixture';
 import { isUp, setupE2E, type E2E } from '../support/e2e_env';
 
 let env: E2E;
@@ -171,21 +170,14 @@ test('offline, nothing changed: the pack index is loaded while Mattermost still 
   const d = await discover(cfg);
   const seen: Array<{ step: string; ready: boolean }> = [];
   const events: JobEvent[] = [];
-  const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
-  let r: JobResult;
-  try {
-    // The runner emits step.started synchronously, just before the step runs.
-    r = await runJob(
-      planBackup(ec, d, lock, { mode: 'offline', trigger: 'cli' }).job,
-      AbortSignal.timeout(120_000),
-      (e) => {
-        if (e.type === 'step.started') seen.push({ step: e.step, ready: ec.repo.packs.ready });
-        events.push(e);
-      },
-    );
-  } finally {
-    await lock.release();
-  }
+  const r = await runLocked(
+    ec,
+    (lock) => planBackup(ec, d, lock, { mode: 'offline', trigger: 'cli' }).job,
+    events,
+    (e) => {
+      if (e.type === 'step.started') seen.push({ step: e.step, ready: ec.repo.packs.ready });
+    },
+  );
   expect(r.error).toBeUndefined();
   const precopied = events.find((e) => e.type === 'step.finished' && e.step === 'precopy');
   expect(precopied?.type === 'step.finished' && precopied.summary).toMatch(/^0 changed files/);

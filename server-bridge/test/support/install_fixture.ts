@@ -29,15 +29,22 @@ export async function writeInstallConfig(install: string, extra: Record<string, 
   );
 }
 
-/** Runs the job `make` builds under the job lock of `ec` (released after), its events pushed to `events`. */
+/**
+ * Runs the job `make` builds under the job lock of `ec` (released after), its events pushed to
+ * `events`; `onEvent` also sees each one as the runner emits it (synchronously, before a step runs).
+ */
 export async function runLocked(
   ec: EngineContext,
   make: (lock: JobLock) => Job,
   events: JobEvent[] = [],
+  onEvent?: (e: JobEvent) => void,
 ): Promise<JobResult> {
   const { lock } = await JobLock.acquire(ec.lockDir, 'j'.repeat(26), 'test');
   try {
-    return await runJob(make(lock), new AbortController().signal, (e) => events.push(e));
+    return await runJob(make(lock), new AbortController().signal, (e) => {
+      onEvent?.(e);
+      events.push(e);
+    });
   } finally {
     await lock.release();
   }

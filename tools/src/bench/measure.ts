@@ -113,10 +113,10 @@ export async function runProc(
 }
 
 /** Where the kernel is told to drop its clean caches (writable by root only). */
-export const DROP_CACHES = '/proc/sys/vm/drop_caches';
+const DROP_CACHES = '/proc/sys/vm/drop_caches';
 
 /** Whether this process may drop the kernel's caches. */
-export function canDropCaches(file = DROP_CACHES): boolean {
+function canDropCaches(file = DROP_CACHES): boolean {
   try {
     accessSync(file, constants.W_OK);
     return true;
