@@ -20,6 +20,8 @@ import { WalkPacer } from './walk_pacer';
 import { ContainedTree, type MetaChange } from './contained_tree';
 import { IntegrityError } from '../storage/encrypted_storage';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
+import { FileWriteError, type FileWritersOptions } from './file_writers';
+import { FreshDirWrites, splitRel } from './fresh_dir_writes';
 
 export interface TreeRestoreOptions {
   /** Read once per pass; a stream sorted by path (byPath), as a loaded manifest's and a backup's are. */
@@ -35,6 +37,8 @@ export interface TreeRestoreOptions {
   component?: string;
   /** How small files and metadata are written; adaptive by default (tests pin a mode). */
   pacer?: WalkPacer;
+  /** The threads that write new small files (file_writers.ts); tests pin one file a message. */
+  writers?: FileWritersOptions;
 }
 
 export interface TreeRestoreResult {
@@ -106,12 +110,6 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
   }
 }
 
-/** `a/b/c` as its directory `a/b` and name `c` ('' for a top-level name's directory). */
-function splitRel(rel: string): { dir: string; name: string } {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? { dir: '', name: rel } : { dir: rel.slice(0, i), name: rel.slice(i + 1) };
-}
-
 /**
  * Directories, parents first (path order lists a parent before anything under it), each made a
  * real directory (a link found there is replaced, never followed): every file below then lands in
@@ -155,13 +153,16 @@ async function writeDirsAndFiles(
       tree.applyMeta(target, 'file', metaChanges(e, undefined));
     });
   };
-  /** The same for a small file, with synchronous calls throughout. */
-  const restoreSmallFileSync = (e: Entry): void => {
+  /**
+   * The same for a small file, with synchronous calls throughout; `tryNew`: a file of a directory
+   * this restore made is first tried as new (false: a writer thread found something there).
+   */
+  const restoreSmallFileSync = (e: Entry, tryNew = true): void => {
     const { dir, name } = splitRel(e.path);
     tree.makeDirs(dir);
     // In a directory this restore made, the file is new: written in place, checked before.
     let checked: Buffer | undefined;
-    if (tree.isFresh(dir)) {
+    if (tryNew && tree.isFresh(dir)) {
       checked = readSmallChecked(opts, e);
       if (createSmallFileSync(tree, e, dir, name, checked)) {
         wrote(e);
@@ -183,14 +184,28 @@ async function writeDirsAndFiles(
       wrote(e);
     });
   };
+  // New small files of directories this restore made (and those directories) go to writer
+  // threads, checked bytes in hand; the main thread reads, checks and makes the rest.
+  const fresh = new FreshDirWrites(tree, {
+    writers: opts.writers,
+    makeDir: (rel) => ensureDir(tree, rel),
+    read: (e) => readSmallChecked(opts, e),
+    meta: (e) => metaChanges(e, undefined),
+    onWritten: wrote,
+    fallback: (e) => restoreSmallFileSync(e, false),
+  });
   try {
     for await (const e of opts.entries) {
       throwIfAborted(opts.signal);
-      if (e.type === 'dir') {
-        ensureDir(tree, e.path);
-      } else if (e.type === 'file') {
-        if (pacer.sync && (e.size ?? 0) <= INLINE_FILE) restoreSmallFileSync(e);
-        else {
+      const small = e.type === 'file' && pacer.sync && (e.size ?? 0) <= INLINE_FILE;
+      // A small file of a directory this restore made goes to a writer thread; the rest is done here.
+      if (!small || !(await fresh.file(e))) {
+        await fresh.settle(e.path);
+        if (e.type === 'dir') {
+          if (!pacer.sync || !fresh.defer(e.path)) ensureDir(tree, e.path);
+        } else if (small) {
+          restoreSmallFileSync(e);
+        } else if (e.type === 'file') {
           // Listed parents were made by ensureDir (mirror); in `files` mode they are made here,
           // checked, now: in path order, as the directories the tree keeps in mind are.
           tree.makeDirs(splitRel(e.path).dir);
@@ -200,12 +215,19 @@ async function writeDirsAndFiles(
       pacer.done(1);
       await breather.maybe();
     }
+    await fresh.settle();
+    await pool.drain();
+    await fresh.drain();
   } catch (err) {
     // Nothing may still be writing when the caller undoes the restore.
     await pool.drain().catch(() => undefined);
-    throw err;
+    await fresh.close();
+    if (!(err instanceof FileWriteError)) throw err;
+    const e = err.tag as Entry;
+    throw targetFailure(tree, splitRel(e.path).dir, e, err.cause);
+  } finally {
+    await fresh.close();
   }
-  await pool.drain();
 }
 
 /**
@@ -236,17 +258,22 @@ function targetWrite<T>(tree: ContainedTree, dir: string, e: Entry, write: () =>
   try {
     return write();
   } catch (err) {
-    const file = tree.abs(e.path);
-    if (isDiskFull(err)) {
-      throw diskFullError(err, tree.abs(dir), file, undefined, `the disk restored to (${tree.abs(dir)})`);
-    }
-    const code = (err as NodeJS.ErrnoException).code;
-    if (err instanceof BridgeError || typeof code !== 'string') throw err;
-    throw new BridgeError('STORAGE_FAILED', `cannot write ${file}: ${code}`, {
-      cause: err,
-      hint: TARGET_HINT,
-    });
+    throw targetFailure(tree, dir, e, err);
   }
+}
+
+/** A failed write of file `e` (in directory `dir`) as targetWrite names it, whichever thread wrote. */
+function targetFailure(tree: ContainedTree, dir: string, e: Entry, err: unknown): unknown {
+  const file = tree.abs(e.path);
+  if (isDiskFull(err)) {
+    return diskFullError(err, tree.abs(dir), file, undefined, `the disk restored to (${tree.abs(dir)})`);
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err instanceof BridgeError || typeof code !== 'string') return err;
+  return new BridgeError('STORAGE_FAILED', `cannot write ${file}: ${code}`, {
+    cause: err,
+    hint: TARGET_HINT,
+  });
 }
 
 /**

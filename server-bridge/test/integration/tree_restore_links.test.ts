@@ -64,6 +64,9 @@ async function victimUntouched(): Promise<void> {
 
 describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
   const pacer = () => new WalkPacer({ fixed });
+  // One file a message and one message at a time: the progress callback of a file written by a
+  // writer thread runs before the next file is sent, so a change made there lands between two files.
+  const writers = { threads: 1, batchFiles: 1, inFlight: 1 };
 
   // The mattermost user owns the target and can rename a hard link to another file over a
   // listed name (a file it cannot write itself, where fs.protected_hardlinks is off): the restore
@@ -130,6 +133,7 @@ describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
         repo,
         pacer: pacer(),
         concurrency: 1,
+        writers,
         onProgress: swap,
       }),
     );
@@ -163,6 +167,7 @@ describe.each(['sync', 'async'] as const)('files mode (%s writes)', (fixed) => {
       repo,
       pacer: pacer(),
       concurrency: 1,
+      writers,
       onProgress: plant,
     });
     expect(planted).toBe(true);

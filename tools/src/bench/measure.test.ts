@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { idleLatency, latencyStats, percentile, PingWatcher, settle } from './measure';
+import { afterRemoval, idleLatency, latencyStats, percentile, PingWatcher, settle } from './measure';
 
 void describe('percentile', () => {
   void it('is the nearest rank', () => {
@@ -74,5 +74,16 @@ void describe('settle before a timed run', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+void describe('afterRemoval', () => {
+  void it('waits the time given before the next run, and says why', async () => {
+    const said: string[] = [];
+    const t0 = performance.now();
+    await afterRemoval((m) => said.push(m), 300);
+    assert.ok(performance.now() - t0 >= 290);
+    assert.equal(said.length, 1);
+    assert.match(said[0] ?? '', /^waiting 0 s after removing a tree: inodes freed/);
   });
 });

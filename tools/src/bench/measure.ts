@@ -140,6 +140,23 @@ export async function settle(opts: { cold?: boolean; dropFile?: string } = {}): 
   return true;
 }
 
+/**
+ * Seconds for which ext4 without a journal skips a freed inode when it allocates a new one
+ * (fs/ext4/ialloc.c, recently_deleted: RECENTCY_MIN, plus 300 while the inode's block is dirty,
+ * hence the sync). Right after a tree of 200k files was removed, the next run's file creation
+ * walked past those inodes one by one.
+ */
+const RECENTLY_DELETED_S = 60;
+
+/** After a timed run's tree was removed and before the next timed run: sync, then wait that out. */
+export async function afterRemoval(log?: (m: string) => void, waitMs = (RECENTLY_DELETED_S + 1) * 1000): Promise<void> {
+  await mustRun(['sync']);
+  log?.(
+    `waiting ${Math.round(waitMs / 1000)} s after removing a tree: inodes freed in the last minute slow the next run's file creation`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
 /** What settle() does on this machine, for the report. */
 export function cacheMethod(): string {
   return canDropCaches()

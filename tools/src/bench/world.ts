@@ -3,7 +3,7 @@
  * manual procedure (stop, `cp -ra`, `pg_dump -Fc`, start; `pg_restore` + `cp -ra` back), the
  * `mm-backup` command (its `--json` summary read back) and restic. Every run is recorded in `runs`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -17,7 +17,16 @@ import {
   type Sandbox,
 } from '@mm-backup/testkit';
 import { addManyFiles, type ManyFilesResult } from './many_files';
-import { latencyStats, mustRun, PingWatcher, runProc, settle, treeSize, type LatencyStats } from './measure';
+import {
+  afterRemoval,
+  latencyStats,
+  mustRun,
+  PingWatcher,
+  runProc,
+  settle,
+  treeSize,
+  type LatencyStats,
+} from './measure';
 import { resticBackup, resticCheck, resticRestore, type ResticRepo, type ResticRun } from './restic';
 
 /** The sidecar's command as installed (its package's bin), measured as a real child process. */
@@ -296,7 +305,11 @@ function pgArgs(w: World, db: string): string[] {
 
 /** The official procedure: stop, cp -ra of the install, pg_dump -Fc, start. */
 export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
-  await rm(dest, { recursive: true, force: true });
+  // The copy before (a round of several) is removed first: its freed inodes must not slow this one.
+  if (existsSync(dest)) {
+    await rm(dest, { recursive: true, force: true });
+    await afterRemoval(log);
+  }
   await mkdir(dest, { recursive: true });
   await settle();
   const watch = new PingWatcher(w.url);

@@ -1,0 +1,180 @@
+/**
+ * The code each restore writer thread runs (file_writers.ts starts it with `eval: true`; plain
+ * CommonJS for the reason hash_worker.ts gives). It creates new small files in directories the
+ * restore made, with the same calls and checks as ContainedTree.createFile on the main thread:
+ * the directory is opened without following a link, its handle is checked against the path it
+ * must be (/proc/self/fd, Linux) before every file, each file is made with O_EXCL|O_NOFOLLOW
+ * through that handle, and its owner, mode and time are set on the handle that wrote it.
+ *
+ * Protocol: `{ id, op: 'write', groups: [{ open, want, mk, files: [{ name, len, uid, gid, mode,
+ * chown, chmod, time }] }], data }` (data: the files' bytes back to back, an ArrayBuffer) is
+ * answered `{ id, ok: true, existed }` (the indexes, across the groups, of files not made because
+ * something was at the name: the main thread's general path deals with them) or `{ id, ok: false,
+ * at, error, refused }` (`at`: the index of the file that failed; `refused`: { path, why } when a
+ * directory is not the one it must be). `mk` ({ open, want, name }: its parent, made by the
+ * restore) asks for the group's directory to be made first, mode 0700 as ContainedTree.makeFreshDir
+ * makes one; a directory already there is used if it passes the checks. `{ id, op: 'close' }`
+ * closes the kept directory handles.
+ * `stop` (an Int32Array on a SharedArrayBuffer) set non-zero makes the next file fail ABORT_ERR.
+ * A failed file is removed; on any failure the kept handles are closed (handles are the process's,
+ * and a thread that is terminated does not close them). A few handles are kept (a directory and
+ * the parent its siblings are made in), each checked again on every use.
+ */
+export const FILE_WRITER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+
+const stop = new Int32Array(workerData.stop);
+const proc = workerData.proc;
+const C = fs.constants;
+const DIR = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+const CREATE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+const KEEP = 4;
+const kept = new Map(); // open path -> fd: the directories used last, oldest first
+
+function refused(p, why) {
+  const err = new Error(p + ' ' + why);
+  err.refused = { path: p, why };
+  return err;
+}
+
+function closeFd(fd) {
+  try {
+    fs.closeSync(fd);
+  } catch {}
+}
+
+function closeKept() {
+  for (const fd of kept.values()) closeFd(fd);
+  kept.clear();
+}
+
+function check(fd, want, p) {
+  if (!proc) return;
+  let got;
+  try {
+    got = fs.readlinkSync('/proc/self/fd/' + fd);
+  } catch (err) {
+    throw refused(p, 'cannot be checked (' + (err.code || 'readlink failed') + ')');
+  }
+  if (got !== want) throw refused(p, 'resolves to ' + got + ' (a symbolic link above it)');
+}
+
+function isLink(p) {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+// The kept handle, checked again on each use, or the group's directory opened and checked.
+function dirHandle(g) {
+  const had = kept.get(g.open);
+  if (had !== undefined) {
+    check(had, g.want, g.open);
+    return had;
+  }
+  let fd;
+  try {
+    fd = fs.openSync(g.open, DIR);
+  } catch (err) {
+    if (err.code === 'ELOOP' || (err.code === 'ENOTDIR' && isLink(g.open))) throw refused(g.open, 'is a symbolic link');
+    if (err.code === 'ENOTDIR') throw refused(g.open, 'is not a directory');
+    throw err;
+  }
+  try {
+    check(fd, g.want, g.open);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  if (kept.size >= KEEP) {
+    const [oldest, ofd] = kept.entries().next().value;
+    kept.delete(oldest);
+    closeFd(ofd);
+  }
+  kept.set(g.open, fd);
+  return fd;
+}
+
+// The group's directory made inside its checked parent (nothing followed: mkdir never does).
+function makeDir(mk) {
+  const pfd = dirHandle(mk);
+  try {
+    fs.mkdirSync(proc ? '/proc/self/fd/' + pfd + '/' + mk.name : mk.open + '/' + mk.name, { mode: 0o700 });
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
+
+// False, with nothing changed, when something is at the name (a link included: O_EXCL).
+function create(dirFd, g, f, data, off) {
+  const p = proc ? '/proc/self/fd/' + dirFd + '/' + f.name : g.open + '/' + f.name;
+  let fd;
+  try {
+    fd = fs.openSync(p, CREATE, 0o600);
+  } catch (err) {
+    if (err.code === 'EEXIST') return false;
+    throw err;
+  }
+  let open = true;
+  try {
+    for (let o = 0; o < f.len; ) o += fs.writeSync(fd, data, off + o, f.len - o);
+    if (f.chown) fs.fchownSync(fd, f.uid, f.gid);
+    // After chown, which clears set-user-ID bits.
+    if (f.chmod) fs.fchmodSync(fd, f.mode);
+    if (f.time !== undefined) fs.futimesSync(fd, f.time, f.time);
+    open = false;
+    fs.closeSync(fd); // may report a failed write-back (NFS): the file goes too
+    return true;
+  } catch (err) {
+    if (open) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+    }
+    try {
+      fs.unlinkSync(p);
+    } catch {}
+    throw err;
+  }
+}
+
+function fields(err) {
+  if (!err || typeof err !== 'object') return { message: String(err) };
+  return { message: String(err.message), code: err.code, errno: err.errno, syscall: err.syscall, path: err.path };
+}
+
+parentPort.on('message', (m) => {
+  if (m.op === 'close') {
+    closeKept();
+    parentPort.postMessage({ id: m.id, ok: true, existed: [] });
+    return;
+  }
+  const data = Buffer.from(m.data);
+  const existed = [];
+  let at = 0;
+  let off = 0;
+  try {
+    for (const g of m.groups) {
+      if (g.mk) makeDir(g.mk);
+      for (const f of g.files) {
+        if (Atomics.load(stop, 0) !== 0) {
+          const err = new Error('the operation was aborted');
+          err.code = 'ABORT_ERR';
+          throw err;
+        }
+        if (!create(dirHandle(g), g, f, data, off)) existed.push(at);
+        off += f.len;
+        at++;
+      }
+    }
+    parentPort.postMessage({ id: m.id, ok: true, existed });
+  } catch (err) {
+    closeKept();
+    parentPort.postMessage({ id: m.id, ok: false, at, error: fields(err), refused: err && err.refused });
+  }
+});
+`;

@@ -1,0 +1,272 @@
+/**
+ * New small files of a restore, written by worker threads (file_writer_worker.ts has their code)
+ * while the main thread reads and checks the next objects and makes the next directories. A
+ * restore of many small files is system calls (open, write, fchown, fchmod, futimes, close and
+ * the handle check: 7 a file); made from one thread they left the other cores idle.
+ *
+ * Only files of directories this restore created go here, so nothing of the target's can be at
+ * their names (what is there after all is handed back, and the caller's general path replaces it).
+ * Each thread applies the main thread's checks (contained_tree.ts): a directory opened without
+ * following a link, its handle checked to be the path inside the root before every file.
+ *
+ * Files are sent in messages of up to `batchFiles` files or `batchBytes` bytes, with at most
+ * `inFlight` messages unanswered: memory is bounded by `inFlight × batchBytes` whatever the tree.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BridgeError } from '../core/errors';
+import { FileOpError } from './hash_pool';
+import { linkRefused, type MetaChange } from './contained_tree';
+import { FILE_WRITER_SOURCE } from './file_writer_worker';
+
+export interface FileWritersOptions {
+  /** Writer threads at most (default: the cores available less the main thread's, 1 to 3). */
+  threads?: number;
+  /** Files a message carries at most (default 256). */
+  batchFiles?: number;
+  /** Bytes a message carries at most, past its first file (default 1 MiB). */
+  batchBytes?: number;
+  /** Messages sent and not yet answered, at most (default: 2 a thread). */
+  inFlight?: number;
+}
+
+/** A directory's path to open and the path its handle must name (ContainedTree.dirTarget). */
+export interface DirTarget {
+  open: string;
+  want: string;
+}
+
+/** A file written by a thread failed: `tag` says which, `cause` why (a FileOpError, or a refusal). */
+export class FileWriteError<T> extends Error {
+  constructor(
+    readonly tag: T,
+    cause: Error,
+  ) {
+    super(cause.message, { cause });
+    this.name = new.target.name;
+  }
+}
+
+interface FileSpec {
+  name: string;
+  len: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  chown: boolean;
+  chmod: boolean;
+  time?: number;
+}
+
+/** A directory for a writer thread to make (mode 0700) in its parent `open`, a directory the restore made. */
+export interface NewDir extends DirTarget {
+  name: string;
+}
+
+interface Batch<T> {
+  id: number;
+  groups: Array<DirTarget & { mk?: NewDir; files: FileSpec[] }>;
+  chunks: Buffer[];
+  bytes: number;
+  tags: T[];
+}
+
+type Reply =
+  | { id: number; ok: true; existed: number[] }
+  | {
+      id: number;
+      ok: false;
+      at: number;
+      error: { message: string; code?: string; errno?: number; syscall?: string; path?: string };
+      refused?: { path: string; why: string };
+    };
+
+interface Slot<T> {
+  worker: Worker;
+  sent: Map<number, Batch<T> | undefined>;
+}
+
+/** The default number of writer threads: the cores besides the main thread's, 1 to 3. */
+export function defaultWriterThreads(): number {
+  return Math.min(3, Math.max(1, os.availableParallelism() - 1));
+}
+
+export class FileWriters<T> {
+  private readonly threads: number;
+  private readonly batchFiles: number;
+  private readonly batchBytes: number;
+  private readonly inFlight: number;
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  private readonly slots: Array<Slot<T>> = [];
+  private batch: Batch<T> | undefined;
+  /** The directory of the last file sent, when a thread made it, and that thread. */
+  private madeBy: { open: string; slot: Slot<T> } | undefined;
+  private nextId = 1;
+  private unanswered = 0;
+  private waiters: Array<() => void> = [];
+  private failure: Error | undefined;
+  private readonly existing: T[] = [];
+
+  /** `proc`: handles are checked through /proc/self/fd (ContainedTree's); `onWritten` runs for each file made. */
+  constructor(private readonly opts: FileWritersOptions & { proc: boolean; onWritten: (tag: T) => void }) {
+    this.threads = Math.max(1, opts.threads ?? defaultWriterThreads());
+    this.batchFiles = Math.max(1, opts.batchFiles ?? 256);
+    this.batchBytes = opts.batchBytes ?? 1024 * 1024;
+    this.inFlight = Math.max(1, opts.inFlight ?? 2 * this.threads);
+  }
+
+  /**
+   * Queues file `name` of directory `dir` with `data` (checked bytes) and metadata `meta`; `mk`:
+   * the thread makes `dir` first (it was not made yet). Waits while `inFlight` messages are
+   * unanswered. Throws the first failure of a file sent before.
+   */
+  async add(dir: DirTarget, name: string, data: Buffer, meta: MetaChange, tag: T, mk?: NewDir): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.batch ??= { id: this.nextId++, groups: [], chunks: [], bytes: 0, tags: [] };
+    const b = this.batch;
+    let g = b.groups.at(-1);
+    if (g?.open !== dir.open || mk) {
+      g = { open: dir.open, want: dir.want, mk, files: [] };
+      b.groups.push(g);
+    }
+    const { uid, gid, mode, chown, chmod, time } = meta;
+    g.files.push({ name, len: data.length, uid, gid, mode, chown, chmod, time });
+    b.chunks.push(data);
+    b.bytes += data.length;
+    b.tags.push(tag);
+    if (b.tags.length >= this.batchFiles || b.bytes >= this.batchBytes) await this.send();
+  }
+
+  /** Files that were not made because something was at their name, taken (the caller writes them). */
+  takeExisting(): T[] {
+    return this.existing.splice(0);
+  }
+
+  /** Sends what is queued and waits for every answer; throws the first failure. */
+  async drain(): Promise<void> {
+    if (!this.failure) await this.send();
+    await this.quiet();
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Stops the threads at their next file, waits for what was sent to be answered (nothing writes
+   * once this resolves; a thread stuck in a call for `graceMs` is ended), closes their directory
+   * handles and ends them. Safe to call twice; nothing may be added afterwards.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.batch = undefined;
+    Atomics.store(this.stop, 0, 1);
+    const timer = setTimeout(() => {
+      for (const s of this.slots) void s.worker.terminate();
+    }, graceMs);
+    try {
+      await this.quiet();
+      await Promise.all(this.slots.map((s) => this.closeHandles(s)));
+    } finally {
+      clearTimeout(timer);
+      await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate().catch(() => undefined)));
+    }
+  }
+
+  private async send(): Promise<void> {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = undefined;
+    while (this.unanswered >= this.inFlight && !this.failure) await this.answered();
+    if (this.failure) throw this.failure;
+    // One buffer handed over (transferred, not copied) per message.
+    const data = Buffer.allocUnsafeSlow(b.bytes);
+    let off = 0;
+    for (const c of b.chunks) off += c.copy(data, off);
+    b.chunks = [];
+    // A directory a thread makes gets all its files from that thread, in order: another could
+    // look for it before it is made.
+    const first = b.groups[0];
+    const slot = this.madeBy && first && !first.mk && first.open === this.madeBy.open ? this.madeBy.slot : this.pick();
+    const last = b.groups.at(-1);
+    if (last?.mk) this.madeBy = { open: last.open, slot };
+    else if (b.groups.length > 1 || this.madeBy?.open !== last?.open) this.madeBy = undefined;
+    slot.sent.set(b.id, b);
+    this.unanswered++;
+    slot.worker.postMessage({ id: b.id, op: 'write', groups: b.groups, data: data.buffer }, [data.buffer]);
+  }
+
+  /** The thread with the fewest messages unanswered; a new one while fewer than `threads` run. */
+  private pick(): Slot<T> {
+    const free = this.slots.find((s) => s.sent.size === 0);
+    if (free) return free;
+    if (this.slots.length < this.threads) return this.spawn();
+    return this.slots.reduce((a, s) => (s.sent.size < a.sent.size ? s : a));
+  }
+
+  private spawn(): Slot<T> {
+    const worker = new Worker(FILE_WRITER_SOURCE, {
+      eval: true,
+      workerData: { stop: this.stop.buffer, proc: this.opts.proc },
+      // File bytes come in the message's one buffer; the heap holds a message's names.
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    });
+    const slot: Slot<T> = { worker, sent: new Map() };
+    this.slots.push(slot);
+    worker.on('message', (r: Reply) => this.answer(slot, r));
+    const lost = (why: string, cause?: Error) => {
+      this.fail(new BridgeError('INTERNAL', `a restore writer thread ${why}`, { cause }));
+      for (const id of [...slot.sent.keys()]) this.settle(slot, id);
+    };
+    worker.on('error', (err: Error) => lost(`failed: ${err.message}`, err));
+    worker.on('exit', (code) => {
+      if (slot.sent.size) lost(`stopped (exit code ${code})`);
+    });
+    return slot;
+  }
+
+  private answer(slot: Slot<T>, r: Reply): void {
+    const b = slot.sent.get(r.id);
+    try {
+      if (!r.ok && b && r.error.code !== 'ABORT_ERR') {
+        const cause = r.refused ? linkRefused(r.refused.path, r.refused.why) : new FileOpError(r.error);
+        this.fail(new FileWriteError(b.tags[r.at] as T, cause));
+      }
+      const existed = new Set(r.ok ? r.existed : []);
+      const done = b ? b.tags.slice(0, r.ok ? undefined : r.at) : [];
+      done.forEach((tag, i) => {
+        if (existed.has(i)) this.existing.push(tag);
+        else this.opts.onWritten(tag);
+      });
+    } catch (err) {
+      // The caller's progress callback failed: the restore fails with it (it must not hang).
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.settle(slot, r.id);
+    }
+  }
+
+  private settle(slot: Slot<T>, id: number): void {
+    if (!slot.sent.has(id)) return;
+    slot.sent.delete(id);
+    this.unanswered--;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+  }
+
+  private answered(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private async quiet(): Promise<void> {
+    while (this.unanswered > 0) await this.answered();
+  }
+
+  /** Has the thread close its kept directory handle (a terminated thread would leave it open). */
+  private async closeHandles(slot: Slot<T>): Promise<void> {
+    const id = this.nextId++;
+    slot.sent.set(id, undefined);
+    this.unanswered++;
+    slot.worker.postMessage({ id, op: 'close' });
+    while (slot.sent.has(id)) await this.answered();
+  }
+}

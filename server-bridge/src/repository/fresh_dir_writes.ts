@@ -1,0 +1,122 @@
+/**
+ * Which small files of a restore (and which directories) the writer threads make (file_writers.ts).
+ * A directory listed inside a directory this restore made is not made at once: if small files of
+ * its own come next (Mattermost's post directories: only files), a writer thread makes it with
+ * them, and mkdir leaves the main thread too. Anything else comes first (a subdirectory, a large
+ * file, the end) and the main thread makes it as before.
+ *
+ * The main thread never touches a path a writer thread may not have made yet: before it works
+ * inside the directory last handed to a thread, it waits for the threads to finish (rare: in the
+ * attachment layout that directory only has files).
+ */
+import type { Entry } from '../manifest/manifest';
+import type { ContainedTree, MetaChange } from './contained_tree';
+import { FileWriters, type DirTarget, type FileWritersOptions, type NewDir } from './file_writers';
+
+/** `a/b/c` as its directory `a/b` and name `c` ('' for a top-level name's directory). */
+export function splitRel(rel: string): { dir: string; name: string } {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? { dir: '', name: rel } : { dir: rel.slice(0, i), name: rel.slice(i + 1) };
+}
+
+/** What the restore does itself, on the main thread, that this needs. */
+export interface FreshDirHooks {
+  writers?: FileWritersOptions;
+  /** Makes listed directory `rel` (tree_restore.ts ensureDir). */
+  makeDir(rel: string): void;
+  /** The object of file `e`, read and checked. */
+  read(e: Entry): Buffer;
+  meta(e: Entry): MetaChange;
+  onWritten(e: Entry): void;
+  /** Writes file `e`, which a writer thread found something in the way of, by the general path. */
+  fallback(e: Entry): void;
+}
+
+export class FreshDirWrites {
+  private writers: FileWriters<Entry> | undefined;
+  /** A listed directory not made yet: the next small file in it takes it to a writer thread. */
+  private deferred: string | undefined;
+  /** The directory last handed, made or not yet, to a writer thread. */
+  private handed: string | undefined;
+  private target: { rel: string; at: DirTarget } | undefined;
+
+  constructor(
+    private readonly tree: ContainedTree,
+    private readonly hooks: FreshDirHooks,
+  ) {}
+
+  /**
+   * Leaves listed directory `rel` to be made later, when its parent is one this restore made;
+   * false: the caller makes it now. Call settle(rel) first.
+   */
+  defer(rel: string): boolean {
+    if (!rel) return false;
+    const { dir } = splitRel(rel);
+    this.tree.makeDirs(dir);
+    if (!this.tree.isFresh(dir)) return false;
+    this.deferred = rel;
+    return true;
+  }
+
+  /** Hands small file `e` to a writer thread when its directory is new: false, the caller writes it. */
+  async file(e: Entry): Promise<boolean> {
+    const { dir, name } = splitRel(e.path);
+    let mk: NewDir | undefined;
+    if (dir === this.deferred) {
+      const parent = splitRel(dir);
+      mk = { ...this.dirTarget(parent.dir), name: parent.name };
+      this.deferred = undefined;
+      this.handed = dir;
+    } else if (dir !== this.handed) {
+      await this.settle(e.path);
+      this.tree.makeDirs(dir);
+      if (!this.tree.isFresh(dir)) return false;
+      this.handed = dir;
+    }
+    this.writers ??= new FileWriters<Entry>({
+      ...this.hooks.writers,
+      proc: this.tree.proc,
+      onWritten: (x) => this.hooks.onWritten(x),
+    });
+    await this.writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), e, mk);
+    for (const x of this.writers.takeExisting()) this.hooks.fallback(x);
+    return true;
+  }
+
+  /**
+   * Before the main thread works at `next` (undefined: the end of the pass): a deferred directory
+   * is made now, and when `next` is inside the directory last handed to a thread, the threads
+   * are waited for.
+   */
+  async settle(next?: string): Promise<void> {
+    if (this.deferred !== undefined) {
+      const rel = this.deferred;
+      this.deferred = undefined;
+      this.hooks.makeDir(rel);
+    }
+    const handed = this.handed;
+    if (handed === undefined || next === undefined) return;
+    this.handed = undefined;
+    if (next === handed || next.startsWith(`${handed}/`)) {
+      await this.drain();
+      this.tree.adoptFresh(handed);
+    }
+  }
+
+  /** Waits for every file handed over; throws the first failure (FileWriteError). */
+  async drain(): Promise<void> {
+    if (!this.writers) return;
+    await this.writers.drain();
+    for (const x of this.writers.takeExisting()) this.hooks.fallback(x);
+  }
+
+  /** Stops the threads; nothing writes once this resolves (see FileWriters.close). */
+  async close(): Promise<void> {
+    await this.writers?.close();
+  }
+
+  private dirTarget(rel: string): DirTarget {
+    if (this.target?.rel !== rel) this.target = { rel, at: this.tree.dirTarget(rel) };
+    return this.target.at;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * New small files of a restore are written by worker threads (file_writers.ts): the tree that
+ * comes out is the same whatever the threads and message sizes; a directory swapped for a link
+ * before a thread opens it is refused; an abort or a failing progress callback ends the restore
+ * with nothing still writing and no handle left open. Real directories, a real repository.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalStorage } from '../../src/storage/local_storage';
+import { Repository } from '../../src/repository/repository';
+import { backupTree } from '../../src/repository/tree_backup';
+import { restoreTree } from '../../src/repository/tree_restore';
+import { collectEntries } from '../../src/manifest/entry_list';
+import type { Entry } from '../../src/manifest/manifest';
+import { WalkPacer } from '../../src/repository/walk_pacer';
+import { describeTree } from '../support/tree_snapshot';
+import { caught } from '../support/caught';
+
+let work: string;
+let repo: Repository;
+let src: string;
+let entries: Entry[];
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'tree-writers-'));
+  repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')), { packs: true });
+  src = path.join(work, 'src');
+  // Mattermost's attachment layout: many directories of a few small files each, modes that differ.
+  for (let p = 0; p < 40; p++) {
+    const dir = path.join(src, 'data', `2026010${p % 3}`, 'teams', 't', 'channels', `c${p % 4}`, 'users', 'u', `p${p}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'a.jpg'), `original ${p}`.repeat(p + 1), { mode: 0o640 });
+    await writeFile(path.join(dir, 'a_thumb.jpg'), `thumb ${p}`, { mode: 0o600 });
+    await writeFile(path.join(dir, 'empty'), '');
+  }
+  const b = await backupTree({ root: src, exclude: [], repo });
+  await repo.packs.flush();
+  entries = await collectEntries(b.entries);
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+const sync = () => new WalkPacer({ fixed: 'sync' });
+
+function openUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function countFiles(root: string): Promise<number> {
+  const all = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return all.filter((d) => d.isFile()).length;
+}
+
+test.each([
+  ['one thread, one file a message', { threads: 1, batchFiles: 1, inFlight: 1 }],
+  ['three threads, files of several directories a message', { threads: 3, batchFiles: 7, batchBytes: 300 }],
+  ['the defaults', {}],
+])('the same tree comes out: %s', async (_name, writers) => {
+  const dest = path.join(work, `out-${_name.replace(/\W+/g, '-')}`);
+  let progress = 0;
+  const r = await restoreTree({
+    entries,
+    root: dest,
+    exclude: [],
+    mode: 'mirror',
+    repo,
+    pacer: sync(),
+    writers,
+    onProgress: (p) => {
+      progress = p.files;
+    },
+  });
+  expect(r.written).toBe(120);
+  expect(progress).toBe(120);
+  expect(await describeTree(dest)).toEqual(await describeTree(src));
+  expect(openUnder(work)).toEqual([]);
+});
+
+test('a directory above the ones writer threads make, swapped for a link mid-restore: refused, nothing made through it', async () => {
+  const victim = path.join(work, 'victim');
+  await mkdir(victim, { recursive: true });
+  const dest = path.join(work, 'swapped');
+  let swapped = '';
+  const err = await caught(
+    restoreTree({
+      entries,
+      root: dest,
+      exclude: [],
+      mode: 'mirror',
+      repo,
+      pacer: sync(),
+      writers: { threads: 1, batchFiles: 1, inFlight: 1 },
+      onProgress: (p) => {
+        if (swapped) return;
+        // After the first file is written (by a thread, in the post directory it made), the
+        // directory that holds the post directories becomes a link to another directory.
+        const first = entries.find((e) => e.type === 'file') as Entry;
+        swapped = path.join(dest, path.dirname(path.dirname(first.path)));
+        renameSync(swapped, `${swapped}-real`);
+        symlinkSync(victim, swapped);
+        expect(p.files).toBe(1);
+      },
+    }),
+  );
+  expect(swapped).toMatch(/users\/u$/);
+  expect(err.message).toMatch(/symbolic link/);
+  expect(await readdir(victim)).toEqual([]);
+  expect(openUnder(work)).toEqual([]);
+});
+
+test('an abort mid-way: the restore stops, nothing is written after it returns, no handle stays open', async () => {
+  const dest = path.join(work, 'aborted');
+  const ac = new AbortController();
+  const err = await caught(
+    restoreTree({
+      entries,
+      root: dest,
+      exclude: [],
+      mode: 'mirror',
+      repo,
+      pacer: sync(),
+      writers: { threads: 2, batchFiles: 2 },
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.files >= 10) ac.abort();
+      },
+    }),
+  );
+  expect(err.code).toBe('CANCELLED');
+  const after = await countFiles(dest);
+  expect(after).toBeGreaterThanOrEqual(10);
+  expect(after).toBeLessThan(120);
+  await sleep(200);
+  expect(await countFiles(dest)).toBe(after);
+  expect(openUnder(work)).toEqual([]);
+});
+
+test('a progress callback that throws fails the restore; it does not hang', async () => {
+  const dest = path.join(work, 'callback');
+  const err = await caught(
+    restoreTree({
+      entries,
+      root: dest,
+      exclude: [],
+      mode: 'mirror',
+      repo,
+      pacer: sync(),
+      writers: { threads: 1, batchFiles: 1, inFlight: 1 },
+      onProgress: (p) => {
+        if (p.files === 3) throw new Error('the progress sink is gone');
+      },
+    }),
+  );
+  expect(err.message).toBe('the progress sink is gone');
+  expect(openUnder(work)).toEqual([]);
+  // The files written before it are whole: the first one listed is the snapshot's bytes.
+  const first = entries.find((e) => e.type === 'file') as Entry;
+  expect(await readFile(path.join(dest, first.path))).toEqual(await readFile(path.join(src, first.path)));
+});
