@@ -145,7 +145,10 @@ export class RestoredIndexes {
         recordedAt: new Date().toISOString(),
       };
       await write(JSON.stringify(header));
-      const abs = (rel: string) => (rel ? path.join(root, ...rel.split('/')) : root);
+      // path.join(root, ...segments) for the paths the restore just checked and wrote (plain
+      // relative paths), without a join per entry (half a second of a 200k-file restore).
+      const base = path.join(root).replace(/\/?$/, '/');
+      const abs = (rel: string) => (rel ? base + rel : root);
       // A window of lstat calls in flight, written in the order of the list (path order).
       const window: Array<Promise<Entry | undefined>> = [];
       const drainOne = async (): Promise<void> => {
