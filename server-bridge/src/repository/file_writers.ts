@@ -47,15 +47,10 @@ export class FileWriteError<T> extends Error {
   }
 }
 
-interface FileSpec {
+/** A file as a thread is told it: its name, its length in the message's buffer, and its metadata. */
+interface FileSpec extends MetaChange {
   name: string;
   len: number;
-  uid: number;
-  gid: number;
-  mode: number;
-  chown: boolean;
-  chmod: boolean;
-  time?: number;
 }
 
 /** A directory for a writer thread to make (mode 0700) in its parent `open`, a directory the restore made. */

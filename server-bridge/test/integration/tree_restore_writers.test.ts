@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { backupTree } from '../../src/repository/tree_backup';
-import { restoreTree } from '../../src/repository/tree_restore';
+import { restoreTree, type TreeRestoreOptions, type TreeRestoreResult } from '../../src/repository/tree_restore';
 import { collectEntries } from '../../src/manifest/entry_list';
 import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
@@ -41,7 +41,18 @@ beforeAll(async () => {
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-const sync = () => new WalkPacer({ fixed: 'sync' });
+/** A mirror restore of the snapshot into `dest`, small files written synchronously (so by the threads). */
+function restoreInto(dest: string, opts: Partial<TreeRestoreOptions>): Promise<TreeRestoreResult> {
+  return restoreTree({
+    entries,
+    root: dest,
+    exclude: [],
+    mode: 'mirror',
+    repo,
+    pacer: new WalkPacer({ fixed: 'sync' }),
+    ...opts,
+  });
+}
 
 function openUnder(dir: string): string[] {
   return readdirSync('/proc/self/fd').filter((fd) => {
@@ -65,13 +76,7 @@ test.each([
 ])('the same tree comes out: %s', async (_name, writers) => {
   const dest = path.join(work, `out-${_name.replace(/\W+/g, '-')}`);
   let progress = 0;
-  const r = await restoreTree({
-    entries,
-    root: dest,
-    exclude: [],
-    mode: 'mirror',
-    repo,
-    pacer: sync(),
+  const r = await restoreInto(dest, {
     writers,
     onProgress: (p) => {
       progress = p.files;
@@ -89,13 +94,7 @@ test('a directory above the ones writer threads make, swapped for a link mid-res
   const dest = path.join(work, 'swapped');
   let swapped = '';
   const err = await caught(
-    restoreTree({
-      entries,
-      root: dest,
-      exclude: [],
-      mode: 'mirror',
-      repo,
-      pacer: sync(),
+    restoreInto(dest, {
       writers: { threads: 1, batchFiles: 1, inFlight: 1 },
       onProgress: (p) => {
         if (swapped) return;
@@ -119,13 +118,7 @@ test('an abort mid-way: the restore stops, nothing is written after it returns, 
   const dest = path.join(work, 'aborted');
   const ac = new AbortController();
   const err = await caught(
-    restoreTree({
-      entries,
-      root: dest,
-      exclude: [],
-      mode: 'mirror',
-      repo,
-      pacer: sync(),
+    restoreInto(dest, {
       writers: { threads: 2, batchFiles: 2 },
       signal: ac.signal,
       onProgress: (p) => {
@@ -145,13 +138,7 @@ test('an abort mid-way: the restore stops, nothing is written after it returns, 
 test('a progress callback that throws fails the restore; it does not hang', async () => {
   const dest = path.join(work, 'callback');
   const err = await caught(
-    restoreTree({
-      entries,
-      root: dest,
-      exclude: [],
-      mode: 'mirror',
-      repo,
-      pacer: sync(),
+    restoreInto(dest, {
       writers: { threads: 1, batchFiles: 1, inFlight: 1 },
       onProgress: (p) => {
         if (p.files === 3) throw new Error('the progress sink is gone');
