@@ -129,8 +129,9 @@ function canDropCaches(file = DROP_CACHES): boolean {
  * Before a timed run: dirty pages written out (`sync`), so no run pays for the write-back of the
  * one before it; with `cold` (restores), also the page cache, dentries and inodes dropped where
  * this process may. Why: on the 2-core VM, `cp -ra` of 200k files took 41-43 s from dropped
- * caches and 90-98 s right after another run had made 200k files (system time 29-31 s against
- * 79-90 s), so whichever restore ran second paid for the first. True when the caches were dropped.
+ * caches and 90-98 s right after another run (system time 29-31 s against 79-90 s). Most of that
+ * turned out to be the removal of the run before's files (see afterRemoval). True when the
+ * caches were dropped.
  */
 export async function settle(opts: { cold?: boolean; dropFile?: string } = {}): Promise<boolean> {
   await mustRun(['sync']);
@@ -160,8 +161,8 @@ export async function afterRemoval(log?: (m: string) => void, waitMs = (RECENTLY
 /** What settle() does on this machine, for the report. */
 export function cacheMethod(): string {
   return canDropCaches()
-    ? "every timed run starts after `sync`; each restore also after the kernel's page cache, dentries and inodes were dropped (a restore after a disaster starts cold, and the restore run second no longer pays for the files the first one made)"
-    : "every timed run starts after `sync`; the kernel's caches are not dropped before the restores (that needs root), so the restore run second may pay for the files the first one made";
+    ? "every timed run starts after `sync`; each restore also after the kernel's page cache, dentries and inodes were dropped (a restore after a disaster starts cold); each restore writes into a directory of its own, all three removed after the round (a restore right after the removal of another's files paid for it)"
+    : "every timed run starts after `sync`; the kernel's caches are not dropped before the restores (that needs root); each restore writes into a directory of its own, all three removed after the round";
 }
 
 /** Runs argv and throws with its stderr when it fails. */
