@@ -79,6 +79,8 @@ type Reply =
 interface Slot<T> {
   worker: Worker;
   sent: Map<number, Batch<T> | undefined>;
+  /** The thread failed or ended: nothing sent to it would be answered. */
+  gone?: boolean;
 }
 
 /** The default number of writer threads: the cores besides the main thread's, 1 to 3. */
@@ -189,10 +191,11 @@ export class FileWriters<T> {
 
   /** The thread with the fewest messages unanswered; a new one while fewer than `threads` run. */
   private pick(): Slot<T> {
-    const free = this.slots.find((s) => s.sent.size === 0);
+    const live = this.slots.filter((s) => !s.gone);
+    const free = live.find((s) => s.sent.size === 0);
     if (free) return free;
-    if (this.slots.length < this.threads) return this.spawn();
-    return this.slots.reduce((a, s) => (s.sent.size < a.sent.size ? s : a));
+    if (live.length < this.threads) return this.spawn();
+    return live.reduce((a, s) => (s.sent.size < a.sent.size ? s : a));
   }
 
   private spawn(): Slot<T> {
@@ -205,14 +208,15 @@ export class FileWriters<T> {
     const slot: Slot<T> = { worker, sent: new Map() };
     this.slots.push(slot);
     worker.on('message', (r: Reply) => this.answer(slot, r));
-    const lost = (why: string, cause?: Error) => {
-      this.fail(new BridgeError('INTERNAL', `a restore writer thread ${why}`, { cause }));
+    // A thread that fails always fails the restore; one that ends, only with work unanswered
+    // (close() ends them all once they are quiet).
+    const lost = (why: string, always: boolean, cause?: Error) => {
+      slot.gone = true;
+      if (always || slot.sent.size) this.fail(new BridgeError('INTERNAL', `a restore writer thread ${why}`, { cause }));
       for (const id of [...slot.sent.keys()]) this.settle(slot, id);
     };
-    worker.on('error', (err: Error) => lost(`failed: ${err.message}`, err));
-    worker.on('exit', (code) => {
-      if (slot.sent.size) lost(`stopped (exit code ${code})`);
-    });
+    worker.on('error', (err: Error) => lost(`failed: ${err.message}`, true, err));
+    worker.on('exit', (code) => lost(`stopped (exit code ${code})`, false));
     return slot;
   }
 
@@ -258,6 +262,9 @@ export class FileWriters<T> {
 
   /** Has the thread close its kept directory handle (a terminated thread would leave it open). */
   private async closeHandles(slot: Slot<T>): Promise<void> {
+    // A thread that ended cannot answer. One that failed closed its handles as it answered; one
+    // ended while stuck in a call (close's grace) leaves them open until the process exits.
+    if (slot.gone) return;
     const id = this.nextId++;
     slot.sent.set(id, undefined);
     this.unanswered++;

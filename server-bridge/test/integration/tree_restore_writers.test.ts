@@ -16,6 +16,9 @@ import { restoreTree, type TreeRestoreOptions, type TreeRestoreResult } from '..
 import { collectEntries } from '../../src/manifest/entry_list';
 import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
+import { FileWriters } from '../../src/repository/file_writers';
+import { ContainedTree } from '../../src/repository/contained_tree';
+import type { Worker } from 'node:worker_threads';
 import { describeTree } from '../support/tree_snapshot';
 import { caught } from '../support/caught';
 
@@ -150,4 +153,36 @@ test('a progress callback that throws fails the restore; it does not hang', asyn
   // The files written before it are whole: the first one listed is the snapshot's bytes.
   const first = entries.find((e) => e.type === 'file') as Entry;
   expect(await readFile(path.join(dest, first.path))).toEqual(await readFile(path.join(src, first.path)));
+});
+
+test('a writer thread that ended is not sent more work, and closing the writers does not wait for it', async () => {
+  const dir = path.join(work, 'ended');
+  await mkdir(dir);
+  const tree = ContainedTree.open(dir);
+  const written: string[] = [];
+  const writers = new FileWriters<string>({
+    threads: 1,
+    batchFiles: 1,
+    proc: tree.proc,
+    onWritten: (t) => written.push(t),
+  });
+  const meta = { uid: 0, gid: 0, mode: 0o640, chown: false, chmod: true };
+  try {
+    await writers.add(tree.dirTarget(''), 'one', Buffer.from('1'), meta, 'one');
+    await writers.drain();
+    // Fault injection: the thread ends (as one stuck past close's grace is ended).
+    const slots = (writers as unknown as { slots: Array<{ worker: Worker }> }).slots;
+    await slots[0]?.worker.terminate();
+    await writers.add(tree.dirTarget(''), 'two', Buffer.from('22'), meta, 'two');
+    await writers.drain();
+    expect(written).toEqual(['one', 'two']);
+    expect(await readFile(path.join(dir, 'two'), 'utf8')).toBe('22');
+    await slots[1]?.worker.terminate();
+    const t0 = Date.now();
+    await writers.close(60_000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  } finally {
+    tree.close();
+  }
+  expect(openUnder(dir)).toEqual([]);
 });
