@@ -63,12 +63,12 @@ export async function checkObjectsPresent(
   const recent = new RecentObjects();
   const pool = new TaskPool(16);
   const count = { objects: 0, done: 0 };
+  const wrong = (o: ObjectRef, info: ObjectInfo | undefined): boolean =>
+    !info || (sizes && o.size !== undefined && info.size !== o.size);
   const judge = (component: string, o: ObjectRef, info: ObjectInfo | undefined): void => {
     let problem: string | undefined;
     if (!info) problem = 'object is missing';
-    else if (sizes && o.size !== undefined && info.size !== o.size) {
-      problem = `size ${info.size} differs from the manifest's ${o.size}`;
-    }
+    else if (wrong(o, info)) problem = `size ${info.size} differs from the manifest's ${o.size}`;
     if (problem && issues.length < MAX_ISSUES) issues.push({ component, path: o.path, object: o.sha256, problem });
     ctx.progress(++count.done, undefined, 'objects', o.path);
   };
@@ -87,19 +87,30 @@ export async function checkObjectsPresent(
     packs.set(loc.pack, whole);
     return whole ? { key: packKey(loc.pack), size: loc.size } : undefined;
   };
-  const syncInfo = (sha: string): ObjectInfo | undefined => {
-    const loc = repo.locateSync(sha);
+  // Where an object is, as PackIndex.guess says (no read of its whole name: seconds at a million
+  // objects). A wrong guess that finds it present is caught by the restore's hashed read; one that
+  // finds it missing is looked up in full before it is reported.
+  const syncAt = (sha: string, loc: PackLocation | undefined): ObjectInfo | undefined => {
     if (!loc) return (statSync as (key: string) => ObjectInfo | undefined)(objectKey(sha));
     const known = packs.get(loc.pack);
     if (known !== undefined) return known ? { key: packKey(loc.pack), size: loc.size } : undefined;
     return packed(loc, (statSync as (key: string) => ObjectInfo | undefined)(packKey(loc.pack)));
   };
-  const asyncInfo = async (sha: string): Promise<ObjectInfo | undefined> => {
-    const loc = repo.locateSync(sha);
+  const syncInfo = (o: ObjectRef): ObjectInfo | undefined => {
+    const guess = repo.packs.guessLoaded(o.sha256);
+    const info = syncAt(o.sha256, guess);
+    return guess && wrong(o, info) ? syncAt(o.sha256, repo.locateSync(o.sha256)) : info;
+  };
+  const asyncAt = async (sha: string, loc: PackLocation | undefined): Promise<ObjectInfo | undefined> => {
     if (!loc) return repo.storage.stat(objectKey(sha));
     const known = packs.get(loc.pack);
     if (known !== undefined) return known ? { key: packKey(loc.pack), size: loc.size } : undefined;
     return packed(loc, await repo.storage.stat(packKey(loc.pack)));
+  };
+  const asyncInfo = async (o: ObjectRef): Promise<ObjectInfo | undefined> => {
+    const guess = repo.packs.guessLoaded(o.sha256);
+    const info = await asyncAt(o.sha256, guess);
+    return guess && wrong(o, info) ? asyncAt(o.sha256, repo.locateSync(o.sha256)) : info;
   };
   try {
     for (const c of m.components) {
@@ -108,9 +119,7 @@ export async function checkObjectsPresent(
         if (issues.length >= MAX_ISSUES) break;
         if (recent.seen(o.sha256)) continue;
         count.objects++;
-        await step(statSync && (() => judge(c.id, o, syncInfo(o.sha256))), async () =>
-          judge(c.id, o, await asyncInfo(o.sha256)),
-        );
+        await step(statSync && (() => judge(c.id, o, syncInfo(o))), async () => judge(c.id, o, await asyncInfo(o)));
       }
     }
   } catch (err) {

@@ -15,6 +15,11 @@
  * restore) asks for the group's directory to be made first, mode 0700 as ContainedTree.makeFreshDir
  * makes one; a directory already there is used if it passes the checks. `{ id, op: 'close' }`
  * closes the kept directory handles.
+ * A group may carry `meta` ({ uid, gid, mode, chown, chmod, time }) and no files: the directory,
+ * one this thread made and wrote every file of, is complete; its owner, mode and time are set on
+ * its checked handle (as ContainedTree.applyDirMeta would, at the end, by path). A directory one
+ * of whose files was not made (something at the name) is left for the main thread: the answer's
+ * `skipped` lists such groups, and a failure in them names the group (`group`).
  * `stop` (an Int32Array on a SharedArrayBuffer) set non-zero makes the next file fail ABORT_ERR.
  * A failed file is removed; on any failure the kept handles are closed (handles are the process's,
  * and a thread that is terminated does not close them). A few handles are kept (a directory and
@@ -32,6 +37,7 @@ const DIR = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 const CREATE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 const KEEP = 4;
 const kept = new Map(); // open path -> fd: the directories used last, oldest first
+const hadExisting = new Set(); // directories with a file not made here: their metadata is the main thread's
 
 function refused(p, why) {
   const err = new Error(p + ' ' + why);
@@ -142,6 +148,21 @@ function create(dirFd, g, f, data, off) {
   }
 }
 
+// A complete directory's owner, mode and time, on its checked handle (chmod after chown, which
+// clears set-user-ID bits; the time last, as nothing is made in it afterwards).
+function setDirMeta(fd, c) {
+  if (c.chown) fs.fchownSync(fd, c.uid, c.gid);
+  if (c.chmod) fs.fchmodSync(fd, c.mode);
+  if (c.time !== undefined) fs.futimesSync(fd, c.time, c.time);
+}
+
+function aborted() {
+  if (Atomics.load(stop, 0) === 0) return;
+  const err = new Error('the operation was aborted');
+  err.code = 'ABORT_ERR';
+  throw err;
+}
+
 function fields(err) {
   if (!err || typeof err !== 'object') return { message: String(err) };
   return { message: String(err.message), code: err.code, errno: err.errno, syscall: err.syscall, path: err.path };
@@ -155,26 +176,36 @@ parentPort.on('message', (m) => {
   }
   const data = Buffer.from(m.data);
   const existed = [];
+  const skipped = [];
   let at = 0;
   let off = 0;
+  let group;
   try {
-    for (const g of m.groups) {
+    m.groups.forEach((g, gi) => {
       if (g.mk) makeDir(g.mk);
       for (const f of g.files) {
-        if (Atomics.load(stop, 0) !== 0) {
-          const err = new Error('the operation was aborted');
-          err.code = 'ABORT_ERR';
-          throw err;
+        aborted();
+        if (!create(dirHandle(g), g, f, data, off)) {
+          existed.push(at);
+          hadExisting.add(g.open);
         }
-        if (!create(dirHandle(g), g, f, data, off)) existed.push(at);
         off += f.len;
         at++;
       }
-    }
-    parentPort.postMessage({ id: m.id, ok: true, existed });
+      if (!g.meta) return;
+      if (hadExisting.has(g.open)) {
+        skipped.push(gi);
+        return;
+      }
+      group = gi;
+      aborted();
+      setDirMeta(dirHandle(g), g.meta);
+      group = undefined;
+    });
+    parentPort.postMessage({ id: m.id, ok: true, existed, skipped });
   } catch (err) {
     closeKept();
-    parentPort.postMessage({ id: m.id, ok: false, at, error: fields(err), refused: err && err.refused });
+    parentPort.postMessage({ id: m.id, ok: false, at, group, error: fields(err), refused: err && err.refused });
   }
 });
 `;

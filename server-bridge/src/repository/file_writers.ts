@@ -60,18 +60,22 @@ export interface NewDir extends DirTarget {
 
 interface Batch<T> {
   id: number;
-  groups: Array<DirTarget & { mk?: NewDir; files: FileSpec[] }>;
+  groups: Array<DirTarget & { mk?: NewDir; meta?: MetaChange; files: FileSpec[] }>;
   chunks: Buffer[];
   bytes: number;
   tags: T[];
+  /** The tag of each group that sets its directory's metadata, by the group's index. */
+  metaTags: Map<number, T>;
 }
 
 type Reply =
-  | { id: number; ok: true; existed: number[] }
+  | { id: number; ok: true; existed: number[]; skipped?: number[] }
   | {
       id: number;
       ok: false;
       at: number;
+      /** The group whose directory's metadata failed (else file `at` failed). */
+      group?: number;
       error: { message: string; code?: string; errno?: number; syscall?: string; path?: string };
       refused?: { path: string; why: string };
     };
@@ -104,8 +108,17 @@ export class FileWriters<T> {
   private failure: Error | undefined;
   private readonly existing: T[] = [];
 
-  /** `proc`: handles are checked through /proc/self/fd (ContainedTree's); `onWritten` runs for each file made. */
-  constructor(private readonly opts: FileWritersOptions & { proc: boolean; onWritten: (tag: T) => void }) {
+  /**
+   * `proc`: handles are checked through /proc/self/fd (ContainedTree's); `onWritten` runs for each
+   * file made, `onDirMeta` for each directory whose metadata a thread set (addDirMeta).
+   */
+  constructor(
+    private readonly opts: FileWritersOptions & {
+      proc: boolean;
+      onWritten: (tag: T) => void;
+      onDirMeta?: (tag: T) => void;
+    },
+  ) {
     this.threads = Math.max(1, opts.threads ?? defaultWriterThreads());
     this.batchFiles = Math.max(1, opts.batchFiles ?? 256);
     this.batchBytes = opts.batchBytes ?? 1024 * 1024;
@@ -118,11 +131,9 @@ export class FileWriters<T> {
    * unanswered. Throws the first failure of a file sent before.
    */
   async add(dir: DirTarget, name: string, data: Buffer, meta: MetaChange, tag: T, mk?: NewDir): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.batch ??= { id: this.nextId++, groups: [], chunks: [], bytes: 0, tags: [] };
-    const b = this.batch;
+    const b = this.current();
     let g = b.groups.at(-1);
-    if (g?.open !== dir.open || mk) {
+    if (g?.open !== dir.open || mk || g.meta) {
       g = { open: dir.open, want: dir.want, mk, files: [] };
       b.groups.push(g);
     }
@@ -132,6 +143,18 @@ export class FileWriters<T> {
     b.bytes += data.length;
     b.tags.push(tag);
     if (b.tags.length >= this.batchFiles || b.bytes >= this.batchBytes) await this.send();
+  }
+
+  /**
+   * Has the thread that made directory `dir` (with `mk`, the last one asked for) set its
+   * metadata after its files: the caller saw the last entry under it. `onDirMeta(tag)` says it
+   * was set; a directory with a file not made by the thread (takeExisting) is left to the caller.
+   */
+  addDirMeta(dir: DirTarget, meta: MetaChange, tag: T): void {
+    if (this.failure) throw this.failure;
+    const b = this.current();
+    b.groups.push({ open: dir.open, want: dir.want, meta, files: [] });
+    b.metaTags.set(b.groups.length - 1, tag);
   }
 
   /** Files that were not made because something was at their name, taken (the caller writes them). */
@@ -164,6 +187,12 @@ export class FileWriters<T> {
       clearTimeout(timer);
       await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate().catch(() => undefined)));
     }
+  }
+
+  private current(): Batch<T> {
+    if (this.failure) throw this.failure;
+    this.batch ??= { id: this.nextId++, groups: [], chunks: [], bytes: 0, tags: [], metaTags: new Map() };
+    return this.batch;
   }
 
   private async send(): Promise<void> {
@@ -225,7 +254,8 @@ export class FileWriters<T> {
     try {
       if (!r.ok && b && r.error.code !== 'ABORT_ERR') {
         const cause = r.refused ? linkRefused(r.refused.path, r.refused.why) : new FileOpError(r.error);
-        this.fail(new FileWriteError(b.tags[r.at] as T, cause));
+        const tag = r.group === undefined ? b.tags[r.at] : b.metaTags.get(r.group);
+        this.fail(new FileWriteError(tag as T, cause));
       }
       const existed = new Set(r.ok ? r.existed : []);
       const done = b ? b.tags.slice(0, r.ok ? undefined : r.at) : [];
@@ -233,6 +263,10 @@ export class FileWriters<T> {
         if (existed.has(i)) this.existing.push(tag);
         else this.opts.onWritten(tag);
       });
+      if (r.ok && b) {
+        const skipped = new Set(r.skipped);
+        for (const [gi, tag] of b.metaTags) if (!skipped.has(gi)) this.opts.onDirMeta?.(tag);
+      }
     } catch (err) {
       // The caller's progress callback failed: the restore fails with it (it must not hang).
       this.fail(err instanceof Error ? err : new Error(String(err)));

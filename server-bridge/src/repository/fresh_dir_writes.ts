@@ -8,6 +8,11 @@
  * The main thread never touches a path a writer thread may not have made yet: before it works
  * inside the directory last handed to a thread, it waits for the threads to finish (rare: in the
  * attachment layout that directory only has files).
+ *
+ * A directory a thread made and wrote every entry of (the restore went past the last path under
+ * it) gets its owner, mode and time from that thread too, on the handle it holds, after its last
+ * file; the restore's last pass (tree_restore.ts writeLinksAndDirMeta) skips the directories
+ * `dirMetaDone` reports.
  */
 import type { Entry } from '../manifest/manifest';
 import type { ContainedTree, MetaChange } from './contained_tree';
@@ -24,6 +29,8 @@ export interface FreshDirHooks {
   writers?: FileWritersOptions;
   /** Makes listed directory `rel` (tree_restore.ts ensureDir). */
   makeDir(rel: string): void;
+  /** A directory's metadata, set by a thread (FileWriters.addDirMeta); `e` is its entry. */
+  dirMetaDone(e: Entry): void;
   /** The object of file `e`, read and checked. */
   read(e: Entry): Buffer;
   meta(e: Entry): MetaChange;
@@ -35,9 +42,11 @@ export interface FreshDirHooks {
 export class FreshDirWrites {
   private writers: FileWriters<Entry> | undefined;
   /** A listed directory not made yet: the next small file in it takes it to a writer thread. */
-  private deferred: string | undefined;
+  private deferred: Entry | undefined;
   /** The directory last handed, made or not yet, to a writer thread. */
   private handed: string | undefined;
+  /** The entry of `handed` when a writer thread makes it (else the main thread made it, and nothing waits). */
+  private handedMade: Entry | undefined;
   private target: { rel: string; at: DirTarget } | undefined;
 
   constructor(
@@ -49,12 +58,12 @@ export class FreshDirWrites {
    * Leaves listed directory `rel` to be made later, when its parent is one this restore made;
    * false: the caller makes it now. Call settle(rel) first.
    */
-  defer(rel: string): boolean {
-    if (!rel) return false;
-    const { dir } = splitRel(rel);
+  defer(e: Entry): boolean {
+    if (!e.path) return false;
+    const { dir } = splitRel(e.path);
     this.tree.makeDirs(dir);
     if (!this.tree.isFresh(dir)) return false;
-    this.deferred = rel;
+    this.deferred = e;
     return true;
   }
 
@@ -62,21 +71,24 @@ export class FreshDirWrites {
   async file(e: Entry): Promise<boolean> {
     const { dir, name } = splitRel(e.path);
     let mk: NewDir | undefined;
-    if (dir === this.deferred) {
+    if (dir === this.deferred?.path) {
       const parent = splitRel(dir);
       mk = { ...this.dirTarget(parent.dir), name: parent.name };
-      this.deferred = undefined;
       this.handed = dir;
+      this.handedMade = this.deferred;
+      this.deferred = undefined;
     } else if (dir !== this.handed) {
       await this.settle(e.path);
       this.tree.makeDirs(dir);
       if (!this.tree.isFresh(dir)) return false;
       this.handed = dir;
+      this.handedMade = undefined;
     }
     this.writers ??= new FileWriters<Entry>({
       ...this.hooks.writers,
       proc: this.tree.proc,
       onWritten: (x) => this.hooks.onWritten(x),
+      onDirMeta: (x) => this.hooks.dirMetaDone(x),
     });
     await this.writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), e, mk);
     for (const x of this.writers.takeExisting()) this.hooks.fallback(x);
@@ -85,22 +97,29 @@ export class FreshDirWrites {
 
   /**
    * Before the main thread works at `next` (undefined: the end of the pass): a deferred directory
-   * is made now, and when `next` is inside the directory last handed to a thread, the threads
-   * are waited for.
+   * is made now, and when `next` is inside a directory a thread made (or is making), the threads
+   * are waited for. Inside one the main thread made, names differ (the list has each once): no wait.
+   * Past a directory a thread made (paths under it are contiguous in path order: none comes
+   * later), that thread sets its metadata.
    */
   async settle(next?: string): Promise<void> {
     if (this.deferred !== undefined) {
-      const rel = this.deferred;
+      const d = this.deferred;
       this.deferred = undefined;
-      this.hooks.makeDir(rel);
+      this.hooks.makeDir(d.path);
     }
     const handed = this.handed;
-    if (handed === undefined || next === undefined) return;
+    const made = this.handedMade;
+    if (handed === undefined) return;
     this.handed = undefined;
-    if (next === handed || next.startsWith(`${handed}/`)) {
+    this.handedMade = undefined;
+    if (!made) return;
+    if (next !== undefined && (next === handed || next.startsWith(`${handed}/`))) {
       await this.drain();
       this.tree.adoptFresh(handed);
+      return;
     }
+    this.writers?.addDirMeta(this.dirTarget(handed), this.hooks.meta(made), made);
   }
 
   /** Waits for every file handed over; throws the first failure (FileWriteError). */

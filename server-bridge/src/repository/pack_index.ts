@@ -41,7 +41,8 @@ export interface PackLocation {
 /**
  * The lookup over all packs added. Contract: lookup(sha) is the location from the first pack
  * added that holds `sha` and is not lost, else from the first that holds it, or undefined (also
- * for a string that is not a SHA-256); locations(sha) gives every pack's; holdsWhole(sha) says
+ * for a string that is not a SHA-256); guess(sha) is lookup() unconfirmed, for reads that hash
+ * what they get; locations(sha) gives every pack's; holdsWhole(sha) says
  * whether a pack that is not lost holds it. Immutable once built.
  */
 export class PackIndex {
@@ -88,6 +89,21 @@ export class PackIndex {
   /** Bytes of the records (the index's memory outside the JS heap). */
   get recordBytes(): number {
     return this.chunks.reduce((n, c) => n + c.length, 0);
+  }
+
+  /**
+   * lookup() that trusts a prefix held by one record alone, without reading the whole name back
+   * (one syscall an object: seconds at a million). Only for callers that hash what they read there
+   * and fall back to lookup() on a mismatch, or whose "present" is confirmed by such a read later:
+   * a wrong answer (two names sharing 64 bits, by chance about n²/2^65, or a forged index) then
+   * costs a mismatch, never wrong bytes. A prefix several records share is looked up in full.
+   */
+  guess(sha: string): PackLocation | undefined {
+    if (!this.setPrefix(sha)) return undefined;
+    const i = this.first();
+    if (i >= this.count || !this.prefixAt(i)) return undefined;
+    if (i + 1 < this.count && this.prefixAt(i + 1)) return this.lookup(sha);
+    return this.location(i);
   }
 
   lookup(sha: string): PackLocation | undefined {

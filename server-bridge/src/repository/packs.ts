@@ -39,7 +39,8 @@ const MAX_WHOLE_READ = 4 * TARGET_PACK_SIZE;
 /**
  * Contract: locate()/locateLoaded() say where a packed object is (undefined: not in any pack, so
  * look in objects/) as the index loaded last says (refresh() looks again); read()/readSync() return a located object's bytes (not checked: the caller
- * hashes them against the name it asked for, as for an object file). With `write`, add()/addSync()
+ * hashes them against the name it asked for, as for an object file); guessLoaded()/readGuessedSync()
+ * skip the whole name's check for reads that hash what they get. With `write`, add()/addSync()
  * take a small object's bytes once prepare() ran, store each full pack as it fills, and flush()
  * stores the rest and must succeed before a manifest that uses them is written. reset() drops
  * everything held (after a failed job; its staged pack files are the staging cleaner's).
@@ -168,6 +169,27 @@ export class Packs {
   /** locate() once load() ran; undefined before (callers of the synchronous paths load first). */
   locateLoaded(sha: string): PackLocation | undefined {
     return this.index?.lookup(sha);
+  }
+
+  /** locateLoaded() unconfirmed: PackIndex.guess, for reads that hash what they get. */
+  guessLoaded(sha: string): PackLocation | undefined {
+    return this.index?.guess(sha);
+  }
+
+  /**
+   * readSync() of object `sha` where guessLoaded() places it, when those bytes are that object
+   * (hashed); else undefined, and the caller reads it the confirmed way (locateLoaded), which
+   * reports any problem. Spares the read of the whole name for nearly every object.
+   */
+  readGuessedSync(sha: string): Buffer | undefined {
+    const guess = this.guessLoaded(sha);
+    if (!guess) return undefined;
+    try {
+      const buf = this.readSync(guess);
+      return createHash('sha256').update(buf).digest('hex') === sha ? buf : undefined;
+    } catch {
+      return undefined; // read again by the confirmed location, whose failure is the one reported
+    }
   }
 
   /**

@@ -477,6 +477,8 @@ export class Repository {
     if (!this.storage.readSmallSync) {
       throw new BridgeError('INTERNAL', 'readSmallObjectSync needs a storage of plain local files');
     }
+    const guessed = this.packs.readGuessedSync(sha256);
+    if (guessed) return guessed;
     const loc = this.locateSync(sha256);
     const buf = loc ? this.packs.readSync(loc) : this.storage.readSmallSync(objectKey(sha256), INLINE_FILE);
     assertSameObject(sha256, createHash('sha256').update(buf).digest('hex'));
@@ -517,6 +519,8 @@ export class Repository {
     if (!this.storage.readSmallSync) {
       throw new BridgeError('INTERNAL', 'checkSmallObjectSync needs a storage of plain local files');
     }
+    const guessed = this.packs.readGuessedSync(sha256);
+    if (guessed && (size === undefined || guessed.length === size)) return undefined;
     let buf: Buffer;
     const loc = this.locateSync(sha256);
     try {

@@ -101,8 +101,10 @@ async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRest
     const pacer = opts.repo.copiesSmallSync ? (opts.pacer ?? new WalkPacer()) : new WalkPacer({ fixed: 'async' });
     await opts.repo.loadPacks({ signal: opts.signal }); // the synchronous reads look packed objects up
     opts.repo.beginSyncReads();
-    await writeDirsAndFiles(opts, res, tree, pacer);
-    await writeLinksAndDirMeta(opts, res, tree, pacer);
+    // Directories a writer thread completed, owner, mode and time included, by place in the list.
+    const metaDone = new Uint8Array((opts.entries.length >>> 3) + 1);
+    await writeDirsAndFiles(opts, res, tree, pacer, metaDone);
+    await writeLinksAndDirMeta(opts, res, tree, pacer, metaDone);
     return res;
   } finally {
     tree.close();
@@ -122,6 +124,7 @@ async function writeDirsAndFiles(
   res: TreeRestoreResult,
   tree: ContainedTree,
   pacer: WalkPacer,
+  metaDone: Uint8Array,
 ): Promise<void> {
   const pool = new TaskPool(opts.concurrency ?? 16);
   const breather = new Breather();
@@ -186,23 +189,32 @@ async function writeDirsAndFiles(
   };
   // New small files of directories this restore made (and those directories) go to writer
   // threads, checked bytes in hand; the main thread reads, checks and makes the rest.
+  // Where each directory handed to a thread is in the list (gone with its entry once answered).
+  const ordinals = new WeakMap<Entry, number>();
   const fresh = new FreshDirWrites(tree, {
     writers: opts.writers,
     makeDir: (rel) => ensureDir(tree, rel),
+    dirMetaDone: (d) => {
+      const i = ordinals.get(d);
+      if (i !== undefined) metaDone[i >>> 3] = (metaDone[i >>> 3] as number) | (1 << (i & 7));
+    },
     read: (e) => readSmallChecked(opts, e),
     meta: (e) => metaChanges(e, undefined),
     onWritten: wrote,
     fallback: (e) => restoreSmallFileSync(e, false),
   });
+  let ordinal = -1;
   try {
     for await (const e of opts.entries) {
       throwIfAborted(opts.signal);
+      ordinal++;
       const small = e.type === 'file' && pacer.sync && (e.size ?? 0) <= INLINE_FILE;
       // A small file of a directory this restore made goes to a writer thread; the rest is done here.
       if (!small || !(await fresh.file(e))) {
         await fresh.settle(e.path);
         if (e.type === 'dir') {
-          if (!pacer.sync || !fresh.defer(e.path)) ensureDir(tree, e.path);
+          if (pacer.sync && fresh.defer(e)) ordinals.set(e, ordinal);
+          else ensureDir(tree, e.path);
         } else if (small) {
           restoreSmallFileSync(e);
         } else if (e.type === 'file') {
@@ -307,12 +319,15 @@ function ensureDir(tree: ContainedTree, rel: string): void {
  * Symlinks last: no directory or file of this restore is written once a link exists. Directory
  * metadata in the same pass, each directory once everything under it is done (creating a link
  * changes its directory's mtime; a directory made unreadable must not block what is inside it).
+ * A directory whose bit is set in `metaDone` (by its place in the list) was completed by a writer
+ * thread, its metadata included (fresh_dir_writes.ts).
  */
 async function writeLinksAndDirMeta(
   opts: TreeRestoreOptions,
   res: TreeRestoreResult,
   tree: ContainedTree,
   pacer: WalkPacer,
+  metaDone: Uint8Array,
 ): Promise<void> {
   const open = new AncestorStack<Entry>();
   let root: Entry | undefined;
@@ -322,10 +337,13 @@ async function writeLinksAndDirMeta(
     pacer.done(1);
     await breather.maybe();
   };
+  let ordinal = -1;
   for await (const e of opts.entries) {
     throwIfAborted(opts.signal);
+    ordinal++;
     for (let d = open.popPassed(e.path); d; d = open.popPassed(e.path)) await dirMeta(d);
     if (e.type === 'dir') {
+      if ((metaDone[ordinal >>> 3] as number) & (1 << (ordinal & 7))) continue;
       if (e.path) open.push(e);
       else root = e;
       continue;

@@ -5,7 +5,7 @@
  * with nothing still writing and no handle left open. Real directories, a real repository.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,6 +114,30 @@ test('a directory above the ones writer threads make, swapped for a link mid-res
   expect(swapped).toMatch(/users\/u$/);
   expect(err.message).toMatch(/symbolic link/);
   expect(await readdir(victim)).toEqual([]);
+  expect(openUnder(work)).toEqual([]);
+});
+
+test("a file put in a directory a thread made, before the thread gets to it: the main thread replaces it and sets that directory's metadata last", async () => {
+  const dest = path.join(work, 'planted');
+  const first = entries.find((e) => e.type === 'file') as Entry;
+  const dir = path.dirname(first.path);
+  const last = entries.filter((e) => path.dirname(e.path) === dir).at(-1) as Entry;
+  let planted = false;
+  const r = await restoreInto(dest, {
+    writers: { threads: 1, batchFiles: 1, inFlight: 1 },
+    onProgress: (p) => {
+      // The second file of the first post directory is written: its last one is planted before
+      // the thread writes it, so the thread finds something at the name and hands it back.
+      if (p.files !== 2 || planted) return;
+      writeFileSync(path.join(dest, last.path), 'planted');
+      planted = true;
+    },
+  });
+  expect(planted).toBe(true);
+  expect(r.written).toBe(120);
+  // Without the thread leaving this directory's metadata to the main thread, its time would be
+  // the replacement's, set after the thread's.
+  expect(await describeTree(dest)).toEqual(await describeTree(src));
   expect(openUnder(work)).toEqual([]);
 });
 
