@@ -209,7 +209,10 @@ export class FileWriters<T> {
     // A directory a thread makes gets all its files from that thread, in order: another could
     // look for it before it is made.
     const first = b.groups[0];
-    const slot = this.madeBy && first && !first.mk && first.open === this.madeBy.open ? this.madeBy.slot : this.pick();
+    // (A thread that ended has answered all it was sent: another may go on in that directory.)
+    const owner = this.madeBy;
+    const slot =
+      owner && !owner.slot.gone && first && !first.mk && first.open === owner.open ? owner.slot : this.pick();
     const last = b.groups.at(-1);
     if (last?.mk) this.madeBy = { open: last.open, slot };
     else if (b.groups.length > 1 || this.madeBy?.open !== last?.open) this.madeBy = undefined;
