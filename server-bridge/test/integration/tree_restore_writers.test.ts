@@ -4,7 +4,7 @@
  * before a thread opens it is refused; an abort or a failing progress callback ends the restore
  * with nothing still writing and no handle left open. Real directories, a real repository.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -205,6 +205,45 @@ test('a writer thread that ended is not sent more work, and closing the writers 
     const t0 = Date.now();
     await writers.close(60_000);
     expect(Date.now() - t0).toBeLessThan(5000);
+  } finally {
+    tree.close();
+  }
+  expect(openUnder(dir)).toEqual([]);
+});
+
+test('the thread that made a directory ended: its next files and its metadata go to another thread, not to the ended one', async () => {
+  const dir = path.join(work, 'ended-maker');
+  await mkdir(dir);
+  const tree = ContainedTree.open(dir);
+  const written: string[] = [];
+  const metaSet: string[] = [];
+  const writers = new FileWriters<string>({
+    threads: 2,
+    batchFiles: 1,
+    proc: tree.proc,
+    onWritten: (t) => written.push(t),
+    onDirMeta: (t) => metaSet.push(t),
+  });
+  const meta = { uid: 0, gid: 0, mode: 0o640, chown: false, chmod: true };
+  try {
+    await writers.add(tree.dirTarget('sub'), 'one', Buffer.from('1'), meta, 'one', {
+      ...tree.dirTarget(''),
+      name: 'sub',
+    });
+    await writers.drain();
+    const slots = (writers as unknown as { slots: Array<{ worker: Worker }> }).slots;
+    expect(slots).toHaveLength(1);
+    await slots[0]?.worker.terminate();
+    await writers.add(tree.dirTarget('sub'), 'two', Buffer.from('22'), meta, 'two');
+    writers.addDirMeta(tree.dirTarget('sub'), { ...meta, mode: 0o750, time: 1_000_000 }, 'sub');
+    // Before the fix this waited forever for an answer from the ended thread.
+    await writers.drain();
+    expect(written).toEqual(['one', 'two']);
+    expect(metaSet).toEqual(['sub']);
+    const st = await lstat(path.join(dir, 'sub'));
+    expect(st.mode & 0o7777).toBe(0o750);
+    expect(st.mtimeMs).toBe(1_000_000_000);
+    await writers.close();
   } finally {
     tree.close();
   }
