@@ -216,6 +216,8 @@ export class FileWriters<T> {
     const last = b.groups.at(-1);
     if (last?.mk) this.madeBy = { open: last.open, slot };
     else if (b.groups.length > 1 || this.madeBy?.open !== last?.open) this.madeBy = undefined;
+    // Its maker ended: what follows for that directory follows this batch, in order.
+    else if (this.madeBy) this.madeBy = { open: this.madeBy.open, slot };
     slot.sent.set(b.id, b);
     this.unanswered++;
     slot.worker.postMessage({ id: b.id, op: 'write', groups: b.groups, data: data.buffer }, [data.buffer]);
