@@ -15,11 +15,12 @@ import { generateKeyPair } from '../../src/storage/age';
 import { Repository } from '../../src/repository/repository';
 import { objectKey } from '../../src/repository/layout';
 import { backupTree } from '../../src/repository/tree_backup';
-import type { ComponentRecord, Entry, Manifest } from '../../src/manifest/manifest';
+import type { Entry } from '../../src/manifest/manifest';
 import type { StepContext } from '../../src/jobs/runner';
 import { checkObjectsPresent } from '../../src/operations/object_presence';
 import { collectEntries } from '../../src/manifest/entry_list';
 import { WalkPacer } from '../../src/repository/walk_pacer';
+import { presenceManifest } from '../support/manifests';
 
 let work: string;
 beforeEach(async () => {
@@ -28,23 +29,6 @@ beforeEach(async () => {
 afterEach(() => rm(work, { recursive: true, force: true }));
 
 const ctx: StepContext = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
-
-function manifestOf(entries: Entry[]): Manifest {
-  const record: ComponentRecord = {
-    id: 'data',
-    title: 'File store',
-    status: 'included',
-    root: '/srv/data',
-    exclude: [],
-    entries,
-    files: entries.length,
-    bytes: 0,
-    newBytes: 0,
-    filesRead: 0,
-    durationMs: 0,
-  };
-  return { components: [record] } as unknown as Manifest;
-}
 
 async function backedUp(repo: Repository): Promise<Entry[]> {
   const src = path.join(work, 'src');
@@ -64,7 +48,7 @@ test.each(['sync', 'async'] as const)(
     const entries = await backedUp(repo);
     const distinct = new Set(entries.flatMap((e) => (e.sha256 ? [e.sha256] : []))).size;
     const pacer = () => new WalkPacer({ fixed });
-    const ok = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, pacer());
+    const ok = await checkObjectsPresent(repo, presenceManifest(entries), ctx, undefined, pacer());
     expect(ok).toEqual({ issues: [], objects: distinct, sizes: true });
 
     const f3 = entries.find((e) => e.path === 'd/f3') as Entry;
@@ -74,7 +58,7 @@ test.each(['sync', 'async'] as const)(
     await truncate(path.join(dir, objectKey(f7.sha256 as string)), 5);
     // Same size, other bytes: not read here; the copy hashes it (failures.test.ts).
     await writeFile(path.join(dir, objectKey(f9.sha256 as string)), 'X'.repeat(f9.size as number));
-    const bad = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, pacer());
+    const bad = await checkObjectsPresent(repo, presenceManifest(entries), ctx, undefined, pacer());
     expect(bad.issues.sort((a, b) => String(a.path).localeCompare(String(b.path)))).toEqual([
       { component: 'data', path: 'd/f3', object: f3.sha256, problem: 'object is missing' },
       { component: 'data', path: 'd/f7', object: f7.sha256, problem: `size 5 differs from the manifest's ${f7.size}` },
@@ -91,12 +75,12 @@ test('an encrypted repository: presence is checked, sizes are not (they depend o
   const repo = await Repository.open(storage);
   const entries = await backedUp(repo);
   const wrongSize = entries.map((e) => (e.path === 'd/f1' ? { ...e, size: 1 } : e));
-  const ok = await checkObjectsPresent(repo, manifestOf(wrongSize), ctx);
+  const ok = await checkObjectsPresent(repo, presenceManifest(wrongSize), ctx);
   expect(ok.issues).toEqual([]);
   expect(ok.sizes).toBe(false);
   const f2 = entries.find((e) => e.path === 'd/f2') as Entry;
   await storage.delete(objectKey(f2.sha256 as string));
-  expect((await checkObjectsPresent(repo, manifestOf(entries), ctx)).issues).toEqual([
+  expect((await checkObjectsPresent(repo, presenceManifest(entries), ctx)).issues).toEqual([
     { component: 'data', path: 'd/f2', object: f2.sha256, problem: 'object is missing' },
   ]);
 });

@@ -13,11 +13,12 @@ import { LocalStorage } from '../../src/storage/local_storage';
 import { Repository } from '../../src/repository/repository';
 import { objectKey, packIndexKey, packKey } from '../../src/repository/layout';
 import { serializePackIndexFile } from '../../src/repository/pack_index_file';
-import type { ComponentRecord, Entry, Manifest } from '../../src/manifest/manifest';
+import type { Entry } from '../../src/manifest/manifest';
 import type { StepContext } from '../../src/jobs/runner';
 import { checkObjectsPresent } from '../../src/operations/object_presence';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { PackIndexBuilder } from '../../src/repository/pack_index';
+import { presenceManifest } from '../support/manifests';
 
 let work: string;
 beforeEach(async () => {
@@ -30,23 +31,6 @@ const ctx: StepContext = { signal: new AbortController().signal, progress: () =>
 
 /** Another name with the same first 64 bits as `name`. */
 const twinOf = (name: string) => name.slice(0, 16) + (name[16] === '0' ? '1' : '0') + name.slice(17);
-
-function manifestOf(entries: Entry[]): Manifest {
-  const record: ComponentRecord = {
-    id: 'data',
-    title: 'File store',
-    status: 'included',
-    root: '/srv/data',
-    exclude: [],
-    entries,
-    files: entries.length,
-    bytes: 0,
-    newBytes: 0,
-    filesRead: 0,
-    durationMs: 0,
-  };
-  return { components: [record] } as unknown as Manifest;
-}
 
 /**
  * A repository holding `real` as an object file and, in a pack whose index someone forged, other
@@ -123,11 +107,23 @@ test.each([
     const { repo, name } = await forged(packGone);
     const entries: Entry[] = [{ path: 'f', type: 'file', size: 300, sha256: name, mode: 0o600, mtime: '1' } as Entry];
     for (const mode of ['sync', 'async'] as const) {
-      const ok = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, new WalkPacer({ fixed: mode }));
+      const ok = await checkObjectsPresent(
+        repo,
+        presenceManifest(entries),
+        ctx,
+        undefined,
+        new WalkPacer({ fixed: mode }),
+      );
       expect(ok.issues).toEqual([]);
     }
     await repo.storage.delete(objectKey(name));
-    const gone = await checkObjectsPresent(repo, manifestOf(entries), ctx, undefined, new WalkPacer({ fixed: 'sync' }));
+    const gone = await checkObjectsPresent(
+      repo,
+      presenceManifest(entries),
+      ctx,
+      undefined,
+      new WalkPacer({ fixed: 'sync' }),
+    );
     // The decoy pack, when it is there, holds 300 bytes under the twin: a guess says "present", and
     // the restore's hashed read then fails (readSmallObjectSync above). Without it: named missing.
     expect(gone.issues.map((i) => i.problem)).toEqual(packGone ? ['object is missing'] : []);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ComponentRecord, Entry, Manifest } from '../../src/manifest/manifest';
+import type { Entry } from '../../src/manifest/manifest';
 import { collectEntries } from '../../src/manifest/entry_list';
 import type { StepContext } from '../../src/jobs/runner';
 import { checkObjectsPresent } from '../../src/operations/object_presence';
@@ -16,6 +16,7 @@ import { LocalStorage } from '../../src/storage/local_storage';
 import { MemoryStorage } from '../../src/storage/memory_storage';
 import type { Storage } from '../../src/storage/storage';
 import { objectPacked } from '../support/object_files';
+import { presenceManifest } from '../support/manifests';
 
 let work: string;
 beforeEach(async () => {
@@ -25,11 +26,6 @@ afterEach(() => rm(work, { recursive: true, force: true }));
 
 const ctx: StepContext = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-function manifestOf(entries: Entry[]): Manifest {
-  const record = { id: 'data', title: 'Files', status: 'included', root: '/srv/data', exclude: [], entries };
-  return { components: [record as unknown as ComponentRecord] } as unknown as Manifest;
-}
 
 /** A backup by "another process": its own Repository, packing, its packs stored as a manifest's commit stores them. */
 async function backupElsewhere(storage: Storage, root: string, stagingDir: string): Promise<Entry[]> {
@@ -62,7 +58,7 @@ test.each(['local', 'bucket'] as const)(
     if (kind === 'local') expect(await objectPacked(repoDir, second.sha256 as string)).toBe(true);
 
     // The restore's preflight (synchronous lookups after loadPacks), then the copy.
-    const present = await checkObjectsPresent(reader, manifestOf(entries), ctx);
+    const present = await checkObjectsPresent(reader, presenceManifest(entries), ctx);
     expect(present.issues).toEqual([]);
     const out = path.join(work, 'out');
     await mkdir(out);

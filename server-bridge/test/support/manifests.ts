@@ -100,3 +100,12 @@ export function dataManifest(
     stats: { files, bytes, newBytes: bytes, filesRead: files, durationMs: 1, downtimeMs: 0 },
   };
 }
+
+/**
+ * Just enough of a manifest for the restore's presence check (operations/object_presence.ts): one
+ * included `data` component rooted at /srv/data holding `entries` as they are.
+ */
+export function presenceManifest(entries: Entry[]): Manifest {
+  const [c] = manifestOf([entries]).components;
+  return { components: [{ ...c, id: 'data', title: 'File store', root: '/srv/data' }] } as unknown as Manifest;
+}
