@@ -14,6 +14,7 @@ import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
 import type { BackupBudget } from '../process/budget';
 import type { WalkState } from '../repository/walk_state';
+import type { RestoredStats } from '../repository/restored_stats';
 
 /** What discovery decided for one component on this server: included (and where) or skipped (and why). */
 export interface ComponentPlan {
@@ -151,6 +152,8 @@ export interface RestoreContext {
   repo: Repository;
   step: StepContext;
   targets: RestoreTargets;
+  /** A tree's restore puts here what it learned of the paths it made (for the post-restore index). */
+  stats?: RestoredStats;
 }
 
 export interface VerifyContext {

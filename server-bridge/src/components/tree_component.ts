@@ -12,6 +12,7 @@ import type { BackupComponent, BackupContext, ComponentPlan, Estimate, WalkConte
 import { DAY_DIR, fileInfoDays } from '../database/file_info_days';
 import { nextWalkState, planCarry, type CarryPlan } from '../repository/settled_days';
 import type { WalkState } from '../repository/walk_state';
+import type { RestoredStats } from '../repository/restored_stats';
 import type { SubtreeStats } from '../repository/carried_entries';
 import { plural } from '../core/units';
 
@@ -245,7 +246,7 @@ export class TreeComponent implements BackupComponent {
 /** Restores a tree record to `ctx.root` (its original root unless relocated). */
 export async function restoreTreeRecord(
   record: ComponentRecord,
-  ctx: { repo: Repository; step: StepContext; root: string },
+  ctx: { repo: Repository; step: StepContext; root: string; stats?: RestoredStats },
 ): Promise<string> {
   const root = ctx.root;
   // The list is streamed by each pass of the restore; the record's byte count is the total.
@@ -259,6 +260,7 @@ export async function restoreTreeRecord(
     repo: ctx.repo,
     signal: ctx.step.signal,
     onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes'),
+    stats: ctx.stats,
   });
   return `${res.written} written, ${res.unchanged} unchanged, ${res.removed} removed`;
 }

@@ -97,7 +97,7 @@ export class TreeKind extends SpecKind<TreeKindSpec> implements ComponentKind {
   }
 
   restore(r: ComponentRecord, ctx: RestoreContext): Promise<string> {
-    return restoreTreeRecord(r, { repo: ctx.repo, step: ctx.step, root: ctx.targets.root(r) });
+    return restoreTreeRecord(r, { repo: ctx.repo, step: ctx.step, root: ctx.targets.root(r), stats: ctx.stats });
   }
 
   verifyTitle(): undefined {

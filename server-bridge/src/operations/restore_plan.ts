@@ -21,6 +21,7 @@ import {
 } from '../manifest/restore_safety';
 import { assertNoLinkBelow } from '../repository/tree_restore';
 import { forgetCommitted, restoredParents, RestoredIndexes } from '../repository/restore_index';
+import { RestoredStats } from '../repository/restored_stats';
 import type { DatabaseEngine } from '../database/engine';
 import type { DbTarget } from '../database/dsn';
 import type { EngineContext } from '../jobs/context';
@@ -224,10 +225,11 @@ async function restoreIndexed(
   const root = kind.store === 'tree' ? kind.restoreRoot(r, targets) : undefined;
   const indexes = RestoredIndexes.beside(ec.trust.keyFile);
   if (root !== undefined) await indexes.forget(r.id);
-  const summary = await kind.restore(r, { repo: ec.repo, step: ctx, targets });
+  const stats = new RestoredStats();
+  const summary = await kind.restore(r, { repo: ec.repo, step: ctx, targets, stats });
   if (root !== undefined && snapshotId) {
     try {
-      await indexes.record(r.id, root, snapshotId, r.entries, ctx.signal);
+      await indexes.record(r.id, root, snapshotId, r.entries, { signal: ctx.signal, known: stats });
     } catch (err) {
       ctx.log(
         'warn',

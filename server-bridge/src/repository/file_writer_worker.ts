@@ -8,13 +8,18 @@
  *
  * Protocol: `{ id, op: 'write', groups: [{ open, want, mk, files: [{ name, len, uid, gid, mode,
  * chown, chmod, time }] }], data }` (data: the files' bytes back to back, an ArrayBuffer) is
- * answered `{ id, ok: true, existed }` (the indexes, across the groups, of files not made because
+ * answered `{ id, ok: true, existed, skipped, stats }` (`existed`: the indexes, across the groups, of files not made because
  * something was at the name: the main thread's general path deals with them) or `{ id, ok: false,
  * at, error, refused }` (`at`: the index of the file that failed; `refused`: { path, why } when a
  * directory is not the one it must be). `mk` ({ open, want, name }: its parent, made by the
  * restore) asks for the group's directory to be made first, mode 0700 as ContainedTree.makeFreshDir
  * makes one; a directory already there is used if it passes the checks. `{ id, op: 'close' }`
  * closes the kept directory handles.
+ * `stats` (an ArrayBuffer of BigInt64 pairs: the inode and the mtime in nanoseconds, 0n 0n when
+ * unknown) says what each file made is on disk, fstat on the handle that wrote it, then each
+ * group's directory whose metadata was set: a post-restore index (restore_index.ts) records it
+ * without a second lstat of every path. A pair is given only when the owner, mode and size are what
+ * was asked for (else the index looks at the path itself).
  * A group may carry `meta` ({ uid, gid, mode, chown, chmod, time }) and no files: the directory,
  * one this thread made and wrote every file of, is complete; its owner, mode and time are set on
  * its checked handle (as ContainedTree.applyDirMeta would, at the end, by path). A directory one
@@ -115,8 +120,19 @@ function makeDir(mk) {
   }
 }
 
+// What the handle's file is now (inode, mtime in ns) into stats[2i, 2i+1], when it is what was
+// asked for: type, owner, mode and (a file) size; else left 0n (the index looks at the path).
+function noteStat(fd, want, isDir, stats, i) {
+  const st = fs.fstatSync(fd, { bigint: true });
+  if (isDir ? !st.isDirectory() : !st.isFile()) return;
+  if (Number(st.mode & 0o7777n) !== want.mode || Number(st.uid) !== want.uid || Number(st.gid) !== want.gid) return;
+  if (!isDir && Number(st.size) !== want.len) return;
+  stats[2 * i] = st.ino;
+  stats[2 * i + 1] = st.mtimeNs;
+}
+
 // False, with nothing changed, when something is at the name (a link included: O_EXCL).
-function create(dirFd, g, f, data, off) {
+function create(dirFd, g, f, data, off, stats, at) {
   const p = proc ? '/proc/self/fd/' + dirFd + '/' + f.name : g.open + '/' + f.name;
   let fd;
   try {
@@ -132,6 +148,7 @@ function create(dirFd, g, f, data, off) {
     // After chown, which clears set-user-ID bits.
     if (f.chmod) fs.fchmodSync(fd, f.mode);
     if (f.time !== undefined) fs.futimesSync(fd, f.time, f.time);
+    noteStat(fd, f, false, stats, at);
     open = false;
     fs.closeSync(fd); // may report a failed write-back (NFS): the file goes too
     return true;
@@ -150,10 +167,11 @@ function create(dirFd, g, f, data, off) {
 
 // A complete directory's owner, mode and time, on its checked handle (chmod after chown, which
 // clears set-user-ID bits; the time last, as nothing is made in it afterwards).
-function setDirMeta(fd, c) {
+function setDirMeta(fd, c, stats, i) {
   if (c.chown) fs.fchownSync(fd, c.uid, c.gid);
   if (c.chmod) fs.fchmodSync(fd, c.mode);
   if (c.time !== undefined) fs.futimesSync(fd, c.time, c.time);
+  noteStat(fd, c, true, stats, i);
 }
 
 function aborted() {
@@ -175,6 +193,9 @@ parentPort.on('message', (m) => {
     return;
   }
   const data = Buffer.from(m.data);
+  let files = 0;
+  for (const g of m.groups) files += g.files.length;
+  const stats = new BigInt64Array(2 * (files + m.groups.length));
   const existed = [];
   const skipped = [];
   let at = 0;
@@ -185,7 +206,7 @@ parentPort.on('message', (m) => {
       if (g.mk) makeDir(g.mk);
       for (const f of g.files) {
         aborted();
-        if (!create(dirHandle(g), g, f, data, off)) {
+        if (!create(dirHandle(g), g, f, data, off, stats, at)) {
           existed.push(at);
           hadExisting.add(g.open);
         }
@@ -199,10 +220,10 @@ parentPort.on('message', (m) => {
       }
       group = gi;
       aborted();
-      setDirMeta(dirHandle(g), g.meta);
+      setDirMeta(dirHandle(g), g.meta, stats, files + gi);
       group = undefined;
     });
-    parentPort.postMessage({ id: m.id, ok: true, existed, skipped });
+    parentPort.postMessage({ id: m.id, ok: true, existed, skipped, stats: stats.buffer }, [stats.buffer]);
   } catch (err) {
     closeKept();
     parentPort.postMessage({ id: m.id, ok: false, at, group, error: fields(err), refused: err && err.refused });

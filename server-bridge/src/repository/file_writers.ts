@@ -69,7 +69,14 @@ interface Batch<T> {
 }
 
 type Reply =
-  | { id: number; ok: true; existed: number[]; skipped?: number[] }
+  | {
+      id: number;
+      ok: true;
+      existed: number[];
+      skipped?: number[];
+      /** BigInt64 pairs (inode, mtime ns; 0n: unknown): each file, then each group's directory. */
+      stats?: ArrayBuffer;
+    }
   | {
       id: number;
       ok: false;
@@ -110,13 +117,15 @@ export class FileWriters<T> {
 
   /**
    * `proc`: handles are checked through /proc/self/fd (ContainedTree's); `onWritten` runs for each
-   * file made, `onDirMeta` for each directory whose metadata a thread set (addDirMeta).
+   * file made, `onDirMeta` for each directory whose metadata a thread set (addDirMeta). Both are
+   * given what the path is on disk as the thread left it (fstat): its inode and mtime in
+   * nanoseconds, when its type, owner, mode and size are what was asked for, else 0n and 0n.
    */
   constructor(
     private readonly opts: FileWritersOptions & {
       proc: boolean;
-      onWritten: (tag: T) => void;
-      onDirMeta?: (tag: T) => void;
+      onWritten: (tag: T, ino: bigint, mtimeNs: bigint) => void;
+      onDirMeta?: (tag: T, ino: bigint, mtimeNs: bigint) => void;
     },
   ) {
     this.threads = Math.max(1, opts.threads ?? defaultWriterThreads());
@@ -264,13 +273,20 @@ export class FileWriters<T> {
       }
       const existed = new Set(r.ok ? r.existed : []);
       const done = b ? b.tags.slice(0, r.ok ? undefined : r.at) : [];
+      const stats = r.ok && r.stats ? new BigInt64Array(r.stats) : undefined;
+      // A pair, or 0n 0n (unknown) when the answer has none for index `i`.
+      const ino = (i: number): bigint => stats?.[2 * i] ?? 0n;
+      const mtime = (i: number): bigint => stats?.[2 * i + 1] ?? 0n;
       done.forEach((tag, i) => {
         if (existed.has(i)) this.existing.push(tag);
-        else this.opts.onWritten(tag);
+        else this.opts.onWritten(tag, ino(i), mtime(i));
       });
       if (r.ok && b) {
         const skipped = new Set(r.skipped);
-        for (const [gi, tag] of b.metaTags) if (!skipped.has(gi)) this.opts.onDirMeta?.(tag);
+        const base = b.tags.length;
+        for (const [gi, tag] of b.metaTags) {
+          if (!skipped.has(gi)) this.opts.onDirMeta?.(tag, ino(base + gi), mtime(base + gi));
+        }
       }
     } catch (err) {
       // The caller's progress callback failed: the restore fails with it (it must not hang).

@@ -24,29 +24,38 @@ export function splitRel(rel: string): { dir: string; name: string } {
   return i < 0 ? { dir: '', name: rel } : { dir: rel.slice(0, i), name: rel.slice(i + 1) };
 }
 
-/** What the restore does itself, on the main thread, that this needs. */
+/** An entry and its place in the list (the place is what RestoredStats keys by). */
+export interface Placed {
+  e: Entry;
+  at: number;
+}
+
+/**
+ * What the restore does itself, on the main thread, that this needs. `ino` and `mtimeNs`: what the
+ * thread found the path to be once done (FileWriters' onWritten), 0n and 0n when not known.
+ */
 export interface FreshDirHooks {
   writers?: FileWritersOptions;
   /** Makes listed directory `rel` (tree_restore.ts ensureDir). */
   makeDir(rel: string): void;
-  /** A directory's metadata, set by a thread (FileWriters.addDirMeta); `e` is its entry. */
-  dirMetaDone(e: Entry): void;
+  /** A directory's metadata, set by a thread (FileWriters.addDirMeta). */
+  dirMetaDone(d: Placed, ino: bigint, mtimeNs: bigint): void;
   /** The object of file `e`, read and checked. */
   read(e: Entry): Buffer;
   meta(e: Entry): MetaChange;
-  onWritten(e: Entry): void;
+  onWritten(f: Placed, ino: bigint, mtimeNs: bigint): void;
   /** Writes file `e`, which a writer thread found something in the way of, by the general path. */
   fallback(e: Entry): void;
 }
 
 export class FreshDirWrites {
-  private writers: FileWriters<Entry> | undefined;
+  private writers: FileWriters<Placed> | undefined;
   /** A listed directory not made yet: the next small file in it takes it to a writer thread. */
-  private deferred: Entry | undefined;
+  private deferred: Placed | undefined;
   /** The directory last handed, made or not yet, to a writer thread. */
   private handed: string | undefined;
   /** The entry of `handed` when a writer thread makes it (else the main thread made it, and nothing waits). */
-  private handedMade: Entry | undefined;
+  private handedMade: Placed | undefined;
   private target: { rel: string; at: DirTarget } | undefined;
 
   constructor(
@@ -55,23 +64,24 @@ export class FreshDirWrites {
   ) {}
 
   /**
-   * Leaves listed directory `rel` to be made later, when its parent is one this restore made;
-   * false: the caller makes it now. Call settle(rel) first.
+   * Leaves listed directory `d.e` to be made later, when its parent is one this restore made;
+   * false: the caller makes it now. Call settle(path) first.
    */
-  defer(e: Entry): boolean {
-    if (!e.path) return false;
-    const { dir } = splitRel(e.path);
+  defer(d: Placed): boolean {
+    if (!d.e.path) return false;
+    const { dir } = splitRel(d.e.path);
     this.tree.makeDirs(dir);
     if (!this.tree.isFresh(dir)) return false;
-    this.deferred = e;
+    this.deferred = d;
     return true;
   }
 
-  /** Hands small file `e` to a writer thread when its directory is new: false, the caller writes it. */
-  async file(e: Entry): Promise<boolean> {
+  /** Hands small file `f.e` to a writer thread when its directory is new: false, the caller writes it. */
+  async file(f: Placed): Promise<boolean> {
+    const e = f.e;
     const { dir, name } = splitRel(e.path);
     let mk: NewDir | undefined;
-    if (dir === this.deferred?.path) {
+    if (dir === this.deferred?.e.path) {
       const parent = splitRel(dir);
       mk = { ...this.dirTarget(parent.dir), name: parent.name };
       this.handed = dir;
@@ -84,14 +94,14 @@ export class FreshDirWrites {
       this.handed = dir;
       this.handedMade = undefined;
     }
-    this.writers ??= new FileWriters<Entry>({
+    this.writers ??= new FileWriters<Placed>({
       ...this.hooks.writers,
       proc: this.tree.proc,
-      onWritten: (x) => this.hooks.onWritten(x),
-      onDirMeta: (x) => this.hooks.dirMetaDone(x),
+      onWritten: (x, ino, mtimeNs) => this.hooks.onWritten(x, ino, mtimeNs),
+      onDirMeta: (x, ino, mtimeNs) => this.hooks.dirMetaDone(x, ino, mtimeNs),
     });
-    await this.writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), e, mk);
-    for (const x of this.writers.takeExisting()) this.hooks.fallback(x);
+    await this.writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), f, mk);
+    for (const x of this.writers.takeExisting()) this.hooks.fallback(x.e);
     return true;
   }
 
@@ -106,7 +116,7 @@ export class FreshDirWrites {
     if (this.deferred !== undefined) {
       const d = this.deferred;
       this.deferred = undefined;
-      this.hooks.makeDir(d.path);
+      this.hooks.makeDir(d.e.path);
     }
     const handed = this.handed;
     const made = this.handedMade;
@@ -119,14 +129,14 @@ export class FreshDirWrites {
       this.tree.adoptFresh(handed);
       return;
     }
-    this.writers?.addDirMeta(this.dirTarget(handed), this.hooks.meta(made), made);
+    this.writers?.addDirMeta(this.dirTarget(handed), this.hooks.meta(made.e), made);
   }
 
   /** Waits for every file handed over; throws the first failure (FileWriteError). */
   async drain(): Promise<void> {
     if (!this.writers) return;
     await this.writers.drain();
-    for (const x of this.writers.takeExisting()) this.hooks.fallback(x);
+    for (const x of this.writers.takeExisting()) this.hooks.fallback(x.e);
   }
 
   /** Stops the threads; nothing writes once this resolves (see FileWriters.close). */

@@ -30,6 +30,8 @@ import { spoolDir } from '../manifest/spool_dir';
 import { snapshotKey } from './layout';
 import type { Repository } from './repository';
 import { WalkPacer } from './walk_pacer';
+import type { KnownStat, RestoredStats } from './restored_stats';
+import { inPathOrder } from '../manifest/entry_ancestors';
 
 /** What a backup plans for a component, as far as a post-restore index needs it (components' ComponentPlan has this shape). */
 export interface PlannedComponent {
@@ -85,6 +87,24 @@ function onDisk(e: Entry, st: BigIntStats | undefined): Entry | undefined {
   return { ...now, size: e.size, sha256: e.sha256, ino: Number(st.ino) };
 }
 
+/**
+ * onDisk's entry for a path the restore made as `e` asked (type, owner, mode, size: the thread
+ * checked them) and then found to be `stat`; undefined where onDisk records nothing.
+ */
+function asRestored(e: Entry, stat: KnownStat): Entry | undefined {
+  const now: Entry = {
+    path: e.path,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    mtime: stat.mtimeNs.toString(),
+  };
+  if (e.type === 'symlink') return { ...now, target: e.target };
+  if (e.type !== 'file') return now;
+  return e.sha256 ? { ...now, size: e.size, sha256: e.sha256, ino: Number(stat.ino) } : undefined;
+}
+
 export class RestoredIndexes {
   private constructor(private readonly dir: string | undefined) {}
 
@@ -107,16 +127,20 @@ export class RestoredIndexes {
   /**
    * Records `entries`, just restored under `root` from snapshot `snapshotId`, with their metadata
    * as it is on disk now. Returns how many entries were recorded (0 when this host keeps none).
-   * `pacer`: how the lstat calls are made; adaptive by default (tests pin a mode).
+   * `known`: what the restore found the paths it made to be, by place in the list (as the
+   * restore read it, inPathOrder), taken without an lstat; `pacer`: how the other lstat calls are
+   * made, adaptive by default (tests pin a mode).
    */
   async record(
     component: string,
     root: string,
     snapshotId: string,
-    entries: EntryList,
-    signal?: AbortSignal,
-    pacer: WalkPacer = new WalkPacer(),
+    list: EntryList,
+    opts: { signal?: AbortSignal; pacer?: WalkPacer; known?: RestoredStats } = {},
   ): Promise<number> {
+    const { signal, known } = opts;
+    const pacer = opts.pacer ?? new WalkPacer();
+    const entries = inPathOrder(list);
     const file = this.file(component);
     if (!file || !this.dir) return 0;
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -161,8 +185,21 @@ export class RestoredIndexes {
       // its inodes are usually cached: an awaited call costs several times the call), yielding
       // every 20 ms; else a window of awaited ones.
       let lastYield = Date.now();
+      let at = -1;
       for await (const e of entries) {
         throwIfAborted(signal);
+        at++;
+        const stat = known?.get(at);
+        if (stat) {
+          // The thread checked type, owner, mode and size against this entry (file_writer_worker.ts).
+          while (window.length) await drainOne();
+          const now = asRestored(e, stat);
+          if (now) {
+            await write(JSON.stringify(now));
+            recorded++;
+          }
+          continue;
+        }
         if (pacer.sync) {
           while (window.length) await drainOne();
           let st: BigIntStats | undefined;

@@ -21,7 +21,8 @@ import { ContainedTree, type MetaChange } from './contained_tree';
 import { IntegrityError } from '../storage/encrypted_storage';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { FileWriteError, type FileWritersOptions } from './file_writers';
-import { FreshDirWrites, splitRel } from './fresh_dir_writes';
+import { FreshDirWrites, splitRel, type Placed } from './fresh_dir_writes';
+import type { RestoredStats } from './restored_stats';
 
 export interface TreeRestoreOptions {
   /** Read once per pass; a stream sorted by path (byPath), as a loaded manifest's and a backup's are. */
@@ -39,6 +40,8 @@ export interface TreeRestoreOptions {
   pacer?: WalkPacer;
   /** The threads that write new small files (file_writers.ts); tests pin one file a message. */
   writers?: FileWritersOptions;
+  /** Receives what the writer threads found the paths they made to be, by place in the list. */
+  stats?: RestoredStats;
 }
 
 export interface TreeRestoreResult {
@@ -189,18 +192,19 @@ async function writeDirsAndFiles(
   };
   // New small files of directories this restore made (and those directories) go to writer
   // threads, checked bytes in hand; the main thread reads, checks and makes the rest.
-  // Where each directory handed to a thread is in the list (gone with its entry once answered).
-  const ordinals = new WeakMap<Entry, number>();
   const fresh = new FreshDirWrites(tree, {
     writers: opts.writers,
     makeDir: (rel) => ensureDir(tree, rel),
-    dirMetaDone: (d) => {
-      const i = ordinals.get(d);
-      if (i !== undefined) metaDone[i >>> 3] = (metaDone[i >>> 3] as number) | (1 << (i & 7));
+    dirMetaDone: (d, ino, mtimeNs) => {
+      metaDone[d.at >>> 3] = (metaDone[d.at >>> 3] as number) | (1 << (d.at & 7));
+      opts.stats?.set(d.at, ino, mtimeNs);
     },
     read: (e) => readSmallChecked(opts, e),
     meta: (e) => metaChanges(e, undefined),
-    onWritten: wrote,
+    onWritten: (f, ino, mtimeNs) => {
+      wrote(f.e);
+      opts.stats?.set(f.at, ino, mtimeNs);
+    },
     fallback: (e) => restoreSmallFileSync(e, false),
   });
   let ordinal = -1;
@@ -210,11 +214,10 @@ async function writeDirsAndFiles(
       ordinal++;
       const small = e.type === 'file' && pacer.sync && (e.size ?? 0) <= INLINE_FILE;
       // A small file of a directory this restore made goes to a writer thread; the rest is done here.
-      if (!small || !(await fresh.file(e))) {
+      if (!small || !(await fresh.file({ e, at: ordinal }))) {
         await fresh.settle(e.path);
         if (e.type === 'dir') {
-          if (pacer.sync && fresh.defer(e)) ordinals.set(e, ordinal);
-          else ensureDir(tree, e.path);
+          if (!pacer.sync || !fresh.defer({ e, at: ordinal })) ensureDir(tree, e.path);
         } else if (small) {
           restoreSmallFileSync(e);
         } else if (e.type === 'file') {
@@ -235,7 +238,7 @@ async function writeDirsAndFiles(
     await pool.drain().catch(() => undefined);
     await fresh.close();
     if (!(err instanceof FileWriteError)) throw err;
-    const e = err.tag as Entry;
+    const e = (err.tag as Placed).e;
     throw targetFailure(tree, splitRel(e.path).dir, e, err.cause);
   } finally {
     await fresh.close();

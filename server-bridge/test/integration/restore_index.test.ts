@@ -12,6 +12,7 @@ import { Repository } from '../../src/repository/repository';
 import { backupTree } from '../../src/repository/tree_backup';
 import { restoreTree } from '../../src/repository/tree_restore';
 import { RestoredIndexes } from '../../src/repository/restore_index';
+import { RestoredStats } from '../../src/repository/restored_stats';
 import { snapshotKey } from '../../src/repository/layout';
 import { collectEntries } from '../../src/manifest/entry_list';
 import type { ComponentPlan } from '../../src/components/component';
@@ -54,7 +55,7 @@ test.each(['sync', 'async'] as const)(
   async (fixed) => {
     const { root, entries } = await restored();
     const pacer = new WalkPacer({ fixed });
-    expect(await indexes.record('data', root, snapshotId, entries, undefined, pacer)).toBe(entries.length);
+    expect(await indexes.record('data', root, snapshotId, entries, { pacer })).toBe(entries.length);
     const dir = path.join(work, 'etc', 'mm-backup-restored');
     expect((await lstat(dir)).mode & 0o777).toBe(0o700);
     expect((await lstat(path.join(dir, 'data.jsonl'))).mode & 0o777).toBe(0o600);
@@ -80,11 +81,24 @@ test.each(['sync', 'async'] as const)(
     await appendFile(path.join(root, 'a'), ' and more');
     await rm(path.join(root, 'd/e'), { recursive: true });
     await writeFile(path.join(root, 'd/e'), 'now a file');
-    await indexes.record('data', root, snapshotId, entries, undefined, new WalkPacer({ fixed }));
+    await indexes.record('data', root, snapshotId, entries, { pacer: new WalkPacer({ fixed }) });
     const paths = (await collectEntries((await indexes.load('data', root))?.entries ?? [])).map((e) => e.path);
     expect(paths).toEqual(['', 'd', 'd.txt', 'd/b']);
   },
 );
+
+test('what the restore reports of a path is recorded as is, without looking at the path again', async () => {
+  const { root, entries } = await restored();
+  const known = new RestoredStats();
+  const a = entries.findIndex((e) => e.path === 'a');
+  known.set(a, 4242n, 1_700_000_000_123_456_789n);
+  expect(await indexes.record('data', root, snapshotId, entries, { known })).toBe(entries.length);
+  const got = await collectEntries((await indexes.load('data', root))?.entries ?? []);
+  expect(got.find((e) => e.path === 'a')).toEqual({ ...entries[a], ino: 4242, mtime: '1700000000123456789' });
+  // The others were looked at on disk.
+  const st = await lstat(path.join(root, 'd.txt'), { bigint: true });
+  expect(got.find((e) => e.path === 'd.txt')?.ino).toBe(Number(st.ino));
+});
 
 test('used as a parent only for the same root, while the snapshot it came from is in the repository, and when intact', async () => {
   const { root, entries } = await restored();

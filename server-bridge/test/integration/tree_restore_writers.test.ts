@@ -18,6 +18,8 @@ import type { Entry } from '../../src/manifest/manifest';
 import { WalkPacer } from '../../src/repository/walk_pacer';
 import { FileWriters } from '../../src/repository/file_writers';
 import { ContainedTree } from '../../src/repository/contained_tree';
+import { RestoredStats } from '../../src/repository/restored_stats';
+import { RestoredIndexes } from '../../src/repository/restore_index';
 import type { Worker } from 'node:worker_threads';
 import { describeTree } from '../support/tree_snapshot';
 import { caught } from '../support/caught';
@@ -123,8 +125,10 @@ test("a file put in a directory a thread made, before the thread gets to it: the
   const dir = path.dirname(first.path);
   const last = entries.filter((e) => path.dirname(e.path) === dir).at(-1) as Entry;
   let planted = false;
+  const stats = new RestoredStats();
   const r = await restoreInto(dest, {
     writers: { threads: 1, batchFiles: 1, inFlight: 1 },
+    stats,
     onProgress: (p) => {
       // The second file of the first post directory is written: its last one is planted before
       // the thread writes it, so the thread finds something at the name and hands it back.
@@ -135,10 +139,73 @@ test("a file put in a directory a thread made, before the thread gets to it: the
   });
   expect(planted).toBe(true);
   expect(r.written).toBe(120);
+  // Neither the planted file nor its directory is reported by the thread: the index looks at them.
+  const at = (rel: string) => entries.findIndex((e) => e.path === rel);
+  expect(stats.get(at(last.path))).toBeUndefined();
+  expect(stats.get(at(dir))).toBeUndefined();
+  expect(stats.get(at(first.path))).toBeDefined();
   // Without the thread leaving this directory's metadata to the main thread, its time would be
   // the replacement's, set after the thread's.
   expect(await describeTree(dest)).toEqual(await describeTree(src));
   expect(openUnder(work)).toEqual([]);
+});
+
+test('what the threads report of each path they made is what lstat finds; the post-restore index built from it is the one lstat gives', async () => {
+  const dest = path.join(work, 'reported');
+  const stats = new RestoredStats();
+  await restoreInto(dest, { writers: { threads: 2, batchFiles: 5 }, stats });
+  // Every file (120) and every post directory (40) was made by a thread.
+  expect(stats.size).toBe(160);
+  let checked = 0;
+  for (const [i, e] of entries.entries()) {
+    const got = stats.get(i);
+    if (!got) continue;
+    const st = await lstat(path.join(dest, e.path), { bigint: true });
+    expect({ path: e.path, ino: got.ino, mtimeNs: got.mtimeNs }).toEqual({
+      path: e.path,
+      ino: st.ino,
+      mtimeNs: st.mtimeNs,
+    });
+    checked++;
+  }
+  expect(checked).toBe(160);
+  const index = async (name: string, known?: RestoredStats): Promise<Entry[]> => {
+    const indexes = RestoredIndexes.beside(path.join(work, name, 'mm-backup-signing.key'));
+    expect(await indexes.record('data', dest, '20261201T000000Z-abcdef', entries, { known })).toBe(entries.length);
+    return collectEntries((await indexes.load('data', dest))?.entries ?? []);
+  };
+  expect(await index('by-threads', stats)).toEqual(await index('by-lstat'));
+});
+
+test('a thread reports nothing for a file whose owner or mode is not what was asked for', async () => {
+  const dir = path.join(work, 'unasked');
+  await mkdir(dir);
+  const tree = ContainedTree.open(dir);
+  const seen = new Map<string, bigint>();
+  const writers = new FileWriters<string>({ threads: 1, proc: tree.proc, onWritten: (t, ino) => seen.set(t, ino) });
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  try {
+    const at = tree.dirTarget('');
+    await writers.add(at, 'asked', Buffer.from('1'), { uid, gid, mode: 0o640, chown: false, chmod: true }, 'asked');
+    // Not chmod'ed: made 0600, not the 0644 the entry has.
+    await writers.add(at, 'mode', Buffer.from('2'), { uid, gid, mode: 0o644, chown: false, chmod: false }, 'mode');
+    // Not chown'ed (as when not root): the owner is not the entry's.
+    await writers.add(
+      at,
+      'owner',
+      Buffer.from('3'),
+      { uid: uid + 1, gid, mode: 0o640, chown: false, chmod: true },
+      'owner',
+    );
+    await writers.drain();
+    await writers.close();
+  } finally {
+    tree.close();
+  }
+  expect(seen.get('asked')).toBe((await lstat(path.join(dir, 'asked'), { bigint: true })).ino);
+  expect(seen.get('mode')).toBe(0n);
+  expect(seen.get('owner')).toBe(0n);
 });
 
 test('an abort mid-way: the restore stops, nothing is written after it returns, no handle stays open', async () => {
