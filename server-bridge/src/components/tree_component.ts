@@ -44,7 +44,7 @@ export class TreeComponent implements BackupComponent {
   /** What each day directory of precopiedEntries holds: the pass made during the stop joins settled ones in later. */
   private precopiedSubtrees?: ReadonlyMap<string, SubtreeStats>;
   private precopied = { newBytes: 0, filesRead: 0 };
-  /** The tree's bytes as the precopy's own pass found them (no scan ran). */
+  /** The tree's bytes as the precopy's own pass found them (no scan ran): the progress total. */
   private firstPassBytes?: number;
   /** The walk state of the last pass's index (the scan's, then the backup's). */
   private state?: WalkState;
@@ -197,8 +197,9 @@ export class TreeComponent implements BackupComponent {
     const t0 = Date.now();
     // Progress against the first pass's total, else against the parent's (an estimate).
     const total = this.scanned?.bytes ?? this.firstPassBytes ?? ctx.previous?.bytes;
-    // After a scan or a first pass, this pass's parent is its index, and its walk state that pass's.
-    const earlier = this.scanned !== undefined || this.firstPassBytes !== undefined;
+    // After a scan or a first pass (each leaves an index), this pass's parent is that index, and
+    // its walk state that pass's.
+    const earlier = this.scanned !== undefined || this.precopiedEntries !== undefined;
     const walk = ctx.walk && (earlier ? { ...ctx.walk, previous: this.state } : ctx.walk);
     const pass = await this.walkPass(walk?.previous, walk);
     const res = await this.walk(pass, {

@@ -5,38 +5,27 @@
  * counts per day directory are reported, a count that does not match fails the backup (never a
  * snapshot with a hole), and a carried file without a checksum (a scan's) is read.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LocalStorage } from '../../src/storage/local_storage';
-import { Repository } from '../../src/repository/repository';
+import type { Repository } from '../../src/repository/repository';
 import { backupTree } from '../../src/repository/tree_backup';
 import { collectEntries } from '../../src/manifest/entry_list';
 import { caught } from '../support/caught';
+import { dayOf, dayTree, sha } from '../support/day_tree';
 
 let work: string;
 let root: string;
 let repo: Repository;
 beforeEach(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), 'carry-'));
-  root = path.join(work, 'tree');
-  repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
-  for (const [rel, body] of Object.entries({
+  ({ work, root, repo } = await dayTree('carry-', {
     '20240101/teams/t/a.png': 'old day a',
     '20240101/teams/t/b.png': 'old day b',
     '20240101.txt': 'a sibling that sorts between the dir and its subtree',
     '20240102/teams/t/c.png': 'another day',
     'users/u/profile.png': 'profile',
-  })) {
-    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), body);
-  }
+  }));
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
-
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const dayOf = (rel: string) => (/^\d{8}\//.test(rel) ? rel.slice(0, 8) : undefined);
 
 test('a carried day keeps the parent’s entries without looking; the rest is walked; counts per day', async () => {
   const first = await backupTree({ root, exclude: [], repo, subtreeOf: dayOf });

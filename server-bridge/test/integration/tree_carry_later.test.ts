@@ -5,42 +5,32 @@
  * would. A day the precopy's counts do not vouch for is carried as before; counts that do not
  * match what the index holds fail the pass (then made again walking everything) or the read.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CarriedEntries, type SubtreeStats } from '../../src/repository/carried_entries';
 import { collectEntries, EntryCursor } from '../../src/manifest/entry_list';
 import { EntrySpool } from '../../src/manifest/entry_spool';
 import type { Entry } from '../../src/manifest/manifest';
-import { Repository } from '../../src/repository/repository';
+import type { Repository } from '../../src/repository/repository';
 import { backupTree, precopyEntries } from '../../src/repository/tree_backup';
-import { LocalStorage } from '../../src/storage/local_storage';
 import { caught } from '../support/caught';
+import { dayOf, dayTree, sha } from '../support/day_tree';
 
 let work: string;
 let root: string;
 let repo: Repository;
 beforeEach(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), 'carry-later-'));
-  root = path.join(work, 'tree');
-  repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')));
-  for (const [rel, body] of Object.entries({
+  ({ work, root, repo } = await dayTree('carry-later-', {
     '20240101/teams/t/a.png': 'old day a',
     '20240101/teams/t/b.png': 'old day b',
     '20240101.txt': 'a sibling that sorts between the dir and its subtree',
     '20240102/teams/t/c.png': 'another day',
     '20240103/teams/t/d.png': 'a third day',
     'users/u/profile.png': 'profile',
-  })) {
-    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), body);
-  }
+  }));
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const dayOf = (rel: string) => (/^\d{8}\//.test(rel) ? rel.slice(0, 8) : undefined);
 const settled = new Map([
   ['20240101', 4],
   ['20240103', 3],
