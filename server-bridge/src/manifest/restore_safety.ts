@@ -136,18 +136,19 @@ async function checkEntries(
   let previous: string | undefined;
   let rootType: Entry['type'] | undefined;
   for await (const e of inPathOrder(entries)) {
-    const where = `entry ${JSON.stringify(e.path)}`;
+    // The entry is named only when it is refused: no string per entry that passes.
+    const refuse = (problem: string) => unsafeSnapshot(component, `entry ${JSON.stringify(e.path)}`, problem);
     const bad = entryPathProblem(e.path);
-    if (bad) throw unsafeSnapshot(component, where, bad);
+    if (bad) throw refuse(bad);
     if (previous !== undefined && e.path <= previous) {
       // Duplicates are adjacent in a sorted list, so equal to the previous path means listed twice.
-      if (e.path === previous) throw unsafeSnapshot(component, where, 'appears more than once');
-      throw unsafeSnapshot(component, where, `is out of order (after ${JSON.stringify(previous)})`);
+      if (e.path === previous) throw refuse('appears more than once');
+      throw refuse(`is out of order (after ${JSON.stringify(previous)})`);
     }
     if (e.type === 'symlink' && (!e.target || e.target.includes('\0'))) {
-      throw unsafeSnapshot(component, where, 'is a symbolic link without a valid target');
+      throw refuse('is a symbolic link without a valid target');
     }
-    if (e.type === 'file' && !e.sha256) throw unsafeSnapshot(component, where, 'is a file without a checksum');
+    if (e.type === 'file' && !e.sha256) throw refuse('is a file without a checksum');
     // The root sorts first: a whole tree starts with it, a list of single files never has it.
     if (previous === undefined && mode === 'mirror' && (e.path !== '' || e.type !== 'dir')) {
       throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
@@ -160,30 +161,26 @@ async function checkEntries(
     }
     ancestors.skipTo(e.path);
     if (excluded.has(e.path)) {
-      throw unsafeSnapshot(component, where, 'is excluded from this component (another component owns it)');
+      throw refuse('is excluded from this component (another component owns it)');
     }
     for (let p = e.path, i = p.lastIndexOf('/'); ; i = p.lastIndexOf('/')) {
       const parent = i < 0 ? '' : p.slice(0, i);
       const t = parent === '' ? rootType : ancestors.find(parent)?.type;
       if (p === e.path && mode === 'mirror' && t !== 'dir') {
-        throw unsafeSnapshot(component, where, 'has no parent directory entry');
+        throw refuse('has no parent directory entry');
       }
       if (t !== undefined && t !== 'dir') {
-        throw unsafeSnapshot(component, where, `lies under the ${t} ${JSON.stringify(parent)}`);
+        throw refuse(`lies under the ${t} ${JSON.stringify(parent)}`);
       }
       if (!parent) break;
       if (excluded.has(parent)) {
-        throw unsafeSnapshot(
-          component,
-          where,
-          `lies in the excluded ${JSON.stringify(parent)} (another component owns it)`,
-        );
+        throw refuse(`lies in the excluded ${JSON.stringify(parent)} (another component owns it)`);
       }
       // A whole tree's ancestors were checked when their own entries were (each parent is listed).
       if (mode === 'mirror') break;
       p = parent;
     }
-    ancestors.push({ path: e.path, type: e.type });
+    ancestors.push(e);
   }
   if (mode === 'mirror' && previous === undefined) {
     throw unsafeSnapshot(component, 'the root', 'is not listed as a directory');
