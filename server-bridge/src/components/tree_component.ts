@@ -208,7 +208,8 @@ export class TreeComponent implements BackupComponent {
       exclude: this.plan.exclude,
       // Streams read alongside the walk (a merge join): no index of the parent is built in memory.
       previous: this.precopiedEntries ?? this.scanned?.entries ?? ctx.previous?.entries,
-      previousSubtrees: this.precopiedEntries ? this.precopiedSubtrees : undefined,
+      // The scan's, without a pre-copy (online): its days with changed files are walked, not carried.
+      previousSubtrees: this.precopiedEntries ? this.precopiedSubtrees : this.scanned?.subtreeStats,
       repo: ctx.repo,
       signal: ctx.step.signal,
       tolerateVanished: ctx.mode === 'online',

@@ -63,10 +63,11 @@ export interface TreeBackupOptions {
   /** Groups paths into subtrees (a day directory) whose entry counts the result reports, for a later carry. */
   subtreeOf?: (rel: string) => string | undefined;
   /**
-   * What each subtree of `previous` holds, counted as it was written (a precopy's index). A carried
-   * subtree that matches (the entries `carry` says, every file with a checksum) is passed over by
-   * the walk, unparsed, and joined in when the result's entries are read (carried_entries.ts):
-   * the pass made while Mattermost is stopped does not copy it.
+   * What each subtree of `previous` holds, counted as it was written (a precopy's or a scan's
+   * index). A carried subtree that matches (the entries `carry` says, every file with a checksum)
+   * is passed over by the walk, unparsed, and joined in when the result's entries are read
+   * (carried_entries.ts): the pass made while Mattermost is stopped does not copy it. One with
+   * files without a checksum is walked, not carried.
    */
   previousSubtrees?: ReadonlyMap<string, SubtreeStats>;
 }
@@ -128,8 +129,17 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     pacer,
     signal: opts.signal,
     onWarning: (w) => warnings.push(w),
-    skipSubtree: opts.carry ? (rel) => (opts.carry as ReadonlyMap<string, number>).has(rel) : undefined,
+    skipSubtree: opts.carry ? (rel) => carries(opts.carry as ReadonlyMap<string, number>, rel) : undefined,
   });
+
+  /**
+   * Whether the walk passes over `rel` to carry it: listed in `carry`, unless `previousSubtrees`
+   * says the parent holds files without a checksum there (a scan's index, before a first backup):
+   * the walk reads those in its synchronous bursts, where a carry would look at each one alone
+   * (one awaited lstat, then the read): 57-64 s against 51-52 s for the copy pass at 200k files.
+   */
+  const carries = (carry: ReadonlyMap<string, number>, rel: string): boolean =>
+    carry.has(rel) && !((opts.previousSubtrees?.get(rel)?.unhashed ?? 0) > 0);
 
   /** Reads and stores one changed file; undefined when it vanished meanwhile (tolerated). */
   const ingest = async (rel: string, abs: string, entry: Entry & { size: number }): Promise<Entry | undefined> => {

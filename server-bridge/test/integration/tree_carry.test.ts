@@ -107,3 +107,25 @@ test('a carried file without a checksum (left by a scan) is read by the pass tha
   expect(entries.filter((e) => e.type === 'file').every((e) => e.sha256)).toBe(true);
   expect(pass.filesRead).toBe(5);
 });
+
+test('a day where the parent (a scan) has files without a checksum is walked, not carried, when the parent’s counts say so', async () => {
+  const scan = await backupTree({ root, exclude: [], scan: true, subtreeOf: dayOf });
+  expect(scan.subtreeStats.get('20240101')?.unhashed).toBe(2);
+  // Added after the scan: a carry would not see it (it takes the parent's entries), a walk does.
+  await writeFile(path.join(root, '20240101/teams/t/later.png'), 'added after the scan');
+  const pass = await backupTree({
+    root,
+    exclude: [],
+    repo,
+    previous: scan.entries,
+    previousSubtrees: scan.subtreeStats,
+    carry: new Map([['20240101', 4]]),
+    subtreeOf: dayOf,
+  });
+  expect(pass.carried).toBe(0);
+  const entries = await collectEntries(pass.entries);
+  expect(entries.find((e) => e.path === '20240101/teams/t/later.png')?.sha256).toBe(sha('added after the scan'));
+  expect(entries.filter((e) => e.type === 'file').every((e) => e.sha256)).toBe(true);
+  expect(pass.filesRead).toBe(6);
+  expect(Object.fromEntries(pass.subtrees)).toEqual({ '20240101': 5, '20240102': 3 });
+});
