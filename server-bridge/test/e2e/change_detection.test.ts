@@ -6,7 +6,7 @@
  * full walk, never a hole. Real CLI, real PostgreSQL, the sandbox's attachment layout.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDsn } from '../../src/database/dsn';
 import { query } from '../../src/database/sql_client';
@@ -183,5 +183,32 @@ test('offline, nothing changed: the pack index is loaded while Mattermost still 
   expect(precopied?.type === 'step.finished' && precopied.summary).toMatch(/^0 changed files/);
   expect(seen.find((s) => s.step === 'precopy')).toEqual({ step: 'precopy', ready: false });
   expect(seen.find((s) => s.step === 'stop')).toEqual({ step: 'stop', ready: true });
+  expect(await isUp(env.url)).toBe(true);
+}, 300_000);
+
+// A repository with room for this install but not for the whole disk: the first backup scans,
+// and the scan leaves a walk state. Its index lists every file without a checksum, so the online
+// copy walks every day instead of carrying it from that index (which would look at each file alone).
+test('online, after a scan: the copy walks the days whose files the scan could not hash, and the snapshot is whole', async () => {
+  const reference = await data(await backup());
+  const repoDir = path.join(path.dirname(env.cfgFile), 'scanned-repo');
+  await mkdir(repoDir, { recursive: true });
+  const free = (await statfs(repoDir)).bavail * (await statfs(repoDir)).bsize;
+  await env.writeConfig({ repository: { path: repoDir, reserveBytes: free - 200 * 1024 * 1024 } });
+  try {
+    const b = await backup();
+    const text = logs(b).join('\n');
+    expect(text).toMatch(/^info: the scan /m);
+    const copy = /the copy took (\d+) entries of (\d+) settled day directories/.exec(text);
+    expect(Number(copy?.[2])).toBeGreaterThanOrEqual(2);
+    expect(copy?.[1]).toBe('0');
+    const d = await data(b);
+    expect(d.entries.map((e) => [e.path, e.type, e.sha256])).toEqual(
+      reference.entries.map((e) => [e.path, e.type, e.sha256]),
+    );
+    expect(d.filesRead).toBe(reference.files);
+  } finally {
+    await env.writeConfig();
+  }
   expect(await isUp(env.url)).toBe(true);
 }, 300_000);
