@@ -121,9 +121,15 @@ function makeDir(mk) {
 }
 
 // What the handle's file is now (inode, mtime in ns) into stats[2i, 2i+1], when it is what was
-// asked for: type, owner, mode and (a file) size; else left 0n (the index looks at the path).
+// asked for: type, owner, mode and (a file) size; else left 0n (the index looks at the path). A
+// report only saves the index a look: failing to make one never fails the file.
 function noteStat(fd, want, isDir, stats, i) {
-  const st = fs.fstatSync(fd, { bigint: true });
+  let st;
+  try {
+    st = fs.fstatSync(fd, { bigint: true });
+  } catch {
+    return;
+  }
   if (isDir ? !st.isDirectory() : !st.isFile()) return;
   if (Number(st.mode & 0o7777n) !== want.mode || Number(st.uid) !== want.uid || Number(st.gid) !== want.gid) return;
   if (!isDir && Number(st.size) !== want.len) return;
