@@ -226,18 +226,22 @@ async function restoreIndexed(
   const indexes = RestoredIndexes.beside(ec.trust.keyFile);
   if (root !== undefined) await indexes.forget(r.id);
   const stats = new RestoredStats();
-  const summary = await kind.restore(r, { repo: ec.repo, step: ctx, targets, stats });
-  if (root !== undefined && snapshotId) {
-    try {
-      await indexes.record(r.id, root, snapshotId, r.entries, { signal: ctx.signal, known: stats });
-    } catch (err) {
-      ctx.log(
-        'warn',
-        `${r.id}: the restored files' metadata could not be recorded (${(err as Error).message}); the next backup reads them again`,
-      );
+  try {
+    const summary = await kind.restore(r, { repo: ec.repo, step: ctx, targets, stats });
+    if (root !== undefined && snapshotId) {
+      try {
+        await indexes.record(r.id, root, snapshotId, r.entries, { signal: ctx.signal, known: stats });
+      } catch (err) {
+        ctx.log(
+          'warn',
+          `${r.id}: the restored files' metadata could not be recorded (${(err as Error).message}); the next backup reads them again`,
+        );
+      }
     }
+    return summary;
+  } finally {
+    stats.close();
   }
-  return summary;
 }
 
 export function planRestore(
