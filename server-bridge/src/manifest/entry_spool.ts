@@ -147,6 +147,30 @@ export function spooledSymlinks(list: unknown): number | undefined {
   return list instanceof FileEntryList ? list.symlinks : undefined;
 }
 
+/**
+ * The lines of a spooled list as written (each one entry's JSON, checked when it was written),
+ * unparsed; undefined for any other list. A manifest written from a spool copies them instead of
+ * parsing and serialising each entry again (1.5 s of a million-file commit's 6 s).
+ */
+export function spooledLines(list: unknown): AsyncIterable<string> | undefined {
+  if (!(list instanceof FileEntryList)) return undefined;
+  return {
+    [Symbol.asyncIterator]: () => {
+      const reader = list[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const line = await reader.nextLine();
+          return line === undefined ? { done: true, value: undefined } : { done: false, value: line };
+        },
+        return: async () => {
+          await reader.return();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
 /** A byte range of a spool file, one entry per line. */
 class FileEntryList implements EntryStream {
   constructor(
@@ -185,7 +209,7 @@ export class SpoolReader implements AsyncIterator<Entry> {
   }
 
   async next(): Promise<IteratorResult<Entry>> {
-    const line = await this.line();
+    const line = await this.nextLine();
     return line === undefined ? { done: true, value: undefined } : { done: false, value: JSON.parse(line) as Entry };
   }
 
@@ -214,8 +238,8 @@ export class SpoolReader implements AsyncIterator<Entry> {
     return { done: true, value: undefined };
   }
 
-  /** The next line, or undefined at the end. */
-  private async line(): Promise<string | undefined> {
+  /** The next line, unparsed, or undefined at the end. */
+  async nextLine(): Promise<string | undefined> {
     for (;;) {
       const nl = this.pending.indexOf('\n', this.at);
       if (nl >= 0) {

@@ -8,6 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Manifest } from './manifest';
+import { spooledLines } from './entry_spool';
 
 const ENTRIES_OPEN = '"entries":[';
 const COMPONENT_CLOSE = ']}';
@@ -24,8 +25,10 @@ export async function* manifestText(m: Manifest): AsyncGenerator<string> {
     yield `${i ? ',' : ''}${openObject(JSON.stringify(rest))}${ENTRIES_OPEN}\n`;
     let batch = '';
     let j = 0;
-    for await (const e of entries) {
-      batch += `${j ? ',' : ''}${JSON.stringify(e)}\n`;
+    // A spooled list's lines are each an entry's JSON already: copied, not parsed and serialised.
+    const lines = spooledLines(entries) ?? mapAsync(entries, (e) => JSON.stringify(e));
+    for await (const line of lines) {
+      batch += `${j ? ',' : ''}${line}\n`;
       if (++j % BATCH === 0) {
         yield batch;
         batch = '';
@@ -34,6 +37,10 @@ export async function* manifestText(m: Manifest): AsyncGenerator<string> {
     yield `${batch}${COMPONENT_CLOSE}\n`;
   }
   yield ']}\n';
+}
+
+async function* mapAsync<T, U>(items: AsyncIterable<T> | Iterable<T>, f: (x: T) => U): AsyncGenerator<U> {
+  for await (const x of items) yield f(x);
 }
 
 /** `{"a":1}` → `{"a":1,` (or `{` for an empty object), ready for more keys. */

@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
+import { loadManifestText } from '../../src/manifest/manifest_load';
+import { isSpooledList } from '../../src/manifest/entry_spool';
 import { manifestText, readManifestText } from '../../src/manifest/manifest_io';
 import { parseManifest, type Entry, type Manifest } from '../../src/manifest/manifest';
 import { manifestOf, type PlainManifest } from '../support/manifests';
@@ -125,4 +130,27 @@ test('parseManifest checks every entry and keeps the input objects (no copy of t
   const traversal = manifest([1]);
   (traversal.components[0]?.entries[0] as Entry).path = '../etc/passwd';
   expect(parseManifest(traversal).success).toBe(false);
+});
+
+test('a manifest whose lists are spooled is written from the spooled lines: the same text, each line as it was read', async () => {
+  const m = manifest([3, 0, 2500]);
+  const t = await text(m);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'manifest-io-'));
+  try {
+    // As loaded from a repository: the lists are spooled, each line as it came.
+    const loaded = await loadManifestText(chunked(t, 4096), dir);
+    expect(isSpooledList((loaded.raw as Manifest).components[2]?.entries)).toBe(true);
+    expect(await text(loaded.raw as Manifest)).toBe(t);
+    // A line laid out otherwise (spaces, an escape) is copied as it is, and still reads as the entry.
+    const odd = t.replace(/^(,?)\{"path":"d\/2 /m, '$1{ "path" : "d\\u002f2 ');
+    expect(odd).not.toBe(t);
+    const again = await loadManifestText(chunked(odd, 4096), dir);
+    const written = await text(again.raw as Manifest);
+    expect(written).toBe(odd);
+    expect(JSON.parse(written)).toEqual(m);
+    await loaded.spool.discard();
+    await again.spool.discard();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
