@@ -1,11 +1,11 @@
 /**
  * Reads manifest text into a head and file indexes spooled to local disk (entry_spool.ts): memory
- * stays flat whatever the number of files. Each entry is checked (entrySchema) on the way; a
+ * stays flat whatever the number of files. Each entry is checked (entrySchema, by way of checkEntry) on the way; a
  * component whose entries are out of path order (a hand-written or foreign manifest) is sorted
  * once, in memory, so every reader can rely on the order. Throws SyntaxError on invalid JSON.
  */
 import type { Readable } from 'node:stream';
-import { byPath, entrySchema, type Entry } from './manifest';
+import { byPath, checkEntry, type Entry } from './manifest';
 import { readManifestText } from './manifest_io';
 import { EntrySpool } from './entry_spool';
 import type { EntryStream } from './entry_list';
@@ -35,7 +35,7 @@ export async function loadManifestText(input: Readable, spoolDir: string): Promi
     sections.push(list);
   };
   const check = (e: unknown, ci: number, ei: number): Entry | undefined => {
-    const r = entrySchema.safeParse(e);
+    const r = checkEntry(e);
     if (r.success) return r.data;
     if (issues.length < 10) {
       issues.push(

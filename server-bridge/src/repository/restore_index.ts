@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { throwIfAborted } from '../core/errors';
-import { entrySchema, SNAPSHOT_ID, type ComponentRecord, type Entry, type Manifest } from '../manifest/manifest';
+import { checkEntry, SNAPSHOT_ID, type ComponentRecord, type Entry, type Manifest } from '../manifest/manifest';
 import type { EntryList, EntryStream } from '../manifest/entry_list';
 import { EntrySpool } from '../manifest/entry_spool';
 import { spoolDir } from '../manifest/spool_dir';
@@ -274,7 +274,7 @@ export class RestoredIndexes {
           continue;
         }
         if (!line) continue;
-        const e = entrySchema.safeParse(JSON.parse(line));
+        const e = checkEntry(JSON.parse(line));
         if (!e.success || (last !== undefined && e.data.path <= last)) throw new Error('not a valid index');
         last = e.data.path;
         await spool?.write(e.data);
