@@ -8,6 +8,16 @@ import type { Entry } from './manifest';
 /** Entries in path order (byPath), read from the start on each iteration; `length` is known up front. */
 export interface EntryStream extends AsyncIterable<Entry> {
   readonly length: number;
+  /**
+   * Optional: the same entries as the JSON lines they were stored as (each checked when it was
+   * written), read without parsing or serialising, or undefined when this stream has none.
+   */
+  lines?(): AsyncIterable<string> | undefined;
+}
+
+/** The list's entries as stored JSON lines when it has them (EntryStream.lines), else undefined. */
+export function storedLines(list: EntryList): AsyncIterable<string> | undefined {
+  return Array.isArray(list) ? undefined : (list as EntryStream).lines?.();
 }
 
 export type EntryList = readonly Entry[] | EntryStream;
@@ -108,6 +118,11 @@ export class EntryCursor {
   async close(): Promise<void> {
     this.done = true;
     await this.it.return?.();
+  }
+
+  /** The stored JSON line of the entry last returned (seek, under), when the list is spooled. */
+  get headLine(): string | undefined {
+    return this.head === undefined ? undefined : (this.it as { lastLine?: string }).lastLine;
   }
 
   private async next(): Promise<void> {

@@ -147,30 +147,6 @@ export function spooledSymlinks(list: unknown): number | undefined {
   return list instanceof FileEntryList ? list.symlinks : undefined;
 }
 
-/**
- * The lines of a spooled list as written (each one entry's JSON, checked when it was written),
- * unparsed; undefined for any other list. A manifest written from a spool copies them instead of
- * parsing and serialising each entry again (1.5 s of a million-file commit's 6 s).
- */
-export function spooledLines(list: unknown): AsyncIterable<string> | undefined {
-  if (!(list instanceof FileEntryList)) return undefined;
-  return {
-    [Symbol.asyncIterator]: () => {
-      const reader = list[Symbol.asyncIterator]();
-      return {
-        next: async () => {
-          const line = await reader.nextLine();
-          return line === undefined ? { done: true, value: undefined } : { done: false, value: line };
-        },
-        return: async () => {
-          await reader.return();
-          return { done: true, value: undefined };
-        },
-      };
-    },
-  };
-}
-
 /** A byte range of a spool file, one entry per line. */
 class FileEntryList implements EntryStream {
   constructor(
@@ -186,6 +162,25 @@ class FileEntryList implements EntryStream {
   [Symbol.asyncIterator](): SpoolReader {
     return new SpoolReader(this.file, this.start, this.end);
   }
+
+  /** The lines as written: a manifest written from a spool copies them (1.5 s of a 1M-file commit's 6 s). */
+  lines(): AsyncIterable<string> {
+    return { [Symbol.asyncIterator]: () => linesOf(this[Symbol.asyncIterator]()) };
+  }
+}
+
+/** A reader's lines, unparsed, as an iterator (return() closes the reader). */
+function linesOf(reader: SpoolReader): AsyncIterator<string> {
+  return {
+    next: async () => {
+      const line = await reader.nextLine();
+      return line === undefined ? { done: true, value: undefined } : { done: false, value: line };
+    },
+    return: async () => {
+      await reader.return();
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 /**
@@ -208,8 +203,12 @@ export class SpoolReader implements AsyncIterator<Entry> {
     this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
+  /** The line the entry next() returned last was parsed from. */
+  lastLine: string | undefined;
+
   async next(): Promise<IteratorResult<Entry>> {
     const line = await this.nextLine();
+    this.lastLine = line;
     return line === undefined ? { done: true, value: undefined } : { done: false, value: JSON.parse(line) as Entry };
   }
 

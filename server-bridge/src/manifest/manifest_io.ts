@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Manifest } from './manifest';
-import { spooledLines } from './entry_spool';
+import { storedLines } from './entry_list';
 
 const ENTRIES_OPEN = '"entries":[';
 const COMPONENT_CLOSE = ']}';
@@ -26,7 +26,7 @@ export async function* manifestText(m: Manifest): AsyncGenerator<string> {
     let batch = '';
     let j = 0;
     // A spooled list's lines are each an entry's JSON already: copied, not parsed and serialised.
-    const lines = spooledLines(entries) ?? mapAsync(entries, (e) => JSON.stringify(e));
+    const lines = storedLines(entries) ?? mapAsync(entries, (e) => JSON.stringify(e));
     for await (const line of lines) {
       batch += `${j ? ',' : ''}${line}\n`;
       if (++j % BATCH === 0) {

@@ -9,6 +9,7 @@ import { BridgeError } from '../core/errors';
 import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry_list';
 import type { Entry } from '../manifest/manifest';
 import { plural } from '../core/units';
+import { isSpooledList } from '../manifest/entry_spool';
 
 /** A subtree taken from the parent: its directory's path and the number of entries under it. */
 export interface CarriedSubtree {
@@ -57,22 +58,34 @@ export class CarriedEntries implements EntryStream {
     this.length = walked.length + carried.reduce((n, c) => n + c.entries, 0);
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Entry> {
+  [Symbol.asyncIterator](): AsyncGenerator<Entry> {
+    return this.merged(false) as AsyncGenerator<Entry>;
+  }
+
+  /** The entries as stored JSON lines, when both lists are spooled (see EntryStream.lines). */
+  lines(): AsyncIterable<string> | undefined {
+    if (!isSpooledList(this.walked) || !isSpooledList(this.parent)) return undefined;
+    return { [Symbol.asyncIterator]: () => this.merged(true) as AsyncGenerator<string> };
+  }
+
+  /** The merge; `raw`: each entry's stored line instead of the entry. */
+  private async *merged(raw: boolean): AsyncGenerator<Entry | string> {
     const cursor = new EntryCursor(this.parent);
     const walked = this.walked[Symbol.asyncIterator]();
+    const walkedLine = (): string => (walked as { lastLine?: string }).lastLine as string;
     try {
       let next = await walked.next();
       for (const { rel, entries } of this.carried) {
         const prefix = `${rel}/`;
         // Walked paths that sort before the subtree (its directory, a sibling such as 'd.txt').
         while (!next.done && next.value.path < prefix) {
-          yield next.value;
+          yield raw ? walkedLine() : next.value;
           next = await walked.next();
         }
         let n = 0;
         for await (const e of cursor.under(prefix)) {
           n++;
-          yield e;
+          yield raw ? (cursor.headLine as string) : e;
         }
         if (n !== entries) {
           throw new BridgeError(
@@ -83,7 +96,7 @@ export class CarriedEntries implements EntryStream {
         }
       }
       while (!next.done) {
-        yield next.value;
+        yield raw ? walkedLine() : next.value;
         next = await walked.next();
       }
     } finally {

@@ -8,7 +8,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CarriedEntries, type SubtreeStats } from '../../src/repository/carried_entries';
-import { collectEntries, EntryCursor } from '../../src/manifest/entry_list';
+import { collectEntries, EntryCursor, storedLines } from '../../src/manifest/entry_list';
+import { manifestText } from '../../src/manifest/manifest_io';
+import { manifestOf } from '../support/manifests';
 import { EntrySpool } from '../../src/manifest/entry_spool';
 import type { Entry } from '../../src/manifest/manifest';
 import type { Repository } from '../../src/repository/repository';
@@ -75,6 +77,19 @@ test('days joined in after the walk: the same index and counts as carrying them 
   expect(later.entries.length).toBe(eager.entries.length);
   const joined = await collectEntries(later.entries);
   expect(joined).toEqual(await collectEntries(eager.entries));
+  // Its stored lines (what a manifest is written from) are the same entries, in the same order.
+  const lines = storedLines(later.entries);
+  expect(lines).toBeDefined();
+  const texts: string[] = [];
+  for await (const l of lines ?? []) texts.push(l);
+  expect(texts.map((l) => JSON.parse(l) as Entry)).toEqual(joined);
+  let manifest = '';
+  for await (const t of manifestText(manifestOf([joined]))) manifest += t;
+  const fromLines = manifestOf([joined]);
+  (fromLines.components[0] as { entries: unknown }).entries = later.entries;
+  let written = '';
+  for await (const t of manifestText(fromLines)) written += t;
+  expect(written).toBe(manifest);
   expect(joined.map((e) => e.path)).toEqual([
     '',
     '20240101',
