@@ -3,7 +3,7 @@
  * beyond the few it holds go to an unlinked file in the spool directory and come back intact, in
  * whatever order they are written and read.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs';
 import { RestoredStats } from '../../src/repository/restored_stats';
 
 const MB = 1024 * 1024;
@@ -83,5 +83,30 @@ test('a few places never touch the disk', () => {
   for (let at = 0; at < 3 * 4096; at += 100) stats.set(at, inoOf(at), mtimeOf(at));
   expect(stats.get(100)).toEqual({ ino: inoOf(100), mtimeNs: mtimeOf(100) });
   expect(statsFiles()).toBe(before);
+  stats.close();
+});
+
+test('pages that cannot be written or read back become unknown, never wrong (a failing spool disk)', () => {
+  const stats = new RestoredStats();
+  const pages = 12;
+  for (let at = 0; at < pages * 4096; at++) stats.set(at, inoOf(at), mtimeOf(at));
+  // Pages 0-3 are in the file now, 4-11 held. The file's descriptor is swapped for one that can
+  // neither write nor read pages (/dev/null, read-only: writes fail, reads return nothing).
+  const internals = stats as unknown as { fd: number };
+  closeSync(internals.fd);
+  internals.fd = openSync('/dev/null', 'r');
+  // Four more pages push four held ones out: their writes fail.
+  for (let at = pages * 4096; at < (pages + 4) * 4096; at++) stats.set(at, inoOf(at), mtimeOf(at));
+  let known = 0;
+  for (let at = 0; at < (pages + 4) * 4096; at++) {
+    const got = stats.get(at);
+    if (got === undefined) continue;
+    known++;
+    if (got.ino !== inoOf(at) || got.mtimeNs !== mtimeOf(at)) throw new Error(`place ${at} is wrong`);
+  }
+  // Lost: pages 0-3 (unreadable), 4-7 (unwritten) and 8 (pushed out, unwritten, to make room
+  // for reading page 0 back); the other seven are known.
+  expect(known).toBe(7 * 4096);
+  expect(stats.size).toBe(known);
   stats.close();
 });
