@@ -205,6 +205,13 @@ export class SpoolReader implements AsyncIterator<Entry> {
   private pos: number;
   private handle: Promise<FileHandle> | undefined;
   private ended: boolean;
+  /**
+   * The read after the buffer's, into `spare`, made while the buffer's lines are taken: a read
+   * waited for only when the buffer runs out queued behind the restore's own file calls in
+   * libuv's pool (the read stream this replaced also read ahead).
+   */
+  private ahead: Promise<number> | undefined;
+  private spare: Buffer = EMPTY;
 
   constructor(
     private readonly file: string,
@@ -269,32 +276,53 @@ export class SpoolReader implements AsyncIterator<Entry> {
   /** Reads more of the section after what is left in the buffer; false when there is no more. */
   private async fill(): Promise<boolean> {
     if (this.ended) return false;
-    // What is left (the start of a line) moves to the front; a line longer than the buffer grows it.
-    const left = this.len - this.at;
-    if (left === this.buf.length) this.buf = Buffer.concat([this.buf, Buffer.allocUnsafe(this.buf.length)]);
-    else if (left > 0) this.buf.copy(this.buf, 0, this.at, this.len);
-    this.at = 0;
-    this.len = left;
     try {
-      this.handle ??= open(this.file, 'r');
-      const fh = await this.handle;
-      const want = Math.min(this.buf.length - left, this.end - this.pos);
-      const { bytesRead } = await fh.read(this.buf, left, want, this.pos);
-      this.pos += bytesRead;
-      this.len += bytesRead;
-      if (bytesRead === 0 || this.pos >= this.end) await this.close();
-      return bytesRead > 0;
+      const n = await (this.ahead ?? this.readAhead());
+      this.ahead = undefined;
+      // What is left (the start of a line) moves to the front, the bytes read after it; a line
+      // longer than the buffer grows it.
+      const left = this.len - this.at;
+      if (left + n > this.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(left + n, 2 * this.buf.length));
+        this.buf.copy(grown, 0, this.at, this.len);
+        this.buf = grown;
+      } else if (left > 0) {
+        this.buf.copy(this.buf, 0, this.at, this.len);
+      }
+      this.spare.copy(this.buf, left, 0, n);
+      this.at = 0;
+      this.len = left + n;
+      if (n === 0 || this.pos >= this.end) await this.close();
+      else void this.readAhead();
+      return n > 0;
     } catch (err) {
       await this.close();
       throw err;
     }
   }
 
+  /** Starts the next read into `spare` (free once fill() copied it out); resolves to the bytes read. */
+  private readAhead(): Promise<number> {
+    if (this.spare.length === 0) this.spare = Buffer.allocUnsafe(this.buf.length);
+    const want = Math.min(this.spare.length, this.end - this.pos);
+    this.handle ??= open(this.file, 'r');
+    const at = this.pos;
+    this.pos += want;
+    const read = this.handle.then((fh) => fh.read(this.spare, 0, want, at)).then((r) => r.bytesRead);
+    // Held, not awaited, until the next fill(): a failure waits there (and is not an unhandled rejection).
+    read.catch(() => undefined);
+    this.ahead = read;
+    return read;
+  }
+
   /** Ends reading: the file is closed (what is in the buffer can still be taken). */
   private async close(): Promise<void> {
     this.ended = true;
     const h = this.handle;
+    const ahead = this.ahead;
     this.handle = undefined;
+    this.ahead = undefined;
+    await ahead?.catch(() => undefined); // no read left running on the handle closed next
     await h?.then((fh) => fh.close()).catch(() => undefined);
   }
 }
