@@ -250,7 +250,6 @@ export class SpoolReader implements AsyncIterator<Entry> {
   }
 
   async return(): Promise<IteratorResult<Entry>> {
-    this.ended = true;
     this.at = this.len;
     await this.close();
     return { done: true, value: undefined };
@@ -306,9 +305,12 @@ export class SpoolReader implements AsyncIterator<Entry> {
     if (this.spare.length === 0) this.spare = Buffer.allocUnsafe(this.buf.length);
     const want = Math.min(this.spare.length, this.end - this.pos);
     this.handle ??= open(this.file, 'r');
-    const at = this.pos;
-    this.pos += want;
-    const read = this.handle.then((fh) => fh.read(this.spare, 0, want, at)).then((r) => r.bytesRead);
+    const read = this.handle
+      .then((fh) => fh.read(this.spare, 0, want, this.pos))
+      .then(({ bytesRead }) => {
+        this.pos += bytesRead; // what was read, not asked for: a file cut short ends the list there
+        return bytesRead;
+      });
     // Held, not awaited, until the next fill(): a failure waits there (and is not an unhandled rejection).
     read.catch(() => undefined);
     this.ahead = read;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EntrySpool, SpoolReader } from '../../src/manifest/entry_spool';
@@ -37,7 +37,15 @@ async function drain(it: AsyncIterator<Entry>): Promise<Entry[]> {
   return out;
 }
 
-const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+/** How many of this process's descriptors are open on `file` (a removed one included): other fds come and go. */
+async function opensOf(file: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target === file || target === `${file} (deleted)`) n++;
+  }
+  return n;
+}
 
 test('sections read back exactly as written, across many refills and characters split between them', async () => {
   const spool = await EntrySpool.create(dir);
@@ -105,21 +113,34 @@ test('the file is open only while a reader reads: closed at its end, on return()
   for (let i = 0; i < 20000; i++) await spool.write(entry(i));
   const s = await spool.endSection();
   await spool.close();
-  const before = await openFds();
+  const file = spool.file;
   const whole = s[Symbol.asyncIterator]();
   await whole.next();
-  expect(await openFds()).toBe(before + 1);
+  expect(await opensOf(file)).toBe(1);
   expect((await drain(whole)).length).toBe(19999);
-  expect(await openFds()).toBe(before);
-  // Left part-way, as a for-await loop's break does.
+  expect(await opensOf(file)).toBe(0);
+  // Left part-way, as a for-await loop's break does (a read ahead in flight).
   const part = s[Symbol.asyncIterator]();
   await part.next();
+  expect(await opensOf(file)).toBe(1);
   await part.return?.();
-  expect(await openFds()).toBe(before);
+  expect(await opensOf(file)).toBe(0);
   expect((await part.next()).done).toBe(true);
   // The file gone before the first read: the error reaches the caller and nothing stays open.
   await spool.discard();
   const gone = s[Symbol.asyncIterator]();
   await expect(gone.next()).rejects.toMatchObject({ code: 'ENOENT' });
-  expect(await openFds()).toBe(before);
+  expect(await opensOf(file)).toBe(0);
+});
+
+test('a range past the end of the file (a spool cut short) reads what is there and ends, the file closed', async () => {
+  const file = path.join(dir, 'short.jsonl');
+  const lines = Array.from({ length: 4000 }, (_, i) => JSON.stringify(entry(i, 'z'.repeat(i % 40))));
+  const text = `${lines.join('\n')}\n`;
+  await writeFile(file, text);
+  // Twice the file's length, so that the reads past the first buffer come back short, then empty.
+  const got = await drain(new SpoolReader(file, 0, 2 * Buffer.byteLength(text)));
+  expect(got.length).toBe(4000);
+  expect(got[3999]).toEqual(entry(3999, 'z'.repeat(3999 % 40)));
+  expect(await opensOf(file)).toBe(0);
 });
