@@ -3,10 +3,11 @@
  * for a failure of our own staged copy (never to be taken for the source vanishing).
  */
 import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, open } from 'node:fs/promises';
+import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BridgeError, StorageError } from '../core/errors';
 import { isDiskFull } from '../storage/disk_full';
+import { openSource } from './source_open';
 
 /** Errors of FICLONE meaning "this filesystem (pair) cannot clone": not tried again for that staging directory. */
 const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
@@ -29,7 +30,7 @@ export async function cloneInto(file: string, tmp: string): Promise<boolean> {
   if (noReflink.has(dir)) return false;
   let fh;
   try {
-    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    fh = await openSource(file);
   } catch {
     return false;
   }

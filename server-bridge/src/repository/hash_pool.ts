@@ -19,12 +19,12 @@
  * of 2 GB of attachments peaked at 242-278 MB that way, and at 170-189 MB with chunked copies.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, CancelledError } from '../core/errors';
 import { HASH_WORKER_SOURCE } from './hash_worker';
+import { openSource, openSourceSync } from './source_open';
 
 export interface FileDigest {
   sha256: string;
@@ -338,7 +338,7 @@ export async function readSmall(
   opts: { signal?: AbortSignal } = {},
 ): Promise<WholeFile | undefined> {
   if (opts.signal?.aborted) throw new HashAbortError({ cause: opts.signal.reason });
-  const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const fh = await openSource(file);
   try {
     const st = await fh.stat();
     if (!st.isFile()) {
@@ -373,7 +373,7 @@ export function readSmallSync(
   file: string,
   limit: number,
 ): { sha256: string; size: number; bytes: Buffer } | undefined {
-  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const fd = openSourceSync(file);
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {

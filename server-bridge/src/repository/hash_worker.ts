@@ -19,7 +19,7 @@
  *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
  *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
  * Both go through the worker's two chunk buffers, allocated once: a worker never holds a file whole.
- * Files are opened O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
+ * Files are opened O_NOATIME (see source_open.ts) and O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
  * listed fails with code EFTYPE instead of blocking the thread forever.
  */
 export const HASH_WORKER_SOURCE = String.raw`
@@ -50,7 +50,13 @@ function checkStop() {
 function openSource(file) {
   let fd;
   try {
-    fd = fs.openSync(file, READ);
+    // O_NOATIME first, as source_open.ts does; only the owner may ask for it (EPERM otherwise).
+    try {
+      fd = fs.openSync(file, READ | fs.constants.O_NOATIME);
+    } catch (err) {
+      if (!err || err.code !== 'EPERM') throw err;
+      fd = fs.openSync(file, READ);
+    }
   } catch (err) {
     throw tag(err, 'source');
   }
