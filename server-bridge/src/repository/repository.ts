@@ -29,6 +29,7 @@ import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest,
 import { ensureRepositoryMarker } from './marker';
 import { checkBytes } from './check_bytes';
 import { cloneInto, stagingFailure } from './clone_into';
+import { looseNamesOf, type LooseNames } from './loose_names';
 import { Packs } from './packs';
 import type { BrokenPackIndex, PackLocation } from './pack_index';
 import { MAX_PACKED_OBJECT } from './pack_limits';
@@ -102,6 +103,7 @@ export class Repository {
   private readonly spools = new WeakMap<Manifest, EntrySpool>();
   /** Packed objects: always read; written when the repository was opened with `packs`. */
   readonly packs: Packs;
+  private readonly loose: LooseNames | undefined; // the loose objects' names (a local repository's)
   private constructor(
     readonly storage: Storage,
     private readonly signer: () => Promise<SigningKey | undefined>,
@@ -111,6 +113,7 @@ export class Repository {
   ) {
     this.givenStaging = stagingDir;
     this.packs = new Packs(storage, packSmall, packTargets);
+    this.loose = looseNamesOf(storage);
   }
 
   /**
@@ -270,7 +273,9 @@ export class Repository {
 
   /** Ready to take objects (packs: the index loaded, the marker upgraded); ahead of the first store, which does it otherwise. */
   async prepareWrites(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.packs.write && !this.packs.ready) await this.packs.prepare(await this.stagingDirectory(), opts);
+    if (!this.packs.write || this.packs.ready) return;
+    this.loose?.clear(); // a new job: objects written since the last are not in what was read
+    await this.packs.prepare(await this.stagingDirectory(), opts);
   }
 
   /** Whether ingestSmallSync works here: the objects are plain local files (no bucket, no encryption). */
@@ -278,12 +283,9 @@ export class Repository {
     return typeof this.storage.storeSmallSync === 'function';
   }
 
-  /**
-   * Whether `sha` is stored (in a pack, or an object file; a pack written in this job counts),
-   * with synchronous calls: only where ingestsSmallSync and the packs are prepared.
-   */
-  private hasSync(sha256: string): boolean {
-    return this.packs.has(sha256) || !!this.storage.statSync?.(objectKey(sha256));
+  /** Whether `sha` is stored (packed, in this job's packs too, or loose), with synchronous calls. */
+  private hasSync(sha: string): boolean {
+    return this.packs.has(sha) || (this.loose?.mayHold(sha) !== false && !!this.storage.statSync?.(objectKey(sha)));
   }
 
   /**
