@@ -19,8 +19,8 @@
  *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
  *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
  * Both go through the worker's two chunk buffers, allocated once: a worker never holds a file whole.
- * Files are opened O_NOATIME (see source_open.ts) and O_NONBLOCK and must be regular files: one replaced by a FIFO since it was
- * listed fails with code EFTYPE instead of blocking the thread forever.
+ * Files are opened O_NOATIME (see source_open.ts) and O_NONBLOCK and must be regular files: one
+ * replaced by a FIFO since it was listed fails with code EFTYPE instead of blocking the thread forever.
  */
 export const HASH_WORKER_SOURCE = String.raw`
 'use strict';

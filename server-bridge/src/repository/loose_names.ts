@@ -11,6 +11,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { StorageError } from '../core/errors';
 import type { Storage } from '../storage/storage';
 import { OBJECTS } from './layout';
 
@@ -45,7 +46,11 @@ export class LooseNames {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      throw err;
+      // The repository's failure (EACCES, EIO), never one of the file being backed up.
+      throw new StorageError(`cannot list ${OBJECTS}/${dir}: ${code ?? (err as Error).message}`, {
+        cause: err,
+        permanent: code === 'EACCES' || code === 'EPERM',
+      });
     }
     const held = Float64Array.from(names.filter((n) => NAME.test(n)).map(prefixOf));
     return held.sort();

@@ -2,13 +2,14 @@
 // was read of each directory, once a job, instead of a stat per object: it must still find every
 // loose object, those written between two jobs included, and never take a prefix for a name.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LooseNames } from '../../src/repository/loose_names';
 import { Repository } from '../../src/repository/repository';
 import { LocalStorage } from '../../src/storage/local_storage';
 import { readSmallSync } from '../../src/repository/hash_pool';
+import { StorageError } from '../../src/core/errors';
 
 let work: string;
 beforeEach(async () => {
@@ -71,4 +72,27 @@ test('a packed backup finds small objects stored loose, also those written by an
   for (const f of loose) expect(repo.ingestSmallSync(f)?.isNew).toBe(false);
   expect(repo.ingestSmallSync(fake)?.isNew).toBe(true);
   await repo.packs.flush();
+});
+
+test('an objects directory that cannot be read fails as the repository (StorageError), never as "absent"', async () => {
+  const objects = path.join(work, 'objects');
+  await mkdir(path.join(objects, 'ab'), { recursive: true });
+  await chmod(work, 0o755);
+  await chmod(objects, 0o755);
+  await chmod(path.join(objects, 'ab'), 0o000);
+  const names = new LooseNames(objects);
+  // Root reads any directory: it looks as nobody; anyone else is refused as themselves.
+  const root = process.getuid?.() === 0;
+  if (root) process.seteuid?.(65534);
+  let err: unknown;
+  try {
+    names.mayHold(sha('ab'));
+  } catch (e) {
+    err = e;
+  } finally {
+    if (root) process.seteuid?.(0);
+  }
+  expect(err).toBeInstanceOf(StorageError);
+  expect((err as StorageError).message).toContain('cannot list objects/ab: EACCES');
+  expect(process.geteuid?.()).toBe(process.getuid?.());
 });
