@@ -31,6 +31,8 @@ export class ChannelReporter {
   private readonly lastEdit = new Map<string, number>();
   private readonly live = new Set<string>();
   private draining = false;
+  /** The op on the wire: its text is already rendered, so a newer edit must not replace it in the queue. */
+  private inFlight: Op | undefined;
   private stopped = false;
   readonly delivered: string[] = [];
 
@@ -98,7 +100,8 @@ export class ChannelReporter {
   private push(op: Op): void {
     if (op.kind === 'update') {
       // Coalesce: an undelivered edit of the same post is replaced (it renders the latest state anyway).
-      const i = this.queue.findIndex((q) => q.kind === 'update' && q.jobId === op.jobId);
+      // Never the one in flight: removing it would make its completion drop this newer edit instead.
+      const i = this.queue.findIndex((q) => q !== this.inFlight && q.kind === 'update' && q.jobId === op.jobId);
       if (i !== -1) this.queue.splice(i, 1);
     }
     this.queue.push(op);
@@ -111,10 +114,14 @@ export class ChannelReporter {
     try {
       while (this.queue.length && !this.stopped) {
         const op = this.queue[0] as Op;
+        this.inFlight = op;
         try {
           await this.deliver(op);
+          this.inFlight = undefined;
           this.queue.shift();
         } catch (err) {
+          // Failed, so off the wire: a newer edit may replace it while we wait (one edit per outage).
+          this.inFlight = undefined;
           if (err instanceof MattermostApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
             this.o.log('warn', `status post dropped: ${err.message}`);
             this.queue.shift();
