@@ -46,6 +46,8 @@ export async function collectEntries(list: EntryList): Promise<Entry[]> {
 interface SkippingIterator extends AsyncIterator<Entry> {
   /** Passes over up to `n` entries; resolves to how many there were. */
   skip(n: number): Promise<number>;
+  /** The next entry's stored line, unparsed (undefined at the end). */
+  nextLine(): Promise<string | undefined>;
 }
 
 /**
@@ -112,6 +114,40 @@ export class EntryCursor {
     }
     await this.next();
     return !under();
+  }
+
+  /**
+   * The stored lines of the `n` entries under `prefix` (a subtree carried whole into a manifest),
+   * from a spooled list, parsing only the first, the n-th and the one after them, as skipUnder
+   * checks. Where the list does not hold exactly `n` there, the lines yielded are not `n` (the
+   * caller counts them and fails); the cursor is then somewhere in or past the subtree.
+   */
+  async *linesUnder(prefix: string, n: number): AsyncGenerator<string> {
+    const it = this.it as Partial<SkippingIterator>;
+    if (typeof it.nextLine !== 'function') throw new Error('linesUnder needs a spooled list');
+    await this.seek(prefix);
+    const under = () => this.head !== undefined && this.head.path.startsWith(prefix);
+    if (n === 0 || !under()) {
+      if (n === 0 && under()) yield this.headLine as string;
+      return;
+    }
+    yield this.headLine as string;
+    for (let k = 2; k < n; k++) {
+      const line = await it.nextLine();
+      if (line === undefined) {
+        this.done = true;
+        this.head = undefined;
+        return;
+      }
+      yield line;
+    }
+    if (n > 1) {
+      await this.next();
+      if (!under()) return;
+      yield this.headLine as string;
+    }
+    await this.next();
+    if (under()) yield this.headLine as string; // one more than counted: the caller's count says so
   }
 
   /** Stops reading (the underlying file stream is closed). */

@@ -83,9 +83,18 @@ export class CarriedEntries implements EntryStream {
           next = await walked.next();
         }
         let n = 0;
-        for await (const e of cursor.under(prefix)) {
-          n++;
-          yield raw ? (cursor.headLine as string) : e;
+        // Raw, the carried lines are copied unparsed (JSON.parse of a million lines was most of
+        // an offline commit's 4.3 s at 1M files, against 1.6 s online, whose index is one spool).
+        if (raw) {
+          for await (const line of cursor.linesUnder(prefix, entries)) {
+            n++;
+            yield line;
+          }
+        } else {
+          for await (const e of cursor.under(prefix)) {
+            n++;
+            yield e;
+          }
         }
         if (n !== entries) {
           throw new BridgeError(

@@ -2,12 +2,13 @@
  * A snapshot exists from the moment its manifest is committed, so every object it names must be
  * durable before that. Objects are staged by the repository and given up to the storage as
  * consumed file bodies, renamed in without an fsync each (one syncfs instead); they only become
- * durable at the repository's next sync(). The real LocalStorage and Repository do the work here;
+ * durable at the repository's next sync(). The manifest itself is renamed in the same way, after a
+ * sync that covers it and before one that makes the rename durable. The real LocalStorage and Repository do the work here;
  * an observing decorator and a recording wrapper around sync() only record the order of durable
  * operations, which is what a crash would expose and what no read-back after a clean run can see.
  */
 import { dataManifest, materialize } from '../support/manifests';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ import { isFileBody, type Body, type Storage } from '../../src/storage/storage';
 import { Repository } from '../../src/repository/repository';
 import { objectKey } from '../../src/repository/layout';
 
-type Op = { op: 'object-pending' | 'object-durable' | 'flush' | 'commit'; key: string };
+type Op = { op: 'object-pending' | 'object-durable' | 'flush' | 'commit'; key: string; consumed?: boolean };
 
 /** Forwards everything to the real storage; records what became durable, and when. */
 function observed(inner: Storage): { storage: Storage; ops: Op[] } {
@@ -30,10 +31,9 @@ function observed(inner: Storage): { storage: Storage; ops: Op[] } {
           await real.call(target, key, body, ...rest);
           // A consumed file is renamed in as it is: durable only once the filesystem is synced.
           // Any other put is durable when it resolves (fsync + rename + directory fsync).
-          if (isFileBody(body) && body.consume) ops.push({ op: 'object-pending', key });
-          else {
-            ops.push({ op: key.startsWith('snapshots/') && key.endsWith('.json') ? 'commit' : 'object-durable', key });
-          }
+          const consumed = isFileBody(body) && body.consume === true;
+          if (key.startsWith('snapshots/') && key.endsWith('.json')) ops.push({ op: 'commit', key, consumed });
+          else ops.push({ op: consumed ? 'object-pending' : 'object-durable', key });
         };
       }
       return real.bind(target);
@@ -49,8 +49,10 @@ test('every object a manifest names is durable (flushed) before the manifest is 
     const repo = await Repository.open(storage);
     const sync = repo.sync.bind(repo);
     repo.sync = async () => {
+      // What the sync covers: whether the manifest to commit is already written in the staging directory.
+      const staged = (await readdir(await repo.stagingDirectory())).some((n) => n.startsWith('manifest-'));
       await sync();
-      ops.push({ op: 'flush', key: '' });
+      ops.push({ op: 'flush', key: staged ? 'manifest-staged' : '' });
     };
     const small = path.join(dir, 'small.txt');
     await writeFile(small, 'a small attachment');
@@ -63,6 +65,11 @@ test('every object a manifest names is durable (flushed) before the manifest is 
 
     const commit = ops.findIndex((o) => o.op === 'commit');
     expect(commit).toBeGreaterThan(0);
+    // The manifest is renamed in (no copy of it): its bytes were synced before (the flush the objects
+    // need comes after it was written), and the rename itself is synced before writeSnapshot resolves.
+    expect(ops[commit]?.consumed).toBe(true);
+    expect(ops.slice(0, commit).some((o) => o.op === 'flush' && o.key === 'manifest-staged')).toBe(true);
+    expect(ops.slice(commit + 1).map((o) => o.op)).toEqual(['flush']);
     for (const s of stored) {
       const key = objectKey(s.sha256);
       const written = ops.findIndex((o) => o.key === key);

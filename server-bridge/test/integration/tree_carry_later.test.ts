@@ -210,6 +210,55 @@ test('joined entries that are not the number counted fail the read: no manifest 
   );
 });
 
+test('a manifest written from the joined lines copies a carried day unparsed but for where it starts and ends', async () => {
+  const { list } = await indexWithUnreadableDay();
+  const spool = await EntrySpool.create(work, 'walked');
+  const dir = (p: string): Entry => ({ path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '1' });
+  for (const p of ['', '20240101', '20240102']) await spool.write(dir(p));
+  const walked = await spool.endSection();
+  await spool.close();
+  const joined = new CarriedEntries(walked, list, [{ rel: '20240101', entries: 4 }]);
+  const lines: string[] = [];
+  for await (const l of storedLines(joined) ?? []) lines.push(l);
+  // The two lines inside the day were never parsed (they are not JSON); the rest were.
+  expect(lines).toEqual([
+    JSON.stringify(dir('')),
+    JSON.stringify(dir('20240101')),
+    JSON.stringify(dir('20240101/x0')),
+    'not json 1',
+    'not json 2',
+    JSON.stringify(dir('20240101/x3')),
+    JSON.stringify(dir('20240102')),
+  ]);
+  // Parsing the same list, as a restore or a check would, meets them.
+  await expect(collectEntries(joined)).rejects.toThrow(SyntaxError);
+});
+
+test('copied unparsed, a carried day that does not hold the number counted still fails the manifest', async () => {
+  const pre = await beforeTheStop();
+  const walked = await backupTree({ root, exclude: ['20240103'], repo, scan: true, subtreeOf: dayOf });
+  const read = async (entries: number) => {
+    const list = new CarriedEntries(walked.entries, pre.entries, [{ rel: '20240103', entries }]);
+    const m = manifestOf([[]]);
+    (m.components[0] as { entries: unknown }).entries = list;
+    let text = '';
+    for await (const t of manifestText(m)) text += t;
+    return text;
+  };
+  // Under the day (its own entry was left out with it) are three: one more or fewer than counted is no manifest.
+  await expect(read(4)).rejects.toThrow(/holds 3 entries under 20240103, 4 were counted/);
+  await expect(read(2)).rejects.toThrow(/holds 3 entries under 20240103, 2 were counted/);
+  await expect(read(0)).rejects.toThrow(/holds 1 entry under 20240103, 0 were counted/);
+  const text = await read(3);
+  expect(text).toContain('"path":"20240103/teams/t/d.png"');
+  const paths = [...text.matchAll(/"path":"([^"]*)"/g)].map((m) => m[1]);
+  expect(paths.filter((p) => p?.startsWith('20240103'))).toEqual([
+    '20240103/teams',
+    '20240103/teams/t',
+    '20240103/teams/t/d.png',
+  ]);
+});
+
 test('a cursor passes over a subtree of an array list too, checking where it starts and ends', async () => {
   const e = (p: string): Entry => ({ path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '1' });
   const list = ['', 'a', 'a.txt', 'a/1', 'a/2', 'a/3', 'b'].map(e);
