@@ -6,8 +6,10 @@
  * must be (/proc/self/fd, Linux) before every file, each file is made with O_EXCL|O_NOFOLLOW
  * through that handle, and its owner, mode and time are set on the handle that wrote it.
  *
- * Protocol: `{ id, op: 'write', groups: [{ open, want, mk, files: [{ name, len, uid, gid, mode,
- * chown, chmod, time }] }], data }` (data: the files' bytes back to back, an ArrayBuffer) is
+ * Protocol: `{ id, op: 'write', groups: [{ open, want, mk, names }], data, meta }` (data: the
+ * files' bytes back to back, an ArrayBuffer, possibly longer than they are; meta: a Float64Array's
+ * buffer, six numbers a file in the order of the groups' names: length, uid, gid, mode, flags
+ * (1 chown, 2 chmod), time in seconds or NaN to leave it) is
  * answered `{ id, ok: true, existed, skipped, stats }` (`existed`: the indexes, across the groups, of files not made because
  * something was at the name: the main thread's general path deals with them) or `{ id, ok: false,
  * at, error, refused }` (`at`: the index of the file that failed; `refused`: { path, why } when a
@@ -199,8 +201,9 @@ parentPort.on('message', (m) => {
     return;
   }
   const data = Buffer.from(m.data);
+  const meta = new Float64Array(m.meta);
   let files = 0;
-  for (const g of m.groups) files += g.files.length;
+  for (const g of m.groups) files += g.names.length;
   const stats = new BigInt64Array(2 * (files + m.groups.length));
   const existed = [];
   const skipped = [];
@@ -210,7 +213,20 @@ parentPort.on('message', (m) => {
   try {
     m.groups.forEach((g, gi) => {
       if (g.mk) makeDir(g.mk);
-      for (const f of g.files) {
+      for (const name of g.names) {
+        const k = 6 * at;
+        const flags = meta[k + 4];
+        const time = meta[k + 5];
+        const f = {
+          name,
+          len: meta[k],
+          uid: meta[k + 1],
+          gid: meta[k + 2],
+          mode: meta[k + 3],
+          chown: (flags & 1) !== 0,
+          chmod: (flags & 2) !== 0,
+          time: Number.isNaN(time) ? undefined : time,
+        };
         aborted();
         if (!create(dirHandle(g), g, f, data, off, stats, at)) {
           existed.push(at);

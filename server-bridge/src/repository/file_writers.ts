@@ -11,6 +11,10 @@
  *
  * Files are sent in messages of up to `batchFiles` files or `batchBytes` bytes, with at most
  * `inFlight` messages unanswered: memory is bounded by `inFlight × batchBytes` whatever the tree.
+ * A file waiting in a batch is its bytes copied into the batch's buffer, its numbers in a typed
+ * array and its name: no object per file that lives until the answer. Objects that outlive two of
+ * V8's young collections are promoted, and that promotion rate is what sets how far the old
+ * generation grows between full collections (up to 4× its live size), so the restore's peak.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -47,22 +51,29 @@ export class FileWriteError<T> extends Error {
   }
 }
 
-/** A file as a thread is told it: its name, its length in the message's buffer, and its metadata. */
-interface FileSpec extends MetaChange {
-  name: string;
-  len: number;
-}
+/** Numbers per file in a batch's `meta`: length, uid, gid, mode, flags (1 chown, 2 chmod), time (NaN: left). */
+const META = 6;
 
 /** A directory for a writer thread to make (mode 0700) in its parent `open`, a directory the restore made. */
 export interface NewDir extends DirTarget {
   name: string;
 }
 
+/** A directory's run of files in a batch (`names`, their numbers from file `first` on in `meta`), or its metadata. */
+interface Group extends DirTarget {
+  mk?: NewDir;
+  meta?: MetaChange;
+  names: string[];
+}
+
 interface Batch<T> {
   id: number;
-  groups: Array<DirTarget & { mk?: NewDir; meta?: MetaChange; files: FileSpec[] }>;
-  chunks: Buffer[];
+  groups: Group[];
+  /** The files' bytes back to back, copied in as they are added; `bytes` of it used. */
+  data: Buffer<ArrayBuffer>;
   bytes: number;
+  /** META numbers a file. */
+  meta: Float64Array<ArrayBuffer>;
   tags: T[];
   /** The tag of each group that sets its directory's metadata, by the group's index. */
   metaTags: Map<number, T>;
@@ -93,6 +104,9 @@ interface Slot<T> {
   /** The thread failed or ended: nothing sent to it would be answered. */
   gone?: boolean;
 }
+
+const EMPTY: Buffer<ArrayBuffer> = Buffer.alloc(0);
+const NO_META = new Float64Array(0);
 
 /** The default number of writer threads: the cores besides the main thread's, 1 to 3. */
 export function defaultWriterThreads(): number {
@@ -143,13 +157,28 @@ export class FileWriters<T> {
     const b = this.current();
     let g = b.groups.at(-1);
     if (g?.open !== dir.open || mk || g.meta) {
-      g = { open: dir.open, want: dir.want, mk, files: [] };
+      g = { open: dir.open, want: dir.want, mk, names: [] };
       b.groups.push(g);
     }
-    const { uid, gid, mode, chown, chmod, time } = meta;
-    g.files.push({ name, len: data.length, uid, gid, mode, chown, chmod, time });
-    b.chunks.push(data);
-    b.bytes += data.length;
+    g.names.push(name);
+    if (b.bytes + data.length > b.data.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(b.bytes + data.length, 2 * b.data.length));
+      b.data.copy(grown, 0, 0, b.bytes);
+      b.data = grown;
+    }
+    b.bytes += data.copy(b.data, b.bytes);
+    const at = b.tags.length * META;
+    if (at + META > b.meta.length) {
+      const grown = new Float64Array(2 * b.meta.length);
+      grown.set(b.meta);
+      b.meta = grown;
+    }
+    b.meta[at] = data.length;
+    b.meta[at + 1] = meta.uid;
+    b.meta[at + 2] = meta.gid;
+    b.meta[at + 3] = meta.mode;
+    b.meta[at + 4] = (meta.chown ? 1 : 0) | (meta.chmod ? 2 : 0);
+    b.meta[at + 5] = meta.time ?? NaN;
     b.tags.push(tag);
     if (b.tags.length >= this.batchFiles || b.bytes >= this.batchBytes) await this.send();
   }
@@ -162,7 +191,7 @@ export class FileWriters<T> {
   addDirMeta(dir: DirTarget, meta: MetaChange, tag: T): void {
     if (this.failure) throw this.failure;
     const b = this.current();
-    b.groups.push({ open: dir.open, want: dir.want, meta, files: [] });
+    b.groups.push({ open: dir.open, want: dir.want, meta, names: [] });
     b.metaTags.set(b.groups.length - 1, tag);
   }
 
@@ -200,7 +229,16 @@ export class FileWriters<T> {
 
   private current(): Batch<T> {
     if (this.failure) throw this.failure;
-    this.batch ??= { id: this.nextId++, groups: [], chunks: [], bytes: 0, tags: [], metaTags: new Map() };
+    this.batch ??= {
+      id: this.nextId++,
+      groups: [],
+      // Grown as files come (a batch of Mattermost's small files is a few hundred KiB, not batchBytes).
+      data: Buffer.allocUnsafeSlow(Math.min(this.batchBytes, 64 * 1024) || 1),
+      bytes: 0,
+      meta: new Float64Array(META * Math.min(this.batchFiles, 256)),
+      tags: [],
+      metaTags: new Map(),
+    };
     return this.batch;
   }
 
@@ -210,11 +248,11 @@ export class FileWriters<T> {
     this.batch = undefined;
     while (this.unanswered >= this.inFlight && !this.failure) await this.answered();
     if (this.failure) throw this.failure;
-    // One buffer handed over (transferred, not copied) per message.
-    const data = Buffer.allocUnsafeSlow(b.bytes);
-    let off = 0;
-    for (const c of b.chunks) off += c.copy(data, off);
-    b.chunks = [];
+    // The bytes and the numbers handed over (transferred, not copied); the batch keeps its tags.
+    const data = b.data.buffer;
+    const meta = b.meta.buffer;
+    b.data = EMPTY;
+    b.meta = NO_META;
     // A directory a thread makes gets all its files from that thread, in order: another could
     // look for it before it is made.
     const first = b.groups[0];
@@ -229,7 +267,8 @@ export class FileWriters<T> {
     else if (this.madeBy) this.madeBy = { open: this.madeBy.open, slot };
     slot.sent.set(b.id, b);
     this.unanswered++;
-    slot.worker.postMessage({ id: b.id, op: 'write', groups: b.groups, data: data.buffer }, [data.buffer]);
+    slot.worker.postMessage({ id: b.id, op: 'write', groups: b.groups, data, meta }, [data, meta]);
+    b.groups = [];
   }
 
   /** The thread with the fewest messages unanswered; a new one while fewer than `threads` run. */

@@ -93,6 +93,36 @@ test.each([
   expect(openUnder(work)).toEqual([]);
 });
 
+test('one message for many larger files: the batch grows past its first buffer and its first 256 files, and every byte lands', async () => {
+  const big = path.join(work, 'big-src');
+  for (let d = 0; d < 3; d++) {
+    const dir = path.join(big, `p${d}`);
+    await mkdir(dir, { recursive: true });
+    // 100 files a directory, 1-100 KiB each, every byte depending on the file and its place.
+    for (let i = 0; i < 100; i++) {
+      const data = Buffer.alloc(1024 * (1 + ((i * 37 + d) % 100)));
+      for (let k = 0; k < data.length; k++) data[k] = (k * 31 + i * 7 + d) & 0xff;
+      await writeFile(path.join(dir, `f${i}.bin`), data, { mode: i % 2 ? 0o640 : 0o600 });
+    }
+  }
+  const b = await backupTree({ root: big, exclude: [], repo });
+  await repo.packs.flush();
+  const bigEntries = await collectEntries(b.entries);
+  const dest = path.join(work, 'big-out');
+  const r = await restoreTree({
+    entries: bigEntries,
+    root: dest,
+    exclude: [],
+    mode: 'mirror',
+    repo,
+    pacer: new WalkPacer({ fixed: 'sync' }),
+    writers: { threads: 1, batchFiles: 1000, batchBytes: 64 * 1024 * 1024 },
+  });
+  expect(r.written).toBe(300);
+  expect(await describeTree(dest)).toEqual(await describeTree(big));
+  expect(openUnder(work)).toEqual([]);
+});
+
 test('a directory above the ones writer threads make, swapped for a link mid-restore: refused, nothing made through it', async () => {
   const victim = path.join(work, 'victim');
   await mkdir(victim, { recursive: true });
