@@ -3,6 +3,7 @@
  * a backup's or a loaded manifest's index is an EntryStream read from a private local file, so a
  * million-file install never holds its index in memory. Both are read with `for await`.
  */
+import { BridgeError } from '../core/errors';
 import type { Entry } from './manifest';
 
 /** Entries in path order (byPath), read from the start on each iteration; `length` is known up front. */
@@ -124,7 +125,7 @@ export class EntryCursor {
    */
   async *linesUnder(prefix: string, n: number): AsyncGenerator<string> {
     const it = this.it as Partial<SkippingIterator>;
-    if (typeof it.nextLine !== 'function') throw new Error('linesUnder needs a spooled list');
+    if (typeof it.nextLine !== 'function') throw new BridgeError('INTERNAL', 'linesUnder needs a spooled list');
     await this.seek(prefix);
     const under = () => this.head !== undefined && this.head.path.startsWith(prefix);
     if (n === 0 || !under()) {

@@ -59,7 +59,7 @@ export interface NewDir extends DirTarget {
   name: string;
 }
 
-/** A directory's run of files in a batch (`names`, their numbers from file `first` on in `meta`), or its metadata. */
+/** A directory's run of files in a batch (`names`; their numbers follow in `meta` in the batch's file order), or its metadata. */
 interface Group extends DirTarget {
   mk?: NewDir;
   meta?: MetaChange;
