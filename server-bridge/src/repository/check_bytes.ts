@@ -1,5 +1,6 @@
 /** Checking an object's bytes, read whole, against its name and its size in the manifest. */
 import { createHash } from 'node:crypto';
+import { VerificationError } from '../core/errors';
 import type { PackLocation } from './pack_index';
 
 /** The problem with an object's bytes read whole (a packed one's names its pack), or undefined. */
@@ -16,4 +17,14 @@ export function checkBytes(
     return `size ${buf.length} differs from the manifest's ${size}${where}`;
   }
   return undefined;
+}
+
+/** Refuses content read for use that is not the object the manifest names (exit 4). */
+export function assertSameObject(sha256: string, actual: string): void {
+  if (actual === sha256) return;
+  throw new VerificationError(
+    `object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): the repository was changed or damaged since the backup, and it is not used`,
+    [{ component: 'object', object: sha256, problem: 'content does not match its checksum' }],
+    { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' },
+  );
 }

@@ -19,7 +19,7 @@
  *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
  *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
  * Both go through the worker's two chunk buffers, allocated once: a worker never holds a file whole.
- * Files are opened O_NOATIME (see source_open.ts) and O_NONBLOCK and must be regular files: one
+ * Files are opened O_NOATIME, O_NOFOLLOW (see source_open.ts) and O_NONBLOCK and must be regular files: one
  * replaced by a FIFO since it was listed fails with code EFTYPE instead of blocking the thread forever.
  */
 export const HASH_WORKER_SOURCE = String.raw`
@@ -31,7 +31,7 @@ const { createHash } = require('node:crypto');
 const stop = new Int32Array(workerData.stop);
 const chunks = [Buffer.allocUnsafeSlow(workerData.chunkSize), Buffer.allocUnsafeSlow(workerData.chunkSize)];
 const chunk = chunks[0];
-const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
 
 function tag(err, side) {

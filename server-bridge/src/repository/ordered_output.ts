@@ -12,6 +12,14 @@ interface Slot {
   entry: Entry | undefined;
   done: boolean;
   cost: number;
+  /** A held slot's: does work that may settle it (awaited while the window waits for it). */
+  wait?: () => Promise<void>;
+}
+
+/** An entry held in the window until `settle` (or `settleWith`) says what to write for it. */
+export interface HeldEntry {
+  /** The entry as it was held (the caller completes it before settling). */
+  readonly entry: Entry | undefined;
 }
 
 /** Rough bytes one waiting entry keeps alive (object, strings), for the window's byte bound. */
@@ -66,6 +74,41 @@ export class OrderedOutput {
     await this.flush(false);
   }
 
+  /**
+   * Holds `entry` in the window, in order, without a promise: the caller settles it later, and
+   * `wait` is what the window awaits (again, until it is settled) when it must write it. Call
+   * `pace()` afterwards to write what is ready and keep the window within its bounds.
+   */
+  hold(entry: Entry, rel: string, wait: () => Promise<void>): HeldEntry {
+    const slot: Slot = { promise: undefined, entry, done: false, cost: entryCost(rel), wait };
+    this.push(slot);
+    return slot;
+  }
+
+  /** Says what a held entry is: the entry to write, or undefined to leave its path out. */
+  settle(held: HeldEntry, entry: Entry | undefined): void {
+    const slot = held as Slot;
+    slot.entry = entry;
+    slot.done = true;
+  }
+
+  /** A held entry is what `work` settles to (as `add` with a promise). */
+  settleWith(held: HeldEntry, work: Promise<Entry | undefined>): void {
+    const slot = held as Slot;
+    slot.promise = work;
+    work.then(
+      (e) => this.settle(slot, e),
+      () => {
+        slot.done = true;
+      },
+    );
+  }
+
+  /** Writes what is ready at the front and waits while the window is over its bounds. */
+  async pace(): Promise<void> {
+    await this.flush(false);
+  }
+
   /** Waits for every pending entry and writes them all. */
   async finish(): Promise<void> {
     await this.flush(true);
@@ -74,6 +117,12 @@ export class OrderedOutput {
   /** Entries waiting in the window (tests, bounds). */
   get waiting(): number {
     return this.queue.length - this.head;
+  }
+
+  /** The slot's entry once it is settled (a held slot's `wait` is run until it is). */
+  private async settled(slot: Slot): Promise<Entry | undefined> {
+    while (!slot.done && !slot.promise && slot.wait) await slot.wait();
+    return slot.promise ? await slot.promise : slot.entry;
   }
 
   private push(slot: Slot): void {
@@ -86,7 +135,7 @@ export class OrderedOutput {
       const slot = this.queue[this.head] as Slot;
       const over = this.waiting > this.limits.count || this.bytes > this.limits.bytes;
       if (!slot.done && !all && !over) break;
-      const entry = slot.promise ? await slot.promise : slot.entry;
+      const entry = await this.settled(slot);
       this.head++;
       this.bytes -= slot.cost;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {

@@ -27,7 +27,7 @@ import { plural } from '../core/units';
 import { HashingStream } from './hashing';
 import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
-import { checkBytes } from './check_bytes';
+import { assertSameObject, checkBytes } from './check_bytes';
 import { cloneInto, stagingFailure } from './clone_into';
 import { looseNamesOf, type LooseNames } from './loose_names';
 import { Packs } from './packs';
@@ -61,20 +61,10 @@ interface CopyOptions {
   shownAs?: string;
 }
 
-/** Refuses content read for use that is not the object the manifest names (exit 4). */
-function assertSameObject(sha256: string, actual: string): void {
-  if (actual === sha256) return;
-  throw new VerificationError(
-    `object ${sha256.slice(0, 12)}… does not match its checksum (got ${actual.slice(0, 12)}…): the repository was changed or damaged since the backup, and it is not used`,
-    [{ component: 'object', object: sha256, problem: 'content does not match its checksum' }],
-    { hint: 'someone or something changed the repository; run mm-backup verify and see docs/security.md' },
-  );
-}
-
 /**
- * Files up to this size are read and hashed on the main thread: measured on 2 cores with 20k files
- * of 1-32 KiB, handing each to a worker cost about 100 µs of CPU a file (waking the thread, the
- * messages) against ~12 µs of hashing saved, and 40 MB more memory; it bought no time.
+ * Files up to this size are read whole and hashed in memory, by the main thread or in batches by a
+ * backup's second reading thread (small_reader.ts): a message per file cost ~100 µs of CPU a file
+ * against ~12 µs of hashing saved (20k files of 1-32 KiB, 2 cores).
  */
 export const INLINE_FILE = 128 * 1024;
 
@@ -289,25 +279,36 @@ export class Repository {
   }
 
   /**
-   * ingestFile for a file of at most INLINE_FILE bytes, with synchronous calls (the backup's
-   * synchronous bursts over a warm cache: each awaited call costs a trip through libuv's thread
-   * pool, several times the call itself). Undefined when the file is now larger (store it with
-   * ingestFile). Read errors keep their code (ENOENT: it vanished); the store's are StorageError.
+   * ingestFile for a file of at most INLINE_FILE bytes, with synchronous calls (a walk's bursts
+   * over a warm cache: an awaited call costs a trip through libuv's thread pool). Undefined when
+   * the file is now larger (store it with ingestFile), or it cannot store now (storesWholeSync).
+   * Read errors keep their code (ENOENT: it vanished); the store's are StorageError.
    */
   ingestSmallSync(file: string): StoredObject | undefined {
     if (!this.storage.storeSmallSync) {
       throw new BridgeError('INTERNAL', 'ingestSmallSync needs a storage of plain local files');
     }
-    // Packs are prepared by the first ingestFile (asynchronous: it loads the index).
-    if (this.packs.write && !this.packs.ready) return undefined;
+    if (!this.storesWholeSync) return undefined;
     const whole = readSmallSync(file, INLINE_FILE);
-    if (!whole) return undefined;
-    if (this.packs.write && whole.size <= MAX_PACKED_OBJECT) {
-      const isNew = !this.hasSync(whole.sha256) && this.packs.addSync(whole.sha256, whole.bytes);
-      return { sha256: whole.sha256, size: whole.size, isNew };
+    return whole && this.storeWholeSync(whole.sha256, whole.bytes);
+  }
+
+  /** Whether storeWholeSync can store now (packs are prepared by the first ingestFile, which loads the index). */
+  get storesWholeSync(): boolean {
+    return this.ingestsSmallSync && (!this.packs.write || this.packs.ready);
+  }
+
+  /**
+   * The store half of ingestSmallSync, for bytes read and hashed elsewhere (`sha256` is theirs;
+   * they are copied, not kept). Undefined when it cannot store now (storesWholeSync).
+   */
+  storeWholeSync(sha256: string, bytes: Buffer): StoredObject | undefined {
+    if (!this.storage.storeSmallSync || !this.storesWholeSync) return undefined;
+    const size = bytes.length;
+    if (this.packs.write && size <= MAX_PACKED_OBJECT) {
+      return { sha256, size, isNew: !this.hasSync(sha256) && this.packs.addSync(sha256, bytes) };
     }
-    const isNew = this.storage.storeSmallSync(objectKey(whole.sha256), whole.bytes);
-    return { sha256: whole.sha256, size: whole.size, isNew };
+    return { sha256, size, isNew: this.storage.storeSmallSync(objectKey(sha256), bytes) };
   }
 
   /** Writes a small file's bytes, read whole, into the repository unless it holds them already. */

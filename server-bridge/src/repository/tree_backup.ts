@@ -21,9 +21,10 @@ import { EntrySpool } from '../manifest/entry_spool';
 import type { Entry } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
 import { CarriedEntries, countInto, type CarriedSubtree, type SubtreeStats } from './carried_entries';
-import { OrderedOutput } from './ordered_output';
+import { OrderedOutput, type HeldEntry } from './ordered_output';
 import { metaOf, orderedWalk, type Meta } from './ordered_walk';
-import { INLINE_FILE, type Repository } from './repository';
+import { INLINE_FILE, type Repository, type StoredObject } from './repository';
+import { SmallReader } from './small_reader';
 import { WalkPacer } from './walk_pacer';
 import { plural } from '../core/units';
 
@@ -70,7 +71,21 @@ export interface TreeBackupOptions {
    * files without a checksum is walked, not carried.
    */
   previousSubtrees?: ReadonlyMap<string, SubtreeStats>;
+  /**
+   * Small files read in the walk's synchronous bursts before the second reading thread
+   * (small_reader.ts) takes the rest; default SMALL_READER_AFTER, Infinity: never.
+   */
+  smallReaderAfter?: number;
 }
+
+/**
+ * A tree of fewer small files than this is read by the main thread alone: starting the thread
+ * (about 10 MB and some milliseconds) would cost more than it saves.
+ */
+export const SMALL_READER_AFTER = 256;
+
+/** Entries waiting in the output window past which the thread's unfilled batch is sent (keepUp). */
+const HELD_WAITING = 1024;
 
 export interface TreeBackupResult {
   /** The new index, in byPath order, spooled on local disk. */
@@ -91,12 +106,23 @@ export interface TreeBackupResult {
   carried: number;
   /** Of those, the ones joined in as `entries` is read (`previousSubtrees`). */
   carriedLater: number;
+  /** Of filesRead, the files the second reading thread read (small_reader.ts). */
+  readByThread: number;
 }
 
 export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupResult> {
   const repo = opts.repo;
   if (!repo && !opts.scan) throw new Error('backupTree needs a repository unless it only scans');
-  const counts = { files: 0, bytes: 0, newBytes: 0, filesRead: 0, changedBytes: 0, carried: 0, carriedLater: 0 };
+  const counts = {
+    files: 0,
+    bytes: 0,
+    newBytes: 0,
+    filesRead: 0,
+    changedBytes: 0,
+    carried: 0,
+    carriedLater: 0,
+    readByThread: 0,
+  };
   const later: CarriedSubtree[] = [];
   const stats = new Map<string, SubtreeStats>();
   const subtreeOf = opts.subtreeOf;
@@ -145,20 +171,28 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   const ingest = async (rel: string, abs: string, entry: Entry & { size: number }): Promise<Entry | undefined> => {
     try {
       await opts.reads?.take(entry.size, opts.signal);
-      const stored = await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size });
-      entry.sha256 = stored.sha256;
-      counts.bytes += stored.size - entry.size;
-      entry.size = stored.size; // what was actually read, if the file changed under us
-      counts.filesRead++;
-      if (stored.isNew) counts.newBytes += stored.size;
-      opts.onProgress?.({ files: counts.filesRead, bytes: counts.bytes, currentPath: rel });
-      return entry;
+      return completed(
+        rel,
+        entry,
+        await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size }),
+      );
     } catch (err) {
       if (!vanished(err)) throw err;
       counts.files--;
       counts.bytes -= entry.size;
       return undefined;
     }
+  };
+
+  /** Records what storing a changed file's content gave; its entry is then complete. */
+  const completed = (rel: string, entry: Entry & { size: number }, obj: StoredObject): Entry => {
+    entry.sha256 = obj.sha256;
+    counts.bytes += obj.size - entry.size;
+    entry.size = obj.size; // what was actually read, if the file changed under us
+    counts.filesRead++;
+    if (obj.isNew) counts.newBytes += obj.size;
+    opts.onProgress?.({ files: counts.filesRead, bytes: counts.bytes, currentPath: rel });
+    return entry;
   };
 
   /**
@@ -169,24 +203,73 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   const ingestSync = (rel: string, abs: string, entry: Entry & { size: number }): Entry | undefined | 'async' => {
     throwIfAborted(opts.signal);
     if (opts.reads && !opts.reads.tryTake(entry.size)) return 'async';
-    let stored;
+    let obj;
     try {
-      stored = (repo as Repository).ingestSmallSync(abs);
+      obj = (repo as Repository).ingestSmallSync(abs);
     } catch (err) {
       if (!vanished(err)) throw err;
       counts.files--;
       counts.bytes -= entry.size;
       return undefined;
     }
-    if (!stored) return 'async';
-    entry.sha256 = stored.sha256;
-    counts.bytes += stored.size - entry.size;
-    entry.size = stored.size;
-    counts.filesRead++;
-    if (stored.isNew) counts.newBytes += stored.size;
-    opts.onProgress?.({ files: counts.filesRead, bytes: counts.bytes, currentPath: rel });
+    if (!obj) return 'async';
     pacer.done(1);
-    return entry;
+    return completed(rel, entry, obj);
+  };
+
+  /**
+   * The second reading thread, started once the walk has met SMALL_READER_AFTER small files in
+   * its synchronous bursts (not under a read budget, which is paid file by file before a read).
+   * A file it read is stored and its held entry settled as the walk polls; one it missed takes
+   * the main thread's path, as if there were no thread.
+   */
+  let reader: SmallReader<HeldEntry> | undefined;
+  let smallSeen = 0;
+  const readerAfter = opts.smallReaderAfter ?? SMALL_READER_AFTER;
+  const smallReader = (): SmallReader<HeldEntry> | undefined => {
+    if (reader || opts.reads || !(repo as Repository).storesWholeSync || ++smallSeen <= readerAfter) return reader;
+    const r = new SmallReader<HeldEntry>({
+      limit: INLINE_FILE,
+      signal: opts.signal,
+      onRead: (held, sha256, bytes) => {
+        const entry = held.entry as Entry & { size: number };
+        // Not now (a pack store failed): onMissed's path stores it, or throws that failure.
+        const obj = (repo as Repository).storeWholeSync(sha256, bytes);
+        if (!obj) return false;
+        pacer.done(1);
+        counts.readByThread++;
+        out.settle(held, completed(entry.path, entry, obj));
+        return true;
+      },
+      onMissed: async (held, abs) => {
+        const entry = held.entry as Entry & { size: number };
+        const done = ingestSync(entry.path, abs, entry);
+        if (done !== 'async') {
+          out.settle(held, done);
+          return;
+        }
+        await pool.add(() => {
+          const work = ingest(entry.path, abs, entry);
+          out.settleWith(held, work);
+          return work.then(() => undefined);
+        });
+      },
+    });
+    reader = r;
+    return r;
+  };
+  const nextRead = (): Promise<void> => (reader as SmallReader<HeldEntry>).next();
+
+  /**
+   * Keeps the thread's files moving, before each path: takes up its finished batches, and sends
+   * the batch being filled, full or not, once HELD_WAITING entries wait in the window (unchanged
+   * files and directories queue behind its files), instead of letting the window fill.
+   */
+  const keepUp = (): Promise<void> | undefined => {
+    const r = reader;
+    if (!r) return undefined;
+    const sent = r.filling && out.waiting > HELD_WAITING ? r.flush() : undefined;
+    return sent ? sent.then(() => r.poll()) : r.poll();
   };
 
   /** A file found by the walk (or carried without a checksum), against the parent's entry for its path. */
@@ -218,12 +301,23 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
       return;
     }
     if (syncSmall && pacer.sync && entry.size <= INLINE_FILE) {
+      const r = smallReader();
+      if (r) {
+        throwIfAborted(opts.signal);
+        const sending = r.add(abs, entry.size, out.hold(entry, rel, nextRead));
+        if (sending) await sending;
+        await out.pace();
+        return;
+      }
       const done = ingestSync(rel, abs, entry);
       if (done !== 'async') {
         if (done) await out.add(done, rel);
         return;
       }
     }
+    // The walk went asynchronous (a cold cache): what the thread was given goes out, not waits.
+    const flushed = pacer.sync ? undefined : reader?.flush();
+    if (flushed) await flushed;
     let stored!: Promise<Entry | undefined>;
     await pool.add(() => {
       stored = ingest(rel, abs, entry);
@@ -239,6 +333,8 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     let odd = false;
     for await (const e of parent.under(`${rel}/`)) {
       n++;
+      const kept = keepUp();
+      if (kept) await kept;
       if (e.type === 'file' && !e.sha256 && !opts.scan) {
         // A scan's entry (changed, not read yet): this pass reads it like any changed file.
         const p = path.join(abs, e.path.slice(rel.length + 1));
@@ -302,6 +398,8 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
 
   try {
     for await (const { rel, abs, meta, listed, skipped } of walk) {
+      const kept = keepUp();
+      if (kept) await kept;
       if (skipped) {
         if (!(await carryLater(rel))) await carry(rel, abs);
         continue;
@@ -331,8 +429,10 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         warnings.push(`${abs} is a socket, FIFO or device and was skipped`);
       }
     }
+    await reader?.drain();
     await out.finish();
     await pool.drain();
+    if (reader?.lost) warnings.push(`the second reading thread ${reader.lost}; the main thread read its files`);
     const walked = await spool.endSection();
     await spool.close();
     const entries = later.length ? new CarriedEntries(walked, opts.previous as EntryList, later) : walked;
@@ -344,6 +444,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     await spool.discard();
     throw err;
   } finally {
+    await reader?.close();
     await parent.close();
   }
 }
