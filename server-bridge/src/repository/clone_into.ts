@@ -7,7 +7,8 @@ import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BridgeError, StorageError } from '../core/errors';
 import { isDiskFull } from '../storage/disk_full';
-import { openSource } from './source_open';
+import type { Meta } from './file_meta';
+import { openListed, type Listed } from './source_open';
 
 /** Errors of FICLONE meaning "this filesystem (pair) cannot clone": not tried again for that staging directory. */
 const CANNOT_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
@@ -23,29 +24,35 @@ const noReflink = new Set<string>();
  * size fstat gave until it is sent, and copy_file_range returns 0 at the new end), so a file
  * truncated during an online backup would hang a libuv thread at 100% CPU. The source is opened
  * here first (non-blocking, checked to be a regular file) and cloned through /proc/self/fd: a
- * path swapped for a FIFO since it was listed would otherwise block libuv's open forever.
+ * path swapped for a FIFO since it was listed would otherwise block libuv's open forever. With
+ * `listed` the source is checked as openListed does; what that refuses is not cloned (the copy
+ * that follows says why). Cloned: what `replaced` the listed file, if anything (see openListed).
  */
-export async function cloneInto(file: string, tmp: string): Promise<boolean> {
+export async function cloneInto(
+  file: string,
+  tmp: string,
+  listed?: Listed,
+): Promise<{ replaced: Meta | undefined } | undefined> {
   const dir = path.dirname(tmp);
-  if (noReflink.has(dir)) return false;
-  let fh;
+  if (noReflink.has(dir)) return undefined;
+  let opened;
   try {
-    fh = await openSource(file);
+    opened = await openListed(file, listed);
   } catch {
-    return false;
+    return undefined;
   }
+  const fh = opened.handle;
   try {
-    if (!(await fh.stat()).isFile()) return false;
     await copyFile(`/proc/self/fd/${fh.fd}`, tmp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE_FORCE);
   } catch (err) {
     if (CANNOT_CLONE.has((err as NodeJS.ErrnoException).code ?? '')) noReflink.add(dir);
-    return false;
+    return undefined;
   } finally {
     await fh.close();
   }
   // The clone took the source's mode; objects are private like every other staged file.
   await chmod(tmp, 0o600);
-  return true;
+  return { replaced: opened.replaced };
 }
 
 /** A failure of our own staged copy: the repository's, never to be taken for the source vanishing (ENOENT). */

@@ -19,7 +19,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BridgeError } from '../core/errors';
-import { FileOpError } from './hash_pool';
+import { FileOpError } from './file_op_error';
 import { linkRefused, type MetaChange } from './contained_tree';
 import { FILE_WRITER_SOURCE } from './file_writer_worker';
 

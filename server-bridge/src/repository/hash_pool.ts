@@ -19,47 +19,26 @@
  * of 2 GB of attachments peaked at 242-278 MB that way, and at 170-189 MB with chunked copies.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, CancelledError } from '../core/errors';
+import { FileOpError, type FileOpFields } from './file_op_error';
 import { HASH_WORKER_SOURCE } from './hash_worker';
-import { openSource, openSourceSync } from './source_open';
+import type { Meta } from './file_meta';
+import { openListed, openListedSync, type Listed } from './source_open';
 
 export interface FileDigest {
   sha256: string;
   /** Bytes hashed: what was read, which is the file's size unless it changed while being read. */
   size: number;
+  /** The metadata of the file read when it is not the one listed but one put at its path since (source_open.ts). */
+  replaced?: Meta;
 }
 
 /** A small file read whole (readSmall): its digest and exactly the bytes hashed. */
 export interface WholeFile extends FileDigest {
   bytes: Buffer;
-}
-
-/**
- * A file operation that failed in a worker, with the fields Node gives the same failure on the
- * main thread (`code` 'ENOENT', 'EACCES', ...; `errno`, `syscall`, `path`), so callers test it as
- * they would any fs error; `side` says which file failed: the one read or the copy written.
- * Code EFTYPE: the path is no longer a regular file (e.g. replaced by a FIFO since it was listed).
- */
-export class FileOpError extends Error {
-  readonly code: string | undefined;
-  readonly errno: number | undefined;
-  readonly syscall: string | undefined;
-  readonly path: string | undefined;
-  readonly dest: string | undefined;
-  readonly side: 'source' | 'destination' | undefined;
-  constructor(fields: WorkerError, opts?: { cause?: unknown }) {
-    super(fields.message, opts);
-    this.name = new.target.name;
-    this.code = fields.code;
-    this.errno = fields.errno;
-    this.syscall = fields.syscall;
-    this.path = fields.path;
-    this.dest = fields.dest;
-    this.side = fields.side;
-  }
 }
 
 /** An operation stopped by its AbortSignal: named and coded like Node's own AbortError. */
@@ -71,19 +50,11 @@ export class HashAbortError extends Error {
   }
 }
 
-interface WorkerError {
-  message: string;
-  code?: string;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-  dest?: string;
-  side?: 'source' | 'destination';
-}
+type Request = { op: 'hash'; file: string } | { op: 'copy'; file: string; dest: string; listed?: Listed };
 
-type Request = { op: 'hash'; file: string } | { op: 'copy'; file: string; dest: string };
-
-type Reply = { id: number; ok: true; sha256?: string; size?: number } | { id: number; ok: false; error: WorkerError };
+type Reply =
+  | { id: number; ok: true; sha256?: string; size?: number; replaced?: Meta }
+  | { id: number; ok: false; error: FileOpFields };
 
 type Success = Extract<Reply, { ok: true }>;
 
@@ -160,11 +131,12 @@ export class HashPool {
 
   /**
    * Copies `file` into `dest` (created with mode 0600; it must not exist) and returns the digest
-   * of exactly the bytes written. On failure or abort `dest` does not remain.
+   * of exactly the bytes written. On failure or abort `dest` does not remain. With `listed`, the
+   * source is checked as source_open.ts's openListed does (`replaced` in the answer).
    */
-  async copy(file: string, dest: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigest> {
-    const r = await this.run({ op: 'copy', file, dest }, opts.signal);
-    return { sha256: r.sha256 ?? '', size: r.size ?? 0 };
+  async copy(file: string, dest: string, opts: { signal?: AbortSignal; listed?: Listed } = {}): Promise<FileDigest> {
+    const r = await this.run({ op: 'copy', file, dest, listed: opts.listed }, opts.signal);
+    return { sha256: r.sha256 ?? '', size: r.size ?? 0, replaced: r.replaced };
   }
 
   /**
@@ -327,38 +299,30 @@ export class HashPool {
 /**
  * Reads a small file whole on this thread (libuv's threads do the I/O) and hashes it: for files so
  * small that handing them to a worker costs more than the hashing it saves. The bytes returned
- * are the bytes hashed; undefined when the file has more
- * than `limit` bytes (also when it grew past it since fstat); a path that is not a regular file
- * fails with FileOpError EFTYPE instead of blocking (a FIFO) or reading a device; fs errors keep
- * Node's codes (ENOENT).
+ * are the bytes hashed; undefined when the file has more than `limit` bytes (also when it grew
+ * past it since fstat). It is opened and checked as source_open.ts's openListed says (`listed`:
+ * the walk's identity for it): a path that is not a regular file fails with FileOpError EFTYPE
+ * instead of blocking (a FIFO) or reading a device, one reached through a moved directory with
+ * EMOVED; fs errors keep Node's codes (ENOENT).
  */
 export async function readSmall(
   file: string,
   limit: number,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; listed?: Listed } = {},
 ): Promise<WholeFile | undefined> {
   if (opts.signal?.aborted) throw new HashAbortError({ cause: opts.signal.reason });
-  const fh = await openSource(file);
+  const { handle: fh, st, replaced } = await openListed(file, opts.listed);
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      throw new FileOpError({
-        message: `EFTYPE: not a regular file (replaced since it was listed?), open ${JSON.stringify(file)}`,
-        code: 'EFTYPE',
-        syscall: 'open',
-        path: file,
-        side: 'source',
-      });
-    }
-    if (st.size > limit) return undefined;
+    const size = Number(st.size);
+    if (size > limit) return undefined;
     // One read asks for a byte more than fstat gave: a regular file's read is short only at its
     // end, so getting that byte means the file grew since, and it is staged instead.
-    const buf = Buffer.allocUnsafe(st.size + 1);
+    const buf = Buffer.allocUnsafe(size + 1);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > st.size) return undefined;
+    if (bytesRead > size) return undefined;
     if (opts.signal?.aborted) throw new HashAbortError({ cause: opts.signal.reason });
     const bytes = buf.subarray(0, bytesRead);
-    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytesRead, bytes };
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytesRead, bytes, replaced };
   } finally {
     await fh.close();
   }
@@ -366,36 +330,23 @@ export async function readSmall(
 
 /**
  * readSmall with synchronous calls, for the walk's synchronous bursts (a warm cache answers each
- * call in microseconds, less than one trip through libuv's thread pool). Same rules: never blocks
- * on a FIFO, EFTYPE for anything but a regular file, undefined when it is (or grew) over `limit`.
+ * call in microseconds, less than one trip through libuv's thread pool). Same rules and errors.
  */
-export function readSmallSync(
-  file: string,
-  limit: number,
-): { sha256: string; size: number; bytes: Buffer } | undefined {
-  const fd = openSourceSync(file);
+export function readSmallSync(file: string, limit: number, listed?: Listed): WholeFile | undefined {
+  const { handle: fd, st, replaced } = openListedSync(file, listed);
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new FileOpError({
-        message: `EFTYPE: not a regular file (replaced since it was listed?), open ${JSON.stringify(file)}`,
-        code: 'EFTYPE',
-        syscall: 'open',
-        path: file,
-        side: 'source',
-      });
-    }
-    if (st.size > limit) return undefined;
-    const buf = Buffer.allocUnsafe(st.size + 1);
+    const size = Number(st.size);
+    if (size > limit) return undefined;
+    const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;
     for (;;) {
       const n = readSync(fd, buf, got, buf.length - got, got);
       if (n === 0) break;
       got += n;
-      if (got > st.size) return undefined; // it grew since fstat: staged like a large file
+      if (got > size) return undefined; // it grew since fstat: staged like a large file
     }
     const bytes = buf.subarray(0, got);
-    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: got, bytes };
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: got, bytes, replaced };
   } finally {
     closeSync(fd);
   }

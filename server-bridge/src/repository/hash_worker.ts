@@ -15,13 +15,16 @@
  *
  * Ops:
  * - hash {file}: reads the file to its end and hashes it.
- * - copy {file, dest}: copies the file into `dest` (created, mode 0600, must not exist), hashing
+ * - copy {file, dest, listed?}: copies the file into `dest` (created, mode 0600, must not exist), hashing
  *   exactly the bytes it writes; on failure `dest` is removed. Reads and hashing overlap the
  *   write of the previous chunk (handed to libuv's threads), so the copy runs on two cores.
  * Both go through the worker's two chunk buffers, allocated once: a worker never holds a file whole.
  * Files are opened O_NOATIME, O_NOFOLLOW (see source_open.ts) and O_NONBLOCK and must be regular files: one
  * replaced by a FIFO since it was listed fails with code EFTYPE instead of blocking the thread forever.
+ * A copy given `listed` checks its source as source_open.ts's openListed does and answers `replaced`.
  */
+import { SOURCE_OPEN_JS } from './source_open_worker';
+
 export const HASH_WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
@@ -31,7 +34,7 @@ const { createHash } = require('node:crypto');
 const stop = new Int32Array(workerData.stop);
 const chunks = [Buffer.allocUnsafeSlow(workerData.chunkSize), Buffer.allocUnsafeSlow(workerData.chunkSize)];
 const chunk = chunks[0];
-const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+${SOURCE_OPEN_JS}
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
 
 function tag(err, side) {
@@ -47,31 +50,10 @@ function checkStop() {
   }
 }
 
-function openSource(file) {
-  let fd;
+function openSource(file, listed) {
   try {
-    // O_NOATIME first, as source_open.ts does; only the owner may ask for it (EPERM otherwise).
-    try {
-      fd = fs.openSync(file, READ | fs.constants.O_NOATIME);
-    } catch (err) {
-      if (!err || err.code !== 'EPERM') throw err;
-      fd = fs.openSync(file, READ);
-    }
+    return openListed(file, listed);
   } catch (err) {
-    throw tag(err, 'source');
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) {
-      const err = new Error('EFTYPE: not a regular file (replaced since it was listed?), open ' + JSON.stringify(file));
-      err.code = 'EFTYPE';
-      err.syscall = 'open';
-      err.path = file;
-      throw err;
-    }
-    return { fd, size: st.size };
-  } catch (err) {
-    fs.closeSync(fd);
     throw tag(err, 'source');
   }
 }
@@ -117,8 +99,8 @@ function writeAll(out, buf, n) {
   });
 }
 
-async function copyFile(file, dest) {
-  const { fd } = openSource(file);
+async function copyFile(file, dest, listed) {
+  const { fd, replaced } = openSource(file, listed);
   let out;
   let writing;
   try {
@@ -150,7 +132,7 @@ async function copyFile(file, dest) {
       try { fs.unlinkSync(dest); } catch {}
       throw tag(err, 'destination');
     }
-    return { sha256: hash.digest('hex'), size };
+    return { sha256: hash.digest('hex'), size, replaced };
   } catch (err) {
     // A write still under way must end before the file is closed and removed.
     if (writing) await writing.catch(() => undefined);
@@ -181,7 +163,7 @@ parentPort.on('message', async (job) => {
   let result;
   try {
     if (job.op === 'hash') result = hashFile(job.file);
-    else if (job.op === 'copy') result = await copyFile(job.file, job.dest);
+    else if (job.op === 'copy') result = await copyFile(job.file, job.dest, job.listed);
     else throw new Error('unknown op ' + String(job.op));
   } catch (err) {
     parentPort.postMessage({ id: job.id, ok: false, error: failure(err) });

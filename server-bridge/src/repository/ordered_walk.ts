@@ -21,27 +21,16 @@
  * start with `n` followed by a character below '/', so the stack holds only prefixes of the
  * current name (at most its length).
  */
-import { lstatSync, opendirSync, readdirSync, type BigIntStats, type Dir, type Dirent } from 'node:fs';
+import { lstatSync, opendirSync, readdirSync, type Dir, type Dirent } from 'node:fs';
 import { lstat, opendir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BridgeError, throwIfAborted } from '../core/errors';
 import { Semaphore } from '../core/pool';
 import { spoolDir } from '../manifest/spool_dir';
+import { metaOf, type Meta } from './file_meta';
 import { NameSpill, NameWindow } from './name_spill';
 import type { WalkPacer } from './walk_pacer';
-
-/** What one lstat said, kept compact (a BigIntStats costs about a kilobyte). */
-export interface Meta {
-  kind: 'file' | 'dir' | 'symlink' | 'other';
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Nanoseconds since the epoch, as a decimal string. */
-  mtime: string;
-  size: number;
-  ino: number;
-}
 
 /** One path of the tree, handed out in byPath order. */
 export interface WalkItem {
@@ -163,18 +152,6 @@ const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
   );
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-
-export function metaOf(st: BigIntStats): Meta {
-  return {
-    kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other',
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    mtime: st.mtimeNs.toString(),
-    size: Number(st.size),
-    ino: Number(st.ino),
-  };
-}
 
 /** Walks `opts.roots` under `opts.root`, yielding every path in byPath order. */
 export function orderedWalk(opts: OrderedWalkOptions): AsyncGenerator<WalkItem> {

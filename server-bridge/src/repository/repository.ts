@@ -23,15 +23,17 @@ import { formatIssues } from '../config/load';
 import { fileBody, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
 import { OutOfRangeError } from '../storage/range';
-import { plural } from '../core/units';
 import { HashingStream } from './hashing';
-import { FileOpError, readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
+import type { Meta } from './file_meta';
+import { FileOpError } from './file_op_error';
+import { readSmall, readSmallSync, sharedHashPool, type FileDigest, type WholeFile } from './hash_pool';
 import { ensureRepositoryMarker } from './marker';
-import { assertSameObject, checkBytes } from './check_bytes';
+import { assertSameObject, checkBytes, cutShortProblem, missingProblem } from './check_bytes';
 import { cloneInto, stagingFailure } from './clone_into';
+import type { Listed } from './source_open';
 import { looseNamesOf, type LooseNames } from './loose_names';
 import { Packs } from './packs';
-import type { BrokenPackIndex, PackLocation } from './pack_index';
+import type { PackLocation } from './pack_index';
 import { MAX_PACKED_OBJECT } from './pack_limits';
 import type { PackWriterOptions } from './pack_writer';
 import {
@@ -73,6 +75,8 @@ export interface StoredObject {
   size: number;
   /** False when identical content was already in the repository. */
   isNew: boolean;
+  /** The source's own metadata when it is not the file listed but one put at its path since (source_open.ts). */
+  replaced?: Meta;
 }
 
 export interface SnapshotListing {
@@ -246,15 +250,15 @@ export class Repository {
    *   3.6-5.0 s), and 31-32 MB of peak memory above the start against 98-99 MB.
    * Errors reading the file keep their code (ENOENT: it vanished); staging failures are the
    * repository's (StorageError, DiskFullError). `onHashed` runs between hashing and storing
-   * (tests change the file there).
+   * (tests change the file there). `listed`: the walk's identity for the file (source_open.ts).
    */
   async ingestFile(
     file: string,
-    opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void> } = {},
+    opts: { signal?: AbortSignal; size?: number; onHashed?: () => Promise<void>; listed?: Listed } = {},
   ): Promise<StoredObject> {
     await this.prepareWrites(opts);
     if (opts.size !== undefined && opts.size <= INLINE_FILE) {
-      const whole = await readSmall(file, INLINE_FILE, { signal: opts.signal });
+      const whole = await readSmall(file, INLINE_FILE, opts);
       // Undefined: it grew past the limit since it was listed, and is staged like a large file.
       if (whole) return this.storeBytes(file, whole, opts);
     }
@@ -284,13 +288,14 @@ export class Repository {
    * the file is now larger (store it with ingestFile), or it cannot store now (storesWholeSync).
    * Read errors keep their code (ENOENT: it vanished); the store's are StorageError.
    */
-  ingestSmallSync(file: string): StoredObject | undefined {
+  ingestSmallSync(file: string, listed?: Listed): StoredObject | undefined {
     if (!this.storage.storeSmallSync) {
       throw new BridgeError('INTERNAL', 'ingestSmallSync needs a storage of plain local files');
     }
     if (!this.storesWholeSync) return undefined;
-    const whole = readSmallSync(file, INLINE_FILE);
-    return whole && this.storeWholeSync(whole.sha256, whole.bytes);
+    const whole = readSmallSync(file, INLINE_FILE, listed);
+    const obj = whole && this.storeWholeSync(whole.sha256, whole.bytes);
+    return obj && whole.replaced ? { ...obj, replaced: whole.replaced } : obj;
   }
 
   /** Whether storeWholeSync can store now (packs are prepared by the first ingestFile, which loads the index). */
@@ -317,16 +322,16 @@ export class Repository {
     whole: WholeFile,
     opts: { signal?: AbortSignal; onHashed?: () => Promise<void> },
   ): Promise<StoredObject> {
-    const { sha256, size, bytes } = whole;
+    const { sha256, size, bytes, replaced } = whole;
     let tmp: string | undefined;
     try {
       await opts.onHashed?.();
       const key = objectKey(sha256);
       if (this.packs.write && size <= MAX_PACKED_OBJECT) {
-        if (this.packs.has(sha256) || (await this.storage.stat(key))) return { sha256, size, isNew: false };
-        return { sha256, size, isNew: await this.packs.add(sha256, bytes) };
+        if (this.packs.has(sha256) || (await this.storage.stat(key))) return { sha256, size, isNew: false, replaced };
+        return { sha256, size, isNew: await this.packs.add(sha256, bytes), replaced };
       }
-      if (await this.storage.stat(key)) return { sha256, size, isNew: false };
+      if (await this.storage.stat(key)) return { sha256, size, isNew: false, replaced };
       tmp = await this.stagingFile();
       await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
       await this.storage.put(key, fileBody(tmp, { consume: true }), { signal: opts.signal });
@@ -336,7 +341,7 @@ export class Repository {
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), `the copy of ${file}`);
       throw stagingFailure(err, tmp);
     }
-    return { sha256, size, isNew: true };
+    return { sha256, size, isNew: true, replaced };
   }
 
   /**
@@ -346,19 +351,21 @@ export class Repository {
    */
   private async storeStaged(
     file: string,
-    opts: { signal?: AbortSignal; onHashed?: () => Promise<void> },
+    opts: { signal?: AbortSignal; onHashed?: () => Promise<void>; listed?: Listed },
   ): Promise<StoredObject> {
     const pool = sharedHashPool();
     const tmp = await this.stagingFile();
     try {
       let digest: FileDigest;
-      if (await cloneInto(file, tmp)) {
+      const clone = await cloneInto(file, tmp, opts.listed);
+      if (clone) {
         // Our own clone, in a directory only we write: the bytes hashed are the bytes renamed below.
         digest = await pool.hash(tmp, { signal: opts.signal }).catch((err: unknown) => {
           throw stagingFailure(err, tmp);
         });
+        digest.replaced = clone.replaced;
       } else {
-        digest = await pool.copy(file, tmp, { signal: opts.signal });
+        digest = await pool.copy(file, tmp, opts);
       }
       await opts.onHashed?.();
       const key = objectKey(digest.sha256);
@@ -530,9 +537,11 @@ export class Repository {
       buf = loc ? this.packs.readSync(loc) : this.storage.readSmallSync(objectKey(sha256), size ?? INLINE_FILE);
     } catch (err) {
       if (err instanceof NotFoundError) {
-        return loc ? `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing` : this.missingProblem();
+        return loc
+          ? `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing`
+          : missingProblem(this.packs.broken);
       }
-      if (loc && err instanceof OutOfRangeError) return this.cutShortProblem(loc, err);
+      if (loc && err instanceof OutOfRangeError) return cutShortProblem(loc, err, this.packs.sizeOfPack(loc.pack));
       if (err instanceof StorageError && err.permanent) return err.message;
       throw err;
     }
@@ -571,7 +580,7 @@ export class Repository {
     } catch (err) {
       if (err instanceof NotFoundError) {
         const now = await this.packs.relocate(sha256, opts);
-        return now ? this.checkPacked(sha256, size, now, opts) : this.missingProblem();
+        return now ? this.checkPacked(sha256, size, now, opts) : missingProblem(this.packs.broken);
       }
       if (isUnreadable(err)) return (err as Error).message;
       throw err;
@@ -594,27 +603,13 @@ export class Repository {
       buf = await this.packs.read(loc, opts);
     } catch (err) {
       if (err instanceof NotFoundError) return `object is missing: its pack ${loc.pack.slice(0, 12)}… is missing`;
-      if (err instanceof OutOfRangeError) return this.cutShortProblem(loc, err);
+      if (err instanceof OutOfRangeError) return cutShortProblem(loc, err, this.packs.sizeOfPack(loc.pack));
       if (isUnreadable(err) || err instanceof VerificationError || (err instanceof StorageError && err.permanent)) {
         return (err as Error).message;
       }
       throw err;
     }
     return checkBytes(sha256, size, buf, loc);
-  }
-
-  /** "object is missing", naming the pack index files that could not be read: one may have listed it. */
-  private missingProblem(): string {
-    const broken = this.packs.broken;
-    if (!broken.length) return 'object is missing';
-    return `object is missing: it is no object file and in no readable pack, and ${plural(broken.length, 'pack index', 'pack indexes')} cannot be read (${(broken[0] as BrokenPackIndex).key}${broken.length > 1 ? ', …' : ''}): one may list it`;
-  }
-
-  /** A packed object's slice reaches past the end of its pack: the pack was cut short. */
-  private cutShortProblem(loc: PackLocation, err: OutOfRangeError): string {
-    const indexed = this.packs.sizeOfPack(loc.pack);
-    const has = err.size === undefined ? 'ends before it' : `has ${err.size} bytes`;
-    return `object is missing: its pack ${loc.pack.slice(0, 12)}… ${has}${indexed === undefined ? '' : `, its index says ${indexed}`} (cut short); the object was at bytes ${loc.offset}-${loc.offset + loc.size - 1}`;
   }
 
   /**

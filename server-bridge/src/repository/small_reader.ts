@@ -16,6 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import { BridgeError, throwIfAborted } from '../core/errors';
 import { SMALL_READER_SOURCE } from './small_reader_worker';
+import type { Listed } from './source_open';
 
 export interface SmallReaderOptions<T> {
   /** The largest file the thread reads (larger ones are missed). */
@@ -32,8 +33,8 @@ export interface SmallReaderOptions<T> {
    * False: the caller could not take it now, and it is handed to onMissed like a file not read.
    */
   onRead: (tag: T, sha256: string, bytes: Buffer) => boolean;
-  /** A file the thread did not read: the caller reads it itself. */
-  onMissed: (tag: T, file: string) => Promise<void> | void;
+  /** A file the thread did not read: the caller reads it itself (`listed` as it was added). */
+  onMissed: (tag: T, file: string, listed: Listed | undefined) => Promise<void> | void;
 }
 
 const SENT = 1;
@@ -54,6 +55,8 @@ interface Slab {
 interface Batch<T> {
   slab: number;
   paths: string[];
+  /** Each file's identity when the walk listed it (null: not checked); see source_open.ts. */
+  listed: Array<Listed | null>;
   tags: T[];
   bytes: number;
 }
@@ -106,11 +109,16 @@ export class SmallReader<T> {
     return this.current !== undefined;
   }
 
-  /** Queues `file` (`size` bytes when listed); a promise only when the call must wait for a free slab. */
-  add(file: string, size: number, tag: T): Promise<void> | undefined {
-    this.current ??= { slab: -1, paths: [], tags: [], bytes: 0 };
+  /**
+   * Queues `file` (`size` bytes when listed); a promise only when the call must wait for a free
+   * slab. With `listed`, a file that is not the one listed, or not at exactly its path, is missed
+   * (source_open.ts's openListed: the caller's own read then decides what that means).
+   */
+  add(file: string, size: number, tag: T, listed?: Listed): Promise<void> | undefined {
+    this.current ??= { slab: -1, paths: [], listed: [], tags: [], bytes: 0 };
     const b = this.current;
     b.paths.push(file);
+    b.listed.push(listed ?? null);
     b.tags.push(tag);
     b.bytes += size;
     if (b.paths.length < this.batchFiles && b.bytes < this.batchBytes) return undefined;
@@ -179,7 +187,7 @@ export class SmallReader<T> {
     b.slab = this.free.pop() as number;
     Atomics.store(this.ctrl, 1 + b.slab, SENT);
     this.sent.push(b);
-    this.worker.postMessage({ slab: b.slab, paths: b.paths });
+    this.worker.postMessage({ slab: b.slab, paths: b.paths, listed: b.listed });
   }
 
   /** Waits until the thread finished `slab`, or is gone. */
@@ -213,7 +221,7 @@ export class SmallReader<T> {
     if (!missed) return undefined;
     const list = missed;
     return (async () => {
-      for (const i of list) await this.opts.onMissed(b.tags[i] as T, b.paths[i] as string);
+      for (const i of list) await this.opts.onMissed(b.tags[i] as T, b.paths[i] as string, b.listed[i] ?? undefined);
     })();
   }
 }

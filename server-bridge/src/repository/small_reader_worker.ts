@@ -5,17 +5,20 @@
  * Protocol: workerData holds `ctrl` (an Int32Array over a SharedArrayBuffer: [stop, state of slab
  * 0, state of slab 1, ...]) and each slab's three SharedArrayBuffers: `data` (the files' bytes),
  * `info` (Int32 triples a file: status, offset in data, length) and `hashes` (32 bytes a file).
- * The main thread posts `{ slab, paths }`; the thread reads each path into the slab, hashes it,
+ * The main thread posts `{ slab, paths, listed }`; the thread reads each path into the slab, hashes it,
  * and then stores DONE in the slab's state and notifies it. No answer is posted: the main thread
  * looks at the state between files of its walk, so a batch read is taken up at once instead of
  * waiting for the main thread's event loop to turn (20 ms of walk between turns).
  *
  * Status 0 is a file read whole: a regular file of at most `limit` bytes whose bytes fitted in the
  * slab after the files before it. Anything else (it vanished, grew, is not a regular file, failed
- * to open or read, or the main thread asked to stop) is status 1: the main thread reads that
- * file itself, which gives the same outcome (vanished, an error, a larger file) as before there
- * was a thread. Files are opened O_NOATIME, O_NOFOLLOW and O_NONBLOCK, as source_open.ts does.
+ * to open or read, is not the file listed or not where it was listed, or the main thread asked
+ * to stop) is status 1: the main thread reads that file itself, which gives the same outcome
+ * (vanished, an error, a larger file, a replaced file's own metadata) as before there was a
+ * thread. Files are opened and checked as source_open.ts does (source_open_worker.ts).
  */
+import { SOURCE_OPEN_JS } from './source_open_worker';
+
 export const SMALL_READER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
@@ -29,24 +32,12 @@ const slabs = workerData.slabs.map((s) => ({
   info: new Int32Array(s.info),
   hashes: Buffer.from(s.hashes),
 }));
-const READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
-
-function open(file) {
-  try {
-    return fs.openSync(file, READ | fs.constants.O_NOATIME);
-  } catch (err) {
-    // Only the file's owner may ask for O_NOATIME.
-    if (!err || err.code !== 'EPERM') throw err;
-  }
-  return fs.openSync(file, READ);
-}
-
+${SOURCE_OPEN_JS}
 /** Reads file into slab at offset; the length read, or -1 when the main thread must read it. */
-function readInto(file, slab, offset) {
-  const fd = open(file);
+function readInto(file, listed, slab, offset) {
+  const { fd, st, replaced } = openListed(file, listed);
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > limit) return -1;
+    if (replaced || st.size > limit) return -1;
     // One byte past the size shows a file that grew since fstat (the main thread stages those).
     const room = Math.min(st.size + 1, slab.data.length - offset);
     if (room < st.size + 1) return -1;
@@ -70,7 +61,7 @@ parentPort.on('message', (m) => {
     let got = -1;
     if (Atomics.load(ctrl, 0) === 0) {
       try {
-        got = readInto(m.paths[i], slab, offset);
+        got = readInto(m.paths[i], m.listed[i], slab, offset);
       } catch {
         got = -1;
       }

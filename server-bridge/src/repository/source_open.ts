@@ -7,13 +7,42 @@
  * O_NOFOLLOW: a symbolic link put where a file was listed is not followed (ELOOP), so a writer of
  * the tree cannot have a file it may not read (/etc/shadow) backed up under its own path, to read it
  * after a restore. Sources are always files a walk listed (lstat), never links.
+ *
+ * O_NOFOLLOW guards the last component only: a directory on the path swapped for a link after the
+ * walk listed it would still lead elsewhere. So a source the walk listed is opened with its
+ * `Listed` identity and checked on its handle (openListed): it must be a regular file, at exactly
+ * the path opened (the walk's paths have no link on them, and /proc/self/fd/<fd> names where the
+ * handle really is), and when it is not the very file listed (dev, ino) but one put at that path
+ * since (an editor's save), its own metadata is what the backup records, never the listed file's.
  */
-import { constants, openSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { metaOf, type Meta } from './file_meta';
+import { FileOpError } from './file_op_error';
 
 const PLAIN = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 /** PLAIN and O_NOATIME: the flags a source is opened with first. */
 export const SOURCE_FLAGS = PLAIN | constants.O_NOATIME;
+
+/** Which file a walk listed at a path: the handle opened later must be it, or one put there since. */
+export interface Listed {
+  /** Not compared when unknown (an index records inodes, not devices; `exact` then vouches for the place). */
+  dev?: number;
+  ino: number;
+  /**
+   * The path opened has no link on it (a walk under the real root) and /proc/self/fd can say where
+   * a handle is: the handle must be at exactly that path, else the open fails with EMOVED.
+   */
+  exact: boolean;
+}
+
+/** A source opened and checked: its fstat, and `replaced` when it is not the file listed but one put at its path since. */
+export interface OpenedSource<H> {
+  handle: H;
+  st: BigIntStats;
+  /** The metadata of the file actually opened, to be recorded instead of the listing's. */
+  replaced?: Meta;
+}
 
 const notOwner = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'EPERM';
 
@@ -35,4 +64,94 @@ export async function openSource(file: string): Promise<FileHandle> {
     if (!notOwner(err)) throw err;
     return open(file, PLAIN);
   }
+}
+
+/** The error for a path that is no longer a regular file (a FIFO would block a read, a device never end). */
+export function notRegular(file: string): FileOpError {
+  return new FileOpError({
+    message: `EFTYPE: not a regular file (replaced since it was listed?), open ${JSON.stringify(file)}`,
+    code: 'EFTYPE',
+    syscall: 'open',
+    path: file,
+    side: 'source',
+  });
+}
+
+/**
+ * What the handle's fstat `st` and its place `at` (/proc/self/fd's answer, when `listed.exact`)
+ * say about a source opened at `file`: undefined when it is the file listed, its own metadata
+ * when a file was put at that path since; throws EFTYPE, ENOENT (removed since it was opened) or
+ * EMOVED (it is somewhere else: a directory on the path was moved or replaced by a link).
+ */
+function judge(file: string, st: BigIntStats, listed: Listed | undefined, at: string | undefined): Meta | undefined {
+  if (!st.isFile()) throw notRegular(file);
+  if (!listed) return undefined;
+  if (listed.exact && at !== file) {
+    const gone = at === `${file} (deleted)`;
+    throw new FileOpError({
+      message: gone
+        ? `ENOENT: ${JSON.stringify(file)} was removed while it was opened`
+        : `EMOVED: ${JSON.stringify(file)} opened a file that is not there but at ${JSON.stringify(at)}: a directory on its path was moved or replaced by a link since it was listed`,
+      code: gone ? 'ENOENT' : 'EMOVED',
+      syscall: 'open',
+      path: file,
+      side: 'source',
+    });
+  }
+  if ((listed.dev === undefined || Number(st.dev) === listed.dev) && Number(st.ino) === listed.ino) return undefined;
+  return metaOf(st);
+}
+
+/** Opens and checks a source (see judge) with synchronous calls; the caller closes `handle`. */
+export function openListedSync(file: string, listed?: Listed): OpenedSource<number> {
+  const fd = openSourceSync(file);
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const at = listed?.exact ? readlinkSync(`/proc/self/fd/${fd}`) : undefined;
+    return { handle: fd, st, replaced: judge(file, st, listed, at) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** openListedSync through libuv's threads. */
+export async function openListed(file: string, listed?: Listed): Promise<OpenedSource<FileHandle>> {
+  const fh = await openSource(file);
+  try {
+    const st = await fh.stat({ bigint: true });
+    const at = listed?.exact ? await readlink(`/proc/self/fd/${fh.fd}`) : undefined;
+    return { handle: fh, st, replaced: judge(file, st, listed, at) };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/**
+ * The tree to walk for a backup of `root`: its real path (links resolved once, here, as the
+ * admin configured them; none may appear under it later), and whether handles opened under it
+ * can be checked for where they are (Listed.exact). `warning` says so when they cannot.
+ */
+export async function sourceRoot(root: string): Promise<{ root: string; exact: boolean; warning?: string }> {
+  const real = await realpath(root).catch(() => undefined);
+  if (real === undefined) return { root, exact: false }; // missing: the walk says so
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return { root: real, exact: false }; // unreadable: the walk says so
+  }
+  try {
+    if (readlinkSync(`/proc/self/fd/${fd}`) === real) return { root: real, exact: true };
+  } catch {
+    // no /proc
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    root: real,
+    exact: false,
+    warning: `/proc/self/fd does not say where open files are (is /proc mounted?): a directory under ${real} swapped for a link during the backup would not be noticed`,
+  };
 }

@@ -22,9 +22,11 @@ import type { Entry } from '../manifest/manifest';
 import { spoolDir } from '../manifest/spool_dir';
 import { CarriedEntries, countInto, type CarriedSubtree, type SubtreeStats } from './carried_entries';
 import { OrderedOutput, type HeldEntry } from './ordered_output';
-import { metaOf, orderedWalk, type Meta } from './ordered_walk';
+import { metaOf, type Meta } from './file_meta';
+import { orderedWalk } from './ordered_walk';
 import { INLINE_FILE, type Repository, type StoredObject } from './repository';
 import { SmallReader } from './small_reader';
+import { sourceRoot, type Listed } from './source_open';
 import { WalkPacer } from './walk_pacer';
 import { plural } from '../core/units';
 
@@ -127,7 +129,12 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   const stats = new Map<string, SubtreeStats>();
   const subtreeOf = opts.subtreeOf;
   const warnings: string[] = [];
-  const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' && !!opts.tolerateVanished;
+  // EMOVED too: the listed file is not at its path any more (a directory on the way was moved).
+  const vanished = (err: unknown) => gone(err) && !!opts.tolerateVanished;
+  // Walked from its real path: files are checked to be opened exactly where they were listed.
+  const source = await sourceRoot(opts.root);
+  if (source.warning) warnings.push(source.warning);
+  const listedAs = (meta: Meta): Listed => ({ dev: meta.dev, ino: meta.ino, exact: source.exact });
   const pool = new TaskPool(opts.concurrency ?? 16);
   const links = new Semaphore(32);
   const spool = await EntrySpool.create(await spoolDir(), 'walk');
@@ -147,7 +154,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   // Repository.ingestSmallSync); elsewhere, and on a cold cache, in parallel through the pool.
   const syncSmall = !!repo?.ingestsSmallSync && !opts.scan;
   const walk = orderedWalk({
-    root: opts.root,
+    root: source.root,
     roots: rootsOf(opts.include),
     excluded: new Set(opts.exclude.map(normalize)),
     tolerateVanished: !!opts.tolerateVanished,
@@ -168,13 +175,18 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     carry.has(rel) && !((opts.previousSubtrees?.get(rel)?.unhashed ?? 0) > 0);
 
   /** Reads and stores one changed file; undefined when it vanished meanwhile (tolerated). */
-  const ingest = async (rel: string, abs: string, entry: Entry & { size: number }): Promise<Entry | undefined> => {
+  const ingest = async (
+    rel: string,
+    abs: string,
+    entry: Entry & { size: number },
+    listed: Listed | undefined,
+  ): Promise<Entry | undefined> => {
     try {
       await opts.reads?.take(entry.size, opts.signal);
       return completed(
         rel,
         entry,
-        await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size }),
+        await (repo as Repository).ingestFile(abs, { signal: opts.signal, size: entry.size, listed }),
       );
     } catch (err) {
       if (!vanished(err)) throw err;
@@ -186,6 +198,15 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
 
   /** Records what storing a changed file's content gave; its entry is then complete. */
   const completed = (rel: string, entry: Entry & { size: number }, obj: StoredObject): Entry => {
+    const now = obj.replaced;
+    if (now) {
+      // Another file was put at the path since it was listed: what was read is recorded as itself.
+      entry.mode = now.mode;
+      entry.uid = now.uid;
+      entry.gid = now.gid;
+      entry.mtime = now.mtime;
+      entry.ino = now.ino;
+    }
     entry.sha256 = obj.sha256;
     counts.bytes += obj.size - entry.size;
     entry.size = obj.size; // what was actually read, if the file changed under us
@@ -200,12 +221,17 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
    * undefined when the file vanished, tolerated), or 'async' when it must go through ingest
    * (it grew past the small-file limit, or the read budget would make it wait).
    */
-  const ingestSync = (rel: string, abs: string, entry: Entry & { size: number }): Entry | undefined | 'async' => {
+  const ingestSync = (
+    rel: string,
+    abs: string,
+    entry: Entry & { size: number },
+    listed: Listed | undefined,
+  ): Entry | undefined | 'async' => {
     throwIfAborted(opts.signal);
     if (opts.reads && !opts.reads.tryTake(entry.size)) return 'async';
     let obj;
     try {
-      obj = (repo as Repository).ingestSmallSync(abs);
+      obj = (repo as Repository).ingestSmallSync(abs, listed);
     } catch (err) {
       if (!vanished(err)) throw err;
       counts.files--;
@@ -241,15 +267,15 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         out.settle(held, completed(entry.path, entry, obj));
         return true;
       },
-      onMissed: async (held, abs) => {
+      onMissed: async (held, abs, listed) => {
         const entry = held.entry as Entry & { size: number };
-        const done = ingestSync(entry.path, abs, entry);
+        const done = ingestSync(entry.path, abs, entry, listed);
         if (done !== 'async') {
           out.settle(held, done);
           return;
         }
         await pool.add(() => {
-          const work = ingest(entry.path, abs, entry);
+          const work = ingest(entry.path, abs, entry, listed);
           out.settleWith(held, work);
           return work.then(() => undefined);
         });
@@ -300,16 +326,17 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
       await out.add(entry, rel);
       return;
     }
+    const listed = listedAs(meta);
     if (syncSmall && pacer.sync && entry.size <= INLINE_FILE) {
       const r = smallReader();
       if (r) {
         throwIfAborted(opts.signal);
-        const sending = r.add(abs, entry.size, out.hold(entry, rel, nextRead));
+        const sending = r.add(abs, entry.size, out.hold(entry, rel, nextRead), listed);
         if (sending) await sending;
         await out.pace();
         return;
       }
-      const done = ingestSync(rel, abs, entry);
+      const done = ingestSync(rel, abs, entry, listed);
       if (done !== 'async') {
         if (done) await out.add(done, rel);
         return;
@@ -320,7 +347,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     if (flushed) await flushed;
     let stored!: Promise<Entry | undefined>;
     await pool.add(() => {
-      stored = ingest(rel, abs, entry);
+      stored = ingest(rel, abs, entry, listed);
       return stored.then(() => undefined);
     });
     await out.add(stored, rel);
@@ -480,14 +507,18 @@ export async function precopyEntries(
     if (key !== undefined) countInto(subtrees, key, e);
   };
   const out = new OrderedOutput(spool, undefined, subtreeOf ? count : undefined);
+  // As backupTree: from the real root, each file checked to be the one scanned, where it was scanned.
+  const source = await sourceRoot(root);
+  const listedAs = (e: Entry): Listed | undefined =>
+    e.ino === undefined ? undefined : { ino: e.ino, exact: source.exact };
   /** copy with synchronous calls, for a small file while the pacer finds that faster; undefined: use copy. */
   const copySync = (e: Entry): Entry | undefined => {
-    const abs = e.path ? path.join(root, e.path) : root;
+    const abs = e.path ? path.join(source.root, e.path) : source.root;
     let stored;
     try {
-      stored = repo.ingestSmallSync(abs);
+      stored = repo.ingestSmallSync(abs, listedAs(e));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return e;
+      if (gone(err)) return e;
       throw err;
     }
     if (!stored) return undefined; // grew past the small-file limit: staged by copy
@@ -502,19 +533,19 @@ export async function precopyEntries(
       after = undefined;
     }
     pacer.done(2);
-    if (after && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
+    if (after && !stored.replaced && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
       return { ...e, sha256: stored.sha256 };
     }
     return e;
   };
   let lastYield = Date.now();
   const copy = async (e: Entry): Promise<Entry> => {
-    const abs = e.path ? path.join(root, e.path) : root;
+    const abs = e.path ? path.join(source.root, e.path) : source.root;
     let stored;
     try {
-      stored = await repo.ingestFile(abs, { signal, size: e.size });
+      stored = await repo.ingestFile(abs, { signal, size: e.size, listed: listedAs(e) });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return e;
+      if (gone(err)) return e;
       throw err;
     }
     res.filesRead++;
@@ -522,7 +553,7 @@ export async function precopyEntries(
     res.bytesRead += stored.size;
     onBytes?.(res.bytesRead);
     const after = await lstat(abs, { bigint: true }).catch(() => undefined);
-    if (after && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
+    if (after && !stored.replaced && stored.size === e.size && sameAs(e, 'file', metaOf(after)) === e) {
       return { ...e, sha256: stored.sha256 };
     }
     return e;
@@ -563,6 +594,12 @@ export async function precopyEntries(
     await spool.discard();
     throw err;
   }
+}
+
+/** Whether a read failed because the listed file is no longer at its path (vanished or moved away). */
+function gone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'EMOVED';
 }
 
 /** The roots to walk: the whole tree, or the include list without duplicates or paths inside another. */

@@ -11,7 +11,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FileOpError, HashPool } from '../../src/repository/hash_pool';
+import { FileOpError } from '../../src/repository/file_op_error';
+import { HashPool } from '../../src/repository/hash_pool';
 import { caught } from '../support/caught';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
