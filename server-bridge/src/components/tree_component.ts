@@ -154,7 +154,6 @@ export class TreeComponent implements BackupComponent {
     if (!scanned) return this.firstPass(ctx);
     const res = await precopyEntries(
       scanned,
-      this.plan.root as string,
       ctx.repo,
       ctx.step.signal,
       (bytes) => ctx.step.progress(bytes, scanned.changedBytes, 'bytes'),

@@ -37,6 +37,7 @@ export class OrderedOutput {
   private queue: Slot[] = [];
   private head = 0;
   private bytes = 0;
+  private most = 0;
 
   constructor(
     private readonly spool: EntrySpool,
@@ -119,6 +120,11 @@ export class OrderedOutput {
     return this.queue.length - this.head;
   }
 
+  /** The most entries that waited in the window at once. */
+  get peak(): number {
+    return this.most;
+  }
+
   /** The slot's entry once it is settled (a held slot's `wait` is run until it is). */
   private async settled(slot: Slot): Promise<Entry | undefined> {
     while (!slot.done && !slot.promise && slot.wait) await slot.wait();
@@ -128,6 +134,7 @@ export class OrderedOutput {
   private push(slot: Slot): void {
     this.queue.push(slot);
     this.bytes += slot.cost;
+    if (this.queue.length - this.head > this.most) this.most = this.queue.length - this.head;
   }
 
   private async flush(all: boolean): Promise<void> {

@@ -54,6 +54,11 @@ export interface OrderedWalkOptions {
   root: string;
   /** Relative roots to walk, normalized and not nested in one another; [''] is the whole tree. */
   roots: readonly string[];
+  /**
+   * Where a relative root is walked from when that is not `root` joined with it (its parent's
+   * links resolved: see source_open.ts's sourcePaths); the paths handed out keep the relative names.
+   */
+  rootPaths?: ReadonlyMap<string, string>;
   /** Relative paths left out with everything under them. */
   excluded: ReadonlySet<string>;
   /** A path that vanishes mid-walk is left out instead of failing the walk (online mode). */
@@ -137,8 +142,9 @@ class DirNode {
     return this.top || !this.rel ? name : `${this.rel}/${name}`;
   }
 
-  childAbs(root: string, name: string): string {
-    if (this.top) return name ? path.join(root, name) : root;
+  /** `roots`: OrderedWalkOptions.rootPaths, for the top's children. */
+  childAbs(root: string, name: string, roots?: ReadonlyMap<string, string>): string {
+    if (this.top) return roots?.get(name) ?? (name ? path.join(root, name) : root);
     return `${this.abs}/${name}`;
   }
 }
@@ -246,13 +252,13 @@ class Walker {
           const meta = await this.metaAt(node, k);
           this.opts.pacer.done(1);
           const ahead = node.children.get(k);
+          const rel = node.childRel(name);
+          const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
           if (meta?.kind !== 'dir') {
             if (ahead) this.drop(node, k);
-            if (meta) yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta };
+            if (meta) yield { rel, abs, meta };
             continue;
           }
-          const rel = node.childRel(name);
-          const abs = node.childAbs(this.opts.root, name);
           if (this.opts.skipSubtree?.(rel)) {
             if (ahead) this.drop(node, k);
             node.skipped.set(k, meta);
@@ -268,7 +274,12 @@ class Walker {
           const skipped = node.skipped.get(k);
           if (skipped) {
             node.skipped.delete(k);
-            yield { rel: node.childRel(name), abs: node.childAbs(this.opts.root, name), meta: skipped, skipped: true };
+            yield {
+              rel: node.childRel(name),
+              abs: node.childAbs(this.opts.root, name, this.opts.rootPaths),
+              meta: skipped,
+              skipped: true,
+            };
             continue;
           }
           const child = node.children.get(k);
@@ -301,7 +312,7 @@ class Walker {
   /** The lstat of child `k`: started ahead, or made now; null when it vanished (tolerated). */
   private async metaAt(node: DirNode, k: number): Promise<Meta | null> {
     const name = node.big ? node.big.name(k) : ((node.listing as Listing).names[k] as string);
-    const abs = node.childAbs(this.opts.root, name);
+    const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
     // Parallel calls keep a window of `statAhead` in flight; synchronous ones are made in batches
     // of as many, back to back (measured: one at a time between other work cost half as much again).
     if (!node.stats.has(k) || !this.opts.pacer.sync) this.startStats(node, k + this.statAhead);
@@ -329,7 +340,7 @@ class Walker {
     const sync = this.opts.pacer.sync;
     for (; node.statNext < end; node.statNext++) {
       const name = big ? big.name(node.statNext) : (names[node.statNext] as string);
-      const abs = node.childAbs(this.opts.root, name);
+      const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
       if (!sync) {
         node.stats.set(node.statNext, settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)));
         continue;
@@ -587,7 +598,7 @@ class Walker {
         if (k < node.i) continue; // its entry was handled: not a directory after all, or vanished
         const name = l.names[k] as string;
         if (this.opts.skipSubtree?.(node.childRel(name))) continue;
-        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
+        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name, this.opts.rootPaths));
       }
       if (c.listing) this.visit(c);
     }
@@ -606,7 +617,7 @@ class Walker {
       if (!c) {
         const name = big.name(k);
         if (this.opts.skipSubtree?.(node.childRel(name))) continue;
-        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name));
+        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name, this.opts.rootPaths));
       }
       if (c.listing) this.visit(c);
     }

@@ -109,6 +109,11 @@ export class SmallReader<T> {
     return this.current !== undefined;
   }
 
+  /** Whether batches were sent that were not taken up yet (next() waits for the oldest). */
+  get outstanding(): boolean {
+    return this.sent.length > 0;
+  }
+
   /**
    * Queues `file` (`size` bytes when listed); a promise only when the call must wait for a free
    * slab. With `listed`, a file that is not the one listed, or not at exactly its path, is missed

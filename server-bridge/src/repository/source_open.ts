@@ -17,6 +17,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { metaOf, type Meta } from './file_meta';
 import { FileOpError } from './file_op_error';
 
@@ -80,19 +81,18 @@ export function notRegular(file: string): FileOpError {
 /**
  * What the handle's fstat `st` and its place `at` (/proc/self/fd's answer, when `listed.exact`)
  * say about a source opened at `file`: undefined when it is the file listed, its own metadata
- * when a file was put at that path since; throws EFTYPE, ENOENT (removed since it was opened) or
- * EMOVED (it is somewhere else: a directory on the path was moved or replaced by a link).
+ * when a file was put at that path since; throws EFTYPE, or EMOVED when it is somewhere else (a
+ * directory on the path was moved or replaced by a link). A handle whose file was removed since
+ * it was opened is named `<file> (deleted)` when `file` is where it was: read as it was then (an
+ * editor's save renames over the file it opened, and the file is no less the one listed).
  */
 function judge(file: string, st: BigIntStats, listed: Listed | undefined, at: string | undefined): Meta | undefined {
   if (!st.isFile()) throw notRegular(file);
   if (!listed) return undefined;
-  if (listed.exact && at !== file) {
-    const gone = at === `${file} (deleted)`;
+  if (listed.exact && at !== file && at !== `${file} (deleted)`) {
     throw new FileOpError({
-      message: gone
-        ? `ENOENT: ${JSON.stringify(file)} was removed while it was opened`
-        : `EMOVED: ${JSON.stringify(file)} opened a file that is not there but at ${JSON.stringify(at)}: a directory on its path was moved or replaced by a link since it was listed`,
-      code: gone ? 'ENOENT' : 'EMOVED',
+      message: `EMOVED: ${JSON.stringify(file)} opened a file that is not there but at ${JSON.stringify(at)}: a directory on its path was moved or replaced by a link since it was listed`,
+      code: 'EMOVED',
       syscall: 'open',
       path: file,
       side: 'source',
@@ -128,22 +128,43 @@ export async function openListed(file: string, listed?: Listed): Promise<OpenedS
   }
 }
 
+/** Where a backup reads a tree from: real paths, checked as Listed.exact says. */
+export interface SourcePaths {
+  /** The root's real path. */
+  root: string;
+  /** Whether handles opened under it can be checked for where they are (Listed.exact). */
+  exact: boolean;
+  /** Relative roots whose parent's real path is not `root` joined with it: where each is read from. */
+  rootPaths: ReadonlyMap<string, string>;
+  /** Set when `exact` cannot be had: a directory swapped for a link would go unnoticed. */
+  warning?: string;
+}
+
 /**
- * The tree to walk for a backup of `root`: its real path (links resolved once, here, as the
- * admin configured them; none may appear under it later), and whether handles opened under it
- * can be checked for where they are (Listed.exact). `warning` says so when they cannot.
+ * The paths to read a backup of `roots` (relative, normalized; [''] is all) under `root` from:
+ * links in the configured paths (the root's, and those above each relative root) are resolved
+ * once, here, as they are when the backup starts; none may appear under them later (EMOVED). A
+ * relative root's own last component is not resolved: a link there is recorded as a link.
  */
-export async function sourceRoot(root: string): Promise<{ root: string; exact: boolean; warning?: string }> {
+export async function sourcePaths(root: string, roots: readonly string[]): Promise<SourcePaths> {
   const real = await realpath(root).catch(() => undefined);
-  if (real === undefined) return { root, exact: false }; // missing: the walk says so
+  if (real === undefined) return { root, exact: false, rootPaths: new Map() }; // missing: the walk says so
+  const rootPaths = new Map<string, string>();
+  for (const r of roots) {
+    const parent = path.dirname(r);
+    if (!r || parent === '.') continue;
+    const configured = path.join(real, parent);
+    const resolved = await realpath(configured).catch(() => configured);
+    if (resolved !== configured) rootPaths.set(r, path.join(resolved, path.basename(r)));
+  }
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return { root: real, exact: false }; // unreadable: the walk says so
+    return { root: real, exact: false, rootPaths }; // unreadable: the walk says so
   }
   try {
-    if (readlinkSync(`/proc/self/fd/${fd}`) === real) return { root: real, exact: true };
+    if (readlinkSync(`/proc/self/fd/${fd}`) === real) return { root: real, exact: true, rootPaths };
   } catch {
     // no /proc
   } finally {
@@ -152,6 +173,16 @@ export async function sourceRoot(root: string): Promise<{ root: string; exact: b
   return {
     root: real,
     exact: false,
+    rootPaths,
     warning: `/proc/self/fd does not say where open files are (is /proc mounted?): a directory under ${real} swapped for a link during the backup would not be noticed`,
   };
+}
+
+/** The path `rel` (under one of the roots `src` was made for) is read from. */
+export function sourcePath(src: SourcePaths, rel: string): string {
+  for (const [r, p] of src.rootPaths) {
+    if (rel === r) return p;
+    if (rel.startsWith(`${r}/`)) return p + rel.slice(r.length);
+  }
+  return rel ? path.join(src.root, rel) : src.root;
 }

@@ -3,7 +3,7 @@
  * threads' code (hash_worker.ts, small_reader_worker.ts embed it; they cannot import TypeScript).
  * Defines `openRead(file)` (the flags, O_NOATIME only where allowed) and `openListed(file,
  * listed)`, which returns `{ fd, st, replaced }` or throws with the codes openListed's do (EFTYPE,
- * ENOENT, EMOVED); `replaced` is the file's own metadata (as file_meta.ts's Meta) when it is not
+ * EMOVED); `replaced` is the file's own metadata (as file_meta.ts's Meta) when it is not
  * the file listed, and the caller closes `fd`.
  */
 export const SOURCE_OPEN_JS = String.raw`
@@ -37,14 +37,11 @@ function openListed(file, listed) {
     let replaced;
     if (listed) {
       const at = listed.exact ? fs.readlinkSync('/proc/self/fd/' + fd) : file;
-      if (at === file + ' (deleted)') {
-        throw sourceError('ENOENT', 'ENOENT: ' + JSON.stringify(file) + ' was removed while it was opened', file);
-      }
-      if (at !== file) {
+      if (at !== file && at !== file + ' (deleted)') {
         throw sourceError('EMOVED', 'EMOVED: ' + JSON.stringify(file) + ' opened a file that is not there but at ' +
           JSON.stringify(at) + ': a directory on its path was moved or replaced by a link since it was listed', file);
       }
-      if (st.dev !== listed.dev || st.ino !== listed.ino) {
+      if ((listed.dev !== undefined && st.dev !== listed.dev) || st.ino !== listed.ino) {
         const b = fs.fstatSync(fd, { bigint: true });
         replaced = { kind: 'file', mode: Number(b.mode & 0o7777n), uid: Number(b.uid), gid: Number(b.gid),
           mtime: b.mtimeNs.toString(), size: Number(b.size), ino: Number(b.ino), dev: Number(b.dev) };

@@ -104,8 +104,11 @@ describe.each(modes)('a directory swapped for a link after it was listed ($name)
   test('online: the file is left out like one that vanished; nothing of the outside file is stored', async () => {
     const secret = await setUp();
     const repo = await openRepo();
-    const { entries } = await run(repo, true);
+    const { entries, warnings } = await run(repo, true);
     expect(entries.map((e) => e.path)).toEqual(['', 'd', 'd-1']);
+    // Left out, but not silently: the warning says where the handle really was.
+    expect(warnings).toEqual([expect.stringMatching(/^EMOVED: .*left out$/)]);
+    expect(warnings[0]).toContain(path.join(outside, 'f'));
     expect(await repo.hasObject(sha(secret))).toBe(false);
   });
 });
@@ -242,18 +245,76 @@ test('the online pre-copy keeps no checksum for a file read through a swapped di
   await writeFile(path.join(outside, 'f'), secret);
   await writeFile(path.join(root, 'd', 'f'), 'inside');
   await writeFile(path.join(root, 'e'), 'e');
+  // A file staged by a hash worker (the scan's index has its inode, not its device).
+  const big = randomBytes(INLINE_FILE + 4096);
+  await writeFile(path.join(root, 'e-big'), big);
   const repo = await openRepo();
   const scan = await backupTree({ root, exclude: [], scan: true });
   swapDirForLink();
   // Without the place check the outside file was read and stored (its entry then kept no checksum only
   // because the pre-copy's second look, an lstat, went through the link too).
   for (const fixed of ['sync', 'async'] as const) {
-    const pre = await precopyEntries(scan, root, repo, undefined, undefined, new WalkPacer({ fixed }));
+    const pre = await precopyEntries(scan, repo, undefined, undefined, new WalkPacer({ fixed }));
     const entries = await collectEntries(pre.entries);
     expect(entries.find((e) => e.path === 'd/f')?.sha256).toBeUndefined();
     expect(entries.find((e) => e.path === 'e')?.sha256).toBe(sha('e'));
+    expect(entries.find((e) => e.path === 'e-big')?.sha256).toBe(sha(big));
   }
   await repo.packs.flush();
   expect(await repo.hasObject(sha(secret))).toBe(false);
   expect(await readFile(path.join(work, 'd.real', 'f'), 'utf8')).toBe('inside');
+});
+
+test('a file whose owner changed is read again, even with the size, mtime and inode number of the parent`s entry', async () => {
+  // An inode number comes back once its file is deleted, and anyone may give their own file any
+  // size and mtime: the parent's content must not pass to a file of another owner on those alone.
+  const file = path.join(root, 'y');
+  await writeFile(file, 'the account`s own file');
+  const st = await stat(file, { bigint: true });
+  const secret = 'root`s secret 22 bytes';
+  expect(secret.length).toBe(Number(st.size));
+  const parentEntry = (uid: number): Entry => ({
+    path: 'y',
+    type: 'file',
+    mode: Number(st.mode & 0o7777n),
+    uid,
+    gid: Number(st.gid),
+    mtime: st.mtimeNs.toString(),
+    size: Number(st.size),
+    sha256: sha(secret),
+    target: undefined,
+    ino: Number(st.ino),
+  });
+  const repo = await openRepo();
+  for (const [uid, read] of [
+    [Number(st.uid) + 1, true],
+    [Number(st.uid), false],
+  ] as const) {
+    const r = await backupTree({ root, exclude: ['d'], repo, previous: [parentEntry(uid)] });
+    const y = (await collectEntries(r.entries)).find((e) => e.path === 'y');
+    expect(r.filesRead).toBe(read ? 1 : 0);
+    expect(y?.sha256).toBe(read ? sha('the account`s own file') : sha(secret));
+  }
+});
+
+test('include roots under a linked directory are read through the link as it is at the start; the root`s own link stays a link', async () => {
+  const sys = path.join(work, 'sys');
+  await mkdir(path.join(sys, 'mm-10', 'certs'), { recursive: true });
+  await symlink('mm-10', path.join(sys, 'mm'));
+  await writeFile(path.join(sys, 'mm-10', 'certs', 'key.pem'), 'the key');
+  await symlink('key.pem', path.join(sys, 'mm-10', 'certs', 'link.pem'));
+  const include = ['mm/certs/key.pem', 'mm/certs/link.pem'];
+  const repo = await openRepo();
+  for (const online of [false, true]) {
+    const r = await backupTree({ root: sys, include, exclude: [], repo, tolerateVanished: online });
+    const entries = await collectEntries(r.entries);
+    expect(r.warnings).toEqual([]);
+    expect(entries.map((e) => [e.path, e.type, e.sha256 ?? e.target])).toEqual([
+      ['mm/certs/key.pem', 'file', sha('the key')],
+      ['mm/certs/link.pem', 'symlink', 'key.pem'],
+    ]);
+  }
+  const scan = await backupTree({ root: sys, include, exclude: [], scan: true });
+  const pre = await collectEntries((await precopyEntries(scan, repo)).entries);
+  expect(pre.find((e) => e.path === 'mm/certs/key.pem')?.sha256).toBe(sha('the key'));
 });

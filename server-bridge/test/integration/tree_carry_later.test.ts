@@ -50,7 +50,7 @@ async function beforeTheStop() {
     carry: settled,
     subtreeOf: dayOf,
   });
-  return precopyEntries(scan, root, repo, undefined, undefined, undefined, dayOf);
+  return precopyEntries(scan, repo, undefined, undefined, undefined, dayOf);
 }
 
 test('days joined in after the walk: the same index and counts as carrying them during it, with nothing under them looked at', async () => {

@@ -201,7 +201,7 @@ test.each(['sync', 'async'] as const)(
 
     // new-b changes between the scan and the pre-copy: what was read no longer matches the scan.
     await appendFile(path.join(root, 'data/new-b'), 'more');
-    const pre = await precopyEntries(scan, root, repo, undefined, undefined, new WalkPacer({ fixed }));
+    const pre = await precopyEntries(scan, repo, undefined, undefined, new WalkPacer({ fixed }));
     expect(pre.filesRead).toBe(2);
     const byPath = new Map((await collectEntries(pre.entries)).map((e) => [e.path, e]));
     expect(byPath.get('data/new-a')?.sha256).toMatch(/^[0-9a-f]{64}$/);
