@@ -143,7 +143,7 @@ test('SIGTERM in the middle of the file copy: cancelled, Mattermost started agai
 // Without a scan the offline pre-copy is the long step of a first backup (a minute at a million
 // files), and it runs while Mattermost is up: a signal there must not stop Mattermost or leave
 // anything behind, and the next run must not mistake the dead job for one that had stopped it.
-test('SIGTERM, then SIGKILL, in the middle of the offline pre-copy: Mattermost never stopped, nothing left behind', async () => {
+test('SIGTERM, then SIGKILL, in the middle of the offline pre-copy, its reading thread running: Mattermost never stopped, nothing left behind', async () => {
   // Thumbnail-sized files (under pack_limits' MAX_PACKED_OBJECT): the pre-copy packs them.
   const bulk = path.join(env.sb.dataDir, 'precopy-bulk');
   await mkdir(bulk, { recursive: true });
@@ -154,8 +154,9 @@ test('SIGTERM, then SIGKILL, in the middle of the offline pre-copy: Mattermost n
     const run = startCli(['--config', env.cfgFile, '--json', 'backup', '--mode', 'offline']);
     let sent = false;
     run.onEvent((e) => {
-      // Progress past the first bytes: files are being read, hashed and packed.
-      if (!sent && e.type === 'step.progress' && e.step === 'precopy' && Number(e.done) > 0) {
+      // Progress past 40 MB: the walk has met 400 of these files, so the second reading thread
+      // (started at the 257th small file) is reading and hashing while the walk packs.
+      if (!sent && e.type === 'step.progress' && e.step === 'precopy' && Number(e.done) > 40 * 1024 * 1024) {
         sent = true;
         run.child.kill(signal);
       }
