@@ -23,7 +23,7 @@ import { FileOpError } from './file_op_error';
 
 const PLAIN = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 /** PLAIN and O_NOATIME: the flags a source is opened with first. */
-export const SOURCE_FLAGS = PLAIN | constants.O_NOATIME;
+const SOURCE_FLAGS = PLAIN | constants.O_NOATIME;
 
 /** Which file a walk listed at a path: the handle opened later must be it, or one put there since. */
 export interface Listed {
@@ -68,7 +68,7 @@ export async function openSource(file: string): Promise<FileHandle> {
 }
 
 /** The error for a path that is no longer a regular file (a FIFO would block a read, a device never end). */
-export function notRegular(file: string): FileOpError {
+function notRegular(file: string): FileOpError {
   return new FileOpError({
     message: `EFTYPE: not a regular file (replaced since it was listed?), open ${JSON.stringify(file)}`,
     code: 'EFTYPE',

@@ -1,7 +1,8 @@
 // The second reading thread inside a real walk, where the walk's own pace decides what waits:
-// few changed files among many unchanged ones (the thread's partial batch must go out instead of
-// holding the output window open), and a walk whose pacer turns from synchronous to parallel
-// calls while the thread holds files (each file stored once, the index unchanged).
+// changed files among unchanged ones (the same index as without the thread), few of them (the
+// thread's partial batch must go out instead of holding the output window open), and a walk
+// whose pacer turns from synchronous to parallel calls while the thread holds files (each file
+// stored once, the index unchanged).
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,12 +40,11 @@ async function openRepo(name: string) {
   return repo;
 }
 
-test('a few changed files among thousands unchanged: the thread`s partial batch goes out, and the window stays near 1,024 entries', async () => {
-  await makeTree(20_000, 20);
+/** Backs the tree up, applies `change`, then backs it up again against the first index, without and with the thread. */
+async function changedAgain(change: () => Promise<void>) {
   const repo = await openRepo('repo');
   const first = await collectEntries((await backupTree({ root, exclude: [], repo })).entries);
-  // One file in a thousand changes: a batch of 64 would take 64,000 entries to fill.
-  for (let i = 0; i < 20_000; i += 1000) await writeFile(path.join(root, `d${i % 20}`, `f${i}`), `second ${i}`);
+  await change();
   const again = async (smallReaderAfter: number) => {
     const res = await backupTree({
       root,
@@ -56,17 +56,35 @@ test('a few changed files among thousands unchanged: the thread`s partial batch 
     });
     return { res, entries: await collectEntries(res.entries) };
   };
-  const alone = await again(Infinity);
-  const both = await again(0);
+  return { alone: await again(Infinity), both: await again(0) };
+}
+
+test('an incremental backup with changed files among many unchanged ones: the same index as without the thread', async () => {
+  await makeTree(3000, 13);
+  // Every seventh file changes: the thread's files wait among unchanged entries in the window.
+  const { alone, both } = await changedAgain(async () => {
+    for (let i = 0; i < 3000; i += 7) await writeFile(path.join(root, `d${i % 13}`, `f${i}`), `second ${i}, longer`);
+  });
+  expect(both.res.readByThread).toBe(Math.ceil(3000 / 7));
+  expect(both.res.filesRead).toBe(alone.res.filesRead);
+  expect(both.entries).toEqual(alone.entries);
+  expect(both.entries.find((e) => e.path === 'd0/f0')?.sha256).toBe(sha('second 0, longer'));
+});
+
+test('a few changed files among thousands unchanged: the thread`s partial batch goes out, and the window stays near 1,024 entries', async () => {
+  await makeTree(20_000, 20);
+  // One file in a thousand changes: a batch of 64 would take 64,000 entries to fill.
+  const { alone, both } = await changedAgain(async () => {
+    for (let i = 0; i < 20_000; i += 1000) await writeFile(path.join(root, `d${i % 20}`, `f${i}`), `second ${i}`);
+  });
   expect(both.res.readByThread).toBe(20);
   expect(both.entries).toEqual(alone.entries);
   expect(both.entries.find((e) => e.path === 'd0/f0')?.sha256).toBe(sha('second 0'));
-  // Without the thread a changed file is read at once; with it, the entries behind one wait
+  // Without the thread a changed file is read at once. With it, the entries behind one wait
+  // until its batch is sent (at 1,024: HELD_WAITING) and read (the walk waits past 2,048; a
+  // path or two more come while the batch is taken up), not until the window's own bound of 16,384.
   expect(alone.res.windowPeak).toBeLessThan(64);
-  // until its batch is sent (at 1,024: HELD_WAITING) and read (the walk waits past 2,048), not
-  // until the window's own bound of 16,384
   expect(both.res.windowPeak).toBeGreaterThan(1024);
-  // (a path or two more come while the batch is taken up).
   expect(both.res.windowPeak).toBeLessThan(2 * 1024 + 16);
 }, 60_000);
 

@@ -249,36 +249,3 @@ test('a file replaced by a link after it was listed is not followed: the backup 
   expect(repo.packs.has(sha(await readFile(secret)))).toBe(false);
   await rename(path.join(root, 'b.old'), path.join(work, 'b.old'));
 });
-
-test('an incremental backup with changed files among many unchanged ones: the same index as without the thread', async () => {
-  const root = path.join(work, 'tree');
-  for (let i = 0; i < 3000; i++) {
-    await mkdir(path.join(root, `d${i % 13}`), { recursive: true });
-    await writeFile(path.join(root, `d${i % 13}`, `f${i}`), `first ${i}`);
-  }
-  const repo = await Repository.open(await LocalStorage.open(path.join(work, 'repo')), { packs: true });
-  await repo.prepareWrites();
-  const first = await collectEntries((await backupTree({ root, exclude: [], repo })).entries);
-  // Every seventh file changes: the thread's files wait among unchanged entries in the window.
-  for (let i = 0; i < 3000; i += 7) {
-    await writeFile(path.join(root, `d${i % 13}`, `f${i}`), `second ${i}, longer`);
-  }
-  const again = async (smallReaderAfter: number) => {
-    const res = await backupTree({
-      root,
-      exclude: [],
-      repo,
-      previous: first,
-      pacer: new WalkPacer({ fixed: 'sync' }),
-      smallReaderAfter,
-    });
-    return { res, entries: await collectEntries(res.entries) };
-  };
-  const alone = await again(Infinity);
-  const both = await again(0);
-  expect(both.res.readByThread).toBe(Math.ceil(3000 / 7));
-  expect(both.res.filesRead).toBe(alone.res.filesRead);
-  expect(both.entries).toEqual(alone.entries);
-  const changed = both.entries.find((e) => e.path === 'd0/f0');
-  expect(changed?.sha256).toBe(sha('second 0, longer'));
-});
