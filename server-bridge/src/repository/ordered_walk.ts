@@ -21,8 +21,8 @@
  * start with `n` followed by a character below '/', so the stack holds only prefixes of the
  * current name (at most its length).
  */
-import { lstatSync, opendirSync, readdirSync, type Dir, type Dirent } from 'node:fs';
-import { lstat, opendir, readdir } from 'node:fs/promises';
+import { closeSync, lstatSync, opendirSync, readdirSync, readlinkSync, type Dir, type Dirent } from 'node:fs';
+import { lstat, opendir, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { BridgeError, throwIfAborted } from '../core/errors';
@@ -30,6 +30,7 @@ import { Semaphore } from '../core/pool';
 import { spoolDir } from '../manifest/spool_dir';
 import { metaOf, type Meta } from './file_meta';
 import { NameSpill, NameWindow } from './name_spill';
+import { openHeldDir, openHeldDirSync, type DirCheck, type HeldDir } from './source_open';
 import type { WalkPacer } from './walk_pacer';
 
 /** One path of the tree, handed out in byPath order. */
@@ -48,6 +49,8 @@ export interface WalkItem {
    * `skipSubtree` chose (its entry came earlier, as usual): nothing under it was listed or lstat'd.
    */
   skipped?: true;
+  /** Symbolic links only: the link's target, read where the link was listed. */
+  target?: string;
 }
 
 export interface OrderedWalkOptions {
@@ -59,6 +62,13 @@ export interface OrderedWalkOptions {
    * links resolved: see source_open.ts's sourcePaths); the paths handed out keep the relative names.
    */
   rootPaths?: ReadonlyMap<string, string>;
+  /**
+   * `root` and the rootPaths have no link on them and /proc/self/fd says where a handle is
+   * (SourcePaths.exact): each directory is held open while it is listed and its children are
+   * looked at, all through its handle, so a directory swapped for a link after it was listed leads
+   * nowhere else (its names, metadata and link targets are never the other place's): EMOVED.
+   */
+  exact?: boolean;
   /** Relative paths left out with everything under them. */
   excluded: ReadonlySet<string>;
   /** A path that vanishes mid-walk is left out instead of failing the walk (online mode). */
@@ -81,9 +91,17 @@ export interface OrderedWalkOptions {
    * disk in runs of as many. Lowered by tests to cross run boundaries with few files.
    */
   listInMemoryUpTo?: number;
+  /** Directories held open at once (default MAX_HELD); lowered by tests. */
+  holdUpTo?: number;
 }
 
 const LIST_IN_MEMORY_UP_TO = 50_000;
+/**
+ * Directories held open at once: past it, a directory listed is closed until its subtree comes
+ * (reopened then, and checked to be the same one). Look-ahead holds up to `lookahead` and the
+ * stack its depth; siblings listed before the first one's subtree comes ('a', 'a-1', 'a/') more.
+ */
+const MAX_HELD = 256;
 /** Directory entries fetched per call while a directory is read. */
 const DIR_BUFFER = 256;
 
@@ -130,6 +148,12 @@ class DirNode {
   /** lstats made or started ahead, by child index. */
   readonly stats = new Map<number, Settled<Meta> | Promise<Settled<Meta>>>();
   statNext = 0;
+  /** The directory's handle, while held (OrderedWalkOptions.exact). */
+  held: HeldDir | undefined;
+  /** Which directory was listed, once its handle was closed until its subtree comes (MAX_HELD). */
+  was: { dev: number; ino: number } | undefined;
+  /** Done with, or dropped: nothing more is opened or looked at through it. */
+  closed = false;
 
   constructor(
     readonly rel: string,
@@ -147,6 +171,11 @@ class DirNode {
     if (this.top) return roots?.get(name) ?? (name ? path.join(root, name) : root);
     return `${this.abs}/${name}`;
   }
+
+  /** The path to list the directory through. */
+  get via(): string {
+    return this.held ? `/proc/self/fd/${this.held.fd}` : this.abs;
+  }
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -158,6 +187,7 @@ const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
   );
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+const isMoved = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'EMOVED';
 
 /** Walks `opts.roots` under `opts.root`, yielding every path in byPath order. */
 export function orderedWalk(opts: OrderedWalkOptions): AsyncGenerator<WalkItem> {
@@ -174,6 +204,8 @@ class Walker {
   private readonly spills = new Set<NameSpill>();
   /** Directories opened and not yet walked or dropped (bounded by `lookahead` for look-ahead). */
   private open = 0;
+  /** Directories whose handle is open (OrderedWalkOptions.exact). */
+  private readonly held = new Set<DirNode>();
   private lastYield = Date.now();
   /** Set when the walk ends (done, failed or abandoned): listings still in flight open nothing more. */
   private stopped = false;
@@ -207,12 +239,14 @@ class Walker {
           big.fill(node.i + 1);
           if (node.i >= big.end && !(node.pend as Pending[]).length) {
             this.retire(node);
+            this.release(node);
             this.stack.pop();
             this.fill();
             continue;
           }
           throwIfAborted(this.opts.signal); // a flat directory of millions has no subtree to check it at
         } else if (node.i >= n && node.j >= n) {
+          this.release(node);
           this.stack.pop();
           this.fill();
           continue;
@@ -256,7 +290,10 @@ class Walker {
           const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
           if (meta?.kind !== 'dir') {
             if (ahead) this.drop(node, k);
-            if (meta) yield { rel, abs, meta };
+            if (meta?.kind === 'symlink') {
+              const target = await this.linkAt(node, name);
+              if (target !== null) yield { rel, abs, meta, target };
+            } else if (meta) yield { rel, abs, meta };
             continue;
           }
           if (this.opts.skipSubtree?.(rel)) {
@@ -266,7 +303,7 @@ class Walker {
             continue;
           }
           // Listed now (or already, ahead): its entry waits on the listing, which must not wait on the walk.
-          const child = ahead ?? this.openDir(node, k, rel, abs, meta.size);
+          const child = ahead ?? this.openDir(node, k, name, meta.size);
           if (!child.settled) yield { rel, abs, meta, listed: child.ready.then(() => child.listing !== null) };
           else if (child.listing !== null) yield { rel, abs, meta };
         } else {
@@ -291,6 +328,7 @@ class Walker {
           this.opts.pacer.done(1);
           if (child.listing === undefined) throw child.error;
           if (child.listing === null) continue; // vanished (tolerated): its entry was dropped
+          if (!(await this.resume(node, child, name))) continue;
           this.stack.push(child);
           this.fill();
         }
@@ -299,6 +337,7 @@ class Walker {
       this.stopped = true;
       for (const spill of this.spills) spill.dispose();
       this.spills.clear();
+      for (const node of [...this.held]) this.release(node);
     }
   }
 
@@ -313,13 +352,14 @@ class Walker {
   private async metaAt(node: DirNode, k: number): Promise<Meta | null> {
     const name = node.big ? node.big.name(k) : ((node.listing as Listing).names[k] as string);
     const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
+    const at = this.at(node, name);
     // Parallel calls keep a window of `statAhead` in flight; synchronous ones are made in batches
     // of as many, back to back (measured: one at a time between other work cost half as much again).
     if (!node.stats.has(k) || !this.opts.pacer.sync) this.startStats(node, k + this.statAhead);
     const ahead = node.stats.get(k);
     node.stats.delete(k);
     const res =
-      ahead instanceof Promise ? await ahead : (ahead ?? (await settle(lstat(abs, { bigint: true }).then(metaOf))));
+      ahead instanceof Promise ? await ahead : (ahead ?? (await settle(lstat(at, { bigint: true }).then(metaOf))));
     if (res.ok) return res.value;
     if (!isMissing(res.error)) throw res.error;
     if (node.top) {
@@ -338,15 +378,16 @@ class Walker {
     big?.fill(upTo);
     const end = Math.min(upTo, big ? big.end : names.length);
     const sync = this.opts.pacer.sync;
+    if (this.opts.exact && !node.held && !node.top) return; // closed until its subtree comes (MAX_HELD)
     for (; node.statNext < end; node.statNext++) {
       const name = big ? big.name(node.statNext) : (names[node.statNext] as string);
-      const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
+      const at = this.at(node, name);
       if (!sync) {
-        node.stats.set(node.statNext, settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)));
+        node.stats.set(node.statNext, settle(this.meta.run(() => lstat(at, { bigint: true })).then(metaOf)));
         continue;
       }
       try {
-        node.stats.set(node.statNext, { ok: true, value: metaOf(lstatSync(abs, { bigint: true })) });
+        node.stats.set(node.statNext, { ok: true, value: metaOf(lstatSync(at, { bigint: true })) });
       } catch (error) {
         node.stats.set(node.statNext, { ok: false, error });
       }
@@ -354,19 +395,28 @@ class Walker {
   }
 
   /**
-   * Opens child `k` of `parent` as a directory: lists it now (sync) or starts its listing. `size`
-   * is the directory's own size (lstat), when known: see `small`.
+   * Opens child `k` (`name`) of `parent` as a directory: lists it now (sync) or starts its
+   * listing, through its handle when the walk is exact. `size` is the directory's own size
+   * (lstat), when known: see `small`.
    */
-  private openDir(parent: DirNode, k: number, rel: string, abs: string, size?: number): DirNode {
-    const node = new DirNode(rel, abs);
+  private openDir(parent: DirNode, k: number, name: string, size?: number): DirNode {
+    const node = new DirNode(parent.childRel(name), parent.childAbs(this.opts.root, name, this.opts.rootPaths));
+    const at = this.at(parent, name);
     parent.children.set(k, node);
     this.open++;
     if (this.opts.pacer.sync) {
+      try {
+        if (this.opts.exact) this.take(node, openHeldDirSync(at, node.abs, { place: parent.top }));
+      } catch (err) {
+        node.settled = true;
+        this.failed(node, err);
+        return node;
+      }
       if (size !== undefined && this.small(size)) {
         let dirents: Dirent[];
         node.settled = true;
         try {
-          dirents = readdirSync(abs, { withFileTypes: true });
+          dirents = readdirSync(node.via, { withFileTypes: true });
         } catch (err) {
           this.failed(node, err);
           return node;
@@ -376,11 +426,12 @@ class Walker {
           dirents.map((d) => d.name),
           dirents.map((d) => d.isDirectory()),
         );
+        this.spare(node);
         return node;
       }
       let dir: Dir | undefined;
       try {
-        dir = opendirSync(abs, { bufferSize: DIR_BUFFER });
+        dir = opendirSync(node.via, { bufferSize: DIR_BUFFER });
         const names: string[] = [];
         const dirs: boolean[] = [];
         for (let d = dir.readSync(); d; d = dir.readSync()) {
@@ -396,6 +447,7 @@ class Walker {
         }
         node.settled = true;
         node.listing = this.makeListing(node, names, dirs);
+        this.spare(node);
       } catch (err) {
         node.settled = true;
         this.failed(node, err);
@@ -406,9 +458,10 @@ class Walker {
     }
     node.ready = this.listed(
       node,
-      this.sizeOf(parent, k, abs, size).then(async (known) => {
+      this.sizeOf(parent, k, at, size).then(async (known) => {
+        if (this.opts.exact) await this.holdAsync(node, at, { place: parent.top });
         if (this.small(known)) {
-          const dirents = await this.meta.run(() => readdir(abs, { withFileTypes: true }));
+          const dirents = await this.meta.run(() => readdir(node.via, { withFileTypes: true }));
           node.listing = this.makeListing(
             node,
             dirents.map((d) => d.name),
@@ -416,12 +469,90 @@ class Walker {
           );
           return;
         }
-        const { names, dirs, rest } = await this.meta.run(() => this.readSome(abs));
+        const { names, dirs, rest } = await this.meta.run(() => this.readSome(node.via));
         if (rest) await this.spillRest(node, rest, names, dirs, false);
         else node.listing = this.makeListing(node, names, dirs);
       }),
     );
     return node;
+  }
+
+  /** Holds `node` open through `at` (openHeldDir), unless the walk ended or dropped it meanwhile. */
+  private async holdAsync(node: DirNode, at: string, check: DirCheck): Promise<void> {
+    const dir = await this.meta.run(() => openHeldDir(at, node.abs, check));
+    if (this.stopped || node.closed) {
+      closeSync(dir.fd);
+      throw new BridgeError('INTERNAL', 'the walk ended while a directory was opened');
+    }
+    this.take(node, dir);
+  }
+
+  /** The path to look at child `name` of `node` through: its handle when the walk is exact. */
+  private at(node: DirNode, name: string): string {
+    if (node.held) return `/proc/self/fd/${node.held.fd}/${name}`;
+    if (this.opts.exact && !node.top) throw new BridgeError('INTERNAL', `${node.abs} is looked into while not held`);
+    return node.childAbs(this.opts.root, name, this.opts.rootPaths);
+  }
+
+  private take(node: DirNode, dir: HeldDir): void {
+    node.held = dir;
+    this.held.add(node);
+  }
+
+  /** Closes `node`'s handle for good: the walk is done with it, dropped it, or ended. */
+  private release(node: DirNode): void {
+    node.closed = true;
+    if (!node.held) return;
+    closeSync(node.held.fd);
+    this.held.delete(node);
+    node.held = undefined;
+  }
+
+  /**
+   * Past MAX_HELD, closes a directory just listed until its subtree comes (see resume). Not one
+   * whose children are being looked at already (look-ahead): their paths go through its handle.
+   */
+  private spare(node: DirNode): void {
+    if (!node.held || this.held.size <= (this.opts.holdUpTo ?? MAX_HELD)) return;
+    if (node.children.size || node.statNext) return;
+    node.was = { dev: node.held.dev, ino: node.held.ino };
+    closeSync(node.held.fd);
+    this.held.delete(node);
+    node.held = undefined;
+  }
+
+  /**
+   * Reopens a directory `spare` closed, as its subtree comes: through `parent`'s handle, and only
+   * the directory listed. False when it is gone or replaced and that is tolerated (online): its
+   * entry came already, with nothing under it; a warning says so for a replaced one.
+   */
+  private async resume(parent: DirNode, node: DirNode, name: string): Promise<boolean> {
+    if (!this.opts.exact || node.held || !node.was) return true;
+    const at = this.at(parent, name);
+    const check = { place: parent.top, was: node.was };
+    try {
+      if (this.opts.pacer.sync) this.take(node, openHeldDirSync(at, node.abs, check));
+      else await this.holdAsync(node, at, check);
+      return true;
+    } catch (err) {
+      if (!this.opts.tolerateVanished || !(isMissing(err) || isMoved(err))) throw err;
+      if (isMoved(err)) this.opts.onWarning(`${(err as Error).message}; left out`);
+      this.release(node);
+      return false;
+    }
+  }
+
+  /** The target of child `name` of `node`, a symbolic link; null when it vanished or changed (tolerated). */
+  private async linkAt(node: DirNode, name: string): Promise<string | null> {
+    const at = this.at(node, name);
+    try {
+      return this.opts.pacer.sync ? readlinkSync(at) : await this.meta.run(() => readlink(at));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // EINVAL: no longer a link (replaced since its lstat).
+      if (this.opts.tolerateVanished && (code === 'ENOENT' || code === 'EINVAL')) return null;
+      throw err;
+    }
   }
 
   /**
@@ -435,11 +566,11 @@ class Walker {
   }
 
   /** The size of child `k` of `parent`: given, from its lstat made ahead, else lstat'd now (Infinity when that fails). */
-  private async sizeOf(parent: DirNode, k: number, abs: string, size?: number): Promise<number> {
+  private async sizeOf(parent: DirNode, k: number, at: string, size?: number): Promise<number> {
     if (size !== undefined) return size;
     const ahead = parent.stats.get(k);
     const st =
-      ahead === undefined ? await settle(this.meta.run(() => lstat(abs, { bigint: true })).then(metaOf)) : await ahead;
+      ahead === undefined ? await settle(this.meta.run(() => lstat(at, { bigint: true })).then(metaOf)) : await ahead;
     return st.ok ? st.value.size : Infinity;
   }
 
@@ -448,6 +579,8 @@ class Walker {
     return listing.then(
       () => {
         node.settled = true;
+        if (this.stopped || node.closed) return;
+        this.spare(node);
         if (!this.opts.pacer.sync) this.startStats(node, this.statAhead);
         this.fill(); // its subdirectories may be next in walk order
       },
@@ -557,9 +690,15 @@ class Walker {
   }
 
   private failed(node: DirNode, err: unknown): void {
-    // Online mode: a directory removed between its lstat and its listing is simply gone.
-    if (isMissing(err) && this.opts.tolerateVanished) node.listing = null;
-    else node.error = err;
+    this.release(node);
+    // Online mode: a directory removed between its lstat and its listing is simply gone; one
+    // replaced (by a link, a file, another directory) too, with a warning: it may be the trace of
+    // a swap meant to have the backup list another place.
+    if (!this.opts.tolerateVanished || !(isMissing(err) || isMoved(err))) node.error = err;
+    else {
+      if (isMoved(err)) this.opts.onWarning(`${(err as Error).message}; left out`);
+      node.listing = null;
+    }
   }
 
   /** Forgets an opened child that turned out not to be a directory, with whatever was opened under it. */
@@ -569,6 +708,7 @@ class Walker {
     parent.children.delete(k);
     this.open--;
     this.retire(node);
+    this.release(node);
     for (const c of [...node.children.keys()]) this.drop(node, c);
   }
 
@@ -586,6 +726,7 @@ class Walker {
   private visit(node: DirNode): void {
     const l = node.listing;
     if (!l) return;
+    if (this.opts.exact && !node.held && !node.top) return; // closed until its subtree comes
     if (node.big) {
       this.visitBig(node, node.big);
       return;
@@ -598,7 +739,7 @@ class Walker {
         if (k < node.i) continue; // its entry was handled: not a directory after all, or vanished
         const name = l.names[k] as string;
         if (this.opts.skipSubtree?.(node.childRel(name))) continue;
-        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name, this.opts.rootPaths));
+        c = this.openDir(node, k, name);
       }
       if (c.listing) this.visit(c);
     }
@@ -617,7 +758,7 @@ class Walker {
       if (!c) {
         const name = big.name(k);
         if (this.opts.skipSubtree?.(node.childRel(name))) continue;
-        c = this.openDir(node, k, node.childRel(name), node.childAbs(this.opts.root, name, this.opts.rootPaths));
+        c = this.openDir(node, k, name);
       }
       if (c.listing) this.visit(c);
     }

@@ -15,9 +15,21 @@
  * handle really is), and when it is not the very file listed (dev, ino) but one put at that path
  * since (an editor's save), its own metadata is what the backup records, never the listed file's.
  */
-import { closeSync, constants, fstatSync, openSync, readlinkSync, type BigIntStats } from 'node:fs';
+import {
+  close as closeCb,
+  closeSync,
+  constants,
+  fstat as fstatCb,
+  fstatSync,
+  open as openCb,
+  openSync,
+  readlinkSync,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { metaOf, type Meta } from './file_meta';
 import { FileOpError } from './file_op_error';
 
@@ -185,4 +197,86 @@ export function sourcePath(src: SourcePaths, rel: string): string {
     if (rel.startsWith(`${r}/`)) return p + rel.slice(r.length);
   }
   return rel ? path.join(src.root, rel) : src.root;
+}
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** A directory of a source tree held open: the walk lists it and reaches its children through it. */
+export interface HeldDir {
+  fd: number;
+  dev: number;
+  ino: number;
+}
+
+/** How openHeldDir checks the directory it opens. */
+export interface DirCheck {
+  /** `at` may lead through links (a walk's root): the handle must be at exactly `abs`. */
+  place: boolean;
+  /** The directory's identity when it was held before: it must be the same directory. */
+  was?: { dev: number; ino: number };
+}
+
+function dirMoved(abs: string, why: string): FileOpError {
+  return new FileOpError({
+    message: `EMOVED: the directory ${JSON.stringify(abs)} ${why} since it was listed`,
+    code: 'EMOVED',
+    syscall: 'open',
+    path: abs,
+    side: 'source',
+  });
+}
+
+function judgeDir(abs: string, st: Stats, check: DirCheck, at: string | undefined): void {
+  if (check.place && at !== abs) throw dirMoved(abs, `is not there but at ${JSON.stringify(at)}: it was moved`);
+  if (check.was && (check.was.dev !== st.dev || check.was.ino !== st.ino)) throw dirMoved(abs, 'was replaced');
+}
+
+/** ENOTDIR from O_DIRECTORY | O_NOFOLLOW: a link or a file is at the path now. */
+function openFailed(abs: string, err: unknown): unknown {
+  return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? dirMoved(abs, 'was replaced by a link or a file') : err;
+}
+
+/**
+ * Opens the directory listed at `abs` through `at`: its parent's handle (`/proc/self/fd/<fd>/<name>`,
+ * so no link put on the way since is followed) or, for a walk's root, `abs` itself with `check.place`.
+ * Fails with EMOVED when a link or a file is there now, or the check fails; ENOENT when it is gone.
+ * The caller closes `fd`.
+ */
+export function openHeldDirSync(at: string, abs: string, check: DirCheck): HeldDir {
+  let fd: number;
+  try {
+    fd = openSync(at, DIR_FLAGS);
+  } catch (err) {
+    throw openFailed(abs, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    judgeDir(abs, st, check, check.place ? readlinkSync(`/proc/self/fd/${fd}`) : undefined);
+    return { fd, dev: st.dev, ino: st.ino };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+const openP = promisify(openCb);
+const fstatP = promisify(fstatCb);
+const closeP = promisify(closeCb);
+
+/** openHeldDirSync through libuv's threads. */
+export async function openHeldDir(at: string, abs: string, check: DirCheck): Promise<HeldDir> {
+  let fd: number;
+  try {
+    fd = await openP(at, DIR_FLAGS);
+  } catch (err) {
+    throw openFailed(abs, err);
+  }
+  try {
+    const st = await fstatP(fd);
+    judgeDir(abs, st, check, check.place ? await readlink(`/proc/self/fd/${fd}`) : undefined);
+    return { fd, dev: st.dev, ino: st.ino };
+  } catch (err) {
+    await closeP(fd);
+    throw err;
+  }
 }

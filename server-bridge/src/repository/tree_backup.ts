@@ -10,12 +10,12 @@
  * their place (ordered_output.ts).
  */
 import { lstatSync } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { BridgeError, throwIfAborted } from '../core/errors';
 import type { ReadBudget } from '../core/rate_limit';
-import { Semaphore, TaskPool } from '../core/pool';
+import { TaskPool } from '../core/pool';
 import { EntryCursor, type EntryList, type EntryStream } from '../manifest/entry_list';
 import { EntrySpool } from '../manifest/entry_spool';
 import type { Entry } from '../manifest/manifest';
@@ -152,7 +152,6 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   if (source.warning) warnings.push(source.warning);
   const listedAs = (meta: Meta): Listed => ({ dev: meta.dev, ino: meta.ino, exact: source.exact });
   const pool = new TaskPool(opts.concurrency ?? 16);
-  const links = new Semaphore(32);
   const spool = await EntrySpool.create(await spoolDir(), 'walk');
   const out = new OrderedOutput(
     spool,
@@ -173,6 +172,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     root: source.root,
     roots,
     rootPaths: source.rootPaths,
+    exact: source.exact,
     excluded: new Set(opts.exclude.map(normalize)),
     tolerateVanished: !!opts.tolerateVanished,
     rootsMayBeMissing: !!opts.include,
@@ -452,7 +452,7 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
   };
 
   try {
-    for await (const { rel, abs, meta, listed, skipped } of walk) {
+    for await (const { rel, abs, meta, listed, skipped, target } of walk) {
       const kept = keepUp();
       if (kept) await kept;
       if (skipped) {
@@ -464,20 +464,8 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         const entry = sameAs(prev, 'dir', meta) ?? newEntry(rel, 'dir', meta);
         await out.add(listed ? listed.then((ok) => (ok ? entry : undefined)) : entry, rel);
       } else if (meta.kind === 'symlink') {
-        const link = newEntry(rel, 'symlink', meta);
-        const target = links
-          .run(() => readlink(abs))
-          .then(
-            (t) => {
-              link.target = t;
-              return link;
-            },
-            (err: unknown) => {
-              if (vanished(err)) return undefined;
-              throw err;
-            },
-          );
-        await out.add(target, rel);
+        // Read by the walk, where the link was listed (through its directory's handle).
+        await out.add({ ...newEntry(rel, 'symlink', meta), target }, rel);
       } else if (meta.kind === 'file') {
         await file(rel, abs, meta, prev);
       } else {

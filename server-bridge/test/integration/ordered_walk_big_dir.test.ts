@@ -116,6 +116,9 @@ describe.each(['sync', 'async'] as const)('pacer in %s mode', (mode) => {
       ]) {
         const onDisk = await walk({ mode, listInMemoryUpTo, lookahead, statAhead });
         expect(onDisk).toEqual(inMemory);
+        // Through each directory's handle, few held at once (the rest reopened as their subtree comes).
+        const held = await walk({ mode, listInMemoryUpTo, lookahead, statAhead, exact: true, holdUpTo: 2 });
+        expect(held).toEqual(inMemory);
       }
     }
     expect(await spillFiles()).toEqual([]);

@@ -44,9 +44,11 @@ const NAMES = [
   '\uFFFF',
 ];
 
-async function walk(mode: 'sync' | 'async', listInMemoryUpTo?: number): Promise<string[]> {
+async function walk(mode: 'sync' | 'async', listInMemoryUpTo?: number, exact = false): Promise<string[]> {
   const out: string[] = [];
-  for await (const item of walkWhole(root, mode, listInMemoryUpTo ? { listInMemoryUpTo } : {})) {
+  // exact: through each directory's handle (/proc/self/fd/<fd>/<name>), with few held at once.
+  const held = exact ? { exact, holdUpTo: 2 } : {};
+  for await (const item of walkWhole(root, mode, { ...(listInMemoryUpTo ? { listInMemoryUpTo } : {}), ...held })) {
     if (item.listed) expect(await item.listed).toBe(true);
     out.push(`${item.meta.kind}:${item.rel}`);
   }
@@ -66,5 +68,7 @@ test.each(['sync', 'async'] as const)('hostile names: on disk as in memory (%s)'
   const dirs = new Set(NAMES.map((n) => `${n.slice(0, 60)}D`));
   expect(inMemory).toHaveLength(2 + NAMES.length + dirs.size * 2 + (NAMES.length - dirs.size)); // every file, every dir and its children
   for (const upTo of [1, 2, 5]) expect(await walk(mode, upTo)).toEqual(inMemory);
+  expect(await walk(mode, undefined, true)).toEqual(inMemory);
+  expect(await walk(mode, 2, true)).toEqual(inMemory);
   expect((await readdir(await spoolDir())).filter((n) => n.startsWith('names-'))).toEqual([]);
 });
