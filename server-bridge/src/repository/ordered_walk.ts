@@ -21,7 +21,16 @@
  * start with `n` followed by a character below '/', so the stack holds only prefixes of the
  * current name (at most its length).
  */
-import { closeSync, lstatSync, opendirSync, readdirSync, readlinkSync, type Dir, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  opendirSync,
+  readdirSync,
+  readlinkSync,
+  type Dir,
+  type Dirent,
+} from 'node:fs';
 import { lstat, opendir, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -30,7 +39,7 @@ import { Semaphore } from '../core/pool';
 import { spoolDir } from '../manifest/spool_dir';
 import { metaOf, type Meta } from './file_meta';
 import { NameSpill, NameWindow } from './name_spill';
-import { openHeldDir, openHeldDirSync, type DirCheck, type HeldDir } from './source_open';
+import { openHeldDir, openHeldDirSync, type DirCheck, type DirId } from './source_open';
 import type { WalkPacer } from './walk_pacer';
 
 /** One path of the tree, handed out in byPath order. */
@@ -149,9 +158,9 @@ class DirNode {
   readonly stats = new Map<number, Settled<Meta> | Promise<Settled<Meta>>>();
   statNext = 0;
   /** The directory's handle, while held (OrderedWalkOptions.exact). */
-  held: HeldDir | undefined;
+  held: number | undefined;
   /** Which directory was listed, once its handle was closed until its subtree comes (MAX_HELD). */
-  was: { dev: number; ino: number } | undefined;
+  was: DirId | undefined;
   /** Done with, or dropped: nothing more is opened or looked at through it. */
   closed = false;
 
@@ -174,7 +183,7 @@ class DirNode {
 
   /** The path to list the directory through. */
   get via(): string {
-    return this.held ? `/proc/self/fd/${this.held.fd}` : this.abs;
+    return this.held === undefined ? this.abs : `/proc/self/fd/${this.held}`;
   }
 }
 
@@ -378,7 +387,7 @@ class Walker {
     big?.fill(upTo);
     const end = Math.min(upTo, big ? big.end : names.length);
     const sync = this.opts.pacer.sync;
-    if (this.opts.exact && !node.held && !node.top) return; // closed until its subtree comes (MAX_HELD)
+    if (this.opts.exact && node.held === undefined && !node.top) return; // closed until its subtree comes (MAX_HELD)
     for (; node.statNext < end; node.statNext++) {
       const name = big ? big.name(node.statNext) : (names[node.statNext] as string);
       const at = this.at(node, name);
@@ -481,7 +490,7 @@ class Walker {
   private async holdAsync(node: DirNode, at: string, check: DirCheck): Promise<void> {
     const dir = await this.meta.run(() => openHeldDir(at, node.abs, check));
     if (this.stopped || node.closed) {
-      closeSync(dir.fd);
+      closeSync(dir);
       throw new BridgeError('INTERNAL', 'the walk ended while a directory was opened');
     }
     this.take(node, dir);
@@ -489,12 +498,12 @@ class Walker {
 
   /** The path to look at child `name` of `node` through: its handle when the walk is exact. */
   private at(node: DirNode, name: string): string {
-    if (node.held) return `/proc/self/fd/${node.held.fd}/${name}`;
+    if (node.held !== undefined) return `/proc/self/fd/${node.held}/${name}`;
     if (this.opts.exact && !node.top) throw new BridgeError('INTERNAL', `${node.abs} is looked into while not held`);
     return node.childAbs(this.opts.root, name, this.opts.rootPaths);
   }
 
-  private take(node: DirNode, dir: HeldDir): void {
+  private take(node: DirNode, dir: number): void {
     node.held = dir;
     this.held.add(node);
   }
@@ -502,8 +511,8 @@ class Walker {
   /** Closes `node`'s handle for good: the walk is done with it, dropped it, or ended. */
   private release(node: DirNode): void {
     node.closed = true;
-    if (!node.held) return;
-    closeSync(node.held.fd);
+    if (node.held === undefined) return;
+    closeSync(node.held);
     this.held.delete(node);
     node.held = undefined;
   }
@@ -513,10 +522,11 @@ class Walker {
    * whose children are being looked at already (look-ahead): their paths go through its handle.
    */
   private spare(node: DirNode): void {
-    if (!node.held || this.held.size <= (this.opts.holdUpTo ?? MAX_HELD)) return;
+    if (node.held === undefined || this.held.size <= (this.opts.holdUpTo ?? MAX_HELD)) return;
     if (node.children.size || node.statNext) return;
-    node.was = { dev: node.held.dev, ino: node.held.ino };
-    closeSync(node.held.fd);
+    const st = fstatSync(node.held);
+    node.was = { dev: st.dev, ino: st.ino };
+    closeSync(node.held);
     this.held.delete(node);
     node.held = undefined;
   }
@@ -527,7 +537,7 @@ class Walker {
    * entry came already, with nothing under it; a warning says so for a replaced one.
    */
   private async resume(parent: DirNode, node: DirNode, name: string): Promise<boolean> {
-    if (!this.opts.exact || node.held || !node.was) return true;
+    if (!this.opts.exact || node.held !== undefined || !node.was) return true;
     const at = this.at(parent, name);
     const check = { place: parent.top, was: node.was };
     try {
@@ -726,7 +736,7 @@ class Walker {
   private visit(node: DirNode): void {
     const l = node.listing;
     if (!l) return;
-    if (this.opts.exact && !node.held && !node.top) return; // closed until its subtree comes
+    if (this.opts.exact && node.held === undefined && !node.top) return; // closed until its subtree comes
     if (node.big) {
       this.visitBig(node, node.big);
       return;

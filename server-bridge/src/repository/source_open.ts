@@ -201,9 +201,8 @@ export function sourcePath(src: SourcePaths, rel: string): string {
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
-/** A directory of a source tree held open: the walk lists it and reaches its children through it. */
-export interface HeldDir {
-  fd: number;
+/** A directory's identity, to know it again. */
+export interface DirId {
   dev: number;
   ino: number;
 }
@@ -213,7 +212,7 @@ export interface DirCheck {
   /** `at` may lead through links (a walk's root): the handle must be at exactly `abs`. */
   place: boolean;
   /** The directory's identity when it was held before: it must be the same directory. */
-  was?: { dev: number; ino: number };
+  was?: DirId;
 }
 
 function dirMoved(abs: string, why: string): FileOpError {
@@ -226,9 +225,10 @@ function dirMoved(abs: string, why: string): FileOpError {
   });
 }
 
-function judgeDir(abs: string, st: Stats, check: DirCheck, at: string | undefined): void {
+/** check.place against where the handle is (`at`), check.was against its fstat. */
+function judgeDir(abs: string, check: DirCheck, at: string | undefined, st: Stats | undefined): void {
   if (check.place && at !== abs) throw dirMoved(abs, `is not there but at ${JSON.stringify(at)}: it was moved`);
-  if (check.was && (check.was.dev !== st.dev || check.was.ino !== st.ino)) throw dirMoved(abs, 'was replaced');
+  if (check.was && (check.was.dev !== st?.dev || check.was.ino !== st.ino)) throw dirMoved(abs, 'was replaced');
 }
 
 /** ENOTDIR from O_DIRECTORY | O_NOFOLLOW: a link or a file is at the path now. */
@@ -239,10 +239,11 @@ function openFailed(abs: string, err: unknown): unknown {
 /**
  * Opens the directory listed at `abs` through `at`: its parent's handle (`/proc/self/fd/<fd>/<name>`,
  * so no link put on the way since is followed) or, for a walk's root, `abs` itself with `check.place`.
- * Fails with EMOVED when a link or a file is there now, or the check fails; ENOENT when it is gone.
- * The caller closes `fd`.
+ * Returns the handle (the caller closes it). Fails with EMOVED when a link or a file is there
+ * now, or the check fails; ENOENT when it is gone. No fstat unless `check.was` asks: one call
+ * less per directory of a walk.
  */
-export function openHeldDirSync(at: string, abs: string, check: DirCheck): HeldDir {
+export function openHeldDirSync(at: string, abs: string, check: DirCheck): number {
   let fd: number;
   try {
     fd = openSync(at, DIR_FLAGS);
@@ -250,9 +251,9 @@ export function openHeldDirSync(at: string, abs: string, check: DirCheck): HeldD
     throw openFailed(abs, err);
   }
   try {
-    const st = fstatSync(fd);
-    judgeDir(abs, st, check, check.place ? readlinkSync(`/proc/self/fd/${fd}`) : undefined);
-    return { fd, dev: st.dev, ino: st.ino };
+    const place = check.place ? readlinkSync(`/proc/self/fd/${fd}`) : undefined;
+    judgeDir(abs, check, place, check.was ? fstatSync(fd) : undefined);
+    return fd;
   } catch (err) {
     closeSync(fd);
     throw err;
@@ -264,7 +265,7 @@ const fstatP = promisify(fstatCb);
 const closeP = promisify(closeCb);
 
 /** openHeldDirSync through libuv's threads. */
-export async function openHeldDir(at: string, abs: string, check: DirCheck): Promise<HeldDir> {
+export async function openHeldDir(at: string, abs: string, check: DirCheck): Promise<number> {
   let fd: number;
   try {
     fd = await openP(at, DIR_FLAGS);
@@ -272,9 +273,9 @@ export async function openHeldDir(at: string, abs: string, check: DirCheck): Pro
     throw openFailed(abs, err);
   }
   try {
-    const st = await fstatP(fd);
-    judgeDir(abs, st, check, check.place ? await readlink(`/proc/self/fd/${fd}`) : undefined);
-    return { fd, dev: st.dev, ino: st.ino };
+    const place = check.place ? await readlink(`/proc/self/fd/${fd}`) : undefined;
+    judgeDir(abs, check, place, check.was ? await fstatP(fd) : undefined);
+    return fd;
   } catch (err) {
     await closeP(fd);
     throw err;
