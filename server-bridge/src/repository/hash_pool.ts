@@ -24,6 +24,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BridgeError, CancelledError } from '../core/errors';
 import { FileOpError, type FileOpFields } from './file_op_error';
+import { copyHere, hashHere } from './hash_here';
 import { HASH_WORKER_SOURCE } from './hash_worker';
 import type { Meta } from './file_meta';
 import { openListed, openListedSync, type Listed } from './source_open';
@@ -66,6 +67,8 @@ interface Task {
   signal?: AbortSignal;
   onAbort?: () => void;
   slot?: Slot;
+  /** Run on this thread (no worker could start): it stops itself on abort, at its next chunk. */
+  here?: true;
   done: boolean;
 }
 
@@ -110,6 +113,15 @@ export class HashPool {
   private head = 0;
   private nextId = 1;
   private closed = false;
+  /** Tasks run on this thread because no worker could start (hash_here.ts), at most `size` at once. */
+  private readonly here = new Set<Promise<void>>();
+  /** No worker is started again before this time (ms) once one failed to start. */
+  private retryAt = 0;
+  /** Why the last worker could not start, until one does. */
+  private startFailure: string | undefined;
+  /** Workers that could not start, and why the last did not: see threadsUnavailable. */
+  startFailures = 0;
+  lastStartFailure: string | undefined;
 
   constructor(opts: HashPoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? defaultPoolSize());
@@ -122,6 +134,12 @@ export class HashPool {
   get threads(): number {
     return this.slots.size;
   }
+
+  /**
+   * When a worker thread cannot be started (the process or its container is at its thread limit),
+   * the pool works with the workers it has or, with none, on this thread; startFailures counts
+   * such failures (a caller compares it before and after its work) and lastStartFailure says why.
+   */
 
   /** Reads `file` to its end and hashes it. */
   async hash(file: string, opts: { signal?: AbortSignal } = {}): Promise<FileDigest> {
@@ -149,7 +167,7 @@ export class HashPool {
     this.queue = [];
     this.head = 0;
     for (const s of [...this.slots]) void this.retire(s, new CancelledError('the hash pool was closed'));
-    await Promise.all([...this.exiting]);
+    await Promise.all([...this.exiting, ...this.here]);
     this.closed = false;
   }
 
@@ -170,6 +188,7 @@ export class HashPool {
   }
 
   private abort(task: Task): void {
+    if (task.here) return; // it stops at its next chunk, its copy removed, and fails then
     const slot = task.slot;
     if (!slot) {
       // Still queued: it never reaches a worker (pump skips settled tasks).
@@ -202,8 +221,14 @@ export class HashPool {
         this.head++;
         continue;
       }
-      const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
-      if (!slot) break;
+      const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.trySpawn() : undefined);
+      if (!slot) {
+        // No worker could start and none is alive to take it: this thread does it.
+        if (this.slots.size || this.startFailure === undefined || this.here.size >= this.size) break;
+        this.head++;
+        this.runHere(task);
+        continue;
+      }
       this.head++;
       this.assign(slot, task);
     }
@@ -222,6 +247,46 @@ export class HashPool {
     // Busy: the caller awaits this answer, so the worker must keep the process alive until it comes.
     slot.worker.ref();
     slot.worker.postMessage({ id: task.id, ...task.request });
+  }
+
+  /** spawn(), or undefined when no thread can be started now (ERR_WORKER_INIT_FAILED: EAGAIN); tried again after a second. */
+  private trySpawn(): Slot | undefined {
+    if (this.startFailure !== undefined && Date.now() < this.retryAt) return undefined;
+    try {
+      const slot = this.spawn();
+      this.startFailure = undefined;
+      return slot;
+    } catch (err) {
+      this.startFailure = (err as Error).message;
+      this.startFailures++;
+      this.lastStartFailure = this.startFailure;
+      this.retryAt = Date.now() + 1000;
+      return undefined;
+    }
+  }
+
+  /** Does `task` on this thread (hash_here.ts), as a worker would. */
+  private runHere(task: Task): void {
+    task.here = true;
+    const r = task.request;
+    const stopped = (): Error | undefined => {
+      if (task.signal?.aborted) return new HashAbortError({ cause: task.signal.reason });
+      return this.closed ? new CancelledError('the hash pool was closed') : undefined;
+    };
+    const work =
+      r.op === 'hash'
+        ? hashHere(r.file, stopped, this.chunkSize)
+        : copyHere(r.file, r.dest, r.listed, stopped, this.chunkSize);
+    const done = work
+      .then(
+        (d) => this.settle(task, { id: task.id, ok: true, ...d }),
+        (err: unknown) => this.settle(task, err instanceof Error ? err : new Error(String(err))),
+      )
+      .finally(() => {
+        this.here.delete(done);
+        this.pump();
+      });
+    this.here.add(done);
   }
 
   private spawn(): Slot {

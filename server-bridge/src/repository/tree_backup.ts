@@ -24,6 +24,7 @@ import { CarriedEntries, countInto, type CarriedSubtree, type SubtreeStats } fro
 import { OrderedOutput, type HeldEntry } from './ordered_output';
 import { metaOf, type Meta } from './file_meta';
 import { orderedWalk } from './ordered_walk';
+import { sharedHashPool } from './hash_pool';
 import { INLINE_FILE, type Repository, type StoredObject } from './repository';
 import { SmallReader } from './small_reader';
 import { sourcePath, sourcePaths, type Listed, type SourcePaths } from './source_open';
@@ -147,6 +148,9 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     return true;
   };
   // Walked from real paths: files are checked to be opened exactly where they were listed.
+  // A thread that cannot start (the process at its thread limit) is said in a warning, not a failure.
+  const hashPool = sharedHashPool();
+  const hashFailuresBefore = hashPool.startFailures;
   const roots = rootsOf(opts.include);
   const source = await sourcePaths(opts.root, roots);
   if (source.warning) warnings.push(source.warning);
@@ -267,11 +271,22 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
    * the main thread's path, as if there were no thread.
    */
   let reader: SmallReader<HeldEntry> | undefined;
+  /** Why the thread could not start (the process at its thread limit): the main thread reads its files. */
+  let readerFailed: string | undefined;
   let smallSeen = 0;
   const readerAfter = opts.smallReaderAfter ?? SMALL_READER_AFTER;
   const smallReader = (): SmallReader<HeldEntry> | undefined => {
-    if (reader || opts.reads || !(repo as Repository).storesWholeSync || ++smallSeen <= readerAfter) return reader;
-    const r = new SmallReader<HeldEntry>({
+    if (reader || readerFailed !== undefined || opts.reads || !(repo as Repository).storesWholeSync) return reader;
+    if (++smallSeen <= readerAfter) return undefined;
+    try {
+      reader = startReader();
+    } catch (err) {
+      readerFailed = (err as Error).message;
+    }
+    return reader;
+  };
+  const startReader = (): SmallReader<HeldEntry> =>
+    new SmallReader<HeldEntry>({
       limit: INLINE_FILE,
       signal: opts.signal,
       onRead: (held, sha256, bytes) => {
@@ -298,9 +313,6 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
         });
       },
     });
-    reader = r;
-    return r;
-  };
   const nextRead = (): Promise<void> => (reader as SmallReader<HeldEntry>).next();
 
   /**
@@ -476,6 +488,14 @@ export async function backupTree(opts: TreeBackupOptions): Promise<TreeBackupRes
     await out.finish();
     await pool.drain();
     if (reader?.lost) warnings.push(`the second reading thread ${reader.lost}; the main thread read its files`);
+    if (readerFailed !== undefined) {
+      warnings.push(`the second reading thread could not start (${readerFailed}); the main thread read its files`);
+    }
+    if (hashPool.startFailures > hashFailuresBefore) {
+      warnings.push(
+        `${plural(hashPool.startFailures - hashFailuresBefore, 'hash thread', 'hash threads')} could not start (${hashPool.lastStartFailure ?? ''}): files were read with the threads there were, or on the main thread`,
+      );
+    }
     if (moved > MOVED_WARNINGS) {
       warnings.push(`${plural(moved - MOVED_WARNINGS, 'more file was', 'more files were')} left out as above (EMOVED)`);
     }
