@@ -263,5 +263,6 @@ export async function restoreTreeRecord(
     onProgress: (p) => ctx.step.progress(p.bytes, total, 'bytes'),
     stats: ctx.stats,
   });
+  for (const w of res.warnings) ctx.step.log('warn', w);
   return `${res.written} written, ${res.unchanged} unchanged, ${res.removed} removed`;
 }

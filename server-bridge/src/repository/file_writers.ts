@@ -114,7 +114,8 @@ export function defaultWriterThreads(): number {
 }
 
 export class FileWriters<T> {
-  private readonly threads: number;
+  /** Threads at most: lowered to those alive when another cannot start (the process at its thread limit). */
+  private threads: number;
   private readonly batchFiles: number;
   private readonly batchBytes: number;
   private readonly inFlight: number;
@@ -193,6 +194,20 @@ export class FileWriters<T> {
     const b = this.current();
     b.groups.push({ open: dir.open, want: dir.want, meta, names: [] });
     b.metaTags.set(b.groups.length - 1, tag);
+  }
+
+  /**
+   * Starts a thread unless one runs: undefined when one does, else why none could start (the
+   * process or its container at its thread limit: EAGAIN), and the caller writes the files itself.
+   */
+  start(): string | undefined {
+    if (this.slots.some((s) => !s.gone)) return undefined;
+    try {
+      this.spawn();
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Files that were not made because something was at their name, taken (the caller writes them). */
@@ -276,7 +291,15 @@ export class FileWriters<T> {
     const live = this.slots.filter((s) => !s.gone);
     const free = live.find((s) => s.sent.size === 0);
     if (free) return free;
-    if (live.length < this.threads) return this.spawn();
+    if (live.length < this.threads) {
+      try {
+        return this.spawn();
+      } catch (err) {
+        // No thread more can start: the restore goes on with those it has (start() made one).
+        if (!live.length) throw err;
+        this.threads = live.length;
+      }
+    }
     return live.reduce((a, s) => (s.sent.size < a.sent.size ? s : a));
   }
 

@@ -57,6 +57,8 @@ export class FreshDirWrites {
   /** The entry of `handed` when a writer thread makes it (else the main thread made it, and nothing waits). */
   private handedMade: Placed | undefined;
   private target: { rel: string; at: DirTarget } | undefined;
+  /** Why no writer thread could start (the process at its thread limit): the main thread writes everything. */
+  threadsUnavailable: string | undefined;
 
   constructor(
     private readonly tree: ContainedTree,
@@ -68,7 +70,7 @@ export class FreshDirWrites {
    * false: the caller makes it now. Call settle(path) first.
    */
   defer(d: Placed): boolean {
-    if (!d.e.path) return false;
+    if (!d.e.path || this.threadsUnavailable !== undefined) return false;
     const { dir } = splitRel(d.e.path);
     this.tree.makeDirs(dir);
     if (!this.tree.isFresh(dir)) return false;
@@ -78,6 +80,7 @@ export class FreshDirWrites {
 
   /** Hands small file `f.e` to a writer thread when its directory is new: false, the caller writes it. */
   async file(f: Placed): Promise<boolean> {
+    if (!this.startWriters()) return false; // the caller's settle() makes a deferred directory
     const e = f.e;
     const { dir, name } = splitRel(e.path);
     let mk: NewDir | undefined;
@@ -94,15 +97,23 @@ export class FreshDirWrites {
       this.handed = dir;
       this.handedMade = undefined;
     }
+    const writers = this.writers as FileWriters<Placed>;
+    await writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), f, mk);
+    for (const x of writers.takeExisting()) this.hooks.fallback(x.e);
+    return true;
+  }
+
+  /** The writer threads, with one started; false (and threadsUnavailable set) when none can start. */
+  private startWriters(): boolean {
+    if (this.threadsUnavailable !== undefined) return false;
     this.writers ??= new FileWriters<Placed>({
       ...this.hooks.writers,
       proc: this.tree.proc,
       onWritten: (x, ino, mtimeNs) => this.hooks.onWritten(x, ino, mtimeNs),
       onDirMeta: (x, ino, mtimeNs) => this.hooks.dirMetaDone(x, ino, mtimeNs),
     });
-    await this.writers.add(this.dirTarget(dir), name, this.hooks.read(e), this.hooks.meta(e), f, mk);
-    for (const x of this.writers.takeExisting()) this.hooks.fallback(x.e);
-    return true;
+    this.threadsUnavailable = this.writers.start();
+    return this.threadsUnavailable === undefined;
   }
 
   /**

@@ -49,6 +49,8 @@ export interface TreeRestoreResult {
   unchanged: number;
   removed: number;
   bytes: number;
+  /** What the restore did otherwise than usual, for the job's log (no writer thread could start). */
+  warnings: string[];
 }
 
 /** What to check when the target refuses a write. */
@@ -91,7 +93,7 @@ function targetError(err: unknown, root: string): unknown {
  */
 async function restoreTreeUnchecked(given: TreeRestoreOptions): Promise<TreeRestoreResult> {
   const opts = { ...given, entries: inPathOrder(given.entries) };
-  const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0 };
+  const res: TreeRestoreResult = { written: 0, unchanged: 0, removed: 0, bytes: 0, warnings: [] };
   // The checks see the same list that is written below, duplicates and order included.
   await checkEntryList(opts.component ?? opts.root, opts.entries, opts.mode, opts.exclude);
   const excluded = new Set(opts.exclude);
@@ -233,6 +235,9 @@ async function writeDirsAndFiles(
     await fresh.settle();
     await pool.drain();
     await fresh.drain();
+    if (fresh.threadsUnavailable !== undefined) {
+      res.warnings.push(`no writer thread could start (${fresh.threadsUnavailable}): the main thread wrote every file`);
+    }
   } catch (err) {
     // Nothing may still be writing when the caller undoes the restore.
     await pool.drain().catch(() => undefined);

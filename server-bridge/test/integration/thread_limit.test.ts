@@ -30,12 +30,21 @@ interface ChildResult {
   warnings: string[];
   readByThread: number;
   hashThreads: number;
+  restoreWarnings: string[];
+  restored: Array<[string, string]>;
   error?: string;
 }
 
 /** Runs the child (under RLIMIT_NPROC `nproc` when given): the threads it ran once ready, and its result. */
-function runChild(tree: string, repo: string, nproc?: number): Promise<{ ready: number; result: ChildResult }> {
-  const cmd = [process.execPath, child, dist, tree, repo];
+function runChild(tree: string, name: string, nproc?: number): Promise<{ ready: number; result: ChildResult }> {
+  const cmd = [
+    process.execPath,
+    child,
+    dist,
+    tree,
+    path.join(work, `repo-${name}`),
+    path.join(work, `restored-${name}`),
+  ];
   const argv = nproc === undefined ? cmd : ['prlimit', `--nproc=${nproc}:${nproc}`, '--', ...cmd];
   const p = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -65,7 +74,7 @@ function runChild(tree: string, repo: string, nproc?: number): Promise<{ ready: 
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-test('with no thread to spare, a backup reads and stores everything on the main thread, and says so', async () => {
+test('with no thread to spare, a backup and a restore do everything on the main thread, and say so', async () => {
   const tree = path.join(work, 'tree');
   await mkdir(path.join(tree, 'small'), { recursive: true });
   const files = new Map<string, Buffer>();
@@ -75,12 +84,14 @@ test('with no thread to spare, a backup reads and stores everything on the main 
   for (const [rel, data] of files) await writeFile(path.join(tree, rel), data);
   await chmod(tree, 0o755);
 
-  const free = await runChild(tree, path.join(work, 'repo-free'));
+  const free = await runChild(tree, 'free');
   expect(free.result.error).toBeUndefined();
   expect(free.result.warnings).toEqual([]);
   expect(free.result.readByThread).toBeGreaterThan(0); // the reading thread ran
+  expect(free.result.restoreWarnings).toEqual([]);
+  expect(free.result.restored).toEqual([...files].map(([rel, data]) => [rel, sha(data)]).sort());
 
-  const limited = await runChild(tree, path.join(work, 'repo-limited'), free.ready);
+  const limited = await runChild(tree, 'limited', free.ready);
   expect(limited.ready).toBe(free.ready);
   expect(limited.result.error).toBeUndefined();
   expect(limited.result.entries).toEqual(free.result.entries);
@@ -92,5 +103,9 @@ test('with no thread to spare, a backup reads and stores everything on the main 
     expect.stringMatching(
       /^\d+ hash threads? could not start \(.*EAGAIN.*\): files were read with the threads there were, or on the main thread$/,
     ),
+  ]);
+  expect(limited.result.restored).toEqual(free.result.restored);
+  expect(limited.result.restoreWarnings).toEqual([
+    expect.stringMatching(/^no writer thread could start \(.*EAGAIN.*\): the main thread wrote every file$/),
   ]);
 }, 60_000);
