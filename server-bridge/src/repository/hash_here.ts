@@ -50,22 +50,33 @@ async function readChunk(fh: FileHandle, buf: Buffer): Promise<number> {
   }
 }
 
+/** Reads `fh` to its end a chunk at a time, hashing each and handing it to `use` (which must be done with it on return). */
+async function eachChunk(
+  fh: FileHandle,
+  stopped: Stopped,
+  chunkSize: number,
+  use?: (chunk: Buffer) => Promise<void>,
+): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(chunkSize);
+  let size = 0;
+  for (;;) {
+    const stop = stopped();
+    if (stop) throw stop;
+    const n = await readChunk(fh, buf);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    if (use) await use(buf.subarray(0, n));
+    size += n;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
 /** Reads `file` to its end and hashes it. */
 export async function hashHere(file: string, stopped: Stopped, chunkSize: number): Promise<HereDigest> {
   const { handle } = await openSource(file);
   try {
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(chunkSize);
-    let size = 0;
-    for (;;) {
-      const stop = stopped();
-      if (stop) throw stop;
-      const n = await readChunk(handle, buf);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-      size += n;
-    }
-    return { sha256: hash.digest('hex'), size };
+    return await eachChunk(handle, stopped, chunkSize);
   } finally {
     await handle.close();
   }
@@ -87,33 +98,24 @@ export async function copyHere(
     } catch (err) {
       throw tagged(err, 'destination');
     }
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(chunkSize);
-    let size = 0;
-    for (;;) {
-      const stop = stopped();
-      if (stop) throw stop;
-      const n = await readChunk(src, buf);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-      for (let off = 0; off < n;) {
+    const into = out;
+    const digest = await eachChunk(src, stopped, chunkSize, async (chunk) => {
+      for (let off = 0; off < chunk.length;) {
         try {
-          off += (await out.write(buf, off, n - off, null)).bytesWritten;
+          off += (await into.write(chunk, off, chunk.length - off, null)).bytesWritten;
         } catch (err) {
           throw tagged(err, 'destination');
         }
       }
-      size += n;
-    }
-    const done = out;
+    });
     out = undefined;
     try {
-      await done.close();
+      await into.close();
     } catch (err) {
       await unlink(dest).catch(() => undefined);
       throw tagged(err, 'destination');
     }
-    return { sha256: hash.digest('hex'), size, replaced };
+    return { ...digest, replaced };
   } catch (err) {
     if (out) {
       await out.close().catch(() => undefined);

@@ -361,14 +361,15 @@ class Walker {
   private async metaAt(node: DirNode, k: number): Promise<Meta | null> {
     const name = node.big ? node.big.name(k) : ((node.listing as Listing).names[k] as string);
     const abs = node.childAbs(this.opts.root, name, this.opts.rootPaths);
-    const at = this.at(node, name);
     // Parallel calls keep a window of `statAhead` in flight; synchronous ones are made in batches
     // of as many, back to back (measured: one at a time between other work cost half as much again).
     if (!node.stats.has(k) || !this.opts.pacer.sync) this.startStats(node, k + this.statAhead);
     const ahead = node.stats.get(k);
     node.stats.delete(k);
     const res =
-      ahead instanceof Promise ? await ahead : (ahead ?? (await settle(lstat(at, { bigint: true }).then(metaOf))));
+      ahead instanceof Promise
+        ? await ahead
+        : (ahead ?? (await settle(lstat(this.at(node, name), { bigint: true }).then(metaOf))));
     if (res.ok) return res.value;
     if (!isMissing(res.error)) throw res.error;
     if (node.top) {
