@@ -44,7 +44,9 @@ const data = async (b: CliResult): Promise<Comp> => {
 const logs = (b: CliResult) =>
   b.events.filter((e) => e.type === 'log').map((e) => `${String(e.level)}: ${String(e.message)}`);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const stateFile = () => path.join(path.dirname(env.cfgFile), 'mm-backup-walk', 'data.json');
+/** The walk state a backup saved for its snapshot. */
+const stateFile = (b: CliResult) =>
+  path.join(path.dirname(env.cfgFile), 'mm-backup-walk', `data@${b.summary?.snapshot.id as string}.json`);
 const backup = async (...extra: string[]) => {
   const b = await env.cli('backup', '--mode', 'online', ...extra);
   expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
@@ -73,7 +75,7 @@ test('settled days are carried, new rows are seen, hand edits wait for the full 
   // The repository has room for the whole disk: no scan, the copy is the only walk.
   expect(logs(b1).join('\n')).toMatch(/the copy walked every directory \(no walk state for the parent snapshot\)/);
   expect(logs(b1).join('\n')).not.toMatch(/the scan/);
-  const state1 = JSON.parse(await readFile(stateFile(), 'utf8')) as { subtrees: Record<string, unknown> };
+  const state1 = JSON.parse(await readFile(stateFile(b1), 'utf8')) as { subtrees: Record<string, unknown> };
   // Well behind the two days after which a day counts as settled.
   const cutoff = new Date(Date.now() - 5 * 24 * 3600 * 1000).toISOString().slice(0, 10).replace(/-/g, '');
   const settled = (await readdir(dataRoot)).filter((d) => /^\d{8}$/.test(d) && d < cutoff).sort();
@@ -117,18 +119,18 @@ test('settled days are carried, new rows are seen, hand edits wait for the full 
   expect(Object.fromEntries((await data(b4)).entries.map((e) => [e.path, e.sha256]))[edited]).toBe(
     sha('edited by hand'),
   );
-  const state = JSON.parse(await readFile(stateFile(), 'utf8')) as { fullWalkAt: string };
+  const state = JSON.parse(await readFile(stateFile(b4), 'utf8')) as { fullWalkAt: string };
   state.fullWalkAt = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString();
-  await writeFile(stateFile(), JSON.stringify(state));
+  await writeFile(stateFile(b4), JSON.stringify(state));
   const b5 = await backup();
   expect(logs(b5).join('\n')).toMatch(/walked every directory \(the last full walk is 7 days old or more\)/);
   expect(Object.fromEntries((await data(b5)).entries.map((e) => [e.path, e.sha256]))[edited]).toBe(sha('edited again'));
 
   // A walk state out of step with its parent (an entry count that is not the parent's): the
   // carry is abandoned for a full walk, the snapshot is complete, and the state is right again.
-  const bad = JSON.parse(await readFile(stateFile(), 'utf8')) as { subtrees: Record<string, { entries: number }> };
+  const bad = JSON.parse(await readFile(stateFile(b5), 'utf8')) as { subtrees: Record<string, { entries: number }> };
   (bad.subtrees[dayA] as { entries: number }).entries += 5;
-  await writeFile(stateFile(), JSON.stringify(bad));
+  await writeFile(stateFile(b5), JSON.stringify(bad));
   await writeFile(path.join(dataRoot, edited), 'edited a third time');
   const b6 = await backup();
   expect(logs(b6).join('\n')).toMatch(
@@ -183,6 +185,26 @@ test('offline, nothing changed: the pack index is loaded while Mattermost still 
   expect(precopied?.type === 'step.finished' && precopied.summary).toMatch(/^0 changed files/);
   expect(seen.find((s) => s.step === 'precopy')).toEqual({ step: 'precopy', ready: false });
   expect(seen.find((s) => s.step === 'stop')).toEqual({ step: 'stop', ready: true });
+  expect(await isUp(env.url)).toBe(true);
+}, 300_000);
+
+// Two configs in one directory share the signing key, and so the directory of walk states: a
+// backup to the other repository must not take this one's parent state away (one file per
+// component held only the last backup's, and the next backup here walked every path).
+test('a backup to another repository in between: the next backup here still carries the settled days', async () => {
+  await backup();
+  const otherRepo = path.join(path.dirname(env.cfgFile), 'other-repo');
+  await env.writeConfig({ repository: { path: otherRepo } });
+  try {
+    const other = await backup();
+    expect(logs(other).join('\n')).toMatch(/the copy walked every directory \(no walk state for the parent snapshot\)/);
+  } finally {
+    await env.writeConfig();
+  }
+  const again = await backup();
+  expect(logs(again).join('\n')).toMatch(
+    /the copy took [1-9]\d* entries of [1-9]\d* settled day directories from the parent/,
+  );
   expect(await isUp(env.url)).toBe(true);
 }, 300_000);
 
