@@ -46,6 +46,42 @@ test('a lookup per object and a pack per 200: one filter merge per pack, every p
   for (let i = 0; i < 1000; i++) expect(session.has(sha(randomBytes(8)))).toBe(false);
 });
 
+test('40 packs of 1000 names: buckets grow with room to spare, copied a few times, not the whole set per pack', () => {
+  const session = new SessionPacked();
+  const names: string[] = [];
+  for (let p = 0; p < 40; p++) {
+    const pack = Array.from({ length: 1000 }, () => sha(randomBytes(8)));
+    session.finish(packOf(pack));
+    names.push(...pack);
+  }
+  expect(session.size).toBe(40000);
+  expect(session.filterMerges).toBe(40);
+  // Room to spare: a quarter at most, and MIN_ROOM (8) records a bucket.
+  expect(session.bytes).toBeGreaterThanOrEqual(40000 * 12);
+  expect(session.bytes).toBeLessThanOrEqual(40000 * 12 * 1.25 + 1024 * 12 * 9);
+  // Merged whole into a new array per pack, the copies were 12 bytes x (1000 + 2000 + ... + 39000): 9.4 MB.
+  expect(session.bytesCopied).toBeLessThan(5 * session.bytes);
+  for (let i = 0; i < names.length; i += 7) expect(session.has(names[i] as string)).toBe(true);
+  for (let i = 0; i < 1000; i++) expect(session.has(sha(randomBytes(9)))).toBe(false);
+});
+
+test('names made to share their first bits fill one bucket and are all found', () => {
+  const session = new SessionPacked();
+  // The first 12 hex digits (48 bits) alike: one bucket, the rest in order by the next digits.
+  const made = Array.from(
+    { length: 300 },
+    (_, i) => 'abcdef012345' + i.toString(16).padStart(4, '0') + sha(Buffer.from([i])).slice(16),
+  );
+  // Interleaved packs: the second merges into the middle of the first's records, not after them.
+  session.finish(packOf(made.filter((_, i) => i % 2 === 0)));
+  session.finish(packOf(made.filter((_, i) => i % 2 === 1)));
+  session.finish(packOf([made[299] as string]));
+  expect(session.size).toBe(301);
+  for (const n of made) expect(session.has(n)).toBe(true);
+  expect(session.has('abcdef012345ffff' + '0'.repeat(48))).toBe(false);
+  expect(session.has('abcdef0123450000' + '1'.repeat(48))).toBe(false);
+});
+
 /** A finished pack as finish() reads it: only the index's names matter to the session. */
 const packOf = (names: string[]): FinishedPack => ({
   packSha: sha(Buffer.from(names.join())),
@@ -66,8 +102,9 @@ test('names that share their first 64 bits: the whole name, read back from the s
   for (const c of ['0', '1', '2']) expect(session.has(tail(c))).toBe(true);
   expect(session.has(tail('3'))).toBe(false);
   expect(session.has(sha(Buffer.from('a')))).toBe(true);
-  // 12 bytes a name in memory, whatever the names' length on disk.
-  expect(session.bytes).toBe(4 * 12);
+  // 12 bytes a name in memory (and room to spare), whatever the names' length on disk.
+  expect(session.size).toBe(4);
+  expect(session.bytes).toBeLessThanOrEqual(2 * (4 + 8) * 12);
   expect(() => session.has('not a name')).toThrow(/not an object name/);
   session.dispose();
   expect(session.has(tail('1'))).toBe(false);
@@ -96,7 +133,8 @@ test('the whole names are in a 0600 file that is never visible, its descriptor c
   const st = await stat(`/proc/self/fd/${fd}`);
   expect(st.size).toBe(1000 * 32);
   expect(st.mode & 0o777).toBe(0o600);
-  expect(session.bytes).toBe(1000 * 12);
+  expect(session.size).toBe(1000);
+  expect(session.bytes).toBeLessThanOrEqual(1000 * 12 * 1.25 + 1024 * 12 * 9);
   for (const n of names) expect(session.has(n)).toBe(true);
   session.dispose();
   session.dispose();
