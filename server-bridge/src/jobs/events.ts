@@ -46,7 +46,15 @@ export type JobEvent =
       unit: 'bytes' | 'files' | 'objects';
       detail?: string;
     }
-  | { type: 'step.finished'; jobId: string; step: string; durationMs: number; summary?: string }
+  | {
+      type: 'step.finished';
+      jobId: string;
+      step: string;
+      durationMs: number;
+      summary?: string;
+      /** The process's highest resident set so far (getrusage's maxRSS) as the step ended: which step raised the peak. */
+      peakRssBytes?: number;
+    }
   | { type: 'step.skipped'; jobId: string; step: string; title: string; reason: string }
   | { type: 'step.failed'; jobId: string; step: string; error: string; code: string }
   | { type: 'undo.started'; jobId: string; step: string }

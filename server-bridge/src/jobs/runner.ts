@@ -194,6 +194,7 @@ export async function runJob(job: Job, signal: AbortSignal, emit: EmitFn): Promi
         step: step.id,
         durationMs: Date.now() - t0,
         summary: summary ? redact(summary) : undefined,
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
       });
       return undefined;
     } catch (err) {

@@ -55,6 +55,38 @@ test('steps run in order, finally runs, events come in the documented order', as
   ]);
 });
 
+test("each step.finished carries the process's peak resident set so far: a step that holds 64 MB raises it", async () => {
+  const r = recorder();
+  const held: Buffer[] = [];
+  const job: Job = {
+    id: 'j',
+    kind: 'backup',
+    steps: [
+      step('a', r.order),
+      {
+        id: 'big',
+        title: 'big',
+        run: () => {
+          // Touched, so resident (allocUnsafe memory is not, until written).
+          held.push(Buffer.alloc(64 * 1024 * 1024, 1));
+          return Promise.resolve(undefined);
+        },
+      },
+    ],
+    finally: [],
+  };
+  await runJob(job, new AbortController().signal, r.emit);
+  const peak = (id: string) => {
+    const e = r.events.find((x) => x.type === 'step.finished' && x.step === id);
+    return e?.type === 'step.finished' ? (e.peakRssBytes ?? 0) : 0;
+  };
+  expect(peak('a')).toBeGreaterThan(10 * 1024 * 1024);
+  expect(peak('big')).toBeGreaterThanOrEqual(peak('a'));
+  // Unless the process had been 64 MB larger before, which this small test process never was.
+  expect(peak('big') - peak('a')).toBeGreaterThan(32 * 1024 * 1024);
+  expect(held).toHaveLength(1);
+});
+
 test('a failure undoes the failed step and completed steps in reverse, then runs finally', async () => {
   const r = recorder();
   const job: Job = {

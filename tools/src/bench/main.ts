@@ -30,7 +30,7 @@ import {
   treeSize,
 } from './measure';
 import { physicalPhase, pitrSkipReason, type PitrFigures } from './pitr_phase';
-import { renderMarkdown } from './report';
+import { peakSteps, renderMarkdown } from './report';
 import { ensureRestic, resticDrop, resticInit, type ResticRepo, type ResticTool } from './restic';
 import { buildRows, type Figures } from './rows';
 import {
@@ -558,6 +558,7 @@ async function bench(): Promise<void> {
           steps: names
             .map((n) => [n, median(xs.map((x) => x.steps?.[n] ?? 0)) / 1000] as [string, number])
             .filter(([, v]) => v >= 0.05),
+          peakSteps: peakSteps(xs, names),
         };
       });
     const md = renderMarkdown(result, rows, breakdown);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pitrSkipReason } from './pitr_phase';
-import { met, pitrLines, renderMarkdown, targetMet, targetText, type BenchRow } from './report';
+import { met, peakSteps, pitrLines, renderMarkdown, targetMet, targetText, type BenchRow } from './report';
 import { buildRows, type Figures } from './rows';
 import type { RunRecord, SizeSpec } from './world';
 
@@ -124,6 +124,45 @@ void describe('buildRows', () => {
       ),
       md,
     );
+  });
+
+  void it('names the steps that raised the peak, in the run with the highest peak', () => {
+    const M = 1024 * 1024;
+    const runs = [
+      { peakRssBytes: 150 * M, stepPeaks: { preflight: 60 * M, precopy: 120 * M, data: 120.2 * M, commit: 150 * M } },
+      { peakRssBytes: 140 * M, stepPeaks: { preflight: 140 * M, precopy: 140 * M, data: 140 * M, commit: 140 * M } },
+    ];
+    const names = ['preflight', 'precopy', 'data', 'commit'];
+    assert.deepEqual(peakSteps(runs, names), [
+      ['preflight', 60],
+      ['precopy', 120],
+      ['commit', 150],
+    ]);
+    assert.deepEqual(peakSteps([{ peakRssBytes: 1 }], names), [], 'runs from before steps carried their peak');
+    const md = renderMarkdown(
+      {
+        startedAt: 'now',
+        totalSeconds: 1,
+        size: { name: 'many' },
+        machine: { cores: 2, memoryBytes: 1, loadAverageStart: [0], loadAverageEnd: [0] },
+        memoryMethod: 'VmHWM',
+        install: { generateSeconds: 1, files: 1, fileBytes: 1, counts: {}, databaseBytes: 1 },
+        runsPlanned: {},
+        restic: { note: 'restic is not installed' },
+      },
+      buildRows(figures(false, true)),
+      [
+        {
+          what: 'Full backup, offline',
+          wallS: 2,
+          startupS: 0.5,
+          peakMB: [150, 140],
+          steps: [['precopy', 1.5]],
+          peakSteps: peakSteps(runs, names),
+        },
+      ],
+    );
+    assert.ok(md.includes('; peak 150, 140 MB (raised by preflight to 60, precopy to 120, commit to 150)'), md);
   });
 
   void it('shows files per second only for the many-files size', () => {

@@ -118,6 +118,8 @@ export interface Breakdown {
   startupS: number;
   peakMB: number[];
   steps: Array<[string, number]>;
+  /** The steps that raised the peak (the highest run's peak as each step ended, in MB), in order; absent before 2026-12-07. */
+  peakSteps?: Array<[string, number]>;
 }
 
 /** How the physical-mode rows were measured (or why they are absent). */
@@ -205,10 +207,32 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
     );
     for (const b of breakdown) {
       lines.push(
-        `- ${b.what}: ${b.wallS.toFixed(2)} s = ${b.startupS.toFixed(2)} outside the job + ${b.steps.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}; peak ${b.peakMB.join(', ')} MB`,
+        `- ${b.what}: ${b.wallS.toFixed(2)} s = ${b.startupS.toFixed(2)} outside the job + ${b.steps.map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}; peak ${b.peakMB.join(', ')} MB${b.peakSteps?.length ? ` (raised by ${b.peakSteps.map(([n, v]) => `${n} to ${v}`).join(', ')})` : ''}`,
       );
     }
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The steps that raised the peak resident set, in the run with the highest peak: each step's
+ * peak as it ended, kept where it rose by 1 MB or more (the first step's always), in MB.
+ */
+export function peakSteps(
+  xs: ReadonlyArray<{ peakRssBytes?: number; stepPeaks?: Record<string, number> }>,
+  names: readonly string[],
+): Array<[string, number]> {
+  const top = xs.reduce<(typeof xs)[number] | undefined>(
+    (a, x) => ((x.peakRssBytes ?? 0) > (a?.peakRssBytes ?? -1) ? x : a),
+    undefined,
+  );
+  const out: Array<[string, number]> = [];
+  let last = 0;
+  for (const n of names) {
+    const mb = Math.round((top?.stepPeaks?.[n] ?? 0) / (1024 * 1024));
+    if (mb >= last + 1) out.push([n, mb]);
+    last = Math.max(last, mb);
+  }
+  return out;
 }

@@ -215,6 +215,8 @@ export interface RunRecord {
   jobMs?: number;
   /** Duration of each step (step.finished), in ms. */
   steps?: Record<string, number>;
+  /** The process's peak resident set as each step finished (step.finished), in bytes: which step raised it. */
+  stepPeaks?: Record<string, number>;
   /** Mattermost's ping round trip while the run went on (answered probes only). */
   ping?: LatencyStats;
   /** Files the tool looked at, as it reports them (mm-backup's snapshot files, restic's total_files_processed). */
@@ -259,12 +261,14 @@ export async function mmBackup(
   let summary: Record<string, any> | undefined;
   let jobMs: number | undefined;
   const steps: Record<string, number> = {};
+  const stepPeaks: Record<string, number> = {};
   for (const l of lines) {
     try {
       const e = JSON.parse(l) as Record<string, any>;
       if (e.type === 'summary') summary = e;
       else if (e.type === 'step.finished' && typeof e.step === 'string') {
         steps[e.step] = Math.round(Number(e.durationMs));
+        if (typeof e.peakRssBytes === 'number') stepPeaks[e.step] = e.peakRssBytes;
       } else if (e.type === 'job.finished') jobMs = Number(e.durationMs);
     } catch {
       /* not JSON */
@@ -288,6 +292,7 @@ export async function mmBackup(
     snapshot: snap,
     jobMs,
     steps,
+    stepPeaks,
     reportedDowntimeMs: typeof snap?.downtime_ms === 'number' ? snap.downtime_ms : undefined,
     ping: latencyStats(watch.latenciesMs),
     files: typeof snap?.files === 'number' ? snap.files : undefined,
