@@ -5,17 +5,10 @@
 // unshare --mount --propagation private [--map-root-user] node backup_no_proc.cjs <distDir> <root> <repo>
 'use strict';
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { readlinkSync } = require('node:fs');
+const { hideProc } = require('./hide_proc.cjs');
 
 const [dist, root, repoDir] = process.argv.slice(2);
-execFileSync('mount', ['-t', 'tmpfs', 'none', '/proc']);
-let procWorks = true;
-try {
-  readlinkSync('/proc/self/fd/0');
-} catch {
-  procWorks = false;
-}
+const procWorks = hideProc();
 const { Repository } = require(path.join(dist, 'repository/repository.js'));
 const { LocalStorage } = require(path.join(dist, 'storage/local_storage.js'));
 const { backupTree } = require(path.join(dist, 'repository/tree_backup.js'));

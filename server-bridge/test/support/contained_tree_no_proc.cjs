@@ -4,17 +4,10 @@
 // unshare --mount --propagation private [--map-root-user] node contained_tree_no_proc.cjs <distDir> <root>
 'use strict';
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { readlinkSync } = require('node:fs');
+const { hideProc } = require('./hide_proc.cjs');
 
 const [dist, root] = process.argv.slice(2);
-execFileSync('mount', ['-t', 'tmpfs', 'none', '/proc']);
-let procWorks = true;
-try {
-  readlinkSync('/proc/self/fd/0');
-} catch {
-  procWorks = false;
-}
+const procWorks = hideProc();
 const { ContainedTree } = require(path.join(dist, 'repository/contained_tree.js'));
 let result;
 try {
