@@ -8,6 +8,18 @@ import type { RunRecord, SizeSpec } from './world';
 
 const row = (over: Partial<BenchRow>): BenchRow => ({ group: 'g', what: 'w', runs: 1, value: 8, unit: 's', ...over });
 
+/** The head of a report without restic, as renderMarkdown takes it. */
+const HEAD: Parameters<typeof renderMarkdown>[0] = {
+  startedAt: 'now',
+  totalSeconds: 1,
+  size: { name: 'many' },
+  machine: { cores: 2, memoryBytes: 1, loadAverageStart: [0], loadAverageEnd: [0] },
+  memoryMethod: 'VmHWM',
+  install: { generateSeconds: 1, files: 1, fileBytes: 1, counts: {}, databaseBytes: 1 },
+  runsPlanned: {},
+  restic: { note: 'restic is not installed' },
+};
+
 void describe('targets', () => {
   void it('≤ holds at the limit, < does not, ≥ restic compares with restic', () => {
     assert.equal(targetMet(row({ manual: 10 }), { on: 'manual', op: '≤', limit: 0.8 }), 'yes');
@@ -105,19 +117,7 @@ void describe('buildRows', () => {
   void it('leaves restic columns empty when restic is absent, and renders', () => {
     const rows = buildRows(figures(false, true));
     assert.ok(rows.every((x) => x.restic === undefined));
-    const md = renderMarkdown(
-      {
-        startedAt: 'now',
-        totalSeconds: 1,
-        size: { name: 'many' },
-        machine: { cores: 2, memoryBytes: 1, loadAverageStart: [0], loadAverageEnd: [0] },
-        memoryMethod: 'VmHWM',
-        install: { generateSeconds: 1, files: 1, fileBytes: 1, counts: {}, databaseBytes: 1 },
-        runsPlanned: {},
-        restic: { note: 'restic is not installed' },
-      },
-      rows,
-    );
+    const md = renderMarkdown(HEAD, rows);
     assert.ok(
       md.includes(
         '| Full backup, offline (empty repository) | 1 | 8.00 s | 10.0 s | 0.80 |  |  | ≤ 0.8× manual | yes |',
@@ -139,29 +139,16 @@ void describe('buildRows', () => {
       ['commit', 150],
     ]);
     assert.deepEqual(peakSteps([{ peakRssBytes: 1 }], names), [], 'runs from before steps carried their peak');
-    const md = renderMarkdown(
+    const md = renderMarkdown(HEAD, buildRows(figures(false, true)), [
       {
-        startedAt: 'now',
-        totalSeconds: 1,
-        size: { name: 'many' },
-        machine: { cores: 2, memoryBytes: 1, loadAverageStart: [0], loadAverageEnd: [0] },
-        memoryMethod: 'VmHWM',
-        install: { generateSeconds: 1, files: 1, fileBytes: 1, counts: {}, databaseBytes: 1 },
-        runsPlanned: {},
-        restic: { note: 'restic is not installed' },
+        what: 'Full backup, offline',
+        wallS: 2,
+        startupS: 0.5,
+        peakMB: [150, 140],
+        steps: [['precopy', 1.5]],
+        peakSteps: peakSteps(runs, names),
       },
-      buildRows(figures(false, true)),
-      [
-        {
-          what: 'Full backup, offline',
-          wallS: 2,
-          startupS: 0.5,
-          peakMB: [150, 140],
-          steps: [['precopy', 1.5]],
-          peakSteps: peakSteps(runs, names),
-        },
-      ],
-    );
+    ]);
     assert.ok(md.includes('; peak 150, 140 MB (raised by preflight to 60, precopy to 120, commit to 150)'), md);
   });
 
