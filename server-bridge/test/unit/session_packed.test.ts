@@ -44,6 +44,7 @@ test('a lookup per object and a pack per 200: one filter merge per pack, every p
   expect(session.filterMerges).toBeLessThanOrEqual(packs);
   for (const name of packed) expect(session.has(name)).toBe(true);
   for (let i = 0; i < 1000; i++) expect(session.has(sha(randomBytes(8)))).toBe(false);
+  session.dispose();
 });
 
 test('40 packs of 1000 names: buckets grow with room to spare, copied a few times, not the whole set per pack', () => {
@@ -63,6 +64,7 @@ test('40 packs of 1000 names: buckets grow with room to spare, copied a few time
   expect(session.bytesCopied).toBeLessThan(5 * session.bytes);
   for (let i = 0; i < names.length; i += 7) expect(session.has(names[i] as string)).toBe(true);
   for (let i = 0; i < 1000; i++) expect(session.has(sha(randomBytes(9)))).toBe(false);
+  session.dispose();
 });
 
 test('names made to share their first bits fill one bucket and are all found', () => {
@@ -80,6 +82,7 @@ test('names made to share their first bits fill one bucket and are all found', (
   for (const n of made) expect(session.has(n)).toBe(true);
   expect(session.has('abcdef012345ffff' + '0'.repeat(48))).toBe(false);
   expect(session.has('abcdef0123450000' + '1'.repeat(48))).toBe(false);
+  session.dispose();
 });
 
 /** A finished pack as finish() reads it: only the index's names matter to the session. */
@@ -120,13 +123,14 @@ test('the whole names are in a 0600 file that is never visible, its descriptor c
     }
     return out;
   };
-  const open = new Set((await fds()).map((f) => f.fd));
+  // By number and target: a number closed since (another test's file) may come back for this one.
+  const open = new Set((await fds()).map((f) => `${f.fd} ${f.target}`));
   const session = new SessionPacked();
   const names = Array.from({ length: 1000 }, () => sha(randomBytes(8)));
   session.finish(packOf(names.slice(0, 500)));
   session.finish(packOf(names.slice(500)));
   expect(await readdir(spoolDirSync())).toEqual([...before]);
-  const mine = (await fds()).filter((f) => !open.has(f.fd));
+  const mine = (await fds()).filter((f) => !open.has(`${f.fd} ${f.target}`));
   expect(mine).toHaveLength(1);
   const { fd, target } = mine[0] as { fd: string; target: string };
   expect(target).toMatch(/ \(deleted\)$/);
@@ -138,7 +142,7 @@ test('the whole names are in a 0600 file that is never visible, its descriptor c
   for (const n of names) expect(session.has(n)).toBe(true);
   session.dispose();
   session.dispose();
-  expect((await fds()).filter((f) => !open.has(f.fd))).toEqual([]);
+  expect((await fds()).filter((f) => !open.has(`${f.fd} ${f.target}`))).toEqual([]);
 });
 
 test('PrefixSet counts its merges: names added in bulk merge once at the next lookup', () => {
