@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import { lazyOffsite, openRepositoryStorage, type RepositoryStorage } from '../offsite/repository_storage';
 import type { OffsiteRepo } from '../offsite/open_offsite';
 import { Repository } from '../repository/repository';
+import { SummaryStore } from '../repository/summary_store';
 import { CommandServiceControl, type ServiceControl } from '../mattermost/service_control';
 import { parseDsn } from '../database/dsn';
 import type { DatabaseEngine } from '../database/engine';
@@ -49,6 +50,7 @@ export async function openContext(
     signer: () => trust.signer(),
     stagingDir,
     packs: cfg.repository.packs,
+    summaries: SummaryStore.beside(signingKeyFile(cfg), storage.describe().location),
   });
   const service = new CommandServiceControl(cfg.serviceCommands, cfg.mattermost.url, {
     stopMs: cfg.service.stopTimeoutSeconds * 1000,

@@ -108,17 +108,23 @@ export function parseVerificationKey(key: string): string | undefined {
 
 /**
  * The one listing of snapshots: which ids have a manifest (the snapshot exists) and which have a
- * signature, by key name only (nothing read or decrypted), ids in lexical (= time) order.
+ * signature, by key name only (nothing read or decrypted), ids in lexical (= time) order; and
+ * each manifest's size as stored.
  */
-export async function listSnapshotKeys(storage: Storage): Promise<{ manifests: string[]; signatures: Set<string> }> {
+export async function listSnapshotKeys(
+  storage: Storage,
+): Promise<{ manifests: string[]; signatures: Set<string>; sizes: Map<string, number> }> {
   const manifests: string[] = [];
   const signatures = new Set<string>();
+  const sizes = new Map<string, number>();
   for await (const o of storage.list(SNAPSHOTS)) {
     const k = parseSnapshotKey(o.key);
-    if (k?.kind === 'manifest') manifests.push(k.id);
-    else if (k) signatures.add(k.id);
+    if (k?.kind === 'manifest') {
+      manifests.push(k.id);
+      sizes.set(k.id, o.size);
+    } else if (k) signatures.add(k.id);
   }
-  return { manifests: manifests.sort(), signatures };
+  return { manifests: manifests.sort(), signatures, sizes };
 }
 
 /** Ids of the snapshots whose manifest exists in `storage`. */

@@ -15,10 +15,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError, NotFoundError, StorageError, VerificationError } from '../core/errors';
 import { parseManifest, type Manifest } from '../manifest/manifest';
-import { manifestText, readManifestText } from '../manifest/manifest_io';
-import { loadManifestText } from '../manifest/manifest_load';
+import { manifestText } from '../manifest/manifest_io';
 import type { EntrySpool } from '../manifest/entry_spool';
-import { cleanStaleSpoolDirs, spoolDir } from '../manifest/spool_dir';
+import { cleanStaleSpoolDirs } from '../manifest/spool_dir';
 import { formatIssues } from '../config/load';
 import { fileBody, type Storage } from '../storage/storage';
 import { runProcess } from '../process/run_process';
@@ -36,21 +35,15 @@ import { Packs } from './packs';
 import type { PackLocation } from './pack_index';
 import { MAX_PACKED_OBJECT } from './pack_limits';
 import type { PackWriterOptions } from './pack_writer';
-import {
-  listSnapshotKeys,
-  objectKey,
-  objectOfKey,
-  OBJECTS,
-  parseSnapshotKey,
-  snapshotKey,
-  snapshotSignatureKey,
-} from './layout';
-import { damagedManifest } from './damaged_manifest';
+import { listSnapshotKeys, objectKey, objectOfKey, OBJECTS, snapshotKey, snapshotSignatureKey } from './layout';
 import { diskFullError, isDiskFull } from '../storage/disk_full';
 import { IntegrityError, KeyMismatchError } from '../storage/encrypted_storage';
 import type { SigningKey } from './signing';
 import { MAX_SIGNATURE_BYTES, readObjectFile } from './read_limits';
 import { readOptional } from './trust';
+import { SummaryCache, type ManifestOrigin } from './summary_cache';
+import { readManifest } from './manifest_read';
+import type { SummaryStore } from './summary_store';
 
 /** An encrypted object that fails authentication or opens with no configured key: a finding, not a crash. */
 function isUnreadable(err: unknown): boolean {
@@ -89,10 +82,10 @@ export class Repository {
   private stageDir: Promise<string> | undefined;
   /** The staging directory given at open (offsite.mode "direct": the local state directory), if any. */
   private readonly givenStaging: string | undefined;
-  /** Manifests never change once written, so their summaries are cached by key. */
-  private readonly summaries = new Map<string, Manifest>();
   /** Which file each loaded manifest came from and the SHA-256 of its exact bytes (what is signed). */
-  private readonly origins = new WeakMap<Manifest, { keyId: string; sha256: string }>();
+  private readonly origins = new WeakMap<Manifest, ManifestOrigin>();
+  /** Manifests never change once written, so their summaries are cached by key (and kept on the host's disk). */
+  private readonly summaries: SummaryCache;
   /** The spool file behind each loaded manifest's entries, removed by release(). */
   private readonly spools = new WeakMap<Manifest, EntrySpool>();
   /** Packed objects: always read; written when the repository was opened with `packs`. */
@@ -104,8 +97,10 @@ export class Repository {
     stagingDir: string | undefined,
     packSmall: boolean,
     packTargets: PackWriterOptions | undefined,
+    summaryStore: SummaryStore | undefined,
   ) {
     this.givenStaging = stagingDir;
+    this.summaries = new SummaryCache(summaryStore, this.origins);
     this.packs = new Packs(storage, packSmall, packTargets);
     this.loose = looseNamesOf(storage);
   }
@@ -125,6 +120,8 @@ export class Repository {
       packs?: boolean;
       /** Pack targets other than pack_limits.ts's (small packs, to test many of them). */
       packTargets?: PackWriterOptions;
+      /** Where summaries of manifests are kept between processes (summary_store.ts); none: read each time. */
+      summaries?: SummaryStore;
     } = {},
   ): Promise<Repository> {
     const repo = new Repository(
@@ -133,6 +130,7 @@ export class Repository {
       opts.stagingDir,
       opts.packs ?? false,
       opts.packTargets,
+      opts.summaries,
     );
     await ensureRepositoryMarker(storage);
     return repo;
@@ -174,7 +172,7 @@ export class Repository {
   }
 
   /** The file a manifest was loaded from and the SHA-256 of the bytes parsed; undefined for one built in memory. */
-  manifestOrigin(m: Manifest): { keyId: string; sha256: string } | undefined {
+  manifestOrigin(m: Manifest): ManifestOrigin | undefined {
     return this.origins.get(m);
   }
 
@@ -627,6 +625,7 @@ export class Repository {
     }
     const manifest = res.data;
     const tmp = path.join(await this.stagingDirectory(), `manifest-${process.pid}-${randomBytes(8).toString('hex')}`);
+    let written = '';
     try {
       const hash = createHash('sha256');
       // Every pack the manifest's objects are in is stored (its index after it) before the sync.
@@ -645,23 +644,27 @@ export class Repository {
       );
       await this.sync();
       // The signature first: the manifest is the commit marker, so a visible manifest is already signed.
-      const key = await this.signer();
-      if (key) {
-        await this.storage.put(
-          snapshotSignatureKey(manifest.id),
-          key.sign('manifest', manifest.id, hash.digest('hex')),
-        );
+      const signer = await this.signer();
+      const sha256 = hash.digest('hex');
+      if (signer) {
+        await this.storage.put(snapshotSignatureKey(manifest.id), signer.sign('manifest', manifest.id, sha256));
       }
       // The commit. Local: renamed in (its bytes are durable since the sync), then synced again so
       // the rename is too; not copied, which at 1M files was a 430 MB copy and its fsync. Else uploaded.
       await this.storage.put(snapshotKey(manifest.id), fileBody(tmp, { consume: true }));
       await this.sync();
+      written = sha256;
     } catch (err) {
       if (isDiskFull(err)) throw diskFullError(err, path.dirname(tmp), 'the manifest');
       throw err;
     } finally {
       await rm(tmp, { force: true });
     }
+    // What a listing reads next (the retention after a backup), kept from what was written; the
+    // snapshot is committed, so nothing here may fail the write.
+    const key = snapshotKey(manifest.id);
+    const size = (await this.storage.stat(key).catch(() => undefined))?.size;
+    await this.summaries.remember(key, manifest, { keyId: manifest.id, sha256: written }, size).catch(() => undefined);
   }
 
   async listSnapshots(): Promise<SnapshotListing> {
@@ -687,17 +690,20 @@ export class Repository {
     match: (m: Manifest) => boolean,
     accept?: (full: Manifest) => Promise<boolean>,
   ): Promise<Manifest | undefined> {
-    for (const key of (await this.snapshotIds()).map(snapshotKey).reverse()) {
-      let head = this.summaries.get(key);
-      if (!head) {
-        head = await this.loadManifestKey(key, { entries: false }).catch(() => undefined);
-        if (head) this.summaries.set(key, head);
-      }
+    const { manifests, sizes } = await listSnapshotKeys(this.storage);
+    for (const id of manifests.reverse()) {
+      const key = snapshotKey(id);
+      const size = sizes.get(id);
+      const head =
+        (await this.summaries.get(key, size, true)) ??
+        (await this.loadManifestKey(key, { entries: false, size }).catch(() => undefined));
       if (!head || !match(head)) continue;
       // A manifest whose file index does not parse is skipped like any unreadable one: a damaged
       // newest snapshot must not stop the next backup from finding an older parent.
-      const full = await this.loadManifestKey(key).catch(() => undefined);
-      if (full && (!accept || (await accept(full)))) return full;
+      const full = await this.loadManifestKey(key, { entries: true, size }).catch(() => undefined);
+      // Matched again: a kept summary is of the bytes read before, the whole manifest of today's.
+      if (full && match(full) && (!accept || (await accept(full)))) return full;
+      if (full) await this.release(full);
     }
     return undefined;
   }
@@ -705,24 +711,26 @@ export class Repository {
   /**
    * Every snapshot without its per-file entries (oldest first): what listings, status and metrics
    * need, without holding every file index in memory or parsing it again on each request.
+   * `kept`: summaries kept on the host's disk by earlier processes may answer (SummaryCache.get
+   * says for what); the retention's choice uses them, so a backup does not read every manifest.
    */
-  async listSnapshotSummaries(): Promise<SnapshotListing> {
+  async listSnapshotSummaries(opts: { kept?: boolean } = {}): Promise<SnapshotListing> {
     const manifests: Manifest[] = [];
     const broken: SnapshotListing['broken'] = [];
-    for (const id of await this.snapshotIds()) {
+    const listed = await listSnapshotKeys(this.storage);
+    for (const id of listed.manifests) {
       const key = snapshotKey(id);
-      let summary = this.summaries.get(key);
-      if (!summary) {
-        try {
-          summary = await this.loadManifestKey(key, { entries: false });
-          this.summaries.set(key, summary);
-        } catch (err) {
-          broken.push({ id, problem: (err as Error).message });
-          continue;
-        }
+      const size = listed.sizes.get(id);
+      try {
+        manifests.push(
+          (await this.summaries.get(key, size, !!opts.kept)) ??
+            (await this.loadManifestKey(key, { entries: false, size })),
+        );
+      } catch (err) {
+        broken.push({ id, problem: (err as Error).message });
       }
-      manifests.push(summary);
     }
+    await this.summaries.retain(new Set(listed.manifests));
     manifests.sort((a, b) => a.id.localeCompare(b.id));
     return { manifests, broken };
   }
@@ -741,54 +749,26 @@ export class Repository {
       return last;
     }
     const key = snapshotKey(idOrLatest);
-    if (!(await this.storage.stat(key))) {
+    const info = await this.storage.stat(key);
+    if (!info) {
       throw new NotFoundError(`snapshot ${idOrLatest} does not exist`, { hint: 'mm-backup list shows the snapshots' });
     }
-    return this.loadManifestKey(key);
+    return this.loadManifestKey(key, { entries: true, size: info.size });
   }
 
-  private async loadManifestKey(key: string, opts: { entries: boolean } = { entries: true }): Promise<Manifest> {
-    let raw: unknown;
-    let entryIssues: Array<{ path: PropertyKey[]; message: string }> = [];
-    let spool: EntrySpool | undefined;
-    // The whole file is hashed as it is parsed (also when entries are skipped), so a signature is
-    // checked against exactly the bytes behind the manifest in hand, with no second read to race:
-    // the file indexes are copied to a private spool on the way, and read from there afterwards.
-    // A read retried after a broken connection starts the hash and the parse over.
-    let hash = createHash('sha256');
-    const dir = opts.entries ? await spoolDir() : undefined;
-    try {
-      raw = await this.storage.load(key, async (source) => {
-        hash = createHash('sha256');
-        const h = hash;
-        const hashed = Readable.from(
-          (async function* hashedChunks() {
-            for await (const chunk of source) {
-              h.update(chunk as Buffer);
-              yield chunk as Buffer;
-            }
-          })(),
-        );
-        if (!dir) return readManifestText(hashed, opts);
-        await spool?.discard(); // a retried read starts a new spool
-        const loaded = await loadManifestText(hashed, dir);
-        entryIssues = loaded.issues;
-        spool = loaded.spool;
-        return loaded.raw;
-      });
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      throw damagedManifest(key, 'is not valid JSON', err);
-    }
-    const res = parseManifest(raw);
-    const issues = res.success ? entryIssues : res.issues;
-    if (!res.success || issues.length) {
-      await spool?.discard();
-      throw damagedManifest(key, `is invalid: ${formatIssues(issues).slice(0, 3).join('; ')}`);
-    }
-    this.origins.set(res.data, { keyId: parseSnapshotKey(key)?.id ?? key, sha256: hash.digest('hex') });
-    if (spool) this.spools.set(res.data, spool);
-    return res.data;
+  /**
+   * Reads the manifest at `key` (its file entries spooled, or skipped with `entries: false`) and
+   * remembers its summary; `size`, the manifest's size as listed, lets the summary be kept on disk.
+   */
+  private async loadManifestKey(
+    key: string,
+    opts: { entries: boolean; size?: number } = { entries: true },
+  ): Promise<Manifest> {
+    const { manifest, origin, spool } = await readManifest(this.storage, key, opts);
+    this.origins.set(manifest, origin);
+    if (spool) this.spools.set(manifest, spool);
+    await this.summaries.remember(key, manifest, origin, opts.size);
+    return manifest;
   }
 
   /**
@@ -826,7 +806,7 @@ export class Repository {
 
   /** Removes the manifest first (the snapshot is gone from then on), then its signature. */
   async deleteSnapshot(id: string): Promise<void> {
-    this.summaries.delete(snapshotKey(id));
+    await this.summaries.forget(snapshotKey(id));
     await this.storage.delete(snapshotKey(id));
     await this.storage.delete(snapshotSignatureKey(id));
   }
