@@ -16,7 +16,8 @@
  * cache: a missing or unreadable summary costs one read of the manifest, never a wrong answer.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
@@ -68,8 +69,8 @@ export class SummaryStore {
     const file = this.file(id);
     if (!file) return undefined;
     try {
-      const text = await readFile(file, 'utf8');
-      if (text.length > MAX_FILE_BYTES) return undefined;
+      const text = await readSmallText(file);
+      if (text === undefined) return undefined;
       const f = fileSchema.safeParse(JSON.parse(text));
       if (!f.success || f.data.location !== this.location || f.data.id !== id || f.data.size !== size) return undefined;
       const m = parseManifest(f.data.summary);
@@ -129,5 +130,17 @@ export class SummaryStore {
       return m?.[1] === this.tag && !ids.has(m[2] as string);
     });
     await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
+  }
+}
+
+/** The text of `file` if it is a regular file of at most MAX_FILE_BYTES (not followed if a link), else undefined. */
+async function readSmallText(file: string): Promise<string | undefined> {
+  const h = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await h.stat();
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) return undefined;
+    return await h.readFile('utf8');
+  } finally {
+    await h.close();
   }
 }
