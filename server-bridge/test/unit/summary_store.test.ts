@@ -4,7 +4,7 @@
  * is in the directory (planted, damaged, another repository's) is a miss, never an answer. Real
  * files in a temp directory.
  */
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SummaryStore } from '../../src/repository/summary_store';
@@ -68,6 +68,14 @@ test('a damaged, planted or mismatched file is a miss', async () => {
     await writeFile(file, text);
     expect([what, await store.get(A, 100)]).toEqual([what, undefined]);
   }
+  // A link to a good summary elsewhere is not followed.
+  const elsewhere = path.join(dir, 'elsewhere.json');
+  await writeFile(elsewhere, JSON.stringify(good));
+  await rm(file);
+  await symlink(elsewhere, file);
+  expect(await store.get(A, 100)).toBeUndefined();
+  await rm(file);
+  await rm(elsewhere);
   await writeFile(file, JSON.stringify(good));
   expect((await store.get(A, 100))?.summary.id).toBe(A);
   // Names that are no snapshot id are refused before any path is made.
