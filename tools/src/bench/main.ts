@@ -561,7 +561,7 @@ async function bench(): Promise<void> {
           peakSteps: peakSteps(xs, names),
         };
       });
-    const md = renderMarkdown(result, rows, breakdown);
+    const md = renderMarkdown(result, rows, breakdown, runs);
     await mkdir(args.out, { recursive: true });
     await writeFile(path.join(args.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(path.join(args.out, 'latest.md'), md);

@@ -152,6 +152,36 @@ void describe('buildRows', () => {
     assert.ok(md.includes('; peak 150, 140 MB (raised by preflight to 60, precopy to 120, commit to 150)'), md);
   });
 
+  void it('says what the machine did during each run, in order, for the runs that measured it', () => {
+    const system = {
+      seconds: 10,
+      cpus: 2,
+      cpu: { user: 12, system: 4, iowait: 1, steal: 0, idle: 3 },
+      disk: { device: 'vda', readMB: 10, writtenMB: 1200, busyShare: 0.5 },
+    };
+    const md = renderMarkdown(
+      HEAD,
+      buildRows(figures(false, false)),
+      [],
+      [
+        { what: 'manual backup', wallMs: 10_000, system },
+        { what: 'before the counters', wallMs: 5000 },
+        { what: 'mm-backup backup offline full', wallMs: 8000, system: { ...system, disk: undefined } },
+      ],
+    );
+    const at = md.indexOf('What the machine did during each run');
+    assert.ok(at > 0, md);
+    const lines = md
+      .slice(at)
+      .split('\n')
+      .filter((l) => l.startsWith('- '));
+    assert.deepEqual(lines, [
+      '- manual backup: 10.0 s; CPUs busy 1.60 of 2 (user 1.20, system 0.40), waiting for I/O 0.10, stolen 0.00; disk vda: 10 MB read, 1200 MB written, busy 50 % of the time',
+      '- mm-backup backup offline full: 8.0 s; CPUs busy 1.60 of 2 (user 1.20, system 0.40), waiting for I/O 0.10, stolen 0.00',
+    ]);
+    assert.equal(renderMarkdown(HEAD, []).includes('What the machine did'), false);
+  });
+
   void it('shows files per second only for the many-files size', () => {
     assert.equal(
       buildRows(figures(true, false)).some((x) => x.unit === 'files/s'),

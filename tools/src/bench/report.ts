@@ -1,4 +1,5 @@
 /** The benchmark's markdown table. */
+import { usageText, type SystemUsage } from './system_usage';
 
 /**
  * A target of a row: the value divided by the manual procedure's figure (`manual`), divided by
@@ -137,7 +138,12 @@ export function pitrLines(res: Pick<ResultHead, 'pitr'>): string[] {
 }
 
 /** The whole latest.md: machine, install, the table, where the time goes. */
-export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Breakdown[] = []): string {
+export function renderMarkdown(
+  res: ResultHead,
+  rows: BenchRow[],
+  breakdown: Breakdown[] = [],
+  timed: ReadonlyArray<{ what: string; wallMs: number; system?: SystemUsage }> = [],
+): string {
   const m = res.machine;
   const gb = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GB`;
   const mb = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MB`;
@@ -211,6 +217,15 @@ export function renderMarkdown(res: ResultHead, rows: BenchRow[], breakdown: Bre
       );
     }
     lines.push('');
+  }
+  const measured = timed.filter((r) => r.system);
+  if (measured.length) {
+    lines.push(
+      'What the machine did during each run, in the order they ran (per second of the run, over all CPUs: busy, waiting for I/O, stolen by the host; the disk holding the bench):',
+      '',
+      ...measured.map((r) => `- ${r.what}: ${(r.wallMs / 1000).toFixed(1)} s; ${usageText(r.system as SystemUsage)}`),
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

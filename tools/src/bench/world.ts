@@ -28,6 +28,7 @@ import {
   type LatencyStats,
 } from './measure';
 import { resticBackup, resticCheck, resticRestore, type ResticRepo, type ResticRun } from './restic';
+import { sampleSystem, usageBetween, type SystemUsage } from './system_usage';
 
 /** The sidecar's command as installed (its package's bin), measured as a real child process. */
 const CLI = path.join(
@@ -221,6 +222,8 @@ export interface RunRecord {
   ping?: LatencyStats;
   /** Files the tool looked at, as it reports them (mm-backup's snapshot files, restic's total_files_processed). */
   files?: number;
+  /** What the machine did meanwhile (system_usage.ts): CPU by kind, the disk's reads and writes. */
+  system?: SystemUsage;
   extra?: Record<string, unknown>;
 }
 
@@ -252,10 +255,12 @@ export async function mmBackup(
   await settle({ cold: opts.cold });
   const watch = new PingWatcher(w.url);
   watch.start();
+  const before = await sampleSystem(w.root);
   const r = await runProc([process.execPath, ...LAUNCHER.flags, CLI, '--config', cfgFile, '--json', ...args], {
     env: LAUNCHER.env,
     measureMemory: true,
   });
+  const system = usageBetween(before, await sampleSystem(w.root));
   const downtimeMs = await watch.stop();
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
   let summary: Record<string, any> | undefined;
@@ -296,6 +301,7 @@ export async function mmBackup(
     reportedDowntimeMs: typeof snap?.downtime_ms === 'number' ? snap.downtime_ms : undefined,
     ping: latencyStats(watch.latenciesMs),
     files: typeof snap?.files === 'number' ? snap.files : undefined,
+    system,
   });
   return { ...rec, summary };
 }
@@ -319,6 +325,7 @@ export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
   await settle();
   const watch = new PingWatcher(w.url);
   watch.start();
+  const before = await sampleSystem(w.root);
   const t0 = performance.now();
   await runService(w.commands.stop);
   await mustRun(['cp', '-ra', w.sb.installDir, path.join(dest, 'mattermost')]);
@@ -328,9 +335,17 @@ export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
   );
   await runService(w.commands.start);
   const wallMs = performance.now() - t0;
+  const system = usageBetween(before, await sampleSystem(w.root));
   const downtimeMs = await watch.stop();
   const size = await treeSize(dest);
-  return record({ what: 'manual backup', wallMs, downtimeMs, files: size.files - 1, extra: { bytes: size.bytes } });
+  return record({
+    what: 'manual backup',
+    wallMs,
+    downtimeMs,
+    files: size.files - 1,
+    system,
+    extra: { bytes: size.bytes },
+  });
 }
 
 /** The official restore: pg_restore into an empty database, cp -ra of the install back. */
@@ -340,6 +355,7 @@ export async function manualRestore(w: World, backup: string, target: string, db
   await w.pg.dropDatabase(db);
   await w.pg.createDatabase(db, w.sb.dbUser);
   await settle({ cold: true });
+  const before = await sampleSystem(w.root);
   const t0 = performance.now();
   await mustRun(
     [
@@ -354,7 +370,8 @@ export async function manualRestore(w: World, backup: string, target: string, db
   const pgRestoreMs = performance.now() - t0;
   await mustRun(['cp', '-ra', path.join(backup, 'mattermost'), path.join(target, 'mattermost')]);
   const wallMs = performance.now() - t0;
-  return record({ what: 'manual restore', wallMs, extra: { pgRestoreMs } });
+  const system = usageBetween(before, await sampleSystem(w.root));
+  return record({ what: 'manual restore', wallMs, system, extra: { pgRestoreMs } });
 }
 
 /** mm-backup restore of a snapshot onto an empty directory and an empty database. */
@@ -391,6 +408,7 @@ export async function restic(
   await settle({ cold: op === 'restore' });
   const watch = new PingWatcher(w.url);
   watch.start();
+  const before = await sampleSystem(w.root);
   let r: ResticRun;
   try {
     if (op === 'backup') r = await resticBackup(repo, w.sb.installDir);
@@ -399,9 +417,11 @@ export async function restic(
   } finally {
     await watch.stop().catch(() => 0);
   }
+  const system = usageBetween(before, await sampleSystem(w.root));
   return record({
     what,
     wallMs: r.wallMs,
+    system,
     peakRssBytes: r.peakRssBytes,
     ping: latencyStats(watch.latenciesMs),
     files: r.files,
