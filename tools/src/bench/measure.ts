@@ -161,8 +161,8 @@ export async function afterRemoval(log?: (m: string) => void, waitMs = (RECENTLY
 /** What settle() does on this machine, for the report. */
 export function cacheMethod(): string {
   return canDropCaches()
-    ? "every timed run starts after `sync`; each restore also after the kernel's page cache, dentries and inodes were dropped (a restore after a disaster starts cold); each restore writes into a directory of its own, all three removed after the round (a restore right after the removal of another's files paid for it)"
-    : "every timed run starts after `sync`; the kernel's caches are not dropped before the restores (that needs root); each restore writes into a directory of its own, all three removed after the round";
+    ? "every timed run starts after `sync`; each full backup (the manual one, mm-backup's offline and online ones, restic's first) and each restore also after the kernel's page cache, dentries and inodes were dropped (a restore after a disaster starts cold; a full backup reads a tree most of which is not in memory, and warm, whichever ran right after the manual backup's copy read it from disk and the others did not); each restore writes into a directory of its own, all three removed after the round (a restore right after the removal of another's files paid for it)"
+    : "every timed run starts after `sync`; the kernel's caches are not dropped before the full backups and the restores (that needs root); each restore writes into a directory of its own, all three removed after the round";
 }
 
 /** Runs argv and throws with its stderr when it fails. */

@@ -315,14 +315,14 @@ function pgArgs(w: World, db: string): string[] {
 }
 
 /** The official procedure: stop, cp -ra of the install, pg_dump -Fc, start. */
-export async function manualBackup(w: World, dest: string): Promise<RunRecord> {
+export async function manualBackup(w: World, dest: string, opts: { cold?: boolean } = {}): Promise<RunRecord> {
   // The copy before (a round of several) is removed first: its freed inodes must not slow this one.
   if (existsSync(dest)) {
     await rm(dest, { recursive: true, force: true });
     await afterRemoval(log);
   }
   await mkdir(dest, { recursive: true });
-  await settle();
+  await settle({ cold: opts.cold });
   const watch = new PingWatcher(w.url);
   watch.start();
   const before = await sampleSystem(w.root);
@@ -402,10 +402,11 @@ export async function restic(
   what: string,
   op: 'backup' | 'restore' | 'check',
   target?: string,
+  opts: { cold?: boolean } = {},
 ): Promise<RunRecord> {
   const dir = target ?? path.join(w.root, 'restic-restore');
   if (op === 'restore') await rm(dir, { recursive: true, force: true });
-  await settle({ cold: op === 'restore' });
+  await settle({ cold: op === 'restore' || opts.cold });
   const watch = new PingWatcher(w.url);
   watch.start();
   const before = await sampleSystem(w.root);
