@@ -15,11 +15,12 @@
  * are needed (restore, verify, a backup's parent), which checks its signature then. It is a
  * cache: a missing or unreadable summary costs one read of the manifest, never a wrong answer.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { replaceFile } from '../core/atomic_file';
 import { parseManifest, SNAPSHOT_ID, type Manifest } from '../manifest/manifest';
 
 const DIR = 'mm-backup-summaries';
@@ -101,17 +102,7 @@ export class SummaryStore {
       sha256,
       summary: { ...summary, components: summary.components.map((c) => ({ ...c, entries: [] })) },
     });
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    const h = await open(tmp, 'wx', 0o600);
-    try {
-      await h.writeFile(body);
-    } finally {
-      await h.close();
-    }
-    await rename(tmp, file).catch(async (err: unknown) => {
-      await rm(tmp, { force: true });
-      throw err;
-    });
+    await replaceFile(file, body);
   }
 
   /** Removes the summary of snapshot `id`. */
